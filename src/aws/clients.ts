@@ -1,0 +1,157 @@
+/**
+ * The AWS clients of one run: created lazily (start-up stays fast), all with the same credentials
+ * chain, retry policy and two middlewares: one counts every call by service and action (the
+ * no-op-create and benchmark figures come from it), one turns a network failure of a
+ * non-idempotent create into a LostResponseError so the SDK never resends it blindly.
+ */
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { Route53Client } from '@aws-sdk/client-route-53';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { LostResponseError } from './errors.js';
+import { DEFAULT_RETRY, PatientRetryStrategy, type RetryOptions } from './retry.js';
+
+export interface CallRecord {
+  service: string;
+  operation: string;
+  mutating: boolean;
+}
+
+/** Reads never change anything; everything else counts as mutating. */
+export function isMutating(operation: string): boolean {
+  return !/^(Describe|List|Get|Head|Lookup|Search)/.test(operation);
+}
+
+/** Creates that are unsafe to resend after a lost answer (a second resource could be made). */
+export function isNonIdempotentCreate(operation: string): boolean {
+  return /^(Create|Allocate|Run|Request|Copy)/.test(operation) && !/^(CreateTags|CreateOrUpdateTags)$/.test(operation);
+}
+
+export class CallCounter {
+  readonly calls: CallRecord[] = [];
+  record(service: string, operation: string): void {
+    this.calls.push({ service, operation, mutating: isMutating(operation) });
+  }
+  get total(): number {
+    return this.calls.length;
+  }
+  get mutating(): number {
+    return this.calls.filter((c) => c.mutating).length;
+  }
+  byAction(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of this.calls) out[`${c.service}:${c.operation}`] = (out[`${c.service}:${c.operation}`] ?? 0) + 1;
+    return out;
+  }
+  mutatingCalls(): string[] {
+    return this.calls.filter((c) => c.mutating).map((c) => `${c.service}:${c.operation}`);
+  }
+}
+
+export interface ClientOptions {
+  region: string;
+  profile?: string;
+  retry?: Partial<RetryOptions>;
+  counter?: CallCounter;
+}
+
+type AnyClient = {
+  middlewareStack: {
+    add: (mw: unknown, opts: unknown) => void;
+    addRelativeTo: (mw: unknown, opts: unknown) => void;
+  };
+};
+
+function instrument<C>(client: C, service: string, counter: CallCounter): C {
+  const stack = (client as unknown as AnyClient).middlewareStack;
+  stack.add(
+    (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      counter.record(service, (context.commandName ?? 'Unknown').replace(/Command$/, ''));
+      return next(args);
+    },
+    { step: 'initialize', name: 'kubeazCallCounter', priority: 'high' },
+  );
+  stack.addRelativeTo(
+    (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        const op = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+        const e = err as { $metadata?: { httpStatusCode?: number }; $response?: unknown };
+        // No HTTP status means no answer reached us: the request may or may not have been applied.
+        if (isNonIdempotentCreate(op) && e?.$metadata?.httpStatusCode === undefined && e?.$response === undefined) {
+          throw new LostResponseError(`${service}:${op}`, err);
+        }
+        throw err;
+      }
+    },
+    { relation: 'after', toMiddleware: 'retryMiddleware', name: 'kubeazLostResponse' },
+  );
+  return client;
+}
+
+export class AwsClients {
+  readonly counter: CallCounter;
+  private readonly cache = new Map<string, unknown>();
+  private readonly retry: PatientRetryStrategy;
+
+  constructor(readonly opts: ClientOptions) {
+    this.counter = opts.counter ?? new CallCounter();
+    const envRetry: Partial<RetryOptions> = {};
+    if (process.env.KUBEAZ_MAX_ATTEMPTS) envRetry.maxAttempts = Number(process.env.KUBEAZ_MAX_ATTEMPTS);
+    if (process.env.KUBEAZ_RETRY_BASE_MS) envRetry.baseDelayMs = Number(process.env.KUBEAZ_RETRY_BASE_MS);
+    this.retry = new PatientRetryStrategy({ ...DEFAULT_RETRY, ...envRetry, ...opts.retry });
+  }
+
+  private common(region: string) {
+    return {
+      region,
+      ...(this.opts.profile ? { profile: this.opts.profile } : {}),
+      retryStrategy: this.retry,
+      maxAttempts: DEFAULT_RETRY.maxAttempts,
+    };
+  }
+
+  private async make<C>(service: string, load: () => Promise<new (cfg: Record<string, unknown>) => C>, extra: Record<string, unknown> = {}, region = this.opts.region): Promise<C> {
+    const key = `${service}@${region}`;
+    let c = this.cache.get(key) as C | undefined;
+    if (!c) {
+      const Ctor = await load();
+      c = instrument(new Ctor({ ...this.common(region), ...extra }), service, this.counter);
+      this.cache.set(key, c);
+    }
+    return c;
+  }
+
+  ec2(): Promise<EC2Client> {
+    return this.make('ec2', async () => (await import('@aws-sdk/client-ec2')).EC2Client);
+  }
+  autoscaling(): Promise<AutoScalingClient> {
+    return this.make('autoscaling', async () => (await import('@aws-sdk/client-auto-scaling')).AutoScalingClient);
+  }
+  elb(): Promise<ElasticLoadBalancingClient> {
+    return this.make('elb', async () => (await import('@aws-sdk/client-elastic-load-balancing')).ElasticLoadBalancingClient);
+  }
+  /** Route53 and IAM are global services, signed in us-east-1. */
+  route53(): Promise<Route53Client> {
+    return this.make('route53', async () => (await import('@aws-sdk/client-route-53')).Route53Client, {}, 'us-east-1');
+  }
+  iam(): Promise<IAMClient> {
+    return this.make('iam', async () => (await import('@aws-sdk/client-iam')).IAMClient, {}, 'us-east-1');
+  }
+  s3(): Promise<S3Client> {
+    // A custom endpoint (moto, MinIO) cannot take virtual-hosted bucket names.
+    const custom = Boolean(process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3);
+    return this.make('s3', async () => (await import('@aws-sdk/client-s3')).S3Client, { forcePathStyle: custom });
+  }
+  ssm(): Promise<SSMClient> {
+    return this.make('ssm', async () => (await import('@aws-sdk/client-ssm')).SSMClient);
+  }
+  sts(): Promise<STSClient> {
+    return this.make('sts', async () => (await import('@aws-sdk/client-sts')).STSClient);
+  }
+}

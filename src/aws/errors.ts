@@ -1,0 +1,121 @@
+/** AWS error codes, in one place. Commands and the engine ask these questions, never the codes. */
+
+export function errorCode(err: unknown): string {
+  if (typeof err !== 'object' || err === null) return 'Unknown';
+  const e = err as { name?: string; Code?: string; code?: string };
+  return e.Code ?? e.name ?? e.code ?? 'Unknown';
+}
+
+const NOT_FOUND = new Set([
+  'NoSuchEntity',
+  'NoSuchBucket',
+  'NoSuchKey',
+  'NotFound',
+  'NoSuchHostedZone',
+  'HostedZoneNotFound',
+  'LoadBalancerNotFound',
+  'AccessPointNotFound',
+  'InvalidInstanceID.NotFound',
+  'InvalidAllocationID.NotFound',
+  'InvalidAssociationID.NotFound',
+  'InvalidVpcEndpointId.NotFound',
+  'InvalidLaunchTemplateId.NotFound',
+  'InvalidLaunchTemplateName.NotFoundException',
+  'InvalidGroup.NotFound',
+  'InvalidPermission.NotFound',
+  'InvalidRoute.NotFound',
+  'InvalidParameterValue.NotFound',
+  'NatGatewayNotFound',
+]);
+
+export function isNotFound(err: unknown): boolean {
+  const code = errorCode(err);
+  if (NOT_FOUND.has(code) || code.endsWith('.NotFound')) return true;
+  // Auto scaling answers ValidationError for a group that does not exist.
+  const msg = (err as { message?: string })?.message ?? '';
+  return code === 'ValidationError' && /not found|does not exist/i.test(msg);
+}
+
+/** Deleting this must wait for something else to go first: retry later. */
+const DEPENDENCY = new Set([
+  'DependencyViolation',
+  'DeleteConflict',
+  'ResourceInUse',
+  'ResourceInUseFault',
+  'HostedZoneNotEmpty',
+  'BucketNotEmpty',
+  'InvalidIPAddress.InUse',
+  'AuthFailure.AddressInUse',
+  'ScalingActivityInProgress',
+  'InvalidParameterValue.InUse',
+]);
+export function isDependencyViolation(err: unknown): boolean {
+  const code = errorCode(err);
+  if (DEPENDENCY.has(code)) return true;
+  const msg = (err as { message?: string })?.message ?? '';
+  return code === 'InvalidParameterValue' && /in use|has dependencies/i.test(msg);
+}
+
+/** Creating what already exists (a lost response we then retried, or a race). */
+const DUPLICATE = new Set([
+  'EntityAlreadyExists',
+  'InvalidPermission.Duplicate',
+  'InvalidGroup.Duplicate',
+  'AlreadyExists',
+  'AlreadyExistsFault',
+  'DuplicateLoadBalancerName',
+  'HostedZoneAlreadyExists',
+  'BucketAlreadyOwnedByYou',
+  'InvalidLaunchTemplateName.AlreadyExistsException',
+  'RouteAlreadyExists',
+  'InvalidNetworkAclEntry.Duplicate',
+  'NetworkAclEntryAlreadyExists',
+  'Resource.AlreadyAssociated',
+  'ConflictingDomainExists',
+]);
+export function isAlreadyExists(err: unknown): boolean {
+  const code = errorCode(err);
+  if (DUPLICATE.has(code)) return true;
+  const msg = (err as { message?: string })?.message ?? '';
+  return /already exists|AlreadyExists/i.test(code) || (code === 'ValidationError' && /already exists/i.test(msg));
+}
+
+/** A permission problem: final, never retried. */
+export function isAccessDenied(err: unknown): boolean {
+  return /AccessDenied|UnauthorizedOperation|Forbidden|InvalidClientTokenId|AuthFailure$/.test(errorCode(err));
+}
+
+/**
+ * A create whose request may have reached AWS but whose answer never arrived (connection reset,
+ * socket hang-up, time-out). It is not retried blindly: the caller looks for the resource first.
+ */
+export class LostResponseError extends Error {
+  override readonly name = 'LostResponseError';
+  constructor(
+    readonly operation: string,
+    readonly networkError: unknown,
+  ) {
+    super(`${operation}: the request was sent but its answer was lost (${(networkError as Error)?.message ?? String(networkError)})`);
+  }
+}
+export const isLostResponse = (err: unknown): err is LostResponseError => err instanceof LostResponseError || errorCode(err) === 'LostResponseError';
+
+/** An error the user can act on: what we were doing, to which resource, and the AWS code. */
+export class KubeazError extends Error {
+  override readonly name = 'KubeazError';
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly resource?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function describeAwsError(err: unknown): string {
+  const code = errorCode(err);
+  const msg = (err as Error)?.message ?? String(err);
+  const attempts = (err as { $metadata?: { attempts?: number } })?.$metadata?.attempts;
+  return `${code}: ${msg}${attempts && attempts > 1 ? ` (after ${attempts} attempts)` : ''}`;
+}

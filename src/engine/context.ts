@@ -1,0 +1,68 @@
+/** Building the RunContext of one run. */
+import { createHash, randomBytes } from 'node:crypto';
+import type { AwsClients } from '../aws/clients.js';
+import type { RunContext, Timing } from '../resources/types.js';
+import { silentProgress, type Progress } from './progress.js';
+
+/** Real-AWS timing. Tests and the demo shorten the polls (KUBEAZ_POLL_SECONDS or --poll-interval). */
+export const DEFAULT_TIMING: Timing = {
+  pollSeconds: 10,
+  maxWaitSeconds: 20 * 60,
+  propagationSeconds: 60,
+  dependencySeconds: 15 * 60,
+};
+
+export function timingFromEnv(base: Timing = DEFAULT_TIMING): Timing {
+  const n = (v: string | undefined) => (v !== undefined && v !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
+  return {
+    pollSeconds: n(process.env.KUBEAZ_POLL_SECONDS) ?? base.pollSeconds,
+    maxWaitSeconds: n(process.env.KUBEAZ_MAX_WAIT_SECONDS) ?? base.maxWaitSeconds,
+    propagationSeconds: n(process.env.KUBEAZ_PROPAGATION_SECONDS) ?? base.propagationSeconds,
+    dependencySeconds: n(process.env.KUBEAZ_DEPENDENCY_SECONDS) ?? base.dependencySeconds,
+  };
+}
+
+export const newGeneration = (): string => randomBytes(6).toString('hex');
+
+/** Deterministic per cluster, key and generation; never reused by a later cluster of the same name. */
+export function idempotencyToken(clusterId: string, generation: string, key: string): string {
+  return createHash('sha256').update(`${clusterId}\0${generation}\0${key}`).digest('hex').slice(0, 32);
+}
+
+export function createRunContext(opts: {
+  clusterId: string;
+  region: string;
+  accountId: string;
+  generation: string;
+  aws: AwsClients;
+  progress?: Progress;
+  timing?: Timing;
+  signal?: AbortSignal;
+}): RunContext & { resetMemo(): void } {
+  let memo = new Map<string, Promise<unknown>>();
+  return {
+    clusterId: opts.clusterId,
+    region: opts.region,
+    accountId: opts.accountId,
+    generation: opts.generation,
+    aws: opts.aws,
+    progress: opts.progress ?? silentProgress,
+    timing: opts.timing ?? timingFromEnv(),
+    signal: opts.signal ?? new AbortController().signal,
+    memo<T>(key: string, fn: () => Promise<T>): Promise<T> {
+      let p = memo.get(key) as Promise<T> | undefined;
+      if (!p) {
+        p = fn();
+        memo.set(key, p);
+        p.catch(() => memo.delete(key));
+      }
+      return p;
+    },
+    token(key: string) {
+      return idempotencyToken(opts.clusterId, opts.generation, key);
+    },
+    resetMemo() {
+      memo = new Map();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * Rendering of the bootstrap files (templates/ → per-cluster text), pure: template texts come in
+ * as data, rendered files go out as data. Placeholders are {{NAME}}; shell's ${VAR} is untouched.
+ */
+import type { ClusterSpec, NodeGroupSpec } from '../spec/schema.js';
+import { clusterIdOf } from '../spec/schema.js';
+import type { Naming } from './names.js';
+
+export const POD_CIDR = '100.96.0.0/11';
+export const SERVICE_CIDR = '100.64.0.0/13';
+
+/** Which template becomes which object in the bucket. Prefixes decide which role may read it. */
+export const BOOTSTRAP_FILES: ReadonlyArray<{ template: string; key: string; contentType: string }> = [
+  { template: 'bootstrap/common.sh', key: 'bootstrap/common/common.sh', contentType: 'text/x-shellscript' },
+  { template: 'bootstrap/master.sh', key: 'bootstrap/master/master.sh', contentType: 'text/x-shellscript' },
+  { template: 'bootstrap/etcd-backup.sh', key: 'bootstrap/master/etcd-backup.sh', contentType: 'text/x-shellscript' },
+  { template: 'bootstrap/etcd-restore.sh', key: 'bootstrap/master/etcd-restore.sh', contentType: 'text/x-shellscript' },
+  { template: 'bootstrap/kubeaz-etcd-backup.service', key: 'bootstrap/master/kubeaz-etcd-backup.service', contentType: 'text/plain' },
+  { template: 'bootstrap/kubeaz-etcd-backup.timer', key: 'bootstrap/master/kubeaz-etcd-backup.timer', contentType: 'text/plain' },
+  { template: 'bootstrap/node.sh', key: 'bootstrap/node/node.sh', contentType: 'text/x-shellscript' },
+  { template: 'bootstrap/claim-eip.sh', key: 'bootstrap/node/claim-eip.sh', contentType: 'text/x-shellscript' },
+];
+
+export const USERDATA_TEMPLATE = 'userdata.sh';
+
+export class TemplateError extends Error {}
+
+export function renderTemplate(name: string, text: string, vars: Readonly<Record<string, string>>): string {
+  return text.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, v: string) => {
+    const value = vars[v];
+    if (value === undefined) throw new TemplateError(`template ${name} uses {{${v}}}, which is not defined`);
+    return value;
+  });
+}
+
+/** Single-quote a value for a POSIX shell. */
+export function shq(v: string): string {
+  return `'${v.replace(/'/g, `'\\''`)}'`;
+}
+
+export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string): Record<string, string> {
+  const s = spec.spec;
+  return {
+    CLUSTER_ID: clusterIdOf(spec),
+    CLUSTER_NAME: spec.metadata.name,
+    ENVIRONMENT: spec.metadata.environment,
+    REGION: s.region,
+    BUCKET: bucket,
+    KUBERNETES_VERSION: s.kubernetesVersion,
+    KUBERNETES_MINOR: s.kubernetesVersion.split('.').slice(0, 2).join('.'),
+    INTERNAL_DOMAIN: names.internalDomain,
+    MASTER_DNS: `master.${names.internalDomain}`,
+    POD_CIDR,
+    SERVICE_CIDR,
+    VPC_CIDR: s.network.vpcCidr,
+    ETCD_BACKUP_INTERVAL_MINUTES: String(s.etcd.backupIntervalMinutes),
+    ETCD_BACKUP_RETENTION_DAYS: String(s.etcd.backupRetentionDays),
+  };
+}
+
+/** cluster.env: the environment every bootstrap script sources (the seed's exported variables). */
+export function renderClusterEnv(vars: Readonly<Record<string, string>>): string {
+  const lines = Object.keys(vars)
+    .sort()
+    .map((k) => `${k}=${shq(vars[k]!)}`);
+  return `# rendered by kubeaz from the cluster spec; sourced by the bootstrap scripts\n${lines.join('\n')}\n`;
+}
+
+export function renderBootstrapFiles(
+  templates: Readonly<Record<string, string>>,
+  vars: Readonly<Record<string, string>>,
+): Array<{ key: string; body: string; contentType: string }> {
+  const out = BOOTSTRAP_FILES.map((f) => {
+    const text = templates[f.template];
+    if (text === undefined) throw new TemplateError(`template ${f.template} is missing`);
+    return { key: f.key, body: renderTemplate(f.template, text, vars), contentType: f.contentType };
+  });
+  out.push({ key: 'bootstrap/common/cluster.env', body: renderClusterEnv(vars), contentType: 'text/plain' });
+  return out;
+}
+
+export function formatLabels(labels: Readonly<Record<string, string>>): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
+}
+
+export function formatTaints(taints: NodeGroupSpec['taints']): string {
+  return taints.map((t) => `${t.key}${t.value !== undefined ? `=${t.value}` : ''}:${t.effect}`).join(',');
+}
+
+/** The small user-data of one group: who am I, where is the bucket; the rest comes from the bucket. */
+export function renderUserData(
+  templates: Readonly<Record<string, string>>,
+  vars: Readonly<Record<string, string>>,
+  role: 'master' | 'node' | 'loadbalancer',
+  group: string,
+  labels: Readonly<Record<string, string>>,
+  taints: NodeGroupSpec['taints'],
+): string {
+  const text = templates[USERDATA_TEMPLATE];
+  if (text === undefined) throw new TemplateError(`template ${USERDATA_TEMPLATE} is missing`);
+  return renderTemplate(USERDATA_TEMPLATE, text, {
+    ...vars,
+    ROLE: role,
+    NODE_GROUP: group,
+    NODE_LABELS: shq(formatLabels(labels)),
+    NODE_TAINTS: shq(formatTaints(taints)),
+  });
+}

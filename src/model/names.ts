@@ -1,0 +1,49 @@
+/** Deterministic names and tags, pure. */
+import type { ClusterSpec } from '../spec/schema.js';
+import { clusterIdOf } from '../spec/schema.js';
+import { KEY_TAG, OWNER_TAG, type Tags } from './types.js';
+
+export interface Naming {
+  clusterId: string;
+  internalDomain: string;
+  bucket(accountId: string): string;
+  iamPath: string;
+  elbPublic: string;
+  elbInternal: string;
+  asg(group: string): string;
+  launchTemplate(group: string): string;
+  role(role: string): string;
+  securityGroup(suffix: string): string;
+}
+
+export function naming(spec: ClusterSpec): Naming {
+  const id = clusterIdOf(spec);
+  return {
+    clusterId: id,
+    internalDomain: spec.spec.dns.internalDomain ?? `${spec.metadata.environment}.kube`,
+    // S3 names are global: the account id keeps two accounts' clusters of the same name apart.
+    bucket: (accountId) => `kubeaz-${id}-${accountId}`,
+    // IAM paths scope our roles, profiles and users: one list call finds them all.
+    iamPath: `/kubeaz/${id}/`,
+    elbPublic: `${id}-api`,
+    elbInternal: `${id}-api-int`,
+    asg: (g) => `${id}-${g}`,
+    launchTemplate: (g) => `${id}-${g}`,
+    role: (r) => `${id}-${r}`,
+    securityGroup: (s) => `${id}-${s}`,
+  };
+}
+
+/** The tags every resource carries: ownership, logical key, Name, then the spec's own tags. */
+export function baseTags(spec: ClusterSpec, key: string, name: string, extra: Tags = {}): Tags {
+  return {
+    ...spec.spec.tags,
+    Name: name,
+    ...extra,
+    [OWNER_TAG]: clusterIdOf(spec),
+    [KEY_TAG]: key,
+  };
+}
+
+/** What Kubernetes' AWS cloud provider looks for. */
+export const k8sClusterTag = (clusterId: string): string => `kubernetes.io/cluster/${clusterId}`;

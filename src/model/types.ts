@@ -1,0 +1,133 @@
+/**
+ * The desired graph: typed resource nodes with stable logical keys, their desired properties and
+ * the keys they depend on. Computed by pure functions from the spec (see derive.ts).
+ */
+
+/** A reference to another node's resolved attribute (its AWS id unless `attr` names another). */
+export interface Ref {
+  readonly $ref: string;
+  readonly attr?: string;
+}
+
+export const ref = (key: string, attr?: string): Ref => (attr ? { $ref: key, attr } : { $ref: key });
+export const isRef = (v: unknown): v is Ref => typeof v === 'object' && v !== null && typeof (v as Ref).$ref === 'string';
+
+/** Replaces every Ref inside T by the resolved value's type. */
+export type Resolved<T> = T extends Ref
+  ? string
+  : T extends readonly (infer U)[]
+    ? Resolved<U>[]
+    : T extends object
+      ? { [K in keyof T]: Resolved<T[K]> }
+      : T;
+
+export type Tags = Record<string, string>;
+
+export interface SgRule {
+  protocol: 'tcp' | 'udp' | 'icmp' | '-1';
+  fromPort: number;
+  toPort: number;
+  /** exactly one of cidr or sourceGroup */
+  cidr?: string;
+  sourceGroup?: Ref;
+  description: string;
+}
+
+export interface NaclEntry {
+  ruleNumber: number;
+  egress: boolean;
+  /** '-1' all, '6' tcp, '17' udp */
+  protocol: '-1' | '6' | '17';
+  cidr: string;
+  fromPort?: number;
+  toPort?: number;
+  action: 'allow' | 'deny';
+}
+
+export interface RouteSpec {
+  destination: string;
+  gatewayId?: Ref;
+  natGatewayId?: Ref;
+}
+
+/** An IAM policy document; may hold Refs (a zone's ARN), resolved before it is sent. */
+export type PolicyDocument = { Version: string; Statement: unknown[] };
+
+export interface KindProps {
+  vpc: { cidr: string; tenancy: 'default' | 'dedicated' };
+  subnet: { vpcId: Ref; cidr: string; zone: string; tier: 'public' | 'private' };
+  'internet-gateway': { vpcId: Ref };
+  'elastic-ip': { purpose: 'nat' | 'loadbalancer'; pool?: string };
+  'nat-gateway': { subnetId: Ref; allocationId: Ref };
+  'route-table': { vpcId: Ref; routes: RouteSpec[]; subnetIds: Ref[] };
+  'network-acl': { vpcId: Ref; entries: NaclEntry[]; subnetIds: Ref[] };
+  'vpc-endpoint': { vpcId: Ref; serviceName: string; routeTableIds: Ref[] };
+  'security-group': { vpcId: Ref; groupName: string; description: string };
+  'security-group-rules': { groupId: Ref; ingress: SgRule[] };
+  bucket: { name: string; policy: string };
+  'bucket-object': { bucket: Ref; objectKey: string; body: string; contentType: string };
+  'iam-role': { name: string; path: string; assumeService: string; policies: Record<string, PolicyDocument> };
+  'instance-profile': { name: string; path: string; roleName: Ref };
+  'iam-user': { name: string; path: string; policies: Record<string, PolicyDocument> };
+  'hosted-zone': { domain: string; private: boolean; vpcId?: Ref; vpcRegion?: string; comment: string; callerReference: string; mode: 'own' | 'adopt-or-own' };
+  'dns-record': { zoneId: Ref; name: string; type: 'A'; alias?: { dnsName: Ref; hostedZoneId: string }; values?: Ref[]; ttl?: number };
+  'load-balancer': {
+    name: string;
+    scheme: 'internet-facing' | 'internal';
+    subnetIds: Ref[];
+    securityGroupIds: Ref[];
+    listener: { protocol: 'TCP'; port: number; instanceProtocol: 'TCP'; instancePort: number };
+    healthCheck: { target: string; interval: number; timeout: number; healthyThreshold: number; unhealthyThreshold: number };
+    crossZone: boolean;
+  };
+  'launch-template': {
+    name: string;
+    imageId: string;
+    instanceType: string;
+    instanceProfileArn: Ref;
+    securityGroupIds: Ref[];
+    associatePublicIp: boolean;
+    keyName?: string;
+    volumeSize: number;
+    hopLimit: number;
+    userData: string;
+    instanceTags: Tags;
+  };
+  'auto-scaling-group': {
+    name: string;
+    launchTemplateId: Ref;
+    launchTemplateVersion: Ref;
+    subnetIds: Ref[];
+    minSize: number;
+    maxSize: number;
+    desiredCapacity: number;
+    loadBalancerNames: Ref[];
+    healthCheckGracePeriod: number;
+    instanceTags: Tags;
+  };
+}
+
+export type Kind = keyof KindProps;
+
+export interface DesiredNode<K extends Kind = Kind> {
+  readonly key: string;
+  readonly kind: K;
+  readonly props: KindProps[K];
+  /** every key this node needs to exist first; must include every key its props reference */
+  readonly deps: readonly string[];
+  /** full tag set at creation (ownership tag and key tag included) */
+  readonly tags: Tags;
+}
+
+export type AnyNode = { [K in Kind]: DesiredNode<K> }[Kind];
+
+export interface DesiredGraph {
+  clusterId: string;
+  nodes: AnyNode[];
+}
+
+export const OWNER_TAG = 'kubeaz:cluster';
+export const KEY_TAG = 'kubeaz:key';
+export const GENERATION_TAG = 'kubeaz:generation';
+export const GROUP_TAG = 'kubeaz:node-group';
+export const POOL_TAG = 'kubeaz:eip-pool';

@@ -1,0 +1,84 @@
+/**
+ * The one small contract every resource kind implements. Adding a kind = one file + registering
+ * it in index.ts; the engine knows nothing AWS-specific.
+ */
+import type { AwsClients } from '../aws/clients.js';
+import type { Progress } from '../engine/progress.js';
+import type { Kind, KindProps, Resolved, Tags } from '../model/types.js';
+
+export interface Actual {
+  key: string;
+  kind: Kind;
+  /** the AWS id (or name, for kinds identified by name) */
+  id: string;
+  /** other attributes dependents may reference (arn, dnsName, publicIp, version, name) */
+  attrs: Record<string, string>;
+  tags: Tags;
+  /** kind-specific observed properties, compared by the kind's diff */
+  observed?: unknown;
+  /** lifecycle state where AWS reports one (NAT: pending/available) */
+  state?: string;
+}
+
+export interface ResolvedNode<K extends Kind = Kind> {
+  key: string;
+  kind: K;
+  props: Resolved<KindProps[K]>;
+  tags: Tags;
+}
+
+export interface Change {
+  field: string;
+  from: unknown;
+  to: unknown;
+  /** can be applied to the existing resource; otherwise it needs a replacement we refuse to do */
+  inPlace: boolean;
+}
+
+export interface Health {
+  key: string;
+  ok: boolean;
+  summary: string;
+  details?: Record<string, unknown>;
+}
+
+export interface Timing {
+  /** seconds between polls of a wait (waiter minDelay) */
+  pollSeconds: number;
+  /** give up waiting after this many seconds */
+  maxWaitSeconds: number;
+  /** after a lost answer, how long a just-made resource may take to become visible */
+  propagationSeconds: number;
+  /** how long destroy retries a DependencyViolation before naming the blocker */
+  dependencySeconds: number;
+}
+
+export interface RunContext {
+  clusterId: string;
+  region: string;
+  accountId: string;
+  /** new for every cluster built from nothing; idempotency tokens derive from it */
+  generation: string;
+  aws: AwsClients;
+  progress: Progress;
+  timing: Timing;
+  signal: AbortSignal;
+  /** memoises a read for the rest of the current observe pass (two kinds sharing one describe) */
+  memo<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** the idempotency token of a logical key (ClientToken, CallerReference) */
+  token(key: string): string;
+}
+
+export interface ResourceHandler<K extends Kind = Kind> {
+  readonly kind: K;
+  /** Every resource of this kind the cluster owns, found by its ownership proof. One batched read. */
+  observe(ctx: RunContext): Promise<Actual[]>;
+  create(ctx: RunContext, node: ResolvedNode<K>): Promise<Actual>;
+  /** Differences between desired and actual; empty when they match. */
+  diff(node: ResolvedNode<K>, actual: Actual): Change[];
+  /** Apply in-place changes; only called with changes whose inPlace is true. */
+  update?(ctx: RunContext, node: ResolvedNode<K>, actual: Actual, changes: Change[]): Promise<Actual>;
+  /** Idempotent: NotFound is done. DependencyViolation is thrown for the engine to retry. */
+  delete(ctx: RunContext, actual: Actual): Promise<void>;
+  health?(ctx: RunContext, actuals: Actual[]): Promise<Health[]>;
+}

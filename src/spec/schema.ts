@@ -1,0 +1,178 @@
+/**
+ * The cluster spec: one zod schema, cross-field rules in its refinements.
+ * This file is a contract: users' cluster.yaml files depend on these names.
+ */
+import { z } from 'zod';
+import { parseCidr, subnetLayout } from '../model/cidr.js';
+
+export const API_VERSION = 'kubeaz/v1';
+export const MAX_CLUSTER_ID_LENGTH = 24;
+
+const dnsLabel = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
+const name = (what: string) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .min(1, `${what} must not be empty`)
+    .regex(dnsLabel, `${what} may hold only lowercase letters, digits and '-', starting with a letter and not ending with '-'`);
+
+const cidr = z.string().refine((v) => parseCidr(v) !== undefined, { message: 'must be an IPv4 CIDR such as 10.0.0.0/16' });
+
+const domain = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/, 'must be a lowercase DNS domain such as example.com');
+
+const size = (what: string) =>
+  z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).min(0, `${what} must be 0 or more`);
+
+const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type such as m5.large');
+
+const taint = z.strictObject({
+  key: z.string().min(1).max(253),
+  value: z.string().max(63).optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'], {
+    error: 'effect must be one of NoSchedule, PreferNoSchedule, NoExecute',
+  }),
+});
+
+const nodeGroup = z
+  .strictObject({
+    name: name('node group name').max(20, 'node group name must be at most 20 characters'),
+    role: z.enum(['node', 'loadbalancer'], { error: "role must be 'node' or 'loadbalancer'" }).default('node'),
+    instanceType,
+    minSize: size('minSize'),
+    maxSize: size('maxSize').max(1000, 'maxSize must be at most 1000'),
+    desiredCapacity: size('desiredCapacity').optional(),
+    subnets: z.enum(['private', 'public'], { error: "subnets must be 'private' or 'public'" }).optional(),
+    volumeSize: z.number().int().min(8).max(16384).optional(),
+    labels: z.record(z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'label key is not a valid Kubernetes label key'), z.string().max(63)).default({}),
+    taints: z.array(taint).default([]),
+    elasticIps: z.number().int().min(1).max(20).optional(),
+    publicRecord: z.string().regex(dnsLabel, 'publicRecord must be a single DNS label such as lb').optional(),
+  })
+  .superRefine((g, ctx) => {
+    if (g.maxSize < g.minSize) ctx.addIssue({ code: 'custom', path: ['maxSize'], message: `maxSize (${g.maxSize}) is less than minSize (${g.minSize})` });
+    if (g.desiredCapacity !== undefined && (g.desiredCapacity < g.minSize || g.desiredCapacity > g.maxSize))
+      ctx.addIssue({ code: 'custom', path: ['desiredCapacity'], message: `desiredCapacity (${g.desiredCapacity}) must lie between minSize (${g.minSize}) and maxSize (${g.maxSize})` });
+    if (g.role !== 'loadbalancer') {
+      if (g.elasticIps !== undefined) ctx.addIssue({ code: 'custom', path: ['elasticIps'], message: "elasticIps is allowed only on a group with role 'loadbalancer'" });
+      if (g.publicRecord !== undefined) ctx.addIssue({ code: 'custom', path: ['publicRecord'], message: "publicRecord is allowed only on a group with role 'loadbalancer'" });
+    }
+  })
+  .transform((g) => ({
+    ...g,
+    desiredCapacity: g.desiredCapacity ?? g.minSize,
+    subnets: g.subnets ?? (g.role === 'loadbalancer' ? ('public' as const) : ('private' as const)),
+    elasticIps: g.elasticIps ?? 0,
+  }));
+
+export const clusterSchema = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION, { error: `apiVersion must be '${API_VERSION}'` }),
+    kind: z.literal('Cluster', { error: "kind must be 'Cluster'" }),
+    metadata: z.strictObject({
+      name: name('metadata.name'),
+      environment: name('metadata.environment'),
+    }),
+    spec: z.strictObject({
+      region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'must be an AWS region such as us-east-1'),
+      zones: z.array(z.string(), { error: 'zones must be a list of availability zones' }).min(2, 'at least 2 zones are needed for a multi-AZ cluster').max(6, 'at most 6 zones are supported'),
+      kubernetesVersion: z
+        .string({ error: 'kubernetesVersion must be a quoted string such as "1.31.2"' })
+        .regex(/^\d+\.\d+\.\d+$/, 'must be MAJOR.MINOR.PATCH such as 1.31.2')
+        .refine((v) => { const [maj, min] = v.split('.').map(Number); return maj! > 1 || (maj === 1 && min! >= 28); }, 'must be 1.28 or newer'),
+      ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'must be an AMI id such as ami-0123456789abcdef0').optional(),
+      sshKeyName: z.string().min(1).max(255).optional(),
+      network: z.strictObject({
+        vpcCidr: cidr,
+        tenancy: z.enum(['default', 'dedicated'], { error: "tenancy must be 'default' or 'dedicated'" }).default('default'),
+        nat: z.enum(['perZone', 'single', 'none'], { error: "nat must be one of perZone, single, none" }).default('perZone'),
+        apiAccess: z.array(cidr).default(['0.0.0.0/0']),
+      }),
+      dns: z.strictObject({
+        internalDomain: domain.optional(),
+        publicDomain: domain.optional(),
+      }).default({}),
+      controlPlane: z.strictObject({
+        instanceType,
+        volumeSize: z.number().int().min(8).max(16384).default(50),
+      }),
+      nodeGroups: z.array(nodeGroup).default([]),
+      iam: z.strictObject({
+        users: z.array(z.strictObject({
+          name: z.string().regex(/^[A-Za-z0-9+=,.@_-]{1,40}$/, 'IAM user name: letters, digits and +=,.@_- (at most 40)'),
+          bucketAccess: z.enum(['read', 'write'], { error: "bucketAccess must be 'read' or 'write'" }),
+        })).default([]),
+      }).default({ users: [] }),
+      etcd: z.strictObject({
+        backupIntervalMinutes: z.number().int().min(1).max(1440).default(15),
+        backupRetentionDays: z.number().int().min(1).max(3650).default(7),
+      }).default({ backupIntervalMinutes: 15, backupRetentionDays: 7 }),
+      tags: z.record(
+        z.string().min(1).max(127).refine((k) => !k.startsWith('aws:') && !k.startsWith('kubeaz:'), "tag keys starting with 'aws:' or 'kubeaz:' are reserved"),
+        z.string().max(255),
+      ).default({}),
+    }),
+  })
+  .superRefine((c, ctx) => {
+    const id = `${c.metadata.name}-${c.metadata.environment}`;
+    if (id.length > MAX_CLUSTER_ID_LENGTH)
+      ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: `the cluster id '${id}' (name-environment) is ${id.length} characters; at most ${MAX_CLUSTER_ID_LENGTH} fit every AWS name limit` });
+    const s = c.spec;
+    const zoneRe = new RegExp(`^${s.region.replace(/[-]/g, '\\-')}[a-z]$`);
+    const seen = new Set<string>();
+    s.zones.forEach((zone, i) => {
+      if (!zoneRe.test(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is not in region ${s.region} (expected ${s.region}a, ${s.region}b, …)` });
+      if (seen.has(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is listed twice` });
+      seen.add(zone);
+    });
+    const net = parseCidr(s.network.vpcCidr);
+    if (net) {
+      if (net.prefix < 16 || net.prefix > 28)
+        ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `a VPC CIDR must be between /16 and /28 (got /${net.prefix})` });
+      else if (s.zones.length >= 2 && s.zones.length <= 6 && !subnetLayout(s.network.vpcCidr, s.zones.length))
+        ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} is too small for a public and a private subnet in each of ${s.zones.length} zones (AWS's smallest subnet is /28)` });
+      if (net.base !== net.network)
+        ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} has host bits set; did you mean ${net.canonical}?` });
+    }
+    s.network.apiAccess.forEach((a, i) => {
+      const p = parseCidr(a);
+      if (p && p.base !== p.network) ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'apiAccess', i], message: `${a} has host bits set; did you mean ${p.canonical}?` });
+    });
+    const groups = new Set<string>();
+    s.nodeGroups.forEach((g, i) => {
+      if (groups.has(g.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `node group name '${g.name}' is used twice` });
+      if (g.name === 'master') ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: "'master' is reserved for the control plane" });
+      groups.add(g.name);
+      if (g.publicRecord !== undefined && !s.dns.publicDomain)
+        ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs spec.dns.publicDomain' });
+      if (g.publicRecord !== undefined && g.elasticIps === 0)
+        ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs elasticIps on the same group (the record lists those addresses)' });
+    });
+    const users = new Set<string>();
+    s.iam.users.forEach((u, i) => {
+      if (users.has(u.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'users', i, 'name'], message: `IAM user '${u.name}' is listed twice` });
+      users.add(u.name);
+    });
+    if (s.dns.internalDomain && s.dns.publicDomain && s.dns.internalDomain === s.dns.publicDomain)
+      ctx.addIssue({ code: 'custom', path: ['spec', 'dns', 'internalDomain'], message: 'internalDomain and publicDomain must differ' });
+  });
+
+export type ClusterSpecInput = z.input<typeof clusterSchema>;
+export type ClusterSpec = z.output<typeof clusterSchema>;
+export type NodeGroupSpec = ClusterSpec['spec']['nodeGroups'][number];
+
+/** Upstream end-of-life dates (kubernetes.io/releases). A version past its date is a warning. */
+export const KUBERNETES_EOL: Record<string, string> = {
+  '1.28': '2024-10-28',
+  '1.29': '2025-02-28',
+  '1.30': '2025-06-28',
+  '1.31': '2025-10-28',
+  '1.32': '2026-02-28',
+  '1.33': '2026-06-28',
+  '1.34': '2026-10-27',
+  '1.35': '2027-02-28',
+};
+
+export function clusterIdOf(spec: Pick<ClusterSpec, 'metadata'>): string {
+  return `${spec.metadata.name}-${spec.metadata.environment}`;
+}
