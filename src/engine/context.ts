@@ -38,6 +38,7 @@ export function createRunContext(opts: {
   progress?: Progress;
   timing?: Timing;
   signal?: AbortSignal;
+  zoneDomains?: string[];
 }): RunContext & { resetMemo(): void } {
   let memo = new Map<string, Promise<unknown>>();
   return {
@@ -49,6 +50,7 @@ export function createRunContext(opts: {
     progress: opts.progress ?? silentProgress,
     timing: opts.timing ?? timingFromEnv(),
     signal: opts.signal ?? new AbortController().signal,
+    zoneDomains: opts.zoneDomains ?? [],
     memo<T>(key: string, fn: () => Promise<T>): Promise<T> {
       let p = memo.get(key) as Promise<T> | undefined;
       if (!p) {

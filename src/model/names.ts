@@ -21,10 +21,8 @@ export function naming(spec: ClusterSpec): Naming {
   return {
     clusterId: id,
     internalDomain: spec.spec.dns.internalDomain ?? `${spec.metadata.environment}.kube`,
-    // S3 names are global: the account id keeps two accounts' clusters of the same name apart.
-    bucket: (accountId) => `kubeaz-${id}-${accountId}`,
-    // IAM paths scope our roles, profiles and users: one list call finds them all.
-    iamPath: `/kubeaz/${id}/`,
+    bucket: (accountId) => bucketName(id, accountId),
+    iamPath: iamPathOf(id),
     elbPublic: `${id}-api`,
     elbInternal: `${id}-api-int`,
     asg: (g) => `${id}-${g}`,
@@ -33,6 +31,12 @@ export function naming(spec: ClusterSpec): Naming {
     securityGroup: (s) => `${id}-${s}`,
   };
 }
+
+/** S3 names are global: the account id keeps two accounts' clusters of the same name apart. */
+export const bucketName = (clusterId: string, accountId: string): string => `kubeaz-${clusterId}-${accountId}`;
+
+/** IAM paths scope our roles, profiles and users: one list call finds them all. */
+export const iamPathOf = (clusterId: string): string => `/kubeaz/${clusterId}/`;
 
 /** The tags every resource carries: ownership, logical key, Name, then the spec's own tags. */
 export function baseTags(spec: ClusterSpec, key: string, name: string, extra: Tags = {}): Tags {

@@ -67,6 +67,8 @@ export interface RunContext {
   memo<T>(key: string, fn: () => Promise<T>): Promise<T>;
   /** the idempotency token of a logical key (ClientToken, CallerReference) */
   token(key: string): string;
+  /** DNS domains the cluster may hold records in: the private zone's, and the public one if any */
+  zoneDomains: string[];
 }
 
 export interface ResourceHandler<K extends Kind = Kind> {
