@@ -41,11 +41,18 @@ export function createRunContext(opts: {
   zoneDomains?: string[];
 }): RunContext & { resetMemo(): void } {
   let memo = new Map<string, Promise<unknown>>();
+  let generation = opts.generation;
   return {
     clusterId: opts.clusterId,
     region: opts.region,
     accountId: opts.accountId,
-    generation: opts.generation,
+    // Settable: a run learns the generation from the VPC's tag (or makes a new one) after observing.
+    get generation() {
+      return generation;
+    },
+    set generation(v: string) {
+      generation = v;
+    },
     aws: opts.aws,
     progress: opts.progress ?? silentProgress,
     timing: opts.timing ?? timingFromEnv(),
@@ -61,7 +68,7 @@ export function createRunContext(opts: {
       return p;
     },
     token(key: string) {
-      return idempotencyToken(opts.clusterId, opts.generation, key);
+      return idempotencyToken(opts.clusterId, generation, key);
     },
     resetMemo() {
       memo = new Map();

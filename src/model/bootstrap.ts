@@ -17,11 +17,26 @@ export const BOOTSTRAP_FILES: ReadonlyArray<{ template: string; key: string; con
   { template: 'bootstrap/etcd-restore.sh', key: 'bootstrap/master/etcd-restore.sh', contentType: 'text/x-shellscript' },
   { template: 'bootstrap/kubeaz-etcd-backup.service', key: 'bootstrap/master/kubeaz-etcd-backup.service', contentType: 'text/plain' },
   { template: 'bootstrap/kubeaz-etcd-backup.timer', key: 'bootstrap/master/kubeaz-etcd-backup.timer', contentType: 'text/plain' },
+  { template: 'bootstrap/join-token.sh', key: 'bootstrap/master/join-token.sh', contentType: 'text/x-shellscript' },
+  { template: 'bootstrap/kubeaz-join-token.service', key: 'bootstrap/master/kubeaz-join-token.service', contentType: 'text/plain' },
+  { template: 'bootstrap/kubeaz-join-token.timer', key: 'bootstrap/master/kubeaz-join-token.timer', contentType: 'text/plain' },
   { template: 'bootstrap/node.sh', key: 'bootstrap/node/node.sh', contentType: 'text/x-shellscript' },
   { template: 'bootstrap/claim-eip.sh', key: 'bootstrap/node/claim-eip.sh', contentType: 'text/x-shellscript' },
 ];
 
 export const USERDATA_TEMPLATE = 'userdata.sh';
+
+/** Every template a loader must read from templates/ (paths relative to it). */
+export const TEMPLATE_NAMES: readonly string[] = [USERDATA_TEMPLATE, ...BOOTSTRAP_FILES.map((f) => f.template)];
+
+/** Pinned versions of what the master installs besides the Kubernetes packages. */
+export const ADDON_VERSIONS = {
+  HELM_VERSION: '3.16.3',
+  ETCD_VERSION: '3.5.16',
+  CILIUM_VERSION: '1.16.5',
+  AWS_CCM_CHART_VERSION: '0.0.8',
+  EBS_CSI_CHART_VERSION: '2.37.0',
+} as const;
 
 export class TemplateError extends Error {}
 
@@ -40,6 +55,9 @@ export function shq(v: string): string {
 
 export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string): Record<string, string> {
   const s = spec.spec;
+  // Names the API server certificate must carry (YAML list items of the kubeadm config).
+  const sans = [`master.${names.internalDomain}`];
+  if (s.dns.publicDomain && s.network.apiAccess.length > 0) sans.push(`master.${spec.metadata.environment}.${s.dns.publicDomain}`);
   return {
     CLUSTER_ID: clusterIdOf(spec),
     CLUSTER_NAME: spec.metadata.name,
@@ -55,6 +73,8 @@ export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string): R
     VPC_CIDR: s.network.vpcCidr,
     ETCD_BACKUP_INTERVAL_MINUTES: String(s.etcd.backupIntervalMinutes),
     ETCD_BACKUP_RETENTION_DAYS: String(s.etcd.backupRetentionDays),
+    API_CERT_SANS: sans.map((n) => `    - ${n}`).join('\n'),
+    ...ADDON_VERSIONS,
   };
 }
 

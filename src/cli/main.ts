@@ -1,0 +1,94 @@
+/**
+ * The command line. Thin: parse flags, call a command, map errors to exit codes.
+ * Exit codes: 0 success · 1 failure · 2 invalid spec or usage · 3 (status) missing, drifted or
+ * unhealthy · 130 interrupted. Command modules (and the AWS SDK) load only when a command runs.
+ */
+import { Command, Option } from 'commander';
+
+const VERSION = '0.1.0';
+
+function common(cmd: Command): Command {
+  return cmd
+    .requiredOption('-f, --file <cluster.yaml>', 'the cluster spec')
+    .option('--profile <name>', 'AWS shared-config profile (default: the SDK credential chain: env, profile, SSO, instance role)')
+    .option('--concurrency <n>', 'AWS operations in flight at once', '12')
+    .option('--poll-interval <seconds>', 'seconds between polls while waiting (default 10; KUBEAZ_POLL_SECONDS)')
+    .option('-v, --verbose', 'also list resources that are unchanged')
+    .option('--debug', 'print stack traces of errors');
+}
+
+type Runner = (opts: Record<string, unknown>) => Promise<number>;
+
+async function run(fn: Runner, opts: Record<string, unknown>): Promise<void> {
+  try {
+    process.exitCode = await fn(opts);
+  } catch (e) {
+    process.exitCode = await report(e, Boolean(opts.debug));
+  }
+}
+
+async function report(e: unknown, debug: boolean): Promise<number> {
+  const err = e as Error & { issues?: Array<{ path: string; line?: number; message: string }>; code?: string };
+  if (err?.name === 'SpecError' && Array.isArray(err.issues)) {
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
+  if (err?.name === 'UsageError') {
+    process.stderr.write(`error: ${err.message}\n`);
+    return 2;
+  }
+  const { describeAwsError } = await import('../aws/errors.js');
+  const msg = err?.name === 'KubeazError' || err?.name === 'LockHeldError' || err?.name === 'GraphError' ? err.message : describeAwsError(e);
+  process.stderr.write(`error: ${msg}\n`);
+  if (debug && err?.stack) process.stderr.write(`${err.stack}\n${err.cause ? `caused by: ${(err.cause as Error).stack ?? String(err.cause)}\n` : ''}`);
+  else process.stderr.write('(run with --debug for the stack trace)\n');
+  return 1;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('kubeaz')
+    .version(VERSION)
+    .description(
+      'Stand up a production-shaped, multi-availability-zone Kubernetes cluster on AWS from one YAML spec, ' +
+        'by calling the AWS SDK directly, and tear it down leaving nothing behind. Every resource carries\n' +
+        'the tag kubeaz:cluster=<name>-<environment> and is found again by it: re-running is always safe.',
+    )
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok · 1 failed · 2 invalid spec or usage · 3 status: missing, drifted or unhealthy · 130 interrupted\n' +
+        'Credentials and endpoint come from the AWS SDK chain (AWS_PROFILE, AWS_ENDPOINT_URL, …); the region from the spec.\n' +
+        'Example: kubeaz validate -f cluster.yaml && kubeaz create -f cluster.yaml',
+    );
+
+  program
+    .command('validate')
+    .description('check the spec and report every problem at once with its path and line; no AWS call')
+    .requiredOption('-f, --file <cluster.yaml>', 'the cluster spec')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((o) => run(async (opts) => (await import('../commands/validate.js')).validateCommand(opts as never), o));
+
+  common(program.command('create'))
+    .description('create the cluster, or bring an existing one back to the spec (idempotent: a re-run changes nothing)')
+    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+    .option('--dry-run', 'show what would be created or changed, change nothing')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((o) => run(async (opts) => (await import('../commands/create.js')).createCommand(opts as never), o));
+
+  common(program.command('destroy'))
+    .description('delete everything tagged as this cluster\'s, in reverse dependency order; works without the state file')
+    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((o) => run(async (opts) => (await import('../commands/destroy.js')).destroyCommand(opts as never), o));
+
+  common(program.command('status'))
+    .description('what exists, what is missing or drifted, and health (instances, ELB, NAT, etcd backups); exit 3 unless all is well')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((o) => run(async (opts) => (await import('../commands/status.js')).statusCommand(opts as never), o));
+
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,60 @@
+import { destroyAll } from '../engine/destroy.js';
+import type { Actual } from '../resources/types.js';
+import { confirm, openSession, type GlobalOptions } from './session.js';
+import { summarizeCalls } from './output.js';
+
+export interface DestroyOptions extends GlobalOptions {
+  yes?: boolean;
+  output?: string;
+}
+
+/** A public zone kubeaz adopted (it existed before) stays; only our records in it go. */
+export const isAdoptedZone = (a: Actual): boolean => a.kind === 'hosted-zone' && a.attrs.adopted === 'true';
+
+export async function destroyCommand(opts: DestroyOptions): Promise<number> {
+  const s = await openSession(opts);
+  const started = Date.now();
+  try {
+    await s.state.lock('destroy');
+    const region = s.spec.spec.region;
+    const go = await confirm(`Destroy cluster ${s.clusterId}: delete every resource tagged kubeaz:cluster=${s.clusterId} in ${region}, account ${s.ctx.accountId}?`, opts.yes);
+    if (!go) {
+      s.progress.emit({ type: 'info', message: 'nothing was deleted' });
+      return 1;
+    }
+    const prior = await s.state.read();
+    if (prior) await s.state.write({ ...prior, phase: 'destroying' });
+    s.progress.emit({ type: 'info', message: `destroying ${s.clusterId} in ${region}` });
+    const { HANDLERS } = await import('../resources/index.js');
+    const result = await destroyAll(s.ctx, HANDLERS, {
+      concurrency: s.concurrency,
+      keep: isAdoptedZone,
+      onDeleted: async (a) => {
+        if (prior) {
+          delete prior.resources[a.key];
+          await s.state.write({ ...prior, phase: 'destroying' });
+        }
+      },
+    });
+    const seconds = (Date.now() - started) / 1000;
+    if (opts.output === 'json') {
+      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, seconds, calls: { total: s.aws.counter.total, mutating: s.aws.counter.mutating }, ...result, remaining: result.remaining.map((r) => ({ key: r.key, kind: r.kind, id: r.id })) }, null, 2)}\n`);
+    }
+    for (const f of result.failed) s.progress.emit({ type: 'warn', message: f.error });
+    if (result.aborted) {
+      s.progress.emit({ type: 'info', message: `interrupted after deleting ${result.deleted.length}; run destroy again to finish` });
+      return 130;
+    }
+    if (result.remaining.length || result.failed.length) {
+      for (const r of result.remaining) s.progress.emit({ type: 'warn', message: `still there: ${r.key} (${r.kind} ${r.id})` });
+      s.progress.emit({ type: 'info', message: `incomplete: ${result.deleted.length} deleted, ${result.remaining.length} remain in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; run destroy again` });
+      return 1;
+    }
+    await s.state.remove();
+    s.progress.emit({ type: 'info', message: `done: ${result.deleted.length} deleted in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; nothing of ${s.clusterId} remains` });
+    return 0;
+  } finally {
+    await s.state.unlock();
+    s.dispose();
+  }
+}

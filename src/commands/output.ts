@@ -1,0 +1,11 @@
+import type { CallCounter } from '../aws/clients.js';
+
+export function summarizeCalls(c: CallCounter): string {
+  return `${c.total} AWS calls (${c.mutating} mutating)`;
+}
+
+/** A plain table: columns padded to their widest cell. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}

@@ -1,0 +1,167 @@
+/**
+ * What every AWS-touching command shares: load the spec, build clients for the spec's region,
+ * learn the account, gather the facts the model needs, derive and check the graph, and handle
+ * Ctrl-C (stop starting work, let in-flight calls finish, save state, exit 130).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AwsClients } from '../aws/clients.js';
+import { createRunContext, DEFAULT_TIMING, timingFromEnv } from '../engine/context.js';
+import { validateGraph } from '../engine/graph.js';
+import { ConsoleProgress, type Progress } from '../engine/progress.js';
+import { deriveGraph, requiredArchs, SSM_IMAGE_PARAMETERS, type Arch, type Facts } from '../model/derive.js';
+import { naming } from '../model/names.js';
+import type { DesiredGraph } from '../model/types.js';
+import type { RunContext } from '../resources/types.js';
+import { loadSpecFile } from '../spec/load.js';
+import { clusterIdOf, type ClusterSpec } from '../spec/schema.js';
+import { LocalState } from '../state/local.js';
+
+export interface GlobalOptions {
+  file: string;
+  profile?: string;
+  concurrency?: string;
+  pollInterval?: string;
+  verbose?: boolean;
+  debug?: boolean;
+}
+
+export interface Session {
+  spec: ClusterSpec;
+  file: string;
+  clusterId: string;
+  aws: AwsClients;
+  ctx: RunContext & { resetMemo(): void; generation: string };
+  state: LocalState;
+  progress: Progress;
+  abort: AbortController;
+  concurrency: number;
+  warnings: string[];
+  facts(): Promise<Facts>;
+  graph(): Promise<DesiredGraph>;
+  dispose(): void;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const TEMPLATES_DIR = path.resolve(here, '..', '..', 'templates');
+
+export async function loadTemplates(dir = TEMPLATES_DIR): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out[path.relative(dir, p).split(path.sep).join('/')] = await readFile(p, 'utf8');
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+export async function accountIdOf(aws: AwsClients): Promise<string> {
+  const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  const out = await (await aws.sts()).send(new GetCallerIdentityCommand({}));
+  if (!out.Account) throw new Error('STS GetCallerIdentity returned no account');
+  return out.Account;
+}
+
+/** Amazon Linux 2023 from its public SSM parameters: one call for every architecture needed. */
+export async function resolveImages(aws: AwsClients, spec: ClusterSpec): Promise<Partial<Record<Arch, string>>> {
+  if (spec.spec.ami) return {};
+  const archs = requiredArchs(spec);
+  const { GetParametersCommand } = await import('@aws-sdk/client-ssm');
+  const out = await (await aws.ssm()).send(new GetParametersCommand({ Names: archs.map((a) => SSM_IMAGE_PARAMETERS[a]) }));
+  const images: Partial<Record<Arch, string>> = {};
+  for (const a of archs) {
+    const p = out.Parameters?.find((x) => x.Name === SSM_IMAGE_PARAMETERS[a]);
+    if (!p?.Value) throw new Error(`the image parameter ${SSM_IMAGE_PARAMETERS[a]} does not exist in ${spec.spec.region}; set spec.ami`);
+    images[a] = p.Value;
+  }
+  return images;
+}
+
+export async function openSession(opts: GlobalOptions, progress: Progress = new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) })): Promise<Session> {
+  const { spec, warnings, file } = await loadSpecFile(opts.file);
+  for (const w of warnings) progress.emit({ type: 'warn', message: w });
+  const clusterId = clusterIdOf(spec);
+  const aws = new AwsClients({ region: spec.spec.region, ...(opts.profile ? { profile: opts.profile } : {}) });
+  const accountId = await accountIdOf(aws);
+  const abort = new AbortController();
+  const timing = timingFromEnv(DEFAULT_TIMING);
+  if (opts.pollInterval) timing.pollSeconds = Number(opts.pollInterval);
+  const names = naming(spec);
+  const ctx = createRunContext({
+    clusterId,
+    region: spec.spec.region,
+    accountId,
+    generation: 'unknown',
+    aws,
+    progress,
+    timing,
+    signal: abort.signal,
+    zoneDomains: [names.internalDomain, ...(spec.spec.dns.publicDomain ? [spec.spec.dns.publicDomain] : [])],
+  });
+  let facts: Facts | undefined;
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      progress.emit({ type: 'warn', message: 'interrupted: starting no new work, letting calls in flight finish and saving state (Ctrl-C again to quit at once)' });
+      abort.abort();
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const session: Session = {
+    spec,
+    file,
+    clusterId,
+    aws,
+    ctx: ctx as Session['ctx'],
+    state: new LocalState(file, clusterId),
+    progress,
+    abort,
+    concurrency: opts.concurrency ? Math.max(1, Number(opts.concurrency)) : 12,
+    warnings,
+    async facts() {
+      if (!facts) {
+        const [images, templates] = await Promise.all([resolveImages(aws, spec), loadTemplates()]);
+        facts = { accountId, images, templates };
+      }
+      return facts;
+    },
+    async graph() {
+      const g = deriveGraph(spec, await session.facts());
+      validateGraph(g.nodes);
+      return g;
+    },
+    dispose() {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    },
+  };
+  return session;
+}
+
+/** On a terminal, ask; without one, refuse unless --yes. Returns whether to go on. */
+export async function confirm(question: string, yes: boolean | undefined): Promise<boolean> {
+  if (yes) return true;
+  if (!process.stdin.isTTY) {
+    throw new UsageError(`${question.replace(/\?$/, '')}: refusing without a terminal to confirm on; pass --yes to proceed`);
+  }
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}

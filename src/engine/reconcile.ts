@@ -1,0 +1,210 @@
+/**
+ * Observe → compare → act. One batched read per kind finds everything the cluster owns; the graph
+ * is walked in dependency order with bounded concurrency; each node is left alone when it matches,
+ * updated in place when it can be, created when it is missing. A create whose answer was lost is
+ * never blindly resent: the kind is observed again first.
+ */
+import { describeAwsError, errorCode, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
+import { isRef, type AnyNode, type DesiredGraph, type Kind } from '../model/types.js';
+import type { Handlers } from '../resources/index.js';
+import type { Actual, Change, ResolvedNode, ResourceHandler, RunContext } from '../resources/types.js';
+import { schedule } from './graph.js';
+
+export type Action = 'create' | 'update' | 'unchanged' | 'refused' | 'failed' | 'skipped';
+
+export interface ActionRecord {
+  key: string;
+  kind: Kind;
+  action: Action;
+  id?: string;
+  changes?: Change[];
+  error?: string;
+  seconds?: number;
+}
+
+export interface ReconcileResult {
+  actions: ActionRecord[];
+  actuals: Map<string, Actual>;
+  /** owned resources no desired node names (left alone; reported) */
+  orphans: Actual[];
+  ok: boolean;
+  aborted: boolean;
+}
+
+export interface ReconcileOptions {
+  concurrency: number;
+  /** compute the plan only: no mutating call */
+  dryRun?: boolean;
+  /** called once with what exists, before anything is changed (learn the generation, journal) */
+  afterObserve?: (actuals: Map<string, Actual>) => Promise<void>;
+  /** journal hook, called after every successful create/update/adopt */
+  onRecord?: (key: string, actual: Actual) => Promise<void>;
+}
+
+export const PENDING = '(known after create)';
+
+/** One batched read per kind, all kinds at once. Two resources claiming one key is an error. */
+export async function observeAll(ctx: RunContext & { resetMemo?: () => void }, handlers: Handlers, kinds: readonly Kind[] = Object.keys(handlers) as Kind[]): Promise<Map<string, Actual>> {
+  ctx.resetMemo?.();
+  const lists = await Promise.all(
+    kinds.map(async (k) => {
+      try {
+        return await (handlers[k] as ResourceHandler).observe(ctx);
+      } catch (e) {
+        throw new KubeazError(`reading ${k} resources: ${describeAwsError(e)}`, errorCode(e), k, { cause: e });
+      }
+    }),
+  );
+  const out = new Map<string, Actual>();
+  for (const a of lists.flat()) {
+    const prev = out.get(a.key);
+    if (prev) throw new KubeazError(`two ${a.kind} resources claim the key ${a.key}: ${prev.id} and ${a.id}; delete the one that should not exist`, 'DuplicateOwnership', a.key);
+    out.set(a.key, a);
+  }
+  return out;
+}
+
+function resolveValue(v: unknown, actuals: Map<string, Actual>, key: string): unknown {
+  if (isRef(v)) {
+    const a = actuals.get(v.$ref);
+    if (!a) throw new KubeazError(`${key} needs ${v.$ref}, which does not exist`, 'MissingDependency', key);
+    const value = v.attr ? a.attrs[v.attr] : a.id;
+    if (value === undefined) throw new KubeazError(`${key} needs ${v.$ref}.${v.attr}, which is unknown`, 'MissingDependency', key);
+    return value;
+  }
+  if (Array.isArray(v)) return v.map((x) => resolveValue(x, actuals, key));
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveValue(x, actuals, key)]));
+  return v;
+}
+
+export function resolveNode(node: AnyNode, actuals: Map<string, Actual>): ResolvedNode {
+  return { key: node.key, kind: node.kind, props: resolveValue(node.props, actuals, node.key) as ResolvedNode['props'], tags: node.tags };
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+
+/** After a lost answer: is the resource there after all? Looks a few times (AWS reads lag writes). */
+async function findAfterLoss(ctx: RunContext & { resetMemo?: () => void }, h: ResourceHandler, key: string): Promise<Actual | undefined> {
+  const p = ctx.timing.propagationSeconds * 1000;
+  for (const delay of [0, p / 20, p / 6]) {
+    if (delay) await sleep(delay, ctx.signal);
+    ctx.resetMemo?.();
+    const found = (await h.observe(ctx)).find((a) => a.key === key);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+async function createOnce(ctx: RunContext & { resetMemo?: () => void }, h: ResourceHandler, node: ResolvedNode, freshDeps: boolean): Promise<Actual> {
+  const deadline = Date.now() + ctx.timing.propagationSeconds * 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await h.create(ctx, node);
+    } catch (e) {
+      // A dependency made moments ago may not be visible to this API yet (eventual consistency).
+      if (freshDeps && isNotFound(e) && Date.now() < deadline && !ctx.signal.aborted) {
+        await sleep(Math.min(5000, 250 * 2 ** attempt), ctx.signal);
+        continue;
+      }
+      throw e;
+    }
+  }
+}
+
+async function createSafely(ctx: RunContext & { resetMemo?: () => void }, h: ResourceHandler, node: ResolvedNode, freshDeps: boolean): Promise<Actual> {
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    try {
+      return await createOnce(ctx, h, node, freshDeps);
+    } catch (e) {
+      if (!isLostResponse(e) || attempt === 4) throw e;
+      ctx.progress.emit({ type: 'warn', message: `${node.key}: ${(e as Error).message}; looking for it before trying again` });
+      const found = await findAfterLoss(ctx, h, node.key);
+      if (found) {
+        // It was made. Finish what the lost call's follow-ups would have done (attach, routes, …).
+        const changes = h.diff(node, found);
+        const inPlace = changes.filter((c) => c.inPlace);
+        return inPlace.length && h.update ? h.update(ctx, node, found, inPlace) : found;
+      }
+    }
+  }
+  throw new Error('unreachable');
+}
+
+export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, graph: DesiredGraph, handlers: Handlers, opts: ReconcileOptions): Promise<ReconcileResult> {
+  const actuals = await observeAll(ctx, handlers);
+  await opts.afterObserve?.(actuals);
+  const desiredKeys = new Set(graph.nodes.map((n) => n.key));
+  const orphans = [...actuals.values()].filter((a) => !desiredKeys.has(a.key));
+  const byKey = new Map(graph.nodes.map((n) => [n.key, n]));
+  const actions: ActionRecord[] = [];
+  const createdNow = new Set<string>();
+
+  const result = await schedule(
+    graph.nodes,
+    async (key) => {
+      const node = byKey.get(key)!;
+      const h = handlers[node.kind] as ResourceHandler;
+      const started = Date.now();
+      const resolved = resolveNode(node, actuals);
+      const actual = actuals.get(key);
+      try {
+        if (actual) {
+          const changes = actual.id === PENDING ? [] : h.diff(resolved, actual);
+          if (!changes.length) {
+            actions.push({ key, kind: node.kind, action: 'unchanged', id: actual.id });
+            ctx.progress.emit({ type: 'unchanged', key });
+            return;
+          }
+          const refused = changes.filter((c) => !c.inPlace);
+          if (refused.length) {
+            const message = `${key} (${actual.id}): ${refused.map((c) => `${c.field} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join(', ')} cannot be changed in place; kubeaz will not replace it. Change the spec back, or destroy and create the cluster.`;
+            actions.push({ key, kind: node.kind, action: 'refused', id: actual.id, changes, error: message });
+            throw new KubeazError(message, 'ImmutableChange', key);
+          }
+          if (opts.dryRun) {
+            actions.push({ key, kind: node.kind, action: 'update', id: actual.id, changes });
+            return;
+          }
+          if (!h.update) throw new KubeazError(`${key}: ${changes.map((c) => c.field).join(', ')} differ and ${node.kind} has no in-place update`, 'NoUpdate', key);
+          const updated = await h.update(ctx, resolved, actual, changes);
+          actuals.set(key, updated);
+          actions.push({ key, kind: node.kind, action: 'update', id: updated.id, changes, seconds: (Date.now() - started) / 1000 });
+          ctx.progress.emit({ type: 'update', key, detail: `${updated.id}: ${changes.map((c) => c.field).join(', ')}`, seconds: (Date.now() - started) / 1000 });
+          await opts.onRecord?.(key, updated);
+          return;
+        }
+        if (opts.dryRun) {
+          actuals.set(key, { key, kind: node.kind, id: PENDING, attrs: new Proxy({}, { get: () => PENDING }), tags: node.tags });
+          actions.push({ key, kind: node.kind, action: 'create' });
+          return;
+        }
+        if (ctx.signal.aborted) throw new KubeazError('interrupted', 'Aborted', key);
+        const freshDeps = node.deps.some((d) => createdNow.has(d));
+        const created = await createSafely(ctx, h, resolved, freshDeps);
+        createdNow.add(key);
+        actuals.set(key, created);
+        const seconds = (Date.now() - started) / 1000;
+        actions.push({ key, kind: node.kind, action: 'create', id: created.id, seconds });
+        ctx.progress.emit({ type: 'create', key, detail: created.id, seconds });
+        await opts.onRecord?.(key, created);
+      } catch (e) {
+        if (!(e instanceof KubeazError && e.code === 'ImmutableChange')) {
+          const msg = e instanceof KubeazError ? e.message : `${actual ? 'updating' : 'creating'} ${key}: ${describeAwsError(e)}`;
+          actions.push({ key, kind: node.kind, action: 'failed', error: msg, ...(actual ? { id: actual.id } : {}) });
+          throw e instanceof KubeazError ? e : new KubeazError(msg, errorCode(e), key, { cause: e });
+        }
+        throw e;
+      }
+    },
+    { concurrency: opts.concurrency, signal: ctx.signal },
+  );
+  for (const key of result.skipped) {
+    const node = byKey.get(key)!;
+    actions.push({ key, kind: node.kind, action: 'skipped' });
+  }
+  return { actions, actuals, orphans, ok: result.failed.length === 0 && result.skipped.length === 0, aborted: ctx.signal.aborted };
+}

@@ -1,0 +1,342 @@
+/**
+ * Auto scaling groups. Waits are coalesced per run: one DescribeAutoScalingGroups call polls every
+ * group being created (or deleted) at the same time.
+ */
+import {
+  AttachLoadBalancersCommand,
+  CreateAutoScalingGroupCommand,
+  CreateOrUpdateTagsCommand,
+  DeleteAutoScalingGroupCommand,
+  DetachLoadBalancersCommand,
+  UpdateAutoScalingGroupCommand,
+  paginateDescribeAutoScalingGroups,
+  type AutoScalingGroup,
+  type Tag as AsgTag,
+  type UpdateAutoScalingGroupCommandInput,
+} from '@aws-sdk/client-auto-scaling';
+import { paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import { isAlreadyExists } from '../aws/errors.js';
+import { fromTagList } from '../aws/tags.js';
+import { CoalescingWaiter, type PollOutcome } from '../aws/wait.js';
+import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
+import { change, drain, ignoreNotFound, keyed } from './common.js';
+import type { Actual, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';
+
+export interface AsgInstance {
+  id: string;
+  lifecycleState: string;
+  healthStatus: string;
+  zone: string;
+}
+
+interface Observed {
+  min: number;
+  max: number;
+  desired: number;
+  launchTemplateId: string;
+  launchTemplateVersion: string;
+  subnetIds: string[];
+  loadBalancerNames: string[];
+  instances: AsgInstance[];
+  /** tag keys propagated to instances at launch */
+  propagate: string[];
+}
+
+type Node = ResolvedNode<'auto-scaling-group'>;
+
+const DELETING = 'Delete in progress';
+/** names per DescribeAutoScalingGroups call (the API's limit is 100) */
+const NAMES_PER_CALL = 50;
+/** instance ids per DescribeInstances filter */
+const IDS_PER_CALL = 100;
+
+const sorted = (xs: readonly string[]): string[] => [...xs].sort();
+
+function chunks<T>(items: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
+  return out;
+}
+
+function observedOf(g: AutoScalingGroup): Observed {
+  return {
+    min: g.MinSize ?? 0,
+    max: g.MaxSize ?? 0,
+    desired: g.DesiredCapacity ?? 0,
+    launchTemplateId: g.LaunchTemplate?.LaunchTemplateId ?? '',
+    launchTemplateVersion: g.LaunchTemplate?.Version ?? '',
+    subnetIds: sorted((g.VPCZoneIdentifier ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
+    loadBalancerNames: sorted(g.LoadBalancerNames ?? []),
+    instances: (g.Instances ?? []).map((i) => ({
+      id: i.InstanceId ?? '',
+      lifecycleState: i.LifecycleState ?? '',
+      healthStatus: i.HealthStatus ?? '',
+      zone: i.AvailabilityZone ?? '',
+    })),
+    propagate: sorted((g.Tags ?? []).filter((t) => t.PropagateAtLaunch && t.Key).map((t) => t.Key!)),
+  };
+}
+
+function toActual(g: AutoScalingGroup, key: string, tags: Tags): Actual {
+  const name = g.AutoScalingGroupName!;
+  return { key, kind: 'auto-scaling-group', id: name, attrs: { name }, tags, observed: observedOf(g), ...(g.Status ? { state: g.Status } : {}) };
+}
+
+/** The desired tags: the node's own (not propagated) and the instances' (propagated); a key in both propagates with the node's value. */
+function desiredTags(node: Node): Array<{ key: string; value: string; propagate: boolean }> {
+  const all: Tags = { ...node.props.instanceTags, ...node.tags };
+  return Object.keys(all)
+    .sort()
+    .map((key) => ({ key, value: all[key]!, propagate: key in node.props.instanceTags }));
+}
+
+const asgTags = (name: string, tags: Array<{ key: string; value: string; propagate: boolean }>): AsgTag[] =>
+  tags.map((t) => ({ ResourceId: name, ResourceType: 'auto-scaling-group', Key: t.key, Value: t.value, PropagateAtLaunch: t.propagate }));
+
+const inService = (g: AutoScalingGroup): number => (g.Instances ?? []).filter((i) => i.LifecycleState === 'InService').length;
+
+async function describeByNames(ctx: RunContext, names: readonly string[]): Promise<AutoScalingGroup[]> {
+  const asg = await ctx.aws.autoscaling();
+  const out: AutoScalingGroup[] = [];
+  for (const batch of chunks(names, NAMES_PER_CALL)) {
+    out.push(...(await drain(paginateDescribeAutoScalingGroups({ client: asg }, { AutoScalingGroupNames: batch }), (p) => p.AutoScalingGroups)));
+  }
+  return out;
+}
+
+// ── coalesced waits, one set per run ───────────────────────────────────────────────────────────
+
+interface RunWaits {
+  inService: CoalescingWaiter;
+  gone: CoalescingWaiter;
+  /** the last answer seen for a group (create returns it) */
+  lastSeen: Map<string, AutoScalingGroup>;
+  /** the instances a deleted group had, which must be terminated before its subnets and groups can go */
+  instancesOf: Map<string, Set<string>>;
+}
+
+const waits = new WeakMap<RunContext, RunWaits>();
+
+function waitsOf(ctx: RunContext): RunWaits {
+  let w = waits.get(ctx);
+  if (w) return w;
+  const lastSeen = new Map<string, AutoScalingGroup>();
+  const instancesOf = new Map<string, Set<string>>();
+  const progress = (what: string) => (ready: number, total: number, seconds: number) => ctx.progress.emit({ type: 'wait', what, ready, total, seconds });
+  const inServiceWaiter = new CoalescingWaiter({
+    what: 'instances to be in service',
+    timing: () => ctx.timing,
+    signal: ctx.signal,
+    onProgress: progress('instances to be in service'),
+    check: async (names) => {
+      const groups = await describeByNames(ctx, names);
+      const out = new Map<string, PollOutcome>();
+      for (const g of groups) {
+        const name = g.AutoScalingGroupName!;
+        lastSeen.set(name, g);
+        if (g.Status === DELETING) out.set(name, { state: 'failed', reason: 'the group is being deleted' });
+        else out.set(name, { state: inService(g) >= (g.DesiredCapacity ?? 0) ? 'ready' : 'pending', reason: `${inService(g)}/${g.DesiredCapacity ?? 0} in service` });
+      }
+      // A group not listed yet (eventual consistency right after its create) stays pending.
+      return out;
+    },
+  });
+  const goneWaiter = new CoalescingWaiter({
+    what: 'auto scaling groups and their instances to be deleted',
+    timing: () => ctx.timing,
+    signal: ctx.signal,
+    onProgress: progress('auto scaling groups and their instances to be deleted'),
+    check: async (names) => {
+      const groups = await describeByNames(ctx, names);
+      const out = new Map<string, PollOutcome>();
+      const present = new Set<string>();
+      for (const g of groups) {
+        const name = g.AutoScalingGroupName!;
+        present.add(name);
+        const ids = instancesOf.get(name) ?? new Set<string>();
+        for (const i of g.Instances ?? []) if (i.InstanceId) ids.add(i.InstanceId);
+        instancesOf.set(name, ids);
+        out.set(name, { state: 'pending', reason: `group ${g.Status ?? 'still listed'}` });
+      }
+      const gone = names.filter((n) => !present.has(n));
+      const ids = [...new Set(gone.flatMap((n) => [...(instancesOf.get(n) ?? [])]))];
+      const alive = new Set<string>();
+      if (ids.length) {
+        const ec2 = await ctx.aws.ec2();
+        for (const batch of chunks(ids, IDS_PER_CALL)) {
+          // A filter, not InstanceIds: an instance AWS has already forgotten is simply not listed.
+          const reservations = await drain(paginateDescribeInstances({ client: ec2 }, { Filters: [{ Name: 'instance-id', Values: batch }] }), (p) => p.Reservations);
+          for (const r of reservations) for (const i of r.Instances ?? []) if (i.InstanceId && i.State?.Name !== 'terminated') alive.add(i.InstanceId);
+        }
+      }
+      for (const n of gone) {
+        const left = [...(instancesOf.get(n) ?? [])].filter((i) => alive.has(i));
+        out.set(n, left.length ? { state: 'pending', reason: `instances not yet terminated: ${left.join(', ')}` } : { state: 'ready' });
+      }
+      return out;
+    },
+  });
+  w = { inService: inServiceWaiter, gone: goneWaiter, lastSeen, instancesOf };
+  waits.set(ctx, w);
+  return w;
+}
+
+// ── the handler ────────────────────────────────────────────────────────────────────────────────
+
+export const autoScalingGroup: ResourceHandler<'auto-scaling-group'> = {
+  kind: 'auto-scaling-group',
+
+  async observe(ctx) {
+    const asg = await ctx.aws.autoscaling();
+    const groups = await drain(
+      paginateDescribeAutoScalingGroups({ client: asg }, { Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [ctx.clusterId] }] }),
+      (p) => p.AutoScalingGroups,
+    );
+    return keyed(
+      groups.filter((g) => g.Status !== DELETING),
+      (g) => g.Tags,
+    ).map(({ item, key, tags }) => toActual(item, key, tags));
+  },
+
+  async create(ctx, node) {
+    const p = node.props;
+    const asg = await ctx.aws.autoscaling();
+    const w = waitsOf(ctx);
+    try {
+      await asg.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: p.name,
+          LaunchTemplate: { LaunchTemplateId: p.launchTemplateId, Version: p.launchTemplateVersion },
+          MinSize: p.minSize,
+          MaxSize: p.maxSize,
+          DesiredCapacity: p.desiredCapacity,
+          VPCZoneIdentifier: p.subnetIds.join(','),
+          ...(p.loadBalancerNames.length ? { LoadBalancerNames: [...p.loadBalancerNames] } : {}),
+          HealthCheckType: 'EC2',
+          HealthCheckGracePeriod: p.healthCheckGracePeriod,
+          Tags: asgTags(p.name, desiredTags(node)),
+        }),
+      );
+    } catch (e) {
+      // No idempotency token here: a name already taken is ours only when it carries our tags.
+      if (!isAlreadyExists(e)) throw e;
+      const [g] = await describeByNames(ctx, [p.name]);
+      const tags = fromTagList(g?.Tags);
+      if (!g || tags[OWNER_TAG] !== ctx.clusterId || tags[KEY_TAG] !== node.key) throw e;
+    }
+    await w.inService.wait(p.name);
+    const g = w.lastSeen.get(p.name);
+    if (g) return toActual(g, node.key, fromTagList(g.Tags));
+    const observed: Observed = {
+      min: p.minSize,
+      max: p.maxSize,
+      desired: p.desiredCapacity,
+      launchTemplateId: p.launchTemplateId,
+      launchTemplateVersion: p.launchTemplateVersion,
+      subnetIds: sorted(p.subnetIds),
+      loadBalancerNames: sorted(p.loadBalancerNames),
+      instances: [],
+      propagate: sorted(Object.keys(p.instanceTags)),
+    };
+    return { key: node.key, kind: 'auto-scaling-group', id: p.name, attrs: { name: p.name }, tags: { ...p.instanceTags, ...node.tags }, observed };
+  },
+
+  diff(node, actual) {
+    const o = actual.observed as Observed;
+    const p = node.props;
+    const out: Change[] = [];
+    if (actual.id !== p.name) out.push(change('name', actual.id, p.name, false));
+    if (o.min !== p.minSize) out.push(change('minSize', o.min, p.minSize, true));
+    if (o.max !== p.maxSize) out.push(change('maxSize', o.max, p.maxSize, true));
+    // The cluster autoscaler owns the desired capacity while it stays within the bounds.
+    if (o.desired < p.minSize || o.desired > p.maxSize) out.push(change('desiredCapacity', o.desired, p.desiredCapacity, true));
+    if (o.launchTemplateId !== p.launchTemplateId) out.push(change('launchTemplateId', o.launchTemplateId, p.launchTemplateId, true));
+    if (o.launchTemplateVersion !== p.launchTemplateVersion) out.push(change('launchTemplateVersion', o.launchTemplateVersion, p.launchTemplateVersion, true));
+    const subnets = sorted(p.subnetIds);
+    if (o.subnetIds.join(',') !== subnets.join(',')) out.push(change('subnetIds', o.subnetIds, subnets, true));
+    const lbs = sorted(p.loadBalancerNames);
+    if (o.loadBalancerNames.join(',') !== lbs.join(',')) out.push(change('loadBalancerNames', o.loadBalancerNames, lbs, true));
+    const from: Tags = {};
+    const to: Tags = {};
+    for (const t of desiredTags(node)) {
+      if (actual.tags[t.key] !== t.value || o.propagate.includes(t.key) !== t.propagate) {
+        if (actual.tags[t.key] !== undefined) from[t.key] = actual.tags[t.key]!;
+        to[t.key] = t.value;
+      }
+    }
+    if (Object.keys(to).length) out.push(change('tags', from, to, true));
+    return out;
+  },
+
+  async update(ctx, node, actual, changes) {
+    const asg = await ctx.aws.autoscaling();
+    const p = node.props;
+    const o = actual.observed as Observed;
+    const has = (f: string) => changes.some((c) => c.field === f);
+    const input: UpdateAutoScalingGroupCommandInput = { AutoScalingGroupName: actual.id };
+    if (has('minSize')) input.MinSize = p.minSize;
+    if (has('maxSize')) input.MaxSize = p.maxSize;
+    if (has('desiredCapacity')) input.DesiredCapacity = p.desiredCapacity;
+    if (has('launchTemplateId') || has('launchTemplateVersion')) input.LaunchTemplate = { LaunchTemplateId: p.launchTemplateId, Version: p.launchTemplateVersion };
+    if (has('subnetIds')) input.VPCZoneIdentifier = p.subnetIds.join(',');
+    if (Object.keys(input).length > 1) await asg.send(new UpdateAutoScalingGroupCommand(input));
+
+    if (has('loadBalancerNames')) {
+      const attach = p.loadBalancerNames.filter((n) => !o.loadBalancerNames.includes(n));
+      const detach = o.loadBalancerNames.filter((n) => !p.loadBalancerNames.includes(n));
+      if (attach.length) await asg.send(new AttachLoadBalancersCommand({ AutoScalingGroupName: actual.id, LoadBalancerNames: attach }));
+      if (detach.length) await asg.send(new DetachLoadBalancersCommand({ AutoScalingGroupName: actual.id, LoadBalancerNames: detach }));
+    }
+
+    let tags = actual.tags;
+    let propagate = o.propagate;
+    const t = changes.find((c) => c.field === 'tags');
+    if (t) {
+      const changed = desiredTags(node).filter((d) => d.key in (t.to as Tags));
+      await asg.send(new CreateOrUpdateTagsCommand({ Tags: asgTags(actual.id, changed) }));
+      tags = { ...tags, ...(t.to as Tags) };
+      propagate = sorted([...propagate.filter((k) => !changed.some((c) => c.key === k)), ...changed.filter((c) => c.propagate).map((c) => c.key)]);
+    }
+
+    const desired = input.DesiredCapacity ?? Math.min(Math.max(o.desired, input.MinSize ?? o.min), input.MaxSize ?? o.max);
+    if (desired > o.desired) await waitsOf(ctx).inService.wait(actual.id);
+    const observed: Observed = {
+      ...o,
+      min: input.MinSize ?? o.min,
+      max: input.MaxSize ?? o.max,
+      desired,
+      launchTemplateId: input.LaunchTemplate?.LaunchTemplateId ?? o.launchTemplateId,
+      launchTemplateVersion: input.LaunchTemplate?.Version ?? o.launchTemplateVersion,
+      subnetIds: input.VPCZoneIdentifier ? sorted(p.subnetIds) : o.subnetIds,
+      loadBalancerNames: has('loadBalancerNames') ? sorted(p.loadBalancerNames) : o.loadBalancerNames,
+      propagate,
+    };
+    return { ...actual, tags, observed };
+  },
+
+  async delete(ctx, actual) {
+    const w = waitsOf(ctx);
+    const ids = w.instancesOf.get(actual.id) ?? new Set<string>();
+    for (const i of (actual.observed as Observed | undefined)?.instances ?? []) if (i.id) ids.add(i.id);
+    w.instancesOf.set(actual.id, ids);
+    // ForceDelete terminates the instances with the group. ScalingActivityInProgress (and
+    // ResourceInUse) propagate for the engine to retry.
+    await ignoreNotFound((await ctx.aws.autoscaling()).send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: actual.id, ForceDelete: true })));
+    // Launch templates, security groups and subnets can only go once the instances are gone.
+    await w.gone.wait(actual.id);
+  },
+
+  async health(_ctx, actuals) {
+    return actuals.map((a): Health => {
+      const o = a.observed as Observed;
+      const ready = o.instances.filter((i) => i.lifecycleState === 'InService').length;
+      const unhealthy = o.instances.filter((i) => i.healthStatus && i.healthStatus !== 'Healthy').map((i) => i.id);
+      return {
+        key: a.key,
+        ok: ready >= o.desired,
+        summary: `${ready}/${o.desired} in service`,
+        details: { min: o.min, max: o.max, desired: o.desired, instances: o.instances, ...(unhealthy.length ? { unhealthy } : {}) },
+      };
+    });
+  },
+};

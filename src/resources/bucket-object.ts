@@ -1,0 +1,86 @@
+/**
+ * The bootstrap files in the cluster's bucket. Ownership = living under `bootstrap/` in the
+ * derived bucket. One paginated ListObjectsV2 observes them all; the ETag of a single-part SSE-S3
+ * object is the MD5 of its body, which is what diff compares.
+ */
+import { DeleteObjectCommand, PutObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { isNotFound } from '../aws/errors.js';
+import { bucketName } from '../model/names.js';
+import { BUCKET_SSE } from './bucket.js';
+import { change, drain } from './common.js';
+import type { Actual, ResourceHandler } from './types.js';
+
+/** Every object kubeaz writes lives under this prefix; anything else in the bucket (etcd backups) is not ours to manage here. */
+export const OBJECT_PREFIX = 'bootstrap/';
+
+export interface ObjectObserved {
+  etag: string;
+}
+
+const md5 = (body: string): string => createHash('md5').update(body, 'utf8').digest('hex');
+
+export const bucketObject: ResourceHandler<'bucket-object'> = {
+  kind: 'bucket-object',
+
+  async observe(ctx) {
+    const s3 = await ctx.aws.s3();
+    const Bucket = bucketName(ctx.clusterId, ctx.accountId);
+    let objects;
+    try {
+      objects = await drain(paginateListObjectsV2({ client: s3 }, { Bucket, Prefix: OBJECT_PREFIX, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents);
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+    return objects.map(
+      (o): Actual => ({
+        key: `object/${o.Key!}`,
+        kind: 'bucket-object',
+        id: o.Key!,
+        attrs: { bucket: Bucket },
+        tags: {},
+        observed: { etag: (o.ETag ?? '').replace(/"/g, '') } satisfies ObjectObserved,
+      }),
+    );
+  },
+
+  async create(ctx, node) {
+    const { bucket, objectKey, body, contentType } = node.props;
+    const out = await (await ctx.aws.s3()).send(
+      new PutObjectCommand({ Bucket: bucket, Key: objectKey, Body: body, ContentType: contentType, ServerSideEncryption: BUCKET_SSE, ExpectedBucketOwner: ctx.accountId }),
+    );
+    return {
+      key: node.key,
+      kind: 'bucket-object',
+      id: objectKey,
+      attrs: { bucket },
+      tags: {},
+      observed: { etag: (out.ETag ?? md5(body)).replace(/"/g, '') } satisfies ObjectObserved,
+    };
+  },
+
+  diff(node, actual) {
+    const o = actual.observed as ObjectObserved;
+    const want = md5(node.props.body);
+    const out = [];
+    if (actual.id !== node.props.objectKey) out.push(change('objectKey', actual.id, node.props.objectKey, false));
+    if (o.etag !== want) out.push(change('body', o.etag, want, true));
+    return out;
+  },
+
+  async update(ctx, node, actual) {
+    const next = await bucketObject.create(ctx, node);
+    return { ...actual, observed: next.observed };
+  },
+
+  async delete(ctx, actual) {
+    // Only the current version: the bucket's delete removes every version and delete marker.
+    const Bucket = actual.attrs.bucket ?? bucketName(ctx.clusterId, ctx.accountId);
+    try {
+      await (await ctx.aws.s3()).send(new DeleteObjectCommand({ Bucket, Key: actual.id, ExpectedBucketOwner: ctx.accountId }));
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  },
+};

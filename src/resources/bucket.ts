@@ -1,0 +1,229 @@
+/**
+ * The cluster's S3 bucket. S3 takes no tags at creation, so ownership is proved by the derived,
+ * account-scoped name (`bucketName(clusterId, accountId)`): observe looks only at that name, and a
+ * look-alike bucket is never seen. Tags are still set (right after creation, and on adoption).
+ */
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  GetBucketEncryptionCommand,
+  GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
+  GetBucketVersioningCommand,
+  GetPublicAccessBlockCommand,
+  HeadBucketCommand,
+  ListObjectVersionsCommand,
+  PutBucketEncryptionCommand,
+  PutBucketPolicyCommand,
+  PutBucketTaggingCommand,
+  PutBucketVersioningCommand,
+  PutPublicAccessBlockCommand,
+  type BucketLocationConstraint,
+  type ObjectIdentifier,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { errorCode, isNotFound } from '../aws/errors.js';
+import { tagDiff } from '../aws/tags.js';
+import { bucketName } from '../model/names.js';
+import type { Tags } from '../model/types.js';
+import { change, fromTagList, toTagList } from './common.js';
+import { normalisePolicy, retryWhileNotFound } from './iam-role.js';
+import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
+
+/**
+ * S3's "this setting is not configured" answers to the Get* calls of a bucket that exists.
+ * (Not in src/aws/errors.ts: they mean "unset", not "the bucket is gone".)
+ */
+const S3_SETTING_NOT_SET = new Set([
+  'NoSuchTagSet',
+  'NoSuchTagSetError',
+  'ServerSideEncryptionConfigurationNotFoundError',
+  'NoSuchPublicAccessBlockConfiguration',
+  'NoSuchBucketPolicy',
+]);
+/** CreateBucket of a bucket this account already owns (any region but us-east-1, which answers 200). */
+const BUCKET_ALREADY_OWNED_BY_YOU = 'BucketAlreadyOwnedByYou';
+
+export const BUCKET_SSE = 'AES256';
+const PUBLIC_ACCESS_BLOCK = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } as const;
+type PublicAccessBlock = Record<keyof typeof PUBLIC_ACCESS_BLOCK, boolean>;
+
+export interface BucketObserved {
+  versioning: string;
+  encryption: string | undefined;
+  publicAccessBlock: PublicAccessBlock;
+  /** the bucket policy, parsed; undefined when none is set */
+  policy: unknown;
+}
+
+/** undefined when the setting is not configured; NoSuchBucket and anything else is rethrown. */
+async function unlessUnset<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (S3_SETTING_NOT_SET.has(errorCode(e))) return undefined;
+    throw e;
+  }
+}
+
+const arnOf = (name: string): string => `arn:aws:s3:::${name}`;
+
+async function readBucket(s3: S3Client, name: string, owner: string): Promise<{ tags: Tags; observed: BucketObserved }> {
+  const b = { Bucket: name, ExpectedBucketOwner: owner };
+  const [tagging, versioning, encryption, pab, policy] = await Promise.all([
+    unlessUnset(s3.send(new GetBucketTaggingCommand(b))),
+    s3.send(new GetBucketVersioningCommand(b)),
+    unlessUnset(s3.send(new GetBucketEncryptionCommand(b))),
+    unlessUnset(s3.send(new GetPublicAccessBlockCommand(b))),
+    unlessUnset(s3.send(new GetBucketPolicyCommand(b))),
+  ]);
+  const cfg = pab?.PublicAccessBlockConfiguration;
+  return {
+    tags: fromTagList(tagging?.TagSet),
+    observed: {
+      versioning: versioning.Status ?? 'Disabled',
+      encryption: encryption?.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm,
+      publicAccessBlock: {
+        BlockPublicAcls: cfg?.BlockPublicAcls ?? false,
+        IgnorePublicAcls: cfg?.IgnorePublicAcls ?? false,
+        BlockPublicPolicy: cfg?.BlockPublicPolicy ?? false,
+        RestrictPublicBuckets: cfg?.RestrictPublicBuckets ?? false,
+      },
+      policy: policy?.Policy ? JSON.parse(policy.Policy) : undefined,
+    },
+  };
+}
+
+const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalisePolicy(a)) === JSON.stringify(normalisePolicy(b));
+
+export const bucket: ResourceHandler<'bucket'> = {
+  kind: 'bucket',
+
+  async observe(ctx) {
+    const s3 = await ctx.aws.s3();
+    const name = bucketName(ctx.clusterId, ctx.accountId);
+    try {
+      await s3.send(new HeadBucketCommand({ Bucket: name, ExpectedBucketOwner: ctx.accountId }));
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+    let read;
+    try {
+      read = await readBucket(s3, name, ctx.accountId);
+    } catch (e) {
+      if (isNotFound(e)) return []; // deleted between the two reads
+      throw e;
+    }
+    return [{ key: 'bucket', kind: 'bucket' as const, id: name, attrs: { name, arn: arnOf(name) }, tags: read.tags, observed: read.observed }];
+  },
+
+  async create(ctx, node) {
+    const s3 = await ctx.aws.s3();
+    const name = node.props.name;
+    try {
+      await s3.send(
+        new CreateBucketCommand({
+          Bucket: name,
+          ...(ctx.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: ctx.region as BucketLocationConstraint } }),
+        }),
+      );
+    } catch (e) {
+      // Ours already (a retried create, or a race with another run): configure it all the same.
+      if (errorCode(e) !== BUCKET_ALREADY_OWNED_BY_YOU) throw e;
+    }
+    const observed: BucketObserved = {
+      versioning: 'Suspended',
+      encryption: undefined,
+      publicAccessBlock: { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false },
+      policy: undefined,
+    };
+    const actual: Actual = { key: node.key, kind: 'bucket', id: name, attrs: { name, arn: arnOf(name) }, tags: {}, observed };
+    // A just-made bucket may answer NoSuchBucket for a moment on AWS: retry within the propagation time.
+    return retryWhileNotFound(ctx, () => bucket.update!(ctx, node, actual, bucket.diff(node, actual)));
+  },
+
+  diff(node, actual) {
+    const o = actual.observed as BucketObserved;
+    const out: Change[] = [];
+    if (o.publicAccessBlock && Object.entries(PUBLIC_ACCESS_BLOCK).some(([k, v]) => o.publicAccessBlock[k as keyof PublicAccessBlock] !== v))
+      out.push(change('publicAccessBlock', o.publicAccessBlock, { ...PUBLIC_ACCESS_BLOCK }, true));
+    if (o.encryption !== BUCKET_SSE) out.push(change('encryption', o.encryption, BUCKET_SSE, true));
+    if (o.versioning !== 'Enabled') out.push(change('versioning', o.versioning, 'Enabled', true));
+    const desiredPolicy = JSON.parse(node.props.policy) as unknown;
+    if (!samePolicy(o.policy, desiredPolicy)) out.push(change('policy', o.policy, desiredPolicy, true));
+    if (actual.id !== node.props.name) out.push(change('name', actual.id, node.props.name, false));
+    out.push(...tagDiff(node, actual.tags));
+    return out;
+  },
+
+  async update(ctx, node, actual, changes) {
+    const s3 = await ctx.aws.s3();
+    const b = { Bucket: actual.id, ExpectedBucketOwner: ctx.accountId };
+    const o = { ...(actual.observed as BucketObserved) };
+    let tags = actual.tags;
+    const has = (f: string) => changes.some((c) => c.field === f);
+    // Public access first: nothing is ever public, not even for a moment.
+    if (has('publicAccessBlock')) {
+      await s3.send(new PutPublicAccessBlockCommand({ ...b, PublicAccessBlockConfiguration: { ...PUBLIC_ACCESS_BLOCK } }));
+      o.publicAccessBlock = { ...PUBLIC_ACCESS_BLOCK };
+    }
+    if (has('encryption')) {
+      await s3.send(
+        new PutBucketEncryptionCommand({ ...b, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: BUCKET_SSE } }] } }),
+      );
+      o.encryption = BUCKET_SSE;
+    }
+    if (has('versioning')) {
+      await s3.send(new PutBucketVersioningCommand({ ...b, VersioningConfiguration: { Status: 'Enabled' } }));
+      o.versioning = 'Enabled';
+    }
+    if (has('policy')) {
+      await s3.send(new PutBucketPolicyCommand({ ...b, Policy: node.props.policy }));
+      o.policy = JSON.parse(node.props.policy);
+    }
+    if (has('tags')) {
+      // PutBucketTagging replaces the whole set: keep tags someone else added.
+      tags = { ...actual.tags, ...node.tags };
+      await s3.send(new PutBucketTaggingCommand({ ...b, Tagging: { TagSet: toTagList(tags) } }));
+    }
+    return { ...actual, tags, observed: o };
+  },
+
+  async delete(ctx, actual) {
+    const s3 = await ctx.aws.s3();
+    try {
+      await emptyBucket(s3, actual.id, ctx.accountId);
+      await s3.send(new DeleteBucketCommand({ Bucket: actual.id, ExpectedBucketOwner: ctx.accountId }));
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e; // BucketNotEmpty (a writer raced us) is a dependency error: the engine retries
+    }
+  },
+};
+
+/** Deletes every object version and delete marker, 1000 per DeleteObjects call. */
+async function emptyBucket(s3: S3Client, name: string, owner: string): Promise<void> {
+  // This SDK has no paginateListObjectVersions: follow the markers by hand, every page.
+  let KeyMarker: string | undefined;
+  let VersionIdMarker: string | undefined;
+  const ids: ObjectIdentifier[] = [];
+  for (;;) {
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: name, ExpectedBucketOwner: owner, KeyMarker, VersionIdMarker }));
+    for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) if (v.Key) ids.push({ Key: v.Key, VersionId: v.VersionId ?? 'null' });
+    if (!page.IsTruncated) break;
+    KeyMarker = page.NextKeyMarker;
+    VersionIdMarker = page.NextVersionIdMarker;
+  }
+  for (let i = 0; i < ids.length; i += 1000) {
+    const out = await s3.send(new DeleteObjectsCommand({ Bucket: name, ExpectedBucketOwner: owner, Delete: { Objects: ids.slice(i, i + 1000), Quiet: true } }));
+    const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey' && e.Code !== 'NoSuchVersion');
+    if (failed.length) {
+      const f = failed[0]!;
+      throw Object.assign(new Error(`could not delete ${failed.length} object version(s) of ${name}, first ${f.Key}@${f.VersionId}: ${f.Code} ${f.Message ?? ''}`), {
+        name: f.Code ?? 'DeleteObjectsFailed',
+      });
+    }
+  }
+}

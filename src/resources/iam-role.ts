@@ -1,0 +1,213 @@
+/**
+ * IAM roles. Ownership = the cluster's IAM path (`iamPathOf(clusterId)`), set at creation, plus the
+ * ownership tags: one ListRoles { PathPrefix } finds them all, and a role of a look-alike name
+ * elsewhere is never seen. Inline policies are read per role (IAM has no batch form).
+ */
+import {
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  PutRolePolicyCommand,
+  RemoveRoleFromInstanceProfileCommand,
+  TagRoleCommand,
+  UpdateAssumeRolePolicyCommand,
+  paginateListAttachedRolePolicies,
+  paginateListInstanceProfilesForRole,
+  paginateListRolePolicies,
+  paginateListRoleTags,
+  paginateListRoles,
+  type IAMClient,
+} from '@aws-sdk/client-iam';
+import { isAlreadyExists, isNotFound } from '../aws/errors.js';
+import { tagDiff } from '../aws/tags.js';
+import { iamPathOf } from '../model/names.js';
+import { KEY_TAG, type PolicyDocument, type Tags } from '../model/types.js';
+import { change, drain, fromTagList, ignoreNotFound, toTagList } from './common.js';
+import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
+
+// ── helpers shared by the IAM kinds (and the bucket's policy comparison) ─────────────────────
+
+/** IAM hands policy documents back URL-encoded. */
+export const parsePolicy = (s: string | undefined): unknown => (s ? JSON.parse(decodeURIComponent(s)) : undefined);
+
+/**
+ * A canonical form of a policy document: object keys sorted, and a one-item array turned into the
+ * item (IAM and S3 may return `"Action": "s3:GetObject"` for `["s3:GetObject"]`). Applied to both
+ * sides of a comparison.
+ */
+export function normalisePolicy(v: unknown): unknown {
+  if (Array.isArray(v)) return v.length === 1 ? normalisePolicy(v[0]) : v.map(normalisePolicy);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) out[k] = normalisePolicy((v as Record<string, unknown>)[k]);
+    return out;
+  }
+  return v;
+}
+export const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalisePolicy(a)) === JSON.stringify(normalisePolicy(b));
+
+/**
+ * IAM (and S3) are eventually consistent: a just-created entity may answer NoSuchEntity for a few
+ * seconds. Retries `fn` on NotFound until `ctx.timing.propagationSeconds` have passed.
+ */
+export async function retryWhileNotFound<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + ctx.timing.propagationSeconds * 1000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isNotFound(e) || Date.now() >= deadline || ctx.signal.aborted) throw e;
+      await new Promise((r) => setTimeout(r, Math.max(100, ctx.timing.pollSeconds * 1000)));
+    }
+  }
+}
+
+/** The logical key of an entity under our path: `<prefix>/<suffix>` of `${clusterId}-<suffix>`, else its key tag, else its name. */
+export function iamKey(prefix: string, clusterId: string, name: string, tags: Tags): string {
+  if (name.startsWith(`${clusterId}-`)) return `${prefix}/${name.slice(clusterId.length + 1)}`;
+  return tags[KEY_TAG] ?? `${prefix}/${name}`;
+}
+
+/** Per-policy changes: one `policy:<name>` change for each policy added, changed or to be removed. */
+export function policyChanges(desired: Record<string, PolicyDocument>, actual: Record<string, unknown>): Change[] {
+  const out: Change[] = [];
+  for (const [name, doc] of Object.entries(desired)) if (!samePolicy(actual[name], doc)) out.push(change(`policy:${name}`, actual[name], doc, true));
+  for (const name of Object.keys(actual)) if (!(name in desired)) out.push(change(`policy:${name}`, actual[name], undefined, true));
+  return out;
+}
+
+export const assumeRolePolicy = (service: string): PolicyDocument => ({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }],
+});
+
+export interface RoleObserved {
+  path: string;
+  assumeRolePolicy: unknown;
+  policies: Record<string, unknown>;
+}
+
+async function inlinePolicies(iam: IAMClient, roleName: string): Promise<Record<string, unknown>> {
+  const names = await drain(paginateListRolePolicies({ client: iam }, { RoleName: roleName }), (p) => p.PolicyNames);
+  const docs = await Promise.all(names.map((n) => iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: n }))));
+  return Object.fromEntries(docs.map((d, i) => [names[i]!, parsePolicy(d.PolicyDocument)]));
+}
+
+const roleActual = (key: string, name: string, arn: string, tags: Tags, observed: RoleObserved): Actual => ({
+  key,
+  kind: 'iam-role',
+  id: name,
+  attrs: { arn, name },
+  tags,
+  observed,
+});
+
+export const iamRole: ResourceHandler<'iam-role'> = {
+  kind: 'iam-role',
+
+  async observe(ctx) {
+    const iam = await ctx.aws.iam();
+    const path = iamPathOf(ctx.clusterId);
+    const roles = await drain(paginateListRoles({ client: iam }, { PathPrefix: path }), (p) => p.Roles);
+    const out = await Promise.all(
+      // The trailing slash of the path keeps /kubeaz/demo-dev-2/ out of /kubeaz/demo-dev/'s prefix.
+      roles.map(async (r) => {
+          const name = r.RoleName!;
+          try {
+            // ListRoles returns no tags on AWS; ListRoleTags is the per-role read.
+            const [tagList, policies] = await Promise.all([drain(paginateListRoleTags({ client: iam }, { RoleName: name }), (p) => p.Tags), inlinePolicies(iam, name)]);
+            const tags = fromTagList(tagList);
+            return roleActual(iamKey('role', ctx.clusterId, name, tags), name, r.Arn!, tags, { path: r.Path!, assumeRolePolicy: parsePolicy(r.AssumeRolePolicyDocument), policies });
+          } catch (e) {
+            if (isNotFound(e)) return undefined; // deleted while we looked
+            throw e;
+          }
+        }),
+    );
+    return out.filter((a): a is Actual => a !== undefined);
+  },
+
+  async create(ctx, node) {
+    const iam = await ctx.aws.iam();
+    const { name, path, assumeService, policies } = node.props;
+    const assume = assumeRolePolicy(assumeService);
+    let arn: string;
+    let observed: RoleObserved = { path, assumeRolePolicy: assume, policies: {} };
+    let tags = node.tags;
+    try {
+      const out = await iam.send(new CreateRoleCommand({ RoleName: name, Path: path, AssumeRolePolicyDocument: JSON.stringify(assume), Tags: toTagList(node.tags) }));
+      arn = out.Role!.Arn!;
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+      // A retried create or a race: adopt it only if it lives under our path (that is the proof).
+      const got = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role!;
+      if (got.Path !== path) throw new Error(`IAM role ${name} already exists outside ${path} (path ${got.Path}): not ours, refusing to adopt it`, { cause: e });
+      arn = got.Arn!;
+      tags = fromTagList(got.Tags);
+      observed = { path, assumeRolePolicy: parsePolicy(got.AssumeRolePolicyDocument), policies: await inlinePolicies(iam, name) };
+    }
+    const actual = roleActual(node.key, name, arn, tags, observed);
+    return retryWhileNotFound(ctx, () => iamRole.update!(ctx, node, actual, iamRole.diff(node, actual)));
+  },
+
+  diff(node, actual) {
+    const o = actual.observed as RoleObserved;
+    const out: Change[] = [];
+    if (o.path !== node.props.path) out.push(change('path', o.path, node.props.path, false));
+    const assume = assumeRolePolicy(node.props.assumeService);
+    if (!samePolicy(o.assumeRolePolicy, assume)) out.push(change('assumeRolePolicy', o.assumeRolePolicy, assume, true));
+    out.push(...policyChanges(node.props.policies, o.policies));
+    out.push(...tagDiff(node, actual.tags));
+    return out;
+  },
+
+  async update(ctx, _node, actual, changes) {
+    const iam = await ctx.aws.iam();
+    const RoleName = actual.id;
+    const o = actual.observed as RoleObserved;
+    const policies = { ...o.policies };
+    let { assumeRolePolicy: assume } = o;
+    let tags = actual.tags;
+    for (const c of changes) {
+      if (c.field === 'assumeRolePolicy') {
+        await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName, PolicyDocument: JSON.stringify(c.to) }));
+        assume = c.to;
+      } else if (c.field.startsWith('policy:')) {
+        const PolicyName = c.field.slice('policy:'.length);
+        if (c.to === undefined) {
+          await ignoreNotFound(iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })));
+          delete policies[PolicyName];
+        } else {
+          await iam.send(new PutRolePolicyCommand({ RoleName, PolicyName, PolicyDocument: JSON.stringify(c.to) }));
+          policies[PolicyName] = c.to;
+        }
+      } else if (c.field === 'tags') {
+        await iam.send(new TagRoleCommand({ RoleName, Tags: toTagList(c.to as Tags) }));
+        tags = { ...tags, ...(c.to as Tags) };
+      }
+    }
+    return { ...actual, tags, observed: { ...o, assumeRolePolicy: assume, policies } satisfies RoleObserved };
+  },
+
+  async delete(ctx, actual) {
+    const iam = await ctx.aws.iam();
+    const RoleName = actual.id;
+    try {
+      const [attached, inline, profiles] = await Promise.all([
+        drain(paginateListAttachedRolePolicies({ client: iam }, { RoleName }), (p) => p.AttachedPolicies),
+        drain(paginateListRolePolicies({ client: iam }, { RoleName }), (p) => p.PolicyNames),
+        drain(paginateListInstanceProfilesForRole({ client: iam }, { RoleName }), (p) => p.InstanceProfiles),
+      ]);
+      for (const p of attached) await ignoreNotFound(iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn: p.PolicyArn! })));
+      for (const PolicyName of inline) await ignoreNotFound(iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })));
+      for (const p of profiles) await ignoreNotFound(iam.send(new RemoveRoleFromInstanceProfileCommand({ RoleName, InstanceProfileName: p.InstanceProfileName! })));
+      await iam.send(new DeleteRoleCommand({ RoleName }));
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e; // DeleteConflict: something was attached meanwhile; the engine retries
+    }
+  },
+};

@@ -1,0 +1,162 @@
+/**
+ * IAM users (etcd-backup access and the like). Ownership = the cluster's IAM path, set at creation,
+ * plus tags. kubeaz never creates access keys; delete removes whatever a person added so that
+ * DeleteUser can succeed and nothing is left behind.
+ */
+import {
+  CreateUserCommand,
+  DeactivateMFADeviceCommand,
+  DeleteAccessKeyCommand,
+  DeleteLoginProfileCommand,
+  DeleteUserCommand,
+  DeleteUserPolicyCommand,
+  DeleteVirtualMFADeviceCommand,
+  DetachUserPolicyCommand,
+  GetUserCommand,
+  GetUserPolicyCommand,
+  PutUserPolicyCommand,
+  RemoveUserFromGroupCommand,
+  TagUserCommand,
+  paginateListAccessKeys,
+  paginateListAttachedUserPolicies,
+  paginateListGroupsForUser,
+  paginateListMFADevices,
+  paginateListUserPolicies,
+  paginateListUserTags,
+  paginateListUsers,
+  type IAMClient,
+} from '@aws-sdk/client-iam';
+import { isAlreadyExists, isNotFound } from '../aws/errors.js';
+import { tagDiff } from '../aws/tags.js';
+import { iamPathOf } from '../model/names.js';
+import type { Tags } from '../model/types.js';
+import { change, drain, fromTagList, ignoreNotFound, toTagList } from './common.js';
+import { parsePolicy, policyChanges, retryWhileNotFound } from './iam-role.js';
+import type { Actual, Change, ResourceHandler } from './types.js';
+
+export interface UserObserved {
+  path: string;
+  policies: Record<string, unknown>;
+}
+
+async function inlinePolicies(iam: IAMClient, UserName: string): Promise<Record<string, unknown>> {
+  const names = await drain(paginateListUserPolicies({ client: iam }, { UserName }), (p) => p.PolicyNames);
+  const docs = await Promise.all(names.map((PolicyName) => iam.send(new GetUserPolicyCommand({ UserName, PolicyName }))));
+  return Object.fromEntries(docs.map((d, i) => [names[i]!, parsePolicy(d.PolicyDocument)]));
+}
+
+const userActual = (key: string, name: string, arn: string, tags: Tags, observed: UserObserved): Actual => ({
+  key,
+  kind: 'iam-user',
+  id: name,
+  attrs: { arn, name },
+  tags,
+  observed,
+});
+
+export const iamUser: ResourceHandler<'iam-user'> = {
+  kind: 'iam-user',
+
+  async observe(ctx) {
+    const iam = await ctx.aws.iam();
+    const users = await drain(paginateListUsers({ client: iam }, { PathPrefix: iamPathOf(ctx.clusterId) }), (p) => p.Users);
+    const out = await Promise.all(
+      users.map(async (u) => {
+        const name = u.UserName!;
+        try {
+          // ListUsers returns no tags on AWS; ListUserTags is the per-user read.
+          const [tagList, policies] = await Promise.all([drain(paginateListUserTags({ client: iam }, { UserName: name }), (p) => p.Tags), inlinePolicies(iam, name)]);
+          const tags = fromTagList(tagList);
+          // Users keep the names the spec gives them: key = user/<UserName>.
+          return userActual(`user/${name}`, name, u.Arn!, tags, { path: u.Path ?? '', policies });
+        } catch (e) {
+          if (isNotFound(e)) return undefined; // deleted while we looked
+          throw e;
+        }
+      }),
+    );
+    return out.filter((a): a is Actual => a !== undefined);
+  },
+
+  async create(ctx, node) {
+    const iam = await ctx.aws.iam();
+    const { name, path } = node.props;
+    let arn: string;
+    let tags = node.tags;
+    let observed: UserObserved = { path, policies: {} };
+    try {
+      arn = (await iam.send(new CreateUserCommand({ UserName: name, Path: path, Tags: toTagList(node.tags) }))).User!.Arn!;
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+      // A retried create or a race: adopt it only if it lives under our path (that is the proof).
+      const got = (await iam.send(new GetUserCommand({ UserName: name }))).User!;
+      if (got.Path !== path) throw new Error(`IAM user ${name} already exists outside ${path} (path ${got.Path}): not ours, refusing to adopt it`, { cause: e });
+      arn = got.Arn!;
+      tags = fromTagList(got.Tags);
+      observed = { path, policies: await inlinePolicies(iam, name) };
+    }
+    const actual = userActual(node.key, name, arn, tags, observed);
+    return retryWhileNotFound(ctx, () => iamUser.update!(ctx, node, actual, iamUser.diff(node, actual)));
+  },
+
+  diff(node, actual) {
+    const o = actual.observed as UserObserved;
+    const out: Change[] = [];
+    if (o.path !== node.props.path) out.push(change('path', o.path, node.props.path, false));
+    out.push(...policyChanges(node.props.policies, o.policies));
+    out.push(...tagDiff(node, actual.tags));
+    return out;
+  },
+
+  async update(ctx, _node, actual, changes) {
+    const iam = await ctx.aws.iam();
+    const UserName = actual.id;
+    const o = actual.observed as UserObserved;
+    const policies = { ...o.policies };
+    let tags = actual.tags;
+    for (const c of changes) {
+      if (c.field.startsWith('policy:')) {
+        const PolicyName = c.field.slice('policy:'.length);
+        if (c.to === undefined) {
+          await ignoreNotFound(iam.send(new DeleteUserPolicyCommand({ UserName, PolicyName })));
+          delete policies[PolicyName];
+        } else {
+          await iam.send(new PutUserPolicyCommand({ UserName, PolicyName, PolicyDocument: JSON.stringify(c.to) }));
+          policies[PolicyName] = c.to;
+        }
+      } else if (c.field === 'tags') {
+        await iam.send(new TagUserCommand({ UserName, Tags: toTagList(c.to as Tags) }));
+        tags = { ...tags, ...(c.to as Tags) };
+      }
+    }
+    return { ...actual, tags, observed: { ...o, policies } satisfies UserObserved };
+  },
+
+  async delete(ctx, actual) {
+    const iam = await ctx.aws.iam();
+    const UserName = actual.id;
+    try {
+      const [inline, attached, keys, mfas, groups] = await Promise.all([
+        drain(paginateListUserPolicies({ client: iam }, { UserName }), (p) => p.PolicyNames),
+        drain(paginateListAttachedUserPolicies({ client: iam }, { UserName }), (p) => p.AttachedPolicies),
+        drain(paginateListAccessKeys({ client: iam }, { UserName }), (p) => p.AccessKeyMetadata),
+        drain(paginateListMFADevices({ client: iam }, { UserName }), (p) => p.MFADevices),
+        drain(paginateListGroupsForUser({ client: iam }, { UserName }), (p) => p.Groups),
+      ]);
+      for (const PolicyName of inline) await ignoreNotFound(iam.send(new DeleteUserPolicyCommand({ UserName, PolicyName })));
+      for (const p of attached) await ignoreNotFound(iam.send(new DetachUserPolicyCommand({ UserName, PolicyArn: p.PolicyArn! })));
+      for (const k of keys) await ignoreNotFound(iam.send(new DeleteAccessKeyCommand({ UserName, AccessKeyId: k.AccessKeyId! })));
+      await ignoreNotFound(iam.send(new DeleteLoginProfileCommand({ UserName })));
+      for (const m of mfas) {
+        await ignoreNotFound(iam.send(new DeactivateMFADeviceCommand({ UserName, SerialNumber: m.SerialNumber! })));
+        // A virtual device (its serial is an ARN) outlives the user unless deleted too.
+        if (m.SerialNumber!.startsWith('arn:')) await ignoreNotFound(iam.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: m.SerialNumber! })));
+      }
+      for (const g of groups) await ignoreNotFound(iam.send(new RemoveUserFromGroupCommand({ UserName, GroupName: g.GroupName! })));
+      await iam.send(new DeleteUserCommand({ UserName }));
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e; // DeleteConflict: something was added meanwhile; the engine retries
+    }
+  },
+};

@@ -1,0 +1,48 @@
+/** The registry: every resource kind's handler. */
+import type { Kind } from '../model/types.js';
+import type { ResourceHandler } from './types.js';
+import { autoScalingGroup } from './auto-scaling-group.js';
+import { bucket } from './bucket.js';
+import { bucketObject } from './bucket-object.js';
+import { dnsRecord } from './dns-record.js';
+import { elasticIp } from './elastic-ip.js';
+import { hostedZone } from './hosted-zone.js';
+import { iamRole } from './iam-role.js';
+import { iamUser } from './iam-user.js';
+import { instanceProfile } from './instance-profile.js';
+import { internetGateway } from './internet-gateway.js';
+import { launchTemplate } from './launch-template.js';
+import { loadBalancer } from './load-balancer.js';
+import { natGateway } from './nat-gateway.js';
+import { networkAcl } from './network-acl.js';
+import { routeTable } from './route-table.js';
+import { securityGroup } from './security-group.js';
+import { securityGroupRules } from './security-group-rules.js';
+import { subnet } from './subnet.js';
+import { vpc } from './vpc.js';
+import { vpcEndpoint } from './vpc-endpoint.js';
+
+export type Handlers = { [K in Kind]: ResourceHandler<K> };
+
+export const HANDLERS: Handlers = {
+  vpc,
+  subnet,
+  'internet-gateway': internetGateway,
+  'elastic-ip': elasticIp,
+  'nat-gateway': natGateway,
+  'route-table': routeTable,
+  'network-acl': networkAcl,
+  'vpc-endpoint': vpcEndpoint,
+  'security-group': securityGroup,
+  'security-group-rules': securityGroupRules,
+  bucket,
+  'bucket-object': bucketObject,
+  'iam-role': iamRole,
+  'instance-profile': instanceProfile,
+  'iam-user': iamUser,
+  'hosted-zone': hostedZone,
+  'dns-record': dnsRecord,
+  'load-balancer': loadBalancer,
+  'launch-template': launchTemplate,
+  'auto-scaling-group': autoScalingGroup,
+};

@@ -1,0 +1,113 @@
+import {
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
+  DeleteInternetGatewayCommand,
+  DetachInternetGatewayCommand,
+  paginateDescribeInternetGateways,
+  type InternetGateway,
+} from '@aws-sdk/client-ec2';
+import { errorCode, isNotFound } from '../aws/errors.js';
+import { ownerFilter, tagDiff } from '../aws/tags.js';
+import { OWNER_TAG } from '../model/types.js';
+import { applyEc2TagChanges, change, drain, keyed, toTagList } from './common.js';
+import type { Actual, ResourceHandler, RunContext } from './types.js';
+
+/** Detaching a gateway that is not attached to that VPC (AWS code; not in aws/errors.ts yet). */
+const GATEWAY_NOT_ATTACHED = 'Gateway.NotAttached';
+
+interface Observed {
+  /** the VPC it is attached to, null when detached */
+  vpcId: string | null;
+}
+
+const attachedVpc = (g: InternetGateway): string | null =>
+  (g.Attachments ?? []).find((a) => a.VpcId && a.State !== 'detached' && a.State !== 'detaching')?.VpcId ?? null;
+
+export const internetGateway: ResourceHandler<'internet-gateway'> = {
+  kind: 'internet-gateway',
+
+  async observe(ctx) {
+    const ec2 = await ctx.aws.ec2();
+    const gws = await drain(paginateDescribeInternetGateways({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.InternetGateways);
+    return keyed(gws, (g) => g.Tags)
+      .filter(({ tags }) => tags[OWNER_TAG] === ctx.clusterId)
+      .map(({ item, key, tags }) => ({
+        key,
+        kind: 'internet-gateway' as const,
+        id: item.InternetGatewayId!,
+        attrs: {},
+        tags,
+        observed: { vpcId: attachedVpc(item) } satisfies Observed,
+      }));
+  },
+
+  async create(ctx, node) {
+    const ec2 = await ctx.aws.ec2();
+    const out = await ec2.send(new CreateInternetGatewayCommand({ TagSpecifications: [{ ResourceType: 'internet-gateway', Tags: toTagList(node.tags) }] }));
+    const id = out.InternetGateway!.InternetGatewayId!;
+    // A just-created gateway may not be visible to the attach call yet (eventual consistency).
+    await whenVisible(ctx, () => ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: id, VpcId: node.props.vpcId })));
+    return { key: node.key, kind: 'internet-gateway', id, attrs: {}, tags: node.tags, observed: { vpcId: node.props.vpcId } satisfies Observed };
+  },
+
+  diff(node, actual) {
+    const o = actual.observed as Observed;
+    const out = [];
+    if (o.vpcId !== node.props.vpcId) out.push(change('vpcId', o.vpcId, node.props.vpcId, true));
+    out.push(...tagDiff(node, actual.tags));
+    return out;
+  },
+
+  async update(ctx, node, actual, changes) {
+    const ec2 = await ctx.aws.ec2();
+    const o = actual.observed as Observed;
+    let next = actual;
+    if (changes.some((c) => c.field === 'vpcId')) {
+      if (o.vpcId && o.vpcId !== node.props.vpcId) await detach(ctx, actual.id, o.vpcId);
+      await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: actual.id, VpcId: node.props.vpcId }));
+      next = { ...next, observed: { vpcId: node.props.vpcId } satisfies Observed };
+    }
+    return applyEc2TagChanges(ctx, next, changes);
+  },
+
+  async delete(ctx, actual) {
+    const ec2 = await ctx.aws.ec2();
+    const o = actual.observed as Observed | undefined;
+    // A public address still mapped in the VPC makes the detach fail with DependencyViolation: retried.
+    if (o?.vpcId) await detach(ctx, actual.id, o.vpcId);
+    try {
+      await ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId: actual.id }));
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  },
+};
+
+async function detach(ctx: RunContext, id: string, vpcId: string): Promise<void> {
+  try {
+    await (await ctx.aws.ec2()).send(new DetachInternetGatewayCommand({ InternetGatewayId: id, VpcId: vpcId }));
+  } catch (e) {
+    if (!isNotFound(e) && errorCode(e) !== GATEWAY_NOT_ATTACHED) throw e;
+  }
+}
+
+/**
+ * Runs a call on a resource that was created a moment ago, retrying while AWS still answers
+ * NotFound (its eventual consistency), for at most timing.propagationSeconds.
+ * (Shared by the network kinds; belongs in common.ts.)
+ */
+export async function whenVisible<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + ctx.timing.propagationSeconds * 1000;
+  let delayMs = Math.max(50, Math.min(ctx.timing.pollSeconds, 1) * 1000);
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isNotFound(e) || ctx.signal.aborted || Date.now() + delayMs > deadline) throw e;
+    }
+    await new Promise((r) => setTimeout(r, delayMs));
+    delayMs = Math.min(delayMs * 2, 8000);
+  }
+}
+
+export type InternetGatewayActual = Actual;

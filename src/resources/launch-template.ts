@@ -1,0 +1,155 @@
+/**
+ * Launch templates. Their data is compared by a content hash kept as a tag on the template, so a
+ * no-op pass reads ONE DescribeLaunchTemplates answer and never the versions' data.
+ */
+import {
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  DeleteLaunchTemplateCommand,
+  DescribeLaunchTemplatesCommand,
+  ModifyLaunchTemplateCommand,
+  paginateDescribeLaunchTemplates,
+  type LaunchTemplate,
+  type RequestLaunchTemplateData,
+} from '@aws-sdk/client-ec2';
+import { isAlreadyExists } from '../aws/errors.js';
+import { fromTagList, ownerFilter, tagDiff } from '../aws/tags.js';
+import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
+import { applyEc2TagChanges, change, digest, drain, ec2Tag, ignoreNotFound, keyed, toTagList } from './common.js';
+import type { Actual, Change, ResolvedNode, ResourceHandler } from './types.js';
+
+export const DATA_HASH_TAG = 'kubeaz:data-hash';
+
+interface Observed {
+  name: string;
+  hash: string;
+  defaultVersion: number;
+  latestVersion: number;
+}
+
+type Node = ResolvedNode<'launch-template'>;
+
+/** JSON with object keys in sorted order, so the hash does not depend on how props were built. */
+function stable(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stable);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.keys(v as Record<string, unknown>)
+        .sort()
+        .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+        .map((k) => [k, stable((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}
+
+/** The content hash of a template's desired data (every resolved prop). */
+export const dataHash = (node: Node): string => digest(JSON.stringify(stable(node.props)));
+
+export function launchTemplateData(node: Node): RequestLaunchTemplateData {
+  const p = node.props;
+  return {
+    ImageId: p.imageId,
+    InstanceType: p.instanceType as RequestLaunchTemplateData['InstanceType'],
+    IamInstanceProfile: { Arn: p.instanceProfileArn },
+    ...(p.keyName ? { KeyName: p.keyName } : {}),
+    MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: p.hopLimit, HttpEndpoint: 'enabled' },
+    BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: p.volumeSize, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }],
+    UserData: Buffer.from(p.userData, 'utf8').toString('base64'),
+    ...(p.associatePublicIp
+      ? { NetworkInterfaces: [{ DeviceIndex: 0, AssociatePublicIpAddress: true, Groups: [...p.securityGroupIds], DeleteOnTermination: true }] }
+      : { SecurityGroupIds: [...p.securityGroupIds] }),
+    ...(Object.keys(p.instanceTags).length ? { TagSpecifications: [{ ResourceType: 'volume', Tags: toTagList(p.instanceTags) }] } : {}),
+  };
+}
+
+function toActual(lt: LaunchTemplate, key: string, tags: Tags): Actual {
+  const observed: Observed = {
+    name: lt.LaunchTemplateName ?? '',
+    hash: tags[DATA_HASH_TAG] ?? '',
+    defaultVersion: lt.DefaultVersionNumber ?? 0,
+    latestVersion: lt.LatestVersionNumber ?? 0,
+  };
+  return { key, kind: 'launch-template', id: lt.LaunchTemplateId!, attrs: { name: observed.name, version: String(observed.defaultVersion) }, tags, observed };
+}
+
+export const launchTemplate: ResourceHandler<'launch-template'> = {
+  kind: 'launch-template',
+
+  async observe(ctx) {
+    const ec2 = await ctx.aws.ec2();
+    const lts = await drain(paginateDescribeLaunchTemplates({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.LaunchTemplates);
+    return keyed(lts, (t) => t.Tags).map(({ item, key, tags }) => toActual(item, key, tags));
+  },
+
+  async create(ctx, node) {
+    const ec2 = await ctx.aws.ec2();
+    const hash = dataHash(node);
+    const tags = { ...node.tags, [DATA_HASH_TAG]: hash };
+    try {
+      const out = await ec2.send(
+        new CreateLaunchTemplateCommand({
+          LaunchTemplateName: node.props.name,
+          ClientToken: ctx.token(node.key),
+          LaunchTemplateData: launchTemplateData(node),
+          TagSpecifications: [{ ResourceType: 'launch-template', Tags: toTagList(tags) }],
+        }),
+      );
+      const lt = out.LaunchTemplate!;
+      return toActual({ ...lt, DefaultVersionNumber: lt.DefaultVersionNumber ?? 1, LatestVersionNumber: lt.LatestVersionNumber ?? 1 }, node.key, tags);
+    } catch (e) {
+      // Names are unique per region: a template of ours made by a create whose answer was lost.
+      if (!isAlreadyExists(e)) throw e;
+      const found = await ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [node.props.name] }));
+      const lt = found.LaunchTemplates?.[0];
+      const ltTags = fromTagList(lt?.Tags);
+      if (!lt || ltTags[OWNER_TAG] !== ctx.clusterId || ltTags[KEY_TAG] !== node.key) throw e;
+      const actual = toActual(lt, node.key, ltTags);
+      const changes = launchTemplate.diff(node, actual).filter((c) => c.inPlace);
+      return changes.length ? launchTemplate.update!(ctx, node, actual, changes) : actual;
+    }
+  },
+
+  diff(node, actual) {
+    const o = actual.observed as Observed;
+    const out: Change[] = [];
+    if (o.name !== node.props.name) out.push(change('name', o.name, node.props.name, false));
+    const hash = dataHash(node);
+    if (o.hash !== hash) out.push(change('launchTemplateData', o.hash, hash, true));
+    out.push(...tagDiff(node, actual.tags, [DATA_HASH_TAG]));
+    return out;
+  },
+
+  async update(ctx, node, actual, changes) {
+    let next = await applyEc2TagChanges(ctx, actual, changes);
+    if (changes.some((c) => c.field === 'launchTemplateData')) {
+      const ec2 = await ctx.aws.ec2();
+      const hash = dataHash(node);
+      const out = await ec2.send(
+        new CreateLaunchTemplateVersionCommand({
+          LaunchTemplateId: actual.id,
+          ClientToken: ctx.token(`${node.key}#${hash}`),
+          LaunchTemplateData: launchTemplateData(node),
+          VersionDescription: `kubeaz ${hash}`,
+        }),
+      );
+      const version = out.LaunchTemplateVersion?.VersionNumber;
+      if (version === undefined) throw new Error(`CreateLaunchTemplateVersion of ${actual.id} returned no version number`);
+      await ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: actual.id, DefaultVersion: String(version) }));
+      await ec2Tag(ctx, [actual.id], { [DATA_HASH_TAG]: hash });
+      const o = actual.observed as Observed;
+      next = {
+        ...next,
+        attrs: { ...next.attrs, version: String(version) },
+        tags: { ...next.tags, [DATA_HASH_TAG]: hash },
+        observed: { ...o, hash, defaultVersion: version, latestVersion: Math.max(version, o.latestVersion) } satisfies Observed,
+      };
+    }
+    return next;
+  },
+
+  async delete(ctx, actual) {
+    await ignoreNotFound((await ctx.aws.ec2()).send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: actual.id })));
+  },
+};
+

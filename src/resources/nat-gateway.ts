@@ -1,0 +1,146 @@
+import { CreateNatGatewayCommand, DeleteNatGatewayCommand, paginateDescribeNatGateways, type NatGateway } from '@aws-sdk/client-ec2';
+import { isNotFound } from '../aws/errors.js';
+import { ownerFilter, tagDiff } from '../aws/tags.js';
+import { CoalescingWaiter, type PollOutcome } from '../aws/wait.js';
+import { OWNER_TAG } from '../model/types.js';
+import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, toTagList } from './common.js';
+import type { Actual, ResourceHandler, RunContext } from './types.js';
+
+interface Observed {
+  subnetId: string;
+  allocationId: string;
+}
+
+/** Gone, going, or never made: not a NAT gateway the cluster has. */
+const GONE = new Set(['deleted', 'deleting', 'failed']);
+
+const observedOf = (n: NatGateway): Observed => ({
+  subnetId: n.SubnetId ?? '',
+  allocationId: n.NatGatewayAddresses?.find((a) => a.AllocationId)?.AllocationId ?? '',
+});
+
+/**
+ * One batched read of the given NAT gateways. AWS fails the whole call when one id is unknown
+ * (not visible yet, or gone for long): then, and only then, each id is read alone.
+ */
+async function describeNats(ctx: RunContext, ids: string[]): Promise<NatGateway[]> {
+  const read = async (some: string[]) => drain(paginateDescribeNatGateways({ client: await ctx.aws.ec2() }, { NatGatewayIds: some }), (p) => p.NatGateways);
+  try {
+    return await read(ids);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    if (ids.length === 1) return [];
+    const each = await Promise.all(ids.map((id) => read([id]).catch((e2: unknown) => (isNotFound(e2) ? [] : Promise.reject(e2)))));
+    return each.flat();
+  }
+}
+
+// One waiter per run and purpose: every NAT gateway waited on at about the same time shares one
+// DescribeNatGateways per poll.
+const availableWaiters = new WeakMap<RunContext, CoalescingWaiter>();
+const deletedWaiters = new WeakMap<RunContext, CoalescingWaiter>();
+
+function waiter(ctx: RunContext, purpose: 'available' | 'deleted'): CoalescingWaiter {
+  const map = purpose === 'available' ? availableWaiters : deletedWaiters;
+  let w = map.get(ctx);
+  if (!w) {
+    const what = purpose === 'available' ? 'NAT gateways to become available' : 'NAT gateways to be deleted';
+    w = new CoalescingWaiter({
+      what,
+      timing: () => ctx.timing,
+      signal: ctx.signal,
+      onProgress: (ready, total, seconds) => ctx.progress.emit({ type: 'wait', what, ready, total, seconds }),
+      check: async (ids) => {
+        const found = await describeNats(ctx, ids);
+        const out = new Map<string, PollOutcome>();
+        for (const n of found) out.set(n.NatGatewayId!, purpose === 'available' ? availableOutcome(n) : deletedOutcome(n));
+        // Not listed: not visible yet (just created) or long gone.
+        if (purpose === 'deleted') for (const id of ids) if (!out.has(id)) out.set(id, { state: 'ready' });
+        return out;
+      },
+    });
+    map.set(ctx, w);
+  }
+  return w;
+}
+
+function availableOutcome(n: NatGateway): PollOutcome {
+  switch (n.State) {
+    case 'available':
+      return { state: 'ready' };
+    case 'failed':
+      return { state: 'failed', reason: `${n.FailureCode ?? 'failed'}: ${n.FailureMessage ?? 'the NAT gateway failed'}` };
+    case 'deleted':
+    case 'deleting':
+      return { state: 'failed', reason: `the NAT gateway is ${n.State}` };
+    default:
+      return { state: 'pending' };
+  }
+}
+
+/** A failed gateway holds nothing (AWS removes it): as good as deleted. */
+const deletedOutcome = (n: NatGateway): PollOutcome => ({ state: n.State === 'deleted' || n.State === 'failed' ? 'ready' : 'pending' });
+
+export const natGateway: ResourceHandler<'nat-gateway'> = {
+  kind: 'nat-gateway',
+
+  async observe(ctx) {
+    const ec2 = await ctx.aws.ec2();
+    const nats = await drain(paginateDescribeNatGateways({ client: ec2 }, { Filter: [ownerFilter(ctx.clusterId)] }), (p) => p.NatGateways);
+    return keyed(
+      nats.filter((n) => !GONE.has(n.State ?? '')),
+      (n) => n.Tags,
+    )
+      .filter(({ tags }) => tags[OWNER_TAG] === ctx.clusterId)
+      .map(({ item, key, tags }) => ({
+        key,
+        kind: 'nat-gateway' as const,
+        id: item.NatGatewayId!,
+        attrs: {},
+        tags,
+        observed: observedOf(item),
+        state: item.State ?? 'pending',
+      }));
+  },
+
+  async create(ctx, node) {
+    const { subnetId, allocationId } = node.props;
+    const out = await (await ctx.aws.ec2()).send(
+      new CreateNatGatewayCommand({
+        SubnetId: subnetId,
+        AllocationId: allocationId,
+        ClientToken: ctx.token(node.key),
+        TagSpecifications: [{ ResourceType: 'natgateway', Tags: toTagList(node.tags) }],
+      }),
+    );
+    const id = out.NatGateway!.NatGatewayId!;
+    await waiter(ctx, 'available').wait(id);
+    return { key: node.key, kind: 'nat-gateway', id, attrs: {}, tags: node.tags, observed: { subnetId, allocationId } satisfies Observed, state: 'available' };
+  },
+
+  diff(node, actual) {
+    const o = actual.observed as Observed;
+    const out = [];
+    if (o.subnetId !== node.props.subnetId) out.push(change('subnetId', o.subnetId, node.props.subnetId, false));
+    if (o.allocationId !== node.props.allocationId) out.push(change('allocationId', o.allocationId, node.props.allocationId, false));
+    out.push(...tagDiff(node, actual.tags));
+    return out;
+  },
+
+  update: (ctx, _node, actual, changes) => applyEc2TagChanges(ctx, actual, changes),
+
+  async delete(ctx, actual) {
+    await ignoreNotFound((await ctx.aws.ec2()).send(new DeleteNatGatewayCommand({ NatGatewayId: actual.id })));
+    // Its elastic IP and its subnet can go only once it is deleted.
+    await waiter(ctx, 'deleted').wait(actual.id);
+  },
+
+  async health(_ctx, actuals: Actual[]) {
+    return actuals.map((a) => ({
+      key: a.key,
+      ok: a.state === 'available',
+      summary: `NAT gateway ${a.id} is ${a.state ?? 'unknown'}`,
+      details: { id: a.id, state: a.state, ...(a.observed as Observed) },
+    }));
+  },
+};

@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+// Stand-in for the commands the bootstrap scripts run (aws, curl, kubeadm, etcdctl, ...). Every call
+// appends {cmd, args} as one JSON line to $STUB_LOG, then answers from the fixture state:
+//   $STUB_S3    directory: <bucket>/<key> objects, <bucket>/<key>.__meta.json their metadata
+//   $STUB_EC2   JSON file: { addresses: [...], race: [allocationIds another instance grabs first] }
+//   $STUB_IMDS  JSON file: meta-data path -> answer
+//   $STUB_DNS   JSON file: { zoneId, alias } for route53
+// Unknown sub-commands of aws fail loudly (exit 2) so a script drifting from what is tested shows.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+
+const [cmd, ...args] = process.argv.slice(2);
+const env = process.env;
+if (env.STUB_LOG) fs.appendFileSync(env.STUB_LOG, JSON.stringify({ cmd, args }) + '\n');
+
+const out = (s) => process.stdout.write(s);
+const fail = (code, msg) => {
+  process.stderr.write(`${cmd} (stub): ${msg}\n`);
+  process.exit(code);
+};
+const opt = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const has = (name) => args.includes(name);
+const readJson = (f, dflt) => (f && fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : dflt);
+const readStdin = () => fs.readFileSync(0);
+
+export const JOIN_TOKEN = 'abcdef.0123456789abcdef';
+export const CA_HASH = 'sha256:' + 'a1'.repeat(32);
+
+function s3path(bucket, key) {
+  return path.join(env.STUB_S3, bucket, key);
+}
+function s3uri(u) {
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(u);
+  return m ? { bucket: m[1], key: m[2] } : undefined;
+}
+function listKeys(bucket, prefix) {
+  const root = path.join(env.STUB_S3, bucket);
+  const keys = [];
+  const walk = (dir) => {
+    if (!fs.existsSync(dir)) return;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!e.name.endsWith('.__meta.json')) keys.push(path.relative(root, p).split(path.sep).join('/'));
+    }
+  };
+  walk(root);
+  return keys.filter((k) => k.startsWith(prefix)).sort();
+}
+function putObject(bucket, key, body, meta) {
+  const p = s3path(bucket, key);
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p, body);
+  fs.writeFileSync(`${p}.__meta.json`, JSON.stringify(meta ?? {}));
+}
+
+function aws() {
+  const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && !['--recursive', '--only-show-errors', '--no-allow-reassociation'].includes(args[i - 1])));
+  const [service, op] = positional;
+  if (service === 's3' && op === 'cp') {
+    const [src, dst] = positional.slice(2);
+    const from = s3uri(src);
+    const to = s3uri(dst);
+    if (from && has('--recursive')) {
+      const keys = listKeys(from.bucket, from.key);
+      for (const k of keys) {
+        const rel = k.slice(from.key.length);
+        fs.mkdirSync(path.dirname(path.join(dst, rel)), { recursive: true });
+        fs.copyFileSync(s3path(from.bucket, k), path.join(dst, rel));
+      }
+      return;
+    }
+    if (from) {
+      const p = s3path(from.bucket, from.key);
+      if (!fs.existsSync(p)) fail(1, `fatal error: An error occurred (404) when calling the HeadObject operation: Key "${from.key}" does not exist`);
+      fs.mkdirSync(path.dirname(dst), { recursive: true });
+      fs.copyFileSync(p, dst);
+      return;
+    }
+    if (to) {
+      putObject(to.bucket, to.key, src === '-' ? readStdin() : fs.readFileSync(src));
+      return;
+    }
+    fail(2, `unsupported s3 cp ${src} ${dst}`);
+  }
+  if (service === 's3api') {
+    const bucket = opt('--bucket');
+    const key = opt('--key');
+    if (op === 'list-objects-v2') {
+      if (opt('--query') !== 'Contents[].Key' || opt('--output') !== 'text') fail(2, 'unsupported list-objects-v2 query');
+      const keys = listKeys(bucket, opt('--prefix') ?? '');
+      out(keys.length ? keys.join('\t') + '\n' : 'None\n');
+      return;
+    }
+    if (op === 'get-object') {
+      const p = s3path(bucket, key);
+      if (!fs.existsSync(p)) fail(254, 'An error occurred (NoSuchKey) when calling the GetObject operation');
+      const outfile = positional[2];
+      fs.copyFileSync(p, outfile);
+      const meta = readJson(`${p}.__meta.json`, {});
+      if (opt('--query') !== 'Metadata.sha256') fail(2, 'unsupported get-object query');
+      out(`${meta.sha256 ?? 'None'}\n`);
+      return;
+    }
+    if (op === 'put-object') {
+      const p = s3path(bucket, key);
+      if (opt('--if-none-match') === '*' && fs.existsSync(p)) fail(254, 'An error occurred (PreconditionFailed) when calling the PutObject operation');
+      const meta = {};
+      for (const kv of (opt('--metadata') ?? '').split(',').filter(Boolean)) {
+        const [k, ...v] = kv.split('=');
+        meta[k] = v.join('=');
+      }
+      putObject(bucket, key, fs.readFileSync(opt('--body')), meta);
+      out(JSON.stringify({ ETag: '"stub"' }) + '\n');
+      return;
+    }
+    if (op === 'delete-object') {
+      const p = s3path(bucket, key);
+      fs.rmSync(p, { force: true });
+      fs.rmSync(`${p}.__meta.json`, { force: true });
+      return;
+    }
+  }
+  if (service === 'ec2') {
+    const state = readJson(env.STUB_EC2, { addresses: [], race: [] });
+    const save = () => fs.writeFileSync(env.STUB_EC2, JSON.stringify(state));
+    if (op === 'describe-addresses') {
+      const fi = args.indexOf('--filters');
+      const filters = [];
+      for (let i = fi + 1; fi >= 0 && i < args.length && !args[i].startsWith('--'); i++) {
+        const m = /^Name=tag:([^,]+),Values=(.*)$/.exec(args[i]);
+        if (!m) fail(2, `unsupported filter ${args[i]}`);
+        filters.push([m[1], m[2].split(',')]);
+      }
+      const matching = state.addresses.filter((a) => filters.every(([k, vs]) => vs.includes(a.Tags?.[k])));
+      const q = opt('--query');
+      const mine = /^Addresses\[\?InstanceId=='([^']+)'\]\.PublicIp \| \[0\]$/.exec(q ?? '');
+      if (mine) {
+        const a = matching.find((x) => x.InstanceId === mine[1]);
+        out(`${a ? a.PublicIp : 'None'}\n`);
+        return;
+      }
+      if (q === 'Addresses[?AssociationId==null].AllocationId') {
+        out(matching.filter((a) => !a.AssociationId).map((a) => a.AllocationId).join('\t') + '\n');
+        return;
+      }
+      fail(2, `unsupported describe-addresses query ${q}`);
+    }
+    if (op === 'associate-address') {
+      const a = state.addresses.find((x) => x.AllocationId === opt('--allocation-id'));
+      if (!a) fail(254, 'An error occurred (InvalidAllocationID.NotFound)');
+      if ((state.race ?? []).includes(a.AllocationId) && !a.AssociationId) {
+        Object.assign(a, { AssociationId: `eipassoc-race-${a.AllocationId}`, InstanceId: 'i-racewinner' });
+        save();
+      }
+      if (a.AssociationId && has('--no-allow-reassociation')) fail(254, 'An error occurred (Resource.AlreadyAssociated) when calling the AssociateAddress operation');
+      Object.assign(a, { AssociationId: `eipassoc-${a.AllocationId}`, InstanceId: opt('--instance-id') });
+      save();
+      out(JSON.stringify({ AssociationId: a.AssociationId }) + '\n');
+      return;
+    }
+  }
+  if (service === 'route53') {
+    const dns = readJson(env.STUB_DNS, {});
+    if (op === 'list-hosted-zones-by-name') return out(`${dns.zoneId ?? 'None'}\n`);
+    if (op === 'list-resource-record-sets') return out(`${dns.alias ?? 'None'}\n`);
+    if (op === 'change-resource-record-sets') return out('{}\n');
+  }
+  fail(2, `unsupported aws call: ${args.join(' ')}`);
+}
+
+function curl() {
+  const url = args.find((a) => /^https?:\/\//.test(a));
+  const imds = env.IMDS_ENDPOINT;
+  if (!url || !imds || !url.startsWith(imds)) fail(6, `no network in tests: ${url}`);
+  const p = url.slice(imds.length);
+  if (p === '/latest/api/token') {
+    if (opt('-X') !== 'PUT') fail(22, 'token needs PUT');
+    return out('stub-imds-token');
+  }
+  if (!args.includes('X-aws-ec2-metadata-token: stub-imds-token')) fail(22, '401 Unauthorized (IMDSv2 token missing)');
+  const answers = readJson(env.STUB_IMDS, {});
+  const k = p.replace(/^\/latest\/meta-data\//, '');
+  if (answers[k] === undefined) fail(22, `404 ${p}`);
+  out(String(answers[k]));
+}
+
+switch (cmd) {
+  case 'aws':
+    aws();
+    break;
+  case 'curl':
+    curl();
+    break;
+  case 'kubeadm':
+    if (args[0] === 'token' && args[1] === 'create' && has('--print-join-command'))
+      out(`kubeadm join master.example:443 --token ${JOIN_TOKEN} --discovery-token-ca-cert-hash ${CA_HASH} \n`);
+    break;
+  case 'etcdctl':
+    if (args.includes('save')) fs.writeFileSync(args[args.indexOf('save') + 1], `etcd-snapshot ${crypto.randomUUID()}\n`);
+    break;
+  case 'etcdutl': {
+    if (args[0] === 'snapshot' && args[1] === 'status') {
+      if (!fs.readFileSync(args[2], 'utf8').startsWith('etcd-snapshot')) fail(1, 'invalid snapshot');
+    }
+    if (args[0] === 'snapshot' && args[1] === 'restore') {
+      const dir = opt('--data-dir');
+      fs.mkdirSync(path.join(dir, 'member'), { recursive: true });
+      fs.copyFileSync(args[2], path.join(dir, 'member', 'restored-from-snapshot'));
+    }
+    break;
+  }
+  case 'containerd':
+    if (args[0] === 'config' && args[1] === 'default') out('[plugins]\n  SystemdCgroup = false\n');
+    break;
+  default:
+    // dnf, systemctl, kubectl, helm, modprobe, sysctl, swapoff: succeed silently.
+    break;
+}
