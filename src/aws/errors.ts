@@ -75,10 +75,28 @@ const DUPLICATE = new Set([
 ]);
 export function isAlreadyExists(err: unknown): boolean {
   const code = errorCode(err);
+  // Another account's bucket of that name: never ours, never "already exists" in our sense.
+  if (code === 'BucketAlreadyExists') return false;
   if (DUPLICATE.has(code)) return true;
   const msg = (err as { message?: string })?.message ?? '';
   return /already exists|AlreadyExists/i.test(code) || (code === 'ValidationError' && /already exists/i.test(msg));
 }
+
+/** S3's "this setting is not configured" answers for a bucket that exists (not NotFound: the bucket is there). */
+const S3_SETTING_NOT_SET = new Set([
+  'NoSuchTagSet',
+  'NoSuchTagSetError',
+  'ServerSideEncryptionConfigurationNotFoundError',
+  'NoSuchPublicAccessBlockConfiguration',
+  'NoSuchBucketPolicy',
+]);
+export const isSettingNotSet = (err: unknown): boolean => S3_SETTING_NOT_SET.has(errorCode(err));
+
+/** CreateBucket of a bucket this account already owns (any region but us-east-1, which answers 200). */
+export const isBucketOwnedByYou = (err: unknown): boolean => errorCode(err) === 'BucketAlreadyOwnedByYou';
+
+/** Route53 refused a change batch (a record to delete does not match, or is already gone). */
+export const isInvalidChangeBatch = (err: unknown): boolean => errorCode(err) === 'InvalidChangeBatch';
 
 /** A permission problem: final, never retried. */
 export function isAccessDenied(err: unknown): boolean {

@@ -101,6 +101,7 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
     timing,
     signal: abort.signal,
     zoneDomains: [names.internalDomain, ...(spec.spec.dns.publicDomain ? [spec.spec.dns.publicDomain] : [])],
+    ...(spec.spec.dns.publicDomain ? { publicDomain: spec.spec.dns.publicDomain } : {}),
   });
   let facts: Facts | undefined;
   let interrupts = 0;

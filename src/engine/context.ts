@@ -39,6 +39,7 @@ export function createRunContext(opts: {
   timing?: Timing;
   signal?: AbortSignal;
   zoneDomains?: string[];
+  publicDomain?: string;
 }): RunContext & { resetMemo(): void } {
   let memo = new Map<string, Promise<unknown>>();
   let generation = opts.generation;
@@ -58,6 +59,7 @@ export function createRunContext(opts: {
     timing: opts.timing ?? timingFromEnv(),
     signal: opts.signal ?? new AbortController().signal,
     zoneDomains: opts.zoneDomains ?? [],
+    ...(opts.publicDomain ? { publicDomain: opts.publicDomain } : {}),
     memo<T>(key: string, fn: () => Promise<T>): Promise<T> {
       let p = memo.get(key) as Promise<T> | undefined;
       if (!p) {

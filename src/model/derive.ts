@@ -392,12 +392,12 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
       { [GROUP_TAG]: gname, [k8s]: 'owned' },
     );
   };
-  group('master', 'master', s.controlPlane.instanceType, s.controlPlane.volumeSize, 'private', { min: 1, max: 1, desired: 1 }, { 'node-role.kubernetes.io/control-plane': '' }, [
-    { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' },
-  ]);
+  // kubeadm labels and taints the control plane itself; a kubelet may not set node-role.* labels
+  // on itself (NodeRestriction), so roles travel as kubeaz.io/role.
+  group('master', 'master', s.controlPlane.instanceType, s.controlPlane.volumeSize, 'private', { min: 1, max: 1, desired: 1 }, { 'kubeaz.io/role': 'master' }, []);
   for (const g of s.nodeGroups) {
     group(g.name, g.role, g.instanceType, g.volumeSize ?? 50, g.subnets, { min: g.minSize, max: g.maxSize, desired: g.desiredCapacity }, {
-      ...(g.role === 'loadbalancer' ? { 'node-role.kubernetes.io/loadbalancer': '' } : {}),
+      'kubeaz.io/role': g.role,
       ...g.labels,
     }, g.taints);
   }
@@ -505,8 +505,15 @@ function masterPolicy(bucketArn: string, zoneArns: Ref[]) {
   return doc([
     { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/master/*`, `${bucketArn}/pki/*`] },
     { Sid: 'EtcdBackups', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/etcd/*`, `${bucketArn}/join/*`] },
-    { Sid: 'ListBackups', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['etcd/*', 'join/*'] } } },
+    {
+      Sid: 'ListOwnPrefixes',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [bucketArn],
+      Condition: { StringLike: { 's3:prefix': ['etcd/*', 'join/*', 'pki/*', 'bootstrap/common/*', 'bootstrap/master/*'] } },
+    },
     { Sid: 'InternalDns', Effect: 'Allow', Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'], Resource: zoneArns },
+    { Sid: 'FindZones', Effect: 'Allow', Action: ['route53:ListHostedZonesByName'], Resource: '*' },
     { Sid: 'DnsChangeStatus', Effect: 'Allow', Action: ['route53:GetChange'], Resource: ['arn:aws:route53:::change/*'] },
     { Sid: 'CloudController', Effect: 'Allow', Action: [...new Set([...CLOUD_CONTROLLER_ACTIONS, ...EBS_CSI_ACTIONS])].sort(), Resource: '*' },
   ]);
@@ -515,6 +522,7 @@ function masterPolicy(bucketArn: string, zoneArns: Ref[]) {
 function nodePolicy(bucketArn: string) {
   return doc([
     { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/node/*`, `${bucketArn}/join/*`] },
+    { Sid: 'ListBootstrap', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['bootstrap/common/*', 'bootstrap/node/*', 'join/*'] } } },
     { Sid: 'DescribeForKubelet', Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'], Resource: '*' },
     {
       Sid: 'PullImages',

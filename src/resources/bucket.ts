@@ -23,27 +23,13 @@ import {
   type ObjectIdentifier,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { errorCode, isNotFound } from '../aws/errors.js';
+import { errorCode, isBucketOwnedByYou, isNotFound, isSettingNotSet } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 import { bucketName } from '../model/names.js';
 import type { Tags } from '../model/types.js';
 import { change, fromTagList, toTagList } from './common.js';
 import { normalisePolicy, retryWhileNotFound } from './iam-role.js';
 import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
-
-/**
- * S3's "this setting is not configured" answers to the Get* calls of a bucket that exists.
- * (Not in src/aws/errors.ts: they mean "unset", not "the bucket is gone".)
- */
-const S3_SETTING_NOT_SET = new Set([
-  'NoSuchTagSet',
-  'NoSuchTagSetError',
-  'ServerSideEncryptionConfigurationNotFoundError',
-  'NoSuchPublicAccessBlockConfiguration',
-  'NoSuchBucketPolicy',
-]);
-/** CreateBucket of a bucket this account already owns (any region but us-east-1, which answers 200). */
-const BUCKET_ALREADY_OWNED_BY_YOU = 'BucketAlreadyOwnedByYou';
 
 export const BUCKET_SSE = 'AES256';
 const PUBLIC_ACCESS_BLOCK = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } as const;
@@ -62,7 +48,7 @@ async function unlessUnset<T>(p: Promise<T>): Promise<T | undefined> {
   try {
     return await p;
   } catch (e) {
-    if (S3_SETTING_NOT_SET.has(errorCode(e))) return undefined;
+    if (isSettingNotSet(e)) return undefined;
     throw e;
   }
 }
@@ -131,7 +117,7 @@ export const bucket: ResourceHandler<'bucket'> = {
       );
     } catch (e) {
       // Ours already (a retried create, or a race with another run): configure it all the same.
-      if (errorCode(e) !== BUCKET_ALREADY_OWNED_BY_YOU) throw e;
+      if (!isBucketOwnedByYou(e)) throw e;
     }
     const observed: BucketObserved = {
       versioning: 'Suspended',

@@ -21,14 +21,13 @@ import {
   type Tag,
   type VPCRegion,
 } from '@aws-sdk/client-route-53';
-import { errorCode, isAlreadyExists, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
+import { errorCode, isAlreadyExists, isInvalidChangeBatch, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 import type { Tags } from '../model/types.js';
 import { change, drain, fromTagList, toTagList } from './common.js';
 import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
 
 /** Route53's answer to a change batch that no longer matches the records (deleted meanwhile). */
-const INVALID_CHANGE_BATCH = 'InvalidChangeBatch';
 
 interface Observed {
   domain: string;
@@ -77,8 +76,8 @@ const toClusterZone = (z: HostedZone, key: string, adopted: boolean): ClusterZon
 });
 
 /**
- * The zones of this cluster: those it owns (by comment) plus, for each domain of ctx.zoneDomains
- * that no owned zone covers, the domain's single existing public zone (adopted, key 'zone/public').
+ * The zones of this cluster: those it owns (by comment) plus, when the spec names a public domain
+ * that no owned zone covers, that domain's single existing public zone (adopted, key 'zone/public').
  * Several public zones of one domain are ambiguous: none is adopted here, create() says why.
  */
 export async function clusterZones(ctx: RunContext): Promise<ClusterZone[]> {
@@ -91,13 +90,10 @@ export async function clusterZones(ctx: RunContext): Promise<ClusterZone[]> {
   const covered = new Set(out.map((z) => z.name));
   const ownsPublic = out.some((z) => z.key === 'zone/public');
   if (!ownsPublic) {
-    for (const domain of ctx.zoneDomains.map(dnsName)) {
-      if (covered.has(domain)) continue;
+    const domain = ctx.publicDomain ? dnsName(ctx.publicDomain) : undefined;
+    if (domain && !covered.has(domain)) {
       const candidates = all.filter((z) => dnsName(z.Name ?? '') === domain && !z.Config?.PrivateZone);
-      if (candidates.length === 1) {
-        out.push(toClusterZone(candidates[0]!, 'zone/public', true));
-        break; // at most one adopted zone: it holds the key 'zone/public'
-      }
+      if (candidates.length === 1) out.push(toClusterZone(candidates[0]!, 'zone/public', true));
     }
   }
   return out;
@@ -170,7 +166,7 @@ export async function listRecordSets(ctx: RunContext, zoneId: string): Promise<R
   return out;
 }
 
-export const isInvalidChangeBatch = (e: unknown): boolean => errorCode(e) === INVALID_CHANGE_BATCH;
+export { isInvalidChangeBatch };
 
 export const hostedZone: ResourceHandler<'hosted-zone'> = {
   kind: 'hosted-zone',

@@ -9,7 +9,7 @@ import {
   type NetworkAcl,
   type NetworkAclEntry,
 } from '@aws-sdk/client-ec2';
-import { KubeazError, isAlreadyExists, isDependencyViolation, isNotFound } from '../aws/errors.js';
+import { KubeazError, isAlreadyExists, isNotFound } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
 import { OWNER_TAG, type NaclEntry } from '../model/types.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, sameSet, toTagList } from './common.js';
@@ -135,23 +135,15 @@ export const networkAcl: ResourceHandler<'network-acl'> = {
 
   async delete(ctx, actual) {
     const ec2 = await ctx.aws.ec2();
-    const o = actual.observed as Observed | undefined;
+    // Read it again: association ids change whenever a subnet moves, so observed ones may be stale.
+    const fresh = await drain(paginateDescribeNetworkAcls({ client: ec2 }, { NetworkAclIds: [actual.id] }), (p) => p.NetworkAcls).catch((e: unknown) =>
+      isNotFound(e) ? [] : Promise.reject(e),
+    );
+    if (!fresh[0]) return;
+    const o = observedOf(fresh[0]);
     // A subnet always has an ACL: ours go back to the VPC's default one before ours can go.
-    if (o) await toDefaultAcl(ctx, o.vpcId, o.associations);
-    try {
-      await ec2.send(new DeleteNetworkAclCommand({ NetworkAclId: actual.id }));
-    } catch (e) {
-      if (isNotFound(e)) return;
-      if (!isDependencyViolation(e)) throw e;
-      // A subnet associated since it was observed: read the ACL again, once.
-      const fresh = await drain(paginateDescribeNetworkAcls({ client: ec2 }, { NetworkAclIds: [actual.id] }), (p) => p.NetworkAcls).catch((e2: unknown) =>
-        isNotFound(e2) ? [] : Promise.reject(e2),
-      );
-      if (!fresh[0]) return;
-      const f = observedOf(fresh[0]);
-      await toDefaultAcl(ctx, f.vpcId, f.associations);
-      await ignoreNotFound(ec2.send(new DeleteNetworkAclCommand({ NetworkAclId: actual.id })));
-    }
+    await toDefaultAcl(ctx, o.vpcId, o.associations);
+    await ignoreNotFound(ec2.send(new DeleteNetworkAclCommand({ NetworkAclId: actual.id })));
   },
 };
 

@@ -6,6 +6,7 @@
 import {
   AuthorizeSecurityGroupIngressCommand,
   DescribeSecurityGroupsCommand,
+  paginateDescribeSecurityGroupRules,
   RevokeSecurityGroupIngressCommand,
   type IpPermission,
   type SecurityGroup,
@@ -13,7 +14,7 @@ import {
 import { errorCode, isAlreadyExists, isNotFound } from '../aws/errors.js';
 import { fromTagList } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type Resolved, type SgRule } from '../model/types.js';
-import { change, sameSet } from './common.js';
+import { change, drain, sameSet } from './common.js';
 import { describeOwnedGroups } from './security-group.js';
 import type { Actual, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
@@ -51,14 +52,24 @@ function uniq<T extends NormRule>(rules: readonly T[]): T[] {
   return [...seen.values()];
 }
 
-/** AWS's IpPermissions of a group → one normalised rule per CIDR / group / prefix-list pair. */
-export function normaliseIngress(perms: readonly IpPermission[] | undefined): NormRule[] {
+/** Rules Kubernetes' cloud provider adds for Services (its descriptions start so). */
+const K8S_RULE = /^kubernetes\.io\//;
+
+/**
+ * AWS's IpPermissions of a group → one normalised rule per CIDR / group / prefix-list pair.
+ * With `ownedGroups`, rules that belong to the cluster's Kubernetes rather than to kubeaz are left
+ * out: those whose source is a group kubeaz does not own (a Service load balancer's group) and
+ * those the cloud provider describes as its own. They are not drift: removing them would break
+ * Services of type LoadBalancer.
+ */
+export function normaliseIngress(perms: readonly IpPermission[] | undefined, ownedGroups?: ReadonlySet<string>): NormRule[] {
   const out: NormRule[] = [];
+  const k8s = (d: string | undefined) => ownedGroups !== undefined && K8S_RULE.test(d ?? '');
   for (const p of perms ?? []) {
     const n = (peer: Pick<NormRule, 'cidr' | 'sourceGroup' | 'prefixList'>) => norm(p.IpProtocol ?? '-1', p.FromPort, p.ToPort, peer);
-    for (const r of p.IpRanges ?? []) if (r.CidrIp) out.push(n({ cidr: r.CidrIp }));
-    for (const r of p.Ipv6Ranges ?? []) if (r.CidrIpv6) out.push(n({ cidr: r.CidrIpv6 }));
-    for (const g of p.UserIdGroupPairs ?? []) if (g.GroupId) out.push(n({ sourceGroup: g.GroupId }));
+    for (const r of p.IpRanges ?? []) if (r.CidrIp && !k8s(r.Description)) out.push(n({ cidr: r.CidrIp }));
+    for (const r of p.Ipv6Ranges ?? []) if (r.CidrIpv6 && !k8s(r.Description)) out.push(n({ cidr: r.CidrIpv6 }));
+    for (const g of p.UserIdGroupPairs ?? []) if (g.GroupId && !k8s(g.Description) && (!ownedGroups || ownedGroups.has(g.GroupId))) out.push(n({ sourceGroup: g.GroupId }));
     for (const l of p.PrefixListIds ?? []) if (l.PrefixListId) out.push(n({ prefixList: l.PrefixListId }));
   }
   return uniq(out).sort((a, b) => ruleId(a).localeCompare(ruleId(b)));
@@ -79,10 +90,10 @@ const strip = (r: WithDescription): NormRule => {
   return rest;
 };
 
-/** Normalised rules → IpPermissions, one per rule (descriptions travel per range / pair). */
-function toPermissions(rules: readonly WithDescription[], withDescriptions: boolean): IpPermission[] {
+/** Normalised rules → IpPermissions to authorize, one per rule (descriptions travel per range / pair). */
+function toPermissions(rules: readonly WithDescription[]): IpPermission[] {
   return rules.map((r) => {
-    const d = withDescriptions && r.description ? { Description: r.description } : {};
+    const d = r.description ? { Description: r.description } : {};
     const perm: IpPermission = { IpProtocol: r.protocol, ...(r.protocol === '-1' ? {} : { FromPort: r.fromPort, ToPort: r.toPort }) };
     if (r.sourceGroup) perm.UserIdGroupPairs = [{ GroupId: r.sourceGroup, ...d }];
     else if (r.prefixList) perm.PrefixListIds = [{ PrefixListId: r.prefixList, ...d }];
@@ -115,13 +126,13 @@ async function authorize(ctx: RunContext, groupId: string, rules: readonly WithD
   const ec2 = await ctx.aws.ec2();
   for (const batch of chunks(rules, BATCH)) {
     try {
-      await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: toPermissions(batch, true) }));
+      await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: toPermissions(batch) }));
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       const have = new Set((await currentRules(ctx, groupId))?.map(ruleId) ?? []);
       for (const r of batch.filter((x) => !have.has(ruleId(x)))) {
         try {
-          await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: toPermissions([r], true) }));
+          await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: toPermissions([r]) }));
         } catch (e2) {
           if (!isAlreadyExists(e2)) throw e2;
         }
@@ -130,20 +141,45 @@ async function authorize(ctx: RunContext, groupId: string, rules: readonly WithD
   }
 }
 
-/** Revokes rules in batches; a rule (or group) already gone is done. */
-async function revoke(ctx: RunContext, groupId: string, rules: readonly NormRule[]): Promise<void> {
-  if (!rules.length) return;
+/** The ingress rules of a group with their rule ids (revoking by id needs no description and no exact re-spelling). */
+async function ingressRuleIds(ctx: RunContext, groupId: string): Promise<Array<{ id: string; rule: NormRule }>> {
   const ec2 = await ctx.aws.ec2();
-  for (const batch of chunks(rules, BATCH)) {
+  const rules = await drain(paginateDescribeSecurityGroupRules({ client: ec2 }, { Filters: [{ Name: 'group-id', Values: [groupId] }] }), (p) => p.SecurityGroupRules);
+  return rules
+    .filter((r) => !r.IsEgress && r.SecurityGroupRuleId && (r.GroupId ?? groupId) === groupId)
+    .map((r) => {
+      const peer = r.ReferencedGroupInfo?.GroupId
+        ? { sourceGroup: r.ReferencedGroupInfo.GroupId }
+        : r.PrefixListId
+          ? { prefixList: r.PrefixListId }
+          : { cidr: r.CidrIpv4 ?? r.CidrIpv6 ?? '' };
+      return { id: r.SecurityGroupRuleId!, rule: norm(r.IpProtocol ?? '-1', r.FromPort, r.ToPort, peer) };
+    });
+}
+
+/** Revokes rules (all ingress rules when `rules` is undefined), by rule id, in batches; what is already gone is done. */
+async function revoke(ctx: RunContext, groupId: string, rules: readonly NormRule[] | undefined): Promise<void> {
+  if (rules && !rules.length) return;
+  const wanted = rules ? new Set(rules.map(ruleId)) : undefined;
+  let existing: Array<{ id: string; rule: NormRule }>;
+  try {
+    existing = await ingressRuleIds(ctx, groupId);
+  } catch (e) {
+    if (isNotFound(e)) return;
+    throw e;
+  }
+  const ids = existing.filter((r) => !wanted || wanted.has(ruleId(r.rule))).map((r) => r.id);
+  const ec2 = await ctx.aws.ec2();
+  for (const batch of chunks(ids, BATCH)) {
     try {
-      await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: toPermissions(batch, false) }));
+      await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: batch }));
     } catch (e) {
       if (!isNotFound(e)) throw e;
       if (errorCode(e) === GROUP_NOT_FOUND) return;
-      // One rule of the batch was already gone: the call is all-or-nothing, so go one by one.
-      for (const r of batch) {
+      // One rule of the batch went meanwhile: the call is all-or-nothing, so go one by one.
+      for (const id of batch) {
         try {
-          await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: toPermissions([r], false) }));
+          await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: [id] }));
         } catch (e2) {
           if (!isNotFound(e2)) throw e2;
           if (errorCode(e2) === GROUP_NOT_FOUND) return;
@@ -153,7 +189,7 @@ async function revoke(ctx: RunContext, groupId: string, rules: readonly NormRule
   }
 }
 
-function rulesActual(ctx: RunContext, group: SecurityGroup, groupKey: string): Actual {
+function rulesActual(ctx: RunContext, group: SecurityGroup, groupKey: string, ownedGroups: ReadonlySet<string>): Actual {
   const key = `${groupKey}/rules`;
   return {
     key,
@@ -161,7 +197,7 @@ function rulesActual(ctx: RunContext, group: SecurityGroup, groupKey: string): A
     id: group.GroupId!,
     attrs: {},
     tags: { [OWNER_TAG]: ctx.clusterId, [KEY_TAG]: key },
-    observed: normaliseIngress(group.IpPermissions),
+    observed: normaliseIngress(group.IpPermissions, ownedGroups),
   };
 }
 
@@ -171,9 +207,10 @@ export const securityGroupRules: ResourceHandler<'security-group-rules'> = {
   async observe(ctx) {
     const groups = await describeOwnedGroups(ctx);
     const out: Actual[] = [];
+    const owned = new Set(groups.map((g) => g.GroupId).filter((id): id is string => Boolean(id)));
     for (const g of groups) {
       const groupKey = fromTagList(g.Tags)[KEY_TAG];
-      if (groupKey && g.GroupId) out.push(rulesActual(ctx, g, groupKey));
+      if (groupKey && g.GroupId) out.push(rulesActual(ctx, g, groupKey, owned));
     }
     return out;
   },
@@ -205,8 +242,8 @@ export const securityGroupRules: ResourceHandler<'security-group-rules'> = {
   },
 
   async delete(ctx, actual) {
-    // Read the group afresh: a rule added since the observe would keep a referenced group alive.
-    const rules = await currentRules(ctx, actual.id);
-    if (rules) await revoke(ctx, actual.id, rules);
+    // Every ingress rule as it is now (read afresh: a rule added since the observe would keep a
+    // referenced group alive). The default egress rule stays; it goes with the group.
+    await revoke(ctx, actual.id, undefined);
   },
 };

@@ -69,6 +69,8 @@ export interface RunContext {
   token(key: string): string;
   /** DNS domains the cluster may hold records in: the private zone's, and the public one if any */
   zoneDomains: string[];
+  /** the spec's public domain: its one existing public zone is adopted (records only), never owned */
+  publicDomain?: string;
 }
 
 export interface ResourceHandler<K extends Kind = Kind> {

@@ -3,7 +3,9 @@
  * This file is a contract: users' cluster.yaml files depend on these names.
  */
 import { z } from 'zod';
-import { parseCidr, subnetLayout } from '../model/cidr.js';
+import { parseCidr, subnetLayout, type Cidr } from '../model/cidr.js';
+import { POD_CIDR, SERVICE_CIDR } from '../model/bootstrap.js';
+import { ELB_HOSTED_ZONE_IDS } from '../aws/elb-zones.js';
 
 export const API_VERSION = 'kubeaz/v1';
 export const MAX_CLUSTER_ID_LENGTH = 24;
@@ -74,12 +76,21 @@ export const clusterSchema = z
       environment: name('metadata.environment'),
     }),
     spec: z.strictObject({
-      region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'must be an AWS region such as us-east-1'),
+      region: z
+        .string()
+        .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'must be an AWS region such as us-east-1')
+        .refine((r) => !/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/.test(r) || r in ELB_HOSTED_ZONE_IDS, {
+          message: `is not a region kubeaz knows (one of ${Object.keys(ELB_HOSTED_ZONE_IDS).join(', ')})`,
+        }),
       zones: z.array(z.string(), { error: 'zones must be a list of availability zones' }).min(2, 'at least 2 zones are needed for a multi-AZ cluster').max(6, 'at most 6 zones are supported'),
       kubernetesVersion: z
         .string({ error: 'kubernetesVersion must be a quoted string such as "1.31.2"' })
         .regex(/^\d+\.\d+\.\d+$/, 'must be MAJOR.MINOR.PATCH such as 1.31.2')
-        .refine((v) => { const [maj, min] = v.split('.').map(Number); return maj! > 1 || (maj === 1 && min! >= 28); }, 'must be 1.28 or newer'),
+        .refine((v) => {
+          const m = /^(\d+)\.(\d+)\.\d+$/.exec(v);
+          if (!m) return true; // the format check above already said what is wrong
+          return Number(m[1]) > 1 || (Number(m[1]) === 1 && Number(m[2]) >= 28);
+        }, 'must be 1.28 or newer'),
       ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'must be an AMI id such as ami-0123456789abcdef0').optional(),
       sshKeyName: z.string().min(1).max(255).optional(),
       network: z.strictObject({
@@ -131,6 +142,12 @@ export const clusterSchema = z
         ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `a VPC CIDR must be between /16 and /28 (got /${net.prefix})` });
       else if (s.zones.length >= 2 && s.zones.length <= 6 && !subnetLayout(s.network.vpcCidr, s.zones.length))
         ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} is too small for a public and a private subnet in each of ${s.zones.length} zones (AWS's smallest subnet is /28)` });
+      const last = (c: Cidr) => c.network + 2 ** (32 - c.prefix) - 1;
+      for (const [what, reserved] of [['pod', POD_CIDR], ['service', SERVICE_CIDR]] as const) {
+        const r = parseCidr(reserved)!;
+        if (net.network <= last(r) && r.network <= last(net))
+          ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps the ${what} CIDR ${reserved} that the cluster uses inside; choose another range such as 10.0.0.0/16` });
+      }
       if (net.base !== net.network)
         ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} has host bits set; did you mean ${net.canonical}?` });
     }

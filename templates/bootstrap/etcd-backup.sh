@@ -71,7 +71,8 @@ set -a
 . "$KUBEAZ_DIR/cluster.env"
 set +a
 
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+now="${KUBEAZ_NOW:-$(date -u +%s)}"
+stamp="$(date -u -d "@$now" +%Y%m%dT%H%M%SZ)"
 key="etcd/$stamp.db"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -88,7 +89,7 @@ aws s3api put-object --bucket "$BUCKET" --key "$key" --body "$snap" --if-none-ma
 log "uploaded s3://$BUCKET/$key (sha256 $sum)"
 
 keys="$(aws s3api list-objects-v2 --bucket "$BUCKET" --prefix etcd/ --query 'Contents[].Key' --output text)"
-plan="$(printf '%s\n' "$keys" | tr '\t' '\n' | plan_retention "$(date -u +%s)" "$ETCD_BACKUP_RETENTION_DAYS")"
+plan="$(printf '%s\n' "$keys" | tr '\t' '\n' | plan_retention "$now" "$ETCD_BACKUP_RETENTION_DAYS")"
 while read -r verdict old; do
   [ "$verdict" = delete ] || continue
   [ "$old" != "$key" ] || continue

@@ -40,7 +40,7 @@ afterAll(async () => {
 
 const CLUSTER = 'demo-dev';
 const makeCtx = (clusterId: string, zoneDomains: string[]) =>
-  createRunContext({ clusterId, region: 'us-east-1', accountId: '123456789012', generation: 'g1', aws: new AwsClients({ region: 'us-east-1' }), zoneDomains });
+  createRunContext({ clusterId, region: 'us-east-1', accountId: '123456789012', generation: 'g1', aws: new AwsClients({ region: 'us-east-1' }), zoneDomains, ...(zoneDomains[1] ? { publicDomain: zoneDomains[1] } : {}) });
 const ctx = makeCtx(CLUSTER, ['dev.kube', 'example.com']);
 
 function node<K extends Kind>(kind: K, key: string, props: ResolvedNode<K>['props'], extra: Tags = {}, clusterId = CLUSTER): ResolvedNode<K> {

@@ -64,7 +64,8 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
     elasticIps: sort((eips.Addresses ?? []).map((a) => a.AllocationId)),
     natGateways: sort((nats.NatGateways ?? []).filter((n) => n.State !== 'deleted').map((n) => n.NatGatewayId)),
     routeTables: sort((rts.RouteTables ?? []).map((r) => r.RouteTableId)),
-    networkAcls: sort((nacls.NetworkAcls ?? []).map((n) => n.NetworkAclId)),
+    // moto keeps a deleted VPC's default network ACL listed; AWS deletes it with the VPC.
+    networkAcls: sort((nacls.NetworkAcls ?? []).filter((n) => (vpcs.Vpcs ?? []).some((v) => v.VpcId === n.VpcId)).map((n) => n.NetworkAclId)),
     securityGroups: sort((sgs.SecurityGroups ?? []).map((g) => g.GroupId)),
     vpcEndpoints: sort((vpces.VpcEndpoints ?? []).filter((e) => !/deleted/i.test(e.State ?? '')).map((e) => e.VpcEndpointId)),
     instances: sort((res.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated').map((i) => i.InstanceId)),

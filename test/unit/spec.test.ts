@@ -455,7 +455,7 @@ describe('parseSpec: network', () => {
     expectIssue(text, 'spec.network', lineOf(text, 'network:'), /network must be a mapping/);
   });
   // Missing rule in schema.ts (reported): the VPC must not overlap the pod or service CIDR.
-  it.fails('rejects a VPC CIDR overlapping the pod CIDR 100.96.0.0/11 or the service CIDR 100.64.0.0/13', () => {
+  it('rejects a VPC CIDR overlapping the pod CIDR 100.96.0.0/11 or the service CIDR 100.64.0.0/13', () => {
     expectIssue(vpc('100.96.0.0/16'), 'spec.network.vpcCidr', vpcLine, /overlaps the pod CIDR 100\.96\.0\.0\/11/);
     expectIssue(vpc('100.64.0.0/16'), 'spec.network.vpcCidr', vpcLine, /overlaps the service CIDR 100\.64\.0\.0\/13/);
   });

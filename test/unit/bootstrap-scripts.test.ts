@@ -1,0 +1,355 @@
+/**
+ * The bootstrap templates rendered through src/model/bootstrap.ts: shellcheck-clean, and run for
+ * real (bash) in a sandbox with stand-in commands (test/helpers/stubs) to check what they do, in order.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { clusterSchema } from '../../src/spec/schema.js';
+import { naming } from '../../src/model/names.js';
+import { BOOTSTRAP_FILES, TEMPLATE_NAMES, USERDATA_TEMPLATE, clusterVars, renderBootstrapFiles, renderUserData } from '../../src/model/bootstrap.js';
+import { planRetention, snapshotKey } from '../../src/etcd/retention.js';
+import { CA_HASH, JOIN_TOKEN, Sandbox, expectSequence, findCall, line, type Call } from '../helpers/stubs/harness.js';
+
+const TEMPLATE_DIR = path.resolve(import.meta.dirname, '../../templates');
+const templates: Record<string, string> = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, fs.readFileSync(path.join(TEMPLATE_DIR, t), 'utf8')]));
+
+const spec = clusterSchema.parse({
+  apiVersion: 'kubeaz/v1',
+  kind: 'Cluster',
+  metadata: { name: 'demo', environment: 'dev' },
+  spec: {
+    region: 'us-east-1',
+    zones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
+    kubernetesVersion: '1.31.4',
+    network: { vpcCidr: '10.0.0.0/16' },
+    dns: { publicDomain: 'example.com' },
+    controlPlane: { instanceType: 'm6g.large' },
+    nodeGroups: [
+      { name: 'workers', instanceType: 'm5.large', minSize: 1, maxSize: 3, labels: { tier: 'apps' }, taints: [{ key: 'dedicated', value: 'apps', effect: 'NoSchedule' }] },
+      { name: 'edge', role: 'loadbalancer', instanceType: 't3.medium', minSize: 2, maxSize: 2, elasticIps: 3, publicRecord: 'lb' },
+    ],
+    etcd: { backupIntervalMinutes: 15, backupRetentionDays: 30 },
+  },
+});
+const names = naming(spec);
+const BUCKET = names.bucket('123456789012');
+const vars = clusterVars(spec, names, BUCKET);
+const files = renderBootstrapFiles(templates, vars);
+const CP_LABELS = { 'node-role.kubernetes.io/control-plane': '' };
+const CP_TAINTS = [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const }];
+const userData = {
+  master: renderUserData(templates, vars, 'master', 'master', CP_LABELS, CP_TAINTS),
+  node: renderUserData(templates, vars, 'node', 'workers', { tier: 'apps' }, spec.spec.nodeGroups[0]!.taints),
+  loadbalancer: renderUserData(templates, vars, 'loadbalancer', 'edge', { 'node-role.kubernetes.io/loadbalancer': '' }, []),
+};
+
+const HAVE_SHELLCHECK = spawnSync('shellcheck', ['--version']).status === 0;
+
+const sandboxes: Sandbox[] = [];
+afterEach(() => {
+  while (sandboxes.length) sandboxes.pop()!.cleanup();
+});
+
+/** A sandbox whose bucket holds what kubeaz uploads: the rendered bootstrap files and the PKI. */
+function sandbox(): Sandbox {
+  const sb = new Sandbox(BUCKET);
+  sandboxes.push(sb);
+  for (const f of files) sb.put(f.key, f.body);
+  for (const f of ['ca.crt', 'ca.key', 'etcd/ca.crt', 'etcd/ca.key', 'front-proxy-ca.crt', 'front-proxy-ca.key', 'sa.key', 'sa.pub']) sb.put(`pki/${f}`, `stub ${f}\n`);
+  return sb;
+}
+
+const is = (cmd: string, re: RegExp) => (c: Call) => c.cmd === cmd && re.test(c.args.join(' '));
+const runOk = (r: { status: number | null; stdout: string; stderr: string }) => {
+  if (r.status !== 0) throw new Error(`script failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+};
+
+describe('rendering', () => {
+  it('renders every template with no placeholder left', () => {
+    for (const f of files) expect(f.body, f.key).not.toMatch(/\{\{[A-Z0-9_]+\}\}/);
+    for (const u of Object.values(userData)) expect(u).not.toMatch(/\{\{[A-Z0-9_]+\}\}/);
+    expect(files.map((f) => f.key)).toEqual(expect.arrayContaining(['bootstrap/common/common.sh', 'bootstrap/common/cluster.env', 'bootstrap/master/master.sh', 'bootstrap/node/node.sh']));
+  });
+
+  it('keeps user-data small and free of secrets', () => {
+    for (const [role, u] of Object.entries(userData)) {
+      const size = Buffer.byteLength(u);
+      console.log(`user-data (${role}): ${size} bytes`);
+      expect(size).toBeLessThan(4096);
+      expect(u.startsWith('#!/bin/bash\n')).toBe(true);
+      expect(u).toMatch(/set -euo pipefail/);
+      expect(u).not.toMatch(/BEGIN .*PRIVATE KEY|--token|aws_secret/i);
+    }
+    expect(userData.node).toContain("export NODE_TAINTS='dedicated=apps:NoSchedule'");
+    expect(userData.loadbalancer).toContain("ROLE='loadbalancer'");
+  });
+
+  it('pins kubeadm packages and the kubeadm config to the spec', () => {
+    const common = files.find((f) => f.key === 'bootstrap/common/common.sh')!.body;
+    expect(common).toContain('https://pkgs.k8s.io/core:/stable:/v1.31/rpm/');
+    expect(common).toContain('"kubelet-1.31.4" "kubeadm-1.31.4" "kubectl-1.31.4"');
+    const master = files.find((f) => f.key === 'bootstrap/master/master.sh')!.body;
+    expect(master).toContain('controlPlaneEndpoint: master.dev.kube:443');
+    expect(master).toContain('podSubnet: 100.96.0.0/11');
+    expect(master).toContain('serviceSubnet: 100.64.0.0/13');
+    expect(master).toContain('kubernetesVersion: v1.31.4');
+    expect(master).toContain('    - master.dev.example.com');
+    const timer = files.find((f) => f.key === 'bootstrap/master/kubeaz-etcd-backup.timer')!.body;
+    expect(timer).toMatch(/OnUnitActiveSec=15min/);
+    expect(timer).toMatch(/Persistent=true/);
+  });
+});
+
+describe.skipIf(!HAVE_SHELLCHECK)('shellcheck', () => {
+  const scripts = [
+    ...files.filter((f) => f.key.endsWith('.sh')).map((f) => ({ name: f.key, body: f.body })),
+    ...Object.entries(userData).map(([role, body]) => ({ name: `userdata-${role}.sh`, body })),
+  ];
+  it.each(scripts.map((s) => [s.name, s.body]))('%s passes shellcheck', (name, body) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeaz-sc-'));
+    try {
+      const file = path.join(dir, path.basename(name));
+      fs.writeFileSync(file, body);
+      const r = spawnSync('shellcheck', ['--shell=bash', file], { encoding: 'utf8' });
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+if (!HAVE_SHELLCHECK) console.warn('shellcheck is not installed: the shellcheck tests are SKIPPED (CI installs it: apt-get install shellcheck)');
+
+describe('master', () => {
+  it('first boot with no snapshot: no restore, kubeadm init, timers, join token in join/', () => {
+    const sb = sandbox();
+    runOk(sb.run('userdata.sh', userData.master));
+    const calls = sb.calls();
+    expectSequence(calls, [
+      is('curl', /-X PUT .*\/latest\/api\/token/),
+      is('curl', /X-aws-ec2-metadata-token: stub-imds-token .*meta-data\/instance-id/),
+      is('aws', /^s3 cp .*--recursive s3:\/\/kubeaz-demo-dev-123456789012\/bootstrap\/common\//),
+      is('aws', /^s3 cp .*--recursive s3:\/\/kubeaz-demo-dev-123456789012\/bootstrap\/master\//),
+      is('dnf', /install .*kubelet-1\.31\.4 kubeadm-1\.31\.4 kubectl-1\.31\.4/),
+      is('aws', /s3:\/\/kubeaz-demo-dev-123456789012\/pki\/sa\.pub/),
+      is('aws', /^s3api list-objects-v2 .*--prefix etcd\//),
+      is('kubeadm', /^init --config /),
+      is('helm', /upgrade --install cilium .*tunnelProtocol=vxlan/),
+      is('helm', /upgrade --install aws-cloud-controller-manager/),
+      is('helm', /upgrade --install aws-ebs-csi-driver/),
+      is('systemctl', /^enable --now kubeaz-etcd-backup\.timer$/),
+      is('kubeadm', /^token create .*--ttl 48h .*--print-join-command/),
+      is('aws', /^s3 cp .* - s3:\/\/kubeaz-demo-dev-123456789012\/join\/ca-cert-hash$/),
+      is('aws', /^s3 cp .* - s3:\/\/kubeaz-demo-dev-123456789012\/join\/token$/),
+      is('systemctl', /^enable --now kubeaz-join-token\.timer$/),
+    ]);
+    expect(findCall(calls, (c) => c.cmd === 'etcdutl')).toBe(-1);
+    const init = calls.find((c) => c.cmd === 'kubeadm' && c.args[0] === 'init')!;
+    expect(init.args).not.toContain('--ignore-preflight-errors=DirAvailable--var-lib-etcd');
+    // the alias to the internal load balancer exists: no record written
+    expect(findCall(calls, is('aws', /change-resource-record-sets/))).toBe(-1);
+    expect(sb.get('join/token')!.trim()).toBe(JOIN_TOKEN);
+    expect(sb.get('join/ca-cert-hash')!.trim()).toBe(CA_HASH);
+    expect(sb.file('etc/kubernetes/pki/sa.key')).toBe('stub sa.key\n');
+    expect(fs.statSync(path.join(sb.root, 'etc/kubernetes/pki/ca.key')).mode & 0o777).toBe(0o600);
+    const config = sb.file('etc/kubernetes/kubeadm.yaml');
+    expect(config).toContain('apiVersion: kubeadm.k8s.io/v1beta4');
+    expect(config).toContain('name: ip-10-0-32-10.ec2.internal');
+    expect(config).toContain('advertiseAddress: 10.0.32.10');
+    const kubelet = sb.file('etc/sysconfig/kubelet');
+    expect(kubelet).toContain('--cloud-provider=external');
+    expect(kubelet).toContain('topology.kubernetes.io/zone=us-east-1b');
+    expect(kubelet).not.toContain('node-role.kubernetes.io/control-plane=');
+    expect(kubelet).toContain('--register-with-taints=node-role.kubernetes.io/control-plane:NoSchedule');
+    for (const u of ['kubeaz-etcd-backup.service', 'kubeaz-etcd-backup.timer', 'kubeaz-join-token.timer']) expect(sb.exists(`etc/systemd/system/${u}`)).toBe(true);
+  });
+
+  it('registers master.<internal domain> only when no alias exists', () => {
+    const sb = sandbox();
+    sb.setDns({ zoneId: '/hostedzone/Z0PRIVATE' });
+    runOk(sb.run('userdata.sh', userData.master));
+    const calls = sb.calls();
+    const [change, init] = expectSequence(calls, [is('aws', /^route53 change-resource-record-sets --hosted-zone-id \/hostedzone\/Z0PRIVATE/), is('kubeadm', /^init /)]);
+    expect(line(calls[change!]!)).toContain('"Name":"master.dev.kube.","Type":"A","TTL":60,"ResourceRecords":[{"Value":"10.0.32.10"}]');
+    expect(init).toBeGreaterThan(change!);
+  });
+
+  it('rebuild with snapshots: restores the newest VALID one, skipping a corrupt newer one', () => {
+    const sb = sandbox();
+    sb.putSnapshot('etcd/20261125T090000Z.db', 'etcd-snapshot older');
+    sb.putSnapshot('etcd/20261125T094500Z.db', 'etcd-snapshot good');
+    sb.putSnapshot('etcd/20261125T100000Z.db', 'etcd-snapshot newest-but-corrupt', { corrupt: true });
+    runOk(sb.run('userdata.sh', userData.master));
+    const calls = sb.calls();
+    const [, , restore, init] = expectSequence(calls, [
+      is('aws', /^s3api get-object .*--key etcd\/20261125T100000Z\.db/),
+      is('aws', /^s3api get-object .*--key etcd\/20261125T094500Z\.db/),
+      is('etcdutl', /^snapshot restore .* --data-dir \S+\/var\/lib\/etcd --name ip-10-0-32-10\.ec2\.internal --initial-cluster ip-10-0-32-10\.ec2\.internal=https:\/\/10\.0\.32\.10:2380/),
+      is('kubeadm', /^init --config .*--ignore-preflight-errors=DirAvailable--var-lib-etcd/),
+    ]);
+    expect(restore).toBeLessThan(init!);
+    expect(findCall(calls, is('aws', /get-object .*20261125T090000Z/))).toBe(-1);
+    expect(sb.file('var/lib/etcd/member/restored-from-snapshot')).toBe('etcd-snapshot good');
+    // the corrupt one was never restored
+    expect(calls.filter((c) => c.cmd === 'etcdutl' && c.args[1] === 'restore')).toHaveLength(1);
+  });
+
+  it('refuses to start an empty cluster when snapshots exist but none is valid', () => {
+    const sb = sandbox();
+    sb.putSnapshot('etcd/20261125T100000Z.db', 'etcd-snapshot x', { corrupt: true });
+    const r = sb.run('userdata.sh', userData.master);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr + r.stdout).toMatch(/none is valid/);
+    expect(findCall(sb.calls(), (c) => c.cmd === 'kubeadm' && c.args[0] === 'init')).toBe(-1);
+  });
+});
+
+describe('nodes', () => {
+  it('node: waits for join/, then kubeadm join with the token and CA hash', () => {
+    const sb = sandbox();
+    sb.put('join/token', `${JOIN_TOKEN}\n`);
+    sb.put('join/ca-cert-hash', `${CA_HASH}\n`);
+    runOk(sb.run('userdata.sh', userData.node));
+    const calls = sb.calls();
+    expectSequence(calls, [
+      is('aws', /--recursive s3:\/\/kubeaz-demo-dev-123456789012\/bootstrap\/common\//),
+      is('aws', /--recursive s3:\/\/kubeaz-demo-dev-123456789012\/bootstrap\/node\//),
+      is('dnf', /kubeadm-1\.31\.4/),
+      is('aws', /^s3 cp .*s3:\/\/kubeaz-demo-dev-123456789012\/join\/token /),
+      is('aws', /^s3 cp .*s3:\/\/kubeaz-demo-dev-123456789012\/join\/ca-cert-hash /),
+      (c) =>
+        c.cmd === 'kubeadm' &&
+        line(c).startsWith(`kubeadm join master.dev.kube:443 --token ${JOIN_TOKEN} --discovery-token-ca-cert-hash ${CA_HASH} --node-name ip-10-0-32-10.ec2.internal`),
+    ]);
+    expect(findCall(calls, (c) => c.cmd === 'aws' && c.args[0] === 'ec2')).toBe(-1);
+    const kubelet = sb.file('etc/sysconfig/kubelet');
+    expect(kubelet).toMatch(/--node-labels=tier=apps,topology\.kubernetes\.io\/zone=us-east-1b,kubeaz\.io\/node-group=workers,kubeaz\.io\/role=node/);
+    expect(kubelet).toContain('--register-with-taints=dedicated=apps:NoSchedule');
+    expect(kubelet).toContain('--cloud-provider=external');
+  });
+
+  it('node: retries until the master has written join/', () => {
+    const sb = sandbox();
+    const r = sb.run('userdata.sh', userData.node, { KUBEAZ_JOIN_ATTEMPTS: '3' });
+    expect(r.status).not.toBe(0);
+    expect(sb.calls().filter((c) => c.cmd === 'aws' && /join\/token/.test(c.args.join(' ')))).toHaveLength(3);
+    expect(findCall(sb.calls(), (c) => c.cmd === 'kubeadm')).toBe(-1);
+  });
+
+  const pool = (extra: Array<Record<string, unknown>> = []) => [
+    { AllocationId: 'eipalloc-1', PublicIp: '198.51.100.1', AssociationId: 'eipassoc-other', InstanceId: 'i-other', Tags: { 'kubeaz:cluster': 'demo-dev', 'kubeaz:eip-pool': 'edge' } },
+    { AllocationId: 'eipalloc-x', PublicIp: '198.51.100.9', Tags: { 'kubeaz:cluster': 'other-dev', 'kubeaz:eip-pool': 'edge' } },
+    { AllocationId: 'eipalloc-y', PublicIp: '198.51.100.8', Tags: { 'kubeaz:cluster': 'demo-dev', 'kubeaz:eip-pool': 'other' } },
+    { AllocationId: 'eipalloc-2', PublicIp: '198.51.100.2', Tags: { 'kubeaz:cluster': 'demo-dev', 'kubeaz:eip-pool': 'edge' } },
+    ...extra,
+  ];
+
+  it('loadbalancer: claims the free elastic IP of its pool before joining', () => {
+    const sb = sandbox();
+    sb.put('join/token', `${JOIN_TOKEN}\n`);
+    sb.put('join/ca-cert-hash', `${CA_HASH}\n`);
+    sb.setEc2({ addresses: pool() });
+    runOk(sb.run('userdata.sh', userData.loadbalancer));
+    const calls = sb.calls();
+    expectSequence(calls, [
+      is('aws', /^ec2 describe-addresses --filters Name=tag:kubeaz:cluster,Values=demo-dev Name=tag:kubeaz:eip-pool,Values=edge/),
+      is('aws', /^ec2 associate-address --allocation-id eipalloc-2 --instance-id i-0123456789abcdef0 --no-allow-reassociation$/),
+      is('kubeadm', /^join master\.dev\.kube:443 /),
+    ]);
+    expect(calls.filter((c) => c.cmd === 'aws' && c.args[1] === 'associate-address')).toHaveLength(1);
+    const st = sb.ec2State().addresses;
+    expect(st.find((a) => a.AllocationId === 'eipalloc-2')!.InstanceId).toBe('i-0123456789abcdef0');
+    expect(st.find((a) => a.AllocationId === 'eipalloc-1')!.InstanceId).toBe('i-other');
+    expect(sb.file('etc/sysconfig/kubelet')).not.toContain('node-role.kubernetes.io/loadbalancer');
+  });
+
+  it('loadbalancer: loses a race for one address and takes the next', () => {
+    const sb = sandbox();
+    sb.put('join/token', `${JOIN_TOKEN}\n`);
+    sb.put('join/ca-cert-hash', `${CA_HASH}\n`);
+    sb.setEc2({
+      addresses: pool([{ AllocationId: 'eipalloc-3', PublicIp: '198.51.100.3', Tags: { 'kubeaz:cluster': 'demo-dev', 'kubeaz:eip-pool': 'edge' } }]),
+      race: ['eipalloc-2'],
+    });
+    runOk(sb.run('userdata.sh', userData.loadbalancer));
+    expectSequence(sb.calls(), [is('aws', /associate-address --allocation-id eipalloc-2 /), is('aws', /associate-address --allocation-id eipalloc-3 /), is('kubeadm', /^join /)]);
+    expect(sb.ec2State().addresses.find((a) => a.AllocationId === 'eipalloc-3')!.InstanceId).toBe('i-0123456789abcdef0');
+  });
+
+  it('loadbalancer: fails clearly when no address of the pool is free', () => {
+    const sb = sandbox();
+    sb.setEc2({ addresses: pool().filter((a) => a.AllocationId !== 'eipalloc-2') });
+    const r = sb.run('userdata.sh', userData.loadbalancer);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr + r.stdout).toMatch(/no free elastic IP in pool edge/);
+    expect(findCall(sb.calls(), (c) => c.cmd === 'kubeadm')).toBe(-1);
+  });
+});
+
+describe('etcd backup', () => {
+  it('uploads with --if-none-match and sha256 metadata, then deletes what the retention plan says', () => {
+    const sb = sandbox();
+    const now = new Date('2026-11-25T10:15:07Z');
+    const existing = [
+      'etcd/20261001T000000Z.db',
+      'etcd/20261120T030000Z.db',
+      'etcd/20261120T031500Z.db',
+      'etcd/20261125T000000Z.db',
+      'etcd/20261125T001500Z.db',
+      'etcd/20261125T100000Z.db',
+      'etcd/notes.txt',
+    ];
+    for (const k of existing) sb.putSnapshot(k, `etcd-snapshot ${k}`);
+    // what master.sh would have laid down
+    const kdir = path.join(sb.root, 'opt/kubeaz');
+    fs.mkdirSync(kdir, { recursive: true });
+    for (const f of files.filter((x) => x.key.startsWith('bootstrap/common/'))) fs.writeFileSync(path.join(kdir, path.basename(f.key)), f.body);
+    const backup = files.find((f) => f.key === 'bootstrap/master/etcd-backup.sh')!.body;
+    runOk(sb.run('etcd-backup.sh', backup, { KUBEAZ_NOW: String(now.getTime() / 1000), INSTANCE_ID: 'i-1', PRIVATE_IP: '10.0.32.10', AVAIL_ZONE: 'us-east-1b' }));
+
+    const newKey = snapshotKey(now);
+    expect(newKey).toBe('etcd/20261125T101507Z.db');
+    const plan = planRetention([...existing, newKey], now, 30);
+    expect(plan.delete.length).toBeGreaterThan(0);
+    const calls = sb.calls();
+    const [save, , put] = expectSequence(calls, [
+      is('etcdctl', /--cacert \S+\/etc\/kubernetes\/pki\/etcd\/ca\.crt .*snapshot save /),
+      is('etcdutl', /^snapshot status /),
+      is('aws', /^s3api put-object --bucket kubeaz-demo-dev-123456789012 --key etcd\/20261125T101507Z\.db --body \S+ --if-none-match \* --metadata sha256=[0-9a-f]{64}/),
+      is('aws', /^s3api list-objects-v2 .*--prefix etcd\//),
+    ]);
+    expect(save).toBeLessThan(put!);
+    const body = sb.get(newKey)!;
+    const meta = JSON.parse(fs.readFileSync(path.join(sb.s3, BUCKET, `${newKey}.__meta.json`), 'utf8'));
+    expect(meta.sha256).toBe(createHash('sha256').update(body).digest('hex'));
+    const deletes = calls.filter((c) => c.cmd === 'aws' && c.args[1] === 'delete-object').map((c) => c.args[c.args.indexOf('--key') + 1]);
+    expect(deletes.sort()).toEqual(plan.delete);
+    for (const d of deletes) expect(findCall(calls, (c) => c.cmd === 'aws' && c.args[1] === 'delete-object' && c.args.includes(d!))).toBeGreaterThan(put!);
+    expect(sb.keys('etcd/')).toEqual([...plan.keep, 'etcd/notes.txt'].sort());
+  });
+
+  it('never overwrites: a second upload to the same key fails', () => {
+    const sb = sandbox();
+    const now = new Date('2026-11-25T10:15:07Z');
+    sb.putSnapshot(snapshotKey(now), 'etcd-snapshot earlier');
+    const kdir = path.join(sb.root, 'opt/kubeaz');
+    fs.mkdirSync(kdir, { recursive: true });
+    for (const f of files.filter((x) => x.key.startsWith('bootstrap/common/'))) fs.writeFileSync(path.join(kdir, path.basename(f.key)), f.body);
+    const backup = files.find((f) => f.key === 'bootstrap/master/etcd-backup.sh')!.body;
+    const r = sb.run('etcd-backup.sh', backup, { KUBEAZ_NOW: String(now.getTime() / 1000) });
+    expect(r.status).not.toBe(0);
+    expect(sb.get(snapshotKey(now))).toBe('etcd-snapshot earlier');
+    expect(findCall(sb.calls(), (c) => c.cmd === 'aws' && c.args[1] === 'delete-object')).toBe(-1);
+  });
+});
+
+describe('template list', () => {
+  it('every bootstrap file has a template and the user-data template exists', () => {
+    expect(Object.keys(templates)).toContain(USERDATA_TEMPLATE);
+    for (const f of BOOTSTRAP_FILES) expect(templates[f.template], f.template).toBeDefined();
+  });
+});
