@@ -13,6 +13,7 @@ function common(cmd: Command): Command {
     .option('--profile <name>', 'AWS shared-config profile (default: the SDK credential chain: env, profile, SSO, instance role)')
     .option('--concurrency <n>', 'AWS operations in flight at once', '12')
     .option('--poll-interval <seconds>', 'seconds between polls while waiting (default 10; KUBEAZ_POLL_SECONDS)')
+    .option('--state <url>', 'keep the state in S3 (s3://bucket/prefix) instead of .kubeaz/ beside the spec, locked with conditional writes')
     .option('-v, --verbose', 'also list resources that are unchanged')
     .option('--debug', 'print stack traces of errors');
 }
@@ -71,13 +72,46 @@ export function buildProgram(): Command {
   common(program.command('create'))
     .description('create the cluster, or bring an existing one back to the spec (idempotent: a re-run changes nothing)')
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
-    .option('--dry-run', 'show what would be created or changed, change nothing')
+    .option('--dry-run', 'show what would be created or changed, change nothing (same as plan)')
+    .option('--allow-delete', 'also delete what the spec no longer names (removed node groups, …)')
+    .option('--force-unlock <lock-id>', 'take over a lock whose holder is gone (the id the refusal printed)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/create.js')).createCommand(opts as never), o));
+
+  common(program.command('plan'))
+    .description('compare the spec with what exists: what would be created, changed (field: old → new), replaced or deleted; no change')
+    .option('--detailed-exitcode', 'exit 0 when nothing would change, 4 when something would')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((o) => run(async (opts) => (await import('../commands/plan.js')).planCommand(opts as never), o));
+
+  common(program.command('rollout'))
+    .description('replace instances that run an old launch template version (instance refresh), node groups first, the master last after a fresh etcd backup')
+    .option('--group <name>', 'only this group (master for the control plane)')
+    .option('--min-healthy-percentage <n>', 'instance refresh minimum healthy percentage', '90')
+    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+    .action((o) => run(async (opts) => (await import('../commands/rollout.js')).rolloutCommand(opts as never), o));
+
+  common(program.command('backup-etcd'))
+    .description("take an etcd snapshot of the master now into the cluster's bucket (or --list / --prune the snapshots)")
+    .option('--etcd-endpoint <url>', 'take the snapshot directly from this etcd (v3 gRPC), e.g. https://127.0.0.1:2379 through a tunnel')
+    .option('--cacert <file>', 'CA certificate for --etcd-endpoint')
+    .option('--cert <file>', 'client certificate for --etcd-endpoint')
+    .option('--key <file>', 'client key for --etcd-endpoint')
+    .option('--list', 'list the snapshots in the bucket')
+    .option('--prune', 'apply the retention policy now')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((o) => run(async (opts) => (await import('../commands/backup-etcd.js')).backupEtcdCommand(opts as never), o));
+
+  common(program.command('kubeconfig'))
+    .description('write an admin kubeconfig for the cluster (API endpoint: the public master record, or the load balancer)')
+    .option('--out <file>', 'where to write it (default: standard output)')
+    .action((o) => run(async (opts) => (await import('../commands/kubeconfig.js')).kubeconfigCommand(opts as never), o));
 
   common(program.command('destroy'))
     .description('delete everything tagged as this cluster\'s, in reverse dependency order; works without the state file')
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+    .option('--delete-backups', 'also delete the etcd snapshots (and the bucket holding them); otherwise they are kept')
+    .option('--force-unlock <lock-id>', 'take over a lock whose holder is gone (the id the refusal printed)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/destroy.js')).destroyCommand(opts as never), o));
 

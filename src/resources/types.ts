@@ -71,6 +71,8 @@ export interface RunContext {
   zoneDomains: string[];
   /** the spec's public domain: its one existing public zone is adopted (records only), never owned */
   publicDomain?: string;
+  /** destroy --delete-backups: the bucket's etcd snapshots (and pki/) go too */
+  deleteBackups?: boolean;
 }
 
 export interface ResourceHandler<K extends Kind = Kind> {
