@@ -7,6 +7,7 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -105,6 +106,14 @@ export class AwsClients {
     if (process.env.KUBEAZ_MAX_ATTEMPTS) envRetry.maxAttempts = Number(process.env.KUBEAZ_MAX_ATTEMPTS);
     if (process.env.KUBEAZ_RETRY_BASE_MS) envRetry.baseDelayMs = Number(process.env.KUBEAZ_RETRY_BASE_MS);
     this.retry = new PatientRetryStrategy({ ...DEFAULT_RETRY, ...envRetry, ...opts.retry });
+    // For the benchmark and tests: every call of this run, by service and action, written at exit.
+    const callsFile = process.env.KUBEAZ_CALLS_FILE;
+    if (callsFile) {
+      process.once('exit', () => {
+        const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
+        fs.writeFileSync(callsFile, JSON.stringify({ total: this.counter.total, mutating: this.counter.mutating, byAction: this.counter.byAction() }));
+      });
+    }
   }
 
   private common(region: string) {
@@ -136,6 +145,10 @@ export class AwsClients {
   elb(): Promise<ElasticLoadBalancingClient> {
     return this.make('elb', async () => (await import('@aws-sdk/client-elastic-load-balancing')).ElasticLoadBalancingClient);
   }
+  /** Network and application load balancers: only Kubernetes makes those (destroy sweeps them). */
+  elbv2(): Promise<ElasticLoadBalancingV2Client> {
+    return this.make('elbv2', async () => (await import('@aws-sdk/client-elastic-load-balancing-v2')).ElasticLoadBalancingV2Client);
+  }
   /** Route53 and IAM are global services, signed in us-east-1. */
   route53(): Promise<Route53Client> {
     return this.make('route53', async () => (await import('@aws-sdk/client-route-53')).Route53Client, {}, 'us-east-1');
@@ -150,6 +163,9 @@ export class AwsClients {
   }
   ssm(): Promise<SSMClient> {
     return this.make('ssm', async () => (await import('@aws-sdk/client-ssm')).SSMClient);
+  }
+  serviceQuotas(): Promise<import('@aws-sdk/client-service-quotas').ServiceQuotasClient> {
+    return this.make('servicequotas', async () => (await import('@aws-sdk/client-service-quotas')).ServiceQuotasClient);
   }
   sts(): Promise<STSClient> {
     return this.make('sts', async () => (await import('@aws-sdk/client-sts')).STSClient);

@@ -17,16 +17,15 @@ import {
   paginateListAttachedRolePolicies,
   paginateListInstanceProfilesForRole,
   paginateListRolePolicies,
-  paginateListRoleTags,
-  paginateListRoles,
   type IAMClient,
 } from '@aws-sdk/client-iam';
 import { isAlreadyExists, isNotFound } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
-import { iamPathOf } from '../model/names.js';
+
 import { KEY_TAG, type PolicyDocument, type Tags } from '../model/types.js';
 import { change, drain, fromTagList, ignoreNotFound, toTagList } from './common.js';
 import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
+import { iamDetails } from './iam-details.js';
 
 // ── helpers shared by the IAM kinds (and the bucket's policy comparison) ─────────────────────
 
@@ -109,25 +108,13 @@ export const iamRole: ResourceHandler<'iam-role'> = {
   kind: 'iam-role',
 
   async observe(ctx) {
-    const iam = await ctx.aws.iam();
-    const path = iamPathOf(ctx.clusterId);
-    const roles = await drain(paginateListRoles({ client: iam }, { PathPrefix: path }), (p) => p.Roles);
-    const out = await Promise.all(
-      // The trailing slash of the path keeps /kubeaz/demo-dev-2/ out of /kubeaz/demo-dev/'s prefix.
-      roles.map(async (r) => {
-          const name = r.RoleName!;
-          try {
-            // ListRoles returns no tags on AWS; ListRoleTags is the per-role read.
-            const [tagList, policies] = await Promise.all([drain(paginateListRoleTags({ client: iam }, { RoleName: name }), (p) => p.Tags), inlinePolicies(iam, name)]);
-            const tags = fromTagList(tagList);
-            return roleActual(iamKey('role', ctx.clusterId, name, tags), name, r.Arn!, tags, { path: r.Path!, assumeRolePolicy: parsePolicy(r.AssumeRolePolicyDocument), policies });
-          } catch (e) {
-            if (isNotFound(e)) return undefined; // deleted while we looked
-            throw e;
-          }
-        }),
-    );
-    return out.filter((a): a is Actual => a !== undefined);
+    const { roles } = await iamDetails(ctx);
+    return roles.map((r) => {
+      const name = r.RoleName!;
+      const tags = fromTagList(r.Tags);
+      const policies = Object.fromEntries((r.RolePolicyList ?? []).map((p) => [p.PolicyName!, parsePolicy(p.PolicyDocument)]));
+      return roleActual(iamKey('role', ctx.clusterId, name, tags), name, r.Arn!, tags, { path: r.Path!, assumeRolePolicy: parsePolicy(r.AssumeRolePolicyDocument), policies });
+    });
   },
 
   async create(ctx, node) {

@@ -22,17 +22,16 @@ import {
   paginateListGroupsForUser,
   paginateListMFADevices,
   paginateListUserPolicies,
-  paginateListUserTags,
-  paginateListUsers,
   type IAMClient,
 } from '@aws-sdk/client-iam';
 import { isAlreadyExists, isNotFound } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
-import { iamPathOf } from '../model/names.js';
+
 import type { Tags } from '../model/types.js';
 import { change, drain, fromTagList, ignoreNotFound, toTagList } from './common.js';
 import { parsePolicy, policyChanges, retryWhileNotFound } from './iam-role.js';
 import type { Actual, Change, ResourceHandler } from './types.js';
+import { iamDetails } from './iam-details.js';
 
 export interface UserObserved {
   path: string;
@@ -58,24 +57,13 @@ export const iamUser: ResourceHandler<'iam-user'> = {
   kind: 'iam-user',
 
   async observe(ctx) {
-    const iam = await ctx.aws.iam();
-    const users = await drain(paginateListUsers({ client: iam }, { PathPrefix: iamPathOf(ctx.clusterId) }), (p) => p.Users);
-    const out = await Promise.all(
-      users.map(async (u) => {
-        const name = u.UserName!;
-        try {
-          // ListUsers returns no tags on AWS; ListUserTags is the per-user read.
-          const [tagList, policies] = await Promise.all([drain(paginateListUserTags({ client: iam }, { UserName: name }), (p) => p.Tags), inlinePolicies(iam, name)]);
-          const tags = fromTagList(tagList);
-          // Users keep the names the spec gives them: key = user/<UserName>.
-          return userActual(`user/${name}`, name, u.Arn!, tags, { path: u.Path ?? '', policies });
-        } catch (e) {
-          if (isNotFound(e)) return undefined; // deleted while we looked
-          throw e;
-        }
-      }),
-    );
-    return out.filter((a): a is Actual => a !== undefined);
+    const { users } = await iamDetails(ctx);
+    // Users keep the names the spec gives them: key = user/<UserName>.
+    return users.map((u) => {
+      const name = u.UserName!;
+      const policies = Object.fromEntries((u.UserPolicyList ?? []).map((p) => [p.PolicyName!, parsePolicy(p.PolicyDocument)]));
+      return userActual(`user/${name}`, name, u.Arn!, fromTagList(u.Tags), { path: u.Path ?? '', policies });
+    });
   },
 
   async create(ctx, node) {

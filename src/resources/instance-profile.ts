@@ -20,6 +20,7 @@ import { iamPathOf } from '../model/names.js';
 import type { Tags } from '../model/types.js';
 import { change, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
 import { iamKey, retryWhileNotFound } from './iam-role.js';
+import { iamDetails } from './iam-details.js';
 import type { Actual, Change, ResourceHandler } from './types.js';
 
 export interface ProfileObserved {
@@ -41,10 +42,17 @@ export const instanceProfile: ResourceHandler<'instance-profile'> = {
 
   async observe(ctx) {
     const iam = await ctx.aws.iam();
-    const profiles = await drain(paginateListInstanceProfiles({ client: iam }, { PathPrefix: iamPathOf(ctx.clusterId) }), (p) => p.InstanceProfiles);
+    const [profiles, details] = await Promise.all([
+      drain(paginateListInstanceProfiles({ client: iam }, { PathPrefix: iamPathOf(ctx.clusterId) }), (p) => p.InstanceProfiles),
+      iamDetails(ctx),
+    ]);
+    // The profiles of our roles come with their tags in the one account-details read of the pass;
+    // only a profile without a role (a create cut short) needs a read of its own.
+    const tagged = new Map<string, InstanceProfile['Tags']>();
+    for (const r of details.roles) for (const ip of r.InstanceProfileList ?? []) if (ip.InstanceProfileName && ip.Tags?.length) tagged.set(ip.InstanceProfileName, ip.Tags);
     const out = await Promise.all(
       profiles.map(async (p) => {
-        let tagList = p.Tags;
+        let tagList = p.Tags?.length ? p.Tags : tagged.get(p.InstanceProfileName!);
         if (!tagList?.length) {
           const got = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: p.InstanceProfileName! })).catch((e: unknown) => {
             if (isNotFound(e)) return undefined; // deleted while we looked

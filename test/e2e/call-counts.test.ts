@@ -1,0 +1,102 @@
+/**
+ * Reads that don't grow with the cluster: a no-op create (and status) costs at most 40 AWS calls,
+ * and the same number for a 2-zone / 1-group cluster as for a 6-zone / 5-group one. Counts, never
+ * seconds: these machines are shared and noisy (the benchmark prints the times).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { kubeaz, ROOT } from '../helpers/cli.js';
+
+const spec = (name: string, zones: string[], groups: string) => `apiVersion: kubeaz/v1
+kind: Cluster
+metadata: { name: ${name}, environment: t }
+spec:
+  region: us-east-1
+  zones: [${zones.join(', ')}]
+  kubernetesVersion: "1.35.0"
+  network: { vpcCidr: 10.0.0.0/16, nat: single }
+  dns: { publicDomain: ${name}.example.com }
+  controlPlane: { instanceType: m4.large }
+  nodeGroups:
+${groups}
+`;
+
+const small = spec('small', ['us-east-1a', 'us-east-1b'], '    - { name: workers, instanceType: m4.large, minSize: 1, maxSize: 2 }');
+const big = spec(
+  'big',
+  ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d', 'us-east-1e', 'us-east-1f'],
+  [
+    // us-east-1e offers only the older families (as on AWS): the 6-zone groups use them
+    '    - { name: workers, instanceType: m4.large, minSize: 1, maxSize: 2 }',
+    '    - { name: memory, instanceType: r4.large, minSize: 1, maxSize: 2 }',
+    '    - { name: compute, instanceType: c4.large, minSize: 1, maxSize: 2 }',
+    '    - { name: batch, instanceType: c4.xlarge, minSize: 1, maxSize: 2 }',
+    '    - { name: edge, role: loadbalancer, instanceType: c4.large, minSize: 1, maxSize: 1, elasticIps: 1, publicRecord: lb }',
+  ].join('\n'),
+);
+
+interface Calls {
+  total: number;
+  mutating: number;
+  byAction: Record<string, number>;
+}
+
+describe('API calls of a no-op run', () => {
+  let moto: Moto;
+  let dir: string;
+  let env: Record<string, string>;
+  const counts: Record<string, { create: Calls; noop: Calls; status: Calls }> = {};
+
+  async function measure(name: string, text: string) {
+    const file = path.join(dir, `${name}.yaml`);
+    await writeFile(file, text);
+    const callsFile = path.join(dir, `${name}.calls.json`);
+    const run = async (args: string[]) => {
+      const r = await kubeaz(args, { ...env, KUBEAZ_CALLS_FILE: callsFile });
+      return { r, calls: JSON.parse(await readFile(callsFile, 'utf8')) as Calls };
+    };
+    const create = await run(['create', '-f', file, '--yes']);
+    expect(create.r.code, create.r.stderr).toBe(0);
+    const noop = await run(['create', '-f', file, '--yes']);
+    expect(noop.r.code, noop.r.stderr).toBe(0);
+    const status = await run(['status', '-f', file]);
+    counts[name] = { create: create.calls, noop: noop.calls, status: status.calls };
+    const destroy = await kubeaz(['destroy', '-f', file, '--yes'], env);
+    expect(destroy.code, destroy.stderr).toBe(0);
+  }
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    env = motoEnv(moto.url);
+    dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-calls-'));
+    await measure('small', small);
+    await measure('big', big);
+    await measure('example', await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8'));
+  });
+  afterAll(async () => {
+    await moto?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a no-op create makes no mutating call and at most 40 calls', () => {
+    for (const [name, c] of Object.entries(counts)) {
+      expect(c.noop.mutating, name).toBe(0);
+      expect(c.noop.total, `${name}: ${JSON.stringify(c.noop.byAction)}`).toBeLessThanOrEqual(40);
+    }
+  });
+
+  it('the same number of calls for 2 zones / 1 group and 6 zones / 5 groups', () => {
+    expect(counts.big!.noop.byAction).toEqual(counts.small!.noop.byAction);
+    expect(counts.big!.status.byAction).toEqual(counts.small!.status.byAction);
+  });
+
+  it('the create itself makes no more calls than the resources need (no read after every write)', () => {
+    // Reads during create of the big spec: the observe pass plus the waits and the few reads a
+    // create needs (default NACL associations), not one read per resource created.
+    const reads = counts.big!.create.total - counts.big!.create.mutating;
+    expect(reads, JSON.stringify(counts.big!.create.byAction)).toBeLessThan(counts.big!.noop.total + 15);
+  });
+});
