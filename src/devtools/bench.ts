@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --runs N] [--json FILE] [--quick]`: prints numbers, asserts nothing (these
+ * `npm run bench [-- --runs N] [--latency 0,50] [--json FILE] [--quick]`: prints numbers, asserts nothing (these
  * machines are shared and noisy). For the example spec and a 6-zone / 5-group spec, at 0 ms and
  * 50 ms of injected latency per call, it runs create → no-op create → status → destroy through the
  * real CLI against moto_server behind a counting proxy on loopback, and reports per stage the
@@ -134,7 +134,8 @@ async function main(): Promise<void> {
     ['example (3 zones, 2 groups)', await readFile(path.join(root, 'cluster.example.yaml'), 'utf8')],
     ['big (6 zones, 5 groups)', BIG_SPEC],
   ];
-  const latencies = quick ? [0] : [0, 50];
+  const latencyArg = argv.includes('--latency') ? argv[argv.indexOf('--latency') + 1] : undefined;
+  const latencies = latencyArg ? latencyArg.split(',').map(Number) : quick ? [0] : [0, 50];
   const n = quick ? 1 : runs;
   const results: Array<{ spec: string; latencyMs: number; stages: StageResult[] }> = [];
   for (const [name, text] of specs) {
