@@ -29,7 +29,8 @@ export function isMutating(operation: string): boolean {
 
 /** Creates that are unsafe to resend after a lost answer (a second resource could be made). */
 export function isNonIdempotentCreate(operation: string): boolean {
-  return /^(Create|Allocate|Run|Request|Copy)/.test(operation) && !/^(CreateTags|CreateOrUpdateTags)$/.test(operation);
+  // AddRoleToInstanceProfile: resent after it was applied, IAM answers LimitExceeded (one role per profile).
+  return (/^(Create|Allocate|Run|Request|Copy)/.test(operation) && !/^(CreateTags|CreateOrUpdateTags)$/.test(operation)) || operation === 'AddRoleToInstanceProfile';
 }
 
 export class CallCounter {

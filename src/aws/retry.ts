@@ -16,6 +16,11 @@ export interface RetryOptions {
 
 export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 10, baseDelayMs: 200, maxDelayMs: 20_000 };
 
+/** IAM's LimitExceeded is a quota that waiting does not lift (the SDK files it under throttling). */
+function isQuotaError(err: unknown): boolean {
+  return (err as { name?: string } | undefined)?.name === 'LimitExceeded';
+}
+
 class Token implements RetryToken {
   constructor(
     private readonly count: number,
@@ -39,7 +44,7 @@ export class PatientRetryStrategy implements RetryStrategyV2 {
 
   async refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
     const attempt = token.getRetryCount() + 1; // attempts made so far
-    if (info.errorType === 'CLIENT_ERROR' || attempt >= this.opts.maxAttempts) throw new Error('no more retries');
+    if (info.errorType === 'CLIENT_ERROR' || attempt >= this.opts.maxAttempts || isQuotaError(info.error)) throw new Error('no more retries');
     const ceiling = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (attempt - 1) * (info.errorType === 'THROTTLING' ? 2 : 1));
     const hinted = info.retryAfterHint ? Math.max(0, info.retryAfterHint.getTime() - Date.now()) : 0;
     const delay = Math.max(hinted, Math.floor(Math.random() * ceiling));

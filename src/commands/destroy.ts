@@ -1,4 +1,6 @@
 import { destroyAll } from '../engine/destroy.js';
+import { ETCD_PREFIX, listSnapshots, newestSnapshot } from '../etcd/snapshots.js';
+import { bucketName } from '../model/names.js';
 import type { Actual } from '../resources/types.js';
 import { confirm, openSession, type GlobalOptions } from './session.js';
 import { summarizeCalls } from './output.js';
@@ -6,6 +8,8 @@ import { summarizeCalls } from './output.js';
 export interface DestroyOptions extends GlobalOptions {
   yes?: boolean;
   output?: string;
+  /** --delete-backups: the etcd snapshots (and pki/, and so the bucket) go too */
+  deleteBackups?: boolean;
 }
 
 /** A public zone kubeaz adopted (it existed before) stays; only our records in it go. */
@@ -22,13 +26,19 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
       s.progress.emit({ type: 'info', message: 'nothing was deleted' });
       return 1;
     }
+    // A bucket holding etcd snapshots stays (with etcd/ and pki/ only) unless --delete-backups.
+    s.ctx.deleteBackups = Boolean(opts.deleteBackups);
+    const bucket = bucketName(s.clusterId, s.ctx.accountId);
+    const snapshots = opts.deleteBackups ? [] : ((await listSnapshots(await s.aws.s3(), bucket, s.ctx.accountId)) ?? []);
+    const keepBackups = snapshots.length > 0;
+    const kept = (a: Actual): boolean => isAdoptedZone(a) || (keepBackups && (a.kind === 'bucket' || a.kind === 'pki'));
     const prior = await s.state.read();
     if (prior) await s.state.write({ ...prior, phase: 'destroying' });
     s.progress.emit({ type: 'info', message: `destroying ${s.clusterId} in ${region}` });
     const { HANDLERS } = await import('../resources/index.js');
     const result = await destroyAll(s.ctx, HANDLERS, {
       concurrency: s.concurrency,
-      keep: isAdoptedZone,
+      keep: kept,
       onDeleted: async (a) => {
         if (prior) {
           delete prior.resources[a.key];
@@ -36,9 +46,16 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
         }
       },
     });
+    let removedFromBucket = 0;
+    const finished = !result.aborted && !result.remaining.length && !result.failed.length;
+    if (keepBackups && finished) {
+      const { retainBackupsOnly } = await import('../resources/bucket.js');
+      removedFromBucket = await retainBackupsOnly(await s.aws.s3(), bucket, s.ctx.accountId);
+    }
     const seconds = (Date.now() - started) / 1000;
+    const backups = keepBackups ? { bucket, location: `s3://${bucket}/${ETCD_PREFIX}`, snapshots: snapshots.length, newest: newestSnapshot(snapshots)?.key ?? null } : null;
     if (opts.output === 'json') {
-      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, seconds, calls: { total: s.aws.counter.total, mutating: s.aws.counter.mutating }, ...result, remaining: result.remaining.map((r) => ({ key: r.key, kind: r.kind, id: r.id })) }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, seconds, calls: { total: s.aws.counter.total, mutating: s.aws.counter.mutating }, ...result, remaining: result.remaining.map((r) => ({ key: r.key, kind: r.kind, id: r.id })), keptBackups: backups }, null, 2)}\n`);
     }
     for (const f of result.failed) s.progress.emit({ type: 'warn', message: f.error });
     if (result.aborted) {
@@ -51,6 +68,16 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
       return 1;
     }
     await s.state.remove();
+    if (backups) {
+      s.progress.emit({
+        type: 'info',
+        message:
+          `kept the bucket ${bucket} with its ${backups.snapshots} etcd snapshot(s) in ${backups.location} (newest ${backups.newest}) and the cluster's CAs in s3://${bucket}/pki/ ` +
+          `(${removedFromBucket} other object version(s) removed); kubeaz create brings the cluster back from them, kubeaz destroy --delete-backups deletes them`,
+      });
+      s.progress.emit({ type: 'info', message: `done: ${result.deleted.length} deleted in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; only the backups in ${backups.location} remain` });
+      return 0;
+    }
     s.progress.emit({ type: 'info', message: `done: ${result.deleted.length} deleted in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; nothing of ${s.clusterId} remains` });
     return 0;
   } finally {

@@ -1,6 +1,41 @@
-// Placeholder while this command is being written (see the open issue); it refuses clearly.
-import { UsageError } from './session.js';
+/**
+ * plan (and create --dry-run): what create would create, change (field: old → new), delete and
+ * refuse — from one observation, with no mutating call and no lock (it writes nothing).
+ * Exit: 0 (with --detailed-exitcode: nothing to change), 4 (--detailed-exitcode: something would
+ * change), 1 when something is refused (create would apply nothing of this plan), 2 bad spec.
+ */
+import { computePlan, hasChanges, renderPlan } from '../engine/plan.js';
+import { silentProgress } from '../engine/progress.js';
+import { ConsoleProgress } from '../engine/progress.js';
+import { openSession, type GlobalOptions } from './session.js';
+import { summarizeCalls } from './output.js';
+import { isAdoptedZone } from './destroy.js';
 
-export async function planCommand(_opts: Record<string, unknown>): Promise<number> {
-  throw new UsageError('kubeaz plan is not available in this build yet');
+export interface PlanOptions extends GlobalOptions {
+  output?: string;
+  detailedExitcode?: boolean;
+}
+
+export const EXIT_CHANGES = 4;
+
+export async function planCommand(opts: PlanOptions): Promise<number> {
+  const json = opts.output === 'json';
+  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
+  try {
+    const graph = await s.graph();
+    const { HANDLERS } = await import('../resources/index.js');
+    const { plan } = await computePlan(s.ctx, graph, HANDLERS, { zones: s.spec.spec.zones, keep: isAdoptedZone });
+    const calls = s.aws.counter;
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ ...plan, calls: { total: calls.total, mutating: calls.mutating, byAction: calls.byAction() } }, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${renderPlan(plan)}\n`);
+      if (plan.summary.delete) process.stdout.write('deletions happen only with create --allow-delete\n');
+      process.stderr.write(`(${summarizeCalls(calls)})\n`);
+    }
+    if (plan.summary.refuse) return 1;
+    return opts.detailedExitcode && hasChanges(plan) ? EXIT_CHANGES : 0;
+  } finally {
+    s.dispose();
+  }
 }

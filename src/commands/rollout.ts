@@ -1,6 +1,235 @@
-// Placeholder while this command is being written (see the open issue); it refuses clearly.
-import { UsageError } from './session.js';
+/**
+ * rollout: replace the instances that run an older launch template version than their group
+ * launches now (after a create changed an instance type, AMI, Kubernetes version, labels or taints),
+ * with the auto scaling group's instance refresh — one group at a time, node groups first, the
+ * master last and only after a fresh etcd backup. Progress is shown until each refresh completes.
+ *
+ * The backup comes from `takeBackup(session)` exported by ./backup-etcd.ts, imported lazily. When
+ * that module exports no such function the master is not touched and rollout says so (exit 1) —
+ * the node groups are still rolled.
+ */
+import {
+  DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
+  StartInstanceRefreshCommand,
+  type AutoScalingGroup,
+  type InstanceRefresh,
+} from '@aws-sdk/client-auto-scaling';
+import { errorCode, KubeazError } from '../aws/errors.js';
+import type { Progress } from '../engine/progress.js';
+import { GROUP_TAG, OWNER_TAG } from '../model/types.js';
+import { confirm, openSession, type GlobalOptions, type Session } from './session.js';
+import { summarizeCalls } from './output.js';
 
-export async function rolloutCommand(_opts: Record<string, unknown>): Promise<number> {
-  throw new UsageError('kubeaz rollout is not available in this build yet');
+export interface RolloutOptions extends GlobalOptions {
+  group?: string;
+  minHealthyPercentage?: string;
+  yes?: boolean;
+}
+
+/** The calls rollout makes: an AutoScalingClient, or a mock of one. */
+export interface AsgSender {
+  send(command: unknown): Promise<unknown>;
+}
+
+export interface GroupState {
+  /** the node group's name (master for the control plane) */
+  group: string;
+  asgName: string;
+  launchTemplateId: string;
+  version: string;
+  /** instances that run another launch template (version) than the group launches */
+  stale: string[];
+  instances: number;
+}
+
+export interface RolloutStep {
+  group: string;
+  asgName: string;
+  status: 'up-to-date' | 'Successful' | 'Failed' | 'Cancelled' | 'RollbackSuccessful' | 'RollbackFailed' | 'TimedOut' | 'refused';
+  refreshId?: string;
+  replaced?: number;
+  reason?: string;
+}
+
+const TERMINAL = new Set(['Successful', 'Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed']);
+
+export function groupStates(groups: readonly AutoScalingGroup[]): GroupState[] {
+  return groups.map((g) => {
+    const tag = (k: string) => g.Tags?.find((t) => t.Key === k)?.Value;
+    const ltId = g.LaunchTemplate?.LaunchTemplateId ?? g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification?.LaunchTemplateId ?? '';
+    const version = g.LaunchTemplate?.Version ?? '';
+    const stale = (g.Instances ?? [])
+      .filter((i) => i.LifecycleState !== 'Terminating' && i.LifecycleState !== 'Terminated')
+      .filter((i) => i.LaunchTemplate?.LaunchTemplateId !== ltId || (i.LaunchTemplate?.Version ?? '') !== version)
+      .map((i) => i.InstanceId ?? '');
+    return { group: tag(GROUP_TAG) ?? g.AutoScalingGroupName ?? '', asgName: g.AutoScalingGroupName ?? '', launchTemplateId: ltId, version, stale, instances: (g.Instances ?? []).length };
+  });
+}
+
+export async function describeClusterGroups(asg: AsgSender, clusterId: string): Promise<GroupState[]> {
+  const groups: AutoScalingGroup[] = [];
+  let NextToken: string | undefined;
+  do {
+    const out = (await asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [clusterId] }], ...(NextToken ? { NextToken } : {}) }))) as {
+      AutoScalingGroups?: AutoScalingGroup[];
+      NextToken?: string;
+    };
+    groups.push(...(out.AutoScalingGroups ?? []));
+    NextToken = out.NextToken;
+  } while (NextToken);
+  return groupStates(groups.filter((g) => g.Status !== 'Delete in progress'));
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+
+export interface RolloutDeps {
+  asg: AsgSender;
+  clusterId: string;
+  progress: Progress;
+  pollSeconds: number;
+  maxWaitSeconds: number;
+  minHealthyPercentage: number;
+  signal?: AbortSignal;
+  /** only this group ('master' for the control plane) */
+  only?: string;
+  /** takes a fresh etcd backup; undefined when this build has none (then the master is refused) */
+  loadBackup: () => Promise<(() => Promise<unknown>) | undefined>;
+}
+
+/** Starts a refresh (or follows the one already running) and polls it to its end. */
+async function refreshGroup(d: RolloutDeps, g: GroupState): Promise<RolloutStep> {
+  let refreshId: string | undefined;
+  try {
+    const out = (await d.asg.send(
+      new StartInstanceRefreshCommand({
+        AutoScalingGroupName: g.asgName,
+        Strategy: 'Rolling',
+        // SkipMatching: only instances that do not already run the group's launch template version
+        Preferences: { MinHealthyPercentage: d.minHealthyPercentage, SkipMatching: true },
+      }),
+    )) as { InstanceRefreshId?: string };
+    refreshId = out.InstanceRefreshId;
+  } catch (e) {
+    if (errorCode(e) !== 'InstanceRefreshInProgress' && errorCode(e) !== 'InstanceRefreshInProgressFault') throw e;
+    d.progress.emit({ type: 'info', message: `${g.group}: an instance refresh is already running; following it` });
+  }
+  const started = Date.now();
+  for (;;) {
+    const out = (await d.asg.send(
+      new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: g.asgName, ...(refreshId ? { InstanceRefreshIds: [refreshId] } : { MaxRecords: 1 }) }),
+    )) as { InstanceRefreshes?: InstanceRefresh[] };
+    const r = out.InstanceRefreshes?.[0];
+    refreshId ??= r?.InstanceRefreshId;
+    const seconds = (Date.now() - started) / 1000;
+    if (r) {
+      const pct = r.PercentageComplete ?? 0;
+      d.progress.emit({ type: 'wait', what: `instance refresh of ${g.group} (${r.Status ?? '?'}, ${r.InstancesToUpdate ?? '?'} to replace)`, ready: pct, total: 100, seconds });
+      if (r.Status && TERMINAL.has(r.Status)) {
+        return {
+          group: g.group,
+          asgName: g.asgName,
+          status: r.Status as RolloutStep['status'],
+          ...(refreshId ? { refreshId } : {}),
+          replaced: g.stale.length,
+          ...(r.StatusReason ? { reason: r.StatusReason } : {}),
+        };
+      }
+    }
+    if (seconds > d.maxWaitSeconds || d.signal?.aborted)
+      return { group: g.group, asgName: g.asgName, status: 'TimedOut', ...(refreshId ? { refreshId } : {}), reason: d.signal?.aborted ? 'interrupted (the refresh goes on in AWS)' : `not complete after ${d.maxWaitSeconds}s (it goes on in AWS; run rollout again to follow it)` };
+    await sleep(d.pollSeconds * 1000, d.signal);
+  }
+}
+
+/**
+ * Node groups one at a time, then the master after a fresh backup. Stops at the first group whose
+ * refresh does not succeed (a later group, and above all the master, waits for a healthy cluster).
+ */
+export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; ok: boolean }> {
+  const all = await describeClusterGroups(d.asg, d.clusterId);
+  const chosen = d.only ? all.filter((g) => g.group === d.only) : all;
+  if (d.only && !chosen.length) throw new KubeazError(`no group named ${d.only} in cluster ${d.clusterId} (groups: ${all.map((g) => g.group).join(', ') || 'none'})`, 'NoSuchGroup');
+  const ordered = [...chosen.filter((g) => g.group !== 'master').sort((a, b) => (a.group < b.group ? -1 : 1)), ...chosen.filter((g) => g.group === 'master')];
+  const steps: RolloutStep[] = [];
+  for (const g of ordered) {
+    if (!g.stale.length) {
+      steps.push({ group: g.group, asgName: g.asgName, status: 'up-to-date' });
+      d.progress.emit({ type: 'unchanged', key: `asg/${g.group}`, detail: `every instance runs version ${g.version}` });
+      continue;
+    }
+    if (g.group === 'master') {
+      const takeBackup = await d.loadBackup();
+      if (!takeBackup) {
+        steps.push({
+          group: g.group,
+          asgName: g.asgName,
+          status: 'refused',
+          reason: 'the master is replaced only after a fresh etcd backup, and this build cannot take one (backup-etcd exports no takeBackup); the master was not touched',
+        });
+        return { steps, ok: false };
+      }
+      d.progress.emit({ type: 'info', message: 'taking a fresh etcd backup before replacing the master' });
+      await takeBackup();
+    }
+    d.progress.emit({ type: 'info', message: `${g.group}: replacing ${g.stale.length} of ${g.instances} instances (launch template version ${g.version}, min healthy ${d.minHealthyPercentage}%)` });
+    const step = await refreshGroup(d, g);
+    steps.push(step);
+    if (step.status === 'Successful') d.progress.emit({ type: 'update', key: `asg/${g.group}`, detail: `instance refresh ${step.refreshId ?? ''}: ${step.replaced} replaced` });
+    else d.progress.emit({ type: 'warn', message: `instance refresh of ${g.group}: ${step.status}${step.reason ? ` (${step.reason})` : ''}` });
+    if (step.status !== 'Successful') return { steps, ok: false };
+  }
+  return { steps, ok: true };
+}
+
+/** The backup step of the master, from ./backup-etcd.js when it offers one. */
+export async function loadTakeBackup(s: Session): Promise<(() => Promise<unknown>) | undefined> {
+  const { takeBackup } = await import('./backup-etcd.js');
+  return () => takeBackup(s);
+}
+
+export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
+  const min = Number(opts.minHealthyPercentage ?? '90');
+  if (!Number.isInteger(min) || min < 0 || min > 100) {
+    const { UsageError } = await import('./session.js');
+    throw new UsageError(`--min-healthy-percentage ${opts.minHealthyPercentage}: expected a whole number from 0 to 100`);
+  }
+  const s = await openSession(opts);
+  try {
+    await s.state.lock('rollout');
+    const asg = await s.aws.autoscaling();
+    const states = await describeClusterGroups(asg, s.clusterId);
+    const todo = states.filter((g) => g.stale.length && (!opts.group || g.group === opts.group));
+    if (!todo.length) {
+      if (opts.group && !states.some((g) => g.group === opts.group)) throw new KubeazError(`no group named ${opts.group} in cluster ${s.clusterId}`, 'NoSuchGroup');
+      s.progress.emit({ type: 'info', message: `nothing to roll out: every instance runs its group's launch template version — ${summarizeCalls(s.aws.counter)}` });
+      return 0;
+    }
+    const go = await confirm(
+      `Replace ${todo.reduce((n, g) => n + g.stale.length, 0)} instances of ${todo.map((g) => g.group).join(', ')} in cluster ${s.clusterId} (instance refresh, min healthy ${min}%${todo.some((g) => g.group === 'master') ? ', the master last after an etcd backup' : ''})?`,
+      opts.yes,
+    );
+    if (!go) return 1;
+    const result = await rollout({
+      asg,
+      clusterId: s.clusterId,
+      progress: s.progress,
+      pollSeconds: s.ctx.timing.pollSeconds,
+      maxWaitSeconds: s.ctx.timing.maxWaitSeconds * 3,
+      minHealthyPercentage: min,
+      signal: s.abort.signal,
+      ...(opts.group ? { only: opts.group } : {}),
+      loadBackup: () => loadTakeBackup(s),
+    });
+    for (const st of result.steps.filter((x) => x.status !== 'Successful' && x.status !== 'up-to-date')) s.progress.emit({ type: 'warn', message: `${st.group}: ${st.status}${st.reason ? `: ${st.reason}` : ''}` });
+    s.progress.emit({ type: 'info', message: `${result.ok ? 'done' : 'stopped'}: ${result.steps.filter((x) => x.status === 'Successful').length} group(s) replaced — ${summarizeCalls(s.aws.counter)}` });
+    return result.ok ? 0 : s.abort.signal.aborted ? 130 : 1;
+  } finally {
+    await s.state.unlock();
+    s.dispose();
+  }
 }

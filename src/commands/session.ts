@@ -16,7 +16,8 @@ import type { DesiredGraph } from '../model/types.js';
 import type { RunContext } from '../resources/types.js';
 import { loadSpecFile } from '../spec/load.js';
 import { clusterIdOf, type ClusterSpec } from '../spec/schema.js';
-import { LocalState } from '../state/local.js';
+import { LocalState, type StateBackend } from '../state/local.js';
+import { parseS3Url, S3State } from '../state/s3.js';
 
 export interface GlobalOptions {
   file: string;
@@ -25,6 +26,8 @@ export interface GlobalOptions {
   pollInterval?: string;
   verbose?: boolean;
   debug?: boolean;
+  /** s3://bucket/prefix: keep the state in S3 (overrides the spec's `state:`) */
+  state?: string;
 }
 
 export interface Session {
@@ -33,7 +36,7 @@ export interface Session {
   clusterId: string;
   aws: AwsClients;
   ctx: RunContext & { resetMemo(): void; generation: string };
-  state: LocalState;
+  state: StateBackend;
   progress: Progress;
   abort: AbortController;
   concurrency: number;
@@ -122,7 +125,7 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
     clusterId,
     aws,
     ctx: ctx as Session['ctx'],
-    state: new LocalState(file, clusterId),
+    state: stateBackend(opts.state ?? spec.spec.state, file, clusterId, spec.spec.region, opts.profile),
     progress,
     abort,
     concurrency: opts.concurrency ? Math.max(1, Number(opts.concurrency)) : 12,
@@ -145,6 +148,33 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
     },
   };
   return session;
+}
+
+/**
+ * The state backend: the local file beside the spec, or an S3 object (`--state s3://…` or the spec's
+ * `state:`). The S3 client of the state is separate from the cluster's: its calls are bookkeeping,
+ * not changes to the cluster, and are not counted among the run's AWS calls; it follows a bucket
+ * in another region.
+ */
+export function stateBackend(url: string | undefined, file: string, clusterId: string, region: string, profile?: string): StateBackend {
+  if (!url) return new LocalState(file, clusterId);
+  const loc = parseS3Url(url);
+  if (!loc) throw new UsageError(`--state ${url}: expected s3://bucket/prefix`);
+  let client: Promise<import('@aws-sdk/client-s3').S3Client> | undefined;
+  return new S3State(
+    () =>
+      (client ??= import('@aws-sdk/client-s3').then(
+        ({ S3Client }) =>
+          new S3Client({
+            region,
+            followRegionRedirects: true,
+            forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3),
+            ...(profile ? { profile } : {}),
+          }),
+      )),
+    loc,
+    clusterId,
+  );
 }
 
 /** On a terminal, ask; without one, refuse unless --yes. Returns whether to go on. */

@@ -1,4 +1,3 @@
-import { isNotFound } from '../aws/errors.js';
 import { observeAll, resolveNode } from '../engine/reconcile.js';
 import { silentProgress } from '../engine/progress.js';
 import { bucketName } from '../model/names.js';
@@ -28,21 +27,15 @@ export interface EtcdBackupInfo {
   count: number;
 }
 
+/** The snapshots as retention.ts reads them (src/etcd/snapshots.ts): newest by the UTC time in its key. */
 async function etcdBackups(s: Awaited<ReturnType<typeof openSession>>): Promise<EtcdBackupInfo | undefined> {
-  const { paginateListObjectsV2 } = await import('@aws-sdk/client-s3');
-  const Bucket = bucketName(s.clusterId, s.ctx.accountId);
-  const objects: Array<{ Key?: string; LastModified?: Date }> = [];
-  try {
-    for await (const page of paginateListObjectsV2({ client: await s.aws.s3() }, { Bucket, Prefix: 'etcd/' })) objects.push(...(page.Contents ?? []));
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
-  const snaps = objects.filter((o) => o.Key?.endsWith('.db')).sort((a, b) => (a.Key! < b.Key! ? 1 : -1));
-  const newest = snaps[0];
+  const { listSnapshots, newestSnapshot } = await import('../etcd/snapshots.js');
+  const snaps = await listSnapshots(await s.aws.s3(), bucketName(s.clusterId, s.ctx.accountId), s.ctx.accountId);
+  if (!snaps) return undefined;
+  const newest = newestSnapshot(snaps);
   if (!newest) return { count: 0 };
-  const at = newest.LastModified ?? new Date();
-  return { newestKey: newest.Key!, newestAt: at.toISOString(), ageMinutes: Math.round((Date.now() - at.getTime()) / 60000), count: snaps.length };
+  const at = new Date(newest.time * 1000);
+  return { newestKey: newest.key, newestAt: at.toISOString(), ageMinutes: Math.round((Date.now() - at.getTime()) / 60000), count: snaps.length };
 }
 
 export async function statusCommand(opts: StatusOptions): Promise<number> {

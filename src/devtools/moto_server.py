@@ -28,6 +28,12 @@ def get_permission(self, action, resource):
 
 FakeBucket.get_permission = get_permission
 
+# moto copies a launch template's tags once, when it is created: a later CreateTags shows in
+# DescribeTags but not in DescribeLaunchTemplates. AWS shows the current tags in both.
+from moto.ec2.models.launch_templates import LaunchTemplate  # noqa: E402
+
+LaunchTemplate.tags = property(lambda self: self.get_tags(), lambda self, value: None)
+
 if __name__ == "__main__":
     from moto.server import main
 

@@ -3,10 +3,17 @@
  * deleted kind by kind in the reverse of KIND_DEPENDENCIES, each kind's resources in parallel.
  * A DependencyViolation is retried with backoff until its dependents are gone, within a named
  * time budget, after which the error names what still blocks.
+ *
+ * Between the instances and the network, one more step: what the cluster's Kubernetes made in our
+ * VPC (Service load balancers, their security groups and the rules on ours, detached interfaces) is
+ * swept, and anything neither ours nor Kubernetes' that would block a subnet, security group or the
+ * VPC is reported once, naming it and what it blocks — those resources are then not attempted
+ * (nothing foreign is ever deleted, and destroy does not spin until its budget runs out).
  */
 import { describeAwsError, errorCode, isDependencyViolation, KubeazError } from '../aws/errors.js';
 import type { Kind } from '../model/types.js';
 import type { Handlers } from '../resources/index.js';
+import { describeBlocker, sweepKubernetesMade, type Blocker } from '../resources/kubernetes-made.js';
 import type { Actual, ResourceHandler, RunContext } from '../resources/types.js';
 import { schedule } from './graph.js';
 import { KIND_DEPENDENCIES } from './kinds.js';
@@ -39,6 +46,11 @@ export async function deleteWithRetry(ctx: RunContext, h: ResourceHandler, a: Ac
   }
 }
 
+/** The pseudo-kind of the sweep of what Kubernetes made, in the reversed kind graph. */
+const SWEEP = 'kubernetes-made';
+const SWEEP_AFTER: readonly Kind[] = ['auto-scaling-group', 'nat-gateway', 'load-balancer'];
+const SWEPT_BEFORE: readonly Kind[] = ['subnet', 'security-group', 'internet-gateway', 'vpc'];
+
 export async function destroyAll(
   ctx: RunContext & { resetMemo?: () => void },
   handlers: Handlers,
@@ -47,8 +59,14 @@ export async function destroyAll(
   const actuals = [...(await observeAll(ctx, handlers)).values()].filter((a) => !opts.keep?.(a));
   const result: DestroyResult = { deleted: [], failed: [], remaining: [], aborted: false };
   const kinds = Object.keys(KIND_DEPENDENCIES) as Kind[];
-  // Reverse edges: a kind may go once every kind that depends on it is gone.
-  const reverse = kinds.map((k) => ({ key: k, deps: kinds.filter((other) => KIND_DEPENDENCIES[other].includes(k)) }));
+  // Reverse edges: a kind may go once every kind that depends on it is gone. The Kubernetes sweep
+  // runs once the instances (no controller left to re-create anything), NAT gateways and our load
+  // balancers are gone, and before the kinds its leftovers would block.
+  const reverse = [
+    ...kinds.map((k) => ({ key: k as string, deps: [...kinds.filter((other) => KIND_DEPENDENCIES[other].includes(k)), ...(SWEPT_BEFORE.includes(k) ? [SWEEP] : [])] })),
+    { key: SWEEP, deps: SWEEP_AFTER as string[] },
+  ];
+  const blockedBy = new Map<string, Blocker>();
   const byKind = new Map<Kind, Actual[]>();
   for (const a of actuals) byKind.set(a.kind, [...(byKind.get(a.kind) ?? []), a]);
 
@@ -67,6 +85,24 @@ export async function destroyAll(
   const sched = await schedule(
     reverse,
     async (kind) => {
+      if (kind === SWEEP) {
+        if (ctx.signal.aborted) return;
+        const started = Date.now();
+        try {
+          const swept = await sweepKubernetesMade(ctx, actuals);
+          for (const d of swept.deleted) ctx.progress.emit({ type: 'delete', key: 'kubernetes', detail: d, seconds: (Date.now() - started) / 1000 });
+          for (const b of swept.blockers) {
+            for (const a of b.blocks) if (!blockedBy.has(a.id)) blockedBy.set(a.id, b);
+            const first = b.blocks[0]!;
+            result.failed.push({ key: first.key, kind: first.kind, id: b.id, error: describeBlocker(b) });
+          }
+        } catch (e) {
+          const msg = `removing what Kubernetes made in the VPC: ${describeAwsError(e)}`;
+          result.failed.push({ key: SWEEP, kind: 'vpc', id: actuals.find((a) => a.kind === 'vpc')?.id ?? '-', error: msg });
+          throw new KubeazError(msg, errorCode(e), SWEEP, { cause: e });
+        }
+        return;
+      }
       const list = byKind.get(kind as Kind) ?? [];
       const h = handlers[kind as Kind] as ResourceHandler;
       const errors: unknown[] = [];
@@ -74,6 +110,12 @@ export async function destroyAll(
         list.map((a) =>
           slot(async () => {
             if (ctx.signal.aborted) return;
+            const blocker = blockedBy.get(a.id);
+            if (blocker) {
+              // Already reported once (by the sweep); not attempted: it cannot go while that stands.
+              errors.push(new KubeazError(`${a.key} (${a.id}) is blocked by ${blocker.id}`, 'DependencyViolation', a.key));
+              return;
+            }
             const started = Date.now();
             try {
               await deleteWithRetry(ctx, h, a);
@@ -91,7 +133,7 @@ export async function destroyAll(
       );
       if (errors.length) throw errors[0];
     },
-    { concurrency: kinds.length, signal: ctx.signal },
+    { concurrency: kinds.length + 1, signal: ctx.signal },
   );
   result.aborted = ctx.signal.aborted;
   if (!result.aborted) {

@@ -19,6 +19,7 @@ export const KIND_DEPENDENCIES: Readonly<Record<Kind, readonly Kind[]>> = {
   'security-group-rules': ['security-group'],
   bucket: [],
   'bucket-object': ['bucket'],
+  pki: ['bucket'],
   'hosted-zone': ['vpc'],
   'iam-role': ['hosted-zone', 'bucket'],
   'instance-profile': ['iam-role'],
@@ -27,7 +28,7 @@ export const KIND_DEPENDENCIES: Readonly<Record<Kind, readonly Kind[]>> = {
   'dns-record': ['hosted-zone', 'load-balancer', 'elastic-ip'],
   'launch-template': ['instance-profile', 'security-group'],
   // elastic-ip: loadbalancer instances hold the pool's addresses until their group is gone
-  'auto-scaling-group': ['launch-template', 'subnet', 'load-balancer', 'route-table', 'bucket-object', 'dns-record', 'elastic-ip', 'security-group-rules'],
+  'auto-scaling-group': ['launch-template', 'subnet', 'load-balancer', 'route-table', 'bucket-object', 'pki', 'dns-record', 'elastic-ip', 'security-group-rules'],
 };
 
 export const ALL_KINDS = Object.keys(KIND_DEPENDENCIES) as Kind[];

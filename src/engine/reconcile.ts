@@ -39,6 +39,8 @@ export interface ReconcileOptions {
   afterObserve?: (actuals: Map<string, Actual>) => Promise<void>;
   /** journal hook, called after every successful create/update/adopt */
   onRecord?: (key: string, actual: Actual) => Promise<void>;
+  /** what exists, already observed (by the plan this run applies): no second observation */
+  observed?: Map<string, Actual>;
 }
 
 export const PENDING = '(known after create)';
@@ -116,26 +118,31 @@ async function createOnce(ctx: RunContext & { resetMemo?: () => void }, h: Resou
 }
 
 async function createSafely(ctx: RunContext & { resetMemo?: () => void }, h: ResourceHandler, node: ResolvedNode, freshDeps: boolean): Promise<Actual> {
+  let lookFirst = false;
   for (let attempt = 1; attempt <= 4; attempt++) {
     try {
+      if (lookFirst) {
+        const found = await findAfterLoss(ctx, h, node.key);
+        if (found) {
+          // It was made. Finish what the lost call's follow-ups would have done (attach, routes, …);
+          // a follow-up whose answer is lost too brings us back here, never to a second create.
+          const changes = h.diff(node, found);
+          const inPlace = changes.filter((c) => c.inPlace);
+          return inPlace.length && h.update ? await h.update(ctx, node, found, inPlace) : found;
+        }
+      }
       return await createOnce(ctx, h, node, freshDeps);
     } catch (e) {
       if (!isLostResponse(e) || attempt === 4) throw e;
       ctx.progress.emit({ type: 'warn', message: `${node.key}: ${(e as Error).message}; looking for it before trying again` });
-      const found = await findAfterLoss(ctx, h, node.key);
-      if (found) {
-        // It was made. Finish what the lost call's follow-ups would have done (attach, routes, …).
-        const changes = h.diff(node, found);
-        const inPlace = changes.filter((c) => c.inPlace);
-        return inPlace.length && h.update ? h.update(ctx, node, found, inPlace) : found;
-      }
+      lookFirst = true;
     }
   }
   throw new Error('unreachable');
 }
 
 export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, graph: DesiredGraph, handlers: Handlers, opts: ReconcileOptions): Promise<ReconcileResult> {
-  const actuals = await observeAll(ctx, handlers);
+  const actuals = opts.observed ? new Map(opts.observed) : await observeAll(ctx, handlers);
   await opts.afterObserve?.(actuals);
   const desiredKeys = new Set(graph.nodes.map((n) => n.key));
   const orphans = [...actuals.values()].filter((a) => !desiredKeys.has(a.key));
@@ -194,7 +201,8 @@ export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, gr
       } catch (e) {
         if (!(e instanceof KubeazError && e.code === 'ImmutableChange')) {
           const msg = e instanceof KubeazError ? e.message : `${actual ? 'updating' : 'creating'} ${key}: ${describeAwsError(e)}`;
-          actions.push({ key, kind: node.kind, action: 'failed', error: msg, ...(actual ? { id: actual.id } : {}) });
+          // the error itself rides along, not enumerable (JSON output stays clean), for --debug's stack
+          actions.push(Object.defineProperty({ key, kind: node.kind, action: 'failed' as const, error: msg, ...(actual ? { id: actual.id } : {}) }, 'cause', { value: e, enumerable: false }));
           throw e instanceof KubeazError ? e : new KubeazError(msg, errorCode(e), key, { cause: e });
         }
         throw e;
@@ -207,4 +215,51 @@ export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, gr
     actions.push({ key, kind: node.kind, action: 'skipped' });
   }
   return { actions, actuals, orphans, ok: result.failed.length === 0 && result.skipped.length === 0, aborted: ctx.signal.aborted };
+}
+
+export interface DeleteResult {
+  deleted: Array<{ key: string; kind: Kind; id: string }>;
+  failed: Array<{ key: string; kind: Kind; id: string; error: string }>;
+}
+
+/**
+ * Deletes owned resources the spec no longer names (a removed node group: its auto scaling group,
+ * whose instances terminate with it, then its launch template). Kind by kind in the reverse of the
+ * dependency table, each kind's resources in parallel; DependencyViolation is retried within the
+ * dependency time budget. A kind is not started when one it must outlive failed.
+ */
+export async function deleteOrphans(ctx: RunContext, handlers: Handlers, orphans: readonly Actual[], opts: { concurrency: number; onDeleted?: (a: Actual) => Promise<void> }): Promise<DeleteResult> {
+  const { deleteWithRetry } = await import('./destroy.js');
+  const { KIND_DEPENDENCIES } = await import('./kinds.js');
+  const kinds = [...new Set(orphans.map((a) => a.kind))];
+  // Reverse edges among the kinds present: a kind goes once every kind depending on it is gone.
+  const nodes = kinds.map((k) => ({ key: k, deps: kinds.filter((other) => other !== k && KIND_DEPENDENCIES[other].includes(k)) }));
+  const result: DeleteResult = { deleted: [], failed: [] };
+  await schedule(
+    nodes,
+    async (kind) => {
+      const list = orphans.filter((a) => a.kind === kind);
+      const h = handlers[kind as Kind] as ResourceHandler;
+      const errors: unknown[] = [];
+      await Promise.all(
+        list.map(async (a) => {
+          if (ctx.signal.aborted) return;
+          const started = Date.now();
+          try {
+            await deleteWithRetry(ctx, h, a);
+            result.deleted.push({ key: a.key, kind: a.kind, id: a.id });
+            ctx.progress.emit({ type: 'delete', key: a.key, detail: a.id, seconds: (Date.now() - started) / 1000 });
+            await opts.onDeleted?.(a);
+          } catch (e) {
+            const msg = `deleting ${a.key} (${a.id}): ${describeAwsError(e)}`;
+            result.failed.push({ key: a.key, kind: a.kind, id: a.id, error: msg });
+            errors.push(new KubeazError(msg, errorCode(e), a.key, { cause: e }));
+          }
+        }),
+      );
+      if (errors.length) throw errors[0];
+    },
+    { concurrency: Math.max(1, Math.min(opts.concurrency, kinds.length || 1)), signal: ctx.signal },
+  );
+  return result;
 }

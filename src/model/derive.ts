@@ -216,6 +216,8 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
     objectKeys.push(key);
     b.add('bucket-object', key, f.key, { bucket, objectKey: f.key, body: f.body, contentType: f.contentType }, ['bucket']);
   }
+  // The CAs and service-account keys: generated once by create, kept in pki/ (src/resources/pki.ts).
+  b.add('pki', 'pki', `${id}-pki`, { bucket }, ['bucket']);
 
   // ── DNS zones (before IAM: the roles name the zones they may change) ──────────────────────
   const privateZone = b.add(
@@ -388,7 +390,7 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
         healthCheckGracePeriod: 300,
         instanceTags,
       },
-      [ltKey, ...subnets, ...routeKeys, ...objectKeys, ...(role === 'master' ? [...elbs, 'record/master-internal'] : [])],
+      [ltKey, ...subnets, ...routeKeys, ...objectKeys, 'pki', ...(role === 'master' ? [...elbs, 'record/master-internal'] : [])],
       { [GROUP_TAG]: gname, [k8s]: 'owned' },
     );
   };
@@ -514,6 +516,26 @@ function masterPolicy(bucketArn: string, zoneArns: Ref[]) {
     },
     { Sid: 'InternalDns', Effect: 'Allow', Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'], Resource: zoneArns },
     { Sid: 'FindZones', Effect: 'Allow', Action: ['route53:ListHostedZonesByName'], Resource: '*' },
+    // The SSM agent's Run Command channel (the core of AmazonSSMManagedInstanceCore): `kubeaz backup-etcd` asks the master through it.
+    {
+      Sid: 'SsmRunCommand',
+      Effect: 'Allow',
+      Action: [
+        'ssm:UpdateInstanceInformation',
+        'ssm:ListInstanceAssociations',
+        'ec2messages:AcknowledgeMessage',
+        'ec2messages:DeleteMessage',
+        'ec2messages:FailMessage',
+        'ec2messages:GetEndpoint',
+        'ec2messages:GetMessages',
+        'ec2messages:SendReply',
+        'ssmmessages:CreateControlChannel',
+        'ssmmessages:CreateDataChannel',
+        'ssmmessages:OpenControlChannel',
+        'ssmmessages:OpenDataChannel',
+      ],
+      Resource: '*',
+    },
     { Sid: 'DnsChangeStatus', Effect: 'Allow', Action: ['route53:GetChange'], Resource: ['arn:aws:route53:::change/*'] },
     { Sid: 'CloudController', Effect: 'Allow', Action: [...new Set([...CLOUD_CONTROLLER_ACTIONS, ...EBS_CSI_ACTIONS])].sort(), Resource: '*' },
   ]);

@@ -66,6 +66,8 @@ export interface KindProps {
   'security-group-rules': { groupId: Ref; ingress: SgRule[] };
   bucket: { name: string; policy: string };
   'bucket-object': { bucket: Ref; objectKey: string; body: string; contentType: string };
+  /** the cluster's CAs and service-account keys under pki/ in the bucket (never in the state) */
+  pki: { bucket: Ref };
   'iam-role': { name: string; path: string; assumeService: string; policies: Record<string, PolicyDocument> };
   'instance-profile': { name: string; path: string; roleName: Ref };
   'iam-user': { name: string; path: string; policies: Record<string, PolicyDocument> };

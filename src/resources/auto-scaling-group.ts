@@ -45,6 +45,8 @@ interface Observed {
 type Node = ResolvedNode<'auto-scaling-group'>;
 
 const DELETING = 'Delete in progress';
+/** The spec's desiredCapacity as last applied: a change of that field in the spec is applied, the group's own drift within [min, max] is not. */
+export const DESIRED_CAPACITY_TAG = 'kubeaz:desired-capacity';
 /** names per DescribeAutoScalingGroups call (the API's limit is 100) */
 const NAMES_PER_CALL = 50;
 /** instance ids per DescribeInstances filter */
@@ -84,7 +86,7 @@ function toActual(g: AutoScalingGroup, key: string, tags: Tags): Actual {
 
 /** The desired tags: the node's own (not propagated) and the instances' (propagated); a key in both propagates with the node's value. */
 function desiredTags(node: Node): Array<{ key: string; value: string; propagate: boolean }> {
-  const all: Tags = { ...node.props.instanceTags, ...node.tags };
+  const all: Tags = { ...node.props.instanceTags, ...node.tags, [DESIRED_CAPACITY_TAG]: String(node.props.desiredCapacity) };
   return Object.keys(all)
     .sort()
     .map((key) => ({ key, value: all[key]!, propagate: key in node.props.instanceTags }));
@@ -238,7 +240,7 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group'> = {
       instances: [],
       propagate: sorted(Object.keys(p.instanceTags)),
     };
-    return { key: node.key, kind: 'auto-scaling-group', id: p.name, attrs: { name: p.name }, tags: { ...p.instanceTags, ...node.tags }, observed };
+    return { key: node.key, kind: 'auto-scaling-group', id: p.name, attrs: { name: p.name }, tags: Object.fromEntries(desiredTags(node).map((t) => [t.key, t.value])), observed };
   },
 
   diff(node, actual) {
@@ -249,7 +251,11 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group'> = {
     if (o.min !== p.minSize) out.push(change('minSize', o.min, p.minSize, true));
     if (o.max !== p.maxSize) out.push(change('maxSize', o.max, p.maxSize, true));
     // The cluster autoscaler owns the desired capacity while it stays within the bounds.
-    if (o.desired < p.minSize || o.desired > p.maxSize) out.push(change('desiredCapacity', o.desired, p.desiredCapacity, true));
+    // The spec's desiredCapacity applies when the group is made and when that field itself changes
+    // in the spec (the last applied value is the group's kubeaz:desired-capacity tag).
+    const applied = actual.tags[DESIRED_CAPACITY_TAG];
+    const specChanged = applied !== undefined && applied !== String(p.desiredCapacity) && o.desired !== p.desiredCapacity;
+    if (specChanged || o.desired < p.minSize || o.desired > p.maxSize) out.push(change('desiredCapacity', o.desired, p.desiredCapacity, true));
     if (o.launchTemplateId !== p.launchTemplateId) out.push(change('launchTemplateId', o.launchTemplateId, p.launchTemplateId, true));
     if (o.launchTemplateVersion !== p.launchTemplateVersion) out.push(change('launchTemplateVersion', o.launchTemplateVersion, p.launchTemplateVersion, true));
     const subnets = sorted(p.subnetIds);

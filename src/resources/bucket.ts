@@ -23,7 +23,8 @@ import {
   type ObjectIdentifier,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { errorCode, isBucketOwnedByYou, isNotFound, isSettingNotSet } from '../aws/errors.js';
+import { errorCode, isBucketOwnedByYou, isNotFound, isSettingNotSet, KubeazError } from '../aws/errors.js';
+import { ETCD_PREFIX, listSnapshots } from '../etcd/snapshots.js';
 import { tagDiff } from '../aws/tags.js';
 import { bucketName } from '../model/names.js';
 import type { Tags } from '../model/types.js';
@@ -180,6 +181,17 @@ export const bucket: ResourceHandler<'bucket'> = {
   async delete(ctx, actual) {
     const s3 = await ctx.aws.s3();
     try {
+      // etcd snapshots are the cluster's state: only `destroy --delete-backups` removes them (the
+      // destroy command keeps a bucket holding some; this guards against one appearing since).
+      if (!ctx.deleteBackups) {
+        const snaps = (await listSnapshots(s3, actual.id, ctx.accountId)) ?? [];
+        if (snaps.length)
+          throw new KubeazError(
+            `s3://${actual.id}/${ETCD_PREFIX} holds ${snaps.length} etcd snapshot(s): not deleting them; run destroy again to keep them, or destroy --delete-backups to delete them`,
+            'BackupsPresent',
+            'bucket',
+          );
+      }
       await emptyBucket(s3, actual.id, ctx.accountId);
       await s3.send(new DeleteBucketCommand({ Bucket: actual.id, ExpectedBucketOwner: ctx.accountId }));
     } catch (e) {
@@ -189,15 +201,26 @@ export const bucket: ResourceHandler<'bucket'> = {
   },
 };
 
-/** Deletes every object version and delete marker, 1000 per DeleteObjects call. */
-async function emptyBucket(s3: S3Client, name: string, owner: string): Promise<void> {
+/** What a bucket kept for its backups holds: the etcd snapshots and the PKI they are only valid with. */
+export const RETAINED_PREFIXES = [ETCD_PREFIX, 'pki/'] as const;
+
+/**
+ * destroy of a cluster whose bucket holds etcd snapshots: everything but etcd/ and pki/ goes
+ * (every version and delete marker); the bucket, its settings and tags stay, so `create` adopts it.
+ */
+export async function retainBackupsOnly(s3: S3Client, name: string, owner: string): Promise<number> {
+  return emptyBucket(s3, name, owner, (key) => RETAINED_PREFIXES.some((p) => key.startsWith(p)));
+}
+
+/** Deletes every object version and delete marker (except those `keep` names), 1000 per DeleteObjects call. */
+async function emptyBucket(s3: S3Client, name: string, owner: string, keep: (key: string) => boolean = () => false): Promise<number> {
   // This SDK has no paginateListObjectVersions: follow the markers by hand, every page.
   let KeyMarker: string | undefined;
   let VersionIdMarker: string | undefined;
   const ids: ObjectIdentifier[] = [];
   for (;;) {
     const page = await s3.send(new ListObjectVersionsCommand({ Bucket: name, ExpectedBucketOwner: owner, KeyMarker, VersionIdMarker }));
-    for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) if (v.Key) ids.push({ Key: v.Key, VersionId: v.VersionId ?? 'null' });
+    for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) if (v.Key && !keep(v.Key)) ids.push({ Key: v.Key, VersionId: v.VersionId ?? 'null' });
     if (!page.IsTruncated) break;
     KeyMarker = page.NextKeyMarker;
     VersionIdMarker = page.NextVersionIdMarker;
@@ -212,4 +235,5 @@ async function emptyBucket(s3: S3Client, name: string, owner: string): Promise<v
       });
     }
   }
+  return ids.length;
 }

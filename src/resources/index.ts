@@ -4,6 +4,7 @@ import type { ResourceHandler } from './types.js';
 import { autoScalingGroup } from './auto-scaling-group.js';
 import { bucket } from './bucket.js';
 import { bucketObject } from './bucket-object.js';
+import { pki } from './pki.js';
 import { dnsRecord } from './dns-record.js';
 import { elasticIp } from './elastic-ip.js';
 import { hostedZone } from './hosted-zone.js';
@@ -37,6 +38,7 @@ export const HANDLERS: Handlers = {
   'security-group-rules': securityGroupRules,
   bucket,
   'bucket-object': bucketObject,
+  pki,
   'iam-role': iamRole,
   'instance-profile': instanceProfile,
   'iam-user': iamUser,

@@ -14,7 +14,7 @@ import {
   paginateListInstanceProfiles,
   type InstanceProfile,
 } from '@aws-sdk/client-iam';
-import { isAlreadyExists, isNotFound } from '../aws/errors.js';
+import { errorCode, isAlreadyExists, isNotFound } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 import { iamPathOf } from '../model/names.js';
 import type { Tags } from '../model/types.js';
@@ -105,7 +105,17 @@ export const instanceProfile: ResourceHandler<'instance-profile'> = {
       // A profile holds at most one role: remove the wrong one before adding ours.
       for (const RoleName of o.roles.filter((r) => r !== node.props.roleName))
         await ignoreNotFound(iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName, RoleName })));
-      if (!o.roles.includes(node.props.roleName)) await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName, RoleName: node.props.roleName }));
+      if (!o.roles.includes(node.props.roleName)) {
+        try {
+          await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName, RoleName: node.props.roleName }));
+        } catch (e) {
+          // The SDK resent an add whose answer was lost: the profile holds the role already (AWS
+          // answers LimitExceeded, a profile takes one role). Done if that role is ours.
+          if (errorCode(e) !== 'LimitExceeded') throw e;
+          const now = (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName }))).InstanceProfile;
+          if (!now?.Roles?.some((r) => r.RoleName === node.props.roleName)) throw e;
+        }
+      }
       roles = [node.props.roleName];
     }
     const t = changes.find((c) => c.field === 'tags');

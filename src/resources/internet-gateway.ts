@@ -46,7 +46,15 @@ export const internetGateway: ResourceHandler<'internet-gateway'> = {
     const out = await ec2.send(new CreateInternetGatewayCommand({ TagSpecifications: [{ ResourceType: 'internet-gateway', Tags: toTagList(node.tags) }] }));
     const id = out.InternetGateway!.InternetGatewayId!;
     // A just-created gateway may not be visible to the attach call yet (eventual consistency).
-    await whenVisible(ctx, () => ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: id, VpcId: node.props.vpcId })));
+    try {
+      await whenVisible(ctx, () => ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: id, VpcId: node.props.vpcId })));
+    } catch (e) {
+      // The SDK resent an attach whose answer was lost: attached to our VPC already is done.
+      if (errorCode(e) !== 'Resource.AlreadyAssociated') throw e;
+      const { DescribeInternetGatewaysCommand } = await import('@aws-sdk/client-ec2');
+      const g = (await ec2.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: [id] }))).InternetGateways?.[0];
+      if (!g?.Attachments?.some((a) => a.VpcId === node.props.vpcId)) throw e;
+    }
     return { key: node.key, kind: 'internet-gateway', id, attrs: {}, tags: node.tags, observed: { vpcId: node.props.vpcId } satisfies Observed };
   },
 

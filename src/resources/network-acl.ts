@@ -9,7 +9,7 @@ import {
   type NetworkAcl,
   type NetworkAclEntry,
 } from '@aws-sdk/client-ec2';
-import { KubeazError, isAlreadyExists, isNotFound } from '../aws/errors.js';
+import { KubeazError, isAlreadyExists, isLostResponse, isNotFound } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
 import { OWNER_TAG, type NaclEntry } from '../model/types.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, sameSet, toTagList } from './common.js';
@@ -166,6 +166,16 @@ async function putEntry(ctx: RunContext, aclId: string, e: NaclEntry, how: 'crea
     // The ACL made a moment ago may not be visible yet.
     await whenVisible(ctx, () => ec2.send(new CreateNetworkAclEntryCommand(input)));
   } catch (err) {
+    if (isLostResponse(err)) {
+      // The entry may or may not have been made: replacing is idempotent; NotFound means it was not.
+      try {
+        await ec2.send(new ReplaceNetworkAclEntryCommand(input));
+      } catch (r) {
+        if (!isNotFound(r)) throw r;
+        await ec2.send(new CreateNetworkAclEntryCommand(input));
+      }
+      return;
+    }
     if (!isAlreadyExists(err)) throw err;
     await ec2.send(new ReplaceNetworkAclEntryCommand(input));
   }
@@ -207,8 +217,17 @@ async function associate(ctx: RunContext, aclId: string, subnetIds: string[]): P
     const cur = current.get(subnetId)!;
     if (cur.aclId === aclId) out.push({ subnetId, associationId: cur.associationId });
     else {
-      const r = await ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: cur.associationId, NetworkAclId: aclId }));
-      out.push({ subnetId, associationId: r.NewAssociationId! });
+      try {
+        const r = await ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: cur.associationId, NetworkAclId: aclId }));
+        out.push({ subnetId, associationId: r.NewAssociationId! });
+      } catch (e) {
+        // The SDK resent a replace whose answer was lost: the first one already moved the subnet,
+        // so the old association id is gone. Where is the subnet now?
+        if (!isNotFound(e)) throw e;
+        const now = (await currentAssociations(ctx, [subnetId])).get(subnetId);
+        if (now?.aclId !== aclId) throw e;
+        out.push({ subnetId, associationId: now.associationId });
+      }
     }
   }
   return out;

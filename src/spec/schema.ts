@@ -122,6 +122,8 @@ export const clusterSchema = z
         z.string().min(1).max(127).refine((k) => !k.startsWith('aws:') && !k.startsWith('kubeaz:'), "tag keys starting with 'aws:' or 'kubeaz:' are reserved"),
         z.string().max(255),
       ).default({}),
+      /** where the state lives for a team: s3://bucket/prefix (default: .kubeaz/ beside the spec) */
+      state: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket/prefix').optional(),
     }),
   })
   .superRefine((c, ctx) => {

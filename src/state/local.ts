@@ -31,6 +31,22 @@ export interface LockInfo {
   host: string;
   command: string;
   startedAt: string;
+  /** who (the user name); S3 locks only */
+  holder?: string;
+  /** the id `--force-unlock` must name to take the lock over; S3 locks only */
+  lockId?: string;
+}
+
+/** What commands need of a state backend: the local file (LocalState) or an S3 object (S3State). */
+export interface StateBackend {
+  /** where the state lives, for messages */
+  readonly where: string;
+  read(): Promise<StateDocument | undefined>;
+  write(doc: StateDocument): Promise<void>;
+  remove(): Promise<void>;
+  /** refuses (LockHeldError) while another run holds the lock; forceUnlock names a lock to take over */
+  lock(command: string, opts?: { forceUnlock?: string }): Promise<void>;
+  unlock(): Promise<void>;
 }
 
 export class LockHeldError extends Error {
@@ -38,10 +54,12 @@ export class LockHeldError extends Error {
   constructor(
     readonly lockFile: string,
     readonly holder: LockInfo,
+    message?: string,
   ) {
     super(
-      `another kubeaz run holds the lock on this cluster: pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.startedAt}). ` +
-        `Wait for it to finish; if that process is gone from another host, remove ${lockFile}.`,
+      message ??
+        `another kubeaz run holds the lock on this cluster: pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.startedAt}). ` +
+          `Wait for it to finish; if that process is gone from another host, remove ${lockFile}.`,
     );
   }
 }
@@ -55,7 +73,7 @@ function alive(pid: number): boolean {
   }
 }
 
-export class LocalState {
+export class LocalState implements StateBackend {
   readonly dir: string;
   readonly file: string;
   readonly lockFile: string;
@@ -66,6 +84,10 @@ export class LocalState {
     this.dir = path.join(path.dirname(path.resolve(specFile)), '.kubeaz');
     this.file = path.join(this.dir, `${clusterId}.json`);
     this.lockFile = path.join(this.dir, `${clusterId}.lock`);
+  }
+
+  get where(): string {
+    return this.file;
   }
 
   async read(): Promise<StateDocument | undefined> {
@@ -102,7 +124,8 @@ export class LocalState {
     await rm(this.file, { force: true });
   }
 
-  async lock(command: string): Promise<void> {
+  /** forceUnlock: the pid of a holder on another host that is known to be gone. */
+  async lock(command: string, opts: { forceUnlock?: string } = {}): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const me: LockInfo = { pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString() };
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -121,7 +144,7 @@ export class LocalState {
       } catch {
         holder = undefined; // being written right now, or torn: look again
       }
-      if (holder && holder.host === me.host && !alive(holder.pid)) {
+      if (holder && ((holder.host === me.host && !alive(holder.pid)) || (opts.forceUnlock !== undefined && opts.forceUnlock === String(holder.pid)))) {
         // Stale: its process is gone. Take it over by renaming it away (atomic), then retry.
         await rename(this.lockFile, `${this.lockFile}.stale.${process.pid}`).catch(() => {});
         await rm(`${this.lockFile}.stale.${process.pid}`, { force: true });

@@ -229,6 +229,7 @@ describe('deriveGraph on cluster.example.yaml', () => {
       'security-group-rules': 5,
       bucket: 1,
       'bucket-object': BOOTSTRAP_FILES.length + 1, // + cluster.env
+      pki: 1, // CAs and service-account keys under pki/
       'hosted-zone': 2,
       'iam-role': 3,
       'instance-profile': 3,

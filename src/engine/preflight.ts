@@ -1,0 +1,141 @@
+/**
+ * Pre-flight: before the first mutating call of a create, check in one pass what would make it fail
+ * half-way, and report every failure at once. Reads only.
+ *
+ * - elastic IPs: the region's quota (Service Quotas L-0263D0A3, else EC2's vpc-max-elastic-ips
+ *   account attribute) against what the account already holds plus what this create still makes;
+ * - VPCs per region (Service Quotas L-F678F1CE, else AWS's default 5) when the VPC is still to make;
+ * - every instance type offered in every zone (one DescribeInstanceTypeOfferings);
+ * - the AMIs exist (DescribeImages), the key pair exists (DescribeKeyPairs);
+ * - the public zone, when named and not already ours, is unambiguous (one public zone of that name).
+ */
+import { describeAwsError } from '../aws/errors.js';
+import type { AnyNode, DesiredGraph } from '../model/types.js';
+import type { RunContext } from '../resources/types.js';
+import type { ClusterSpec } from '../spec/schema.js';
+import type { Plan } from './plan.js';
+
+export interface PreflightFailure {
+  check: 'elastic-ips' | 'vpcs' | 'instance-type' | 'ami' | 'key-pair' | 'public-zone';
+  message: string;
+}
+
+export class PreflightError extends Error {
+  override readonly name = 'KubeazError';
+  readonly code = 'PreflightFailed';
+  constructor(readonly failures: PreflightFailure[]) {
+    super(`pre-flight found ${failures.length} problem${failures.length === 1 ? '' : 's'}; nothing was changed:\n${failures.map((f) => `  - ${f.check}: ${f.message}`).join('\n')}`);
+  }
+}
+
+export const EIP_QUOTA_CODE = 'L-0263D0A3';
+export const VPC_QUOTA_CODE = 'L-F678F1CE';
+/** AWS's default VPCs per region, when Service Quotas cannot tell */
+export const DEFAULT_VPC_QUOTA = 5;
+
+/** The applied quota value from Service Quotas, or undefined when it does not know (or may not be asked). */
+async function serviceQuota(ctx: RunContext, quotaCode: string): Promise<number | undefined> {
+  try {
+    const { GetServiceQuotaCommand } = await import('@aws-sdk/client-service-quotas');
+    const out = await (await ctx.aws.serviceQuotas()).send(new GetServiceQuotaCommand({ ServiceCode: 'ec2', QuotaCode: quotaCode }));
+    return out.Quota?.Value;
+  } catch {
+    return undefined;
+  }
+}
+
+async function eipQuota(ctx: RunContext): Promise<{ value: number; source: string }> {
+  const q = await serviceQuota(ctx, EIP_QUOTA_CODE);
+  if (q !== undefined) return { value: q, source: `Service Quotas ${EIP_QUOTA_CODE}` };
+  const { DescribeAccountAttributesCommand } = await import('@aws-sdk/client-ec2');
+  const out = await (await ctx.aws.ec2()).send(new DescribeAccountAttributesCommand({}));
+  const v = out.AccountAttributes?.find((a) => a.AttributeName === 'vpc-max-elastic-ips')?.AttributeValues?.[0]?.AttributeValue;
+  return { value: v !== undefined ? Number(v) : 5, source: v !== undefined ? 'EC2 account attribute vpc-max-elastic-ips' : 'the AWS default' };
+}
+
+const nodesOf = <K extends AnyNode['kind']>(graph: DesiredGraph, kind: K) => graph.nodes.filter((n) => n.kind === kind) as Array<Extract<AnyNode, { kind: K }>>;
+
+export async function preflight(ctx: RunContext, spec: ClusterSpec, graph: DesiredGraph, plan: Plan, opts: { publicZoneOwned: boolean }): Promise<PreflightFailure[]> {
+  const ec2Mod = await import('@aws-sdk/client-ec2');
+  const ec2 = await ctx.aws.ec2();
+  const s = spec.spec;
+  const creates = new Set(plan.changes.filter((c) => c.action === 'create').map((c) => c.key));
+  const touched = new Set(plan.changes.filter((c) => c.action === 'create' || c.action === 'update').map((c) => c.key));
+  const failures: PreflightFailure[] = [];
+  const checks: Array<Promise<void>> = [];
+  const guard = (check: PreflightFailure['check'], fn: () => Promise<void>) =>
+    checks.push(fn().catch((e: unknown) => void failures.push({ check, message: `could not check: ${describeAwsError(e)}` })));
+
+  // Elastic IPs: what the account holds in the region (ours included) plus what is still to make.
+  const eipsNeeded = nodesOf(graph, 'elastic-ip').filter((n) => creates.has(n.key)).length;
+  if (eipsNeeded) {
+    guard('elastic-ips', async () => {
+      const [quota, held] = await Promise.all([eipQuota(ctx), ec2.send(new ec2Mod.DescribeAddressesCommand({ Filters: [{ Name: 'domain', Values: ['vpc'] }] }))]);
+      const used = held.Addresses?.length ?? 0;
+      if (used + eipsNeeded > quota.value)
+        failures.push({
+          check: 'elastic-ips',
+          message: `this create needs ${eipsNeeded} more elastic IP${eipsNeeded === 1 ? '' : 's'} (NAT gateways and loadbalancer groups) but the account holds ${used} of its ${quota.value} in ${s.region} (${quota.source}): ${used + eipsNeeded} > ${quota.value}. Ask for a higher quota, release unused addresses, or use nat: single.`,
+        });
+    });
+  }
+
+  // VPCs per region, when ours is still to make.
+  if (creates.has('vpc')) {
+    guard('vpcs', async () => {
+      const [q, vpcs] = await Promise.all([serviceQuota(ctx, VPC_QUOTA_CODE), ec2.send(new ec2Mod.DescribeVpcsCommand({}))]);
+      const quota = q ?? DEFAULT_VPC_QUOTA;
+      const used = vpcs.Vpcs?.length ?? 0;
+      if (used + 1 > quota) failures.push({ check: 'vpcs', message: `the account has ${used} VPCs in ${s.region} and its quota is ${quota}${q === undefined ? ' (AWS default)' : ''}: no room for the cluster's VPC` });
+    });
+  }
+
+  // Instance types: every group's type in every zone (groups span all zones of their tier).
+  const types = [...new Set([s.controlPlane.instanceType, ...s.nodeGroups.map((g) => g.instanceType)])].sort();
+  guard('instance-type', async () => {
+    const offered = new Set<string>();
+    for await (const page of ec2Mod.paginateDescribeInstanceTypeOfferings(
+      { client: ec2 },
+      { LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: types }, { Name: 'location', Values: [...s.zones] }] },
+    ))
+      for (const o of page.InstanceTypeOfferings ?? []) offered.add(`${o.InstanceType}@${o.Location}`);
+    for (const t of types) {
+      const missing = s.zones.filter((z) => !offered.has(`${t}@${z}`));
+      if (missing.length) failures.push({ check: 'instance-type', message: `${t} is not offered in ${missing.join(', ')} (its groups span every zone): choose another type or other zones` });
+    }
+  });
+
+  // Images of the launch templates this run makes or changes.
+  const images = [...new Set(nodesOf(graph, 'launch-template').filter((n) => touched.has(n.key)).map((n) => n.props.imageId))];
+  if (images.length) {
+    guard('ami', async () => {
+      // A filter, not ImageIds: one unknown id would fail the whole call.
+      const out = await ec2.send(new ec2Mod.DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: images }] }));
+      const found = new Set((out.Images ?? []).map((i) => i.ImageId));
+      for (const id of images) if (!found.has(id)) failures.push({ check: 'ami', message: `the image ${id} does not exist in ${s.region} or is not visible to this account` });
+    });
+  }
+
+  if (s.sshKeyName) {
+    const name = s.sshKeyName;
+    guard('key-pair', async () => {
+      const out = await ec2.send(new ec2Mod.DescribeKeyPairsCommand({ Filters: [{ Name: 'key-name', Values: [name] }] }));
+      if (!out.KeyPairs?.length) failures.push({ check: 'key-pair', message: `the key pair ${name} does not exist in ${s.region}` });
+    });
+  }
+
+  if (s.dns.publicDomain && !opts.publicZoneOwned) {
+    const domain = s.dns.publicDomain.replace(/\.$/, '').toLowerCase();
+    guard('public-zone', async () => {
+      const { ListHostedZonesByNameCommand } = await import('@aws-sdk/client-route-53');
+      const out = await (await ctx.aws.route53()).send(new ListHostedZonesByNameCommand({ DNSName: domain, MaxItems: 100 }));
+      const same = (out.HostedZones ?? []).filter((z) => z.Name?.replace(/\.$/, '').toLowerCase() === domain && !z.Config?.PrivateZone);
+      if (same.length > 1)
+        failures.push({ check: 'public-zone', message: `${same.length} public hosted zones are named ${domain} (${same.map((z) => z.Id?.replace('/hostedzone/', '')).join(', ')}): kubeaz cannot tell which to use; delete the extra ones` });
+    });
+  }
+
+  await Promise.all(checks);
+  const order: PreflightFailure['check'][] = ['elastic-ips', 'vpcs', 'instance-type', 'ami', 'key-pair', 'public-zone'];
+  return failures.sort((a, b) => order.indexOf(a.check) - order.indexOf(b.check));
+}

@@ -1,0 +1,109 @@
+/**
+ * The etcd snapshots in s3://<bucket>/etcd/: listing (with the same key parsing as retention.ts),
+ * their checksums, upload (conditional, multipart when large) and pruning by planRetention.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { DeleteObjectCommand, HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { errorCode, isNotFound, KubeazError } from '../aws/errors.js';
+import { planRetention, snapshotTime } from './retention.js';
+
+export const ETCD_PREFIX = 'etcd/';
+
+export interface SnapshotObject {
+  key: string;
+  /** the moment in the key (UTC), seconds since the epoch */
+  time: number;
+  size: number;
+  lastModified?: Date;
+}
+
+/** Every snapshot object (keys retention.ts parses), oldest first. undefined when the bucket does not exist. */
+export async function listSnapshots(s3: S3Client, Bucket: string, owner?: string): Promise<SnapshotObject[] | undefined> {
+  const out: SnapshotObject[] = [];
+  try {
+    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket, Prefix: ETCD_PREFIX, ...(owner ? { ExpectedBucketOwner: owner } : {}) })) {
+      for (const o of page.Contents ?? []) {
+        const time = o.Key ? snapshotTime(o.Key) : undefined;
+        if (time === undefined) continue;
+        out.push({ key: o.Key!, time, size: o.Size ?? 0, ...(o.LastModified ? { lastModified: o.LastModified } : {}) });
+      }
+    }
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+  return out.sort((a, b) => a.time - b.time || (a.key < b.key ? -1 : 1));
+}
+
+/** The newest snapshot by the time in its key (what the master restores first). */
+export const newestSnapshot = (snaps: readonly SnapshotObject[]): SnapshotObject | undefined => snaps[snaps.length - 1];
+
+/** The sha256 recorded in a snapshot's metadata (x-amz-meta-sha256), if any. */
+export async function snapshotSha256(s3: S3Client, Bucket: string, Key: string, owner?: string): Promise<string | undefined> {
+  const head = await s3.send(new HeadObjectCommand({ Bucket, Key, ...(owner ? { ExpectedBucketOwner: owner } : {}) }));
+  return head.Metadata?.sha256;
+}
+
+/** Part size of multipart uploads (S3's minimum is 5 MiB); KUBEAZ_S3_PART_MIB overrides it. */
+export function partSizeBytes(): number {
+  const mib = Number(process.env.KUBEAZ_S3_PART_MIB ?? '16');
+  return Math.max(5, Number.isFinite(mib) ? mib : 16) * 1024 * 1024;
+}
+
+/**
+ * Uploads a verified snapshot file to `key` with `If-None-Match: *` (never overwrites) and its
+ * sha256 in the metadata; multipart (lib-storage) when it is larger than one part.
+ */
+export async function uploadSnapshot(s3: S3Client, Bucket: string, key: string, file: string, sha256: string, owner?: string): Promise<{ bytes: number; multipart: boolean }> {
+  const { Upload } = await import('@aws-sdk/lib-storage');
+  const { size } = await stat(file);
+  const partSize = partSizeBytes();
+  const upload = new Upload({
+    client: s3,
+    partSize,
+    queueSize: 4,
+    params: {
+      Bucket,
+      Key: key,
+      Body: createReadStream(file),
+      ContentLength: size,
+      ContentType: 'application/octet-stream',
+      ServerSideEncryption: 'AES256',
+      Metadata: { sha256 },
+      IfNoneMatch: '*',
+      ...(owner ? { ExpectedBucketOwner: owner } : {}),
+    },
+  });
+  try {
+    await upload.done();
+  } catch (e) {
+    if (errorCode(e) === 'PreconditionFailed')
+      throw new KubeazError(`s3://${Bucket}/${key} already exists (a snapshot of the same second); it was not overwritten — run again`, 'SnapshotExists', key, { cause: e });
+    throw e;
+  }
+  return { bytes: size, multipart: size > partSize };
+}
+
+/**
+ * Applies the retention policy now: deletes what planRetention says, never the newest.
+ * Returns what was deleted and kept.
+ */
+export async function pruneSnapshots(s3: S3Client, Bucket: string, now: Date, retentionDays: number, owner?: string): Promise<{ deleted: string[]; kept: string[] }> {
+  const snaps = (await listSnapshots(s3, Bucket, owner)) ?? [];
+  const plan = planRetention(
+    snaps.map((s) => s.key),
+    now,
+    retentionDays,
+  );
+  const newest = newestSnapshot(snaps)?.key;
+  const doomed = plan.delete.filter((k) => k !== newest);
+  for (const Key of doomed) {
+    try {
+      await s3.send(new DeleteObjectCommand({ Bucket, Key, ...(owner ? { ExpectedBucketOwner: owner } : {}) }));
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+  return { deleted: doomed, kept: plan.keep };
+}

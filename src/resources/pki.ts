@@ -1,0 +1,167 @@
+/**
+ * The cluster's identity in s3://<bucket>/pki/: the cluster, etcd and front-proxy CAs and the
+ * service-account key pair, with the names master.sh fetches. Generated once: each file is written
+ * with `If-None-Match: *`, so an existing one is never overwritten, and a CA whose key exists is
+ * never regenerated (a rebuilt master keeps its identity; restored etcd data stays valid).
+ *
+ * Ownership = living under pki/ in the derived bucket. observe is ONE ListObjectsV2 and records
+ * only which files exist — no key material ever reaches the state file or the output. delete does
+ * nothing: pki/ goes with the bucket (or stays with it, beside kept etcd backups).
+ */
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { errorCode, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
+import { bucketName } from '../model/names.js';
+import { generatePair, PKI_FILES, PKI_PAIRS, type PkiPair } from '../pki/ca.js';
+import { BUCKET_SSE } from './bucket.js';
+import { change } from './common.js';
+import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
+
+export const PKI_PREFIX = 'pki/';
+
+export interface PkiObserved {
+  /** which of PKI_FILES exist (names relative to pki/) */
+  files: string[];
+}
+
+const actualOf = (bucket: string, files: string[]): Actual => ({
+  key: 'pki',
+  kind: 'pki',
+  id: `s3://${bucket}/${PKI_PREFIX}`,
+  attrs: { bucket },
+  tags: {},
+  observed: { files: [...files].sort() } satisfies PkiObserved,
+});
+
+/** A pair whose certificate (or public key) exists without its key, or the other way round. */
+export function brokenPairs(files: readonly string[]): PkiPair[] {
+  const have = new Set(files);
+  return PKI_PAIRS.filter((p) => have.has(p.cert) !== have.has(p.key));
+}
+
+function refuseBroken(bucket: string, broken: PkiPair[], present: ReadonlySet<string>): never {
+  const lines = broken.map((p) => {
+    const [has, missing] = present.has(p.cert) ? [p.cert, p.key] : [p.key, p.cert];
+    return `s3://${bucket}/${PKI_PREFIX}${missing} is missing but s3://${bucket}/${PKI_PREFIX}${has} exists (${p.name})`;
+  });
+  throw new KubeazError(
+    `${lines.join('; ')}: kubeaz never regenerates half of a CA or key pair — a new one would invalidate every certificate and the etcd data made under the old one. ` +
+      `Restore the missing file from an earlier version of the object (the bucket is versioned), or delete the remaining half too to make a new pair.`,
+    'PkiIncomplete',
+    'pki',
+  );
+}
+
+/**
+ * Writes `body` to `key` unless the key exists. Returns true when the object now holds our bytes
+ * (written now, or by our own earlier attempt whose answer was lost), false when another writer's
+ * object was there first.
+ */
+async function putIfAbsent(ctx: RunContext, s3: S3Client, Bucket: string, key: string, body: string): Promise<boolean> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/x-pem-file',
+          ServerSideEncryption: BUCKET_SSE,
+          ExpectedBucketOwner: ctx.accountId,
+          IfNoneMatch: '*',
+        }),
+      );
+      return true;
+    } catch (e) {
+      const code = errorCode(e);
+      if (code !== 'PreconditionFailed' && code !== 'ConditionalRequestConflict' && !isLostResponse(e)) throw e;
+      // Something is there, or may be: is it what we tried to write?
+      let existing: string | undefined;
+      try {
+        const got = await s3.send(new GetObjectCommand({ Bucket, Key: key, ExpectedBucketOwner: ctx.accountId }));
+        existing = await got.Body?.transformToString('utf8');
+      } catch (g) {
+        if (!isNotFound(g)) throw g;
+      }
+      if (existing !== undefined) return existing === body;
+      if (!isLostResponse(e) && code !== 'ConditionalRequestConflict') return false;
+      // a lost answer and nothing there: the write did not happen; try again
+    }
+  }
+  throw new KubeazError(`could not write s3://${Bucket}/${key}`, 'PkiWriteFailed', 'pki');
+}
+
+/** Generates and uploads every pair of which both halves are missing; refuses half pairs first. */
+async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly string[]): Promise<string[]> {
+  const broken = brokenPairs(present);
+  const have = new Set(present);
+  if (broken.length) refuseBroken(Bucket, broken, have);
+  const todo = PKI_PAIRS.filter((p) => !have.has(p.cert) && !have.has(p.key));
+  const s3 = await ctx.aws.s3();
+  const written: string[] = [];
+  await Promise.all(
+    todo.map(async (pair) => {
+      const files = await generatePair(pair);
+      // Key first: a certificate is only ever published beside the key that made it.
+      if (!(await putIfAbsent(ctx, s3, Bucket, PKI_PREFIX + pair.key, files.key))) {
+        ctx.progress.emit({ type: 'warn', message: `pki: s3://${Bucket}/${PKI_PREFIX}${pair.key} appeared meanwhile (another run?); keeping it` });
+        return;
+      }
+      if (!(await putIfAbsent(ctx, s3, Bucket, PKI_PREFIX + pair.cert, files.cert))) {
+        throw new KubeazError(
+          `s3://${Bucket}/${PKI_PREFIX}${pair.cert} appeared while kubeaz wrote its key ${pair.key}: two runs raced; delete both files of the ${pair.name} and run create again`,
+          'PkiRace',
+          'pki',
+        );
+      }
+      written.push(pair.key, pair.cert);
+    }),
+  );
+  return written;
+}
+
+export const pki: ResourceHandler<'pki'> = {
+  kind: 'pki',
+
+  async observe(ctx) {
+    const s3 = await ctx.aws.s3();
+    const Bucket = bucketName(ctx.clusterId, ctx.accountId);
+    const found = new Set<string>();
+    let ContinuationToken: string | undefined;
+    try {
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: PKI_PREFIX, ExpectedBucketOwner: ctx.accountId, ContinuationToken }));
+        for (const o of page.Contents ?? []) if (o.Key) found.add(o.Key.slice(PKI_PREFIX.length));
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+    const files = PKI_FILES.filter((f) => found.has(f));
+    return files.length ? [actualOf(Bucket, files)] : [];
+  },
+
+  async create(ctx, node) {
+    await uploadMissing(ctx, node.props.bucket, []);
+    return actualOf(node.props.bucket, [...PKI_FILES]);
+  },
+
+  diff(node, actual) {
+    const o = actual.observed as PkiObserved;
+    const out: Change[] = [];
+    if (actual.attrs.bucket !== node.props.bucket) out.push(change('bucket', actual.attrs.bucket, node.props.bucket, false));
+    const missing = PKI_FILES.filter((f) => !o.files.includes(f));
+    if (missing.length) out.push(change('files', `missing ${missing.join(', ')}`, 'all present', true));
+    return out;
+  },
+
+  async update(ctx, node, actual) {
+    const o = actual.observed as PkiObserved;
+    await uploadMissing(ctx, node.props.bucket, o.files);
+    return actualOf(node.props.bucket, [...PKI_FILES]);
+  },
+
+  async delete() {
+    // Nothing: pki/ is removed with the bucket, or kept with it beside etcd backups.
+  },
+};

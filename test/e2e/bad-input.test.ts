@@ -1,0 +1,189 @@
+/**
+ * Bad input, through the real CLI with every AWS call going through the counting proxy:
+ *  - every command given a bad spec exits 2, lists every problem as `path (line N): message`,
+ *    prints no stack trace, and makes ZERO AWS calls;
+ *  - an access-denied error at run time (CreateNatGateway → 403 UnauthorizedOperation, injected by
+ *    the proxy) is one readable line naming the resource and the AWS code, the stack only under
+ *    --debug, exit 1, the state written; a re-run without the fault resumes and completes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { kubeaz, ROOT } from '../helpers/cli.js';
+import { inventory } from '../helpers/inventory.js';
+import { addedCounts, startFaultWorld, type FaultWorld } from '../helpers/fault-proxy.js';
+
+const COMMANDS = ['validate', 'create', 'destroy', 'status', 'plan'] as const;
+const STACK = /\n\s+at .+:\d+:\d+\)?/;
+const example = await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8');
+
+interface Case {
+  name: string;
+  /** undefined: the file does not exist */
+  text?: string;
+  /** each must appear as a line of the error output */
+  expect: RegExp[];
+}
+
+const CASES: Case[] = [
+  {
+    name: 'YAML syntax error (line shown)',
+    text: 'apiVersion: kubeaz/v1\nkind: Cluster\nmetadata:\n  name: demo\n  environment: dev\nspec:\n  region: us-east-1\n  zones: [us-east-1a, us-east-1b\n',
+    expect: [/^ {2}\(file\) \(line \d+\): YAML syntax error: .+/m],
+  },
+  { name: 'empty file', text: '', expect: [/^ {2}\(file\): the file is empty/m] },
+  { name: 'a file that is a list', text: '- a\n- b\n', expect: [/^ {2}\(file\) \(line 1\): the file holds a list/m] },
+  { name: 'missing file', expect: [/^ {2}\(file\): .*does not exist/m] },
+  {
+    name: 'wrong apiVersion and kind',
+    text: example.replace('apiVersion: kubeaz/v1', 'apiVersion: kubeaz/v2').replace('kind: Cluster', 'kind: Clustr'),
+    expect: [/^ {2}apiVersion \(line 2\): .*kubeaz\/v1/m, /^ {2}kind \(line 3\): .*Cluster/m],
+  },
+  {
+    name: 'misspelled fields, with the right name suggested',
+    text: example.replace('  controlPlane:\n    instanceType:', '  controlPlane:\n    instanceTyp:').replace('backupRetentionDays', 'backupRetentionDay'),
+    expect: [/^ {2}spec\.controlPlane\.instanceTyp \(line \d+\): .*did you mean instanceType\?/m, /^ {2}spec\.etcd\.backupRetentionDay \(line \d+\): .*did you mean backupRetentionDays\?/m],
+  },
+  {
+    name: 'bad values: name, version, NAT mode, apiAccess CIDR, size, taint effect, a non-number',
+    text: `apiVersion: kubeaz/v1
+kind: Cluster
+metadata:
+  name: Demo_Cluster
+  environment: dev
+spec:
+  region: us-east-1
+  zones: [us-east-1a, us-east-1b]
+  kubernetesVersion: "banana"
+  network:
+    vpcCidr: 10.0.0.0/16
+    nat: everywhere
+    apiAccess: [300.1.1.1/8]
+  controlPlane:
+    instanceType: m5.large
+    volumeSize: -5
+  nodeGroups:
+    - name: workers
+      instanceType: m5.large
+      minSize: three
+      maxSize: 3
+      taints: [{ key: a, value: b, effect: Sometimes }]
+`,
+    expect: [
+      /^ {2}metadata\.name \(line 4\): /m,
+      /^ {2}spec\.kubernetesVersion \(line 9\): /m,
+      /^ {2}spec\.network\.nat \(line 12\): .*perZone, single, none/m,
+      /^ {2}spec\.network\.apiAccess\[0\] \(line 13\): .*CIDR/m,
+      /^ {2}spec\.controlPlane\.volumeSize \(line 16\): /m,
+      /^ {2}spec\.nodeGroups\[0\]\.minSize \(line 20\): .*number/m,
+      /^ {2}spec\.nodeGroups\[0\]\.taints\[0\]\.effect \(line 22\): .*NoSchedule/m,
+    ],
+  },
+  {
+    name: 'cross-field rules: zones, CIDR too small, sizes, loadbalancer-only fields, publicDomain, duplicate groups',
+    text: `apiVersion: kubeaz/v1
+kind: Cluster
+metadata: { name: demo, environment: dev }
+spec:
+  region: us-east-1
+  zones: [us-east-1a, us-east-1a, us-west-2b]
+  kubernetesVersion: "1.35.0"
+  network:
+    vpcCidr: 10.0.0.0/27
+  controlPlane: { instanceType: m5.large }
+  nodeGroups:
+    - name: workers
+      instanceType: m5.large
+      minSize: 5
+      maxSize: 3
+      desiredCapacity: 9
+      elasticIps: 2
+      publicRecord: lb
+    - name: workers
+      instanceType: m5.large
+      minSize: 1
+      maxSize: 3
+`,
+    expect: [
+      /^ {2}spec\.zones\[1\] \(line 6\): .*twice/m,
+      /^ {2}spec\.zones\[2\] \(line 6\): .*not in region us-east-1/m,
+      /^ {2}spec\.network\.vpcCidr \(line 9\): .*too small/m,
+      /^ {2}spec\.nodeGroups\[0\]\.maxSize \(line 15\): .*less than minSize/m,
+      /^ {2}spec\.nodeGroups\[0\]\.desiredCapacity \(line 16\): /m,
+      /^ {2}spec\.nodeGroups\[0\]\.elasticIps \(line 17\): .*loadbalancer/m,
+      /^ {2}spec\.nodeGroups\[0\]\.publicRecord \(line 18\): .*publicDomain/m,
+      /^ {2}spec\.nodeGroups\[1\]\.name \(line 19\): .*twice/m,
+    ],
+  },
+  {
+    name: 'fewer than 2 zones, a required section missing',
+    text: 'apiVersion: kubeaz/v1\nkind: Cluster\nmetadata: {name: demo, environment: dev}\nspec:\n  region: us-east-1\n  zones: [us-east-1a]\n  kubernetesVersion: "1.35.0"\n  nodeGroups: [{name: w, instanceType: m5.large, minSize: 1, maxSize: 2}]\n',
+    expect: [/^ {2}spec\.zones \(line 6\): .*at least 2 zones/m, /^ {2}spec\.controlPlane( \(line \d+\))?: .*required/m],
+  },
+];
+
+describe('bad input', () => {
+  let w: FaultWorld;
+
+  beforeAll(async () => {
+    w = await startFaultWorld();
+    await w.reset();
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  for (const c of CASES) {
+    it(`${c.name}: every command exits 2, lists every problem, no stack, no AWS call`, async () => {
+      const file = path.join(w.dir, `bad-${CASES.indexOf(c)}.yaml`);
+      if (c.text !== undefined) await writeFile(file, c.text);
+      w.proxy.resetCounts();
+      const results = await Promise.all(COMMANDS.map((cmd) => kubeaz([cmd, '-f', file, ...(cmd === 'create' || cmd === 'destroy' ? ['--yes'] : [])], w.env)));
+      results.forEach((r, i) => {
+        const out = r.stdout + r.stderr;
+        expect(r.code, `${COMMANDS[i]}: ${out}`).toBe(2);
+        expect(r.stderr, COMMANDS[i]).toMatch(new RegExp(`^\\S*${path.basename(file).replace('.', '\\.')}: \\d+ problems?$`, 'm'));
+        for (const e of c.expect) expect(r.stderr, `${COMMANDS[i]}: ${r.stderr}`).toMatch(e);
+        // every listed problem has the path (line N): message shape
+        for (const line of r.stderr.split('\n').filter((l) => l.startsWith('  '))) expect(line).toMatch(/^ {2}\S+( \(line \d+\))?: \S/);
+        expect(out, COMMANDS[i]).not.toMatch(STACK);
+      });
+      expect(w.proxy.counts().total).toBe(0);
+      expect(existsSync(path.join(w.dir, '.kubeaz'))).toBe(false);
+    });
+  }
+
+  it('access denied at run time: one readable line naming the resource and the code, stack only with --debug, state written; the re-run completes', async () => {
+    const baseline = await w.reset();
+    w.proxy.configure({ rules: [{ match: 'ec2:CreateNatGateway', status: 403, code: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.' }] });
+    const r = await kubeaz(['create', '-f', w.file, '--yes'], w.env);
+    const injected = w.proxy.counts();
+    expect(r.code, r.stderr).toBe(1);
+    expect(injected.injected.rule).toBeGreaterThanOrEqual(1);
+    // no retry of a permission error: one call per NAT gateway
+    expect(injected.calls['ec2:CreateNatGateway']).toBe(injected.injected.rule);
+    const lines = r.stderr.split('\n').filter((l) => /UnauthorizedOperation/.test(l));
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    for (const l of lines) expect(l).toMatch(/nat\/us-east-1[abc].*UnauthorizedOperation: You are not authorized/);
+    expect(r.stderr).not.toMatch(STACK);
+    expect(r.stderr).toMatch(/run create again/);
+    const state = JSON.parse(await readFile(path.join(w.dir, '.kubeaz', 'demo-dev.json'), 'utf8'));
+    expect(state.phase).toBe('creating');
+    expect(state.resources.vpc.id).toMatch(/^vpc-/);
+    expect(existsSync(path.join(w.dir, '.kubeaz', 'demo-dev.lock'))).toBe(false);
+
+    w.proxy.configure({ rules: [{ match: 'ec2:CreateNatGateway', status: 403, code: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.' }] });
+    const debug = await kubeaz(['create', '-f', w.file, '--yes', '--debug'], w.env);
+    expect(debug.code).toBe(1);
+    expect(debug.stderr, debug.stderr).toMatch(STACK);
+
+    w.proxy.quiet();
+    w.proxy.resetCounts();
+    const again = await kubeaz(['create', '-f', w.file, '--yes'], w.env);
+    expect(again.code, again.stderr).toBe(0);
+    const counts = addedCounts(await inventory(), baseline);
+    expect(counts).toMatchObject({ vpcs: 1, subnets: 6, natGateways: 3, elasticIps: 5, autoScalingGroups: 3, loadBalancers: 2, instances: 6 });
+    process.stdout.write(`[faults] access denied: ${JSON.stringify({ injected: injected.faults, exit: r.code, errorLines: lines.length, resumeMutating: w.proxy.counts().mutating, after: counts })}\n`);
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * destroy of a cluster whose bucket holds etcd snapshots keeps the bucket (tagged) with etcd/ and
+ * pki/ only and says where the backups are; create adopts that bucket and reuses pki/ untouched
+ * (same CA bytes), so a master rebuilt from the snapshots keeps its identity; destroy
+ * --delete-backups then leaves nothing at all. Also: the admin kubeconfig of a spec with a public
+ * domain names the public master record.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { parse } from 'yaml';
+import { GetBucketTaggingCommand, GetBucketVersioningCommand, GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { AwsClients } from '../../src/aws/clients.js';
+import { createRunContext } from '../../src/engine/context.js';
+import { bucket as bucketHandler } from '../../src/resources/bucket.js';
+import { snapshotKey } from '../../src/etcd/retention.js';
+import { PKI_FILES } from '../../src/pki/ca.js';
+import { kubeaz, ROOT } from '../helpers/cli.js';
+import { inventory, type Inventory } from '../helpers/inventory.js';
+
+const ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
+const BUCKET = `kubeaz-demo-dev-${ACCOUNT}`;
+
+interface CreateJson {
+  ok: boolean;
+  calls: { total: number; mutating: number };
+  actions: Array<{ key: string; action: string }>;
+}
+
+describe('destroy keeps etcd backups and the PKI; create brings the cluster back with them', () => {
+  let moto: Moto;
+  let dir: string;
+  let file: string;
+  let env: Record<string, string>;
+  let s3: S3Client;
+  let before: Inventory;
+  const pki: Record<string, string> = {};
+  const snapKey = snapshotKey(new Date(Date.now() - 120_000));
+  const snapBody = randomBytes(4096);
+
+  const getText = async (key: string) => (await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString('utf8'));
+  const versions = async () => {
+    const v = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET }));
+    return [...(v.Versions ?? []), ...(v.DeleteMarkers ?? [])].map((x) => x.Key!);
+  };
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    env = motoEnv(moto.url);
+    Object.assign(process.env, env);
+    delete process.env.AWS_PROFILE;
+    dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-keep-'));
+    file = path.join(dir, 'cluster.yaml');
+    await writeFile(file, await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8'));
+    s3 = new S3Client({ region: REGION, forcePathStyle: true });
+    before = await inventory(REGION);
+  });
+  afterAll(async () => {
+    await moto?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('create, then a snapshot lands in etcd/ (as the master\'s timer would put it)', async () => {
+    const r = await kubeaz(['create', '-f', file, '--yes'], env);
+    expect(r.code, r.stderr).toBe(0);
+    for (const f of PKI_FILES) pki[f] = await getText(`pki/${f}`);
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: snapKey, Body: snapBody, IfNoneMatch: '*', ServerSideEncryption: 'AES256', Metadata: { sha256: createHash('sha256').update(snapBody).digest('hex') } }),
+    );
+  });
+
+  it('kubeconfig names the public master record when the spec has a public domain and a public API', async () => {
+    const out = path.join(dir, 'kc');
+    const r = await kubeaz(['kubeconfig', '-f', file, '--out', out], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parse(await readFile(out, 'utf8')).clusters[0].cluster.server).toBe('https://master.dev.example.com:443');
+  });
+
+  it('the bucket kind itself refuses to delete a bucket holding snapshots unless told to delete backups', async () => {
+    const ctx = createRunContext({ clusterId: 'demo-dev', region: REGION, accountId: ACCOUNT, generation: 'g', aws: new AwsClients({ region: REGION }) });
+    const [actual] = await bucketHandler.observe(ctx);
+    expect(actual?.id).toBe(BUCKET);
+    await expect(bucketHandler.delete(ctx, actual!)).rejects.toThrow(/holds 1 etcd snapshot\(s\): not deleting them/);
+    expect(await versions()).toContain(snapKey);
+  });
+
+  it('destroy keeps the bucket with etcd/ and pki/ only, tagged, and says where the backups are', async () => {
+    const r = await kubeaz(['destroy', '-f', file, '--yes'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`s3://${BUCKET}/etcd/`);
+    expect(r.stderr).toMatch(/--delete-backups/);
+    expect(r.stderr).not.toMatch(/nothing of demo-dev remains/);
+    // everything else is gone: the inventory is the one before create, plus the kept bucket
+    expect(await inventory(REGION)).toEqual({ ...before, buckets: [...before.buckets!, BUCKET].sort() });
+    // every version of everything but etcd/ and pki/ is gone (no bootstrap files, no delete markers)
+    const keys = await versions();
+    expect(keys.filter((k) => !k.startsWith('etcd/') && !k.startsWith('pki/'))).toEqual([]);
+    expect(new Set(keys)).toEqual(new Set([snapKey, ...PKI_FILES.map((f) => `pki/${f}`)]));
+    const tags = (await s3.send(new GetBucketTaggingCommand({ Bucket: BUCKET }))).TagSet ?? [];
+    expect(tags.find((t) => t.Key === 'kubeaz:cluster')?.Value).toBe('demo-dev');
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: BUCKET }))).Status).toBe('Enabled');
+    expect(existsSync(path.join(dir, '.kubeaz', 'demo-dev.json'))).toBe(false);
+  });
+
+  it('destroy again is safe: nothing more to delete, the backups stay', async () => {
+    const r = await kubeaz(['destroy', '-f', file, '--yes'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/done: 0 deleted/);
+    expect(await versions()).toContain(snapKey);
+  });
+
+  it('create adopts the bucket and reuses pki/ untouched: the same CAs and keys, byte for byte', async () => {
+    const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.json<CreateJson>();
+    expect(out.ok).toBe(true);
+    expect(out.actions.find((a) => a.key === 'pki')?.action).toBe('unchanged');
+    expect(out.actions.find((a) => a.key === 'bucket')?.action).toBe('unchanged');
+    for (const f of PKI_FILES) expect(await getText(`pki/${f}`), f).toBe(pki[f]);
+    const snap = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: snapKey }));
+    expect(Buffer.from(await snap.Body!.transformToByteArray()).equals(snapBody)).toBe(true);
+    // the bootstrap files are back for the master to boot from (and restore the snapshot)
+    const boot = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'bootstrap/' }));
+    expect(boot.KeyCount).toBeGreaterThan(3);
+    const status = await kubeaz(['status', '-f', file, '--output', 'json'], env);
+    expect(status.json<{ etcdBackups: { count: number; newestKey: string } }>().etcdBackups).toMatchObject({ count: 1, newestKey: snapKey });
+  });
+
+  it('destroy --delete-backups removes the snapshots and the bucket too: nothing is left', async () => {
+    const r = await kubeaz(['destroy', '-f', file, '--yes', '--delete-backups'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/nothing of demo-dev remains/);
+    expect(await inventory(REGION)).toEqual(before);
+  });
+});

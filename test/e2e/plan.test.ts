@@ -1,0 +1,127 @@
+/**
+ * plan against moto through the real CLI: an unchanged cluster's plan is empty with zero mutating
+ * calls (exit 0 with --detailed-exitcode); a change is exit 4 with its JSON plan; a VPC CIDR change
+ * is refused with its reason by plan and by create, and create then changes nothing at all.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import type { Plan } from '../../src/engine/plan.js';
+import { kubeaz } from '../helpers/cli.js';
+
+const spec = (over: { cidr?: string; max?: number } = {}) => `apiVersion: kubeaz/v1
+kind: Cluster
+metadata: { name: plan, environment: qa }
+spec:
+  region: us-west-2
+  zones: [us-west-2a, us-west-2b]
+  kubernetesVersion: "1.35.0"
+  network:
+    vpcCidr: ${over.cidr ?? '172.20.0.0/20'}
+    nat: single
+    apiAccess: [203.0.113.0/24]
+  controlPlane: { instanceType: t3.medium }
+  nodeGroups:
+    - { name: general, instanceType: m5.large, minSize: 1, maxSize: ${over.max ?? 3}, desiredCapacity: 1 }
+`;
+
+type PlanJson = Plan & { calls: { total: number; mutating: number; byAction: Record<string, number> } };
+
+describe('plan', () => {
+  let moto: Moto;
+  let dir: string;
+  let file: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    env = motoEnv(moto.url);
+    dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-plan-'));
+    file = path.join(dir, 'cluster.yaml');
+    await writeFile(file, spec());
+  });
+  afterAll(async () => {
+    await moto?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('before the cluster exists: everything to create, exit 4, no mutating call', async () => {
+    const r = await kubeaz(['plan', '-f', file, '--detailed-exitcode', '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(4);
+    const p = r.json<PlanJson>();
+    expect(p.version).toBe(1);
+    expect(p.summary.create).toBe(p.changes.length);
+    expect(p.summary.create).toBeGreaterThan(40);
+    expect(p.calls.mutating).toBe(0);
+    const dry = await kubeaz(['create', '-f', file, '--dry-run', '--output', 'json'], env);
+    expect(dry.code).toBe(0);
+    expect(dry.json<PlanJson>().summary).toEqual(p.summary);
+    expect(dry.json<PlanJson>().calls.mutating).toBe(0);
+  });
+
+  it('an unchanged cluster: nothing to do, zero mutating calls, exit 0 with --detailed-exitcode', async () => {
+    const c = await kubeaz(['create', '-f', file, '--yes'], env);
+    expect(c.code, c.stderr).toBe(0);
+    const r = await kubeaz(['plan', '-f', file, '--detailed-exitcode', '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const p = r.json<PlanJson>();
+    expect(p.changes).toEqual([]);
+    expect(p.summary).toMatchObject({ create: 0, update: 0, delete: 0, refuse: 0 });
+    expect(p.summary.unchanged).toBeGreaterThan(40);
+    expect(p.calls.mutating).toBe(0);
+    console.log(`plan of an unchanged cluster: ${p.calls.total} calls, 0 mutating`);
+    const text = await kubeaz(['plan', '-f', file], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/nothing to do/);
+    // create of an unchanged cluster: no question needed, zero mutating calls
+    const again = await kubeaz(['create', '-f', file, '--output', 'json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json<{ calls: { mutating: number } }>().calls.mutating).toBe(0);
+  });
+
+  it('a change: exit 4, field old → new, still no mutating call; create without a terminal or --yes refuses (exit 2)', async () => {
+    await writeFile(file, spec({ max: 5 }));
+    const r = await kubeaz(['plan', '-f', file, '--detailed-exitcode', '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(4);
+    const p = r.json<PlanJson>();
+    expect(p.calls.mutating).toBe(0);
+    expect(p.changes).toEqual([{ key: 'asg/general', kind: 'auto-scaling-group', action: 'update', id: 'plan-qa-general', fields: [{ field: 'maxSize', from: 3, to: 5 }] }]);
+    console.log(`JSON plan of a resize:\n${JSON.stringify({ ...p, calls: undefined }, null, 2)}`);
+    const text = await kubeaz(['plan', '-f', file], env);
+    expect(text.stdout).toMatch(/~ asg\/general .*\n\s+maxSize: 3 → 5/);
+    const refused = await kubeaz(['create', '-f', file], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/pass --yes/);
+    await writeFile(file, spec());
+  });
+
+  it('a VPC CIDR change is refused with a reason by plan and by create, and nothing is changed', async () => {
+    await writeFile(file, spec({ cidr: '172.21.0.0/20' }));
+    const r = await kubeaz(['plan', '-f', file, '--output', 'json'], env);
+    expect(r.code).toBe(1);
+    const p = r.json<PlanJson>();
+    const vpc = p.changes.find((c) => c.key === 'vpc')!;
+    expect(vpc).toMatchObject({ action: 'refuse', fields: [{ field: 'cidr', from: '172.20.0.0/20', to: '172.21.0.0/20' }] });
+    expect(vpc.reason).toMatch(/cannot be changed in place/);
+    expect(p.changes.filter((c) => c.action === 'refuse').map((c) => c.key).sort()).toEqual(
+      ['subnet/private/us-west-2a', 'subnet/private/us-west-2b', 'subnet/public/us-west-2a', 'subnet/public/us-west-2b', 'vpc'].sort(),
+    );
+    const c = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
+    expect(c.code).toBe(1);
+    expect(c.stderr).toMatch(/refused: 5 changes cannot be made in place; nothing was changed/);
+    expect(c.json<{ calls: { mutating: number } }>().calls.mutating).toBe(0);
+    await writeFile(file, spec());
+  });
+
+  it('a zone change of an existing cluster is refused', async () => {
+    await writeFile(file, spec().replace('[us-west-2a, us-west-2b]', '[us-west-2a, us-west-2c]'));
+    const r = await kubeaz(['plan', '-f', file, '--output', 'json'], env);
+    expect(r.code).toBe(1);
+    const vpc = r.json<PlanJson>().changes.find((c) => c.key === 'vpc' && c.action === 'refuse')!;
+    expect(vpc.fields).toEqual([{ field: 'zones', from: ['us-west-2a', 'us-west-2b'], to: ['us-west-2a', 'us-west-2c'] }]);
+    expect(vpc.reason).toMatch(/zones of an existing cluster cannot change/);
+    await writeFile(file, spec());
+  });
+});

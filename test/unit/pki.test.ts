@@ -1,0 +1,140 @@
+/**
+ * The cluster's PKI and the admin kubeconfig, without AWS: CAs are proper, long-lived CAs that
+ * OpenSSL accepts; the admin certificate chains to the cluster CA with the right CN and O; the
+ * kubeconfig names the right endpoint for each shape of spec.
+ */
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { chainsTo, generateCa, generateServiceAccountKeys, PKI_FILES, signClientCert, x509, type PemPair } from '../../src/pki/ca.js';
+import { apiEndpoint, renderKubeconfig } from '../../src/pki/kubeconfig.js';
+import { parseSpec } from '../../src/spec/load.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
+const variant = (from: string, to: string) => {
+  expect(example.split(from).length, `test bug: ${from}`).toBe(2);
+  return parseSpec(example.replace(from, to), 'v.yaml').spec;
+};
+const hasOpenssl = (() => {
+  try {
+    execFileSync('openssl', ['version']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('PKI', () => {
+  let ca: PemPair;
+  let dir: string;
+  beforeAll(async () => {
+    ca = await generateCa('kubernetes');
+    dir = mkdtempSync(join(tmpdir(), 'kubeaz-pki-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names exactly the files master.sh fetches from pki/', () => {
+    const script = readFileSync(join(ROOT, 'templates/bootstrap/master.sh'), 'utf8');
+    const m = /for f in ([^;]+); do\s+retry 5 s3_get "pki\/\$f"/.exec(script);
+    expect(m, 'master.sh fetch_pki loop').toBeTruthy();
+    expect([...PKI_FILES].sort()).toEqual(m![1]!.trim().split(/\s+/).sort());
+  });
+
+  it('a CA is a self-signed, critical CA:TRUE certificate valid for 10 years, with its key', async () => {
+    const c = new x509.X509Certificate(ca.cert);
+    expect(c.subject).toBe('CN=kubernetes');
+    expect(c.issuer).toBe(c.subject);
+    expect(await c.isSelfSigned()).toBe(true);
+    const bc = c.getExtension(x509.BasicConstraintsExtension)!;
+    expect(bc.ca).toBe(true);
+    expect(bc.critical).toBe(true);
+    const ku = c.getExtension(x509.KeyUsagesExtension)!;
+    expect(ku.usages & x509.KeyUsageFlags.keyCertSign).toBeTruthy();
+    expect(ku.critical).toBe(true);
+    expect(c.getExtension(x509.SubjectKeyIdentifierExtension)).toBeTruthy();
+    const years = (c.notAfter.getTime() - Date.now()) / (365.25 * 86_400_000);
+    expect(years).toBeGreaterThan(9.99);
+    expect(years).toBeLessThan(10.01);
+    expect(c.notBefore.getTime()).toBeLessThan(Date.now());
+    // the key is the certificate's, in PKCS#8 PEM
+    expect(ca.key).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    const spki = createPublicKey(createPrivateKey(ca.key)).export({ type: 'spki', format: 'der' });
+    expect(Buffer.from(c.publicKey.rawData).equals(spki)).toBe(true);
+    expect(createPrivateKey(ca.key).asymmetricKeyDetails?.modulusLength).toBe(2048);
+  });
+
+  it('two CAs never share a key or a serial', async () => {
+    const other = await generateCa('etcd-ca');
+    expect(other.key).not.toBe(ca.key);
+    expect(new x509.X509Certificate(other.cert).serialNumber).not.toBe(new x509.X509Certificate(ca.cert).serialNumber);
+  });
+
+  it('the service-account key pair: sa.pub is the public half of sa.key', async () => {
+    const sa = await generateServiceAccountKeys();
+    expect(sa.cert).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+    expect(createPublicKey(createPrivateKey(sa.key)).export({ type: 'spki', format: 'pem' })).toBe(sa.cert);
+  });
+
+  it('the admin client certificate chains to the CA: CN=kubernetes-admin, O=system:masters, clientAuth, 1 year', async () => {
+    const client = await signClientCert(ca.cert, ca.key, 'kubernetes-admin', ['system:masters']);
+    expect(await chainsTo(client.cert, ca.cert)).toBe(true);
+    const c = new x509.X509Certificate(client.cert);
+    expect(c.subjectName.getField('CN')).toEqual(['kubernetes-admin']);
+    expect(c.subjectName.getField('O')).toEqual(['system:masters']);
+    expect(c.getExtension(x509.BasicConstraintsExtension)!.ca).toBe(false);
+    expect(c.getExtension(x509.ExtendedKeyUsageExtension)!.usages).toEqual([x509.ExtendedKeyUsage.clientAuth]);
+    const days = (c.notAfter.getTime() - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(364.9);
+    expect(days).toBeLessThan(365.1);
+    // a certificate of another CA does not chain
+    const other = await generateCa('kubernetes');
+    expect(await chainsTo(client.cert, other.cert)).toBe(false);
+    if (hasOpenssl) {
+      writeFileSync(join(dir, 'ca.crt'), ca.cert);
+      writeFileSync(join(dir, 'admin.crt'), client.cert);
+      expect(execFileSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(dir, 'ca.crt'), join(dir, 'admin.crt')]).toString()).toMatch(/OK/);
+    }
+  });
+
+  it('refuses to sign with a key that is not the CA certificate\'s', async () => {
+    const other = await generateCa('kubernetes');
+    await expect(signClientCert(ca.cert, other.key, 'kubernetes-admin', ['system:masters'])).rejects.toThrow(/does not belong/);
+  });
+});
+
+describe('kubeconfig endpoint', () => {
+  it('public domain and public API: the public master record', () => {
+    const spec = parseSpec(example, 'cluster.example.yaml').spec;
+    expect(apiEndpoint(spec, { public: 'x.elb', internal: 'y.elb' })).toEqual({ server: 'https://master.dev.example.com:443', via: 'public-record' });
+  });
+  it('no public domain: the internet-facing ELB', () => {
+    const noRecord = parseSpec(example.replace('    publicDomain: example.com\n', '').replace('      publicRecord: lb\n', ''), 'v.yaml').spec;
+    expect(apiEndpoint(noRecord, { public: 'demo-dev-api-1.us-east-1.elb.amazonaws.com', internal: 'i' })).toEqual({
+      server: 'https://demo-dev-api-1.us-east-1.elb.amazonaws.com:443',
+      via: 'public-elb',
+    });
+    expect(() => apiEndpoint(noRecord, { internal: 'i' })).toThrow(/kubeaz create/);
+  });
+  it('no public API: the internal ELB, even with a public domain', () => {
+    const spec = variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []');
+    expect(apiEndpoint(spec, { internal: 'internal-demo-dev-api-int-1.us-east-1.elb.amazonaws.com' })).toEqual({
+      server: 'https://internal-demo-dev-api-int-1.us-east-1.elb.amazonaws.com:443',
+      via: 'internal-elb',
+    });
+  });
+  it('renders a kubeconfig kubectl reads', () => {
+    const text = renderKubeconfig({ clusterName: 'demo-dev', server: 'https://m:443', caCert: 'CA', user: 'kubernetes-admin', clientCert: 'C', clientKey: 'K' });
+    const k = parse(text);
+    expect(k['current-context']).toBe('kubernetes-admin@demo-dev');
+    expect(k.clusters[0].cluster.server).toBe('https://m:443');
+    expect(Buffer.from(k.clusters[0].cluster['certificate-authority-data'], 'base64').toString()).toBe('CA');
+    expect(Buffer.from(k.users[0].user['client-key-data'], 'base64').toString()).toBe('K');
+    expect(k.contexts[0].context).toEqual({ cluster: 'demo-dev', user: 'kubernetes-admin@demo-dev' });
+  });
+});

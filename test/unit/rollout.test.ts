@@ -1,0 +1,147 @@
+/**
+ * rollout against the SDK mock (moto answers 500 to instance refresh): only groups whose instances
+ * run an older launch template version are refreshed, node groups first, the master last and only
+ * after a fresh etcd backup; progress is polled until the refresh completes; a failed refresh stops
+ * the rollout before the master.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
+  StartInstanceRefreshCommand,
+  type AutoScalingGroup,
+} from '@aws-sdk/client-auto-scaling';
+import { RecordingProgress } from '../../src/engine/progress.js';
+import { groupStates, rollout, type RolloutDeps } from '../../src/commands/rollout.js';
+
+const asgMock = mockClient(AutoScalingClient);
+
+const group = (name: string, version: string, instanceVersions: string[]): AutoScalingGroup => ({
+  AutoScalingGroupName: `c-qa-${name}`,
+  MinSize: 1,
+  MaxSize: 3,
+  DesiredCapacity: instanceVersions.length,
+  DefaultCooldown: 300,
+  AvailabilityZones: ['us-west-2a'],
+  HealthCheckType: 'EC2',
+  CreatedTime: new Date(),
+  LaunchTemplate: { LaunchTemplateId: `lt-${name}`, Version: version },
+  Tags: [
+    { Key: 'kubeaz:cluster', Value: 'c-qa' },
+    { Key: 'kubeaz:node-group', Value: name },
+  ],
+  Instances: instanceVersions.map((v, i) => ({
+    InstanceId: `i-${name}${i}`,
+    AvailabilityZone: 'us-west-2a',
+    LifecycleState: 'InService',
+    HealthStatus: 'Healthy',
+    ProtectedFromScaleIn: false,
+    LaunchTemplate: { LaunchTemplateId: `lt-${name}`, Version: v },
+  })),
+});
+
+function deps(over: Partial<RolloutDeps> = {}): RolloutDeps & { progress: RecordingProgress; order: string[] } {
+  const order: string[] = [];
+  return {
+    asg: new AutoScalingClient({ region: 'us-west-2', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+    clusterId: 'c-qa',
+    progress: new RecordingProgress(),
+    pollSeconds: 0.01,
+    maxWaitSeconds: 5,
+    minHealthyPercentage: 90,
+    loadBackup: async () => async () => void order.push('backup'),
+    order,
+    ...over,
+  } as RolloutDeps & { progress: RecordingProgress; order: string[] };
+}
+
+describe('rollout', () => {
+  beforeEach(() => {
+    asgMock.reset();
+  });
+
+  it('finds the instances that run an older version than their group launches', () => {
+    const s = groupStates([group('general', '2', ['1', '2', '1']), group('edge', '1', ['1'])]);
+    expect(s.map((g) => [g.group, g.stale])).toEqual([
+      ['general', ['i-general0', 'i-general2']],
+      ['edge', []],
+    ]);
+  });
+
+  it('node groups first, the master last after a fresh backup; polls each refresh to Successful', async () => {
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('master', '3', ['2']), group('general', '2', ['1', '1']), group('edge', '1', ['1'])] });
+    const d = deps();
+    asgMock.on(StartInstanceRefreshCommand).callsFake((input: { AutoScalingGroupName: string }) => {
+      d.order.push(`start ${input.AutoScalingGroupName}`);
+      return { InstanceRefreshId: `ir-${input.AutoScalingGroupName}` };
+    });
+    const polls = new Map<string, number>();
+    asgMock.on(DescribeInstanceRefreshesCommand).callsFake((input: { AutoScalingGroupName: string; InstanceRefreshIds: string[] }) => {
+      const n = (polls.get(input.AutoScalingGroupName) ?? 0) + 1;
+      polls.set(input.AutoScalingGroupName, n);
+      const done = n >= 3;
+      return { InstanceRefreshes: [{ InstanceRefreshId: input.InstanceRefreshIds[0], Status: done ? 'Successful' : n === 1 ? 'Pending' : 'InProgress', PercentageComplete: done ? 100 : 50, InstancesToUpdate: done ? 0 : 1 }] };
+    });
+    const r = await rollout(d);
+    expect(r.ok).toBe(true);
+    expect(r.steps.map((s) => [s.group, s.status])).toEqual([
+      ['edge', 'up-to-date'],
+      ['general', 'Successful'],
+      ['master', 'Successful'],
+    ]);
+    expect(d.order).toEqual(['start c-qa-general', 'backup', 'start c-qa-master']);
+    const starts = asgMock.commandCalls(StartInstanceRefreshCommand).map((c) => c.args[0].input);
+    expect(starts[0]).toEqual({ AutoScalingGroupName: 'c-qa-general', Strategy: 'Rolling', Preferences: { MinHealthyPercentage: 90, SkipMatching: true } });
+    expect(polls.get('c-qa-general')).toBe(3);
+    const waits = d.progress.events.filter((e) => e.type === 'wait');
+    expect(waits.length).toBe(6);
+    expect(waits[0]).toMatchObject({ what: 'instance refresh of general (Pending, 1 to replace)', ready: 50, total: 100 });
+  });
+
+  it('without takeBackup the master is refused and not touched; node groups still roll', async () => {
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('master', '3', ['2']), group('general', '2', ['1'])] });
+    asgMock.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'ir-1' });
+    asgMock.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [{ InstanceRefreshId: 'ir-1', Status: 'Successful', PercentageComplete: 100 }] });
+    const r = await rollout(deps({ loadBackup: async () => undefined, minHealthyPercentage: 50 }));
+    expect(r.ok).toBe(false);
+    expect(r.steps.map((s) => [s.group, s.status])).toEqual([
+      ['general', 'Successful'],
+      ['master', 'refused'],
+    ]);
+    expect(r.steps[1]!.reason).toMatch(/only after a fresh etcd backup/);
+    const starts = asgMock.commandCalls(StartInstanceRefreshCommand).map((c) => c.args[0].input.AutoScalingGroupName);
+    expect(starts).toEqual(['c-qa-general']);
+    expect(asgMock.commandCalls(StartInstanceRefreshCommand)[0]!.args[0].input.Preferences?.MinHealthyPercentage).toBe(50);
+  });
+
+  it('a failed refresh stops before the master (no backup, no master refresh)', async () => {
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('master', '3', ['2']), group('general', '2', ['1'])] });
+    asgMock.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'ir-1' });
+    asgMock.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [{ InstanceRefreshId: 'ir-1', Status: 'Failed', StatusReason: 'instances failed health checks' }] });
+    const d = deps();
+    const r = await rollout(d);
+    expect(r.ok).toBe(false);
+    expect(r.steps).toEqual([{ group: 'general', asgName: 'c-qa-general', status: 'Failed', refreshId: 'ir-1', replaced: 1, reason: 'instances failed health checks' }]);
+    expect(d.order).toEqual([]);
+    expect(asgMock.commandCalls(StartInstanceRefreshCommand)).toHaveLength(1);
+  });
+
+  it('--group picks one group; an unknown one is an error naming the groups', async () => {
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('master', '3', ['2']), group('general', '2', ['1'])] });
+    asgMock.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'ir-1' });
+    asgMock.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [{ InstanceRefreshId: 'ir-1', Status: 'Successful' }] });
+    const r = await rollout(deps({ only: 'general' }));
+    expect(r.steps.map((s) => s.group)).toEqual(['general']);
+    await expect(rollout(deps({ only: 'nope' }))).rejects.toThrow(/no group named nope in cluster c-qa \(groups: master, general\)/);
+  });
+
+  it('an instance refresh already running is followed, not started twice', async () => {
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('general', '2', ['1'])] });
+    asgMock.on(StartInstanceRefreshCommand).rejects(Object.assign(new Error('An Instance Refresh is already in progress'), { name: 'InstanceRefreshInProgress' }));
+    asgMock.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [{ InstanceRefreshId: 'ir-old', Status: 'Successful' }] });
+    const r = await rollout(deps());
+    expect(r.steps).toEqual([{ group: 'general', asgName: 'c-qa-general', status: 'Successful', refreshId: 'ir-old', replaced: 1 }]);
+  });
+});
