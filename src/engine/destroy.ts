@@ -51,6 +51,32 @@ const SWEEP = 'kubernetes-made';
 const SWEEP_AFTER: readonly Kind[] = ['auto-scaling-group', 'nat-gateway', 'load-balancer'];
 const SWEPT_BEFORE: readonly Kind[] = ['subnet', 'security-group', 'internet-gateway', 'vpc'];
 
+/**
+ * Deletes one resource (DependencyViolation retried within the budget), records the outcome and
+ * reports progress. Returns the error to raise for its kind, or undefined when it is gone.
+ */
+export async function deleteOne(
+  ctx: RunContext,
+  h: ResourceHandler,
+  a: Actual,
+  result: { deleted: Array<{ key: string; kind: Kind; id: string; seconds?: number }>; failed: Array<{ key: string; kind: Kind; id: string; error: string }> },
+  onDeleted?: (a: Actual) => Promise<void>,
+): Promise<KubeazError | undefined> {
+  const started = Date.now();
+  try {
+    await deleteWithRetry(ctx, h, a);
+    const seconds = (Date.now() - started) / 1000;
+    result.deleted.push({ key: a.key, kind: a.kind, id: a.id, seconds });
+    ctx.progress.emit({ type: 'delete', key: a.key, detail: a.id, seconds });
+    await onDeleted?.(a);
+    return undefined;
+  } catch (e) {
+    const msg = `deleting ${a.key} (${a.id}): ${describeAwsError(e)}`;
+    result.failed.push({ key: a.key, kind: a.kind, id: a.id, error: msg });
+    return new KubeazError(msg, errorCode(e), a.key, { cause: e });
+  }
+}
+
 export async function destroyAll(
   ctx: RunContext & { resetMemo?: () => void },
   handlers: Handlers,
@@ -116,18 +142,8 @@ export async function destroyAll(
               errors.push(new KubeazError(`${a.key} (${a.id}) is blocked by ${blocker.id}`, 'DependencyViolation', a.key));
               return;
             }
-            const started = Date.now();
-            try {
-              await deleteWithRetry(ctx, h, a);
-              const seconds = (Date.now() - started) / 1000;
-              result.deleted.push({ key: a.key, kind: a.kind, id: a.id, seconds });
-              ctx.progress.emit({ type: 'delete', key: a.key, detail: a.id, seconds });
-              await opts.onDeleted?.(a);
-            } catch (e) {
-              const msg = `deleting ${a.key} (${a.id}): ${describeAwsError(e)}`;
-              result.failed.push({ key: a.key, kind: a.kind, id: a.id, error: msg });
-              errors.push(new KubeazError(msg, errorCode(e), a.key, { cause: e }));
-            }
+            const error = await deleteOne(ctx, h, a, result, opts.onDeleted);
+            if (error) errors.push(error);
           }),
         ),
       );

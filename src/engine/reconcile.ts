@@ -229,7 +229,7 @@ export interface DeleteResult {
  * dependency time budget. A kind is not started when one it must outlive failed.
  */
 export async function deleteOrphans(ctx: RunContext, handlers: Handlers, orphans: readonly Actual[], opts: { concurrency: number; onDeleted?: (a: Actual) => Promise<void> }): Promise<DeleteResult> {
-  const { deleteWithRetry } = await import('./destroy.js');
+  const { deleteOne } = await import('./destroy.js');
   const { KIND_DEPENDENCIES } = await import('./kinds.js');
   const kinds = [...new Set(orphans.map((a) => a.kind))];
   // Reverse edges among the kinds present: a kind goes once every kind depending on it is gone.
@@ -244,17 +244,8 @@ export async function deleteOrphans(ctx: RunContext, handlers: Handlers, orphans
       await Promise.all(
         list.map(async (a) => {
           if (ctx.signal.aborted) return;
-          const started = Date.now();
-          try {
-            await deleteWithRetry(ctx, h, a);
-            result.deleted.push({ key: a.key, kind: a.kind, id: a.id });
-            ctx.progress.emit({ type: 'delete', key: a.key, detail: a.id, seconds: (Date.now() - started) / 1000 });
-            await opts.onDeleted?.(a);
-          } catch (e) {
-            const msg = `deleting ${a.key} (${a.id}): ${describeAwsError(e)}`;
-            result.failed.push({ key: a.key, kind: a.kind, id: a.id, error: msg });
-            errors.push(new KubeazError(msg, errorCode(e), a.key, { cause: e }));
-          }
+          const error = await deleteOne(ctx, h, a, result, opts.onDeleted);
+          if (error) errors.push(error);
         }),
       );
       if (errors.length) throw errors[0];

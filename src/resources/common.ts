@@ -76,3 +76,22 @@ export function sameSet(a: readonly unknown[], b: readonly unknown[]): boolean {
 export function change(field: string, from: unknown, to: unknown, inPlace: boolean): Change {
   return { field, from, to, inPlace };
 }
+
+/**
+ * Runs a call on a resource that was created a moment ago, retrying while AWS still answers
+ * NotFound (its eventual consistency), for at most timing.propagationSeconds.
+ */
+export async function whenVisible<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + ctx.timing.propagationSeconds * 1000;
+  let delayMs = Math.max(50, Math.min(ctx.timing.pollSeconds, 1) * 1000);
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isNotFound(e) || ctx.signal.aborted || Date.now() + delayMs > deadline) throw e;
+    }
+    await new Promise((r) => setTimeout(r, delayMs));
+    delayMs = Math.min(delayMs * 2, 8000);
+  }
+}
+

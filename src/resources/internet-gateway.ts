@@ -9,7 +9,7 @@ import {
 import { errorCode, isNotFound } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
 import { OWNER_TAG } from '../model/types.js';
-import { applyEc2TagChanges, change, drain, keyed, toTagList } from './common.js';
+import { applyEc2TagChanges, change, drain, keyed, toTagList, whenVisible } from './common.js';
 import type { Actual, ResourceHandler, RunContext } from './types.js';
 
 /** Detaching a gateway that is not attached to that VPC (AWS code; not in aws/errors.ts yet). */
@@ -96,25 +96,6 @@ async function detach(ctx: RunContext, id: string, vpcId: string): Promise<void>
     await (await ctx.aws.ec2()).send(new DetachInternetGatewayCommand({ InternetGatewayId: id, VpcId: vpcId }));
   } catch (e) {
     if (!isNotFound(e) && errorCode(e) !== GATEWAY_NOT_ATTACHED) throw e;
-  }
-}
-
-/**
- * Runs a call on a resource that was created a moment ago, retrying while AWS still answers
- * NotFound (its eventual consistency), for at most timing.propagationSeconds.
- * (Shared by the network kinds; belongs in common.ts.)
- */
-export async function whenVisible<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + ctx.timing.propagationSeconds * 1000;
-  let delayMs = Math.max(50, Math.min(ctx.timing.pollSeconds, 1) * 1000);
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!isNotFound(e) || ctx.signal.aborted || Date.now() + delayMs > deadline) throw e;
-    }
-    await new Promise((r) => setTimeout(r, delayMs));
-    delayMs = Math.min(delayMs * 2, 8000);
   }
 }
 

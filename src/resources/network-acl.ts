@@ -13,7 +13,7 @@ import { KubeazError, isAlreadyExists, isLostResponse, isNotFound } from '../aws
 import { ownerFilter, tagDiff } from '../aws/tags.js';
 import { OWNER_TAG, type NaclEntry } from '../model/types.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, sameSet, toTagList } from './common.js';
-import { whenVisible } from './internet-gateway.js';
+import { whenVisible } from './common.js';
 import type { Change, ResourceHandler, RunContext } from './types.js';
 
 export interface Association {

@@ -14,7 +14,7 @@ import { isAlreadyExists, isDependencyViolation, isNotFound } from '../aws/error
 import { ownerFilter, tagDiff } from '../aws/tags.js';
 import { OWNER_TAG } from '../model/types.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, sameSet, toTagList } from './common.js';
-import { whenVisible } from './internet-gateway.js';
+import { whenVisible } from './common.js';
 import type { Change, ResourceHandler, RunContext } from './types.js';
 
 export interface RouteEntry {
