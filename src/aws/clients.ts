@@ -59,6 +59,8 @@ export interface ClientOptions {
   profile?: string;
   retry?: Partial<RetryOptions>;
   counter?: CallCounter;
+  /** tests only: answer requests without a network (odd errors, throttling storms) */
+  requestHandler?: unknown;
 }
 
 type AnyClient = {
@@ -72,8 +74,15 @@ function instrument<C>(client: C, service: string, counter: CallCounter): C {
   const stack = (client as unknown as AnyClient).middlewareStack;
   stack.add(
     (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-      counter.record(service, (context.commandName ?? 'Unknown').replace(/Command$/, ''));
-      return next(args);
+      const op = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      counter.record(service, op);
+      try {
+        return await next(args);
+      } catch (err) {
+        // The final error (after every retry) names the call, so a message can say which one gave up.
+        if (typeof err === 'object' && err !== null) (err as { $operation?: string }).$operation ??= `${service}:${op}`;
+        throw err;
+      }
     },
     { step: 'initialize', name: 'kubeazCallCounter', priority: 'high' },
   );
@@ -123,6 +132,7 @@ export class AwsClients {
       ...(this.opts.profile ? { profile: this.opts.profile } : {}),
       retryStrategy: this.retry,
       maxAttempts: DEFAULT_RETRY.maxAttempts,
+      ...(this.opts.requestHandler ? { requestHandler: this.opts.requestHandler } : {}),
     };
   }
 

@@ -135,5 +135,7 @@ export function describeAwsError(err: unknown): string {
   const code = errorCode(err);
   const msg = (err as Error)?.message ?? String(err);
   const attempts = (err as { $metadata?: { attempts?: number } })?.$metadata?.attempts;
-  return `${code}: ${msg}${attempts && attempts > 1 ? ` (after ${attempts} attempts)` : ''}`;
+  const op = (err as { $operation?: string })?.$operation;
+  const where = [op, attempts && attempts > 1 ? `after ${attempts} attempts` : undefined].filter(Boolean).join(', ');
+  return `${code}: ${msg}${where ? ` (${where})` : ''}`;
 }

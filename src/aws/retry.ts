@@ -18,7 +18,9 @@ export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 10, baseDelayMs: 200, 
 
 /** IAM's LimitExceeded is a quota that waiting does not lift (the SDK files it under throttling). */
 function isQuotaError(err: unknown): boolean {
-  return (err as { name?: string } | undefined)?.name === 'LimitExceeded';
+  const e = err as { name?: string; Code?: string } | undefined;
+  // IAM answers the code LimitExceeded, which the SDK raises as LimitExceededException.
+  return e?.name === 'LimitExceeded' || e?.Code === 'LimitExceeded';
 }
 
 class Token implements RetryToken {
