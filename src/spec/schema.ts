@@ -10,6 +10,17 @@ import { ELB_HOSTED_ZONE_IDS } from '../aws/elb-zones.js';
 export const API_VERSION = 'kubeaz/v1';
 export const MAX_CLUSTER_ID_LENGTH = 24;
 
+/** Run a refinement even when fields failed, so cross-field problems are reported with the rest. */
+const ALWAYS = { when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null };
+/** A rule reading a value that is itself malformed (and reported as such) is skipped. */
+const attempt = (fn: () => void): void => {
+  try {
+    fn();
+  } catch {
+    /* the field this rule reads is invalid; its own issue says so */
+  }
+};
+
 const dnsLabel = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 const name = (what: string) =>
   z
@@ -52,14 +63,15 @@ const nodeGroup = z
     publicRecord: z.string().regex(dnsLabel, 'publicRecord must be a single DNS label such as lb').optional(),
   })
   .superRefine((g, ctx) => {
-    if (g.maxSize < g.minSize) ctx.addIssue({ code: 'custom', path: ['maxSize'], message: `maxSize (${g.maxSize}) is less than minSize (${g.minSize})` });
-    if (g.desiredCapacity !== undefined && (g.desiredCapacity < g.minSize || g.desiredCapacity > g.maxSize))
+    const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+    if (num(g.maxSize) && num(g.minSize) && g.maxSize < g.minSize) ctx.addIssue({ code: 'custom', path: ['maxSize'], message: `maxSize (${g.maxSize}) is less than minSize (${g.minSize})` });
+    if (num(g.desiredCapacity) && num(g.minSize) && num(g.maxSize) && (g.desiredCapacity < g.minSize || g.desiredCapacity > g.maxSize))
       ctx.addIssue({ code: 'custom', path: ['desiredCapacity'], message: `desiredCapacity (${g.desiredCapacity}) must lie between minSize (${g.minSize}) and maxSize (${g.maxSize})` });
     if (g.role !== 'loadbalancer') {
       if (g.elasticIps !== undefined) ctx.addIssue({ code: 'custom', path: ['elasticIps'], message: "elasticIps is allowed only on a group with role 'loadbalancer'" });
       if (g.publicRecord !== undefined) ctx.addIssue({ code: 'custom', path: ['publicRecord'], message: "publicRecord is allowed only on a group with role 'loadbalancer'" });
     }
-  })
+  }, ALWAYS)
   .transform((g) => ({
     ...g,
     desiredCapacity: g.desiredCapacity ?? g.minSize,
@@ -127,10 +139,15 @@ export const clusterSchema = z
     }),
   })
   .superRefine((c, ctx) => {
+    // Runs even when some fields are invalid (so every problem is reported at once): each rule
+    // reads only what it needs and is skipped when that is itself malformed (already reported).
+    attempt(() => {
     const id = `${c.metadata.name}-${c.metadata.environment}`;
     if (id.length > MAX_CLUSTER_ID_LENGTH)
       ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: `the cluster id '${id}' (name-environment) is ${id.length} characters; at most ${MAX_CLUSTER_ID_LENGTH} fit every AWS name limit` });
+    });
     const s = c.spec;
+    attempt(() => {
     const zoneRe = new RegExp(`^${s.region.replace(/[-]/g, '\\-')}[a-z]$`);
     const seen = new Set<string>();
     s.zones.forEach((zone, i) => {
@@ -138,7 +155,9 @@ export const clusterSchema = z
       if (seen.has(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is listed twice` });
       seen.add(zone);
     });
-    const net = parseCidr(s.network.vpcCidr);
+    });
+    attempt(() => {
+    const net = typeof s.network.vpcCidr === 'string' ? parseCidr(s.network.vpcCidr) : undefined;
     if (net) {
       if (net.prefix < 16 || net.prefix > 28)
         ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `a VPC CIDR must be between /16 and /28 (got /${net.prefix})` });
@@ -153,10 +172,14 @@ export const clusterSchema = z
       if (net.base !== net.network)
         ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} has host bits set; did you mean ${net.canonical}?` });
     }
+    });
+    attempt(() => {
     s.network.apiAccess.forEach((a, i) => {
-      const p = parseCidr(a);
+      const p = typeof a === 'string' ? parseCidr(a) : undefined;
       if (p && p.base !== p.network) ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'apiAccess', i], message: `${a} has host bits set; did you mean ${p.canonical}?` });
     });
+    });
+    attempt(() => {
     const groups = new Set<string>();
     s.nodeGroups.forEach((g, i) => {
       if (groups.has(g.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `node group name '${g.name}' is used twice` });
@@ -167,14 +190,19 @@ export const clusterSchema = z
       if (g.publicRecord !== undefined && g.elasticIps === 0)
         ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs elasticIps on the same group (the record lists those addresses)' });
     });
+    });
+    attempt(() => {
     const users = new Set<string>();
     s.iam.users.forEach((u, i) => {
       if (users.has(u.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'users', i, 'name'], message: `IAM user '${u.name}' is listed twice` });
       users.add(u.name);
     });
+    });
+    attempt(() => {
     if (s.dns.internalDomain && s.dns.publicDomain && s.dns.internalDomain === s.dns.publicDomain)
       ctx.addIssue({ code: 'custom', path: ['spec', 'dns', 'internalDomain'], message: 'internalDomain and publicDomain must differ' });
-  });
+    });
+  }, ALWAYS);
 
 export type ClusterSpecInput = z.input<typeof clusterSchema>;
 export type ClusterSpec = z.output<typeof clusterSchema>;

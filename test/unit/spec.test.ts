@@ -596,3 +596,33 @@ describe('specJsonSchema', () => {
     expect(JSON.parse(JSON.stringify(schema))).toEqual(schema);
   });
 });
+
+describe('parseSpec: field errors and cross-field rules together', () => {
+  it('reports cross-field problems in the same run as field errors (every problem at once)', () => {
+    const text = `apiVersion: kubeaz/v1
+kind: Cluster
+metadata: { name: demo, environment: dev }
+spec:
+  region: us-east-1
+  zones: [us-east-1a, us-west-2b, us-east-1a]
+  kubernetesVersion: "1.35.0"
+  network: { vpcCidr: 10.0.0.0/16, nat: sometimes }
+  controlPlane: { instanceTyp: m5.large }
+  nodeGroups:
+    - { name: a, instanceType: m5.large, minSize: 5, maxSize: 2, publicRecord: lb }
+    - { name: a, instanceType: m5.large, minSize: three, maxSize: 2 }
+`;
+    const got = issuesOf(text).map((i) => `${i.path} (line ${i.line}): ${i.message}`);
+    expect(got).toEqual([
+      "spec.zones[1] (line 6): zone 'us-west-2b' is not in region us-east-1 (expected us-east-1a, us-east-1b, …)",
+      "spec.zones[2] (line 6): zone 'us-east-1a' is listed twice",
+      'spec.network.nat (line 8): nat must be one of perZone, single, none',
+      "spec.controlPlane.instanceTyp (line 9): unknown field 'instanceTyp' in spec.controlPlane; did you mean instanceType?",
+      'spec.nodeGroups[0].maxSize (line 11): maxSize (2) is less than minSize (5)',
+      "spec.nodeGroups[0].publicRecord (line 11): publicRecord is allowed only on a group with role 'loadbalancer'",
+      'spec.nodeGroups[0].publicRecord (line 11): publicRecord needs spec.dns.publicDomain',
+      'spec.nodeGroups[1].minSize (line 12): minSize must be a number',
+      "spec.nodeGroups[1].name (line 12): node group name 'a' is used twice",
+    ]);
+  });
+});
