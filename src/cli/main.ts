@@ -38,6 +38,10 @@ async function report(e: unknown, debug: boolean): Promise<number> {
     process.stderr.write(`error: ${err.message}\n`);
     return 2;
   }
+  if (err?.name === 'CredentialsProviderError') {
+    process.stderr.write('error: no AWS credentials found: pass --profile NAME, set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), sign in with `aws sso login`, or run where an instance role applies\n');
+    return 1;
+  }
   const { describeAwsError } = await import('../aws/errors.js');
   const msg = err?.name === 'KubeazError' || err?.name === 'LockHeldError' || err?.name === 'GraphError' ? err.message : describeAwsError(e);
   process.stderr.write(`error: ${msg}\n`);
@@ -51,7 +55,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .description(
       'Stand up a production-shaped, multi-availability-zone Kubernetes cluster on AWS from one YAML spec, ' +
-        'by calling the AWS SDK directly, and tear it down leaving nothing behind. Every resource carries\n' +
+        'by calling the AWS SDK directly, and tear it down leaving nothing behind. Every resource carries ' +
         'the tag kubeaz:cluster=<name>-<environment> and is found again by it: re-running is always safe.',
     )
     .showHelpAfterError()

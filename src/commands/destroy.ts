@@ -7,6 +7,7 @@ import { summarizeCalls } from './output.js';
 
 export interface DestroyOptions extends GlobalOptions {
   yes?: boolean;
+  forceUnlock?: string;
   output?: string;
   /** --delete-backups: the etcd snapshots (and pki/, and so the bucket) go too */
   deleteBackups?: boolean;
@@ -19,7 +20,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
   const s = await openSession(opts);
   const started = Date.now();
   try {
-    await s.state.lock('destroy');
+    await s.state.lock('destroy', opts.forceUnlock !== undefined ? { forceUnlock: opts.forceUnlock } : {});
     const region = s.spec.spec.region;
     const go = await confirm(`Destroy cluster ${s.clusterId}: delete every resource tagged kubeaz:cluster=${s.clusterId} in ${region}, account ${s.ctx.accountId}?`, opts.yes);
     if (!go) {
