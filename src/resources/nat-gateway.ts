@@ -105,14 +105,15 @@ export const natGateway: ResourceHandler<'nat-gateway'> = {
 
   async create(ctx, node) {
     const { subnetId, allocationId } = node.props;
-    const out = await (await ctx.aws.ec2()).send(
-      new CreateNatGatewayCommand({
-        SubnetId: subnetId,
-        AllocationId: allocationId,
-        ClientToken: ctx.token(node.key),
-        TagSpecifications: [{ ResourceType: 'natgateway', Tags: toTagList(node.tags) }],
-      }),
-    );
+    const ec2 = await ctx.aws.ec2();
+    const send = (token: string) =>
+      ec2.send(new CreateNatGatewayCommand({ SubnetId: subnetId, AllocationId: allocationId, ClientToken: token, TagSpecifications: [{ ResourceType: 'natgateway', Tags: toTagList(node.tags) }] }));
+    let out = await send(ctx.token(node.key));
+    // AWS answers a repeated token with the gateway it made for it, even a failed one (observe
+    // leaves failed gateways out, so we are here again): salt the token with that gateway's id.
+    for (let i = 0; i < 3 && (out.NatGateway?.State === 'failed' || out.NatGateway?.State === 'deleted'); i++) {
+      out = await send(ctx.token(`${node.key}#after-${out.NatGateway.NatGatewayId}`));
+    }
     const id = out.NatGateway!.NatGatewayId!;
     await waiter(ctx, 'available').wait(id);
     return { key: node.key, kind: 'nat-gateway', id, attrs: {}, tags: node.tags, observed: { subnetId, allocationId } satisfies Observed, state: 'available' };
