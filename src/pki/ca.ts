@@ -61,8 +61,8 @@ export interface PemPair {
 }
 
 /** A self-signed CA: basicConstraints CA:TRUE (critical), keyCertSign|cRLSign|digitalSignature (critical), SKI. */
-export async function generateCa(commonName: string, now = new Date()): Promise<PemPair> {
-  const keys = await newKeyPair();
+export async function generateCa(commonName: string, now = new Date(), existing?: CryptoKeyPair): Promise<PemPair> {
+  const keys = existing ?? (await newKeyPair());
   const notBefore = new Date(now.getTime() - 5 * 60_000); // clock skew
   const notAfter = new Date(now);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CA_YEARS);
@@ -91,6 +91,22 @@ export async function generateServiceAccountKeys(): Promise<PemPair> {
 /** Every file of one pair, freshly generated. */
 export async function generatePair(pair: PkiPair, now = new Date()): Promise<PemPair> {
   return pair.commonName ? generateCa(pair.commonName, now) : generateServiceAccountKeys();
+}
+
+/**
+ * The public half of a pair, made again from its private key (a create killed between writing the
+ * key and the certificate leaves only the key). A CA certificate re-issued from the same key and
+ * name is trusted by everything the first one signed: trust follows the key and the subject.
+ */
+export async function completeFromKey(pair: PkiPair, keyPem: string, now = new Date()): Promise<string> {
+  const priv = createPrivateKey(keyPem);
+  const spki = createPublicKey(priv).export({ type: 'spki', format: 'der' });
+  if (!pair.commonName) return pem('PUBLIC KEY', new Uint8Array(spki).buffer);
+  const keys: CryptoKeyPair = {
+    privateKey: await subtle.importKey('pkcs8', priv.export({ type: 'pkcs8', format: 'der' }), RSA, true, ['sign']),
+    publicKey: await subtle.importKey('spki', spki, RSA, true, ['verify']),
+  };
+  return (await generateCa(pair.commonName, now, keys)).cert;
 }
 
 /** Imports a PEM private key of any common form (PKCS#1, PKCS#8, SEC1) for signing. */

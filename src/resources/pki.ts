@@ -11,7 +11,7 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { errorCode, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { bucketName } from '../model/names.js';
-import { generatePair, PKI_FILES, PKI_PAIRS, type PkiPair } from '../pki/ca.js';
+import { completeFromKey, generatePair, PKI_FILES, PKI_PAIRS, type PkiPair } from '../pki/ca.js';
 import { BUCKET_SSE } from './bucket.js';
 import { change } from './common.js';
 import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
@@ -92,12 +92,22 @@ async function putIfAbsent(ctx: RunContext, s3: S3Client, Bucket: string, key: s
 
 /** Generates and uploads every pair of which both halves are missing; refuses half pairs first. */
 async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly string[]): Promise<string[]> {
-  const broken = brokenPairs(present);
   const have = new Set(present);
-  if (broken.length) refuseBroken(Bucket, broken, have);
-  const todo = PKI_PAIRS.filter((p) => !have.has(p.cert) && !have.has(p.key));
   const s3 = await ctx.aws.s3();
   const written: string[] = [];
+  // Keys are written before their certificates, so a create killed in between leaves a key alone:
+  // its public half is made again from it. A certificate without its key cannot be mended.
+  const lost = brokenPairs(present).filter((p) => have.has(p.cert));
+  if (lost.length) refuseBroken(Bucket, lost, have);
+  for (const pair of brokenPairs(present)) {
+    const got = await s3.send(new GetObjectCommand({ Bucket, Key: PKI_PREFIX + pair.key, ExpectedBucketOwner: ctx.accountId }));
+    const keyPem = (await got.Body?.transformToString('utf8')) ?? '';
+    if (await putIfAbsent(ctx, s3, Bucket, PKI_PREFIX + pair.cert, await completeFromKey(pair, keyPem))) {
+      ctx.progress.emit({ type: 'warn', message: `pki: ${pair.cert} was missing beside its key (an interrupted create); made it again from ${pair.key}` });
+      written.push(pair.cert);
+    }
+  }
+  const todo = PKI_PAIRS.filter((p) => !have.has(p.cert) && !have.has(p.key));
   await Promise.all(
     todo.map(async (pair) => {
       const files = await generatePair(pair);

@@ -137,16 +137,33 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     expect(fp.subject).toBe('CN=front-proxy-ca');
   });
 
-  it('a CA certificate gone while its key exists is refused, never regenerated', async () => {
+  it('a CA certificate gone beside its key (a create killed between the two writes) is made again from that key, never a new CA', async () => {
     await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'pki/ca.crt' }));
     const r = await kubeaz(['create', '-f', file, '--yes'], env);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/pki\/ca\.crt is missing but s3:\/\/\S+\/pki\/ca\.key exists \(cluster CA\)/);
-    expect(r.stderr).toMatch(/never regenerates/);
-    expect(r.stderr).not.toMatch(/PRIVATE KEY/);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/ca\.crt was missing beside its key .*made it again from ca\.key/);
+    expect(r.stderr + r.stdout).not.toMatch(/PRIVATE KEY/);
     expect(await get('ca.key')).toBe(original['ca.key']);
-    // put it back: create is whole again and writes nothing
+    const reissued = new x509.X509Certificate(await get('ca.crt'));
+    const first = new x509.X509Certificate(original['ca.crt']!);
+    expect(reissued.subject).toBe(first.subject);
+    expect(Buffer.from(reissued.publicKey.rawData).equals(Buffer.from(first.publicKey.rawData))).toBe(true);
+    // what the first certificate signed is still trusted under the re-issued one
+    const { signClientCert } = await import('../../src/pki/ca.js');
+    const client = await signClientCert(original['ca.crt']!, original['ca.key']!, 'someone', ['g']);
+    expect(await chainsTo(client.cert, await get('ca.crt'))).toBe(true);
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'pki/ca.crt', Body: original['ca.crt'], ServerSideEncryption: 'AES256' }));
+  });
+
+  it('a CA key gone while its certificate exists is refused, never regenerated', async () => {
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'pki/ca.key' }));
+    const r = await kubeaz(['create', '-f', file, '--yes'], env);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/pki\/ca\.key is missing but s3:\/\/\S+\/pki\/ca\.crt exists \(cluster CA\)/);
+    expect(r.stderr).toMatch(/never regenerates/);
+    expect(await get('ca.crt')).toBe(original['ca.crt']);
+    // put it back: create is whole again and writes nothing
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'pki/ca.key', Body: original['ca.key'], ServerSideEncryption: 'AES256' }));
     const again = await create();
     expect(again.code, again.stderr).toBe(0);
     expect(again.json<CreateJson>().calls.mutating).toBe(0);
