@@ -142,65 +142,65 @@ export const clusterSchema = z
     // Runs even when some fields are invalid (so every problem is reported at once): each rule
     // reads only what it needs and is skipped when that is itself malformed (already reported).
     attempt(() => {
-    const id = `${c.metadata.name}-${c.metadata.environment}`;
-    if (id.length > MAX_CLUSTER_ID_LENGTH)
-      ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: `the cluster id '${id}' (name-environment) is ${id.length} characters; at most ${MAX_CLUSTER_ID_LENGTH} fit every AWS name limit` });
+      const id = `${c.metadata.name}-${c.metadata.environment}`;
+      if (id.length > MAX_CLUSTER_ID_LENGTH)
+        ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: `the cluster id '${id}' (name-environment) is ${id.length} characters; at most ${MAX_CLUSTER_ID_LENGTH} fit every AWS name limit` });
     });
     const s = c.spec;
     attempt(() => {
-    const zoneRe = new RegExp(`^${s.region.replace(/[-]/g, '\\-')}[a-z]$`);
-    const seen = new Set<string>();
-    s.zones.forEach((zone, i) => {
-      if (!zoneRe.test(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is not in region ${s.region} (expected ${s.region}a, ${s.region}b, …)` });
-      if (seen.has(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is listed twice` });
-      seen.add(zone);
-    });
+      const zoneRe = new RegExp(`^${s.region.replace(/[-]/g, '\\-')}[a-z]$`);
+      const seen = new Set<string>();
+      s.zones.forEach((zone, i) => {
+        if (!zoneRe.test(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is not in region ${s.region} (expected ${s.region}a, ${s.region}b, …)` });
+        if (seen.has(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is listed twice` });
+        seen.add(zone);
+      });
     });
     attempt(() => {
-    const net = typeof s.network.vpcCidr === 'string' ? parseCidr(s.network.vpcCidr) : undefined;
-    if (net) {
-      if (net.prefix < 16 || net.prefix > 28)
-        ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `a VPC CIDR must be between /16 and /28 (got /${net.prefix})` });
-      else if (s.zones.length >= 2 && s.zones.length <= 6 && !subnetLayout(s.network.vpcCidr, s.zones.length))
-        ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} is too small for a public and a private subnet in each of ${s.zones.length} zones (AWS's smallest subnet is /28)` });
-      const last = (c: Cidr) => c.network + 2 ** (32 - c.prefix) - 1;
-      for (const [what, reserved] of [['pod', POD_CIDR], ['service', SERVICE_CIDR]] as const) {
-        const r = parseCidr(reserved)!;
-        if (net.network <= last(r) && r.network <= last(net))
-          ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps the ${what} CIDR ${reserved} that the cluster uses inside; choose another range such as 10.0.0.0/16` });
+      const net = typeof s.network.vpcCidr === 'string' ? parseCidr(s.network.vpcCidr) : undefined;
+      if (net) {
+        if (net.prefix < 16 || net.prefix > 28)
+          ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `a VPC CIDR must be between /16 and /28 (got /${net.prefix})` });
+        else if (s.zones.length >= 2 && s.zones.length <= 6 && !subnetLayout(s.network.vpcCidr, s.zones.length))
+          ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} is too small for a public and a private subnet in each of ${s.zones.length} zones (AWS's smallest subnet is /28)` });
+        const last = (c: Cidr) => c.network + 2 ** (32 - c.prefix) - 1;
+        for (const [what, reserved] of [['pod', POD_CIDR], ['service', SERVICE_CIDR]] as const) {
+          const r = parseCidr(reserved)!;
+          if (net.network <= last(r) && r.network <= last(net))
+            ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps the ${what} CIDR ${reserved} that the cluster uses inside; choose another range such as 10.0.0.0/16` });
+        }
+        if (net.base !== net.network)
+          ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} has host bits set; did you mean ${net.canonical}?` });
       }
-      if (net.base !== net.network)
-        ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} has host bits set; did you mean ${net.canonical}?` });
-    }
     });
     attempt(() => {
-    s.network.apiAccess.forEach((a, i) => {
-      const p = typeof a === 'string' ? parseCidr(a) : undefined;
-      if (p && p.base !== p.network) ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'apiAccess', i], message: `${a} has host bits set; did you mean ${p.canonical}?` });
-    });
-    });
-    attempt(() => {
-    const groups = new Set<string>();
-    s.nodeGroups.forEach((g, i) => {
-      if (groups.has(g.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `node group name '${g.name}' is used twice` });
-      if (g.name === 'master') ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: "'master' is reserved for the control plane" });
-      groups.add(g.name);
-      if (g.publicRecord !== undefined && !s.dns.publicDomain)
-        ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs spec.dns.publicDomain' });
-      if (g.publicRecord !== undefined && g.elasticIps === 0)
-        ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs elasticIps on the same group (the record lists those addresses)' });
-    });
+      s.network.apiAccess.forEach((a, i) => {
+        const p = typeof a === 'string' ? parseCidr(a) : undefined;
+        if (p && p.base !== p.network) ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'apiAccess', i], message: `${a} has host bits set; did you mean ${p.canonical}?` });
+      });
     });
     attempt(() => {
-    const users = new Set<string>();
-    s.iam.users.forEach((u, i) => {
-      if (users.has(u.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'users', i, 'name'], message: `IAM user '${u.name}' is listed twice` });
-      users.add(u.name);
-    });
+      const groups = new Set<string>();
+      s.nodeGroups.forEach((g, i) => {
+        if (groups.has(g.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `node group name '${g.name}' is used twice` });
+        if (g.name === 'master') ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: "'master' is reserved for the control plane" });
+        groups.add(g.name);
+        if (g.publicRecord !== undefined && !s.dns.publicDomain)
+          ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs spec.dns.publicDomain' });
+        if (g.publicRecord !== undefined && g.elasticIps === 0)
+          ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs elasticIps on the same group (the record lists those addresses)' });
+      });
     });
     attempt(() => {
-    if (s.dns.internalDomain && s.dns.publicDomain && s.dns.internalDomain === s.dns.publicDomain)
-      ctx.addIssue({ code: 'custom', path: ['spec', 'dns', 'internalDomain'], message: 'internalDomain and publicDomain must differ' });
+      const users = new Set<string>();
+      s.iam.users.forEach((u, i) => {
+        if (users.has(u.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'users', i, 'name'], message: `IAM user '${u.name}' is listed twice` });
+        users.add(u.name);
+      });
+    });
+    attempt(() => {
+      if (s.dns.internalDomain && s.dns.publicDomain && s.dns.internalDomain === s.dns.publicDomain)
+        ctx.addIssue({ code: 'custom', path: ['spec', 'dns', 'internalDomain'], message: 'internalDomain and publicDomain must differ' });
     });
   }, ALWAYS);
 
