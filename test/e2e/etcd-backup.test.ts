@@ -281,11 +281,15 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     const at = (secondsAgo: number) => snapshotKey(new Date(now - secondsAgo * 1000));
     const H = 3600;
     const D = 86400;
-    // Away from the 1 h / 7 d age edges, so the second between planning here and in the CLI does not matter.
+    // Away from the 1 h / 7 d age edges, so the second between planning here and in the CLI does
+    // not matter; pairs meant to share a clock hour are placed inside one (10 and 20 minutes past
+    // its start), whatever time the test runs at.
+    const hourOf = (secondsAgo: number) => Math.floor((now - secondsAgo * 1000) / (H * 1000)) * H * 1000;
+    const inHour = (secondsAgo: number, minutes: number) => snapshotKey(new Date(hourOf(secondsAgo) + minutes * 60_000));
     const planted = [
       at(30 * 60), // < 1 h: kept
-      at(5 * H + 600), at(5 * H + 300), // one hour twice: the first kept
-      at(3 * D + 1200), at(3 * D + 600), at(3 * D + 4 * H), // 3 days: first of each hour
+      inHour(5 * H, 20), inHour(5 * H, 10), // one hour twice: the first kept
+      inHour(3 * D, 20), inHour(3 * D, 10), at(3 * D + 4 * H), // 3 days: first of each hour
       at(10 * D), at(10 * D + 2 * H), // beyond retention: gone
     ];
     for (const Key of [...planted, 'etcd/notes.txt']) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: 'x', ServerSideEncryption: 'AES256' }));
