@@ -1,7 +1,7 @@
 /** Small helpers shared by the resource kinds. */
 import { createHash } from 'node:crypto';
 import { isNotFound } from '../aws/errors.js';
-import { KEY_TAG, type Tags } from '../model/types.js';
+import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
 import { fromTagList, toTagList, type KV } from '../aws/tags.js';
 import type { Actual, Change, RunContext } from './types.js';
 
@@ -50,13 +50,17 @@ export async function applyEc2TagChanges(ctx: RunContext, actual: Actual, change
   return actual;
 }
 
-/** Groups observed resources by their key tag; resources without one are skipped. */
-export function keyed<T>(items: readonly T[], tagsOf: (t: T) => readonly KV[] | undefined): Array<{ item: T; key: string; tags: Tags }> {
+/**
+ * The observed resources this cluster owns, with their key tags. The ownership tag is checked
+ * here even though every observe also filters on it server-side: not every API honours tag
+ * filters (moto's DescribeNatGateways ignores them), and owning nothing by mistake is the rule.
+ */
+export function keyed<T>(items: readonly T[], tagsOf: (t: T) => readonly KV[] | undefined, clusterId: string): Array<{ item: T; key: string; tags: Tags }> {
   const out: Array<{ item: T; key: string; tags: Tags }> = [];
   for (const item of items) {
     const tags = fromTagList(tagsOf(item));
     const key = tags[KEY_TAG];
-    if (key) out.push({ item, key, tags });
+    if (key && tags[OWNER_TAG] === clusterId) out.push({ item, key, tags });
   }
   return out;
 }

@@ -8,7 +8,6 @@ import {
 } from '@aws-sdk/client-ec2';
 import { isNotFound } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
-import { OWNER_TAG } from '../model/types.js';
 import { applyEc2TagChanges, ignoreNotFound, keyed, orUndefined, toTagList } from './common.js';
 import type { ResourceHandler, RunContext } from './types.js';
 
@@ -30,8 +29,8 @@ export const elasticIp: ResourceHandler<'elastic-ip'> = {
   async observe(ctx) {
     // DescribeAddresses has no pagination: one call answers every address.
     const out = await (await ctx.aws.ec2()).send(new DescribeAddressesCommand({ Filters: [ownerFilter(ctx.clusterId)] }));
-    return keyed(out.Addresses ?? [], (a) => a.Tags)
-      .filter(({ item, tags }) => tags[OWNER_TAG] === ctx.clusterId && item.AllocationId)
+    return keyed(out.Addresses ?? [], (a) => a.Tags, ctx.clusterId)
+      .filter(({ item }) => item.AllocationId)
       .map(({ item, key, tags }) => ({
         key,
         kind: 'elastic-ip' as const,

@@ -8,7 +8,6 @@ import {
 } from '@aws-sdk/client-ec2';
 import { errorCode, isNotFound } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
-import { OWNER_TAG } from '../model/types.js';
 import { applyEc2TagChanges, change, drain, keyed, toTagList, whenVisible } from './common.js';
 import type { Actual, ResourceHandler, RunContext } from './types.js';
 
@@ -29,8 +28,7 @@ export const internetGateway: ResourceHandler<'internet-gateway'> = {
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
     const gws = await drain(paginateDescribeInternetGateways({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.InternetGateways);
-    return keyed(gws, (g) => g.Tags)
-      .filter(({ tags }) => tags[OWNER_TAG] === ctx.clusterId)
+    return keyed(gws, (g) => g.Tags, ctx.clusterId)
       .map(({ item, key, tags }) => ({
         key,
         kind: 'internet-gateway' as const,

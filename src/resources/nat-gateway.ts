@@ -2,7 +2,6 @@ import { CreateNatGatewayCommand, DeleteNatGatewayCommand, paginateDescribeNatGa
 import { isNotFound } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
 import { CoalescingWaiter, type PollOutcome } from '../aws/wait.js';
-import { OWNER_TAG } from '../model/types.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, toTagList } from './common.js';
 import type { Actual, ResourceHandler, RunContext } from './types.js';
 
@@ -90,8 +89,8 @@ export const natGateway: ResourceHandler<'nat-gateway'> = {
     return keyed(
       nats.filter((n) => !GONE.has(n.State ?? '')),
       (n) => n.Tags,
+      ctx.clusterId,
     )
-      .filter(({ tags }) => tags[OWNER_TAG] === ctx.clusterId)
       .map(({ item, key, tags }) => ({
         key,
         kind: 'nat-gateway' as const,

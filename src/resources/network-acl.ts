@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { KubeazError, isAlreadyExists, isLostResponse, isNotFound } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
-import { OWNER_TAG, type NaclEntry } from '../model/types.js';
+import type { NaclEntry } from '../model/types.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, sameSet, toTagList } from './common.js';
 import { whenVisible } from './common.js';
 import type { Change, ResourceHandler, RunContext } from './types.js';
@@ -73,8 +73,7 @@ export const networkAcl: ResourceHandler<'network-acl'> = {
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
     const acls = await drain(paginateDescribeNetworkAcls({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.NetworkAcls);
-    return keyed(acls, (a) => a.Tags)
-      .filter(({ tags }) => tags[OWNER_TAG] === ctx.clusterId)
+    return keyed(acls, (a) => a.Tags, ctx.clusterId)
       .map(({ item, key, tags }) => ({ key, kind: 'network-acl' as const, id: item.NetworkAclId!, attrs: {}, tags, observed: observedOf(item) }));
   },
 

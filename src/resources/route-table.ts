@@ -12,7 +12,6 @@ import {
 } from '@aws-sdk/client-ec2';
 import { isAlreadyExists, isDependencyViolation, isNotFound } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
-import { OWNER_TAG } from '../model/types.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, sameSet, toTagList } from './common.js';
 import { whenVisible } from './common.js';
 import type { Change, ResourceHandler, RunContext } from './types.js';
@@ -70,8 +69,7 @@ export const routeTable: ResourceHandler<'route-table'> = {
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
     const tables = await drain(paginateDescribeRouteTables({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.RouteTables);
-    return keyed(tables, (t) => t.Tags)
-      .filter(({ tags }) => tags[OWNER_TAG] === ctx.clusterId)
+    return keyed(tables, (t) => t.Tags, ctx.clusterId)
       .map(({ item, key, tags }) => ({ key, kind: 'route-table' as const, id: item.RouteTableId!, attrs: {}, tags, observed: observedOf(item) }));
   },
 

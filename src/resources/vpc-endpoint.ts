@@ -1,7 +1,6 @@
 import { CreateVpcEndpointCommand, DeleteVpcEndpointsCommand, ModifyVpcEndpointCommand, paginateDescribeVpcEndpoints } from '@aws-sdk/client-ec2';
 import { isNotFound } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
-import { OWNER_TAG } from '../model/types.js';
 import { applyEc2TagChanges, change, drain, keyed, sameSet, toTagList } from './common.js';
 import type { Change, ResourceHandler } from './types.js';
 
@@ -22,8 +21,8 @@ export const vpcEndpoint: ResourceHandler<'vpc-endpoint'> = {
     return keyed(
       eps.filter((e) => !GONE.has((e.State ?? '').toLowerCase())),
       (e) => e.Tags,
+      ctx.clusterId,
     )
-      .filter(({ tags }) => tags[OWNER_TAG] === ctx.clusterId)
       .map(({ item, key, tags }) => ({
         key,
         kind: 'vpc-endpoint' as const,
