@@ -1,4 +1,5 @@
-import { destroyAll } from '../engine/destroy.js';
+import { destroyAll, everything, foreignContents } from '../engine/destroy.js';
+import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
 import { ETCD_PREFIX, listSnapshots, newestSnapshot } from '../etcd/snapshots.js';
 import { bucketName } from '../model/names.js';
 import type { Actual } from '../resources/types.js';
@@ -22,7 +23,24 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
   try {
     await s.state.lock('destroy', opts.forceUnlock !== undefined ? { forceUnlock: opts.forceUnlock } : {});
     const region = s.spec.spec.region;
-    const go = await confirm(`Destroy cluster ${s.clusterId}: delete every resource tagged kubeaz:cluster=${s.clusterId} in ${region}, account ${s.ctx.accountId}?`, opts.yes);
+    const { HANDLERS } = await import('../resources/index.js');
+    // Look before asking: what is there (duplicates included), and whether it is this cluster's.
+    const observed = await everything(s.ctx, HANDLERS);
+    if (clusterAbsent(observed)) {
+      const message = notFoundMessage(s.ctx);
+      if (opts.output === 'json') process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region, found: false, message, deleted: [], failed: [], remaining: [] }, null, 2)}\n`);
+      else process.stderr.write(`${message}\n`);
+      return 0;
+    }
+    const elsewhere = heldElsewhere(s.ctx);
+    if (elsewhere) s.progress.emit({ type: 'warn', message: `${elsewhere}: not ours, left alone` });
+    // Things kubeaz did not make that live inside what it did: they go with their container.
+    const foreign = await foreignContents(s.ctx, HANDLERS, observed.filter((a) => !isAdoptedZone(a)));
+    for (const f of foreign) s.progress.emit({ type: 'warn', message: `not made by kubeaz, goes with its container: ${f}` });
+    const go = await confirm(
+      `Destroy cluster ${s.clusterId}: delete every resource tagged kubeaz:cluster=${s.clusterId} in ${region}, account ${s.ctx.accountId}${foreign.length ? `, and the ${foreign.length} thing(s) above that kubeaz did not make inside them` : ''}?`,
+      opts.yes,
+    );
     if (!go) {
       s.progress.emit({ type: 'info', message: 'nothing was deleted' });
       return 1;
@@ -30,14 +48,16 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
     // A bucket holding etcd snapshots stays (with etcd/ and pki/ only) unless --delete-backups.
     s.ctx.deleteBackups = Boolean(opts.deleteBackups);
     const bucket = bucketName(s.clusterId, s.ctx.accountId);
-    const snapshots = opts.deleteBackups ? [] : ((await listSnapshots(await s.aws.s3(), bucket, s.ctx.accountId)) ?? []);
+    // Only the bucket observe proved ours (a bucket of this name in another region is not).
+    const ownsBucket = observed.some((a) => a.kind === 'bucket');
+    const snapshots = opts.deleteBackups || !ownsBucket ? [] : ((await listSnapshots(await s.aws.s3(), bucket, s.ctx.accountId)) ?? []);
     const keepBackups = snapshots.length > 0;
     const kept = (a: Actual): boolean => isAdoptedZone(a) || (keepBackups && (a.kind === 'bucket' || a.kind === 'pki'));
     const prior = await s.state.read();
     if (prior) await s.state.write({ ...prior, phase: 'destroying' });
     s.progress.emit({ type: 'info', message: `destroying ${s.clusterId} in ${region}` });
-    const { HANDLERS } = await import('../resources/index.js');
     const result = await destroyAll(s.ctx, HANDLERS, {
+      observed,
       concurrency: s.concurrency,
       keep: kept,
       onDeleted: async (a) => {
@@ -56,7 +76,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
     const seconds = (Date.now() - started) / 1000;
     const backups = keepBackups ? { bucket, location: `s3://${bucket}/${ETCD_PREFIX}`, snapshots: snapshots.length, newest: newestSnapshot(snapshots)?.key ?? null } : null;
     if (opts.output === 'json') {
-      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, seconds, calls: { total: s.aws.counter.total, mutating: s.aws.counter.mutating }, ...result, remaining: result.remaining.map((r) => ({ key: r.key, kind: r.kind, id: r.id })), keptBackups: backups }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, seconds, calls: { total: s.aws.counter.total, mutating: s.aws.counter.mutating }, found: true, ...result, remaining: result.remaining.map((r) => ({ key: r.key, kind: r.kind, id: r.id })), foreign, keptBackups: backups }, null, 2)}\n`);
     }
     for (const f of result.failed) s.progress.emit({ type: 'warn', message: f.error });
     if (result.aborted) {
@@ -69,6 +89,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
       return 1;
     }
     await s.state.remove();
+    if (foreign.length) s.progress.emit({ type: 'info', message: `deleted with their containers, not made by kubeaz: ${foreign.join('; ')}` });
     if (backups) {
       s.progress.emit({
         type: 'info',

@@ -96,6 +96,7 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
   const names = naming(spec);
   const ctx = createRunContext({
     clusterId,
+    owner: { name: spec.metadata.name, environment: spec.metadata.environment },
     region: spec.spec.region,
     accountId,
     generation: 'unknown',

@@ -1,4 +1,5 @@
-import { observeAll, resolveNode } from '../engine/reconcile.js';
+import { describeDuplicate, observeEvery, resolveNode } from '../engine/reconcile.js';
+import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
 import { silentProgress } from '../engine/progress.js';
 import { bucketName } from '../model/names.js';
 import type { Kind } from '../model/types.js';
@@ -44,7 +45,14 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
   try {
     const graph = await s.graph();
     const { HANDLERS } = await import('../resources/index.js');
-    const actuals = await observeAll(s.ctx, HANDLERS);
+    const { actuals, duplicates } = await observeEvery(s.ctx, HANDLERS);
+    if (clusterAbsent(actuals.values())) {
+      // Nothing of it here: one line, not a table of every resource "missing".
+      const message = notFoundMessage(s.ctx);
+      if (json) process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: false, ok: false, message }, null, 2)}\n`);
+      else process.stdout.write(`${message}\n`);
+      return 3;
+    }
     const resources: ResourceStatus[] = graph.nodes.map((node) => {
       const actual = actuals.get(node.key);
       if (!actual) return { key: node.key, kind: node.kind, status: 'missing' };
@@ -67,6 +75,9 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
       )
     ).flat();
     const warnings = [...s.warnings];
+    for (const d of duplicates) warnings.push(describeDuplicate(d, actuals.get(d.key)));
+    const elsewhere = heldElsewhere(s.ctx);
+    if (elsewhere) warnings.push(`${elsewhere}: left out of this status`);
     const backups = actuals.has('bucket') ? await etcdBackups(s) : undefined;
     const interval = s.spec.spec.etcd.backupIntervalMinutes;
     if (backups && backups.count === 0) warnings.push('no etcd backup yet (a master that has not finished booting has none)');
@@ -76,7 +87,7 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
     const orphans = [...actuals.values()].filter((a) => !desired.has(a.key)).map((a) => ({ key: a.key, kind: a.kind, id: a.id }));
     const ok = resources.every((r) => r.status === 'present') && health.every((h) => h.ok);
     if (json) {
-      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, ok, resources, health, etcdBackups: backups ?? null, orphans, warnings, calls: s.aws.counter.total }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, etcdBackups: backups ?? null, orphans, warnings, calls: s.aws.counter.total }, null, 2)}\n`);
     } else {
       const rows = [['RESOURCE', 'KIND', 'ID', 'STATUS'], ...resources.map((r) => [r.key, r.kind, r.id ?? '-', r.status + (r.state && r.state !== 'available' ? ` (${r.state})` : '')])];
       const out: string[] = [`cluster ${s.clusterId} in ${s.spec.spec.region} (account ${s.ctx.accountId})`, '', table(rows), ''];

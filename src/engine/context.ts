@@ -40,8 +40,10 @@ export function createRunContext(opts: {
   signal?: AbortSignal;
   zoneDomains?: string[];
   publicDomain?: string;
+  owner?: { name: string; environment: string };
 }): RunContext & { resetMemo(): void } {
   let memo = new Map<string, Promise<unknown>>();
+  const sightings: RunContext['sightings'] = [];
   let generation = opts.generation;
   return {
     clusterId: opts.clusterId,
@@ -54,6 +56,8 @@ export function createRunContext(opts: {
     set generation(v: string) {
       generation = v;
     },
+    ...(opts.owner ? { owner: opts.owner } : {}),
+    sightings,
     aws: opts.aws,
     progress: opts.progress ?? silentProgress,
     timing: opts.timing ?? timingFromEnv(),
@@ -74,6 +78,7 @@ export function createRunContext(opts: {
     },
     resetMemo() {
       memo = new Map();
+      sightings.length = 0;
     },
   };
 }

@@ -17,7 +17,7 @@ import { describeBlocker, sweepKubernetesMade, type Blocker } from '../resources
 import type { Actual, ResourceHandler, RunContext } from '../resources/types.js';
 import { schedule } from './graph.js';
 import { KIND_DEPENDENCIES } from './kinds.js';
-import { observeAll } from './reconcile.js';
+import { observeEvery } from './reconcile.js';
 
 export interface DestroyResult {
   deleted: Array<{ key: string; kind: Kind; id: string; seconds: number }>;
@@ -77,12 +77,30 @@ export async function deleteOne(
   }
 }
 
+/** Every owned resource, one per key plus the duplicates. */
+export async function everything(ctx: RunContext & { resetMemo?: () => void }, handlers: Handlers): Promise<Actual[]> {
+  const { actuals, duplicates } = await observeEvery(ctx, handlers);
+  return [...actuals.values(), ...duplicates];
+}
+
+/** What lives inside the cluster's resources that kubeaz did not put there (destroy names it). */
+export async function foreignContents(ctx: RunContext, handlers: Handlers, actuals: readonly Actual[]): Promise<string[]> {
+  const lists = await Promise.all(
+    actuals.map((a) => {
+      const h = handlers[a.kind] as ResourceHandler;
+      return h.foreignContents ? h.foreignContents(ctx, a) : Promise.resolve([]);
+    }),
+  );
+  return lists.flat();
+}
+
 export async function destroyAll(
   ctx: RunContext & { resetMemo?: () => void },
   handlers: Handlers,
-  opts: { concurrency: number; keep?: (a: Actual) => boolean; onDeleted?: (a: Actual) => Promise<void> },
+  opts: { concurrency: number; keep?: (a: Actual) => boolean; onDeleted?: (a: Actual) => Promise<void>; observed?: Actual[] },
 ): Promise<DestroyResult> {
-  const actuals = [...(await observeAll(ctx, handlers)).values()].filter((a) => !opts.keep?.(a));
+  // Everything the cluster owns, duplicates included (two resources claiming one key both go).
+  const actuals = (opts.observed ?? (await everything(ctx, handlers))).filter((a) => !opts.keep?.(a));
   const result: DestroyResult = { deleted: [], failed: [], remaining: [], aborted: false };
   const kinds = Object.keys(KIND_DEPENDENCIES) as Kind[];
   // Reverse edges: a kind may go once every kind that depends on it is gone. The Kubernetes sweep
@@ -153,7 +171,7 @@ export async function destroyAll(
   );
   result.aborted = ctx.signal.aborted;
   if (!result.aborted) {
-    result.remaining = [...(await observeAll(ctx, handlers)).values()].filter((a) => !opts.keep?.(a));
+    result.remaining = (await everything(ctx, handlers)).filter((a) => !opts.keep?.(a));
   }
   void sched;
   return result;

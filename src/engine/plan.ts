@@ -15,6 +15,7 @@ import type { Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler, RunContext } from '../resources/types.js';
 import { KIND_DEPENDENCIES } from './kinds.js';
 import { observeAll, PENDING, resolveNode } from './reconcile.js';
+import { refuseIfHeldElsewhere } from './ownership.js';
 
 export const PLAN_VERSION = 1;
 
@@ -221,6 +222,7 @@ export async function computePlan(
   opts: { zones: readonly string[]; keep?: (a: Actual) => boolean },
 ): Promise<PlanResult> {
   const observed = await observeAll(ctx, handlers);
+  refuseIfHeldElsewhere(ctx);
   const result = computePlanFrom(observed, graph, handlers, { region: ctx.region, ...opts });
   await templateDetail(ctx, result);
   return result;

@@ -45,8 +45,19 @@ export interface ReconcileOptions {
 
 export const PENDING = '(known after create)';
 
-/** One batched read per kind, all kinds at once. Two resources claiming one key is an error. */
-export async function observeAll(ctx: RunContext & { resetMemo?: () => void }, handlers: Handlers, kinds: readonly Kind[] = Object.keys(handlers) as Kind[]): Promise<Map<string, Actual>> {
+export interface Observation {
+  /** one resource per logical key */
+  actuals: Map<string, Actual>;
+  /** the others, where two resources claim one key (a create repeated by hand or by a lost answer) */
+  duplicates: Actual[];
+}
+
+/**
+ * One batched read per kind, all kinds at once. Where two resources claim one key, the one with
+ * the smallest id is the cluster's (deterministic) and the others are returned as duplicates:
+ * create and status name them and go on, destroy deletes them all.
+ */
+export async function observeEvery(ctx: RunContext & { resetMemo?: () => void }, handlers: Handlers, kinds: readonly Kind[] = Object.keys(handlers) as Kind[]): Promise<Observation> {
   ctx.resetMemo?.();
   const lists = await Promise.all(
     kinds.map(async (k) => {
@@ -57,13 +68,24 @@ export async function observeAll(ctx: RunContext & { resetMemo?: () => void }, h
       }
     }),
   );
-  const out = new Map<string, Actual>();
-  for (const a of lists.flat()) {
-    const prev = out.get(a.key);
-    if (prev) throw new KubeazError(`two ${a.kind} resources claim the key ${a.key}: ${prev.id} and ${a.id}; delete the one that should not exist`, 'DuplicateOwnership', a.key);
-    out.set(a.key, a);
+  const actuals = new Map<string, Actual>();
+  const duplicates: Actual[] = [];
+  for (const a of lists.flat().sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))) {
+    if (actuals.has(a.key)) duplicates.push(a);
+    else actuals.set(a.key, a);
   }
-  return out;
+  return { actuals, duplicates };
+}
+
+/** What to say about a duplicate. */
+export const describeDuplicate = (d: Actual, kept: Actual | undefined): string =>
+  `two ${d.kind} resources claim the key ${d.key}: ${kept?.id ?? '?'} (used) and ${d.id} (a duplicate: delete it, or destroy deletes both)`;
+
+/** observeEvery, naming the duplicates as warnings and returning one resource per key. */
+export async function observeAll(ctx: RunContext & { resetMemo?: () => void }, handlers: Handlers, kinds: readonly Kind[] = Object.keys(handlers) as Kind[]): Promise<Map<string, Actual>> {
+  const { actuals, duplicates } = await observeEvery(ctx, handlers, kinds);
+  for (const d of duplicates) ctx.progress.emit({ type: 'warn', message: describeDuplicate(d, actuals.get(d.key)) });
+  return actuals;
 }
 
 function resolveValue(v: unknown, actuals: Map<string, Actual>, key: string): unknown {

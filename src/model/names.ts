@@ -1,7 +1,7 @@
 /** Deterministic names and tags, pure. */
 import type { ClusterSpec } from '../spec/schema.js';
 import { clusterIdOf } from '../spec/schema.js';
-import { KEY_TAG, OWNER_TAG, type Tags } from './types.js';
+import { ENV_TAG, KEY_TAG, NAME_TAG, OWNER_TAG, REGION_TAG, type Tags } from './types.js';
 
 export interface Naming {
   clusterId: string;
@@ -38,13 +38,16 @@ export const bucketName = (clusterId: string, accountId: string): string => `kub
 /** IAM paths scope our roles, profiles and users: one list call finds them all. */
 export const iamPathOf = (clusterId: string): string => `/kubeaz/${clusterId}/`;
 
-/** The tags every resource carries: ownership, logical key, Name, then the spec's own tags. */
+/** The tags every resource carries: ownership (cluster id, name, environment, region), logical key, Name, then the spec's own tags. */
 export function baseTags(spec: ClusterSpec, key: string, name: string, extra: Tags = {}): Tags {
   return {
     ...spec.spec.tags,
     Name: name,
     ...extra,
     [OWNER_TAG]: clusterIdOf(spec),
+    [NAME_TAG]: spec.metadata.name,
+    [ENV_TAG]: spec.metadata.environment,
+    [REGION_TAG]: spec.spec.region,
     [KEY_TAG]: key,
   };
 }

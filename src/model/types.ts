@@ -130,6 +130,15 @@ export interface DesiredGraph {
 
 export const OWNER_TAG = 'kubeaz:cluster';
 export const KEY_TAG = 'kubeaz:key';
+/**
+ * With OWNER_TAG, the rest of the ownership proof: the spec's own name and environment (two specs
+ * whose ids coincide, `a-b`/`c` and `a`/`b-c`, stay apart) and the region the cluster lives in
+ * (IAM, Route 53 and S3 are global: a copy of the spec in another region must not reach them).
+ * A resource made before these tags existed lacks them; it gets them on the cluster's next create.
+ */
+export const NAME_TAG = 'kubeaz:name';
+export const ENV_TAG = 'kubeaz:environment';
+export const REGION_TAG = 'kubeaz:region';
 export const GENERATION_TAG = 'kubeaz:generation';
 export const GROUP_TAG = 'kubeaz:node-group';
 export const POOL_TAG = 'kubeaz:eip-pool';

@@ -197,7 +197,7 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group'> = {
     return keyed(
       groups.filter((g) => g.Status !== DELETING),
       (g) => g.Tags,
-      ctx.clusterId,
+      ctx,
     ).map(({ item, key, tags }) => toActual(item, key, tags));
   },
 

@@ -7,7 +7,7 @@ import { DeleteObjectCommand, PutObjectCommand, paginateListObjectsV2 } from '@a
 import { createHash } from 'node:crypto';
 import { isNotFound } from '../aws/errors.js';
 import { bucketName } from '../model/names.js';
-import { BUCKET_SSE } from './bucket.js';
+import { BUCKET_SSE, ownBucket } from './bucket.js';
 import { change, drain } from './common.js';
 import type { Actual, ResourceHandler } from './types.js';
 
@@ -25,7 +25,10 @@ export const bucketObject: ResourceHandler<'bucket-object'> = {
 
   async observe(ctx) {
     const s3 = await ctx.aws.s3();
-    const Bucket = bucketName(ctx.clusterId, ctx.accountId);
+    // Only the bucket this cluster owns (this region, not another name/environment's).
+    const own = await ownBucket(ctx);
+    if (!own) return [];
+    const Bucket = own.name;
     let objects;
     try {
       objects = await drain(paginateListObjectsV2({ client: s3 }, { Bucket, Prefix: OBJECT_PREFIX, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents);

@@ -12,13 +12,13 @@ import {
   GetBucketTaggingCommand,
   GetBucketVersioningCommand,
   GetPublicAccessBlockCommand,
-  HeadBucketCommand,
   ListObjectVersionsCommand,
   PutBucketEncryptionCommand,
   PutBucketPolicyCommand,
   PutBucketTaggingCommand,
   PutBucketVersioningCommand,
   PutPublicAccessBlockCommand,
+  paginateListObjectsV2,
   type BucketLocationConstraint,
   type ObjectIdentifier,
   type S3Client,
@@ -28,7 +28,7 @@ import { ETCD_PREFIX, listSnapshots } from '../etcd/snapshots.js';
 import { tagDiff } from '../aws/tags.js';
 import { bucketName } from '../model/names.js';
 import type { Tags } from '../model/types.js';
-import { change, fromTagList, toTagList } from './common.js';
+import { change, claims, clusterHome, drain, fromTagList, toTagList } from './common.js';
 import { normalisePolicy, retryWhileNotFound } from './iam-role.js';
 import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
 
@@ -56,10 +56,38 @@ async function unlessUnset<T>(p: Promise<T>): Promise<T | undefined> {
 
 const arnOf = (name: string): string => `arn:aws:s3:::${name}`;
 
-async function readBucket(s3: S3Client, name: string, owner: string): Promise<{ tags: Tags; observed: BucketObserved }> {
+/**
+ * The cluster's bucket when it is this cluster's: of this name (account-scoped), in this region
+ * (S3 names are global: the same spec in another region must not reach it), and not tagged for
+ * another name/environment. Memoised for the observe pass: the bucket, its objects and pki/ ask.
+ */
+export function ownBucket(ctx: RunContext): Promise<{ name: string; tags: Tags } | undefined> {
+  return ctx.memo('s3:ownBucket', async () => {
+    const name = bucketName(ctx.clusterId, ctx.accountId);
+    const home = await clusterHome(ctx);
+    if (home === undefined) return undefined;
+    if (home !== ctx.region) {
+      ctx.sightings.push({ what: 'bucket', region: home });
+      return undefined;
+    }
+    const s3 = await ctx.aws.s3();
+    let tagging;
+    try {
+      tagging = await unlessUnset(s3.send(new GetBucketTaggingCommand({ Bucket: name, ExpectedBucketOwner: ctx.accountId })));
+    } catch (e) {
+      if (isNotFound(e)) return undefined; // deleted meanwhile
+      throw e;
+    }
+    const tags = fromTagList(tagging?.TagSet);
+    // Tags come after creation: a bucket without them yet is ours by its name; one tagged for another
+    // name/environment (ids that coincide) is not.
+    return claims(ctx, tags, 'bucket', false) ? { name, tags } : undefined;
+  });
+}
+
+async function readBucket(s3: S3Client, name: string, owner: string): Promise<{ observed: BucketObserved }> {
   const b = { Bucket: name, ExpectedBucketOwner: owner };
-  const [tagging, versioning, encryption, pab, policy] = await Promise.all([
-    unlessUnset(s3.send(new GetBucketTaggingCommand(b))),
+  const [versioning, encryption, pab, policy] = await Promise.all([
     s3.send(new GetBucketVersioningCommand(b)),
     unlessUnset(s3.send(new GetBucketEncryptionCommand(b))),
     unlessUnset(s3.send(new GetPublicAccessBlockCommand(b))),
@@ -67,7 +95,6 @@ async function readBucket(s3: S3Client, name: string, owner: string): Promise<{ 
   ]);
   const cfg = pab?.PublicAccessBlockConfiguration;
   return {
-    tags: fromTagList(tagging?.TagSet),
     observed: {
       versioning: versioning.Status ?? 'Disabled',
       encryption: encryption?.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm,
@@ -89,13 +116,9 @@ export const bucket: ResourceHandler<'bucket'> = {
 
   async observe(ctx) {
     const s3 = await ctx.aws.s3();
-    const name = bucketName(ctx.clusterId, ctx.accountId);
-    try {
-      await s3.send(new HeadBucketCommand({ Bucket: name, ExpectedBucketOwner: ctx.accountId }));
-    } catch (e) {
-      if (isNotFound(e)) return [];
-      throw e;
-    }
+    const own = await ownBucket(ctx);
+    if (!own) return [];
+    const { name, tags } = own;
     let read;
     try {
       read = await readBucket(s3, name, ctx.accountId);
@@ -103,7 +126,7 @@ export const bucket: ResourceHandler<'bucket'> = {
       if (isNotFound(e)) return []; // deleted between the two reads
       throw e;
     }
-    return [{ key: 'bucket', kind: 'bucket' as const, id: name, attrs: { name, arn: arnOf(name) }, tags: read.tags, observed: read.observed }];
+    return [{ key: 'bucket', kind: 'bucket' as const, id: name, attrs: { name, arn: arnOf(name) }, tags, observed: read.observed }];
   },
 
   async create(ctx, node) {
@@ -178,6 +201,16 @@ export const bucket: ResourceHandler<'bucket'> = {
     return { ...actual, tags, observed: o };
   },
 
+  async foreignContents(ctx, actual) {
+    const s3 = await ctx.aws.s3();
+    const keys = await drain(paginateListObjectsV2({ client: s3 }, { Bucket: actual.id, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents).catch((e: unknown) => {
+      if (isNotFound(e)) return [];
+      throw e;
+    });
+    const foreign = keys.filter((o) => !KUBEAZ_PREFIXES.some((p) => o.Key!.startsWith(p)));
+    return foreign.map((o) => `object s3://${actual.id}/${o.Key} (${o.Size ?? 0} bytes) in the cluster's bucket`);
+  },
+
   async delete(ctx, actual) {
     const s3 = await ctx.aws.s3();
     try {
@@ -200,6 +233,9 @@ export const bucket: ResourceHandler<'bucket'> = {
     }
   },
 };
+
+/** Where kubeaz (and the cluster's own backup job) writes in the bucket; anything else is someone else's. */
+export const KUBEAZ_PREFIXES = ['bootstrap/', 'pki/', ETCD_PREFIX, 'kubeaz/'] as const;
 
 /** What a bucket kept for its backups holds: the etcd snapshots and the PKI they are only valid with. */
 export const RETAINED_PREFIXES = [ETCD_PREFIX, 'pki/'] as const;

@@ -1,7 +1,8 @@
 /** Small helpers shared by the resource kinds. */
 import { createHash } from 'node:crypto';
 import { isNotFound } from '../aws/errors.js';
-import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
+import { bucketName } from '../model/names.js';
+import { ENV_TAG, KEY_TAG, NAME_TAG, OWNER_TAG, REGION_TAG, type Tags } from '../model/types.js';
 import { fromTagList, toTagList, type KV } from '../aws/tags.js';
 import type { Actual, Change, RunContext } from './types.js';
 
@@ -51,16 +52,72 @@ export async function applyEc2TagChanges(ctx: RunContext, actual: Actual, change
 }
 
 /**
- * The observed resources this cluster owns, with their key tags. The ownership tag is checked
- * here even though every observe also filters on it server-side: not every API honours tag
- * filters (moto's DescribeNatGateways ignores them), and owning nothing by mistake is the rule.
+ * The ownership proof, checked on what came back whatever the server was asked to filter: the
+ * cluster tag names this id (required unless `requireOwnerTag` is false, for kinds whose proof is a
+ * path or a name and whose tags may come later), and the name, environment and region tags, where
+ * present, say this spec and this region. Something that carries our id but proves to be another
+ * cluster's is left alone and noted in ctx.sightings, so that plan/create can refuse and
+ * status/destroy can say where the cluster is.
  */
-export function keyed<T>(items: readonly T[], tagsOf: (t: T) => readonly KV[] | undefined, clusterId: string): Array<{ item: T; key: string; tags: Tags }> {
+export function claims(ctx: RunContext, tags: Tags, what: string, requireOwnerTag = true): boolean {
+  const owner = tags[OWNER_TAG];
+  if (requireOwnerTag ? owner !== ctx.clusterId : owner !== undefined && owner !== ctx.clusterId) return false;
+  const o = ctx.owner;
+  const otherCluster = o && ((tags[NAME_TAG] ?? o.name) !== o.name || (tags[ENV_TAG] ?? o.environment) !== o.environment);
+  const otherRegion = tags[REGION_TAG] !== undefined && tags[REGION_TAG] !== ctx.region;
+  if (!otherCluster && !otherRegion) return true;
+  ctx.sightings.push({
+    what,
+    ...(otherRegion ? { region: tags[REGION_TAG]! } : {}),
+    ...(otherCluster ? { cluster: `${tags[NAME_TAG] ?? '?'}/${tags[ENV_TAG] ?? '?'}` } : {}),
+  });
+  return false;
+}
+
+/**
+ * The region the cluster lives in, as far as the account knows: where its bucket is
+ * (GetBucketLocation is authoritative, and every cluster has had its bucket since its first
+ * create). undefined when there is no such bucket. One call per observe pass (memoised); it is
+ * also the bucket kind's existence check.
+ */
+export function clusterHome(ctx: RunContext): Promise<string | undefined> {
+  return ctx.memo('s3:GetBucketLocation', async () => {
+    const { GetBucketLocationCommand } = await import('@aws-sdk/client-s3');
+    const s3 = await ctx.aws.s3();
+    const out = await orUndefined(s3.send(new GetBucketLocationCommand({ Bucket: bucketName(ctx.clusterId, ctx.accountId), ExpectedBucketOwner: ctx.accountId })));
+    if (!out) return undefined;
+    const c = out.LocationConstraint as string | undefined;
+    // us-east-1 answers an empty constraint; EU is the old name of eu-west-1.
+    return !c ? 'us-east-1' : c === 'EU' ? 'eu-west-1' : c;
+  });
+}
+
+/**
+ * claims() for a global or account-wide resource (IAM, Route 53): one made before the region tag
+ * existed belongs to the region of the cluster's bucket; when that bucket lives in another
+ * region, it is that region's cluster's.
+ */
+export async function claimsGlobal(ctx: RunContext, tags: Tags, what: string, requireOwnerTag = true): Promise<boolean> {
+  if (!claims(ctx, tags, what, requireOwnerTag)) return false;
+  if (tags[REGION_TAG] !== undefined) return true;
+  const home = await clusterHome(ctx);
+  if (home === undefined || home === ctx.region) return true;
+  ctx.sightings.push({ what, region: home });
+  return false;
+}
+
+/**
+ * The observed resources this cluster owns, with their key tags. The ownership proof (claims) is
+ * checked here even though every observe also filters on the cluster tag server-side: not every
+ * API honours tag filters (moto's DescribeNatGateways ignores them), and owning nothing by
+ * mistake is the rule.
+ */
+export function keyed<T>(items: readonly T[], tagsOf: (t: T) => readonly KV[] | undefined, ctx: RunContext): Array<{ item: T; key: string; tags: Tags }> {
   const out: Array<{ item: T; key: string; tags: Tags }> = [];
   for (const item of items) {
     const tags = fromTagList(tagsOf(item));
     const key = tags[KEY_TAG];
-    if (key && tags[OWNER_TAG] === clusterId) out.push({ item, key, tags });
+    if (key && claims(ctx, tags, key)) out.push({ item, key, tags });
   }
   return out;
 }

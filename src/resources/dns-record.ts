@@ -6,7 +6,8 @@
  */
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type Change as R53Change, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { isNotFound, KubeazError } from '../aws/errors.js';
-import { change } from './common.js';
+import { change, claimsGlobal } from './common.js';
+import { ENV_TAG, NAME_TAG, OWNER_TAG, REGION_TAG, type Tags } from '../model/types.js';
 import { clusterZones, dnsName, isInvalidChangeBatch, listRecordSets, route53 } from './hosted-zone.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
@@ -18,20 +19,46 @@ export interface RecordObserved {
   a?: ResourceRecordSet;
   /** the TXT record set holding our marker, as returned */
   txt: ResourceRecordSet;
+  /** our marker, when it is not the current form (written before it named name/environment/region) */
+  oldMarker?: string;
 }
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-export const markerValue = (clusterId: string, key: string): string => `"kubeaz:cluster=${clusterId},key=${key}"`;
-const markerRe = (clusterId: string): RegExp => new RegExp(`^"kubeaz:cluster=${escapeRe(clusterId)},key=([^"]+)"$`);
+/**
+ * The marker: cluster id and key, then (since records carry the whole ownership proof) the spec's
+ * name, environment and region. A marker written before those fields existed has only the first
+ * two; it is rewritten with all of them on the next create.
+ */
+export const markerValue = (clusterId: string, key: string, owner?: { name: string; environment: string; region: string }): string =>
+  `"kubeaz:cluster=${clusterId},key=${key}${owner ? `,name=${owner.name},environment=${owner.environment},region=${owner.region}` : ''}"`;
+const markerRe = (clusterId: string): RegExp => new RegExp(`^"kubeaz:cluster=${escapeRe(clusterId)},key=([^",]+)((?:,[a-z]+=[^",]*)*)"$`);
+const ourMarker = (ctx: RunContext, key: string): string => markerValue(ctx.clusterId, key, ctx.owner ? { ...ctx.owner, region: ctx.region } : undefined);
+
+/** A marker value with our cluster id: its key and what it says as tags (for claims). */
+function parseMarker(ctx: RunContext, value: string | undefined): { key: string; tags: Tags } | undefined {
+  const m = markerRe(ctx.clusterId).exec(value ?? '');
+  if (!m) return undefined;
+  const extra = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const tags: Tags = { [OWNER_TAG]: ctx.clusterId };
+  if (extra.name !== undefined) tags[NAME_TAG] = extra.name;
+  if (extra.environment !== undefined) tags[ENV_TAG] = extra.environment;
+  if (extra.region !== undefined) tags[REGION_TAG] = extra.region;
+  return { key: m[1]!, tags };
+}
+
+/** Ours: our id, and nothing in the marker says another name, environment or region. */
+function isOurs(ctx: RunContext, value: string | undefined): boolean {
+  const p = parseMarker(ctx, value);
+  if (!p) return false;
+  const o = ctx.owner;
+  const t = p.tags;
+  return (t[REGION_TAG] ?? ctx.region) === ctx.region && (!o || ((t[NAME_TAG] ?? o.name) === o.name && (t[ENV_TAG] ?? o.environment) === o.environment));
+}
 
 const isPlainA = (s: ResourceRecordSet): boolean => s.Type === 'A' && !s.SetIdentifier;
 
 function markerKey(ctx: RunContext, txt: ResourceRecordSet | undefined): string | undefined {
-  const re = markerRe(ctx.clusterId);
-  for (const r of txt?.ResourceRecords ?? []) {
-    const m = re.exec(r.Value ?? '');
-    if (m) return m[1];
-  }
+  for (const r of txt?.ResourceRecords ?? []) if (isOurs(ctx, r.Value)) return parseMarker(ctx, r.Value)!.key;
   return undefined;
 }
 
@@ -71,9 +98,8 @@ function desiredA(node: ResolvedNode<'dns-record'>): ResourceRecordSet {
 
 /** The TXT set with our marker, keeping any other owner's values at the same name. */
 function desiredTxt(ctx: RunContext, node: ResolvedNode<'dns-record'>, existing: ResourceRecordSet | undefined): ResourceRecordSet {
-  const ours = markerValue(ctx.clusterId, node.key);
-  const re = markerRe(ctx.clusterId);
-  const foreign = (existing?.ResourceRecords ?? []).filter((r) => !re.test(r.Value ?? ''));
+  const ours = ourMarker(ctx, node.key);
+  const foreign = (existing?.ResourceRecords ?? []).filter((r) => !isOurs(ctx, r.Value));
   return { Name: node.props.name, Type: 'TXT', TTL: existing?.TTL ?? DEFAULT_TTL, ResourceRecords: [...foreign, { Value: ours }] };
 }
 
@@ -99,8 +125,7 @@ const normName = (n: string | undefined): string => (n ?? '').replace(/\.$/, '')
 
 /** The DELETE (or, with other owners' TXT values left, UPSERT) changes that remove our two sets. */
 function removal(ctx: RunContext, o: RecordObserved): R53Change[] {
-  const re = markerRe(ctx.clusterId);
-  const rest = (o.txt.ResourceRecords ?? []).filter((r) => !re.test(r.Value ?? ''));
+  const rest = (o.txt.ResourceRecords ?? []).filter((r) => !isOurs(ctx, r.Value));
   return [
     ...(o.a ? [{ Action: 'DELETE' as const, ResourceRecordSet: o.a }] : []),
     rest.length ? { Action: 'UPSERT' as const, ResourceRecordSet: { ...o.txt, ResourceRecords: rest } } : { Action: 'DELETE' as const, ResourceRecordSet: o.txt },
@@ -125,10 +150,14 @@ export const dnsRecord: ResourceHandler<'dns-record'> = {
         }
         const out: Actual[] = [];
         for (const txt of sets.filter((s) => s.Type === 'TXT' && !s.SetIdentifier)) {
-          const key = markerKey(ctx, txt);
-          if (!key) continue;
+          // Our id's marker, checked like any tag set: a copy of the spec in another region, or a
+          // spec whose id coincides, sees the record as someone else's.
+          const raw = (txt.ResourceRecords ?? []).map((r) => r.Value).find((v) => parseMarker(ctx, v));
+          const found = parseMarker(ctx, raw);
+          if (!found || !(await claimsGlobal(ctx, found.tags, `record ${dnsName(txt.Name ?? '')}`))) continue;
+          const key = found.key;
           const a = sets.find((s) => isPlainA(s) && dnsName(s.Name ?? '') === dnsName(txt.Name ?? ''));
-          out.push(actualOf(key, z.id, txt.Name ?? '', { ...(a ? { a } : {}), txt }));
+          out.push(actualOf(key, z.id, txt.Name ?? '', { ...(a ? { a } : {}), txt, ...(raw !== ourMarker(ctx, key) ? { oldMarker: raw! } : {}) }));
         }
         return out;
       }),
@@ -157,6 +186,8 @@ export const dnsRecord: ResourceHandler<'dns-record'> = {
     const o = actual.observed as RecordObserved;
     const p = node.props;
     const out: Change[] = [];
+    // A marker from before it carried name, environment and region: rewritten in place.
+    if (o.oldMarker) out.push(change('marker', o.oldMarker, 'with name, environment and region', true));
     if (actual.attrs.zoneId !== p.zoneId) out.push(change('zoneId', actual.attrs.zoneId, p.zoneId, false));
     if (dnsName(actual.attrs.name ?? '') !== dnsName(p.name)) out.push(change('name', actual.attrs.name, p.name, false));
     if (!o.a) {

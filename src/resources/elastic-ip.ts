@@ -29,7 +29,7 @@ export const elasticIp: ResourceHandler<'elastic-ip'> = {
   async observe(ctx) {
     // DescribeAddresses has no pagination: one call answers every address.
     const out = await (await ctx.aws.ec2()).send(new DescribeAddressesCommand({ Filters: [ownerFilter(ctx.clusterId)] }));
-    return keyed(out.Addresses ?? [], (a) => a.Tags, ctx.clusterId)
+    return keyed(out.Addresses ?? [], (a) => a.Tags, ctx)
       .filter(({ item }) => item.AllocationId)
       .map(({ item, key, tags }) => ({
         key,

@@ -24,7 +24,7 @@ import {
 import { errorCode, isAlreadyExists, isInvalidChangeBatch, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 import type { Tags } from '../model/types.js';
-import { change, drain, fromTagList, toTagList } from './common.js';
+import { change, claimsGlobal, drain, fromTagList, toTagList } from './common.js';
 import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
 
 /** Route53's answer to a change batch that no longer matches the records (deleted meanwhile). */
@@ -46,6 +46,8 @@ export interface ClusterZone {
   private: boolean;
   adopted: boolean;
   comment: string;
+  /** an owned zone's tags (an adopted one's are not ours to read) */
+  tags: Tags;
 }
 
 export const bareZoneId = (id: string): string => id.replace(/^\/hostedzone\//, '');
@@ -66,13 +68,14 @@ function ownedKey(ctx: RunContext, z: HostedZone): string | undefined {
   return m?.[1];
 }
 
-const toClusterZone = (z: HostedZone, key: string, adopted: boolean): ClusterZone => ({
+const toClusterZone = (z: HostedZone, key: string, adopted: boolean, tags: Tags = {}): ClusterZone => ({
   key,
   id: bareZoneId(z.Id!),
   name: dnsName(z.Name ?? ''),
   private: z.Config?.PrivateZone ?? false,
   adopted,
   comment: z.Config?.Comment ?? '',
+  tags,
 });
 
 /**
@@ -80,12 +83,23 @@ const toClusterZone = (z: HostedZone, key: string, adopted: boolean): ClusterZon
  * that no owned zone covers, that domain's single existing public zone (adopted, key 'zone/public').
  * Several public zones of one domain are ambiguous: none is adopted here, create() says why.
  */
-export async function clusterZones(ctx: RunContext): Promise<ClusterZone[]> {
+export function clusterZones(ctx: RunContext): Promise<ClusterZone[]> {
+  return ctx.memo('route53:clusterZones', () => findClusterZones(ctx));
+}
+
+async function findClusterZones(ctx: RunContext): Promise<ClusterZone[]> {
   const all = await listHostedZones(ctx);
-  const out: ClusterZone[] = [];
-  for (const z of all) {
+  const commented = all.flatMap((z) => {
     const key = ownedKey(ctx, z);
-    if (key) out.push(toClusterZone(z, key, false));
+    return key ? [{ z, key }] : [];
+  });
+  // The comment names the cluster id; the tags (name, environment, region) must not say another
+  // cluster's: Route 53 is global, and two specs' ids may coincide.
+  const tags = commented.length ? await zoneTags(ctx, commented.map(({ z }) => bareZoneId(z.Id!))) : new Map<string, Tags>();
+  const out: ClusterZone[] = [];
+  for (const { z, key } of commented) {
+    const t = tags.get(bareZoneId(z.Id!)) ?? {};
+    if (await claimsGlobal(ctx, t, `hosted zone ${dnsName(z.Name ?? '')} (${bareZoneId(z.Id!)})`, false)) out.push(toClusterZone(z, key, false, t));
   }
   const covered = new Set(out.map((z) => z.name));
   const ownsPublic = out.some((z) => z.key === 'zone/public');
@@ -172,10 +186,7 @@ export const hostedZone: ResourceHandler<'hosted-zone'> = {
   kind: 'hosted-zone',
 
   async observe(ctx) {
-    const zones = await clusterZones(ctx);
-    const owned = zones.filter((z) => !z.adopted);
-    const tags = owned.length ? await zoneTags(ctx, owned.map((z) => z.id)) : new Map<string, Tags>();
-    return zones.map((z) => actualOf(z, tags.get(z.id) ?? {}));
+    return (await clusterZones(ctx)).map((z) => actualOf(z, z.tags));
   },
 
   async create(ctx, node) {
@@ -214,7 +225,7 @@ export const hostedZone: ResourceHandler<'hosted-zone'> = {
     }
     const id = bareZoneId(zone!.Id!);
     await tagZone(ctx, id, node.tags);
-    return actualOf({ key: node.key, id, name: dnsName(p.domain), private: p.private, adopted: false, comment: p.comment }, node.tags);
+    return actualOf({ key: node.key, id, name: dnsName(p.domain), private: p.private, adopted: false, comment: p.comment, tags: node.tags }, node.tags);
   },
 
   diff(node, actual) {

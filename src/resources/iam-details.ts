@@ -6,7 +6,7 @@
  */
 import { paginateGetAccountAuthorizationDetails, type RoleDetail, type UserDetail } from '@aws-sdk/client-iam';
 import { iamPathOf } from '../model/names.js';
-import { drain } from './common.js';
+import { claimsGlobal, drain, fromTagList } from './common.js';
 import type { RunContext } from './types.js';
 
 export interface IamDetails {
@@ -18,11 +18,15 @@ export function iamDetails(ctx: RunContext): Promise<IamDetails> {
   return ctx.memo('iam:GetAccountAuthorizationDetails', async () => {
     const iam = await ctx.aws.iam();
     const path = iamPathOf(ctx.clusterId);
-    // The trailing slash of the path keeps /kubeaz/demo-dev-2/ out of /kubeaz/demo-dev/.
     const pages = await drain(paginateGetAccountAuthorizationDetails({ client: iam }, { Filter: ['Role', 'User'] }), (p) => [p]);
+    // Exactly our path (not a path below it), and tags that do not say another cluster or region.
+    const mine = async <T extends { Path?: string; Tags?: Array<{ Key?: string; Value?: string }> }>(list: T[], what: (t: T) => string): Promise<T[]> => {
+      const ok = await Promise.all(list.map(async (t) => t.Path === path && (await claimsGlobal(ctx, fromTagList(t.Tags), what(t), false))));
+      return list.filter((_, i) => ok[i]);
+    };
     return {
-      roles: pages.flatMap((p) => p.RoleDetailList ?? []).filter((r) => r.Path?.startsWith(path)),
-      users: pages.flatMap((p) => p.UserDetailList ?? []).filter((u) => u.Path?.startsWith(path)),
+      roles: await mine(pages.flatMap((p) => p.RoleDetailList ?? []), (r) => `iam role ${r.RoleName}`),
+      users: await mine(pages.flatMap((p) => p.UserDetailList ?? []), (u) => `iam user ${u.UserName}`),
     };
   });
 }

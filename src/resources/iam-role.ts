@@ -179,6 +179,16 @@ export const iamRole: ResourceHandler<'iam-role'> = {
     return { ...actual, tags, observed: { ...o, assumeRolePolicy: assume, policies } satisfies RoleObserved };
   },
 
+  async foreignContents(ctx, actual) {
+    // kubeaz writes inline policies only: a managed policy attached to the role was attached by hand.
+    const iam = await ctx.aws.iam();
+    const attached = await drain(paginateListAttachedRolePolicies({ client: iam }, { RoleName: actual.id }), (p) => p.AttachedPolicies).catch((e: unknown) => {
+      if (isNotFound(e)) return [];
+      throw e;
+    });
+    return attached.map((p) => `managed policy ${p.PolicyArn} attached to role ${actual.id}`);
+  },
+
   async delete(ctx, actual) {
     const iam = await ctx.aws.iam();
     const RoleName = actual.id;

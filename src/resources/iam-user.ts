@@ -120,6 +120,29 @@ export const iamUser: ResourceHandler<'iam-user'> = {
     return { ...actual, tags, observed: { ...o, policies } satisfies UserObserved };
   },
 
+  async foreignContents(ctx, actual) {
+    // kubeaz never makes access keys, login profiles, MFA devices or attaches managed policies.
+    const iam = await ctx.aws.iam();
+    const UserName = actual.id;
+    const orNone = <T>(p: Promise<T[]>): Promise<T[]> =>
+      p.catch((e: unknown) => {
+        if (isNotFound(e)) return [];
+        throw e;
+      });
+    const [keys, attached, mfas, groups] = await Promise.all([
+      orNone(drain(paginateListAccessKeys({ client: iam }, { UserName }), (p) => p.AccessKeyMetadata)),
+      orNone(drain(paginateListAttachedUserPolicies({ client: iam }, { UserName }), (p) => p.AttachedPolicies)),
+      orNone(drain(paginateListMFADevices({ client: iam }, { UserName }), (p) => p.MFADevices)),
+      orNone(drain(paginateListGroupsForUser({ client: iam }, { UserName }), (p) => p.Groups)),
+    ]);
+    return [
+      ...keys.map((k) => `access key ${k.AccessKeyId} of user ${UserName}`),
+      ...attached.map((p) => `managed policy ${p.PolicyArn} attached to user ${UserName}`),
+      ...mfas.map((m) => `MFA device ${m.SerialNumber} of user ${UserName}`),
+      ...groups.map((g) => `membership of user ${UserName} in group ${g.GroupName}`),
+    ];
+  },
+
   async delete(ctx, actual) {
     const iam = await ctx.aws.iam();
     const UserName = actual.id;

@@ -18,7 +18,7 @@ import { errorCode, isAlreadyExists, isNotFound } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 import { iamPathOf } from '../model/names.js';
 import type { Tags } from '../model/types.js';
-import { change, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
+import { change, claimsGlobal, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
 import { iamKey, retryWhileNotFound } from './iam-role.js';
 import { iamDetails } from './iam-details.js';
 import type { Actual, Change, ResourceHandler } from './types.js';
@@ -50,8 +50,10 @@ export const instanceProfile: ResourceHandler<'instance-profile'> = {
     // only a profile without a role (a create cut short) needs a read of its own.
     const tagged = new Map<string, InstanceProfile['Tags']>();
     for (const r of details.roles) for (const ip of r.InstanceProfileList ?? []) if (ip.InstanceProfileName && ip.Tags?.length) tagged.set(ip.InstanceProfileName, ip.Tags);
+    // moto ignores PathPrefix here (AWS honours it): the path is checked on what came back.
+    const path = iamPathOf(ctx.clusterId);
     const out = await Promise.all(
-      profiles.map(async (p) => {
+      profiles.filter((p) => p.Path === path).map(async (p) => {
         let tagList = p.Tags?.length ? p.Tags : tagged.get(p.InstanceProfileName!);
         if (!tagList?.length) {
           const got = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: p.InstanceProfileName! })).catch((e: unknown) => {
@@ -62,6 +64,7 @@ export const instanceProfile: ResourceHandler<'instance-profile'> = {
           tagList = got.InstanceProfile?.Tags;
         }
         const tags = fromTagList(tagList);
+        if (!(await claimsGlobal(ctx, tags, `instance profile ${p.InstanceProfileName}`, false))) return undefined;
         return profileActual(iamKey('profile', ctx.clusterId, p.InstanceProfileName!, tags), p, tags);
       }),
     );

@@ -28,7 +28,7 @@ export const internetGateway: ResourceHandler<'internet-gateway'> = {
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
     const gws = await drain(paginateDescribeInternetGateways({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.InternetGateways);
-    return keyed(gws, (g) => g.Tags, ctx.clusterId)
+    return keyed(gws, (g) => g.Tags, ctx)
       .map(({ item, key, tags }) => ({
         key,
         kind: 'internet-gateway' as const,

@@ -79,7 +79,7 @@ export const launchTemplate: ResourceHandler<'launch-template'> = {
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
     const lts = await drain(paginateDescribeLaunchTemplates({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.LaunchTemplates);
-    return keyed(lts, (t) => t.Tags, ctx.clusterId).map(({ item, key, tags }) => toActual(item, key, tags));
+    return keyed(lts, (t) => t.Tags, ctx).map(({ item, key, tags }) => toActual(item, key, tags));
   },
 
   async create(ctx, node) {

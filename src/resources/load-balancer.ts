@@ -24,7 +24,7 @@ import {
 import { isAlreadyExists, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type KindProps, type Tags } from '../model/types.js';
-import { change, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
+import { change, claims, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
 import type { Actual, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 type Listener = KindProps['load-balancer']['listener'];
@@ -131,7 +131,7 @@ export const loadBalancer: ResourceHandler<'load-balancer'> = {
     const owned = candidates.flatMap((lb) => {
       const t = tags.get(lb.LoadBalancerName!) ?? {};
       const key = t[KEY_TAG];
-      return t[OWNER_TAG] === ctx.clusterId && key ? [{ lb, key, tags: t }] : [];
+      return key && claims(ctx, t, key) ? [{ lb, key, tags: t }] : [];
     });
     return Promise.all(owned.map(({ lb, key, tags: t }) => actualOf(elb, lb, key, t)));
   },

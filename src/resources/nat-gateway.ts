@@ -89,7 +89,7 @@ export const natGateway: ResourceHandler<'nat-gateway'> = {
     return keyed(
       nats.filter((n) => !GONE.has(n.State ?? '')),
       (n) => n.Tags,
-      ctx.clusterId,
+      ctx,
     )
       .map(({ item, key, tags }) => ({
         key,

@@ -73,7 +73,7 @@ export const networkAcl: ResourceHandler<'network-acl'> = {
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
     const acls = await drain(paginateDescribeNetworkAcls({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.NetworkAcls);
-    return keyed(acls, (a) => a.Tags, ctx.clusterId)
+    return keyed(acls, (a) => a.Tags, ctx)
       .map(({ item, key, tags }) => ({ key, kind: 'network-acl' as const, id: item.NetworkAclId!, attrs: {}, tags, observed: observedOf(item) }));
   },
 

@@ -12,7 +12,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { errorCode, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { bucketName } from '../model/names.js';
 import { completeFromKey, generatePair, PKI_FILES, PKI_PAIRS, type PkiPair } from '../pki/ca.js';
-import { BUCKET_SSE } from './bucket.js';
+import { BUCKET_SSE, ownBucket } from './bucket.js';
 import { change } from './common.js';
 import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
 
@@ -134,7 +134,10 @@ export const pki: ResourceHandler<'pki'> = {
 
   async observe(ctx) {
     const s3 = await ctx.aws.s3();
-    const Bucket = bucketName(ctx.clusterId, ctx.accountId);
+    // Only the bucket this cluster owns (this region, not another name/environment's).
+    const own = await ownBucket(ctx);
+    if (!own) return [];
+    const Bucket = own.name;
     const found = new Set<string>();
     let ContinuationToken: string | undefined;
     try {

@@ -69,7 +69,7 @@ export const routeTable: ResourceHandler<'route-table'> = {
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
     const tables = await drain(paginateDescribeRouteTables({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.RouteTables);
-    return keyed(tables, (t) => t.Tags, ctx.clusterId)
+    return keyed(tables, (t) => t.Tags, ctx)
       .map(({ item, key, tags }) => ({ key, kind: 'route-table' as const, id: item.RouteTableId!, attrs: {}, tags, observed: observedOf(item) }));
   },
 

@@ -36,7 +36,7 @@ export const securityGroup: ResourceHandler<'security-group'> = {
 
   async observe(ctx) {
     const groups = await describeOwnedGroups(ctx);
-    return keyed(groups, (g) => g.Tags, ctx.clusterId).map(({ item, key, tags }) => toActual(item, key, tags));
+    return keyed(groups, (g) => g.Tags, ctx).map(({ item, key, tags }) => toActual(item, key, tags));
   },
 
   async create(ctx, node) {

@@ -15,7 +15,7 @@ export const subnet: ResourceHandler<'subnet'> = {
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
     const subnets = await drain(paginateDescribeSubnets({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.Subnets);
-    return keyed(subnets, (s) => s.Tags, ctx.clusterId).map(({ item, key, tags }) => ({
+    return keyed(subnets, (s) => s.Tags, ctx).map(({ item, key, tags }) => ({
       key,
       kind: 'subnet' as const,
       id: item.SubnetId!,

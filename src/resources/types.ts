@@ -53,8 +53,22 @@ export interface Timing {
   dependencySeconds: number;
 }
 
+/** Something observe found carrying this cluster id that belongs to another cluster (and was left alone). */
+export interface Sighting {
+  /** what it is: its logical key or name */
+  what: string;
+  /** the region it lives in, when that is not this run's */
+  region?: string;
+  /** `name/environment` of the cluster it belongs to, when that is not this spec's */
+  cluster?: string;
+}
+
 export interface RunContext {
   clusterId: string;
+  /** the spec's name and environment: the ownership tags must not say otherwise (absent in some unit tests) */
+  owner?: { name: string; environment: string };
+  /** filled by observe: what carried this cluster id but proved to be another cluster's; reset with the memo */
+  sightings: Sighting[];
   region: string;
   accountId: string;
   /** new for every cluster built from nothing; idempotency tokens derive from it */
@@ -87,4 +101,10 @@ export interface ResourceHandler<K extends Kind = Kind> {
   /** Idempotent: NotFound is done. DependencyViolation is thrown for the engine to retry. */
   delete(ctx: RunContext, actual: Actual): Promise<void>;
   health?(ctx: RunContext, actuals: Actual[]): Promise<Health[]>;
+  /**
+   * What lives inside this resource that kubeaz did not put there (objects in the bucket, access
+   * keys of a user, managed policies attached by hand): destroy names it before asking, since it
+   * goes only because its container goes. Read at destroy only.
+   */
+  foreignContents?(ctx: RunContext, actual: Actual): Promise<string[]>;
 }

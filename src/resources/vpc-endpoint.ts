@@ -21,7 +21,7 @@ export const vpcEndpoint: ResourceHandler<'vpc-endpoint'> = {
     return keyed(
       eps.filter((e) => !GONE.has((e.State ?? '').toLowerCase())),
       (e) => e.Tags,
-      ctx.clusterId,
+      ctx,
     )
       .map(({ item, key, tags }) => ({
         key,

@@ -24,7 +24,7 @@ export const vpc: ResourceHandler<'vpc'> = {
     const ec2 = await ctx.aws.ec2();
     const vpcs = await drain(paginateDescribeVpcs({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.Vpcs);
     return Promise.all(
-      keyed(vpcs, (v) => v.Tags, ctx.clusterId).map(async ({ item, key, tags }) => {
+      keyed(vpcs, (v) => v.Tags, ctx).map(async ({ item, key, tags }) => {
         const [support, hostnames] = await Promise.all([
           ec2.send(new DescribeVpcAttributeCommand({ VpcId: item.VpcId!, Attribute: 'enableDnsSupport' })),
           ec2.send(new DescribeVpcAttributeCommand({ VpcId: item.VpcId!, Attribute: 'enableDnsHostnames' })),
