@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseCidr, subnetLayout, type Cidr } from '../model/cidr.js';
 import { POD_CIDR, SERVICE_CIDR } from '../model/bootstrap.js';
 import { ELB_HOSTED_ZONE_IDS } from '../aws/elb-zones.js';
+import { kubeletLabelProblem, labelValueProblems, qualifiedNameProblems, TAINT_EFFECTS } from './k8s-names.js';
 
 export const API_VERSION = 'kubeaz/v1';
 export const MAX_CLUSTER_ID_LENGTH = 24;
@@ -39,13 +40,33 @@ const size = (what: string) =>
 
 const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type such as m5.large');
 
-const taint = z.strictObject({
-  key: z.string().min(1).max(253),
-  value: z.string().max(63).optional(),
-  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'], {
-    error: 'effect must be one of NoSchedule, PreferNoSchedule, NoExecute',
-  }),
-});
+const taint = z
+  .strictObject({
+    key: z.string({ error: 'taint key must be a string' }),
+    value: z.string({ error: 'taint value must be a string' }).optional(),
+    effect: z.enum(TAINT_EFFECTS, {
+      error: 'effect must be one of NoSchedule, PreferNoSchedule, NoExecute',
+    }),
+  })
+  .superRefine((t, ctx) => {
+    // Kubernetes' own rules: a taint key is a qualified name, its value a label value.
+    if (typeof t.key === 'string')
+      for (const m of qualifiedNameProblems(t.key)) ctx.addIssue({ code: 'custom', path: ['key'], message: `taint key is not a valid Kubernetes key: ${m}` });
+    if (typeof t.value === 'string')
+      for (const m of labelValueProblems(t.value)) ctx.addIssue({ code: 'custom', path: ['value'], message: `taint value is not a valid Kubernetes value: ${m}` });
+  }, ALWAYS);
+
+/** Labels by Kubernetes' rules, and none the kubelet refuses to set on its own Node. */
+const labels = z
+  .record(z.string(), z.string({ error: 'a label value must be a string (quote numbers and booleans: "true")' }))
+  .superRefine((l, ctx) => {
+    for (const [k, v] of Object.entries(l)) {
+      for (const m of qualifiedNameProblems(k)) ctx.addIssue({ code: 'custom', path: [k], message: `label key is not a valid Kubernetes label key: ${m}` });
+      const refused = kubeletLabelProblem(k);
+      if (refused) ctx.addIssue({ code: 'custom', path: [k], message: `label key ${refused}` });
+      if (typeof v === 'string') for (const m of labelValueProblems(v)) ctx.addIssue({ code: 'custom', path: [k], message: `label ${k}: ${m}` });
+    }
+  });
 
 const nodeGroup = z
   .strictObject({
@@ -57,7 +78,7 @@ const nodeGroup = z
     desiredCapacity: size('desiredCapacity').optional(),
     subnets: z.enum(['private', 'public'], { error: "subnets must be 'private' or 'public'" }).optional(),
     volumeSize: z.number().int().min(8).max(16384).optional(),
-    labels: z.record(z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'label key is not a valid Kubernetes label key'), z.string().max(63)).default({}),
+    labels: labels.default({}),
     taints: z.array(taint).default([]),
     elasticIps: z.number().int().min(1).max(20).optional(),
     publicRecord: z.string().regex(dnsLabel, 'publicRecord must be a single DNS label such as lb').optional(),

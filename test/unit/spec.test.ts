@@ -626,3 +626,44 @@ spec:
     ]);
   });
 });
+
+describe('labels and taints by Kubernetes rules (issue 9 #5, issue 10 #14)', () => {
+  const g0 = (from: string, to: string) => edit(from, to);
+  const withLabels = (yaml: string) => g0('      maxSize: 3', `      maxSize: 3\n      labels:\n${yaml}`);
+  const withTaints = (yaml: string) => g0('      maxSize: 3', `      maxSize: 3\n      taints:\n${yaml}`);
+
+  it('refuses a label value that would smuggle kubelet flags, at the label and its line', () => {
+    const text = withLabels('        tier: "x --anonymous-auth=true --authorization-mode=AlwaysAllow"');
+    expectIssue(text, 'spec.nodeGroups[0].labels.tier', lineOf(text, 'tier: "x'), /label tier: the value .* may hold only letters, digits/);
+  });
+  it('refuses a comma in a label value (it would add labels) and a value over 63 characters', () => {
+    const text = withLabels(`        a: "x,node-role.kubernetes.io/master=x"\n        b: "${'v'.repeat(64)}"`);
+    expectIssue(text, 'spec.nodeGroups[0].labels.a', lineOf(text, '        a: '), /may hold only letters/);
+    expectIssue(text, 'spec.nodeGroups[0].labels.b', lineOf(text, '        b: '), /64 characters; at most 63/);
+  });
+  it('refuses label keys: a name over 63, a prefix over 253, two slashes, an upper-case prefix, a space', () => {
+    const long = 'n'.repeat(64);
+    const prefix = `${Array(5).fill('p'.repeat(60)).join('.')}.com`;
+    const text = withLabels(`        ${long}: x\n        ${prefix}/n: x\n        a/b/c: x\n        Example.com/n: x\n        "with space": x`);
+    expectIssue(text, `spec.nodeGroups[0].labels.${long}`, lineOf(text, long), /name part .* 64 characters; at most 63/);
+    expectIssue(text, `spec.nodeGroups[0].labels.${prefix}/n`, lineOf(text, prefix), /prefix .* at most 253/);
+    expectIssue(text, 'spec.nodeGroups[0].labels.a/b/c', lineOf(text, 'a/b/c'), /more than one '\/'/);
+    expectIssue(text, 'spec.nodeGroups[0].labels.Example.com/n', lineOf(text, 'Example.com'), /lowercase DNS subdomain/);
+    expectIssue(text, 'spec.nodeGroups[0].labels.with space', lineOf(text, 'with space'), /not a valid Kubernetes label key/);
+  });
+  it('accepts what Kubernetes accepts: empty values, dots, underscores, a 63-character name and value', () => {
+    const text = withLabels(`        example.com/${'n'.repeat(63)}: "${'v'.repeat(63)}"\n        a_b.c-d: ""\n        node.kubernetes.io/pool: blue\n        team.kubelet.kubernetes.io/x: y\n        topology.kubernetes.io/zone: us-east-1a\n        node-role.kubernetes.io/worker: ""`);
+    expect(parseSpec(text, 'cluster.yaml', NOW).spec.spec.nodeGroups[0]!.labels['a_b.c-d']).toBe('');
+  });
+  it('refuses kubernetes.io / k8s.io label keys the kubelet may not set, with the reason', () => {
+    const text = withLabels('        kubernetes.io/role: x\n        foo.k8s.io/a: y');
+    expectIssue(text, 'spec.nodeGroups[0].labels.kubernetes.io/role', lineOf(text, 'kubernetes.io/role'), /kubernetes\.io namespace, which the kubelet refuses to set \(NodeRestriction\); use a key under node\.kubernetes\.io\//);
+    expectIssue(text, 'spec.nodeGroups[0].labels.foo.k8s.io/a', lineOf(text, 'foo.k8s.io'), /k8s\.io namespace, which the kubelet refuses/);
+  });
+  it('refuses taint keys and values that are not Kubernetes names, at the field and its line', () => {
+    const text = withTaints('        - key: "a b"\n          value: "x --y"\n          effect: NoSchedule\n        - key: ok\n          value: "' + 'v'.repeat(64) + '"\n          effect: NoExecute');
+    expectIssue(text, 'spec.nodeGroups[0].taints[0].key', lineOf(text, 'key: "a b"'), /taint key is not a valid Kubernetes key/);
+    expectIssue(text, 'spec.nodeGroups[0].taints[0].value', lineOf(text, 'value: "x --y"'), /taint value is not a valid Kubernetes value/);
+    expectIssue(text, 'spec.nodeGroups[0].taints[1].value', lineOf(text, 'v'.repeat(64)), /at most 63/);
+  });
+});
