@@ -55,7 +55,7 @@ async function run(fn: Runner, opts: Record<string, unknown>, command: string): 
   }
 }
 
-async function report(e: unknown, debug: boolean, command: string): Promise<number> {
+export async function report(e: unknown, debug: boolean, command: string): Promise<number> {
   const err = e as Error & { issues?: Array<{ path: string; line?: number; message: string }>; code?: string };
   if (err?.name === 'SpecError' && Array.isArray(err.issues)) {
     process.stderr.write(`${err.message}\n`);
@@ -65,15 +65,30 @@ async function report(e: unknown, debug: boolean, command: string): Promise<numb
     process.stderr.write(`error: ${err.message}; see 'kubeaz ${command} --help'\n`);
     return USAGE_EXIT;
   }
+  if (err?.name === 'CredentialsProviderError' && /Profile (\S+) could not be found/.test(err.message)) {
+    const name = /Profile (\S+) could not be found/.exec(err.message)![1];
+    process.stderr.write(`error: the AWS profile '${name}'${process.env.AWS_PROFILE === name ? ' (AWS_PROFILE)' : ''} does not exist in the shared config or credentials file\n`);
+    return 1;
+  }
+  if (err?.name === 'CredentialsProviderError' && process.env.AWS_PROFILE) {
+    const { profileExists } = await import('../aws/clients.js');
+    if (!(await profileExists(process.env.AWS_PROFILE)).exists) {
+      process.stderr.write(`error: the AWS profile '${process.env.AWS_PROFILE}' (AWS_PROFILE) does not exist in the shared config or credentials file\n`);
+      return 1;
+    }
+  }
   if (err?.name === 'CredentialsProviderError') {
     process.stderr.write('error: no AWS credentials found: pass --profile NAME, set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), sign in with `aws sso login`, or run where an instance role applies\n');
     return 1;
   }
   const { describeAwsError } = await import('../aws/errors.js');
-  const msg = err?.name === 'KubeazError' || err?.name === 'LockHeldError' || err?.name === 'GraphError' ? err.message : describeAwsError(e);
+  // Domain errors (a lock held, no PKI, a backup missing, a conflict) say what to do; a stack
+  // trace adds nothing there, so only unexpected errors suggest --debug.
+  const domain = err?.name === 'KubeazError' || err?.name === 'LockHeldError' || err?.name === 'GraphError';
+  const msg = domain ? err.message : describeAwsError(e);
   process.stderr.write(`error: ${msg}\n`);
   if (debug && err?.stack) process.stderr.write(`${err.stack}\n${err.cause ? `caused by: ${(err.cause as Error).stack ?? String(err.cause)}\n` : ''}`);
-  else process.stderr.write('(run with --debug for the stack trace)\n');
+  else if (!domain) process.stderr.write('(run with --debug for the stack trace)\n');
   return 1;
 }
 

@@ -90,6 +90,11 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
   const clusterId = clusterIdOf(spec);
   // Before any AWS call: a bad --state is a usage error that must cost nothing.
   const state = stateBackend(opts.state ?? spec.spec.state, file, clusterId, spec.spec.region, opts.profile);
+  if (opts.profile) {
+    const { profileExists } = await import('../aws/clients.js');
+    const found = await profileExists(opts.profile);
+    if (!found.exists) throw new UsageError(`--profile ${opts.profile}: the AWS profile '${opts.profile}' does not exist (looked in ${found.files.join(' and ')})`);
+  }
   const aws = new AwsClients({ region: spec.spec.region, ...(opts.profile ? { profile: opts.profile } : {}) });
   const accountId = await accountIdOf(aws);
   const abort = new AbortController();
