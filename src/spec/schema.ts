@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { parseCidr, subnetLayout, type Cidr } from '../model/cidr.js';
 import { POD_CIDR, SERVICE_CIDR } from '../model/bootstrap.js';
-import { ELB_HOSTED_ZONE_IDS } from '../aws/elb-zones.js';
+import { regionProblem } from '../aws/regions.js';
 import { kubeletLabelProblem, labelValueProblems, qualifiedNameProblems, TAINT_EFFECTS } from './k8s-names.js';
 
 export const API_VERSION = 'kubeaz/v1';
@@ -111,9 +111,11 @@ export const clusterSchema = z
     spec: z.strictObject({
       region: z
         .string()
-        .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'must be an AWS region such as us-east-1')
-        .refine((r) => !/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/.test(r) || r in ELB_HOSTED_ZONE_IDS, {
-          message: `is not a region kubeaz knows (one of ${Object.keys(ELB_HOSTED_ZONE_IDS).join(', ')})`,
+        .regex(/^[a-z]{2,4}(-gov|-iso[a-z]*|-de)?-[a-z]+-\d+$/, 'must be an AWS region such as us-east-1')
+        .superRefine((r, ctx) => {
+          if (!/^[a-z]{2,4}(-gov|-iso[a-z]*|-de)?-[a-z]+-\d+$/.test(r)) return; // the format check above said what is wrong
+          const why = regionProblem(r);
+          if (why) ctx.addIssue({ code: 'custom', message: why });
         }),
       zones: z.array(z.string(), { error: 'zones must be a list of availability zones' }).min(2, 'at least 2 zones are needed for a multi-AZ cluster').max(6, 'at most 6 zones are supported'),
       kubernetesVersion: z
