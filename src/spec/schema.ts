@@ -9,6 +9,32 @@ import { regionProblem } from '../aws/regions.js';
 import { kubeletLabelProblem, labelValueProblems, qualifiedNameProblems, TAINT_EFFECTS } from './k8s-names.js';
 
 export const API_VERSION = 'kubeaz/v1';
+
+/** AWS's tag limit per resource (EC2, IAM, S3, ELB, Route 53, auto scaling all allow 50). */
+export const AWS_TAGS_PER_RESOURCE = 50;
+/**
+ * Tags kubeaz itself may put on one resource, reserved out of that budget: kubeaz:cluster,
+ * kubeaz:key, Name, kubernetes.io/cluster/<id>, kubernetes.io/role/elb|internal-elb,
+ * kubeaz:generation, kubeaz:node-group, kubeaz:eip-pool, kubeaz:desired-capacity, and room for
+ * identity tags (name, environment, region) — 12.
+ */
+export const KUBEAZ_TAGS_PER_RESOURCE = 12;
+export const MAX_SPEC_TAGS = AWS_TAGS_PER_RESOURCE - KUBEAZ_TAGS_PER_RESOURCE;
+/** What IAM and S3 accept in tag keys and values (the strictest of the services kubeaz tags). */
+const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const TAG_CHARS_MESSAGE = 'tags may hold only letters, digits, spaces and _ . : / = + - @ (what IAM and S3 accept)';
+/** Address ranges no VPC can use: "this network", loopback, link-local, multicast, reserved. */
+export const RESERVED_RANGES: ReadonlyArray<[string, string]> = [
+  ['0.0.0.0/8', '"this network"'],
+  ['127.0.0.0/8', 'loopback'],
+  ['169.254.0.0/16', 'link-local'],
+  ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved'],
+];
+/** Private ranges (RFC 1918) and shared address space (RFC 6598); anything else is a public range. */
+export const PRIVATE_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'];
+export const overlaps = (a: Cidr, b: Cidr): boolean => a.network <= b.network + 2 ** (32 - b.prefix) - 1 && b.network <= a.network + 2 ** (32 - a.prefix) - 1;
+export const within = (a: Cidr, b: Cidr): boolean => overlaps(a, b) && a.prefix >= b.prefix;
 export const MAX_CLUSTER_ID_LENGTH = 24;
 
 /** Run a refinement even when fields failed, so cross-field problems are reported with the rest. */
@@ -153,10 +179,20 @@ export const clusterSchema = z
         backupIntervalMinutes: z.number().int().min(1).max(1440).default(15),
         backupRetentionDays: z.number().int().min(1).max(3650).default(7),
       }).default({ backupIntervalMinutes: 15, backupRetentionDays: 7 }),
-      tags: z.record(
-        z.string().min(1).max(127).refine((k) => !k.startsWith('aws:') && !k.startsWith('kubeaz:'), "tag keys starting with 'aws:' or 'kubeaz:' are reserved"),
-        z.string().max(255),
-      ).default({}),
+      tags: z
+        .record(
+          z
+            .string()
+            .min(1)
+            .max(127)
+            .refine((k) => !/^(aws|kubeaz):/i.test(k), "tag keys starting with 'aws:' or 'kubeaz:' (in any case) are reserved")
+            .refine((k) => TAG_CHARS.test(k), TAG_CHARS_MESSAGE),
+          z.string().max(255).refine((v) => TAG_CHARS.test(v), TAG_CHARS_MESSAGE),
+        )
+        .refine((t) => Object.keys(t).length <= MAX_SPEC_TAGS, {
+          message: `at most ${MAX_SPEC_TAGS} tags: AWS allows ${AWS_TAGS_PER_RESOURCE} per resource and kubeaz adds up to ${KUBEAZ_TAGS_PER_RESOURCE} of its own`,
+        })
+        .default({}),
       /** where the state lives for a team: s3://bucket/prefix (default: .kubeaz/ beside the spec) */
       state: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket/prefix').optional(),
     }),
@@ -192,6 +228,9 @@ export const clusterSchema = z
           if (net.network <= last(r) && r.network <= last(net))
             ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps the ${what} CIDR ${reserved} that the cluster uses inside; choose another range such as 10.0.0.0/16` });
         }
+        for (const [range, what] of RESERVED_RANGES)
+          if (overlaps(net, parseCidr(range)!))
+            ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps ${range} (${what}), which no VPC may use; choose a private range such as 10.0.0.0/16` });
         if (net.base !== net.network)
           ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} has host bits set; did you mean ${net.canonical}?` });
       }
