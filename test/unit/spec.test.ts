@@ -700,7 +700,7 @@ describe('limits known before the first call (issue 9 #8)', () => {
   it('refuses a vpcCidr in reserved ranges (this-network, loopback, link-local, multicast, reserved)', () => {
     for (const [cidr, what] of [['0.0.0.0/16', '0.0.0.0/8'], ['224.0.0.0/16', '224.0.0.0/4'], ['127.1.0.0/16', '127.0.0.0/8'], ['169.254.0.0/16', '169.254.0.0/16'], ['240.0.0.0/16', '240.0.0.0/4']]) {
       const text = edit('vpcCidr: 10.0.0.0/16', `vpcCidr: ${cidr}`);
-      expectIssue(text, 'spec.network.vpcCidr', lineOf(text, 'vpcCidr'), new RegExp(`overlaps ${what.replace(/[./]/g, '\\$&')} .*which no VPC may use`));
+      expectIssue(text, 'spec.network.vpcCidr', lineOf(text, 'vpcCidr'), new RegExp(`overlaps ${what!.replace(/[./]/g, '\\$&')} .*which no VPC may use`));
     }
   });
   it('warns (does not refuse) on a public vpcCidr; private ranges pass silently', () => {
