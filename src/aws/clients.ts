@@ -105,6 +105,34 @@ function instrument<C>(client: C, service: string, counter: CallCounter): C {
   return client;
 }
 
+class QuietLogger {
+  debug(): void {}
+  info(): void {}
+  warn(): void {}
+  error(): void {}
+}
+const QUIET_LOGGER = new QuietLogger();
+
+/**
+ * Whether a shared-config profile exists ([profile NAME] in the config file, [NAME] in the
+ * credentials file; AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE move them), and where we looked.
+ */
+export async function profileExists(name: string, env: NodeJS.ProcessEnv = process.env): Promise<{ exists: boolean; files: string[] }> {
+  const { readFile } = await import('node:fs/promises');
+  const { homedir } = await import('node:os');
+  const path = await import('node:path');
+  const home = env.HOME ?? homedir();
+  const config = env.AWS_CONFIG_FILE ?? path.join(home, '.aws', 'config');
+  const credentials = env.AWS_SHARED_CREDENTIALS_FILE ?? path.join(home, '.aws', 'credentials');
+  const sections = async (file: string): Promise<string[]> => {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    return [...text.matchAll(/^\s*\[\s*([^\]]+?)\s*\]/gm)].map((m) => m[1]!.replace(/\s+/g, ' '));
+  };
+  const [inConfig, inCredentials] = await Promise.all([sections(config), sections(credentials)]);
+  const exists = inConfig.includes(`profile ${name}`) || (name === 'default' && inConfig.includes('default')) || inCredentials.includes(name);
+  return { exists, files: [config, credentials] };
+}
+
 export class AwsClients {
   readonly counter: CallCounter;
   private readonly cache = new Map<string, unknown>();
@@ -129,6 +157,9 @@ export class AwsClients {
   private common(region: string) {
     return {
       region,
+      // The SDK's warnings (e.g. its multi-line notice that AWS_PROFILE and static keys are both
+      // set) go to this logger, not to the user's terminal; --profile picks the source explicitly.
+      logger: QUIET_LOGGER,
       ...(this.opts.profile ? { profile: this.opts.profile } : {}),
       retryStrategy: this.retry,
       maxAttempts: DEFAULT_RETRY.maxAttempts,

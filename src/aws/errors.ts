@@ -1,4 +1,5 @@
 /** AWS error codes, in one place. Commands and the engine ask these questions, never the codes. */
+import { isUnreachable } from './retry.js';
 
 export function errorCode(err: unknown): string {
   if (typeof err !== 'object' || err === null) return 'Unknown';
@@ -131,11 +132,29 @@ export class KubeazError extends Error {
   }
 }
 
+/** Where a call that could not connect was going: AWS_ENDPOINT_URL when set, else the host the SDK tried. */
+export function endpointOf(err: unknown, env: NodeJS.ProcessEnv = process.env): string {
+  const e = err as { hostname?: string; address?: string; port?: number; message?: string; cause?: { hostname?: string; address?: string; port?: number } };
+  const service = ((err as { $operation?: string })?.$operation ?? '').split(':')[0]?.toUpperCase();
+  const configured = (service && env[`AWS_ENDPOINT_URL_${service}`]) || env.AWS_ENDPOINT_URL;
+  if (configured) return `${configured} (AWS_ENDPOINT_URL${service && env[`AWS_ENDPOINT_URL_${service}`] ? `_${service}` : ''})`;
+  const host = e?.hostname ?? e?.cause?.hostname ?? e?.address ?? e?.cause?.address;
+  const port = e?.port ?? e?.cause?.port;
+  if (host) return port ? `${host}:${port}` : host;
+  return /(?:ENOTFOUND|EAI_AGAIN|ECONNREFUSED) (\S+)/.exec(e?.message ?? '')?.[1] ?? 'the AWS endpoint';
+}
+
 export function describeAwsError(err: unknown): string {
   const code = errorCode(err);
   const msg = (err as Error)?.message ?? String(err);
   const attempts = (err as { $metadata?: { attempts?: number } })?.$metadata?.attempts;
   const op = (err as { $operation?: string })?.$operation;
   const where = [op, attempts && attempts > 1 ? `after ${attempts} attempts` : undefined].filter(Boolean).join(', ');
-  return `${code}: ${msg}${where ? ` (${where})` : ''}`;
+  if (isUnreachable(err)) {
+    const why = /ENOTFOUND|EAI_AGAIN/.test(String((err as { code?: string }).code ?? msg)) ? 'the host name does not resolve' : 'the connection was refused';
+    return `cannot reach ${endpointOf(err)}: ${why} (${msg}${where ? `; ${where}` : ''})`;
+  }
+  // A plain Error has no AWS code worth printing: 'Error: …' says nothing.
+  const plain = !(err instanceof Error) || ['Error', 'TypeError', 'RangeError', 'SyntaxError'].includes(code) || code === 'Unknown';
+  return `${plain ? '' : `${code}: `}${msg}${where ? ` (${where})` : ''}`;
 }

@@ -9,12 +9,25 @@ import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types'
 
 export interface RetryOptions {
   maxAttempts: number;
+  /** attempts when no connection can be made at all (refused, no such host): give up within seconds */
+  unreachableAttempts: number;
   /** first backoff ceiling, milliseconds; doubled per attempt */
   baseDelayMs: number;
   maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 10, baseDelayMs: 200, maxDelayMs: 20_000 };
+export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 10, unreachableAttempts: 3, baseDelayMs: 200, maxDelayMs: 20_000 };
+
+/**
+ * No connection could be made (refused, no such host, no route). Unlike a reset or a time-out,
+ * nothing was sent; a wrong endpoint or a down emulator does not come back within a backoff, so
+ * a few quick attempts are all it gets.
+ */
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+export function isUnreachable(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  return UNREACHABLE_CODES.has(String(e?.code ?? e?.cause?.code ?? ''));
+}
 
 /** IAM's LimitExceeded is a quota that waiting does not lift (the SDK files it under throttling). */
 function isQuotaError(err: unknown): boolean {
@@ -47,7 +60,9 @@ export class PatientRetryStrategy implements RetryStrategyV2 {
   async refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
     const attempt = token.getRetryCount() + 1; // attempts made so far
     if (info.errorType === 'CLIENT_ERROR' || attempt >= this.opts.maxAttempts || isQuotaError(info.error)) throw new Error('no more retries');
-    const ceiling = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (attempt - 1) * (info.errorType === 'THROTTLING' ? 2 : 1));
+    const unreachable = isUnreachable(info.error);
+    if (unreachable && attempt >= this.opts.unreachableAttempts) throw new Error('no more retries');
+    const ceiling = Math.min(unreachable ? 500 : this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (attempt - 1) * (info.errorType === 'THROTTLING' ? 2 : 1));
     const hinted = info.retryAfterHint ? Math.max(0, info.retryAfterHint.getTime() - Date.now()) : 0;
     const delay = Math.max(hinted, Math.floor(Math.random() * ceiling));
     return new Token(attempt, delay);

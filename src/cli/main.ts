@@ -3,16 +3,43 @@
  * Exit codes: 0 success · 1 failure · 2 invalid spec or usage · 3 (status) missing, drifted or
  * unhealthy · 130 interrupted. Command modules (and the AWS SDK) load only when a command runs.
  */
-import { Command, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
 const VERSION = '0.1.0';
+
+/** Exit code of every usage error (bad flag, command, value), as of a bad spec. */
+export const USAGE_EXIT = 2;
+
+/**
+ * A numeric flag checked while parsing, so a bad value is a usage error (exit 2) before anything
+ * is read, locked or written. The value stays the text given (commands read it with Number()).
+ */
+export function numberOption(flags: string, description: string, range: { min: number; max: number; integer: boolean; minExclusive?: boolean }, dflt?: string): Option {
+  const o = new Option(flags, description).argParser((v: string) => {
+    const n = /^\s*[-+]?(\d+\.?\d*|\.\d+)\s*$/.test(v) ? Number(v) : NaN;
+    const what = range.integer ? 'a whole number' : 'a number';
+    const low = range.minExclusive ? `more than ${range.min}` : `from ${range.min}`;
+    if (!Number.isFinite(n) || (range.integer && !Number.isInteger(n)) || (range.minExclusive ? n <= range.min : n < range.min) || n > range.max)
+      throw new InvalidArgumentError(`expected ${what} ${low} ${range.minExclusive ? 'up ' : ''}to ${range.max}.`);
+    return v.trim();
+  });
+  return dflt === undefined ? o : o.default(dflt);
+}
+
+/** One line for every usage error, naming the help to read: `error: …; see 'kubeaz create --help'`. */
+function usageErrors(cmd: Command): Command {
+  const where = cmd.parent ? `kubeaz ${cmd.name()}` : 'kubeaz';
+  return cmd.configureOutput({
+    outputError: (str, write) => write(`${str.trim().replace(/\s*\n\s*/g, ' ').replace(/\.$/, '')}; see '${where} --help'\n`),
+  });
+}
 
 function common(cmd: Command): Command {
   return cmd
     .requiredOption('-f, --file <cluster.yaml>', 'the cluster spec')
     .option('--profile <name>', 'AWS shared-config profile (default: the SDK credential chain: env, profile, SSO, instance role)')
-    .option('--concurrency <n>', 'AWS operations in flight at once', '12')
-    .option('--poll-interval <seconds>', 'seconds between polls while waiting (default 10; KUBEAZ_POLL_SECONDS)')
+    .addOption(numberOption('--concurrency <n>', 'AWS operations in flight at once (1 to 256)', { min: 1, max: 256, integer: true }, '12'))
+    .addOption(numberOption('--poll-interval <seconds>', 'seconds between polls while waiting (default 10; KUBEAZ_POLL_SECONDS)', { min: 0, max: 3600, integer: false, minExclusive: true }))
     .option('--state <url>', 'keep the state in S3 (s3://bucket/prefix) instead of .kubeaz/ beside the spec, locked with conditional writes')
     .option('-v, --verbose', 'also list resources that are unchanged')
     .option('--debug', 'print stack traces of errors');
@@ -20,33 +47,48 @@ function common(cmd: Command): Command {
 
 type Runner = (opts: Record<string, unknown>) => Promise<number>;
 
-async function run(fn: Runner, opts: Record<string, unknown>): Promise<void> {
+async function run(fn: Runner, opts: Record<string, unknown>, command: string): Promise<void> {
   try {
     process.exitCode = await fn(opts);
   } catch (e) {
-    process.exitCode = await report(e, Boolean(opts.debug));
+    process.exitCode = await report(e, Boolean(opts.debug), command);
   }
 }
 
-async function report(e: unknown, debug: boolean): Promise<number> {
+export async function report(e: unknown, debug: boolean, command: string): Promise<number> {
   const err = e as Error & { issues?: Array<{ path: string; line?: number; message: string }>; code?: string };
   if (err?.name === 'SpecError' && Array.isArray(err.issues)) {
     process.stderr.write(`${err.message}\n`);
     return 2;
   }
   if (err?.name === 'UsageError') {
-    process.stderr.write(`error: ${err.message}\n`);
-    return 2;
+    process.stderr.write(`error: ${err.message}; see 'kubeaz ${command} --help'\n`);
+    return USAGE_EXIT;
+  }
+  if (err?.name === 'CredentialsProviderError' && /Profile (\S+) could not be found/.test(err.message)) {
+    const name = /Profile (\S+) could not be found/.exec(err.message)![1];
+    process.stderr.write(`error: the AWS profile '${name}'${process.env.AWS_PROFILE === name ? ' (AWS_PROFILE)' : ''} does not exist in the shared config or credentials file\n`);
+    return 1;
+  }
+  if (err?.name === 'CredentialsProviderError' && process.env.AWS_PROFILE) {
+    const { profileExists } = await import('../aws/clients.js');
+    if (!(await profileExists(process.env.AWS_PROFILE)).exists) {
+      process.stderr.write(`error: the AWS profile '${process.env.AWS_PROFILE}' (AWS_PROFILE) does not exist in the shared config or credentials file\n`);
+      return 1;
+    }
   }
   if (err?.name === 'CredentialsProviderError') {
     process.stderr.write('error: no AWS credentials found: pass --profile NAME, set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), sign in with `aws sso login`, or run where an instance role applies\n');
     return 1;
   }
   const { describeAwsError } = await import('../aws/errors.js');
-  const msg = err?.name === 'KubeazError' || err?.name === 'LockHeldError' || err?.name === 'GraphError' ? err.message : describeAwsError(e);
+  // Domain errors (a lock held, no PKI, a backup missing, a conflict) say what to do; a stack
+  // trace adds nothing there, so only unexpected errors suggest --debug.
+  const domain = err?.name === 'KubeazError' || err?.name === 'LockHeldError' || err?.name === 'GraphError';
+  const msg = domain ? err.message : describeAwsError(e);
   process.stderr.write(`error: ${msg}\n`);
   if (debug && err?.stack) process.stderr.write(`${err.stack}\n${err.cause ? `caused by: ${(err.cause as Error).stack ?? String(err.cause)}\n` : ''}`);
-  else process.stderr.write('(run with --debug for the stack trace)\n');
+  else if (!domain) process.stderr.write('(run with --debug for the stack trace)\n');
   return 1;
 }
 
@@ -58,7 +100,7 @@ export function buildProgram(): Command {
         'by calling the AWS SDK directly, and tear it down leaving nothing behind. Every resource carries ' +
         'the tag kubeaz:cluster=<name>-<environment> and is found again by it: re-running is always safe.',
     )
-    .showHelpAfterError()
+    .exitOverride()
     .addHelpText(
       'after',
       '\nExit codes: 0 ok · 1 failed · 2 invalid spec or usage · 3 status: missing, drifted or unhealthy · 130 interrupted\n' +
@@ -71,7 +113,7 @@ export function buildProgram(): Command {
     .description('check the spec and report every problem at once with its path and line; no AWS call')
     .requiredOption('-f, --file <cluster.yaml>', 'the cluster spec')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o) => run(async (opts) => (await import('../commands/validate.js')).validateCommand(opts as never), o));
+    .action((o) => run(async (opts) => (await import('../commands/validate.js')).validateCommand(opts as never), o, 'validate'));
 
   common(program.command('create'))
     .description('create the cluster, or bring an existing one back to the spec (idempotent: a re-run changes nothing)')
@@ -80,20 +122,20 @@ export function buildProgram(): Command {
     .option('--allow-delete', 'also delete what the spec no longer names (removed node groups, …)')
     .option('--force-unlock <lock-id>', 'take over a lock whose holder is gone (the id the refusal printed)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o) => run(async (opts) => (await import('../commands/create.js')).createCommand(opts as never), o));
+    .action((o) => run(async (opts) => (await import('../commands/create.js')).createCommand(opts as never), o, 'create'));
 
   common(program.command('plan'))
     .description('compare the spec with what exists: what would be created, changed (field: old → new), replaced or deleted; no change')
     .option('--detailed-exitcode', 'exit 0 when nothing would change, 4 when something would')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o) => run(async (opts) => (await import('../commands/plan.js')).planCommand(opts as never), o));
+    .action((o) => run(async (opts) => (await import('../commands/plan.js')).planCommand(opts as never), o, 'plan'));
 
   common(program.command('rollout'))
     .description('replace instances that run an old launch template version (instance refresh), node groups first, the master last after a fresh etcd backup')
     .option('--group <name>', 'only this group (master for the control plane)')
-    .option('--min-healthy-percentage <n>', 'instance refresh minimum healthy percentage', '90')
+    .addOption(numberOption('--min-healthy-percentage <n>', 'instance refresh minimum healthy percentage (0 to 100)', { min: 0, max: 100, integer: true }, '90'))
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
-    .action((o) => run(async (opts) => (await import('../commands/rollout.js')).rolloutCommand(opts as never), o));
+    .action((o) => run(async (opts) => (await import('../commands/rollout.js')).rolloutCommand(opts as never), o, 'rollout'));
 
   common(program.command('backup-etcd'))
     .description("take an etcd snapshot of the master now into the cluster's bucket (or --list / --prune the snapshots)")
@@ -104,12 +146,12 @@ export function buildProgram(): Command {
     .option('--list', 'list the snapshots in the bucket')
     .option('--prune', 'apply the retention policy now')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o) => run(async (opts) => (await import('../commands/backup-etcd.js')).backupEtcdCommand(opts as never), o));
+    .action((o) => run(async (opts) => (await import('../commands/backup-etcd.js')).backupEtcdCommand(opts as never), o, 'backup-etcd'));
 
   common(program.command('kubeconfig'))
     .description('write an admin kubeconfig for the cluster (API endpoint: the public master record, or the load balancer)')
     .option('--out <file>', 'where to write it (default: standard output)')
-    .action((o) => run(async (opts) => (await import('../commands/kubeconfig.js')).kubeconfigCommand(opts as never), o));
+    .action((o) => run(async (opts) => (await import('../commands/kubeconfig.js')).kubeconfigCommand(opts as never), o, 'kubeconfig'));
 
   common(program.command('destroy'))
     .description('delete everything tagged as this cluster\'s, in reverse dependency order; works without the state file')
@@ -117,16 +159,24 @@ export function buildProgram(): Command {
     .option('--delete-backups', 'also delete the etcd snapshots (and the bucket holding them); otherwise they are kept')
     .option('--force-unlock <lock-id>', 'take over a lock whose holder is gone (the id the refusal printed)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o) => run(async (opts) => (await import('../commands/destroy.js')).destroyCommand(opts as never), o));
+    .action((o) => run(async (opts) => (await import('../commands/destroy.js')).destroyCommand(opts as never), o, 'destroy'));
 
   common(program.command('status'))
     .description('what exists, what is missing or drifted, and health (instances, ELB, NAT, etcd backups); exit 3 unless all is well')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o) => run(async (opts) => (await import('../commands/status.js')).statusCommand(opts as never), o));
+    .action((o) => run(async (opts) => (await import('../commands/status.js')).statusCommand(opts as never), o, 'status'));
 
+  usageErrors(program);
+  for (const c of program.commands) usageErrors(c);
   return program;
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    // --help and --version end here with 0; every other parse error has printed its one line.
+    process.exitCode = e.exitCode === 0 ? 0 : USAGE_EXIT;
+  }
 }

@@ -88,6 +88,13 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
   const { spec, warnings, file } = await loadSpecFile(opts.file);
   for (const w of warnings) progress.emit({ type: 'warn', message: w });
   const clusterId = clusterIdOf(spec);
+  // Before any AWS call: a bad --state is a usage error that must cost nothing.
+  const state = stateBackend(opts.state ?? spec.spec.state, file, clusterId, spec.spec.region, opts.profile);
+  if (opts.profile) {
+    const { profileExists } = await import('../aws/clients.js');
+    const found = await profileExists(opts.profile);
+    if (!found.exists) throw new UsageError(`--profile ${opts.profile}: the AWS profile '${opts.profile}' does not exist (looked in ${found.files.join(' and ')})`);
+  }
   const aws = new AwsClients({ region: spec.spec.region, ...(opts.profile ? { profile: opts.profile } : {}) });
   const accountId = await accountIdOf(aws);
   const abort = new AbortController();
@@ -126,7 +133,7 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
     clusterId,
     aws,
     ctx: ctx as Session['ctx'],
-    state: stateBackend(opts.state ?? spec.spec.state, file, clusterId, spec.spec.region, opts.profile),
+    state,
     progress,
     abort,
     concurrency: opts.concurrency ? Math.max(1, Number(opts.concurrency)) : 12,

@@ -121,11 +121,23 @@ export function renderUserData(
 ): string {
   const text = templates[USERDATA_TEMPLATE];
   if (text === undefined) throw new TemplateError(`template ${USERDATA_TEMPLATE} is missing`);
+  const nodeLabels = formatLabels(labels);
+  const nodeTaints = formatTaints(taints);
+  // These lists become the kubelet's --node-labels= / --register-with-taints= arguments, split on
+  // whitespace by systemd and on ',' by the kubelet. The spec's rules allow only the characters
+  // below; anything else (a space, a quote, a second '=' list) could add a flag or a label, so it
+  // is refused here too, whatever the caller validated.
+  for (const [what, list] of [['labels', nodeLabels], ['taints', nodeTaints]] as const) {
+    const items = list === '' ? [] : list.split(',');
+    const item = what === 'labels' ? /^[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*$/ : /^[A-Za-z0-9._/-]+(=[A-Za-z0-9._-]*)?:[A-Za-z]+$/;
+    const bad = items.find((i) => !item.test(i)) ?? (items.length !== (what === 'labels' ? Object.keys(labels).length : taints.length) ? list : undefined);
+    if (bad !== undefined) throw new TemplateError(`node group ${group}: ${what} entry ${JSON.stringify(bad)} holds characters the kubelet's flag cannot take safely`);
+  }
   return renderTemplate(USERDATA_TEMPLATE, text, {
     ...vars,
     ROLE: role,
     NODE_GROUP: group,
-    NODE_LABELS: shq(formatLabels(labels)),
-    NODE_TAINTS: shq(formatTaints(taints)),
+    NODE_LABELS: shq(nodeLabels),
+    NODE_TAINTS: shq(nodeTaints),
   });
 }

@@ -4,7 +4,6 @@
  */
 import type { ClusterSpec, NodeGroupSpec } from '../spec/schema.js';
 import { clusterIdOf } from '../spec/schema.js';
-import { ELB_HOSTED_ZONE_IDS } from '../aws/elb-zones.js';
 import { subnetLayout } from './cidr.js';
 import { baseTags, k8sClusterTag, naming, type Naming } from './names.js';
 import { clusterVars, renderBootstrapFiles, renderUserData } from './bootstrap.js';
@@ -295,18 +294,17 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   elbs.push('elb/internal');
 
   // ── DNS records ────────────────────────────────────────────────────────────────────────────
-  const elbZone = ELB_HOSTED_ZONE_IDS[s.region];
-  if (!elbZone) throw new Error(`no classic ELB hosted-zone id is known for region ${s.region}`);
+  // The alias target's hosted-zone id is the load balancer's own (AWS's answer, see load-balancer.ts).
   b.add(
     'dns-record',
     'record/master-internal',
     `master.${names.internalDomain}`,
-    { zoneId: privateZone, name: `master.${names.internalDomain}`, type: 'A', alias: { dnsName: ref('elb/internal', 'dnsName'), hostedZoneId: elbZone } },
+    { zoneId: privateZone, name: `master.${names.internalDomain}`, type: 'A', alias: { dnsName: ref('elb/internal', 'dnsName'), hostedZoneId: ref('elb/internal', 'hostedZoneId') } },
     ['zone/private', 'elb/internal'],
   );
   if (publicZone && publicDomain && hasPublicApi) {
     const name = `master.${spec.metadata.environment}.${publicDomain}`;
-    b.add('dns-record', 'record/master-public', name, { zoneId: publicZone, name, type: 'A', alias: { dnsName: ref('elb/public', 'dnsName'), hostedZoneId: elbZone } }, [
+    b.add('dns-record', 'record/master-public', name, { zoneId: publicZone, name, type: 'A', alias: { dnsName: ref('elb/public', 'dnsName'), hostedZoneId: ref('elb/public', 'hostedZoneId') } }, [
       'zone/public',
       'elb/public',
     ]);

@@ -72,7 +72,7 @@ export interface KindProps {
   'instance-profile': { name: string; path: string; roleName: Ref };
   'iam-user': { name: string; path: string; policies: Record<string, PolicyDocument> };
   'hosted-zone': { domain: string; private: boolean; vpcId?: Ref; vpcRegion?: string; comment: string; callerReference: string; mode: 'own' | 'adopt-or-own' };
-  'dns-record': { zoneId: Ref; name: string; type: 'A'; alias?: { dnsName: Ref; hostedZoneId: string }; values?: Ref[]; ttl?: number };
+  'dns-record': { zoneId: Ref; name: string; type: 'A'; alias?: { dnsName: Ref; hostedZoneId: Ref }; values?: Ref[]; ttl?: number };
   'load-balancer': {
     name: string;
     scheme: 'internet-facing' | 'internal';

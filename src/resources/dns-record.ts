@@ -90,6 +90,12 @@ async function recordSetsAt(ctx: RunContext, zoneId: string, name: string): Prom
 function desiredA(node: ResolvedNode<'dns-record'>): ResourceRecordSet {
   const p = node.props;
   if (p.alias) {
+    if (!p.alias.hostedZoneId)
+      throw new KubeazError(
+        `record ${p.name}: the hosted-zone id of the load balancer ${p.alias.dnsName} is unknown (AWS did not return CanonicalHostedZoneNameID and kubeaz has no table entry for this region); no alias was written`,
+        'UnknownAliasZone',
+        node.key,
+      );
     return { Name: p.name, Type: 'A', AliasTarget: { DNSName: p.alias.dnsName, HostedZoneId: p.alias.hostedZoneId, EvaluateTargetHealth: true } };
   }
   if (!p.values?.length) throw new KubeazError(`record ${p.name} has neither an alias nor values`, 'InvalidInput', node.key);

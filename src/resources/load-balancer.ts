@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing';
 import { isAlreadyExists, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
+import { ELB_HOSTED_ZONE_IDS } from '../aws/elb-zones.js';
 import { KEY_TAG, OWNER_TAG, type KindProps, type Tags } from '../model/types.js';
 import { change, claims, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
 import type { Actual, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';
@@ -70,7 +71,16 @@ const healthCheckOf = (lb: LoadBalancerDescription): HealthCheck | undefined =>
       }
     : undefined;
 
-async function actualOf(elb: ElasticLoadBalancingClient, lb: LoadBalancerDescription, key: string, tags: Tags): Promise<Actual> {
+/**
+ * The hosted-zone id an alias to this load balancer needs: AWS's own answer
+ * (CanonicalHostedZoneNameID); the per-region table only for an emulator that omits it (moto);
+ * '' when neither knows it (the alias record then refuses, naming the region).
+ */
+export function aliasZoneOf(region: string, answered: string | undefined): string {
+  return answered || ELB_HOSTED_ZONE_IDS[region] || '';
+}
+
+async function actualOf(ctx: RunContext, elb: ElasticLoadBalancingClient, lb: LoadBalancerDescription, key: string, tags: Tags): Promise<Actual> {
   const attrs = await elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerName: lb.LoadBalancerName! }));
   const observed: Observed = {
     scheme: lb.Scheme ?? 'internet-facing',
@@ -80,7 +90,14 @@ async function actualOf(elb: ElasticLoadBalancingClient, lb: LoadBalancerDescrip
     healthCheck: healthCheckOf(lb),
     crossZone: attrs.LoadBalancerAttributes?.CrossZoneLoadBalancing?.Enabled ?? false,
   };
-  return { key, kind: 'load-balancer', id: lb.LoadBalancerName!, attrs: { name: lb.LoadBalancerName!, dnsName: lb.DNSName ?? '' }, tags, observed };
+  return {
+    key,
+    kind: 'load-balancer',
+    id: lb.LoadBalancerName!,
+    attrs: { name: lb.LoadBalancerName!, dnsName: lb.DNSName ?? '', hostedZoneId: aliasZoneOf(ctx.region, lb.CanonicalHostedZoneNameID) },
+    tags,
+    observed,
+  };
 }
 
 const sameListener = (a: Listener, b: Listener): boolean =>
@@ -133,13 +150,14 @@ export const loadBalancer: ResourceHandler<'load-balancer'> = {
       const key = t[KEY_TAG];
       return key && claims(ctx, t, key) ? [{ lb, key, tags: t }] : [];
     });
-    return Promise.all(owned.map(({ lb, key, tags: t }) => actualOf(elb, lb, key, t)));
+    return Promise.all(owned.map(({ lb, key, tags: t }) => actualOf(ctx, elb, lb, key, t)));
   },
 
   async create(ctx, node) {
     const elb = await elbClient(ctx);
     const p = node.props;
     let dnsName: string | undefined;
+    let answeredZone: string | undefined;
     try {
       const out = await elb.send(
         new CreateLoadBalancerCommand({
@@ -161,6 +179,12 @@ export const loadBalancer: ResourceHandler<'load-balancer'> = {
         throw new KubeazError(`a load balancer named ${p.name} exists and is not owned by cluster ${ctx.clusterId}`, 'LoadBalancerNotOwned', node.key, { cause: e });
       }
       dnsName = found.lb.DNSName;
+      answeredZone = found.lb.CanonicalHostedZoneNameID;
+    }
+    // CreateLoadBalancer answers only the DNS name; the alias record needs the hosted-zone id too.
+    if (!answeredZone) {
+      const fresh = await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [p.name] })).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      answeredZone = fresh?.LoadBalancerDescriptions?.[0]?.CanonicalHostedZoneNameID;
     }
     await configureHealthCheck(elb, p.name, p.healthCheck);
     await setCrossZone(elb, p.name, p.crossZone);
@@ -172,7 +196,14 @@ export const loadBalancer: ResourceHandler<'load-balancer'> = {
       healthCheck: p.healthCheck,
       crossZone: p.crossZone,
     };
-    return { key: node.key, kind: 'load-balancer', id: p.name, attrs: { name: p.name, dnsName: dnsName ?? '' }, tags: node.tags, observed };
+    return {
+      key: node.key,
+      kind: 'load-balancer',
+      id: p.name,
+      attrs: { name: p.name, dnsName: dnsName ?? '', hostedZoneId: aliasZoneOf(ctx.region, answeredZone) },
+      tags: node.tags,
+      observed,
+    };
   },
 
   diff(node, actual) {

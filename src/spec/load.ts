@@ -5,7 +5,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import { clusterSchema, KUBERNETES_EOL, type ClusterSpec } from './schema.js';
+import { clusterSchema, KUBERNETES_EOL, PRIVATE_RANGES, RESERVED_RANGES, overlaps, within, type ClusterSpec } from './schema.js';
+import { parseCidr } from '../model/cidr.js';
+
+/** A cluster spec is a page of YAML; anything this large is a mistake (and parsing it costs memory and minutes). */
+export const MAX_SPEC_BYTES = 256 * 1024;
 
 export interface SpecIssue {
   /** like spec.nodeGroups[1].maxSize; '(file)' for whole-file problems */
@@ -55,6 +59,7 @@ export async function loadSpecFile(path: string, now: Date = new Date()): Promis
     const st = await stat(path);
     if (st.isDirectory()) throw new SpecError(path, [{ path: FILE_PATH, message: `${path} is a directory, not a cluster spec file` }]);
     if (!st.isFile()) throw new SpecError(path, [{ path: FILE_PATH, message: `${path} is not a regular file` }]);
+    if (st.size > MAX_SPEC_BYTES) throw new SpecError(path, [{ path: FILE_PATH, message: tooLarge(st.size) }]);
     text = await readFile(path, 'utf8');
   } catch (e) {
     if (e instanceof SpecError) throw e;
@@ -90,12 +95,18 @@ export function specWarnings(spec: ClusterSpec, now: Date = new Date()): string[
   const eol = KUBERNETES_EOL[minor];
   if (eol && now.getTime() > Date.parse(`${eol}T23:59:59Z`))
     warnings.push(`kubernetesVersion ${spec.spec.kubernetesVersion}: Kubernetes ${minor} reached its end of life on ${eol} and gets no more security fixes; consider a newer minor`);
+  const net = parseCidr(spec.spec.network.vpcCidr);
+  if (net && !PRIVATE_RANGES.some((r) => within(net, parseCidr(r)!)) && !RESERVED_RANGES.some(([r]) => overlaps(net, parseCidr(r)!)))
+    warnings.push(`spec.network.vpcCidr ${spec.spec.network.vpcCidr} is a public address range: hosts on the internet with those addresses become unreachable from the cluster; prefer 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`);
   return warnings;
 }
 
 // ── parsing ───────────────────────────────────────────────────────────────────────────────────
 
+const tooLarge = (bytes: number) => `the file is ${bytes} bytes; a cluster spec may be at most ${MAX_SPEC_BYTES} bytes (${MAX_SPEC_BYTES / 1024} KiB)`;
+
 function parseUnsafe(text: string, file: string, now: Date): ParsedSpec {
+  if (Buffer.byteLength(text, 'utf8') > MAX_SPEC_BYTES) throw new SpecError(file, [{ path: FILE_PATH, message: tooLarge(Buffer.byteLength(text, 'utf8')) }]);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   const pos = (offset: number | undefined) => {

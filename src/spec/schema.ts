@@ -5,9 +5,36 @@
 import { z } from 'zod';
 import { parseCidr, subnetLayout, type Cidr } from '../model/cidr.js';
 import { POD_CIDR, SERVICE_CIDR } from '../model/bootstrap.js';
-import { ELB_HOSTED_ZONE_IDS } from '../aws/elb-zones.js';
+import { regionProblem } from '../aws/regions.js';
+import { kubeletLabelProblem, labelValueProblems, qualifiedNameProblems, TAINT_EFFECTS } from './k8s-names.js';
 
 export const API_VERSION = 'kubeaz/v1';
+
+/** AWS's tag limit per resource (EC2, IAM, S3, ELB, Route 53, auto scaling all allow 50). */
+export const AWS_TAGS_PER_RESOURCE = 50;
+/**
+ * Tags kubeaz itself may put on one resource, reserved out of that budget: kubeaz:cluster,
+ * kubeaz:key, Name, kubernetes.io/cluster/<id>, kubernetes.io/role/elb|internal-elb,
+ * kubeaz:generation, kubeaz:node-group, kubeaz:eip-pool, kubeaz:desired-capacity, and room for
+ * identity tags (name, environment, region) — 12.
+ */
+export const KUBEAZ_TAGS_PER_RESOURCE = 12;
+export const MAX_SPEC_TAGS = AWS_TAGS_PER_RESOURCE - KUBEAZ_TAGS_PER_RESOURCE;
+/** What IAM and S3 accept in tag keys and values (the strictest of the services kubeaz tags). */
+const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const TAG_CHARS_MESSAGE = 'tags may hold only letters, digits, spaces and _ . : / = + - @ (what IAM and S3 accept)';
+/** Address ranges no VPC can use: "this network", loopback, link-local, multicast, reserved. */
+export const RESERVED_RANGES: ReadonlyArray<[string, string]> = [
+  ['0.0.0.0/8', '"this network"'],
+  ['127.0.0.0/8', 'loopback'],
+  ['169.254.0.0/16', 'link-local'],
+  ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved'],
+];
+/** Private ranges (RFC 1918) and shared address space (RFC 6598); anything else is a public range. */
+export const PRIVATE_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'];
+export const overlaps = (a: Cidr, b: Cidr): boolean => a.network <= b.network + 2 ** (32 - b.prefix) - 1 && b.network <= a.network + 2 ** (32 - a.prefix) - 1;
+export const within = (a: Cidr, b: Cidr): boolean => overlaps(a, b) && a.prefix >= b.prefix;
 export const MAX_CLUSTER_ID_LENGTH = 24;
 
 /** Run a refinement even when fields failed, so cross-field problems are reported with the rest. */
@@ -39,13 +66,33 @@ const size = (what: string) =>
 
 const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type such as m5.large');
 
-const taint = z.strictObject({
-  key: z.string().min(1).max(253),
-  value: z.string().max(63).optional(),
-  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'], {
-    error: 'effect must be one of NoSchedule, PreferNoSchedule, NoExecute',
-  }),
-});
+const taint = z
+  .strictObject({
+    key: z.string({ error: 'taint key must be a string' }),
+    value: z.string({ error: 'taint value must be a string' }).optional(),
+    effect: z.enum(TAINT_EFFECTS, {
+      error: 'effect must be one of NoSchedule, PreferNoSchedule, NoExecute',
+    }),
+  })
+  .superRefine((t, ctx) => {
+    // Kubernetes' own rules: a taint key is a qualified name, its value a label value.
+    if (typeof t.key === 'string')
+      for (const m of qualifiedNameProblems(t.key)) ctx.addIssue({ code: 'custom', path: ['key'], message: `taint key is not a valid Kubernetes key: ${m}` });
+    if (typeof t.value === 'string')
+      for (const m of labelValueProblems(t.value)) ctx.addIssue({ code: 'custom', path: ['value'], message: `taint value is not a valid Kubernetes value: ${m}` });
+  }, ALWAYS);
+
+/** Labels by Kubernetes' rules, and none the kubelet refuses to set on its own Node. */
+const labels = z
+  .record(z.string(), z.string({ error: 'a label value must be a string (quote numbers and booleans: "true")' }))
+  .superRefine((l, ctx) => {
+    for (const [k, v] of Object.entries(l)) {
+      for (const m of qualifiedNameProblems(k)) ctx.addIssue({ code: 'custom', path: [k], message: `label key is not a valid Kubernetes label key: ${m}` });
+      const refused = kubeletLabelProblem(k);
+      if (refused) ctx.addIssue({ code: 'custom', path: [k], message: `label key ${refused}` });
+      if (typeof v === 'string') for (const m of labelValueProblems(v)) ctx.addIssue({ code: 'custom', path: [k], message: `label ${k}: ${m}` });
+    }
+  });
 
 const nodeGroup = z
   .strictObject({
@@ -57,7 +104,7 @@ const nodeGroup = z
     desiredCapacity: size('desiredCapacity').optional(),
     subnets: z.enum(['private', 'public'], { error: "subnets must be 'private' or 'public'" }).optional(),
     volumeSize: z.number().int().min(8).max(16384).optional(),
-    labels: z.record(z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'label key is not a valid Kubernetes label key'), z.string().max(63)).default({}),
+    labels: labels.default({}),
     taints: z.array(taint).default([]),
     elasticIps: z.number().int().min(1).max(20).optional(),
     publicRecord: z.string().regex(dnsLabel, 'publicRecord must be a single DNS label such as lb').optional(),
@@ -90,9 +137,11 @@ export const clusterSchema = z
     spec: z.strictObject({
       region: z
         .string()
-        .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'must be an AWS region such as us-east-1')
-        .refine((r) => !/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/.test(r) || r in ELB_HOSTED_ZONE_IDS, {
-          message: `is not a region kubeaz knows (one of ${Object.keys(ELB_HOSTED_ZONE_IDS).join(', ')})`,
+        .regex(/^[a-z]{2,4}(-gov|-iso[a-z]*|-de)?-[a-z]+-\d+$/, 'must be an AWS region such as us-east-1')
+        .superRefine((r, ctx) => {
+          if (!/^[a-z]{2,4}(-gov|-iso[a-z]*|-de)?-[a-z]+-\d+$/.test(r)) return; // the format check above said what is wrong
+          const why = regionProblem(r);
+          if (why) ctx.addIssue({ code: 'custom', message: why });
         }),
       zones: z.array(z.string(), { error: 'zones must be a list of availability zones' }).min(2, 'at least 2 zones are needed for a multi-AZ cluster').max(6, 'at most 6 zones are supported'),
       kubernetesVersion: z
@@ -130,10 +179,20 @@ export const clusterSchema = z
         backupIntervalMinutes: z.number().int().min(1).max(1440).default(15),
         backupRetentionDays: z.number().int().min(1).max(3650).default(7),
       }).default({ backupIntervalMinutes: 15, backupRetentionDays: 7 }),
-      tags: z.record(
-        z.string().min(1).max(127).refine((k) => !k.startsWith('aws:') && !k.startsWith('kubeaz:'), "tag keys starting with 'aws:' or 'kubeaz:' are reserved"),
-        z.string().max(255),
-      ).default({}),
+      tags: z
+        .record(
+          z
+            .string()
+            .min(1)
+            .max(127)
+            .refine((k) => !/^(aws|kubeaz):/i.test(k), "tag keys starting with 'aws:' or 'kubeaz:' (in any case) are reserved")
+            .refine((k) => TAG_CHARS.test(k), TAG_CHARS_MESSAGE),
+          z.string().max(255).refine((v) => TAG_CHARS.test(v), TAG_CHARS_MESSAGE),
+        )
+        .refine((t) => Object.keys(t).length <= MAX_SPEC_TAGS, {
+          message: `at most ${MAX_SPEC_TAGS} tags: AWS allows ${AWS_TAGS_PER_RESOURCE} per resource and kubeaz adds up to ${KUBEAZ_TAGS_PER_RESOURCE} of its own`,
+        })
+        .default({}),
       /** where the state lives for a team: s3://bucket/prefix (default: .kubeaz/ beside the spec) */
       state: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket/prefix').optional(),
     }),
@@ -169,6 +228,9 @@ export const clusterSchema = z
           if (net.network <= last(r) && r.network <= last(net))
             ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps the ${what} CIDR ${reserved} that the cluster uses inside; choose another range such as 10.0.0.0/16` });
         }
+        for (const [range, what] of RESERVED_RANGES)
+          if (overlaps(net, parseCidr(range)!))
+            ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps ${range} (${what}), which no VPC may use; choose a private range such as 10.0.0.0/16` });
         if (net.base !== net.network)
           ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} has host bits set; did you mean ${net.canonical}?` });
       }

@@ -3,7 +3,7 @@
  * truth (tags are). Written atomically (temp file + fsync + rename) and guarded by a lock file that
  * holds the owner's pid and host; a lock whose process is gone is taken over.
  */
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 
@@ -62,6 +62,17 @@ export class LockHeldError extends Error {
           `Wait for it to finish; if that process is gone from another host, remove ${lockFile}.`,
     );
   }
+}
+
+interface UnreadableLock {
+  why: string;
+  ageMs: number;
+}
+
+/** How old an unreadable lock file must be to count as stale (KUBEAZ_LOCK_GRACE_SECONDS, default 30). */
+export function unreadableLockGraceMs(): number {
+  const s = Number(process.env.KUBEAZ_LOCK_GRACE_SECONDS);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : 30_000;
 }
 
 function alive(pid: number): boolean {
@@ -124,37 +135,101 @@ export class LocalState implements StateBackend {
     await rm(this.file, { force: true });
   }
 
-  /** forceUnlock: the pid of a holder on another host that is known to be gone. */
+  /**
+   * forceUnlock: the pid of a holder on another host that is known to be gone.
+   * The lock is written whole to a temp file, then hard-linked into place (link fails when the
+   * lock exists), so it never appears empty or torn. One that cannot be read all the same (a crash
+   * of an older kubeaz between open and write, a hand edit, a dangling symlink) is named in the
+   * refusal and taken over once it is older than the grace period.
+   */
   async lock(command: string, opts: { forceUnlock?: string } = {}): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const me: LockInfo = { pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString() };
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const fh = await open(this.lockFile, 'wx', 0o600);
-        await fh.writeFile(JSON.stringify(me));
-        await fh.close();
-        this.locked = true;
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      }
-      let holder: LockInfo | undefined;
-      try {
-        holder = JSON.parse(await readFile(this.lockFile, 'utf8')) as LockInfo;
-      } catch {
-        holder = undefined; // being written right now, or torn: look again
-      }
-      if (holder && ((holder.host === me.host && !alive(holder.pid)) || (opts.forceUnlock !== undefined && opts.forceUnlock === String(holder.pid)))) {
-        // Stale: its process is gone. Take it over by renaming it away (atomic), then retry.
-        await rename(this.lockFile, `${this.lockFile}.stale.${process.pid}`).catch(() => {});
-        await rm(`${this.lockFile}.stale.${process.pid}`, { force: true });
-        continue;
-      }
-      if (holder) throw new LockHeldError(this.lockFile, holder);
-      await new Promise((r) => setTimeout(r, 50));
+    const tmp = `${this.lockFile}.${process.pid}.tmp`;
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(me));
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
-    const holder = JSON.parse(await readFile(this.lockFile, 'utf8').catch(() => '{}')) as LockInfo;
-    throw new LockHeldError(this.lockFile, holder);
+    try {
+      let unreadable: UnreadableLock | undefined;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          await link(tmp, this.lockFile);
+          this.locked = true;
+          return;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
+        const found = await this.readLock();
+        if (found.holder) {
+          const holder = found.holder;
+          if ((holder.host === me.host && !alive(holder.pid)) || (opts.forceUnlock !== undefined && opts.forceUnlock === String(holder.pid))) {
+            await this.takeOver();
+            continue;
+          }
+          throw new LockHeldError(this.lockFile, holder);
+        }
+        if (found.unreadable === undefined) continue; // removed meanwhile: try again
+        unreadable = found.unreadable;
+        if (unreadable.ageMs > unreadableLockGraceMs()) {
+          await this.takeOver();
+          continue;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const u = unreadable ?? { why: 'could not be taken', ageMs: 0 };
+      throw new LockHeldError(
+        this.lockFile,
+        { pid: 0, host: 'unknown', command: 'unknown', startedAt: 'unknown' },
+        `the lock file ${this.lockFile} cannot be read (${u.why}; ${Math.round(u.ageMs / 1000)} s old). ` +
+          `A kubeaz run may be starting; otherwise it is taken over once it is ${Math.round(unreadableLockGraceMs() / 1000)} s old, or remove it by hand.`,
+      );
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** The holder of the lock file, or why it cannot be read (with its age), or neither when it is gone. */
+  private async readLock(): Promise<{ holder?: LockInfo; unreadable?: UnreadableLock }> {
+    let st;
+    try {
+      st = await lstat(this.lockFile);
+    } catch {
+      return {};
+    }
+    const ageMs = Date.now() - st.mtimeMs;
+    if (st.isSymbolicLink()) {
+      const target = await readlink(this.lockFile).catch(() => '?');
+      const ok = await readFile(this.lockFile, 'utf8').then(() => true, () => false);
+      if (!ok) return { unreadable: { why: `a dangling symbolic link to ${target}`, ageMs } };
+    }
+    let text: string;
+    try {
+      text = await readFile(this.lockFile, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return {};
+      return { unreadable: { why: `it cannot be read: ${code ?? String(e)}`, ageMs } };
+    }
+    if (text.trim() === '') return { unreadable: { why: 'it is empty', ageMs } };
+    try {
+      const h = JSON.parse(text) as Partial<LockInfo> | null;
+      if (h && typeof h === 'object' && typeof h.pid === 'number' && typeof h.host === 'string')
+        return { holder: { pid: h.pid, host: h.host, command: String(h.command ?? 'unknown'), startedAt: String(h.startedAt ?? 'unknown') } };
+      return { unreadable: { why: 'it names no pid and host', ageMs } };
+    } catch {
+      return { unreadable: { why: 'it is not JSON', ageMs } };
+    }
+  }
+
+  /** Take a stale lock over by renaming it away (atomic: one of two racing runs wins), then drop it. */
+  private async takeOver(): Promise<void> {
+    const away = `${this.lockFile}.stale.${process.pid}`;
+    await rename(this.lockFile, away).catch(() => {});
+    await rm(away, { force: true });
   }
 
   async unlock(): Promise<void> {

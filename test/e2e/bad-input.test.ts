@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kubeaz, ROOT } from '../helpers/cli.js';
 import { inventory } from '../helpers/inventory.js';
@@ -153,6 +153,35 @@ describe('bad input', () => {
       expect(existsSync(path.join(w.dir, '.kubeaz'))).toBe(false);
     });
   }
+
+  it('usage errors (issue 9 #10): exit 2, one line naming the help to read, no AWS call, nothing locked or written', async () => {
+    const dir = await mkdtemp(path.join(w.dir, 'usage-'));
+    const f = path.join(dir, 'cluster.yaml');
+    await writeFile(f, await readFile(w.file, 'utf8'));
+    const cases: Array<[string[], RegExp]> = [
+      [['create', '-f', f, '--yes', '--concurrency', 'abc'], /--concurrency.*'abc' is invalid.*; see 'kubeaz create --help'$/],
+      [['create', '-f', f, '--yes', '--concurrency', '0'], /--concurrency.*'0' is invalid.*; see 'kubeaz create --help'$/],
+      [['destroy', '-f', f, '--yes', '--poll-interval', 'soon'], /--poll-interval.*'soon' is invalid.*; see 'kubeaz destroy --help'$/],
+      [['rollout', '-f', f, '--yes', '--min-healthy-percentage', '150'], /'150' is invalid.*; see 'kubeaz rollout --help'$/],
+      [['plan', '-f', f, '--output', 'yaml'], /'yaml' is invalid.*; see 'kubeaz plan --help'$/],
+      [['status', '-f', f, '--nosuch'], /unknown option '--nosuch'; see 'kubeaz status --help'$/],
+      [['create', '--yes'], /required option '-f, --file <cluster.yaml>' not specified; see 'kubeaz create --help'$/],
+      [['nosuch', '-f', f], /unknown command 'nosuch'; see 'kubeaz --help'$/],
+      [['create', '-f', f, '--yes', '--state', 'ftp://bucket/x'], /--state ftp:\/\/bucket\/x: expected s3:\/\/bucket\/prefix; see 'kubeaz create --help'$/],
+    ];
+    w.proxy.resetCounts();
+    for (const [args, want] of cases) {
+      const r = await kubeaz(args, w.env);
+      const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(lines, args.join(' ')).toHaveLength(1);
+      expect(lines[0], args.join(' ')).toMatch(/^error: /);
+      expect(lines[0], args.join(' ')).toMatch(want);
+      expect(r.stdout).toBe('');
+    }
+    expect(w.proxy.counts().total).toBe(0);
+    expect(existsSync(path.join(dir, '.kubeaz'))).toBe(false);
+  });
 
   it('access denied at run time: one readable line naming the resource and the code, stack only with --debug, state written; the re-run completes', async () => {
     const baseline = await w.reset();

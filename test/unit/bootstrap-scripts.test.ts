@@ -353,3 +353,17 @@ describe('template list', () => {
     for (const f of BOOTSTRAP_FILES) expect(templates[f.template], f.template).toBeDefined();
   });
 });
+
+describe('user-data: no label or taint can become a kubelet flag (issue 9 #5)', () => {
+  it('refuses to render a label value with spaces, a comma, or a taint key with a space, whatever the caller validated', () => {
+    expect(() => renderUserData(templates, vars, 'node', 'w', { tier: 'x --anonymous-auth=true' }, [])).toThrow(/labels entry "tier=x --anonymous-auth=true"/);
+    expect(() => renderUserData(templates, vars, 'node', 'w', { tier: 'a,evil=1' }, [])).toThrow(/labels/);
+    expect(() => renderUserData(templates, vars, 'node', 'w', {}, [{ key: 'a --b', effect: 'NoSchedule' }])).toThrow(/taints entry/);
+    expect(() => renderUserData(templates, vars, 'node', 'w', { "it's": 'x' }, [])).toThrow(/labels/);
+  });
+  it('renders a valid list as one kubelet argument', () => {
+    const ud = renderUserData(templates, vars, 'node', 'w', { 'example.com/a_b': 'v.1', z: '' }, [{ key: 'k', value: 'v', effect: 'NoExecute' }]);
+    expect(ud).toContain("export NODE_LABELS='example.com/a_b=v.1,z='");
+    expect(ud).toContain("export NODE_TAINTS='k=v:NoExecute'");
+  });
+});

@@ -86,3 +86,43 @@ describe('lost responses', () => {
     expect(s.calls).toBe(2);
   });
 });
+
+describe('unreachable endpoints and readable errors (issue 9 #12)', () => {
+  const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED', address: '127.0.0.1', port: 1 });
+  const noHost = () => Object.assign(new Error('getaddrinfo ENOTFOUND ec2.nowhere.invalid'), { code: 'ENOTFOUND', hostname: 'ec2.nowhere.invalid' });
+
+  it('a refused connection gives up after 3 quick attempts (not 10 with backoff) and names AWS_ENDPOINT_URL', async () => {
+    const s = stubHandler(() => refused());
+    const aws = new AwsClients({ region: 'us-east-1', requestHandler: s.handler }); // the real delays
+    const t0 = Date.now();
+    const err = await (await aws.ec2()).send(new DescribeVpcsCommand({})).catch((e: unknown) => e);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(s.calls).toBe(3);
+    const saved = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:1';
+    try {
+      expect(describeAwsError(err)).toBe('cannot reach http://127.0.0.1:1 (AWS_ENDPOINT_URL): the connection was refused (connect ECONNREFUSED 127.0.0.1:1; ec2:DescribeVpcs, after 3 attempts)');
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
+      else process.env.AWS_ENDPOINT_URL = saved;
+    }
+  });
+
+  it('a host that does not resolve gives up just as fast and names the host', async () => {
+    const s = stubHandler(() => noHost());
+    const saved = process.env.AWS_ENDPOINT_URL;
+    delete process.env.AWS_ENDPOINT_URL;
+    try {
+      const err = await (await new AwsClients({ region: 'us-east-1', requestHandler: s.handler }).ec2()).send(new DescribeVpcsCommand({})).catch((e: unknown) => e);
+      expect(s.calls).toBe(3);
+      expect(describeAwsError(err)).toMatch(/^cannot reach ec2\.nowhere\.invalid: the host name does not resolve \(/);
+    } finally {
+      if (saved !== undefined) process.env.AWS_ENDPOINT_URL = saved;
+    }
+  });
+
+  it('never reads "Error: …" for a plain error; an AWS error keeps its code', () => {
+    expect(describeAwsError(new Error('the image parameter x does not exist'))).toBe('the image parameter x does not exist');
+    expect(describeAwsError(Object.assign(new Error('no'), { name: 'UnauthorizedOperation' }))).toBe('UnauthorizedOperation: no');
+  });
+});

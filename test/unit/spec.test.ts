@@ -626,3 +626,87 @@ spec:
     ]);
   });
 });
+
+describe('labels and taints by Kubernetes rules (issue 9 #5, issue 10 #14)', () => {
+  const g0 = (from: string, to: string) => edit(from, to);
+  const withLabels = (yaml: string) => g0('      maxSize: 3', `      maxSize: 3\n      labels:\n${yaml}`);
+  const withTaints = (yaml: string) => g0('      maxSize: 3', `      maxSize: 3\n      taints:\n${yaml}`);
+
+  it('refuses a label value that would smuggle kubelet flags, at the label and its line', () => {
+    const text = withLabels('        tier: "x --anonymous-auth=true --authorization-mode=AlwaysAllow"');
+    expectIssue(text, 'spec.nodeGroups[0].labels.tier', lineOf(text, 'tier: "x'), /label tier: the value .* may hold only letters, digits/);
+  });
+  it('refuses a comma in a label value (it would add labels) and a value over 63 characters', () => {
+    const text = withLabels(`        a: "x,node-role.kubernetes.io/master=x"\n        b: "${'v'.repeat(64)}"`);
+    expectIssue(text, 'spec.nodeGroups[0].labels.a', lineOf(text, '        a: '), /may hold only letters/);
+    expectIssue(text, 'spec.nodeGroups[0].labels.b', lineOf(text, '        b: '), /64 characters; at most 63/);
+  });
+  it('refuses label keys: a name over 63, a prefix over 253, two slashes, an upper-case prefix, a space', () => {
+    const long = 'n'.repeat(64);
+    const prefix = `${Array(5).fill('p'.repeat(60)).join('.')}.com`;
+    const text = withLabels(`        ${long}: x\n        ${prefix}/n: x\n        a/b/c: x\n        Example.com/n: x\n        "with space": x`);
+    expectIssue(text, `spec.nodeGroups[0].labels.${long}`, lineOf(text, long), /name part .* 64 characters; at most 63/);
+    expectIssue(text, `spec.nodeGroups[0].labels.${prefix}/n`, lineOf(text, prefix), /prefix .* at most 253/);
+    expectIssue(text, 'spec.nodeGroups[0].labels.a/b/c', lineOf(text, 'a/b/c'), /more than one '\/'/);
+    expectIssue(text, 'spec.nodeGroups[0].labels.Example.com/n', lineOf(text, 'Example.com'), /lowercase DNS subdomain/);
+    expectIssue(text, 'spec.nodeGroups[0].labels.with space', lineOf(text, 'with space'), /not a valid Kubernetes label key/);
+  });
+  it('accepts what Kubernetes accepts: empty values, dots, underscores, a 63-character name and value', () => {
+    const text = withLabels(`        example.com/${'n'.repeat(63)}: "${'v'.repeat(63)}"\n        a_b.c-d: ""\n        node.kubernetes.io/pool: blue\n        team.kubelet.kubernetes.io/x: y\n        topology.kubernetes.io/zone: us-east-1a\n        node-role.kubernetes.io/worker: ""`);
+    expect(parseSpec(text, 'cluster.yaml', NOW).spec.spec.nodeGroups[0]!.labels['a_b.c-d']).toBe('');
+  });
+  it('refuses kubernetes.io / k8s.io label keys the kubelet may not set, with the reason', () => {
+    const text = withLabels('        kubernetes.io/role: x\n        foo.k8s.io/a: y');
+    expectIssue(text, 'spec.nodeGroups[0].labels.kubernetes.io/role', lineOf(text, 'kubernetes.io/role'), /kubernetes\.io namespace, which the kubelet refuses to set \(NodeRestriction\); use a key under node\.kubernetes\.io\//);
+    expectIssue(text, 'spec.nodeGroups[0].labels.foo.k8s.io/a', lineOf(text, 'foo.k8s.io'), /k8s\.io namespace, which the kubelet refuses/);
+  });
+  it('refuses taint keys and values that are not Kubernetes names, at the field and its line', () => {
+    const text = withTaints('        - key: "a b"\n          value: "x --y"\n          effect: NoSchedule\n        - key: ok\n          value: "' + 'v'.repeat(64) + '"\n          effect: NoExecute');
+    expectIssue(text, 'spec.nodeGroups[0].taints[0].key', lineOf(text, 'key: "a b"'), /taint key is not a valid Kubernetes key/);
+    expectIssue(text, 'spec.nodeGroups[0].taints[0].value', lineOf(text, 'value: "x --y"'), /taint value is not a valid Kubernetes value/);
+    expectIssue(text, 'spec.nodeGroups[0].taints[1].value', lineOf(text, 'v'.repeat(64)), /at most 63/);
+  });
+});
+
+describe('limits known before the first call (issue 9 #8)', () => {
+  const withTags = (yaml: string) => edit('  controlPlane:\n', `  tags:\n${yaml}\n  controlPlane:\n`);
+  it('refuses a spec file over the size cap before parsing it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kubeaz-big-'));
+    try {
+      const file = join(dir, 'big.yaml');
+      await writeFile(file, `${BASE}# ${'x'.repeat(300 * 1024)}\n`);
+      const err = await loadSpecFile(file, NOW).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SpecError);
+      expect((err as SpecError).issues).toEqual([{ path: '(file)', message: expect.stringMatching(/^the file is \d+ bytes; a cluster spec may be at most 262144 bytes/) }]);
+      expect(() => parseSpec(`${BASE}# ${'x'.repeat(300 * 1024)}\n`, 'c.yaml', NOW)).toThrow(/at most 262144 bytes/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it('refuses more tags than fit beside the ones kubeaz adds (50 per resource, 12 reserved)', () => {
+    const many = (n: number) => withTags(Array.from({ length: n }, (_, i) => `    t${i}: v`).join('\n'));
+    expect(parseSpec(many(38), 'c.yaml', NOW).spec.spec.tags.t37).toBe('v');
+    expectIssue(many(39), 'spec.tags', lineOf(many(39), '  tags:'), /at most 38 tags: AWS allows 50 per resource and kubeaz adds up to 12/);
+  });
+  it("refuses tag keys starting with aws: in any case, and characters IAM and S3 reject", () => {
+    const text = withTags('    AWS:owner: x\n    Aws:x: y\n    kubeaz:key: z\n    "a;b": ok\n    ok: "semi;colon"');
+    expectIssue(text, 'spec.tags.AWS:owner', lineOf(text, 'AWS:owner'), /reserved/);
+    expectIssue(text, 'spec.tags.Aws:x', lineOf(text, 'Aws:x'), /reserved/);
+    expectIssue(text, 'spec.tags.kubeaz:key', lineOf(text, 'kubeaz:key'), /reserved/);
+    expectIssue(text, 'spec.tags.a;b', lineOf(text, '"a;b"'), /only letters, digits, spaces and _ \. : \/ = \+ - @/);
+    expectIssue(text, 'spec.tags.ok', lineOf(text, 'semi;colon'), /only letters, digits/);
+    expect(parseSpec(withTags('    "team name": "café/ops+1@x=y:z"'), 'c.yaml', NOW).spec.spec.tags['team name']).toBe('café/ops+1@x=y:z');
+  });
+  it('refuses a vpcCidr in reserved ranges (this-network, loopback, link-local, multicast, reserved)', () => {
+    for (const [cidr, what] of [['0.0.0.0/16', '0.0.0.0/8'], ['224.0.0.0/16', '224.0.0.0/4'], ['127.1.0.0/16', '127.0.0.0/8'], ['169.254.0.0/16', '169.254.0.0/16'], ['240.0.0.0/16', '240.0.0.0/4']]) {
+      const text = edit('vpcCidr: 10.0.0.0/16', `vpcCidr: ${cidr}`);
+      expectIssue(text, 'spec.network.vpcCidr', lineOf(text, 'vpcCidr'), new RegExp(`overlaps ${what!.replace(/[./]/g, '\\$&')} .*which no VPC may use`));
+    }
+  });
+  it('warns (does not refuse) on a public vpcCidr; private ranges pass silently', () => {
+    const pub = parseSpec(edit('vpcCidr: 10.0.0.0/16', 'vpcCidr: 8.8.0.0/16'), 'c.yaml', NOW);
+    expect(pub.warnings.some((w) => /8\.8\.0\.0\/16 is a public address range/.test(w))).toBe(true);
+    for (const c of ['10.0.0.0/16', '172.20.0.0/16', '192.168.0.0/16'])
+      expect(parseSpec(edit('vpcCidr: 10.0.0.0/16', `vpcCidr: ${c}`), 'c.yaml', NOW).warnings.filter((w) => /public/.test(w))).toEqual([]);
+  });
+});
