@@ -73,6 +73,7 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
     const stateWarning = (s.state as { warning?: string }).warning;
     if (stateWarning) s.progress.emit({ type: 'warn', message: stateWarning });
     const prior = await s.state.read();
+    if (prior) s.ctx.stateIds = Object.fromEntries(Object.entries(prior.resources).map(([k, r]) => [k, r.id]));
     const { HANDLERS } = await import('../resources/index.js');
     const planned = await computePlan(s.ctx, graph, HANDLERS, { zones: s.spec.spec.zones, keep: isAdoptedZone });
     plan = planned.plan;

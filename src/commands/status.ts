@@ -45,6 +45,9 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
   try {
     const graph = await s.graph();
     const { HANDLERS } = await import('../resources/index.js');
+    // Where two resources claim one key, the one the state file knows is the one reported.
+    const prior = await s.state.read().catch(() => undefined);
+    if (prior) s.ctx.stateIds = Object.fromEntries(Object.entries(prior.resources).map(([k, r]) => [k, r.id]));
     const { actuals, duplicates } = await observeEvery(s.ctx, HANDLERS);
     if (clusterAbsent(actuals.values())) {
       // Nothing of it here: one line, not a table of every resource "missing".

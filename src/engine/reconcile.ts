@@ -53,8 +53,8 @@ export interface Observation {
 }
 
 /**
- * One batched read per kind, all kinds at once. Where two resources claim one key, the one with
- * the smallest id is the cluster's (deterministic) and the others are returned as duplicates:
+ * One batched read per kind, all kinds at once. Where two resources claim one key, the one the
+ * state file names (else the smallest id) is the cluster's, and the others are returned as duplicates:
  * create and status name them and go on, destroy deletes them all.
  */
 export async function observeEvery(ctx: RunContext & { resetMemo?: () => void }, handlers: Handlers, kinds: readonly Kind[] = Object.keys(handlers) as Kind[]): Promise<Observation> {
@@ -70,7 +70,9 @@ export async function observeEvery(ctx: RunContext & { resetMemo?: () => void },
   );
   const actuals = new Map<string, Actual>();
   const duplicates: Actual[] = [];
-  for (const a of lists.flat().sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))) {
+  // The one the state file knows first, then by id: the same one is chosen on every run.
+  const known = (a: Actual) => (ctx.stateIds?.[a.key] === a.id ? 0 : 1);
+  for (const a of lists.flat().sort((x, y) => known(x) - known(y) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))) {
     if (actuals.has(a.key)) duplicates.push(a);
     else actuals.set(a.key, a);
   }
@@ -125,13 +127,24 @@ async function findAfterLoss(ctx: RunContext & { resetMemo?: () => void }, h: Re
 
 async function createOnce(ctx: RunContext & { resetMemo?: () => void }, h: ResourceHandler, node: ResolvedNode, freshDeps: boolean): Promise<Actual> {
   const deadline = Date.now() + ctx.timing.propagationSeconds * 1000;
+  // Once the resource is known to exist, only its in-place follow-ups are retried, never the create.
+  let made: Actual | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await h.create(ctx, node);
+      if (!made) return await h.create(ctx, node);
+      const inPlace = h.diff(node, made).filter((c) => c.inPlace);
+      return inPlace.length && h.update ? await h.update(ctx, node, made, inPlace) : made;
     } catch (e) {
       // A dependency made moments ago may not be visible to this API yet (eventual consistency).
       if (freshDeps && isNotFound(e) && Date.now() < deadline && !ctx.signal.aborted) {
         await sleep(Math.min(5000, 250 * 2 ** attempt), ctx.signal);
+        // The NotFound may have come from a follow-up (an association, a route) after the resource
+        // itself was made: look for it before creating again, or a second one is made (duplicate
+        // route tables).
+        if (!made) {
+          ctx.resetMemo?.();
+          made = (await h.observe(ctx)).find((a) => a.key === node.key);
+        }
         continue;
       }
       throw e;

@@ -14,7 +14,7 @@ import {
 import { errorCode, isAlreadyExists, isNotFound } from '../aws/errors.js';
 import { fromTagList } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type Resolved, type SgRule } from '../model/types.js';
-import { change, drain, sameSet } from './common.js';
+import { change, drain, sameSet, keyed } from './common.js';
 import { describeOwnedGroups } from './security-group.js';
 import type { Actual, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
@@ -208,9 +208,9 @@ export const securityGroupRules: ResourceHandler<'security-group-rules'> = {
     const groups = await describeOwnedGroups(ctx);
     const out: Actual[] = [];
     const owned = new Set(groups.map((g) => g.GroupId).filter((id): id is string => Boolean(id)));
-    for (const g of groups) {
-      const groupKey = fromTagList(g.Tags)[KEY_TAG];
-      if (groupKey && g.GroupId) out.push(rulesActual(ctx, g, groupKey, owned));
+    // The groups' ownership proof (keyed), not only the server's tag filter.
+    for (const { item: g, key: groupKey } of keyed(groups, (x) => x.Tags, ctx)) {
+      if (g.GroupId) out.push(rulesActual(ctx, g, groupKey, owned));
     }
     return out;
   },

@@ -69,6 +69,8 @@ export interface RunContext {
   owner?: { name: string; environment: string };
   /** filled by observe: what carried this cluster id but proved to be another cluster's; reset with the memo */
   sightings: Sighting[];
+  /** logical key → AWS id from the state file, when there is one: where two resources claim a key, the known one is used */
+  stateIds?: Record<string, string>;
   region: string;
   accountId: string;
   /** new for every cluster built from nothing; idempotency tokens derive from it */

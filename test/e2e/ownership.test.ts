@@ -52,7 +52,7 @@ interface Calls {
   mutating: number;
 }
 
-describe('never touch another cluster', () => {
+describe('never touch another cluster', { timeout: 900_000 }, () => {
   let moto: Moto;
   let dir: string;
   let env: Record<string, string>;
