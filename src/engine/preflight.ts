@@ -5,7 +5,8 @@
  * - elastic IPs: the region's quota (Service Quotas L-0263D0A3, else EC2's vpc-max-elastic-ips
  *   account attribute) against what the account already holds plus what this create still makes;
  * - VPCs per region (Service Quotas L-F678F1CE, else AWS's default 5) when the VPC is still to make;
- * - every instance type offered in every zone (one DescribeInstanceTypeOfferings);
+ * - every zone of the spec exists in the region (DescribeAvailabilityZones, compared here);
+ * - every instance type offered in every zone that exists (one DescribeInstanceTypeOfferings);
  * - the AMIs exist (DescribeImages), the key pair exists (DescribeKeyPairs);
  * - the public zone, when named and not already ours, is unambiguous (one public zone of that name).
  */
@@ -16,7 +17,7 @@ import type { ClusterSpec } from '../spec/schema.js';
 import type { Plan } from './plan.js';
 
 export interface PreflightFailure {
-  check: 'elastic-ips' | 'vpcs' | 'instance-type' | 'ami' | 'key-pair' | 'public-zone';
+  check: 'elastic-ips' | 'vpcs' | 'zones' | 'instance-type' | 'ami' | 'key-pair' | 'public-zone';
   message: string;
 }
 
@@ -90,17 +91,35 @@ export async function preflight(ctx: RunContext, spec: ClusterSpec, graph: Desir
     });
   }
 
+  // Zones: each must exist in the region (a missing one is named as such, not as "m5.large is
+  // not offered in …"). Every zone of the region is listed and compared here, whatever a filter did.
+  const existing = ec2.send(new ec2Mod.DescribeAvailabilityZonesCommand({ AllAvailabilityZones: true })).then(
+    (out) => new Set((out.AvailabilityZones ?? []).filter((z) => z.RegionName === undefined || z.RegionName === s.region).map((z) => z.ZoneName!)),
+  );
+  guard('zones', async () => {
+    const known = await existing;
+    const missing = s.zones.filter((z) => !known.has(z));
+    if (missing.length)
+      failures.push({
+        check: 'zones',
+        message: `${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist in ${s.region} (its zones: ${[...known].filter((z) => /[a-z]$/.test(z) && z.startsWith(s.region)).sort().join(', ')})`,
+      });
+  });
+
   // Instance types: every group's type in every zone (groups span all zones of their tier).
   const types = [...new Set([s.controlPlane.instanceType, ...s.nodeGroups.map((g) => g.instanceType)])].sort();
   guard('instance-type', async () => {
+    const known = await existing.catch(() => undefined);
+    const zones = known ? s.zones.filter((z) => known.has(z)) : [...s.zones];
+    if (!zones.length) return;
     const offered = new Set<string>();
     for await (const page of ec2Mod.paginateDescribeInstanceTypeOfferings(
       { client: ec2 },
-      { LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: types }, { Name: 'location', Values: [...s.zones] }] },
+      { LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: types }, { Name: 'location', Values: zones }] },
     ))
       for (const o of page.InstanceTypeOfferings ?? []) offered.add(`${o.InstanceType}@${o.Location}`);
     for (const t of types) {
-      const missing = s.zones.filter((z) => !offered.has(`${t}@${z}`));
+      const missing = zones.filter((z) => !offered.has(`${t}@${z}`));
       if (missing.length) failures.push({ check: 'instance-type', message: `${t} is not offered in ${missing.join(', ')} (its groups span every zone): choose another type or other zones` });
     }
   });
@@ -136,6 +155,6 @@ export async function preflight(ctx: RunContext, spec: ClusterSpec, graph: Desir
   }
 
   await Promise.all(checks);
-  const order: PreflightFailure['check'][] = ['elastic-ips', 'vpcs', 'instance-type', 'ami', 'key-pair', 'public-zone'];
+  const order: PreflightFailure['check'][] = ['elastic-ips', 'vpcs', 'zones', 'instance-type', 'ami', 'key-pair', 'public-zone'];
   return failures.sort((a, b) => order.indexOf(a.check) - order.indexOf(b.check));
 }

@@ -117,6 +117,47 @@ spec:
     ],
   },
   {
+    name: 'issue 9 #5/#8/#13, issue 10 #14: flags in a label, a label the kubelet refuses, a bad taint key, aws: tags, a multicast VPC, another partition',
+    text: `apiVersion: kubeaz/v1
+kind: Cluster
+metadata: { name: demo, environment: dev }
+spec:
+  region: cn-north-1
+  zones: [cn-north-1a, cn-north-1b]
+  kubernetesVersion: "1.35.0"
+  network:
+    vpcCidr: 224.0.0.0/16
+  controlPlane: { instanceType: m5.large }
+  tags:
+    AWS:created-by: me
+    "bad;char": x
+  nodeGroups:
+    - name: workers
+      instanceType: m5.large
+      minSize: 1
+      maxSize: 3
+      labels:
+        tier: "x --anonymous-auth=true --authorization-mode=AlwaysAllow"
+        kubernetes.io/role: web
+      taints:
+        - { key: "a b", effect: NoSchedule }
+`,
+    expect: [
+      /^ {2}spec\.region \(line 5\): .*aws-cn partition/m,
+      /^ {2}spec\.network\.vpcCidr \(line 9\): .*224\.0\.0\.0\/4 \(multicast\)/m,
+      /^ {2}spec\.tags\.AWS:created-by \(line 12\): .*reserved/m,
+      /^ {2}spec\.tags\.bad;char \(line 13\): .*IAM and S3/m,
+      /^ {2}spec\.nodeGroups\[0\]\.labels\.tier \(line 20\): .*may hold only letters/m,
+      /^ {2}spec\.nodeGroups\[0\]\.labels\.kubernetes\.io\/role \(line 21\): .*NodeRestriction/m,
+      /^ {2}spec\.nodeGroups\[0\]\.taints\[0\]\.key \(line 23\): .*not a valid Kubernetes key/m,
+    ],
+  },
+  {
+    name: 'issue 9 #8: a spec file far over the size cap (refused before parsing)',
+    text: `${example}\n${'# padding\n'.repeat(60_000)}`,
+    expect: [/^ {2}\(file\): the file is \d+ bytes; a cluster spec may be at most \d+ bytes/m],
+  },
+  {
     name: 'fewer than 2 zones, a required section missing',
     text: 'apiVersion: kubeaz/v1\nkind: Cluster\nmetadata: {name: demo, environment: dev}\nspec:\n  region: us-east-1\n  zones: [us-east-1a]\n  kubernetesVersion: "1.35.0"\n  nodeGroups: [{name: w, instanceType: m5.large, minSize: 1, maxSize: 2}]\n',
     expect: [/^ {2}spec\.zones \(line 6\): .*at least 2 zones/m, /^ {2}spec\.controlPlane( \(line \d+\))?: .*required/m],

@@ -62,6 +62,19 @@ describe('pre-flight', () => {
     expect(await inventory('us-east-1')).toEqual(before);
   });
 
+  it('a zone that does not exist in the region is reported as such (issue 9 #8), not as an instance type not offered there; nothing made', async () => {
+    const file = path.join(dir, 'zones.yaml');
+    await writeFile(file, spec(['us-east-1a', 'us-east-1z'], ''));
+    const before = await inventory('us-east-1');
+    const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(1);
+    const out = r.json<{ calls: { mutating: number }; preflight: Array<{ check: string; message: string }> }>();
+    expect(out.calls.mutating).toBe(0);
+    expect(out.preflight.filter((f) => f.check === 'zones').map((f) => f.message)).toEqual([expect.stringMatching(/^us-east-1z does not exist in us-east-1 \(its zones: us-east-1a, us-east-1b, .*us-east-1f\)$/)]);
+    expect(out.preflight.filter((f) => f.check === 'instance-type' && /us-east-1z/.test(f.message))).toEqual([]);
+    expect(await inventory('us-east-1')).toEqual(before);
+  });
+
   it('with a real image and every type offered, the EIP quota alone fails (4 zones of NAT + 2 = 6 > 5)', async () => {
     const file = path.join(dir, 'fits.yaml');
     // a real image of moto's, so only the quota decides

@@ -416,9 +416,11 @@ export function removedItems(inv: Inventory, baseline: Inventory): Record<string
 }
 
 export interface Interrupt {
-  signal: 'SIGKILL' | 'SIGINT';
+  signal: 'SIGKILL' | 'SIGINT' | 'SIGTERM';
   /** deliver it when the proxy sees this many mutating calls of the run */
   afterMutating?: number;
+  /** … or when the proxy sees this call (service:Action), e.g. the pre-flight's first read */
+  atCall?: string;
   /** … or after this many milliseconds */
   afterMs?: number;
 }
@@ -445,6 +447,7 @@ export async function runInterrupted(world: FaultWorld, args: string[], interrup
   };
   world.proxy.onCall = (call, counts) => {
     if (interrupt.afterMutating !== undefined && call.mutating && counts.mutating - start >= interrupt.afterMutating) fire();
+    if (interrupt.atCall !== undefined && `${call.service}:${call.action}` === interrupt.atCall) fire();
   };
   let timer: NodeJS.Timeout | undefined;
   const r = await kubeaz(args, { ...world.env, ...env }, {
