@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { clusterSchema, KUBERNETES_EOL, type ClusterSpec } from './schema.js';
+import { addonVersionWarning } from '../model/versions.js';
 
 export interface SpecIssue {
   /** like spec.nodeGroups[1].maxSize; '(file)' for whole-file problems */
@@ -90,6 +91,8 @@ export function specWarnings(spec: ClusterSpec, now: Date = new Date()): string[
   const eol = KUBERNETES_EOL[minor];
   if (eol && now.getTime() > Date.parse(`${eol}T23:59:59Z`))
     warnings.push(`kubernetesVersion ${spec.spec.kubernetesVersion}: Kubernetes ${minor} reached its end of life on ${eol} and gets no more security fixes; consider a newer minor`);
+  const addons = addonVersionWarning(spec.spec.kubernetesVersion);
+  if (addons) warnings.push(addons);
   return warnings;
 }
 
