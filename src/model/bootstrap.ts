@@ -5,6 +5,7 @@
 import type { ClusterSpec, NodeGroupSpec } from '../spec/schema.js';
 import { clusterIdOf } from '../spec/schema.js';
 import type { Naming } from './names.js';
+import { addonVars } from './versions.js';
 
 export const POD_CIDR = '100.96.0.0/11';
 export const SERVICE_CIDR = '100.64.0.0/13';
@@ -20,6 +21,9 @@ export const BOOTSTRAP_FILES: ReadonlyArray<{ template: string; key: string; con
   { template: 'bootstrap/join-token.sh', key: 'bootstrap/master/join-token.sh', contentType: 'text/x-shellscript' },
   { template: 'bootstrap/kubeaz-join-token.service', key: 'bootstrap/master/kubeaz-join-token.service', contentType: 'text/plain' },
   { template: 'bootstrap/kubeaz-join-token.timer', key: 'bootstrap/master/kubeaz-join-token.timer', contentType: 'text/plain' },
+  { template: 'bootstrap/node-roles.sh', key: 'bootstrap/master/node-roles.sh', contentType: 'text/x-shellscript' },
+  { template: 'bootstrap/kubeaz-node-roles.service', key: 'bootstrap/master/kubeaz-node-roles.service', contentType: 'text/plain' },
+  { template: 'bootstrap/storageclass.yaml', key: 'bootstrap/master/storageclass.yaml', contentType: 'application/yaml' },
   { template: 'bootstrap/node.sh', key: 'bootstrap/node/node.sh', contentType: 'text/x-shellscript' },
   { template: 'bootstrap/claim-eip.sh', key: 'bootstrap/node/claim-eip.sh', contentType: 'text/x-shellscript' },
 ];
@@ -28,15 +32,6 @@ export const USERDATA_TEMPLATE = 'userdata.sh';
 
 /** Every template a loader must read from templates/ (paths relative to it). */
 export const TEMPLATE_NAMES: readonly string[] = [USERDATA_TEMPLATE, ...BOOTSTRAP_FILES.map((f) => f.template)];
-
-/** Pinned versions of what the master installs besides the Kubernetes packages. */
-export const ADDON_VERSIONS = {
-  HELM_VERSION: '3.16.3',
-  ETCD_VERSION: '3.5.16',
-  CILIUM_VERSION: '1.16.5',
-  AWS_CCM_CHART_VERSION: '0.0.8',
-  EBS_CSI_CHART_VERSION: '2.37.0',
-} as const;
 
 export class TemplateError extends Error {}
 
@@ -74,7 +69,9 @@ export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string): R
     ETCD_BACKUP_INTERVAL_MINUTES: String(s.etcd.backupIntervalMinutes),
     ETCD_BACKUP_RETENTION_DAYS: String(s.etcd.backupRetentionDays),
     API_CERT_SANS: sans.map((n) => `    - ${n}`).join('\n'),
-    ...ADDON_VERSIONS,
+    // loadbalancer groups with an elastic-IP pool: only their instances claim an address
+    EIP_POOLS: s.nodeGroups.filter((g) => g.role === 'loadbalancer' && g.elasticIps > 0).map((g) => g.name).join(' '),
+    ...addonVars(s.kubernetesVersion),
   };
 }
 

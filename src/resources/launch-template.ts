@@ -43,8 +43,12 @@ function stable(v: unknown): unknown {
   return v;
 }
 
-/** The content hash of a template's desired data (every resolved prop). */
-export const dataHash = (node: Node): string => digest(JSON.stringify(stable(node.props)));
+/**
+ * The content hash of a template's desired data: of the launch template data itself (not only the
+ * props), so a change of what kubeaz puts in a template (e.g. tagging network interfaces too)
+ * makes a new version for existing clusters as well.
+ */
+export const dataHash = (node: Node): string => digest(JSON.stringify(stable(launchTemplateData(node))));
 
 export function launchTemplateData(node: Node): RequestLaunchTemplateData {
   const p = node.props;
@@ -59,7 +63,11 @@ export function launchTemplateData(node: Node): RequestLaunchTemplateData {
     ...(p.associatePublicIp
       ? { NetworkInterfaces: [{ DeviceIndex: 0, AssociatePublicIpAddress: true, Groups: [...p.securityGroupIds], DeleteOnTermination: true }] }
       : { SecurityGroupIds: [...p.securityGroupIds] }),
-    ...(Object.keys(p.instanceTags).length ? { TagSpecifications: [{ ResourceType: 'volume', Tags: toTagList(p.instanceTags) }] } : {}),
+    // volumes and network interfaces carry the cluster's tags from launch (the elastic-IP policy
+    // conditions on the cluster tag); instances get theirs from the auto scaling group
+    ...(Object.keys(p.instanceTags).length
+      ? { TagSpecifications: (['volume', 'network-interface'] as const).map((ResourceType) => ({ ResourceType, Tags: toTagList(p.instanceTags) })) }
+      : {}),
   };
 }
 

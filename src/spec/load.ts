@@ -7,6 +7,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, ty
 import { z } from 'zod';
 import { clusterSchema, KUBERNETES_EOL, PRIVATE_RANGES, RESERVED_RANGES, overlaps, within, type ClusterSpec } from './schema.js';
 import { parseCidr } from '../model/cidr.js';
+import { addonVersionWarning } from '../model/versions.js';
 
 /** A cluster spec is a page of YAML; anything this large is a mistake (and parsing it costs memory and minutes). */
 export const MAX_SPEC_BYTES = 256 * 1024;
@@ -98,6 +99,8 @@ export function specWarnings(spec: ClusterSpec, now: Date = new Date()): string[
   const net = parseCidr(spec.spec.network.vpcCidr);
   if (net && !PRIVATE_RANGES.some((r) => within(net, parseCidr(r)!)) && !RESERVED_RANGES.some(([r]) => overlaps(net, parseCidr(r)!)))
     warnings.push(`spec.network.vpcCidr ${spec.spec.network.vpcCidr} is a public address range: hosts on the internet with those addresses become unreachable from the cluster; prefer 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`);
+  const addons = addonVersionWarning(spec.spec.kubernetesVersion);
+  if (addons) warnings.push(addons);
   return warnings;
 }
 

@@ -117,7 +117,8 @@ const nodeGroup = z
     if (g.role !== 'loadbalancer') {
       if (g.elasticIps !== undefined) ctx.addIssue({ code: 'custom', path: ['elasticIps'], message: "elasticIps is allowed only on a group with role 'loadbalancer'" });
       if (g.publicRecord !== undefined) ctx.addIssue({ code: 'custom', path: ['publicRecord'], message: "publicRecord is allowed only on a group with role 'loadbalancer'" });
-    }
+    } else if (num(g.elasticIps) && num(g.maxSize) && g.elasticIps < g.maxSize)
+      ctx.addIssue({ code: 'custom', path: ['elasticIps'], message: `elasticIps (${g.elasticIps}) must be at least maxSize (${g.maxSize}): every instance of a group with an address pool claims one, and an instance that finds none free never joins the cluster` });
   }, ALWAYS)
   .transform((g) => ({
     ...g,

@@ -84,9 +84,13 @@ gpgcheck=1
 gpgkey=https://pkgs.k8s.io/core:/stable:/v{{KUBERNETES_MINOR}}/rpm/repodata/repomd.xml.key
 exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
 REPO
-  retry 5 dnf install -y -q containerd iproute-tc conntrack-tools socat ethtool
-  retry 5 dnf install -y -q --disableexcludes=kubernetes \
-    "kubelet-{{KUBERNETES_VERSION}}" "kubeadm-{{KUBERNETES_VERSION}}" "kubectl-{{KUBERNETES_VERSION}}"
+  # Everything kubeadm's preflight and the kubelet run, named: the AL2023 base image has no iptables
+  # and the kubelet rpm only recommends it (a weak dependency AL2023 does not install), so
+  # iptables-nft is asked for explicitly, as the EKS AL2023 image does.
+  retry 5 dnf install -y -q --setopt=install_weak_deps=False \
+    containerd iptables-nft iproute iproute-tc conntrack-tools socat ethtool util-linux
+  retry 5 dnf install -y -q --setopt=install_weak_deps=False --disableexcludes=kubernetes \
+    "kubelet-{{KUBERNETES_VERSION}}" "kubeadm-{{KUBERNETES_VERSION}}" "kubectl-{{KUBERNETES_VERSION}}" cri-tools kubernetes-cni
   containerd config default | sed 's/SystemdCgroup = false/SystemdCgroup = true/' >"$KUBEAZ_ROOT/etc/containerd/config.toml"
   systemctl enable --now containerd
   systemctl enable kubelet

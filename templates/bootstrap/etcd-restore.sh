@@ -43,8 +43,12 @@ while read -r key; do
   fi
   log "restoring $key into $ETCD_DATA_DIR"
   mkdir -p "$(dirname "$ETCD_DATA_DIR")"
+  # --bump-revision/--mark-compacted (kubernetes #118501, etcd #16028): the restored revision jumps
+  # far past anything a watcher saw and older revisions read as compacted, so every kubelet and
+  # controller with a watch cache relists instead of silently missing the events since the snapshot.
   etcdutl snapshot restore "$file" --data-dir "$ETCD_DATA_DIR" --name "$name" \
-    --initial-cluster "$name=https://$PRIVATE_IP:2380" --initial-advertise-peer-urls "https://$PRIVATE_IP:2380"
+    --initial-cluster "$name=https://$PRIVATE_IP:2380" --initial-advertise-peer-urls "https://$PRIVATE_IP:2380" \
+    --bump-revision 1000000000 --mark-compacted
   chmod 0700 "$ETCD_DATA_DIR"
   exit 0
 done <<<"$snapshots"

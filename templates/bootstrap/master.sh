@@ -12,7 +12,6 @@ set -a
 set +a
 
 HELM_VERSION="{{HELM_VERSION}}"
-ETCD_VERSION="{{ETCD_VERSION}}"
 
 arch_go() { case "$(uname -m)" in aarch64 | arm64) echo arm64 ;; *) echo amd64 ;; esac; }
 
@@ -34,16 +33,33 @@ install_helm() {
   rm -rf "$tmp"
 }
 
+# The etcd that kubeadm runs for this Kubernetes version (its etcd image tag, e.g. 3.6.6-0 → 3.6.6):
+# the backup and restore tools must match it, so they are derived from kubeadm, never pinned apart.
+etcd_version() {
+  local v
+  v="$(kubeadm config images list --kubernetes-version "v{{KUBERNETES_VERSION}}" 2>/dev/null |
+    sed -n 's#^.*/etcd:\([0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\)-[0-9][0-9]*$#\1#p' | head -n1)"
+  [ -n "$v" ] || die "kubeadm config images list names no etcd image for v{{KUBERNETES_VERSION}}"
+  printf '%s\n' "$v"
+}
+
 install_etcd_tools() {
-  command -v etcdctl >/dev/null && command -v etcdutl >/dev/null && return 0
-  local a tmp base sum
+  local want have a tmp base sum
+  want="$(etcd_version)"
+  have="$(etcdutl version 2>/dev/null | sed -n 's/^etcdutl version: //p' || true)"
+  if [ "$have" = "$want" ] && command -v etcdctl >/dev/null; then
+    log "etcd tools $want (as kubeadm's etcd) already installed"
+    return 0
+  fi
+  log "installing etcdctl and etcdutl $want (the etcd kubeadm runs for v{{KUBERNETES_VERSION}})"
   a="$(arch_go)"
   tmp="$(mktemp -d)"
-  base="https://github.com/etcd-io/etcd/releases/download/v$ETCD_VERSION"
-  sum="$(curl -fsSL --retry 5 "$base/SHA256SUMS" | awk -v f="etcd-v$ETCD_VERSION-linux-$a.tar.gz" '$2 == f { print $1 }')"
-  [ -n "$sum" ] || die "no published checksum for etcd v$ETCD_VERSION ($a)"
-  verified_download "$base/etcd-v$ETCD_VERSION-linux-$a.tar.gz" "$sum" "$tmp/etcd.tgz"
+  base="https://github.com/etcd-io/etcd/releases/download/v$want"
+  sum="$(curl -fsSL --retry 5 "$base/SHA256SUMS" | awk -v f="etcd-v$want-linux-$a.tar.gz" '$2 == f { print $1 }')"
+  [ -n "$sum" ] || die "no published checksum for etcd v$want ($a)"
+  verified_download "$base/etcd-v$want-linux-$a.tar.gz" "$sum" "$tmp/etcd.tgz"
   tar -xzf "$tmp/etcd.tgz" -C "$tmp" --strip-components=1
+  mkdir -p "$BIN_DIR"
   install -m 0755 "$tmp/etcdctl" "$tmp/etcdutl" "$BIN_DIR/"
   rm -rf "$tmp"
 }
@@ -125,31 +141,63 @@ CONFIG
 }
 
 helm_kube() { helm --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+kubectl_admin() { kubectl --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 
 # Add-ons. The instance metadata hop limit stays 1 everywhere: pods on the pod network cannot reach
 # IMDS (no stolen node credentials), so what needs IMDS runs with hostNetwork on the master, whose
-# instance role carries the cloud-controller and EBS CSI permissions.
-install_addons() {
+# instance role carries the cloud-controller and EBS CSI permissions. Versions: src/model/versions.ts.
+# Each step is one function that fails as a whole (every command chained), so `retry` can run it again.
+addon_cilium() {
   helm_kube upgrade --install cilium cilium --repo https://helm.cilium.io --version "{{CILIUM_VERSION}}" \
     --namespace kube-system \
     --set routingMode=tunnel --set tunnelProtocol=vxlan --set ipam.mode=kubernetes \
     --set k8sServiceHost="$MASTER_DNS" --set k8sServicePort=443 --set operator.replicas=1
+}
+addon_cloud_controller_manager() {
   helm_kube upgrade --install aws-cloud-controller-manager aws-cloud-controller-manager \
     --repo https://kubernetes.github.io/cloud-provider-aws --version "{{AWS_CCM_CHART_VERSION}}" \
-    --namespace kube-system --set hostNetworking=true \
+    --namespace kube-system --set hostNetworking=true --set image.tag="{{AWS_CCM_IMAGE_TAG}}" \
     --set-json 'args=["--v=2","--cloud-provider=aws","--configure-cloud-routes=false","--cluster-name={{CLUSTER_ID}}"]' \
     --set-json 'nodeSelector={"node-role.kubernetes.io/control-plane":""}'
+}
+addon_ebs_csi() {
   helm_kube upgrade --install aws-ebs-csi-driver aws-ebs-csi-driver \
     --repo https://kubernetes-sigs.github.io/aws-ebs-csi-driver --version "{{EBS_CSI_CHART_VERSION}}" \
     --namespace kube-system --set controller.region="$REGION" --set controller.replicaCount=1 \
     --set-json 'controller.nodeSelector={"node-role.kubernetes.io/control-plane":""}' \
     --set-json 'controller.tolerations=[{"key":"node-role.kubernetes.io/control-plane","operator":"Exists","effect":"NoSchedule"},{"key":"CriticalAddonsOnly","operator":"Exists"}]' \
     --set node.hostNetwork=true \
-    --set-json 'node.affinity={"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"node-role.kubernetes.io/control-plane","operator":"DoesNotExist"}]}]}}}'
-  # The EBS controller needs the master's instance credentials from IMDS: host network (the node
-  # plugin is kept off the master so their host ports do not collide).
-  kubectl --kubeconfig "$ADMIN_KUBECONFIG" -n kube-system patch deployment ebs-csi-controller --type merge \
-    -p '{"spec":{"template":{"spec":{"hostNetwork":true,"dnsPolicy":"ClusterFirstWithHostNet"}}}}'
+    --set-json 'node.affinity={"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"node-role.kubernetes.io/control-plane","operator":"DoesNotExist"}]}]}}}' &&
+    # The EBS controller needs the master's instance credentials from IMDS: host network (the node
+    # plugin is kept off the master so their host ports do not collide).
+    kubectl_admin -n kube-system patch deployment ebs-csi-controller --type merge \
+      -p '{"spec":{"template":{"spec":{"hostNetwork":true,"dnsPolicy":"ClusterFirstWithHostNet"}}}}'
+}
+# The default StorageClass (gp3, encrypted, WaitForFirstConsumer): a claim without a class binds.
+addon_storage_class() {
+  kubectl_admin apply -f "$KUBEAZ_DIR/storageclass.yaml"
+}
+
+FAILED_ADDONS=()
+# addon NAME FUNCTION: retried; one that still fails is logged loudly and the next one still runs.
+addon() {
+  if retry "${KUBEAZ_ADDON_ATTEMPTS:-10}" "$2"; then
+    log "add-on $1 installed"
+  else
+    log "ERROR: add-on $1 FAILED after ${KUBEAZ_ADDON_ATTEMPTS:-10} attempts; the cluster runs without it. Retry with: $KUBEAZ_DIR/master.sh --addons"
+    FAILED_ADDONS+=("$1")
+  fi
+}
+install_addons() {
+  FAILED_ADDONS=()
+  addon cilium addon_cilium
+  addon aws-cloud-controller-manager addon_cloud_controller_manager
+  addon aws-ebs-csi-driver addon_ebs_csi
+  addon storage-class addon_storage_class
+  if [ "${#FAILED_ADDONS[@]}" -gt 0 ]; then
+    log "ERROR: ${#FAILED_ADDONS[@]} add-on(s) of {{CLUSTER_ID}} FAILED: ${FAILED_ADDONS[*]}"
+    return 1
+  fi
 }
 
 main() {
@@ -174,14 +222,24 @@ main() {
   write_kubeadm_config
   kubeadm init --config "$K8S_DIR/kubeadm.yaml" "${preflight[@]}"
 
-  install_addons
-
-  install_units kubeaz-etcd-backup.service kubeaz-etcd-backup.timer kubeaz-join-token.service kubeaz-join-token.timer
+  # Right after init, before any add-on can fail: backups, the join token and node roles.
+  install_units kubeaz-etcd-backup.service kubeaz-etcd-backup.timer kubeaz-join-token.service kubeaz-join-token.timer kubeaz-node-roles.service
   systemctl enable --now kubeaz-etcd-backup.timer
   # A node added a year from now must still join: a 48h token, renewed every 12h.
-  "$KUBEAZ_DIR/join-token.sh"
   systemctl enable --now kubeaz-join-token.timer
-  log "master of {{CLUSTER_ID}} is up"
+  "$KUBEAZ_DIR/join-token.sh" || log "ERROR: the first join token could not be written; kubeaz-join-token.timer tries again"
+  systemctl enable --now kubeaz-node-roles.service
+
+  if install_addons; then
+    log "master of {{CLUSTER_ID}} is up"
+  else
+    log "master of {{CLUSTER_ID}} is up, with backups and node joins, but NOT every add-on"
+    exit 1
+  fi
 }
 
+if [ "${1:-}" = --addons ]; then
+  install_addons
+  exit
+fi
 main "$@"

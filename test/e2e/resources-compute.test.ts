@@ -235,6 +235,14 @@ describe('compute resources against moto', () => {
     expect(data.IamInstanceProfile?.Arn).toBe(profileArn);
     expect(data.SecurityGroupIds).toEqual([nodeId]);
     expect(Buffer.from(data.UserData!, 'base64').toString()).toContain('echo hello');
+    // volumes AND network interfaces are tagged at launch with the cluster's tags (moto copies
+    // neither onto what it launches, so the template is what is checked). moto also lists the
+    // template's own 'launch-template' tags among the data's TagSpecifications (AWS does not).
+    const launchTags = (data.TagSpecifications ?? []).filter((t) => t.ResourceType !== 'launch-template');
+    const tagsOf = (type: string) => Object.fromEntries(launchTags.find((t) => t.ResourceType === type)?.Tags?.map((t) => [t.Key, t.Value]) ?? []);
+    expect(launchTags.map((t) => t.ResourceType).sort()).toEqual(['network-interface', 'volume']);
+    expect(tagsOf('network-interface')).toEqual(instanceTags);
+    expect(tagsOf('volume')).toEqual(instanceTags);
     const pv = await client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: pub.id, Versions: ['$Default'] }));
     expect(pv.LaunchTemplateVersions![0]!.LaunchTemplateData!.NetworkInterfaces![0]).toMatchObject({ DeviceIndex: 0, AssociatePublicIpAddress: true, Groups: [nodeId] });
 

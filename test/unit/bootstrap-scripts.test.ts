@@ -12,7 +12,8 @@ import { clusterSchema } from '../../src/spec/schema.js';
 import { naming } from '../../src/model/names.js';
 import { BOOTSTRAP_FILES, TEMPLATE_NAMES, USERDATA_TEMPLATE, clusterVars, renderBootstrapFiles, renderUserData } from '../../src/model/bootstrap.js';
 import { planRetention, snapshotKey } from '../../src/etcd/retention.js';
-import { CA_HASH, JOIN_TOKEN, Sandbox, expectSequence, findCall, line, type Call } from '../helpers/stubs/harness.js';
+import { parse as parseYaml } from 'yaml';
+import { CA_HASH, JOIN_TOKEN, STUB_DIR, Sandbox, expectSequence, findCall, line, type Call } from '../helpers/stubs/harness.js';
 
 const TEMPLATE_DIR = path.resolve(import.meta.dirname, '../../templates');
 const templates: Record<string, string> = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, fs.readFileSync(path.join(TEMPLATE_DIR, t), 'utf8')]));
@@ -31,6 +32,7 @@ const spec = clusterSchema.parse({
     nodeGroups: [
       { name: 'workers', instanceType: 'm5.large', minSize: 1, maxSize: 3, labels: { tier: 'apps' }, taints: [{ key: 'dedicated', value: 'apps', effect: 'NoSchedule' }] },
       { name: 'edge', role: 'loadbalancer', instanceType: 't3.medium', minSize: 2, maxSize: 2, elasticIps: 3, publicRecord: 'lb' },
+      { name: 'ingress', role: 'loadbalancer', instanceType: 't3.medium', minSize: 1, maxSize: 2 },
     ],
     etcd: { backupIntervalMinutes: 15, backupRetentionDays: 30 },
   },
@@ -45,7 +47,16 @@ const userData = {
   master: renderUserData(templates, vars, 'master', 'master', CP_LABELS, CP_TAINTS),
   node: renderUserData(templates, vars, 'node', 'workers', { tier: 'apps' }, spec.spec.nodeGroups[0]!.taints),
   loadbalancer: renderUserData(templates, vars, 'loadbalancer', 'edge', { 'node-role.kubernetes.io/loadbalancer': '' }, []),
+  /** a loadbalancer group without an elastic-IP pool */
+  ingress: renderUserData(templates, vars, 'loadbalancer', 'ingress', { 'kubeaz.io/role': 'loadbalancer' }, []),
 };
+const body = (key: string) => files.find((f) => f.key === key)!.body;
+/** The common scripts laid down in the sandbox as master.sh would have (for scripts run alone). */
+function layDown(sb: Sandbox): void {
+  const kdir = path.join(sb.root, 'opt/kubeaz');
+  fs.mkdirSync(kdir, { recursive: true });
+  for (const f of files.filter((x) => x.key.startsWith('bootstrap/common/'))) fs.writeFileSync(path.join(kdir, path.basename(f.key)), f.body);
+}
 
 const HAVE_SHELLCHECK = spawnSync('shellcheck', ['--version']).status === 0;
 
@@ -127,7 +138,8 @@ if (!HAVE_SHELLCHECK) console.warn('shellcheck is not installed: the shellcheck 
 describe('master', () => {
   it('first boot with no snapshot: no restore, kubeadm init, timers, join token in join/', () => {
     const sb = sandbox();
-    runOk(sb.run('userdata.sh', userData.master));
+    const r = sb.run('userdata.sh', userData.master);
+    runOk(r);
     const calls = sb.calls();
     expectSequence(calls, [
       is('curl', /-X PUT .*\/latest\/api\/token/),
@@ -138,16 +150,21 @@ describe('master', () => {
       is('aws', /s3:\/\/kubeaz-demo-dev-123456789012\/pki\/sa\.pub/),
       is('aws', /^s3api list-objects-v2 .*--prefix etcd\//),
       is('kubeadm', /^init --config /),
-      is('helm', /upgrade --install cilium .*tunnelProtocol=vxlan/),
-      is('helm', /upgrade --install aws-cloud-controller-manager/),
-      is('helm', /upgrade --install aws-ebs-csi-driver/),
+      // backups, the join token and node roles come right after init, before any add-on
       is('systemctl', /^enable --now kubeaz-etcd-backup\.timer$/),
+      is('systemctl', /^enable --now kubeaz-join-token\.timer$/),
       is('kubeadm', /^token create .*--ttl 48h .*--print-join-command/),
       is('aws', /^s3 cp .* - s3:\/\/kubeaz-demo-dev-123456789012\/join\/ca-cert-hash$/),
       is('aws', /^s3 cp .* - s3:\/\/kubeaz-demo-dev-123456789012\/join\/token$/),
-      is('systemctl', /^enable --now kubeaz-join-token\.timer$/),
+      is('systemctl', /^enable --now kubeaz-node-roles\.service$/),
+      is('helm', /upgrade --install cilium .*--version 1\.18\.12 .*tunnelProtocol=vxlan/),
+      is('helm', /upgrade --install aws-cloud-controller-manager .*--version 0\.0\.11 .*--set image\.tag=v1\.31\.9 /),
+      is('helm', /upgrade --install aws-ebs-csi-driver .*--version 2\.64\.0 /),
+      is('kubectl', /-n kube-system patch deployment ebs-csi-controller /),
+      is('kubectl', /apply -f \S+\/opt\/kubeaz\/storageclass\.yaml$/),
     ]);
-    expect(findCall(calls, (c) => c.cmd === 'etcdutl')).toBe(-1);
+    expect(r.stderr + r.stdout).toMatch(/master of demo-dev is up\n/);
+    expect(findCall(calls, (c) => c.cmd === 'etcdutl' && c.args[0] === 'snapshot')).toBe(-1);
     const init = calls.find((c) => c.cmd === 'kubeadm' && c.args[0] === 'init')!;
     expect(init.args).not.toContain('--ignore-preflight-errors=DirAvailable--var-lib-etcd');
     // the alias to the internal load balancer exists: no record written
@@ -165,7 +182,102 @@ describe('master', () => {
     expect(kubelet).toContain('topology.kubernetes.io/zone=us-east-1b');
     expect(kubelet).not.toContain('node-role.kubernetes.io/control-plane=');
     expect(kubelet).toContain('--register-with-taints=node-role.kubernetes.io/control-plane:NoSchedule');
-    for (const u of ['kubeaz-etcd-backup.service', 'kubeaz-etcd-backup.timer', 'kubeaz-join-token.timer']) expect(sb.exists(`etc/systemd/system/${u}`)).toBe(true);
+    for (const u of ['kubeaz-etcd-backup.service', 'kubeaz-etcd-backup.timer', 'kubeaz-join-token.timer', 'kubeaz-node-roles.service']) expect(sb.exists(`etc/systemd/system/${u}`)).toBe(true);
+  });
+
+  it('installs iptables-nft and what kubeadm preflight runs by name, weak dependencies off', () => {
+    const sb = sandbox();
+    runOk(sb.run('userdata.sh', userData.master));
+    const installs = sb.calls().filter((c) => c.cmd === 'dnf' && c.args[0] === 'install');
+    expect(installs).toHaveLength(2);
+    for (const c of installs) expect(c.args).toContain('--setopt=install_weak_deps=False');
+    expect(installs[0]!.args).toEqual(expect.arrayContaining(['containerd', 'iptables-nft', 'iproute', 'iproute-tc', 'conntrack-tools', 'socat', 'ethtool', 'util-linux']));
+    expect(installs[1]!.args).toEqual(expect.arrayContaining(['kubelet-1.31.4', 'kubeadm-1.31.4', 'kubectl-1.31.4', 'cri-tools', 'kubernetes-cni']));
+    expect(body('bootstrap/common/common.sh')).toMatch(/dnf install .*\n\s+containerd iptables-nft /);
+  });
+
+  it("installs the etcd tools of the etcd kubeadm runs (from `kubeadm config images list`), not a pinned 3.5", () => {
+    const sb = sandbox();
+    const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+    // a release tarball as etcd publishes it, whose tools are the stand-ins
+    const rel = path.join(sb.dir, 'rel', `etcd-v3.6.6-linux-${arch}`);
+    fs.mkdirSync(rel, { recursive: true });
+    for (const t of ['etcdctl', 'etcdutl']) fs.writeFileSync(path.join(rel, t), `#!/bin/bash\nexec "${path.join(STUB_DIR, t)}" "$@"\n`, { mode: 0o755 });
+    const tgz = path.join(sb.dir, 'etcd.tgz');
+    expect(spawnSync('tar', ['-czf', tgz, '-C', path.dirname(rel), path.basename(rel)]).status).toBe(0);
+    const base = 'https://github.com/etcd-io/etcd/releases/download/v3.6.6';
+    const data = fs.readFileSync(tgz);
+    sb.serve(`${base}/etcd-v3.6.6-linux-${arch}.tar.gz`, data);
+    sb.serve(`${base}/SHA256SUMS`, `${createHash('sha256').update(data).digest('hex')}  etcd-v3.6.6-linux-${arch}.tar.gz\n${'0'.repeat(64)}  etcd-v3.6.6-linux-other.tar.gz\n`);
+    // the tools found on the image are an older etcd: replaced
+    runOk(sb.run('userdata.sh', userData.master, { STUB_ETCD_VERSION: '3.5.16', STUB_ETCD_IMAGE_TAG: '3.6.6-0' }));
+    const calls = sb.calls();
+    expectSequence(calls, [
+      is('kubeadm', /^config images list --kubernetes-version v1\.31\.4$/),
+      is('curl', /https:\/\/github\.com\/etcd-io\/etcd\/releases\/download\/v3\.6\.6\/SHA256SUMS$/),
+      is('curl', new RegExp(`-o \\S+ https://github\\.com/etcd-io/etcd/releases/download/v3\\.6\\.6/etcd-v3\\.6\\.6-linux-${arch}\\.tar\\.gz$`)),
+      is('kubeadm', /^init /),
+    ]);
+    for (const t of ['etcdctl', 'etcdutl']) expect(fs.statSync(path.join(sb.root, 'usr/local/bin', t)).mode & 0o111).toBeTruthy();
+    expect(body('bootstrap/master/master.sh')).not.toContain('3.5.16');
+  });
+
+  it('etcd tools already matching kubeadm\'s etcd are kept; no etcd image in the list is fatal', () => {
+    const sb = sandbox();
+    runOk(sb.run('userdata.sh', userData.master, { STUB_ETCD_VERSION: '3.6.6', STUB_ETCD_IMAGE_TAG: '3.6.6-0' }));
+    expect(findCall(sb.calls(), is('curl', /github\.com/))).toBe(-1);
+    const sb2 = sandbox();
+    const r = sb2.run('userdata.sh', userData.master, { STUB_ETCD_IMAGE_TAG: 'latest' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr + r.stdout).toMatch(/names no etcd image for v1\.31\.4/);
+    expect(findCall(sb2.calls(), is('kubeadm', /^init /))).toBe(-1);
+  });
+
+  it('a Helm install that fails is retried; one that keeps failing is logged loudly and the rest still run', () => {
+    const sb = sandbox();
+    sb.setFail([
+      { match: '^helm .*upgrade --install cilium ', times: 2 },
+      { match: '^helm .*upgrade --install aws-cloud-controller-manager ', times: 99 },
+    ]);
+    const r = sb.run('userdata.sh', userData.master, { KUBEAZ_ADDON_ATTEMPTS: '4' });
+    expect(r.status).not.toBe(0);
+    const calls = sb.calls();
+    const helm = (name: string) => calls.filter((c) => c.cmd === 'helm' && c.args.includes(name) && c.args.includes('--install'));
+    expect(helm('cilium')).toHaveLength(3); // two failures, then installed
+    expect(helm('aws-cloud-controller-manager')).toHaveLength(4); // every attempt failed
+    expect(helm('aws-ebs-csi-driver')).toHaveLength(1); // still installed after that
+    const [, timer, , token, , firstHelm] = expectSequence(calls, [
+      is('kubeadm', /^init /),
+      is('systemctl', /^enable --now kubeaz-etcd-backup\.timer$/),
+      is('systemctl', /^enable --now kubeaz-join-token\.timer$/),
+      is('aws', /^s3 cp .* - s3:\/\/\S+\/join\/ca-cert-hash$/),
+      is('aws', /^s3 cp .* - s3:\/\/\S+\/join\/token$/),
+      is('helm', /upgrade --install cilium/),
+      is('helm', /upgrade --install aws-ebs-csi-driver/),
+      is('kubectl', /apply -f \S+storageclass\.yaml$/),
+    ]);
+    expect(timer).toBeLessThan(firstHelm!);
+    expect(token).toBeLessThan(firstHelm!);
+    expect(sb.get('join/token')!.trim()).toBe(JOIN_TOKEN);
+    const out = r.stderr + r.stdout;
+    expect(out).toMatch(/ERROR: add-on aws-cloud-controller-manager FAILED after 4 attempts/);
+    expect(out).toMatch(/ERROR: 1 add-on\(s\) of demo-dev FAILED: aws-cloud-controller-manager/);
+    expect(out).toMatch(/add-on cilium installed/);
+    expect(out).toMatch(/up, with backups and node joins, but NOT every add-on/);
+  });
+
+  it('the default StorageClass: gp3, encrypted, WaitForFirstConsumer, EBS CSI', () => {
+    const sc = parseYaml(body('bootstrap/master/storageclass.yaml'));
+    expect(sc).toEqual({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'gp3', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      provisioner: 'ebs.csi.aws.com',
+      volumeBindingMode: 'WaitForFirstConsumer',
+      allowVolumeExpansion: true,
+      reclaimPolicy: 'Delete',
+      parameters: { type: 'gp3', encrypted: 'true', 'csi.storage.k8s.io/fstype': 'ext4' },
+    });
   });
 
   it('registers master.<internal domain> only when no alias exists', () => {
@@ -194,6 +306,10 @@ describe('master', () => {
     expect(restore).toBeLessThan(init!);
     expect(findCall(calls, is('aws', /get-object .*20261125T090000Z/))).toBe(-1);
     expect(sb.file('var/lib/etcd/member/restored-from-snapshot')).toBe('etcd-snapshot good');
+    // the revision jumps past anything a watcher saw, older revisions read as compacted (kubernetes #118501)
+    const args = calls[restore!]!.args;
+    expect(args[args.indexOf('--bump-revision') + 1]).toBe('1000000000');
+    expect(args).toContain('--mark-compacted');
     // the corrupt one was never restored
     expect(calls.filter((c) => c.cmd === 'etcdutl' && c.args[1] === 'restore')).toHaveLength(1);
   });
@@ -232,6 +348,28 @@ describe('nodes', () => {
     expect(kubelet).toContain('--cloud-provider=external');
   });
 
+  it('node: a join that fails part-way is reset (kubeadm reset -f) and retried with the token read again', () => {
+    const sb = sandbox();
+    const NEW_TOKEN = 'ghijkl.0123456789abcdef';
+    sb.put('join/token', `${JOIN_TOKEN}\n`);
+    sb.put('join/ca-cert-hash', `${CA_HASH}\n`);
+    // the first join gets as far as writing kubelet.conf, then fails (its token expired); the master
+    // meanwhile wrote a new token to join/
+    sb.setFail([{ match: `^kubeadm join .*--token ${JOIN_TOKEN.replace('.', '\\.')} `, times: 99, stderr: 'error: token expired', putS3: { key: 'join/token', body: `${NEW_TOKEN}\n` } }]);
+    runOk(sb.run('userdata.sh', userData.node));
+    const calls = sb.calls();
+    expectSequence(calls, [
+      is('aws', /join\/token /),
+      is('kubeadm', new RegExp(`^join master\\.dev\\.kube:443 --token ${JOIN_TOKEN.replace('.', '\\.')} `)),
+      is('kubeadm', /^reset -f/),
+      is('aws', /join\/token /),
+      is('aws', /join\/ca-cert-hash /),
+      is('kubeadm', new RegExp(`^join master\\.dev\\.kube:443 --token ${NEW_TOKEN.replace('.', '\\.')} --discovery-token-ca-cert-hash ${CA_HASH} `)),
+    ]);
+    expect(calls.filter((c) => c.cmd === 'kubeadm' && c.args[0] === 'join')).toHaveLength(2);
+    expect(calls.filter((c) => c.cmd === 'kubeadm' && c.args[0] === 'reset')).toHaveLength(1);
+  });
+
   it('node: retries until the master has written join/', () => {
     const sb = sandbox();
     const r = sb.run('userdata.sh', userData.node, { KUBEAZ_JOIN_ATTEMPTS: '3' });
@@ -267,6 +405,20 @@ describe('nodes', () => {
     expect(sb.file('etc/sysconfig/kubelet')).not.toContain('node-role.kubernetes.io/loadbalancer');
   });
 
+  it('loadbalancer group without an elastic-IP pool: claims nothing and joins', () => {
+    const sb = sandbox();
+    sb.put('join/token', `${JOIN_TOKEN}\n`);
+    sb.put('join/ca-cert-hash', `${CA_HASH}\n`);
+    sb.setEc2({ addresses: pool() }); // other groups' addresses exist; none is ingress's
+    const r = sb.run('userdata.sh', userData.ingress);
+    runOk(r);
+    const calls = sb.calls();
+    expect(findCall(calls, (c) => c.cmd === 'aws' && c.args[0] === 'ec2')).toBe(-1);
+    expectSequence(calls, [is('kubeadm', /^join master\.dev\.kube:443 /)]);
+    expect(r.stderr + r.stdout).toMatch(/group ingress has no elastic-IP pool/);
+    expect(body('bootstrap/common/cluster.env')).toContain("EIP_POOLS='edge'\n");
+  });
+
   it('loadbalancer: loses a race for one address and takes the next', () => {
     const sb = sandbox();
     sb.put('join/token', `${JOIN_TOKEN}\n`);
@@ -287,6 +439,38 @@ describe('nodes', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr + r.stdout).toMatch(/no free elastic IP in pool edge/);
     expect(findCall(sb.calls(), (c) => c.cmd === 'kubeadm')).toBe(-1);
+  });
+});
+
+describe('node roles', () => {
+  it('the master labels nodes node-role.kubernetes.io/<role> from the kubeaz.io/role their kubelet set', () => {
+    const sb = sandbox();
+    layDown(sb);
+    sb.setNodes({
+      'ip-10-0-0-1.ec2.internal': { 'kubeaz.io/role': 'master', 'node-role.kubernetes.io/control-plane': '' },
+      'ip-10-0-0-2.ec2.internal': { 'kubeaz.io/role': 'node', 'kubeaz.io/node-group': 'workers' },
+      'ip-10-0-0-3.ec2.internal': { 'kubeaz.io/role': 'loadbalancer', 'kubeaz.io/node-group': 'edge' },
+      'ip-10-0-0-4.ec2.internal': { 'kubeaz.io/role': 'node', 'node-role.kubernetes.io/node': '' },
+      'ip-10-0-0-5.ec2.internal': {},
+    });
+    const r = sb.run('node-roles.sh', body('bootstrap/master/node-roles.sh'));
+    runOk(r);
+    const n = sb.nodes();
+    expect(n['ip-10-0-0-2.ec2.internal']).toMatchObject({ 'node-role.kubernetes.io/node': '' });
+    expect(n['ip-10-0-0-3.ec2.internal']).toMatchObject({ 'node-role.kubernetes.io/loadbalancer': '' });
+    expect(Object.keys(n['ip-10-0-0-1.ec2.internal']!).filter((k) => k.startsWith('node-role.'))).toEqual(['node-role.kubernetes.io/control-plane']);
+    expect(n['ip-10-0-0-5.ec2.internal']).toEqual({});
+    // only the unlabelled ones are touched
+    const labels = sb.calls().filter((c) => c.cmd === 'kubectl' && c.args.includes('label'));
+    expect(labels.map((c) => c.args.slice(-3).join(' ')).sort()).toEqual([
+      'node/ip-10-0-0-2.ec2.internal node-role.kubernetes.io/node= --overwrite',
+      'node/ip-10-0-0-3.ec2.internal node-role.kubernetes.io/loadbalancer= --overwrite',
+    ]);
+    // a second pass changes nothing
+    runOk(sb.run('node-roles.sh', body('bootstrap/master/node-roles.sh')));
+    expect(sb.calls().filter((c) => c.cmd === 'kubectl' && c.args.includes('label'))).toHaveLength(2);
+    // the unit the master enables runs it in a loop
+    expect(body('bootstrap/master/kubeaz-node-roles.service')).toMatch(/ExecStart=\/opt\/kubeaz\/node-roles\.sh --loop\nRestart=always/);
   });
 });
 

@@ -518,6 +518,15 @@ describe('parseSpec: node groups', () => {
     const ok = `${text}  dns:\n    publicDomain: example.com\n`;
     expect(parseSpec(ok, 'c.yaml', NOW).spec.spec.nodeGroups[1]).toMatchObject({ publicRecord: 'lb', elasticIps: 2 });
   });
+  it('rejects a pool smaller than maxSize, saying what an instance without an address does', () => {
+    const text = edit('      minSize: 2\n      maxSize: 2', '      minSize: 2\n      maxSize: 3\n      elasticIps: 2');
+    expectIssue(text, 'spec.nodeGroups[1].elasticIps', lineOf(text, 'elasticIps'), /elasticIps \(2\) must be at least maxSize \(3\).*never joins/);
+  });
+  it('accepts a loadbalancer group without a pool, and a pool of exactly maxSize', () => {
+    expect(parseSpec(BASE, 'c.yaml', NOW).spec.spec.nodeGroups[1]).toMatchObject({ role: 'loadbalancer', elasticIps: 0, maxSize: 2 });
+    const text = edit('      minSize: 2\n      maxSize: 2', '      minSize: 2\n      maxSize: 2\n      elasticIps: 2');
+    expect(parseSpec(text, 'c.yaml', NOW).spec.spec.nodeGroups[1]).toMatchObject({ elasticIps: 2 });
+  });
   it('rejects publicRecord without elasticIps', () => {
     const text = `${g0('      maxSize: 2', '      maxSize: 2\n      publicRecord: lb')}  dns:\n    publicDomain: example.com\n`;
     expectIssue(text, 'spec.nodeGroups[1].publicRecord', lineOf(text, 'publicRecord'), /needs elasticIps/);
@@ -543,18 +552,29 @@ describe('parseSpec: kubernetesVersion', () => {
   it('accepts 1.31.2 unquoted (a YAML string)', () => {
     expect(parseSpec(kv('1.31.2'), 'c.yaml', new Date('2025-01-01')).spec.spec.kubernetesVersion).toBe('1.31.2');
   });
+  // 1.30 has add-on versions pinned (src/model/versions.ts): the only warning is the end of life.
   it('warns about a minor past its end of life, naming the date', () => {
-    const { warnings } = parseSpec(kv('"1.28.5"'), 'c.yaml', new Date('2025-03-01'));
+    const { warnings } = parseSpec(kv('"1.30.5"'), 'c.yaml', new Date('2025-09-01'));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/1\.28/);
-    expect(warnings[0]).toMatch(/2024-10-28/);
+    expect(warnings[0]).toMatch(/1\.30/);
+    expect(warnings[0]).toMatch(/2025-06-28/);
   });
   it('does not warn before the end of life (nor on its last day)', () => {
-    expect(parseSpec(kv('"1.28.5"'), 'c.yaml', new Date('2024-06-01')).warnings).toEqual([]);
-    expect(parseSpec(kv('"1.28.5"'), 'c.yaml', new Date('2024-10-28T12:00:00Z')).warnings).toEqual([]);
+    expect(parseSpec(kv('"1.30.5"'), 'c.yaml', new Date('2025-01-01')).warnings).toEqual([]);
+    expect(parseSpec(kv('"1.30.5"'), 'c.yaml', new Date('2025-06-28T12:00:00Z')).warnings).toEqual([]);
   });
-  it('does not warn about a minor newer than the table', () => {
-    expect(parseSpec(kv('"1.40.0"'), 'c.yaml', new Date('2030-01-01')).warnings).toEqual([]);
+  it('a minor newer than both tables: no end-of-life warning, only that its add-on versions are not pinned', () => {
+    const { warnings } = parseSpec(kv('"1.40.0"'), 'c.yaml', new Date('2030-01-01'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^kubernetesVersion 1\.40\.0: kubeaz pins add-on versions for Kubernetes 1\.30–1\.35 only; the master will install those of 1\.35 \(Cilium 1\.19\.6, AWS cloud-controller-manager v1\.35\.2/);
+  });
+  it('warns (not an error) on a minor older than the add-on table, naming the row it falls back to', () => {
+    const { spec, warnings } = parseSpec(kv('"1.29.4"'), 'c.yaml', new Date('2024-06-01'));
+    expect(spec.spec.kubernetesVersion).toBe('1.29.4');
+    expect(warnings).toEqual([expect.stringMatching(/kubeaz pins add-on versions for Kubernetes 1\.30–1\.35 only; the master will install those of 1\.30 \(Cilium 1\.18\.12/)]);
+  });
+  it('no add-on warning for a minor of the table', () => {
+    for (const v of ['1.30.0', '1.31.9', '1.32.1', '1.33.2', '1.34.3', '1.35.4']) expect(parseSpec(kv(`"${v}"`), 'c.yaml', new Date('2024-06-01')).warnings, v).toEqual([]);
   });
 });
 

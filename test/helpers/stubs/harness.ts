@@ -27,6 +27,9 @@ export class Sandbox {
   readonly ec2 = path.join(this.dir, 'ec2.json');
   readonly imds = path.join(this.dir, 'imds.json');
   readonly dns = path.join(this.dir, 'dns.json');
+  readonly failures = path.join(this.dir, 'fail.json');
+  readonly nodesFile = path.join(this.dir, 'nodes.json');
+  readonly http = path.join(this.dir, 'http');
 
   constructor(readonly bucket: string) {
     fs.mkdirSync(this.root, { recursive: true });
@@ -49,6 +52,24 @@ export class Sandbox {
   }
   setEc2(v: { addresses: unknown[]; race?: string[] }): void {
     fs.writeFileSync(this.ec2, JSON.stringify(v));
+  }
+  /** Calls that fail: the first `times` calls whose "cmd args…" line matches `match` exit 1. */
+  setFail(rules: Array<{ match: string; times: number; stderr?: string; putS3?: { key: string; body: string } }>): void {
+    fs.writeFileSync(this.failures, JSON.stringify(rules));
+  }
+  /** The cluster's nodes and their labels, as kubectl get/label nodes see them. */
+  setNodes(v: Record<string, Record<string, string>>): void {
+    fs.writeFileSync(this.nodesFile, JSON.stringify(v));
+  }
+  nodes(): Record<string, Record<string, string>> {
+    return JSON.parse(fs.readFileSync(this.nodesFile, 'utf8'));
+  }
+  /** A file curl serves for URL (non-IMDS). */
+  serve(url: string, body: string | Buffer): void {
+    const u = new URL(url);
+    const f = path.join(this.http, u.host, decodeURIComponent(u.pathname));
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, body);
   }
   ec2State(): { addresses: Array<Record<string, unknown>> } {
     return JSON.parse(fs.readFileSync(this.ec2, 'utf8'));
@@ -96,6 +117,10 @@ export class Sandbox {
       STUB_EC2: this.ec2,
       STUB_IMDS: this.imds,
       STUB_DNS: this.dns,
+      STUB_FAIL: this.failures,
+      STUB_NODES: this.nodesFile,
+      STUB_HTTP: this.http,
+      STUB_BUCKET: this.bucket,
       ...extra,
     };
   }

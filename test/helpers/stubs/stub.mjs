@@ -5,6 +5,13 @@
 //   $STUB_EC2   JSON file: { addresses: [...], race: [allocationIds another instance grabs first] }
 //   $STUB_IMDS  JSON file: meta-data path -> answer
 //   $STUB_DNS   JSON file: { zoneId, alias } for route53
+//   $STUB_FAIL  JSON file: [{ match: regex on "cmd args…", times: N, stderr?, putS3?: { key, body } }]:
+//               the first N calls matching fail (exit 1); putS3 then writes to $STUB_BUCKET
+//               (e.g. the master renewing the join token meanwhile)
+//   $STUB_NODES JSON file: { nodeName: { label: value } } for kubectl get/label nodes
+//   $STUB_HTTP  directory: <host>/<path> files served to curl for non-IMDS URLs
+//   $STUB_ETCD_IMAGE_TAG  the etcd image tag kubeadm config images list names (default 3.6.6-0)
+//   $STUB_ETCD_VERSION    what the stand-in etcdctl/etcdutl report as their version (default 3.6.6)
 // Unknown sub-commands of aws fail loudly (exit 2) so a script drifting from what is tested shows.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,6 +36,19 @@ const readStdin = () => fs.readFileSync(0);
 
 export const JOIN_TOKEN = 'abcdef.0123456789abcdef';
 export const CA_HASH = 'sha256:' + 'a1'.repeat(32);
+
+/** An injected failure for this call, per $STUB_FAIL (counts down in the file). */
+function injectedFailure() {
+  if (!env.STUB_FAIL || !fs.existsSync(env.STUB_FAIL)) return;
+  const rules = JSON.parse(fs.readFileSync(env.STUB_FAIL, 'utf8'));
+  const line = [cmd, ...args].join(' ');
+  const rule = rules.find((r) => r.times > 0 && new RegExp(r.match).test(line));
+  if (!rule) return;
+  rule.times -= 1;
+  fs.writeFileSync(env.STUB_FAIL, JSON.stringify(rules));
+  if (rule.putS3) putObject(env.STUB_BUCKET, rule.putS3.key, rule.putS3.body);
+  fail(1, rule.stderr ?? `injected failure of: ${line}`);
+}
 
 function s3path(bucket, key) {
   return path.join(env.STUB_S3, bucket, key);
@@ -176,6 +196,15 @@ function aws() {
 function curl() {
   const url = args.find((a) => /^https?:\/\//.test(a));
   const imds = env.IMDS_ENDPOINT;
+  if (url && imds && !url.startsWith(imds) && env.STUB_HTTP) {
+    const u = new URL(url);
+    const f = path.join(env.STUB_HTTP, u.host, decodeURIComponent(u.pathname));
+    if (!fs.existsSync(f)) fail(22, `404 ${url}`);
+    const o = opt('-o');
+    if (o) fs.copyFileSync(f, o);
+    else out(fs.readFileSync(f));
+    return;
+  }
   if (!url || !imds || !url.startsWith(imds)) fail(6, `no network in tests: ${url}`);
   const p = url.slice(imds.length);
   if (p === '/latest/api/token') {
@@ -189,21 +218,66 @@ function curl() {
   out(String(answers[k]));
 }
 
+const kubeletConf = () => path.join(env.KUBEAZ_ROOT ?? '/nonexistent', 'etc/kubernetes/kubelet.conf');
+
+/** kubectl get nodes -l SELECTOR -o name / kubectl label node/NAME k=v --overwrite, on $STUB_NODES. */
+function kubectl() {
+  const nodes = readJson(env.STUB_NODES, {});
+  const rest = args.filter((a, i) => !(a === '--kubeconfig' || args[i - 1] === '--kubeconfig'));
+  if (rest[0] === 'get' && rest[1] === 'nodes') {
+    const sel = (opt('-l') ?? '').split(',').filter(Boolean);
+    const match = (labels) =>
+      sel.every((term) => {
+        if (term.startsWith('!')) return !(term.slice(1) in labels);
+        const [k, v] = term.split('=');
+        return v === undefined ? k in labels : labels[k] === v;
+      });
+    if (opt('-o') !== 'name') fail(2, 'unsupported get nodes output');
+    for (const [name, labels] of Object.entries(nodes)) if (match(labels)) out(`node/${name}\n`);
+    return;
+  }
+  if (rest[0] === 'label') {
+    const name = rest[1].replace(/^node\//, '');
+    if (!nodes[name]) fail(1, `Error from server (NotFound): nodes "${name}" not found`);
+    const [k, v] = rest[2].split('=');
+    if (k in nodes[name] && !has('--overwrite')) fail(1, `'${k}' already has a value`);
+    nodes[name][k] = v ?? '';
+    fs.writeFileSync(env.STUB_NODES, JSON.stringify(nodes));
+    out(`node/${name} labeled\n`);
+  }
+}
+
 switch (cmd) {
   case 'aws':
+    injectedFailure();
     aws();
     break;
   case 'curl':
     curl();
     break;
   case 'kubeadm':
+    if (args[0] === 'join') {
+      // a join that failed part-way leaves kubelet.conf behind: the next preflight refuses it
+      if (fs.existsSync(kubeletConf())) fail(1, '[preflight] Some fatal errors occurred:\n\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists');
+      fs.mkdirSync(path.dirname(kubeletConf()), { recursive: true });
+      fs.writeFileSync(kubeletConf(), 'stub kubelet.conf\n');
+    }
+    if (args[0] === 'reset') fs.rmSync(kubeletConf(), { force: true });
+    injectedFailure();
     if (args[0] === 'token' && args[1] === 'create' && has('--print-join-command'))
       out(`kubeadm join master.example:443 --token ${JOIN_TOKEN} --discovery-token-ca-cert-hash ${CA_HASH} \n`);
+    if (args[0] === 'config' && args[1] === 'images' && args[2] === 'list') {
+      const v = opt('--kubernetes-version') ?? 'v1.35.0';
+      for (const c of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy']) out(`registry.k8s.io/${c}:${v}\n`);
+      out(`registry.k8s.io/coredns/coredns:v1.13.1\nregistry.k8s.io/pause:3.10.1\nregistry.k8s.io/etcd:${env.STUB_ETCD_IMAGE_TAG ?? '3.6.6-0'}\n`);
+    }
     break;
   case 'etcdctl':
+    if (args[0] === 'version') out(`etcdctl version: ${env.STUB_ETCD_VERSION ?? '3.6.6'}\nAPI version: 3.6\n`);
     if (args.includes('save')) fs.writeFileSync(args[args.indexOf('save') + 1], `etcd-snapshot ${crypto.randomUUID()}\n`);
     break;
   case 'etcdutl': {
+    if (args[0] === 'version') out(`etcdutl version: ${env.STUB_ETCD_VERSION ?? '3.6.6'}\nAPI version: 3.6\n`);
     if (args[0] === 'snapshot' && args[1] === 'status') {
       if (!fs.readFileSync(args[2], 'utf8').startsWith('etcd-snapshot')) fail(1, 'invalid snapshot');
     }
@@ -217,7 +291,12 @@ switch (cmd) {
   case 'containerd':
     if (args[0] === 'config' && args[1] === 'default') out('[plugins]\n  SystemdCgroup = false\n');
     break;
+  case 'kubectl':
+    injectedFailure();
+    kubectl();
+    break;
   default:
-    // dnf, systemctl, kubectl, helm, modprobe, sysctl, swapoff: succeed silently.
+    // dnf, systemctl, helm, modprobe, sysctl, swapoff: succeed silently (unless $STUB_FAIL says otherwise).
+    injectedFailure();
     break;
 }

@@ -1,0 +1,98 @@
+/**
+ * What the master installs besides the Kubernetes packages, pinned per Kubernetes minor in ONE
+ * table (rendered into master.sh by src/model/bootstrap.ts, printed in the README, checked by
+ * `validate`). One row per minor, one entry per add-on: an add-on is its chart version and, where
+ * kubeaz sets it, its image tag. More add-ons fit as more keys of a row.
+ *
+ * Sources (checked 2026-11): the cloud-provider-aws chart index (gh-pages) and its release tags
+ * (CCM image minor = Kubernetes minor); Cilium's Kubernetes compatibility matrix (1.18: 1.30–1.33,
+ * 1.19: 1.32–1.35) and the published charts in cilium/charts; the aws-ebs-csi-driver chart index
+ * (the driver supports every upstream-supported minor). The etcd tools are NOT pinned here: the
+ * master derives them at boot from the etcd image kubeadm itself runs (`kubeadm config images list`).
+ */
+
+export interface AddonPin {
+  /** Helm chart version */
+  chart: string;
+  /** image tag kubeaz sets over the chart's default, when it does */
+  image?: string;
+}
+
+export interface MinorAddons {
+  cilium: AddonPin;
+  awsCloudControllerManager: AddonPin;
+  awsEbsCsiDriver: AddonPin;
+}
+
+export const HELM_VERSION = '3.16.3';
+
+const CCM_CHART = '0.0.11';
+const EBS_CSI_CHART = '2.64.0';
+
+export const ADDON_VERSIONS_BY_MINOR: Readonly<Record<string, MinorAddons>> = {
+  '1.30': { cilium: { chart: '1.18.12' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.30.10' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART } },
+  '1.31': { cilium: { chart: '1.18.12' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.31.9' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART } },
+  '1.32': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.32.8' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART } },
+  '1.33': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.33.4' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART } },
+  '1.34': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.34.3' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART } },
+  '1.35': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.35.2' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART } },
+};
+
+/** Cilium's e2e-tested Kubernetes minors per Cilium minor (docs.cilium.io, Kubernetes Compatibility). */
+export const CILIUM_KUBERNETES_SUPPORT: Readonly<Record<string, readonly string[]>> = {
+  '1.18': ['1.30', '1.31', '1.32', '1.33'],
+  '1.19': ['1.32', '1.33', '1.34', '1.35'],
+};
+
+const minorNumber = (minor: string): number => Number(minor.split('.')[1]);
+export const minorOf = (version: string): string => version.split('.').slice(0, 2).join('.');
+export const SUPPORTED_MINORS: readonly string[] = Object.keys(ADDON_VERSIONS_BY_MINOR).sort((a, b) => minorNumber(a) - minorNumber(b));
+
+/**
+ * The row for a Kubernetes version: its own minor's, else the nearest one (the newest row for a
+ * newer minor, the oldest for an older one); `exact` says which. `validate` warns when not exact.
+ */
+export function addonsFor(kubernetesVersion: string): { minor: string; exact: boolean; addons: MinorAddons } {
+  const minor = minorOf(kubernetesVersion);
+  const own = ADDON_VERSIONS_BY_MINOR[minor];
+  if (own) return { minor, exact: true, addons: own };
+  const oldest = SUPPORTED_MINORS[0]!;
+  const newest = SUPPORTED_MINORS[SUPPORTED_MINORS.length - 1]!;
+  const near = minorNumber(minor) > minorNumber(newest) ? newest : oldest;
+  return { minor: near, exact: false, addons: ADDON_VERSIONS_BY_MINOR[near]! };
+}
+
+/** The template variables of the add-on versions (master.sh). */
+export function addonVars(kubernetesVersion: string): Record<string, string> {
+  const { addons } = addonsFor(kubernetesVersion);
+  return {
+    HELM_VERSION,
+    CILIUM_VERSION: addons.cilium.chart,
+    AWS_CCM_CHART_VERSION: addons.awsCloudControllerManager.chart,
+    AWS_CCM_IMAGE_TAG: addons.awsCloudControllerManager.image!,
+    EBS_CSI_CHART_VERSION: addons.awsEbsCsiDriver.chart,
+  };
+}
+
+/** The warning `validate` (and every command loading a spec) gives for a minor outside the table. */
+export function addonVersionWarning(kubernetesVersion: string): string | undefined {
+  const { minor, exact } = addonsFor(kubernetesVersion);
+  if (exact) return undefined;
+  return (
+    `kubernetesVersion ${kubernetesVersion}: kubeaz pins add-on versions for Kubernetes ${SUPPORTED_MINORS[0]}–${SUPPORTED_MINORS[SUPPORTED_MINORS.length - 1]} only; ` +
+    `the master will install those of ${minor} (${describeRow(ADDON_VERSIONS_BY_MINOR[minor]!)}), which were not chosen for ${minorOf(kubernetesVersion)}`
+  );
+}
+
+function describeRow(r: MinorAddons): string {
+  return `Cilium ${r.cilium.chart}, AWS cloud-controller-manager ${r.awsCloudControllerManager.image} (chart ${r.awsCloudControllerManager.chart}), EBS CSI chart ${r.awsEbsCsiDriver.chart}`;
+}
+
+/** The table as the README prints it (a unit test keeps the README equal to it). */
+export function versionTableMarkdown(): string {
+  const rows = SUPPORTED_MINORS.map((m) => {
+    const r = ADDON_VERSIONS_BY_MINOR[m]!;
+    return `| ${m} | ${r.cilium.chart} | ${r.awsCloudControllerManager.image} (chart ${r.awsCloudControllerManager.chart}) | ${r.awsEbsCsiDriver.chart} |`;
+  });
+  return ['| Kubernetes | Cilium | AWS cloud-controller-manager | EBS CSI driver chart |', '|---|---|---|---|', ...rows].join('\n');
+}

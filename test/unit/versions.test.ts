@@ -1,0 +1,70 @@
+/**
+ * The add-on version table (src/model/versions.ts): one row per Kubernetes minor, rendered into
+ * master.sh, printed in the README, and what `validate` warns about.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ADDON_VERSIONS_BY_MINOR, CILIUM_KUBERNETES_SUPPORT, SUPPORTED_MINORS, addonsFor, versionTableMarkdown } from '../../src/model/versions.js';
+import { clusterSchema } from '../../src/spec/schema.js';
+import { naming } from '../../src/model/names.js';
+import { TEMPLATE_NAMES, clusterVars, renderBootstrapFiles } from '../../src/model/bootstrap.js';
+import { parseSpec } from '../../src/spec/load.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+describe('add-on versions per Kubernetes minor', () => {
+  it('covers consecutive minors', () => {
+    expect(SUPPORTED_MINORS.length).toBeGreaterThan(2);
+    SUPPORTED_MINORS.forEach((m, i) => i > 0 && expect(Number(m.split('.')[1])).toBe(Number(SUPPORTED_MINORS[i - 1]!.split('.')[1]) + 1));
+  });
+
+  it.each(Object.entries(ADDON_VERSIONS_BY_MINOR))('%s: CCM image minor = Kubernetes minor, Cilium inside its support matrix', (minor, row) => {
+    expect(row.awsCloudControllerManager.image).toMatch(new RegExp(`^v${minor.replace('.', '\\.')}\\.\\d+$`));
+    const ciliumMinor = row.cilium.chart.split('.').slice(0, 2).join('.');
+    expect(CILIUM_KUBERNETES_SUPPORT[ciliumMinor], `Cilium ${ciliumMinor}`).toContain(minor);
+    expect(row.awsEbsCsiDriver.chart).toMatch(/^2\.\d+\.\d+$/);
+    expect(Number(row.awsEbsCsiDriver.chart.split('.')[1])).toBeGreaterThanOrEqual(60);
+  });
+
+  it('falls back to the nearest row outside the table, and says so', () => {
+    expect(addonsFor('1.35.4')).toMatchObject({ minor: '1.35', exact: true });
+    expect(addonsFor('1.36.1')).toMatchObject({ minor: '1.35', exact: false });
+    expect(addonsFor('1.28.3')).toMatchObject({ minor: '1.30', exact: false });
+  });
+
+  it('master.sh installs the row of the spec minor (CCM image v1.35.x on 1.35, v1.32.x on 1.32)', () => {
+    const templates = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, fs.readFileSync(path.join(ROOT, 'templates', t), 'utf8')]));
+    for (const [version, ccm, cilium] of [
+      ['1.35.4', 'v1.35.2', '1.19.6'],
+      ['1.32.9', 'v1.32.8', '1.19.6'],
+      ['1.30.2', 'v1.30.10', '1.18.12'],
+    ] as const) {
+      const spec = clusterSchema.parse({
+        apiVersion: 'kubeaz/v1',
+        kind: 'Cluster',
+        metadata: { name: 'demo', environment: 'dev' },
+        spec: { region: 'us-east-1', zones: ['us-east-1a', 'us-east-1b'], kubernetesVersion: version, network: { vpcCidr: '10.0.0.0/16' }, controlPlane: { instanceType: 'm5.large' } },
+      });
+      const names = naming(spec);
+      const master = renderBootstrapFiles(templates, clusterVars(spec, names, names.bucket('123456789012'))).find((f) => f.key === 'bootstrap/master/master.sh')!.body;
+      expect(master, version).toContain(`--set image.tag="${ccm}"`);
+      expect(master, version).toContain(`--repo https://helm.cilium.io --version "${cilium}"`);
+      expect(master, version).toContain('--repo https://kubernetes.github.io/cloud-provider-aws --version "0.0.11"');
+      expect(master, version).toContain('--repo https://kubernetes-sigs.github.io/aws-ebs-csi-driver --version "2.64.0"');
+      expect(master).not.toMatch(/ETCD_VERSION|3\.5\.16/);
+    }
+  });
+
+  it('the README prints the table as it is', () => {
+    expect(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain(versionTableMarkdown());
+  });
+
+  it("the example's kubernetesVersion is of a minor in the table, and validates without a warning", () => {
+    const text = fs.readFileSync(path.join(ROOT, 'cluster.example.yaml'), 'utf8');
+    const { spec, warnings } = parseSpec(text, 'cluster.example.yaml', new Date('2026-11-28'));
+    expect(SUPPORTED_MINORS).toContain(spec.spec.kubernetesVersion.split('.').slice(0, 2).join('.'));
+    expect(spec.spec.kubernetesVersion).toBe('1.35.4');
+    expect(warnings).toEqual([]);
+  });
+});
