@@ -81,6 +81,10 @@ export interface KindProps {
     listener: { protocol: 'TCP'; port: number; instanceProtocol: 'TCP'; instancePort: number };
     healthCheck: { target: string; interval: number; timeout: number; healthyThreshold: number; unhealthyThreshold: number };
     crossZone: boolean;
+    /** seconds an idle TCP connection is kept (kubectl exec / logs -f / port-forward ride on it) */
+    idleTimeout: number;
+    /** connection draining: on, with this many seconds for in-flight connections of a leaving instance */
+    drainingTimeout: number;
   };
   'launch-template': {
     name: string;

@@ -10,6 +10,13 @@ import path from 'node:path';
 import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
 import type { Plan } from '../../src/engine/plan.js';
 import { kubeaz } from '../helpers/cli.js';
+import {
+  ConfigureHealthCheckCommand,
+  DescribeLoadBalancerAttributesCommand,
+  DescribeLoadBalancersCommand,
+  ElasticLoadBalancingClient,
+  ModifyLoadBalancerAttributesCommand,
+} from '@aws-sdk/client-elastic-load-balancing';
 
 const spec = (over: { cidr?: string; max?: number } = {}) => `apiVersion: kubeaz/v1
 kind: Cluster
@@ -95,6 +102,38 @@ describe('plan', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/pass --yes/);
     await writeFile(file, spec());
+  });
+
+  it('an API ELB still on the old SSL:6443 health check shows in plan as an in-place update that create applies', async () => {
+    const elb = new ElasticLoadBalancingClient({ region: 'us-west-2', endpoint: moto.url, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    for (const name of ['plan-qa-api', 'plan-qa-api-int']) {
+      await elb.send(new ConfigureHealthCheckCommand({ LoadBalancerName: name, HealthCheck: { Target: 'SSL:6443', Interval: 10, Timeout: 5, HealthyThreshold: 2, UnhealthyThreshold: 3 } }));
+      await elb.send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerName: name, LoadBalancerAttributes: { ConnectionSettings: { IdleTimeout: 60 }, ConnectionDraining: { Enabled: false } } }));
+    }
+    const r = await kubeaz(['plan', '-f', file, '--detailed-exitcode', '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(4);
+    const p = r.json<PlanJson>();
+    expect(p.changes.map((c) => [c.key, c.action]).sort()).toEqual([
+      ['elb/internal', 'update'],
+      ['elb/public', 'update'],
+    ]);
+    for (const c of p.changes) {
+      expect(c.fields.map((f) => f.field).sort()).toEqual(['connectionDraining', 'healthCheck', 'idleTimeout']);
+      expect(c.fields.find((f) => f.field === 'healthCheck')).toMatchObject({ from: { target: 'SSL:6443' }, to: { target: 'TCP:6443' } });
+    }
+    const text = await kubeaz(['plan', '-f', file], env);
+    expect(text.stdout).toMatch(/~ elb\/internal/);
+    const c = await kubeaz(['create', '-f', file, '--yes'], env);
+    expect(c.code, c.stderr).toBe(0);
+    for (const name of ['plan-qa-api', 'plan-qa-api-int']) {
+      const lb = (await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [name] }))).LoadBalancerDescriptions![0]!;
+      expect(lb.HealthCheck?.Target).toBe('TCP:6443');
+      const a = await elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerName: name }));
+      expect(a.LoadBalancerAttributes?.ConnectionSettings?.IdleTimeout).toBe(300);
+      expect(a.LoadBalancerAttributes?.ConnectionDraining?.Enabled).toBe(true);
+    }
+    const again = await kubeaz(['plan', '-f', file, '--detailed-exitcode'], env);
+    expect(again.code, again.stdout).toBe(0);
   });
 
   it('a VPC CIDR change is refused with a reason by plan and by create, and nothing is changed', async () => {
