@@ -77,6 +77,17 @@ export const API_ELB_IDLE_TIMEOUT = 300;
 /** Connection draining on: a master leaving the ELB (rollout, rebuild) finishes in-flight calls. */
 export const API_ELB_DRAINING_TIMEOUT = 300;
 
+/**
+ * The subnet tier instances of a group actually run in. With `nat: none` the private subnets have
+ * no route to the internet (only the S3 gateway endpoint), and an instance there could never fetch
+ * the kubelet packages, images, charts or reach the EC2/ELB APIs: every group (master included)
+ * goes to the public subnets with a public IPv4 address instead — the cheap development topology.
+ * Security groups are unchanged (nothing new is open); the internal API ELB stays internal.
+ */
+export function instanceTier(s: ClusterSpec['spec'], wanted: 'public' | 'private'): 'public' | 'private' {
+  return s.network.nat === 'none' ? 'public' : wanted;
+}
+
 class GraphBuilder {
   readonly nodes: AnyNode[] = [];
   constructor(private readonly spec: ClusterSpec) {}
@@ -415,9 +426,9 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   };
   // kubeadm labels and taints the control plane itself; a kubelet may not set node-role.* labels
   // on itself (NodeRestriction), so roles travel as kubeaz.io/role.
-  group('master', 'master', s.controlPlane.instanceType, s.controlPlane.volumeSize, 'private', { min: 1, max: 1, desired: 1 }, { 'kubeaz.io/role': 'master' }, []);
+  group('master', 'master', s.controlPlane.instanceType, s.controlPlane.volumeSize, instanceTier(s, 'private'), { min: 1, max: 1, desired: 1 }, { 'kubeaz.io/role': 'master' }, []);
   for (const g of s.nodeGroups) {
-    group(g.name, g.role, g.instanceType, g.volumeSize ?? 50, g.subnets, { min: g.minSize, max: g.maxSize, desired: g.desiredCapacity }, {
+    group(g.name, g.role, g.instanceType, g.volumeSize ?? 50, instanceTier(s, g.subnets), { min: g.minSize, max: g.maxSize, desired: g.desiredCapacity }, {
       'kubeaz.io/role': g.role,
       ...g.labels,
     }, g.taints);
