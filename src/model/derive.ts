@@ -17,6 +17,7 @@ import {
   type DesiredNode,
   type Kind,
   type KindProps,
+  type LifecycleRule,
   type NaclEntry,
   type PolicyDocument,
   type Ref,
@@ -87,6 +88,18 @@ export const API_ELB_DRAINING_TIMEOUT = 300;
 export function instanceTier(s: ClusterSpec['spec'], wanted: 'public' | 'private'): 'public' | 'private' {
   return s.network.nat === 'none' ? 'public' : wanted;
 }
+
+/**
+ * The bucket is versioned, so pruning a snapshot only puts a delete marker on it: without these
+ * rules every snapshot ever taken stays as a noncurrent version (and is billed). Noncurrent
+ * versions under etcd/ go one day after they were pruned or replaced (a day to undo a mistaken
+ * prune), then the delete markers left hiding nothing; an upload that died half-way (multipart)
+ * is aborted after a day anywhere in the bucket.
+ */
+export const BUCKET_LIFECYCLE: LifecycleRule[] = [
+  { id: 'kubeaz-etcd-noncurrent', prefix: 'etcd/', noncurrentDays: 1, expiredDeleteMarkers: true },
+  { id: 'kubeaz-abort-incomplete-uploads', prefix: '', abortIncompleteMultipartDays: 1 },
+];
 
 class GraphBuilder {
   readonly nodes: AnyNode[] = [];
@@ -236,7 +249,7 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   // ── bucket and bootstrap files ─────────────────────────────────────────────────────────────
   const bucketName = names.bucket(facts.accountId);
   const bucketArn = `arn:aws:s3:::${bucketName}`;
-  const bucket = b.add('bucket', 'bucket', bucketName, { name: bucketName, policy: JSON.stringify(tlsOnlyPolicy(bucketArn)) }, []);
+  const bucket = b.add('bucket', 'bucket', bucketName, { name: bucketName, policy: JSON.stringify(tlsOnlyPolicy(bucketArn)), lifecycle: BUCKET_LIFECYCLE }, []);
   const vars = clusterVars(spec, names, bucketName);
   const objectKeys: string[] = [];
   for (const f of renderBootstrapFiles(facts.templates, vars)) {

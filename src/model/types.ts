@@ -44,6 +44,18 @@ export interface NaclEntry {
   action: 'allow' | 'deny';
 }
 
+/** One S3 lifecycle rule, in the few terms kubeaz uses (prefix '' = the whole bucket). */
+export interface LifecycleRule {
+  id: string;
+  prefix: string;
+  /** expire noncurrent versions this many days after they became noncurrent */
+  noncurrentDays?: number;
+  /** remove delete markers that no longer hide any version */
+  expiredDeleteMarkers?: boolean;
+  /** abort multipart uploads left incomplete for this many days */
+  abortIncompleteMultipartDays?: number;
+}
+
 export interface RouteSpec {
   destination: string;
   gatewayId?: Ref;
@@ -64,7 +76,7 @@ export interface KindProps {
   'vpc-endpoint': { vpcId: Ref; serviceName: string; routeTableIds: Ref[] };
   'security-group': { vpcId: Ref; groupName: string; description: string };
   'security-group-rules': { groupId: Ref; ingress: SgRule[] };
-  bucket: { name: string; policy: string };
+  bucket: { name: string; policy: string; lifecycle: LifecycleRule[] };
   'bucket-object': { bucket: Ref; objectKey: string; body: string; contentType: string };
   /** the cluster's CAs and service-account keys under pki/ in the bucket (never in the state) */
   pki: { bucket: Ref };
