@@ -8,6 +8,7 @@ import { ELB_HOSTED_ZONE_IDS } from '../aws/elb-zones.js';
 import { subnetLayout } from './cidr.js';
 import { baseTags, k8sClusterTag, naming, type Naming } from './names.js';
 import { clusterVars, renderBootstrapFiles, renderUserData } from './bootstrap.js';
+import { loadbalancerPolicy, masterPolicy, nodePolicy, tlsOnlyPolicy, userPolicy } from './policies.js';
 import {
   GROUP_TAG,
   POOL_TAG,
@@ -291,7 +292,7 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   const zoneArns: Ref[] = [ref('zone/private', 'arn'), ...(publicZone ? [ref('zone/public', 'arn')] : [])];
   const zoneDeps = ['zone/private', ...(publicZone ? ['zone/public'] : [])];
   const roles: Array<['master' | 'node' | 'loadbalancer', PolicyDocument]> = [
-    ['master', masterPolicy(bucketArn, zoneArns)],
+    ['master', masterPolicy(bucketArn, zoneArns, id, s.region, facts.accountId)],
     ['node', nodePolicy(bucketArn)],
   ];
   if (lbGroups.length) roles.push(['loadbalancer', loadbalancerPolicy(bucketArn, s.region, facts.accountId, id)]);
@@ -451,181 +452,6 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   return graph;
 }
 
-// ── policy documents ──────────────────────────────────────────────────────────────────────────
-
-type Statement = { Sid?: string; Effect: 'Allow' | 'Deny'; Action: string | string[]; Resource: string | Ref | Array<string | Ref>; Condition?: unknown; Principal?: unknown };
-const doc = (Statement: Statement[]): PolicyDocument & { Statement: Statement[] } => ({ Version: '2012-10-17', Statement });
-
-export function tlsOnlyPolicy(bucketArn: string) {
-  return doc([
-    {
-      Sid: 'DenyInsecureTransport',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: 's3:*',
-      Resource: [bucketArn, `${bucketArn}/*`],
-      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-    },
-  ]);
-}
-
-/** What the AWS cloud-controller-manager needs (cloud-provider-aws docs), on the master's role. */
-export const CLOUD_CONTROLLER_ACTIONS = [
-  'autoscaling:DescribeAutoScalingGroups',
-  'autoscaling:DescribeLaunchConfigurations',
-  'autoscaling:DescribeTags',
-  'ec2:DescribeInstances',
-  'ec2:DescribeRegions',
-  'ec2:DescribeRouteTables',
-  'ec2:DescribeSecurityGroups',
-  'ec2:DescribeSubnets',
-  'ec2:DescribeVolumes',
-  'ec2:DescribeAvailabilityZones',
-  'ec2:DescribeVpcs',
-  'ec2:DescribeInstanceTopology',
-  'ec2:CreateSecurityGroup',
-  'ec2:CreateTags',
-  'ec2:CreateVolume',
-  'ec2:ModifyInstanceAttribute',
-  'ec2:ModifyVolume',
-  'ec2:AttachVolume',
-  'ec2:AuthorizeSecurityGroupIngress',
-  'ec2:CreateRoute',
-  'ec2:DeleteRoute',
-  'ec2:DeleteSecurityGroup',
-  'ec2:DeleteVolume',
-  'ec2:DetachVolume',
-  'ec2:RevokeSecurityGroupIngress',
-  'elasticloadbalancing:AddTags',
-  'elasticloadbalancing:AttachLoadBalancerToSubnets',
-  'elasticloadbalancing:ApplySecurityGroupsToLoadBalancer',
-  'elasticloadbalancing:CreateLoadBalancer',
-  'elasticloadbalancing:CreateLoadBalancerPolicy',
-  'elasticloadbalancing:CreateLoadBalancerListeners',
-  'elasticloadbalancing:ConfigureHealthCheck',
-  'elasticloadbalancing:DeleteLoadBalancer',
-  'elasticloadbalancing:DeleteLoadBalancerListeners',
-  'elasticloadbalancing:DescribeLoadBalancers',
-  'elasticloadbalancing:DescribeLoadBalancerAttributes',
-  'elasticloadbalancing:DetachLoadBalancerFromSubnets',
-  'elasticloadbalancing:DeregisterInstancesFromLoadBalancer',
-  'elasticloadbalancing:ModifyLoadBalancerAttributes',
-  'elasticloadbalancing:RegisterInstancesWithLoadBalancer',
-  'elasticloadbalancing:SetLoadBalancerPoliciesForBackendServer',
-  'elasticloadbalancing:CreateListener',
-  'elasticloadbalancing:CreateTargetGroup',
-  'elasticloadbalancing:DeleteListener',
-  'elasticloadbalancing:DeleteTargetGroup',
-  'elasticloadbalancing:DescribeListeners',
-  'elasticloadbalancing:DescribeLoadBalancerPolicies',
-  'elasticloadbalancing:DescribeTargetGroups',
-  'elasticloadbalancing:DescribeTargetHealth',
-  'elasticloadbalancing:ModifyListener',
-  'elasticloadbalancing:ModifyTargetGroup',
-  'elasticloadbalancing:RegisterTargets',
-  'elasticloadbalancing:DeregisterTargets',
-  'elasticloadbalancing:SetLoadBalancerPoliciesOfListener',
-  'iam:CreateServiceLinkedRole',
-  'kms:DescribeKey',
-];
-
-/** What the EBS CSI controller needs (aws-ebs-csi-driver's example policy), on the master's role. */
-export const EBS_CSI_ACTIONS = [
-  'ec2:CreateSnapshot',
-  'ec2:AttachVolume',
-  'ec2:DetachVolume',
-  'ec2:ModifyVolume',
-  'ec2:DescribeAvailabilityZones',
-  'ec2:DescribeInstances',
-  'ec2:DescribeSnapshots',
-  'ec2:DescribeTags',
-  'ec2:DescribeVolumes',
-  'ec2:DescribeVolumesModifications',
-  'ec2:CreateVolume',
-  'ec2:DeleteVolume',
-  'ec2:DeleteSnapshot',
-];
-
-function masterPolicy(bucketArn: string, zoneArns: Ref[]) {
-  return doc([
-    { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/master/*`, `${bucketArn}/pki/*`] },
-    { Sid: 'EtcdBackups', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/etcd/*`, `${bucketArn}/join/*`] },
-    {
-      Sid: 'ListOwnPrefixes',
-      Effect: 'Allow',
-      Action: ['s3:ListBucket'],
-      Resource: [bucketArn],
-      Condition: { StringLike: { 's3:prefix': ['etcd/*', 'join/*', 'pki/*', 'bootstrap/common/*', 'bootstrap/master/*'] } },
-    },
-    { Sid: 'InternalDns', Effect: 'Allow', Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'], Resource: zoneArns },
-    { Sid: 'FindZones', Effect: 'Allow', Action: ['route53:ListHostedZonesByName'], Resource: '*' },
-    // The SSM agent's Run Command channel (the core of AmazonSSMManagedInstanceCore): `kubeaz backup-etcd` asks the master through it.
-    {
-      Sid: 'SsmRunCommand',
-      Effect: 'Allow',
-      Action: [
-        'ssm:UpdateInstanceInformation',
-        'ssm:ListInstanceAssociations',
-        'ec2messages:AcknowledgeMessage',
-        'ec2messages:DeleteMessage',
-        'ec2messages:FailMessage',
-        'ec2messages:GetEndpoint',
-        'ec2messages:GetMessages',
-        'ec2messages:SendReply',
-        'ssmmessages:CreateControlChannel',
-        'ssmmessages:CreateDataChannel',
-        'ssmmessages:OpenControlChannel',
-        'ssmmessages:OpenDataChannel',
-      ],
-      Resource: '*',
-    },
-    { Sid: 'DnsChangeStatus', Effect: 'Allow', Action: ['route53:GetChange'], Resource: ['arn:aws:route53:::change/*'] },
-    { Sid: 'CloudController', Effect: 'Allow', Action: [...new Set([...CLOUD_CONTROLLER_ACTIONS, ...EBS_CSI_ACTIONS])].sort(), Resource: '*' },
-  ]);
-}
-
-function nodePolicy(bucketArn: string) {
-  return doc([
-    { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/node/*`, `${bucketArn}/join/*`] },
-    { Sid: 'ListBootstrap', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['bootstrap/common/*', 'bootstrap/node/*', 'join/*'] } } },
-    { Sid: 'DescribeForKubelet', Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'], Resource: '*' },
-    {
-      Sid: 'PullImages',
-      Effect: 'Allow',
-      Action: ['ecr:GetAuthorizationToken', 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
-      Resource: '*',
-    },
-  ]);
-}
-
-function loadbalancerPolicy(bucketArn: string, region: string, account: string, clusterId: string) {
-  const base = nodePolicy(bucketArn);
-  return doc([
-    ...(base.Statement as Statement[]),
-    { Sid: 'FindPool', Effect: 'Allow', Action: ['ec2:DescribeAddresses'], Resource: '*' },
-    {
-      Sid: 'ClaimOwnElasticIps',
-      Effect: 'Allow',
-      Action: ['ec2:AssociateAddress'],
-      Resource: [`arn:aws:ec2:${region}:${account}:elastic-ip/*`],
-      Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': clusterId } },
-    },
-    {
-      Sid: 'OntoOwnInstances',
-      Effect: 'Allow',
-      Action: ['ec2:AssociateAddress'],
-      Resource: [`arn:aws:ec2:${region}:${account}:instance/*`, `arn:aws:ec2:${region}:${account}:network-interface/*`],
-      Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': clusterId } },
-    },
-  ]);
-}
-
-function userPolicy(bucketArn: string, access: 'read' | 'write') {
-  const actions = access === 'read' ? ['s3:GetObject'] : ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'];
-  return doc([
-    { Sid: 'Backups', Effect: 'Allow', Action: actions, Resource: [`${bucketArn}/etcd/*`] },
-    { Sid: 'ListBackups', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['etcd/*'] } } },
-  ]);
-}
+export { CLOUD_CONTROLLER_ACTIONS, EBS_CSI_ACTIONS, tlsOnlyPolicy } from './policies.js';
 
 export type { Naming };
