@@ -11,6 +11,7 @@ import { clusterVars, renderBootstrapFiles, renderUserData } from './bootstrap.j
 import { loadbalancerPolicy, masterPolicy, nodePolicy, tlsOnlyPolicy, userPolicy } from './policies.js';
 import {
   GROUP_TAG,
+  K8S_VERSION_TAG,
   POOL_TAG,
   ref,
   type AnyNode,
@@ -396,6 +397,8 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
       'kubeaz:cluster': id,
       [GROUP_TAG]: gname,
       [k8s]: 'owned',
+      // the version each master instance was launched with: rollout reads it to order a minor upgrade
+      ...(role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion } : {}),
     };
     const ltKey = `lt/${gname}`;
     b.add(
@@ -416,6 +419,8 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
         instanceTags,
       },
       [profile, ...sgs],
+      // what the version-skew check in plan reads back: the version the control plane was given
+      role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion } : {},
     );
     const subnets = tier === 'public' ? publicSubnets : privateSubnets;
     b.add(

@@ -149,3 +149,5 @@ export const KEY_TAG = 'kubeaz:key';
 export const GENERATION_TAG = 'kubeaz:generation';
 export const GROUP_TAG = 'kubeaz:node-group';
 export const POOL_TAG = 'kubeaz:eip-pool';
+/** On the master's launch template (and its instances): the Kubernetes version last applied to the cluster. */
+export const K8S_VERSION_TAG = 'kubeaz:kubernetes-version';

@@ -154,6 +154,36 @@ describe('plan', () => {
     await writeFile(file, spec());
   });
 
+  it('version skew: a minor skipped or lowered is refused by plan and create (exit 1, nothing changed); one minor up or a patch is planned', async () => {
+    for (const [to, why] of [
+      ['1.37.1', /1\.35\.0 → 1\.37\.1 skips 1 minor version\(s\).*one minor at a time.*Set 1\.36\.x/],
+      ['1.34.9', /1\.35\.0 → 1\.34\.9 lowers the minor version/],
+    ] as const) {
+      await writeFile(file, spec().replace('"1.35.0"', `"${to}"`));
+      const r = await kubeaz(['plan', '-f', file, '--output', 'json'], env);
+      expect(r.code, r.stderr).toBe(1);
+      const p = r.json<PlanJson>();
+      expect(p.calls.mutating).toBe(0);
+      const refusal = p.changes.find((c) => c.action === 'refuse')!;
+      expect(refusal).toMatchObject({ key: 'lt/master', fields: [{ field: 'kubernetesVersion', from: '1.35.0', to }] });
+      expect(refusal.reason).toMatch(why);
+      const c = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
+      expect(c.code).toBe(1);
+      expect(c.stderr).toMatch(why);
+      expect(c.stderr).toMatch(/nothing was changed/);
+      expect(c.json<{ calls: { mutating: number } }>().calls.mutating).toBe(0);
+    }
+    for (const to of ['1.35.4', '1.36.0']) {
+      await writeFile(file, spec().replace('"1.35.0"', `"${to}"`));
+      const r = await kubeaz(['plan', '-f', file, '--detailed-exitcode', '--output', 'json'], env);
+      expect(r.code, r.stderr).toBe(4);
+      const p = r.json<PlanJson>();
+      expect(p.summary.refuse).toBe(0);
+      expect(p.changes.find((c) => c.key === 'lt/master')).toMatchObject({ action: 'update' });
+    }
+    await writeFile(file, spec());
+  });
+
   it('a zone change of an existing cluster is refused', async () => {
     await writeFile(file, spec().replace('[us-west-2a, us-west-2b]', '[us-west-2a, us-west-2c]'));
     const r = await kubeaz(['plan', '-f', file, '--output', 'json'], env);
