@@ -90,6 +90,7 @@ const S3_SETTING_NOT_SET = new Set([
   'ServerSideEncryptionConfigurationNotFoundError',
   'NoSuchPublicAccessBlockConfiguration',
   'NoSuchBucketPolicy',
+  'NoSuchLifecycleConfiguration',
 ]);
 export const isSettingNotSet = (err: unknown): boolean => S3_SETTING_NOT_SET.has(errorCode(err));
 

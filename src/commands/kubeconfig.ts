@@ -56,7 +56,7 @@ export async function kubeconfigCommand(opts: KubeconfigOptions): Promise<number
     if (endpoint.via === 'internal-elb')
       s.progress.emit({ type: 'warn', message: `spec.network.apiAccess is empty: the API has no public endpoint, so this kubeconfig names the internal load balancer (${endpoint.server}), reachable only from inside the VPC` });
     const client = await signClientCert(caCert, caKey, ADMIN_USER, [ADMIN_GROUP], ADMIN_CERT_DAYS);
-    const text = renderKubeconfig({ clusterName: s.clusterId, server: endpoint.server, caCert, user: ADMIN_USER, clientCert: client.cert, clientKey: client.key });
+    const text = renderKubeconfig({ clusterName: s.clusterId, server: endpoint.server, tlsServerName: endpoint.tlsServerName, caCert, user: ADMIN_USER, clientCert: client.cert, clientKey: client.key });
     if (!opts.out) {
       process.stdout.write(text);
       return 0;

@@ -17,7 +17,8 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { errorCode, KubeazError } from '../aws/errors.js';
 import type { Progress } from '../engine/progress.js';
-import { GROUP_TAG, OWNER_TAG } from '../model/types.js';
+import { GROUP_TAG, K8S_VERSION_TAG, OWNER_TAG } from '../model/types.js';
+import { isMinorUpgrade } from '../engine/skew.js';
 import { confirm, openSession, type GlobalOptions, type Session } from './session.js';
 import { summarizeCalls } from './output.js';
 
@@ -99,6 +100,12 @@ export interface RolloutDeps {
   only?: string;
   /** takes a fresh etcd backup; undefined when this build has none (then the master is refused) */
   loadBackup: () => Promise<(() => Promise<unknown>) | undefined>;
+  /**
+   * Set when the master's instances run the previous Kubernetes minor: the master goes FIRST (a
+   * kubelet must never be newer than its API server), and the node groups only once the API
+   * answers with `to` (waitForApi throws when it does not).
+   */
+  minorUpgrade?: { from: string; to: string; waitForApi: (version: string) => Promise<void> };
 }
 
 /** Starts a refresh (or follows the one already running) and polls it to its end. */
@@ -154,9 +161,30 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
   const all = await describeClusterGroups(d.asg, d.clusterId);
   const chosen = d.only ? all.filter((g) => g.group === d.only) : all;
   if (d.only && !chosen.length) throw new KubeazError(`no group named ${d.only} in cluster ${d.clusterId} (groups: ${all.map((g) => g.group).join(', ') || 'none'})`, 'NoSuchGroup');
-  const ordered = [...chosen.filter((g) => g.group !== 'master').sort((a, b) => (a.group < b.group ? -1 : 1)), ...chosen.filter((g) => g.group === 'master')];
+  const nodeGroups = chosen.filter((g) => g.group !== 'master').sort((a, b) => (a.group < b.group ? -1 : 1));
+  const masters = chosen.filter((g) => g.group === 'master');
+  const up = d.minorUpgrade;
+  // A patch (or no version change): node groups first, the master last. A minor upgrade: the
+  // master first, then — once the API answers with the new version — the node groups.
+  const ordered = up ? [...masters, ...nodeGroups] : [...nodeGroups, ...masters];
   const steps: RolloutStep[] = [];
+  if (up && !masters.some((g) => g.stale.length) && nodeGroups.some((g) => g.stale.length)) {
+    // --group NAME during a minor upgrade, master not yet replaced: never run kubelets ahead of it.
+    if (!masters.length) {
+      steps.push({ group: 'master', asgName: '', status: 'refused', reason: `Kubernetes ${up.from} → ${up.to} is a minor upgrade: the master is replaced first (run rollout without --group, or with --group master)` });
+      return { steps, ok: false };
+    }
+  }
   for (const g of ordered) {
+    if (up && g.group !== 'master') {
+      try {
+        d.progress.emit({ type: 'info', message: `waiting for the API server to answer with ${up.to} before the node groups` });
+        await up.waitForApi(up.to);
+      } catch (e) {
+        steps.push({ group: g.group, asgName: g.asgName, status: 'refused', reason: `not replaced: the API server must run ${up.to} before any kubelet does — ${(e as Error).message}` });
+        return { steps, ok: false };
+      }
+    }
     if (!g.stale.length) {
       steps.push({ group: g.group, asgName: g.asgName, status: 'up-to-date' });
       d.progress.emit({ type: 'unchanged', key: `asg/${g.group}`, detail: `every instance runs version ${g.version}` });
@@ -184,6 +212,35 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
     if (step.status !== 'Successful') return { steps, ok: false };
   }
   return { steps, ok: true };
+}
+
+/**
+ * A minor upgrade in progress: the master's running instances carry the Kubernetes version they
+ * were launched with (K8S_VERSION_TAG); the spec asks for the next minor.
+ */
+async function masterMinorUpgrade(s: Session, asg: AsgSender, states: GroupState[]): Promise<RolloutDeps['minorUpgrade']> {
+  void asg;
+  const master = states.find((g) => g.group === 'master');
+  if (!master?.stale.length) return undefined;
+  const { DescribeInstancesCommand } = await import('@aws-sdk/client-ec2');
+  const out = await (await s.aws.ec2()).send(new DescribeInstancesCommand({ InstanceIds: master.stale }));
+  const running = out.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.Tags?.find((t) => t.Key === K8S_VERSION_TAG)?.Value).find(Boolean);
+  const to = s.spec.spec.kubernetesVersion;
+  if (!running || !isMinorUpgrade(running, to)) return undefined;
+  const { adminKubeconfig, waitForApiVersion } = await import('./kube-api.js');
+  return {
+    from: running,
+    to,
+    waitForApi: async (version) => {
+      const { text } = await adminKubeconfig(s);
+      await waitForApiVersion(text, version, {
+        pollSeconds: s.ctx.timing.pollSeconds,
+        maxSeconds: s.ctx.timing.maxWaitSeconds,
+        signal: s.abort.signal,
+        onPoll: (seen, seconds) => s.progress.emit({ type: 'wait', what: `API server at ${version} (now: ${seen})`, ready: 0, total: 1, seconds }),
+      });
+    },
+  };
 }
 
 /** The backup step of the master, from ./backup-etcd.js when it offers one. */
@@ -214,7 +271,10 @@ export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
       opts.yes,
     );
     if (!go) return 1;
+    const minorUpgrade = await masterMinorUpgrade(s, asg, states);
+    if (minorUpgrade) s.progress.emit({ type: 'info', message: `Kubernetes ${minorUpgrade.from} → ${minorUpgrade.to}: a minor upgrade — the master first, then the node groups once the API answers with ${minorUpgrade.to}` });
     const result = await rollout({
+      ...(minorUpgrade ? { minorUpgrade } : {}),
       asg,
       clusterId: s.clusterId,
       progress: s.progress,

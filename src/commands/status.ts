@@ -26,17 +26,35 @@ export interface EtcdBackupInfo {
   newestAt?: string;
   ageMinutes?: number;
   count: number;
+  /** bytes every version under etcd/ takes (noncurrent ones included: the bucket is versioned) */
+  bytes?: number;
+  noncurrentBytes?: number;
 }
 
 /** The snapshots as retention.ts reads them (src/etcd/snapshots.ts): newest by the UTC time in its key. */
 async function etcdBackups(s: Awaited<ReturnType<typeof openSession>>): Promise<EtcdBackupInfo | undefined> {
-  const { listSnapshots, newestSnapshot } = await import('../etcd/snapshots.js');
-  const snaps = await listSnapshots(await s.aws.s3(), bucketName(s.clusterId, s.ctx.accountId), s.ctx.accountId);
+  const { listSnapshots, newestSnapshot, snapshotStorage } = await import('../etcd/snapshots.js');
+  const s3 = await s.aws.s3();
+  const bucket = bucketName(s.clusterId, s.ctx.accountId);
+  const [snaps, storage] = await Promise.all([listSnapshots(s3, bucket, s.ctx.accountId), snapshotStorage(s3, bucket, s.ctx.accountId)]);
   if (!snaps) return undefined;
+  const sizes = storage ? { bytes: storage.bytes, noncurrentBytes: storage.noncurrentBytes } : {};
   const newest = newestSnapshot(snaps);
-  if (!newest) return { count: 0 };
+  if (!newest) return { count: 0, ...sizes };
   const at = new Date(newest.time * 1000);
-  return { newestKey: newest.key, newestAt: at.toISOString(), ageMinutes: Math.round((Date.now() - at.getTime()) / 60000), count: snaps.length };
+  return { newestKey: newest.key, newestAt: at.toISOString(), ageMinutes: Math.round((Date.now() - at.getTime()) / 60000), count: snaps.length, ...sizes };
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
 }
 
 export async function statusCommand(opts: StatusOptions): Promise<number> {
@@ -101,6 +119,8 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
         for (const h of health) out.push(`  ${h.ok ? 'ok  ' : 'FAIL'} ${h.key}: ${h.summary}`);
       }
       if (backups?.newestKey) out.push(`etcd backups: ${backups.count}, newest ${backups.newestKey} (${backups.ageMinutes} min old)`);
+      if (backups?.bytes !== undefined)
+        out.push(`etcd backups take ${formatBytes(backups.bytes)} in the bucket (${formatBytes(backups.noncurrentBytes ?? 0)} of it pruned versions awaiting the lifecycle rule)`);
       for (const o of orphans) out.push(`orphan: ${o.key} (${o.kind} ${o.id}) is owned by the cluster but not in the spec`);
       for (const w of warnings) out.push(`warning: ${w}`);
       const present = resources.filter((r) => r.status === 'present').length;

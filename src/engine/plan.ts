@@ -10,7 +10,8 @@
  * added within a version.
  */
 import { KubeazError } from '../aws/errors.js';
-import type { DesiredGraph, Kind } from '../model/types.js';
+import { K8S_VERSION_TAG, type DesiredGraph, type Kind } from '../model/types.js';
+import { checkVersionSkew } from './skew.js';
 import type { Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler, RunContext } from '../resources/types.js';
 import { KIND_DEPENDENCIES } from './kinds.js';
@@ -125,6 +126,22 @@ export function computePlanFrom(
         reason: 'the zones of an existing cluster cannot change: its subnets, NAT gateways, route tables and instances are placed in them. Put the zones back, or destroy and create the cluster.',
       });
     }
+  }
+
+  // Version skew: at most one minor up, never down, from what the running cluster was given.
+  const runningVersion = observed.get('lt/master')?.tags[K8S_VERSION_TAG];
+  const wantedVersion = byKey.get('lt/master')?.tags[K8S_VERSION_TAG];
+  if (runningVersion && wantedVersion && runningVersion !== wantedVersion) {
+    const refusal = checkVersionSkew(runningVersion, wantedVersion);
+    if (refusal)
+      changes.push({
+        key: 'lt/master',
+        kind: 'launch-template',
+        action: 'refuse',
+        id: observed.get('lt/master')!.id,
+        fields: [{ field: 'kubernetesVersion', from: runningVersion, to: wantedVersion }],
+        reason: refusal.reason,
+      });
   }
 
   const newTemplates = new Map<string, { actual: Actual; node: ResolvedNode<'launch-template'> }>();

@@ -4,7 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { DeleteObjectCommand, HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { errorCode, isNotFound, KubeazError } from '../aws/errors.js';
 import { planRetention, snapshotTime } from './retention.js';
 
@@ -34,6 +34,43 @@ export async function listSnapshots(s3: S3Client, Bucket: string, owner?: string
     throw e;
   }
   return out.sort((a, b) => a.time - b.time || (a.key < b.key ? -1 : 1));
+}
+
+/**
+ * What everything under etcd/ takes in the bucket, every version counted: the bucket is versioned,
+ * so a pruned snapshot stays (billed) as a noncurrent version until the lifecycle rule expires it.
+ * undefined when the bucket does not exist.
+ */
+export async function snapshotStorage(
+  s3: S3Client,
+  Bucket: string,
+  owner?: string,
+): Promise<{ bytes: number; currentBytes: number; noncurrentBytes: number; noncurrentVersions: number } | undefined> {
+  let currentBytes = 0;
+  let noncurrentBytes = 0;
+  let noncurrentVersions = 0;
+  // This SDK has no paginateListObjectVersions: follow the markers by hand, every page.
+  let KeyMarker: string | undefined;
+  let VersionIdMarker: string | undefined;
+  try {
+    for (;;) {
+      const page = await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: ETCD_PREFIX, KeyMarker, VersionIdMarker, ...(owner ? { ExpectedBucketOwner: owner } : {}) }));
+      for (const v of page.Versions ?? []) {
+        if (v.IsLatest) currentBytes += v.Size ?? 0;
+        else {
+          noncurrentBytes += v.Size ?? 0;
+          noncurrentVersions++;
+        }
+      }
+      if (!page.IsTruncated) break;
+      KeyMarker = page.NextKeyMarker;
+      VersionIdMarker = page.NextVersionIdMarker;
+    }
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+  return { bytes: currentBytes + noncurrentBytes, currentBytes, noncurrentBytes, noncurrentVersions };
 }
 
 /** The newest snapshot by the time in its key (what the master restores first). */

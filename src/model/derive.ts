@@ -7,8 +7,10 @@ import { clusterIdOf } from '../spec/schema.js';
 import { subnetLayout } from './cidr.js';
 import { baseTags, k8sClusterTag, naming, type Naming } from './names.js';
 import { clusterVars, renderBootstrapFiles, renderUserData } from './bootstrap.js';
+import { loadbalancerPolicy, masterPolicy, nodePolicy, tlsOnlyPolicy, userPolicy } from './policies.js';
 import {
   GROUP_TAG,
+  K8S_VERSION_TAG,
   POOL_TAG,
   ref,
   type AnyNode,
@@ -16,6 +18,7 @@ import {
   type DesiredNode,
   type Kind,
   type KindProps,
+  type LifecycleRule,
   type NaclEntry,
   type PolicyDocument,
   type Ref,
@@ -58,6 +61,46 @@ export const PORTS = {
   ciliumHealth: 4240,
   hubble: 4244,
 };
+
+/**
+ * The API load balancers' health check is a plain TCP connect to the API server's port. An
+ * `SSL:6443` check never passes on Kubernetes >= 1.30: Go 1.22 dropped the RSA key-exchange
+ * ciphers a classic ELB's SSL check offers, so the master never goes InService (Cluster API
+ * Provider AWS #5139, kops #17356). kops and CAPA both moved to TCP.
+ */
+export const API_ELB_HEALTH_CHECK = { target: `TCP:${PORTS.apiServer}`, interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 };
+/**
+ * 300 s idle timeout, as kops sets: the classic ELB default of 60 s cuts `kubectl exec`,
+ * `logs -f`, `port-forward` and watches that are quiet for a minute; the API server's own
+ * streaming idle timeout is 4 h, and 300 s stays well under the kubelet's and clients' keepalives
+ * while still reaping dead connections within minutes. (3600 s is the ELB maximum.)
+ */
+export const API_ELB_IDLE_TIMEOUT = 300;
+/** Connection draining on: a master leaving the ELB (rollout, rebuild) finishes in-flight calls. */
+export const API_ELB_DRAINING_TIMEOUT = 300;
+
+/**
+ * The subnet tier instances of a group actually run in. With `nat: none` the private subnets have
+ * no route to the internet (only the S3 gateway endpoint), and an instance there could never fetch
+ * the kubelet packages, images, charts or reach the EC2/ELB APIs: every group (master included)
+ * goes to the public subnets with a public IPv4 address instead — the cheap development topology.
+ * Security groups are unchanged (nothing new is open); the internal API ELB stays internal.
+ */
+export function instanceTier(s: ClusterSpec['spec'], wanted: 'public' | 'private'): 'public' | 'private' {
+  return s.network.nat === 'none' ? 'public' : wanted;
+}
+
+/**
+ * The bucket is versioned, so pruning a snapshot only puts a delete marker on it: without these
+ * rules every snapshot ever taken stays as a noncurrent version (and is billed). Noncurrent
+ * versions under etcd/ go one day after they were pruned or replaced (a day to undo a mistaken
+ * prune), then the delete markers left hiding nothing; an upload that died half-way (multipart)
+ * is aborted after a day anywhere in the bucket.
+ */
+export const BUCKET_LIFECYCLE: LifecycleRule[] = [
+  { id: 'kubeaz-etcd-noncurrent', prefix: 'etcd/', noncurrentDays: 1, expiredDeleteMarkers: true },
+  { id: 'kubeaz-abort-incomplete-uploads', prefix: '', abortIncompleteMultipartDays: 1 },
+];
 
 class GraphBuilder {
   readonly nodes: AnyNode[] = [];
@@ -207,7 +250,7 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   // ── bucket and bootstrap files ─────────────────────────────────────────────────────────────
   const bucketName = names.bucket(facts.accountId);
   const bucketArn = `arn:aws:s3:::${bucketName}`;
-  const bucket = b.add('bucket', 'bucket', bucketName, { name: bucketName, policy: JSON.stringify(tlsOnlyPolicy(bucketArn)) }, []);
+  const bucket = b.add('bucket', 'bucket', bucketName, { name: bucketName, policy: JSON.stringify(tlsOnlyPolicy(bucketArn)), lifecycle: BUCKET_LIFECYCLE }, []);
   const vars = clusterVars(spec, names, bucketName);
   const objectKeys: string[] = [];
   for (const f of renderBootstrapFiles(facts.templates, vars)) {
@@ -249,7 +292,7 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   const zoneArns: Ref[] = [ref('zone/private', 'arn'), ...(publicZone ? [ref('zone/public', 'arn')] : [])];
   const zoneDeps = ['zone/private', ...(publicZone ? ['zone/public'] : [])];
   const roles: Array<['master' | 'node' | 'loadbalancer', PolicyDocument]> = [
-    ['master', masterPolicy(bucketArn, zoneArns)],
+    ['master', masterPolicy(bucketArn, zoneArns, id, s.region, facts.accountId)],
     ['node', nodePolicy(bucketArn)],
   ];
   if (lbGroups.length) roles.push(['loadbalancer', loadbalancerPolicy(bucketArn, s.region, facts.accountId, id)]);
@@ -280,8 +323,10 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
         subnetIds: subnets.map((k) => ref(k)),
         securityGroupIds: [ref(sgKey)],
         listener: { protocol: 'TCP', port: 443, instanceProtocol: 'TCP', instancePort: PORTS.apiServer },
-        healthCheck: { target: `SSL:${PORTS.apiServer}`, interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
+        healthCheck: API_ELB_HEALTH_CHECK,
         crossZone: true,
+        idleTimeout: API_ELB_IDLE_TIMEOUT,
+        drainingTimeout: API_ELB_DRAINING_TIMEOUT,
       },
       [...subnets, sgKey, 'igw'],
     );
@@ -350,6 +395,8 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
       'kubeaz:cluster': id,
       [GROUP_TAG]: gname,
       [k8s]: 'owned',
+      // the version each master instance was launched with: rollout reads it to order a minor upgrade
+      ...(role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion } : {}),
     };
     const ltKey = `lt/${gname}`;
     b.add(
@@ -370,6 +417,8 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
         instanceTags,
       },
       [profile, ...sgs],
+      // what the version-skew check in plan reads back: the version the control plane was given
+      role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion } : {},
     );
     const subnets = tier === 'public' ? publicSubnets : privateSubnets;
     b.add(
@@ -394,9 +443,9 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   };
   // kubeadm labels and taints the control plane itself; a kubelet may not set node-role.* labels
   // on itself (NodeRestriction), so roles travel as kubeaz.io/role.
-  group('master', 'master', s.controlPlane.instanceType, s.controlPlane.volumeSize, 'private', { min: 1, max: 1, desired: 1 }, { 'kubeaz.io/role': 'master' }, []);
+  group('master', 'master', s.controlPlane.instanceType, s.controlPlane.volumeSize, instanceTier(s, 'private'), { min: 1, max: 1, desired: 1 }, { 'kubeaz.io/role': 'master' }, []);
   for (const g of s.nodeGroups) {
-    group(g.name, g.role, g.instanceType, g.volumeSize ?? 50, g.subnets, { min: g.minSize, max: g.maxSize, desired: g.desiredCapacity }, {
+    group(g.name, g.role, g.instanceType, g.volumeSize ?? 50, instanceTier(s, g.subnets), { min: g.minSize, max: g.maxSize, desired: g.desiredCapacity }, {
       'kubeaz.io/role': g.role,
       ...g.labels,
     }, g.taints);
@@ -406,181 +455,6 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   return graph;
 }
 
-// ── policy documents ──────────────────────────────────────────────────────────────────────────
-
-type Statement = { Sid?: string; Effect: 'Allow' | 'Deny'; Action: string | string[]; Resource: string | Ref | Array<string | Ref>; Condition?: unknown; Principal?: unknown };
-const doc = (Statement: Statement[]): PolicyDocument & { Statement: Statement[] } => ({ Version: '2012-10-17', Statement });
-
-export function tlsOnlyPolicy(bucketArn: string) {
-  return doc([
-    {
-      Sid: 'DenyInsecureTransport',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: 's3:*',
-      Resource: [bucketArn, `${bucketArn}/*`],
-      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-    },
-  ]);
-}
-
-/** What the AWS cloud-controller-manager needs (cloud-provider-aws docs), on the master's role. */
-export const CLOUD_CONTROLLER_ACTIONS = [
-  'autoscaling:DescribeAutoScalingGroups',
-  'autoscaling:DescribeLaunchConfigurations',
-  'autoscaling:DescribeTags',
-  'ec2:DescribeInstances',
-  'ec2:DescribeRegions',
-  'ec2:DescribeRouteTables',
-  'ec2:DescribeSecurityGroups',
-  'ec2:DescribeSubnets',
-  'ec2:DescribeVolumes',
-  'ec2:DescribeAvailabilityZones',
-  'ec2:DescribeVpcs',
-  'ec2:DescribeInstanceTopology',
-  'ec2:CreateSecurityGroup',
-  'ec2:CreateTags',
-  'ec2:CreateVolume',
-  'ec2:ModifyInstanceAttribute',
-  'ec2:ModifyVolume',
-  'ec2:AttachVolume',
-  'ec2:AuthorizeSecurityGroupIngress',
-  'ec2:CreateRoute',
-  'ec2:DeleteRoute',
-  'ec2:DeleteSecurityGroup',
-  'ec2:DeleteVolume',
-  'ec2:DetachVolume',
-  'ec2:RevokeSecurityGroupIngress',
-  'elasticloadbalancing:AddTags',
-  'elasticloadbalancing:AttachLoadBalancerToSubnets',
-  'elasticloadbalancing:ApplySecurityGroupsToLoadBalancer',
-  'elasticloadbalancing:CreateLoadBalancer',
-  'elasticloadbalancing:CreateLoadBalancerPolicy',
-  'elasticloadbalancing:CreateLoadBalancerListeners',
-  'elasticloadbalancing:ConfigureHealthCheck',
-  'elasticloadbalancing:DeleteLoadBalancer',
-  'elasticloadbalancing:DeleteLoadBalancerListeners',
-  'elasticloadbalancing:DescribeLoadBalancers',
-  'elasticloadbalancing:DescribeLoadBalancerAttributes',
-  'elasticloadbalancing:DetachLoadBalancerFromSubnets',
-  'elasticloadbalancing:DeregisterInstancesFromLoadBalancer',
-  'elasticloadbalancing:ModifyLoadBalancerAttributes',
-  'elasticloadbalancing:RegisterInstancesWithLoadBalancer',
-  'elasticloadbalancing:SetLoadBalancerPoliciesForBackendServer',
-  'elasticloadbalancing:CreateListener',
-  'elasticloadbalancing:CreateTargetGroup',
-  'elasticloadbalancing:DeleteListener',
-  'elasticloadbalancing:DeleteTargetGroup',
-  'elasticloadbalancing:DescribeListeners',
-  'elasticloadbalancing:DescribeLoadBalancerPolicies',
-  'elasticloadbalancing:DescribeTargetGroups',
-  'elasticloadbalancing:DescribeTargetHealth',
-  'elasticloadbalancing:ModifyListener',
-  'elasticloadbalancing:ModifyTargetGroup',
-  'elasticloadbalancing:RegisterTargets',
-  'elasticloadbalancing:DeregisterTargets',
-  'elasticloadbalancing:SetLoadBalancerPoliciesOfListener',
-  'iam:CreateServiceLinkedRole',
-  'kms:DescribeKey',
-];
-
-/** What the EBS CSI controller needs (aws-ebs-csi-driver's example policy), on the master's role. */
-export const EBS_CSI_ACTIONS = [
-  'ec2:CreateSnapshot',
-  'ec2:AttachVolume',
-  'ec2:DetachVolume',
-  'ec2:ModifyVolume',
-  'ec2:DescribeAvailabilityZones',
-  'ec2:DescribeInstances',
-  'ec2:DescribeSnapshots',
-  'ec2:DescribeTags',
-  'ec2:DescribeVolumes',
-  'ec2:DescribeVolumesModifications',
-  'ec2:CreateVolume',
-  'ec2:DeleteVolume',
-  'ec2:DeleteSnapshot',
-];
-
-function masterPolicy(bucketArn: string, zoneArns: Ref[]) {
-  return doc([
-    { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/master/*`, `${bucketArn}/pki/*`] },
-    { Sid: 'EtcdBackups', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/etcd/*`, `${bucketArn}/join/*`] },
-    {
-      Sid: 'ListOwnPrefixes',
-      Effect: 'Allow',
-      Action: ['s3:ListBucket'],
-      Resource: [bucketArn],
-      Condition: { StringLike: { 's3:prefix': ['etcd/*', 'join/*', 'pki/*', 'bootstrap/common/*', 'bootstrap/master/*'] } },
-    },
-    { Sid: 'InternalDns', Effect: 'Allow', Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'], Resource: zoneArns },
-    { Sid: 'FindZones', Effect: 'Allow', Action: ['route53:ListHostedZonesByName'], Resource: '*' },
-    // The SSM agent's Run Command channel (the core of AmazonSSMManagedInstanceCore): `kubeaz backup-etcd` asks the master through it.
-    {
-      Sid: 'SsmRunCommand',
-      Effect: 'Allow',
-      Action: [
-        'ssm:UpdateInstanceInformation',
-        'ssm:ListInstanceAssociations',
-        'ec2messages:AcknowledgeMessage',
-        'ec2messages:DeleteMessage',
-        'ec2messages:FailMessage',
-        'ec2messages:GetEndpoint',
-        'ec2messages:GetMessages',
-        'ec2messages:SendReply',
-        'ssmmessages:CreateControlChannel',
-        'ssmmessages:CreateDataChannel',
-        'ssmmessages:OpenControlChannel',
-        'ssmmessages:OpenDataChannel',
-      ],
-      Resource: '*',
-    },
-    { Sid: 'DnsChangeStatus', Effect: 'Allow', Action: ['route53:GetChange'], Resource: ['arn:aws:route53:::change/*'] },
-    { Sid: 'CloudController', Effect: 'Allow', Action: [...new Set([...CLOUD_CONTROLLER_ACTIONS, ...EBS_CSI_ACTIONS])].sort(), Resource: '*' },
-  ]);
-}
-
-function nodePolicy(bucketArn: string) {
-  return doc([
-    { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/node/*`, `${bucketArn}/join/*`] },
-    { Sid: 'ListBootstrap', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['bootstrap/common/*', 'bootstrap/node/*', 'join/*'] } } },
-    { Sid: 'DescribeForKubelet', Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'], Resource: '*' },
-    {
-      Sid: 'PullImages',
-      Effect: 'Allow',
-      Action: ['ecr:GetAuthorizationToken', 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
-      Resource: '*',
-    },
-  ]);
-}
-
-function loadbalancerPolicy(bucketArn: string, region: string, account: string, clusterId: string) {
-  const base = nodePolicy(bucketArn);
-  return doc([
-    ...(base.Statement as Statement[]),
-    { Sid: 'FindPool', Effect: 'Allow', Action: ['ec2:DescribeAddresses'], Resource: '*' },
-    {
-      Sid: 'ClaimOwnElasticIps',
-      Effect: 'Allow',
-      Action: ['ec2:AssociateAddress'],
-      Resource: [`arn:aws:ec2:${region}:${account}:elastic-ip/*`],
-      Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': clusterId } },
-    },
-    {
-      Sid: 'OntoOwnInstances',
-      Effect: 'Allow',
-      Action: ['ec2:AssociateAddress'],
-      Resource: [`arn:aws:ec2:${region}:${account}:instance/*`, `arn:aws:ec2:${region}:${account}:network-interface/*`],
-      Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': clusterId } },
-    },
-  ]);
-}
-
-function userPolicy(bucketArn: string, access: 'read' | 'write') {
-  const actions = access === 'read' ? ['s3:GetObject'] : ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'];
-  return doc([
-    { Sid: 'Backups', Effect: 'Allow', Action: actions, Resource: [`${bucketArn}/etcd/*`] },
-    { Sid: 'ListBackups', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['etcd/*'] } } },
-  ]);
-}
+export { CLOUD_CONTROLLER_ACTIONS, EBS_CSI_ACTIONS, tlsOnlyPolicy } from './policies.js';
 
 export type { Naming };

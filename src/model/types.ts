@@ -44,6 +44,18 @@ export interface NaclEntry {
   action: 'allow' | 'deny';
 }
 
+/** One S3 lifecycle rule, in the few terms kubeaz uses (prefix '' = the whole bucket). */
+export interface LifecycleRule {
+  id: string;
+  prefix: string;
+  /** expire noncurrent versions this many days after they became noncurrent */
+  noncurrentDays?: number;
+  /** remove delete markers that no longer hide any version */
+  expiredDeleteMarkers?: boolean;
+  /** abort multipart uploads left incomplete for this many days */
+  abortIncompleteMultipartDays?: number;
+}
+
 export interface RouteSpec {
   destination: string;
   gatewayId?: Ref;
@@ -64,7 +76,7 @@ export interface KindProps {
   'vpc-endpoint': { vpcId: Ref; serviceName: string; routeTableIds: Ref[] };
   'security-group': { vpcId: Ref; groupName: string; description: string };
   'security-group-rules': { groupId: Ref; ingress: SgRule[] };
-  bucket: { name: string; policy: string };
+  bucket: { name: string; policy: string; lifecycle: LifecycleRule[] };
   'bucket-object': { bucket: Ref; objectKey: string; body: string; contentType: string };
   /** the cluster's CAs and service-account keys under pki/ in the bucket (never in the state) */
   pki: { bucket: Ref };
@@ -81,6 +93,10 @@ export interface KindProps {
     listener: { protocol: 'TCP'; port: number; instanceProtocol: 'TCP'; instancePort: number };
     healthCheck: { target: string; interval: number; timeout: number; healthyThreshold: number; unhealthyThreshold: number };
     crossZone: boolean;
+    /** seconds an idle TCP connection is kept (kubectl exec / logs -f / port-forward ride on it) */
+    idleTimeout: number;
+    /** connection draining: on, with this many seconds for in-flight connections of a leaving instance */
+    drainingTimeout: number;
   };
   'launch-template': {
     name: string;
@@ -142,3 +158,5 @@ export const REGION_TAG = 'kubeaz:region';
 export const GENERATION_TAG = 'kubeaz:generation';
 export const GROUP_TAG = 'kubeaz:node-group';
 export const POOL_TAG = 'kubeaz:eip-pool';
+/** On the master's launch template (and its instances): the Kubernetes version last applied to the cluster. */
+export const K8S_VERSION_TAG = 'kubeaz:kubernetes-version';

@@ -8,18 +8,21 @@ import {
   DeleteBucketCommand,
   DeleteObjectsCommand,
   GetBucketEncryptionCommand,
+  GetBucketLifecycleConfigurationCommand,
   GetBucketPolicyCommand,
   GetBucketTaggingCommand,
   GetBucketVersioningCommand,
   GetPublicAccessBlockCommand,
   ListObjectVersionsCommand,
   PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutBucketPolicyCommand,
   PutBucketTaggingCommand,
   PutBucketVersioningCommand,
   PutPublicAccessBlockCommand,
   paginateListObjectsV2,
   type BucketLocationConstraint,
+  type LifecycleRule as S3LifecycleRule,
   type ObjectIdentifier,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -27,7 +30,7 @@ import { errorCode, isBucketOwnedByYou, isNotFound, isSettingNotSet, KubeazError
 import { ETCD_PREFIX, listSnapshots } from '../etcd/snapshots.js';
 import { tagDiff } from '../aws/tags.js';
 import { bucketName } from '../model/names.js';
-import type { Tags } from '../model/types.js';
+import type { LifecycleRule, Tags } from '../model/types.js';
 import { change, claims, clusterHome, drain, fromTagList, toTagList } from './common.js';
 import { normalisePolicy, retryWhileNotFound } from './iam-role.js';
 import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
@@ -42,7 +45,39 @@ export interface BucketObserved {
   publicAccessBlock: PublicAccessBlock;
   /** the bucket policy, parsed; undefined when none is set */
   policy: unknown;
+  /** the lifecycle rules in kubeaz's terms, sorted by id; [] when none is set */
+  lifecycle: LifecycleRule[];
 }
+
+/** A lifecycle rule as S3 reads it back, in kubeaz's terms (anything kubeaz does not set shows as an extra field, so it is drift). */
+function lifecycleOf(r: S3LifecycleRule): LifecycleRule & { other?: unknown } {
+  const out: LifecycleRule & { other?: unknown } = { id: r.ID ?? '', prefix: r.Filter?.Prefix ?? r.Prefix ?? '' };
+  if (r.Status !== 'Enabled') out.other = { status: r.Status };
+  if (r.NoncurrentVersionExpiration?.NoncurrentDays !== undefined) out.noncurrentDays = r.NoncurrentVersionExpiration.NoncurrentDays;
+  if (r.Expiration?.ExpiredObjectDeleteMarker) out.expiredDeleteMarkers = true;
+  if (r.Expiration?.Days !== undefined || r.Expiration?.Date !== undefined) out.other = { ...(out.other as object), expiration: r.Expiration };
+  if (r.AbortIncompleteMultipartUpload?.DaysAfterInitiation !== undefined) out.abortIncompleteMultipartDays = r.AbortIncompleteMultipartUpload.DaysAfterInitiation;
+  if (r.Transitions?.length || r.NoncurrentVersionTransitions?.length) out.other = { ...(out.other as object), transitions: true };
+  if (r.Filter?.Tag || r.Filter?.And || r.Filter?.ObjectSizeGreaterThan !== undefined || r.Filter?.ObjectSizeLessThan !== undefined) out.other = { ...(out.other as object), filter: r.Filter };
+  return out;
+}
+
+function s3Rule(r: LifecycleRule): S3LifecycleRule {
+  return {
+    ID: r.id,
+    Status: 'Enabled',
+    Filter: { Prefix: r.prefix },
+    ...(r.noncurrentDays !== undefined ? { NoncurrentVersionExpiration: { NoncurrentDays: r.noncurrentDays } } : {}),
+    ...(r.expiredDeleteMarkers ? { Expiration: { ExpiredObjectDeleteMarker: true } } : {}),
+    ...(r.abortIncompleteMultipartDays !== undefined ? { AbortIncompleteMultipartUpload: { DaysAfterInitiation: r.abortIncompleteMultipartDays } } : {}),
+  };
+}
+
+const sortRules = (rules: readonly LifecycleRule[]): LifecycleRule[] => [...rules].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+const canonRule = (r: LifecycleRule & { other?: unknown }) =>
+  JSON.stringify([r.id, r.prefix, r.noncurrentDays ?? null, r.expiredDeleteMarkers ?? false, r.abortIncompleteMultipartDays ?? null, r.other ?? null]);
+const sameLifecycle = (a: readonly LifecycleRule[], b: readonly LifecycleRule[]): boolean =>
+  a.length === b.length && sortRules(a).every((r, i) => canonRule(r) === canonRule(sortRules(b)[i]!));
 
 /** undefined when the setting is not configured; NoSuchBucket and anything else is rethrown. */
 async function unlessUnset<T>(p: Promise<T>): Promise<T | undefined> {
@@ -87,11 +122,12 @@ export function ownBucket(ctx: RunContext): Promise<{ name: string; tags: Tags }
 
 async function readBucket(s3: S3Client, name: string, owner: string): Promise<{ observed: BucketObserved }> {
   const b = { Bucket: name, ExpectedBucketOwner: owner };
-  const [versioning, encryption, pab, policy] = await Promise.all([
+  const [versioning, encryption, pab, policy, lifecycle] = await Promise.all([
     s3.send(new GetBucketVersioningCommand(b)),
     unlessUnset(s3.send(new GetBucketEncryptionCommand(b))),
     unlessUnset(s3.send(new GetPublicAccessBlockCommand(b))),
     unlessUnset(s3.send(new GetBucketPolicyCommand(b))),
+    unlessUnset(s3.send(new GetBucketLifecycleConfigurationCommand(b))),
   ]);
   const cfg = pab?.PublicAccessBlockConfiguration;
   return {
@@ -105,6 +141,7 @@ async function readBucket(s3: S3Client, name: string, owner: string): Promise<{ 
         RestrictPublicBuckets: cfg?.RestrictPublicBuckets ?? false,
       },
       policy: policy?.Policy ? JSON.parse(policy.Policy) : undefined,
+      lifecycle: sortRules((lifecycle?.Rules ?? []).map(lifecycleOf)),
     },
   };
 }
@@ -148,6 +185,7 @@ export const bucket: ResourceHandler<'bucket'> = {
       encryption: undefined,
       publicAccessBlock: { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false },
       policy: undefined,
+      lifecycle: [],
     };
     const actual: Actual = { key: node.key, kind: 'bucket', id: name, attrs: { name, arn: arnOf(name) }, tags: {}, observed };
     // A just-made bucket may answer NoSuchBucket for a moment on AWS: retry within the propagation time.
@@ -163,6 +201,7 @@ export const bucket: ResourceHandler<'bucket'> = {
     if (o.versioning !== 'Enabled') out.push(change('versioning', o.versioning, 'Enabled', true));
     const desiredPolicy = JSON.parse(node.props.policy) as unknown;
     if (!samePolicy(o.policy, desiredPolicy)) out.push(change('policy', o.policy, desiredPolicy, true));
+    if (!sameLifecycle(o.lifecycle ?? [], node.props.lifecycle)) out.push(change('lifecycle', o.lifecycle ?? [], sortRules(node.props.lifecycle), true));
     if (actual.id !== node.props.name) out.push(change('name', actual.id, node.props.name, false));
     out.push(...tagDiff(node, actual.tags));
     return out;
@@ -192,6 +231,11 @@ export const bucket: ResourceHandler<'bucket'> = {
     if (has('policy')) {
       await s3.send(new PutBucketPolicyCommand({ ...b, Policy: node.props.policy }));
       o.policy = JSON.parse(node.props.policy);
+    }
+    if (has('lifecycle')) {
+      // The configuration is replaced whole: these are all the bucket's rules.
+      await s3.send(new PutBucketLifecycleConfigurationCommand({ ...b, LifecycleConfiguration: { Rules: node.props.lifecycle.map(s3Rule) } }));
+      o.lifecycle = sortRules(node.props.lifecycle);
     }
     if (has('tags')) {
       // PutBucketTagging replaces the whole set: keep tags someone else added.

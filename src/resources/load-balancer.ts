@@ -38,6 +38,9 @@ interface Observed {
   listeners: Listener[];
   healthCheck: HealthCheck | undefined;
   crossZone: boolean;
+  idleTimeout: number;
+  /** draining timeout in seconds, or 0 when connection draining is off */
+  drainingTimeout: number;
 }
 
 const elbClient = (ctx: RunContext): Promise<ElasticLoadBalancingClient> => ctx.aws.elb();
@@ -89,6 +92,8 @@ async function actualOf(ctx: RunContext, elb: ElasticLoadBalancingClient, lb: Lo
     listeners: listenersOf(lb),
     healthCheck: healthCheckOf(lb),
     crossZone: attrs.LoadBalancerAttributes?.CrossZoneLoadBalancing?.Enabled ?? false,
+    idleTimeout: attrs.LoadBalancerAttributes?.ConnectionSettings?.IdleTimeout ?? 60,
+    drainingTimeout: attrs.LoadBalancerAttributes?.ConnectionDraining?.Enabled ? (attrs.LoadBalancerAttributes.ConnectionDraining.Timeout ?? 300) : 0,
   };
   return {
     key,
@@ -115,8 +120,20 @@ async function configureHealthCheck(elb: ElasticLoadBalancingClient, name: strin
   );
 }
 
-async function setCrossZone(elb: ElasticLoadBalancingClient, name: string, enabled: boolean): Promise<void> {
-  await elb.send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerName: name, LoadBalancerAttributes: { CrossZoneLoadBalancing: { Enabled: enabled } } }));
+type Attributes = Pick<KindProps['load-balancer'], 'crossZone' | 'idleTimeout' | 'drainingTimeout'>;
+
+/** Cross-zone, idle timeout and connection draining: one ModifyLoadBalancerAttributes call. */
+async function setAttributes(elb: ElasticLoadBalancingClient, name: string, a: Attributes): Promise<void> {
+  await elb.send(
+    new ModifyLoadBalancerAttributesCommand({
+      LoadBalancerName: name,
+      LoadBalancerAttributes: {
+        CrossZoneLoadBalancing: { Enabled: a.crossZone },
+        ConnectionSettings: { IdleTimeout: a.idleTimeout },
+        ConnectionDraining: a.drainingTimeout > 0 ? { Enabled: true, Timeout: a.drainingTimeout } : { Enabled: false },
+      },
+    }),
+  );
 }
 
 const awsListener = (l: Listener) => ({ Protocol: l.protocol, LoadBalancerPort: l.port, InstanceProtocol: l.instanceProtocol, InstancePort: l.instancePort });
@@ -187,7 +204,7 @@ export const loadBalancer: ResourceHandler<'load-balancer'> = {
       answeredZone = fresh?.LoadBalancerDescriptions?.[0]?.CanonicalHostedZoneNameID;
     }
     await configureHealthCheck(elb, p.name, p.healthCheck);
-    await setCrossZone(elb, p.name, p.crossZone);
+    await setAttributes(elb, p.name, p);
     const observed: Observed = {
       scheme: p.scheme,
       subnetIds: [...p.subnetIds].sort(),
@@ -195,6 +212,8 @@ export const loadBalancer: ResourceHandler<'load-balancer'> = {
       listeners: [p.listener],
       healthCheck: p.healthCheck,
       crossZone: p.crossZone,
+      idleTimeout: p.idleTimeout,
+      drainingTimeout: p.drainingTimeout,
     };
     return {
       key: node.key,
@@ -217,6 +236,8 @@ export const loadBalancer: ResourceHandler<'load-balancer'> = {
     if (o.listeners.length !== 1 || !sameListener(o.listeners[0]!, p.listener)) out.push(change('listeners', o.listeners, [p.listener], true));
     if (!sameHealthCheck(o.healthCheck, p.healthCheck)) out.push(change('healthCheck', o.healthCheck, p.healthCheck, true));
     if (o.crossZone !== p.crossZone) out.push(change('crossZone', o.crossZone, p.crossZone, true));
+    if (o.idleTimeout !== p.idleTimeout) out.push(change('idleTimeout', o.idleTimeout, p.idleTimeout, true));
+    if (o.drainingTimeout !== p.drainingTimeout) out.push(change('connectionDraining', o.drainingTimeout, p.drainingTimeout, true));
     out.push(...tagDiff(node, actual.tags));
     return out;
   },
@@ -237,7 +258,7 @@ export const loadBalancer: ResourceHandler<'load-balancer'> = {
       }
     }
     if (fields.has('healthCheck')) await configureHealthCheck(elb, name, p.healthCheck);
-    if (fields.has('crossZone')) await setCrossZone(elb, name, p.crossZone);
+    if (fields.has('crossZone') || fields.has('idleTimeout') || fields.has('connectionDraining')) await setAttributes(elb, name, p);
     let tags = actual.tags;
     const t = changes.find((c) => c.field === 'tags');
     if (t) {
@@ -251,6 +272,8 @@ export const loadBalancer: ResourceHandler<'load-balancer'> = {
       listeners: [p.listener],
       healthCheck: p.healthCheck,
       crossZone: p.crossZone,
+      idleTimeout: p.idleTimeout,
+      drainingTimeout: p.drainingTimeout,
     };
     return { ...actual, tags, observed };
   },

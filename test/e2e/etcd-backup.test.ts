@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort, motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
 import { planRetention, snapshotKey } from '../../src/etcd/retention.js';
 import { kubeaz } from '../helpers/cli.js';
@@ -317,6 +317,20 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     expect(left).toEqual([old[1]]);
     const h = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: old[1] }));
     expect(h.ContentLength).toBe(1);
+  });
+
+  it('status shows the bytes every snapshot version takes, the pruned (noncurrent) ones included', async () => {
+    const versions = (await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: 'etcd/' }))).Versions ?? [];
+    const sum = (vs: typeof versions) => vs.reduce((n, v) => n + (v.Size ?? 0), 0);
+    const noncurrent = versions.filter((v) => !v.IsLatest);
+    expect(noncurrent.length).toBeGreaterThan(0); // the prunes above left them behind
+    const r = await kubeaz(['status', '-f', file, '--output', 'json'], env);
+    const out = r.json<{ etcdBackups: { bytes: number; noncurrentBytes: number } }>();
+    expect(out.etcdBackups.bytes).toBe(sum(versions));
+    expect(out.etcdBackups.noncurrentBytes).toBe(sum(noncurrent));
+    expect(out.etcdBackups.bytes).toBeGreaterThan(1024 * 1024); // the large multipart snapshot, pruned, still counted
+    const text = await kubeaz(['status', '-f', file], env);
+    expect(text.stdout).toMatch(/etcd backups take [\d.]+ (KiB|MiB|GiB) in the bucket \([\d.]+ (B|KiB|MiB|GiB) of it pruned versions awaiting the lifecycle rule\)/);
   });
 
   it('through SSM: moto runs nothing, so no new object appears — and that is a clear error', async () => {

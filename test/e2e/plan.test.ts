@@ -10,6 +10,13 @@ import path from 'node:path';
 import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
 import type { Plan } from '../../src/engine/plan.js';
 import { kubeaz } from '../helpers/cli.js';
+import {
+  ConfigureHealthCheckCommand,
+  DescribeLoadBalancerAttributesCommand,
+  DescribeLoadBalancersCommand,
+  ElasticLoadBalancingClient,
+  ModifyLoadBalancerAttributesCommand,
+} from '@aws-sdk/client-elastic-load-balancing';
 
 const spec = (over: { cidr?: string; max?: number } = {}) => `apiVersion: kubeaz/v1
 kind: Cluster
@@ -97,6 +104,38 @@ describe('plan', () => {
     await writeFile(file, spec());
   });
 
+  it('an API ELB still on the old SSL:6443 health check shows in plan as an in-place update that create applies', async () => {
+    const elb = new ElasticLoadBalancingClient({ region: 'us-west-2', endpoint: moto.url, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    for (const name of ['plan-qa-api', 'plan-qa-api-int']) {
+      await elb.send(new ConfigureHealthCheckCommand({ LoadBalancerName: name, HealthCheck: { Target: 'SSL:6443', Interval: 10, Timeout: 5, HealthyThreshold: 2, UnhealthyThreshold: 3 } }));
+      await elb.send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerName: name, LoadBalancerAttributes: { ConnectionSettings: { IdleTimeout: 60 }, ConnectionDraining: { Enabled: false } } }));
+    }
+    const r = await kubeaz(['plan', '-f', file, '--detailed-exitcode', '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(4);
+    const p = r.json<PlanJson>();
+    expect(p.changes.map((c) => [c.key, c.action]).sort()).toEqual([
+      ['elb/internal', 'update'],
+      ['elb/public', 'update'],
+    ]);
+    for (const c of p.changes) {
+      expect(c.fields.map((f) => f.field).sort()).toEqual(['connectionDraining', 'healthCheck', 'idleTimeout']);
+      expect(c.fields.find((f) => f.field === 'healthCheck')).toMatchObject({ from: { target: 'SSL:6443' }, to: { target: 'TCP:6443' } });
+    }
+    const text = await kubeaz(['plan', '-f', file], env);
+    expect(text.stdout).toMatch(/~ elb\/internal/);
+    const c = await kubeaz(['create', '-f', file, '--yes'], env);
+    expect(c.code, c.stderr).toBe(0);
+    for (const name of ['plan-qa-api', 'plan-qa-api-int']) {
+      const lb = (await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [name] }))).LoadBalancerDescriptions![0]!;
+      expect(lb.HealthCheck?.Target).toBe('TCP:6443');
+      const a = await elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerName: name }));
+      expect(a.LoadBalancerAttributes?.ConnectionSettings?.IdleTimeout).toBe(300);
+      expect(a.LoadBalancerAttributes?.ConnectionDraining?.Enabled).toBe(true);
+    }
+    const again = await kubeaz(['plan', '-f', file, '--detailed-exitcode'], env);
+    expect(again.code, again.stdout).toBe(0);
+  });
+
   it('a VPC CIDR change is refused with a reason by plan and by create, and nothing is changed', async () => {
     await writeFile(file, spec({ cidr: '172.21.0.0/20' }));
     const r = await kubeaz(['plan', '-f', file, '--output', 'json'], env);
@@ -112,6 +151,36 @@ describe('plan', () => {
     expect(c.code).toBe(1);
     expect(c.stderr).toMatch(/refused: 5 changes cannot be made in place; nothing was changed/);
     expect(c.json<{ calls: { mutating: number } }>().calls.mutating).toBe(0);
+    await writeFile(file, spec());
+  });
+
+  it('version skew: a minor skipped or lowered is refused by plan and create (exit 1, nothing changed); one minor up or a patch is planned', async () => {
+    for (const [to, why] of [
+      ['1.37.1', /1\.35\.0 → 1\.37\.1 skips 1 minor version\(s\).*one minor at a time.*Set 1\.36\.x/],
+      ['1.34.9', /1\.35\.0 → 1\.34\.9 lowers the minor version/],
+    ] as const) {
+      await writeFile(file, spec().replace('"1.35.0"', `"${to}"`));
+      const r = await kubeaz(['plan', '-f', file, '--output', 'json'], env);
+      expect(r.code, r.stderr).toBe(1);
+      const p = r.json<PlanJson>();
+      expect(p.calls.mutating).toBe(0);
+      const refusal = p.changes.find((c) => c.action === 'refuse')!;
+      expect(refusal).toMatchObject({ key: 'lt/master', fields: [{ field: 'kubernetesVersion', from: '1.35.0', to }] });
+      expect(refusal.reason).toMatch(why);
+      const c = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
+      expect(c.code).toBe(1);
+      expect(c.stderr).toMatch(why);
+      expect(c.stderr).toMatch(/nothing was changed/);
+      expect(c.json<{ calls: { mutating: number } }>().calls.mutating).toBe(0);
+    }
+    for (const to of ['1.35.4', '1.36.0']) {
+      await writeFile(file, spec().replace('"1.35.0"', `"${to}"`));
+      const r = await kubeaz(['plan', '-f', file, '--detailed-exitcode', '--output', 'json'], env);
+      expect(r.code, r.stderr).toBe(4);
+      const p = r.json<PlanJson>();
+      expect(p.summary.refuse).toBe(0);
+      expect(p.changes.find((c) => c.key === 'lt/master')).toMatchObject({ action: 'update' });
+    }
     await writeFile(file, spec());
   });
 

@@ -27,6 +27,7 @@ import { KEY_TAG, OWNER_TAG, type Kind, type Tags } from '../../src/model/types.
 import { hostedZone, tagsOfZone } from '../../src/resources/hosted-zone.js';
 import { dnsRecord, markerValue } from '../../src/resources/dns-record.js';
 import { loadBalancer } from '../../src/resources/load-balancer.js';
+import { API_ELB_DRAINING_TIMEOUT, API_ELB_HEALTH_CHECK, API_ELB_IDLE_TIMEOUT } from '../../src/model/derive.js';
 import type { Actual, ResolvedNode, ResourceHandler, RunContext } from '../../src/resources/types.js';
 
 let moto: Moto;
@@ -77,7 +78,8 @@ describe('hosted-zone, dns-record, load-balancer against moto', () => {
   let recordNodes: ResolvedNode<'dns-record'>[] = [];
   let foreignZoneId = '';
   const elbZoneId = ELB_HOSTED_ZONE_IDS['us-east-1']!;
-  const hc = { target: 'SSL:6443', interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 };
+  const hc = API_ELB_HEALTH_CHECK;
+  const attrs = { crossZone: true, idleTimeout: API_ELB_IDLE_TIMEOUT, drainingTimeout: API_ELB_DRAINING_TIMEOUT };
   const listener = { protocol: 'TCP' as const, port: 443, instanceProtocol: 'TCP' as const, instancePort: 6443 };
 
   it('builds the prerequisites: VPC, public/private subnets, two security groups', async () => {
@@ -102,8 +104,8 @@ describe('hosted-zone, dns-record, load-balancer against moto', () => {
       }),
     );
     elbNodes = [
-      node('load-balancer', 'elb/public', { name: `${CLUSTER}-api`, scheme: 'internet-facing', subnetIds: pub, securityGroupIds: [sgPublic], listener, healthCheck: hc, crossZone: true }),
-      node('load-balancer', 'elb/internal', { name: `${CLUSTER}-api-int`, scheme: 'internal', subnetIds: priv, securityGroupIds: [sgInternal], listener, healthCheck: hc, crossZone: true }),
+      node('load-balancer', 'elb/public', { name: `${CLUSTER}-api`, scheme: 'internet-facing', subnetIds: pub, securityGroupIds: [sgPublic], listener, healthCheck: hc, ...attrs }),
+      node('load-balancer', 'elb/internal', { name: `${CLUSTER}-api-int`, scheme: 'internal', subnetIds: priv, securityGroupIds: [sgInternal], listener, healthCheck: hc, ...attrs }),
     ];
     const created = [];
     for (const n of elbNodes) created.push(await loadBalancer.create(ctx, n));
@@ -126,8 +128,38 @@ describe('hosted-zone, dns-record, load-balancer against moto', () => {
     expect(internal.attrs.dnsName).toMatch(/elb\.amazonaws\.com$/);
 
     // read back through the API itself, too
-    const attrs = await (await elb()).send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerName: `${CLUSTER}-api-int` }));
-    expect(attrs.LoadBalancerAttributes?.CrossZoneLoadBalancing?.Enabled).toBe(true);
+    for (const name of [`${CLUSTER}-api`, `${CLUSTER}-api-int`]) {
+      const read = await (await elb()).send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerName: name }));
+      expect(read.LoadBalancerAttributes?.CrossZoneLoadBalancing?.Enabled).toBe(true);
+      expect(read.LoadBalancerAttributes?.ConnectionSettings?.IdleTimeout).toBe(300);
+      expect(read.LoadBalancerAttributes?.ConnectionDraining).toMatchObject({ Enabled: true, Timeout: 300 });
+      const lb = (await (await elb()).send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [name] }))).LoadBalancerDescriptions![0]!;
+      // a TCP connect, never SSL: Go 1.22+ API servers refuse the classic ELB's SSL-check ciphers
+      expect(lb.HealthCheck?.Target).toBe('TCP:6443');
+    }
+  });
+
+  it('an API ELB of an older kubeaz (SSL:6443 check, 60 s idle, no draining) is brought to TCP:6443 in place', async () => {
+    const e = await elb();
+    const name = `${CLUSTER}-api-int`;
+    await e.send(new ConfigureHealthCheckCommand({ LoadBalancerName: name, HealthCheck: { Target: 'SSL:6443', Interval: 10, Timeout: 5, HealthyThreshold: 2, UnhealthyThreshold: 3 } }));
+    await e.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerName: name,
+        LoadBalancerAttributes: { ConnectionSettings: { IdleTimeout: 60 }, ConnectionDraining: { Enabled: false } },
+      }),
+    );
+    const { actuals, diffs } = await settled(ctx, loadBalancer, elbNodes);
+    const i = elbNodes.findIndex((n) => n.key === 'elb/internal');
+    expect(diffs[i]!.map((c) => c.field).sort()).toEqual(['connectionDraining', 'healthCheck', 'idleTimeout']);
+    expect(diffs[i]!.every((c) => c.inPlace)).toBe(true);
+    expect(diffs[i]!.find((c) => c.field === 'healthCheck')).toMatchObject({ from: { target: 'SSL:6443' }, to: { target: 'TCP:6443' } });
+    await loadBalancer.update!(ctx, elbNodes[i]!, actuals.find((a) => a.key === 'elb/internal')!, diffs[i]!);
+    expect((await settled(ctx, loadBalancer, elbNodes)).diffs).toEqual([[], []]);
+    const read = await e.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerName: name }));
+    expect(read.LoadBalancerAttributes?.ConnectionSettings?.IdleTimeout).toBe(300);
+    expect(read.LoadBalancerAttributes?.ConnectionDraining).toMatchObject({ Enabled: true, Timeout: 300 });
+    expect((await e.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [name] }))).LoadBalancerDescriptions![0]!.HealthCheck?.Target).toBe('TCP:6443');
   });
 
   it('repairs a drifted ELB in place (health check, cross-zone, security groups)', async () => {

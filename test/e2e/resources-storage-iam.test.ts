@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateBucketCommand,
   DeleteBucketEncryptionCommand,
+  DeleteBucketLifecycleCommand,
+  GetBucketLifecycleConfigurationCommand,
+  PutBucketLifecycleConfigurationCommand,
   HeadBucketCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
@@ -32,7 +35,7 @@ import { startMoto, motoEnv, type Moto } from '../../src/devtools/moto.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { bucketName, iamPathOf } from '../../src/model/names.js';
-import { tlsOnlyPolicy } from '../../src/model/derive.js';
+import { BUCKET_LIFECYCLE, tlsOnlyPolicy } from '../../src/model/derive.js';
 import { KEY_TAG, OWNER_TAG, type Kind, type PolicyDocument, type Tags } from '../../src/model/types.js';
 import { bucket } from '../../src/resources/bucket.js';
 import { bucketObject } from '../../src/resources/bucket-object.js';
@@ -80,7 +83,7 @@ async function observeAndDiff<K extends Kind>(ctx: RunContext, h: ResourceHandle
 
 const bucketNode = (clusterId: string) => {
   const name = bucketName(clusterId, ACCOUNT);
-  return node(clusterId, 'bucket', 'bucket', name, { name, policy: JSON.stringify(tlsOnlyPolicy(`arn:aws:s3:::${name}`)) });
+  return node(clusterId, 'bucket', 'bucket', name, { name, policy: JSON.stringify(tlsOnlyPolicy(`arn:aws:s3:::${name}`)), lifecycle: BUCKET_LIFECYCLE });
 };
 
 describe('bucket and bucket objects', () => {
@@ -111,6 +114,7 @@ describe('bucket and bucket objects', () => {
       's3:PutBucketEncryption',
       's3:PutBucketVersioning',
       's3:PutBucketPolicy',
+      's3:PutBucketLifecycleConfiguration',
       's3:PutBucketTagging',
     ]);
 
@@ -126,6 +130,41 @@ describe('bucket and bucket objects', () => {
     expect(JSON.stringify(o.policy)).toContain('DenyInsecureTransport');
     expect(JSON.stringify(o.policy)).toContain('aws:SecureTransport');
     expect(diffs).toEqual({ bucket: [] });
+
+    // the lifecycle rules, read back through S3 itself: noncurrent snapshot versions under etcd/
+    // expire after a day (pruning only adds delete markers to a versioned bucket), and
+    // incomplete multipart uploads are aborted anywhere in the bucket
+    const rules = (await (await ctx.aws.s3()).send(new GetBucketLifecycleConfigurationCommand({ Bucket: name }))).Rules ?? [];
+    const etcd = rules.find((r) => (r.Filter?.Prefix ?? r.Prefix) === 'etcd/')!;
+    expect(etcd).toMatchObject({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Expiration: { ExpiredObjectDeleteMarker: true } });
+    const abort = rules.find((r) => r.AbortIncompleteMultipartUpload)!;
+    expect(abort).toMatchObject({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } });
+    expect(abort.Filter?.Prefix ?? abort.Prefix ?? '').toBe('');
+  });
+
+  it('a missing or hand-edited lifecycle configuration is drift, repaired in place', async () => {
+    const s3 = await ctx.aws.s3();
+    await s3.send(new DeleteBucketLifecycleCommand({ Bucket: name }));
+    let [a] = await bucket.observe(ctx);
+    let changes = bucket.diff(bn, a!);
+    expect(changes.map((c) => c.field)).toEqual(['lifecycle']);
+    expect(changes[0]!.inPlace).toBe(true);
+    await bucket.update!(ctx, bn, a!, changes);
+    expect((await observeAndDiff(ctx, bucket, [bn])).diffs).toEqual({ bucket: [] });
+    // someone stretches the expiry to 30 days
+    await s3.send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket: name,
+        LifecycleConfiguration: { Rules: [{ ID: 'kubeaz-etcd-noncurrent', Status: 'Enabled', Filter: { Prefix: 'etcd/' }, NoncurrentVersionExpiration: { NoncurrentDays: 30 } }] },
+      }),
+    );
+    [a] = await bucket.observe(ctx);
+    changes = bucket.diff(bn, a!);
+    expect(changes.map((c) => c.field)).toEqual(['lifecycle']);
+    const before = ctx.aws.counter.mutatingCalls().length;
+    await bucket.update!(ctx, bn, a!, changes);
+    expect(ctx.aws.counter.mutatingCalls().slice(before)).toEqual(['s3:PutBucketLifecycleConfiguration']);
+    expect((await observeAndDiff(ctx, bucket, [bn])).diffs).toEqual({ bucket: [] });
   });
 
   it('a second create of the same bucket is harmless', async () => {
@@ -206,7 +245,7 @@ describe('bucket and bucket objects', () => {
     const [a] = await bucket.observe(actx);
     expect(a).toMatchObject({ key: 'bucket', id: an.props.name, tags: {} });
     const changes = bucket.diff(an, a!);
-    expect(changes.map((c) => c.field).sort()).toEqual(['encryption', 'policy', 'publicAccessBlock', 'tags', 'versioning']);
+    expect(changes.map((c) => c.field).sort()).toEqual(['encryption', 'lifecycle', 'policy', 'publicAccessBlock', 'tags', 'versioning']);
     expect(changes.find((c) => c.field === 'tags')!.to).toEqual(an.tags);
     await bucket.update!(actx, an, a!, changes);
     const { actuals, diffs } = await observeAndDiff(actx, bucket, [an]);

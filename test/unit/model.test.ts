@@ -338,6 +338,52 @@ describe('deriveGraph variants', () => {
     expect(ep.props.routeTableIds).toEqual(['us-east-1a', 'us-east-1b', 'us-east-1c'].map((z) => ({ $ref: `rt/private/${z}` })));
   });
 
+  /**
+   * Every instance must have a way out to what it installs: its subnet's route table sends
+   * 0.0.0.0/0 to a NAT gateway, or to the internet gateway *and* the instance gets a public IPv4.
+   */
+  const egressOfEveryGroup = (g: DesiredGraph) =>
+    byKind(g, 'auto-scaling-group').map((asgNode) => {
+      const asg = asgNode as Extract<AnyNode, { kind: 'auto-scaling-group' }>;
+      const lt = node(g, asg.props.launchTemplateId.$ref, 'launch-template');
+      const ways = asg.props.subnetIds.map((sub) => {
+        const rt = byKind(g, 'route-table').find((r) => (r as Extract<AnyNode, { kind: 'route-table' }>).props.subnetIds.some((x) => x.$ref === sub.$ref)) as
+          | Extract<AnyNode, { kind: 'route-table' }>
+          | undefined;
+        const route = rt?.props.routes.find((r) => r.destination === '0.0.0.0/0');
+        if (route?.natGatewayId) return 'nat';
+        if (route?.gatewayId && lt.props.associatePublicIp) return 'igw+public-ip';
+        return `none (${sub.$ref})`;
+      });
+      return [asg.key, [...new Set(ways)].join(',')];
+    });
+
+  it.each(['perZone', 'single', 'none'])("nat '%s': every group (master included) has a route out for what it installs", (nat) => {
+    for (const subnets of ['private', 'public']) {
+      const spec = variant('nat: perZone', `nat: ${nat}`);
+      for (const ng of spec.spec.nodeGroups) ng.subnets = subnets as 'public' | 'private';
+      const g = deriveGraph(spec, facts);
+      for (const [key, way] of egressOfEveryGroup(g)) expect(way, `${key} with nat ${nat}, groups in ${subnets} subnets`).toMatch(/^(nat|igw\+public-ip)$/);
+    }
+  });
+
+  it("nat 'none': instances go to the public subnets with a public IPv4; the internal ELB stays in the private subnets", () => {
+    const g = deriveGraph(variant('nat: perZone', 'nat: none'), facts);
+    const pubs = ['us-east-1a', 'us-east-1b', 'us-east-1c'].map((z) => ({ $ref: `subnet/public/${z}` }));
+    for (const key of ['master', 'workers', 'edge']) {
+      expect(node(g, `asg/${key}`, 'auto-scaling-group').props.subnetIds).toEqual(pubs);
+      expect(node(g, `lt/${key}`, 'launch-template').props.associatePublicIp).toBe(true);
+    }
+    expect(node(g, 'elb/internal', 'load-balancer').props).toMatchObject({ scheme: 'internal', subnetIds: ['us-east-1a', 'us-east-1b', 'us-east-1c'].map((z) => ({ $ref: `subnet/private/${z}` })) });
+    // security groups unchanged: the same set of groups and rules as with NAT gateways
+    const rulesOf = (x: DesiredGraph) => byKind(x, 'security-group-rules').map((n) => JSON.stringify([n.key, n.props]));
+    expect(rulesOf(g)).toEqual(rulesOf(deriveGraph(exampleSpec(), facts)));
+    // with NAT gateways the master stays private
+    const withNat = deriveGraph(exampleSpec(), facts);
+    expect(node(withNat, 'lt/master', 'launch-template').props.associatePublicIp).toBe(false);
+    expect(node(withNat, 'asg/master', 'auto-scaling-group').props.subnetIds[0]).toEqual({ $ref: 'subnet/private/us-east-1a' });
+  });
+
   it('apiAccess [] → no public ELB, no public ELB group, no public master record', () => {
     const g = deriveGraph(variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []'), facts);
     expect(() => validateGraph(g.nodes)).not.toThrow();

@@ -5,14 +5,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { chainsTo, generateCa, generateServiceAccountKeys, PKI_FILES, signClientCert, x509, type PemPair } from '../../src/pki/ca.js';
 import { apiEndpoint, renderKubeconfig } from '../../src/pki/kubeconfig.js';
+import { clusterVars, renderBootstrapFiles } from '../../src/model/bootstrap.js';
+import { naming } from '../../src/model/names.js';
 import { parseSpec } from '../../src/spec/load.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -118,6 +120,7 @@ describe('kubeconfig endpoint', () => {
     expect(apiEndpoint(noRecord, { public: 'demo-dev-api-1.us-east-1.elb.amazonaws.com', internal: 'i' })).toEqual({
       server: 'https://demo-dev-api-1.us-east-1.elb.amazonaws.com:443',
       via: 'public-elb',
+      tlsServerName: 'master.dev.kube',
     });
     expect(() => apiEndpoint(noRecord, { internal: 'i' })).toThrow(/kubeaz create/);
   });
@@ -126,6 +129,7 @@ describe('kubeconfig endpoint', () => {
     expect(apiEndpoint(spec, { internal: 'internal-demo-dev-api-int-1.us-east-1.elb.amazonaws.com' })).toEqual({
       server: 'https://internal-demo-dev-api-int-1.us-east-1.elb.amazonaws.com:443',
       via: 'internal-elb',
+      tlsServerName: 'master.dev.kube',
     });
   });
   it('renders a kubeconfig kubectl reads', () => {
@@ -136,5 +140,50 @@ describe('kubeconfig endpoint', () => {
     expect(Buffer.from(k.clusters[0].cluster['certificate-authority-data'], 'base64').toString()).toBe('CA');
     expect(Buffer.from(k.users[0].user['client-key-data'], 'base64').toString()).toBe('K');
     expect(k.contexts[0].context).toEqual({ cluster: 'demo-dev', user: 'kubernetes-admin@demo-dev' });
+  });
+});
+
+/** The kubeadm ClusterConfiguration's apiServer.certSANs, as rendered into master.sh (the shell-expanded $PRIVATE_IP left out). */
+function renderedCertSans(spec: ReturnType<typeof variant>): string[] {
+  const dir = join(ROOT, 'templates');
+  const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
+  const templates = Object.fromEntries(walk(dir).map((p) => [relative(dir, p).split('\\').join('/'), readFileSync(p, 'utf8')]));
+  const master = renderBootstrapFiles(templates, clusterVars(spec, naming(spec), 'kubeaz-x-123456789012')).find((f) => f.key.endsWith('/master.sh'))!.body;
+  const lines = master.split('\n');
+  const at = lines.findIndex((l) => /^\s*certSANs:\s*$/.test(l));
+  expect(at, 'master.sh renders apiServer.certSANs').toBeGreaterThan(0);
+  const sans: string[] = [];
+  for (const l of lines.slice(at + 1)) {
+    const m = /^\s+- (\S+)\s*$/.exec(l);
+    if (!m) break;
+    if (!m[1]!.startsWith('$')) sans.push(m[1]!);
+  }
+  return sans;
+}
+
+describe('kubeconfig TLS names against the API server certificate', () => {
+  // Every DNS combination: public domain or not × public API or not. kubeadm always adds
+  // kubernetes, kubernetes.default… and the node's name/IP; the ELB's own DNS name is never there.
+  const combos: Array<[string, () => ReturnType<typeof variant>]> = [
+    ['publicDomain, apiAccess [0.0.0.0/0]', () => parseSpec(example, 'cluster.example.yaml').spec],
+    ['publicDomain, apiAccess []', () => variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []')],
+    ['no publicDomain, apiAccess [0.0.0.0/0]', () => parseSpec(example.replace('    publicDomain: example.com\n', '').replace('      publicRecord: lb\n', ''), 'v.yaml').spec],
+    [
+      'no publicDomain, apiAccess []',
+      () => parseSpec(example.replace('    publicDomain: example.com\n', '').replace('      publicRecord: lb\n', '').replace('apiAccess: [0.0.0.0/0]', 'apiAccess: []'), 'v.yaml').spec,
+    ],
+  ];
+  it.each(combos)('%s: the name TLS checks is one the rendered certificate carries', (_name, make) => {
+    const spec = make();
+    const sans = renderedCertSans(spec);
+    expect(sans).toContain('master.dev.kube');
+    const endpoint = apiEndpoint(spec, { public: 'demo-dev-api-1.us-east-1.elb.amazonaws.com', internal: 'internal-demo-dev-api-int-1.us-east-1.elb.amazonaws.com' });
+    const k = parse(renderKubeconfig({ clusterName: 'demo-dev', server: endpoint.server, tlsServerName: endpoint.tlsServerName, caCert: 'CA', user: 'u', clientCert: 'C', clientKey: 'K' }));
+    const cluster = k.clusters[0].cluster as { server: string; 'tls-server-name'?: string };
+    const host = new URL(cluster.server).hostname;
+    const checked = cluster['tls-server-name'] ?? host;
+    expect(sans, `${cluster.server} verified as ${checked}`).toContain(checked);
+    if (/\.elb\.amazonaws\.com$/.test(host)) expect(cluster['tls-server-name']).toBe('master.dev.kube');
+    else expect(cluster['tls-server-name']).toBeUndefined();
   });
 });

@@ -145,3 +145,58 @@ describe('rollout', () => {
     expect(r.steps).toEqual([{ group: 'general', asgName: 'c-qa-general', status: 'Successful', refreshId: 'ir-old', replaced: 1 }]);
   });
 });
+
+describe('rollout of a minor Kubernetes upgrade', () => {
+  beforeEach(() => {
+    asgMock.reset();
+  });
+  const refreshes = (d: { order: string[] }) => {
+    asgMock.on(StartInstanceRefreshCommand).callsFake((input: { AutoScalingGroupName: string }) => {
+      d.order.push(`start ${input.AutoScalingGroupName}`);
+      return { InstanceRefreshId: `ir-${input.AutoScalingGroupName}` };
+    });
+    asgMock.on(DescribeInstanceRefreshesCommand).callsFake((input: { InstanceRefreshIds: string[] }) => ({
+      InstanceRefreshes: [{ InstanceRefreshId: input.InstanceRefreshIds[0], Status: 'Successful', PercentageComplete: 100 }],
+    }));
+  };
+
+  it('the master first after a fresh backup, then waits for the API at the new version, then the node groups', async () => {
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('general', '2', ['1']), group('master', '3', ['2']), group('edge', '2', ['1'])] });
+    const d = deps();
+    d.minorUpgrade = { from: '1.35.2', to: '1.36.0', waitForApi: async (v) => void d.order.push(`api ${v}`) };
+    refreshes(d);
+    const r = await rollout(d);
+    expect(r.ok).toBe(true);
+    expect(d.order).toEqual(['backup', 'start c-qa-master', 'api 1.36.0', 'start c-qa-edge', 'api 1.36.0', 'start c-qa-general']);
+    expect(r.steps.map((s) => s.group)).toEqual(['master', 'edge', 'general']);
+  });
+
+  it('when no API answers with the new version, no node group is touched and the reason is clear', async () => {
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('general', '2', ['1']), group('master', '3', ['2'])] });
+    const d = deps();
+    d.minorUpgrade = {
+      from: '1.35.2',
+      to: '1.36.0',
+      waitForApi: async () => {
+        throw new Error('no Kubernetes API answers at https://master.qa.kube:443: connect ECONNREFUSED');
+      },
+    };
+    refreshes(d);
+    const r = await rollout(d);
+    expect(r.ok).toBe(false);
+    expect(d.order).toEqual(['backup', 'start c-qa-master']);
+    expect(r.steps.at(-1)).toMatchObject({ group: 'general', status: 'refused' });
+    expect(r.steps.at(-1)!.reason).toMatch(/API server must run 1\.36\.0 before any kubelet does — no Kubernetes API answers at/);
+  });
+
+  it('--group of a node group during a minor upgrade is refused while the master still runs the old minor', async () => {
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('general', '2', ['1']), group('master', '3', ['2'])] });
+    const d = deps({ only: 'general' });
+    d.minorUpgrade = { from: '1.35.2', to: '1.36.0', waitForApi: async () => undefined };
+    refreshes(d);
+    const r = await rollout(d);
+    expect(r.ok).toBe(false);
+    expect(r.steps[0]!.reason).toMatch(/master is replaced first/);
+    expect(d.order).toEqual([]);
+  });
+});

@@ -1,0 +1,402 @@
+/**
+ * `npm run acceptance -- --profile NAME --region REGION --i-understand-this-costs-money`: boots a
+ * real cluster in a real account and checks that Kubernetes works — the one test moto cannot run.
+ * Never run by CI or `npm test`. Steps, each with its own timeout and a live progress line:
+ *   create (2 zones, from cluster.example.yaml) → kubeconfig (as `kubeaz kubeconfig` exports it) →
+ *   every node Ready → a pod with a PVC (default gp3 class) behind a LoadBalancer Service, reached
+ *   over HTTP → a ConfigMap → backup-etcd → the master instance terminated, rebuilt by its auto
+ *   scaling group, the ConfigMap back (restored from the backup) → the test objects deleted →
+ *   destroy → nothing tagged with the cluster left.
+ * Whatever fails, destroy still runs; a JSON report lists each step, its time and pass/fail/skipped.
+ * The Kubernetes part uses @kubernetes/client-node; the AWS part is exercised against moto by
+ * test/e2e/acceptance.test.ts (through AWS_ENDPOINT_URL), which stops at the first Kubernetes step.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { parse, stringify } from 'yaml';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ACK_FLAG = '--i-understand-this-costs-money';
+
+export interface StepReport {
+  name: string;
+  status: 'pass' | 'fail' | 'skipped';
+  seconds: number;
+  detail?: string;
+}
+
+export interface AcceptanceReport {
+  cluster: string;
+  region: string;
+  startedAt: string;
+  finishedAt?: string;
+  ok: boolean;
+  steps: StepReport[];
+}
+
+interface Options {
+  profile?: string;
+  region: string;
+  template: string;
+  report?: string;
+  ack: boolean;
+  /** seconds each Kubernetes wait may take at most (scales every timeout below when smaller) */
+  apiTimeout?: number;
+}
+
+/** The live progress line: rewritten in place on a terminal, a line every 30 s otherwise. */
+class Line {
+  private last = 0;
+  constructor(private readonly tty = Boolean(process.stderr.isTTY)) {}
+  show(text: string): void {
+    if (this.tty) process.stderr.write(`\r\x1b[K${text}`);
+    else if (Date.now() - this.last > 30_000) {
+      this.last = Date.now();
+      process.stderr.write(`${text}\n`);
+    }
+  }
+  done(text: string): void {
+    if (this.tty) process.stderr.write('\r\x1b[K');
+    this.last = 0;
+    process.stderr.write(`${text}\n`);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` (undefined = not yet) until it returns something or the step's time is up. */
+async function until<T>(line: Line, what: string, timeoutS: number, check: () => Promise<T | undefined>, pollS = 10): Promise<T> {
+  const started = Date.now();
+  let lastError = '';
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      lastError = (e as Error).message;
+    }
+    const s = (Date.now() - started) / 1000;
+    line.show(`  … ${what}: ${Math.round(s)}s of ${timeoutS}s${lastError ? ` (${lastError.slice(0, 100)})` : ''}`);
+    if (s >= timeoutS) throw new Error(`${what}: not within ${timeoutS}s${lastError ? `: ${lastError}` : ''}`);
+    await sleep(Math.min(pollS, Math.max(0.2, timeoutS / 5)) * 1000);
+  }
+}
+
+function kubeaz(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin', 'kubeaz'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      process.stderr.write(d);
+    });
+    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** The 2-zone acceptance spec made from the template (cluster.example.yaml): small, no public domain, no users. */
+export function acceptanceSpec(template: string, o: { name: string; region: string; zones: string[] }): string {
+  const doc = parse(template) as { metadata: Record<string, unknown>; spec: Record<string, unknown> & { dns?: Record<string, unknown>; network: Record<string, unknown> } };
+  doc.metadata = { name: o.name, environment: 'acc' };
+  const s = doc.spec;
+  s.region = o.region;
+  s.zones = o.zones;
+  s.network = { ...s.network, vpcCidr: '10.42.0.0/16', nat: 'single', apiAccess: ['0.0.0.0/0'] };
+  s.dns = {};
+  s.controlPlane = { instanceType: 't3.medium', volumeSize: 30 };
+  s.nodeGroups = [{ name: 'general', instanceType: 't3.medium', minSize: 2, maxSize: 2, desiredCapacity: 2 }];
+  delete s.iam;
+  delete s.sshKeyName;
+  s.etcd = { backupIntervalMinutes: 15, backupRetentionDays: 1 };
+  s.tags = { purpose: 'kubeaz-acceptance' };
+  return stringify(doc);
+}
+
+/** Everything of the cluster that AWS still holds (names, one per line); [] when nothing is left. */
+export async function leftovers(clusterId: string, region: string, profile?: string): Promise<string[]> {
+  // --profile travels as AWS_PROFILE (set by main): the SDK's default chain reads it.
+  void profile;
+  const creds = {};
+  const ec2m = await import('@aws-sdk/client-ec2');
+  const elbm = await import('@aws-sdk/client-elastic-load-balancing');
+  const elb2m = await import('@aws-sdk/client-elastic-load-balancing-v2');
+  const asgm = await import('@aws-sdk/client-auto-scaling');
+  const iamm = await import('@aws-sdk/client-iam');
+  const s3m = await import('@aws-sdk/client-s3');
+  const ec2 = new ec2m.EC2Client({ region, ...creds });
+  const out: string[] = [];
+  const k8sTag = `kubernetes.io/cluster/${clusterId}`;
+  const byTag = [
+    [{ Name: 'tag:kubeaz:cluster', Values: [clusterId] }],
+    [{ Name: 'tag-key', Values: [k8sTag] }],
+  ];
+  for (const Filters of byTag) {
+    for (const r of (await ec2.send(new ec2m.DescribeInstancesCommand({ Filters }))).Reservations ?? [])
+      for (const i of r.Instances ?? []) if (i.State?.Name !== 'terminated' && i.State?.Name !== 'shutting-down') out.push(`instance ${i.InstanceId}`);
+    for (const v of (await ec2.send(new ec2m.DescribeVolumesCommand({ Filters }))).Volumes ?? []) out.push(`volume ${v.VolumeId}`);
+    for (const v of (await ec2.send(new ec2m.DescribeVpcsCommand({ Filters }))).Vpcs ?? []) out.push(`vpc ${v.VpcId}`);
+    for (const g of (await ec2.send(new ec2m.DescribeSecurityGroupsCommand({ Filters }))).SecurityGroups ?? []) out.push(`security-group ${g.GroupId}`);
+    for (const a of (await ec2.send(new ec2m.DescribeAddressesCommand({ Filters }))).Addresses ?? []) out.push(`elastic-ip ${a.AllocationId}`);
+    for (const n of (await ec2.send(new ec2m.DescribeNatGatewaysCommand({ Filter: Filters }))).NatGateways ?? []) if (n.State !== 'deleted') out.push(`nat-gateway ${n.NatGatewayId}`);
+  }
+  const elb = new elbm.ElasticLoadBalancingClient({ region, ...creds });
+  const names = ((await elb.send(new elbm.DescribeLoadBalancersCommand({}))).LoadBalancerDescriptions ?? []).map((l) => l.LoadBalancerName!).filter(Boolean);
+  for (let i = 0; i < names.length; i += 20) {
+    for (const d of (await elb.send(new elbm.DescribeTagsCommand({ LoadBalancerNames: names.slice(i, i + 20) }))).TagDescriptions ?? [])
+      if (d.Tags?.some((t) => (t.Key === 'kubeaz:cluster' && t.Value === clusterId) || t.Key === k8sTag)) out.push(`classic-elb ${d.LoadBalancerName}`);
+  }
+  const elb2 = new elb2m.ElasticLoadBalancingV2Client({ region, ...creds });
+  const arns = ((await elb2.send(new elb2m.DescribeLoadBalancersCommand({}))).LoadBalancers ?? []).map((l) => l.LoadBalancerArn!).filter(Boolean);
+  for (let i = 0; i < arns.length; i += 20) {
+    for (const d of (await elb2.send(new elb2m.DescribeTagsCommand({ ResourceArns: arns.slice(i, i + 20) }))).TagDescriptions ?? [])
+      if (d.Tags?.some((t) => t.Key === k8sTag)) out.push(`load-balancer ${d.ResourceArn}`);
+  }
+  const asg = new asgm.AutoScalingClient({ region, ...creds });
+  for (const g of (await asg.send(new asgm.DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [clusterId] }] }))).AutoScalingGroups ?? [])
+    out.push(`auto-scaling-group ${g.AutoScalingGroupName}`);
+  const iam = new iamm.IAMClient({ region, ...creds });
+  for (const r of (await iam.send(new iamm.ListRolesCommand({ PathPrefix: `/kubeaz/${clusterId}/` }))).Roles ?? []) out.push(`iam-role ${r.RoleName}`);
+  const s3 = new s3m.S3Client({ region, ...creds, ...(process.env.AWS_ENDPOINT_URL ? { forcePathStyle: true } : {}) });
+  for (const b of (await s3.send(new s3m.ListBucketsCommand({}))).Buckets ?? []) if (b.Name?.startsWith(`kubeaz-${clusterId}-`)) out.push(`bucket ${b.Name}`);
+  return [...new Set(out)].sort();
+}
+
+async function firstZones(region: string, profile: string | undefined): Promise<string[]> {
+  const { EC2Client, DescribeAvailabilityZonesCommand } = await import('@aws-sdk/client-ec2');
+  void profile;
+  const ec2 = new EC2Client({ region });
+  const zones = (await ec2.send(new DescribeAvailabilityZonesCommand({ Filters: [{ Name: 'zone-type', Values: ['availability-zone'] }] }))).AvailabilityZones ?? [];
+  const ok = zones.filter((z) => z.State === 'available' && z.OptInStatus !== 'not-opted-in').map((z) => z.ZoneName!).sort();
+  if (ok.length < 2) throw new Error(`${region} offers fewer than 2 availability zones`);
+  return ok.slice(0, 2);
+}
+
+export async function runAcceptance(o: Options): Promise<AcceptanceReport> {
+  const id = `acc${randomBytes(2).toString('hex')}`;
+  const clusterId = `${id}-acc`;
+  const dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-acceptance-'));
+  const file = path.join(dir, 'cluster.yaml');
+  const kubeconfigFile = path.join(dir, 'kubeconfig');
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(o.profile ? { AWS_PROFILE: o.profile } : {}) };
+  const common = o.profile ? ['--profile', o.profile] : [];
+  const report: AcceptanceReport = { cluster: clusterId, region: o.region, startedAt: new Date().toISOString(), ok: false, steps: [] };
+  const reportFile = path.resolve(o.report ?? `acceptance-${clusterId}-${report.startedAt.replace(/[:.]/g, '')}.json`);
+  const line = new Line();
+  const limit = (s: number) => (o.apiTimeout !== undefined ? Math.min(s, o.apiTimeout) : s);
+  let stop = false; // a Kubernetes step failed: the later ones are skipped, destroy still runs
+
+  const step = async (name: string, fn: () => Promise<string | void>, always = false): Promise<boolean> => {
+    if (stop && !always) {
+      report.steps.push({ name, status: 'skipped', seconds: 0 });
+      return false;
+    }
+    const started = Date.now();
+    process.stderr.write(`▶ ${name}\n`);
+    try {
+      const detail = await fn();
+      const seconds = (Date.now() - started) / 1000;
+      report.steps.push({ name, status: 'pass', seconds, ...(detail ? { detail } : {}) });
+      line.done(`✔ ${name} (${seconds.toFixed(0)}s)${detail ? ` — ${detail}` : ''}`);
+      return true;
+    } catch (e) {
+      const seconds = (Date.now() - started) / 1000;
+      report.steps.push({ name, status: 'fail', seconds, detail: (e as Error).message });
+      line.done(`✘ ${name} (${seconds.toFixed(0)}s): ${(e as Error).message}`);
+      if (!always) stop = true;
+      return false;
+    } finally {
+      await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+    }
+  };
+  const cli = async (args: string[]) => {
+    const r = await kubeaz([...args, ...common], env);
+    if (r.code !== 0) throw new Error(`kubeaz ${args[0]} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+    return r;
+  };
+
+  let k8s: typeof import('@kubernetes/client-node') | undefined;
+  let kc: import('@kubernetes/client-node').KubeConfig | undefined;
+  const core = () => kc!.makeApiClient(k8s!.CoreV1Api);
+  const NS = 'kubeaz-acceptance';
+  const token = randomBytes(8).toString('hex');
+  const expectedNodes = 3; // the master and the two nodes of the spec
+
+  let created = false;
+  await step('spec', async () => {
+    const zones = await firstZones(o.region, o.profile);
+    await writeFile(file, acceptanceSpec(await readFile(o.template, 'utf8'), { name: id, region: o.region, zones }));
+    return `${clusterId} in ${zones.join(', ')} (${file})`;
+  });
+  await step('create', async () => {
+    created = true;
+    await cli(['create', '-f', file, '--yes']);
+  });
+  await step('kubeconfig', async () => {
+    const r = await cli(['kubeconfig', '-f', file, '--out', kubeconfigFile]);
+    void r;
+    k8s = await import('@kubernetes/client-node');
+    kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfigFile);
+    const c = kc.getCurrentCluster();
+    return `${c?.server}${c?.tlsServerName ? ` (TLS name ${c.tlsServerName})` : ''}`;
+  });
+  await step('nodes-ready', async () => {
+    const server = kc!.getCurrentCluster()?.server;
+    const apiWait = limit(20 * 60);
+    // Against an emulator (AWS_ENDPOINT_URL) the load balancer's name is made up and nothing boots:
+    // never send a request to it (it could resolve to someone's real address).
+    const emulator = process.env.AWS_ENDPOINT_URL;
+    if (emulator && server && !/^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/.test(server))
+      throw new Error(`no Kubernetes API answers at ${server}: AWS_ENDPOINT_URL=${emulator} is an emulator, which boots no instances; not connecting outside it`);
+    // The API answers first (kubeadm init, ELB InService), then every node joins and gets Ready.
+    await until(line, `Kubernetes API at ${server}`, apiWait, async () => {
+      try {
+        return (await kc!.makeApiClient(k8s!.VersionApi).getCode()).gitVersion;
+      } catch (e) {
+        throw new Error(`no Kubernetes API answers at ${server}: ${(e as Error).message}`);
+      }
+    }).catch((e: Error) => {
+      throw new Error(/no Kubernetes API answers/.test(e.message) ? e.message.replace(/^.*?(no Kubernetes API answers)/, '$1') : `no Kubernetes API answers at ${server}: ${e.message}`);
+    });
+    const ready = await until(line, `${expectedNodes} nodes Ready`, limit(20 * 60), async () => {
+      const nodes = (await core().listNode()).items;
+      const r = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return r.length >= expectedNodes ? r.map((n) => n.metadata?.name).join(', ') : undefined;
+    });
+    return ready;
+  });
+  let lbHost = '';
+  await step('pvc-pod-loadbalancer', async () => {
+    const api = core();
+    await api.createNamespace({ body: { metadata: { name: NS } } }).catch(() => undefined);
+    await api.createNamespacedPersistentVolumeClaim({ namespace: NS, body: { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } });
+    await api.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: 'web', labels: { app: 'web' } },
+        spec: {
+          initContainers: [{ name: 'seed', image: 'public.ecr.aws/docker/library/busybox:1.36', command: ['sh', '-c', `echo kubeaz-acceptance-${token} > /data/index.html`], volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+          containers: [{ name: 'web', image: 'public.ecr.aws/nginx/nginx:1.27', ports: [{ containerPort: 80 }], volumeMounts: [{ name: 'data', mountPath: '/usr/share/nginx/html' }] }],
+          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+        },
+      },
+    });
+    await api.createNamespacedService({ namespace: NS, body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 80 }] } } });
+    await until(line, 'pod web Running', limit(10 * 60), async () => ((await api.readNamespacedPod({ name: 'web', namespace: NS })).status?.phase === 'Running' ? true : undefined));
+    const pvc = await api.readNamespacedPersistentVolumeClaim({ name: 'data', namespace: NS });
+    if (pvc.status?.phase !== 'Bound') throw new Error(`PVC data is ${pvc.status?.phase}`);
+    const pv = await api.readPersistentVolume({ name: pvc.spec!.volumeName! });
+    lbHost = await until(line, 'LoadBalancer hostname', limit(10 * 60), async () => (await api.readNamespacedService({ name: 'web', namespace: NS })).status?.loadBalancer?.ingress?.[0]?.hostname);
+    await until(line, `http://${lbHost}/`, limit(10 * 60), async () => {
+      const r = await fetch(`http://${lbHost}/`, { signal: AbortSignal.timeout(5000) });
+      const body = await r.text();
+      return body.includes(token) ? true : undefined;
+    });
+    return `PVC class ${pvc.spec?.storageClassName} (${pv.spec?.csi?.driver ?? 'no CSI'}), served through ${lbHost}`;
+  });
+  await step('configmap', async () => {
+    await core().createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'marker' }, data: { token } } });
+  });
+  await step('backup-etcd', async () => {
+    await cli(['backup-etcd', '-f', file]);
+  });
+  await step('master-rebuilt', async () => {
+    const { AutoScalingClient, DescribeAutoScalingGroupsCommand } = await import('@aws-sdk/client-auto-scaling');
+    const { EC2Client, TerminateInstancesCommand } = await import('@aws-sdk/client-ec2');
+    const asg = new AutoScalingClient({ region: o.region });
+    const masterOf = async () => (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [`${clusterId}-master`] }))).AutoScalingGroups?.[0]?.Instances ?? [];
+    const old = (await masterOf()).find((i) => i.LifecycleState === 'InService')?.InstanceId;
+    if (!old) throw new Error('the master group has no InService instance');
+    await new EC2Client({ region: o.region }).send(new TerminateInstancesCommand({ InstanceIds: [old] }));
+    const fresh = await until(line, 'a new master InService', limit(15 * 60), async () => (await masterOf()).find((i) => i.InstanceId !== old && i.LifecycleState === 'InService')?.InstanceId);
+    await until(line, 'the ConfigMap back from the restored etcd', limit(25 * 60), async () =>
+      (await core().readNamespacedConfigMap({ name: 'marker', namespace: NS })).data?.token === token ? true : undefined,
+    );
+    return `${old} → ${fresh}`;
+  });
+  await step('delete-test-objects', async () => {
+    // The Service's load balancer and the PVC's volume are the cluster's to delete, before destroy.
+    await core().deleteNamespace({ name: NS });
+    await until(line, 'namespace gone', limit(10 * 60), async () => {
+      try {
+        await core().readNamespace({ name: NS });
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+  });
+  await step(
+    'destroy',
+    async () => {
+      if (!created) return 'nothing was created';
+      await cli(['destroy', '-f', file, '--yes', '--delete-backups']);
+    },
+    true,
+  );
+  await step(
+    'nothing-left',
+    async () => {
+      const left = await leftovers(clusterId, o.region, o.profile);
+      if (left.length) throw new Error(`still there: ${left.join(', ')}`);
+      return `nothing tagged with ${clusterId} remains`;
+    },
+    true,
+  );
+  report.finishedAt = new Date().toISOString();
+  report.ok = report.steps.every((s) => s.status === 'pass');
+  await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+  process.stderr.write(`${report.ok ? 'PASSED' : 'FAILED'}: report in ${reportFile}\n`);
+  return report;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('acceptance')
+    .description('Boot a real cluster in your AWS account, check that Kubernetes works on it, destroy it.')
+    .requiredOption('--region <region>', 'the AWS region')
+    .option('--profile <name>', 'the AWS profile (otherwise the SDK default chain)')
+    .option('--template <file>', 'the spec template', path.join(root, 'cluster.example.yaml'))
+    .option('--report <file>', 'where to write the JSON report')
+    .option('--api-timeout <seconds>', 'cap every Kubernetes wait at this many seconds')
+    .option(ACK_FLAG, 'acknowledge that this creates billable resources (EC2, NAT gateway, ELBs, EBS) for about an hour')
+    .exitOverride();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    return (e as { exitCode?: number }).exitCode === 0 ? 0 : 2;
+  }
+  const opts = program.opts<{ region: string; profile?: string; template: string; report?: string; apiTimeout?: string; iUnderstandThisCostsMoney?: boolean }>();
+  if (!opts.iUnderstandThisCostsMoney) {
+    process.stderr.write(
+      `acceptance: refusing to start. This run creates billable AWS resources in ${opts.region} (2-zone VPC with a NAT gateway, 3 EC2 instances, classic ELBs, EBS volumes) for roughly an hour, then destroys them.\nRun it again with ${ACK_FLAG} to accept that.\n`,
+    );
+    return 2;
+  }
+  if (opts.profile) process.env.AWS_PROFILE = opts.profile;
+  const report = await runAcceptance({
+    region: opts.region,
+    template: opts.template,
+    ack: true,
+    ...(opts.profile ? { profile: opts.profile } : {}),
+    ...(opts.report ? { report: opts.report } : {}),
+    ...(opts.apiTimeout ? { apiTimeout: Number(opts.apiTimeout) } : {}),
+  });
+  return report.ok ? 0 : 1;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      process.stderr.write(`acceptance: ${e.message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,261 @@
+/**
+ * The IAM policy documents of the cluster's instance roles, users and bucket. PURE.
+ *
+ * Anchors: aws-ebs-csi-driver `docs/example-iam-policy.json`, cloud-provider-aws's controller
+ * policy (docs/prerequisites.md) and kops `pkg/model/iam/iam_builder.go`. As in kops, what AWS
+ * lets us scope is scoped: reads (Describe*) have no resource-level permissions and stay on `*`;
+ * every change to an existing EC2 or ELB resource needs the resource to carry the cluster's
+ * `kubernetes.io/cluster/<id>=owned` tag (the cloud controller tags everything it makes with it);
+ * creating a load balancer or target group needs that tag in the request; EBS volumes and
+ * snapshots follow the CSI driver's own tag conditions (`ebs.csi.aws.com/cluster=true`, …).
+ */
+import { k8sClusterTag } from './names.js';
+import type { PolicyDocument, Ref } from './types.js';
+
+type Statement = { Sid?: string; Effect: 'Allow' | 'Deny'; Action: string | string[]; Resource: string | Ref | Array<string | Ref>; Condition?: unknown; Principal?: unknown };
+const doc = (Statement: Statement[]): PolicyDocument & { Statement: Statement[] } => ({ Version: '2012-10-17', Statement });
+
+export function tlsOnlyPolicy(bucketArn: string) {
+  return doc([
+    {
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+      Resource: [bucketArn, `${bucketArn}/*`],
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    },
+  ]);
+}
+
+/** What the AWS cloud-controller-manager needs (cloud-provider-aws docs), on the master's role. */
+export const CLOUD_CONTROLLER_ACTIONS = [
+  'autoscaling:DescribeAutoScalingGroups',
+  'autoscaling:DescribeLaunchConfigurations',
+  'autoscaling:DescribeTags',
+  'ec2:DescribeInstances',
+  'ec2:DescribeRegions',
+  'ec2:DescribeRouteTables',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeVolumes',
+  'ec2:DescribeAvailabilityZones',
+  'ec2:DescribeVpcs',
+  'ec2:DescribeInstanceTopology',
+  'ec2:CreateSecurityGroup',
+  'ec2:CreateTags',
+  'ec2:CreateVolume',
+  'ec2:ModifyInstanceAttribute',
+  'ec2:ModifyVolume',
+  'ec2:AttachVolume',
+  'ec2:AuthorizeSecurityGroupIngress',
+  'ec2:CreateRoute',
+  'ec2:DeleteRoute',
+  'ec2:DeleteSecurityGroup',
+  'ec2:DeleteVolume',
+  'ec2:DetachVolume',
+  'ec2:RevokeSecurityGroupIngress',
+  'elasticloadbalancing:AddTags',
+  'elasticloadbalancing:AttachLoadBalancerToSubnets',
+  'elasticloadbalancing:ApplySecurityGroupsToLoadBalancer',
+  'elasticloadbalancing:CreateLoadBalancer',
+  'elasticloadbalancing:CreateLoadBalancerPolicy',
+  'elasticloadbalancing:CreateLoadBalancerListeners',
+  'elasticloadbalancing:ConfigureHealthCheck',
+  'elasticloadbalancing:DeleteLoadBalancer',
+  'elasticloadbalancing:DeleteLoadBalancerListeners',
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeLoadBalancerAttributes',
+  'elasticloadbalancing:DetachLoadBalancerFromSubnets',
+  'elasticloadbalancing:DeregisterInstancesFromLoadBalancer',
+  'elasticloadbalancing:ModifyLoadBalancerAttributes',
+  'elasticloadbalancing:RegisterInstancesWithLoadBalancer',
+  'elasticloadbalancing:SetLoadBalancerPoliciesForBackendServer',
+  'elasticloadbalancing:CreateListener',
+  'elasticloadbalancing:CreateTargetGroup',
+  'elasticloadbalancing:DeleteListener',
+  'elasticloadbalancing:DeleteTargetGroup',
+  'elasticloadbalancing:DescribeListeners',
+  'elasticloadbalancing:DescribeLoadBalancerPolicies',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
+  'elasticloadbalancing:ModifyListener',
+  'elasticloadbalancing:ModifyTargetGroup',
+  'elasticloadbalancing:RegisterTargets',
+  'elasticloadbalancing:DeregisterTargets',
+  'elasticloadbalancing:SetLoadBalancerPoliciesOfListener',
+  'elasticloadbalancing:SetSecurityGroups',
+  'iam:CreateServiceLinkedRole',
+  'kms:DescribeKey',
+];
+
+/** What the EBS CSI controller needs (aws-ebs-csi-driver's example policy), on the master's role. */
+export const EBS_CSI_ACTIONS = [
+  'ec2:CreateSnapshot',
+  'ec2:AttachVolume',
+  'ec2:DetachVolume',
+  'ec2:ModifyVolume',
+  'ec2:DescribeAvailabilityZones',
+  'ec2:DescribeInstances',
+  'ec2:DescribeSnapshots',
+  'ec2:DescribeTags',
+  'ec2:DescribeVolumes',
+  'ec2:DescribeVolumesModifications',
+  'ec2:DescribeVolumeStatus',
+  'ec2:CreateVolume',
+  'ec2:CopyVolumes',
+  'ec2:DeleteVolume',
+  'ec2:DeleteSnapshot',
+  'ec2:CreateTags',
+  'ec2:DeleteTags',
+  'ec2:EnableFastSnapshotRestores',
+];
+
+/** Reads: AWS offers no resource-level permission for them, so they stay on `*`. */
+const isRead = (a: string): boolean => /^(ec2|autoscaling|elasticloadbalancing):Describe/.test(a);
+
+/** Changes to an existing ELB / target group / listener the cloud controller made (it tags them all owned). */
+const ELB_CHANGES = [...new Set(CLOUD_CONTROLLER_ACTIONS)].filter(
+  (a) => a.startsWith('elasticloadbalancing:') && !isRead(a) && !['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup'].includes(a),
+);
+
+/** Changes to an existing EC2 resource of the cluster (security groups, instances, route tables). */
+const EC2_CLUSTER_CHANGES = [
+  'ec2:AuthorizeSecurityGroupIngress',
+  'ec2:RevokeSecurityGroupIngress',
+  'ec2:DeleteSecurityGroup',
+  'ec2:ModifyInstanceAttribute',
+  'ec2:CreateRoute',
+  'ec2:DeleteRoute',
+];
+
+export function cloudControllerAndCsiStatements(clusterId: string, region: string, account: string): Statement[] {
+  const ec2 = (type: string) => `arn:aws:ec2:${region}:${account}:${type}/*`;
+  const owned = { StringEquals: { [`aws:ResourceTag/${k8sClusterTag(clusterId)}`]: 'owned' } };
+  const requestOwned = { StringEquals: { [`aws:RequestTag/${k8sClusterTag(clusterId)}`]: 'owned' } };
+  const reads = [...new Set([...CLOUD_CONTROLLER_ACTIONS, ...EBS_CSI_ACTIONS].filter(isRead))].sort();
+  const csiTag = (prefix: 'aws:RequestTag' | 'ec2:ResourceTag' | 'aws:ResourceTag', key: string, value = '*') => ({ StringLike: { [`${prefix}/${key}`]: value } });
+  return [
+    { Sid: 'Describe', Effect: 'Allow', Action: reads, Resource: '*' },
+    // ── cloud controller: its own load balancers, security groups, and the cluster's instances
+    { Sid: 'ClusterEc2Changes', Effect: 'Allow', Action: EC2_CLUSTER_CHANGES, Resource: '*', Condition: owned },
+    { Sid: 'SecurityGroupInClusterVpc', Effect: 'Allow', Action: ['ec2:CreateSecurityGroup'], Resource: [ec2('vpc')], Condition: owned },
+    { Sid: 'NewSecurityGroup', Effect: 'Allow', Action: ['ec2:CreateSecurityGroup'], Resource: [ec2('security-group')] },
+    { Sid: 'TagOwnSecurityGroups', Effect: 'Allow', Action: ['ec2:CreateTags'], Resource: [ec2('security-group')], Condition: requestOwned },
+    { Sid: 'CreateOwnedLoadBalancers', Effect: 'Allow', Action: ['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:AddTags'], Resource: '*', Condition: requestOwned },
+    { Sid: 'ChangeOwnedLoadBalancers', Effect: 'Allow', Action: ELB_CHANGES.sort(), Resource: '*', Condition: owned },
+    {
+      Sid: 'ElbServiceLinkedRole',
+      Effect: 'Allow',
+      Action: ['iam:CreateServiceLinkedRole'],
+      Resource: [`arn:aws:iam::${account}:role/aws-service-role/elasticloadbalancing.amazonaws.com/*`],
+      Condition: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
+    },
+    { Sid: 'DescribeKeysOfEncryptedVolumes', Effect: 'Allow', Action: ['kms:DescribeKey'], Resource: [`arn:aws:kms:${region}:${account}:key/*`] },
+    // ── EBS CSI controller (its example policy, in this region and account)
+    { Sid: 'CsiModifyAndSnapshotVolumes', Effect: 'Allow', Action: ['ec2:CreateSnapshot', 'ec2:ModifyVolume'], Resource: [ec2('volume')] },
+    { Sid: 'CsiCopyVolumes', Effect: 'Allow', Action: ['ec2:CopyVolumes'], Resource: [`arn:aws:ec2:${region}:${account}:volume/vol-*`] },
+    { Sid: 'CsiAttachVolumes', Effect: 'Allow', Action: ['ec2:AttachVolume', 'ec2:DetachVolume'], Resource: [ec2('volume')] },
+    { Sid: 'CsiAttachToClusterInstances', Effect: 'Allow', Action: ['ec2:AttachVolume', 'ec2:DetachVolume'], Resource: [ec2('instance')], Condition: owned },
+    { Sid: 'CsiVolumesFromSnapshots', Effect: 'Allow', Action: ['ec2:CreateVolume', 'ec2:EnableFastSnapshotRestores'], Resource: [ec2('snapshot')] },
+    {
+      Sid: 'CsiTagOnCreate',
+      Effect: 'Allow',
+      Action: ['ec2:CreateTags'],
+      Resource: [ec2('volume'), ec2('snapshot')],
+      Condition: { StringEquals: { 'ec2:CreateAction': ['CreateVolume', 'CreateSnapshot', 'CopyVolumes'] } },
+    },
+    { Sid: 'CsiRetagOwnVolumes', Effect: 'Allow', Action: ['ec2:CreateTags', 'ec2:DeleteTags'], Resource: [ec2('volume'), ec2('snapshot')], Condition: csiTag('aws:ResourceTag', 'ebs.csi.aws.com/cluster', 'true') },
+    { Sid: 'CsiCreateVolumes', Effect: 'Allow', Action: ['ec2:CreateVolume', 'ec2:CopyVolumes'], Resource: [ec2('volume')], Condition: csiTag('aws:RequestTag', 'ebs.csi.aws.com/cluster', 'true') },
+    { Sid: 'CsiCreateNamedVolumes', Effect: 'Allow', Action: ['ec2:CreateVolume', 'ec2:CopyVolumes'], Resource: [ec2('volume')], Condition: csiTag('aws:RequestTag', 'CSIVolumeName') },
+    { Sid: 'CsiDeleteOwnVolumes', Effect: 'Allow', Action: ['ec2:DeleteVolume'], Resource: [ec2('volume')], Condition: csiTag('ec2:ResourceTag', 'ebs.csi.aws.com/cluster', 'true') },
+    { Sid: 'CsiDeleteNamedVolumes', Effect: 'Allow', Action: ['ec2:DeleteVolume'], Resource: [ec2('volume')], Condition: csiTag('ec2:ResourceTag', 'CSIVolumeName') },
+    { Sid: 'CsiDeletePvcVolumes', Effect: 'Allow', Action: ['ec2:DeleteVolume'], Resource: [ec2('volume')], Condition: csiTag('ec2:ResourceTag', 'kubernetes.io/created-for/pvc/name') },
+    { Sid: 'CsiCreateNamedSnapshots', Effect: 'Allow', Action: ['ec2:CreateSnapshot'], Resource: [ec2('snapshot')], Condition: csiTag('aws:RequestTag', 'CSIVolumeSnapshotName') },
+    { Sid: 'CsiCreateOwnSnapshots', Effect: 'Allow', Action: ['ec2:CreateSnapshot'], Resource: [ec2('snapshot')], Condition: csiTag('aws:RequestTag', 'ebs.csi.aws.com/cluster', 'true') },
+    { Sid: 'CsiDeleteNamedSnapshots', Effect: 'Allow', Action: ['ec2:DeleteSnapshot'], Resource: [ec2('snapshot')], Condition: csiTag('ec2:ResourceTag', 'CSIVolumeSnapshotName') },
+    { Sid: 'CsiDeleteOwnSnapshots', Effect: 'Allow', Action: ['ec2:DeleteSnapshot'], Resource: [ec2('snapshot')], Condition: csiTag('ec2:ResourceTag', 'ebs.csi.aws.com/cluster', 'true') },
+  ];
+}
+
+export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: string, region: string, account: string) {
+  return doc([
+    { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/master/*`, `${bucketArn}/pki/*`] },
+    { Sid: 'EtcdBackups', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/etcd/*`, `${bucketArn}/join/*`] },
+    {
+      Sid: 'ListOwnPrefixes',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [bucketArn],
+      Condition: { StringLike: { 's3:prefix': ['etcd/*', 'join/*', 'pki/*', 'bootstrap/common/*', 'bootstrap/master/*'] } },
+    },
+    { Sid: 'InternalDns', Effect: 'Allow', Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'], Resource: zoneArns },
+    { Sid: 'FindZones', Effect: 'Allow', Action: ['route53:ListHostedZonesByName'], Resource: '*' },
+    // The SSM agent's Run Command channel (the core of AmazonSSMManagedInstanceCore): `kubeaz backup-etcd` asks the master through it.
+    {
+      Sid: 'SsmRunCommand',
+      Effect: 'Allow',
+      Action: [
+        'ssm:UpdateInstanceInformation',
+        'ssm:ListInstanceAssociations',
+        'ec2messages:AcknowledgeMessage',
+        'ec2messages:DeleteMessage',
+        'ec2messages:FailMessage',
+        'ec2messages:GetEndpoint',
+        'ec2messages:GetMessages',
+        'ec2messages:SendReply',
+        'ssmmessages:CreateControlChannel',
+        'ssmmessages:CreateDataChannel',
+        'ssmmessages:OpenControlChannel',
+        'ssmmessages:OpenDataChannel',
+      ],
+      Resource: '*',
+    },
+    { Sid: 'DnsChangeStatus', Effect: 'Allow', Action: ['route53:GetChange'], Resource: ['arn:aws:route53:::change/*'] },
+    ...cloudControllerAndCsiStatements(clusterId, region, account),
+  ]);
+}
+
+export function nodePolicy(bucketArn: string) {
+  return doc([
+    { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/node/*`, `${bucketArn}/join/*`] },
+    { Sid: 'ListBootstrap', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['bootstrap/common/*', 'bootstrap/node/*', 'join/*'] } } },
+    { Sid: 'DescribeForKubelet', Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'], Resource: '*' },
+    {
+      Sid: 'PullImages',
+      Effect: 'Allow',
+      Action: ['ecr:GetAuthorizationToken', 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+      Resource: '*',
+    },
+  ]);
+}
+
+export function loadbalancerPolicy(bucketArn: string, region: string, account: string, clusterId: string) {
+  const base = nodePolicy(bucketArn);
+  return doc([
+    ...base.Statement,
+    { Sid: 'FindPool', Effect: 'Allow', Action: ['ec2:DescribeAddresses'], Resource: '*' },
+    {
+      Sid: 'ClaimOwnElasticIps',
+      Effect: 'Allow',
+      Action: ['ec2:AssociateAddress'],
+      Resource: [`arn:aws:ec2:${region}:${account}:elastic-ip/*`],
+      Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': clusterId } },
+    },
+    {
+      Sid: 'OntoOwnInstances',
+      Effect: 'Allow',
+      Action: ['ec2:AssociateAddress'],
+      Resource: [`arn:aws:ec2:${region}:${account}:instance/*`, `arn:aws:ec2:${region}:${account}:network-interface/*`],
+      Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': clusterId } },
+    },
+  ]);
+}
+
+export function userPolicy(bucketArn: string, access: 'read' | 'write') {
+  const actions = access === 'read' ? ['s3:GetObject'] : ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'];
+  return doc([
+    { Sid: 'Backups', Effect: 'Allow', Action: actions, Resource: [`${bucketArn}/etcd/*`] },
+    { Sid: 'ListBackups', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['etcd/*'] } } },
+  ]);
+}
