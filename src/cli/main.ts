@@ -12,7 +12,7 @@ function common(cmd: Command): Command {
     .requiredOption('-f, --file <cluster.yaml>', 'the cluster spec')
     .option('--profile <name>', 'AWS shared-config profile (default: the SDK credential chain: env, profile, SSO, instance role)')
     .option('--concurrency <n>', 'AWS operations in flight at once', '12')
-    .option('--poll-interval <seconds>', 'seconds between polls while waiting (default 10; KUBEAZ_POLL_SECONDS)')
+    .option('--poll-interval <seconds>', 'seconds between polls while waiting (default 3; KUBEAZ_POLL_SECONDS)')
     .option('--state <url>', 'keep the state in S3 (s3://bucket/prefix) instead of .kubeaz/ beside the spec, locked with conditional writes')
     .option('-v, --verbose', 'also list resources that are unchanged')
     .option('--debug', 'print stack traces of errors');
