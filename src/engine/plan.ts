@@ -13,7 +13,7 @@ import { KubeazError } from '../aws/errors.js';
 import type { DesiredGraph, Kind } from '../model/types.js';
 import type { Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler, RunContext } from '../resources/types.js';
-import { KIND_DEPENDENCIES } from './kinds.js';
+import { DELETE_AFTER } from './kinds.js';
 import { observeAll, PENDING, resolveNode } from './reconcile.js';
 
 export const PLAN_VERSION = 1;
@@ -77,15 +77,15 @@ function topoOrder(graph: DesiredGraph): string[] {
   return out;
 }
 
-/** Kind order for deleting: every kind after the kinds that depend on it. */
+/** Kind order for deleting: every kind after the kinds it must be deleted after (DELETE_AFTER). */
 export function deletionOrder(): Kind[] {
-  const kinds = Object.keys(KIND_DEPENDENCIES) as Kind[];
+  const kinds = Object.keys(DELETE_AFTER) as Kind[];
   const out: Kind[] = [];
   const seen = new Set<Kind>();
   const visit = (k: Kind) => {
     if (seen.has(k)) return;
     seen.add(k);
-    for (const other of kinds) if (KIND_DEPENDENCIES[other].includes(k)) visit(other);
+    for (const other of DELETE_AFTER[k]) visit(other);
     out.push(k);
   };
   for (const k of kinds) visit(k);
