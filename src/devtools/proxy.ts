@@ -78,7 +78,9 @@ export interface ProxyEvent {
     | 'asg-delete-started'
     | 'asg-deleted'
     | 'route-created'
-    | 'route-refused';
+    | 'route-refused'
+    /** a call AWS would refuse because a deleting NAT gateway or group still holds what it names */
+    | 'in-use-refused';
   id: string;
 }
 
@@ -175,6 +177,7 @@ class AwsClock {
       const alloc = param(body, 'AllocationId');
       const holder = alloc ? this.deletingNatHolding((n) => n.allocationId === alloc) : undefined;
       if (holder) {
+        this.log('in-use-refused', `${action} ${alloc}`);
         ec2Error(res, 400, 'InvalidIPAddress.InUse', `Address ${alloc} is in use by ${holder}`);
         return true;
       }
@@ -183,6 +186,7 @@ class AwsClock {
       const subnet = param(body, 'SubnetId');
       const holder = subnet ? (this.deletingNatHolding((n) => n.subnetId === subnet) ?? [...this.groups].find(([, g]) => g.subnets.includes(subnet))?.[0]) : undefined;
       if (holder) {
+        this.log('in-use-refused', `${action} ${subnet}`);
         ec2Error(res, 400, 'DependencyViolation', `The subnet '${subnet}' has dependencies (${holder}) and cannot be deleted.`);
         return true;
       }
