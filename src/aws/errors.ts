@@ -37,6 +37,12 @@ export function isNotFound(err: unknown): boolean {
   return code === 'ValidationError' && /not found|does not exist/i.test(msg);
 }
 
+/**
+ * CreateRoute naming a NAT gateway made moments ago: AWS may not know the id yet (eventual
+ * consistency; the same call succeeds on retry). Also what it answers for a gateway that failed.
+ */
+export const isNatGatewayNotFound = (err: unknown): boolean => errorCode(err) === 'InvalidNatGatewayID.NotFound';
+
 /** Deleting this must wait for something else to go first: retry later. */
 const DEPENDENCY = new Set([
   'DependencyViolation',

@@ -39,7 +39,7 @@ function common(cmd: Command): Command {
     .requiredOption('-f, --file <cluster.yaml>', 'the cluster spec')
     .option('--profile <name>', 'AWS shared-config profile (default: the SDK credential chain: env, profile, SSO, instance role)')
     .addOption(numberOption('--concurrency <n>', 'AWS operations in flight at once (1 to 256)', { min: 1, max: 256, integer: true }, '12'))
-    .addOption(numberOption('--poll-interval <seconds>', 'seconds between polls while waiting (default 10; KUBEAZ_POLL_SECONDS)', { min: 0, max: 3600, integer: false, minExclusive: true }))
+    .addOption(numberOption('--poll-interval <seconds>', 'seconds between polls while waiting (default 3; KUBEAZ_POLL_SECONDS)', { min: 0, max: 3600, integer: false, minExclusive: true }))
     .option('--state <url>', 'keep the state in S3 (s3://bucket/prefix) instead of .kubeaz/ beside the spec, locked with conditional writes')
     .option('-v, --verbose', 'also list resources that are unchanged')
     .option('--debug', 'print stack traces of errors');

@@ -178,7 +178,7 @@ async function viaSsm(s: Session, Bucket: string, json: boolean): Promise<number
   const t = s.ctx.timing;
   try {
     await waitUntilCommandExecuted(
-      { client: ssm, maxWaitTime: Math.max(1, t.maxWaitSeconds), minDelay: Math.max(0.1, t.pollSeconds), maxDelay: Math.max(0.1, t.pollSeconds * 3), abortSignal: s.ctx.signal as never },
+      { client: ssm, maxWaitTime: Math.max(1, t.maxWaitSeconds), minDelay: Math.max(0.1, t.pollSeconds), maxDelay: Math.max(0.1, t.pollSeconds) /* fixed interval: no backoff overshoot */, abortSignal: s.ctx.signal as never },
       { CommandId, InstanceId },
     );
   } catch (e) {

@@ -13,7 +13,7 @@ import { GENERATION_TAG } from '../model/types.js';
 import { newGeneration } from '../engine/context.js';
 import { computePlan, hasChanges, renderPlan, type Plan } from '../engine/plan.js';
 import { preflight } from '../engine/preflight.js';
-import { deleteOrphans, reconcile, type ActionRecord, type ReconcileResult } from '../engine/reconcile.js';
+import { deleteOrphans, reconcile, waitedLine, type ActionRecord, type ReconcileResult } from '../engine/reconcile.js';
 import type { StateDocument } from '../state/local.js';
 import type { Actual } from '../resources/types.js';
 import { confirm, openSession, type GlobalOptions } from './session.js';
@@ -58,6 +58,7 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
             actions,
             deleted,
             notDeleted: pendingDeletes.map((o) => ({ key: o.key, kind: o.kind, id: o.id })),
+            ...(result?.waited ? { waited: result.waited } : {}),
             ...extra,
           },
           null,
@@ -178,6 +179,8 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
       type: 'info',
       message: `${result.ok ? 'done' : result.aborted ? 'interrupted' : 'incomplete'}: ${count('create')} created, ${count('update')} updated, ${deleted.length} deleted, ${count('unchanged')} unchanged${count('failed') + count('refused') ? `, ${count('failed') + count('refused')} failed` : ''}${count('skipped') ? `, ${count('skipped')} not attempted` : ''} in ${seconds.toFixed(1)}s — ${summarizeCalls(calls)}`,
     });
+    // The last line: what the run waited on longest (text only; JSON has it as `waited`).
+    if (result.waited && !json) s.progress.emit({ type: 'info', message: waitedLine(result.waited) });
     if (result.aborted) {
       s.progress.emit({ type: 'info', message: `state saved to ${s.state.where}; run the same create again to finish` });
       return finish(130, false, result.actions);

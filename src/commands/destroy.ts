@@ -1,5 +1,6 @@
 import { destroyAll, everything, foreignContents } from '../engine/destroy.js';
 import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
+import { waitedLine } from '../engine/reconcile.js';
 import { ETCD_PREFIX, listSnapshots, newestSnapshot } from '../etcd/snapshots.js';
 import { bucketName } from '../model/names.js';
 import type { Actual } from '../resources/types.js';
@@ -79,13 +80,19 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
       process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, seconds, calls: { total: s.aws.counter.total, mutating: s.aws.counter.mutating }, found: true, ...result, remaining: result.remaining.map((r) => ({ key: r.key, kind: r.kind, id: r.id })), foreign, keptBackups: backups }, null, 2)}\n`);
     }
     for (const f of result.failed) s.progress.emit({ type: 'warn', message: f.error });
+    // What the run waited on longest (text only; JSON has it as `waited`), ending the output below.
+    const waited = () => {
+      if (result.waited && opts.output !== 'json') s.progress.emit({ type: 'info', message: waitedLine(result.waited) });
+    };
     if (result.aborted) {
       s.progress.emit({ type: 'info', message: `interrupted after deleting ${result.deleted.length}; run destroy again to finish` });
+      waited();
       return 130;
     }
     if (result.remaining.length || result.failed.length) {
       for (const r of result.remaining) s.progress.emit({ type: 'warn', message: `still there: ${r.key} (${r.kind} ${r.id})` });
       s.progress.emit({ type: 'info', message: `incomplete: ${result.deleted.length} deleted, ${result.remaining.length} remain in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; run destroy again` });
+      waited();
       return 1;
     }
     await s.state.remove();
@@ -98,9 +105,11 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
           `(${removedFromBucket} other object version(s) removed); kubeaz create brings the cluster back from them, kubeaz destroy --delete-backups deletes them`,
       });
       s.progress.emit({ type: 'info', message: `done: ${result.deleted.length} deleted in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; only the backups in ${backups.location} remain` });
+      waited();
       return 0;
     }
     s.progress.emit({ type: 'info', message: `done: ${result.deleted.length} deleted in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; nothing of ${s.clusterId} remains` });
+    waited();
     return 0;
   } finally {
     await s.state.unlock();

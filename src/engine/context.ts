@@ -4,9 +4,13 @@ import type { AwsClients } from '../aws/clients.js';
 import type { RunContext, Timing } from '../resources/types.js';
 import { silentProgress, type Progress } from './progress.js';
 
-/** Real-AWS timing. Tests and the demo shorten the polls (KUBEAZ_POLL_SECONDS or --poll-interval). */
+/**
+ * Real-AWS timing. Tests and the demo shorten the polls (KUBEAZ_POLL_SECONDS or --poll-interval).
+ * Waits poll at this fixed interval (src/aws/wait.ts): 3 s notices a NAT gateway or a group within
+ * 3 s of its change while each wait loop costs one Describe per 3 s (README, Performance).
+ */
 export const DEFAULT_TIMING: Timing = {
-  pollSeconds: 10,
+  pollSeconds: 3,
   maxWaitSeconds: 20 * 60,
   propagationSeconds: 60,
   dependencySeconds: 15 * 60,

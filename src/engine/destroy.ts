@@ -1,6 +1,8 @@
 /**
  * Destroy: everything the cluster owns, found by its ownership proof (not by the state file),
- * deleted kind by kind in the reverse of KIND_DEPENDENCIES, each kind's resources in parallel.
+ * deleted kind by kind over destroy's own "must be deleted before" relation (DELETE_AFTER: the
+ * create edges reversed, loosened where AWS allows — NAT gateways go while the groups' instances
+ * terminate), each kind's resources in parallel.
  * A DependencyViolation is retried with backoff until its dependents are gone, within a named
  * time budget, after which the error names what still blocks.
  *
@@ -16,8 +18,8 @@ import type { Handlers } from '../resources/index.js';
 import { describeBlocker, sweepKubernetesMade, type Blocker } from '../resources/kubernetes-made.js';
 import type { Actual, ResourceHandler, RunContext } from '../resources/types.js';
 import { schedule } from './graph.js';
-import { KIND_DEPENDENCIES } from './kinds.js';
-import { observeEvery } from './reconcile.js';
+import { DELETE_AFTER } from './kinds.js';
+import { longestWait, observeEvery, type Waited } from './reconcile.js';
 
 export interface DestroyResult {
   deleted: Array<{ key: string; kind: Kind; id: string; seconds: number }>;
@@ -25,6 +27,8 @@ export interface DestroyResult {
   /** what still exists afterwards (should be empty) */
   remaining: Actual[];
   aborted: boolean;
+  /** the deletion the run spent longest on (a group with its instances, a NAT gateway) */
+  waited?: Waited;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -102,12 +106,12 @@ export async function destroyAll(
   // Everything the cluster owns, duplicates included (two resources claiming one key both go).
   const actuals = (opts.observed ?? (await everything(ctx, handlers))).filter((a) => !opts.keep?.(a));
   const result: DestroyResult = { deleted: [], failed: [], remaining: [], aborted: false };
-  const kinds = Object.keys(KIND_DEPENDENCIES) as Kind[];
-  // Reverse edges: a kind may go once every kind that depends on it is gone. The Kubernetes sweep
-  // runs once the instances (no controller left to re-create anything), NAT gateways and our load
-  // balancers are gone, and before the kinds its leftovers would block.
+  const kinds = Object.keys(DELETE_AFTER) as Kind[];
+  // A kind may go once every kind it must be deleted after is gone. The Kubernetes sweep runs once
+  // the instances (no controller left to re-create anything), NAT gateways and our load balancers
+  // are gone, and before the kinds its leftovers would block.
   const reverse = [
-    ...kinds.map((k) => ({ key: k as string, deps: [...kinds.filter((other) => KIND_DEPENDENCIES[other].includes(k)), ...(SWEPT_BEFORE.includes(k) ? [SWEEP] : [])] })),
+    ...kinds.map((k) => ({ key: k as string, deps: [...DELETE_AFTER[k], ...(SWEPT_BEFORE.includes(k) ? [SWEEP] : [])] })),
     { key: SWEEP, deps: SWEEP_AFTER as string[] },
   ];
   const blockedBy = new Map<string, Blocker>();
@@ -170,6 +174,8 @@ export async function destroyAll(
     { concurrency: kinds.length + 1, signal: ctx.signal },
   );
   result.aborted = ctx.signal.aborted;
+  const waited = longestWait(result.deleted);
+  if (waited) result.waited = waited;
   if (!result.aborted) {
     result.remaining = (await everything(ctx, handlers)).filter((a) => !opts.keep?.(a));
   }

@@ -31,6 +31,7 @@ export function validateGraph(nodes: readonly AnyNode[]): void {
   for (const n of nodes) {
     for (const d of n.deps) if (!byKey.has(d)) throw new GraphError(`${n.key} depends on ${d}, which is not in the graph`);
     for (const r of refsOf(n)) if (!n.deps.includes(r)) throw new GraphError(`${n.key} references ${r} without depending on it`);
+    for (const r of n.ready ?? []) if (!n.deps.includes(r)) throw new GraphError(`${n.key} waits for ${r} to be ready without depending on it`);
   }
   const cycle = findCycle(nodes.map((n) => ({ key: n.key, deps: n.deps })));
   if (cycle) throw new GraphError(`dependency cycle: ${cycle.join(' → ')}`);
@@ -89,7 +90,7 @@ export interface ScheduleResult {
 export async function schedule(
   nodes: ReadonlyArray<{ key: string; deps: readonly string[] }>,
   work: (key: string) => Promise<void>,
-  opts: { concurrency: number; signal?: AbortSignal },
+  opts: { concurrency: number; signal?: AbortSignal; free?: (key: string) => boolean },
 ): Promise<ScheduleResult> {
   const pending = new Map(nodes.map((n) => [n.key, new Set(n.deps.filter((d) => d !== n.key))]));
   const dependents = new Map<string, string[]>();
@@ -98,6 +99,9 @@ export async function schedule(
   const ready: string[] = nodes.filter((n) => pending.get(n.key)!.size === 0).map((n) => n.key);
   const blocked = new Set<string>();
   let running = 0;
+  let live = 0;
+  // Work that only waits (a coalesced poll does its calls) takes no slot of the concurrency limit.
+  const slots = (key: string) => (opts.free?.(key) ? 0 : 1);
 
   const skip = (key: string) => {
     for (const dep of dependents.get(key) ?? []) {
@@ -111,14 +115,19 @@ export async function schedule(
 
   await new Promise<void>((resolve) => {
     const pump = () => {
-      while (running < opts.concurrency && ready.length && !opts.signal?.aborted) {
-        const key = ready.shift()!;
+      while (ready.length && !opts.signal?.aborted) {
+        const idx = ready.findIndex((k) => slots(k) === 0 || running < opts.concurrency);
+        if (idx < 0) break;
+        const key = ready.splice(idx, 1)[0]!;
         if (blocked.has(key)) continue;
         pending.delete(key);
-        running++;
+        const slot = slots(key);
+        running += slot;
+        live++;
         work(key).then(
           () => {
-            running--;
+            running -= slot;
+            live--;
             result.done.push(key);
             for (const dep of dependents.get(key) ?? []) {
               const p = pending.get(dep);
@@ -129,14 +138,15 @@ export async function schedule(
             pump();
           },
           (error: unknown) => {
-            running--;
+            running -= slot;
+            live--;
             result.failed.push({ key, error });
             skip(key);
             pump();
           },
         );
       }
-      if (running === 0 && (ready.length === 0 || opts.signal?.aborted)) {
+      if (live === 0 && (ready.length === 0 || opts.signal?.aborted)) {
         for (const k of [...ready, ...pending.keys()]) if (!result.skipped.includes(k)) result.skipped.push(k);
         resolve();
       }

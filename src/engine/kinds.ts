@@ -1,8 +1,9 @@
 /**
  * Kind-level dependencies: kind → the kinds whose resources must exist before it. The desired
- * graph's node edges always follow these (a unit test checks it). Destroy walks this table in
- * reverse, which also covers resources the graph no longer names (orphans, a spec that changed,
- * a lost state file): a kind is deleted only after every kind that depends on it is gone.
+ * graph's node edges always follow these (a unit test checks it).
+ *
+ * Destroy has a relation of its own, DELETE_AFTER, which also covers resources the graph no longer
+ * names (orphans, a spec that changed, a lost state file).
  */
 import type { Kind } from '../model/types.js';
 
@@ -28,8 +29,51 @@ export const KIND_DEPENDENCIES: Readonly<Record<Kind, readonly Kind[]>> = {
   'dns-record': ['hosted-zone', 'load-balancer', 'elastic-ip'],
   'launch-template': ['instance-profile', 'security-group'],
   // elastic-ip: loadbalancer instances hold the pool's addresses until their group is gone
-  'auto-scaling-group': ['launch-template', 'subnet', 'load-balancer', 'route-table', 'bucket-object', 'pki', 'dns-record', 'elastic-ip', 'security-group-rules'],
+  // nat-gateway: a group in the private subnets starts once its NAT gateways are available
+  'auto-scaling-group': ['launch-template', 'subnet', 'load-balancer', 'route-table', 'nat-gateway', 'bucket-object', 'pki', 'dns-record', 'elastic-ip', 'security-group-rules'],
 };
+
+/**
+ * Destroy's "must be deleted before" relation: kind → the kinds whose resources must all be gone
+ * before any resource of this kind may be deleted. It is the create table reversed, loosened where
+ * AWS needs less than creation did (LOOSENED; a unit test holds the two tables to exactly that):
+ *
+ * - nat-gateway: a route may name a NAT gateway that is deleting or gone (it becomes a blackhole
+ *   route), and instances that are terminating in the private subnets need no way out. So the NAT
+ *   gateways start deleting at once, alongside the auto scaling groups, and their addresses and
+ *   subnets go once both are gone (elastic-ip and subnet wait for nat-gateway and
+ *   auto-scaling-group). The internet gateway still waits for them: AWS refuses to detach it while
+ *   the VPC has mapped public addresses.
+ */
+export const DELETE_AFTER: Readonly<Record<Kind, readonly Kind[]>> = {
+  vpc: ['subnet', 'internet-gateway', 'route-table', 'network-acl', 'vpc-endpoint', 'security-group', 'hosted-zone'],
+  subnet: ['nat-gateway', 'route-table', 'network-acl', 'load-balancer', 'auto-scaling-group'],
+  'internet-gateway': ['nat-gateway', 'route-table', 'load-balancer'],
+  'elastic-ip': ['nat-gateway', 'dns-record', 'auto-scaling-group'],
+  'nat-gateway': [],
+  'route-table': ['vpc-endpoint', 'auto-scaling-group'],
+  'network-acl': [],
+  'vpc-endpoint': [],
+  'security-group': ['security-group-rules', 'load-balancer', 'launch-template'],
+  'security-group-rules': ['auto-scaling-group'],
+  bucket: ['bucket-object', 'pki', 'iam-role', 'iam-user'],
+  'bucket-object': ['auto-scaling-group'],
+  pki: ['auto-scaling-group'],
+  'hosted-zone': ['iam-role', 'dns-record'],
+  'iam-role': ['instance-profile'],
+  'instance-profile': ['launch-template'],
+  'iam-user': [],
+  'load-balancer': ['dns-record', 'auto-scaling-group'],
+  'dns-record': ['auto-scaling-group'],
+  'launch-template': ['auto-scaling-group'],
+  'auto-scaling-group': [],
+};
+
+/** Create edges destroy does not keep, as [kind, what no longer has to be gone before it]. */
+export const LOOSENED: ReadonlyArray<readonly [Kind, Kind]> = [
+  ['nat-gateway', 'route-table'],
+  ['nat-gateway', 'auto-scaling-group'],
+];
 
 export const ALL_KINDS = Object.keys(KIND_DEPENDENCIES) as Kind[];
 

@@ -14,7 +14,7 @@ import { K8S_VERSION_TAG, type DesiredGraph, type Kind } from '../model/types.js
 import { checkVersionSkew } from './skew.js';
 import type { Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler, RunContext } from '../resources/types.js';
-import { KIND_DEPENDENCIES } from './kinds.js';
+import { DELETE_AFTER } from './kinds.js';
 import { observeAll, PENDING, resolveNode } from './reconcile.js';
 import { refuseIfHeldElsewhere } from './ownership.js';
 
@@ -79,15 +79,15 @@ function topoOrder(graph: DesiredGraph): string[] {
   return out;
 }
 
-/** Kind order for deleting: every kind after the kinds that depend on it. */
+/** Kind order for deleting: every kind after the kinds it must be deleted after (DELETE_AFTER). */
 export function deletionOrder(): Kind[] {
-  const kinds = Object.keys(KIND_DEPENDENCIES) as Kind[];
+  const kinds = Object.keys(DELETE_AFTER) as Kind[];
   const out: Kind[] = [];
   const seen = new Set<Kind>();
   const visit = (k: Kind) => {
     if (seen.has(k)) return;
     seen.add(k);
-    for (const other of kinds) if (KIND_DEPENDENCIES[other].includes(k)) visit(other);
+    for (const other of DELETE_AFTER[k]) visit(other);
     out.push(k);
   };
   for (const k of kinds) visit(k);

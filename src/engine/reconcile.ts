@@ -22,8 +22,26 @@ export interface ActionRecord {
   seconds?: number;
 }
 
+/** What a run waited on longest: the node whose work (its create and its wait to be ready, or its deletion) took longest. */
+export interface Waited {
+  key: string;
+  seconds: number;
+}
+
+/** The longest of a run's timed steps (undefined when nothing took time). */
+export function longestWait(steps: ReadonlyArray<{ key: string; seconds?: number | undefined }>): Waited | undefined {
+  let best: Waited | undefined;
+  for (const s of steps) if (s.seconds !== undefined && (!best || s.seconds > best.seconds)) best = { key: s.key, seconds: s.seconds };
+  return best;
+}
+
+/** The one line a create or destroy ends with: where its minutes went. */
+export const waitedLine = (w: Waited): string => `waited ${w.seconds < 10 ? w.seconds.toFixed(1) : Math.round(w.seconds)} s on ${w.key}`;
+
 export interface ReconcileResult {
   actions: ActionRecord[];
+  /** the node the run spent longest on (its create plus its wait to be ready) */
+  waited?: Waited;
   actuals: Map<string, Actual>;
   /** owned resources no desired node names (left alone; reported) */
   orphans: Actual[];
@@ -185,9 +203,45 @@ export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, gr
   const actions: ActionRecord[] = [];
   const createdNow = new Set<string>();
 
+  // A node whose handler can settle (a NAT gateway becoming available) gets a second step,
+  // `<key>#ready`, after its create; only the nodes that list it in `ready` wait for that step,
+  // the others for the create alone. The run ends only when every such step is done.
+  const READY = '#ready';
+  const settles = graph.nodes.filter((n) => (handlers[n.kind] as ResourceHandler).settle);
+  const settleKeys = new Set(settles.map((n) => n.key));
+  const startedAt = new Map<string, number>();
+  const busy = new Map<string, number>();
+  const sched = [
+    ...graph.nodes.map((n) => ({ key: n.key, deps: n.deps.map((d) => ((n.ready ?? []).includes(d) && settleKeys.has(d) ? `${d}${READY}` : d)) })),
+    ...settles.map((n) => ({ key: `${n.key}${READY}`, deps: [n.key] })),
+  ];
+
   const result = await schedule(
-    graph.nodes,
-    async (key) => {
+    sched,
+    async (schedKey) => {
+      if (schedKey.endsWith(READY)) {
+        const key = schedKey.slice(0, -READY.length);
+        const node = byKey.get(key)!;
+        const actual = actuals.get(key);
+        if (opts.dryRun || !actual || actual.id === PENDING) return;
+        try {
+          const settled = await (handlers[node.kind] as ResourceHandler).settle!(ctx, actual);
+          actuals.set(key, settled);
+          if (settled.state !== actual.state) await opts.onRecord?.(key, settled);
+          const since = startedAt.get(key);
+          if (since !== undefined && settled.state !== actual.state) busy.set(key, (Date.now() - since) / 1000);
+        } catch (e) {
+          const msg = e instanceof KubeazError ? e.message : `waiting for ${key}: ${describeAwsError(e)}`;
+          const rec = actions.find((a) => a.key === key);
+          const failed = Object.defineProperty({ key, kind: node.kind, action: 'failed' as const, error: msg, id: actual.id }, 'cause', { value: e, enumerable: false });
+          if (rec) actions.splice(actions.indexOf(rec), 1, failed);
+          else actions.push(failed);
+          throw e instanceof KubeazError ? e : new KubeazError(msg, errorCode(e), key, { cause: e });
+        }
+        return;
+      }
+      const key = schedKey;
+      startedAt.set(key, Date.now());
       const node = byKey.get(key)!;
       const h = handlers[node.kind] as ResourceHandler;
       const started = Date.now();
@@ -243,13 +297,15 @@ export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, gr
         throw e;
       }
     },
-    { concurrency: opts.concurrency, signal: ctx.signal },
+    { concurrency: opts.concurrency, signal: ctx.signal, free: (k) => k.endsWith(READY) },
   );
   for (const key of result.skipped) {
+    if (key.endsWith(READY)) continue;
     const node = byKey.get(key)!;
     actions.push({ key, kind: node.kind, action: 'skipped' });
   }
-  return { actions, actuals, orphans, ok: result.failed.length === 0 && result.skipped.length === 0, aborted: ctx.signal.aborted };
+  const waited = longestWait([...actions.map((a) => ({ key: a.key, seconds: busy.get(a.key) ?? a.seconds }))]);
+  return { actions, actuals, orphans, ok: result.failed.length === 0 && result.skipped.length === 0, aborted: ctx.signal.aborted, ...(waited ? { waited } : {}) };
 }
 
 export interface DeleteResult {
@@ -265,10 +321,10 @@ export interface DeleteResult {
  */
 export async function deleteOrphans(ctx: RunContext, handlers: Handlers, orphans: readonly Actual[], opts: { concurrency: number; onDeleted?: (a: Actual) => Promise<void> }): Promise<DeleteResult> {
   const { deleteOne } = await import('./destroy.js');
-  const { KIND_DEPENDENCIES } = await import('./kinds.js');
+  const { DELETE_AFTER } = await import('./kinds.js');
   const kinds = [...new Set(orphans.map((a) => a.kind))];
-  // Reverse edges among the kinds present: a kind goes once every kind depending on it is gone.
-  const nodes = kinds.map((k) => ({ key: k, deps: kinds.filter((other) => other !== k && KIND_DEPENDENCIES[other].includes(k)) }));
+  // Destroy's relation among the kinds present: a kind goes once every kind it must outlast is gone.
+  const nodes = kinds.map((k) => ({ key: k, deps: kinds.filter((other) => other !== k && DELETE_AFTER[k].includes(other)) }));
   const result: DeleteResult = { deleted: [], failed: [] };
   await schedule(
     nodes,

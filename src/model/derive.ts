@@ -106,8 +106,8 @@ class GraphBuilder {
   readonly nodes: AnyNode[] = [];
   constructor(private readonly spec: ClusterSpec) {}
 
-  add<K extends Kind>(kind: K, key: string, name: string, props: KindProps[K], deps: string[], extraTags: Tags = {}): Ref {
-    const node: DesiredNode<K> = { key, kind, props, deps: [...new Set(deps)], tags: baseTags(this.spec, key, name, extraTags) };
+  add<K extends Kind>(kind: K, key: string, name: string, props: KindProps[K], deps: string[], extraTags: Tags = {}, ready: string[] = []): Ref {
+    const node: DesiredNode<K> = { key, kind, props, deps: [...new Set([...deps, ...ready])], tags: baseTags(this.spec, key, name, extraTags), ...(ready.length ? { ready: [...new Set(ready)] } : {}) };
     this.nodes.push(node as unknown as AnyNode);
     return ref(key);
   }
@@ -437,8 +437,13 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
         healthCheckGracePeriod: 300,
         instanceTags,
       },
-      [ltKey, ...subnets, ...routeKeys, ...objectKeys, 'pki', ...(role === 'master' ? [...elbs, 'record/master-internal'] : [])],
+      // A group in the public subnets needs only the public route table. One in the private subnets
+      // needs every route table (its NAT gateways sit in the public subnets) and its zones' NAT
+      // gateways *available*: its instances fetch their bootstrap from S3 through them (README,
+      // Performance: why the groups do not start before). Nothing else waits for a NAT gateway.
+      [ltKey, ...subnets, ...(tier === 'public' ? ['rt/public'] : routeKeys), ...objectKeys, 'pki', ...(role === 'master' ? [...elbs, 'record/master-internal'] : [])],
       { [GROUP_TAG]: gname, [k8s]: 'owned' },
+      tier === 'private' ? [...new Set(s.zones.map((z) => natKey[z] ?? (natZones[0] ? natKey[natZones[0]] : undefined)).filter((k): k is string => Boolean(k)))] : [],
     );
   };
   // kubeadm labels and taints the control plane itself; a kubelet may not set node-role.* labels

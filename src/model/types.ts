@@ -133,6 +133,11 @@ export interface DesiredNode<K extends Kind = Kind> {
   readonly props: KindProps[K];
   /** every key this node needs to exist first; must include every key its props reference */
   readonly deps: readonly string[];
+  /**
+   * the deps that must also be *ready*, not only made, before this node starts (a NAT gateway
+   * `available`, for the groups whose instances need a way out); the others need only exist
+   */
+  readonly ready?: readonly string[];
   /** full tag set at creation (ownership tag and key tag included) */
   readonly tags: Tags;
 }

@@ -63,6 +63,15 @@ function waiter(ctx: RunContext, purpose: 'available' | 'deleted'): CoalescingWa
   return w;
 }
 
+/**
+ * Why a NAT gateway this run waits for can never become available (it ended failed, or is being
+ * deleted), from the waiter's last look; undefined while it is fine or pending, or not looked at.
+ */
+export function natGatewayFailure(ctx: RunContext, id: string): string | undefined {
+  const o = availableWaiters.get(ctx)?.lastSeen.get(id);
+  return o?.state === 'failed' ? (o.reason ?? 'failed') : undefined;
+}
+
 function availableOutcome(n: NatGateway): PollOutcome {
   switch (n.State) {
     case 'available':
@@ -114,8 +123,15 @@ export const natGateway: ResourceHandler<'nat-gateway'> = {
       out = await send(ctx.token(`${node.key}#after-${out.NatGateway.NatGatewayId}`));
     }
     const id = out.NatGateway!.NatGatewayId!;
-    await waiter(ctx, 'available').wait(id);
-    return { key: node.key, kind: 'nat-gateway', id, attrs: {}, tags: node.tags, observed: { subnetId, allocationId } satisfies Observed, state: 'available' };
+    // Made, not yet available (one to a few minutes on AWS): a route may name it now; what needs it
+    // available waits in settle.
+    return { key: node.key, kind: 'nat-gateway', id, attrs: {}, tags: node.tags, observed: { subnetId, allocationId } satisfies Observed, state: out.NatGateway?.State ?? 'pending' };
+  },
+
+  async settle(ctx, actual) {
+    if (actual.state === 'available') return actual;
+    await waiter(ctx, 'available').wait(actual.id);
+    return { ...actual, state: 'available' };
   },
 
   diff(node, actual) {

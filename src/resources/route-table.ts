@@ -10,10 +10,11 @@ import {
   paginateDescribeRouteTables,
   type RouteTable,
 } from '@aws-sdk/client-ec2';
-import { isAlreadyExists, isDependencyViolation, isNotFound } from '../aws/errors.js';
+import { isAlreadyExists, isDependencyViolation, isNatGatewayNotFound, isNotFound, KubeazError } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, sameSet, toTagList } from './common.js';
 import { whenVisible } from './common.js';
+import { natGatewayFailure } from './nat-gateway.js';
 import type { Change, ResourceHandler, RunContext } from './types.js';
 
 export interface RouteEntry {
@@ -155,15 +156,44 @@ async function putRoute(ctx: RunContext, tableId: string, r: RouteEntry, how: 'c
   const ec2 = await ctx.aws.ec2();
   const target = { RouteTableId: tableId, DestinationCidrBlock: r.destination, ...(r.gatewayId ? { GatewayId: r.gatewayId } : {}), ...(r.natGatewayId ? { NatGatewayId: r.natGatewayId } : {}) };
   if (how === 'replace') {
-    await ec2.send(new ReplaceRouteCommand(target));
+    await whenNatVisible(ctx, r, () => ec2.send(new ReplaceRouteCommand(target)));
     return;
   }
   try {
-    // The table (or a NAT gateway) made a moment ago may not be visible yet.
-    await whenVisible(ctx, () => ec2.send(new CreateRouteCommand(target)));
+    // The table made a moment ago may not be visible yet; nor the NAT gateway (its own budget).
+    await whenVisible(ctx, () => whenNatVisible(ctx, r, () => ec2.send(new CreateRouteCommand(target))));
   } catch (e) {
     if (!isAlreadyExists(e)) throw e;
     await ec2.send(new ReplaceRouteCommand(target));
+  }
+}
+
+/**
+ * How long CreateRoute may answer InvalidNatGatewayID.NotFound for a NAT gateway this run made
+ * moments ago. AWS accepts a route to a `pending` NAT gateway, but right after CreateNatGateway the
+ * id may not be known to CreateRoute yet (the same call succeeds on retry: boto3#779, the reason
+ * kops waits before its routes). A gateway that ends `failed` is never found: the retry stops as
+ * soon as the NAT gateway's own wait has seen it fail.
+ */
+export const NAT_VISIBLE_SECONDS = 120;
+
+async function whenNatVisible<T>(ctx: RunContext, r: RouteEntry, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + NAT_VISIBLE_SECONDS * 1000;
+  let delayMs = Math.max(50, Math.min(ctx.timing.pollSeconds, 1) * 1000);
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!r.natGatewayId || !isNatGatewayNotFound(e)) throw e;
+      const failure = natGatewayFailure(ctx, r.natGatewayId);
+      if (failure) throw new KubeazError(`route ${r.destination} → ${r.natGatewayId}: the NAT gateway will not become available: ${failure}`, 'NatGatewayFailed', r.natGatewayId, { cause: e });
+      if (ctx.signal.aborted || Date.now() + delayMs > deadline) {
+        // not the table's eventual consistency: whenVisible must not retry this again
+        throw new KubeazError(`route ${r.destination} → ${r.natGatewayId}: AWS still does not know the NAT gateway after ${NAT_VISIBLE_SECONDS}s`, 'NatGatewayNotVisible', r.natGatewayId, { cause: e });
+      }
+    }
+    await new Promise((res) => setTimeout(res, delayMs));
+    delayMs = Math.min(delayMs * 2, 4000);
   }
 }
 

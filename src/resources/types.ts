@@ -100,6 +100,13 @@ export interface ResourceHandler<K extends Kind = Kind> {
   diff(node: ResolvedNode<K>, actual: Actual): Change[];
   /** Apply in-place changes; only called with changes whose inPlace is true. */
   update?(ctx: RunContext, node: ResolvedNode<K>, actual: Actual, changes: Change[]): Promise<Actual>;
+  /**
+   * Waits until a resource (made by this run, or found still in the making) is ready for the
+   * dependents that need it ready (DesiredNode.ready) — a NAT gateway `available`; throws when it
+   * ends failed. Without it a resource is ready once `create` returns. Makes no call when the
+   * resource is ready already.
+   */
+  settle?(ctx: RunContext, actual: Actual): Promise<Actual>;
   /** Idempotent: NotFound is done. DependencyViolation is thrown for the engine to retry. */
   delete(ctx: RunContext, actual: Actual): Promise<void>;
   health?(ctx: RunContext, actuals: Actual[]): Promise<Health[]>;

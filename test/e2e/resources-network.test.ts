@@ -145,10 +145,14 @@ describe('network kinds against moto', () => {
     expect(elasticIp.diff(nodes.eipNat, nat)).toEqual([]);
   });
 
-  it('NAT gateway: create waits until available (coalesced waiter), observe shows available, healthy', async () => {
+  it('NAT gateway: create returns it made (a route may name it now); settle waits until available (coalesced waiter); observe shows available, healthy', async () => {
     nodes.nat = node('nat-gateway', 'nat/us-east-1a', { subnetId: ids['subnet/public/us-east-1a']!, allocationId: ids.eipNat! });
     const before = ctx.aws.counter.byAction()['ec2:DescribeNatGateways'] ?? 0;
-    const made = await natGateway.create(ctx, nodes.nat);
+    const created = await natGateway.create(ctx, nodes.nat);
+    // create itself does not wait: no DescribeNatGateways yet
+    expect((ctx.aws.counter.byAction()['ec2:DescribeNatGateways'] ?? 0) - before).toBe(0);
+    // (moto answers `available` at once; AWS `pending`: settle as AWS would be waited on)
+    const made = await natGateway.settle!(ctx, { ...created, state: 'pending' });
     ids.nat = made.id;
     expect(made.state).toBe('available');
     // the wait polled with DescribeNatGateways and reported progress

@@ -555,3 +555,48 @@ describe('schedule', () => {
     expect(await schedule([], async () => {}, { concurrency: 2 })).toEqual({ done: [], failed: [], skipped: [] });
   });
 });
+
+describe('what waits for a NAT gateway to be available', () => {
+  it('only the groups in the private subnets, each for the NAT gateways of its zones; route tables need it only made', () => {
+    const g = deriveGraph(exampleSpec(), facts);
+    const nats = byKind(g, 'nat-gateway').map((n) => n.key).sort();
+    expect(nats).toEqual(['nat/us-east-1a', 'nat/us-east-1b', 'nat/us-east-1c']);
+    for (const n of g.nodes) {
+      if (n.kind === 'auto-scaling-group' && n.key !== 'asg/edge') expect([...(n.ready ?? [])].sort(), n.key).toEqual(nats);
+      else expect(n.ready ?? [], n.key).toEqual([]);
+    }
+    // the public group does not even wait for the private route tables (which name the NAT gateways)
+    expect(g.nodes.find((n) => n.key === 'asg/edge')!.deps.filter((d) => d.startsWith('rt/'))).toEqual(['rt/public']);
+    const single = deriveGraph(variant('nat: perZone', 'nat: single'), facts);
+    expect(single.nodes.find((n) => n.key === 'asg/workers')!.ready).toEqual(['nat/us-east-1a']);
+    const none = deriveGraph(variant('nat: perZone', 'nat: none'), facts);
+    expect(none.nodes.every((n) => !n.ready?.length)).toBe(true);
+    validateGraph(g.nodes);
+  });
+
+  it('validateGraph refuses a ready dep that is not a dep', () => {
+    const n = (key: string, deps: string[], ready?: string[]) => ({ key, kind: 'vpc', props: {}, deps, tags: {}, ...(ready ? { ready } : {}) }) as unknown as AnyNode;
+    expect(() => validateGraph([n('a', []), n('b', [], ['a'])])).toThrow(/b waits for a to be ready without depending on it/);
+  });
+
+  it('the scheduler runs free (waiting-only) work beside a full concurrency limit', async () => {
+    let running = 0;
+    let peak = 0;
+    const nodes = [{ key: 'w#ready', deps: [] }, ...Array.from({ length: 2 }, (_, i) => ({ key: `n${i}`, deps: [] as string[] }))];
+    const started: string[] = [];
+    await schedule(
+      nodes,
+      async (k) => {
+        started.push(k);
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 20));
+        running--;
+      },
+      { concurrency: 1, free: (k) => k.endsWith('#ready') },
+    );
+    // one slot, yet the waiting work ran alongside one real step
+    expect(peak).toBe(2);
+    expect(started).toHaveLength(3);
+  });
+});
