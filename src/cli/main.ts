@@ -107,8 +107,13 @@ export function buildProgram(): Command {
     .action((o) => run(async (opts) => (await import('../commands/backup-etcd.js')).backupEtcdCommand(opts as never), o));
 
   common(program.command('kubeconfig'))
-    .description('write an admin kubeconfig for the cluster (API endpoint: the public master record, or the load balancer)')
-    .option('--out <file>', 'where to write it (default: standard output)')
+    .description('merge a context for the cluster (admin client certificate, short-lived) into $KUBECONFIG or ~/.kube/config and switch to it, like kops export kubeconfig')
+    .option('--out <file>', 'write a standalone kubeconfig to FILE instead (- for standard output); an existing file is replaced only if kubeaz wrote it for this cluster')
+    .option('--merge', 'with --out FILE: add the context to that existing kubeconfig instead of refusing')
+    .option('--no-set-current', 'keep the current context as it is')
+    .addOption(new Option('--admin [duration]', 'lifetime of the admin client certificate (e.g. 18h, 90m, 7d)').default('18h').preset('18h'))
+    .option('--user <name>', 'name of the user entry (default: <cluster>-admin)')
+    .option('--context <name>', 'name of the context (default: <cluster>)')
     .action((o) => run(async (opts) => (await import('../commands/kubeconfig.js')).kubeconfigCommand(opts as never), o));
 
   common(program.command('destroy'))

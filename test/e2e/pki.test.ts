@@ -6,7 +6,10 @@
  * the bucket.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { KubeConfig } from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -187,13 +190,148 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     const cert = new x509.X509Certificate(certPem);
     expect(cert.subjectName.getField('CN')).toEqual(['kubernetes-admin']);
     expect(cert.subjectName.getField('O')).toEqual(['system:masters']);
-    const days = (cert.notAfter.getTime() - Date.now()) / 86_400_000;
-    expect(days).toBeGreaterThan(364);
-    expect(days).toBeLessThan(366);
+    // short-lived by default, like kops' --admin: 18 hours
+    const hours = (cert.notAfter.getTime() - Date.now()) / 3_600_000;
+    expect(hours).toBeGreaterThan(17.9);
+    expect(hours).toBeLessThan(18.1);
     // the client key is the certificate's
     const { createPrivateKey, createPublicKey } = await import('node:crypto');
     const keyPem = Buffer.from(k.users[0].user['client-key-data'], 'base64').toString();
     expect(Buffer.from(cert.publicKey.rawData).equals(createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' }))).toBe(true);
-    expect(k['current-context']).toBe('kubernetes-admin@pk-qa');
+    expect(k['current-context']).toBe('pk-qa');
+    expect(k.contexts.map((c: { name: string }) => c.name)).toEqual(['pk-qa']);
+    expect(k.users.map((c: { name: string }) => c.name)).toEqual(['pk-qa-admin']);
+  });
+
+  describe('kubeconfig: merged into the user\'s kubeconfig, never replacing it', () => {
+    const EXISTING = `# the user's own file
+apiVersion: v1
+kind: Config
+clusters:
+- name: prod
+  cluster: { server: 'https://prod.example.org:6443', certificate-authority-data: UFJPRC1DQQ== }
+- name: kind-local
+  cluster: { server: 'https://127.0.0.1:39121', insecure-skip-tls-verify: true }
+users:
+- name: prod-oidc
+  user: { exec: { apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin, args: [get-token] } }
+- name: kind-local
+  user: { token: abc123 }
+contexts:
+- name: prod
+  context: { cluster: prod, user: prod-oidc, namespace: payments }
+- name: kind-local
+  context: { cluster: kind-local, user: kind-local }
+current-context: prod
+`;
+    const hasKubectl = (() => {
+      try {
+        execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    const loadKc = (file: string) => {
+      const kc = new KubeConfig();
+      kc.loadFromFile(file);
+      return kc;
+    };
+
+    it('by default merges into $KUBECONFIG (its first existing file): one context named after the cluster, the others untouched, 0600, current switched', async () => {
+      const home = await mkdtemp(path.join(tmpdir(), 'kubeaz-home-'));
+      const cfg = path.join(home, 'config');
+      await writeFile(cfg, EXISTING, { mode: 0o644 });
+      const r = await kubeaz(['kubeconfig', '-f', file], { ...env, KUBECONFIG: [path.join(home, 'missing'), cfg, path.join(home, 'other')].join(path.delimiter) });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe(cfg);
+      expect(r.stderr).toMatch(/merged context pk-qa .*current context is now pk-qa/);
+      expect(r.stdout + r.stderr).not.toMatch(/PRIVATE KEY/);
+      expect((await stat(cfg)).mode & 0o777).toBe(0o600);
+      const text = await readFile(cfg, 'utf8');
+      expect(text.startsWith("# the user's own file\n")).toBe(true);
+      const kc = loadKc(cfg);
+      expect(kc.getContexts().map((c) => c.name)).toEqual(['prod', 'kind-local', 'pk-qa']);
+      expect(kc.getCurrentContext()).toBe('pk-qa');
+      expect(kc.getContextObject('prod')).toMatchObject({ cluster: 'prod', user: 'prod-oidc', namespace: 'payments' });
+      expect(kc.getUser('kind-local')?.token).toBe('abc123');
+      const certPem = Buffer.from(kc.getUser('pk-qa-admin')!.certData!, 'base64').toString();
+      expect(await chainsTo(certPem, original['ca.crt']!)).toBe(true);
+      const before = parse(EXISTING);
+      const after = parse(text);
+      for (const list of ['clusters', 'users', 'contexts']) expect(after[list].slice(0, 2), list).toEqual(before[list]);
+      expect(existsSync(path.join(home, 'missing'))).toBe(false);
+      expect(existsSync(path.join(home, 'other'))).toBe(false);
+      expect(existsSync(`${cfg}.lock`)).toBe(false);
+      expect((await readdir(home)).sort()).toEqual(['config']);
+      if (hasKubectl) {
+        const rows = execFileSync('kubectl', ['config', 'get-contexts'], { env: { ...process.env, KUBECONFIG: cfg } }).toString().trim().split('\n').slice(1);
+        expect(rows.map((l) => l.trim().split(/\s+/))).toEqual([['kind-local', 'kind-local', 'kind-local'], ['*', 'pk-qa', 'pk-qa', 'pk-qa-admin'], ['prod', 'prod', 'prod-oidc', 'payments']]);
+      }
+      // again, with --no-set-current after switching away: no duplicate, the current context stays
+      execFileSync(process.execPath, ['-e', `const f=${JSON.stringify(cfg)};const fs=require('fs');fs.writeFileSync(f,fs.readFileSync(f,'utf8').replace(/^current-context: .*$/m,'current-context: kind-local'))`]);
+      const again = await kubeaz(['kubeconfig', '-f', file, '--no-set-current'], { ...env, KUBECONFIG: cfg });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(/current context stays kind-local/);
+      const kc2 = loadKc(cfg);
+      expect(kc2.getContexts().map((c) => c.name)).toEqual(['prod', 'kind-local', 'pk-qa']);
+      expect(kc2.getCurrentContext()).toBe('kind-local');
+      await rm(home, { recursive: true, force: true });
+    });
+
+    it('without $KUBECONFIG: ~/.kube/config, made (0600) when missing', async () => {
+      const home = await mkdtemp(path.join(tmpdir(), 'kubeaz-home-'));
+      const r = await kubeaz(['kubeconfig', '-f', file, '--user', 'ops', '--context', 'pk'], { ...env, KUBECONFIG: undefined, HOME: home });
+      expect(r.code, r.stderr).toBe(0);
+      const cfg = path.join(home, '.kube', 'config');
+      expect(r.stdout.trim()).toBe(cfg);
+      expect((await stat(cfg)).mode & 0o777).toBe(0o600);
+      const kc = loadKc(cfg);
+      expect(kc.getCurrentContext()).toBe('pk');
+      expect(kc.getContextObject('pk')).toMatchObject({ cluster: 'pk-qa', user: 'ops' });
+      await rm(home, { recursive: true, force: true });
+    });
+
+    it('--out FILE refuses (exit 2) to replace a kubeconfig kubeaz did not write for this cluster; --merge adds to it', async () => {
+      const cfg = path.join(dir, 'users-config');
+      await writeFile(cfg, EXISTING);
+      const r = await kubeaz(['kubeconfig', '-f', file, '--out', cfg], env);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/is not a kubeconfig kubeaz wrote for pk-qa \(it holds contexts prod, kind-local\): refusing to replace it; --merge/);
+      expect(await readFile(cfg, 'utf8')).toBe(EXISTING);
+      const notes = path.join(dir, 'notes.txt');
+      await writeFile(notes, 'my notes\n');
+      for (const args of [['--out', notes], ['--out', notes, '--merge']]) {
+        const x = await kubeaz(['kubeconfig', '-f', file, ...args], env);
+        expect(x.code, args.join(' ')).toBe(2);
+        expect(await readFile(notes, 'utf8')).toBe('my notes\n');
+      }
+      const m = await kubeaz(['kubeconfig', '-f', file, '--out', cfg, '--merge'], env);
+      expect(m.code, m.stderr).toBe(0);
+      expect(loadKc(cfg).getContexts().map((c) => c.name)).toEqual(['prod', 'kind-local', 'pk-qa']);
+      // a standalone file kubeaz wrote for this cluster is replaced without --merge
+      const own = path.join(dir, 'own.kubeconfig');
+      expect((await kubeaz(['kubeconfig', '-f', file, '--out', own], env)).code).toBe(0);
+      const first = await readFile(own, 'utf8');
+      const second = await kubeaz(['kubeconfig', '-f', file, '--out', own], env);
+      expect(second.code, second.stderr).toBe(0);
+      expect(await readFile(own, 'utf8')).not.toBe(first); // a new certificate
+    });
+
+    it('--out - prints it; --admin sets the certificate lifetime; a bad duration is a usage error', async () => {
+      const r = await kubeaz(['kubeconfig', '-f', file, '--out', '-', '--admin', '2h'], env);
+      expect(r.code, r.stderr).toBe(0);
+      const kc = new KubeConfig();
+      kc.loadFromString(r.stdout);
+      expect(kc.getCurrentContext()).toBe('pk-qa');
+      const cert = new x509.X509Certificate(Buffer.from(kc.getUser('pk-qa-admin')!.certData!, 'base64').toString());
+      const hours = (cert.notAfter.getTime() - Date.now()) / 3_600_000;
+      expect(hours).toBeGreaterThan(1.9);
+      expect(hours).toBeLessThan(2.1);
+      expect(r.stderr).toMatch(/certificate valid 2h/);
+      const bad = await kubeaz(['kubeconfig', '-f', file, '--out', '-', '--admin', 'forever'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--admin forever: expected a duration/);
+    });
   });
 });
