@@ -129,6 +129,11 @@ export function buildProgram(): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/status.js')).statusCommand(opts as never), o));
 
+  program
+    .command('schema')
+    .description('print the JSON Schema of the cluster spec (for editors and CI; docs/spec.md is generated from it)')
+    .action(() => run(async () => (await import('../commands/schema.js')).schemaCommand(), {}));
+
   return program;
 }
 
