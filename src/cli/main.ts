@@ -134,6 +134,28 @@ export function buildProgram(): Command {
     .description('print the JSON Schema of the cluster spec (for editors and CI; docs/spec.md is generated from it)')
     .action(() => run(async () => (await import('../commands/schema.js')).schemaCommand(), {}));
 
+  program
+    .command('version')
+    .description('print the version, the git commit, Node and the pinned add-on versions a cluster gets')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((o) => run(async (opts) => (await import('../commands/version.js')).versionCommand(opts as never), o));
+
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(kubeaz completion bash) · source <(kubeaz completion zsh) · kubeaz completion fish | source')
+    .argument('<shell>', 'bash, zsh or fish')
+    .action((shell: string) =>
+      run(async () => {
+        const { completionScript, SHELLS } = await import('./completion.js');
+        if (!(SHELLS as readonly string[]).includes(shell)) {
+          const { UsageError } = await import('../commands/session.js');
+          throw new UsageError(`completion ${shell}: expected one of ${SHELLS.join(', ')}`);
+        }
+        process.stdout.write(completionScript(program, shell as 'bash'));
+        return 0;
+      }, {}),
+    );
+
   return program;
 }
 
