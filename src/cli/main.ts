@@ -125,7 +125,9 @@ export function buildProgram(): Command {
     .action((o) => run(async (opts) => (await import('../commands/destroy.js')).destroyCommand(opts as never), o));
 
   common(program.command('status'))
-    .description('what exists, what is missing or drifted, and health (instances, ELB, NAT, etcd backups); exit 3 unless all is well')
+    .description('what exists, what is missing or drifted, and health (instances, ELB, NAT, etcd backups, and the Kubernetes API: nodes Ready per group, system pods, version skew); exit 3 unless all is well')
+    .option('--wait <duration>', 'poll until healthy, at most this long (e.g. 10m); exit 0 when healthy, 3 when time is up')
+    .option('--api-endpoint <url>', 'reach the Kubernetes API at this URL (an SSH tunnel or bastion to a private API) instead of the cluster\'s endpoint')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/status.js')).statusCommand(opts as never), o));
 

@@ -61,6 +61,9 @@ async function exists(f: string): Promise<boolean> {
   }
 }
 
+/** An endpoint the user gave (`status --api-endpoint`, a tunnel) or the cluster's own. */
+export type GivenEndpoint = { server: string; via: ApiEndpoint['via'] | 'given' };
+
 /** The endpoint of the cluster's API, from the spec and (when needed) the API load balancer's DNS name. */
 export async function clusterEndpoint(s: Session): Promise<ApiEndpoint> {
   const spec = s.spec;
@@ -85,7 +88,7 @@ export async function clusterEndpoint(s: Session): Promise<ApiEndpoint> {
  * An admin kubeconfig (renderKubeconfig's text) with a client certificate valid `ttlMs`, signed with
  * the cluster CA fetched into memory only.
  */
-export async function adminKubeconfig(s: Session, ttlMs: number, endpoint?: ApiEndpoint): Promise<{ text: string; endpoint: ApiEndpoint; caCert: string; notAfter: Date }> {
+export async function adminKubeconfig(s: Session, ttlMs: number, endpoint?: GivenEndpoint): Promise<{ text: string; endpoint: GivenEndpoint; caCert: string; notAfter: Date }> {
   const { GetObjectCommand } = await import('@aws-sdk/client-s3');
   const s3 = await s.aws.s3();
   const Bucket = bucketName(s.clusterId, s.ctx.accountId);

@@ -80,9 +80,10 @@ export async function deleteOne(
 export async function destroyAll(
   ctx: RunContext & { resetMemo?: () => void },
   handlers: Handlers,
-  opts: { concurrency: number; keep?: (a: Actual) => boolean; onDeleted?: (a: Actual) => Promise<void> },
+  opts: { concurrency: number; keep?: (a: Actual) => boolean; onDeleted?: (a: Actual) => Promise<void>; observed?: Map<string, Actual> },
 ): Promise<DestroyResult> {
-  const actuals = [...(await observeAll(ctx, handlers)).values()].filter((a) => !opts.keep?.(a));
+  // `observed`: an observation made just before (destroy's preview, without waiting for an answer)
+  const actuals = [...(opts.observed ?? (await observeAll(ctx, handlers))).values()].filter((a) => !opts.keep?.(a));
   const result: DestroyResult = { deleted: [], failed: [], remaining: [], aborted: false };
   const kinds = Object.keys(KIND_DEPENDENCIES) as Kind[];
   // Reverse edges: a kind may go once every kind that depends on it is gone. The Kubernetes sweep

@@ -74,6 +74,11 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
   it('create writes exactly the files master.sh fetches, SSE-S3, once', async () => {
     const r = await create();
     expect(r.code, r.stderr).toBe(0);
+    // it ends with the API endpoint and the next commands, in the JSON too
+    const elbDns = (await new ElasticLoadBalancingClient({ region: REGION }).send(new DescribeLoadBalancersCommand({ LoadBalancerNames: ['pk-qa-api'] }))).LoadBalancerDescriptions![0]!.DNSName;
+    expect(r.json<{ api: unknown; next: string[] }>().api).toEqual({ endpoint: `https://${elbDns}:443`, via: 'public-elb' });
+    expect(r.json<{ next: string[] }>().next.slice(0, 2)).toEqual([`kubeaz kubeconfig -f ${file}`, 'kubectl get nodes']);
+    expect(r.stderr).toContain(`API endpoint: https://${elbDns}:443`);
     expect(r.json<CreateJson>().actions.find((a) => a.key === 'pki')?.action).toBe('create');
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'pki/' }));
     expect((listed.Contents ?? []).map((o) => o.Key!.slice(4)).sort()).toEqual([...PKI_FILES].sort());
