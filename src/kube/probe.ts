@@ -34,11 +34,19 @@ export async function readKubernetes(kubeconfig: string, opts: { connectTimeoutM
   if (unreachable) return { reachable: false, server, reason: unreachable };
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), opts.requestTimeoutMs ?? 20_000);
-  // Promise-style middleware (the API wraps it; its .d.ts names the Observable form)
+  // bound every request: the generated client takes the signal through a middleware
   const options = {
-    middleware: [{ pre: async (ctx: import('@kubernetes/client-node').RequestContext) => (ctx.setSignal(abort.signal), ctx), post: async (r: import('@kubernetes/client-node').ResponseContext) => r }],
+    middleware: [
+      {
+        pre: (ctx: import('@kubernetes/client-node').RequestContext) => {
+          ctx.setSignal(abort.signal);
+          return new k8s.Observable(Promise.resolve(ctx));
+        },
+        post: (r: import('@kubernetes/client-node').ResponseContext) => new k8s.Observable(Promise.resolve(r)),
+      },
+    ],
     middlewareMergeStrategy: 'append' as const,
-  } as never;
+  };
   try {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const [version, nodes, pods] = await Promise.all([
