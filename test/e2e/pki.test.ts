@@ -19,6 +19,8 @@ import { DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-s
 import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
 import { chainsTo, PKI_FILES, x509 } from '../../src/pki/ca.js';
 import { kubeaz } from '../helpers/cli.js';
+import { startFakeApi, type FakeApi } from '../helpers/k8s-api-server.js';
+import { list as k8sList, node as k8sNode, systemPods, VERSION } from '../fixtures/k8s-api.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-west-2';
@@ -206,6 +208,89 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     expect(k['current-context']).toBe('pk-qa');
     expect(k.contexts.map((c: { name: string }) => c.name)).toEqual(['pk-qa']);
     expect(k.users.map((c: { name: string }) => c.name)).toEqual(['pk-qa-admin']);
+  });
+
+  describe('status: the Kubernetes side, through a short-lived admin certificate', () => {
+    const MASTER = 'ip-172-20-0-10.us-west-2.compute.internal';
+    const WORKER = 'ip-172-20-1-20.us-west-2.compute.internal';
+    const healthy = () => ({ version: VERSION, nodes: k8sList('NodeList', [k8sNode(MASTER, 'master', { master: true }), k8sNode(WORKER, 'general')]), pods: k8sList('PodList', systemPods(MASTER, [WORKER])) });
+    let api: FakeApi;
+    beforeAll(async () => {
+      // an "API server" whose certificate the cluster CA in the bucket signed, and which accepts only client certificates from it
+      api = await startFakeApi(await get('ca.crt'), await get('ca.key'));
+    });
+    afterAll(async () => {
+      await api?.stop();
+    });
+
+    it('against an emulator the API is not checked: one line, the AWS side as before', async () => {
+      const r = await kubeaz(['status', '-f', file], env);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout.split('\n').filter((l) => l.startsWith('Kubernetes'))).toEqual([
+        'Kubernetes: not checked: AWS_ENDPOINT_URL points at an emulator: no Kubernetes API runs behind its load balancers (--api-endpoint URL reaches one)',
+      ]);
+      for (const line of r.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
+      // summarised per kind by default; -v lists every resource
+      expect(r.stdout).toMatch(/^subnet +4\/4 +ok$/m);
+      expect(r.stdout).not.toContain('subnet/private/us-west-2a');
+      const v = await kubeaz(['status', '-f', file, '-v'], env);
+      expect(v.stdout).toMatch(/^subnet\/private\/us-west-2a +subnet +subnet-\w+ +present/m);
+    });
+
+    it('healthy fixture: exit 0, groups want/have, and the JSON carries the same', async () => {
+      api.serve(healthy());
+      const r = await kubeaz(['status', '-f', file, '--api-endpoint', api.url], env);
+      console.log(`--- status on the healthy fixture (exit ${r.code}):\n${r.stdout}`);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Kubernetes v1.35.0 at ${api.url}: healthy — 2/2 nodes Ready, 10/10 system components running`);
+      expect(r.stdout).toMatch(/^ {2}general +1 +1 +1$/m);
+      expect(r.stdout).toMatch(/, Kubernetes healthy$/m);
+      const j = await kubeaz(['status', '-f', file, '--api-endpoint', api.url, '--output', 'json'], env);
+      expect(j.json<{ ok: boolean; kubernetes: { reachable: boolean; health: { ok: boolean; groups: unknown[] } } }>().kubernetes).toMatchObject({ reachable: true, health: { ok: true, groups: [{ name: 'master', want: 1, have: 1, ready: 1 }, { name: 'general', want: 1, have: 1, ready: 1 }] } });
+    });
+
+    it('a node NotReady, then CoreDNS in CrashLoopBackOff: exit 3, each named', async () => {
+      const notReady = healthy();
+      notReady.nodes = k8sList('NodeList', [k8sNode(MASTER, 'master', { master: true }), k8sNode(WORKER, 'general', { ready: false })]);
+      api.serve(notReady);
+      const r = await kubeaz(['status', '-f', file, '--api-endpoint', api.url], env);
+      console.log(`--- status on the NotReady fixture (exit ${r.code}):\n${r.stdout}`);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toContain('  FAIL node group general: 0 of 1 nodes Ready (1 registered but not Ready)');
+      expect(r.stdout).toContain(`  FAIL node ${WORKER} is not Ready: NodeStatusUnknown (Kubelet stopped posting node status.)`);
+      expect(r.stdout).toMatch(/^NOT healthy: .*Kubernetes 2 problems$/m);
+      const crash = healthy();
+      crash.pods = k8sList('PodList', systemPods(MASTER, [WORKER], { reason: 'CrashLoopBackOff', restarts: 7 }));
+      api.serve(crash);
+      const c = await kubeaz(['status', '-f', file, '--api-endpoint', api.url], env);
+      expect(c.code).toBe(3);
+      expect(c.stdout).toContain('  FAIL pod kube-system/coredns-668d6bf9bc-5mzlk: CrashLoopBackOff (restarts 7)');
+    });
+
+    it('--wait polls with a live line until healthy (exit 0), or until the time is up (exit 3)', async () => {
+      const notReady = healthy();
+      notReady.nodes = k8sList('NodeList', [k8sNode(MASTER, 'master', { master: true }), k8sNode(WORKER, 'general', { ready: false })]);
+      api.serve(notReady);
+      const up = await kubeaz(['status', '-f', file, '--api-endpoint', api.url, '--wait', '2s'], env);
+      expect(up.code).toBe(3);
+      expect(up.stderr).toMatch(/waiting for pk-qa \(\d+s left\): .*1\/2 nodes Ready; node group general: 0 of 1 nodes Ready/);
+      const timer = setTimeout(() => api.serve(healthy()), 1500);
+      const ok = await kubeaz(['status', '-f', file, '--api-endpoint', api.url, '--wait', '5m'], env);
+      clearTimeout(timer);
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stderr).toMatch(/waiting for pk-qa/);
+      const bad = await kubeaz(['status', '-f', file, '--wait', 'soon'], env);
+      expect(bad.code).toBe(2);
+    });
+
+    it('the API down: one line saying so, the AWS side as today (exit 0)', async () => {
+      const down = await startFakeApi(await get('ca.crt'), await get('ca.key'));
+      await down.stop();
+      const r = await kubeaz(['status', '-f', file, '--api-endpoint', down.url], env);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Kubernetes: API ${down.url} not reachable (ECONNREFUSED); only the AWS side is shown`);
+      expect(r.stdout).toMatch(/^healthy: \d+\/\d+ resources present and matching$/m);
+    });
   });
 
   describe('kubeconfig: merged into the user\'s kubeconfig, never replacing it', () => {
