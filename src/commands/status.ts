@@ -59,7 +59,7 @@ type Credentials = { kubeconfig: string; server: string } | { error: string };
 async function kubernetesSide(s: Session, actuals: Map<string, Actual>, opts: StatusOptions, creds: () => Promise<Credentials>): Promise<KubernetesSection> {
   if (!actuals.has('pki')) return { checked: false, reason: 'the cluster CA is not in the bucket (run kubeaz create)' };
   if ((process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING) && !opts.apiEndpoint)
-    return { checked: false, reason: 'AWS_ENDPOINT_URL points at an emulator: no Kubernetes API runs behind its load balancers (--api-endpoint URL reaches one)' };
+    return { checked: false, reason: 'AWS_ENDPOINT_URL names an emulator, no API behind it (--api-endpoint URL)' };
   const c = await creds();
   if ('error' in c) return { checked: true, reachable: false, server: '-', reason: c.error };
   const { readKubernetes } = await import('../kube/probe.js');
@@ -125,6 +125,19 @@ async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Cre
 
 const WIDTH = 100;
 const clip = (line: string) => (line.length > WIDTH ? `${line.slice(0, WIDTH - 1)}…` : line);
+/** Wraps a long line at spaces, continuing indented (problems are never cut short). */
+const wrap = (line: string): string[] => {
+  const out: string[] = [];
+  let rest = line;
+  const indent = ' '.repeat(Math.min(7, (/^ */.exec(line)?.[0].length ?? 0) + 5));
+  while (rest.length > WIDTH) {
+    const at = rest.lastIndexOf(' ', WIDTH);
+    if (at <= indent.length) break;
+    out.push(rest.slice(0, at));
+    rest = indent + rest.slice(at + 1);
+  }
+  return [...out, rest];
+};
 
 /** The Kubernetes section as text lines (default: summary and problems; verbose: every group and component). */
 export function renderKubernetes(k: KubernetesSection, verbose: boolean): string[] {
@@ -133,7 +146,8 @@ export function renderKubernetes(k: KubernetesSection, verbose: boolean): string
   const h = k.health;
   const comps = h.components.filter((c) => c.pods > 0 && c.problems.length === 0).length;
   const out = [
-    `Kubernetes ${h.serverVersion} at ${k.server}: ${h.ok ? 'healthy' : 'NOT healthy'} — ${h.nodes.ready}/${h.nodes.total} nodes Ready, ${comps}/${h.components.length} system components running`,
+    `Kubernetes ${h.serverVersion} at ${k.server}: ${h.ok ? 'healthy' : 'NOT healthy'}`,
+    `  ${h.nodes.ready}/${h.nodes.total} nodes Ready, ${comps}/${h.components.length} system components running`,
     table([
       ['  GROUP', 'WANT', 'REGISTERED', 'READY'],
       ...h.groups.map((g) => [`  ${g.name}`, String(g.want), String(g.have), String(g.ready)]),
@@ -159,16 +173,16 @@ export function renderStatus(clusterId: string, region: string, account: string,
     out.push(...table([['KIND', 'PRESENT', 'STATUS'], ...rows]).split('\n').map(clip), '');
   }
   for (const x of r.resources.filter((y) => y.status === 'drifted'))
-    for (const c of x.changes ?? []) out.push(clip(`drift: ${x.key}: ${c.field}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`));
+    for (const c of x.changes ?? []) out.push(...wrap(`drift: ${x.key}: ${c.field}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`));
   if (r.health.length) {
     const failing = r.health.filter((h) => !h.ok);
     out.push(`health: ${r.health.length - failing.length}/${r.health.length} checks ok`);
-    for (const h of verbose ? r.health : failing) out.push(clip(`  ${h.ok ? 'ok  ' : 'FAIL'} ${h.key}: ${h.summary}`));
+    for (const h of verbose ? r.health : failing) out.push(...wrap(`  ${h.ok ? 'ok  ' : 'FAIL'} ${h.key}: ${h.summary}`));
   }
   if (r.backups?.newestKey) out.push(`etcd backups: ${r.backups.count}, newest ${r.backups.newestKey} (${r.backups.ageMinutes} min old)`);
-  out.push(...renderKubernetes(r.kubernetes, verbose).flatMap((l) => l.split('\n')).map(clip));
-  for (const o of r.orphans) out.push(clip(`orphan: ${o.key} (${o.kind} ${o.id}) is owned by the cluster but not in the spec`));
-  for (const w of r.warnings) out.push(clip(`warning: ${w}`));
+  out.push(...renderKubernetes(r.kubernetes, verbose).flatMap((l) => l.split('\n')).flatMap(wrap));
+  for (const o of r.orphans) out.push(...wrap(`orphan: ${o.key} (${o.kind} ${o.id}) is owned by the cluster but not in the spec`));
+  for (const w of r.warnings) out.push(...wrap(`warning: ${w}`));
   const present = r.resources.filter((x) => x.status === 'present').length;
   const failing = r.health.filter((h) => !h.ok).length;
   const k = r.kubernetes;

@@ -100,7 +100,7 @@ export function evaluateKubernetes(input: { serverVersion: string; nodes: V1Node
   });
   for (const n of input.nodes.filter((x) => !nodeReady(x))) {
     const c = (n.status?.conditions ?? []).find((x) => x.type === 'Ready');
-    problems.push(`node ${n.metadata?.name} is not Ready${c?.reason ? `: ${c.reason}` : ''}${c?.message ? ` (${c.message})` : ''}`);
+    problems.push(`node ${n.metadata?.name} is not Ready${c?.reason ? `: ${c.reason}` : ''}`);
   }
   const server = minorOf(input.serverVersion);
   for (const n of input.nodes) {
