@@ -163,5 +163,20 @@ export function describeAwsError(err: unknown): string {
   }
   // A plain Error has no AWS code worth printing: 'Error: …' says nothing.
   const plain = !(err instanceof Error) || ['Error', 'TypeError', 'RangeError', 'SyntaxError'].includes(code) || code === 'Unknown';
-  return `${plain ? '' : `${code}: `}${msg}${where ? ` (${where})` : ''}`;
+  const base = `${plain ? '' : `${code}: `}${msg}${where ? ` (${where})` : ''}`;
+  return `${base}${s3RefusalHint(code, op, (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode)}`;
+}
+
+/**
+ * S3 refusing a request with no readable error (the SDK's "Unknown: UnknownError") or AccessDenied
+ * is most often a bucket policy's Deny — our TLS-only statement, when an emulator ignores its
+ * condition (plain moto_server does), or a policy/credentials problem on AWS.
+ */
+export function s3RefusalHint(code: string, op: string | undefined, status: number | undefined): string {
+  if (!op?.startsWith('s3:') || !(code === 'Unknown' || code === 'AccessDenied') || (status !== undefined && status !== 403)) return '';
+  return (
+    ` — S3 refused it${status ? ` (HTTP ${status})` : ''}: most likely a bucket policy denies the request. kubeaz's bucket denies every request that is not TLS; ` +
+    'an emulator that ignores policy conditions (plain moto_server) then denies everything: start it with python3 src/devtools/moto_server.py instead. ' +
+    'On AWS, check the bucket policy and that your credentials may use the bucket'
+  );
 }

@@ -149,8 +149,13 @@ export function buildProgram(): Command {
     .action((o) => run(async (opts) => (await import('../commands/backup-etcd.js')).backupEtcdCommand(opts as never), o, 'backup-etcd'));
 
   common(program.command('kubeconfig'))
-    .description('write an admin kubeconfig for the cluster (API endpoint: the public master record, or the load balancer)')
-    .option('--out <file>', 'where to write it (default: standard output)')
+    .description('merge a context for the cluster (admin client certificate, short-lived) into $KUBECONFIG or ~/.kube/config and switch to it, like kops export kubeconfig')
+    .option('--out <file>', 'write a standalone kubeconfig to FILE instead (- for standard output); an existing file is replaced only if kubeaz wrote it for this cluster')
+    .option('--merge', 'with --out FILE: add the context to that existing kubeconfig instead of refusing')
+    .option('--no-set-current', 'keep the current context as it is')
+    .addOption(new Option('--admin [duration]', 'lifetime of the admin client certificate (e.g. 18h, 90m, 7d)').default('18h').preset('18h'))
+    .option('--user <name>', 'name of the user entry (default: <cluster>-admin)')
+    .option('--context <name>', 'name of the context (default: <cluster>)')
     .action((o) => run(async (opts) => (await import('../commands/kubeconfig.js')).kubeconfigCommand(opts as never), o, 'kubeconfig'));
 
   common(program.command('destroy'))
@@ -162,9 +167,38 @@ export function buildProgram(): Command {
     .action((o) => run(async (opts) => (await import('../commands/destroy.js')).destroyCommand(opts as never), o, 'destroy'));
 
   common(program.command('status'))
-    .description('what exists, what is missing or drifted, and health (instances, ELB, NAT, etcd backups); exit 3 unless all is well')
+    .description('what exists, what is missing or drifted, and health (instances, ELB, NAT, etcd backups, and the Kubernetes API: nodes Ready per group, system pods, version skew); exit 3 unless all is well')
+    .option('--wait <duration>', 'poll until healthy, at most this long (e.g. 10m); exit 0 when healthy, 3 when time is up')
+    .option('--api-endpoint <url>', 'reach the Kubernetes API at this URL (an SSH tunnel or bastion to a private API) instead of the cluster\'s endpoint')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/status.js')).statusCommand(opts as never), o, 'status'));
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of the cluster spec (for editors and CI; docs/spec.md is generated from it)')
+    .action(() => run(async () => (await import('../commands/schema.js')).schemaCommand(), {}, 'schema'));
+
+  program
+    .command('version')
+    .description('print the version, the git commit, Node and the pinned add-on versions a cluster gets')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((o) => run(async (opts) => (await import('../commands/version.js')).versionCommand(opts as never), o, 'version'));
+
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(kubeaz completion bash) · source <(kubeaz completion zsh) · kubeaz completion fish | source')
+    .argument('<shell>', 'bash, zsh or fish')
+    .action((shell: string) =>
+      run(async () => {
+        const { completionScript, SHELLS } = await import('./completion.js');
+        if (!(SHELLS as readonly string[]).includes(shell)) {
+          const { UsageError } = await import('../commands/session.js');
+          throw new UsageError(`completion ${shell}: expected one of ${SHELLS.join(', ')}`);
+        }
+        process.stdout.write(completionScript(program, shell as 'bash'));
+        return 0;
+      }, {}, 'completion'),
+    );
 
   usageErrors(program);
   for (const c of program.commands) usageErrors(c);

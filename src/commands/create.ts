@@ -68,6 +68,18 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
     }
     return code;
   };
+  /** Where the API is and what to run next (kops and eksctl end the same way); printed, and carried in the JSON. */
+  const nextSteps = async (): Promise<{ api: { endpoint: string; via: string } | null; next: string[] }> => {
+    const { clusterEndpoint } = await import('./kubeconfig.js');
+    const api = await clusterEndpoint(s).then(
+      (e) => ({ endpoint: e.server, via: e.via }),
+      () => null,
+    );
+    const next = [`kubeaz kubeconfig -f ${opts.file}`, 'kubectl get nodes', `kubeaz status -f ${opts.file}`];
+    if (api) s.progress.emit({ type: 'info', message: `API endpoint: ${api.endpoint}${api.via === 'internal-elb' ? ' (inside the VPC only)' : ''}` });
+    s.progress.emit({ type: 'info', message: `next: ${next[0]} && ${next[1]}   (the nodes join within minutes of the instances starting; ${next[2]} checks them)` });
+    return { api, next };
+  };
   try {
     const graph = await s.graph();
     await s.state.lock('create', opts.forceUnlock !== undefined ? { forceUnlock: opts.forceUnlock } : {});
@@ -96,7 +108,7 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
       doc.phase = 'ready';
       await s.state.write(doc);
       s.progress.emit({ type: 'info', message: `done: nothing to do, ${plan.summary.unchanged} resources match the spec — ${summarizeCalls(calls)}` });
-      return finish(0, true, graph.nodes.map((n) => ({ key: n.key, kind: n.kind, action: 'unchanged' as const, id: observed.get(n.key)!.id })));
+      return finish(0, true, graph.nodes.map((n) => ({ key: n.key, kind: n.kind, action: 'unchanged' as const, id: observed.get(n.key)!.id })), await nextSteps());
     }
 
     process.stderr.write(`${renderPlan(plan, { allowDelete: Boolean(opts.allowDelete) })}\n`);
@@ -196,7 +208,7 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
       );
       return finish(1, false, result.actions);
     }
-    return finish(0, true, result.actions);
+    return finish(0, true, result.actions, await nextSteps());
   } finally {
     await s.state.unlock();
     s.dispose();

@@ -1,15 +1,27 @@
+/**
+ * status: what exists, what is missing or drifted, AWS-side health (instances, ELB, NAT, etcd
+ * backups) and — when the API can be reached — Kubernetes' own health, read through a short-lived
+ * admin certificate (kops' `validate cluster`: nodes per group Ready, control plane and add-on
+ * pods running, kubelet version skew). Exit 3 unless all is well; `--wait` polls until it is.
+ */
 import { describeDuplicate, observeEvery, resolveNode } from '../engine/reconcile.js';
 import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
 import { silentProgress } from '../engine/progress.js';
 import { bucketName } from '../model/names.js';
 import type { Kind } from '../model/types.js';
 import type { Actual, Change, Health, ResourceHandler } from '../resources/types.js';
-import { openSession, type GlobalOptions } from './session.js';
+import { openSession, UsageError, type GlobalOptions, type Session } from './session.js';
 import { table } from './output.js';
 import { ConsoleProgress } from '../engine/progress.js';
+import type { KubernetesHealth } from '../kube/health.js';
+import { formatDuration, parseDuration } from './duration.js';
 
 export interface StatusOptions extends GlobalOptions {
   output?: string;
+  /** poll until healthy, at most this long (a duration: 10m) */
+  wait?: string;
+  /** reach the Kubernetes API here instead (an SSH tunnel or bastion to a private API) */
+  apiEndpoint?: string;
 }
 
 export interface ResourceStatus {
@@ -30,6 +42,9 @@ export interface EtcdBackupInfo {
   bytes?: number;
   noncurrentBytes?: number;
 }
+
+/** The Kubernetes side: not checked (and why), not reachable (and why), or its health. */
+export type KubernetesSection = { checked: false; reason: string } | { checked: true; reachable: false; server: string; reason: string } | { checked: true; reachable: true; server: string; health: KubernetesHealth };
 
 /** The snapshots as retention.ts reads them (src/etcd/snapshots.ts): newest by the UTC time in its key. */
 async function etcdBackups(s: Awaited<ReturnType<typeof openSession>>): Promise<EtcdBackupInfo | undefined> {
@@ -57,77 +72,213 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
+/** Admin credentials for the Kubernetes API, signed once per run (short-lived), reused by every poll. */
+type Credentials = { kubeconfig: string; server: string } | { error: string };
+
+async function kubernetesSide(s: Session, actuals: Map<string, Actual>, opts: StatusOptions, creds: () => Promise<Credentials>): Promise<KubernetesSection> {
+  if (!actuals.has('pki')) return { checked: false, reason: 'the cluster CA is not in the bucket (run kubeaz create)' };
+  if ((process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING) && !opts.apiEndpoint)
+    return { checked: false, reason: 'AWS_ENDPOINT_URL names an emulator, no API behind it (--api-endpoint URL)' };
+  const c = await creds();
+  if ('error' in c) return { checked: true, reachable: false, server: '-', reason: c.error };
+  const { readKubernetes } = await import('../kube/probe.js');
+  const read = await readKubernetes(c.kubeconfig);
+  if (!read.reachable) return { checked: true, reachable: false, server: read.server, reason: read.reason };
+  const { evaluateKubernetes } = await import('../kube/health.js');
+  const groups = [{ name: 'master', want: 1 }, ...s.spec.spec.nodeGroups.map((g) => ({ name: g.name, want: g.desiredCapacity }))].map((g) => {
+    // the group's own desired capacity (the cluster autoscaler moves it), else the spec's
+    const desired = (actuals.get(`asg/${g.name}`)?.observed as { desired?: number } | undefined)?.desired;
+    return { name: g.name, want: typeof desired === 'number' ? desired : g.want };
+  });
+  return { checked: true, reachable: true, server: c.server, health: evaluateKubernetes({ serverVersion: read.serverVersion, nodes: read.nodes, pods: read.pods, groups }) };
+}
+
+interface Report {
+  ok: boolean;
+  resources: ResourceStatus[];
+  health: Health[];
+  backups: EtcdBackupInfo | undefined;
+  orphans: Array<{ key: string; kind: Kind; id: string }>;
+  warnings: string[];
+  kubernetes: KubernetesSection;
+}
+
+async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Credentials>): Promise<Report | { absent: string }> {
+  const graph = await s.graph();
+  const { HANDLERS } = await import('../resources/index.js');
+  // Where two resources claim one key, the one the state file knows is the one reported.
+  const prior = await s.state.read().catch(() => undefined);
+  if (prior) s.ctx.stateIds = Object.fromEntries(Object.entries(prior.resources).map(([k, r]) => [k, r.id]));
+  const { actuals, duplicates } = await observeEvery(s.ctx, HANDLERS);
+  // Nothing of it here: one line, not a table of every resource "missing".
+  if (clusterAbsent(actuals.values())) return { absent: notFoundMessage(s.ctx) };
+  const resources: ResourceStatus[] = graph.nodes.map((node) => {
+    const actual = actuals.get(node.key);
+    if (!actual) return { key: node.key, kind: node.kind, status: 'missing' };
+    let changes: Change[];
+    try {
+      changes = (HANDLERS[node.kind] as ResourceHandler).diff(resolveNode(node, actuals), actual);
+    } catch {
+      changes = [{ field: 'dependencies', from: 'missing', to: 'present', inPlace: true }];
+    }
+    return { key: node.key, kind: node.kind, id: actual.id, status: changes.length ? 'drifted' : 'present', ...(changes.length ? { changes } : {}), ...(actual.state ? { state: actual.state } : {}) };
+  });
+  const byKind = new Map<Kind, Actual[]>();
+  for (const a of actuals.values()) byKind.set(a.kind, [...(byKind.get(a.kind) ?? []), a]);
+  const [health, backups, kubernetes] = await Promise.all([
+    Promise.all(
+      [...byKind].map(async ([kind, list]) => {
+        const h = HANDLERS[kind] as ResourceHandler;
+        return h.health ? h.health(s.ctx, list) : [];
+      }),
+    ).then((x) => x.flat()),
+    actuals.has('bucket') ? etcdBackups(s) : Promise.resolve(undefined),
+    kubernetesSide(s, actuals, opts, creds),
+  ]);
+  const warnings = [...s.warnings];
+  for (const d of duplicates) warnings.push(describeDuplicate(d, actuals.get(d.key)));
+  const elsewhere = heldElsewhere(s.ctx);
+  if (elsewhere) warnings.push(`${elsewhere}: left out of this status`);
+  const interval = s.spec.spec.etcd.backupIntervalMinutes;
+  if (backups && backups.count === 0) warnings.push('no etcd backup yet (a master that has not finished booting has none)');
+  else if (backups?.ageMinutes !== undefined && backups.ageMinutes > 2 * interval)
+    warnings.push(`the newest etcd backup is ${backups.ageMinutes} minutes old (more than twice the ${interval}-minute interval)`);
+  const desired = new Set(graph.nodes.map((n) => n.key));
+  const orphans = [...actuals.values()].filter((a) => !desired.has(a.key)).map((a) => ({ key: a.key, kind: a.kind, id: a.id }));
+  const k8sOk = !kubernetes.checked || !kubernetes.reachable || kubernetes.health.ok;
+  const ok = resources.every((r) => r.status === 'present') && health.every((h) => h.ok) && k8sOk;
+  return { ok, resources, health, backups, orphans, warnings, kubernetes };
+}
+
+const WIDTH = 100;
+const clip = (line: string) => (line.length > WIDTH ? `${line.slice(0, WIDTH - 1)}…` : line);
+/** Wraps a long line at spaces, continuing indented (problems are never cut short). */
+const wrap = (line: string): string[] => {
+  const out: string[] = [];
+  let rest = line;
+  const indent = ' '.repeat(Math.min(7, (/^ */.exec(line)?.[0].length ?? 0) + 5));
+  while (rest.length > WIDTH) {
+    const at = rest.lastIndexOf(' ', WIDTH);
+    if (at <= indent.length) break;
+    out.push(rest.slice(0, at));
+    rest = indent + rest.slice(at + 1);
+  }
+  return [...out, rest];
+};
+
+/** The Kubernetes section as text lines (default: summary and problems; verbose: every group and component). */
+export function renderKubernetes(k: KubernetesSection, verbose: boolean): string[] {
+  if (!k.checked) return [`Kubernetes: not checked: ${k.reason}`];
+  if (!k.reachable) return [`Kubernetes: API ${k.server} not reachable (${k.reason}); only the AWS side is shown`];
+  const h = k.health;
+  const comps = h.components.filter((c) => c.pods > 0 && c.problems.length === 0).length;
+  const out = [
+    `Kubernetes ${h.serverVersion} at ${k.server}: ${h.ok ? 'healthy' : 'NOT healthy'}`,
+    `  ${h.nodes.ready}/${h.nodes.total} nodes Ready, ${comps}/${h.components.length} system components running`,
+    table([
+      ['  GROUP', 'WANT', 'REGISTERED', 'READY'],
+      ...h.groups.map((g) => [`  ${g.name}`, String(g.want), String(g.have), String(g.ready)]),
+    ]),
+  ];
+  if (verbose) out.push(table([['  COMPONENT', 'PODS', 'READY'], ...h.components.map((c) => [`  ${c.name}`, String(c.pods), String(c.ready)])]));
+  for (const p of h.problems) out.push(`  FAIL ${p}`);
+  return out;
+}
+
+export function renderStatus(clusterId: string, region: string, account: string, r: Report, verbose: boolean): string {
+  const out: string[] = [`cluster ${clusterId} in ${region} (account ${account})`, ''];
+  if (verbose) {
+    out.push(table([['RESOURCE', 'KIND', 'ID', 'STATUS'], ...r.resources.map((x) => [x.key, x.kind, x.id ?? '-', x.status + (x.state && x.state !== 'available' ? ` (${x.state})` : '')])]), '');
+  } else {
+    const kinds = [...new Set(r.resources.map((x) => x.kind))];
+    const rows = kinds.map((kind) => {
+      const of = r.resources.filter((x) => x.kind === kind);
+      const present = of.filter((x) => x.status === 'present').length;
+      const off = of.filter((x) => x.status !== 'present').map((x) => `${x.key} ${x.status}`);
+      return [kind, `${present}/${of.length}`, off.length ? off.join(', ') : 'ok'];
+    });
+    out.push(...table([['KIND', 'PRESENT', 'STATUS'], ...rows]).split('\n').map(clip), '');
+  }
+  for (const x of r.resources.filter((y) => y.status === 'drifted'))
+    for (const c of x.changes ?? []) out.push(...wrap(`drift: ${x.key}: ${c.field}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`));
+  if (r.health.length) {
+    const failing = r.health.filter((h) => !h.ok);
+    out.push(`health: ${r.health.length - failing.length}/${r.health.length} checks ok`);
+    for (const h of verbose ? r.health : failing) out.push(...wrap(`  ${h.ok ? 'ok  ' : 'FAIL'} ${h.key}: ${h.summary}`));
+  }
+  if (r.backups?.newestKey) out.push(`etcd backups: ${r.backups.count}, newest ${r.backups.newestKey} (${r.backups.ageMinutes} min old)`);
+  if (r.backups?.bytes !== undefined)
+    out.push(...wrap(`etcd backups take ${formatBytes(r.backups.bytes)} in the bucket (${formatBytes(r.backups.noncurrentBytes ?? 0)} of it pruned versions awaiting the lifecycle rule)`));
+  out.push(...renderKubernetes(r.kubernetes, verbose).flatMap((l) => l.split('\n')).flatMap(wrap));
+  for (const o of r.orphans) out.push(...wrap(`orphan: ${o.key} (${o.kind} ${o.id}) is owned by the cluster but not in the spec`));
+  for (const w of r.warnings) out.push(...wrap(`warning: ${w}`));
+  const present = r.resources.filter((x) => x.status === 'present').length;
+  const failing = r.health.filter((h) => !h.ok).length;
+  const k = r.kubernetes;
+  const k8s = k.checked && k.reachable ? `, Kubernetes ${k.health.ok ? 'healthy' : `${k.health.problems.length} problem${k.health.problems.length === 1 ? '' : 's'}`}` : '';
+  out.push('', `${r.ok ? 'healthy' : 'NOT healthy'}: ${present}/${r.resources.length} resources present and matching${failing ? `, ${failing} health checks failing` : ''}${k8s}`);
+  return `${out.join('\n')}\n`;
+}
+
+/** One line for --wait: what is still missing. */
+function waitingLine(r: Report): string {
+  const parts: string[] = [];
+  const off = r.resources.filter((x) => x.status !== 'present').length;
+  if (off) parts.push(`${off} resources missing or drifted`);
+  const failing = r.health.filter((h) => !h.ok);
+  if (failing.length) parts.push(failing.map((h) => `${h.key}: ${h.summary}`).slice(0, 2).join('; '));
+  const k = r.kubernetes;
+  if (k.checked && k.reachable && !k.health.ok) parts.push(`${k.health.nodes.ready}/${k.health.nodes.total} nodes Ready; ${k.health.problems[0]}`);
+  if (k.checked && !k.reachable) parts.push('API not reachable yet');
+  return parts.join(' · ') || 'healthy';
+}
+
 export async function statusCommand(opts: StatusOptions): Promise<number> {
   const json = opts.output === 'json';
+  const waitMs = opts.wait !== undefined ? parseDuration(opts.wait) : 0;
+  if (waitMs === undefined) throw new UsageError(`--wait ${opts.wait}: expected a duration such as 10m or 90s`);
+  if (opts.apiEndpoint !== undefined && !/^https:\/\/[^/\s]+(:\d+)?\/?$/.test(opts.apiEndpoint)) throw new UsageError(`--api-endpoint ${opts.apiEndpoint}: expected https://host[:port]`);
   const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
   try {
-    const graph = await s.graph();
-    const { HANDLERS } = await import('../resources/index.js');
-    // Where two resources claim one key, the one the state file knows is the one reported.
-    const prior = await s.state.read().catch(() => undefined);
-    if (prior) s.ctx.stateIds = Object.fromEntries(Object.entries(prior.resources).map(([k, r]) => [k, r.id]));
-    const { actuals, duplicates } = await observeEvery(s.ctx, HANDLERS);
-    if (clusterAbsent(actuals.values())) {
-      // Nothing of it here: one line, not a table of every resource "missing".
-      const message = notFoundMessage(s.ctx);
-      if (json) process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: false, ok: false, message }, null, 2)}\n`);
-      else process.stdout.write(`${message}\n`);
+    let signed: Promise<Credentials> | undefined;
+    const creds = () =>
+      (signed ??= (async (): Promise<Credentials> => {
+        const { adminKubeconfig, clusterEndpoint } = await import('./kubeconfig.js');
+        try {
+          const endpoint = opts.apiEndpoint ? { server: opts.apiEndpoint.replace(/\/$/, ''), via: 'given' as const } : await clusterEndpoint(s);
+          // short-lived: the run, plus a margin
+          const admin = await adminKubeconfig(s, waitMs + 15 * 60_000, endpoint);
+          return { kubeconfig: admin.text, server: admin.endpoint.server };
+        } catch (e) {
+          return { error: (e as Error).message };
+        }
+      })());
+    const deadline = Date.now() + waitMs;
+    const tty = Boolean(process.stderr.isTTY) && !json;
+    const first = await collect(s, opts, creds);
+    if ('absent' in first) {
+      if (json) process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: false, ok: false, message: first.absent }, null, 2)}\n`);
+      else process.stdout.write(`${first.absent}\n`);
       return 3;
     }
-    const resources: ResourceStatus[] = graph.nodes.map((node) => {
-      const actual = actuals.get(node.key);
-      if (!actual) return { key: node.key, kind: node.kind, status: 'missing' };
-      let changes: Change[];
-      try {
-        changes = (HANDLERS[node.kind] as ResourceHandler).diff(resolveNode(node, actuals), actual);
-      } catch {
-        changes = [{ field: 'dependencies', from: 'missing', to: 'present', inPlace: true }];
-      }
-      return { key: node.key, kind: node.kind, id: actual.id, status: changes.length ? 'drifted' : 'present', ...(changes.length ? { changes } : {}), ...(actual.state ? { state: actual.state } : {}) };
-    });
-    const byKind = new Map<Kind, Actual[]>();
-    for (const a of actuals.values()) byKind.set(a.kind, [...(byKind.get(a.kind) ?? []), a]);
-    const health: Health[] = (
-      await Promise.all(
-        [...byKind].map(async ([kind, list]) => {
-          const h = HANDLERS[kind] as ResourceHandler;
-          return h.health ? h.health(s.ctx, list) : [];
-        }),
-      )
-    ).flat();
-    const warnings = [...s.warnings];
-    for (const d of duplicates) warnings.push(describeDuplicate(d, actuals.get(d.key)));
-    const elsewhere = heldElsewhere(s.ctx);
-    if (elsewhere) warnings.push(`${elsewhere}: left out of this status`);
-    const backups = actuals.has('bucket') ? await etcdBackups(s) : undefined;
-    const interval = s.spec.spec.etcd.backupIntervalMinutes;
-    if (backups && backups.count === 0) warnings.push('no etcd backup yet (a master that has not finished booting has none)');
-    else if (backups?.ageMinutes !== undefined && backups.ageMinutes > 2 * interval)
-      warnings.push(`the newest etcd backup is ${backups.ageMinutes} minutes old (more than twice the ${interval}-minute interval)`);
-    const desired = new Set(graph.nodes.map((n) => n.key));
-    const orphans = [...actuals.values()].filter((a) => !desired.has(a.key)).map((a) => ({ key: a.key, kind: a.kind, id: a.id }));
-    const ok = resources.every((r) => r.status === 'present') && health.every((h) => h.ok);
-    if (json) {
-      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, etcdBackups: backups ?? null, orphans, warnings, calls: s.aws.counter.total }, null, 2)}\n`);
-    } else {
-      const rows = [['RESOURCE', 'KIND', 'ID', 'STATUS'], ...resources.map((r) => [r.key, r.kind, r.id ?? '-', r.status + (r.state && r.state !== 'available' ? ` (${r.state})` : '')])];
-      const out: string[] = [`cluster ${s.clusterId} in ${s.spec.spec.region} (account ${s.ctx.accountId})`, '', table(rows), ''];
-      for (const r of resources.filter((x) => x.status === 'drifted'))
-        for (const c of r.changes ?? []) out.push(`drift: ${r.key}: ${c.field}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`);
-      if (health.length) {
-        out.push('health:');
-        for (const h of health) out.push(`  ${h.ok ? 'ok  ' : 'FAIL'} ${h.key}: ${h.summary}`);
-      }
-      if (backups?.newestKey) out.push(`etcd backups: ${backups.count}, newest ${backups.newestKey} (${backups.ageMinutes} min old)`);
-      if (backups?.bytes !== undefined)
-        out.push(`etcd backups take ${formatBytes(backups.bytes)} in the bucket (${formatBytes(backups.noncurrentBytes ?? 0)} of it pruned versions awaiting the lifecycle rule)`);
-      for (const o of orphans) out.push(`orphan: ${o.key} (${o.kind} ${o.id}) is owned by the cluster but not in the spec`);
-      for (const w of warnings) out.push(`warning: ${w}`);
-      const present = resources.filter((r) => r.status === 'present').length;
-      out.push('', `${ok ? 'healthy' : 'NOT healthy'}: ${present}/${resources.length} resources present and matching${health.some((h) => !h.ok) ? `, ${health.filter((h) => !h.ok).length} health checks failing` : ''}`);
-      process.stdout.write(`${out.join('\n')}\n`);
+    let report: Report = first;
+    while (!report.ok && Date.now() < deadline && !s.abort.signal.aborted) {
+      const left = formatDuration(Math.max(0, deadline - Date.now()));
+      const line = `waiting for ${s.clusterId} (${left} left): ${waitingLine(report)}`;
+      if (!json) process.stderr.write(tty ? `\r\x1b[K${clip(line)}` : `${line}\n`);
+      await new Promise((r) => setTimeout(r, Math.min(s.ctx.timing.pollSeconds * 1000, Math.max(0, deadline - Date.now()))));
+      const next = await collect(s, opts, creds);
+      if ('absent' in next) break;
+      report = next;
     }
-    return ok ? 0 : 3;
+    if (tty && waitMs) process.stderr.write('\r\x1b[K');
+    if (json) {
+      const { resources, health, backups, orphans, warnings, kubernetes, ok } = report;
+      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, etcdBackups: backups ?? null, kubernetes, orphans, warnings, calls: s.aws.counter.total }, null, 2)}\n`);
+    } else {
+      process.stdout.write(renderStatus(s.clusterId, s.spec.spec.region, s.ctx.accountId, report, Boolean(opts.verbose)));
+    }
+    return report.ok ? 0 : 3;
   } finally {
     s.dispose();
   }

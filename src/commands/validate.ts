@@ -1,15 +1,24 @@
-import { loadSpecFile } from '../spec/load.js';
+import { loadSpecFile, SpecError } from '../spec/load.js';
 import { clusterIdOf } from '../spec/schema.js';
 import { subnetLayout } from '../model/cidr.js';
 
 export async function validateCommand(opts: { file: string; output?: string }): Promise<number> {
+  if (opts.output === 'json') {
+    // Terraform's `validate -json`: the verdict on stdout either way; exit 2 when invalid.
+    try {
+      const { spec, warnings, file } = await loadSpecFile(opts.file);
+      process.stdout.write(`${JSON.stringify({ valid: true, file, cluster: clusterIdOf(spec), warnings, issues: [] }, null, 2)}\n`);
+      return 0;
+    } catch (e) {
+      if (!(e instanceof SpecError)) throw e;
+      const issues = e.issues.map((i) => ({ path: i.path, line: i.line ?? null, ...(i.column !== undefined ? { column: i.column } : {}), message: i.message }));
+      process.stdout.write(`${JSON.stringify({ valid: false, file: e.file, issues, warnings: [] }, null, 2)}\n`);
+      return 2;
+    }
+  }
   const { spec, warnings, file } = await loadSpecFile(opts.file);
   const s = spec.spec;
   const layout = subnetLayout(s.network.vpcCidr, s.zones.length)!;
-  if (opts.output === 'json') {
-    process.stdout.write(`${JSON.stringify({ valid: true, file, cluster: clusterIdOf(spec), warnings, issues: [] }, null, 2)}\n`);
-    return 0;
-  }
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(
     `${file}: valid — cluster ${clusterIdOf(spec)} in ${s.region}, ${s.zones.length} zones (subnets /${layout.prefix}), NAT ${s.network.nat}, ` +

@@ -80,14 +80,8 @@ export async function loadSpecFile(path: string, now: Date = new Date()): Promis
   return { ...parseSpec(text, path, now), file: path };
 }
 
-/** The JSON Schema of cluster.yaml (input side: defaults are optional). */
-export function specJsonSchema(): object {
-  try {
-    return z.toJSONSchema(clusterSchema, { io: 'input' });
-  } catch {
-    return z.toJSONSchema(clusterSchema, { io: 'input', unrepresentable: 'any' });
-  }
-}
+/** The JSON Schema of cluster.yaml (input side: defaults are optional), with descriptions: see docs.ts. */
+export { specJsonSchema } from './docs.js';
 
 /** Warnings that do not stop a run: a Kubernetes minor past its upstream end of life. */
 export function specWarnings(spec: ClusterSpec, now: Date = new Date()): string[] {

@@ -89,6 +89,24 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     expect(await versions()).toContain(snapKey);
   });
 
+  it('destroy shows what it will delete before it asks (counts per kind, the VPC, the bucket kept with its backups); without a terminal it then refuses', async () => {
+    const status = (await kubeaz(['status', '-f', file, '--output', 'json'], env)).json<{ resources: Array<{ key: string; kind: string; id: string }> }>();
+    const vpcId = status.resources.find((r) => r.key === 'vpc')!.id;
+    const subnets = status.resources.filter((r) => r.kind === 'subnet').length;
+    const r = await kubeaz(['destroy', '-f', file], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/refusing without a terminal to confirm on; pass --yes/);
+    const going = status.resources.filter((x) => x.kind !== 'bucket' && x.kind !== 'pki').length;
+    expect(r.stderr).toContain(`destroy demo-dev in ${REGION} (account ${ACCOUNT}): ${going} resources to delete`);
+    expect(r.stderr).toMatch(new RegExp(`(^| ) +${subnets} subnet\\b`, 'm'));
+    expect(r.stderr).toContain(`  VPC: ${vpcId}`);
+    expect(r.stderr).toContain(`  bucket: ${BUCKET} KEPT with its 1 etcd snapshot(s) and pki/ (--delete-backups deletes them)`);
+    for (const line of r.stderr.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
+    // the preview precedes the question and nothing was deleted
+    expect(r.stderr.indexOf('resources to delete')).toBeLessThan(r.stderr.indexOf('refusing'));
+    expect((await kubeaz(['status', '-f', file, '--output', 'json'], env)).code).toBe(0);
+  });
+
   it('destroy keeps the bucket with etcd/ and pki/ only, tagged, and says where the backups are', async () => {
     const r = await kubeaz(['destroy', '-f', file, '--yes'], env);
     expect(r.code, r.stderr).toBe(0);
@@ -132,9 +150,17 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
   });
 
   it('destroy --delete-backups removes the snapshots and the bucket too: nothing is left', async () => {
-    const r = await kubeaz(['destroy', '-f', file, '--yes', '--delete-backups'], env);
+    const r = await kubeaz(['destroy', '-f', file, '--yes', '--delete-backups', '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/nothing of demo-dev remains/);
+    // --output json with --yes: the preview is listed, without a question
+    const out = r.json<{ deleted: unknown[]; preview: { total: number; byKind: Record<string, number>; vpcId: string; backupsKept: boolean; bucket: { name: string; kept: boolean; etcdSnapshots: number } } }>();
+    expect(out.preview.backupsKept).toBe(false);
+    expect(out.preview.bucket).toMatchObject({ name: BUCKET, kept: false });
+    expect(out.preview.vpcId).toMatch(/^vpc-/);
+    expect(Object.values(out.preview.byKind).reduce((a, b) => a + b, 0)).toBe(out.preview.total);
+    expect(out.preview.byKind.bucket).toBe(1);
+    expect(out.deleted.length).toBe(out.preview.total);
     expect(await inventory(REGION)).toEqual(before);
   });
 });

@@ -6,7 +6,10 @@
  * the bucket.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { KubeConfig } from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -16,6 +19,8 @@ import { DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-s
 import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
 import { chainsTo, PKI_FILES, x509 } from '../../src/pki/ca.js';
 import { kubeaz } from '../helpers/cli.js';
+import { startFakeApi, type FakeApi } from '../helpers/k8s-api-server.js';
+import { list as k8sList, node as k8sNode, systemPods, VERSION } from '../fixtures/k8s-api.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-west-2';
@@ -71,6 +76,11 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
   it('create writes exactly the files master.sh fetches, SSE-S3, once', async () => {
     const r = await create();
     expect(r.code, r.stderr).toBe(0);
+    // it ends with the API endpoint and the next commands, in the JSON too
+    const elbDns = (await new ElasticLoadBalancingClient({ region: REGION }).send(new DescribeLoadBalancersCommand({ LoadBalancerNames: ['pk-qa-api'] }))).LoadBalancerDescriptions![0]!.DNSName;
+    expect(r.json<{ api: unknown; next: string[] }>().api).toEqual({ endpoint: `https://${elbDns}:443`, via: 'public-elb' });
+    expect(r.json<{ next: string[] }>().next.slice(0, 2)).toEqual([`kubeaz kubeconfig -f ${file}`, 'kubectl get nodes']);
+    expect(r.stderr).toContain(`API endpoint: https://${elbDns}:443`);
     expect(r.json<CreateJson>().actions.find((a) => a.key === 'pki')?.action).toBe('create');
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'pki/' }));
     expect((listed.Contents ?? []).map((o) => o.Key!.slice(4)).sort()).toEqual([...PKI_FILES].sort());
@@ -187,13 +197,233 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     const cert = new x509.X509Certificate(certPem);
     expect(cert.subjectName.getField('CN')).toEqual(['kubernetes-admin']);
     expect(cert.subjectName.getField('O')).toEqual(['system:masters']);
-    const days = (cert.notAfter.getTime() - Date.now()) / 86_400_000;
-    expect(days).toBeGreaterThan(364);
-    expect(days).toBeLessThan(366);
+    // short-lived by default, like kops' --admin: 18 hours
+    const hours = (cert.notAfter.getTime() - Date.now()) / 3_600_000;
+    expect(hours).toBeGreaterThan(17.9);
+    expect(hours).toBeLessThan(18.1);
     // the client key is the certificate's
     const { createPrivateKey, createPublicKey } = await import('node:crypto');
     const keyPem = Buffer.from(k.users[0].user['client-key-data'], 'base64').toString();
     expect(Buffer.from(cert.publicKey.rawData).equals(createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' }))).toBe(true);
-    expect(k['current-context']).toBe('kubernetes-admin@pk-qa');
+    expect(k['current-context']).toBe('pk-qa');
+    expect(k.contexts.map((c: { name: string }) => c.name)).toEqual(['pk-qa']);
+    expect(k.users.map((c: { name: string }) => c.name)).toEqual(['pk-qa-admin']);
+  });
+
+  describe('status: the Kubernetes side, through a short-lived admin certificate', () => {
+    const MASTER = 'ip-172-20-0-10.us-west-2.compute.internal';
+    const WORKER = 'ip-172-20-1-20.us-west-2.compute.internal';
+    const healthy = () => ({ version: VERSION, nodes: k8sList('NodeList', [k8sNode(MASTER, 'master', { master: true }), k8sNode(WORKER, 'general')]), pods: k8sList('PodList', systemPods(MASTER, [WORKER])) });
+    let api: FakeApi;
+    beforeAll(async () => {
+      // an "API server" whose certificate the cluster CA in the bucket signed, and which accepts only client certificates from it
+      api = await startFakeApi(await get('ca.crt'), await get('ca.key'));
+    });
+    afterAll(async () => {
+      await api?.stop();
+    });
+
+    it('against an emulator the API is not checked: one line, the AWS side as before', async () => {
+      const r = await kubeaz(['status', '-f', file], env);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout.split('\n').filter((l) => l.startsWith('Kubernetes'))).toEqual([
+        'Kubernetes: not checked: AWS_ENDPOINT_URL names an emulator, no API behind it (--api-endpoint URL)',
+      ]);
+      for (const line of r.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
+      // summarised per kind by default; -v lists every resource
+      expect(r.stdout).toMatch(/^subnet +4\/4 +ok$/m);
+      expect(r.stdout).not.toContain('subnet/private/us-west-2a');
+      const v = await kubeaz(['status', '-f', file, '-v'], env);
+      expect(v.stdout).toMatch(/^subnet\/private\/us-west-2a +subnet +subnet-\w+ +present/m);
+    });
+
+    it('healthy fixture: exit 0, groups want/have, and the JSON carries the same', async () => {
+      api.serve(healthy());
+      const r = await kubeaz(['status', '-f', file, '--api-endpoint', api.url], env);
+      console.log(`--- status on the healthy fixture (exit ${r.code}):\n${r.stdout}`);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Kubernetes v1.35.0 at ${api.url}: healthy\n  2/2 nodes Ready, 10/10 system components running\n`);
+      for (const line of r.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
+      expect(r.stdout).toMatch(/^ {2}general +1 +1 +1$/m);
+      expect(r.stdout).toMatch(/, Kubernetes healthy$/m);
+      const j = await kubeaz(['status', '-f', file, '--api-endpoint', api.url, '--output', 'json'], env);
+      expect(j.json<{ ok: boolean; kubernetes: { reachable: boolean; health: { ok: boolean; groups: unknown[] } } }>().kubernetes).toMatchObject({ reachable: true, health: { ok: true, groups: [{ name: 'master', want: 1, have: 1, ready: 1 }, { name: 'general', want: 1, have: 1, ready: 1 }] } });
+    });
+
+    it('a node NotReady, then CoreDNS in CrashLoopBackOff: exit 3, each named', async () => {
+      const notReady = healthy();
+      notReady.nodes = k8sList('NodeList', [k8sNode(MASTER, 'master', { master: true }), k8sNode(WORKER, 'general', { ready: false })]);
+      api.serve(notReady);
+      const r = await kubeaz(['status', '-f', file, '--api-endpoint', api.url], env);
+      console.log(`--- status on the NotReady fixture (exit ${r.code}):\n${r.stdout}`);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toContain('  FAIL node group general: 0 of 1 nodes Ready (1 registered but not Ready)');
+      expect(r.stdout).toContain(`  FAIL node ${WORKER} is not Ready: NodeStatusUnknown\n`);
+      for (const line of r.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
+      expect(r.stdout).toMatch(/^NOT healthy: .*Kubernetes 2 problems$/m);
+      const crash = healthy();
+      crash.pods = k8sList('PodList', systemPods(MASTER, [WORKER], { reason: 'CrashLoopBackOff', restarts: 7 }));
+      api.serve(crash);
+      const c = await kubeaz(['status', '-f', file, '--api-endpoint', api.url], env);
+      expect(c.code).toBe(3);
+      expect(c.stdout).toContain('  FAIL pod kube-system/coredns-668d6bf9bc-5mzlk: CrashLoopBackOff (restarts 7)');
+    });
+
+    it('--wait polls with a live line until healthy (exit 0), or until the time is up (exit 3)', async () => {
+      const notReady = healthy();
+      notReady.nodes = k8sList('NodeList', [k8sNode(MASTER, 'master', { master: true }), k8sNode(WORKER, 'general', { ready: false })]);
+      api.serve(notReady);
+      const up = await kubeaz(['status', '-f', file, '--api-endpoint', api.url, '--wait', '20s'], env);
+      expect(up.code).toBe(3);
+      expect(up.stderr).toMatch(/waiting for pk-qa \(\d+s left\): .*1\/2 nodes Ready; node group general: 0 of 1 nodes Ready/);
+      const timer = setTimeout(() => api.serve(healthy()), 1500);
+      const ok = await kubeaz(['status', '-f', file, '--api-endpoint', api.url, '--wait', '5m'], env);
+      clearTimeout(timer);
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stderr).toMatch(/waiting for pk-qa/);
+      const bad = await kubeaz(['status', '-f', file, '--wait', 'soon'], env);
+      expect(bad.code).toBe(2);
+    });
+
+    it('the API down: one line saying so, the AWS side as today (exit 0)', async () => {
+      const down = await startFakeApi(await get('ca.crt'), await get('ca.key'));
+      await down.stop();
+      const r = await kubeaz(['status', '-f', file, '--api-endpoint', down.url], env);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Kubernetes: API ${down.url} not reachable (ECONNREFUSED); only the AWS side is shown`);
+      expect(r.stdout).toMatch(/^healthy: \d+\/\d+ resources present and matching$/m);
+    });
+  });
+
+  describe('kubeconfig: merged into the user\'s kubeconfig, never replacing it', () => {
+    const EXISTING = `# the user's own file
+apiVersion: v1
+kind: Config
+clusters:
+- name: prod
+  cluster: { server: 'https://prod.example.org:6443', certificate-authority-data: UFJPRC1DQQ== }
+- name: kind-local
+  cluster: { server: 'https://127.0.0.1:39121', insecure-skip-tls-verify: true }
+users:
+- name: prod-oidc
+  user: { exec: { apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin, args: [get-token] } }
+- name: kind-local
+  user: { token: abc123 }
+contexts:
+- name: prod
+  context: { cluster: prod, user: prod-oidc, namespace: payments }
+- name: kind-local
+  context: { cluster: kind-local, user: kind-local }
+current-context: prod
+`;
+    const hasKubectl = (() => {
+      try {
+        execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    const loadKc = (file: string) => {
+      const kc = new KubeConfig();
+      kc.loadFromFile(file);
+      return kc;
+    };
+
+    it('by default merges into $KUBECONFIG (its first existing file): one context named after the cluster, the others untouched, 0600, current switched', async () => {
+      const home = await mkdtemp(path.join(tmpdir(), 'kubeaz-home-'));
+      const cfg = path.join(home, 'config');
+      await writeFile(cfg, EXISTING, { mode: 0o644 });
+      const r = await kubeaz(['kubeconfig', '-f', file], { ...env, KUBECONFIG: [path.join(home, 'missing'), cfg, path.join(home, 'other')].join(path.delimiter) });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe(cfg);
+      expect(r.stderr).toMatch(/merged context pk-qa .*current context is now pk-qa/);
+      expect(r.stdout + r.stderr).not.toMatch(/PRIVATE KEY/);
+      expect((await stat(cfg)).mode & 0o777).toBe(0o600);
+      const text = await readFile(cfg, 'utf8');
+      expect(text.startsWith("# the user's own file\n")).toBe(true);
+      const kc = loadKc(cfg);
+      expect(kc.getContexts().map((c) => c.name)).toEqual(['prod', 'kind-local', 'pk-qa']);
+      expect(kc.getCurrentContext()).toBe('pk-qa');
+      expect(kc.getContextObject('prod')).toMatchObject({ cluster: 'prod', user: 'prod-oidc', namespace: 'payments' });
+      expect(kc.getUser('kind-local')?.token).toBe('abc123');
+      const certPem = Buffer.from(kc.getUser('pk-qa-admin')!.certData!, 'base64').toString();
+      expect(await chainsTo(certPem, original['ca.crt']!)).toBe(true);
+      const before = parse(EXISTING);
+      const after = parse(text);
+      for (const list of ['clusters', 'users', 'contexts']) expect(after[list].slice(0, 2), list).toEqual(before[list]);
+      expect(existsSync(path.join(home, 'missing'))).toBe(false);
+      expect(existsSync(path.join(home, 'other'))).toBe(false);
+      expect(existsSync(`${cfg}.lock`)).toBe(false);
+      expect((await readdir(home)).sort()).toEqual(['config']);
+      if (hasKubectl) {
+        const rows = execFileSync('kubectl', ['config', 'get-contexts'], { env: { ...process.env, KUBECONFIG: cfg } }).toString().trim().split('\n').slice(1);
+        expect(rows.map((l) => l.trim().split(/\s+/))).toEqual([['kind-local', 'kind-local', 'kind-local'], ['*', 'pk-qa', 'pk-qa', 'pk-qa-admin'], ['prod', 'prod', 'prod-oidc', 'payments']]);
+      }
+      // again, with --no-set-current after switching away: no duplicate, the current context stays
+      execFileSync(process.execPath, ['-e', `const f=${JSON.stringify(cfg)};const fs=require('fs');fs.writeFileSync(f,fs.readFileSync(f,'utf8').replace(/^current-context: .*$/m,'current-context: kind-local'))`]);
+      const again = await kubeaz(['kubeconfig', '-f', file, '--no-set-current'], { ...env, KUBECONFIG: cfg });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(/current context stays kind-local/);
+      const kc2 = loadKc(cfg);
+      expect(kc2.getContexts().map((c) => c.name)).toEqual(['prod', 'kind-local', 'pk-qa']);
+      expect(kc2.getCurrentContext()).toBe('kind-local');
+      await rm(home, { recursive: true, force: true });
+    });
+
+    it('without $KUBECONFIG: ~/.kube/config, made (0600) when missing', async () => {
+      const home = await mkdtemp(path.join(tmpdir(), 'kubeaz-home-'));
+      const r = await kubeaz(['kubeconfig', '-f', file, '--user', 'ops', '--context', 'pk'], { ...env, KUBECONFIG: undefined, HOME: home });
+      expect(r.code, r.stderr).toBe(0);
+      const cfg = path.join(home, '.kube', 'config');
+      expect(r.stdout.trim()).toBe(cfg);
+      expect((await stat(cfg)).mode & 0o777).toBe(0o600);
+      const kc = loadKc(cfg);
+      expect(kc.getCurrentContext()).toBe('pk');
+      expect(kc.getContextObject('pk')).toMatchObject({ cluster: 'pk-qa', user: 'ops' });
+      await rm(home, { recursive: true, force: true });
+    });
+
+    it('--out FILE refuses (exit 2) to replace a kubeconfig kubeaz did not write for this cluster; --merge adds to it', async () => {
+      const cfg = path.join(dir, 'users-config');
+      await writeFile(cfg, EXISTING);
+      const r = await kubeaz(['kubeconfig', '-f', file, '--out', cfg], env);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/is not a kubeconfig kubeaz wrote for pk-qa \(it holds contexts prod, kind-local\): refusing to replace it; --merge/);
+      expect(await readFile(cfg, 'utf8')).toBe(EXISTING);
+      const notes = path.join(dir, 'notes.txt');
+      await writeFile(notes, 'my notes\n');
+      for (const args of [['--out', notes], ['--out', notes, '--merge']]) {
+        const x = await kubeaz(['kubeconfig', '-f', file, ...args], env);
+        expect(x.code, args.join(' ')).toBe(2);
+        expect(await readFile(notes, 'utf8')).toBe('my notes\n');
+      }
+      const m = await kubeaz(['kubeconfig', '-f', file, '--out', cfg, '--merge'], env);
+      expect(m.code, m.stderr).toBe(0);
+      expect(loadKc(cfg).getContexts().map((c) => c.name)).toEqual(['prod', 'kind-local', 'pk-qa']);
+      // a standalone file kubeaz wrote for this cluster is replaced without --merge
+      const own = path.join(dir, 'own.kubeconfig');
+      expect((await kubeaz(['kubeconfig', '-f', file, '--out', own], env)).code).toBe(0);
+      const first = await readFile(own, 'utf8');
+      const second = await kubeaz(['kubeconfig', '-f', file, '--out', own], env);
+      expect(second.code, second.stderr).toBe(0);
+      expect(await readFile(own, 'utf8')).not.toBe(first); // a new certificate
+    });
+
+    it('--out - prints it; --admin sets the certificate lifetime; a bad duration is a usage error', async () => {
+      const r = await kubeaz(['kubeconfig', '-f', file, '--out', '-', '--admin', '2h'], env);
+      expect(r.code, r.stderr).toBe(0);
+      const kc = new KubeConfig();
+      kc.loadFromString(r.stdout);
+      expect(kc.getCurrentContext()).toBe('pk-qa');
+      const cert = new x509.X509Certificate(Buffer.from(kc.getUser('pk-qa-admin')!.certData!, 'base64').toString());
+      const hours = (cert.notAfter.getTime() - Date.now()) / 3_600_000;
+      expect(hours).toBeGreaterThan(1.9);
+      expect(hours).toBeLessThan(2.1);
+      expect(r.stderr).toMatch(/certificate valid 2h/);
+      const bad = await kubeaz(['kubeconfig', '-f', file, '--out', '-', '--admin', 'forever'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--admin forever: expected a duration/);
+    });
   });
 });

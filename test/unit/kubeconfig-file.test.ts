@@ -1,0 +1,155 @@
+/**
+ * Placing a cluster's entries in a kubeconfig (issue 12): merged next to a user's existing
+ * contexts without touching them, read back by an independent reader (@kubernetes/client-node's
+ * KubeConfig loader, and kubectl itself where it is installed).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { renderKubeconfig } from '../../src/pki/kubeconfig.js';
+import { entriesFrom, isOwnKubeconfig, mergeKubeconfig, standaloneKubeconfig, summarize } from '../../src/pki/kubeconfig-file.js';
+import { formatDuration, parseDuration } from '../../src/commands/duration.js';
+
+const rendered = renderKubeconfig({ clusterName: 'demo-dev', server: 'https://master.dev.example.com:443', caCert: 'CA', user: 'kubernetes-admin', clientCert: 'CERT', clientKey: 'KEY' });
+const entries = entriesFrom(rendered, 'demo-dev', { cluster: 'demo-dev', user: 'demo-dev-admin', context: 'demo-dev' });
+
+/** A user's kubeconfig as kubectl and cloud tools leave it: several contexts, comments, an exec user. */
+const EXISTING = `# my clusters — do not lose this comment
+apiVersion: v1
+kind: Config
+preferences: {}
+clusters:
+- name: prod
+  cluster:
+    server: https://prod.example.org:6443
+    certificate-authority-data: UFJPRC1DQQ==
+- name: kind-local
+  cluster:
+    server: https://127.0.0.1:39121
+    insecure-skip-tls-verify: true
+users:
+- name: prod-oidc
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kubelogin
+      args: [get-token, --oidc-issuer-url=https://issuer.example.org]
+- name: kind-local
+  user:
+    token: abc123
+contexts:
+- name: prod
+  context:
+    cluster: prod
+    user: prod-oidc
+    namespace: payments
+- name: kind-local
+  context:
+    cluster: kind-local
+    user: kind-local
+current-context: prod
+`;
+
+const dir = mkdtempSync(path.join(tmpdir(), 'kubeaz-kc-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const kubectl = (() => {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function load(text: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromString(text);
+  return kc;
+}
+
+describe('mergeKubeconfig', () => {
+  it('adds one cluster, user and context next to the existing ones, leaves them untouched and switches the current context', () => {
+    const merged = mergeKubeconfig(EXISTING, entries, { setCurrent: true });
+    const kc = load(merged);
+    expect(kc.getContexts().map((c) => c.name)).toEqual(['prod', 'kind-local', 'demo-dev']);
+    expect(kc.getCurrentContext()).toBe('demo-dev');
+    expect(kc.getCluster('demo-dev')?.server).toBe('https://master.dev.example.com:443');
+    expect(kc.getUser('demo-dev-admin')?.certData).toBe(Buffer.from('CERT').toString('base64'));
+    expect(kc.getContextObject('demo-dev')).toMatchObject({ cluster: 'demo-dev', user: 'demo-dev-admin' });
+    // the others, exactly as they were
+    const before = parse(EXISTING);
+    const after = parse(merged);
+    for (const list of ['clusters', 'users', 'contexts']) expect(after[list].slice(0, 2)).toEqual(before[list]);
+    expect(after.preferences).toEqual({});
+    expect(merged.startsWith('# my clusters — do not lose this comment\n')).toBe(true);
+    expect(kc.getContextObject('prod')?.namespace).toBe('payments');
+  });
+
+  it('--no-set-current keeps the current context', () => {
+    const merged = mergeKubeconfig(EXISTING, entries, { setCurrent: false });
+    expect(load(merged).getCurrentContext()).toBe('prod');
+    expect(summarize(merged).contexts).toContain('demo-dev');
+  });
+
+  it('a second merge replaces its own entries in place: no duplicates', () => {
+    const once = mergeKubeconfig(EXISTING, entries, { setCurrent: true });
+    const other = entriesFrom(rendered.replace('master.dev.example.com', 'master2.dev.example.com'), 'demo-dev', { cluster: 'demo-dev', user: 'demo-dev-admin', context: 'demo-dev' });
+    const twice = mergeKubeconfig(once, other, { setCurrent: true });
+    const s = summarize(twice);
+    expect(s.contexts).toEqual(['prod', 'kind-local', 'demo-dev']);
+    expect(s.clusters).toEqual(['prod', 'kind-local', 'demo-dev']);
+    expect(s.users).toEqual(['prod-oidc', 'kind-local', 'demo-dev-admin']);
+    expect(load(twice).getCluster('demo-dev')?.server).toBe('https://master2.dev.example.com:443');
+  });
+
+  it('an empty or missing file becomes a kubeconfig of its own', () => {
+    const kc = load(mergeKubeconfig('', entries, { setCurrent: true }));
+    expect(kc.getContexts().map((c) => c.name)).toEqual(['demo-dev']);
+    expect(kc.getCurrentContext()).toBe('demo-dev');
+  });
+
+  it('refuses what is not a kubeconfig', () => {
+    expect(() => mergeKubeconfig('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n', entries, { setCurrent: true })).toThrow(/not a kubeconfig/);
+    expect(() => mergeKubeconfig('just some text', entries, { setCurrent: true })).toThrow(/not a kubeconfig/);
+    expect(() => mergeKubeconfig('contexts: {a: 1}\nkind: Config\n', entries, { setCurrent: true })).toThrow(/contexts is not a list/);
+    expect(() => mergeKubeconfig('a: [\n', entries, { setCurrent: true })).toThrow(/not valid YAML/);
+  });
+
+  it.runIf(kubectl)('kubectl config get-contexts reads the merged file: every context, ours current', () => {
+    const file = path.join(dir, 'config');
+    writeFileSync(file, mergeKubeconfig(EXISTING, entries, { setCurrent: true }));
+    const out = execFileSync('kubectl', ['config', 'get-contexts'], { env: { ...process.env, KUBECONFIG: file } }).toString();
+    const rows = out.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    // kubectl lists by name
+    expect(rows).toEqual([['*', 'demo-dev', 'demo-dev', 'demo-dev-admin'], ['kind-local', 'kind-local', 'kind-local'], ['prod', 'prod', 'prod-oidc', 'payments']]);
+  });
+});
+
+describe('isOwnKubeconfig', () => {
+  it('recognises a standalone kubeconfig kubeaz wrote for this cluster, and nothing else', () => {
+    const own = standaloneKubeconfig(entries);
+    expect(isOwnKubeconfig(own, 'demo-dev')).toBe(true);
+    expect(isOwnKubeconfig(own, 'demo-prod')).toBe(false);
+    expect(isOwnKubeconfig(EXISTING, 'demo-dev')).toBe(false);
+    expect(isOwnKubeconfig(mergeKubeconfig(EXISTING, entries, { setCurrent: true }), 'demo-dev')).toBe(false);
+    expect(isOwnKubeconfig('not: a kubeconfig\n', 'demo-dev')).toBe(false);
+    expect(isOwnKubeconfig('', 'demo-dev')).toBe(true);
+    expect(load(own).getCurrentContext()).toBe('demo-dev');
+  });
+});
+
+describe('durations', () => {
+  it('reads Go-style durations (and days); refuses anything else', () => {
+    expect(parseDuration('18h')).toBe(18 * 3600_000);
+    expect(parseDuration('1h30m')).toBe(90 * 60_000);
+    expect(parseDuration('7d')).toBe(7 * 86_400_000);
+    expect(parseDuration('500ms')).toBe(500);
+    for (const bad of ['', '18', 'h', '-1h', '0s', '1y', '1 h']) expect(parseDuration(bad), bad).toBeUndefined();
+    expect(formatDuration(18 * 3600_000)).toBe('18h');
+    expect(formatDuration(90 * 60_000)).toBe('1h30m');
+  });
+});
