@@ -276,9 +276,11 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
       const up = await kubeaz(['status', '-f', file, '--api-endpoint', api.url, '--wait', '20s'], env);
       expect(up.code).toBe(3);
       expect(up.stderr).toMatch(/waiting for pk-qa \(\d+s left\): .*1\/2 nodes Ready; node group general: 0 of 1 nodes Ready/);
-      const timer = setTimeout(() => api.serve(healthy()), 1500);
+      // turn healthy only after the first poll has read the API (a loaded machine may take longer than any fixed delay)
+      const seen = api.requests.length;
+      const timer = setInterval(() => api.requests.length >= seen + 3 && api.serve(healthy()), 100);
       const ok = await kubeaz(['status', '-f', file, '--api-endpoint', api.url, '--wait', '5m'], env);
-      clearTimeout(timer);
+      clearInterval(timer);
       expect(ok.code, ok.stdout + ok.stderr).toBe(0);
       expect(ok.stderr).toMatch(/waiting for pk-qa/);
       const bad = await kubeaz(['status', '-f', file, '--wait', 'soon'], env);
