@@ -192,13 +192,18 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
       message: `${result.ok ? 'done' : result.aborted ? 'interrupted' : 'incomplete'}: ${count('create')} created, ${count('update')} updated, ${deleted.length} deleted, ${count('unchanged')} unchanged${count('failed') + count('refused') ? `, ${count('failed') + count('refused')} failed` : ''}${count('skipped') ? `, ${count('skipped')} not attempted` : ''} in ${seconds.toFixed(1)}s — ${summarizeCalls(calls)}`,
     });
     // The last line: what the run waited on longest (text only; JSON has it as `waited`).
-    if (result.waited && !json) s.progress.emit({ type: 'info', message: waitedLine(result.waited) });
+    const longest = result.waited;
+    const waited = (): void => {
+      if (longest && !json) s.progress.emit({ type: 'info', message: waitedLine(longest) });
+    };
     if (result.aborted) {
       s.progress.emit({ type: 'info', message: `state saved to ${s.state.where}; run the same create again to finish` });
+      waited();
       return finish(130, false, result.actions);
     }
     if (!result.ok || deleteFailed) {
       s.progress.emit({ type: 'info', message: 'state saved; fix the cause and run create again: it resumes where it stopped' });
+      waited();
       return finish(1, false, result.actions);
     }
     if (pendingDeletes.length) {
@@ -206,9 +211,12 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
         `error: ${pendingDeletes.length} resource${pendingDeletes.length === 1 ? ' is' : 's are'} owned by the cluster but no longer in the spec and ${pendingDeletes.length === 1 ? 'was' : 'were'} NOT deleted: ${pendingDeletes.map((o) => `${o.key} (${o.id})`).join(', ')}. ` +
           `Everything else was applied. Run create again with --allow-delete to delete ${pendingDeletes.length === 1 ? 'it' : 'them'} (an auto scaling group goes with its instances).\n`,
       );
+      waited();
       return finish(1, false, result.actions);
     }
-    return finish(0, true, result.actions, await nextSteps());
+    const steps = await nextSteps();
+    waited();
+    return finish(0, true, result.actions, steps);
   } finally {
     await s.state.unlock();
     s.dispose();

@@ -55,7 +55,7 @@ export function renderDestroyPreview(clusterId: string, region: string, account:
   for (let i = 0; i < cells.length; i += 3) lines.push(cells.slice(i, i + 3).map((c) => c.padEnd(width)).join('').trimEnd());
   lines.push(`  VPC: ${p.vpcId ?? 'none'}`);
   if (!p.bucket.exists) lines.push(`  bucket: ${p.bucket.name} (does not exist)`);
-  else if (p.bucket.kept) lines.push(`  bucket: ${p.bucket.name} KEPT with its ${p.bucket.etcdSnapshots} etcd snapshot(s) and pki/ (--delete-backups deletes them)`);
+  else if (p.bucket.kept) lines.push(`  bucket: ${p.bucket.name} KEPT with its ${p.bucket.etcdSnapshots} etcd snapshot(s) and pki/`, '    (--delete-backups deletes them too)');
   else lines.push(`  bucket: ${p.bucket.name} deleted${p.bucket.etcdSnapshots ? '' : ' (no etcd backups in it)'}`);
   for (const k of p.kept.filter((x) => x.kind === 'hosted-zone')) lines.push(`  kept: ${k.key} (${k.id}): a zone kubeaz did not create; only its records go`);
   return lines.join('\n');

@@ -189,7 +189,7 @@ export function stateBackend(url: string | undefined, file: string, clusterId: s
 export async function confirm(question: string, yes: boolean | undefined): Promise<boolean> {
   if (yes) return true;
   if (!process.stdin.isTTY) {
-    throw new UsageError(`${question.replace(/\?$/, '')}: refusing without a terminal to confirm on; pass --yes to proceed`);
+    throw new UsageError('refusing without a terminal to confirm on; pass --yes to proceed');
   }
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });

@@ -62,6 +62,8 @@ export interface AwsTiming {
   asgDeletingSeconds: number;
   /** CreateRoute naming a NAT gateway this young answers InvalidNatGatewayID.NotFound (AWS's eventual consistency; default 0) */
   natInvisibleSeconds: number;
+  /** the first N CreateRoute calls naming each NAT gateway answer InvalidNatGatewayID.NotFound whatever the clock says (deterministic tests; default 0) */
+  natInvisibleRefusals?: number;
 }
 
 export const AWS_TYPICAL: AwsTiming = { natPendingSeconds: 90, natDeletingSeconds: 60, asgDeletingSeconds: 60, natInvisibleSeconds: 0 };
@@ -159,7 +161,8 @@ class AwsClock {
     if (action === 'CreateRoute') {
       const nat = param(body, 'NatGatewayId');
       const n = nat ? this.nats.get(nat) : undefined;
-      if (nat && n?.created !== undefined && now - n.created < this.timing.natInvisibleSeconds * 1000) {
+      const refusedSoFar = nat ? this.events.filter((e) => e.what === 'route-refused' && e.id === nat).length : 0;
+      if (nat && n?.created !== undefined && (now - n.created < this.timing.natInvisibleSeconds * 1000 || refusedSoFar < (this.timing.natInvisibleRefusals ?? 0))) {
         this.log('route-refused', nat);
         ec2Error(res, 400, 'InvalidNatGatewayID.NotFound', `The natGateway ID '${nat}' does not exist`);
         return true;

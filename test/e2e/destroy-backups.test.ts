@@ -100,7 +100,7 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     expect(r.stderr).toContain(`destroy demo-dev in ${REGION} (account ${ACCOUNT}): ${going} resources to delete`);
     expect(r.stderr).toMatch(new RegExp(`(^| ) +${subnets} subnet\\b`, 'm'));
     expect(r.stderr).toContain(`  VPC: ${vpcId}`);
-    expect(r.stderr).toContain(`  bucket: ${BUCKET} KEPT with its 1 etcd snapshot(s) and pki/ (--delete-backups deletes them)`);
+    expect(r.stderr).toContain(`  bucket: ${BUCKET} KEPT with its 1 etcd snapshot(s) and pki/\n    (--delete-backups deletes them too)`);
     for (const line of r.stderr.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
     // the preview precedes the question and nothing was deleted
     expect(r.stderr.indexOf('resources to delete')).toBeLessThan(r.stderr.indexOf('refusing'));

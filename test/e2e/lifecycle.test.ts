@@ -143,10 +143,13 @@ function lifecycle(name: string, specText: () => Promise<string>, region: string
       expect(existsSync(path.join(dir, '.kubeaz', `${clusterId}.json`))).toBe(false);
     });
 
-    it('destroy again is safe and finds nothing', async () => {
-      const r = await kubeaz(['destroy', '-f', file, '--yes'], env);
+    it('destroy again is safe and finds nothing: one line, nothing done', async () => {
+      const r = await kubeaz(['destroy', '-f', file, '--yes', '--output', 'json'], env);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/done: 0 deleted/);
+      const out = JSON.parse(r.stdout) as { found: boolean; message: string; deleted: unknown[] };
+      expect(out.found).toBe(false);
+      expect(out.message).toMatch(/^cluster \S+ not found in \S+$/);
+      expect(out.deleted).toEqual([]);
     });
   });
 }

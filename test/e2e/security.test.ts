@@ -53,7 +53,8 @@ describe('security hardening', () => {
     for (const args of [['create', '--yes', '--output', 'json'], ['status'], ['status', '--output', 'json'], ['plan'], ['plan', '--output', 'json'], ['validate']]) {
       outputs.push(await kubeaz([args[0]!, '-f', w.file, ...args.slice(1)], w.env));
     }
-  });
+    // seven runs of the real CLI: more than the default hook time on a loaded 2-core machine
+  }, 400_000);
   afterAll(async () => {
     await w?.close();
   });

@@ -116,7 +116,7 @@ describe('kubeconfig endpoint', () => {
     expect(apiEndpoint(spec, { public: 'x.elb', internal: 'y.elb' })).toEqual({ server: 'https://master.dev.example.com:443', via: 'public-record' });
   });
   it('no public domain: the internet-facing ELB', () => {
-    const noRecord = parseSpec(example.replace('    publicDomain: example.com\n', '').replace('      publicRecord: lb\n', ''), 'v.yaml').spec;
+    const noRecord = parseSpec(example.replace('    publicDomain: example.com\n', '    internalDomain: dev.kube\n').replace('      publicRecord: lb\n', ''), 'v.yaml').spec;
     expect(apiEndpoint(noRecord, { public: 'demo-dev-api-1.us-east-1.elb.amazonaws.com', internal: 'i' })).toEqual({
       server: 'https://demo-dev-api-1.us-east-1.elb.amazonaws.com:443',
       via: 'public-elb',
@@ -167,10 +167,10 @@ describe('kubeconfig TLS names against the API server certificate', () => {
   const combos: Array<[string, () => ReturnType<typeof variant>]> = [
     ['publicDomain, apiAccess [0.0.0.0/0]', () => parseSpec(example, 'cluster.example.yaml').spec],
     ['publicDomain, apiAccess []', () => variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []')],
-    ['no publicDomain, apiAccess [0.0.0.0/0]', () => parseSpec(example.replace('    publicDomain: example.com\n', '').replace('      publicRecord: lb\n', ''), 'v.yaml').spec],
+    ['no publicDomain, apiAccess [0.0.0.0/0]', () => parseSpec(example.replace('    publicDomain: example.com\n', '    internalDomain: dev.kube\n').replace('      publicRecord: lb\n', ''), 'v.yaml').spec],
     [
       'no publicDomain, apiAccess []',
-      () => parseSpec(example.replace('    publicDomain: example.com\n', '').replace('      publicRecord: lb\n', '').replace('apiAccess: [0.0.0.0/0]', 'apiAccess: []'), 'v.yaml').spec,
+      () => parseSpec(example.replace('    publicDomain: example.com\n', '    internalDomain: dev.kube\n').replace('      publicRecord: lb\n', '').replace('apiAccess: [0.0.0.0/0]', 'apiAccess: []'), 'v.yaml').spec,
     ],
   ];
   it.each(combos)('%s: the name TLS checks is one the rendered certificate carries', (_name, make) => {
