@@ -1,6 +1,7 @@
-import { destroyAll, everything, foreignContents } from '../engine/destroy.js';
+import { destroyAll, foreignContents } from '../engine/destroy.js';
+import { everything } from '../engine/observe.js';
 import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
-import { waitedLine } from '../engine/reconcile.js';
+import { waitedLine } from '../engine/waited.js';
 import { ETCD_PREFIX, listSnapshots, newestSnapshot } from '../etcd/snapshots.js';
 import { bucketName } from '../model/names.js';
 import type { Actual } from '../resources/types.js';

@@ -14,7 +14,7 @@ import { describeAwsError } from '../aws/errors.js';
 import type { AnyNode, DesiredGraph } from '../model/types.js';
 import type { RunContext } from '../resources/types.js';
 import type { ClusterSpec } from '../spec/schema.js';
-import type { Plan } from './plan.js';
+import type { Plan } from './compare.js';
 
 export interface PreflightFailure {
   check: 'elastic-ips' | 'vpcs' | 'zones' | 'instance-type' | 'ami' | 'key-pair' | 'public-zone';
