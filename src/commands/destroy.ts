@@ -121,7 +121,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
     let removedFromBucket = 0;
     const finished = !result.aborted && !result.remaining.length && !result.failed.length;
     if (keepBackups && finished) {
-      const { retainBackupsOnly } = await import('../resources/bucket.js');
+      const { retainBackupsOnly } = await import('../resources/index.js');
       removedFromBucket = await retainBackupsOnly(await s.aws.s3(), bucket, s.ctx.accountId);
     }
     const seconds = (Date.now() - started) / 1000;

@@ -64,3 +64,7 @@ export const DESTROY_SWEEP = {
   describe: describeBlocker,
 };
 export type { Blocker } from './kubernetes-made.js';
+
+/** What commands need of particular kinds, through the registry (a command never opens a kind's module). */
+export { PKI_PREFIX } from './pki.js';
+export { retainBackupsOnly } from './bucket.js';
