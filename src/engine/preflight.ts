@@ -21,14 +21,6 @@ export interface PreflightFailure {
   message: string;
 }
 
-export class PreflightError extends Error {
-  override readonly name = 'KubeazError';
-  readonly code = 'PreflightFailed';
-  constructor(readonly failures: PreflightFailure[]) {
-    super(`pre-flight found ${failures.length} problem${failures.length === 1 ? '' : 's'}; nothing was changed:\n${failures.map((f) => `  - ${f.check}: ${f.message}`).join('\n')}`);
-  }
-}
-
 export const EIP_QUOTA_CODE = 'L-0263D0A3';
 export const VPC_QUOTA_CODE = 'L-F678F1CE';
 /** AWS's default VPCs per region, when Service Quotas cannot tell */
