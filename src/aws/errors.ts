@@ -1,4 +1,5 @@
 /** AWS error codes, in one place. Commands and the engine ask these questions, never the codes. */
+import { EXIT_FAILURE, KubeazFailure, type ErrorSource } from '../errors.js';
 import { isUnreachable } from './retry.js';
 
 export function errorCode(err: unknown): string {
@@ -107,6 +108,9 @@ export const isBucketOwnedByYou = (err: unknown): boolean => errorCode(err) === 
 export const isInvalidChangeBatch = (err: unknown): boolean => errorCode(err) === 'InvalidChangeBatch';
 
 /** A permission problem: final, never retried. */
+/** The SDK found no credentials (or not the profile named): the SDK's error, known by its name. */
+export const isMissingCredentials = (err: unknown): err is Error => errorCode(err) === 'CredentialsProviderError';
+
 export function isAccessDenied(err: unknown): boolean {
   return /AccessDenied|UnauthorizedOperation|Forbidden|InvalidClientTokenId|AuthFailure$/.test(errorCode(err));
 }
@@ -126,16 +130,19 @@ export class LostResponseError extends Error {
 }
 export const isLostResponse = (err: unknown): err is LostResponseError => err instanceof LostResponseError || errorCode(err) === 'LostResponseError';
 
-/** An error the user can act on: what we were doing, to which resource, and the AWS code. */
-export class KubeazError extends Error {
+/**
+ * An error the user can act on: what we were doing, to which resource, and the AWS code. Its
+ * source is AWS unless said otherwise (a refusal is the user's: `source: 'user'`).
+ */
+export class KubeazError extends KubeazFailure {
   override readonly name = 'KubeazError';
   constructor(
     message: string,
     readonly code: string,
     readonly resource?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; source?: ErrorSource },
   ) {
-    super(message, options);
+    super(message, options?.source ?? 'aws', EXIT_FAILURE, options?.cause === undefined ? undefined : { cause: options.cause });
   }
 }
 

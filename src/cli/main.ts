@@ -4,6 +4,7 @@
  * unhealthy · 130 interrupted. Command modules (and the AWS SDK) load only when a command runs.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { KubeazFailure, UsageError } from '../errors.js';
 
 const VERSION = '0.1.0';
 
@@ -56,40 +57,42 @@ async function run(fn: Runner, opts: Record<string, unknown>, command: string): 
 }
 
 export async function report(e: unknown, debug: boolean, command: string): Promise<number> {
-  const err = e as Error & { issues?: Array<{ path: string; line?: number; message: string }>; code?: string };
-  if (err?.name === 'SpecError' && Array.isArray(err.issues)) {
-    process.stderr.write(`${err.message}\n`);
-    return 2;
+  const err = e as Error;
+  // Every failure reported on purpose is a KubeazFailure: its class says how it is printed, its exitCode how the command ends.
+  const { SpecError } = await import('../spec/load.js');
+  if (e instanceof SpecError) {
+    process.stderr.write(`${e.message}\n`);
+    return e.exitCode;
   }
-  if (err?.name === 'UsageError') {
-    process.stderr.write(`error: ${err.message}; see 'kubeaz ${command} --help'\n`);
-    return USAGE_EXIT;
+  if (e instanceof UsageError) {
+    process.stderr.write(`error: ${e.message}; see 'kubeaz ${command} --help'\n`);
+    return e.exitCode;
   }
-  if (err?.name === 'CredentialsProviderError' && /Profile (\S+) could not be found/.test(err.message)) {
+  const { describeAwsError, isMissingCredentials } = await import('../aws/errors.js');
+  if (isMissingCredentials(e) && /Profile (\S+) could not be found/.test(err.message)) {
     const name = /Profile (\S+) could not be found/.exec(err.message)![1];
     process.stderr.write(`error: the AWS profile '${name}'${process.env.AWS_PROFILE === name ? ' (AWS_PROFILE)' : ''} does not exist in the shared config or credentials file\n`);
     return 1;
   }
-  if (err?.name === 'CredentialsProviderError' && process.env.AWS_PROFILE) {
+  if (isMissingCredentials(e) && process.env.AWS_PROFILE) {
     const { profileExists } = await import('../aws/clients.js');
     if (!(await profileExists(process.env.AWS_PROFILE)).exists) {
       process.stderr.write(`error: the AWS profile '${process.env.AWS_PROFILE}' (AWS_PROFILE) does not exist in the shared config or credentials file\n`);
       return 1;
     }
   }
-  if (err?.name === 'CredentialsProviderError') {
+  if (isMissingCredentials(e)) {
     process.stderr.write('error: no AWS credentials found: pass --profile NAME, set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), sign in with `aws sso login`, or run where an instance role applies\n');
     return 1;
   }
-  const { describeAwsError } = await import('../aws/errors.js');
   // Domain errors (a lock held, no PKI, a backup missing, a conflict) say what to do; a stack
   // trace adds nothing there, so only unexpected errors suggest --debug.
-  const domain = err?.name === 'KubeazError' || err?.name === 'LockHeldError' || err?.name === 'GraphError';
-  const msg = domain ? err.message : describeAwsError(e);
+  const domain = e instanceof KubeazFailure;
+  const msg = domain ? e.message : describeAwsError(e);
   process.stderr.write(`error: ${msg}\n`);
   if (debug && err?.stack) process.stderr.write(`${err.stack}\n${err.cause ? `caused by: ${(err.cause as Error).stack ?? String(err.cause)}\n` : ''}`);
   else if (!domain) process.stderr.write('(run with --debug for the stack trace)\n');
-  return 1;
+  return domain ? e.exitCode : 1;
 }
 
 export function buildProgram(): Command {
@@ -192,7 +195,6 @@ export function buildProgram(): Command {
       run(async () => {
         const { completionScript, SHELLS } = await import('./completion.js');
         if (!(SHELLS as readonly string[]).includes(shell)) {
-          const { UsageError } = await import('../commands/session.js');
           throw new UsageError(`completion ${shell}: expected one of ${SHELLS.join(', ')}`);
         }
         process.stdout.write(completionScript(program, shell as 'bash'));

@@ -11,9 +11,12 @@
  */
 import { GENERATION_TAG } from '../model/types.js';
 import { newGeneration } from '../engine/context.js';
-import { computePlan, hasChanges, renderPlan, type Plan } from '../engine/plan.js';
+import { hasChanges, type Plan } from '../engine/compare.js';
+import { deleteOrphans } from '../engine/destroy.js';
+import { computePlan, renderPlan } from '../engine/plan.js';
 import { preflight } from '../engine/preflight.js';
-import { deleteOrphans, reconcile, waitedLine, type ActionRecord, type ReconcileResult } from '../engine/reconcile.js';
+import { reconcile, type ActionRecord, type ReconcileResult } from '../engine/reconcile.js';
+import { waitedLine } from '../engine/waited.js';
 import type { StateDocument } from '../state/local.js';
 import type { Actual } from '../resources/types.js';
 import { confirm, openSession, type GlobalOptions } from './session.js';

@@ -1,6 +1,7 @@
-import { destroyAll, everything, foreignContents } from '../engine/destroy.js';
+import { destroyAll, foreignContents } from '../engine/destroy.js';
+import { everything } from '../engine/observe.js';
 import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
-import { waitedLine } from '../engine/reconcile.js';
+import { waitedLine } from '../engine/waited.js';
 import { ETCD_PREFIX, listSnapshots, newestSnapshot } from '../etcd/snapshots.js';
 import { bucketName } from '../model/names.js';
 import type { Actual } from '../resources/types.js';
@@ -120,7 +121,7 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
     let removedFromBucket = 0;
     const finished = !result.aborted && !result.remaining.length && !result.failed.length;
     if (keepBackups && finished) {
-      const { retainBackupsOnly } = await import('../resources/bucket.js');
+      const { retainBackupsOnly } = await import('../resources/index.js');
       removedFromBucket = await retainBackupsOnly(await s.aws.s3(), bucket, s.ctx.accountId);
     }
     const seconds = (Date.now() - started) / 1000;

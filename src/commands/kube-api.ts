@@ -7,7 +7,7 @@ import { isNotFound, KubeazError } from '../aws/errors.js';
 import { bucketName, naming } from '../model/names.js';
 import { ADMIN_CERT_DAYS, signClientCert } from '../pki/ca.js';
 import { apiEndpoint, renderKubeconfig, type ApiEndpoint } from '../pki/kubeconfig.js';
-import { PKI_PREFIX } from '../resources/pki.js';
+import { PKI_PREFIX } from '../resources/index.js';
 import type { Session } from './session.js';
 
 export const KUBE_ADMIN_USER = 'kubernetes-admin';

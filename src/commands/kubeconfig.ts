@@ -24,7 +24,7 @@ import { bucketName } from '../model/names.js';
 import { signClientCert } from '../pki/ca.js';
 import { apiEndpoint, renderKubeconfig, type ApiEndpoint } from '../pki/kubeconfig.js';
 import { entriesFrom, isKubeconfig, isOwnKubeconfig, mergeKubeconfig, NotAKubeconfigError, standaloneKubeconfig, summarize } from '../pki/kubeconfig-file.js';
-import { PKI_PREFIX } from '../resources/pki.js';
+import { PKI_PREFIX } from '../resources/index.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { openSession, UsageError, type GlobalOptions, type Session } from './session.js';
 

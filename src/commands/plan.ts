@@ -4,7 +4,8 @@
  * Exit: 0 (with --detailed-exitcode: nothing to change), 4 (--detailed-exitcode: something would
  * change), 1 when something is refused (create would apply nothing of this plan), 2 bad spec.
  */
-import { computePlan, hasChanges, renderPlan } from '../engine/plan.js';
+import { hasChanges } from '../engine/compare.js';
+import { computePlan, renderPlan } from '../engine/plan.js';
 import { silentProgress } from '../engine/progress.js';
 import { ConsoleProgress } from '../engine/progress.js';
 import { openSession, type GlobalOptions } from './session.js';

@@ -18,6 +18,7 @@ import { loadSpecFile } from '../spec/load.js';
 import { clusterIdOf, type ClusterSpec } from '../spec/schema.js';
 import { LocalState, type StateBackend } from '../state/local.js';
 import { parseS3Url, S3State } from '../state/s3.js';
+import { UsageError } from '../errors.js';
 
 export interface GlobalOptions {
   file: string;
@@ -201,6 +202,4 @@ export async function confirm(question: string, yes: boolean | undefined): Promi
   }
 }
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };

@@ -4,7 +4,8 @@
  * admin certificate (kops' `validate cluster`: nodes per group Ready, control plane and add-on
  * pods running, kubelet version skew). Exit 3 unless all is well; `--wait` polls until it is.
  */
-import { describeDuplicate, observeEvery, resolveNode } from '../engine/reconcile.js';
+import { compareNode } from '../engine/compare.js';
+import { describeDuplicate, observeEvery } from '../engine/observe.js';
 import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
 import { silentProgress } from '../engine/progress.js';
 import { bucketName } from '../model/names.js';
@@ -115,12 +116,10 @@ async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Cre
   const resources: ResourceStatus[] = graph.nodes.map((node) => {
     const actual = actuals.get(node.key);
     if (!actual) return { key: node.key, kind: node.kind, status: 'missing' };
-    let changes: Change[];
-    try {
-      changes = (HANDLERS[node.kind] as ResourceHandler).diff(resolveNode(node, actuals), actual);
-    } catch {
-      changes = [{ field: 'dependencies', from: 'missing', to: 'present', inPlace: true }];
-    }
+    // Drift is the plan's own per-node comparison, against what exists (no simulation of what create would do).
+    const c = compareNode(HANDLERS, node, actuals);
+    const changes: Change[] =
+      c.verdict === 'update' || c.verdict === 'refuse' ? c.changes : c.verdict === 'incomplete' ? [{ field: 'dependencies', from: 'missing', to: 'present', inPlace: true }] : [];
     return { key: node.key, kind: node.kind, id: actual.id, status: changes.length ? 'drifted' : 'present', ...(changes.length ? { changes } : {}), ...(actual.state ? { state: actual.state } : {}) };
   });
   const byKind = new Map<Kind, Actual[]>();

@@ -4,9 +4,14 @@
  * dependencies are done, stops starting new work when aborted, and lets in-flight work finish.
  */
 import { isRef, type AnyNode } from '../model/types.js';
+import { KubeazFailure } from '../errors.js';
 
-export class GraphError extends Error {
+/** A desired graph that does not hold together: a bug in kubeaz's model, never the user's. */
+export class GraphError extends KubeazFailure {
   override readonly name = 'GraphError';
+  constructor(message: string) {
+    super(message, 'internal');
+  }
 }
 
 function collectRefs(v: unknown, out: Set<string>): void {

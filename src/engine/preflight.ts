@@ -14,19 +14,11 @@ import { describeAwsError } from '../aws/errors.js';
 import type { AnyNode, DesiredGraph } from '../model/types.js';
 import type { RunContext } from '../resources/types.js';
 import type { ClusterSpec } from '../spec/schema.js';
-import type { Plan } from './plan.js';
+import type { Plan } from './compare.js';
 
 export interface PreflightFailure {
   check: 'elastic-ips' | 'vpcs' | 'zones' | 'instance-type' | 'ami' | 'key-pair' | 'public-zone';
   message: string;
-}
-
-export class PreflightError extends Error {
-  override readonly name = 'KubeazError';
-  readonly code = 'PreflightFailed';
-  constructor(readonly failures: PreflightFailure[]) {
-    super(`pre-flight found ${failures.length} problem${failures.length === 1 ? '' : 's'}; nothing was changed:\n${failures.map((f) => `  - ${f.check}: ${f.message}`).join('\n')}`);
-  }
 }
 
 export const EIP_QUOTA_CODE = 'L-0263D0A3';

@@ -5,10 +5,12 @@
  * never blindly resent: the kind is observed again first.
  */
 import { describeAwsError, errorCode, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
-import { isRef, type AnyNode, type DesiredGraph, type Kind } from '../model/types.js';
+import type { DesiredGraph, Kind } from '../model/types.js';
 import type { Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler, RunContext } from '../resources/types.js';
+import { compareNode, refusalReason, resolveNode } from './compare.js';
 import { schedule } from './graph.js';
+import { longestWait, type Waited } from './waited.js';
 
 export type Action = 'create' | 'update' | 'unchanged' | 'refused' | 'failed' | 'skipped';
 
@@ -21,22 +23,6 @@ export interface ActionRecord {
   error?: string;
   seconds?: number;
 }
-
-/** What a run waited on longest: the node whose work (its create and its wait to be ready, or its deletion) took longest. */
-export interface Waited {
-  key: string;
-  seconds: number;
-}
-
-/** The longest of a run's timed steps (undefined when nothing took time). */
-export function longestWait(steps: ReadonlyArray<{ key: string; seconds?: number | undefined }>): Waited | undefined {
-  let best: Waited | undefined;
-  for (const s of steps) if (s.seconds !== undefined && (!best || s.seconds > best.seconds)) best = { key: s.key, seconds: s.seconds };
-  return best;
-}
-
-/** The one line a create or destroy ends with: where its minutes went. */
-export const waitedLine = (w: Waited): string => `waited ${w.seconds < 10 ? w.seconds.toFixed(1) : Math.round(w.seconds)} s on ${w.key}`;
 
 export interface ReconcileResult {
   actions: ActionRecord[];
@@ -51,78 +37,10 @@ export interface ReconcileResult {
 
 export interface ReconcileOptions {
   concurrency: number;
-  /** compute the plan only: no mutating call */
-  dryRun?: boolean;
-  /** called once with what exists, before anything is changed (learn the generation, journal) */
-  afterObserve?: (actuals: Map<string, Actual>) => Promise<void>;
+  /** what exists, as the plan this run applies observed it */
+  observed: Map<string, Actual>;
   /** journal hook, called after every successful create/update/adopt */
   onRecord?: (key: string, actual: Actual) => Promise<void>;
-  /** what exists, already observed (by the plan this run applies): no second observation */
-  observed?: Map<string, Actual>;
-}
-
-export const PENDING = '(known after create)';
-
-export interface Observation {
-  /** one resource per logical key */
-  actuals: Map<string, Actual>;
-  /** the others, where two resources claim one key (a create repeated by hand or by a lost answer) */
-  duplicates: Actual[];
-}
-
-/**
- * One batched read per kind, all kinds at once. Where two resources claim one key, the one the
- * state file names (else the smallest id) is the cluster's, and the others are returned as duplicates:
- * create and status name them and go on, destroy deletes them all.
- */
-export async function observeEvery(ctx: RunContext & { resetMemo?: () => void }, handlers: Handlers, kinds: readonly Kind[] = Object.keys(handlers) as Kind[]): Promise<Observation> {
-  ctx.resetMemo?.();
-  const lists = await Promise.all(
-    kinds.map(async (k) => {
-      try {
-        return await (handlers[k] as ResourceHandler).observe(ctx);
-      } catch (e) {
-        throw new KubeazError(`reading ${k} resources: ${describeAwsError(e)}`, errorCode(e), k, { cause: e });
-      }
-    }),
-  );
-  const actuals = new Map<string, Actual>();
-  const duplicates: Actual[] = [];
-  // The one the state file knows first, then by id: the same one is chosen on every run.
-  const known = (a: Actual) => (ctx.stateIds?.[a.key] === a.id ? 0 : 1);
-  for (const a of lists.flat().sort((x, y) => known(x) - known(y) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))) {
-    if (actuals.has(a.key)) duplicates.push(a);
-    else actuals.set(a.key, a);
-  }
-  return { actuals, duplicates };
-}
-
-/** What to say about a duplicate. */
-export const describeDuplicate = (d: Actual, kept: Actual | undefined): string =>
-  `two ${d.kind} resources claim the key ${d.key}: ${kept?.id ?? '?'} (used) and ${d.id} (a duplicate: delete it, or destroy deletes both)`;
-
-/** observeEvery, naming the duplicates as warnings and returning one resource per key. */
-export async function observeAll(ctx: RunContext & { resetMemo?: () => void }, handlers: Handlers, kinds: readonly Kind[] = Object.keys(handlers) as Kind[]): Promise<Map<string, Actual>> {
-  const { actuals, duplicates } = await observeEvery(ctx, handlers, kinds);
-  for (const d of duplicates) ctx.progress.emit({ type: 'warn', message: describeDuplicate(d, actuals.get(d.key)) });
-  return actuals;
-}
-
-function resolveValue(v: unknown, actuals: Map<string, Actual>, key: string): unknown {
-  if (isRef(v)) {
-    const a = actuals.get(v.$ref);
-    if (!a) throw new KubeazError(`${key} needs ${v.$ref}, which does not exist`, 'MissingDependency', key);
-    const value = v.attr ? a.attrs[v.attr] : a.id;
-    if (value === undefined) throw new KubeazError(`${key} needs ${v.$ref}.${v.attr}, which is unknown`, 'MissingDependency', key);
-    return value;
-  }
-  if (Array.isArray(v)) return v.map((x) => resolveValue(x, actuals, key));
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveValue(x, actuals, key)]));
-  return v;
-}
-
-export function resolveNode(node: AnyNode, actuals: Map<string, Actual>): ResolvedNode {
-  return { key: node.key, kind: node.kind, props: resolveValue(node.props, actuals, node.key) as ResolvedNode['props'], tags: node.tags };
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -195,8 +113,7 @@ async function createSafely(ctx: RunContext & { resetMemo?: () => void }, h: Res
 }
 
 export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, graph: DesiredGraph, handlers: Handlers, opts: ReconcileOptions): Promise<ReconcileResult> {
-  const actuals = opts.observed ? new Map(opts.observed) : await observeAll(ctx, handlers);
-  await opts.afterObserve?.(actuals);
+  const actuals = new Map(opts.observed);
   const desiredKeys = new Set(graph.nodes.map((n) => n.key));
   const orphans = [...actuals.values()].filter((a) => !desiredKeys.has(a.key));
   const byKey = new Map(graph.nodes.map((n) => [n.key, n]));
@@ -223,7 +140,7 @@ export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, gr
         const key = schedKey.slice(0, -READY.length);
         const node = byKey.get(key)!;
         const actual = actuals.get(key);
-        if (opts.dryRun || !actual || actual.id === PENDING) return;
+        if (!actual) return;
         try {
           const settled = await (handlers[node.kind] as ResourceHandler).settle!(ctx, actual);
           actuals.set(key, settled);
@@ -245,39 +162,32 @@ export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, gr
       const node = byKey.get(key)!;
       const h = handlers[node.kind] as ResourceHandler;
       const started = Date.now();
-      const resolved = resolveNode(node, actuals);
       const actual = actuals.get(key);
       try {
-        if (actual) {
-          const changes = actual.id === PENDING ? [] : h.diff(resolved, actual);
-          if (!changes.length) {
-            actions.push({ key, kind: node.kind, action: 'unchanged', id: actual.id });
-            ctx.progress.emit({ type: 'unchanged', key });
-            return;
-          }
-          const refused = changes.filter((c) => !c.inPlace);
-          if (refused.length) {
-            const message = `${key} (${actual.id}): ${refused.map((c) => `${c.field} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join(', ')} cannot be changed in place; kubeaz will not replace it. Change the spec back, or destroy and create the cluster.`;
-            actions.push({ key, kind: node.kind, action: 'refused', id: actual.id, changes, error: message });
-            throw new KubeazError(message, 'ImmutableChange', key);
-          }
-          if (opts.dryRun) {
-            actions.push({ key, kind: node.kind, action: 'update', id: actual.id, changes });
-            return;
-          }
-          if (!h.update) throw new KubeazError(`${key}: ${changes.map((c) => c.field).join(', ')} differ and ${node.kind} has no in-place update`, 'NoUpdate', key);
-          const updated = await h.update(ctx, resolved, actual, changes);
+        const c = compareNode(handlers, node, actuals);
+        if (c.verdict === 'incomplete') throw c.error;
+        if (c.verdict === 'unchanged') {
+          actions.push({ key, kind: node.kind, action: 'unchanged', id: c.actual.id });
+          ctx.progress.emit({ type: 'unchanged', key });
+          return;
+        }
+        if (c.verdict === 'refuse') {
+          // The plan refused nothing, yet this does (it changed between the plan and now): still not half-applied.
+          const message = `${key}: ${refusalReason(node.kind, c.actual.id, c.refused)}`;
+          actions.push({ key, kind: node.kind, action: 'refused', id: c.actual.id, changes: c.changes, error: message });
+          throw new KubeazError(message, 'ImmutableChange', key);
+        }
+        if (c.verdict === 'update') {
+          const { resolved, changes } = c;
+          if (!h.update) throw new KubeazError(`${key}: ${changes.map((x) => x.field).join(', ')} differ and ${node.kind} has no in-place update`, 'NoUpdate', key);
+          const updated = await h.update(ctx, resolved, c.actual, changes);
           actuals.set(key, updated);
           actions.push({ key, kind: node.kind, action: 'update', id: updated.id, changes, seconds: (Date.now() - started) / 1000 });
-          ctx.progress.emit({ type: 'update', key, detail: `${updated.id}: ${changes.map((c) => c.field).join(', ')}`, seconds: (Date.now() - started) / 1000 });
+          ctx.progress.emit({ type: 'update', key, detail: `${updated.id}: ${changes.map((x) => x.field).join(', ')}`, seconds: (Date.now() - started) / 1000 });
           await opts.onRecord?.(key, updated);
           return;
         }
-        if (opts.dryRun) {
-          actuals.set(key, { key, kind: node.kind, id: PENDING, attrs: new Proxy({}, { get: () => PENDING }), tags: node.tags });
-          actions.push({ key, kind: node.kind, action: 'create' });
-          return;
-        }
+        const resolved = resolveNode(node, actuals);
         if (ctx.signal.aborted) throw new KubeazError('interrupted', 'Aborted', key);
         const freshDeps = node.deps.some((d) => createdNow.has(d));
         const created = await createSafely(ctx, h, resolved, freshDeps);
@@ -306,42 +216,4 @@ export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, gr
   }
   const waited = longestWait([...actions.map((a) => ({ key: a.key, seconds: busy.get(a.key) ?? a.seconds }))]);
   return { actions, actuals, orphans, ok: result.failed.length === 0 && result.skipped.length === 0, aborted: ctx.signal.aborted, ...(waited ? { waited } : {}) };
-}
-
-export interface DeleteResult {
-  deleted: Array<{ key: string; kind: Kind; id: string }>;
-  failed: Array<{ key: string; kind: Kind; id: string; error: string }>;
-}
-
-/**
- * Deletes owned resources the spec no longer names (a removed node group: its auto scaling group,
- * whose instances terminate with it, then its launch template). Kind by kind in the reverse of the
- * dependency table, each kind's resources in parallel; DependencyViolation is retried within the
- * dependency time budget. A kind is not started when one it must outlive failed.
- */
-export async function deleteOrphans(ctx: RunContext, handlers: Handlers, orphans: readonly Actual[], opts: { concurrency: number; onDeleted?: (a: Actual) => Promise<void> }): Promise<DeleteResult> {
-  const { deleteOne } = await import('./destroy.js');
-  const { DELETE_AFTER } = await import('./kinds.js');
-  const kinds = [...new Set(orphans.map((a) => a.kind))];
-  // Destroy's relation among the kinds present: a kind goes once every kind it must outlast is gone.
-  const nodes = kinds.map((k) => ({ key: k, deps: kinds.filter((other) => other !== k && DELETE_AFTER[k].includes(other)) }));
-  const result: DeleteResult = { deleted: [], failed: [] };
-  await schedule(
-    nodes,
-    async (kind) => {
-      const list = orphans.filter((a) => a.kind === kind);
-      const h = handlers[kind as Kind] as ResourceHandler;
-      const errors: unknown[] = [];
-      await Promise.all(
-        list.map(async (a) => {
-          if (ctx.signal.aborted) return;
-          const error = await deleteOne(ctx, h, a, result, opts.onDeleted);
-          if (error) errors.push(error);
-        }),
-      );
-      if (errors.length) throw errors[0];
-    },
-    { concurrency: Math.max(1, Math.min(opts.concurrency, kinds.length || 1)), signal: ctx.signal },
-  );
-  return result;
 }

@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
+import { UsageError } from '../errors.js';
 
 const RPC_DESCRIPTOR = {
   nested: {
@@ -94,7 +95,7 @@ export async function snapshotToFile(endpoint: string, file: string, tls: EtcdTl
   let creds;
   if (useTls || tls.cacert || tls.cert) {
     const [ca, key, cert] = await Promise.all([tls.cacert ? readFile(tls.cacert) : undefined, tls.key ? readFile(tls.key) : undefined, tls.cert ? readFile(tls.cert) : undefined]);
-    if (Boolean(key) !== Boolean(cert)) throw new Error('--cert and --key go together');
+    if (Boolean(key) !== Boolean(cert)) throw new UsageError('--cert and --key go together');
     creds = grpc.credentials.createSsl(ca ?? null, key ?? null, cert ?? null);
   } else {
     creds = grpc.credentials.createInsecure();

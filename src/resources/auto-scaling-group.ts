@@ -321,6 +321,13 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group'> = {
     return { ...actual, tags, observed };
   },
 
+  planUpdate(_node, _actual, changes) {
+    const v = changes.find((c) => c.field === 'launchTemplateVersion');
+    return v ? { note: `the group will launch version ${String(v.to)}; its running instances keep version ${String(v.from)} until \`kubeaz rollout\` replaces them` } : {};
+  },
+
+  deleteNote: 'the group is deleted with its instances (they terminate)',
+
   async delete(ctx, actual) {
     const w = waitsOf(ctx);
     const ids = w.instancesOf.get(actual.id) ?? new Set<string>();

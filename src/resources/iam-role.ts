@@ -19,7 +19,7 @@ import {
   paginateListRolePolicies,
   type IAMClient,
 } from '@aws-sdk/client-iam';
-import { isAlreadyExists, isNotFound } from '../aws/errors.js';
+import { isAlreadyExists, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 
 import { KEY_TAG, type PolicyDocument, type Tags } from '../model/types.js';
@@ -131,7 +131,7 @@ export const iamRole: ResourceHandler<'iam-role'> = {
       if (!isAlreadyExists(e)) throw e;
       // A retried create or a race: adopt it only if it lives under our path (that is the proof).
       const got = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role!;
-      if (got.Path !== path) throw new Error(`IAM role ${name} already exists outside ${path} (path ${got.Path}): not ours, refusing to adopt it`, { cause: e });
+      if (got.Path !== path) throw new KubeazError(`IAM role ${name} already exists outside ${path} (path ${got.Path}): not ours, refusing to adopt it`, 'RefusedAdopt', name, { cause: e, source: 'user' });
       arn = got.Arn!;
       tags = fromTagList(got.Tags);
       observed = { path, assumeRolePolicy: parsePolicy(got.AssumeRolePolicyDocument), policies: await inlinePolicies(iam, name) };

@@ -24,7 +24,7 @@ import {
   paginateListUserPolicies,
   type IAMClient,
 } from '@aws-sdk/client-iam';
-import { isAlreadyExists, isNotFound } from '../aws/errors.js';
+import { isAlreadyExists, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 
 import type { Tags } from '../model/types.js';
@@ -78,7 +78,7 @@ export const iamUser: ResourceHandler<'iam-user'> = {
       if (!isAlreadyExists(e)) throw e;
       // A retried create or a race: adopt it only if it lives under our path (that is the proof).
       const got = (await iam.send(new GetUserCommand({ UserName: name }))).User!;
-      if (got.Path !== path) throw new Error(`IAM user ${name} already exists outside ${path} (path ${got.Path}): not ours, refusing to adopt it`, { cause: e });
+      if (got.Path !== path) throw new KubeazError(`IAM user ${name} already exists outside ${path} (path ${got.Path}): not ours, refusing to adopt it`, 'RefusedAdopt', name, { cause: e, source: 'user' });
       arn = got.Arn!;
       tags = fromTagList(got.Tags);
       observed = { path, policies: await inlinePolicies(iam, name) };

@@ -22,6 +22,7 @@ import { securityGroupRules } from './security-group-rules.js';
 import { subnet } from './subnet.js';
 import { vpc } from './vpc.js';
 import { vpcEndpoint } from './vpc-endpoint.js';
+import { describeBlocker, sweepKubernetesMade } from './kubernetes-made.js';
 
 export type Handlers = { [K in Kind]: ResourceHandler<K> };
 
@@ -48,3 +49,22 @@ export const HANDLERS: Handlers = {
   'launch-template': launchTemplate,
   'auto-scaling-group': autoScalingGroup,
 };
+
+/**
+ * Destroy's one step that is no kind of ours: what the cluster's Kubernetes made in the VPC
+ * (Service load balancers, their security groups, detached interfaces) is swept once the instances,
+ * NAT gateways and our load balancers are gone (`after`), and before the kinds its leftovers would
+ * block (`before`). What it cannot remove is reported as blockers of our resources.
+ */
+export const DESTROY_SWEEP = {
+  name: 'kubernetes-made',
+  after: ['auto-scaling-group', 'nat-gateway', 'load-balancer'] as readonly Kind[],
+  before: ['subnet', 'security-group', 'internet-gateway', 'vpc'] as readonly Kind[],
+  run: sweepKubernetesMade,
+  describe: describeBlocker,
+};
+export type { Blocker } from './kubernetes-made.js';
+
+/** What commands need of particular kinds, through the registry (a command never opens a kind's module). */
+export { PKI_PREFIX } from './pki.js';
+export { retainBackupsOnly } from './bucket.js';

@@ -14,7 +14,7 @@ import {
   paginateListInstanceProfiles,
   type InstanceProfile,
 } from '@aws-sdk/client-iam';
-import { errorCode, isAlreadyExists, isNotFound } from '../aws/errors.js';
+import { errorCode, isAlreadyExists, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 import { iamPathOf } from '../model/names.js';
 import type { Tags } from '../model/types.js';
@@ -82,7 +82,7 @@ export const instanceProfile: ResourceHandler<'instance-profile'> = {
       if (!isAlreadyExists(e)) throw e;
       // A retried create or a race: adopt it only if it lives under our path (that is the proof).
       profile = (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))).InstanceProfile!;
-      if (profile.Path !== path) throw new Error(`instance profile ${name} already exists outside ${path} (path ${profile.Path}): not ours, refusing to adopt it`, { cause: e });
+      if (profile.Path !== path) throw new KubeazError(`instance profile ${name} already exists outside ${path} (path ${profile.Path}): not ours, refusing to adopt it`, 'RefusedAdopt', name, { cause: e, source: 'user' });
       tags = fromTagList(profile.Tags);
     }
     const actual = profileActual(node.key, profile, tags);

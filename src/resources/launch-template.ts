@@ -7,6 +7,7 @@ import {
   CreateLaunchTemplateVersionCommand,
   DeleteLaunchTemplateCommand,
   DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
   ModifyLaunchTemplateCommand,
   paginateDescribeLaunchTemplates,
   type LaunchTemplate,
@@ -158,6 +159,36 @@ export const launchTemplate: ResourceHandler<'launch-template'> = {
 
   async delete(ctx, actual) {
     await ignoreNotFound((await ctx.aws.ec2()).send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: actual.id })));
+  },
+
+  planUpdate(_node, actual, changes) {
+    if (!changes.some((c) => c.field === 'launchTemplateData')) return {};
+    // The update makes a new version (the next number) and makes it the default; groups follow it.
+    const latest = (actual.observed as { latestVersion?: number } | undefined)?.latestVersion ?? Number(actual.attrs.version ?? 0);
+    const next = String(latest + 1);
+    return { note: `new launch template version ${next}`, after: { ...actual, attrs: { ...actual.attrs, version: next } } };
+  },
+
+  /** The data is compared by its hash: read the version the template holds now and name the fields that differ. */
+  async planDetail(ctx, node, actual, changes) {
+    if (!changes.some((c) => c.field === 'launchTemplateData')) return [];
+    const out = await (await ctx.aws.ec2()).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: actual.id, Versions: [actual.attrs.version ?? '$Default'] }));
+    const now = out.LaunchTemplateVersions?.[0]?.LaunchTemplateData;
+    if (!now) return [];
+    const want = launchTemplateData(node);
+    const fields: Array<{ field: string; from: unknown; to: unknown }> = [];
+    const cmp = (field: string, from: unknown, to: unknown) => {
+      if (JSON.stringify(from ?? null) !== JSON.stringify(to ?? null)) fields.push({ field, from: from ?? null, to: to ?? null });
+    };
+    cmp('instanceType', now.InstanceType, want.InstanceType);
+    cmp('imageId', now.ImageId, want.ImageId);
+    cmp('keyName', now.KeyName, want.KeyName);
+    cmp('volumeSize', now.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize, want.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize);
+    cmp('instanceProfile', now.IamInstanceProfile?.Arn ?? now.IamInstanceProfile?.Name, want.IamInstanceProfile?.Arn);
+    const groupsOf = (d: typeof now) => [...(d.SecurityGroupIds ?? d.NetworkInterfaces?.[0]?.Groups ?? [])].sort();
+    cmp('securityGroupIds', groupsOf(now), groupsOf(want as typeof now));
+    if (now.UserData !== want.UserData) fields.push({ field: 'userData', from: '(current)', to: '(changed: Kubernetes version, labels, taints or bootstrap)' });
+    return fields;
   },
 };
 

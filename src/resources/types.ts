@@ -116,4 +116,17 @@ export interface ResourceHandler<K extends Kind = Kind> {
    * goes only because its container goes. Read at destroy only.
    */
   foreignContents?(ctx: RunContext, actual: Actual): Promise<string[]>;
+  /**
+   * The plan's word on an in-place update of this kind (the engine knows no kind): a note for the
+   * user and, where the update changes what dependents see (a launch template's next version), the
+   * resource as it will be afterwards. Pure.
+   */
+  planUpdate?(node: ResolvedNode<K>, actual: Actual, changes: Change[]): { note?: string; after?: Actual };
+  /** The plan's note beside a deletion of this kind (a group goes with its instances). */
+  readonly deleteNote?: string;
+  /**
+   * Field-level detail of a planned update, read from AWS (no mutating call; a failed read leaves
+   * the plan's own fields): a launch template compared by hash names the fields that differ.
+   */
+  planDetail?(ctx: RunContext, node: ResolvedNode<K>, actual: Actual, changes: Change[]): Promise<Array<{ field: string; from: unknown; to: unknown }>>;
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { clusterSchema, KUBERNETES_EOL, PRIVATE_RANGES, RESERVED_RANGES, overlaps, within, type ClusterSpec } from './schema.js';
 import { parseCidr } from '../model/cidr.js';
 import { addonVersionWarning } from '../model/versions.js';
+import { EXIT_USAGE, KubeazFailure } from '../errors.js';
 
 /** A cluster spec is a page of YAML; anything this large is a mistake (and parsing it costs memory and minutes). */
 export const MAX_SPEC_BYTES = 256 * 1024;
@@ -26,13 +27,14 @@ export function formatIssue(i: SpecIssue): string {
   return `${i.path}${i.line !== undefined ? ` (line ${i.line})` : ''}: ${i.message}`;
 }
 
-export class SpecError extends Error {
+/** Every problem of a spec at once: the user's, exit 2. */
+export class SpecError extends KubeazFailure {
   override readonly name = 'SpecError';
   readonly issues: SpecIssue[];
   readonly file: string;
   constructor(file: string, issues: SpecIssue[]) {
     const n = issues.length;
-    super(`${file}: ${n} problem${n === 1 ? '' : 's'}\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`);
+    super(`${file}: ${n} problem${n === 1 ? '' : 's'}\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, 'user', EXIT_USAGE);
     this.file = file;
     this.issues = issues;
   }

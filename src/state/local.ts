@@ -6,6 +6,7 @@
 import { link, lstat, mkdir, open, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { KubeazFailure } from '../errors.js';
 
 export interface ResourceRecord {
   kind: string;
@@ -49,7 +50,7 @@ export interface StateBackend {
   unlock(): Promise<void>;
 }
 
-export class LockHeldError extends Error {
+export class LockHeldError extends KubeazFailure {
   override readonly name = 'LockHeldError';
   constructor(
     readonly lockFile: string,
@@ -60,6 +61,7 @@ export class LockHeldError extends Error {
       message ??
         `another kubeaz run holds the lock on this cluster: pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.startedAt}). ` +
           `Wait for it to finish; if that process is gone from another host, remove ${lockFile}.`,
+      'user',
     );
   }
 }

@@ -21,7 +21,7 @@ import {
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand, SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
 import { ChangeResourceRecordSetsCommand, ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
-import type { Plan } from '../../src/engine/plan.js';
+import type { Plan } from '../../src/engine/compare.js';
 import { kubeaz } from '../helpers/cli.js';
 
 const REGION = 'us-west-2';

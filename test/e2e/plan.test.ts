@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
-import type { Plan } from '../../src/engine/plan.js';
+import type { Plan } from '../../src/engine/compare.js';
 import { kubeaz } from '../helpers/cli.js';
 import {
   ConfigureHealthCheckCommand,

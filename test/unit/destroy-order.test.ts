@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DELETE_AFTER, KIND_DEPENDENCIES, LOOSENED } from '../../src/engine/kinds.js';
-import { deletionOrder } from '../../src/engine/plan.js';
+import { deletionOrder } from '../../src/engine/compare.js';
 import type { Kind } from '../../src/model/types.js';
 
 const kinds = Object.keys(KIND_DEPENDENCIES) as Kind[];
