@@ -4,7 +4,7 @@
  */
 import type { ClusterSpec, NodeGroupSpec } from '../spec/schema.js';
 import { clusterIdOf } from '../spec/schema.js';
-import { subnetLayout } from './cidr.js';
+import { subnetLayout } from '../spec/cidr.js';
 import { baseTags, k8sClusterTag, naming, type Naming } from './names.js';
 import { clusterVars, renderBootstrapFiles, renderUserData } from './bootstrap.js';
 import { loadbalancerPolicy, masterPolicy, nodePolicy, tlsOnlyPolicy, userPolicy } from './policies.js';

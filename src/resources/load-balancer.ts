@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing';
 import { isAlreadyExists, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
-import { ELB_HOSTED_ZONE_IDS } from '../aws/elb-zones.js';
+import { ELB_HOSTED_ZONE_IDS } from '../model/elb-zones.js';
 import { KEY_TAG, OWNER_TAG, type KindProps, type Tags } from '../model/types.js';
 import { change, claims, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
 import type { Actual, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';

@@ -6,8 +6,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { clusterSchema, KUBERNETES_EOL, PRIVATE_RANGES, RESERVED_RANGES, overlaps, within, type ClusterSpec } from './schema.js';
-import { parseCidr } from '../model/cidr.js';
-import { addonVersionWarning } from '../model/versions.js';
+import { parseCidr } from './cidr.js';
+import { addonVersionWarning } from './versions.js';
 
 /** A cluster spec is a page of YAML; anything this large is a mistake (and parsing it costs memory and minutes). */
 export const MAX_SPEC_BYTES = 256 * 1024;
