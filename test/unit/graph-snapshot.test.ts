@@ -2,7 +2,9 @@
  * The desired graph of the example spec and its variants, frozen as JSON files: a refactor of
  * src/model/ (builders per area, dependencies from $refs) must leave every node — key, kind,
  * props, tags, deps, ready — exactly as it was. Long texts (user data, bootstrap files, policy
- * documents rendered as strings) are kept as a hash so the files stay readable.
+ * documents rendered as strings) are kept as a hash so the files stay readable. `deps` and `ready`
+ * are sets (sorted here): nodes are listed after everything they depend on, so the order of the
+ * list — which plan prints — does not hang on the order inside them; that is asserted too.
  * Regenerate only for an intended change: npx vitest run test/unit/graph-snapshot.test.ts -u
  */
 import { createHash } from 'node:crypto';
@@ -59,6 +61,12 @@ const SPECS: Record<string, () => ClusterSpec> = {
 describe('derived graph snapshots (identical across model refactors)', () => {
   it.each(Object.keys(SPECS))('%s', async (name) => {
     const g = deriveGraph(SPECS[name]!(), facts);
-    await expect(`${JSON.stringify(compact(g), null, 2)}\n`).toMatchFileSnapshot(`./__snapshots__/graph.${name}.json`);
+    const before = new Set<string>();
+    for (const n of g.nodes) {
+      expect(n.deps.filter((d) => !before.has(d)), `${n.key} depends only on nodes listed before it`).toEqual([]);
+      before.add(n.key);
+    }
+    const sets = { ...g, nodes: g.nodes.map((n) => ({ ...n, deps: [...n.deps].sort(), ...(n.ready ? { ready: [...n.ready].sort() } : {}) })) };
+    await expect(`${JSON.stringify(compact(sets), null, 2)}\n`).toMatchFileSnapshot(`./__snapshots__/graph.${name}.json`);
   });
 });
