@@ -1,6 +1,9 @@
 /**
  * Classic ELBs in front of the API servers (`<clusterId>-api`, `<clusterId>-api-int`). Identified
  * by name; owned when they carry our ownership tag (a look-alike name alone proves nothing).
+ *
+ * One file per kind (DESIGN.md), over 300 lines because a classic ELB's settings are separate
+ * calls each (listeners, health check, attributes, subnets, security groups), each diffed and updated in place.
  */
 import {
   AddTagsCommand,

@@ -1,6 +1,9 @@
 /**
  * Reading a cluster spec: YAML text → validated ClusterSpec, every problem reported at once with
  * its path and the line it sits on. Nothing but SpecError ever leaves this module.
+ *
+ * Over 300 lines on purpose: YAML positions, zod issues and their wording are one pipeline
+ * (issue → path → line → message), and splitting it would spread one message's making over files.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
