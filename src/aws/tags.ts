@@ -1,6 +1,5 @@
 /** Tag shapes of the different APIs, and the ownership filters. */
 import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
-import type { ResolvedNode } from '../resources/types.js';
 
 export type KV = { Key?: string; Value?: string };
 
@@ -27,7 +26,7 @@ export function tagChanges(desired: Tags, actual: Tags, ignore: readonly string[
   return out;
 }
 
-export function tagDiff(node: ResolvedNode, actualTags: Tags, ignore: readonly string[] = []) {
+export function tagDiff(node: { tags: Tags }, actualTags: Tags, ignore: readonly string[] = []) {
   const changed = tagChanges(node.tags, actualTags, ignore);
   return Object.keys(changed).length
     ? [{ field: 'tags', from: Object.fromEntries(Object.keys(changed).map((k) => [k, actualTags[k]])), to: changed, inPlace: true }]

@@ -12,8 +12,19 @@
  * burst of arrivals is still one call), then at the loop's interval. The rate is therefore bounded:
  * at most one call per interval per loop, plus one per gathered arrival.
  */
-import type { Timing } from '../resources/types.js';
 import { KubeazError } from './errors.js';
+
+/** How long a run polls and waits (RunContext.timing); shorter in tests. */
+export interface Timing {
+  /** seconds between polls of a wait (waiter minDelay) */
+  pollSeconds: number;
+  /** give up waiting after this many seconds */
+  maxWaitSeconds: number;
+  /** after a lost answer, how long a just-made resource may take to become visible */
+  propagationSeconds: number;
+  /** how long destroy retries a DependencyViolation before naming the blocker */
+  dependencySeconds: number;
+}
 
 export type PollOutcome = { state: 'ready' | 'pending' | 'failed'; reason?: string };
 

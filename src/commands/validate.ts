@@ -1,6 +1,6 @@
 import { loadSpecFile, SpecError } from '../spec/load.js';
 import { clusterIdOf } from '../spec/schema.js';
-import { subnetLayout } from '../model/cidr.js';
+import { subnetLayout } from '../spec/cidr.js';
 
 export async function validateCommand(opts: { file: string; output?: string }): Promise<number> {
   if (opts.output === 'json') {

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ADDON_VERSIONS_BY_MINOR, HELM_VERSION, SUPPORTED_MINORS } from '../model/versions.js';
+import { ADDON_VERSIONS_BY_MINOR, HELM_VERSION, SUPPORTED_MINORS } from '../spec/versions.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -2,15 +2,10 @@
  * Progress a user sees during a run: one line per finished step, and on a terminal a live line
  * for long waits. Everything goes to stderr so stdout stays clean for --output json.
  */
-export type ProgressEvent =
-  | { type: 'create' | 'update' | 'delete' | 'adopt' | 'unchanged' | 'skip'; key: string; detail?: string; seconds?: number }
-  | { type: 'wait'; what: string; ready: number; total: number; seconds: number }
-  | { type: 'info'; message: string }
-  | { type: 'warn'; message: string };
+import type { Progress, ProgressEvent } from '../resources/types.js';
 
-export interface Progress {
-  emit(e: ProgressEvent): void;
-}
+// the types live with the run context every kind reports through; printers of them live here
+export type { Progress, ProgressEvent };
 
 export const silentProgress: Progress = { emit: () => {} };
 

@@ -5,10 +5,9 @@
 import type { ClusterSpec, NodeGroupSpec } from '../spec/schema.js';
 import { clusterIdOf } from '../spec/schema.js';
 import type { Naming } from './names.js';
-import { addonVars } from './versions.js';
+import { POD_CIDR, SERVICE_CIDR } from '../spec/cidr.js';
+import { addonVars } from '../spec/versions.js';
 
-export const POD_CIDR = '100.96.0.0/11';
-export const SERVICE_CIDR = '100.64.0.0/13';
 
 /** Which template becomes which object in the bucket. Prefixes decide which role may read it. */
 export const BOOTSTRAP_FILES: ReadonlyArray<{ template: string; key: string; contentType: string }> = [

@@ -1,6 +1,9 @@
 /**
  * Auto scaling groups. Waits are coalesced per run: one DescribeAutoScalingGroups call polls every
  * group being created (or deleted) at the same time.
+ *
+ * One file per kind (DESIGN.md), over 300 lines because the group's coalesced create/delete waits
+ * and its instances' health belong to the group and to nothing else.
  */
 import {
   AttachLoadBalancersCommand,

@@ -2,6 +2,9 @@
  * The cluster's S3 bucket. S3 takes no tags at creation, so ownership is proved by the derived,
  * account-scoped name (`bucketName(clusterId, accountId)`): observe looks only at that name, and a
  * look-alike bucket is never seen. Tags are still set (right after creation, and on adoption).
+ *
+ * One file per kind (DESIGN.md), over 300 lines because a bucket's settings are separate calls
+ * each (versioning, encryption, public access block, policy, lifecycle, tags), read, diffed and set here.
  */
 import {
   CreateBucketCommand,

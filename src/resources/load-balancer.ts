@@ -1,6 +1,9 @@
 /**
  * Classic ELBs in front of the API servers (`<clusterId>-api`, `<clusterId>-api-int`). Identified
  * by name; owned when they carry our ownership tag (a look-alike name alone proves nothing).
+ *
+ * One file per kind (DESIGN.md), over 300 lines because a classic ELB's settings are separate
+ * calls each (listeners, health check, attributes, subnets, security groups), each diffed and updated in place.
  */
 import {
   AddTagsCommand,
@@ -23,7 +26,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing';
 import { isAlreadyExists, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
-import { ELB_HOSTED_ZONE_IDS } from '../aws/elb-zones.js';
+import { ELB_HOSTED_ZONE_IDS } from '../model/elb-zones.js';
 import { KEY_TAG, OWNER_TAG, type KindProps, type Tags } from '../model/types.js';
 import { change, claims, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
 import type { Actual, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';

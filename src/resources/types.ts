@@ -3,8 +3,21 @@
  * it in index.ts; the engine knows nothing AWS-specific.
  */
 import type { AwsClients } from '../aws/clients.js';
-import type { Progress } from '../engine/progress.js';
+import type { Timing } from '../aws/wait.js';
 import type { Kind, KindProps, Resolved, Tags } from '../model/types.js';
+
+export type { Timing };
+
+/** What a user sees of a run (printed by engine/progress.ts): one event per finished step, waits as they go. */
+export type ProgressEvent =
+  | { type: 'create' | 'update' | 'delete' | 'adopt' | 'unchanged' | 'skip'; key: string; detail?: string; seconds?: number }
+  | { type: 'wait'; what: string; ready: number; total: number; seconds: number }
+  | { type: 'info'; message: string }
+  | { type: 'warn'; message: string };
+
+export interface Progress {
+  emit(e: ProgressEvent): void;
+}
 
 export interface Actual {
   key: string;
@@ -40,17 +53,6 @@ export interface Health {
   ok: boolean;
   summary: string;
   details?: Record<string, unknown>;
-}
-
-export interface Timing {
-  /** seconds between polls of a wait (waiter minDelay) */
-  pollSeconds: number;
-  /** give up waiting after this many seconds */
-  maxWaitSeconds: number;
-  /** after a lost answer, how long a just-made resource may take to become visible */
-  propagationSeconds: number;
-  /** how long destroy retries a DependencyViolation before naming the blocker */
-  dependencySeconds: number;
 }
 
 /** Something observe found carrying this cluster id that belongs to another cluster (and was left alone). */

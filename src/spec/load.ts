@@ -1,13 +1,16 @@
 /**
  * Reading a cluster spec: YAML text → validated ClusterSpec, every problem reported at once with
  * its path and the line it sits on. Nothing but SpecError ever leaves this module.
+ *
+ * Over 300 lines on purpose: YAML positions, zod issues and their wording are one pipeline
+ * (issue → path → line → message), and splitting it would spread one message's making over files.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { clusterSchema, KUBERNETES_EOL, PRIVATE_RANGES, RESERVED_RANGES, overlaps, within, type ClusterSpec } from './schema.js';
-import { parseCidr } from '../model/cidr.js';
-import { addonVersionWarning } from '../model/versions.js';
+import { parseCidr } from './cidr.js';
+import { addonVersionWarning } from './versions.js';
 import { EXIT_USAGE, KubeazFailure } from '../errors.js';
 
 /** A cluster spec is a page of YAML; anything this large is a mistake (and parsing it costs memory and minutes). */

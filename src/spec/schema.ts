@@ -3,9 +3,9 @@
  * This file is a contract: users' cluster.yaml files depend on these names.
  */
 import { z } from 'zod';
-import { parseCidr, subnetLayout, type Cidr } from '../model/cidr.js';
-import { POD_CIDR, SERVICE_CIDR } from '../model/bootstrap.js';
-import { regionProblem } from '../aws/regions.js';
+import { parseCidr, subnetLayout, type Cidr } from './cidr.js';
+import { POD_CIDR, SERVICE_CIDR } from './cidr.js';
+import { regionProblem } from './regions.js';
 import { kubeletLabelProblem, labelValueProblems, qualifiedNameProblems, TAINT_EFFECTS } from './k8s-names.js';
 
 export const API_VERSION = 'kubeaz/v1';

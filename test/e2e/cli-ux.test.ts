@@ -117,7 +117,7 @@ describe('kubeaz version', () => {
     expect(v.node).toBe(process.version);
     const head = execFileSync('git', ['-C', ROOT, 'rev-parse', 'HEAD']).toString().trim();
     expect(v.gitCommit).toMatch(new RegExp(`^${head}(-dirty)?$`));
-    const { ADDON_VERSIONS_BY_MINOR, HELM_VERSION } = await import('../../src/model/versions.js');
+    const { ADDON_VERSIONS_BY_MINOR, HELM_VERSION } = await import('../../src/spec/versions.js');
     const row = ADDON_VERSIONS_BY_MINOR['1.35']!;
     expect(v.addons['1.35']!.cilium).toBe(row.cilium.chart);
     expect(v.addons['1.35']!.awsEbsCsiDriver).toBe(row.awsEbsCsiDriver.chart);

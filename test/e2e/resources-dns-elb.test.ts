@@ -22,7 +22,7 @@ import {
 import { startMoto, motoEnv, type Moto } from '../../src/devtools/moto.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
-import { ELB_HOSTED_ZONE_IDS } from '../../src/aws/elb-zones.js';
+import { ELB_HOSTED_ZONE_IDS } from '../../src/model/elb-zones.js';
 import { KEY_TAG, OWNER_TAG, type Kind, type Tags } from '../../src/model/types.js';
 import { hostedZone, tagsOfZone } from '../../src/resources/hosted-zone.js';
 import { dnsRecord, markerValue } from '../../src/resources/dns-record.js';

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ipToNumber, numberToIp, parseCidr, subnetLayout, MIN_SUBNET_PREFIX } from '../../src/model/cidr.js';
+import { ipToNumber, numberToIp, parseCidr, subnetLayout, MIN_SUBNET_PREFIX } from '../../src/spec/cidr.js';
 import { archOf, deriveGraph, requiredArchs, type Facts } from '../../src/model/derive.js';
 import { BOOTSTRAP_FILES, USERDATA_TEMPLATE } from '../../src/model/bootstrap.js';
 import { criticalPathLength, findCycle, GraphError, schedule, validateGraph } from '../../src/engine/graph.js';

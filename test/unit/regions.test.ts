@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AWS_REGIONS } from '../../src/aws/regions.js';
-import { ELB_HOSTED_ZONE_IDS } from '../../src/aws/elb-zones.js';
+import { AWS_REGIONS } from '../../src/spec/regions.js';
+import { ELB_HOSTED_ZONE_IDS } from '../../src/model/elb-zones.js';
 import { aliasZoneOf } from '../../src/resources/load-balancer.js';
 import { parseSpec, SpecError } from '../../src/spec/load.js';
 

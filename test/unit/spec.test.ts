@@ -552,7 +552,7 @@ describe('parseSpec: kubernetesVersion', () => {
   it('accepts 1.31.2 unquoted (a YAML string)', () => {
     expect(parseSpec(kv('1.31.2'), 'c.yaml', new Date('2025-01-01')).spec.spec.kubernetesVersion).toBe('1.31.2');
   });
-  // 1.30 has add-on versions pinned (src/model/versions.ts): the only warning is the end of life.
+  // 1.30 has add-on versions pinned (src/spec/versions.ts): the only warning is the end of life.
   it('warns about a minor past its end of life, naming the date', () => {
     const { warnings } = parseSpec(kv('"1.30.5"'), 'c.yaml', new Date('2025-09-01'));
     expect(warnings).toHaveLength(1);

@@ -1,11 +1,11 @@
 /**
- * The add-on version table (src/model/versions.ts): one row per Kubernetes minor, rendered into
+ * The add-on version table (src/spec/versions.ts): one row per Kubernetes minor, rendered into
  * master.sh, printed in the README, and what `validate` warns about.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ADDON_VERSIONS_BY_MINOR, CILIUM_KUBERNETES_SUPPORT, SUPPORTED_MINORS, addonsFor, versionTableMarkdown } from '../../src/model/versions.js';
+import { ADDON_VERSIONS_BY_MINOR, CILIUM_KUBERNETES_SUPPORT, SUPPORTED_MINORS, addonsFor, versionTableMarkdown } from '../../src/spec/versions.js';
 import { clusterSchema } from '../../src/spec/schema.js';
 import { naming } from '../../src/model/names.js';
 import { TEMPLATE_NAMES, clusterVars, renderBootstrapFiles } from '../../src/model/bootstrap.js';

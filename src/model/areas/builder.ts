@@ -1,0 +1,70 @@
+/**
+ * What every area builder shares: the spec, the names, the facts from outside, and the graph
+ * being built. A node's dependencies are the keys its props reference ($ref) plus, listed by hand,
+ * only what it needs first without referencing it (`after`) or needs *ready* (`ready`); the graph
+ * is checked (every dependency exists, no cycle) when it is built.
+ */
+import type { ClusterSpec } from '../../spec/schema.js';
+import { GraphError, refsOf, validateGraph } from '../graph.js';
+import { baseTags, type Naming } from '../names.js';
+import { ref, type AnyNode, type DesiredGraph, type DesiredNode, type Kind, type KindProps, type Ref, type Tags } from '../types.js';
+
+export type Arch = 'x86_64' | 'arm64';
+
+export interface Facts {
+  accountId: string;
+  /** image id per architecture that the spec needs (ignored when spec.ami is set) */
+  images: Partial<Record<Arch, string>>;
+  /** template texts keyed by their path under templates/ */
+  templates: Readonly<Record<string, string>>;
+}
+
+export interface AddOptions {
+  /** ordering-only dependencies: keys that must exist first although no prop references them */
+  after?: readonly string[];
+  /** dependencies that must be ready (DesiredNode.ready), not only made */
+  ready?: readonly string[];
+  /** tags beside the base ones */
+  tags?: Tags;
+}
+
+export class GraphBuilder {
+  readonly nodes: AnyNode[] = [];
+  constructor(private readonly spec: ClusterSpec) {}
+
+  add<K extends Kind>(kind: K, key: string, name: string, props: KindProps[K], opts: AddOptions = {}): Ref {
+    const ready = opts.ready ?? [];
+    const draft = { key, kind, props, deps: [], tags: {} } as unknown as AnyNode;
+    const deps = [...new Set([...refsOf(draft), ...(opts.after ?? []), ...ready])];
+    const node: DesiredNode<K> = { key, kind, props, deps, tags: baseTags(this.spec, key, name, opts.tags ?? {}), ...(ready.length ? { ready: [...new Set(ready)] } : {}) };
+    this.nodes.push(node as unknown as AnyNode);
+    return ref(key);
+  }
+
+  /**
+   * The graph, checked: throws GraphError for a missing dependency or a cycle, and for a node
+   * added before something it depends on — the list is in dependency order, the order plan prints.
+   */
+  build(clusterId: string): DesiredGraph {
+    validateGraph(this.nodes);
+    const listed = new Set<string>();
+    for (const n of this.nodes) {
+      const early = n.deps.find((d) => !listed.has(d));
+      if (early) throw new GraphError(`${n.key} is added before ${early}, which it depends on`);
+      listed.add(n.key);
+    }
+    return { clusterId, nodes: this.nodes };
+  }
+}
+
+/** The inputs every area builder reads. */
+export interface Area {
+  spec: ClusterSpec;
+  s: ClusterSpec['spec'];
+  id: string;
+  names: Naming;
+  /** the kubernetes.io/cluster/<id> tag key */
+  k8s: string;
+  facts: Facts;
+  b: GraphBuilder;
+}

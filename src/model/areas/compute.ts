@@ -1,0 +1,125 @@
+/** Compute: a launch template and an auto scaling group per group, the master's first. */
+import type { ClusterSpec, NodeGroupSpec } from '../../spec/schema.js';
+import { renderUserData } from '../bootstrap.js';
+import { GROUP_TAG, K8S_VERSION_TAG, ref, type Tags } from '../types.js';
+import type { Arch, Area } from './builder.js';
+import type { Network } from './network.js';
+import type { Storage } from './storage.js';
+
+/** Graviton and other arm64 instance families: a 'g' after the generation digit (m6g, c7gn, t4g), or a1. */
+export function archOf(instanceType: string): Arch {
+  const family = instanceType.split('.')[0] ?? '';
+  return /^[a-z]+\d+[a-z]*g[a-z]*$/.test(family) || family === 'a1' ? 'arm64' : 'x86_64';
+}
+
+export function requiredArchs(spec: ClusterSpec): Arch[] {
+  const set = new Set<Arch>([archOf(spec.spec.controlPlane.instanceType), ...spec.spec.nodeGroups.map((g) => archOf(g.instanceType))]);
+  return [...set].sort();
+}
+
+export const SSM_IMAGE_PARAMETERS: Record<Arch, string> = {
+  x86_64: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+  arm64: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64',
+};
+
+/**
+ * The subnet tier instances of a group actually run in. With `nat: none` the private subnets have
+ * no route to the internet (only the S3 gateway endpoint), and an instance there could never fetch
+ * the kubelet packages, images, charts or reach the EC2/ELB APIs: every group (master included)
+ * goes to the public subnets with a public IPv4 address instead — the cheap development topology.
+ * Security groups are unchanged (nothing new is open); the internal API ELB stays internal.
+ */
+export function instanceTier(s: ClusterSpec['spec'], wanted: 'public' | 'private'): 'public' | 'private' {
+  return s.network.nat === 'none' ? 'public' : wanted;
+}
+
+export function compute(area: Area, net: Network, { vars, objectKeys }: Storage, elbs: string[]): void {
+  const { s, id, names, k8s, facts, b } = area;
+  const routeKeys = ['rt/public', ...net.privateTables];
+  const imageFor = (instanceType: string): string => {
+    if (s.ami) return s.ami;
+    const img = facts.images[archOf(instanceType)];
+    if (!img) throw new Error(`no image resolved for ${archOf(instanceType)} (${instanceType})`);
+    return img;
+  };
+  const group = (
+    gname: string,
+    role: 'master' | 'node' | 'loadbalancer',
+    instanceType: string,
+    volumeSize: number,
+    tier: 'public' | 'private',
+    sizes: { min: number; max: number; desired: number },
+    labels: Record<string, string>,
+    taints: NodeGroupSpec['taints'],
+  ) => {
+    const profile = role === 'master' ? 'profile/master' : role === 'loadbalancer' ? 'profile/loadbalancer' : 'profile/node';
+    const sgs = role === 'master' ? ['sg/master'] : role === 'loadbalancer' ? ['sg/node', 'sg/loadbalancer'] : ['sg/node'];
+    const instanceTags: Tags = {
+      ...s.tags,
+      Name: role === 'master' ? `master.${names.internalDomain}` : `${id}-${gname}`,
+      'kubeaz:cluster': id,
+      [GROUP_TAG]: gname,
+      [k8s]: 'owned',
+      // the version each master instance was launched with: rollout reads it to order a minor upgrade
+      ...(role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion } : {}),
+    };
+    const ltKey = `lt/${gname}`;
+    b.add(
+      'launch-template',
+      ltKey,
+      names.launchTemplate(gname),
+      {
+        name: names.launchTemplate(gname),
+        imageId: imageFor(instanceType),
+        instanceType,
+        instanceProfileArn: ref(profile, 'arn'),
+        securityGroupIds: sgs.map((k) => ref(k)),
+        associatePublicIp: tier === 'public',
+        ...(s.sshKeyName ? { keyName: s.sshKeyName } : {}),
+        volumeSize,
+        hopLimit: 1,
+        userData: renderUserData(facts.templates, vars, role, gname, labels, taints),
+        instanceTags,
+      },
+      // what the version-skew check in plan reads back: the version the control plane was given
+      { tags: role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion } : {} },
+    );
+    const subnets = tier === 'public' ? net.publicSubnets : net.privateSubnets;
+    b.add(
+      'auto-scaling-group',
+      `asg/${gname}`,
+      names.asg(gname),
+      {
+        name: names.asg(gname),
+        launchTemplateId: ref(ltKey),
+        launchTemplateVersion: ref(ltKey, 'version'),
+        subnetIds: subnets.map((k) => ref(k)),
+        minSize: sizes.min,
+        maxSize: sizes.max,
+        desiredCapacity: sizes.desired,
+        loadBalancerNames: role === 'master' ? elbs.map((k) => ref(k, 'name')) : [],
+        healthCheckGracePeriod: 300,
+        instanceTags,
+      },
+      {
+        // Instances boot from what is already there: a group in the public subnets needs the public
+        // route table; one in the private subnets needs every route table (its NAT gateways sit in
+        // the public subnets) and its zones' NAT gateways *available*: its instances fetch their
+        // bootstrap from S3 through them (README, Performance: why the groups do not start
+        // before). Nothing else waits for a NAT gateway. The master also needs its API name.
+        after: [...(tier === 'public' ? ['rt/public'] : routeKeys), ...objectKeys, 'pki', ...(role === 'master' ? ['record/master-internal'] : [])],
+        tags: { [GROUP_TAG]: gname, [k8s]: 'owned' },
+        ready: tier === 'private' ? [...new Set(s.zones.map(net.natOf).filter((k): k is string => Boolean(k)))] : [],
+      },
+    );
+  };
+  // kubeadm labels and taints the control plane itself; a kubelet may not set node-role.* labels
+  // on itself (NodeRestriction), so roles travel as kubeaz.io/role.
+  group('master', 'master', s.controlPlane.instanceType, s.controlPlane.volumeSize, instanceTier(s, 'private'), { min: 1, max: 1, desired: 1 }, { 'kubeaz.io/role': 'master' }, []);
+  for (const g of s.nodeGroups) {
+    group(g.name, g.role, g.instanceType, g.volumeSize ?? 50, instanceTier(s, g.subnets), { min: g.minSize, max: g.maxSize, desired: g.desiredCapacity }, {
+      'kubeaz.io/role': g.role,
+      ...g.labels,
+    }, g.taints);
+  }
+}

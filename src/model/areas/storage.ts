@@ -1,0 +1,41 @@
+/** Storage and PKI: the cluster's bucket, the bootstrap files in it, the CAs and service-account keys. */
+import { clusterVars, renderBootstrapFiles } from '../bootstrap.js';
+import { tlsOnlyPolicy } from '../policies.js';
+import type { LifecycleRule, Ref } from '../types.js';
+import type { Area } from './builder.js';
+
+/**
+ * The bucket is versioned, so pruning a snapshot only puts a delete marker on it: without these
+ * rules every snapshot ever taken stays as a noncurrent version (and is billed). Noncurrent
+ * versions under etcd/ go one day after they were pruned or replaced (a day to undo a mistaken
+ * prune), then the delete markers left hiding nothing; an upload that died half-way (multipart)
+ * is aborted after a day anywhere in the bucket.
+ */
+export const BUCKET_LIFECYCLE: LifecycleRule[] = [
+  { id: 'kubeaz-etcd-noncurrent', prefix: 'etcd/', noncurrentDays: 1, expiredDeleteMarkers: true },
+  { id: 'kubeaz-abort-incomplete-uploads', prefix: '', abortIncompleteMultipartDays: 1 },
+];
+
+export interface Storage {
+  bucketArn: string;
+  /** the rendered bootstrap-file variables (user data renders with the same) */
+  vars: Record<string, string>;
+  /** keys of the bootstrap files: instances fetch them at boot */
+  objectKeys: string[];
+}
+
+export function storage({ spec, id, names, facts, b }: Area): Storage {
+  const bucketName = names.bucket(facts.accountId);
+  const bucketArn = `arn:aws:s3:::${bucketName}`;
+  const bucket: Ref = b.add('bucket', 'bucket', bucketName, { name: bucketName, policy: JSON.stringify(tlsOnlyPolicy(bucketArn)), lifecycle: BUCKET_LIFECYCLE });
+  const vars = clusterVars(spec, names, bucketName);
+  const objectKeys: string[] = [];
+  for (const f of renderBootstrapFiles(facts.templates, vars)) {
+    const key = `object/${f.key}`;
+    objectKeys.push(key);
+    b.add('bucket-object', key, f.key, { bucket, objectKey: f.key, body: f.body, contentType: f.contentType });
+  }
+  // The CAs and service-account keys: generated once by create, kept in pki/ (src/resources/pki.ts).
+  b.add('pki', 'pki', `${id}-pki`, { bucket });
+  return { bucketArn, vars, objectKeys };
+}
