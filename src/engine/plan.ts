@@ -16,7 +16,7 @@ import type { Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler, RunContext } from '../resources/types.js';
 import { DELETE_AFTER } from './kinds.js';
 import { observeAll, PENDING, resolveNode } from './reconcile.js';
-import { refuseIfHeldElsewhere } from './ownership.js';
+import { refuseIfHeldElsewhere, refuseNameCollisions } from './ownership.js';
 
 export const PLAN_VERSION = 1;
 
@@ -240,6 +240,7 @@ export async function computePlan(
 ): Promise<PlanResult> {
   const observed = await observeAll(ctx, handlers);
   refuseIfHeldElsewhere(ctx);
+  await refuseNameCollisions(ctx, graph, observed, handlers);
   const result = computePlanFrom(observed, graph, handlers, { region: ctx.region, ...opts });
   await templateDetail(ctx, result);
   return result;

@@ -116,4 +116,11 @@ export interface ResourceHandler<K extends Kind = Kind> {
    * goes only because its container goes. Read at destroy only.
    */
   foreignContents?(ctx: RunContext, actual: Actual): Promise<string[]>;
+  /**
+   * For kinds whose names are unique per account and region but derived from more than the
+   * cluster id (`<id>-<group>`): what already carries any of these names, with its tags, whoever
+   * made it. Names are compared here, on what came back. plan/create refuse a name held by another
+   * cluster before any mutating call.
+   */
+  nameHolders?(ctx: RunContext, names: readonly string[]): Promise<Array<{ name: string; tags: Tags }>>;
 }
