@@ -20,8 +20,6 @@ export interface CallRecord {
   service: string;
   operation: string;
   mutating: boolean;
-  /** a call on a lock object (an S3 key ending in `.lock`): a run's bookkeeping, not a change to the cluster */
-  lock?: boolean;
 }
 
 /** Reads never change anything; everything else counts as mutating. */
@@ -37,12 +35,8 @@ export function isNonIdempotentCreate(operation: string): boolean {
 
 export class CallCounter {
   readonly calls: CallRecord[] = [];
-  record(service: string, operation: string, lock = false): void {
-    this.calls.push({ service, operation, mutating: !lock && isMutating(operation), ...(lock ? { lock } : {}) });
-  }
-  /** calls on lock objects (counted in total, never as mutating: a no-op run writes nothing but its lock) */
-  get lock(): number {
-    return this.calls.filter((c) => c.lock).length;
+  record(service: string, operation: string): void {
+    this.calls.push({ service, operation, mutating: isMutating(operation) });
   }
   get total(): number {
     return this.calls.length;
@@ -81,8 +75,7 @@ function instrument<C>(client: C, service: string, counter: CallCounter): C {
   stack.add(
     (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
       const op = (context.commandName ?? 'Unknown').replace(/Command$/, '');
-      const key = (args as { input?: { Key?: unknown } })?.input?.Key;
-      counter.record(service, op, service === 's3' && typeof key === 'string' && key.endsWith('.lock'));
+      counter.record(service, op);
       try {
         return await next(args);
       } catch (err) {
@@ -156,7 +149,7 @@ export class AwsClients {
     if (callsFile) {
       process.once('exit', () => {
         const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
-        fs.writeFileSync(callsFile, JSON.stringify({ total: this.counter.total, mutating: this.counter.mutating, lock: this.counter.lock, byAction: this.counter.byAction() }));
+        fs.writeFileSync(callsFile, JSON.stringify({ total: this.counter.total, mutating: this.counter.mutating, byAction: this.counter.byAction() }));
       });
     }
   }

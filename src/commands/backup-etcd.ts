@@ -87,14 +87,7 @@ async function list(s: Session, Bucket: string, json: boolean): Promise<number> 
 async function prune(s: Session, Bucket: string, json: boolean): Promise<number> {
   await snapshotsOrFail(s, Bucket);
   const days = s.spec.spec.etcd.backupRetentionDays;
-  // Deleting snapshots changes the cluster: under the lock every checkout sees (not during a destroy or rollout).
-  await s.state.lock('backup-etcd --prune');
-  let r;
-  try {
-    r = await pruneSnapshots(await s.aws.s3(), Bucket, new Date(), days, s.ctx.accountId);
-  } finally {
-    await s.state.unlock();
-  }
+  const r = await pruneSnapshots(await s.aws.s3(), Bucket, new Date(), days, s.ctx.accountId);
   if (json) process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, bucket: Bucket, retentionDays: days, deleted: r.deleted, kept: r.kept }, null, 2)}\n`);
   else {
     for (const k of r.deleted) s.progress.emit({ type: 'info', message: `pruned s3://${Bucket}/${k}` });

@@ -11,15 +11,13 @@ import { createRunContext, DEFAULT_TIMING, timingFromEnv } from '../engine/conte
 import { validateGraph } from '../engine/graph.js';
 import { ConsoleProgress, type Progress } from '../engine/progress.js';
 import { deriveGraph, requiredArchs, SSM_IMAGE_PARAMETERS, type Arch, type Facts } from '../model/derive.js';
-import { bucketName, naming } from '../model/names.js';
+import { naming } from '../model/names.js';
 import type { DesiredGraph } from '../model/types.js';
 import type { RunContext } from '../resources/types.js';
 import { loadSpecFile } from '../spec/load.js';
 import { clusterIdOf, type ClusterSpec } from '../spec/schema.js';
 import { LocalState, type StateBackend } from '../state/local.js';
 import { parseS3Url, S3State } from '../state/s3.js';
-import { ClusterLockedState, clusterLockKey } from '../state/cluster-lock.js';
-import { S3Lock } from '../state/s3-lock.js';
 
 export interface GlobalOptions {
   file: string;
@@ -129,15 +127,13 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
-  const { ownBucket } = await import('../resources/bucket.js');
-  const clusterLock = new S3Lock(() => aws.s3(), bucketName(clusterId, accountId), clusterLockKey(clusterId), accountId);
   const session: Session = {
     spec,
     file,
     clusterId,
     aws,
     ctx: ctx as Session['ctx'],
-    state: new ClusterLockedState(state, clusterLock, async () => (await ownBucket(ctx)) !== undefined, progress),
+    state,
     progress,
     abort,
     concurrency: opts.concurrency ? Math.max(1, Number(opts.concurrency)) : 12,

@@ -35,8 +35,6 @@ export interface LockInfo {
   holder?: string;
   /** the id `--force-unlock` must name to take the lock over; S3 locks only */
   lockId?: string;
-  /** S3 locks: the lease, renewed by the holder while it runs; past it the lock may be taken over */
-  expiresAt?: string;
 }
 
 /** What commands need of a state backend: the local file (LocalState) or an S3 object (S3State). */
@@ -77,7 +75,7 @@ export function unreadableLockGraceMs(): number {
   return Number.isFinite(s) && s >= 0 ? s * 1000 : 30_000;
 }
 
-export function alive(pid: number): boolean {
+function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,13 +1,16 @@
 /**
  * The state document in S3, for teams: `s3://bucket/prefix` holds `<prefix>/<cluster id>.json` and,
- * while a run is going, `<prefix>/<cluster id>.lock` — an S3Lock (s3-lock.ts): a conditional write
- * (`If-None-Match: *`), a lease its holder renews, a takeover (conditional on the ETag read) only
- * of a lock past its lease, of a dead pid on this host, or named by `--force-unlock <lock id>`.
- * The bucket's versioning is the history of the state (a warning says so when versioning is off).
+ * while a run is going, `<prefix>/<cluster id>.lock`. The lock is taken with a conditional write
+ * (`If-None-Match: *`): of two runs at once exactly one PutObject succeeds, the other gets 412 and is
+ * told who holds the lock (user, host, pid, command, time) and the lock's id. A lock is never taken
+ * over by guessing: only `--force-unlock <lock id>` naming exactly that lock removes it. The bucket's
+ * versioning is the history of the state (a warning says so when versioning is off).
  */
+import { randomUUID } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { StateBackend, StateDocument } from './local.js';
-import { isMissing, S3Lock } from './s3-lock.js';
+import { errorCode } from '../aws/errors.js';
+import { LockHeldError, type LockInfo, type StateBackend, type StateDocument } from './local.js';
 
 export interface S3Location {
   bucket: string;
@@ -21,11 +24,31 @@ export function parseS3Url(url: string): S3Location | undefined {
   return { bucket: m[1]!, prefix: (m[2] ?? '').replace(/^\/+|\/+$/g, '') };
 }
 
+const userName = (): string => {
+  try {
+    return process.env.USER ?? userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+};
+
+const isPreconditionFailed = (e: unknown): boolean => {
+  const status = (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  const code = errorCode(e);
+  // 409 ConditionalRequestConflict: another conditional write to the same key is in flight
+  return status === 412 || status === 409 || code === 'PreconditionFailed' || code === 'ConditionalRequestConflict';
+};
+
+const isMissing = (e: unknown): boolean => {
+  const status = (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  return status === 404 || errorCode(e) === 'NoSuchKey' || errorCode(e) === 'NotFound';
+};
+
 export class S3State implements StateBackend {
   readonly key: string;
   readonly lockKey: string;
-  /** the lock object */
-  readonly lockObject: S3Lock;
+  /** the lock this run holds */
+  private mine: LockInfo | undefined;
   private writing: Promise<void> = Promise.resolve();
   /** set by lock() when the bucket keeps no versions (then there is no history) */
   warning: string | undefined;
@@ -38,7 +61,6 @@ export class S3State implements StateBackend {
     const base = location.prefix ? `${location.prefix}/` : '';
     this.key = `${base}${clusterId}.json`;
     this.lockKey = `${base}${clusterId}.lock`;
-    this.lockObject = new S3Lock(client, location.bucket, this.lockKey);
   }
 
   get where(): string {
@@ -80,10 +102,48 @@ export class S3State implements StateBackend {
     await (await this.client()).send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.key }));
   }
 
+  private async holder(): Promise<LockInfo | undefined> {
+    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    try {
+      const out = await (await this.client()).send(new GetObjectCommand({ Bucket: this.location.bucket, Key: this.lockKey }));
+      return JSON.parse((await out.Body?.transformToString()) ?? '{}') as LockInfo;
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      if (e instanceof SyntaxError) return { pid: 0, host: 'unknown', command: 'unknown', startedAt: 'unknown', lockId: 'unreadable' };
+      throw e;
+    }
+  }
+
   async lock(command: string, opts: { forceUnlock?: string } = {}): Promise<void> {
-    await this.lockObject.acquire(command, opts);
-    const { GetBucketVersioningCommand } = await import('@aws-sdk/client-s3');
+    const { PutObjectCommand, DeleteObjectCommand, GetBucketVersioningCommand } = await import('@aws-sdk/client-s3');
     const s3 = await this.client();
+    const me: LockInfo = { holder: userName(), host: hostname(), pid: process.pid, command, startedAt: new Date().toISOString(), lockId: randomUUID() };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await s3.send(
+          new PutObjectCommand({ Bucket: this.location.bucket, Key: this.lockKey, Body: JSON.stringify(me), ContentType: 'application/json', IfNoneMatch: '*' }),
+        );
+        this.mine = me;
+        break;
+      } catch (e) {
+        if (!isPreconditionFailed(e)) throw e;
+      }
+      const held = await this.holder();
+      if (!held) continue; // released between our write and our read: try again
+      if (opts.forceUnlock !== undefined && opts.forceUnlock === held.lockId) {
+        await s3.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.lockKey }));
+        opts = {}; // once: the next holder, if someone is quicker, is a new lock
+        continue;
+      }
+      throw new LockHeldError(
+        `s3://${this.location.bucket}/${this.lockKey}`,
+        held,
+        `another kubeaz run holds the lock on this cluster: ${held.holder ?? 'someone'} on ${held.host}, pid ${held.pid} (${held.command}, since ${held.startedAt}); lock id ${held.lockId}. ` +
+          `Wait for it to finish. Only if that run is gone for good, take the lock over with --force-unlock ${held.lockId}.` +
+          (opts.forceUnlock !== undefined ? ` (--force-unlock ${opts.forceUnlock} does not name this lock)` : ''),
+      );
+    }
+    if (!this.mine) throw new Error(`could not take the lock s3://${this.location.bucket}/${this.lockKey}`);
     try {
       const v = await s3.send(new GetBucketVersioningCommand({ Bucket: this.location.bucket }));
       if (v.Status !== 'Enabled') this.warning = `versioning is off on s3://${this.location.bucket}: the state has no history (turn versioning on to keep every version)`;
@@ -92,9 +152,15 @@ export class S3State implements StateBackend {
     }
   }
 
-  /** Releases only our own lock (a lock taken over is someone else's now). */
+  /** Releases only our own lock (a lock taken over by --force-unlock is someone else's now). */
   async unlock(): Promise<void> {
+    if (!this.mine) return;
     await this.writing;
-    await this.lockObject.release();
+    const held = await this.holder();
+    if (held?.lockId === this.mine.lockId) {
+      const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+      await (await this.client()).send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.lockKey }));
+    }
+    this.mine = undefined;
   }
 }
