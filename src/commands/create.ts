@@ -129,7 +129,10 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
       return finish(1, false, []);
     }
 
-    const failures = await preflight(s.ctx, s.spec, graph, plan, { publicZoneOwned: observed.has('zone/public') });
+    const failures = await preflight(s.ctx, s.spec, graph, plan, {
+      publicZoneOwned: observed.has('zone/public') && observed.get('zone/public')!.attrs.adopted !== 'true',
+      ...(observed.get('zone/public') ? { publicZoneId: observed.get('zone/public')!.id } : {}),
+    });
     if (failures.length) {
       const msg = `pre-flight found ${failures.length} problem${failures.length === 1 ? '' : 's'}; nothing was changed:\n${failures.map((f) => `  - ${f.check}: ${f.message}`).join('\n')}`;
       process.stderr.write(`error: ${msg}\n`);

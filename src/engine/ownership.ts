@@ -5,6 +5,9 @@
  * refuse on them, status and destroy say the cluster is not here and where it is.
  */
 import { KubeazError } from '../aws/errors.js';
+import type { DesiredGraph } from '../model/types.js';
+import { ENV_TAG, NAME_TAG, OWNER_TAG, REGION_TAG } from '../model/types.js';
+import type { Handlers } from '../resources/index.js';
 import type { Actual, RunContext } from '../resources/types.js';
 
 /** One sentence naming where the cluster id is held, or undefined when nothing was seen elsewhere. */
@@ -35,6 +38,46 @@ export function refuseIfHeldElsewhere(ctx: RunContext): void {
     `${where}: kubeaz will not touch it from this spec in ${ctx.region}` +
       (regionOnly ? ' (IAM, Route 53 and S3 are global; a cluster id is unique per account); run in its region, or choose another name or environment' : '; choose another name or environment'),
     'ClusterHeldElsewhere',
+    'cluster',
+  );
+}
+
+/**
+ * plan/create: names derived inside a cluster (`<id>-<group>`: auto scaling groups, launch
+ * templates) are unique per account and region, and two specs can derive the same one — group
+ * `web-a` of coll/dev and group `a` of coll/dev-web both make `coll-dev-web-a`. Today's names are
+ * kept (an existing cluster sees no change); a name this spec would create that another cluster
+ * already holds is refused here, naming the holder, before any mutating call. Only names not
+ * already observed as ours are looked up, so a run with nothing to create makes no extra call.
+ */
+export async function refuseNameCollisions(ctx: RunContext, graph: DesiredGraph, observed: ReadonlyMap<string, Actual>, handlers: Handlers): Promise<void> {
+  const wanted = new Map<string, Map<string, string>>();
+  for (const n of graph.nodes) {
+    if (observed.has(n.key) || !handlers[n.kind].nameHolders) continue;
+    const name = (n.props as { name?: unknown }).name;
+    if (typeof name !== 'string') continue;
+    let m = wanted.get(n.kind);
+    if (!m) wanted.set(n.kind, (m = new Map()));
+    m.set(name, n.key);
+  }
+  const problems: string[] = [];
+  for (const [kind, byName] of wanted) {
+    const holders = await handlers[kind as keyof Handlers].nameHolders!(ctx, [...byName.keys()]);
+    for (const h of holders) {
+      if (h.tags[OWNER_TAG] === ctx.clusterId && (!ctx.owner || ((h.tags[NAME_TAG] ?? ctx.owner.name) === ctx.owner.name && (h.tags[ENV_TAG] ?? ctx.owner.environment) === ctx.owner.environment))) continue;
+      const who =
+        h.tags[NAME_TAG] && h.tags[ENV_TAG]
+          ? `cluster ${h.tags[NAME_TAG]}/${h.tags[ENV_TAG]}${h.tags[REGION_TAG] ? ` (in ${h.tags[REGION_TAG]})` : ''}`
+          : h.tags[OWNER_TAG]
+            ? `cluster ${h.tags[OWNER_TAG]}`
+            : 'something kubeaz did not make';
+      problems.push(`${kind} ${h.name} (${byName.get(h.name)}) already exists and belongs to ${who}`);
+    }
+  }
+  if (!problems.length) return;
+  throw new KubeazError(
+    `${problems.sort().join('; ')}: kubeaz will not touch it from this spec; rename the node group (or choose another name or environment)`,
+    'NameHeldElsewhere',
     'cluster',
   );
 }

@@ -8,16 +8,20 @@
  * - every zone of the spec exists in the region (DescribeAvailabilityZones, compared here);
  * - every instance type offered in every zone that exists (one DescribeInstanceTypeOfferings);
  * - the AMIs exist (DescribeImages), the key pair exists (DescribeKeyPairs);
- * - the public zone, when named and not already ours, is unambiguous (one public zone of that name).
+ * - the public zone, when named and not already ours, is unambiguous (one public zone of that name)
+ *   and not another cluster's (a zone kubeaz made for another cluster: its comment names it);
+ * - every record this run makes in the public zone has a name nobody else holds (another cluster's
+ *   TXT marker, or a record without a kubeaz marker);
+ * - every IAM user this run makes has a name no one holds (IAM user names are account-wide).
  */
 import { describeAwsError } from '../aws/errors.js';
-import type { AnyNode, DesiredGraph } from '../model/types.js';
+import { ENV_TAG, isRef, NAME_TAG, REGION_TAG, type AnyNode, type DesiredGraph } from '../model/types.js';
 import type { RunContext } from '../resources/types.js';
 import type { ClusterSpec } from '../spec/schema.js';
 import type { Plan } from './compare.js';
 
 export interface PreflightFailure {
-  check: 'elastic-ips' | 'vpcs' | 'zones' | 'instance-type' | 'ami' | 'key-pair' | 'public-zone';
+  check: 'elastic-ips' | 'vpcs' | 'zones' | 'instance-type' | 'ami' | 'key-pair' | 'public-zone' | 'dns-record' | 'iam-user';
   message: string;
 }
 
@@ -48,7 +52,13 @@ async function eipQuota(ctx: RunContext): Promise<{ value: number; source: strin
 
 const nodesOf = <K extends AnyNode['kind']>(graph: DesiredGraph, kind: K) => graph.nodes.filter((n) => n.kind === kind) as Array<Extract<AnyNode, { kind: K }>>;
 
-export async function preflight(ctx: RunContext, spec: ClusterSpec, graph: DesiredGraph, plan: Plan, opts: { publicZoneOwned: boolean }): Promise<PreflightFailure[]> {
+export async function preflight(
+  ctx: RunContext,
+  spec: ClusterSpec,
+  graph: DesiredGraph,
+  plan: Plan,
+  opts: { publicZoneOwned: boolean; /** the public zone the cluster uses already (owned or adopted) */ publicZoneId?: string },
+): Promise<PreflightFailure[]> {
   const ec2Mod = await import('@aws-sdk/client-ec2');
   const ec2 = await ctx.aws.ec2();
   const s = spec.spec;
@@ -135,18 +145,70 @@ export async function preflight(ctx: RunContext, spec: ClusterSpec, graph: Desir
     });
   }
 
+  // Records this run makes in the public zone, by name.
+  const publicRecords = nodesOf(graph, 'dns-record').filter((n) => creates.has(n.key) && isRef(n.props.zoneId) && n.props.zoneId.$ref === 'zone/public');
+  const checkRecords = async (zoneId: string) => {
+    if (!publicRecords.length) return;
+    const { listRecordSets } = await import('../resources/hosted-zone.js');
+    const { recordHolder } = await import('../resources/dns-record.js');
+    const sets = await listRecordSets(ctx, zoneId);
+    for (const n of publicRecords) {
+      const who = recordHolder(ctx, sets, n.props.name);
+      if (who) failures.push({ check: 'dns-record', message: `the record ${n.props.name} (${n.key}) in the public zone ${zoneId} belongs to ${who}: kubeaz will not overwrite it; choose another publicRecord` });
+    }
+  };
+
   if (s.dns.publicDomain && !opts.publicZoneOwned) {
     const domain = s.dns.publicDomain.replace(/\.$/, '').toLowerCase();
     guard('public-zone', async () => {
       const { ListHostedZonesByNameCommand } = await import('@aws-sdk/client-route-53');
       const out = await (await ctx.aws.route53()).send(new ListHostedZonesByNameCommand({ DNSName: domain, MaxItems: 100 }));
       const same = (out.HostedZones ?? []).filter((z) => z.Name?.replace(/\.$/, '').toLowerCase() === domain && !z.Config?.PrivateZone);
-      if (same.length > 1)
+      if (same.length > 1) {
         failures.push({ check: 'public-zone', message: `${same.length} public hosted zones are named ${domain} (${same.map((z) => z.Id?.replace('/hostedzone/', '')).join(', ')}): kubeaz cannot tell which to use; delete the extra ones` });
+        return;
+      }
+      const zone = same[0];
+      if (!zone) return;
+      const id = zone.Id!.replace('/hostedzone/', '');
+      // A zone kubeaz made for another cluster (its comment `kubeaz:<id> <key>`): adopting it would put
+      // our records in a zone that cluster deletes.
+      const owner = /^kubeaz:(\S+) /.exec(zone.Config?.Comment ?? '')?.[1];
+      if (owner !== undefined && owner !== ctx.clusterId) {
+        failures.push({ check: 'public-zone', message: `the public zone ${domain} (${id}) belongs to cluster ${owner} (kubeaz made it for that cluster; its comment says so): kubeaz will not use it for ${ctx.clusterId}; use another publicDomain` });
+        return;
+      }
+      guard('dns-record', () => checkRecords(id));
+    });
+  } else if (opts.publicZoneId) {
+    const id = opts.publicZoneId;
+    guard('dns-record', () => checkRecords(id));
+  }
+
+  // IAM users: the names are account-wide; one that exists and is not ours (it would be observed) is someone else's.
+  const users = nodesOf(graph, 'iam-user').filter((n) => creates.has(n.key));
+  if (users.length) {
+    guard('iam-user', async () => {
+      const { existingUsers } = await import('../resources/iam-user.js');
+      for (const u of await existingUsers(ctx, users.map((n) => n.props.name))) {
+        const t = u.tags;
+        const who =
+          t[NAME_TAG] && t[ENV_TAG]
+            ? `cluster ${t[NAME_TAG]}/${t[ENV_TAG]}${t[REGION_TAG] ? ` (in ${t[REGION_TAG]})` : ''}`
+            : /^\/kubeaz\/([^/]+)\/$/.test(u.path)
+              ? `cluster ${/^\/kubeaz\/([^/]+)\/$/.exec(u.path)![1]}`
+              : 'someone other than kubeaz';
+        failures.push({ check: 'iam-user', message: `the IAM user ${u.name} already exists (path ${u.path}) and belongs to ${who}: IAM user names are account-wide; choose another name in spec.iam.users` });
+      }
     });
   }
 
-  await Promise.all(checks);
-  const order: PreflightFailure['check'][] = ['elastic-ips', 'vpcs', 'zones', 'instance-type', 'ami', 'key-pair', 'public-zone'];
+  // checks may add checks (the records, once the public zone is known): wait for all of them
+  for (let done = 0; done < checks.length; ) {
+    const batch = checks.slice(done);
+    done = checks.length;
+    await Promise.all(batch);
+  }
+  const order: PreflightFailure['check'][] = ['elastic-ips', 'vpcs', 'zones', 'instance-type', 'ami', 'key-pair', 'public-zone', 'dns-record', 'iam-user'];
   return failures.sort((a, b) => order.indexOf(a.check) - order.indexOf(b.check));
 }

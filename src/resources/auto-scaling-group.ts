@@ -204,6 +204,13 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group'> = {
     ).map(({ item, key, tags }) => toActual(item, key, tags));
   },
 
+  async nameHolders(ctx, names) {
+    const want = new Set(names);
+    return (await describeByNames(ctx, names))
+      .filter((g) => want.has(g.AutoScalingGroupName ?? '') && g.Status !== DELETING)
+      .map((g) => ({ name: g.AutoScalingGroupName!, tags: fromTagList(g.Tags) }));
+  },
+
   async create(ctx, node) {
     const p = node.props;
     const asg = await ctx.aws.autoscaling();

@@ -55,6 +55,27 @@ function isOurs(ctx: RunContext, value: string | undefined): boolean {
   return (t[REGION_TAG] ?? ctx.region) === ctx.region && (!o || ((t[NAME_TAG] ?? o.name) === o.name && (t[ENV_TAG] ?? o.environment) === o.environment));
 }
 
+/**
+ * Pre-flight: who holds a record name in a zone, when it is not this cluster: another cluster (its
+ * TXT marker names it) or someone who is not kubeaz (an A record without a marker). undefined when
+ * the name is free or ours.
+ */
+export function recordHolder(ctx: RunContext, sets: readonly ResourceRecordSet[], name: string): string | undefined {
+  const at = sets.filter((r) => dnsName(r.Name ?? '') === dnsName(name));
+  const markers = at.filter((r) => r.Type === 'TXT').flatMap((r) => (r.ResourceRecords ?? []).map((v) => v.Value ?? ''));
+  const kubeaz = markers.map((v) => /^"kubeaz:cluster=([^",]+),key=[^",]+((?:,[a-z]+=[^",]*)*)"$/.exec(v)).filter((m): m is RegExpExecArray => m !== null);
+  if (markers.some((v) => isOurs(ctx, v))) return undefined;
+  if (kubeaz.length) {
+    const m = kubeaz[0]!;
+    const extra = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    return extra.name !== undefined && extra.environment !== undefined
+      ? `cluster ${extra.name}/${extra.environment}${extra.region ? ` (in ${extra.region})` : ''} (its TXT marker)`
+      : `cluster ${m[1]} (its TXT marker)`;
+  }
+  if (at.some((r) => r.Type === 'A' || r.Type === 'CNAME' || r.Type === 'AAAA')) return 'someone other than kubeaz (a record without a kubeaz marker)';
+  return undefined;
+}
+
 const isPlainA = (s: ResourceRecordSet): boolean => s.Type === 'A' && !s.SetIdentifier;
 
 function markerKey(ctx: RunContext, txt: ResourceRecordSet | undefined): string | undefined {

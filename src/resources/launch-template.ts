@@ -91,6 +91,14 @@ export const launchTemplate: ResourceHandler<'launch-template'> = {
     return keyed(lts, (t) => t.Tags, ctx).map(({ item, key, tags }) => toActual(item, key, tags));
   },
 
+  async nameHolders(ctx, names) {
+    // By name filter (LaunchTemplateNames fails whole on one unknown name); the names are checked here.
+    const ec2 = await ctx.aws.ec2();
+    const want = new Set(names);
+    const lts = await drain(paginateDescribeLaunchTemplates({ client: ec2 }, { Filters: [{ Name: 'launch-template-name', Values: [...names] }] }), (p) => p.LaunchTemplates);
+    return lts.filter((t) => want.has(t.LaunchTemplateName ?? '')).map((t) => ({ name: t.LaunchTemplateName!, tags: fromTagList(t.Tags) }));
+  },
+
   async create(ctx, node) {
     const ec2 = await ctx.aws.ec2();
     const hash = dataHash(node);

@@ -131,4 +131,11 @@ export interface ResourceHandler<K extends Kind = Kind> {
    * the plan's own fields): a launch template compared by hash names the fields that differ.
    */
   planDetail?(ctx: RunContext, node: ResolvedNode<K>, actual: Actual, changes: Change[]): Promise<Array<{ field: string; from: unknown; to: unknown }>>;
+  /**
+   * For kinds whose names are unique per account and region but derived from more than the
+   * cluster id (`<id>-<group>`): what already carries any of these names, with its tags, whoever
+   * made it. Names are compared here, on what came back. plan/create refuse a name held by another
+   * cluster before any mutating call.
+   */
+  nameHolders?(ctx: RunContext, names: readonly string[]): Promise<Array<{ name: string; tags: Tags }>>;
 }

@@ -203,6 +203,28 @@ describe('never touch another cluster', { timeout: 900_000 }, () => {
     expect(d.code, d.stderr).toBe(0);
   });
 
+  it('2. a name derived inside a cluster that another cluster holds (group web-a of coll/dev, group a of coll/dev-web) is refused, naming the holder, and touches nothing', async () => {
+    const withGroup = (t: string, g: string) => t.replace('    - { name: workers,', `    - { name: ${g}, instanceType: t3.medium, minSize: 1, maxSize: 1 }\n    - { name: workers,`);
+    const first = withGroup(spec('coll', 'dev', 'us-east-1'), 'web-a');
+    const c = await run('create', 'coll-dev.yaml', first);
+    expect(c.code, c.stderr).toBe(0);
+    // today's names are kept: the first cluster's group is coll-dev-web-a
+    expect(JSON.stringify((await inventory('us-east-1')))).toMatch(/"coll-dev-web-a"/);
+    await touchesNothing(
+      withGroup(spec('coll', 'dev-web', 'us-east-1'), 'a'),
+      'coll-devweb.yaml',
+      /^cluster coll-dev-web not found in us-east-1$/m,
+      /auto-scaling-group coll-dev-web-a \(asg\/a\) already exists and belongs to cluster coll\/dev \(in us-east-1\).*launch-template coll-dev-web-a \(lt\/a\) already exists and belongs to cluster coll\/dev/,
+    );
+    // the holder is whole and plans clean, then goes on its own
+    const plan = await run('plan', 'coll-dev.yaml', first, ['--output', 'json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.json<{ summary: Record<string, number> }>().summary).toMatchObject({ create: 0, update: 0, delete: 0, refuse: 0 });
+    const d = await run('destroy', 'coll-dev.yaml', first);
+    expect(d.code, d.stderr).toBe(0);
+    expect(JSON.stringify(await world())).not.toMatch(/coll-dev/);
+  });
+
   it('3. staging and production of one name create, re-run with zero mutating calls, plan clean and destroy independently', async () => {
     const staging = spec('duo', 'staging', 'us-east-1');
     const production = spec('duo', 'production', 'us-east-1').replace('10.1.0.0/16', '10.3.0.0/16');

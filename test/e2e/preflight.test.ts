@@ -11,6 +11,8 @@ import path from 'node:path';
 import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
 import { kubeaz } from '../helpers/cli.js';
 import { inventory } from '../helpers/inventory.js';
+import { CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 
 const spec = (zones: string[], extra = '') => `apiVersion: kubeaz/v1
 kind: Cluster
@@ -86,5 +88,86 @@ describe('pre-flight', () => {
     const out = r.json<{ calls: { mutating: number }; preflight: Array<{ check: string }> }>();
     expect(out.preflight.map((f) => f.check)).toEqual(['elastic-ips']);
     expect(out.calls.mutating).toBe(0);
+  });
+  // issue 9 #8: names another cluster (or someone else) already holds, reported with the rest, nothing made
+  const owned = (domain: string, records: string) => `apiVersion: kubeaz/v1
+kind: Cluster
+metadata: { name: pre, environment: own }
+spec:
+  region: us-east-1
+  zones: [us-east-1a, us-east-1b]
+  kubernetesVersion: "1.35.0"
+  ami: ami-0123456789abcdef0
+  network: { vpcCidr: 10.0.0.0/16, nat: single }
+  dns: { publicDomain: ${domain} }
+  controlPlane: { instanceType: m5.large }
+  nodeGroups:
+${records}
+  iam: { users: [{ name: shared-backup, bucketAccess: read }, { name: pre-own-free, bucketAccess: read }] }
+`;
+
+  it('an IAM user and a public zone another cluster owns are reported at once with the other failures; nothing made', async () => {
+    const iam = new IAMClient({ region: 'us-east-1' });
+    const r53 = new Route53Client({ region: 'us-east-1' });
+    await iam.send(
+      new CreateUserCommand({ UserName: 'shared-backup', Path: '/kubeaz/other-dev/', Tags: [{ Key: 'kubeaz:cluster', Value: 'other-dev' }, { Key: 'kubeaz:name', Value: 'other' }, { Key: 'kubeaz:environment', Value: 'dev' }, { Key: 'kubeaz:region', Value: 'us-east-1' }] }),
+    );
+    const zone = await r53.send(new CreateHostedZoneCommand({ Name: 'taken.example.com', CallerReference: 'pf-taken', HostedZoneConfig: { Comment: 'kubeaz:other-dev zone/public', PrivateZone: false } }));
+    const file = path.join(dir, 'owned.yaml');
+    await writeFile(file, owned('taken.example.com', '    - { name: edge, role: loadbalancer, instanceType: m5.large, minSize: 1, maxSize: 1, elasticIps: 1, publicRecord: lb }'));
+    const before = await inventory('us-east-1');
+    const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(1);
+    const out = r.json<{ calls: { mutating: number }; preflight: Array<{ check: string; message: string }> }>();
+    expect(out.calls.mutating).toBe(0);
+    expect(out.preflight.map((f) => f.check)).toEqual(['ami', 'public-zone', 'iam-user']);
+    expect(out.preflight[1]!.message).toBe(
+      `the public zone taken.example.com (${zone.HostedZone!.Id!.replace('/hostedzone/', '')}) belongs to cluster other-dev (kubeaz made it for that cluster; its comment says so): kubeaz will not use it for pre-own; use another publicDomain`,
+    );
+    expect(out.preflight[2]!.message).toBe(
+      'the IAM user shared-backup already exists (path /kubeaz/other-dev/) and belongs to cluster other/dev (in us-east-1): IAM user names are account-wide; choose another name in spec.iam.users',
+    );
+    expect(await inventory('us-east-1')).toEqual(before);
+  });
+
+  it('record names in the public zone that another cluster\'s TXT marker, or a record without a marker, holds are reported; nothing made', async () => {
+    const r53 = new Route53Client({ region: 'us-east-1' });
+    const zone = await r53.send(new CreateHostedZoneCommand({ Name: 'shared.example.com', CallerReference: 'pf-shared', HostedZoneConfig: { Comment: 'the team zone', PrivateZone: false } }));
+    const id = zone.HostedZone!.Id!.replace('/hostedzone/', '');
+    await r53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: id,
+        ChangeBatch: {
+          Changes: [
+            { Action: 'CREATE', ResourceRecordSet: { Name: 'lb.shared.example.com', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '203.0.113.7' }] } },
+            { Action: 'CREATE', ResourceRecordSet: { Name: 'lb.shared.example.com', Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: '"kubeaz:cluster=other-dev,key=record/lb/edge,name=other,environment=dev,region=us-east-1"' }] } },
+            { Action: 'CREATE', ResourceRecordSet: { Name: 'www.shared.example.com', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '203.0.113.8' }] } },
+            { Action: 'CREATE', ResourceRecordSet: { Name: 'free.shared.example.com', Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: '"kubeaz:cluster=pre-own,key=record/lb/free,name=pre,environment=own,region=us-east-1"' }] } },
+          ],
+        },
+      }),
+    );
+    const file = path.join(dir, 'records.yaml');
+    await writeFile(
+      file,
+      owned(
+        'shared.example.com',
+        [
+          '    - { name: edge, role: loadbalancer, instanceType: m5.large, minSize: 1, maxSize: 1, elasticIps: 1, publicRecord: lb }',
+          '    - { name: web, role: loadbalancer, instanceType: m5.large, minSize: 1, maxSize: 1, elasticIps: 1, publicRecord: www }',
+          '    - { name: free, role: loadbalancer, instanceType: m5.large, minSize: 1, maxSize: 1, elasticIps: 1, publicRecord: free }',
+        ].join('\n'),
+      ).replace('shared-backup', 'pre-own-backup'),
+    );
+    const before = await inventory('us-east-1');
+    const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(1);
+    const out = r.json<{ calls: { mutating: number }; preflight: Array<{ check: string; message: string }> }>();
+    expect(out.calls.mutating).toBe(0);
+    expect(out.preflight.map((f) => f.check)).toEqual(['ami', 'dns-record', 'dns-record']);
+    const msgs = out.preflight.slice(1).map((f) => f.message).sort();
+    expect(msgs[0]).toBe(`the record lb.shared.example.com (record/lb/edge) in the public zone ${id} belongs to cluster other/dev (in us-east-1) (its TXT marker): kubeaz will not overwrite it; choose another publicRecord`);
+    expect(msgs[1]).toBe(`the record www.shared.example.com (record/lb/web) in the public zone ${id} belongs to someone other than kubeaz (a record without a kubeaz marker): kubeaz will not overwrite it; choose another publicRecord`);
+    expect(await inventory('us-east-1')).toEqual(before);
   });
 });
