@@ -1,50 +1,9 @@
 /**
  * Talking to the cluster's Kubernetes API from kubeaz itself (rollout's version wait, the
- * acceptance run): an admin kubeconfig built as `kubeaz kubeconfig` builds it (cluster CA from the
- * bucket, the same endpoint choice and tls-server-name), read by @kubernetes/client-node.
+ * acceptance run) through @kubernetes/client-node, with the admin kubeconfig `kubeaz kubeconfig`
+ * signs (adminKubeconfig in ./kubeconfig.ts).
  */
-import { isNotFound, KubeazError } from '../aws/errors.js';
-import { bucketName, naming } from '../model/names.js';
-import { ADMIN_CERT_DAYS, signClientCert } from '../pki/ca.js';
-import { apiEndpoint, renderKubeconfig, type ApiEndpoint } from '../pki/kubeconfig.js';
-import { PKI_PREFIX } from '../resources/index.js';
-import type { Session } from './session.js';
-
-export const KUBE_ADMIN_USER = 'kubernetes-admin';
-
-/** The admin kubeconfig text and the endpoint it names. */
-export async function adminKubeconfig(s: Session): Promise<{ text: string; endpoint: ApiEndpoint }> {
-  const { GetObjectCommand } = await import('@aws-sdk/client-s3');
-  const s3 = await s.aws.s3();
-  const Bucket = bucketName(s.clusterId, s.ctx.accountId);
-  const get = async (name: string): Promise<string> => {
-    try {
-      const out = await s3.send(new GetObjectCommand({ Bucket, Key: PKI_PREFIX + name, ExpectedBucketOwner: s.ctx.accountId }));
-      return (await out.Body?.transformToString('utf8')) ?? '';
-    } catch (e) {
-      if (isNotFound(e)) throw new KubeazError(`s3://${Bucket}/${PKI_PREFIX}${name} does not exist: run kubeaz create first`, 'NoPki', 'pki', { cause: e });
-      throw e;
-    }
-  };
-  const [caCert, caKey] = await Promise.all([get('ca.crt'), get('ca.key')]);
-  const spec = s.spec;
-  const elbDns: { public?: string; internal?: string } = {};
-  if (!(spec.spec.network.apiAccess.length > 0 && spec.spec.dns.publicDomain)) {
-    const names = naming(spec);
-    const want = spec.spec.network.apiAccess.length > 0 ? names.elbPublic : names.elbInternal;
-    const { DescribeLoadBalancersCommand } = await import('@aws-sdk/client-elastic-load-balancing');
-    try {
-      const out = await (await s.aws.elb()).send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [want] }));
-      const dns = out.LoadBalancerDescriptions?.[0]?.DNSName;
-      if (dns) elbDns[want === names.elbPublic ? 'public' : 'internal'] = dns;
-    } catch (e) {
-      if (!isNotFound(e) && !/LoadBalancerNotFound/.test((e as Error).name ?? '')) throw e;
-    }
-  }
-  const endpoint = apiEndpoint(spec, elbDns);
-  const client = await signClientCert(caCert, caKey, KUBE_ADMIN_USER, ['system:masters'], ADMIN_CERT_DAYS);
-  return { text: renderKubeconfig({ clusterName: s.clusterId, server: endpoint.server, tlsServerName: endpoint.tlsServerName, caCert, user: KUBE_ADMIN_USER, clientCert: client.cert, clientKey: client.key }), endpoint };
-}
+import { KubeazError } from '../aws/errors.js';
 
 /** A KubeConfig of @kubernetes/client-node loaded from kubeconfig text. */
 export async function kubeConfigFrom(text: string) {

@@ -227,12 +227,14 @@ async function masterMinorUpgrade(s: Session, asg: AsgSender, states: GroupState
   const running = out.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.Tags?.find((t) => t.Key === K8S_VERSION_TAG)?.Value).find(Boolean);
   const to = s.spec.spec.kubernetesVersion;
   if (!running || !isMinorUpgrade(running, to)) return undefined;
-  const { adminKubeconfig, waitForApiVersion } = await import('./kube-api.js');
+  const { waitForApiVersion } = await import('./kube-api.js');
+  const { adminKubeconfig } = await import('./kubeconfig.js');
   return {
     from: running,
     to,
     waitForApi: async (version) => {
-      const { text } = await adminKubeconfig(s);
+      // short-lived, as `kubeaz kubeconfig` signs it: the wait, plus a margin
+      const { text } = await adminKubeconfig(s, (s.ctx.timing.maxWaitSeconds + 15 * 60) * 1000);
       await waitForApiVersion(text, version, {
         pollSeconds: s.ctx.timing.pollSeconds,
         maxSeconds: s.ctx.timing.maxWaitSeconds,
