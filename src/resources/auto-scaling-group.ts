@@ -23,7 +23,7 @@ import { fromTagList } from '../aws/tags.js';
 import { CoalescingWaiter, type PollOutcome } from '../aws/wait.js';
 import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
 import { change, drain, ignoreNotFound, keyed } from './common.js';
-import type { Actual, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';
+import type { Actual, ActualOf, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 export interface AsgInstance {
   id: string;
@@ -82,7 +82,7 @@ function observedOf(g: AutoScalingGroup): Observed {
   };
 }
 
-function toActual(g: AutoScalingGroup, key: string, tags: Tags): Actual {
+function toActual(g: AutoScalingGroup, key: string, tags: Tags): ActualOf<Observed> {
   const name = g.AutoScalingGroupName!;
   return { key, kind: 'auto-scaling-group', id: name, attrs: { name }, tags, observed: observedOf(g), ...(g.Status ? { state: g.Status } : {}) };
 }
@@ -188,7 +188,7 @@ function waitsOf(ctx: RunContext): RunWaits {
 
 // ── the handler ────────────────────────────────────────────────────────────────────────────────
 
-export const autoScalingGroup: ResourceHandler<'auto-scaling-group'> = {
+export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> = {
   kind: 'auto-scaling-group',
 
   async observe(ctx) {
@@ -255,7 +255,7 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const p = node.props;
     const out: Change[] = [];
     if (actual.id !== p.name) out.push(change('name', actual.id, p.name, false));
@@ -288,7 +288,7 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group'> = {
   async update(ctx, node, actual, changes) {
     const asg = await ctx.aws.autoscaling();
     const p = node.props;
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const has = (f: string) => changes.some((c) => c.field === f);
     const input: UpdateAutoScalingGroupCommandInput = { AutoScalingGroupName: actual.id };
     if (has('minSize')) input.MinSize = p.minSize;
@@ -341,7 +341,7 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group'> = {
   async delete(ctx, actual) {
     const w = waitsOf(ctx);
     const ids = w.instancesOf.get(actual.id) ?? new Set<string>();
-    for (const i of (actual.observed as Observed | undefined)?.instances ?? []) if (i.id) ids.add(i.id);
+    for (const i of actual.observed?.instances ?? []) if (i.id) ids.add(i.id);
     w.instancesOf.set(actual.id, ids);
     // ForceDelete terminates the instances with the group. ScalingActivityInProgress (and
     // ResourceInUse) propagate for the engine to retry.
@@ -352,7 +352,7 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group'> = {
 
   async health(_ctx, actuals) {
     return actuals.map((a): Health => {
-      const o = a.observed as Observed;
+      const o = a.observed;
       const ready = o.instances.filter((i) => i.lifecycleState === 'InService').length;
       const unhealthy = o.instances.filter((i) => i.healthStatus && i.healthStatus !== 'Healthy').map((i) => i.id);
       return {

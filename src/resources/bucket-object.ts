@@ -9,7 +9,7 @@ import { isNotFound } from '../aws/errors.js';
 import { bucketName } from '../model/names.js';
 import { BUCKET_SSE, ownBucket } from './bucket.js';
 import { change, drain } from './common.js';
-import type { Actual, ResourceHandler } from './types.js';
+import type { Actual, ActualOf, ResourceHandler } from './types.js';
 
 /** Every object kubeaz writes lives under this prefix; anything else in the bucket (etcd backups) is not ours to manage here. */
 export const OBJECT_PREFIX = 'bootstrap/';
@@ -20,7 +20,7 @@ export interface ObjectObserved {
 
 const md5 = (body: string): string => createHash('md5').update(body, 'utf8').digest('hex');
 
-export const bucketObject: ResourceHandler<'bucket-object'> = {
+export const bucketObject: ResourceHandler<'bucket-object', ObjectObserved> = {
   kind: 'bucket-object',
 
   async observe(ctx) {
@@ -37,7 +37,7 @@ export const bucketObject: ResourceHandler<'bucket-object'> = {
       throw e;
     }
     return objects.map(
-      (o): Actual => ({
+      (o): ActualOf<ObjectObserved> => ({
         key: `object/${o.Key!}`,
         kind: 'bucket-object',
         id: o.Key!,
@@ -64,7 +64,7 @@ export const bucketObject: ResourceHandler<'bucket-object'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as ObjectObserved;
+    const o = actual.observed;
     const want = md5(node.props.body);
     const out = [];
     if (actual.id !== node.props.objectKey) out.push(change('objectKey', actual.id, node.props.objectKey, false));

@@ -36,7 +36,7 @@ import { bucketName } from '../model/names.js';
 import type { LifecycleRule, Tags } from '../model/types.js';
 import { change, claims, clusterHome, drain, fromTagList, toTagList } from './common.js';
 import { normalisePolicy, retryWhileNotFound } from './iam-role.js';
-import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
+import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 
 export const BUCKET_SSE = 'AES256';
 const PUBLIC_ACCESS_BLOCK = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } as const;
@@ -151,7 +151,7 @@ async function readBucket(s3: S3Client, name: string, owner: string): Promise<{ 
 
 const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalisePolicy(a)) === JSON.stringify(normalisePolicy(b));
 
-export const bucket: ResourceHandler<'bucket'> = {
+export const bucket: ResourceHandler<'bucket', BucketObserved> = {
   kind: 'bucket',
 
   async observe(ctx) {
@@ -190,13 +190,13 @@ export const bucket: ResourceHandler<'bucket'> = {
       policy: undefined,
       lifecycle: [],
     };
-    const actual: Actual = { key: node.key, kind: 'bucket', id: name, attrs: { name, arn: arnOf(name) }, tags: {}, observed };
+    const actual: ActualOf<BucketObserved> = { key: node.key, kind: 'bucket', id: name, attrs: { name, arn: arnOf(name) }, tags: {}, observed };
     // A just-made bucket may answer NoSuchBucket for a moment on AWS: retry within the propagation time.
     return retryWhileNotFound(ctx, () => bucket.update!(ctx, node, actual, bucket.diff(node, actual)));
   },
 
   diff(node, actual) {
-    const o = actual.observed as BucketObserved;
+    const o = actual.observed;
     const out: Change[] = [];
     if (o.publicAccessBlock && Object.entries(PUBLIC_ACCESS_BLOCK).some(([k, v]) => o.publicAccessBlock[k as keyof PublicAccessBlock] !== v))
       out.push(change('publicAccessBlock', o.publicAccessBlock, { ...PUBLIC_ACCESS_BLOCK }, true));
@@ -213,7 +213,7 @@ export const bucket: ResourceHandler<'bucket'> = {
   async update(ctx, node, actual, changes) {
     const s3 = await ctx.aws.s3();
     const b = { Bucket: actual.id, ExpectedBucketOwner: ctx.accountId };
-    const o = { ...(actual.observed as BucketObserved) };
+    const o = { ...actual.observed };
     let tags = actual.tags;
     const has = (f: string) => changes.some((c) => c.field === f);
     // Public access first: nothing is ever public, not even for a moment.

@@ -42,7 +42,7 @@ export async function ec2Tag(ctx: RunContext, ids: string[], tags: Tags): Promis
 }
 
 /** The tag-changes part of an update, shared by every EC2 kind. */
-export async function applyEc2TagChanges(ctx: RunContext, actual: Actual, changes: Change[]): Promise<Actual> {
+export async function applyEc2TagChanges<A extends Actual>(ctx: RunContext, actual: A, changes: Change[]): Promise<A> {
   const t = changes.find((c) => c.field === 'tags');
   if (t) {
     await ec2Tag(ctx, [actual.id], t.to as Tags);

@@ -9,7 +9,7 @@ import { isNotFound, KubeazError } from '../aws/errors.js';
 import { change, claimsGlobal } from './common.js';
 import { ENV_TAG, NAME_TAG, OWNER_TAG, REGION_TAG, type Tags } from '../model/types.js';
 import { clusterZones, dnsName, isInvalidChangeBatch, listRecordSets, route53 } from './hosted-zone.js';
-import type { Actual, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
+import type { Actual, ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 /** TTL of the TXT marker, and of value records that name none. */
 const DEFAULT_TTL = 300;
@@ -83,7 +83,7 @@ function markerKey(ctx: RunContext, txt: ResourceRecordSet | undefined): string 
   return undefined;
 }
 
-function actualOf(key: string, zoneId: string, name: string, observed: RecordObserved): Actual {
+function actualOf(key: string, zoneId: string, name: string, observed: RecordObserved): ActualOf<RecordObserved> {
   const n = dnsName(name);
   return { key, kind: 'dns-record', id: `${zoneId}:${n}`, attrs: { zoneId, name: n }, tags: {}, observed };
 }
@@ -130,7 +130,7 @@ function desiredTxt(ctx: RunContext, node: ResolvedNode<'dns-record'>, existing:
   return { Name: node.props.name, Type: 'TXT', TTL: existing?.TTL ?? DEFAULT_TTL, ResourceRecords: [...foreign, { Value: ours }] };
 }
 
-async function upsert(ctx: RunContext, node: ResolvedNode<'dns-record'>, txtBefore: ResourceRecordSet | undefined): Promise<Actual> {
+async function upsert(ctx: RunContext, node: ResolvedNode<'dns-record'>, txtBefore: ResourceRecordSet | undefined): Promise<ActualOf<RecordObserved>> {
   const a = desiredA(node);
   const txt = desiredTxt(ctx, node, txtBefore);
   await (await route53(ctx)).send(
@@ -161,7 +161,7 @@ function removal(ctx: RunContext, o: RecordObserved): R53Change[] {
 
 const isGone = (e: unknown): boolean => isNotFound(e) || (isInvalidChangeBatch(e) && /not found|does not exist/i.test((e as Error).message ?? ''));
 
-export const dnsRecord: ResourceHandler<'dns-record'> = {
+export const dnsRecord: ResourceHandler<'dns-record', RecordObserved> = {
   kind: 'dns-record',
 
   async observe(ctx) {
@@ -175,7 +175,7 @@ export const dnsRecord: ResourceHandler<'dns-record'> = {
           if (isNotFound(e)) return [];
           throw e;
         }
-        const out: Actual[] = [];
+        const out: ActualOf<RecordObserved>[] = [];
         for (const txt of sets.filter((s) => s.Type === 'TXT' && !s.SetIdentifier)) {
           // Our id's marker, checked like any tag set: a copy of the spec in another region, or a
           // spec whose id coincides, sees the record as someone else's.
@@ -210,7 +210,7 @@ export const dnsRecord: ResourceHandler<'dns-record'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as RecordObserved;
+    const o = actual.observed;
     const p = node.props;
     const out: Change[] = [];
     // A marker from before it carried name, environment and region: rewritten in place.
@@ -239,13 +239,13 @@ export const dnsRecord: ResourceHandler<'dns-record'> = {
   },
 
   async update(ctx, node, actual) {
-    return upsert(ctx, node, (actual.observed as RecordObserved).txt);
+    return upsert(ctx, node, actual.observed.txt);
   },
 
   async delete(ctx, actual) {
     const zoneId = actual.attrs.zoneId!;
     const r53 = await route53(ctx);
-    let o = actual.observed as RecordObserved;
+    let o = actual.observed;
     for (let attempt = 0; ; attempt++) {
       try {
         await r53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: removal(ctx, o) } }));

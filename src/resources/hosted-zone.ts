@@ -25,7 +25,7 @@ import { errorCode, isAlreadyExists, isInvalidChangeBatch, isLostResponse, isNot
 import { tagDiff } from '../aws/tags.js';
 import type { Tags } from '../model/types.js';
 import { change, claimsGlobal, drain, fromTagList, toTagList } from './common.js';
-import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
+import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 
 /** Route53's answer to a change batch that no longer matches the records (deleted meanwhile). */
 
@@ -113,7 +113,7 @@ async function findClusterZones(ctx: RunContext): Promise<ClusterZone[]> {
   return out;
 }
 
-function actualOf(z: ClusterZone, tags: Tags): Actual {
+function actualOf(z: ClusterZone, tags: Tags): ActualOf<Observed> {
   return {
     key: z.key,
     kind: 'hosted-zone',
@@ -182,7 +182,7 @@ export async function listRecordSets(ctx: RunContext, zoneId: string): Promise<R
 
 export { isInvalidChangeBatch };
 
-export const hostedZone: ResourceHandler<'hosted-zone'> = {
+export const hostedZone: ResourceHandler<'hosted-zone', Observed> = {
   kind: 'hosted-zone',
 
   async observe(ctx) {
@@ -229,7 +229,7 @@ export const hostedZone: ResourceHandler<'hosted-zone'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const out: Change[] = [];
     if (o.domain !== dnsName(node.props.domain)) out.push(change('domain', o.domain, dnsName(node.props.domain), false));
     if (o.private !== node.props.private) out.push(change('private', o.private, node.props.private, false));
@@ -240,14 +240,14 @@ export const hostedZone: ResourceHandler<'hosted-zone'> = {
 
   async update(ctx, _node, actual, changes) {
     const t = changes.find((c) => c.field === 'tags');
-    if (!t || (actual.observed as Observed).adopted) return actual;
+    if (!t || actual.observed.adopted) return actual;
     await tagZone(ctx, actual.id, t.to as Tags);
     return { ...actual, tags: { ...actual.tags, ...(t.to as Tags) } };
   },
 
   async delete(ctx, actual) {
     // An adopted zone stays: only our records in it go, and dns-record removes those.
-    if ((actual.observed as Observed | undefined)?.adopted || actual.attrs.adopted === 'true') return;
+    if (actual.observed?.adopted || actual.attrs.adopted === 'true') return;
     const r53 = await route53(ctx);
     for (let attempt = 0; ; attempt++) {
       let sets: ResourceRecordSet[];

@@ -24,7 +24,7 @@ import { tagDiff } from '../aws/tags.js';
 
 import { KEY_TAG, type PolicyDocument, type Tags } from '../model/types.js';
 import { change, drain, fromTagList, ignoreNotFound, toTagList } from './common.js';
-import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
+import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 import { iamDetails } from './iam-details.js';
 
 // ── helpers shared by the IAM kinds (and the bucket's policy comparison) ─────────────────────
@@ -95,7 +95,7 @@ async function inlinePolicies(iam: IAMClient, roleName: string): Promise<Record<
   return Object.fromEntries(docs.map((d, i) => [names[i]!, parsePolicy(d.PolicyDocument)]));
 }
 
-const roleActual = (key: string, name: string, arn: string, tags: Tags, observed: RoleObserved): Actual => ({
+const roleActual = (key: string, name: string, arn: string, tags: Tags, observed: RoleObserved): ActualOf<RoleObserved> => ({
   key,
   kind: 'iam-role',
   id: name,
@@ -104,7 +104,7 @@ const roleActual = (key: string, name: string, arn: string, tags: Tags, observed
   observed,
 });
 
-export const iamRole: ResourceHandler<'iam-role'> = {
+export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
   kind: 'iam-role',
 
   async observe(ctx) {
@@ -141,7 +141,7 @@ export const iamRole: ResourceHandler<'iam-role'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as RoleObserved;
+    const o = actual.observed;
     const out: Change[] = [];
     if (o.path !== node.props.path) out.push(change('path', o.path, node.props.path, false));
     const assume = assumeRolePolicy(node.props.assumeService);
@@ -154,7 +154,7 @@ export const iamRole: ResourceHandler<'iam-role'> = {
   async update(ctx, _node, actual, changes) {
     const iam = await ctx.aws.iam();
     const RoleName = actual.id;
-    const o = actual.observed as RoleObserved;
+    const o = actual.observed;
     const policies = { ...o.policies };
     let { assumeRolePolicy: assume } = o;
     let tags = actual.tags;

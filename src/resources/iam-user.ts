@@ -30,7 +30,7 @@ import { tagDiff } from '../aws/tags.js';
 import type { Tags } from '../model/types.js';
 import { change, drain, fromTagList, ignoreNotFound, toTagList } from './common.js';
 import { parsePolicy, policyChanges, retryWhileNotFound } from './iam-role.js';
-import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
+import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 import { iamDetails } from './iam-details.js';
 
 export interface UserObserved {
@@ -44,7 +44,7 @@ async function inlinePolicies(iam: IAMClient, UserName: string): Promise<Record<
   return Object.fromEntries(docs.map((d, i) => [names[i]!, parsePolicy(d.PolicyDocument)]));
 }
 
-const userActual = (key: string, name: string, arn: string, tags: Tags, observed: UserObserved): Actual => ({
+const userActual = (key: string, name: string, arn: string, tags: Tags, observed: UserObserved): ActualOf<UserObserved> => ({
   key,
   kind: 'iam-user',
   id: name,
@@ -73,7 +73,7 @@ export async function existingUsers(ctx: RunContext, names: readonly string[]): 
   return found.flat();
 }
 
-export const iamUser: ResourceHandler<'iam-user'> = {
+export const iamUser: ResourceHandler<'iam-user', UserObserved> = {
   kind: 'iam-user',
 
   async observe(ctx) {
@@ -108,7 +108,7 @@ export const iamUser: ResourceHandler<'iam-user'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as UserObserved;
+    const o = actual.observed;
     const out: Change[] = [];
     if (o.path !== node.props.path) out.push(change('path', o.path, node.props.path, false));
     out.push(...policyChanges(node.props.policies, o.policies));
@@ -119,7 +119,7 @@ export const iamUser: ResourceHandler<'iam-user'> = {
   async update(ctx, _node, actual, changes) {
     const iam = await ctx.aws.iam();
     const UserName = actual.id;
-    const o = actual.observed as UserObserved;
+    const o = actual.observed;
     const policies = { ...o.policies };
     let tags = actual.tags;
     for (const c of changes) {

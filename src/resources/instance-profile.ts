@@ -21,14 +21,14 @@ import type { Tags } from '../model/types.js';
 import { change, claimsGlobal, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
 import { iamKey, retryWhileNotFound } from './iam-role.js';
 import { iamDetails } from './iam-details.js';
-import type { Actual, Change, ResourceHandler } from './types.js';
+import type { Actual, ActualOf, Change, ResourceHandler } from './types.js';
 
 export interface ProfileObserved {
   path: string;
   roles: string[];
 }
 
-const profileActual = (key: string, p: InstanceProfile, tags: Tags): Actual => ({
+const profileActual = (key: string, p: InstanceProfile, tags: Tags): ActualOf<ProfileObserved> => ({
   key,
   kind: 'instance-profile',
   id: p.InstanceProfileName!,
@@ -37,7 +37,7 @@ const profileActual = (key: string, p: InstanceProfile, tags: Tags): Actual => (
   observed: { path: p.Path ?? '', roles: (p.Roles ?? []).map((r) => r.RoleName!) } satisfies ProfileObserved,
 });
 
-export const instanceProfile: ResourceHandler<'instance-profile'> = {
+export const instanceProfile: ResourceHandler<'instance-profile', ProfileObserved> = {
   kind: 'instance-profile',
 
   async observe(ctx) {
@@ -68,7 +68,7 @@ export const instanceProfile: ResourceHandler<'instance-profile'> = {
         return profileActual(iamKey('profile', ctx.clusterId, p.InstanceProfileName!, tags), p, tags);
       }),
     );
-    return out.filter((a): a is Actual => a !== undefined);
+    return out.filter((a): a is ActualOf<ProfileObserved> => a !== undefined);
   },
 
   async create(ctx, node) {
@@ -90,7 +90,7 @@ export const instanceProfile: ResourceHandler<'instance-profile'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as ProfileObserved;
+    const o = actual.observed;
     const out: Change[] = [];
     if (o.path !== node.props.path) out.push(change('path', o.path, node.props.path, false));
     if (!sameSet(o.roles, [node.props.roleName])) out.push(change('roles', o.roles, [node.props.roleName], true));
@@ -101,7 +101,7 @@ export const instanceProfile: ResourceHandler<'instance-profile'> = {
   async update(ctx, node, actual, changes) {
     const iam = await ctx.aws.iam();
     const InstanceProfileName = actual.id;
-    const o = actual.observed as ProfileObserved;
+    const o = actual.observed;
     let roles = o.roles;
     let tags = actual.tags;
     if (changes.some((c) => c.field === 'roles')) {

@@ -22,7 +22,7 @@ interface Observed {
 const attachedVpc = (g: InternetGateway): string | null =>
   (g.Attachments ?? []).find((a) => a.VpcId && a.State !== 'detached' && a.State !== 'detaching')?.VpcId ?? null;
 
-export const internetGateway: ResourceHandler<'internet-gateway'> = {
+export const internetGateway: ResourceHandler<'internet-gateway', Observed> = {
   kind: 'internet-gateway',
 
   async observe(ctx) {
@@ -57,7 +57,7 @@ export const internetGateway: ResourceHandler<'internet-gateway'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const out = [];
     if (o.vpcId !== node.props.vpcId) out.push(change('vpcId', o.vpcId, node.props.vpcId, true));
     out.push(...tagDiff(node, actual.tags));
@@ -66,7 +66,7 @@ export const internetGateway: ResourceHandler<'internet-gateway'> = {
 
   async update(ctx, node, actual, changes) {
     const ec2 = await ctx.aws.ec2();
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     let next = actual;
     if (changes.some((c) => c.field === 'vpcId')) {
       if (o.vpcId && o.vpcId !== node.props.vpcId) await detach(ctx, actual.id, o.vpcId);
@@ -78,7 +78,7 @@ export const internetGateway: ResourceHandler<'internet-gateway'> = {
 
   async delete(ctx, actual) {
     const ec2 = await ctx.aws.ec2();
-    const o = actual.observed as Observed | undefined;
+    const o = actual.observed;
     // A public address still mapped in the VPC makes the detach fail with DependencyViolation: retried.
     if (o?.vpcId) await detach(ctx, actual.id, o.vpcId);
     try {

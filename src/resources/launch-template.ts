@@ -17,7 +17,7 @@ import { isAlreadyExists } from '../aws/errors.js';
 import { fromTagList, ownerFilter, tagDiff } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
 import { applyEc2TagChanges, change, digest, drain, ec2Tag, ignoreNotFound, keyed, toTagList } from './common.js';
-import type { Actual, Change, ResolvedNode, ResourceHandler } from './types.js';
+import type { Actual, ActualOf, Change, ResolvedNode, ResourceHandler } from './types.js';
 
 export const DATA_HASH_TAG = 'kubeaz:data-hash';
 
@@ -72,7 +72,7 @@ export function launchTemplateData(node: Node): RequestLaunchTemplateData {
   };
 }
 
-function toActual(lt: LaunchTemplate, key: string, tags: Tags): Actual {
+function toActual(lt: LaunchTemplate, key: string, tags: Tags): ActualOf<Observed> {
   const observed: Observed = {
     name: lt.LaunchTemplateName ?? '',
     hash: tags[DATA_HASH_TAG] ?? '',
@@ -82,7 +82,7 @@ function toActual(lt: LaunchTemplate, key: string, tags: Tags): Actual {
   return { key, kind: 'launch-template', id: lt.LaunchTemplateId!, attrs: { name: observed.name, version: String(observed.defaultVersion) }, tags, observed };
 }
 
-export const launchTemplate: ResourceHandler<'launch-template'> = {
+export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
   kind: 'launch-template',
 
   async observe(ctx) {
@@ -128,7 +128,7 @@ export const launchTemplate: ResourceHandler<'launch-template'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const out: Change[] = [];
     if (o.name !== node.props.name) out.push(change('name', o.name, node.props.name, false));
     const hash = dataHash(node);
@@ -154,7 +154,7 @@ export const launchTemplate: ResourceHandler<'launch-template'> = {
       if (version === undefined) throw new Error(`CreateLaunchTemplateVersion of ${actual.id} returned no version number`);
       await ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: actual.id, DefaultVersion: String(version) }));
       await ec2Tag(ctx, [actual.id], { [DATA_HASH_TAG]: hash });
-      const o = actual.observed as Observed;
+      const o = actual.observed;
       next = {
         ...next,
         attrs: { ...next.attrs, version: String(version) },

@@ -29,7 +29,7 @@ import { tagDiff } from '../aws/tags.js';
 import { ELB_HOSTED_ZONE_IDS } from '../model/elb-zones.js';
 import { KEY_TAG, OWNER_TAG, type KindProps, type Tags } from '../model/types.js';
 import { change, claims, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
-import type { Actual, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';
+import type { Actual, ActualOf, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 type Listener = KindProps['load-balancer']['listener'];
 type HealthCheck = KindProps['load-balancer']['healthCheck'];
@@ -86,7 +86,7 @@ export function aliasZoneOf(region: string, answered: string | undefined): strin
   return answered || ELB_HOSTED_ZONE_IDS[region] || '';
 }
 
-async function actualOf(ctx: RunContext, elb: ElasticLoadBalancingClient, lb: LoadBalancerDescription, key: string, tags: Tags): Promise<Actual> {
+async function actualOf(ctx: RunContext, elb: ElasticLoadBalancingClient, lb: LoadBalancerDescription, key: string, tags: Tags): Promise<ActualOf<Observed>> {
   const attrs = await elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerName: lb.LoadBalancerName! }));
   const observed: Observed = {
     scheme: lb.Scheme ?? 'internet-facing',
@@ -155,7 +155,7 @@ async function findOwned(ctx: RunContext, elb: ElasticLoadBalancingClient, name:
   return tags[OWNER_TAG] === ctx.clusterId ? { lb, tags } : undefined;
 }
 
-export const loadBalancer: ResourceHandler<'load-balancer'> = {
+export const loadBalancer: ResourceHandler<'load-balancer', Observed> = {
   kind: 'load-balancer',
 
   async observe(ctx) {
@@ -229,7 +229,7 @@ export const loadBalancer: ResourceHandler<'load-balancer'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const p = node.props;
     const out: Change[] = [];
     if (actual.id !== p.name) out.push(change('name', actual.id, p.name, false));
@@ -248,7 +248,7 @@ export const loadBalancer: ResourceHandler<'load-balancer'> = {
   async update(ctx, node, actual, changes) {
     const elb = await elbClient(ctx);
     const p = node.props;
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const name = actual.id;
     const fields = new Set(changes.map((c) => c.field));
     if (fields.has('subnetIds')) await moveSubnets(elb, name, o.subnetIds, p.subnetIds);

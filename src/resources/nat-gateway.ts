@@ -89,7 +89,7 @@ function availableOutcome(n: NatGateway): PollOutcome {
 /** A failed gateway holds nothing (AWS removes it): as good as deleted. */
 const deletedOutcome = (n: NatGateway): PollOutcome => ({ state: n.State === 'deleted' || n.State === 'failed' ? 'ready' : 'pending' });
 
-export const natGateway: ResourceHandler<'nat-gateway'> = {
+export const natGateway: ResourceHandler<'nat-gateway', Observed> = {
   kind: 'nat-gateway',
 
   async observe(ctx) {
@@ -135,7 +135,7 @@ export const natGateway: ResourceHandler<'nat-gateway'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const out = [];
     if (o.subnetId !== node.props.subnetId) out.push(change('subnetId', o.subnetId, node.props.subnetId, false));
     if (o.allocationId !== node.props.allocationId) out.push(change('allocationId', o.allocationId, node.props.allocationId, false));
@@ -151,12 +151,12 @@ export const natGateway: ResourceHandler<'nat-gateway'> = {
     await waiter(ctx, 'deleted').wait(actual.id);
   },
 
-  async health(_ctx, actuals: Actual[]) {
+  async health(_ctx, actuals) {
     return actuals.map((a) => ({
       key: a.key,
       ok: a.state === 'available',
       summary: `NAT gateway ${a.id} is ${a.state ?? 'unknown'}`,
-      details: { id: a.id, state: a.state, ...(a.observed as Observed) },
+      details: { id: a.id, state: a.state, ...a.observed },
     }));
   },
 };

@@ -67,7 +67,7 @@ function observedOf(a: NetworkAcl): Observed {
 
 const ruleId = (e: NaclEntry) => `${e.egress ? 'egress' : 'ingress'}/${e.ruleNumber}`;
 
-export const networkAcl: ResourceHandler<'network-acl'> = {
+export const networkAcl: ResourceHandler<'network-acl', Observed> = {
   kind: 'network-acl',
 
   async observe(ctx) {
@@ -90,7 +90,7 @@ export const networkAcl: ResourceHandler<'network-acl'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const out: Change[] = [];
     if (o.vpcId !== node.props.vpcId) out.push(change('vpcId', o.vpcId, node.props.vpcId, false));
     const want = node.props.entries.map(entry);
@@ -103,7 +103,7 @@ export const networkAcl: ResourceHandler<'network-acl'> = {
 
   async update(ctx, node, actual, changes) {
     const ec2 = await ctx.aws.ec2();
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     let entries = o.entries;
     let associations = o.associations;
     if (changes.some((c) => c.field === 'entries')) {

@@ -14,7 +14,7 @@ import { bucketName } from '../model/names.js';
 import { completeFromKey, generatePair, PKI_FILES, PKI_PAIRS, type PkiPair } from '../pki/ca.js';
 import { BUCKET_SSE, ownBucket } from './bucket.js';
 import { change } from './common.js';
-import type { Actual, Change, ResourceHandler, RunContext } from './types.js';
+import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 
 export const PKI_PREFIX = 'pki/';
 
@@ -23,7 +23,7 @@ export interface PkiObserved {
   files: string[];
 }
 
-const actualOf = (bucket: string, files: string[]): Actual => ({
+const actualOf = (bucket: string, files: string[]): ActualOf<PkiObserved> => ({
   key: 'pki',
   kind: 'pki',
   id: `s3://${bucket}/${PKI_PREFIX}`,
@@ -129,7 +129,7 @@ async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly 
   return written;
 }
 
-export const pki: ResourceHandler<'pki'> = {
+export const pki: ResourceHandler<'pki', PkiObserved> = {
   kind: 'pki',
 
   async observe(ctx) {
@@ -160,7 +160,7 @@ export const pki: ResourceHandler<'pki'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as PkiObserved;
+    const o = actual.observed;
     const out: Change[] = [];
     if (actual.attrs.bucket !== node.props.bucket) out.push(change('bucket', actual.attrs.bucket, node.props.bucket, false));
     const missing = PKI_FILES.filter((f) => !o.files.includes(f));
@@ -169,7 +169,7 @@ export const pki: ResourceHandler<'pki'> = {
   },
 
   async update(ctx, node, actual) {
-    const o = actual.observed as PkiObserved;
+    const o = actual.observed;
     await uploadMissing(ctx, node.props.bucket, o.files);
     return actualOf(node.props.bucket, [...PKI_FILES]);
   },

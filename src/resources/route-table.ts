@@ -64,7 +64,7 @@ function observedOf(t: RouteTable): Observed {
 
 const desiredRoutes = (routes: ReadonlyArray<{ destination: string; gatewayId?: string | undefined; natGatewayId?: string | undefined }>): RouteEntry[] => routes.map(route);
 
-export const routeTable: ResourceHandler<'route-table'> = {
+export const routeTable: ResourceHandler<'route-table', Observed> = {
   kind: 'route-table',
 
   async observe(ctx) {
@@ -87,7 +87,7 @@ export const routeTable: ResourceHandler<'route-table'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const out: Change[] = [];
     if (o.vpcId !== node.props.vpcId) out.push(change('vpcId', o.vpcId, node.props.vpcId, false));
     const want = desiredRoutes(node.props.routes);
@@ -100,7 +100,7 @@ export const routeTable: ResourceHandler<'route-table'> = {
 
   async update(ctx, node, actual, changes) {
     const ec2 = await ctx.aws.ec2();
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     let routes = o.routes;
     let associations = o.associations;
     if (changes.some((c) => c.field === 'routes')) {
@@ -132,7 +132,7 @@ export const routeTable: ResourceHandler<'route-table'> = {
 
   async delete(ctx, actual) {
     const ec2 = await ctx.aws.ec2();
-    const o = actual.observed as Observed | undefined;
+    const o = actual.observed;
     const disassociate = (list: Association[]) => Promise.all(list.map((a) => ignoreNotFound(ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.associationId })))));
     await disassociate(o?.associations ?? []);
     try {

@@ -16,7 +16,7 @@ import { fromTagList } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type Resolved, type SgRule } from '../model/types.js';
 import { change, drain, sameSet, keyed } from './common.js';
 import { describeOwnedGroups } from './security-group.js';
-import type { Actual, ResolvedNode, ResourceHandler, RunContext } from './types.js';
+import type { Actual, ActualOf, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 /** The AWS code of a security group that does not exist (isNotFound also matches it, but so does a missing rule). */
 const GROUP_NOT_FOUND = 'InvalidGroup.NotFound';
@@ -189,7 +189,7 @@ async function revoke(ctx: RunContext, groupId: string, rules: readonly NormRule
   }
 }
 
-function rulesActual(ctx: RunContext, group: SecurityGroup, groupKey: string, ownedGroups: ReadonlySet<string>): Actual {
+function rulesActual(ctx: RunContext, group: SecurityGroup, groupKey: string, ownedGroups: ReadonlySet<string>): ActualOf<NormRule[]> {
   const key = `${groupKey}/rules`;
   return {
     key,
@@ -201,12 +201,12 @@ function rulesActual(ctx: RunContext, group: SecurityGroup, groupKey: string, ow
   };
 }
 
-export const securityGroupRules: ResourceHandler<'security-group-rules'> = {
+export const securityGroupRules: ResourceHandler<'security-group-rules', NormRule[]> = {
   kind: 'security-group-rules',
 
   async observe(ctx) {
     const groups = await describeOwnedGroups(ctx);
-    const out: Actual[] = [];
+    const out: ActualOf<NormRule[]>[] = [];
     const owned = new Set(groups.map((g) => g.GroupId).filter((id): id is string => Boolean(id)));
     // The groups' ownership proof (keyed), not only the server's tag filter.
     for (const { item: g, key: groupKey } of keyed(groups, (x) => x.Tags, ctx)) {
@@ -223,7 +223,7 @@ export const securityGroupRules: ResourceHandler<'security-group-rules'> = {
   },
 
   diff(node, actual) {
-    const have = (actual.observed as NormRule[] | undefined) ?? [];
+    const have = actual.observed;
     const want = desiredRules(node).map(strip);
     const out = [];
     if (actual.id !== node.props.groupId) out.push(change('groupId', actual.id, node.props.groupId, false));
@@ -232,7 +232,7 @@ export const securityGroupRules: ResourceHandler<'security-group-rules'> = {
   },
 
   async update(ctx, node, actual) {
-    const have = (actual.observed as NormRule[] | undefined) ?? [];
+    const have = actual.observed;
     const want = desiredRules(node);
     const wantIds = new Set(want.map(ruleId));
     const haveIds = new Set(have.map(ruleId));

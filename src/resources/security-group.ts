@@ -3,7 +3,7 @@ import { isAlreadyExists } from '../aws/errors.js';
 import { fromTagList, ownerFilter, tagDiff } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG } from '../model/types.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, toTagList } from './common.js';
-import type { Actual, ResourceHandler, RunContext } from './types.js';
+import type { Actual, ActualOf, ResourceHandler, RunContext } from './types.js';
 
 interface Observed {
   vpcId: string;
@@ -22,7 +22,7 @@ export function describeOwnedGroups(ctx: RunContext): Promise<SecurityGroup[]> {
   });
 }
 
-const toActual = (item: SecurityGroup, key: string, tags: Record<string, string>): Actual => ({
+const toActual = (item: SecurityGroup, key: string, tags: Record<string, string>): ActualOf<Observed> => ({
   key,
   kind: 'security-group',
   id: item.GroupId!,
@@ -31,7 +31,7 @@ const toActual = (item: SecurityGroup, key: string, tags: Record<string, string>
   observed: { vpcId: item.VpcId ?? '', groupName: item.GroupName ?? '', description: item.Description ?? '' } satisfies Observed,
 });
 
-export const securityGroup: ResourceHandler<'security-group'> = {
+export const securityGroup: ResourceHandler<'security-group', Observed> = {
   kind: 'security-group',
 
   async observe(ctx) {
@@ -67,7 +67,7 @@ export const securityGroup: ResourceHandler<'security-group'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const out = [];
     if (o.vpcId !== node.props.vpcId) out.push(change('vpcId', o.vpcId, node.props.vpcId, false));
     if (o.groupName !== node.props.groupName) out.push(change('groupName', o.groupName, node.props.groupName, false));

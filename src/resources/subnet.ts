@@ -9,7 +9,7 @@ interface Observed {
   zone: string;
 }
 
-export const subnet: ResourceHandler<'subnet'> = {
+export const subnet: ResourceHandler<'subnet', Observed> = {
   kind: 'subnet',
 
   async observe(ctx) {
@@ -34,7 +34,7 @@ export const subnet: ResourceHandler<'subnet'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const out = [];
     if (o.vpcId !== node.props.vpcId) out.push(change('vpcId', o.vpcId, node.props.vpcId, false));
     if (o.cidr !== node.props.cidr) out.push(change('cidr', o.cidr, node.props.cidr, false));

@@ -33,6 +33,13 @@ export interface Actual {
   state?: string;
 }
 
+/**
+ * What a kind with observed properties of type O hands out and gets back: every Actual it returns
+ * (observe, create, update, settle) carries them, so its other methods read them without a cast.
+ * The engine sees plain Actuals (ResourceHandler<K> with O left unknown).
+ */
+export type ActualOf<O> = unknown extends O ? Actual : Actual & { observed: O };
+
 export interface ResolvedNode<K extends Kind = Kind> {
   key: string;
   kind: K;
@@ -93,44 +100,45 @@ export interface RunContext {
   deleteBackups?: boolean;
 }
 
-export interface ResourceHandler<K extends Kind = Kind> {
+/** The contract of kind K; O is the type of its Actuals' `observed` (ActualOf). */
+export interface ResourceHandler<K extends Kind = Kind, out O = unknown> {
   readonly kind: K;
   /** Every resource of this kind the cluster owns, found by its ownership proof. One batched read. */
-  observe(ctx: RunContext): Promise<Actual[]>;
-  create(ctx: RunContext, node: ResolvedNode<K>): Promise<Actual>;
+  observe(ctx: RunContext): Promise<ActualOf<O>[]>;
+  create(ctx: RunContext, node: ResolvedNode<K>): Promise<ActualOf<O>>;
   /** Differences between desired and actual; empty when they match. */
-  diff(node: ResolvedNode<K>, actual: Actual): Change[];
+  diff(node: ResolvedNode<K>, actual: ActualOf<O>): Change[];
   /** Apply in-place changes; only called with changes whose inPlace is true. */
-  update?(ctx: RunContext, node: ResolvedNode<K>, actual: Actual, changes: Change[]): Promise<Actual>;
+  update?(ctx: RunContext, node: ResolvedNode<K>, actual: ActualOf<O>, changes: Change[]): Promise<ActualOf<O>>;
   /**
    * Waits until a resource (made by this run, or found still in the making) is ready for the
    * dependents that need it ready (DesiredNode.ready) — a NAT gateway `available`; throws when it
    * ends failed. Without it a resource is ready once `create` returns. Makes no call when the
    * resource is ready already.
    */
-  settle?(ctx: RunContext, actual: Actual): Promise<Actual>;
+  settle?(ctx: RunContext, actual: ActualOf<O>): Promise<ActualOf<O>>;
   /** Idempotent: NotFound is done. DependencyViolation is thrown for the engine to retry. */
-  delete(ctx: RunContext, actual: Actual): Promise<void>;
-  health?(ctx: RunContext, actuals: Actual[]): Promise<Health[]>;
+  delete(ctx: RunContext, actual: ActualOf<O>): Promise<void>;
+  health?(ctx: RunContext, actuals: ActualOf<O>[]): Promise<Health[]>;
   /**
    * What lives inside this resource that kubeaz did not put there (objects in the bucket, access
    * keys of a user, managed policies attached by hand): destroy names it before asking, since it
    * goes only because its container goes. Read at destroy only.
    */
-  foreignContents?(ctx: RunContext, actual: Actual): Promise<string[]>;
+  foreignContents?(ctx: RunContext, actual: ActualOf<O>): Promise<string[]>;
   /**
    * The plan's word on an in-place update of this kind (the engine knows no kind): a note for the
    * user and, where the update changes what dependents see (a launch template's next version), the
    * resource as it will be afterwards. Pure.
    */
-  planUpdate?(node: ResolvedNode<K>, actual: Actual, changes: Change[]): { note?: string; after?: Actual };
+  planUpdate?(node: ResolvedNode<K>, actual: ActualOf<O>, changes: Change[]): { note?: string; after?: Actual };
   /** The plan's note beside a deletion of this kind (a group goes with its instances). */
   readonly deleteNote?: string;
   /**
    * Field-level detail of a planned update, read from AWS (no mutating call; a failed read leaves
    * the plan's own fields): a launch template compared by hash names the fields that differ.
    */
-  planDetail?(ctx: RunContext, node: ResolvedNode<K>, actual: Actual, changes: Change[]): Promise<Array<{ field: string; from: unknown; to: unknown }>>;
+  planDetail?(ctx: RunContext, node: ResolvedNode<K>, actual: ActualOf<O>, changes: Change[]): Promise<Array<{ field: string; from: unknown; to: unknown }>>;
   /**
    * For kinds whose names are unique per account and region but derived from more than the
    * cluster id (`<id>-<group>`): what already carries any of these names, with its tags, whoever

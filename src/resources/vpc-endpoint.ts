@@ -12,7 +12,7 @@ interface Observed {
 
 const GONE = new Set(['deleted', 'deleting']);
 
-export const vpcEndpoint: ResourceHandler<'vpc-endpoint'> = {
+export const vpcEndpoint: ResourceHandler<'vpc-endpoint', Observed> = {
   kind: 'vpc-endpoint',
 
   async observe(ctx) {
@@ -59,7 +59,7 @@ export const vpcEndpoint: ResourceHandler<'vpc-endpoint'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const out: Change[] = [];
     if (o.vpcId !== node.props.vpcId) out.push(change('vpcId', o.vpcId, node.props.vpcId, false));
     if (o.serviceName !== node.props.serviceName) out.push(change('serviceName', o.serviceName, node.props.serviceName, false));
@@ -69,7 +69,7 @@ export const vpcEndpoint: ResourceHandler<'vpc-endpoint'> = {
   },
 
   async update(ctx, node, actual, changes) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     let next = actual;
     if (changes.some((c) => c.field === 'routeTableIds')) {
       const add = node.props.routeTableIds.filter((id) => !o.routeTableIds.includes(id));

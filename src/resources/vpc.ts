@@ -17,7 +17,7 @@ interface Observed {
   dnsHostnames: boolean;
 }
 
-export const vpc: ResourceHandler<'vpc'> = {
+export const vpc: ResourceHandler<'vpc', Observed> = {
   kind: 'vpc',
 
   async observe(ctx) {
@@ -56,7 +56,7 @@ export const vpc: ResourceHandler<'vpc'> = {
   },
 
   diff(node, actual) {
-    const o = actual.observed as Observed;
+    const o = actual.observed;
     const out = [];
     if (o.cidr !== node.props.cidr) out.push(change('cidr', o.cidr, node.props.cidr, false));
     if (o.tenancy !== node.props.tenancy) out.push(change('tenancy', o.tenancy, node.props.tenancy, false));
@@ -67,9 +67,9 @@ export const vpc: ResourceHandler<'vpc'> = {
   },
 
   async update(ctx, node, actual, changes) {
-    await enableDns(ctx, actual.id, actual.observed as Observed);
+    await enableDns(ctx, actual.id, actual.observed);
     const next = await applyEc2TagChanges(ctx, actual, changes);
-    return { ...next, observed: { ...(actual.observed as Observed), dnsSupport: true, dnsHostnames: true } };
+    return { ...next, observed: { ...actual.observed, dnsSupport: true, dnsHostnames: true } };
   },
 
   async delete(ctx, actual) {

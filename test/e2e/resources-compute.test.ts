@@ -52,12 +52,12 @@ const tagsFor = (key: string, name: string, extra: Tags = {}): Tags => ({ Name: 
 function node<K extends Kind>(kind: K, key: string, props: ResolvedNode<K>['props'], extra: Tags = {}): ResolvedNode<K> {
   return { key, kind, props, tags: tagsFor(key, `${CLUSTER}-${key.replace(/\//g, '-')}`, extra) };
 }
-const byKey = (actuals: Actual[], key: string) => actuals.find((a) => a.key === key);
+const byKey = <A extends Actual>(actuals: A[], key: string) => actuals.find((a) => a.key === key);
 const ec2 = () => ctx.aws.ec2();
 const asgClient = () => ctx.aws.autoscaling();
 
 /** A fresh observe pass (the memo lives for one pass). */
-async function observe(h: { observe: (c: typeof ctx) => Promise<Actual[]> }): Promise<Actual[]> {
+async function observe<A extends Actual>(h: { observe: (c: typeof ctx) => Promise<A[]> }): Promise<A[]> {
   ctx.resetMemo();
   return h.observe(ctx);
 }
@@ -67,7 +67,7 @@ async function observe(h: { observe: (c: typeof ctx) => Promise<Actual[]> }): Pr
  * current tags), so the data hash re-tagged by an update stays invisible there. The live tags
  * (DescribeTags) stand in for them; on AWS both agree.
  */
-async function observeLt(): Promise<Actual[]> {
+async function observeLt(): ReturnType<typeof launchTemplate.observe> {
   const seen = await observe(launchTemplate);
   const live = await (await ec2()).send(new DescribeTagsCommand({ Filters: [{ Name: 'key', Values: [DATA_HASH_TAG] }] }));
   for (const a of seen) {

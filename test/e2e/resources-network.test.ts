@@ -33,7 +33,7 @@ import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { RecordingProgress } from '../../src/engine/progress.js';
 import { KEY_TAG, OWNER_TAG, type Kind, type KindProps, type Resolved } from '../../src/model/types.js';
-import type { Actual, ResourceHandler, ResolvedNode } from '../../src/resources/types.js';
+import type { Actual, ActualOf, ResourceHandler, ResolvedNode } from '../../src/resources/types.js';
 import { vpc } from '../../src/resources/vpc.js';
 import { subnet } from '../../src/resources/subnet.js';
 import { internetGateway } from '../../src/resources/internet-gateway.js';
@@ -71,7 +71,7 @@ function node<K extends Kind>(kind: K, key: string, props: Resolved<KindProps[K]
 }
 
 const ec2 = () => ctx.aws.ec2();
-const observeOne = async <K extends Kind>(h: ResourceHandler<K>, key: string): Promise<Actual> => {
+const observeOne = async <K extends Kind, O>(h: ResourceHandler<K, O>, key: string): Promise<ActualOf<O>> => {
   const all = await h.observe(ctx);
   const found = all.filter((a) => a.key === key);
   expect(found).toHaveLength(1);

@@ -68,7 +68,7 @@ function node<K extends Kind>(clusterId: string, kind: K, key: string, name: str
 }
 
 /** observe + diff of every actual against its node, counting the mutating calls (must be none). */
-async function observeAndDiff<K extends Kind>(ctx: RunContext, h: ResourceHandler<K>, nodes: ResolvedNode<K>[]) {
+async function observeAndDiff<K extends Kind, O>(ctx: RunContext, h: ResourceHandler<K, O>, nodes: ResolvedNode<K>[]) {
   const before = ctx.aws.counter.mutating;
   const actuals = await h.observe(ctx);
   const diffs = Object.fromEntries(

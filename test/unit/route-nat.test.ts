@@ -43,7 +43,7 @@ describe('route to a NAT gateway that is still pending', () => {
     ec2.on(DescribeNatGatewaysCommand).resolves({ NatGateways: [{ NatGatewayId: 'nat-1', State: 'failed', FailureCode: 'InsufficientFreeAddressesInSubnet', FailureMessage: 'no room' }] });
     ec2.on(CreateRouteCommand).rejects(notFound());
     const ctx = ctxOf();
-    const settle = natGateway.settle!(ctx, { key: 'nat/us-east-1a', kind: 'nat-gateway', id: 'nat-1', attrs: {}, tags: {}, state: 'pending' }).then(
+    const settle = natGateway.settle!(ctx, { key: 'nat/us-east-1a', kind: 'nat-gateway', id: 'nat-1', attrs: {}, tags: {}, state: 'pending', observed: { subnetId: 'subnet-1', allocationId: 'eipalloc-1' } }).then(
       () => 'available',
       (e: Error) => e.message,
     );
