@@ -86,10 +86,10 @@ async function kubernetesSide(s: Session, actuals: Map<string, Actual>, opts: St
   const read = await readKubernetes(c.kubeconfig);
   if (!read.reachable) return { checked: true, reachable: false, server: read.server, reason: read.reason };
   const { evaluateKubernetes } = await import('../kube/health.js');
+  const { observedDesired } = await import('../resources/index.js');
   const groups = [{ name: 'master', want: 1 }, ...s.spec.spec.nodeGroups.map((g) => ({ name: g.name, want: g.desiredCapacity }))].map((g) => {
     // the group's own desired capacity (the cluster autoscaler moves it), else the spec's
-    const desired = (actuals.get(`asg/${g.name}`)?.observed as { desired?: number } | undefined)?.desired;
-    return { name: g.name, want: typeof desired === 'number' ? desired : g.want };
+    return { name: g.name, want: observedDesired(actuals.get(`asg/${g.name}`)) ?? g.want };
   });
   return { checked: true, reachable: true, server: c.server, health: evaluateKubernetes({ serverVersion: read.serverVersion, nodes: read.nodes, pods: read.pods, groups }) };
 }
@@ -106,7 +106,7 @@ interface Report {
 
 async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Credentials>): Promise<Report | { absent: string }> {
   const graph = await s.graph();
-  const { HANDLERS } = await import('../resources/index.js');
+  const { HANDLERS, handlerFor } = await import('../resources/index.js');
   // Where two resources claim one key, the one the state file knows is the one reported.
   const prior = await s.state.read().catch(() => undefined);
   if (prior) s.ctx.stateIds = Object.fromEntries(Object.entries(prior.resources).map(([k, r]) => [k, r.id]));
@@ -127,7 +127,7 @@ async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Cre
   const [health, backups, kubernetes] = await Promise.all([
     Promise.all(
       [...byKind].map(async ([kind, list]) => {
-        const h = HANDLERS[kind] as ResourceHandler;
+        const h = handlerFor(HANDLERS, kind);
         return h.health ? h.health(s.ctx, list) : [];
       }),
     ).then((x) => x.flat()),

@@ -16,7 +16,7 @@
  */
 import { KubeazError } from '../aws/errors.js';
 import { isRef, K8S_VERSION_TAG, type AnyNode, type DesiredGraph, type Kind } from '../model/types.js';
-import type { Handlers } from '../resources/index.js';
+import { handlerFor, type Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler } from '../resources/types.js';
 import { DELETE_AFTER } from './kinds.js';
 import { checkVersionSkew } from './skew.js';
@@ -120,7 +120,7 @@ export function compareNode(handlers: Handlers, node: AnyNode, known: Map<string
     if (e instanceof KubeazError && e.code === 'MissingDependency') return { verdict: 'incomplete', actual, error: e };
     throw e;
   }
-  const changes = (handlers[node.kind] as ResourceHandler).diff(resolved, actual);
+  const changes = handlerFor(handlers, node.kind).diff(resolved, actual);
   if (!changes.length) return { verdict: 'unchanged', actual, resolved };
   const refused = changes.filter((c) => !c.inPlace);
   return refused.length ? { verdict: 'refuse', actual, resolved, changes, refused } : { verdict: 'update', actual, resolved, changes };
@@ -237,7 +237,7 @@ export function computePlanFrom(
         changes.push({ key, kind: node.kind, action: 'refuse', id: c.actual.id, fields: fieldsOf(c.changes), reason: refusalReason(node.kind, c.actual.id, c.refused) });
         break;
       case 'update': {
-        const h = handlers[node.kind] as ResourceHandler;
+        const h = handlerFor(handlers, node.kind);
         const hint = h.planUpdate?.(c.resolved, c.actual, c.changes) ?? {};
         if (hint.after) sim.set(key, hint.after);
         if (h.planDetail) details.push({ key, node: c.resolved, actual: c.actual, changes: c.changes });
@@ -253,7 +253,7 @@ export function computePlanFrom(
     .filter((a) => !desired.has(a.key) && !opts.keep?.(a))
     .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || (a.key < b.key ? -1 : 1));
   for (const a of deletions) {
-    const note = (handlers[a.kind] as ResourceHandler).deleteNote;
+    const note = handlerFor(handlers, a.kind).deleteNote;
     changes.push({ key: a.key, kind: a.kind, action: 'delete', id: a.id, fields: [], ...(note ? { note } : {}) });
   }
 

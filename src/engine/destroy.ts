@@ -16,7 +16,7 @@
  */
 import { describeAwsError, errorCode, isDependencyViolation, KubeazError } from '../aws/errors.js';
 import type { Kind } from '../model/types.js';
-import { DESTROY_SWEEP, type Blocker, type Handlers } from '../resources/index.js';
+import { DESTROY_SWEEP, handlerFor, type Blocker, type Handlers } from '../resources/index.js';
 import type { Actual, ResourceHandler, RunContext } from '../resources/types.js';
 import { schedule } from './graph.js';
 import { DELETE_AFTER } from './kinds.js';
@@ -138,7 +138,7 @@ export async function deleteInOrder(
       const blocker = blockedBy.get(a.id);
       // Already reported once (by the sweep); not attempted: it cannot go while that stands.
       if (blocker) throw new KubeazError(`${a.key} (${a.id}) is blocked by ${blocker.id}`, 'DependencyViolation', a.key);
-      const error = await deleteOne(ctx, handlers[a.kind] as ResourceHandler, a, result, opts.onDeleted);
+      const error = await deleteOne(ctx, handlerFor(handlers, a.kind), a, result, opts.onDeleted);
       if (error) throw error;
     },
     { concurrency: Math.max(1, opts.concurrency), signal: ctx.signal, free: (key) => key.startsWith('gone:') },
@@ -157,7 +157,7 @@ export const deleteOrphans = (ctx: RunContext, handlers: Handlers, orphans: read
 export async function foreignContents(ctx: RunContext, handlers: Handlers, actuals: readonly Actual[]): Promise<string[]> {
   const lists = await Promise.all(
     actuals.map((a) => {
-      const h = handlers[a.kind] as ResourceHandler;
+      const h = handlerFor(handlers, a.kind);
       return h.foreignContents ? h.foreignContents(ctx, a) : Promise.resolve([]);
     }),
   );

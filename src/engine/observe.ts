@@ -4,7 +4,7 @@
  */
 import { describeAwsError, errorCode, KubeazError } from '../aws/errors.js';
 import type { Kind } from '../model/types.js';
-import type { Handlers } from '../resources/index.js';
+import { handlerFor, type Handlers } from '../resources/index.js';
 import type { Actual, ResourceHandler, RunContext } from '../resources/types.js';
 
 export interface Observation {
@@ -24,7 +24,7 @@ export async function observeEvery(ctx: RunContext & { resetMemo?: () => void },
   const lists = await Promise.all(
     kinds.map(async (k) => {
       try {
-        return await (handlers[k] as ResourceHandler).observe(ctx);
+        return await handlerFor(handlers, k).observe(ctx);
       } catch (e) {
         throw new KubeazError(`reading ${k} resources: ${describeAwsError(e)}`, errorCode(e), k, { cause: e });
       }

@@ -3,7 +3,7 @@
  * (compare.ts), then the field-level detail the kinds can add with one read each (a launch
  * template's changed fields). No mutating call.
  */
-import type { Handlers } from '../resources/index.js';
+import { handlerFor, type Handlers } from '../resources/index.js';
 import type { Actual, ResourceHandler, RunContext } from '../resources/types.js';
 import type { DesiredGraph } from '../model/types.js';
 import { computePlanFrom, hasChanges, type Plan, type PlanAction, type PlanResult } from './compare.js';
@@ -32,7 +32,7 @@ async function addDetail(ctx: RunContext, handlers: Handlers, result: PlanResult
       const change = result.plan.changes.find((c) => c.key === key && c.action === 'update');
       if (!change) return;
       try {
-        const fields = await (handlers[node.kind] as ResourceHandler).planDetail!(ctx, node, actual, changes);
+        const fields = await handlerFor(handlers, node.kind).planDetail!(ctx, node, actual, changes);
         if (fields.length) change.fields = [...fields, ...change.fields];
       } catch {
         /* the plan's own fields still say it changes */

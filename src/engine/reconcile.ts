@@ -6,7 +6,7 @@
  */
 import { describeAwsError, errorCode, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import type { DesiredGraph, Kind } from '../model/types.js';
-import type { Handlers } from '../resources/index.js';
+import { handlerFor, type Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler, RunContext } from '../resources/types.js';
 import { compareNode, refusalReason, resolveNode } from './compare.js';
 import { schedule } from './graph.js';
@@ -124,7 +124,7 @@ export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, gr
   // `<key>#ready`, after its create; only the nodes that list it in `ready` wait for that step,
   // the others for the create alone. The run ends only when every such step is done.
   const READY = '#ready';
-  const settles = graph.nodes.filter((n) => (handlers[n.kind] as ResourceHandler).settle);
+  const settles = graph.nodes.filter((n) => handlerFor(handlers, n.kind).settle);
   const settleKeys = new Set(settles.map((n) => n.key));
   const startedAt = new Map<string, number>();
   const busy = new Map<string, number>();
@@ -142,7 +142,7 @@ export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, gr
         const actual = actuals.get(key);
         if (!actual) return;
         try {
-          const settled = await (handlers[node.kind] as ResourceHandler).settle!(ctx, actual);
+          const settled = await handlerFor(handlers, node.kind).settle!(ctx, actual);
           actuals.set(key, settled);
           if (settled.state !== actual.state) await opts.onRecord?.(key, settled);
           const since = startedAt.get(key);
@@ -160,7 +160,7 @@ export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, gr
       const key = schedKey;
       startedAt.set(key, Date.now());
       const node = byKey.get(key)!;
-      const h = handlers[node.kind] as ResourceHandler;
+      const h = handlerFor(handlers, node.kind);
       const started = Date.now();
       const actual = actuals.get(key);
       try {

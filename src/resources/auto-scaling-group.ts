@@ -47,6 +47,12 @@ interface Observed {
 
 type Node = ResolvedNode<'auto-scaling-group'>;
 
+/** The group's own desired capacity as observed (the cluster autoscaler moves it), for status. */
+export function observedDesired(actual: Actual | undefined): number | undefined {
+  const o = actual?.observed as Partial<Observed> | undefined;
+  return typeof o?.desired === 'number' ? o.desired : undefined;
+}
+
 const DELETING = 'Delete in progress';
 /** The spec's desiredCapacity as last applied: a change of that field in the spec is applied, the group's own drift within [min, max] is not. */
 export const DESIRED_CAPACITY_TAG = 'kubeaz:desired-capacity';

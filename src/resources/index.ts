@@ -73,3 +73,13 @@ export type { Blocker } from './kubernetes-made.js';
 /** What commands need of particular kinds, through the registry (a command never opens a kind's module). */
 export { PKI_PREFIX } from './pki.js';
 export { retainBackupsOnly } from './bucket.js';
+export { observedDesired } from './auto-scaling-group.js';
+
+/**
+ * A kind's handler as the engine sees it: for any kind, Actuals in and out (the registry already
+ * forgot each kind's `observed` type). The one place where a kind-indexed lookup widens.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function handlerFor(handlers: Handlers, kind: Kind): ResourceHandler<Kind, any> {
+  return handlers[kind];
+}

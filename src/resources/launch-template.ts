@@ -172,7 +172,7 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
   planUpdate(_node, actual, changes) {
     if (!changes.some((c) => c.field === 'launchTemplateData')) return {};
     // The update makes a new version (the next number) and makes it the default; groups follow it.
-    const latest = (actual.observed as { latestVersion?: number } | undefined)?.latestVersion ?? Number(actual.attrs.version ?? 0);
+    const latest = actual.observed.latestVersion;
     const next = String(latest + 1);
     return { note: `new launch template version ${next}`, after: { ...actual, attrs: { ...actual.attrs, version: next } } };
   },

@@ -101,7 +101,7 @@ export interface RunContext {
 }
 
 /** The contract of kind K; O is the type of its Actuals' `observed` (ActualOf). */
-export interface ResourceHandler<K extends Kind = Kind, out O = unknown> {
+export interface ResourceHandler<K extends Kind = Kind, O = unknown> {
   readonly kind: K;
   /** Every resource of this kind the cluster owns, found by its ownership proof. One batched read. */
   observe(ctx: RunContext): Promise<ActualOf<O>[]>;

@@ -24,11 +24,15 @@ import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { ELB_HOSTED_ZONE_IDS } from '../../src/model/elb-zones.js';
 import { KEY_TAG, OWNER_TAG, type Kind, type Tags } from '../../src/model/types.js';
-import { hostedZone, tagsOfZone } from '../../src/resources/hosted-zone.js';
-import { dnsRecord, markerValue } from '../../src/resources/dns-record.js';
-import { loadBalancer } from '../../src/resources/load-balancer.js';
+import { hostedZone as hostedZoneTyped, tagsOfZone } from '../../src/resources/hosted-zone.js';
+import { dnsRecord as dnsRecordTyped, markerValue } from '../../src/resources/dns-record.js';
+import { loadBalancer as loadBalancerTyped } from '../../src/resources/load-balancer.js';
 import { API_ELB_DRAINING_TIMEOUT, API_ELB_HEALTH_CHECK, API_ELB_IDLE_TIMEOUT } from '../../src/model/derive.js';
 import type { Actual, ResolvedNode, ResourceHandler, RunContext } from '../../src/resources/types.js';
+import { wide } from '../helpers/wide.js';
+const hostedZone = wide(hostedZoneTyped);
+const dnsRecord = wide(dnsRecordTyped);
+const loadBalancer = wide(loadBalancerTyped);
 
 let moto: Moto;
 beforeAll(async () => {

@@ -37,12 +37,18 @@ import { createRunContext } from '../../src/engine/context.js';
 import { bucketName, iamPathOf } from '../../src/model/names.js';
 import { BUCKET_LIFECYCLE, tlsOnlyPolicy } from '../../src/model/derive.js';
 import { KEY_TAG, OWNER_TAG, type Kind, type PolicyDocument, type Tags } from '../../src/model/types.js';
-import { bucket } from '../../src/resources/bucket.js';
-import { bucketObject } from '../../src/resources/bucket-object.js';
-import { iamRole } from '../../src/resources/iam-role.js';
-import { instanceProfile } from '../../src/resources/instance-profile.js';
-import { iamUser } from '../../src/resources/iam-user.js';
+import { bucket as bucketTyped } from '../../src/resources/bucket.js';
+import { bucketObject as bucketObjectTyped } from '../../src/resources/bucket-object.js';
+import { iamRole as iamRoleTyped } from '../../src/resources/iam-role.js';
+import { instanceProfile as instanceProfileTyped } from '../../src/resources/instance-profile.js';
+import { iamUser as iamUserTyped } from '../../src/resources/iam-user.js';
 import type { ResolvedNode, ResourceHandler, RunContext } from '../../src/resources/types.js';
+import { wide } from '../helpers/wide.js';
+const bucket = wide(bucketTyped);
+const bucketObject = wide(bucketObjectTyped);
+const iamRole = wide(iamRoleTyped);
+const instanceProfile = wide(instanceProfileTyped);
+const iamUser = wide(iamUserTyped);
 
 let moto: Moto;
 beforeAll(async () => {
