@@ -36,7 +36,7 @@ export interface Session {
   file: string;
   clusterId: string;
   aws: AwsClients;
-  ctx: RunContext & { resetMemo(): void; generation: string };
+  ctx: RunContext;
   state: StateBackend;
   progress: Progress;
   abort: AbortController;

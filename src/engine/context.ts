@@ -45,8 +45,9 @@ export function createRunContext(opts: {
   zoneDomains?: string[];
   publicDomain?: string;
   owner?: { name: string; environment: string };
-}): RunContext & { resetMemo(): void } {
+}): RunContext {
   let memo = new Map<string, Promise<unknown>>();
+  const perRun = new Map<string, unknown>();
   const sightings: RunContext['sightings'] = [];
   let generation = opts.generation;
   return {
@@ -76,6 +77,10 @@ export function createRunContext(opts: {
         p.catch(() => memo.delete(key));
       }
       return p;
+    },
+    perRun<T>(key: string, make: () => T): T {
+      if (!perRun.has(key)) perRun.set(key, make());
+      return perRun.get(key) as T;
     },
     token(key: string) {
       return idempotencyToken(opts.clusterId, generation, key);

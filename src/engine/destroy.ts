@@ -165,7 +165,7 @@ export async function foreignContents(ctx: RunContext, handlers: Handlers, actua
 }
 
 export async function destroyAll(
-  ctx: RunContext & { resetMemo?: () => void },
+  ctx: RunContext,
   handlers: Handlers,
   opts: { concurrency: number; keep?: (a: Actual) => boolean; onDeleted?: (a: Actual) => Promise<void>; observed?: Actual[] },
 ): Promise<DestroyResult> {

@@ -12,7 +12,7 @@ import { refuseIfHeldElsewhere, refuseNameCollisions } from './ownership.js';
 
 /** One observation (one batched read per kind), then the comparison. No mutating call. */
 export async function computePlan(
-  ctx: RunContext & { resetMemo?: () => void },
+  ctx: RunContext,
   graph: DesiredGraph,
   handlers: Handlers,
   opts: { zones: readonly string[]; keep?: (a: Actual) => boolean },

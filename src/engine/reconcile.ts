@@ -50,18 +50,18 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** After a lost answer: is the resource there after all? Looks a few times (AWS reads lag writes). */
-async function findAfterLoss(ctx: RunContext & { resetMemo?: () => void }, h: ResourceHandler, key: string): Promise<Actual | undefined> {
+async function findAfterLoss(ctx: RunContext, h: ResourceHandler, key: string): Promise<Actual | undefined> {
   const p = ctx.timing.propagationSeconds * 1000;
   for (const delay of [0, p / 20, p / 6]) {
     if (delay) await sleep(delay, ctx.signal);
-    ctx.resetMemo?.();
+    ctx.resetMemo();
     const found = (await h.observe(ctx)).find((a) => a.key === key);
     if (found) return found;
   }
   return undefined;
 }
 
-async function createOnce(ctx: RunContext & { resetMemo?: () => void }, h: ResourceHandler, node: ResolvedNode, freshDeps: boolean): Promise<Actual> {
+async function createOnce(ctx: RunContext, h: ResourceHandler, node: ResolvedNode, freshDeps: boolean): Promise<Actual> {
   const deadline = Date.now() + ctx.timing.propagationSeconds * 1000;
   // Once the resource is known to exist, only its in-place follow-ups are retried, never the create.
   let made: Actual | undefined;
@@ -78,7 +78,7 @@ async function createOnce(ctx: RunContext & { resetMemo?: () => void }, h: Resou
         // itself was made: look for it before creating again, or a second one is made (duplicate
         // route tables).
         if (!made) {
-          ctx.resetMemo?.();
+          ctx.resetMemo();
           made = (await h.observe(ctx)).find((a) => a.key === node.key);
         }
         continue;
@@ -88,7 +88,7 @@ async function createOnce(ctx: RunContext & { resetMemo?: () => void }, h: Resou
   }
 }
 
-async function createSafely(ctx: RunContext & { resetMemo?: () => void }, h: ResourceHandler, node: ResolvedNode, freshDeps: boolean): Promise<Actual> {
+async function createSafely(ctx: RunContext, h: ResourceHandler, node: ResolvedNode, freshDeps: boolean): Promise<Actual> {
   let lookFirst = false;
   for (let attempt = 1; attempt <= 4; attempt++) {
     try {
@@ -112,7 +112,7 @@ async function createSafely(ctx: RunContext & { resetMemo?: () => void }, h: Res
   throw new Error('unreachable');
 }
 
-export async function reconcile(ctx: RunContext & { resetMemo?: () => void }, graph: DesiredGraph, handlers: Handlers, opts: ReconcileOptions): Promise<ReconcileResult> {
+export async function reconcile(ctx: RunContext, graph: DesiredGraph, handlers: Handlers, opts: ReconcileOptions): Promise<ReconcileResult> {
   const actuals = new Map(opts.observed);
   const desiredKeys = new Set(graph.nodes.map((n) => n.key));
   const orphans = [...actuals.values()].filter((a) => !desiredKeys.has(a.key));

@@ -126,11 +126,11 @@ interface RunWaits {
   instancesOf: Map<string, Set<string>>;
 }
 
-const waits = new WeakMap<RunContext, RunWaits>();
-
 function waitsOf(ctx: RunContext): RunWaits {
-  let w = waits.get(ctx);
-  if (w) return w;
+  return ctx.perRun('auto-scaling-group:waits', () => makeWaits(ctx));
+}
+
+function makeWaits(ctx: RunContext): RunWaits {
   const lastSeen = new Map<string, AutoScalingGroup>();
   const instancesOf = new Map<string, Set<string>>();
   const progress = (what: string) => (ready: number, total: number, seconds: number) => ctx.progress.emit({ type: 'wait', what, ready, total, seconds });
@@ -187,9 +187,7 @@ function waitsOf(ctx: RunContext): RunWaits {
       return out;
     },
   });
-  w = { inService: inServiceWaiter, gone: goneWaiter, lastSeen, instancesOf };
-  waits.set(ctx, w);
-  return w;
+  return { inService: inServiceWaiter, gone: goneWaiter, lastSeen, instancesOf };
 }
 
 // ── the handler ────────────────────────────────────────────────────────────────────────────────

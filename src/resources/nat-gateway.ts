@@ -36,15 +36,10 @@ async function describeNats(ctx: RunContext, ids: string[]): Promise<NatGateway[
 
 // One waiter per run and purpose: every NAT gateway waited on at about the same time shares one
 // DescribeNatGateways per poll.
-const availableWaiters = new WeakMap<RunContext, CoalescingWaiter>();
-const deletedWaiters = new WeakMap<RunContext, CoalescingWaiter>();
-
 function waiter(ctx: RunContext, purpose: 'available' | 'deleted'): CoalescingWaiter {
-  const map = purpose === 'available' ? availableWaiters : deletedWaiters;
-  let w = map.get(ctx);
-  if (!w) {
+  return ctx.perRun(`nat-gateway:${purpose}`, () => {
     const what = purpose === 'available' ? 'NAT gateways to become available' : 'NAT gateways to be deleted';
-    w = new CoalescingWaiter({
+    return new CoalescingWaiter({
       what,
       timing: () => ctx.timing,
       signal: ctx.signal,
@@ -58,9 +53,7 @@ function waiter(ctx: RunContext, purpose: 'available' | 'deleted'): CoalescingWa
         return out;
       },
     });
-    map.set(ctx, w);
-  }
-  return w;
+  });
 }
 
 /**
@@ -68,7 +61,7 @@ function waiter(ctx: RunContext, purpose: 'available' | 'deleted'): CoalescingWa
  * deleted), from the waiter's last look; undefined while it is fine or pending, or not looked at.
  */
 export function natGatewayFailure(ctx: RunContext, id: string): string | undefined {
-  const o = availableWaiters.get(ctx)?.lastSeen.get(id);
+  const o = waiter(ctx, 'available').lastSeen.get(id);
   return o?.state === 'failed' ? (o.reason ?? 'failed') : undefined;
 }
 

@@ -90,6 +90,13 @@ export interface RunContext {
   signal: AbortSignal;
   /** memoises a read for the rest of the current observe pass (two kinds sharing one describe) */
   memo<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** starts a new observe pass: forgets the memoised reads and the sightings (the engine calls it, a kind never does) */
+  resetMemo(): void;
+  /**
+   * State that lives as long as the run (not one observe pass): made by `make` on first use of
+   * `key`, the same value afterwards — e.g. the coalescing waiter every wait of a kind shares.
+   */
+  perRun<T>(key: string, make: () => T): T;
   /** the idempotency token of a logical key (ClientToken, CallerReference) */
   token(key: string): string;
   /** DNS domains the cluster may hold records in: the private zone's, and the public one if any */

@@ -53,7 +53,7 @@ function node<K extends Kind>(kind: K, key: string, props: ResolvedNode<K>['prop
 }
 
 /** observe + diff of one kind against its nodes, with a fresh memo; the number of mutating calls made. */
-async function settled<K extends Kind>(c: RunContext & { resetMemo(): void }, h: ResourceHandler<K>, nodes: ResolvedNode<K>[]) {
+async function settled<K extends Kind>(c: RunContext, h: ResourceHandler<K>, nodes: ResolvedNode<K>[]) {
   c.resetMemo();
   const before = c.aws.counter.mutating;
   const actuals = await h.observe(c);
