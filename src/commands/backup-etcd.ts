@@ -15,6 +15,7 @@ import { snapshotKey } from '../etcd/retention.js';
 import { ETCD_PREFIX, listSnapshots, newestSnapshot, pruneSnapshots, snapshotSha256, uploadSnapshot, type SnapshotObject } from '../etcd/snapshots.js';
 import { bucketName } from '../model/names.js';
 import { GROUP_TAG, OWNER_TAG } from '../model/types.js';
+import { sleep } from '../util/async.js';
 import { table } from './output.js';
 import { openSession, UsageError, type GlobalOptions, type Session } from './session.js';
 
@@ -194,7 +195,7 @@ async function viaSsm(s: Session, Bucket: string, json: boolean): Promise<number
   const known = new Set(before.map((x) => x.key));
   let fresh: SnapshotObject | undefined;
   for (let i = 0; i < 3 && !fresh; i++) {
-    if (i) await new Promise((r) => setTimeout(r, t.pollSeconds * 1000));
+    if (i) await sleep(t.pollSeconds * 1000);
     const after = (await listSnapshots(s3, Bucket, s.ctx.accountId)) ?? [];
     fresh = newestSnapshot(after.filter((x) => !known.has(x.key)));
   }

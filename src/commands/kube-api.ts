@@ -4,6 +4,7 @@
  * signs (adminKubeconfig in ./kubeconfig.ts).
  */
 import { KubeazError } from '../aws/errors.js';
+import { sleep } from '../util/async.js';
 
 /** A KubeConfig of @kubernetes/client-node loaded from kubeconfig text. */
 export async function kubeConfigFrom(text: string) {
@@ -45,6 +46,6 @@ export async function waitForApiVersion(kubeconfig: string, version: string, opt
     opts.onPoll?.(last, seconds);
     if (seconds > opts.maxSeconds || opts.signal?.aborted)
       throw new KubeazError(`the API server did not report v${want} within ${opts.maxSeconds}s (last: ${last})`, 'ApiVersionTimeout', 'kubernetes');
-    await new Promise((r) => setTimeout(r, opts.pollSeconds * 1000));
+    await sleep(opts.pollSeconds * 1000);
   }
 }

@@ -21,6 +21,7 @@ import { GROUP_TAG, K8S_VERSION_TAG, OWNER_TAG } from '../model/types.js';
 import { isMinorUpgrade } from '../engine/skew.js';
 import { confirm, openSession, type GlobalOptions, type Session } from './session.js';
 import { summarizeCalls } from './output.js';
+import { sleep } from '../util/async.js';
 
 export interface RolloutOptions extends GlobalOptions {
   group?: string;
@@ -81,12 +82,6 @@ export async function describeClusterGroups(asg: AsgSender, clusterId: string): 
   } while (NextToken);
   return groupStates(groups.filter((g) => g.Status !== 'Delete in progress'));
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
 
 export interface RolloutDeps {
   asg: AsgSender;

@@ -15,6 +15,7 @@ import { openSession, UsageError, type GlobalOptions, type Session } from './ses
 import { table } from './output.js';
 import { ConsoleProgress } from '../engine/progress.js';
 import type { KubernetesHealth } from '../kube/health.js';
+import { sleep } from '../util/async.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 export interface StatusOptions extends GlobalOptions {
@@ -265,7 +266,7 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
       const left = formatDuration(Math.max(0, deadline - Date.now()));
       const line = `waiting for ${s.clusterId} (${left} left): ${waitingLine(report)}`;
       if (!json) process.stderr.write(tty ? `\r\x1b[K${clip(line)}` : `${line}\n`);
-      await new Promise((r) => setTimeout(r, Math.min(s.ctx.timing.pollSeconds * 1000, Math.max(0, deadline - Date.now()))));
+      await sleep(Math.min(s.ctx.timing.pollSeconds * 1000, Math.max(0, deadline - Date.now())));
       const next = await collect(s, opts, creds);
       if ('absent' in next) break;
       report = next;

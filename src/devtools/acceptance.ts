@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { parse, stringify } from 'yaml';
+import { sleep } from '../util/async.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ACK_FLAG = '--i-understand-this-costs-money';
@@ -66,8 +67,6 @@ class Line {
     process.stderr.write(`${text}\n`);
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` (undefined = not yet) until it returns something or the step's time is up. */
 async function until<T>(line: Line, what: string, timeoutS: number, check: () => Promise<T | undefined>, pollS = 10): Promise<T> {

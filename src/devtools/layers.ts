@@ -3,7 +3,7 @@
  * test/unit/layers.test.ts). Every static import, `export … from` and dynamic `import()` in src/
  * is read with TypeScript's own pre-processor and checked against the order in DESIGN.md:
  *
- *   cli/ devtools/ → commands/ → engine/ → resources/ → state/ etcd/ kube/ → aws/ → model/ pki/ → spec/ → errors.ts
+ *   cli/ devtools/ → commands/ → engine/ → resources/ → state/ etcd/ kube/ → aws/ → model/ pki/ → spec/ → errors.ts util/
  *
  * An import may go to its own folder, to a folder of the same rank, or downward; never upward.
  * Separately, no file may reach itself again through imports (a circle), whatever the folders.
@@ -31,6 +31,8 @@ export const RANK: Record<string, number> = {
   spec: 1,
   // files at the top of src/: errors.ts, the base error every layer throws (it imports nothing)
   '.': 0,
+  // small helpers every layer shares (chunks, an abortable sleep, retry within a budget): they import nothing
+  util: 0,
 };
 
 export interface Arrow {

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { sleep } from '../util/async.js';
 
 export interface Moto {
   url: string;
@@ -65,7 +66,7 @@ export async function startMoto(opts: { python?: string; quiet?: boolean } = {})
       child.kill('SIGKILL');
       throw new Error(`moto_server did not answer on ${url} within 60s:\n${stderr}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   return {
     url,

@@ -14,8 +14,9 @@
  * resources are then not attempted (nothing foreign is ever deleted, and destroy does not spin
  * until its budget runs out).
  */
-import { describeAwsError, errorCode, isDependencyViolation, KubeazError } from '../aws/errors.js';
+import { describeAwsError, errorCode, KubeazError } from '../aws/errors.js';
 import type { Kind } from '../model/types.js';
+import { whileDependent } from '../resources/common.js';
 import { DESTROY_SWEEP, handlerFor, type Blocker, type Handlers } from '../resources/index.js';
 import type { Actual, ResourceHandler, RunContext } from '../resources/types.js';
 import { schedule } from './graph.js';
@@ -36,25 +37,6 @@ export interface DestroyResult extends DeleteResult {
   waited?: Waited;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
-
-export async function deleteWithRetry(ctx: RunContext, h: ResourceHandler, a: Actual): Promise<void> {
-  const deadline = Date.now() + ctx.timing.dependencySeconds * 1000;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await h.delete(ctx, a);
-      return;
-    } catch (e) {
-      if (!isDependencyViolation(e) || Date.now() > deadline || ctx.signal.aborted) throw e;
-      await sleep(Math.min(ctx.timing.pollSeconds * 1000 * 2, 200 * 2 ** Math.min(attempt, 6)), ctx.signal);
-    }
-  }
-}
-
 /**
  * Deletes one resource (DependencyViolation retried within the budget), records the outcome and
  * reports progress. Returns the error to raise for it, or undefined when it is gone.
@@ -62,7 +44,7 @@ export async function deleteWithRetry(ctx: RunContext, h: ResourceHandler, a: Ac
 async function deleteOne(ctx: RunContext, h: ResourceHandler, a: Actual, result: DeleteResult, onDeleted?: (a: Actual) => Promise<void>): Promise<KubeazError | undefined> {
   const started = Date.now();
   try {
-    await deleteWithRetry(ctx, h, a);
+    await whileDependent(ctx, () => h.delete(ctx, a));
     const seconds = (Date.now() - started) / 1000;
     result.deleted.push({ key: a.key, kind: a.kind, id: a.id, seconds });
     ctx.progress.emit({ type: 'delete', key: a.key, detail: a.id, seconds });

@@ -10,6 +10,7 @@ import { handlerFor, type Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler, RunContext } from '../resources/types.js';
 import { compareNode, refusalReason, resolveNode } from './compare.js';
 import { schedule } from './graph.js';
+import { retryWhile, sleep } from '../util/async.js';
 import { longestWait, type Waited } from './waited.js';
 
 export type Action = 'create' | 'update' | 'unchanged' | 'refused' | 'failed' | 'skipped';
@@ -43,12 +44,6 @@ export interface ReconcileOptions {
   onRecord?: (key: string, actual: Actual) => Promise<void>;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
-
 /** After a lost answer: is the resource there after all? Looks a few times (AWS reads lag writes). */
 async function findAfterLoss(ctx: RunContext, h: ResourceHandler, key: string): Promise<Actual | undefined> {
   const p = ctx.timing.propagationSeconds * 1000;
@@ -62,30 +57,26 @@ async function findAfterLoss(ctx: RunContext, h: ResourceHandler, key: string): 
 }
 
 async function createOnce(ctx: RunContext, h: ResourceHandler, node: ResolvedNode, freshDeps: boolean): Promise<Actual> {
-  const deadline = Date.now() + ctx.timing.propagationSeconds * 1000;
   // Once the resource is known to exist, only its in-place follow-ups are retried, never the create.
   let made: Actual | undefined;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      if (!made) return await h.create(ctx, node);
-      const inPlace = h.diff(node, made).filter((c) => c.inPlace);
-      return inPlace.length && h.update ? await h.update(ctx, node, made, inPlace) : made;
-    } catch (e) {
-      // A dependency made moments ago may not be visible to this API yet (eventual consistency).
-      if (freshDeps && isNotFound(e) && Date.now() < deadline && !ctx.signal.aborted) {
-        await sleep(Math.min(5000, 250 * 2 ** attempt), ctx.signal);
+  let tried = false;
+  return retryWhile(
+    // A dependency made moments ago may not be visible to this API yet (eventual consistency).
+    { retryable: (e) => freshDeps && isNotFound(e), seconds: ctx.timing.propagationSeconds, firstDelayMs: 500, maxDelayMs: 5000, signal: ctx.signal },
+    async () => {
+      if (tried && !made) {
         // The NotFound may have come from a follow-up (an association, a route) after the resource
         // itself was made: look for it before creating again, or a second one is made (duplicate
         // route tables).
-        if (!made) {
-          ctx.resetMemo();
-          made = (await h.observe(ctx)).find((a) => a.key === node.key);
-        }
-        continue;
+        ctx.resetMemo();
+        made = (await h.observe(ctx)).find((a) => a.key === node.key);
       }
-      throw e;
-    }
-  }
+      tried = true;
+      if (!made) return await h.create(ctx, node);
+      const inPlace = h.diff(node, made).filter((c) => c.inPlace);
+      return inPlace.length && h.update ? await h.update(ctx, node, made, inPlace) : made;
+    },
+  );
 }
 
 async function createSafely(ctx: RunContext, h: ResourceHandler, node: ResolvedNode, freshDeps: boolean): Promise<Actual> {

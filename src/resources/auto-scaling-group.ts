@@ -22,6 +22,7 @@ import { isAlreadyExists } from '../aws/errors.js';
 import { fromTagList } from '../aws/tags.js';
 import { CoalescingWaiter, type PollOutcome } from '../aws/wait.js';
 import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
+import { chunks } from '../util/lists.js';
 import { change, drain, ignoreNotFound, keyed } from './common.js';
 import type { Actual, ActualOf, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
@@ -62,12 +63,6 @@ const NAMES_PER_CALL = 50;
 const IDS_PER_CALL = 100;
 
 const sorted = (xs: readonly string[]): string[] => [...xs].sort();
-
-function chunks<T>(items: readonly T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
-  return out;
-}
 
 function observedOf(g: AutoScalingGroup): Observed {
   return {

@@ -34,8 +34,8 @@ import { ETCD_PREFIX, listSnapshots } from '../etcd/snapshots.js';
 import { tagDiff } from '../aws/tags.js';
 import { bucketName } from '../model/names.js';
 import type { LifecycleRule, Tags } from '../model/types.js';
-import { change, claims, clusterHome, drain, fromTagList, toTagList } from './common.js';
-import { normalisePolicy, retryWhileNotFound } from './iam-role.js';
+import { change, claims, clusterHome, drain, fromTagList, toTagList, whenVisible } from './common.js';
+import { normalisePolicy } from './iam-role.js';
 import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 
 export const BUCKET_SSE = 'AES256';
@@ -192,7 +192,7 @@ export const bucket: ResourceHandler<'bucket', BucketObserved> = {
     };
     const actual: ActualOf<BucketObserved> = { key: node.key, kind: 'bucket', id: name, attrs: { name, arn: arnOf(name) }, tags: {}, observed };
     // A just-made bucket may answer NoSuchBucket for a moment on AWS: retry within the propagation time.
-    return retryWhileNotFound(ctx, () => bucket.update!(ctx, node, actual, bucket.diff(node, actual)));
+    return whenVisible(ctx, () => bucket.update!(ctx, node, actual, bucket.diff(node, actual)));
   },
 
   diff(node, actual) {

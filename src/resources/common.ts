@@ -1,9 +1,10 @@
 /** Small helpers shared by the resource kinds. */
 import { createHash } from 'node:crypto';
-import { isNotFound } from '../aws/errors.js';
+import { isDependencyViolation, isNotFound } from '../aws/errors.js';
 import { bucketName } from '../model/names.js';
 import { ENV_TAG, KEY_TAG, NAME_TAG, OWNER_TAG, REGION_TAG, type Tags } from '../model/types.js';
 import { fromTagList, toTagList, type KV } from '../aws/tags.js';
+import { retryWhile } from '../util/async.js';
 import type { Actual, Change, RunContext } from './types.js';
 
 export { toTagList, fromTagList };
@@ -140,19 +141,18 @@ export function change(field: string, from: unknown, to: unknown, inPlace: boole
 
 /**
  * Runs a call on a resource that was created a moment ago, retrying while AWS still answers
- * NotFound (its eventual consistency), for at most timing.propagationSeconds.
+ * NotFound (its eventual consistency: IAM, S3, EC2), for at most timing.propagationSeconds.
  */
-export async function whenVisible<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + ctx.timing.propagationSeconds * 1000;
-  let delayMs = Math.max(50, Math.min(ctx.timing.pollSeconds, 1) * 1000);
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!isNotFound(e) || ctx.signal.aborted || Date.now() + delayMs > deadline) throw e;
-    }
-    await new Promise((r) => setTimeout(r, delayMs));
-    delayMs = Math.min(delayMs * 2, 8000);
-  }
+export function whenVisible<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
+  return retryWhile({ retryable: isNotFound, seconds: ctx.timing.propagationSeconds, firstDelayMs: Math.max(50, Math.min(ctx.timing.pollSeconds, 1) * 1000), maxDelayMs: 8000, signal: ctx.signal }, fn);
+}
+
+/**
+ * Runs a delete (or detach) that AWS refuses with DependencyViolation while something it waits on
+ * is still leaving (an ELB's interfaces, a group's instances), for at most timing.dependencySeconds.
+ */
+export function whileDependent<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
+  const pauseMs = ctx.timing.pollSeconds * 2000;
+  return retryWhile({ retryable: isDependencyViolation, seconds: ctx.timing.dependencySeconds, firstDelayMs: Math.min(pauseMs, 400), maxDelayMs: Math.min(pauseMs, 12_800), signal: ctx.signal }, fn);
 }
 

@@ -23,7 +23,7 @@ import { isAlreadyExists, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 
 import { KEY_TAG, type PolicyDocument, type Tags } from '../model/types.js';
-import { change, drain, fromTagList, ignoreNotFound, toTagList } from './common.js';
+import { change, drain, fromTagList, ignoreNotFound, toTagList, whenVisible } from './common.js';
 import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 import { iamDetails } from './iam-details.js';
 
@@ -47,22 +47,6 @@ export function normalisePolicy(v: unknown): unknown {
   return v;
 }
 export const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalisePolicy(a)) === JSON.stringify(normalisePolicy(b));
-
-/**
- * IAM (and S3) are eventually consistent: a just-created entity may answer NoSuchEntity for a few
- * seconds. Retries `fn` on NotFound until `ctx.timing.propagationSeconds` have passed.
- */
-export async function retryWhileNotFound<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + ctx.timing.propagationSeconds * 1000;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!isNotFound(e) || Date.now() >= deadline || ctx.signal.aborted) throw e;
-      await new Promise((r) => setTimeout(r, Math.max(100, ctx.timing.pollSeconds * 1000)));
-    }
-  }
-}
 
 /** The logical key of an entity under our path: `<prefix>/<suffix>` of `${clusterId}-<suffix>`, else its key tag, else its name. */
 export function iamKey(prefix: string, clusterId: string, name: string, tags: Tags): string {
@@ -137,7 +121,7 @@ export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
       observed = { path, assumeRolePolicy: parsePolicy(got.AssumeRolePolicyDocument), policies: await inlinePolicies(iam, name) };
     }
     const actual = roleActual(node.key, name, arn, tags, observed);
-    return retryWhileNotFound(ctx, () => iamRole.update!(ctx, node, actual, iamRole.diff(node, actual)));
+    return whenVisible(ctx, () => iamRole.update!(ctx, node, actual, iamRole.diff(node, actual)));
   },
 
   diff(node, actual) {

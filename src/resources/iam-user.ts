@@ -28,8 +28,8 @@ import { isAlreadyExists, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 
 import type { Tags } from '../model/types.js';
-import { change, drain, fromTagList, ignoreNotFound, toTagList } from './common.js';
-import { parsePolicy, policyChanges, retryWhileNotFound } from './iam-role.js';
+import { change, drain, fromTagList, ignoreNotFound, toTagList, whenVisible } from './common.js';
+import { parsePolicy, policyChanges } from './iam-role.js';
 import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 import { iamDetails } from './iam-details.js';
 
@@ -104,7 +104,7 @@ export const iamUser: ResourceHandler<'iam-user', UserObserved> = {
       observed = { path, policies: await inlinePolicies(iam, name) };
     }
     const actual = userActual(node.key, name, arn, tags, observed);
-    return retryWhileNotFound(ctx, () => iamUser.update!(ctx, node, actual, iamUser.diff(node, actual)));
+    return whenVisible(ctx, () => iamUser.update!(ctx, node, actual, iamUser.diff(node, actual)));
   },
 
   diff(node, actual) {

@@ -18,8 +18,8 @@ import { errorCode, isAlreadyExists, isNotFound, KubeazError } from '../aws/erro
 import { tagDiff } from '../aws/tags.js';
 import { iamPathOf } from '../model/names.js';
 import type { Tags } from '../model/types.js';
-import { change, claimsGlobal, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
-import { iamKey, retryWhileNotFound } from './iam-role.js';
+import { change, claimsGlobal, drain, fromTagList, ignoreNotFound, sameSet, toTagList, whenVisible } from './common.js';
+import { iamKey } from './iam-role.js';
 import { iamDetails } from './iam-details.js';
 import type { Actual, ActualOf, Change, ResourceHandler } from './types.js';
 
@@ -86,7 +86,7 @@ export const instanceProfile: ResourceHandler<'instance-profile', ProfileObserve
       tags = fromTagList(profile.Tags);
     }
     const actual = profileActual(node.key, profile, tags);
-    return retryWhileNotFound(ctx, () => instanceProfile.update!(ctx, node, actual, instanceProfile.diff(node, actual)));
+    return whenVisible(ctx, () => instanceProfile.update!(ctx, node, actual, instanceProfile.diff(node, actual)));
   },
 
   diff(node, actual) {

@@ -16,11 +16,12 @@
  * attached; AWS removes them), of our NAT gateways, and AWS-managed (requester-managed) ones, which
  * go with their owner.
  */
-import { isDependencyViolation, isNotFound } from '../aws/errors.js';
+import { isNotFound } from '../aws/errors.js';
 import { fromTagList } from '../aws/tags.js';
 import { k8sClusterTag } from '../model/names.js';
 import { OWNER_TAG, type Tags } from '../model/types.js';
-import { drain } from './common.js';
+import { chunks } from '../util/lists.js';
+import { drain, ignoreNotFound, whileDependent } from './common.js';
 import type { Actual, RunContext } from './types.js';
 
 export interface Blocker {
@@ -44,28 +45,8 @@ export function isKubernetesMade(tags: Tags, clusterId: string): boolean {
   return tags[k8sClusterTag(clusterId)] === 'owned' || tags['elbv2.k8s.aws/cluster'] === clusterId;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
-
-/** Retries DependencyViolation (an ELB's interfaces still leaving) within the dependency budget. */
-async function patiently(ctx: RunContext, fn: () => Promise<unknown>): Promise<void> {
-  const deadline = Date.now() + ctx.timing.dependencySeconds * 1000;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await fn();
-      return;
-    } catch (e) {
-      if (isNotFound(e)) return;
-      if (!isDependencyViolation(e) || Date.now() > deadline || ctx.signal.aborted) throw e;
-      await sleep(Math.min(ctx.timing.pollSeconds * 1000 * 2, 200 * 2 ** Math.min(attempt, 6)), ctx.signal);
-    }
-  }
-}
-
-const chunks = <T>(xs: readonly T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+/** Retries DependencyViolation (an ELB's interfaces still leaving) within the dependency budget; NotFound is done. */
+const patiently = (ctx: RunContext, fn: () => Promise<unknown>): Promise<void> => whileDependent(ctx, () => ignoreNotFound(fn()));
 
 async function sweepClassicElbs(ctx: RunContext, vpcId: string, deleted: string[]): Promise<void> {
   const elb = await import('@aws-sdk/client-elastic-load-balancing');

@@ -13,6 +13,7 @@ import { KubeazError, isAlreadyExists, isLostResponse, isNotFound } from '../aws
 import { ownerFilter, tagDiff } from '../aws/tags.js';
 import type { NaclEntry } from '../model/types.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, sameSet, toTagList } from './common.js';
+import { sleep } from '../util/async.js';
 import { whenVisible } from './common.js';
 import type { Change, ResourceHandler, RunContext } from './types.js';
 
@@ -208,7 +209,7 @@ async function associate(ctx: RunContext, aclId: string, subnetIds: string[]): P
       const missing = subnetIds.filter((s) => !current.has(s));
       throw new KubeazError(`subnets ${missing.join(', ')} show no network ACL association`, 'InvalidSubnetID.NotFound', missing.join(','));
     }
-    await new Promise((r) => setTimeout(r, Math.max(50, Math.min(ctx.timing.pollSeconds, 2) * 1000)));
+    await sleep(Math.max(50, Math.min(ctx.timing.pollSeconds, 2) * 1000), ctx.signal);
     current = await currentAssociations(ctx, subnetIds);
   }
   const out: Association[] = [];

@@ -13,6 +13,7 @@ import {
 import { isAlreadyExists, isDependencyViolation, isNatGatewayNotFound, isNotFound, KubeazError } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, sameSet, toTagList } from './common.js';
+import { retryWhile } from '../util/async.js';
 import { whenVisible } from './common.js';
 import { natGatewayFailure } from './nat-gateway.js';
 import type { Change, ResourceHandler, RunContext } from './types.js';
@@ -177,24 +178,26 @@ async function putRoute(ctx: RunContext, tableId: string, r: RouteEntry, how: 'c
  */
 export const NAT_VISIBLE_SECONDS = 120;
 
-async function whenNatVisible<T>(ctx: RunContext, r: RouteEntry, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + NAT_VISIBLE_SECONDS * 1000;
-  let delayMs = Math.max(50, Math.min(ctx.timing.pollSeconds, 1) * 1000);
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!r.natGatewayId || !isNatGatewayNotFound(e)) throw e;
-      const failure = natGatewayFailure(ctx, r.natGatewayId);
-      if (failure) throw new KubeazError(`route ${r.destination} → ${r.natGatewayId}: the NAT gateway will not become available: ${failure}`, 'NatGatewayFailed', r.natGatewayId, { cause: e });
-      if (ctx.signal.aborted || Date.now() + delayMs > deadline) {
-        // not the table's eventual consistency: whenVisible must not retry this again
-        throw new KubeazError(`route ${r.destination} → ${r.natGatewayId}: AWS still does not know the NAT gateway after ${NAT_VISIBLE_SECONDS}s`, 'NatGatewayNotVisible', r.natGatewayId, { cause: e });
-      }
-    }
-    await new Promise((res) => setTimeout(res, delayMs));
-    delayMs = Math.min(delayMs * 2, 4000);
-  }
+function whenNatVisible<T>(ctx: RunContext, r: RouteEntry, fn: () => Promise<T>): Promise<T> {
+  const nat = r.natGatewayId;
+  if (!nat) return fn();
+  return retryWhile(
+    {
+      retryable: (e) => {
+        if (!isNatGatewayNotFound(e)) return false;
+        const failure = natGatewayFailure(ctx, nat);
+        if (failure) throw new KubeazError(`route ${r.destination} → ${nat}: the NAT gateway will not become available: ${failure}`, 'NatGatewayFailed', nat, { cause: e });
+        return true;
+      },
+      seconds: NAT_VISIBLE_SECONDS,
+      firstDelayMs: Math.max(50, Math.min(ctx.timing.pollSeconds, 1) * 1000),
+      maxDelayMs: 4000,
+      signal: ctx.signal,
+      // not the table's eventual consistency: whenVisible must not retry this again
+      giveUp: (e) => new KubeazError(`route ${r.destination} → ${nat}: AWS still does not know the NAT gateway after ${NAT_VISIBLE_SECONDS}s`, 'NatGatewayNotVisible', nat, { cause: e }),
+    },
+    fn,
+  );
 }
 
 /**

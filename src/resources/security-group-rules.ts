@@ -14,6 +14,7 @@ import {
 import { errorCode, isAlreadyExists, isNotFound } from '../aws/errors.js';
 import { fromTagList } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type Resolved, type SgRule } from '../model/types.js';
+import { chunks } from '../util/lists.js';
 import { change, drain, sameSet, keyed } from './common.js';
 import { describeOwnedGroups } from './security-group.js';
 import type { Actual, ActualOf, ResolvedNode, ResourceHandler, RunContext } from './types.js';
@@ -101,12 +102,6 @@ function toPermissions(rules: readonly WithDescription[]): IpPermission[] {
     else perm.IpRanges = [{ CidrIp: r.cidr, ...d }];
     return perm;
   });
-}
-
-function chunks<T>(items: readonly T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
-  return out;
 }
 
 async function currentRules(ctx: RunContext, groupId: string): Promise<NormRule[] | undefined> {

@@ -7,6 +7,7 @@ import { link, lstat, mkdir, open, readFile, readlink, rename, rm, writeFile } f
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { KubeazFailure } from '../errors.js';
+import { sleep } from '../util/async.js';
 
 export interface ResourceRecord {
   kind: string;
@@ -180,7 +181,7 @@ export class LocalState implements StateBackend {
           await this.takeOver();
           continue;
         }
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
       const u = unreadable ?? { why: 'could not be taken', ageMs: 0 };
       throw new LockHeldError(
