@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
 import type { AcceptanceReport } from '../../src/devtools/acceptance.js';
 import { ROOT } from '../helpers/cli.js';
 
@@ -30,16 +30,14 @@ function acceptance(args: string[], env: Record<string, string>): Promise<{ code
 }
 
 describe('npm run acceptance (its AWS part, against moto)', () => {
-  let moto: Moto;
+  const moto = useMoto();
   let dir: string;
   let env: Record<string, string>;
   beforeAll(async () => {
-    moto = await startMoto();
-    env = motoEnv(moto.url);
+    env = moto.env;
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-acceptance-e2e-'));
   });
   afterAll(async () => {
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -7,12 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { motoEnv } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
 import { startProxy, type CountingProxy, type ProxyEvent } from '../../src/devtools/proxy.js';
 import { kubeaz, ROOT, type CliResult } from '../helpers/cli.js';
 
 describe('AWS-like timing: what waits for a NAT gateway, and what does not', () => {
-  let moto: Moto;
+  const moto = useMoto();
   let proxy: CountingProxy;
   let dir: string;
   let create: CliResult;
@@ -21,7 +22,6 @@ describe('AWS-like timing: what waits for a NAT gateway, and what does not', () 
   let destroyEvents: ProxyEvent[];
 
   beforeAll(async () => {
-    moto = await startMoto();
     // NAT gateways pending 8 s (and unknown to the first CreateRoute naming each: AWS's eventual
     // consistency, made deterministic so a loaded machine cannot skip it), deleting 4 s;
     // a deleted group and its instances take 4 s to go.
@@ -38,7 +38,6 @@ describe('AWS-like timing: what waits for a NAT gateway, and what does not', () 
   }, 500_000);
   afterAll(async () => {
     await proxy?.close();
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
 import { kubeaz, ROOT } from '../helpers/cli.js';
 
 const spec = (name: string, zones: string[], groups: string) => `apiVersion: kubeaz/v1
@@ -45,7 +45,7 @@ interface Calls {
 }
 
 describe('API calls of a no-op run', () => {
-  let moto: Moto;
+  const moto = useMoto();
   let dir: string;
   let env: Record<string, string>;
   const counts: Record<string, { create: Calls; noop: Calls; status: Calls }> = {};
@@ -69,15 +69,13 @@ describe('API calls of a no-op run', () => {
   }
 
   beforeAll(async () => {
-    moto = await startMoto();
-    env = motoEnv(moto.url);
+    env = moto.env;
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-calls-'));
     await measure('small', small);
     await measure('big', big);
     await measure('example', await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8'));
   });
   afterAll(async () => {
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

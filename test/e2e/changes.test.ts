@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand, SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
 import { ChangeResourceRecordSetsCommand, ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
 import type { Plan } from '../../src/engine/compare.js';
 import { kubeaz } from '../helpers/cli.js';
 
@@ -62,7 +62,7 @@ type PlanJson = Plan & { calls: { mutating: number } };
 const mutating = (c: CreateJson) => Object.entries(c.calls.byAction).filter(([k]) => !/:(Describe|List|Get|Head)/.test(k)).map(([k, n]) => `${k}×${n}`).sort();
 
 describe('changing a running cluster', () => {
-  let moto: Moto;
+  const moto = useMoto();
   let dir: string;
   let file: string;
   let env: Record<string, string>;
@@ -81,8 +81,7 @@ describe('changing a running cluster', () => {
   };
 
   beforeAll(async () => {
-    moto = await startMoto();
-    env = motoEnv(moto.url);
+    env = moto.env;
     Object.assign(process.env, env);
     delete process.env.AWS_PROFILE;
     ec2 = new EC2Client({ region: REGION });
@@ -95,7 +94,6 @@ describe('changing a running cluster', () => {
     expect(r.code, r.stderr).toBe(0);
   });
   afterAll(async () => {
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

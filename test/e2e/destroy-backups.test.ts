@@ -13,7 +13,7 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { parse } from 'yaml';
 import { GetBucketTaggingCommand, GetBucketVersioningCommand, GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { bucket as bucketHandler } from '../../src/resources/bucket.js';
@@ -33,7 +33,7 @@ interface CreateJson {
 }
 
 describe('destroy keeps etcd backups and the PKI; create brings the cluster back with them', () => {
-  let moto: Moto;
+  const moto = useMoto();
   let dir: string;
   let file: string;
   let env: Record<string, string>;
@@ -50,8 +50,7 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
   };
 
   beforeAll(async () => {
-    moto = await startMoto();
-    env = motoEnv(moto.url);
+    env = moto.env;
     Object.assign(process.env, env);
     delete process.env.AWS_PROFILE;
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-keep-'));
@@ -61,7 +60,6 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     before = await inventory(REGION);
   });
   afterAll(async () => {
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -12,7 +12,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { freePort, motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { freePort } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
 import { planRetention, snapshotKey } from '../../src/etcd/retention.js';
 import { kubeaz } from '../helpers/cli.js';
 
@@ -109,7 +110,7 @@ interface BackupJson {
 }
 
 describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
-  let moto: Moto;
+  const moto = useMoto();
   let dir: string;
   let file: string;
   let env: Record<string, string>;
@@ -118,8 +119,7 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
   const figures: string[] = [];
 
   beforeAll(async () => {
-    moto = await startMoto();
-    env = motoEnv(moto.url);
+    env = moto.env;
     Object.assign(process.env, env);
     delete process.env.AWS_PROFILE;
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-etcd-e2e-'));
@@ -132,7 +132,6 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
   });
   afterAll(async () => {
     await etcd?.stop();
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
     if (figures.length) console.log(`etcd snapshot round trip:\n  ${figures.join('\n  ')}`);
   });

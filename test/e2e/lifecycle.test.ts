@@ -34,9 +34,9 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
 import { kubeaz, ROOT } from '../helpers/cli.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';
+import { useMoto } from '../helpers/moto.js';
 
 const ACCOUNT = '123456789012';
 
@@ -62,9 +62,12 @@ interface CreateJson {
   actions: Array<{ key: string; action: string }>;
 }
 
+// one moto for the file; each cluster's block starts from an empty one (and this process's own
+// SDK clients, for the checks and inventories, talk to it too)
+const moto = useMoto({ processEnv: true });
+
 function lifecycle(name: string, specText: () => Promise<string>, region: string, clusterId: string, checks: (c: Clients) => Promise<void>) {
   describe(name, () => {
-    let moto: Moto;
     let dir: string;
     let file: string;
     let env: Record<string, string>;
@@ -72,10 +75,8 @@ function lifecycle(name: string, specText: () => Promise<string>, region: string
     let clients: Clients;
 
     beforeAll(async () => {
-      moto = await startMoto();
-      env = motoEnv(moto.url);
-      Object.assign(process.env, env);
-      delete process.env.AWS_PROFILE;
+      await moto.reset();
+      env = moto.env;
       dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-e2e-'));
       file = path.join(dir, 'cluster.yaml');
       await writeFile(file, await specText());
@@ -83,7 +84,6 @@ function lifecycle(name: string, specText: () => Promise<string>, region: string
       before = await inventory(region);
     });
     afterAll(async () => {
-      await moto?.stop();
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 

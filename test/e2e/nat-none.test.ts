@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
 import { kubeaz } from '../helpers/cli.js';
 
 const REGION = 'us-west-2';
@@ -38,20 +38,18 @@ spec:
 const tag = (tags: Array<{ Key?: string; Value?: string }> | undefined, k: string) => tags?.find((t) => t.Key === k)?.Value;
 
 describe("nat: none builds instances that can reach the internet", () => {
-  let moto: Moto;
+  const moto = useMoto();
   let dir: string;
   let file: string;
   let env: Record<string, string>;
   beforeAll(async () => {
-    moto = await startMoto();
-    env = motoEnv(moto.url);
+    env = moto.env;
     Object.assign(process.env, env);
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-natnone-'));
     file = path.join(dir, 'cluster.yaml');
     await writeFile(file, spec);
   });
   afterAll(async () => {
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

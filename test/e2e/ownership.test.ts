@@ -28,7 +28,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { ChangeTagsForResourceCommand, ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { GetBucketTaggingCommand, ListObjectVersionsCommand, PutBucketTaggingCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
 import { kubeaz } from '../helpers/cli.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';
 
@@ -53,7 +53,7 @@ interface Calls {
 }
 
 describe('never touch another cluster', { timeout: 900_000 }, () => {
-  let moto: Moto;
+  const moto = useMoto();
   let dir: string;
   let env: Record<string, string>;
   let iam: IAMClient;
@@ -88,8 +88,7 @@ describe('never touch another cluster', { timeout: 900_000 }, () => {
   }
 
   beforeAll(async () => {
-    moto = await startMoto();
-    env = motoEnv(moto.url);
+    env = moto.env;
     Object.assign(process.env, env);
     delete process.env.AWS_PROFILE;
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-own-'));
@@ -98,7 +97,6 @@ describe('never touch another cluster', { timeout: 900_000 }, () => {
     s3 = new S3Client({ region: 'us-east-1', forcePathStyle: true });
   });
   afterAll(async () => {
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -16,7 +16,7 @@ import { parse } from 'yaml';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
 import { chainsTo, PKI_FILES, x509 } from '../../src/pki/ca.js';
 import { kubeaz } from '../helpers/cli.js';
 import { startFakeApi, type FakeApi } from '../helpers/k8s-api-server.js';
@@ -45,7 +45,7 @@ interface CreateJson {
 }
 
 describe('pki: CAs and service-account keys in the bucket, and the admin kubeconfig', () => {
-  let moto: Moto;
+  const moto = useMoto();
   let dir: string;
   let file: string;
   let env: Record<string, string>;
@@ -59,8 +59,7 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
   const create = async () => kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
 
   beforeAll(async () => {
-    moto = await startMoto();
-    env = motoEnv(moto.url);
+    env = moto.env;
     Object.assign(process.env, env);
     delete process.env.AWS_PROFILE;
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-pki-'));
@@ -69,7 +68,6 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     s3 = new S3Client({ region: REGION, forcePathStyle: true });
   });
   afterAll(async () => {
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
 import type { Plan } from '../../src/engine/compare.js';
 import { kubeaz } from '../helpers/cli.js';
 import {
@@ -37,20 +37,18 @@ spec:
 type PlanJson = Plan & { calls: { total: number; mutating: number; byAction: Record<string, number> } };
 
 describe('plan', () => {
-  let moto: Moto;
+  const moto = useMoto();
   let dir: string;
   let file: string;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    moto = await startMoto();
-    env = motoEnv(moto.url);
+    env = moto.env;
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-plan-'));
     file = path.join(dir, 'cluster.yaml');
     await writeFile(file, spec());
   });
   afterAll(async () => {
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

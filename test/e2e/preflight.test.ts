@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
 import { kubeaz } from '../helpers/cli.js';
 import { inventory } from '../helpers/inventory.js';
 import { CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
@@ -29,19 +29,17 @@ ${extra}  network: { vpcCidr: 10.0.0.0/16, nat: perZone }
 `;
 
 describe('pre-flight', () => {
-  let moto: Moto;
+  const moto = useMoto();
   let dir: string;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    moto = await startMoto();
-    env = motoEnv(moto.url);
+    env = moto.env;
     Object.assign(process.env, env);
     delete process.env.AWS_PROFILE;
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-preflight-'));
   });
   afterAll(async () => {
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

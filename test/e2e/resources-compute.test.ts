@@ -1,7 +1,7 @@
 /**
  * End to end against moto: security groups and their rules, launch templates, auto scaling groups.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateTagsCommand,
@@ -14,7 +14,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand, SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
 import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
-import { startMoto, motoEnv, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
+import { CLUSTER, node } from '../helpers/nodes.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { RecordingProgress } from '../../src/engine/progress.js';
@@ -25,17 +26,9 @@ import { securityGroupRules } from '../../src/resources/security-group-rules.js'
 import { DATA_HASH_TAG, launchTemplate } from '../../src/resources/launch-template.js';
 import { autoScalingGroup } from '../../src/resources/auto-scaling-group.js';
 import type { Actual, ResolvedNode } from '../../src/resources/types.js';
-import { GROUP_TAG, KEY_TAG, OWNER_TAG, type Kind, type Tags } from '../../src/model/types.js';
+import { GROUP_TAG, KEY_TAG, OWNER_TAG, type Tags } from '../../src/model/types.js';
 
-const CLUSTER = 'demo-dev';
-let moto: Moto;
-beforeAll(async () => {
-  moto = await startMoto();
-  Object.assign(process.env, motoEnv(moto.url), { KUBEAZ_POLL_SECONDS: '0.2' });
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+useMoto({ processEnv: { KUBEAZ_POLL_SECONDS: '0.2' } });
 
 const progress = new RecordingProgress();
 const ctx = createRunContext({
@@ -48,10 +41,6 @@ const ctx = createRunContext({
   zoneDomains: ['dev.kube', 'example.com'],
 });
 
-const tagsFor = (key: string, name: string, extra: Tags = {}): Tags => ({ Name: name, ...extra, [OWNER_TAG]: CLUSTER, [KEY_TAG]: key });
-function node<K extends Kind>(kind: K, key: string, props: ResolvedNode<K>['props'], extra: Tags = {}): ResolvedNode<K> {
-  return { key, kind, props, tags: tagsFor(key, `${CLUSTER}-${key.replace(/\//g, '-')}`, extra) };
-}
 const byKey = <A extends Actual>(actuals: A[], key: string) => actuals.find((a) => a.key === key);
 const ec2 = () => ctx.aws.ec2();
 const asgClient = () => ctx.aws.autoscaling();
@@ -110,7 +99,7 @@ describe('compute resources against moto', () => {
 
   // ── security groups ────────────────────────────────────────────────────────────────────────
   const sgNode = (key: string, suffix: string) =>
-    node('security-group', key, { vpcId, groupName: `${CLUSTER}-${suffix}`, description: `kubeaz ${CLUSTER}: ${suffix}` }, { [`kubernetes.io/cluster/${CLUSTER}`]: 'owned' });
+    node('security-group', key, { vpcId, groupName: `${CLUSTER}-${suffix}`, description: `kubeaz ${CLUSTER}: ${suffix}` }, { tags: { [`kubernetes.io/cluster/${CLUSTER}`]: 'owned' } });
 
   it('security groups: create, observe, diff [], tag drift repaired, no-op recreate check', async () => {
     const m = await securityGroup.create(ctx, sgNode('sg/master', 'master'));
@@ -298,7 +287,7 @@ describe('compute resources against moto', () => {
         instanceTags,
         ...over,
       },
-      { [GROUP_TAG]: 'nodes' },
+      { tags: { [GROUP_TAG]: 'nodes' } },
     );
   let instanceIds: string[] = [];
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, DescribeImagesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   ApplySecurityGroupsToLoadBalancerCommand,
@@ -19,11 +19,12 @@ import {
   ListResourceRecordSetsCommand,
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
-import { startMoto, motoEnv, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
+import { CLUSTER, nodeMaker } from '../helpers/nodes.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { ELB_HOSTED_ZONE_IDS } from '../../src/model/elb-zones.js';
-import { KEY_TAG, OWNER_TAG, type Kind, type Tags } from '../../src/model/types.js';
+import { KEY_TAG, OWNER_TAG, type Kind } from '../../src/model/types.js';
 import { hostedZone as hostedZoneTyped, tagsOfZone } from '../../src/resources/hosted-zone.js';
 import { dnsRecord as dnsRecordTyped, markerValue } from '../../src/resources/dns-record.js';
 import { loadBalancer as loadBalancerTyped } from '../../src/resources/load-balancer.js';
@@ -34,23 +35,13 @@ const hostedZone = wide(hostedZoneTyped);
 const dnsRecord = wide(dnsRecordTyped);
 const loadBalancer = wide(loadBalancerTyped);
 
-let moto: Moto;
-beforeAll(async () => {
-  moto = await startMoto();
-  Object.assign(process.env, motoEnv(moto.url), { KUBEAZ_POLL_SECONDS: '0.2' });
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+useMoto({ processEnv: { KUBEAZ_POLL_SECONDS: '0.2' } });
 
-const CLUSTER = 'demo-dev';
 const makeCtx = (clusterId: string, zoneDomains: string[]) =>
   createRunContext({ clusterId, region: 'us-east-1', accountId: '123456789012', generation: 'g1', aws: new AwsClients({ region: 'us-east-1' }), zoneDomains, ...(zoneDomains[1] ? { publicDomain: zoneDomains[1] } : {}) });
 const ctx = makeCtx(CLUSTER, ['dev.kube', 'example.com']);
 
-function node<K extends Kind>(kind: K, key: string, props: ResolvedNode<K>['props'], extra: Tags = {}, clusterId = CLUSTER): ResolvedNode<K> {
-  return { key, kind, props, tags: { Name: `${clusterId}-${key}`, env: 'test', ...extra, [OWNER_TAG]: clusterId, [KEY_TAG]: key } };
-}
+const node = nodeMaker({ tags: { env: 'test' } });
 
 /** observe + diff of one kind against its nodes, with a fresh memo; the number of mutating calls made. */
 async function settled<K extends Kind>(c: RunContext, h: ResourceHandler<K>, nodes: ResolvedNode<K>[]) {
@@ -375,8 +366,7 @@ describe('hosted-zone, dns-record, load-balancer against moto', () => {
       'hosted-zone',
       'zone/public',
       { domain: 'twice.example', private: false, comment: 'kubeaz:other-dev zone/public', callerReference: 'kubeaz-other-dev-zone-public', mode: 'adopt-or-own' },
-      {},
-      'other-dev',
+      { cluster: 'other-dev' },
     );
     const err = await hostedZone.create(c2, n).then(
       () => undefined,
@@ -392,8 +382,7 @@ describe('hosted-zone, dns-record, load-balancer against moto', () => {
       'hosted-zone',
       'zone/public',
       { domain: 'fresh.example', private: false, comment: 'kubeaz:fresh-dev zone/public', callerReference: 'kubeaz-fresh-dev-zone-public', mode: 'adopt-or-own' },
-      {},
-      'fresh-dev',
+      { cluster: 'fresh-dev' },
     );
     const owned = await hostedZone.create(c3, fresh);
     expect(owned.attrs.adopted).toBeUndefined();

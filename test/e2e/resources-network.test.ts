@@ -2,7 +2,7 @@
  * The network kinds end to end against moto: internet gateway, elastic IPs, NAT gateway, route
  * tables, network ACLs and the S3 gateway endpoint, on a VPC and subnets built with their handlers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AssociateAddressCommand,
   AssociateRouteTableCommand,
@@ -28,11 +28,12 @@ import {
   ReplaceNetworkAclEntryCommand,
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
-import { startMoto, motoEnv, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
+import { CLUSTER, node } from '../helpers/nodes.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { RecordingProgress } from '../../src/engine/progress.js';
-import { KEY_TAG, OWNER_TAG, type Kind, type KindProps, type Resolved } from '../../src/model/types.js';
+import { OWNER_TAG, type Kind, type KindProps } from '../../src/model/types.js';
 import type { Actual, ActualOf, ResourceHandler, ResolvedNode } from '../../src/resources/types.js';
 import { vpc as vpcTyped } from '../../src/resources/vpc.js';
 import { subnet as subnetTyped } from '../../src/resources/subnet.js';
@@ -52,16 +53,8 @@ const routeTable = wide(routeTableTyped);
 const networkAcl = wide(networkAclTyped);
 const vpcEndpoint = wide(vpcEndpointTyped);
 
-let moto: Moto;
-beforeAll(async () => {
-  moto = await startMoto();
-  Object.assign(process.env, motoEnv(moto.url), { KUBEAZ_POLL_SECONDS: '0.2' });
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+useMoto({ processEnv: { KUBEAZ_POLL_SECONDS: '0.2' } });
 
-const CLUSTER = 'demo-dev';
 const progress = new RecordingProgress();
 const newCtx = () =>
   createRunContext({
@@ -74,10 +67,6 @@ const newCtx = () =>
     progress,
   });
 let ctx: ReturnType<typeof newCtx>;
-
-function node<K extends Kind>(kind: K, key: string, props: Resolved<KindProps[K]>): ResolvedNode<K> {
-  return { key, kind, props, tags: { [OWNER_TAG]: CLUSTER, [KEY_TAG]: key, Name: `${CLUSTER}-${key.replace(/\//g, '-')}` } };
-}
 
 const ec2 = () => ctx.aws.ec2();
 const observeOne = async <K extends Kind, O>(h: ResourceHandler<K, O>, key: string): Promise<ActualOf<O>> => {

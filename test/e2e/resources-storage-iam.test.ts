@@ -2,7 +2,7 @@
  * bucket, bucket-object, iam-role, instance-profile, iam-user end to end against moto_server:
  * create → observe → diff [] → drift detected and repaired → delete → nothing left.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CreateBucketCommand,
   DeleteBucketEncryptionCommand,
@@ -31,12 +31,13 @@ import {
   RemoveRoleFromInstanceProfileCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { startMoto, motoEnv, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
+import { nodeMaker } from '../helpers/nodes.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { bucketName, iamPathOf } from '../../src/model/names.js';
 import { BUCKET_LIFECYCLE, tlsOnlyPolicy } from '../../src/model/derive.js';
-import { KEY_TAG, OWNER_TAG, type Kind, type PolicyDocument, type Tags } from '../../src/model/types.js';
+import { OWNER_TAG, type Kind, type PolicyDocument } from '../../src/model/types.js';
 import { bucket as bucketTyped } from '../../src/resources/bucket.js';
 import { bucketObject as bucketObjectTyped } from '../../src/resources/bucket-object.js';
 import { iamRole as iamRoleTyped } from '../../src/resources/iam-role.js';
@@ -50,14 +51,7 @@ const iamRole = wide(iamRoleTyped);
 const instanceProfile = wide(instanceProfileTyped);
 const iamUser = wide(iamUserTyped);
 
-let moto: Moto;
-beforeAll(async () => {
-  moto = await startMoto();
-  Object.assign(process.env, motoEnv(moto.url), { KUBEAZ_POLL_SECONDS: '0.2', KUBEAZ_PROPAGATION_SECONDS: '2' });
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+useMoto({ processEnv: { KUBEAZ_POLL_SECONDS: '0.2', KUBEAZ_PROPAGATION_SECONDS: '2' } });
 
 const ACCOUNT = '123456789012';
 // Every observe in these tests is a pass of its own (the engine resets the memo per pass; IAM's
@@ -68,10 +62,7 @@ const mkCtx = (clusterId: string) => {
   return ctx;
 };
 
-const tagsOf = (clusterId: string, key: string, name: string): Tags => ({ Name: name, env: 'test', [OWNER_TAG]: clusterId, [KEY_TAG]: key });
-function node<K extends Kind>(clusterId: string, kind: K, key: string, name: string, props: ResolvedNode<K>['props']): ResolvedNode<K> {
-  return { key, kind, props, tags: tagsOf(clusterId, key, name) };
-}
+const node = nodeMaker({ tags: { env: 'test' } });
 
 /** observe + diff of every actual against its node, counting the mutating calls (must be none). */
 async function observeAndDiff<K extends Kind, O>(ctx: RunContext, h: ResourceHandler<K, O>, nodes: ResolvedNode<K>[]) {
@@ -89,7 +80,7 @@ async function observeAndDiff<K extends Kind, O>(ctx: RunContext, h: ResourceHan
 
 const bucketNode = (clusterId: string) => {
   const name = bucketName(clusterId, ACCOUNT);
-  return node(clusterId, 'bucket', 'bucket', name, { name, policy: JSON.stringify(tlsOnlyPolicy(`arn:aws:s3:::${name}`)), lifecycle: BUCKET_LIFECYCLE });
+  return node('bucket', 'bucket', { name, policy: JSON.stringify(tlsOnlyPolicy(`arn:aws:s3:::${name}`)), lifecycle: BUCKET_LIFECYCLE }, { cluster: clusterId, name });
 };
 
 describe('bucket and bucket objects', () => {
@@ -97,8 +88,8 @@ describe('bucket and bucket objects', () => {
   const name = bucketName('demo-dev', ACCOUNT);
   const bn = bucketNode('demo-dev');
   const objs = [
-    node('demo-dev', 'bucket-object', 'object/bootstrap/common/common.sh', 'common.sh', { bucket: name, objectKey: 'bootstrap/common/common.sh', body: '#!/bin/sh\necho common\n', contentType: 'text/x-shellscript' }),
-    node('demo-dev', 'bucket-object', 'object/bootstrap/node/node.sh', 'node.sh', { bucket: name, objectKey: 'bootstrap/node/node.sh', body: '#!/bin/sh\necho node\n', contentType: 'text/x-shellscript' }),
+    node('bucket-object', 'object/bootstrap/common/common.sh', { bucket: name, objectKey: 'bootstrap/common/common.sh', body: '#!/bin/sh\necho common\n', contentType: 'text/x-shellscript' }, { name: 'common.sh' }),
+    node('bucket-object', 'object/bootstrap/node/node.sh', { bucket: name, objectKey: 'bootstrap/node/node.sh', body: '#!/bin/sh\necho node\n', contentType: 'text/x-shellscript' }, { name: 'node.sh' }),
   ];
   const lookAlike = `kubeaz-demo-dev-${ACCOUNT}-old`;
 
@@ -276,12 +267,12 @@ describe('IAM roles, instance profiles and users', () => {
   };
   const nodePolicy: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/*`] }] };
   const roles = [
-    node(cid, 'iam-role', 'role/master', `${cid}-master`, { name: `${cid}-master`, path, assumeService: 'ec2.amazonaws.com', policies: { 'kubeaz-master': masterPolicy } }),
-    node(cid, 'iam-role', 'role/node', `${cid}-node`, { name: `${cid}-node`, path, assumeService: 'ec2.amazonaws.com', policies: { 'kubeaz-node': nodePolicy } }),
+    node('iam-role', 'role/master', { name: `${cid}-master`, path, assumeService: 'ec2.amazonaws.com', policies: { 'kubeaz-master': masterPolicy } }, { cluster: cid, name: `${cid}-master` }),
+    node('iam-role', 'role/node', { name: `${cid}-node`, path, assumeService: 'ec2.amazonaws.com', policies: { 'kubeaz-node': nodePolicy } }, { cluster: cid, name: `${cid}-node` }),
   ];
   const profiles = [
-    node(cid, 'instance-profile', 'profile/master', `${cid}-master`, { name: `${cid}-master`, path, roleName: `${cid}-master` }),
-    node(cid, 'instance-profile', 'profile/node', `${cid}-node`, { name: `${cid}-node`, path, roleName: `${cid}-node` }),
+    node('instance-profile', 'profile/master', { name: `${cid}-master`, path, roleName: `${cid}-master` }, { cluster: cid, name: `${cid}-master` }),
+    node('instance-profile', 'profile/node', { name: `${cid}-node`, path, roleName: `${cid}-node` }, { cluster: cid, name: `${cid}-node` }),
   ];
   const userPolicy: PolicyDocument = {
     Version: '2012-10-17',
@@ -290,7 +281,7 @@ describe('IAM roles, instance profiles and users', () => {
       { Sid: 'ListBackups', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['etcd/*'] } } },
     ],
   };
-  const users = [node(cid, 'iam-user', 'user/backup', 'backup', { name: 'backup', path, policies: { 'kubeaz-bucket-write': userPolicy } })];
+  const users = [node('iam-user', 'user/backup', { name: 'backup', path, policies: { 'kubeaz-bucket-write': userPolicy } }, { cluster: cid, name: 'backup' })];
 
   it('a look-alike role outside our path is never observed', async () => {
     const iam = await ctx.aws.iam();
