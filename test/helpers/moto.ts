@@ -1,7 +1,7 @@
 /**
- * The one moto fixture of the end-to-end tests: `useMoto()` at the top of a test file (or of its one
- * describe block) starts one
- * moto_server on a free loopback port before the file's first test and stops it after its last.
+ * The one moto fixture of the end-to-end tests: `useMoto()` at the top of a test file (or of its
+ * one describe block) starts one moto_server on a free loopback port before the first test and
+ * stops it after the last.
  * Every describe block of the file shares it; a block that needs an empty AWS of its own calls
  * `moto.reset()` in its beforeAll (the blocks of a file run one after another).
  *
