@@ -2,7 +2,7 @@
  * Every exit path releases the lock and leaves the state consistent (issue 9 #11): SIGTERM / SIGINT
  * delivered at parse, at pre-flight, mid-apply and post-apply, through the real CLI and the fault
  * proxy; after each, no lock is left, the state file (when any) is whole JSON of this cluster, and
- * a plain create converges. kill -9 (no handler can run) is faults-crash.test.ts: the next run
+ * a plain create converges. kill -9 (no handler can run) is crash.test.ts: the next run
  * takes the dead lock over.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
