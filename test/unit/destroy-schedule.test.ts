@@ -104,3 +104,39 @@ describe('destroy on the shared scheduler', () => {
     expect(deletionGraph([a('subnet', 's')], { sweep: false }).nodes.some((n) => n.key === DESTROY_SWEEP.name)).toBe(false);
   });
 });
+
+describe('one deletion: what destroy does with the errors AWS answers', () => {
+  const awsError = (name: string) => Object.assign(new Error(`${name}: the answer`), { name });
+  /** A handler whose delete answers `answers` in turn (an error name, or 'ok'), then 'ok'. */
+  function answering(answers: string[]) {
+    let calls = 0;
+    const h = {
+      kind: 'subnet',
+      observe: async () => [],
+      create: async () => { throw new Error('no'); },
+      diff: () => [],
+      delete: async () => {
+        const next = answers[calls++] ?? 'ok';
+        if (next !== 'ok') throw awsError(next);
+      },
+    } as unknown as ResourceHandler;
+    return { handlers: { subnet: h } as unknown as Handlers, calls: () => calls };
+  }
+  const cases: Array<{ name: string; answers: string[]; deleted: boolean; calls: number | 'several'; error?: RegExp }> = [
+    { name: 'gone at the first try', answers: ['ok'], deleted: true, calls: 1 },
+    { name: 'DependencyViolation while what it waits on leaves: tried again until it goes', answers: ['DependencyViolation', 'DependencyViolation', 'ok'], deleted: true, calls: 3 },
+    { name: 'any other error: reported at once, not tried again', answers: ['AccessDenied'], deleted: false, calls: 1, error: /deleting subnet\/a \(subnet-subnet\/a\): .*AccessDenied/ },
+    { name: 'DependencyViolation past the dependency budget (1 s here): reported', answers: Array<string>(10_000).fill('DependencyViolation'), deleted: false, calls: 'several', error: /DependencyViolation/ },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const { handlers, calls } = answering([...c.answers]);
+      const r = await deleteOrphans(ctx(), handlers, [a('subnet', 'subnet/a')], { concurrency: 1 });
+      expect(r.deleted.map((d) => d.key)).toEqual(c.deleted ? ['subnet/a'] : []);
+      if (c.calls === 'several') expect(calls()).toBeGreaterThan(2);
+      else expect(calls()).toBe(c.calls);
+      if (c.error) expect(r.failed).toEqual([expect.objectContaining({ key: 'subnet/a', error: expect.stringMatching(c.error) })]);
+      else expect(r.failed).toEqual([]);
+    });
+  }
+});
