@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { motoEnv, startMoto } from './moto.js';
-import { AWS_TYPICAL, startProxy, type AwsTiming } from './proxy.js';
+import { AWS_TYPICAL, type AwsTiming } from './aws-clock.js';
+import { startProxy } from './proxy.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(root, 'bin', 'kubeaz');

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { motoEnv } from '../../src/devtools/moto.js';
 import { useMoto } from '../helpers/moto.js';
-import { startProxy, type CountingProxy, type ProxyEvent } from '../../src/devtools/proxy.js';
+import type { ProxyEvent } from '../../src/devtools/aws-clock.js';
+import { startProxy, type CountingProxy } from '../../src/devtools/proxy.js';
 import { kubeaz, ROOT, type CliResult } from '../helpers/cli.js';
 
 describe('AWS-like timing: what waits for a NAT gateway, and what does not', () => {
