@@ -12,6 +12,11 @@
 //   $STUB_HTTP  directory: <host>/<path> files served to curl for non-IMDS URLs
 //   $STUB_ETCD_IMAGE_TAG  the etcd image tag kubeadm config images list names (default 3.6.6-0)
 //   $STUB_ETCD_VERSION    what the stand-in etcdctl/etcdutl report as their version (default 3.6.6)
+//   $STUB_ETCD_LEADER     'true'|'false': the IS LEADER column of `etcdctl endpoint status` (default true)
+//   $STUB_API_HOST        when set, `kubeadm init` and `kubeadm join` make https://<host>/readyz answer
+//                         (a file under $STUB_HTTP): the API is up from then on
+// $STUB_EC2 may also hold { instances: { <id>: <state name> } } for `ec2 describe-instances`.
+// `s3api put-object --if-none-match '*'` is atomic (O_EXCL), so concurrent masters race for real.
 // Unknown sub-commands of aws fail loudly (exit 2) so a script drifting from what is tested shows.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -128,7 +133,14 @@ function aws() {
     }
     if (op === 'put-object') {
       const p = s3path(bucket, key);
-      if (opt('--if-none-match') === '*' && fs.existsSync(p)) fail(254, 'An error occurred (PreconditionFailed) when calling the PutObject operation');
+      if (opt('--if-none-match') === '*') {
+        fs.mkdirSync(path.dirname(p), { recursive: true });
+        try {
+          fs.closeSync(fs.openSync(p, 'wx'));
+        } catch {
+          fail(254, 'An error occurred (PreconditionFailed) when calling the PutObject operation: At least one of the pre-conditions you specified did not hold');
+        }
+      }
       const meta = {};
       for (const kv of (opt('--metadata') ?? '').split(',').filter(Boolean)) {
         const [k, ...v] = kv.split('=');
@@ -169,6 +181,13 @@ function aws() {
         return;
       }
       fail(2, `unsupported describe-addresses query ${q}`);
+    }
+    if (op === 'describe-instances') {
+      const f = /^Name=instance-id,Values=(.*)$/.exec(opt('--filters') ?? '');
+      if (!f || opt('--query') !== 'Reservations[].Instances[].[InstanceId,State.Name]' || opt('--output') !== 'text') fail(2, 'unsupported describe-instances');
+      const known = state.instances ?? {};
+      for (const id of f[1].split(',')) if (known[id]) out(`${id}\t${known[id]}\n`);
+      return;
     }
     if (op === 'associate-address') {
       const a = state.addresses.find((x) => x.AllocationId === opt('--allocation-id'));
@@ -247,6 +266,25 @@ function kubectl() {
   }
 }
 
+/** The API answers from now on (kubeadm init or join ran), when the test asked for it. */
+function apiUp() {
+  if (!env.STUB_API_HOST || !env.STUB_HTTP) return;
+  const f = path.join(env.STUB_HTTP, env.STUB_API_HOST, 'readyz');
+  fs.mkdirSync(path.dirname(f), { recursive: true });
+  fs.writeFileSync(f, 'ok');
+}
+
+/** The membership sub-commands: this instance's member (from $STUB_IMDS), leadership, no remote health. */
+function etcdctl() {
+  const sub = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && !args[i - 1].includes('=')));
+  const imds = readJson(env.STUB_IMDS, {});
+  const ip = imds['local-ipv4'] ?? '10.0.0.1';
+  const id = crypto.createHash('sha256').update(ip).digest('hex').slice(0, 16);
+  if (sub[0] === 'member' && sub[1] === 'list') out(`${id}, started, ${imds['local-hostname'] ?? 'stub'}, https://${ip}:2380, https://${ip}:2379, false\n`);
+  if (sub[0] === 'endpoint' && sub[1] === 'status') out(`https://127.0.0.1:2379, ${id}, 3.6.6, 20 kB, ${env.STUB_ETCD_LEADER ?? 'true'}, false, 2, 4, 4, \n`);
+  if (sub[0] === 'endpoint' && sub[1] === 'health') fail(1, `${opt('--endpoints')} is unhealthy: failed to commit proposal: context deadline exceeded`);
+}
+
 switch (cmd) {
   case 'aws':
     injectedFailure();
@@ -256,6 +294,7 @@ switch (cmd) {
     curl();
     break;
   case 'kubeadm':
+    if ((args[0] === 'init' && args[1] !== 'phase') || args[0] === 'join') apiUp();
     if (args[0] === 'join') {
       // a join that failed part-way leaves kubelet.conf behind: the next preflight refuses it
       if (fs.existsSync(kubeletConf())) fail(1, '[preflight] Some fatal errors occurred:\n\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists');
@@ -273,6 +312,7 @@ switch (cmd) {
     }
     break;
   case 'etcdctl':
+    etcdctl();
     if (args[0] === 'version') out(`etcdctl version: ${env.STUB_ETCD_VERSION ?? '3.6.6'}\nAPI version: 3.6\n`);
     if (args.includes('save')) fs.writeFileSync(args[args.indexOf('save') + 1], `etcd-snapshot ${crypto.randomUUID()}\n`);
     break;
