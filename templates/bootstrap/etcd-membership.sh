@@ -307,10 +307,30 @@ CONFIG
   kubeadm join --config "$K8S_DIR/kubeadm-join.yaml"
 }
 
+# ha_wait_members_started: members are added one at a time. While another master's member is added
+# but not started, a second add would leave the cluster without quorum (etcd refuses it): wait until
+# every member has started (bounded; then kubeadm's own member-add retries and ours take over).
+ha_wait_members_started() {
+  ha_enabled || return 0
+  local urls list n attempts="${KUBEAZ_HA_GATE_ATTEMPTS:-60}"
+  urls="$(ha_records_client_urls_except_mine)"
+  [ -n "$urls" ] || return 0
+  ha_client_cert
+  for n in $(seq 1 "$attempts"); do
+    if list="$(etcd_ctl --endpoints "$urls" member list 2>/dev/null)" && ! printf '%s\n' "$list" | grep -q '^[0-9a-f]*, unstarted, '; then
+      return 0
+    fi
+    log "an etcd member is added but not started yet (another master joining), or none answers at $urls: waiting to add this one after it ($n/$attempts)"
+    sleep "$RETRY_SLEEP"
+  done
+  log "members still not all started after $attempts attempts; joining anyway"
+}
+
 # ha_join: replace the group's previous member if there is one, then join the control plane.
 ha_join() {
   local work
   ha_replace_previous_member || die "$NODE_GROUP's previous etcd member could not be removed without losing quorum; not joining"
+  ha_wait_members_started
   work="$(mktemp -d)"
   retry "${KUBEAZ_JOIN_ATTEMPTS:-360}" s3_get join/token "$work/token" || die "no join token in s3://$BUCKET/join/"
   retry "${KUBEAZ_HA_JOIN_ATTEMPTS:-30}" ha_join_once "$work" || die "could not join the control plane through {{MASTER_DNS}}:443"

@@ -219,6 +219,26 @@ esac
     expect(list.out).toContain(ids.b!);
   }, 180_000);
 
+  it('members are added one at a time: a join waits while another member is added but not started', async () => {
+    // etcd refuses a member add until the members have been connected for a few seconds (b, d restarted)
+    let add = etcdctl(client.a!, 'member', 'add', 'x', '--peer-urls', 'https://127.0.0.1:1');
+    for (let i = 0; i < 40 && add.status !== 0 && /unhealthy cluster/.test(add.out); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      add = etcdctl(client.a!, 'member', 'add', 'x', '--peer-urls', 'https://127.0.0.1:1');
+    }
+    expect(add.status, add.out).toBe(0);
+    const xId = /Member ([0-9a-f]+) added/.exec(add.out)![1]!;
+    const r = script('ha_wait_members_started', { NODE_GROUP: 'master-2', INSTANCE_ID: 'i-b', KUBEAZ_HA_GATE_ATTEMPTS: '2' });
+    transcript.push(`# ha_wait_members_started (member x added, not started)\n${r.out.trim()}`);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out.match(/an etcd member is added but not started yet/g)).toHaveLength(2);
+    expect(r.out).toContain('members still not all started after 2 attempts; joining anyway');
+    expect(etcdctl(client.a!, 'member', 'remove', xId).status).toBe(0);
+    const again = script('ha_wait_members_started', { NODE_GROUP: 'master-2', INSTANCE_ID: 'i-b', KUBEAZ_HA_GATE_ATTEMPTS: '2' });
+    expect(again.status, again.out).toBe(0);
+    expect(again.out).not.toMatch(/not started yet/);
+  }, 60_000);
+
   it('quorum lost: a recorded member that still answers forbids the restore', () => {
     sb.setEc2({ addresses: [], instances: { 'i-a': 'terminated', 'i-b': 'terminated', 'i-c2': 'terminated' } } as never);
     sb.put('etcd/control-plane/init.json', '{\n  "group": "master",\n  "instanceId": "i-a",\n  "time": "2026-11-28T10:00:00Z"\n}\n');
