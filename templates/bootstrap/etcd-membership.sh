@@ -361,6 +361,37 @@ ha_record_member() {
   log "recorded s3://$BUCKET/$CP_PREFIX/members/$NODE_GROUP.json"
 }
 
+# ha_adopt_first_master: a cluster grown from one master (1 -> 3: join/ exists, no init.json) has a
+# member its first master made before masters kept records. A joiner records it from its Node (the
+# kubeaz.io/node-group label its kubelet set, the instance in spec.providerID), and init.json names
+# that master, so a later replacement removes its member and the quorum-lost rule can see it. Both
+# are conditional writes: a record a master wrote itself is never overwritten.
+ha_adopt_first_master() {
+  ha_enabled || return 0
+  local dir list id st name peer cu node group inst
+  dir="$(mktemp -d)"
+  if ! ha_fetch_records "$dir" || [ -f "$dir/init.json" ]; then
+    rm -rf "$dir"
+    return 0
+  fi
+  list="$(etcd_ctl --endpoints "$ETCD_LOCAL" member list 2>/dev/null)" || list=""
+  while IFS=' ' read -r id st name peer cu; do
+    if [ "$st" != started ] || [ "$peer" = "$ETCD_PEER_URL" ]; then continue; fi
+    ! grep -qs "\"memberId\": \"$id\"" "$dir"/members/*.json || continue
+    node="$(kubectl --kubeconfig "$ADMIN_KUBECONFIG" get node "$name" -o jsonpath='{.metadata.labels.kubeaz\.io/node-group} {.spec.providerID}' 2>/dev/null)" || continue
+    group="${node%% *}"
+    inst="${node##*/}"
+    if [ "$group" != master ] || [ -z "$inst" ]; then continue; fi
+    json_record group master memberId "$id" name "$name" peerURL "$peer" clientURL "$cu" instanceId "$inst" \
+      time "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$dir/.member.json"
+    json_record group master instanceId "$inst" name "$name" peerURL "$peer" adopted true \
+      time "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$dir/.init.json"
+    if cp_claim members/master.json "$dir/.member.json"; then log "recorded member $id of the first master (instance $inst), made before masters kept records"; fi
+    if cp_claim init.json "$dir/.init.json"; then log "recorded init.json for the first master (instance $inst): the cluster grew from one master"; fi
+  done < <(printf '%s\n' "$list" | awk -F', ' 'NF >= 5 { split($4, p, ","); split($5, c, ","); print $1, $2, $3, p[1], c[1] }')
+  rm -rf "$dir"
+}
+
 # ha_record_restore SNAPSHOT_KEY: restore.json says which snapshot the restored cluster started from.
 ha_record_restore() {
   local rec stamp when=""

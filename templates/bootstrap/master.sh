@@ -236,6 +236,7 @@ main() {
   fi
   if [ "$HA_ACTION" = restore ]; then ha_record_restore "$(cat "$KUBEAZ_RESTORED_FILE")"; fi
   ha_record_member || log "ERROR: this master's etcd member is not recorded; replacing it later needs members/$NODE_GROUP.json"
+  if [ "$HA_ACTION" = join ]; then ha_adopt_first_master || log "ERROR: the first master's member could not be recorded"; fi
 
   # Right after init, before any add-on can fail: backups, the join token and node roles.
   install_units kubeaz-etcd-backup.service kubeaz-etcd-backup.timer kubeaz-join-token.service kubeaz-join-token.timer kubeaz-node-roles.service

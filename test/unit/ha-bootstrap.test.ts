@@ -163,7 +163,7 @@ describe('first boot of three masters', () => {
     expect(sb.get('etcd/control-plane/restore.json')).toBeUndefined();
   });
 
-  it('a cluster made by one master before the count grew (join/ exists, no init.json): never a second init', async () => {
+  it('a cluster made by one master before the count grew (join/ exists, no init.json): never a second init; the first master gets its records', async () => {
     const sb = sandbox();
     sb.put('join/token', `${JOIN_TOKEN}\n`);
     sb.put('join/ca-cert-hash', `${CA_HASH}\n`);
@@ -174,12 +174,22 @@ describe('first boot of three masters', () => {
     expect(ran(m!, 'kubeadm', /^(init|join) /)).toBe(0);
     expect(ran(m!, 'aws', /put-object .*init\.json/)).toBe(0);
     expect(sb.get('etcd/control-plane/init.json')).toBeUndefined();
-    // the first master's API answers: the new one joins it
+    // the first master's API answers: the new one joins it, and records the first master's member
+    // (made before masters kept records) from its Node, and init.json naming it
     sb.serve(`https://${API_HOST}/readyz`, 'ok');
-    const [m2] = await boot(sb, [['master-3', 'i-0000000000000000c', '10.0.3.10']]);
+    sb.setNodes({ 'ip-10-0-1-5.ec2.internal': { 'kubeaz.io/node-group': 'master', '@providerID': 'aws:///us-east-1a/i-first' } });
+    const [m2] = await boot(sb, [['master-3', 'i-0000000000000000c', '10.0.3.10']], {
+      STUB_ETCD_MEMBERS: '00000000000000f1, started, ip-10-0-1-5.ec2.internal, https://10.0.1.5:2380, https://10.0.1.5:2379, false\n',
+    });
     ok(m2!);
     expect(ran(m2!, 'kubeadm', /^join --config /)).toBe(1);
     expect(ran(m2!, 'kubeadm', /^init --config/)).toBe(0);
+    expect(JSON.parse(sb.get('etcd/control-plane/members/master.json')!)).toMatchObject({
+      group: 'master', memberId: '00000000000000f1', name: 'ip-10-0-1-5.ec2.internal', peerURL: 'https://10.0.1.5:2380', clientURL: 'https://10.0.1.5:2379', instanceId: 'i-first',
+    });
+    expect(JSON.parse(sb.get('etcd/control-plane/init.json')!)).toMatchObject({ group: 'master', instanceId: 'i-first', adopted: 'true' });
+    expect(field(sb.get('etcd/control-plane/members/master-3.json'), 'instanceId')).toBe('i-0000000000000000c');
+    expect(m2!.out).toMatch(/recorded member 00000000000000f1 of the first master \(instance i-first\)/);
   });
 
   it('a replacement whose group record names another instance checks the membership before it joins', async () => {

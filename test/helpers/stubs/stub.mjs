@@ -8,7 +8,8 @@
 //   $STUB_FAIL  JSON file: [{ match: regex on "cmd args…", times: N, stderr?, putS3?: { key, body } }]:
 //               the first N calls matching fail (exit 1); putS3 then writes to $STUB_BUCKET
 //               (e.g. the master renewing the join token meanwhile)
-//   $STUB_NODES JSON file: { nodeName: { label: value } } for kubectl get/label nodes
+//   $STUB_NODES JSON file: { nodeName: { label: value } } for kubectl get/label nodes ('@providerID': spec.providerID)
+//   $STUB_ETCD_MEMBERS    more lines of `etcdctl member list` after this instance's own member
 //   $STUB_HTTP  directory: <host>/<path> files served to curl for non-IMDS URLs
 //   $STUB_ETCD_IMAGE_TAG  the etcd image tag kubeadm config images list names (default 3.6.6-0)
 //   $STUB_ETCD_VERSION    what the stand-in etcdctl/etcdutl report as their version (default 3.6.6)
@@ -255,6 +256,12 @@ function kubectl() {
     for (const [name, labels] of Object.entries(nodes)) if (match(labels)) out(`node/${name}\n`);
     return;
   }
+  if (rest[0] === 'get' && rest[1] === 'node' && opt('-o') === "jsonpath={.metadata.labels.kubeaz\\.io/node-group} {.spec.providerID}") {
+    const n = nodes[rest[2]];
+    if (!n) fail(1, `Error from server (NotFound): nodes "${rest[2]}" not found`);
+    out(`${n['kubeaz.io/node-group'] ?? ''} ${n['@providerID'] ?? ''}`);
+    return;
+  }
   if (rest[0] === 'label') {
     const name = rest[1].replace(/^node\//, '');
     if (!nodes[name]) fail(1, `Error from server (NotFound): nodes "${name}" not found`);
@@ -280,7 +287,7 @@ function etcdctl() {
   const imds = readJson(env.STUB_IMDS, {});
   const ip = imds['local-ipv4'] ?? '10.0.0.1';
   const id = crypto.createHash('sha256').update(ip).digest('hex').slice(0, 16);
-  if (sub[0] === 'member' && sub[1] === 'list') out(`${id}, started, ${imds['local-hostname'] ?? 'stub'}, https://${ip}:2380, https://${ip}:2379, false\n`);
+  if (sub[0] === 'member' && sub[1] === 'list') out(`${id}, started, ${imds['local-hostname'] ?? 'stub'}, https://${ip}:2380, https://${ip}:2379, false\n${env.STUB_ETCD_MEMBERS ?? ''}`);
   if (sub[0] === 'endpoint' && sub[1] === 'status') out(`https://127.0.0.1:2379, ${id}, 3.6.6, 20 kB, ${env.STUB_ETCD_LEADER ?? 'true'}, false, 2, 4, 4, \n`);
   if (sub[0] === 'endpoint' && sub[1] === 'health') fail(1, `${opt('--endpoints')} is unhealthy: failed to commit proposal: context deadline exceeded`);
 }
