@@ -145,6 +145,46 @@ ha_lost_for_good() {
   return 0
 }
 
+# ha_claim_restore CREATOR DIR: take the restore of the cluster CREATOR started. Claims form a chain:
+# a claim whose winner is gone (terminated, shutting down, or unlisted though claimed longer than
+# KUBEAZ_HA_UNKNOWN_GRACE ago) died before restoring, so the turn passes to the key named after that
+# winner. 0: this master restores (HA_CLAIM_KEY); 1: another live master does, or the claim failed.
+ha_claim_restore() {
+  local key="$1" dir="$2" by st t hop rc
+  for hop in $(seq 1 10); do
+    if aws s3 cp --only-show-errors "s3://$BUCKET/$CP_PREFIX/restore-claims/$key.json" "$dir/.held.json" 2>/dev/null; then
+      by="$(json_field "$dir/.held.json" by)"
+      if [ -z "$by" ]; then
+        log "restore-claims/$key.json names no master; waiting"
+        return 1
+      fi
+      if [ "$by" = "$INSTANCE_ID" ]; then
+        HA_CLAIM_KEY="$key"
+        return 0
+      fi
+      st="$(instance_states "$by" | awk -v id="$by" '$1 == id { print $2 }')" || st=unknown
+      t="$(date -u -d "$(json_field "$dir/.held.json" time)" +%s 2>/dev/null || echo 0)"
+      case "$st" in
+        terminated | shutting-down) ;;
+        "") [ $(($(date -u +%s) - t)) -ge "${KUBEAZ_HA_UNKNOWN_GRACE:-600}" ] || { log "another master ($by) claimed the restore of $key's cluster; waiting for its API"; return 1; } ;;
+        *) log "another master ($by, $st) restores the cluster $key started; waiting for its API"; return 1 ;;
+      esac
+      log "the restore claim on $key's cluster is held by $by, which is gone ($hop): the turn passes to restore-claims/$by.json"
+      key="$by"
+      continue
+    fi
+    json_record by "$INSTANCE_ID" group "$NODE_GROUP" time "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$dir/.claim.json"
+    rc=0
+    cp_claim "restore-claims/$key.json" "$dir/.claim.json" || rc=$?
+    if [ "$rc" -eq 0 ]; then
+      HA_CLAIM_KEY="$key"
+      return 0
+    fi
+    [ "$rc" -eq 1 ] || return 1
+  done
+  return 1
+}
+
 # ha_decide: sets HA_ACTION to init (kubeadm init, after restoring the newest valid snapshot if any),
 # join (kubeadm join --control-plane) or restore (init from the newest valid snapshot, recorded).
 ha_decide() {
@@ -180,17 +220,14 @@ ha_decide() {
     elif ha_lost_for_good "$dir"; then
       creator="$(json_field "$dir/restore.json" by)"
       [ -n "$creator" ] || creator="$(json_field "$dir/init.json" instanceId)"
-      json_record by "$INSTANCE_ID" group "$NODE_GROUP" time "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$dir/.claim.json"
-      rc=0
-      cp_claim "restore-claims/$creator.json" "$dir/.claim.json" || rc=$?
-      if [ "$rc" -eq 0 ]; then
-        log "won s3://$BUCKET/$CP_PREFIX/restore-claims/$creator.json: this master restores the cluster as one member; the others join it"
+      if ha_claim_restore "$creator" "$dir"; then
+        log "won s3://$BUCKET/$CP_PREFIX/restore-claims/$HA_CLAIM_KEY.json: this master restores the cluster as one member; the others join it"
         HA_ACTION=restore
         HA_LOST_CREATOR="$creator"
         rm -rf "$dir"
         return 0
       fi
-      [ "$rc" -ne 1 ] || log "another master restores the cluster; waiting for its API ($n/$HA_WAIT_ATTEMPTS)"
+      log "not this master's restore; waiting for the API ($n/$HA_WAIT_ATTEMPTS)"
     else
       log "waiting for the API at {{MASTER_DNS}}:443 ($n/$HA_WAIT_ATTEMPTS; initialised by $(json_field "$dir/init.json" group) $(json_field "$dir/init.json" instanceId))"
     fi

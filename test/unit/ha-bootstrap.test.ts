@@ -278,6 +278,18 @@ describe('quorum lost for good', () => {
     expect(field(sb.get('etcd/control-plane/restore.json'), 'by')).toBe('i-0000000000000000c');
   });
 
+  it('a restore claimed by a master that died before restoring passes to the next master', async () => {
+    const sb = lostCluster({ 'i-old1': 'terminated', 'i-died': 'terminated' });
+    sb.put('etcd/control-plane/restore-claims/i-old1.json', '{\n  "by": "i-died",\n  "time": "2026-11-28T10:00:00Z"\n}\n');
+    const [m] = await boot(sb, [['master-2', 'i-0000000000000000b', '10.0.2.10']]);
+    ok(m!);
+    expect(m!.out).toContain('the restore claim on i-old1\'s cluster is held by i-died, which is gone (1): the turn passes to restore-claims/i-died.json');
+    expect(ran(m!, 'aws', /put-object .*--key etcd\/control-plane\/restore-claims\/i-died\.json /)).toBe(1);
+    expect(ran(m!, 'etcdutl', /^snapshot restore/)).toBe(1);
+    expect(field(sb.get('etcd/control-plane/restore.json'), 'by')).toBe('i-0000000000000000b');
+    expect(field(sb.get('etcd/control-plane/restore-claims/i-old1.json'), 'by')).toBe('i-died');
+  });
+
   it.each([['running'], ['stopped']])('a recorded instance still %s (a minority of survivors): nobody restores, the masters wait and say why', async (state) => {
     const sb = lostCluster({ 'i-old1': 'terminated', 'i-old2': state, 'i-old3': 'terminated' });
     const booting: Array<[string, string, string]> = [['master', 'i-0000000000000000a', '10.0.1.10']];

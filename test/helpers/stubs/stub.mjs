@@ -134,18 +134,27 @@ function aws() {
     }
     if (op === 'put-object') {
       const p = s3path(bucket, key);
-      if (opt('--if-none-match') === '*') {
-        fs.mkdirSync(path.dirname(p), { recursive: true });
-        try {
-          fs.closeSync(fs.openSync(p, 'wx'));
-        } catch {
-          fail(254, 'An error occurred (PreconditionFailed) when calling the PutObject operation: At least one of the pre-conditions you specified did not hold');
-        }
-      }
       const meta = {};
       for (const kv of (opt('--metadata') ?? '').split(',').filter(Boolean)) {
         const [k, ...v] = kv.split('=');
         meta[k] = v.join('=');
+      }
+      if (opt('--if-none-match') === '*') {
+        // as S3: the object appears whole or not at all (written aside, then linked: EEXIST if taken)
+        fs.mkdirSync(path.dirname(p), { recursive: true });
+        const tmp = `${p}.__tmp.${process.pid}`;
+        fs.writeFileSync(tmp, fs.readFileSync(opt('--body')));
+        let taken = false;
+        try {
+          fs.linkSync(tmp, p);
+        } catch {
+          taken = true;
+        }
+        fs.rmSync(tmp, { force: true });
+        if (taken) fail(254, 'An error occurred (PreconditionFailed) when calling the PutObject operation: At least one of the pre-conditions you specified did not hold');
+        fs.writeFileSync(`${p}.__meta.json`, JSON.stringify(meta));
+        out(JSON.stringify({ ETag: '"stub"' }) + '\n');
+        return;
       }
       putObject(bucket, key, fs.readFileSync(opt('--body')), meta);
       out(JSON.stringify({ ETag: '"stub"' }) + '\n');
