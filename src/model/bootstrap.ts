@@ -15,6 +15,7 @@ export const BOOTSTRAP_FILES: ReadonlyArray<{ template: string; key: string; con
   { template: 'bootstrap/master.sh', key: 'bootstrap/master/master.sh', contentType: 'text/x-shellscript' },
   { template: 'bootstrap/etcd-backup.sh', key: 'bootstrap/master/etcd-backup.sh', contentType: 'text/x-shellscript' },
   { template: 'bootstrap/etcd-restore.sh', key: 'bootstrap/master/etcd-restore.sh', contentType: 'text/x-shellscript' },
+  { template: 'bootstrap/etcd-membership.sh', key: 'bootstrap/master/etcd-membership.sh', contentType: 'text/x-shellscript' },
   { template: 'bootstrap/kubeaz-etcd-backup.service', key: 'bootstrap/master/kubeaz-etcd-backup.service', contentType: 'text/plain' },
   { template: 'bootstrap/kubeaz-etcd-backup.timer', key: 'bootstrap/master/kubeaz-etcd-backup.timer', contentType: 'text/plain' },
   { template: 'bootstrap/join-token.sh', key: 'bootstrap/master/join-token.sh', contentType: 'text/x-shellscript' },

@@ -71,6 +71,17 @@ set -a
 . "$KUBEAZ_DIR/cluster.env"
 set +a
 
+# Several masters: one backup per interval, by the etcd leader; the others skip it.
+if [ "${CONTROL_PLANE_COUNT:-1}" -gt 1 ]; then
+  # shellcheck source=/dev/null
+  . "$KUBEAZ_DIR/etcd-membership.sh"
+  if ! etcd_is_leader; then
+    log "this master's etcd member is not the leader: the leader takes this interval's backup; skipping"
+    exit 0
+  fi
+  log "this master's etcd member is the leader: taking this interval's backup"
+fi
+
 now="${KUBEAZ_NOW:-$(date -u +%s)}"
 stamp="$(date -u -d "@$now" +%Y%m%dT%H%M%SZ)"
 key="etcd/$stamp.db"

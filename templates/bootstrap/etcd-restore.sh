@@ -50,6 +50,8 @@ while read -r key; do
     --initial-cluster "$name=https://$PRIVATE_IP:2380" --initial-advertise-peer-urls "https://$PRIVATE_IP:2380" \
     --bump-revision 1000000000 --mark-compacted
   chmod 0700 "$ETCD_DATA_DIR"
+  # which snapshot it was, for the caller's records (restore.json with several masters)
+  [ -z "${KUBEAZ_RESTORED_FILE:-}" ] || printf '%s\n' "$key" >"$KUBEAZ_RESTORED_FILE"
   exit 0
 done <<<"$snapshots"
 

@@ -210,17 +210,33 @@ main() {
   install_helm
   fetch_pki
 
+  # CONTROL_PLANE_COUNT > 1: init, join or restore (etcd-membership.sh); one master: always init.
+  # shellcheck source=/dev/null
+  . "$KUBEAZ_DIR/etcd-membership.sh"
+  ha_decide
+
   local preflight=()
-  # Restore BEFORE etcd starts (kubeadm init starts it): a rebuilt master resumes the cluster's state.
-  "$KUBEAZ_DIR/etcd-restore.sh"
-  if [ -d "$ETCD_DATA_DIR/member" ]; then
-    preflight=(--ignore-preflight-errors=DirAvailable--var-lib-etcd)
+  if [ "$HA_ACTION" != join ]; then
+    # Restore BEFORE etcd starts (kubeadm init starts it): a rebuilt master resumes the cluster's state.
+    KUBEAZ_RESTORED_FILE="$(mktemp)"
+    export KUBEAZ_RESTORED_FILE
+    "$KUBEAZ_DIR/etcd-restore.sh"
+    if [ -d "$ETCD_DATA_DIR/member" ]; then
+      preflight=(--ignore-preflight-errors=DirAvailable--var-lib-etcd)
+    fi
   fi
 
   register_dns
   write_kubelet_args
   write_kubeadm_config
-  kubeadm init --config "$K8S_DIR/kubeadm.yaml" "${preflight[@]}"
+  if [ "$HA_ACTION" = join ]; then
+    ha_join
+  else
+    kubeadm init --config "$K8S_DIR/kubeadm.yaml" "${preflight[@]}"
+  fi
+  if [ "$HA_ACTION" = restore ]; then ha_record_restore "$(cat "$KUBEAZ_RESTORED_FILE")"; fi
+  ha_record_member || log "ERROR: this master's etcd member is not recorded; replacing it later needs members/$NODE_GROUP.json"
+  if [ "$HA_ACTION" = join ]; then ha_adopt_first_master || log "ERROR: the first master's member could not be recorded"; fi
 
   # Right after init, before any add-on can fail: backups, the join token and node roles.
   install_units kubeaz-etcd-backup.service kubeaz-etcd-backup.timer kubeaz-join-token.service kubeaz-join-token.timer kubeaz-node-roles.service

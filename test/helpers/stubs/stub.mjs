@@ -8,10 +8,16 @@
 //   $STUB_FAIL  JSON file: [{ match: regex on "cmd args…", times: N, stderr?, putS3?: { key, body } }]:
 //               the first N calls matching fail (exit 1); putS3 then writes to $STUB_BUCKET
 //               (e.g. the master renewing the join token meanwhile)
-//   $STUB_NODES JSON file: { nodeName: { label: value } } for kubectl get/label nodes
+//   $STUB_NODES JSON file: { nodeName: { label: value } } for kubectl get/label nodes ('@providerID': spec.providerID)
+//   $STUB_ETCD_MEMBERS    more lines of `etcdctl member list` after this instance's own member
 //   $STUB_HTTP  directory: <host>/<path> files served to curl for non-IMDS URLs
 //   $STUB_ETCD_IMAGE_TAG  the etcd image tag kubeadm config images list names (default 3.6.6-0)
 //   $STUB_ETCD_VERSION    what the stand-in etcdctl/etcdutl report as their version (default 3.6.6)
+//   $STUB_ETCD_LEADER     'true'|'false': the IS LEADER column of `etcdctl endpoint status` (default true)
+//   $STUB_API_HOST        when set, `kubeadm init` and `kubeadm join` make https://<host>/readyz answer
+//                         (a file under $STUB_HTTP): the API is up from then on
+// $STUB_EC2 may also hold { instances: { <id>: <state name> } } for `ec2 describe-instances`.
+// `s3api put-object --if-none-match '*'` is atomic (O_EXCL), so concurrent masters race for real.
 // Unknown sub-commands of aws fail loudly (exit 2) so a script drifting from what is tested shows.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -128,11 +134,27 @@ function aws() {
     }
     if (op === 'put-object') {
       const p = s3path(bucket, key);
-      if (opt('--if-none-match') === '*' && fs.existsSync(p)) fail(254, 'An error occurred (PreconditionFailed) when calling the PutObject operation');
       const meta = {};
       for (const kv of (opt('--metadata') ?? '').split(',').filter(Boolean)) {
         const [k, ...v] = kv.split('=');
         meta[k] = v.join('=');
+      }
+      if (opt('--if-none-match') === '*') {
+        // as S3: the object appears whole or not at all (written aside, then linked: EEXIST if taken)
+        fs.mkdirSync(path.dirname(p), { recursive: true });
+        const tmp = `${p}.__tmp.${process.pid}`;
+        fs.writeFileSync(tmp, fs.readFileSync(opt('--body')));
+        let taken = false;
+        try {
+          fs.linkSync(tmp, p);
+        } catch {
+          taken = true;
+        }
+        fs.rmSync(tmp, { force: true });
+        if (taken) fail(254, 'An error occurred (PreconditionFailed) when calling the PutObject operation: At least one of the pre-conditions you specified did not hold');
+        fs.writeFileSync(`${p}.__meta.json`, JSON.stringify(meta));
+        out(JSON.stringify({ ETag: '"stub"' }) + '\n');
+        return;
       }
       putObject(bucket, key, fs.readFileSync(opt('--body')), meta);
       out(JSON.stringify({ ETag: '"stub"' }) + '\n');
@@ -169,6 +191,13 @@ function aws() {
         return;
       }
       fail(2, `unsupported describe-addresses query ${q}`);
+    }
+    if (op === 'describe-instances') {
+      const f = /^Name=instance-id,Values=(.*)$/.exec(opt('--filters') ?? '');
+      if (!f || opt('--query') !== 'Reservations[].Instances[].[InstanceId,State.Name]' || opt('--output') !== 'text') fail(2, 'unsupported describe-instances');
+      const known = state.instances ?? {};
+      for (const id of f[1].split(',')) if (known[id]) out(`${id}\t${known[id]}\n`);
+      return;
     }
     if (op === 'associate-address') {
       const a = state.addresses.find((x) => x.AllocationId === opt('--allocation-id'));
@@ -236,6 +265,12 @@ function kubectl() {
     for (const [name, labels] of Object.entries(nodes)) if (match(labels)) out(`node/${name}\n`);
     return;
   }
+  if (rest[0] === 'get' && rest[1] === 'node' && opt('-o') === "jsonpath={.metadata.labels.kubeaz\\.io/node-group} {.spec.providerID}") {
+    const n = nodes[rest[2]];
+    if (!n) fail(1, `Error from server (NotFound): nodes "${rest[2]}" not found`);
+    out(`${n['kubeaz.io/node-group'] ?? ''} ${n['@providerID'] ?? ''}`);
+    return;
+  }
   if (rest[0] === 'label') {
     const name = rest[1].replace(/^node\//, '');
     if (!nodes[name]) fail(1, `Error from server (NotFound): nodes "${name}" not found`);
@@ -247,6 +282,25 @@ function kubectl() {
   }
 }
 
+/** The API answers from now on (kubeadm init or join ran), when the test asked for it. */
+function apiUp() {
+  if (!env.STUB_API_HOST || !env.STUB_HTTP) return;
+  const f = path.join(env.STUB_HTTP, env.STUB_API_HOST, 'readyz');
+  fs.mkdirSync(path.dirname(f), { recursive: true });
+  fs.writeFileSync(f, 'ok');
+}
+
+/** The membership sub-commands: this instance's member (from $STUB_IMDS), leadership, no remote health. */
+function etcdctl() {
+  const sub = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && !args[i - 1].includes('=')));
+  const imds = readJson(env.STUB_IMDS, {});
+  const ip = imds['local-ipv4'] ?? '10.0.0.1';
+  const id = crypto.createHash('sha256').update(ip).digest('hex').slice(0, 16);
+  if (sub[0] === 'member' && sub[1] === 'list') out(`${id}, started, ${imds['local-hostname'] ?? 'stub'}, https://${ip}:2380, https://${ip}:2379, false\n${env.STUB_ETCD_MEMBERS ?? ''}`);
+  if (sub[0] === 'endpoint' && sub[1] === 'status') out(`https://127.0.0.1:2379, ${id}, 3.6.6, 20 kB, ${env.STUB_ETCD_LEADER ?? 'true'}, false, 2, 4, 4, \n`);
+  if (sub[0] === 'endpoint' && sub[1] === 'health') fail(1, `${opt('--endpoints')} is unhealthy: failed to commit proposal: context deadline exceeded`);
+}
+
 switch (cmd) {
   case 'aws':
     injectedFailure();
@@ -256,6 +310,7 @@ switch (cmd) {
     curl();
     break;
   case 'kubeadm':
+    if ((args[0] === 'init' && args[1] !== 'phase') || args[0] === 'join') apiUp();
     if (args[0] === 'join') {
       // a join that failed part-way leaves kubelet.conf behind: the next preflight refuses it
       if (fs.existsSync(kubeletConf())) fail(1, '[preflight] Some fatal errors occurred:\n\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists');
@@ -273,6 +328,7 @@ switch (cmd) {
     }
     break;
   case 'etcdctl':
+    etcdctl();
     if (args[0] === 'version') out(`etcdctl version: ${env.STUB_ETCD_VERSION ?? '3.6.6'}\nAPI version: 3.6\n`);
     if (args.includes('save')) fs.writeFileSync(args[args.indexOf('save') + 1], `etcd-snapshot ${crypto.randomUUID()}\n`);
     break;
