@@ -71,12 +71,21 @@ export async function clusterEndpoint(s: Session): Promise<ApiEndpoint> {
   const elbDns: { public?: string; internal?: string } = {};
   if (needsElb) {
     const names = naming(spec);
-    const want = spec.spec.network.apiAccess.length > 0 ? names.elbPublic : names.elbInternal;
-    const { DescribeLoadBalancersCommand } = await import('@aws-sdk/client-elastic-load-balancing');
+    const publicApi = spec.spec.network.apiAccess.length > 0;
     try {
-      const out = await (await s.aws.elb()).send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [want] }));
-      const dns = out.LoadBalancerDescriptions?.[0]?.DNSName;
-      if (dns) elbDns[want === names.elbPublic ? 'public' : 'internal'] = dns;
+      let dns: string | undefined;
+      if (spec.spec.controlPlane.loadBalancer === 'network') {
+        const { DescribeLoadBalancersCommand } = await import('@aws-sdk/client-elastic-load-balancing-v2');
+        const want = publicApi ? names.nlbPublic : names.nlbInternal;
+        const out = await (await s.aws.elbv2()).send(new DescribeLoadBalancersCommand({ Names: [want] }));
+        dns = out.LoadBalancers?.find((l) => l.LoadBalancerName === want)?.DNSName;
+      } else {
+        const { DescribeLoadBalancersCommand } = await import('@aws-sdk/client-elastic-load-balancing');
+        const want = publicApi ? names.elbPublic : names.elbInternal;
+        const out = await (await s.aws.elb()).send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [want] }));
+        dns = out.LoadBalancerDescriptions?.[0]?.DNSName;
+      }
+      if (dns) elbDns[publicApi ? 'public' : 'internal'] = dns;
     } catch (e) {
       if (!isNotFound(e) && !/LoadBalancerNotFound/.test((e as Error).name ?? '')) throw e;
     }

@@ -34,6 +34,50 @@ from moto.ec2.models.launch_templates import LaunchTemplate  # noqa: E402
 
 LaunchTemplate.tags = property(lambda self: self.get_tags(), lambda self, value: None)
 
+# ELBv2 (moto 5.2), two answers patched to what AWS documents:
+# - every load balancer reports CanonicalHostedZoneId "Z2P70J7EXAMPLE". AWS answers the zone of the
+#   load balancer's type and region (the "Elastic Load Balancing endpoints" table): an NLB's differs
+#   from an ALB's or a classic ELB's, and an alias record needs the right one.
+# - CreateLoadBalancer with a name already taken in the region makes a second load balancer of that
+#   name (moto checks the random ARN). AWS answers the existing one when the request is the same,
+#   DuplicateLoadBalancerName otherwise.
+# Not patched (tests read back what was asked for instead): moto lets one target group serve several
+# load balancers, which AWS refuses (a target group belongs to one load balancer; kubeaz makes one
+# per NLB), and CreateTargetGroup with a taken name always answers DuplicateTargetGroupName (AWS
+# answers the existing group for an identical request).
+from moto.elbv2 import models as elbv2_models  # noqa: E402
+
+ELBV2_ZONES = {
+    # region: (application, network)
+    "us-east-1": ("Z35SXDOTRQ7X7K", "Z26RNL4JYFTOTI"),
+    "us-east-2": ("Z3AADJGX6KTTL2", "ZLMOA37VPKANP"),
+    "us-west-1": ("Z368ELLRRE2KJ0", "Z24FKFUX50B4VW"),
+    "us-west-2": ("Z1H1FL5HABSF5", "Z18D5FSROUN65G"),
+    "eu-west-1": ("Z32O12XQLNTSW2", "Z2IFOLAFXWLO4F"),
+    "eu-central-1": ("Z215JYRZR1TBD5", "Z3F0SRJ5LGBH90"),
+}
+_create_lb = elbv2_models.ELBv2Backend.create_load_balancer
+
+
+def create_load_balancer(self, name, security_groups, subnet_ids, *args, **kwargs):
+    lb_type = kwargs.get("loadbalancer_type") or "application"
+    for existing in self.load_balancers.values():
+        if existing.name == name:
+            same = existing.type == lb_type and existing.scheme == (kwargs.get("scheme") or "internet-facing") and sorted(
+                s.id for s in existing.subnets
+            ) == sorted(subnet_ids or [])
+            if same:
+                return existing
+            raise elbv2_models.DuplicateLoadBalancerName()
+    lb = _create_lb(self, name, security_groups, subnet_ids, *args, **kwargs)
+    zones = ELBV2_ZONES.get(self.region_name)
+    if zones:
+        lb.canonical_hosted_zone_id = zones[1] if lb.type == "network" else zones[0]
+    return lb
+
+
+elbv2_models.ELBv2Backend.create_load_balancer = create_load_balancer
+
 if __name__ == "__main__":
     from moto.server import main
 

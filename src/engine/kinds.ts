@@ -26,11 +26,13 @@ export const KIND_DEPENDENCIES: Readonly<Record<Kind, readonly Kind[]>> = {
   'instance-profile': ['iam-role'],
   'iam-user': ['bucket'],
   'load-balancer': ['subnet', 'security-group', 'internet-gateway'],
-  'dns-record': ['hosted-zone', 'load-balancer', 'elastic-ip'],
+  'target-group': ['vpc'],
+  'network-load-balancer': ['subnet', 'security-group', 'internet-gateway', 'target-group'],
+  'dns-record': ['hosted-zone', 'load-balancer', 'network-load-balancer', 'elastic-ip'],
   'launch-template': ['instance-profile', 'security-group'],
   // elastic-ip: loadbalancer instances hold the pool's addresses until their group is gone
   // nat-gateway: a group in the private subnets starts once its NAT gateways are available
-  'auto-scaling-group': ['launch-template', 'subnet', 'load-balancer', 'route-table', 'nat-gateway', 'bucket-object', 'pki', 'dns-record', 'elastic-ip', 'security-group-rules'],
+  'auto-scaling-group': ['launch-template', 'subnet', 'load-balancer', 'network-load-balancer', 'target-group', 'route-table', 'nat-gateway', 'bucket-object', 'pki', 'dns-record', 'elastic-ip', 'security-group-rules'],
 };
 
 /**
@@ -46,15 +48,15 @@ export const KIND_DEPENDENCIES: Readonly<Record<Kind, readonly Kind[]>> = {
  *   the VPC has mapped public addresses.
  */
 export const DELETE_AFTER: Readonly<Record<Kind, readonly Kind[]>> = {
-  vpc: ['subnet', 'internet-gateway', 'route-table', 'network-acl', 'vpc-endpoint', 'security-group', 'hosted-zone'],
-  subnet: ['nat-gateway', 'route-table', 'network-acl', 'load-balancer', 'auto-scaling-group'],
-  'internet-gateway': ['nat-gateway', 'route-table', 'load-balancer'],
+  vpc: ['subnet', 'internet-gateway', 'route-table', 'network-acl', 'vpc-endpoint', 'security-group', 'hosted-zone', 'target-group'],
+  subnet: ['nat-gateway', 'route-table', 'network-acl', 'load-balancer', 'network-load-balancer', 'auto-scaling-group'],
+  'internet-gateway': ['nat-gateway', 'route-table', 'load-balancer', 'network-load-balancer'],
   'elastic-ip': ['nat-gateway', 'dns-record', 'auto-scaling-group'],
   'nat-gateway': [],
   'route-table': ['vpc-endpoint', 'auto-scaling-group'],
   'network-acl': [],
   'vpc-endpoint': [],
-  'security-group': ['security-group-rules', 'load-balancer', 'launch-template'],
+  'security-group': ['security-group-rules', 'load-balancer', 'network-load-balancer', 'launch-template'],
   'security-group-rules': ['auto-scaling-group'],
   bucket: ['bucket-object', 'pki', 'iam-role', 'iam-user'],
   'bucket-object': ['auto-scaling-group'],
@@ -64,6 +66,9 @@ export const DELETE_AFTER: Readonly<Record<Kind, readonly Kind[]>> = {
   'instance-profile': ['launch-template'],
   'iam-user': [],
   'load-balancer': ['dns-record', 'auto-scaling-group'],
+  // a target group is deleted once no listener forwards to it (ResourceInUse before)
+  'target-group': ['network-load-balancer', 'auto-scaling-group'],
+  'network-load-balancer': ['dns-record', 'auto-scaling-group'],
   'dns-record': ['auto-scaling-group'],
   'launch-template': ['auto-scaling-group'],
   'auto-scaling-group': [],

@@ -18,7 +18,7 @@ import { securityGroups } from './areas/security.js';
 import { storage } from './areas/storage.js';
 import { apiRecords, loadbalancerAddresses, zones } from './areas/dns.js';
 import { iam } from './areas/iam.js';
-import { loadBalancers } from './areas/load-balancers.js';
+import { apiLoadBalancers } from './areas/load-balancers.js';
 import { compute } from './areas/compute.js';
 
 export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
@@ -29,17 +29,17 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   const store = storage(area);
   const dns = zones(area, net); // before IAM: the master's role names the zones it may change
   iam(area, store.bucketArn, dns);
-  const elbs = loadBalancers(area, net, hasPublicApi);
+  const api = apiLoadBalancers(area, net, hasPublicApi);
   apiRecords(area, dns, hasPublicApi);
   loadbalancerAddresses(area, dns);
-  compute(area, net, store, elbs);
+  compute(area, net, store, api.elbs, api.targetGroups);
   return area.b.build(id);
 }
 
 export type { Arch, Facts } from './areas/builder.js';
 export { archOf, instanceTier, requiredArchs, SSM_IMAGE_PARAMETERS } from './areas/compute.js';
 export { PORTS } from './areas/security.js';
-export { API_ELB_DRAINING_TIMEOUT, API_ELB_HEALTH_CHECK, API_ELB_IDLE_TIMEOUT } from './areas/load-balancers.js';
+export { API_ELB_DRAINING_TIMEOUT, API_ELB_HEALTH_CHECK, API_ELB_IDLE_TIMEOUT, API_NLB_DEREGISTRATION_DELAY, API_NLB_HEALTH_CHECK } from './areas/load-balancers.js';
 export { BUCKET_LIFECYCLE } from './areas/storage.js';
 export { CLOUD_CONTROLLER_ACTIONS, EBS_CSI_ACTIONS, tlsOnlyPolicy } from './policies.js';
 export type { Naming } from './names.js';

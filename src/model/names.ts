@@ -1,4 +1,5 @@
 /** Deterministic names and tags, pure. */
+import { createHash } from 'node:crypto';
 import type { ClusterSpec } from '../spec/schema.js';
 import { clusterIdOf } from '../spec/schema.js';
 import { ENV_TAG, KEY_TAG, NAME_TAG, OWNER_TAG, REGION_TAG, type Tags } from './types.js';
@@ -10,6 +11,11 @@ export interface Naming {
   iamPath: string;
   elbPublic: string;
   elbInternal: string;
+  /** the API's network load balancers and their target groups (AWS: at most 32 characters each) */
+  nlbPublic: string;
+  nlbInternal: string;
+  tgPublic: string;
+  tgInternal: string;
   asg(group: string): string;
   launchTemplate(group: string): string;
   role(role: string): string;
@@ -25,11 +31,26 @@ export function naming(spec: ClusterSpec): Naming {
     iamPath: iamPathOf(id),
     elbPublic: `${id}-api`,
     elbInternal: `${id}-api-int`,
+    nlbPublic: shortName(`${id}-nlb`),
+    nlbInternal: shortName(`${id}-nlb-int`),
+    tgPublic: shortName(`${id}-api-tg`),
+    tgInternal: shortName(`${id}-api-int-tg`),
     asg: (g) => `${id}-${g}`,
     launchTemplate: (g) => `${id}-${g}`,
     role: (r) => `${id}-${r}`,
     securityGroup: (s) => `${id}-${s}`,
   };
+}
+
+/**
+ * A name within AWS's length limit (32 for load balancers and target groups), shortened
+ * deterministically when too long: its head, '-', and 8 hex characters of the full name's SHA-256,
+ * so two long names that share a head stay apart. Never ends in '-' (ELBv2 refuses it).
+ */
+export function shortName(name: string, max = 32): string {
+  if (name.length <= max) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, max - hash.length - 1).replace(/-+$/, '')}-${hash}`;
 }
 
 /** S3 names are global: the account id keeps two accounts' clusters of the same name apart. */

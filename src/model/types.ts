@@ -98,6 +98,32 @@ export interface KindProps {
     /** connection draining: on, with this many seconds for in-flight connections of a leaving instance */
     drainingTimeout: number;
   };
+  /**
+   * A Network Load Balancer for the API (controlPlane.loadBalancer: network) with its one TCP
+   * listener forwarding to its own target group. Security groups are given at creation: AWS
+   * refuses to add any to an NLB made without.
+   */
+  'network-load-balancer': {
+    name: string;
+    scheme: 'internet-facing' | 'internal';
+    subnetIds: Ref[];
+    securityGroupIds: Ref[];
+    crossZone: boolean;
+    listener: { protocol: 'TCP'; port: number; targetGroupArn: Ref };
+  };
+  /** The API's TCP target group: one per network load balancer (on AWS a target group serves one load balancer). */
+  'target-group': {
+    name: string;
+    vpcId: Ref;
+    protocol: 'TCP';
+    port: number;
+    targetType: 'instance';
+    healthCheck: { protocol: 'TCP' | 'HTTPS'; port: string; path?: string; matcher?: string; interval: number; timeout: number; healthyThreshold: number; unhealthyThreshold: number };
+    /** seconds a leaving target keeps its connections (deregistration_delay.timeout_seconds) */
+    deregistrationDelay: number;
+    /** preserve_client_ip.enabled: off, so a master reaches its own API through the load balancer (hairpin) */
+    preserveClientIp: boolean;
+  };
   'launch-template': {
     name: string;
     imageId: string;
@@ -120,6 +146,8 @@ export interface KindProps {
     maxSize: number;
     desiredCapacity: number;
     loadBalancerNames: Ref[];
+    /** the API target groups (master groups with controlPlane.loadBalancer: network); absent = none */
+    targetGroupArns?: Ref[];
     healthCheckGracePeriod: number;
     instanceTags: Tags;
   };

@@ -6,10 +6,12 @@
  * and its instances' health belong to the group and to nothing else.
  */
 import {
+  AttachLoadBalancerTargetGroupsCommand,
   AttachLoadBalancersCommand,
   CreateAutoScalingGroupCommand,
   CreateOrUpdateTagsCommand,
   DeleteAutoScalingGroupCommand,
+  DetachLoadBalancerTargetGroupsCommand,
   DetachLoadBalancersCommand,
   UpdateAutoScalingGroupCommand,
   paginateDescribeAutoScalingGroups,
@@ -41,6 +43,7 @@ interface Observed {
   launchTemplateVersion: string;
   subnetIds: string[];
   loadBalancerNames: string[];
+  targetGroupArns: string[];
   instances: AsgInstance[];
   /** tag keys propagated to instances at launch */
   propagate: string[];
@@ -73,6 +76,7 @@ function observedOf(g: AutoScalingGroup): Observed {
     launchTemplateVersion: g.LaunchTemplate?.Version ?? '',
     subnetIds: sorted((g.VPCZoneIdentifier ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
     loadBalancerNames: sorted(g.LoadBalancerNames ?? []),
+    targetGroupArns: sorted(g.TargetGroupARNs ?? []),
     instances: (g.Instances ?? []).map((i) => ({
       id: i.InstanceId ?? '',
       lifecycleState: i.LifecycleState ?? '',
@@ -224,6 +228,7 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
           DesiredCapacity: p.desiredCapacity,
           VPCZoneIdentifier: p.subnetIds.join(','),
           ...(p.loadBalancerNames.length ? { LoadBalancerNames: [...p.loadBalancerNames] } : {}),
+          ...(p.targetGroupArns?.length ? { TargetGroupARNs: [...p.targetGroupArns] } : {}),
           HealthCheckType: 'EC2',
           HealthCheckGracePeriod: p.healthCheckGracePeriod,
           Tags: asgTags(p.name, desiredTags(node)),
@@ -247,6 +252,7 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
       launchTemplateVersion: p.launchTemplateVersion,
       subnetIds: sorted(p.subnetIds),
       loadBalancerNames: sorted(p.loadBalancerNames),
+      targetGroupArns: sorted(p.targetGroupArns ?? []),
       instances: [],
       propagate: sorted(Object.keys(p.instanceTags)),
     };
@@ -272,6 +278,8 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
     if (o.subnetIds.join(',') !== subnets.join(',')) out.push(change('subnetIds', o.subnetIds, subnets, true));
     const lbs = sorted(p.loadBalancerNames);
     if (o.loadBalancerNames.join(',') !== lbs.join(',')) out.push(change('loadBalancerNames', o.loadBalancerNames, lbs, true));
+    const tgs = sorted(p.targetGroupArns ?? []);
+    if (o.targetGroupArns.join(',') !== tgs.join(',')) out.push(change('targetGroupArns', o.targetGroupArns, tgs, true));
     const from: Tags = {};
     const to: Tags = {};
     for (const t of desiredTags(node)) {
@@ -297,6 +305,15 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
     if (has('subnetIds')) input.VPCZoneIdentifier = p.subnetIds.join(',');
     if (Object.keys(input).length > 1) await asg.send(new UpdateAutoScalingGroupCommand(input));
 
+    if (has('targetGroupArns')) {
+      // attach before anything is detached (the classic ELBs just below): a switch between load
+      // balancer kinds never leaves the masters behind none
+      const want = p.targetGroupArns ?? [];
+      const attach = want.filter((a) => !o.targetGroupArns.includes(a));
+      const detach = o.targetGroupArns.filter((a) => !want.includes(a));
+      if (attach.length) await asg.send(new AttachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: actual.id, TargetGroupARNs: attach }));
+      if (detach.length) await asg.send(new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: actual.id, TargetGroupARNs: detach }));
+    }
     if (has('loadBalancerNames')) {
       const attach = p.loadBalancerNames.filter((n) => !o.loadBalancerNames.includes(n));
       const detach = o.loadBalancerNames.filter((n) => !p.loadBalancerNames.includes(n));
@@ -325,6 +342,7 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
       launchTemplateVersion: input.LaunchTemplate?.Version ?? o.launchTemplateVersion,
       subnetIds: input.VPCZoneIdentifier ? sorted(p.subnetIds) : o.subnetIds,
       loadBalancerNames: has('loadBalancerNames') ? sorted(p.loadBalancerNames) : o.loadBalancerNames,
+      targetGroupArns: has('targetGroupArns') ? sorted(p.targetGroupArns ?? []) : o.targetGroupArns,
       propagate,
     };
     return { ...actual, tags, observed };

@@ -14,6 +14,8 @@ import { instanceProfile } from './instance-profile.js';
 import { internetGateway } from './internet-gateway.js';
 import { launchTemplate } from './launch-template.js';
 import { loadBalancer } from './load-balancer.js';
+import { networkLoadBalancer } from './network-load-balancer.js';
+import { targetGroup } from './target-group.js';
 import { natGateway } from './nat-gateway.js';
 import { networkAcl } from './network-acl.js';
 import { routeTable } from './route-table.js';
@@ -51,6 +53,8 @@ export const HANDLERS: Handlers = {
   'hosted-zone': hostedZone,
   'dns-record': dnsRecord,
   'load-balancer': loadBalancer,
+  'target-group': targetGroup,
+  'network-load-balancer': networkLoadBalancer,
   'launch-template': launchTemplate,
   'auto-scaling-group': autoScalingGroup,
 };
@@ -63,7 +67,7 @@ export const HANDLERS: Handlers = {
  */
 export const DESTROY_SWEEP = {
   name: 'kubernetes-made',
-  after: ['auto-scaling-group', 'nat-gateway', 'load-balancer'] as readonly Kind[],
+  after: ['auto-scaling-group', 'nat-gateway', 'load-balancer', 'network-load-balancer'] as readonly Kind[],
   before: ['subnet', 'security-group', 'internet-gateway', 'vpc'] as readonly Kind[],
   run: sweepKubernetesMade,
   describe: describeBlocker,

@@ -40,6 +40,9 @@ export const FIELD_DOCS: Record<string, FieldDoc> = {
   'spec.controlPlane': { description: 'The master: an auto scaling group of one across every zone.' },
   'spec.controlPlane.instanceType': { description: 'EC2 instance type of the master.' },
   'spec.controlPlane.volumeSize': { description: 'Root volume of the master in GiB (encrypted gp3).' },
+  'spec.controlPlane.loadBalancer': {
+    description: "The API's load balancers: `classic` ELBs, or `network` (NLBs with security groups, a TCP target group each, client IP preservation off). Switching is a planned change; the old ones go with `create --allow-delete`.",
+  },
   'spec.nodeGroups': { description: 'Worker groups, each an auto scaling group across every zone of its tier.' },
   'spec.nodeGroups[].name': { description: "The group's name (at most 20 characters; 'master' is reserved)." },
   'spec.nodeGroups[].role': { description: 'node: workers in the private subnets; loadbalancer: public-facing nodes that can claim elastic IPs.' },

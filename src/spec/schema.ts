@@ -168,6 +168,8 @@ export const clusterSchema = z
       controlPlane: z.strictObject({
         instanceType,
         volumeSize: z.number().int().min(8).max(16384).default(50),
+        /** the API's load balancers: classic ELBs (the seed's) or Network Load Balancers */
+        loadBalancer: z.enum(['classic', 'network'], { error: "loadBalancer must be 'classic' or 'network'" }).default('classic'),
       }),
       nodeGroups: z.array(nodeGroup).default([]),
       iam: z.strictObject({

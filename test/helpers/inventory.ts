@@ -18,6 +18,12 @@ import {
 } from '@aws-sdk/client-ec2';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import {
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand as DescribeV2LoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { IAMClient, ListInstanceProfilesCommand, ListRolesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import { ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -28,10 +34,11 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
   const ec2 = new EC2Client({ region });
   const asg = new AutoScalingClient({ region });
   const elb = new ElasticLoadBalancingClient({ region });
+  const elbv2 = new ElasticLoadBalancingV2Client({ region });
   const iam = new IAMClient({ region: 'us-east-1' });
   const r53 = new Route53Client({ region: 'us-east-1' });
   const s3 = new S3Client({ region, forcePathStyle: true });
-  const [vpcs, subnets, igws, eips, nats, rts, nacls, sgs, vpces, res, lts, asgs, elbs, roles, profiles, users, zones, buckets] = await Promise.all([
+  const [vpcs, subnets, igws, eips, nats, rts, nacls, sgs, vpces, res, lts, asgs, elbs, v2lbs, tgs, roles, profiles, users, zones, buckets] = await Promise.all([
     ec2.send(new DescribeVpcsCommand({})),
     ec2.send(new DescribeSubnetsCommand({})),
     ec2.send(new DescribeInternetGatewaysCommand({})),
@@ -45,6 +52,8 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
     ec2.send(new DescribeLaunchTemplatesCommand({})),
     asg.send(new DescribeAutoScalingGroupsCommand({})),
     elb.send(new DescribeLoadBalancersCommand({})),
+    elbv2.send(new DescribeV2LoadBalancersCommand({})),
+    elbv2.send(new DescribeTargetGroupsCommand({})),
     iam.send(new ListRolesCommand({})),
     iam.send(new ListInstanceProfilesCommand({})),
     iam.send(new ListUsersCommand({})),
@@ -55,6 +64,11 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
   for (const z of zones.HostedZones ?? []) {
     const rr = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: z.Id! }));
     for (const r of rr.ResourceRecordSets ?? []) records.push(`${z.Name} ${r.Type} ${r.Name}`);
+  }
+  const listeners: string[] = [];
+  for (const lb of v2lbs.LoadBalancers ?? []) {
+    const ls = await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn! }));
+    for (const l of ls.Listeners ?? []) listeners.push(`${lb.LoadBalancerName} ${l.Protocol}:${l.Port}`);
   }
   const sort = (a: Array<string | undefined>) => a.filter((x): x is string => Boolean(x)).sort();
   return {
@@ -72,6 +86,10 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
     launchTemplates: sort((lts.LaunchTemplates ?? []).map((l) => l.LaunchTemplateName)),
     autoScalingGroups: sort((asgs.AutoScalingGroups ?? []).map((g) => g.AutoScalingGroupName)),
     loadBalancers: sort((elbs.LoadBalancerDescriptions ?? []).map((l) => l.LoadBalancerName)),
+    // ELBv2: network (and application) load balancers, their listeners, target groups
+    loadBalancersV2: sort((v2lbs.LoadBalancers ?? []).map((l) => `${l.LoadBalancerName} (${l.Type})`)),
+    listeners: listeners.sort(),
+    targetGroups: sort((tgs.TargetGroups ?? []).map((t) => t.TargetGroupName)),
     roles: sort((roles.Roles ?? []).map((r) => `${r.Path}${r.RoleName}`)),
     instanceProfiles: sort((profiles.InstanceProfiles ?? []).map((p) => `${p.Path}${p.InstanceProfileName}`)),
     users: sort((users.Users ?? []).map((u) => `${u.Path}${u.UserName}`)),

@@ -33,7 +33,8 @@ export function instanceTier(s: ClusterSpec['spec'], wanted: 'public' | 'private
   return s.network.nat === 'none' ? 'public' : wanted;
 }
 
-export function compute(area: Area, net: Network, { vars, objectKeys }: Storage, elbs: string[]): void {
+/** `elbs`: the classic load balancer keys the master groups register with; `targetGroups`: the NLB target group keys. */
+export function compute(area: Area, net: Network, { vars, objectKeys }: Storage, elbs: string[], targetGroups: string[] = []): void {
   const { s, id, names, k8s, facts, b } = area;
   const routeKeys = ['rt/public', ...net.privateTables];
   const imageFor = (instanceType: string): string => {
@@ -98,6 +99,7 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
         maxSize: sizes.max,
         desiredCapacity: sizes.desired,
         loadBalancerNames: role === 'master' ? elbs.map((k) => ref(k, 'name')) : [],
+        ...(role === 'master' && targetGroups.length ? { targetGroupArns: targetGroups.map((k) => ref(k)) } : {}),
         healthCheckGracePeriod: 300,
         instanceTags,
       },

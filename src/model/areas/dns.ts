@@ -31,17 +31,19 @@ export function zones({ s, id, names, b }: Area, { vpc }: Network): Zones {
 
 /** master.<internal domain> → the internal API load balancer; master.<env>.<public domain> → the public one. */
 export function apiRecords({ spec, s, names, b }: Area, { privateZone, publicZone }: Zones, hasPublicApi: boolean): void {
-  // The alias target's hosted-zone id is the load balancer's own (AWS's answer, see load-balancer.ts).
+  // The alias target's hosted-zone id is the load balancer's own (AWS's answer, see load-balancer.ts
+  // and network-load-balancer.ts: an NLB's differs from a classic ELB's in the same region).
+  const lb = s.controlPlane.loadBalancer === 'network' ? 'nlb' : 'elb';
   b.add('dns-record', 'record/master-internal', `master.${names.internalDomain}`, {
     zoneId: privateZone,
     name: `master.${names.internalDomain}`,
     type: 'A',
-    alias: { dnsName: ref('elb/internal', 'dnsName'), hostedZoneId: ref('elb/internal', 'hostedZoneId') },
+    alias: { dnsName: ref(`${lb}/internal`, 'dnsName'), hostedZoneId: ref(`${lb}/internal`, 'hostedZoneId') },
   });
   const publicDomain = s.dns.publicDomain;
   if (publicZone && publicDomain && hasPublicApi) {
     const name = `master.${spec.metadata.environment}.${publicDomain}`;
-    b.add('dns-record', 'record/master-public', name, { zoneId: publicZone, name, type: 'A', alias: { dnsName: ref('elb/public', 'dnsName'), hostedZoneId: ref('elb/public', 'hostedZoneId') } });
+    b.add('dns-record', 'record/master-public', name, { zoneId: publicZone, name, type: 'A', alias: { dnsName: ref(`${lb}/public`, 'dnsName'), hostedZoneId: ref(`${lb}/public`, 'hostedZoneId') } });
   }
 }
 
