@@ -29,11 +29,11 @@ import {
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client, type ResourceRecordSet } from '@aws-sdk/client-route-53';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
 import type { Plan } from '../../src/engine/compare.js';
 import { ELB_HOSTED_ZONE_IDS } from '../../src/model/elb-zones.js';
 import { kubeaz } from '../helpers/cli.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';
+import { useMoto } from '../helpers/moto.js';
 
 const REGION = 'us-east-1';
 const ID = 'nlb-qa';
@@ -67,8 +67,9 @@ type PlanJson = Plan & { calls: { mutating: number } };
 
 const actionsOf = (p: Plan) => p.changes.map((c) => `${c.action} ${c.key}`).sort();
 
+const moto = useMoto({ processEnv: true });
+
 describe('network load balancers for the API', () => {
-  let moto: Moto;
   let dir: string;
   let file: string;
   let env: Record<string, string>;
@@ -100,10 +101,7 @@ describe('network load balancers for the API', () => {
   const alias = async (name: string) => (await records()).find((r) => r.Name === `${name}.` && r.Type === 'A')?.AliasTarget;
 
   beforeAll(async () => {
-    moto = await startMoto();
-    env = motoEnv(moto.url);
-    Object.assign(process.env, env);
-    delete process.env.AWS_PROFILE;
+    env = moto.env;
     ec2 = new EC2Client({ region: REGION });
     asg = new AutoScalingClient({ region: REGION });
     elb = new ElasticLoadBalancingClient({ region: REGION });
@@ -117,7 +115,6 @@ describe('network load balancers for the API', () => {
     expect(r.code, r.stderr).toBe(0);
   });
   afterAll(async () => {
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
