@@ -282,10 +282,12 @@ ha_replace_previous_member() {
       done < <(printf '%s\n' "$list" | awk -F', ' 'NF >= 5 { split($5, c, ","); print $1, c[1] }')
       if [ "$healthy" -ge "$quorum" ]; then
         log "removing $NODE_GROUP's previous member $old_id (instance $old_instance): $healthy of the other $((total - 1)) members are healthy, quorum of $total is $quorum"
-        etcd_ctl --endpoints "$urls" member remove "$old_id"
-        return 0
+        # (called in a `||` list: errexit is off here, so every failure is checked by hand)
+        if etcd_ctl --endpoints "$urls" member remove "$old_id"; then return 0; fi
+        log "member remove $old_id failed; trying again ($n/$HA_WAIT_ATTEMPTS)"
+      else
+        log "refusing to remove member $old_id yet: only $healthy of the other $((total - 1)) members are healthy and $quorum are needed for quorum once it is replaced; waiting ($n/$HA_WAIT_ATTEMPTS)"
       fi
-      log "refusing to remove member $old_id yet: only $healthy of the other $((total - 1)) members are healthy and $quorum are needed for quorum once it is replaced; waiting ($n/$HA_WAIT_ATTEMPTS)"
     fi
     sleep "$RETRY_SLEEP"
   done
@@ -352,7 +354,7 @@ ha_wait_members_started() {
   local urls list n attempts="${KUBEAZ_HA_GATE_ATTEMPTS:-60}"
   urls="$(ha_records_client_urls_except_mine)"
   [ -n "$urls" ] || return 0
-  ha_client_cert
+  ha_client_cert || log "no etcd client certificate yet: cannot see whether another member is being added"
   for n in $(seq 1 "$attempts"); do
     if list="$(etcd_ctl --endpoints "$urls" member list 2>/dev/null)" && ! printf '%s\n' "$list" | grep -q '^[0-9a-f]*, unstarted, '; then
       return 0
@@ -393,7 +395,10 @@ ha_record_member() {
   json_record group "$NODE_GROUP" memberId "$(printf '%s\n' "$line" | awk -F', ' '{ print $1 }')" \
     name "$(printf '%s\n' "$line" | awk -F', ' '{ print $3 }')" peerURL "$ETCD_PEER_URL" clientURL "$ETCD_CLIENT_URL" \
     instanceId "$INSTANCE_ID" time "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$rec"
-  cp_write "members/$NODE_GROUP.json" "$rec"
+  if ! cp_write "members/$NODE_GROUP.json" "$rec"; then
+    rm -f "$rec"
+    return 1
+  fi
   rm -f "$rec"
   log "recorded s3://$BUCKET/$CP_PREFIX/members/$NODE_GROUP.json"
 }
@@ -440,7 +445,10 @@ ha_record_restore() {
   esac
   json_record snapshot "${1:-none}" snapshotTime "$when" restoredAt "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     by "$INSTANCE_ID" group "$NODE_GROUP" lost "${HA_LOST_CREATOR:-}" >"$rec"
-  cp_write restore.json "$rec"
+  if ! retry 5 cp_write restore.json "$rec"; then
+    rm -f "$rec"
+    return 1
+  fi
   rm -f "$rec"
   log "recorded s3://$BUCKET/$CP_PREFIX/restore.json (snapshot ${1:-none})"
 }

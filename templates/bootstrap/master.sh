@@ -234,7 +234,9 @@ main() {
   else
     kubeadm init --config "$K8S_DIR/kubeadm.yaml" "${preflight[@]}"
   fi
-  if [ "$HA_ACTION" = restore ]; then ha_record_restore "$(cat "$KUBEAZ_RESTORED_FILE")"; fi
+  if [ "$HA_ACTION" = restore ]; then
+    ha_record_restore "$(cat "$KUBEAZ_RESTORED_FILE")" || log "ERROR: restore.json could not be written"
+  fi
   ha_record_member || log "ERROR: this master's etcd member is not recorded; replacing it later needs members/$NODE_GROUP.json"
   if [ "$HA_ACTION" = join ]; then ha_adopt_first_master || log "ERROR: the first master's member could not be recorded"; fi
 
