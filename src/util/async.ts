@@ -21,7 +21,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export interface Patience {
   /** true: the error is worth another try. It may throw an error of its own instead, to stop with a better one. */
   retryable(err: unknown): boolean;
-  /** the budget: no attempt starts after it, and no sleep runs past it */
+  /** the budget: a retryable error that comes after it is spent is final */
   seconds: number;
   /** the first pause between attempts; doubled after each, up to maxDelayMs */
   firstDelayMs: number;
@@ -41,7 +41,7 @@ export async function retryWhile<T>(p: Patience, fn: () => Promise<T>): Promise<
       return await fn();
     } catch (e) {
       if (!p.retryable(e)) throw e;
-      if (p.signal?.aborted || Date.now() + delayMs > deadline) throw p.giveUp ? p.giveUp(e) : e;
+      if (p.signal?.aborted || Date.now() >= deadline) throw p.giveUp ? p.giveUp(e) : e;
     }
     await sleep(delayMs, p.signal);
     delayMs = Math.min(delayMs * 2, p.maxDelayMs);

@@ -67,7 +67,7 @@ describe('retryWhile', () => {
     expect(fn.calls).toBe(2);
   });
 
-  it('gives up when the next pause would run past the budget, with giveUp’s error when there is one', async () => {
+  it('gives up once the budget is spent, with giveUp’s error when there is one', async () => {
     const fn = failing(...Array<string>(1000).fill('DependencyViolation'));
     const t0 = Date.now();
     await expect(retryWhile({ retryable: is('DependencyViolation'), seconds: 0.2, firstDelayMs: 20, maxDelayMs: 40 }, fn)).rejects.toThrow('DependencyViolation');
