@@ -53,6 +53,12 @@ export function observedDesired(actual: Actual | undefined): number | undefined 
   return typeof o?.desired === 'number' ? o.desired : undefined;
 }
 
+/** The group's instances as observed (id, lifecycle, health, zone), for status. */
+export function observedInstances(actual: Actual | undefined): AsgInstance[] {
+  const o = actual?.observed as Partial<Observed> | undefined;
+  return Array.isArray(o?.instances) ? o.instances : [];
+}
+
 const DELETING = 'Delete in progress';
 /** The spec's desiredCapacity as last applied: a change of that field in the spec is applied, the group's own drift within [min, max] is not. */
 export const DESIRED_CAPACITY_TAG = 'kubeaz:desired-capacity';

@@ -1,7 +1,8 @@
 /**
  * Moving a running single-master cluster to three masters through the real CLI against moto
  * (issue 13): plan shows the `master` group pinned to its zone in place plus the new groups and
- * launch templates; create applies it and the master keeps its instance; going back to one master
+ * launch templates; create applies it and the master keeps its instance; status lists the masters
+ * and the restore record a lost quorum left; going back to one master
  * is refused by plan and create before any mutating call; destroy leaves nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,9 @@ import path from 'node:path';
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import type { ControlPlaneInfo } from '../../src/commands/status.js';
 import type { Plan } from '../../src/engine/compare.js';
 import { kubeaz } from '../helpers/cli.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';
@@ -118,6 +121,33 @@ describe('controlPlane.count on a running cluster: 1 → 3, and back refused', (
     // and the cluster now matches the spec
     const again = await plan();
     expect(again.code, JSON.stringify(again.p.changes)).toBe(0);
+  });
+
+  it('status lists each master group (zone, instance, in service) and the restore record a lost quorum left', async () => {
+    const bucket = `kubeaz-${ID}-123456789012`;
+    const s3 = new S3Client({ region: REGION, forcePathStyle: true });
+    const read = async () => {
+      const r = await kubeaz(['status', '-f', file, '--output', 'json'], env);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      return r.json<{ controlPlane: ControlPlaneInfo }>().controlPlane;
+    };
+    const cp = await read();
+    expect(cp.count).toBe(3);
+    expect(cp.masters.map((m) => m.group)).toEqual(['master', 'master-2', 'master-3']);
+    expect(cp.masters[0]!.zone).toBe(first.zone);
+    expect(cp.masters[0]!.instances.map((i) => [i.id, i.lifecycleState])).toEqual([[first.instance, 'InService']]);
+    for (const m of cp.masters) expect(m.instances.map((i) => i.zone)).toEqual([m.zone]);
+    expect(new Set(cp.masters.map((m) => m.zone)).size).toBe(3);
+    expect(cp.restore).toBeUndefined();
+    // what haboot's restore step writes when it wins the restore record
+    const record = { snapshot: 'etcd/2026/11/28/etcd-20261128T220000Z.db', snapshotTime: '2026-11-28T22:00:00Z', restoredAt: '2026-11-28T22:31:05Z', by: 'master-2 i-0abc' };
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'etcd/control-plane/restore.json', Body: JSON.stringify(record) }));
+    expect((await read()).restore).toEqual(record);
+    const text = await kubeaz(['status', '-f', file], env);
+    expect(text.stdout).toMatch(/^control plane: 3\/3 masters in service$/m);
+    expect(text.stdout).toMatch(new RegExp(`^ {2}master +${first.zone} +${first.instance} +in service$`, 'm'));
+    // (long lines wrap at 100 columns, continuing indented)
+    expect(text.stdout.replace(/\n {5,}/g, ' ')).toMatch(/etcd was restored from etcd\/2026\/11\/28\/etcd-20261128T220000Z\.db \(taken 2026-11-28T22:00:00Z\) at 2026-11-28T22:31:05Z by master-2 i-0abc/);
   });
 
   it('3 → 1 is refused by plan and by create, with the reason, before any mutating call', async () => {
