@@ -185,3 +185,47 @@ describe('the desired graph of a highly available control plane', () => {
     expect(masters.map((m) => refKey(node<'auto-scaling-group'>(g.nodes, `asg/${m}`).props.subnetIds[0]))).toEqual(['subnet/public/us-east-1a', 'subnet/public/us-east-1b', 'subnet/public/us-east-1c']);
   });
 });
+
+describe('IAM for an HA control plane (least privilege: what the bucket grants already)', () => {
+  const bucketArn = 'arn:aws:s3:::kubeaz-demo-dev-123456789012';
+  type Statement = { Effect: string; Action: string | string[]; Resource: string | string[] | Ref[] };
+  const allows = (policy: { Statement: Statement[] }, action: string, arn: string) =>
+    policy.Statement.some((st) => {
+      if (st.Effect !== 'Allow') return false;
+      const actions = ([] as string[]).concat(st.Action);
+      const resources = ([] as unknown[]).concat(st.Resource).filter((r): r is string => typeof r === 'string');
+      return actions.includes(action) && resources.some((r) => new RegExp(`^${r.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '*' ? '.*' : `\\${c}`))}$`).test(arn));
+    });
+
+  it('a master may read and conditionally write the control-plane records and read pki/; a node may not touch them', async () => {
+    const { masterPolicy, nodePolicy } = await import('../../src/model/policies.js');
+    const master = masterPolicy(bucketArn, [], 'demo-dev', 'us-east-1', '123456789012') as unknown as { Statement: Statement[] };
+    const nodeP = nodePolicy(bucketArn) as unknown as { Statement: Statement[] };
+    for (const key of ['etcd/control-plane/init.json', 'etcd/control-plane/members/master-2.json', 'etcd/control-plane/restore.json']) {
+      expect(allows(master, 's3:GetObject', `${bucketArn}/${key}`), key).toBe(true);
+      expect(allows(master, 's3:PutObject', `${bucketArn}/${key}`), key).toBe(true);
+      expect(allows(nodeP, 's3:GetObject', `${bucketArn}/${key}`), key).toBe(false);
+      expect(allows(nodeP, 's3:PutObject', `${bucketArn}/${key}`), key).toBe(false);
+    }
+    expect(allows(master, 's3:GetObject', `${bucketArn}/pki/ca.crt`)).toBe(true);
+    expect(allows(master, 's3:PutObject', `${bucketArn}/pki/ca.crt`)).toBe(false);
+    expect(allows(nodeP, 's3:GetObject', `${bucketArn}/pki/ca.key`)).toBe(false);
+  });
+
+  it('with the longest cluster id, five masters and 20-character groups, every derived name fits AWS', () => {
+    const { spec } = withCount(5, ['  name: demo\n', `  name: ${'n'.repeat(12)}\n`], ['  environment: dev\n', `  environment: ${'e'.repeat(11)}\n`]);
+    const g = deriveGraph(spec, facts);
+    const limits: Partial<Record<AnyNode['kind'], number>> = { 'load-balancer': 32, 'auto-scaling-group': 255, 'launch-template': 128, 'iam-role': 64, 'instance-profile': 128 };
+    let n = 0;
+    for (const x of g.nodes) {
+      const max = limits[x.kind];
+      if (!max) continue;
+      expect((x.props as { name: string }).name.length, x.key).toBeLessThanOrEqual(max);
+      n++;
+    }
+    expect(g.nodes.filter((x) => x.kind === 'auto-scaling-group' && x.key.startsWith('asg/master')).map((x) => (x.props as { name: string }).name)).toEqual(
+      ['master', 'master-2', 'master-3', 'master-4', 'master-5'].map((m) => `${'n'.repeat(12)}-${'e'.repeat(11)}-${m}`),
+    );
+    expect(n).toBeGreaterThan(10);
+  });
+});
