@@ -3,6 +3,10 @@
  * launches now (after a create changed an instance type, AMI, Kubernetes version, labels or taints),
  * with the auto scaling group's instance refresh — one group at a time, node groups first, the
  * master last and only after a fresh etcd backup. Progress is shown until each refresh completes.
+ * A highly available control plane (master, master-2, …: one group of one per master) is replaced
+ * one master at a time, in order, each only once the previous one is back — its new node Ready,
+ * the API server Ready and etcd healthy as the API server sees it (/readyz/etcd) — so no more
+ * than one etcd member is ever missing.
  *
  * The backup comes from `takeBackup(session)` exported by ./backup-etcd.ts, imported lazily. When
  * that module exports no such function the master is not touched and rollout says so (exit 1) —
@@ -18,6 +22,7 @@ import {
 import { errorCode, KubeazError } from '../aws/errors.js';
 import type { Progress } from '../engine/progress.js';
 import { GROUP_TAG, K8S_VERSION_TAG, OWNER_TAG } from '../model/types.js';
+import { isMasterGroup } from '../model/names.js';
 import { isMinorUpgrade } from '../engine/skew.js';
 import { confirm, openSession, type GlobalOptions, type Session } from './session.js';
 import { summarizeCalls } from './output.js';
@@ -101,7 +106,17 @@ export interface RolloutDeps {
    * answers with `to` (waitForApi throws when it does not).
    */
   minorUpgrade?: { from: string; to: string; waitForApi: (version: string) => Promise<void> };
+  /**
+   * After a master's refresh: resolves once the API server is Ready, etcd reports healthy through
+   * it (/readyz/etcd) and the group's new node (registered since `since`) is Ready; throws when
+   * that does not happen in time. A control plane of several masters is replaced one master at a
+   * time, each only once the previous one is back: without this check the second is refused.
+   */
+  waitForControlPlane?: (group: string, since: Date) => Promise<void>;
 }
+
+/** master, master-2, master-3, …: in that order. */
+const masterOrder = (a: GroupState, b: GroupState): number => Number(a.group.split('-')[1] ?? 1) - Number(b.group.split('-')[1] ?? 1);
 
 /** Starts a refresh (or follows the one already running) and polls it to its end. */
 async function refreshGroup(d: RolloutDeps, g: GroupState): Promise<RolloutStep> {
@@ -156,8 +171,11 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
   const all = await describeClusterGroups(d.asg, d.clusterId);
   const chosen = d.only ? all.filter((g) => g.group === d.only) : all;
   if (d.only && !chosen.length) throw new KubeazError(`no group named ${d.only} in cluster ${d.clusterId} (groups: ${all.map((g) => g.group).join(', ') || 'none'})`, 'NoSuchGroup');
-  const nodeGroups = chosen.filter((g) => g.group !== 'master').sort((a, b) => (a.group < b.group ? -1 : 1));
-  const masters = chosen.filter((g) => g.group === 'master');
+  const nodeGroups = chosen.filter((g) => !isMasterGroup(g.group)).sort((a, b) => (a.group < b.group ? -1 : 1));
+  const masters = chosen.filter((g) => isMasterGroup(g.group)).sort(masterOrder);
+  // the groups of a highly available control plane (master-2, …), whether or not --group chose them
+  const ha = all.filter((g) => isMasterGroup(g.group)).length > 1;
+  let backedUp = false;
   const up = d.minorUpgrade;
   // A patch (or no version change): node groups first, the master last. A minor upgrade: the
   // master first, then — once the API answers with the new version — the node groups.
@@ -171,7 +189,7 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
     }
   }
   for (const g of ordered) {
-    if (up && g.group !== 'master') {
+    if (up && !isMasterGroup(g.group)) {
       try {
         d.progress.emit({ type: 'info', message: `waiting for the API server to answer with ${up.to} before the node groups` });
         await up.waitForApi(up.to);
@@ -185,7 +203,11 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
       d.progress.emit({ type: 'unchanged', key: `asg/${g.group}`, detail: `every instance runs version ${g.version}` });
       continue;
     }
-    if (g.group === 'master') {
+    if (isMasterGroup(g.group) && ha && !d.waitForControlPlane) {
+      steps.push({ group: g.group, asgName: g.asgName, status: 'refused', reason: 'the masters are replaced one at a time, each once the previous one is back (API Ready, etcd healthy), and this run cannot check that; the master was not touched' });
+      return { steps, ok: false };
+    }
+    if (isMasterGroup(g.group) && !backedUp) {
       const takeBackup = await d.loadBackup();
       if (!takeBackup) {
         steps.push({
@@ -196,15 +218,27 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
         });
         return { steps, ok: false };
       }
-      d.progress.emit({ type: 'info', message: 'taking a fresh etcd backup before replacing the master' });
+      d.progress.emit({ type: 'info', message: `taking a fresh etcd backup before replacing the master${ha ? 's' : ''}` });
       await takeBackup();
+      backedUp = true;
     }
+    const since = new Date();
     d.progress.emit({ type: 'info', message: `${g.group}: replacing ${g.stale.length} of ${g.instances} instances (launch template version ${g.version}, min healthy ${d.minHealthyPercentage}%)` });
     const step = await refreshGroup(d, g);
     steps.push(step);
     if (step.status === 'Successful') d.progress.emit({ type: 'update', key: `asg/${g.group}`, detail: `instance refresh ${step.refreshId ?? ''}: ${step.replaced} replaced` });
     else d.progress.emit({ type: 'warn', message: `instance refresh of ${g.group}: ${step.status}${step.reason ? ` (${step.reason})` : ''}` });
     if (step.status !== 'Successful') return { steps, ok: false };
+    if (isMasterGroup(g.group) && ha && d.waitForControlPlane) {
+      // never two masters down at once: the next one waits until this one is a healthy member again
+      try {
+        d.progress.emit({ type: 'info', message: `${g.group}: waiting for its node to be Ready, the API server Ready and etcd healthy before going on` });
+        await d.waitForControlPlane(g.group, since);
+      } catch (e) {
+        steps.push({ group: g.group, asgName: g.asgName, status: 'refused', reason: `replaced, but the control plane is not healthy again, so nothing more is replaced: ${(e as Error).message}` });
+        return { steps, ok: false };
+      }
+    }
   }
   return { steps, ok: true };
 }
@@ -215,7 +249,7 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
  */
 async function masterMinorUpgrade(s: Session, asg: AsgSender, states: GroupState[]): Promise<RolloutDeps['minorUpgrade']> {
   void asg;
-  const master = states.find((g) => g.group === 'master');
+  const master = states.find((g) => isMasterGroup(g.group) && g.stale.length);
   if (!master?.stale.length) return undefined;
   const { DescribeInstancesCommand } = await import('@aws-sdk/client-ec2');
   const out = await (await s.aws.ec2()).send(new DescribeInstancesCommand({ InstanceIds: master.stale }));
@@ -264,7 +298,7 @@ export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
       return 0;
     }
     const go = await confirm(
-      `Replace ${todo.reduce((n, g) => n + g.stale.length, 0)} instances of ${todo.map((g) => g.group).join(', ')} in cluster ${s.clusterId} (instance refresh, min healthy ${min}%${todo.some((g) => g.group === 'master') ? ', the master last after an etcd backup' : ''})?`,
+      `Replace ${todo.reduce((n, g) => n + g.stale.length, 0)} instances of ${todo.map((g) => g.group).join(', ')} in cluster ${s.clusterId} (instance refresh, min healthy ${min}%${todo.some((g) => isMasterGroup(g.group)) ? ', the masters last, one at a time, after an etcd backup' : ''})?`,
       opts.yes,
     );
     if (!go) return 1;
@@ -281,6 +315,18 @@ export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
       signal: s.abort.signal,
       ...(opts.group ? { only: opts.group } : {}),
       loadBackup: () => loadTakeBackup(s),
+      waitForControlPlane: async (group, since) => {
+        const { waitForMasterBack } = await import('./kube-api.js');
+        const { adminKubeconfig } = await import('./kubeconfig.js');
+        // short-lived, as `kubeaz kubeconfig` signs it: the wait, plus a margin
+        const { text } = await adminKubeconfig(s, (s.ctx.timing.maxWaitSeconds + 15 * 60) * 1000);
+        await waitForMasterBack(text, group, since, {
+          pollSeconds: s.ctx.timing.pollSeconds,
+          maxSeconds: s.ctx.timing.maxWaitSeconds,
+          signal: s.abort.signal,
+          onPoll: (missing, seconds) => s.progress.emit({ type: 'wait', what: `${group} back in the control plane (${missing})`, ready: 0, total: 1, seconds }),
+        });
+      },
     });
     for (const st of result.steps.filter((x) => x.status !== 'Successful' && x.status !== 'up-to-date')) s.progress.emit({ type: 'warn', message: `${st.group}: ${st.status}${st.reason ? `: ${st.reason}` : ''}` });
     s.progress.emit({ type: 'info', message: `${result.ok ? 'done' : 'stopped'}: ${result.steps.filter((x) => x.status === 'Successful').length} group(s) replaced — ${summarizeCalls(s.aws.counter)}` });

@@ -85,6 +85,16 @@ export async function resolveImages(aws: AwsClients, spec: ClusterSpec): Promise
   return images;
 }
 
+/**
+ * With more than one master, the zone the running cluster's `master` group is in (1 → 3 keeps it
+ * there with its instance); one call, made only for an HA spec.
+ */
+async function runningMasterZone(ctx: RunContext, spec: ClusterSpec): Promise<string | undefined> {
+  if (spec.spec.controlPlane.count <= 1) return undefined;
+  const { runningZone } = await import('../resources/auto-scaling-group.js');
+  return runningZone(ctx, naming(spec).asg('master'));
+}
+
 export async function openSession(opts: GlobalOptions, progress: Progress = new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) })): Promise<Session> {
   const { spec, warnings, file } = await loadSpecFile(opts.file);
   for (const w of warnings) progress.emit({ type: 'warn', message: w });
@@ -141,8 +151,8 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
     warnings,
     async facts() {
       if (!facts) {
-        const [images, templates] = await Promise.all([resolveImages(aws, spec), loadTemplates()]);
-        facts = { accountId, images, templates };
+        const [images, templates, masterZone] = await Promise.all([resolveImages(aws, spec), loadTemplates(), runningMasterZone(ctx as RunContext, spec)]);
+        facts = { accountId, images, templates, ...(masterZone ? { masterZone } : {}) };
       }
       return facts;
     },

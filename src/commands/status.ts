@@ -8,7 +8,7 @@ import { compareNode } from '../engine/compare.js';
 import { describeDuplicate, observeEvery } from '../engine/observe.js';
 import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
 import { silentProgress } from '../engine/progress.js';
-import { bucketName } from '../model/names.js';
+import { bucketName, masterGroups } from '../model/names.js';
 import type { Kind } from '../model/types.js';
 import type { Actual, Change, Health, ResourceHandler } from '../resources/types.js';
 import { openSession, UsageError, type GlobalOptions, type Session } from './session.js';
@@ -43,6 +43,43 @@ export interface EtcdBackupInfo {
   /** bytes every version under etcd/ takes (noncurrent ones included: the bucket is versioned) */
   bytes?: number;
   noncurrentBytes?: number;
+}
+
+/** Each master group: where it runs and its instance; with an HA control plane, the restore record if a lost quorum was restored. */
+export interface ControlPlaneInfo {
+  count: number;
+  masters: Array<{ group: string; zone: string | undefined; instances: Array<{ id: string; zone: string; lifecycleState: string; healthStatus: string }> }>;
+  restore?: import('../etcd/snapshots.js').RestoreRecord | { invalid: string };
+}
+
+async function controlPlane(s: Session, actuals: Map<string, Actual>): Promise<ControlPlaneInfo> {
+  const { observedInstances } = await import('../resources/index.js');
+  const facts = await s.facts();
+  const masters = masterGroups(s.spec, facts.masterZone).map((m) => {
+    const instances = observedInstances(actuals.get(`asg/${m.name}`)).map((i) => ({ id: i.id, zone: i.zone, lifecycleState: i.lifecycleState, healthStatus: i.healthStatus }));
+    return { group: m.name, zone: m.zone, instances };
+  });
+  const info: ControlPlaneInfo = { count: s.spec.spec.controlPlane.count, masters };
+  // only an HA control plane's scripts restore a lost quorum and record it (a single master restores on every rebuild)
+  if (info.count > 1 && actuals.has('bucket')) {
+    const { readRestoreRecord } = await import('../etcd/snapshots.js');
+    const restore = await readRestoreRecord(await s.aws.s3(), bucketName(s.clusterId, s.ctx.accountId), s.ctx.accountId);
+    if (restore) info.restore = restore;
+  }
+  return info;
+}
+
+/** The control plane as text lines: one row per master group, and the restore a lost quorum needed. */
+export function renderControlPlane(c: ControlPlaneInfo): string[] {
+  const rows = c.masters.flatMap((m) =>
+    m.instances.length ? m.instances.map((i) => [`  ${m.group}`, m.zone ?? i.zone, i.id, i.lifecycleState === 'InService' ? 'in service' : i.lifecycleState]) : [[`  ${m.group}`, m.zone ?? '-', '-', 'no instance']],
+  );
+  const inService = c.masters.filter((m) => m.instances.some((i) => i.lifecycleState === 'InService')).length;
+  const out = [`control plane: ${inService}/${c.count} master${c.count === 1 ? '' : 's'} in service`, table([['  GROUP', 'ZONE', 'INSTANCE', 'STATE'], ...rows])];
+  const r = c.restore;
+  if (r && 'invalid' in r) out.push(`  etcd restore record unreadable: ${r.invalid}`);
+  else if (r) out.push(`  etcd was restored from ${r.snapshot}${r.snapshotTime ? ` (taken ${r.snapshotTime})` : ''}${r.restoredAt ? ` at ${r.restoredAt}` : ''}${r.by ? ` by ${r.by}` : ''}: writes after that snapshot were lost`);
+  return out;
 }
 
 /** The Kubernetes side: not checked (and why), not reachable (and why), or its health. */
@@ -88,7 +125,7 @@ async function kubernetesSide(s: Session, actuals: Map<string, Actual>, opts: St
   if (!read.reachable) return { checked: true, reachable: false, server: read.server, reason: read.reason };
   const { evaluateKubernetes } = await import('../kube/health.js');
   const { observedDesired } = await import('../resources/index.js');
-  const groups = [{ name: 'master', want: 1 }, ...s.spec.spec.nodeGroups.map((g) => ({ name: g.name, want: g.desiredCapacity }))].map((g) => {
+  const groups = [...masterGroups(s.spec).map((m) => ({ name: m.name, want: 1 })), ...s.spec.spec.nodeGroups.map((g) => ({ name: g.name, want: g.desiredCapacity }))].map((g) => {
     // the group's own desired capacity (the cluster autoscaler moves it), else the spec's
     return { name: g.name, want: observedDesired(actuals.get(`asg/${g.name}`)) ?? g.want };
   });
@@ -100,6 +137,7 @@ interface Report {
   resources: ResourceStatus[];
   health: Health[];
   backups: EtcdBackupInfo | undefined;
+  controlPlane: ControlPlaneInfo;
   orphans: Array<{ key: string; kind: Kind; id: string }>;
   warnings: string[];
   kubernetes: KubernetesSection;
@@ -125,7 +163,7 @@ async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Cre
   });
   const byKind = new Map<Kind, Actual[]>();
   for (const a of actuals.values()) byKind.set(a.kind, [...(byKind.get(a.kind) ?? []), a]);
-  const [health, backups, kubernetes] = await Promise.all([
+  const [health, backups, kubernetes, masters] = await Promise.all([
     Promise.all(
       [...byKind].map(async ([kind, list]) => {
         const h = handlerFor(HANDLERS, kind);
@@ -134,6 +172,7 @@ async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Cre
     ).then((x) => x.flat()),
     actuals.has('bucket') ? etcdBackups(s) : Promise.resolve(undefined),
     kubernetesSide(s, actuals, opts, creds),
+    controlPlane(s, actuals),
   ]);
   const warnings = [...s.warnings];
   for (const d of duplicates) warnings.push(describeDuplicate(d, actuals.get(d.key)));
@@ -147,7 +186,7 @@ async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Cre
   const orphans = [...actuals.values()].filter((a) => !desired.has(a.key)).map((a) => ({ key: a.key, kind: a.kind, id: a.id }));
   const k8sOk = !kubernetes.checked || !kubernetes.reachable || kubernetes.health.ok;
   const ok = resources.every((r) => r.status === 'present') && health.every((h) => h.ok) && k8sOk;
-  return { ok, resources, health, backups, orphans, warnings, kubernetes };
+  return { ok, resources, health, backups, controlPlane: masters, orphans, warnings, kubernetes };
 }
 
 const WIDTH = 100;
@@ -206,6 +245,7 @@ export function renderStatus(clusterId: string, region: string, account: string,
     out.push(`health: ${r.health.length - failing.length}/${r.health.length} checks ok`);
     for (const h of verbose ? r.health : failing) out.push(...wrap(`  ${h.ok ? 'ok  ' : 'FAIL'} ${h.key}: ${h.summary}`));
   }
+  out.push(...renderControlPlane(r.controlPlane).flatMap((l) => l.split('\n')).flatMap(wrap));
   if (r.backups?.newestKey) out.push(`etcd backups: ${r.backups.count}, newest ${r.backups.newestKey} (${r.backups.ageMinutes} min old)`);
   if (r.backups?.bytes !== undefined)
     out.push(...wrap(`etcd backups take ${formatBytes(r.backups.bytes)} in the bucket (${formatBytes(r.backups.noncurrentBytes ?? 0)} of it pruned versions awaiting the lifecycle rule)`));
@@ -273,8 +313,8 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
     }
     if (tty && waitMs) process.stderr.write('\r\x1b[K');
     if (json) {
-      const { resources, health, backups, orphans, warnings, kubernetes, ok } = report;
-      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, etcdBackups: backups ?? null, kubernetes, orphans, warnings, calls: s.aws.counter.total }, null, 2)}\n`);
+      const { resources, health, backups, controlPlane: cp, orphans, warnings, kubernetes, ok } = report;
+      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, etcdBackups: backups ?? null, controlPlane: cp, kubernetes, orphans, warnings, calls: s.aws.counter.total }, null, 2)}\n`);
     } else {
       process.stdout.write(renderStatus(s.clusterId, s.spec.spec.region, s.ctx.accountId, report, Boolean(opts.verbose)));
     }

@@ -78,6 +78,39 @@ def create_load_balancer(self, name, security_groups, subnet_ids, *args, **kwarg
 
 elbv2_models.ELBv2Backend.create_load_balancer = create_load_balancer
 
+
+# moto's group → classic ELB sync makes the load balancer hold exactly one group's instances: it
+# deregisters every instance that is not in the group being synced, so with several groups on one
+# load balancer (one auto scaling group per master, all behind the API ELBs) only the last group's
+# instance stays registered. On AWS each group registers and deregisters only its own instances.
+# Here the sync deregisters only instances of this group (or of no live group) that are not active.
+from moto.autoscaling.models import AutoScalingBackend  # noqa: E402
+from moto.elb.exceptions import LoadBalancerNotFoundError  # noqa: E402
+
+
+def update_attached_elbs(self, group_name):
+    group = self.autoscaling_groups[group_name]
+    active = {state.instance.id for state in group.active_instances()}
+    if not group.load_balancer_names:
+        return
+    try:
+        elbs = self.elb_backend.describe_load_balancers(names=group.load_balancer_names)
+    except LoadBalancerNotFoundError:
+        return
+    others = {
+        state.instance.id
+        for name, g in self.autoscaling_groups.items()
+        if name != group_name
+        for state in g.active_instances()
+    }
+    for elb in elbs:
+        registered = set(elb.instance_ids)
+        self.elb_backend.register_instances(elb.name, active - registered, from_autoscaling=True)
+        self.elb_backend.deregister_instances(elb.name, registered - active - others, from_autoscaling=True)
+
+
+AutoScalingBackend.update_attached_elbs = update_attached_elbs
+
 if __name__ == "__main__":
     from moto.server import main
 

@@ -169,7 +169,7 @@ function existingZones(actuals: Map<string, Actual>): string[] {
   return [...zones].sort();
 }
 
-/** Refusals that no single node's diff sees: the zones of an existing cluster, a version skew. */
+/** Refusals that no single node's diff sees: the zones of an existing cluster, a version skew, fewer masters. */
 function clusterRefusals(observed: Map<string, Actual>, graph: DesiredGraph, zones: readonly string[]): PlanChange[] {
   const out: PlanChange[] = [];
   // Zones of an existing cluster: subnets, NAT gateways, route tables and every group's placement hang on them.
@@ -202,7 +202,32 @@ function clusterRefusals(observed: Map<string, Actual>, graph: DesiredGraph, zon
         reason: refusal.reason,
       });
   }
+  const masters = controlPlaneShrink(observed, graph);
+  if (masters) out.push(masters);
   return out;
+}
+
+/** asg/master, asg/master-2, …: one group per master. */
+const MASTER_ASG = /^asg\/master(-[0-9]+)?$/;
+
+/**
+ * Fewer masters than run now (3 → 1, 5 → 3) is refused: each master is an etcd member, and
+ * removing members safely means `etcdctl member remove` one at a time while quorum holds, before
+ * the instance goes — deleting groups would leave etcd counting dead members (two of three gone
+ * is a lost quorum). More masters (1 → 3) is a plan like any other: the new members join.
+ */
+function controlPlaneShrink(observed: Map<string, Actual>, graph: DesiredGraph): PlanChange | undefined {
+  const running = [...observed.values()].filter((a) => a.kind === 'auto-scaling-group' && MASTER_ASG.test(a.key)).length;
+  const wanted = graph.nodes.filter((n) => n.kind === 'auto-scaling-group' && MASTER_ASG.test(n.key)).length;
+  if (!running || running <= wanted) return undefined;
+  return {
+    key: 'asg/master',
+    kind: 'auto-scaling-group',
+    action: 'refuse',
+    id: observed.get('asg/master')?.id ?? '',
+    fields: [{ field: 'controlPlane.count', from: running, to: wanted }],
+    reason: `controlPlane.count ${running} → ${wanted} removes masters, and kubeaz does not shrink a control plane: every master is an etcd member, and deleting their groups would leave etcd counting members that are gone (losing quorum once a majority of its members is missing). Put count back to ${running}; to run fewer masters, back up etcd and restore it into a new cluster.`,
+  };
 }
 
 export function computePlanFrom(

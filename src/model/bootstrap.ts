@@ -72,6 +72,8 @@ export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string): R
     // loadbalancer groups with an elastic-IP pool: only their instances claim an address
     EIP_POOLS: s.nodeGroups.filter((g) => g.role === 'loadbalancer' && g.elasticIps > 0).map((g) => g.name).join(' '),
     ...addonVars(s.kubernetesVersion),
+    // the bootstrap scripts read 1 when it is absent: a single master's cluster.env stays as it was
+    ...(s.controlPlane.count > 1 ? { CONTROL_PLANE_COUNT: String(s.controlPlane.count) } : {}),
   };
 }
 

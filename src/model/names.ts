@@ -29,8 +29,8 @@ export function naming(spec: ClusterSpec): Naming {
     internalDomain: spec.spec.dns.internalDomain ?? `${spec.metadata.environment}.kube`,
     bucket: (accountId) => bucketName(id, accountId),
     iamPath: iamPathOf(id),
-    elbPublic: `${id}-api`,
-    elbInternal: `${id}-api-int`,
+    elbPublic: shortName(`${id}-api`),
+    elbInternal: shortName(`${id}-api-int`),
     nlbPublic: shortName(`${id}-nlb`),
     nlbInternal: shortName(`${id}-nlb-int`),
     tgPublic: shortName(`${id}-api-tg`),
@@ -45,12 +45,33 @@ export function naming(spec: ClusterSpec): Naming {
 /**
  * A name within AWS's length limit (32 for load balancers and target groups), shortened
  * deterministically when too long: its head, '-', and 8 hex characters of the full name's SHA-256,
- * so two long names that share a head stay apart. Never ends in '-' (ELBv2 refuses it).
+ * so two long names that share a head stay apart. A name that fits is unchanged (no existing name
+ * moves). Never ends in '-' (ELBv2 refuses it). (The same function as the nlb branch's, by design.)
+ * Other derived names fit with room to spare for the longest cluster id (24) and group name (20):
+ * auto scaling groups 255, launch templates 128, IAM roles and profiles 64, security groups 255.
  */
 export function shortName(name: string, max = 32): string {
   if (name.length <= max) return name;
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
   return `${name.slice(0, max - hash.length - 1).replace(/-+$/, '')}-${hash}`;
+}
+
+/** The control plane's groups: `master` for one master; `master`, `master-2`, … for 3 or 5. */
+export const MASTER_GROUP = /^master(-[0-9]+)?$/;
+export const isMasterGroup = (group: string): boolean => MASTER_GROUP.test(group);
+
+/**
+ * The master groups and the zone each is pinned to. One master: group `master` across every zone
+ * (zone undefined — the seed's design, unchanged). Three or five: one group per master, each in
+ * one zone, round-robin over the spec's zones (one per zone when there are at least as many zones
+ * as masters). `firstZone` (a zone of the spec) is where the existing `master` group already runs
+ * (1 → 3 on a running cluster: it keeps its instance); the others take the remaining zones in order.
+ */
+export function masterGroups(spec: ClusterSpec, firstZone?: string): Array<{ name: string; zone: string | undefined }> {
+  const count = spec.spec.controlPlane.count;
+  if (count <= 1) return [{ name: 'master', zone: undefined }];
+  const zones = firstZone && spec.spec.zones.includes(firstZone) ? [firstZone, ...spec.spec.zones.filter((z) => z !== firstZone)] : spec.spec.zones;
+  return Array.from({ length: count }, (_, i) => ({ name: i === 0 ? 'master' : `master-${i + 1}`, zone: zones[i % zones.length] }));
 }
 
 /** S3 names are global: the account id keeps two accounts' clusters of the same name apart. */

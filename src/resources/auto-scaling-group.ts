@@ -57,6 +57,12 @@ export function observedDesired(actual: Actual | undefined): number | undefined 
   return typeof o?.desired === 'number' ? o.desired : undefined;
 }
 
+/** The group's instances as observed (id, lifecycle, health, zone), for status. */
+export function observedInstances(actual: Actual | undefined): AsgInstance[] {
+  const o = actual?.observed as Partial<Observed> | undefined;
+  return Array.isArray(o?.instances) ? o.instances : [];
+}
+
 const DELETING = 'Delete in progress';
 /** The spec's desiredCapacity as last applied: a change of that field in the spec is applied, the group's own drift within [min, max] is not. */
 export const DESIRED_CAPACITY_TAG = 'kubeaz:desired-capacity';
@@ -112,6 +118,19 @@ async function describeByNames(ctx: RunContext, names: readonly string[]): Promi
     out.push(...(await drain(paginateDescribeAutoScalingGroups({ client: asg }, { AutoScalingGroupNames: batch }), (p) => p.AutoScalingGroups)));
   }
   return out;
+}
+
+/**
+ * The zone an existing group of this cluster runs in, for the model's facts (an HA control plane
+ * keeps its `master` group where its instance already is): the group's only zone once it is
+ * pinned, else the zone of its instance. undefined when there is no such group (or not ours).
+ */
+export async function runningZone(ctx: RunContext, name: string): Promise<string | undefined> {
+  const [g] = await describeByNames(ctx, [name]);
+  if (!g || g.Status === DELETING || fromTagList(g.Tags)[OWNER_TAG] !== ctx.clusterId) return undefined;
+  if (g.AvailabilityZones?.length === 1) return g.AvailabilityZones[0];
+  const live = (g.Instances ?? []).filter((i) => i.LifecycleState !== 'Terminating' && i.LifecycleState !== 'Terminated');
+  return (live.find((i) => i.LifecycleState === 'InService') ?? live[0])?.AvailabilityZone;
 }
 
 // ── coalesced waits, one set per run ───────────────────────────────────────────────────────────

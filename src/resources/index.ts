@@ -77,7 +77,7 @@ export type { Blocker } from './kubernetes-made.js';
 /** What commands need of particular kinds, through the registry (a command never opens a kind's module). */
 export { PKI_PREFIX } from './pki.js';
 export { retainBackupsOnly } from './bucket.js';
-export { observedDesired } from './auto-scaling-group.js';
+export { observedDesired, observedInstances } from './auto-scaling-group.js';
 
 /**
  * A kind's handler as the engine sees it: for any kind, Actuals in and out (the registry already

@@ -88,6 +88,22 @@ export async function loadSpecFile(path: string, now: Date = new Date()): Promis
 /** The JSON Schema of cluster.yaml (input side: defaults are optional), with descriptions: see docs.ts. */
 export { specJsonSchema } from './docs.js';
 
+/**
+ * Masters are spread round-robin over the zones (src/model/names.ts masterGroups): with fewer
+ * zones than masters one zone may hold a majority of etcd's members, and losing that zone loses
+ * quorum (the API stops until the zone returns or the cluster restores from a snapshot).
+ */
+export function zoneMajorityWarning(spec: ClusterSpec): string | undefined {
+  const { count } = spec.spec.controlPlane;
+  const zones = spec.spec.zones;
+  if (count <= 1 || zones.length >= count) return undefined;
+  const per = new Map<string, number>();
+  for (let i = 0; i < count; i++) per.set(zones[i % zones.length]!, (per.get(zones[i % zones.length]!) ?? 0) + 1);
+  const [zone, n] = [...per].sort((a, b) => b[1] - a[1])[0]!;
+  if (n <= count / 2) return undefined;
+  return `spec.controlPlane.count ${count} on ${zones.length} zones: ${zone} holds ${n} of the ${count} masters, a majority of etcd's members — losing that zone loses quorum and the API stops until the zone returns (or the cluster is restored from a snapshot); list at least ${count} zones to survive a zone outage`;
+}
+
 /** Warnings that do not stop a run: a Kubernetes minor past its upstream end of life. */
 export function specWarnings(spec: ClusterSpec, now: Date = new Date()): string[] {
   const warnings: string[] = [];
@@ -100,6 +116,8 @@ export function specWarnings(spec: ClusterSpec, now: Date = new Date()): string[
     warnings.push(`spec.network.vpcCidr ${spec.spec.network.vpcCidr} is a public address range: hosts on the internet with those addresses become unreachable from the cluster; prefer 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`);
   const addons = addonVersionWarning(spec.spec.kubernetesVersion);
   if (addons) warnings.push(addons);
+  const quorum = zoneMajorityWarning(spec);
+  if (quorum) warnings.push(quorum);
   return warnings;
 }
 

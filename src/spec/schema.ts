@@ -36,6 +36,10 @@ export const PRIVATE_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12',
 export const overlaps = (a: Cidr, b: Cidr): boolean => a.network <= b.network + 2 ** (32 - b.prefix) - 1 && b.network <= a.network + 2 ** (32 - a.prefix) - 1;
 export const within = (a: Cidr, b: Cidr): boolean => overlaps(a, b) && a.prefix >= b.prefix;
 export const MAX_CLUSTER_ID_LENGTH = 24;
+/** Masters: etcd keeps a majority of its members (quorum) — 3 survive one loss, 5 survive two. */
+export const CONTROL_PLANE_COUNTS = [1, 3, 5] as const;
+const CONTROL_PLANE_COUNT_MESSAGE =
+  'controlPlane.count must be 1, 3 or 5: the masters run etcd, which needs a majority of its members to work, so an even count survives no more failures than the odd count below it (2 masters tolerate no loss, 4 tolerate one) while adding a member that can fail';
 
 /** Run a refinement even when fields failed, so cross-field problems are reported with the rest. */
 const ALWAYS = { when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null };
@@ -170,6 +174,7 @@ export const clusterSchema = z
         volumeSize: z.number().int().min(8).max(16384).default(50),
         /** the API's load balancers: classic ELBs (the seed's) or Network Load Balancers */
         loadBalancer: z.enum(['classic', 'network'], { error: "loadBalancer must be 'classic' or 'network'" }).default('classic'),
+        count: z.literal(CONTROL_PLANE_COUNTS, { error: CONTROL_PLANE_COUNT_MESSAGE }).default(1),
       }),
       nodeGroups: z.array(nodeGroup).default([]),
       iam: z.strictObject({
@@ -248,7 +253,8 @@ export const clusterSchema = z
       const groups = new Set<string>();
       s.nodeGroups.forEach((g, i) => {
         if (groups.has(g.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `node group name '${g.name}' is used twice` });
-        if (g.name === 'master') ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: "'master' is reserved for the control plane" });
+        if (g.name === 'master' || g.name.startsWith('master-'))
+          ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `'${g.name}': 'master' and names starting with 'master-' are reserved for the control plane's groups` });
         groups.add(g.name);
         if (g.publicRecord !== undefined && !s.dns.publicDomain)
           ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs spec.dns.publicDomain' });

@@ -1,5 +1,6 @@
 /**
- * The whole life of a cluster through the real CLI against moto_server, on two different specs:
+ * The whole life of a cluster through the real CLI against moto_server, on three different specs
+ * (the third the example with a highly available control plane: three masters in three zones):
  * create → every resource there with the right relationships → a second create makes zero
  * mutating calls → status exits 0 → the state file deleted, create adopts everything → destroy →
  * nothing with the cluster tag, and nothing else the run made, is left.
@@ -30,6 +31,7 @@ import {
   GetBucketEncryptionCommand,
   GetBucketPolicyCommand,
   GetBucketVersioningCommand,
+  GetObjectCommand,
   GetPublicAccessBlockCommand,
   ListObjectsV2Command,
   S3Client,
@@ -284,17 +286,19 @@ async function iamChecks(c: Clients, id: string, roles: string[]) {
   }
 }
 
-async function computeChecks(c: Clients, id: string, groups: Array<{ name: string; min: number; max: number; desired: number; tier: 'public' | 'private' }>, subnets: Array<{ SubnetId?: string; Tags?: Array<{ Key?: string; Value?: string }> }>, elbNames: string[]) {
+async function computeChecks(c: Clients, id: string, groups: Array<{ name: string; min: number; max: number; desired: number; tier: 'public' | 'private'; zone?: string }>, subnets: Array<{ SubnetId?: string; Tags?: Array<{ Key?: string; Value?: string }> }>, elbNames: string[]) {
   const asgs = (await c.asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [id] }] }))).AutoScalingGroups ?? [];
   expect(asgs.map((g) => g.AutoScalingGroupName).sort()).toEqual(groups.map((g) => `${id}-${g.name}`).sort());
   for (const g of groups) {
     const asg = asgs.find((a) => a.AutoScalingGroupName === `${id}-${g.name}`)!;
     expect([asg.MinSize, asg.MaxSize, asg.DesiredCapacity]).toEqual([g.min, g.max, g.desired]);
     expect(tag(asg.Tags as never, 'kubeaz:node-group')).toBe(g.name);
-    const tierSubnets = subnets.filter((s) => tag(s.Tags, 'kubeaz:key')?.startsWith(`subnet/${g.tier}/`)).map((s) => s.SubnetId).sort();
+    // a master of an HA control plane: its zone's subnet only
+    const tierSubnets = subnets.filter((s) => tag(s.Tags, 'kubeaz:key')?.startsWith(`subnet/${g.tier}/${g.zone ?? ''}`)).map((s) => s.SubnetId).sort();
     expect(asg.VPCZoneIdentifier!.split(',').sort()).toEqual(tierSubnets);
-    expect((asg.LoadBalancerNames ?? []).sort()).toEqual(g.name === 'master' ? [...elbNames].sort() : []);
+    expect((asg.LoadBalancerNames ?? []).sort()).toEqual(/^master(-\d+)?$/.test(g.name) ? [...elbNames].sort() : []);
     expect(asg.Instances?.filter((i) => i.LifecycleState === 'InService')).toHaveLength(g.desired);
+    if (g.zone) expect(asg.Instances?.map((i) => i.AvailabilityZone)).toEqual([g.zone]);
     const lt = await c.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: asg.LaunchTemplate!.LaunchTemplateId!, Versions: [asg.LaunchTemplate!.Version!] }));
     const data = lt.LaunchTemplateVersions![0]!.LaunchTemplateData!;
     expect(data.MetadataOptions?.HttpTokens).toBe('required');
@@ -396,5 +400,46 @@ lifecycle(
     await dnsChecks(c, 'small-qa', 'qa.kube', undefined, [{ zone: 'qa.kube', name: 'master.qa.kube' }]);
     const vpce = (await c.ec2.send(new DescribeVpcEndpointsCommand({ Filters: owned('small-qa') }))).VpcEndpoints ?? [];
     expect(vpce).toHaveLength(0);
+  },
+);
+
+lifecycle(
+  'highly available control plane: the example spec with three masters, one per zone',
+  async () => (await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8')).replace('  name: demo\n', '  name: ha\n').replace('    volumeSize: 50\n', '    volumeSize: 50\n    count: 3\n'),
+  'us-east-1',
+  'ha-dev',
+  async (c) => {
+    const zones = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
+    const { subnets } = await networkChecks(c, 'ha-dev', zones, true);
+    // etcd (2379-2380) only from the masters' own group
+    await securityChecks(c, 'ha-dev', ['0.0.0.0/0'], true);
+    await storageChecks(c, 'ha-dev');
+    const env = await c.s3.send(new GetObjectCommand({ Bucket: `kubeaz-ha-dev-${ACCOUNT}`, Key: 'bootstrap/common/cluster.env' }));
+    expect(await env.Body!.transformToString()).toMatch(/^CONTROL_PLANE_COUNT='3'$/m);
+    await computeChecks(
+      c,
+      'ha-dev',
+      [
+        { name: 'master', min: 1, max: 1, desired: 1, tier: 'private', zone: 'us-east-1a' },
+        { name: 'master-2', min: 1, max: 1, desired: 1, tier: 'private', zone: 'us-east-1b' },
+        { name: 'master-3', min: 1, max: 1, desired: 1, tier: 'private', zone: 'us-east-1c' },
+        { name: 'workers', min: 3, max: 6, desired: 3, tier: 'private' },
+        { name: 'edge', min: 2, max: 2, desired: 2, tier: 'public' },
+      ],
+      subnets,
+      ['ha-dev-api', 'ha-dev-api-int'],
+    );
+    // every master registered with both API load balancers, each its own launch template naming its group
+    const elbs = (await c.elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: ['ha-dev-api', 'ha-dev-api-int'] }))).LoadBalancerDescriptions ?? [];
+    const masters = (await c.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['ha-dev-master', 'ha-dev-master-2', 'ha-dev-master-3'] }))).AutoScalingGroups ?? [];
+    const masterInstances = masters.flatMap((g) => (g.Instances ?? []).map((i) => i.InstanceId)).sort();
+    expect(masterInstances).toHaveLength(3);
+    for (const e of elbs) expect((e.Instances ?? []).map((i) => i.InstanceId).sort(), e.LoadBalancerName).toEqual(masterInstances);
+    expect(new Set(masters.map((g) => g.LaunchTemplate?.LaunchTemplateId)).size).toBe(3);
+    for (const g of masters) {
+      const lt = await c.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: g.LaunchTemplate!.LaunchTemplateId!, Versions: [g.LaunchTemplate!.Version!] }));
+      const group = tag(g.Tags as never, 'kubeaz:node-group')!;
+      expect(Buffer.from(lt.LaunchTemplateVersions![0]!.LaunchTemplateData!.UserData!, 'base64').toString()).toContain(`NODE_GROUP='${group}'`);
+    }
   },
 );

@@ -12,7 +12,7 @@ import { x509 } from '../../src/pki/ca.js';
 export interface FakeApi {
   url: string;
   /** what the next requests get */
-  serve(f: { nodes: unknown; pods: unknown; version: unknown }): void;
+  serve(f: { nodes: unknown; pods: unknown; version: unknown; readyz?: Record<string, number> }): void;
   requests: string[];
   stop(): Promise<void>;
 }
@@ -40,11 +40,18 @@ async function serverCert(caCertPem: string, caKeyPem: string): Promise<{ cert: 
 
 export async function startFakeApi(caCertPem: string, caKeyPem: string): Promise<FakeApi> {
   const { cert, key } = await serverCert(caCertPem, caKeyPem);
-  let fixtures: { nodes: unknown; pods: unknown; version: unknown } = { nodes: {}, pods: {}, version: {} };
+  let fixtures: { nodes: unknown; pods: unknown; version: unknown; readyz?: Record<string, number> } = { nodes: {}, pods: {}, version: {} };
   const requests: string[] = [];
   const server: Server = createServer({ cert, key, ca: caCertPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     requests.push(path!);
+    // /readyz, /readyz/etcd: the HTTP status given (the API server answers 'ok' or the failed checks)
+    const readyz = fixtures.readyz?.[path!];
+    if (readyz !== undefined) {
+      res.writeHead(readyz, { 'content-type': 'text/plain' });
+      res.end(readyz === 200 ? 'ok' : `[-]${path!.split('/').pop()} failed: reason withheld\nreadyz check failed`);
+      return;
+    }
     const body = path === '/version' ? fixtures.version : path === '/api/v1/nodes' ? fixtures.nodes : path === '/api/v1/namespaces/kube-system/pods' ? fixtures.pods : undefined;
     if (body === undefined) {
       res.writeHead(404, { 'content-type': 'application/json' });

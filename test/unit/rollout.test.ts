@@ -200,3 +200,105 @@ describe('rollout of a minor Kubernetes upgrade', () => {
     expect(d.order).toEqual([]);
   });
 });
+
+describe('rollout of a highly available control plane (issue 13)', () => {
+  beforeEach(() => {
+    asgMock.reset();
+  });
+  /** Each refresh reports Successful on its second poll; the order of starts, polls and waits is recorded. */
+  const refreshes = (d: { order: string[] }) => {
+    asgMock.on(StartInstanceRefreshCommand).callsFake((input: { AutoScalingGroupName: string }) => {
+      d.order.push(`start ${input.AutoScalingGroupName}`);
+      return { InstanceRefreshId: `ir-${input.AutoScalingGroupName}` };
+    });
+    const polls = new Map<string, number>();
+    asgMock.on(DescribeInstanceRefreshesCommand).callsFake((input: { AutoScalingGroupName: string; InstanceRefreshIds: string[] }) => {
+      const n = (polls.get(input.AutoScalingGroupName) ?? 0) + 1;
+      polls.set(input.AutoScalingGroupName, n);
+      if (n === 2) d.order.push(`done ${input.AutoScalingGroupName}`);
+      return { InstanceRefreshes: [{ InstanceRefreshId: input.InstanceRefreshIds[0], Status: n >= 2 ? 'Successful' : 'InProgress', PercentageComplete: n >= 2 ? 100 : 0 }] };
+    });
+  };
+  const ha = () => [group('master-3', '2', ['1']), group('general', '2', ['1']), group('master', '2', ['1']), group('master-2', '2', ['1'])];
+
+  it('one master at a time, in order, each only once the previous one is back (node Ready, API Ready, etcd healthy); one backup first', async () => {
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: ha() });
+    const d = deps();
+    const since: Date[] = [];
+    d.waitForControlPlane = async (g, at) => {
+      since.push(at);
+      d.order.push(`back ${g}`);
+    };
+    refreshes(d);
+    const r = await rollout(d);
+    expect(r.ok).toBe(true);
+    expect(d.order).toEqual([
+      'start c-qa-general',
+      'done c-qa-general',
+      'backup',
+      'start c-qa-master',
+      'done c-qa-master',
+      'back master',
+      'start c-qa-master-2',
+      'done c-qa-master-2',
+      'back master-2',
+      'start c-qa-master-3',
+      'done c-qa-master-3',
+      'back master-3',
+    ]);
+    // never two at once: every master's refresh starts after the previous master is back
+    expect(r.steps.map((s) => [s.group, s.status])).toEqual([
+      ['general', 'Successful'],
+      ['master', 'Successful'],
+      ['master-2', 'Successful'],
+      ['master-3', 'Successful'],
+    ]);
+    expect(since).toHaveLength(3);
+  });
+
+  it('a master that does not come back stops the rollout: the next master is not touched', async () => {
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: ha() });
+    const d = deps();
+    d.waitForControlPlane = async (g) => {
+      d.order.push(`back? ${g}`);
+      throw new Error('etcd not healthy (/readyz/etcd: HTTP 500)');
+    };
+    refreshes(d);
+    const r = await rollout(d);
+    expect(r.ok).toBe(false);
+    expect(d.order.filter((o) => o.startsWith('start'))).toEqual(['start c-qa-general', 'start c-qa-master']);
+    expect(r.steps.at(-1)).toMatchObject({ group: 'master', status: 'refused' });
+    expect(r.steps.at(-1)!.reason).toMatch(/not healthy again.*readyz\/etcd: HTTP 500/);
+  });
+
+  it('without a way to check the control plane, no master of several is replaced', async () => {
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: ha() });
+    const d = deps();
+    refreshes(d);
+    const r = await rollout(d);
+    expect(r.ok).toBe(false);
+    expect(d.order.filter((o) => o.startsWith('start'))).toEqual(['start c-qa-general']);
+    expect(r.steps.at(-1)).toMatchObject({ group: 'master', status: 'refused' });
+  });
+
+  it('a minor upgrade: every master first (one at a time), then the API at the new version, then the node groups', async () => {
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: ha() });
+    const d = deps();
+    d.waitForControlPlane = async (g) => void d.order.push(`back ${g}`);
+    d.minorUpgrade = { from: '1.35.2', to: '1.36.0', waitForApi: async (v) => void d.order.push(`api ${v}`) };
+    refreshes(d);
+    const r = await rollout(d);
+    expect(r.ok).toBe(true);
+    expect(d.order.filter((o) => !o.startsWith('done'))).toEqual([
+      'backup',
+      'start c-qa-master',
+      'back master',
+      'start c-qa-master-2',
+      'back master-2',
+      'start c-qa-master-3',
+      'back master-3',
+      'api 1.36.0',
+      'start c-qa-general',
+    ]);
+  });
+});

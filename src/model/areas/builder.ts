@@ -17,6 +17,12 @@ export interface Facts {
   images: Partial<Record<Arch, string>>;
   /** template texts keyed by their path under templates/ */
   templates: Readonly<Record<string, string>>;
+  /**
+   * The zone the running cluster's `master` group already runs in, when it has more than one
+   * master (spec.controlPlane.count > 1): on 1 → 3 it is pinned to that zone and keeps its
+   * instance (AWS terminates an instance whose zone leaves its group's subnets). Unset: the first zone.
+   */
+  masterZone?: string;
 }
 
 export interface AddOptions {

@@ -1,6 +1,7 @@
 /** Compute: a launch template and an auto scaling group per group, the master's first. */
 import type { ClusterSpec, NodeGroupSpec } from '../../spec/schema.js';
 import { renderUserData } from '../bootstrap.js';
+import { masterGroups } from '../names.js';
 import { GROUP_TAG, K8S_VERSION_TAG, ref, type Tags } from '../types.js';
 import type { Arch, Area } from './builder.js';
 import type { Network } from './network.js';
@@ -35,7 +36,7 @@ export function instanceTier(s: ClusterSpec['spec'], wanted: 'public' | 'private
 
 /** `elbs`: the classic load balancer keys the master groups register with; `targetGroups`: the NLB target group keys. */
 export function compute(area: Area, net: Network, { vars, objectKeys }: Storage, elbs: string[], targetGroups: string[] = []): void {
-  const { s, id, names, k8s, facts, b } = area;
+  const { spec, s, id, names, k8s, facts, b } = area;
   const routeKeys = ['rt/public', ...net.privateTables];
   const imageFor = (instanceType: string): string => {
     if (s.ami) return s.ami;
@@ -52,12 +53,14 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
     sizes: { min: number; max: number; desired: number },
     labels: Record<string, string>,
     taints: NodeGroupSpec['taints'],
+    /** a master of an HA control plane: its group runs in this zone only */
+    zone?: string,
   ) => {
     const profile = role === 'master' ? 'profile/master' : role === 'loadbalancer' ? 'profile/loadbalancer' : 'profile/node';
     const sgs = role === 'master' ? ['sg/master'] : role === 'loadbalancer' ? ['sg/node', 'sg/loadbalancer'] : ['sg/node'];
     const instanceTags: Tags = {
       ...s.tags,
-      Name: role === 'master' ? `master.${names.internalDomain}` : `${id}-${gname}`,
+      Name: role === 'master' ? `${gname}.${names.internalDomain}` : `${id}-${gname}`,
       'kubeaz:cluster': id,
       [GROUP_TAG]: gname,
       [k8s]: 'owned',
@@ -85,7 +88,8 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
       // what the version-skew check in plan reads back: the version the control plane was given
       { tags: role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion } : {} },
     );
-    const subnets = tier === 'public' ? net.publicSubnets : net.privateSubnets;
+    const tierSubnets = tier === 'public' ? net.publicSubnets : net.privateSubnets;
+    const subnets = zone ? [(tier === 'public' ? net.pub : net.priv)[zone]!] : tierSubnets;
     b.add(
       'auto-scaling-group',
       `asg/${gname}`,
@@ -111,13 +115,17 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
         // before). Nothing else waits for a NAT gateway. The master also needs its API name.
         after: [...(tier === 'public' ? ['rt/public'] : routeKeys), ...objectKeys, 'pki', ...(role === 'master' ? ['record/master-internal'] : [])],
         tags: { [GROUP_TAG]: gname, [k8s]: 'owned' },
-        ready: tier === 'private' ? [...new Set(s.zones.map(net.natOf).filter((k): k is string => Boolean(k)))] : [],
+        ready: tier === 'private' ? [...new Set((zone ? [zone] : s.zones).map(net.natOf).filter((k): k is string => Boolean(k)))] : [],
       },
     );
   };
   // kubeadm labels and taints the control plane itself; a kubelet may not set node-role.* labels
   // on itself (NodeRestriction), so roles travel as kubeaz.io/role.
-  group('master', 'master', s.controlPlane.instanceType, s.controlPlane.volumeSize, instanceTier(s, 'private'), { min: 1, max: 1, desired: 1 }, { 'kubeaz.io/role': 'master' }, []);
+  // One master: group `master` across every zone (the seed's). Three or five: a group of one per
+  // master, pinned to its zone, with its own launch template (NODE_GROUP in its user data is the
+  // master's identity at boot: its etcd member record in the bucket is kept per group).
+  for (const m of masterGroups(spec, facts.masterZone))
+    group(m.name, 'master', s.controlPlane.instanceType, s.controlPlane.volumeSize, instanceTier(s, 'private'), { min: 1, max: 1, desired: 1 }, { 'kubeaz.io/role': 'master' }, [], m.zone);
   for (const g of s.nodeGroups) {
     group(g.name, g.role, g.instanceType, g.volumeSize ?? 50, instanceTier(s, g.subnets), { min: g.minSize, max: g.maxSize, desired: g.desiredCapacity }, {
       'kubeaz.io/role': g.role,
