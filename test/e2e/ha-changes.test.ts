@@ -13,7 +13,7 @@ import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
+import { useMoto } from '../helpers/moto.js';
 import type { ControlPlaneInfo } from '../../src/commands/status.js';
 import type { Plan } from '../../src/engine/compare.js';
 import { kubeaz } from '../helpers/cli.js';
@@ -44,8 +44,9 @@ interface CreateJson {
 }
 const mutatingCalls = (c: CreateJson) => Object.entries(c.calls.byAction).filter(([k]) => !/:(Describe|List|Get|Head)/.test(k)).map(([k, n]) => `${k}×${n}`).sort();
 
+const moto = useMoto({ processEnv: true });
+
 describe('controlPlane.count on a running cluster: 1 → 3, and back refused', () => {
-  let moto: Moto;
   let dir: string;
   let file: string;
   let env: Record<string, string>;
@@ -61,10 +62,7 @@ describe('controlPlane.count on a running cluster: 1 → 3, and back refused', (
   };
 
   beforeAll(async () => {
-    moto = await startMoto();
-    env = motoEnv(moto.url);
-    Object.assign(process.env, env);
-    delete process.env.AWS_PROFILE;
+    env = moto.env;
     asg = new AutoScalingClient({ region: REGION });
     ec2 = new EC2Client({ region: REGION });
     elb = new ElasticLoadBalancingClient({ region: REGION });
@@ -79,7 +77,6 @@ describe('controlPlane.count on a running cluster: 1 → 3, and back refused', (
     first = { instance: i.InstanceId!, zone: i.AvailabilityZone! };
   });
   afterAll(async () => {
-    await moto?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
