@@ -58,6 +58,19 @@ interface Observed {
 
 type Node = ResolvedNode<'auto-scaling-group'>;
 
+/** A group's capacity as status shows it: bounds, the types it may use and runs, the spot/on-demand split. */
+export interface GroupCapacity {
+  min: number;
+  desired: number;
+  max: number;
+  /** the MixedInstancesPolicy's types ([] for a plain launch-template group) */
+  instanceTypes: string[];
+  /** instances per type, as running now */
+  typesInUse: Record<string, number>;
+  onDemand: number;
+  spot: number;
+}
+
 /** The group's own desired capacity as observed (the cluster autoscaler moves it), for status. */
 export function observedDesired(actual: Actual | undefined): number | undefined {
   const o = actual?.observed as Partial<Observed> | undefined;
@@ -435,16 +448,48 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
     await w.gone.wait(actual.id);
   },
 
-  async health(_ctx, actuals) {
+  async health(ctx, actuals) {
+    // Which instances run on spot: the group's Instances do not say (only their type); the
+    // instances' own InstanceLifecycle does ('spot'; absent for on-demand). One filtered read for all.
+    const ids = actuals.flatMap((a) => a.observed.instances.map((i) => i.id)).filter(Boolean);
+    const spot = new Set<string>();
+    const typeOf = new Map<string, string>();
+    if (ids.length) {
+      const ec2 = await ctx.aws.ec2();
+      for (const batch of chunks(ids, IDS_PER_CALL)) {
+        const reservations = await drain(paginateDescribeInstances({ client: ec2 }, { Filters: [{ Name: 'instance-id', Values: batch }] }), (p) => p.Reservations);
+        for (const r of reservations)
+          for (const i of r.Instances ?? []) {
+            if (!i.InstanceId) continue;
+            if (i.InstanceLifecycle === 'spot') spot.add(i.InstanceId);
+            if (i.InstanceType) typeOf.set(i.InstanceId, i.InstanceType);
+          }
+      }
+    }
     return actuals.map((a): Health => {
       const o = a.observed;
       const ready = o.instances.filter((i) => i.lifecycleState === 'InService').length;
       const unhealthy = o.instances.filter((i) => i.healthStatus && i.healthStatus !== 'Healthy').map((i) => i.id);
+      const types: Record<string, number> = {};
+      for (const i of o.instances) {
+        const t = i.instanceType ?? typeOf.get(i.id) ?? 'unknown';
+        types[t] = (types[t] ?? 0) + 1;
+      }
+      const spotCount = o.instances.filter((i) => spot.has(i.id)).length;
+      const group: GroupCapacity = {
+        min: o.min,
+        desired: o.desired,
+        max: o.max,
+        instanceTypes: o.instanceTypes?.length ? [...o.instanceTypes] : [],
+        typesInUse: types,
+        onDemand: o.instances.length - spotCount,
+        spot: spotCount,
+      };
       return {
         key: a.key,
         ok: ready >= o.desired,
         summary: `${ready}/${o.desired} in service`,
-        details: { min: o.min, max: o.max, desired: o.desired, instances: o.instances, ...(unhealthy.length ? { unhealthy } : {}) },
+        details: { min: o.min, max: o.max, desired: o.desired, instances: o.instances, group, ...(unhealthy.length ? { unhealthy } : {}) },
       };
     });
   },
