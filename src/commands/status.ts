@@ -11,6 +11,7 @@ import { silentProgress } from '../engine/progress.js';
 import { bucketName, masterGroups } from '../model/names.js';
 import type { Kind } from '../model/types.js';
 import type { Actual, Change, Health, ResourceHandler } from '../resources/types.js';
+import type { GroupCapacity } from '../resources/auto-scaling-group.js';
 import { openSession, UsageError, type GlobalOptions, type Session } from './session.js';
 import { table } from './output.js';
 import { ConsoleProgress } from '../engine/progress.js';
@@ -189,6 +190,27 @@ async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Cre
   return { ok, resources, health, backups, controlPlane: masters, orphans, warnings, kubernetes };
 }
 
+/** Per auto scaling group: bounds, the types it runs, its spot/on-demand split (from the group's health details). */
+export interface GroupStatus extends GroupCapacity {
+  name: string;
+}
+
+export function groupsOf(health: Health[]): GroupStatus[] {
+  return health
+    .filter((h) => h.key.startsWith('asg/') && h.details?.group)
+    .map((h) => ({ name: h.key.slice('asg/'.length), ...(h.details!.group as GroupCapacity) }));
+}
+
+/** The groups as a table: min/desired/max, types in use (count each), on-demand and spot. */
+export function renderGroups(groups: GroupStatus[]): string[] {
+  if (!groups.length) return [];
+  const inUse = (g: GroupStatus) => Object.entries(g.typesInUse).sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => `${t}×${n}`).join(' ') || '-';
+  return table([
+    ['GROUP', 'MIN', 'DESIRED', 'MAX', 'TYPES IN USE', 'ON-DEMAND', 'SPOT', 'ALLOWED TYPES'],
+    ...groups.map((g) => [g.name, String(g.min), String(g.desired), String(g.max), inUse(g), String(g.onDemand), String(g.spot), g.instanceTypes.length ? g.instanceTypes.join(',') : '(launch template)']),
+  ]).split('\n').map(clip);
+}
+
 const WIDTH = 100;
 const clip = (line: string) => (line.length > WIDTH ? `${line.slice(0, WIDTH - 1)}…` : line);
 /** Wraps a long line at spaces, continuing indented (problems are never cut short). */
@@ -246,6 +268,7 @@ export function renderStatus(clusterId: string, region: string, account: string,
     for (const h of verbose ? r.health : failing) out.push(...wrap(`  ${h.ok ? 'ok  ' : 'FAIL'} ${h.key}: ${h.summary}`));
   }
   out.push(...renderControlPlane(r.controlPlane).flatMap((l) => l.split('\n')).flatMap(wrap));
+  out.push(...renderGroups(groupsOf(r.health)));
   if (r.backups?.newestKey) out.push(`etcd backups: ${r.backups.count}, newest ${r.backups.newestKey} (${r.backups.ageMinutes} min old)`);
   if (r.backups?.bytes !== undefined)
     out.push(...wrap(`etcd backups take ${formatBytes(r.backups.bytes)} in the bucket (${formatBytes(r.backups.noncurrentBytes ?? 0)} of it pruned versions awaiting the lifecycle rule)`));
@@ -314,7 +337,7 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
     if (tty && waitMs) process.stderr.write('\r\x1b[K');
     if (json) {
       const { resources, health, backups, controlPlane: cp, orphans, warnings, kubernetes, ok } = report;
-      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, etcdBackups: backups ?? null, controlPlane: cp, kubernetes, orphans, warnings, calls: s.aws.counter.total }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, orphans, warnings, calls: s.aws.counter.total }, null, 2)}\n`);
     } else {
       process.stdout.write(renderStatus(s.clusterId, s.spec.spec.region, s.ctx.accountId, report, Boolean(opts.verbose)));
     }

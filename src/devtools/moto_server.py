@@ -111,6 +111,64 @@ def update_attached_elbs(self, group_name):
 
 AutoScalingBackend.update_attached_elbs = update_attached_elbs
 
+
+# Auto scaling groups with a MixedInstancesPolicy, where moto 5.2 differs from the
+# UpdateAutoScalingGroup / CreateAutoScalingGroup API reference:
+# 1. An update that names neither LaunchTemplate, LaunchConfigurationName nor MixedInstancesPolicy
+#    (a MinSize change, say) drops the group's policy; AWS keeps what the update does not name.
+# 2. UpdateAutoScalingGroup's CapacityRebalance is ignored; AWS applies it.
+# 3. A mixed group without weights launches fewer instances than its desired capacity (moto
+#    truncates the on-demand/spot split to whole instances twice); AWS launches exactly the
+#    desired capacity and only splits it between on-demand and spot.
+from moto.autoscaling.models import FakeAutoScalingGroup  # noqa: E402
+from moto.autoscaling.responses import AutoScalingResponse  # noqa: E402
+
+_update_group = FakeAutoScalingGroup.update
+
+
+def _update_keeping_policy(self, *args, **kwargs):
+    names_template = kwargs.get("launch_config_name") or kwargs.get("launch_template")
+    kept = self.mixed_instances_policy
+    result = _update_group(self, *args, **kwargs)
+    if kwargs.get("mixed_instances_policy") is None and not names_template:
+        self.mixed_instances_policy = kept
+    return result
+
+
+FakeAutoScalingGroup.update = _update_keeping_policy
+
+_update_response = AutoScalingResponse.update_auto_scaling_group
+
+
+def _update_with_capacity_rebalance(self):
+    result = _update_response(self)
+    value = self._get_bool_param("CapacityRebalance", None)
+    if value is not None:
+        name = self._get_param("AutoScalingGroupName")
+        self.autoscaling_backend.autoscaling_groups[name].capacity_rebalance = value
+    return result
+
+
+AutoScalingResponse.update_auto_scaling_group = _update_with_capacity_rebalance
+
+_set_desired = FakeAutoScalingGroup.set_desired_capacity
+
+
+def _set_desired_unweighted(self, new_capacity):
+    policy = self.mixed_instances_policy
+    overrides = ((policy or {}).get("LaunchTemplate") or {}).get("Overrides") or []
+    if policy and not any("WeightedCapacity" in o for o in overrides):
+        # one instance per unit of capacity, whatever the on-demand/spot split
+        self.mixed_instances_policy = None
+        try:
+            return _set_desired(self, new_capacity)
+        finally:
+            self.mixed_instances_policy = policy
+    return _set_desired(self, new_capacity)
+
+
+FakeAutoScalingGroup.set_desired_capacity = _set_desired_unweighted
+
 if __name__ == "__main__":
     from moto.server import main
 

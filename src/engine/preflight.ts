@@ -7,6 +7,8 @@
  * - VPCs per region (Service Quotas L-F678F1CE, else AWS's default 5) when the VPC is still to make;
  * - every zone of the spec exists in the region (DescribeAvailabilityZones, compared here);
  * - every instance type offered in every zone that exists (one DescribeInstanceTypeOfferings);
+ * - the types of one node group (instanceTypes) agree on vCPUs and memory (DescribeInstanceTypes):
+ *   cluster-autoscaler sizes a group by its first type, so a smaller one would be scheduled short;
  * - the AMIs exist (DescribeImages), the key pair exists (DescribeKeyPairs);
  * - the public zone, when named and not already ours, is unambiguous (one public zone of that name)
  *   and not another cluster's (a zone kubeaz made for another cluster: its comment names it);
@@ -108,8 +110,8 @@ export async function preflight(
       });
   });
 
-  // Instance types: every group's type in every zone (groups span all zones of their tier).
-  const types = [...new Set([s.controlPlane.instanceType, ...s.nodeGroups.map((g) => g.instanceType)])].sort();
+  // Instance types: every group's types in every zone (groups span all zones of their tier).
+  const types = [...new Set([s.controlPlane.instanceType, ...s.nodeGroups.flatMap((g) => g.instanceTypes ?? [g.instanceType])])].sort();
   guard('instance-type', async () => {
     const known = await existing.catch(() => undefined);
     const zones = known ? s.zones.filter((z) => known.has(z)) : [...s.zones];
@@ -125,6 +127,33 @@ export async function preflight(
       if (missing.length) failures.push({ check: 'instance-type', message: `${t} is not offered in ${missing.join(', ')} (its groups span every zone): choose another type or other zones` });
     }
   });
+
+  // The types of one group must be alike: the autoscaler plans with the first one's vCPUs and memory.
+  const mixed = s.nodeGroups.filter((g) => (g.instanceTypes?.length ?? 0) > 1);
+  if (mixed.length) {
+    guard('instance-type', async () => {
+      const wanted = [...new Set(mixed.flatMap((g) => g.instanceTypes!))].sort();
+      const sizes = new Map<string, { vcpus: number; memoryMiB: number }>();
+      // A filter, not InstanceTypes: one unknown type would fail the whole call (the offerings check names it).
+      for await (const page of ec2Mod.paginateDescribeInstanceTypes({ client: ec2 }, { Filters: [{ Name: 'instance-type', Values: wanted }] }))
+        for (const t of page.InstanceTypes ?? [])
+          if (t.InstanceType && wanted.includes(t.InstanceType)) sizes.set(t.InstanceType, { vcpus: t.VCpuInfo?.DefaultVCpus ?? 0, memoryMiB: t.MemoryInfo?.SizeInMiB ?? 0 });
+      for (const g of mixed) {
+        const known = g.instanceTypes!.filter((t) => sizes.has(t));
+        const first = known[0];
+        if (!first) continue;
+        const want = sizes.get(first)!;
+        const odd = known.filter((t) => sizes.get(t)!.vcpus !== want.vcpus || sizes.get(t)!.memoryMiB !== want.memoryMiB);
+        if (odd.length) {
+          const show = (t: string) => `${t} ${sizes.get(t)!.vcpus} vCPU / ${sizes.get(t)!.memoryMiB} MiB`;
+          failures.push({
+            check: 'instance-type',
+            message: `node group ${g.name}: its instance types differ in size (${[first, ...odd].map(show).join(', ')}); cluster-autoscaler sizes the group by its first type (${first}), so list types with the same vCPUs and memory`,
+          });
+        }
+      }
+    });
+  }
 
   // Images of the launch templates this run makes or changes.
   const images = [...new Set(nodesOf(graph, 'launch-template').filter((n) => touched.has(n.key)).map((n) => n.props.imageId))];

@@ -9,6 +9,7 @@
  * creating a load balancer or target group needs that tag in the request; EBS volumes and
  * snapshots follow the CSI driver's own tag conditions (`ebs.csi.aws.com/cluster=true`, …).
  */
+import { autoscalerClusterTag } from '../spec/autoscaler-tags.js';
 import { k8sClusterTag } from './names.js';
 import type { PolicyDocument, Ref } from './types.js';
 
@@ -178,6 +179,40 @@ export function cloudControllerAndCsiStatements(clusterId: string, region: strin
   ];
 }
 
+/**
+ * cluster-autoscaler on AWS (its cloudprovider/aws README's policy): reads on `*` (no resource-level
+ * permissions exist for them), and the two calls that change a group only on groups that carry
+ * this cluster's `k8s.io/cluster-autoscaler/<id>=owned` tag — the tag kubeaz puts on every node
+ * group's ASG (never on the master's). Attached to the master's role while the autoscaler runs
+ * there; the IRSA work moves it to the autoscaler's own role (same name, same statements).
+ */
+export function clusterAutoscalerStatements(clusterId: string): Statement[] {
+  return [
+    {
+      Sid: 'AutoscalerDescribe',
+      Effect: 'Allow',
+      Action: [
+        'autoscaling:DescribeAutoScalingGroups',
+        'autoscaling:DescribeAutoScalingInstances',
+        'autoscaling:DescribeLaunchConfigurations',
+        'autoscaling:DescribeScalingActivities',
+        'autoscaling:DescribeTags',
+        'ec2:DescribeImages',
+        'ec2:DescribeInstanceTypes',
+        'ec2:DescribeLaunchTemplateVersions',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'AutoscalerScaleOwnGroups',
+      Effect: 'Allow',
+      Action: ['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
+      Resource: '*',
+      Condition: { StringEquals: { [`aws:ResourceTag/${autoscalerClusterTag(clusterId)}`]: 'owned' } },
+    },
+  ];
+}
+
 export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: string, region: string, account: string) {
   return doc([
     { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/master/*`, `${bucketArn}/pki/*`] },
@@ -213,6 +248,7 @@ export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: stri
     },
     { Sid: 'DnsChangeStatus', Effect: 'Allow', Action: ['route53:GetChange'], Resource: ['arn:aws:route53:::change/*'] },
     ...cloudControllerAndCsiStatements(clusterId, region, account),
+    ...clusterAutoscalerStatements(clusterId),
   ]);
 }
 

@@ -65,6 +65,17 @@ export interface RouteSpec {
 /** An IAM policy document; may hold Refs (a zone's ARN), resolved before it is sent. */
 export type PolicyDocument = { Version: string; Statement: unknown[] };
 
+/** A group's MixedInstancesPolicy in kubeaz's terms (launch template + one override per type, InstancesDistribution). */
+export interface MixedInstances {
+  /** the overrides, in order: the first is the preferred type (and the launch template's own) */
+  instanceTypes: string[];
+  onDemandBase: number;
+  /** on-demand share above the base, 0–100 (100: no spot) */
+  onDemandPercentage: number;
+  onDemandAllocationStrategy: 'prioritized' | 'lowest-price';
+  spotAllocationStrategy: string;
+}
+
 export interface KindProps {
   vpc: { cidr: string; tenancy: 'default' | 'dedicated' };
   subnet: { vpcId: Ref; cidr: string; zone: string; tier: 'public' | 'private' };
@@ -150,6 +161,8 @@ export interface KindProps {
     targetGroupArns?: Ref[];
     healthCheckGracePeriod: number;
     instanceTags: Tags;
+    /** present only for a group with instanceTypes or spot: a MixedInstancesPolicy (capacity rebalancing on) instead of a plain launch template */
+    mixedInstances?: MixedInstances;
   };
 }
 

@@ -16,6 +16,7 @@ import {
   UpdateAutoScalingGroupCommand,
   paginateDescribeAutoScalingGroups,
   type AutoScalingGroup,
+  type MixedInstancesPolicy,
   type Tag as AsgTag,
   type UpdateAutoScalingGroupCommandInput,
 } from '@aws-sdk/client-auto-scaling';
@@ -23,7 +24,7 @@ import { paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import { isAlreadyExists } from '../aws/errors.js';
 import { fromTagList } from '../aws/tags.js';
 import { CoalescingWaiter, type PollOutcome } from '../aws/wait.js';
-import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
+import { KEY_TAG, OWNER_TAG, type MixedInstances, type Tags } from '../model/types.js';
 import { chunks } from '../util/lists.js';
 import { change, drain, ignoreNotFound, keyed } from './common.js';
 import type { Actual, ActualOf, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';
@@ -33,12 +34,18 @@ export interface AsgInstance {
   lifecycleState: string;
   healthStatus: string;
   zone: string;
+  /** the type it runs (with a MixedInstancesPolicy, one of the overrides) */
+  instanceType?: string;
 }
+
+/** The distribution part of a MixedInstancesPolicy, as kubeaz sets it (the fields it compares). */
+type Distribution = Omit<MixedInstances, 'instanceTypes'>;
 
 interface Observed {
   min: number;
   max: number;
   desired: number;
+  /** the launch template, whether named directly or by the MixedInstancesPolicy */
   launchTemplateId: string;
   launchTemplateVersion: string;
   subnetIds: string[];
@@ -47,9 +54,26 @@ interface Observed {
   instances: AsgInstance[];
   /** tag keys propagated to instances at launch */
   propagate: string[];
+  /** the MixedInstancesPolicy's override types in order ([] for a group without one) */
+  instanceTypes?: string[];
+  distribution?: Distribution;
+  capacityRebalance?: boolean;
 }
 
 type Node = ResolvedNode<'auto-scaling-group'>;
+
+/** A group's capacity as status shows it: bounds, the types it may use and runs, the spot/on-demand split. */
+export interface GroupCapacity {
+  min: number;
+  desired: number;
+  max: number;
+  /** the MixedInstancesPolicy's types ([] for a plain launch-template group) */
+  instanceTypes: string[];
+  /** instances per type, as running now */
+  typesInUse: Record<string, number>;
+  onDemand: number;
+  spot: number;
+}
 
 /** The group's own desired capacity as observed (the cluster autoscaler moves it), for status. */
 export function observedDesired(actual: Actual | undefined): number | undefined {
@@ -74,12 +98,27 @@ const IDS_PER_CALL = 100;
 const sorted = (xs: readonly string[]): string[] => [...xs].sort();
 
 function observedOf(g: AutoScalingGroup): Observed {
+  const mip = g.MixedInstancesPolicy;
+  const lt = g.LaunchTemplate ?? mip?.LaunchTemplate?.LaunchTemplateSpecification;
+  const d = mip?.InstancesDistribution;
   return {
     min: g.MinSize ?? 0,
     max: g.MaxSize ?? 0,
     desired: g.DesiredCapacity ?? 0,
-    launchTemplateId: g.LaunchTemplate?.LaunchTemplateId ?? '',
-    launchTemplateVersion: g.LaunchTemplate?.Version ?? '',
+    launchTemplateId: lt?.LaunchTemplateId ?? '',
+    launchTemplateVersion: lt?.Version ?? '',
+    instanceTypes: mip ? (mip.LaunchTemplate?.Overrides ?? []).map((o) => o.InstanceType ?? '') : [],
+    ...(mip
+      ? {
+          distribution: {
+            onDemandBase: d?.OnDemandBaseCapacity ?? 0,
+            onDemandPercentage: d?.OnDemandPercentageAboveBaseCapacity ?? 100,
+            onDemandAllocationStrategy: (d?.OnDemandAllocationStrategy ?? 'prioritized') as Distribution['onDemandAllocationStrategy'],
+            spotAllocationStrategy: d?.SpotAllocationStrategy ?? 'lowest-price',
+          },
+        }
+      : {}),
+    capacityRebalance: g.CapacityRebalance ?? false,
     subnetIds: sorted((g.VPCZoneIdentifier ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
     loadBalancerNames: sorted(g.LoadBalancerNames ?? []),
     targetGroupArns: sorted(g.TargetGroupARNs ?? []),
@@ -88,6 +127,7 @@ function observedOf(g: AutoScalingGroup): Observed {
       lifecycleState: i.LifecycleState ?? '',
       healthStatus: i.HealthStatus ?? '',
       zone: i.AvailabilityZone ?? '',
+      ...(i.InstanceType ? { instanceType: i.InstanceType } : {}),
     })),
     propagate: sorted((g.Tags ?? []).filter((t) => t.PropagateAtLaunch && t.Key).map((t) => t.Key!)),
   };
@@ -105,6 +145,31 @@ function desiredTags(node: Node): Array<{ key: string; value: string; propagate:
     .sort()
     .map((key) => ({ key, value: all[key]!, propagate: key in node.props.instanceTags }));
 }
+
+/**
+ * The group's MixedInstancesPolicy: the launch template, one override per type (in the spec's
+ * order: on-demand capacity takes them in that order), and the spot/on-demand distribution. Sent
+ * whole on every update, so nothing of an earlier policy lingers.
+ */
+function mixedPolicy(p: Node['props'], m: MixedInstances): MixedInstancesPolicy {
+  return {
+    LaunchTemplate: {
+      LaunchTemplateSpecification: { LaunchTemplateId: p.launchTemplateId, Version: p.launchTemplateVersion },
+      Overrides: m.instanceTypes.map((t) => ({ InstanceType: t })),
+    },
+    InstancesDistribution: {
+      OnDemandAllocationStrategy: m.onDemandAllocationStrategy,
+      OnDemandBaseCapacity: m.onDemandBase,
+      OnDemandPercentageAboveBaseCapacity: m.onDemandPercentage,
+      SpotAllocationStrategy: m.spotAllocationStrategy,
+    },
+  };
+}
+
+const distributionOf = (m: MixedInstances | undefined): Distribution | undefined =>
+  m ? { onDemandBase: m.onDemandBase, onDemandPercentage: m.onDemandPercentage, onDemandAllocationStrategy: m.onDemandAllocationStrategy, spotAllocationStrategy: m.spotAllocationStrategy } : undefined;
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 const asgTags = (name: string, tags: Array<{ key: string; value: string; propagate: boolean }>): AsgTag[] =>
   tags.map((t) => ({ ResourceId: name, ResourceType: 'auto-scaling-group', Key: t.key, Value: t.value, PropagateAtLaunch: t.propagate }));
@@ -241,7 +306,11 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
       await asg.send(
         new CreateAutoScalingGroupCommand({
           AutoScalingGroupName: p.name,
-          LaunchTemplate: { LaunchTemplateId: p.launchTemplateId, Version: p.launchTemplateVersion },
+          // a group of several types or with spot: a MixedInstancesPolicy, and capacity rebalancing
+          // (a spot instance at elevated risk of interruption is replaced before it is taken)
+          ...(p.mixedInstances
+            ? { MixedInstancesPolicy: mixedPolicy(p, p.mixedInstances), CapacityRebalance: true }
+            : { LaunchTemplate: { LaunchTemplateId: p.launchTemplateId, Version: p.launchTemplateVersion } }),
           MinSize: p.minSize,
           MaxSize: p.maxSize,
           DesiredCapacity: p.desiredCapacity,
@@ -274,6 +343,9 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
       targetGroupArns: sorted(p.targetGroupArns ?? []),
       instances: [],
       propagate: sorted(Object.keys(p.instanceTags)),
+      instanceTypes: p.mixedInstances ? [...p.mixedInstances.instanceTypes] : [],
+      ...(p.mixedInstances ? { distribution: distributionOf(p.mixedInstances)! } : {}),
+      capacityRebalance: p.mixedInstances !== undefined,
     };
     return { key: node.key, kind: 'auto-scaling-group', id: p.name, attrs: { name: p.name }, tags: Object.fromEntries(desiredTags(node).map((t) => [t.key, t.value])), observed };
   },
@@ -293,6 +365,13 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
     if (specChanged || o.desired < p.minSize || o.desired > p.maxSize) out.push(change('desiredCapacity', o.desired, p.desiredCapacity, true));
     if (o.launchTemplateId !== p.launchTemplateId) out.push(change('launchTemplateId', o.launchTemplateId, p.launchTemplateId, true));
     if (o.launchTemplateVersion !== p.launchTemplateVersion) out.push(change('launchTemplateVersion', o.launchTemplateVersion, p.launchTemplateVersion, true));
+    // The instance types and their spot/on-demand distribution: updated in place (the group's running
+    // instances stay; new ones follow the new policy). A state entry from before these fields were
+    // observed has them undefined: read as a plain group.
+    const types = p.mixedInstances?.instanceTypes ?? [];
+    if (!same(o.instanceTypes ?? [], types)) out.push(change('instanceTypes', o.instanceTypes ?? [], types, true));
+    if (!same(o.distribution, distributionOf(p.mixedInstances))) out.push(change('instancesDistribution', o.distribution ?? null, distributionOf(p.mixedInstances) ?? null, true));
+    if ((o.capacityRebalance ?? false) !== (p.mixedInstances !== undefined)) out.push(change('capacityRebalance', o.capacityRebalance ?? false, p.mixedInstances !== undefined, true));
     const subnets = sorted(p.subnetIds);
     if (o.subnetIds.join(',') !== subnets.join(',')) out.push(change('subnetIds', o.subnetIds, subnets, true));
     const lbs = sorted(p.loadBalancerNames);
@@ -320,7 +399,13 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
     if (has('minSize')) input.MinSize = p.minSize;
     if (has('maxSize')) input.MaxSize = p.maxSize;
     if (has('desiredCapacity')) input.DesiredCapacity = p.desiredCapacity;
-    if (has('launchTemplateId') || has('launchTemplateVersion')) input.LaunchTemplate = { LaunchTemplateId: p.launchTemplateId, Version: p.launchTemplateVersion };
+    if (has('launchTemplateId') || has('launchTemplateVersion') || has('instanceTypes') || has('instancesDistribution')) {
+      // A mixed group names its launch template inside the policy; a plain one directly (which, on
+      // a group that had a policy, replaces it).
+      if (p.mixedInstances) input.MixedInstancesPolicy = mixedPolicy(p, p.mixedInstances);
+      else input.LaunchTemplate = { LaunchTemplateId: p.launchTemplateId, Version: p.launchTemplateVersion };
+    }
+    if (has('capacityRebalance')) input.CapacityRebalance = p.mixedInstances !== undefined;
     if (has('subnetIds')) input.VPCZoneIdentifier = p.subnetIds.join(',');
     if (Object.keys(input).length > 1) await asg.send(new UpdateAutoScalingGroupCommand(input));
 
@@ -357,8 +442,12 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
       min: input.MinSize ?? o.min,
       max: input.MaxSize ?? o.max,
       desired,
-      launchTemplateId: input.LaunchTemplate?.LaunchTemplateId ?? o.launchTemplateId,
-      launchTemplateVersion: input.LaunchTemplate?.Version ?? o.launchTemplateVersion,
+      launchTemplateId: input.LaunchTemplate || input.MixedInstancesPolicy ? p.launchTemplateId : o.launchTemplateId,
+      launchTemplateVersion: input.LaunchTemplate || input.MixedInstancesPolicy ? p.launchTemplateVersion : o.launchTemplateVersion,
+      ...(input.LaunchTemplate || input.MixedInstancesPolicy
+        ? { instanceTypes: p.mixedInstances ? [...p.mixedInstances.instanceTypes] : [], distribution: distributionOf(p.mixedInstances) }
+        : {}),
+      capacityRebalance: input.CapacityRebalance ?? o.capacityRebalance ?? false,
       subnetIds: input.VPCZoneIdentifier ? sorted(p.subnetIds) : o.subnetIds,
       loadBalancerNames: has('loadBalancerNames') ? sorted(p.loadBalancerNames) : o.loadBalancerNames,
       targetGroupArns: has('targetGroupArns') ? sorted(p.targetGroupArns ?? []) : o.targetGroupArns,
@@ -369,7 +458,10 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
 
   planUpdate(_node, _actual, changes) {
     const v = changes.find((c) => c.field === 'launchTemplateVersion');
-    return v ? { note: `the group will launch version ${String(v.to)}; its running instances keep version ${String(v.from)} until \`kubeaz rollout\` replaces them` } : {};
+    if (v) return { note: `the group will launch version ${String(v.to)}; its running instances keep version ${String(v.from)} until \`kubeaz rollout\` replaces them` };
+    if (changes.some((c) => c.field === 'instanceTypes' || c.field === 'instancesDistribution'))
+      return { note: 'updated in place: new instances follow the new types and spot/on-demand split; running ones stay until the autoscaler, a rebalance or `kubeaz rollout` replaces them' };
+    return {};
   },
 
   deleteNote: 'the group is deleted with its instances (they terminate)',
@@ -386,16 +478,48 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
     await w.gone.wait(actual.id);
   },
 
-  async health(_ctx, actuals) {
+  async health(ctx, actuals) {
+    // Which instances run on spot: the group's Instances do not say (only their type); the
+    // instances' own InstanceLifecycle does ('spot'; absent for on-demand). One filtered read for all.
+    const ids = actuals.flatMap((a) => a.observed.instances.map((i) => i.id)).filter(Boolean);
+    const spot = new Set<string>();
+    const typeOf = new Map<string, string>();
+    if (ids.length) {
+      const ec2 = await ctx.aws.ec2();
+      for (const batch of chunks(ids, IDS_PER_CALL)) {
+        const reservations = await drain(paginateDescribeInstances({ client: ec2 }, { Filters: [{ Name: 'instance-id', Values: batch }] }), (p) => p.Reservations);
+        for (const r of reservations)
+          for (const i of r.Instances ?? []) {
+            if (!i.InstanceId) continue;
+            if (i.InstanceLifecycle === 'spot') spot.add(i.InstanceId);
+            if (i.InstanceType) typeOf.set(i.InstanceId, i.InstanceType);
+          }
+      }
+    }
     return actuals.map((a): Health => {
       const o = a.observed;
       const ready = o.instances.filter((i) => i.lifecycleState === 'InService').length;
       const unhealthy = o.instances.filter((i) => i.healthStatus && i.healthStatus !== 'Healthy').map((i) => i.id);
+      const types: Record<string, number> = {};
+      for (const i of o.instances) {
+        const t = i.instanceType ?? typeOf.get(i.id) ?? 'unknown';
+        types[t] = (types[t] ?? 0) + 1;
+      }
+      const spotCount = o.instances.filter((i) => spot.has(i.id)).length;
+      const group: GroupCapacity = {
+        min: o.min,
+        desired: o.desired,
+        max: o.max,
+        instanceTypes: o.instanceTypes?.length ? [...o.instanceTypes] : [],
+        typesInUse: types,
+        onDemand: o.instances.length - spotCount,
+        spot: spotCount,
+      };
       return {
         key: a.key,
         ok: ready >= o.desired,
         summary: `${ready}/${o.desired} in service`,
-        details: { min: o.min, max: o.max, desired: o.desired, instances: o.instances, ...(unhealthy.length ? { unhealthy } : {}) },
+        details: { min: o.min, max: o.max, desired: o.desired, instances: o.instances, group, ...(unhealthy.length ? { unhealthy } : {}) },
       };
     });
   },

@@ -84,3 +84,4 @@ export function kubeletLabelProblem(key: string): string | undefined {
 }
 
 export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
+export type TaintEffect = (typeof TAINT_EFFECTS)[number];

@@ -7,6 +7,8 @@ import { parseCidr, subnetLayout, type Cidr } from './cidr.js';
 import { POD_CIDR, SERVICE_CIDR } from './cidr.js';
 import { regionProblem } from './regions.js';
 import { kubeletLabelProblem, labelValueProblems, qualifiedNameProblems, TAINT_EFFECTS } from './k8s-names.js';
+import { archOf, MAX_INSTANCE_TYPES, SPOT_ALLOCATION_STRATEGIES } from './instance-types.js';
+import { ASG_TAG_KEY_MAX, autoscalerTags, KUBEAZ_NODE_GROUP_ASG_TAGS, NODE_TEMPLATE_LABEL_PREFIX, NODE_TEMPLATE_TAINT_PREFIX } from './autoscaler-tags.js';
 
 export const API_VERSION = 'kubeaz/v1';
 
@@ -98,11 +100,23 @@ const labels = z
     }
   });
 
+/** Spot capacity of a group with a MixedInstancesPolicy (the auto scaling API's InstancesDistribution). */
+const spot = z.strictObject({
+  onDemandBase: z.number({ error: 'onDemandBase must be a number' }).int('onDemandBase must be a whole number').min(0, 'onDemandBase must be 0 or more').default(0),
+  onDemandPercentage: z
+    .number({ error: 'onDemandPercentage must be a number' })
+    .int('onDemandPercentage must be a whole number')
+    .min(0, 'onDemandPercentage must be 0–100')
+    .max(100, 'onDemandPercentage must be 0–100')
+    .default(0),
+  allocationStrategy: z.enum(SPOT_ALLOCATION_STRATEGIES, { error: `allocationStrategy must be one of ${SPOT_ALLOCATION_STRATEGIES.join(', ')}` }).default('price-capacity-optimized'),
+});
+
 const nodeGroup = z
   .strictObject({
     name: name('node group name').max(20, 'node group name must be at most 20 characters'),
     role: z.enum(['node', 'loadbalancer'], { error: "role must be 'node' or 'loadbalancer'" }).default('node'),
-    instanceType,
+    instanceType: instanceType.optional(),
     minSize: size('minSize'),
     maxSize: size('maxSize').max(1000, 'maxSize must be at most 1000'),
     desiredCapacity: size('desiredCapacity').optional(),
@@ -112,12 +126,37 @@ const nodeGroup = z
     taints: z.array(taint).default([]),
     elasticIps: z.number().int().min(1).max(20).optional(),
     publicRecord: z.string().regex(dnsLabel, 'publicRecord must be a single DNS label such as lb').optional(),
+    instanceTypes: z
+      .array(instanceType, { error: 'instanceTypes must be a list of EC2 instance types' })
+      .min(1, 'instanceTypes must list at least one type')
+      .max(MAX_INSTANCE_TYPES, `instanceTypes may list at most ${MAX_INSTANCE_TYPES} types (the auto scaling API's limit)`)
+      .optional(),
+    spot: spot.optional(),
   })
   .superRefine((g, ctx) => {
     const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
     if (num(g.maxSize) && num(g.minSize) && g.maxSize < g.minSize) ctx.addIssue({ code: 'custom', path: ['maxSize'], message: `maxSize (${g.maxSize}) is less than minSize (${g.minSize})` });
     if (num(g.desiredCapacity) && num(g.minSize) && num(g.maxSize) && (g.desiredCapacity < g.minSize || g.desiredCapacity > g.maxSize))
       ctx.addIssue({ code: 'custom', path: ['desiredCapacity'], message: `desiredCapacity (${g.desiredCapacity}) must lie between minSize (${g.minSize}) and maxSize (${g.maxSize})` });
+    if (g.instanceType !== undefined && g.instanceTypes !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['instanceTypes'], message: 'instanceType and instanceTypes are alternatives: give instanceTypes alone (its first type is the preferred one)' });
+    if (g.instanceType === undefined && g.instanceTypes === undefined) ctx.addIssue({ code: 'custom', path: ['instanceType'], message: 'instanceType (or instanceTypes) is required' });
+    if (Array.isArray(g.instanceTypes)) {
+      const seen = new Set<string>();
+      g.instanceTypes.forEach((t, i) => {
+        if (typeof t !== 'string') return;
+        if (seen.has(t)) ctx.addIssue({ code: 'custom', path: ['instanceTypes', i], message: `instance type ${t} is listed twice` });
+        seen.add(t);
+      });
+      const types = g.instanceTypes.filter((t): t is string => typeof t === 'string');
+      const archs = [...new Set(types.map(archOf))];
+      if (archs.length > 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instanceTypes'],
+          message: `the types of one group must share an architecture (one image, one launch template): ${types.map((t) => `${t} (${archOf(t)})`).join(', ')}`,
+        });
+    }
     if (g.role !== 'loadbalancer') {
       if (g.elasticIps !== undefined) ctx.addIssue({ code: 'custom', path: ['elasticIps'], message: "elasticIps is allowed only on a group with role 'loadbalancer'" });
       if (g.publicRecord !== undefined) ctx.addIssue({ code: 'custom', path: ['publicRecord'], message: "publicRecord is allowed only on a group with role 'loadbalancer'" });
@@ -126,6 +165,8 @@ const nodeGroup = z
   }, ALWAYS)
   .transform((g) => ({
     ...g,
+    /** the group's (first, preferred) type: what its launch template names */
+    instanceType: g.instanceType ?? g.instanceTypes?.[0] ?? '',
     desiredCapacity: g.desiredCapacity ?? g.minSize,
     subnets: g.subnets ?? (g.role === 'loadbalancer' ? ('public' as const) : ('private' as const)),
     elasticIps: g.elasticIps ?? 0,
@@ -260,6 +301,37 @@ export const clusterSchema = z
           ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs spec.dns.publicDomain' });
         if (g.publicRecord !== undefined && g.elasticIps === 0)
           ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs elasticIps on the same group (the record lists those addresses)' });
+      });
+    });
+    // cluster-autoscaler's tags on each group's auto scaling group (scale from zero needs one per
+    // label and per taint): every key must fit an ASG tag key, and the group's tags fit in 50.
+    attempt(() => {
+      const id = clusterIdOf(c);
+      s.nodeGroups.forEach((g, i) => {
+        const at = ['spec', 'nodeGroups', i];
+        for (const k of Object.keys(g.labels)) {
+          const key = `${NODE_TEMPLATE_LABEL_PREFIX}${k}`;
+          if (key.length > ASG_TAG_KEY_MAX)
+            ctx.addIssue({ code: 'custom', path: [...at, 'labels', k], message: `label ${k} does not fit cluster-autoscaler's node-template tag: ${key} is ${key.length} characters and an auto scaling group's tag key holds at most ${ASG_TAG_KEY_MAX} (the autoscaler could not scale this group from zero knowing the label); use a key of at most ${ASG_TAG_KEY_MAX - NODE_TEMPLATE_LABEL_PREFIX.length} characters` });
+        }
+        const taintKeys = new Set<string>();
+        g.taints.forEach((t, j) => {
+          const key = `${NODE_TEMPLATE_TAINT_PREFIX}${t.key}`;
+          if (key.length > ASG_TAG_KEY_MAX)
+            ctx.addIssue({ code: 'custom', path: [...at, 'taints', j, 'key'], message: `taint ${t.key} does not fit cluster-autoscaler's node-template tag: ${key} is ${key.length} characters and an auto scaling group's tag key holds at most ${ASG_TAG_KEY_MAX}; use a key of at most ${ASG_TAG_KEY_MAX - NODE_TEMPLATE_TAINT_PREFIX.length} characters` });
+          if (taintKeys.has(t.key))
+            ctx.addIssue({ code: 'custom', path: [...at, 'taints', j, 'key'], message: `taint key ${t.key} is used twice in this group: cluster-autoscaler's node-template tag holds one taint per key` });
+          taintKeys.add(t.key);
+        });
+        const user = Object.keys(s.tags).length;
+        const scaler = Object.keys(autoscalerTags(id, { 'kubeaz.io/role': g.role, ...g.labels }, g.taints)).length;
+        const total = user + KUBEAZ_NODE_GROUP_ASG_TAGS + scaler;
+        if (total > AWS_TAGS_PER_RESOURCE)
+          ctx.addIssue({
+            code: 'custom',
+            path: at,
+            message: `the auto scaling group of node group '${g.name}' would carry ${total} tags and AWS allows ${AWS_TAGS_PER_RESOURCE}: ${user} from spec.tags, ${KUBEAZ_NODE_GROUP_ASG_TAGS} of kubeaz's and ${scaler} for cluster-autoscaler (2 for discovery, one per label — kubeaz.io/role included — and one per taint); drop ${total - AWS_TAGS_PER_RESOURCE} tags, labels or taints`,
+          });
       });
     });
     attempt(() => {

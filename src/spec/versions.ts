@@ -7,7 +7,10 @@
  * Sources (checked 2026-11): the cloud-provider-aws chart index (gh-pages) and its release tags
  * (CCM image minor = Kubernetes minor); Cilium's Kubernetes compatibility matrix (1.18: 1.30–1.33,
  * 1.19: 1.32–1.35) and the published charts in cilium/charts; the aws-ebs-csi-driver chart index
- * (the driver supports every upstream-supported minor). The etcd tools are NOT pinned here: the
+ * (the driver supports every upstream-supported minor); cluster-autoscaler's releases
+ * (cluster-autoscaler-1.N.x: its minor = Kubernetes minor, newest patch of each; chart 9.59.1 of
+ * kubernetes.github.io/autoscaler renders any of them); the AWS Node Termination Handler's chart
+ * (public.ecr.aws/aws-ec2/helm, 0.27.3 = handler v1.25.3, not tied to a Kubernetes minor). The etcd tools are NOT pinned here: the
  * master derives them at boot from the etcd image kubeadm itself runs (`kubeadm config images list`).
  */
 
@@ -22,20 +25,25 @@ export interface MinorAddons {
   cilium: AddonPin;
   awsCloudControllerManager: AddonPin;
   awsEbsCsiDriver: AddonPin;
+  /** cluster-autoscaler: its image minor must equal the Kubernetes minor */
+  clusterAutoscaler: AddonPin;
+  awsNodeTerminationHandler: AddonPin;
 }
 
 export const HELM_VERSION = '3.16.3';
 
 const CCM_CHART = '0.0.11';
 const EBS_CSI_CHART = '2.64.0';
+const CA_CHART = '9.59.1';
+const NTH: AddonPin = { chart: '0.27.3' };
 
 export const ADDON_VERSIONS_BY_MINOR: Readonly<Record<string, MinorAddons>> = {
-  '1.30': { cilium: { chart: '1.18.12' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.30.10' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART } },
-  '1.31': { cilium: { chart: '1.18.12' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.31.9' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART } },
-  '1.32': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.32.8' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART } },
-  '1.33': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.33.4' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART } },
-  '1.34': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.34.3' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART } },
-  '1.35': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.35.2' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART } },
+  '1.30': { cilium: { chart: '1.18.12' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.30.10' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.30.5' }, awsNodeTerminationHandler: NTH },
+  '1.31': { cilium: { chart: '1.18.12' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.31.9' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.31.5' }, awsNodeTerminationHandler: NTH },
+  '1.32': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.32.8' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.32.7' }, awsNodeTerminationHandler: NTH },
+  '1.33': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.33.4' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.33.6' }, awsNodeTerminationHandler: NTH },
+  '1.34': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.34.3' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.34.5' }, awsNodeTerminationHandler: NTH },
+  '1.35': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.35.2' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.35.2' }, awsNodeTerminationHandler: NTH },
 };
 
 /** Cilium's e2e-tested Kubernetes minors per Cilium minor (docs.cilium.io, Kubernetes Compatibility). */
@@ -71,6 +79,9 @@ export function addonVars(kubernetesVersion: string): Record<string, string> {
     AWS_CCM_CHART_VERSION: addons.awsCloudControllerManager.chart,
     AWS_CCM_IMAGE_TAG: addons.awsCloudControllerManager.image!,
     EBS_CSI_CHART_VERSION: addons.awsEbsCsiDriver.chart,
+    CLUSTER_AUTOSCALER_CHART_VERSION: addons.clusterAutoscaler.chart,
+    CLUSTER_AUTOSCALER_IMAGE_TAG: addons.clusterAutoscaler.image!,
+    NTH_CHART_VERSION: addons.awsNodeTerminationHandler.chart,
   };
 }
 
@@ -85,14 +96,14 @@ export function addonVersionWarning(kubernetesVersion: string): string | undefin
 }
 
 function describeRow(r: MinorAddons): string {
-  return `Cilium ${r.cilium.chart}, AWS cloud-controller-manager ${r.awsCloudControllerManager.image} (chart ${r.awsCloudControllerManager.chart}), EBS CSI chart ${r.awsEbsCsiDriver.chart}`;
+  return `Cilium ${r.cilium.chart}, AWS cloud-controller-manager ${r.awsCloudControllerManager.image} (chart ${r.awsCloudControllerManager.chart}), EBS CSI chart ${r.awsEbsCsiDriver.chart}, cluster-autoscaler ${r.clusterAutoscaler.image} (chart ${r.clusterAutoscaler.chart}), node termination handler chart ${r.awsNodeTerminationHandler.chart}`;
 }
 
 /** The table as the README prints it (a unit test keeps the README equal to it). */
 export function versionTableMarkdown(): string {
   const rows = SUPPORTED_MINORS.map((m) => {
     const r = ADDON_VERSIONS_BY_MINOR[m]!;
-    return `| ${m} | ${r.cilium.chart} | ${r.awsCloudControllerManager.image} (chart ${r.awsCloudControllerManager.chart}) | ${r.awsEbsCsiDriver.chart} |`;
+    return `| ${m} | ${r.cilium.chart} | ${r.awsCloudControllerManager.image} (chart ${r.awsCloudControllerManager.chart}) | ${r.awsEbsCsiDriver.chart} | ${r.clusterAutoscaler.image} (chart ${r.clusterAutoscaler.chart}) | ${r.awsNodeTerminationHandler.chart} |`;
   });
-  return ['| Kubernetes | Cilium | AWS cloud-controller-manager | EBS CSI driver chart |', '|---|---|---|---|', ...rows].join('\n');
+  return ['| Kubernetes | Cilium | AWS cloud-controller-manager | EBS CSI driver chart | cluster-autoscaler | Node Termination Handler chart |', '|---|---|---|---|---|---|', ...rows].join('\n');
 }

@@ -178,6 +178,33 @@ addon_storage_class() {
   kubectl_admin apply -f "$KUBEAZ_DIR/storageclass.yaml"
 }
 
+# cluster-autoscaler: finds the node groups by the tags kubeaz puts on each of their auto scaling
+# groups (k8s.io/cluster-autoscaler/enabled and k8s.io/cluster-autoscaler/{{CLUSTER_ID}}; never on
+# the master's), sizes an empty group from its node-template tags, and runs on the master with host
+# networking for the master role's credentials (IMDS hop limit 1), as the controllers above.
+addon_cluster_autoscaler() {
+  helm_kube upgrade --install cluster-autoscaler cluster-autoscaler \
+    --repo https://kubernetes.github.io/autoscaler --version "{{CLUSTER_AUTOSCALER_CHART_VERSION}}" \
+    --namespace kube-system --set cloudProvider=aws --set awsRegion="$REGION" \
+    --set image.tag="{{CLUSTER_AUTOSCALER_IMAGE_TAG}}" --set replicaCount=1 \
+    --set autoDiscovery.clusterName="{{CLUSTER_ID}}" \
+    --set-json 'autoDiscovery.tags=["k8s.io/cluster-autoscaler/enabled","k8s.io/cluster-autoscaler/{{CLUSTER_ID}}"]' \
+    --set-json 'extraArgs={"balance-similar-node-groups":true}' \
+    --set hostNetwork=true --set dnsPolicy=ClusterFirstWithHostNet \
+    --set-json 'nodeSelector={"node-role.kubernetes.io/control-plane":""}' \
+    --set-json 'tolerations=[{"key":"node-role.kubernetes.io/control-plane","operator":"Exists","effect":"NoSchedule"},{"key":"CriticalAddonsOnly","operator":"Exists"}]'
+}
+# AWS Node Termination Handler in IMDS mode: a DaemonSet (host network: IMDS is one hop away) that
+# cordons and drains its node on a spot interruption notice, a rebalance recommendation or a
+# scheduled maintenance event, before the instance is taken. No queue, no IAM.
+addon_node_termination_handler() {
+  helm_kube upgrade --install aws-node-termination-handler \
+    oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler --version "{{NTH_CHART_VERSION}}" \
+    --namespace kube-system --set enableSqsTerminationDraining=false --set useHostNetwork=true \
+    --set enableSpotInterruptionDraining=true --set enableRebalanceMonitoring=true \
+    --set enableRebalanceDraining=true --set enableScheduledEventDraining=true
+}
+
 FAILED_ADDONS=()
 # addon NAME FUNCTION: retried; one that still fails is logged loudly and the next one still runs.
 addon() {
@@ -194,6 +221,8 @@ install_addons() {
   addon aws-cloud-controller-manager addon_cloud_controller_manager
   addon aws-ebs-csi-driver addon_ebs_csi
   addon storage-class addon_storage_class
+  addon cluster-autoscaler addon_cluster_autoscaler
+  addon aws-node-termination-handler addon_node_termination_handler
   if [ "${#FAILED_ADDONS[@]}" -gt 0 ]; then
     log "ERROR: ${#FAILED_ADDONS[@]} add-on(s) of {{CLUSTER_ID}} FAILED: ${FAILED_ADDONS[*]}"
     return 1

@@ -87,6 +87,30 @@ describe('pre-flight', () => {
     expect(out.preflight.map((f) => f.check)).toEqual(['elastic-ips']);
     expect(out.calls.mutating).toBe(0);
   });
+  it('instanceTypes: every listed type in every zone, and the types of a group alike in vCPUs and memory (issue 14); nothing made', async () => {
+    const file = path.join(dir, 'mixed.yaml');
+    const groups = [
+      "    - { name: edge, role: loadbalancer, instanceType: c5.large, minSize: 2, maxSize: 2, elasticIps: 2 }",
+      '    - { name: spotty, instanceTypes: [m5.large, m5.xlarge, t2.large], spot: { onDemandBase: 1 }, minSize: 0, maxSize: 4 }',
+      '    - { name: alike, instanceTypes: [m5.large, m5a.large, m4.large], minSize: 0, maxSize: 4 }',
+    ].join('\n');
+    await writeFile(file, spec(['us-east-1a', 'us-east-1e']).replace(/    - \{ name: edge.*\n/, `${groups}\n`));
+    const before = await inventory('us-east-1');
+    const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(1);
+    const out = r.json<{ calls: { mutating: number }; preflight: Array<{ check: string; message: string }> }>();
+    expect(out.calls.mutating).toBe(0);
+    const types = out.preflight.filter((f) => f.check === 'instance-type').map((f) => f.message);
+    // us-east-1e offers only older families (AWS's data, kept by moto): m5 and m5a are not there, m4 and t2 are
+    expect(types).toContain('m5.xlarge is not offered in us-east-1e (its groups span every zone): choose another type or other zones');
+    expect(types).toContain('m5a.large is not offered in us-east-1e (its groups span every zone): choose another type or other zones');
+    expect(types.filter((m) => /^(m4|t2)\.large is not offered/.test(m))).toEqual([]);
+    expect(types.filter((m) => m.startsWith('node group'))).toEqual([
+      'node group spotty: its instance types differ in size (m5.large 2 vCPU / 8192 MiB, m5.xlarge 4 vCPU / 16384 MiB); cluster-autoscaler sizes the group by its first type (m5.large), so list types with the same vCPUs and memory',
+    ]);
+    expect(await inventory('us-east-1')).toEqual(before);
+  });
+
   // issue 9 #8: names another cluster (or someone else) already holds, reported with the rest, nothing made
   const owned = (domain: string, records: string) => `apiVersion: kubeaz/v1
 kind: Cluster

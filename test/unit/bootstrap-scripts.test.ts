@@ -13,6 +13,7 @@ import { naming } from '../../src/model/names.js';
 import { BOOTSTRAP_FILES, TEMPLATE_NAMES, USERDATA_TEMPLATE, clusterVars, renderBootstrapFiles, renderUserData } from '../../src/model/bootstrap.js';
 import { planRetention, snapshotKey } from '../../src/etcd/retention.js';
 import { parse as parseYaml } from 'yaml';
+import { AUTOSCALER_ENABLED_TAG, autoscalerClusterTag } from '../../src/spec/autoscaler-tags.js';
 import { CA_HASH, JOIN_TOKEN, STUB_DIR, Sandbox, expectSequence, findCall, line, type Call } from '../helpers/stubs/harness.js';
 
 const TEMPLATE_DIR = path.resolve(import.meta.dirname, '../../templates');
@@ -72,6 +73,19 @@ function sandbox(): Sandbox {
   for (const f of files) sb.put(f.key, f.body);
   for (const f of ['ca.crt', 'ca.key', 'etcd/ca.crt', 'etcd/ca.key', 'front-proxy-ca.crt', 'front-proxy-ca.key', 'sa.key', 'sa.pub']) sb.put(`pki/${f}`, `stub ${f}\n`);
   return sb;
+}
+
+/** The --set and --set-json values of a helm command line (JSON parsed). */
+function helmValues(args: readonly string[]): { set: Record<string, string>; json: Record<string, unknown> } {
+  const set: Record<string, string> = {};
+  const json: Record<string, unknown> = {};
+  args.forEach((a, i) => {
+    const v = args[i + 1] ?? '';
+    const eq = v.indexOf('=');
+    if (a === '--set') set[v.slice(0, eq)] = v.slice(eq + 1);
+    if (a === '--set-json') json[v.slice(0, eq)] = JSON.parse(v.slice(eq + 1));
+  });
+  return { set, json };
 }
 
 const is = (cmd: string, re: RegExp) => (c: Call) => c.cmd === cmd && re.test(c.args.join(' '));
@@ -264,6 +278,49 @@ describe('master', () => {
     expect(out).toMatch(/ERROR: 1 add-on\(s\) of demo-dev FAILED: aws-cloud-controller-manager/);
     expect(out).toMatch(/add-on cilium installed/);
     expect(out).toMatch(/up, with backups and node joins, but NOT every add-on/);
+  });
+
+  it('cluster-autoscaler (issue 14): auto-discovery by the tags the model puts on node groups, image of the Kubernetes minor, on the control plane with host networking', () => {
+    const sb = sandbox();
+    runOk(sb.run('userdata.sh', userData.master));
+    const calls = sb.calls();
+    expectSequence(calls, [is('kubeadm', /^init /), is('helm', /upgrade --install cilium /), is('helm', /upgrade --install cluster-autoscaler cluster-autoscaler /), is('helm', /upgrade --install aws-node-termination-handler /)]);
+    const ca = calls.find(is('helm', /upgrade --install cluster-autoscaler /))!;
+    const v = helmValues(ca.args);
+    expect(ca.args.join(' ')).toContain('--repo https://kubernetes.github.io/autoscaler --version 9.59.1 ');
+    expect(v.set).toMatchObject({ cloudProvider: 'aws', awsRegion: 'us-east-1', 'image.tag': 'v1.31.5', 'autoDiscovery.clusterName': 'demo-dev', hostNetwork: 'true', replicaCount: '1' });
+    // the discovery tags are exactly the two the model puts on every node group's ASG
+    expect(v.json['autoDiscovery.tags']).toEqual([AUTOSCALER_ENABLED_TAG, autoscalerClusterTag('demo-dev')]);
+    expect(v.json.nodeSelector).toEqual({ 'node-role.kubernetes.io/control-plane': '' });
+    expect(v.json.tolerations).toContainEqual({ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' });
+    expect(ca.args).toContain('--namespace');
+    expect(ca.args[ca.args.indexOf('--namespace') + 1]).toBe('kube-system');
+  });
+
+  it('AWS Node Termination Handler (issue 14): IMDS mode (no queue), drains on spot interruption and rebalance recommendation, host network', () => {
+    const sb = sandbox();
+    runOk(sb.run('userdata.sh', userData.master));
+    const nth = sb.calls().find(is('helm', /upgrade --install aws-node-termination-handler /))!;
+    expect(nth.args.join(' ')).toContain('oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler --version 0.27.3 ');
+    expect(helmValues(nth.args).set).toEqual({
+      enableSqsTerminationDraining: 'false',
+      useHostNetwork: 'true',
+      enableSpotInterruptionDraining: 'true',
+      enableRebalanceMonitoring: 'true',
+      enableRebalanceDraining: 'true',
+      enableScheduledEventDraining: 'true',
+    });
+  });
+
+  it('a failing cluster-autoscaler install is retried and reported like every add-on; the termination handler still installs', () => {
+    const sb = sandbox();
+    sb.setFail([{ match: '^helm .*upgrade --install cluster-autoscaler ', times: 99 }]);
+    const r = sb.run('userdata.sh', userData.master, { KUBEAZ_ADDON_ATTEMPTS: '3' });
+    expect(r.status).not.toBe(0);
+    const calls = sb.calls();
+    expect(calls.filter(is('helm', /upgrade --install cluster-autoscaler /))).toHaveLength(3);
+    expect(calls.filter(is('helm', /upgrade --install aws-node-termination-handler /))).toHaveLength(1);
+    expect(r.stderr + r.stdout).toMatch(/ERROR: 1 add-on\(s\) of demo-dev FAILED: cluster-autoscaler/);
   });
 
   it('the default StorageClass: gp3, encrypted, WaitForFirstConsumer, EBS CSI', () => {

@@ -25,6 +25,9 @@ describe('add-on versions per Kubernetes minor', () => {
     expect(CILIUM_KUBERNETES_SUPPORT[ciliumMinor], `Cilium ${ciliumMinor}`).toContain(minor);
     expect(row.awsEbsCsiDriver.chart).toMatch(/^2\.\d+\.\d+$/);
     expect(Number(row.awsEbsCsiDriver.chart.split('.')[1])).toBeGreaterThanOrEqual(60);
+    // cluster-autoscaler's minor must be the cluster's (its own compatibility rule)
+    expect(row.clusterAutoscaler.image).toMatch(new RegExp(`^v${minor.replace('.', '\\.')}\\.\\d+$`));
+    expect(row.awsNodeTerminationHandler.chart).toMatch(/^0\.\d+\.\d+$/);
   });
 
   it('falls back to the nearest row outside the table, and says so', () => {
@@ -35,10 +38,10 @@ describe('add-on versions per Kubernetes minor', () => {
 
   it('master.sh installs the row of the spec minor (CCM image v1.35.x on 1.35, v1.32.x on 1.32)', () => {
     const templates = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, fs.readFileSync(path.join(ROOT, 'templates', t), 'utf8')]));
-    for (const [version, ccm, cilium] of [
-      ['1.35.4', 'v1.35.2', '1.19.6'],
-      ['1.32.9', 'v1.32.8', '1.19.6'],
-      ['1.30.2', 'v1.30.10', '1.18.12'],
+    for (const [version, ccm, cilium, autoscaler] of [
+      ['1.35.4', 'v1.35.2', '1.19.6', 'v1.35.2'],
+      ['1.32.9', 'v1.32.8', '1.19.6', 'v1.32.7'],
+      ['1.30.2', 'v1.30.10', '1.18.12', 'v1.30.5'],
     ] as const) {
       const spec = clusterSchema.parse({
         apiVersion: 'kubeaz/v1',
@@ -52,6 +55,7 @@ describe('add-on versions per Kubernetes minor', () => {
       expect(master, version).toContain(`--repo https://helm.cilium.io --version "${cilium}"`);
       expect(master, version).toContain('--repo https://kubernetes.github.io/cloud-provider-aws --version "0.0.11"');
       expect(master, version).toContain('--repo https://kubernetes-sigs.github.io/aws-ebs-csi-driver --version "2.64.0"');
+      expect(master, version).toContain(`--set image.tag="${autoscaler}" --set replicaCount=1`);
       expect(master).not.toMatch(/ETCD_VERSION|3\.5\.16/);
     }
   });

@@ -1,16 +1,31 @@
 /** Compute: a launch template and an auto scaling group per group, the master's first. */
 import type { ClusterSpec, NodeGroupSpec } from '../../spec/schema.js';
+import { archOf } from '../../spec/instance-types.js';
+import { autoscalerTags } from '../../spec/autoscaler-tags.js';
 import { renderUserData } from '../bootstrap.js';
 import { masterGroups } from '../names.js';
-import { GROUP_TAG, K8S_VERSION_TAG, ref, type Tags } from '../types.js';
+import { GROUP_TAG, K8S_VERSION_TAG, ref, type MixedInstances, type Tags } from '../types.js';
 import type { Arch, Area } from './builder.js';
 import type { Network } from './network.js';
 import type { Storage } from './storage.js';
 
-/** Graviton and other arm64 instance families: a 'g' after the generation digit (m6g, c7gn, t4g), or a1. */
-export function archOf(instanceType: string): Arch {
-  const family = instanceType.split('.')[0] ?? '';
-  return /^[a-z]+\d+[a-z]*g[a-z]*$/.test(family) || family === 'a1' ? 'arm64' : 'x86_64';
+export { archOf };
+
+/**
+ * A group's MixedInstancesPolicy, when it lists instanceTypes or asks for spot (else undefined: a
+ * plain launch template, as before). Without spot every instance is on-demand; on-demand capacity
+ * takes the types in the listed order ('prioritized'), so the first type is the usual one — the
+ * one cluster-autoscaler sizes the group by.
+ */
+export function mixedInstancesOf(g: NodeGroupSpec): MixedInstances | undefined {
+  if (g.instanceTypes === undefined && g.spot === undefined) return undefined;
+  return {
+    instanceTypes: [...(g.instanceTypes ?? [g.instanceType])],
+    onDemandBase: g.spot?.onDemandBase ?? 0,
+    onDemandPercentage: g.spot ? g.spot.onDemandPercentage : 100,
+    onDemandAllocationStrategy: 'prioritized',
+    spotAllocationStrategy: g.spot?.allocationStrategy ?? 'price-capacity-optimized',
+  };
 }
 
 export function requiredArchs(spec: ClusterSpec): Arch[] {
@@ -55,6 +70,7 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
     taints: NodeGroupSpec['taints'],
     /** a master of an HA control plane: its group runs in this zone only */
     zone?: string,
+    scaling?: { mixed: MixedInstances | undefined },
   ) => {
     const profile = role === 'master' ? 'profile/master' : role === 'loadbalancer' ? 'profile/loadbalancer' : 'profile/node';
     const sgs = role === 'master' ? ['sg/master'] : role === 'loadbalancer' ? ['sg/node', 'sg/loadbalancer'] : ['sg/node'];
@@ -106,6 +122,7 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
         ...(role === 'master' && targetGroups.length ? { targetGroupArns: targetGroups.map((k) => ref(k)) } : {}),
         healthCheckGracePeriod: 300,
         instanceTags,
+        ...(scaling?.mixed ? { mixedInstances: scaling.mixed } : {}),
       },
       {
         // Instances boot from what is already there: a group in the public subnets needs the public
@@ -114,7 +131,9 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
         // bootstrap from S3 through them (README, Performance: why the groups do not start
         // before). Nothing else waits for a NAT gateway. The master also needs its API name.
         after: [...(tier === 'public' ? ['rt/public'] : routeKeys), ...objectKeys, 'pki', ...(role === 'master' ? ['record/master-internal'] : [])],
-        tags: { [GROUP_TAG]: gname, [k8s]: 'owned' },
+        // node groups carry cluster-autoscaler's discovery and node-template tags (not propagated
+        // to instances); the master's group is not the autoscaler's to change
+        tags: { [GROUP_TAG]: gname, [k8s]: 'owned', ...(scaling ? autoscalerTags(id, labels, taints) : {}) },
         ready: tier === 'private' ? [...new Set((zone ? [zone] : s.zones).map(net.natOf).filter((k): k is string => Boolean(k)))] : [],
       },
     );
@@ -130,6 +149,6 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
     group(g.name, g.role, g.instanceType, g.volumeSize ?? 50, instanceTier(s, g.subnets), { min: g.minSize, max: g.maxSize, desired: g.desiredCapacity }, {
       'kubeaz.io/role': g.role,
       ...g.labels,
-    }, g.taints);
+    }, g.taints, undefined, { mixed: mixedInstancesOf(g) });
   }
 }
