@@ -20,6 +20,7 @@ import { apiRecords, loadbalancerAddresses, zones } from './areas/dns.js';
 import { iam } from './areas/iam.js';
 import { loadBalancers } from './areas/load-balancers.js';
 import { compute } from './areas/compute.js';
+import { irsa } from './areas/irsa.js';
 
 export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   const id = clusterIdOf(spec);
@@ -29,6 +30,7 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   const store = storage(area);
   const dns = zones(area, net); // before IAM: the master's role names the zones it may change
   iam(area, store.bucketArn, dns);
+  irsa(area);
   const elbs = loadBalancers(area, net, hasPublicApi);
   apiRecords(area, dns, hasPublicApi);
   loadbalancerAddresses(area, dns);

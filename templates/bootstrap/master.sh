@@ -117,7 +117,7 @@ nodeRegistration:
   taints:
     - key: node-role.kubernetes.io/control-plane
       effect: NoSchedule
----
+{{HOOK_KUBEADM_PATCHES}}---
 apiVersion: $api
 kind: ClusterConfiguration
 clusterName: {{CLUSTER_ID}}
@@ -178,7 +178,7 @@ addon_storage_class() {
   kubectl_admin apply -f "$KUBEAZ_DIR/storageclass.yaml"
 }
 
-FAILED_ADDONS=()
+{{HOOK_IRSA_SOURCE}}FAILED_ADDONS=()
 # addon NAME FUNCTION: retried; one that still fails is logged loudly and the next one still runs.
 addon() {
   if retry "${KUBEAZ_ADDON_ATTEMPTS:-10}" "$2"; then
@@ -191,7 +191,7 @@ addon() {
 install_addons() {
   FAILED_ADDONS=()
   addon cilium addon_cilium
-  addon aws-cloud-controller-manager addon_cloud_controller_manager
+{{HOOK_IRSA_ADDONS}}  addon aws-cloud-controller-manager addon_cloud_controller_manager
   addon aws-ebs-csi-driver addon_ebs_csi
   addon storage-class addon_storage_class
   if [ "${#FAILED_ADDONS[@]}" -gt 0 ]; then
@@ -220,7 +220,7 @@ main() {
   register_dns
   write_kubelet_args
   write_kubeadm_config
-  kubeadm init --config "$K8S_DIR/kubeadm.yaml" "${preflight[@]}"
+{{HOOK_BEFORE_INIT}}  kubeadm init --config "$K8S_DIR/kubeadm.yaml" "${preflight[@]}"
 
   # Right after init, before any add-on can fail: backups, the join token and node roles.
   install_units kubeaz-etcd-backup.service kubeaz-etcd-backup.timer kubeaz-join-token.service kubeaz-join-token.timer kubeaz-node-roles.service
