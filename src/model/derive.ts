@@ -43,5 +43,6 @@ export { archOf, instanceTier, requiredArchs, SSM_IMAGE_PARAMETERS } from './are
 export { PORTS } from './areas/security.js';
 export { API_ELB_DRAINING_TIMEOUT, API_ELB_HEALTH_CHECK, API_ELB_IDLE_TIMEOUT } from './areas/load-balancers.js';
 export { BUCKET_LIFECYCLE } from './areas/storage.js';
+export { serviceAccountRoles } from './areas/irsa.js';
 export { CLOUD_CONTROLLER_ACTIONS, EBS_CSI_ACTIONS, tlsOnlyPolicy } from './policies.js';
 export type { Naming } from './names.js';

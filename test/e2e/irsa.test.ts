@@ -256,6 +256,16 @@ describe('IAM roles for service accounts (IRSA) without EKS', () => {
     expect(out.calls.mutating).toBe(0);
   }, 120_000);
 
+  it('status says how to give a pod its role: the annotation of its service account', async () => {
+    const r = await kubeaz(['status', '-f', file, '--output', 'json'], env);
+    const sa = r.json<{ serviceAccounts: Array<{ namespace: string; name: string; roleArn: string; annotate: string }> }>().serviceAccounts;
+    const roles = (await iam.send(new ListRolesCommand({ PathPrefix: `/kubeaz/${ID}/` }))).Roles ?? [];
+    const arn = roles.find((x) => x.RoleName === `${ID}-sa-apps.uploader`)!.Arn;
+    expect(sa).toEqual([{ namespace: 'apps', name: 'uploader', roleArn: arn, annotate: `kubectl -n apps annotate serviceaccount uploader eks.amazonaws.com/role-arn=${arn}` }]);
+    const t = await kubeaz(['status', '-f', file], env);
+    expect(t.stdout).toContain(`kubectl -n apps annotate serviceaccount uploader eks.amazonaws.com/role-arn=${arn}`);
+  }, 120_000);
+
   it('destroy removes the OIDC provider, the discovery bucket and every role', async () => {
     const r = await kubeaz(['destroy', '-f', file, '--yes', '--delete-backups'], env);
     expect(r.code, r.stdout + r.stderr).toBe(0);

@@ -5,8 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { DISCOVERY_KEY, discoveryDocument, JWKS_KEY } from '../../pki/jwks.js';
-import { IRSA_ADDON_ROLES } from '../bootstrap.js';
-import { discoveryBucketName, issuerUrlOf } from '../names.js';
+import type { ClusterSpec } from '../../spec/schema.js';
+import { IRSA_ADDON_ROLES, roleArnOf } from '../bootstrap.js';
+import { discoveryBucketName, issuerUrlOf, naming } from '../names.js';
 import { clusterAutoscalerPolicy, discoveryBucketPolicy, ebsCsiPolicy, STS_AUDIENCE, webIdentityTrust } from '../policies.js';
 import { ref, type PolicyDocument } from '../types.js';
 import type { Area } from './builder.js';
@@ -18,6 +19,16 @@ export const OIDC_PROVIDER_KEY = 'oidc-provider';
 export function serviceAccountRoleSuffix(clusterId: string, namespace: string, name: string): string {
   const plain = `sa-${namespace}.${name}`;
   return clusterId.length + 1 + plain.length <= 64 ? plain : `sa-${createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 16)}`;
+}
+
+/** The spec's service accounts with their role ARNs and the annotation that gives a pod the role (status, README). */
+export function serviceAccountRoles(spec: ClusterSpec, accountId: string): Array<{ namespace: string; name: string; roleArn: string; annotate: string }> {
+  if (!spec.spec.iam.serviceAccountIssuerDiscovery.enabled) return [];
+  const names = naming(spec);
+  return spec.spec.iam.serviceAccounts.map((a) => {
+    const roleArn = roleArnOf(accountId, names, serviceAccountRoleSuffix(names.clusterId, a.namespace, a.name));
+    return { namespace: a.namespace, name: a.name, roleArn, annotate: `kubectl -n ${a.namespace} annotate serviceaccount ${a.name} eks.amazonaws.com/role-arn=${roleArn}` };
+  });
 }
 
 export interface Irsa {
