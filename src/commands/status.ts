@@ -9,6 +9,7 @@ import { describeDuplicate, observeEvery } from '../engine/observe.js';
 import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
 import { silentProgress } from '../engine/progress.js';
 import { bucketName, masterGroups } from '../model/names.js';
+import { serviceAccountRoles } from '../model/derive.js';
 import type { Kind } from '../model/types.js';
 import type { Actual, Change, Health, ResourceHandler } from '../resources/types.js';
 import type { GroupCapacity } from '../resources/auto-scaling-group.js';
@@ -246,7 +247,7 @@ export function renderKubernetes(k: KubernetesSection, verbose: boolean): string
   return out;
 }
 
-export function renderStatus(clusterId: string, region: string, account: string, r: Report, verbose: boolean): string {
+export function renderStatus(clusterId: string, region: string, account: string, r: Report, verbose: boolean, serviceAccounts: ReturnType<typeof serviceAccountRoles> = []): string {
   const out: string[] = [`cluster ${clusterId} in ${region} (account ${account})`, ''];
   if (verbose) {
     out.push(table([['RESOURCE', 'KIND', 'ID', 'STATUS'], ...r.resources.map((x) => [x.key, x.kind, x.id ?? '-', x.status + (x.state && x.state !== 'available' ? ` (${x.state})` : '')])]), '');
@@ -272,6 +273,8 @@ export function renderStatus(clusterId: string, region: string, account: string,
   if (r.backups?.newestKey) out.push(`etcd backups: ${r.backups.count}, newest ${r.backups.newestKey} (${r.backups.ageMinutes} min old)`);
   if (r.backups?.bytes !== undefined)
     out.push(...wrap(`etcd backups take ${formatBytes(r.backups.bytes)} in the bucket (${formatBytes(r.backups.noncurrentBytes ?? 0)} of it pruned versions awaiting the lifecycle rule)`));
+  // IRSA: a pod gets its service account's role once the service account carries the annotation.
+  for (const a of serviceAccounts) out.push(`service account ${a.namespace}/${a.name}: role ${a.roleArn}`, `  ${a.annotate}`);
   out.push(...renderKubernetes(r.kubernetes, verbose).flatMap((l) => l.split('\n')).flatMap(wrap));
   for (const o of r.orphans) out.push(...wrap(`orphan: ${o.key} (${o.kind} ${o.id}) is owned by the cluster but not in the spec`));
   for (const w of r.warnings) out.push(...wrap(`warning: ${w}`));
@@ -337,9 +340,9 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
     if (tty && waitMs) process.stderr.write('\r\x1b[K');
     if (json) {
       const { resources, health, backups, controlPlane: cp, orphans, warnings, kubernetes, ok } = report;
-      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, orphans, warnings, calls: s.aws.counter.total }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, orphans, warnings, serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId), calls: s.aws.counter.total }, null, 2)}\n`);
     } else {
-      process.stdout.write(renderStatus(s.clusterId, s.spec.spec.region, s.ctx.accountId, report, Boolean(opts.verbose)));
+      process.stdout.write(renderStatus(s.clusterId, s.spec.spec.region, s.ctx.accountId, report, Boolean(opts.verbose), serviceAccountRoles(s.spec, s.ctx.accountId)));
     }
     return report.ok ? 0 : 3;
   } finally {

@@ -14,7 +14,9 @@
  *   and not another cluster's (a zone kubeaz made for another cluster: its comment names it);
  * - every record this run makes in the public zone has a name nobody else holds (another cluster's
  *   TXT marker, or a record without a kubeaz marker);
- * - every IAM user this run makes has a name no one holds (IAM user names are account-wide).
+ * - every IAM user this run makes has a name no one holds (IAM user names are account-wide);
+ * - IRSA's discovery bucket can be public: the account's own Block Public Access (S3 Control)
+ *   neither blocks public bucket policies nor restricts public buckets.
  */
 import { describeAwsError } from '../aws/errors.js';
 import { ENV_TAG, isRef, NAME_TAG, REGION_TAG, type AnyNode, type DesiredGraph } from '../model/types.js';
@@ -23,7 +25,7 @@ import type { ClusterSpec } from '../spec/schema.js';
 import type { Plan } from './compare.js';
 
 export interface PreflightFailure {
-  check: 'elastic-ips' | 'vpcs' | 'zones' | 'instance-type' | 'ami' | 'key-pair' | 'public-zone' | 'dns-record' | 'iam-user';
+  check: 'elastic-ips' | 'vpcs' | 'zones' | 'instance-type' | 'ami' | 'key-pair' | 'public-zone' | 'dns-record' | 'iam-user' | 'public-access';
   message: string;
 }
 
@@ -232,12 +234,32 @@ export async function preflight(
     });
   }
 
+  // IRSA: STS reads the issuer's documents anonymously. The account's Block Public Access wins over
+  // the bucket's: BlockPublicPolicy refuses the bucket's public policy, RestrictPublicBuckets makes
+  // it void (anonymous reads denied). Either way the issuer would be unreadable: refuse now.
+  const discovery = nodesOf(graph, 'discovery-bucket').filter((n) => touched.has(n.key));
+  if (discovery.length) {
+    guard('public-access', async () => {
+      const { accountPublicAccessBlock } = await import('../resources/discovery-bucket.js');
+      const { config } = await accountPublicAccessBlock(ctx);
+      const blocking = (['BlockPublicPolicy', 'RestrictPublicBuckets'] as const).filter((k) => config?.[k]);
+      if (blocking.length)
+        failures.push({
+          check: 'public-access',
+          message:
+            `the account's S3 Block Public Access has ${blocking.join(' and ')} on: the service-account issuer's discovery bucket ${discovery[0]!.props.name} ` +
+            `cannot be made publicly readable (STS reads its two documents anonymously). Turn ${blocking.join(' and ')} off at account level ` +
+            `(aws s3control put-public-access-block --account-id ${ctx.accountId} …; the ACL blocks may stay on), or set spec.iam.serviceAccountIssuerDiscovery.enabled: false`,
+        });
+    });
+  }
+
   // checks may add checks (the records, once the public zone is known): wait for all of them
   for (let done = 0; done < checks.length; ) {
     const batch = checks.slice(done);
     done = checks.length;
     await Promise.all(batch);
   }
-  const order: PreflightFailure['check'][] = ['elastic-ips', 'vpcs', 'zones', 'instance-type', 'ami', 'key-pair', 'public-zone', 'dns-record', 'iam-user'];
+  const order: PreflightFailure['check'][] = ['elastic-ips', 'vpcs', 'zones', 'instance-type', 'ami', 'key-pair', 'public-zone', 'dns-record', 'iam-user', 'public-access'];
   return failures.sort((a, b) => order.indexOf(a.check) - order.indexOf(b.check));
 }

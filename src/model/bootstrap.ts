@@ -6,7 +6,8 @@ import type { ClusterSpec, NodeGroupSpec } from '../spec/schema.js';
 import { clusterIdOf } from '../spec/schema.js';
 import type { Naming } from './names.js';
 import { POD_CIDR, SERVICE_CIDR } from '../spec/cidr.js';
-import { addonVars } from '../spec/versions.js';
+import { addonVars, podIdentityWebhookImage } from '../spec/versions.js';
+import { DEFAULT_SERVICE_ACCOUNT_ISSUER, discoveryBucketName, issuerUrlOf } from './names.js';
 
 
 /** Which template becomes which object in the bucket. Prefixes decide which role may read it. */
@@ -28,10 +29,53 @@ export const BOOTSTRAP_FILES: ReadonlyArray<{ template: string; key: string; con
   { template: 'bootstrap/claim-eip.sh', key: 'bootstrap/node/claim-eip.sh', contentType: 'text/x-shellscript' },
 ];
 
+/** Bootstrap files only a cluster with IRSA on has (spec.iam.serviceAccountIssuerDiscovery). */
+export const IRSA_BOOTSTRAP_FILES: ReadonlyArray<{ template: string; key: string; contentType: string }> = [
+  { template: 'bootstrap/irsa.sh', key: 'bootstrap/master/irsa.sh', contentType: 'text/x-shellscript' },
+];
+
 export const USERDATA_TEMPLATE = 'userdata.sh';
 
 /** Every template a loader must read from templates/ (paths relative to it). */
-export const TEMPLATE_NAMES: readonly string[] = [USERDATA_TEMPLATE, ...BOOTSTRAP_FILES.map((f) => f.template)];
+export const TEMPLATE_NAMES: readonly string[] = [USERDATA_TEMPLATE, ...BOOTSTRAP_FILES.map((f) => f.template), ...IRSA_BOOTSTRAP_FILES.map((f) => f.template)];
+
+/**
+ * Template-only variables (never in cluster.env): the few lines by which an optional feature joins
+ * master.sh and user data. Empty when the feature is off, so a cluster without it renders
+ * byte for byte as before.
+ */
+export const HOOK_PREFIX = 'HOOK_';
+
+/** The IAM role names of the add-ons that get their own role with IRSA on (suffixes of `<cluster id>-`). */
+export const IRSA_ADDON_ROLES = {
+  ebsCsi: { role: 'irsa-ebs-csi', namespace: 'kube-system', serviceAccount: 'ebs-csi-controller-sa' },
+  clusterAutoscaler: { role: 'irsa-cluster-autoscaler', namespace: 'kube-system', serviceAccount: 'cluster-autoscaler' },
+} as const;
+
+/** The role ARN of `<cluster id>-<suffix>` under the cluster's IAM path (deterministic, as the role is made). */
+export const roleArnOf = (accountId: string, names: Naming, suffix: string): string => `arn:aws:iam::${accountId}:role${names.iamPath}${names.role(suffix)}`;
+
+/** IRSA's cluster.env variables and hooks; {} and empty hooks when it is off. */
+export function irsaVars(spec: ClusterSpec, names: Naming, accountId: string | undefined): Record<string, string> {
+  const off = { HOOK_IRSA_SOURCE: '', HOOK_IRSA_ADDONS: '', HOOK_KUBEADM_PATCHES: '', HOOK_BEFORE_INIT: '', HOOK_USERDATA_MASTER: '' };
+  if (!spec.spec.iam.serviceAccountIssuerDiscovery.enabled) return off;
+  if (!accountId) throw new TemplateError('IRSA needs the account id to name its roles');
+  const issuer = issuerUrlOf(discoveryBucketName(names.clusterId, accountId), spec.spec.region);
+  return {
+    SERVICE_ACCOUNT_ISSUER: issuer,
+    DEFAULT_SERVICE_ACCOUNT_ISSUER,
+    EBS_CSI_ROLE_ARN: roleArnOf(accountId, names, IRSA_ADDON_ROLES.ebsCsi.role),
+    CLUSTER_AUTOSCALER_ROLE_ARN: roleArnOf(accountId, names, IRSA_ADDON_ROLES.clusterAutoscaler.role),
+    POD_IDENTITY_WEBHOOK_IMAGE: podIdentityWebhookImage(spec.spec.kubernetesVersion),
+    HOOK_IRSA_SOURCE: '# IAM roles for service accounts: the pod-identity webhook, the issuer flags, add-ons on their own roles.\n# shellcheck source=/dev/null\n. "$KUBEAZ_DIR/irsa.sh"\n',
+    // before the add-ons that use it: a pod made while the webhook is not there gets no role
+    HOOK_IRSA_ADDONS: '  addon pod-identity-webhook addon_pod_identity_webhook\n',
+    HOOK_KUBEADM_PATCHES: 'patches:\n  directory: $K8S_DIR/patches\n',
+    HOOK_BEFORE_INIT: '  write_apiserver_issuer_patch\n',
+    // in the master's user data, so a new issuer is a new launch template version (rollout replaces the master)
+    HOOK_USERDATA_MASTER: `export SERVICE_ACCOUNT_ISSUER=${shq(issuer)}\n`,
+  };
+}
 
 export class TemplateError extends Error {}
 
@@ -48,7 +92,7 @@ export function shq(v: string): string {
   return `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
-export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string): Record<string, string> {
+export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string, accountId?: string): Record<string, string> {
   const s = spec.spec;
   // Names the API server certificate must carry (YAML list items of the kubeadm config).
   const sans = [`master.${names.internalDomain}`];
@@ -74,12 +118,14 @@ export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string): R
     ...addonVars(s.kubernetesVersion),
     // the bootstrap scripts read 1 when it is absent: a single master's cluster.env stays as it was
     ...(s.controlPlane.count > 1 ? { CONTROL_PLANE_COUNT: String(s.controlPlane.count) } : {}),
+    ...irsaVars(spec, names, accountId),
   };
 }
 
 /** cluster.env: the environment every bootstrap script sources (the seed's exported variables). */
 export function renderClusterEnv(vars: Readonly<Record<string, string>>): string {
   const lines = Object.keys(vars)
+    .filter((k) => !k.startsWith(HOOK_PREFIX))
     .sort()
     .map((k) => `${k}=${shq(vars[k]!)}`);
   return `# rendered by kubeaz from the cluster spec; sourced by the bootstrap scripts\n${lines.join('\n')}\n`;
@@ -89,7 +135,8 @@ export function renderBootstrapFiles(
   templates: Readonly<Record<string, string>>,
   vars: Readonly<Record<string, string>>,
 ): Array<{ key: string; body: string; contentType: string }> {
-  const out = BOOTSTRAP_FILES.map((f) => {
+  const files = vars.SERVICE_ACCOUNT_ISSUER !== undefined ? [...BOOTSTRAP_FILES, ...IRSA_BOOTSTRAP_FILES] : BOOTSTRAP_FILES;
+  const out = files.map((f) => {
     const text = templates[f.template];
     if (text === undefined) throw new TemplateError(`template ${f.template} is missing`);
     return { key: f.key, body: renderTemplate(f.template, text, vars), contentType: f.contentType };
@@ -134,6 +181,7 @@ export function renderUserData(
   }
   return renderTemplate(USERDATA_TEMPLATE, text, {
     ...vars,
+    HOOK_USERDATA: role === 'master' ? (vars.HOOK_USERDATA_MASTER ?? '') : '',
     ROLE: role,
     NODE_GROUP: group,
     NODE_LABELS: shq(nodeLabels),

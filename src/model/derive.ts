@@ -20,6 +20,7 @@ import { apiRecords, loadbalancerAddresses, zones } from './areas/dns.js';
 import { iam } from './areas/iam.js';
 import { apiLoadBalancers } from './areas/load-balancers.js';
 import { compute } from './areas/compute.js';
+import { irsa } from './areas/irsa.js';
 
 export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   const id = clusterIdOf(spec);
@@ -29,6 +30,7 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   const store = storage(area);
   const dns = zones(area, net); // before IAM: the master's role names the zones it may change
   iam(area, store.bucketArn, dns);
+  irsa(area);
   const api = apiLoadBalancers(area, net, hasPublicApi);
   apiRecords(area, dns, hasPublicApi);
   loadbalancerAddresses(area, dns);
@@ -41,5 +43,6 @@ export { archOf, instanceTier, requiredArchs, SSM_IMAGE_PARAMETERS } from './are
 export { PORTS } from './areas/security.js';
 export { API_ELB_DRAINING_TIMEOUT, API_ELB_HEALTH_CHECK, API_ELB_IDLE_TIMEOUT, API_NLB_DEREGISTRATION_DELAY, API_NLB_HEALTH_CHECK } from './areas/load-balancers.js';
 export { BUCKET_LIFECYCLE } from './areas/storage.js';
+export { serviceAccountRoles } from './areas/irsa.js';
 export { CLOUD_CONTROLLER_ACTIONS, EBS_CSI_ACTIONS, tlsOnlyPolicy } from './policies.js';
 export type { Naming } from './names.js';

@@ -77,6 +77,19 @@ export function masterGroups(spec: ClusterSpec, firstZone?: string): Array<{ nam
 /** S3 names are global: the account id keeps two accounts' clusters of the same name apart. */
 export const bucketName = (clusterId: string, accountId: string): string => `kubeaz-${clusterId}-${accountId}`;
 
+/**
+ * IRSA's discovery bucket: a second, public-read bucket beside the private one (its name is the
+ * issuer's host, so it is public too). Account-scoped like the cluster's bucket; at most 49
+ * characters (cluster id ≤ 24).
+ */
+export const discoveryBucketName = (clusterId: string, accountId: string): string => `${bucketName(clusterId, accountId)}-oidc`;
+
+/** The service-account issuer: the discovery bucket's regional virtual-hosted URL (no trailing slash). */
+export const issuerUrlOf = (discoveryBucket: string, region: string): string => `https://${discoveryBucket}.s3.${region}.amazonaws.com`;
+
+/** The issuer kubeadm gives kube-apiserver by default (https://kubernetes.default.svc.<dnsDomain>); kept accepted beside the new one. */
+export const DEFAULT_SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
+
 /** IAM paths scope our roles, profiles and users: one list call finds them all. */
 export const iamPathOf = (clusterId: string): string => `/kubeaz/${clusterId}/`;
 

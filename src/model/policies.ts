@@ -130,15 +130,19 @@ const EC2_CLUSTER_CHANGES = [
   'ec2:DeleteRoute',
 ];
 
-export function cloudControllerAndCsiStatements(clusterId: string, region: string, account: string): Statement[] {
+/**
+ * The cloud controller's and the EBS CSI controller's statements. Both on the master's role by
+ * default; with IRSA on, the CSI part goes to the CSI controller's own role (`parts`), and the
+ * master keeps the cloud controller's (which runs before any pod can: README, IAM roles for service accounts).
+ */
+export function cloudControllerAndCsiStatements(clusterId: string, region: string, account: string, parts: { ccm: boolean; csi: boolean } = { ccm: true, csi: true }): Statement[] {
   const ec2 = (type: string) => `arn:aws:ec2:${region}:${account}:${type}/*`;
   const owned = { StringEquals: { [`aws:ResourceTag/${k8sClusterTag(clusterId)}`]: 'owned' } };
   const requestOwned = { StringEquals: { [`aws:RequestTag/${k8sClusterTag(clusterId)}`]: 'owned' } };
-  const reads = [...new Set([...CLOUD_CONTROLLER_ACTIONS, ...EBS_CSI_ACTIONS].filter(isRead))].sort();
+  const reads = [...new Set([...(parts.ccm ? CLOUD_CONTROLLER_ACTIONS : []), ...(parts.csi ? EBS_CSI_ACTIONS : [])].filter(isRead))].sort();
   const csiTag = (prefix: 'aws:RequestTag' | 'ec2:ResourceTag' | 'aws:ResourceTag', key: string, value = '*') => ({ StringLike: { [`${prefix}/${key}`]: value } });
-  return [
-    { Sid: 'Describe', Effect: 'Allow', Action: reads, Resource: '*' },
-    // ── cloud controller: its own load balancers, security groups, and the cluster's instances
+  // ── cloud controller: its own load balancers, security groups, and the cluster's instances
+  const ccm: Statement[] = [
     { Sid: 'ClusterEc2Changes', Effect: 'Allow', Action: EC2_CLUSTER_CHANGES, Resource: '*', Condition: owned },
     { Sid: 'SecurityGroupInClusterVpc', Effect: 'Allow', Action: ['ec2:CreateSecurityGroup'], Resource: [ec2('vpc')], Condition: owned },
     { Sid: 'NewSecurityGroup', Effect: 'Allow', Action: ['ec2:CreateSecurityGroup'], Resource: [ec2('security-group')] },
@@ -153,7 +157,9 @@ export function cloudControllerAndCsiStatements(clusterId: string, region: strin
       Condition: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
     },
     { Sid: 'DescribeKeysOfEncryptedVolumes', Effect: 'Allow', Action: ['kms:DescribeKey'], Resource: [`arn:aws:kms:${region}:${account}:key/*`] },
-    // ── EBS CSI controller (its example policy, in this region and account)
+  ];
+  // ── EBS CSI controller (its example policy, in this region and account)
+  const csi: Statement[] = [
     { Sid: 'CsiModifyAndSnapshotVolumes', Effect: 'Allow', Action: ['ec2:CreateSnapshot', 'ec2:ModifyVolume'], Resource: [ec2('volume')] },
     { Sid: 'CsiCopyVolumes', Effect: 'Allow', Action: ['ec2:CopyVolumes'], Resource: [`arn:aws:ec2:${region}:${account}:volume/vol-*`] },
     { Sid: 'CsiAttachVolumes', Effect: 'Allow', Action: ['ec2:AttachVolume', 'ec2:DetachVolume'], Resource: [ec2('volume')] },
@@ -177,6 +183,7 @@ export function cloudControllerAndCsiStatements(clusterId: string, region: strin
     { Sid: 'CsiDeleteNamedSnapshots', Effect: 'Allow', Action: ['ec2:DeleteSnapshot'], Resource: [ec2('snapshot')], Condition: csiTag('ec2:ResourceTag', 'CSIVolumeSnapshotName') },
     { Sid: 'CsiDeleteOwnSnapshots', Effect: 'Allow', Action: ['ec2:DeleteSnapshot'], Resource: [ec2('snapshot')], Condition: csiTag('ec2:ResourceTag', 'ebs.csi.aws.com/cluster', 'true') },
   ];
+  return [{ Sid: 'Describe', Effect: 'Allow', Action: reads, Resource: '*' }, ...(parts.ccm ? ccm : []), ...(parts.csi ? csi : [])];
 }
 
 /**
@@ -213,7 +220,8 @@ export function clusterAutoscalerStatements(clusterId: string): Statement[] {
   ];
 }
 
-export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: string, region: string, account: string) {
+/** With IRSA on (`irsa`), the EBS CSI and cluster-autoscaler statements leave the master's role for the add-ons' own roles. */
+export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: string, region: string, account: string, irsa = false) {
   return doc([
     { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/master/*`, `${bucketArn}/pki/*`] },
     { Sid: 'EtcdBackups', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/etcd/*`, `${bucketArn}/join/*`] },
@@ -247,9 +255,47 @@ export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: stri
       Resource: '*',
     },
     { Sid: 'DnsChangeStatus', Effect: 'Allow', Action: ['route53:GetChange'], Resource: ['arn:aws:route53:::change/*'] },
-    ...cloudControllerAndCsiStatements(clusterId, region, account),
-    ...clusterAutoscalerStatements(clusterId),
+    ...cloudControllerAndCsiStatements(clusterId, region, account, { ccm: true, csi: !irsa }),
+    ...(irsa ? [] : clusterAutoscalerStatements(clusterId)),
   ]);
+}
+
+/** The EBS CSI controller's own policy (IRSA): the statements the master's role gives up. */
+export function ebsCsiPolicy(clusterId: string, region: string, account: string) {
+  return doc(cloudControllerAndCsiStatements(clusterId, region, account, { ccm: false, csi: true }));
+}
+
+/** The cluster-autoscaler's own policy (IRSA): the statements the master's role gives up. */
+export const clusterAutoscalerPolicy = (clusterId: string) => doc(clusterAutoscalerStatements(clusterId));
+
+/**
+ * The trust policy of an IRSA role: tokens of exactly one service account
+ * (`system:serviceaccount:<ns>:<name>`), with the audience the pod-identity webhook asks for,
+ * issued by the cluster's issuer (the OIDC provider, by ARN).
+ */
+export function webIdentityTrust(providerArn: Ref, issuerHost: string, namespace: string, name: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { Federated: providerArn },
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: { StringEquals: { [`${issuerHost}:sub`]: `system:serviceaccount:${namespace}:${name}`, [`${issuerHost}:aud`]: STS_AUDIENCE } },
+    },
+    ],
+  };
+}
+
+/** The audience of the tokens the pod-identity webhook projects, and the OIDC provider's one client id. */
+export const STS_AUDIENCE = 'sts.amazonaws.com';
+
+/**
+ * The discovery bucket's policy: anonymous s3:GetObject on exactly the two documents STS reads,
+ * nothing else (no listing, no other key). Kept without Condition: it applies to every request.
+ */
+export function discoveryBucketPolicy(bucketArn: string, keys: readonly string[]) {
+  return doc([{ Sid: 'PublicReadOfIssuerDiscovery', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: keys.map((k) => `${bucketArn}/${k}`) }]);
 }
 
 export function nodePolicy(bucketArn: string) {

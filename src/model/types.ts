@@ -88,10 +88,20 @@ export interface KindProps {
   'security-group': { vpcId: Ref; groupName: string; description: string };
   'security-group-rules': { groupId: Ref; ingress: SgRule[] };
   bucket: { name: string; policy: string; lifecycle: LifecycleRule[] };
-  'bucket-object': { bucket: Ref; objectKey: string; body: string; contentType: string };
+  /** body: the text, or (the issuer's JWKS) a reference to the pki's `jwks`, known once pki/sa.pub exists */
+  'bucket-object': { bucket: Ref; objectKey: string; body: string | Ref; contentType: string };
+  /** IRSA's public bucket: only the issuer's two documents are readable, by anyone (policy), nothing else */
+  'discovery-bucket': { name: string; policy: string };
+  /** IAM OIDC identity provider of the service-account issuer */
+  'oidc-provider': { url: string; clientIds: string[] };
   /** the cluster's CAs and service-account keys under pki/ in the bucket (never in the state) */
   pki: { bucket: Ref };
-  'iam-role': { name: string; path: string; assumeService: string; policies: Record<string, PolicyDocument> };
+  /**
+   * assumeService: an AWS service's role (ec2.amazonaws.com); trust: any other trust policy (IRSA's
+   * web identity); exactly one of the two. managedPolicyArns, when set, is the whole list of managed
+   * policies attached (kubeaz attaches and detaches them); unset, hand-attached ones are left alone.
+   */
+  'iam-role': { name: string; path: string; assumeService?: string; trust?: PolicyDocument; policies: Record<string, PolicyDocument>; managedPolicyArns?: string[] };
   'instance-profile': { name: string; path: string; roleName: Ref };
   'iam-user': { name: string; path: string; policies: Record<string, PolicyDocument> };
   'hosted-zone': { domain: string; private: boolean; vpcId?: Ref; vpcRegion?: string; comment: string; callerReference: string; mode: 'own' | 'adopt-or-own' };

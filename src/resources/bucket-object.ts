@@ -8,8 +8,10 @@ import { createHash } from 'node:crypto';
 import { isNotFound } from '../aws/errors.js';
 import { bucketName } from '../model/names.js';
 import { BUCKET_SSE, ownBucket } from './bucket.js';
+import { ownDiscoveryBucket } from './discovery-bucket.js';
+import { DISCOVERY_KEY, JWKS_KEY } from '../pki/jwks.js';
 import { change, drain } from './common.js';
-import type { Actual, ActualOf, ResourceHandler } from './types.js';
+import type { ActualOf, ResourceHandler, RunContext } from './types.js';
 
 /** Every object kubeaz writes lives under this prefix; anything else in the bucket (etcd backups) is not ours to manage here. */
 export const OBJECT_PREFIX = 'bootstrap/';
@@ -20,32 +22,54 @@ export interface ObjectObserved {
 
 const md5 = (body: string): string => createHash('md5').update(body, 'utf8').digest('hex');
 
+/** The bootstrap files of the cluster's bucket (only the bucket this cluster owns: this region, not another name/environment's). */
+async function observeOwn(ctx: RunContext): Promise<ActualOf<ObjectObserved>[]> {
+  const s3 = await ctx.aws.s3();
+  const own = await ownBucket(ctx);
+  if (!own) return [];
+  const Bucket = own.name;
+  let objects;
+  try {
+    objects = await drain(paginateListObjectsV2({ client: s3 }, { Bucket, Prefix: OBJECT_PREFIX, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents);
+  } catch (e) {
+    if (isNotFound(e)) return [];
+    throw e;
+  }
+  return objects.map(
+    (o): ActualOf<ObjectObserved> => ({
+      key: `object/${o.Key!}`,
+      kind: 'bucket-object',
+      id: o.Key!,
+      attrs: { bucket: Bucket },
+      tags: {},
+      observed: { etag: (o.ETag ?? '').replace(/"/g, '') } satisfies ObjectObserved,
+    }),
+  );
+}
+
+/** The issuer's two documents in the discovery bucket (IRSA); anything else there is not kubeaz's. */
+async function observeDiscovery(ctx: RunContext): Promise<ActualOf<ObjectObserved>[]> {
+  const own = await ownDiscoveryBucket(ctx);
+  if (!own) return [];
+  const s3 = await ctx.aws.s3();
+  let objects;
+  try {
+    objects = await drain(paginateListObjectsV2({ client: s3 }, { Bucket: own.name, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents);
+  } catch (e) {
+    if (isNotFound(e)) return [];
+    throw e;
+  }
+  return objects
+    .filter((o) => o.Key === DISCOVERY_KEY || o.Key === JWKS_KEY)
+    .map((o) => ({ key: `object/discovery/${o.Key!}`, kind: 'bucket-object', id: o.Key!, attrs: { bucket: own.name }, tags: {}, observed: { etag: (o.ETag ?? '').replace(/"/g, '') } }));
+}
+
 export const bucketObject: ResourceHandler<'bucket-object', ObjectObserved> = {
   kind: 'bucket-object',
 
   async observe(ctx) {
-    const s3 = await ctx.aws.s3();
-    // Only the bucket this cluster owns (this region, not another name/environment's).
-    const own = await ownBucket(ctx);
-    if (!own) return [];
-    const Bucket = own.name;
-    let objects;
-    try {
-      objects = await drain(paginateListObjectsV2({ client: s3 }, { Bucket, Prefix: OBJECT_PREFIX, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents);
-    } catch (e) {
-      if (isNotFound(e)) return [];
-      throw e;
-    }
-    return objects.map(
-      (o): ActualOf<ObjectObserved> => ({
-        key: `object/${o.Key!}`,
-        kind: 'bucket-object',
-        id: o.Key!,
-        attrs: { bucket: Bucket },
-        tags: {},
-        observed: { etag: (o.ETag ?? '').replace(/"/g, '') } satisfies ObjectObserved,
-      }),
-    );
+    const [own, discovery] = await Promise.all([observeOwn(ctx), observeDiscovery(ctx)]);
+    return [...own, ...discovery];
   },
 
   async create(ctx, node) {

@@ -296,7 +296,7 @@ export async function retainBackupsOnly(s3: S3Client, name: string, owner: strin
 }
 
 /** Deletes every object version and delete marker (except those `keep` names), 1000 per DeleteObjects call. */
-async function emptyBucket(s3: S3Client, name: string, owner: string, keep: (key: string) => boolean = () => false): Promise<number> {
+export async function emptyBucket(s3: S3Client, name: string, owner: string, keep: (key: string) => boolean = () => false): Promise<number> {
   // This SDK has no paginateListObjectVersions: follow the markers by hand, every page.
   let KeyMarker: string | undefined;
   let VersionIdMarker: string | undefined;

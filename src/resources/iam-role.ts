@@ -4,6 +4,7 @@
  * elsewhere is never seen. Inline policies are read per role (IAM has no batch form).
  */
 import {
+  AttachRolePolicyCommand,
   CreateRoleCommand,
   DeleteRoleCommand,
   DeleteRolePolicyCommand,
@@ -71,6 +72,15 @@ export interface RoleObserved {
   path: string;
   assumeRolePolicy: unknown;
   policies: Record<string, unknown>;
+  /** ARNs of the managed policies attached, sorted */
+  managed: string[];
+}
+
+/** The trust policy a role's props ask for: an AWS service's, or the one given (IRSA's web identity). */
+export function trustOf(props: { assumeService?: string; trust?: PolicyDocument }): PolicyDocument {
+  if (props.trust) return props.trust;
+  if (props.assumeService) return assumeRolePolicy(props.assumeService);
+  throw new KubeazError('an IAM role needs assumeService or trust', 'BadRole', 'iam-role');
 }
 
 async function inlinePolicies(iam: IAMClient, roleName: string): Promise<Record<string, unknown>> {
@@ -97,16 +107,17 @@ export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
       const name = r.RoleName!;
       const tags = fromTagList(r.Tags);
       const policies = Object.fromEntries((r.RolePolicyList ?? []).map((p) => [p.PolicyName!, parsePolicy(p.PolicyDocument)]));
-      return roleActual(iamKey('role', ctx.clusterId, name, tags), name, r.Arn!, tags, { path: r.Path!, assumeRolePolicy: parsePolicy(r.AssumeRolePolicyDocument), policies });
+      const managed = (r.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn!).sort();
+      return roleActual(iamKey('role', ctx.clusterId, name, tags), name, r.Arn!, tags, { path: r.Path!, assumeRolePolicy: parsePolicy(r.AssumeRolePolicyDocument), policies, managed });
     });
   },
 
   async create(ctx, node) {
     const iam = await ctx.aws.iam();
-    const { name, path, assumeService, policies } = node.props;
-    const assume = assumeRolePolicy(assumeService);
+    const { name, path } = node.props;
+    const assume = trustOf(node.props);
     let arn: string;
-    let observed: RoleObserved = { path, assumeRolePolicy: assume, policies: {} };
+    let observed: RoleObserved = { path, assumeRolePolicy: assume, policies: {}, managed: [] };
     let tags = node.tags;
     try {
       const out = await iam.send(new CreateRoleCommand({ RoleName: name, Path: path, AssumeRolePolicyDocument: JSON.stringify(assume), Tags: toTagList(node.tags) }));
@@ -118,7 +129,8 @@ export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
       if (got.Path !== path) throw new KubeazError(`IAM role ${name} already exists outside ${path} (path ${got.Path}): not ours, refusing to adopt it`, 'RefusedAdopt', name, { cause: e, source: 'user' });
       arn = got.Arn!;
       tags = fromTagList(got.Tags);
-      observed = { path, assumeRolePolicy: parsePolicy(got.AssumeRolePolicyDocument), policies: await inlinePolicies(iam, name) };
+      const managed = await drain(paginateListAttachedRolePolicies({ client: iam }, { RoleName: name }), (p) => p.AttachedPolicies);
+      observed = { path, assumeRolePolicy: parsePolicy(got.AssumeRolePolicyDocument), policies: await inlinePolicies(iam, name), managed: managed.map((p) => p.PolicyArn!).sort() };
     }
     const actual = roleActual(node.key, name, arn, tags, observed);
     return whenVisible(ctx, () => iamRole.update!(ctx, node, actual, iamRole.diff(node, actual)));
@@ -128,9 +140,16 @@ export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
     const o = actual.observed;
     const out: Change[] = [];
     if (o.path !== node.props.path) out.push(change('path', o.path, node.props.path, false));
-    const assume = assumeRolePolicy(node.props.assumeService);
+    const assume = trustOf(node.props);
     if (!samePolicy(o.assumeRolePolicy, assume)) out.push(change('assumeRolePolicy', o.assumeRolePolicy, assume, true));
     out.push(...policyChanges(node.props.policies, o.policies));
+    // Managed policies are kubeaz's to set only where the spec lists them (IRSA service accounts).
+    const want = node.props.managedPolicyArns;
+    if (want !== undefined) {
+      const have = o.managed ?? [];
+      for (const arn of [...want].sort()) if (!have.includes(arn)) out.push(change(`managed:${arn}`, undefined, 'attached', true));
+      for (const arn of have) if (!want.includes(arn)) out.push(change(`managed:${arn}`, 'attached', undefined, true));
+    }
     out.push(...tagDiff(node, actual.tags));
     return out;
   },
@@ -140,6 +159,7 @@ export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
     const RoleName = actual.id;
     const o = actual.observed;
     const policies = { ...o.policies };
+    const managed = new Set(o.managed ?? []);
     let { assumeRolePolicy: assume } = o;
     let tags = actual.tags;
     for (const c of changes) {
@@ -155,16 +175,28 @@ export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
           await iam.send(new PutRolePolicyCommand({ RoleName, PolicyName, PolicyDocument: JSON.stringify(c.to) }));
           policies[PolicyName] = c.to;
         }
+      } else if (c.field.startsWith('managed:')) {
+        const PolicyArn = c.field.slice('managed:'.length);
+        if (c.to === undefined) {
+          await ignoreNotFound(iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn })));
+          managed.delete(PolicyArn);
+        } else {
+          await iam.send(new AttachRolePolicyCommand({ RoleName, PolicyArn }));
+          managed.add(PolicyArn);
+        }
       } else if (c.field === 'tags') {
         await iam.send(new TagRoleCommand({ RoleName, Tags: toTagList(c.to as Tags) }));
         tags = { ...tags, ...(c.to as Tags) };
       }
     }
-    return { ...actual, tags, observed: { ...o, assumeRolePolicy: assume, policies } satisfies RoleObserved };
+    return { ...actual, tags, observed: { ...o, assumeRolePolicy: assume, policies, managed: [...managed].sort() } satisfies RoleObserved };
   },
 
   async foreignContents(ctx, actual) {
-    // kubeaz writes inline policies only: a managed policy attached to the role was attached by hand.
+    // kubeaz writes inline policies only — except on the roles of the spec's service accounts
+    // (IRSA: web-identity trust, managed policies from the spec): elsewhere a managed policy
+    // attached to the role was attached by hand.
+    if (actual.key.startsWith('role/sa-')) return [];
     const iam = await ctx.aws.iam();
     const attached = await drain(paginateListAttachedRolePolicies({ client: iam }, { RoleName: actual.id }), (p) => p.AttachedPolicies).catch((e: unknown) => {
       if (isNotFound(e)) return [];

@@ -4,6 +4,8 @@ import type { ResourceHandler } from './types.js';
 import { autoScalingGroup } from './auto-scaling-group.js';
 import { bucket } from './bucket.js';
 import { bucketObject } from './bucket-object.js';
+import { discoveryBucket } from './discovery-bucket.js';
+import { oidcProvider } from './oidc-provider.js';
 import { pki } from './pki.js';
 import { dnsRecord } from './dns-record.js';
 import { elasticIp } from './elastic-ip.js';
@@ -46,8 +48,10 @@ export const HANDLERS: Handlers = {
   'security-group-rules': securityGroupRules,
   bucket,
   'bucket-object': bucketObject,
+  'discovery-bucket': discoveryBucket,
   pki,
   'iam-role': iamRole,
+  'oidc-provider': oidcProvider,
   'instance-profile': instanceProfile,
   'iam-user': iamUser,
   'hosted-zone': hostedZone,
@@ -77,6 +81,7 @@ export type { Blocker } from './kubernetes-made.js';
 /** What commands need of particular kinds, through the registry (a command never opens a kind's module). */
 export { PKI_PREFIX } from './pki.js';
 export { retainBackupsOnly } from './bucket.js';
+export { accountPublicAccessBlock } from './discovery-bucket.js';
 export { observedDesired, observedInstances } from './auto-scaling-group.js';
 
 /**

@@ -12,6 +12,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { errorCode, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { bucketName } from '../model/names.js';
 import { completeFromKey, generatePair, PKI_FILES, PKI_PAIRS, type PkiPair } from '../pki/ca.js';
+import { jwksOf } from '../pki/jwks.js';
 import { BUCKET_SSE, ownBucket } from './bucket.js';
 import { change } from './common.js';
 import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
@@ -23,11 +24,18 @@ export interface PkiObserved {
   files: string[];
 }
 
-const actualOf = (bucket: string, files: string[]): ActualOf<PkiObserved> => ({
+/** The service-account public key: the issuer's JWKS (IRSA) is made from it. */
+export const SA_PUBLIC_KEY = 'sa.pub';
+
+/**
+ * attrs.jwks: the JWKS of pki/sa.pub (public, like the key itself), for IRSA's discovery bucket —
+ * the one attribute read from a key file (GetObject of sa.pub, never of a private key).
+ */
+const actualOf = (bucket: string, files: string[], jwks?: string): ActualOf<PkiObserved> => ({
   key: 'pki',
   kind: 'pki',
   id: `s3://${bucket}/${PKI_PREFIX}`,
-  attrs: { bucket },
+  attrs: { bucket, ...(jwks !== undefined ? { jwks } : {}) },
   tags: {},
   observed: { files: [...files].sort() } satisfies PkiObserved,
 });
@@ -129,6 +137,17 @@ async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly 
   return written;
 }
 
+/** The JWKS of the bucket's pki/sa.pub; undefined when it is gone. */
+async function jwksIn(ctx: RunContext, s3: S3Client, Bucket: string): Promise<string | undefined> {
+  try {
+    const got = await s3.send(new GetObjectCommand({ Bucket, Key: PKI_PREFIX + SA_PUBLIC_KEY, ExpectedBucketOwner: ctx.accountId }));
+    return jwksOf([(await got.Body?.transformToString('utf8')) ?? '']);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
 export const pki: ResourceHandler<'pki', PkiObserved> = {
   kind: 'pki',
 
@@ -151,12 +170,12 @@ export const pki: ResourceHandler<'pki', PkiObserved> = {
       throw e;
     }
     const files = PKI_FILES.filter((f) => found.has(f));
-    return files.length ? [actualOf(Bucket, files)] : [];
+    return files.length ? [actualOf(Bucket, files, files.includes(SA_PUBLIC_KEY) ? await jwksIn(ctx, s3, Bucket) : undefined)] : [];
   },
 
   async create(ctx, node) {
     await uploadMissing(ctx, node.props.bucket, []);
-    return actualOf(node.props.bucket, [...PKI_FILES]);
+    return actualOf(node.props.bucket, [...PKI_FILES], await jwksIn(ctx, await ctx.aws.s3(), node.props.bucket));
   },
 
   diff(node, actual) {
@@ -171,7 +190,7 @@ export const pki: ResourceHandler<'pki', PkiObserved> = {
   async update(ctx, node, actual) {
     const o = actual.observed;
     await uploadMissing(ctx, node.props.bucket, o.files);
-    return actualOf(node.props.bucket, [...PKI_FILES]);
+    return actualOf(node.props.bucket, [...PKI_FILES], await jwksIn(ctx, await ctx.aws.s3(), node.props.bucket));
   },
 
   async delete() {

@@ -43,6 +43,23 @@ export function labelValueProblems(value: string): string[] {
   return [];
 }
 
+/** A DNS-1123 label (a namespace's name): 1–63 of [a-z0-9-], starting and ending alphanumeric. */
+export function dnsLabelProblems(v: string): string[] {
+  if (v.length === 0) return ['must not be empty'];
+  if (v.length > NAME_MAX) return [`${show(v)} is ${v.length} characters; at most ${NAME_MAX}`];
+  if (!DNS1123_LABEL.test(v)) return [`${show(v)} may hold only lowercase letters, digits and '-', and must start and end with a letter or digit`];
+  return [];
+}
+
+/** A DNS-1123 subdomain (a service account's name): ≤253 characters, dot-separated DNS-1123 labels. */
+export function dnsSubdomainProblems(v: string): string[] {
+  if (v.length === 0) return ['must not be empty'];
+  if (v.length > PREFIX_MAX) return [`${show(v)} is ${v.length} characters; at most ${PREFIX_MAX}`];
+  if (!v.split('.').every((l) => l.length <= NAME_MAX && DNS1123_LABEL.test(l)))
+    return [`${show(v)} may hold only lowercase letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit`];
+  return [];
+}
+
 /** Label keys the kubelet may set on its own Node (KubeletLabels() upstream, GA topology labels included). */
 export const KUBELET_LABELS: readonly string[] = [
   'kubernetes.io/hostname',

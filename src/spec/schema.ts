@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { parseCidr, subnetLayout, type Cidr } from './cidr.js';
 import { POD_CIDR, SERVICE_CIDR } from './cidr.js';
 import { regionProblem } from './regions.js';
-import { kubeletLabelProblem, labelValueProblems, qualifiedNameProblems, TAINT_EFFECTS } from './k8s-names.js';
+import { dnsLabelProblems, dnsSubdomainProblems, kubeletLabelProblem, labelValueProblems, qualifiedNameProblems, TAINT_EFFECTS } from './k8s-names.js';
 import { archOf, MAX_INSTANCE_TYPES, SPOT_ALLOCATION_STRATEGIES } from './instance-types.js';
 import { ASG_TAG_KEY_MAX, autoscalerTags, KUBEAZ_NODE_GROUP_ASG_TAGS, NODE_TEMPLATE_LABEL_PREFIX, NODE_TEMPLATE_TAINT_PREFIX } from './autoscaler-tags.js';
 
@@ -42,6 +42,8 @@ export const MAX_CLUSTER_ID_LENGTH = 24;
 export const CONTROL_PLANE_COUNTS = [1, 3, 5] as const;
 const CONTROL_PLANE_COUNT_MESSAGE =
   'controlPlane.count must be 1, 3 or 5: the masters run etcd, which needs a majority of its members to work, so an even count survives no more failures than the odd count below it (2 masters tolerate no loss, 4 tolerate one) while adding a member that can fail';
+/** Service accounts of the add-ons that get their own IAM role with IRSA on (model/areas/irsa.ts): not the spec's to declare. */
+export const RESERVED_SERVICE_ACCOUNTS: readonly string[] = ['kube-system/ebs-csi-controller-sa', 'kube-system/cluster-autoscaler'];
 
 /** Run a refinement even when fields failed, so cross-field problems are reported with the rest. */
 const ALWAYS = { when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null };
@@ -172,6 +174,25 @@ const nodeGroup = z
     elasticIps: g.elasticIps ?? 0,
   }));
 
+/** An IAM managed policy ARN (AWS's own, or an account's customer-managed one). */
+const POLICY_ARN = /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/[\w+=,.@/-]{1,512}$/;
+
+/** One of the spec's service accounts that gets an IAM role (IRSA). */
+const serviceAccountRole = z
+  .strictObject({
+    namespace: z.string({ error: 'namespace must be a string' }),
+    name: z.string({ error: 'name must be a string' }),
+    policyArns: z
+      .array(z.string().regex(POLICY_ARN, 'must be an IAM policy ARN such as arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'))
+      .min(1, 'policyArns must name at least one policy')
+      .max(20, 'at most 20 managed policies can be attached to a role'),
+  })
+  .superRefine((a, ctx) => {
+    // Kubernetes' own rules: a namespace is a DNS-1123 label, a service account's name a DNS-1123 subdomain.
+    if (typeof a.namespace === 'string') for (const m of dnsLabelProblems(a.namespace)) ctx.addIssue({ code: 'custom', path: ['namespace'], message: `namespace is not a valid Kubernetes namespace: ${m}` });
+    if (typeof a.name === 'string') for (const m of dnsSubdomainProblems(a.name)) ctx.addIssue({ code: 'custom', path: ['name'], message: `name is not a valid Kubernetes service account name: ${m}` });
+  }, ALWAYS);
+
 export const clusterSchema = z
   .strictObject({
     apiVersion: z.literal(API_VERSION, { error: `apiVersion must be '${API_VERSION}'` }),
@@ -223,7 +244,12 @@ export const clusterSchema = z
           name: z.string().regex(/^[A-Za-z0-9+=,.@_-]{1,40}$/, 'IAM user name: letters, digits and +=,.@_- (at most 40)'),
           bucketAccess: z.enum(['read', 'write'], { error: "bucketAccess must be 'read' or 'write'" }),
         })).default([]),
-      }).default({ users: [] }),
+        /** IAM roles for service accounts: kube-apiserver's issuer published in a public discovery bucket (README, IAM roles for service accounts) */
+        serviceAccountIssuerDiscovery: z.strictObject({
+          enabled: z.boolean({ error: 'enabled must be true or false' }).default(false),
+        }).default({ enabled: false }),
+        serviceAccounts: z.array(serviceAccountRole).default([]),
+      }).default({ users: [], serviceAccountIssuerDiscovery: { enabled: false }, serviceAccounts: [] }),
       etcd: z.strictObject({
         backupIntervalMinutes: z.number().int().min(1).max(1440).default(15),
         backupRetentionDays: z.number().int().min(1).max(3650).default(7),
@@ -339,6 +365,17 @@ export const clusterSchema = z
       s.iam.users.forEach((u, i) => {
         if (users.has(u.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'users', i, 'name'], message: `IAM user '${u.name}' is listed twice` });
         users.add(u.name);
+      });
+    });
+    attempt(() => {
+      const seen = new Set<string>();
+      s.iam.serviceAccounts.forEach((a, i) => {
+        const id = `${a.namespace}/${a.name}`;
+        if (!s.iam.serviceAccountIssuerDiscovery.enabled && i === 0)
+          ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts'], message: 'serviceAccounts needs spec.iam.serviceAccountIssuerDiscovery.enabled: true (the roles trust the cluster\'s service-account issuer)' });
+        if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts', i], message: `service account ${id} is listed twice` });
+        if (RESERVED_SERVICE_ACCOUNTS.includes(id)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts', i], message: `service account ${id} is an add-on's: kubeaz gives it its own role` });
+        seen.add(id);
       });
     });
     attempt(() => {

@@ -28,6 +28,8 @@ export interface MinorAddons {
   /** cluster-autoscaler: its image minor must equal the Kubernetes minor */
   clusterAutoscaler: AddonPin;
   awsNodeTerminationHandler: AddonPin;
+  /** amazon-eks-pod-identity-webhook (IRSA only): no chart, manifests rendered by irsa.sh; the image */
+  podIdentityWebhook: { image: string };
 }
 
 export const HELM_VERSION = '3.16.3';
@@ -37,13 +39,21 @@ const EBS_CSI_CHART = '2.64.0';
 const CA_CHART = '9.59.1';
 const NTH: AddonPin = { chart: '0.27.3' };
 
+/**
+ * amazon-eks-pod-identity-webhook v0.6.9: since v0.6.8 its images are published on ECR Public
+ * (gallery.ecr.aws/eks/amazon-eks-pod-identity-webhook) tagged by commit, v0.6.9 = 3a28f52
+ * (aws/amazon-eks-pod-identity-webhook issue #273). It talks to the API server's stable
+ * admission and core APIs only: one image for every minor.
+ */
+const POD_IDENTITY_WEBHOOK = { image: 'public.ecr.aws/eks/amazon-eks-pod-identity-webhook:3a28f52' };
+
 export const ADDON_VERSIONS_BY_MINOR: Readonly<Record<string, MinorAddons>> = {
-  '1.30': { cilium: { chart: '1.18.12' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.30.10' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.30.5' }, awsNodeTerminationHandler: NTH },
-  '1.31': { cilium: { chart: '1.18.12' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.31.9' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.31.5' }, awsNodeTerminationHandler: NTH },
-  '1.32': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.32.8' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.32.7' }, awsNodeTerminationHandler: NTH },
-  '1.33': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.33.4' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.33.6' }, awsNodeTerminationHandler: NTH },
-  '1.34': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.34.3' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.34.5' }, awsNodeTerminationHandler: NTH },
-  '1.35': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.35.2' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.35.2' }, awsNodeTerminationHandler: NTH },
+  '1.30': { cilium: { chart: '1.18.12' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.30.10' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.30.5' }, awsNodeTerminationHandler: NTH, podIdentityWebhook: POD_IDENTITY_WEBHOOK },
+  '1.31': { cilium: { chart: '1.18.12' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.31.9' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.31.5' }, awsNodeTerminationHandler: NTH, podIdentityWebhook: POD_IDENTITY_WEBHOOK },
+  '1.32': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.32.8' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.32.7' }, awsNodeTerminationHandler: NTH, podIdentityWebhook: POD_IDENTITY_WEBHOOK },
+  '1.33': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.33.4' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.33.6' }, awsNodeTerminationHandler: NTH, podIdentityWebhook: POD_IDENTITY_WEBHOOK },
+  '1.34': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.34.3' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.34.5' }, awsNodeTerminationHandler: NTH, podIdentityWebhook: POD_IDENTITY_WEBHOOK },
+  '1.35': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.35.2' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.35.2' }, awsNodeTerminationHandler: NTH, podIdentityWebhook: POD_IDENTITY_WEBHOOK },
 };
 
 /** Cilium's e2e-tested Kubernetes minors per Cilium minor (docs.cilium.io, Kubernetes Compatibility). */
@@ -84,6 +94,9 @@ export function addonVars(kubernetesVersion: string): Record<string, string> {
     NTH_CHART_VERSION: addons.awsNodeTerminationHandler.chart,
   };
 }
+
+/** The pod-identity webhook's image for a Kubernetes version (IRSA's irsa.sh; not in addonVars: a cluster without IRSA renders as before). */
+export const podIdentityWebhookImage = (kubernetesVersion: string): string => addonsFor(kubernetesVersion).addons.podIdentityWebhook.image;
 
 /** The warning `validate` (and every command loading a spec) gives for a minor outside the table. */
 export function addonVersionWarning(kubernetesVersion: string): string | undefined {

@@ -341,7 +341,7 @@ controlPlane:
   localAPIEndpoint:
     advertiseAddress: $PRIVATE_IP
     bindPort: 6443
-CONFIG
+{{HOOK_KUBEADM_PATCHES}}CONFIG
   )
   kubeadm join --config "$K8S_DIR/kubeadm-join.yaml"
 }

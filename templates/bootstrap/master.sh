@@ -117,7 +117,7 @@ nodeRegistration:
   taints:
     - key: node-role.kubernetes.io/control-plane
       effect: NoSchedule
----
+{{HOOK_KUBEADM_PATCHES}}---
 apiVersion: $api
 kind: ClusterConfiguration
 clusterName: {{CLUSTER_ID}}
@@ -205,7 +205,7 @@ addon_node_termination_handler() {
     --set enableRebalanceDraining=true --set enableScheduledEventDraining=true
 }
 
-FAILED_ADDONS=()
+{{HOOK_IRSA_SOURCE}}FAILED_ADDONS=()
 # addon NAME FUNCTION: retried; one that still fails is logged loudly and the next one still runs.
 addon() {
   if retry "${KUBEAZ_ADDON_ATTEMPTS:-10}" "$2"; then
@@ -218,7 +218,7 @@ addon() {
 install_addons() {
   FAILED_ADDONS=()
   addon cilium addon_cilium
-  addon aws-cloud-controller-manager addon_cloud_controller_manager
+{{HOOK_IRSA_ADDONS}}  addon aws-cloud-controller-manager addon_cloud_controller_manager
   addon aws-ebs-csi-driver addon_ebs_csi
   addon storage-class addon_storage_class
   addon cluster-autoscaler addon_cluster_autoscaler
@@ -258,7 +258,7 @@ main() {
   register_dns
   write_kubelet_args
   write_kubeadm_config
-  if [ "$HA_ACTION" = join ]; then
+{{HOOK_BEFORE_INIT}}  if [ "$HA_ACTION" = join ]; then
     ha_join
   else
     kubeadm init --config "$K8S_DIR/kubeadm.yaml" "${preflight[@]}"

@@ -24,7 +24,7 @@ import {
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { IAMClient, ListInstanceProfilesCommand, ListRolesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
+import { IAMClient, ListInstanceProfilesCommand, ListOpenIDConnectProvidersCommand, ListRolesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import { ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 
@@ -38,7 +38,7 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
   const iam = new IAMClient({ region: 'us-east-1' });
   const r53 = new Route53Client({ region: 'us-east-1' });
   const s3 = new S3Client({ region, forcePathStyle: true });
-  const [vpcs, subnets, igws, eips, nats, rts, nacls, sgs, vpces, res, lts, asgs, elbs, v2lbs, tgs, roles, profiles, users, zones, buckets] = await Promise.all([
+  const [vpcs, subnets, igws, eips, nats, rts, nacls, sgs, vpces, res, lts, asgs, elbs, v2lbs, tgs, roles, profiles, users, zones, buckets, oidc] = await Promise.all([
     ec2.send(new DescribeVpcsCommand({})),
     ec2.send(new DescribeSubnetsCommand({})),
     ec2.send(new DescribeInternetGatewaysCommand({})),
@@ -59,6 +59,7 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
     iam.send(new ListUsersCommand({})),
     r53.send(new ListHostedZonesCommand({})),
     s3.send(new ListBucketsCommand({})),
+    iam.send(new ListOpenIDConnectProvidersCommand({})),
   ]);
   const records: string[] = [];
   for (const z of zones.HostedZones ?? []) {
@@ -96,6 +97,7 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
     hostedZones: sort((zones.HostedZones ?? []).map((z) => `${z.Name}${z.Config?.PrivateZone ? ' (private)' : ''}`)),
     records: records.sort(),
     buckets: sort((buckets.Buckets ?? []).map((b) => b.Name)),
+    oidcProviders: sort((oidc.OpenIDConnectProviderList ?? []).map((p) => p.Arn)),
   };
 }
 

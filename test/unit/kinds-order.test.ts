@@ -8,19 +8,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ALL_KINDS, KIND_DEPENDENCIES, kindDependsOn } from '../../src/engine/kinds.js';
-import { BOOTSTRAP_FILES, USERDATA_TEMPLATE } from '../../src/model/bootstrap.js';
+import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { deriveGraph } from '../../src/model/derive.js';
 import { parseSpec } from '../../src/spec/load.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
-const templates = Object.fromEntries([...BOOTSTRAP_FILES.map((f) => f.template), USERDATA_TEMPLATE].map((n) => [n, readFileSync(join(ROOT, 'templates', n), 'utf8')]));
+const templates = Object.fromEntries(TEMPLATE_NAMES.map((n) => [n, readFileSync(join(ROOT, 'templates', n), 'utf8')]));
 const facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' }, templates };
 const NOW = new Date('2026-01-15T00:00:00Z');
 
 const variants: Array<[string, string]> = [
   ['the example', example],
   ['NAT single', example.replace('nat: perZone', 'nat: single')],
+  ['IRSA on', example.replace(/( {2}iam:\n)/, '$1    serviceAccountIssuerDiscovery: { enabled: true }\n    serviceAccounts: [{ namespace: apps, name: uploader, policyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess] }]\n')],
   ['no public domain', example.replace(/ {2}dns:\n {4}#[^\n]*\n {4}publicDomain: example.com\n/, '').replace(/ {6}publicRecord: lb\n/, '')],
 ];
 

@@ -8,7 +8,7 @@ export function iam({ s, id, names, facts, b }: Area, bucketArn: string, { publi
   // the master may change records in the cluster's zones: its policy references their ARNs
   const zoneArns: Ref[] = [ref('zone/private', 'arn'), ...(publicZone ? [ref('zone/public', 'arn')] : [])];
   const roles: Array<['master' | 'node' | 'loadbalancer', PolicyDocument]> = [
-    ['master', masterPolicy(bucketArn, zoneArns, id, s.region, facts.accountId)],
+    ['master', masterPolicy(bucketArn, zoneArns, id, s.region, facts.accountId, s.iam.serviceAccountIssuerDiscovery.enabled)],
     ['node', nodePolicy(bucketArn)],
   ];
   if (s.nodeGroups.some((g) => g.role === 'loadbalancer')) roles.push(['loadbalancer', loadbalancerPolicy(bucketArn, s.region, facts.accountId, id)]);

@@ -28,7 +28,7 @@ export function storage({ spec, id, names, facts, b }: Area): Storage {
   const bucketName = names.bucket(facts.accountId);
   const bucketArn = `arn:aws:s3:::${bucketName}`;
   const bucket: Ref = b.add('bucket', 'bucket', bucketName, { name: bucketName, policy: JSON.stringify(tlsOnlyPolicy(bucketArn)), lifecycle: BUCKET_LIFECYCLE });
-  const vars = clusterVars(spec, names, bucketName);
+  const vars = clusterVars(spec, names, bucketName, facts.accountId);
   const objectKeys: string[] = [];
   for (const f of renderBootstrapFiles(facts.templates, vars)) {
     const key = `object/${f.key}`;

@@ -1,0 +1,232 @@
+/**
+ * IRSA's discovery bucket: a bucket of its own beside the cluster's private one, so that nothing of
+ * the private bucket's settings is ever relaxed. Anyone may read exactly the two documents of the
+ * service-account issuer (`.well-known/openid-configuration`, `openid/v1/jwks`), nothing else: its
+ * policy names those two object ARNs only, no listing. Block Public Access on THIS bucket lets a
+ * public policy be set and honoured (BlockPublicPolicy and RestrictPublicBuckets off) and keeps
+ * ACLs blocked (BlockPublicAcls, IgnorePublicAcls on).
+ *
+ * A kind of its own rather than a variant of `bucket`: that kind's settings (versioning,
+ * lifecycle, a fully blocked public access, TLS-only policy, backups kept at destroy) are the
+ * private bucket's contract, and its observe is keyed to the one cluster bucket. Ownership as
+ * there: the derived, account-scoped name (`discoveryBucketName`), the bucket's region, and its
+ * tags (set right after creation: S3 takes none at CreateBucket).
+ *
+ * The account's own Block Public Access (S3 Control) overrides any bucket's: `accountPublicAccessBlock`
+ * reads it for pre-flight, which refuses when it forbids public bucket policies.
+ */
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  GetBucketEncryptionCommand,
+  GetBucketLocationCommand,
+  GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
+  GetPublicAccessBlockCommand,
+  PutBucketEncryptionCommand,
+  PutBucketPolicyCommand,
+  PutBucketTaggingCommand,
+  PutPublicAccessBlockCommand,
+  type BucketLocationConstraint,
+} from '@aws-sdk/client-s3';
+import { errorCode, isBucketOwnedByYou, isNotFound, isSettingNotSet } from '../aws/errors.js';
+import { tagDiff } from '../aws/tags.js';
+import { discoveryBucketName } from '../model/names.js';
+import type { Tags } from '../model/types.js';
+import { BUCKET_SSE, emptyBucket } from './bucket.js';
+import { change, claims, fromTagList, orUndefined, toTagList, whenVisible } from './common.js';
+import { normalisePolicy } from './iam-role.js';
+import type { ActualOf, Change, ResourceHandler, RunContext } from './types.js';
+
+/** Public policies allowed and honoured; public ACLs still blocked and ignored. */
+export const DISCOVERY_PUBLIC_ACCESS_BLOCK = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false } as const;
+type PublicAccessBlock = Record<keyof typeof DISCOVERY_PUBLIC_ACCESS_BLOCK, boolean>;
+
+export interface DiscoveryBucketObserved {
+  encryption: string | undefined;
+  publicAccessBlock: PublicAccessBlock;
+  policy: unknown;
+}
+
+const NO_BLOCK: PublicAccessBlock = { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false };
+const arnOf = (name: string): string => `arn:aws:s3:::${name}`;
+
+async function unlessUnset<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (isSettingNotSet(e)) return undefined;
+    throw e;
+  }
+}
+
+/** The discovery bucket when it is this cluster's (name, region, tags); memoised per observe pass (bucket-object asks too). */
+export function ownDiscoveryBucket(ctx: RunContext): Promise<{ name: string; tags: Tags } | undefined> {
+  return ctx.memo('s3:ownDiscoveryBucket', async () => {
+    const s3 = await ctx.aws.s3();
+    const name = discoveryBucketName(ctx.clusterId, ctx.accountId);
+    const loc = await orUndefined(s3.send(new GetBucketLocationCommand({ Bucket: name, ExpectedBucketOwner: ctx.accountId })));
+    if (!loc) return undefined;
+    const c = loc.LocationConstraint as string | undefined;
+    const region = !c ? 'us-east-1' : c === 'EU' ? 'eu-west-1' : c;
+    if (region !== ctx.region) {
+      ctx.sightings.push({ what: 'discovery bucket', region });
+      return undefined;
+    }
+    let tagging;
+    try {
+      tagging = await unlessUnset(s3.send(new GetBucketTaggingCommand({ Bucket: name, ExpectedBucketOwner: ctx.accountId })));
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+    const tags = fromTagList(tagging?.TagSet);
+    return claims(ctx, tags, 'discovery bucket', false) ? { name, tags } : undefined;
+  });
+}
+
+const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalisePolicy(a)) === JSON.stringify(normalisePolicy(b));
+
+export const discoveryBucket: ResourceHandler<'discovery-bucket', DiscoveryBucketObserved> = {
+  kind: 'discovery-bucket',
+
+  async observe(ctx) {
+    const own = await ownDiscoveryBucket(ctx);
+    if (!own) return [];
+    const s3 = await ctx.aws.s3();
+    const b = { Bucket: own.name, ExpectedBucketOwner: ctx.accountId };
+    try {
+      const [encryption, pab, policy] = await Promise.all([
+        unlessUnset(s3.send(new GetBucketEncryptionCommand(b))),
+        unlessUnset(s3.send(new GetPublicAccessBlockCommand(b))),
+        unlessUnset(s3.send(new GetBucketPolicyCommand(b))),
+      ]);
+      const cfg = pab?.PublicAccessBlockConfiguration;
+      const observed: DiscoveryBucketObserved = {
+        encryption: encryption?.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm,
+        publicAccessBlock: {
+          BlockPublicAcls: cfg?.BlockPublicAcls ?? false,
+          IgnorePublicAcls: cfg?.IgnorePublicAcls ?? false,
+          BlockPublicPolicy: cfg?.BlockPublicPolicy ?? false,
+          RestrictPublicBuckets: cfg?.RestrictPublicBuckets ?? false,
+        },
+        policy: policy?.Policy ? JSON.parse(policy.Policy) : undefined,
+      };
+      return [{ key: 'bucket/discovery', kind: 'discovery-bucket' as const, id: own.name, attrs: { name: own.name, arn: arnOf(own.name) }, tags: own.tags, observed }];
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+  },
+
+  async create(ctx, node) {
+    const s3 = await ctx.aws.s3();
+    const name = node.props.name;
+    try {
+      await s3.send(
+        new CreateBucketCommand({
+          Bucket: name,
+          ...(ctx.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: ctx.region as BucketLocationConstraint } }),
+        }),
+      );
+    } catch (e) {
+      if (!isBucketOwnedByYou(e)) throw e;
+    }
+    // A new bucket blocks everything public (AWS's default since 2023): shown as such, so the first update relaxes it.
+    const observed: DiscoveryBucketObserved = { encryption: undefined, publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true }, policy: undefined };
+    const actual: ActualOf<DiscoveryBucketObserved> = { key: node.key, kind: 'discovery-bucket', id: name, attrs: { name, arn: arnOf(name) }, tags: {}, observed };
+    return whenVisible(ctx, () => discoveryBucket.update!(ctx, node, actual, discoveryBucket.diff(node, actual)));
+  },
+
+  diff(node, actual) {
+    const o = actual.observed;
+    const out: Change[] = [];
+    if (Object.entries(DISCOVERY_PUBLIC_ACCESS_BLOCK).some(([k, v]) => (o.publicAccessBlock ?? NO_BLOCK)[k as keyof PublicAccessBlock] !== v))
+      out.push(change('publicAccessBlock', o.publicAccessBlock, { ...DISCOVERY_PUBLIC_ACCESS_BLOCK }, true));
+    if (o.encryption !== BUCKET_SSE) out.push(change('encryption', o.encryption, BUCKET_SSE, true));
+    const desiredPolicy = JSON.parse(node.props.policy) as unknown;
+    if (!samePolicy(o.policy, desiredPolicy)) out.push(change('policy', o.policy, desiredPolicy, true));
+    if (actual.id !== node.props.name) out.push(change('name', actual.id, node.props.name, false));
+    out.push(...tagDiff(node, actual.tags));
+    return out;
+  },
+
+  async update(ctx, node, actual, changes) {
+    const s3 = await ctx.aws.s3();
+    const b = { Bucket: actual.id, ExpectedBucketOwner: ctx.accountId };
+    const o = { ...actual.observed };
+    let tags = actual.tags;
+    const has = (f: string) => changes.some((c) => c.field === f);
+    // Tags first: they are the ownership proof that makes a half-configured bucket ours on the next run.
+    if (has('tags')) {
+      tags = { ...actual.tags, ...node.tags };
+      await s3.send(new PutBucketTaggingCommand({ ...b, Tagging: { TagSet: toTagList(tags) } }));
+    }
+    if (has('encryption')) {
+      await s3.send(new PutBucketEncryptionCommand({ ...b, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: BUCKET_SSE } }] } }));
+      o.encryption = BUCKET_SSE;
+    }
+    // Block Public Access before the policy: a public policy is refused while BlockPublicPolicy is on.
+    if (has('publicAccessBlock')) {
+      await s3.send(new PutPublicAccessBlockCommand({ ...b, PublicAccessBlockConfiguration: { ...DISCOVERY_PUBLIC_ACCESS_BLOCK } }));
+      o.publicAccessBlock = { ...DISCOVERY_PUBLIC_ACCESS_BLOCK };
+    }
+    if (has('policy')) {
+      await s3.send(new PutBucketPolicyCommand({ ...b, Policy: node.props.policy }));
+      o.policy = JSON.parse(node.props.policy);
+    }
+    return { ...actual, tags, observed: o };
+  },
+
+  async delete(ctx, actual) {
+    const s3 = await ctx.aws.s3();
+    try {
+      // Only the issuer's documents live here (kubeaz's, and public anyway): all of it goes.
+      await emptyBucket(s3, actual.id, ctx.accountId);
+      await s3.send(new DeleteBucketCommand({ Bucket: actual.id, ExpectedBucketOwner: ctx.accountId }));
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw e;
+    }
+  },
+};
+
+export interface AccountPublicAccessBlock {
+  /** undefined when the account has none configured (nothing blocked at account level) */
+  config: PublicAccessBlock | undefined;
+}
+
+/**
+ * The account's Block Public Access (S3 Control GetPublicAccessBlock). kubeaz has no S3 Control
+ * client (no new dependency this round): the S3 client sends the call, re-aimed by a middleware
+ * on this one command at S3 Control's path and host (`<account>.s3-control.<region>.amazonaws.com`,
+ * or the custom endpoint's path-style `/v20180820/…`), signed for `s3` as S3 Control is, and the
+ * S3 answer parser reads it (S3 Control answers the same PublicAccessBlockConfiguration document).
+ */
+export async function accountPublicAccessBlock(ctx: RunContext): Promise<AccountPublicAccessBlock> {
+  const s3 = await ctx.aws.s3();
+  const cmd = new GetPublicAccessBlockCommand({ Bucket: 'kubeaz-account-public-access-block' });
+  const custom = Boolean(process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3);
+  cmd.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { hostname: string; path: string; query: Record<string, unknown>; headers: Record<string, string> };
+      req.path = '/v20180820/configuration/publicAccessBlock';
+      req.query = {};
+      req.headers['x-amz-account-id'] = ctx.accountId;
+      if (!custom) {
+        req.hostname = `${ctx.accountId}.s3-control.${ctx.region}.amazonaws.com`;
+        req.headers.host = req.hostname;
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'kubeazS3ControlPublicAccessBlock', priority: 'low' },
+  );
+  try {
+    const out = await s3.send(cmd);
+    const c = out.PublicAccessBlockConfiguration;
+    return { config: { BlockPublicAcls: c?.BlockPublicAcls ?? false, IgnorePublicAcls: c?.IgnorePublicAcls ?? false, BlockPublicPolicy: c?.BlockPublicPolicy ?? false, RestrictPublicBuckets: c?.RestrictPublicBuckets ?? false } };
+  } catch (e) {
+    if (errorCode(e) === 'NoSuchPublicAccessBlockConfiguration') return { config: undefined };
+    throw e;
+  }
+}
