@@ -110,7 +110,8 @@ const ok = (m: Master) => {
 };
 const field = (json: string | undefined, k: string) => (json === undefined ? undefined : (JSON.parse(json) as Record<string, string>)[k]);
 
-describe('first boot of three masters', () => {
+// several masters boot at once, each through ~100 stand-in calls: minutes on a loaded 2-core machine
+describe('first boot of three masters', { timeout: 900_000 }, () => {
   it('exactly one wins init.json and runs kubeadm init; the others wait for the API and join --control-plane', async () => {
     const sb = sandbox();
     const ms = await boot(sb, [
@@ -213,7 +214,7 @@ describe('first boot of three masters', () => {
   });
 });
 
-describe('quorum lost for good', () => {
+describe('quorum lost for good', { timeout: 900_000 }, () => {
   /** A cluster whose three recorded masters are gone; snapshots in the bucket, the newest one corrupt. */
   function lostCluster(instances: Record<string, string>): Sandbox {
     const sb = sandbox();
