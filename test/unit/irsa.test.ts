@@ -192,7 +192,8 @@ describe('rendered scripts', () => {
     expect(m).toContain('. "$KUBEAZ_DIR/irsa.sh"\nFAILED_ADDONS=()');
     expect(m).toMatch(/addon cilium addon_cilium\n {2}addon pod-identity-webhook addon_pod_identity_webhook\n {2}addon aws-cloud-controller-manager/);
     expect(m).toContain('      effect: NoSchedule\npatches:\n  directory: $K8S_DIR/patches\n---');
-    expect(m).toContain('  write_kubeadm_config\n  write_apiserver_issuer_patch\n  kubeadm init');
+    // before kubeadm init AND before an HA master's join: every master's kube-apiserver runs the same issuer flags
+    expect(m).toContain('  write_kubeadm_config\n  write_apiserver_issuer_patch\n  if [ "$HA_ACTION" = join ]; then\n    ha_join\n  else\n    kubeadm init');
     expect(body('bootstrap/common/cluster.env')).toContain(`SERVICE_ACCOUNT_ISSUER='${ISSUER}'`);
     expect(body('bootstrap/common/cluster.env')).toContain(`EBS_CSI_ROLE_ARN='arn:aws:iam::${ACCOUNT}:role/kubeaz/demo-dev/demo-dev-irsa-ebs-csi'`);
     expect(body('bootstrap/common/cluster.env')).not.toMatch(/^HOOK_/m);
@@ -275,5 +276,36 @@ describe('rendered scripts', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('IRSA with the other capabilities (HA masters, the cluster-autoscaler)', () => {
+  const ha = clusterSchema.parse({ ...base(ON), spec: { ...base(ON).spec, zones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], controlPlane: { instanceType: 'm5.large', count: 3 } } });
+  const names = naming(ha);
+  const files = renderBootstrapFiles(templates, clusterVars(ha, names, names.bucket(ACCOUNT), ACCOUNT));
+  const body = (k: string) => files.find((f) => f.key === k)!.body;
+
+  it("a joining master's JoinConfiguration carries the patches directory, so its kube-apiserver gets the issuer flags too", () => {
+    const membership = body('bootstrap/master/etcd-membership.sh');
+    const join = membership.slice(membership.indexOf('kind: JoinConfiguration'), membership.indexOf('CONFIG', membership.indexOf('kind: JoinConfiguration')));
+    expect(join).toContain('controlPlane:\n  localAPIEndpoint:');
+    expect(join).toContain('patches:\n  directory: $K8S_DIR/patches\n');
+    const off = clusterSchema.parse({ ...base(), spec: { ...base().spec, controlPlane: { instanceType: 'm5.large', count: 3 } } });
+    const offBody = renderBootstrapFiles(templates, clusterVars(off, naming(off), naming(off).bucket(ACCOUNT), ACCOUNT)).find((f) => f.key === 'bootstrap/master/etcd-membership.sh')!.body;
+    expect(offBody).not.toContain('patches:');
+  });
+
+  it('the cluster-autoscaler: with IRSA its service account carries its role and it leaves the host network; its statements leave the master role for that role', () => {
+    const irsa = body('bootstrap/master/irsa.sh');
+    const ca = irsa.slice(irsa.indexOf('addon_cluster_autoscaler()'));
+    expect(ca).toContain('--set rbac.serviceAccount.name=cluster-autoscaler');
+    expect(ca).toContain('rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=$CLUSTER_AUTOSCALER_ROLE_ARN');
+    expect(ca).toContain('--set hostNetwork=false');
+    expect(body('bootstrap/common/cluster.env')).toContain(`CLUSTER_AUTOSCALER_ROLE_ARN='arn:aws:iam::${ACCOUNT}:role/kubeaz/demo-dev/demo-dev-irsa-cluster-autoscaler'`);
+    const graph = (on: boolean) => deriveGraph(clusterSchema.parse(base(on ? ON : undefined)), facts).nodes;
+    const sids = (nodes: AnyNode[], key: string, policy: string) => (node(nodes, key).props as { policies: Record<string, { Statement: Array<{ Sid?: string }> }> }).policies[policy]!.Statement.map((s) => s.Sid ?? '');
+    expect(sids(graph(false), 'role/master', 'kubeaz-master').filter((s) => s.startsWith('Autoscaler'))).toEqual(['AutoscalerDescribe', 'AutoscalerScaleOwnGroups']);
+    expect(sids(graph(true), 'role/master', 'kubeaz-master').filter((s) => s.startsWith('Autoscaler'))).toEqual([]);
+    expect(sids(graph(true), 'role/irsa-cluster-autoscaler', 'kubeaz-cluster-autoscaler')).toEqual(['AutoscalerDescribe', 'AutoscalerScaleOwnGroups']);
   });
 });
