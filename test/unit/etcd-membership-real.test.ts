@@ -177,8 +177,15 @@ esac
     expect(r.status, r.out).toBe(0);
     expect(r.out).toContain(`removing master-3's previous member ${ids.c} (instance i-c): 2 of the other 2 members are healthy, quorum of 3 is 2`);
     expect(memberNames(show('after the removal', client.a!, 'member', 'list').out)).toEqual(['a', 'b']);
-    // what kubeadm join --control-plane does next: member add, then the new etcd starts
-    expect(etcdctl(client.a!, 'member', 'add', 'd', '--peer-urls', peer.d!).status).toBe(0);
+    // what kubeadm join --control-plane does next: member add (retried while etcd answers "unhealthy
+    // cluster" — it refuses an add until the members have been connected for a few seconds, and
+    // kubeadm retries it the same way), then the new etcd starts
+    let add = etcdctl(client.a!, 'member', 'add', 'd', '--peer-urls', peer.d!);
+    for (let i = 0; i < 40 && add.status !== 0 && /unhealthy cluster/.test(add.out); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      add = etcdctl(client.a!, 'member', 'add', 'd', '--peer-urls', peer.d!);
+    }
+    expect(add.status, add.out).toBe(0);
     startMember('d', ['a', 'b', 'd'], 'existing');
     await waitHealthy(['a', 'b', 'd']);
     const rec = script('ha_record_member', { NODE_GROUP: 'master-3', INSTANCE_ID: 'i-c2', ETCD_ENDPOINT: client.d!, ETCD_PEER_URL: peer.d!, ETCD_CLIENT_URL: client.d! });
