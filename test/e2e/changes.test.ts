@@ -34,18 +34,18 @@ interface Group {
   max: number;
   desired?: number;
 }
-const spec = (groups: Group[]) => `apiVersion: kubeaz/v1
+const spec = (groups: Group[], masters: 1 | 3 = 1) => `apiVersion: kubeaz/v1
 kind: Cluster
 metadata: { name: chg, environment: qa }
 spec:
   region: ${REGION}
-  zones: [us-west-2a, us-west-2b]
+  zones: [us-west-2a, us-west-2b${masters === 3 ? ', us-west-2c' : ''}]
   kubernetesVersion: "1.35.0"
   network:
     vpcCidr: 172.20.0.0/20
     nat: single
     apiAccess: [203.0.113.0/24]
-  controlPlane: { instanceType: t3.medium }
+  controlPlane: { instanceType: t3.medium${masters === 3 ? ', count: 3' : ''} }
   nodeGroups:
 ${groups.map((g) => `    - { name: ${g.name}, instanceType: ${g.type ?? 'm5.large'}, minSize: ${g.min}, maxSize: ${g.max}${g.desired !== undefined ? `, desiredCapacity: ${g.desired}` : ''} }`).join('\n')}
 `;
@@ -61,8 +61,9 @@ type PlanJson = Plan & { calls: { mutating: number } };
 
 const mutating = (c: CreateJson) => Object.entries(c.calls.byAction).filter(([k]) => !/:(Describe|List|Get|Head)/.test(k)).map(([k, n]) => `${k}×${n}`).sort();
 
-describe('changing a running cluster', () => {
-  const moto = useMoto();
+// The same changes on the seed's single master and on an HA control plane (three masters, one per zone).
+const moto = useMoto();
+describe.each([1, 3] as const)('changing a running cluster (%i master(s))', (masters) => {
   let dir: string;
   let file: string;
   let env: Record<string, string>;
@@ -81,6 +82,7 @@ describe('changing a running cluster', () => {
   };
 
   beforeAll(async () => {
+    await moto.reset();
     env = moto.env;
     Object.assign(process.env, env);
     delete process.env.AWS_PROFILE;
@@ -89,7 +91,7 @@ describe('changing a running cluster', () => {
     r53 = new Route53Client({ region: 'us-east-1' });
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-changes-'));
     file = path.join(dir, 'cluster.yaml');
-    await writeFile(file, spec([{ name: 'general', min: 1, max: 3, desired: 2 }]));
+    await writeFile(file, spec([{ name: 'general', min: 1, max: 3, desired: 2 }], masters));
     const r = await kubeaz(['create', '-f', file, '--yes'], env);
     expect(r.code, r.stderr).toBe(0);
   });
@@ -98,7 +100,7 @@ describe('changing a running cluster', () => {
   });
 
   it('resize: min/max/desired updated in place on the group', async () => {
-    await writeFile(file, spec([{ name: 'general', min: 2, max: 5, desired: 3 }]));
+    await writeFile(file, spec([{ name: 'general', min: 2, max: 5, desired: 3 }], masters));
     const { p } = await plan();
     expect(p.changes).toHaveLength(1);
     expect(p.changes[0]!.fields).toEqual([
@@ -119,7 +121,7 @@ describe('changing a running cluster', () => {
   it('the group\'s own desired capacity within [min, max] is not drift; a change of the spec\'s desiredCapacity applies', async () => {
     await asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: `${ID}-general`, DesiredCapacity: 4 }));
     expect((await plan()).code).toBe(0); // an autoscaler's decision
-    await writeFile(file, spec([{ name: 'general', min: 2, max: 5, desired: 2 }]));
+    await writeFile(file, spec([{ name: 'general', min: 2, max: 5, desired: 2 }], masters));
     const { p } = await plan();
     expect(p.changes[0]!.fields[0]).toEqual({ field: 'desiredCapacity', from: 4, to: 2 });
     const { r } = await create();
@@ -128,14 +130,14 @@ describe('changing a running cluster', () => {
   });
 
   it('a group added is created; removing it is refused without --allow-delete and done with it', async () => {
-    await writeFile(file, spec([{ name: 'general', min: 2, max: 5, desired: 2 }, { name: 'extra', type: 'c5.large', min: 1, max: 1 }]));
+    await writeFile(file, spec([{ name: 'general', min: 2, max: 5, desired: 2 }, { name: 'extra', type: 'c5.large', min: 1, max: 1 }], masters));
     const add = await create();
     expect(add.r.code, add.r.stderr).toBe(0);
     expect(add.out.plan.changes.map((c) => `${c.action} ${c.key}`)).toEqual(['create lt/extra', 'create asg/extra']);
     console.log(`add a group: ${add.out.calls.total} calls, mutating ${mutating(add.out).join(', ')}`);
     expect((await group('extra'))?.Instances).toHaveLength(1);
 
-    await writeFile(file, spec([{ name: 'general', min: 2, max: 5, desired: 2 }]));
+    await writeFile(file, spec([{ name: 'general', min: 2, max: 5, desired: 2 }], masters));
     const { p } = await plan();
     expect(p.changes.map((c) => `${c.action} ${c.key}`)).toEqual(['delete asg/extra', 'delete lt/extra']);
     const refused = await create();
@@ -156,7 +158,7 @@ describe('changing a running cluster', () => {
   });
 
   it('an instance type change makes a new launch template version that the group launches; instances keep the old one', async () => {
-    await writeFile(file, spec([{ name: 'general', type: 'm5.xlarge', min: 2, max: 5, desired: 2 }]));
+    await writeFile(file, spec([{ name: 'general', type: 'm5.xlarge', min: 2, max: 5, desired: 2 }], masters));
     const { p } = await plan();
     const lt = p.changes.find((c) => c.key === 'lt/general')!;
     expect(lt.fields[0]).toEqual({ field: 'instanceType', from: 'm5.large', to: 'm5.xlarge' });
