@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kubeaz } from '../helpers/cli.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';
@@ -101,5 +101,32 @@ describe('a hostile network', () => {
     const brief = (x: typeof createCounts) => ({ calls: x.total, throttled: x.injected.throttle, error500: x.injected.error500 });
     report('throttling 20% + 500s 5%', { create: brief(createCounts), status: brief(statusCounts), destroy: brief(destroyCounts), afterCreate: 'equals clean', afterDestroy: 'inventory equals the one before create' });
     expect(createCounts.injected.throttle + createCounts.injected.error500).toBeGreaterThan(20);
+  });
+  it('an HA control plane (3 masters, one per zone) under lost responses (seed 6): no duplicates, a re-run changes nothing, destroy leaves nothing', async () => {
+    const example = await readFile(w.file, 'utf8');
+    expect(example).toContain('    volumeSize: 50\n');
+    await writeFile(w.file, example.replace('    volumeSize: 50\n', '    volumeSize: 50\n    count: 3\n'));
+    try {
+      baseline = await w.reset();
+      w.proxy.configure({ seed: 6, lostMutating: 0.1 });
+      const r = await run('create');
+      const injected = w.proxy.counts();
+      w.proxy.quiet();
+      expect(injected.injected.lost).toBeGreaterThanOrEqual(5);
+      expect(r.code, r.stderr).toBe(0);
+      const after = addedCounts(await inventory(), baseline);
+      // the single master's cluster plus two master groups and their launch templates, and nothing twice
+      expect(after).toEqual({ ...clean, autoScalingGroups: clean.autoScalingGroups! + 2, launchTemplates: clean.launchTemplates! + 2, instances: clean.instances! + 2 });
+      w.proxy.resetCounts();
+      const again = await run('create');
+      expect(again.code, again.stderr).toBe(0);
+      expect(w.proxy.counts().mutatingCalls).toEqual({});
+      const d = await run('destroy');
+      expect(d.code, d.stderr).toBe(0);
+      expect(await inventory()).toEqual(baseline);
+      report('HA control plane, lost responses 10% (seed 6)', { calls: injected.total, mutating: injected.mutating, lost: injected.injected.lost, after, equalsClean: 'plus two master groups' });
+    } finally {
+      await writeFile(w.file, example);
+    }
   });
 });
