@@ -32,6 +32,7 @@ import { isAlreadyExists, isLostResponse, isNotFound, KubeazError } from '../aws
 import { tagDiff } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
 import { change, claims, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
+import { chunks } from '../util/lists.js';
 import type { ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 type Node = ResolvedNode<'network-load-balancer'>;
@@ -60,11 +61,22 @@ const ARNS_PER_CALL = 20;
 
 export async function elbv2TagsOf(elb: ElasticLoadBalancingV2Client, arns: readonly string[]): Promise<Map<string, Tags>> {
   const out = new Map<string, Tags>();
-  for (let i = 0; i < arns.length; i += ARNS_PER_CALL) {
-    const res = await elb.send(new DescribeTagsCommand({ ResourceArns: arns.slice(i, i + ARNS_PER_CALL) }));
+  for (const batch of chunks(arns, ARNS_PER_CALL)) {
+    const res = await elb.send(new DescribeTagsCommand({ ResourceArns: [...batch] }));
     for (const d of res.TagDescriptions ?? []) if (d.ResourceArn) out.set(d.ResourceArn, fromTagList(d.Tags));
   }
   return out;
+}
+
+/** The ELBv2 resources (load balancers, target groups) among `items` that this cluster owns, with their key and tags: one DescribeTags per 20. */
+export async function ownedElbv2<T>(ctx: RunContext, elb: ElasticLoadBalancingV2Client, items: readonly T[], arnOf: (t: T) => string): Promise<Array<{ item: T; key: string; tags: Tags }>> {
+  if (!items.length) return [];
+  const tags = await elbv2TagsOf(elb, items.map(arnOf));
+  return items.flatMap((item) => {
+    const t = tags.get(arnOf(item)) ?? {};
+    const key = t[KEY_TAG];
+    return key && claims(ctx, t, key) ? [{ item, key, tags: t }] : [];
+  });
 }
 
 const listenerOf = (l: AwsListener): ObservedListener => ({
@@ -147,17 +159,8 @@ export const networkLoadBalancer: ResourceHandler<'network-load-balancer', Obser
   async observe(ctx) {
     const elb = await client(ctx);
     const all = (await drain(paginateDescribeLoadBalancers({ client: elb }, {}), (p) => p.LoadBalancers)).filter((lb) => lb.Type === 'network' && lb.LoadBalancerArn);
-    if (!all.length) return [];
-    const tags = await elbv2TagsOf(
-      elb,
-      all.map((lb) => lb.LoadBalancerArn!),
-    );
-    const owned = all.flatMap((lb) => {
-      const t = tags.get(lb.LoadBalancerArn!) ?? {};
-      const key = t[KEY_TAG];
-      return key && claims(ctx, t, key) ? [{ lb, key, t }] : [];
-    });
-    return Promise.all(owned.map(async ({ lb, key, t }) => toActual(lb, key, t, await observedOf(elb, lb))));
+    const owned = await ownedElbv2(ctx, elb, all, (lb) => lb.LoadBalancerArn!);
+    return Promise.all(owned.map(async ({ item: lb, key, tags }) => toActual(lb, key, tags, await observedOf(elb, lb))));
   },
 
   async nameHolders(ctx, names) {

@@ -24,8 +24,8 @@ import {
 import { isAlreadyExists, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type KindProps, type Tags } from '../model/types.js';
-import { change, claims, drain, ignoreNotFound, toTagList } from './common.js';
-import { elbv2TagsOf } from './network-load-balancer.js';
+import { change, drain, ignoreNotFound, toTagList } from './common.js';
+import { elbv2TagsOf, ownedElbv2 } from './network-load-balancer.js';
 import type { ActualOf, Change, Health, ResourceHandler, RunContext } from './types.js';
 
 type Props = KindProps['target-group'];
@@ -139,17 +139,8 @@ export const targetGroup: ResourceHandler<'target-group', Observed> = {
   async observe(ctx) {
     const elb = await client(ctx);
     const all = (await drain(paginateDescribeTargetGroups({ client: elb }, {}), (p) => p.TargetGroups)).filter((tg) => tg.TargetGroupArn);
-    if (!all.length) return [];
-    const tags = await elbv2TagsOf(
-      elb,
-      all.map((tg) => tg.TargetGroupArn!),
-    );
-    const owned = all.flatMap((tg) => {
-      const t = tags.get(tg.TargetGroupArn!) ?? {};
-      const key = t[KEY_TAG];
-      return key && claims(ctx, t, key) ? [{ tg, key, t }] : [];
-    });
-    return Promise.all(owned.map(async ({ tg, key, t }) => toActual(tg, key, t, await observedOf(elb, tg))));
+    const owned = await ownedElbv2(ctx, elb, all, (tg) => tg.TargetGroupArn!);
+    return Promise.all(owned.map(async ({ item: tg, key, tags }) => toActual(tg, key, tags, await observedOf(elb, tg))));
   },
 
   async nameHolders(ctx, names) {
