@@ -24,6 +24,8 @@ export const RANK: Record<string, number> = {
   // clients of things that are not AWS resources: the state file, etcd snapshots, the Kubernetes API
   state: 4,
   etcd: 4,
+  // record types shared by the CLI and the node agent (boot reports, etcd control-plane records)
+  records: 4,
   kube: 4,
   aws: 3,
   model: 2,
