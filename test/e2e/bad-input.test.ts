@@ -156,6 +156,16 @@ spec:
     ],
   },
   {
+    name: "issue 23 #1: spec.tags that hand every group to another cluster's autoscaler and cloud controller",
+    text: example.replace(/^  tags: \{ team: platform \}\n/m, '  tags:\n    team: platform\n    k8s.io/cluster-autoscaler/enabled: "true"\n    k8s.io/cluster-autoscaler/alpha-dev: owned\n    kubernetes.io/cluster/alpha-dev: owned\n    EKS:cluster-name: alpha\n'),
+    expect: [
+      new RegExp(`^ {2}spec\\.tags\\.k8s\\.io/cluster-autoscaler/enabled \\(line ${lineOf('  tags:') + 2}\\): .*reserved: .*autoscaler .*terminate`, 'm'),
+      new RegExp(`^ {2}spec\\.tags\\.k8s\\.io/cluster-autoscaler/alpha-dev \\(line ${lineOf('  tags:') + 3}\\): .*reserved`, 'm'),
+      new RegExp(`^ {2}spec\\.tags\\.kubernetes\\.io/cluster/alpha-dev \\(line ${lineOf('  tags:') + 4}\\): .*reserved: .*cloud controller`, 'm'),
+      new RegExp(`^ {2}spec\\.tags\\.EKS:cluster-name \\(line ${lineOf('  tags:') + 5}\\): .*reserved`, 'm'),
+    ],
+  },
+  {
     name: 'issue 9 #8: a spec file far over the size cap (refused before parsing)',
     text: `${example}\n${'# padding\n'.repeat(60_000)}`,
     expect: [/^ {2}\(file\): the file is \d+ bytes; a cluster spec may be at most \d+ bytes/m],
