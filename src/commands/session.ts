@@ -11,6 +11,7 @@ import { createRunContext, DEFAULT_TIMING, timingFromEnv } from '../engine/conte
 import { validateGraph } from '../engine/graph.js';
 import { ConsoleProgress, type Progress } from '../engine/progress.js';
 import { deriveGraph, requiredArchs, SSM_IMAGE_PARAMETERS, type Arch, type Facts } from '../model/derive.js';
+import { limitIssues } from '../model/limits.js';
 import { naming } from '../model/names.js';
 import type { DesiredGraph } from '../model/types.js';
 import type { RunContext } from '../resources/types.js';
@@ -63,6 +64,16 @@ export async function loadTemplates(dir = TEMPLATES_DIR): Promise<Record<string,
   return out;
 }
 
+/**
+ * The spec file, valid by the schema AND by AWS's limits on everything kubeaz derives from it
+ * (src/model/limits.ts): what validate and every AWS-touching command read, so no command starts
+ * a create that AWS would refuse half-way through.
+ */
+export async function loadCheckedSpec(file: string): Promise<Awaited<ReturnType<typeof loadSpecFile>>> {
+  const templates = await loadTemplates();
+  return loadSpecFile(file, new Date(), (spec) => limitIssues(spec, templates));
+}
+
 export async function accountIdOf(aws: AwsClients): Promise<string> {
   const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   const out = await (await aws.sts()).send(new GetCallerIdentityCommand({}));
@@ -96,7 +107,7 @@ async function runningMasterZone(ctx: RunContext, spec: ClusterSpec): Promise<st
 }
 
 export async function openSession(opts: GlobalOptions, progress: Progress = new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) })): Promise<Session> {
-  const { spec, warnings, file } = await loadSpecFile(opts.file);
+  const { spec, warnings, file } = await loadCheckedSpec(opts.file);
   for (const w of warnings) progress.emit({ type: 'warn', message: w });
   const clusterId = clusterIdOf(spec);
   // Before any AWS call: a bad --state is a usage error that must cost nothing.
