@@ -165,6 +165,24 @@ spec:
       new RegExp(`^ {2}spec\\.tags\\.EKS:cluster-name \\(line ${lineOf('  tags:') + 5}\\): .*reserved`, 'm'),
     ],
   },
+  (() => {
+    // a 253-character service account name is valid Kubernetes; its role's kubeaz:service-account
+    // tag (namespace/name) would be 317 characters, and IAM takes 256: create would fail half-built
+    const ns = 'n'.repeat(63);
+    const sa = `${`${'s'.repeat(62)}.`.repeat(4)}s`;
+    const text = example.replace(
+      '  iam:\n',
+      `  iam:\n    serviceAccountIssuerDiscovery: { enabled: true }\n    serviceAccounts:\n      - namespace: ${ns}\n        name: ${sa}\n        policyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n`,
+    );
+    const line = text.split('\n').findIndex((l) => l.includes(`name: ${sa}`)) + 1;
+    return {
+      name: 'issue 23 #5: a 253-character service account name (valid Kubernetes) whose derived IAM tag is over AWS limits',
+      text,
+      expect: [
+        new RegExp(`^ {2}spec\\.iam\\.serviceAccounts\\[0\\]\\.name \\(line ${line}\\): .*tag kubeaz:service-account \\(value\\) of iam-role .*'${ns}/${sa.replace(/\./g, '\\.')}' — 317 characters, and AWS allows at most 256`, 'm'),
+      ],
+    };
+  })(),
   {
     name: 'issue 9 #8: a spec file far over the size cap (refused before parsing)',
     text: `${example}\n${'# padding\n'.repeat(60_000)}`,
