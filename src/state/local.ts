@@ -244,7 +244,7 @@ export class LocalState implements StateBackend {
     try {
       let mine = false;
       for (let tries = 0; !mine && tries < 10; tries++) {
-        const guard = `${this.lockFile}.takeover-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+        const guard = takeOverGuard(this.lockFile, key);
         try {
           await link(tmp, guard);
           chain.push(guard);
@@ -281,6 +281,16 @@ export class LocalState implements StateBackend {
     if (now === this.locked) await rm(this.lockFile, { force: true });
     this.locked = undefined;
   }
+}
+
+/** The guard of a take-over of the lock file whose identity (or chain of identities) is `key`. */
+export function takeOverGuard(lockFile: string, key: string): string {
+  return `${lockFile}.takeover-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+}
+
+/** The identity of the file at `file` as the take-over sees it (undefined: nothing there). */
+export async function lockFileIdentity(file: string): Promise<string | undefined> {
+  return (await identify(file))?.identity;
 }
 
 /**
