@@ -1,7 +1,9 @@
 /**
  * The state file: `.kubeaz/<cluster id>.json` beside the spec. A cache and a journal, never the only
  * truth (tags are). Written atomically (temp file + fsync + rename) and guarded by a lock file that
- * holds the owner's pid and host; a lock whose process is gone is taken over.
+ * holds the owner's pid and host; a lock whose process is gone is taken over (by exactly one run:
+ * see takeOver). One file over ~300 lines because the file, its lock and the take-over guard share
+ * one identity reader and one protocol that is only safe read together.
  */
 import { link, lstat, mkdir, open, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
