@@ -11,7 +11,8 @@ import { createRunContext, DEFAULT_TIMING, timingFromEnv } from '../engine/conte
 import { validateGraph } from '../engine/graph.js';
 import { ConsoleProgress, type Progress } from '../engine/progress.js';
 import { deriveGraph, requiredArchs, SSM_IMAGE_PARAMETERS, type Arch, type Facts } from '../model/derive.js';
-import { naming } from '../model/names.js';
+import { limitIssues } from '../model/limits.js';
+import { bucketName, discoveryBucketName, naming } from '../model/names.js';
 import type { DesiredGraph } from '../model/types.js';
 import type { RunContext } from '../resources/types.js';
 import { loadSpecFile } from '../spec/load.js';
@@ -63,6 +64,16 @@ export async function loadTemplates(dir = TEMPLATES_DIR): Promise<Record<string,
   return out;
 }
 
+/**
+ * The spec file, valid by the schema AND by AWS's limits on everything kubeaz derives from it
+ * (src/model/limits.ts): what validate and every AWS-touching command read, so no command starts
+ * a create that AWS would refuse half-way through.
+ */
+export async function loadCheckedSpec(file: string): Promise<Awaited<ReturnType<typeof loadSpecFile>>> {
+  const templates = await loadTemplates();
+  return loadSpecFile(file, new Date(), (spec) => limitIssues(spec, templates));
+}
+
 export async function accountIdOf(aws: AwsClients): Promise<string> {
   const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   const out = await (await aws.sts()).send(new GetCallerIdentityCommand({}));
@@ -96,7 +107,7 @@ async function runningMasterZone(ctx: RunContext, spec: ClusterSpec): Promise<st
 }
 
 export async function openSession(opts: GlobalOptions, progress: Progress = new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) })): Promise<Session> {
-  const { spec, warnings, file } = await loadSpecFile(opts.file);
+  const { spec, warnings, file } = await loadCheckedSpec(opts.file);
   for (const w of warnings) progress.emit({ type: 'warn', message: w });
   const clusterId = clusterIdOf(spec);
   // Before any AWS call: a bad --state is a usage error that must cost nothing.
@@ -108,6 +119,8 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
   }
   const aws = new AwsClients({ region: spec.spec.region, ...(opts.profile ? { profile: opts.profile } : {}) });
   const accountId = await accountIdOf(aws);
+  // Before any lock or write: state inside a bucket this cluster owns is deleted by destroy with it.
+  refuseOwnBucket(opts.state !== undefined ? '--state' : 'spec.state', opts.state ?? spec.spec.state, clusterId, accountId);
   const abort = new AbortController();
   const timing = timingFromEnv(DEFAULT_TIMING);
   if (opts.pollInterval) timing.pollSeconds = Number(opts.pollInterval);
@@ -167,6 +180,22 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
     },
   };
   return session;
+}
+
+/**
+ * State kept in one of the cluster's own buckets (the private bucket or IRSA's discovery bucket) would
+ * be deleted by `destroy` with everything else, and every later run would fail on NoSuchBucket:
+ * refused as a usage error, before the lock is taken or anything written.
+ */
+export function refuseOwnBucket(source: string, url: string | undefined, clusterId: string, accountId: string): void {
+  const loc = url ? parseS3Url(url) : undefined;
+  if (!loc) return;
+  const own = [bucketName(clusterId, accountId), discoveryBucketName(clusterId, accountId)];
+  if (!own.includes(loc.bucket)) return;
+  throw new UsageError(
+    `${source} ${url}: s3://${loc.bucket} is this cluster's own bucket, which destroy deletes with the cluster (the state would go with it and every later run fail). ` +
+      `Keep the state in a bucket the cluster does not own (e.g. s3://<a team bucket>/kubeaz), or leave ${source} out to keep it in .kubeaz/ beside the spec.`,
+  );
 }
 
 /**

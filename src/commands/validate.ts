@@ -1,4 +1,5 @@
-import { loadSpecFile, SpecError } from '../spec/load.js';
+import { SpecError } from '../spec/load.js';
+import { loadCheckedSpec } from './session.js';
 import { clusterIdOf } from '../spec/schema.js';
 import { subnetLayout } from '../spec/cidr.js';
 
@@ -6,7 +7,7 @@ export async function validateCommand(opts: { file: string; output?: string }): 
   if (opts.output === 'json') {
     // Terraform's `validate -json`: the verdict on stdout either way; exit 2 when invalid.
     try {
-      const { spec, warnings, file } = await loadSpecFile(opts.file);
+      const { spec, warnings, file } = await loadCheckedSpec(opts.file);
       process.stdout.write(`${JSON.stringify({ valid: true, file, cluster: clusterIdOf(spec), warnings, issues: [] }, null, 2)}\n`);
       return 0;
     } catch (e) {
@@ -16,7 +17,7 @@ export async function validateCommand(opts: { file: string; output?: string }): 
       return 2;
     }
   }
-  const { spec, warnings, file } = await loadSpecFile(opts.file);
+  const { spec, warnings, file } = await loadCheckedSpec(opts.file);
   const s = spec.spec;
   const layout = subnetLayout(s.network.vpcCidr, s.zones.length)!;
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);

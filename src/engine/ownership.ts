@@ -5,6 +5,7 @@
  * refuse on them, status and destroy say the cluster is not here and where it is.
  */
 import { KubeazError } from '../aws/errors.js';
+import { isMasterGroup } from '../model/names.js';
 import type { DesiredGraph } from '../model/types.js';
 import { ENV_TAG, NAME_TAG, OWNER_TAG, REGION_TAG } from '../model/types.js';
 import type { Handlers } from '../resources/index.js';
@@ -61,6 +62,7 @@ export async function refuseNameCollisions(ctx: RunContext, graph: DesiredGraph,
     m.set(name, n.key);
   }
   const problems: string[] = [];
+  const remedies = new Set<string>();
   for (const [kind, byName] of wanted) {
     const holders = await handlers[kind as keyof Handlers].nameHolders!(ctx, [...byName.keys()]);
     for (const h of holders) {
@@ -71,15 +73,30 @@ export async function refuseNameCollisions(ctx: RunContext, graph: DesiredGraph,
           : h.tags[OWNER_TAG]
             ? `cluster ${h.tags[OWNER_TAG]}`
             : 'something kubeaz did not make';
-      problems.push(`${kind} ${h.name} (${byName.get(h.name)}) already exists and belongs to ${who}`);
+      const key = byName.get(h.name)!;
+      problems.push(`${kind} ${h.name} (${key}) already exists and belongs to ${who}`);
+      remedies.add(remedyFor(key));
     }
   }
   if (!problems.length) return;
   throw new KubeazError(
-    `${problems.sort().join('; ')}: kubeaz will not touch it from this spec; rename the node group (or choose another name or environment)`,
+    `${problems.sort().join('; ')}: kubeaz will not touch it from this spec; ${[...remedies].sort().join('; ')}`,
     'NameHeldElsewhere',
     'cluster',
   );
+}
+
+/**
+ * What to rename so that a derived name is free: a node group's own resources (`asg/<group>`,
+ * `lt/<group>`) are named `<id>-<group>`, so renaming the group frees them; everything else — the
+ * control plane's groups, its load balancers and their target groups — is named after the cluster
+ * id alone, so only another metadata.name or metadata.environment does.
+ */
+export function remedyFor(key: string): string {
+  const group = /^(?:asg|lt)\/(.+)$/.exec(key)?.[1];
+  if (group !== undefined && !isMasterGroup(group)) return `rename node group '${group}' (or choose another metadata.name or metadata.environment)`;
+  const what = group !== undefined ? "the control plane's groups are" : /^(?:tg|nlb|elb)\//.test(key) ? "the control plane's load balancers and their target groups are" : 'it is';
+  return `choose another metadata.name or metadata.environment (${what} named after the cluster id, not after a node group)`;
 }
 
 /** status/destroy: the cluster is not here when nothing of it was observed but an adopted public zone. */

@@ -78,7 +78,7 @@ export const FIELD_DOCS: Record<string, FieldDoc> = {
   'spec.etcd': { description: 'etcd snapshots to S3.' },
   'spec.etcd.backupIntervalMinutes': { description: 'Minutes between snapshots taken by the master.' },
   'spec.etcd.backupRetentionDays': { description: 'Days of daily snapshots kept (every snapshot of the last hour and hourly ones for 7 days are kept too).' },
-  'spec.tags': { description: "Tags added to every resource; keys starting with 'aws:' or 'kubeaz:' are reserved." },
+  'spec.tags': { description: "Tags added to every resource; keys starting with 'aws:', 'kubeaz:', 'eks:', 'k8s.io/cluster-autoscaler/' or 'kubernetes.io/cluster/' are reserved." },
   'spec.state': { description: "Keep the state in S3 (s3://bucket/prefix, locked with conditional writes) instead of .kubeaz/ beside the spec." },
 };
 

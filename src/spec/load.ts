@@ -48,18 +48,24 @@ export interface ParsedSpec {
   warnings: string[];
 }
 
+/**
+ * A rule over the whole valid spec that lives above this layer (AWS's limits on the derived graph,
+ * src/model/limits.ts): its problems are reported like the schema's, with the line of the field.
+ */
+export type SpecCheck = (spec: ClusterSpec) => Array<{ path: ReadonlyArray<string | number>; message: string }>;
+
 // ── public API ────────────────────────────────────────────────────────────────────────────────
 
-export function parseSpec(text: string, file = 'cluster.yaml', now: Date = new Date()): ParsedSpec {
+export function parseSpec(text: string, file = 'cluster.yaml', now: Date = new Date(), check?: SpecCheck): ParsedSpec {
   try {
-    return parseUnsafe(text, file, now);
+    return parseUnsafe(text, file, now, check);
   } catch (e) {
     if (e instanceof SpecError) throw e;
     throw new SpecError(file, [{ path: FILE_PATH, message: `could not be read as a cluster spec: ${e instanceof Error ? e.message : String(e)}` }]);
   }
 }
 
-export async function loadSpecFile(path: string, now: Date = new Date()): Promise<ParsedSpec & { file: string }> {
+export async function loadSpecFile(path: string, now: Date = new Date(), check?: SpecCheck): Promise<ParsedSpec & { file: string }> {
   let text: string;
   try {
     const st = await stat(path);
@@ -82,7 +88,7 @@ export async function loadSpecFile(path: string, now: Date = new Date()): Promis
               : `${path} cannot be read${code ? ` (${code})` : ''}`;
     throw new SpecError(path, [{ path: FILE_PATH, message: why }]);
   }
-  return { ...parseSpec(text, path, now), file: path };
+  return { ...parseSpec(text, path, now, check), file: path };
 }
 
 /** The JSON Schema of cluster.yaml (input side: defaults are optional), with descriptions: see docs.ts. */
@@ -125,7 +131,7 @@ export function specWarnings(spec: ClusterSpec, now: Date = new Date()): string[
 
 const tooLarge = (bytes: number) => `the file is ${bytes} bytes; a cluster spec may be at most ${MAX_SPEC_BYTES} bytes (${MAX_SPEC_BYTES / 1024} KiB)`;
 
-function parseUnsafe(text: string, file: string, now: Date): ParsedSpec {
+function parseUnsafe(text: string, file: string, now: Date, check?: SpecCheck): ParsedSpec {
   if (Buffer.byteLength(text, 'utf8') > MAX_SPEC_BYTES) throw new SpecError(file, [{ path: FILE_PATH, message: tooLarge(Buffer.byteLength(text, 'utf8')) }]);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
@@ -172,6 +178,12 @@ function parseUnsafe(text: string, file: string, now: Date): ParsedSpec {
       kept.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)).map(({ suggests: _, ...i }) => i),
     );
   }
+  const problems = check?.(result.data) ?? [];
+  if (problems.length)
+    throw new SpecError(
+      file,
+      problems.map((p) => ({ path: formatPath(p.path), ...locate(doc, p.path, pos), message: p.message })).sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
+    );
   return { spec: result.data, warnings: [...warnings, ...specWarnings(result.data, now)] };
 }
 
@@ -191,7 +203,7 @@ function dedupe<T extends SpecIssue>(issues: T[]): T[] {
 
 type PathSeg = string | number;
 
-export function formatPath(path: readonly PathSeg[]): string {
+export function formatPath(path: ReadonlyArray<PathSeg>): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
@@ -221,7 +233,7 @@ function valueAt(input: unknown, path: readonly PathSeg[]): { found: boolean; va
  * The position of the YAML node at `path`: for a mapping entry the line of its key, for a list
  * item the item; when the path does not exist, the nearest existing parent's position.
  */
-function locate(doc: Document, path: readonly PathSeg[], pos: (o: number | undefined) => { line?: number; column?: number }): { line?: number; column?: number } {
+function locate(doc: Document, path: ReadonlyArray<PathSeg>, pos: (o: number | undefined) => { line?: number; column?: number }): { line?: number; column?: number } {
   let node: unknown = doc.contents;
   let best = pos((doc.contents as YamlNode | null)?.range?.[0]);
   for (const seg of path) {

@@ -25,6 +25,16 @@ export const MAX_SPEC_TAGS = AWS_TAGS_PER_RESOURCE - KUBEAZ_TAGS_PER_RESOURCE;
 /** What IAM and S3 accept in tag keys and values (the strictest of the services kubeaz tags). */
 const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const TAG_CHARS_MESSAGE = 'tags may hold only letters, digits, spaces and _ . : / = + - @ (what IAM and S3 accept)';
+/**
+ * Tag keys that name a cluster to Kubernetes' controllers, not to people: cluster-autoscaler finds
+ * and may resize a group by `k8s.io/cluster-autoscaler/…`, the cloud controller claims what carries
+ * `kubernetes.io/cluster/<id>`, EKS reads `eks:…`. kubeaz writes this cluster's own; from
+ * spec.tags (copied onto every resource, masters' groups included) they would hand this cluster's
+ * groups and security groups to another cluster's autoscaler or cloud controller.
+ */
+const FOREIGN_CLUSTER_TAG = /^(k8s\.io\/cluster-autoscaler\/|kubernetes\.io\/cluster\/|eks:)/i;
+const FOREIGN_CLUSTER_TAG_MESSAGE =
+  "tag keys under 'k8s.io/cluster-autoscaler/', 'kubernetes.io/cluster/' or 'eks:' (in any case) are reserved: spec.tags go on every resource, masters' groups included, and these keys hand them to a cluster's autoscaler (which may then resize the groups and terminate their instances) or cloud controller; kubeaz writes this cluster's own (node-group labels become node-template tags by themselves)";
 /** Address ranges no VPC can use: "this network", loopback, link-local, multicast, reserved. */
 export const RESERVED_RANGES: ReadonlyArray<[string, string]> = [
   ['0.0.0.0/8', '"this network"'],
@@ -261,6 +271,7 @@ export const clusterSchema = z
             .min(1)
             .max(127)
             .refine((k) => !/^(aws|kubeaz):/i.test(k), "tag keys starting with 'aws:' or 'kubeaz:' (in any case) are reserved")
+            .refine((k) => !FOREIGN_CLUSTER_TAG.test(k), FOREIGN_CLUSTER_TAG_MESSAGE)
             .refine((k) => TAG_CHARS.test(k), TAG_CHARS_MESSAGE),
           z.string().max(255).refine((v) => TAG_CHARS.test(v), TAG_CHARS_MESSAGE),
         )

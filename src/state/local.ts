@@ -1,9 +1,12 @@
 /**
  * The state file: `.kubeaz/<cluster id>.json` beside the spec. A cache and a journal, never the only
  * truth (tags are). Written atomically (temp file + fsync + rename) and guarded by a lock file that
- * holds the owner's pid and host; a lock whose process is gone is taken over.
+ * holds the owner's pid and host; a lock whose process is gone is taken over (by exactly one run:
+ * see takeOver). One file over ~300 lines because the file, its lock and the take-over guard share
+ * one identity reader and one protocol that is only safe read together.
  */
 import { link, lstat, mkdir, open, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { KubeazFailure } from '../errors.js';
@@ -91,7 +94,8 @@ export class LocalState implements StateBackend {
   readonly dir: string;
   readonly file: string;
   readonly lockFile: string;
-  private locked = false;
+  /** the text of the lock this run holds */
+  private locked: string | undefined;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(specFile: string, readonly clusterId: string) {
@@ -161,7 +165,7 @@ export class LocalState implements StateBackend {
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
           await link(tmp, this.lockFile);
-          this.locked = true;
+          this.locked = JSON.stringify(me);
           return;
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -170,7 +174,10 @@ export class LocalState implements StateBackend {
         if (found.holder) {
           const holder = found.holder;
           if ((holder.host === me.host && !alive(holder.pid)) || (opts.forceUnlock !== undefined && opts.forceUnlock === String(holder.pid))) {
-            await this.takeOver();
+            if (await this.takeOver(found.identity!, tmp, me)) {
+              this.locked = JSON.stringify(me);
+              return;
+            }
             continue;
           }
           throw new LockHeldError(this.lockFile, holder);
@@ -178,7 +185,10 @@ export class LocalState implements StateBackend {
         if (found.unreadable === undefined) continue; // removed meanwhile: try again
         unreadable = found.unreadable;
         if (unreadable.ageMs > unreadableLockGraceMs()) {
-          await this.takeOver();
+          if (await this.takeOver(found.identity!, tmp, me)) {
+            this.locked = JSON.stringify(me);
+            return;
+          }
           continue;
         }
         await sleep(50);
@@ -195,51 +205,133 @@ export class LocalState implements StateBackend {
     }
   }
 
-  /** The holder of the lock file, or why it cannot be read (with its age), or neither when it is gone. */
-  private async readLock(): Promise<{ holder?: LockInfo; unreadable?: UnreadableLock }> {
-    let st;
-    try {
-      st = await lstat(this.lockFile);
-    } catch {
-      return {};
-    }
-    const ageMs = Date.now() - st.mtimeMs;
-    if (st.isSymbolicLink()) {
-      const target = await readlink(this.lockFile).catch(() => '?');
-      const ok = await readFile(this.lockFile, 'utf8').then(() => true, () => false);
-      if (!ok) return { unreadable: { why: `a dangling symbolic link to ${target}`, ageMs } };
-    }
-    let text: string;
-    try {
-      text = await readFile(this.lockFile, 'utf8');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return {};
-      return { unreadable: { why: `it cannot be read: ${code ?? String(e)}`, ageMs } };
-    }
-    if (text.trim() === '') return { unreadable: { why: 'it is empty', ageMs } };
+  /**
+   * The holder of a lock file (the lock itself or a take-over guard), or why it cannot be read (with
+   * its age), or neither when it is gone; with the file's identity whenever it exists.
+   */
+  private async readLock(file = this.lockFile): Promise<{ holder?: LockInfo; unreadable?: UnreadableLock; identity?: string }> {
+    const seen = await identify(file);
+    if (!seen) return {};
+    const { identity, ageMs, text, symlinkTarget, readError } = seen;
+    if (symlinkTarget !== undefined && text === undefined) return { identity, unreadable: { why: `a dangling symbolic link to ${symlinkTarget}`, ageMs } };
+    if (text === undefined) return { identity, unreadable: { why: `it cannot be read: ${readError ?? 'unknown'}`, ageMs } };
+    if (text.trim() === '') return { identity, unreadable: { why: 'it is empty', ageMs } };
     try {
       const h = JSON.parse(text) as Partial<LockInfo> | null;
       if (h && typeof h === 'object' && typeof h.pid === 'number' && typeof h.host === 'string')
-        return { holder: { pid: h.pid, host: h.host, command: String(h.command ?? 'unknown'), startedAt: String(h.startedAt ?? 'unknown') } };
-      return { unreadable: { why: 'it names no pid and host', ageMs } };
+        return { identity, holder: { pid: h.pid, host: h.host, command: String(h.command ?? 'unknown'), startedAt: String(h.startedAt ?? 'unknown') } };
+      return { identity, unreadable: { why: 'it names no pid and host', ageMs } };
     } catch {
-      return { unreadable: { why: 'it is not JSON', ageMs } };
+      return { identity, unreadable: { why: 'it is not JSON', ageMs } };
     }
   }
 
-  /** Take a stale lock over by renaming it away (atomic: one of two racing runs wins), then drop it. */
-  private async takeOver(): Promise<void> {
-    const away = `${this.lockFile}.stale.${process.pid}`;
-    await rename(this.lockFile, away).catch(() => {});
-    await rm(away, { force: true });
+  /**
+   * Take over the stale lock whose identity is `stale` — exactly one run can. Renaming away "whatever
+   * is at the lock path" is not enough: between reading the stale lock and renaming, another run may
+   * have taken it over and linked its own lock, which would then be thrown away with two holders as
+   * the result. So a take-over is guarded by a second lock keyed by the stale lock's identity
+   * (`<lock>.takeover-<hash>`, created with link(), which fails when it exists): of all runs that
+   * judged that very file stale, one creates the guard. Under the guard it reads the lock again and
+   * acts only if the lock path still holds that very file; then it renames its own lock over it, so the
+   * path is never empty (a run starting afresh gets EEXIST and reads the new, live holder). Nothing
+   * else replaces a lock file: its owner is dead, fresh runs only link, other take-overs of that file
+   * wait on the guard. A guard whose taker died mid-way is itself taken over the same way, by a guard
+   * keyed by the stale lock and that dead guard. A live guard is refused as a live lock.
+   * Returns whether this run now holds the lock (false: the lock changed meanwhile, look again).
+   */
+  private async takeOver(stale: string, tmp: string, me: LockInfo): Promise<boolean> {
+    const chain: string[] = [];
+    let key = stale;
+    try {
+      let mine = false;
+      for (let tries = 0; !mine && tries < 10; tries++) {
+        const guard = takeOverGuard(this.lockFile, key);
+        try {
+          await link(tmp, guard);
+          chain.push(guard);
+          mine = true;
+          break;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
+        const g = await this.readLock(guard);
+        if (!g.identity) continue; // the guard went meanwhile: try it again
+        if (g.holder && !(g.holder.host === me.host && !alive(g.holder.pid))) throw new LockHeldError(this.lockFile, g.holder);
+        if (g.unreadable && g.unreadable.ageMs <= unreadableLockGraceMs())
+          throw new LockHeldError(this.lockFile, { pid: 0, host: 'unknown', command: 'unknown', startedAt: 'unknown' }, `another kubeaz run is taking over the stale lock ${this.lockFile} (its guard ${guard} cannot be read: ${g.unreadable.why}); try again shortly, or remove ${guard} by hand if it stays.`);
+        chain.push(guard); // its taker died: ours is the guard keyed by this dead one
+        key = `${key}\n${g.identity}`;
+      }
+      if (!mine) return false;
+      const now = await identify(this.lockFile);
+      if (now?.identity !== stale) return false; // taken over or released meanwhile: start over
+      await rename(tmp, this.lockFile);
+      return true;
+    } finally {
+      // Every guard of the chain guards a file that is no longer at the lock path (we replaced it, or
+      // found it gone): whoever takes such a guard later finds a different identity and gives up.
+      for (const g of chain) await rm(g, { force: true });
+    }
   }
 
+  /** Releases only our own lock (one taken over with --force-unlock from elsewhere is not ours now). */
   async unlock(): Promise<void> {
     if (!this.locked) return;
     await this.writing;
-    await rm(this.lockFile, { force: true });
-    this.locked = false;
+    const now = await readFile(this.lockFile, 'utf8').catch(() => undefined);
+    if (now === this.locked) await rm(this.lockFile, { force: true });
+    this.locked = undefined;
+  }
+}
+
+/** The guard of a take-over of the lock file whose identity (or chain of identities) is `key`. */
+export function takeOverGuard(lockFile: string, key: string): string {
+  return `${lockFile}.takeover-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+}
+
+/** The identity of the file at `file` as the take-over sees it (undefined: nothing there). */
+export async function lockFileIdentity(file: string): Promise<string | undefined> {
+  return (await identify(file))?.identity;
+}
+
+/**
+ * What is at `file` now, with an identity that changes whenever it is replaced: device, inode,
+ * change time (ns) and content (or link target). Read through one descriptor, so the content is that
+ * inode's. undefined: nothing there.
+ */
+async function identify(file: string): Promise<{ identity: string; ageMs: number; text?: string; symlinkTarget?: string; readError?: string } | undefined> {
+  let st;
+  try {
+    st = await lstat(file, { bigint: true });
+  } catch {
+    return undefined;
+  }
+  const ageMs = Date.now() - Number(st.mtimeMs);
+  const base = `${st.dev}:${st.ino}:${st.ctimeNs}:${st.mtimeNs}:${st.size}`;
+  const id = (...parts: string[]) => createHash('sha256').update([base, ...parts].join('\0')).digest('hex');
+  if (st.isSymbolicLink()) {
+    const target = await readlink(file).catch(() => '?');
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    return { identity: id('symlink', target, text ?? ''), ageMs, symlinkTarget: target, ...(text !== undefined ? { text } : {}) };
+  }
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    return { identity: id('unopenable'), ageMs, readError: code ?? String(e) };
+  }
+  try {
+    const fst = await fh.stat({ bigint: true });
+    if (fst.ino !== st.ino || fst.dev !== st.dev) return { identity: id('changed', String(fst.ino)), ageMs, readError: 'it changed while being read' };
+    const text = await fh.readFile('utf8');
+    return { identity: id('file', text), ageMs, text };
+  } catch (e) {
+    return { identity: id('unreadable'), ageMs, readError: (e as NodeJS.ErrnoException).code ?? String(e) };
+  } finally {
+    await fh.close();
   }
 }
 

@@ -156,6 +156,34 @@ spec:
     ],
   },
   {
+    name: "issue 23 #1: spec.tags that hand every group to another cluster's autoscaler and cloud controller",
+    text: example.replace(/^  tags: \{ team: platform \}\n/m, '  tags:\n    team: platform\n    k8s.io/cluster-autoscaler/enabled: "true"\n    k8s.io/cluster-autoscaler/alpha-dev: owned\n    kubernetes.io/cluster/alpha-dev: owned\n    EKS:cluster-name: alpha\n'),
+    expect: [
+      new RegExp(`^ {2}spec\\.tags\\.k8s\\.io/cluster-autoscaler/enabled \\(line ${lineOf('  tags:') + 2}\\): .*reserved: .*autoscaler .*terminate`, 'm'),
+      new RegExp(`^ {2}spec\\.tags\\.k8s\\.io/cluster-autoscaler/alpha-dev \\(line ${lineOf('  tags:') + 3}\\): .*reserved`, 'm'),
+      new RegExp(`^ {2}spec\\.tags\\.kubernetes\\.io/cluster/alpha-dev \\(line ${lineOf('  tags:') + 4}\\): .*reserved: .*cloud controller`, 'm'),
+      new RegExp(`^ {2}spec\\.tags\\.EKS:cluster-name \\(line ${lineOf('  tags:') + 5}\\): .*reserved`, 'm'),
+    ],
+  },
+  (() => {
+    // a 253-character service account name is valid Kubernetes; its role's kubeaz:service-account
+    // tag (namespace/name) would be 317 characters, and IAM takes 256: create would fail half-built
+    const ns = 'n'.repeat(63);
+    const sa = `${`${'s'.repeat(62)}.`.repeat(4)}s`;
+    const text = example.replace(
+      '  iam:\n',
+      `  iam:\n    serviceAccountIssuerDiscovery: { enabled: true }\n    serviceAccounts:\n      - namespace: ${ns}\n        name: ${sa}\n        policyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n`,
+    );
+    const line = text.split('\n').findIndex((l) => l.includes(`name: ${sa}`)) + 1;
+    return {
+      name: 'issue 23 #5: a 253-character service account name (valid Kubernetes) whose derived IAM tag is over AWS limits',
+      text,
+      expect: [
+        new RegExp(`^ {2}spec\\.iam\\.serviceAccounts\\[0\\]\\.name \\(line ${line}\\): .*tag kubeaz:service-account \\(value\\) of iam-role .*'${ns}/${sa.replace(/\./g, '\\.')}' — 317 characters, and AWS allows at most 256`, 'm'),
+      ],
+    };
+  })(),
+  {
     name: 'issue 9 #8: a spec file far over the size cap (refused before parsing)',
     text: `${example}\n${'# padding\n'.repeat(60_000)}`,
     expect: [/^ {2}\(file\): the file is \d+ bytes; a cluster spec may be at most \d+ bytes/m],

@@ -6,7 +6,8 @@ import { mkdtemp, readFile, symlink, utimes, lutimes, writeFile, readdir, rm } f
 import { tmpdir, hostname } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalState, LockHeldError } from '../../src/state/local.js';
+import { LocalState, LockHeldError, lockFileIdentity, takeOverGuard } from '../../src/state/local.js';
+import { spawnSync } from 'node:child_process';
 
 let dir: string;
 let state: LocalState;
@@ -64,5 +65,37 @@ describe('local lock: unreadable lock files', () => {
     await state.lock('status');
     expect(JSON.parse(await readFile(state.lockFile, 'utf8')).command).toBe('status');
     await state.unlock();
+  });
+});
+
+describe('local lock: the take-over guard (issue 23 #2)', () => {
+  const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid!;
+  const stale = () => writeFile(state.lockFile, JSON.stringify({ pid: deadPid(), host: hostname(), command: 'create', startedAt: 'then' }));
+
+  it('a stale lock whose take-over another live run has begun is refused as a live lock, and left alone', async () => {
+    await stale();
+    const guard = takeOverGuard(state.lockFile, (await lockFileIdentity(state.lockFile))!);
+    await writeFile(guard, JSON.stringify({ pid: process.pid, host: hostname(), command: 'destroy', startedAt: 'now' }));
+    const before = await readFile(state.lockFile, 'utf8');
+    await expect(state.lock('create')).rejects.toThrow(/another kubeaz run holds the lock on this cluster: pid \d+ on .* \(destroy, since now\)/);
+    expect(await readFile(state.lockFile, 'utf8')).toBe(before);
+  });
+
+  it('a take-over whose taker died mid-way is taken over through the next guard; nothing is left behind', async () => {
+    await stale();
+    const guard = takeOverGuard(state.lockFile, (await lockFileIdentity(state.lockFile))!);
+    await writeFile(guard, JSON.stringify({ pid: deadPid(), host: hostname(), command: 'destroy', startedAt: 'then' }));
+    await state.lock('create');
+    expect(JSON.parse(await readFile(state.lockFile, 'utf8'))).toMatchObject({ pid: process.pid, command: 'create' });
+    expect(await readdir(state.dir)).toEqual(['demo-dev.lock']);
+    await state.unlock();
+    expect(await readdir(state.dir)).toEqual([]);
+  });
+
+  it('unlock leaves a lock that is no longer ours (taken over with --force-unlock from another host)', async () => {
+    await state.lock('create');
+    await writeFile(state.lockFile, JSON.stringify({ pid: 4242, host: 'elsewhere', command: 'destroy', startedAt: 'now' }));
+    await state.unlock();
+    expect(JSON.parse(await readFile(state.lockFile, 'utf8')).host).toBe('elsewhere');
   });
 });

@@ -106,6 +106,34 @@ describe('refuseNameCollisions', () => {
     expect(asked.flat()).toContain('coll-dev-web-a');
   });
 
+  it('names what to rename (issue 23 #11a): the node group for its own group and template, the cluster name or environment for the control plane\'s target groups, load balancers and groups', async () => {
+    const nlbSpec = parseSpec(
+      example.replace('  name: demo\n', '  name: coll\n').replace('  environment: dev\n', '  environment: dev-web\n').replace('- name: workers', '- name: a').replace(/^(\s+)instanceType: (\S+)\n(?=[\s\S]*nodeGroups)/m, '$1instanceType: $2\n$1loadBalancer: network\n'),
+      'v.yaml',
+      NOW,
+    ).spec;
+    const g = deriveGraph(nlbSpec, facts);
+    const tg = g.nodes.find((n) => n.key === 'tg/internal')!;
+    expect(tg.kind).toBe('target-group');
+    const tgName = (tg.props as { name: string }).name;
+    const squatted = (held: Record<string, Tags>) => {
+      const h = { nameHolders: async (_: RunContext, names: readonly string[]) => names.filter((n) => n in held).map((n) => ({ name: n, tags: held[n]! })) };
+      return new Proxy({} as Handlers, { get: () => h });
+    };
+    const foreign: Tags = { team: 'someone' };
+    const err = (await refuseNameCollisions(ctx, g, all, squatted({ [tgName]: foreign })).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(new RegExp(`target-group ${tgName} \\(tg/internal\\) already exists and belongs to something kubeaz did not make`));
+    expect(err.message).toMatch(/choose another metadata\.name or metadata\.environment \(the control plane's load balancers and their target groups are named after the cluster id, not after a node group\)$/);
+    expect(err.message).not.toMatch(/node group '/);
+    // the control plane's own group: the cluster name too, never "the node group"
+    const master = (await refuseNameCollisions(ctx, g, all, squatted({ 'coll-dev-web-master': foreign })).catch((e: unknown) => e)) as Error;
+    expect(master.message).toMatch(/\(asg\/master\) already exists.*choose another metadata\.name or metadata\.environment \(the control plane's groups are named after the cluster id/);
+    expect(master.message).not.toMatch(/rename node group/);
+    // a node group's own resources: that group, by name
+    const group = (await refuseNameCollisions(ctx, g, all, squatted({ 'coll-dev-web-a': holderTags('coll', 'dev') })).catch((e: unknown) => e)) as Error;
+    expect(group.message).toMatch(/\(asg\/a\) already exists.*; rename node group 'a' \(or choose another metadata\.name or metadata\.environment\)$/);
+  });
+
   it('passes when the name is free or its own, and asks nothing when everything is observed already', async () => {
     const asked: string[][] = [];
     const hs = new Proxy(handlers({ 'coll-dev-web-workers': holderTags('coll', 'dev-web') }, asked), { get: (t, k) => (t as Record<string, unknown>)[k as string] ?? {} });

@@ -717,6 +717,25 @@ describe('limits known before the first call (issue 9 #8)', () => {
     expectIssue(text, 'spec.tags.ok', lineOf(text, 'semi;colon'), /only letters, digits/);
     expect(parseSpec(withTags('    "team name": "café/ops+1@x=y:z"'), 'c.yaml', NOW).spec.spec.tags['team name']).toBe('café/ops+1@x=y:z');
   });
+  it("refuses (issue 23 #1) spec.tags keys that hand the cluster to another cluster's autoscaler or cloud controller, in any case; node-group labels stay allowed", () => {
+    const text = withTags('    k8s.io/cluster-autoscaler/enabled: "true"\n    k8s.io/cluster-autoscaler/alpha-dev: owned\n    kubernetes.io/cluster/alpha-dev: owned\n    Kubernetes.IO/Cluster/beta: shared\n    K8S.io/Cluster-Autoscaler/x: y\n    eks:cluster-name: alpha\n    EKS:nodegroup-name: x');
+    for (const [key, at] of [
+      ['k8s.io/cluster-autoscaler/enabled', 'k8s.io/cluster-autoscaler/enabled:'],
+      ['k8s.io/cluster-autoscaler/alpha-dev', 'k8s.io/cluster-autoscaler/alpha-dev:'],
+      ['kubernetes.io/cluster/alpha-dev', 'kubernetes.io/cluster/alpha-dev:'],
+      ['Kubernetes.IO/Cluster/beta', 'Kubernetes.IO/Cluster/beta:'],
+      ['K8S.io/Cluster-Autoscaler/x', 'K8S.io/Cluster-Autoscaler/x:'],
+      ['eks:cluster-name', 'eks:cluster-name:'],
+      ['EKS:nodegroup-name', 'EKS:nodegroup-name:'],
+    ] as const)
+      expectIssue(text, `spec.tags.${key}`, lineOf(text, at), /reserved: .*another|reserved: .*autoscaler .*cloud controller/);
+    // look-alikes outside those prefixes are people's tags
+    const ok = parseSpec(withTags('    k8s.io/owner: me\n    kubernetes.io/clusters: x\n    eksperiment: y\n    team/kubernetes.io/cluster/x: z'), 'c.yaml', NOW).spec.spec.tags;
+    expect(Object.keys(ok)).toEqual(['k8s.io/owner', 'kubernetes.io/clusters', 'eksperiment', 'team/kubernetes.io/cluster/x']);
+    // a node group's labels still become cluster-autoscaler node-template tags, written by kubeaz
+    const labelled = parseSpec(edit('      maxSize: 3\n    - name: edge', '      maxSize: 3\n      labels: { tier: web }\n    - name: edge'), 'c.yaml', NOW).spec;
+    expect(labelled.spec.nodeGroups[0]!.labels).toEqual({ tier: 'web' });
+  });
   it('refuses a vpcCidr in reserved ranges (this-network, loopback, link-local, multicast, reserved)', () => {
     for (const [cidr, what] of [['0.0.0.0/16', '0.0.0.0/8'], ['224.0.0.0/16', '224.0.0.0/4'], ['127.1.0.0/16', '127.0.0.0/8'], ['169.254.0.0/16', '169.254.0.0/16'], ['240.0.0.0/16', '240.0.0.0/4']]) {
       const text = edit('vpcCidr: 10.0.0.0/16', `vpcCidr: ${cidr}`);
