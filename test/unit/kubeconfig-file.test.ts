@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { renderKubeconfig } from '../../src/pki/kubeconfig.js';
 import { entriesFrom, isOwnKubeconfig, mergeKubeconfig, standaloneKubeconfig, summarize } from '../../src/pki/kubeconfig-file.js';
 import { formatDuration, parseDuration } from '../../src/commands/duration.js';
@@ -139,6 +139,66 @@ describe('isOwnKubeconfig', () => {
     expect(isOwnKubeconfig('not: a kubeconfig\n', 'demo-dev')).toBe(false);
     expect(isOwnKubeconfig('', 'demo-dev')).toBe(true);
     expect(load(own).getCurrentContext()).toBe('demo-dev');
+  });
+});
+
+describe('mergeKubeconfig: YAML anchors in a replaced entry (issue 23 #10)', () => {
+  it('an alias elsewhere to an anchor inside the entry being replaced keeps its value; nothing else changes', () => {
+    const withAnchors = `apiVersion: v1
+kind: Config
+clusters:
+- name: demo-dev
+  cluster: &shared
+    server: https://old.example.com
+    certificate-authority-data: &ca U0hBUkVELUNB
+- name: staging
+  cluster:
+    server: https://staging.example.com
+    certificate-authority-data: *ca
+- name: staging-2
+  cluster: *shared
+users:
+- name: demo-dev-admin
+  user: &creds { token: old }
+- name: other
+  user: *creds
+contexts:
+- name: staging
+  context: { cluster: staging, user: other }
+current-context: staging
+`;
+    const before = parse(withAnchors);
+    const merged = mergeKubeconfig(withAnchors, entries, { setCurrent: false });
+    const after = parse(merged);
+    expect(after.clusters.find((c: { name: string }) => c.name === 'staging')).toEqual(before.clusters[1]);
+    expect(after.clusters.find((c: { name: string }) => c.name === 'staging-2')).toEqual(before.clusters[2]);
+    expect(after.users.find((u: { name: string }) => u.name === 'other')).toEqual(before.users[1]);
+    expect(after.clusters[0]).toEqual(entries.cluster);
+    expect(after.users[0]).toEqual(entries.user);
+    expect(load(merged).getCluster('staging')?.caData).toBe('U0hBUkVELUNB');
+  });
+});
+
+describe('isOwnKubeconfig: anything kubeaz did not write makes the file not kubeaz\'s (issue 23 #9)', () => {
+  const own = standaloneKubeconfig(entries);
+  const edit = (f: (k: Record<string, any>) => void): string => {
+    const k = parse(own) as Record<string, any>;
+    f(k);
+    return stringify(k);
+  };
+  it('another user\'s credentials, a token or exec plugin on kubeaz\'s user, a namespace, preferences or a foreign extension: not kubeaz\'s', () => {
+    expect(isOwnKubeconfig(edit(() => {}), 'demo-dev')).toBe(true);
+    const changed: Record<string, string> = {
+      'a second user (unreferenced)': edit((k) => k.users.push({ name: 'alice', user: { token: 's3cr3t' } })),
+      'a token on kubeaz\'s user': edit((k) => (k.users[0].user.token = 's3cr3t')),
+      'an exec plugin on kubeaz\'s user': edit((k) => (k.users[0].user.exec = { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws' })),
+      'a namespace on the context': edit((k) => (k.contexts[0].context.namespace = 'payments')),
+      'preferences': edit((k) => (k.preferences = { colors: true })),
+      'a top-level extension': edit((k) => (k.extensions = [{ name: 'x', extension: {} }])),
+      'a foreign extension on the cluster': edit((k) => k.clusters[0].cluster.extensions.push({ name: 'minikube', extension: { provider: 'x' } })),
+      'a current context that is not kubeaz\'s': edit((k) => (k['current-context'] = 'prod')),
+    };
+    for (const [what, text] of Object.entries(changed)) expect(isOwnKubeconfig(text, 'demo-dev'), what).toBe(false);
   });
 });
 
