@@ -210,6 +210,10 @@ describe('durations', () => {
     expect(parseDuration('500ms')).toBe(500);
     for (const bad of ['', '18', 'h', '-1h', '0s', '1y', '1 h']) expect(parseDuration(bad), bad).toBeUndefined();
     expect(formatDuration(18 * 3600_000)).toBe('18h');
+  });
+  it('refuses a duration out of range (issue 23 #10): no "Invalid time value", no date in 2300', () => {
+    expect(parseDuration('36500d')).toBe(36_500 * 86_400_000);
+    for (const bad of ['36501d', '100000d', '9999999999999h', `${'9'.repeat(400)}h`, '1'.repeat(70) + 's']) expect(parseDuration(bad), bad).toBeUndefined();
     expect(formatDuration(90 * 60_000)).toBe('1h30m');
   });
 });
