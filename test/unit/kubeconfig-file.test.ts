@@ -217,3 +217,35 @@ describe('durations', () => {
     expect(formatDuration(90 * 60_000)).toBe('1h30m');
   });
 });
+
+describe('checkKubeconfigPath: only a regular file (or a link to one) is read or replaced (issue 23 #10)', () => {
+  it('refuses a FIFO, a directory, a socket, a device and a dangling symlink with a UsageError, at once; a missing path or a link to a file is fine', async () => {
+    const { checkKubeconfigPath } = await import('../../src/commands/kubeconfig.js');
+    const { symlinkSync, mkdirSync } = await import('node:fs');
+    const { createServer } = await import('node:net');
+    const d = path.join(dir, 'odd');
+    mkdirSync(d);
+    execFileSync('mkfifo', [path.join(d, 'fifo')]);
+    const sock = createServer();
+    await new Promise<void>((r) => sock.listen(path.join(d, 'sock'), () => r()));
+    symlinkSync(path.join(d, 'nowhere'), path.join(d, 'dangling'));
+    writeFileSync(path.join(d, 'file'), '');
+    symlinkSync(path.join(d, 'file'), path.join(d, 'link'));
+    symlinkSync(path.join(d, 'fifo'), path.join(d, 'link-to-fifo'));
+    try {
+      for (const [name, message] of [
+        ['fifo', /is a FIFO \(named pipe\), not a regular file/],
+        ['link-to-fifo', /\(through its symlink\) is a FIFO/],
+        ['sock', /is a socket/],
+        ['dangling', /is a symlink to .*nowhere, which does not exist: refusing to replace the link/],
+      ] as const) {
+        await expect(checkKubeconfigPath(path.join(d, name)), name).rejects.toMatchObject({ name: 'UsageError', exitCode: 2, message: expect.stringMatching(message) });
+      }
+      await expect(checkKubeconfigPath(d)).rejects.toMatchObject({ name: 'UsageError', message: expect.stringMatching(/is a directory/) });
+      await expect(checkKubeconfigPath('/dev/null')).rejects.toMatchObject({ name: 'UsageError', message: expect.stringMatching(/is a device/) });
+      for (const ok of ['file', 'link', 'missing']) await expect(checkKubeconfigPath(path.join(d, ok)), ok).resolves.toBeUndefined();
+    } finally {
+      await new Promise<void>((r) => sock.close(() => r()));
+    }
+  });
+});
