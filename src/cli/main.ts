@@ -156,7 +156,12 @@ export function buildProgram(): Command {
     .option('--out <file>', 'write a standalone kubeconfig to FILE instead (- for standard output); an existing file is replaced only if kubeaz wrote it for this cluster')
     .option('--merge', 'with --out FILE: add the context to that existing kubeconfig instead of refusing')
     .option('--no-set-current', 'keep the current context as it is')
-    .addOption(new Option('--admin [duration]', 'lifetime of the admin client certificate (e.g. 18h, 90m, 7d)').default('18h').preset('18h'))
+    .addOption(
+      new Option('--admin [duration]', 'lifetime of the admin client certificate (e.g. 18h, 90m, 7d); at most 168h (a week): it is in system:masters and cannot be revoked, so a leaked copy is cluster-admin until it expires (kops issues 18h)')
+        .default('18h')
+        .preset('18h'),
+    )
+    .option('--admin-unlimited', 'allow an --admin lifetime over 168h (up to the cluster CA\'s 10 years)')
     .option('--user <name>', 'name of the user entry (default: <cluster>-admin)')
     .option('--context <name>', 'name of the context (default: <cluster>)')
     .action((o) => run(async (opts) => (await import('../commands/kubeconfig.js')).kubeconfigCommand(opts as never), o, 'kubeconfig'));

@@ -4,13 +4,16 @@
  */
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Milliseconds, or undefined when `text` is not a positive duration. */
+/** The longest duration read at all (100 years): beyond it a date is out of any certificate's or clock's range. */
+export const MAX_DURATION_MS = 36_500 * 86_400_000;
+
+/** Milliseconds, or undefined when `text` is not a positive duration of at most MAX_DURATION_MS. */
 export function parseDuration(text: string): number | undefined {
   const t = text.trim();
-  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(t)) return undefined;
+  if (t.length > 64 || !/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(t)) return undefined;
   let ms = 0;
   for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(m[1]) * UNITS[m[2]!]!;
-  return ms > 0 ? ms : undefined;
+  return Number.isFinite(ms) && ms > 0 && ms <= MAX_DURATION_MS ? ms : undefined;
 }
 
 /** 64800000 → "18h", 5400000 → "1h30m". */

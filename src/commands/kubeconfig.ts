@@ -14,18 +14,19 @@
  * holding kubectl's own `<file>.lock` while they are read and rewritten.
  * The endpoint: the public master record, else the public API load balancer, else the internal one.
  */
-import { open, mkdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, mkdir, readFile, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { isNotFound, KubeazError } from '../aws/errors.js';
 import { ConsoleProgress } from '../engine/progress.js';
 import { naming } from '../model/names.js';
 import { bucketName } from '../model/names.js';
-import { signClientCert } from '../pki/ca.js';
+import { CA_YEARS, signClientCert } from '../pki/ca.js';
 import { apiEndpoint, renderKubeconfig, type ApiEndpoint } from '../pki/kubeconfig.js';
 import { entriesFrom, isKubeconfig, isOwnKubeconfig, mergeKubeconfig, NotAKubeconfigError, standaloneKubeconfig, summarize } from '../pki/kubeconfig-file.js';
 import { PKI_PREFIX } from '../resources/index.js';
-import { formatDuration, parseDuration } from './duration.js';
+import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 import { openSession, UsageError, type GlobalOptions, type Session } from './session.js';
 
 export interface KubeconfigOptions extends GlobalOptions {
@@ -34,8 +35,9 @@ export interface KubeconfigOptions extends GlobalOptions {
   merge?: boolean;
   /** false with --no-set-current */
   setCurrent?: boolean;
-  /** client certificate lifetime (Go duration; default 18h) */
+  /** client certificate lifetime (Go duration; default 18h, at most ADMIN_TTL_CAP without --admin-unlimited) */
   admin?: string | boolean;
+  adminUnlimited?: boolean;
   user?: string;
   context?: string;
 }
@@ -43,6 +45,67 @@ export interface KubeconfigOptions extends GlobalOptions {
 export const ADMIN_USER = 'kubernetes-admin';
 export const ADMIN_GROUP = 'system:masters';
 export const DEFAULT_ADMIN_TTL = '18h';
+/**
+ * The longest --admin lifetime without --admin-unlimited: a week. The certificate is in
+ * system:masters and cannot be revoked (Kubernetes has no CRL for client certificates): a copy that
+ * leaks is cluster-admin until it expires. kops issues 18h by default.
+ */
+export const ADMIN_TTL_CAP = '168h';
+/** Even with --admin-unlimited: no certificate outlives the CA that signs it. */
+export const ADMIN_TTL_UNLIMITED_MAX_MS = CA_YEARS * 365 * 86_400_000;
+
+/** The --admin lifetime in milliseconds, or a UsageError saying the rule it breaks. */
+export function adminTtlMs(text: string, unlimited: boolean): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`--admin ${text}: expected a duration such as 18h, 90m or 7d (at most ${formatDuration(MAX_DURATION_MS)})`);
+  const cap = parseDuration(ADMIN_TTL_CAP)!;
+  if (!unlimited && ms > cap)
+    throw new UsageError(
+      `--admin ${text}: longer than the ${ADMIN_TTL_CAP} (${formatDuration(cap)}) cap — a system:masters certificate cannot be revoked, so a leaked copy is cluster-admin until it expires; ` +
+        `ask for less (kops issues 18h) or pass --admin-unlimited`,
+    );
+  if (ms > ADMIN_TTL_UNLIMITED_MAX_MS) throw new UsageError(`--admin ${text}: longer than the cluster CA's own ${CA_YEARS} years, which no certificate it signs can outlive`);
+  return ms;
+}
+
+/** What a path that is not a regular file is, for messages; undefined for a regular file. */
+function notRegular(st: import('node:fs').Stats): string | undefined {
+  if (st.isFile()) return undefined;
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Refuses at once (exit 2) a kubeconfig path that is not a regular file or a link to one: a FIFO
+ * would block the read (and SIGTERM with it), a directory or a device cannot be replaced by a file,
+ * and a dangling symlink would be replaced by a file where the user keeps the link. A path that does
+ * not exist is fine (it is made).
+ */
+export async function checkKubeconfigPath(file: string): Promise<void> {
+  let link;
+  try {
+    link = await lstat(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  let st = link;
+  if (link.isSymbolicLink()) {
+    try {
+      st = await stat(file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ELOOP')
+        throw new UsageError(`${file} is a symlink to ${await readlink(file).catch(() => '?')}, which ${code === 'ELOOP' ? 'loops' : 'does not exist'}: refusing to replace the link by a file (make its target, or remove the link)`);
+      throw e;
+    }
+  }
+  const what = notRegular(st);
+  if (what) throw new UsageError(`${file}${link.isSymbolicLink() ? ' (through its symlink)' : ''} is ${what}, not a regular file: refusing to read or write it; name a kubeconfig file`);
+}
 
 /** The kubeconfig file kubectl would write to: $KUBECONFIG's first existing file (else its first), or ~/.kube/config. */
 export async function defaultKubeconfigPath(env: NodeJS.ProcessEnv = process.env): Promise<string> {
@@ -155,25 +218,35 @@ async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The file's text, undefined when it does not exist; refuses anything but a regular file (opened non-blocking, checked on the open handle). */
 async function readIfExists(file: string): Promise<string | undefined> {
+  let fh;
   try {
-    return await readFile(file, 'utf8');
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new UsageError(`${file} is a directory, not a regular file: refusing to read or write it; name a kubeconfig file`);
     throw e;
+  }
+  try {
+    const what = notRegular(await fh.stat());
+    if (what) throw new UsageError(`${file} is ${what}, not a regular file: refusing to read or write it; name a kubeconfig file`);
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
   }
 }
 
 export async function kubeconfigCommand(opts: KubeconfigOptions): Promise<number> {
   const ttlText = typeof opts.admin === 'string' ? opts.admin : DEFAULT_ADMIN_TTL;
-  const ttlMs = parseDuration(ttlText);
-  if (ttlMs === undefined) throw new UsageError(`--admin ${ttlText}: expected a duration such as 18h, 90m or 7d`);
+  const ttlMs = adminTtlMs(ttlText, Boolean(opts.adminUnlimited));
   if (opts.user !== undefined && !opts.user.trim()) throw new UsageError('--user must not be empty');
   if (opts.context !== undefined && !opts.context.trim()) throw new UsageError('--context must not be empty');
   const toStdout = opts.out === '-';
   if (opts.merge && (!opts.out || toStdout)) throw new UsageError('--merge goes with --out FILE (without --out kubeaz always merges into your kubeconfig)');
   const target = toStdout ? undefined : opts.out ? path.resolve(opts.out) : await defaultKubeconfigPath();
   const mode: 'stdout' | 'standalone' | 'merge' = toStdout ? 'stdout' : opts.out && !opts.merge ? 'standalone' : 'merge';
+  if (target) await checkKubeconfigPath(target);
 
   const s = await openSession(opts, new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
   try {

@@ -8,7 +8,7 @@
  * `context_info`) naming the kubeaz cluster: that is how a file "kubeaz wrote for this cluster" is
  * recognised, so `--out FILE` never replaces anything else.
  */
-import { isMap, isSeq, parse, parseDocument, stringify, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isAlias, isMap, isNode, isSeq, parse, parseDocument, stringify, visit, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 
 export const KUBEAZ_EXTENSION = 'kubeaz';
 
@@ -77,22 +77,51 @@ const markedFor = (entry: unknown, key: 'cluster' | 'context', clusterId: string
   return Array.isArray(ext) && ext.some((x) => x?.name === KUBEAZ_EXTENSION && x?.extension?.cluster === clusterId);
 };
 
+/** What a standalone kubeconfig of kubeaz holds, key by key (standaloneKubeconfig, renderKubeconfig). */
+const OWN_KEYS = {
+  top: ['apiVersion', 'kind', 'clusters', 'users', 'contexts', 'current-context', 'preferences'],
+  cluster: ['server', 'tls-server-name', 'certificate-authority-data', 'extensions'],
+  user: ['client-certificate-data', 'client-key-data'],
+  context: ['cluster', 'user', 'extensions'],
+};
+const onlyKeys = (v: unknown, allowed: readonly string[]): boolean =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).every((k) => allowed.includes(k));
+
 /**
- * Whether `text` is a kubeconfig that kubeaz wrote for `clusterId` and nothing else: every context
- * and every cluster entry carries kubeaz's mark for that cluster (an empty file holds nothing to lose).
+ * Whether `text` is a kubeconfig that kubeaz wrote for `clusterId` and nothing else (an empty file
+ * holds nothing to lose): every context and every cluster entry carries kubeaz's mark for that
+ * cluster, every user is one those contexts name, and no entry or setting holds anything kubeaz does
+ * not write (another user's token or exec plugin, a namespace, preferences, extensions): anything
+ * someone added makes the file not kubeaz's, so `--out FILE` never replaces it.
  */
 export function isOwnKubeconfig(text: string, clusterId: string): boolean {
   if (text.trim() === '') return true;
-  let k: { clusters?: unknown[]; contexts?: unknown[] } | null;
+  let k: Record<string, unknown> | null;
   try {
     kubeconfigDocument(text);
     k = parse(text) as typeof k;
   } catch {
     return false;
   }
-  const contexts = k?.contexts ?? [];
-  const clusters = k?.clusters ?? [];
-  return contexts.length > 0 && contexts.every((c) => markedFor(c, 'context', clusterId)) && clusters.every((c) => markedFor(c, 'cluster', clusterId));
+  if (!k || !onlyKeys(k, OWN_KEYS.top)) return false;
+  const list = (name: string): unknown[] => (Array.isArray(k![name]) ? (k![name] as unknown[]) : []);
+  const contexts = list('contexts');
+  const clusters = list('clusters');
+  const users = list('users');
+  const pref = k.preferences;
+  if (pref !== undefined && pref !== null && !(onlyKeys(pref, []))) return false;
+  if (!contexts.length || !contexts.every((c) => markedFor(c, 'context', clusterId)) || !clusters.every((c) => markedFor(c, 'cluster', clusterId))) return false;
+  const entries = (xs: unknown[], key: 'cluster' | 'user' | 'context') => xs.every((x) => onlyKeys(x, ['name', key]) && typeof (x as Record<string, unknown>).name === 'string' && onlyKeys((x as Record<string, unknown>)[key], OWN_KEYS[key]));
+  if (!entries(clusters, 'cluster') || !entries(users, 'user') || !entries(contexts, 'context')) return false;
+  const onlyOurExtensions = (x: unknown, key: 'cluster' | 'context') => {
+    const ext = (x as Record<string, Record<string, unknown>>)[key]!.extensions;
+    return ext === undefined || (Array.isArray(ext) && ext.every((e) => onlyKeys(e, ['name', 'extension']) && e.name === KUBEAZ_EXTENSION && onlyKeys(e.extension, ['cluster'])));
+  };
+  if (!clusters.every((c) => onlyOurExtensions(c, 'cluster')) || !contexts.every((c) => onlyOurExtensions(c, 'context'))) return false;
+  const named = new Set(contexts.map((c) => (c as { context: { user?: unknown } }).context.user));
+  const current = k['current-context'];
+  const contextNames = new Set(contexts.map((c) => (c as { name: string }).name));
+  return users.every((u) => named.has((u as { name: string }).name)) && (current === undefined || current === null || current === '' || contextNames.has(current as string));
 }
 
 /** The names in a kubeconfig's lists and its current context, for messages and tests. */
@@ -123,7 +152,10 @@ export function mergeKubeconfig(existing: string, e: KubeconfigEntries, opts: { 
     }
     const node = doc.createNode(entry);
     const at = seq.items.findIndex((item) => isMap(item) && (item as YAMLMap).get('name') === entry.name);
-    if (at >= 0) seq.items[at] = node;
+    if (at >= 0) {
+      keepAliasesOf(doc, seq.items[at] as Node);
+      seq.items[at] = node;
+    }
     else seq.items.push(node);
   };
   put('clusters', e.cluster);
@@ -131,4 +163,36 @@ export function mergeKubeconfig(existing: string, e: KubeconfigEntries, opts: { 
   put('contexts', e.context);
   if (opts.setCurrent) doc.set('current-context', e.context.name);
   return doc.toString();
+}
+
+/**
+ * Before `gone` leaves the document: every alias elsewhere that points at an anchor inside it
+ * (`*prod-ca` naming the CA data of the entry being replaced) becomes a copy of what it named, so the
+ * rest of the file reads exactly as before and no alias is left without its anchor.
+ */
+function keepAliasesOf(doc: Document, gone: Node): void {
+  const anchored = new Set<unknown>();
+  visit(gone, {
+    Node(_, n) {
+      if (isNode(n) && n.anchor) anchored.add(n);
+    },
+  });
+  if (!anchored.size) return;
+  const copy = (n: Node): Node => {
+    const c = n.clone() as Node;
+    visit(c, {
+      Node(_, x) {
+        if (isNode(x) && !isAlias(x)) delete (x as { anchor?: string }).anchor;
+      },
+    });
+    if (!isAlias(c)) delete (c as { anchor?: string }).anchor;
+    return c;
+  };
+  visit(doc, {
+    Alias(_, a) {
+      const target = a.resolve(doc);
+      if (target && anchored.has(target)) return copy(target as Node);
+      return undefined;
+    },
+  });
 }

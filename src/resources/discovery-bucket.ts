@@ -27,14 +27,16 @@ import {
   PutBucketPolicyCommand,
   PutBucketTaggingCommand,
   PutPublicAccessBlockCommand,
+  paginateListObjectsV2,
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
 import { errorCode, isBucketOwnedByYou, isNotFound, isSettingNotSet } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
 import { discoveryBucketName } from '../model/names.js';
+import { DISCOVERY_KEY, JWKS_KEY } from '../pki/jwks.js';
 import type { Tags } from '../model/types.js';
 import { BUCKET_SSE, emptyBucket } from './bucket.js';
-import { change, claims, fromTagList, orUndefined, toTagList, whenVisible } from './common.js';
+import { change, claims, drain, fromTagList, orUndefined, toTagList, whenVisible } from './common.js';
 import { normalisePolicy } from './iam-role.js';
 import type { ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 
@@ -178,10 +180,23 @@ export const discoveryBucket: ResourceHandler<'discovery-bucket', DiscoveryBucke
     return { ...actual, tags, observed: o };
   },
 
+  // kubeaz writes only the issuer's two documents here; anything else someone put in goes with the
+  // bucket, and the bucket is unversioned: such an object is gone for good, so destroy names it first.
+  async foreignContents(ctx, actual) {
+    const s3 = await ctx.aws.s3();
+    const objects = await drain(paginateListObjectsV2({ client: s3 }, { Bucket: actual.id, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents).catch((e: unknown) => {
+      if (isNotFound(e)) return [];
+      throw e;
+    });
+    return objects
+      .filter((o) => o.Key !== DISCOVERY_KEY && o.Key !== JWKS_KEY)
+      .map((o) => `object s3://${actual.id}/${o.Key} (${o.Size ?? 0} bytes) in the cluster's discovery bucket (unversioned: no copy stays)`);
+  },
+
   async delete(ctx, actual) {
     const s3 = await ctx.aws.s3();
     try {
-      // Only the issuer's documents live here (kubeaz's, and public anyway): all of it goes.
+      // The issuer's documents (kubeaz's, and public anyway) and whatever destroy named as not kubeaz's: all of it goes.
       await emptyBucket(s3, actual.id, ctx.accountId);
       await s3.send(new DeleteBucketCommand({ Bucket: actual.id, ExpectedBucketOwner: ctx.accountId }));
     } catch (e) {

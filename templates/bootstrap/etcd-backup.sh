@@ -83,8 +83,6 @@ if [ "${CONTROL_PLANE_COUNT:-1}" -gt 1 ]; then
 fi
 
 now="${KUBEAZ_NOW:-$(date -u +%s)}"
-stamp="$(date -u -d "@$now" +%Y%m%dT%H%M%SZ)"
-key="etcd/$stamp.db"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 snap="$work/snapshot.db"
@@ -94,9 +92,27 @@ etcdctl --endpoints "${ETCD_ENDPOINT:-https://127.0.0.1:2379}" \
   snapshot save "$snap" >/dev/null
 etcdutl snapshot status "$snap" >/dev/null || die "the snapshot just taken is unreadable; not uploading it"
 sum="$(sha256sum "$snap" | cut -d' ' -f1)"
-# --if-none-match '*': S3 refuses to overwrite an existing snapshot.
-aws s3api put-object --bucket "$BUCKET" --key "$key" --body "$snap" --if-none-match '*' \
-  --metadata "sha256=$sum" --content-type application/octet-stream >/dev/null
+# --if-none-match '*': S3 refuses to overwrite an existing snapshot. When another backup (kubeaz
+# backup-etcd, a second run) took this second's key, wait for the next second and write there: the
+# key keeps the one shape retention parses.
+for attempt in 1 2 3 4 5; do
+  key="etcd/$(date -u -d "@$now" +%Y%m%dT%H%M%SZ).db"
+  if err="$(aws s3api put-object --bucket "$BUCKET" --key "$key" --body "$snap" --if-none-match '*' \
+    --metadata "sha256=$sum" --content-type application/octet-stream 2>&1 >/dev/null)"; then
+    break
+  fi
+  case "$err" in
+    *PreconditionFailed*) ;;
+    *) die "uploading s3://$BUCKET/$key failed: $err" ;;
+  esac
+  [ "$attempt" -lt 5 ] || die "s3://$BUCKET/$key exists, as did the keys of the 4 seconds before it; not overwriting any"
+  now=$((now + 1))
+  log "s3://$BUCKET/$key exists (another backup of the same second): writing etcd/$(date -u -d "@$now" +%Y%m%dT%H%M%SZ).db instead"
+  # the next second on the clock (a clock given in KUBEAZ_NOW is not waited for)
+  if [ -z "${KUBEAZ_NOW:-}" ]; then
+    while [ "$(date -u +%s)" -lt "$now" ]; do sleep 0.2; done
+  fi
+done
 log "uploaded s3://$BUCKET/$key (sha256 $sum)"
 
 keys="$(aws s3api list-objects-v2 --bucket "$BUCKET" --prefix etcd/ --query 'Contents[].Key' --output text)"

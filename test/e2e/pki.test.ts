@@ -8,11 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
@@ -424,6 +425,140 @@ current-context: prod
       const bad = await kubeaz(['kubeconfig', '-f', file, '--out', '-', '--admin', 'forever'], env);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/--admin forever: expected a duration/);
+    });
+
+    it('--out FILE refuses (exit 2) a file kubeaz wrote for this cluster once someone added another user\'s credentials to it (issue 23 #9)', async () => {
+      const own = path.join(dir, 'shared.kubeconfig');
+      expect((await kubeaz(['kubeconfig', '-f', file, '--out', own], env)).code).toBe(0);
+      const k = parse(await readFile(own, 'utf8'));
+      k.users.push({ name: 'alice', user: { token: 'alice-s3cr3t' } });
+      k.contexts.push({ name: 'alice', context: { cluster: 'pk-qa', user: 'alice' } });
+      const added = stringify(k);
+      await writeFile(own, added);
+      const r = await kubeaz(['kubeconfig', '-f', file, '--out', own], env);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/is not a kubeconfig kubeaz wrote for pk-qa .*refusing to replace it; --merge/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(await readFile(own, 'utf8')).toBe(added);
+      // only a user, no context: still refused
+      const k2 = parse(await readFile(own, 'utf8'));
+      k2.contexts.pop();
+      await writeFile(own, stringify(k2));
+      expect((await kubeaz(['kubeconfig', '-f', file, '--out', own], env)).code).toBe(2);
+      expect(parse(await readFile(own, 'utf8')).users.map((u: { name: string }) => u.name)).toEqual(['pk-qa-admin', 'alice']);
+      // --merge keeps alice
+      const m = await kubeaz(['kubeconfig', '-f', file, '--out', own, '--merge'], env);
+      expect(m.code, m.stderr).toBe(0);
+      expect(loadKc(own).getUser('alice')?.token).toBe('alice-s3cr3t');
+    });
+
+    it('a FIFO, a directory, a socket, a device or a dangling symlink is refused at once (exit 2, one line), never read, replaced or hung on (issue 23 #10)', async () => {
+      const home = await mkdtemp(path.join(tmpdir(), 'kubeaz-odd-'));
+      const fifo = path.join(home, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      const sockPath = path.join(home, 'sock');
+      const sock = createServer();
+      await new Promise<void>((r) => sock.listen(sockPath, () => r()));
+      const dangling = path.join(home, 'dangling');
+      await symlink(path.join(home, 'nowhere', 'config'), dangling);
+      await mkdir(path.join(home, '.kube'));
+      await symlink(path.join(home, 'gone'), path.join(home, '.kube', 'config'));
+      const cases: Array<[string, string[], Record<string, string | undefined>, RegExp]> = [
+        ['--out FIFO', ['--out', fifo], {}, /is a FIFO \(named pipe\), not a regular file/],
+        ['$KUBECONFIG FIFO', [], { KUBECONFIG: fifo }, /is a FIFO/],
+        ['--out directory', ['--out', home], {}, /is a directory, not a regular file/],
+        ['--out socket', ['--out', sockPath], {}, /is a socket/],
+        ['--out device', ['--out', '/dev/null'], {}, /is a device/],
+        ['--out dangling symlink', ['--out', dangling], {}, /is a symlink to .*nowhere\/config, which does not exist: refusing to replace the link/],
+        ['~/.kube/config dangling', [], { KUBECONFIG: undefined, HOME: home }, /\.kube\/config is a symlink to .*gone, which does not exist/],
+      ];
+      try {
+        for (const [what, args, extra, message] of cases) {
+          // a hang (the FIFO read) ends in SIGKILL at the timeout: exit 137, not 2
+          const r = await kubeaz(['kubeconfig', '-f', file, ...args], { ...env, ...extra }, { timeoutMs: 90_000 });
+          expect(r.code, `${what}: ${r.stderr}`).toBe(2);
+          expect(r.stderr, what).toMatch(message);
+          expect(r.stderr.trim().split('\n'), what).toHaveLength(1);
+        }
+        expect((await lstat(dangling)).isSymbolicLink()).toBe(true);
+        expect((await lstat(path.join(home, '.kube', 'config'))).isSymbolicLink()).toBe(true);
+        expect((await lstat(fifo)).isFIFO()).toBe(true);
+        expect((await readdir(home)).sort()).toEqual(['.kube', 'dangling', 'fifo', 'sock']);
+        // a symlink to a regular file is still followed: the file is written, the link stays
+        const real = path.join(home, 'real-config');
+        await writeFile(real, '');
+        const link = path.join(home, 'link');
+        await symlink(real, link);
+        const ok = await kubeaz(['kubeconfig', '-f', file], { ...env, KUBECONFIG: link });
+        expect(ok.code, ok.stderr).toBe(0);
+        expect((await lstat(link)).isSymbolicLink()).toBe(true);
+        expect(loadKc(real).getCurrentContext()).toBe('pk-qa');
+      } finally {
+        await new Promise<void>((r) => sock.close(() => r()));
+        await rm(home, { recursive: true, force: true });
+      }
+    }, 900_000);
+
+    it('an entry being replaced that holds a YAML anchor used elsewhere: the aliases keep their values (issue 23 #10)', async () => {
+      const home = await mkdtemp(path.join(tmpdir(), 'kubeaz-anchor-'));
+      const cfg = path.join(home, 'config');
+      const text = `apiVersion: v1
+kind: Config
+clusters:
+- name: pk-qa
+  cluster:
+    server: https://old.example.com
+    certificate-authority-data: &ca UFJPRC1DQQ==
+- name: prod
+  cluster: { server: 'https://prod.example.org:6443', certificate-authority-data: *ca }
+users:
+- name: pk-qa-admin
+  user: &u { token: old }
+- name: prod
+  user: *u
+contexts:
+- name: prod
+  context: { cluster: prod, user: prod }
+current-context: prod
+`;
+      await writeFile(cfg, text);
+      const r = await kubeaz(['kubeconfig', '-f', file], { ...env, KUBECONFIG: cfg });
+      expect(r.code, r.stderr).toBe(0);
+      const kc = loadKc(cfg);
+      expect(kc.getCluster('prod')?.caData).toBe('UFJPRC1DQQ==');
+      expect(kc.getUser('prod')?.token).toBe('old');
+      expect(kc.getCluster('pk-qa')?.server).not.toBe('https://old.example.com');
+      expect(kc.getCurrentContext()).toBe('pk-qa');
+      await rm(home, { recursive: true, force: true });
+    });
+
+    it('--admin: over the 168h cap a usage error naming the cap and why, unless --admin-unlimited; an unparsable or out-of-range duration a usage error (issue 23 #10)', async () => {
+      for (const [admin, message] of [
+        ['169h', /--admin 169h: longer than the 168h \(7d\) cap — a system:masters certificate cannot be revoked.*--admin-unlimited/],
+        ['8d', /--admin 8d: longer than the 168h/],
+        ['100000d', /--admin 100000d: expected a duration such as 18h, 90m or 7d \(at most 36500d\)/],
+        ['9999999999999h', /--admin 9999999999999h: expected a duration/],
+        ['1e3h', /expected a duration/],
+      ] as const) {
+        const r = await kubeaz(['kubeconfig', '-f', file, '--out', '-', '--admin', admin], env);
+        expect(r.code, `${admin}: ${r.stderr}`).toBe(2);
+        expect(r.stderr, admin).toMatch(message);
+        expect(r.stderr.trim().split('\n'), admin).toHaveLength(1);
+        expect(r.stdout, admin).toBe('');
+      }
+      const over = await kubeaz(['kubeconfig', '-f', file, '--out', '-', '--admin', '4000d', '--admin-unlimited'], env);
+      expect(over.code, over.stderr).toBe(2);
+      expect(over.stderr).toMatch(/longer than the cluster CA's own 10 years/);
+      const week = await kubeaz(['kubeconfig', '-f', file, '--out', '-', '--admin', '168h'], env);
+      expect(week.code, week.stderr).toBe(0);
+      const r = await kubeaz(['kubeconfig', '-f', file, '--out', '-', '--admin', '30d', '--admin-unlimited'], env);
+      expect(r.code, r.stderr).toBe(0);
+      const kc = new KubeConfig();
+      kc.loadFromString(r.stdout);
+      const cert = new x509.X509Certificate(Buffer.from(kc.getUser('pk-qa-admin')!.certData!, 'base64').toString());
+      const days = (cert.notAfter.getTime() - Date.now()) / 86_400_000;
+      expect(days).toBeGreaterThan(29.9);
+      expect(days).toBeLessThan(30.1);
     });
   });
 });

@@ -2,7 +2,7 @@
  * The bootstrap templates rendered through src/model/bootstrap.ts: shellcheck-clean, and run for
  * real (bash) in a sandbox with stand-in commands (test/helpers/stubs) to check what they do, in order.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { clusterSchema } from '../../src/spec/schema.js';
 import { naming } from '../../src/model/names.js';
 import { BOOTSTRAP_FILES, TEMPLATE_NAMES, USERDATA_TEMPLATE, clusterVars, renderBootstrapFiles, renderUserData } from '../../src/model/bootstrap.js';
-import { planRetention, snapshotKey } from '../../src/etcd/retention.js';
+import { planRetention, snapshotKey, snapshotTime } from '../../src/etcd/retention.js';
 import { parse as parseYaml } from 'yaml';
 import { AUTOSCALER_ENABLED_TAG, autoscalerClusterTag } from '../../src/spec/autoscaler-tags.js';
 import { CA_HASH, JOIN_TOKEN, STUB_DIR, Sandbox, expectSequence, findCall, line, type Call } from '../helpers/stubs/harness.js';
@@ -573,18 +573,63 @@ describe('etcd backup', () => {
     expect(sb.keys('etcd/')).toEqual([...plan.keep, 'etcd/notes.txt'].sort());
   });
 
-  it('never overwrites: a second upload to the same key fails', () => {
+  const backupSandbox = () => {
     const sb = sandbox();
-    const now = new Date('2026-11-25T10:15:07Z');
-    sb.putSnapshot(snapshotKey(now), 'etcd-snapshot earlier');
     const kdir = path.join(sb.root, 'opt/kubeaz');
     fs.mkdirSync(kdir, { recursive: true });
     for (const f of files.filter((x) => x.key.startsWith('bootstrap/common/'))) fs.writeFileSync(path.join(kdir, path.basename(f.key)), f.body);
-    const backup = files.find((f) => f.key === 'bootstrap/master/etcd-backup.sh')!.body;
+    return { sb, backup: files.find((f) => f.key === 'bootstrap/master/etcd-backup.sh')!.body };
+  };
+
+  it('never overwrites: a key taken in the same second stays as it is, the backup goes to the next second (issue 23 #11)', () => {
+    const { sb, backup } = backupSandbox();
+    const now = new Date('2026-11-25T10:15:07Z');
+    sb.putSnapshot(snapshotKey(now), 'etcd-snapshot earlier');
     const r = sb.run('etcd-backup.sh', backup, { KUBEAZ_NOW: String(now.getTime() / 1000) });
-    expect(r.status).not.toBe(0);
+    expect(r.status, r.stderr).toBe(0);
     expect(sb.get(snapshotKey(now))).toBe('etcd-snapshot earlier');
-    expect(findCall(sb.calls(), (c) => c.cmd === 'aws' && c.args[1] === 'delete-object')).toBe(-1);
+    const next = snapshotKey(new Date(now.getTime() + 1000));
+    expect(next).toBe('etcd/20261125T101508Z.db');
+    expect(sb.get(next)).toMatch(/./);
+    expect(r.stderr).toMatch(/etcd\/20261125T101507Z\.db exists \(another backup of the same second\): writing etcd\/20261125T101508Z\.db instead/);
+    const puts = sb.calls().filter((c) => c.cmd === 'aws' && c.args[1] === 'put-object').map((c) => c.args[c.args.indexOf('--key') + 1]);
+    expect(puts).toEqual([snapshotKey(now), next]);
+    expect(sb.keys('etcd/').every((k) => snapshotTime(k) !== undefined)).toBe(true);
+    expect(planRetention(sb.keys('etcd/'), now, 30).keep).toEqual([snapshotKey(now), next]);
+  });
+
+  it('two backups in the same second (the timer and another run) both land, in consecutive seconds, neither overwritten (issue 23 #11)', async () => {
+    const { sb, backup } = backupSandbox();
+    const now = new Date('2026-11-25T10:15:07Z');
+    const script = path.join(sb.dir, 'etcd-backup.sh');
+    fs.writeFileSync(script, backup, { mode: 0o755 });
+    const runOne = () =>
+      new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const p = spawn('bash', [script], { env: sb.env({ KUBEAZ_NOW: String(now.getTime() / 1000) }), stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        p.on('exit', (status) => resolve({ status, stderr }));
+      });
+    const [a, b] = await Promise.all([runOne(), runOne()]);
+    expect(a.status, a.stderr).toBe(0);
+    expect(b.status, b.stderr).toBe(0);
+    expect(sb.keys('etcd/')).toEqual(['etcd/20261125T101507Z.db', 'etcd/20261125T101508Z.db']);
+    expect([a.stderr, b.stderr].filter((e) => /writing etcd\/20261125T101508Z\.db instead/.test(e))).toHaveLength(1);
+  });
+
+  it('on the real clock, a taken second is waited out: the key written is of a second that had come (issue 23 #11)', () => {
+    const { sb, backup } = backupSandbox();
+    const t = Math.floor(Date.now() / 1000);
+    const taken = [0, 1, 2].map((d) => snapshotKey(new Date((t + d) * 1000)));
+    for (const k of taken) sb.putSnapshot(k, `earlier ${k}`);
+    const r = sb.run('etcd-backup.sh', backup);
+    const end = Date.now() / 1000;
+    expect(r.status, r.stderr).toBe(0);
+    for (const k of taken) expect(sb.get(k)).toBe(`earlier ${k}`);
+    const written = sb.keys('etcd/').filter((k) => !taken.includes(k));
+    expect(written).toHaveLength(1);
+    expect(snapshotTime(written[0]!)).toBeGreaterThan(t + 2);
+    expect(snapshotTime(written[0]!)).toBeLessThanOrEqual(end);
   });
 });
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { renderKubeconfig } from '../../src/pki/kubeconfig.js';
 import { entriesFrom, isOwnKubeconfig, mergeKubeconfig, standaloneKubeconfig, summarize } from '../../src/pki/kubeconfig-file.js';
 import { formatDuration, parseDuration } from '../../src/commands/duration.js';
@@ -142,6 +142,66 @@ describe('isOwnKubeconfig', () => {
   });
 });
 
+describe('mergeKubeconfig: YAML anchors in a replaced entry (issue 23 #10)', () => {
+  it('an alias elsewhere to an anchor inside the entry being replaced keeps its value; nothing else changes', () => {
+    const withAnchors = `apiVersion: v1
+kind: Config
+clusters:
+- name: demo-dev
+  cluster: &shared
+    server: https://old.example.com
+    certificate-authority-data: &ca U0hBUkVELUNB
+- name: staging
+  cluster:
+    server: https://staging.example.com
+    certificate-authority-data: *ca
+- name: staging-2
+  cluster: *shared
+users:
+- name: demo-dev-admin
+  user: &creds { token: old }
+- name: other
+  user: *creds
+contexts:
+- name: staging
+  context: { cluster: staging, user: other }
+current-context: staging
+`;
+    const before = parse(withAnchors);
+    const merged = mergeKubeconfig(withAnchors, entries, { setCurrent: false });
+    const after = parse(merged);
+    expect(after.clusters.find((c: { name: string }) => c.name === 'staging')).toEqual(before.clusters[1]);
+    expect(after.clusters.find((c: { name: string }) => c.name === 'staging-2')).toEqual(before.clusters[2]);
+    expect(after.users.find((u: { name: string }) => u.name === 'other')).toEqual(before.users[1]);
+    expect(after.clusters[0]).toEqual(entries.cluster);
+    expect(after.users[0]).toEqual(entries.user);
+    expect(load(merged).getCluster('staging')?.caData).toBe('U0hBUkVELUNB');
+  });
+});
+
+describe('isOwnKubeconfig: anything kubeaz did not write makes the file not kubeaz\'s (issue 23 #9)', () => {
+  const own = standaloneKubeconfig(entries);
+  const edit = (f: (k: Record<string, any>) => void): string => {
+    const k = parse(own) as Record<string, any>;
+    f(k);
+    return stringify(k);
+  };
+  it('another user\'s credentials, a token or exec plugin on kubeaz\'s user, a namespace, preferences or a foreign extension: not kubeaz\'s', () => {
+    expect(isOwnKubeconfig(edit(() => {}), 'demo-dev')).toBe(true);
+    const changed: Record<string, string> = {
+      'a second user (unreferenced)': edit((k) => k.users.push({ name: 'alice', user: { token: 's3cr3t' } })),
+      'a token on kubeaz\'s user': edit((k) => (k.users[0].user.token = 's3cr3t')),
+      'an exec plugin on kubeaz\'s user': edit((k) => (k.users[0].user.exec = { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws' })),
+      'a namespace on the context': edit((k) => (k.contexts[0].context.namespace = 'payments')),
+      'preferences': edit((k) => (k.preferences = { colors: true })),
+      'a top-level extension': edit((k) => (k.extensions = [{ name: 'x', extension: {} }])),
+      'a foreign extension on the cluster': edit((k) => k.clusters[0].cluster.extensions.push({ name: 'minikube', extension: { provider: 'x' } })),
+      'a current context that is not kubeaz\'s': edit((k) => (k['current-context'] = 'prod')),
+    };
+    for (const [what, text] of Object.entries(changed)) expect(isOwnKubeconfig(text, 'demo-dev'), what).toBe(false);
+  });
+});
+
 describe('durations', () => {
   it('reads Go-style durations (and days); refuses anything else', () => {
     expect(parseDuration('18h')).toBe(18 * 3600_000);
@@ -150,6 +210,42 @@ describe('durations', () => {
     expect(parseDuration('500ms')).toBe(500);
     for (const bad of ['', '18', 'h', '-1h', '0s', '1y', '1 h']) expect(parseDuration(bad), bad).toBeUndefined();
     expect(formatDuration(18 * 3600_000)).toBe('18h');
+  });
+  it('refuses a duration out of range (issue 23 #10): no "Invalid time value", no date in 2300', () => {
+    expect(parseDuration('36500d')).toBe(36_500 * 86_400_000);
+    for (const bad of ['36501d', '100000d', '9999999999999h', `${'9'.repeat(400)}h`, '1'.repeat(70) + 's']) expect(parseDuration(bad), bad).toBeUndefined();
     expect(formatDuration(90 * 60_000)).toBe('1h30m');
+  });
+});
+
+describe('checkKubeconfigPath: only a regular file (or a link to one) is read or replaced (issue 23 #10)', () => {
+  it('refuses a FIFO, a directory, a socket, a device and a dangling symlink with a UsageError, at once; a missing path or a link to a file is fine', async () => {
+    const { checkKubeconfigPath } = await import('../../src/commands/kubeconfig.js');
+    const { symlinkSync, mkdirSync } = await import('node:fs');
+    const { createServer } = await import('node:net');
+    const d = path.join(dir, 'odd');
+    mkdirSync(d);
+    execFileSync('mkfifo', [path.join(d, 'fifo')]);
+    const sock = createServer();
+    await new Promise<void>((r) => sock.listen(path.join(d, 'sock'), () => r()));
+    symlinkSync(path.join(d, 'nowhere'), path.join(d, 'dangling'));
+    writeFileSync(path.join(d, 'file'), '');
+    symlinkSync(path.join(d, 'file'), path.join(d, 'link'));
+    symlinkSync(path.join(d, 'fifo'), path.join(d, 'link-to-fifo'));
+    try {
+      for (const [name, message] of [
+        ['fifo', /is a FIFO \(named pipe\), not a regular file/],
+        ['link-to-fifo', /\(through its symlink\) is a FIFO/],
+        ['sock', /is a socket/],
+        ['dangling', /is a symlink to .*nowhere, which does not exist: refusing to replace the link/],
+      ] as const) {
+        await expect(checkKubeconfigPath(path.join(d, name)), name).rejects.toMatchObject({ name: 'UsageError', exitCode: 2, message: expect.stringMatching(message) });
+      }
+      await expect(checkKubeconfigPath(d)).rejects.toMatchObject({ name: 'UsageError', message: expect.stringMatching(/is a directory/) });
+      await expect(checkKubeconfigPath('/dev/null')).rejects.toMatchObject({ name: 'UsageError', message: expect.stringMatching(/is a device/) });
+      for (const ok of ['file', 'link', 'missing']) await expect(checkKubeconfigPath(path.join(d, ok)), ok).resolves.toBeUndefined();
+    } finally {
+      await new Promise<void>((r) => sock.close(() => r()));
+    }
   });
 });
