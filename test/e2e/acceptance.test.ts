@@ -29,7 +29,9 @@ function acceptance(args: string[], env: Record<string, string>): Promise<{ code
   });
 }
 
-describe('npm run acceptance (its AWS part, against moto)', () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('npm run acceptance (its AWS part, against moto)', { shuffle: false }, () => {
   const moto = useMoto();
   let dir: string;
   let env: Record<string, string>;

@@ -13,7 +13,9 @@ import type { ProxyEvent } from '../../src/devtools/aws-clock.js';
 import { startProxy, type CountingProxy } from '../../src/devtools/proxy.js';
 import { kubeaz, ROOT, type CliResult } from '../helpers/cli.js';
 
-describe('AWS-like timing: what waits for a NAT gateway, and what does not', () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('AWS-like timing: what waits for a NAT gateway, and what does not', { shuffle: false }, () => {
   const moto = useMoto();
   let proxy: CountingProxy;
   let dir: string;

@@ -63,7 +63,9 @@ const mutating = (c: CreateJson) => Object.entries(c.calls.byAction).filter(([k]
 
 // The same changes on the seed's single master and on an HA control plane (three masters, one per zone).
 const moto = useMoto();
-describe.each([1, 3] as const)('changing a running cluster (%i master(s))', (masters) => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('changes', { shuffle: false }, () => describe.each([1, 3] as const)('changing a running cluster (%i master(s))', (masters) => {
   let dir: string;
   let file: string;
   let env: Record<string, string>;
@@ -208,4 +210,4 @@ describe.each([1, 3] as const)('changing a running cluster (%i master(s))', (mas
     expect(sgAfter.IpPermissions?.some((x) => x.FromPort === 22)).toBe(false);
     expect((await group('general'))?.MaxSize).toBe(5);
   });
-});
+}));

@@ -32,7 +32,9 @@ interface CreateJson {
   actions: Array<{ key: string; action: string }>;
 }
 
-describe('destroy keeps etcd backups and the PKI; create brings the cluster back with them', () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('destroy keeps etcd backups and the PKI; create brings the cluster back with them', { shuffle: false }, () => {
   const moto = useMoto();
   let dir: string;
   let file: string;

@@ -40,7 +40,9 @@ spec:
 
 const moto = useMoto({ processEnv: true });
 
-describe('destroy names the objects kubeaz did not make in the discovery bucket (issue 23 #8)', () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('destroy names the objects kubeaz did not make in the discovery bucket (issue 23 #8)', { shuffle: false }, () => {
   let dir: string;
   let file: string;
   let env: Record<string, string>;

@@ -81,7 +81,9 @@ function s3control<T extends { middlewareStack: { add: (...a: never[]) => void }
 
 const moto = useMoto({ processEnv: true });
 
-describe('IAM roles for service accounts (IRSA) without EKS', () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }, () => {
   let dir: string;
   let file: string;
   let env: Record<string, string>;

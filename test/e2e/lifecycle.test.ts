@@ -69,7 +69,9 @@ interface CreateJson {
 const moto = useMoto({ processEnv: true });
 
 function lifecycle(name: string, specText: () => Promise<string>, region: string, clusterId: string, checks: (c: Clients) => Promise<void>) {
-  describe(name, () => {
+  // The tests of this suite are the steps of one story on one cluster (create, look, change,
+  // destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+  describe(name, { shuffle: false }, () => {
     let dir: string;
     let file: string;
     let env: Record<string, string>;

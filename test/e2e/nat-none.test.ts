@@ -37,7 +37,9 @@ spec:
 
 const tag = (tags: Array<{ Key?: string; Value?: string }> | undefined, k: string) => tags?.find((t) => t.Key === k)?.Value;
 
-describe("nat: none builds instances that can reach the internet", () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe("nat: none builds instances that can reach the internet", { shuffle: false }, () => {
   const moto = useMoto();
   let dir: string;
   let file: string;

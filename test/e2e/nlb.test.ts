@@ -69,7 +69,9 @@ const actionsOf = (p: Plan) => p.changes.map((c) => `${c.action} ${c.key}`).sort
 
 const moto = useMoto({ processEnv: true });
 
-describe('network load balancers for the API', () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('network load balancers for the API', { shuffle: false }, () => {
   let dir: string;
   let file: string;
   let env: Record<string, string>;

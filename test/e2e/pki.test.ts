@@ -45,7 +45,9 @@ interface CreateJson {
   actions: Array<{ key: string; action: string }>;
 }
 
-describe('pki: CAs and service-account keys in the bucket, and the admin kubeconfig', () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('pki: CAs and service-account keys in the bucket, and the admin kubeconfig', { shuffle: false }, () => {
   const moto = useMoto();
   let dir: string;
   let file: string;

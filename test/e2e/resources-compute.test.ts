@@ -78,7 +78,9 @@ let imageId = '';
 let masterId = '';
 let nodeId = '';
 
-describe('compute resources against moto', () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('compute resources against moto', { shuffle: false }, () => {
   it('prerequisites: VPC, two subnets, an instance profile, an image', async () => {
     const v = await vpc.create(ctx, node('vpc', 'vpc', { cidr: '10.0.0.0/16', tenancy: 'default' }));
     vpcId = v.id;

@@ -103,7 +103,9 @@ const privateEntries: KindProps['network-acl']['entries'] = [
   { ruleNumber: 100, egress: true, protocol: '-1', cidr: '0.0.0.0/0', action: 'allow' },
 ];
 
-describe('network kinds against moto', () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('network kinds against moto', { shuffle: false }, () => {
   it('builds the VPC and subnets (prerequisites)', async () => {
     ctx = newCtx();
     const v = await vpc.create(ctx, node('vpc', 'vpc', { cidr: VPC_CIDR, tenancy: 'default' }));

@@ -54,7 +54,9 @@ interface StatusJson {
 
 const moto = useMoto({ processEnv: true });
 
-describe('node groups that scale', () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('node groups that scale', { shuffle: false }, () => {
   let dir: string;
   let file: string;
   let env: Record<string, string>;
