@@ -8,7 +8,7 @@ import type { Actual, ResourceHandler, RunContext } from '../resources/types.js'
 import type { DesiredGraph } from '../model/types.js';
 import { computePlanFrom, hasChanges, type Plan, type PlanAction, type PlanResult } from './compare.js';
 import { observeAll } from './observe.js';
-import { refuseIfHeldElsewhere, refuseNameCollisions } from './ownership.js';
+import { heldByOthers, refuseIfHeldElsewhere, refuseNameCollisions } from './ownership.js';
 
 /** One observation (one batched read per kind), then the comparison. No mutating call. */
 export async function computePlan(
@@ -20,7 +20,8 @@ export async function computePlan(
   const observed = await observeAll(ctx, handlers);
   refuseIfHeldElsewhere(ctx);
   await refuseNameCollisions(ctx, graph, observed, handlers);
-  const result = computePlanFrom(observed, graph, handlers, { region: ctx.region, ...opts });
+  const held = await heldByOthers(ctx, graph, observed, handlers);
+  const result = computePlanFrom(observed, graph, handlers, { region: ctx.region, ...opts, held });
   await addDetail(ctx, handlers, result);
   return result;
 }
