@@ -50,6 +50,8 @@ export interface Plan {
   region: string;
   summary: { create: number; update: number; delete: number; refuse: number; unchanged: number };
   changes: PlanChange[];
+  /** turning IRSA on or off for a running cluster: which step it is at (model/irsa-switch.ts) */
+  irsaSwitch?: { irsa: boolean; step: 'apply' | 'rollout' | 'finish'; text: string };
 }
 
 /** An update whose fields the kind can detail with one read (its `planDetail` hook). */
