@@ -84,16 +84,17 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
     return { api, next };
   };
   try {
-    const graph = await s.graph();
+    await s.graph(); // the facts (and the spec's graph checked) before the lock
     await s.state.lock('create', opts.forceUnlock !== undefined ? { forceUnlock: opts.forceUnlock } : {});
     const stateWarning = (s.state as { warning?: string }).warning;
     if (stateWarning) s.progress.emit({ type: 'warn', message: stateWarning });
     const prior = await s.state.read();
     if (prior) s.ctx.stateIds = Object.fromEntries(Object.entries(prior.resources).map(([k, r]) => [k, r.id]));
     const { HANDLERS } = await import('../resources/index.js');
-    const planned = await computePlan(s.ctx, graph, HANDLERS, { zones: s.spec.spec.zones, keep: isAdoptedZone });
+    const planned = await computePlan(s.ctx, (o) => s.graphFor(o), HANDLERS, { zones: s.spec.spec.zones, keep: isAdoptedZone });
     plan = planned.plan;
-    const { observed, deletions } = planned;
+    const { observed, deletions, graph } = planned;
+    s.noteSwitch(plan, observed);
     const fromVpc = observed.get('vpc')?.tags[GENERATION_TAG];
     s.ctx.generation = fromVpc ?? (prior && prior.phase !== 'destroyed' ? prior.generation : newGeneration());
     const doc: StateDocument = {
@@ -110,6 +111,7 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
     if (!hasChanges(plan)) {
       doc.phase = 'ready';
       await s.state.write(doc);
+      if (plan.irsaSwitch) s.progress.emit({ type: 'info', message: plan.irsaSwitch.text });
       s.progress.emit({ type: 'info', message: `done: nothing to do, ${plan.summary.unchanged} resources match the spec — ${summarizeCalls(calls)}` });
       return finish(0, true, graph.nodes.map((n) => ({ key: n.key, kind: n.kind, action: 'unchanged' as const, id: observed.get(n.key)!.id })), await nextSteps());
     }

@@ -23,9 +23,10 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
   const json = opts.output === 'json';
   const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
   try {
-    const graph = await s.graph();
+    await s.graph();
     const { HANDLERS } = await import('../resources/index.js');
-    const { plan } = await computePlan(s.ctx, graph, HANDLERS, { zones: s.spec.spec.zones, keep: isAdoptedZone });
+    const { plan, observed } = await computePlan(s.ctx, (o) => s.graphFor(o), HANDLERS, { zones: s.spec.spec.zones, keep: isAdoptedZone });
+    s.noteSwitch(plan, observed);
     const calls = s.aws.counter;
     if (json) {
       process.stdout.write(`${JSON.stringify({ ...plan, calls: { total: calls.total, mutating: calls.mutating, byAction: calls.byAction() } }, null, 2)}\n`);

@@ -14,7 +14,9 @@ import { deriveGraph, requiredArchs, SSM_IMAGE_PARAMETERS, type Arch, type Facts
 import { limitIssues } from '../model/limits.js';
 import { bucketName, discoveryBucketName, naming } from '../model/names.js';
 import type { DesiredGraph } from '../model/types.js';
-import type { RunContext } from '../resources/types.js';
+import type { Actual, RunContext } from '../resources/types.js';
+import type { Plan } from '../engine/compare.js';
+import { observedIrsaSwitch, switchOfPlan } from '../engine/irsa-switch.js';
 import { loadSpecFile } from '../spec/load.js';
 import { clusterIdOf, type ClusterSpec } from '../spec/schema.js';
 import { LocalState, type StateBackend } from '../state/local.js';
@@ -45,6 +47,14 @@ export interface Session {
   warnings: string[];
   facts(): Promise<Facts>;
   graph(): Promise<DesiredGraph>;
+  /**
+   * The graph for what observe found: where turning IRSA on or off stands (which setting the
+   * running masters were launched with) decides which grants it keeps (model/irsa-switch.ts).
+   * Needs facts() first (graph() gathers them).
+   */
+  graphFor(observed: ReadonlyMap<string, Actual>): DesiredGraph;
+  /** plan/create: the plan's word on an IRSA switch, set on the plan */
+  noteSwitch(plan: Plan, observed: ReadonlyMap<string, Actual>): void;
   dispose(): void;
 }
 
@@ -173,6 +183,17 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
       const g = deriveGraph(spec, await session.facts());
       validateGraph(g.nodes);
       return g;
+    },
+    graphFor(observed) {
+      if (!facts) throw new Error('graphFor() before facts()');
+      const irsaSwitch = observedIrsaSwitch(spec.spec.iam.serviceAccountIssuerDiscovery.enabled, observed);
+      const g = deriveGraph(spec, { ...facts, irsaSwitch });
+      validateGraph(g.nodes);
+      return g;
+    },
+    noteSwitch(plan, observed) {
+      const sw = switchOfPlan(observedIrsaSwitch(spec.spec.iam.serviceAccountIssuerDiscovery.enabled, observed), plan);
+      if (sw) plan.irsaSwitch = sw;
     },
     dispose() {
       process.off('SIGINT', onSigint);

@@ -146,7 +146,7 @@ interface Report {
 }
 
 async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Credentials>): Promise<Report | { absent: string }> {
-  const graph = await s.graph();
+  await s.graph();
   const { HANDLERS, handlerFor } = await import('../resources/index.js');
   // Where two resources claim one key, the one the state file knows is the one reported.
   const prior = await s.state.read().catch(() => undefined);
@@ -154,6 +154,8 @@ async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Cre
   const { actuals, duplicates } = await observeEvery(s.ctx, HANDLERS);
   // Nothing of it here: one line, not a table of every resource "missing".
   if (clusterAbsent(actuals.values())) return { absent: notFoundMessage(s.ctx) };
+  // an IRSA switch under way keeps both grants: that is the cluster's desired state, not drift
+  const graph = s.graphFor(actuals);
   const resources: ResourceStatus[] = graph.nodes.map((node) => {
     const actual = actuals.get(node.key);
     if (!actual) return { key: node.key, kind: node.kind, status: 'missing' };

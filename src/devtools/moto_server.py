@@ -169,6 +169,57 @@ def _set_desired_unweighted(self, new_capacity):
 
 FakeAutoScalingGroup.set_desired_capacity = _set_desired_unweighted
 
+# An instance of an auto scaling group reports the launch template version it was LAUNCHED from
+# (DescribeAutoScalingGroups Instances[].LaunchTemplate.Version; AWS documents it so, and an
+# instance refresh exists to replace instances of an older version). moto 5.2 answers the
+# template's current default version for every instance, so after a new version every old
+# instance looks replaced. Here each instance keeps the version its group launched it from.
+from moto.autoscaling.models import InstanceState  # noqa: E402
+
+_instance_state_init = InstanceState.__init__
+
+
+def _instance_state_init_recording(self, *args, **kwargs):
+    _instance_state_init(self, *args, **kwargs)
+    group = self.auto_scaling_group
+    template = group.ec2_launch_template if group is not None else None
+    self.launched_version = None
+    if template is not None:
+        try:
+            self.launched_version = template.get_version(group.launch_template_version).number
+        except Exception:  # an unknown version: report the default, as moto did
+            self.launched_version = None
+
+
+def _launched_template(self):
+    group = self.auto_scaling_group
+    if group is None or group.ec2_launch_template is None:
+        return None
+    template = group.ec2_launch_template
+    version = getattr(self, "launched_version", None) or template.default_version_number
+    return {"LaunchTemplateId": template.id, "LaunchTemplateName": template.name, "Version": str(version)}
+
+
+InstanceState.__init__ = _instance_state_init_recording
+InstanceState.launch_template = property(_launched_template)
+
+# A launch template version made by CreateLaunchTemplateVersion keeps its UserData as the plain
+# base64 string of the request, and moto asserts a Base64EncodedString when a group launches from
+# it: every launch from such a version (a replaced instance, a scale-out) answers 500. AWS launches
+# it like any other version. Here the string is wrapped as moto expects.
+from moto.core.types import Base64EncodedString  # noqa: E402
+from moto.ec2.models.launch_templates import LaunchTemplateVersion  # noqa: E402
+
+
+def _version_user_data(self):
+    user_data = self.data.get("UserData")
+    if isinstance(user_data, str):
+        return Base64EncodedString(user_data)
+    return user_data
+
+
+LaunchTemplateVersion.user_data = property(_version_user_data)
+
 if __name__ == "__main__":
     from moto.server import main
 

@@ -50,6 +50,8 @@ export interface Plan {
   region: string;
   summary: { create: number; update: number; delete: number; refuse: number; unchanged: number };
   changes: PlanChange[];
+  /** turning IRSA on or off for a running cluster: which step it is at (model/irsa-switch.ts) */
+  irsaSwitch?: { irsa: boolean; step: 'apply' | 'rollout' | 'finish'; text: string };
 }
 
 /** An update whose fields the kind can detail with one read (its `planDetail` hook). */
@@ -234,7 +236,13 @@ export function computePlanFrom(
   observed: Map<string, Actual>,
   graph: DesiredGraph,
   handlers: Handlers,
-  opts: { region: string; zones: readonly string[]; keep?: (a: Actual) => boolean },
+  opts: {
+    region: string;
+    zones: readonly string[];
+    keep?: (a: Actual) => boolean;
+    /** keys to create where something not ours already stands (ownership.ts heldByOthers): refused, naming it */
+    held?: ReadonlyMap<string, { id: string; reason: string }>;
+  },
 ): PlanResult {
   const sim = new Map(observed);
   const byKey = new Map(graph.nodes.map((n) => [n.key, n]));
@@ -246,10 +254,12 @@ export function computePlanFrom(
     const node = byKey.get(key)!;
     const c = compareNode(handlers, node, sim);
     switch (c.verdict) {
-      case 'missing':
+      case 'missing': {
         sim.set(key, pendingActual(node));
-        changes.push({ key, kind: node.kind, action: 'create', fields: [] });
+        const held = opts.held?.get(key);
+        changes.push(held ? { key, kind: node.kind, action: 'refuse', id: held.id, fields: [], reason: held.reason } : { key, kind: node.kind, action: 'create', fields: [] });
         break;
+      }
       case 'pending':
         break;
       case 'incomplete':

@@ -99,6 +99,49 @@ export function remedyFor(key: string): string {
   return `choose another metadata.name or metadata.environment (${what} named after the cluster id, not after a node group)`;
 }
 
+/** Who holds something, by its tags: another cluster (named), or someone other than kubeaz. */
+function holderOf(tags: Readonly<Record<string, string>>): string {
+  if (tags[NAME_TAG] && tags[ENV_TAG]) return `cluster ${tags[NAME_TAG]}/${tags[ENV_TAG]}${tags[REGION_TAG] ? ` (in ${tags[REGION_TAG]})` : ''}`;
+  if (tags[OWNER_TAG]) return `cluster ${tags[OWNER_TAG]}`;
+  return 'something kubeaz did not make (it carries no kubeaz tags)';
+}
+
+/** A key the plan refuses to create because something else stands where it would be made. */
+export interface Held {
+  /** the AWS id of what stands there */
+  id: string;
+  reason: string;
+}
+
+/**
+ * plan/create: what already stands where a node the cluster does not own would be made, for the
+ * kinds whose identity the spec fixes account-wide (heldBy: an IAM OIDC provider at the cluster's
+ * issuer URL). The plan lists each as refused, naming it; create then applies nothing.
+ */
+export async function heldByOthers(ctx: RunContext, graph: DesiredGraph, observed: ReadonlyMap<string, Actual>, handlers: Handlers): Promise<Map<string, Held>> {
+  const byKind = new Map<keyof Handlers, DesiredGraph['nodes']>();
+  for (const n of graph.nodes) {
+    if (observed.has(n.key) || !handlers[n.kind].heldBy) continue;
+    byKind.set(n.kind, [...(byKind.get(n.kind) ?? []), n]);
+  }
+  const out = new Map<string, Held>();
+  for (const [kind, nodes] of byKind) {
+    const heldBy = handlers[kind].heldBy! as (c: RunContext, ns: DesiredGraph['nodes']) => Promise<Array<{ key: string; id: string; tags: Record<string, string> }>>;
+    for (const h of await heldBy(ctx, nodes)) {
+      const what = kind === 'oidc-provider' ? `the IAM OIDC provider ${h.id}` : `${kind} ${h.id}`;
+      const why =
+        kind === 'oidc-provider'
+          ? "IAM keeps one provider per issuer URL and this URL is the cluster's issuer (its discovery bucket's)"
+          : 'its name is the one this cluster would make';
+      out.set(h.key, {
+        id: h.id,
+        reason: `${what} already exists and belongs to ${holderOf(h.tags)}: ${why}; kubeaz will not adopt or replace it. Delete it if nothing uses it, or set spec.iam.serviceAccountIssuerDiscovery.enabled: false.`,
+      });
+    }
+  }
+  return out;
+}
+
 /** status/destroy: the cluster is not here when nothing of it was observed but an adopted public zone. */
 export const clusterAbsent = (actuals: Iterable<Actual>): boolean => [...actuals].every((a) => a.kind === 'hosted-zone' && a.attrs.adopted === 'true');
 

@@ -8,21 +8,27 @@ import type { Actual, ResourceHandler, RunContext } from '../resources/types.js'
 import type { DesiredGraph } from '../model/types.js';
 import { computePlanFrom, hasChanges, type Plan, type PlanAction, type PlanResult } from './compare.js';
 import { observeAll } from './observe.js';
-import { refuseIfHeldElsewhere, refuseNameCollisions } from './ownership.js';
+import { heldByOthers, refuseIfHeldElsewhere, refuseNameCollisions } from './ownership.js';
 
-/** One observation (one batched read per kind), then the comparison. No mutating call. */
+/**
+ * One observation (one batched read per kind), then the comparison. No mutating call. `graph` may
+ * depend on what is observed (the IRSA switch: which setting the running masters were launched
+ * with): then it is derived once observe has answered, and returned with the plan.
+ */
 export async function computePlan(
   ctx: RunContext,
-  graph: DesiredGraph,
+  graphOf: DesiredGraph | ((observed: ReadonlyMap<string, Actual>) => DesiredGraph),
   handlers: Handlers,
   opts: { zones: readonly string[]; keep?: (a: Actual) => boolean },
-): Promise<PlanResult> {
+): Promise<PlanResult & { graph: DesiredGraph }> {
   const observed = await observeAll(ctx, handlers);
+  const graph = typeof graphOf === 'function' ? graphOf(observed) : graphOf;
   refuseIfHeldElsewhere(ctx);
   await refuseNameCollisions(ctx, graph, observed, handlers);
-  const result = computePlanFrom(observed, graph, handlers, { region: ctx.region, ...opts });
+  const held = await heldByOthers(ctx, graph, observed, handlers);
+  const result = computePlanFrom(observed, graph, handlers, { region: ctx.region, ...opts, held });
   await addDetail(ctx, handlers, result);
-  return result;
+  return { ...result, graph };
 }
 
 /** Asks each kind that can (planDetail) to name the fields behind an update; a failed read leaves the plan as it was. */
@@ -65,6 +71,7 @@ export function renderPlan(plan: Plan, opts: { allowDelete?: boolean } = {}): st
     if (c.reason) lines.push(`    ${c.reason}`);
     if (c.note) lines.push(`    note: ${c.note}`);
   }
+  if (plan.irsaSwitch) lines.push(plan.irsaSwitch.text);
   const s = plan.summary;
   lines.push(
     hasChanges(plan)

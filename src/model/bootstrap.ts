@@ -145,6 +145,15 @@ export function renderBootstrapFiles(
   return out;
 }
 
+/** The IRSA-only bootstrap files, rendered with IRSA's variables (kept while a switch to off is under way). */
+export function renderIrsaBootstrapFiles(templates: Readonly<Record<string, string>>, vars: Readonly<Record<string, string>>): Array<{ key: string; body: string; contentType: string }> {
+  return IRSA_BOOTSTRAP_FILES.map((f) => {
+    const text = templates[f.template];
+    if (text === undefined) throw new TemplateError(`template ${f.template} is missing`);
+    return { key: f.key, body: renderTemplate(f.template, text, vars), contentType: f.contentType };
+  });
+}
+
 export function formatLabels(labels: Readonly<Record<string, string>>): string {
   return Object.keys(labels)
     .sort()

@@ -216,3 +216,8 @@ export const GROUP_TAG = 'kubeaz:node-group';
 export const POOL_TAG = 'kubeaz:eip-pool';
 /** On the master's launch template (and its instances): the Kubernetes version last applied to the cluster. */
 export const K8S_VERSION_TAG = 'kubeaz:kubernetes-version';
+/**
+ * On a master's launch template: the IRSA setting its versions are rendered with. Desired `on` or
+ * `off`; the launch-template kind records `<on|off>@<first version rendered so>` (model/irsa-switch.ts).
+ */
+export const IRSA_TAG = 'kubeaz:irsa';

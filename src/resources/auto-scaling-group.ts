@@ -36,6 +36,9 @@ export interface AsgInstance {
   zone: string;
   /** the type it runs (with a MixedInstancesPolicy, one of the overrides) */
   instanceType?: string;
+  /** the launch template and version it was launched from */
+  launchTemplateId?: string;
+  launchTemplateVersion?: string;
 }
 
 /** The distribution part of a MixedInstancesPolicy, as kubeaz sets it (the fields it compares). */
@@ -128,6 +131,8 @@ function observedOf(g: AutoScalingGroup): Observed {
       healthStatus: i.HealthStatus ?? '',
       zone: i.AvailabilityZone ?? '',
       ...(i.InstanceType ? { instanceType: i.InstanceType } : {}),
+      ...(i.LaunchTemplate?.LaunchTemplateId ? { launchTemplateId: i.LaunchTemplate.LaunchTemplateId } : {}),
+      ...(i.LaunchTemplate?.Version ? { launchTemplateVersion: i.LaunchTemplate.Version } : {}),
     })),
     propagate: sorted((g.Tags ?? []).filter((t) => t.PropagateAtLaunch && t.Key).map((t) => t.Key!)),
   };

@@ -15,7 +15,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { isAlreadyExists } from '../aws/errors.js';
 import { fromTagList, ownerFilter, tagDiff } from '../aws/tags.js';
-import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
+import { IRSA_TAG, KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
+import { parseRenderedWith, renderedWithValue } from '../model/irsa-switch.js';
 import { applyEc2TagChanges, change, digest, drain, ec2Tag, ignoreNotFound, keyed, toTagList } from './common.js';
 import type { Actual, ActualOf, Change, ResolvedNode, ResourceHandler } from './types.js';
 
@@ -72,6 +73,19 @@ export function launchTemplateData(node: Node): RequestLaunchTemplateData {
   };
 }
 
+/**
+ * The IRSA tag to write with version `version` (a master's template): the recorded value while its
+ * setting stays, `<setting>@<version>` once a version is rendered with the other one. A template
+ * without a record gets `<setting>@<version>`: older versions' setting is unknown, so none counts.
+ */
+function renderedWith(node: Node, actualTags: Tags, version: number): Tags {
+  const want = node.tags[IRSA_TAG];
+  if (want === undefined) return {};
+  const had = parseRenderedWith(actualTags[IRSA_TAG]);
+  if (had && (had.irsa ? 'on' : 'off') === want) return {};
+  return { [IRSA_TAG]: renderedWithValue(want === 'on', version) };
+}
+
 function toActual(lt: LaunchTemplate, key: string, tags: Tags): ActualOf<Observed> {
   const observed: Observed = {
     name: lt.LaunchTemplateName ?? '',
@@ -102,7 +116,7 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
   async create(ctx, node) {
     const ec2 = await ctx.aws.ec2();
     const hash = dataHash(node);
-    const tags = { ...node.tags, [DATA_HASH_TAG]: hash };
+    const tags = { ...node.tags, [DATA_HASH_TAG]: hash, ...renderedWith(node, {}, 1) };
     try {
       const out = await ec2.send(
         new CreateLaunchTemplateCommand({
@@ -133,7 +147,12 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
     if (o.name !== node.props.name) out.push(change('name', o.name, node.props.name, false));
     const hash = dataHash(node);
     if (o.hash !== hash) out.push(change('launchTemplateData', o.hash, hash, true));
-    out.push(...tagDiff(node, actual.tags, [DATA_HASH_TAG]));
+    out.push(...tagDiff(node, actual.tags, [DATA_HASH_TAG, IRSA_TAG]));
+    // The IRSA record goes with the version that changes the setting (update); alone only when missing.
+    if (o.hash === hash) {
+      const t = renderedWith(node, actual.tags, o.defaultVersion);
+      if (t[IRSA_TAG]) out.push(change('renderedWith', actual.tags[IRSA_TAG] ?? null, t[IRSA_TAG], true));
+    }
     return out;
   },
 
@@ -153,14 +172,21 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
       const version = out.LaunchTemplateVersion?.VersionNumber;
       if (version === undefined) throw new Error(`CreateLaunchTemplateVersion of ${actual.id} returned no version number`);
       await ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: actual.id, DefaultVersion: String(version) }));
-      await ec2Tag(ctx, [actual.id], { [DATA_HASH_TAG]: hash });
+      // the hash and the IRSA setting of the new version in one call
+      const written = { [DATA_HASH_TAG]: hash, ...renderedWith(node, actual.tags, version) };
+      await ec2Tag(ctx, [actual.id], written);
       const o = actual.observed;
       next = {
         ...next,
         attrs: { ...next.attrs, version: String(version) },
-        tags: { ...next.tags, [DATA_HASH_TAG]: hash },
+        tags: { ...next.tags, ...written },
         observed: { ...o, hash, defaultVersion: version, latestVersion: Math.max(version, o.latestVersion) } satisfies Observed,
       };
+    }
+    const rw = changes.find((c) => c.field === 'renderedWith');
+    if (rw && !changes.some((c) => c.field === 'launchTemplateData')) {
+      await ec2Tag(ctx, [actual.id], { [IRSA_TAG]: rw.to as string });
+      next = { ...next, tags: { ...next.tags, [IRSA_TAG]: rw.to as string } };
     }
     return next;
   },

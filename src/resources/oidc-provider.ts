@@ -33,6 +33,9 @@ export interface OidcProviderObserved {
 
 const withoutScheme = (url: string): string => url.replace(/^https:\/\//, '');
 
+/** The ARN IAM gives the provider of an issuer URL: the account and the URL without its scheme. */
+export const providerArn = (accountId: string, url: string): string => `arn:aws:iam::${accountId}:oidc-provider/${withoutScheme(url)}`;
+
 async function read(ctx: RunContext, arn: string): Promise<ActualOf<OidcProviderObserved> | undefined> {
   const iam = await ctx.aws.iam();
   const got = await orUndefined(iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })));
@@ -55,6 +58,19 @@ export const oidcProvider: ResourceHandler<'oidc-provider', OidcProviderObserved
     return found.filter((a): a is ActualOf<OidcProviderObserved> => a !== undefined);
   },
 
+  async heldBy(ctx, nodes) {
+    // The ARN is the account and the URL: one GetOpenIDConnectProvider per provider to make.
+    const iam = await ctx.aws.iam();
+    const held = await Promise.all(
+      nodes.map(async (n) => {
+        const arn = providerArn(ctx.accountId, n.props.url);
+        const got = await orUndefined(iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })));
+        return got ? { key: n.key, id: arn, tags: fromTagList(got.Tags) } : undefined;
+      }),
+    );
+    return held.filter((h): h is { key: string; id: string; tags: Tags } => h !== undefined);
+  },
+
   async create(ctx, node) {
     const iam = await ctx.aws.iam();
     try {
@@ -65,7 +81,7 @@ export const oidcProvider: ResourceHandler<'oidc-provider', OidcProviderObserved
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       // A retried create or a race: adopt only what carries our tags.
-      const arn = `arn:aws:iam::${ctx.accountId}:oidc-provider/${withoutScheme(node.props.url)}`;
+      const arn = providerArn(ctx.accountId, node.props.url);
       const mine = await read(ctx, arn);
       if (!mine) throw new KubeazError(`IAM OIDC provider ${arn} already exists and is not this cluster's: refusing to adopt it`, 'RefusedAdopt', node.key, { cause: e, source: 'user' });
       const changes = oidcProvider.diff(node, mine);

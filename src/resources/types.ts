@@ -4,7 +4,7 @@
  */
 import type { AwsClients } from '../aws/clients.js';
 import type { Timing } from '../aws/wait.js';
-import type { Kind, KindProps, Resolved, Tags } from '../model/types.js';
+import type { DesiredNode, Kind, KindProps, Resolved, Tags } from '../model/types.js';
 
 export type { Timing };
 
@@ -153,4 +153,12 @@ export interface ResourceHandler<K extends Kind = Kind, O = unknown> {
    * cluster before any mutating call.
    */
   nameHolders?(ctx: RunContext, names: readonly string[]): Promise<Array<{ name: string; tags: Tags }>>;
+  /**
+   * For kinds whose identity is account-wide and fixed by the spec alone (an IAM OIDC provider is
+   * its issuer URL: one per URL and account): what already stands where these nodes, which the
+   * cluster does not own, would be made — its id and its tags, whoever made it. plan lists each as
+   * refused (naming the id), so create applies nothing instead of failing half-way. Asked only
+   * about nodes not observed as ours: a run with nothing to create makes no extra call.
+   */
+  heldBy?(ctx: RunContext, nodes: ReadonlyArray<DesiredNode<K>>): Promise<Array<{ key: string; id: string; tags: Tags }>>;
 }

@@ -7,6 +7,7 @@
 import type { ClusterSpec } from '../../spec/schema.js';
 import { GraphError, refsOf, validateGraph } from '../graph.js';
 import { baseTags, type Naming } from '../names.js';
+import { irsaGrants, settledSwitch, type IrsaSwitch } from '../irsa-switch.js';
 import { ref, type AnyNode, type DesiredGraph, type DesiredNode, type Kind, type KindProps, type Ref, type Tags } from '../types.js';
 
 export type Arch = 'x86_64' | 'arm64';
@@ -23,6 +24,11 @@ export interface Facts {
    * instance (AWS terminates an instance whose zone leaves its group's subnets). Unset: the first zone.
    */
   masterZone?: string;
+  /**
+   * Where turning IRSA on or off stands on the running cluster (model/irsa-switch.ts), read from
+   * what observe found. Unset (or for the other setting): settled — nothing runs the other setting.
+   */
+  irsaSwitch?: IrsaSwitch;
 }
 
 export interface AddOptions {
@@ -73,4 +79,11 @@ export interface Area {
   k8s: string;
   facts: Facts;
   b: GraphBuilder;
+}
+
+/** The IRSA grants the graph holds: the spec's setting, kept on both sides while a switch is under way. */
+export function irsaGrantsOf({ s, facts }: Pick<Area, 's' | 'facts'>): ReturnType<typeof irsaGrants> & { irsa: boolean } {
+  const irsa = s.iam.serviceAccountIssuerDiscovery.enabled;
+  const sw = facts.irsaSwitch?.irsa === irsa ? facts.irsaSwitch : settledSwitch(irsa);
+  return { irsa, ...irsaGrants(sw) };
 }

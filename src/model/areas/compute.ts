@@ -4,7 +4,7 @@ import { archOf } from '../../spec/instance-types.js';
 import { autoscalerTags } from '../../spec/autoscaler-tags.js';
 import { renderUserData } from '../bootstrap.js';
 import { masterGroups } from '../names.js';
-import { GROUP_TAG, K8S_VERSION_TAG, ref, type MixedInstances, type Tags } from '../types.js';
+import { GROUP_TAG, IRSA_TAG, K8S_VERSION_TAG, ref, type MixedInstances, type Tags } from '../types.js';
 import type { Arch, Area } from './builder.js';
 import type { Network } from './network.js';
 import type { Storage } from './storage.js';
@@ -102,7 +102,8 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
         instanceTags,
       },
       // what the version-skew check in plan reads back: the version the control plane was given
-      { tags: role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion } : {} },
+      // and the IRSA setting its user data is rendered with (the IRSA switch reads it back: model/irsa-switch.ts)
+      { tags: role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion, [IRSA_TAG]: s.iam.serviceAccountIssuerDiscovery.enabled ? 'on' : 'off' } : {} },
     );
     const tierSubnets = tier === 'public' ? net.publicSubnets : net.privateSubnets;
     const subnets = zone ? [(tier === 'public' ? net.pub : net.priv)[zone]!] : tierSubnets;

@@ -10,7 +10,7 @@ import { IRSA_ADDON_ROLES, roleArnOf } from '../bootstrap.js';
 import { discoveryBucketName, issuerUrlOf, naming } from '../names.js';
 import { clusterAutoscalerPolicy, discoveryBucketPolicy, ebsCsiPolicy, STS_AUDIENCE, webIdentityTrust } from '../policies.js';
 import { ref, type PolicyDocument } from '../types.js';
-import type { Area } from './builder.js';
+import { irsaGrantsOf, type Area } from './builder.js';
 
 export const DISCOVERY_BUCKET_KEY = 'bucket/discovery';
 export const OIDC_PROVIDER_KEY = 'oidc-provider';
@@ -36,7 +36,8 @@ export interface Irsa {
 }
 
 export function irsa({ s, id, names, facts, b }: Area): Irsa | undefined {
-  if (!s.iam.serviceAccountIssuerDiscovery.enabled) return undefined;
+  // off: nothing — unless a switch to off is under way: the add-ons on the masters still use the roles
+  if (!irsaGrantsOf({ s, facts }).irsaResources) return undefined;
   const bucketName = discoveryBucketName(id, facts.accountId);
   const bucketArn = `arn:aws:s3:::${bucketName}`;
   const issuer = issuerUrlOf(bucketName, s.region);

@@ -1,8 +1,8 @@
 /** Storage and PKI: the cluster's bucket, the bootstrap files in it, the CAs and service-account keys. */
-import { clusterVars, renderBootstrapFiles } from '../bootstrap.js';
+import { clusterVars, renderBootstrapFiles, renderIrsaBootstrapFiles } from '../bootstrap.js';
 import { tlsOnlyPolicy } from '../policies.js';
 import type { LifecycleRule, Ref } from '../types.js';
-import type { Area } from './builder.js';
+import { irsaGrantsOf, type Area } from './builder.js';
 
 /**
  * The bucket is versioned, so pruning a snapshot only puts a delete marker on it: without these
@@ -24,7 +24,7 @@ export interface Storage {
   objectKeys: string[];
 }
 
-export function storage({ spec, id, names, facts, b }: Area): Storage {
+export function storage({ spec, s, id, names, facts, b }: Area): Storage {
   const bucketName = names.bucket(facts.accountId);
   const bucketArn = `arn:aws:s3:::${bucketName}`;
   const bucket: Ref = b.add('bucket', 'bucket', bucketName, { name: bucketName, policy: JSON.stringify(tlsOnlyPolicy(bucketArn)), lifecycle: BUCKET_LIFECYCLE });
@@ -34,6 +34,16 @@ export function storage({ spec, id, names, facts, b }: Area): Storage {
     const key = `object/${f.key}`;
     objectKeys.push(key);
     b.add('bucket-object', key, f.key, { bucket, objectKey: f.key, body: f.body, contentType: f.contentType });
+  }
+  // Switching IRSA off: the masters still running with it keep their script until they are replaced.
+  const grants = irsaGrantsOf({ s, facts });
+  if (!grants.irsa && grants.irsaResources) {
+    const on = { ...spec, spec: { ...s, iam: { ...s.iam, serviceAccountIssuerDiscovery: { ...s.iam.serviceAccountIssuerDiscovery, enabled: true } } } };
+    for (const f of renderIrsaBootstrapFiles(facts.templates, clusterVars(on, names, bucketName, facts.accountId))) {
+      const key = `object/${f.key}`;
+      objectKeys.push(key);
+      b.add('bucket-object', key, f.key, { bucket, objectKey: f.key, body: f.body, contentType: f.contentType });
+    }
   }
   // The CAs and service-account keys: generated once by create, kept in pki/ (src/resources/pki.ts).
   b.add('pki', 'pki', `${id}-pki`, { bucket });
