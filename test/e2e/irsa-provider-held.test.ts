@@ -37,7 +37,9 @@ spec:
 
 const moto = useMoto({ processEnv: true });
 
-describe('an OIDC provider at the issuer URL that is not the cluster’s', () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('an OIDC provider at the issuer URL that is not the cluster’s', { shuffle: false }, () => {
   let dir: string;
   let file: string;
   let env: Record<string, string>;

@@ -44,7 +44,9 @@ interface PlanOut {
 
 const moto = useMoto({ processEnv: true });
 
-describe('turning IRSA on and off for a running cluster: no add-on is ever without its permissions', () => {
+// The tests of this suite are the steps of one story on one cluster (create, look, change,
+// destroy), each building on the one before: declared in order, so a shuffled run keeps it.
+describe('turning IRSA on and off for a running cluster: no add-on is ever without its permissions', { shuffle: false }, () => {
   let dir: string;
   let file: string;
   let env: Record<string, string>;
