@@ -1,4 +1,5 @@
 /** Storage and PKI: the cluster's bucket, the bootstrap files in it, the CAs and service-account keys. */
+import { addonManifestFiles } from '../addon-manifests.js';
 import { clusterVars, renderBootstrapFiles } from '../bootstrap.js';
 import { tlsOnlyPolicy } from '../policies.js';
 import type { LifecycleRule, Ref } from '../types.js';
@@ -30,7 +31,9 @@ export function storage({ spec, id, names, facts, b }: Area): Storage {
   const bucket: Ref = b.add('bucket', 'bucket', bucketName, { name: bucketName, policy: JSON.stringify(tlsOnlyPolicy(bucketArn)), lifecycle: BUCKET_LIFECYCLE });
   const vars = clusterVars(spec, names, bucketName, facts.accountId);
   const objectKeys: string[] = [];
-  for (const f of renderBootstrapFiles(facts.templates, vars)) {
+  // the add-on manifests the master that installs the add-ons applies (rendered here, not on the instance)
+  const manifests = addonManifestFiles(vars.CLUSTER_ID!, spec.spec.region, vars.POD_IDENTITY_WEBHOOK_IMAGE);
+  for (const f of [...renderBootstrapFiles(facts.templates, vars), ...manifests]) {
     const key = `object/${f.key}`;
     objectKeys.push(key);
     b.add('bucket-object', key, f.key, { bucket, objectKey: f.key, body: f.body, contentType: f.contentType });
