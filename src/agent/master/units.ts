@@ -1,6 +1,6 @@
 /**
  * The systemd units a master's agent installs for its day jobs, rendered from TS (no heredocs):
- * the etcd backup timer, the join-token timer and the node-role labeller. Each runs the same agent
+ * the etcd backup timer, the join-token timer and the node-role labeller's timer. Each runs the same agent
  * file with the same Node.js that runs the boot. PURE.
  */
 
@@ -44,10 +44,14 @@ export const UNIT_NAMES = {
   tokenService: 'kubeaz-join-token.service',
   tokenTimer: 'kubeaz-join-token.timer',
   nodeRoles: 'kubeaz-node-roles.service',
+  nodeRolesTimer: 'kubeaz-node-roles.timer',
 } as const;
 
-/** Units to enable (and start) once installed: the two timers and the labeller. */
-export const ENABLED_UNITS = [UNIT_NAMES.backupTimer, UNIT_NAMES.tokenTimer, UNIT_NAMES.nodeRoles] as const;
+/** Set by the backup timer's unit: a master whose etcd member is not the leader skips the interval (the CLI's run never sets it). */
+export const BACKUP_LEADER_ONLY_ENV = 'KUBEAZ_BACKUP_LEADER_ONLY';
+
+/** Units to enable (and start) once installed: the three timers. */
+export const ENABLED_UNITS = [UNIT_NAMES.backupTimer, UNIT_NAMES.tokenTimer, UNIT_NAMES.nodeRolesTimer] as const;
 
 export function masterUnits(i: UnitInput): UnitFile[] {
   if (!Number.isInteger(i.backupIntervalMinutes) || i.backupIntervalMinutes < 1) throw new Error(`backup interval ${i.backupIntervalMinutes} is not a whole number of minutes`);
@@ -56,7 +60,8 @@ export function masterUnits(i: UnitInput): UnitFile[] {
       name: UNIT_NAMES.backupService,
       text: unit([
         ['Unit', [['Description', `kubeaz: etcd snapshot of ${i.clusterId} (from the etcd leader) to s3://${i.bucket}/etcd/`], ...AFTER]],
-        ['Service', [['Type', 'oneshot'], ['ExecStart', exec(i.agent, 'backup')]]],
+        // the timer runs on every master; only the one whose member leads takes the interval's snapshot
+        ['Service', [['Type', 'oneshot'], ['Environment', `${BACKUP_LEADER_ONLY_ENV}=1`], ['ExecStart', exec(i.agent, 'backup')]]],
       ]),
     },
     {
@@ -86,8 +91,15 @@ export function masterUnits(i: UnitInput): UnitFile[] {
       name: UNIT_NAMES.nodeRoles,
       text: unit([
         ['Unit', [['Description', `kubeaz: node-role.kubernetes.io/<role> labels for the nodes of ${i.clusterId} (a kubelet may not set them)`], ...AFTER]],
-        ['Service', [['Type', 'simple'], ['ExecStart', exec(i.agent, 'node-roles', '--loop')], ['Restart', 'always'], ['RestartSec', 30]]],
-        ['Install', [['WantedBy', 'multi-user.target']]],
+        ['Service', [['Type', 'oneshot'], ['ExecStart', exec(i.agent, 'node-roles')]]],
+      ]),
+    },
+    {
+      name: UNIT_NAMES.nodeRolesTimer,
+      text: unit([
+        ['Unit', [['Description', 'kubeaz: label new nodes with their role every 30 seconds']]],
+        ['Timer', [['OnActiveSec', '10s'], ['OnUnitActiveSec', '30s'], ['AccuracySec', '5s']]],
+        ['Install', [['WantedBy', 'timers.target']]],
       ]),
     },
   ];

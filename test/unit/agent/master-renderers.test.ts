@@ -8,7 +8,7 @@ import {
   renderJoinConfig,
   type MasterKubeadmInput,
 } from '../../../src/agent/master/kubeadm-config.js';
-import { execWord, masterUnits } from '../../../src/agent/master/units.js';
+import { ENABLED_UNITS, execWord, masterUnits } from '../../../src/agent/master/units.js';
 
 const input: MasterKubeadmInput = {
   kubernetesVersion: '1.34.2',
@@ -111,11 +111,16 @@ describe('systemd units rendered from TS', () => {
     expect(byName['kubeaz-etcd-backup.timer']).toContain('WantedBy=timers.target');
   });
 
-  it('the join token every 12 hours, and the node-role labeller restarted when it stops', () => {
+  it('the join token every 12 hours, and the node-role labeller every 30 seconds', () => {
     expect(byName['kubeaz-join-token.service']).toContain('ExecStart=/usr/bin/node-22 /opt/kubeaz/kubeaz-agent.mjs join-token\n');
     expect(byName['kubeaz-join-token.timer']).toContain('OnUnitActiveSec=12h');
-    expect(byName['kubeaz-node-roles.service']).toContain('ExecStart=/usr/bin/node-22 /opt/kubeaz/kubeaz-agent.mjs node-roles --loop\n');
-    expect(byName['kubeaz-node-roles.service']).toContain('Restart=always');
+    expect(byName['kubeaz-node-roles.service']).toContain('ExecStart=/usr/bin/node-22 /opt/kubeaz/kubeaz-agent.mjs node-roles\n');
+    expect(byName['kubeaz-node-roles.timer']).toContain('OnUnitActiveSec=30s');
+    expect(ENABLED_UNITS).toEqual(['kubeaz-etcd-backup.timer', 'kubeaz-join-token.timer', 'kubeaz-node-roles.timer']);
+  });
+
+  it('the backup timer`s run is leader-only; the CLI`s run (through SSM) is not', () => {
+    expect(byName['kubeaz-etcd-backup.service']).toContain('Environment=KUBEAZ_BACKUP_LEADER_ONLY=1\n');
   });
 
   it('quotes ExecStart words systemd would split or expand', () => {
