@@ -149,7 +149,8 @@ export async function signClientCert(caCertPem: string, caKeyPem: string, user: 
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: new x509.Name(subject).toString(),
-    issuer: ca.subject,
+    // the CA's subject as its own DER bytes: a re-encoded name (UTF8String for PrintableString) is another name to Go's verifier
+    issuer: ca.subjectName,
     notBefore,
     notAfter,
     publicKey: keys.publicKey,
@@ -179,7 +180,8 @@ export async function signServerCert(caCertPem: string, caKeyPem: string, common
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: new x509.Name([{ CN: [commonName] }]).toString(),
-    issuer: ca.subject,
+    // the CA's subject as its own DER bytes: a re-encoded name (UTF8String for PrintableString) is another name to Go's verifier
+    issuer: ca.subjectName,
     notBefore: new Date(now.getTime() - 5 * 60_000),
     notAfter: new Date(now.getTime() + days * 86_400_000),
     publicKey: keys.publicKey,
