@@ -49,6 +49,7 @@ import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import type * as grpcTypes from '@grpc/grpc-js';
 import { KubeazFailure, UsageError } from '../errors.js';
+import { idToHex, isDecimalId } from './ids.js';
 
 const HEADER = {
   fields: {
@@ -123,38 +124,8 @@ export const ETCD_RPC_DESCRIPTOR = {
   },
 };
 
-// ---------------------------------------------------------------------------------------------
-// ids: uint64 as decimal strings (wire) and hex (records, etcdctl)
-
-const UINT64_MAX = (1n << 64n) - 1n;
-
-function toBigInt(v: string, radix: 10 | 16): bigint | undefined {
-  const re = radix === 10 ? /^\d{1,20}$/ : /^(0x)?[0-9a-f]{1,16}$/i;
-  if (!re.test(v)) return undefined;
-  const n = BigInt(radix === 10 ? v : `0x${v.replace(/^0x/i, '')}`);
-  return n <= UINT64_MAX ? n : undefined;
-}
-
-/** A uint64 id as the wire gives it (decimal string) → hex as etcdctl prints it (`%x`: lowercase, no padding). */
-export function idToHex(decimal: string): string {
-  const n = toBigInt(decimal, 10);
-  if (n === undefined) throw new RangeError(`etcd id ${JSON.stringify(decimal)} is not a decimal uint64`);
-  return n.toString(16);
-}
-
-/** A hex id (a record, etcdctl's output; `0x` prefix and leading zeros allowed) → the wire's decimal string. */
-export function idFromHex(hex: string): string {
-  const n = toBigInt(hex, 16);
-  if (n === undefined) throw new RangeError(`etcd id ${JSON.stringify(hex)} is not a hex uint64`);
-  return n.toString(10);
-}
-
-/** Whether two ids name the same member, each given as decimal (`dec:`) or hex — compared as numbers. */
-export function sameId(a: { dec?: string; hex?: string }, b: { dec?: string; hex?: string }): boolean {
-  const n = (x: { dec?: string; hex?: string }) => (x.dec !== undefined ? toBigInt(x.dec, 10) : x.hex !== undefined ? toBigInt(x.hex, 16) : undefined);
-  const na = n(a);
-  return na !== undefined && na === n(b);
-}
+// ids: uint64 as decimal strings (wire) and hex (records, etcdctl) — pure helpers in ids.ts
+export { idFromHex, idToHex, sameId } from './ids.js';
 
 // ---------------------------------------------------------------------------------------------
 // what the calls answer
@@ -469,7 +440,7 @@ export class EtcdClient {
 
   /** Cluster.MemberRemove of a member by id (decimal string, as on the wire; idFromHex for a record's). */
   async memberRemove(id: string): Promise<EtcdMember[]> {
-    if (toBigInt(id, 10) === undefined) throw new RangeError(`etcd member id ${JSON.stringify(id)} is not a decimal uint64 (idFromHex converts a hex id)`);
+    if (!isDecimalId(id)) throw new RangeError(`etcd member id ${JSON.stringify(id)} is not a decimal uint64 (idFromHex converts a hex id)`);
     const r = await this.unary('MemberRemove', this.cluster.MemberRemove, this.cluster, { ID: id });
     return (r.members ?? []).map(member);
   }
