@@ -59,7 +59,7 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
     };
     expect(members).toHaveLength(3);
     for (const [n, group] of [['a', 'master'], ['b', 'master-2'], ['c', 'master-3']] as const)
-      await write(aws, BUCKET, memberKey(group), { group, memberId: hexOf(n), name: n, peerURL: etcd.peer[n], clientURL: etcd.client[n], instanceId: `i-old-${n}`, time: '2026-12-05T10:00:00Z' });
+      await write(aws, BUCKET, memberKey(group), { group, memberId: hexOf(n), name: n, peerURL: etcd.peer[n], clientURL: etcd.client[n], instanceId: `i-old${n}`, time: '2026-12-05T10:00:00Z' });
   }, 120_000);
 
   afterAll(async () => {
@@ -99,7 +99,7 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
     await prepareJoin(m.ctx, deps);
     const names = etcd.etcdctl(etcd.client.a!, 'member', 'list').out.trim().split('\n').map((l) => l.split(', ')[2]);
     expect(names.sort()).toEqual(['a', 'b']);
-    expect(m.logs.some((l) => /removing master-3's previous member [0-9a-f]+ \(instance i-old-c\)/.test(l))).toBe(true);
+    expect(m.logs.some((l) => /removing master-3's previous member [0-9a-f]+ \(instance i-oldc\)/.test(l))).toBe(true);
   });
 
   it('and refuses while they do not (two members left, b dead: master-2`s replacement would leave a alone, short of a quorum of 2)', async () => {
@@ -108,7 +108,7 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
     await write(aws, BUCKET, memberKey('master-3'), { group: 'master-3', memberId: 'ffff', instanceId: 'i-gone', clientURL: etcd.client.c!, time: '2026-12-05T10:00:00Z' });
     await etcd.kill('b');
     const access = grpcEtcd(etcdTlsFiles(other.ctx), 1500);
-    await expect(prepareJoin(other.ctx, { etcd: access, apiUp: async () => true, agentCommand: ['node', 'agent.mjs'] })).rejects.toThrow(/refusing to remove master-2's previous member yet: only 1 of the other 1 members are healthy and 2 are needed once it is replaced; not joining/);
+    await expect(prepareJoin(other.ctx, { etcd: access, apiUp: async () => true, agentCommand: ['node', 'agent.mjs'] })).rejects.toThrow(/refusing to remove master-2's previous member yet: only [01] of the other 1 members are healthy and 2 are needed once it is replaced; not joining/);
     expect(etcd.etcdctl(etcd.client.a!, 'member', 'list').out).toContain(', b, ');
   });
 });

@@ -92,6 +92,7 @@ async function liveRecordedMember(deps: MasterDeps, records: ControlPlaneRecords
 /** One round of looking: what the decision needs, gathered. */
 export async function lookAround(ctx: AgentContext, deps: MasterDeps, ms: MasterSettings): Promise<{ decision: Decision; records: ControlPlaneRecords }> {
   const records = await readRecords(ctx.aws, ctx.config.bucket);
+  for (const bad of records.invalid) ctx.log(`ignoring s3://${ctx.config.bucket}/${bad.key}: ${bad.error}`);
   const apiUp = ms.controlPlaneCount > 1 ? await deps.apiUp().catch(() => false) : false;
   const joinTokenExists = !apiUp && !records.init && ms.controlPlaneCount > 1 ? (await getText(ctx.aws, ctx.config.bucket, JOIN_TOKEN_KEY)) !== undefined : false;
   const needsLossCheck = ms.controlPlaneCount > 1 && !apiUp && records.init !== undefined;

@@ -66,7 +66,7 @@ export function recordedInstances(records: ControlPlaneRecords, self: string): M
 /** The instance ids a decision needs EC2 states for: every recorded instance and every claim holder. */
 export function instancesToDescribe(records: ControlPlaneRecords, self: string): string[] {
   const ids = new Set(recordedInstances(records, self).keys());
-  for (const c of Object.values(records.claims)) if (c.by && c.by !== self) ids.add(c.by);
+  for (const c of Object.values(records.restoreClaims)) if (c.by && c.by !== self) ids.add(c.by);
   return [...ids].sort();
 }
 
@@ -81,7 +81,7 @@ function alive(id: string, recordedAt: number, i: DecisionInput): string | undef
 export function claimTurn(i: DecisionInput, creator: string): Decision {
   let key = creator;
   for (let hop = 1; hop <= MAX_HOPS; hop++) {
-    const held = i.records.claims[key];
+    const held = i.records.restoreClaims[key];
     if (!held) return { action: 'claim-restore', key, why: `quorum is lost for good; racing for restore-claims/${key}.json` };
     if (!held.by) return { action: 'wait', why: `restore-claims/${key}.json names no master` };
     if (held.by === i.self.instanceId) return { action: 'restore', key, why: `this master holds restore-claims/${key}.json` };

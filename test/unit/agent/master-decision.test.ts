@@ -10,7 +10,7 @@ import type { ControlPlaneRecords } from '../../../src/agent/master/records.js';
 const NOW = new Date('2026-12-05T12:00:00Z');
 const ago = (min: number) => new Date(NOW.getTime() - min * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const member = (group: string, instanceId: string, id: string, min = 60) => ({ group, memberId: id, instanceId, clientURL: `https://10.0.0.${id.length}:2379`, time: ago(min) });
-const records = (r: Partial<ControlPlaneRecords> = {}): ControlPlaneRecords => ({ members: {}, claims: {}, ...r });
+const records = (r: Partial<ControlPlaneRecords> = {}): ControlPlaneRecords => ({ members: {}, restoreClaims: {}, invalid: [], ...r });
 const base = (over: Partial<DecisionInput> = {}): DecisionInput => ({
   self: { instanceId: 'i-self', group: 'master-2' },
   controlPlaneCount: 3,
@@ -60,22 +60,22 @@ describe('decide', () => {
 
   it('the claim chain: held by this master → restore; by a live one → wait; by a dead one → the turn passes to its key', () => {
     const gone = { 'i-a': 'terminated', 'i-c': 'terminated' };
-    const mine = { ...lostCluster, claims: { 'i-a': { by: 'i-self', time: ago(1) } } };
+    const mine = { ...lostCluster, restoreClaims: { 'i-a': { by: 'i-self', time: ago(1) } } };
     expect(decide(base({ records: mine, instances: gone }))).toMatchObject({ action: 'restore', key: 'i-a' });
-    const theirs = { ...lostCluster, claims: { 'i-a': { by: 'i-x', time: ago(1) } } };
+    const theirs = { ...lostCluster, restoreClaims: { 'i-a': { by: 'i-x', time: ago(1) } } };
     expect(decide(base({ records: theirs, instances: { ...gone, 'i-x': 'running' } }))).toMatchObject({ action: 'wait' });
     expect(decide(base({ records: theirs, instances: { ...gone, 'i-x': 'terminated' } }))).toMatchObject({ action: 'claim-restore', key: 'i-x' });
-    const chain = { ...lostCluster, claims: { 'i-a': { by: 'i-x', time: ago(30) }, 'i-x': { by: 'i-self', time: ago(1) } } };
+    const chain = { ...lostCluster, restoreClaims: { 'i-a': { by: 'i-x', time: ago(30) }, 'i-x': { by: 'i-self', time: ago(1) } } };
     expect(decide(base({ records: chain, instances: gone }))).toMatchObject({ action: 'restore', key: 'i-x' });
   });
 
   it('a claim of a dead claimer recorded within the grace and not listed still counts as alive', () => {
-    const fresh = { ...lostCluster, claims: { 'i-a': { by: 'i-x', time: ago(1) } } };
+    const fresh = { ...lostCluster, restoreClaims: { 'i-a': { by: 'i-x', time: ago(1) } } };
     expect(claimTurn(base({ records: fresh, instances: { 'i-a': 'terminated', 'i-c': 'terminated' } }), 'i-a')).toMatchObject({ action: 'wait' });
   });
 
   it('asks EC2 for every recorded instance and claim holder, never for itself', () => {
-    const r = { ...lostCluster, restore: { snapshot: 's', by: 'i-self' }, claims: { 'i-a': { by: 'i-x' } } };
+    const r = { ...lostCluster, restore: { snapshot: 's', by: 'i-self' }, restoreClaims: { 'i-a': { by: 'i-x' } } };
     expect(instancesToDescribe(r, 'i-self')).toEqual(['i-a', 'i-c', 'i-x']);
   });
 });

@@ -115,7 +115,7 @@ describe('conditional writes', () => {
 
   it('any other failure is not a lost race: it is thrown', async () => {
     s3.on(PutObjectCommand).rejects(new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'denied' }));
-    await expect(claim(aws, 'b', 'etcd/control-plane/init.json', { instanceId: 'i-1' })).rejects.toThrow(/denied/);
+    await expect(claim(aws, 'b', 'etcd/control-plane/init.json', { group: 'master', instanceId: 'i-1' })).rejects.toThrow(/denied/);
   });
 });
 
