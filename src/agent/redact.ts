@@ -21,7 +21,7 @@ const RULES: ReadonlyArray<[RegExp, string]> = [
 export class Redactor {
   private readonly secrets = new Set<string>();
 
-  /** An exact value never to show (a key or certificate read from pki/); values under 8 characters are ignored. */
+  /** An exact value never to show (a key or certificate read from pki/, a join token); values under 8 characters are ignored. */
   add(secret: string): void {
     const s = secret.trim();
     if (s.length < 8) return;
@@ -33,7 +33,7 @@ export class Redactor {
   redact(text: string): string {
     let out = text;
     // the longest first, so a whole PEM goes before its lines
-    for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('<redacted pki>');
+    for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('<redacted secret>');
     for (const [re, by] of RULES) out = out.replace(re, by);
     return out;
   }

@@ -6,7 +6,8 @@ import type { ClusterSpec, NodeGroupSpec } from '../spec/schema.js';
 import { clusterIdOf } from '../spec/schema.js';
 import type { Naming } from './names.js';
 import { POD_CIDR, SERVICE_CIDR } from '../spec/cidr.js';
-import { addonVars, podIdentityWebhookImage } from '../spec/versions.js';
+import { addonVars, NODEJS, podIdentityWebhookImage } from '../spec/versions.js';
+import { agentBundleKey, UNBUILT_AGENT } from './agent.js';
 import { DEFAULT_SERVICE_ACCOUNT_ISSUER, discoveryBucketName, issuerUrlOf } from './names.js';
 
 
@@ -25,8 +26,6 @@ export const BOOTSTRAP_FILES: ReadonlyArray<{ template: string; key: string; con
   { template: 'bootstrap/node-roles.sh', key: 'bootstrap/master/node-roles.sh', contentType: 'text/x-shellscript' },
   { template: 'bootstrap/kubeaz-node-roles.service', key: 'bootstrap/master/kubeaz-node-roles.service', contentType: 'text/plain' },
   { template: 'bootstrap/storageclass.yaml', key: 'bootstrap/master/storageclass.yaml', contentType: 'application/yaml' },
-  { template: 'bootstrap/node.sh', key: 'bootstrap/node/node.sh', contentType: 'text/x-shellscript' },
-  { template: 'bootstrap/claim-eip.sh', key: 'bootstrap/node/claim-eip.sh', contentType: 'text/x-shellscript' },
 ];
 
 /** Bootstrap files only a cluster with IRSA on has (spec.iam.serviceAccountIssuerDiscovery). */
@@ -34,10 +33,13 @@ export const IRSA_BOOTSTRAP_FILES: ReadonlyArray<{ template: string; key: string
   { template: 'bootstrap/irsa.sh', key: 'bootstrap/master/irsa.sh', contentType: 'text/x-shellscript' },
 ];
 
+/** Nodes and loadbalancers: install Node.js, fetch and check the agent, run it. */
 export const USERDATA_TEMPLATE = 'userdata.sh';
+/** Masters, until the agent's master flow replaces the bootstrap scripts: fetch bootstrap/, run master.sh. */
+export const USERDATA_MASTER_TEMPLATE = 'userdata-master.sh';
 
 /** Every template a loader must read from templates/ (paths relative to it). */
-export const TEMPLATE_NAMES: readonly string[] = [USERDATA_TEMPLATE, ...BOOTSTRAP_FILES.map((f) => f.template), ...IRSA_BOOTSTRAP_FILES.map((f) => f.template)];
+export const TEMPLATE_NAMES: readonly string[] = [USERDATA_TEMPLATE, USERDATA_MASTER_TEMPLATE, ...BOOTSTRAP_FILES.map((f) => f.template), ...IRSA_BOOTSTRAP_FILES.map((f) => f.template)];
 
 /**
  * Template-only variables (never in cluster.env): the few lines by which an optional feature joins
@@ -113,8 +115,6 @@ export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string, ac
     ETCD_BACKUP_INTERVAL_MINUTES: String(s.etcd.backupIntervalMinutes),
     ETCD_BACKUP_RETENTION_DAYS: String(s.etcd.backupRetentionDays),
     API_CERT_SANS: sans.map((n) => `    - ${n}`).join('\n'),
-    // loadbalancer groups with an elastic-IP pool: only their instances claim an address
-    EIP_POOLS: s.nodeGroups.filter((g) => g.role === 'loadbalancer' && g.elasticIps > 0).map((g) => g.name).join(' '),
     ...addonVars(s.kubernetesVersion),
     // the bootstrap scripts read 1 when it is absent: a single master's cluster.env stays as it was
     ...(s.controlPlane.count > 1 ? { CONTROL_PLANE_COUNT: String(s.controlPlane.count) } : {}),
@@ -156,7 +156,10 @@ export function formatTaints(taints: NodeGroupSpec['taints']): string {
   return taints.map((t) => `${t.key}${t.value !== undefined ? `=${t.value}` : ''}:${t.effect}`).join(',');
 }
 
-/** The small user-data of one group: who am I, where is the bucket; the rest comes from the bucket. */
+/**
+ * The small user-data of one group: who am I, where is the bucket; the rest comes from the bucket
+ * (the agent, content-addressed by `agent`, for nodes and loadbalancers; the bootstrap scripts for masters).
+ */
 export function renderUserData(
   templates: Readonly<Record<string, string>>,
   vars: Readonly<Record<string, string>>,
@@ -164,9 +167,12 @@ export function renderUserData(
   group: string,
   labels: Readonly<Record<string, string>>,
   taints: NodeGroupSpec['taints'],
+  /** default: the stand-in of a model test without a built agent */
+  agent: { key: string; sha256: string } = { key: agentBundleKey(UNBUILT_AGENT.sha256), sha256: UNBUILT_AGENT.sha256 },
 ): string {
-  const text = templates[USERDATA_TEMPLATE];
-  if (text === undefined) throw new TemplateError(`template ${USERDATA_TEMPLATE} is missing`);
+  const name = role === 'master' ? USERDATA_MASTER_TEMPLATE : USERDATA_TEMPLATE;
+  const text = templates[name];
+  if (text === undefined) throw new TemplateError(`template ${name} is missing`);
   const nodeLabels = formatLabels(labels);
   const nodeTaints = formatTaints(taints);
   // These lists become the kubelet's --node-labels= / --register-with-taints= arguments, split on
@@ -179,8 +185,13 @@ export function renderUserData(
     const bad = items.find((i) => !item.test(i)) ?? (items.length !== (what === 'labels' ? Object.keys(labels).length : taints.length) ? list : undefined);
     if (bad !== undefined) throw new TemplateError(`node group ${group}: ${what} entry ${JSON.stringify(bad)} holds characters the kubelet's flag cannot take safely`);
   }
-  return renderTemplate(USERDATA_TEMPLATE, text, {
+  if (!/^[a-f0-9]{64}$/.test(agent.sha256) || !/^agent\/[A-Za-z0-9._-]+$/.test(agent.key)) throw new TemplateError(`agent bundle key ${agent.key} / sha256 ${agent.sha256} is not what user data can name`);
+  return renderTemplate(name, text, {
     ...vars,
+    AGENT_KEY: agent.key,
+    AGENT_SHA256: agent.sha256,
+    NODEJS_PACKAGE: NODEJS.package,
+    NODEJS_BINARY: NODEJS.binary,
     HOOK_USERDATA: role === 'master' ? (vars.HOOK_USERDATA_MASTER ?? '') : '',
     ROLE: role,
     NODE_GROUP: group,

@@ -67,16 +67,3 @@ export function parseAgentConfig(text: string): AgentConfig | Error {
   const r = agentConfigSchema.safeParse(raw);
   return r.success ? r.data : new Error(`agent configuration has the wrong shape: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
 }
-
-/** The JSON text the model puts in the bucket: keys in a stable order, so an unchanged spec is an unchanged object. */
-export function renderAgentConfig(c: AgentConfig): string {
-  return `${JSON.stringify(c, stableKeys, 2)}\n`;
-}
-
-function stableKeys(_k: string, v: unknown): unknown {
-  if (v && typeof v === 'object' && !Array.isArray(v)) {
-    const o = v as Record<string, unknown>;
-    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
-  }
-  return v;
-}

@@ -1,6 +1,6 @@
 #!/bin/bash
 # kubeaz common bootstrap functions for {{CLUSTER_ID}} (Amazon Linux 2023, x86_64 and arm64).
-# Sourced by userdata, master.sh, node.sh and the timers' scripts. Every host path hangs off
+# Sourced by the masters' userdata, master.sh and the timers' scripts. Every host path hangs off
 # KUBEAZ_ROOT (empty on a real instance) and the metadata service off IMDS_ENDPOINT, so the scripts
 # can run under test with stand-in commands.
 

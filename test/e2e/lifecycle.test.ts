@@ -264,7 +264,10 @@ async function storageChecks(c: Clients, id: string) {
   const keys = objects.map((o) => o.Key);
   expect(keys).toContain('bootstrap/common/cluster.env');
   expect(keys).toContain('bootstrap/master/master.sh');
-  expect(keys).toContain('bootstrap/node/node.sh');
+  // nodes run the agent: its bundle under its content hash and its configuration
+  const agent = ((await c.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'agent/' }))).Contents ?? []).map((o) => o.Key);
+  expect(agent).toContain('agent/config.json');
+  expect(agent.filter((k) => /^agent\/kubeaz-agent-[a-f0-9]{64}\.mjs$/.test(k!))).toHaveLength(1);
 }
 
 async function iamChecks(c: Clients, id: string, roles: string[]) {

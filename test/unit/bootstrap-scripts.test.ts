@@ -97,7 +97,9 @@ describe('rendering', () => {
   it('renders every template with no placeholder left', () => {
     for (const f of files) expect(f.body, f.key).not.toMatch(/\{\{[A-Z0-9_]+\}\}/);
     for (const u of Object.values(userData)) expect(u).not.toMatch(/\{\{[A-Z0-9_]+\}\}/);
-    expect(files.map((f) => f.key)).toEqual(expect.arrayContaining(['bootstrap/common/common.sh', 'bootstrap/common/cluster.env', 'bootstrap/master/master.sh', 'bootstrap/node/node.sh']));
+    expect(files.map((f) => f.key)).toEqual(expect.arrayContaining(['bootstrap/common/common.sh', 'bootstrap/common/cluster.env', 'bootstrap/master/master.sh']));
+    // nodes and loadbalancers run the agent (src/agent/node): no bootstrap script of theirs is left
+    expect(files.filter((f) => f.key.startsWith('bootstrap/node/'))).toEqual([]);
   });
 
   it('keeps user-data small and free of secrets', () => {
@@ -109,8 +111,9 @@ describe('rendering', () => {
       expect(u).toMatch(/set -euo pipefail/);
       expect(u).not.toMatch(/BEGIN .*PRIVATE KEY|--token|aws_secret/i);
     }
-    expect(userData.node).toContain("export NODE_TAINTS='dedicated=apps:NoSchedule'");
-    expect(userData.loadbalancer).toContain("ROLE='loadbalancer'");
+    expect(userData.node).toContain("taints 'dedicated=apps:NoSchedule'");
+    expect(userData.loadbalancer).toContain('of group edge (loadbalancer)');
+    expect(userData.master).toContain("export ROLE='master'");
   });
 
   it('pins kubeadm packages and the kubeadm config to the spec', () => {
@@ -381,124 +384,6 @@ describe('master', () => {
   });
 });
 
-describe('nodes', () => {
-  it('node: waits for join/, then kubeadm join with the token and CA hash', () => {
-    const sb = sandbox();
-    sb.put('join/token', `${JOIN_TOKEN}\n`);
-    sb.put('join/ca-cert-hash', `${CA_HASH}\n`);
-    runOk(sb.run('userdata.sh', userData.node));
-    const calls = sb.calls();
-    expectSequence(calls, [
-      is('aws', /--recursive s3:\/\/kubeaz-demo-dev-123456789012\/bootstrap\/common\//),
-      is('aws', /--recursive s3:\/\/kubeaz-demo-dev-123456789012\/bootstrap\/node\//),
-      is('dnf', /kubeadm-1\.31\.4/),
-      is('aws', /^s3 cp .*s3:\/\/kubeaz-demo-dev-123456789012\/join\/token /),
-      is('aws', /^s3 cp .*s3:\/\/kubeaz-demo-dev-123456789012\/join\/ca-cert-hash /),
-      (c) =>
-        c.cmd === 'kubeadm' &&
-        line(c).startsWith(`kubeadm join master.dev.kube:443 --token ${JOIN_TOKEN} --discovery-token-ca-cert-hash ${CA_HASH} --node-name ip-10-0-32-10.ec2.internal`),
-    ]);
-    expect(findCall(calls, (c) => c.cmd === 'aws' && c.args[0] === 'ec2')).toBe(-1);
-    const kubelet = sb.file('etc/sysconfig/kubelet');
-    expect(kubelet).toMatch(/--node-labels=tier=apps,topology\.kubernetes\.io\/zone=us-east-1b,kubeaz\.io\/node-group=workers,kubeaz\.io\/role=node/);
-    expect(kubelet).toContain('--register-with-taints=dedicated=apps:NoSchedule');
-    expect(kubelet).toContain('--cloud-provider=external');
-  });
-
-  it('node: a join that fails part-way is reset (kubeadm reset -f) and retried with the token read again', () => {
-    const sb = sandbox();
-    const NEW_TOKEN = 'ghijkl.0123456789abcdef';
-    sb.put('join/token', `${JOIN_TOKEN}\n`);
-    sb.put('join/ca-cert-hash', `${CA_HASH}\n`);
-    // the first join gets as far as writing kubelet.conf, then fails (its token expired); the master
-    // meanwhile wrote a new token to join/
-    sb.setFail([{ match: `^kubeadm join .*--token ${JOIN_TOKEN.replace('.', '\\.')} `, times: 99, stderr: 'error: token expired', putS3: { key: 'join/token', body: `${NEW_TOKEN}\n` } }]);
-    runOk(sb.run('userdata.sh', userData.node));
-    const calls = sb.calls();
-    expectSequence(calls, [
-      is('aws', /join\/token /),
-      is('kubeadm', new RegExp(`^join master\\.dev\\.kube:443 --token ${JOIN_TOKEN.replace('.', '\\.')} `)),
-      is('kubeadm', /^reset -f/),
-      is('aws', /join\/token /),
-      is('aws', /join\/ca-cert-hash /),
-      is('kubeadm', new RegExp(`^join master\\.dev\\.kube:443 --token ${NEW_TOKEN.replace('.', '\\.')} --discovery-token-ca-cert-hash ${CA_HASH} `)),
-    ]);
-    expect(calls.filter((c) => c.cmd === 'kubeadm' && c.args[0] === 'join')).toHaveLength(2);
-    expect(calls.filter((c) => c.cmd === 'kubeadm' && c.args[0] === 'reset')).toHaveLength(1);
-  });
-
-  it('node: retries until the master has written join/', () => {
-    const sb = sandbox();
-    const r = sb.run('userdata.sh', userData.node, { KUBEAZ_JOIN_ATTEMPTS: '3' });
-    expect(r.status).not.toBe(0);
-    expect(sb.calls().filter((c) => c.cmd === 'aws' && /join\/token/.test(c.args.join(' ')))).toHaveLength(3);
-    expect(findCall(sb.calls(), (c) => c.cmd === 'kubeadm')).toBe(-1);
-  });
-
-  const pool = (extra: Array<Record<string, unknown>> = []) => [
-    { AllocationId: 'eipalloc-1', PublicIp: '198.51.100.1', AssociationId: 'eipassoc-other', InstanceId: 'i-other', Tags: { 'kubeaz:cluster': 'demo-dev', 'kubeaz:eip-pool': 'edge' } },
-    { AllocationId: 'eipalloc-x', PublicIp: '198.51.100.9', Tags: { 'kubeaz:cluster': 'other-dev', 'kubeaz:eip-pool': 'edge' } },
-    { AllocationId: 'eipalloc-y', PublicIp: '198.51.100.8', Tags: { 'kubeaz:cluster': 'demo-dev', 'kubeaz:eip-pool': 'other' } },
-    { AllocationId: 'eipalloc-2', PublicIp: '198.51.100.2', Tags: { 'kubeaz:cluster': 'demo-dev', 'kubeaz:eip-pool': 'edge' } },
-    ...extra,
-  ];
-
-  it('loadbalancer: claims the free elastic IP of its pool before joining', () => {
-    const sb = sandbox();
-    sb.put('join/token', `${JOIN_TOKEN}\n`);
-    sb.put('join/ca-cert-hash', `${CA_HASH}\n`);
-    sb.setEc2({ addresses: pool() });
-    runOk(sb.run('userdata.sh', userData.loadbalancer));
-    const calls = sb.calls();
-    expectSequence(calls, [
-      is('aws', /^ec2 describe-addresses --filters Name=tag:kubeaz:cluster,Values=demo-dev Name=tag:kubeaz:eip-pool,Values=edge/),
-      is('aws', /^ec2 associate-address --allocation-id eipalloc-2 --instance-id i-0123456789abcdef0 --no-allow-reassociation$/),
-      is('kubeadm', /^join master\.dev\.kube:443 /),
-    ]);
-    expect(calls.filter((c) => c.cmd === 'aws' && c.args[1] === 'associate-address')).toHaveLength(1);
-    const st = sb.ec2State().addresses;
-    expect(st.find((a) => a.AllocationId === 'eipalloc-2')!.InstanceId).toBe('i-0123456789abcdef0');
-    expect(st.find((a) => a.AllocationId === 'eipalloc-1')!.InstanceId).toBe('i-other');
-    expect(sb.file('etc/sysconfig/kubelet')).not.toContain('node-role.kubernetes.io/loadbalancer');
-  });
-
-  it('loadbalancer group without an elastic-IP pool: claims nothing and joins', () => {
-    const sb = sandbox();
-    sb.put('join/token', `${JOIN_TOKEN}\n`);
-    sb.put('join/ca-cert-hash', `${CA_HASH}\n`);
-    sb.setEc2({ addresses: pool() }); // other groups' addresses exist; none is ingress's
-    const r = sb.run('userdata.sh', userData.ingress);
-    runOk(r);
-    const calls = sb.calls();
-    expect(findCall(calls, (c) => c.cmd === 'aws' && c.args[0] === 'ec2')).toBe(-1);
-    expectSequence(calls, [is('kubeadm', /^join master\.dev\.kube:443 /)]);
-    expect(r.stderr + r.stdout).toMatch(/group ingress has no elastic-IP pool/);
-    expect(body('bootstrap/common/cluster.env')).toContain("EIP_POOLS='edge'\n");
-  });
-
-  it('loadbalancer: loses a race for one address and takes the next', () => {
-    const sb = sandbox();
-    sb.put('join/token', `${JOIN_TOKEN}\n`);
-    sb.put('join/ca-cert-hash', `${CA_HASH}\n`);
-    sb.setEc2({
-      addresses: pool([{ AllocationId: 'eipalloc-3', PublicIp: '198.51.100.3', Tags: { 'kubeaz:cluster': 'demo-dev', 'kubeaz:eip-pool': 'edge' } }]),
-      race: ['eipalloc-2'],
-    });
-    runOk(sb.run('userdata.sh', userData.loadbalancer));
-    expectSequence(sb.calls(), [is('aws', /associate-address --allocation-id eipalloc-2 /), is('aws', /associate-address --allocation-id eipalloc-3 /), is('kubeadm', /^join /)]);
-    expect(sb.ec2State().addresses.find((a) => a.AllocationId === 'eipalloc-3')!.InstanceId).toBe('i-0123456789abcdef0');
-  });
-
-  it('loadbalancer: fails clearly when no address of the pool is free', () => {
-    const sb = sandbox();
-    sb.setEc2({ addresses: pool().filter((a) => a.AllocationId !== 'eipalloc-2') });
-    const r = sb.run('userdata.sh', userData.loadbalancer);
-    expect(r.status).not.toBe(0);
-    expect(r.stderr + r.stdout).toMatch(/no free elastic IP in pool edge/);
-    expect(findCall(sb.calls(), (c) => c.cmd === 'kubeadm')).toBe(-1);
-  });
-});
-
 describe('node roles', () => {
   it('the master labels nodes node-role.kubernetes.io/<role> from the kubeaz.io/role their kubelet set', () => {
     const sb = sandbox();
@@ -604,7 +489,6 @@ describe('user-data: no label or taint can become a kubelet flag (issue 9 #5)', 
   });
   it('renders a valid list as one kubelet argument', () => {
     const ud = renderUserData(templates, vars, 'node', 'w', { 'example.com/a_b': 'v.1', z: '' }, [{ key: 'k', value: 'v', effect: 'NoExecute' }]);
-    expect(ud).toContain("export NODE_LABELS='example.com/a_b=v.1,z='");
-    expect(ud).toContain("export NODE_TAINTS='k=v:NoExecute'");
+    expect(ud).toContain("labels 'example.com/a_b=v.1,z=' taints 'k=v:NoExecute'");
   });
 });

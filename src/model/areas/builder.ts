@@ -5,6 +5,7 @@
  * is checked (every dependency exists, no cycle) when it is built.
  */
 import type { ClusterSpec } from '../../spec/schema.js';
+import type { AgentBundle } from '../agent.js';
 import { GraphError, refsOf, validateGraph } from '../graph.js';
 import { baseTags, type Naming } from '../names.js';
 import { ref, type AnyNode, type DesiredGraph, type DesiredNode, type Kind, type KindProps, type Ref, type Tags } from '../types.js';
@@ -23,6 +24,8 @@ export interface Facts {
    * instance (AWS terminates an instance whose zone leaves its group's subnets). Unset: the first zone.
    */
   masterZone?: string;
+  /** the node agent's bundle (dist/agent/kubeaz-agent.mjs); absent only in unit tests of the model (UNBUILT_AGENT) */
+  agent?: AgentBundle;
 }
 
 export interface AddOptions {

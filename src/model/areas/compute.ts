@@ -50,7 +50,7 @@ export function instanceTier(s: ClusterSpec['spec'], wanted: 'public' | 'private
 }
 
 /** `elbs`: the classic load balancer keys the master groups register with; `targetGroups`: the NLB target group keys. */
-export function compute(area: Area, net: Network, { vars, objectKeys }: Storage, elbs: string[], targetGroups: string[] = []): void {
+export function compute(area: Area, net: Network, { vars, objectKeys, agent }: Storage, elbs: string[], targetGroups: string[] = []): void {
   const { spec, s, id, names, k8s, facts, b } = area;
   const routeKeys = ['rt/public', ...net.privateTables];
   const imageFor = (instanceType: string): string => {
@@ -98,7 +98,7 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
         ...(s.sshKeyName ? { keyName: s.sshKeyName } : {}),
         volumeSize,
         hopLimit: 1,
-        userData: renderUserData(facts.templates, vars, role, gname, labels, taints),
+        userData: renderUserData(facts.templates, vars, role, gname, labels, taints, agent),
         instanceTags,
       },
       // what the version-skew check in plan reads back: the version the control plane was given

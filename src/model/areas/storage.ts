@@ -1,5 +1,7 @@
 /** Storage and PKI: the cluster's bucket, the bootstrap files in it, the CAs and service-account keys. */
 import { addonManifestFiles } from '../addon-manifests.js';
+import { masterSettings } from '../master-settings.js';
+import { AGENT_CONFIG_OBJECT, agentBundleKey, agentConfigDoc, renderAgentConfig, UNBUILT_AGENT } from '../agent.js';
 import { clusterVars, renderBootstrapFiles } from '../bootstrap.js';
 import { tlsOnlyPolicy } from '../policies.js';
 import type { LifecycleRule, Ref } from '../types.js';
@@ -21,8 +23,10 @@ export interface Storage {
   bucketArn: string;
   /** the rendered bootstrap-file variables (user data renders with the same) */
   vars: Record<string, string>;
-  /** keys of the bootstrap files: instances fetch them at boot */
+  /** keys of the bootstrap files and the agent's objects: instances fetch them at boot */
   objectKeys: string[];
+  /** the agent bundle's object key and SHA-256 (user data fetches and checks it) */
+  agent: { key: string; sha256: string };
 }
 
 export function storage({ spec, id, names, facts, b }: Area): Storage {
@@ -38,7 +42,18 @@ export function storage({ spec, id, names, facts, b }: Area): Storage {
     objectKeys.push(key);
     b.add('bucket-object', key, f.key, { bucket, objectKey: f.key, body: f.body, contentType: f.contentType });
   }
+  // The node agent: its bundle under its own hash (a new build is a new object and a new launch
+  // template version; the old one stays until `create --allow-delete`), and its configuration.
+  const bundle = facts.agent ?? UNBUILT_AGENT;
+  const agentKey = agentBundleKey(bundle.sha256);
+  for (const [objectKey, body, contentType] of [
+    [agentKey, bundle.body, 'text/javascript'],
+    [AGENT_CONFIG_OBJECT, renderAgentConfig(agentConfigDoc(spec, names, bucketName, facts.masterZone, masterSettings(spec, names, facts.accountId))), 'application/json'],
+  ] as const) {
+    objectKeys.push(`object/${objectKey}`);
+    b.add('bucket-object', `object/${objectKey}`, objectKey, { bucket, objectKey, body, contentType });
+  }
   // The CAs and service-account keys: generated once by create, kept in pki/ (src/resources/pki.ts).
   b.add('pki', 'pki', `${id}-pki`, { bucket });
-  return { bucketArn, vars, objectKeys };
+  return { bucketArn, vars, objectKeys, agent: { key: agentKey, sha256: bundle.sha256 } };
 }

@@ -111,8 +111,8 @@ describe('redaction of failure output', () => {
     const r = new Redactor();
     const secret = 'opaque-service-account-signing-material-0001\nsecond-line-of-the-secret-material';
     r.add(secret);
-    expect(r.redact(`before ${secret} after`)).toBe('before <redacted pki> after');
-    expect(r.redact('…second-line-of-the-secret-material')).toBe('…<redacted pki>');
+    expect(r.redact(`before ${secret} after`)).toBe('before <redacted secret> after');
+    expect(r.redact('…second-line-of-the-secret-material')).toBe('…<redacted secret>');
   });
 
   it('keeps the last lines and a bounded length', () => {

@@ -1,0 +1,94 @@
+/**
+ * `create` uploads the node agent against moto through the real CLI: the bundle npm run build made
+ * is in the cluster bucket under agent/kubeaz-agent-<its sha256>.mjs (byte for byte), the agent's
+ * configuration is there, every node group's launch template names that key and hash, a second
+ * create changes nothing, and destroy leaves nothing under agent/ (nor anything else).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DescribeLaunchTemplateVersionsCommand, DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { agentConfigSchema } from '../../src/records/agent-config.js';
+import { kubeaz, ROOT } from '../helpers/cli.js';
+import { useMoto } from '../helpers/moto.js';
+
+const REGION = 'us-west-2';
+const ID = 'agentup-dev';
+const BUCKET = `kubeaz-${ID}-123456789012`;
+const spec = `apiVersion: kubeaz/v1
+kind: Cluster
+metadata: { name: agentup, environment: dev }
+spec:
+  region: ${REGION}
+  zones: [us-west-2a, us-west-2b]
+  kubernetesVersion: "1.34.2"
+  network: { vpcCidr: 10.70.0.0/20, nat: none, apiAccess: [] }
+  controlPlane: { instanceType: t3.medium }
+  nodeGroups:
+    - { name: general, instanceType: t3.large, minSize: 1, maxSize: 2, desiredCapacity: 1, labels: { tier: apps } }
+    - { name: edge, role: loadbalancer, instanceType: t3.medium, minSize: 1, maxSize: 2, desiredCapacity: 1, elasticIps: 2 }
+`;
+
+describe('create uploads the node agent under its content hash', () => {
+  const moto = useMoto({ processEnv: true });
+  let dir: string;
+  let file: string;
+  const s3 = () => new S3Client({ region: REGION, forcePathStyle: true });
+  const bundle = readFileSync(path.join(ROOT, 'dist', 'agent', 'kubeaz-agent.mjs'));
+  const sha = createHash('sha256').update(bundle).digest('hex');
+  const key = `agent/kubeaz-agent-${sha}.mjs`;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-agentup-'));
+    file = path.join(dir, 'cluster.yaml');
+    await writeFile(file, spec);
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('create: the bundle byte for byte under agent/kubeaz-agent-<sha256>.mjs, its configuration, user data naming both', async () => {
+    const r = await kubeaz(['create', '-f', file, '--yes'], moto.env);
+    expect(r.code, r.stderr).toBe(0);
+    const listed = ((await s3().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'agent/' }))).Contents ?? []).map((o) => o.Key).sort();
+    expect(listed).toEqual(['agent/config.json', key].sort());
+    const got = await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect(createHash('sha256').update(await got.Body!.transformToByteArray()).digest('hex')).toBe(sha);
+    const cfg = agentConfigSchema.parse(JSON.parse(await (await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: 'agent/config.json' }))).Body!.transformToString()));
+    expect(cfg).toMatchObject({ clusterId: ID, bucket: BUCKET, region: REGION, kubernetesVersion: '1.34.2' });
+    expect(cfg.groups.edge).toMatchObject({ role: 'loadbalancer', elasticIps: 2, asgName: `${ID}-edge` });
+    expect(cfg.groups.general!.labels).toEqual({ 'kubeaz.io/role': 'node', tier: 'apps' });
+
+    const ec2 = new EC2Client({ region: REGION });
+    const lts = (await ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).LaunchTemplates ?? [];
+    expect(lts.map((l) => l.LaunchTemplateName).sort()).toEqual([`${ID}-edge`, `${ID}-general`, `${ID}-master`]);
+    for (const lt of lts) {
+      const v = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: lt.LaunchTemplateId, Versions: ['$Latest'] }));
+      const ud = Buffer.from(v.LaunchTemplateVersions![0]!.LaunchTemplateData!.UserData!, 'base64').toString('utf8');
+      if (lt.LaunchTemplateName === `${ID}-master`) continue;
+      expect(ud).toContain(`aws s3 cp --only-show-errors 's3://${BUCKET}/${key}'`);
+      expect(ud).toContain(`echo '${sha}  '"$dir/kubeaz-agent.mjs" | sha256sum -c --quiet -`);
+      expect(ud).toContain(`exec 'node-22' "$dir/kubeaz-agent.mjs" boot --bucket '${BUCKET}' --group '${lt.LaunchTemplateName!.slice(ID.length + 1)}'`);
+    }
+  });
+
+  it('a second create changes nothing (no upload of the same agent again)', async () => {
+    const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], moto.env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.json<{ calls: { mutating: number }; actions: Array<{ key: string; action: string }> }>();
+    expect(out.actions.filter((a) => a.action !== 'unchanged')).toEqual([]);
+    expect(out.calls.mutating).toBe(0);
+  });
+
+  it('destroy leaves nothing, the agent objects included', async () => {
+    const r = await kubeaz(['destroy', '-f', file, '--yes'], moto.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/nothing of .* remains/);
+    const buckets = ((await s3().send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name);
+    expect(buckets).not.toContain(BUCKET);
+  });
+});

@@ -1,0 +1,98 @@
+/** The agent in the desired graph: its bundle under its hash, its configuration (the records' schema), user data naming both, the AMI check. */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { nodejsImageProblem } from '../../../src/engine/preflight.js';
+import { AGENT_CONFIG_OBJECT, agentBundleKey, agentBundleOf } from '../../../src/model/agent.js';
+import { deriveGraph, type Facts } from '../../../src/model/derive.js';
+import { AGENT_CONFIG_KEY, agentConfigSchema } from '../../../src/records/agent-config.js';
+import { parseSpec } from '../../../src/spec/load.js';
+import { al2023ReleaseBefore, al2023ReleaseOf, NODEJS } from '../../../src/spec/versions.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
+const tdir = join(ROOT, 'templates');
+const templates = Object.fromEntries(walk(tdir).map((p) => [relative(tdir, p), readFileSync(p, 'utf8')]));
+const agent = agentBundleOf('// a pretend agent\nconsole.log("hi");\n');
+const facts: Facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' }, templates, agent };
+const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
+const spec = (text = example) => parseSpec(text, 'c.yaml', new Date('2026-01-15T00:00:00Z')).spec;
+type Obj = { key: string; kind: string; props: { objectKey: string; body: string; contentType: string } };
+type Lt = { key: string; kind: string; props: { userData: string } };
+
+describe('the agent in the graph', () => {
+  const g = deriveGraph(spec(), facts);
+  const objects = g.nodes.filter((n) => n.kind === 'bucket-object') as unknown as Obj[];
+
+  it('uploads the bundle under agent/kubeaz-agent-<sha256>.mjs and its configuration under agent/config.json', () => {
+    const key = agentBundleKey(agent.sha256);
+    expect(key).toBe(`agent/kubeaz-agent-${agent.sha256}.mjs`);
+    expect(objects.find((o) => o.props.objectKey === key)?.props.body).toBe(agent.body);
+    expect(AGENT_CONFIG_OBJECT).toBe(AGENT_CONFIG_KEY);
+    expect(objects.map((o) => o.props.objectKey)).toContain(AGENT_CONFIG_KEY);
+  });
+
+  it('renders a configuration the agent accepts (records/agent-config.ts), with every group, its role, labels, taints and pool', () => {
+    const text = objects.find((o) => o.props.objectKey === AGENT_CONFIG_KEY)!.props.body;
+    const c = agentConfigSchema.parse(JSON.parse(text));
+    const s = spec().spec;
+    expect(Object.keys(c.groups).sort()).toEqual(['master', ...s.nodeGroups.map((n) => n.name)].sort());
+    expect(c.groups.master!.role).toBe('master');
+    for (const ng of s.nodeGroups) {
+      expect(c.groups[ng.name]).toMatchObject({ role: ng.role, asgName: `${c.clusterId}-${ng.name}`, elasticIps: ng.role === 'loadbalancer' ? ng.elasticIps : 0 });
+      expect(c.groups[ng.name]!.labels).toEqual({ 'kubeaz.io/role': ng.role, ...ng.labels });
+    }
+    expect(c.apiEndpoint).toBe(`master.${c.internalDomain}:443`);
+    // stable: the same spec renders the same text (no drift, no upload on a re-run)
+    expect(objects.find((o) => o.props.objectKey === AGENT_CONFIG_KEY)!.props.body).toBe((deriveGraph(spec(), facts).nodes.find((n) => n.key === `object/${AGENT_CONFIG_KEY}`) as unknown as Obj).props.body);
+  });
+
+  it('gives a three-master spec one group per master in the configuration', () => {
+    const ha = deriveGraph(spec(example.replace('  controlPlane:\n', '  controlPlane:\n    count: 3\n')), facts);
+    const text = (ha.nodes.find((n) => n.key === `object/${AGENT_CONFIG_KEY}`) as unknown as Obj).props.body;
+    const c = agentConfigSchema.parse(JSON.parse(text));
+    expect(Object.keys(c.groups).filter((k) => c.groups[k]!.role === 'master').sort()).toEqual(['master', 'master-2', 'master-3']);
+  });
+
+  it("nodes' user data installs nodejs22, fetches the agent by its key, checks its SHA-256 and runs node-22 … boot; masters keep their scripts", () => {
+    const lts = g.nodes.filter((n) => n.kind === 'launch-template') as unknown as Lt[];
+    const nodeUd = lts.filter((l) => !/^lt\/master/.test(l.key));
+    expect(nodeUd.length).toBeGreaterThan(0);
+    for (const l of nodeUd) {
+      const ud = l.props.userData;
+      expect(ud).toContain(`retry dnf install -y -q '${NODEJS.package}'`);
+      expect(ud).toContain(`/${agentBundleKey(agent.sha256)}' "$dir/kubeaz-agent.mjs"`);
+      expect(ud).toContain(`echo '${agent.sha256}  '"$dir/kubeaz-agent.mjs" | sha256sum -c --quiet -`);
+      expect(ud).toMatch(new RegExp(`exec '${NODEJS.binary}' "\\$dir/kubeaz-agent.mjs" boot --bucket 'kubeaz-[^']+' --group '${l.key.slice(3)}'`));
+    }
+    const master = lts.find((l) => l.key === 'lt/master')!.props.userData;
+    expect(master).toContain('master.sh');
+    // a new bundle is a new launch template version for the nodes (rollout replaces them)
+    const g2 = deriveGraph(spec(), { ...facts, agent: agentBundleOf('// another build\n') });
+    const ud2 = (g2.nodes.find((n) => n.key === nodeUd[0]!.key) as unknown as Lt).props.userData;
+    expect(ud2).not.toBe(nodeUd[0]!.props.userData);
+  });
+});
+
+describe('pre-flight: an AMI whose repository has no nodejs22', () => {
+  it.each([
+    ['al2023-ami-2023.6.20241209.0-kernel-6.1-x86_64', '2023.6.20241209', true],
+    ['al2023-ami-2023.6.20250317.0-kernel-6.1-arm64', '2023.6.20250317', true],
+    ['al2023-ami-2023.7.20250331.0-kernel-6.1-x86_64', '2023.7.20250331', false],
+    ['al2023-ami-minimal-2023.9.20251014.0-kernel-6.12-x86_64', '2023.9.20251014', false],
+    ['al2023-ami-2024.0.20240101.0-kernel-6.1-x86_64', '2024.0.20240101', false],
+    ['my-golden-image-42', undefined, false],
+  ] as const)('%s → release %s, refused: %s', (name, release, refused) => {
+    expect(al2023ReleaseOf(name)).toBe(release);
+    const p = nodejsImageProblem('ami-1', name);
+    if (refused) expect(p).toBe(`the image ami-1 (${name}) is AL2023 ${release}, older than ${NODEJS.firstAl2023Release}, the first release whose repository kubeaz knows to carry nodejs22: its instances could not install Node.js 22 to run the kubeaz agent. Use a newer image (or leave spec.ami unset for the latest AL2023)`);
+    else expect(p).toBeUndefined();
+  });
+
+  it('compares releases as numbers, field by field', () => {
+    expect(al2023ReleaseBefore('2023.6.20250317', '2023.7.20250331')).toBe(true);
+    expect(al2023ReleaseBefore('2023.10.20251201', '2023.9.20251014')).toBe(false);
+    expect(al2023ReleaseBefore('2023.7.20250331', '2023.7.20250331')).toBe(false);
+  });
+});
