@@ -571,3 +571,18 @@ export async function anyHealthy(endpoints: string[], opts: EtcdClientOptions = 
   const best = ok.find((p) => isLeader(p.status)) ?? ok[0];
   return best ? { endpoint: best.endpoint, status: best.status } : undefined;
 }
+
+/**
+ * MemberList from the first of `endpoints` that answers (tried in order, each with its deadline);
+ * undefined when none does. The member list a join or a replacement decides from.
+ */
+export async function memberListFrom(endpoints: string[], opts: EtcdClientOptions = {}): Promise<{ endpoint: string; members: EtcdMember[] } | undefined> {
+  for (const endpoint of endpoints) {
+    try {
+      return { endpoint, members: await withEtcd(endpoint, opts, (c) => c.memberList()) };
+    } catch (e) {
+      if (!(e instanceof EtcdError)) throw e;
+    }
+  }
+  return undefined;
+}

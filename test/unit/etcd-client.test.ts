@@ -8,7 +8,7 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ETCD_RPC_DESCRIPTOR, EtcdClient, EtcdError, classifyGrpcError, findLeader, idFromHex, idToHex, isHealthy, isLeader, probeAll, sameId } from '../../src/etcd/client.js';
+import { ETCD_RPC_DESCRIPTOR, EtcdClient, EtcdError, classifyGrpcError, findLeader, memberListFrom, idFromHex, idToHex, isHealthy, isLeader, probeAll, sameId } from '../../src/etcd/client.js';
 
 // 2^53 + 1 (a Number reads it as 2^53) and a value near 2^64
 const BIG = '9007199254740993';
@@ -113,6 +113,9 @@ describe('EtcdClient against a crafted gRPC server', () => {
     expect(probes[0]).toMatchObject({ endpoint, ok: true, healthy: true });
     expect(probes[1]).toMatchObject({ endpoint: 'http://127.0.0.1:1', ok: false, error: { code: 'Unavailable' } });
     expect((await findLeader(['http://127.0.0.1:1', endpoint], { callTimeoutMs: 2000 }))?.endpoint).toBe(endpoint);
+    // the member list from the first endpoint that answers; none answering is undefined, not a throw
+    expect(await memberListFrom(['http://127.0.0.1:1', endpoint], { callTimeoutMs: 2000 })).toMatchObject({ endpoint, members: [{ id: BIG }, { id: HUGE }] });
+    expect(await memberListFrom(['http://127.0.0.1:1'], { callTimeoutMs: 2000 })).toBeUndefined();
   });
 });
 
