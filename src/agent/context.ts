@@ -49,6 +49,30 @@ export interface Waits {
   /** loadbalancer: rounds of listing the pool and claiming a free address */
   eipRounds: number;
   eipRetryMs: number;
+  /** master: rounds of the boot decision (API up? records? lost for good?) before giving up */
+  electionAttempts: number;
+  electionRetryMs: number;
+  /** master: an instance recorded this recently but not listed by EC2 counts as alive (it may be new) */
+  unknownGraceMs: number;
+  /** master: `kubeadm init` tries (with `kubeadm reset -f` between) before the instance marks itself Unhealthy */
+  initAttempts: number;
+  initRetryMs: number;
+  /** master: `kubeadm join --control-plane` tries (reset between), and the waits before it (replace, pending adds) */
+  masterJoinAttempts: number;
+  masterJoinRetryMs: number;
+  memberAttempts: number;
+  memberRetryMs: number;
+  /** master: `kubeadm token create` right after init (the API may not take writes yet) */
+  tokenAttempts: number;
+  tokenRetryMs: number;
+  /** master: each add-on's tries */
+  addonAttempts: number;
+  addonRetryMs: number;
+  /** master: the first snapshot after the control plane formed (the leader may take a moment) */
+  backupAttempts: number;
+  backupRetryMs: number;
+  /** master: the API's /readyz probe */
+  apiProbeTimeoutMs: number;
 }
 
 export const DEFAULT_WAITS: Waits = {
@@ -66,6 +90,23 @@ export const DEFAULT_WAITS: Waits = {
   joinRetryMs: 10_000,
   eipRounds: 5,
   eipRetryMs: 10_000,
+  // 360 × 10 s: an hour for the control plane to form or be restored (as etcd-membership.sh waited)
+  electionAttempts: 360,
+  electionRetryMs: 10_000,
+  unknownGraceMs: 10 * 60_000,
+  initAttempts: 3,
+  initRetryMs: 10_000,
+  masterJoinAttempts: 30,
+  masterJoinRetryMs: 10_000,
+  memberAttempts: 60,
+  memberRetryMs: 10_000,
+  tokenAttempts: 30,
+  tokenRetryMs: 10_000,
+  addonAttempts: 10,
+  addonRetryMs: 10_000,
+  backupAttempts: 30,
+  backupRetryMs: 10_000,
+  apiProbeTimeoutMs: 5000,
 };
 
 export const WAITS_ENV = 'KUBEAZ_AGENT_WAITS';

@@ -43,7 +43,7 @@ export interface AgentGroupDoc {
 }
 
 /** The agent configuration of a spec (records/agent-config.ts AgentConfig, version 1). */
-export function agentConfigDoc(spec: ClusterSpec, names: Naming, bucket: string, masterZone?: string): Record<string, unknown> {
+export function agentConfigDoc(spec: ClusterSpec, names: Naming, bucket: string, masterZone?: string, master?: object): Record<string, unknown> {
   const s = spec.spec;
   const groups: Record<string, AgentGroupDoc> = {};
   for (const m of masterGroups(spec, masterZone)) groups[m.name] = { role: 'master', asgName: names.asg(m.name), labels: { 'kubeaz.io/role': 'master' }, taints: [], elasticIps: 0 };
@@ -68,6 +68,8 @@ export function agentConfigDoc(spec: ClusterSpec, names: Naming, bucket: string,
     serviceCidr: SERVICE_CIDR,
     vpcCidr: s.network.vpcCidr,
     groups,
+    // the master flow's settings (src/model/master-settings.ts, given by the caller; read by src/records/master-settings.ts)
+    ...(master ? { master } : {}),
   };
 }
 

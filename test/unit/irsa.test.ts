@@ -92,6 +92,7 @@ describe('graph', () => {
         'role/irsa-cluster-autoscaler',
         'role/sa-apps.uploader',
         'object/bootstrap/master/irsa.sh',
+        'object/bootstrap/master/addons/pod-identity-webhook.yaml',
       ].sort(),
     );
   });

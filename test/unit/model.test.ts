@@ -228,7 +228,7 @@ describe('deriveGraph on cluster.example.yaml', () => {
       'security-group': 5, // api-elb, api-elb-internal, master, node, loadbalancer
       'security-group-rules': 5,
       bucket: 1,
-      'bucket-object': BOOTSTRAP_FILES.length + 3, // + cluster.env, the agent's bundle and its configuration
+      'bucket-object': BOOTSTRAP_FILES.length + 4, // + cluster.env, the agent's bundle and its configuration, the StorageClass manifest
       pki: 1, // CAs and service-account keys under pki/
       'hosted-zone': 2,
       'iam-role': 3,

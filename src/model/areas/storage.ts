@@ -1,5 +1,7 @@
 /** Storage and PKI: the cluster's bucket, the bootstrap files in it, the CAs and service-account keys. */
 import { clusterVars, renderBootstrapFiles, renderIrsaBootstrapFiles } from '../bootstrap.js';
+import { addonManifestFiles } from '../addon-manifests.js';
+import { masterSettings } from '../master-settings.js';
 import { AGENT_CONFIG_OBJECT, agentBundleKey, agentConfigDoc, renderAgentConfig, UNBUILT_AGENT } from '../agent.js';
 import { tlsOnlyPolicy } from '../policies.js';
 import type { LifecycleRule, Ref } from '../types.js';
@@ -33,7 +35,9 @@ export function storage({ spec, s, id, names, facts, b }: Area): Storage {
   const bucket: Ref = b.add('bucket', 'bucket', bucketName, { name: bucketName, policy: JSON.stringify(tlsOnlyPolicy(bucketArn)), lifecycle: BUCKET_LIFECYCLE });
   const vars = clusterVars(spec, names, bucketName, facts.accountId);
   const objectKeys: string[] = [];
-  for (const f of renderBootstrapFiles(facts.templates, vars)) {
+  // the add-on manifests the master that installs the add-ons applies (rendered here, not on the instance)
+  const manifests = addonManifestFiles(vars.CLUSTER_ID!, spec.spec.region, vars.POD_IDENTITY_WEBHOOK_IMAGE);
+  for (const f of [...renderBootstrapFiles(facts.templates, vars), ...manifests]) {
     const key = `object/${f.key}`;
     objectKeys.push(key);
     b.add('bucket-object', key, f.key, { bucket, objectKey: f.key, body: f.body, contentType: f.contentType });
@@ -54,7 +58,7 @@ export function storage({ spec, s, id, names, facts, b }: Area): Storage {
   const agentKey = agentBundleKey(bundle.sha256);
   for (const [objectKey, body, contentType] of [
     [agentKey, bundle.body, 'text/javascript'],
-    [AGENT_CONFIG_OBJECT, renderAgentConfig(agentConfigDoc(spec, names, bucketName, facts.masterZone)), 'application/json'],
+    [AGENT_CONFIG_OBJECT, renderAgentConfig(agentConfigDoc(spec, names, bucketName, facts.masterZone, masterSettings(spec, names, facts.accountId))), 'application/json'],
   ] as const) {
     objectKeys.push(`object/${objectKey}`);
     b.add('bucket-object', `object/${objectKey}`, objectKey, { bucket, objectKey, body, contentType });

@@ -1,0 +1,105 @@
+/**
+ * The add-ons as typed invocations (master.sh's order and values), the manifests the model renders
+ * at create (StorageClass, pod-identity webhook without its caBundle), and the certificates the
+ * master's agent makes itself: the webhook's serving certificate and kubeadm's CA hash.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { addonSteps, type AddonInput } from '../../../src/agent/master/addons.js';
+import { addonManifestFiles, podIdentityWebhookManifest, storageClassManifest } from '../../../src/model/addon-manifests.js';
+import { caCertHash, chainsTo, generateCa, signServerCert, validFor, x509 } from '../../../src/pki/ca.js';
+
+const input: AddonInput = {
+  clusterId: 'demo-dev',
+  region: 'eu-west-1',
+  masterDns: 'master.demo-dev.internal',
+  adminKubeconfig: '/etc/kubernetes/admin.conf',
+  versions: { cilium: '1.19.6', awsCcmChart: '0.0.11', awsCcmImage: 'v1.34.3', ebsCsiChart: '2.64.0', clusterAutoscalerChart: '9.59.1', clusterAutoscalerImage: 'v1.34.5', nthChart: '0.27.3' },
+  storageClassFile: '/opt/kubeaz/addons/storageclass.yaml',
+};
+const argOf = (args: string[], flag: string, prefix: string) => args.filter((_, i) => args[i - 1] === flag).find((a) => a.startsWith(prefix));
+
+describe('add-ons as typed invocations', () => {
+  it('without IRSA: master.sh`s order, controllers with host networking for the instance role', () => {
+    const steps = addonSteps(input);
+    expect(steps.map((s) => s.name)).toEqual(['cilium', 'aws-cloud-controller-manager', 'aws-ebs-csi-driver', 'storage-class', 'cluster-autoscaler', 'aws-node-termination-handler']);
+    for (const s of steps) for (const r of s.run) expect(r.args.slice(0, 2)).toEqual(['--kubeconfig', '/etc/kubernetes/admin.conf']);
+    const cilium = steps[0]!.run[0]!;
+    expect(cilium.cmd).toBe('helm');
+    expect(argOf(cilium.args, '--version', '')).toBe('1.19.6');
+    expect(argOf(cilium.args, '--set', 'k8sServiceHost=')).toBe('k8sServiceHost=master.demo-dev.internal');
+    const ccm = steps[1]!.run[0]!.args;
+    expect(JSON.parse(argOf(ccm, '--set-json', 'args=')!.slice(5))).toContain('--cluster-name=demo-dev');
+    const ebs = steps[2]!.run;
+    expect(ebs[1]!.args).toContain(JSON.stringify({ spec: { template: { spec: { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } } } }));
+    expect(steps[3]!.run[0]!.args).toEqual(['--kubeconfig', '/etc/kubernetes/admin.conf', 'apply', '-f', '/opt/kubeaz/addons/storageclass.yaml']);
+    const ca = steps[4]!.run[0]!.args;
+    expect(ca).toContain('hostNetwork=true');
+    expect(JSON.parse(argOf(ca, '--set-json', 'autoDiscovery.tags=')!.slice('autoDiscovery.tags='.length))).toEqual(['k8s.io/cluster-autoscaler/enabled', 'k8s.io/cluster-autoscaler/demo-dev']);
+    expect(steps[5]!.run[0]!.args).toContain('oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler');
+  });
+
+  it('with IRSA: the webhook right after Cilium, EBS CSI and cluster-autoscaler on their own roles off the host network', () => {
+    const steps = addonSteps({ ...input, irsa: { webhookManifestFile: '/w.yaml', webhookSecretFile: '/s.yaml', ebsCsiRoleArn: 'arn:aws:iam::1:role/ebs', clusterAutoscalerRoleArn: 'arn:aws:iam::1:role/ca' } });
+    expect(steps.map((s) => s.name).slice(0, 2)).toEqual(['cilium', 'pod-identity-webhook']);
+    expect(steps[1]!.run.map((r) => r.args.slice(2, 5))).toEqual([['apply', '-f', '/s.yaml'], ['apply', '-f', '/w.yaml'], ['-n', 'kube-system', 'rollout']]);
+    const ebs = steps.find((s) => s.name === 'aws-ebs-csi-driver')!.run;
+    expect(ebs[0]!.args).toContain('controller.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::1:role/ebs');
+    expect(ebs[1]!.args).toContain(JSON.stringify({ spec: { template: { spec: { hostNetwork: false, dnsPolicy: 'ClusterFirst' } } } }));
+    const ca = steps.find((s) => s.name === 'cluster-autoscaler')!.run[0]!.args;
+    expect(ca).toContain('hostNetwork=false');
+    expect(ca).toContain('rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::1:role/ca');
+  });
+});
+
+describe('add-on manifests rendered at create', () => {
+  it('the default StorageClass: encrypted gp3, WaitForFirstConsumer', () => {
+    const [sc] = parseAllDocuments(storageClassManifest('demo-dev')).map((d) => d.toJS());
+    expect(sc).toEqual({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'gp3', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      provisioner: 'ebs.csi.aws.com',
+      volumeBindingMode: 'WaitForFirstConsumer',
+      allowVolumeExpansion: true,
+      reclaimPolicy: 'Delete',
+      parameters: { type: 'gp3', encrypted: 'true', 'csi.storage.k8s.io/fstype': 'ext4' },
+    });
+  });
+
+  it('the webhook: its objects, the region, no host network, caBundle left for the master', () => {
+    const docs = parseAllDocuments(podIdentityWebhookManifest('public.ecr.aws/eks/amazon-eks-pod-identity-webhook:3a28f52', 'eu-west-1')).map((d) => d.toJS());
+    expect(docs.map((d) => d.kind)).toEqual(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Service', 'MutatingWebhookConfiguration']);
+    const pod = docs[3].spec.template.spec;
+    expect(pod.hostNetwork).toBeUndefined();
+    expect(pod.containers[0].command).toContain('--aws-default-region=eu-west-1');
+    expect(docs[5].webhooks[0].clientConfig.caBundle).toBeUndefined();
+    expect(addonManifestFiles('c', 'eu-west-1', undefined).map((f) => f.key)).toEqual(['bootstrap/master/addons/storageclass.yaml']);
+    expect(addonManifestFiles('c', 'eu-west-1', 'img').map((f) => f.key)).toEqual(['bootstrap/master/addons/storageclass.yaml', 'bootstrap/master/addons/pod-identity-webhook.yaml']);
+  });
+});
+
+describe('certificates the master makes', () => {
+  it('the webhook`s serving certificate chains to the cluster CA and names its Service', async () => {
+    const ca = await generateCa('kubernetes');
+    const s = await signServerCert(ca.cert, ca.key, 'pod-identity-webhook.kube-system.svc', ['pod-identity-webhook', 'pod-identity-webhook.kube-system.svc']);
+    expect(await chainsTo(s.cert, ca.cert)).toBe(true);
+    const c = new x509.X509Certificate(s.cert);
+    expect(c.getExtension(x509.SubjectAlternativeNameExtension)!.names.items.map((n) => n.value)).toEqual(['pod-identity-webhook', 'pod-identity-webhook.kube-system.svc']);
+    expect(validFor(s.cert, 30)).toBe(true);
+    expect(validFor(s.cert, 4000)).toBe(false);
+  });
+
+  it('kubeadm`s CA hash equals what openssl computes from the certificate`s public key', async () => {
+    const ca = await generateCa('kubernetes');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cahash-'));
+    fs.writeFileSync(path.join(dir, 'ca.crt'), ca.cert);
+    const der = execFileSync('sh', ['-c', `openssl x509 -pubkey -noout -in ${dir}/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1`]).toString().trim();
+    fs.rmSync(dir, { recursive: true });
+    expect(caCertHash(ca.cert)).toBe(`sha256:${der}`);
+  });
+});
