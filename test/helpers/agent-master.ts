@@ -10,7 +10,8 @@ import type { AgentAws, AgentContext, Waits } from '../../src/agent/context.js';
 import { DEFAULT_WAITS } from '../../src/agent/context.js';
 import type { Identity } from '../../src/agent/identity.js';
 import type { MasterDeps } from '../../src/agent/master/boot.js';
-import type { EtcdAccess, MemberInfo, ProbeInfo } from '../../src/agent/master/etcd-access.js';
+import type { EtcdAccess } from '../../src/agent/master/etcd-access.js';
+import { EtcdError, type EtcdMember, type EtcdStatus, type Probe } from '../../src/etcd/client.js';
 import type { Programs, RunOptions, RunResult } from '../../src/agent/programs.js';
 import { BootReporter, type ReportSink } from '../../src/agent/report.js';
 import type { AgentConfig } from '../../src/records/agent-config.js';
@@ -19,37 +20,40 @@ import type { MasterSettings } from '../../src/model/master-settings.js';
 export const ok = (stdout = ''): RunResult => ({ code: 0, stdout, stderr: '', tail: stdout, timedOut: false });
 export const fail = (code: number, tail: string): RunResult => ({ code, stdout: '', stderr: tail, tail, timedOut: false });
 
-/** A tiny etcd cluster in memory: members by hex id; one leader (the first started). */
+/** A tiny etcd cluster in memory, answering in the client's own types: one leader (the first started and up). */
 export class FakeEtcd implements EtcdAccess {
-  members: MemberInfo[] = [];
+  members: EtcdMember[] = [];
   removed: string[] = [];
   snapshots: string[] = [];
   private next = 0x8e9e05c52164694dn;
   down = new Set<string>();
 
-  add(ip: string, name: string): MemberInfo {
-    const m: MemberInfo = { idHex: (this.next++).toString(16), name, peerURLs: [`https://${ip}:2380`], clientURLs: [`https://${ip}:2379`], started: true };
+  add(ip: string, name: string): EtcdMember {
+    const n = this.next++;
+    const m: EtcdMember = { id: n.toString(10), idHex: n.toString(16), name, peerURLs: [`https://${ip}:2380`], clientURLs: [`https://${ip}:2379`], isLearner: false, started: true };
     this.members.push(m);
     return m;
   }
-  private leader(): MemberInfo | undefined {
+  private leader(): EtcdMember | undefined {
     return this.members.find((m) => m.started && !this.down.has(m.clientURLs[0]!));
   }
-  async probe(endpoints: string[]): Promise<ProbeInfo[]> {
-    return endpoints.map((endpoint) => {
+  async probe(endpoints: string[]): Promise<Probe[]> {
+    return endpoints.map((endpoint): Probe => {
       const m = this.members.find((x) => x.clientURLs.includes(endpoint));
-      if (!m || this.down.has(endpoint)) return { endpoint, ok: false, healthy: false, leader: false, error: 'connection refused' };
-      return { endpoint, ok: true, healthy: true, leader: this.leader() === m, memberIdHex: m.idHex };
+      if (!m || this.down.has(endpoint)) return { endpoint, ok: false, error: new EtcdError(`etcd Status at ${endpoint} failed: connection refused`, 'Unavailable', endpoint) };
+      const leader = this.leader()?.id ?? '0';
+      const status: EtcdStatus = { endpoint, memberId: m.id, leader, clusterId: '1', version: '3.6.6', dbSize: '0', dbSizeInUse: '0', raftTerm: '2', raftIndex: '9', raftAppliedIndex: '9', errors: [], isLearner: false };
+      return { endpoint, ok: true, status, healthy: leader !== '0' };
     });
   }
-  async memberList(endpoints: string[]): Promise<MemberInfo[]> {
+  async memberList(endpoints: string[]): Promise<EtcdMember[]> {
     const answering = endpoints.some((e) => this.members.some((m) => m.clientURLs.includes(e)) && !this.down.has(e));
-    if (!answering) throw new Error(`no etcd member answers at ${endpoints.join(', ')}`);
+    if (!answering) throw new EtcdError(`no etcd member answers at ${endpoints.join(', ')}`, 'Unavailable', endpoints[0] ?? '');
     return this.members.map((m) => ({ ...m }));
   }
-  async memberRemove(_endpoints: string[], idHex: string): Promise<void> {
-    this.removed.push(idHex);
-    this.members = this.members.filter((m) => m.idHex !== idHex);
+  async memberRemove(_endpoints: string[], id: string): Promise<void> {
+    this.removed.push(id);
+    this.members = this.members.filter((m) => m.id !== id);
   }
   async snapshot(endpoint: string, file: string): Promise<{ sha256: string; bytes: number }> {
     this.snapshots.push(endpoint);

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../src/aws/clients.js';
-import { prepareJoin } from '../../src/agent/master/boot.js';
+import { elect, masterSettingsOf } from '../../src/agent/master/boot.js';
+import { isLeader } from '../../src/etcd/client.js';
 import { grpcEtcd } from '../../src/agent/master/etcd-grpc.js';
 import { ensureEtcdClientCert, etcdTlsFiles } from '../../src/agent/master/pki.js';
 import { memberKey, write } from '../../src/agent/master/records.js';
@@ -30,7 +31,7 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
   let aws: AwsClients;
   let s3: S3Client;
   const master = (instanceId: string, group: string, ip = '127.0.0.9') =>
-    testMaster({ instanceId, group, ip, aws, bucket: BUCKET, sink: { put: async () => {} }, programs: new FakePrograms(), waits: { memberAttempts: 3 } });
+    testMaster({ instanceId, group, ip, aws, bucket: BUCKET, sink: { put: async () => {} }, programs: new FakePrograms(), waits: { memberAttempts: 3, electionAttempts: 3 } });
   let m: ReturnType<typeof master>;
 
   beforeAll(async () => {
@@ -71,8 +72,9 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
     const access = grpcEtcd(etcdTlsFiles(m.ctx));
     const probes = await access.probe([etcd.client.a!, etcd.client.b!, etcd.client.c!]);
     expect(probes.every((p) => p.ok && p.healthy)).toBe(true);
-    expect(probes.filter((p) => p.leader)).toHaveLength(1);
-    const leaderName = ['a', 'b', 'c'][probes.findIndex((p) => p.leader)]!;
+    const leads = probes.map((p) => p.ok && isLeader(p.status));
+    expect(leads.filter(Boolean)).toHaveLength(1);
+    const leaderName = ['a', 'b', 'c'][leads.indexOf(true)]!;
     const status = JSON.parse(etcd.etcdctl(etcd.client[leaderName]!, 'endpoint', 'status', '-w', 'json').out) as Array<{ Status: { header: { member_id: number }; leader: number } }>;
     expect(status[0]!.Status.leader).toBe(status[0]!.Status.header.member_id);
   });
@@ -83,7 +85,7 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
     const r = await takeBackup(m.ctx, access, 7);
     expect(r).toBeDefined();
     const leader = (await access.probe([r!.from]))[0]!;
-    expect(leader.leader).toBe(true);
+    expect(leader.ok && isLeader(leader.status)).toBe(true);
     const obj = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: r!.key }));
     const body = Buffer.from(await obj.Body!.transformToByteArray());
     expect(obj.Metadata?.sha256).toBe(createHash('sha256').update(body).digest('hex'));
@@ -96,7 +98,8 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
     const access = grpcEtcd(etcdTlsFiles(m.ctx));
     const deps = { etcd: access, apiUp: async () => true, agentCommand: ['node', 'agent.mjs'] };
     await etcd.kill('c');
-    await prepareJoin(m.ctx, deps);
+    // the API answers: the election removes master-3's previous member, then decides join
+    expect(await elect(m.ctx, deps, masterSettingsOf(m.ctx))).toEqual({ action: 'join' });
     const names = etcd.etcdctl(etcd.client.a!, 'member', 'list').out.trim().split('\n').map((l) => l.split(', ')[2]);
     expect(names.sort()).toEqual(['a', 'b']);
     expect(m.logs.some((l) => /removing master-3's previous member [0-9a-f]+ \(instance i-oldc\)/.test(l))).toBe(true);
@@ -108,7 +111,7 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
     await write(aws, BUCKET, memberKey('master-3'), { group: 'master-3', memberId: 'ffff', instanceId: 'i-gone', clientURL: etcd.client.c!, time: '2026-12-05T10:00:00Z' });
     await etcd.kill('b');
     const access = grpcEtcd(etcdTlsFiles(other.ctx), 1500);
-    await expect(prepareJoin(other.ctx, { etcd: access, apiUp: async () => true, agentCommand: ['node', 'agent.mjs'] })).rejects.toThrow(/refusing to remove master-2's previous member yet: only [01] of the other 1 members are healthy and 2 are needed once it is replaced; not joining/);
+    await expect(elect(other.ctx, { etcd: access, apiUp: async () => true, agentCommand: ['node', 'agent.mjs'] }, masterSettingsOf(other.ctx))).rejects.toThrow(/refusing to remove member [0-9a-f]+ yet: only [01] of the other 1 members are healthy and 2 are needed for quorum once it is replaced — still so after 3 attempts/);
     expect(etcd.etcdctl(etcd.client.a!, 'member', 'list').out).toContain(', b, ');
   });
 });

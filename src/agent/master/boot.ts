@@ -24,7 +24,9 @@ import { hostPath, type AgentContext } from '../context.js';
 import { ProgramError, type RunResult } from '../programs.js';
 import { installAddons } from './addon-runner.js';
 import { renewJoinToken } from './day-jobs.js';
-import { decide, instancesToDescribe, pendingAdd, replacement, type Decision } from './decision.js';
+import { decideMaster, endpointsToProbe, instancesToDescribe, type InstanceState, type MasterDecision } from '../decide/master.js';
+import { healthFromProbes } from '../decide/health.js';
+import { afterInitFailure } from '../decide/init-failure.js';
 import { registerMasterDns } from './dns.js';
 import { clientUrl, peerUrl, type EtcdAccess } from './etcd-access.js';
 import { ensureEtcdutl } from './etcd-tools.js';
@@ -67,67 +69,68 @@ export function kubeadmInput(ctx: AgentContext, ms: MasterSettings): MasterKubea
 }
 
 /** EC2 states of these instances (a filter, not InstanceIds: an instance gone long ago is unknown, not an error). */
-export async function instanceStates(ctx: AgentContext, ids: string[]): Promise<Record<string, string>> {
+export async function instanceStates(ctx: AgentContext, ids: string[]): Promise<Record<string, { state: InstanceState }>> {
   if (ids.length === 0) return {};
   const ec2 = await ctx.aws.ec2();
-  const out: Record<string, string> = {};
+  const out: Record<string, { state: InstanceState }> = {};
   let NextToken: string | undefined;
   do {
     const page = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: ids }], NextToken }));
-    for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && ids.includes(i.InstanceId)) out[i.InstanceId] = i.State?.Name ?? 'unknown';
+    for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && ids.includes(i.InstanceId) && i.State?.Name) out[i.InstanceId] = { state: i.State.Name as InstanceState };
     NextToken = page.NextToken;
   } while (NextToken);
   return out;
 }
 
-/** The recorded etcd client URL that answers with a leader (none: undefined). Asked with the client certificate. */
-async function liveRecordedMember(deps: MasterDeps, records: ControlPlaneRecords, self: string): Promise<string | undefined> {
-  const urls = Object.values(records.members)
-    .filter((m) => m.instanceId !== self && m.clientURL)
-    .map((m) => m.clientURL!);
-  if (urls.length === 0) return undefined;
-  return (await deps.etcd.probe(urls)).find((p) => p.ok && p.healthy)?.endpoint;
-}
-
-/** One round of looking: what the decision needs, gathered. */
-export async function lookAround(ctx: AgentContext, deps: MasterDeps, ms: MasterSettings): Promise<{ decision: Decision; records: ControlPlaneRecords }> {
+/**
+ * One round of looking: the records, the API, join/, the recorded instances' EC2 states, etcd's
+ * MemberList and every member's Status (asked with the client certificate made in the pki phase),
+ * then a-etcd's pure decision (src/agent/decide/master.ts).
+ */
+export async function lookAround(ctx: AgentContext, deps: MasterDeps, ms: MasterSettings, attempt: number): Promise<{ decision: MasterDecision; records: ControlPlaneRecords; endpoints: string[] }> {
   const records = await readRecords(ctx.aws, ctx.config.bucket);
   for (const bad of records.invalid) ctx.log(`ignoring s3://${ctx.config.bucket}/${bad.key}: ${bad.error}`);
-  const apiUp = ms.controlPlaneCount > 1 ? await deps.apiUp().catch(() => false) : false;
-  const joinTokenExists = !apiUp && !records.init && ms.controlPlaneCount > 1 ? (await getText(ctx.aws, ctx.config.bucket, JOIN_TOKEN_KEY)) !== undefined : false;
-  const needsLossCheck = ms.controlPlaneCount > 1 && !apiUp && records.init !== undefined;
-  const instances = needsLossCheck ? await instanceStates(ctx, instancesToDescribe(records, ctx.identity.instanceId)) : {};
-  const liveMember = needsLossCheck ? await liveRecordedMember(deps, records, ctx.identity.instanceId) : undefined;
-  const decision = decide({
+  const ha = ms.controlPlaneCount > 1;
+  const apiUp = ha ? await deps.apiUp().catch(() => false) : false;
+  const joinTokenExists = ha && !apiUp && !records.init ? (await getText(ctx.aws, ctx.config.bucket, JOIN_TOKEN_KEY)) !== undefined : false;
+  const recorded = endpointsToProbe(records);
+  const members = ha && recorded.length ? await deps.etcd.memberList(recorded).catch(() => undefined) : undefined;
+  const endpoints = endpointsToProbe(records, members);
+  const health = healthFromProbes(ha ? await deps.etcd.probe(endpoints) : []);
+  const instances = ha && !apiUp && records.init ? await instanceStates(ctx, instancesToDescribe(records).filter((id) => id !== ctx.identity.instanceId)) : {};
+  const decision = decideMaster({
     self: { instanceId: ctx.identity.instanceId, group: ctx.identity.group },
     controlPlaneCount: ms.controlPlaneCount,
-    apiUp,
-    records,
-    joinTokenExists,
-    instances,
-    ...(liveMember ? { liveMember } : {}),
     now: ctx.now(),
-    unknownGraceMs: ctx.waits.unknownGraceMs,
+    apiUp,
+    joinTokenExists,
+    records,
+    instances,
+    health,
+    ...(members ? { members } : {}),
+    attempt,
+    limits: { waitAttempts: ctx.waits.electionAttempts, gateAttempts: ctx.waits.memberAttempts, unknownGraceSeconds: ctx.waits.unknownGraceMs / 1000 },
   });
-  return { decision, records };
+  return { decision, records, endpoints };
 }
 
-/** The election: decide, race where the decision says so, wait and look again; an hour at most (waits). */
+/**
+ * The election: decide, act (race for init.json or a restore claim, remove the group's previous
+ * member), wait and look again, until the decision is init, join or restore — or give-up.
+ */
 export async function elect(ctx: AgentContext, deps: MasterDeps, ms: MasterSettings): Promise<BootAction> {
-  const n = ctx.waits.electionAttempts;
-  let why = '';
-  for (let i = 1; i <= n; i++) {
-    const { decision: d, records } = await lookAround(ctx, deps, ms);
-    why = d.why;
-    const lost = records.restore?.by || records.init?.instanceId || '';
+  for (let attempt = 1; ; attempt++) {
+    const { decision: d, endpoints } = await lookAround(ctx, deps, ms, attempt);
     switch (d.action) {
       case 'init':
       case 'join':
-        ctx.log(`${d.action}: ${d.why}`);
+        ctx.log(`${d.action}: ${d.reason}`);
         return { action: d.action };
       case 'restore':
-        ctx.log(`restore: ${d.why}`);
-        return { action: 'restore', lost, claimKey: d.key };
+        ctx.log(`restore: ${d.reason}`);
+        return { action: 'restore', lost: d.lostCreator, claimKey: d.claimKey };
+      case 'give-up':
+        throw new KubeazFailure(`no API at ${ms.masterDns}:443 and no init or restore to take over: ${d.reason}`, 'internal');
       case 'claim-init': {
         const r = await claim(ctx.aws, ctx.config.bucket, INIT_KEY, {
           group: ctx.identity.group,
@@ -140,25 +143,33 @@ export async function elect(ctx: AgentContext, deps: MasterDeps, ms: MasterSetti
           ctx.log(`won s3://${ctx.config.bucket}/${INIT_KEY}: this master (${ctx.identity.group}) runs kubeadm init`);
           return { action: 'init' };
         }
-        ctx.log(`another master won ${INIT_KEY} (S3 answered PreconditionFailed); waiting for its API (${i}/${n})`);
+        ctx.log(`another master won ${INIT_KEY} (S3 answered PreconditionFailed); waiting for its API (${attempt})`);
         break;
       }
       case 'claim-restore': {
-        const r = await claim(ctx.aws, ctx.config.bucket, claimKey(d.key), { by: ctx.identity.instanceId, group: ctx.identity.group, time: isoSeconds(ctx.now()) });
+        const r = await claim(ctx.aws, ctx.config.bucket, d.claimKey, { by: ctx.identity.instanceId, group: ctx.identity.group, time: isoSeconds(ctx.now()) });
         if (r === 'won') {
-          ctx.log(`won s3://${ctx.config.bucket}/${claimKey(d.key)}: this master restores the cluster as one member; the others join it`);
-          return { action: 'restore', lost, claimKey: d.key };
+          ctx.log(`won s3://${ctx.config.bucket}/${d.claimKey}: this master restores the cluster as one member; the others join it`);
+          return { action: 'restore', lost: d.lostCreator, claimKey: d.claimKey };
         }
-        ctx.log(`another master claimed ${claimKey(d.key)} first; looking again (${i}/${n})`);
+        ctx.log(`another master claimed ${d.claimKey} first; looking again (${attempt})`);
         continue; // the claim's holder is read on the next round at once
       }
+      case 'replace':
+        ctx.log(d.reason);
+        try {
+          await deps.etcd.memberRemove(endpoints, d.previous.memberId);
+          continue; // look again at once: joined in its place next
+        } catch (e) {
+          ctx.log(`member remove ${d.previous.memberIdHex} failed: ${(e as Error).message}; trying again (${attempt})`);
+        }
+        break;
       case 'wait':
-        ctx.log(`${d.why} (${i}/${n})`);
+        ctx.log(`${d.reason} (${attempt}/${ctx.waits.electionAttempts})`);
         break;
     }
-    if (i < n) await ctx.sleep(ctx.waits.electionRetryMs);
+    await ctx.sleep(ctx.waits.electionRetryMs);
   }
-  throw new KubeazFailure(`no API at ${ms.masterDns}:443 after ${n} rounds, and no init or restore to take over: ${why}`, 'internal');
 }
 
 /** A program's run that must succeed, the result kept for the report. */
@@ -203,7 +214,8 @@ export async function initWithRetries(ctx: AgentContext, ms: MasterSettings, res
       return restored;
     } catch (e) {
       if (!(e instanceof ProgramError)) throw e;
-      if (i >= n) {
+      const next = afterInitFailure(i, n);
+      if (next.action === 'mark-unhealthy') {
         let marked = 'marked itself Unhealthy: its auto scaling group replaces it and another master takes the turn';
         try {
           await markUnhealthy(ctx);
@@ -213,53 +225,11 @@ export async function initWithRetries(ctx: AgentContext, ms: MasterSettings, res
         ctx.log(`kubeadm init failed ${n} times; this instance ${marked}`);
         throw new InitFailed(`kubeadm init failed ${n} times (last: exit ${e.result.code}); this instance ${marked}`, e.output, e);
       }
-      ctx.log(`kubeadm init failed (exit ${e.result.code}, attempt ${i} of ${n}); kubeadm reset -f and again`);
+      ctx.log(`${next.reason} (exit ${e.result.code})`);
       await resetForRetry(ctx);
       await ctx.sleep(ctx.waits.initRetryMs);
       restored = await restore();
     }
-  }
-}
-
-/** Every member's view (started, healthy) through the other masters' recorded endpoints. */
-async function memberViews(deps: MasterDeps, endpoints: string[]) {
-  const members = await deps.etcd.memberList(endpoints);
-  const probes = await deps.etcd.probe(members.flatMap((m) => m.clientURLs.slice(0, 1)));
-  return members.map((m) => ({ idHex: m.idHex, started: m.started, healthy: probes.some((p) => p.ok && p.healthy && p.memberIdHex === m.idHex) }));
-}
-
-/** Joining in place of the group's previous master: remove its member while quorum holds; wait for pending adds. */
-export async function prepareJoin(ctx: AgentContext, deps: MasterDeps): Promise<void> {
-  const records = await readRecords(ctx.aws, ctx.config.bucket);
-  const others = Object.values(records.members)
-    .filter((m) => m.group !== ctx.identity.group && m.clientURL)
-    .map((m) => m.clientURL!);
-  if (others.length === 0) return;
-  const previous = records.members[ctx.identity.group];
-  const n = ctx.waits.memberAttempts;
-  for (let i = 1; ; i++) {
-    let why: string;
-    try {
-      const views = await memberViews(deps, others);
-      const r = replacement(previous, ctx.identity.instanceId, views);
-      if (r.action === 'none') {
-        if (!pendingAdd(views)) return;
-        why = 'an etcd member is added but not started yet (another master joining): adding this one after it';
-      } else if (r.action === 'remove') {
-        ctx.log(`removing ${ctx.identity.group}'s previous member ${r.idHex} (instance ${previous!.instanceId}): ${r.why}`);
-        await deps.etcd.memberRemove(others, r.idHex);
-        continue;
-      } else why = `refusing to remove ${ctx.identity.group}'s previous member yet: ${r.why}`;
-    } catch (e) {
-      why = `no etcd member answers at ${others.join(', ')}: ${(e as Error).message}`;
-    }
-    if (i >= n) {
-      if (previous && previous.instanceId !== ctx.identity.instanceId && why.startsWith('refusing')) throw new KubeazFailure(`${why}; not joining (it would leave the cluster without quorum)`, 'internal');
-      ctx.log(`${why}; joining anyway after ${n} attempts (kubeadm's own member add retries)`);
-      return;
-    }
-    ctx.log(`${why} (${i}/${n})`);
-    await ctx.sleep(ctx.waits.memberRetryMs);
   }
 }
 
@@ -299,7 +269,7 @@ export async function recordMember(ctx: AgentContext, deps: MasterDeps): Promise
   for (let i = 1; ; i++) {
     const m = await deps.etcd
       .memberList([own])
-      .then((ms) => ms.find((x) => x.started && x.peerURLs.includes(peer)))
+      .then((list) => list.find((x) => x.started && x.peerURLs.includes(peer)))
       .catch(() => undefined);
     if (m) {
       await write(ctx.aws, ctx.config.bucket, memberKey(ctx.identity.group), {
@@ -352,10 +322,8 @@ export async function masterBootWith(ctx: AgentContext, deps: MasterDeps): Promi
   if (ms.irsa) await writeHostFile(ctx, `${PATCHES_DIR}/${APISERVER_PATCH_FILE}`, apiserverIssuerPatch(ms.irsa.serviceAccountIssuer, ms.irsa.defaultServiceAccountIssuer));
   let restored: { key?: string } = {};
   if (action.action === 'join') {
-    await phase('join', async () => {
-      await prepareJoin(ctx, deps);
-      await joinControlPlane(ctx, ms);
-    });
+    // the group's previous member was removed and pending adds waited for in the election
+    await phase('join', () => joinControlPlane(ctx, ms));
   } else {
     let etcdutl: string | undefined;
     const restore = async () => restoreNewest(ctx, async () => (etcdutl ??= await ensureEtcdutl(ctx)), ctx.identity.hostname);

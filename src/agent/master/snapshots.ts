@@ -14,7 +14,9 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { isLeader } from '../../etcd/client.js';
 import { snapshotKey } from '../../etcd/retention.js';
+import { shouldBackup } from '../decide/backup.js';
 import { listSnapshots, pruneSnapshots, uploadSnapshot } from '../../etcd/snapshots.js';
 import { hostPath, type AgentContext } from '../context.js';
 import { runChecked } from '../programs.js';
@@ -55,13 +57,14 @@ export async function takeBackup(ctx: AgentContext, etcd: EtcdAccess, retentionD
   const probes = await etcd.probe(endpoints);
   if (opts.leaderOnly) {
     const own = probes.find((p) => p.endpoint === clientUrl(ctx.identity.privateIp));
-    if (!own?.leader) {
-      ctx.log(`this master's etcd member is not the leader (${own?.ok ? 'it answers' : `it does not answer: ${own?.error ?? 'no answer'}`}): the leader's timer takes this interval's snapshot`);
+    const d = shouldBackup(own?.ok ? own.status : undefined);
+    if (!d.backup) {
+      ctx.log(`${d.reason}: the leader's timer takes this interval's snapshot`);
       return undefined;
     }
   }
   const src = snapshotSource(probes);
-  if (!src) throw new Error(`no etcd member answers with a leader at ${endpoints.join(', ')}: ${probes.map((p) => `${p.endpoint}: ${p.error ?? 'no leader'}`).join('; ')}`);
+  if (!src) throw new Error(`no etcd member answers with a leader at ${endpoints.join(', ')}: ${probes.map((p) => `${p.endpoint}: ${p.ok ? 'no leader' : p.error.message}`).join('; ')}`);
   const dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-backup-'));
   try {
     const file = path.join(dir, 'snapshot.db');
@@ -69,7 +72,7 @@ export async function takeBackup(ctx: AgentContext, etcd: EtcdAccess, retentionD
     const key = snapshotKey(ctx.now());
     const s3 = await ctx.aws.s3();
     await uploadSnapshot(s3, ctx.config.bucket, key, file, snap.sha256);
-    ctx.log(`uploaded s3://${ctx.config.bucket}/${key} (sha256 ${snap.sha256}, ${snap.bytes} bytes, from ${src.leader ? 'the leader' : 'a healthy member'} at ${src.endpoint})`);
+    ctx.log(`uploaded s3://${ctx.config.bucket}/${key} (sha256 ${snap.sha256}, ${snap.bytes} bytes, from ${isLeader(src.status) ? 'the leader' : 'a healthy member'} at ${src.endpoint})`);
     const { deleted } = await pruneSnapshots(s3, ctx.config.bucket, ctx.now(), retentionDays);
     for (const d of deleted) ctx.log(`pruned s3://${ctx.config.bucket}/${d}`);
     return { key, from: src.endpoint, sha256: snap.sha256, bytes: snap.bytes, pruned: deleted };
