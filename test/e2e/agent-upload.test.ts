@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DescribeLaunchTemplateVersionsCommand, DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateImageCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand, DescribeLaunchTemplatesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { agentConfigSchema } from '../../src/records/agent-config.js';
 import { kubeaz, ROOT } from '../helpers/cli.js';
@@ -49,6 +49,23 @@ describe('create uploads the node agent under its content hash', () => {
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('pre-flight refuses an AL2023 image older than the first release carrying nodejs22, naming the release; nothing is made', async () => {
+    const ec2 = new EC2Client({ region: REGION });
+    const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images!.find((i) => i.Architecture === 'x86_64')!.ImageId!;
+    const inst = (await ec2.send(new RunInstancesCommand({ ImageId: base, MinCount: 1, MaxCount: 1, InstanceType: 't3.medium' }))).Instances![0]!.InstanceId!;
+    const old = (await ec2.send(new CreateImageCommand({ InstanceId: inst, Name: 'al2023-ami-2023.6.20241209.0-kernel-6.1-x86_64' }))).ImageId!;
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [inst] }));
+    const oldFile = path.join(dir, 'old-ami.yaml');
+    await writeFile(oldFile, spec.replace('  kubernetesVersion:', `  ami: ${old}\n  kubernetesVersion:`));
+    const r = await kubeaz(['create', '-f', oldFile, '--yes', '--output', 'json'], moto.env);
+    expect(r.code).toBe(1);
+    const out = r.json<{ calls: { mutating: number }; preflight: Array<{ check: string; message: string }> }>();
+    expect(out.preflight.filter((f) => f.check === 'ami').map((f) => f.message)).toEqual([
+      `the image ${old} (al2023-ami-2023.6.20241209.0-kernel-6.1-x86_64) is AL2023 2023.6.20241209, older than 2023.7.20250331, the first release whose repository kubeaz knows to carry nodejs22: its instances could not install Node.js 22 to run the kubeaz agent. Use a newer image (or leave spec.ami unset for the latest AL2023)`,
+    ]);
+    expect(out.calls.mutating).toBe(0);
   });
 
   it('create: the bundle byte for byte under agent/kubeaz-agent-<sha256>.mjs, its configuration, user data naming both', async () => {
