@@ -128,3 +128,19 @@ describe('when the Kubernetes API is judged', () => {
     expect(kubernetesMode(opts, apiAccess)).toEqual(want);
   });
 });
+
+describe('logs text', () => {
+  it('an empty console says so; a report without phases and an unreadable one are named', async () => {
+    const { renderLogs } = await import('../../src/commands/logs.js');
+    const text = renderLogs(
+      [
+        { instanceId: 'i-0a', group: 'master', state: 'running', zone: 'us-east-1a', boot: report('i-0a', 'master', { phases: [] }), console: { output: '\n', timestamp: '2026-12-05T11:59:00.000Z' } },
+        { instanceId: 'i-0b', group: 'general', state: 'pending', boot: null, bootInvalid: 'boot report is not JSON', console: null, consoleError: 'GetConsoleOutput: throttled' },
+      ],
+      NOW,
+    );
+    expect(text).toContain('== i-0a (master, us-east-1a, running) ==\nboot report: running, role master, updated');
+    expect(text).toContain('console output: empty (as of 2026-12-05T11:59:00.000Z) — the instance has written nothing to its serial console yet');
+    expect(text).toContain('== i-0b (general, pending) ==\nboot report: unreadable: boot report is not JSON\nconsole output: GetConsoleOutput: throttled');
+  });
+});
