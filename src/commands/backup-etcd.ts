@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { errorCode, KubeazError } from '../aws/errors.js';
 import { silentProgress, ConsoleProgress } from '../engine/progress.js';
-import { snapshotToFile } from '../etcd/grpc-snapshot.js';
+import { snapshotToFile } from '../etcd/client.js';
 import { snapshotKey } from '../etcd/retention.js';
 import { ETCD_PREFIX, listSnapshots, newestSnapshot, pruneSnapshots, snapshotSha256, uploadSnapshot, type SnapshotObject } from '../etcd/snapshots.js';
 import { bucketName } from '../model/names.js';

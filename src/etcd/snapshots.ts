@@ -7,24 +7,12 @@ import { stat } from 'node:fs/promises';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { errorCode, isNotFound, KubeazError } from '../aws/errors.js';
 import { planRetention, snapshotTime } from './retention.js';
+import { ETCD_PREFIX, parseRestoreRecord, restoreRecordKey, type RestoreRecord } from '../records/etcd.js';
 
-export const ETCD_PREFIX = 'etcd/';
+export { ETCD_PREFIX, CONTROL_PLANE_PREFIX, type RestoreRecord } from '../records/etcd.js';
 
-/** Where an HA control plane's masters keep their records (init, members, restore): the bootstrap scripts write them. */
-export const CONTROL_PLANE_PREFIX = `${ETCD_PREFIX}control-plane/`;
-export const RESTORE_RECORD_KEY = `${CONTROL_PLANE_PREFIX}restore.json`;
-
-/** What the master that restored a lost quorum from a snapshot wrote (one winner, by a conditional write). */
-export interface RestoreRecord {
-  /** the snapshot's key in the bucket */
-  snapshot: string;
-  /** when the snapshot was taken */
-  snapshotTime?: string;
-  /** when it was restored */
-  restoredAt?: string;
-  /** which master restored it (its group, instance) */
-  by?: string;
-}
+/** Where an HA control plane's masters keep their records (init, members, restore): src/records/etcd.ts. */
+export const RESTORE_RECORD_KEY = restoreRecordKey();
 
 /**
  * The restore record, when a restore happened; undefined when there is none (or no bucket). A
@@ -39,14 +27,8 @@ export async function readRestoreRecord(s3: S3Client, Bucket: string, owner?: st
     if (isNotFound(e) || errorCode(e) === 'NoSuchKey') return undefined;
     throw e;
   }
-  try {
-    const r = JSON.parse(text) as Record<string, unknown>;
-    if (typeof r.snapshot !== 'string') return { invalid: `${RESTORE_RECORD_KEY} names no snapshot` };
-    const str = (k: string) => (typeof r[k] === 'string' ? { [k]: r[k] as string } : {});
-    return { snapshot: r.snapshot, ...str('snapshotTime'), ...str('restoredAt'), ...str('by') };
-  } catch {
-    return { invalid: `${RESTORE_RECORD_KEY} is not JSON` };
-  }
+  const r = parseRestoreRecord(text);
+  return r instanceof Error ? { invalid: `${RESTORE_RECORD_KEY}: ${r.message}` } : r;
 }
 
 export interface SnapshotObject {

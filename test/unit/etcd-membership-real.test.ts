@@ -6,19 +6,17 @@
  * snapshot as one member (3.4 has no etcdutl: a stand-in passes it to `etcdctl snapshot restore`,
  * after checking the 3.5+ flags --bump-revision/--mark-compacted were asked for).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterSchema } from '../../src/spec/schema.js';
 import { naming } from '../../src/model/names.js';
 import { TEMPLATE_NAMES, clusterVars, renderBootstrapFiles } from '../../src/model/bootstrap.js';
 import { STUB_DIR, Sandbox } from '../helpers/stubs/harness.js';
+import { EtcdMembers, HAVE_ETCD, HAVE_OPENSSL, makeEtcdPki } from '../helpers/etcd.js';
 
-const HAVE_ETCD = spawnSync('etcd', ['--version']).status === 0 && spawnSync('etcdctl', ['version']).status === 0;
-const HAVE_OPENSSL = spawnSync('openssl', ['version']).status === 0;
 if (!HAVE_ETCD) console.warn('etcd/etcdctl are not installed: the real-etcd membership tests are SKIPPED (apt-get install etcd-server etcd-client)');
 
 const TEMPLATE_DIR = path.resolve(import.meta.dirname, '../../templates');
@@ -33,65 +31,25 @@ const names = naming(spec);
 const BUCKET = names.bucket('123456789012');
 const files = renderBootstrapFiles(templates, { ...clusterVars(spec, names, BUCKET), CONTROL_PLANE_COUNT: '3' });
 
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
-      const s = net.createServer();
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
 describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('etcd membership against real etcd 3.4', () => {
   let sb: Sandbox;
   let pki: string;
   let shims: string;
-  const procs = new Map<string, ChildProcess>();
+  let etcd: EtcdMembers;
   const client: Record<string, string> = {};
   const peer: Record<string, string> = {};
   const ids: Record<string, string> = {};
   const transcript: string[] = [];
 
-  const etcdctl = (endpoints: string, ...args: string[]) => {
-    const r = spawnSync('etcdctl', ['--endpoints', endpoints, '--cacert', `${pki}/ca.crt`, '--cert', `${pki}/healthcheck-client.crt`, '--key', `${pki}/healthcheck-client.key`, '--dial-timeout', '2s', '--command-timeout', '5s', ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
-    return { status: r.status, out: r.stdout + r.stderr };
-  };
+  const etcdctl = (endpoints: string, ...args: string[]) => etcd.etcdctl(endpoints, ...args);
   const show = (title: string, endpoints: string, ...args: string[]) => {
     const r = etcdctl(endpoints, ...args);
     transcript.push(`$ etcdctl ${args.join(' ')}   # ${title}\n${r.out.trim()}`);
     return r;
   };
-  /** Starts member NAME; `cluster` lists the members of its initial cluster (a new or an existing one). */
-  function startMember(name: string, cluster: string[], state: 'new' | 'existing'): void {
-    const p = spawn('etcd', [
-      '--name', name, '--data-dir', path.join(sb.dir, `etcd-${name}`),
-      '--listen-client-urls', client[name]!, '--advertise-client-urls', client[name]!,
-      '--listen-peer-urls', peer[name]!, '--initial-advertise-peer-urls', peer[name]!,
-      '--initial-cluster', cluster.map((m) => `${m}=${peer[m]}`).join(','), '--initial-cluster-state', state, '--initial-cluster-token', 'kubeaz-test',
-      '--cert-file', `${pki}/server.crt`, '--key-file', `${pki}/server.key`, '--client-cert-auth', '--trusted-ca-file', `${pki}/ca.crt`,
-      '--peer-cert-file', `${pki}/server.crt`, '--peer-key-file', `${pki}/server.key`, '--peer-client-cert-auth', '--peer-trusted-ca-file', `${pki}/ca.crt`,
-      '--heartbeat-interval', '50', '--election-timeout', '500',
-    ], { stdio: ['ignore', 'ignore', fs.openSync(path.join(sb.dir, `etcd-${name}.log`), 'a')] });
-    procs.set(name, p);
-  }
-  function kill(name: string): Promise<void> {
-    const p = procs.get(name)!;
-    procs.delete(name);
-    return new Promise((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGKILL');
-    });
-  }
-  async function waitHealthy(names: string[]): Promise<void> {
-    for (let i = 0; i < 100; i++) {
-      if (names.every((n) => etcdctl(client[n]!, 'endpoint', 'health').status === 0)) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`etcd members ${names.join(',')} never became healthy: ${fs.readFileSync(path.join(sb.dir, `etcd-${names[0]}.log`), 'utf8').slice(-2000)}`);
-  }
+  const startMember = (name: string, cluster: string[], state: 'new' | 'existing') => etcd.start(name, cluster, state);
+  const kill = (name: string) => etcd.kill(name);
+  const waitHealthy = (names: string[]) => etcd.waitHealthy(names);
   const memberNames = (out: string) => out.trim().split('\n').map((l) => l.split(', ')[2]).sort();
   /** Runs a bash snippet with the bootstrap scripts sourced, real etcdctl, stand-in aws/kubeadm/curl. */
   function script(snippet: string, env: Record<string, string>) {
@@ -110,17 +68,7 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('etcd membership against real etcd 
     for (const f of files.filter((x) => /^bootstrap\/(common|master)\//.test(x.key))) fs.writeFileSync(path.join(kdir, path.basename(f.key)), f.body, { mode: 0o755 });
     // the etcd CA, a server certificate for 127.0.0.1 and the healthcheck client certificate kubeadm makes
     pki = path.join(sb.root, 'etc/kubernetes/pki/etcd');
-    fs.mkdirSync(pki, { recursive: true });
-    const gen = spawnSync('bash', ['-euc', `
-      cd "${pki}"
-      key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
-      key ca.key; openssl req -x509 -new -key ca.key -out ca.crt -days 2 -subj /CN=etcd-ca
-      for c in server healthcheck-client; do
-        key $c.key; openssl req -new -key $c.key -out $c.csr -subj /CN=$c
-        if [ $c = server ]; then printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth,clientAuth\\n' >ext; else printf 'extendedKeyUsage=clientAuth\\n' >ext; fi
-        openssl x509 -req -in $c.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out $c.crt -days 2 -extfile ext 2>/dev/null
-      done`], { encoding: 'utf8' });
-    expect(gen.status, gen.stderr).toBe(0);
+    etcd = new EtcdMembers(sb.dir, makeEtcdPki(pki));
     // the stand-ins for everything but etcd and etcdctl (real), and an etcdutl over etcdctl 3.4
     shims = path.join(sb.dir, 'shims');
     fs.mkdirSync(shims);
@@ -144,11 +92,9 @@ case "$1 $2" in
   *) echo "etcdutl stand-in: unsupported $*" >&2; exit 2 ;;
 esac
 `, { mode: 0o755 });
-    const ports = await freePorts(10);
-    ['a', 'b', 'c', 'd', 'e'].forEach((m, i) => {
-      client[m] = `https://127.0.0.1:${ports[2 * i]}`;
-      peer[m] = `https://127.0.0.1:${ports[2 * i + 1]}`;
-    });
+    await etcd.allocate(['a', 'b', 'c', 'd', 'e']);
+    Object.assign(client, etcd.client);
+    Object.assign(peer, etcd.peer);
     for (const m of ['a', 'b', 'c']) startMember(m, ['a', 'b', 'c'], 'new');
     await waitHealthy(['a', 'b', 'c']);
     expect(etcdctl(client.a!, 'put', '/kubeaz/probe', 'before-the-snapshot').status).toBe(0);
@@ -164,7 +110,7 @@ esac
   }, 120_000);
 
   afterAll(async () => {
-    for (const n of [...procs.keys()]) await kill(n);
+    await etcd?.killAll();
     console.log(`--- real etcd 3.4 membership transcript ---\n${transcript.join('\n')}\n---`);
     sb?.cleanup();
   });
@@ -262,7 +208,7 @@ esac
     const data = fs.readFileSync(snap);
     sb.put('etcd/20261128T110000Z.db', data, { sha256: createHash('sha256').update(data).digest('hex') });
     sb.put('etcd/20261128T120000Z.db', Buffer.concat([data, Buffer.from('bitrot')]), { sha256: createHash('sha256').update(data).digest('hex') });
-    for (const n of [...procs.keys()]) await kill(n);
+    await etcd.killAll();
     const r = script(`KUBEAZ_RESTORED_FILE="$KUBEAZ_ROOT/restored" "$KUBEAZ_DIR/etcd-restore.sh"`, { NODE_NAME: 'e', PRIVATE_IP: '127.0.0.1' });
     transcript.push(`# etcd-restore.sh (all members gone; newest snapshot corrupt)\n${r.out.trim()}`);
     expect(r.status, r.out).toBe(0);
@@ -276,7 +222,7 @@ esac
       '--cert-file', `${pki}/server.crt`, '--key-file', `${pki}/server.key`, '--client-cert-auth', '--trusted-ca-file', `${pki}/ca.crt`,
       '--peer-cert-file', `${pki}/server.crt`, '--peer-key-file', `${pki}/server.key`, '--peer-client-cert-auth', '--peer-trusted-ca-file', `${pki}/ca.crt`,
     ], { stdio: ['ignore', 'ignore', fs.openSync(path.join(sb.dir, 'etcd-e.log'), 'a')] });
-    procs.set('e', p);
+    etcd.adopt('e', p);
     await waitHealthy(['e']);
     const list = show('the restored cluster', client.e!, 'member', 'list');
     expect(list.out.trim().split('\n')).toHaveLength(1);
