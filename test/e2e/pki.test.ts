@@ -288,13 +288,14 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
       expect(bad.code).toBe(2);
     });
 
-    it('the API down: one line saying so, the AWS side as today (exit 0)', async () => {
+    it('the API asked for (--api-endpoint) and down: the cluster is not up — one line saying so with where the boots are, exit 3 (issue 19)', async () => {
       const down = await startFakeApi(await get('ca.crt'), await get('ca.key'));
       await down.stop();
       const r = await kubeaz(['status', '-f', file, '--api-endpoint', down.url], env);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toContain(`Kubernetes: API ${down.url} not reachable (ECONNREFUSED); only the AWS side is shown`);
-      expect(r.stdout).toMatch(/^healthy: \d+\/\d+ resources present and matching$/m);
+      expect(r.code, r.stdout + r.stderr).toBe(3);
+      // (a line over 100 columns continues on the next, indented)
+      expect(r.stdout.replace(/\n {5,7}/g, ' ')).toMatch(new RegExp(`^Kubernetes: API ${down.url.replace(/[.]/g, '\\.')} NOT reachable \\(ECONNREFUSED\\); boot: no boot report yet from \\d+ instances`, 'm'));
+      expect(r.stdout).toMatch(/^NOT healthy: \d+\/\d+ resources present and matching, Kubernetes API not reachable$/m);
     });
   });
 

@@ -100,6 +100,17 @@ describe('security hardening', () => {
     expect(open.sort()).toEqual(['sg/elb-public tcp 443-443', 'sg/loadbalancer tcp 443-443', 'sg/loadbalancer tcp 80-80']);
   });
 
+  it('sg/master: the API (6443) from both load balancers, from the masters themselves and from the nodes — nothing else, no CIDR (issue 19, finding 7)', async () => {
+    const groups: SecurityGroup[] = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).SecurityGroups ?? [];
+    const idOf = (key: string) => groups.find((g) => tagOf(g.Tags, 'kubeaz:key') === key)?.GroupId;
+    const master = groups.find((g) => tagOf(g.Tags, 'kubeaz:key') === 'sg/master')!;
+    const api = (master.IpPermissions ?? []).filter((p) => p.FromPort === 6443);
+    expect(api.map((p) => [p.IpProtocol, p.ToPort])).toEqual(api.map(() => ['tcp', 6443]));
+    expect(api.flatMap((p) => p.IpRanges ?? [])).toEqual([]);
+    const sources = api.flatMap((p) => (p.UserIdGroupPairs ?? []).map((u) => u.GroupId)).sort();
+    expect(sources).toEqual(['sg/elb-public', 'sg/elb-internal', 'sg/master', 'sg/node'].map((k) => idOf(k)!).sort());
+  });
+
   it('IAM: no wildcard action on every resource; S3 writes only in our bucket; Route53 changes only in our zones', async () => {
     const zones = ((await r53.send(new ListHostedZonesCommand({}))).HostedZones ?? []).map((z) => z.Id!.replace('/hostedzone/', ''));
     const roles = ((await iam.send(new ListRolesCommand({ PathPrefix: `/kubeaz/${ID}/` }))).Roles ?? []).map((r) => r.RoleName!);

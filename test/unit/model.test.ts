@@ -403,6 +403,17 @@ describe('deriveGraph variants', () => {
     expect(rules.map((r) => r.cidr)).toEqual(['203.0.113.0/24', '198.51.100.7/32']);
   });
 
+  it('sg/master admits the API (6443) from both load balancers, the masters and the nodes — a master reaching kubernetes.default lands on another master (issue 19, finding 7; CAPA control-plane rule)', () => {
+    const g = deriveGraph(exampleSpec(), facts);
+    const api = node(g, 'sg/master/rules', 'security-group-rules').props.ingress.filter((r) => r.fromPort === 6443);
+    expect(api.every((r) => r.protocol === 'tcp' && r.toPort === 6443 && !r.cidr)).toBe(true);
+    expect(api.map((r) => (r.sourceGroup as { $ref: string }).$ref).sort()).toEqual(['sg/elb-internal', 'sg/elb-public', 'sg/master', 'sg/node']);
+    // a private API (no public load balancer): still from the masters and the nodes
+    const priv = deriveGraph(variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []'), facts);
+    const privApi = node(priv, 'sg/master/rules', 'security-group-rules').props.ingress.filter((r) => r.fromPort === 6443);
+    expect(privApi.map((r) => (r.sourceGroup as { $ref: string }).$ref).sort()).toEqual(['sg/elb-internal', 'sg/master', 'sg/node']);
+  });
+
   it('2 zones on the smallest VPC that fits', () => {
     const spec = variant('zones: [us-east-1a, us-east-1b, us-east-1c]', 'zones: [us-east-1a, us-east-1b]');
     spec.spec.network.vpcCidr = '10.0.0.0/26';
