@@ -200,6 +200,16 @@ export async function runScenario(o: { spec: string; scenario: Scenario; log: (s
       // the winner failed (and was replaced by the group); the replacement boots meanwhile
       const reports = await s.reports();
       for (const [id, r] of reports) if (r.result === 'failed') failedIds.add(id);
+      if (failedIds.size === 0) throw new Error('init-fails: no instance reported failed');
+      const mastersWanted = [...sim.instances.values()].filter((i) => i.role === 'master').length;
+      // the group's health check terminates it; moto launches the replacement, which gets an agent
+      for (;;) {
+        await sim.startNew();
+        const gone = [...failedIds].every((id) => sim!.instances.get(id)?.terminated);
+        if (gone && s.live().filter((i) => i.role === 'master').length >= mastersWanted) break;
+        if (Date.now() > deadline) throw new Error(`init-fails: ${[...failedIds].join(', ')} not replaced in time`);
+        await sleep(500);
+      }
       await s.untilBooted(deadline, 'after the failed init');
     }
     const before = await s.snapshots();

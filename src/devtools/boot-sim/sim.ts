@@ -205,6 +205,8 @@ export class Sim {
     if (inst.terminated) return;
     inst.terminated = true;
     this.o.log(`terminating ${inst.id} (${inst.group}): ${why}`);
+    // as an instance's shutdown: what runs on it gets a moment to finish (the agent writes its report)
+    for (let i = 0; i < 30 && inst.agent && inst.agent.exitCode === null && inst.agent.signalCode === null; i++) await sleep(500);
     await this.kill(inst);
     await (await this.o.aws.autoscaling()).send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: inst.id, ShouldDecrementDesiredCapacity: false }));
   }
