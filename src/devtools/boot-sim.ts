@@ -9,7 +9,7 @@
  * With its own moto the cluster is destroyed and moto stopped; with AWS_ENDPOINT_URL everything stays.
  */
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,7 @@ import { CONTROL_PLANE_PREFIX, parseControlPlaneRecords } from '../records/etcd.
 import { loadSpecFile } from '../spec/load.js';
 import { clusterIdOf } from '../spec/schema.js';
 import { motoEnv, startMoto, type Moto } from './moto.js';
+import { iamReport } from './boot-sim/iam-report.js';
 import { REPO_ROOT, Sim, sleep, type SimInstance } from './boot-sim/sim.js';
 
 export const SCENARIOS = ['boot', 'replace-master', 'lose-all-masters', 'init-fails'] as const;
@@ -40,7 +41,7 @@ export interface SimResult {
   addresses: Record<string, string>;
 }
 
-const USAGE = 'usage: npm run boot-sim -- -f SPEC [--scenario boot|replace-master|lose-all-masters|init-fails] [--output json]\n';
+const USAGE = 'usage: npm run boot-sim -- -f SPEC [--scenario boot|replace-master|lose-all-masters|init-fails] [--output json] [--iam-report FILE]\n';
 
 function kubeaz(args: string[], env: NodeJS.ProcessEnv, log: (s: string) => void): Promise<number> {
   return new Promise((resolve) => {
@@ -161,7 +162,7 @@ async function judge(s: Sims, scenario: Scenario, deadline: number, failedIds: S
   return { ok: true };
 }
 
-export async function runScenario(o: { spec: string; scenario: Scenario; log: (s: string) => void; env: NodeJS.ProcessEnv }): Promise<SimResult> {
+export async function runScenario(o: { spec: string; scenario: Scenario; log: (s: string) => void; env: NodeJS.ProcessEnv; iamReportFile?: string }): Promise<SimResult> {
   const { log } = o;
   const dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-boot-sim-'));
   const own = !o.env.AWS_ENDPOINT_URL;
@@ -243,6 +244,12 @@ export async function runScenario(o: { spec: string; scenario: Scenario; log: (s
     }
     const reports = await s.reports();
     const cp = await s.controlPlane();
+    if (o.iamReportFile) {
+      const asgNames = Object.fromEntries(Object.entries(config.groups).map(([g, v]) => [g, v.asgName]));
+      const report = await iamReport(aws, region, sim.callsFile, [...sim.instances.values()], asgNames);
+      await writeFile(o.iamReportFile, `${JSON.stringify(report, null, 2)}\n`);
+      log(`${report.calls.length} AWS calls of the agents and their roles' policies in ${o.iamReportFile}`);
+    }
     const addrs = await (await aws.ec2()).send(new DescribeAddressesCommand({}));
     const ids = new Set(sim.instances.keys());
     const result: SimResult = {
@@ -278,7 +285,7 @@ export async function runScenario(o: { spec: string; scenario: Scenario; log: (s
 async function main(): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { file: { type: 'string', short: 'f' }, scenario: { type: 'string', default: 'boot' }, output: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({ options: { file: { type: 'string', short: 'f' }, scenario: { type: 'string', default: 'boot' }, output: { type: 'string' }, 'iam-report': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (e) {
     process.stderr.write(`boot-sim: ${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -296,7 +303,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   let result: SimResult;
   try {
-    result = await runScenario({ spec: path.resolve(values.file), scenario: values.scenario as Scenario, log, env: process.env });
+    result = await runScenario({ spec: path.resolve(values.file), scenario: values.scenario as Scenario, log, env: process.env, ...(values['iam-report'] ? { iamReportFile: path.resolve(values['iam-report']) } : {}) });
   } catch (e) {
     log(`FAILED: ${(e as Error).message}`);
     if (json) process.stdout.write(`${JSON.stringify({ scenario: values.scenario, ok: false, reason: (e as Error).message, instances: [], controlPlane: { initBy: null, members: [], leader: null }, snapshots: [], addresses: {} }, null, 2)}\n`);

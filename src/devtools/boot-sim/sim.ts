@@ -15,7 +15,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { GetObjectCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
+import type { Server } from 'node:http';
 import type { AwsClients } from '../../aws/clients.js';
+import { recordingProxy } from './iam.js';
 import { parseAgentConfig, AGENT_CONFIG_KEY, type AgentConfig } from '../../records/agent-config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -75,6 +77,8 @@ export interface SimInstance {
   ip: string;
   root: string;
   agent?: ChildProcess;
+  /** the recording proxy to the emulator this instance's agent calls AWS through */
+  aws?: { url: string; server: Server };
   exit?: number | null;
   terminated?: boolean;
 }
@@ -92,6 +96,8 @@ export class Sim {
   readonly instances = new Map<string, SimInstance>();
   readonly bin: string;
   readonly shared: string;
+  /** every AWS call of every agent, one RecordedCall a line (iam.ts) */
+  readonly callsFile: string;
   private readonly base = `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
   private next = 2;
   private lb?: net.Server;
@@ -102,6 +108,7 @@ export class Sim {
   constructor(readonly o: SimOptions) {
     this.bin = path.join(o.dir, 'bin');
     this.shared = path.join(o.dir, 'shared');
+    this.callsFile = path.join(o.dir, 'aws-calls.jsonl');
   }
 
   async prepare(): Promise<void> {
@@ -163,6 +170,7 @@ export class Sim {
     return {
       ...this.o.env,
       PATH: `${this.bin}:${this.o.env.PATH ?? ''}`,
+      ...(inst.aws ? { AWS_ENDPOINT_URL: inst.aws.url } : {}),
       KUBEAZ_AGENT_IDENTITY: JSON.stringify({ instanceId: inst.id, zone: inst.zone, privateIp: inst.ip, region: this.o.config.region, group: inst.group }),
       KUBEAZ_AGENT_WAITS: JSON.stringify(SIM_WAITS),
       KUBEAZ_AGENT_API_URL: this.lbUrl,
@@ -178,6 +186,7 @@ export class Sim {
   private startAgent(inst: SimInstance): void {
     void (async () => {
       await mkdir(path.join(inst.root, 'var', 'log'), { recursive: true });
+      inst.aws = await recordingProxy(this.o.env.AWS_ENDPOINT_URL!, this.callsFile, { instanceId: inst.id, role: inst.role });
       const consoleLog = createWriteStream(path.join(inst.root, 'var', 'log', 'console.log'));
       const child = spawn(process.execPath, [AGENT_BUNDLE, 'boot', '--bucket', this.o.config.bucket, '--root', inst.root], { env: this.agentEnv(inst), stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.pipe(consoleLog);
@@ -252,7 +261,11 @@ export class Sim {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all(this.loops);
-    for (const i of this.instances.values()) await this.kill(i);
+    for (const i of this.instances.values()) {
+      await this.kill(i);
+      i.aws?.server.closeAllConnections();
+      i.aws?.server.close();
+    }
     await new Promise((r) => this.lb?.close(r));
   }
 }
