@@ -6,7 +6,11 @@
  * loadbalancer holding a different elastic IP of its pool.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { allowed } from '../../src/devtools/boot-sim/iam.js';
+import type { IamReport } from '../../src/devtools/boot-sim/iam-report.js';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -23,11 +27,11 @@ interface SimDoc {
   addresses: Record<string, string>;
 }
 
-function bootSim(spec: string, scenario: string): Promise<{ code: number; doc: SimDoc; stderr: string }> {
+function bootSim(spec: string, scenario: string, extra: string[] = []): Promise<{ code: number; doc: SimDoc; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
     delete env.AWS_ENDPOINT_URL;
-    const c = spawn(process.execPath, [path.join(ROOT, 'dist', 'devtools', 'boot-sim.js'), '-f', spec, '--scenario', scenario, '--output', 'json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [path.join(ROOT, 'dist', 'devtools', 'boot-sim.js'), '-f', spec, '--scenario', scenario, '--output', 'json', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -47,8 +51,9 @@ const ready = (d: SimDoc) => d.instances.filter((i) => i.result === 'ready');
 const masters = (d: SimDoc) => ready(d).filter((i) => i.role === 'master');
 
 describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
-  it('boot on cluster.example.yaml: every instance ready, one master inits and snapshots, each loadbalancer its own address', async () => {
-    const { code, doc, stderr } = await bootSim(path.join(ROOT, 'cluster.example.yaml'), 'boot');
+  it('boot on cluster.example.yaml: every instance ready, one master inits and snapshots, each loadbalancer its own address; every AWS call an agent made is allowed by its instance role', async () => {
+    const iamFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kubeaz-boot-sim-test-')), 'iam.json');
+    const { code, doc, stderr } = await bootSim(path.join(ROOT, 'cluster.example.yaml'), 'boot', ['--iam-report', iamFile]);
     expect(doc.ok, `${doc.reason}\n${stderr}`).toBe(true);
     expect(code).toBe(0);
     expect(doc.scenario).toBe('boot');
@@ -68,6 +73,21 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
     const lbs = doc.instances.filter((i) => i.role === 'loadbalancer').map((i) => i.id);
     expect(Object.keys(doc.addresses).sort()).toEqual([...lbs].sort());
     expect(new Set(Object.values(doc.addresses)).size).toBe(2);
+
+    // the instance roles against every call the agents made (moto does not enforce IAM)
+    const iam = JSON.parse(fs.readFileSync(iamFile, 'utf8')) as IamReport;
+    expect(Object.keys(iam.roles).sort()).toEqual(['demo-dev-loadbalancer', 'demo-dev-master', 'demo-dev-node']);
+    const unnamed = iam.calls.filter((c) => c.request === null).map((c) => c.call);
+    expect(unnamed).toEqual([]);
+    const denied = iam.calls.filter((c) => !allowed(iam.roles[c.iamRole] ?? [], c.request!).ok).map((c) => `${c.group} ${c.iamRole}: ${c.request!.action} ${c.request!.resources.join(' ')} ${JSON.stringify(c.request!.context)} (${c.call})`);
+    expect([...new Set(denied)]).toEqual([]);
+    // the calls that matter were seen (a test that saw no calls could not fail)
+    const actions = (role: string) => new Set(iam.calls.filter((c) => c.agentRole === role).map((c) => c.request!.action));
+    for (const role of ['master', 'node', 'loadbalancer']) expect(actions(role)).toContain('s3:PutObject');
+    expect(actions('loadbalancer')).toContain('ec2:AssociateAddress');
+    expect(actions('master')).toContain('route53:ChangeResourceRecordSets');
+    // a node writes only its own boot report
+    for (const c of iam.calls.filter((x) => x.agentRole !== 'master' && x.request!.action === 's3:PutObject')) expect(c.request!.resources).toEqual([`arn:aws:s3:::kubeaz-demo-dev-123456789012/boot/${c.instanceId}.json`]);
   }, 300_000);
 
   it('init-fails on cluster.example.yaml: the winner reports failed at init, is replaced, and its replacement inits', async () => {
