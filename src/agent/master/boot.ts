@@ -32,7 +32,7 @@ import { clientUrl, peerUrl, type EtcdAccess } from './etcd-access.js';
 import { ensureEtcdutl } from './etcd-tools.js';
 import { installPackages, installUnits, kernelSettings, writeHostFile, writeKubeletArgs } from './host.js';
 import { APISERVER_PATCH_FILE, apiserverIssuerPatch, CRI_SOCKET, renderInitConfig, renderJoinConfig, type MasterKubeadmInput } from './kubeadm-config.js';
-import { KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG, PATCHES_DIR } from './paths.js';
+import { ADMIN_KUBECONFIG, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG, PATCHES_DIR } from './paths.js';
 import { ensureEtcdClientCert, fetchPki } from './pki.js';
 import { claim, claimKey, INIT_KEY, isoSeconds, memberKey, readRecords, RESTORE_KEY, write, type ControlPlaneRecords } from './records.js';
 import { restoreNewest, snapshotTimeIso, takeBackup } from './snapshots.js';
@@ -290,6 +290,44 @@ export async function recordMember(ctx: AgentContext, deps: MasterDeps): Promise
   }
 }
 
+/**
+ * A cluster grown from one master (1 -> 3: no init.json) has a member its first master made before
+ * masters kept records. A joiner records it from its Node — the kubeaz.io/node-group label its
+ * kubelet set, the instance in spec.providerID — as members/master.json and an init.json naming it
+ * (adopted), both conditional writes: a record a master wrote itself is never overwritten.
+ */
+export async function adoptFirstMaster(ctx: AgentContext, deps: MasterDeps): Promise<string[]> {
+  const records = await readRecords(ctx.aws, ctx.config.bucket);
+  if (records.init) return [];
+  const peer = peerUrl(ctx.identity.privateIp);
+  const known = new Set(Object.values(records.members).map((m) => m.memberId));
+  const members = await deps.etcd.memberList([clientUrl(ctx.identity.privateIp)]);
+  const adopted: string[] = [];
+  for (const m of members) {
+    if (!m.started || m.peerURLs.includes(peer) || known.has(m.idHex)) continue;
+    const r = await ctx.programs.run('kubectl', ['--kubeconfig', hostPath(ctx, ADMIN_KUBECONFIG), 'get', 'node', m.name, '-o', 'json']);
+    if (r.code !== 0) continue;
+    let node: { metadata?: { labels?: Record<string, string> }; spec?: { providerID?: string } };
+    try {
+      node = JSON.parse(r.stdout) as typeof node;
+    } catch {
+      continue;
+    }
+    const group = node.metadata?.labels?.['kubeaz.io/node-group'];
+    const instanceId = node.spec?.providerID?.split('/').pop();
+    if (group !== 'master' || !instanceId || !/^i-[0-9a-zA-Z]+$/.test(instanceId)) continue;
+    const time = isoSeconds(ctx.now());
+    const peerURL = m.peerURLs[0];
+    const clientURL = m.clientURLs[0];
+    if ((await claim(ctx.aws, ctx.config.bucket, memberKey('master'), { group: 'master', memberId: m.idHex, name: m.name, ...(peerURL ? { peerURL } : {}), ...(clientURL ? { clientURL } : {}), instanceId, time })) === 'won')
+      ctx.log(`recorded member ${m.idHex} of the first master (instance ${instanceId}), made before masters kept records`);
+    if ((await claim(ctx.aws, ctx.config.bucket, INIT_KEY, { group: 'master', instanceId, name: m.name, ...(peerURL ? { peerURL } : {}), adopted: 'true', time })) === 'won')
+      ctx.log(`recorded init.json for the first master (instance ${instanceId}): the cluster grew from one master`);
+    adopted.push(instanceId);
+  }
+  return adopted;
+}
+
 /** The first snapshot as soon as the control plane has formed (the leader may take a moment to be known). */
 export async function firstBackup(ctx: AgentContext, deps: MasterDeps, ms: MasterSettings): Promise<void> {
   const n = ctx.waits.backupAttempts;
@@ -333,6 +371,7 @@ export async function masterBootWith(ctx: AgentContext, deps: MasterDeps): Promi
   if (ha) {
     await phase('records', async () => {
       await recordMember(ctx, deps);
+      if (action.action === 'join') await adoptFirstMaster(ctx, deps).catch((e: unknown) => ctx.log(`ERROR: the first master's member could not be recorded: ${(e as Error).message}`));
       if (action.action === 'restore') {
         const t = snapshotTimeIso(restored.key);
         await write(ctx.aws, ctx.config.bucket, RESTORE_KEY, {

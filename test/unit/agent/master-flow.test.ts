@@ -13,13 +13,14 @@ import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentAws } from '../../../src/agent/context.js';
-import { InitFailed, initWithRetries, joinControlPlane, masterSettingsOf } from '../../../src/agent/master/boot.js';
+import { adoptFirstMaster, InitFailed, initWithRetries, joinControlPlane, masterSettingsOf } from '../../../src/agent/master/boot.js';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { labelNodeRoles, newBootstrapToken, nodeNames, renewJoinToken } from '../../../src/agent/master/day-jobs.js';
 import { claim } from '../../../src/agent/master/records.js';
 import { ReportedFailure } from '../../../src/agent/report.js';
 import { caCertHash, generatePair, PKI_PAIRS } from '../../../src/pki/ca.js';
 import { parseBootReport } from '../../../src/records/boot.js';
-import { fail, FakePrograms, ok, testMaster } from '../../helpers/agent-master.js';
+import { fail, FakeEtcd, FakePrograms, ok, testMaster } from '../../helpers/agent-master.js';
 
 const s3 = mockClient(S3Client);
 const asg = mockClient(AutoScalingClient);
@@ -173,5 +174,33 @@ describe('day jobs', () => {
     ]);
     expect(programs.calls.filter((c) => c.args.includes('get')).map((c) => c.args[5])).toEqual(['kubeaz.io/role=node,!node-role.kubernetes.io/node', 'kubeaz.io/role=loadbalancer,!node-role.kubernetes.io/loadbalancer']);
     expect(nodeNames('{"items":[]}')).toEqual([]);
+  });
+});
+
+describe('a cluster grown from one master (no init.json)', () => {
+  it('a joiner records the first master`s member and an adopted init.json from its Node, both conditional writes', async () => {
+    s3.on(ListObjectsV2Command).resolves({ Contents: [] });
+    const etcd = new FakeEtcd();
+    const first = etcd.add('10.0.1.4', 'ip-10-0-1-4.eu-west-1.compute.internal');
+    etcd.add('10.0.2.5', 'ip-10-0-2-5.eu-west-1.compute.internal');
+    const node = { metadata: { labels: { 'kubeaz.io/node-group': 'master' } }, spec: { providerID: 'aws:///eu-west-1a/i-0firstmaster000001' } };
+    const programs = new FakePrograms((cmd, args) => (cmd === 'kubectl' && args.includes(first.name) ? ok(JSON.stringify(node)) : cmd === 'kubectl' ? fail(1, 'NotFound') : undefined));
+    const m = testMaster({ instanceId: 'i-0123456789abcdef7', group: 'master-2', ip: '10.0.2.5', aws, bucket: 'b', sink: reports().sink, programs });
+    expect(await adoptFirstMaster(m.ctx, { etcd, apiUp: async () => true, agentCommand: [] })).toEqual(['i-0firstmaster000001']);
+    const writes = puts().map((p) => ({ key: p.Key, ifNoneMatch: p.IfNoneMatch, body: JSON.parse(String(p.Body)) as Record<string, string> }));
+    expect(writes.map((w) => [w.key, w.ifNoneMatch])).toEqual([
+      ['etcd/control-plane/members/master.json', '*'],
+      ['etcd/control-plane/init.json', '*'],
+    ]);
+    expect(writes[0]!.body).toMatchObject({ group: 'master', memberId: first.idHex, instanceId: 'i-0firstmaster000001', clientURL: 'https://10.0.1.4:2379' });
+    expect(writes[1]!.body).toMatchObject({ group: 'master', instanceId: 'i-0firstmaster000001', adopted: 'true' });
+  });
+
+  it('nothing when init.json exists', async () => {
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'etcd/control-plane/init.json' }] });
+    s3.on(GetObjectCommand, { Key: 'etcd/control-plane/init.json' }).resolves(body('{"group":"master","instanceId":"i-0abc"}'));
+    const m = testMaster({ instanceId: 'i-0123456789abcdef8', group: 'master-2', ip: '10.0.2.6', aws, bucket: 'b', sink: reports().sink, programs: new FakePrograms() });
+    expect(await adoptFirstMaster(m.ctx, { etcd: new FakeEtcd(), apiUp: async () => true, agentCommand: [] })).toEqual([]);
+    expect(puts()).toHaveLength(0);
   });
 });

@@ -1,5 +1,8 @@
 /** The master's part of the agent configuration: what the model derives from a spec, the schema the agent reads it with. */
 import { readFileSync } from 'node:fs';
+import { deriveGraph } from '../../../src/model/derive.js';
+import { TEMPLATE_NAMES } from '../../../src/model/bootstrap.js';
+import { parseAgentConfig } from '../../../src/records/agent-config.js';
 import { describe, expect, it } from 'vitest';
 import { masterSettings } from '../../../src/model/master-settings.js';
 import { naming } from '../../../src/model/names.js';
@@ -26,5 +29,15 @@ describe('master settings', () => {
   it('refuses a configuration without master settings or with a wrong field, saying which', () => {
     expect((parseMasterSettings(undefined) as Error).message).toMatch(/no master settings/);
     expect((parseMasterSettings({ controlPlaneCount: 0 }) as Error).message).toMatch(/master\.controlPlaneCount/);
+  });
+
+  it('create puts them in agent/config.json: the agent reads the document, then its master settings', () => {
+    const spec = parseSpec(example, 'cluster.example.yaml', NOW).spec;
+    const templates = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, readFileSync(new URL(`../../../templates/${t}`, import.meta.url), 'utf8')]));
+    const g = deriveGraph(spec, { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0' }, templates });
+    const node = g.nodes.find((n) => n.key === 'object/agent/config.json')!;
+    const config = parseAgentConfig((node.props as { body: string }).body);
+    if (config instanceof Error) throw config;
+    expect(parseMasterSettings(config.master)).toEqual(masterSettings(spec, naming(spec), '123456789012'));
   });
 });
