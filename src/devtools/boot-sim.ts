@@ -9,7 +9,7 @@
  * With its own moto the cluster is destroyed and moto stopped; with AWS_ENDPOINT_URL everything stays.
  */
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -213,11 +213,17 @@ export async function runScenario(o: { spec: string; scenario: Scenario; log: (s
       }
       await s.untilBooted(deadline, 'after the failed init');
     }
-    const before = await s.snapshots();
+    let before = await s.snapshots();
+    /** when every master was lost: the snapshot the new ones must restore (the newest) */
+    let mustRestore: string | undefined;
+    const newMasters: SimInstance[] = [];
     if (o.scenario === 'replace-master' || o.scenario === 'lose-all-masters') {
       if (before.length === 0) await s.leaderBackup();
+      before = await s.snapshots();
       const masters = s.live().filter((i) => i.role === 'master');
       const victims = o.scenario === 'replace-master' ? masters.slice(-1) : masters;
+      if (victims.length === masters.length) mustRestore = before[before.length - 1];
+      if (victims.length === masters.length && !mustRestore) throw new Error('no snapshot to restore before every master is lost');
       for (const v of victims) await sim.terminate(v, o.scenario === 'replace-master' ? 'replace-master: its instance is lost' : 'lose-all-masters: every master is lost');
       for (;;) {
         await sim.startNew();
@@ -225,6 +231,7 @@ export async function runScenario(o: { spec: string; scenario: Scenario; log: (s
         if (Date.now() > deadline) throw new Error('no replacement master was launched');
         await sleep(500);
       }
+      newMasters.push(...s.live().filter((i) => i.role === 'master' && !masters.includes(i)));
       await s.untilBooted(deadline, o.scenario);
     }
     // every scenario ends with the leader's snapshot under etcd/
@@ -237,10 +244,13 @@ export async function runScenario(o: { spec: string; scenario: Scenario; log: (s
     const verdict = await judge(s, o.scenario, deadline, failedIds);
     const snapshots = await s.snapshots();
     if (verdict.ok && !snapshots.some((k) => !before.includes(k) || o.scenario === 'boot')) Object.assign(verdict, { ok: false, reason: 'no leader snapshot under etcd/' });
-    if (verdict.ok && o.scenario === 'lose-all-masters') {
+    if (verdict.ok && mustRestore) {
+      // HA: restore.json names the snapshot; one master keeps no records: its console says what it restored
       const restore = await s.text(`${CONTROL_PLANE_PREFIX}restore.json`);
       const m = restore ? /"snapshot"\s*:\s*"([^"]+)"/.exec(restore) : null;
-      if (!m || m[1] !== before[before.length - 1]) Object.assign(verdict, { ok: false, reason: `the new masters did not restore the newest snapshot ${before[before.length - 1]} (restore.json: ${restore ?? 'none'})` });
+      const consoles = await Promise.all(newMasters.map((i) => readFile(path.join(i.root, 'var', 'log', 'console.log'), 'utf8').catch(() => '')));
+      const restored = m ? m[1] === mustRestore : consoles.some((c) => c.includes(`restoring ${mustRestore} into`));
+      if (!restored) Object.assign(verdict, { ok: false, reason: `the new masters did not restore the newest snapshot ${mustRestore} (restore.json: ${restore ?? 'none'})` });
     }
     const reports = await s.reports();
     const cp = await s.controlPlane();

@@ -104,4 +104,41 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
     expect(doc.controlPlane.leader).not.toBeNull();
     expect(doc.snapshots.length).toBeGreaterThanOrEqual(1);
   }, 300_000);
+  const THREE = path.join(ROOT, 'test', 'fixtures', 'cluster.three-masters.yaml');
+
+  it('replace-master on three masters: the lost master\'s replacement takes over its member, the others keep theirs', async () => {
+    const { code, doc, stderr } = await bootSim(THREE, 'replace-master');
+    expect(doc.ok, `${doc.reason}\n${stderr}`).toBe(true);
+    expect(code).toBe(0);
+    // four master instances ran: three at boot, one replacement in the lost one's group
+    const all = doc.instances.filter((i) => i.role === 'master');
+    expect(all).toHaveLength(4);
+    const groups = all.map((i) => i.group);
+    const replaced = groups.find((g, k) => groups.indexOf(g) !== k)!;
+    expect(['master', 'master-2', 'master-3']).toContain(replaced);
+    const replacement = all.filter((i) => i.group === replaced).at(-1)!;
+    expect(replacement.result).toBe('ready');
+    expect(replacement.phases.map((p) => p.name)).toContain('join');
+    expect(replacement.phases.map((p) => p.name)).not.toContain('init');
+    // etcd: three members (the lost one removed), one leader
+    expect(doc.controlPlane.members).toHaveLength(3);
+    expect(doc.controlPlane.members).toContain(doc.controlPlane.leader);
+    expect(doc.snapshots.length).toBeGreaterThanOrEqual(2);
+  }, 300_000);
+
+  it('lose-all-masters on three masters: the new masters restore the newest snapshot and form a new three-member cluster', async () => {
+    const { code, doc, stderr } = await bootSim(THREE, 'lose-all-masters');
+    expect(doc.ok, `${doc.reason}\n${stderr}`).toBe(true);
+    expect(code).toBe(0);
+    const all = doc.instances.filter((i) => i.role === 'master');
+    expect(all).toHaveLength(6);
+    const fresh = all.slice(3);
+    expect(fresh.every((i) => i.result === 'ready')).toBe(true);
+    // exactly one of the new masters restored (and inits on the restored data); the others joined it
+    expect(fresh.filter((i) => i.phases.some((p) => p.name === 'init'))).toHaveLength(1);
+    expect(fresh.filter((i) => i.phases.some((p) => p.name === 'join'))).toHaveLength(2);
+    expect(doc.controlPlane.members).toHaveLength(3);
+    expect(doc.controlPlane.leader).not.toBeNull();
+    expect(doc.snapshots.length).toBeGreaterThanOrEqual(2);
+  }, 300_000);
 });
