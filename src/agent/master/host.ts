@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hostPath, type AgentContext } from '../context.js';
 import { runChecked } from '../programs.js';
+import { BASE_PACKAGES as HOST_PACKAGES, KERNEL_MODULES, SYSCTLS, containerdConfig, kubernetesRepo } from '../host.js';
 import { SYSTEMD_DIR } from './paths.js';
 import type { UnitFile } from './units.js';
 
@@ -17,33 +18,8 @@ export const SYSCTL_FILE = '/etc/sysctl.d/90-kubernetes.conf';
 export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 export const KUBELET_SYSCONFIG = '/etc/sysconfig/kubelet';
 
-/** Everything kubeadm's preflight and the kubelet run: AL2023 has no iptables and the kubelet rpm only recommends it. */
-export const HOST_PACKAGES = ['containerd', 'iptables-nft', 'iproute', 'iproute-tc', 'conntrack-tools', 'socat', 'ethtool', 'util-linux'] as const;
-export const KERNEL_MODULES = ['overlay', 'br_netfilter'] as const;
-export const SYSCTLS: ReadonlyArray<[string, string]> = [
-  ['net.bridge.bridge-nf-call-iptables', '1'],
-  ['net.bridge.bridge-nf-call-ip6tables', '1'],
-  ['net.ipv4.ip_forward', '1'],
-  ['fs.inotify.max_user_instances', '8192'],
-  ['fs.inotify.max_user_watches', '524288'],
-];
-
-export const minorOf = (v: string): string => v.split('.').slice(0, 2).join('.');
-
-/** pkgs.k8s.io for the Kubernetes minor; its packages excluded unless asked for by name (no upgrade by `dnf update`). */
-export function kubernetesRepo(kubernetesVersion: string): string {
-  const m = minorOf(kubernetesVersion);
-  return [
-    '[kubernetes]',
-    `name=Kubernetes v${m}`,
-    `baseurl=https://pkgs.k8s.io/core:/stable:/v${m}/rpm/`,
-    'enabled=1',
-    'gpgcheck=1',
-    `gpgkey=https://pkgs.k8s.io/core:/stable:/v${m}/rpm/repodata/repomd.xml.key`,
-    'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
-    '',
-  ].join('\n');
-}
+// One list of packages, kernel settings and the pkgs.k8s.io repository for every role (../host.ts).
+export { KERNEL_MODULES, SYSCTLS, minorOf, kubernetesRepo, BASE_PACKAGES as HOST_PACKAGES } from '../host.js';
 
 export const dnfHostArgs = (): string[] => ['install', '-y', '-q', '--setopt=install_weak_deps=False', ...HOST_PACKAGES];
 export const dnfKubernetesArgs = (v: string): string[] => ['install', '-y', '-q', '--setopt=install_weak_deps=False', '--disableexcludes=kubernetes', `kubelet-${v}`, `kubeadm-${v}`, `kubectl-${v}`, 'cri-tools', 'kubernetes-cni'];
@@ -51,10 +27,7 @@ export const modulesFile = (): string => `${KERNEL_MODULES.join('\n')}\n`;
 export const sysctlFile = (): string => SYSCTLS.map(([k, v]) => `${k} = ${v}\n`).join('');
 
 /** containerd's default configuration with the systemd cgroup driver (the kubelet's, from KubeletConfiguration). */
-export function systemdCgroup(defaultConfig: string): string {
-  if (!/SystemdCgroup = false/.test(defaultConfig)) throw new Error('containerd config default has no "SystemdCgroup = false" to turn on');
-  return defaultConfig.replace(/SystemdCgroup = false/g, 'SystemdCgroup = true');
-}
+export const systemdCgroup = containerdConfig;
 
 /**
  * The kubelet's flags through the rpm drop-in's /etc/sysconfig/kubelet. node-role.kubernetes.io/*
