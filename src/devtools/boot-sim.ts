@@ -121,10 +121,11 @@ class Sims {
     const objs: Record<string, string> = {};
     for (const k of await this.keys(CONTROL_PLANE_PREFIX)) objs[k] = (await this.text(k)) ?? '';
     const rec = parseControlPlaneRecords(objs);
-    // init.json is the HA election's record; a one-master cluster has none: the master whose init phase ended first
+    // init.json is the HA election's record; a one-master cluster has none: the master whose init ended first
     let initBy = rec.init?.instanceId ?? null;
     if (!initBy) {
-      const inits = [...(await this.reports()).values()].flatMap((r) => r.phases.filter((p) => p.name === 'init' && p.end).map((p) => ({ id: r.instanceId, end: p.end! })));
+      // (a failed init also ends its phase: only a master whose init held counts)
+      const inits = [...(await this.reports()).values()].filter((r) => r.error?.phase !== 'init').flatMap((r) => r.phases.filter((p) => p.name === 'init' && p.end).map((p) => ({ id: r.instanceId, end: p.end! })));
       initBy = inits.sort((a, b) => a.end.localeCompare(b.end))[0]?.id ?? null;
     }
     const opts = this.etcdOpts();
