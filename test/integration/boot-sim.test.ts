@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { allowed } from '../../src/devtools/boot-sim/iam.js';
 import type { IamReport } from '../../src/devtools/boot-sim/iam-report.js';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const HAVE_ETCD = spawnSync('etcd', ['--version']).status === 0 && spawnSync('etcdctl', ['version']).status === 0;
@@ -47,12 +47,22 @@ function bootSim(spec: string, scenario: string, extra: string[] = []): Promise<
   });
 }
 
+const tmpDirs: string[] = [];
+const iamReportFile = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeaz-boot-sim-test-'));
+  tmpDirs.push(d);
+  return path.join(d, 'iam.json');
+};
+afterAll(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 const ready = (d: SimDoc) => d.instances.filter((i) => i.result === 'ready');
 const masters = (d: SimDoc) => ready(d).filter((i) => i.role === 'master');
 
 describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
   it('boot on cluster.example.yaml: every instance ready, one master inits and snapshots, each loadbalancer its own address; every AWS call an agent made is allowed by its instance role', async () => {
-    const iamFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kubeaz-boot-sim-test-')), 'iam.json');
+    const iamFile = iamReportFile();
     const { code, doc, stderr } = await bootSim(path.join(ROOT, 'cluster.example.yaml'), 'boot', ['--iam-report', iamFile]);
     expect(doc.ok, `${doc.reason}\n${stderr}`).toBe(true);
     expect(code).toBe(0);
@@ -92,7 +102,7 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
   }, 300_000);
 
   it('init-fails on cluster.example.yaml: the winner reports failed at init, is replaced, and its replacement inits', async () => {
-    const iamFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kubeaz-boot-sim-test-')), 'iam.json');
+    const iamFile = iamReportFile();
     const { code, doc, stderr } = await bootSim(path.join(ROOT, 'cluster.example.yaml'), 'init-fails', ['--iam-report', iamFile]);
     expect(doc.ok, `${doc.reason}\n${stderr}`).toBe(true);
     expect(code).toBe(0);
