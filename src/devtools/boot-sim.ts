@@ -121,10 +121,11 @@ class Sims {
     const objs: Record<string, string> = {};
     for (const k of await this.keys(CONTROL_PLANE_PREFIX)) objs[k] = (await this.text(k)) ?? '';
     const rec = parseControlPlaneRecords(objs);
-    // init.json is the HA election's record; a one-master cluster has none: the master whose init phase ended first
+    // init.json is the HA election's record; a one-master cluster has none: the master whose init ended first
     let initBy = rec.init?.instanceId ?? null;
     if (!initBy) {
-      const inits = [...(await this.reports()).values()].flatMap((r) => r.phases.filter((p) => p.name === 'init' && p.end).map((p) => ({ id: r.instanceId, end: p.end! })));
+      // (a failed init also ends its phase: only a master whose init held counts)
+      const inits = [...(await this.reports()).values()].filter((r) => r.error?.phase !== 'init').flatMap((r) => r.phases.filter((p) => p.name === 'init' && p.end).map((p) => ({ id: r.instanceId, end: p.end! })));
       initBy = inits.sort((a, b) => a.end.localeCompare(b.end))[0]?.id ?? null;
     }
     const opts = this.etcdOpts();
@@ -202,7 +203,8 @@ export async function runScenario(o: { spec: string; scenario: Scenario; log: (s
       const reports = await s.reports();
       for (const [id, r] of reports) if (r.result === 'failed') failedIds.add(id);
       if (failedIds.size === 0) throw new Error('init-fails: no instance reported failed');
-      const mastersWanted = [...sim.instances.values()].filter((i) => i.role === 'master').length;
+      // one master per master group (terminated instances and replacements are both in sim.instances)
+      const mastersWanted = Object.values(config.groups).filter((g) => g.role === 'master').length;
       // the group's health check terminates it; moto launches the replacement, which gets an agent
       for (;;) {
         await sim.startNew();
@@ -244,6 +246,14 @@ export async function runScenario(o: { spec: string; scenario: Scenario; log: (s
     const verdict = await judge(s, o.scenario, deadline, failedIds);
     const snapshots = await s.snapshots();
     if (verdict.ok && !snapshots.some((k) => !before.includes(k) || o.scenario === 'boot')) Object.assign(verdict, { ok: false, reason: 'no leader snapshot under etcd/' });
+    if (verdict.ok && newMasters.length && (await s.keys(`${CONTROL_PLANE_PREFIX}members/`)).length) {
+      // HA: each replacement took over its group's member (members/<group>.json names it)
+      const objs: Record<string, string> = {};
+      for (const k of await s.keys(CONTROL_PLANE_PREFIX)) objs[k] = (await s.text(k)) ?? '';
+      const rec = parseControlPlaneRecords(objs);
+      const stale = newMasters.filter((i) => rec.members[i.group]?.instanceId !== i.id);
+      if (stale.length) Object.assign(verdict, { ok: false, reason: `members/<group>.json does not name the replacement: ${stale.map((i) => `${i.group}: ${rec.members[i.group]?.instanceId ?? 'none'}, not ${i.id}`).join('; ')}` });
+    }
     if (verdict.ok && mustRestore) {
       // HA: restore.json names the snapshot; one master keeps no records: its console says what it restored
       const restore = await s.text(`${CONTROL_PLANE_PREFIX}restore.json`);

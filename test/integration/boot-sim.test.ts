@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { allowed } from '../../src/devtools/boot-sim/iam.js';
 import type { IamReport } from '../../src/devtools/boot-sim/iam-report.js';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const HAVE_ETCD = spawnSync('etcd', ['--version']).status === 0 && spawnSync('etcdctl', ['version']).status === 0;
@@ -47,12 +47,22 @@ function bootSim(spec: string, scenario: string, extra: string[] = []): Promise<
   });
 }
 
+const tmpDirs: string[] = [];
+const iamReportFile = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeaz-boot-sim-test-'));
+  tmpDirs.push(d);
+  return path.join(d, 'iam.json');
+};
+afterAll(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 const ready = (d: SimDoc) => d.instances.filter((i) => i.result === 'ready');
 const masters = (d: SimDoc) => ready(d).filter((i) => i.role === 'master');
 
 describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
   it('boot on cluster.example.yaml: every instance ready, one master inits and snapshots, each loadbalancer its own address; every AWS call an agent made is allowed by its instance role', async () => {
-    const iamFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kubeaz-boot-sim-test-')), 'iam.json');
+    const iamFile = iamReportFile();
     const { code, doc, stderr } = await bootSim(path.join(ROOT, 'cluster.example.yaml'), 'boot', ['--iam-report', iamFile]);
     expect(doc.ok, `${doc.reason}\n${stderr}`).toBe(true);
     expect(code).toBe(0);
@@ -85,13 +95,15 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
     const actions = (role: string) => new Set(iam.calls.filter((c) => c.agentRole === role).map((c) => c.request!.action));
     for (const role of ['master', 'node', 'loadbalancer']) expect(actions(role)).toContain('s3:PutObject');
     expect(actions('loadbalancer')).toContain('ec2:AssociateAddress');
-    expect(actions('master')).toContain('route53:ChangeResourceRecordSets');
+    expect(actions('master')).toContain('route53:ListResourceRecordSets');
+    expect(actions('master')).toContain('s3:ListBucket');
     // a node writes only its own boot report
     for (const c of iam.calls.filter((x) => x.agentRole !== 'master' && x.request!.action === 's3:PutObject')) expect(c.request!.resources).toEqual([`arn:aws:s3:::kubeaz-demo-dev-123456789012/boot/${c.instanceId}.json`]);
   }, 300_000);
 
   it('init-fails on cluster.example.yaml: the winner reports failed at init, is replaced, and its replacement inits', async () => {
-    const { code, doc, stderr } = await bootSim(path.join(ROOT, 'cluster.example.yaml'), 'init-fails');
+    const iamFile = iamReportFile();
+    const { code, doc, stderr } = await bootSim(path.join(ROOT, 'cluster.example.yaml'), 'init-fails', ['--iam-report', iamFile]);
     expect(doc.ok, `${doc.reason}\n${stderr}`).toBe(true);
     expect(code).toBe(0);
     const failed = doc.instances.filter((i) => i.result === 'failed');
@@ -101,6 +113,13 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
     expect(failed[0]!.error?.message).toMatch(/Unhealthy/);
     expect(masters(doc)).toHaveLength(1);
     expect(doc.controlPlane.initBy).toBe(masters(doc)[0]!.id);
+    // SetInstanceHealth on itself, allowed by the master role only for this cluster's groups (a resource-tag condition)
+    const iam = JSON.parse(fs.readFileSync(iamFile, 'utf8')) as IamReport;
+    const health = iam.calls.filter((c) => c.request?.action === 'autoscaling:SetInstanceHealth');
+    expect(health.map((c) => c.instanceId)).toEqual([failed[0]!.id]);
+    expect(allowed(iam.roles[health[0]!.iamRole]!, health[0]!.request!)).toEqual({ ok: true, by: ['OwnGroupHealth'] });
+    const denied = iam.calls.filter((c) => !c.request || !allowed(iam.roles[c.iamRole] ?? [], c.request).ok).map((c) => c.call);
+    expect([...new Set(denied)]).toEqual([]);
     expect(doc.controlPlane.leader).not.toBeNull();
     expect(doc.snapshots.length).toBeGreaterThanOrEqual(1);
   }, 300_000);
