@@ -3,8 +3,9 @@
 # AL2023 repository, the kubeaz agent from the cluster bucket checked by its SHA-256, then the agent
 # does the rest (src/agent/). No secret is held here. The AWS CLI AL2023 ships fetches the one object
 # with the instance role (`aws s3 cp`, no version-dependent flag); Node.js alone cannot sign for S3.
-# What this group's kubelets register with (the agent reads it from agent/config.json; here so that a
-# change is a new launch template version): labels {{NODE_LABELS}} taints {{NODE_TAINTS}}
+# What this group's instances are built with (the agent reads it from agent/config.json; here so that
+# a change is a new launch template version, which `kubeaz rollout` rolls out): Kubernetes
+# {{KUBERNETES_VERSION}}; labels {{NODE_LABELS}}; taints {{NODE_TAINTS}}{{MASTER_SETTINGS}}
 set -euo pipefail
 root="${KUBEAZ_ROOT:-}"
 dir="$root/opt/kubeaz"

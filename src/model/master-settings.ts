@@ -5,7 +5,7 @@
  */
 import type { ClusterSpec } from '../spec/schema.js';
 import { addonsFor, HELM_VERSION } from '../spec/versions.js';
-import { irsaVars } from './bootstrap.js';
+import { irsaSettings } from './bootstrap.js';
 import type { Naming } from './names.js';
 
 export interface MasterSettings {
@@ -42,7 +42,7 @@ export function masterSettings(spec: ClusterSpec, names: Naming, accountId: stri
   const sans = [masterDns];
   if (s.dns.publicDomain && s.network.apiAccess.length > 0) sans.push(`master.${spec.metadata.environment}.${s.dns.publicDomain}`);
   const { addons } = addonsFor(s.kubernetesVersion);
-  const irsa = irsaVars(spec, names, accountId);
+  const irsa = irsaSettings(spec, names, accountId);
   return {
     controlPlaneCount: s.controlPlane.count,
     masterDns,
@@ -59,13 +59,13 @@ export function masterSettings(spec: ClusterSpec, names: Naming, accountId: stri
       clusterAutoscalerImage: addons.clusterAutoscaler.image!,
       nthChart: addons.awsNodeTerminationHandler.chart,
     },
-    ...(irsa.SERVICE_ACCOUNT_ISSUER
+    ...(irsa
       ? {
           irsa: {
-            serviceAccountIssuer: irsa.SERVICE_ACCOUNT_ISSUER,
-            defaultServiceAccountIssuer: irsa.DEFAULT_SERVICE_ACCOUNT_ISSUER!,
-            ebsCsiRoleArn: irsa.EBS_CSI_ROLE_ARN!,
-            clusterAutoscalerRoleArn: irsa.CLUSTER_AUTOSCALER_ROLE_ARN!,
+            serviceAccountIssuer: irsa.serviceAccountIssuer,
+            defaultServiceAccountIssuer: irsa.defaultServiceAccountIssuer,
+            ebsCsiRoleArn: irsa.ebsCsiRoleArn,
+            clusterAutoscalerRoleArn: irsa.clusterAutoscalerRoleArn,
           },
         }
       : {}),

@@ -11,6 +11,7 @@
  */
 import { autoscalerClusterTag } from '../spec/autoscaler-tags.js';
 import { k8sClusterTag } from './names.js';
+import { ADDON_MANIFEST_PREFIX } from './addon-manifests.js';
 import type { PolicyDocument, Ref } from './types.js';
 
 type Statement = { Sid?: string; Effect: 'Allow' | 'Deny'; Action: string | string[]; Resource: string | Ref | Array<string | Ref>; Condition?: unknown; Principal?: unknown };
@@ -226,14 +227,15 @@ export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: stri
     ...agentStatements(bucketArn),
     // a master whose kubeadm init keeps failing marks itself Unhealthy so its group replaces it (this cluster's groups only)
     { Sid: 'OwnGroupHealth', Effect: 'Allow', Action: ['autoscaling:SetInstanceHealth'], Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': clusterId } } },
-    { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/master/*`, `${bucketArn}/pki/*`] },
+    // the add-on manifests rendered at create, and the CAs' files kubeadm needs
+    { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/${ADDON_MANIFEST_PREFIX}*`, `${bucketArn}/pki/*`] },
     { Sid: 'EtcdBackups', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/etcd/*`, `${bucketArn}/join/*`] },
     {
       Sid: 'ListOwnPrefixes',
       Effect: 'Allow',
       Action: ['s3:ListBucket'],
       Resource: [bucketArn],
-      Condition: { StringLike: { 's3:prefix': ['etcd/*', 'join/*', 'pki/*', 'bootstrap/common/*', 'bootstrap/master/*'] } },
+      Condition: { StringLike: { 's3:prefix': ['etcd/*', 'join/*', 'pki/*'] } },
     },
     { Sid: 'InternalDns', Effect: 'Allow', Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'], Resource: zoneArns },
     { Sid: 'FindZones', Effect: 'Allow', Action: ['route53:ListHostedZonesByName'], Resource: '*' },

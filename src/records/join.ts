@@ -1,6 +1,6 @@
 /**
- * What a master keeps fresh under `join/` for nodes to join with (templates/bootstrap/join-token.sh
- * writes it today; the agent's master flow takes it over): two text objects, the bootstrap token
+ * What a master keeps fresh under `join/` for nodes to join with (the agent's `join-token` timer;
+ * masters of an older kubeaz ran join-token.sh): two text objects, the bootstrap token
  * and the CA's public-key hash, in the format `kubeadm join` takes them. Both readers (the node
  * agent, scripts still running during a rollout) read the same two keys.
  */

@@ -1,6 +1,6 @@
 /**
  * What the master installs besides the Kubernetes packages, pinned per Kubernetes minor in ONE
- * table (rendered into master.sh by src/model/bootstrap.ts, printed in the README, checked by
+ * table (into the masters' agent settings by src/model/master-settings.ts, printed in the README, checked by
  * `validate`). One row per minor, one entry per add-on: an add-on is its chart version and, where
  * kubeaz sets it, its image tag. More add-ons fit as more keys of a row.
  *
@@ -80,7 +80,7 @@ export function addonsFor(kubernetesVersion: string): { minor: string; exact: bo
   return { minor: near, exact: false, addons: ADDON_VERSIONS_BY_MINOR[near]! };
 }
 
-/** The template variables of the add-on versions (master.sh). */
+/** The add-on versions as named variables (the README's table and its test). */
 export function addonVars(kubernetesVersion: string): Record<string, string> {
   const { addons } = addonsFor(kubernetesVersion);
   return {
@@ -95,7 +95,7 @@ export function addonVars(kubernetesVersion: string): Record<string, string> {
   };
 }
 
-/** The pod-identity webhook's image for a Kubernetes version (IRSA's irsa.sh; not in addonVars: a cluster without IRSA renders as before). */
+/** The pod-identity webhook's image for a Kubernetes version (IRSA on; not in addonVars: a cluster without IRSA has no webhook). */
 export const podIdentityWebhookImage = (kubernetesVersion: string): string => addonsFor(kubernetesVersion).addons.podIdentityWebhook.image;
 
 /** The warning `validate` (and every command loading a spec) gives for a minor outside the table. */

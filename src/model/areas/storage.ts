@@ -1,11 +1,11 @@
-/** Storage and PKI: the cluster's bucket, the bootstrap files in it, the CAs and service-account keys. */
-import { clusterVars, renderBootstrapFiles, renderIrsaBootstrapFiles } from '../bootstrap.js';
+/** Storage and PKI: the cluster's bucket, the agent and what it reads in it, the CAs and service-account keys. */
+import { clusterVars, irsaSettings } from '../bootstrap.js';
 import { addonManifestFiles } from '../addon-manifests.js';
 import { masterSettings } from '../master-settings.js';
 import { AGENT_CONFIG_OBJECT, agentBundleKey, agentConfigDoc, renderAgentConfig, UNBUILT_AGENT } from '../agent.js';
 import { tlsOnlyPolicy } from '../policies.js';
 import type { LifecycleRule, Ref } from '../types.js';
-import { irsaGrantsOf, type Area } from './builder.js';
+import type { Area } from './builder.js';
 
 /**
  * The bucket is versioned, so pruning a snapshot only puts a delete marker on it: without these
@@ -21,9 +21,9 @@ export const BUCKET_LIFECYCLE: LifecycleRule[] = [
 
 export interface Storage {
   bucketArn: string;
-  /** the rendered bootstrap-file variables (user data renders with the same) */
+  /** the cluster's variables of user data (model/bootstrap.ts clusterVars) */
   vars: Record<string, string>;
-  /** keys of the bootstrap files and the agent's objects: instances fetch them at boot */
+  /** keys of the agent's objects and the add-on manifests: instances fetch them at boot */
   objectKeys: string[];
   /** the agent bundle's object key and SHA-256 (user data fetches and checks it) */
   agent: { key: string; sha256: string };
@@ -36,21 +36,10 @@ export function storage({ spec, s, id, names, facts, b }: Area): Storage {
   const vars = clusterVars(spec, names, bucketName, facts.accountId);
   const objectKeys: string[] = [];
   // the add-on manifests the master that installs the add-ons applies (rendered here, not on the instance)
-  const manifests = addonManifestFiles(vars.CLUSTER_ID!, spec.spec.region, vars.POD_IDENTITY_WEBHOOK_IMAGE);
-  for (const f of [...renderBootstrapFiles(facts.templates, vars), ...manifests]) {
+  for (const f of addonManifestFiles(vars.CLUSTER_ID!, spec.spec.region, irsaSettings(spec, names, facts.accountId)?.podIdentityWebhookImage)) {
     const key = `object/${f.key}`;
     objectKeys.push(key);
     b.add('bucket-object', key, f.key, { bucket, objectKey: f.key, body: f.body, contentType: f.contentType });
-  }
-  // Switching IRSA off: the masters still running with it keep their script until they are replaced.
-  const grants = irsaGrantsOf({ s, facts });
-  if (!grants.irsa && grants.irsaResources) {
-    const on = { ...spec, spec: { ...s, iam: { ...s.iam, serviceAccountIssuerDiscovery: { ...s.iam.serviceAccountIssuerDiscovery, enabled: true } } } };
-    for (const f of renderIrsaBootstrapFiles(facts.templates, clusterVars(on, names, bucketName, facts.accountId))) {
-      const key = `object/${f.key}`;
-      objectKeys.push(key);
-      b.add('bucket-object', key, f.key, { bucket, objectKey: f.key, body: f.body, contentType: f.contentType });
-    }
   }
   // The node agent: its bundle under its own hash (a new build is a new object and a new launch
   // template version; the old one stays until `create --allow-delete`), and its configuration.
