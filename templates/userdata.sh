@@ -3,9 +3,9 @@
 # AL2023 repository, the kubeaz agent from the cluster bucket checked by its SHA-256, then the agent
 # does the rest (src/agent/). No secret is held here. The AWS CLI AL2023 ships fetches the one object
 # with the instance role (`aws s3 cp`, no version-dependent flag); Node.js alone cannot sign for S3.
-# What this group's instances are built with (the agent reads it from agent/config.json; here so that
-# a change is a new launch template version, which `kubeaz rollout` rolls out): Kubernetes
-# {{KUBERNETES_VERSION}}; labels {{NODE_LABELS}}; taints {{NODE_TAINTS}}{{MASTER_SETTINGS}}
+# The group's settings (role, labels, taints, elastic-IP pool) are the agent's --settings below; the
+# cluster's are in agent/config.json. What must make a new launch template version when it changes
+# (`kubeaz rollout` then replaces the instances) is named here: Kubernetes {{KUBERNETES_VERSION}}{{ISSUER}}
 set -euo pipefail
 root="${KUBEAZ_ROOT:-}"
 dir="$root/opt/kubeaz"
@@ -27,4 +27,5 @@ retry dnf install -y -q '{{NODEJS_PACKAGE}}'
 retry aws s3 cp --only-show-errors 's3://{{BUCKET}}/{{AGENT_KEY}}' "$dir/kubeaz-agent.mjs"
 echo '{{AGENT_SHA256}}  '"$dir/kubeaz-agent.mjs" | sha256sum -c --quiet - ||
   { echo "kubeaz: s3://{{BUCKET}}/{{AGENT_KEY}} is not the agent this launch template names" >&2; exit 1; }
-exec '{{NODEJS_BINARY}}' "$dir/kubeaz-agent.mjs" boot --bucket '{{BUCKET}}' --group '{{NODE_GROUP}}' ${root:+--root "$root"}
+exec '{{NODEJS_BINARY}}' "$dir/kubeaz-agent.mjs" boot --bucket '{{BUCKET}}' --group '{{NODE_GROUP}}' \
+  --settings {{GROUP_SETTINGS}} ${root:+--root "$root"}

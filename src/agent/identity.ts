@@ -3,13 +3,13 @@
  * metadata service (IMDSv2: a session token by PUT, then reads carrying it; the launch template
  * keeps the hop limit at 1), or injected for tests and boot-sim through KUBEAZ_AGENT_IDENTITY
  * (JSON {instanceId, zone, privateIp, region, group?, hostname?}). Its group comes from the
- * injection, the user data's `--group`, or the auto scaling group the instance belongs to; its
- * role from that group in the agent's configuration.
+ * injection or the user data's `--group`; its role (with labels, taints and elastic-IP pool) from
+ * the group settings the user data passes (`--settings`).
  */
 import { request } from 'node:http';
 import { z } from 'zod';
 import { KubeazFailure } from '../errors.js';
-import type { AgentConfig, AgentRole } from '../records/agent-config.js';
+import type { AgentRole, GroupSettings } from '../records/agent-config.js';
 
 export interface Identity {
   instanceId: string;
@@ -20,10 +20,12 @@ export interface Identity {
   hostname: string;
   group: string;
   role: AgentRole;
+  /** what the group's launch template version says this instance is */
+  settings: GroupSettings;
 }
 
 /** What the metadata service (or the injection) tells, before the group is known. */
-export type RawIdentity = Omit<Identity, 'group' | 'role'> & { group?: string };
+export type RawIdentity = Omit<Identity, 'group' | 'role' | 'settings'> & { group?: string };
 
 export const IDENTITY_ENV = 'KUBEAZ_AGENT_IDENTITY';
 
@@ -113,19 +115,12 @@ export function rawIdentity(env: NodeJS.ProcessEnv = process.env, imds: ImdsOpti
 }
 
 /**
- * The full identity: the group from (in order) the injection, the `--group` the user data passes,
- * or the auto scaling group `asgOf` finds the instance in; the role from that group's entry in
- * the configuration. A group the configuration does not know is refused (a stale launch template).
+ * The full identity: the group from the injection or the `--group` the user data passes, the role
+ * from the group's settings. Without either the instance cannot know what to be: refused.
  */
-export async function resolveIdentity(raw: RawIdentity, config: AgentConfig, given: string | undefined, asgOf: (instanceId: string) => Promise<string | undefined>): Promise<Identity> {
-  let group = raw.group ?? given;
-  if (!group) {
-    const asg = await asgOf(raw.instanceId);
-    if (!asg) throw new IdentityError(`instance ${raw.instanceId} is in no auto scaling group and no group was given`);
-    group = Object.keys(config.groups).find((g) => config.groups[g]!.asgName === asg);
-    if (!group) throw new IdentityError(`auto scaling group ${asg} of instance ${raw.instanceId} is not a group of cluster ${config.clusterId}`);
-  }
-  const g = config.groups[group];
-  if (!g) throw new IdentityError(`group ${group} is not in the agent configuration of cluster ${config.clusterId} (known: ${Object.keys(config.groups).sort().join(', ')})`);
-  return { instanceId: raw.instanceId, region: raw.region, zone: raw.zone, privateIp: raw.privateIp, hostname: raw.hostname, group, role: g.role };
+export function resolveIdentity(raw: RawIdentity, given: string | undefined, settings: GroupSettings | undefined): Identity {
+  const group = raw.group ?? given;
+  if (!group) throw new IdentityError(`instance ${raw.instanceId}: no group was given (the user data passes --group)`);
+  if (!settings) throw new IdentityError(`instance ${raw.instanceId} of group ${group}: no group settings were given (the user data passes --settings)`);
+  return { instanceId: raw.instanceId, region: raw.region, zone: raw.zone, privateIp: raw.privateIp, hostname: raw.hostname, group, role: settings.role, settings };
 }

@@ -25,7 +25,8 @@ commands:
 
 options:
   --bucket NAME   the cluster bucket (boot keeps it in /etc/kubeaz/agent.json for later runs)
-  --group NAME    this instance's group (default: the injected identity, else its auto scaling group)
+  --group NAME    this instance's group (default: the injected identity; boot keeps it)
+  --settings JSON the group's settings {role, labels, taints, elasticIps} (user data passes them; boot keeps them)
   --root DIR      the filesystem root every path hangs off (default /; tests and boot-sim)
   -h, --help      this text
 
@@ -57,7 +58,7 @@ export async function main(argv: string[], io: MainIo = { out: (s) => process.st
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { bucket: { type: 'string' }, group: { type: 'string' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { bucket: { type: 'string' }, group: { type: 'string' }, settings: { type: 'string' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (e) {
     io.err(`kubeaz-agent: ${(e as Error).message}\n\n${USAGE}`);
@@ -77,7 +78,7 @@ export async function main(argv: string[], io: MainIo = { out: (s) => process.st
   const { createContext } = await import('./start.js');
   let ctx: AgentContext;
   try {
-    ctx = await createContext({ command, root: path.resolve(values.root ?? '/'), env: io.env, ...(values.bucket ? { bucket: values.bucket } : {}), ...(values.group ? { group: values.group } : {}) });
+    ctx = await createContext({ command, root: path.resolve(values.root ?? '/'), env: io.env, ...(values.bucket ? { bucket: values.bucket } : {}), ...(values.group ? { group: values.group } : {}), ...(values.settings !== undefined ? { settings: values.settings } : {}) });
   } catch (e) {
     io.err(`kubeaz-agent: ${command}: ${(e as Error)?.message ?? String(e)}\n`);
     return e instanceof KubeazFailure && e.exitCode === 2 ? 2 : 1;

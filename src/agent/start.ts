@@ -1,16 +1,15 @@
 /**
  * Building the real context of one agent run: identity (injected or IMDSv2), the SDK clients in
  * the instance's region, the agent configuration from the bucket, the group and role, the
- * programs (PATH as given), the reporter. What `boot` learns (bucket, group) is kept in
+ * programs (PATH as given), the reporter. What `boot` learns (bucket, group, its settings) is kept in
  * <root>/etc/kubeaz/agent.json so the timers' runs (`backup`, `join-token`, `node-roles`) need no flags.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { AwsClients } from '../aws/clients.js';
 import { describeAwsError } from '../aws/errors.js';
 import { KubeazFailure } from '../errors.js';
-import { AGENT_CONFIG_KEY, parseAgentConfig, type AgentConfig } from '../records/agent-config.js';
+import { AGENT_CONFIG_KEY, parseAgentConfig, parseGroupSettings, type AgentConfig, type GroupSettings } from '../records/agent-config.js';
 import { getText, putText } from './bucket.js';
 import { consoleLog, hostPath, waitsFrom, WAITS_ENV, type AgentAws, type AgentContext, type Waits } from './context.js';
 import { rawIdentity, resolveIdentity } from './identity.js';
@@ -24,6 +23,8 @@ export interface StartOptions {
   command: string;
   bucket?: string;
   group?: string;
+  /** the group's settings as JSON (records/agent-config.ts GroupSettings) */
+  settings?: string;
   root: string;
   env: NodeJS.ProcessEnv;
   log?: Log;
@@ -32,6 +33,7 @@ export interface StartOptions {
 interface Settings {
   bucket: string;
   group: string;
+  settings: GroupSettings;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -77,17 +79,20 @@ export async function createContext(o: StartOptions): Promise<AgentContext> {
   const saved = o.command === 'boot' ? {} : await readSettings(o.root);
   const bucket = o.bucket ?? saved.bucket;
   if (!bucket) throw new KubeazFailure('no bucket: pass --bucket (boot keeps it for later runs)', 'user', 2);
+  let settings = saved.settings;
+  if (o.settings !== undefined) {
+    const parsed = parseGroupSettings(o.settings);
+    if (parsed instanceof Error) throw new KubeazFailure(`--settings: ${parsed.message}`, 'user', 2);
+    settings = parsed;
+  }
   const raw = await rawIdentity(o.env, { attempts: waits.imdsAttempts, retryMs: waits.imdsRetryMs });
   const aws = new AwsClients({ region: raw.region });
   const config = await fetchConfig(aws, bucket, waits, log);
-  const identity = await resolveIdentity(raw, config, o.group ?? saved.group, async (instanceId) => {
-    const out = await (await aws.autoscaling()).send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }));
-    return out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
-  });
+  const identity = resolveIdentity(raw, o.group ?? saved.group, settings);
   if (o.command === 'boot') {
     const file = path.join(o.root, SETTINGS_FILE);
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, `${JSON.stringify({ bucket, group: identity.group } satisfies Settings)}\n`);
+    await writeFile(file, `${JSON.stringify({ bucket, group: identity.group, settings: identity.settings } satisfies Settings)}\n`);
   }
   // Only `boot` writes the boot report; the timers' runs log to the console (their journal) alone.
   const sink: ReportSink = o.command === 'boot' ? { put: (key, body) => putText(aws, bucket, key, body, { contentType: 'application/json' }) } : { put: async () => {} };

@@ -22,6 +22,7 @@ import { BOOT_PREFIX, parseBootReport, type BootReport } from '../records/boot.j
 import { CONTROL_PLANE_PREFIX, parseControlPlaneRecords } from '../records/etcd.js';
 import { loadSpecFile } from '../spec/load.js';
 import { clusterIdOf } from '../spec/schema.js';
+import { masterGroups, naming } from '../model/names.js';
 import { motoEnv, startMoto, type Moto } from './moto.js';
 import { iamReport } from './boot-sim/iam-report.js';
 import { REPO_ROOT, Sim, sleep, type SimInstance } from './boot-sim/sim.js';
@@ -204,7 +205,7 @@ export async function runScenario(o: { spec: string; scenario: Scenario; log: (s
       for (const [id, r] of reports) if (r.result === 'failed') failedIds.add(id);
       if (failedIds.size === 0) throw new Error('init-fails: no instance reported failed');
       // one master per master group (terminated instances and replacements are both in sim.instances)
-      const mastersWanted = Object.values(config.groups).filter((g) => g.role === 'master').length;
+      const mastersWanted = masterGroups(parsed.spec).length;
       // the group's health check terminates it; moto launches the replacement, which gets an agent
       for (;;) {
         await sim.startNew();
@@ -265,7 +266,8 @@ export async function runScenario(o: { spec: string; scenario: Scenario; log: (s
     const reports = await s.reports();
     const cp = await s.controlPlane();
     if (o.iamReportFile) {
-      const asgNames = Object.fromEntries(Object.entries(config.groups).map(([g, v]) => [g, v.asgName]));
+      const names = naming(parsed.spec);
+      const asgNames = Object.fromEntries([...masterGroups(parsed.spec).map((m) => m.name), ...parsed.spec.spec.nodeGroups.map((g) => g.name)].map((g) => [g, names.asg(g)]));
       const report = await iamReport(aws, region, sim.callsFile, [...sim.instances.values()], asgNames);
       await writeFile(o.iamReportFile, `${JSON.stringify(report, null, 2)}\n`);
       log(`${report.calls.length} AWS calls of the agents and their roles' policies in ${o.iamReportFile}`);

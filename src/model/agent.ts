@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ClusterSpec } from '../spec/schema.js';
 import { clusterIdOf } from '../spec/schema.js';
 import { POD_CIDR, SERVICE_CIDR } from '../spec/cidr.js';
-import { masterGroups, type Naming } from './names.js';
+import type { Naming } from './names.js';
 
 /** The bundle the CLI uploads at `create` (dist/agent/kubeaz-agent.mjs). */
 export interface AgentBundle {
@@ -34,28 +34,21 @@ export function agentBundleOf(body: string): AgentBundle {
  */
 export const UNBUILT_AGENT: AgentBundle = agentBundleOf('// kubeaz-agent: not built (a model test without dist/agent/kubeaz-agent.mjs)\n');
 
-export interface AgentGroupDoc {
+/** One group's settings (records/agent-config.ts GroupSettings): its user data passes them to the agent. */
+export interface GroupSettingsDoc {
   role: 'master' | 'node' | 'loadbalancer';
-  asgName: string;
   labels: Record<string, string>;
   taints: Array<{ key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }>;
   elasticIps: number;
 }
 
-/** The agent configuration of a spec (records/agent-config.ts AgentConfig, version 1). */
-export function agentConfigDoc(spec: ClusterSpec, names: Naming, bucket: string, masterZone?: string, master?: object): Record<string, unknown> {
+export function groupSettingsDoc(role: GroupSettingsDoc['role'], labels: Record<string, string>, taints: ReadonlyArray<GroupSettingsDoc['taints'][number]>, elasticIps: number): GroupSettingsDoc {
+  return { role, labels: { ...labels }, taints: taints.map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: t.effect })), elasticIps };
+}
+
+/** The agent configuration of a spec (records/agent-config.ts AgentConfig, version 1): the cluster's facts, the masters' settings. */
+export function agentConfigDoc(spec: ClusterSpec, names: Naming, bucket: string, master?: object): Record<string, unknown> {
   const s = spec.spec;
-  const groups: Record<string, AgentGroupDoc> = {};
-  for (const m of masterGroups(spec, masterZone)) groups[m.name] = { role: 'master', asgName: names.asg(m.name), labels: { 'kubeaz.io/role': 'master' }, taints: [], elasticIps: 0 };
-  for (const g of s.nodeGroups) {
-    groups[g.name] = {
-      role: g.role,
-      asgName: names.asg(g.name),
-      labels: { 'kubeaz.io/role': g.role, ...g.labels },
-      taints: g.taints.map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: t.effect })),
-      elasticIps: g.role === 'loadbalancer' ? g.elasticIps : 0,
-    };
-  }
   return {
     version: 1,
     clusterId: clusterIdOf(spec),
@@ -67,19 +60,25 @@ export function agentConfigDoc(spec: ClusterSpec, names: Naming, bucket: string,
     podCidr: POD_CIDR,
     serviceCidr: SERVICE_CIDR,
     vpcCidr: s.network.vpcCidr,
-    groups,
     // the master flow's settings (src/model/master-settings.ts, given by the caller; read by src/records/master-settings.ts)
     ...(master ? { master } : {}),
   };
 }
 
+/** A value with every object's keys in sorted order (arrays keep theirs). */
+const sortedKeys = (v: unknown): unknown =>
+  v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]))
+    : Array.isArray(v)
+      ? v.map(sortedKeys)
+      : v;
+
 /** JSON with keys in a stable order: an unchanged spec is an unchanged object (no drift, no upload). */
 export function renderAgentConfig(doc: Record<string, unknown>): string {
-  const sorted = (v: unknown): unknown =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]))
-      : Array.isArray(v)
-        ? v.map(sorted)
-        : v;
-  return `${JSON.stringify(sorted(doc), null, 2)}\n`;
+  return `${JSON.stringify(sortedKeys(doc), null, 2)}\n`;
+}
+
+/** Compact JSON with keys in a stable order: one line of user data. */
+export function renderGroupSettings(doc: GroupSettingsDoc): string {
+  return JSON.stringify(sortedKeys(doc));
 }

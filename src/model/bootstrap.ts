@@ -8,7 +8,7 @@ import type { ClusterSpec, NodeGroupSpec } from '../spec/schema.js';
 import { clusterIdOf } from '../spec/schema.js';
 import type { Naming } from './names.js';
 import { NODEJS, podIdentityWebhookImage } from '../spec/versions.js';
-import { agentBundleKey, UNBUILT_AGENT } from './agent.js';
+import { agentBundleKey, groupSettingsDoc, renderGroupSettings, UNBUILT_AGENT } from './agent.js';
 import { DEFAULT_SERVICE_ACCOUNT_ISSUER, discoveryBucketName, issuerUrlOf } from './names.js';
 
 /** Every group's user data: install Node.js, fetch and check the agent, run it. */
@@ -102,6 +102,8 @@ export function renderUserData(
   taints: NodeGroupSpec['taints'],
   /** default: the stand-in of a model test without a built agent */
   agent: { key: string; sha256: string } = { key: agentBundleKey(UNBUILT_AGENT.sha256), sha256: UNBUILT_AGENT.sha256 },
+  /** a loadbalancer group's elastic-IP pool */
+  elasticIps = 0,
 ): string {
   const name = USERDATA_TEMPLATE;
   const text = templates[name];
@@ -126,10 +128,10 @@ export function renderUserData(
     NODEJS_PACKAGE: NODEJS.package,
     NODEJS_BINARY: NODEJS.binary,
     // a master's API server is given the issuer: a new issuer is a new version (model/irsa-switch.ts)
-    MASTER_SETTINGS: role === 'master' && vars.SERVICE_ACCOUNT_ISSUER !== undefined ? `; service-account issuer ${vars.SERVICE_ACCOUNT_ISSUER}` : '',
+    ISSUER: role === 'master' && vars.SERVICE_ACCOUNT_ISSUER !== undefined ? `\n# service-account issuer (IRSA) ${vars.SERVICE_ACCOUNT_ISSUER}` : '',
     ROLE: role,
     NODE_GROUP: group,
-    NODE_LABELS: shq(nodeLabels),
-    NODE_TAINTS: shq(nodeTaints),
+    // the group's settings travel with its launch template version (records/agent-config.ts GroupSettings)
+    GROUP_SETTINGS: shq(renderGroupSettings(groupSettingsDoc(role, { ...labels }, taints, elasticIps))),
   });
 }

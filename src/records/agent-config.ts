@@ -3,8 +3,9 @@
  * model (src/model) into the cluster bucket under AGENT_CONFIG_KEY (so plan and drift show it)
  * and fetched by the agent at boot. It holds no secret: every role may read it.
  *
- * The node side (cluster facts, the groups with their labels, taints and elastic-IP pools) is
- * written here; the master flow's fields live under `master` (a-agent adds them).
+ * The cluster's facts are written here, the master flow's fields under `master`. What differs per
+ * group (role, labels, taints, elastic-IP pool) is not: each group's user data passes its own
+ * (GroupSettings), so adding or removing a group does not change this document.
  */
 import { z } from 'zod';
 
@@ -24,17 +25,32 @@ export const taintSchema = z.object({
 });
 export type AgentTaint = z.infer<typeof taintSchema>;
 
-export const agentGroupSchema = z.object({
+/**
+ * What one group's instances are, passed by its user data (`kubeaz-agent boot --settings JSON`):
+ * it travels with the launch template version, so an instance runs with the settings of the
+ * version it was launched from, and a group whose removal waits for `--allow-delete` keeps its own.
+ */
+export const groupSettingsSchema = z.object({
   role: z.enum(AGENT_ROLES),
-  /** the auto scaling group's name (an instance without an injected group finds itself by it) */
-  asgName: z.string().min(1),
   /** labels the kubelet registers with (node-role.kubernetes.io/* excluded: NodeRestriction) */
   labels: z.record(z.string(), z.string()),
   taints: z.array(taintSchema),
   /** loadbalancer groups: how many pre-allocated elastic IPs its pool holds (tag kubeaz:eip-pool=<group>) */
   elasticIps: z.number().int().min(0),
 });
-export type AgentGroup = z.infer<typeof agentGroupSchema>;
+export type GroupSettings = z.infer<typeof groupSettingsSchema>;
+
+/** A group's settings from their JSON text, or an error saying why they are not. */
+export function parseGroupSettings(text: string): GroupSettings | Error {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return new Error(`group settings are not JSON: ${(e as Error).message}`);
+  }
+  const r = groupSettingsSchema.safeParse(raw);
+  return r.success ? r.data : new Error(`group settings have the wrong shape: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+}
 
 export const agentConfigSchema = z.object({
   /** the format's version: an agent refuses a document newer than it knows */
@@ -49,8 +65,6 @@ export const agentConfigSchema = z.object({
   podCidr: z.string().min(1),
   serviceCidr: z.string().min(1),
   vpcCidr: z.string().min(1),
-  /** every group of the cluster, masters included, by group name */
-  groups: z.record(z.string(), agentGroupSchema),
   /** the master flow's settings (a-agent): left open here so the node side never depends on them */
   master: z.record(z.string(), z.unknown()).optional(),
 });

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateImageCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand, DescribeLaunchTemplatesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { agentConfigSchema } from '../../src/records/agent-config.js';
+import { agentConfigSchema, groupSettingsSchema, type GroupSettings } from '../../src/records/agent-config.js';
+import { agentArgsOfUserData } from '../../src/devtools/boot-sim/sim.js';
 import { kubeaz, ROOT } from '../helpers/cli.js';
 import { useMoto } from '../helpers/moto.js';
 
@@ -77,20 +78,24 @@ describe('create uploads the node agent under its content hash', () => {
     expect(createHash('sha256').update(await got.Body!.transformToByteArray()).digest('hex')).toBe(sha);
     const cfg = agentConfigSchema.parse(JSON.parse(await (await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: 'agent/config.json' }))).Body!.transformToString()));
     expect(cfg).toMatchObject({ clusterId: ID, bucket: BUCKET, region: REGION, kubernetesVersion: '1.34.2' });
-    expect(cfg.groups.edge).toMatchObject({ role: 'loadbalancer', elasticIps: 2, asgName: `${ID}-edge` });
-    expect(cfg.groups.general!.labels).toEqual({ 'kubeaz.io/role': 'node', tier: 'apps' });
 
     const ec2 = new EC2Client({ region: REGION });
     const lts = (await ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).LaunchTemplates ?? [];
     expect(lts.map((l) => l.LaunchTemplateName).sort()).toEqual([`${ID}-edge`, `${ID}-general`, `${ID}-master`]);
+    const settings: Record<string, GroupSettings> = {};
     for (const lt of lts) {
       const v = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: lt.LaunchTemplateId, Versions: ['$Latest'] }));
       const ud = Buffer.from(v.LaunchTemplateVersions![0]!.LaunchTemplateData!.UserData!, 'base64').toString('utf8');
-      if (lt.LaunchTemplateName === `${ID}-master`) continue;
       expect(ud).toContain(`aws s3 cp --only-show-errors 's3://${BUCKET}/${key}'`);
       expect(ud).toContain(`echo '${sha}  '"$dir/kubeaz-agent.mjs" | sha256sum -c --quiet -`);
       expect(ud).toContain(`exec 'node-22' "$dir/kubeaz-agent.mjs" boot --bucket '${BUCKET}' --group '${lt.LaunchTemplateName!.slice(ID.length + 1)}'`);
+      // the group's own settings travel with its launch template version
+      const args = agentArgsOfUserData(ud);
+      settings[args[3]!] = groupSettingsSchema.parse(JSON.parse(args[args.indexOf('--settings') + 1]!));
     }
+    expect(settings.edge).toEqual({ role: 'loadbalancer', labels: { 'kubeaz.io/role': 'loadbalancer' }, taints: [], elasticIps: 2 });
+    expect(settings.general!.labels).toEqual({ 'kubeaz.io/role': 'node', tier: 'apps' });
+    expect(settings.master!.role).toBe('master');
   });
 
   it('a second create changes nothing (no upload of the same agent again)', async () => {

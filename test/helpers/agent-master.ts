@@ -97,8 +97,6 @@ export const MASTER_SETTINGS: MasterSettings = {
 };
 
 export function agentConfig(bucket: string, master: MasterSettings = MASTER_SETTINGS): AgentConfig {
-  const groups: AgentConfig['groups'] = {};
-  for (const g of ['master', 'master-2', 'master-3']) groups[g] = { role: 'master', asgName: `demo-dev-${g}`, labels: {}, taints: [], elasticIps: 0 };
   return {
     version: 1,
     clusterId: 'demo-dev',
@@ -110,7 +108,6 @@ export function agentConfig(bucket: string, master: MasterSettings = MASTER_SETT
     podCidr: '100.64.0.0/16',
     serviceCidr: '100.65.0.0/16',
     vpcCidr: '10.0.0.0/16',
-    groups,
     master: master as unknown as Record<string, unknown>,
   };
 }
@@ -129,7 +126,7 @@ export interface TestMaster {
 }
 
 export function testMaster(o: { instanceId: string; group: string; ip: string; aws: AgentAws; bucket: string; sink: ReportSink; programs: FakePrograms; master?: MasterSettings; waits?: Partial<Waits> }): TestMaster {
-  const identity: Identity = { instanceId: o.instanceId, region: 'eu-west-1', zone: 'eu-west-1a', privateIp: o.ip, hostname: `ip-${o.ip.replace(/\./g, '-')}.eu-west-1.compute.internal`, group: o.group, role: 'master' };
+  const identity: Identity = { instanceId: o.instanceId, region: 'eu-west-1', zone: 'eu-west-1a', privateIp: o.ip, hostname: `ip-${o.ip.replace(/\./g, '-')}.eu-west-1.compute.internal`, group: o.group, role: 'master', settings: { role: 'master', labels: { 'kubeaz.io/role': 'master' }, taints: [], elasticIps: 0 } };
   const logs: string[] = [];
   const log = (l: string) => void logs.push(`${o.instanceId}: ${l}`);
   const now = () => new Date();

@@ -11,7 +11,7 @@ import { DEFAULT_WAITS, type AgentContext, type Waits } from '../../src/agent/co
 import type { Identity } from '../../src/agent/identity.js';
 import type { Programs, RunOptions, RunResult } from '../../src/agent/programs.js';
 import { BootReporter } from '../../src/agent/report.js';
-import type { AgentConfig } from '../../src/records/agent-config.js';
+import type { AgentConfig, GroupSettings } from '../../src/records/agent-config.js';
 
 export interface Call {
   cmd: string;
@@ -50,14 +50,16 @@ export function testConfig(over: Partial<AgentConfig> = {}): AgentConfig {
     podCidr: '100.96.0.0/11',
     serviceCidr: '100.64.0.0/13',
     vpcCidr: '10.0.0.0/16',
-    groups: {
-      master: { role: 'master', asgName: 'demo-dev-master', labels: { 'kubeaz.io/role': 'master' }, taints: [], elasticIps: 0 },
-      workers: { role: 'node', asgName: 'demo-dev-workers', labels: { 'kubeaz.io/role': 'node', tier: 'apps', 'node-role.kubernetes.io/worker': '' }, taints: [{ key: 'dedicated', value: 'apps', effect: 'NoSchedule' }], elasticIps: 0 },
-      edge: { role: 'loadbalancer', asgName: 'demo-dev-edge', labels: { 'kubeaz.io/role': 'loadbalancer' }, taints: [], elasticIps: 3 },
-    },
     ...over,
   };
 }
+
+/** The groups' settings their user data would pass (--settings), by group. */
+export const TEST_GROUPS: Record<string, GroupSettings> = {
+  master: { role: 'master', labels: { 'kubeaz.io/role': 'master' }, taints: [], elasticIps: 0 },
+  workers: { role: 'node', labels: { 'kubeaz.io/role': 'node', tier: 'apps', 'node-role.kubernetes.io/worker': '' }, taints: [{ key: 'dedicated', value: 'apps', effect: 'NoSchedule' }], elasticIps: 0 },
+  edge: { role: 'loadbalancer', labels: { 'kubeaz.io/role': 'loadbalancer' }, taints: [], elasticIps: 3 },
+};
 
 export interface TestContext extends AgentContext {
   programs: FakePrograms;
@@ -76,7 +78,8 @@ export function testContext(o: { identity?: Partial<Identity>; config?: AgentCon
     privateIp: '10.0.1.5',
     hostname: 'ip-10-0-1-5.ec2.internal',
     group,
-    role: config.groups[group]?.role ?? 'node',
+    role: o.identity?.settings?.role ?? TEST_GROUPS[group]?.role ?? 'node',
+    settings: TEST_GROUPS[group] ?? { role: 'node', labels: {}, taints: [], elasticIps: 0 },
     ...o.identity,
   };
   const reports: Array<{ key: string; body: string }> = [];

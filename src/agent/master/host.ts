@@ -86,11 +86,11 @@ export async function kernelSettings(ctx: AgentContext): Promise<void> {
 }
 
 export async function writeKubeletArgs(ctx: AgentContext): Promise<void> {
-  const g = ctx.config.groups[ctx.identity.group];
+  const g = ctx.identity.settings;
   await writeHostFile(
     ctx,
     KUBELET_SYSCONFIG,
-    kubeletSysconfig({ privateIp: ctx.identity.privateIp, zone: ctx.identity.zone, group: ctx.identity.group, role: ctx.identity.role, labels: g?.labels ?? {}, taints: g?.taints ?? [] }),
+    kubeletSysconfig({ privateIp: ctx.identity.privateIp, zone: ctx.identity.zone, group: ctx.identity.group, role: ctx.identity.role, labels: g.labels, taints: g.taints }),
   );
 }
 

@@ -51,7 +51,7 @@ export async function waitForJoin(ctx: AgentContext): Promise<JoinRecord> {
 
 /** The JoinConfiguration of this node for a join record. */
 export function joinConfigFor(ctx: AgentContext, j: JoinRecord): string {
-  const g = ctx.config.groups[ctx.identity.group]!;
+  const g = ctx.identity.settings;
   const { labels } = kubeletLabels(g.labels, {
     'topology.kubernetes.io/zone': ctx.identity.zone,
     'kubeaz.io/node-group': ctx.identity.group,
@@ -100,7 +100,7 @@ export async function join(ctx: AgentContext, first: JoinRecord): Promise<void> 
 }
 
 export async function nodeBoot(ctx: AgentContext): Promise<void> {
-  const group = ctx.config.groups[ctx.identity.group]!;
+  const group = ctx.identity.settings;
   if (ctx.identity.role === 'loadbalancer' && group.elasticIps > 0) await ctx.reporter.phase('elastic-ip', () => claimElasticIp(ctx));
   await ctx.reporter.phase('host', async () => {
     await prepareKernel(ctx);

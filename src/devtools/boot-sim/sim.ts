@@ -13,12 +13,29 @@ import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeAutoScalingInstancesCommand, paginateDescribeAutoScalingGroups, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import type { Server } from 'node:http';
 import type { AwsClients } from '../../aws/clients.js';
 import { recordingProxy } from './iam.js';
-import { parseAgentConfig, AGENT_CONFIG_KEY, type AgentConfig } from '../../records/agent-config.js';
+import { parseAgentConfig, parseGroupSettings, AGENT_CONFIG_KEY, type AgentConfig } from '../../records/agent-config.js';
+
+/**
+ * The arguments user data passes to `kubeaz-agent.mjs boot`: the words after it on its `exec` line
+ * (continued with a backslash), single-quoted words unquoted as the shell does; `${root:+…}` is
+ * boot-sim's own --root and left out.
+ */
+export function agentArgsOfUserData(userData: string): string[] {
+  const m = /kubeaz-agent\.mjs" boot ((?:\\\n|[^\n])*)/.exec(userData);
+  if (!m) throw new Error('the user data runs no `kubeaz-agent.mjs boot`');
+  const line = m[1]!.replace(/\\\n\s*/g, ' ').replace(/\$\{root:\+[^}]*\}/, '');
+  const words: string[] = [];
+  const re = /\s*((?:'[^']*'|\\'|[^\s'\\])+)/g;
+  let w: RegExpExecArray | null;
+  while ((w = re.exec(line)) && w[1]) words.push(w[1].replace(/'([^']*)'|\\(')/g, (_, q: string | undefined, e: string | undefined) => q ?? e ?? ''));
+  return words;
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '..', '..', '..');
@@ -74,6 +91,8 @@ export interface SimInstance {
   group: string;
   role: string;
   zone: string;
+  /** the agent's arguments from the user data of the launch template version it was launched with (--bucket, --group, --settings) */
+  args: string[];
   ip: string;
   root: string;
   agent?: ChildProcess;
@@ -139,17 +158,44 @@ export class Sim {
     this.lbUrl = `https://127.0.0.1:${(this.lb.address() as net.AddressInfo).port}`;
   }
 
-  /** Instances of the cluster's groups that moto runs now (not terminated). */
-  async launched(): Promise<Array<{ id: string; group: string; role: string; zone: string }>> {
+  /**
+   * Instances of the cluster's groups that moto runs now (not terminated), each with the agent's
+   * arguments from the user data of the launch template version it was launched with — what an
+   * instance's user data would run. The cluster's groups are found by their tag, checked here.
+   */
+  async launched(): Promise<Array<Omit<SimInstance, 'ip' | 'root'>>> {
     const asg = await this.o.aws.autoscaling();
-    const byAsg = new Map(Object.entries(this.o.config.groups).map(([g, v]) => [v.asgName, { group: g, role: v.role }]));
-    const out = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [...byAsg.keys()] }));
-    const r: Array<{ id: string; group: string; role: string; zone: string }> = [];
-    for (const g of out.AutoScalingGroups ?? []) {
-      const m = byAsg.get(g.AutoScalingGroupName!)!;
-      for (const i of g.Instances ?? []) if (i.InstanceId && !/Terminat/.test(i.LifecycleState ?? '')) r.push({ id: i.InstanceId, group: m.group, role: m.role, zone: i.AvailabilityZone ?? '' });
+    const r: Array<Omit<SimInstance, 'ip' | 'root'>> = [];
+    for await (const page of paginateDescribeAutoScalingGroups({ client: asg }, {})) {
+      for (const g of page.AutoScalingGroups ?? []) {
+        if (!g.Tags?.some((t) => t.Key === 'kubeaz:cluster' && t.Value === this.o.config.clusterId)) continue;
+        for (const i of g.Instances ?? []) {
+          if (!i.InstanceId || /Terminat/.test(i.LifecycleState ?? '') || this.instances.has(i.InstanceId)) continue;
+          const lt = i.LaunchTemplate ?? g.LaunchTemplate;
+          if (!lt?.LaunchTemplateId) throw new Error(`instance ${i.InstanceId} of ${g.AutoScalingGroupName} names no launch template`);
+          const args = await this.agentArgs(lt.LaunchTemplateId, lt.Version ?? '$Default');
+          const settings = parseGroupSettings(args[args.indexOf('--settings') + 1] ?? '');
+          const group = args[args.indexOf('--group') + 1];
+          if (settings instanceof Error || !group || !args.includes('--group')) throw new Error(`instance ${i.InstanceId}: the user data's agent arguments (${args.join(' ')}) name no group or settings`);
+          r.push({ id: i.InstanceId, group, role: settings.role, zone: i.AvailabilityZone ?? '', args });
+        }
+      }
     }
     return r;
+  }
+
+  private readonly userDataArgs = new Map<string, string[]>();
+  /** The agent's arguments in a launch template version's user data (cached: a version never changes). */
+  private async agentArgs(templateId: string, version: string): Promise<string[]> {
+    const key = `${templateId}@${version}`;
+    const known = this.userDataArgs.get(key);
+    if (known) return known;
+    const out = await (await this.o.aws.ec2()).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [version] }));
+    const ud = out.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.UserData;
+    if (!ud) throw new Error(`launch template ${key} has no user data`);
+    const args = agentArgsOfUserData(Buffer.from(ud, 'base64').toString('utf8'));
+    this.userDataArgs.set(key, args);
+    return args;
   }
 
   /** Starts an agent for every instance launched that has none yet. */
@@ -188,7 +234,7 @@ export class Sim {
       await mkdir(path.join(inst.root, 'var', 'log'), { recursive: true });
       inst.aws = await recordingProxy(this.o.env.AWS_ENDPOINT_URL!, this.callsFile, { instanceId: inst.id, role: inst.role });
       const consoleLog = createWriteStream(path.join(inst.root, 'var', 'log', 'console.log'));
-      const child = spawn(process.execPath, [AGENT_BUNDLE, 'boot', '--bucket', this.o.config.bucket, '--root', inst.root], { env: this.agentEnv(inst), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [AGENT_BUNDLE, 'boot', ...inst.args, '--root', inst.root], { env: this.agentEnv(inst), stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.pipe(consoleLog);
       child.stderr.pipe(consoleLog);
       inst.agent = child;

@@ -47,7 +47,7 @@ export function storage({ spec, s, id, names, facts, b }: Area): Storage {
   const agentKey = agentBundleKey(bundle.sha256);
   for (const [objectKey, body, contentType] of [
     [agentKey, bundle.body, 'text/javascript'],
-    [AGENT_CONFIG_OBJECT, renderAgentConfig(agentConfigDoc(spec, names, bucketName, facts.masterZone, masterSettings(spec, names, facts.accountId))), 'application/json'],
+    [AGENT_CONFIG_OBJECT, renderAgentConfig(agentConfigDoc(spec, names, bucketName, masterSettings(spec, names, facts.accountId))), 'application/json'],
   ] as const) {
     objectKeys.push(`object/${objectKey}`);
     b.add('bucket-object', `object/${objectKey}`, objectKey, { bucket, objectKey, body, contentType });

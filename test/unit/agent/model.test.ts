@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { nodejsImageProblem } from '../../../src/engine/preflight.js';
 import { AGENT_CONFIG_OBJECT, agentBundleKey, agentBundleOf } from '../../../src/model/agent.js';
 import { deriveGraph, type Facts } from '../../../src/model/derive.js';
-import { AGENT_CONFIG_KEY, agentConfigSchema } from '../../../src/records/agent-config.js';
+import { AGENT_CONFIG_KEY, agentConfigSchema, groupSettingsSchema } from '../../../src/records/agent-config.js';
+import { agentArgsOfUserData } from '../../../src/devtools/boot-sim/sim.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import { al2023ReleaseBefore, al2023ReleaseOf, NODEJS } from '../../../src/spec/versions.js';
 
@@ -33,31 +34,47 @@ describe('the agent in the graph', () => {
     expect(objects.map((o) => o.props.objectKey)).toContain(AGENT_CONFIG_KEY);
   });
 
-  it('renders a configuration the agent accepts (records/agent-config.ts), with every group, its role, labels, taints and pool', () => {
+  it('renders a configuration the agent accepts (records/agent-config.ts): the cluster\'s facts, the same text for the same spec', () => {
     const text = objects.find((o) => o.props.objectKey === AGENT_CONFIG_KEY)!.props.body;
     const c = agentConfigSchema.parse(JSON.parse(text));
-    const s = spec().spec;
-    expect(Object.keys(c.groups).sort()).toEqual(['master', ...s.nodeGroups.map((n) => n.name)].sort());
-    expect(c.groups.master!.role).toBe('master');
-    for (const ng of s.nodeGroups) {
-      expect(c.groups[ng.name]).toMatchObject({ role: ng.role, asgName: `${c.clusterId}-${ng.name}`, elasticIps: ng.role === 'loadbalancer' ? ng.elasticIps : 0 });
-      expect(c.groups[ng.name]!.labels).toEqual({ 'kubeaz.io/role': ng.role, ...ng.labels });
-    }
     expect(c.apiEndpoint).toBe(`master.${c.internalDomain}:443`);
+    expect(JSON.parse(text)).not.toHaveProperty('groups');
     // stable: the same spec renders the same text (no drift, no upload on a re-run)
     expect(objects.find((o) => o.props.objectKey === AGENT_CONFIG_KEY)!.props.body).toBe((deriveGraph(spec(), facts).nodes.find((n) => n.key === `object/${AGENT_CONFIG_KEY}`) as unknown as Obj).props.body);
   });
 
-  it('gives a three-master spec one group per master in the configuration', () => {
-    const ha = deriveGraph(spec(example.replace('  controlPlane:\n', '  controlPlane:\n    count: 3\n')), facts);
-    const text = (ha.nodes.find((n) => n.key === `object/${AGENT_CONFIG_KEY}`) as unknown as Obj).props.body;
-    const c = agentConfigSchema.parse(JSON.parse(text));
-    expect(Object.keys(c.groups).filter((k) => c.groups[k]!.role === 'master').sort()).toEqual(['master', 'master-2', 'master-3']);
+  it('each group\'s user data passes its own settings (role, labels, taints, pool) as the agent reads them; adding a group leaves agent/config.json as it was', () => {
+    const s = spec().spec;
+    const settingsOf = (graph: ReturnType<typeof deriveGraph>, group: string) => {
+      const ud = (graph.nodes.find((n) => n.key === `lt/${group}`) as unknown as Lt).props.userData;
+      const args = agentArgsOfUserData(ud);
+      expect(args.slice(0, 4)).toEqual(['--bucket', expect.stringMatching(/^kubeaz-/), '--group', group]);
+      return groupSettingsSchema.parse(JSON.parse(args[args.indexOf('--settings') + 1]!));
+    };
+    expect(settingsOf(g, 'master')).toEqual({ role: 'master', labels: { 'kubeaz.io/role': 'master' }, taints: [], elasticIps: 0 });
+    for (const ng of s.nodeGroups) {
+      expect(settingsOf(g, ng.name)).toEqual({
+        role: ng.role,
+        labels: { 'kubeaz.io/role': ng.role, ...ng.labels },
+        taints: ng.taints.map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: t.effect })),
+        elasticIps: ng.role === 'loadbalancer' ? ng.elasticIps : 0,
+      });
+    }
+    const more = deriveGraph(spec(example.replace('  nodeGroups:\n', '  nodeGroups:\n    - {name: extra, instanceType: m5.large, minSize: 1, maxSize: 1, labels: {x: y}}\n')), facts);
+    expect(settingsOf(more, 'extra')).toEqual({ role: 'node', labels: { 'kubeaz.io/role': 'node', x: 'y' }, taints: [], elasticIps: 0 });
+    const config = (graph: ReturnType<typeof deriveGraph>) => (graph.nodes.find((n) => n.key === `object/${AGENT_CONFIG_KEY}`) as unknown as Obj).props.body;
+    expect(config(more)).toBe(config(g));
   });
 
-  it("nodes' user data installs nodejs22, fetches the agent by its key, checks its SHA-256 and runs node-22 … boot; masters keep their scripts", () => {
+  it('gives each master of a three-master spec its own group and launch template', () => {
+    const ha = deriveGraph(spec(example.replace('  controlPlane:\n', '  controlPlane:\n    count: 3\n')), facts);
+    const masters = (ha.nodes.filter((n) => n.kind === 'launch-template') as unknown as Lt[]).filter((l) => /^lt\/master/.test(l.key));
+    expect(masters.map((l) => agentArgsOfUserData(l.props.userData)[3]).sort()).toEqual(['master', 'master-2', 'master-3']);
+  });
+
+  it("every group's user data (masters too) installs nodejs22, fetches the agent by its key, checks its SHA-256 and runs node-22 … boot", () => {
     const lts = g.nodes.filter((n) => n.kind === 'launch-template') as unknown as Lt[];
-    const nodeUd = lts.filter((l) => !/^lt\/master/.test(l.key));
+    const nodeUd = lts;
     expect(nodeUd.length).toBeGreaterThan(0);
     for (const l of nodeUd) {
       const ud = l.props.userData;
@@ -67,7 +84,8 @@ describe('the agent in the graph', () => {
       expect(ud).toMatch(new RegExp(`exec '${NODEJS.binary}' "\\$dir/kubeaz-agent.mjs" boot --bucket 'kubeaz-[^']+' --group '${l.key.slice(3)}'`));
     }
     const master = lts.find((l) => l.key === 'lt/master')!.props.userData;
-    expect(master).toContain('master.sh');
+    expect(master).not.toMatch(/bootstrap\/|master\.sh/);
+    expect(master).toContain(`Kubernetes ${spec().spec.kubernetesVersion}`);
     // a new bundle is a new launch template version for the nodes (rollout replaces them)
     const g2 = deriveGraph(spec(), { ...facts, agent: agentBundleOf('// another build\n') });
     const ud2 = (g2.nodes.find((n) => n.key === nodeUd[0]!.key) as unknown as Lt).props.userData;

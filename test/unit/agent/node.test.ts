@@ -239,7 +239,7 @@ describe('elastic IP claim (loadbalancer)', () => {
     await nodeBoot(ctx);
     const last = parseBootReport(ctx.reports.at(-1)!.body) as { phases: Array<{ name: string }> };
     expect(last.phases.map((p) => p.name)).toEqual(['elastic-ip', 'host', 'join-record', 'join']);
-    const ctx2 = testContext({ identity: { group: 'edge' }, config: { ...ctx.config, groups: { ...ctx.config.groups, edge: { ...ctx.config.groups.edge!, elasticIps: 0 } } }, programs: new FakePrograms((c) => (c.cmd === 'containerd' ? { stdout: DEFAULTS } : undefined)) });
+    const ctx2 = testContext({ identity: { group: 'edge', settings: { ...ctx.identity.settings, elasticIps: 0 } }, programs: new FakePrograms((c) => (c.cmd === 'containerd' ? { stdout: DEFAULTS } : undefined)) });
     ec2.reset();
     await nodeBoot(ctx2);
     expect(ec2.commandCalls(DescribeAddressesCommand)).toHaveLength(0);

@@ -11,7 +11,8 @@ import { main, USAGE } from '../../../src/agent/main.js';
 import { ProgramError, RealPrograms, runChecked, TailBuffer } from '../../../src/agent/programs.js';
 import { Redactor, redactedTail } from '../../../src/agent/redact.js';
 import { BootReporter, ReportedFailure } from '../../../src/agent/report.js';
-import type { AgentConfig } from '../../../src/records/agent-config.js';
+import { parseGroupSettings } from '../../../src/records/agent-config.js';
+import { groupSettingsDoc, renderGroupSettings } from '../../../src/model/agent.js';
 import { parseBootReport } from '../../../src/records/boot.js';
 
 const io = () => {
@@ -180,7 +181,6 @@ describe('the boot reporter', () => {
 });
 
 describe('identity', () => {
-  const config = { clusterId: 'demo-dev', groups: { nodes: { role: 'node', asgName: 'demo-dev-nodes' }, master: { role: 'master', asgName: 'demo-dev-master' } } } as unknown as AgentConfig;
 
   it('parses an injected identity, naming the host as EC2 would', () => {
     expect(parseInjectedIdentity('{"instanceId":"i-0abc","zone":"us-east-1a","privateIp":"127.0.0.2","region":"us-east-1"}')).toEqual({
@@ -191,14 +191,22 @@ describe('identity', () => {
     expect(() => parseInjectedIdentity('nope')).toThrow(/not JSON/);
   });
 
-  it('takes the group from the injection, then --group, then the auto scaling group; the role from the configuration', async () => {
+  it('takes the group from the injection, then --group; the role (labels, taints, pool) from the group settings the user data passes', () => {
     const raw = parseInjectedIdentity('{"instanceId":"i-0abc","zone":"us-east-1a","privateIp":"127.0.0.2","region":"us-east-1"}');
-    const asgOf = async () => 'demo-dev-nodes';
-    expect(await resolveIdentity({ ...raw, group: 'master' }, config, 'nodes', asgOf)).toMatchObject({ group: 'master', role: 'master' });
-    expect(await resolveIdentity(raw, config, 'master', asgOf)).toMatchObject({ group: 'master', role: 'master' });
-    expect(await resolveIdentity(raw, config, undefined, asgOf)).toMatchObject({ group: 'nodes', role: 'node' });
-    await expect(resolveIdentity(raw, config, 'gone', asgOf)).rejects.toThrow(/group gone is not in the agent configuration/);
-    await expect(resolveIdentity(raw, config, undefined, async () => 'other')).rejects.toThrow(/auto scaling group other/);
+    const node = { role: 'node' as const, labels: { 'kubeaz.io/role': 'node' }, taints: [], elasticIps: 0 };
+    const master = { ...node, role: 'master' as const };
+    expect(resolveIdentity({ ...raw, group: 'master' }, 'nodes', master)).toMatchObject({ group: 'master', role: 'master', settings: master });
+    expect(resolveIdentity(raw, 'nodes', node)).toMatchObject({ group: 'nodes', role: 'node' });
+    expect(() => resolveIdentity(raw, undefined, node)).toThrow(/i-0abc: no group was given \(the user data passes --group\)/);
+    expect(() => resolveIdentity(raw, 'nodes', undefined)).toThrow(/group nodes: no group settings were given \(the user data passes --settings\)/);
+  });
+
+  it('reads the group settings the user data renders, and refuses any other shape', () => {
+    const text = renderGroupSettings(groupSettingsDoc('loadbalancer', { 'kubeaz.io/role': 'loadbalancer', z: '' }, [{ key: 'k', effect: 'NoSchedule' }], 2));
+    expect(text).toBe('{"elasticIps":2,"labels":{"kubeaz.io/role":"loadbalancer","z":""},"role":"loadbalancer","taints":[{"effect":"NoSchedule","key":"k"}]}');
+    expect(parseGroupSettings(text)).toEqual({ role: 'loadbalancer', labels: { 'kubeaz.io/role': 'loadbalancer', z: '' }, taints: [{ key: 'k', effect: 'NoSchedule' }], elasticIps: 2 });
+    expect(parseGroupSettings('{"role":"boss","labels":{},"taints":[],"elasticIps":0}')).toBeInstanceOf(Error);
+    expect((parseGroupSettings('nope') as Error).message).toMatch(/not JSON/);
   });
 
   it('reads IMDSv2: a token by PUT, then every read carrying it', async () => {
