@@ -2,9 +2,11 @@
  * The agent's decisions as tables (src/agent/decide/): init / claim-init / join / replace /
  * claim-restore / restore / wait / give-up from the records, EC2's instance states and etcd's
  * answers; shouldBackup from Status fields (the etcd 3.6 row that broke the scripts); the snapshot
- * to restore; retention after an upload (the one rule); the init-failure rule.
+ * to restore; retention after an upload (the one rule); the init-failure rule; how a helm release
+ * left pending-* is recovered.
  */
 import { describe, expect, it } from 'vitest';
+import { helmRecovery, parseHelmHistory, parseHelmStatus, type HelmRevision } from '../../../src/agent/decide/helm.js';
 import { afterInitFailure } from '../../../src/agent/decide/init-failure.js';
 import { chooseSnapshot, pruneAfterUpload, shouldBackup, type DownloadedSnapshot } from '../../../src/agent/decide/backup.js';
 import { healthFromProbes, type HealthAnswers } from '../../../src/agent/decide/health.js';
@@ -270,5 +272,36 @@ describe('afterInitFailure', () => {
     [1, 1, 'mark-unhealthy'],
   ] as const)('attempt %i of %i: %s', (attempt, max, action) => {
     expect(afterInitFailure(attempt, max).action).toBe(action);
+  });
+});
+
+describe('helmRecovery: a release left pending-* before the next upgrade', () => {
+  const h = (...s: string[]): HelmRevision[] => s.map((status, i) => ({ revision: i + 1, status }));
+  const rows: Array<[string, string | undefined, HelmRevision[], { action: string; revision?: number }]> = [
+    ['no such release (helm status failed): nothing to do, the upgrade installs it', undefined, [], { action: 'none' }],
+    ['deployed: nothing to do', 'deployed', [], { action: 'none' }],
+    ['failed: nothing to do (an upgrade of a failed release works)', 'failed', [], { action: 'none' }],
+    ['pending-upgrade: back to the deployed revision', 'pending-upgrade', h('superseded', 'deployed', 'pending-upgrade'), { action: 'rollback', revision: 2 }],
+    ['pending-upgrade after a failed one: back to the newest that ran (superseded)', 'pending-upgrade', h('superseded', 'failed', 'pending-upgrade'), { action: 'rollback', revision: 1 }],
+    ['pending-rollback: back to the newest deployed', 'pending-rollback', h('superseded', 'deployed', 'failed', 'pending-rollback'), { action: 'rollback', revision: 2 }],
+    ['history in any order: the highest revision wins', 'pending-upgrade', [{ revision: 7, status: 'pending-upgrade' }, { revision: 6, status: 'deployed' }, { revision: 2, status: 'superseded' }], { action: 'rollback', revision: 6 }],
+    ['pending-install: nothing ever ran, uninstall', 'pending-install', h('pending-install'), { action: 'uninstall' }],
+    ['pending-upgrade with no revision that ever ran: uninstall', 'pending-upgrade', h('failed', 'pending-upgrade'), { action: 'uninstall' }],
+  ];
+  it.each(rows)('%s', (_name, status, history, want) => {
+    expect(helmRecovery('cilium', status, history)).toMatchObject(want);
+  });
+
+  it('reads helm`s JSON, never its text', () => {
+    const status = JSON.stringify({ name: 'cilium', info: { first_deployed: '2026-11-28T10:00:00Z', status: 'pending-upgrade', description: 'Preparing upgrade' }, version: 3, namespace: 'kube-system' });
+    expect(parseHelmStatus(status)).toBe('pending-upgrade');
+    const history = JSON.stringify([
+      { revision: 1, updated: '2026-11-28T10:00:00Z', status: 'superseded', chart: 'cilium-1.19.5', app_version: '1.19.5', description: 'Install complete' },
+      { revision: 2, updated: '2026-11-28T11:00:00Z', status: 'pending-upgrade', chart: 'cilium-1.19.6', app_version: '1.19.6', description: 'Preparing upgrade' },
+    ]);
+    expect(parseHelmHistory(history)).toEqual([{ revision: 1, status: 'superseded' }, { revision: 2, status: 'pending-upgrade' }]);
+    expect(parseHelmStatus('Error: release: not found')).toBeInstanceOf(Error);
+    expect(parseHelmStatus('{"name":"cilium"}')).toBeInstanceOf(Error);
+    expect(parseHelmHistory('{"revision":1}')).toBeInstanceOf(Error);
   });
 });
