@@ -68,6 +68,8 @@ export interface Waits {
   /** master: each add-on's tries */
   addonAttempts: number;
   addonRetryMs: number;
+  /** master: an add-on install claimed in addons.json (`installing`) this long ago and not recorded done is taken over by the next joining master */
+  addonsStaleMs: number;
   /** master: the first snapshot after the control plane formed (the leader may take a moment) */
   backupAttempts: number;
   backupRetryMs: number;
@@ -104,6 +106,9 @@ export const DEFAULT_WAITS: Waits = {
   tokenRetryMs: 10_000,
   addonAttempts: 10,
   addonRetryMs: 10_000,
+  // well above a slow install (7 steps retried 10 × 10 s; helm runs without --wait, the webhook's
+  // rollout waits up to 5 min a try): a live installer is not raced; a failed one is retried later
+  addonsStaleMs: 2 * 60 * 60_000,
   backupAttempts: 30,
   backupRetryMs: 10_000,
   apiProbeTimeoutMs: 5000,

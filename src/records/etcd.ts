@@ -15,6 +15,7 @@
  *   members/<group>.json           the etcd member of the group's current instance
  *   restore.json                   the latest restore after quorum was lost for good
  *   restore-claims/<creator>.json  the race for restoring the cluster instance <creator> started
+ *   addons.json                    the add-on settings (fingerprint) last installed, or being installed, and by whom
  *   etcd/<YYYYMMDDTHHMMSSZ>.db     a snapshot; object metadata `sha256` (x-amz-meta-sha256) of the file
  *
  * The rules that use them: README.md, "What the masters do at boot (several masters)".
@@ -32,12 +33,14 @@ export const memberRecordKey = (group: string): string => `${MEMBERS_PREFIX}${gr
 export const restoreRecordKey = (): string => `${CONTROL_PLANE_PREFIX}restore.json`;
 export const RESTORE_CLAIMS_PREFIX = `${CONTROL_PLANE_PREFIX}restore-claims/`;
 export const restoreClaimKey = (creator: string): string => `${RESTORE_CLAIMS_PREFIX}${creator}.json`;
+export const addonsRecordKey = (): string => `${CONTROL_PLANE_PREFIX}addons.json`;
 
 /** What a control-plane key is, from the key alone (a listing of etcd/control-plane/). */
-export type ControlPlaneKey = { kind: 'init' } | { kind: 'restore' } | { kind: 'member'; group: string } | { kind: 'restore-claim'; creator: string };
+export type ControlPlaneKey = { kind: 'init' } | { kind: 'restore' } | { kind: 'addons' } | { kind: 'member'; group: string } | { kind: 'restore-claim'; creator: string };
 export function controlPlaneKeyKind(key: string): ControlPlaneKey | undefined {
   if (key === initRecordKey()) return { kind: 'init' };
   if (key === restoreRecordKey()) return { kind: 'restore' };
+  if (key === addonsRecordKey()) return { kind: 'addons' };
   let m = /^etcd\/control-plane\/members\/([^/]+)\.json$/.exec(key);
   if (m) return { kind: 'member', group: m[1]! };
   m = /^etcd\/control-plane\/restore-claims\/([^/]+)\.json$/.exec(key);
@@ -107,6 +110,25 @@ export const restoreClaimSchema = z.object({
 });
 export type RestoreClaim = z.infer<typeof restoreClaimSchema>;
 
+/** What addons.json says the master named in `by` is doing, or did. */
+export const ADDONS_STATES = ['installing', 'installed'] as const;
+export type AddonsState = (typeof ADDONS_STATES)[number];
+
+/**
+ * addons.json: which add-on settings (the sha256 of src/agent/decide/addons.ts' canonical JSON) the
+ * add-ons were last installed with. `installing` is a claim (conditional write), `installed` is
+ * written by the claimant once every add-on went in; `at` is when the state was written (a claim
+ * older than the agent's staleness limit is taken over).
+ */
+export const addonsRecordSchema = z.object({
+  fingerprint: z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256'),
+  by: instanceId,
+  group: nonEmpty,
+  state: z.enum(ADDONS_STATES),
+  at: time,
+});
+export type AddonsRecord = z.infer<typeof addonsRecordSchema>;
+
 /** Drops fields the scripts wrote as "" (unknown): they read as absent. */
 function dropEmpty(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
@@ -128,12 +150,13 @@ export const parseInitRecord = (text: string): InitRecord | Error => parseWith(i
 export const parseMemberRecord = (text: string): MemberRecord | Error => parseWith(memberRecordSchema, 'member record', text);
 export const parseRestoreRecord = (text: string): RestoreRecord | Error => parseWith(restoreRecordSchema, 'restore.json', text);
 export const parseRestoreClaim = (text: string): RestoreClaim | Error => parseWith(restoreClaimSchema, 'restore claim', text);
+export const parseAddonsRecord = (text: string): AddonsRecord | Error => parseWith(addonsRecordSchema, 'addons.json', text);
 
 /**
  * A record as the scripts write it: `{`, then `  "key": "value"` per line, `}` and a newline —
  * fields in the order given, undefined ones left out, every value a string.
  */
-export function renderRecord(record: InitRecord | MemberRecord | RestoreRecord | RestoreClaim): string {
+export function renderRecord(record: InitRecord | MemberRecord | RestoreRecord | RestoreClaim | AddonsRecord): string {
   const flat = Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
   return `${JSON.stringify(flat, null, 2)}\n`;
 }
@@ -145,6 +168,7 @@ export const recordTime = (at: Date): string => at.toISOString().replace(/\.\d{3
 export interface ControlPlaneRecords {
   init?: InitRecord;
   restore?: RestoreRecord;
+  addons?: AddonsRecord;
   /** by group */
   members: Record<string, MemberRecord>;
   /** by creator */
@@ -172,6 +196,10 @@ export function parseControlPlaneRecords(objects: Record<string, string>): Contr
       const r = parseRestoreRecord(text);
       if (r instanceof Error) bad(r.message);
       else out.restore = r;
+    } else if (kind.kind === 'addons') {
+      const r = parseAddonsRecord(text);
+      if (r instanceof Error) bad(r.message);
+      else out.addons = r;
     } else if (kind.kind === 'member') {
       const r = parseMemberRecord(text);
       if (r instanceof Error) bad(r.message);

@@ -1,9 +1,11 @@
 /**
- * Installing the add-ons on the ONE master that ran init or restore: helm (fetched as master.sh did,
- * checksum-verified), the manifests rendered at `create` fetched from the bucket (the webhook's
+ * Installing the add-ons on one master at a time (the one that ran init or restore, or a joined one
+ * whose settings differ from those addons.json records: see boot.ts): helm (fetched as master.sh
+ * did, checksum-verified), the manifests rendered at `create` fetched from the bucket (the webhook's
  * caBundle set on the parsed document, its serving certificate signed here by the cluster CA), then
- * each step of addons.ts retried as a whole. A step that still fails does not stop the others; the
- * phase fails at the end naming them (backups and joins are already running by then).
+ * each step of addons.ts retried as a whole — a helm release left `pending-*` by a master killed
+ * mid-upgrade recovered first (decide/helm.ts). A step that still fails does not stop the others;
+ * the phase fails at the end naming them (backups and joins are already running by then).
  */
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -17,7 +19,8 @@ import { signServerCert, validFor } from '../../pki/ca.js';
 import { getText } from '../bucket.js';
 import { hostPath, type AgentContext } from '../context.js';
 import { runChecked } from '../programs.js';
-import { addonSteps, type AddonStep } from './addons.js';
+import { helmRecovery, isPendingStatus, parseHelmHistory, parseHelmStatus } from '../decide/helm.js';
+import { addonSteps, helmHistory, helmRollback, helmStatus, helmUninstall, type AddonStep, type HelmRelease, type Invocation } from './addons.js';
 import { goArch } from './etcd-tools.js';
 import { writeHostFile } from './host.js';
 import { ADDONS_DIR, ADMIN_KUBECONFIG, BIN_DIR, PKI_DIR } from './paths.js';
@@ -75,6 +78,36 @@ async function fetchManifest(ctx: AgentContext, key: string): Promise<string> {
   return text;
 }
 
+const runInvocation = (ctx: AgentContext, r: Invocation) => runChecked(ctx.programs, r.cmd, r.args, r.input !== undefined ? { input: r.input } : {});
+
+/**
+ * A release another helm run left `pending-*` is rolled back (or, never deployed, uninstalled) so
+ * the upgrade can go on; anything else is left to the upgrade. `helm status` failing is an absent
+ * release as far as this goes (helm says "not found" only in text, which is not read): the upgrade
+ * installs it, or fails with helm's own message.
+ */
+export async function recoverRelease(ctx: AgentContext, release: HelmRelease): Promise<void> {
+  const st = helmStatus(release);
+  const r = await ctx.programs.run(st.cmd, st.args);
+  let status: string | undefined;
+  if (r.code === 0) {
+    const parsed = parseHelmStatus(r.stdout);
+    if (parsed instanceof Error) ctx.log(`add-on ${release.name}: ${parsed.message}; going on with the upgrade`);
+    else status = parsed;
+  }
+  let history: ReturnType<typeof parseHelmHistory> = [];
+  if (isPendingStatus(status)) {
+    const h = helmHistory(release);
+    history = parseHelmHistory((await runInvocation(ctx, h)).stdout);
+    // a pending release whose history cannot be read: neither roll back nor uninstall on a guess
+    if (history instanceof Error) throw new Error(`${release.name} is ${status} but its history is unreadable: ${history.message}`);
+  }
+  const d = helmRecovery(release.name, status, history);
+  if (d.action === 'none') return;
+  ctx.log(`add-on ${d.reason}`);
+  await runInvocation(ctx, d.action === 'rollback' ? helmRollback(release, d.revision) : helmUninstall(release));
+}
+
 /** Every step, retried; returns the names of those that still failed. */
 export async function runSteps(ctx: AgentContext, steps: readonly AddonStep[]): Promise<string[]> {
   const failed: string[] = [];
@@ -82,7 +115,9 @@ export async function runSteps(ctx: AgentContext, steps: readonly AddonStep[]): 
     let ok = false;
     for (let i = 1; i <= ctx.waits.addonAttempts && !ok; i++) {
       try {
-        for (const r of s.run) await runChecked(ctx.programs, r.cmd, r.args, r.input !== undefined ? { input: r.input } : {});
+        // each try: the previous one may itself have been cut off mid-upgrade (its timeout)
+        if (s.release) await recoverRelease(ctx, s.release);
+        for (const r of s.run) await runInvocation(ctx, r);
         ok = true;
       } catch (e) {
         ctx.log(`add-on ${s.name}: ${(e as Error).message} (attempt ${i} of ${ctx.waits.addonAttempts})`);

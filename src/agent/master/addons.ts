@@ -2,8 +2,8 @@
  * The cluster's add-ons as typed program invocations (helm / kubectl with the admin kubeconfig),
  * in master.sh's order and with its values: Cilium (VXLAN), the pod-identity webhook (IRSA on),
  * the AWS cloud-controller-manager, the EBS CSI driver, the default StorageClass, cluster-autoscaler
- * and the Node Termination Handler. PURE: the runner (master/boot.ts) executes each step, retried,
- * on ONE master only. Manifests (StorageClass, webhook) are rendered at `create` by the model and
+ * and the Node Termination Handler. PURE: the runner (master/addon-runner.ts) executes each step,
+ * retried, on one master at a time (etcd/control-plane/addons.json says which; decide/addons.ts). Manifests (StorageClass, webhook) are rendered at `create` by the model and
  * fetched from the bucket; here they are only applied.
  *
  * The instance metadata hop limit stays 1: what needs the master's instance credentials runs with
@@ -22,7 +22,22 @@ export interface AddonStep {
   name: string;
   /** run in order; the step fails as a whole when one fails (retried as a whole) */
   run: Invocation[];
+  /** the helm release the step upgrades: before each try the runner recovers it from a `pending-*` state (decide/helm.ts) */
+  release?: HelmRelease;
 }
+
+export interface HelmRelease {
+  name: string;
+  namespace: string;
+  kubeconfig: string;
+}
+
+// helm's JSON answers about a release and the two ways out of a pending one (decide/helm.ts decides)
+const helmOn = (r: HelmRelease, ...args: string[]): Invocation => ({ cmd: 'helm', args: ['--kubeconfig', r.kubeconfig, ...args, '--namespace', r.namespace] });
+export const helmStatus = (r: HelmRelease): Invocation => helmOn(r, 'status', r.name, '-o', 'json');
+export const helmHistory = (r: HelmRelease): Invocation => helmOn(r, 'history', r.name, '-o', 'json');
+export const helmRollback = (r: HelmRelease, revision: number): Invocation => helmOn(r, 'rollback', r.name, String(revision));
+export const helmUninstall = (r: HelmRelease): Invocation => helmOn(r, 'uninstall', r.name);
 
 export interface AddonVersions {
   cilium: string;
@@ -63,10 +78,12 @@ const NOT_ON_CP = JSON.stringify({ nodeAffinity: { requiredDuringSchedulingIgnor
 export function addonSteps(i: AddonInput): AddonStep[] {
   const helm = (...args: string[]): Invocation => ({ cmd: 'helm', args: ['--kubeconfig', i.adminKubeconfig, ...args] });
   const kubectl = (...args: string[]): Invocation => ({ cmd: 'kubectl', args: ['--kubeconfig', i.adminKubeconfig, ...args] });
+  const release = (name: string): HelmRelease => ({ name, namespace: 'kube-system', kubeconfig: i.adminKubeconfig });
   const v = i.versions;
   const steps: AddonStep[] = [];
   steps.push({
     name: 'cilium',
+    release: release('cilium'),
     run: [
       helm('upgrade', '--install', 'cilium', 'cilium', '--repo', 'https://helm.cilium.io', '--version', v.cilium, '--namespace', 'kube-system',
         '--set', 'routingMode=tunnel', '--set', 'tunnelProtocol=vxlan', '--set', 'ipam.mode=kubernetes',
@@ -86,6 +103,7 @@ export function addonSteps(i: AddonInput): AddonStep[] {
   }
   steps.push({
     name: 'aws-cloud-controller-manager',
+    release: release('aws-cloud-controller-manager'),
     run: [
       helm('upgrade', '--install', 'aws-cloud-controller-manager', 'aws-cloud-controller-manager', '--repo', 'https://kubernetes.github.io/cloud-provider-aws',
         '--version', v.awsCcmChart, '--namespace', 'kube-system', '--set', 'hostNetworking=true', '--set', `image.tag=${v.awsCcmImage}`,
@@ -99,6 +117,7 @@ export function addonSteps(i: AddonInput): AddonStep[] {
     '--set', 'node.hostNetwork=true', '--set-json', `node.affinity=${NOT_ON_CP}`];
   steps.push({
     name: 'aws-ebs-csi-driver',
+    release: release('aws-ebs-csi-driver'),
     run: i.irsa
       ? [
           helm(...ebsCommon, '--set', 'controller.serviceAccount.name=ebs-csi-controller-sa',
@@ -121,6 +140,7 @@ export function addonSteps(i: AddonInput): AddonStep[] {
   const caPlacement = ['--set-json', `nodeSelector=${CP_SELECTOR}`, '--set-json', `tolerations=${CP_TOLERATIONS}`];
   steps.push({
     name: 'cluster-autoscaler',
+    release: release('cluster-autoscaler'),
     run: [
       i.irsa
         ? helm(...caCommon, '--set', 'rbac.serviceAccount.create=true', '--set', 'rbac.serviceAccount.name=cluster-autoscaler',
@@ -131,6 +151,7 @@ export function addonSteps(i: AddonInput): AddonStep[] {
   });
   steps.push({
     name: 'aws-node-termination-handler',
+    release: release('aws-node-termination-handler'),
     run: [
       helm('upgrade', '--install', 'aws-node-termination-handler', 'oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler', '--version', v.nthChart,
         '--namespace', 'kube-system', '--set', 'enableSqsTerminationDraining=false', '--set', 'useHostNetwork=true',

@@ -2,9 +2,11 @@
  * A master's boot, as phases reported through the BootReporter:
  *
  *   packages → kernel → pki (CAs from the bucket, the etcd client certificate made here) →
- *   election (the pure decision of decision.ts, conditional writes for init.json and restore claims)
- *   → dns → restore (init/restore only) → init | join → records → day-jobs (units, first join token)
- *   → first-backup and addons (ONLY the master that ran init or restore)
+ *   election (the pure decision of decision.ts, conditional writes for init.json and restore claims;
+ *   the init/restore master claims addons.json) → dns → restore (init/restore only) → init | join →
+ *   records → day-jobs (units, first join token) → first-backup (ONLY the master that ran init or
+ *   restore) → addons (that master always; a joined one only when addons.json records other
+ *   settings than its own and nobody live is installing: decide/addons.ts)
  *
  * A `kubeadm init` that fails is `kubeadm reset -f` and retried (restore included: reset empties the
  * etcd data dir and pki/); after the last try the instance reports `failed` at its init phase and
@@ -19,11 +21,13 @@ import { KubeazFailure } from '../../errors.js';
 import { parseJoin, JOIN_CA_HASH_KEY, JOIN_TOKEN_KEY } from '../../records/join.js';
 import type { MasterSettings } from '../../model/master-settings.js';
 import { parseMasterSettings } from '../../records/master-settings.js';
+import type { AddonsRecord } from '../../records/etcd.js';
 import { getText } from '../bucket.js';
 import { hostPath, type AgentContext } from '../context.js';
 import { ProgramError, type RunResult } from '../programs.js';
 import { installAddons } from './addon-runner.js';
 import { renewJoinToken } from './day-jobs.js';
+import { addonsFingerprint, decideAddons, type InstallerState } from '../decide/addons.js';
 import { decideMaster, endpointsToProbe, instancesToDescribe, type InstanceState, type MasterDecision } from '../decide/master.js';
 import { healthFromProbes } from '../decide/health.js';
 import { afterInitFailure } from '../decide/init-failure.js';
@@ -34,7 +38,7 @@ import { installPackages, installUnits, kernelSettings, writeHostFile, writeKube
 import { APISERVER_PATCH_FILE, apiserverIssuerPatch, CRI_SOCKET, renderInitConfig, renderJoinConfig, type MasterKubeadmInput } from './kubeadm-config.js';
 import { ADMIN_KUBECONFIG, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG, PATCHES_DIR } from './paths.js';
 import { ensureEtcdClientCert, fetchPki } from './pki.js';
-import { claim, claimKey, INIT_KEY, isoSeconds, memberKey, readRecords, RESTORE_KEY, write, type ControlPlaneRecords } from './records.js';
+import { ADDONS_KEY, claim, claimKey, INIT_KEY, isoSeconds, memberKey, putAddonsRecord, readAddonsRecord, readRecords, RESTORE_KEY, write, type ControlPlaneRecords } from './records.js';
 import { restoreNewest, snapshotTimeIso, takeBackup } from './snapshots.js';
 import { ENABLED_UNITS, masterUnits } from './units.js';
 
@@ -343,6 +347,97 @@ export async function firstBackup(ctx: AgentContext, deps: MasterDeps, ms: Maste
   }
 }
 
+/** The add-on install a master holds: the settings it installs with and its claim's ETag (what its `installed` write names). */
+export interface AddonsTurn {
+  fingerprint: string;
+  etag?: string;
+}
+
+const addonsRecord = (ctx: AgentContext, fingerprint: string, state: AddonsRecord['state']): AddonsRecord => ({
+  fingerprint,
+  by: ctx.identity.instanceId,
+  group: ctx.identity.group,
+  state,
+  at: isoSeconds(ctx.now()),
+});
+
+/**
+ * The init/restore master claims addons.json (`installing`) as soon as it has won the election —
+ * before its `kubeadm init`, so before any master can join it: a joiner reaching its addons phase
+ * while this one is still at first-backup sees a live installer and skips, rather than finding no
+ * record and installing alongside (helm races). Unconditional: this master is the only one of its
+ * cluster, and whatever an earlier cluster recorded is no longer true.
+ */
+export async function takeAddonsTurn(ctx: AgentContext, ms: MasterSettings): Promise<AddonsTurn> {
+  const fingerprint = addonsFingerprint(ms, ctx.config.kubernetesVersion);
+  const w = await putAddonsRecord(ctx.aws, ctx.config.bucket, addonsRecord(ctx, fingerprint, 'installing'), { unconditional: true });
+  return { fingerprint, ...(w.result === 'won' && w.etag ? { etag: w.etag } : {}) };
+}
+
+/**
+ * Every add-on went in: addons.json says `installed` with these settings — only over this master's
+ * own claim (IfMatch its ETag): a master that took a stale claim over meanwhile keeps its record.
+ */
+export async function recordAddonsInstalled(ctx: AgentContext, turn: AddonsTurn): Promise<void> {
+  // no ETag (S3 always gives one; a stand-in may not): nothing to compare, written as is
+  const w = await putAddonsRecord(ctx.aws, ctx.config.bucket, addonsRecord(ctx, turn.fingerprint, 'installed'), turn.etag ? { ifMatch: turn.etag } : { unconditional: true });
+  if (w.result === 'won') ctx.log(`recorded s3://${ctx.config.bucket}/${ADDONS_KEY}: add-ons installed with settings ${turn.fingerprint.slice(0, 12)}`);
+  else ctx.log(`s3://${ctx.config.bucket}/${ADDONS_KEY} changed while this master installed (another master took the install over): leaving its record`);
+}
+
+/**
+ * A joined master's add-on phase: read addons.json, ask EC2 about an installer still `installing`,
+ * decide (decide/addons.ts), and to install claim the record with a conditional write over exactly
+ * what was read (IfMatch its ETag, or IfNoneMatch '*' when there was none): of masters racing, one
+ * wins and the others, answered PreconditionFailed, skip.
+ *
+ * A failed install fails this phase as it does the init master's (boot.ts' rule for add-ons: the
+ * boot report says `failed` at `addons`, naming the add-ons; the join, the member record and the
+ * day jobs are done by then and stay). addons.json stays `installing` by this instance, so a later
+ * master takes the install over once addonsStaleMs has passed.
+ */
+export async function addonsAfterJoin(ctx: AgentContext, ms: MasterSettings): Promise<'installed' | 'skipped'> {
+  const bucket = ctx.config.bucket;
+  const fingerprint = addonsFingerprint(ms, ctx.config.kubernetesVersion);
+  const read = await readAddonsRecord(ctx.aws, bucket);
+  if (read.invalid) ctx.log(`ignoring s3://${bucket}/${ADDONS_KEY}: ${read.invalid}`);
+  const r = read.record;
+  let installer: InstallerState | undefined;
+  if (r?.state === 'installing' && r.by !== ctx.identity.instanceId) {
+    installer = await instanceStates(ctx, [r.by]).then(
+      (st): InstallerState => st[r.by]?.state ?? 'unlisted',
+      (e: unknown): InstallerState => {
+        ctx.log(`EC2 could not say whether ${r.by} still runs (${(e as Error).message}): counting it alive`);
+        return 'unknown';
+      },
+    );
+  }
+  const d = decideAddons({
+    self: { instanceId: ctx.identity.instanceId },
+    fingerprint,
+    ...(r ? { record: r } : {}),
+    ...(installer ? { installer } : {}),
+    now: ctx.now(),
+    limits: { staleSeconds: ctx.waits.addonsStaleMs / 1000, unknownGraceSeconds: ctx.waits.unknownGraceMs / 1000 },
+  });
+  ctx.log(`add-ons: ${d.reason}`);
+  if (d.action === 'skip') return 'skipped';
+  if (read.exists && !read.etag) {
+    // a conditional replace needs the ETag read; S3 always gives one, so this is a stand-in's gap
+    ctx.log(`s3://${bucket}/${ADDONS_KEY} came without an ETag: not claiming it blind; the add-ons stay as they are`);
+    return 'skipped';
+  }
+  const w = await putAddonsRecord(ctx.aws, bucket, addonsRecord(ctx, fingerprint, 'installing'), read.etag ? { ifMatch: read.etag } : { create: true });
+  if (w.result === 'lost') {
+    ctx.log(`another master claimed s3://${bucket}/${ADDONS_KEY} first (S3 answered PreconditionFailed): it installs the add-ons`);
+    return 'skipped';
+  }
+  ctx.log(`claimed s3://${bucket}/${ADDONS_KEY}: this master installs the add-ons with settings ${fingerprint.slice(0, 12)}`);
+  await installAddons(ctx, ms);
+  await recordAddonsInstalled(ctx, { fingerprint, ...(w.etag ? { etag: w.etag } : {}) });
+  return 'installed';
+}
+
 export async function masterBootWith(ctx: AgentContext, deps: MasterDeps): Promise<BootAction> {
   const ms = masterSettingsOf(ctx);
   const phase = <T>(name: string, fn: () => Promise<T>) => ctx.reporter.phase(name, fn);
@@ -354,7 +449,12 @@ export async function masterBootWith(ctx: AgentContext, deps: MasterDeps): Promi
     // before any health check: the "no recorded member answers" rule needs a certificate etcd accepts
     await ensureEtcdClientCert(ctx);
   });
-  const action = await phase('election', () => elect(ctx, deps, ms));
+  let turn: AddonsTurn | undefined;
+  const action = await phase('election', async () => {
+    const a = await elect(ctx, deps, ms);
+    if (a.action !== 'join') turn = await takeAddonsTurn(ctx, ms);
+    return a;
+  });
   await phase('dns', () => registerMasterDns(ctx, ms.masterDns));
   await writeKubeletArgs(ctx);
   if (ms.irsa) await writeHostFile(ctx, `${PATCHES_DIR}/${APISERVER_PATCH_FILE}`, apiserverIssuerPatch(ms.irsa.serviceAccountIssuer, ms.irsa.defaultServiceAccountIssuer));
@@ -390,10 +490,18 @@ export async function masterBootWith(ctx: AgentContext, deps: MasterDeps): Promi
     await installUnits(ctx, masterUnits({ clusterId: ctx.config.clusterId, bucket: ctx.config.bucket, backupIntervalMinutes: ms.backupIntervalMinutes, agent: deps.agentCommand }), ENABLED_UNITS);
     await renewJoinToken(ctx);
   });
-  if (action.action !== 'join') {
-    // ONE master installs the add-ons and takes the first snapshot: the one that ran init or restore
+  if (turn) {
+    // ONE master takes the first snapshot and installs the add-ons at once: the one that ran init or restore
     await phase('first-backup', () => firstBackup(ctx, deps, ms));
-    await phase('addons', () => installAddons(ctx, ms));
+    const held = turn;
+    await phase('addons', async () => {
+      await installAddons(ctx, ms);
+      await recordAddonsInstalled(ctx, held);
+    });
+  } else {
+    // a joined master installs only when the recorded settings are not its own (a rollout replaces
+    // every master by joining ones); a failure fails the phase as above (addonsAfterJoin)
+    await phase('addons', () => addonsAfterJoin(ctx, ms));
   }
   return action;
 }

@@ -2,16 +2,33 @@
  * The agent's decisions as tables (src/agent/decide/): init / claim-init / join / replace /
  * claim-restore / restore / wait / give-up from the records, EC2's instance states and etcd's
  * answers; shouldBackup from Status fields (the etcd 3.6 row that broke the scripts); the snapshot
- * to restore; retention after an upload (the one rule); the init-failure rule.
+ * to restore; retention after an upload (the one rule); the init-failure rule; whether a joined
+ * master installs the add-ons (addons.json, the settings' fingerprint); how a helm release left
+ * pending-* is recovered.
  */
 import { describe, expect, it } from 'vitest';
+import { addonsFingerprint, canonicalJson, decideAddons, type AddonsInput, type InstallerState } from '../../../src/agent/decide/addons.js';
+import { helmRecovery, parseHelmHistory, parseHelmStatus, type HelmRevision } from '../../../src/agent/decide/helm.js';
 import { afterInitFailure } from '../../../src/agent/decide/init-failure.js';
 import { chooseSnapshot, pruneAfterUpload, shouldBackup, type DownloadedSnapshot } from '../../../src/agent/decide/backup.js';
 import { healthFromProbes, type HealthAnswers } from '../../../src/agent/decide/health.js';
 import { decideMaster, endpointsToProbe, instancesToDescribe, lostForGood, type InstanceState, type MasterInput } from '../../../src/agent/decide/master.js';
 import { EtcdError, type EtcdMember, type Probe } from '../../../src/etcd/client.js';
 import { planRetention, snapshotKey } from '../../../src/etcd/retention.js';
-import { parseControlPlaneRecords, renderRecord, type ControlPlaneRecords, type InitRecord, type MemberRecord, type RestoreClaim, type RestoreRecord } from '../../../src/records/etcd.js';
+import {
+  addonsRecordKey,
+  controlPlaneKeyKind,
+  parseAddonsRecord,
+  parseControlPlaneRecords,
+  renderRecord,
+  type AddonsRecord,
+  type ControlPlaneRecords,
+  type InitRecord,
+  type MemberRecord,
+  type RestoreClaim,
+  type RestoreRecord,
+} from '../../../src/records/etcd.js';
+import { MASTER_SETTINGS } from '../../helpers/agent-master.js';
 
 const NOW = new Date('2026-11-28T12:00:00Z');
 const LONG_AGO = '2026-11-28T10:00:00Z';
@@ -270,5 +287,115 @@ describe('afterInitFailure', () => {
     [1, 1, 'mark-unhealthy'],
   ] as const)('attempt %i of %i: %s', (attempt, max, action) => {
     expect(afterInitFailure(attempt, max).action).toBe(action);
+  });
+});
+
+describe('decideAddons: does a joined master (re)install the add-ons', () => {
+  const MINE = 'a'.repeat(64);
+  const OTHER = 'b'.repeat(64);
+  const rec = (over: Partial<AddonsRecord>): AddonsRecord => ({ fingerprint: MINE, by: 'i-inst', group: 'master', state: 'installed', at: LONG_AGO, ...over });
+  const inp = (record: AddonsRecord | undefined, installer?: InstallerState): AddonsInput => ({
+    self: { instanceId: 'i-new' },
+    fingerprint: MINE,
+    ...(record ? { record } : {}),
+    ...(installer ? { installer } : {}),
+    now: NOW,
+    // 3 h stale (so LONG_AGO, 2 h before NOW, is not yet), 10 min grace (so JUST_NOW, 2 min before, is within)
+    limits: { staleSeconds: 3 * 3600, unknownGraceSeconds: 600 },
+  });
+  const rows: Array<[string, AddonsInput, 'install' | 'skip', RegExp]> = [
+    ['no record (a cluster older than addons.json, or it did not parse): install', inp(undefined), 'install', /no add-on install is recorded/],
+    ['installed with these settings: skip', inp(rec({})), 'skip', /installed with these settings \(aaaaaaaaaaaa\) by i-inst/],
+    ['installed with other settings (a rollout: new chart versions, IRSA switched): install', inp(rec({ fingerprint: OTHER })), 'install', /other settings \(bbbbbbbbbbbb, this master's are aaaaaaaaaaaa\)/],
+    ['installed with other settings by this very instance: install', inp(rec({ fingerprint: OTHER, by: 'i-new' })), 'install', /this master installs its own/],
+    ['installing by a running master, recently: skip (no second helm run on the same releases)', inp(rec({ state: 'installing', at: JUST_NOW }), 'running'), 'skip', /i-inst \(master, running\) is installing the add-ons with these settings/],
+    ['… even with other settings: skip (the next master to join compares again)', inp(rec({ state: 'installing', at: JUST_NOW, fingerprint: OTHER }), 'pending'), 'skip', /pending\) is installing the add-ons with other settings/],
+    ['installing by a running master, but longer than the staleness limit ago: take over', inp(rec({ state: 'installing', at: '2026-11-28T08:00:00Z' }), 'running'), 'install', /14400 s ago \(limit 10800 s\).*taking over/],
+    ['installing by a terminated master: take over', inp(rec({ state: 'installing', at: JUST_NOW }), 'terminated'), 'install', /but is terminated: taking over/],
+    ['installing by a stopped master: take over (it installs nothing while stopped)', inp(rec({ state: 'installing', at: JUST_NOW }), 'stopped'), 'install', /but is stopped/],
+    ['installing by a master EC2 does not list yet, recorded minutes ago: skip', inp(rec({ state: 'installing', at: JUST_NOW })), 'skip', /not listed by EC2 yet/],
+    ['installing by a master EC2 does not list, recorded long ago: take over', inp(rec({ state: 'installing', at: LONG_AGO }), 'unlisted'), 'install', /but is not listed by EC2: taking over/],
+    ['installing, EC2 could not be asked: counts as alive, skip', inp(rec({ state: 'installing', at: LONG_AGO }), 'unknown'), 'skip', /unknown\) is installing/],
+    ['installing by this very instance (its boot ran again): install', inp(rec({ state: 'installing', at: JUST_NOW, by: 'i-new' })), 'install', /this instance claimed the install/],
+  ];
+  it.each(rows)('%s', (_name, i, action, reason) => {
+    const d = decideAddons(i);
+    expect(d.action, d.reason).toBe(action);
+    expect(d.reason).toMatch(reason);
+  });
+});
+
+describe('addonsFingerprint: the add-on settings a master would install with', () => {
+  const fp = (over: Partial<typeof MASTER_SETTINGS>, k8s = '1.34.2') => addonsFingerprint({ ...MASTER_SETTINGS, ...over }, k8s);
+  const irsa = { serviceAccountIssuer: 'https://oidc.example.com', defaultServiceAccountIssuer: 'https://kubernetes.default.svc', ebsCsiRoleArn: 'arn:aws:iam::1:role/ebs', clusterAutoscalerRoleArn: 'arn:aws:iam::1:role/ca' };
+  it('a sha256 of canonical JSON: key order does not matter', () => {
+    expect(fp({})).toMatch(/^[0-9a-f]{64}$/);
+    expect(canonicalJson({ b: 1, a: { d: [2, { y: 1, x: null }], c: 'x' }, u: undefined })).toBe('{"a":{"c":"x","d":[2,{"x":null,"y":1}]},"b":1}');
+    const reordered = Object.fromEntries(Object.entries(MASTER_SETTINGS.addons).reverse()) as typeof MASTER_SETTINGS.addons;
+    expect(fp({ addons: reordered })).toBe(fp({}));
+  });
+  it('changes with the Kubernetes version, a chart or image version, helm, IRSA on/off and its roles', () => {
+    const base = fp({});
+    const changed = [
+      fp({}, '1.35.0'),
+      fp({ addons: { ...MASTER_SETTINGS.addons, cilium: '1.19.7' } }),
+      fp({ addons: { ...MASTER_SETTINGS.addons, clusterAutoscalerImage: 'v1.34.6' } }),
+      fp({ helmVersion: '3.17.0' }),
+      fp({ irsa }),
+      fp({ irsa: { ...irsa, ebsCsiRoleArn: 'arn:aws:iam::1:role/ebs-2' } }),
+    ];
+    for (const c of changed) expect(c).not.toBe(base);
+    expect(new Set(changed).size).toBe(changed.length);
+  });
+  it('not with what the add-ons do not use: backups, DNS, the control-plane count', () => {
+    expect(fp({ backupIntervalMinutes: 5, backupRetentionDays: 30, masterDns: 'x.internal', apiCertSans: [], controlPlaneCount: 5 })).toBe(fp({}));
+  });
+});
+
+describe('addons.json', () => {
+  it('is a control-plane record in the scripts` flat layout; a bad one is reported, not used', () => {
+    const r: AddonsRecord = { fingerprint: 'c'.repeat(64), by: 'i-0abc', group: 'master-2', state: 'installing', at: JUST_NOW };
+    expect(addonsRecordKey()).toBe('etcd/control-plane/addons.json');
+    expect(controlPlaneKeyKind('etcd/control-plane/addons.json')).toEqual({ kind: 'addons' });
+    expect(renderRecord(r)).toBe(`{\n  "fingerprint": "${'c'.repeat(64)}",\n  "by": "i-0abc",\n  "group": "master-2",\n  "state": "installing",\n  "at": "${JUST_NOW}"\n}\n`);
+    expect(parseAddonsRecord(renderRecord(r))).toEqual(r);
+    expect(parseControlPlaneRecords({ [addonsRecordKey()]: renderRecord(r) }).addons).toEqual(r);
+    const bad = parseControlPlaneRecords({ [addonsRecordKey()]: renderRecord({ ...r, state: 'done' as never }) });
+    expect(bad.addons).toBeUndefined();
+    expect(bad.invalid.map((x) => x.key)).toEqual([addonsRecordKey()]);
+    expect(parseAddonsRecord('{"fingerprint":"x","by":"i-1","group":"m","state":"installed","at":"2026-11-28T10:00:00Z"}')).toBeInstanceOf(Error);
+    // no decision reads it as a member or a claim
+    expect(instancesToDescribe(parseControlPlaneRecords({ [addonsRecordKey()]: renderRecord(r) }))).toEqual([]);
+  });
+});
+
+describe('helmRecovery: a release left pending-* before the next upgrade', () => {
+  const h = (...s: string[]): HelmRevision[] => s.map((status, i) => ({ revision: i + 1, status }));
+  const rows: Array<[string, string | undefined, HelmRevision[], { action: string; revision?: number }]> = [
+    ['no such release (helm status failed): nothing to do, the upgrade installs it', undefined, [], { action: 'none' }],
+    ['deployed: nothing to do', 'deployed', [], { action: 'none' }],
+    ['failed: nothing to do (an upgrade of a failed release works)', 'failed', [], { action: 'none' }],
+    ['pending-upgrade: back to the deployed revision', 'pending-upgrade', h('superseded', 'deployed', 'pending-upgrade'), { action: 'rollback', revision: 2 }],
+    ['pending-upgrade after a failed one: back to the newest that ran (superseded)', 'pending-upgrade', h('superseded', 'failed', 'pending-upgrade'), { action: 'rollback', revision: 1 }],
+    ['pending-rollback: back to the newest deployed', 'pending-rollback', h('superseded', 'deployed', 'failed', 'pending-rollback'), { action: 'rollback', revision: 2 }],
+    ['history in any order: the highest revision wins', 'pending-upgrade', [{ revision: 7, status: 'pending-upgrade' }, { revision: 6, status: 'deployed' }, { revision: 2, status: 'superseded' }], { action: 'rollback', revision: 6 }],
+    ['pending-install: nothing ever ran, uninstall', 'pending-install', h('pending-install'), { action: 'uninstall' }],
+    ['pending-upgrade with no revision that ever ran: uninstall', 'pending-upgrade', h('failed', 'pending-upgrade'), { action: 'uninstall' }],
+  ];
+  it.each(rows)('%s', (_name, status, history, want) => {
+    expect(helmRecovery('cilium', status, history)).toMatchObject(want);
+  });
+
+  it('reads helm`s JSON, never its text', () => {
+    const status = JSON.stringify({ name: 'cilium', info: { first_deployed: '2026-11-28T10:00:00Z', status: 'pending-upgrade', description: 'Preparing upgrade' }, version: 3, namespace: 'kube-system' });
+    expect(parseHelmStatus(status)).toBe('pending-upgrade');
+    const history = JSON.stringify([
+      { revision: 1, updated: '2026-11-28T10:00:00Z', status: 'superseded', chart: 'cilium-1.19.5', app_version: '1.19.5', description: 'Install complete' },
+      { revision: 2, updated: '2026-11-28T11:00:00Z', status: 'pending-upgrade', chart: 'cilium-1.19.6', app_version: '1.19.6', description: 'Preparing upgrade' },
+    ]);
+    expect(parseHelmHistory(history)).toEqual([{ revision: 1, status: 'superseded' }, { revision: 2, status: 'pending-upgrade' }]);
+    expect(parseHelmStatus('Error: release: not found')).toBeInstanceOf(Error);
+    expect(parseHelmStatus('{"name":"cilium"}')).toBeInstanceOf(Error);
+    expect(parseHelmHistory('{"revision":1}')).toBeInstanceOf(Error);
   });
 });

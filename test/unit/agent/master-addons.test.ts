@@ -1,7 +1,8 @@
 /**
  * The add-ons as typed invocations (master.sh's order and values), the manifests the model renders
- * at create (StorageClass, pod-identity webhook without its caBundle), and the certificates the
- * master's agent makes itself: the webhook's serving certificate and kubeadm's CA hash.
+ * at create (StorageClass, pod-identity webhook without its caBundle), the certificates the
+ * master's agent makes itself (the webhook's serving certificate and kubeadm's CA hash), and the
+ * runner's recovery of a helm release left pending-* before each try.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,9 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import type { AgentAws } from '../../../src/agent/context.js';
+import type { RunResult } from '../../../src/agent/programs.js';
+import { runSteps } from '../../../src/agent/master/addon-runner.js';
 import { addonSteps, type AddonInput } from '../../../src/agent/master/addons.js';
 import { addonManifestFiles, podIdentityWebhookManifest, storageClassManifest } from '../../../src/model/addon-manifests.js';
 import { caCertHash, chainsTo, generateCa, signServerCert, validFor, x509 } from '../../../src/pki/ca.js';
+import { fail, FakePrograms, ok, testMaster } from '../../helpers/agent-master.js';
 
 const input: AddonInput = {
   clusterId: 'demo-dev',
@@ -101,5 +106,69 @@ describe('certificates the master makes', () => {
     const der = execFileSync('sh', ['-c', `openssl x509 -pubkey -noout -in ${dir}/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1`]).toString().trim();
     fs.rmSync(dir, { recursive: true });
     expect(caCertHash(ca.cert)).toBe(`sha256:${der}`);
+  });
+});
+
+describe('a helm release left pending-* by a master killed mid-upgrade', () => {
+  const KC = ['--kubeconfig', '/etc/kubernetes/admin.conf'];
+  const cilium = () => addonSteps(input).filter((s) => s.name === 'cilium');
+  const status = (st: string) => ok(JSON.stringify({ name: 'cilium', info: { status: st }, namespace: 'kube-system', version: 3 }));
+  const history = (...st: string[]) => ok(JSON.stringify(st.map((status, i) => ({ revision: i + 1, status, chart: 'cilium-1.19.6', description: '' }))));
+  /** helm answers by subcommand; the calls, each as `helm <subcommand> <release> [revision]` */
+  const run = async (answers: Record<string, RunResult | (() => RunResult)>, steps = cilium()) => {
+    const programs = new FakePrograms((cmd, args) => {
+      const a = cmd === 'helm' ? answers[args[2]!] : undefined;
+      return typeof a === 'function' ? a() : a;
+    });
+    const m = testMaster({ instanceId: 'i-0123456789abcdef9', group: 'master-2', ip: '10.0.2.5', aws: {} as AgentAws, bucket: 'b', sink: { put: async () => {} }, programs, waits: { addonAttempts: 2 } });
+    const failed = await runSteps(m.ctx, steps);
+    return { failed, logs: m.logs, calls: programs.calls.map((c) => c.args.slice(2).filter((a) => !a.startsWith('--') && a !== 'kube-system' && a !== 'json' && a !== '-o').slice(0, 3).join(' ')), raw: programs.calls };
+  };
+
+  it('every helm step names its release and namespace as its upgrade does', () => {
+    for (const irsa of [undefined, { webhookManifestFile: '/w', webhookSecretFile: '/s', ebsCsiRoleArn: 'arn:a', clusterAutoscalerRoleArn: 'arn:b' }]) {
+      const steps = addonSteps({ ...input, ...(irsa ? { irsa } : {}) });
+      for (const s of steps) {
+        const upgrade = s.run.find((r) => r.cmd === 'helm' && r.args.includes('upgrade'));
+        if (!upgrade) {
+          expect(s.release, s.name).toBeUndefined();
+          continue;
+        }
+        expect(s.release, s.name).toEqual({ name: upgrade.args[upgrade.args.indexOf('--install') + 1], namespace: upgrade.args[upgrade.args.indexOf('--namespace') + 1], kubeconfig: '/etc/kubernetes/admin.conf' });
+      }
+      expect(steps.filter((s) => s.release).map((s) => s.release!.name)).toEqual(['cilium', 'aws-cloud-controller-manager', 'aws-ebs-csi-driver', 'cluster-autoscaler', 'aws-node-termination-handler']);
+    }
+  });
+
+  it('pending-upgrade: helm status and history as JSON, rollback to the deployed revision, then the upgrade', async () => {
+    const r = await run({ status: status('pending-upgrade'), history: history('superseded', 'deployed', 'pending-upgrade') });
+    expect(r.failed).toEqual([]);
+    expect(r.calls).toEqual(['status cilium', 'history cilium', 'rollback cilium 2', 'upgrade cilium cilium']);
+    expect(r.raw[0]!.args).toEqual([...KC, 'status', 'cilium', '-o', 'json', '--namespace', 'kube-system']);
+    expect(r.raw[2]!.args).toEqual([...KC, 'rollback', 'cilium', '2', '--namespace', 'kube-system']);
+    expect(r.logs.join('\n')).toMatch(/cilium is pending-upgrade \(an upgrade was interrupted\): rolling back to revision 2/);
+  });
+
+  it('pending-install (never deployed): uninstall, then the upgrade installs it afresh', async () => {
+    const r = await run({ status: status('pending-install'), history: history('pending-install') });
+    expect(r.calls).toEqual(['status cilium', 'history cilium', 'uninstall cilium', 'upgrade cilium cilium']);
+    expect(r.raw[2]!.args).toEqual([...KC, 'uninstall', 'cilium', '--namespace', 'kube-system']);
+  });
+
+  it('no such release (helm status fails) or a deployed one: straight to the upgrade, no history asked', async () => {
+    expect((await run({ status: fail(1, 'Error: release: not found') })).calls).toEqual(['status cilium', 'upgrade cilium cilium']);
+    expect((await run({ status: status('deployed') })).calls).toEqual(['status cilium', 'upgrade cilium cilium']);
+  });
+
+  it('a recovery that fails fails the try, which is retried as a whole (status asked again)', async () => {
+    let n = 0;
+    const r = await run({ status: status('pending-rollback'), history: history('deployed', 'pending-rollback'), rollback: () => (++n === 1 ? fail(1, 'Error: timed out') : ok()) });
+    expect(r.failed).toEqual([]);
+    expect(r.calls).toEqual(['status cilium', 'history cilium', 'rollback cilium 1', 'status cilium', 'history cilium', 'rollback cilium 1', 'upgrade cilium cilium']);
+  });
+
+  it('steps without a release (kubectl) ask helm nothing', async () => {
+    const r = await run({}, addonSteps(input).filter((s) => s.name === 'storage-class'));
+    expect(r.raw.map((c) => c.cmd)).toEqual(['kubectl']);
   });
 });

@@ -3,27 +3,32 @@
  * a kubeadm init that fails on every try is reset and retried, then the instance reports `failed` at
  * its init phase and calls SetInstanceHealth Unhealthy on itself; a conditional write that loses is
  * S3's typed PreconditionFailed, any other error is not a lost race; a failed control-plane join is
- * reset and retried with join/ read again; the join token is made by the agent; node roles.
+ * reset and retried with join/ read again; the join token is made by the agent; node roles; which
+ * master installs the add-ons after a rollout (addons.json, over a bucket that keeps ETags).
  */
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { AutoScalingClient, SetInstanceHealthCommand } from '@aws-sdk/client-auto-scaling';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentAws } from '../../../src/agent/context.js';
-import { adoptFirstMaster, InitFailed, initWithRetries, joinControlPlane, masterSettingsOf } from '../../../src/agent/master/boot.js';
+import { addonsFingerprint } from '../../../src/agent/decide/addons.js';
+import { addonsAfterJoin, adoptFirstMaster, InitFailed, initWithRetries, joinControlPlane, masterSettingsOf, recordAddonsInstalled, takeAddonsTurn } from '../../../src/agent/master/boot.js';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { labelNodeRoles, newBootstrapToken, nodeNames, renewJoinToken } from '../../../src/agent/master/day-jobs.js';
 import { claim } from '../../../src/agent/master/records.js';
 import { ReportedFailure } from '../../../src/agent/report.js';
 import { caCertHash, generatePair, PKI_PAIRS } from '../../../src/pki/ca.js';
+import { podIdentityWebhookManifest, POD_IDENTITY_WEBHOOK_KEY, STORAGE_CLASS_KEY } from '../../../src/model/addon-manifests.js';
 import { parseBootReport } from '../../../src/records/boot.js';
-import { fail, FakeEtcd, FakePrograms, ok, testMaster } from '../../helpers/agent-master.js';
+import { parseAddonsRecord, renderRecord, type AddonsRecord } from '../../../src/records/etcd.js';
+import { fail, FakeEtcd, FakePrograms, MASTER_SETTINGS, ok, testMaster } from '../../helpers/agent-master.js';
 
 const s3 = mockClient(S3Client);
 const asg = mockClient(AutoScalingClient);
+const ec2 = mockClient(EC2Client);
 const aws: AgentAws = {
   s3: async () => new S3Client({ region: 'eu-west-1' }),
   ec2: async () => new EC2Client({ region: 'eu-west-1' }),
@@ -44,6 +49,7 @@ beforeAll(async () => {
 beforeEach(() => {
   s3.reset();
   asg.reset();
+  ec2.reset();
   s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
     if (pki[input.Key] !== undefined) return body(pki[input.Key]!);
     throw new S3ServiceException({ name: 'NoSuchKey', $fault: 'client', $metadata: { httpStatusCode: 404 }, message: 'no such key' });
@@ -202,5 +208,182 @@ describe('a cluster grown from one master (no init.json)', () => {
     const m = testMaster({ instanceId: 'i-0123456789abcdef8', group: 'master-2', ip: '10.0.2.6', aws, bucket: 'b', sink: reports().sink, programs: new FakePrograms() });
     expect(await adoptFirstMaster(m.ctx, { etcd: new FakeEtcd(), apiUp: async () => true, agentCommand: [] })).toEqual([]);
     expect(puts()).toHaveLength(0);
+  });
+});
+
+describe('the add-ons after a rollout (etcd/control-plane/addons.json)', () => {
+  const KEY = 'etcd/control-plane/addons.json';
+  const MINE = addonsFingerprint(MASTER_SETTINGS, '1.34.2');
+  const s3Error = (name: string, status: number) => new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status }, message: name });
+
+  /**
+   * The bucket as S3 keeps it: objects with ETags, PutObject honouring IfNoneMatch '*' and IfMatch
+   * (412 when it changed, 404 when it is gone). `raceReads`: that many reads of addons.json are held
+   * until all have arrived, so racing masters surely read the same state.
+   */
+  function bucket(objects: Record<string, string>, raceReads = 0) {
+    const store = new Map<string, { body: string; etag: string }>();
+    /** every ETag addons.json had, in order */
+    const etags: string[] = [];
+    let n = 0;
+    const put = (k: string, body: string) => {
+      const etag = `"etag-${++n}"`;
+      store.set(k, { body, etag });
+      if (k === KEY) etags.push(etag);
+      return etag;
+    };
+    for (const [k, v] of Object.entries({ ...pki, [STORAGE_CLASS_KEY]: 'kind: StorageClass\n', ...objects })) put(k, v);
+    let waiting: Array<() => void> = [];
+    s3.on(GetObjectCommand).callsFake(async (i: { Key: string }) => {
+      if (i.Key === KEY && raceReads > 0) {
+        await new Promise<void>((resolve) => {
+          waiting.push(resolve);
+          if (waiting.length === raceReads) {
+            for (const w of waiting) w();
+            waiting = [];
+            raceReads = 0;
+          }
+        });
+      }
+      const o = store.get(i.Key);
+      if (!o) throw s3Error('NoSuchKey', 404);
+      return { Body: { transformToString: async () => o.body }, ETag: o.etag } as never;
+    });
+    s3.on(PutObjectCommand).callsFake((i: { Key: string; Body: string; IfNoneMatch?: string; IfMatch?: string }) => {
+      const cur = store.get(i.Key);
+      if (i.IfNoneMatch === '*' && cur) throw s3Error('PreconditionFailed', 412);
+      if (i.IfMatch !== undefined && !cur) throw s3Error('NoSuchKey', 404);
+      if (i.IfMatch !== undefined && cur!.etag !== i.IfMatch) throw s3Error('PreconditionFailed', 412);
+      return { ETag: put(i.Key, String(i.Body)) };
+    });
+    return {
+      etags,
+      record: () => {
+        const o = store.get(KEY);
+        const r = o ? parseAddonsRecord(o.body) : undefined;
+        if (r instanceof Error) throw r;
+        return r;
+      },
+      addonsPuts: () => puts().filter((p) => p.Key === KEY).map((p) => ({ IfMatch: p.IfMatch, IfNoneMatch: p.IfNoneMatch, state: (JSON.parse(String(p.Body)) as AddonsRecord).state })),
+    };
+  }
+  const record = (over: Partial<AddonsRecord>): string => renderRecord({ fingerprint: MINE, by: 'i-0000000000000old1', group: 'master', state: 'installed', at: '2026-11-28T10:00:00Z', ...over });
+  const joiner = (n: number, waits = {}) =>
+    testMaster({ instanceId: `i-00000000000000j${n}`, group: `master-${n}`, ip: `10.0.${n}.5`, aws, bucket: 'b', sink: reports().sink, programs: new FakePrograms(), waits });
+  const helmUpgrades = (m: ReturnType<typeof joiner>) => m.programs.calls.filter((c) => c.cmd === 'helm' && c.args.includes('upgrade')).map((c) => c.args[c.args.indexOf('--install') + 1]);
+  const ALL = ['cilium', 'aws-cloud-controller-manager', 'aws-ebs-csi-driver', 'cluster-autoscaler', 'aws-node-termination-handler'];
+
+  it('a joined master whose settings differ from the recorded ones claims the record (IfMatch what it read), installs, and records installed', async () => {
+    const b = bucket({ [KEY]: record({ fingerprint: 'f'.repeat(64) }) });
+    const m = joiner(2);
+    expect(await addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx))).toBe('installed');
+    expect(helmUpgrades(m)).toEqual(ALL);
+    // the claim replaces exactly what was read; installed replaces exactly the claim
+    expect(b.addonsPuts()).toEqual([
+      { IfMatch: b.etags[0], IfNoneMatch: undefined, state: 'installing' },
+      { IfMatch: b.etags[1], IfNoneMatch: undefined, state: 'installed' },
+    ]);
+    expect(b.record()).toMatchObject({ fingerprint: MINE, by: m.ctx.identity.instanceId, group: 'master-2', state: 'installed' });
+    expect(m.logs.join('\n')).toMatch(/installed with other settings \(ffffffffffff, this master's are [0-9a-f]{12}\)/);
+  });
+
+  it('… and skips when they are the same: no helm, no write', async () => {
+    const b = bucket({ [KEY]: record({}) });
+    const m = joiner(2);
+    expect(await addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx))).toBe('skipped');
+    expect(m.programs.calls.filter((c) => c.cmd === 'helm')).toEqual([]);
+    expect(b.addonsPuts()).toEqual([]);
+    expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+  });
+
+  it('IRSA switched on is other settings too: the webhook goes in, the controllers get their roles', async () => {
+    const b = bucket({ [KEY]: record({}), [POD_IDENTITY_WEBHOOK_KEY]: podIdentityWebhookManifest('public.ecr.aws/eks/amazon-eks-pod-identity-webhook:3a28f52', 'eu-west-1') });
+    const irsa = { serviceAccountIssuer: 'https://oidc.example.com', defaultServiceAccountIssuer: 'https://kubernetes.default.svc', ebsCsiRoleArn: 'arn:aws:iam::1:role/ebs', clusterAutoscalerRoleArn: 'arn:aws:iam::1:role/ca' };
+    const m = testMaster({ instanceId: 'i-00000000000000j3', group: 'master-3', ip: '10.0.3.5', aws, bucket: 'b', sink: reports().sink, programs: new FakePrograms(), master: { ...MASTER_SETTINGS, irsa } });
+    // a joined master has the cluster CA on disk (kubeadm join --control-plane fetched it): the webhook's certificate is signed with it
+    mkdirSync(`${m.ctx.root}/etc/kubernetes/pki`, { recursive: true });
+    writeFileSync(`${m.ctx.root}/etc/kubernetes/pki/ca.crt`, pki['pki/ca.crt']!);
+    writeFileSync(`${m.ctx.root}/etc/kubernetes/pki/ca.key`, pki['pki/ca.key']!);
+    expect(await addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx))).toBe('installed');
+    expect(m.programs.calls.some((c) => c.cmd === 'kubectl' && c.args.includes('deployment/pod-identity-webhook'))).toBe(true);
+    expect(b.record()).toMatchObject({ fingerprint: addonsFingerprint({ ...MASTER_SETTINGS, irsa }, '1.34.2'), state: 'installed' });
+    expect(b.record()!.fingerprint).not.toBe(MINE);
+  });
+
+  it('another master installing right now (running per EC2, claimed recently): skip', async () => {
+    const b = bucket({ [KEY]: record({ state: 'installing', by: 'i-0000000000000liv1', at: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z') }) });
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0000000000000liv1', State: { Name: 'running' } }] }] });
+    const m = joiner(2);
+    expect(await addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx))).toBe('skipped');
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toEqual([{ Name: 'instance-id', Values: ['i-0000000000000liv1'] }]);
+    expect(helmUpgrades(m)).toEqual([]);
+    expect(b.addonsPuts()).toEqual([]);
+  });
+
+  it('… but its instance terminated: the install is taken over', async () => {
+    const b = bucket({ [KEY]: record({ state: 'installing', by: 'i-0000000000000dead', at: new Date(Date.now() - 60_000).toISOString() }) });
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0000000000000dead', State: { Name: 'terminated' } }] }] });
+    const m = joiner(2);
+    expect(await addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx))).toBe('installed');
+    expect(helmUpgrades(m)).toEqual(ALL);
+    expect(b.record()).toMatchObject({ by: m.ctx.identity.instanceId, state: 'installed' });
+  });
+
+  it('two masters racing on an absent record: exactly one installs, the other loses IfNoneMatch and skips', async () => {
+    const b = bucket({}, 2);
+    const [m2, m3] = [joiner(2), joiner(3)];
+    const results = await Promise.all([m2, m3].map((m) => addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx))));
+    expect([...results].sort()).toEqual(['installed', 'skipped']);
+    const [winner, loser] = results[0] === 'installed' ? [m2, m3] : [m3, m2];
+    expect(helmUpgrades(winner)).toEqual(ALL);
+    expect(loser.programs.calls.filter((c) => c.cmd === 'helm')).toEqual([]);
+    expect(loser.logs.join('\n')).toMatch(/another master claimed s3:\/\/b\/etcd\/control-plane\/addons.json first \(S3 answered PreconditionFailed\)/);
+    // both tried to create it; the winner then wrote installed over its own claim
+    expect(b.addonsPuts().filter((p) => p.IfNoneMatch === '*')).toHaveLength(2);
+    expect(b.record()).toMatchObject({ by: winner.ctx.identity.instanceId, state: 'installed', fingerprint: MINE });
+  });
+
+  it('two masters racing on a record with other settings: exactly one wins IfMatch', async () => {
+    const b = bucket({ [KEY]: record({ fingerprint: 'f'.repeat(64) }) }, 2);
+    const [m2, m3] = [joiner(2), joiner(3)];
+    const results = await Promise.all([m2, m3].map((m) => addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx))));
+    expect([...results].sort()).toEqual(['installed', 'skipped']);
+    expect(helmUpgrades(m2).length + helmUpgrades(m3).length).toBe(ALL.length);
+    expect(b.addonsPuts().filter((p) => p.state === 'installing').map((p) => p.IfMatch)).toEqual([b.etags[0], b.etags[0]]);
+  });
+
+  it('a failed install fails the phase (as on the init master) and leaves the claim installing for a later master', async () => {
+    const b = bucket({ [KEY]: record({ fingerprint: 'f'.repeat(64) }) });
+    const programs = new FakePrograms((cmd, args) => (cmd === 'helm' && args.includes('upgrade') && args.includes('cilium') ? fail(1, 'Error: cilium chart not found') : undefined));
+    const r = reports();
+    const m = testMaster({ instanceId: 'i-00000000000000j2', group: 'master-2', ip: '10.0.2.5', aws, bucket: 'b', sink: r.sink, programs, waits: { addonAttempts: 1 } });
+    await expect(m.reporter.phase('addons', () => addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx)))).rejects.toBeInstanceOf(ReportedFailure);
+    const last = parseBootReport(r.written[r.written.length - 1]!);
+    if (last instanceof Error) throw last;
+    expect(last.error).toMatchObject({ phase: 'addons' });
+    expect(last.error!.message).toMatch(/1 add-on\(s\) of demo-dev FAILED: cilium/);
+    expect(b.record()).toMatchObject({ by: 'i-00000000000000j2', state: 'installing', fingerprint: MINE });
+  });
+
+  it('the init/restore master claims unconditionally before its init, and records installed over its own claim only', async () => {
+    const b = bucket({ [KEY]: record({ fingerprint: 'f'.repeat(64), by: 'i-0000000000000prev', state: 'installing' }) });
+    const m = joiner(1);
+    const turn = await takeAddonsTurn(m.ctx, masterSettingsOf(m.ctx));
+    expect(turn.fingerprint).toBe(MINE);
+    expect(b.record()).toMatchObject({ by: m.ctx.identity.instanceId, state: 'installing', fingerprint: MINE });
+    await recordAddonsInstalled(m.ctx, turn);
+    expect(b.addonsPuts()).toEqual([
+      { IfMatch: undefined, IfNoneMatch: undefined, state: 'installing' },
+      { IfMatch: turn.etag, IfNoneMatch: undefined, state: 'installed' },
+    ]);
+    expect(b.record()).toMatchObject({ by: m.ctx.identity.instanceId, state: 'installed' });
+
+    // another master took a (stale) claim over meanwhile: its record stays
+    const again = await takeAddonsTurn(m.ctx, masterSettingsOf(m.ctx));
+    const other = joiner(3);
+    await takeAddonsTurn(other.ctx, masterSettingsOf(other.ctx));
+    await recordAddonsInstalled(m.ctx, again);
+    expect(b.record()).toMatchObject({ by: other.ctx.identity.instanceId, state: 'installing' });
+    expect(m.logs.join('\n')).toMatch(/changed while this master installed .*leaving its record/);
   });
 });

@@ -69,6 +69,17 @@ describe("instance roles grant the agent's calls", () => {
     const health = p.Statement.find((s) => ([] as string[]).concat(s.Action).includes('autoscaling:SetInstanceHealth')) as St & { Condition?: unknown };
     expect(health.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/kubeaz:cluster': 'demo-dev' } });
   });
+
+  it('the masters read and (conditionally) write etcd/control-plane/addons.json and ask EC2 whether its installer runs', () => {
+    // IfMatch / IfNoneMatch need no action of their own: s3:PutObject is what IAM checks
+    const p = policyOf('master');
+    for (const [a, r] of [
+      ['s3:GetObject', `${bucket}/etcd/control-plane/addons.json`],
+      ['s3:PutObject', `${bucket}/etcd/control-plane/addons.json`],
+      ['ec2:DescribeInstances', '*'],
+    ] as Array<[string, string]>)
+      expect(allows(p, a, r), `${a} ${r}`).toBe(true);
+  });
 });
 
 function loadAll(): Record<string, string> {
