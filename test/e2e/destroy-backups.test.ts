@@ -150,9 +150,10 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     for (const f of PKI_FILES) expect(await getText(`pki/${f}`), f).toBe(pki[f]);
     const snap = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: snapKey }));
     expect(Buffer.from(await snap.Body!.transformToByteArray()).equals(snapBody)).toBe(true);
-    // the bootstrap files are back for the master to boot from (and restore the snapshot)
-    const boot = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'bootstrap/' }));
-    expect(boot.KeyCount).toBeGreaterThan(3);
+    // the agent and its configuration are back for the master to boot from (and restore the snapshot)
+    const agent = ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'agent/' }))).Contents ?? []).map((o) => o.Key!);
+    expect(agent).toContain('agent/config.json');
+    expect(agent.filter((k) => /^agent\/kubeaz-agent-[a-f0-9]{64}\.mjs$/.test(k))).toHaveLength(1);
     const status = await kubeaz(['status', '-f', file, '--output', 'json'], env);
     expect(status.json<{ etcdBackups: { count: number; newestKey: string } }>().etcdBackups).toMatchObject({ count: 1, newestKey: snapKey });
   });

@@ -120,7 +120,9 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     expect(userData.length).toBeGreaterThan(100);
     expect(userData).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
     const boot = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'bootstrap/' }));
-    for (const o of boot.Contents ?? []) expect(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key! }))).Body!.transformToString(), o.Key).not.toMatch(/PRIVATE KEY/);
+    const agent = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'agent/' }));
+    expect(agent.KeyCount).toBe(2);
+    for (const o of [...(boot.Contents ?? []), ...(agent.Contents ?? [])]) expect(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key! }))).Body!.transformToString(), o.Key).not.toMatch(/PRIVATE KEY/);
   });
 
   it('a second create reads pki/ once and writes nothing', async () => {

@@ -166,9 +166,13 @@ describe('security hardening', () => {
     }
     expect(userData.every((u) => u.length > 0)).toBe(true);
     const state = await readFile(path.join(w.dir, '.kubeaz', `${ID}.json`), 'utf8');
-    // the bootstrap scripts kubeaz uploads are code, not secrets: they must not carry any either
-    const objects = (await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'bootstrap/' }))).Contents ?? [];
-    expect(objects.length).toBeGreaterThan(0);
+    // what kubeaz uploads for the instances (the agent, its configuration, the add-on manifests) is
+    // code and settings, not secrets: none may carry any either
+    const objects = [
+      ...((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'bootstrap/' }))).Contents ?? []),
+      ...((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'agent/' }))).Contents ?? []),
+    ];
+    expect(objects.map((o) => o.Key)).toEqual(expect.arrayContaining(['agent/config.json', 'bootstrap/master/addons/storageclass.yaml']));
     const scripts = await Promise.all(objects.map(async (o) => (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key! }))).Body!.transformToString()));
     const texts: Array<[string, string]> = [
       ...userData.map((u, i) => [`user-data of ${lts[i]!.LaunchTemplateName}`, u] as [string, string]),
