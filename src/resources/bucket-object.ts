@@ -76,6 +76,12 @@ export const bucketObject: ResourceHandler<'bucket-object', ObjectObserved> = {
     return [...own, ...discovery];
   },
 
+  // What kubeaz put in the cluster bucket for the instances (a superseded agent bundle, an older
+  // kubeaz's bootstrap scripts, a manifest of an add-on turned off) is read at boot by instances of
+  // the versions the groups launch; once create has applied everything else, none names it. The
+  // discovery documents are public and asked for: their removal is the IRSA switch's, asked for.
+  retired: (actual) => !actual.key.startsWith('object/discovery/'),
+
   async create(ctx, node) {
     const { bucket, objectKey, body, contentType } = node.props;
     const out = await (await ctx.aws.s3()).send(

@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateImageCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand, DescribeLaunchTemplatesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { agentConfigSchema, groupSettingsSchema, type GroupSettings } from '../../src/records/agent-config.js';
 import { agentArgsOfUserData } from '../../src/devtools/boot-sim/sim.js';
 import { kubeaz, ROOT } from '../helpers/cli.js';
@@ -104,6 +104,31 @@ describe('create uploads the node agent under its content hash', () => {
     const out = r.json<{ calls: { mutating: number }; actions: Array<{ key: string; action: string }> }>();
     expect(out.actions.filter((a) => a.action !== 'unchanged')).toEqual([]);
     expect(out.calls.mutating).toBe(0);
+  });
+
+  it("an older kubeaz's bootstrap scripts and a superseded agent bundle: plan shows them going, create removes them without --allow-delete, nothing else is touched", async () => {
+    const put = (Key: string, Body: string) => s3().send(new PutObjectCommand({ Bucket: BUCKET, Key, Body, ServerSideEncryption: 'AES256' }));
+    const old = ['bootstrap/common/common.sh', 'bootstrap/common/cluster.env', 'bootstrap/master/master.sh', `agent/kubeaz-agent-${'0'.repeat(64)}.mjs`];
+    for (const k of old) await put(k, `# written by an older kubeaz: ${k}\n`);
+    await put('notes/mine.txt', 'a file of the user, not under a kubeaz prefix\n');
+    const plan = await kubeaz(['plan', '-f', file, '--output', 'json'], moto.env);
+    const p = plan.json<{ changes: Array<{ key: string; action: string; retired?: boolean; note?: string }> }>();
+    expect(p.changes.map((c) => `${c.action} ${c.key} ${c.retired}`).sort()).toEqual(old.map((k) => `delete object/${k} true`).sort());
+    const text = await kubeaz(['plan', '-f', file], moto.env);
+    expect(text.stdout + text.stderr).not.toMatch(/needs --allow-delete/);
+    expect(text.stdout + text.stderr).toMatch(/kubeaz's own file, no longer used: create removes it/);
+
+    const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], moto.env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.json<{ deleted: Array<{ key: string }>; calls: { byAction: Record<string, number> } }>();
+    expect(out.deleted.map((d) => d.key).sort()).toEqual(old.map((k) => `object/${k}`).sort());
+    const left = ((await s3().send(new ListObjectsV2Command({ Bucket: BUCKET }))).Contents ?? []).map((o) => o.Key!).sort();
+    for (const k of old) expect(left).not.toContain(k);
+    expect(left).toContain('notes/mine.txt');
+    expect(left).toContain(key);
+    const again = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], moto.env);
+    expect(again.json<{ calls: { mutating: number } }>().calls.mutating).toBe(0);
+    await s3().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'notes/mine.txt' }));
   });
 
   it('destroy leaves nothing, the agent objects included', async () => {
