@@ -20,7 +20,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ChangeResourceRecordSetsCommand, ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -56,6 +56,7 @@ const specOf = (text: string) => parseSpec(text, 'cluster.yaml', new Date('2026-
 const s3 = mockClient(S3Client);
 const r53 = mockClient(Route53Client);
 const asg = mockClient(AutoScalingClient);
+const ec2 = mockClient(EC2Client);
 const aws: AgentAws = {
   s3: async () => new S3Client({ region: 'us-east-1' }),
   ec2: async () => new EC2Client({ region: 'us-east-1' }),
@@ -80,6 +81,7 @@ beforeEach(() => {
   s3.reset();
   r53.reset();
   asg.reset();
+  ec2.reset();
 });
 
 interface Boot {
@@ -98,7 +100,7 @@ interface Boot {
  * A master of `specText` as create would leave its bucket (the graph's objects, the CAs), booting
  * with the configuration create rendered. `alias`: whether the private zone aliases master.<domain>.
  */
-function master(specText: string, o: { alias?: boolean; answer?: (cmd: string, args: string[], b: Boot) => ReturnType<FakePrograms['run']> | undefined } = {}): Boot {
+function master(specText: string, o: { alias?: boolean; group?: string; ip?: string; answer?: (cmd: string, args: string[], b: Boot) => ReturnType<FakePrograms['run']> | undefined } = {}): Boot {
   const spec = specOf(specText);
   const g = deriveGraph(spec, { accountId: ACCOUNT, images: { x86_64: 'ami-0123456789abcdef0' }, templates });
   const bucket = new MemoryBucket(naming(spec).bucket(ACCOUNT));
@@ -125,7 +127,8 @@ function master(specText: string, o: { alias?: boolean; answer?: (cmd: string, a
     events.push(`route53 change ${i.ChangeBatch.Changes[0]!.ResourceRecordSet.Name}`);
     return {};
   });
-  const identity: Identity = { instanceId: 'i-0123456789abcdef0', region: 'us-east-1', zone: 'us-east-1b', privateIp: '10.0.32.10', hostname: 'ip-10-0-32-10.ec2.internal', group: 'master', role: 'master' };
+  const ip = o.ip ?? '10.0.32.10';
+  const identity: Identity = { instanceId: 'i-0123456789abcdef0', region: 'us-east-1', zone: 'us-east-1b', privateIp: ip, hostname: `ip-${ip.replace(/\./g, '-')}.ec2.internal`, group: o.group ?? 'master', role: 'master' };
   const etcd = new FakeEtcd();
   const b = { bucket, etcd, events, logs, reports, route53Changes } as unknown as Boot;
   const programs = new FakePrograms((cmd, args) => {
@@ -147,7 +150,7 @@ function master(specText: string, o: { alias?: boolean; answer?: (cmd: string, a
     root,
     waits: { ...FAST_WAITS, addonAttempts: 2, addonRetryMs: 0 },
     log,
-    reporter: new BootReporter({ instanceId: identity.instanceId, group: 'master', role: 'master', sink: { put: async (_k, body) => void reports.push(body) }, log, now }),
+    reporter: new BootReporter({ instanceId: identity.instanceId, group: identity.group, role: 'master', sink: { put: async (_k, body) => void reports.push(body) }, log, now }),
     now,
     sleep: async () => {},
   };
@@ -337,6 +340,59 @@ describe('a rebuild with snapshots in the bucket', () => {
       const last = parseBootReport(b.reports.at(-1)!);
       if (last instanceof Error) throw last;
       expect(last).toMatchObject({ result: 'failed', error: { phase: 'restore' } });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
+describe('three masters, quorum lost for good', () => {
+  const THREE = example.replace('  controlPlane:\n', '  controlPlane:\n    count: 3\n');
+  const LONG_AGO = '2026-01-05T10:00:00Z';
+  const rec = (o: Record<string, string>) => `${JSON.stringify(o, null, 2)}\n`;
+
+  it('every recorded instance gone and no member answering: this master wins the restore claim, restores the newest valid snapshot as one member, inits, and records restore.json', async () => {
+    vi.stubEnv(ETCDUTL_ENV, '/opt/etcdutl');
+    try {
+      const b = master(THREE, {
+        group: 'master-2',
+        ip: '10.0.2.10',
+        answer: (cmd, args) => {
+          if (cmd !== '/opt/etcdutl' || args[1] !== 'restore') return undefined;
+          const dir = args[args.indexOf('--data-dir') + 1]!;
+          mkdirSync(`${dir}/member`, { recursive: true });
+          copyFileSync(args[2]!, `${dir}/member/restored-from-snapshot`);
+          return ok();
+        },
+      });
+      b.bucket.put('etcd/control-plane/init.json', rec({ group: 'master', instanceId: 'i-old1', time: LONG_AGO }));
+      for (const [g, id, ip] of [['master', 'i-old1', '10.0.1.5'], ['master-2', 'i-old2', '10.0.2.5'], ['master-3', 'i-old3', '10.0.3.5']] as const)
+        b.bucket.put(`etcd/control-plane/members/${g}.json`, rec({ group: g, memberId: `a${id.slice(-1)}`, name: `ip-${ip}`, peerURL: `https://${ip}:2380`, clientURL: `https://${ip}:2379`, instanceId: id, time: LONG_AGO }));
+      for (const [k, body, good] of [['etcd/20261125T090000Z.db', 'etcd-snapshot older', true], ['etcd/20261125T094500Z.db', 'etcd-snapshot good', true], ['etcd/20261125T100000Z.db', 'etcd-snapshot newest-but-corrupt', false]] as const)
+        b.bucket.put(k, body, { sha256: good ? sha(body) : sha('something else') });
+      // i-old3 is not listed by EC2 any more (recorded long ago: gone)
+      ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-old1', State: { Name: 'terminated', Code: 48 } }, { InstanceId: 'i-old2', State: { Name: 'shutting-down', Code: 32 } }] }] });
+
+      expect(await masterBootWith(b.ctx, deps(b))).toEqual({ action: 'restore', lost: 'i-old1', claimKey: 'etcd/control-plane/restore-claims/i-old1.json' });
+      expect(b.logs.join('\n')).toContain(`won s3://${b.bucket.name}/etcd/control-plane/restore-claims/i-old1.json: this master restores the cluster as one member; the others join it`);
+      const [claim, restore, init, restoreJson] = sequence(b.events, [
+        /^s3 put etcd\/control-plane\/restore-claims\/i-old1\.json$/,
+        /^\/opt\/etcdutl snapshot restore \S+ --data-dir \S+\/var\/lib\/etcd --name ip-10-0-2-10\.ec2\.internal --initial-cluster ip-10-0-2-10\.ec2\.internal=https:\/\/10\.0\.2\.10:2380 .*--bump-revision 1000000000 --mark-compacted$/,
+        /^kubeadm init --config /,
+        /^s3 put etcd\/control-plane\/restore\.json$/,
+      ]);
+      expect([claim, restore, init, restoreJson]).toEqual([...[claim, restore, init, restoreJson]].sort((x, y) => x! - y!));
+      expect(b.bucket.log).toContain('put etcd/control-plane/restore-claims/i-old1.json if-none-match');
+      expect(JSON.parse(b.bucket.text('etcd/control-plane/restore-claims/i-old1.json')!)).toMatchObject({ by: 'i-0123456789abcdef0', group: 'master-2' });
+      expect(readFileSync(hostPath(b.ctx, '/var/lib/etcd/member/restored-from-snapshot'), 'utf8')).toBe('etcd-snapshot good');
+      expect(initDocs(b)[0]!.nodeRegistration.ignorePreflightErrors).toEqual(['DirAvailable--var-lib-etcd']);
+      const rj = JSON.parse(b.bucket.text('etcd/control-plane/restore.json')!) as Record<string, string>;
+      expect(rj).toMatchObject({ snapshot: 'etcd/20261125T094500Z.db', snapshotTime: '2026-11-25T09:45:00Z', by: 'i-0123456789abcdef0', group: 'master-2', lost: 'i-old1' });
+      expect(rj.restoredAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      // its group's record now names this instance and its new member
+      expect(JSON.parse(b.bucket.text('etcd/control-plane/members/master-2.json')!)).toMatchObject({ group: 'master-2', instanceId: 'i-0123456789abcdef0', peerURL: 'https://10.0.2.10:2380', memberId: b.etcd.members[0]!.idHex });
+      // the master that restored takes the first snapshot and installs the add-ons
+      expect(b.events.some((e) => /^helm .*upgrade --install cilium /.test(e))).toBe(true);
     } finally {
       vi.unstubAllEnvs();
     }
