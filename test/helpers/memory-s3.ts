@@ -5,7 +5,7 @@
  * HeadObject, ListObjectsV2 by prefix, DeleteObject. Every call is kept in `log` ("get etcd/…").
  */
 import { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3ServiceException, type S3ClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3';
 import type { AwsStub } from 'aws-sdk-client-mock';
 
 export interface StoredObject {
@@ -45,7 +45,7 @@ export class MemoryBucket {
   }
 
   /** Wires the mock: every call to another bucket fails loudly. */
-  attach(s3: AwsStub<object, object, S3Client>): void {
+  attach(s3: AwsStub<ServiceInputTypes, ServiceOutputTypes, S3ClientResolvedConfig>): void {
     const mine = (b: string | undefined) => {
       if (b !== this.name) throw new Error(`memory S3: a call to bucket ${b}, not ${this.name}`);
     };

@@ -32,6 +32,7 @@ import { joinControlPlane, masterBootWith, masterSettingsOf } from '../../../src
 import { registerMasterDns } from '../../../src/agent/master/dns.js';
 import { ETCDUTL_ENV } from '../../../src/agent/master/etcd-tools.js';
 import { ENABLED_UNITS, UNIT_NAMES } from '../../../src/agent/master/units.js';
+import type { RunResult } from '../../../src/agent/programs.js';
 import { BootReporter, ReportedFailure } from '../../../src/agent/report.js';
 import { AUTOSCALER_ENABLED_TAG, autoscalerClusterTag } from '../../../src/spec/autoscaler-tags.js';
 import { TEMPLATE_NAMES } from '../../../src/model/bootstrap.js';
@@ -100,7 +101,7 @@ interface Boot {
  * A master of `specText` as create would leave its bucket (the graph's objects, the CAs), booting
  * with the configuration create rendered. `alias`: whether the private zone aliases master.<domain>.
  */
-function master(specText: string, o: { alias?: boolean; group?: string; ip?: string; answer?: (cmd: string, args: string[], b: Boot) => ReturnType<FakePrograms['run']> | undefined } = {}): Boot {
+function master(specText: string, o: { alias?: boolean; group?: string; ip?: string; answer?: (cmd: string, args: string[], b: Boot) => RunResult | undefined } = {}): Boot {
   const spec = specOf(specText);
   const g = deriveGraph(spec, { accountId: ACCOUNT, images: { x86_64: 'ami-0123456789abcdef0' }, templates });
   const bucket = new MemoryBucket(naming(spec).bucket(ACCOUNT));
