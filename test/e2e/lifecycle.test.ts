@@ -443,7 +443,7 @@ lifecycle(
     for (const g of masters) {
       const lt = await c.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: g.LaunchTemplate!.LaunchTemplateId!, Versions: [g.LaunchTemplate!.Version!] }));
       const group = tag(g.Tags as never, 'kubeaz:node-group')!;
-      expect(Buffer.from(lt.LaunchTemplateVersions![0]!.LaunchTemplateData!.UserData!, 'base64').toString()).toContain(`NODE_GROUP='${group}'`);
+      expect(Buffer.from(lt.LaunchTemplateVersions![0]!.LaunchTemplateData!.UserData!, 'base64').toString()).toContain(`--group '${group}'`);
     }
   },
 );

@@ -7,13 +7,14 @@
  * only in the cluster's zones), and no secret in user-data, the state file or any output.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSecurityGroupsCommand, EC2Client, type LaunchTemplateVersion, type SecurityGroup } from '@aws-sdk/client-ec2';
 import { GetRolePolicyCommand, GetUserPolicyCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRolesCommand, ListUserPoliciesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { kubeaz, type CliResult } from '../helpers/cli.js';
+import { kubeaz, ROOT, type CliResult } from '../helpers/cli.js';
 import { startFaultWorld, type FaultWorld } from '../helpers/fault-proxy.js';
 
 const ID = 'demo-dev';
@@ -168,11 +169,18 @@ describe('security hardening', () => {
     const state = await readFile(path.join(w.dir, '.kubeaz', `${ID}.json`), 'utf8');
     // what kubeaz uploads for the instances (the agent, its configuration, the add-on manifests) is
     // code and settings, not secrets: none may carry any either
-    const objects = [
+    const all = [
       ...((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'bootstrap/' }))).Contents ?? []),
       ...((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'agent/' }))).Contents ?? []),
     ];
-    expect(objects.map((o) => o.Key)).toEqual(expect.arrayContaining(['agent/config.json', 'bootstrap/master/addons/storageclass.yaml']));
+    expect(all.map((o) => o.Key)).toEqual(expect.arrayContaining(['agent/config.json', 'bootstrap/master/addons/storageclass.yaml']));
+    // the agent's bundle is our code (the SDK in it names credential fields in its own source): it is
+    // held to be byte for byte what npm run build made, so nothing of this cluster is in it
+    const bundles = all.filter((o) => /^agent\/kubeaz-agent-[a-f0-9]{64}\.mjs$/.test(o.Key!));
+    expect(bundles).toHaveLength(1);
+    const bundle = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: bundles[0]!.Key! }))).Body!.transformToByteArray());
+    expect(bundle.equals(readFileSync(path.join(ROOT, 'dist', 'agent', 'kubeaz-agent.mjs')))).toBe(true);
+    const objects = all.filter((o) => o !== bundles[0]);
     const scripts = await Promise.all(objects.map(async (o) => (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key! }))).Body!.transformToString()));
     const texts: Array<[string, string]> = [
       ...userData.map((u, i) => [`user-data of ${lts[i]!.LaunchTemplateName}`, u] as [string, string]),

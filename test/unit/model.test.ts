@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ipToNumber, numberToIp, parseCidr, subnetLayout, MIN_SUBNET_PREFIX } from '../../src/spec/cidr.js';
 import { archOf, deriveGraph, requiredArchs, type Facts } from '../../src/model/derive.js';
-import { BOOTSTRAP_FILES, USERDATA_TEMPLATE } from '../../src/model/bootstrap.js';
+import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { criticalPathLength, findCycle, GraphError, schedule, validateGraph } from '../../src/engine/graph.js';
 import { KEY_TAG, OWNER_TAG, type AnyNode, type DesiredGraph, type Kind } from '../../src/model/types.js';
 import { parseSpec } from '../../src/spec/load.js';
@@ -173,7 +173,7 @@ function walk(dir: string): string[] {
 
 function loadTemplates(): Record<string, string> {
   const dir = join(ROOT, 'templates');
-  const needed = [...BOOTSTRAP_FILES.map((f) => f.template), USERDATA_TEMPLATE];
+  const needed = [...TEMPLATE_NAMES];
   if (existsSync(dir)) {
     const real = Object.fromEntries(walk(dir).map((p) => [relative(dir, p).split('\\').join('/'), readFileSync(p, 'utf8')]));
     if (needed.every((n) => n in real)) return real;
@@ -228,7 +228,7 @@ describe('deriveGraph on cluster.example.yaml', () => {
       'security-group': 5, // api-elb, api-elb-internal, master, node, loadbalancer
       'security-group-rules': 5,
       bucket: 1,
-      'bucket-object': BOOTSTRAP_FILES.length + 4, // + cluster.env, the agent's bundle and its configuration, the StorageClass manifest
+      'bucket-object': 3, // the agent's bundle and its configuration, the StorageClass manifest (no bootstrap script, no cluster.env)
       pki: 1, // CAs and service-account keys under pki/
       'hosted-zone': 2,
       'iam-role': 3,
@@ -240,6 +240,12 @@ describe('deriveGraph on cluster.example.yaml', () => {
       'auto-scaling-group': 3,
     });
     expect(byKind(g, 'vpc-endpoint')).toHaveLength(0);
+    // what an instance reads from the bucket besides pki/: the agent, its configuration, the manifests
+    expect(byKind(g, 'bucket-object').map((n) => (n.props as { objectKey: string }).objectKey).sort()).toEqual([
+      'agent/config.json',
+      expect.stringMatching(/^agent\/kubeaz-agent-[0-9a-f]{64}\.mjs$/),
+      'bootstrap/master/addons/storageclass.yaml',
+    ]);
   });
 
   it('tags every node with the owner and its own key', () => {

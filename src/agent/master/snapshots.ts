@@ -15,9 +15,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { isLeader } from '../../etcd/client.js';
-import { snapshotKey } from '../../etcd/retention.js';
 import { shouldBackup } from '../decide/backup.js';
-import { listSnapshots, pruneSnapshots, uploadSnapshot } from '../../etcd/snapshots.js';
+import { listSnapshots, pruneSnapshots, uploadSnapshotInFreeSecond } from '../../etcd/snapshots.js';
 import { hostPath, type AgentContext } from '../context.js';
 import { runChecked } from '../programs.js';
 import { clientUrl, snapshotSource, type EtcdAccess } from './etcd-access.js';
@@ -69,11 +68,15 @@ export async function takeBackup(ctx: AgentContext, etcd: EtcdAccess, retentionD
   try {
     const file = path.join(dir, 'snapshot.db');
     const snap = await etcd.snapshot(src.endpoint, file);
-    const key = snapshotKey(ctx.now());
     const s3 = await ctx.aws.s3();
-    await uploadSnapshot(s3, ctx.config.bucket, key, file, snap.sha256);
+    // a key taken in the same second (the timer and a run through SSM, two masters): the next second, never an overwrite
+    const { key, at } = await uploadSnapshotInFreeSecond(s3, ctx.config.bucket, ctx.now(), file, snap.sha256, {
+      now: ctx.now,
+      sleep: ctx.sleep,
+      onTaken: (taken, next) => ctx.log(`s3://${ctx.config.bucket}/${taken} exists (another backup of the same second): writing ${next} instead`),
+    });
     ctx.log(`uploaded s3://${ctx.config.bucket}/${key} (sha256 ${snap.sha256}, ${snap.bytes} bytes, from ${isLeader(src.status) ? 'the leader' : 'a healthy member'} at ${src.endpoint})`);
-    const { deleted } = await pruneSnapshots(s3, ctx.config.bucket, ctx.now(), retentionDays);
+    const { deleted } = await pruneSnapshots(s3, ctx.config.bucket, at, retentionDays);
     for (const d of deleted) ctx.log(`pruned s3://${ctx.config.bucket}/${d}`);
     return { key, from: src.endpoint, sha256: snap.sha256, bytes: snap.bytes, pruned: deleted };
   } finally {

@@ -149,6 +149,18 @@ describe('decideMaster', () => {
       /was not checked/,
     ],
     [
+      'quorum lost but a recorded instance still running (a minority of survivors): nobody restores, the masters wait and say why',
+      input({ records: records({ init: initA, members: three }), states: { 'i-a': 'terminated', 'i-b': 'running', 'i-c': 'terminated' }, health: health({ 1: 'down', 2: 'down', 3: 'down' }) }),
+      'wait',
+      /not restoring: recorded master instance\(s\) still exist: i-b \(running\)$/,
+    ],
+    [
+      '… still so at the last attempt: give up, saying why (no restore, no init)',
+      input({ attempt: 360, records: records({ init: initA, members: three }), states: { 'i-a': 'terminated', 'i-b': 'running', 'i-c': 'terminated' }, health: health({ 1: 'down', 2: 'down', 3: 'down' }) }),
+      'give-up',
+      /still exist: i-b \(running\) — still so after 360 attempts$/,
+    ],
+    [
       'a stopped instance may still hold a member (a zone that comes back): wait',
       input({ records: records({ init: initA, members: three }), states: { 'i-a': 'terminated', 'i-b': 'stopped', 'i-c': 'terminated' }, health: health({ 1: 'down', 2: 'down', 3: 'down' }) }),
       'wait',

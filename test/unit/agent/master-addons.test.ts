@@ -16,7 +16,12 @@ import { runSteps } from '../../../src/agent/master/addon-runner.js';
 import { addonSteps, type AddonInput } from '../../../src/agent/master/addons.js';
 import { addonManifestFiles, podIdentityWebhookManifest, storageClassManifest } from '../../../src/model/addon-manifests.js';
 import { caCertHash, chainsTo, generateCa, signServerCert, validFor, x509 } from '../../../src/pki/ca.js';
-import { fail, FakePrograms, ok, testMaster } from '../../helpers/agent-master.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { installAddons } from '../../../src/agent/master/addon-runner.js';
+import { KubeazFailure } from '../../../src/errors.js';
+import { fail, FakePrograms, MASTER_SETTINGS, ok, testMaster } from '../../helpers/agent-master.js';
+import { MemoryBucket } from '../../helpers/memory-s3.js';
 
 const input: AddonInput = {
   clusterId: 'demo-dev',
@@ -58,6 +63,80 @@ describe('add-ons as typed invocations', () => {
     const ca = steps.find((s) => s.name === 'cluster-autoscaler')!.run[0]!.args;
     expect(ca).toContain('hostNetwork=false');
     expect(ca).toContain('rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::1:role/ca');
+  });
+});
+
+describe('the AWS Node Termination Handler (issue 14)', () => {
+  it('IMDS mode (no queue): drains on spot interruption, rebalance recommendation and scheduled events, on the host network', () => {
+    const nth = addonSteps(input).find((s) => s.name === 'aws-node-termination-handler')!.run;
+    expect(nth).toHaveLength(1);
+    const a = nth[0]!.args;
+    expect(a.join(' ')).toContain('upgrade --install aws-node-termination-handler oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler --version 0.27.3 --namespace kube-system ');
+    const set = Object.fromEntries(a.filter((_, i) => a[i - 1] === '--set').map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)]));
+    expect(set).toEqual({
+      enableSqsTerminationDraining: 'false',
+      useHostNetwork: 'true',
+      enableSpotInterruptionDraining: 'true',
+      enableRebalanceMonitoring: 'true',
+      enableRebalanceDraining: 'true',
+      enableScheduledEventDraining: 'true',
+    });
+    expect(a).not.toContain('--set-json');
+  });
+});
+
+describe('installing the add-ons: retried one by one, a failing one does not stop the others', () => {
+  const s3 = mockClient(S3Client);
+  const s3aws = { s3: async () => new S3Client({ region: 'eu-west-1' }) } as never;
+  /** a master whose helm fails `times` times for each named release */
+  const withFailures = (failures: Record<string, number>, attempts: number) => {
+    const seen: Record<string, number> = {};
+    const programs = new FakePrograms((cmd, args) => {
+      const release = cmd === 'helm' && args.includes('--install') ? args[args.indexOf('--install') + 1]! : undefined;
+      if (!release || !(release in failures)) return undefined;
+      seen[release] = (seen[release] ?? 0) + 1;
+      return seen[release]! <= failures[release]! ? fail(1, `Error: INSTALLATION FAILED: ${release}: context deadline exceeded`) : undefined;
+    });
+    const m = testMaster({ instanceId: 'i-0000000000000add', group: 'master', ip: '10.0.1.5', aws: s3aws, bucket: 'kubeaz-demo-dev-123', sink: { put: async () => {} }, programs, waits: { addonAttempts: attempts, addonRetryMs: 0 } });
+    const helm = (release: string) => programs.calls.filter((c) => c.cmd === 'helm' && c.args.includes('--install') && c.args[c.args.indexOf('--install') + 1] === release);
+    return { m, programs, helm };
+  };
+
+  it('a Helm install that fails is retried; one that keeps failing is logged loudly, the rest still run, and the phase fails naming it', async () => {
+    s3.reset();
+    const bucket = new MemoryBucket('kubeaz-demo-dev-123');
+    bucket.put('bootstrap/master/addons/storageclass.yaml', 'kind: StorageClass\n');
+    bucket.attach(s3);
+    const { m, programs, helm } = withFailures({ cilium: 2, 'aws-cloud-controller-manager': 99 }, 4);
+    const e = await installAddons(m.ctx, MASTER_SETTINGS).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(KubeazFailure);
+    expect((e as Error).message).toBe('1 add-on(s) of demo-dev FAILED: aws-cloud-controller-manager (the control plane, backups and node joins run)');
+    expect(helm('cilium')).toHaveLength(3); // two failures, then installed
+    expect(helm('aws-cloud-controller-manager')).toHaveLength(4); // every attempt failed
+    for (const r of ['aws-ebs-csi-driver', 'cluster-autoscaler', 'aws-node-termination-handler']) expect(helm(r), r).toHaveLength(1); // still installed after that
+    expect(programs.calls.filter((c) => c.cmd === 'kubectl' && c.args.includes('apply')).map((c) => c.args.at(-1))).toEqual([`${m.ctx.root}/opt/kubeaz/addons/storageclass.yaml`]);
+    const logs = m.logs.join('\n');
+    expect(logs).toMatch(/add-on cilium: .* \(attempt 2 of 4\)/);
+    expect(logs).toContain('add-on cilium installed');
+    expect(logs).toContain('ERROR: add-on aws-cloud-controller-manager FAILED after 4 attempts; the cluster runs without it');
+    expect(logs).not.toContain('add-on aws-cloud-controller-manager installed');
+  });
+
+  it('a failing cluster-autoscaler install is retried and reported like every add-on; the termination handler still installs', async () => {
+    const { m, helm } = withFailures({ 'cluster-autoscaler': 99 }, 3);
+    const failed = await runSteps(m.ctx, addonSteps(input));
+    expect(failed).toEqual(['cluster-autoscaler']);
+    expect(helm('cluster-autoscaler')).toHaveLength(3);
+    expect(helm('aws-node-termination-handler')).toHaveLength(1);
+    expect(m.logs.join('\n')).toContain('ERROR: add-on cluster-autoscaler FAILED after 3 attempts');
+  });
+
+  it('everything installed: nothing failed, each step once', async () => {
+    const { m, programs } = withFailures({}, 3);
+    expect(await runSteps(m.ctx, addonSteps(input))).toEqual([]);
+    // each release asked for its state once (a pending-* is rolled back first), then upgraded once
+    expect(programs.calls.filter((c) => c.cmd === 'helm' && c.args.includes('upgrade'))).toHaveLength(5);
+    expect(programs.calls.filter((c) => c.cmd === 'helm' && c.args.includes('status'))).toHaveLength(5);
   });
 });
 

@@ -100,6 +100,28 @@ describe('kubeadm configuration from typed objects', () => {
   });
 });
 
+describe('the IRSA issuer patch applied to the kube-apiserver command kubeadm writes', () => {
+  it('the new issuer first (it signs new tokens), kubeadm`s default issuer kept after it (older tokens still verify), the JWKS URI, the default audience', () => {
+    const ISSUER = 'https://kubeaz-demo-dev-123456789012-oidc.s3.eu-west-1.amazonaws.com';
+    const DEFAULT = 'https://kubernetes.default.svc.cluster.local';
+    const patch = JSON.parse(apiserverIssuerPatch(ISSUER, DEFAULT)) as Array<{ op: string; path: string; value: string }>;
+    // kubeadm's static pod command: the binary, then its flags sorted, the default issuer among them
+    const command = ['kube-apiserver', '--advertise-address=10.0.0.5', `--service-account-issuer=${DEFAULT}`, '--service-account-key-file=/etc/kubernetes/pki/sa.pub', '--service-account-signing-key-file=/etc/kubernetes/pki/sa.key'];
+    for (const p of patch) {
+      expect(p.op).toBe('add');
+      const at = p.path.replace('/spec/containers/0/command/', '');
+      if (at === '-') command.push(p.value);
+      else command.splice(Number(at), 0, p.value);
+    }
+    expect(command[0]).toBe('kube-apiserver');
+    expect(command[1]).toBe(`--service-account-issuer=${ISSUER}`);
+    expect(command.filter((c) => c.startsWith('--service-account-issuer='))).toEqual([`--service-account-issuer=${ISSUER}`, `--service-account-issuer=${DEFAULT}`]);
+    expect(command).toContain(`--service-account-jwks-uri=${ISSUER}/openid/v1/jwks`);
+    expect(command).toContain(`--api-audiences=${DEFAULT}`);
+    expect(command).toHaveLength(8);
+  });
+});
+
 describe('systemd units rendered from TS', () => {
   const units = masterUnits({ clusterId: 'demo-dev', bucket: 'kubeaz-demo-dev-123', backupIntervalMinutes: 30, agent: ['/usr/bin/node-22', '/opt/kubeaz/kubeaz-agent.mjs'] });
   const byName = Object.fromEntries(units.map((u) => [u.name, u.text]));
@@ -108,12 +130,14 @@ describe('systemd units rendered from TS', () => {
     expect(byName['kubeaz-etcd-backup.service']).toContain('ExecStart=/usr/bin/node-22 /opt/kubeaz/kubeaz-agent.mjs backup\n');
     expect(byName['kubeaz-etcd-backup.service']).toContain('Type=oneshot');
     expect(byName['kubeaz-etcd-backup.timer']).toContain('OnActiveSec=30min\nOnUnitActiveSec=30min\n');
+    // a run missed while the master was down is made up when it is back (Persistent)
+    expect(byName['kubeaz-etcd-backup.timer']).toContain('Persistent=true\n');
     expect(byName['kubeaz-etcd-backup.timer']).toContain('WantedBy=timers.target');
   });
 
   it('the join token every 12 hours, and the node-role labeller every 30 seconds', () => {
     expect(byName['kubeaz-join-token.service']).toContain('ExecStart=/usr/bin/node-22 /opt/kubeaz/kubeaz-agent.mjs join-token\n');
-    expect(byName['kubeaz-join-token.timer']).toContain('OnUnitActiveSec=12h');
+    expect(byName['kubeaz-join-token.timer']).toContain('OnActiveSec=12h\nOnUnitActiveSec=12h\n');
     expect(byName['kubeaz-node-roles.service']).toContain('ExecStart=/usr/bin/node-22 /opt/kubeaz/kubeaz-agent.mjs node-roles\n');
     expect(byName['kubeaz-node-roles.timer']).toContain('OnUnitActiveSec=30s');
     expect(ENABLED_UNITS).toEqual(['kubeaz-etcd-backup.timer', 'kubeaz-join-token.timer', 'kubeaz-node-roles.timer']);

@@ -72,24 +72,28 @@ describe('the agent in the graph', () => {
     expect(masters.map((l) => agentArgsOfUserData(l.props.userData)[3]).sort()).toEqual(['master', 'master-2', 'master-3']);
   });
 
-  it("every group's user data (masters too) installs nodejs22, fetches the agent by its key, checks its SHA-256 and runs node-22 … boot", () => {
+  it("every group's user data — masters' too — installs nodejs22, fetches the agent by its key, checks its SHA-256 and runs node-22 … boot", () => {
     const lts = g.nodes.filter((n) => n.kind === 'launch-template') as unknown as Lt[];
-    const nodeUd = lts;
-    expect(nodeUd.length).toBeGreaterThan(0);
-    for (const l of nodeUd) {
+    expect(lts.map((l) => l.key).sort()).toEqual(['lt/edge', 'lt/master', 'lt/workers']);
+    for (const l of lts) {
       const ud = l.props.userData;
       expect(ud).toContain(`retry dnf install -y -q '${NODEJS.package}'`);
       expect(ud).toContain(`/${agentBundleKey(agent.sha256)}' "$dir/kubeaz-agent.mjs"`);
       expect(ud).toContain(`echo '${agent.sha256}  '"$dir/kubeaz-agent.mjs" | sha256sum -c --quiet -`);
       expect(ud).toMatch(new RegExp(`exec '${NODEJS.binary}' "\\$dir/kubeaz-agent.mjs" boot --bucket 'kubeaz-[^']+' --group '${l.key.slice(3)}'`));
     }
+    // the master runs the same agent: no bootstrap script, nothing of the bucket but the agent's object
     const master = lts.find((l) => l.key === 'lt/master')!.props.userData;
-    expect(master).not.toMatch(/bootstrap\/|master\.sh/);
     expect(master).toContain(`Kubernetes ${spec().spec.kubernetesVersion}`);
-    // a new bundle is a new launch template version for the nodes (rollout replaces them)
+    expect(master).toContain(`exec '${NODEJS.binary}' "$dir/kubeaz-agent.mjs" boot --bucket 'kubeaz-demo-dev-123456789012' --group 'master' `);
+    expect(master).not.toMatch(/master\.sh|bootstrap\/|cluster\.env/);
+    expect(master.match(/s3:\/\/[^' ]+/g)).toEqual([`s3://kubeaz-demo-dev-123456789012/${agentBundleKey(agent.sha256)}`, `s3://kubeaz-demo-dev-123456789012/${agentBundleKey(agent.sha256)}`]);
+    // a new bundle is a new launch template version for every group, masters included (rollout replaces them)
     const g2 = deriveGraph(spec(), { ...facts, agent: agentBundleOf('// another build\n') });
-    const ud2 = (g2.nodes.find((n) => n.key === nodeUd[0]!.key) as unknown as Lt).props.userData;
-    expect(ud2).not.toBe(nodeUd[0]!.props.userData);
+    for (const l of lts) {
+      const ud2 = (g2.nodes.find((n) => n.key === l.key) as unknown as Lt).props.userData;
+      expect(ud2, l.key).not.toBe(l.props.userData);
+    }
   });
 });
 
