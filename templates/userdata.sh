@@ -1,44 +1,31 @@
 #!/bin/bash
-# kubeaz user-data for {{CLUSTER_ID}}: who am I and where is the bucket. Everything else (scripts,
-# cluster.env) comes from s3://{{BUCKET}}/bootstrap/. No secret is held here.
+# kubeaz user data of group {{NODE_GROUP}} ({{ROLE}}) of {{CLUSTER_ID}}: Node.js from the AMI's own
+# AL2023 repository, the kubeaz agent from the cluster bucket checked by its SHA-256, then the agent
+# does the rest (src/agent/). No secret is held here. The AWS CLI AL2023 ships fetches the one object
+# with the instance role (`aws s3 cp`, no version-dependent flag); Node.js alone cannot sign for S3.
+# The group's settings (role, labels, taints, elastic-IP pool) are the agent's --settings below; the
+# cluster's are in agent/config.json. What must make a new launch template version when it changes
+# (`kubeaz rollout` then replaces the instances) is named here: Kubernetes {{KUBERNETES_VERSION}}{{ISSUER}}
 set -euo pipefail
-export KUBEAZ_ROOT="${KUBEAZ_ROOT:-}"
-export IMDS_ENDPOINT="${IMDS_ENDPOINT:-http://169.254.169.254}"
-export KUBEAZ_DIR="${KUBEAZ_DIR:-$KUBEAZ_ROOT/opt/kubeaz}"
-mkdir -p "$KUBEAZ_DIR" "$KUBEAZ_ROOT/var/log"
-exec > >(tee -a "$KUBEAZ_ROOT/var/log/kubeaz-bootstrap.log") 2>&1
+root="${KUBEAZ_ROOT:-}"
+dir="$root/opt/kubeaz"
+mkdir -p "$dir" "$root/var/log"
+exec > >(tee -a "$root/var/log/kubeaz-bootstrap.log") 2>&1
+export AWS_DEFAULT_REGION='{{REGION}}'
 
-export ROLE='{{ROLE}}' NODE_GROUP='{{NODE_GROUP}}' CLUSTER_ID='{{CLUSTER_ID}}' REGION='{{REGION}}'
-export BUCKET='{{BUCKET}}' KUBERNETES_VERSION='{{KUBERNETES_VERSION}}' MASTER_DNS='{{MASTER_DNS}}'
-{{HOOK_USERDATA}}export NODE_LABELS={{NODE_LABELS}}
-export NODE_TAINTS={{NODE_TAINTS}}
-export AWS_DEFAULT_REGION="$REGION"
+retry() {
+  local n
+  for n in $(seq 1 "${KUBEAZ_ATTEMPTS:-30}"); do
+    "$@" && return 0
+    echo "kubeaz: attempt $n failed: $*" >&2
+    sleep "${KUBEAZ_RETRY_SLEEP:-10}"
+  done
+  return 1
+}
 
-# IMDSv2: a session token first (PUT), then reads carrying it.
-IMDS_TOKEN="$(curl -fsS --retry 10 --retry-connrefused -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$IMDS_ENDPOINT/latest/api/token")"
-export IMDS_TOKEN
-md() { curl -fsS --retry 10 --retry-connrefused -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS_ENDPOINT/latest/meta-data/$1"; }
-PRIVATE_IP="$(md local-ipv4)"
-INSTANCE_ID="$(md instance-id)"
-AVAIL_ZONE="$(md placement/availability-zone)"
-export PRIVATE_IP INSTANCE_ID AVAIL_ZONE
-
-case "$ROLE" in
-  master) dir=master script=master.sh ;;
-  node | loadbalancer) dir=node script=node.sh ;;
-  *) echo "kubeaz: unknown role '$ROLE'" >&2; exit 1 ;;
-esac
-for attempt in $(seq 1 30); do
-  if aws s3 cp --only-show-errors --recursive "s3://$BUCKET/bootstrap/common/" "$KUBEAZ_DIR/" &&
-    aws s3 cp --only-show-errors --recursive "s3://$BUCKET/bootstrap/$dir/" "$KUBEAZ_DIR/"; then break; fi
-  [ "$attempt" -lt 30 ] || { echo "kubeaz: cannot read s3://$BUCKET/bootstrap/" >&2; exit 1; }
-  sleep "${KUBEAZ_RETRY_SLEEP:-10}"
-done
-chmod 0755 "$KUBEAZ_DIR"/*.sh
-# shellcheck source=/dev/null
-. "$KUBEAZ_DIR/common.sh"
-set -a
-# shellcheck source=/dev/null
-. "$KUBEAZ_DIR/cluster.env"
-set +a
-"$KUBEAZ_DIR/$script"
+retry dnf install -y -q '{{NODEJS_PACKAGE}}'
+retry aws s3 cp --only-show-errors 's3://{{BUCKET}}/{{AGENT_KEY}}' "$dir/kubeaz-agent.mjs"
+echo '{{AGENT_SHA256}}  '"$dir/kubeaz-agent.mjs" | sha256sum -c --quiet - ||
+  { echo "kubeaz: s3://{{BUCKET}}/{{AGENT_KEY}} is not the agent this launch template names" >&2; exit 1; }
+exec '{{NODEJS_BINARY}}' "$dir/kubeaz-agent.mjs" boot --bucket '{{BUCKET}}' --group '{{NODE_GROUP}}' \
+  --settings {{GROUP_SETTINGS}} ${root:+--root "$root"}

@@ -181,6 +181,19 @@ export function buildProgram(): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/status.js')).statusCommand(opts as never), o, 'status'));
 
+  common(program.command('logs'))
+    .description("print an instance's boot report (phases, durations, the failure with its output) and its console output, from AWS alone")
+    .argument('<instance-id|group>', 'an instance of the cluster (i-…), or a group (master, a node group): every instance of it')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      '\nWorks while the Kubernetes API is down: the report is s3://<bucket>/boot/<instance-id>.json, written by the\n' +
+        "instance's agent as it boots; the console output is EC2's GetConsoleOutput (the agent logs each phase there too).\n" +
+        "Reports of terminated instances stay readable until destroy. An instance of another cluster is refused.\n" +
+        'Examples: kubeaz logs -f cluster.yaml i-0123456789abcdef0 · kubeaz logs -f cluster.yaml master --output json',
+    )
+    .action((target: string, o) => run(async (opts) => (await import('../commands/logs.js')).logsCommand(target, opts as never), o, 'logs'));
+
   program
     .command('schema')
     .description('print the JSON Schema of the cluster spec (for editors and CI; docs/spec.md is generated from it)')

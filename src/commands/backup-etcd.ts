@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { errorCode, KubeazError } from '../aws/errors.js';
 import { silentProgress, ConsoleProgress } from '../engine/progress.js';
-import { snapshotToFile } from '../etcd/grpc-snapshot.js';
+import { anyHealthy, isLeader, snapshotToFile } from '../etcd/client.js';
 import { snapshotKey } from '../etcd/retention.js';
 import { ETCD_PREFIX, listSnapshots, newestSnapshot, pruneSnapshots, snapshotSha256, uploadSnapshot, type SnapshotObject } from '../etcd/snapshots.js';
-import { bucketName } from '../model/names.js';
+import { bucketName, masterGroups } from '../model/names.js';
 import { GROUP_TAG, OWNER_TAG } from '../model/types.js';
+import { NODEJS } from '../spec/versions.js';
 import { sleep } from '../util/async.js';
 import { table } from './output.js';
 import { openSession, UsageError, type GlobalOptions, type Session } from './session.js';
@@ -29,8 +30,19 @@ export interface BackupEtcdOptions extends GlobalOptions {
   output?: string;
 }
 
-/** The systemd unit the master's bootstrap installs (templates/bootstrap/kubeaz-etcd-backup.service). */
+/** The systemd unit the master's bootstrap scripts of an older kubeaz install (templates/bootstrap/kubeaz-etcd-backup.service). */
 export const BACKUP_UNIT = 'kubeaz-etcd-backup.service';
+
+/** Where user data puts the agent (templates/userdata.sh) and the binary the AL2023 nodejs22 package installs. */
+export const AGENT_FILE = '/opt/kubeaz/kubeaz-agent.mjs';
+/** the Node.js binary user data installs (src/spec/versions.ts NODEJS) */
+export const AGENT_NODE = NODEJS.binary;
+
+/**
+ * What SSM runs on a master: the agent's backup (it finds the etcd leader, or any healthy member,
+ * itself) — or, on a master an older kubeaz booted (a rollout moving it to the agent), its backup unit.
+ */
+export const BACKUP_COMMAND = `if [ -f ${AGENT_FILE} ]; then exec ${AGENT_NODE} ${AGENT_FILE} backup; else systemctl start ${BACKUP_UNIT}; fi`;
 
 const iso = (t: number) => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
 const mib = (n: number) => `${(n / 1048576).toFixed(n < 1048576 ? 3 : 1)} MiB`;
@@ -103,13 +115,17 @@ async function direct(s: Session, Bucket: string, opts: BackupEtcdOptions, json:
   const first = new Date();
   const dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-etcd-'));
   try {
-    s.progress.emit({ type: 'info', message: `taking a snapshot of ${opts.etcdEndpoint}` });
-    const snap = await snapshotToFile(
-      opts.etcdEndpoint!,
-      path.join(dir, 'snapshot.db'),
-      { ...(opts.cacert ? { cacert: opts.cacert } : {}), ...(opts.cert ? { cert: opts.cert } : {}), ...(opts.key ? { key: opts.key } : {}) },
-      { timeoutSeconds: s.ctx.timing.maxWaitSeconds, signal: s.ctx.signal },
-    );
+    const endpoints = opts.etcdEndpoint!.split(',').map((e) => e.trim()).filter(Boolean);
+    const { readFile } = await import('node:fs/promises');
+    const [cacert, cert, keyPem] = await Promise.all([opts.cacert, opts.cert, opts.key].map((f) => (f ? readFile(f) : undefined)));
+    const tls = { ...(cacert ? { cacert } : {}), ...(cert ? { cert } : {}), ...(keyPem ? { key: keyPem } : {}) };
+    // the leader, by its own Status (never etcdctl's table), else any healthy member
+    const member = await anyHealthy(endpoints, { tls });
+    if (!member)
+      throw new KubeazError(`no healthy etcd member (one that knows a leader and reports no alarm) answers at ${endpoints.join(', ')}: nothing was snapshotted`, 'NoHealthyMember', 'etcd');
+    const role = isLeader(member.status) ? 'the leader' : 'a healthy member (no leader among the endpoints given)';
+    s.progress.emit({ type: 'info', message: `taking a snapshot of ${member.endpoint}: ${role}` });
+    const snap = await snapshotToFile(member.endpoint, path.join(dir, 'snapshot.db'), tls, { timeoutSeconds: s.ctx.timing.maxWaitSeconds, signal: s.ctx.signal });
     s.progress.emit({ type: 'info', message: `snapshot verified: ${mib(snap.bytes)} (etcd sha256 ${snap.dbSha256}) in ${snap.seconds.toFixed(2)}s` });
     const up0 = Date.now();
     const { key, at, up } = await uploadInFreeSecond(s, s3, Bucket, first, snap);
@@ -119,7 +135,7 @@ async function direct(s: Session, Bucket: string, opts: BackupEtcdOptions, json:
     for (const k of pruned.deleted) s.progress.emit({ type: 'info', message: `pruned s3://${Bucket}/${k}` });
     if (json)
       process.stdout.write(
-        `${JSON.stringify({ cluster: s.clusterId, bucket: Bucket, key, bytes: snap.bytes, sha256: snap.sha256, etcdSha256: snap.dbSha256, revision: snap.revision ?? null, multipart: up.multipart, seconds: { snapshot: snap.seconds, upload: uploadSeconds }, pruned: pruned.deleted }, null, 2)}\n`,
+        `${JSON.stringify({ cluster: s.clusterId, bucket: Bucket, key, endpoint: member.endpoint, leader: isLeader(member.status), memberId: member.status.memberId, bytes: snap.bytes, sha256: snap.sha256, etcdSha256: snap.dbSha256, revision: snap.revision ?? null, multipart: up.multipart, seconds: { snapshot: snap.seconds, upload: uploadSeconds }, pruned: pruned.deleted }, null, 2)}\n`,
       );
     else process.stdout.write(`s3://${Bucket}/${key}\n`);
     return 0;
@@ -158,93 +174,91 @@ async function uploadInFreeSecond(
   }
 }
 
+/**
+ * Through SSM Run Command: the backup command on a running master — any master: the agent there
+ * finds the etcd leader (or a healthy member) itself — then VERIFIED by a new object under etcd/.
+ * A master whose command fails, or that reports success without a new snapshot (an older kubeaz's
+ * script on a master that is not the leader exits 0 and snapshots nothing), is followed by the next.
+ */
 async function viaSsm(s: Session, Bucket: string, json: boolean): Promise<number> {
-  const { DescribeInstancesCommand } = await import('@aws-sdk/client-ec2');
   const { SendCommandCommand, GetCommandInvocationCommand, waitUntilCommandExecuted } = await import('@aws-sdk/client-ssm');
-  const ec2 = await s.aws.ec2();
+  const { groupInstances } = await import('../resources/index.js');
   const ssm = await s.aws.ssm();
   const s3 = await s.aws.s3();
   const before = await snapshotsOrFail(s, Bucket);
-  const found = await ec2.send(
-    new DescribeInstancesCommand({
-      Filters: [
-        { Name: `tag:${OWNER_TAG}`, Values: [s.clusterId] },
-        { Name: `tag:${GROUP_TAG}`, Values: ['master'] },
-        { Name: 'instance-state-name', Values: ['running'] },
-      ],
-    }),
-  );
-  const instances = (found.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.InstanceId);
-  const master = instances.sort((a, b) => (b.LaunchTime?.getTime() ?? 0) - (a.LaunchTime?.getTime() ?? 0))[0];
-  if (!master?.InstanceId)
-    throw new KubeazError(`no running master instance of ${s.clusterId} (tags ${OWNER_TAG}=${s.clusterId}, ${GROUP_TAG}=master): is the cluster created and its master up?`, 'NoMaster', 'asg/master');
-  const InstanceId = master.InstanceId;
-  const started = Date.now();
-  s.progress.emit({ type: 'info', message: `asking the master ${InstanceId} through SSM to run ${BACKUP_UNIT}` });
-  let CommandId: string | undefined;
-  try {
-    const sent = await ssm.send(
-      new SendCommandCommand({
-        DocumentName: 'AWS-RunShellScript',
-        InstanceIds: [InstanceId],
-        Comment: `kubeaz backup-etcd ${s.clusterId}`.slice(0, 100),
-        TimeoutSeconds: 600,
-        Parameters: { commands: [`systemctl start ${BACKUP_UNIT}`] },
-      }),
-    );
-    CommandId = sent.Command?.CommandId;
-  } catch (e) {
-    if (errorCode(e) === 'InvalidInstanceId')
-      throw new KubeazError(
-        `the master ${InstanceId} is not reachable through SSM Run Command (no SSM agent running or registered there, or its role may not talk to SSM): ` +
-          `take the snapshot directly with --etcd-endpoint https://127.0.0.1:2379 through a tunnel or on the master`,
-        'NoSsmAgent',
-        'asg/master',
-        { cause: e },
-      );
-    throw e;
-  }
-  if (!CommandId) throw new KubeazError('SSM SendCommand returned no command id', 'NoCommandId', 'asg/master');
-  const t = s.ctx.timing;
-  try {
-    await waitUntilCommandExecuted(
-      { client: ssm, maxWaitTime: Math.max(1, t.maxWaitSeconds), minDelay: Math.max(0.1, t.pollSeconds), maxDelay: Math.max(0.1, t.pollSeconds) /* fixed interval: no backoff overshoot */, abortSignal: s.ctx.signal as never },
-      { CommandId, InstanceId },
-    );
-  } catch (e) {
-    let detail = '';
-    try {
-      const inv = await ssm.send(new GetCommandInvocationCommand({ CommandId, InstanceId }));
-      detail = ` (status ${inv.Status ?? '?'}${inv.StandardErrorContent ? `: ${inv.StandardErrorContent.trim().slice(-500)}` : ''})`;
-    } catch {
-      // the waiter's own error says enough
-    }
-    throw new KubeazError(`the backup command ${CommandId} on ${InstanceId} did not succeed${detail}; see journalctl -u ${BACKUP_UNIT} there`, 'BackupCommandFailed', 'asg/master', { cause: e });
-  }
+  const groups = masterGroups(s.spec).map((m) => m.name);
+  const masters = await groupInstances(s.ctx, groups, ['running']);
+  if (!masters.length)
+    throw new KubeazError(`no running master instance of ${s.clusterId} (tags ${OWNER_TAG}=${s.clusterId}, ${GROUP_TAG}=${groups.join('|')}): is the cluster created and a master up?`, 'NoMaster', 'asg/master');
   const known = new Set(before.map((x) => x.key));
-  let fresh: SnapshotObject | undefined;
-  for (let i = 0; i < 3 && !fresh; i++) {
-    if (i) await sleep(t.pollSeconds * 1000);
-    const after = (await listSnapshots(s3, Bucket, s.ctx.accountId)) ?? [];
-    fresh = newestSnapshot(after.filter((x) => !known.has(x.key)));
+  const t = s.ctx.timing;
+  const tried: string[] = [];
+  const started = Date.now();
+  for (const m of masters) {
+    const InstanceId = m.id;
+    s.progress.emit({ type: 'info', message: `asking the master ${InstanceId} (${m.group}) through SSM to take a backup (kubeaz-agent backup, or ${BACKUP_UNIT} on an older master)` });
+    let CommandId: string | undefined;
+    try {
+      const sent = await ssm.send(
+        new SendCommandCommand({
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: [InstanceId],
+          Comment: `kubeaz backup-etcd ${s.clusterId}`.slice(0, 100),
+          TimeoutSeconds: 600,
+          Parameters: { commands: [BACKUP_COMMAND] },
+        }),
+      );
+      CommandId = sent.Command?.CommandId;
+    } catch (e) {
+      if (errorCode(e) !== 'InvalidInstanceId') throw e;
+      tried.push(`${InstanceId}: not reachable through SSM Run Command (no SSM agent registered there, or its role may not talk to SSM)`);
+      continue;
+    }
+    if (!CommandId) throw new KubeazError('SSM SendCommand returned no command id', 'NoCommandId', `asg/${m.group}`);
+    try {
+      await waitUntilCommandExecuted(
+        { client: ssm, maxWaitTime: Math.max(1, t.maxWaitSeconds), minDelay: Math.max(0.1, t.pollSeconds), maxDelay: Math.max(0.1, t.pollSeconds) /* fixed interval: no backoff overshoot */, abortSignal: s.ctx.signal as never },
+        { CommandId, InstanceId },
+      );
+    } catch {
+      let detail = '';
+      try {
+        const inv = await ssm.send(new GetCommandInvocationCommand({ CommandId, InstanceId }));
+        detail = ` (status ${inv.Status ?? '?'}${inv.StandardErrorContent ? `: ${inv.StandardErrorContent.trim().slice(-500)}` : ''})`;
+      } catch {
+        // the waiter's own error says enough
+      }
+      tried.push(`${InstanceId}: the backup command ${CommandId} did not succeed${detail}`);
+      s.progress.emit({ type: 'warn', message: `${InstanceId}: the backup command did not succeed${detail}; trying the next master` });
+      continue;
+    }
+    let fresh: SnapshotObject | undefined;
+    for (let i = 0; i < 3 && !fresh; i++) {
+      if (i) await sleep(t.pollSeconds * 1000);
+      const after = (await listSnapshots(s3, Bucket, s.ctx.accountId)) ?? [];
+      fresh = newestSnapshot(after.filter((x) => !known.has(x.key)));
+    }
+    if (!fresh) {
+      tried.push(`${InstanceId}: reported the backup command ${CommandId} done, but no new snapshot appeared`);
+      s.progress.emit({ type: 'warn', message: `${InstanceId}: command ${CommandId} done but no new snapshot in s3://${Bucket}/${ETCD_PREFIX}; trying the next master` });
+      continue;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const sha256 = await snapshotSha256(s3, Bucket, fresh.key, s.ctx.accountId);
+    if (json) process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, bucket: Bucket, key: fresh.key, bytes: fresh.size, sha256: sha256 ?? null, instanceId: InstanceId, commandId: CommandId, seconds, tried }, null, 2)}\n`);
+    else {
+      s.progress.emit({ type: 'info', message: `s3://${Bucket}/${fresh.key} (${mib(fresh.size)}, sha256 ${sha256 ?? 'none'}) in ${seconds.toFixed(1)}s, by ${InstanceId}` });
+      process.stdout.write(`s3://${Bucket}/${fresh.key}\n`);
+    }
+    return 0;
   }
-  if (!fresh) {
-    const newest = newestSnapshot(before);
-    throw new KubeazError(
-      `the master ${InstanceId} reported the backup command ${CommandId} done, but no new snapshot appeared in s3://${Bucket}/${ETCD_PREFIX} ` +
-        `(newest: ${newest ? newest.key : 'none'}); see journalctl -u ${BACKUP_UNIT} on the master`,
-      'NoNewSnapshot',
-      'asg/master',
-    );
-  }
-  const seconds = (Date.now() - started) / 1000;
-  const sha256 = await snapshotSha256(s3, Bucket, fresh.key, s.ctx.accountId);
-  if (json) process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, bucket: Bucket, key: fresh.key, bytes: fresh.size, sha256: sha256 ?? null, instanceId: InstanceId, commandId: CommandId, seconds }, null, 2)}\n`);
-  else {
-    s.progress.emit({ type: 'info', message: `s3://${Bucket}/${fresh.key} (${mib(fresh.size)}, sha256 ${sha256 ?? 'none'}) in ${seconds.toFixed(1)}s` });
-    process.stdout.write(`s3://${Bucket}/${fresh.key}\n`);
-  }
-  return 0;
+  const newest = newestSnapshot(before);
+  throw new KubeazError(
+    `no new snapshot appeared in s3://${Bucket}/${ETCD_PREFIX} (newest: ${newest ? newest.key : 'none'}) after asking every running master: ${tried.join('; ')}. ` +
+      `See the master's journal (journalctl -u ${BACKUP_UNIT}, or kubeaz logs MASTER), or take one directly with --etcd-endpoint`,
+    'NoNewSnapshot',
+    'asg/master',
+  );
 }
 
 /** A fresh backup by the master's own script (SSM Run Command), confirmed in S3. Rollout takes one before it replaces the master. */

@@ -93,7 +93,8 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
     const { HANDLERS } = await import('../resources/index.js');
     const planned = await computePlan(s.ctx, (o) => s.graphFor(o), HANDLERS, { zones: s.spec.spec.zones, keep: isAdoptedZone });
     plan = planned.plan;
-    const { observed, deletions, graph } = planned;
+    const { observed, graph } = planned;
+    let { deletions } = planned;
     s.noteSwitch(plan, observed);
     const fromVpc = observed.get('vpc')?.tags[GENERATION_TAG];
     s.ctx.generation = fromVpc ?? (prior && prior.phase !== 'destroyed' ? prior.generation : newGeneration());
@@ -123,7 +124,7 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
       return finish(1, false, []);
     }
     const go = await confirm(
-      `Apply this plan to cluster ${s.clusterId} in ${region}, account ${s.ctx.accountId} (${plan.summary.create} to create, ${plan.summary.update} to change, ${opts.allowDelete ? plan.summary.delete : 0} to delete)?`,
+      `Apply this plan to cluster ${s.clusterId} in ${region}, account ${s.ctx.accountId} (${plan.summary.create} to create, ${plan.summary.update} to change, ${opts.allowDelete ? plan.summary.delete : plan.changes.filter((c) => c.action === 'delete' && c.retired).length} to delete)?`,
       opts.yes,
     );
     if (!go) {
@@ -158,6 +159,23 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
       : { actions: graph.nodes.map((n) => ({ key: n.key, kind: n.kind, action: 'unchanged' as const, id: observed.get(n.key)!.id })), actuals: observed, orphans: deletions, ok: true, aborted: false };
 
     let deleteFailed = false;
+    // kubeaz's own files that nothing uses any longer go without asking, once the rest is applied
+    const retiredKeys = new Set(plan.changes.filter((c) => c.action === 'delete' && c.retired).map((c) => c.key));
+    if (retiredKeys.size && result.ok && !opts.allowDelete) {
+      const retired = deletions.filter((a) => retiredKeys.has(a.key));
+      s.progress.emit({ type: 'info', message: `removing ${retired.length} file${retired.length === 1 ? '' : 's'} of kubeaz's own that no launch template version uses any longer` });
+      const d = await deleteOrphans(s.ctx, HANDLERS, retired, {
+        concurrency: s.concurrency,
+        onDeleted: async (a) => {
+          delete doc.resources[a.key];
+          await s.state.write(doc);
+        },
+      });
+      deleted = d.deleted;
+      for (const f of d.failed) s.progress.emit({ type: 'warn', message: f.error });
+      deleteFailed = d.failed.length > 0;
+      deletions = deletions.filter((a) => !retiredKeys.has(a.key) || !d.deleted.some((x) => x.key === a.key));
+    }
     if (deletions.length && result.ok) {
       if (opts.allowDelete) {
         s.progress.emit({ type: 'info', message: `deleting ${deletions.length} resource${deletions.length === 1 ? '' : 's'} the spec no longer names` });

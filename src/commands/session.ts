@@ -13,6 +13,7 @@ import { ConsoleProgress, type Progress } from '../engine/progress.js';
 import { deriveGraph, requiredArchs, SSM_IMAGE_PARAMETERS, type Arch, type Facts } from '../model/derive.js';
 import { limitIssues } from '../model/limits.js';
 import { bucketName, discoveryBucketName, naming } from '../model/names.js';
+import { agentBundleOf, type AgentBundle } from '../model/agent.js';
 import type { DesiredGraph } from '../model/types.js';
 import type { Actual, RunContext } from '../resources/types.js';
 import type { Plan } from '../engine/compare.js';
@@ -82,6 +83,20 @@ export async function loadTemplates(dir = TEMPLATES_DIR): Promise<Record<string,
 export async function loadCheckedSpec(file: string): Promise<Awaited<ReturnType<typeof loadSpecFile>>> {
   const templates = await loadTemplates();
   return loadSpecFile(file, new Date(), (spec) => limitIssues(spec, templates));
+}
+
+/** The node agent's bundle, built by `npm run build` beside this file's folder (dist/agent/). */
+export const AGENT_BUNDLE = path.resolve(here, '..', 'agent', 'kubeaz-agent.mjs');
+
+/** The agent bundle create uploads; a checkout that was only compiled (no bundle) is refused with the fix. */
+export async function loadAgentBundle(file = AGENT_BUNDLE): Promise<AgentBundle> {
+  let body: string;
+  try {
+    body = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`the node agent bundle ${file} is missing (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): run \`npm run build\`, which makes it`);
+  }
+  return agentBundleOf(body);
 }
 
 export async function accountIdOf(aws: AwsClients): Promise<string> {
@@ -174,8 +189,8 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
     warnings,
     async facts() {
       if (!facts) {
-        const [images, templates, masterZone] = await Promise.all([resolveImages(aws, spec), loadTemplates(), runningMasterZone(ctx as RunContext, spec)]);
-        facts = { accountId, images, templates, ...(masterZone ? { masterZone } : {}) };
+        const [images, templates, masterZone, agent] = await Promise.all([resolveImages(aws, spec), loadTemplates(), runningMasterZone(ctx as RunContext, spec), loadAgentBundle()]);
+        facts = { accountId, images, templates, agent, ...(masterZone ? { masterZone } : {}) };
       }
       return facts;
     },

@@ -19,6 +19,7 @@ import { ConsoleProgress } from '../engine/progress.js';
 import type { KubernetesHealth } from '../kube/health.js';
 import { sleep } from '../util/async.js';
 import { formatDuration, parseDuration } from './duration.js';
+import { bootEntries, bootPhrase, bootProblems, renderBoot, type BootEntry, type LiveInstance } from './boot-view.js';
 
 export interface StatusOptions extends GlobalOptions {
   output?: string;
@@ -85,7 +86,48 @@ export function renderControlPlane(c: ControlPlaneInfo): string[] {
 }
 
 /** The Kubernetes side: not checked (and why), not reachable (and why), or its health. */
-export type KubernetesSection = { checked: false; reason: string } | { checked: true; reachable: false; server: string; reason: string } | { checked: true; reachable: true; server: string; health: KubernetesHealth };
+export type KubernetesSection =
+  | { checked: false; reason: string }
+  /** `required`: asked for (--wait, --api-endpoint), so unreachable is unhealthy; `boot`: where the instances' boots are */
+  | { checked: true; reachable: false; server: string; reason: string; required: boolean; boot: string }
+  | { checked: true; reachable: true; server: string; health: KubernetesHealth };
+
+/**
+ * How the Kubernetes side is judged. Asked for (--wait, --api-endpoint): an API that does not
+ * answer is unhealthy. With a private API (apiAccess: []) and no --api-endpoint, --wait does not
+ * try the API at all: the boot reports are the verdict (every instance ready).
+ */
+export interface KubernetesMode {
+  required: boolean;
+  bootJudged: boolean;
+}
+
+export function kubernetesMode(opts: Pick<StatusOptions, 'wait' | 'apiEndpoint'>, apiAccess: readonly string[]): KubernetesMode {
+  const required = opts.wait !== undefined || opts.apiEndpoint !== undefined;
+  return { required, bootJudged: opts.wait !== undefined && opts.apiEndpoint === undefined && apiAccess.length === 0 };
+}
+
+/** Every live instance of the cluster's groups (from the observed auto scaling groups), masters first. */
+async function liveInstances(actuals: Map<string, Actual>): Promise<LiveInstance[]> {
+  const { observedInstances } = await import('../resources/index.js');
+  const groups = [...actuals.values()].filter((a) => a.kind === 'auto-scaling-group' && a.key.startsWith('asg/')).map((a) => a.key.slice('asg/'.length));
+  const master = (g: string) => (/^master(-\d+)?$/.test(g) ? 0 : 1);
+  groups.sort((a, b) => master(a) - master(b) || a.localeCompare(b, 'en', { numeric: true }));
+  return groups.flatMap((g) =>
+    observedInstances(actuals.get(`asg/${g}`))
+      .filter((i) => i.id && i.lifecycleState !== 'Terminated')
+      .map((i) => ({ id: i.id, group: g, ...(i.zone ? { zone: i.zone } : {}), ...(i.lifecycleState ? { lifecycleState: i.lifecycleState } : {}) })),
+  );
+}
+
+/** The boot of every live instance, from its report in the bucket (one listing of boot/, one read per reported instance). */
+async function boots(s: Session, actuals: Map<string, Actual>, now: Date): Promise<BootEntry[]> {
+  const instances = await liveInstances(actuals);
+  if (!instances.length || !actuals.has('bucket')) return bootEntries(instances, new Map(), now);
+  const { readBootReports } = await import('../records/boot-store.js');
+  const stored = await readBootReports(await s.aws.s3(), bucketName(s.clusterId, s.ctx.accountId), instances.map((i) => i.id), s.ctx.accountId);
+  return bootEntries(instances, stored, now);
+}
 
 /** The snapshots as retention.ts reads them (src/etcd/snapshots.ts): newest by the UTC time in its key. */
 async function etcdBackups(s: Awaited<ReturnType<typeof openSession>>): Promise<EtcdBackupInfo | undefined> {
@@ -116,15 +158,16 @@ export function formatBytes(n: number): string {
 /** Admin credentials for the Kubernetes API, signed once per run (short-lived), reused by every poll. */
 type Credentials = { kubeconfig: string; server: string } | { error: string };
 
-async function kubernetesSide(s: Session, actuals: Map<string, Actual>, opts: StatusOptions, creds: () => Promise<Credentials>): Promise<KubernetesSection> {
+async function kubernetesSide(s: Session, actuals: Map<string, Actual>, opts: StatusOptions, creds: () => Promise<Credentials>, mode: KubernetesMode, boot: Promise<BootEntry[]>): Promise<KubernetesSection> {
   if (!actuals.has('pki')) return { checked: false, reason: 'the cluster CA is not in the bucket (run kubeaz create)' };
+  if (mode.bootJudged) return { checked: false, reason: 'private API (apiAccess: []), no --api-endpoint: judged by the boot reports' };
   if ((process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING) && !opts.apiEndpoint)
     return { checked: false, reason: 'AWS_ENDPOINT_URL names an emulator, no API behind it (--api-endpoint URL)' };
   const c = await creds();
-  if ('error' in c) return { checked: true, reachable: false, server: '-', reason: c.error };
+  if ('error' in c) return { checked: true, reachable: false, server: '-', reason: c.error, required: mode.required, boot: bootPhrase(await boot) };
   const { readKubernetes } = await import('../kube/probe.js');
   const read = await readKubernetes(c.kubeconfig);
-  if (!read.reachable) return { checked: true, reachable: false, server: read.server, reason: read.reason };
+  if (!read.reachable) return { checked: true, reachable: false, server: read.server, reason: read.reason, required: mode.required, boot: bootPhrase(await boot) };
   const { evaluateKubernetes } = await import('../kube/health.js');
   const { observedDesired } = await import('../resources/index.js');
   const groups = [...masterGroups(s.spec).map((m) => ({ name: m.name, want: 1 })), ...s.spec.spec.nodeGroups.map((g) => ({ name: g.name, want: g.desiredCapacity }))].map((g) => {
@@ -143,6 +186,9 @@ interface Report {
   orphans: Array<{ key: string; kind: Kind; id: string }>;
   warnings: string[];
   kubernetes: KubernetesSection;
+  boot: BootEntry[];
+  /** what keeps the boots from counting as done (failed, stalled, still running; no report when they are the verdict) */
+  bootProblems: string[];
 }
 
 async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Credentials>): Promise<Report | { absent: string }> {
@@ -167,7 +213,12 @@ async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Cre
   });
   const byKind = new Map<Kind, Actual[]>();
   for (const a of actuals.values()) byKind.set(a.kind, [...(byKind.get(a.kind) ?? []), a]);
-  const [health, backups, kubernetes, masters] = await Promise.all([
+  const now = new Date();
+  const mode = kubernetesMode(opts, s.spec.spec.network.apiAccess);
+  const boot = boots(s, actuals, now);
+  // an unhandled rejection must not escape while kubernetesSide has not awaited it yet
+  boot.catch(() => undefined);
+  const [health, backups, kubernetes, masters, bootList] = await Promise.all([
     Promise.all(
       [...byKind].map(async ([kind, list]) => {
         const h = handlerFor(HANDLERS, kind);
@@ -175,8 +226,9 @@ async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Cre
       }),
     ).then((x) => x.flat()),
     actuals.has('bucket') ? etcdBackups(s) : Promise.resolve(undefined),
-    kubernetesSide(s, actuals, opts, creds),
+    kubernetesSide(s, actuals, opts, creds, mode, boot),
     controlPlane(s, actuals),
+    boot,
   ]);
   const warnings = [...s.warnings];
   for (const d of duplicates) warnings.push(describeDuplicate(d, actuals.get(d.key)));
@@ -188,9 +240,11 @@ async function collect(s: Session, opts: StatusOptions, creds: () => Promise<Cre
     warnings.push(`the newest etcd backup is ${backups.ageMinutes} minutes old (more than twice the ${interval}-minute interval)`);
   const desired = new Set(graph.nodes.map((n) => n.key));
   const orphans = [...actuals.values()].filter((a) => !desired.has(a.key)).map((a) => ({ key: a.key, kind: a.kind, id: a.id }));
-  const k8sOk = !kubernetes.checked || !kubernetes.reachable || kubernetes.health.ok;
-  const ok = resources.every((r) => r.status === 'present') && health.every((h) => h.ok) && k8sOk;
-  return { ok, resources, health, backups, controlPlane: masters, orphans, warnings, kubernetes };
+  // an API that does not answer counts only when it was asked for; then it is the cluster not being up
+  const k8sOk = !kubernetes.checked || (kubernetes.reachable ? kubernetes.health.ok : !kubernetes.required);
+  const bootIssues = bootProblems(bootList, { requireReady: mode.bootJudged, now });
+  const ok = resources.every((r) => r.status === 'present') && health.every((h) => h.ok) && k8sOk && bootIssues.length === 0;
+  return { ok, resources, health, backups, controlPlane: masters, orphans, warnings, kubernetes, boot: bootList, bootProblems: bootIssues };
 }
 
 /** Per auto scaling group: bounds, the types it runs, its spot/on-demand split (from the group's health details). */
@@ -233,6 +287,7 @@ const wrap = (line: string): string[] => {
 /** The Kubernetes section as text lines (default: summary and problems; verbose: every group and component). */
 export function renderKubernetes(k: KubernetesSection, verbose: boolean): string[] {
   if (!k.checked) return [`Kubernetes: not checked: ${k.reason}`];
+  if (!k.reachable && k.required) return [`Kubernetes: API ${k.server} NOT reachable (${k.reason}); boot: ${k.boot}`];
   if (!k.reachable) return [`Kubernetes: API ${k.server} not reachable (${k.reason}); only the AWS side is shown`];
   const h = k.health;
   const comps = h.components.filter((c) => c.pods > 0 && c.problems.length === 0).length;
@@ -272,6 +327,7 @@ export function renderStatus(clusterId: string, region: string, account: string,
   }
   out.push(...renderControlPlane(r.controlPlane).flatMap((l) => l.split('\n')).flatMap(wrap));
   out.push(...renderGroups(groupsOf(r.health)));
+  out.push(...renderBoot(r.boot, new Date()));
   if (r.backups?.newestKey) out.push(`etcd backups: ${r.backups.count}, newest ${r.backups.newestKey} (${r.backups.ageMinutes} min old)`);
   if (r.backups?.bytes !== undefined)
     out.push(...wrap(`etcd backups take ${formatBytes(r.backups.bytes)} in the bucket (${formatBytes(r.backups.noncurrentBytes ?? 0)} of it pruned versions awaiting the lifecycle rule)`));
@@ -283,8 +339,11 @@ export function renderStatus(clusterId: string, region: string, account: string,
   const present = r.resources.filter((x) => x.status === 'present').length;
   const failing = r.health.filter((h) => !h.ok).length;
   const k = r.kubernetes;
-  const k8s = k.checked && k.reachable ? `, Kubernetes ${k.health.ok ? 'healthy' : `${k.health.problems.length} problem${k.health.problems.length === 1 ? '' : 's'}`}` : '';
-  out.push('', `${r.ok ? 'healthy' : 'NOT healthy'}: ${present}/${r.resources.length} resources present and matching${failing ? `, ${failing} health checks failing` : ''}${k8s}`);
+  const k8s = k.checked && k.reachable
+    ? `, Kubernetes ${k.health.ok ? 'healthy' : `${k.health.problems.length} problem${k.health.problems.length === 1 ? '' : 's'}`}`
+    : k.checked && k.required ? ', Kubernetes API not reachable' : !k.checked && r.boot.length && /judged by the boot reports/.test(k.reason) ? ', API not checked' : '';
+  const booting = r.bootProblems.length ? `, ${r.bootProblems.length} instance boot${r.bootProblems.length === 1 ? '' : 's'} not done` : '';
+  out.push('', `${r.ok ? 'healthy' : 'NOT healthy'}: ${present}/${r.resources.length} resources present and matching${failing ? `, ${failing} health checks failing` : ''}${k8s}${booting}`);
   return `${out.join('\n')}\n`;
 }
 
@@ -297,7 +356,8 @@ function waitingLine(r: Report): string {
   if (failing.length) parts.push(failing.map((h) => `${h.key}: ${h.summary}`).slice(0, 2).join('; '));
   const k = r.kubernetes;
   if (k.checked && k.reachable && !k.health.ok) parts.push(`${k.health.nodes.ready}/${k.health.nodes.total} nodes Ready; ${k.health.problems[0]}`);
-  if (k.checked && !k.reachable) parts.push('API not reachable yet');
+  if (k.checked && !k.reachable) parts.push(`API not reachable yet (boot: ${k.boot})`);
+  else if (r.bootProblems.length || r.boot.some((b) => b.result !== 'ready')) parts.push(`boot: ${bootPhrase(r.boot)}`);
   return parts.join(' · ') || 'healthy';
 }
 
@@ -330,10 +390,12 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
       return 3;
     }
     let report: Report = first;
-    while (!report.ok && Date.now() < deadline && !s.abort.signal.aborted) {
+    // every poll that finds the cluster not up says what it waits for (the first too, however long it took)
+    while (waitMs && !report.ok && !s.abort.signal.aborted) {
       const left = formatDuration(Math.max(0, deadline - Date.now()));
       const line = `waiting for ${s.clusterId} (${left} left): ${waitingLine(report)}`;
       if (!json) process.stderr.write(tty ? `\r\x1b[K${clip(line)}` : `${line}\n`);
+      if (Date.now() >= deadline) break;
       await sleep(Math.min(s.ctx.timing.pollSeconds * 1000, Math.max(0, deadline - Date.now())));
       const next = await collect(s, opts, creds);
       if ('absent' in next) break;
@@ -341,8 +403,8 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
     }
     if (tty && waitMs) process.stderr.write('\r\x1b[K');
     if (json) {
-      const { resources, health, backups, controlPlane: cp, orphans, warnings, kubernetes, ok } = report;
-      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, orphans, warnings, serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId), calls: s.aws.counter.total }, null, 2)}\n`);
+      const { resources, health, backups, controlPlane: cp, orphans, warnings, kubernetes, ok, boot, bootProblems: bootIssues } = report;
+      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, boot, bootProblems: bootIssues, orphans, warnings, serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId), calls: s.aws.counter.total }, null, 2)}\n`);
     } else {
       process.stdout.write(renderStatus(s.clusterId, s.spec.spec.region, s.ctx.accountId, report, Boolean(opts.verbose), serviceAccountRoles(s.spec, s.ctx.accountId)));
     }

@@ -3,9 +3,12 @@
  * test/unit/layers.test.ts). Every static import, `export … from` and dynamic `import()` in src/
  * is read with TypeScript's own pre-processor and checked against the order in DESIGN.md:
  *
- *   cli/ devtools/ → commands/ → engine/ → resources/ → state/ etcd/ kube/ → aws/ → model/ pki/ → spec/ → errors.ts util/
+ *   cli/ devtools/ agent/ → commands/ → engine/ → resources/ → state/ etcd/ kube/ → aws/ → model/ pki/ → spec/ → errors.ts util/
  *
  * An import may go to its own folder, to a folder of the same rank, or downward; never upward.
+ * The node agent (agent/) is an entry point like cli/, but it is bundled on its own and runs on
+ * the instances: it may not import the CLI's machinery (FORBIDDEN), only what it shares (records,
+ * etcd, aws, pki, model, spec, util).
  * Separately, no file may reach itself again through imports (a circle), whatever the folders.
  * Type-only imports count: they are arrows in the picture too.
  */
@@ -18,6 +21,8 @@ import ts from 'typescript';
 export const RANK: Record<string, number> = {
   cli: 8,
   devtools: 8,
+  // the node agent: its own entry point (bundled into dist/agent/kubeaz-agent.mjs); see FORBIDDEN
+  agent: 8,
   commands: 7,
   engine: 6,
   resources: 5,
@@ -37,6 +42,11 @@ export const RANK: Record<string, number> = {
   util: 0,
 };
 
+/** Folder → folders it may never import, whatever the ranks say. */
+export const FORBIDDEN: Record<string, readonly string[]> = {
+  agent: ['cli', 'devtools', 'commands', 'operations', 'engine', 'resources'],
+};
+
 export interface Arrow {
   from: string;
   to: string;
@@ -47,6 +57,8 @@ export interface LayerReport {
   arrows: Arrow[];
   /** imports that run upward: `from` sits below `to` */
   upward: Arrow[];
+  /** imports FORBIDDEN names (agent/ into the CLI's machinery) */
+  forbidden: Arrow[];
   /** each circle once, as the files around it (the first repeated at the end) */
   cycles: string[][];
   /** files in a folder missing from RANK */
@@ -149,8 +161,9 @@ export function checkLayers(srcDir: string): LayerReport {
     const [f, t] = [RANK[folderOf(a.from)], RANK[folderOf(a.to)]];
     return f !== undefined && t !== undefined && t > f;
   });
+  const forbidden = arrows.filter((a) => FORBIDDEN[folderOf(a.from)]?.includes(folderOf(a.to)));
   const unranked = files.filter((f) => RANK[folderOf(f)] === undefined);
-  return { files: files.length, arrows, upward, cycles: findCycles(files, arrows), unranked };
+  return { files: files.length, arrows, upward, forbidden, cycles: findCycles(files, arrows), unranked };
 }
 
 export const arrowText = (a: Arrow): string => `${a.from} -> ${a.to}`;
@@ -175,7 +188,8 @@ async function main(): Promise<void> {
   for (const u of up) out.push(`upward: ${u}${KNOWN.upward.includes(u) ? '  (known)' : ''}`);
   for (const c of cyc) out.push(`circle: ${c}${KNOWN.cycles.includes(c) ? '  (known)' : ''}`);
   for (const f of r.unranked) out.push(`unranked folder: ${f}`);
-  const fresh = up.filter((u) => !KNOWN.upward.includes(u)).length + cyc.filter((c) => !KNOWN.cycles.includes(c)).length + r.unranked.length;
+  for (const a of r.forbidden) out.push(`forbidden: ${arrowText(a)}`);
+  const fresh = up.filter((u) => !KNOWN.upward.includes(u)).length + cyc.filter((c) => !KNOWN.cycles.includes(c)).length + r.unranked.length + r.forbidden.length;
   out.push(fresh ? `${fresh} new breach(es)` : 'no import runs upward and no circle (beyond the known list)');
   process.stdout.write(`${out.join('\n')}\n`);
   process.exitCode = fresh ? 1 : 0;

@@ -42,6 +42,8 @@ export interface PlanChange {
   reason?: string;
   /** what else the user should know (instances keep running an old launch template version, …) */
   note?: string;
+  /** delete: kubeaz's own file, superseded; create removes it without --allow-delete (ResourceHandler.retired) */
+  retired?: boolean;
 }
 
 export interface Plan {
@@ -288,8 +290,10 @@ export function computePlanFrom(
     .filter((a) => !desired.has(a.key) && !opts.keep?.(a))
     .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || (a.key < b.key ? -1 : 1));
   for (const a of deletions) {
-    const note = handlerFor(handlers, a.kind).deleteNote;
-    changes.push({ key: a.key, kind: a.kind, action: 'delete', id: a.id, fields: [], ...(note ? { note } : {}) });
+    const h = handlerFor(handlers, a.kind);
+    const retired = h.retired?.(a) === true;
+    const note = retired ? "kubeaz's own file, no longer used: create removes it" : h.deleteNote;
+    changes.push({ key: a.key, kind: a.kind, action: 'delete', id: a.id, fields: [], ...(note ? { note } : {}), ...(retired ? { retired } : {}) });
   }
 
   const count = (x: PlanAction) => changes.filter((ch) => ch.action === x).length;

@@ -56,7 +56,7 @@ export function renderPlan(plan: Plan, opts: { allowDelete?: boolean } = {}): st
   for (const c of plan.changes) {
     const head = `${sym[c.action]} ${c.key}${c.id ? ` (${c.kind} ${c.id})` : ` (${c.kind})`}`;
     if (c.action === 'refuse') lines.push(`${head}: REFUSED`);
-    else if (c.action === 'delete') lines.push(`${head}${opts.allowDelete === false ? ': needs --allow-delete' : ''}`);
+    else if (c.action === 'delete') lines.push(`${head}${opts.allowDelete === false && !c.retired ? ': needs --allow-delete' : ''}`);
     else lines.push(head);
     for (const f of c.fields) {
       if (Array.isArray(f.from) && Array.isArray(f.to) && f.from.length + f.to.length > 4) {

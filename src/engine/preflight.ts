@@ -9,7 +9,8 @@
  * - every instance type offered in every zone that exists (one DescribeInstanceTypeOfferings);
  * - the types of one node group (instanceTypes) agree on vCPUs and memory (DescribeInstanceTypes):
  *   cluster-autoscaler sizes a group by its first type, so a smaller one would be scheduled short;
- * - the AMIs exist (DescribeImages), the key pair exists (DescribeKeyPairs);
+ * - the AMIs exist (DescribeImages) and none is an AL2023 release older than the first whose
+ *   repository carries the agent's Node.js (NODEJS in spec/versions.ts); the key pair exists (DescribeKeyPairs);
  * - the public zone, when named and not already ours, is unambiguous (one public zone of that name)
  *   and not another cluster's (a zone kubeaz made for another cluster: its comment names it);
  * - every record this run makes in the public zone has a name nobody else holds (another cluster's
@@ -23,6 +24,21 @@ import { ENV_TAG, isRef, NAME_TAG, REGION_TAG, type AnyNode, type DesiredGraph }
 import type { RunContext } from '../resources/types.js';
 import type { ClusterSpec } from '../spec/schema.js';
 import type { Plan } from './compare.js';
+import { al2023ReleaseBefore, al2023ReleaseOf, NODEJS } from '../spec/versions.js';
+
+/**
+ * Why an image cannot run the node agent, or undefined: an AL2023 release (by its name) older than
+ * the first whose locked repository carries NODEJS.package. An image whose name is not an AL2023
+ * release name (one built by the user) is not judged here.
+ */
+export function nodejsImageProblem(imageId: string, name: string): string | undefined {
+  const release = al2023ReleaseOf(name);
+  if (!release || !al2023ReleaseBefore(release, NODEJS.firstAl2023Release)) return undefined;
+  return (
+    `the image ${imageId} (${name}) is AL2023 ${release}, older than ${NODEJS.firstAl2023Release}, the first release whose repository kubeaz knows to carry ` +
+    `${NODEJS.package}: its instances could not install Node.js ${NODEJS.major} to run the kubeaz agent. Use a newer image (or leave spec.ami unset for the latest AL2023)`
+  );
+}
 
 export interface PreflightFailure {
   check: 'elastic-ips' | 'vpcs' | 'zones' | 'instance-type' | 'ami' | 'key-pair' | 'public-zone' | 'dns-record' | 'iam-user' | 'public-access';
@@ -165,6 +181,10 @@ export async function preflight(
       const out = await ec2.send(new ec2Mod.DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: images }] }));
       const found = new Set((out.Images ?? []).map((i) => i.ImageId));
       for (const id of images) if (!found.has(id)) failures.push({ check: 'ami', message: `the image ${id} does not exist in ${s.region} or is not visible to this account` });
+      for (const i of out.Images ?? []) {
+        const problem = i.ImageId && images.includes(i.ImageId) ? nodejsImageProblem(i.ImageId, i.Name ?? '') : undefined;
+        if (problem) failures.push({ check: 'ami', message: problem });
+      }
     });
   }
 

@@ -1,7 +1,7 @@
 /**
  * Tiered retention of etcd snapshots in s3://<bucket>/etcd/ (kops' etcd-manager is the anchor).
- * PURE. The same rule runs on the master in templates/bootstrap/etcd-backup.sh (awk); both are held
- * to test/fixtures/retention-cases.json.
+ * PURE. The agent runs it on the masters (src/agent/master/snapshots.ts) and the CLI in backup-etcd:
+ * one rule, held to test/fixtures/retention-cases.json.
  *
  * With D = retentionDays:
  *  - the newest snapshot is always kept, however old;

@@ -6,25 +6,13 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { errorCode, isNotFound, KubeazError } from '../aws/errors.js';
-import { planRetention, snapshotTime } from './retention.js';
+import { planRetention, snapshotKey, snapshotTime } from './retention.js';
+import { ETCD_PREFIX, parseRestoreRecord, restoreRecordKey, type RestoreRecord } from '../records/etcd.js';
 
-export const ETCD_PREFIX = 'etcd/';
+export { ETCD_PREFIX, CONTROL_PLANE_PREFIX, type RestoreRecord } from '../records/etcd.js';
 
-/** Where an HA control plane's masters keep their records (init, members, restore): the bootstrap scripts write them. */
-export const CONTROL_PLANE_PREFIX = `${ETCD_PREFIX}control-plane/`;
-export const RESTORE_RECORD_KEY = `${CONTROL_PLANE_PREFIX}restore.json`;
-
-/** What the master that restored a lost quorum from a snapshot wrote (one winner, by a conditional write). */
-export interface RestoreRecord {
-  /** the snapshot's key in the bucket */
-  snapshot: string;
-  /** when the snapshot was taken */
-  snapshotTime?: string;
-  /** when it was restored */
-  restoredAt?: string;
-  /** which master restored it (its group, instance) */
-  by?: string;
-}
+/** Where an HA control plane's masters keep their records (init, members, restore): src/records/etcd.ts. */
+export const RESTORE_RECORD_KEY = restoreRecordKey();
 
 /**
  * The restore record, when a restore happened; undefined when there is none (or no bucket). A
@@ -39,14 +27,8 @@ export async function readRestoreRecord(s3: S3Client, Bucket: string, owner?: st
     if (isNotFound(e) || errorCode(e) === 'NoSuchKey') return undefined;
     throw e;
   }
-  try {
-    const r = JSON.parse(text) as Record<string, unknown>;
-    if (typeof r.snapshot !== 'string') return { invalid: `${RESTORE_RECORD_KEY} names no snapshot` };
-    const str = (k: string) => (typeof r[k] === 'string' ? { [k]: r[k] as string } : {});
-    return { snapshot: r.snapshot, ...str('snapshotTime'), ...str('restoredAt'), ...str('by') };
-  } catch {
-    return { invalid: `${RESTORE_RECORD_KEY} is not JSON` };
-  }
+  const r = parseRestoreRecord(text);
+  return r instanceof Error ? { invalid: `${RESTORE_RECORD_KEY}: ${r.message}` } : r;
 }
 
 export interface SnapshotObject {
@@ -159,6 +141,41 @@ export async function uploadSnapshot(s3: S3Client, Bucket: string, key: string, 
     throw e;
   }
   return { bytes: size, multipart: size > partSize };
+}
+
+/** How many later seconds a backup tries when its second's key is taken (the timer, another run). */
+export const SAME_SECOND_TRIES = 5;
+
+/**
+ * Uploads the snapshot under the key of `first`'s second; when another backup already wrote that
+ * key (a master's timer and a run through SSM, two masters), waits for the next second and writes
+ * there: the key stays etcd/YYYYMMDDTHHMMSSZ.db, the one shape retention parses, and nothing is
+ * overwritten (issue 23 #11). After SAME_SECOND_TRIES taken seconds the SnapshotExists error stands.
+ */
+export async function uploadSnapshotInFreeSecond(
+  s3: S3Client,
+  Bucket: string,
+  first: Date,
+  file: string,
+  sha256: string,
+  o: { owner?: string; now?: () => Date; sleep?: (ms: number) => Promise<void>; onTaken?: (taken: string, next: string) => void } = {},
+): Promise<{ key: string; at: Date; bytes: number; multipart: boolean }> {
+  const now = o.now ?? (() => new Date());
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let at = new Date(Math.floor(first.getTime() / 1000) * 1000);
+  for (let attempt = 1; ; attempt++) {
+    const key = snapshotKey(at);
+    try {
+      return { key, at, ...(await uploadSnapshot(s3, Bucket, key, file, sha256, o.owner)) };
+    } catch (e) {
+      if (!(e instanceof KubeazError) || e.code !== 'SnapshotExists' || attempt >= SAME_SECOND_TRIES) throw e;
+      at = new Date(at.getTime() + 1000);
+      o.onTaken?.(key, snapshotKey(at));
+      // a key of a second that has come: never one dated in the future
+      const wait = at.getTime() - now().getTime();
+      if (wait > 0) await sleep(wait);
+    }
+  }
 }
 
 /**

@@ -11,6 +11,7 @@
  */
 import { autoscalerClusterTag } from '../spec/autoscaler-tags.js';
 import { k8sClusterTag } from './names.js';
+import { ADDON_MANIFEST_PREFIX } from './addon-manifests.js';
 import type { PolicyDocument, Ref } from './types.js';
 
 type Statement = { Sid?: string; Effect: 'Allow' | 'Deny'; Action: string | string[]; Resource: string | Ref | Array<string | Ref>; Condition?: unknown; Principal?: unknown };
@@ -223,14 +224,18 @@ export function clusterAutoscalerStatements(clusterId: string): Statement[] {
 /** With IRSA on (`irsa`), the EBS CSI and cluster-autoscaler statements leave the master's role for the add-ons' own roles. */
 export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: string, region: string, account: string, irsa = false) {
   return doc([
-    { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/master/*`, `${bucketArn}/pki/*`] },
+    ...agentStatements(bucketArn),
+    // a master whose kubeadm init keeps failing marks itself Unhealthy so its group replaces it (this cluster's groups only)
+    { Sid: 'OwnGroupHealth', Effect: 'Allow', Action: ['autoscaling:SetInstanceHealth'], Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': clusterId } } },
+    // the add-on manifests rendered at create, and the CAs' files kubeadm needs
+    { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/${ADDON_MANIFEST_PREFIX}*`, `${bucketArn}/pki/*`] },
     { Sid: 'EtcdBackups', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/etcd/*`, `${bucketArn}/join/*`] },
     {
       Sid: 'ListOwnPrefixes',
       Effect: 'Allow',
       Action: ['s3:ListBucket'],
       Resource: [bucketArn],
-      Condition: { StringLike: { 's3:prefix': ['etcd/*', 'join/*', 'pki/*', 'bootstrap/common/*', 'bootstrap/master/*'] } },
+      Condition: { StringLike: { 's3:prefix': ['etcd/*', 'join/*', 'pki/*'] } },
     },
     { Sid: 'InternalDns', Effect: 'Allow', Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'], Resource: zoneArns },
     { Sid: 'FindZones', Effect: 'Allow', Action: ['route53:ListHostedZonesByName'], Resource: '*' },
@@ -298,10 +303,27 @@ export function discoveryBucketPolicy(bucketArn: string, keys: readonly string[]
   return doc([{ Sid: 'PublicReadOfIssuerDiscovery', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: keys.map((k) => `${bucketArn}/${k}`) }]);
 }
 
+/**
+ * What the node agent itself calls on every instance (src/agent/): read its bundle and
+ * configuration (agent/*, user data's `aws s3 cp` included), write its boot report under boot/.
+ * The report's key is boot/<instance-id>.json; IAM has no documented policy variable holding the
+ * bare instance id (for instance-role credentials aws:userid is "<role id>:<instance id>", and
+ * ec2:SourceInstanceARN is a whole ARN), so a role's instances may write any key under boot/ and no
+ * other prefix. Nodes never call SetInstanceHealth (only a master whose init failed does).
+ */
+export function agentStatements(bucketArn: string): Statement[] {
+  return [
+    { Sid: 'ReadAgent', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/agent/*`] },
+    { Sid: 'WriteBootReport', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn}/boot/*`] },
+  ];
+}
+
 export function nodePolicy(bucketArn: string) {
   return doc([
-    { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/common/*`, `${bucketArn}/bootstrap/node/*`, `${bucketArn}/join/*`] },
-    { Sid: 'ListBootstrap', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['bootstrap/common/*', 'bootstrap/node/*', 'join/*'] } } },
+    ...agentStatements(bucketArn),
+    { Sid: 'ReadJoin', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/join/*`] },
+    // a key not there yet answers NoSuchKey (not AccessDenied) when listing is allowed: the agent waits for join/
+    { Sid: 'ListJoin', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['join/*', 'agent/*'] } } },
     { Sid: 'DescribeForKubelet', Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'], Resource: '*' },
     {
       Sid: 'PullImages',

@@ -6,7 +6,7 @@
  * X.509 with @peculiar/x509 on node's WebCrypto; keys are RSA 2048 (kubeadm's default), PEM
  * PKCS#8 ("PRIVATE KEY"), which kubeadm and the API server read. Nothing here does I/O.
  */
-import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -149,7 +149,8 @@ export async function signClientCert(caCertPem: string, caKeyPem: string, user: 
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: new x509.Name(subject).toString(),
-    issuer: ca.subject,
+    // the CA's subject as its own DER bytes: a re-encoded name (UTF8String for PrintableString) is another name to Go's verifier
+    issuer: ca.subjectName,
     notBefore,
     notAfter,
     publicKey: keys.publicKey,
@@ -163,6 +164,53 @@ export async function signClientCert(caCertPem: string, caKeyPem: string, user: 
     ],
   });
   return { cert: cert.toString('pem') + '\n', key: await privatePem(keys.privateKey) };
+}
+
+/**
+ * A serving certificate signed by a CA (the pod-identity webhook's, by the cluster CA): CN and DNS
+ * subject alternative names, serverAuth only, `days` long.
+ */
+export async function signServerCert(caCertPem: string, caKeyPem: string, commonName: string, dnsNames: string[], days = 3650, now = new Date()): Promise<ClientCert> {
+  const ca = new x509.X509Certificate(caCertPem);
+  const signer = await importSigningKey(caKeyPem);
+  const caSpki = Buffer.from(ca.publicKey.rawData);
+  const keySpki = createPublicKey(createPrivateKey(caKeyPem)).export({ type: 'spki', format: 'der' });
+  if (!caSpki.equals(keySpki)) throw new Error('the CA key does not belong to the CA certificate');
+  const keys = await newKeyPair();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: new x509.Name([{ CN: [commonName] }]).toString(),
+    // the CA's subject as its own DER bytes: a re-encoded name (UTF8String for PrintableString) is another name to Go's verifier
+    issuer: ca.subjectName,
+    notBefore: new Date(now.getTime() - 5 * 60_000),
+    notAfter: new Date(now.getTime() + days * 86_400_000),
+    publicKey: keys.publicKey,
+    signingKey: signer.key,
+    signingAlgorithm: signer.signing,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(dnsNames.map((value) => ({ type: 'dns' as const, value }))),
+      await x509.AuthorityKeyIdentifierExtension.create(ca, false),
+    ],
+  });
+  return { cert: cert.toString('pem') + '\n', key: await privatePem(keys.privateKey) };
+}
+
+/**
+ * kubeadm's --discovery-token-ca-cert-hash of a CA certificate: sha256 over its DER
+ * SubjectPublicKeyInfo, as `sha256:<hex>` (computed, never read from kubeadm's text output).
+ */
+export function caCertHash(caCertPem: string): string {
+  const spki = createPublicKey(caCertPem).export({ type: 'spki', format: 'der' });
+  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+}
+
+/** Whether a certificate is still valid `marginDays` from `now`. */
+export function validFor(certPem: string, marginDays: number, now = new Date()): boolean {
+  const c = new x509.X509Certificate(certPem);
+  return c.notAfter.getTime() > now.getTime() + marginDays * 86_400_000 && c.notBefore.getTime() <= now.getTime();
 }
 
 /** Does `certPem` verify under `caPem` (signature, and issuer = CA subject)? */

@@ -1,11 +1,12 @@
 /**
- * The bootstrap files in the cluster's bucket. Ownership = living under `bootstrap/` in the
- * derived bucket. One paginated ListObjectsV2 observes them all; the ETag of a single-part SSE-S3
+ * The bootstrap files and the node agent's objects in the cluster's bucket. Ownership = living
+ * under `bootstrap/` or `agent/` in the derived bucket. One paginated ListObjectsV2 observes them all; the ETag of a single-part SSE-S3
  * object is the MD5 of its body, which is what diff compares.
  */
 import { DeleteObjectCommand, PutObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { isNotFound } from '../aws/errors.js';
+import { AGENT_PREFIX } from '../model/agent.js';
 import { bucketName } from '../model/names.js';
 import { BUCKET_SSE, ownBucket } from './bucket.js';
 import { ownDiscoveryBucket } from './discovery-bucket.js';
@@ -13,8 +14,9 @@ import { DISCOVERY_KEY, JWKS_KEY } from '../pki/jwks.js';
 import { change, drain } from './common.js';
 import type { ActualOf, ResourceHandler, RunContext } from './types.js';
 
-/** Every object kubeaz writes lives under this prefix; anything else in the bucket (etcd backups) is not ours to manage here. */
+/** Every object kubeaz writes lives under these prefixes; anything else in the bucket (etcd backups, boot reports) is not ours to manage here. */
 export const OBJECT_PREFIX = 'bootstrap/';
+export const OBJECT_PREFIXES = [OBJECT_PREFIX, AGENT_PREFIX] as const;
 
 export interface ObjectObserved {
   etag: string;
@@ -30,7 +32,9 @@ async function observeOwn(ctx: RunContext): Promise<ActualOf<ObjectObserved>[]> 
   const Bucket = own.name;
   let objects;
   try {
-    objects = await drain(paginateListObjectsV2({ client: s3 }, { Bucket, Prefix: OBJECT_PREFIX, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents);
+    const lists = await Promise.all(OBJECT_PREFIXES.map((Prefix) => drain(paginateListObjectsV2({ client: s3 }, { Bucket, Prefix, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents)));
+    // what a list was asked to filter is checked on what comes back
+    objects = lists.flat().filter((o) => OBJECT_PREFIXES.some((p) => o.Key?.startsWith(p)));
   } catch (e) {
     if (isNotFound(e)) return [];
     throw e;
@@ -71,6 +75,12 @@ export const bucketObject: ResourceHandler<'bucket-object', ObjectObserved> = {
     const [own, discovery] = await Promise.all([observeOwn(ctx), observeDiscovery(ctx)]);
     return [...own, ...discovery];
   },
+
+  // What kubeaz put in the cluster bucket for the instances (a superseded agent bundle, an older
+  // kubeaz's bootstrap scripts, a manifest of an add-on turned off) is read at boot by instances of
+  // the versions the groups launch; once create has applied everything else, none names it. The
+  // discovery documents are public and asked for: their removal is the IRSA switch's, asked for.
+  retired: (actual) => !actual.key.startsWith('object/discovery/'),
 
   async create(ctx, node) {
     const { bucket, objectKey, body, contentType } = node.props;

@@ -31,6 +31,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { errorCode, isBucketOwnedByYou, isNotFound, isSettingNotSet, KubeazError } from '../aws/errors.js';
 import { ETCD_PREFIX, listSnapshots } from '../etcd/snapshots.js';
+import { BOOT_PREFIX } from '../records/boot.js';
+import { AGENT_PREFIX } from '../model/agent.js';
 import { tagDiff } from '../aws/tags.js';
 import { bucketName } from '../model/names.js';
 import type { LifecycleRule, Tags } from '../model/types.js';
@@ -281,8 +283,11 @@ export const bucket: ResourceHandler<'bucket', BucketObserved> = {
   },
 };
 
-/** Where kubeaz (and the cluster's own backup job) writes in the bucket; anything else is someone else's. */
-export const KUBEAZ_PREFIXES = ['bootstrap/', 'pki/', ETCD_PREFIX, 'kubeaz/'] as const;
+/**
+ * Where kubeaz (and the cluster's own agents) writes in the bucket; anything else is someone else's.
+ * boot/ holds every instance's boot report (terminated instances' too, until destroy).
+ */
+export const KUBEAZ_PREFIXES = ['bootstrap/', 'pki/', ETCD_PREFIX, 'kubeaz/', AGENT_PREFIX, BOOT_PREFIX] as const;
 
 /** What a bucket kept for its backups holds: the etcd snapshots and the PKI they are only valid with. */
 export const RETAINED_PREFIXES = [ETCD_PREFIX, 'pki/'] as const;

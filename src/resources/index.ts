@@ -83,6 +83,7 @@ export { PKI_PREFIX } from './pki.js';
 export { retainBackupsOnly } from './bucket.js';
 export { accountPublicAccessBlock } from './discovery-bucket.js';
 export { observedDesired, observedInstances } from './auto-scaling-group.js';
+export { consoleOutput, groupInstances, instanceById, type ClusterInstance } from './instances.js';
 
 /**
  * A kind's handler as the engine sees it: for any kind, Actuals in and out (the registry already

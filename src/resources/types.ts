@@ -142,6 +142,12 @@ export interface ResourceHandler<K extends Kind = Kind, O = unknown> {
   /** The plan's note beside a deletion of this kind (a group goes with its instances). */
   readonly deleteNote?: string;
   /**
+   * A deletion that needs no --allow-delete: a file of kubeaz's own that nothing the spec names uses
+   * any longer (a superseded agent bundle, the bootstrap scripts of an older kubeaz). `create`
+   * removes it once everything else is applied (every group launches the current version by then).
+   */
+  retired?(actual: ActualOf<O>): boolean;
+  /**
    * Field-level detail of a planned update, read from AWS (no mutating call; a failed read leaves
    * the plan's own fields): a launch template compared by hash names the fields that differ.
    */

@@ -1,6 +1,6 @@
 /** IPv4 CIDR arithmetic, pure; and the cluster-internal ranges the VPC must not overlap. */
 
-/** kubeadm's pod and service ranges (rendered into master.sh); the schema refuses a VPC CIDR that overlaps them. */
+/** kubeadm's pod and service ranges (in the agent's configuration); the schema refuses a VPC CIDR that overlaps them. */
 export const POD_CIDR = '100.96.0.0/11';
 export const SERVICE_CIDR = '100.64.0.0/13';
 

@@ -1,6 +1,6 @@
 /**
  * What the master installs besides the Kubernetes packages, pinned per Kubernetes minor in ONE
- * table (rendered into master.sh by src/model/bootstrap.ts, printed in the README, checked by
+ * table (into the masters' agent settings by src/model/master-settings.ts, printed in the README, checked by
  * `validate`). One row per minor, one entry per add-on: an add-on is its chart version and, where
  * kubeaz sets it, its image tag. More add-ons fit as more keys of a row.
  *
@@ -80,7 +80,7 @@ export function addonsFor(kubernetesVersion: string): { minor: string; exact: bo
   return { minor: near, exact: false, addons: ADDON_VERSIONS_BY_MINOR[near]! };
 }
 
-/** The template variables of the add-on versions (master.sh). */
+/** The add-on versions as named variables (the README's table and its test). */
 export function addonVars(kubernetesVersion: string): Record<string, string> {
   const { addons } = addonsFor(kubernetesVersion);
   return {
@@ -95,7 +95,7 @@ export function addonVars(kubernetesVersion: string): Record<string, string> {
   };
 }
 
-/** The pod-identity webhook's image for a Kubernetes version (IRSA's irsa.sh; not in addonVars: a cluster without IRSA renders as before). */
+/** The pod-identity webhook's image for a Kubernetes version (IRSA on; not in addonVars: a cluster without IRSA has no webhook). */
 export const podIdentityWebhookImage = (kubernetesVersion: string): string => addonsFor(kubernetesVersion).addons.podIdentityWebhook.image;
 
 /** The warning `validate` (and every command loading a spec) gives for a minor outside the table. */
@@ -119,4 +119,35 @@ export function versionTableMarkdown(): string {
     return `| ${m} | ${r.cilium.chart} | ${r.awsCloudControllerManager.image} (chart ${r.awsCloudControllerManager.chart}) | ${r.awsEbsCsiDriver.chart} | ${r.clusterAutoscaler.image} (chart ${r.clusterAutoscaler.chart}) | ${r.awsNodeTerminationHandler.chart} |`;
   });
   return ['| Kubernetes | Cilium | AWS cloud-controller-manager | EBS CSI driver chart | cluster-autoscaler | Node Termination Handler chart |', '|---|---|---|---|---|---|', ...rows].join('\n');
+}
+
+/**
+ * The Node.js the node agent runs on (dist/agent/kubeaz-agent.mjs targets Node 20 and runs on this):
+ * installed by user data from the AMI's own AL2023 repository (`dnf install -y nodejs22`), run as
+ * `node-22` (AL2023 namespaces every Node.js major: node-{MAJOR}; `node` itself is an alternatives
+ * link that may point elsewhere — docs.aws.amazon.com/linux/al2023/ug/nodejs.html).
+ *
+ * firstAl2023Release: the oldest AL2023 release kubeaz accepts as `spec.ami` (pre-flight refuses an
+ * older one: its locked repository has no nodejs22, and the instance could never run the agent).
+ * Sources: amazonlinux/amazon-linux-2023 issue #898 (opened 2025-01-30) asks for the missing
+ * `nodejs22`, closed 2025-02-03 as a duplicate of #725 "where we can track nodejs22 / 24" — so no
+ * release up to 2023.6.20250203 carries it; AL2023's Node.js page lists 22 among its namespaced
+ * versions later. The exact 2023.6 point release that first carried it (one of 2023.6.20250211 …
+ * 2023.6.20250317) was not pinned from the sources at hand, so the threshold is the first release of
+ * the next quarterly minor, 2023.7.20250331 (docs: release-notes/relnotes-2023.7): conservative — it
+ * may refuse a late 2023.6 image that would have worked, never accept one that cannot.
+ */
+export const NODEJS = { major: 22, package: 'nodejs22', binary: 'node-22', firstAl2023Release: '2023.7.20250331' } as const;
+
+/** An AL2023 image name's release (al2023-ami-2023.7.20250331.0-kernel-6.1-x86_64 → 2023.7.20250331), or undefined for another name. */
+export function al2023ReleaseOf(imageName: string): string | undefined {
+  return /^al2023-ami-(?:minimal-)?(\d{4}\.\d+\.\d{8})(?:\.\d+)?-/.exec(imageName)?.[1];
+}
+
+/** Whether AL2023 release `a` is older than `b` (year.minor.date, compared as numbers). */
+export function al2023ReleaseBefore(a: string, b: string): boolean {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if (pa[i]! !== pb[i]!) return pa[i]! < pb[i]!;
+  return false;
 }

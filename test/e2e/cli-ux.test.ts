@@ -96,7 +96,7 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
     expect(fish.code).toBe(0);
     expect(fish.stdout).toContain("complete -c kubeaz -n '__fish_seen_subcommand_from destroy' -l delete-backups");
     expect(fish.stdout).toContain("complete -c kubeaz -n '__fish_seen_subcommand_from create' -s f -l file -r -a '(__fish_complete_suffix .yaml; __fish_complete_suffix .yml)'");
-    for (const sub of ['validate', 'create', 'plan', 'rollout', 'backup-etcd', 'kubeconfig', 'destroy', 'status', 'schema', 'version', 'completion']) {
+    for (const sub of ['validate', 'create', 'plan', 'rollout', 'backup-etcd', 'kubeconfig', 'destroy', 'status', 'logs', 'schema', 'version', 'completion']) {
       expect(zsh.stdout, sub).toMatch(new RegExp(`^ {4}'${sub}:`, 'm'));
       expect(zsh.stdout, sub).toMatch(new RegExp(`^ {8}${sub}\\)$`, 'm'));
       expect(fish.stdout, sub).toContain(`-n __fish_use_subcommand -a ${sub} `);

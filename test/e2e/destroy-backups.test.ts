@@ -51,6 +51,12 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     return [...(v.Versions ?? []), ...(v.DeleteMarkers ?? [])].map((x) => x.Key!);
   };
 
+  /** What the node agent puts in the bucket: its bundle under agent/ (create uploads it) and a boot report per instance under boot/. */
+  const AGENT_KEYS = ['agent/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0/kubeaz-agent.mjs', 'boot/i-0123456789abcdef0.json'];
+  const plantAgentObjects = async () => {
+    for (const Key of AGENT_KEYS) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key.endsWith('.json') ? '{"instanceId":"i-0123456789abcdef0"}' : 'export {};\n', ServerSideEncryption: 'AES256' }));
+  };
+
   beforeAll(async () => {
     env = moto.env;
     Object.assign(process.env, env);
@@ -72,6 +78,7 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     await s3.send(
       new PutObjectCommand({ Bucket: BUCKET, Key: snapKey, Body: snapBody, IfNoneMatch: '*', ServerSideEncryption: 'AES256', Metadata: { sha256: createHash('sha256').update(snapBody).digest('hex') } }),
     );
+    await plantAgentObjects();
   });
 
   it('kubeconfig names the public master record when the spec has a public domain and a public API', async () => {
@@ -118,6 +125,7 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     // every version of everything but etcd/ and pki/ is gone (no bootstrap files, no delete markers)
     const keys = await versions();
     expect(keys.filter((k) => !k.startsWith('etcd/') && !k.startsWith('pki/'))).toEqual([]);
+    for (const k of AGENT_KEYS) expect(keys).not.toContain(k);
     expect(new Set(keys)).toEqual(new Set([snapKey, ...PKI_FILES.map((f) => `pki/${f}`)]));
     const tags = (await s3.send(new GetBucketTaggingCommand({ Bucket: BUCKET }))).TagSet ?? [];
     expect(tags.find((t) => t.Key === 'kubeaz:cluster')?.Value).toBe('demo-dev');
@@ -142,16 +150,20 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     for (const f of PKI_FILES) expect(await getText(`pki/${f}`), f).toBe(pki[f]);
     const snap = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: snapKey }));
     expect(Buffer.from(await snap.Body!.transformToByteArray()).equals(snapBody)).toBe(true);
-    // the bootstrap files are back for the master to boot from (and restore the snapshot)
-    const boot = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'bootstrap/' }));
-    expect(boot.KeyCount).toBeGreaterThan(3);
+    // the agent and its configuration are back for the master to boot from (and restore the snapshot)
+    const agent = ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'agent/' }))).Contents ?? []).map((o) => o.Key!);
+    expect(agent).toContain('agent/config.json');
+    expect(agent.filter((k) => /^agent\/kubeaz-agent-[a-f0-9]{64}\.mjs$/.test(k))).toHaveLength(1);
     const status = await kubeaz(['status', '-f', file, '--output', 'json'], env);
     expect(status.json<{ etcdBackups: { count: number; newestKey: string } }>().etcdBackups).toMatchObject({ count: 1, newestKey: snapKey });
   });
 
   it('destroy --delete-backups removes the snapshots and the bucket too: nothing is left', async () => {
+    await plantAgentObjects();
     const r = await kubeaz(['destroy', '-f', file, '--yes', '--delete-backups', '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(0);
+    // boot/ and agent/ are kubeaz's own prefixes: not reported as someone else's objects
+    expect(r.stderr).not.toMatch(/not made by kubeaz/);
     expect(r.stderr).toMatch(/nothing of demo-dev remains/);
     // --output json with --yes: the preview is listed, without a question
     const out = r.json<{ deleted: unknown[]; preview: { total: number; byKind: Record<string, number>; vpcId: string; backupsKept: boolean; bucket: { name: string; kept: boolean; etcdSnapshots: number } } }>();

@@ -263,7 +263,8 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     const before = (await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'etcd/' }))).KeyCount;
     const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', `http://127.0.0.1:${await freePort()}`], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/etcd snapshot from http:\/\/127\.0\.0\.1:\d+ failed/);
+    // asked first who leads (Maintenance.Status): nobody answers, so no snapshot is even started
+    expect(r.stderr).toMatch(/no healthy etcd member \(one that knows a leader and reports no alarm\) answers at http:\/\/127\.0\.0\.1:\d+: nothing was snapshotted/);
     expect((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'etcd/' }))).KeyCount).toBe(before);
   });
 
@@ -371,8 +372,22 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
   it('through SSM: moto runs nothing, so no new object appears — and that is a clear error', async () => {
     const r = await kubeaz(['backup-etcd', '-f', file], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/asking the master i-[0-9a-f]+ through SSM to run kubeaz-etcd-backup\.service/);
-    expect(r.stderr).toMatch(/reported the backup command \S+ done, but no new snapshot appeared in s3:\/\/kubeaz-eb-qa-123456789012\/etcd\//);
+    expect(r.stderr).toMatch(/asking the master i-[0-9a-f]+ \(master\) through SSM to take a backup \(kubeaz-agent backup, or kubeaz-etcd-backup\.service on an older master\)/);
+    // verified: the command's "Success" alone is not a backup
+    expect(r.stderr).toMatch(/no new snapshot appeared in s3:\/\/kubeaz-eb-qa-123456789012\/etcd\/ .*after asking every running master: i-[0-9a-f]+: reported the backup command \S+ done, but no new snapshot appeared/);
+  });
+
+  it('--etcd-endpoint with several endpoints: the member that answers Status as leader is snapshotted, one that does not answer is passed over', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', `${dead},${etcd.url}`, '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json<{ endpoint: string; leader: boolean; memberId: string }>()).toMatchObject({ endpoint: etcd.url, leader: true, memberId: expect.stringMatching(/^\d+$/) });
+    const text = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', `${dead},${etcd.url}`], env);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stderr).toContain(`taking a snapshot of ${etcd.url}: the leader`);
+    const none = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', dead], env);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(`no healthy etcd member (one that knows a leader and reports no alarm) answers at ${dead}: nothing was snapshotted`);
   });
 
   it('the snapshot file kubeaz verified is what etcdctl would have saved', async () => {

@@ -90,7 +90,7 @@ describe('controlPlane.count on a running cluster: 1 → 3, and back refused', {
     expect(p.calls.mutating).toBe(0);
     const by = (action: string) => p.changes.filter((c) => c.action === action).map((c) => c.key).sort();
     expect(by('create')).toEqual(['asg/master-2', 'asg/master-3', 'lt/master-2', 'lt/master-3']);
-    expect(by('update')).toEqual(['asg/master', 'object/bootstrap/common/cluster.env']);
+    expect(by('update')).toEqual(['asg/master', 'object/agent/config.json']);
     expect(by('delete')).toEqual([]);
     const m = p.changes.find((c) => c.key === 'asg/master')!;
     expect(m.fields.map((f) => f.field)).toEqual(['subnetIds']);

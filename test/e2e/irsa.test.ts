@@ -122,11 +122,11 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
     const p = r.json<{ changes: Array<{ key: string; action: string }>; calls: { mutating: number } }>();
     expect(p.calls.mutating).toBe(0);
     const by = Object.fromEntries(p.changes.map((c) => [c.key, c.action]));
-    for (const k of ['bucket/discovery', 'object/discovery/.well-known/openid-configuration', 'object/discovery/openid/v1/jwks', 'oidc-provider', 'role/irsa-ebs-csi', 'role/irsa-cluster-autoscaler', 'role/sa-apps.uploader', 'object/bootstrap/master/irsa.sh'])
+    for (const k of ['bucket/discovery', 'object/discovery/.well-known/openid-configuration', 'object/discovery/openid/v1/jwks', 'oidc-provider', 'role/irsa-ebs-csi', 'role/irsa-cluster-autoscaler', 'role/sa-apps.uploader', 'object/bootstrap/master/addons/pod-identity-webhook.yaml'])
       expect(by[k], k).toBe('create');
-    // the master's launch template (its user data names the issuer: rollout replaces the master), its
-    // script and environment
-    for (const k of ['lt/master', 'object/bootstrap/master/master.sh', 'object/bootstrap/common/cluster.env']) expect(by[k], k).toBe('update');
+    // the master's launch template (its user data names the issuer: rollout replaces the master) and
+    // the masters' settings in the agent's configuration
+    for (const k of ['lt/master', 'object/agent/config.json']) expect(by[k], k).toBe('update');
     // the master's role keeps the EBS CSI and autoscaler statements until the master runs the new
     // version (issue 23 #7; test/e2e/irsa-switch.test.ts); they leave it at the create after rollout
     expect(by['role/master'], 'role/master').toBeUndefined();
@@ -177,11 +177,11 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
     });
     expect((await anon(DISCOVERY, 'openid/v1/jwks')).status).toBe(200);
     expect((await anon(DISCOVERY, 'not-published.txt')).status).toBe(403);
-    expect((await anon(BUCKET, 'bootstrap/common/cluster.env')).status).toBe(403);
+    expect((await anon(BUCKET, 'agent/config.json')).status).toBe(403);
     expect((await anon(BUCKET, 'pki/sa.key')).status).toBe(403);
-    // the issuer the apiserver is given (cluster.env, read by irsa.sh's patch) is the document's, byte for byte
-    const clusterEnv = await text(BUCKET, 'bootstrap/common/cluster.env');
-    expect(clusterEnv).toContain(`SERVICE_ACCOUNT_ISSUER='${discovery.issuer as string}'\n`);
+    // the issuer the apiserver is given (the masters' settings, from which the agent writes its patch) is the document's, byte for byte
+    const config = JSON.parse(await text(BUCKET, 'agent/config.json')) as { master: { irsa: { serviceAccountIssuer: string } } };
+    expect(config.master.irsa.serviceAccountIssuer).toBe(discovery.issuer);
   }, 60_000);
 
   it('REAL crypto: a token signed with pki/sa.key as kube-apiserver signs it verifies against the JWKS read back from moto; another key does not', async () => {

@@ -262,11 +262,13 @@ async function storageChecks(c: Clients, id: string) {
   expect([pab.BlockPublicAcls, pab.BlockPublicPolicy, pab.IgnorePublicAcls, pab.RestrictPublicBuckets]).toEqual([true, true, true, true]);
   const policy = JSON.parse((await c.s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy!);
   expect(JSON.stringify(policy)).toMatch(/aws:SecureTransport/);
+  // no script: the add-on manifests the masters apply are all that is under bootstrap/
   const objects = (await c.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'bootstrap/' }))).Contents ?? [];
-  const keys = objects.map((o) => o.Key);
-  expect(keys).toContain('bootstrap/common/cluster.env');
-  expect(keys).toContain('bootstrap/master/master.sh');
-  expect(keys).toContain('bootstrap/node/node.sh');
+  expect(objects.map((o) => o.Key).sort()).toEqual(['bootstrap/master/addons/storageclass.yaml']);
+  // every instance runs the agent: its bundle under its content hash and its configuration
+  const agent = ((await c.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'agent/' }))).Contents ?? []).map((o) => o.Key);
+  expect(agent).toContain('agent/config.json');
+  expect(agent.filter((k) => /^agent\/kubeaz-agent-[a-f0-9]{64}\.mjs$/.test(k!))).toHaveLength(1);
 }
 
 async function iamChecks(c: Clients, id: string, roles: string[]) {
@@ -416,8 +418,8 @@ lifecycle(
     // etcd (2379-2380) only from the masters' own group
     await securityChecks(c, 'ha-dev', ['0.0.0.0/0'], true);
     await storageChecks(c, 'ha-dev');
-    const env = await c.s3.send(new GetObjectCommand({ Bucket: `kubeaz-ha-dev-${ACCOUNT}`, Key: 'bootstrap/common/cluster.env' }));
-    expect(await env.Body!.transformToString()).toMatch(/^CONTROL_PLANE_COUNT='3'$/m);
+    const config = await c.s3.send(new GetObjectCommand({ Bucket: `kubeaz-ha-dev-${ACCOUNT}`, Key: 'agent/config.json' }));
+    expect(JSON.parse(await config.Body!.transformToString()).master.controlPlaneCount).toBe(3);
     await computeChecks(
       c,
       'ha-dev',
@@ -441,7 +443,7 @@ lifecycle(
     for (const g of masters) {
       const lt = await c.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: g.LaunchTemplate!.LaunchTemplateId!, Versions: [g.LaunchTemplate!.Version!] }));
       const group = tag(g.Tags as never, 'kubeaz:node-group')!;
-      expect(Buffer.from(lt.LaunchTemplateVersions![0]!.LaunchTemplateData!.UserData!, 'base64').toString()).toContain(`NODE_GROUP='${group}'`);
+      expect(Buffer.from(lt.LaunchTemplateVersions![0]!.LaunchTemplateData!.UserData!, 'base64').toString()).toContain(`--group '${group}'`);
     }
   },
 );

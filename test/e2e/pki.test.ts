@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -19,7 +19,7 @@ import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/clien
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { useMoto } from '../helpers/moto.js';
 import { chainsTo, PKI_FILES, x509 } from '../../src/pki/ca.js';
-import { kubeaz } from '../helpers/cli.js';
+import { kubeaz, ROOT } from '../helpers/cli.js';
 import { startFakeApi, type FakeApi } from '../helpers/k8s-api-server.js';
 import { list as k8sList, node as k8sNode, systemPods, VERSION } from '../fixtures/k8s-api.js';
 
@@ -120,7 +120,14 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     expect(userData.length).toBeGreaterThan(100);
     expect(userData).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
     const boot = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'bootstrap/' }));
-    for (const o of boot.Contents ?? []) expect(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key! }))).Body!.transformToString(), o.Key).not.toMatch(/PRIVATE KEY/);
+    const agent = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'agent/' }));
+    expect(agent.KeyCount).toBe(2);
+    // the agent's bundle is our code (its SDK names key types in its own source): it is checked to be
+    // byte for byte what npm run build made, so nothing of this cluster is in it; the rest must hold no key
+    const bundleKey = agent.Contents!.find((o) => o.Key !== 'agent/config.json')!.Key!;
+    const bundle = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: bundleKey }))).Body!.transformToByteArray());
+    expect(bundle.equals(readFileSync(path.join(ROOT, 'dist', 'agent', 'kubeaz-agent.mjs')))).toBe(true);
+    for (const o of [...(boot.Contents ?? []), ...(agent.Contents ?? []).filter((x) => x.Key !== bundleKey)]) expect(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key! }))).Body!.transformToString(), o.Key).not.toMatch(/PRIVATE KEY/);
   });
 
   it('a second create reads pki/ once and writes nothing', async () => {
@@ -288,13 +295,14 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
       expect(bad.code).toBe(2);
     });
 
-    it('the API down: one line saying so, the AWS side as today (exit 0)', async () => {
+    it('the API asked for (--api-endpoint) and down: the cluster is not up — one line saying so with where the boots are, exit 3 (issue 19)', async () => {
       const down = await startFakeApi(await get('ca.crt'), await get('ca.key'));
       await down.stop();
       const r = await kubeaz(['status', '-f', file, '--api-endpoint', down.url], env);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toContain(`Kubernetes: API ${down.url} not reachable (ECONNREFUSED); only the AWS side is shown`);
-      expect(r.stdout).toMatch(/^healthy: \d+\/\d+ resources present and matching$/m);
+      expect(r.code, r.stdout + r.stderr).toBe(3);
+      // (a line over 100 columns continues on the next, indented)
+      expect(r.stdout.replace(/\n {5,7}/g, ' ')).toMatch(new RegExp(`^Kubernetes: API ${down.url.replace(/[.]/g, '\\.')} NOT reachable \\(ECONNREFUSED\\); boot: no boot report yet from \\d+ instances`, 'm'));
+      expect(r.stdout).toMatch(/^NOT healthy: \d+\/\d+ resources present and matching, Kubernetes API not reachable$/m);
     });
   });
 

@@ -7,13 +7,14 @@
  * only in the cluster's zones), and no secret in user-data, the state file or any output.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSecurityGroupsCommand, EC2Client, type LaunchTemplateVersion, type SecurityGroup } from '@aws-sdk/client-ec2';
 import { GetRolePolicyCommand, GetUserPolicyCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRolesCommand, ListUserPoliciesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { kubeaz, type CliResult } from '../helpers/cli.js';
+import { kubeaz, ROOT, type CliResult } from '../helpers/cli.js';
 import { startFaultWorld, type FaultWorld } from '../helpers/fault-proxy.js';
 
 const ID = 'demo-dev';
@@ -100,6 +101,17 @@ describe('security hardening', () => {
     expect(open.sort()).toEqual(['sg/elb-public tcp 443-443', 'sg/loadbalancer tcp 443-443', 'sg/loadbalancer tcp 80-80']);
   });
 
+  it('sg/master: the API (6443) from both load balancers, from the masters themselves and from the nodes — nothing else, no CIDR (issue 19, finding 7)', async () => {
+    const groups: SecurityGroup[] = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).SecurityGroups ?? [];
+    const idOf = (key: string) => groups.find((g) => tagOf(g.Tags, 'kubeaz:key') === key)?.GroupId;
+    const master = groups.find((g) => tagOf(g.Tags, 'kubeaz:key') === 'sg/master')!;
+    const api = (master.IpPermissions ?? []).filter((p) => p.FromPort === 6443);
+    expect(api.map((p) => [p.IpProtocol, p.ToPort])).toEqual(api.map(() => ['tcp', 6443]));
+    expect(api.flatMap((p) => p.IpRanges ?? [])).toEqual([]);
+    const sources = api.flatMap((p) => (p.UserIdGroupPairs ?? []).map((u) => u.GroupId)).sort();
+    expect(sources).toEqual(['sg/elb-public', 'sg/elb-internal', 'sg/master', 'sg/node'].map((k) => idOf(k)!).sort());
+  });
+
   it('IAM: no wildcard action on every resource; S3 writes only in our bucket; Route53 changes only in our zones', async () => {
     const zones = ((await r53.send(new ListHostedZonesCommand({}))).HostedZones ?? []).map((z) => z.Id!.replace('/hostedzone/', ''));
     const roles = ((await iam.send(new ListRolesCommand({ PathPrefix: `/kubeaz/${ID}/` }))).Roles ?? []).map((r) => r.RoleName!);
@@ -155,9 +167,20 @@ describe('security hardening', () => {
     }
     expect(userData.every((u) => u.length > 0)).toBe(true);
     const state = await readFile(path.join(w.dir, '.kubeaz', `${ID}.json`), 'utf8');
-    // the bootstrap scripts kubeaz uploads are code, not secrets: they must not carry any either
-    const objects = (await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'bootstrap/' }))).Contents ?? [];
-    expect(objects.length).toBeGreaterThan(0);
+    // what kubeaz uploads for the instances (the agent, its configuration, the add-on manifests) is
+    // code and settings, not secrets: none may carry any either
+    const all = [
+      ...((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'bootstrap/' }))).Contents ?? []),
+      ...((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'agent/' }))).Contents ?? []),
+    ];
+    expect(all.map((o) => o.Key)).toEqual(expect.arrayContaining(['agent/config.json', 'bootstrap/master/addons/storageclass.yaml']));
+    // the agent's bundle is our code (the SDK in it names credential fields in its own source): it is
+    // held to be byte for byte what npm run build made, so nothing of this cluster is in it
+    const bundles = all.filter((o) => /^agent\/kubeaz-agent-[a-f0-9]{64}\.mjs$/.test(o.Key!));
+    expect(bundles).toHaveLength(1);
+    const bundle = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: bundles[0]!.Key! }))).Body!.transformToByteArray());
+    expect(bundle.equals(readFileSync(path.join(ROOT, 'dist', 'agent', 'kubeaz-agent.mjs')))).toBe(true);
+    const objects = all.filter((o) => o !== bundles[0]);
     const scripts = await Promise.all(objects.map(async (o) => (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key! }))).Body!.transformToString()));
     const texts: Array<[string, string]> = [
       ...userData.map((u, i) => [`user-data of ${lts[i]!.LaunchTemplateName}`, u] as [string, string]),

@@ -10,7 +10,7 @@ import { report } from '../../src/cli/main.js';
 import { KubeazError } from '../../src/aws/errors.js';
 import { GraphError } from '../../src/engine/graph.js';
 import { KubeazFailure, UsageError } from '../../src/errors.js';
-import { snapshotToFile } from '../../src/etcd/grpc-snapshot.js';
+import { snapshotToFile } from '../../src/etcd/client.js';
 import { SpecError } from '../../src/spec/load.js';
 import { LockHeldError } from '../../src/state/local.js';
 

@@ -4,6 +4,7 @@
  * shortened to AWS's limits, and the desired graph of a 3-master cluster (one group and one launch
  * template per master, each pinned to its zone, registered with both API load balancers).
  */
+import { agentArgsOfUserData } from '../../src/devtools/boot-sim/sim.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,8 @@ import { deriveGraph, type Facts } from '../../src/model/derive.js';
 import { masterGroups, naming, shortName } from '../../src/model/names.js';
 import type { AnyNode, DesiredNode, Ref } from '../../src/model/types.js';
 import { parseSpec, SpecError } from '../../src/spec/load.js';
+import { parseAgentConfig } from '../../src/records/agent-config.js';
+import { parseMasterSettings } from '../../src/records/master-settings.js';
 import type { ClusterSpec } from '../../src/spec/schema.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -152,18 +155,29 @@ describe('the desired graph of a highly available control plane', () => {
       expect(refKey(asg.props.launchTemplateId)).toBe(`lt/${m}`);
       expect(asg.props.loadBalancerNames.map(refKey).sort()).toEqual(['elb/internal', 'elb/public']);
       const lt = node<'launch-template'>(g3.nodes, `lt/${m}`);
-      expect(lt.props.userData).toContain(`NODE_GROUP='${m}'`);
-      expect(lt.props.userData).toContain("ROLE='master'");
+      // the one user data: the agent's boot for this master's own group
+      expect(lt.props.userData).toContain(`# kubeaz user data of group ${m} (master) of demo-dev`);
+      expect(lt.props.userData).toMatch(new RegExp(`\\bboot --bucket 'kubeaz-demo-dev-123456789012' --group '${m}' `));
       expect(refKey(lt.props.instanceProfileArn)).toBe('profile/master');
       expect(lt.props.securityGroupIds.map(refKey)).toEqual(['sg/master']);
       expect(lt.tags['kubeaz:kubernetes-version']).toBe('1.35.4');
     }
   });
 
-  it('cluster.env carries CONTROL_PLANE_COUNT with 3 masters, and not with one (its text is unchanged)', () => {
-    const env = (g: typeof g3) => (node<'bucket-object'>(g.nodes, 'object/bootstrap/common/cluster.env').props.body);
-    expect(env(g3)).toMatch(/^CONTROL_PLANE_COUNT='3'$/m);
-    expect(env(deriveGraph(variant().spec, facts))).not.toMatch(/CONTROL_PLANE_COUNT/);
+  it("agent/config.json's master settings carry controlPlaneCount 3 with 3 masters and 1 without the field; every master group is in its groups", () => {
+    const config = (g: typeof g3) => {
+      const c = parseAgentConfig(node<'bucket-object'>(g.nodes, 'object/agent/config.json').props.body as string);
+      if (c instanceof Error) throw c;
+      const ms = parseMasterSettings(c.master);
+      if (ms instanceof Error) throw ms;
+      return { c, ms };
+    };
+    const three = config(g3);
+    expect(three.ms.controlPlaneCount).toBe(3);
+    // each master group's launch template tells its agent it is a master
+    for (const m of masters) expect(agentArgsOfUserData(node<'launch-template'>(g3.nodes, `lt/${m}`).props.userData as string).join(' ')).toContain(`--group ${m} --settings {"elasticIps":0,"labels":{"kubeaz.io/role":"master"},"role":"master"`);
+    const one = config(deriveGraph(variant().spec, facts));
+    expect(one.ms.controlPlaneCount).toBe(1);
   });
 
   it('etcd (2379-2380) is open on the masters only, from the masters only', () => {

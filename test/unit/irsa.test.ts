@@ -1,22 +1,24 @@
 /**
- * IRSA, pure parts and rendered scripts: the spec rules, the graph (off: nothing of it; on: the
- * discovery bucket, the two documents, the provider, one role per service account trusting exactly
- * it, the EBS CSI statements off the master's role), the JWKS kid as kube-apiserver computes it,
- * and irsa.sh run for real in bash: the apiserver patch (new issuer first, the old one kept, the
- * default audience kept), the webhook's serving certificate made with openssl from the CA and
- * chaining to it, its manifests (caBundle = the CA, no host network), shellcheck.
+ * IRSA, pure parts: the spec rules, the graph (off: nothing of it; on: the discovery bucket, the two
+ * documents, the provider, one role per service account trusting exactly it, the EBS CSI and
+ * cluster-autoscaler statements off the master's role), the masters' IRSA settings in the agent
+ * configuration and the add-ons' roles they give, the JWKS kid as kube-apiserver computes it.
+ * What a master does with them (the apiserver patch, the webhook and its certificate, the
+ * JoinConfiguration's patches) is the agent's: test/unit/agent/master-boot.test.ts and
+ * master-renderers.test.ts; the issuer in the master's user data: test/unit/userdata.test.ts.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { clusterSchema, type ClusterSpecInput } from '../../src/spec/schema.js';
 import { naming } from '../../src/model/names.js';
-import { clusterVars, renderBootstrapFiles, renderUserData, TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
+import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { deriveGraph } from '../../src/model/derive.js';
+import { masterSettings } from '../../src/model/master-settings.js';
+import { addonSteps } from '../../src/agent/master/addons.js';
+import { parseAgentConfig } from '../../src/records/agent-config.js';
+import { parseMasterSettings } from '../../src/records/master-settings.js';
 import { discoveryDocument, jwksOf, keyIdOf } from '../../src/pki/jwks.js';
 import type { AnyNode } from '../../src/model/types.js';
 
@@ -80,7 +82,24 @@ describe('graph', () => {
 
   it('off: no IRSA node, no IRSA variable; on: the discovery bucket, its two documents, the provider, three roles', () => {
     expect(off.filter((n) => ['discovery-bucket', 'oidc-provider'].includes(n.kind) || n.key.startsWith('role/irsa') || n.key.startsWith('object/discovery'))).toEqual([]);
-    expect((node(off, 'object/bootstrap/common/cluster.env').props as { body: string }).body).not.toContain('SERVICE_ACCOUNT_ISSUER');
+    // the masters' settings in agent/config.json: no IRSA off, the issuer and the add-ons' roles on
+    const irsaOf = (nodes: AnyNode[]) => {
+      const c = parseAgentConfig((node(nodes, 'object/agent/config.json').props as { body: string }).body);
+      if (c instanceof Error) throw c;
+      const ms = parseMasterSettings(c.master);
+      if (ms instanceof Error) throw ms;
+      return ms.irsa;
+    };
+    expect(irsaOf(off)).toBeUndefined();
+    expect(irsaOf(on)).toEqual({
+      serviceAccountIssuer: ISSUER,
+      defaultServiceAccountIssuer: 'https://kubernetes.default.svc.cluster.local',
+      ebsCsiRoleArn: `arn:aws:iam::${ACCOUNT}:role/kubeaz/demo-dev/demo-dev-irsa-ebs-csi`,
+      clusterAutoscalerRoleArn: `arn:aws:iam::${ACCOUNT}:role/kubeaz/demo-dev/demo-dev-irsa-cluster-autoscaler`,
+    });
+    // the roles the settings name are the roles the graph makes
+    expect((node(on, 'role/irsa-ebs-csi').props as { name: string; path: string })).toMatchObject({ name: 'demo-dev-irsa-ebs-csi', path: '/kubeaz/demo-dev/' });
+    expect((node(on, 'role/irsa-cluster-autoscaler').props as { name: string; path: string })).toMatchObject({ name: 'demo-dev-irsa-cluster-autoscaler', path: '/kubeaz/demo-dev/' });
     const added = on.filter((n) => !off.some((o) => o.key === n.key)).map((n) => n.key);
     expect(added.sort()).toEqual(
       [
@@ -91,7 +110,7 @@ describe('graph', () => {
         'role/irsa-ebs-csi',
         'role/irsa-cluster-autoscaler',
         'role/sa-apps.uploader',
-        'object/bootstrap/master/irsa.sh',
+        'object/bootstrap/master/addons/pod-identity-webhook.yaml',
       ].sort(),
     );
   });
@@ -173,135 +192,29 @@ describe('JWKS', () => {
   });
 });
 
-describe('rendered scripts', () => {
-  const specOn = clusterSchema.parse(base(ON));
-  const specOff = clusterSchema.parse(base());
-  const names = naming(specOn);
-  const vars = clusterVars(specOn, names, names.bucket(ACCOUNT), ACCOUNT);
-  const files = renderBootstrapFiles(templates, vars);
-  const body = (k: string) => files.find((f) => f.key === k)!.body;
-  const offFiles = renderBootstrapFiles(templates, clusterVars(specOff, naming(specOff), naming(specOff).bucket(ACCOUNT), ACCOUNT));
-  const master = renderUserData(templates, vars, 'master', 'master', {}, []);
-  const worker = renderUserData(templates, vars, 'node', 'workers', {}, []);
-
-  it('off: no hook text, no irsa.sh; on: master.sh sources irsa.sh, installs the webhook before the add-ons that use it, patches kubeadm', () => {
-    expect(offFiles.map((f) => f.key)).not.toContain('bootstrap/master/irsa.sh');
-    const offMaster = offFiles.find((f) => f.key === 'bootstrap/master/master.sh')!.body;
-    expect(offMaster).not.toMatch(/irsa|patches:|pod-identity/);
-    const m = body('bootstrap/master/master.sh');
-    expect(m).toContain('. "$KUBEAZ_DIR/irsa.sh"\nFAILED_ADDONS=()');
-    expect(m).toMatch(/addon cilium addon_cilium\n {2}addon pod-identity-webhook addon_pod_identity_webhook\n {2}addon aws-cloud-controller-manager/);
-    expect(m).toContain('      effect: NoSchedule\npatches:\n  directory: $K8S_DIR/patches\n---');
-    // before kubeadm init AND before an HA master's join: every master's kube-apiserver runs the same issuer flags
-    expect(m).toContain('  write_kubeadm_config\n  write_apiserver_issuer_patch\n  if [ "$HA_ACTION" = join ]; then\n    ha_join\n  else\n    kubeadm init');
-    expect(body('bootstrap/common/cluster.env')).toContain(`SERVICE_ACCOUNT_ISSUER='${ISSUER}'`);
-    expect(body('bootstrap/common/cluster.env')).toContain(`EBS_CSI_ROLE_ARN='arn:aws:iam::${ACCOUNT}:role/kubeaz/demo-dev/demo-dev-irsa-ebs-csi'`);
-    expect(body('bootstrap/common/cluster.env')).not.toMatch(/^HOOK_/m);
-    expect(master).toContain(`export SERVICE_ACCOUNT_ISSUER='${ISSUER}'\n`);
-    expect(worker).not.toContain('SERVICE_ACCOUNT_ISSUER');
-  });
-
-  /** irsa.sh's functions run in bash with the cluster.env variables, in a sandbox with a real CA made by openssl. */
-  function runIrsa(fn: string): { dir: string; out: string } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeaz-irsa-'));
-    const pki = path.join(dir, 'pki');
-    fs.mkdirSync(pki);
-    const ca = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(pki, 'ca.key'), '-out', path.join(pki, 'ca.crt'), '-subj', '/CN=kubernetes', '-days', '30'], { encoding: 'utf8' });
-    expect(ca.status, ca.stderr).toBe(0);
-    fs.writeFileSync(path.join(dir, 'irsa.sh'), body('bootstrap/master/irsa.sh'));
-    const env = { PATH: process.env.PATH!, K8S_DIR: dir, PKI_DIR: pki, REGION: 'eu-west-1', SERVICE_ACCOUNT_ISSUER: ISSUER, DEFAULT_SERVICE_ACCOUNT_ISSUER: vars.DEFAULT_SERVICE_ACCOUNT_ISSUER!, POD_IDENTITY_WEBHOOK_IMAGE: vars.POD_IDENTITY_WEBHOOK_IMAGE! };
-    const r = spawnSync('bash', ['-c', `set -euo pipefail; . "${dir}/irsa.sh"; ${fn}`], { encoding: 'utf8', env });
-    expect(r.status, r.stderr).toBe(0);
-    return { dir, out: r.stdout };
-  }
-
-  it('the apiserver patch: the new issuer first, kubeadm\'s default issuer kept after it, the JWKS URI, the default audience', () => {
-    const { dir } = runIrsa('write_apiserver_issuer_patch');
-    const patch = JSON.parse(fs.readFileSync(path.join(dir, 'patches', 'kube-apiserver0+json.json'), 'utf8')) as Array<{ op: string; path: string; value: string }>;
-    // applied to the command kubeadm writes (its flags sorted, the default issuer among them)
-    const command = ['kube-apiserver', '--advertise-address=10.0.0.5', '--service-account-issuer=https://kubernetes.default.svc.cluster.local', '--service-account-key-file=/etc/kubernetes/pki/sa.pub', '--service-account-signing-key-file=/etc/kubernetes/pki/sa.key'];
-    for (const p of patch) {
-      expect(p.op).toBe('add');
-      const at = p.path.replace('/spec/containers/0/command/', '');
-      if (at === '-') command.push(p.value);
-      else command.splice(Number(at), 0, p.value);
-    }
-    const issuers = command.filter((c) => c.startsWith('--service-account-issuer='));
-    expect(issuers).toEqual([`--service-account-issuer=${ISSUER}`, '--service-account-issuer=https://kubernetes.default.svc.cluster.local']);
-    expect(command[1]).toBe(`--service-account-issuer=${ISSUER}`);
-    expect(command).toContain(`--service-account-jwks-uri=${ISSUER}/openid/v1/jwks`);
-    expect(command).toContain('--api-audiences=https://kubernetes.default.svc.cluster.local');
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('the webhook: its serving certificate chains to the cluster CA with the Service names; caBundle is the CA; no host network', () => {
-    const { dir, out } = runIrsa('webhook_certificate && render_pod_identity_webhook');
-    const wdir = path.join(dir, 'pod-identity-webhook');
-    const verify = spawnSync('openssl', ['verify', '-CAfile', path.join(dir, 'pki', 'ca.crt'), path.join(wdir, 'tls.crt')], { encoding: 'utf8' });
-    expect(verify.stdout.trim()).toBe(`${path.join(wdir, 'tls.crt')}: OK`);
-    const text = spawnSync('openssl', ['x509', '-in', path.join(wdir, 'tls.crt'), '-noout', '-text'], { encoding: 'utf8' }).stdout;
-    expect(text).toContain('DNS:pod-identity-webhook.kube-system.svc');
-    expect(text).toContain('TLS Web Server Authentication');
-    const docs = parseAllDocuments(out).map((d) => d.toJS() as Record<string, any>);
-    expect(docs.map((d) => d.kind)).toEqual(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Service', 'MutatingWebhookConfiguration']);
-    const hook = docs[5]!.webhooks[0];
-    expect(Buffer.from(hook.clientConfig.caBundle, 'base64').toString()).toBe(fs.readFileSync(path.join(dir, 'pki', 'ca.crt'), 'utf8'));
-    expect(hook.clientConfig.service).toEqual({ name: 'pod-identity-webhook', namespace: 'kube-system', path: '/mutate' });
-    const pod = docs[3]!.spec.template.spec;
-    expect(pod.hostNetwork).toBeUndefined();
-    expect(pod.containers[0].image).toBe(vars.POD_IDENTITY_WEBHOOK_IMAGE);
-    expect(pod.containers[0].command).toEqual(expect.arrayContaining(['--token-audience=sts.amazonaws.com', '--annotation-prefix=eks.amazonaws.com', '--aws-default-region=eu-west-1']));
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('the EBS CSI controller: its service account annotated with its role, host network undone; master.sh\'s own keeps it (IRSA off)', () => {
-    const irsa = body('bootstrap/master/irsa.sh');
-    const ebs = irsa.slice(irsa.indexOf('addon_ebs_csi()'));
-    expect(ebs).toContain('--set-string "controller.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=$EBS_CSI_ROLE_ARN"');
-    expect(ebs).toContain('"hostNetwork":false');
-    expect(ebs).not.toContain('"hostNetwork":true');
-    const offMaster = offFiles.find((f) => f.key === 'bootstrap/master/master.sh')!.body;
-    expect(offMaster).toContain('"hostNetwork":true');
-  });
-
-  it.skipIf(spawnSync('shellcheck', ['--version']).status !== 0)('irsa.sh, master.sh and the master user data with IRSA on pass shellcheck', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeaz-sc-'));
-    try {
-      for (const [name, text] of [['irsa.sh', body('bootstrap/master/irsa.sh')], ['master.sh', body('bootstrap/master/master.sh')], ['userdata.sh', master]] as const) {
-        const file = path.join(dir, name);
-        fs.writeFileSync(file, text);
-        const r = spawnSync('shellcheck', ['--shell=bash', file], { encoding: 'utf8' });
-        expect(r.stdout + r.stderr, name).toBe('');
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
-
 describe('IRSA with the other capabilities (HA masters, the cluster-autoscaler)', () => {
   const ha = clusterSchema.parse({ ...base(ON), spec: { ...base(ON).spec, zones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], controlPlane: { instanceType: 'm5.large', count: 3 } } });
-  const names = naming(ha);
-  const files = renderBootstrapFiles(templates, clusterVars(ha, names, names.bucket(ACCOUNT), ACCOUNT));
-  const body = (k: string) => files.find((f) => f.key === k)!.body;
-
-  it("a joining master's JoinConfiguration carries the patches directory, so its kube-apiserver gets the issuer flags too", () => {
-    const membership = body('bootstrap/master/etcd-membership.sh');
-    const join = membership.slice(membership.indexOf('kind: JoinConfiguration'), membership.indexOf('CONFIG', membership.indexOf('kind: JoinConfiguration')));
-    expect(join).toContain('controlPlane:\n  localAPIEndpoint:');
-    expect(join).toContain('patches:\n  directory: $K8S_DIR/patches\n');
-    const off = clusterSchema.parse({ ...base(), spec: { ...base().spec, controlPlane: { instanceType: 'm5.large', count: 3 } } });
-    const offBody = renderBootstrapFiles(templates, clusterVars(off, naming(off), naming(off).bucket(ACCOUNT), ACCOUNT)).find((f) => f.key === 'bootstrap/master/etcd-membership.sh')!.body;
-    expect(offBody).not.toContain('patches:');
-  });
 
   it('the cluster-autoscaler: with IRSA its service account carries its role and it leaves the host network; its statements leave the master role for that role', () => {
-    const irsa = body('bootstrap/master/irsa.sh');
-    const ca = irsa.slice(irsa.indexOf('addon_cluster_autoscaler()'));
-    expect(ca).toContain('--set rbac.serviceAccount.name=cluster-autoscaler');
-    expect(ca).toContain('rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=$CLUSTER_AUTOSCALER_ROLE_ARN');
-    expect(ca).toContain('--set hostNetwork=false');
-    expect(body('bootstrap/common/cluster.env')).toContain(`CLUSTER_AUTOSCALER_ROLE_ARN='arn:aws:iam::${ACCOUNT}:role/kubeaz/demo-dev/demo-dev-irsa-cluster-autoscaler'`);
+    const ms = masterSettings(ha, naming(ha), ACCOUNT);
+    expect(ms.controlPlaneCount).toBe(3);
+    expect(ms.irsa!.clusterAutoscalerRoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/kubeaz/demo-dev/demo-dev-irsa-cluster-autoscaler`);
+    const steps = (irsa: boolean) =>
+      addonSteps({
+        clusterId: 'demo-dev',
+        region: 'eu-west-1',
+        masterDns: ms.masterDns,
+        adminKubeconfig: '/etc/kubernetes/admin.conf',
+        versions: ms.addons,
+        storageClassFile: '/opt/kubeaz/addons/storageclass.yaml',
+        ...(irsa ? { irsa: { webhookManifestFile: '/w.yaml', webhookSecretFile: '/s.yaml', ebsCsiRoleArn: ms.irsa!.ebsCsiRoleArn, clusterAutoscalerRoleArn: ms.irsa!.clusterAutoscalerRoleArn } } : {}),
+      });
+    const ca = (irsa: boolean) => steps(irsa).find((x) => x.name === 'cluster-autoscaler')!.run[0]!.args.join(' ');
+    expect(ca(true)).toContain('--set rbac.serviceAccount.name=cluster-autoscaler');
+    expect(ca(true)).toContain(`--set-string rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${ms.irsa!.clusterAutoscalerRoleArn}`);
+    expect(ca(true)).toContain('--set hostNetwork=false');
+    expect(ca(false)).toContain('--set hostNetwork=true');
+    expect(ca(false)).not.toContain('role-arn');
     const graph = (on: boolean) => deriveGraph(clusterSchema.parse(base(on ? ON : undefined)), facts).nodes;
     const sids = (nodes: AnyNode[], key: string, policy: string) => (node(nodes, key).props as { policies: Record<string, { Statement: Array<{ Sid?: string }> }> }).policies[policy]!.Statement.map((s) => s.Sid ?? '');
     expect(sids(graph(false), 'role/master', 'kubeaz-master').filter((s) => s.startsWith('Autoscaler'))).toEqual(['AutoscalerDescribe', 'AutoscalerScaleOwnGroups']);

@@ -94,8 +94,11 @@ describe('Kubernetes health through @kubernetes/client-node', () => {
     await down.stop();
     const read = await readKubernetes(kubeconfig.replace(api.url, url));
     expect(read).toMatchObject({ reachable: false, server: url, reason: 'ECONNREFUSED' });
-    const lines = renderKubernetes({ checked: true, reachable: false, server: url, reason: 'ECONNREFUSED' }, false);
+    const lines = renderKubernetes({ checked: true, reachable: false, server: url, reason: 'ECONNREFUSED', required: false, boot: 'no boot report yet from 2 instances' }, false);
     expect(lines).toEqual([`Kubernetes: API ${url} not reachable (ECONNREFUSED); only the AWS side is shown`]);
+    // asked for (--wait, --api-endpoint): the cluster is not up, and the boots say where it stands
+    const asked = renderKubernetes({ checked: true, reachable: false, server: url, reason: 'ECONNREFUSED', required: true, boot: '0/1 booted; master i-0a at kubeadm-init (running)' }, false);
+    expect(asked).toEqual([`Kubernetes: API ${url} NOT reachable (ECONNREFUSED); boot: 0/1 booted; master i-0a at kubeadm-init (running)`]);
   });
 
   it('a client certificate from another CA is refused by the API: reported, not thrown', async () => {

@@ -22,6 +22,10 @@ describe('import layering of src/ (DESIGN.md "Layers")', () => {
     expect(report.upward.map(arrowText).filter((a) => !KNOWN.upward.includes(a))).toEqual([]);
   });
 
+  it('keeps the node agent off the CLI machinery (commands, engine, resources)', () => {
+    expect(report.forbidden.map(arrowText)).toEqual([]);
+  });
+
   it('has no circle beyond the known list', () => {
     expect(report.cycles.map(cycleText).filter((c) => !KNOWN.cycles.includes(c))).toEqual([]);
   });
@@ -44,8 +48,11 @@ describe('the layering check itself', () => {
     writeFileSync(path.join(dir, 'engine/b.ts'), "export type X = 1;\nexport const b = () => import('../engine/c.js');\n");
     writeFileSync(path.join(dir, 'engine/c.ts'), "import { b } from './b.js';\n// import { z } from '../aws/z.js';\nexport const c = b;\n");
     writeFileSync(path.join(dir, 'aws/ok.ts'), "import { a } from '../model/a.js';\nexport const ok = a;\n");
+    mkdirSync(path.join(dir, 'agent'));
+    writeFileSync(path.join(dir, 'agent/main.ts'), "import { c } from '../engine/c.js';\nimport { a } from '../model/a.js';\nexport const m = [a, c];\n");
     const r = checkLayers(dir);
     expect(r.upward.map(arrowText)).toEqual(['model/a.ts -> engine/b.ts']);
+    expect(r.forbidden.map(arrowText)).toEqual(['agent/main.ts -> engine/c.ts']);
     expect(r.cycles.map(cycleText)).toEqual(['engine/b.ts -> engine/c.ts -> engine/b.ts']);
   });
 });

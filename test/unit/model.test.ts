@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ipToNumber, numberToIp, parseCidr, subnetLayout, MIN_SUBNET_PREFIX } from '../../src/spec/cidr.js';
 import { archOf, deriveGraph, requiredArchs, type Facts } from '../../src/model/derive.js';
-import { BOOTSTRAP_FILES, USERDATA_TEMPLATE } from '../../src/model/bootstrap.js';
+import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { criticalPathLength, findCycle, GraphError, schedule, validateGraph } from '../../src/engine/graph.js';
 import { KEY_TAG, OWNER_TAG, type AnyNode, type DesiredGraph, type Kind } from '../../src/model/types.js';
 import { parseSpec } from '../../src/spec/load.js';
@@ -173,7 +173,7 @@ function walk(dir: string): string[] {
 
 function loadTemplates(): Record<string, string> {
   const dir = join(ROOT, 'templates');
-  const needed = [...BOOTSTRAP_FILES.map((f) => f.template), USERDATA_TEMPLATE];
+  const needed = [...TEMPLATE_NAMES];
   if (existsSync(dir)) {
     const real = Object.fromEntries(walk(dir).map((p) => [relative(dir, p).split('\\').join('/'), readFileSync(p, 'utf8')]));
     if (needed.every((n) => n in real)) return real;
@@ -228,7 +228,7 @@ describe('deriveGraph on cluster.example.yaml', () => {
       'security-group': 5, // api-elb, api-elb-internal, master, node, loadbalancer
       'security-group-rules': 5,
       bucket: 1,
-      'bucket-object': BOOTSTRAP_FILES.length + 1, // + cluster.env
+      'bucket-object': 3, // the agent's bundle and its configuration, the StorageClass manifest (no bootstrap script, no cluster.env)
       pki: 1, // CAs and service-account keys under pki/
       'hosted-zone': 2,
       'iam-role': 3,
@@ -240,6 +240,12 @@ describe('deriveGraph on cluster.example.yaml', () => {
       'auto-scaling-group': 3,
     });
     expect(byKind(g, 'vpc-endpoint')).toHaveLength(0);
+    // what an instance reads from the bucket besides pki/: the agent, its configuration, the manifests
+    expect(byKind(g, 'bucket-object').map((n) => (n.props as { objectKey: string }).objectKey).sort()).toEqual([
+      'agent/config.json',
+      expect.stringMatching(/^agent\/kubeaz-agent-[0-9a-f]{64}\.mjs$/),
+      'bootstrap/master/addons/storageclass.yaml',
+    ]);
   });
 
   it('tags every node with the owner and its own key', () => {
@@ -401,6 +407,17 @@ describe('deriveGraph variants', () => {
     const g = deriveGraph(variant('apiAccess: [0.0.0.0/0]', 'apiAccess: [203.0.113.0/24, 198.51.100.7/32]'), facts);
     const rules = node(g, 'sg/elb-public/rules', 'security-group-rules').props.ingress;
     expect(rules.map((r) => r.cidr)).toEqual(['203.0.113.0/24', '198.51.100.7/32']);
+  });
+
+  it('sg/master admits the API (6443) from both load balancers, the masters and the nodes — a master reaching kubernetes.default lands on another master (issue 19, finding 7; CAPA control-plane rule)', () => {
+    const g = deriveGraph(exampleSpec(), facts);
+    const api = node(g, 'sg/master/rules', 'security-group-rules').props.ingress.filter((r) => r.fromPort === 6443);
+    expect(api.every((r) => r.protocol === 'tcp' && r.toPort === 6443 && !r.cidr)).toBe(true);
+    expect(api.map((r) => (r.sourceGroup as { $ref: string }).$ref).sort()).toEqual(['sg/elb-internal', 'sg/elb-public', 'sg/master', 'sg/node']);
+    // a private API (no public load balancer): still from the masters and the nodes
+    const priv = deriveGraph(variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []'), facts);
+    const privApi = node(priv, 'sg/master/rules', 'security-group-rules').props.ingress.filter((r) => r.fromPort === 6443);
+    expect(privApi.map((r) => (r.sourceGroup as { $ref: string }).$ref).sort()).toEqual(['sg/elb-internal', 'sg/master', 'sg/node']);
   });
 
   it('2 zones on the smallest VPC that fits', () => {

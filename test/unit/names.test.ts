@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BOOTSTRAP_FILES, USERDATA_TEMPLATE } from '../../src/model/bootstrap.js';
+import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { deriveGraph, type Facts } from '../../src/model/derive.js';
 import { bucketName, naming } from '../../src/model/names.js';
 import { ENV_TAG, NAME_TAG, OWNER_TAG, REGION_TAG, type DesiredGraph, type Tags } from '../../src/model/types.js';
@@ -22,7 +22,7 @@ const NOW = new Date('2026-01-15T00:00:00Z');
 const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
 function templates(): Record<string, string> {
   const dir = join(ROOT, 'templates');
-  const needed = [...BOOTSTRAP_FILES.map((f) => f.template), USERDATA_TEMPLATE];
+  const needed = [...TEMPLATE_NAMES];
   const real = existsSync(dir) ? Object.fromEntries(walk(dir).map((p) => [relative(dir, p).split('\\').join('/'), readFileSync(p, 'utf8')])) : {};
   return needed.every((n) => n in real) ? real : Object.fromEntries(needed.map((n) => [n, `# ${n}\n`]));
 }

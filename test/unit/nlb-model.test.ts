@@ -18,7 +18,7 @@ import {
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { kindDependsOn } from '../../src/engine/kinds.js';
-import { BOOTSTRAP_FILES, USERDATA_TEMPLATE } from '../../src/model/bootstrap.js';
+import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { API_NLB_HEALTH_CHECK, deriveGraph, type Facts } from '../../src/model/derive.js';
 import { naming, shortName } from '../../src/model/names.js';
 import type { AnyNode, DesiredNode } from '../../src/model/types.js';
@@ -30,7 +30,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NOW = new Date('2026-01-15T00:00:00Z');
 const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
 const dir = join(ROOT, 'templates');
-const needed = [...BOOTSTRAP_FILES.map((f) => f.template), USERDATA_TEMPLATE];
+const needed = [...TEMPLATE_NAMES];
 const templates = existsSync(dir) ? Object.fromEntries(walk(dir).map((p) => [relative(dir, p).split('\\').join('/'), readFileSync(p, 'utf8')])) : Object.fromEntries(needed.map((n) => [n, `# ${n}\n`]));
 const facts: Facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' }, templates };
 const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');

@@ -5,16 +5,25 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
 import { chainsTo, generateCa, generateServiceAccountKeys, PKI_FILES, signClientCert, x509, type PemPair } from '../../src/pki/ca.js';
 import { apiEndpoint, renderKubeconfig } from '../../src/pki/kubeconfig.js';
-import { clusterVars, renderBootstrapFiles } from '../../src/model/bootstrap.js';
-import { naming } from '../../src/model/names.js';
+import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
+import { deriveGraph } from '../../src/model/derive.js';
+import type { AgentContext } from '../../src/agent/context.js';
+import { kubeadmInput, masterSettingsOf } from '../../src/agent/master/boot.js';
+import { renderInitConfig } from '../../src/agent/master/kubeadm-config.js';
+import { fetchPki } from '../../src/agent/master/pki.js';
+import { parseAgentConfig } from '../../src/records/agent-config.js';
+import { FakePrograms, testMaster } from '../helpers/agent-master.js';
+import { MemoryBucket } from '../helpers/memory-s3.js';
 import { parseSpec } from '../../src/spec/load.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,11 +50,30 @@ describe('PKI', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('names exactly the files master.sh fetches from pki/', () => {
-    const script = readFileSync(join(ROOT, 'templates/bootstrap/master.sh'), 'utf8');
-    const m = /for f in ([^;]+); do\s+retry 5 s3_get "pki\/\$f"/.exec(script);
-    expect(m, 'master.sh fetch_pki loop').toBeTruthy();
-    expect([...PKI_FILES].sort()).toEqual(m![1]!.trim().split(/\s+/).sort());
+  it("names exactly the files the master's agent fetches from pki/ and kubeadm finds in /etc/kubernetes/pki (keys 0600)", async () => {
+    // kubeadm's names for the CAs it must not make itself, and the service-account pair
+    expect([...PKI_FILES].sort()).toEqual(['ca.crt', 'ca.key', 'etcd/ca.crt', 'etcd/ca.key', 'front-proxy-ca.crt', 'front-proxy-ca.key', 'sa.key', 'sa.pub']);
+    const s3 = mockClient(S3Client);
+    try {
+      const bucket = new MemoryBucket('kubeaz-demo-dev-123456789012');
+      for (const f of PKI_FILES) bucket.put(`pki/${f}`, `the bucket's ${f}\n`);
+      bucket.put('pki/extra.key', 'not fetched');
+      bucket.attach(s3);
+      const m = testMaster({ instanceId: 'i-0000000000000pki', group: 'master', ip: '10.0.1.5', aws: { s3: async () => new S3Client({ region: 'us-east-1' }) } as never, bucket: bucket.name, sink: { put: async () => {} }, programs: new FakePrograms() });
+      await fetchPki(m.ctx);
+      expect(bucket.log.filter((l) => l.startsWith('get ')).map((l) => l.slice(4)).sort()).toEqual(PKI_FILES.map((f) => `pki/${f}`).sort());
+      for (const f of PKI_FILES) {
+        const file = join(m.ctx.root, 'etc/kubernetes/pki', f);
+        expect(readFileSync(file, 'utf8')).toBe(`the bucket's ${f}\n`);
+        expect(statSync(file).mode & 0o777, f).toBe(f.endsWith('.key') ? 0o600 : 0o644);
+      }
+      // a missing one stops the boot, naming it
+      bucket.objects.delete('pki/sa.pub');
+      await expect(fetchPki(m.ctx)).rejects.toThrow(/s3:\/\/kubeaz-demo-dev-123456789012\/pki\/sa\.pub is missing/);
+      rmSync(m.ctx.root, { recursive: true, force: true });
+    } finally {
+      s3.restore();
+    }
   });
 
   it('a CA is a self-signed, critical CA:TRUE certificate valid for 10 years, with its key', async () => {
@@ -143,22 +171,20 @@ describe('kubeconfig endpoint', () => {
   });
 });
 
-/** The kubeadm ClusterConfiguration's apiServer.certSANs, as rendered into master.sh (the shell-expanded $PRIVATE_IP left out). */
+/**
+ * The kubeadm ClusterConfiguration's apiServer.certSANs a master renders (src/agent/master/kubeadm-config.ts)
+ * from the agent configuration `create` puts in the bucket (the master's own private IP left out).
+ */
 function renderedCertSans(spec: ReturnType<typeof variant>): string[] {
-  const dir = join(ROOT, 'templates');
-  const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
-  const templates = Object.fromEntries(walk(dir).map((p) => [relative(dir, p).split('\\').join('/'), readFileSync(p, 'utf8')]));
-  const master = renderBootstrapFiles(templates, clusterVars(spec, naming(spec), 'kubeaz-x-123456789012')).find((f) => f.key.endsWith('/master.sh'))!.body;
-  const lines = master.split('\n');
-  const at = lines.findIndex((l) => /^\s*certSANs:\s*$/.test(l));
-  expect(at, 'master.sh renders apiServer.certSANs').toBeGreaterThan(0);
-  const sans: string[] = [];
-  for (const l of lines.slice(at + 1)) {
-    const m = /^\s+- (\S+)\s*$/.exec(l);
-    if (!m) break;
-    if (!m[1]!.startsWith('$')) sans.push(m[1]!);
-  }
-  return sans;
+  const templates = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, readFileSync(join(ROOT, 'templates', t), 'utf8')]));
+  const g = deriveGraph(spec, { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0' }, templates });
+  const config = parseAgentConfig((g.nodes.find((n) => n.key === 'object/agent/config.json')!.props as { body: string }).body);
+  if (config instanceof Error) throw config;
+  const ctx = { config, root: '/', identity: { hostname: 'ip-10-0-1-5.ec2.internal', privateIp: '10.0.1.5' } } as unknown as AgentContext;
+  const [, cluster] = parseAllDocuments(renderInitConfig(kubeadmInput(ctx, masterSettingsOf(ctx)))).map((d) => d.toJS() as { kind: string; apiServer: { certSANs: string[] } });
+  expect(cluster!.kind).toBe('ClusterConfiguration');
+  expect(cluster!.apiServer.certSANs).toContain('10.0.1.5');
+  return cluster!.apiServer.certSANs.filter((n) => n !== '10.0.1.5');
 }
 
 describe('kubeconfig TLS names against the API server certificate', () => {

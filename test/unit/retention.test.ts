@@ -1,14 +1,15 @@
 /**
- * Tiered etcd snapshot retention: the TS rule (src/etcd/retention.ts) and the shell rule in the
- * rendered etcd-backup.sh (awk) against the same cases (test/fixtures/retention-cases.json).
+ * Tiered etcd snapshot retention: the one rule (src/etcd/retention.ts, which the CLI's backup and the
+ * masters' agent both prune by) against the cases of test/fixtures/retention-cases.json.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { renderTemplate } from '../../src/model/bootstrap.js';
+import { describe, expect, it } from 'vitest';
+import { S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
 import { planRetention, snapshotKey, snapshotTime } from '../../src/etcd/retention.js';
+import { pruneSnapshots } from '../../src/etcd/snapshots.js';
+import { MemoryBucket } from '../helpers/memory-s3.js';
 
 interface Case {
   name: string;
@@ -20,51 +21,6 @@ interface Case {
 }
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/retention-cases.json');
 const cases = (JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as { cases: Case[] }).cases;
-
-const TEMPLATE = path.resolve(import.meta.dirname, '../../templates/bootstrap/etcd-backup.sh');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeaz-retention-'));
-const script = path.join(dir, 'etcd-backup.sh');
-fs.writeFileSync(
-  script,
-  renderTemplate('bootstrap/etcd-backup.sh', fs.readFileSync(TEMPLATE, 'utf8'), {
-    CLUSTER_ID: 'demo-dev',
-    BUCKET: 'kubeaz-demo-dev-123456789012',
-    ETCD_BACKUP_INTERVAL_MINUTES: '15',
-    ETCD_BACKUP_RETENTION_DAYS: '7',
-  }),
-  { mode: 0o755 },
-);
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** The awks to try: the default one, plus gawk (Amazon Linux's awk) and mawk when installed. */
-const awks: Array<[string, string | undefined]> = [['awk', undefined]];
-for (const a of ['gawk', 'mawk']) {
-  const found = spawnSync('sh', ['-c', `command -v ${a}`], { encoding: 'utf8' }).stdout.trim();
-  if (found) {
-    const shim = path.join(dir, a);
-    fs.mkdirSync(shim);
-    fs.symlinkSync(found, path.join(shim, 'awk'));
-    awks.push([a, shim]);
-  }
-}
-
-function shellPlan(c: Case, shim?: string): { keep: string[]; delete: string[] } {
-  const now = Math.floor(new Date(c.now).getTime() / 1000);
-  const r = spawnSync('bash', [script, '--plan', String(now), String(c.retentionDays)], {
-    input: c.keys.length ? `${c.keys.join('\n')}\n` : '',
-    encoding: 'utf8',
-    env: { ...process.env, PATH: shim ? `${shim}:${process.env.PATH}` : process.env.PATH },
-  });
-  if (r.status !== 0) throw new Error(`etcd-backup.sh --plan failed: ${r.stderr}`);
-  const plan = { keep: [] as string[], delete: [] as string[] };
-  for (const l of r.stdout.split('\n').filter(Boolean)) {
-    const [verdict, key] = l.split(' ');
-    if (verdict === 'keep') plan.keep.push(key!);
-    else if (verdict === 'delete') plan.delete.push(key!);
-    else throw new Error(`unexpected line ${l}`);
-  }
-  return plan;
-}
 
 describe('retention fixture', () => {
   it('has at least 8 cases covering the required shapes', () => {
@@ -96,8 +52,16 @@ describe('planRetention (TypeScript)', () => {
   });
 });
 
-describe.each(awks)('etcd-backup.sh --plan (shell, %s)', (_awk, shim) => {
-  it.each(cases.map((c) => [c.name, c]))('%s', (_, c) => {
-    expect(shellPlan(c, shim)).toEqual({ keep: c.keep, delete: c.delete });
+describe('pruneSnapshots (what the masters` agent and backup-etcd delete by), on the same cases', () => {
+  const s3 = mockClient(S3Client);
+  it.each(cases.map((c) => [c.name, c]))('%s', async (_, c) => {
+    s3.reset();
+    const bucket = new MemoryBucket('kubeaz-demo-dev-123456789012');
+    for (const k of c.keys) bucket.put(k, `snapshot ${k}`);
+    bucket.attach(s3);
+    const r = await pruneSnapshots(new S3Client({ region: 'us-east-1' }), bucket.name, new Date(c.now), c.retentionDays);
+    expect([...r.deleted].sort()).toEqual([...c.delete].sort());
+    expect(bucket.log.filter((l) => l.startsWith('delete ')).map((l) => l.slice('delete '.length)).sort()).toEqual([...c.delete].sort());
+    expect(bucket.keys()).toEqual(c.keys.filter((k) => !c.delete.includes(k)).sort());
   });
 });

@@ -1,14 +1,17 @@
 /**
- * The add-on version table (src/spec/versions.ts): one row per Kubernetes minor, rendered into
- * master.sh, printed in the README, and what `validate` warns about.
+ * The add-on version table (src/spec/versions.ts): one row per Kubernetes minor, given to the masters'
+ * agent (agent/config.json's master settings), printed in the README, and what `validate` warns about.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ADDON_VERSIONS_BY_MINOR, CILIUM_KUBERNETES_SUPPORT, SUPPORTED_MINORS, addonsFor, versionTableMarkdown } from '../../src/spec/versions.js';
 import { clusterSchema } from '../../src/spec/schema.js';
-import { naming } from '../../src/model/names.js';
-import { TEMPLATE_NAMES, clusterVars, renderBootstrapFiles } from '../../src/model/bootstrap.js';
+import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
+import { deriveGraph } from '../../src/model/derive.js';
+import { addonSteps } from '../../src/agent/master/addons.js';
+import { parseAgentConfig } from '../../src/records/agent-config.js';
+import { parseMasterSettings } from '../../src/records/master-settings.js';
 import { parseSpec } from '../../src/spec/load.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -36,7 +39,7 @@ describe('add-on versions per Kubernetes minor', () => {
     expect(addonsFor('1.28.3')).toMatchObject({ minor: '1.30', exact: false });
   });
 
-  it('master.sh installs the row of the spec minor (CCM image v1.35.x on 1.35, v1.32.x on 1.32)', () => {
+  it("the masters install the row of the spec minor (CCM image v1.35.x on 1.35, v1.32.x on 1.32): agent/config.json's master settings, the add-on invocations the agent runs", () => {
     const templates = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, fs.readFileSync(path.join(ROOT, 'templates', t), 'utf8')]));
     for (const [version, ccm, cilium, autoscaler] of [
       ['1.35.4', 'v1.35.2', '1.19.6', 'v1.35.2'],
@@ -49,14 +52,24 @@ describe('add-on versions per Kubernetes minor', () => {
         metadata: { name: 'demo', environment: 'dev' },
         spec: { region: 'us-east-1', zones: ['us-east-1a', 'us-east-1b'], kubernetesVersion: version, network: { vpcCidr: '10.0.0.0/16' }, controlPlane: { instanceType: 'm5.large' } },
       });
-      const names = naming(spec);
-      const master = renderBootstrapFiles(templates, clusterVars(spec, names, names.bucket('123456789012'))).find((f) => f.key === 'bootstrap/master/master.sh')!.body;
-      expect(master, version).toContain(`--set image.tag="${ccm}"`);
-      expect(master, version).toContain(`--repo https://helm.cilium.io --version "${cilium}"`);
-      expect(master, version).toContain('--repo https://kubernetes.github.io/cloud-provider-aws --version "0.0.11"');
-      expect(master, version).toContain('--repo https://kubernetes-sigs.github.io/aws-ebs-csi-driver --version "2.64.0"');
-      expect(master, version).toContain(`--set image.tag="${autoscaler}" --set replicaCount=1`);
-      expect(master).not.toMatch(/ETCD_VERSION|3\.5\.16/);
+      // what create puts in the bucket, read as the agent reads it
+      const g = deriveGraph(spec, { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0' }, templates });
+      const config = parseAgentConfig((g.nodes.find((n) => n.key === 'object/agent/config.json')!.props as { body: string }).body);
+      if (config instanceof Error) throw config;
+      const ms = parseMasterSettings(config.master);
+      if (ms instanceof Error) throw ms;
+      expect(config.kubernetesVersion).toBe(version);
+      const args = addonSteps({ clusterId: 'demo-dev', region: 'us-east-1', masterDns: ms.masterDns, adminKubeconfig: '/etc/kubernetes/admin.conf', versions: ms.addons, storageClassFile: '/sc.yaml' })
+        .flatMap((st) => st.run)
+        .map((r) => r.args.join(' '));
+      const line = (release: string) => args.find((a) => a.includes(`upgrade --install ${release} `))!;
+      expect(line('aws-cloud-controller-manager'), version).toContain(`--set image.tag=${ccm}`);
+      expect(line('cilium'), version).toContain(`--repo https://helm.cilium.io --version ${cilium} `);
+      expect(line('aws-cloud-controller-manager'), version).toContain('--repo https://kubernetes.github.io/cloud-provider-aws --version 0.0.11 ');
+      expect(line('aws-ebs-csi-driver'), version).toContain('--repo https://kubernetes-sigs.github.io/aws-ebs-csi-driver --version 2.64.0 ');
+      expect(line('cluster-autoscaler'), version).toContain(`--set image.tag=${autoscaler} --set replicaCount=1`);
+      // no etcd version pinned anywhere: the etcd tools are the ones kubeadm's etcd image names (agent/master/etcd-tools.ts)
+      expect(JSON.stringify(config)).not.toMatch(/etcdVersion|3\.5\.16/i);
     }
   });
 

@@ -5,6 +5,7 @@
  * is checked (every dependency exists, no cycle) when it is built.
  */
 import type { ClusterSpec } from '../../spec/schema.js';
+import type { AgentBundle } from '../agent.js';
 import { GraphError, refsOf, validateGraph } from '../graph.js';
 import { baseTags, type Naming } from '../names.js';
 import { irsaGrants, settledSwitch, type IrsaSwitch } from '../irsa-switch.js';
@@ -29,6 +30,8 @@ export interface Facts {
    * what observe found. Unset (or for the other setting): settled — nothing runs the other setting.
    */
   irsaSwitch?: IrsaSwitch;
+  /** the node agent's bundle (dist/agent/kubeaz-agent.mjs); absent only in unit tests of the model (UNBUILT_AGENT) */
+  agent?: AgentBundle;
 }
 
 export interface AddOptions {

@@ -50,7 +50,7 @@ export function instanceTier(s: ClusterSpec['spec'], wanted: 'public' | 'private
 }
 
 /** `elbs`: the classic load balancer keys the master groups register with; `targetGroups`: the NLB target group keys. */
-export function compute(area: Area, net: Network, { vars, objectKeys }: Storage, elbs: string[], targetGroups: string[] = []): void {
+export function compute(area: Area, net: Network, { vars, objectKeys, agent }: Storage, elbs: string[], targetGroups: string[] = []): void {
   const { spec, s, id, names, k8s, facts, b } = area;
   const routeKeys = ['rt/public', ...net.privateTables];
   const imageFor = (instanceType: string): string => {
@@ -71,6 +71,8 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
     /** a master of an HA control plane: its group runs in this zone only */
     zone?: string,
     scaling?: { mixed: MixedInstances | undefined },
+    /** a loadbalancer group's elastic-IP pool (its agent claims one of them) */
+    elasticIps = 0,
   ) => {
     const profile = role === 'master' ? 'profile/master' : role === 'loadbalancer' ? 'profile/loadbalancer' : 'profile/node';
     const sgs = role === 'master' ? ['sg/master'] : role === 'loadbalancer' ? ['sg/node', 'sg/loadbalancer'] : ['sg/node'];
@@ -98,7 +100,7 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
         ...(s.sshKeyName ? { keyName: s.sshKeyName } : {}),
         volumeSize,
         hopLimit: 1,
-        userData: renderUserData(facts.templates, vars, role, gname, labels, taints),
+        userData: renderUserData(facts.templates, vars, role, gname, labels, taints, agent, elasticIps),
         instanceTags,
       },
       // what the version-skew check in plan reads back: the version the control plane was given
@@ -150,6 +152,6 @@ export function compute(area: Area, net: Network, { vars, objectKeys }: Storage,
     group(g.name, g.role, g.instanceType, g.volumeSize ?? 50, instanceTier(s, g.subnets), { min: g.minSize, max: g.maxSize, desired: g.desiredCapacity }, {
       'kubeaz.io/role': g.role,
       ...g.labels,
-    }, g.taints, undefined, { mixed: mixedInstancesOf(g) });
+    }, g.taints, undefined, { mixed: mixedInstancesOf(g) }, g.role === 'loadbalancer' ? g.elasticIps : 0);
   }
 }

@@ -51,7 +51,9 @@ export function securityGroups({ s, id, names, k8s, b }: Area, { vpc }: Network)
   rules('sg/master', sgMaster, [
     ...(sgElbPublic ? [{ protocol: 'tcp' as const, fromPort: PORTS.apiServer, toPort: PORTS.apiServer, sourceGroup: sgElbPublic, description: 'API from the internet-facing load balancer' }] : []),
     { protocol: 'tcp', fromPort: PORTS.apiServer, toPort: PORTS.apiServer, sourceGroup: sgElbInternal, description: 'API from the internal load balancer' },
-    ...fromGroups('tcp', PORTS.apiServer, PORTS.apiServer, 'API (service VIP)', [[sgNode, 'nodes']]),
+    // kubernetes.default (the service VIP) sends a master's own clients (CCM, EBS CSI, the autoscaler,
+    // the pod-identity webhook) to any master: from another master too, or two calls in three hang
+    ...fromGroups('tcp', PORTS.apiServer, PORTS.apiServer, 'API (service VIP)', cluster),
     { protocol: 'tcp', fromPort: PORTS.etcd[0], toPort: PORTS.etcd[1], sourceGroup: sgMaster, description: 'etcd from master' },
     ...podNetwork(),
   ]);

@@ -1,8 +1,11 @@
-/** Storage and PKI: the cluster's bucket, the bootstrap files in it, the CAs and service-account keys. */
-import { clusterVars, renderBootstrapFiles, renderIrsaBootstrapFiles } from '../bootstrap.js';
+/** Storage and PKI: the cluster's bucket, the agent and what it reads in it, the CAs and service-account keys. */
+import { clusterVars, irsaSettings } from '../bootstrap.js';
+import { addonManifestFiles } from '../addon-manifests.js';
+import { masterSettings } from '../master-settings.js';
+import { AGENT_CONFIG_OBJECT, agentBundleKey, agentConfigDoc, renderAgentConfig, UNBUILT_AGENT } from '../agent.js';
 import { tlsOnlyPolicy } from '../policies.js';
 import type { LifecycleRule, Ref } from '../types.js';
-import { irsaGrantsOf, type Area } from './builder.js';
+import type { Area } from './builder.js';
 
 /**
  * The bucket is versioned, so pruning a snapshot only puts a delete marker on it: without these
@@ -18,10 +21,12 @@ export const BUCKET_LIFECYCLE: LifecycleRule[] = [
 
 export interface Storage {
   bucketArn: string;
-  /** the rendered bootstrap-file variables (user data renders with the same) */
+  /** the cluster's variables of user data (model/bootstrap.ts clusterVars) */
   vars: Record<string, string>;
-  /** keys of the bootstrap files: instances fetch them at boot */
+  /** keys of the agent's objects and the add-on manifests: instances fetch them at boot */
   objectKeys: string[];
+  /** the agent bundle's object key and SHA-256 (user data fetches and checks it) */
+  agent: { key: string; sha256: string };
 }
 
 export function storage({ spec, s, id, names, facts, b }: Area): Storage {
@@ -30,22 +35,24 @@ export function storage({ spec, s, id, names, facts, b }: Area): Storage {
   const bucket: Ref = b.add('bucket', 'bucket', bucketName, { name: bucketName, policy: JSON.stringify(tlsOnlyPolicy(bucketArn)), lifecycle: BUCKET_LIFECYCLE });
   const vars = clusterVars(spec, names, bucketName, facts.accountId);
   const objectKeys: string[] = [];
-  for (const f of renderBootstrapFiles(facts.templates, vars)) {
+  // the add-on manifests the master that installs the add-ons applies (rendered here, not on the instance)
+  for (const f of addonManifestFiles(vars.CLUSTER_ID!, spec.spec.region, irsaSettings(spec, names, facts.accountId)?.podIdentityWebhookImage)) {
     const key = `object/${f.key}`;
     objectKeys.push(key);
     b.add('bucket-object', key, f.key, { bucket, objectKey: f.key, body: f.body, contentType: f.contentType });
   }
-  // Switching IRSA off: the masters still running with it keep their script until they are replaced.
-  const grants = irsaGrantsOf({ s, facts });
-  if (!grants.irsa && grants.irsaResources) {
-    const on = { ...spec, spec: { ...s, iam: { ...s.iam, serviceAccountIssuerDiscovery: { ...s.iam.serviceAccountIssuerDiscovery, enabled: true } } } };
-    for (const f of renderIrsaBootstrapFiles(facts.templates, clusterVars(on, names, bucketName, facts.accountId))) {
-      const key = `object/${f.key}`;
-      objectKeys.push(key);
-      b.add('bucket-object', key, f.key, { bucket, objectKey: f.key, body: f.body, contentType: f.contentType });
-    }
+  // The node agent: its bundle under its own hash (a new build is a new object and a new launch
+  // template version; the old one stays until `create --allow-delete`), and its configuration.
+  const bundle = facts.agent ?? UNBUILT_AGENT;
+  const agentKey = agentBundleKey(bundle.sha256);
+  for (const [objectKey, body, contentType] of [
+    [agentKey, bundle.body, 'text/javascript'],
+    [AGENT_CONFIG_OBJECT, renderAgentConfig(agentConfigDoc(spec, names, bucketName, masterSettings(spec, names, facts.accountId))), 'application/json'],
+  ] as const) {
+    objectKeys.push(`object/${objectKey}`);
+    b.add('bucket-object', `object/${objectKey}`, objectKey, { bucket, objectKey, body, contentType });
   }
   // The CAs and service-account keys: generated once by create, kept in pki/ (src/resources/pki.ts).
   b.add('pki', 'pki', `${id}-pki`, { bucket });
-  return { bucketArn, vars, objectKeys };
+  return { bucketArn, vars, objectKeys, agent: { key: agentKey, sha256: bundle.sha256 } };
 }

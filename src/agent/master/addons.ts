@@ -1,0 +1,163 @@
+/**
+ * The cluster's add-ons as typed program invocations (helm / kubectl with the admin kubeconfig),
+ * in master.sh's order and with its values: Cilium (VXLAN), the pod-identity webhook (IRSA on),
+ * the AWS cloud-controller-manager, the EBS CSI driver, the default StorageClass, cluster-autoscaler
+ * and the Node Termination Handler. PURE: the runner (master/addon-runner.ts) executes each step,
+ * retried, on one master at a time (etcd/control-plane/addons.json says which; decide/addons.ts). Manifests (StorageClass, webhook) are rendered at `create` by the model and
+ * fetched from the bucket; here they are only applied.
+ *
+ * The instance metadata hop limit stays 1: what needs the master's instance credentials runs with
+ * host networking on the master; with IRSA on, the EBS CSI controller and cluster-autoscaler get
+ * their own roles and leave the host network.
+ */
+
+export interface Invocation {
+  cmd: string;
+  args: string[];
+  /** written to the program's standard input */
+  input?: string;
+}
+
+export interface AddonStep {
+  name: string;
+  /** run in order; the step fails as a whole when one fails (retried as a whole) */
+  run: Invocation[];
+  /** the helm release the step upgrades: before each try the runner recovers it from a `pending-*` state (decide/helm.ts) */
+  release?: HelmRelease;
+}
+
+export interface HelmRelease {
+  name: string;
+  namespace: string;
+  kubeconfig: string;
+}
+
+// helm's JSON answers about a release and the two ways out of a pending one (decide/helm.ts decides)
+const helmOn = (r: HelmRelease, ...args: string[]): Invocation => ({ cmd: 'helm', args: ['--kubeconfig', r.kubeconfig, ...args, '--namespace', r.namespace] });
+export const helmStatus = (r: HelmRelease): Invocation => helmOn(r, 'status', r.name, '-o', 'json');
+export const helmHistory = (r: HelmRelease): Invocation => helmOn(r, 'history', r.name, '-o', 'json');
+export const helmRollback = (r: HelmRelease, revision: number): Invocation => helmOn(r, 'rollback', r.name, String(revision));
+export const helmUninstall = (r: HelmRelease): Invocation => helmOn(r, 'uninstall', r.name);
+
+export interface AddonVersions {
+  cilium: string;
+  awsCcmChart: string;
+  awsCcmImage: string;
+  ebsCsiChart: string;
+  clusterAutoscalerChart: string;
+  clusterAutoscalerImage: string;
+  nthChart: string;
+}
+
+export interface AddonInput {
+  clusterId: string;
+  region: string;
+  masterDns: string;
+  adminKubeconfig: string;
+  versions: AddonVersions;
+  /** the StorageClass manifest, as fetched from the bucket */
+  storageClassFile: string;
+  /** IRSA on: the webhook's manifests (with the caBundle set) and secret files, and the add-ons' roles */
+  irsa?: {
+    webhookManifestFile: string;
+    webhookSecretFile: string;
+    ebsCsiRoleArn: string;
+    clusterAutoscalerRoleArn: string;
+  };
+}
+
+export const WEBHOOK_NAME = 'pod-identity-webhook';
+
+const CP_SELECTOR = JSON.stringify({ 'node-role.kubernetes.io/control-plane': '' });
+const CP_TOLERATIONS = JSON.stringify([
+  { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'CriticalAddonsOnly', operator: 'Exists' },
+]);
+const NOT_ON_CP = JSON.stringify({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] }] } } });
+
+export function addonSteps(i: AddonInput): AddonStep[] {
+  const helm = (...args: string[]): Invocation => ({ cmd: 'helm', args: ['--kubeconfig', i.adminKubeconfig, ...args] });
+  const kubectl = (...args: string[]): Invocation => ({ cmd: 'kubectl', args: ['--kubeconfig', i.adminKubeconfig, ...args] });
+  const release = (name: string): HelmRelease => ({ name, namespace: 'kube-system', kubeconfig: i.adminKubeconfig });
+  const v = i.versions;
+  const steps: AddonStep[] = [];
+  steps.push({
+    name: 'cilium',
+    release: release('cilium'),
+    run: [
+      helm('upgrade', '--install', 'cilium', 'cilium', '--repo', 'https://helm.cilium.io', '--version', v.cilium, '--namespace', 'kube-system',
+        '--set', 'routingMode=tunnel', '--set', 'tunnelProtocol=vxlan', '--set', 'ipam.mode=kubernetes',
+        '--set', `k8sServiceHost=${i.masterDns}`, '--set', 'k8sServicePort=443', '--set', 'operator.replicas=1'),
+    ],
+  });
+  if (i.irsa) {
+    // before the add-ons that use it: a pod made while the webhook is not there gets no role
+    steps.push({
+      name: WEBHOOK_NAME,
+      run: [
+        kubectl('apply', '-f', i.irsa.webhookSecretFile),
+        kubectl('apply', '-f', i.irsa.webhookManifestFile),
+        kubectl('-n', 'kube-system', 'rollout', 'status', `deployment/${WEBHOOK_NAME}`, '--timeout=300s'),
+      ],
+    });
+  }
+  steps.push({
+    name: 'aws-cloud-controller-manager',
+    release: release('aws-cloud-controller-manager'),
+    run: [
+      helm('upgrade', '--install', 'aws-cloud-controller-manager', 'aws-cloud-controller-manager', '--repo', 'https://kubernetes.github.io/cloud-provider-aws',
+        '--version', v.awsCcmChart, '--namespace', 'kube-system', '--set', 'hostNetworking=true', '--set', `image.tag=${v.awsCcmImage}`,
+        '--set-json', `args=${JSON.stringify(['--v=2', '--cloud-provider=aws', '--configure-cloud-routes=false', `--cluster-name=${i.clusterId}`])}`,
+        '--set-json', `nodeSelector=${CP_SELECTOR}`),
+    ],
+  });
+  const ebsCommon = ['upgrade', '--install', 'aws-ebs-csi-driver', 'aws-ebs-csi-driver', '--repo', 'https://kubernetes-sigs.github.io/aws-ebs-csi-driver',
+    '--version', v.ebsCsiChart, '--namespace', 'kube-system', '--set', `controller.region=${i.region}`, '--set', 'controller.replicaCount=1'];
+  const ebsPlacement = ['--set-json', `controller.nodeSelector=${CP_SELECTOR}`, '--set-json', `controller.tolerations=${CP_TOLERATIONS}`,
+    '--set', 'node.hostNetwork=true', '--set-json', `node.affinity=${NOT_ON_CP}`];
+  steps.push({
+    name: 'aws-ebs-csi-driver',
+    release: release('aws-ebs-csi-driver'),
+    run: i.irsa
+      ? [
+          helm(...ebsCommon, '--set', 'controller.serviceAccount.name=ebs-csi-controller-sa',
+            '--set-string', `controller.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${i.irsa.ebsCsiRoleArn}`, ...ebsPlacement),
+          // its own role through the webhook: off the host network (an earlier hostNetwork patch undone)
+          kubectl('-n', 'kube-system', 'patch', 'deployment', 'ebs-csi-controller', '--type', 'merge', '-p', JSON.stringify({ spec: { template: { spec: { hostNetwork: false, dnsPolicy: 'ClusterFirst' } } } })),
+        ]
+      : [
+          helm(...ebsCommon, ...ebsPlacement),
+          // the controller needs the master's instance credentials from IMDS (hop limit 1): host network
+          kubectl('-n', 'kube-system', 'patch', 'deployment', 'ebs-csi-controller', '--type', 'merge', '-p', JSON.stringify({ spec: { template: { spec: { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } } } })),
+        ],
+  });
+  steps.push({ name: 'storage-class', run: [kubectl('apply', '-f', i.storageClassFile)] });
+  const caCommon = ['upgrade', '--install', 'cluster-autoscaler', 'cluster-autoscaler', '--repo', 'https://kubernetes.github.io/autoscaler',
+    '--version', v.clusterAutoscalerChart, '--namespace', 'kube-system', '--set', 'cloudProvider=aws', '--set', `awsRegion=${i.region}`,
+    '--set', `image.tag=${v.clusterAutoscalerImage}`, '--set', 'replicaCount=1', '--set', `autoDiscovery.clusterName=${i.clusterId}`,
+    '--set-json', `autoDiscovery.tags=${JSON.stringify(['k8s.io/cluster-autoscaler/enabled', `k8s.io/cluster-autoscaler/${i.clusterId}`])}`,
+    '--set-json', `extraArgs=${JSON.stringify({ 'balance-similar-node-groups': true })}`];
+  const caPlacement = ['--set-json', `nodeSelector=${CP_SELECTOR}`, '--set-json', `tolerations=${CP_TOLERATIONS}`];
+  steps.push({
+    name: 'cluster-autoscaler',
+    release: release('cluster-autoscaler'),
+    run: [
+      i.irsa
+        ? helm(...caCommon, '--set', 'rbac.serviceAccount.create=true', '--set', 'rbac.serviceAccount.name=cluster-autoscaler',
+            '--set-string', `rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${i.irsa.clusterAutoscalerRoleArn}`,
+            '--set', 'hostNetwork=false', '--set', 'dnsPolicy=ClusterFirst', ...caPlacement)
+        : helm(...caCommon, '--set', 'hostNetwork=true', '--set', 'dnsPolicy=ClusterFirstWithHostNet', ...caPlacement),
+    ],
+  });
+  steps.push({
+    name: 'aws-node-termination-handler',
+    release: release('aws-node-termination-handler'),
+    run: [
+      helm('upgrade', '--install', 'aws-node-termination-handler', 'oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler', '--version', v.nthChart,
+        '--namespace', 'kube-system', '--set', 'enableSqsTerminationDraining=false', '--set', 'useHostNetwork=true',
+        '--set', 'enableSpotInterruptionDraining=true', '--set', 'enableRebalanceMonitoring=true',
+        '--set', 'enableRebalanceDraining=true', '--set', 'enableScheduledEventDraining=true'),
+    ],
+  });
+  return steps;
+}

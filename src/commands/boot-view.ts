@@ -1,0 +1,135 @@
+/**
+ * The boot reports as `status` and `logs` show them. PURE: instances and what the bucket holds in,
+ * entries, verdicts and text lines out (the reads are src/records/boot-store.ts).
+ */
+import { currentPhase, isStalled, type BootError, type BootReport, type BootResult } from '../records/boot.js';
+import type { StoredBoot } from '../records/boot-store.js';
+import { table } from './output.js';
+
+/** A live instance of one of the cluster's groups (from the auto scaling groups). */
+export interface LiveInstance {
+  id: string;
+  group: string;
+  zone?: string;
+  lifecycleState?: string;
+}
+
+/** One instance's boot as status reports it (the JSON's `boot` entries). */
+export interface BootEntry {
+  instanceId: string;
+  group: string;
+  /** the phase the report is at (the failing one when failed); null without a report */
+  phase: string | null;
+  /** running | ready | failed; null: no report (yet) */
+  result: BootResult | null;
+  error: BootError | null;
+  /** running, and not updated for ten minutes */
+  stalled: boolean;
+  updatedAt: string | null;
+  zone?: string;
+  lifecycleState?: string;
+  /** the report exists but is not one (why) */
+  invalid?: string;
+}
+
+/** Leaving the group: its report no longer says anything about the cluster's health. */
+const leaving = (state: string | undefined): boolean => /^Terminat/.test(state ?? '');
+
+export function bootEntries(instances: readonly LiveInstance[], stored: ReadonlyMap<string, StoredBoot>, now: Date): BootEntry[] {
+  return instances.map((i) => {
+    const base = { instanceId: i.id, group: i.group, ...(i.zone ? { zone: i.zone } : {}), ...(i.lifecycleState ? { lifecycleState: i.lifecycleState } : {}) };
+    const s = stored.get(i.id);
+    if (!s || 'none' in s) return { ...base, phase: null, result: null, error: null, stalled: false, updatedAt: null };
+    if ('invalid' in s) return { ...base, phase: null, result: null, error: null, stalled: false, updatedAt: null, invalid: s.invalid };
+    const r: BootReport = s.report;
+    return { ...base, phase: currentPhase(r) ?? null, result: r.result, error: r.error ?? null, stalled: isStalled(r, now), updatedAt: r.updatedAt };
+  });
+}
+
+/**
+ * What keeps the boots from counting as done, one line each: a failed or stalled boot, an
+ * unreadable report, a boot still running. With `requireReady` (the API is not checked, the boots
+ * are the verdict) an instance without a report counts too; otherwise it is no problem (instances
+ * of an older kubeaz boot without the agent and write none).
+ */
+export function bootProblems(entries: readonly BootEntry[], opts: { requireReady: boolean; now: Date }): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    if (leaving(e.lifecycleState)) continue;
+    const who = `${e.group} ${e.instanceId}`;
+    if (e.invalid) out.push(`${who}: boot report unreadable: ${e.invalid}`);
+    else if (e.result === 'failed') out.push(`${who}: boot failed at ${e.error?.phase ?? e.phase ?? '?'}: ${e.error?.message ?? 'no message'}`);
+    else if (e.result === 'running' && e.stalled) out.push(`${who}: boot stalled at ${e.phase ?? 'its start'} (no update for ${ago(e.updatedAt, opts.now)})`);
+    else if (e.result === 'running') out.push(`${who}: still booting (${e.phase ?? 'starting'})`);
+    else if (e.result === null && opts.requireReady) out.push(`${who}: no boot report yet`);
+  }
+  return out;
+}
+
+/** "4m", "2h5m": how long ago an ISO time was. */
+export function ago(iso: string | null, now: Date): string {
+  if (!iso) return '?';
+  const s = Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
+/**
+ * The boots in one short phrase, masters first, for a reason or a progress line:
+ * "master i-0a at kubeadm-init (failed); general i-0b at join (running)".
+ */
+export function bootPhrase(all: readonly BootEntry[], max = 3): string {
+  const entries = all.filter((e) => !leaving(e.lifecycleState));
+  if (!entries.length) return 'no instance launched yet';
+  const reported = entries.filter((e) => e.result !== null || e.invalid);
+  if (!reported.length) return `no boot report yet from ${entries.length} instance${entries.length === 1 ? '' : 's'}`;
+  const order = (e: BootEntry) => (e.result === 'failed' ? 0 : e.stalled ? 1 : e.result === 'running' ? 2 : e.result === null ? 3 : 4);
+  const master = (e: BootEntry) => (/^master(-\d+)?$/.test(e.group) ? 0 : 1);
+  const notReady = entries.filter((e) => e.result !== 'ready').sort((a, b) => master(a) - master(b) || order(a) - order(b));
+  const ready = entries.length - notReady.length;
+  if (!notReady.length) return `all ${entries.length} instances booted (ready)`;
+  const shown = notReady.slice(0, max).map((e) => `${e.group} ${e.instanceId} ${e.invalid ? 'has an unreadable report' : e.result === null ? 'has no report' : `at ${e.phase ?? 'its start'} (${e.stalled ? 'stalled' : e.result})`}`);
+  return `${ready}/${entries.length} booted; ${shown.join('; ')}${notReady.length > max ? `; ${notReady.length - max} more` : ''}`;
+}
+
+const WIDTH = 100;
+const clip = (line: string) => (line.length > WIDTH ? `${line.slice(0, WIDTH - 1)}…` : line);
+
+/** The last `n` lines of a program's output (already redacted by the agent), indented under a failure. */
+export function outputTail(output: string | undefined, n: number, indent = '      | ', clipped = true): string[] {
+  if (!output) return [];
+  const lines = output.replace(/\s+$/, '').split('\n');
+  return lines.slice(-n).map((l) => (clipped ? clip(`${indent}${l}`) : `${indent}${l}`));
+}
+
+/** The boot section of `status`: a table of the instances, then each failure with its output's tail. */
+export function renderBoot(entries: readonly BootEntry[], now: Date, tailLines = 5): string[] {
+  if (!entries.length) return [];
+  const reported = entries.filter((e) => e.result !== null || e.invalid);
+  const count = (r: BootResult) => entries.filter((e) => e.result === r).length;
+  const stalled = entries.filter((e) => e.stalled).length;
+  const parts = [`${count('ready')}/${entries.length} ready`, ...(count('running') ? [`${count('running')} running`] : []), ...(stalled ? [`${stalled} stalled`] : []), ...(count('failed') ? [`${count('failed')} failed`] : [])];
+  if (!reported.length) return [`boot: no reports from the ${entries.length} instance${entries.length === 1 ? '' : 's'} yet (an older kubeaz's instances write none)`];
+  const out = [`boot: ${parts.join(', ')}`];
+  const state = (e: BootEntry) =>
+    e.invalid ? 'unreadable' : e.result === null ? 'no report' : e.stalled ? 'STALLED' : e.result === 'failed' ? 'FAILED' : e.result;
+  const rows = entries.map((e) => [`  ${e.group}`, e.instanceId, e.phase ?? '-', state(e), e.updatedAt ? `${ago(e.updatedAt, now)} ago` : '-']);
+  out.push(...table([['  GROUP', 'INSTANCE', 'PHASE', 'RESULT', 'UPDATED'], ...rows]).split('\n').map(clip));
+  for (const e of entries) {
+    if (e.invalid) out.push(clip(`  FAIL ${e.group} ${e.instanceId}: boot report unreadable: ${e.invalid}`));
+    if (e.result !== 'failed') continue;
+    out.push(clip(`  FAIL ${e.group} ${e.instanceId} at ${e.error?.phase ?? e.phase ?? '?'}: ${e.error?.message ?? 'no message'}`));
+    out.push(...outputTail(e.error?.output, tailLines));
+  }
+  if (entries.some((e) => e.result === 'failed' || e.stalled)) out.push(`  (kubeaz logs INSTANCE-ID -f … prints a boot report and the instance's console output)`);
+  return out;
+}
+
+/** Durations of a report's phases, in seconds (a phase without an end runs until `now`). */
+export function phaseSeconds(r: BootReport, now: Date): Array<{ name: string; seconds: number; done: boolean }> {
+  return r.phases.map((p) => {
+    const end = p.end ? Date.parse(p.end) : now.getTime();
+    return { name: p.name, seconds: Math.max(0, (end - Date.parse(p.start)) / 1000), done: Boolean(p.end) };
+  });
+}

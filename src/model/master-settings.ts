@@ -1,0 +1,73 @@
+/**
+ * The master flow's part of the agent configuration (AgentConfig.master): what a master needs to
+ * init, join, back up and install the add-ons, derived from the spec at `create` (so plan and drift
+ * show it). PURE. The zod schema that reads it on the instance is src/records/master-settings.ts.
+ */
+import type { ClusterSpec } from '../spec/schema.js';
+import { addonsFor, HELM_VERSION } from '../spec/versions.js';
+import { irsaSettings } from './bootstrap.js';
+import type { Naming } from './names.js';
+
+export interface MasterSettings {
+  /** masters in the spec (1: the single master, which always initialises) */
+  controlPlaneCount: number;
+  /** master.<internal domain>: the internal API load balancer's name */
+  masterDns: string;
+  /** names the API server certificate carries besides each master's private IP */
+  apiCertSans: string[];
+  backupIntervalMinutes: number;
+  backupRetentionDays: number;
+  helmVersion: string;
+  addons: {
+    cilium: string;
+    awsCcmChart: string;
+    awsCcmImage: string;
+    ebsCsiChart: string;
+    clusterAutoscalerChart: string;
+    clusterAutoscalerImage: string;
+    nthChart: string;
+  };
+  /** IAM roles for service accounts, when on */
+  irsa?: {
+    serviceAccountIssuer: string;
+    defaultServiceAccountIssuer: string;
+    ebsCsiRoleArn: string;
+    clusterAutoscalerRoleArn: string;
+  };
+}
+
+export function masterSettings(spec: ClusterSpec, names: Naming, accountId: string | undefined): MasterSettings {
+  const s = spec.spec;
+  const masterDns = `master.${names.internalDomain}`;
+  const sans = [masterDns];
+  if (s.dns.publicDomain && s.network.apiAccess.length > 0) sans.push(`master.${spec.metadata.environment}.${s.dns.publicDomain}`);
+  const { addons } = addonsFor(s.kubernetesVersion);
+  const irsa = irsaSettings(spec, names, accountId);
+  return {
+    controlPlaneCount: s.controlPlane.count,
+    masterDns,
+    apiCertSans: sans,
+    backupIntervalMinutes: s.etcd.backupIntervalMinutes,
+    backupRetentionDays: s.etcd.backupRetentionDays,
+    helmVersion: HELM_VERSION,
+    addons: {
+      cilium: addons.cilium.chart,
+      awsCcmChart: addons.awsCloudControllerManager.chart,
+      awsCcmImage: addons.awsCloudControllerManager.image!,
+      ebsCsiChart: addons.awsEbsCsiDriver.chart,
+      clusterAutoscalerChart: addons.clusterAutoscaler.chart,
+      clusterAutoscalerImage: addons.clusterAutoscaler.image!,
+      nthChart: addons.awsNodeTerminationHandler.chart,
+    },
+    ...(irsa
+      ? {
+          irsa: {
+            serviceAccountIssuer: irsa.serviceAccountIssuer,
+            defaultServiceAccountIssuer: irsa.defaultServiceAccountIssuer,
+            ebsCsiRoleArn: irsa.ebsCsiRoleArn,
+            clusterAutoscalerRoleArn: irsa.clusterAutoscalerRoleArn,
+          },
+        }
+      : {}),
+  };
+}
