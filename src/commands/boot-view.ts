@@ -133,3 +133,31 @@ export function phaseSeconds(r: BootReport, now: Date): Array<{ name: string; se
     return { name: p.name, seconds: Math.max(0, (end - Date.parse(p.start)) / 1000), done: Boolean(p.end) };
   });
 }
+
+/** Time to Ready per instance and per phase across instances: what the acceptance run reports from the boot reports. */
+export interface BootTimes {
+  instances: Array<{ instanceId: string; group: string; result: string; toReadySeconds: number | null; phases: Array<{ name: string; seconds: number }> }>;
+  /** per phase name, in the order phases first appear: how many instances ran it, and the spread of its seconds */
+  phases: Array<{ name: string; count: number; min: number; median: number; max: number }>;
+}
+
+export function bootTimes(reports: ReadonlyArray<{ instanceId: string; group: string; boot: BootReport | null }>, now: Date): BootTimes {
+  const instances: BootTimes['instances'] = [];
+  const byPhase = new Map<string, number[]>();
+  for (const r of reports) {
+    if (!r.boot) continue;
+    const phases = phaseSeconds(r.boot, now).filter((p) => p.done);
+    for (const p of phases) byPhase.set(p.name, [...(byPhase.get(p.name) ?? []), p.seconds]);
+    const first = r.boot.phases[0]?.start;
+    const lastEnd = r.boot.phases.at(-1)?.end;
+    const toReady = r.boot.result === 'ready' && first && lastEnd ? Math.max(0, (Date.parse(lastEnd) - Date.parse(first)) / 1000) : null;
+    instances.push({ instanceId: r.instanceId, group: r.group, result: r.boot.result, toReadySeconds: toReady, phases: phases.map(({ name, seconds }) => ({ name, seconds })) });
+  }
+  const phases = [...byPhase].map(([name, s]) => {
+    const sorted = [...s].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    return { name, count: sorted.length, min: sorted[0]!, median, max: sorted.at(-1)! };
+  });
+  return { instances, phases };
+}

@@ -3,7 +3,7 @@
  * real cluster in a real account and checks that Kubernetes works — the one test moto cannot run.
  * Never run by CI or `npm test`. Steps, each with its own timeout and a live progress line:
  *   create (2 zones, from cluster.example.yaml) → kubeconfig (as `kubeaz kubeconfig` exports it) →
- *   every node Ready → a pod with a PVC (default gp3 class) behind a LoadBalancer Service, reached
+ *   every node Ready → time to Ready per boot phase (the boot reports) → a pod with a PVC (default gp3 class) behind a LoadBalancer Service, reached
  *   over HTTP → a ConfigMap → backup-etcd → the master instance terminated, rebuilt by its auto
  *   scaling group, the ConfigMap back (restored from the backup) → the test objects deleted →
  *   destroy → nothing tagged with the cluster left.
@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { parse, stringify } from 'yaml';
 import { sleep } from '../util/async.js';
+import { bootTimes, type BootTimes } from '../commands/boot-view.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ACK_FLAG = '--i-understand-this-costs-money';
@@ -41,6 +42,8 @@ export interface AcceptanceReport {
   finishedAt?: string;
   ok: boolean;
   steps: StepReport[];
+  /** time to Ready per instance and per phase, from the instances' boot reports (kubeaz logs) */
+  boot?: BootTimes;
 }
 
 interface Options {
@@ -274,6 +277,22 @@ export async function runAcceptance(o: Options): Promise<AcceptanceReport> {
     });
     return ready;
   });
+  // Time to Ready per phase, from the boot reports every instance wrote (`kubeaz logs GROUP`): run
+  // whether or not the nodes came up — a boot that failed says here where.
+  await step(
+    'boot-phases',
+    async () => {
+      if (!created) return 'no cluster was created';
+      const groups = ['master', ...((parse(await readFile(file, 'utf8')) as { spec: { nodeGroups: Array<{ name: string }> } }).spec.nodeGroups.map((g) => g.name))];
+      const all = [];
+      for (const g of groups) all.push(...JSON.parse((await cli(['logs', g, '-f', file, '--output', 'json'])).stdout).instances);
+      report.boot = bootTimes(all, new Date());
+      const slow = [...report.boot.phases].sort((a, b) => b.max - a.max).slice(0, 3);
+      const ready = report.boot.instances.map((i) => i.toReadySeconds).filter((x): x is number => x !== null);
+      return `${ready.length} of ${report.boot.instances.length} instances ready${ready.length ? ` in ${Math.min(...ready).toFixed(0)}–${Math.max(...ready).toFixed(0)} s` : ''}; slowest phases: ${slow.map((p) => `${p.name} ${p.max.toFixed(0)} s`).join(', ')}`;
+    },
+    true,
+  );
   let lbHost = '';
   await step('pvc-pod-loadbalancer', async () => {
     const api = core();

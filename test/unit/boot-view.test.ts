@@ -1,6 +1,6 @@
 /** The boot reports as status and logs show them (pure): entries, verdicts, text; and when the API is judged at all. */
 import { describe, expect, it } from 'vitest';
-import { bootEntries, bootPhrase, bootProblems, phaseSeconds, renderBoot, type LiveInstance } from '../../src/commands/boot-view.js';
+import { bootEntries, bootPhrase, bootProblems, bootTimes, phaseSeconds, renderBoot, type LiveInstance } from '../../src/commands/boot-view.js';
 import { kubernetesMode } from '../../src/commands/status.js';
 import type { BootReport } from '../../src/records/boot.js';
 import type { StoredBoot } from '../../src/records/boot-store.js';
@@ -142,5 +142,36 @@ describe('logs text', () => {
     expect(text).toContain('== i-0a (master, us-east-1a, running) ==\nboot report: running, role master, updated');
     expect(text).toContain('console output: empty (as of 2026-12-05T11:59:00.000Z) — the instance has written nothing to its serial console yet');
     expect(text).toContain('== i-0b (general, pending) ==\nboot report: unreadable: boot report is not JSON\nconsole output: GetConsoleOutput: throttled');
+  });
+});
+
+describe('time to Ready per phase (the acceptance run)', () => {
+  const at = (s: number) => new Date(Date.parse('2026-12-01T10:00:00Z') + s * 1000).toISOString();
+  const report = (id: string, group: string, result: BootReport['result'], phases: Array<[string, number, number | undefined]>): BootReport =>
+    ({ instanceId: id, group, role: group === 'master' ? 'master' : 'node', result, updatedAt: at(999), phases: phases.map(([name, s, e]) => ({ name, start: at(s), ...(e !== undefined ? { end: at(e) } : {}) })) }) as BootReport;
+  it('per instance: first start to last end when ready (null otherwise); per phase: count, min, median, max over the phases that ended', () => {
+    const t = bootTimes(
+      [
+        { instanceId: 'i-1', group: 'master', boot: report('i-1', 'master', 'ready', [['host', 0, 40], ['init', 40, 100]]) },
+        { instanceId: 'i-2', group: 'workers', boot: report('i-2', 'workers', 'ready', [['host', 5, 25], ['join', 25, 30]]) },
+        { instanceId: 'i-3', group: 'workers', boot: report('i-3', 'workers', 'ready', [['host', 0, 30], ['join', 30, 50]]) },
+        { instanceId: 'i-4', group: 'workers', boot: report('i-4', 'workers', 'running', [['host', 0, 60], ['join', 60, undefined]]) },
+        { instanceId: 'i-5', group: 'workers', boot: null },
+      ],
+      new Date(at(500)),
+    );
+    expect(t.instances).toEqual([
+      { instanceId: 'i-1', group: 'master', result: 'ready', toReadySeconds: 100, phases: [{ name: 'host', seconds: 40 }, { name: 'init', seconds: 60 }] },
+      { instanceId: 'i-2', group: 'workers', result: 'ready', toReadySeconds: 25, phases: [{ name: 'host', seconds: 20 }, { name: 'join', seconds: 5 }] },
+      { instanceId: 'i-3', group: 'workers', result: 'ready', toReadySeconds: 50, phases: [{ name: 'host', seconds: 30 }, { name: 'join', seconds: 20 }] },
+      // still running: its open phase is not counted, and it has no time to Ready
+      { instanceId: 'i-4', group: 'workers', result: 'running', toReadySeconds: null, phases: [{ name: 'host', seconds: 60 }] },
+    ]);
+    expect(t.phases).toEqual([
+      { name: 'host', count: 4, min: 20, median: 35, max: 60 },
+      { name: 'init', count: 1, min: 60, median: 60, max: 60 },
+      { name: 'join', count: 2, min: 5, median: 12.5, max: 20 },
+    ]);
+    expect(bootTimes([], new Date())).toEqual({ instances: [], phases: [] });
   });
 });
