@@ -5,7 +5,7 @@ import { masterSettings } from '../master-settings.js';
 import { AGENT_CONFIG_OBJECT, agentBundleKey, agentConfigDoc, renderAgentConfig, UNBUILT_AGENT } from '../agent.js';
 import { tlsOnlyPolicy } from '../policies.js';
 import type { LifecycleRule, Ref } from '../types.js';
-import type { Area } from './builder.js';
+import { irsaGrantsOf, type Area } from './builder.js';
 
 /**
  * The bucket is versioned, so pruning a snapshot only puts a delete marker on it: without these
@@ -36,7 +36,12 @@ export function storage({ spec, s, id, names, facts, b }: Area): Storage {
   const vars = clusterVars(spec, names, bucketName, facts.accountId);
   const objectKeys: string[] = [];
   // the add-on manifests the master that installs the add-ons applies (rendered here, not on the instance)
-  for (const f of addonManifestFiles(vars.CLUSTER_ID!, spec.spec.region, irsaSettings(spec, names, facts.accountId)?.podIdentityWebhookImage)) {
+  // Switching IRSA off: the webhook's manifest stays, like the IRSA roles, until every master runs a
+  // version rendered with IRSA off (model/irsa-switch.ts) — a master still on IRSA reads it to reinstall.
+  const grants = irsaGrantsOf({ s, facts });
+  const on = { ...spec, spec: { ...s, iam: { ...s.iam, serviceAccountIssuerDiscovery: { ...s.iam.serviceAccountIssuerDiscovery, enabled: true } } } };
+  const webhookImage = irsaSettings(!grants.irsa && grants.irsaResources ? on : spec, names, facts.accountId)?.podIdentityWebhookImage;
+  for (const f of addonManifestFiles(vars.CLUSTER_ID!, spec.spec.region, webhookImage)) {
     const key = `object/${f.key}`;
     objectKeys.push(key);
     b.add('bucket-object', key, f.key, { bucket, objectKey: f.key, body: f.body, contentType: f.contentType });
