@@ -34,7 +34,8 @@ spec:
     - { name: edge, role: loadbalancer, instanceType: t3.medium, minSize: 1, maxSize: 2, desiredCapacity: 1, elasticIps: 2 }
 `;
 
-describe('create uploads the node agent under its content hash', () => {
+// a story on one cluster: its steps build on each other, so they keep their order under --sequence.shuffle
+describe('create uploads the node agent under its content hash', { shuffle: false }, () => {
   const moto = useMoto({ processEnv: true });
   let dir: string;
   let file: string;

@@ -33,7 +33,8 @@ spec:
     - { name: general, instanceType: m5.large, minSize: 1, maxSize: 1 }
 `;
 
-describe('backup-etcd through SSM: sent to a running master, verified in S3', () => {
+// a story on one cluster: its steps build on each other, so they keep their order under --sequence.shuffle
+describe('backup-etcd through SSM: sent to a running master, verified in S3', { shuffle: false }, () => {
   const moto = useMoto();
   let dir: string;
   let file: string;

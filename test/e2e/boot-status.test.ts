@@ -51,7 +51,8 @@ interface StatusJson {
 const unwrap = (text: string) => text.replace(/\n {5,7}/g, ' ');
 const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString();
 
-describe('status shows every instance\'s boot from its report in the bucket', () => {
+// a story on one cluster: its steps build on each other, so they keep their order under --sequence.shuffle
+describe('status shows every instance\'s boot from its report in the bucket', { shuffle: false }, () => {
   const moto = useMoto();
   let dir: string;
   let file: string;

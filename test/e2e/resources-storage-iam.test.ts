@@ -255,7 +255,8 @@ describe('bucket and bucket objects', { shuffle: false }, () => {
   });
 });
 
-describe('IAM roles, instance profiles and users', () => {
+// a story on one cluster: its steps build on each other, so they keep their order under --sequence.shuffle
+describe('IAM roles, instance profiles and users', { shuffle: false }, () => {
   const cid = 'demo-dev';
   const ctx = mkCtx(cid);
   const path = iamPathOf(cid);

@@ -25,7 +25,8 @@ spec:
   controlPlane: { instanceType: t3.medium }
 `;
 
-describe('state in S3', () => {
+// a story on one cluster: its steps build on each other, so they keep their order under --sequence.shuffle
+describe('state in S3', { shuffle: false }, () => {
   const moto = useMoto();
   let dir: string;
   let file: string;
