@@ -11,8 +11,7 @@ import path from 'node:path';
 import { errorCode, KubeazError } from '../aws/errors.js';
 import { silentProgress, ConsoleProgress } from '../engine/progress.js';
 import { anyHealthy, isLeader, snapshotToFile } from '../etcd/client.js';
-import { snapshotKey } from '../etcd/retention.js';
-import { ETCD_PREFIX, listSnapshots, newestSnapshot, pruneSnapshots, snapshotSha256, uploadSnapshot, type SnapshotObject } from '../etcd/snapshots.js';
+import { ETCD_PREFIX, listSnapshots, newestSnapshot, pruneSnapshots, snapshotSha256, uploadSnapshotInFreeSecond, type SnapshotObject } from '../etcd/snapshots.js';
 import { bucketName, masterGroups } from '../model/names.js';
 import { GROUP_TAG, OWNER_TAG } from '../model/types.js';
 import { NODEJS } from '../spec/versions.js';
@@ -128,7 +127,11 @@ async function direct(s: Session, Bucket: string, opts: BackupEtcdOptions, json:
     const snap = await snapshotToFile(member.endpoint, path.join(dir, 'snapshot.db'), tls, { timeoutSeconds: s.ctx.timing.maxWaitSeconds, signal: s.ctx.signal });
     s.progress.emit({ type: 'info', message: `snapshot verified: ${mib(snap.bytes)} (etcd sha256 ${snap.dbSha256}) in ${snap.seconds.toFixed(2)}s` });
     const up0 = Date.now();
-    const { key, at, up } = await uploadInFreeSecond(s, s3, Bucket, first, snap);
+    // the key of `first`'s second; taken (the timer, another run): the next free second, never overwritten
+    const { key, at, ...up } = await uploadSnapshotInFreeSecond(s3, Bucket, first, snap.file, snap.sha256, {
+      owner: s.ctx.accountId,
+      onTaken: (taken, next) => s.progress.emit({ type: 'info', message: `s3://${Bucket}/${taken} exists (another backup of the same second): writing ${next} instead` }),
+    });
     const uploadSeconds = (Date.now() - up0) / 1000;
     s.progress.emit({ type: 'info', message: `uploaded s3://${Bucket}/${key} (${mib(up.bytes)}${up.multipart ? ', multipart' : ''}, sha256 ${snap.sha256}) in ${uploadSeconds.toFixed(2)}s` });
     const pruned = await pruneSnapshots(s3, Bucket, at, s.spec.spec.etcd.backupRetentionDays, s.ctx.accountId);
@@ -141,36 +144,6 @@ async function direct(s: Session, Bucket: string, opts: BackupEtcdOptions, json:
     return 0;
   } finally {
     await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** How many later seconds a backup tries when its second's key is taken (the timer, another run). */
-const SAME_SECOND_TRIES = 5;
-
-/**
- * Uploads the snapshot under the key of `first`'s second; when another backup already wrote that
- * key (the master's timer, a second run), waits for the next second and writes there: the key
- * stays etcd/YYYYMMDDTHHMMSSZ.db, the one shape retention parses, and nothing is overwritten.
- */
-async function uploadInFreeSecond(
-  s: Session,
-  s3: Awaited<ReturnType<Session['aws']['s3']>>,
-  Bucket: string,
-  first: Date,
-  snap: { file: string; sha256: string },
-): Promise<{ key: string; at: Date; up: { bytes: number; multipart: boolean } }> {
-  let at = new Date(Math.floor(first.getTime() / 1000) * 1000);
-  for (let attempt = 1; ; attempt++) {
-    const key = snapshotKey(at);
-    try {
-      return { key, at, up: await uploadSnapshot(s3, Bucket, key, snap.file, snap.sha256, s.ctx.accountId) };
-    } catch (e) {
-      if (!(e instanceof KubeazError) || e.code !== 'SnapshotExists' || attempt >= SAME_SECOND_TRIES) throw e;
-      at = new Date(at.getTime() + 1000);
-      s.progress.emit({ type: 'info', message: `s3://${Bucket}/${key} exists (another backup of the same second): writing ${snapshotKey(at)} instead` });
-      const wait = at.getTime() - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
   }
 }
 
