@@ -2,9 +2,9 @@
  * Destroy: everything the cluster owns, found by its ownership proof (not by the state file),
  * deleted over destroy's own "must be deleted before" relation (edges.ts deleteAfter, from the edges
  * each kind declares: the create edges reversed, loosened where a kind says AWS allows — NAT gateways
- * go while the groups' instances terminate), on
- * the same scheduler as create: every resource is a node, at most `concurrency` deletions at a
- * time, and a kind starts once every resource of the kinds it must outlast is gone.
+ * go while the groups' instances terminate), on the same scheduler as create: every resource is a
+ * node, at most `concurrency` deletions at a time, and a kind starts once every resource of the
+ * kinds it must outlast is gone.
  * A DependencyViolation is retried with backoff until its dependents are gone, within a named
  * time budget, after which the error names what still blocks.
  *
