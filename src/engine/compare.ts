@@ -18,7 +18,7 @@ import { KubeazError } from '../aws/errors.js';
 import { isRef, K8S_VERSION_TAG, type AnyNode, type DesiredGraph, type Kind } from '../model/types.js';
 import { handlerFor, type Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler } from '../resources/types.js';
-import { DELETE_AFTER } from './kinds.js';
+import { deletionOrder } from './edges.js';
 import { checkVersionSkew } from './skew.js';
 
 export const PLAN_VERSION = 1;
@@ -151,21 +151,6 @@ function topoOrder(graph: DesiredGraph): string[] {
   return out;
 }
 
-/** Kind order for deleting: every kind after the kinds it must be deleted after (DELETE_AFTER). */
-export function deletionOrder(): Kind[] {
-  const kinds = Object.keys(DELETE_AFTER) as Kind[];
-  const out: Kind[] = [];
-  const seen = new Set<Kind>();
-  const visit = (k: Kind) => {
-    if (seen.has(k)) return;
-    seen.add(k);
-    for (const other of DELETE_AFTER[k]) visit(other);
-    out.push(k);
-  };
-  for (const k of kinds) visit(k);
-  return out;
-}
-
 /** The zones the existing cluster's subnets are in (keys subnet/<tier>/<zone>). */
 function existingZones(actuals: Map<string, Actual>): string[] {
   const zones = new Set<string>();
@@ -285,7 +270,7 @@ export function computePlanFrom(
   }
 
   const desired = new Set(graph.nodes.map((n) => n.key));
-  const order = deletionOrder();
+  const order = deletionOrder(handlers);
   const deletions = [...observed.values()]
     .filter((a) => !desired.has(a.key) && !opts.keep?.(a))
     .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || (a.key < b.key ? -1 : 1));

@@ -1,9 +1,10 @@
 /**
  * Destroy: everything the cluster owns, found by its ownership proof (not by the state file),
- * deleted over destroy's own "must be deleted before" relation (DELETE_AFTER: the create edges
- * reversed, loosened where AWS allows — NAT gateways go while the groups' instances terminate), on
- * the same scheduler as create: every resource is a node, at most `concurrency` deletions at a
- * time, and a kind starts once every resource of the kinds it must outlast is gone.
+ * deleted over destroy's own "must be deleted before" relation (edges.ts deleteAfter, from the edges
+ * each kind declares: the create edges reversed, loosened where a kind says AWS allows — NAT gateways
+ * go while the groups' instances terminate), on the same scheduler as create: every resource is a
+ * node, at most `concurrency` deletions at a time, and a kind starts once every resource of the
+ * kinds it must outlast is gone.
  * A DependencyViolation is retried with backoff until its dependents are gone, within a named
  * time budget, after which the error names what still blocks.
  *
@@ -20,7 +21,7 @@ import { whileDependent } from '../resources/common.js';
 import { DESTROY_SWEEP, handlerFor, type Blocker, type Handlers } from '../resources/index.js';
 import type { Actual, ResourceHandler, RunContext } from '../resources/types.js';
 import { schedule } from './graph.js';
-import { DELETE_AFTER } from './kinds.js';
+import { deleteAfter, kindsOf } from './edges.js';
 import { everything } from './observe.js';
 import { longestWait, type Waited } from './waited.js';
 
@@ -66,12 +67,17 @@ const gone = (k: string) => `gone:${k}`;
  * Kubernetes sweep sits between the kinds it comes after and the kinds it comes before. Exported
  * for its unit test: the scheduler's order is the relation's order.
  */
-export function deletionGraph(actuals: readonly Actual[], opts: { sweep: boolean }): { nodes: Array<{ key: string; deps: string[] }>; byKey: Map<string, Actual> } {
-  const kinds = Object.keys(DELETE_AFTER) as Kind[];
+export function deletionGraph(
+  handlers: Handlers,
+  actuals: readonly Actual[],
+  opts: { sweep: boolean },
+): { nodes: Array<{ key: string; deps: string[] }>; byKey: Map<string, Actual> } {
+  const kinds = kindsOf(handlers);
+  const after = deleteAfter(handlers);
   const byKey = new Map(actuals.map((a, i) => [`${a.kind}#${i}:${a.key}`, a]));
   const nodes: Array<{ key: string; deps: string[] }> = [];
   for (const [key, a] of byKey) {
-    const deps = DELETE_AFTER[a.kind].map(gone);
+    const deps = after[a.kind].map(gone);
     if (opts.sweep && DESTROY_SWEEP.before.includes(a.kind)) deps.push(DESTROY_SWEEP.name);
     nodes.push({ key, deps });
   }
@@ -92,7 +98,7 @@ export async function deleteInOrder(
   opts: { concurrency: number; onDeleted?: (a: Actual) => Promise<void>; sweep?: boolean },
 ): Promise<DeleteResult> {
   const result: DeleteResult = { deleted: [], failed: [] };
-  const { nodes, byKey } = deletionGraph(actuals, { sweep: Boolean(opts.sweep) });
+  const { nodes, byKey } = deletionGraph(handlers, actuals, { sweep: Boolean(opts.sweep) });
   const blockedBy = new Map<string, Blocker>();
   const sweep = async (): Promise<void> => {
     const started = Date.now();

@@ -282,6 +282,25 @@ function makeWaits(ctx: RunContext): RunWaits {
 
 export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> = {
   kind: 'auto-scaling-group',
+  edges: {
+    waitsFor: [
+      'launch-template',
+      'subnet',
+      'load-balancer',
+      'network-load-balancer',
+      'target-group',
+      'route-table',
+      // a group in the private subnets starts once its NAT gateways are available (destroy lets
+      // them go first: nat-gateway.ts)
+      'nat-gateway',
+      'bucket-object',
+      'pki',
+      'dns-record',
+      // loadbalancer instances hold the pool's addresses until their group is gone
+      'elastic-ip',
+      'security-group-rules',
+    ],
+  },
 
   async observe(ctx) {
     const asg = await ctx.aws.autoscaling();

@@ -70,6 +70,10 @@ async function observeDiscovery(ctx: RunContext): Promise<ActualOf<ObjectObserve
 
 export const bucketObject: ResourceHandler<'bucket-object', ObjectObserved> = {
   kind: 'bucket-object',
+  edges: {
+    // pki: the issuer's JWKS is made from the pki's service-account key
+    waitsFor: ['bucket', 'discovery-bucket', 'pki'],
+  },
 
   async observe(ctx) {
     const [own, discovery] = await Promise.all([observeOwn(ctx), observeDiscovery(ctx)]);

@@ -155,6 +155,7 @@ const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalise
 
 export const bucket: ResourceHandler<'bucket', BucketObserved> = {
   kind: 'bucket',
+  edges: { waitsFor: [] },
 
   async observe(ctx) {
     const s3 = await ctx.aws.s3();

@@ -91,6 +91,7 @@ const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalise
 
 export const discoveryBucket: ResourceHandler<'discovery-bucket', DiscoveryBucketObserved> = {
   kind: 'discovery-bucket',
+  edges: { waitsFor: [] },
 
   async observe(ctx) {
     const own = await ownDiscoveryBucket(ctx);

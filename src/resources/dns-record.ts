@@ -163,6 +163,7 @@ const isGone = (e: unknown): boolean => isNotFound(e) || (isInvalidChangeBatch(e
 
 export const dnsRecord: ResourceHandler<'dns-record', RecordObserved> = {
   kind: 'dns-record',
+  edges: { waitsFor: ['hosted-zone', 'load-balancer', 'network-load-balancer', 'elastic-ip'] },
 
   async observe(ctx) {
     const zones = await clusterZones(ctx);

@@ -25,6 +25,7 @@ const observedOf = (a: Address): Observed => ({
 
 export const elasticIp: ResourceHandler<'elastic-ip'> = {
   kind: 'elastic-ip',
+  edges: { waitsFor: [] },
 
   async observe(ctx) {
     // DescribeAddresses has no pagination: one call answers every address.

@@ -184,6 +184,7 @@ export { isInvalidChangeBatch };
 
 export const hostedZone: ResourceHandler<'hosted-zone', Observed> = {
   kind: 'hosted-zone',
+  edges: { waitsFor: ['vpc'] },
 
   async observe(ctx) {
     return (await clusterZones(ctx)).map((z) => actualOf(z, z.tags));

@@ -100,6 +100,10 @@ const roleActual = (key: string, name: string, arn: string, tags: Tags, observed
 
 export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
   kind: 'iam-role',
+  edges: {
+    // oidc-provider: IRSA roles trust the OIDC provider (its ARN in their trust policy)
+    waitsFor: ['hosted-zone', 'bucket', 'oidc-provider'],
+  },
 
   async observe(ctx) {
     const { roles } = await iamDetails(ctx);

@@ -75,6 +75,7 @@ export async function existingUsers(ctx: RunContext, names: readonly string[]): 
 
 export const iamUser: ResourceHandler<'iam-user', UserObserved> = {
   kind: 'iam-user',
+  edges: { waitsFor: ['bucket'] },
 
   async observe(ctx) {
     const { users } = await iamDetails(ctx);

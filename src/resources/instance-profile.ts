@@ -39,6 +39,7 @@ const profileActual = (key: string, p: InstanceProfile, tags: Tags): ActualOf<Pr
 
 export const instanceProfile: ResourceHandler<'instance-profile', ProfileObserved> = {
   kind: 'instance-profile',
+  edges: { waitsFor: ['iam-role'] },
 
   async observe(ctx) {
     const iam = await ctx.aws.iam();

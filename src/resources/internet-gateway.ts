@@ -24,6 +24,7 @@ const attachedVpc = (g: InternetGateway): string | null =>
 
 export const internetGateway: ResourceHandler<'internet-gateway', Observed> = {
   kind: 'internet-gateway',
+  edges: { waitsFor: ['vpc'] },
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();

@@ -98,6 +98,7 @@ function toActual(lt: LaunchTemplate, key: string, tags: Tags): ActualOf<Observe
 
 export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
   kind: 'launch-template',
+  edges: { waitsFor: ['instance-profile', 'security-group'] },
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();

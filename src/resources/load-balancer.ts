@@ -157,6 +157,7 @@ async function findOwned(ctx: RunContext, elb: ElasticLoadBalancingClient, name:
 
 export const loadBalancer: ResourceHandler<'load-balancer', Observed> = {
   kind: 'load-balancer',
+  edges: { waitsFor: ['subnet', 'security-group', 'internet-gateway'] },
 
   async observe(ctx) {
     const elb = await elbClient(ctx);

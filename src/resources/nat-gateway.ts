@@ -84,6 +84,16 @@ const deletedOutcome = (n: NatGateway): PollOutcome => ({ state: n.State === 'de
 
 export const natGateway: ResourceHandler<'nat-gateway', Observed> = {
   kind: 'nat-gateway',
+  edges: {
+    waitsFor: ['subnet', 'elastic-ip', 'internet-gateway'],
+    // A route may name a NAT gateway that is deleting or gone (it becomes a blackhole route), and
+    // instances that are terminating in the private subnets need no way out. So the NAT gateways
+    // start deleting at once, alongside the auto scaling groups, and their addresses and subnets go
+    // once both are gone (elastic-ip and subnet wait for nat-gateway and auto-scaling-group). The
+    // internet gateway still waits for them: AWS refuses to detach it while the VPC has mapped
+    // public addresses.
+    notBlockedBy: ['route-table', 'auto-scaling-group'],
+  },
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();

@@ -70,6 +70,7 @@ const ruleId = (e: NaclEntry) => `${e.egress ? 'egress' : 'ingress'}/${e.ruleNum
 
 export const networkAcl: ResourceHandler<'network-acl', Observed> = {
   kind: 'network-acl',
+  edges: { waitsFor: ['vpc', 'subnet'] },
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();

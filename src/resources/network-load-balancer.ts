@@ -155,6 +155,11 @@ async function createListener(elb: ElasticLoadBalancingV2Client, arn: string, p:
 
 export const networkLoadBalancer: ResourceHandler<'network-load-balancer', Observed> = {
   kind: 'network-load-balancer',
+  edges: {
+    // target-group: its listener forwards to the target group, and a target group is deleted once no
+    // listener forwards to it (ResourceInUse before)
+    waitsFor: ['subnet', 'security-group', 'internet-gateway', 'target-group'],
+  },
 
   async observe(ctx) {
     const elb = await client(ctx);

@@ -48,6 +48,7 @@ async function read(ctx: RunContext, arn: string): Promise<ActualOf<OidcProvider
 
 export const oidcProvider: ResourceHandler<'oidc-provider', OidcProviderObserved> = {
   kind: 'oidc-provider',
+  edges: { waitsFor: ['bucket-object'] },
 
   async observe(ctx) {
     const iam = await ctx.aws.iam();

@@ -150,6 +150,7 @@ async function jwksIn(ctx: RunContext, s3: S3Client, Bucket: string): Promise<st
 
 export const pki: ResourceHandler<'pki', PkiObserved> = {
   kind: 'pki',
+  edges: { waitsFor: ['bucket'] },
 
   async observe(ctx) {
     const s3 = await ctx.aws.s3();

@@ -67,6 +67,7 @@ const desiredRoutes = (routes: ReadonlyArray<{ destination: string; gatewayId?: 
 
 export const routeTable: ResourceHandler<'route-table', Observed> = {
   kind: 'route-table',
+  edges: { waitsFor: ['vpc', 'subnet', 'internet-gateway', 'nat-gateway'] },
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();

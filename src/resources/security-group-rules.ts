@@ -198,6 +198,7 @@ function rulesActual(ctx: RunContext, group: SecurityGroup, groupKey: string, ow
 
 export const securityGroupRules: ResourceHandler<'security-group-rules', NormRule[]> = {
   kind: 'security-group-rules',
+  edges: { waitsFor: ['security-group'] },
 
   async observe(ctx) {
     const groups = await describeOwnedGroups(ctx);

@@ -33,6 +33,7 @@ const toActual = (item: SecurityGroup, key: string, tags: Record<string, string>
 
 export const securityGroup: ResourceHandler<'security-group', Observed> = {
   kind: 'security-group',
+  edges: { waitsFor: ['vpc'] },
 
   async observe(ctx) {
     const groups = await describeOwnedGroups(ctx);

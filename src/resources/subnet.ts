@@ -11,6 +11,7 @@ interface Observed {
 
 export const subnet: ResourceHandler<'subnet', Observed> = {
   kind: 'subnet',
+  edges: { waitsFor: ['vpc'] },
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();

@@ -135,6 +135,7 @@ async function byNames(elb: ElasticLoadBalancingV2Client, names: readonly string
 
 export const targetGroup: ResourceHandler<'target-group', Observed> = {
   kind: 'target-group',
+  edges: { waitsFor: ['vpc'] },
 
   async observe(ctx) {
     const elb = await client(ctx);

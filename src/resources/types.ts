@@ -1,6 +1,6 @@
 /**
- * The one small contract every resource kind implements. Adding a kind = one file + registering
- * it in index.ts; the engine knows nothing AWS-specific.
+ * The one small contract every resource kind implements. Adding a kind = one file (its edges
+ * included) + registering it in index.ts; the engine knows nothing AWS-specific and no kind.
  */
 import type { AwsClients } from '../aws/clients.js';
 import type { Timing } from '../aws/wait.js';
@@ -107,9 +107,30 @@ export interface RunContext {
   deleteBackups?: boolean;
 }
 
+/**
+ * Where a kind stands among the others, declared beside its code (as kops' resource listers in
+ * pkg/resources/aws declare Blocks/Blocked): the engine derives create's and destroy's orders from
+ * these (engine/edges.ts) and keeps no table of kinds.
+ */
+export interface KindEdges {
+  /**
+   * The kinds whose resources must exist before one of this kind is made. The desired graph's edges
+   * between kinds run only along these (test/unit/kinds-order.test.ts holds every area builder to
+   * it). Destroy reverses them: none of these is deleted while a resource of this kind stands.
+   */
+  readonly waitsFor: readonly Kind[];
+  /**
+   * Kinds that wait for this one when they are made, but need not be gone before it is deleted: AWS
+   * lets it go while they still stand. Destroy drops exactly these reversed edges. Say why.
+   */
+  readonly notBlockedBy?: readonly Kind[];
+}
+
 /** The contract of kind K; O is the type of its Actuals' `observed` (ActualOf). */
 export interface ResourceHandler<K extends Kind = Kind, O = unknown> {
   readonly kind: K;
+  /** what it waits for when made, and so what it blocks from deletion (KindEdges) */
+  readonly edges: KindEdges;
   /** Every resource of this kind the cluster owns, found by its ownership proof. One batched read. */
   observe(ctx: RunContext): Promise<ActualOf<O>[]>;
   create(ctx: RunContext, node: ResolvedNode<K>): Promise<ActualOf<O>>;

@@ -14,6 +14,7 @@ const GONE = new Set(['deleted', 'deleting']);
 
 export const vpcEndpoint: ResourceHandler<'vpc-endpoint', Observed> = {
   kind: 'vpc-endpoint',
+  edges: { waitsFor: ['vpc', 'route-table'] },
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();

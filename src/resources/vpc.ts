@@ -19,6 +19,7 @@ interface Observed {
 
 export const vpc: ResourceHandler<'vpc', Observed> = {
   kind: 'vpc',
+  edges: { waitsFor: [] },
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();

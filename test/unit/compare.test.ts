@@ -4,14 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compareNode, computePlanFrom, hasChanges, PENDING, refusalReason } from '../../src/engine/compare.js';
-import type { Handlers } from '../../src/resources/index.js';
+import { HANDLERS, type Handlers } from '../../src/resources/index.js';
 import type { Actual, Change, ResourceHandler } from '../../src/resources/types.js';
 import type { AnyNode, DesiredGraph, Kind } from '../../src/model/types.js';
 
-/** A fake kind: its props are compared field by field; fields named in `immutable` cannot change in place. */
+/** A fake kind with its declared edges: its props are compared field by field; fields named in `immutable` cannot change in place. */
 function fake(kind: Kind, extra: Partial<ResourceHandler> = {}, immutable: string[] = []): ResourceHandler {
   return {
     kind,
+    edges: HANDLERS[kind].edges,
     observe: async () => [],
     create: async () => { throw new Error('not in a plan'); },
     delete: async () => {},

@@ -1,32 +1,33 @@
 /**
- * Destroy's own "must be deleted before" relation: the create edges reversed, loosened only where
- * AWS allows more overlap (LOOSENED) — NAT gateways go while the groups' instances terminate.
+ * Destroy's own "must be deleted before" relation (engine/edges.ts deleteAfter): the create edges
+ * the kinds declare, reversed, loosened only where a kind says AWS allows more overlap
+ * (notBlockedBy) — NAT gateways go while the groups' instances terminate.
  */
 import { describe, expect, it } from 'vitest';
-import { DELETE_AFTER, KIND_DEPENDENCIES, LOOSENED } from '../../src/engine/kinds.js';
-import { deletionOrder } from '../../src/engine/compare.js';
-import type { Kind } from '../../src/model/types.js';
+import { deleteAfter, deletionOrder, kindsOf } from '../../src/engine/edges.js';
+import { HANDLERS } from '../../src/resources/index.js';
 
-const kinds = Object.keys(KIND_DEPENDENCIES) as Kind[];
+const kinds = kindsOf(HANDLERS);
+const after = deleteAfter(HANDLERS);
 
-describe('DELETE_AFTER', () => {
-  it('is the create table reversed, minus exactly the loosened edges', () => {
+describe('deleteAfter', () => {
+  it('is the declared create edges reversed, minus exactly the kinds each declares notBlockedBy', () => {
     for (const k of kinds) {
-      const reversed = kinds.filter((other) => KIND_DEPENDENCIES[other].includes(k));
-      const kept = reversed.filter((other) => !LOOSENED.some(([a, b]) => a === k && b === other));
-      expect([...DELETE_AFTER[k]].sort(), k).toEqual(kept.sort());
+      const reversed = kinds.filter((other) => HANDLERS[other].edges.waitsFor.includes(k));
+      const kept = reversed.filter((other) => !(HANDLERS[k].edges.notBlockedBy ?? []).includes(other));
+      expect([...after[k]].sort(), k).toEqual(kept.sort());
     }
   });
 
   it('NAT gateways wait for nothing; their addresses, subnets and the internet gateway wait for them, and for the groups', () => {
-    expect(DELETE_AFTER['nat-gateway']).toEqual([]);
-    expect(DELETE_AFTER['elastic-ip']).toEqual(expect.arrayContaining(['nat-gateway', 'auto-scaling-group']));
-    expect(DELETE_AFTER.subnet).toEqual(expect.arrayContaining(['nat-gateway', 'auto-scaling-group']));
-    expect(DELETE_AFTER['internet-gateway']).toContain('nat-gateway');
+    expect(after['nat-gateway']).toEqual([]);
+    expect(after['elastic-ip']).toEqual(expect.arrayContaining(['nat-gateway', 'auto-scaling-group']));
+    expect(after.subnet).toEqual(expect.arrayContaining(['nat-gateway', 'auto-scaling-group']));
+    expect(after['internet-gateway']).toContain('nat-gateway');
   });
 
   it('the plan lists deletions in the same order', () => {
-    const order = deletionOrder();
-    for (const k of kinds) for (const before of DELETE_AFTER[k]) expect(order.indexOf(before), `${before} before ${k}`).toBeLessThan(order.indexOf(k));
+    const order = deletionOrder(HANDLERS);
+    for (const k of kinds) for (const before of after[k]) expect(order.indexOf(before), `${before} before ${k}`).toBeLessThan(order.indexOf(k));
   });
 });

@@ -1,15 +1,16 @@
 /**
- * Destroy on the shared scheduler (engine/destroy.ts) with fake handlers: no resource is deleted
- * before every resource of the kinds it must outlast (DELETE_AFTER) is gone, at most `concurrency`
- * deletions run at once, and a failure keeps what it would have to outlive from being attempted.
+ * Destroy on the shared scheduler (engine/destroy.ts) with fake handlers carrying the kinds'
+ * declared edges: no resource is deleted before every resource of the kinds it must outlast
+ * (deleteAfter) is gone, at most `concurrency` deletions run at once, and a failure keeps what it
+ * would have to outlive from being attempted.
  */
 import { describe, expect, it } from 'vitest';
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { deleteOrphans, deletionGraph } from '../../src/engine/destroy.js';
-import { DELETE_AFTER } from '../../src/engine/kinds.js';
+import { deleteAfter, kindsOf } from '../../src/engine/edges.js';
 import type { Handlers } from '../../src/resources/index.js';
-import { DESTROY_SWEEP } from '../../src/resources/index.js';
+import { DESTROY_SWEEP, HANDLERS } from '../../src/resources/index.js';
 import type { Actual, ResourceHandler } from '../../src/resources/types.js';
 import type { Kind } from '../../src/model/types.js';
 
@@ -18,7 +19,9 @@ const ctx = () =>
 
 const a = (kind: Kind, key: string): Actual => ({ key, kind, id: `${kind}-${key}`, attrs: {}, tags: {} });
 
-/** Fake handlers for every kind: each delete takes a few ms and is logged with its start and end. */
+const DELETE_AFTER = deleteAfter(HANDLERS);
+
+/** Fake handlers for every kind, with its declared edges: each delete takes a few ms and is logged with its start and end. */
 function recording(failing: string[] = []) {
   const log: Array<{ key: string; kind: Kind; start: number; end: number }> = [];
   let inFlight = 0;
@@ -27,6 +30,7 @@ function recording(failing: string[] = []) {
   const handler = (kind: Kind): ResourceHandler =>
     ({
       kind,
+      edges: HANDLERS[kind].edges,
       observe: async () => [],
       create: async () => { throw new Error('no'); },
       diff: () => [],
@@ -40,7 +44,7 @@ function recording(failing: string[] = []) {
         if (failing.includes(x.key)) throw Object.assign(new Error('nope'), { name: 'AccessDenied' });
       },
     }) as unknown as ResourceHandler;
-  const handlers = Object.fromEntries((Object.keys(DELETE_AFTER) as Kind[]).map((k) => [k, handler(k)])) as unknown as Handlers;
+  const handlers = Object.fromEntries(kindsOf(HANDLERS).map((k) => [k, handler(k)])) as unknown as Handlers;
   return { handlers, log, max: () => maxInFlight };
 }
 
@@ -97,11 +101,11 @@ describe('destroy on the shared scheduler', () => {
   });
 
   it("the Kubernetes sweep sits between the kinds it comes after and the ones it comes before", () => {
-    const { nodes, byKey } = deletionGraph([a('subnet', 'subnet/public/a'), a('auto-scaling-group', 'asg/w')], { sweep: true });
+    const { nodes, byKey } = deletionGraph(HANDLERS, [a('subnet', 'subnet/public/a'), a('auto-scaling-group', 'asg/w')], { sweep: true });
     const subnetNode = nodes.find((n) => byKey.get(n.key)?.kind === 'subnet')!;
     expect(subnetNode.deps).toContain(DESTROY_SWEEP.name);
     expect(nodes.find((n) => n.key === DESTROY_SWEEP.name)!.deps).toEqual(DESTROY_SWEEP.after.map((k) => `gone:${k}`));
-    expect(deletionGraph([a('subnet', 's')], { sweep: false }).nodes.some((n) => n.key === DESTROY_SWEEP.name)).toBe(false);
+    expect(deletionGraph(HANDLERS, [a('subnet', 's')], { sweep: false }).nodes.some((n) => n.key === DESTROY_SWEEP.name)).toBe(false);
   });
 });
 
@@ -112,6 +116,7 @@ describe('one deletion: what destroy does with the errors AWS answers', () => {
     let calls = 0;
     const h = {
       kind: 'subnet',
+      edges: HANDLERS.subnet.edges,
       observe: async () => [],
       create: async () => { throw new Error('no'); },
       diff: () => [],

@@ -5,12 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { computePlanFrom } from '../../src/engine/compare.js';
-import type { Handlers } from '../../src/resources/index.js';
+import { HANDLERS, type Handlers } from '../../src/resources/index.js';
 import type { Actual, Change, ResourceHandler } from '../../src/resources/types.js';
 import type { AnyNode, DesiredGraph, Kind } from '../../src/model/types.js';
 
 const asgHandler = {
   kind: 'auto-scaling-group',
+  edges: HANDLERS['auto-scaling-group'].edges,
   observe: async () => [],
   create: async () => {
     throw new Error('not in a plan');

@@ -1,15 +1,17 @@
 /**
- * The invariant engine/kinds.ts states: every edge of a desired graph runs along the kind table
- * (a node depends only on nodes of its own kind or of a kind its kind depends on), so the kind
- * table — and DELETE_AFTER, built from it — is a true picture of the graphs the model builds.
+ * The invariant engine/edges.ts states: every edge of a desired graph runs along the edges the
+ * kinds declare (a node depends only on nodes of its own kind or of a kind its kind waits for), so
+ * the declared edges — and destroy's relation, derived from them — are a true picture of the graphs
+ * the model builds.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ALL_KINDS, KIND_DEPENDENCIES, kindDependsOn } from '../../src/engine/kinds.js';
+import { kindDependsOn, kindsOf, strayEdges } from '../../src/engine/edges.js';
 import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { deriveGraph } from '../../src/model/derive.js';
+import { HANDLERS } from '../../src/resources/index.js';
 import { parseSpec } from '../../src/spec/load.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -27,26 +29,23 @@ const variants: Array<[string, string]> = [
 
 describe('kinds order', () => {
   for (const [name, yaml] of variants) {
-    it(`every edge of the desired graph (${name}) follows KIND_DEPENDENCIES`, () => {
+    it(`every edge of the desired graph (${name}) follows the kinds' declared edges`, () => {
       if (name !== 'the example') expect(yaml).not.toBe(example); // the variant really differs
       const g = deriveGraph(parseSpec(yaml, 'v.yaml', NOW).spec, facts);
-      const kindOf = new Map(g.nodes.map((n) => [n.key, n.kind]));
-      const wrong: string[] = [];
-      for (const n of g.nodes) {
-        for (const d of n.deps) {
-          const dk = kindOf.get(d)!;
-          if (dk !== n.kind && !kindDependsOn(n.kind, dk)) wrong.push(`${n.key} (${n.kind}) → ${d} (${dk})`);
-        }
-      }
-      expect(wrong).toEqual([]);
+      expect(strayEdges(HANDLERS, g)).toEqual([]);
       expect(new Set(g.nodes.map((n) => n.kind)).size).toBeGreaterThan(10);
     });
   }
 
-  it('the kind table itself has no cycle and names only kinds', () => {
-    for (const k of ALL_KINDS) {
-      expect(kindDependsOn(k, k), k).toBe(false);
-      for (const d of KIND_DEPENDENCIES[k]) expect(ALL_KINDS).toContain(d);
+  it('the declared edges have no cycle and name only kinds of the registry', () => {
+    const kinds = kindsOf(HANDLERS);
+    for (const k of kinds) {
+      expect(kindDependsOn(HANDLERS, k, k), k).toBe(false);
+      for (const d of HANDLERS[k].edges.waitsFor) expect(kinds).toContain(d);
     }
+  });
+
+  it("a kind is declared notBlockedBy only by kinds that wait for it (else the exception means nothing)", () => {
+    for (const k of kindsOf(HANDLERS)) for (const other of HANDLERS[k].edges.notBlockedBy ?? []) expect(HANDLERS[other].edges.waitsFor, `${other} waits for ${k}`).toContain(k);
   });
 });
