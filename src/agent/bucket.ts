@@ -8,7 +8,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { errorCode, isNotFound } from '../aws/errors.js';
 import type { AgentAws } from './context.js';
 
-/** The SSE the cluster bucket enforces (resources/bucket.ts BUCKET_SSE). */
+/** The SSE the cluster bucket enforces (aws/s3.ts BUCKET_SSE). */
 const SSE = 'AES256';
 
 /** The object's text, or undefined when there is none. */

@@ -1,7 +1,9 @@
 /**
  * The import-layering check (`npm run layers`; also run by `npm test` through
- * test/unit/layers.test.ts). Every static import, `export … from` and dynamic `import()` in src/
- * is read with TypeScript's own pre-processor and checked against the order in DESIGN.md:
+ * test/unit/layers.test.ts). Every import in src/ is read from TypeScript's syntax tree: static
+ * `import` and `export … from` (type-only ones too: they are arrows in the picture as well), a
+ * type's `import('…')`, and every dynamic `import('…')` call, which is an import like any other.
+ * Each is checked against the order in README.md ("Layers"):
  *
  *   cli/ devtools/ agent/ → commands/ → engine/ → resources/ → state/ etcd/ kube/ → aws/ → model/ pki/ → spec/ → errors.ts util/
  *
@@ -9,8 +11,12 @@
  * The node agent (agent/) is an entry point like cli/, but it is bundled on its own and runs on
  * the instances: it may not import the CLI's machinery (FORBIDDEN), only what it shares (records,
  * etcd, aws, pki, model, spec, util).
- * Separately, no file may reach itself again through imports (a circle), whatever the folders.
- * Type-only imports count: they are arrows in the picture too.
+ * Separately, no file may reach itself again through imports (a circle), whatever the folders;
+ * no kind's file imports another kind's (what kinds share lives in aws/<service>.ts or in a
+ * shared module of resources/ that defines no handler); no command's file imports another
+ * command's (beyond KNOWN, which only shrinks); and a dynamic `import()` whose specifier is not a
+ * string literal is refused, since nothing could tell where it goes. The dynamic imports of the
+ * project's own modules are counted (`dynamic`), one per call.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -52,8 +58,21 @@ export interface Arrow {
   to: string;
 }
 
+/** One dynamic `import('…')` of a project module: where it is, and what it loads. */
+export interface DynamicImport extends Arrow {
+  line: number;
+}
+
+/** A dynamic `import()` whose specifier is not a string literal. */
+export interface OpaqueImport {
+  file: string;
+  line: number;
+  text: string;
+}
+
 export interface LayerReport {
   files: number;
+  /** one per importing file and imported file, whatever the form (static, type, dynamic) */
   arrows: Arrow[];
   /** imports that run upward: `from` sits below `to` */
   upward: Arrow[];
@@ -63,6 +82,20 @@ export interface LayerReport {
   cycles: string[][];
   /** files in a folder missing from RANK */
   unranked: string[];
+  /** every dynamic import() of a project module, one per call (each is in `arrows` too) */
+  dynamic: DynamicImport[];
+  /** dynamic import() calls of packages (node:…, the SDK): not arrows, counted for the record */
+  dynamicPackages: number;
+  /** dynamic import() calls the check cannot follow: their specifier is not a string literal */
+  opaque: OpaqueImport[];
+  /** the files of resources/ that define a kind's handler (an exported `ResourceHandler`) */
+  kindFiles: string[];
+  /** the files of commands/ that define a command (an exported function named `…Command`) */
+  commandFiles: string[];
+  /** imports from one kind's file to another's */
+  kindToKind: Arrow[];
+  /** imports from one command's file to another's */
+  commandToCommand: Arrow[];
 }
 
 function listTs(dir: string, root: string, out: string[] = []): string[] {
@@ -144,15 +177,70 @@ function findCycles(files: string[], arrows: Arrow[]): string[][] {
   });
 }
 
+/** What one file imports (specifiers with their line and form) and what it defines. */
+interface FileFacts {
+  imports: Array<{ spec: string; line: number; dynamic: boolean }>;
+  opaque: OpaqueImport[];
+  definesKind: boolean;
+  definesCommand: boolean;
+}
+
+const isExported = (n: ts.Node): boolean => (ts.canHaveModifiers(n) ? (ts.getModifiers(n) ?? []) : []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+const namesResourceHandler = (t: ts.TypeNode | undefined): boolean => !!t && ts.isTypeReferenceNode(t) && t.typeName.getText() === 'ResourceHandler';
+
+function readFile(file: string, text: string): FileFacts {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  const facts: FileFacts = { imports: [], opaque: [], definesKind: false, definesCommand: false };
+  const lineOf = (n: ts.Node): number => sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1;
+  const add = (spec: string, at: ts.Node, dynamic: boolean): void => void facts.imports.push({ spec, line: lineOf(at), dynamic });
+  const visit = (n: ts.Node): void => {
+    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) add(n.moduleSpecifier.text, n, false);
+    else if (ts.isImportEqualsDeclaration(n) && ts.isExternalModuleReference(n.moduleReference) && ts.isStringLiteral(n.moduleReference.expression)) add(n.moduleReference.expression.text, n, false);
+    // a type's import('…'): `import('../etcd/snapshots.js').RestoreRecord`
+    else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) add(n.argument.literal.text, n, false);
+    else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      const arg = n.arguments[0];
+      if (arg && ts.isStringLiteralLike(arg)) add(arg.text, n, true);
+      else facts.opaque.push({ file, line: lineOf(n), text: n.getText(sf).replace(/\s+/g, ' ').slice(0, 100) });
+    } else if (ts.isCallExpression(n) && ts.isIdentifier(n.expression) && n.expression.text === 'require' && n.arguments.length === 1 && ts.isStringLiteralLike(n.arguments[0]!))
+      add(n.arguments[0].text, n, false);
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  for (const st of sf.statements) {
+    if (!isExported(st)) continue;
+    if (ts.isVariableStatement(st)) {
+      for (const d of st.declarationList.declarations) {
+        const init = d.initializer;
+        if (namesResourceHandler(d.type) || (init && (ts.isSatisfiesExpression(init) || ts.isAsExpression(init)) && namesResourceHandler(init.type))) facts.definesKind = true;
+        if (ts.isIdentifier(d.name) && /Command$/.test(d.name.text) && init && (ts.isArrowFunction(init) || ts.isFunctionExpression(init))) facts.definesCommand = true;
+      }
+    } else if (ts.isFunctionDeclaration(st) && st.name && /Command$/.test(st.name.text)) facts.definesCommand = true;
+  }
+  return facts;
+}
+
 export function checkLayers(srcDir: string): LayerReport {
   const files = listTs(srcDir, srcDir).sort();
   const known = new Set(files);
   const arrows: Arrow[] = [];
+  const dynamic: DynamicImport[] = [];
+  const opaque: OpaqueImport[] = [];
+  let dynamicPackages = 0;
+  const kinds = new Set<string>();
+  const commands = new Set<string>();
   for (const from of files) {
-    const info = ts.preProcessFile(readFileSync(path.join(srcDir, from), 'utf8'), true, true);
+    const facts = readFile(from, readFileSync(path.join(srcDir, from), 'utf8'));
+    if (facts.definesKind && folderOf(from) === 'resources') kinds.add(from);
+    if (facts.definesCommand && folderOf(from) === 'commands') commands.add(from);
+    opaque.push(...facts.opaque);
     const targets = new Set<string>();
-    for (const imp of info.importedFiles) {
-      const to = resolve(from, imp.fileName, known);
+    for (const imp of facts.imports) {
+      const to = resolve(from, imp.spec, known);
+      if (imp.dynamic) {
+        if (to) dynamic.push({ from, to, line: imp.line });
+        else dynamicPackages++;
+      }
       if (to && to !== from) targets.add(to);
     }
     for (const to of [...targets].sort()) arrows.push({ from, to });
@@ -163,35 +251,110 @@ export function checkLayers(srcDir: string): LayerReport {
   });
   const forbidden = arrows.filter((a) => FORBIDDEN[folderOf(a.from)]?.includes(folderOf(a.to)));
   const unranked = files.filter((f) => RANK[folderOf(f)] === undefined);
-  return { files: files.length, arrows, upward, forbidden, cycles: findCycles(files, arrows), unranked };
+  return {
+    files: files.length,
+    arrows,
+    upward,
+    forbidden,
+    cycles: findCycles(files, arrows),
+    unranked,
+    dynamic,
+    dynamicPackages,
+    opaque,
+    kindFiles: [...kinds],
+    commandFiles: [...commands],
+    kindToKind: arrows.filter((a) => kinds.has(a.from) && kinds.has(a.to)),
+    commandToCommand: arrows.filter((a) => commands.has(a.from) && commands.has(a.to)),
+  };
+}
+
+/** The CLI's lazy loading of its commands (cli/ → commands/): the dynamic imports the design keeps. */
+export const isLazyCommandLoad = (d: Arrow): boolean => folderOf(d.from) === 'cli' && folderOf(d.to) === 'commands';
+
+/** Dynamic imports counted by where they start: total, the CLI's lazy command loading, the rest by folder, and those into resources/ from engine/, commands/ or model/. */
+export function dynamicCounts(r: LayerReport): { total: number; lazyCommands: number; elsewhere: number; byFolder: Record<string, number>; intoResources: number } {
+  const rest = r.dynamic.filter((d) => !isLazyCommandLoad(d));
+  const byFolder: Record<string, number> = {};
+  for (const d of rest) byFolder[folderOf(d.from)] = (byFolder[folderOf(d.from)] ?? 0) + 1;
+  const intoResources = r.dynamic.filter((d) => folderOf(d.to) === 'resources' && ['engine', 'commands', 'model'].includes(folderOf(d.from))).length;
+  return { total: r.dynamic.length, lazyCommands: r.dynamic.length - rest.length, elsewhere: rest.length, byFolder, intoResources };
 }
 
 export const arrowText = (a: Arrow): string => `${a.from} -> ${a.to}`;
 export const cycleText = (c: string[]): string => c.join(' -> ');
 
+export const dynamicText = (d: DynamicImport): string => `${d.from}:${d.line} -> ${d.to}`;
+
 /**
- * Known breaches removed by the engine half of issue 11 (engine/destroy.ts ↔ engine/reconcile.ts,
- * and the kind modules the engine and commands import). Entries are exact; one that no longer
- * occurs fails the test so the list only ever shrinks.
+ * Known breaches, each an exact text; one that no longer occurs fails the test, so the lists only
+ * ever shrink. `upward` and `cycles` were emptied by issue 11.
+ *
+ * `commandToCommand`: the commands that still import another command's file when issue 22 made
+ * that a breach. The operations layer (src/operations/: apply, destroy, rollout, backup, endpoint
+ * lookup) is to empty it: create and plan share destroy's isAdoptedZone, create runs plan's
+ * planCommand (--dry-run) and kubeconfig's clusterEndpoint, rollout takes backup-etcd's
+ * takeBackup and kubeconfig's adminKubeconfig, status kubeconfig's adminKubeconfig and
+ * clusterEndpoint.
  */
-export const KNOWN: { upward: string[]; cycles: string[] } = {
+export const KNOWN: { upward: string[]; cycles: string[]; commandToCommand: string[] } = {
   upward: [],
   cycles: [],
+  commandToCommand: [
+    'commands/create.ts -> commands/destroy.ts',
+    'commands/create.ts -> commands/kubeconfig.ts',
+    'commands/create.ts -> commands/plan.ts',
+    'commands/plan.ts -> commands/destroy.ts',
+    'commands/rollout.ts -> commands/backup-etcd.ts',
+    'commands/rollout.ts -> commands/kubeconfig.ts',
+    'commands/status.ts -> commands/kubeconfig.ts',
+  ],
 };
 
-async function main(): Promise<void> {
-  const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
-  const r = checkLayers(src);
+/**
+ * The most dynamic `import()` calls of project modules allowed outside the CLI's lazy command
+ * loading: 45 when issue 22 began counting them, which asks for at most 25. A ceiling that only
+ * comes down: lower it as they go.
+ */
+export const DYNAMIC_CEILING = 45;
+
+/** What `npm run layers` prints of a report, and how many breaches it holds beyond KNOWN (the exit code is 1 when any). */
+export function summarize(r: LayerReport): { lines: string[]; fresh: number } {
   const out: string[] = [`${r.files} files, ${r.arrows.length} imports checked against ${Object.keys(RANK).join(' ')}`];
   const up = r.upward.map(arrowText);
   const cyc = r.cycles.map(cycleText);
+  const cmd = r.commandToCommand.map(arrowText);
   for (const u of up) out.push(`upward: ${u}${KNOWN.upward.includes(u) ? '  (known)' : ''}`);
   for (const c of cyc) out.push(`circle: ${c}${KNOWN.cycles.includes(c) ? '  (known)' : ''}`);
   for (const f of r.unranked) out.push(`unranked folder: ${f}`);
   for (const a of r.forbidden) out.push(`forbidden: ${arrowText(a)}`);
-  const fresh = up.filter((u) => !KNOWN.upward.includes(u)).length + cyc.filter((c) => !KNOWN.cycles.includes(c)).length + r.unranked.length + r.forbidden.length;
-  out.push(fresh ? `${fresh} new breach(es)` : 'no import runs upward and no circle (beyond the known list)');
-  process.stdout.write(`${out.join('\n')}\n`);
+  for (const a of r.kindToKind) out.push(`kind imports kind: ${arrowText(a)}`);
+  for (const c of cmd) out.push(`command imports command: ${c}${KNOWN.commandToCommand.includes(c) ? '  (known)' : ''}`);
+  for (const o of r.opaque) out.push(`dynamic import of no literal: ${o.file}:${o.line} ${o.text}`);
+  const d = dynamicCounts(r);
+  const folders = Object.entries(d.byFolder).map(([f, n]) => `${f} ${n}`);
+  out.push(
+    `${d.total} dynamic import() of project modules: ${d.lazyCommands} the CLI's lazy command loading, ${d.elsewhere} elsewhere` +
+      `${folders.length ? ` (${folders.join(', ')})` : ''}, ${d.intoResources} into resources/ from engine/, commands/ or model/; ${r.dynamicPackages} of packages`,
+  );
+  const overCeiling = d.elsewhere > DYNAMIC_CEILING;
+  if (overCeiling) out.push(`dynamic import() outside the CLI's lazy command loading: ${d.elsewhere}, over the ceiling of ${DYNAMIC_CEILING}`);
+  const fresh =
+    (overCeiling ? 1 : 0) +
+    up.filter((u) => !KNOWN.upward.includes(u)).length +
+    cyc.filter((c) => !KNOWN.cycles.includes(c)).length +
+    cmd.filter((c) => !KNOWN.commandToCommand.includes(c)).length +
+    r.unranked.length +
+    r.forbidden.length +
+    r.kindToKind.length +
+    r.opaque.length;
+  out.push(fresh ? `${fresh} new breach(es)` : 'no import runs upward, no circle, no kind imports a kind, no command a command (beyond the known list)');
+  return { lines: out, fresh };
+}
+
+async function main(): Promise<void> {
+  const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
+  const { lines, fresh } = summarize(checkLayers(src));
+  process.stdout.write(`${lines.join('\n')}\n`);
   process.exitCode = fresh ? 1 : 0;
 }
 

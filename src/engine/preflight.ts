@@ -200,7 +200,7 @@ export async function preflight(
   const publicRecords = nodesOf(graph, 'dns-record').filter((n) => creates.has(n.key) && isRef(n.props.zoneId) && n.props.zoneId.$ref === 'zone/public');
   const checkRecords = async (zoneId: string) => {
     if (!publicRecords.length) return;
-    const { listRecordSets } = await import('../resources/hosted-zone.js');
+    const { listRecordSets } = await import('../aws/route53.js');
     const { recordHolder } = await import('../resources/dns-record.js');
     const sets = await listRecordSets(ctx, zoneId);
     for (const n of publicRecords) {

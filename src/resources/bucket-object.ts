@@ -6,10 +6,10 @@
 import { DeleteObjectCommand, PutObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { isNotFound } from '../aws/errors.js';
+import { BUCKET_SSE } from '../aws/s3.js';
 import { AGENT_PREFIX } from '../model/agent.js';
 import { bucketName } from '../model/names.js';
-import { BUCKET_SSE, ownBucket } from './bucket.js';
-import { ownDiscoveryBucket } from './discovery-bucket.js';
+import { ownBucket, ownDiscoveryBucket } from './own-buckets.js';
 import { DISCOVERY_KEY, JWKS_KEY } from '../pki/jwks.js';
 import { change, drain } from './common.js';
 import type { ActualOf, ResourceHandler, RunContext } from './types.js';

@@ -9,14 +9,11 @@
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
-  DeleteObjectsCommand,
   GetBucketEncryptionCommand,
   GetBucketLifecycleConfigurationCommand,
   GetBucketPolicyCommand,
-  GetBucketTaggingCommand,
   GetBucketVersioningCommand,
   GetPublicAccessBlockCommand,
-  ListObjectVersionsCommand,
   PutBucketEncryptionCommand,
   PutBucketLifecycleConfigurationCommand,
   PutBucketPolicyCommand,
@@ -26,21 +23,20 @@ import {
   paginateListObjectsV2,
   type BucketLocationConstraint,
   type LifecycleRule as S3LifecycleRule,
-  type ObjectIdentifier,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { errorCode, isBucketOwnedByYou, isNotFound, isSettingNotSet, KubeazError } from '../aws/errors.js';
+import { errorCode, isBucketOwnedByYou, isNotFound, KubeazError } from '../aws/errors.js';
+import { normalisePolicy } from '../aws/iam.js';
+import { BUCKET_SSE, emptyBucket, unlessUnset } from '../aws/s3.js';
 import { ETCD_PREFIX, listSnapshots } from '../etcd/snapshots.js';
 import { BOOT_PREFIX } from '../records/boot.js';
 import { AGENT_PREFIX } from '../model/agent.js';
 import { tagDiff } from '../aws/tags.js';
-import { bucketName } from '../model/names.js';
-import type { LifecycleRule, Tags } from '../model/types.js';
-import { change, claims, clusterHome, drain, fromTagList, toTagList, whenVisible } from './common.js';
-import { normalisePolicy } from './iam-role.js';
-import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
+import type { LifecycleRule } from '../model/types.js';
+import { change, drain, toTagList, whenVisible } from './common.js';
+import { ownBucket } from './own-buckets.js';
+import type { Actual, ActualOf, Change, ResourceHandler } from './types.js';
 
-export const BUCKET_SSE = 'AES256';
 const PUBLIC_ACCESS_BLOCK = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } as const;
 type PublicAccessBlock = Record<keyof typeof PUBLIC_ACCESS_BLOCK, boolean>;
 
@@ -84,46 +80,7 @@ const canonRule = (r: LifecycleRule & { other?: unknown }) =>
 const sameLifecycle = (a: readonly LifecycleRule[], b: readonly LifecycleRule[]): boolean =>
   a.length === b.length && sortRules(a).every((r, i) => canonRule(r) === canonRule(sortRules(b)[i]!));
 
-/** undefined when the setting is not configured; NoSuchBucket and anything else is rethrown. */
-async function unlessUnset<T>(p: Promise<T>): Promise<T | undefined> {
-  try {
-    return await p;
-  } catch (e) {
-    if (isSettingNotSet(e)) return undefined;
-    throw e;
-  }
-}
-
 const arnOf = (name: string): string => `arn:aws:s3:::${name}`;
-
-/**
- * The cluster's bucket when it is this cluster's: of this name (account-scoped), in this region
- * (S3 names are global: the same spec in another region must not reach it), and not tagged for
- * another name/environment. Memoised for the observe pass: the bucket, its objects and pki/ ask.
- */
-export function ownBucket(ctx: RunContext): Promise<{ name: string; tags: Tags } | undefined> {
-  return ctx.memo('s3:ownBucket', async () => {
-    const name = bucketName(ctx.clusterId, ctx.accountId);
-    const home = await clusterHome(ctx);
-    if (home === undefined) return undefined;
-    if (home !== ctx.region) {
-      ctx.sightings.push({ what: 'bucket', region: home });
-      return undefined;
-    }
-    const s3 = await ctx.aws.s3();
-    let tagging;
-    try {
-      tagging = await unlessUnset(s3.send(new GetBucketTaggingCommand({ Bucket: name, ExpectedBucketOwner: ctx.accountId })));
-    } catch (e) {
-      if (isNotFound(e)) return undefined; // deleted meanwhile
-      throw e;
-    }
-    const tags = fromTagList(tagging?.TagSet);
-    // Tags come after creation: a bucket without them yet is ours by its name; one tagged for another
-    // name/environment (ids that coincide) is not.
-    return claims(ctx, tags, 'bucket', false) ? { name, tags } : undefined;
-  });
-}
 
 async function readBucket(s3: S3Client, name: string, owner: string): Promise<{ observed: BucketObserved }> {
   const b = { Bucket: name, ExpectedBucketOwner: owner };
@@ -299,30 +256,4 @@ export const RETAINED_PREFIXES = [ETCD_PREFIX, 'pki/'] as const;
  */
 export async function retainBackupsOnly(s3: S3Client, name: string, owner: string): Promise<number> {
   return emptyBucket(s3, name, owner, (key) => RETAINED_PREFIXES.some((p) => key.startsWith(p)));
-}
-
-/** Deletes every object version and delete marker (except those `keep` names), 1000 per DeleteObjects call. */
-export async function emptyBucket(s3: S3Client, name: string, owner: string, keep: (key: string) => boolean = () => false): Promise<number> {
-  // This SDK has no paginateListObjectVersions: follow the markers by hand, every page.
-  let KeyMarker: string | undefined;
-  let VersionIdMarker: string | undefined;
-  const ids: ObjectIdentifier[] = [];
-  for (;;) {
-    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: name, ExpectedBucketOwner: owner, KeyMarker, VersionIdMarker }));
-    for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) if (v.Key && !keep(v.Key)) ids.push({ Key: v.Key, VersionId: v.VersionId ?? 'null' });
-    if (!page.IsTruncated) break;
-    KeyMarker = page.NextKeyMarker;
-    VersionIdMarker = page.NextVersionIdMarker;
-  }
-  for (let i = 0; i < ids.length; i += 1000) {
-    const out = await s3.send(new DeleteObjectsCommand({ Bucket: name, ExpectedBucketOwner: owner, Delete: { Objects: ids.slice(i, i + 1000), Quiet: true } }));
-    const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey' && e.Code !== 'NoSuchVersion');
-    if (failed.length) {
-      const f = failed[0]!;
-      throw Object.assign(new Error(`could not delete ${failed.length} object version(s) of ${name}, first ${f.Key}@${f.VersionId}: ${f.Code} ${f.Message ?? ''}`), {
-        name: f.Code ?? 'DeleteObjectsFailed',
-      });
-    }
-  }
-  return ids.length;
 }

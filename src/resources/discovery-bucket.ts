@@ -19,9 +19,7 @@ import {
   CreateBucketCommand,
   DeleteBucketCommand,
   GetBucketEncryptionCommand,
-  GetBucketLocationCommand,
   GetBucketPolicyCommand,
-  GetBucketTaggingCommand,
   GetPublicAccessBlockCommand,
   PutBucketEncryptionCommand,
   PutBucketPolicyCommand,
@@ -30,14 +28,13 @@ import {
   paginateListObjectsV2,
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
-import { errorCode, isBucketOwnedByYou, isNotFound, isSettingNotSet } from '../aws/errors.js';
+import { errorCode, isBucketOwnedByYou, isNotFound } from '../aws/errors.js';
+import { normalisePolicy } from '../aws/iam.js';
+import { BUCKET_SSE, emptyBucket, unlessUnset } from '../aws/s3.js';
 import { tagDiff } from '../aws/tags.js';
-import { discoveryBucketName } from '../model/names.js';
 import { DISCOVERY_KEY, JWKS_KEY } from '../pki/jwks.js';
-import type { Tags } from '../model/types.js';
-import { BUCKET_SSE, emptyBucket } from './bucket.js';
-import { change, claims, drain, fromTagList, orUndefined, toTagList, whenVisible } from './common.js';
-import { normalisePolicy } from './iam-role.js';
+import { change, drain, toTagList, whenVisible } from './common.js';
+import { ownDiscoveryBucket } from './own-buckets.js';
 import type { ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 
 /** Public policies allowed and honoured; public ACLs still blocked and ignored. */
@@ -52,40 +49,6 @@ export interface DiscoveryBucketObserved {
 
 const NO_BLOCK: PublicAccessBlock = { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false };
 const arnOf = (name: string): string => `arn:aws:s3:::${name}`;
-
-async function unlessUnset<T>(p: Promise<T>): Promise<T | undefined> {
-  try {
-    return await p;
-  } catch (e) {
-    if (isSettingNotSet(e)) return undefined;
-    throw e;
-  }
-}
-
-/** The discovery bucket when it is this cluster's (name, region, tags); memoised per observe pass (bucket-object asks too). */
-export function ownDiscoveryBucket(ctx: RunContext): Promise<{ name: string; tags: Tags } | undefined> {
-  return ctx.memo('s3:ownDiscoveryBucket', async () => {
-    const s3 = await ctx.aws.s3();
-    const name = discoveryBucketName(ctx.clusterId, ctx.accountId);
-    const loc = await orUndefined(s3.send(new GetBucketLocationCommand({ Bucket: name, ExpectedBucketOwner: ctx.accountId })));
-    if (!loc) return undefined;
-    const c = loc.LocationConstraint as string | undefined;
-    const region = !c ? 'us-east-1' : c === 'EU' ? 'eu-west-1' : c;
-    if (region !== ctx.region) {
-      ctx.sightings.push({ what: 'discovery bucket', region });
-      return undefined;
-    }
-    let tagging;
-    try {
-      tagging = await unlessUnset(s3.send(new GetBucketTaggingCommand({ Bucket: name, ExpectedBucketOwner: ctx.accountId })));
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
-    const tags = fromTagList(tagging?.TagSet);
-    return claims(ctx, tags, 'discovery bucket', false) ? { name, tags } : undefined;
-  });
-}
 
 const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalisePolicy(a)) === JSON.stringify(normalisePolicy(b));
 

@@ -5,10 +5,11 @@
  * An A record at the name without our marker is someone else's and is never overwritten.
  */
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type Change as R53Change, type ResourceRecordSet } from '@aws-sdk/client-route-53';
-import { isNotFound, KubeazError } from '../aws/errors.js';
+import { isInvalidChangeBatch, isNotFound, KubeazError } from '../aws/errors.js';
+import { dnsName, listRecordSets, route53 } from '../aws/route53.js';
 import { change, claimsGlobal } from './common.js';
 import { ENV_TAG, NAME_TAG, OWNER_TAG, REGION_TAG, type Tags } from '../model/types.js';
-import { clusterZones, dnsName, isInvalidChangeBatch, listRecordSets, route53 } from './hosted-zone.js';
+import { clusterZones } from './cluster-zones.js';
 import type { Actual, ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 /** TTL of the TXT marker, and of value records that name none. */

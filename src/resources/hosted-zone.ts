@@ -10,107 +10,27 @@ import {
   CreateHostedZoneCommand,
   DeleteHostedZoneCommand,
   ListHostedZonesByNameCommand,
-  ListResourceRecordSetsCommand,
   ListTagsForResourceCommand,
-  ListTagsForResourcesCommand,
   paginateListHostedZones,
   type Change as R53Change,
   type HostedZone,
   type ResourceRecordSet,
-  type Route53Client,
   type Tag,
   type VPCRegion,
 } from '@aws-sdk/client-route-53';
 import { errorCode, isAlreadyExists, isInvalidChangeBatch, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
+import { bareZoneId, dnsName, listRecordSets, route53, zoneArn } from '../aws/route53.js';
 import { tagDiff } from '../aws/tags.js';
 import type { Tags } from '../model/types.js';
-import { change, claimsGlobal, drain, fromTagList, toTagList } from './common.js';
+import { clusterZones, toClusterZone, type ClusterZone } from './cluster-zones.js';
+import { change, drain, fromTagList, toTagList } from './common.js';
 import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
-
-/** Route53's answer to a change batch that no longer matches the records (deleted meanwhile). */
 
 interface Observed {
   domain: string;
   private: boolean;
   comment: string;
   adopted: boolean;
-}
-
-/** A zone the cluster uses: owned (found by its comment) or adopted (the domain's single public zone). */
-export interface ClusterZone {
-  key: string;
-  /** without the '/hostedzone/' prefix */
-  id: string;
-  /** without the trailing dot */
-  name: string;
-  private: boolean;
-  adopted: boolean;
-  comment: string;
-  /** an owned zone's tags (an adopted one's are not ours to read) */
-  tags: Tags;
-}
-
-export const bareZoneId = (id: string): string => id.replace(/^\/hostedzone\//, '');
-export const zoneArn = (id: string): string => `arn:aws:route53:::hostedzone/${id}`;
-/** Route53 answers fully-qualified names; we keep them without the final dot, lower case. */
-export const dnsName = (name: string): string => name.replace(/\.$/, '').toLowerCase();
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-export const route53 = (ctx: RunContext): Promise<Route53Client> => ctx.aws.route53();
-
-/** Every hosted zone of the account: ONE paginated pass, shared for the observe pass (dns-record reuses it). */
-export function listHostedZones(ctx: RunContext): Promise<HostedZone[]> {
-  return ctx.memo('route53:ListHostedZones', async () => drain(paginateListHostedZones({ client: await route53(ctx) }, {}), (p) => p.HostedZones));
-}
-
-function ownedKey(ctx: RunContext, z: HostedZone): string | undefined {
-  const m = new RegExp(`^kubeaz:${escapeRe(ctx.clusterId)} (zone\\/\\S+)$`).exec(z.Config?.Comment ?? '');
-  return m?.[1];
-}
-
-const toClusterZone = (z: HostedZone, key: string, adopted: boolean, tags: Tags = {}): ClusterZone => ({
-  key,
-  id: bareZoneId(z.Id!),
-  name: dnsName(z.Name ?? ''),
-  private: z.Config?.PrivateZone ?? false,
-  adopted,
-  comment: z.Config?.Comment ?? '',
-  tags,
-});
-
-/**
- * The zones of this cluster: those it owns (by comment) plus, when the spec names a public domain
- * that no owned zone covers, that domain's single existing public zone (adopted, key 'zone/public').
- * Several public zones of one domain are ambiguous: none is adopted here, create() says why.
- */
-export function clusterZones(ctx: RunContext): Promise<ClusterZone[]> {
-  return ctx.memo('route53:clusterZones', () => findClusterZones(ctx));
-}
-
-async function findClusterZones(ctx: RunContext): Promise<ClusterZone[]> {
-  const all = await listHostedZones(ctx);
-  const commented = all.flatMap((z) => {
-    const key = ownedKey(ctx, z);
-    return key ? [{ z, key }] : [];
-  });
-  // The comment names the cluster id; the tags (name, environment, region) must not say another
-  // cluster's: Route 53 is global, and two specs' ids may coincide.
-  const tags = commented.length ? await zoneTags(ctx, commented.map(({ z }) => bareZoneId(z.Id!))) : new Map<string, Tags>();
-  const out: ClusterZone[] = [];
-  for (const { z, key } of commented) {
-    const t = tags.get(bareZoneId(z.Id!)) ?? {};
-    if (await claimsGlobal(ctx, t, `hosted zone ${dnsName(z.Name ?? '')} (${bareZoneId(z.Id!)})`, false)) out.push(toClusterZone(z, key, false, t));
-  }
-  const covered = new Set(out.map((z) => z.name));
-  const ownsPublic = out.some((z) => z.key === 'zone/public');
-  if (!ownsPublic) {
-    const domain = ctx.publicDomain ? dnsName(ctx.publicDomain) : undefined;
-    if (domain && !covered.has(domain)) {
-      const candidates = all.filter((z) => dnsName(z.Name ?? '') === domain && !z.Config?.PrivateZone);
-      if (candidates.length === 1) out.push(toClusterZone(candidates[0]!, 'zone/public', true));
-    }
-  }
-  return out;
 }
 
 function actualOf(z: ClusterZone, tags: Tags): ActualOf<Observed> {
@@ -122,18 +42,6 @@ function actualOf(z: ClusterZone, tags: Tags): ActualOf<Observed> {
     tags,
     observed: { domain: z.name, private: z.private, comment: z.comment, adopted: z.adopted } satisfies Observed,
   };
-}
-
-/** Tags of owned zones, ten ids per call. */
-async function zoneTags(ctx: RunContext, ids: string[]): Promise<Map<string, Tags>> {
-  const r53 = await route53(ctx);
-  const out = new Map<string, Tags>();
-  for (let i = 0; i < ids.length; i += 10) {
-    const chunk = ids.slice(i, i + 10);
-    const res = await r53.send(new ListTagsForResourcesCommand({ ResourceType: 'hostedzone', ResourceIds: chunk }));
-    for (const set of res.ResourceTagSets ?? []) if (set.ResourceId) out.set(bareZoneId(set.ResourceId), fromTagList(set.Tags));
-  }
-  return out;
 }
 
 /** ChangeTagsForResource takes at most ten tags per call. */
@@ -161,26 +69,6 @@ async function zonesNamed(ctx: RunContext, domain: string): Promise<HostedZone[]
   }
   return out;
 }
-
-/** Every record set of a zone, all pages. */
-export async function listRecordSets(ctx: RunContext, zoneId: string): Promise<ResourceRecordSet[]> {
-  const r53 = await route53(ctx);
-  const out: ResourceRecordSet[] = [];
-  let start: { StartRecordName?: string; StartRecordType?: ResourceRecordSet['Type']; StartRecordIdentifier?: string } = {};
-  for (;;) {
-    const page = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, ...start }));
-    out.push(...(page.ResourceRecordSets ?? []));
-    if (!page.IsTruncated || !page.NextRecordName) break;
-    start = {
-      StartRecordName: page.NextRecordName,
-      ...(page.NextRecordType ? { StartRecordType: page.NextRecordType } : {}),
-      ...(page.NextRecordIdentifier ? { StartRecordIdentifier: page.NextRecordIdentifier } : {}),
-    };
-  }
-  return out;
-}
-
-export { isInvalidChangeBatch };
 
 export const hostedZone: ResourceHandler<'hosted-zone', Observed> = {
   kind: 'hosted-zone',

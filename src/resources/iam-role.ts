@@ -22,46 +22,12 @@ import {
 } from '@aws-sdk/client-iam';
 import { isAlreadyExists, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
+import { iamKey, parsePolicy, policyChanges, samePolicy } from '../aws/iam.js';
 
-import { KEY_TAG, type PolicyDocument, type Tags } from '../model/types.js';
+import type { PolicyDocument, Tags } from '../model/types.js';
 import { change, drain, fromTagList, ignoreNotFound, toTagList, whenVisible } from './common.js';
 import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 import { iamDetails } from './iam-details.js';
-
-// ── helpers shared by the IAM kinds (and the bucket's policy comparison) ─────────────────────
-
-/** IAM hands policy documents back URL-encoded. */
-export const parsePolicy = (s: string | undefined): unknown => (s ? JSON.parse(decodeURIComponent(s)) : undefined);
-
-/**
- * A canonical form of a policy document: object keys sorted, and a one-item array turned into the
- * item (IAM and S3 may return `"Action": "s3:GetObject"` for `["s3:GetObject"]`). Applied to both
- * sides of a comparison.
- */
-export function normalisePolicy(v: unknown): unknown {
-  if (Array.isArray(v)) return v.length === 1 ? normalisePolicy(v[0]) : v.map(normalisePolicy);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) out[k] = normalisePolicy((v as Record<string, unknown>)[k]);
-    return out;
-  }
-  return v;
-}
-export const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalisePolicy(a)) === JSON.stringify(normalisePolicy(b));
-
-/** The logical key of an entity under our path: `<prefix>/<suffix>` of `${clusterId}-<suffix>`, else its key tag, else its name. */
-export function iamKey(prefix: string, clusterId: string, name: string, tags: Tags): string {
-  if (name.startsWith(`${clusterId}-`)) return `${prefix}/${name.slice(clusterId.length + 1)}`;
-  return tags[KEY_TAG] ?? `${prefix}/${name}`;
-}
-
-/** Per-policy changes: one `policy:<name>` change for each policy added, changed or to be removed. */
-export function policyChanges(desired: Record<string, PolicyDocument>, actual: Record<string, unknown>): Change[] {
-  const out: Change[] = [];
-  for (const [name, doc] of Object.entries(desired)) if (!samePolicy(actual[name], doc)) out.push(change(`policy:${name}`, actual[name], doc, true));
-  for (const name of Object.keys(actual)) if (!(name in desired)) out.push(change(`policy:${name}`, actual[name], undefined, true));
-  return out;
-}
 
 export const assumeRolePolicy = (service: string): PolicyDocument => ({
   Version: '2012-10-17',

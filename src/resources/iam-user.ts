@@ -26,10 +26,10 @@ import {
 } from '@aws-sdk/client-iam';
 import { isAlreadyExists, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
+import { parsePolicy, policyChanges } from '../aws/iam.js';
 
 import type { Tags } from '../model/types.js';
 import { change, drain, fromTagList, ignoreNotFound, toTagList, whenVisible } from './common.js';
-import { parsePolicy, policyChanges } from './iam-role.js';
 import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 import { iamDetails } from './iam-details.js';
 

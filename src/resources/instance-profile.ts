@@ -16,10 +16,10 @@ import {
 } from '@aws-sdk/client-iam';
 import { errorCode, isAlreadyExists, isNotFound, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
+import { iamKey } from '../aws/iam.js';
 import { iamPathOf } from '../model/names.js';
 import type { Tags } from '../model/types.js';
 import { change, claimsGlobal, drain, fromTagList, ignoreNotFound, sameSet, toTagList, whenVisible } from './common.js';
-import { iamKey } from './iam-role.js';
 import { iamDetails } from './iam-details.js';
 import type { Actual, ActualOf, Change, ResourceHandler } from './types.js';
 

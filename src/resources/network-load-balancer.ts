@@ -17,7 +17,6 @@ import {
   DeleteLoadBalancerCommand,
   DescribeLoadBalancerAttributesCommand,
   DescribeLoadBalancersCommand,
-  DescribeTagsCommand,
   ModifyListenerCommand,
   ModifyLoadBalancerAttributesCommand,
   SetSecurityGroupsCommand,
@@ -29,10 +28,10 @@ import {
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isAlreadyExists, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
+import { elbv2TagsOf, ownedElbv2 } from '../aws/elbv2.js';
 import { tagDiff } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
-import { change, claims, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
-import { chunks } from '../util/lists.js';
+import { change, claims, drain, ignoreNotFound, sameSet, toTagList } from './common.js';
 import type { ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 type Node = ResolvedNode<'network-load-balancer'>;
@@ -56,29 +55,6 @@ interface Observed {
 
 const client = (ctx: RunContext): Promise<ElasticLoadBalancingV2Client> => ctx.aws.elbv2();
 const CROSS_ZONE = 'load_balancing.cross_zone.enabled';
-/** DescribeTags takes at most 20 ARNs. */
-const ARNS_PER_CALL = 20;
-
-export async function elbv2TagsOf(elb: ElasticLoadBalancingV2Client, arns: readonly string[]): Promise<Map<string, Tags>> {
-  const out = new Map<string, Tags>();
-  for (const batch of chunks(arns, ARNS_PER_CALL)) {
-    const res = await elb.send(new DescribeTagsCommand({ ResourceArns: [...batch] }));
-    for (const d of res.TagDescriptions ?? []) if (d.ResourceArn) out.set(d.ResourceArn, fromTagList(d.Tags));
-  }
-  return out;
-}
-
-/** The ELBv2 resources (load balancers, target groups) among `items` that this cluster owns, with their key and tags: one DescribeTags per 20. */
-export async function ownedElbv2<T>(ctx: RunContext, elb: ElasticLoadBalancingV2Client, items: readonly T[], arnOf: (t: T) => string): Promise<Array<{ item: T; key: string; tags: Tags }>> {
-  if (!items.length) return [];
-  const tags = await elbv2TagsOf(elb, items.map(arnOf));
-  return items.flatMap((item) => {
-    const t = tags.get(arnOf(item)) ?? {};
-    const key = t[KEY_TAG];
-    return key && claims(ctx, t, key) ? [{ item, key, tags: t }] : [];
-  });
-}
-
 const listenerOf = (l: AwsListener): ObservedListener => ({
   arn: l.ListenerArn ?? '',
   protocol: (l.Protocol ?? '').toUpperCase(),
@@ -164,7 +140,7 @@ export const networkLoadBalancer: ResourceHandler<'network-load-balancer', Obser
   async observe(ctx) {
     const elb = await client(ctx);
     const all = (await drain(paginateDescribeLoadBalancers({ client: elb }, {}), (p) => p.LoadBalancers)).filter((lb) => lb.Type === 'network' && lb.LoadBalancerArn);
-    const owned = await ownedElbv2(ctx, elb, all, (lb) => lb.LoadBalancerArn!);
+    const owned = await ownedElbv2(elb, all, (lb) => lb.LoadBalancerArn!, (tags, key) => claims(ctx, tags, key));
     return Promise.all(owned.map(async ({ item: lb, key, tags }) => toActual(lb, key, tags, await observedOf(elb, lb))));
   },
 

@@ -15,7 +15,7 @@ import { ownerFilter, tagDiff } from '../aws/tags.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, sameSet, toTagList } from './common.js';
 import { retryWhile } from '../util/async.js';
 import { whenVisible } from './common.js';
-import { natGatewayFailure } from './nat-gateway.js';
+import { natGatewayFailure } from './nat-waiter.js';
 import type { Change, ResourceHandler, RunContext } from './types.js';
 
 export interface RouteEntry {

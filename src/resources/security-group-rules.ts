@@ -16,7 +16,7 @@ import { fromTagList } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type Resolved, type SgRule } from '../model/types.js';
 import { chunks } from '../util/lists.js';
 import { change, drain, sameSet, keyed } from './common.js';
-import { describeOwnedGroups } from './security-group.js';
+import { describeOwnedGroups } from './owned-security-groups.js';
 import type { Actual, ActualOf, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 /** The AWS code of a security group that does not exist (isNotFound also matches it, but so does a missing rule). */

@@ -1,25 +1,15 @@
-import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSecurityGroupsCommand, paginateDescribeSecurityGroups, type SecurityGroup } from '@aws-sdk/client-ec2';
+import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSecurityGroupsCommand, type SecurityGroup } from '@aws-sdk/client-ec2';
 import { isAlreadyExists } from '../aws/errors.js';
-import { fromTagList, ownerFilter, tagDiff } from '../aws/tags.js';
+import { fromTagList, tagDiff } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG } from '../model/types.js';
-import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, toTagList } from './common.js';
-import type { Actual, ActualOf, ResourceHandler, RunContext } from './types.js';
+import { applyEc2TagChanges, change, ignoreNotFound, keyed, toTagList } from './common.js';
+import { describeOwnedGroups } from './owned-security-groups.js';
+import type { Actual, ActualOf, ResourceHandler } from './types.js';
 
 interface Observed {
   vpcId: string;
   groupName: string;
   description: string;
-}
-
-/**
- * Every security group the cluster owns, read once per observe pass: security-group-rules.ts
- * derives its actuals from the same answer (ctx.memo), so the groups cost one paginated call.
- */
-export function describeOwnedGroups(ctx: RunContext): Promise<SecurityGroup[]> {
-  return ctx.memo('ec2:DescribeSecurityGroups:owned', async () => {
-    const ec2 = await ctx.aws.ec2();
-    return drain(paginateDescribeSecurityGroups({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.SecurityGroups);
-  });
 }
 
 const toActual = (item: SecurityGroup, key: string, tags: Record<string, string>): ActualOf<Observed> => ({

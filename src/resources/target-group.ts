@@ -22,10 +22,10 @@ import {
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isAlreadyExists, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
+import { elbv2TagsOf, ownedElbv2 } from '../aws/elbv2.js';
 import { tagDiff } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type KindProps, type Tags } from '../model/types.js';
-import { change, drain, ignoreNotFound, toTagList } from './common.js';
-import { elbv2TagsOf, ownedElbv2 } from './network-load-balancer.js';
+import { change, claims, drain, ignoreNotFound, toTagList } from './common.js';
 import type { ActualOf, Change, Health, ResourceHandler, RunContext } from './types.js';
 
 type Props = KindProps['target-group'];
@@ -140,7 +140,7 @@ export const targetGroup: ResourceHandler<'target-group', Observed> = {
   async observe(ctx) {
     const elb = await client(ctx);
     const all = (await drain(paginateDescribeTargetGroups({ client: elb }, {}), (p) => p.TargetGroups)).filter((tg) => tg.TargetGroupArn);
-    const owned = await ownedElbv2(ctx, elb, all, (tg) => tg.TargetGroupArn!);
+    const owned = await ownedElbv2(elb, all, (tg) => tg.TargetGroupArn!, (tags, key) => claims(ctx, tags, key));
     return Promise.all(owned.map(async ({ item: tg, key, tags }) => toActual(tg, key, tags, await observedOf(elb, tg))));
   },
 
