@@ -23,7 +23,7 @@ import { errorCode, KubeazError } from '../aws/errors.js';
 import type { Progress } from '../engine/progress.js';
 import { GROUP_TAG, K8S_VERSION_TAG, OWNER_TAG } from '../model/types.js';
 import { isMasterGroup } from '../model/names.js';
-import { isMinorUpgrade } from '../engine/skew.js';
+import { isMinorUpgrade } from '../checks/version-skew.js';
 import { confirm, openSession, type GlobalOptions, type Session } from './session.js';
 import { summarizeCalls } from './output.js';
 import { sleep } from '../util/async.js';

@@ -5,12 +5,14 @@
  * type's `import('…')`, and every dynamic `import('…')` call, which is an import like any other.
  * Each is checked against the order in README.md ("Layers"):
  *
- *   cli/ devtools/ agent/ → commands/ → engine/ → resources/ → state/ etcd/ kube/ → aws/ → model/ pki/ → spec/ → errors.ts util/
+ *   cli/ devtools/ agent/ → commands/ → engine/ → resources/ → state/ etcd/ kube/ checks/ → aws/ → model/ pki/ → spec/ → errors.ts util/
  *
  * An import may go to its own folder, to a folder of the same rank, or downward; never upward.
  * The node agent (agent/) is an entry point like cli/, but it is bundled on its own and runs on
  * the instances: it may not import the CLI's machinery (FORBIDDEN), only what it shares (records,
- * etcd, aws, pki, model, spec, util).
+ * etcd, aws, pki, model, spec, util). The named checks (checks/: cluster rules and pre-flight, which
+ * the engine runs) sit beside the other clients of AWS below the kinds: they see AWS through aws/,
+ * the model, the spec and util, and FORBIDDEN keeps them off the other folders of their rank.
  * Separately, no file may reach itself again through imports (a circle), whatever the folders;
  * no kind's file imports another kind's (what kinds share lives in aws/<service>.ts or in a
  * shared module of resources/ that defines no handler); no command's file imports another
@@ -38,6 +40,8 @@ export const RANK: Record<string, number> = {
   // record types shared by the CLI and the node agent (boot reports, etcd control-plane records)
   records: 4,
   kube: 4,
+  // the named cluster rules and pre-flight checks the engine runs (checks/index.ts); no kind's handler
+  checks: 4,
   aws: 3,
   model: 2,
   pki: 2,
@@ -50,7 +54,8 @@ export const RANK: Record<string, number> = {
 
 /** Folder → folders it may never import, whatever the ranks say. */
 export const FORBIDDEN: Record<string, readonly string[]> = {
-  agent: ['cli', 'devtools', 'commands', 'operations', 'engine', 'resources'],
+  agent: ['cli', 'devtools', 'commands', 'operations', 'engine', 'resources', 'checks'],
+  checks: ['state', 'etcd', 'records', 'kube'],
 };
 
 export interface Arrow {
@@ -76,7 +81,7 @@ export interface LayerReport {
   arrows: Arrow[];
   /** imports that run upward: `from` sits below `to` */
   upward: Arrow[];
-  /** imports FORBIDDEN names (agent/ into the CLI's machinery) */
+  /** imports FORBIDDEN names (agent/ into the CLI's machinery, checks/ beside aws/) */
   forbidden: Arrow[];
   /** each circle once, as the files around it (the first repeated at the end) */
   cycles: string[][];

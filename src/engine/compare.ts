@@ -7,19 +7,20 @@
  * Every desired node is compared with what exists in dependency order, and a dependent sees what
  * its dependencies will become (a launch template's next version — said by the kind's `planUpdate`
  * hook — or an id known only after a create: PENDING). Owned resources the spec no longer names
- * are planned for deletion. Changes AWS cannot make in place (VPC CIDR, tenancy, zones of an
- * existing cluster) are refused with a reason; `create` applies nothing of a plan that refuses
- * anything. Pure: no AWS call.
+ * are planned for deletion. Changes AWS cannot make in place are refused with a reason: a node's
+ * own (VPC CIDR, tenancy: its kind's diff marks them not in place) and the cluster rules of
+ * checks/ (zones of an existing cluster, version skew, fewer masters); `create` applies nothing of
+ * a plan that refuses anything. Pure: no AWS call.
  *
  * The JSON form (`plan --output json`, README "Plan JSON schema") is versioned: fields are only ever
  * added within a version.
  */
 import { KubeazError } from '../aws/errors.js';
-import { isRef, K8S_VERSION_TAG, type AnyNode, type DesiredGraph, type Kind } from '../model/types.js';
+import { CLUSTER_RULES } from '../checks/index.js';
+import { isRef, type AnyNode, type DesiredGraph, type Kind } from '../model/types.js';
 import { handlerFor, type Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler } from '../resources/types.js';
 import { deletionOrder } from './edges.js';
-import { checkVersionSkew } from './skew.js';
 
 export const PLAN_VERSION = 1;
 
@@ -151,72 +152,18 @@ function topoOrder(graph: DesiredGraph): string[] {
   return out;
 }
 
-/** The zones the existing cluster's subnets are in (keys subnet/<tier>/<zone>). */
-function existingZones(actuals: Map<string, Actual>): string[] {
-  const zones = new Set<string>();
-  for (const a of actuals.values()) if (a.kind === 'subnet') zones.add(a.key.split('/').pop()!);
-  return [...zones].sort();
-}
-
-/** Refusals that no single node's diff sees: the zones of an existing cluster, a version skew, fewer masters. */
+/**
+ * Refusals that no single node's diff sees (the zones of an existing cluster, a version skew, fewer
+ * masters): the named cluster rules of checks/ (CLUSTER_RULES), each judging the input it declares.
+ */
 function clusterRefusals(observed: Map<string, Actual>, graph: DesiredGraph, zones: readonly string[]): PlanChange[] {
   const out: PlanChange[] = [];
-  // Zones of an existing cluster: subnets, NAT gateways, route tables and every group's placement hang on them.
-  if (observed.has('vpc')) {
-    const had = existingZones(observed);
-    const want = [...zones].sort();
-    if (had.length && had.join(',') !== want.join(',')) {
-      out.push({
-        key: 'vpc',
-        kind: 'vpc',
-        action: 'refuse',
-        id: observed.get('vpc')!.id,
-        fields: [{ field: 'zones', from: had, to: want }],
-        reason: 'the zones of an existing cluster cannot change: its subnets, NAT gateways, route tables and instances are placed in them. Put the zones back, or destroy and create the cluster.',
-      });
-    }
+  for (const rule of CLUSTER_RULES) {
+    const input = rule.input({ observed, graph, zones });
+    const refusal = input === undefined ? undefined : rule.check(input);
+    if (refusal) out.push({ key: refusal.key, kind: refusal.kind, action: 'refuse', id: refusal.id, fields: refusal.fields, reason: refusal.reason });
   }
-  // Version skew: at most one minor up, never down, from what the running cluster was given.
-  const runningVersion = observed.get('lt/master')?.tags[K8S_VERSION_TAG];
-  const wantedVersion = graph.nodes.find((n) => n.key === 'lt/master')?.tags[K8S_VERSION_TAG];
-  if (runningVersion && wantedVersion && runningVersion !== wantedVersion) {
-    const refusal = checkVersionSkew(runningVersion, wantedVersion);
-    if (refusal)
-      out.push({
-        key: 'lt/master',
-        kind: 'launch-template',
-        action: 'refuse',
-        id: observed.get('lt/master')!.id,
-        fields: [{ field: 'kubernetesVersion', from: runningVersion, to: wantedVersion }],
-        reason: refusal.reason,
-      });
-  }
-  const masters = controlPlaneShrink(observed, graph);
-  if (masters) out.push(masters);
   return out;
-}
-
-/** asg/master, asg/master-2, …: one group per master. */
-const MASTER_ASG = /^asg\/master(-[0-9]+)?$/;
-
-/**
- * Fewer masters than run now (3 → 1, 5 → 3) is refused: each master is an etcd member, and
- * removing members safely means `etcdctl member remove` one at a time while quorum holds, before
- * the instance goes — deleting groups would leave etcd counting dead members (two of three gone
- * is a lost quorum). More masters (1 → 3) is a plan like any other: the new members join.
- */
-function controlPlaneShrink(observed: Map<string, Actual>, graph: DesiredGraph): PlanChange | undefined {
-  const running = [...observed.values()].filter((a) => a.kind === 'auto-scaling-group' && MASTER_ASG.test(a.key)).length;
-  const wanted = graph.nodes.filter((n) => n.kind === 'auto-scaling-group' && MASTER_ASG.test(n.key)).length;
-  if (!running || running <= wanted) return undefined;
-  return {
-    key: 'asg/master',
-    kind: 'auto-scaling-group',
-    action: 'refuse',
-    id: observed.get('asg/master')?.id ?? '',
-    fields: [{ field: 'controlPlane.count', from: running, to: wanted }],
-    reason: `controlPlane.count ${running} → ${wanted} removes masters, and kubeaz does not shrink a control plane: every master is an etcd member, and deleting their groups would leave etcd counting members that are gone (losing quorum once a majority of its members is missing). Put count back to ${running}; to run fewer masters, back up etcd and restore it into a new cluster.`,
-  };
 }
 
 export function computePlanFrom(

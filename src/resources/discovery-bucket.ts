@@ -12,8 +12,8 @@
  * there: the derived, account-scoped name (`discoveryBucketName`), the bucket's region, and its
  * tags (set right after creation: S3 takes none at CreateBucket).
  *
- * The account's own Block Public Access (S3 Control) overrides any bucket's: `accountPublicAccessBlock`
- * reads it for pre-flight, which refuses when it forbids public bucket policies.
+ * The account's own Block Public Access (S3 Control) overrides any bucket's: pre-flight reads it
+ * (aws/s3.ts accountPublicAccessBlock) and refuses when it forbids public bucket policies.
  */
 import {
   CreateBucketCommand,
@@ -28,14 +28,14 @@ import {
   paginateListObjectsV2,
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
-import { errorCode, isBucketOwnedByYou, isNotFound } from '../aws/errors.js';
+import { isBucketOwnedByYou, isNotFound } from '../aws/errors.js';
 import { normalisePolicy } from '../aws/iam.js';
 import { BUCKET_SSE, emptyBucket, unlessUnset } from '../aws/s3.js';
 import { tagDiff } from '../aws/tags.js';
 import { DISCOVERY_KEY, JWKS_KEY } from '../pki/jwks.js';
 import { change, drain, toTagList, whenVisible } from './common.js';
 import { ownDiscoveryBucket } from './own-buckets.js';
-import type { ActualOf, Change, ResourceHandler, RunContext } from './types.js';
+import type { ActualOf, Change, ResourceHandler } from './types.js';
 
 /** Public policies allowed and honoured; public ACLs still blocked and ignored. */
 export const DISCOVERY_PUBLIC_ACCESS_BLOCK = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false } as const;
@@ -169,43 +169,3 @@ export const discoveryBucket: ResourceHandler<'discovery-bucket', DiscoveryBucke
     }
   },
 };
-
-export interface AccountPublicAccessBlock {
-  /** undefined when the account has none configured (nothing blocked at account level) */
-  config: PublicAccessBlock | undefined;
-}
-
-/**
- * The account's Block Public Access (S3 Control GetPublicAccessBlock). kubeaz has no S3 Control
- * client (no new dependency this round): the S3 client sends the call, re-aimed by a middleware
- * on this one command at S3 Control's path and host (`<account>.s3-control.<region>.amazonaws.com`,
- * or the custom endpoint's path-style `/v20180820/…`), signed for `s3` as S3 Control is, and the
- * S3 answer parser reads it (S3 Control answers the same PublicAccessBlockConfiguration document).
- */
-export async function accountPublicAccessBlock(ctx: RunContext): Promise<AccountPublicAccessBlock> {
-  const s3 = await ctx.aws.s3();
-  const cmd = new GetPublicAccessBlockCommand({ Bucket: 'kubeaz-account-public-access-block' });
-  const custom = Boolean(process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3);
-  cmd.middlewareStack.add(
-    (next) => async (args) => {
-      const req = args.request as { hostname: string; path: string; query: Record<string, unknown>; headers: Record<string, string> };
-      req.path = '/v20180820/configuration/publicAccessBlock';
-      req.query = {};
-      req.headers['x-amz-account-id'] = ctx.accountId;
-      if (!custom) {
-        req.hostname = `${ctx.accountId}.s3-control.${ctx.region}.amazonaws.com`;
-        req.headers.host = req.hostname;
-      }
-      return next(args);
-    },
-    { step: 'build', name: 'kubeazS3ControlPublicAccessBlock', priority: 'low' },
-  );
-  try {
-    const out = await s3.send(cmd);
-    const c = out.PublicAccessBlockConfiguration;
-    return { config: { BlockPublicAcls: c?.BlockPublicAcls ?? false, IgnorePublicAcls: c?.IgnorePublicAcls ?? false, BlockPublicPolicy: c?.BlockPublicPolicy ?? false, RestrictPublicBuckets: c?.RestrictPublicBuckets ?? false } };
-  } catch (e) {
-    if (errorCode(e) === 'NoSuchPublicAccessBlockConfiguration') return { config: undefined };
-    throw e;
-  }
-}

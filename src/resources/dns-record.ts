@@ -8,7 +8,7 @@ import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type Ch
 import { isInvalidChangeBatch, isNotFound, KubeazError } from '../aws/errors.js';
 import { dnsName, listRecordSets, route53 } from '../aws/route53.js';
 import { change, claimsGlobal } from './common.js';
-import { ENV_TAG, NAME_TAG, OWNER_TAG, REGION_TAG, type Tags } from '../model/types.js';
+import { isOurs, markerValue, parseMarker } from '../model/record-marker.js';
 import { clusterZones } from './cluster-zones.js';
 import type { Actual, ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
@@ -24,58 +24,7 @@ export interface RecordObserved {
   oldMarker?: string;
 }
 
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/**
- * The marker: cluster id and key, then (since records carry the whole ownership proof) the spec's
- * name, environment and region. A marker written before those fields existed has only the first
- * two; it is rewritten with all of them on the next create.
- */
-export const markerValue = (clusterId: string, key: string, owner?: { name: string; environment: string; region: string }): string =>
-  `"kubeaz:cluster=${clusterId},key=${key}${owner ? `,name=${owner.name},environment=${owner.environment},region=${owner.region}` : ''}"`;
-const markerRe = (clusterId: string): RegExp => new RegExp(`^"kubeaz:cluster=${escapeRe(clusterId)},key=([^",]+)((?:,[a-z]+=[^",]*)*)"$`);
 const ourMarker = (ctx: RunContext, key: string): string => markerValue(ctx.clusterId, key, ctx.owner ? { ...ctx.owner, region: ctx.region } : undefined);
-
-/** A marker value with our cluster id: its key and what it says as tags (for claims). */
-function parseMarker(ctx: RunContext, value: string | undefined): { key: string; tags: Tags } | undefined {
-  const m = markerRe(ctx.clusterId).exec(value ?? '');
-  if (!m) return undefined;
-  const extra = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  const tags: Tags = { [OWNER_TAG]: ctx.clusterId };
-  if (extra.name !== undefined) tags[NAME_TAG] = extra.name;
-  if (extra.environment !== undefined) tags[ENV_TAG] = extra.environment;
-  if (extra.region !== undefined) tags[REGION_TAG] = extra.region;
-  return { key: m[1]!, tags };
-}
-
-/** Ours: our id, and nothing in the marker says another name, environment or region. */
-function isOurs(ctx: RunContext, value: string | undefined): boolean {
-  const p = parseMarker(ctx, value);
-  if (!p) return false;
-  const o = ctx.owner;
-  const t = p.tags;
-  return (t[REGION_TAG] ?? ctx.region) === ctx.region && (!o || ((t[NAME_TAG] ?? o.name) === o.name && (t[ENV_TAG] ?? o.environment) === o.environment));
-}
-
-/**
- * Pre-flight: who holds a record name in a zone, when it is not this cluster: another cluster (its
- * TXT marker names it) or someone who is not kubeaz (an A record without a marker). undefined when
- * the name is free or ours.
- */
-export function recordHolder(ctx: RunContext, sets: readonly ResourceRecordSet[], name: string): string | undefined {
-  const at = sets.filter((r) => dnsName(r.Name ?? '') === dnsName(name));
-  const markers = at.filter((r) => r.Type === 'TXT').flatMap((r) => (r.ResourceRecords ?? []).map((v) => v.Value ?? ''));
-  const kubeaz = markers.map((v) => /^"kubeaz:cluster=([^",]+),key=[^",]+((?:,[a-z]+=[^",]*)*)"$/.exec(v)).filter((m): m is RegExpExecArray => m !== null);
-  if (markers.some((v) => isOurs(ctx, v))) return undefined;
-  if (kubeaz.length) {
-    const m = kubeaz[0]!;
-    const extra = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-    return extra.name !== undefined && extra.environment !== undefined
-      ? `cluster ${extra.name}/${extra.environment}${extra.region ? ` (in ${extra.region})` : ''} (its TXT marker)`
-      : `cluster ${m[1]} (its TXT marker)`;
-  }
-  if (at.some((r) => r.Type === 'A' || r.Type === 'CNAME' || r.Type === 'AAAA')) return 'someone other than kubeaz (a record without a kubeaz marker)';
-  return undefined;
-}
 
 const isPlainA = (s: ResourceRecordSet): boolean => s.Type === 'A' && !s.SetIdentifier;
 

@@ -30,7 +30,7 @@ import { parsePolicy, policyChanges } from '../aws/iam.js';
 
 import type { Tags } from '../model/types.js';
 import { change, drain, fromTagList, ignoreNotFound, toTagList, whenVisible } from './common.js';
-import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
+import type { Actual, ActualOf, Change, ResourceHandler } from './types.js';
 import { iamDetails } from './iam-details.js';
 
 export interface UserObserved {
@@ -52,26 +52,6 @@ const userActual = (key: string, name: string, arn: string, tags: Tags, observed
   tags,
   observed,
 });
-
-/**
- * Pre-flight: the users of these names that exist already, with their path and tags (GetUser,
- * one call per name; NotFound is free). A user the cluster owns is observed, never asked about.
- */
-export async function existingUsers(ctx: RunContext, names: readonly string[]): Promise<Array<{ name: string; path: string; tags: Tags }>> {
-  const iam = await ctx.aws.iam();
-  const found = await Promise.all(
-    names.map(async (name) => {
-      try {
-        const u = (await iam.send(new GetUserCommand({ UserName: name }))).User;
-        return u ? [{ name, path: u.Path ?? '/', tags: fromTagList(u.Tags) }] : [];
-      } catch (e) {
-        if (isNotFound(e)) return [];
-        throw e;
-      }
-    }),
-  );
-  return found.flat();
-}
 
 export const iamUser: ResourceHandler<'iam-user', UserObserved> = {
   kind: 'iam-user',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkVersionSkew, isMinorUpgrade } from '../../src/engine/skew.js';
+import { checkVersionSkew, isMinorUpgrade } from '../../src/checks/version-skew.js';
 
 describe('version skew (plan/create)', () => {
   it.each([

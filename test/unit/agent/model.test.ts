@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { nodejsImageProblem } from '../../../src/engine/preflight.js';
+import { nodejsImageProblem } from '../../../src/checks/images.js';
 import { AGENT_CONFIG_OBJECT, agentBundleKey, agentBundleOf } from '../../../src/model/agent.js';
 import { deriveGraph, type Facts } from '../../../src/model/derive.js';
 import { AGENT_CONFIG_KEY, agentConfigSchema, groupSettingsSchema } from '../../../src/records/agent-config.js';

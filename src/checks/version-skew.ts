@@ -5,6 +5,9 @@
  * running version is what AWS holds: the `kubeaz:kubernetes-version` tag on the master's launch
  * template. PURE.
  */
+import { K8S_VERSION_TAG } from '../model/types.js';
+import type { ClusterRule } from './types.js';
+
 export interface SkewRefusal {
   from: string;
   to: string;
@@ -44,3 +47,22 @@ export function isMinorUpgrade(from: string, to: string): boolean {
   const b = minorOf(to);
   return !!a && !!b && a[0] === b[0] && b[1] === a[1] + 1;
 }
+
+/**
+ * The rule `plan` refuses on: the version the running cluster was given (the tag on the master's
+ * launch template, lt/master) against the one the spec wants (the same tag on the desired node).
+ */
+export const versionSkew: ClusterRule<{ id: string; running: string; wanted: string }> = {
+  name: 'version-skew',
+  input({ observed, graph }) {
+    const lt = observed.get('lt/master');
+    const running = lt?.tags[K8S_VERSION_TAG];
+    const wanted = graph.nodes.find((n) => n.key === 'lt/master')?.tags[K8S_VERSION_TAG];
+    return lt && running && wanted && running !== wanted ? { id: lt.id, running, wanted } : undefined;
+  },
+  check({ id, running, wanted }) {
+    const refusal = checkVersionSkew(running, wanted);
+    if (!refusal) return undefined;
+    return { key: 'lt/master', kind: 'launch-template', id, fields: [{ field: 'kubernetesVersion', from: running, to: wanted }], reason: refusal.reason };
+  },
+};
