@@ -112,7 +112,7 @@ export async function deleteInOrder(
       }
     } catch (e) {
       const msg = `removing what Kubernetes made in the VPC: ${describeAwsError(e)}`;
-      result.failed.push({ key: DESTROY_SWEEP.name, kind: 'vpc', id: actuals.find((a) => a.kind === 'vpc')?.id ?? '-', error: msg });
+      result.failed.push({ key: DESTROY_SWEEP.name, kind: DESTROY_SWEEP.within, id: actuals.find((a) => a.kind === DESTROY_SWEEP.within)?.id ?? '-', error: msg });
       throw new KubeazError(msg, errorCode(e), DESTROY_SWEEP.name, { cause: e });
     }
   };

@@ -5,7 +5,7 @@
  * refuse on them, status and destroy say the cluster is not here and where it is.
  */
 import { KubeazError } from '../aws/errors.js';
-import { isMasterGroup } from '../model/names.js';
+import { remedyFor } from '../model/names.js';
 import type { DesiredGraph } from '../model/types.js';
 import { ENV_TAG, NAME_TAG, OWNER_TAG, REGION_TAG } from '../model/types.js';
 import type { Handlers } from '../resources/index.js';
@@ -86,19 +86,6 @@ export async function refuseNameCollisions(ctx: RunContext, graph: DesiredGraph,
   );
 }
 
-/**
- * What to rename so that a derived name is free: a node group's own resources (`asg/<group>`,
- * `lt/<group>`) are named `<id>-<group>`, so renaming the group frees them; everything else — the
- * control plane's groups, its load balancers and their target groups — is named after the cluster
- * id alone, so only another metadata.name or metadata.environment does.
- */
-export function remedyFor(key: string): string {
-  const group = /^(?:asg|lt)\/(.+)$/.exec(key)?.[1];
-  if (group !== undefined && !isMasterGroup(group)) return `rename node group '${group}' (or choose another metadata.name or metadata.environment)`;
-  const what = group !== undefined ? "the control plane's groups are" : /^(?:tg|nlb|elb)\//.test(key) ? "the control plane's load balancers and their target groups are" : 'it is';
-  return `choose another metadata.name or metadata.environment (${what} named after the cluster id, not after a node group)`;
-}
-
 /** Who holds something, by its tags: another cluster (named), or someone other than kubeaz. */
 function holderOf(tags: Readonly<Record<string, string>>): string {
   if (tags[NAME_TAG] && tags[ENV_TAG]) return `cluster ${tags[NAME_TAG]}/${tags[ENV_TAG]}${tags[REGION_TAG] ? ` (in ${tags[REGION_TAG]})` : ''}`;
@@ -126,24 +113,18 @@ export async function heldByOthers(ctx: RunContext, graph: DesiredGraph, observe
   }
   const out = new Map<string, Held>();
   for (const [kind, nodes] of byKind) {
-    const heldBy = handlers[kind].heldBy! as (c: RunContext, ns: DesiredGraph['nodes']) => Promise<Array<{ key: string; id: string; tags: Record<string, string> }>>;
-    for (const h of await heldBy(ctx, nodes)) {
-      const what = kind === 'oidc-provider' ? `the IAM OIDC provider ${h.id}` : `${kind} ${h.id}`;
-      const why =
-        kind === 'oidc-provider'
-          ? "IAM keeps one provider per issuer URL and this URL is the cluster's issuer (its discovery bucket's)"
-          : 'its name is the one this cluster would make';
-      out.set(h.key, {
-        id: h.id,
-        reason: `${what} already exists and belongs to ${holderOf(h.tags)}: ${why}; kubeaz will not adopt or replace it. Delete it if nothing uses it, or set spec.iam.serviceAccountIssuerDiscovery.enabled: false.`,
-      });
-    }
+    const heldBy = handlers[kind].heldBy! as (c: RunContext, ns: DesiredGraph['nodes']) => Promise<Array<{ key: string; id: string; tags: Record<string, string>; what: string; why: string; remedy: string }>>;
+    for (const h of await heldBy(ctx, nodes))
+      out.set(h.key, { id: h.id, reason: `${h.what} already exists and belongs to ${holderOf(h.tags)}: ${h.why}; kubeaz will not adopt or replace it. ${h.remedy}` });
   }
   return out;
 }
 
-/** status/destroy: the cluster is not here when nothing of it was observed but an adopted public zone. */
-export const clusterAbsent = (actuals: Iterable<Actual>): boolean => [...actuals].every((a) => a.kind === 'hosted-zone' && a.attrs.adopted === 'true');
+/**
+ * status/destroy: the cluster is not here when nothing of it was observed but what it adopted
+ * (`attrs.adopted`, which the hosted-zone kind sets on the spec's existing public zone).
+ */
+export const clusterAbsent = (actuals: Iterable<Actual>): boolean => [...actuals].every((a) => a.attrs.adopted === 'true');
 
 /** `cluster <id> not found in <region>`, naming where it is when it is somewhere else. */
 export function notFoundMessage(ctx: RunContext): string {

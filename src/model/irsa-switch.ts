@@ -1,7 +1,7 @@
 /**
  * Turning IRSA on or off for a running cluster, in an order that never leaves an add-on (EBS CSI
  * controller, cluster-autoscaler) without its permissions. PURE: the observed facts come in as data
- * (engine/irsa-switch.ts reads them from what observe found), the decision goes out as data.
+ * (resources/master-renderings.ts reads them from what observe found), the decision goes out as data.
  *
  * A master runs its add-ons with the grants of the setting its launch template version was rendered
  * with: IRSA on → the add-ons' own roles (through the pod-identity webhook); off → the master's
@@ -80,6 +80,18 @@ export const renderedWithValue = (irsa: boolean, since: number): string => `${ir
 export function parseRenderedWith(v: string | undefined): { irsa: boolean; since: number } | undefined {
   const m = /^(on|off)@([0-9]+)$/.exec(v ?? '');
   return m ? { irsa: m[1] === 'on', since: Number(m[2]) } : undefined;
+}
+
+/**
+ * Whether a plan takes the old grant away (step 2 of a switch to `irsa`): on, the master's role
+ * loses the add-on statements (an update of role/master); off, the IRSA resources go (a deletion of
+ * the OIDC provider or of an IRSA role, keys role/irsa-…; the provider's key is OIDC_PROVIDER_KEY of
+ * areas/irsa.ts, which imports this module through the builder).
+ */
+export function takesOldGrantAway(irsa: boolean, changes: ReadonlyArray<{ key: string; action: string }>): boolean {
+  return irsa
+    ? changes.some((c) => c.key === 'role/master' && c.action === 'update')
+    : changes.some((c) => c.action === 'delete' && (c.key === 'oidc-provider' || c.key.startsWith('role/irsa-')));
 }
 
 /**

@@ -74,6 +74,19 @@ export function masterGroups(spec: ClusterSpec, firstZone?: string): Array<{ nam
   return Array.from({ length: count }, (_, i) => ({ name: i === 0 ? 'master' : `master-${i + 1}`, zone: zones[i % zones.length] }));
 }
 
+/**
+ * What to rename so that a derived name is free: a node group's own resources (`asg/<group>`,
+ * `lt/<group>`) are named `<id>-<group>`, so renaming the group frees them; everything else — the
+ * control plane's groups, its load balancers and their target groups — is named after the cluster
+ * id alone, so only another metadata.name or metadata.environment does.
+ */
+export function remedyFor(key: string): string {
+  const group = /^(?:asg|lt)\/(.+)$/.exec(key)?.[1];
+  if (group !== undefined && !isMasterGroup(group)) return `rename node group '${group}' (or choose another metadata.name or metadata.environment)`;
+  const what = group !== undefined ? "the control plane's groups are" : /^(?:tg|nlb|elb)\//.test(key) ? "the control plane's load balancers and their target groups are" : 'it is';
+  return `choose another metadata.name or metadata.environment (${what} named after the cluster id, not after a node group)`;
+}
+
 /** S3 names are global: the account id keeps two accounts' clusters of the same name apart. */
 export const bucketName = (clusterId: string, accountId: string): string => `kubeaz-${clusterId}-${accountId}`;
 

@@ -73,6 +73,8 @@ export const DESTROY_SWEEP = {
   name: 'kubernetes-made',
   after: ['auto-scaling-group', 'nat-gateway', 'load-balancer', 'network-load-balancer'] as readonly Kind[],
   before: ['subnet', 'security-group', 'internet-gateway', 'vpc'] as readonly Kind[],
+  /** the kind whose resource a failed sweep is reported against: what it sweeps lies in the VPC */
+  within: 'vpc' as Kind,
   run: sweepKubernetesMade,
   describe: describeBlocker,
 };
@@ -82,6 +84,7 @@ export type { Blocker } from './kubernetes-made.js';
 export { PKI_PREFIX } from './pki.js';
 export { retainBackupsOnly } from './bucket.js';
 export { observedDesired, observedInstances } from './auto-scaling-group.js';
+export { masterRenderings } from './master-renderings.js';
 export { consoleOutput, groupInstances, instanceById, type ClusterInstance } from './instances.js';
 
 /**

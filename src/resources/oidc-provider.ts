@@ -66,10 +66,19 @@ export const oidcProvider: ResourceHandler<'oidc-provider', OidcProviderObserved
       nodes.map(async (n) => {
         const arn = providerArn(ctx.accountId, n.props.url);
         const got = await orUndefined(iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })));
-        return got ? { key: n.key, id: arn, tags: fromTagList(got.Tags) } : undefined;
+        return got
+          ? {
+              key: n.key,
+              id: arn,
+              tags: fromTagList(got.Tags),
+              what: `the IAM OIDC provider ${arn}`,
+              why: "IAM keeps one provider per issuer URL and this URL is the cluster's issuer (its discovery bucket's)",
+              remedy: 'Delete it if nothing uses it, or set spec.iam.serviceAccountIssuerDiscovery.enabled: false.',
+            }
+          : undefined;
       }),
     );
-    return held.filter((h): h is { key: string; id: string; tags: Tags } => h !== undefined);
+    return held.filter((h) => h !== undefined);
   },
 
   async create(ctx, node) {

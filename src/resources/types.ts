@@ -185,7 +185,10 @@ export interface ResourceHandler<K extends Kind = Kind, O = unknown> {
    * its issuer URL: one per URL and account): what already stands where these nodes, which the
    * cluster does not own, would be made — its id and its tags, whoever made it. plan lists each as
    * refused (naming the id), so create applies nothing instead of failing half-way. Asked only
-   * about nodes not observed as ours: a run with nothing to create makes no extra call.
+   * about nodes not observed as ours: a run with nothing to create makes no extra call. Each names
+   * what stands there (`what`), why it is in the way (`why`) and what the user can do (`remedy`):
+   * the plan's reason is "<what> already exists and belongs to <holder>: <why>; kubeaz will not
+   * adopt or replace it. <remedy>".
    */
-  heldBy?(ctx: RunContext, nodes: ReadonlyArray<DesiredNode<K>>): Promise<Array<{ key: string; id: string; tags: Tags }>>;
+  heldBy?(ctx: RunContext, nodes: ReadonlyArray<DesiredNode<K>>): Promise<Array<{ key: string; id: string; tags: Tags; what: string; why: string; remedy: string }>>;
 }
