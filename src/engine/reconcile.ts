@@ -5,7 +5,7 @@
  * never blindly resent: the kind is observed again first.
  */
 import { describeAwsError, errorCode, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
-import type { DesiredGraph, Kind } from '../model/types.js';
+import type { AnyNode, DesiredGraph, Kind } from '../model/types.js';
 import { handlerFor, type Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode, ResourceHandler, RunContext } from '../resources/types.js';
 import { compareNode, refusalReason, resolveNode } from './compare.js';
@@ -103,13 +103,103 @@ async function createSafely(ctx: RunContext, h: ResourceHandler, node: ResolvedN
   throw new Error('unreachable');
 }
 
+/** What the steps of one reconcile run share. */
+interface Run {
+  ctx: RunContext;
+  handlers: Handlers;
+  opts: ReconcileOptions;
+  byKey: Map<string, AnyNode>;
+  actuals: Map<string, Actual>;
+  actions: ActionRecord[];
+  /** keys created by this run: a dependent of one may not see it yet (eventual consistency) */
+  createdNow: Set<string>;
+  /** when each node's step started, and how long a node that settled took from then */
+  startedAt: Map<string, number>;
+  busy: Map<string, number>;
+}
+
+/** The `<key>#ready` step: the node's handler settles what was made (a NAT gateway becoming available). */
+async function settleStep(run: Run, key: string): Promise<void> {
+  const { ctx, actuals, actions } = run;
+  const node = run.byKey.get(key)!;
+  const actual = actuals.get(key);
+  if (!actual) return;
+  try {
+    const settled = await handlerFor(run.handlers, node.kind).settle!(ctx, actual);
+    actuals.set(key, settled);
+    if (settled.state !== actual.state) await run.opts.onRecord?.(key, settled);
+    const since = run.startedAt.get(key);
+    if (since !== undefined && settled.state !== actual.state) run.busy.set(key, (Date.now() - since) / 1000);
+  } catch (e) {
+    const msg = e instanceof KubeazError ? e.message : `waiting for ${key}: ${describeAwsError(e)}`;
+    const rec = actions.find((a) => a.key === key);
+    const failed = Object.defineProperty({ key, kind: node.kind, action: 'failed' as const, error: msg, id: actual.id }, 'cause', { value: e, enumerable: false });
+    if (rec) actions.splice(actions.indexOf(rec), 1, failed);
+    else actions.push(failed);
+    throw e instanceof KubeazError ? e : new KubeazError(msg, errorCode(e), key, { cause: e });
+  }
+}
+
+/** A node's step: left alone when it matches, updated in place when it can be, created when missing. */
+async function nodeStep(run: Run, key: string): Promise<void> {
+  const { ctx, handlers, actuals, actions, opts } = run;
+  run.startedAt.set(key, Date.now());
+  const node = run.byKey.get(key)!;
+  const h = handlerFor(handlers, node.kind);
+  const started = Date.now();
+  const actual = actuals.get(key);
+  try {
+    const c = compareNode(handlers, node, actuals);
+    if (c.verdict === 'incomplete') throw c.error;
+    if (c.verdict === 'unchanged') {
+      actions.push({ key, kind: node.kind, action: 'unchanged', id: c.actual.id });
+      ctx.progress.emit({ type: 'unchanged', key });
+      return;
+    }
+    if (c.verdict === 'refuse') {
+      // The plan refused nothing, yet this does (it changed between the plan and now): still not half-applied.
+      const message = `${key}: ${refusalReason(node.kind, c.actual.id, c.refused)}`;
+      actions.push({ key, kind: node.kind, action: 'refused', id: c.actual.id, changes: c.changes, error: message });
+      throw new KubeazError(message, 'ImmutableChange', key);
+    }
+    if (c.verdict === 'update') {
+      const { resolved, changes } = c;
+      if (!h.update) throw new KubeazError(`${key}: ${changes.map((x) => x.field).join(', ')} differ and ${node.kind} has no in-place update`, 'NoUpdate', key);
+      const updated = await h.update(ctx, resolved, c.actual, changes);
+      actuals.set(key, updated);
+      actions.push({ key, kind: node.kind, action: 'update', id: updated.id, changes, seconds: (Date.now() - started) / 1000 });
+      ctx.progress.emit({ type: 'update', key, detail: `${updated.id}: ${changes.map((x) => x.field).join(', ')}`, seconds: (Date.now() - started) / 1000 });
+      await opts.onRecord?.(key, updated);
+      return;
+    }
+    const resolved = resolveNode(node, actuals);
+    if (ctx.signal.aborted) throw new KubeazError('interrupted', 'Aborted', key);
+    const freshDeps = node.deps.some((d) => run.createdNow.has(d));
+    const created = await createSafely(ctx, h, resolved, freshDeps);
+    run.createdNow.add(key);
+    actuals.set(key, created);
+    const seconds = (Date.now() - started) / 1000;
+    actions.push({ key, kind: node.kind, action: 'create', id: created.id, seconds });
+    ctx.progress.emit({ type: 'create', key, detail: created.id, seconds });
+    await opts.onRecord?.(key, created);
+  } catch (e) {
+    if (!(e instanceof KubeazError && e.code === 'ImmutableChange')) {
+      const msg = e instanceof KubeazError ? e.message : `${actual ? 'updating' : 'creating'} ${key}: ${describeAwsError(e)}`;
+      // the error itself rides along, not enumerable (JSON output stays clean), for --debug's stack
+      actions.push(Object.defineProperty({ key, kind: node.kind, action: 'failed' as const, error: msg, ...(actual ? { id: actual.id } : {}) }, 'cause', { value: e, enumerable: false }));
+      throw e instanceof KubeazError ? e : new KubeazError(msg, errorCode(e), key, { cause: e });
+    }
+    throw e;
+  }
+}
+
 export async function reconcile(ctx: RunContext, graph: DesiredGraph, handlers: Handlers, opts: ReconcileOptions): Promise<ReconcileResult> {
   const actuals = new Map(opts.observed);
   const desiredKeys = new Set(graph.nodes.map((n) => n.key));
   const orphans = [...actuals.values()].filter((a) => !desiredKeys.has(a.key));
   const byKey = new Map(graph.nodes.map((n) => [n.key, n]));
-  const actions: ActionRecord[] = [];
-  const createdNow = new Set<string>();
+  const run: Run = { ctx, handlers, opts, byKey, actuals, actions: [], createdNow: new Set(), startedAt: new Map(), busy: new Map() };
+  const { actions } = run;
 
   // A node whose handler can settle (a NAT gateway becoming available) gets a second step,
   // `<key>#ready`, after its create; only the nodes that list it in `ready` wait for that step,
@@ -117,94 +207,21 @@ export async function reconcile(ctx: RunContext, graph: DesiredGraph, handlers: 
   const READY = '#ready';
   const settles = graph.nodes.filter((n) => handlerFor(handlers, n.kind).settle);
   const settleKeys = new Set(settles.map((n) => n.key));
-  const startedAt = new Map<string, number>();
-  const busy = new Map<string, number>();
   const sched = [
     ...graph.nodes.map((n) => ({ key: n.key, deps: n.deps.map((d) => ((n.ready ?? []).includes(d) && settleKeys.has(d) ? `${d}${READY}` : d)) })),
     ...settles.map((n) => ({ key: `${n.key}${READY}`, deps: [n.key] })),
   ];
 
-  const result = await schedule(
-    sched,
-    async (schedKey) => {
-      if (schedKey.endsWith(READY)) {
-        const key = schedKey.slice(0, -READY.length);
-        const node = byKey.get(key)!;
-        const actual = actuals.get(key);
-        if (!actual) return;
-        try {
-          const settled = await handlerFor(handlers, node.kind).settle!(ctx, actual);
-          actuals.set(key, settled);
-          if (settled.state !== actual.state) await opts.onRecord?.(key, settled);
-          const since = startedAt.get(key);
-          if (since !== undefined && settled.state !== actual.state) busy.set(key, (Date.now() - since) / 1000);
-        } catch (e) {
-          const msg = e instanceof KubeazError ? e.message : `waiting for ${key}: ${describeAwsError(e)}`;
-          const rec = actions.find((a) => a.key === key);
-          const failed = Object.defineProperty({ key, kind: node.kind, action: 'failed' as const, error: msg, id: actual.id }, 'cause', { value: e, enumerable: false });
-          if (rec) actions.splice(actions.indexOf(rec), 1, failed);
-          else actions.push(failed);
-          throw e instanceof KubeazError ? e : new KubeazError(msg, errorCode(e), key, { cause: e });
-        }
-        return;
-      }
-      const key = schedKey;
-      startedAt.set(key, Date.now());
-      const node = byKey.get(key)!;
-      const h = handlerFor(handlers, node.kind);
-      const started = Date.now();
-      const actual = actuals.get(key);
-      try {
-        const c = compareNode(handlers, node, actuals);
-        if (c.verdict === 'incomplete') throw c.error;
-        if (c.verdict === 'unchanged') {
-          actions.push({ key, kind: node.kind, action: 'unchanged', id: c.actual.id });
-          ctx.progress.emit({ type: 'unchanged', key });
-          return;
-        }
-        if (c.verdict === 'refuse') {
-          // The plan refused nothing, yet this does (it changed between the plan and now): still not half-applied.
-          const message = `${key}: ${refusalReason(node.kind, c.actual.id, c.refused)}`;
-          actions.push({ key, kind: node.kind, action: 'refused', id: c.actual.id, changes: c.changes, error: message });
-          throw new KubeazError(message, 'ImmutableChange', key);
-        }
-        if (c.verdict === 'update') {
-          const { resolved, changes } = c;
-          if (!h.update) throw new KubeazError(`${key}: ${changes.map((x) => x.field).join(', ')} differ and ${node.kind} has no in-place update`, 'NoUpdate', key);
-          const updated = await h.update(ctx, resolved, c.actual, changes);
-          actuals.set(key, updated);
-          actions.push({ key, kind: node.kind, action: 'update', id: updated.id, changes, seconds: (Date.now() - started) / 1000 });
-          ctx.progress.emit({ type: 'update', key, detail: `${updated.id}: ${changes.map((x) => x.field).join(', ')}`, seconds: (Date.now() - started) / 1000 });
-          await opts.onRecord?.(key, updated);
-          return;
-        }
-        const resolved = resolveNode(node, actuals);
-        if (ctx.signal.aborted) throw new KubeazError('interrupted', 'Aborted', key);
-        const freshDeps = node.deps.some((d) => createdNow.has(d));
-        const created = await createSafely(ctx, h, resolved, freshDeps);
-        createdNow.add(key);
-        actuals.set(key, created);
-        const seconds = (Date.now() - started) / 1000;
-        actions.push({ key, kind: node.kind, action: 'create', id: created.id, seconds });
-        ctx.progress.emit({ type: 'create', key, detail: created.id, seconds });
-        await opts.onRecord?.(key, created);
-      } catch (e) {
-        if (!(e instanceof KubeazError && e.code === 'ImmutableChange')) {
-          const msg = e instanceof KubeazError ? e.message : `${actual ? 'updating' : 'creating'} ${key}: ${describeAwsError(e)}`;
-          // the error itself rides along, not enumerable (JSON output stays clean), for --debug's stack
-          actions.push(Object.defineProperty({ key, kind: node.kind, action: 'failed' as const, error: msg, ...(actual ? { id: actual.id } : {}) }, 'cause', { value: e, enumerable: false }));
-          throw e instanceof KubeazError ? e : new KubeazError(msg, errorCode(e), key, { cause: e });
-        }
-        throw e;
-      }
-    },
-    { concurrency: opts.concurrency, signal: ctx.signal, free: (k) => k.endsWith(READY) },
-  );
+  const result = await schedule(sched, (schedKey) => (schedKey.endsWith(READY) ? settleStep(run, schedKey.slice(0, -READY.length)) : nodeStep(run, schedKey)), {
+    concurrency: opts.concurrency,
+    signal: ctx.signal,
+    free: (k) => k.endsWith(READY),
+  });
   for (const key of result.skipped) {
     if (key.endsWith(READY)) continue;
     const node = byKey.get(key)!;
     actions.push({ key, kind: node.kind, action: 'skipped' });
   }
-  const waited = longestWait([...actions.map((a) => ({ key: a.key, seconds: busy.get(a.key) ?? a.seconds }))]);
+  const waited = longestWait([...actions.map((a) => ({ key: a.key, seconds: run.busy.get(a.key) ?? a.seconds }))]);
   return { actions, actuals, orphans, ok: result.failed.length === 0 && result.skipped.length === 0, aborted: ctx.signal.aborted, ...(waited ? { waited } : {}) };
 }
