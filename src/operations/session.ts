@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AwsClients } from '../aws/clients.js';
+import { AwsClients, profileExists, type CallCounter } from '../aws/clients.js';
 import { createRunContext, DEFAULT_TIMING, timingFromEnv } from '../engine/context.js';
 import { validateGraph } from '../engine/graph.js';
 import { ConsoleProgress, type Progress } from '../engine/progress.js';
@@ -75,6 +75,11 @@ export async function loadAgentBundle(file = AGENT_BUNDLE): Promise<AgentBundle>
   return agentBundleOf(body);
 }
 
+/** "N AWS calls (M mutating)": how every command ends its report. */
+export function summarizeCalls(c: CallCounter): string {
+  return `${c.total} AWS calls (${c.mutating} mutating)`;
+}
+
 export async function accountIdOf(aws: AwsClients): Promise<string> {
   const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   const out = await (await aws.sts()).send(new GetCallerIdentityCommand({}));
@@ -113,7 +118,6 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
   // Before any AWS call: a bad --state is a usage error that must cost nothing.
   const state = stateBackend(opts.state ?? spec.spec.state, file, clusterId, spec.spec.region, opts.profile);
   if (opts.profile) {
-    const { profileExists } = await import('../aws/clients.js');
     const found = await profileExists(opts.profile);
     if (!found.exists) throw new UsageError(`--profile ${opts.profile}: the AWS profile '${opts.profile}' does not exist (looked in ${found.files.join(' and ')})`);
   }
