@@ -7,7 +7,7 @@
 import { compareNode } from '../engine/compare.js';
 import { describeDuplicate, observeEvery } from '../engine/observe.js';
 import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
-import { listSnapshots, newestSnapshot, readRestoreRecord, snapshotStorage, type RestoreRecord } from '../etcd/snapshots.js';
+import { listSnapshots, newestSnapshot, readRestoreRecord, snapshotStorage } from '../etcd/snapshots.js';
 import { evaluateKubernetes, type KubernetesHealth } from '../kube/health.js';
 import { readKubernetes } from '../kube/probe.js';
 import { bucketName, masterGroups } from '../model/names.js';
@@ -50,7 +50,7 @@ export interface EtcdBackupInfo {
 export interface ControlPlaneInfo {
   count: number;
   masters: Array<{ group: string; zone: string | undefined; instances: Array<{ id: string; zone: string; lifecycleState: string; healthStatus: string }> }>;
-  restore?: RestoreRecord | { invalid: string };
+  restore?: import('../etcd/snapshots.js').RestoreRecord | { invalid: string };
 }
 
 async function controlPlane(s: Session, actuals: Map<string, Actual>): Promise<ControlPlaneInfo> {
