@@ -111,6 +111,27 @@ export function buildProgram(): Command {
         'Example: kubeaz validate -f cluster.yaml && kubeaz create -f cluster.yaml',
     );
 
+  specCommands(program);
+  clusterCommands(program);
+  toolCommands(program);
+  usageErrors(program);
+  for (const c of program.commands) usageErrors(c);
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    // --help and --version end here with 0; every other parse error has printed its one line.
+    process.exitCode = e.exitCode === 0 ? 0 : USAGE_EXIT;
+  }
+}
+
+
+/** validate, and the commands that build and change the cluster: create, plan, rollout, backup-etcd. */
+function specCommands(program: Command): void {
   program
     .command('validate')
     .description('check the spec and report every problem at once with its path and line; no AWS call')
@@ -125,7 +146,17 @@ export function buildProgram(): Command {
     .option('--allow-delete', 'also delete what the spec no longer names (removed node groups, …)')
     .option('--force-unlock <lock-id>', 'take over a lock whose holder is gone (the id the refusal printed)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((o) => run(async (opts) => (await import('../commands/create.js')).createCommand(opts as never), o, 'create'));
+    // --dry-run is plan, with create's output default
+    .action((o) =>
+      run(
+        async (opts) =>
+          opts.dryRun
+            ? (await import('../commands/plan.js')).planCommand({ ...opts, output: opts.output ?? 'text' } as never)
+            : (await import('../commands/create.js')).createCommand(opts as never),
+        o,
+        'create',
+      ),
+    );
 
   common(program.command('plan'))
     .description('compare the spec with what exists: what would be created, changed (field: old → new), replaced or deleted; no change')
@@ -150,7 +181,10 @@ export function buildProgram(): Command {
     .option('--prune', 'apply the retention policy now')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/backup-etcd.js')).backupEtcdCommand(opts as never), o, 'backup-etcd'));
+}
 
+/** The commands that read or remove the cluster: kubeconfig, destroy, status, logs. */
+function clusterCommands(program: Command): void {
   common(program.command('kubeconfig'))
     .description('merge a context for the cluster (admin client certificate, short-lived) into $KUBECONFIG or ~/.kube/config and switch to it, like kops export kubeconfig')
     .option('--out <file>', 'write a standalone kubeconfig to FILE instead (- for standard output); an existing file is replaced only if kubeaz wrote it for this cluster')
@@ -193,7 +227,10 @@ export function buildProgram(): Command {
         'Examples: kubeaz logs -f cluster.yaml i-0123456789abcdef0 · kubeaz logs -f cluster.yaml master --output json',
     )
     .action((target: string, o) => run(async (opts) => (await import('../commands/logs.js')).logsCommand(target, opts as never), o, 'logs'));
+}
 
+/** The commands without a spec: schema, version, completion (which reads the program itself). */
+function toolCommands(program: Command): void {
   program
     .command('schema')
     .description('print the JSON Schema of the cluster spec (for editors and CI; docs/spec.md is generated from it)')
@@ -219,18 +256,4 @@ export function buildProgram(): Command {
         return 0;
       }, {}, 'completion'),
     );
-
-  usageErrors(program);
-  for (const c of program.commands) usageErrors(c);
-  return program;
-}
-
-export async function main(argv: string[] = process.argv): Promise<void> {
-  try {
-    await buildProgram().parseAsync(argv);
-  } catch (e) {
-    if (!(e instanceof CommanderError)) throw e;
-    // --help and --version end here with 0; every other parse error has printed its one line.
-    process.exitCode = e.exitCode === 0 ? 0 : USAGE_EXIT;
-  }
 }

@@ -1,12 +1,12 @@
-import { destroyAll, foreignContents } from '../engine/destroy.js';
-import { everything } from '../engine/observe.js';
-import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
+/**
+ * destroy: delete everything tagged as this cluster's, in reverse dependency order (the operation:
+ * src/operations/destroy.ts). This file reads the flags, shows the preview, asks, and reports.
+ */
 import { waitedLine } from '../engine/waited.js';
-import { ETCD_PREFIX, listSnapshots, newestSnapshot } from '../etcd/snapshots.js';
-import { bucketName } from '../model/names.js';
-import type { Actual } from '../resources/types.js';
-import { confirm, openSession, type GlobalOptions } from './session.js';
+import { destroyCluster, type DestroyPreview } from '../operations/destroy.js';
+import { openSession, type GlobalOptions } from '../operations/session.js';
 import { summarizeCalls } from './output.js';
+import { confirm } from './prompt.js';
 
 export interface DestroyOptions extends GlobalOptions {
   yes?: boolean;
@@ -14,37 +14,6 @@ export interface DestroyOptions extends GlobalOptions {
   output?: string;
   /** --delete-backups: the etcd snapshots (and pki/, and so the bucket) go too */
   deleteBackups?: boolean;
-}
-
-/** A public zone kubeaz adopted (it existed before) stays; only our records in it go. */
-export const isAdoptedZone = (a: Actual): boolean => a.kind === 'hosted-zone' && a.attrs.adopted === 'true';
-
-export interface DestroyPreview {
-  /** resources that will be deleted */
-  total: number;
-  byKind: Record<string, number>;
-  vpcId: string | null;
-  bucket: { name: string; exists: boolean; kept: boolean; etcdSnapshots: number };
-  /** etcd backups kept (the bucket stays with etcd/ and pki/) */
-  backupsKept: boolean;
-  /** what stays although owned (a public zone kubeaz adopted; the bucket holding backups) */
-  kept: Array<{ key: string; kind: string; id: string }>;
-}
-
-/** What destroy will delete, from an observation. PURE. */
-export function destroyPreview(observed: Actual[], kept: (a: Actual) => boolean, o: { bucket: string; snapshots: number; deleteBackups: boolean }): DestroyPreview {
-  const going = observed.filter((a) => !kept(a));
-  const byKind: Record<string, number> = {};
-  for (const a of going) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
-  const bucket = observed.find((a) => a.kind === 'bucket');
-  return {
-    total: going.length,
-    byKind,
-    vpcId: observed.find((a) => a.kind === 'vpc')?.id ?? null,
-    bucket: { name: bucket?.id ?? o.bucket, exists: Boolean(bucket), kept: Boolean(bucket && kept(bucket)), etcdSnapshots: o.snapshots },
-    backupsKept: o.snapshots > 0 && !o.deleteBackups,
-    kept: observed.filter(kept).map((a) => ({ key: a.key, kind: a.kind, id: a.id })),
-  };
 }
 
 export function renderDestroyPreview(clusterId: string, region: string, account: string, p: DestroyPreview): string {
@@ -65,74 +34,35 @@ export function renderDestroyPreview(clusterId: string, region: string, account:
 export async function destroyCommand(opts: DestroyOptions): Promise<number> {
   const json = opts.output === 'json';
   const s = await openSession(opts);
-  const started = Date.now();
   try {
-    await s.state.lock('destroy', opts.forceUnlock !== undefined ? { forceUnlock: opts.forceUnlock } : {});
     const region = s.spec.spec.region;
-    const { HANDLERS } = await import('../resources/index.js');
-    // Look before asking: what is there (duplicates included), and whether it is this cluster's.
-    const observed = await everything(s.ctx, HANDLERS);
-    if (clusterAbsent(observed)) {
-      const message = notFoundMessage(s.ctx);
-      if (json) process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region, found: false, message, deleted: [], failed: [], remaining: [] }, null, 2)}\n`);
-      else process.stderr.write(`${message}\n`);
+    const run = await destroyCluster(s, {
+      ...(opts.deleteBackups !== undefined ? { deleteBackups: opts.deleteBackups } : {}),
+      ...(opts.forceUnlock !== undefined ? { forceUnlock: opts.forceUnlock } : {}),
+      ...(opts.yes !== undefined ? { yes: opts.yes } : {}),
+      showPreview: (preview) => {
+        if (!json) process.stderr.write(`${renderDestroyPreview(s.clusterId, region, s.ctx.accountId, preview)}\n`);
+      },
+      ask: (preview, foreign) =>
+        confirm(
+          `Destroy cluster ${s.clusterId}: delete these ${preview.total} resources tagged kubeaz:cluster=${s.clusterId} in ${region}, account ${s.ctx.accountId}${foreign.length ? `, and the ${foreign.length} thing(s) above that kubeaz did not make inside them` : ''}?`,
+          opts.yes,
+        ),
+    });
+    if ('absent' in run) {
+      if (json) process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region, found: false, message: run.absent, deleted: [], failed: [], remaining: [] }, null, 2)}\n`);
+      else process.stderr.write(`${run.absent}\n`);
       return 0;
     }
-    const elsewhere = heldElsewhere(s.ctx);
-    if (elsewhere) s.progress.emit({ type: 'warn', message: `${elsewhere}: not ours, left alone` });
-    // A bucket holding etcd snapshots stays (with etcd/ and pki/ only) unless --delete-backups.
-    s.ctx.deleteBackups = Boolean(opts.deleteBackups);
-    const bucket = bucketName(s.clusterId, s.ctx.accountId);
-    // Only the bucket observe proved ours (a bucket of this name in another region is not).
-    const ownsBucket = observed.some((a) => a.kind === 'bucket');
-    const snapshots = opts.deleteBackups || !ownsBucket ? [] : ((await listSnapshots(await s.aws.s3(), bucket, s.ctx.accountId)) ?? []);
-    const keepBackups = snapshots.length > 0;
-    const kept = (a: Actual): boolean => isAdoptedZone(a) || (keepBackups && (a.kind === 'bucket' || a.kind === 'pki'));
-    // What will go, shown before the question (terraform destroy's plan; kops delete cluster's list).
-    const preview = destroyPreview(observed, kept, { bucket, snapshots: snapshots.length, deleteBackups: Boolean(opts.deleteBackups) });
-    if (!json) process.stderr.write(`${renderDestroyPreview(s.clusterId, region, s.ctx.accountId, preview)}\n`);
-    // Things kubeaz did not make that live inside what it did: they go with their container.
-    const foreign = await foreignContents(s.ctx, HANDLERS, observed.filter((a) => !kept(a)));
-    for (const f of foreign) s.progress.emit({ type: 'warn', message: `not made by kubeaz, goes with its container: ${f}` });
-    const asked = !opts.yes;
-    const go = await confirm(
-      `Destroy cluster ${s.clusterId}: delete these ${preview.total} resources tagged kubeaz:cluster=${s.clusterId} in ${region}, account ${s.ctx.accountId}${foreign.length ? `, and the ${foreign.length} thing(s) above that kubeaz did not make inside them` : ''}?`,
-      opts.yes,
-    );
-    if (!go) {
-      s.progress.emit({ type: 'info', message: 'nothing was deleted' });
-      return 1;
-    }
-    const prior = await s.state.read();
-    if (prior) await s.state.write({ ...prior, phase: 'destroying' });
-    s.progress.emit({ type: 'info', message: `destroying ${s.clusterId} in ${region}` });
-    const result = await destroyAll(s.ctx, HANDLERS, {
-      concurrency: s.concurrency,
-      // after a question the answer may have taken minutes: look again
-      ...(asked ? {} : { observed }),
-      keep: kept,
-      onDeleted: async (a) => {
-        if (prior) {
-          delete prior.resources[a.key];
-          await s.state.write({ ...prior, phase: 'destroying' });
-        }
-      },
-    });
-    let removedFromBucket = 0;
-    const finished = !result.aborted && !result.remaining.length && !result.failed.length;
-    if (keepBackups && finished) {
-      const { retainBackupsOnly } = await import('../resources/index.js');
-      removedFromBucket = await retainBackupsOnly(await s.aws.s3(), bucket, s.ctx.accountId);
-    }
-    const seconds = (Date.now() - started) / 1000;
-    const backups = keepBackups ? { bucket, location: `s3://${bucket}/${ETCD_PREFIX}`, snapshots: snapshots.length, newest: newestSnapshot(snapshots)?.key ?? null } : null;
-    if (opts.output === 'json') {
-      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, seconds, calls: { total: s.aws.counter.total, mutating: s.aws.counter.mutating }, preview, found: true, ...result, remaining: result.remaining.map((r) => ({ key: r.key, kind: r.kind, id: r.id })), foreign, keptBackups: backups }, null, 2)}\n`);
+    if ('declined' in run) return 1;
+    const { result, seconds, foreign, keptBackups: backups } = run;
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, seconds, calls: { total: run.calls.total, mutating: run.calls.mutating }, preview: run.preview, found: true, ...result, remaining: result.remaining.map((r) => ({ key: r.key, kind: r.kind, id: r.id })), foreign, keptBackups: backups }, null, 2)}\n`);
     }
     for (const f of result.failed) s.progress.emit({ type: 'warn', message: f.error });
     // What the run waited on longest (text only; JSON has it as `waited`), ending the output below.
     const waited = () => {
-      if (result.waited && opts.output !== 'json') s.progress.emit({ type: 'info', message: waitedLine(result.waited) });
+      if (result.waited && !json) s.progress.emit({ type: 'info', message: waitedLine(result.waited) });
     };
     if (result.aborted) {
       s.progress.emit({ type: 'info', message: `interrupted after deleting ${result.deleted.length}; run destroy again to finish` });
@@ -145,14 +75,13 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
       waited();
       return 1;
     }
-    await s.state.remove();
     if (foreign.length) s.progress.emit({ type: 'info', message: `deleted with their containers, not made by kubeaz: ${foreign.join('; ')}` });
     if (backups) {
       s.progress.emit({
         type: 'info',
         message:
-          `kept the bucket ${bucket} with its ${backups.snapshots} etcd snapshot(s) in ${backups.location} (newest ${backups.newest}) and the cluster's CAs in s3://${bucket}/pki/ ` +
-          `(${removedFromBucket} other object version(s) removed); kubeaz create brings the cluster back from them, kubeaz destroy --delete-backups deletes them`,
+          `kept the bucket ${backups.bucket} with its ${backups.snapshots} etcd snapshot(s) in ${backups.location} (newest ${backups.newest}) and the cluster's CAs in s3://${backups.bucket}/pki/ ` +
+          `(${run.removedFromBucket} other object version(s) removed); kubeaz create brings the cluster back from them, kubeaz destroy --delete-backups deletes them`,
       });
       s.progress.emit({ type: 'info', message: `done: ${result.deleted.length} deleted in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; only the backups in ${backups.location} remain` });
       waited();
@@ -162,7 +91,6 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
     waited();
     return 0;
   } finally {
-    await s.state.unlock();
     s.dispose();
   }
 }

@@ -1,8 +1,5 @@
-import type { CallCounter } from '../aws/clients.js';
-
-export function summarizeCalls(c: CallCounter): string {
-  return `${c.total} AWS calls (${c.mutating} mutating)`;
-}
+/** What the commands share in rendering (no command of its own). */
+export { summarizeCalls } from '../operations/session.js';
 
 /** A plain table: columns padded to their widest cell. */
 export function table(rows: string[][]): string {

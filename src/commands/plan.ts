@@ -1,16 +1,17 @@
 /**
- * plan (and create --dry-run): what create would create, change (field: old → new), delete and
- * refuse — from one observation, with no mutating call and no lock (it writes nothing).
- * Exit: 0 (with --detailed-exitcode: nothing to change), 4 (--detailed-exitcode: something would
- * change), 1 when something is refused (create would apply nothing of this plan), 2 bad spec.
+ * plan (and create --dry-run, which the CLI sends here): what create would create, change
+ * (field: old → new), delete and refuse — from one observation, with no mutating call and no lock
+ * (it writes nothing). Exit: 0 (with --detailed-exitcode: nothing to change), 4
+ * (--detailed-exitcode: something would change), 1 when something is refused (create would apply
+ * nothing of this plan), 2 bad spec.
  */
 import { hasChanges } from '../engine/compare.js';
-import { computePlan, renderPlan } from '../engine/plan.js';
+import { renderPlan } from '../engine/plan.js';
 import { silentProgress } from '../engine/progress.js';
 import { ConsoleProgress } from '../engine/progress.js';
-import { openSession, type GlobalOptions } from './session.js';
+import { planCluster } from '../operations/plan.js';
+import { openSession, type GlobalOptions } from '../operations/session.js';
 import { summarizeCalls } from './output.js';
-import { isAdoptedZone } from './destroy.js';
 
 export interface PlanOptions extends GlobalOptions {
   output?: string;
@@ -23,10 +24,7 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
   const json = opts.output === 'json';
   const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
   try {
-    await s.graph();
-    const { HANDLERS } = await import('../resources/index.js');
-    const { plan, observed } = await computePlan(s.ctx, (o) => s.graphFor(o), HANDLERS, { zones: s.spec.spec.zones, keep: isAdoptedZone });
-    s.noteSwitch(plan, observed);
+    const { plan } = await planCluster(s);
     const calls = s.aws.counter;
     if (json) {
       process.stdout.write(`${JSON.stringify({ ...plan, calls: { total: calls.total, mutating: calls.mutating, byAction: calls.byAction() } }, null, 2)}\n`);

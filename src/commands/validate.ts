@@ -1,5 +1,5 @@
 import { SpecError } from '../spec/load.js';
-import { loadCheckedSpec } from './session.js';
+import { loadCheckedSpec } from '../operations/spec.js';
 import { clusterIdOf } from '../spec/schema.js';
 import { subnetLayout } from '../spec/cidr.js';
 

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { parse, stringify } from 'yaml';
 import { sleep } from '../util/async.js';
-import { bootTimes, type BootTimes } from '../commands/boot-view.js';
+import { bootTimes, type BootTimes } from '../operations/boots.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ACK_FLAG = '--i-understand-this-costs-money';

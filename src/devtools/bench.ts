@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   const { deriveGraph } = await import('../model/derive.js');
   const { parseSpec } = await import('../spec/load.js');
   const { criticalPathLength } = await import('../engine/graph.js');
-  const { loadTemplates } = await import('../commands/session.js');
+  const { loadTemplates } = await import('../operations/spec.js');
   const templates = await loadTemplates();
   const critical = specs.map(([name, text]) => {
     const g = deriveGraph(parseSpec(text).spec, { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0123456789abcdef1' }, templates });

@@ -30,7 +30,7 @@ export function agentBundleOf(body: string): AgentBundle {
 
 /**
  * Stands in for the bundle where a caller derives a graph without one (unit tests of the model):
- * the CLI always passes the built file (commands/session.ts), and refuses to run without it.
+ * the CLI always passes the built file (operations/session.ts), and refuses to run without it.
  */
 export const UNBUILT_AGENT: AgentBundle = agentBundleOf('// kubeaz-agent: not built (a model test without dist/agent/kubeaz-agent.mjs)\n');
 

@@ -14,7 +14,7 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/cl
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { useMoto } from '../helpers/moto.js';
-import type { ControlPlaneInfo } from '../../src/commands/status.js';
+import type { ControlPlaneInfo } from '../../src/operations/status.js';
 import type { Plan } from '../../src/engine/compare.js';
 import { kubeaz } from '../helpers/cli.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';

@@ -1,7 +1,8 @@
 /** The boot reports as status and logs show them (pure): entries, verdicts, text; and when the API is judged at all. */
 import { describe, expect, it } from 'vitest';
-import { bootEntries, bootPhrase, bootProblems, bootTimes, phaseSeconds, renderBoot, type LiveInstance } from '../../src/commands/boot-view.js';
-import { kubernetesMode } from '../../src/commands/status.js';
+import { renderBoot } from '../../src/commands/boot-view.js';
+import { bootEntries, bootPhrase, bootProblems, bootTimes, phaseSeconds, type LiveInstance } from '../../src/operations/boots.js';
+import { kubernetesMode } from '../../src/operations/status.js';
 import type { BootReport } from '../../src/records/boot.js';
 import type { StoredBoot } from '../../src/records/boot-store.js';
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCa, signClientCert } from '../../src/pki/ca.js';
 import { renderKubeconfig } from '../../src/pki/kubeconfig.js';
-import { waitForMasterBack } from '../../src/commands/kube-api.js';
+import { waitForMasterBack } from '../../src/kube/api.js';
 import { list, node, systemPods, VERSION } from '../fixtures/k8s-api.js';
 import { startFakeApi, type FakeApi } from '../helpers/k8s-api-server.js';
 

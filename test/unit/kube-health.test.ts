@@ -8,7 +8,7 @@ import { generateCa, signClientCert } from '../../src/pki/ca.js';
 import { renderKubeconfig } from '../../src/pki/kubeconfig.js';
 import { evaluateKubernetes } from '../../src/kube/health.js';
 import { readKubernetes } from '../../src/kube/probe.js';
-import { renderKubernetes } from '../../src/commands/status.js';
+import { renderKubernetes } from '../../src/commands/status-view.js';
 import { list, node, systemPods, VERSION } from '../fixtures/k8s-api.js';
 import { startFakeApi, type FakeApi } from '../helpers/k8s-api-server.js';
 

@@ -220,7 +220,7 @@ describe('durations', () => {
 
 describe('checkKubeconfigPath: only a regular file (or a link to one) is read or replaced (issue 23 #10)', () => {
   it('refuses a FIFO, a directory, a socket, a device and a dangling symlink with a UsageError, at once; a missing path or a link to a file is fine', async () => {
-    const { checkKubeconfigPath } = await import('../../src/commands/kubeconfig.js');
+    const { checkKubeconfigPath } = await import('../../src/operations/kubeconfig.js');
     const { symlinkSync, mkdirSync } = await import('node:fs');
     const { createServer } = await import('node:net');
     const d = path.join(dir, 'odd');

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadTemplates } from '../../src/commands/session.js';
+import { loadTemplates } from '../../src/operations/spec.js';
 import { deriveGraph } from '../../src/model/derive.js';
 import { limitIssues, worstCaseFacts } from '../../src/model/limits.js';
 import { isRef, type AnyNode } from '../../src/model/types.js';

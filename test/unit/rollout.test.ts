@@ -14,7 +14,7 @@ import {
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
 import { RecordingProgress } from '../../src/engine/progress.js';
-import { groupStates, rollout, type RolloutDeps } from '../../src/commands/rollout.js';
+import { groupStates, rollout, type RolloutDeps } from '../../src/operations/rollout.js';
 
 const asgMock = mockClient(AutoScalingClient);
 

@@ -3,22 +3,22 @@
  * learn the account, gather the facts the model needs, derive and check the graph, and handle
  * Ctrl-C (stop starting work, let in-flight calls finish, save state, exit 130).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AwsClients } from '../aws/clients.js';
+import { AwsClients, profileExists, type CallCounter } from '../aws/clients.js';
 import { createRunContext, DEFAULT_TIMING, timingFromEnv } from '../engine/context.js';
 import { validateGraph } from '../engine/graph.js';
 import { ConsoleProgress, type Progress } from '../engine/progress.js';
 import { deriveGraph, requiredArchs, SSM_IMAGE_PARAMETERS, type Arch, type Facts } from '../model/derive.js';
-import { limitIssues } from '../model/limits.js';
 import { bucketName, discoveryBucketName, naming } from '../model/names.js';
 import { agentBundleOf, type AgentBundle } from '../model/agent.js';
 import type { DesiredGraph } from '../model/types.js';
 import type { Actual, RunContext } from '../resources/types.js';
 import type { Plan } from '../engine/compare.js';
 import { observedIrsaSwitch, switchOfPlan } from '../engine/irsa-switch.js';
-import { loadSpecFile } from '../spec/load.js';
+import { runningZone } from '../resources/auto-scaling-group.js';
+import { loadCheckedSpec, loadTemplates } from './spec.js';
 import { clusterIdOf, type ClusterSpec } from '../spec/schema.js';
 import { LocalState, type StateBackend } from '../state/local.js';
 import { parseS3Url, S3State } from '../state/s3.js';
@@ -60,30 +60,6 @@ export interface Session {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const TEMPLATES_DIR = path.resolve(here, '..', '..', 'templates');
-
-export async function loadTemplates(dir = TEMPLATES_DIR): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else out[path.relative(dir, p).split(path.sep).join('/')] = await readFile(p, 'utf8');
-    }
-  };
-  await walk(dir);
-  return out;
-}
-
-/**
- * The spec file, valid by the schema AND by AWS's limits on everything kubeaz derives from it
- * (src/model/limits.ts): what validate and every AWS-touching command read, so no command starts
- * a create that AWS would refuse half-way through.
- */
-export async function loadCheckedSpec(file: string): Promise<Awaited<ReturnType<typeof loadSpecFile>>> {
-  const templates = await loadTemplates();
-  return loadSpecFile(file, new Date(), (spec) => limitIssues(spec, templates));
-}
 
 /** The node agent's bundle, built by `npm run build` beside this file's folder (dist/agent/). */
 export const AGENT_BUNDLE = path.resolve(here, '..', 'agent', 'kubeaz-agent.mjs');
@@ -97,6 +73,11 @@ export async function loadAgentBundle(file = AGENT_BUNDLE): Promise<AgentBundle>
     throw new UsageError(`the node agent bundle ${file} is missing (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): run \`npm run build\`, which makes it`);
   }
   return agentBundleOf(body);
+}
+
+/** "N AWS calls (M mutating)": how every command ends its report. */
+export function summarizeCalls(c: CallCounter): string {
+  return `${c.total} AWS calls (${c.mutating} mutating)`;
 }
 
 export async function accountIdOf(aws: AwsClients): Promise<string> {
@@ -127,7 +108,6 @@ export async function resolveImages(aws: AwsClients, spec: ClusterSpec): Promise
  */
 async function runningMasterZone(ctx: RunContext, spec: ClusterSpec): Promise<string | undefined> {
   if (spec.spec.controlPlane.count <= 1) return undefined;
-  const { runningZone } = await import('../resources/auto-scaling-group.js');
   return runningZone(ctx, naming(spec).asg('master'));
 }
 
@@ -138,7 +118,6 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
   // Before any AWS call: a bad --state is a usage error that must cost nothing.
   const state = stateBackend(opts.state ?? spec.spec.state, file, clusterId, spec.spec.region, opts.profile);
   if (opts.profile) {
-    const { profileExists } = await import('../aws/clients.js');
     const found = await profileExists(opts.profile);
     if (!found.exists) throw new UsageError(`--profile ${opts.profile}: the AWS profile '${opts.profile}' does not exist (looked in ${found.files.join(' and ')})`);
   }
@@ -259,22 +238,6 @@ export function stateBackend(url: string | undefined, file: string, clusterId: s
     loc,
     clusterId,
   );
-}
-
-/** On a terminal, ask; without one, refuse unless --yes. Returns whether to go on. */
-export async function confirm(question: string, yes: boolean | undefined): Promise<boolean> {
-  if (yes) return true;
-  if (!process.stdin.isTTY) {
-    throw new UsageError('refusing without a terminal to confirm on; pass --yes to proceed');
-  }
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`${question} [y/N] `);
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
 }
 
 export { UsageError };

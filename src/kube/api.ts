@@ -1,9 +1,11 @@
 /**
  * Talking to the cluster's Kubernetes API from kubeaz itself (rollout's version wait, the
  * acceptance run) through @kubernetes/client-node, with the admin kubeconfig `kubeaz kubeconfig`
- * signs (adminKubeconfig in ./kubeconfig.ts).
+ * signs (adminKubeconfig in src/operations/endpoint.ts).
  */
 import { KubeazError } from '../aws/errors.js';
+import { GROUP_LABEL } from './health.js';
+import { readKubernetes } from './probe.js';
 import { sleep } from '../util/async.js';
 
 /** A KubeConfig of @kubernetes/client-node loaded from kubeconfig text. */
@@ -83,8 +85,6 @@ export async function waitForMasterBack(
   since: Date,
   opts: { pollSeconds: number; maxSeconds: number; onPoll?: (missing: string, seconds: number) => void; signal?: AbortSignal },
 ): Promise<void> {
-  const { readKubernetes } = await import('../kube/probe.js');
-  const { GROUP_LABEL } = await import('../kube/health.js');
   const started = Date.now();
   let missing = '';
   for (;;) {
