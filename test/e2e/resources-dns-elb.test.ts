@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, DescribeImagesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   ApplySecurityGroupsToLoadBalancerCommand,
@@ -80,7 +80,8 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
   const attrs = { crossZone: true, idleTimeout: API_ELB_IDLE_TIMEOUT, drainingTimeout: API_ELB_DRAINING_TIMEOUT };
   const listener = { protocol: 'TCP' as const, port: 443, instanceProtocol: 'TCP' as const, instancePort: 6443 };
 
-  it('builds the prerequisites: VPC, public/private subnets, two security groups', async () => {
+  // the prerequisites (VPC, public/private subnets, two security groups): set-up, not a test
+  beforeAll(async () => {
     const e = await ec2();
     vpcId = (await e.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }))).Vpc!.VpcId!;
     const sub = async (cidr: string, zone: string) => (await e.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: zone }))).Subnet!.SubnetId!;

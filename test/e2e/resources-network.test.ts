@@ -2,7 +2,7 @@
  * The network kinds end to end against moto: internet gateway, elastic IPs, NAT gateway, route
  * tables, network ACLs and the S3 gateway endpoint, on a VPC and subnets built with their handlers.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AssociateAddressCommand,
   AssociateRouteTableCommand,
@@ -106,7 +106,8 @@ const privateEntries: KindProps['network-acl']['entries'] = [
 // The tests of this suite are the steps of one story on one cluster (create, look, change,
 // destroy), each building on the one before: declared in order, so a shuffled run keeps it.
 describe('network kinds against moto', { shuffle: false }, () => {
-  it('builds the VPC and subnets (prerequisites)', async () => {
+  // the prerequisites every kind below builds on: set-up, not a test
+  beforeAll(async () => {
     ctx = newCtx();
     const v = await vpc.create(ctx, node('vpc', 'vpc', { cidr: VPC_CIDR, tenancy: 'default' }));
     ids.vpc = v.id;

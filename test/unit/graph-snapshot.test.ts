@@ -1,10 +1,13 @@
 /**
- * The desired graph of the example spec and its variants, frozen as JSON files: a refactor of
- * src/model/ (builders per area, dependencies from $refs) must leave every node — key, kind,
- * props, tags, deps, ready — exactly as it was. Long texts (user data, bootstrap files, policy
- * documents rendered as strings) are kept as a hash so the files stay readable. `deps` and `ready`
- * are sets (sorted here): nodes are listed after everything they depend on, so the order of the
- * list — which plan prints — does not hang on the order inside them; that is asserted too.
+ * The desired graph of the example spec and its variants, frozen one line per node in plan order:
+ * `kind key <- deps | ready: …`, then a digest of its props and one of its tags. A refactor of
+ * src/model/ (builders per area, dependencies from $refs) must leave every key, kind and edge as
+ * it was — the lines a reviewer reads — and every node's props and tags too: a changed digest names
+ * the node whose props or tags changed (what they are is asserted by the model's own tests). The
+ * launch templates' user data is left out of the digest: it is the rendered template, asserted
+ * verbatim by test/unit/userdata.test.ts, so a template edit does not touch these files. `deps` and
+ * `ready` are sets (sorted here): nodes are listed after everything they depend on, so the order of
+ * the list — which plan prints — does not hang on the order inside them; that is asserted too.
  * Regenerate only for an intended change: npx vitest run test/unit/graph-snapshot.test.ts -u
  */
 import { createHash } from 'node:crypto';
@@ -35,8 +38,22 @@ function variant(...edits: [string, string][]): ClusterSpec {
   return parseSpec(text, 'v.yaml', NOW).spec;
 }
 
-const compact = (v: unknown): unknown =>
-  JSON.parse(JSON.stringify(v), (_k, x) => (typeof x === 'string' && x.length > 200 ? `sha256:${createHash('sha256').update(x).digest('hex').slice(0, 16)} (${x.length} chars)` : x));
+/** JSON with every object's keys sorted: the same value gives the same text, whatever order a builder set its fields in */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+const digest = (v: unknown) => createHash('sha256').update(canonical(v)).digest('hex').slice(0, 12);
+/** props as the digest covers them: a launch template's user data (the rendered template) is left out */
+const digestedProps = (kind: string, props: unknown) => (kind === 'launch-template' && props && typeof props === 'object' ? { ...props, userData: '(the rendered template)' } : props);
+
+/** One line per node: `kind key <- deps | ready: …  # props <digest> tags <digest>` */
+function graphLines(g: ReturnType<typeof deriveGraph>): string {
+  const lines = g.nodes.map((n) => {
+    const deps = [...n.deps].sort();
+    const ready = n.ready ? ` | ready: ${[...n.ready].sort().join(', ')}` : '';
+    return `${n.kind} ${n.key}${deps.length ? ` <- ${deps.join(', ')}` : ''}${ready}  # props ${digest(digestedProps(n.kind, n.props))} tags ${digest(n.tags)}`;
+  });
+  return `cluster ${g.clusterId}: ${g.nodes.length} nodes, in plan order\n${lines.join('\n')}\n`;
+}
 
 const SPECS: Record<string, () => ClusterSpec> = {
   example: () => variant(),
@@ -66,7 +83,8 @@ describe('derived graph snapshots (identical across model refactors)', () => {
       expect(n.deps.filter((d) => !before.has(d)), `${n.key} depends only on nodes listed before it`).toEqual([]);
       before.add(n.key);
     }
-    const sets = { ...g, nodes: g.nodes.map((n) => ({ ...n, deps: [...n.deps].sort(), ...(n.ready ? { ready: [...n.ready].sort() } : {}) })) };
-    await expect(`${JSON.stringify(compact(sets), null, 2)}\n`).toMatchFileSnapshot(`./__snapshots__/graph.${name}.json`);
+    expect(Object.keys(g).sort(), 'every field of the graph is in the snapshot').toEqual(['clusterId', 'nodes']);
+    for (const n of g.nodes) expect(Object.keys(n).filter((k) => !['key', 'kind', 'props', 'deps', 'tags', 'ready'].includes(k)), `${n.key}: every field is in the snapshot`).toEqual([]);
+    await expect(graphLines(g)).toMatchFileSnapshot(`./__snapshots__/graph.${name}.txt`);
   });
 });

@@ -1,69 +1,15 @@
 /**
  * Placing a cluster's entries in a kubeconfig (issue 12): merged next to a user's existing
  * contexts without touching them, read back by an independent reader (@kubernetes/client-node's
- * KubeConfig loader, and kubectl itself where it is installed).
+ * KubeConfig loader; kubectl itself, and the path check on a FIFO, in test/integration/kubeconfig-file.test.ts).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
-import { renderKubeconfig } from '../../src/pki/kubeconfig.js';
 import { entriesFrom, isOwnKubeconfig, mergeKubeconfig, standaloneKubeconfig, summarize } from '../../src/pki/kubeconfig-file.js';
 import { formatDuration, parseDuration } from '../../src/commands/duration.js';
+import { EXISTING, entries, rendered } from '../helpers/kubeconfig.js';
 
-const rendered = renderKubeconfig({ clusterName: 'demo-dev', server: 'https://master.dev.example.com:443', caCert: 'CA', user: 'kubernetes-admin', clientCert: 'CERT', clientKey: 'KEY' });
-const entries = entriesFrom(rendered, 'demo-dev', { cluster: 'demo-dev', user: 'demo-dev-admin', context: 'demo-dev' });
-
-/** A user's kubeconfig as kubectl and cloud tools leave it: several contexts, comments, an exec user. */
-const EXISTING = `# my clusters — do not lose this comment
-apiVersion: v1
-kind: Config
-preferences: {}
-clusters:
-- name: prod
-  cluster:
-    server: https://prod.example.org:6443
-    certificate-authority-data: UFJPRC1DQQ==
-- name: kind-local
-  cluster:
-    server: https://127.0.0.1:39121
-    insecure-skip-tls-verify: true
-users:
-- name: prod-oidc
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1beta1
-      command: kubelogin
-      args: [get-token, --oidc-issuer-url=https://issuer.example.org]
-- name: kind-local
-  user:
-    token: abc123
-contexts:
-- name: prod
-  context:
-    cluster: prod
-    user: prod-oidc
-    namespace: payments
-- name: kind-local
-  context:
-    cluster: kind-local
-    user: kind-local
-current-context: prod
-`;
-
-const dir = mkdtempSync(path.join(tmpdir(), 'kubeaz-kc-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const kubectl = (() => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 function load(text: string): KubeConfig {
   const kc = new KubeConfig();
@@ -118,15 +64,7 @@ describe('mergeKubeconfig', () => {
     expect(() => mergeKubeconfig('contexts: {a: 1}\nkind: Config\n', entries, { setCurrent: true })).toThrow(/contexts is not a list/);
     expect(() => mergeKubeconfig('a: [\n', entries, { setCurrent: true })).toThrow(/not valid YAML/);
   });
-
-  it.runIf(kubectl)('kubectl config get-contexts reads the merged file: every context, ours current', () => {
-    const file = path.join(dir, 'config');
-    writeFileSync(file, mergeKubeconfig(EXISTING, entries, { setCurrent: true }));
-    const out = execFileSync('kubectl', ['config', 'get-contexts'], { env: { ...process.env, KUBECONFIG: file } }).toString();
-    const rows = out.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
-    // kubectl lists by name
-    expect(rows).toEqual([['*', 'demo-dev', 'demo-dev', 'demo-dev-admin'], ['kind-local', 'kind-local', 'kind-local'], ['prod', 'prod', 'prod-oidc', 'payments']]);
-  });
+  // kubectl reading the merged file: test/integration/kubeconfig-file.test.ts
 });
 
 describe('isOwnKubeconfig', () => {
@@ -215,37 +153,5 @@ describe('durations', () => {
     expect(parseDuration('36500d')).toBe(36_500 * 86_400_000);
     for (const bad of ['36501d', '100000d', '9999999999999h', `${'9'.repeat(400)}h`, '1'.repeat(70) + 's']) expect(parseDuration(bad), bad).toBeUndefined();
     expect(formatDuration(90 * 60_000)).toBe('1h30m');
-  });
-});
-
-describe('checkKubeconfigPath: only a regular file (or a link to one) is read or replaced (issue 23 #10)', () => {
-  it('refuses a FIFO, a directory, a socket, a device and a dangling symlink with a UsageError, at once; a missing path or a link to a file is fine', async () => {
-    const { checkKubeconfigPath } = await import('../../src/operations/kubeconfig.js');
-    const { symlinkSync, mkdirSync } = await import('node:fs');
-    const { createServer } = await import('node:net');
-    const d = path.join(dir, 'odd');
-    mkdirSync(d);
-    execFileSync('mkfifo', [path.join(d, 'fifo')]);
-    const sock = createServer();
-    await new Promise<void>((r) => sock.listen(path.join(d, 'sock'), () => r()));
-    symlinkSync(path.join(d, 'nowhere'), path.join(d, 'dangling'));
-    writeFileSync(path.join(d, 'file'), '');
-    symlinkSync(path.join(d, 'file'), path.join(d, 'link'));
-    symlinkSync(path.join(d, 'fifo'), path.join(d, 'link-to-fifo'));
-    try {
-      for (const [name, message] of [
-        ['fifo', /is a FIFO \(named pipe\), not a regular file/],
-        ['link-to-fifo', /\(through its symlink\) is a FIFO/],
-        ['sock', /is a socket/],
-        ['dangling', /is a symlink to .*nowhere, which does not exist: refusing to replace the link/],
-      ] as const) {
-        await expect(checkKubeconfigPath(path.join(d, name)), name).rejects.toMatchObject({ name: 'UsageError', exitCode: 2, message: expect.stringMatching(message) });
-      }
-      await expect(checkKubeconfigPath(d)).rejects.toMatchObject({ name: 'UsageError', message: expect.stringMatching(/is a directory/) });
-      await expect(checkKubeconfigPath('/dev/null')).rejects.toMatchObject({ name: 'UsageError', message: expect.stringMatching(/is a device/) });
-      for (const ok of ['file', 'link', 'missing']) await expect(checkKubeconfigPath(path.join(d, ok)), ok).resolves.toBeUndefined();
-    } finally {
-      await new Promise<void>((r) => sock.close(() => r()));
-    }
   });
 });

@@ -3,13 +3,11 @@
  * OpenSSL accepts; the admin certificate chains to the cluster CA with the right CN and O; the
  * kubeconfig names the right endpoint for each shape of spec.
  */
-import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -32,23 +30,12 @@ const variant = (from: string, to: string) => {
   expect(example.split(from).length, `test bug: ${from}`).toBe(2);
   return parseSpec(example.replace(from, to), 'v.yaml').spec;
 };
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe('PKI', () => {
   let ca: PemPair;
-  let dir: string;
   beforeAll(async () => {
     ca = await generateCa('kubernetes');
-    dir = mkdtempSync(join(tmpdir(), 'kubeaz-pki-'));
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("names exactly the files the master's agent fetches from pki/ and kubeadm finds in /etc/kubernetes/pki (keys 0600)", async () => {
     // kubeadm's names for the CAs it must not make itself, and the service-account pair
@@ -125,11 +112,7 @@ describe('PKI', () => {
     // a certificate of another CA does not chain
     const other = await generateCa('kubernetes');
     expect(await chainsTo(client.cert, other.cert)).toBe(false);
-    if (hasOpenssl) {
-      writeFileSync(join(dir, 'ca.crt'), ca.cert);
-      writeFileSync(join(dir, 'admin.crt'), client.cert);
-      expect(execFileSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(dir, 'ca.crt'), join(dir, 'admin.crt')]).toString()).toMatch(/OK/);
-    }
+    // openssl verify -purpose sslclient: test/integration/pki.test.ts
   });
 
   it('refuses to sign with a key that is not the CA certificate\'s', async () => {

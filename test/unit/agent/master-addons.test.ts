@@ -1,13 +1,10 @@
 /**
  * The add-ons as typed invocations (master.sh's order and values), the manifests the model renders
  * at create (StorageClass, pod-identity webhook without its caBundle), the certificates the
- * master's agent makes itself (the webhook's serving certificate and kubeadm's CA hash), and the
+ * master's agent makes itself (the webhook's serving certificate; kubeadm's CA hash against openssl is
+ * test/integration/agent/master-addons.test.ts), and the
  * runner's recovery of a helm release left pending-* before each try.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { AgentAws } from '../../../src/agent/context.js';
@@ -15,7 +12,7 @@ import type { RunResult } from '../../../src/agent/programs.js';
 import { runSteps } from '../../../src/agent/master/addon-runner.js';
 import { addonSteps, type AddonInput } from '../../../src/agent/master/addons.js';
 import { addonManifestFiles, podIdentityWebhookManifest, storageClassManifest } from '../../../src/model/addon-manifests.js';
-import { caCertHash, chainsTo, generateCa, signServerCert, validFor, x509 } from '../../../src/pki/ca.js';
+import { chainsTo, generateCa, signServerCert, validFor, x509 } from '../../../src/pki/ca.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { installAddons } from '../../../src/agent/master/addon-runner.js';
@@ -177,15 +174,7 @@ describe('certificates the master makes', () => {
     expect(validFor(s.cert, 30)).toBe(true);
     expect(validFor(s.cert, 4000)).toBe(false);
   });
-
-  it('kubeadm`s CA hash equals what openssl computes from the certificate`s public key', async () => {
-    const ca = await generateCa('kubernetes');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cahash-'));
-    fs.writeFileSync(path.join(dir, 'ca.crt'), ca.cert);
-    const der = execFileSync('sh', ['-c', `openssl x509 -pubkey -noout -in ${dir}/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1`]).toString().trim();
-    fs.rmSync(dir, { recursive: true });
-    expect(caCertHash(ca.cert)).toBe(`sha256:${der}`);
-  });
+  // kubeadm's CA hash against openssl's: test/integration/agent/master-addons.test.ts
 });
 
 describe('a helm release left pending-* by a master killed mid-upgrade', () => {
