@@ -13,7 +13,7 @@ import path from 'node:path';
 import { CreateImageCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand, DescribeLaunchTemplatesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { DeleteObjectCommand, GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { agentConfigSchema, groupSettingsSchema, type GroupSettings } from '../../src/records/agent-config.js';
-import { agentArgsOfUserData } from '../../src/devtools/boot-sim/sim.js';
+import { agentArgsOfUserData } from '../../src/devtools/boot-sim/userdata-args.js';
 import { kubeaz, ROOT } from '../helpers/cli.js';
 import { useMoto } from '../helpers/moto.js';
 

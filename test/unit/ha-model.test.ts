@@ -4,7 +4,7 @@
  * shortened to AWS's limits, and the desired graph of a 3-master cluster (one group and one launch
  * template per master, each pinned to its zone, registered with both API load balancers).
  */
-import { agentArgsOfUserData } from '../../src/devtools/boot-sim/sim.js';
+import { agentArgsOfUserData } from '../../src/devtools/boot-sim/userdata-args.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';

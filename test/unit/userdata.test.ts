@@ -14,7 +14,7 @@ import { deriveGraph } from '../../src/model/derive.js';
 import { DEFAULT_SERVICE_ACCOUNT_ISSUER, naming } from '../../src/model/names.js';
 import { clusterSchema } from '../../src/spec/schema.js';
 import { NODEJS } from '../../src/spec/versions.js';
-import { agentArgsOfUserData } from '../../src/devtools/boot-sim/sim.js';
+import { agentArgsOfUserData } from '../../src/devtools/boot-sim/userdata-args.js';
 import { ACCOUNT, AGENT, BUCKET, ISSUER, MASTER_LABELS, SETTINGS, TEMPLATE_DIR, agentRef, input, names, spec, specOn, templates, userData, vars } from '../helpers/userdata.js';
 
 describe('the user data of every role', () => {

@@ -19,23 +19,8 @@ import { GetObjectCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import type { Server } from 'node:http';
 import type { AwsClients } from '../../aws/clients.js';
 import { recordingProxy } from './iam.js';
+import { agentArgsOfUserData } from './userdata-args.js';
 import { parseAgentConfig, parseGroupSettings, AGENT_CONFIG_KEY, type AgentConfig } from '../../records/agent-config.js';
-
-/**
- * The arguments user data passes to `kubeaz-agent.mjs boot`: the words after it on its `exec` line
- * (continued with a backslash), single-quoted words unquoted as the shell does; `${root:+…}` is
- * boot-sim's own --root and left out.
- */
-export function agentArgsOfUserData(userData: string): string[] {
-  const m = /kubeaz-agent\.mjs" boot ((?:\\\n|[^\n])*)/.exec(userData);
-  if (!m) throw new Error('the user data runs no `kubeaz-agent.mjs boot`');
-  const line = m[1]!.replace(/\\\n\s*/g, ' ').replace(/\$\{root:\+[^}]*\}/, '');
-  const words: string[] = [];
-  const re = /\s*((?:'[^']*'|\\'|[^\s'\\])+)/g;
-  let w: RegExpExecArray | null;
-  while ((w = re.exec(line)) && w[1]) words.push(w[1].replace(/'([^']*)'|\\(')/g, (_, q: string | undefined, e: string | undefined) => q ?? e ?? ''));
-  return words;
-}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '..', '..', '..');

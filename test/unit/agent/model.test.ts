@@ -7,7 +7,7 @@ import { nodejsImageProblem } from '../../../src/checks/images.js';
 import { AGENT_CONFIG_OBJECT, agentBundleKey, agentBundleOf } from '../../../src/model/agent.js';
 import { deriveGraph, type Facts } from '../../../src/model/derive.js';
 import { AGENT_CONFIG_KEY, agentConfigSchema, groupSettingsSchema } from '../../../src/records/agent-config.js';
-import { agentArgsOfUserData } from '../../../src/devtools/boot-sim/sim.js';
+import { agentArgsOfUserData } from '../../../src/devtools/boot-sim/userdata-args.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import { al2023ReleaseBefore, al2023ReleaseOf, NODEJS } from '../../../src/spec/versions.js';
 
