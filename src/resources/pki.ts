@@ -4,17 +4,18 @@
  * with `If-None-Match: *`, so an existing one is never overwritten, and a CA whose key exists is
  * never regenerated (a rebuilt master keeps its identity; restored etcd data stays valid).
  *
- * Ownership = living under pki/ in the derived bucket. observe is ONE ListObjectsV2 and records
- * only which files exist — no key material ever reaches the state file or the output. delete does
+ * Ownership = living under pki/ in the derived bucket. observe reads the bucket's one listing of the
+ * pass (own-buckets.ts bucketObjects) and records only which files exist — no key material ever reaches the state file or the output. delete does
  * nothing: pki/ goes with the bucket (or stays with it, beside kept etcd backups).
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { errorCode, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { BUCKET_SSE } from '../aws/s3.js';
 import { bucketName } from '../model/names.js';
 import { completeFromKey, generatePair, PKI_FILES, PKI_PAIRS, type PkiPair } from '../pki/ca.js';
 import { jwksOf } from '../pki/jwks.js';
-import { ownBucket } from './own-buckets.js';
+import { mayHave } from './cluster-record.js';
+import { bucketObjects } from './own-buckets.js';
 import { change } from './common.js';
 import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 
@@ -154,25 +155,18 @@ export const pki: ResourceHandler<'pki', PkiObserved> = {
   edges: { waitsFor: ['bucket'] },
 
   async observe(ctx) {
-    const s3 = await ctx.aws.s3();
-    // Only the bucket this cluster owns (this region, not another name/environment's).
-    const own = await ownBucket(ctx);
-    if (!own) return [];
-    const Bucket = own.name;
+    // Only the bucket this cluster owns (this region, not another name/environment's), from the
+    // pass's one listing of it.
+    const listed = await bucketObjects(ctx);
+    if (!listed) return [];
+    const Bucket = listed.bucket;
     const found = new Set<string>();
-    let ContinuationToken: string | undefined;
-    try {
-      do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: PKI_PREFIX, ExpectedBucketOwner: ctx.accountId, ContinuationToken }));
-        for (const o of page.Contents ?? []) if (o.Key) found.add(o.Key.slice(PKI_PREFIX.length));
-        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (ContinuationToken);
-    } catch (e) {
-      if (isNotFound(e)) return [];
-      throw e;
-    }
+    for (const o of listed.objects) if (o.Key?.startsWith(PKI_PREFIX)) found.add(o.Key.slice(PKI_PREFIX.length));
     const files = PKI_FILES.filter((f) => found.has(f));
-    return files.length ? [actualOf(Bucket, files, files.includes(SA_PUBLIC_KEY) ? await jwksIn(ctx, s3, Bucket) : undefined)] : [];
+    if (!files.length) return [];
+    // The JWKS only where IRSA's discovery documents are made from it, or may have been (cluster-record.ts mayHave).
+    const jwks = files.includes(SA_PUBLIC_KEY) && (await mayHave(ctx, 'irsa')) ? await jwksIn(ctx, await ctx.aws.s3(), Bucket) : undefined;
+    return [actualOf(Bucket, files, jwks)];
   },
 
   async create(ctx, node) {
