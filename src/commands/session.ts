@@ -14,7 +14,7 @@ import { deriveGraph, requiredArchs, SSM_IMAGE_PARAMETERS, type Arch, type Facts
 import { limitIssues } from '../model/limits.js';
 import { bucketName, discoveryBucketName, naming } from '../model/names.js';
 import { agentBundleOf, type AgentBundle } from '../model/agent.js';
-import { featuresOf, featuresOfSpec } from '../model/features.js';
+import { featuresOfSpec, featuresSeen } from '../model/features.js';
 import type { DesiredGraph } from '../model/types.js';
 import type { Actual, RunContext } from '../resources/types.js';
 import type { Plan } from '../engine/compare.js';
@@ -205,7 +205,7 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
     graphFor(observed) {
       if (!facts) throw new Error('graphFor() before facts()');
       const irsaSwitch = observedIrsaSwitch(spec.spec.iam.serviceAccountIssuerDiscovery.enabled, observed);
-      const g = deriveGraph(spec, { ...facts, irsaSwitch, seenFeatures: featuresOf(observed.values()) });
+      const g = deriveGraph(spec, { ...facts, irsaSwitch, seenFeatures: featuresSeen(observed.values()) });
       validateGraph(g.nodes);
       return g;
     },

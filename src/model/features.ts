@@ -7,8 +7,10 @@
  * what a turned-off feature left is still found — from AWS, not from the state file.
  *
  * The tag is set before the feature's first resource is made (the VPC is made with it, or updated
- * first: every feature's first resource waits for the VPC) and keeps a feature as long as observe
- * still finds one of its resources; the run after the last one is gone drops it. PURE.
+ * first: every feature's first resource waits for the VPC), and a feature once recorded stays
+ * recorded: dropping it the run after its last resource went would make that run's no-op a
+ * mutating one (a CreateTags), and a cluster that had a feature pays only that feature's few reads.
+ * An older kubeaz's VPC gets the tag on its next create, from what that run found. PURE.
  */
 import type { Kind, Tags } from './types.js';
 
@@ -46,6 +48,17 @@ export function featuresOf(rs: Iterable<{ kind: Kind; key: string }>): Feature[]
     if (f) out.add(f);
   }
   return FEATURES.filter((f) => out.has(f));
+}
+
+/**
+ * What observe found of the features (model Facts.seenFeatures): the features of the resources it
+ * found, and those the found VPC already records (a recorded feature stays recorded).
+ */
+export function featuresSeen(observed: Iterable<{ kind: Kind; key: string; tags: Tags }>): Feature[] {
+  const list = [...observed];
+  const recorded = list.filter((r) => r.kind === 'vpc').flatMap((r) => [...(recordedFeatures(r.tags) ?? [])]);
+  const set = new Set<Feature>([...featuresOf(list), ...recorded]);
+  return FEATURES.filter((f) => set.has(f));
 }
 
 /** The tag value: the features sorted and space-separated, or `none`. */

@@ -28,8 +28,8 @@ export function ownVpcs(ctx: RunContext): Promise<Array<{ item: Vpc; key: string
  * (ctx.features), or the cluster's VPC names it, or there is nothing to go by — no VPC of this
  * cluster here (a cluster being made, gone, or living in another region), or one without the tag
  * (made by an older kubeaz; its next create records it). Only a VPC whose tag leaves the feature
- * out spares the reads: the tag is set before a feature's first resource is made and keeps it while
- * any of its resources stands.
+ * out spares the reads: the tag is set before a feature's first resource is made and, once set,
+ * keeps it.
  */
 export async function mayHave(ctx: RunContext, feature: Feature): Promise<boolean> {
   if (ctx.features?.has(feature)) return true;

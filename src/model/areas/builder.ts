@@ -32,8 +32,9 @@ export interface Facts {
    */
   irsaSwitch?: IrsaSwitch;
   /**
-   * The optional features (model/features.ts) whose resources observe found on the running
-   * cluster: the VPC's `kubeaz:features` tag keeps naming them until they are gone. Unset: none.
+   * The optional features (model/features.ts featuresSeen) observe found on the running cluster —
+   * resources of theirs, or the VPC's record of them —: the VPC's `kubeaz:features` tag keeps
+   * naming them. Unset: none.
    */
   seenFeatures?: readonly Feature[];
   /** the node agent's bundle (dist/agent/kubeaz-agent.mjs); absent only in unit tests of the model (UNBUILT_AGENT) */
