@@ -14,7 +14,7 @@ import { createRunContext } from '../../src/engine/context.js';
 import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { deriveGraph } from '../../src/model/derive.js';
 import { FEATURES_TAG, featureOf, featuresOf, featuresOfSpec, featuresSeen, featuresTagValue, recordedFeatures } from '../../src/model/features.js';
-import { KEY_TAG, OWNER_TAG, type Kind } from '../../src/model/types.js';
+import { KEY_TAG, OWNER_TAG, type Kind, type Tags } from '../../src/model/types.js';
 import { clusterHome, mayHave } from '../../src/resources/cluster-record.js';
 import { HANDLERS } from '../../src/resources/index.js';
 import { clusterSchema, type ClusterSpecInput } from '../../src/spec/schema.js';
@@ -67,7 +67,7 @@ describe('model/features.ts', () => {
   });
 
   it('what observe found: its resources’ features and what the VPC already records (once recorded, kept)', () => {
-    const vpc = (v?: string) => ({ kind: 'vpc' as const, key: 'vpc', tags: v === undefined ? {} : { [FEATURES_TAG]: v } });
+    const vpc = (v?: string): { kind: Kind; key: string; tags: Tags } => ({ kind: 'vpc', key: 'vpc', tags: v === undefined ? {} : { [FEATURES_TAG]: v } });
     expect(featuresSeen([vpc('elb'), { kind: 'oidc-provider', key: 'oidc-provider', tags: {} }])).toEqual(['elb', 'irsa']);
     // IRSA turned off and its last resource deleted: the record keeps it, so the next no-op changes nothing
     expect(featuresSeen([vpc('elb irsa')])).toEqual(['elb', 'irsa']);
