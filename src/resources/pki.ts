@@ -100,11 +100,14 @@ async function putIfAbsent(ctx: RunContext, s3: S3Client, Bucket: string, key: s
   throw new KubeazError(`could not write s3://${Bucket}/${key}`, 'PkiWriteFailed', 'pki');
 }
 
-/** Generates and uploads every pair of which both halves are missing; refuses half pairs first. */
-async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly string[]): Promise<string[]> {
+/**
+ * Generates and uploads every pair of which both halves are missing; refuses half pairs first.
+ * Returns the files written with their bodies (the public halves' are known without a read).
+ */
+async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly string[]): Promise<Map<string, string>> {
   const have = new Set(present);
   const s3 = await ctx.aws.s3();
-  const written: string[] = [];
+  const written = new Map<string, string>();
   // Keys are written before their certificates, so a create killed in between leaves a key alone:
   // its public half is made again from it. A certificate without its key cannot be mended.
   const lost = brokenPairs(present).filter((p) => have.has(p.cert));
@@ -112,9 +115,10 @@ async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly 
   for (const pair of brokenPairs(present)) {
     const got = await s3.send(new GetObjectCommand({ Bucket, Key: PKI_PREFIX + pair.key, ExpectedBucketOwner: ctx.accountId }));
     const keyPem = (await got.Body?.transformToString('utf8')) ?? '';
-    if (await putIfAbsent(ctx, s3, Bucket, PKI_PREFIX + pair.cert, await completeFromKey(pair, keyPem))) {
+    const cert = await completeFromKey(pair, keyPem);
+    if (await putIfAbsent(ctx, s3, Bucket, PKI_PREFIX + pair.cert, cert)) {
       ctx.progress.emit({ type: 'warn', message: `pki: ${pair.cert} was missing beside its key (an interrupted create); made it again from ${pair.key}` });
-      written.push(pair.cert);
+      written.set(pair.cert, cert);
     }
   }
   const todo = PKI_PAIRS.filter((p) => !have.has(p.cert) && !have.has(p.key));
@@ -133,7 +137,7 @@ async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly 
           'pki',
         );
       }
-      written.push(pair.key, pair.cert);
+      written.set(pair.key, files.key).set(pair.cert, files.cert);
     }),
   );
   return written;
@@ -149,6 +153,12 @@ async function jwksIn(ctx: RunContext, s3: S3Client, Bucket: string): Promise<st
     throw e;
   }
 }
+
+/** The JWKS once pki/ is complete: of the sa.pub just written, else read from the bucket. */
+const jwksAfter = async (ctx: RunContext, Bucket: string, written: ReadonlyMap<string, string>): Promise<string | undefined> => {
+  const pub = written.get(SA_PUBLIC_KEY);
+  return pub !== undefined ? jwksOf([pub]) : jwksIn(ctx, await ctx.aws.s3(), Bucket);
+};
 
 export const pki: ResourceHandler<'pki', PkiObserved> = {
   kind: 'pki',
@@ -170,8 +180,8 @@ export const pki: ResourceHandler<'pki', PkiObserved> = {
   },
 
   async create(ctx, node) {
-    await uploadMissing(ctx, node.props.bucket, []);
-    return actualOf(node.props.bucket, [...PKI_FILES], await jwksIn(ctx, await ctx.aws.s3(), node.props.bucket));
+    const written = await uploadMissing(ctx, node.props.bucket, []);
+    return actualOf(node.props.bucket, [...PKI_FILES], await jwksAfter(ctx, node.props.bucket, written));
   },
 
   diff(node, actual) {
@@ -185,8 +195,8 @@ export const pki: ResourceHandler<'pki', PkiObserved> = {
 
   async update(ctx, node, actual) {
     const o = actual.observed;
-    await uploadMissing(ctx, node.props.bucket, o.files);
-    return actualOf(node.props.bucket, [...PKI_FILES], await jwksIn(ctx, await ctx.aws.s3(), node.props.bucket));
+    const written = await uploadMissing(ctx, node.props.bucket, o.files);
+    return actualOf(node.props.bucket, [...PKI_FILES], await jwksAfter(ctx, node.props.bucket, written));
   },
 
   async delete() {
