@@ -1,7 +1,8 @@
 /**
  * ELBv2's tags and ownership, shared by the network load balancer and target group kinds: both
  * are found by listing every one in the region and keeping those whose tags the cluster's
- * ownership proof accepts. The proof itself (resources/common.ts claims) needs the run, so the
+ * ownership proof accepts (one DescribeTags per 20 ARNs, for both kinds at once:
+ * resources/elbv2-inventory.ts). The proof itself (resources/common.ts claims) needs the run, so the
  * caller hands it in; what is read here needs only the client.
  */
 import { DescribeTagsCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -23,17 +24,15 @@ export async function elbv2TagsOf(elb: ElasticLoadBalancingV2Client, arns: reado
 
 /**
  * The ELBv2 resources (load balancers, target groups) among `items` that this cluster owns, with
- * their key and tags: one DescribeTags per 20. `claims` is the ownership proof of a resource's tags
- * under its key (resources/common.ts claims, bound to the run).
+ * their key and tags, from their tags as elbv2TagsOf read them. `claims` is the ownership proof of
+ * a resource's tags under its key (resources/common.ts claims, bound to the run).
  */
-export async function ownedElbv2<T>(
-  elb: ElasticLoadBalancingV2Client,
+export function ownedElbv2<T>(
   items: readonly T[],
   arnOf: (t: T) => string,
+  tags: ReadonlyMap<string, Tags>,
   claims: (tags: Tags, key: string) => boolean,
-): Promise<Array<{ item: T; key: string; tags: Tags }>> {
-  if (!items.length) return [];
-  const tags = await elbv2TagsOf(elb, items.map(arnOf));
+): Array<{ item: T; key: string; tags: Tags }> {
   return items.flatMap((item) => {
     const t = tags.get(arnOf(item)) ?? {};
     const key = t[KEY_TAG];

@@ -11,7 +11,8 @@
 import type { ClusterSpec } from '../spec/schema.js';
 import { clusterIdOf } from '../spec/schema.js';
 import { k8sClusterTag, naming } from './names.js';
-import type { DesiredGraph } from './types.js';
+import type { AnyNode, DesiredGraph } from './types.js';
+import { FEATURES_TAG, featuresOf, featuresTagValue, type Feature } from './features.js';
 import { GraphBuilder, type Area, type Facts } from './areas/builder.js';
 import { network } from './areas/network.js';
 import { securityGroups } from './areas/security.js';
@@ -35,7 +36,20 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   apiRecords(area, dns, hasPublicApi);
   loadbalancerAddresses(area, dns);
   compute(area, net, store, api.elbs, api.targetGroups);
+  recordFeatures(area.b.nodes, facts.seenFeatures ?? []);
   return area.b.build(id);
+}
+
+/**
+ * The VPC records the optional features the cluster may hold resources of (model/features.ts):
+ * those its graph holds and those observe still found. Set last, once every area has added its nodes.
+ */
+function recordFeatures(nodes: AnyNode[], seen: readonly Feature[]): void {
+  const i = nodes.findIndex((n) => n.kind === 'vpc');
+  const vpc = nodes[i];
+  if (!vpc) return;
+  const value = featuresTagValue([...featuresOf(nodes), ...seen]);
+  nodes[i] = { ...vpc, tags: { ...vpc.tags, [FEATURES_TAG]: value } };
 }
 
 export type { Arch, Facts } from './areas/builder.js';

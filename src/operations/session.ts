@@ -13,6 +13,7 @@ import { ConsoleProgress, type Progress } from '../engine/progress.js';
 import { deriveGraph, requiredArchs, SSM_IMAGE_PARAMETERS, type Arch, type Facts } from '../model/derive.js';
 import { bucketName, discoveryBucketName, naming } from '../model/names.js';
 import { agentBundleOf, type AgentBundle } from '../model/agent.js';
+import { featuresOfSpec, featuresSeen } from '../model/features.js';
 import type { DesiredGraph } from '../model/types.js';
 import type { Actual, RunContext } from '../resources/types.js';
 import type { Plan } from '../engine/compare.js';
@@ -142,6 +143,8 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
     zoneDomains: [names.internalDomain, ...(spec.spec.dns.publicDomain ? [spec.spec.dns.publicDomain] : [])],
     ...(spec.spec.dns.publicDomain ? { publicDomain: spec.spec.dns.publicDomain } : {}),
   });
+  // what the spec asks for is read whatever the VPC records (resources/cluster-record.ts mayHave)
+  ctx.features = new Set(featuresOfSpec(spec.spec));
   let facts: Facts | undefined;
   let interrupts = 0;
   const onSigint = () => {
@@ -181,7 +184,7 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
     graphFor(observed) {
       if (!facts) throw new Error('graphFor() before facts()');
       const irsaSwitch = observedIrsaSwitch(spec.spec.iam.serviceAccountIssuerDiscovery.enabled, observed);
-      const g = deriveGraph(spec, { ...facts, irsaSwitch });
+      const g = deriveGraph(spec, { ...facts, irsaSwitch, seenFeatures: featuresSeen(observed.values()) });
       validateGraph(g.nodes);
       return g;
     },

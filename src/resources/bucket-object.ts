@@ -1,6 +1,6 @@
 /**
  * The bootstrap files and the node agent's objects in the cluster's bucket. Ownership = living
- * under `bootstrap/` or `agent/` in the derived bucket. One paginated ListObjectsV2 observes them all; the ETag of a single-part SSE-S3
+ * under `bootstrap/` or `agent/` in the derived bucket. The pass's one listing of the bucket (own-buckets.ts bucketObjects) observes them all; the ETag of a single-part SSE-S3
  * object is the MD5 of its body, which is what diff compares.
  */
 import { DeleteObjectCommand, PutObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
@@ -9,7 +9,7 @@ import { isNotFound } from '../aws/errors.js';
 import { BUCKET_SSE } from '../aws/s3.js';
 import { AGENT_PREFIX } from '../model/agent.js';
 import { bucketName } from '../model/names.js';
-import { ownBucket, ownDiscoveryBucket } from './own-buckets.js';
+import { bucketObjects, ownDiscoveryBucket } from './own-buckets.js';
 import { DISCOVERY_KEY, JWKS_KEY } from '../pki/jwks.js';
 import { change, drain } from './common.js';
 import type { ActualOf, ResourceHandler, RunContext } from './types.js';
@@ -24,21 +24,12 @@ export interface ObjectObserved {
 
 const md5 = (body: string): string => createHash('md5').update(body, 'utf8').digest('hex');
 
-/** The bootstrap files of the cluster's bucket (only the bucket this cluster owns: this region, not another name/environment's). */
+/** The bootstrap files of the cluster's bucket (only the bucket this cluster owns: this region, not another name/environment's), from the pass's one listing of it. */
 async function observeOwn(ctx: RunContext): Promise<ActualOf<ObjectObserved>[]> {
-  const s3 = await ctx.aws.s3();
-  const own = await ownBucket(ctx);
-  if (!own) return [];
-  const Bucket = own.name;
-  let objects;
-  try {
-    const lists = await Promise.all(OBJECT_PREFIXES.map((Prefix) => drain(paginateListObjectsV2({ client: s3 }, { Bucket, Prefix, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents)));
-    // what a list was asked to filter is checked on what comes back
-    objects = lists.flat().filter((o) => OBJECT_PREFIXES.some((p) => o.Key?.startsWith(p)));
-  } catch (e) {
-    if (isNotFound(e)) return [];
-    throw e;
-  }
+  const listed = await bucketObjects(ctx);
+  if (!listed) return [];
+  const Bucket = listed.bucket;
+  const objects = listed.objects.filter((o) => OBJECT_PREFIXES.some((p) => o.Key?.startsWith(p)));
   return objects.map(
     (o): ActualOf<ObjectObserved> => ({
       key: `object/${o.Key!}`,

@@ -7,7 +7,8 @@
 import { paginateListHostedZones, type HostedZone } from '@aws-sdk/client-route-53';
 import { bareZoneId, dnsName, route53, zoneTags } from '../aws/route53.js';
 import type { Tags } from '../model/types.js';
-import { claimsGlobal, drain } from './common.js';
+import { drain } from './common.js';
+import { claimsGlobal } from './cluster-record.js';
 import type { RunContext } from './types.js';
 
 /** A zone the cluster uses: owned (found by its comment) or adopted (the domain's single public zone). */

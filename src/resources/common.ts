@@ -1,7 +1,6 @@
 /** Small helpers shared by the resource kinds. */
 import { createHash } from 'node:crypto';
 import { isDependencyViolation, isNotFound } from '../aws/errors.js';
-import { bucketName } from '../model/names.js';
 import { ENV_TAG, KEY_TAG, NAME_TAG, OWNER_TAG, REGION_TAG, type Tags } from '../model/types.js';
 import { fromTagList, toTagList, type KV } from '../aws/tags.js';
 import { retryWhile } from '../util/async.js';
@@ -72,38 +71,6 @@ export function claims(ctx: RunContext, tags: Tags, what: string, requireOwnerTa
     ...(otherRegion ? { region: tags[REGION_TAG]! } : {}),
     ...(otherCluster ? { cluster: `${tags[NAME_TAG] ?? '?'}/${tags[ENV_TAG] ?? '?'}` } : {}),
   });
-  return false;
-}
-
-/**
- * The region the cluster lives in, as far as the account knows: where its bucket is
- * (GetBucketLocation is authoritative, and every cluster has had its bucket since its first
- * create). undefined when there is no such bucket. One call per observe pass (memoised); it is
- * also the bucket kind's existence check.
- */
-export function clusterHome(ctx: RunContext): Promise<string | undefined> {
-  return ctx.memo('s3:GetBucketLocation', async () => {
-    const { GetBucketLocationCommand } = await import('@aws-sdk/client-s3');
-    const s3 = await ctx.aws.s3();
-    const out = await orUndefined(s3.send(new GetBucketLocationCommand({ Bucket: bucketName(ctx.clusterId, ctx.accountId), ExpectedBucketOwner: ctx.accountId })));
-    if (!out) return undefined;
-    const c = out.LocationConstraint as string | undefined;
-    // us-east-1 answers an empty constraint; EU is the old name of eu-west-1.
-    return !c ? 'us-east-1' : c === 'EU' ? 'eu-west-1' : c;
-  });
-}
-
-/**
- * claims() for a global or account-wide resource (IAM, Route 53): one made before the region tag
- * existed belongs to the region of the cluster's bucket; when that bucket lives in another
- * region, it is that region's cluster's.
- */
-export async function claimsGlobal(ctx: RunContext, tags: Tags, what: string, requireOwnerTag = true): Promise<boolean> {
-  if (!claims(ctx, tags, what, requireOwnerTag)) return false;
-  if (tags[REGION_TAG] !== undefined) return true;
-  const home = await clusterHome(ctx);
-  if (home === undefined || home === ctx.region) return true;
-  ctx.sightings.push({ what, region: home });
   return false;
 }
 

@@ -54,7 +54,9 @@ const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalise
 
 export const discoveryBucket: ResourceHandler<'discovery-bucket', DiscoveryBucketObserved> = {
   kind: 'discovery-bucket',
-  edges: { waitsFor: [] },
+  // vpc: IRSA's first resource is made once the VPC records the feature (model/features.ts), so a
+  // cluster whose record says no IRSA has none of it
+  edges: { waitsFor: ['vpc'] },
 
   async observe(ctx) {
     const own = await ownDiscoveryBucket(ctx);

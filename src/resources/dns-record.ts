@@ -7,7 +7,8 @@
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type Change as R53Change, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { isInvalidChangeBatch, isNotFound, KubeazError } from '../aws/errors.js';
 import { dnsName, listRecordSets, route53 } from '../aws/route53.js';
-import { change, claimsGlobal } from './common.js';
+import { change } from './common.js';
+import { claimsGlobal } from './cluster-record.js';
 import { isOurs, markerValue, parseMarker } from '../model/record-marker.js';
 import { clusterZones } from './cluster-zones.js';
 import type { Actual, ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';

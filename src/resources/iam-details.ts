@@ -6,7 +6,8 @@
  */
 import { paginateGetAccountAuthorizationDetails, type RoleDetail, type UserDetail } from '@aws-sdk/client-iam';
 import { iamPathOf } from '../model/names.js';
-import { claimsGlobal, drain, fromTagList } from './common.js';
+import { drain, fromTagList } from './common.js';
+import { claimsGlobal } from './cluster-record.js';
 import type { RunContext } from './types.js';
 
 export interface IamDetails {

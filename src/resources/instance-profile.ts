@@ -19,7 +19,8 @@ import { tagDiff } from '../aws/tags.js';
 import { iamKey } from '../aws/iam.js';
 import { iamPathOf } from '../model/names.js';
 import type { Tags } from '../model/types.js';
-import { change, claimsGlobal, drain, fromTagList, ignoreNotFound, sameSet, toTagList, whenVisible } from './common.js';
+import { change, drain, fromTagList, ignoreNotFound, sameSet, toTagList, whenVisible } from './common.js';
+import { claimsGlobal } from './cluster-record.js';
 import { iamDetails } from './iam-details.js';
 import type { Actual, ActualOf, Change, ResourceHandler } from './types.js';
 

@@ -29,6 +29,7 @@ import { tagDiff } from '../aws/tags.js';
 import { ELB_HOSTED_ZONE_IDS } from '../model/elb-zones.js';
 import { KEY_TAG, OWNER_TAG, type KindProps, type Tags } from '../model/types.js';
 import { change, claims, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
+import { mayHave } from './cluster-record.js';
 import type { Actual, ActualOf, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 type Listener = KindProps['load-balancer']['listener'];
@@ -160,6 +161,8 @@ export const loadBalancer: ResourceHandler<'load-balancer', Observed> = {
   edges: { waitsFor: ['subnet', 'security-group', 'internet-gateway'] },
 
   async observe(ctx) {
+    // A cluster whose VPC records no classic ELB (an NLB cluster since its first create) has none to read.
+    if (!(await mayHave(ctx, 'elb'))) return [];
     const elb = await elbClient(ctx);
     const prefix = `${ctx.clusterId}-`;
     const all = await drain(paginateDescribeLoadBalancers({ client: elb }, {}), (p) => p.LoadBalancerDescriptions);

@@ -22,7 +22,6 @@ import {
   SetSecurityGroupsCommand,
   SetSubnetsCommand,
   paginateDescribeListeners,
-  paginateDescribeLoadBalancers,
   type ElasticLoadBalancingV2Client,
   type Listener as AwsListener,
   type LoadBalancer,
@@ -31,7 +30,9 @@ import { isAlreadyExists, isLostResponse, isNotFound, KubeazError } from '../aws
 import { elbv2TagsOf, ownedElbv2 } from '../aws/elbv2.js';
 import { tagDiff } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
+import { mayHave } from './cluster-record.js';
 import { change, claims, drain, ignoreNotFound, sameSet, toTagList } from './common.js';
+import { elbv2Inventory } from './elbv2-inventory.js';
 import type { ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 type Node = ResolvedNode<'network-load-balancer'>;
@@ -138,9 +139,11 @@ export const networkLoadBalancer: ResourceHandler<'network-load-balancer', Obser
   },
 
   async observe(ctx) {
+    // A cluster whose VPC records no NLB ever (and whose spec asks for none) has none to read.
+    if (!(await mayHave(ctx, 'nlb'))) return [];
     const elb = await client(ctx);
-    const all = (await drain(paginateDescribeLoadBalancers({ client: elb }, {}), (p) => p.LoadBalancers)).filter((lb) => lb.Type === 'network' && lb.LoadBalancerArn);
-    const owned = await ownedElbv2(elb, all, (lb) => lb.LoadBalancerArn!, (tags, key) => claims(ctx, tags, key));
+    const { loadBalancers, tags: all } = await elbv2Inventory(ctx);
+    const owned = ownedElbv2(loadBalancers, (lb) => lb.LoadBalancerArn!, all, (tags, key) => claims(ctx, tags, key));
     return Promise.all(owned.map(async ({ item: lb, key, tags }) => toActual(lb, key, tags, await observedOf(elb, lb))));
   },
 

@@ -1,8 +1,8 @@
 /**
  * The IAM OpenID Connect identity provider of the cluster's service-account issuer (IRSA). Tagged
  * at creation; its ARN is `oidc-provider/<issuer host>`, and the issuer's host is the
- * account-scoped discovery bucket's, so observe lists the account's providers, keeps the ARNs of
- * that host only, and proves ownership on their tags (GetOpenIDConnectProvider carries them).
+ * account-scoped discovery bucket's regional endpoint, so observe reads that one ARN
+ * (GetOpenIDConnectProvider, NoSuchEntity when there is none) and proves ownership on its tags.
  *
  * No ThumbprintList is sent: AWS verifies issuers that host their JWKS on Amazon S3 with its own
  * library of trusted root CAs and ignores thumbprints for them; without one, IAM fetches and
@@ -14,15 +14,15 @@ import {
   CreateOpenIDConnectProviderCommand,
   DeleteOpenIDConnectProviderCommand,
   GetOpenIDConnectProviderCommand,
-  ListOpenIDConnectProvidersCommand,
   RemoveClientIDFromOpenIDConnectProviderCommand,
   TagOpenIDConnectProviderCommand,
 } from '@aws-sdk/client-iam';
 import { isAlreadyExists, KubeazError } from '../aws/errors.js';
 import { tagDiff } from '../aws/tags.js';
-import { discoveryBucketName } from '../model/names.js';
+import { discoveryBucketName, issuerUrlOf } from '../model/names.js';
 import { KEY_TAG, type Tags } from '../model/types.js';
-import { change, claimsGlobal, fromTagList, ignoreNotFound, orUndefined, toTagList } from './common.js';
+import { change, fromTagList, ignoreNotFound, orUndefined, toTagList } from './common.js';
+import { claimsGlobal, mayHave } from './cluster-record.js';
 import type { ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 
 export interface OidcProviderObserved {
@@ -51,12 +51,11 @@ export const oidcProvider: ResourceHandler<'oidc-provider', OidcProviderObserved
   edges: { waitsFor: ['bucket-object'] },
 
   async observe(ctx) {
-    const iam = await ctx.aws.iam();
-    const host = `${discoveryBucketName(ctx.clusterId, ctx.accountId)}.`;
-    const list = await iam.send(new ListOpenIDConnectProvidersCommand({}));
-    const arns = (list.OpenIDConnectProviderList ?? []).map((p) => p.Arn!).filter((a) => a.split(':oidc-provider/')[1]?.startsWith(host));
-    const found = await Promise.all(arns.map((a) => read(ctx, a)));
-    return found.filter((a): a is ActualOf<OidcProviderObserved> => a !== undefined);
+    // None on a cluster that never had IRSA; else the one provider the cluster's issuer can have:
+    // its ARN is the account and the issuer URL, both derived (no list of the account's providers).
+    if (!(await mayHave(ctx, 'irsa'))) return [];
+    const found = await read(ctx, providerArn(ctx.accountId, issuerUrlOf(discoveryBucketName(ctx.clusterId, ctx.accountId), ctx.region)));
+    return found ? [found] : [];
   },
 
   async heldBy(ctx, nodes) {

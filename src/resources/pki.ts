@@ -4,17 +4,18 @@
  * with `If-None-Match: *`, so an existing one is never overwritten, and a CA whose key exists is
  * never regenerated (a rebuilt master keeps its identity; restored etcd data stays valid).
  *
- * Ownership = living under pki/ in the derived bucket. observe is ONE ListObjectsV2 and records
- * only which files exist — no key material ever reaches the state file or the output. delete does
+ * Ownership = living under pki/ in the derived bucket. observe reads the bucket's one listing of the
+ * pass (own-buckets.ts bucketObjects) and records only which files exist — no key material ever reaches the state file or the output. delete does
  * nothing: pki/ goes with the bucket (or stays with it, beside kept etcd backups).
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { errorCode, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { BUCKET_SSE } from '../aws/s3.js';
 import { bucketName } from '../model/names.js';
 import { completeFromKey, generatePair, PKI_FILES, PKI_PAIRS, type PkiPair } from '../pki/ca.js';
 import { jwksOf } from '../pki/jwks.js';
-import { ownBucket } from './own-buckets.js';
+import { mayHave } from './cluster-record.js';
+import { bucketObjects } from './own-buckets.js';
 import { change } from './common.js';
 import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 
@@ -99,11 +100,14 @@ async function putIfAbsent(ctx: RunContext, s3: S3Client, Bucket: string, key: s
   throw new KubeazError(`could not write s3://${Bucket}/${key}`, 'PkiWriteFailed', 'pki');
 }
 
-/** Generates and uploads every pair of which both halves are missing; refuses half pairs first. */
-async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly string[]): Promise<string[]> {
+/**
+ * Generates and uploads every pair of which both halves are missing; refuses half pairs first.
+ * Returns the files written with their bodies (the public halves' are known without a read).
+ */
+async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly string[]): Promise<Map<string, string>> {
   const have = new Set(present);
   const s3 = await ctx.aws.s3();
-  const written: string[] = [];
+  const written = new Map<string, string>();
   // Keys are written before their certificates, so a create killed in between leaves a key alone:
   // its public half is made again from it. A certificate without its key cannot be mended.
   const lost = brokenPairs(present).filter((p) => have.has(p.cert));
@@ -111,9 +115,10 @@ async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly 
   for (const pair of brokenPairs(present)) {
     const got = await s3.send(new GetObjectCommand({ Bucket, Key: PKI_PREFIX + pair.key, ExpectedBucketOwner: ctx.accountId }));
     const keyPem = (await got.Body?.transformToString('utf8')) ?? '';
-    if (await putIfAbsent(ctx, s3, Bucket, PKI_PREFIX + pair.cert, await completeFromKey(pair, keyPem))) {
+    const cert = await completeFromKey(pair, keyPem);
+    if (await putIfAbsent(ctx, s3, Bucket, PKI_PREFIX + pair.cert, cert)) {
       ctx.progress.emit({ type: 'warn', message: `pki: ${pair.cert} was missing beside its key (an interrupted create); made it again from ${pair.key}` });
-      written.push(pair.cert);
+      written.set(pair.cert, cert);
     }
   }
   const todo = PKI_PAIRS.filter((p) => !have.has(p.cert) && !have.has(p.key));
@@ -132,7 +137,7 @@ async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly 
           'pki',
         );
       }
-      written.push(pair.key, pair.cert);
+      written.set(pair.key, files.key).set(pair.cert, files.cert);
     }),
   );
   return written;
@@ -149,35 +154,34 @@ async function jwksIn(ctx: RunContext, s3: S3Client, Bucket: string): Promise<st
   }
 }
 
+/** The JWKS once pki/ is complete: of the sa.pub just written, else read from the bucket. */
+const jwksAfter = async (ctx: RunContext, Bucket: string, written: ReadonlyMap<string, string>): Promise<string | undefined> => {
+  const pub = written.get(SA_PUBLIC_KEY);
+  return pub !== undefined ? jwksOf([pub]) : jwksIn(ctx, await ctx.aws.s3(), Bucket);
+};
+
 export const pki: ResourceHandler<'pki', PkiObserved> = {
   kind: 'pki',
   edges: { waitsFor: ['bucket'] },
 
   async observe(ctx) {
-    const s3 = await ctx.aws.s3();
-    // Only the bucket this cluster owns (this region, not another name/environment's).
-    const own = await ownBucket(ctx);
-    if (!own) return [];
-    const Bucket = own.name;
+    // Only the bucket this cluster owns (this region, not another name/environment's), from the
+    // pass's one listing of it.
+    const listed = await bucketObjects(ctx);
+    if (!listed) return [];
+    const Bucket = listed.bucket;
     const found = new Set<string>();
-    let ContinuationToken: string | undefined;
-    try {
-      do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: PKI_PREFIX, ExpectedBucketOwner: ctx.accountId, ContinuationToken }));
-        for (const o of page.Contents ?? []) if (o.Key) found.add(o.Key.slice(PKI_PREFIX.length));
-        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (ContinuationToken);
-    } catch (e) {
-      if (isNotFound(e)) return [];
-      throw e;
-    }
+    for (const o of listed.objects) if (o.Key?.startsWith(PKI_PREFIX)) found.add(o.Key.slice(PKI_PREFIX.length));
     const files = PKI_FILES.filter((f) => found.has(f));
-    return files.length ? [actualOf(Bucket, files, files.includes(SA_PUBLIC_KEY) ? await jwksIn(ctx, s3, Bucket) : undefined)] : [];
+    if (!files.length) return [];
+    // The JWKS only where IRSA's discovery documents are made from it, or may have been (cluster-record.ts mayHave).
+    const jwks = files.includes(SA_PUBLIC_KEY) && (await mayHave(ctx, 'irsa')) ? await jwksIn(ctx, await ctx.aws.s3(), Bucket) : undefined;
+    return [actualOf(Bucket, files, jwks)];
   },
 
   async create(ctx, node) {
-    await uploadMissing(ctx, node.props.bucket, []);
-    return actualOf(node.props.bucket, [...PKI_FILES], await jwksIn(ctx, await ctx.aws.s3(), node.props.bucket));
+    const written = await uploadMissing(ctx, node.props.bucket, []);
+    return actualOf(node.props.bucket, [...PKI_FILES], await jwksAfter(ctx, node.props.bucket, written));
   },
 
   diff(node, actual) {
@@ -191,8 +195,8 @@ export const pki: ResourceHandler<'pki', PkiObserved> = {
 
   async update(ctx, node, actual) {
     const o = actual.observed;
-    await uploadMissing(ctx, node.props.bucket, o.files);
-    return actualOf(node.props.bucket, [...PKI_FILES], await jwksIn(ctx, await ctx.aws.s3(), node.props.bucket));
+    const written = await uploadMissing(ctx, node.props.bucket, o.files);
+    return actualOf(node.props.bucket, [...PKI_FILES], await jwksAfter(ctx, node.props.bucket, written));
   },
 
   async delete() {

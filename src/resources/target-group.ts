@@ -17,7 +17,6 @@ import {
   DescribeTargetHealthCommand,
   ModifyTargetGroupAttributesCommand,
   ModifyTargetGroupCommand,
-  paginateDescribeTargetGroups,
   type ElasticLoadBalancingV2Client,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -25,7 +24,9 @@ import { isAlreadyExists, isLostResponse, isNotFound, KubeazError } from '../aws
 import { elbv2TagsOf, ownedElbv2 } from '../aws/elbv2.js';
 import { tagDiff } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type KindProps, type Tags } from '../model/types.js';
-import { change, claims, drain, ignoreNotFound, toTagList } from './common.js';
+import { mayHave } from './cluster-record.js';
+import { change, claims, ignoreNotFound, toTagList } from './common.js';
+import { elbv2Inventory } from './elbv2-inventory.js';
 import type { ActualOf, Change, Health, ResourceHandler, RunContext } from './types.js';
 
 type Props = KindProps['target-group'];
@@ -138,9 +139,11 @@ export const targetGroup: ResourceHandler<'target-group', Observed> = {
   edges: { waitsFor: ['vpc'] },
 
   async observe(ctx) {
+    // Target groups come with the NLBs: none to read on a cluster that never had one.
+    if (!(await mayHave(ctx, 'nlb'))) return [];
     const elb = await client(ctx);
-    const all = (await drain(paginateDescribeTargetGroups({ client: elb }, {}), (p) => p.TargetGroups)).filter((tg) => tg.TargetGroupArn);
-    const owned = await ownedElbv2(elb, all, (tg) => tg.TargetGroupArn!, (tags, key) => claims(ctx, tags, key));
+    const { targetGroups, tags: all } = await elbv2Inventory(ctx);
+    const owned = ownedElbv2(targetGroups, (tg) => tg.TargetGroupArn!, all, (tags, key) => claims(ctx, tags, key));
     return Promise.all(owned.map(async ({ item: tg, key, tags }) => toActual(tg, key, tags, await observedOf(elb, tg))));
   },
 

@@ -4,6 +4,7 @@
  */
 import type { AwsClients } from '../aws/clients.js';
 import type { Timing } from '../aws/wait.js';
+import type { Feature } from '../model/features.js';
 import type { DesiredNode, Kind, KindProps, Resolved, Tags } from '../model/types.js';
 
 export type { Timing };
@@ -105,6 +106,11 @@ export interface RunContext {
   publicDomain?: string;
   /** destroy --delete-backups: the bucket's etcd snapshots (and pki/) go too */
   deleteBackups?: boolean;
+  /**
+   * The optional features the spec asks for (model/features.ts featuresOfSpec): their resources
+   * are read whatever the VPC records (resources/cluster-record.ts mayHave). Unset: only the record.
+   */
+  features?: ReadonlySet<Feature>;
 }
 
 /**

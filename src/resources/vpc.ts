@@ -1,13 +1,8 @@
-import {
-  CreateVpcCommand,
-  DeleteVpcCommand,
-  DescribeVpcAttributeCommand,
-  ModifyVpcAttributeCommand,
-  paginateDescribeVpcs,
-} from '@aws-sdk/client-ec2';
-import { tagDiff, ownerFilter } from '../aws/tags.js';
+import { CreateVpcCommand, DeleteVpcCommand, DescribeVpcAttributeCommand, ModifyVpcAttributeCommand } from '@aws-sdk/client-ec2';
+import { tagDiff } from '../aws/tags.js';
 import { GENERATION_TAG } from '../model/types.js';
-import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, toTagList } from './common.js';
+import { ownVpcs } from './cluster-record.js';
+import { applyEc2TagChanges, change, ignoreNotFound, toTagList } from './common.js';
 import type { Actual, ResourceHandler } from './types.js';
 
 interface Observed {
@@ -19,13 +14,18 @@ interface Observed {
 
 export const vpc: ResourceHandler<'vpc', Observed> = {
   kind: 'vpc',
-  edges: { waitsFor: [] },
+  edges: {
+    waitsFor: [],
+    // The discovery bucket waits for the VPC only so that the VPC records IRSA before the bucket is
+    // made (model/features.ts); a bucket holds nothing of the VPC, which may go first.
+    notBlockedBy: ['discovery-bucket'],
+  },
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
-    const vpcs = await drain(paginateDescribeVpcs({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.Vpcs);
+    // The one DescribeVpcs of the pass, shared with what reads the cluster's record on its VPC.
     return Promise.all(
-      keyed(vpcs, (v) => v.Tags, ctx).map(async ({ item, key, tags }) => {
+      (await ownVpcs(ctx)).map(async ({ item, key, tags }) => {
         const [support, hostnames] = await Promise.all([
           ec2.send(new DescribeVpcAttributeCommand({ VpcId: item.VpcId!, Attribute: 'enableDnsSupport' })),
           ec2.send(new DescribeVpcAttributeCommand({ VpcId: item.VpcId!, Attribute: 'enableDnsHostnames' })),

@@ -255,8 +255,11 @@ describe('network load balancers for the API', { shuffle: false }, () => {
         'delete nlb/internal',
         'delete tg/public',
         'delete tg/internal',
+        // the VPC records the classic ELBs (kubeaz:features) before they are made; the NLBs stay recorded
+        'update vpc',
       ].sort(),
     );
+    expect(p.changes.find((c) => c.key === 'vpc')!.fields).toEqual([{ field: 'tags', from: { 'kubeaz:features': 'nlb' }, to: { 'kubeaz:features': 'elb nlb' } }]);
     const asgFields = p.changes.find((c) => c.key === 'asg/master')!.fields.map((f) => f.field);
     expect(asgFields.sort()).toEqual(['loadBalancerNames', 'targetGroupArns']);
     // deletions come last, load balancers before their target groups

@@ -62,7 +62,7 @@ describe('aws/elbv2.ts', () => {
       })),
     }));
     const asked: string[] = [];
-    const owned = await ownedElbv2(client, arns, (a) => a, (tags, key) => {
+    const owned = ownedElbv2(arns, (a) => a, await elbv2TagsOf(client, arns), (tags, key) => {
       asked.push(key);
       return tags.who === 'us';
     });
@@ -77,7 +77,7 @@ describe('aws/elbv2.ts', () => {
 
   it('makes no call for no items', async () => {
     const { client, sent } = fake<ElasticLoadBalancingV2Client>(() => ({}));
-    expect(await ownedElbv2(client, [], (a: string) => a, () => true)).toEqual([]);
+    expect(ownedElbv2([], (a: string) => a, new Map(), () => true)).toEqual([]);
     expect(await elbv2TagsOf(client, [])).toEqual(new Map());
     expect(sent).toEqual([]);
   });

@@ -8,6 +8,7 @@ import type { ClusterSpec } from '../../spec/schema.js';
 import type { AgentBundle } from '../agent.js';
 import { GraphError, refsOf, validateGraph } from '../graph.js';
 import { baseTags, type Naming } from '../names.js';
+import type { Feature } from '../features.js';
 import { irsaGrants, settledSwitch, type IrsaSwitch } from '../irsa-switch.js';
 import { ref, type AnyNode, type DesiredGraph, type DesiredNode, type Kind, type KindProps, type Ref, type Tags } from '../types.js';
 
@@ -30,6 +31,12 @@ export interface Facts {
    * what observe found. Unset (or for the other setting): settled — nothing runs the other setting.
    */
   irsaSwitch?: IrsaSwitch;
+  /**
+   * The optional features (model/features.ts featuresSeen) observe found on the running cluster —
+   * resources of theirs, or the VPC's record of them —: the VPC's `kubeaz:features` tag keeps
+   * naming them. Unset: none.
+   */
+  seenFeatures?: readonly Feature[];
   /** the node agent's bundle (dist/agent/kubeaz-agent.mjs); absent only in unit tests of the model (UNBUILT_AGENT) */
   agent?: AgentBundle;
 }

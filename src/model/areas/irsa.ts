@@ -42,7 +42,8 @@ export function irsa({ s, id, names, facts, b }: Area): Irsa | undefined {
   const bucketArn = `arn:aws:s3:::${bucketName}`;
   const issuer = issuerUrlOf(bucketName, s.region);
   const issuerHost = new URL(issuer).host;
-  const bucket = b.add('discovery-bucket', DISCOVERY_BUCKET_KEY, bucketName, { name: bucketName, policy: JSON.stringify(discoveryBucketPolicy(bucketArn, [DISCOVERY_KEY, JWKS_KEY])) });
+  // after the VPC: it records the feature before its first resource is made (model/features.ts)
+  const bucket = b.add('discovery-bucket', DISCOVERY_BUCKET_KEY, bucketName, { name: bucketName, policy: JSON.stringify(discoveryBucketPolicy(bucketArn, [DISCOVERY_KEY, JWKS_KEY])) }, { after: ['vpc'] });
   const objects = [
     b.add('bucket-object', `object/discovery/${DISCOVERY_KEY}`, DISCOVERY_KEY, { bucket, objectKey: DISCOVERY_KEY, body: discoveryDocument(issuer), contentType: 'application/json' }),
     // made from pki/sa.pub by the pki kind (src/pki/jwks.ts): known once the key exists
