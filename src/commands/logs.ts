@@ -11,7 +11,6 @@ import { KubeazError } from '../aws/errors.js';
 import { silentProgress, ConsoleProgress } from '../engine/progress.js';
 import { bucketName, masterGroups } from '../model/names.js';
 import type { BootReport } from '../records/boot.js';
-import type { StoredBoot } from '../records/boot-store.js';
 import type { ClusterInstance } from '../resources/instances.js';
 import { ago, outputTail, phaseSeconds } from './boot-view.js';
 import { formatDuration } from './duration.js';

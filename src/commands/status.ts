@@ -11,7 +11,7 @@ import { silentProgress } from '../engine/progress.js';
 import { bucketName, masterGroups } from '../model/names.js';
 import { serviceAccountRoles } from '../model/derive.js';
 import type { Kind } from '../model/types.js';
-import type { Actual, Change, Health, ResourceHandler } from '../resources/types.js';
+import type { Actual, Change, Health } from '../resources/types.js';
 import type { GroupCapacity } from '../resources/auto-scaling-group.js';
 import { openSession, UsageError, type GlobalOptions, type Session } from './session.js';
 import { table } from './output.js';

@@ -17,7 +17,7 @@
 import { KubeazError } from '../aws/errors.js';
 import { isRef, K8S_VERSION_TAG, type AnyNode, type DesiredGraph, type Kind } from '../model/types.js';
 import { handlerFor, type Handlers } from '../resources/index.js';
-import type { Actual, Change, ResolvedNode, ResourceHandler } from '../resources/types.js';
+import type { Actual, Change, ResolvedNode } from '../resources/types.js';
 import { deletionOrder } from './edges.js';
 import { checkVersionSkew } from './skew.js';
 

@@ -10,7 +10,7 @@ import { dnsName, listRecordSets, route53 } from '../aws/route53.js';
 import { change, claimsGlobal } from './common.js';
 import { ENV_TAG, NAME_TAG, OWNER_TAG, REGION_TAG, type Tags } from '../model/types.js';
 import { clusterZones } from './cluster-zones.js';
-import type { Actual, ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
+import type { ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 /** TTL of the TXT marker, and of value records that name none. */
 const DEFAULT_TTL = 300;

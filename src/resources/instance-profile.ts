@@ -21,7 +21,7 @@ import { iamPathOf } from '../model/names.js';
 import type { Tags } from '../model/types.js';
 import { change, claimsGlobal, drain, fromTagList, ignoreNotFound, sameSet, toTagList, whenVisible } from './common.js';
 import { iamDetails } from './iam-details.js';
-import type { Actual, ActualOf, Change, ResourceHandler } from './types.js';
+import type { ActualOf, Change, ResourceHandler } from './types.js';
 
 export interface ProfileObserved {
   path: string;

@@ -13,6 +13,7 @@ import { parse, stringify } from 'yaml';
 import { renderKubeconfig } from '../../src/pki/kubeconfig.js';
 import { entriesFrom, isOwnKubeconfig, mergeKubeconfig, standaloneKubeconfig, summarize } from '../../src/pki/kubeconfig-file.js';
 import { formatDuration, parseDuration } from '../../src/commands/duration.js';
+import type { Loose } from '../helpers/loose.js';
 
 const rendered = renderKubeconfig({ clusterName: 'demo-dev', server: 'https://master.dev.example.com:443', caCert: 'CA', user: 'kubernetes-admin', clientCert: 'CERT', clientKey: 'KEY' });
 const entries = entriesFrom(rendered, 'demo-dev', { cluster: 'demo-dev', user: 'demo-dev-admin', context: 'demo-dev' });
@@ -181,8 +182,8 @@ current-context: staging
 
 describe('isOwnKubeconfig: anything kubeaz did not write makes the file not kubeaz\'s (issue 23 #9)', () => {
   const own = standaloneKubeconfig(entries);
-  const edit = (f: (k: Record<string, any>) => void): string => {
-    const k = parse(own) as Record<string, any>;
+  const edit = (f: (k: Loose) => void): string => {
+    const k = parse(own) as Loose;
     f(k);
     return stringify(k);
   };
