@@ -15,9 +15,10 @@
  * The endpoint: the public master record, else the public API load balancer, else the internal one.
  */
 import { constants } from 'node:fs';
-import { lstat, open, mkdir, readFile, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
+import { lstat, open, mkdir, readFile, readlink, realpath, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { isNotFound, KubeazError } from '../aws/errors.js';
 import { ConsoleProgress } from '../engine/progress.js';
 import { naming } from '../model/names.js';
@@ -181,25 +182,6 @@ export async function adminKubeconfig(s: Session, ttlMs: number, endpoint?: Give
   return { text, endpoint: ep, caCert, notAfter: new Date(now.getTime() + ttlMs) };
 }
 
-/** Writes `text` to `file` atomically with mode 0600 (through a symlink to its target). */
-export async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(text, 'utf8');
-    await fh.chmod(0o600);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
-
 /** Runs `fn` holding kubectl's lock file `<file>.lock` (client-go's convention), so a concurrent kubectl write waits its turn. */
 async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
   const lock = `${file}.lock`;
@@ -286,7 +268,7 @@ export async function kubeconfigCommand(opts: KubeconfigOptions): Promise<number
         if (e instanceof NotAKubeconfigError) throw new UsageError(`${target}: ${e.message}; refusing to write into it`);
         throw e;
       }
-      await writeAtomic(real!, text);
+      await writeFileAtomic(real!, text);
     });
     const after = summarize(await readFile(real!, 'utf8'));
     s.progress.emit({
