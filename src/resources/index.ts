@@ -81,9 +81,8 @@ export type { Blocker } from './kubernetes-made.js';
 /** What commands need of particular kinds, through the registry (a command never opens a kind's module). */
 export { PKI_PREFIX } from './pki.js';
 export { retainBackupsOnly } from './bucket.js';
-export { accountPublicAccessBlock } from './discovery-bucket.js';
 export { observedDesired, observedInstances } from './auto-scaling-group.js';
-export { consoleOutput, groupInstances, instanceById, type ClusterInstance } from './instances.js';
+export { consoleOutput, groupInstances, instanceById } from './instances.js';
 
 /**
  * A kind's handler as the engine sees it: for any kind, Actuals in and out (the registry already

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { parseCidr, subnetLayout, type Cidr } from './cidr.js';
 import { POD_CIDR, SERVICE_CIDR } from './cidr.js';
-import { regionProblem } from './regions.js';
+import { regionProblem, zonePattern } from './regions.js';
 import { dnsLabelProblems, dnsSubdomainProblems, kubeletLabelProblem, labelValueProblems, qualifiedNameProblems, TAINT_EFFECTS } from './k8s-names.js';
 import { archOf, MAX_INSTANCE_TYPES, SPOT_ALLOCATION_STRATEGIES } from './instance-types.js';
 import { ASG_TAG_KEY_MAX, autoscalerTags, KUBEAZ_NODE_GROUP_ASG_TAGS, NODE_TEMPLATE_LABEL_PREFIX, NODE_TEMPLATE_TAINT_PREFIX } from './autoscaler-tags.js';
@@ -300,7 +300,7 @@ const clusterIdFits: ClusterRule = (c, ctx) => {
 /** Each zone is in the region, and listed once. */
 const zonesInRegion: ClusterRule = (c, ctx) => {
   const s = c.spec;
-  const zoneRe = new RegExp(`^${s.region.replace(/[-]/g, '\\-')}[a-z]$`);
+  const zoneRe = zonePattern(s.region);
   const seen = new Set<string>();
   s.zones.forEach((zone, i) => {
     if (!zoneRe.test(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is not in region ${s.region} (expected ${s.region}a, ${s.region}b, …)` });
