@@ -5,6 +5,8 @@
 // Targets Node 20 (CI, boot-sim) and runs on AL2023's node-22. Part of `npm run build`.
 // `--outfile PATH` builds elsewhere (the bundle test). The file is written to a temporary name and
 // renamed into place: a reader (a running create uploading it) never sees half a bundle.
+// (Its own two lines rather than src/util/atomic-write.ts: this plain-JS script must run without
+// dist/ — test/unit/agent/bundle.test.ts runs it on an unbuilt checkout — and src/ is TypeScript.)
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';

@@ -111,13 +111,8 @@ export const isBucketOwnedByYou = (err: unknown): boolean => errorCode(err) === 
 /** Route53 refused a change batch (a record to delete does not match, or is already gone). */
 export const isInvalidChangeBatch = (err: unknown): boolean => errorCode(err) === 'InvalidChangeBatch';
 
-/** A permission problem: final, never retried. */
 /** The SDK found no credentials (or not the profile named): the SDK's error, known by its name. */
 export const isMissingCredentials = (err: unknown): err is Error => errorCode(err) === 'CredentialsProviderError';
-
-export function isAccessDenied(err: unknown): boolean {
-  return /AccessDenied|UnauthorizedOperation|Forbidden|InvalidClientTokenId|AuthFailure$/.test(errorCode(err));
-}
 
 /**
  * A create whose request may have reached AWS but whose answer never arrived (connection reset,

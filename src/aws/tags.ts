@@ -1,5 +1,5 @@
 /** Tag shapes of the different APIs, and the ownership filters. */
-import { KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
+import { OWNER_TAG, type Tags } from '../model/types.js';
 
 export type KV = { Key?: string; Value?: string };
 
@@ -16,8 +16,6 @@ export const fromTagList = (list: readonly KV[] | undefined): Tags => {
 
 /** EC2 filter: everything carrying our ownership tag. */
 export const ownerFilter = (clusterId: string) => ({ Name: `tag:${OWNER_TAG}`, Values: [clusterId] });
-
-export const keyOf = (tags: Tags): string | undefined => tags[KEY_TAG];
 
 /** Tags of a node that differ from (or are missing in) the actual tags; extra actual tags are not ours to judge. */
 export function tagChanges(desired: Tags, actual: Tags, ignore: readonly string[] = []): Tags {

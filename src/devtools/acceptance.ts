@@ -183,22 +183,51 @@ async function firstZones(region: string, profile: string | undefined): Promise<
   return ok.slice(0, 2);
 }
 
-export async function runAcceptance(o: Options): Promise<AcceptanceReport> {
-  const id = `acc${randomBytes(2).toString('hex')}`;
-  const clusterId = `${id}-acc`;
-  const dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-acceptance-'));
-  const file = path.join(dir, 'cluster.yaml');
-  const kubeconfigFile = path.join(dir, 'kubeconfig');
-  const env: NodeJS.ProcessEnv = { ...process.env, ...(o.profile ? { AWS_PROFILE: o.profile } : {}) };
-  const common = o.profile ? ['--profile', o.profile] : [];
-  const report: AcceptanceReport = { cluster: clusterId, region: o.region, startedAt: new Date().toISOString(), ok: false, steps: [] };
-  const reportFile = path.resolve(o.report ?? `acceptance-${clusterId}-${report.startedAt.replace(/[:.]/g, '')}.json`);
-  const line = new Line();
-  const limit = (s: number) => (o.apiTimeout !== undefined ? Math.min(s, o.apiTimeout) : s);
-  let stop = false; // a Kubernetes step failed: the later ones are skipped, destroy still runs
+const NS = 'kubeaz-acceptance';
+const EXPECTED_NODES = 3; // the master and the two nodes of the spec
 
-  const step = async (name: string, fn: () => Promise<string | void>, always = false): Promise<boolean> => {
-    if (stop && !always) {
+/** One acceptance run: its names and files, its report, the Kubernetes client once there is a kubeconfig. */
+class AcceptanceRun {
+  readonly clusterId: string;
+  readonly file: string;
+  readonly kubeconfigFile: string;
+  readonly report: AcceptanceReport;
+  readonly reportFile: string;
+  readonly line = new Line();
+  readonly token = randomBytes(8).toString('hex');
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly common: string[];
+  /** a Kubernetes step failed: the later ones are skipped, destroy still runs */
+  private stop = false;
+  created = false;
+  k8s: typeof import('@kubernetes/client-node') | undefined;
+  kc: import('@kubernetes/client-node').KubeConfig | undefined;
+
+  constructor(
+    readonly o: Options,
+    readonly id: string,
+    dir: string,
+  ) {
+    this.clusterId = `${id}-acc`;
+    this.file = path.join(dir, 'cluster.yaml');
+    this.kubeconfigFile = path.join(dir, 'kubeconfig');
+    this.env = { ...process.env, ...(o.profile ? { AWS_PROFILE: o.profile } : {}) };
+    this.common = o.profile ? ['--profile', o.profile] : [];
+    this.report = { cluster: this.clusterId, region: o.region, startedAt: new Date().toISOString(), ok: false, steps: [] };
+    this.reportFile = path.resolve(o.report ?? `acceptance-${this.clusterId}-${this.report.startedAt.replace(/[:.]/g, '')}.json`);
+  }
+
+  limit(s: number): number {
+    return this.o.apiTimeout !== undefined ? Math.min(s, this.o.apiTimeout) : s;
+  }
+
+  core() {
+    return this.kc!.makeApiClient(this.k8s!.CoreV1Api);
+  }
+
+  async step(name: string, fn: () => Promise<string | void>, always = false): Promise<boolean> {
+    const { report, line } = this;
+    if (this.stop && !always) {
       report.steps.push({ name, status: 'skipped', seconds: 0 });
       return false;
     }
@@ -214,160 +243,172 @@ export async function runAcceptance(o: Options): Promise<AcceptanceReport> {
       const seconds = (Date.now() - started) / 1000;
       report.steps.push({ name, status: 'fail', seconds, detail: (e as Error).message });
       line.done(`✘ ${name} (${seconds.toFixed(0)}s): ${(e as Error).message}`);
-      if (!always) stop = true;
+      if (!always) this.stop = true;
       return false;
     } finally {
-      await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+      await writeFile(this.reportFile, `${JSON.stringify(report, null, 2)}\n`);
     }
-  };
-  const cli = async (args: string[]) => {
-    const r = await kubeaz([...args, ...common], env);
+  }
+
+  async cli(args: string[]) {
+    const r = await kubeaz([...args, ...this.common], this.env);
     if (r.code !== 0) throw new Error(`kubeaz ${args[0]} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`);
     return r;
-  };
+  }
+}
 
-  let k8s: typeof import('@kubernetes/client-node') | undefined;
-  let kc: import('@kubernetes/client-node').KubeConfig | undefined;
-  const core = () => kc!.makeApiClient(k8s!.CoreV1Api);
-  const NS = 'kubeaz-acceptance';
-  const token = randomBytes(8).toString('hex');
-  const expectedNodes = 3; // the master and the two nodes of the spec
+async function writeSpec(r: AcceptanceRun): Promise<string> {
+  const zones = await firstZones(r.o.region, r.o.profile);
+  await writeFile(r.file, acceptanceSpec(await readFile(r.o.template, 'utf8'), { name: r.id, region: r.o.region, zones }));
+  return `${r.clusterId} in ${zones.join(', ')} (${r.file})`;
+}
 
-  let created = false;
-  await step('spec', async () => {
-    const zones = await firstZones(o.region, o.profile);
-    await writeFile(file, acceptanceSpec(await readFile(o.template, 'utf8'), { name: id, region: o.region, zones }));
-    return `${clusterId} in ${zones.join(', ')} (${file})`;
+async function loadKubeconfig(r: AcceptanceRun): Promise<string> {
+  await r.cli(['kubeconfig', '-f', r.file, '--out', r.kubeconfigFile]);
+  r.k8s = await import('@kubernetes/client-node');
+  r.kc = new r.k8s.KubeConfig();
+  r.kc.loadFromFile(r.kubeconfigFile);
+  const c = r.kc.getCurrentCluster();
+  return `${c?.server}${c?.tlsServerName ? ` (TLS name ${c.tlsServerName})` : ''}`;
+}
+
+async function nodesReady(r: AcceptanceRun): Promise<string> {
+  const { kc, k8s, line } = r;
+  const server = kc!.getCurrentCluster()?.server;
+  const apiWait = r.limit(20 * 60);
+  // Against an emulator (AWS_ENDPOINT_URL) the load balancer's name is made up and nothing boots:
+  // never send a request to it (it could resolve to someone's real address).
+  const emulator = process.env.AWS_ENDPOINT_URL;
+  if (emulator && server && !/^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/.test(server))
+    throw new Error(`no Kubernetes API answers at ${server}: AWS_ENDPOINT_URL=${emulator} is an emulator, which boots no instances; not connecting outside it`);
+  // The API answers first (kubeadm init, ELB InService), then every node joins and gets Ready.
+  await until(line, `Kubernetes API at ${server}`, apiWait, async () => {
+    try {
+      return (await kc!.makeApiClient(k8s!.VersionApi).getCode()).gitVersion;
+    } catch (e) {
+      throw new Error(`no Kubernetes API answers at ${server}: ${(e as Error).message}`);
+    }
+  }).catch((e: Error) => {
+    throw new Error(/no Kubernetes API answers/.test(e.message) ? e.message.replace(/^.*?(no Kubernetes API answers)/, '$1') : `no Kubernetes API answers at ${server}: ${e.message}`);
   });
-  await step('create', async () => {
-    created = true;
-    await cli(['create', '-f', file, '--yes']);
+  const ready = await until(line, `${EXPECTED_NODES} nodes Ready`, r.limit(20 * 60), async () => {
+    const nodes = (await r.core().listNode()).items;
+    const ready = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    return ready.length >= EXPECTED_NODES ? ready.map((n) => n.metadata?.name).join(', ') : undefined;
   });
-  await step('kubeconfig', async () => {
-    const r = await cli(['kubeconfig', '-f', file, '--out', kubeconfigFile]);
-    void r;
-    k8s = await import('@kubernetes/client-node');
-    kc = new k8s.KubeConfig();
-    kc.loadFromFile(kubeconfigFile);
-    const c = kc.getCurrentCluster();
-    return `${c?.server}${c?.tlsServerName ? ` (TLS name ${c.tlsServerName})` : ''}`;
+  return ready;
+}
+
+async function bootPhases(r: AcceptanceRun): Promise<string> {
+  if (!r.created) return 'no cluster was created';
+  const groups = ['master', ...(parse(await readFile(r.file, 'utf8')) as { spec: { nodeGroups: Array<{ name: string }> } }).spec.nodeGroups.map((g) => g.name)];
+  const all = [];
+  for (const g of groups) all.push(...JSON.parse((await r.cli(['logs', g, '-f', r.file, '--output', 'json'])).stdout).instances);
+  const boot = (r.report.boot = bootTimes(all, new Date()));
+  const slow = [...boot.phases].sort((a, b) => b.max - a.max).slice(0, 3);
+  const ready = boot.instances.map((i) => i.toReadySeconds).filter((x): x is number => x !== null);
+  return `${ready.length} of ${boot.instances.length} instances ready${ready.length ? ` in ${Math.min(...ready).toFixed(0)}–${Math.max(...ready).toFixed(0)} s` : ''}; slowest phases: ${slow.map((p) => `${p.name} ${p.max.toFixed(0)} s`).join(', ')}`;
+}
+
+/** A pod writing to a PVC, served through a LoadBalancer Service: storage, scheduling and the cloud controller at once. */
+async function pvcPodLoadBalancer(r: AcceptanceRun): Promise<string> {
+  const { line, token } = r;
+  const api = r.core();
+  await api.createNamespace({ body: { metadata: { name: NS } } }).catch(() => undefined);
+  await api.createNamespacedPersistentVolumeClaim({ namespace: NS, body: { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } });
+  await api.createNamespacedPod({
+    namespace: NS,
+    body: {
+      metadata: { name: 'web', labels: { app: 'web' } },
+      spec: {
+        initContainers: [{ name: 'seed', image: 'public.ecr.aws/docker/library/busybox:1.36', command: ['sh', '-c', `echo kubeaz-acceptance-${token} > /data/index.html`], volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+        containers: [{ name: 'web', image: 'public.ecr.aws/nginx/nginx:1.27', ports: [{ containerPort: 80 }], volumeMounts: [{ name: 'data', mountPath: '/usr/share/nginx/html' }] }],
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+      },
+    },
   });
-  await step('nodes-ready', async () => {
-    const server = kc!.getCurrentCluster()?.server;
-    const apiWait = limit(20 * 60);
-    // Against an emulator (AWS_ENDPOINT_URL) the load balancer's name is made up and nothing boots:
-    // never send a request to it (it could resolve to someone's real address).
-    const emulator = process.env.AWS_ENDPOINT_URL;
-    if (emulator && server && !/^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/.test(server))
-      throw new Error(`no Kubernetes API answers at ${server}: AWS_ENDPOINT_URL=${emulator} is an emulator, which boots no instances; not connecting outside it`);
-    // The API answers first (kubeadm init, ELB InService), then every node joins and gets Ready.
-    await until(line, `Kubernetes API at ${server}`, apiWait, async () => {
-      try {
-        return (await kc!.makeApiClient(k8s!.VersionApi).getCode()).gitVersion;
-      } catch (e) {
-        throw new Error(`no Kubernetes API answers at ${server}: ${(e as Error).message}`);
-      }
-    }).catch((e: Error) => {
-      throw new Error(/no Kubernetes API answers/.test(e.message) ? e.message.replace(/^.*?(no Kubernetes API answers)/, '$1') : `no Kubernetes API answers at ${server}: ${e.message}`);
-    });
-    const ready = await until(line, `${expectedNodes} nodes Ready`, limit(20 * 60), async () => {
-      const nodes = (await core().listNode()).items;
-      const r = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-      return r.length >= expectedNodes ? r.map((n) => n.metadata?.name).join(', ') : undefined;
-    });
-    return ready;
+  await api.createNamespacedService({ namespace: NS, body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 80 }] } } });
+  await until(line, 'pod web Running', r.limit(10 * 60), async () => ((await api.readNamespacedPod({ name: 'web', namespace: NS })).status?.phase === 'Running' ? true : undefined));
+  const pvc = await api.readNamespacedPersistentVolumeClaim({ name: 'data', namespace: NS });
+  if (pvc.status?.phase !== 'Bound') throw new Error(`PVC data is ${pvc.status?.phase}`);
+  const pv = await api.readPersistentVolume({ name: pvc.spec!.volumeName! });
+  const lbHost = await until(line, 'LoadBalancer hostname', r.limit(10 * 60), async () => (await api.readNamespacedService({ name: 'web', namespace: NS })).status?.loadBalancer?.ingress?.[0]?.hostname);
+  await until(line, `http://${lbHost}/`, r.limit(10 * 60), async () => {
+    const res = await fetch(`http://${lbHost}/`, { signal: AbortSignal.timeout(5000) });
+    const body = await res.text();
+    return body.includes(token) ? true : undefined;
   });
+  return `PVC class ${pvc.spec?.storageClassName} (${pv.spec?.csi?.driver ?? 'no CSI'}), served through ${lbHost}`;
+}
+
+/** Terminate the master; its replacement restores etcd from the backup, the ConfigMap with it. */
+async function masterRebuilt(r: AcceptanceRun): Promise<string> {
+  const { o, line } = r;
+  const { AutoScalingClient, DescribeAutoScalingGroupsCommand } = await import('@aws-sdk/client-auto-scaling');
+  const { EC2Client, TerminateInstancesCommand } = await import('@aws-sdk/client-ec2');
+  const asg = new AutoScalingClient({ region: o.region });
+  const masterOf = async () => (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [`${r.clusterId}-master`] }))).AutoScalingGroups?.[0]?.Instances ?? [];
+  const old = (await masterOf()).find((i) => i.LifecycleState === 'InService')?.InstanceId;
+  if (!old) throw new Error('the master group has no InService instance');
+  await new EC2Client({ region: o.region }).send(new TerminateInstancesCommand({ InstanceIds: [old] }));
+  const fresh = await until(line, 'a new master InService', r.limit(15 * 60), async () => (await masterOf()).find((i) => i.InstanceId !== old && i.LifecycleState === 'InService')?.InstanceId);
+  await until(line, 'the ConfigMap back from the restored etcd', r.limit(25 * 60), async () =>
+    (await r.core().readNamespacedConfigMap({ name: 'marker', namespace: NS })).data?.token === r.token ? true : undefined,
+  );
+  return `${old} → ${fresh}`;
+}
+
+/** The Service's load balancer and the PVC's volume are the cluster's to delete, before destroy. */
+async function deleteTestObjects(r: AcceptanceRun): Promise<void> {
+  await r.core().deleteNamespace({ name: NS });
+  await until(r.line, 'namespace gone', r.limit(10 * 60), async () => {
+    try {
+      await r.core().readNamespace({ name: NS });
+      return undefined;
+    } catch {
+      return true;
+    }
+  });
+}
+
+export async function runAcceptance(o: Options): Promise<AcceptanceReport> {
+  const id = `acc${randomBytes(2).toString('hex')}`;
+  const dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-acceptance-'));
+  const r = new AcceptanceRun(o, id, dir);
+  const { report, reportFile, file } = r;
+  await r.step('spec', () => writeSpec(r));
+  await r.step('create', async () => {
+    r.created = true;
+    await r.cli(['create', '-f', file, '--yes']);
+  });
+  await r.step('kubeconfig', () => loadKubeconfig(r));
+  await r.step('nodes-ready', () => nodesReady(r));
   // Time to Ready per phase, from the boot reports every instance wrote (`kubeaz logs GROUP`): run
   // whether or not the nodes came up — a boot that failed says here where.
-  await step(
-    'boot-phases',
-    async () => {
-      if (!created) return 'no cluster was created';
-      const groups = ['master', ...((parse(await readFile(file, 'utf8')) as { spec: { nodeGroups: Array<{ name: string }> } }).spec.nodeGroups.map((g) => g.name))];
-      const all = [];
-      for (const g of groups) all.push(...JSON.parse((await cli(['logs', g, '-f', file, '--output', 'json'])).stdout).instances);
-      report.boot = bootTimes(all, new Date());
-      const slow = [...report.boot.phases].sort((a, b) => b.max - a.max).slice(0, 3);
-      const ready = report.boot.instances.map((i) => i.toReadySeconds).filter((x): x is number => x !== null);
-      return `${ready.length} of ${report.boot.instances.length} instances ready${ready.length ? ` in ${Math.min(...ready).toFixed(0)}–${Math.max(...ready).toFixed(0)} s` : ''}; slowest phases: ${slow.map((p) => `${p.name} ${p.max.toFixed(0)} s`).join(', ')}`;
-    },
-    true,
-  );
-  let lbHost = '';
-  await step('pvc-pod-loadbalancer', async () => {
-    const api = core();
-    await api.createNamespace({ body: { metadata: { name: NS } } }).catch(() => undefined);
-    await api.createNamespacedPersistentVolumeClaim({ namespace: NS, body: { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } });
-    await api.createNamespacedPod({
-      namespace: NS,
-      body: {
-        metadata: { name: 'web', labels: { app: 'web' } },
-        spec: {
-          initContainers: [{ name: 'seed', image: 'public.ecr.aws/docker/library/busybox:1.36', command: ['sh', '-c', `echo kubeaz-acceptance-${token} > /data/index.html`], volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
-          containers: [{ name: 'web', image: 'public.ecr.aws/nginx/nginx:1.27', ports: [{ containerPort: 80 }], volumeMounts: [{ name: 'data', mountPath: '/usr/share/nginx/html' }] }],
-          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
-        },
-      },
-    });
-    await api.createNamespacedService({ namespace: NS, body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 80 }] } } });
-    await until(line, 'pod web Running', limit(10 * 60), async () => ((await api.readNamespacedPod({ name: 'web', namespace: NS })).status?.phase === 'Running' ? true : undefined));
-    const pvc = await api.readNamespacedPersistentVolumeClaim({ name: 'data', namespace: NS });
-    if (pvc.status?.phase !== 'Bound') throw new Error(`PVC data is ${pvc.status?.phase}`);
-    const pv = await api.readPersistentVolume({ name: pvc.spec!.volumeName! });
-    lbHost = await until(line, 'LoadBalancer hostname', limit(10 * 60), async () => (await api.readNamespacedService({ name: 'web', namespace: NS })).status?.loadBalancer?.ingress?.[0]?.hostname);
-    await until(line, `http://${lbHost}/`, limit(10 * 60), async () => {
-      const r = await fetch(`http://${lbHost}/`, { signal: AbortSignal.timeout(5000) });
-      const body = await r.text();
-      return body.includes(token) ? true : undefined;
-    });
-    return `PVC class ${pvc.spec?.storageClassName} (${pv.spec?.csi?.driver ?? 'no CSI'}), served through ${lbHost}`;
+  await r.step('boot-phases', () => bootPhases(r), true);
+  await r.step('pvc-pod-loadbalancer', () => pvcPodLoadBalancer(r));
+  await r.step('configmap', async () => {
+    await r.core().createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'marker' }, data: { token: r.token } } });
   });
-  await step('configmap', async () => {
-    await core().createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'marker' }, data: { token } } });
+  await r.step('backup-etcd', async () => {
+    await r.cli(['backup-etcd', '-f', file]);
   });
-  await step('backup-etcd', async () => {
-    await cli(['backup-etcd', '-f', file]);
-  });
-  await step('master-rebuilt', async () => {
-    const { AutoScalingClient, DescribeAutoScalingGroupsCommand } = await import('@aws-sdk/client-auto-scaling');
-    const { EC2Client, TerminateInstancesCommand } = await import('@aws-sdk/client-ec2');
-    const asg = new AutoScalingClient({ region: o.region });
-    const masterOf = async () => (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [`${clusterId}-master`] }))).AutoScalingGroups?.[0]?.Instances ?? [];
-    const old = (await masterOf()).find((i) => i.LifecycleState === 'InService')?.InstanceId;
-    if (!old) throw new Error('the master group has no InService instance');
-    await new EC2Client({ region: o.region }).send(new TerminateInstancesCommand({ InstanceIds: [old] }));
-    const fresh = await until(line, 'a new master InService', limit(15 * 60), async () => (await masterOf()).find((i) => i.InstanceId !== old && i.LifecycleState === 'InService')?.InstanceId);
-    await until(line, 'the ConfigMap back from the restored etcd', limit(25 * 60), async () =>
-      (await core().readNamespacedConfigMap({ name: 'marker', namespace: NS })).data?.token === token ? true : undefined,
-    );
-    return `${old} → ${fresh}`;
-  });
-  await step('delete-test-objects', async () => {
-    // The Service's load balancer and the PVC's volume are the cluster's to delete, before destroy.
-    await core().deleteNamespace({ name: NS });
-    await until(line, 'namespace gone', limit(10 * 60), async () => {
-      try {
-        await core().readNamespace({ name: NS });
-        return undefined;
-      } catch {
-        return true;
-      }
-    });
-  });
-  await step(
+  await r.step('master-rebuilt', () => masterRebuilt(r));
+  await r.step('delete-test-objects', () => deleteTestObjects(r));
+  await r.step(
     'destroy',
     async () => {
-      if (!created) return 'nothing was created';
-      await cli(['destroy', '-f', file, '--yes', '--delete-backups']);
+      if (!r.created) return 'nothing was created';
+      await r.cli(['destroy', '-f', file, '--yes', '--delete-backups']);
     },
     true,
   );
-  await step(
+  await r.step(
     'nothing-left',
     async () => {
-      const left = await leftovers(clusterId, o.region, o.profile);
+      const left = await leftovers(r.clusterId, o.region, o.profile);
       if (left.length) throw new Error(`still there: ${left.join(', ')}`);
-      return `nothing tagged with ${clusterId} remains`;
+      return `nothing tagged with ${r.clusterId} remains`;
     },
     true,
   );

@@ -164,7 +164,130 @@ async function judge(s: Sims, scenario: Scenario, deadline: number, failedIds: S
   return { ok: true };
 }
 
-export async function runScenario(o: { spec: string; scenario: Scenario; log: (s: string) => void; env: NodeJS.ProcessEnv; iamReportFile?: string }): Promise<SimResult> {
+type ParsedSpec = Awaited<ReturnType<typeof loadSpecFile>>['spec'];
+type Verdict = { ok: boolean; reason?: string };
+type ScenarioOptions = { spec: string; scenario: Scenario; log: (s: string) => void; env: NodeJS.ProcessEnv; iamReportFile?: string };
+
+/** init-fails: the winner of init failed and is replaced by its group; returns the failed instances once they are. */
+async function replaceFailedInit(sim: Sim, s: Sims, spec: ParsedSpec, deadline: number): Promise<Set<string>> {
+  const failedIds = new Set<string>();
+  // the winner failed (and was replaced by the group); the replacement boots meanwhile
+  const reports = await s.reports();
+  for (const [id, r] of reports) if (r.result === 'failed') failedIds.add(id);
+  if (failedIds.size === 0) throw new Error('init-fails: no instance reported failed');
+  // one master per master group (terminated instances and replacements are both in sim.instances)
+  const mastersWanted = masterGroups(spec).length;
+  // the group's health check terminates it; moto launches the replacement, which gets an agent
+  for (;;) {
+    await sim.startNew();
+    const gone = [...failedIds].every((id) => sim.instances.get(id)?.terminated);
+    if (gone && s.live().filter((i) => i.role === 'master').length >= mastersWanted) break;
+    if (Date.now() > deadline) throw new Error(`init-fails: ${[...failedIds].join(', ')} not replaced in time`);
+    await sleep(500);
+  }
+  await s.untilBooted(deadline, 'after the failed init');
+  return failedIds;
+}
+
+/** The snapshots before the scenario's own backup and, when masters were lost, what their replacements must show. */
+interface MastersLost {
+  before: string[];
+  /** when every master was lost: the snapshot the new ones must restore (the newest) */
+  mustRestore?: string;
+  newMasters: SimInstance[];
+}
+
+/** replace-master / lose-all-masters: terminate the last master or all of them, and wait for the replacements to boot. */
+async function loseMasters(sim: Sim, s: Sims, scenario: 'replace-master' | 'lose-all-masters', before: string[], deadline: number): Promise<MastersLost> {
+  if (before.length === 0) await s.leaderBackup();
+  before = await s.snapshots();
+  const masters = s.live().filter((i) => i.role === 'master');
+  const victims = scenario === 'replace-master' ? masters.slice(-1) : masters;
+  const mustRestore = victims.length === masters.length ? before[before.length - 1] : undefined;
+  if (victims.length === masters.length && !mustRestore) throw new Error('no snapshot to restore before every master is lost');
+  for (const v of victims) await sim.terminate(v, scenario === 'replace-master' ? 'replace-master: its instance is lost' : 'lose-all-masters: every master is lost');
+  for (;;) {
+    await sim.startNew();
+    if (s.live().filter((i) => i.role === 'master').length >= masters.length) break;
+    if (Date.now() > deadline) throw new Error('no replacement master was launched');
+    await sleep(500);
+  }
+  const newMasters = s.live().filter((i) => i.role === 'master' && !masters.includes(i));
+  await s.untilBooted(deadline, scenario);
+  return { before, ...(mustRestore ? { mustRestore } : {}), newMasters };
+}
+
+/** Every scenario ends with the leader's snapshot under etcd/ (up to four backups asked for). */
+async function awaitLeaderSnapshot(s: Sims, scenario: Scenario, before: string[], deadline: number): Promise<void> {
+  for (let i = 0; ; i++) {
+    const now = await s.snapshots();
+    if (now.some((k) => !before.includes(k)) || (scenario === 'boot' && now.length > 0)) break;
+    if (i >= 3 || Date.now() > deadline) break;
+    await s.leaderBackup();
+  }
+}
+
+/** The scenario's verdict (judge's, then the leader's snapshot and, HA, the records the replacements left) and the snapshots it saw. */
+async function verdictOf(s: Sims, scenario: Scenario, deadline: number, failedIds: Set<string>, lost: MastersLost): Promise<{ verdict: Verdict; snapshots: string[] }> {
+  const { before, mustRestore, newMasters } = lost;
+  const verdict = await judge(s, scenario, deadline, failedIds);
+  const snapshots = await s.snapshots();
+  if (verdict.ok && !snapshots.some((k) => !before.includes(k) || scenario === 'boot')) Object.assign(verdict, { ok: false, reason: 'no leader snapshot under etcd/' });
+  if (verdict.ok && newMasters.length && (await s.keys(`${CONTROL_PLANE_PREFIX}members/`)).length) {
+    // HA: each replacement took over its group's member (members/<group>.json names it)
+    const objs: Record<string, string> = {};
+    for (const k of await s.keys(CONTROL_PLANE_PREFIX)) objs[k] = (await s.text(k)) ?? '';
+    const rec = parseControlPlaneRecords(objs);
+    const stale = newMasters.filter((i) => rec.members[i.group]?.instanceId !== i.id);
+    if (stale.length) Object.assign(verdict, { ok: false, reason: `members/<group>.json does not name the replacement: ${stale.map((i) => `${i.group}: ${rec.members[i.group]?.instanceId ?? 'none'}, not ${i.id}`).join('; ')}` });
+  }
+  if (verdict.ok && mustRestore) {
+    // HA: restore.json names the snapshot; one master keeps no records: its console says what it restored
+    const restore = await s.text(`${CONTROL_PLANE_PREFIX}restore.json`);
+    const m = restore ? /"snapshot"\s*:\s*"([^"]+)"/.exec(restore) : null;
+    const consoles = await Promise.all(newMasters.map((i) => readFile(path.join(i.root, 'var', 'log', 'console.log'), 'utf8').catch(() => '')));
+    const restored = m ? m[1] === mustRestore : consoles.some((c) => c.includes(`restoring ${mustRestore} into`));
+    if (!restored) Object.assign(verdict, { ok: false, reason: `the new masters did not restore the newest snapshot ${mustRestore} (restore.json: ${restore ?? 'none'})` });
+  }
+  return { verdict, snapshots };
+}
+
+/** The result document (each instance's boot report, the control plane, the snapshots, elastic-IP associations); the IAM report when asked. */
+async function resultOf(o: ScenarioOptions, sim: Sim, s: Sims, aws: AwsClients, spec: ParsedSpec, judged: { verdict: Verdict; snapshots: string[] }): Promise<SimResult> {
+  const { verdict, snapshots } = judged;
+  const reports = await s.reports();
+  const cp = await s.controlPlane();
+  if (o.iamReportFile) {
+    const names = naming(spec);
+    const asgNames = Object.fromEntries([...masterGroups(spec).map((m) => m.name), ...spec.spec.nodeGroups.map((g) => g.name)].map((g) => [g, names.asg(g)]));
+    const report = await iamReport(aws, spec.spec.region, sim.callsFile, [...sim.instances.values()], asgNames);
+    await writeFile(o.iamReportFile, `${JSON.stringify(report, null, 2)}\n`);
+    o.log(`${report.calls.length} AWS calls of the agents and their roles' policies in ${o.iamReportFile}`);
+  }
+  const addrs = await (await aws.ec2()).send(new DescribeAddressesCommand({}));
+  const ids = new Set(sim.instances.keys());
+  return {
+    scenario: o.scenario,
+    ok: verdict.ok,
+    ...(verdict.reason ? { reason: verdict.reason } : {}),
+    instances: [...sim.instances.values()].map((i) => {
+      const r = reports.get(i.id);
+      return {
+        id: i.id,
+        group: i.group,
+        role: i.role,
+        result: r?.result ?? 'none',
+        phases: (r?.phases ?? []).map((p) => ({ name: p.name, seconds: p.end ? Math.round((Date.parse(p.end) - Date.parse(p.start)) / 100) / 10 : -1 })),
+        error: r?.error ?? null,
+      };
+    }),
+    controlPlane: { initBy: cp.initBy, members: cp.members, leader: cp.leader },
+    snapshots,
+    addresses: Object.fromEntries((addrs.Addresses ?? []).filter((a) => a.InstanceId && ids.has(a.InstanceId)).map((a) => [a.InstanceId!, a.AllocationId!])),
+  };
+}
+
+export async function runScenario(o: ScenarioOptions): Promise<SimResult> {
   const { log } = o;
   const dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-boot-sim-'));
   const own = !o.env.AWS_ENDPOINT_URL;
@@ -184,8 +307,7 @@ export async function runScenario(o: { spec: string; scenario: Scenario; log: (s
       Object.assign(process.env, motoEnv(moto.url));
     }
     const parsed = await loadSpecFile(spec);
-    const region = parsed.spec.spec.region;
-    const aws = new AwsClients({ region });
+    const aws = new AwsClients({ region: parsed.spec.spec.region });
     const code = await kubeaz(['create', '-f', spec, '--yes'], env, log);
     if (code !== 0) throw new Error(`kubeaz create exited ${code}`);
     created = true;
@@ -197,103 +319,12 @@ export async function runScenario(o: { spec: string; scenario: Scenario; log: (s
     const deadline = Date.now() + SCENARIO_LIMIT_MS;
     await sim.startNew();
     sim.startLoops();
-    const failedIds = new Set<string>();
     await s.untilBooted(deadline, 'boot');
-    if (o.scenario === 'init-fails') {
-      // the winner failed (and was replaced by the group); the replacement boots meanwhile
-      const reports = await s.reports();
-      for (const [id, r] of reports) if (r.result === 'failed') failedIds.add(id);
-      if (failedIds.size === 0) throw new Error('init-fails: no instance reported failed');
-      // one master per master group (terminated instances and replacements are both in sim.instances)
-      const mastersWanted = masterGroups(parsed.spec).length;
-      // the group's health check terminates it; moto launches the replacement, which gets an agent
-      for (;;) {
-        await sim.startNew();
-        const gone = [...failedIds].every((id) => sim!.instances.get(id)?.terminated);
-        if (gone && s.live().filter((i) => i.role === 'master').length >= mastersWanted) break;
-        if (Date.now() > deadline) throw new Error(`init-fails: ${[...failedIds].join(', ')} not replaced in time`);
-        await sleep(500);
-      }
-      await s.untilBooted(deadline, 'after the failed init');
-    }
-    let before = await s.snapshots();
-    /** when every master was lost: the snapshot the new ones must restore (the newest) */
-    let mustRestore: string | undefined;
-    const newMasters: SimInstance[] = [];
-    if (o.scenario === 'replace-master' || o.scenario === 'lose-all-masters') {
-      if (before.length === 0) await s.leaderBackup();
-      before = await s.snapshots();
-      const masters = s.live().filter((i) => i.role === 'master');
-      const victims = o.scenario === 'replace-master' ? masters.slice(-1) : masters;
-      if (victims.length === masters.length) mustRestore = before[before.length - 1];
-      if (victims.length === masters.length && !mustRestore) throw new Error('no snapshot to restore before every master is lost');
-      for (const v of victims) await sim.terminate(v, o.scenario === 'replace-master' ? 'replace-master: its instance is lost' : 'lose-all-masters: every master is lost');
-      for (;;) {
-        await sim.startNew();
-        if (s.live().filter((i) => i.role === 'master').length >= masters.length) break;
-        if (Date.now() > deadline) throw new Error('no replacement master was launched');
-        await sleep(500);
-      }
-      newMasters.push(...s.live().filter((i) => i.role === 'master' && !masters.includes(i)));
-      await s.untilBooted(deadline, o.scenario);
-    }
-    // every scenario ends with the leader's snapshot under etcd/
-    for (let i = 0; ; i++) {
-      const now = await s.snapshots();
-      if (now.some((k) => !before.includes(k)) || (o.scenario === 'boot' && now.length > 0)) break;
-      if (i >= 3 || Date.now() > deadline) break;
-      await s.leaderBackup();
-    }
-    const verdict = await judge(s, o.scenario, deadline, failedIds);
-    const snapshots = await s.snapshots();
-    if (verdict.ok && !snapshots.some((k) => !before.includes(k) || o.scenario === 'boot')) Object.assign(verdict, { ok: false, reason: 'no leader snapshot under etcd/' });
-    if (verdict.ok && newMasters.length && (await s.keys(`${CONTROL_PLANE_PREFIX}members/`)).length) {
-      // HA: each replacement took over its group's member (members/<group>.json names it)
-      const objs: Record<string, string> = {};
-      for (const k of await s.keys(CONTROL_PLANE_PREFIX)) objs[k] = (await s.text(k)) ?? '';
-      const rec = parseControlPlaneRecords(objs);
-      const stale = newMasters.filter((i) => rec.members[i.group]?.instanceId !== i.id);
-      if (stale.length) Object.assign(verdict, { ok: false, reason: `members/<group>.json does not name the replacement: ${stale.map((i) => `${i.group}: ${rec.members[i.group]?.instanceId ?? 'none'}, not ${i.id}`).join('; ')}` });
-    }
-    if (verdict.ok && mustRestore) {
-      // HA: restore.json names the snapshot; one master keeps no records: its console says what it restored
-      const restore = await s.text(`${CONTROL_PLANE_PREFIX}restore.json`);
-      const m = restore ? /"snapshot"\s*:\s*"([^"]+)"/.exec(restore) : null;
-      const consoles = await Promise.all(newMasters.map((i) => readFile(path.join(i.root, 'var', 'log', 'console.log'), 'utf8').catch(() => '')));
-      const restored = m ? m[1] === mustRestore : consoles.some((c) => c.includes(`restoring ${mustRestore} into`));
-      if (!restored) Object.assign(verdict, { ok: false, reason: `the new masters did not restore the newest snapshot ${mustRestore} (restore.json: ${restore ?? 'none'})` });
-    }
-    const reports = await s.reports();
-    const cp = await s.controlPlane();
-    if (o.iamReportFile) {
-      const names = naming(parsed.spec);
-      const asgNames = Object.fromEntries([...masterGroups(parsed.spec).map((m) => m.name), ...parsed.spec.spec.nodeGroups.map((g) => g.name)].map((g) => [g, names.asg(g)]));
-      const report = await iamReport(aws, region, sim.callsFile, [...sim.instances.values()], asgNames);
-      await writeFile(o.iamReportFile, `${JSON.stringify(report, null, 2)}\n`);
-      log(`${report.calls.length} AWS calls of the agents and their roles' policies in ${o.iamReportFile}`);
-    }
-    const addrs = await (await aws.ec2()).send(new DescribeAddressesCommand({}));
-    const ids = new Set(sim.instances.keys());
-    const result: SimResult = {
-      scenario: o.scenario,
-      ok: verdict.ok,
-      ...(verdict.reason ? { reason: verdict.reason } : {}),
-      instances: [...sim.instances.values()].map((i) => {
-        const r = reports.get(i.id);
-        return {
-          id: i.id,
-          group: i.group,
-          role: i.role,
-          result: r?.result ?? 'none',
-          phases: (r?.phases ?? []).map((p) => ({ name: p.name, seconds: p.end ? Math.round((Date.parse(p.end) - Date.parse(p.start)) / 100) / 10 : -1 })),
-          error: r?.error ?? null,
-        };
-      }),
-      controlPlane: { initBy: cp.initBy, members: cp.members, leader: cp.leader },
-      snapshots,
-      addresses: Object.fromEntries((addrs.Addresses ?? []).filter((a) => a.InstanceId && ids.has(a.InstanceId)).map((a) => [a.InstanceId!, a.AllocationId!])),
-    };
-    return result;
+    const failedIds = o.scenario === 'init-fails' ? await replaceFailedInit(sim, s, parsed.spec, deadline) : new Set<string>();
+    let lost: MastersLost = { before: await s.snapshots(), newMasters: [] };
+    if (o.scenario === 'replace-master' || o.scenario === 'lose-all-masters') lost = await loseMasters(sim, s, o.scenario, lost.before, deadline);
+    await awaitLeaderSnapshot(s, o.scenario, lost.before, deadline);
+    return await resultOf(o, sim, s, aws, parsed.spec, await verdictOf(s, o.scenario, deadline, failedIds, lost));
   } finally {
     await sim?.stop();
     if (own && moto) {

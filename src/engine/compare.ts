@@ -19,7 +19,7 @@ import { KubeazError } from '../aws/errors.js';
 import { CLUSTER_RULES } from '../checks/index.js';
 import { isRef, type AnyNode, type DesiredGraph, type Kind } from '../model/types.js';
 import { handlerFor, type Handlers } from '../resources/index.js';
-import type { Actual, Change, ResolvedNode, ResourceHandler } from '../resources/types.js';
+import type { Actual, Change, ResolvedNode } from '../resources/types.js';
 import { deletionOrder } from './edges.js';
 
 export const PLAN_VERSION = 1;

@@ -4,7 +4,7 @@
  * dependencies are done, stops starting new work when aborted, and lets in-flight work finish.
  */
 // checking a graph is pure and happens where it is built (model/graph.ts); re-exported for the engine's callers
-export { findCycle, GraphError, refsOf, validateGraph } from '../model/graph.js';
+export { findCycle, GraphError, validateGraph } from '../model/graph.js';
 
 /** Length (in nodes) of the longest dependency chain: the critical path of a create. */
 export function criticalPathLength(nodes: ReadonlyArray<{ key: string; deps: readonly string[] }>): number {

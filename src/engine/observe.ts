@@ -5,7 +5,7 @@
 import { describeAwsError, errorCode, KubeazError } from '../aws/errors.js';
 import type { Kind } from '../model/types.js';
 import { handlerFor, type Handlers } from '../resources/index.js';
-import type { Actual, ResourceHandler, RunContext } from '../resources/types.js';
+import type { Actual, RunContext } from '../resources/types.js';
 
 export interface Observation {
   /** one resource per logical key */

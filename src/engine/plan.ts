@@ -4,7 +4,7 @@
  * template's changed fields). No mutating call.
  */
 import { handlerFor, type Handlers } from '../resources/index.js';
-import type { Actual, ResourceHandler, RunContext } from '../resources/types.js';
+import type { Actual, RunContext } from '../resources/types.js';
 import type { DesiredGraph } from '../model/types.js';
 import { computePlanFrom, hasChanges, type Plan, type PlanAction, type PlanResult } from './compare.js';
 import { observeAll } from './observe.js';

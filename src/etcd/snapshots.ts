@@ -9,7 +9,7 @@ import { errorCode, isNotFound, KubeazError } from '../aws/errors.js';
 import { planRetention, snapshotKey, snapshotTime } from './retention.js';
 import { ETCD_PREFIX, parseRestoreRecord, restoreRecordKey, type RestoreRecord } from '../records/etcd.js';
 
-export { ETCD_PREFIX, CONTROL_PLANE_PREFIX, type RestoreRecord } from '../records/etcd.js';
+export { ETCD_PREFIX, type RestoreRecord } from '../records/etcd.js';
 
 /** Where an HA control plane's masters keep their records (init, members, restore): src/records/etcd.ts. */
 export const RESTORE_RECORD_KEY = restoreRecordKey();

@@ -53,10 +53,8 @@ function recordFeatures(nodes: AnyNode[], seen: readonly Feature[]): void {
 }
 
 export type { Arch, Facts } from './areas/builder.js';
-export { archOf, instanceTier, requiredArchs, SSM_IMAGE_PARAMETERS } from './areas/compute.js';
-export { PORTS } from './areas/security.js';
-export { API_ELB_DRAINING_TIMEOUT, API_ELB_HEALTH_CHECK, API_ELB_IDLE_TIMEOUT, API_NLB_DEREGISTRATION_DELAY, API_NLB_HEALTH_CHECK } from './areas/load-balancers.js';
+export { archOf, requiredArchs, SSM_IMAGE_PARAMETERS } from './areas/compute.js';
+export { API_ELB_DRAINING_TIMEOUT, API_ELB_HEALTH_CHECK, API_ELB_IDLE_TIMEOUT, API_NLB_HEALTH_CHECK } from './areas/load-balancers.js';
 export { BUCKET_LIFECYCLE } from './areas/storage.js';
 export { serviceAccountRoles } from './areas/irsa.js';
-export { CLOUD_CONTROLLER_ACTIONS, EBS_CSI_ACTIONS, tlsOnlyPolicy } from './policies.js';
-export type { Naming } from './names.js';
+export { tlsOnlyPolicy } from './policies.js';

@@ -137,13 +137,23 @@ const EC2_CLUSTER_CHANGES = [
  * master keeps the cloud controller's (which runs before any pod can: README, IAM roles for service accounts).
  */
 export function cloudControllerAndCsiStatements(clusterId: string, region: string, account: string, parts: { ccm: boolean; csi: boolean } = { ccm: true, csi: true }): Statement[] {
-  const ec2 = (type: string) => `arn:aws:ec2:${region}:${account}:${type}/*`;
-  const owned = { StringEquals: { [`aws:ResourceTag/${k8sClusterTag(clusterId)}`]: 'owned' } };
-  const requestOwned = { StringEquals: { [`aws:RequestTag/${k8sClusterTag(clusterId)}`]: 'owned' } };
   const reads = [...new Set([...(parts.ccm ? CLOUD_CONTROLLER_ACTIONS : []), ...(parts.csi ? EBS_CSI_ACTIONS : [])].filter(isRead))].sort();
-  const csiTag = (prefix: 'aws:RequestTag' | 'ec2:ResourceTag' | 'aws:ResourceTag', key: string, value = '*') => ({ StringLike: { [`${prefix}/${key}`]: value } });
-  // ── cloud controller: its own load balancers, security groups, and the cluster's instances
-  const ccm: Statement[] = [
+  const ccm = cloudControllerStatements(clusterId, region, account);
+  const csi = ebsCsiStatements(clusterId, region, account);
+  return [{ Sid: 'Describe', Effect: 'Allow', Action: reads, Resource: '*' }, ...(parts.ccm ? ccm : []), ...(parts.csi ? csi : [])];
+}
+
+/** An EC2 resource type's ARNs in this region and account. */
+const ec2Arns = (region: string, account: string) => (type: string) => `arn:aws:ec2:${region}:${account}:${type}/*`;
+/** The condition: the resource carries this cluster's `kubernetes.io/cluster/<id>=owned` tag. */
+const ownedBy = (clusterId: string) => ({ StringEquals: { [`aws:ResourceTag/${k8sClusterTag(clusterId)}`]: 'owned' } });
+
+/** The cloud controller's changes: its own load balancers, security groups, and the cluster's instances. */
+function cloudControllerStatements(clusterId: string, region: string, account: string): Statement[] {
+  const ec2 = ec2Arns(region, account);
+  const owned = ownedBy(clusterId);
+  const requestOwned = { StringEquals: { [`aws:RequestTag/${k8sClusterTag(clusterId)}`]: 'owned' } };
+  return [
     { Sid: 'ClusterEc2Changes', Effect: 'Allow', Action: EC2_CLUSTER_CHANGES, Resource: '*', Condition: owned },
     { Sid: 'SecurityGroupInClusterVpc', Effect: 'Allow', Action: ['ec2:CreateSecurityGroup'], Resource: [ec2('vpc')], Condition: owned },
     { Sid: 'NewSecurityGroup', Effect: 'Allow', Action: ['ec2:CreateSecurityGroup'], Resource: [ec2('security-group')] },
@@ -159,8 +169,14 @@ export function cloudControllerAndCsiStatements(clusterId: string, region: strin
     },
     { Sid: 'DescribeKeysOfEncryptedVolumes', Effect: 'Allow', Action: ['kms:DescribeKey'], Resource: [`arn:aws:kms:${region}:${account}:key/*`] },
   ];
-  // ── EBS CSI controller (its example policy, in this region and account)
-  const csi: Statement[] = [
+}
+
+/** The EBS CSI controller's changes (its example policy, in this region and account). */
+function ebsCsiStatements(clusterId: string, region: string, account: string): Statement[] {
+  const ec2 = ec2Arns(region, account);
+  const owned = ownedBy(clusterId);
+  const csiTag = (prefix: 'aws:RequestTag' | 'ec2:ResourceTag' | 'aws:ResourceTag', key: string, value = '*') => ({ StringLike: { [`${prefix}/${key}`]: value } });
+  return [
     { Sid: 'CsiModifyAndSnapshotVolumes', Effect: 'Allow', Action: ['ec2:CreateSnapshot', 'ec2:ModifyVolume'], Resource: [ec2('volume')] },
     { Sid: 'CsiCopyVolumes', Effect: 'Allow', Action: ['ec2:CopyVolumes'], Resource: [`arn:aws:ec2:${region}:${account}:volume/vol-*`] },
     { Sid: 'CsiAttachVolumes', Effect: 'Allow', Action: ['ec2:AttachVolume', 'ec2:DetachVolume'], Resource: [ec2('volume')] },
@@ -184,7 +200,6 @@ export function cloudControllerAndCsiStatements(clusterId: string, region: strin
     { Sid: 'CsiDeleteNamedSnapshots', Effect: 'Allow', Action: ['ec2:DeleteSnapshot'], Resource: [ec2('snapshot')], Condition: csiTag('ec2:ResourceTag', 'CSIVolumeSnapshotName') },
     { Sid: 'CsiDeleteOwnSnapshots', Effect: 'Allow', Action: ['ec2:DeleteSnapshot'], Resource: [ec2('snapshot')], Condition: csiTag('ec2:ResourceTag', 'ebs.csi.aws.com/cluster', 'true') },
   ];
-  return [{ Sid: 'Describe', Effect: 'Allow', Action: reads, Resource: '*' }, ...(parts.ccm ? ccm : []), ...(parts.csi ? csi : [])];
 }
 
 /**

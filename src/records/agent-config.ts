@@ -12,9 +12,6 @@ import { z } from 'zod';
 /** Where the agent's configuration lives in the cluster bucket. */
 export const AGENT_CONFIG_KEY = 'agent/config.json';
 
-/** The bucket prefix of the agent's files (the bundle, its configuration): kubeaz's own. */
-export const AGENT_PREFIX = 'agent/';
-
 export const AGENT_ROLES = ['master', 'node', 'loadbalancer'] as const;
 export type AgentRole = (typeof AGENT_ROLES)[number];
 

@@ -22,7 +22,6 @@ export const bootPhaseSchema = z.object({
   /** ISO 8601; absent while the phase runs */
   end: z.string().optional(),
 });
-export type BootPhase = z.infer<typeof bootPhaseSchema>;
 
 export const bootErrorSchema = z.object({
   phase: z.string(),

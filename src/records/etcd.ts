@@ -112,7 +112,6 @@ export type RestoreClaim = z.infer<typeof restoreClaimSchema>;
 
 /** What addons.json says the master named in `by` is doing, or did. */
 export const ADDONS_STATES = ['installing', 'installed'] as const;
-export type AddonsState = (typeof ADDONS_STATES)[number];
 
 /**
  * addons.json: which add-on settings (the sha256 of src/agent/decide/addons.ts' canonical JSON) the
@@ -219,10 +218,6 @@ export function parseControlPlaneRecords(objects: Record<string, string>): Contr
 
 /** The S3 object metadata of a snapshot (x-amz-meta-sha256): the SHA-256 of the whole file as uploaded. */
 export const snapshotMetadataSchema = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256') });
-export type SnapshotMetadata = z.infer<typeof snapshotMetadataSchema>;
-
-/** What a writer puts in the object's Metadata. */
-export const snapshotMetadata = (sha256: string): SnapshotMetadata => ({ sha256 });
 
 /** A snapshot as the decisions see it: its key, the moment in the key, and its recorded sha256 (absent when the metadata lacks one). */
 export interface SnapshotInfo {

@@ -5,7 +5,6 @@
  * agent, scripts still running during a rollout) read the same two keys.
  */
 
-export const JOIN_PREFIX = 'join/';
 export const JOIN_TOKEN_KEY = 'join/token';
 export const JOIN_CA_HASH_KEY = 'join/ca-cert-hash';
 

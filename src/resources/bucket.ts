@@ -25,7 +25,7 @@ import {
   type LifecycleRule as S3LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { errorCode, isBucketOwnedByYou, isNotFound, KubeazError } from '../aws/errors.js';
+import { isBucketOwnedByYou, isNotFound, KubeazError } from '../aws/errors.js';
 import { normalisePolicy } from '../aws/iam.js';
 import { BUCKET_SSE, emptyBucket, unlessUnset } from '../aws/s3.js';
 import { ETCD_PREFIX, listSnapshots } from '../etcd/snapshots.js';
@@ -35,7 +35,7 @@ import { tagDiff } from '../aws/tags.js';
 import type { LifecycleRule } from '../model/types.js';
 import { change, drain, toTagList, whenVisible } from './common.js';
 import { ownBucket } from './own-buckets.js';
-import type { Actual, ActualOf, Change, ResourceHandler } from './types.js';
+import type { ActualOf, Change, ResourceHandler } from './types.js';
 
 const PUBLIC_ACCESS_BLOCK = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } as const;
 type PublicAccessBlock = Record<keyof typeof PUBLIC_ACCESS_BLOCK, boolean>;

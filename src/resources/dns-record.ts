@@ -11,7 +11,7 @@ import { change } from './common.js';
 import { claimsGlobal } from './cluster-record.js';
 import { isOurs, markerValue, parseMarker } from '../model/record-marker.js';
 import { clusterZones } from './cluster-zones.js';
-import type { Actual, ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
+import type { ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 /** TTL of the TXT marker, and of value records that name none. */
 const DEFAULT_TTL = 300;

@@ -18,13 +18,13 @@ import {
   type Tag,
   type VPCRegion,
 } from '@aws-sdk/client-route-53';
-import { errorCode, isAlreadyExists, isInvalidChangeBatch, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
+import { isAlreadyExists, isInvalidChangeBatch, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { bareZoneId, dnsName, listRecordSets, route53, zoneArn } from '../aws/route53.js';
 import { tagDiff } from '../aws/tags.js';
 import type { Tags } from '../model/types.js';
 import { clusterZones, toClusterZone, type ClusterZone } from './cluster-zones.js';
 import { change, drain, fromTagList, toTagList } from './common.js';
-import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
+import type { ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 
 interface Observed {
   domain: string;

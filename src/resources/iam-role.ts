@@ -26,7 +26,7 @@ import { iamKey, parsePolicy, policyChanges, samePolicy } from '../aws/iam.js';
 
 import type { PolicyDocument, Tags } from '../model/types.js';
 import { change, drain, fromTagList, ignoreNotFound, toTagList, whenVisible } from './common.js';
-import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
+import type { ActualOf, Change, ResourceHandler } from './types.js';
 import { iamDetails } from './iam-details.js';
 
 export const assumeRolePolicy = (service: string): PolicyDocument => ({

@@ -30,7 +30,7 @@ import { parsePolicy, policyChanges } from '../aws/iam.js';
 
 import type { Tags } from '../model/types.js';
 import { change, drain, fromTagList, ignoreNotFound, toTagList, whenVisible } from './common.js';
-import type { Actual, ActualOf, Change, ResourceHandler } from './types.js';
+import type { ActualOf, Change, ResourceHandler } from './types.js';
 import { iamDetails } from './iam-details.js';
 
 export interface UserObserved {

@@ -22,7 +22,7 @@ import type { Tags } from '../model/types.js';
 import { change, drain, fromTagList, ignoreNotFound, sameSet, toTagList, whenVisible } from './common.js';
 import { claimsGlobal } from './cluster-record.js';
 import { iamDetails } from './iam-details.js';
-import type { Actual, ActualOf, Change, ResourceHandler } from './types.js';
+import type { ActualOf, Change, ResourceHandler } from './types.js';
 
 export interface ProfileObserved {
   path: string;

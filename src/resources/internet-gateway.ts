@@ -9,7 +9,7 @@ import {
 import { errorCode, isNotFound } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
 import { applyEc2TagChanges, change, drain, keyed, toTagList, whenVisible } from './common.js';
-import type { Actual, ResourceHandler, RunContext } from './types.js';
+import type { ResourceHandler, RunContext } from './types.js';
 
 /** Detaching a gateway that is not attached to that VPC (AWS code; not in aws/errors.ts yet). */
 const GATEWAY_NOT_ATTACHED = 'Gateway.NotAttached';
@@ -97,5 +97,3 @@ async function detach(ctx: RunContext, id: string, vpcId: string): Promise<void>
     if (!isNotFound(e) && errorCode(e) !== GATEWAY_NOT_ATTACHED) throw e;
   }
 }
-
-export type InternetGatewayActual = Actual;

@@ -18,7 +18,7 @@ import { fromTagList, ownerFilter, tagDiff } from '../aws/tags.js';
 import { IRSA_TAG, KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
 import { parseRenderedWith, renderedWithValue } from '../model/irsa-switch.js';
 import { applyEc2TagChanges, change, digest, drain, ec2Tag, ignoreNotFound, keyed, toTagList } from './common.js';
-import type { Actual, ActualOf, Change, ResolvedNode, ResourceHandler } from './types.js';
+import type { ActualOf, Change, ResolvedNode, ResourceHandler } from './types.js';
 
 export const DATA_HASH_TAG = 'kubeaz:data-hash';
 

@@ -30,7 +30,7 @@ import { ELB_HOSTED_ZONE_IDS } from '../model/elb-zones.js';
 import { KEY_TAG, OWNER_TAG, type KindProps, type Tags } from '../model/types.js';
 import { change, claims, drain, fromTagList, ignoreNotFound, sameSet, toTagList } from './common.js';
 import { mayHave } from './cluster-record.js';
-import type { Actual, ActualOf, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';
+import type { ActualOf, Change, Health, ResourceHandler, RunContext } from './types.js';
 
 type Listener = KindProps['load-balancer']['listener'];
 type HealthCheck = KindProps['load-balancer']['healthCheck'];
@@ -323,5 +323,3 @@ async function moveSubnets(elb: ElasticLoadBalancingClient, name: string, have: 
   if (coming.length) await elb.send(new AttachLoadBalancerToSubnetsCommand({ LoadBalancerName: name, Subnets: coming }));
   if (keepOne.length) await elb.send(new DetachLoadBalancerFromSubnetsCommand({ LoadBalancerName: name, Subnets: keepOne }));
 }
-
-export type LoadBalancerNode = ResolvedNode<'load-balancer'>;

@@ -2,7 +2,7 @@ import { CreateNatGatewayCommand, DeleteNatGatewayCommand, paginateDescribeNatGa
 import { ownerFilter, tagDiff } from '../aws/tags.js';
 import { applyEc2TagChanges, change, drain, ignoreNotFound, keyed, toTagList } from './common.js';
 import { natWaiter as waiter } from './nat-waiter.js';
-import type { Actual, ResourceHandler } from './types.js';
+import type { ResourceHandler } from './types.js';
 
 interface Observed {
   subnetId: string;

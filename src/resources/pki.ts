@@ -11,13 +11,12 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { errorCode, isLostResponse, isNotFound, KubeazError } from '../aws/errors.js';
 import { BUCKET_SSE } from '../aws/s3.js';
-import { bucketName } from '../model/names.js';
 import { completeFromKey, generatePair, PKI_FILES, PKI_PAIRS, type PkiPair } from '../pki/ca.js';
 import { jwksOf } from '../pki/jwks.js';
 import { mayHave } from './cluster-record.js';
 import { bucketObjects } from './own-buckets.js';
 import { change } from './common.js';
-import type { Actual, ActualOf, Change, ResourceHandler, RunContext } from './types.js';
+import type { ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 
 export const PKI_PREFIX = 'pki/';
 

@@ -12,12 +12,11 @@ import {
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { errorCode, isAlreadyExists, isNotFound } from '../aws/errors.js';
-import { fromTagList } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG, type Resolved, type SgRule } from '../model/types.js';
 import { chunks } from '../util/lists.js';
 import { change, drain, sameSet, keyed } from './common.js';
 import { describeOwnedGroups } from './owned-security-groups.js';
-import type { Actual, ActualOf, ResolvedNode, ResourceHandler, RunContext } from './types.js';
+import type { ActualOf, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 /** The AWS code of a security group that does not exist (isNotFound also matches it, but so does a missing rule). */
 const GROUP_NOT_FOUND = 'InvalidGroup.NotFound';

@@ -4,7 +4,7 @@ import { fromTagList, tagDiff } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG } from '../model/types.js';
 import { applyEc2TagChanges, change, ignoreNotFound, keyed, toTagList } from './common.js';
 import { describeOwnedGroups } from './owned-security-groups.js';
-import type { Actual, ActualOf, ResourceHandler } from './types.js';
+import type { ActualOf, ResourceHandler } from './types.js';
 
 interface Observed {
   vpcId: string;

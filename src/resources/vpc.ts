@@ -3,7 +3,7 @@ import { tagDiff } from '../aws/tags.js';
 import { GENERATION_TAG } from '../model/types.js';
 import { ownVpcs } from './cluster-record.js';
 import { applyEc2TagChanges, change, ignoreNotFound, toTagList } from './common.js';
-import type { Actual, ResourceHandler } from './types.js';
+import type { ResourceHandler } from './types.js';
 
 interface Observed {
   cidr: string;
@@ -84,5 +84,3 @@ async function enableDns(ctx: Parameters<typeof vpc.observe>[0], id: string, o: 
   if (!o.dnsSupport) await ec2.send(new ModifyVpcAttributeCommand({ VpcId: id, EnableDnsSupport: { Value: true } }));
   if (!o.dnsHostnames) await ec2.send(new ModifyVpcAttributeCommand({ VpcId: id, EnableDnsHostnames: { Value: true } }));
 }
-
-export type VpcActual = Actual;

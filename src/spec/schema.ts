@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { parseCidr, subnetLayout, type Cidr } from './cidr.js';
 import { POD_CIDR, SERVICE_CIDR } from './cidr.js';
-import { regionProblem } from './regions.js';
+import { regionProblem, zonePattern } from './regions.js';
 import { dnsLabelProblems, dnsSubdomainProblems, kubeletLabelProblem, labelValueProblems, qualifiedNameProblems, TAINT_EFFECTS } from './k8s-names.js';
 import { archOf, MAX_INSTANCE_TYPES, SPOT_ALLOCATION_STRATEGIES } from './instance-types.js';
 import { ASG_TAG_KEY_MAX, autoscalerTags, KUBEAZ_NODE_GROUP_ASG_TAGS, NODE_TEMPLATE_LABEL_PREFIX, NODE_TEMPLATE_TAINT_PREFIX } from './autoscaler-tags.js';
@@ -203,7 +203,8 @@ const serviceAccountRole = z
     if (typeof a.name === 'string') for (const m of dnsSubdomainProblems(a.name)) ctx.addIssue({ code: 'custom', path: ['name'], message: `name is not a valid Kubernetes service account name: ${m}` });
   }, ALWAYS);
 
-export const clusterSchema = z
+/** The cluster document's fields; the cross-field rules (CLUSTER_RULES) run on it after. */
+const clusterObject = z
   .strictObject({
     apiVersion: z.literal(API_VERSION, { error: `apiVersion must be '${API_VERSION}'` }),
     kind: z.literal('Cluster', { error: "kind must be 'Cluster'" }),
@@ -282,118 +283,152 @@ export const clusterSchema = z
       /** where the state lives for a team: s3://bucket/prefix (default: .kubeaz/ beside the spec) */
       state: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket/prefix').optional(),
     }),
-  })
-  .superRefine((c, ctx) => {
-    // Runs even when some fields are invalid (so every problem is reported at once): each rule
-    // reads only what it needs and is skipped when that is itself malformed (already reported).
-    attempt(() => {
-      const id = `${c.metadata.name}-${c.metadata.environment}`;
-      if (id.length > MAX_CLUSTER_ID_LENGTH)
-        ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: `the cluster id '${id}' (name-environment) is ${id.length} characters; at most ${MAX_CLUSTER_ID_LENGTH} fit every AWS name limit` });
+  });
+
+/** The parsed cluster document as the cross-field rules see it (fields may have failed their own checks). */
+type ClusterDraft = z.output<typeof clusterObject>;
+/** A cross-field rule: reads only what it needs and reports through ctx. */
+type ClusterRule = (c: ClusterDraft, ctx: z.core.$RefinementCtx<ClusterDraft>) => void;
+
+/** The cluster id (name-environment) fits every AWS name limit. */
+const clusterIdFits: ClusterRule = (c, ctx) => {
+  const id = `${c.metadata.name}-${c.metadata.environment}`;
+  if (id.length > MAX_CLUSTER_ID_LENGTH)
+    ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: `the cluster id '${id}' (name-environment) is ${id.length} characters; at most ${MAX_CLUSTER_ID_LENGTH} fit every AWS name limit` });
+};
+
+/** Each zone is in the region, and listed once. */
+const zonesInRegion: ClusterRule = (c, ctx) => {
+  const s = c.spec;
+  const zoneRe = zonePattern(s.region);
+  const seen = new Set<string>();
+  s.zones.forEach((zone, i) => {
+    if (!zoneRe.test(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is not in region ${s.region} (expected ${s.region}a, ${s.region}b, …)` });
+    if (seen.has(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is listed twice` });
+    seen.add(zone);
+  });
+};
+
+/** The VPC CIDR: its size, no overlap with the ranges the cluster uses inside or no VPC may use, no host bits. */
+const vpcCidrFits: ClusterRule = (c, ctx) => {
+  const s = c.spec;
+  const net = typeof s.network.vpcCidr === 'string' ? parseCidr(s.network.vpcCidr) : undefined;
+  if (net) {
+    if (net.prefix < 16 || net.prefix > 28)
+      ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `a VPC CIDR must be between /16 and /28 (got /${net.prefix})` });
+    else if (s.zones.length >= 2 && s.zones.length <= 6 && !subnetLayout(s.network.vpcCidr, s.zones.length))
+      ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} is too small for a public and a private subnet in each of ${s.zones.length} zones (AWS's smallest subnet is /28)` });
+    const last = (c: Cidr) => c.network + 2 ** (32 - c.prefix) - 1;
+    for (const [what, reserved] of [['pod', POD_CIDR], ['service', SERVICE_CIDR]] as const) {
+      const r = parseCidr(reserved)!;
+      if (net.network <= last(r) && r.network <= last(net))
+        ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps the ${what} CIDR ${reserved} that the cluster uses inside; choose another range such as 10.0.0.0/16` });
+    }
+    for (const [range, what] of RESERVED_RANGES)
+      if (overlaps(net, parseCidr(range)!))
+        ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps ${range} (${what}), which no VPC may use; choose a private range such as 10.0.0.0/16` });
+    if (net.base !== net.network)
+      ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} has host bits set; did you mean ${net.canonical}?` });
+  }
+};
+
+/** `apiAccess` CIDRs have no host bits set. */
+const apiAccessHasNoHostBits: ClusterRule = (c, ctx) => {
+  const s = c.spec;
+  s.network.apiAccess.forEach((a, i) => {
+    const p = typeof a === 'string' ? parseCidr(a) : undefined;
+    if (p && p.base !== p.network) ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'apiAccess', i], message: `${a} has host bits set; did you mean ${p.canonical}?` });
+  });
+};
+
+/** Node group names: unique, not the control plane's; publicRecord has what it needs. */
+const nodeGroupNames: ClusterRule = (c, ctx) => {
+  const s = c.spec;
+  const groups = new Set<string>();
+  s.nodeGroups.forEach((g, i) => {
+    if (groups.has(g.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `node group name '${g.name}' is used twice` });
+    if (g.name === 'master' || g.name.startsWith('master-'))
+      ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `'${g.name}': 'master' and names starting with 'master-' are reserved for the control plane's groups` });
+    groups.add(g.name);
+    if (g.publicRecord !== undefined && !s.dns.publicDomain)
+      ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs spec.dns.publicDomain' });
+    if (g.publicRecord !== undefined && g.elasticIps === 0)
+      ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs elasticIps on the same group (the record lists those addresses)' });
+  });
+};
+
+/**
+ * cluster-autoscaler's tags on each group's auto scaling group (scale from zero needs one per
+ * label and per taint): every key must fit an ASG tag key, and the group's tags fit in 50.
+ */
+const autoscalerTagsFit: ClusterRule = (c, ctx) => {
+  const s = c.spec;
+  const id = clusterIdOf(c);
+  s.nodeGroups.forEach((g, i) => {
+    const at = ['spec', 'nodeGroups', i];
+    for (const k of Object.keys(g.labels)) {
+      const key = `${NODE_TEMPLATE_LABEL_PREFIX}${k}`;
+      if (key.length > ASG_TAG_KEY_MAX)
+        ctx.addIssue({ code: 'custom', path: [...at, 'labels', k], message: `label ${k} does not fit cluster-autoscaler's node-template tag: ${key} is ${key.length} characters and an auto scaling group's tag key holds at most ${ASG_TAG_KEY_MAX} (the autoscaler could not scale this group from zero knowing the label); use a key of at most ${ASG_TAG_KEY_MAX - NODE_TEMPLATE_LABEL_PREFIX.length} characters` });
+    }
+    const taintKeys = new Set<string>();
+    g.taints.forEach((t, j) => {
+      const key = `${NODE_TEMPLATE_TAINT_PREFIX}${t.key}`;
+      if (key.length > ASG_TAG_KEY_MAX)
+        ctx.addIssue({ code: 'custom', path: [...at, 'taints', j, 'key'], message: `taint ${t.key} does not fit cluster-autoscaler's node-template tag: ${key} is ${key.length} characters and an auto scaling group's tag key holds at most ${ASG_TAG_KEY_MAX}; use a key of at most ${ASG_TAG_KEY_MAX - NODE_TEMPLATE_TAINT_PREFIX.length} characters` });
+      if (taintKeys.has(t.key))
+        ctx.addIssue({ code: 'custom', path: [...at, 'taints', j, 'key'], message: `taint key ${t.key} is used twice in this group: cluster-autoscaler's node-template tag holds one taint per key` });
+      taintKeys.add(t.key);
     });
-    const s = c.spec;
-    attempt(() => {
-      const zoneRe = new RegExp(`^${s.region.replace(/[-]/g, '\\-')}[a-z]$`);
-      const seen = new Set<string>();
-      s.zones.forEach((zone, i) => {
-        if (!zoneRe.test(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is not in region ${s.region} (expected ${s.region}a, ${s.region}b, …)` });
-        if (seen.has(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is listed twice` });
-        seen.add(zone);
+    const user = Object.keys(s.tags).length;
+    const scaler = Object.keys(autoscalerTags(id, { 'kubeaz.io/role': g.role, ...g.labels }, g.taints)).length;
+    const total = user + KUBEAZ_NODE_GROUP_ASG_TAGS + scaler;
+    if (total > AWS_TAGS_PER_RESOURCE)
+      ctx.addIssue({
+        code: 'custom',
+        path: at,
+        message: `the auto scaling group of node group '${g.name}' would carry ${total} tags and AWS allows ${AWS_TAGS_PER_RESOURCE}: ${user} from spec.tags, ${KUBEAZ_NODE_GROUP_ASG_TAGS} of kubeaz's and ${scaler} for cluster-autoscaler (2 for discovery, one per label — kubeaz.io/role included — and one per taint); drop ${total - AWS_TAGS_PER_RESOURCE} tags, labels or taints`,
       });
-    });
-    attempt(() => {
-      const net = typeof s.network.vpcCidr === 'string' ? parseCidr(s.network.vpcCidr) : undefined;
-      if (net) {
-        if (net.prefix < 16 || net.prefix > 28)
-          ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `a VPC CIDR must be between /16 and /28 (got /${net.prefix})` });
-        else if (s.zones.length >= 2 && s.zones.length <= 6 && !subnetLayout(s.network.vpcCidr, s.zones.length))
-          ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} is too small for a public and a private subnet in each of ${s.zones.length} zones (AWS's smallest subnet is /28)` });
-        const last = (c: Cidr) => c.network + 2 ** (32 - c.prefix) - 1;
-        for (const [what, reserved] of [['pod', POD_CIDR], ['service', SERVICE_CIDR]] as const) {
-          const r = parseCidr(reserved)!;
-          if (net.network <= last(r) && r.network <= last(net))
-            ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps the ${what} CIDR ${reserved} that the cluster uses inside; choose another range such as 10.0.0.0/16` });
-        }
-        for (const [range, what] of RESERVED_RANGES)
-          if (overlaps(net, parseCidr(range)!))
-            ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps ${range} (${what}), which no VPC may use; choose a private range such as 10.0.0.0/16` });
-        if (net.base !== net.network)
-          ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} has host bits set; did you mean ${net.canonical}?` });
-      }
-    });
-    attempt(() => {
-      s.network.apiAccess.forEach((a, i) => {
-        const p = typeof a === 'string' ? parseCidr(a) : undefined;
-        if (p && p.base !== p.network) ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'apiAccess', i], message: `${a} has host bits set; did you mean ${p.canonical}?` });
-      });
-    });
-    attempt(() => {
-      const groups = new Set<string>();
-      s.nodeGroups.forEach((g, i) => {
-        if (groups.has(g.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `node group name '${g.name}' is used twice` });
-        if (g.name === 'master' || g.name.startsWith('master-'))
-          ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `'${g.name}': 'master' and names starting with 'master-' are reserved for the control plane's groups` });
-        groups.add(g.name);
-        if (g.publicRecord !== undefined && !s.dns.publicDomain)
-          ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs spec.dns.publicDomain' });
-        if (g.publicRecord !== undefined && g.elasticIps === 0)
-          ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs elasticIps on the same group (the record lists those addresses)' });
-      });
-    });
-    // cluster-autoscaler's tags on each group's auto scaling group (scale from zero needs one per
-    // label and per taint): every key must fit an ASG tag key, and the group's tags fit in 50.
-    attempt(() => {
-      const id = clusterIdOf(c);
-      s.nodeGroups.forEach((g, i) => {
-        const at = ['spec', 'nodeGroups', i];
-        for (const k of Object.keys(g.labels)) {
-          const key = `${NODE_TEMPLATE_LABEL_PREFIX}${k}`;
-          if (key.length > ASG_TAG_KEY_MAX)
-            ctx.addIssue({ code: 'custom', path: [...at, 'labels', k], message: `label ${k} does not fit cluster-autoscaler's node-template tag: ${key} is ${key.length} characters and an auto scaling group's tag key holds at most ${ASG_TAG_KEY_MAX} (the autoscaler could not scale this group from zero knowing the label); use a key of at most ${ASG_TAG_KEY_MAX - NODE_TEMPLATE_LABEL_PREFIX.length} characters` });
-        }
-        const taintKeys = new Set<string>();
-        g.taints.forEach((t, j) => {
-          const key = `${NODE_TEMPLATE_TAINT_PREFIX}${t.key}`;
-          if (key.length > ASG_TAG_KEY_MAX)
-            ctx.addIssue({ code: 'custom', path: [...at, 'taints', j, 'key'], message: `taint ${t.key} does not fit cluster-autoscaler's node-template tag: ${key} is ${key.length} characters and an auto scaling group's tag key holds at most ${ASG_TAG_KEY_MAX}; use a key of at most ${ASG_TAG_KEY_MAX - NODE_TEMPLATE_TAINT_PREFIX.length} characters` });
-          if (taintKeys.has(t.key))
-            ctx.addIssue({ code: 'custom', path: [...at, 'taints', j, 'key'], message: `taint key ${t.key} is used twice in this group: cluster-autoscaler's node-template tag holds one taint per key` });
-          taintKeys.add(t.key);
-        });
-        const user = Object.keys(s.tags).length;
-        const scaler = Object.keys(autoscalerTags(id, { 'kubeaz.io/role': g.role, ...g.labels }, g.taints)).length;
-        const total = user + KUBEAZ_NODE_GROUP_ASG_TAGS + scaler;
-        if (total > AWS_TAGS_PER_RESOURCE)
-          ctx.addIssue({
-            code: 'custom',
-            path: at,
-            message: `the auto scaling group of node group '${g.name}' would carry ${total} tags and AWS allows ${AWS_TAGS_PER_RESOURCE}: ${user} from spec.tags, ${KUBEAZ_NODE_GROUP_ASG_TAGS} of kubeaz's and ${scaler} for cluster-autoscaler (2 for discovery, one per label — kubeaz.io/role included — and one per taint); drop ${total - AWS_TAGS_PER_RESOURCE} tags, labels or taints`,
-          });
-      });
-    });
-    attempt(() => {
-      const users = new Set<string>();
-      s.iam.users.forEach((u, i) => {
-        if (users.has(u.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'users', i, 'name'], message: `IAM user '${u.name}' is listed twice` });
-        users.add(u.name);
-      });
-    });
-    attempt(() => {
-      const seen = new Set<string>();
-      s.iam.serviceAccounts.forEach((a, i) => {
-        const id = `${a.namespace}/${a.name}`;
-        if (!s.iam.serviceAccountIssuerDiscovery.enabled && i === 0)
-          ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts'], message: 'serviceAccounts needs spec.iam.serviceAccountIssuerDiscovery.enabled: true (the roles trust the cluster\'s service-account issuer)' });
-        if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts', i], message: `service account ${id} is listed twice` });
-        if (RESERVED_SERVICE_ACCOUNTS.includes(id)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts', i], message: `service account ${id} is an add-on's: kubeaz gives it its own role` });
-        seen.add(id);
-      });
-    });
-    attempt(() => {
-      if (s.dns.internalDomain && s.dns.publicDomain && s.dns.internalDomain === s.dns.publicDomain)
-        ctx.addIssue({ code: 'custom', path: ['spec', 'dns', 'internalDomain'], message: 'internalDomain and publicDomain must differ' });
-    });
-  }, ALWAYS);
+  });
+};
+
+/** IAM users are listed once. */
+const iamUsersOnce: ClusterRule = (c, ctx) => {
+  const s = c.spec;
+  const users = new Set<string>();
+  s.iam.users.forEach((u, i) => {
+    if (users.has(u.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'users', i, 'name'], message: `IAM user '${u.name}' is listed twice` });
+    users.add(u.name);
+  });
+};
+
+/** Service accounts: need issuer discovery, listed once, not an add-on's. */
+const serviceAccountsRules: ClusterRule = (c, ctx) => {
+  const s = c.spec;
+  const seen = new Set<string>();
+  s.iam.serviceAccounts.forEach((a, i) => {
+    const id = `${a.namespace}/${a.name}`;
+    if (!s.iam.serviceAccountIssuerDiscovery.enabled && i === 0)
+      ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts'], message: 'serviceAccounts needs spec.iam.serviceAccountIssuerDiscovery.enabled: true (the roles trust the cluster\'s service-account issuer)' });
+    if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts', i], message: `service account ${id} is listed twice` });
+    if (RESERVED_SERVICE_ACCOUNTS.includes(id)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts', i], message: `service account ${id} is an add-on's: kubeaz gives it its own role` });
+    seen.add(id);
+  });
+};
+
+/** The internal and the public domain differ. */
+const domainsDiffer: ClusterRule = (c, ctx) => {
+  const s = c.spec;
+  if (s.dns.internalDomain && s.dns.publicDomain && s.dns.internalDomain === s.dns.publicDomain)
+    ctx.addIssue({ code: 'custom', path: ['spec', 'dns', 'internalDomain'], message: 'internalDomain and publicDomain must differ' });
+};
+const CLUSTER_RULES: readonly ClusterRule[] = [clusterIdFits, zonesInRegion, vpcCidrFits, apiAccessHasNoHostBits, nodeGroupNames, autoscalerTagsFit, iamUsersOnce, serviceAccountsRules, domainsDiffer];
+
+export const clusterSchema = clusterObject.superRefine((c, ctx) => {
+  // Runs even when some fields are invalid (so every problem is reported at once): each rule
+  // reads only what it needs and is skipped when that is itself malformed (already reported).
+  for (const rule of CLUSTER_RULES) attempt(() => rule(c, ctx));
+}, ALWAYS);
 
 export type ClusterSpecInput = z.input<typeof clusterSchema>;
 export type ClusterSpec = z.output<typeof clusterSchema>;

@@ -5,12 +5,13 @@
  * see takeOver). One file over ~300 lines because the file, its lock and the take-over guard share
  * one identity reader and one protocol that is only safe read together.
  */
-import { link, lstat, mkdir, open, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readFile, readlink, rename, rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { KubeazFailure } from '../errors.js';
 import { sleep } from '../util/async.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 export interface ResourceRecord {
   kind: string;
@@ -119,19 +120,11 @@ export class LocalState implements StateBackend {
     }
   }
 
-  /** Atomic: write a temp file, fsync it, rename over. Writes are serialised. */
+  /** Atomic (util/atomic-write: a temp file, fsynced, renamed over). Writes are serialised. */
   write(doc: StateDocument): Promise<void> {
     const next = this.writing.then(async () => {
       await mkdir(this.dir, { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(`${JSON.stringify({ ...doc, updatedAt: new Date().toISOString() }, null, 2)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.file);
+      await writeFileAtomic(this.file, `${JSON.stringify({ ...doc, updatedAt: new Date().toISOString() }, null, 2)}\n`);
     });
     this.writing = next.catch(() => {});
     return next;
@@ -333,10 +326,4 @@ async function identify(file: string): Promise<{ identity: string; ageMs: number
   } finally {
     await fh.close();
   }
-}
-
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, file);
 }

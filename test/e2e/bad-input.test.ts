@@ -157,7 +157,7 @@ spec:
   },
   {
     name: "issue 23 #1: spec.tags that hand every group to another cluster's autoscaler and cloud controller",
-    text: example.replace(/^  tags: \{ team: platform \}\n/m, '  tags:\n    team: platform\n    k8s.io/cluster-autoscaler/enabled: "true"\n    k8s.io/cluster-autoscaler/alpha-dev: owned\n    kubernetes.io/cluster/alpha-dev: owned\n    EKS:cluster-name: alpha\n'),
+    text: example.replace(/^ {2}tags: \{ team: platform \}\n/m, '  tags:\n    team: platform\n    k8s.io/cluster-autoscaler/enabled: "true"\n    k8s.io/cluster-autoscaler/alpha-dev: owned\n    kubernetes.io/cluster/alpha-dev: owned\n    EKS:cluster-name: alpha\n'),
     expect: [
       new RegExp(`^ {2}spec\\.tags\\.k8s\\.io/cluster-autoscaler/enabled \\(line ${lineOf('  tags:') + 2}\\): .*reserved: .*autoscaler .*terminate`, 'm'),
       new RegExp(`^ {2}spec\\.tags\\.k8s\\.io/cluster-autoscaler/alpha-dev \\(line ${lineOf('  tags:') + 3}\\): .*reserved`, 'm'),

@@ -181,7 +181,6 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
   const plant = async (keys: string[], body: string | Buffer = 'x') => {
     for (const Key of keys) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: body, ServerSideEncryption: 'AES256' }));
   };
-  const currentKeys = async () => ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'etcd/' }))).Contents ?? []).map((o) => o.Key!).sort();
   /** One real snapshot through the CLI's gRPC path. */
   const backup = async (): Promise<BackupJson> => {
     const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', etcd.url, '--output', 'json'], env);

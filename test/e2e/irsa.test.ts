@@ -229,7 +229,7 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
     for (const [name, sub] of Object.entries(want)) {
       const role = roles.find((r) => r.RoleName === name);
       expect(role, name).toBeDefined();
-      const trust = JSON.parse(decodeURIComponent(role!.AssumeRolePolicyDocument!)) as { Statement: Array<Record<string, any>> };
+      const trust = JSON.parse(decodeURIComponent(role!.AssumeRolePolicyDocument!)) as { Statement: Array<Record<string, unknown>> };
       expect(trust.Statement, name).toHaveLength(1);
       expect(trust.Statement[0]).toEqual({
         Effect: 'Allow',

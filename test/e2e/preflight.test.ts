@@ -94,7 +94,7 @@ describe('pre-flight', () => {
       '    - { name: spotty, instanceTypes: [m5.large, m5.xlarge, t2.large], spot: { onDemandBase: 1 }, minSize: 0, maxSize: 4 }',
       '    - { name: alike, instanceTypes: [m5.large, m5a.large, m4.large], minSize: 0, maxSize: 4 }',
     ].join('\n');
-    await writeFile(file, spec(['us-east-1a', 'us-east-1e']).replace(/    - \{ name: edge.*\n/, `${groups}\n`));
+    await writeFile(file, spec(['us-east-1a', 'us-east-1e']).replace(/ {4}- \{ name: edge.*\n/, `${groups}\n`));
     const before = await inventory('us-east-1');
     const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(1);

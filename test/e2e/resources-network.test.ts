@@ -238,19 +238,19 @@ describe('network kinds against moto', { shuffle: false }, () => {
 
   it('a second pass (observe + diff of everything) finds no change and makes zero mutating calls', async () => {
     const fresh = newCtx();
-    const pairs: Array<[ResourceHandler<any>, ResolvedNode<any>]> = [
-      [internetGateway, nodes.igw!],
-      [elasticIp, nodes.eipNat!],
-      [elasticIp, nodes.eipPool!],
-      [natGateway, nodes.nat!],
-      [routeTable, nodes.rtPublic!],
-      [routeTable, nodes.rtPrivate!],
-      [networkAcl, nodes.aclPublic!],
-      [networkAcl, nodes.aclPrivate!],
-      [vpcEndpoint, nodes.vpce!],
+    const pairs: Array<[ResourceHandler, ResolvedNode]> = [
+      [wide(internetGateway), nodes.igw!],
+      [wide(elasticIp), nodes.eipNat!],
+      [wide(elasticIp), nodes.eipPool!],
+      [wide(natGateway), nodes.nat!],
+      [wide(routeTable), nodes.rtPublic!],
+      [wide(routeTable), nodes.rtPrivate!],
+      [wide(networkAcl), nodes.aclPublic!],
+      [wide(networkAcl), nodes.aclPrivate!],
+      [wide(vpcEndpoint), nodes.vpce!],
     ];
     const observed = new Map<string, Actual>();
-    for (const h of [internetGateway, elasticIp, natGateway, routeTable, networkAcl, vpcEndpoint] as ResourceHandler<any>[]) {
+    for (const h of [internetGateway, elasticIp, natGateway, routeTable, networkAcl, vpcEndpoint].map(wide)) {
       for (const a of await h.observe(fresh)) observed.set(a.key, a);
     }
     expect([...observed.keys()].sort()).toEqual(pairs.map(([, n]) => n.key).sort());
@@ -366,7 +366,7 @@ describe('network kinds against moto', { shuffle: false }, () => {
 
     const all = async () => {
       const out: Actual[] = [];
-      for (const h of [vpcEndpoint, routeTable, networkAcl, natGateway, elasticIp, internetGateway] as ResourceHandler<any>[]) out.push(...(await h.observe(ctx)));
+      for (const h of [vpcEndpoint, routeTable, networkAcl, natGateway, elasticIp, internetGateway].map(wide)) out.push(...(await h.observe(ctx)));
       return out;
     };
     const actuals = await all();

@@ -175,7 +175,7 @@ describe('node groups that scale', { shuffle: false }, () => {
   });
 
   it('a mixed group back to one instanceType: a plain launch template again, rebalancing off, in place', async () => {
-    await writeFile(file, spec(['m6i.large']).replace(/      instanceTypes: \[m6i\.large\]\n      spot: .*\n/, '      instanceType: m6i.large\n'));
+    await writeFile(file, spec(['m6i.large']).replace(/ {6}instanceTypes: \[m6i\.large\]\n {6}spot: .*\n/, '      instanceType: m6i.large\n'));
     const { p } = await plan();
     expect(p.changes.map((c) => `${c.action} ${c.key}`)).toEqual(['update asg/workers']);
     expect(p.changes[0]!.fields.map((f) => f.field)).toEqual(['instanceTypes', 'instancesDistribution', 'capacityRebalance']);

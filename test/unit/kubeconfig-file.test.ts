@@ -9,6 +9,7 @@ import { parse, stringify } from 'yaml';
 import { entriesFrom, isOwnKubeconfig, mergeKubeconfig, standaloneKubeconfig, summarize } from '../../src/pki/kubeconfig-file.js';
 import { formatDuration, parseDuration } from '../../src/commands/duration.js';
 import { EXISTING, entries, rendered } from '../helpers/kubeconfig.js';
+import type { Loose } from '../helpers/loose.js';
 
 
 function load(text: string): KubeConfig {
@@ -119,8 +120,8 @@ current-context: staging
 
 describe('isOwnKubeconfig: anything kubeaz did not write makes the file not kubeaz\'s (issue 23 #9)', () => {
   const own = standaloneKubeconfig(entries);
-  const edit = (f: (k: Record<string, any>) => void): string => {
-    const k = parse(own) as Record<string, any>;
+  const edit = (f: (k: Loose) => void): string => {
+    const k = parse(own) as Loose;
     f(k);
     return stringify(k);
   };

@@ -75,13 +75,16 @@ const CP_TOLERATIONS = JSON.stringify([
 ]);
 const NOT_ON_CP = JSON.stringify({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] }] } } });
 
-export function addonSteps(i: AddonInput): AddonStep[] {
-  const helm = (...args: string[]): Invocation => ({ cmd: 'helm', args: ['--kubeconfig', i.adminKubeconfig, ...args] });
-  const kubectl = (...args: string[]): Invocation => ({ cmd: 'kubectl', args: ['--kubeconfig', i.adminKubeconfig, ...args] });
-  const release = (name: string): HelmRelease => ({ name, namespace: 'kube-system', kubeconfig: i.adminKubeconfig });
+/** How each step runs its programs: helm and kubectl on the admin kubeconfig, a release in kube-system. */
+interface Tools {
+  helm: (...args: string[]) => Invocation;
+  kubectl: (...args: string[]) => Invocation;
+  release: (name: string) => HelmRelease;
+}
+
+function cilium(i: AddonInput, { helm, release }: Tools): AddonStep {
   const v = i.versions;
-  const steps: AddonStep[] = [];
-  steps.push({
+  return {
     name: 'cilium',
     release: release('cilium'),
     run: [
@@ -89,19 +92,23 @@ export function addonSteps(i: AddonInput): AddonStep[] {
         '--set', 'routingMode=tunnel', '--set', 'tunnelProtocol=vxlan', '--set', 'ipam.mode=kubernetes',
         '--set', `k8sServiceHost=${i.masterDns}`, '--set', 'k8sServicePort=443', '--set', 'operator.replicas=1'),
     ],
-  });
-  if (i.irsa) {
-    // before the add-ons that use it: a pod made while the webhook is not there gets no role
-    steps.push({
-      name: WEBHOOK_NAME,
-      run: [
-        kubectl('apply', '-f', i.irsa.webhookSecretFile),
-        kubectl('apply', '-f', i.irsa.webhookManifestFile),
-        kubectl('-n', 'kube-system', 'rollout', 'status', `deployment/${WEBHOOK_NAME}`, '--timeout=300s'),
-      ],
-    });
-  }
-  steps.push({
+  };
+}
+
+function podIdentityWebhook(irsa: NonNullable<AddonInput['irsa']>, { kubectl }: Tools): AddonStep {
+  return {
+    name: WEBHOOK_NAME,
+    run: [
+      kubectl('apply', '-f', irsa.webhookSecretFile),
+      kubectl('apply', '-f', irsa.webhookManifestFile),
+      kubectl('-n', 'kube-system', 'rollout', 'status', `deployment/${WEBHOOK_NAME}`, '--timeout=300s'),
+    ],
+  };
+}
+
+function cloudControllerManager(i: AddonInput, { helm, release }: Tools): AddonStep {
+  const v = i.versions;
+  return {
     name: 'aws-cloud-controller-manager',
     release: release('aws-cloud-controller-manager'),
     run: [
@@ -110,12 +117,16 @@ export function addonSteps(i: AddonInput): AddonStep[] {
         '--set-json', `args=${JSON.stringify(['--v=2', '--cloud-provider=aws', '--configure-cloud-routes=false', `--cluster-name=${i.clusterId}`])}`,
         '--set-json', `nodeSelector=${CP_SELECTOR}`),
     ],
-  });
+  };
+}
+
+function ebsCsiDriver(i: AddonInput, { helm, kubectl, release }: Tools): AddonStep {
+  const v = i.versions;
   const ebsCommon = ['upgrade', '--install', 'aws-ebs-csi-driver', 'aws-ebs-csi-driver', '--repo', 'https://kubernetes-sigs.github.io/aws-ebs-csi-driver',
     '--version', v.ebsCsiChart, '--namespace', 'kube-system', '--set', `controller.region=${i.region}`, '--set', 'controller.replicaCount=1'];
   const ebsPlacement = ['--set-json', `controller.nodeSelector=${CP_SELECTOR}`, '--set-json', `controller.tolerations=${CP_TOLERATIONS}`,
     '--set', 'node.hostNetwork=true', '--set-json', `node.affinity=${NOT_ON_CP}`];
-  steps.push({
+  return {
     name: 'aws-ebs-csi-driver',
     release: release('aws-ebs-csi-driver'),
     run: i.irsa
@@ -130,15 +141,18 @@ export function addonSteps(i: AddonInput): AddonStep[] {
           // the controller needs the master's instance credentials from IMDS (hop limit 1): host network
           kubectl('-n', 'kube-system', 'patch', 'deployment', 'ebs-csi-controller', '--type', 'merge', '-p', JSON.stringify({ spec: { template: { spec: { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } } } })),
         ],
-  });
-  steps.push({ name: 'storage-class', run: [kubectl('apply', '-f', i.storageClassFile)] });
+  };
+}
+
+function clusterAutoscaler(i: AddonInput, { helm, release }: Tools): AddonStep {
+  const v = i.versions;
   const caCommon = ['upgrade', '--install', 'cluster-autoscaler', 'cluster-autoscaler', '--repo', 'https://kubernetes.github.io/autoscaler',
     '--version', v.clusterAutoscalerChart, '--namespace', 'kube-system', '--set', 'cloudProvider=aws', '--set', `awsRegion=${i.region}`,
     '--set', `image.tag=${v.clusterAutoscalerImage}`, '--set', 'replicaCount=1', '--set', `autoDiscovery.clusterName=${i.clusterId}`,
     '--set-json', `autoDiscovery.tags=${JSON.stringify(['k8s.io/cluster-autoscaler/enabled', `k8s.io/cluster-autoscaler/${i.clusterId}`])}`,
     '--set-json', `extraArgs=${JSON.stringify({ 'balance-similar-node-groups': true })}`];
   const caPlacement = ['--set-json', `nodeSelector=${CP_SELECTOR}`, '--set-json', `tolerations=${CP_TOLERATIONS}`];
-  steps.push({
+  return {
     name: 'cluster-autoscaler',
     release: release('cluster-autoscaler'),
     run: [
@@ -148,16 +162,36 @@ export function addonSteps(i: AddonInput): AddonStep[] {
             '--set', 'hostNetwork=false', '--set', 'dnsPolicy=ClusterFirst', ...caPlacement)
         : helm(...caCommon, '--set', 'hostNetwork=true', '--set', 'dnsPolicy=ClusterFirstWithHostNet', ...caPlacement),
     ],
-  });
-  steps.push({
+  };
+}
+
+function nodeTerminationHandler(i: AddonInput, { helm, release }: Tools): AddonStep {
+  return {
     name: 'aws-node-termination-handler',
     release: release('aws-node-termination-handler'),
     run: [
-      helm('upgrade', '--install', 'aws-node-termination-handler', 'oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler', '--version', v.nthChart,
+      helm('upgrade', '--install', 'aws-node-termination-handler', 'oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler', '--version', i.versions.nthChart,
         '--namespace', 'kube-system', '--set', 'enableSqsTerminationDraining=false', '--set', 'useHostNetwork=true',
         '--set', 'enableSpotInterruptionDraining=true', '--set', 'enableRebalanceMonitoring=true',
         '--set', 'enableRebalanceDraining=true', '--set', 'enableScheduledEventDraining=true'),
     ],
-  });
-  return steps;
+  };
+}
+
+export function addonSteps(i: AddonInput): AddonStep[] {
+  const t: Tools = {
+    helm: (...args) => ({ cmd: 'helm', args: ['--kubeconfig', i.adminKubeconfig, ...args] }),
+    kubectl: (...args) => ({ cmd: 'kubectl', args: ['--kubeconfig', i.adminKubeconfig, ...args] }),
+    release: (name) => ({ name, namespace: 'kube-system', kubeconfig: i.adminKubeconfig }),
+  };
+  return [
+    cilium(i, t),
+    // before the add-ons that use it: a pod made while the webhook is not there gets no role
+    ...(i.irsa ? [podIdentityWebhook(i.irsa, t)] : []),
+    cloudControllerManager(i, t),
+    ebsCsiDriver(i, t),
+    { name: 'storage-class', run: [t.kubectl('apply', '-f', i.storageClassFile)] },
+    clusterAutoscaler(i, t),
+    nodeTerminationHandler(i, t),
+  ];
 }

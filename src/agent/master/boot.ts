@@ -38,7 +38,7 @@ import { installPackages, installUnits, kernelSettings, writeHostFile, writeKube
 import { APISERVER_PATCH_FILE, apiserverIssuerPatch, CRI_SOCKET, renderInitConfig, renderJoinConfig, type MasterKubeadmInput } from './kubeadm-config.js';
 import { ADMIN_KUBECONFIG, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG, PATCHES_DIR } from './paths.js';
 import { ensureEtcdClientCert, fetchPki } from './pki.js';
-import { ADDONS_KEY, claim, claimKey, INIT_KEY, isoSeconds, memberKey, putAddonsRecord, readAddonsRecord, readRecords, RESTORE_KEY, write, type ControlPlaneRecords } from './records.js';
+import { ADDONS_KEY, claim, INIT_KEY, isoSeconds, memberKey, putAddonsRecord, readAddonsRecord, readRecords, RESTORE_KEY, write, type ControlPlaneRecords } from './records.js';
 import { restoreNewest, snapshotTimeIso, takeBackup } from './snapshots.js';
 import { ENABLED_UNITS, masterUnits } from './units.js';
 

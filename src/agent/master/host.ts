@@ -19,7 +19,7 @@ export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 export const KUBELET_SYSCONFIG = '/etc/sysconfig/kubelet';
 
 // One list of packages, kernel settings and the pkgs.k8s.io repository for every role (../host.ts).
-export { KERNEL_MODULES, SYSCTLS, minorOf, kubernetesRepo, BASE_PACKAGES as HOST_PACKAGES } from '../host.js';
+export { KERNEL_MODULES, SYSCTLS, kubernetesRepo, BASE_PACKAGES as HOST_PACKAGES } from '../host.js';
 
 export const dnfHostArgs = (): string[] => ['install', '-y', '-q', '--setopt=install_weak_deps=False', ...HOST_PACKAGES];
 export const dnfKubernetesArgs = (v: string): string[] => ['install', '-y', '-q', '--setopt=install_weak_deps=False', '--disableexcludes=kubernetes', `kubelet-${v}`, `kubeadm-${v}`, `kubectl-${v}`, 'cri-tools', 'kubernetes-cni'];

@@ -1,11 +1,9 @@
 /** Where a master's files live on the instance (each joined under the context's root). */
-export const K8S_DIR = '/etc/kubernetes';
 export const PKI_DIR = '/etc/kubernetes/pki';
 export const ADMIN_KUBECONFIG = '/etc/kubernetes/admin.conf';
 export const KUBEADM_INIT_CONFIG = '/etc/kubernetes/kubeadm.yaml';
 export const KUBEADM_JOIN_CONFIG = '/etc/kubernetes/kubeadm-join.yaml';
 export const PATCHES_DIR = '/etc/kubernetes/patches';
-export const KUBEAZ_DIR = '/opt/kubeaz';
 export const ADDONS_DIR = '/opt/kubeaz/addons';
 export const SYSTEMD_DIR = '/etc/systemd/system';
 export const BIN_DIR = '/usr/local/bin';

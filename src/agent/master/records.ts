@@ -22,7 +22,6 @@ import {
   parseControlPlaneRecords,
   recordTime,
   renderRecord,
-  restoreClaimKey,
   restoreRecordKey,
   type AddonsRecord,
   type ControlPlaneRecords,
@@ -40,7 +39,6 @@ export const CP_PREFIX = CONTROL_PLANE_PREFIX;
 export const INIT_KEY = initRecordKey();
 export const RESTORE_KEY = restoreRecordKey();
 export const memberKey = memberRecordKey;
-export const claimKey = restoreClaimKey;
 export const ADDONS_KEY = addonsRecordKey();
 
 type AnyRecord = InitRecord | MemberRecord | RestoreRecord | RestoreClaim | AddonsRecord;

@@ -26,10 +26,6 @@ import { readRecords } from './records.js';
 /** --bump-revision/--mark-compacted (kubernetes #118501, etcd #16028): watchers relist instead of missing events. */
 export const RESTORE_FLAGS = ['--bump-revision', '1000000000', '--mark-compacted'] as const;
 
-export interface MasterSettingsForBackup {
-  backupRetentionDays: number;
-}
-
 /** The etcd client URLs a master may ask: every recorded member's and its own. */
 export async function knownEndpoints(ctx: AgentContext): Promise<string[]> {
   const records = await readRecords(ctx.aws, ctx.config.bucket);

@@ -49,109 +49,161 @@ export function instanceTier(s: ClusterSpec['spec'], wanted: 'public' | 'private
   return s.network.nat === 'none' ? 'public' : wanted;
 }
 
-/** `elbs`: the classic load balancer keys the master groups register with; `targetGroups`: the NLB target group keys. */
-export function compute(area: Area, net: Network, { vars, objectKeys, agent }: Storage, elbs: string[], targetGroups: string[] = []): void {
-  const { spec, s, id, names, k8s, facts, b } = area;
+/** What every group of a cluster is built from. */
+interface GroupEnv {
+  area: Area;
+  net: Network;
+  storage: Storage;
+  /** the classic load balancer keys the master groups register with */
+  elbs: string[];
+  /** the NLB target group keys the master groups register with */
+  targetGroups: string[];
+}
+
+/** One auto scaling group as compute builds it: a master's or a node group's. */
+interface GroupShape {
+  name: string;
+  role: 'master' | 'node' | 'loadbalancer';
+  instanceType: string;
+  volumeSize: number;
+  tier: 'public' | 'private';
+  sizes: { min: number; max: number; desired: number };
+  labels: Record<string, string>;
+  taints: NodeGroupSpec['taints'];
+  /** a master of an HA control plane: its group runs in this zone only */
+  zone?: string;
+  scaling?: { mixed: MixedInstances | undefined };
+  /** a loadbalancer group's elastic-IP pool (its agent claims one of them) */
+  elasticIps?: number;
+}
+
+function imageFor({ s, facts }: Area, instanceType: string): string {
+  if (s.ami) return s.ami;
+  const img = facts.images[archOf(instanceType)];
+  if (!img) throw new Error(`no image resolved for ${archOf(instanceType)} (${instanceType})`);
+  return img;
+}
+
+function instanceTagsOf({ s, id, names, k8s }: Area, g: GroupShape): Tags {
+  return {
+    ...s.tags,
+    Name: g.role === 'master' ? `${g.name}.${names.internalDomain}` : `${id}-${g.name}`,
+    'kubeaz:cluster': id,
+    [GROUP_TAG]: g.name,
+    [k8s]: 'owned',
+    // the version each master instance was launched with: rollout reads it to order a minor upgrade
+    ...(g.role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion } : {}),
+  };
+}
+
+/** The group's launch template; returns its key. */
+function addLaunchTemplate({ area, storage }: GroupEnv, g: GroupShape, instanceTags: Tags): string {
+  const { s, names, facts, b } = area;
+  const profile = g.role === 'master' ? 'profile/master' : g.role === 'loadbalancer' ? 'profile/loadbalancer' : 'profile/node';
+  const sgs = g.role === 'master' ? ['sg/master'] : g.role === 'loadbalancer' ? ['sg/node', 'sg/loadbalancer'] : ['sg/node'];
+  const ltKey = `lt/${g.name}`;
+  b.add(
+    'launch-template',
+    ltKey,
+    names.launchTemplate(g.name),
+    {
+      name: names.launchTemplate(g.name),
+      imageId: imageFor(area, g.instanceType),
+      instanceType: g.instanceType,
+      instanceProfileArn: ref(profile, 'arn'),
+      securityGroupIds: sgs.map((k) => ref(k)),
+      associatePublicIp: g.tier === 'public',
+      ...(s.sshKeyName ? { keyName: s.sshKeyName } : {}),
+      volumeSize: g.volumeSize,
+      hopLimit: 1,
+      userData: renderUserData(facts.templates, storage.vars, g.role, g.name, g.labels, g.taints, storage.agent, g.elasticIps ?? 0),
+      instanceTags,
+    },
+    // what the version-skew check in plan reads back: the version the control plane was given
+    // and the IRSA setting its user data is rendered with (the IRSA switch reads it back: model/irsa-switch.ts)
+    { tags: g.role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion, [IRSA_TAG]: s.iam.serviceAccountIssuerDiscovery.enabled ? 'on' : 'off' } : {} },
+  );
+  return ltKey;
+}
+
+function addScalingGroup({ area, net, storage, elbs, targetGroups }: GroupEnv, g: GroupShape, ltKey: string, instanceTags: Tags): void {
+  const { s, id, names, k8s, b } = area;
   const routeKeys = ['rt/public', ...net.privateTables];
-  const imageFor = (instanceType: string): string => {
-    if (s.ami) return s.ami;
-    const img = facts.images[archOf(instanceType)];
-    if (!img) throw new Error(`no image resolved for ${archOf(instanceType)} (${instanceType})`);
-    return img;
-  };
-  const group = (
-    gname: string,
-    role: 'master' | 'node' | 'loadbalancer',
-    instanceType: string,
-    volumeSize: number,
-    tier: 'public' | 'private',
-    sizes: { min: number; max: number; desired: number },
-    labels: Record<string, string>,
-    taints: NodeGroupSpec['taints'],
-    /** a master of an HA control plane: its group runs in this zone only */
-    zone?: string,
-    scaling?: { mixed: MixedInstances | undefined },
-    /** a loadbalancer group's elastic-IP pool (its agent claims one of them) */
-    elasticIps = 0,
-  ) => {
-    const profile = role === 'master' ? 'profile/master' : role === 'loadbalancer' ? 'profile/loadbalancer' : 'profile/node';
-    const sgs = role === 'master' ? ['sg/master'] : role === 'loadbalancer' ? ['sg/node', 'sg/loadbalancer'] : ['sg/node'];
-    const instanceTags: Tags = {
-      ...s.tags,
-      Name: role === 'master' ? `${gname}.${names.internalDomain}` : `${id}-${gname}`,
-      'kubeaz:cluster': id,
-      [GROUP_TAG]: gname,
-      [k8s]: 'owned',
-      // the version each master instance was launched with: rollout reads it to order a minor upgrade
-      ...(role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion } : {}),
-    };
-    const ltKey = `lt/${gname}`;
-    b.add(
-      'launch-template',
-      ltKey,
-      names.launchTemplate(gname),
-      {
-        name: names.launchTemplate(gname),
-        imageId: imageFor(instanceType),
-        instanceType,
-        instanceProfileArn: ref(profile, 'arn'),
-        securityGroupIds: sgs.map((k) => ref(k)),
-        associatePublicIp: tier === 'public',
-        ...(s.sshKeyName ? { keyName: s.sshKeyName } : {}),
-        volumeSize,
-        hopLimit: 1,
-        userData: renderUserData(facts.templates, vars, role, gname, labels, taints, agent, elasticIps),
-        instanceTags,
-      },
-      // what the version-skew check in plan reads back: the version the control plane was given
-      // and the IRSA setting its user data is rendered with (the IRSA switch reads it back: model/irsa-switch.ts)
-      { tags: role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion, [IRSA_TAG]: s.iam.serviceAccountIssuerDiscovery.enabled ? 'on' : 'off' } : {} },
-    );
-    const tierSubnets = tier === 'public' ? net.publicSubnets : net.privateSubnets;
-    const subnets = zone ? [(tier === 'public' ? net.pub : net.priv)[zone]!] : tierSubnets;
-    b.add(
-      'auto-scaling-group',
-      `asg/${gname}`,
-      names.asg(gname),
-      {
-        name: names.asg(gname),
-        launchTemplateId: ref(ltKey),
-        launchTemplateVersion: ref(ltKey, 'version'),
-        subnetIds: subnets.map((k) => ref(k)),
-        minSize: sizes.min,
-        maxSize: sizes.max,
-        desiredCapacity: sizes.desired,
-        loadBalancerNames: role === 'master' ? elbs.map((k) => ref(k, 'name')) : [],
-        ...(role === 'master' && targetGroups.length ? { targetGroupArns: targetGroups.map((k) => ref(k)) } : {}),
-        healthCheckGracePeriod: 300,
-        instanceTags,
-        ...(scaling?.mixed ? { mixedInstances: scaling.mixed } : {}),
-      },
-      {
-        // Instances boot from what is already there: a group in the public subnets needs the public
-        // route table; one in the private subnets needs every route table (its NAT gateways sit in
-        // the public subnets) and its zones' NAT gateways *available*: its instances fetch their
-        // bootstrap from S3 through them (README, Performance: why the groups do not start
-        // before). Nothing else waits for a NAT gateway. The master also needs its API name.
-        after: [...(tier === 'public' ? ['rt/public'] : routeKeys), ...objectKeys, 'pki', ...(role === 'master' ? ['record/master-internal'] : [])],
-        // node groups carry cluster-autoscaler's discovery and node-template tags (not propagated
-        // to instances); the master's group is not the autoscaler's to change
-        tags: { [GROUP_TAG]: gname, [k8s]: 'owned', ...(scaling ? autoscalerTags(id, labels, taints) : {}) },
-        ready: tier === 'private' ? [...new Set((zone ? [zone] : s.zones).map(net.natOf).filter((k): k is string => Boolean(k)))] : [],
-      },
-    );
-  };
+  const tierSubnets = g.tier === 'public' ? net.publicSubnets : net.privateSubnets;
+  const subnets = g.zone ? [(g.tier === 'public' ? net.pub : net.priv)[g.zone]!] : tierSubnets;
+  b.add(
+    'auto-scaling-group',
+    `asg/${g.name}`,
+    names.asg(g.name),
+    {
+      name: names.asg(g.name),
+      launchTemplateId: ref(ltKey),
+      launchTemplateVersion: ref(ltKey, 'version'),
+      subnetIds: subnets.map((k) => ref(k)),
+      minSize: g.sizes.min,
+      maxSize: g.sizes.max,
+      desiredCapacity: g.sizes.desired,
+      loadBalancerNames: g.role === 'master' ? elbs.map((k) => ref(k, 'name')) : [],
+      ...(g.role === 'master' && targetGroups.length ? { targetGroupArns: targetGroups.map((k) => ref(k)) } : {}),
+      healthCheckGracePeriod: 300,
+      instanceTags,
+      ...(g.scaling?.mixed ? { mixedInstances: g.scaling.mixed } : {}),
+    },
+    {
+      // Instances boot from what is already there: a group in the public subnets needs the public
+      // route table; one in the private subnets needs every route table (its NAT gateways sit in
+      // the public subnets) and its zones' NAT gateways *available*: its instances fetch their
+      // bootstrap from S3 through them (README, Performance: why the groups do not start
+      // before). Nothing else waits for a NAT gateway. The master also needs its API name.
+      after: [...(g.tier === 'public' ? ['rt/public'] : routeKeys), ...storage.objectKeys, 'pki', ...(g.role === 'master' ? ['record/master-internal'] : [])],
+      // node groups carry cluster-autoscaler's discovery and node-template tags (not propagated
+      // to instances); the master's group is not the autoscaler's to change
+      tags: { [GROUP_TAG]: g.name, [k8s]: 'owned', ...(g.scaling ? autoscalerTags(id, g.labels, g.taints) : {}) },
+      ready: g.tier === 'private' ? [...new Set((g.zone ? [g.zone] : s.zones).map(net.natOf).filter((k): k is string => Boolean(k)))] : [],
+    },
+  );
+}
+
+/** A group: its launch template, then its auto scaling group. */
+function addGroup(env: GroupEnv, g: GroupShape): void {
+  const instanceTags = instanceTagsOf(env.area, g);
+  addScalingGroup(env, g, addLaunchTemplate(env, g, instanceTags), instanceTags);
+}
+
+/** `elbs`: the classic load balancer keys the master groups register with; `targetGroups`: the NLB target group keys. */
+export function compute(area: Area, net: Network, storage: Storage, elbs: string[], targetGroups: string[] = []): void {
+  const { spec, s, facts } = area;
+  const env: GroupEnv = { area, net, storage, elbs, targetGroups };
   // kubeadm labels and taints the control plane itself; a kubelet may not set node-role.* labels
   // on itself (NodeRestriction), so roles travel as kubeaz.io/role.
   // One master: group `master` across every zone (the seed's). Three or five: a group of one per
   // master, pinned to its zone, with its own launch template (NODE_GROUP in its user data is the
   // master's identity at boot: its etcd member record in the bucket is kept per group).
-  for (const m of masterGroups(spec, facts.masterZone))
-    group(m.name, 'master', s.controlPlane.instanceType, s.controlPlane.volumeSize, instanceTier(s, 'private'), { min: 1, max: 1, desired: 1 }, { 'kubeaz.io/role': 'master' }, [], m.zone);
+  for (const m of masterGroups(spec, facts.masterZone)) {
+    addGroup(env, {
+      name: m.name,
+      role: 'master',
+      instanceType: s.controlPlane.instanceType,
+      volumeSize: s.controlPlane.volumeSize,
+      tier: instanceTier(s, 'private'),
+      sizes: { min: 1, max: 1, desired: 1 },
+      labels: { 'kubeaz.io/role': 'master' },
+      taints: [],
+      zone: m.zone,
+    });
+  }
   for (const g of s.nodeGroups) {
-    group(g.name, g.role, g.instanceType, g.volumeSize ?? 50, instanceTier(s, g.subnets), { min: g.minSize, max: g.maxSize, desired: g.desiredCapacity }, {
-      'kubeaz.io/role': g.role,
-      ...g.labels,
-    }, g.taints, undefined, { mixed: mixedInstancesOf(g) }, g.role === 'loadbalancer' ? g.elasticIps : 0);
+    addGroup(env, {
+      name: g.name,
+      role: g.role,
+      instanceType: g.instanceType,
+      volumeSize: g.volumeSize ?? 50,
+      tier: instanceTier(s, g.subnets),
+      sizes: { min: g.minSize, max: g.maxSize, desired: g.desiredCapacity },
+      labels: { 'kubeaz.io/role': g.role, ...g.labels },
+      taints: g.taints,
+      scaling: { mixed: mixedInstancesOf(g) },
+      elasticIps: g.role === 'loadbalancer' ? g.elasticIps : 0,
+    });
   }
 }

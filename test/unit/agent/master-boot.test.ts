@@ -46,6 +46,7 @@ import { parseSpec } from '../../../src/spec/load.js';
 import { podIdentityWebhookImage } from '../../../src/spec/versions.js';
 import { FAST_WAITS, FakeEtcd, FakePrograms, ok } from '../../helpers/agent-master.js';
 import { MemoryBucket } from '../../helpers/memory-s3.js';
+import type { Loose } from '../../helpers/loose.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const ACCOUNT = '123456789012';
@@ -171,7 +172,7 @@ function sequence(events: string[], patterns: RegExp[]): number[] {
   }
   return at;
 }
-const initDocs = (b: Boot) => parseAllDocuments(readFileSync(hostPath(b.ctx, '/etc/kubernetes/kubeadm.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, any>);
+const initDocs = (b: Boot) => parseAllDocuments(readFileSync(hostPath(b.ctx, '/etc/kubernetes/kubeadm.yaml'), 'utf8')).map((d) => d.toJS() as Loose);
 
 describe('one master, first boot, no snapshot', () => {
   it('packages, pki, dns, kubeadm init (no restore), then timers and the join token BEFORE the first add-on, then the first snapshot and the add-ons', async () => {
@@ -447,7 +448,7 @@ describe('IRSA on', () => {
     expect(served.keyUsage).toContain('1.3.6.1.5.5.7.3.1');
     expect(statSync(`${dir}/secret.yaml`).mode & 0o777).toBe(0o600);
     // its MutatingWebhookConfiguration trusts exactly the cluster CA; no host network; the image of the spec minor
-    const docs = parseAllDocuments(readFileSync(`${dir}/manifests.yaml`, 'utf8')).map((d) => d.toJS() as Record<string, any>);
+    const docs = parseAllDocuments(readFileSync(`${dir}/manifests.yaml`, 'utf8')).map((d) => d.toJS() as Loose);
     const hook = docs.find((d) => d.kind === 'MutatingWebhookConfiguration')!.webhooks[0];
     expect(Buffer.from(hook.clientConfig.caBundle, 'base64').toString()).toBe(pki['pki/ca.crt']);
     expect(hook.clientConfig.service).toEqual({ name: 'pod-identity-webhook', namespace: 'kube-system', path: '/mutate' });
@@ -473,7 +474,7 @@ describe('IRSA on', () => {
       b.bucket.put('join/ca-cert-hash', `${caCertHash(pki['pki/ca.crt']!)}\n`);
       await joinControlPlane(b.ctx, masterSettingsOf(b.ctx));
     }
-    const [on, off] = joinConfigs.map((c) => parseAllDocuments(c)[0]!.toJS() as Record<string, any>);
+    const [on, off] = joinConfigs.map((c) => parseAllDocuments(c)[0]!.toJS() as Loose);
     expect(on!.kind).toBe('JoinConfiguration');
     expect(on!.controlPlane.localAPIEndpoint.advertiseAddress).toBe('10.0.32.10');
     expect(on!.patches.directory).toMatch(/\/etc\/kubernetes\/patches$/);

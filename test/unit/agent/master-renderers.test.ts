@@ -9,6 +9,7 @@ import {
   type MasterKubeadmInput,
 } from '../../../src/agent/master/kubeadm-config.js';
 import { ENABLED_UNITS, execWord, masterUnits } from '../../../src/agent/master/units.js';
+import type { Loose } from '../../helpers/loose.js';
 
 const input: MasterKubeadmInput = {
   kubernetesVersion: '1.34.2',
@@ -20,7 +21,7 @@ const input: MasterKubeadmInput = {
   nodeName: 'ip-10-0-1-5.eu-west-1.compute.internal',
   privateIp: '10.0.1.5',
 };
-const docs = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as Record<string, any>);
+const docs = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as Loose);
 
 describe('kubeadm configuration from typed objects', () => {
   it('picks v1beta4 from 1.31 on, v1beta3 before', () => {
