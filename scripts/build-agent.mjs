@@ -28,7 +28,9 @@ const result = await build({
   target: 'node20',
   format: 'esm',
   // CommonJS dependencies (grpc-js, parts of the SDK) call require(): an ES module has none, so define it
-  banner: { js: "import { createRequire as __kubeazCreateRequire } from 'node:module';\nconst require = __kubeazCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __kubeazCreateRequire } from 'node:module';\nconst require = __kubeazCreateRequire(import.meta.url);",
+  },
   // the same file whatever the machine: no source paths or timestamps in it, so its SHA-256 is stable
   legalComments: 'none',
   sourcemap: false,
@@ -54,4 +56,6 @@ mkdirSync(path.dirname(outfile), { recursive: true });
 const tmp = `${outfile}.tmp-${process.pid}`;
 writeFileSync(tmp, body);
 renameSync(tmp, outfile);
-process.stdout.write(`build-agent: ${path.relative(root, outfile)} ${(body.length / 1024).toFixed(0)} KiB sha256 ${createHash('sha256').update(body).digest('hex')}\n`);
+process.stdout.write(
+  `build-agent: ${path.relative(root, outfile)} ${(body.length / 1024).toFixed(0)} KiB sha256 ${createHash('sha256').update(body).digest('hex')}\n`,
+);

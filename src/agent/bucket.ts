@@ -41,8 +41,16 @@ export async function putText(aws: AgentAws, bucket: string, key: string, body: 
 }
 
 /** putText that returns the object's new ETag (what a later `ifMatch` write names). */
-export async function putObjectText(aws: AgentAws, bucket: string, key: string, body: string, opts: PutOptions = {}): Promise<string | undefined> {
-  const out = await (await aws.s3()).send(
+export async function putObjectText(
+  aws: AgentAws,
+  bucket: string,
+  key: string,
+  body: string,
+  opts: PutOptions = {},
+): Promise<string | undefined> {
+  const out = await (
+    await aws.s3()
+  ).send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
@@ -59,5 +67,9 @@ export async function putObjectText(aws: AgentAws, bucket: string, key: string, 
 /** S3's answer to a conditional write that lost: the key exists (412), or another write of it is in flight (409). */
 export function isPreconditionFailed(err: unknown): boolean {
   const code = errorCode(err);
-  return code === 'PreconditionFailed' || code === 'ConditionalRequestConflict' || (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412;
+  return (
+    code === 'PreconditionFailed' ||
+    code === 'ConditionalRequestConflict' ||
+    (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412
+  );
 }

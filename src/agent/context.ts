@@ -129,7 +129,8 @@ export function waitsFrom(text: string | undefined, base: Waits = DEFAULT_WAITS)
   const out: Waits = { ...base };
   for (const [k, v] of Object.entries(raw)) {
     if (!(k in base)) throw new KubeazFailure(`${WAITS_ENV}: unknown wait ${k} (known: ${Object.keys(base).join(', ')})`, 'user', 2);
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new KubeazFailure(`${WAITS_ENV}: ${k} must be a number ≥ 0`, 'user', 2);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new KubeazFailure(`${WAITS_ENV}: ${k} must be a number ≥ 0`, 'user', 2);
     (out as unknown as Record<string, number>)[k] = v;
   }
   return out;

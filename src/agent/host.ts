@@ -25,7 +25,16 @@ export const SYSCTLS: ReadonlyArray<[string, string]> = [
  * kubelet rpm only recommends it (a weak dependency AL2023 does not install), so iptables-nft is
  * asked for explicitly, as the EKS AL2023 image does.
  */
-export const BASE_PACKAGES = ['containerd', 'iptables-nft', 'iproute', 'iproute-tc', 'conntrack-tools', 'socat', 'ethtool', 'util-linux'] as const;
+export const BASE_PACKAGES = [
+  'containerd',
+  'iptables-nft',
+  'iproute',
+  'iproute-tc',
+  'conntrack-tools',
+  'socat',
+  'ethtool',
+  'util-linux',
+] as const;
 
 export const minorOf = (version: string): string => version.split('.').slice(0, 2).join('.');
 
@@ -57,7 +66,13 @@ async function put(ctx: AgentContext, file: string, text: string, mode = 0o644):
 }
 
 /** Run until it succeeds, `attempts` times with `pauseMs` between; the last failure is thrown. */
-export async function retried(ctx: AgentContext, attempts: number, pauseMs: number, what: string, fn: () => Promise<RunResult>): Promise<RunResult> {
+export async function retried(
+  ctx: AgentContext,
+  attempts: number,
+  pauseMs: number,
+  what: string,
+  fn: () => Promise<RunResult>,
+): Promise<RunResult> {
   let last: unknown;
   for (let i = 1; i <= attempts; i++) {
     try {
@@ -88,9 +103,22 @@ export async function installKubernetes(ctx: AgentContext): Promise<void> {
   const v = ctx.config.kubernetesVersion;
   await put(ctx, '/etc/yum.repos.d/kubernetes.repo', kubernetesRepo(v));
   const { packageAttempts: n, packageRetryMs: ms } = ctx.waits;
-  await retried(ctx, n, ms, 'dnf install (base)', () => runChecked(ctx.programs, 'dnf', ['install', '-y', '-q', '--setopt=install_weak_deps=False', ...BASE_PACKAGES]));
+  await retried(ctx, n, ms, 'dnf install (base)', () =>
+    runChecked(ctx.programs, 'dnf', ['install', '-y', '-q', '--setopt=install_weak_deps=False', ...BASE_PACKAGES]),
+  );
   await retried(ctx, n, ms, 'dnf install (kubernetes)', () =>
-    runChecked(ctx.programs, 'dnf', ['install', '-y', '-q', '--setopt=install_weak_deps=False', '--disableexcludes=kubernetes', `kubelet-${v}`, `kubeadm-${v}`, `kubectl-${v}`, 'cri-tools', 'kubernetes-cni']),
+    runChecked(ctx.programs, 'dnf', [
+      'install',
+      '-y',
+      '-q',
+      '--setopt=install_weak_deps=False',
+      '--disableexcludes=kubernetes',
+      `kubelet-${v}`,
+      `kubeadm-${v}`,
+      `kubectl-${v}`,
+      'cri-tools',
+      'kubernetes-cni',
+    ]),
   );
   const defaults = await runChecked(ctx.programs, 'containerd', ['config', 'default']);
   await put(ctx, '/etc/containerd/config.toml', containerdConfig(defaults.stdout));

@@ -59,9 +59,17 @@ export function parseInjectedIdentity(text: string): RawIdentity {
     throw new IdentityError(`${IDENTITY_ENV} is not JSON: ${(e as Error).message}`);
   }
   const r = injectedSchema.safeParse(raw);
-  if (!r.success) throw new IdentityError(`${IDENTITY_ENV}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new IdentityError(`${IDENTITY_ENV}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   const v = r.data;
-  return { instanceId: v.instanceId, region: v.region, zone: v.zone, privateIp: v.privateIp, hostname: v.hostname ?? privateDnsName(v.privateIp, v.region), ...(v.group ? { group: v.group } : {}) };
+  return {
+    instanceId: v.instanceId,
+    region: v.region,
+    zone: v.zone,
+    privateIp: v.privateIp,
+    hostname: v.hostname ?? privateDnsName(v.privateIp, v.region),
+    ...(v.group ? { group: v.group } : {}),
+  };
 }
 
 export interface ImdsOptions {
@@ -78,7 +86,11 @@ function http(method: 'GET' | 'PUT', url: string, headers: Record<string, string
     const req = request(url, { method, headers, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => (body += c));
-      res.on('end', () => ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300 ? resolve(body) : reject(new Error(`${method} ${url}: HTTP ${res.statusCode}`))));
+      res.on('end', () =>
+        (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300
+          ? resolve(body)
+          : reject(new Error(`${method} ${url}: HTTP ${res.statusCode}`)),
+      );
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer in ${timeoutMs} ms`)));
     req.on('error', reject);
@@ -96,8 +108,15 @@ export async function imdsIdentity(opts: ImdsOptions = {}): Promise<RawIdentity>
   for (let i = 1; i <= attempts; i++) {
     try {
       const token = await http('PUT', `${base}/latest/api/token`, { 'X-aws-ec2-metadata-token-ttl-seconds': '21600' }, timeoutMs);
-      const md = (p: string) => http('GET', `${base}/latest/meta-data/${p}`, { 'X-aws-ec2-metadata-token': token }, timeoutMs).then((s) => s.trim());
-      const [instanceId, zone, region, privateIp, hostname] = await Promise.all([md('instance-id'), md('placement/availability-zone'), md('placement/region'), md('local-ipv4'), md('local-hostname')]);
+      const md = (p: string) =>
+        http('GET', `${base}/latest/meta-data/${p}`, { 'X-aws-ec2-metadata-token': token }, timeoutMs).then((s) => s.trim());
+      const [instanceId, zone, region, privateIp, hostname] = await Promise.all([
+        md('instance-id'),
+        md('placement/availability-zone'),
+        md('placement/region'),
+        md('local-ipv4'),
+        md('local-hostname'),
+      ]);
       // local-hostname may list several names (custom DHCP options): the first is the instance's
       return { instanceId, zone, region, privateIp, hostname: hostname.split(/\s+/)[0] || privateDnsName(privateIp, region) };
     } catch (e) {
@@ -105,7 +124,10 @@ export async function imdsIdentity(opts: ImdsOptions = {}): Promise<RawIdentity>
       if (i < attempts) await sleep(opts.retryMs ?? 2000);
     }
   }
-  throw new IdentityError(`cannot read the instance identity from IMDSv2 at ${base} after ${attempts} attempts: ${(last as Error)?.message ?? String(last)}`, { cause: last });
+  throw new IdentityError(
+    `cannot read the instance identity from IMDSv2 at ${base} after ${attempts} attempts: ${(last as Error)?.message ?? String(last)}`,
+    { cause: last },
+  );
 }
 
 /** Injected when KUBEAZ_AGENT_IDENTITY is set, else from IMDSv2. */
@@ -121,6 +143,16 @@ export function rawIdentity(env: NodeJS.ProcessEnv = process.env, imds: ImdsOpti
 export function resolveIdentity(raw: RawIdentity, given: string | undefined, settings: GroupSettings | undefined): Identity {
   const group = raw.group ?? given;
   if (!group) throw new IdentityError(`instance ${raw.instanceId}: no group was given (the user data passes --group)`);
-  if (!settings) throw new IdentityError(`instance ${raw.instanceId} of group ${group}: no group settings were given (the user data passes --settings)`);
-  return { instanceId: raw.instanceId, region: raw.region, zone: raw.zone, privateIp: raw.privateIp, hostname: raw.hostname, group, role: settings.role, settings };
+  if (!settings)
+    throw new IdentityError(`instance ${raw.instanceId} of group ${group}: no group settings were given (the user data passes --settings)`);
+  return {
+    instanceId: raw.instanceId,
+    region: raw.region,
+    zone: raw.zone,
+    privateIp: raw.privateIp,
+    hostname: raw.hostname,
+    group,
+    role: settings.role,
+    settings,
+  };
 }

@@ -52,13 +52,22 @@ export interface MainIo {
 }
 
 /** The agent's whole run for `argv` (without node and script): the exit code. Never exits the process itself. */
-export async function main(argv: string[], io: MainIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: MainIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env },
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { bucket: { type: 'string' }, group: { type: 'string' }, settings: { type: 'string' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        bucket: { type: 'string' },
+        group: { type: 'string' },
+        settings: { type: 'string' },
+        root: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (e) {
     io.err(`kubeaz-agent: ${(e as Error).message}\n\n${USAGE}`);
@@ -71,14 +80,23 @@ export async function main(argv: string[], io: MainIo = { out: (s) => process.st
   }
   const command = positionals[0];
   if (!command || positionals.length > 1 || !(command in COMMANDS)) {
-    io.err(`kubeaz-agent: ${!command ? 'a command is needed' : positionals.length > 1 ? `one command only (got ${positionals.join(' ')})` : `unknown command ${command}`}\n\n${USAGE}`);
+    io.err(
+      `kubeaz-agent: ${!command ? 'a command is needed' : positionals.length > 1 ? `one command only (got ${positionals.join(' ')})` : `unknown command ${command}`}\n\n${USAGE}`,
+    );
     return 2;
   }
   // the context module pulls in the SDK: loaded only when a command runs (--help stays instant)
   const { createContext } = await import('./start.js');
   let ctx: AgentContext;
   try {
-    ctx = await createContext({ command, root: path.resolve(values.root ?? '/'), env: io.env, ...(values.bucket ? { bucket: values.bucket } : {}), ...(values.group ? { group: values.group } : {}), ...(values.settings !== undefined ? { settings: values.settings } : {}) });
+    ctx = await createContext({
+      command,
+      root: path.resolve(values.root ?? '/'),
+      env: io.env,
+      ...(values.bucket ? { bucket: values.bucket } : {}),
+      ...(values.group ? { group: values.group } : {}),
+      ...(values.settings !== undefined ? { settings: values.settings } : {}),
+    });
   } catch (e) {
     io.err(`kubeaz-agent: ${command}: ${(e as Error)?.message ?? String(e)}\n`);
     return e instanceof KubeazFailure && e.exitCode === 2 ? 2 : 1;
@@ -95,6 +113,10 @@ export async function main(argv: string[], io: MainIo = { out: (s) => process.st
   }
 }
 
-if (process.argv[1] && /kubeaz-agent\.mjs$|agent[/\\]main\.js$/.test(process.argv[1]) && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (
+  process.argv[1] &&
+  /kubeaz-agent\.mjs$|agent[/\\]main\.js$/.test(process.argv[1]) &&
+  path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)
+) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -45,7 +45,14 @@ export class BootReporter {
 
   constructor(private readonly opts: ReporterOptions) {
     this.redactor = opts.redactor ?? new Redactor();
-    this.state = { instanceId: opts.instanceId, group: opts.group, role: opts.role, result: 'running', updatedAt: opts.now().toISOString(), phases: [] };
+    this.state = {
+      instanceId: opts.instanceId,
+      group: opts.group,
+      role: opts.role,
+      result: 'running',
+      updatedAt: opts.now().toISOString(),
+      phases: [],
+    };
   }
 
   /** A copy of the report as last written (or about to be). */
@@ -103,7 +110,9 @@ export class BootReporter {
     const body = `${JSON.stringify(this.state)}\n`;
     const key = bootReportKey(this.opts.instanceId);
     this.queue = this.queue.then(() =>
-      this.opts.sink.put(key, body).catch((e: unknown) => this.opts.log(`could not store the boot report ${key}: ${(e as Error)?.message ?? String(e)}`)),
+      this.opts.sink
+        .put(key, body)
+        .catch((e: unknown) => this.opts.log(`could not store the boot report ${key}: ${(e as Error)?.message ?? String(e)}`)),
     );
     return this.queue;
   }

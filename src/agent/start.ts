@@ -49,7 +49,13 @@ async function readSettings(root: string): Promise<Partial<Settings>> {
 }
 
 /** The agent configuration from the bucket, retried while it is missing or unreadable (credentials may lag at launch). */
-export async function fetchConfig(aws: AgentAws, bucket: string, waits: Waits, log: Log, pause: (ms: number) => Promise<void> = sleep): Promise<AgentConfig> {
+export async function fetchConfig(
+  aws: AgentAws,
+  bucket: string,
+  waits: Waits,
+  log: Log,
+  pause: (ms: number) => Promise<void> = sleep,
+): Promise<AgentConfig> {
   let why = '';
   for (let i = 1; i <= waits.configAttempts; i++) {
     try {
@@ -95,11 +101,16 @@ export async function createContext(o: StartOptions): Promise<AgentContext> {
     await writeFile(file, `${JSON.stringify({ bucket, group: identity.group, settings: identity.settings } satisfies Settings)}\n`);
   }
   // Only `boot` writes the boot report; the timers' runs log to the console (their journal) alone.
-  const sink: ReportSink = o.command === 'boot' ? { put: (key, body) => putText(aws, bucket, key, body, { contentType: 'application/json' }) } : { put: async () => {} };
+  const sink: ReportSink =
+    o.command === 'boot'
+      ? { put: (key, body) => putText(aws, bucket, key, body, { contentType: 'application/json' }) }
+      : { put: async () => {} };
   const now = () => new Date();
   const reporter = new BootReporter({ instanceId: identity.instanceId, group: identity.group, role: identity.role, sink, log, now });
   const programs = new RealPrograms({ env: { ...o.env, KUBEAZ_ROOT: o.root === '/' ? '' : o.root }, timeoutMs: waits.programTimeoutMs });
-  log(`${o.command} on ${identity.instanceId} (${identity.role} of group ${identity.group}, ${identity.zone}, ${identity.privateIp}) for cluster ${config.clusterId}`);
+  log(
+    `${o.command} on ${identity.instanceId} (${identity.role} of group ${identity.group}, ${identity.zone}, ${identity.privateIp}) for cluster ${config.clusterId}`,
+  );
   return { identity, config, programs, aws, root: o.root, waits, log, reporter, now, sleep };
 }
 

@@ -30,7 +30,10 @@ export function isMutating(operation: string): boolean {
 /** Creates that are unsafe to resend after a lost answer (a second resource could be made). */
 export function isNonIdempotentCreate(operation: string): boolean {
   // AddRoleToInstanceProfile: resent after it was applied, IAM answers LimitExceeded (one role per profile).
-  return (/^(Create|Allocate|Run|Request|Copy)/.test(operation) && !/^(CreateTags|CreateOrUpdateTags)$/.test(operation)) || operation === 'AddRoleToInstanceProfile';
+  return (
+    (/^(Create|Allocate|Run|Request|Copy)/.test(operation) && !/^(CreateTags|CreateOrUpdateTags)$/.test(operation)) ||
+    operation === 'AddRoleToInstanceProfile'
+  );
 }
 
 export class CallCounter {
@@ -129,7 +132,8 @@ export async function profileExists(name: string, env: NodeJS.ProcessEnv = proce
     return [...text.matchAll(/^\s*\[\s*([^\]]+?)\s*\]/gm)].map((m) => m[1]!.replace(/\s+/g, ' '));
   };
   const [inConfig, inCredentials] = await Promise.all([sections(config), sections(credentials)]);
-  const exists = inConfig.includes(`profile ${name}`) || (name === 'default' && inConfig.includes('default')) || inCredentials.includes(name);
+  const exists =
+    inConfig.includes(`profile ${name}`) || (name === 'default' && inConfig.includes('default')) || inCredentials.includes(name);
   return { exists, files: [config, credentials] };
 }
 
@@ -149,7 +153,10 @@ export class AwsClients {
     if (callsFile) {
       process.once('exit', () => {
         const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
-        fs.writeFileSync(callsFile, JSON.stringify({ total: this.counter.total, mutating: this.counter.mutating, byAction: this.counter.byAction() }));
+        fs.writeFileSync(
+          callsFile,
+          JSON.stringify({ total: this.counter.total, mutating: this.counter.mutating, byAction: this.counter.byAction() }),
+        );
       });
     }
   }
@@ -167,7 +174,12 @@ export class AwsClients {
     };
   }
 
-  private async make<C>(service: string, load: () => Promise<new (cfg: Record<string, unknown>) => C>, extra: Record<string, unknown> = {}, region = this.opts.region): Promise<C> {
+  private async make<C>(
+    service: string,
+    load: () => Promise<new (cfg: Record<string, unknown>) => C>,
+    extra: Record<string, unknown> = {},
+    region = this.opts.region,
+  ): Promise<C> {
     const key = `${service}@${region}`;
     let c = this.cache.get(key) as C | undefined;
     if (!c) {

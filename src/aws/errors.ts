@@ -127,7 +127,8 @@ export class LostResponseError extends Error {
     super(`${operation}: the request was sent but its answer was lost (${(networkError as Error)?.message ?? String(networkError)})`);
   }
 }
-export const isLostResponse = (err: unknown): err is LostResponseError => err instanceof LostResponseError || errorCode(err) === 'LostResponseError';
+export const isLostResponse = (err: unknown): err is LostResponseError =>
+  err instanceof LostResponseError || errorCode(err) === 'LostResponseError';
 
 /**
  * An error the user can act on: what we were doing, to which resource, and the AWS code. Its
@@ -147,7 +148,13 @@ export class KubeazError extends KubeazFailure {
 
 /** Where a call that could not connect was going: AWS_ENDPOINT_URL when set, else the host the SDK tried. */
 export function endpointOf(err: unknown, env: NodeJS.ProcessEnv = process.env): string {
-  const e = err as { hostname?: string; address?: string; port?: number; message?: string; cause?: { hostname?: string; address?: string; port?: number } };
+  const e = err as {
+    hostname?: string;
+    address?: string;
+    port?: number;
+    message?: string;
+    cause?: { hostname?: string; address?: string; port?: number };
+  };
   const service = ((err as { $operation?: string })?.$operation ?? '').split(':')[0]?.toUpperCase();
   const configured = (service && env[`AWS_ENDPOINT_URL_${service}`]) || env.AWS_ENDPOINT_URL;
   if (configured) return `${configured} (AWS_ENDPOINT_URL${service && env[`AWS_ENDPOINT_URL_${service}`] ? `_${service}` : ''})`;
@@ -164,7 +171,9 @@ export function describeAwsError(err: unknown): string {
   const op = (err as { $operation?: string })?.$operation;
   const where = [op, attempts && attempts > 1 ? `after ${attempts} attempts` : undefined].filter(Boolean).join(', ');
   if (isUnreachable(err)) {
-    const why = /ENOTFOUND|EAI_AGAIN/.test(String((err as { code?: string }).code ?? msg)) ? 'the host name does not resolve' : 'the connection was refused';
+    const why = /ENOTFOUND|EAI_AGAIN/.test(String((err as { code?: string }).code ?? msg))
+      ? 'the host name does not resolve'
+      : 'the connection was refused';
     return `cannot reach ${endpointOf(err)}: ${why} (${msg}${where ? `; ${where}` : ''})`;
   }
   // A plain Error has no AWS code worth printing: 'Error: …' says nothing.

@@ -34,9 +34,14 @@ export function iamKey(prefix: string, clusterId: string, name: string, tags: Ta
  * Per-policy changes: one `policy:<name>` change for each policy added, changed or to be removed,
  * all in place (the shape of a kind's Change, resources/types.ts).
  */
-export function policyChanges(desired: Record<string, PolicyDocument>, actual: Record<string, unknown>): Array<{ field: string; from: unknown; to: unknown; inPlace: boolean }> {
+export function policyChanges(
+  desired: Record<string, PolicyDocument>,
+  actual: Record<string, unknown>,
+): Array<{ field: string; from: unknown; to: unknown; inPlace: boolean }> {
   const out: Array<{ field: string; from: unknown; to: unknown; inPlace: boolean }> = [];
-  for (const [name, doc] of Object.entries(desired)) if (!samePolicy(actual[name], doc)) out.push({ field: `policy:${name}`, from: actual[name], to: doc, inPlace: true });
-  for (const name of Object.keys(actual)) if (!(name in desired)) out.push({ field: `policy:${name}`, from: actual[name], to: undefined, inPlace: true });
+  for (const [name, doc] of Object.entries(desired))
+    if (!samePolicy(actual[name], doc)) out.push({ field: `policy:${name}`, from: actual[name], to: doc, inPlace: true });
+  for (const name of Object.keys(actual))
+    if (!(name in desired)) out.push({ field: `policy:${name}`, from: actual[name], to: undefined, inPlace: true });
   return out;
 }

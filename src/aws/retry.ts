@@ -59,10 +59,14 @@ export class PatientRetryStrategy implements RetryStrategyV2 {
 
   async refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
     const attempt = token.getRetryCount() + 1; // attempts made so far
-    if (info.errorType === 'CLIENT_ERROR' || attempt >= this.opts.maxAttempts || isQuotaError(info.error)) throw new Error('no more retries');
+    if (info.errorType === 'CLIENT_ERROR' || attempt >= this.opts.maxAttempts || isQuotaError(info.error))
+      throw new Error('no more retries');
     const unreachable = isUnreachable(info.error);
     if (unreachable && attempt >= this.opts.unreachableAttempts) throw new Error('no more retries');
-    const ceiling = Math.min(unreachable ? 500 : this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (attempt - 1) * (info.errorType === 'THROTTLING' ? 2 : 1));
+    const ceiling = Math.min(
+      unreachable ? 500 : this.opts.maxDelayMs,
+      this.opts.baseDelayMs * 2 ** (attempt - 1) * (info.errorType === 'THROTTLING' ? 2 : 1),
+    );
     const hinted = info.retryAfterHint ? Math.max(0, info.retryAfterHint.getTime() - Date.now()) : 0;
     const delay = Math.max(hinted, Math.floor(Math.random() * ceiling));
     return new Token(attempt, delay);

@@ -4,7 +4,12 @@
  * need only the clients (`{ aws }`, which every run context has), never the run's ownership proof
  * (the cluster's zones are found in resources/cluster-zones.ts).
  */
-import { ListResourceRecordSetsCommand, ListTagsForResourcesCommand, type ResourceRecordSet, type Route53Client } from '@aws-sdk/client-route-53';
+import {
+  ListResourceRecordSetsCommand,
+  ListTagsForResourcesCommand,
+  type ResourceRecordSet,
+  type Route53Client,
+} from '@aws-sdk/client-route-53';
 import type { Tags } from '../model/types.js';
 import type { AwsClients } from './clients.js';
 import { fromTagList } from './tags.js';

@@ -6,7 +6,13 @@
  * And the account's own Block Public Access (S3 Control), which overrides any bucket's: pre-flight
  * reads it (checks/public-access.ts) before IRSA's discovery bucket is made public.
  */
-import { DeleteObjectsCommand, GetPublicAccessBlockCommand, ListObjectVersionsCommand, type ObjectIdentifier, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetPublicAccessBlockCommand,
+  ListObjectVersionsCommand,
+  type ObjectIdentifier,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { AwsClients } from './clients.js';
 import { errorCode, isSettingNotSet } from './errors.js';
 
@@ -24,26 +30,39 @@ export async function unlessUnset<T>(p: Promise<T>): Promise<T | undefined> {
 }
 
 /** Deletes every object version and delete marker (except those `keep` names), 1000 per DeleteObjects call. */
-export async function emptyBucket(s3: S3Client, name: string, owner: string, keep: (key: string) => boolean = () => false): Promise<number> {
+export async function emptyBucket(
+  s3: S3Client,
+  name: string,
+  owner: string,
+  keep: (key: string) => boolean = () => false,
+): Promise<number> {
   // This SDK has no paginateListObjectVersions: follow the markers by hand, every page.
   let KeyMarker: string | undefined;
   let VersionIdMarker: string | undefined;
   const ids: ObjectIdentifier[] = [];
   for (;;) {
     const page = await s3.send(new ListObjectVersionsCommand({ Bucket: name, ExpectedBucketOwner: owner, KeyMarker, VersionIdMarker }));
-    for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) if (v.Key && !keep(v.Key)) ids.push({ Key: v.Key, VersionId: v.VersionId ?? 'null' });
+    for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])])
+      if (v.Key && !keep(v.Key)) ids.push({ Key: v.Key, VersionId: v.VersionId ?? 'null' });
     if (!page.IsTruncated) break;
     KeyMarker = page.NextKeyMarker;
     VersionIdMarker = page.NextVersionIdMarker;
   }
   for (let i = 0; i < ids.length; i += 1000) {
-    const out = await s3.send(new DeleteObjectsCommand({ Bucket: name, ExpectedBucketOwner: owner, Delete: { Objects: ids.slice(i, i + 1000), Quiet: true } }));
+    const out = await s3.send(
+      new DeleteObjectsCommand({ Bucket: name, ExpectedBucketOwner: owner, Delete: { Objects: ids.slice(i, i + 1000), Quiet: true } }),
+    );
     const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey' && e.Code !== 'NoSuchVersion');
     if (failed.length) {
       const f = failed[0]!;
-      throw Object.assign(new Error(`could not delete ${failed.length} object version(s) of ${name}, first ${f.Key}@${f.VersionId}: ${f.Code} ${f.Message ?? ''}`), {
-        name: f.Code ?? 'DeleteObjectsFailed',
-      });
+      throw Object.assign(
+        new Error(
+          `could not delete ${failed.length} object version(s) of ${name}, first ${f.Key}@${f.VersionId}: ${f.Code} ${f.Message ?? ''}`,
+        ),
+        {
+          name: f.Code ?? 'DeleteObjectsFailed',
+        },
+      );
     }
   }
   return ids.length;
@@ -61,7 +80,11 @@ export interface AccountPublicAccessBlock {
  * or the custom endpoint's path-style `/v20180820/…`), signed for `s3` as S3 Control is, and the
  * S3 answer parser reads it (S3 Control answers the same PublicAccessBlockConfiguration document).
  */
-export async function accountPublicAccessBlock(ctx: { aws: AwsClients; accountId: string; region: string }): Promise<AccountPublicAccessBlock> {
+export async function accountPublicAccessBlock(ctx: {
+  aws: AwsClients;
+  accountId: string;
+  region: string;
+}): Promise<AccountPublicAccessBlock> {
   const s3 = await ctx.aws.s3();
   const cmd = new GetPublicAccessBlockCommand({ Bucket: 'kubeaz-account-public-access-block' });
   const custom = Boolean(process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3);
@@ -82,7 +105,14 @@ export async function accountPublicAccessBlock(ctx: { aws: AwsClients; accountId
   try {
     const out = await s3.send(cmd);
     const c = out.PublicAccessBlockConfiguration;
-    return { config: { BlockPublicAcls: c?.BlockPublicAcls ?? false, IgnorePublicAcls: c?.IgnorePublicAcls ?? false, BlockPublicPolicy: c?.BlockPublicPolicy ?? false, RestrictPublicBuckets: c?.RestrictPublicBuckets ?? false } };
+    return {
+      config: {
+        BlockPublicAcls: c?.BlockPublicAcls ?? false,
+        IgnorePublicAcls: c?.IgnorePublicAcls ?? false,
+        BlockPublicPolicy: c?.BlockPublicPolicy ?? false,
+        RestrictPublicBuckets: c?.RestrictPublicBuckets ?? false,
+      },
+    };
   } catch (e) {
     if (errorCode(e) === 'NoSuchPublicAccessBlockConfiguration') return { config: undefined };
     throw e;

@@ -65,11 +65,16 @@ export class CoalescingWaiter {
   readonly lastSeen = new Map<string, PollOutcome>();
 
   constructor(private readonly opts: CoalescingWaiterOptions) {
-    opts.signal?.addEventListener('abort', () => this.failAll(new KubeazError(`waiting for ${opts.what}: interrupted`, 'WaitFailed', [...this.waiting.keys()].join(','))), { once: true });
+    opts.signal?.addEventListener(
+      'abort',
+      () => this.failAll(new KubeazError(`waiting for ${opts.what}: interrupted`, 'WaitFailed', [...this.waiting.keys()].join(','))),
+      { once: true },
+    );
   }
 
   wait(id: string): Promise<void> {
-    if (this.opts.signal?.aborted) return Promise.reject(new KubeazError(`waiting for ${this.opts.what} (${id}): interrupted`, 'WaitFailed', id));
+    if (this.opts.signal?.aborted)
+      return Promise.reject(new KubeazError(`waiting for ${this.opts.what} (${id}): interrupted`, 'WaitFailed', id));
     return new Promise((resolve, reject) => {
       const t = this.opts.timing();
       if (this.waiting.size === 0 && !this.polling) {
@@ -137,7 +142,11 @@ export class CoalescingWaiter {
         } else {
           const late = list.filter((w) => now >= w.deadline);
           if (late.length) {
-            const e = new KubeazError(`waiting for ${this.opts.what} (${id}): not ready after ${this.opts.timing().maxWaitSeconds}s${o.reason ? ` (${o.reason})` : ''}`, 'WaitTimeout', id);
+            const e = new KubeazError(
+              `waiting for ${this.opts.what} (${id}): not ready after ${this.opts.timing().maxWaitSeconds}s${o.reason ? ` (${o.reason})` : ''}`,
+              'WaitTimeout',
+              id,
+            );
             late.forEach((w) => w.reject(e));
             const left = list.filter((w) => now < w.deadline);
             if (left.length) this.waiting.set(id, left);
@@ -148,7 +157,12 @@ export class CoalescingWaiter {
       this.opts.onProgress?.(this.spellReady, this.spellTotal, (now - this.spellStart) / 1000);
     } catch (e) {
       // The describe itself failed (after the SDK's own retries): every caller of this poll hears it.
-      const err = new KubeazError(`waiting for ${this.opts.what} (${ids.join(', ')}): ${(e as Error).message}`, 'WaitFailed', ids.join(','), { cause: e });
+      const err = new KubeazError(
+        `waiting for ${this.opts.what} (${ids.join(', ')}): ${(e as Error).message}`,
+        'WaitFailed',
+        ids.join(','),
+        { cause: e },
+      );
       for (const id of ids) {
         this.waiting.get(id)?.forEach((w) => w.reject(err));
         this.waiting.delete(id);

@@ -27,13 +27,15 @@ export const clusterZones: ClusterRule<{ vpc: string; had: string[]; want: strin
       kind: 'vpc',
       id: vpc,
       fields: [{ field: 'zones', from: had, to: want }],
-      reason: 'the zones of an existing cluster cannot change: its subnets, NAT gateways, route tables and instances are placed in them. Put the zones back, or destroy and create the cluster.',
+      reason:
+        'the zones of an existing cluster cannot change: its subnets, NAT gateways, route tables and instances are placed in them. Put the zones back, or destroy and create the cluster.',
     };
   },
 };
 
 /** asg/master, asg/master-2, …: one group per master. */
-const isMasterAsg = (a: { key: string; kind: string }): boolean => a.kind === 'auto-scaling-group' && a.key.startsWith('asg/') && isMasterGroup(a.key.slice('asg/'.length));
+const isMasterAsg = (a: { key: string; kind: string }): boolean =>
+  a.kind === 'auto-scaling-group' && a.key.startsWith('asg/') && isMasterGroup(a.key.slice('asg/'.length));
 
 /**
  * Fewer masters than run now (3 → 1, 5 → 3) is refused: each master is an etcd member, and

@@ -19,13 +19,19 @@ import type { CheckContext, PreflightCheck, SharedReads } from './types.js';
  */
 export const publicZone: PreflightCheck<{ domain: string }> = {
   name: 'public-zone',
-  input: ({ spec, publicZoneOwned }) => (spec.spec.dns.publicDomain && !publicZoneOwned ? { domain: spec.spec.dns.publicDomain.replace(/\.$/, '').toLowerCase() } : undefined),
+  input: ({ spec, publicZoneOwned }) =>
+    spec.spec.dns.publicDomain && !publicZoneOwned ? { domain: spec.spec.dns.publicDomain.replace(/\.$/, '').toLowerCase() } : undefined,
   async run(ctx, { domain }, shared, report) {
     const same = await shared.publicZones(domain);
-    if (same.length > 1) return report(`${same.length} public hosted zones are named ${domain} (${same.map((z) => z.id).join(', ')}): kubeaz cannot tell which to use; delete the extra ones`);
+    if (same.length > 1)
+      return report(
+        `${same.length} public hosted zones are named ${domain} (${same.map((z) => z.id).join(', ')}): kubeaz cannot tell which to use; delete the extra ones`,
+      );
     const owner = foreignOwner(ctx, same[0]);
     if (owner !== undefined)
-      report(`the public zone ${domain} (${same[0]!.id}) belongs to cluster ${owner} (kubeaz made it for that cluster; its comment says so): kubeaz will not use it for ${ctx.clusterId}; use another publicDomain`);
+      report(
+        `the public zone ${domain} (${same[0]!.id}) belongs to cluster ${owner} (kubeaz made it for that cluster; its comment says so): kubeaz will not use it for ${ctx.clusterId}; use another publicDomain`,
+      );
   },
 };
 
@@ -52,16 +58,24 @@ async function recordZone(ctx: CheckContext, zone: { id: string } | { domain: st
 export function recordHolder(ctx: MarkerOwner, sets: readonly ResourceRecordSet[], name: string): string | undefined {
   const at = sets.filter((r) => dnsName(r.Name ?? '') === dnsName(name));
   const markers = at.filter((r) => r.Type === 'TXT').flatMap((r) => (r.ResourceRecords ?? []).map((v) => v.Value ?? ''));
-  const kubeaz = markers.map((v) => /^"kubeaz:cluster=([^",]+),key=[^",]+((?:,[a-z]+=[^",]*)*)"$/.exec(v)).filter((m): m is RegExpExecArray => m !== null);
+  const kubeaz = markers
+    .map((v) => /^"kubeaz:cluster=([^",]+),key=[^",]+((?:,[a-z]+=[^",]*)*)"$/.exec(v))
+    .filter((m): m is RegExpExecArray => m !== null);
   if (markers.some((v) => isOurs(ctx, v))) return undefined;
   if (kubeaz.length) {
     const m = kubeaz[0]!;
-    const extra = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const extra = Object.fromEntries(
+      (m[2] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
     return extra.name !== undefined && extra.environment !== undefined
       ? `cluster ${extra.name}/${extra.environment}${extra.region ? ` (in ${extra.region})` : ''} (its TXT marker)`
       : `cluster ${m[1]} (its TXT marker)`;
   }
-  if (at.some((r) => r.Type === 'A' || r.Type === 'CNAME' || r.Type === 'AAAA')) return 'someone other than kubeaz (a record without a kubeaz marker)';
+  if (at.some((r) => r.Type === 'A' || r.Type === 'CNAME' || r.Type === 'AAAA'))
+    return 'someone other than kubeaz (a record without a kubeaz marker)';
   return undefined;
 }
 
@@ -70,10 +84,13 @@ export const publicRecords: PreflightCheck<{ records: Array<{ key: string; name:
   name: 'dns-record',
   input({ graph, creates, spec, publicZoneOwned, publicZoneId }) {
     const records = graph.nodes.flatMap((n) =>
-      n.kind === 'dns-record' && creates.has(n.key) && isRef(n.props.zoneId) && n.props.zoneId.$ref === 'zone/public' ? [{ key: n.key, name: n.props.name }] : [],
+      n.kind === 'dns-record' && creates.has(n.key) && isRef(n.props.zoneId) && n.props.zoneId.$ref === 'zone/public'
+        ? [{ key: n.key, name: n.props.name }]
+        : [],
     );
     const domain = spec.spec.dns.publicDomain;
-    const zone = domain && !publicZoneOwned ? { domain: domain.replace(/\.$/, '').toLowerCase() } : publicZoneId ? { id: publicZoneId } : undefined;
+    const zone =
+      domain && !publicZoneOwned ? { domain: domain.replace(/\.$/, '').toLowerCase() } : publicZoneId ? { id: publicZoneId } : undefined;
     return records.length && zone ? { records, zone } : undefined;
   },
   async run(ctx, { records, zone }, shared, report) {
@@ -82,7 +99,10 @@ export const publicRecords: PreflightCheck<{ records: Array<{ key: string; name:
     const sets = await listRecordSets(ctx, zoneId);
     for (const n of records) {
       const who = recordHolder(ctx, sets, n.name);
-      if (who) report(`the record ${n.name} (${n.key}) in the public zone ${zoneId} belongs to ${who}: kubeaz will not overwrite it; choose another publicRecord`);
+      if (who)
+        report(
+          `the record ${n.name} (${n.key}) in the public zone ${zoneId} belongs to ${who}: kubeaz will not overwrite it; choose another publicRecord`,
+        );
     }
   },
 };
@@ -121,6 +141,8 @@ export const iamUsers: PreflightCheck<{ names: string[] }> = {
   },
   async run(ctx, { names }, _shared, report) {
     for (const u of await existingUsers(ctx, names))
-      report(`the IAM user ${u.name} already exists (path ${u.path}) and belongs to ${userHolder(u)}: IAM user names are account-wide; choose another name in spec.iam.users`);
+      report(
+        `the IAM user ${u.name} already exists (path ${u.path}) and belongs to ${userHolder(u)}: IAM user names are account-wide; choose another name in spec.iam.users`,
+      );
   },
 };

@@ -19,7 +19,10 @@ export const zones: PreflightCheck<{ zones: readonly string[]; region: string }>
     const missing = zones.filter((z) => !known.has(z));
     if (missing.length)
       report(
-        `${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist in ${region} (its zones: ${[...known].filter((z) => /[a-z]$/.test(z) && z.startsWith(region)).sort().join(', ')})`,
+        `${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist in ${region} (its zones: ${[...known]
+          .filter((z) => /[a-z]$/.test(z) && z.startsWith(region))
+          .sort()
+          .join(', ')})`,
       );
   },
 };
@@ -39,12 +42,19 @@ export const instanceTypeOfferings: PreflightCheck<{ types: string[]; zones: rea
     const offered = new Set<string>();
     for await (const page of paginateDescribeInstanceTypeOfferings(
       { client: ec2 },
-      { LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: types }, { Name: 'location', Values: zones }] },
+      {
+        LocationType: 'availability-zone',
+        Filters: [
+          { Name: 'instance-type', Values: types },
+          { Name: 'location', Values: zones },
+        ],
+      },
     ))
       for (const o of page.InstanceTypeOfferings ?? []) offered.add(`${o.InstanceType}@${o.Location}`);
     for (const t of types) {
       const missing = zones.filter((z) => !offered.has(`${t}@${z}`));
-      if (missing.length) report(`${t} is not offered in ${missing.join(', ')} (its groups span every zone): choose another type or other zones`);
+      if (missing.length)
+        report(`${t} is not offered in ${missing.join(', ')} (its groups span every zone): choose another type or other zones`);
     }
   },
 };
@@ -53,7 +63,9 @@ export const instanceTypeOfferings: PreflightCheck<{ types: string[]; zones: rea
 export const instanceTypeSizes: PreflightCheck<{ groups: Array<{ name: string; types: string[] }> }> = {
   name: 'instance-type',
   input({ spec }) {
-    const groups = spec.spec.nodeGroups.filter((g) => (g.instanceTypes?.length ?? 0) > 1).map((g) => ({ name: g.name, types: g.instanceTypes! }));
+    const groups = spec.spec.nodeGroups
+      .filter((g) => (g.instanceTypes?.length ?? 0) > 1)
+      .map((g) => ({ name: g.name, types: g.instanceTypes! }));
     return groups.length ? { groups } : undefined;
   },
   async run(ctx, { groups }, _shared, report) {
@@ -63,7 +75,8 @@ export const instanceTypeSizes: PreflightCheck<{ groups: Array<{ name: string; t
     // A filter, not InstanceTypes: one unknown type would fail the whole call (the offerings check names it).
     for await (const page of paginateDescribeInstanceTypes({ client: ec2 }, { Filters: [{ Name: 'instance-type', Values: wanted }] }))
       for (const t of page.InstanceTypes ?? [])
-        if (t.InstanceType && wanted.includes(t.InstanceType)) sizes.set(t.InstanceType, { vcpus: t.VCpuInfo?.DefaultVCpus ?? 0, memoryMiB: t.MemoryInfo?.SizeInMiB ?? 0 });
+        if (t.InstanceType && wanted.includes(t.InstanceType))
+          sizes.set(t.InstanceType, { vcpus: t.VCpuInfo?.DefaultVCpus ?? 0, memoryMiB: t.MemoryInfo?.SizeInMiB ?? 0 });
     for (const g of groups) {
       const known = g.types.filter((t) => sizes.has(t));
       const first = known[0];

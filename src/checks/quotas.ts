@@ -27,7 +27,10 @@ async function eipQuota(ctx: CheckContext): Promise<{ value: number; source: str
   if (q !== undefined) return { value: q, source: `Service Quotas ${EIP_QUOTA_CODE}` };
   const out = await (await ctx.aws.ec2()).send(new DescribeAccountAttributesCommand({}));
   const v = out.AccountAttributes?.find((a) => a.AttributeName === 'vpc-max-elastic-ips')?.AttributeValues?.[0]?.AttributeValue;
-  return { value: v !== undefined ? Number(v) : 5, source: v !== undefined ? 'EC2 account attribute vpc-max-elastic-ips' : 'the AWS default' };
+  return {
+    value: v !== undefined ? Number(v) : 5,
+    source: v !== undefined ? 'EC2 account attribute vpc-max-elastic-ips' : 'the AWS default',
+  };
 }
 
 /** Elastic IPs: what the account holds in the region (ours included) plus what is still to make. */
@@ -39,7 +42,10 @@ export const elasticIps: PreflightCheck<{ needed: number; region: string }> = {
   },
   async run(ctx, { needed, region }, _shared, report) {
     const ec2 = await ctx.aws.ec2();
-    const [quota, held] = await Promise.all([eipQuota(ctx), ec2.send(new DescribeAddressesCommand({ Filters: [{ Name: 'domain', Values: ['vpc'] }] }))]);
+    const [quota, held] = await Promise.all([
+      eipQuota(ctx),
+      ec2.send(new DescribeAddressesCommand({ Filters: [{ Name: 'domain', Values: ['vpc'] }] })),
+    ]);
     const used = held.Addresses?.length ?? 0;
     if (used + needed > quota.value)
       report(
@@ -57,6 +63,9 @@ export const vpcs: PreflightCheck<{ region: string }> = {
     const [q, out] = await Promise.all([serviceQuota(ctx, VPC_QUOTA_CODE), ec2.send(new DescribeVpcsCommand({}))]);
     const quota = q ?? DEFAULT_VPC_QUOTA;
     const used = out.Vpcs?.length ?? 0;
-    if (used + 1 > quota) report(`the account has ${used} VPCs in ${region} and its quota is ${quota}${q === undefined ? ' (AWS default)' : ''}: no room for the cluster's VPC`);
+    if (used + 1 > quota)
+      report(
+        `the account has ${used} VPCs in ${region} and its quota is ${quota}${q === undefined ? ' (AWS default)' : ''}: no room for the cluster's VPC`,
+      );
   },
 };

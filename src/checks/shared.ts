@@ -12,7 +12,12 @@ export function sharedReads(ctx: CheckContext, region: string): SharedReads {
       (zones ??= ctx.aws
         .ec2()
         .then((ec2) => ec2.send(new DescribeAvailabilityZonesCommand({ AllAvailabilityZones: true })))
-        .then((out) => new Set((out.AvailabilityZones ?? []).filter((z) => z.RegionName === undefined || z.RegionName === region).map((z) => z.ZoneName!)))),
+        .then(
+          (out) =>
+            new Set(
+              (out.AvailabilityZones ?? []).filter((z) => z.RegionName === undefined || z.RegionName === region).map((z) => z.ZoneName!),
+            ),
+        )),
     // the public zones of that name (public-zone judges them, dns-record writes into the one usable)
     publicZones(domain) {
       let p = byName.get(domain);

@@ -50,7 +50,18 @@ export interface ClusterRule<I> {
 // ——— pre-flight (create: reads only) ———
 
 /** The names pre-flight failures carry, in the order they are reported. */
-export const PREFLIGHT_ORDER = ['elastic-ips', 'vpcs', 'zones', 'instance-type', 'ami', 'key-pair', 'public-zone', 'dns-record', 'iam-user', 'public-access'] as const;
+export const PREFLIGHT_ORDER = [
+  'elastic-ips',
+  'vpcs',
+  'zones',
+  'instance-type',
+  'ami',
+  'key-pair',
+  'public-zone',
+  'dns-record',
+  'iam-user',
+  'public-access',
+] as const;
 export type PreflightName = (typeof PREFLIGHT_ORDER)[number];
 
 export interface PreflightFailure {

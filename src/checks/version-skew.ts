@@ -24,7 +24,8 @@ export function checkVersionSkew(from: string, to: string): SkewRefusal | undefi
   const a = minorOf(from);
   const b = minorOf(to);
   if (!a || !b) return undefined;
-  if (a[0] !== b[0]) return { from, to, reason: `kubernetesVersion ${from} → ${to} changes the major version; kubeaz does not do that in place` };
+  if (a[0] !== b[0])
+    return { from, to, reason: `kubernetesVersion ${from} → ${to} changes the major version; kubeaz does not do that in place` };
   const step = b[1] - a[1];
   if (step < 0)
     return {
@@ -63,6 +64,12 @@ export const versionSkew: ClusterRule<{ id: string; running: string; wanted: str
   check({ id, running, wanted }) {
     const refusal = checkVersionSkew(running, wanted);
     if (!refusal) return undefined;
-    return { key: 'lt/master', kind: 'launch-template', id, fields: [{ field: 'kubernetesVersion', from: running, to: wanted }], reason: refusal.reason };
+    return {
+      key: 'lt/master',
+      kind: 'launch-template',
+      id,
+      fields: [{ field: 'kubernetesVersion', from: running, to: wanted }],
+      reason: refusal.reason,
+    };
   },
 };

@@ -69,7 +69,9 @@ function bash(name: string, subs: Sub[]): string {
           if (f.choices) return `        ${pat}) mapfile -t COMPREPLY < <(compgen -W "${f.choices.join(' ')}" -- "$cur"); return ;;`;
           return `        ${pat}) compopt -o default; COMPREPLY=(); return ;;`;
         });
-      const args = s.args ? `\n      if [[ "$cur" != -* ]]; then mapfile -t COMPREPLY < <(compgen -W "${s.args.join(' ')}" -- "$cur"); return; fi` : '';
+      const args = s.args
+        ? `\n      if [[ "$cur" != -* ]]; then mapfile -t COMPREPLY < <(compgen -W "${s.args.join(' ')}" -- "$cur"); return; fi`
+        : '';
       return `    ${s.name})\n      case "$prev" in\n${valueCases.join('\n')}${valueCases.length ? '\n' : ''}      esac${args}\n      mapfile -t COMPREPLY < <(compgen -W "${all}" -- "$cur") ;;`;
     })
     .join('\n');
@@ -107,13 +109,22 @@ const zdesc = (s: string) => firstSentence(s).replace(/\[/g, '(').replace(/\]/g,
 function zsh(name: string, subs: Sub[]): string {
   const spec = (f: Flag): string => {
     const names = [f.short, f.long].filter(Boolean) as string[];
-    const action = f.yaml ? ":file:_files -g '*.(yaml|yml)'" : f.choices ? `:value:(${f.choices.join(' ')})` : f.takesValue ? ':value:_default' : '';
+    const action = f.yaml
+      ? ":file:_files -g '*.(yaml|yml)'"
+      : f.choices
+        ? `:value:(${f.choices.join(' ')})`
+        : f.takesValue
+          ? ':value:_default'
+          : '';
     const body = `[${zdesc(f.description)}]${action}`;
     if (names.length === 2) return `'(${names.join(' ')})'{${names.join(',')}}${zq(body)}`;
     return zq(`${names[0]}${body}`);
   };
   const cases = subs
-    .map((s) => `        ${s.name})\n          _arguments -s \\\n            ${[...s.flags.map(spec), ...(s.args ? [zq(`1:shell:(${s.args.join(' ')})`)] : [])].join(' \\\n            ')} ;;`)
+    .map(
+      (s) =>
+        `        ${s.name})\n          _arguments -s \\\n            ${[...s.flags.map(spec), ...(s.args ? [zq(`1:shell:(${s.args.join(' ')})`)] : [])].join(' \\\n            ')} ;;`,
+    )
     .join('\n');
   return `#compdef ${name}
 # ${name} completion for zsh. Load it with:  source <(${name} completion zsh)
@@ -161,7 +172,13 @@ function fish(name: string, subs: Sub[]): string {
     const cond = `-n '__fish_seen_subcommand_from ${s.name}'`;
     for (const f of s.flags) {
       const names = [f.short ? `-s ${f.short.slice(1)}` : '', f.long ? `-l ${f.long.slice(2)}` : ''].filter(Boolean).join(' ');
-      const value = f.yaml ? `-r -a '(__fish_complete_suffix .yaml; __fish_complete_suffix .yml)'` : f.choices ? `-x -a ${fq(f.choices.join(' '))}` : f.takesValue ? '-r -F' : '';
+      const value = f.yaml
+        ? `-r -a '(__fish_complete_suffix .yaml; __fish_complete_suffix .yml)'`
+        : f.choices
+          ? `-x -a ${fq(f.choices.join(' '))}`
+          : f.takesValue
+            ? '-r -F'
+            : '';
       lines.push(`complete -c ${name} ${cond} ${names} ${value}${value ? ' ' : ''}-d ${fq(firstSentence(f.description))}`);
     }
     if (s.args) lines.push(`complete -c ${name} ${cond} -a ${fq(s.args.join(' '))}`);

@@ -15,12 +15,22 @@ export const USAGE_EXIT = 2;
  * A numeric flag checked while parsing, so a bad value is a usage error (exit 2) before anything
  * is read, locked or written. The value stays the text given (commands read it with Number()).
  */
-export function numberOption(flags: string, description: string, range: { min: number; max: number; integer: boolean; minExclusive?: boolean }, dflt?: string): Option {
+export function numberOption(
+  flags: string,
+  description: string,
+  range: { min: number; max: number; integer: boolean; minExclusive?: boolean },
+  dflt?: string,
+): Option {
   const o = new Option(flags, description).argParser((v: string) => {
     const n = /^\s*[-+]?(\d+\.?\d*|\.\d+)\s*$/.test(v) ? Number(v) : NaN;
     const what = range.integer ? 'a whole number' : 'a number';
     const low = range.minExclusive ? `more than ${range.min}` : `from ${range.min}`;
-    if (!Number.isFinite(n) || (range.integer && !Number.isInteger(n)) || (range.minExclusive ? n <= range.min : n < range.min) || n > range.max)
+    if (
+      !Number.isFinite(n) ||
+      (range.integer && !Number.isInteger(n)) ||
+      (range.minExclusive ? n <= range.min : n < range.min) ||
+      n > range.max
+    )
       throw new InvalidArgumentError(`expected ${what} ${low} ${range.minExclusive ? 'up ' : ''}to ${range.max}.`);
     return v.trim();
   });
@@ -31,7 +41,13 @@ export function numberOption(flags: string, description: string, range: { min: n
 function usageErrors(cmd: Command): Command {
   const where = cmd.parent ? `kubeaz ${cmd.name()}` : 'kubeaz';
   return cmd.configureOutput({
-    outputError: (str, write) => write(`${str.trim().replace(/\s*\n\s*/g, ' ').replace(/\.$/, '')}; see '${where} --help'\n`),
+    outputError: (str, write) =>
+      write(
+        `${str
+          .trim()
+          .replace(/\s*\n\s*/g, ' ')
+          .replace(/\.$/, '')}; see '${where} --help'\n`,
+      ),
   });
 }
 
@@ -40,8 +56,18 @@ function common(cmd: Command): Command {
     .requiredOption('-f, --file <cluster.yaml>', 'the cluster spec')
     .option('--profile <name>', 'AWS shared-config profile (default: the SDK credential chain: env, profile, SSO, instance role)')
     .addOption(numberOption('--concurrency <n>', 'AWS operations in flight at once (1 to 256)', { min: 1, max: 256, integer: true }, '12'))
-    .addOption(numberOption('--poll-interval <seconds>', 'seconds between polls while waiting (default 3; KUBEAZ_POLL_SECONDS)', { min: 0, max: 3600, integer: false, minExclusive: true }))
-    .option('--state <url>', 'keep the state in S3 (s3://bucket/prefix) instead of .kubeaz/ beside the spec, locked with conditional writes')
+    .addOption(
+      numberOption('--poll-interval <seconds>', 'seconds between polls while waiting (default 3; KUBEAZ_POLL_SECONDS)', {
+        min: 0,
+        max: 3600,
+        integer: false,
+        minExclusive: true,
+      }),
+    )
+    .option(
+      '--state <url>',
+      'keep the state in S3 (s3://bucket/prefix) instead of .kubeaz/ beside the spec, locked with conditional writes',
+    )
     .option('-v, --verbose', 'also list resources that are unchanged')
     .option('--debug', 'print stack traces of errors');
 }
@@ -71,18 +97,24 @@ export async function report(e: unknown, debug: boolean, command: string): Promi
   const { describeAwsError, isMissingCredentials } = await import('../aws/errors.js');
   if (isMissingCredentials(e) && /Profile (\S+) could not be found/.test(err.message)) {
     const name = /Profile (\S+) could not be found/.exec(err.message)![1];
-    process.stderr.write(`error: the AWS profile '${name}'${process.env.AWS_PROFILE === name ? ' (AWS_PROFILE)' : ''} does not exist in the shared config or credentials file\n`);
+    process.stderr.write(
+      `error: the AWS profile '${name}'${process.env.AWS_PROFILE === name ? ' (AWS_PROFILE)' : ''} does not exist in the shared config or credentials file\n`,
+    );
     return 1;
   }
   if (isMissingCredentials(e) && process.env.AWS_PROFILE) {
     const { profileExists } = await import('../aws/clients.js');
     if (!(await profileExists(process.env.AWS_PROFILE)).exists) {
-      process.stderr.write(`error: the AWS profile '${process.env.AWS_PROFILE}' (AWS_PROFILE) does not exist in the shared config or credentials file\n`);
+      process.stderr.write(
+        `error: the AWS profile '${process.env.AWS_PROFILE}' (AWS_PROFILE) does not exist in the shared config or credentials file\n`,
+      );
       return 1;
     }
   }
   if (isMissingCredentials(e)) {
-    process.stderr.write('error: no AWS credentials found: pass --profile NAME, set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), sign in with `aws sso login`, or run where an instance role applies\n');
+    process.stderr.write(
+      'error: no AWS credentials found: pass --profile NAME, set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), sign in with `aws sso login`, or run where an instance role applies\n',
+    );
     return 1;
   }
   // Domain errors (a lock held, no PKI, a backup missing, a conflict) say what to do; a stack
@@ -90,7 +122,8 @@ export async function report(e: unknown, debug: boolean, command: string): Promi
   const domain = e instanceof KubeazFailure;
   const msg = domain ? e.message : describeAwsError(e);
   process.stderr.write(`error: ${msg}\n`);
-  if (debug && err?.stack) process.stderr.write(`${err.stack}\n${err.cause ? `caused by: ${(err.cause as Error).stack ?? String(err.cause)}\n` : ''}`);
+  if (debug && err?.stack)
+    process.stderr.write(`${err.stack}\n${err.cause ? `caused by: ${(err.cause as Error).stack ?? String(err.cause)}\n` : ''}`);
   else if (!domain) process.stderr.write('(run with --debug for the stack trace)\n');
   return domain ? e.exitCode : 1;
 }
@@ -129,7 +162,6 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   }
 }
 
-
 /** validate, and the commands that build and change the cluster: create, plan, rollout, backup-etcd. */
 function specCommands(program: Command): void {
   program
@@ -165,9 +197,18 @@ function specCommands(program: Command): void {
     .action((o) => run(async (opts) => (await import('../commands/plan.js')).planCommand(opts as never), o, 'plan'));
 
   common(program.command('rollout'))
-    .description('replace instances that run an old launch template version (instance refresh), node groups first, the master last after a fresh etcd backup')
+    .description(
+      'replace instances that run an old launch template version (instance refresh), node groups first, the master last after a fresh etcd backup',
+    )
     .option('--group <name>', 'only this group (master for the control plane)')
-    .addOption(numberOption('--min-healthy-percentage <n>', 'instance refresh minimum healthy percentage (0 to 100)', { min: 0, max: 100, integer: true }, '90'))
+    .addOption(
+      numberOption(
+        '--min-healthy-percentage <n>',
+        'instance refresh minimum healthy percentage (0 to 100)',
+        { min: 0, max: 100, integer: true },
+        '90',
+      ),
+    )
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .action((o) => run(async (opts) => (await import('../commands/rollout.js')).rolloutCommand(opts as never), o, 'rollout'));
 
@@ -186,22 +227,30 @@ function specCommands(program: Command): void {
 /** The commands that read or remove the cluster: kubeconfig, destroy, status, logs. */
 function clusterCommands(program: Command): void {
   common(program.command('kubeconfig'))
-    .description('merge a context for the cluster (admin client certificate, short-lived) into $KUBECONFIG or ~/.kube/config and switch to it, like kops export kubeconfig')
-    .option('--out <file>', 'write a standalone kubeconfig to FILE instead (- for standard output); an existing file is replaced only if kubeaz wrote it for this cluster')
+    .description(
+      'merge a context for the cluster (admin client certificate, short-lived) into $KUBECONFIG or ~/.kube/config and switch to it, like kops export kubeconfig',
+    )
+    .option(
+      '--out <file>',
+      'write a standalone kubeconfig to FILE instead (- for standard output); an existing file is replaced only if kubeaz wrote it for this cluster',
+    )
     .option('--merge', 'with --out FILE: add the context to that existing kubeconfig instead of refusing')
     .option('--no-set-current', 'keep the current context as it is')
     .addOption(
-      new Option('--admin [duration]', 'lifetime of the admin client certificate (e.g. 18h, 90m, 7d); at most 168h (a week): it is in system:masters and cannot be revoked, so a leaked copy is cluster-admin until it expires (kops issues 18h)')
+      new Option(
+        '--admin [duration]',
+        'lifetime of the admin client certificate (e.g. 18h, 90m, 7d); at most 168h (a week): it is in system:masters and cannot be revoked, so a leaked copy is cluster-admin until it expires (kops issues 18h)',
+      )
         .default('18h')
         .preset('18h'),
     )
-    .option('--admin-unlimited', 'allow an --admin lifetime over 168h (up to the cluster CA\'s 10 years)')
+    .option('--admin-unlimited', "allow an --admin lifetime over 168h (up to the cluster CA's 10 years)")
     .option('--user <name>', 'name of the user entry (default: <cluster>-admin)')
     .option('--context <name>', 'name of the context (default: <cluster>)')
     .action((o) => run(async (opts) => (await import('../commands/kubeconfig.js')).kubeconfigCommand(opts as never), o, 'kubeconfig'));
 
   common(program.command('destroy'))
-    .description('delete everything tagged as this cluster\'s, in reverse dependency order; works without the state file')
+    .description("delete everything tagged as this cluster's, in reverse dependency order; works without the state file")
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .option('--delete-backups', 'also delete the etcd snapshots (and the bucket holding them); otherwise they are kept')
     .option('--force-unlock <lock-id>', 'take over a lock whose holder is gone (the id the refusal printed)')
@@ -209,9 +258,14 @@ function clusterCommands(program: Command): void {
     .action((o) => run(async (opts) => (await import('../commands/destroy.js')).destroyCommand(opts as never), o, 'destroy'));
 
   common(program.command('status'))
-    .description('what exists, what is missing or drifted, and health (instances, ELB, NAT, etcd backups, and the Kubernetes API: nodes Ready per group, system pods, version skew); exit 3 unless all is well')
+    .description(
+      'what exists, what is missing or drifted, and health (instances, ELB, NAT, etcd backups, and the Kubernetes API: nodes Ready per group, system pods, version skew); exit 3 unless all is well',
+    )
     .option('--wait <duration>', 'poll until healthy, at most this long (e.g. 10m); exit 0 when healthy, 3 when time is up')
-    .option('--api-endpoint <url>', 'reach the Kubernetes API at this URL (an SSH tunnel or bastion to a private API) instead of the cluster\'s endpoint')
+    .option(
+      '--api-endpoint <url>',
+      "reach the Kubernetes API at this URL (an SSH tunnel or bastion to a private API) instead of the cluster's endpoint",
+    )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/status.js')).statusCommand(opts as never), o, 'status'));
 
@@ -223,10 +277,12 @@ function clusterCommands(program: Command): void {
       'after',
       '\nWorks while the Kubernetes API is down: the report is s3://<bucket>/boot/<instance-id>.json, written by the\n' +
         "instance's agent as it boots; the console output is EC2's GetConsoleOutput (the agent logs each phase there too).\n" +
-        "Reports of terminated instances stay readable until destroy. An instance of another cluster is refused.\n" +
+        'Reports of terminated instances stay readable until destroy. An instance of another cluster is refused.\n' +
         'Examples: kubeaz logs -f cluster.yaml i-0123456789abcdef0 · kubeaz logs -f cluster.yaml master --output json',
     )
-    .action((target: string, o) => run(async (opts) => (await import('../commands/logs.js')).logsCommand(target, opts as never), o, 'logs'));
+    .action((target: string, o) =>
+      run(async (opts) => (await import('../commands/logs.js')).logsCommand(target, opts as never), o, 'logs'),
+    );
 }
 
 /** The commands without a spec: schema, version, completion (which reads the program itself). */
@@ -244,16 +300,22 @@ function toolCommands(program: Command): void {
 
   program
     .command('completion')
-    .description('print a shell completion script: source <(kubeaz completion bash) · source <(kubeaz completion zsh) · kubeaz completion fish | source')
+    .description(
+      'print a shell completion script: source <(kubeaz completion bash) · source <(kubeaz completion zsh) · kubeaz completion fish | source',
+    )
     .argument('<shell>', 'bash, zsh or fish')
     .action((shell: string) =>
-      run(async () => {
-        const { completionScript, SHELLS } = await import('./completion.js');
-        if (!(SHELLS as readonly string[]).includes(shell)) {
-          throw new UsageError(`completion ${shell}: expected one of ${SHELLS.join(', ')}`);
-        }
-        process.stdout.write(completionScript(program, shell as 'bash'));
-        return 0;
-      }, {}, 'completion'),
+      run(
+        async () => {
+          const { completionScript, SHELLS } = await import('./completion.js');
+          if (!(SHELLS as readonly string[]).includes(shell)) {
+            throw new UsageError(`completion ${shell}: expected one of ${SHELLS.join(', ')}`);
+          }
+          process.stdout.write(completionScript(program, shell as 'bash'));
+          return 0;
+        },
+        {},
+        'completion',
+      ),
     );
 }

@@ -25,7 +25,8 @@ export interface BackupEtcdOptions extends GlobalOptions {
 export async function backupEtcdCommand(opts: BackupEtcdOptions): Promise<number> {
   const modes = [opts.list, opts.prune, opts.etcdEndpoint !== undefined].filter(Boolean).length;
   if (modes > 1) throw new UsageError('use one of --list, --prune and --etcd-endpoint at a time');
-  if (!opts.etcdEndpoint && (opts.cacert || opts.cert || opts.key)) throw new UsageError('--cacert, --cert and --key go with --etcd-endpoint');
+  if (!opts.etcdEndpoint && (opts.cacert || opts.cert || opts.key))
+    throw new UsageError('--cacert, --cert and --key go with --etcd-endpoint');
   const json = opts.output === 'json';
   const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
   try {
@@ -33,7 +34,10 @@ export async function backupEtcdCommand(opts: BackupEtcdOptions): Promise<number
     if (opts.list) return await list(s, Bucket, json);
     if (opts.prune) {
       const r = await pruneBackups(s, Bucket);
-      if (json) process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, bucket: Bucket, retentionDays: r.days, deleted: r.deleted, kept: r.kept }, null, 2)}\n`);
+      if (json)
+        process.stdout.write(
+          `${JSON.stringify({ cluster: s.clusterId, bucket: Bucket, retentionDays: r.days, deleted: r.deleted, kept: r.kept }, null, 2)}\n`,
+        );
       else process.stdout.write(`pruned ${r.deleted.length}, kept ${r.kept.length} snapshot(s) (retention ${r.days} days)\n`);
       return 0;
     }
@@ -59,4 +63,3 @@ async function list(s: Session, Bucket: string, json: boolean): Promise<number> 
   }
   return 0;
 }
-

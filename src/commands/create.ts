@@ -25,7 +25,12 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
   try {
     return await applyCluster(
       s,
-      { file: opts.file, ...(opts.allowDelete !== undefined ? { allowDelete: opts.allowDelete } : {}), ...(opts.forceUnlock !== undefined ? { forceUnlock: opts.forceUnlock } : {}), ...(opts.debug !== undefined ? { debug: opts.debug } : {}) },
+      {
+        file: opts.file,
+        ...(opts.allowDelete !== undefined ? { allowDelete: opts.allowDelete } : {}),
+        ...(opts.forceUnlock !== undefined ? { forceUnlock: opts.forceUnlock } : {}),
+        ...(opts.debug !== undefined ? { debug: opts.debug } : {}),
+      },
       {
         showPlan: (plan) => process.stderr.write(`${renderPlan(plan, { allowDelete: Boolean(opts.allowDelete) })}\n`),
         ask: (plan) =>

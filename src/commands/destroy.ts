@@ -22,12 +22,24 @@ export function renderDestroyPreview(clusterId: string, region: string, account:
   // two columns of "count kind", fitting 100 columns
   const cells = kinds.map(([k, n]) => `${String(n).padStart(4)} ${k}`);
   const width = Math.max(0, ...cells.map((c) => c.length)) + 2;
-  for (let i = 0; i < cells.length; i += 3) lines.push(cells.slice(i, i + 3).map((c) => c.padEnd(width)).join('').trimEnd());
+  for (let i = 0; i < cells.length; i += 3)
+    lines.push(
+      cells
+        .slice(i, i + 3)
+        .map((c) => c.padEnd(width))
+        .join('')
+        .trimEnd(),
+    );
   lines.push(`  VPC: ${p.vpcId ?? 'none'}`);
   if (!p.bucket.exists) lines.push(`  bucket: ${p.bucket.name} (does not exist)`);
-  else if (p.bucket.kept) lines.push(`  bucket: ${p.bucket.name} KEPT with its ${p.bucket.etcdSnapshots} etcd snapshot(s) and pki/`, '    (--delete-backups deletes them too)');
+  else if (p.bucket.kept)
+    lines.push(
+      `  bucket: ${p.bucket.name} KEPT with its ${p.bucket.etcdSnapshots} etcd snapshot(s) and pki/`,
+      '    (--delete-backups deletes them too)',
+    );
   else lines.push(`  bucket: ${p.bucket.name} deleted${p.bucket.etcdSnapshots ? '' : ' (no etcd backups in it)'}`);
-  for (const k of p.kept.filter((x) => x.kind === 'hosted-zone')) lines.push(`  kept: ${k.key} (${k.id}): a zone kubeaz did not create; only its records go`);
+  for (const k of p.kept.filter((x) => x.kind === 'hosted-zone'))
+    lines.push(`  kept: ${k.key} (${k.id}): a zone kubeaz did not create; only its records go`);
   return lines.join('\n');
 }
 
@@ -50,14 +62,19 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
         ),
     });
     if ('absent' in run) {
-      if (json) process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region, found: false, message: run.absent, deleted: [], failed: [], remaining: [] }, null, 2)}\n`);
+      if (json)
+        process.stdout.write(
+          `${JSON.stringify({ cluster: s.clusterId, region, found: false, message: run.absent, deleted: [], failed: [], remaining: [] }, null, 2)}\n`,
+        );
       else process.stderr.write(`${run.absent}\n`);
       return 0;
     }
     if ('declined' in run) return 1;
     const { result, seconds, foreign, keptBackups: backups } = run;
     if (json) {
-      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, seconds, calls: { total: run.calls.total, mutating: run.calls.mutating }, preview: run.preview, found: true, ...result, remaining: result.remaining.map((r) => ({ key: r.key, kind: r.kind, id: r.id })), foreign, keptBackups: backups }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ cluster: s.clusterId, seconds, calls: { total: run.calls.total, mutating: run.calls.mutating }, preview: run.preview, found: true, ...result, remaining: result.remaining.map((r) => ({ key: r.key, kind: r.kind, id: r.id })), foreign, keptBackups: backups }, null, 2)}\n`,
+      );
     }
     for (const f of result.failed) s.progress.emit({ type: 'warn', message: f.error });
     // What the run waited on longest (text only; JSON has it as `waited`), ending the output below.
@@ -71,11 +88,15 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
     }
     if (result.remaining.length || result.failed.length) {
       for (const r of result.remaining) s.progress.emit({ type: 'warn', message: `still there: ${r.key} (${r.kind} ${r.id})` });
-      s.progress.emit({ type: 'info', message: `incomplete: ${result.deleted.length} deleted, ${result.remaining.length} remain in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; run destroy again` });
+      s.progress.emit({
+        type: 'info',
+        message: `incomplete: ${result.deleted.length} deleted, ${result.remaining.length} remain in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; run destroy again`,
+      });
       waited();
       return 1;
     }
-    if (foreign.length) s.progress.emit({ type: 'info', message: `deleted with their containers, not made by kubeaz: ${foreign.join('; ')}` });
+    if (foreign.length)
+      s.progress.emit({ type: 'info', message: `deleted with their containers, not made by kubeaz: ${foreign.join('; ')}` });
     if (backups) {
       s.progress.emit({
         type: 'info',
@@ -83,11 +104,17 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
           `kept the bucket ${backups.bucket} with its ${backups.snapshots} etcd snapshot(s) in ${backups.location} (newest ${backups.newest}) and the cluster's CAs in s3://${backups.bucket}/pki/ ` +
           `(${run.removedFromBucket} other object version(s) removed); kubeaz create brings the cluster back from them, kubeaz destroy --delete-backups deletes them`,
       });
-      s.progress.emit({ type: 'info', message: `done: ${result.deleted.length} deleted in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; only the backups in ${backups.location} remain` });
+      s.progress.emit({
+        type: 'info',
+        message: `done: ${result.deleted.length} deleted in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; only the backups in ${backups.location} remain`,
+      });
       waited();
       return 0;
     }
-    s.progress.emit({ type: 'info', message: `done: ${result.deleted.length} deleted in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; nothing of ${s.clusterId} remains` });
+    s.progress.emit({
+      type: 'info',
+      message: `done: ${result.deleted.length} deleted in ${seconds.toFixed(1)}s — ${summarizeCalls(s.aws.counter)}; nothing of ${s.clusterId} remains`,
+    });
     waited();
     return 0;
   } finally {

@@ -47,14 +47,16 @@ export const ADMIN_TTL_UNLIMITED_MAX_MS = CA_YEARS * 365 * 86_400_000;
 /** The --admin lifetime in milliseconds, or a UsageError saying the rule it breaks. */
 export function adminTtlMs(text: string, unlimited: boolean): number {
   const ms = parseDuration(text);
-  if (ms === undefined) throw new UsageError(`--admin ${text}: expected a duration such as 18h, 90m or 7d (at most ${formatDuration(MAX_DURATION_MS)})`);
+  if (ms === undefined)
+    throw new UsageError(`--admin ${text}: expected a duration such as 18h, 90m or 7d (at most ${formatDuration(MAX_DURATION_MS)})`);
   const cap = parseDuration(ADMIN_TTL_CAP)!;
   if (!unlimited && ms > cap)
     throw new UsageError(
       `--admin ${text}: longer than the ${ADMIN_TTL_CAP} (${formatDuration(cap)}) cap — a system:masters certificate cannot be revoked, so a leaked copy is cluster-admin until it expires; ` +
         `ask for less (kops issues 18h) or pass --admin-unlimited`,
     );
-  if (ms > ADMIN_TTL_UNLIMITED_MAX_MS) throw new UsageError(`--admin ${text}: longer than the cluster CA's own ${CA_YEARS} years, which no certificate it signs can outlive`);
+  if (ms > ADMIN_TTL_UNLIMITED_MAX_MS)
+    throw new UsageError(`--admin ${text}: longer than the cluster CA's own ${CA_YEARS} years, which no certificate it signs can outlive`);
   return ms;
 }
 
@@ -64,7 +66,8 @@ export async function kubeconfigCommand(opts: KubeconfigOptions): Promise<number
   if (opts.user !== undefined && !opts.user.trim()) throw new UsageError('--user must not be empty');
   if (opts.context !== undefined && !opts.context.trim()) throw new UsageError('--context must not be empty');
   const toStdout = opts.out === '-';
-  if (opts.merge && (!opts.out || toStdout)) throw new UsageError('--merge goes with --out FILE (without --out kubeaz always merges into your kubeconfig)');
+  if (opts.merge && (!opts.out || toStdout))
+    throw new UsageError('--merge goes with --out FILE (without --out kubeaz always merges into your kubeconfig)');
   const target = toStdout ? undefined : opts.out ? path.resolve(opts.out) : await defaultKubeconfigPath();
   const mode: 'stdout' | 'standalone' | 'merge' = toStdout ? 'stdout' : opts.out && !opts.merge ? 'standalone' : 'merge';
   if (target) await checkKubeconfigPath(target);
@@ -90,7 +93,9 @@ export async function kubeconfigCommand(opts: KubeconfigOptions): Promise<number
       type: 'info',
       message:
         `${mode === 'merge' ? 'merged' : 'wrote'} context ${names.context} (user ${names.user}; ${validity}) into ${target} → ${r.server}; ` +
-        (r.current === names.context ? `current context is now ${names.context}` : `current context stays ${r.current ?? '(none)'}: kubectl --context ${names.context}`),
+        (r.current === names.context
+          ? `current context is now ${names.context}`
+          : `current context stays ${r.current ?? '(none)'}: kubectl --context ${names.context}`),
     });
     process.stdout.write(`${target}\n`);
     return 0;

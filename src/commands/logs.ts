@@ -25,7 +25,8 @@ export async function logsCommand(target: string, opts: LogsOptions): Promise<nu
   const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
   try {
     const out = await instanceLogs(s, target);
-    if (json) process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, target, instances: out }, null, 2)}\n`);
+    if (json)
+      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, target, instances: out }, null, 2)}\n`);
     else process.stdout.write(renderLogs(out, new Date()));
     return 0;
   } finally {
@@ -42,11 +43,20 @@ export function renderLogs(list: readonly InstanceLogs[], now: Date): string {
     out.push(`== ${i.instanceId} (${[i.group || 'group unknown', i.zone, i.state].filter(Boolean).join(', ')}) ==`);
     const r = i.boot;
     if (i.bootInvalid) out.push(`boot report: unreadable: ${i.bootInvalid}`);
-    else if (!r) out.push('boot report: none (the agent has not written one: not started yet, no access to the bucket, or an older kubeaz)');
+    else if (!r)
+      out.push('boot report: none (the agent has not written one: not started yet, no access to the bucket, or an older kubeaz)');
     else {
-      out.push(`boot report: ${r.result}${r.result === 'running' && now.getTime() - Date.parse(r.updatedAt) > 10 * 60_000 ? ' (STALLED)' : ''}, role ${r.role}, updated ${r.updatedAt} (${ago(r.updatedAt, now)} ago)`);
+      out.push(
+        `boot report: ${r.result}${r.result === 'running' && now.getTime() - Date.parse(r.updatedAt) > 10 * 60_000 ? ' (STALLED)' : ''}, role ${r.role}, updated ${r.updatedAt} (${ago(r.updatedAt, now)} ago)`,
+      );
       const phases = phaseSeconds(r, now);
-      if (phases.length) out.push(table([['  PHASE', 'START', 'DURATION'], ...phases.map((p, k) => [`  ${p.name}`, r.phases[k]!.start, `${secs(p.seconds)}${p.done ? '' : ' (running)'}`])]));
+      if (phases.length)
+        out.push(
+          table([
+            ['  PHASE', 'START', 'DURATION'],
+            ...phases.map((p, k) => [`  ${p.name}`, r.phases[k]!.start, `${secs(p.seconds)}${p.done ? '' : ' (running)'}`]),
+          ]),
+        );
       if (r.error) {
         out.push(`error at ${r.error.phase}: ${r.error.message}`);
         out.push(...outputTail(r.error.output, 200, '  | ', false));
@@ -54,8 +64,15 @@ export function renderLogs(list: readonly InstanceLogs[], now: Date): string {
     }
     if (i.console) {
       const text = i.console.output.replace(/\s+$/, '');
-      if (!text) out.push(`console output: empty${i.console.timestamp ? ` (as of ${i.console.timestamp})` : ''} — the instance has written nothing to its serial console yet`);
-      else out.push(`console output${i.console.timestamp ? ` (as of ${i.console.timestamp})` : ''}:`, ...text.split('\n').map((l) => `  ${l}`));
+      if (!text)
+        out.push(
+          `console output: empty${i.console.timestamp ? ` (as of ${i.console.timestamp})` : ''} — the instance has written nothing to its serial console yet`,
+        );
+      else
+        out.push(
+          `console output${i.console.timestamp ? ` (as of ${i.console.timestamp})` : ''}:`,
+          ...text.split('\n').map((l) => `  ${l}`),
+        );
     } else if (i.consoleError) out.push(`console output: ${i.consoleError}`);
     out.push('');
   }

@@ -27,7 +27,9 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
     const { plan } = await planCluster(s);
     const calls = s.aws.counter;
     if (json) {
-      process.stdout.write(`${JSON.stringify({ ...plan, calls: { total: calls.total, mutating: calls.mutating, byAction: calls.byAction() } }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ...plan, calls: { total: calls.total, mutating: calls.mutating, byAction: calls.byAction() } }, null, 2)}\n`,
+      );
     } else {
       process.stdout.write(`${renderPlan(plan)}\n`);
       if (plan.summary.delete) process.stdout.write('deletions happen only with create --allow-delete\n');

@@ -16,4 +16,3 @@ export async function confirm(question: string, yes: boolean | undefined): Promi
     rl.close();
   }
 }
-

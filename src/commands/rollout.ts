@@ -18,7 +18,8 @@ export interface RolloutOptions extends GlobalOptions {
 
 export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
   const min = Number(opts.minHealthyPercentage ?? '90');
-  if (!Number.isInteger(min) || min < 0 || min > 100) throw new UsageError(`--min-healthy-percentage ${opts.minHealthyPercentage}: expected a whole number from 0 to 100`);
+  if (!Number.isInteger(min) || min < 0 || min > 100)
+    throw new UsageError(`--min-healthy-percentage ${opts.minHealthyPercentage}: expected a whole number from 0 to 100`);
   const s = await openSession(opts);
   try {
     const result = await rolloutCluster(s, {
@@ -35,12 +36,19 @@ export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
       },
     });
     if ('nothingToDo' in result) {
-      s.progress.emit({ type: 'info', message: `nothing to roll out: every instance runs its group's launch template version — ${summarizeCalls(s.aws.counter)}` });
+      s.progress.emit({
+        type: 'info',
+        message: `nothing to roll out: every instance runs its group's launch template version — ${summarizeCalls(s.aws.counter)}`,
+      });
       return 0;
     }
     if ('declined' in result) return 1;
-    for (const st of result.steps.filter((x) => x.status !== 'Successful' && x.status !== 'up-to-date')) s.progress.emit({ type: 'warn', message: `${st.group}: ${st.status}${st.reason ? `: ${st.reason}` : ''}` });
-    s.progress.emit({ type: 'info', message: `${result.ok ? 'done' : 'stopped'}: ${result.steps.filter((x) => x.status === 'Successful').length} group(s) replaced — ${summarizeCalls(s.aws.counter)}` });
+    for (const st of result.steps.filter((x) => x.status !== 'Successful' && x.status !== 'up-to-date'))
+      s.progress.emit({ type: 'warn', message: `${st.group}: ${st.status}${st.reason ? `: ${st.reason}` : ''}` });
+    s.progress.emit({
+      type: 'info',
+      message: `${result.ok ? 'done' : 'stopped'}: ${result.steps.filter((x) => x.status === 'Successful').length} group(s) replaced — ${summarizeCalls(s.aws.counter)}`,
+    });
     return result.ok ? 0 : s.abort.signal.aborted ? 130 : 1;
   } finally {
     s.dispose();

@@ -24,7 +24,8 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
   const json = opts.output === 'json';
   const waitMs = opts.wait !== undefined ? parseDuration(opts.wait) : 0;
   if (waitMs === undefined) throw new UsageError(`--wait ${opts.wait}: expected a duration such as 10m or 90s`);
-  if (opts.apiEndpoint !== undefined && !/^https:\/\/[^/\s]+(:\d+)?\/?$/.test(opts.apiEndpoint)) throw new UsageError(`--api-endpoint ${opts.apiEndpoint}: expected https://host[:port]`);
+  if (opts.apiEndpoint !== undefined && !/^https:\/\/[^/\s]+(:\d+)?\/?$/.test(opts.apiEndpoint))
+    throw new UsageError(`--api-endpoint ${opts.apiEndpoint}: expected https://host[:port]`);
   const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
   try {
     const creds = statusCredentials(s, opts.apiEndpoint, waitMs);
@@ -32,7 +33,10 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
     const tty = Boolean(process.stderr.isTTY) && !json;
     const first = await collectStatus(s, opts, creds);
     if ('absent' in first) {
-      if (json) process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: false, ok: false, message: first.absent }, null, 2)}\n`);
+      if (json)
+        process.stdout.write(
+          `${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: false, ok: false, message: first.absent }, null, 2)}\n`,
+        );
       else process.stdout.write(`${first.absent}\n`);
       return 3;
     }
@@ -51,9 +55,20 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
     if (tty && waitMs) process.stderr.write('\r\x1b[K');
     if (json) {
       const { resources, health, backups, controlPlane: cp, orphans, warnings, kubernetes, ok, boot, bootProblems: bootIssues } = report;
-      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, boot, bootProblems: bootIssues, orphans, warnings, serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId), calls: s.aws.counter.total }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, boot, bootProblems: bootIssues, orphans, warnings, serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId), calls: s.aws.counter.total }, null, 2)}\n`,
+      );
     } else {
-      process.stdout.write(renderStatus(s.clusterId, s.spec.spec.region, s.ctx.accountId, report, Boolean(opts.verbose), serviceAccountRoles(s.spec, s.ctx.accountId)));
+      process.stdout.write(
+        renderStatus(
+          s.clusterId,
+          s.spec.spec.region,
+          s.ctx.accountId,
+          report,
+          Boolean(opts.verbose),
+          serviceAccountRoles(s.spec, s.ctx.accountId),
+        ),
+      );
     }
     return report.ok ? 0 : 3;
   } finally {

@@ -12,7 +12,12 @@ export async function validateCommand(opts: { file: string; output?: string }): 
       return 0;
     } catch (e) {
       if (!(e instanceof SpecError)) throw e;
-      const issues = e.issues.map((i) => ({ path: i.path, line: i.line ?? null, ...(i.column !== undefined ? { column: i.column } : {}), message: i.message }));
+      const issues = e.issues.map((i) => ({
+        path: i.path,
+        line: i.line ?? null,
+        ...(i.column !== undefined ? { column: i.column } : {}),
+        message: i.message,
+      }));
       process.stdout.write(`${JSON.stringify({ valid: false, file: e.file, issues, warnings: [] }, null, 2)}\n`);
       return 2;
     }

@@ -19,7 +19,9 @@ export function addonVersions(): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   for (const minor of SUPPORTED_MINORS) {
     const row = ADDON_VERSIONS_BY_MINOR[minor]!;
-    out[minor] = Object.fromEntries(Object.entries(row).map(([name, pin]) => [name, pin.image ? `${pin.chart} (image ${pin.image})` : pin.chart]));
+    out[minor] = Object.fromEntries(
+      Object.entries(row).map(([name, pin]) => [name, pin.image ? `${pin.chart} (image ${pin.image})` : pin.chart]),
+    );
   }
   out['*'] = { helm: HELM_VERSION, etcd: 'the etcd kubeadm runs for the Kubernetes version (derived at boot)' };
   return out;
@@ -70,7 +72,12 @@ export async function versionCommand(opts: { output?: string }): Promise<number>
     `kubeaz ${v.version}${v.gitCommit ? ` (commit ${v.gitCommit})` : ''}`,
     `node ${v.node} ${v.platform}`,
     `kubernetes ${minors[0]}–${minors[minors.length - 1]} (spec.kubernetesVersion)`,
-    ...Object.entries(v.addons).map(([minor, row]) => `${minor === '*' ? 'every minor' : `add-ons for ${minor}`}: ${Object.entries(row).map(([k, x]) => `${k} ${x}`).join(', ')}`),
+    ...Object.entries(v.addons).map(
+      ([minor, row]) =>
+        `${minor === '*' ? 'every minor' : `add-ons for ${minor}`}: ${Object.entries(row)
+          .map(([k, x]) => `${k} ${x}`)
+          .join(', ')}`,
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -108,7 +108,10 @@ function kubeaz(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number;
 
 /** The 2-zone acceptance spec made from the template (cluster.example.yaml): small, no public domain, no users. */
 export function acceptanceSpec(template: string, o: { name: string; region: string; zones: string[] }): string {
-  const doc = parse(template) as { metadata: Record<string, unknown>; spec: Record<string, unknown> & { dns?: Record<string, unknown>; network: Record<string, unknown> } };
+  const doc = parse(template) as {
+    metadata: Record<string, unknown>;
+    spec: Record<string, unknown> & { dns?: Record<string, unknown>; network: Record<string, unknown> };
+  };
   doc.metadata = { name: o.name, environment: 'acc' };
   const s = doc.spec;
   s.region = o.region;
@@ -138,38 +141,48 @@ export async function leftovers(clusterId: string, region: string, profile?: str
   const ec2 = new ec2m.EC2Client({ region, ...creds });
   const out: string[] = [];
   const k8sTag = `kubernetes.io/cluster/${clusterId}`;
-  const byTag = [
-    [{ Name: 'tag:kubeaz:cluster', Values: [clusterId] }],
-    [{ Name: 'tag-key', Values: [k8sTag] }],
-  ];
+  const byTag = [[{ Name: 'tag:kubeaz:cluster', Values: [clusterId] }], [{ Name: 'tag-key', Values: [k8sTag] }]];
   for (const Filters of byTag) {
     for (const r of (await ec2.send(new ec2m.DescribeInstancesCommand({ Filters }))).Reservations ?? [])
-      for (const i of r.Instances ?? []) if (i.State?.Name !== 'terminated' && i.State?.Name !== 'shutting-down') out.push(`instance ${i.InstanceId}`);
+      for (const i of r.Instances ?? [])
+        if (i.State?.Name !== 'terminated' && i.State?.Name !== 'shutting-down') out.push(`instance ${i.InstanceId}`);
     for (const v of (await ec2.send(new ec2m.DescribeVolumesCommand({ Filters }))).Volumes ?? []) out.push(`volume ${v.VolumeId}`);
     for (const v of (await ec2.send(new ec2m.DescribeVpcsCommand({ Filters }))).Vpcs ?? []) out.push(`vpc ${v.VpcId}`);
-    for (const g of (await ec2.send(new ec2m.DescribeSecurityGroupsCommand({ Filters }))).SecurityGroups ?? []) out.push(`security-group ${g.GroupId}`);
-    for (const a of (await ec2.send(new ec2m.DescribeAddressesCommand({ Filters }))).Addresses ?? []) out.push(`elastic-ip ${a.AllocationId}`);
-    for (const n of (await ec2.send(new ec2m.DescribeNatGatewaysCommand({ Filter: Filters }))).NatGateways ?? []) if (n.State !== 'deleted') out.push(`nat-gateway ${n.NatGatewayId}`);
+    for (const g of (await ec2.send(new ec2m.DescribeSecurityGroupsCommand({ Filters }))).SecurityGroups ?? [])
+      out.push(`security-group ${g.GroupId}`);
+    for (const a of (await ec2.send(new ec2m.DescribeAddressesCommand({ Filters }))).Addresses ?? [])
+      out.push(`elastic-ip ${a.AllocationId}`);
+    for (const n of (await ec2.send(new ec2m.DescribeNatGatewaysCommand({ Filter: Filters }))).NatGateways ?? [])
+      if (n.State !== 'deleted') out.push(`nat-gateway ${n.NatGatewayId}`);
   }
   const elb = new elbm.ElasticLoadBalancingClient({ region, ...creds });
-  const names = ((await elb.send(new elbm.DescribeLoadBalancersCommand({}))).LoadBalancerDescriptions ?? []).map((l) => l.LoadBalancerName!).filter(Boolean);
+  const names = ((await elb.send(new elbm.DescribeLoadBalancersCommand({}))).LoadBalancerDescriptions ?? [])
+    .map((l) => l.LoadBalancerName!)
+    .filter(Boolean);
   for (let i = 0; i < names.length; i += 20) {
     for (const d of (await elb.send(new elbm.DescribeTagsCommand({ LoadBalancerNames: names.slice(i, i + 20) }))).TagDescriptions ?? [])
-      if (d.Tags?.some((t) => (t.Key === 'kubeaz:cluster' && t.Value === clusterId) || t.Key === k8sTag)) out.push(`classic-elb ${d.LoadBalancerName}`);
+      if (d.Tags?.some((t) => (t.Key === 'kubeaz:cluster' && t.Value === clusterId) || t.Key === k8sTag))
+        out.push(`classic-elb ${d.LoadBalancerName}`);
   }
   const elb2 = new elb2m.ElasticLoadBalancingV2Client({ region, ...creds });
-  const arns = ((await elb2.send(new elb2m.DescribeLoadBalancersCommand({}))).LoadBalancers ?? []).map((l) => l.LoadBalancerArn!).filter(Boolean);
+  const arns = ((await elb2.send(new elb2m.DescribeLoadBalancersCommand({}))).LoadBalancers ?? [])
+    .map((l) => l.LoadBalancerArn!)
+    .filter(Boolean);
   for (let i = 0; i < arns.length; i += 20) {
     for (const d of (await elb2.send(new elb2m.DescribeTagsCommand({ ResourceArns: arns.slice(i, i + 20) }))).TagDescriptions ?? [])
       if (d.Tags?.some((t) => t.Key === k8sTag)) out.push(`load-balancer ${d.ResourceArn}`);
   }
   const asg = new asgm.AutoScalingClient({ region, ...creds });
-  for (const g of (await asg.send(new asgm.DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [clusterId] }] }))).AutoScalingGroups ?? [])
+  for (const g of (
+    await asg.send(new asgm.DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [clusterId] }] }))
+  ).AutoScalingGroups ?? [])
     out.push(`auto-scaling-group ${g.AutoScalingGroupName}`);
   const iam = new iamm.IAMClient({ region, ...creds });
-  for (const r of (await iam.send(new iamm.ListRolesCommand({ PathPrefix: `/kubeaz/${clusterId}/` }))).Roles ?? []) out.push(`iam-role ${r.RoleName}`);
+  for (const r of (await iam.send(new iamm.ListRolesCommand({ PathPrefix: `/kubeaz/${clusterId}/` }))).Roles ?? [])
+    out.push(`iam-role ${r.RoleName}`);
   const s3 = new s3m.S3Client({ region, ...creds, ...(process.env.AWS_ENDPOINT_URL ? { forcePathStyle: true } : {}) });
-  for (const b of (await s3.send(new s3m.ListBucketsCommand({}))).Buckets ?? []) if (b.Name?.startsWith(`kubeaz-${clusterId}-`)) out.push(`bucket ${b.Name}`);
+  for (const b of (await s3.send(new s3m.ListBucketsCommand({}))).Buckets ?? [])
+    if (b.Name?.startsWith(`kubeaz-${clusterId}-`)) out.push(`bucket ${b.Name}`);
   return [...new Set(out)].sort();
 }
 
@@ -177,8 +190,13 @@ async function firstZones(region: string, profile: string | undefined): Promise<
   const { EC2Client, DescribeAvailabilityZonesCommand } = await import('@aws-sdk/client-ec2');
   void profile;
   const ec2 = new EC2Client({ region });
-  const zones = (await ec2.send(new DescribeAvailabilityZonesCommand({ Filters: [{ Name: 'zone-type', Values: ['availability-zone'] }] }))).AvailabilityZones ?? [];
-  const ok = zones.filter((z) => z.State === 'available' && z.OptInStatus !== 'not-opted-in').map((z) => z.ZoneName!).sort();
+  const zones =
+    (await ec2.send(new DescribeAvailabilityZonesCommand({ Filters: [{ Name: 'zone-type', Values: ['availability-zone'] }] })))
+      .AvailabilityZones ?? [];
+  const ok = zones
+    .filter((z) => z.State === 'available' && z.OptInStatus !== 'not-opted-in')
+    .map((z) => z.ZoneName!)
+    .sort();
   if (ok.length < 2) throw new Error(`${region} offers fewer than 2 availability zones`);
   return ok.slice(0, 2);
 }
@@ -280,7 +298,9 @@ async function nodesReady(r: AcceptanceRun): Promise<string> {
   // never send a request to it (it could resolve to someone's real address).
   const emulator = process.env.AWS_ENDPOINT_URL;
   if (emulator && server && !/^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/.test(server))
-    throw new Error(`no Kubernetes API answers at ${server}: AWS_ENDPOINT_URL=${emulator} is an emulator, which boots no instances; not connecting outside it`);
+    throw new Error(
+      `no Kubernetes API answers at ${server}: AWS_ENDPOINT_URL=${emulator} is an emulator, which boots no instances; not connecting outside it`,
+    );
   // The API answers first (kubeadm init, ELB InService), then every node joins and gets Ready.
   await until(line, `Kubernetes API at ${server}`, apiWait, async () => {
     try {
@@ -289,7 +309,11 @@ async function nodesReady(r: AcceptanceRun): Promise<string> {
       throw new Error(`no Kubernetes API answers at ${server}: ${(e as Error).message}`);
     }
   }).catch((e: Error) => {
-    throw new Error(/no Kubernetes API answers/.test(e.message) ? e.message.replace(/^.*?(no Kubernetes API answers)/, '$1') : `no Kubernetes API answers at ${server}: ${e.message}`);
+    throw new Error(
+      /no Kubernetes API answers/.test(e.message)
+        ? e.message.replace(/^.*?(no Kubernetes API answers)/, '$1')
+        : `no Kubernetes API answers at ${server}: ${e.message}`,
+    );
   });
   const ready = await until(line, `${EXPECTED_NODES} nodes Ready`, r.limit(20 * 60), async () => {
     const nodes = (await r.core().listNode()).items;
@@ -301,7 +325,10 @@ async function nodesReady(r: AcceptanceRun): Promise<string> {
 
 async function bootPhases(r: AcceptanceRun): Promise<string> {
   if (!r.created) return 'no cluster was created';
-  const groups = ['master', ...(parse(await readFile(r.file, 'utf8')) as { spec: { nodeGroups: Array<{ name: string }> } }).spec.nodeGroups.map((g) => g.name)];
+  const groups = [
+    'master',
+    ...(parse(await readFile(r.file, 'utf8')) as { spec: { nodeGroups: Array<{ name: string }> } }).spec.nodeGroups.map((g) => g.name),
+  ];
   const all = [];
   for (const g of groups) all.push(...JSON.parse((await r.cli(['logs', g, '-f', r.file, '--output', 'json'])).stdout).instances);
   const boot = (r.report.boot = bootTimes(all, new Date()));
@@ -315,24 +342,51 @@ async function pvcPodLoadBalancer(r: AcceptanceRun): Promise<string> {
   const { line, token } = r;
   const api = r.core();
   await api.createNamespace({ body: { metadata: { name: NS } } }).catch(() => undefined);
-  await api.createNamespacedPersistentVolumeClaim({ namespace: NS, body: { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } });
+  await api.createNamespacedPersistentVolumeClaim({
+    namespace: NS,
+    body: { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+  });
   await api.createNamespacedPod({
     namespace: NS,
     body: {
       metadata: { name: 'web', labels: { app: 'web' } },
       spec: {
-        initContainers: [{ name: 'seed', image: 'public.ecr.aws/docker/library/busybox:1.36', command: ['sh', '-c', `echo kubeaz-acceptance-${token} > /data/index.html`], volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
-        containers: [{ name: 'web', image: 'public.ecr.aws/nginx/nginx:1.27', ports: [{ containerPort: 80 }], volumeMounts: [{ name: 'data', mountPath: '/usr/share/nginx/html' }] }],
+        initContainers: [
+          {
+            name: 'seed',
+            image: 'public.ecr.aws/docker/library/busybox:1.36',
+            command: ['sh', '-c', `echo kubeaz-acceptance-${token} > /data/index.html`],
+            volumeMounts: [{ name: 'data', mountPath: '/data' }],
+          },
+        ],
+        containers: [
+          {
+            name: 'web',
+            image: 'public.ecr.aws/nginx/nginx:1.27',
+            ports: [{ containerPort: 80 }],
+            volumeMounts: [{ name: 'data', mountPath: '/usr/share/nginx/html' }],
+          },
+        ],
         volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
       },
     },
   });
-  await api.createNamespacedService({ namespace: NS, body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 80 }] } } });
-  await until(line, 'pod web Running', r.limit(10 * 60), async () => ((await api.readNamespacedPod({ name: 'web', namespace: NS })).status?.phase === 'Running' ? true : undefined));
+  await api.createNamespacedService({
+    namespace: NS,
+    body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 80 }] } },
+  });
+  await until(line, 'pod web Running', r.limit(10 * 60), async () =>
+    (await api.readNamespacedPod({ name: 'web', namespace: NS })).status?.phase === 'Running' ? true : undefined,
+  );
   const pvc = await api.readNamespacedPersistentVolumeClaim({ name: 'data', namespace: NS });
   if (pvc.status?.phase !== 'Bound') throw new Error(`PVC data is ${pvc.status?.phase}`);
   const pv = await api.readPersistentVolume({ name: pvc.spec!.volumeName! });
-  const lbHost = await until(line, 'LoadBalancer hostname', r.limit(10 * 60), async () => (await api.readNamespacedService({ name: 'web', namespace: NS })).status?.loadBalancer?.ingress?.[0]?.hostname);
+  const lbHost = await until(
+    line,
+    'LoadBalancer hostname',
+    r.limit(10 * 60),
+    async () => (await api.readNamespacedService({ name: 'web', namespace: NS })).status?.loadBalancer?.ingress?.[0]?.hostname,
+  );
   await until(line, `http://${lbHost}/`, r.limit(10 * 60), async () => {
     const res = await fetch(`http://${lbHost}/`, { signal: AbortSignal.timeout(5000) });
     const body = await res.text();
@@ -347,11 +401,18 @@ async function masterRebuilt(r: AcceptanceRun): Promise<string> {
   const { AutoScalingClient, DescribeAutoScalingGroupsCommand } = await import('@aws-sdk/client-auto-scaling');
   const { EC2Client, TerminateInstancesCommand } = await import('@aws-sdk/client-ec2');
   const asg = new AutoScalingClient({ region: o.region });
-  const masterOf = async () => (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [`${r.clusterId}-master`] }))).AutoScalingGroups?.[0]?.Instances ?? [];
+  const masterOf = async () =>
+    (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [`${r.clusterId}-master`] }))).AutoScalingGroups?.[0]
+      ?.Instances ?? [];
   const old = (await masterOf()).find((i) => i.LifecycleState === 'InService')?.InstanceId;
   if (!old) throw new Error('the master group has no InService instance');
   await new EC2Client({ region: o.region }).send(new TerminateInstancesCommand({ InstanceIds: [old] }));
-  const fresh = await until(line, 'a new master InService', r.limit(15 * 60), async () => (await masterOf()).find((i) => i.InstanceId !== old && i.LifecycleState === 'InService')?.InstanceId);
+  const fresh = await until(
+    line,
+    'a new master InService',
+    r.limit(15 * 60),
+    async () => (await masterOf()).find((i) => i.InstanceId !== old && i.LifecycleState === 'InService')?.InstanceId,
+  );
   await until(line, 'the ConfigMap back from the restored etcd', r.limit(25 * 60), async () =>
     (await r.core().readNamespacedConfigMap({ name: 'marker', namespace: NS })).data?.token === r.token ? true : undefined,
   );
@@ -434,7 +495,14 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return (e as { exitCode?: number }).exitCode === 0 ? 0 : 2;
   }
-  const opts = program.opts<{ region: string; profile?: string; template: string; report?: string; apiTimeout?: string; iUnderstandThisCostsMoney?: boolean }>();
+  const opts = program.opts<{
+    region: string;
+    profile?: string;
+    template: string;
+    report?: string;
+    apiTimeout?: string;
+    iUnderstandThisCostsMoney?: boolean;
+  }>();
   if (!opts.iUnderstandThisCostsMoney) {
     process.stderr.write(
       `acceptance: refusing to start. This run creates billable AWS resources in ${opts.region} (2-zone VPC with a NAT gateway, 3 EC2 instances, classic ELBs, EBS volumes) for roughly an hour, then destroys them.\nRun it again with ${ACK_FLAG} to accept that.\n`,

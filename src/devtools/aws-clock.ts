@@ -60,7 +60,10 @@ function ec2Error(res: ServerResponse, status: number, code: string, message: st
 export class AwsClock {
   readonly events: ProxyEvent[] = [];
   private readonly started = Date.now();
-  private readonly nats = new Map<string, { created?: number; deleted?: number; subnetId?: string; allocationId?: string; available?: boolean; gone?: boolean }>();
+  private readonly nats = new Map<
+    string,
+    { created?: number; deleted?: number; subnetId?: string; allocationId?: string; available?: boolean; gone?: boolean }
+  >();
   private readonly groups = new Map<string, { deleting: number; subnets: string[] }>();
   constructor(
     readonly timing: AwsTiming,
@@ -90,7 +93,8 @@ export class AwsClock {
 
   private deletingNatHolding(pred: (n: { subnetId?: string; allocationId?: string }) => boolean): string | undefined {
     const now = Date.now();
-    for (const [id, n] of this.nats) if (n.deleted !== undefined && now - n.deleted < this.timing.natDeletingSeconds * 1000 && pred(n)) return id;
+    for (const [id, n] of this.nats)
+      if (n.deleted !== undefined && now - n.deleted < this.timing.natDeletingSeconds * 1000 && pred(n)) return id;
     return undefined;
   }
 
@@ -101,7 +105,11 @@ export class AwsClock {
       const nat = param(body, 'NatGatewayId');
       const n = nat ? this.nats.get(nat) : undefined;
       const refusedSoFar = nat ? this.events.filter((e) => e.what === 'route-refused' && e.id === nat).length : 0;
-      if (nat && n?.created !== undefined && (now - n.created < this.timing.natInvisibleSeconds * 1000 || refusedSoFar < (this.timing.natInvisibleRefusals ?? 0))) {
+      if (
+        nat &&
+        n?.created !== undefined &&
+        (now - n.created < this.timing.natInvisibleSeconds * 1000 || refusedSoFar < (this.timing.natInvisibleRefusals ?? 0))
+      ) {
         this.log('route-refused', nat);
         ec2Error(res, 400, 'InvalidNatGatewayID.NotFound', `The natGateway ID '${nat}' does not exist`);
         return true;
@@ -126,7 +134,9 @@ export class AwsClock {
     }
     if (action === 'DeleteSubnet') {
       const subnet = param(body, 'SubnetId');
-      const holder = subnet ? (this.deletingNatHolding((n) => n.subnetId === subnet) ?? [...this.groups].find(([, g]) => g.subnets.includes(subnet))?.[0]) : undefined;
+      const holder = subnet
+        ? (this.deletingNatHolding((n) => n.subnetId === subnet) ?? [...this.groups].find(([, g]) => g.subnets.includes(subnet))?.[0])
+        : undefined;
       if (holder) {
         this.log('in-use-refused', `${action} ${subnet}`);
         ec2Error(res, 400, 'DependencyViolation', `The subnet '${subnet}' has dependencies (${holder}) and cannot be deleted.`);
@@ -145,7 +155,8 @@ export class AwsClock {
           this.log('asg-deleted', name);
         });
       }
-      const xml = '<DeleteAutoScalingGroupResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><ResponseMetadata><RequestId>kubeaz-proxy</RequestId></ResponseMetadata></DeleteAutoScalingGroupResponse>';
+      const xml =
+        '<DeleteAutoScalingGroupResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><ResponseMetadata><RequestId>kubeaz-proxy</RequestId></ResponseMetadata></DeleteAutoScalingGroupResponse>';
       res.writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) });
       res.end(xml);
       return true;
@@ -155,7 +166,12 @@ export class AwsClock {
 
   /** Does this answer need rewriting (so it must be buffered)? */
   rewrites(action: string): boolean {
-    return action === 'CreateNatGateway' || action === 'DescribeNatGateways' || action === 'DescribeAutoScalingGroups' || action === 'CreateAutoScalingGroup';
+    return (
+      action === 'CreateNatGateway' ||
+      action === 'DescribeNatGateways' ||
+      action === 'DescribeAutoScalingGroups' ||
+      action === 'CreateAutoScalingGroup'
+    );
   }
 
   rewrite(action: string, reqBody: Buffer, status: number, text: string): string {
@@ -171,15 +187,24 @@ export class AwsClock {
     }
     if (action === 'DescribeNatGateways') {
       // Each gateway's own <state> follows its <natGatewayId> (moto writes the members in order).
-      return text.replace(/(<natGatewayId>([^<]+)<\/natGatewayId>[\s\S]*?<state>)([^<]*)(<\/state>)/g, (_m, head: string, id: string, state: string, tail: string) => `${head}${this.natState(id, state)}${tail}`);
+      return text.replace(
+        /(<natGatewayId>([^<]+)<\/natGatewayId>[\s\S]*?<state>)([^<]*)(<\/state>)/g,
+        (_m, head: string, id: string, state: string, tail: string) => `${head}${this.natState(id, state)}${tail}`,
+      );
     }
     if (action === 'DescribeAutoScalingGroups' && this.groups.size) {
       // A group being deleted is listed as AWS lists it: Status "Delete in progress"; its subnets are still in use.
       return text.replace(/<AutoScalingGroupName>([^<]+)<\/AutoScalingGroupName>/g, (m, name: string) => {
         const g = this.groups.get(name);
         if (!g) return m;
-        const zone = new RegExp(`<AutoScalingGroupName>${name}</AutoScalingGroupName>[\\s\\S]*?<VPCZoneIdentifier>([^<]*)</VPCZoneIdentifier>`).exec(text)?.[1];
-        if (zone) g.subnets = zone.split(',').map((x) => x.trim()).filter(Boolean);
+        const zone = new RegExp(
+          `<AutoScalingGroupName>${name}</AutoScalingGroupName>[\\s\\S]*?<VPCZoneIdentifier>([^<]*)</VPCZoneIdentifier>`,
+        ).exec(text)?.[1];
+        if (zone)
+          g.subnets = zone
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean);
         return `${m}<Status>Delete in progress</Status>`;
       });
     }

@@ -62,7 +62,10 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number;
   return new Promise((resolve) => {
     const started = process.hrtime.bigint();
     // /usr/bin/time reports the child's peak resident set size.
-    const child = spawn('/usr/bin/time', ['-f', 'KUBEAZ_RSS_KB=%M', process.execPath, BIN, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', 'KUBEAZ_RSS_KB=%M', process.execPath, BIN, ...args], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('exit', (code) => {
@@ -108,7 +111,9 @@ async function cycle(specText: string, latencyMs: number, awsLike?: AwsTiming): 
         calls: calls.total,
         mutating: calls.mutating,
         wire: proxy.total(),
-        top: Object.entries(calls.byAction).sort((a, b) => b[1] - a[1]).slice(0, 4),
+        top: Object.entries(calls.byAction)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 4),
         seconds: r.seconds,
         peakRssMb: Math.round(r.rssKb / 1024),
         exit: r.code,
@@ -163,14 +168,26 @@ async function main(): Promise<void> {
   const results: Array<{ spec: string; latencyMs: number; mode: string; stages: StageResult[] }> = [];
   const cells: Array<{ mode: string; latency: number; timing?: AwsTiming }> = [
     ...(modes.includes('moto') ? latencies.map((latency) => ({ mode: 'moto', latency })) : []),
-    ...(modes.includes('aws') ? [{ mode: `AWS-like ${awsLike.natPendingSeconds}/${awsLike.natDeletingSeconds}/${awsLike.asgDeletingSeconds} s`, latency: 0, timing: awsLike }] : []),
+    ...(modes.includes('aws')
+      ? [
+          {
+            mode: `AWS-like ${awsLike.natPendingSeconds}/${awsLike.natDeletingSeconds}/${awsLike.asgDeletingSeconds} s`,
+            latency: 0,
+            timing: awsLike,
+          },
+        ]
+      : []),
   ];
   for (const [name, text] of specs) {
     for (const cell of cells) {
       process.stderr.write(`bench: ${name}, ${cell.mode}, ${cell.latency} ms latency, ${n} run(s) …\n`);
       const all: StageResult[][] = [];
       for (let i = 0; i < n; i++) all.push(await cycle(text, cell.latency, cell.timing));
-      const stages = all[0]!.map((s, i) => ({ ...s, seconds: median(all.map((r) => r[i]!.seconds)), peakRssMb: Math.max(...all.map((r) => r[i]!.peakRssMb)) }));
+      const stages = all[0]!.map((s, i) => ({
+        ...s,
+        seconds: median(all.map((r) => r[i]!.seconds)),
+        peakRssMb: Math.max(...all.map((r) => r[i]!.peakRssMb)),
+      }));
       results.push({ spec: name, latencyMs: cell.latency, mode: cell.mode, stages });
     }
   }
@@ -181,7 +198,11 @@ async function main(): Promise<void> {
   const { loadTemplates } = await import('../operations/spec.js');
   const templates = await loadTemplates();
   const critical = specs.map(([name, text]) => {
-    const g = deriveGraph(parseSpec(text).spec, { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0123456789abcdef1' }, templates });
+    const g = deriveGraph(parseSpec(text).spec, {
+      accountId: '123456789012',
+      images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0123456789abcdef1' },
+      templates,
+    });
     return { spec: name, resources: g.nodes.length, criticalPath: criticalPathLength(g.nodes) };
   });
 
@@ -190,7 +211,9 @@ async function main(): Promise<void> {
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results)
     for (const s of r.stages)
-      lines.push(`| ${r.spec} | ${r.mode} | ${r.latencyMs} ms | ${s.stage} | ${s.calls} | ${s.mutating} | ${s.wire} | ${s.seconds.toFixed(2)} | ${s.peakRssMb} | ${s.top.map(([k, v]) => `${k.split(':')[1]}×${v}`).join(', ')} |`);
+      lines.push(
+        `| ${r.spec} | ${r.mode} | ${r.latencyMs} ms | ${s.stage} | ${s.calls} | ${s.mutating} | ${s.wire} | ${s.seconds.toFixed(2)} | ${s.peakRssMb} | ${s.top.map(([k, v]) => `${k.split(':')[1]}×${v}`).join(', ')} |`,
+      );
   lines.push('');
   // create and destroy side by side: moto as is and AWS-like, with what bounded each
   const side = (spec: string, stage: string) => {
@@ -204,7 +227,9 @@ async function main(): Promise<void> {
   lines.push('');
   for (const c of critical) lines.push(`${c.spec}: ${c.resources} resources, critical path ${c.resources ? c.criticalPath : 0} nodes`);
   lines.push(`start-up (median): kubeaz --help ${start.help.toFixed(0)} ms, kubeaz validate ${start.validate.toFixed(0)} ms`);
-  lines.push(`machine: ${process.platform} ${process.arch}, node ${process.version}, ${(await import('node:os')).cpus().length} cores; runs per cell: ${n}`);
+  lines.push(
+    `machine: ${process.platform} ${process.arch}, node ${process.version}, ${(await import('node:os')).cpus().length} cores; runs per cell: ${n}`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
   if (jsonFile) await writeFile(jsonFile, `${JSON.stringify({ results, critical, startup: start }, null, 2)}\n`);
 }

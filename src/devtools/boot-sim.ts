@@ -36,19 +36,30 @@ export interface SimResult {
   scenario: Scenario;
   ok: boolean;
   reason?: string;
-  instances: Array<{ id: string; group: string; role: string; result: string; phases: Array<{ name: string; seconds: number }>; error: BootReport['error'] | null }>;
+  instances: Array<{
+    id: string;
+    group: string;
+    role: string;
+    result: string;
+    phases: Array<{ name: string; seconds: number }>;
+    error: BootReport['error'] | null;
+  }>;
   controlPlane: { initBy: string | null; members: string[]; leader: string | null };
   snapshots: string[];
   addresses: Record<string, string>;
 }
 
-const USAGE = 'usage: npm run boot-sim -- -f SPEC [--scenario boot|replace-master|lose-all-masters|init-fails] [--output json] [--iam-report FILE]\n';
+const USAGE =
+  'usage: npm run boot-sim -- -f SPEC [--scenario boot|replace-master|lose-all-masters|init-fails] [--output json] [--iam-report FILE]\n';
 
 function kubeaz(args: string[], env: NodeJS.ProcessEnv, log: (s: string) => void): Promise<number> {
   return new Promise((resolve) => {
     log(`$ kubeaz ${args.join(' ')}`);
     // stdout to our stderr: with --output json our stdout holds the JSON document only
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubeaz'), ...args], { stdio: ['ignore', process.stderr, process.stderr], env });
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'kubeaz'), ...args], {
+      stdio: ['ignore', process.stderr, process.stderr],
+      env,
+    });
     child.on('exit', (code) => resolve(code ?? 1));
   });
 }
@@ -102,7 +113,13 @@ class Sims {
       await this.sim.startNew();
       const live = this.live();
       if (live.length && live.every((i) => i.exit !== undefined)) return;
-      if (Date.now() > deadline) throw new Error(`${what}: not every agent finished in time (${live.filter((i) => i.exit === undefined).map((i) => `${i.id}/${i.group}`).join(', ')} still booting)`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${what}: not every agent finished in time (${live
+            .filter((i) => i.exit === undefined)
+            .map((i) => `${i.id}/${i.group}`)
+            .join(', ')} still booting)`,
+        );
       await sleep(500);
     }
   }
@@ -111,11 +128,20 @@ class Sims {
     const m = this.live().find((i) => i.role === 'master');
     if (!m) return undefined;
     const pki = path.join(m.root, 'etc', 'kubernetes', 'pki', 'etcd');
-    return { tls: { cacert: path.join(pki, 'ca.crt'), cert: path.join(pki, 'healthcheck-client.crt'), key: path.join(pki, 'healthcheck-client.key') }, callTimeoutMs: 3000 };
+    return {
+      tls: {
+        cacert: path.join(pki, 'ca.crt'),
+        cert: path.join(pki, 'healthcheck-client.crt'),
+        key: path.join(pki, 'healthcheck-client.key'),
+      },
+      callTimeoutMs: 3000,
+    };
   }
 
   masterEndpoints(): string[] {
-    return this.live().filter((i) => i.role === 'master').map((i) => `https://${i.ip}:2379`);
+    return this.live()
+      .filter((i) => i.role === 'master')
+      .map((i) => `https://${i.ip}:2379`);
   }
 
   async controlPlane(): Promise<SimResult['controlPlane'] & { peers: string[] }> {
@@ -126,7 +152,9 @@ class Sims {
     let initBy = rec.init?.instanceId ?? null;
     if (!initBy) {
       // (a failed init also ends its phase: only a master whose init held counts)
-      const inits = [...(await this.reports()).values()].filter((r) => r.error?.phase !== 'init').flatMap((r) => r.phases.filter((p) => p.name === 'init' && p.end).map((p) => ({ id: r.instanceId, end: p.end! })));
+      const inits = [...(await this.reports()).values()]
+        .filter((r) => r.error?.phase !== 'init')
+        .flatMap((r) => r.phases.filter((p) => p.name === 'init' && p.end).map((p) => ({ id: r.instanceId, end: p.end! })));
       initBy = inits.sort((a, b) => a.end.localeCompare(b.end))[0]?.id ?? null;
     }
     const opts = this.etcdOpts();
@@ -135,13 +163,14 @@ class Sims {
     const probes = await probeAll(this.masterEndpoints(), opts);
     const leaderId = probes.find((p) => p.ok && isLeader(p.status));
     const members = list?.members ?? [];
-    const leader = leaderId && leaderId.ok ? members.find((m) => m.id === leaderId.status.memberId)?.name ?? null : null;
+    const leader = leaderId && leaderId.ok ? (members.find((m) => m.id === leaderId.status.memberId)?.name ?? null) : null;
     return { initBy, members: members.map((m) => m.name).sort(), leader, peers: members.flatMap((m) => m.peerURLs) };
   }
 
   /** The leader's snapshot: the masters' backup timer run on every master (only the leader's takes it). */
   async leaderBackup(): Promise<void> {
-    for (const m of this.live().filter((i) => i.role === 'master')) await this.sim.runAgent(m, 'backup', { KUBEAZ_BACKUP_LEADER_ONLY: '1' });
+    for (const m of this.live().filter((i) => i.role === 'master'))
+      await this.sim.runAgent(m, 'backup', { KUBEAZ_BACKUP_LEADER_ONLY: '1' });
   }
 }
 
@@ -149,15 +178,26 @@ async function judge(s: Sims, scenario: Scenario, deadline: number, failedIds: S
   const reports = await s.reports();
   const live = s.live();
   const notReady = live.filter((i) => reports.get(i.id)?.result !== 'ready');
-  if (notReady.length) return { ok: false, reason: `not ready: ${notReady.map((i) => `${i.id}/${i.group}=${reports.get(i.id)?.result ?? 'no report'}${reports.get(i.id)?.error ? ` (${reports.get(i.id)!.error!.phase}: ${reports.get(i.id)!.error!.message})` : ''}`).join('; ')}` };
+  if (notReady.length)
+    return {
+      ok: false,
+      reason: `not ready: ${notReady.map((i) => `${i.id}/${i.group}=${reports.get(i.id)?.result ?? 'no report'}${reports.get(i.id)?.error ? ` (${reports.get(i.id)!.error!.phase}: ${reports.get(i.id)!.error!.message})` : ''}`).join('; ')}`,
+    };
   for (const id of failedIds) {
     const r = reports.get(id);
-    if (r?.result !== 'failed' || r.error?.phase !== 'init') return { ok: false, reason: `${id} should have reported failed at init, reported ${r?.result ?? 'nothing'}${r?.error ? ` at ${r.error.phase}` : ''}` };
+    if (r?.result !== 'failed' || r.error?.phase !== 'init')
+      return {
+        ok: false,
+        reason: `${id} should have reported failed at init, reported ${r?.result ?? 'nothing'}${r?.error ? ` at ${r.error.phase}` : ''}`,
+      };
   }
   const cp = await s.controlPlane();
   const masters = live.filter((i) => i.role === 'master');
-  for (const m of masters) if (!cp.peers.includes(`https://${m.ip}:2380`)) return { ok: false, reason: `master ${m.id} (${m.ip}) is not an etcd member (members: ${cp.peers.join(', ')})` };
-  if (cp.peers.length !== masters.length) return { ok: false, reason: `etcd has ${cp.peers.length} members for ${masters.length} masters: ${cp.peers.join(', ')}` };
+  for (const m of masters)
+    if (!cp.peers.includes(`https://${m.ip}:2380`))
+      return { ok: false, reason: `master ${m.id} (${m.ip}) is not an etcd member (members: ${cp.peers.join(', ')})` };
+  if (cp.peers.length !== masters.length)
+    return { ok: false, reason: `etcd has ${cp.peers.length} members for ${masters.length} masters: ${cp.peers.join(', ')}` };
   if (!cp.leader) return { ok: false, reason: 'no etcd leader' };
   if (Date.now() > deadline) return { ok: false, reason: 'over the time budget' };
   void scenario;
@@ -198,14 +238,24 @@ interface MastersLost {
 }
 
 /** replace-master / lose-all-masters: terminate the last master or all of them, and wait for the replacements to boot. */
-async function loseMasters(sim: Sim, s: Sims, scenario: 'replace-master' | 'lose-all-masters', before: string[], deadline: number): Promise<MastersLost> {
+async function loseMasters(
+  sim: Sim,
+  s: Sims,
+  scenario: 'replace-master' | 'lose-all-masters',
+  before: string[],
+  deadline: number,
+): Promise<MastersLost> {
   if (before.length === 0) await s.leaderBackup();
   before = await s.snapshots();
   const masters = s.live().filter((i) => i.role === 'master');
   const victims = scenario === 'replace-master' ? masters.slice(-1) : masters;
   const mustRestore = victims.length === masters.length ? before[before.length - 1] : undefined;
   if (victims.length === masters.length && !mustRestore) throw new Error('no snapshot to restore before every master is lost');
-  for (const v of victims) await sim.terminate(v, scenario === 'replace-master' ? 'replace-master: its instance is lost' : 'lose-all-masters: every master is lost');
+  for (const v of victims)
+    await sim.terminate(
+      v,
+      scenario === 'replace-master' ? 'replace-master: its instance is lost' : 'lose-all-masters: every master is lost',
+    );
   for (;;) {
     await sim.startNew();
     if (s.live().filter((i) => i.role === 'master').length >= masters.length) break;
@@ -228,38 +278,64 @@ async function awaitLeaderSnapshot(s: Sims, scenario: Scenario, before: string[]
 }
 
 /** The scenario's verdict (judge's, then the leader's snapshot and, HA, the records the replacements left) and the snapshots it saw. */
-async function verdictOf(s: Sims, scenario: Scenario, deadline: number, failedIds: Set<string>, lost: MastersLost): Promise<{ verdict: Verdict; snapshots: string[] }> {
+async function verdictOf(
+  s: Sims,
+  scenario: Scenario,
+  deadline: number,
+  failedIds: Set<string>,
+  lost: MastersLost,
+): Promise<{ verdict: Verdict; snapshots: string[] }> {
   const { before, mustRestore, newMasters } = lost;
   const verdict = await judge(s, scenario, deadline, failedIds);
   const snapshots = await s.snapshots();
-  if (verdict.ok && !snapshots.some((k) => !before.includes(k) || scenario === 'boot')) Object.assign(verdict, { ok: false, reason: 'no leader snapshot under etcd/' });
+  if (verdict.ok && !snapshots.some((k) => !before.includes(k) || scenario === 'boot'))
+    Object.assign(verdict, { ok: false, reason: 'no leader snapshot under etcd/' });
   if (verdict.ok && newMasters.length && (await s.keys(`${CONTROL_PLANE_PREFIX}members/`)).length) {
     // HA: each replacement took over its group's member (members/<group>.json names it)
     const objs: Record<string, string> = {};
     for (const k of await s.keys(CONTROL_PLANE_PREFIX)) objs[k] = (await s.text(k)) ?? '';
     const rec = parseControlPlaneRecords(objs);
     const stale = newMasters.filter((i) => rec.members[i.group]?.instanceId !== i.id);
-    if (stale.length) Object.assign(verdict, { ok: false, reason: `members/<group>.json does not name the replacement: ${stale.map((i) => `${i.group}: ${rec.members[i.group]?.instanceId ?? 'none'}, not ${i.id}`).join('; ')}` });
+    if (stale.length)
+      Object.assign(verdict, {
+        ok: false,
+        reason: `members/<group>.json does not name the replacement: ${stale.map((i) => `${i.group}: ${rec.members[i.group]?.instanceId ?? 'none'}, not ${i.id}`).join('; ')}`,
+      });
   }
   if (verdict.ok && mustRestore) {
     // HA: restore.json names the snapshot; one master keeps no records: its console says what it restored
     const restore = await s.text(`${CONTROL_PLANE_PREFIX}restore.json`);
     const m = restore ? /"snapshot"\s*:\s*"([^"]+)"/.exec(restore) : null;
-    const consoles = await Promise.all(newMasters.map((i) => readFile(path.join(i.root, 'var', 'log', 'console.log'), 'utf8').catch(() => '')));
+    const consoles = await Promise.all(
+      newMasters.map((i) => readFile(path.join(i.root, 'var', 'log', 'console.log'), 'utf8').catch(() => '')),
+    );
     const restored = m ? m[1] === mustRestore : consoles.some((c) => c.includes(`restoring ${mustRestore} into`));
-    if (!restored) Object.assign(verdict, { ok: false, reason: `the new masters did not restore the newest snapshot ${mustRestore} (restore.json: ${restore ?? 'none'})` });
+    if (!restored)
+      Object.assign(verdict, {
+        ok: false,
+        reason: `the new masters did not restore the newest snapshot ${mustRestore} (restore.json: ${restore ?? 'none'})`,
+      });
   }
   return { verdict, snapshots };
 }
 
 /** The result document (each instance's boot report, the control plane, the snapshots, elastic-IP associations); the IAM report when asked. */
-async function resultOf(o: ScenarioOptions, sim: Sim, s: Sims, aws: AwsClients, spec: ParsedSpec, judged: { verdict: Verdict; snapshots: string[] }): Promise<SimResult> {
+async function resultOf(
+  o: ScenarioOptions,
+  sim: Sim,
+  s: Sims,
+  aws: AwsClients,
+  spec: ParsedSpec,
+  judged: { verdict: Verdict; snapshots: string[] },
+): Promise<SimResult> {
   const { verdict, snapshots } = judged;
   const reports = await s.reports();
   const cp = await s.controlPlane();
   if (o.iamReportFile) {
     const names = naming(spec);
-    const asgNames = Object.fromEntries([...masterGroups(spec).map((m) => m.name), ...spec.spec.nodeGroups.map((g) => g.name)].map((g) => [g, names.asg(g)]));
+    const asgNames = Object.fromEntries(
+      [...masterGroups(spec).map((m) => m.name), ...spec.spec.nodeGroups.map((g) => g.name)].map((g) => [g, names.asg(g)]),
+    );
     const report = await iamReport(aws, spec.spec.region, sim.callsFile, [...sim.instances.values()], asgNames);
     await writeFile(o.iamReportFile, `${JSON.stringify(report, null, 2)}\n`);
     o.log(`${report.calls.length} AWS calls of the agents and their roles' policies in ${o.iamReportFile}`);
@@ -277,13 +353,18 @@ async function resultOf(o: ScenarioOptions, sim: Sim, s: Sims, aws: AwsClients, 
         group: i.group,
         role: i.role,
         result: r?.result ?? 'none',
-        phases: (r?.phases ?? []).map((p) => ({ name: p.name, seconds: p.end ? Math.round((Date.parse(p.end) - Date.parse(p.start)) / 100) / 10 : -1 })),
+        phases: (r?.phases ?? []).map((p) => ({
+          name: p.name,
+          seconds: p.end ? Math.round((Date.parse(p.end) - Date.parse(p.start)) / 100) / 10 : -1,
+        })),
         error: r?.error ?? null,
       };
     }),
     controlPlane: { initBy: cp.initBy, members: cp.members, leader: cp.leader },
     snapshots,
-    addresses: Object.fromEntries((addrs.Addresses ?? []).filter((a) => a.InstanceId && ids.has(a.InstanceId)).map((a) => [a.InstanceId!, a.AllocationId!])),
+    addresses: Object.fromEntries(
+      (addrs.Addresses ?? []).filter((a) => a.InstanceId && ids.has(a.InstanceId)).map((a) => [a.InstanceId!, a.AllocationId!]),
+    ),
   };
 }
 
@@ -322,7 +403,8 @@ export async function runScenario(o: ScenarioOptions): Promise<SimResult> {
     await s.untilBooted(deadline, 'boot');
     const failedIds = o.scenario === 'init-fails' ? await replaceFailedInit(sim, s, parsed.spec, deadline) : new Set<string>();
     let lost: MastersLost = { before: await s.snapshots(), newMasters: [] };
-    if (o.scenario === 'replace-master' || o.scenario === 'lose-all-masters') lost = await loseMasters(sim, s, o.scenario, lost.before, deadline);
+    if (o.scenario === 'replace-master' || o.scenario === 'lose-all-masters')
+      lost = await loseMasters(sim, s, o.scenario, lost.before, deadline);
     await awaitLeaderSnapshot(s, o.scenario, lost.before, deadline);
     return await resultOf(o, sim, s, aws, parsed.spec, await verdictOf(s, o.scenario, deadline, failedIds, lost));
   } finally {
@@ -338,7 +420,15 @@ export async function runScenario(o: ScenarioOptions): Promise<SimResult> {
 async function main(): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { file: { type: 'string', short: 'f' }, scenario: { type: 'string', default: 'boot' }, output: { type: 'string' }, 'iam-report': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      options: {
+        file: { type: 'string', short: 'f' },
+        scenario: { type: 'string', default: 'boot' },
+        output: { type: 'string' },
+        'iam-report': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
   } catch (e) {
     process.stderr.write(`boot-sim: ${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -356,17 +446,33 @@ async function main(): Promise<number> {
   const started = Date.now();
   let result: SimResult;
   try {
-    result = await runScenario({ spec: path.resolve(values.file), scenario: values.scenario as Scenario, log, env: process.env, ...(values['iam-report'] ? { iamReportFile: path.resolve(values['iam-report']) } : {}) });
+    result = await runScenario({
+      spec: path.resolve(values.file),
+      scenario: values.scenario as Scenario,
+      log,
+      env: process.env,
+      ...(values['iam-report'] ? { iamReportFile: path.resolve(values['iam-report']) } : {}),
+    });
   } catch (e) {
     log(`FAILED: ${(e as Error).message}`);
-    if (json) process.stdout.write(`${JSON.stringify({ scenario: values.scenario, ok: false, reason: (e as Error).message, instances: [], controlPlane: { initBy: null, members: [], leader: null }, snapshots: [], addresses: {} }, null, 2)}\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ scenario: values.scenario, ok: false, reason: (e as Error).message, instances: [], controlPlane: { initBy: null, members: [], leader: null }, snapshots: [], addresses: {} }, null, 2)}\n`,
+      );
     return 1;
   }
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
-    for (const i of result.instances) process.stdout.write(`${i.id} ${i.group} ${i.role} ${i.result} ${i.phases.map((p) => `${p.name}=${p.seconds}s`).join(' ')}${i.error ? ` ERROR ${i.error.phase}: ${i.error.message}` : ''}\n`);
-    process.stdout.write(`control plane: init by ${result.controlPlane.initBy}, members ${result.controlPlane.members.join(', ')}, leader ${result.controlPlane.leader}\nsnapshots: ${result.snapshots.join(', ')}\naddresses: ${JSON.stringify(result.addresses)}\n`);
-    process.stdout.write(`${result.scenario}: ${result.ok ? 'OK' : `FAILED: ${result.reason}`} in ${Math.round((Date.now() - started) / 1000)} s\n`);
+    for (const i of result.instances)
+      process.stdout.write(
+        `${i.id} ${i.group} ${i.role} ${i.result} ${i.phases.map((p) => `${p.name}=${p.seconds}s`).join(' ')}${i.error ? ` ERROR ${i.error.phase}: ${i.error.message}` : ''}\n`,
+      );
+    process.stdout.write(
+      `control plane: init by ${result.controlPlane.initBy}, members ${result.controlPlane.members.join(', ')}, leader ${result.controlPlane.leader}\nsnapshots: ${result.snapshots.join(', ')}\naddresses: ${JSON.stringify(result.addresses)}\n`,
+    );
+    process.stdout.write(
+      `${result.scenario}: ${result.ok ? 'OK' : `FAILED: ${result.reason}`} in ${Math.round((Date.now() - started) / 1000)} s\n`,
+    );
   }
   return result.ok ? 0 : 1;
 }

@@ -31,7 +31,12 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     process.stderr.write(`moto is listening on ${moto.url}; the spec is ${spec}\n`);
-    for (const step of [['create', '-f', spec, '--yes'], ['create', '-f', spec, '--yes'], ['status', '-f', spec], ['destroy', '-f', spec, '--yes']]) {
+    for (const step of [
+      ['create', '-f', spec, '--yes'],
+      ['create', '-f', spec, '--yes'],
+      ['status', '-f', spec],
+      ['destroy', '-f', spec, '--yes'],
+    ]) {
       const code = await kubeaz(step, env);
       if (code !== 0) {
         process.stderr.write(`kubeaz ${step[0]} exited ${code}\n`);

@@ -122,7 +122,8 @@ function listTs(dir: string, root: string, out: string[] = []): string[] {
 function resolve(from: string, spec: string, known: Set<string>): string | undefined {
   if (!spec.startsWith('.')) return undefined;
   const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), spec));
-  for (const c of [base.replace(/\.js$/, '.ts'), base.replace(/\.mjs$/, '.mts'), base, `${base}.ts`, `${base}/index.ts`]) if (known.has(c)) return c;
+  for (const c of [base.replace(/\.js$/, '.ts'), base.replace(/\.mjs$/, '.mts'), base, `${base}.ts`, `${base}/index.ts`])
+    if (known.has(c)) return c;
   return base;
 }
 
@@ -196,8 +197,10 @@ interface FileFacts {
   definesCommand: boolean;
 }
 
-const isExported = (n: ts.Node): boolean => (ts.canHaveModifiers(n) ? (ts.getModifiers(n) ?? []) : []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
-const namesResourceHandler = (t: ts.TypeNode | undefined): boolean => !!t && ts.isTypeReferenceNode(t) && t.typeName.getText() === 'ResourceHandler';
+const isExported = (n: ts.Node): boolean =>
+  (ts.canHaveModifiers(n) ? (ts.getModifiers(n) ?? []) : []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+const namesResourceHandler = (t: ts.TypeNode | undefined): boolean =>
+  !!t && ts.isTypeReferenceNode(t) && t.typeName.getText() === 'ResourceHandler';
 
 function readFile(file: string, text: string): FileFacts {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
@@ -205,15 +208,28 @@ function readFile(file: string, text: string): FileFacts {
   const lineOf = (n: ts.Node): number => sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1;
   const add = (spec: string, at: ts.Node, dynamic: boolean): void => void facts.imports.push({ spec, line: lineOf(at), dynamic });
   const visit = (n: ts.Node): void => {
-    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) add(n.moduleSpecifier.text, n, false);
-    else if (ts.isImportEqualsDeclaration(n) && ts.isExternalModuleReference(n.moduleReference) && ts.isStringLiteral(n.moduleReference.expression)) add(n.moduleReference.expression.text, n, false);
+    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier))
+      add(n.moduleSpecifier.text, n, false);
+    else if (
+      ts.isImportEqualsDeclaration(n) &&
+      ts.isExternalModuleReference(n.moduleReference) &&
+      ts.isStringLiteral(n.moduleReference.expression)
+    )
+      add(n.moduleReference.expression.text, n, false);
     // a type's import('…'): `import('../etcd/snapshots.js').RestoreRecord`
-    else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal)) add(n.argument.literal.text, n, false);
+    else if (ts.isImportTypeNode(n) && ts.isLiteralTypeNode(n.argument) && ts.isStringLiteral(n.argument.literal))
+      add(n.argument.literal.text, n, false);
     else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const arg = n.arguments[0];
       if (arg && ts.isStringLiteralLike(arg)) add(arg.text, n, true);
       else facts.opaque.push({ file, line: lineOf(n), text: n.getText(sf).replace(/\s+/g, ' ').slice(0, 100) });
-    } else if (ts.isCallExpression(n) && ts.isIdentifier(n.expression) && n.expression.text === 'require' && n.arguments.length === 1 && ts.isStringLiteralLike(n.arguments[0]!))
+    } else if (
+      ts.isCallExpression(n) &&
+      ts.isIdentifier(n.expression) &&
+      n.expression.text === 'require' &&
+      n.arguments.length === 1 &&
+      ts.isStringLiteralLike(n.arguments[0]!)
+    )
       add(n.arguments[0].text, n, false);
     ts.forEachChild(n, visit);
   };
@@ -223,8 +239,13 @@ function readFile(file: string, text: string): FileFacts {
     if (ts.isVariableStatement(st)) {
       for (const d of st.declarationList.declarations) {
         const init = d.initializer;
-        if (namesResourceHandler(d.type) || (init && (ts.isSatisfiesExpression(init) || ts.isAsExpression(init)) && namesResourceHandler(init.type))) facts.definesKind = true;
-        if (ts.isIdentifier(d.name) && /Command$/.test(d.name.text) && init && (ts.isArrowFunction(init) || ts.isFunctionExpression(init))) facts.definesCommand = true;
+        if (
+          namesResourceHandler(d.type) ||
+          (init && (ts.isSatisfiesExpression(init) || ts.isAsExpression(init)) && namesResourceHandler(init.type))
+        )
+          facts.definesKind = true;
+        if (ts.isIdentifier(d.name) && /Command$/.test(d.name.text) && init && (ts.isArrowFunction(init) || ts.isFunctionExpression(init)))
+          facts.definesCommand = true;
       }
     } else if (ts.isFunctionDeclaration(st) && st.name && /Command$/.test(st.name.text)) facts.definesCommand = true;
   }
@@ -286,11 +307,19 @@ export function checkLayers(srcDir: string): LayerReport {
 export const isLazyCommandLoad = (d: Arrow): boolean => folderOf(d.from) === 'cli' && folderOf(d.to) === 'commands';
 
 /** Dynamic imports counted by where they start: total, the CLI's lazy command loading, the rest by folder, and those into resources/ from engine/, commands/ or model/. */
-export function dynamicCounts(r: LayerReport): { total: number; lazyCommands: number; elsewhere: number; byFolder: Record<string, number>; intoResources: number } {
+export function dynamicCounts(r: LayerReport): {
+  total: number;
+  lazyCommands: number;
+  elsewhere: number;
+  byFolder: Record<string, number>;
+  intoResources: number;
+} {
   const rest = r.dynamic.filter((d) => !isLazyCommandLoad(d));
   const byFolder: Record<string, number> = {};
   for (const d of rest) byFolder[folderOf(d.from)] = (byFolder[folderOf(d.from)] ?? 0) + 1;
-  const intoResources = r.dynamic.filter((d) => folderOf(d.to) === 'resources' && ['engine', 'commands', 'model'].includes(folderOf(d.from))).length;
+  const intoResources = r.dynamic.filter(
+    (d) => folderOf(d.to) === 'resources' && ['engine', 'commands', 'model'].includes(folderOf(d.from)),
+  ).length;
   return { total: r.dynamic.length, lazyCommands: r.dynamic.length - rest.length, elsewhere: rest.length, byFolder, intoResources };
 }
 
@@ -339,7 +368,8 @@ export function summarize(r: LayerReport): { lines: string[]; fresh: number } {
       `${folders.length ? ` (${folders.join(', ')})` : ''}, ${d.intoResources} into resources/ from engine/, commands/ or model/; ${r.dynamicPackages} of packages`,
   );
   const overCeiling = d.elsewhere > DYNAMIC_CEILING;
-  if (overCeiling) out.push(`dynamic import() outside the CLI's lazy command loading: ${d.elsewhere}, over the ceiling of ${DYNAMIC_CEILING}`);
+  if (overCeiling)
+    out.push(`dynamic import() outside the CLI's lazy command loading: ${d.elsewhere}, over the ceiling of ${DYNAMIC_CEILING}`);
   const fresh =
     (overCeiling ? 1 : 0) +
     up.filter((u) => !KNOWN.upward.includes(u)).length +
@@ -350,7 +380,11 @@ export function summarize(r: LayerReport): { lines: string[]; fresh: number } {
     r.forbidden.length +
     r.kindToKind.length +
     r.opaque.length;
-  out.push(fresh ? `${fresh} new breach(es)` : 'no import runs upward, no circle, no kind imports a kind, no command a command or the SDK (beyond the known list)');
+  out.push(
+    fresh
+      ? `${fresh} new breach(es)`
+      : 'no import runs upward, no circle, no kind imports a kind, no command a command or the SDK (beyond the known list)',
+  );
   return { lines: out, fresh };
 }
 

@@ -32,7 +32,16 @@ export function nameCall(method: string, url: string, headers: IncomingMessage['
   if (service === 'route53') {
     const p = path.replace(/^\/2013-04-01\//, '');
     const kind = p.split('/')[0] ?? '';
-    const verb = method === 'GET' ? (/\/rrset$/.test(p) ? 'ListResourceRecordSets' : `Get/List:${kind}`) : method === 'POST' ? (/\/rrset$/.test(p) ? 'ChangeResourceRecordSets' : `Create/Change:${kind}`) : `${method}:${kind}`;
+    const verb =
+      method === 'GET'
+        ? /\/rrset$/.test(p)
+          ? 'ListResourceRecordSets'
+          : `Get/List:${kind}`
+        : method === 'POST'
+          ? /\/rrset$/.test(p)
+            ? 'ChangeResourceRecordSets'
+            : `Create/Change:${kind}`
+          : `${method}:${kind}`;
     return { service, action: verb };
   }
   if (service === 's3') {
@@ -72,7 +81,13 @@ export async function startProxy(opts: ProxyOptions): Promise<CountingProxy> {
   let latency = opts.latencyMs ?? 0;
   const counts = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
-  const send = (method: string, path: string, headers: IncomingMessage['headers'], body: Buffer, onDone?: (status: number, buf: Buffer, headers: IncomingMessage['headers']) => void) => {
+  const send = (
+    method: string,
+    path: string,
+    headers: IncomingMessage['headers'],
+    body: Buffer,
+    onDone?: (status: number, buf: Buffer, headers: IncomingMessage['headers']) => void,
+  ) => {
     const up = request({ host: target.hostname, port: target.port, method, path, headers: { ...headers, host: target.host } }, (r) => {
       const parts: Buffer[] = [];
       r.on('data', (c: Buffer) => parts.push(c));
@@ -104,7 +119,8 @@ export async function startProxy(opts: ProxyOptions): Promise<CountingProxy> {
       const forward = () => {
         const isQuery = String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded');
         // (a group's deletion is passed on to moto once its deletion time has passed)
-        if (clock && clock.intercept(name.action, body, res, isQuery, () => send(req.method ?? 'POST', req.url ?? '/', req.headers, body))) return;
+        if (clock && clock.intercept(name.action, body, res, isQuery, () => send(req.method ?? 'POST', req.url ?? '/', req.headers, body)))
+          return;
         if (clock?.rewrites(name.action)) {
           const headers = { ...req.headers };
           delete headers['accept-encoding'];

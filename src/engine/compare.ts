@@ -82,7 +82,13 @@ export const hasChanges = (p: Plan): boolean => p.changes.length > 0;
 export const PENDING = '(known after create)';
 
 /** A resource the plan will create: every attribute a dependent asks of it is PENDING. */
-const pendingActual = (node: AnyNode): Actual => ({ key: node.key, kind: node.kind, id: PENDING, attrs: new Proxy({}, { get: () => PENDING }), tags: node.tags });
+const pendingActual = (node: AnyNode): Actual => ({
+  key: node.key,
+  kind: node.kind,
+  id: PENDING,
+  attrs: new Proxy({}, { get: () => PENDING }),
+  tags: node.tags,
+});
 
 function resolveValue(v: unknown, actuals: Map<string, Actual>, key: string): unknown {
   if (isRef(v)) {
@@ -161,7 +167,8 @@ function clusterRefusals(observed: Map<string, Actual>, graph: DesiredGraph, zon
   for (const rule of CLUSTER_RULES) {
     const input = rule.input({ observed, graph, zones });
     const refusal = input === undefined ? undefined : rule.check(input);
-    if (refusal) out.push({ key: refusal.key, kind: refusal.kind, action: 'refuse', id: refusal.id, fields: refusal.fields, reason: refusal.reason });
+    if (refusal)
+      out.push({ key: refusal.key, kind: refusal.kind, action: 'refuse', id: refusal.id, fields: refusal.fields, reason: refusal.reason });
   }
   return out;
 }
@@ -191,26 +198,50 @@ export function computePlanFrom(
       case 'missing': {
         sim.set(key, pendingActual(node));
         const held = opts.held?.get(key);
-        changes.push(held ? { key, kind: node.kind, action: 'refuse', id: held.id, fields: [], reason: held.reason } : { key, kind: node.kind, action: 'create', fields: [] });
+        changes.push(
+          held
+            ? { key, kind: node.kind, action: 'refuse', id: held.id, fields: [], reason: held.reason }
+            : { key, kind: node.kind, action: 'create', fields: [] },
+        );
         break;
       }
       case 'pending':
         break;
       case 'incomplete':
-        changes.push({ key, kind: node.kind, action: 'update', id: c.actual.id, fields: [{ field: 'dependencies', from: 'incomplete', to: 'complete' }] });
+        changes.push({
+          key,
+          kind: node.kind,
+          action: 'update',
+          id: c.actual.id,
+          fields: [{ field: 'dependencies', from: 'incomplete', to: 'complete' }],
+        });
         break;
       case 'unchanged':
         unchanged++;
         break;
       case 'refuse':
-        changes.push({ key, kind: node.kind, action: 'refuse', id: c.actual.id, fields: fieldsOf(c.changes), reason: refusalReason(node.kind, c.actual.id, c.refused) });
+        changes.push({
+          key,
+          kind: node.kind,
+          action: 'refuse',
+          id: c.actual.id,
+          fields: fieldsOf(c.changes),
+          reason: refusalReason(node.kind, c.actual.id, c.refused),
+        });
         break;
       case 'update': {
         const h = handlerFor(handlers, node.kind);
         const hint = h.planUpdate?.(c.resolved, c.actual, c.changes) ?? {};
         if (hint.after) sim.set(key, hint.after);
         if (h.planDetail) details.push({ key, node: c.resolved, actual: c.actual, changes: c.changes });
-        changes.push({ key, kind: node.kind, action: 'update', id: c.actual.id, fields: fieldsOf(c.changes), ...(hint.note ? { note: hint.note } : {}) });
+        changes.push({
+          key,
+          kind: node.kind,
+          action: 'update',
+          id: c.actual.id,
+          fields: fieldsOf(c.changes),
+          ...(hint.note ? { note: hint.note } : {}),
+        });
         break;
       }
     }
@@ -225,7 +256,15 @@ export function computePlanFrom(
     const h = handlerFor(handlers, a.kind);
     const retired = h.retired?.(a) === true;
     const note = retired ? "kubeaz's own file, no longer used: create removes it" : h.deleteNote;
-    changes.push({ key: a.key, kind: a.kind, action: 'delete', id: a.id, fields: [], ...(note ? { note } : {}), ...(retired ? { retired } : {}) });
+    changes.push({
+      key: a.key,
+      kind: a.kind,
+      action: 'delete',
+      id: a.id,
+      fields: [],
+      ...(note ? { note } : {}),
+      ...(retired ? { retired } : {}),
+    });
   }
 
   const count = (x: PlanAction) => changes.filter((ch) => ch.action === x).length;

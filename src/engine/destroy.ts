@@ -42,7 +42,13 @@ export interface DestroyResult extends DeleteResult {
  * Deletes one resource (DependencyViolation retried within the budget), records the outcome and
  * reports progress. Returns the error to raise for it, or undefined when it is gone.
  */
-async function deleteOne(ctx: RunContext, h: ResourceHandler, a: Actual, result: DeleteResult, onDeleted?: (a: Actual) => Promise<void>): Promise<KubeazError | undefined> {
+async function deleteOne(
+  ctx: RunContext,
+  h: ResourceHandler,
+  a: Actual,
+  result: DeleteResult,
+  onDeleted?: (a: Actual) => Promise<void>,
+): Promise<KubeazError | undefined> {
   const started = Date.now();
   try {
     await whileDependent(ctx, () => h.delete(ctx, a));
@@ -104,7 +110,8 @@ export async function deleteInOrder(
     const started = Date.now();
     try {
       const swept = await DESTROY_SWEEP.run(ctx, actuals);
-      for (const d of swept.deleted) ctx.progress.emit({ type: 'delete', key: 'kubernetes', detail: d, seconds: (Date.now() - started) / 1000 });
+      for (const d of swept.deleted)
+        ctx.progress.emit({ type: 'delete', key: 'kubernetes', detail: d, seconds: (Date.now() - started) / 1000 });
       for (const b of swept.blockers) {
         for (const a of b.blocks) if (!blockedBy.has(a.id)) blockedBy.set(a.id, b);
         const first = b.blocks[0]!;
@@ -112,7 +119,12 @@ export async function deleteInOrder(
       }
     } catch (e) {
       const msg = `removing what Kubernetes made in the VPC: ${describeAwsError(e)}`;
-      result.failed.push({ key: DESTROY_SWEEP.name, kind: DESTROY_SWEEP.within, id: actuals.find((a) => a.kind === DESTROY_SWEEP.within)?.id ?? '-', error: msg });
+      result.failed.push({
+        key: DESTROY_SWEEP.name,
+        kind: DESTROY_SWEEP.within,
+        id: actuals.find((a) => a.kind === DESTROY_SWEEP.within)?.id ?? '-',
+        error: msg,
+      });
       throw new KubeazError(msg, errorCode(e), DESTROY_SWEEP.name, { cause: e });
     }
   };
@@ -138,8 +150,12 @@ export async function deleteInOrder(
  * Deletes owned resources the spec no longer names (a removed node group: its auto scaling group,
  * whose instances terminate with it, then its launch template), in destroy's order.
  */
-export const deleteOrphans = (ctx: RunContext, handlers: Handlers, orphans: readonly Actual[], opts: { concurrency: number; onDeleted?: (a: Actual) => Promise<void> }): Promise<DeleteResult> =>
-  deleteInOrder(ctx, handlers, orphans, opts);
+export const deleteOrphans = (
+  ctx: RunContext,
+  handlers: Handlers,
+  orphans: readonly Actual[],
+  opts: { concurrency: number; onDeleted?: (a: Actual) => Promise<void> },
+): Promise<DeleteResult> => deleteInOrder(ctx, handlers, orphans, opts);
 
 /** What lives inside the cluster's resources that kubeaz did not put there (destroy names it). */
 export async function foreignContents(ctx: RunContext, handlers: Handlers, actuals: readonly Actual[]): Promise<string[]> {
@@ -159,7 +175,11 @@ export async function destroyAll(
 ): Promise<DestroyResult> {
   // Everything the cluster owns, duplicates included (two resources claiming one key both go).
   const actuals = (opts.observed ?? (await everything(ctx, handlers))).filter((a) => !opts.keep?.(a));
-  const deleted = await deleteInOrder(ctx, handlers, actuals, { concurrency: opts.concurrency, sweep: true, ...(opts.onDeleted ? { onDeleted: opts.onDeleted } : {}) });
+  const deleted = await deleteInOrder(ctx, handlers, actuals, {
+    concurrency: opts.concurrency,
+    sweep: true,
+    ...(opts.onDeleted ? { onDeleted: opts.onDeleted } : {}),
+  });
   const result: DestroyResult = { ...deleted, remaining: [], aborted: ctx.signal.aborted };
   const waited = longestWait(result.deleted);
   if (waited) result.waited = waited;

@@ -9,7 +9,8 @@ import type { Actual } from '../resources/types.js';
 import type { Plan } from './compare.js';
 
 /** Where turning IRSA to `irsa` stands on the observed cluster. */
-export const observedIrsaSwitch = (irsa: boolean, observed: ReadonlyMap<string, Actual>): IrsaSwitch => irsaSwitchOf(irsa, masterRenderings(observed));
+export const observedIrsaSwitch = (irsa: boolean, observed: ReadonlyMap<string, Actual>): IrsaSwitch =>
+  irsaSwitchOf(irsa, masterRenderings(observed));
 
 /** The plan's word on the switch (Plan.irsaSwitch), or undefined when no switch is under way or ending. */
 export function switchOfPlan(sw: IrsaSwitch, plan: Plan): Plan['irsaSwitch'] {

@@ -19,7 +19,11 @@ export interface Observation {
  * state file names (else the smallest id) is the cluster's, and the others are returned as duplicates:
  * create and status name them and go on, destroy deletes them all.
  */
-export async function observeEvery(ctx: RunContext, handlers: Handlers, kinds: readonly Kind[] = Object.keys(handlers) as Kind[]): Promise<Observation> {
+export async function observeEvery(
+  ctx: RunContext,
+  handlers: Handlers,
+  kinds: readonly Kind[] = Object.keys(handlers) as Kind[],
+): Promise<Observation> {
   ctx.resetMemo();
   const lists = await Promise.all(
     kinds.map(async (k) => {
@@ -46,7 +50,11 @@ export const describeDuplicate = (d: Actual, kept: Actual | undefined): string =
   `two ${d.kind} resources claim the key ${d.key}: ${kept?.id ?? '?'} (used) and ${d.id} (a duplicate: delete it, or destroy deletes both)`;
 
 /** observeEvery, naming the duplicates as warnings and returning one resource per key. */
-export async function observeAll(ctx: RunContext, handlers: Handlers, kinds: readonly Kind[] = Object.keys(handlers) as Kind[]): Promise<Map<string, Actual>> {
+export async function observeAll(
+  ctx: RunContext,
+  handlers: Handlers,
+  kinds: readonly Kind[] = Object.keys(handlers) as Kind[],
+): Promise<Map<string, Actual>> {
   const { actuals, duplicates } = await observeEvery(ctx, handlers, kinds);
   for (const d of duplicates) ctx.progress.emit({ type: 'warn', message: describeDuplicate(d, actuals.get(d.key)) });
   return actuals;

@@ -37,7 +37,9 @@ export function refuseIfHeldElsewhere(ctx: RunContext): void {
   const regionOnly = ctx.sightings.every((s) => !s.cluster);
   throw new KubeazError(
     `${where}: kubeaz will not touch it from this spec in ${ctx.region}` +
-      (regionOnly ? ' (IAM, Route 53 and S3 are global; a cluster id is unique per account); run in its region, or choose another name or environment' : '; choose another name or environment'),
+      (regionOnly
+        ? ' (IAM, Route 53 and S3 are global; a cluster id is unique per account); run in its region, or choose another name or environment'
+        : '; choose another name or environment'),
     'ClusterHeldElsewhere',
     'cluster',
   );
@@ -51,7 +53,12 @@ export function refuseIfHeldElsewhere(ctx: RunContext): void {
  * already holds is refused here, naming the holder, before any mutating call. Only names not
  * already observed as ours are looked up, so a run with nothing to create makes no extra call.
  */
-export async function refuseNameCollisions(ctx: RunContext, graph: DesiredGraph, observed: ReadonlyMap<string, Actual>, handlers: Handlers): Promise<void> {
+export async function refuseNameCollisions(
+  ctx: RunContext,
+  graph: DesiredGraph,
+  observed: ReadonlyMap<string, Actual>,
+  handlers: Handlers,
+): Promise<void> {
   const wanted = new Map<string, Map<string, string>>();
   for (const n of graph.nodes) {
     if (observed.has(n.key) || !handlers[n.kind].nameHolders) continue;
@@ -66,7 +73,12 @@ export async function refuseNameCollisions(ctx: RunContext, graph: DesiredGraph,
   for (const [kind, byName] of wanted) {
     const holders = await handlers[kind as keyof Handlers].nameHolders!(ctx, [...byName.keys()]);
     for (const h of holders) {
-      if (h.tags[OWNER_TAG] === ctx.clusterId && (!ctx.owner || ((h.tags[NAME_TAG] ?? ctx.owner.name) === ctx.owner.name && (h.tags[ENV_TAG] ?? ctx.owner.environment) === ctx.owner.environment))) continue;
+      if (
+        h.tags[OWNER_TAG] === ctx.clusterId &&
+        (!ctx.owner ||
+          ((h.tags[NAME_TAG] ?? ctx.owner.name) === ctx.owner.name && (h.tags[ENV_TAG] ?? ctx.owner.environment) === ctx.owner.environment))
+      )
+        continue;
       const who =
         h.tags[NAME_TAG] && h.tags[ENV_TAG]
           ? `cluster ${h.tags[NAME_TAG]}/${h.tags[ENV_TAG]}${h.tags[REGION_TAG] ? ` (in ${h.tags[REGION_TAG]})` : ''}`
@@ -88,7 +100,8 @@ export async function refuseNameCollisions(ctx: RunContext, graph: DesiredGraph,
 
 /** Who holds something, by its tags: another cluster (named), or someone other than kubeaz. */
 function holderOf(tags: Readonly<Record<string, string>>): string {
-  if (tags[NAME_TAG] && tags[ENV_TAG]) return `cluster ${tags[NAME_TAG]}/${tags[ENV_TAG]}${tags[REGION_TAG] ? ` (in ${tags[REGION_TAG]})` : ''}`;
+  if (tags[NAME_TAG] && tags[ENV_TAG])
+    return `cluster ${tags[NAME_TAG]}/${tags[ENV_TAG]}${tags[REGION_TAG] ? ` (in ${tags[REGION_TAG]})` : ''}`;
   if (tags[OWNER_TAG]) return `cluster ${tags[OWNER_TAG]}`;
   return 'something kubeaz did not make (it carries no kubeaz tags)';
 }
@@ -105,7 +118,12 @@ export interface Held {
  * kinds whose identity the spec fixes account-wide (heldBy: an IAM OIDC provider at the cluster's
  * issuer URL). The plan lists each as refused, naming it; create then applies nothing.
  */
-export async function heldByOthers(ctx: RunContext, graph: DesiredGraph, observed: ReadonlyMap<string, Actual>, handlers: Handlers): Promise<Map<string, Held>> {
+export async function heldByOthers(
+  ctx: RunContext,
+  graph: DesiredGraph,
+  observed: ReadonlyMap<string, Actual>,
+  handlers: Handlers,
+): Promise<Map<string, Held>> {
   const byKind = new Map<keyof Handlers, DesiredGraph['nodes']>();
   for (const n of graph.nodes) {
     if (observed.has(n.key) || !handlers[n.kind].heldBy) continue;
@@ -113,9 +131,15 @@ export async function heldByOthers(ctx: RunContext, graph: DesiredGraph, observe
   }
   const out = new Map<string, Held>();
   for (const [kind, nodes] of byKind) {
-    const heldBy = handlers[kind].heldBy! as (c: RunContext, ns: DesiredGraph['nodes']) => Promise<Array<{ key: string; id: string; tags: Record<string, string>; what: string; why: string; remedy: string }>>;
+    const heldBy = handlers[kind].heldBy! as (
+      c: RunContext,
+      ns: DesiredGraph['nodes'],
+    ) => Promise<Array<{ key: string; id: string; tags: Record<string, string>; what: string; why: string; remedy: string }>>;
     for (const h of await heldBy(ctx, nodes))
-      out.set(h.key, { id: h.id, reason: `${h.what} already exists and belongs to ${holderOf(h.tags)}: ${h.why}; kubeaz will not adopt or replace it. ${h.remedy}` });
+      out.set(h.key, {
+        id: h.id,
+        reason: `${h.what} already exists and belongs to ${holderOf(h.tags)}: ${h.why}; kubeaz will not adopt or replace it. ${h.remedy}`,
+      });
   }
   return out;
 }

@@ -45,7 +45,9 @@ export class ConsoleProgress implements Progress {
     if (e.type === 'info') return void this.out.write(`${this.stamp()} ${e.message}\n`);
     if (e.type === 'warn') return void this.out.write(`${this.stamp()} warning: ${e.message}\n`);
     if (e.type === 'unchanged' && !this.opts.verbose) return;
-    this.out.write(`${this.stamp()} ${SYMBOL[e.type]} ${e.key}${e.detail ? `  ${e.detail}` : ''}${e.seconds !== undefined ? ` (${e.seconds.toFixed(1)}s)` : ''}\n`);
+    this.out.write(
+      `${this.stamp()} ${SYMBOL[e.type]} ${e.key}${e.detail ? `  ${e.detail}` : ''}${e.seconds !== undefined ? ` (${e.seconds.toFixed(1)}s)` : ''}\n`,
+    );
   }
 }
 

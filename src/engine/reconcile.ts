@@ -62,7 +62,13 @@ async function createOnce(ctx: RunContext, h: ResourceHandler, node: ResolvedNod
   let tried = false;
   return retryWhile(
     // A dependency made moments ago may not be visible to this API yet (eventual consistency).
-    { retryable: (e) => freshDeps && isNotFound(e), seconds: ctx.timing.propagationSeconds, firstDelayMs: 500, maxDelayMs: 5000, signal: ctx.signal },
+    {
+      retryable: (e) => freshDeps && isNotFound(e),
+      seconds: ctx.timing.propagationSeconds,
+      firstDelayMs: 500,
+      maxDelayMs: 5000,
+      signal: ctx.signal,
+    },
     async () => {
       if (tried && !made) {
         // The NotFound may have come from a follow-up (an association, a route) after the resource
@@ -133,7 +139,10 @@ async function settleStep(run: Run, key: string): Promise<void> {
   } catch (e) {
     const msg = e instanceof KubeazError ? e.message : `waiting for ${key}: ${describeAwsError(e)}`;
     const rec = actions.find((a) => a.key === key);
-    const failed = Object.defineProperty({ key, kind: node.kind, action: 'failed' as const, error: msg, id: actual.id }, 'cause', { value: e, enumerable: false });
+    const failed = Object.defineProperty({ key, kind: node.kind, action: 'failed' as const, error: msg, id: actual.id }, 'cause', {
+      value: e,
+      enumerable: false,
+    });
     if (rec) actions.splice(actions.indexOf(rec), 1, failed);
     else actions.push(failed);
     throw e instanceof KubeazError ? e : new KubeazError(msg, errorCode(e), key, { cause: e });
@@ -164,11 +173,21 @@ async function nodeStep(run: Run, key: string): Promise<void> {
     }
     if (c.verdict === 'update') {
       const { resolved, changes } = c;
-      if (!h.update) throw new KubeazError(`${key}: ${changes.map((x) => x.field).join(', ')} differ and ${node.kind} has no in-place update`, 'NoUpdate', key);
+      if (!h.update)
+        throw new KubeazError(
+          `${key}: ${changes.map((x) => x.field).join(', ')} differ and ${node.kind} has no in-place update`,
+          'NoUpdate',
+          key,
+        );
       const updated = await h.update(ctx, resolved, c.actual, changes);
       actuals.set(key, updated);
       actions.push({ key, kind: node.kind, action: 'update', id: updated.id, changes, seconds: (Date.now() - started) / 1000 });
-      ctx.progress.emit({ type: 'update', key, detail: `${updated.id}: ${changes.map((x) => x.field).join(', ')}`, seconds: (Date.now() - started) / 1000 });
+      ctx.progress.emit({
+        type: 'update',
+        key,
+        detail: `${updated.id}: ${changes.map((x) => x.field).join(', ')}`,
+        seconds: (Date.now() - started) / 1000,
+      });
       await opts.onRecord?.(key, updated);
       return;
     }
@@ -186,14 +205,25 @@ async function nodeStep(run: Run, key: string): Promise<void> {
     if (!(e instanceof KubeazError && e.code === 'ImmutableChange')) {
       const msg = e instanceof KubeazError ? e.message : `${actual ? 'updating' : 'creating'} ${key}: ${describeAwsError(e)}`;
       // the error itself rides along, not enumerable (JSON output stays clean), for --debug's stack
-      actions.push(Object.defineProperty({ key, kind: node.kind, action: 'failed' as const, error: msg, ...(actual ? { id: actual.id } : {}) }, 'cause', { value: e, enumerable: false }));
+      actions.push(
+        Object.defineProperty(
+          { key, kind: node.kind, action: 'failed' as const, error: msg, ...(actual ? { id: actual.id } : {}) },
+          'cause',
+          { value: e, enumerable: false },
+        ),
+      );
       throw e instanceof KubeazError ? e : new KubeazError(msg, errorCode(e), key, { cause: e });
     }
     throw e;
   }
 }
 
-export async function reconcile(ctx: RunContext, graph: DesiredGraph, handlers: Handlers, opts: ReconcileOptions): Promise<ReconcileResult> {
+export async function reconcile(
+  ctx: RunContext,
+  graph: DesiredGraph,
+  handlers: Handlers,
+  opts: ReconcileOptions,
+): Promise<ReconcileResult> {
   const actuals = new Map(opts.observed);
   const desiredKeys = new Set(graph.nodes.map((n) => n.key));
   const orphans = [...actuals.values()].filter((a) => !desiredKeys.has(a.key));
@@ -208,20 +238,34 @@ export async function reconcile(ctx: RunContext, graph: DesiredGraph, handlers: 
   const settles = graph.nodes.filter((n) => handlerFor(handlers, n.kind).settle);
   const settleKeys = new Set(settles.map((n) => n.key));
   const sched = [
-    ...graph.nodes.map((n) => ({ key: n.key, deps: n.deps.map((d) => ((n.ready ?? []).includes(d) && settleKeys.has(d) ? `${d}${READY}` : d)) })),
+    ...graph.nodes.map((n) => ({
+      key: n.key,
+      deps: n.deps.map((d) => ((n.ready ?? []).includes(d) && settleKeys.has(d) ? `${d}${READY}` : d)),
+    })),
     ...settles.map((n) => ({ key: `${n.key}${READY}`, deps: [n.key] })),
   ];
 
-  const result = await schedule(sched, (schedKey) => (schedKey.endsWith(READY) ? settleStep(run, schedKey.slice(0, -READY.length)) : nodeStep(run, schedKey)), {
-    concurrency: opts.concurrency,
-    signal: ctx.signal,
-    free: (k) => k.endsWith(READY),
-  });
+  const result = await schedule(
+    sched,
+    (schedKey) => (schedKey.endsWith(READY) ? settleStep(run, schedKey.slice(0, -READY.length)) : nodeStep(run, schedKey)),
+    {
+      concurrency: opts.concurrency,
+      signal: ctx.signal,
+      free: (k) => k.endsWith(READY),
+    },
+  );
   for (const key of result.skipped) {
     if (key.endsWith(READY)) continue;
     const node = byKey.get(key)!;
     actions.push({ key, kind: node.kind, action: 'skipped' });
   }
   const waited = longestWait([...actions.map((a) => ({ key: a.key, seconds: run.busy.get(a.key) ?? a.seconds }))]);
-  return { actions, actuals, orphans, ok: result.failed.length === 0 && result.skipped.length === 0, aborted: ctx.signal.aborted, ...(waited ? { waited } : {}) };
+  return {
+    actions,
+    actuals,
+    orphans,
+    ok: result.failed.length === 0 && result.skipped.length === 0,
+    aborted: ctx.signal.aborted,
+    ...(waited ? { waited } : {}),
+  };
 }

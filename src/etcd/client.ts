@@ -114,9 +114,17 @@ export const ETCD_RPC_DESCRIPTOR = {
         },
         Member: MEMBER,
         MemberAddRequest: { fields: { peerURLs: { rule: 'repeated', type: 'string', id: 1 }, isLearner: { type: 'bool', id: 2 } } },
-        MemberAddResponse: { fields: { header: { type: 'ResponseHeader', id: 1 }, member: { type: 'Member', id: 2 }, members: { rule: 'repeated', type: 'Member', id: 3 } } },
+        MemberAddResponse: {
+          fields: {
+            header: { type: 'ResponseHeader', id: 1 },
+            member: { type: 'Member', id: 2 },
+            members: { rule: 'repeated', type: 'Member', id: 3 },
+          },
+        },
         MemberRemoveRequest: { fields: { ID: { type: 'uint64', id: 1 } } },
-        MemberRemoveResponse: { fields: { header: { type: 'ResponseHeader', id: 1 }, members: { rule: 'repeated', type: 'Member', id: 2 } } },
+        MemberRemoveResponse: {
+          fields: { header: { type: 'ResponseHeader', id: 1 }, members: { rule: 'repeated', type: 'Member', id: 2 } },
+        },
         MemberListRequest: { fields: { linearizable: { type: 'bool', id: 1 } } },
         MemberListResponse: { fields: { header: { type: 'ResponseHeader', id: 1 }, members: { rule: 'repeated', type: 'Member', id: 2 } } },
       },
@@ -259,7 +267,13 @@ function wrap(endpoint: string, what: string, e: unknown): EtcdError {
   if (e instanceof EtcdError) return e;
   const err = e as { code?: number; details?: string; message?: string };
   const code = classifyGrpcError(err);
-  return new EtcdError(`etcd ${what} at ${endpoint} failed: ${err.details || err.message || String(e)}`, code, endpoint, typeof err.code === 'number' ? err.code : undefined, { cause: e });
+  return new EtcdError(
+    `etcd ${what} at ${endpoint} failed: ${err.details || err.message || String(e)}`,
+    code,
+    endpoint,
+    typeof err.code === 'number' ? err.code : undefined,
+    { cause: e },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,7 +310,12 @@ export function parseEndpoint(url: string): { target: string; tls: boolean } {
 const pem = async (v: string | Buffer | undefined): Promise<Buffer | undefined> =>
   v === undefined ? undefined : Buffer.isBuffer(v) ? v : v.trimStart().startsWith('-----BEGIN') ? Buffer.from(v) : readFile(v);
 
-type Unary<Req, Res> = (req: Req, meta: grpcTypes.Metadata, opts: grpcTypes.CallOptions, cb: (err: grpcTypes.ServiceError | null, res?: Res) => void) => grpcTypes.ClientUnaryCall;
+type Unary<Req, Res> = (
+  req: Req,
+  meta: grpcTypes.Metadata,
+  opts: grpcTypes.CallOptions,
+  cb: (err: grpcTypes.ServiceError | null, res?: Res) => void,
+) => grpcTypes.ClientUnaryCall;
 type MaintenanceClient = grpcTypes.Client & {
   Status: Unary<object, WireStatus>;
   Snapshot(req: object, opts?: grpcTypes.CallOptions): grpcTypes.ClientReadableStream<WireSnapshot>;
@@ -349,7 +368,12 @@ export function loadEtcdPackage(): Promise<EtcdPackage> {
   loaded ??= (async () => {
     const grpc = await import('@grpc/grpc-js');
     const loader = await import('@grpc/proto-loader');
-    const definition = loader.fromJSON(ETCD_RPC_DESCRIPTOR as Parameters<typeof loader.fromJSON>[0], { keepCase: true, longs: String, defaults: true, arrays: true });
+    const definition = loader.fromJSON(ETCD_RPC_DESCRIPTOR as Parameters<typeof loader.fromJSON>[0], {
+      keepCase: true,
+      longs: String,
+      defaults: true,
+      arrays: true,
+    });
     const pkg = grpc.loadPackageDefinition(definition) as unknown as { etcdserverpb: Omit<EtcdPackage, 'grpc'> };
     return { grpc, Maintenance: pkg.etcdserverpb.Maintenance, Cluster: pkg.etcdserverpb.Cluster };
   })();
@@ -359,7 +383,15 @@ export function loadEtcdPackage(): Promise<EtcdPackage> {
 const member = (m: WireMember): EtcdMember => {
   const id = String(m.ID ?? '0');
   const name = m.name ?? '';
-  return { id, idHex: idToHex(id), name, peerURLs: m.peerURLs ?? [], clientURLs: m.clientURLs ?? [], isLearner: Boolean(m.isLearner), started: name !== '' };
+  return {
+    id,
+    idHex: idToHex(id),
+    name,
+    peerURLs: m.peerURLs ?? [],
+    clientURLs: m.clientURLs ?? [],
+    isLearner: Boolean(m.isLearner),
+    started: name !== '',
+  };
 };
 
 /**
@@ -440,7 +472,8 @@ export class EtcdClient {
 
   /** Cluster.MemberRemove of a member by id (decimal string, as on the wire; idFromHex for a record's). */
   async memberRemove(id: string): Promise<EtcdMember[]> {
-    if (!isDecimalId(id)) throw new RangeError(`etcd member id ${JSON.stringify(id)} is not a decimal uint64 (idFromHex converts a hex id)`);
+    if (!isDecimalId(id))
+      throw new RangeError(`etcd member id ${JSON.stringify(id)} is not a decimal uint64 (idFromHex converts a hex id)`);
     const r = await this.unary('MemberRemove', this.cluster.MemberRemove, this.cluster, { ID: id });
     return (r.members ?? []).map(member);
   }
@@ -489,15 +522,32 @@ export class EtcdClient {
     } catch (e) {
       out.destroy();
       const err = e as { code?: number; details?: string; message?: string };
-      throw new EtcdError(`etcd snapshot from ${endpoint} failed: ${err.details || err.message || String(e)}`, classifyGrpcError(err), endpoint, typeof err.code === 'number' ? err.code : undefined, { cause: e });
+      throw new EtcdError(
+        `etcd snapshot from ${endpoint} failed: ${err.details || err.message || String(e)}`,
+        classifyGrpcError(err),
+        endpoint,
+        typeof err.code === 'number' ? err.code : undefined,
+        { cause: e },
+      );
     }
     const corrupt = (m: string) => new EtcdError(m, 'Corrupt', endpoint);
     if (lastRemaining !== '0') throw corrupt(`etcd snapshot from ${endpoint} ended early (${lastRemaining} bytes still announced)`);
     if (bytes < 32 + 512) throw corrupt(`etcd snapshot from ${endpoint} is too short (${bytes} bytes)`);
     const dbSha256 = dbHash.digest('hex');
-    if (tail.toString('hex') !== dbSha256) throw corrupt(`etcd snapshot from ${endpoint} is corrupt: its sha256 trailer ${tail.toString('hex')} does not match the data (${dbSha256})`);
-    if ((bytes - 32) % 512 !== 0) throw corrupt(`etcd snapshot from ${endpoint}: the database is ${bytes - 32} bytes, not a whole number of pages`);
-    return { file, bytes, sha256: fileHash.digest('hex'), dbSha256, ...(revision ? { revision } : {}), seconds: (Date.now() - started) / 1000 };
+    if (tail.toString('hex') !== dbSha256)
+      throw corrupt(
+        `etcd snapshot from ${endpoint} is corrupt: its sha256 trailer ${tail.toString('hex')} does not match the data (${dbSha256})`,
+      );
+    if ((bytes - 32) % 512 !== 0)
+      throw corrupt(`etcd snapshot from ${endpoint}: the database is ${bytes - 32} bytes, not a whole number of pages`);
+    return {
+      file,
+      bytes,
+      sha256: fileHash.digest('hex'),
+      dbSha256,
+      ...(revision ? { revision } : {}),
+      seconds: (Date.now() - started) / 1000,
+    };
   }
 
   close(): void {
@@ -529,7 +579,12 @@ export async function withEtcd<T>(endpoint: string, opts: EtcdClientOptions, fn:
 }
 
 /** A snapshot of `endpoint` into `file` (backup-etcd --etcd-endpoint). */
-export async function snapshotToFile(endpoint: string, file: string, tls: EtcdTls = {}, opts: { timeoutSeconds?: number; signal?: AbortSignal } = {}): Promise<SnapshotResult> {
+export async function snapshotToFile(
+  endpoint: string,
+  file: string,
+  tls: EtcdTls = {},
+  opts: { timeoutSeconds?: number; signal?: AbortSignal } = {},
+): Promise<SnapshotResult> {
   return withEtcd(endpoint, { tls }, (c) => c.snapshot(file, opts));
 }
 
@@ -537,7 +592,8 @@ export async function snapshotToFile(endpoint: string, file: string, tls: EtcdTl
 // several endpoints
 
 /** What one endpoint answered: its Status, or the error that stood for it. */
-export type Probe = { endpoint: string; ok: true; status: EtcdStatus; healthy: boolean } | { endpoint: string; ok: false; error: EtcdError };
+export type Probe =
+  { endpoint: string; ok: true; status: EtcdStatus; healthy: boolean } | { endpoint: string; ok: false; error: EtcdError };
 
 /**
  * Status of every endpoint, in parallel, each with its own deadline; never rejects (a member that
@@ -558,14 +614,20 @@ export async function probeAll(endpoints: string[], opts: EtcdClientOptions = {}
 }
 
 /** The endpoint whose member says it is the leader (Status, not etcdctl's table), or undefined. */
-export async function findLeader(endpoints: string[], opts: EtcdClientOptions = {}): Promise<{ endpoint: string; status: EtcdStatus } | undefined> {
+export async function findLeader(
+  endpoints: string[],
+  opts: EtcdClientOptions = {},
+): Promise<{ endpoint: string; status: EtcdStatus } | undefined> {
   const probes = await probeAll(endpoints, opts);
   for (const p of probes) if (p.ok && isLeader(p.status)) return { endpoint: p.endpoint, status: p.status };
   return undefined;
 }
 
 /** The leader if one answers, else the first healthy member, else undefined (where a snapshot can come from). */
-export async function anyHealthy(endpoints: string[], opts: EtcdClientOptions = {}): Promise<{ endpoint: string; status: EtcdStatus } | undefined> {
+export async function anyHealthy(
+  endpoints: string[],
+  opts: EtcdClientOptions = {},
+): Promise<{ endpoint: string; status: EtcdStatus } | undefined> {
   const probes = await probeAll(endpoints, opts);
   const ok = probes.filter((p): p is Extract<Probe, { ok: true }> => p.ok && p.healthy);
   const best = ok.find((p) => isLeader(p.status)) ?? ok[0];
@@ -576,7 +638,10 @@ export async function anyHealthy(endpoints: string[], opts: EtcdClientOptions = 
  * MemberList from the first of `endpoints` that answers (tried in order, each with its deadline);
  * undefined when none does. The member list a join or a replacement decides from.
  */
-export async function memberListFrom(endpoints: string[], opts: EtcdClientOptions = {}): Promise<{ endpoint: string; members: EtcdMember[] } | undefined> {
+export async function memberListFrom(
+  endpoints: string[],
+  opts: EtcdClientOptions = {},
+): Promise<{ endpoint: string; members: EtcdMember[] } | undefined> {
   for (const endpoint of endpoints) {
     try {
       return { endpoint, members: await withEtcd(endpoint, opts, (c) => c.memberList()) };

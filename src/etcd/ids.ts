@@ -30,7 +30,8 @@ export function idFromHex(hex: string): string {
 
 /** Whether two ids name the same member, each given as decimal (`dec:`) or hex — compared as numbers. */
 export function sameId(a: { dec?: string; hex?: string }, b: { dec?: string; hex?: string }): boolean {
-  const n = (x: { dec?: string; hex?: string }) => (x.dec !== undefined ? toBigInt(x.dec, 10) : x.hex !== undefined ? toBigInt(x.hex, 16) : undefined);
+  const n = (x: { dec?: string; hex?: string }) =>
+    x.dec !== undefined ? toBigInt(x.dec, 10) : x.hex !== undefined ? toBigInt(x.hex, 16) : undefined;
   const na = n(a);
   return na !== undefined && na === n(b);
 }

@@ -4,7 +4,14 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  paginateListObjectsV2,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { errorCode, isNotFound, KubeazError } from '../aws/errors.js';
 import { planRetention, snapshotKey, snapshotTime } from './retention.js';
 import { ETCD_PREFIX, parseRestoreRecord, restoreRecordKey, type RestoreRecord } from '../records/etcd.js';
@@ -18,7 +25,11 @@ export const RESTORE_RECORD_KEY = restoreRecordKey();
  * The restore record, when a restore happened; undefined when there is none (or no bucket). A
  * record that is not the expected JSON is reported as such rather than dropped.
  */
-export async function readRestoreRecord(s3: S3Client, Bucket: string, owner?: string): Promise<RestoreRecord | { invalid: string } | undefined> {
+export async function readRestoreRecord(
+  s3: S3Client,
+  Bucket: string,
+  owner?: string,
+): Promise<RestoreRecord | { invalid: string } | undefined> {
   let text: string;
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket, Key: RESTORE_RECORD_KEY, ...(owner ? { ExpectedBucketOwner: owner } : {}) }));
@@ -43,7 +54,10 @@ export interface SnapshotObject {
 export async function listSnapshots(s3: S3Client, Bucket: string, owner?: string): Promise<SnapshotObject[] | undefined> {
   const out: SnapshotObject[] = [];
   try {
-    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket, Prefix: ETCD_PREFIX, ...(owner ? { ExpectedBucketOwner: owner } : {}) })) {
+    for await (const page of paginateListObjectsV2(
+      { client: s3 },
+      { Bucket, Prefix: ETCD_PREFIX, ...(owner ? { ExpectedBucketOwner: owner } : {}) },
+    )) {
       for (const o of page.Contents ?? []) {
         const time = o.Key ? snapshotTime(o.Key) : undefined;
         if (time === undefined) continue;
@@ -75,7 +89,15 @@ export async function snapshotStorage(
   let VersionIdMarker: string | undefined;
   try {
     for (;;) {
-      const page = await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: ETCD_PREFIX, KeyMarker, VersionIdMarker, ...(owner ? { ExpectedBucketOwner: owner } : {}) }));
+      const page = await s3.send(
+        new ListObjectVersionsCommand({
+          Bucket,
+          Prefix: ETCD_PREFIX,
+          KeyMarker,
+          VersionIdMarker,
+          ...(owner ? { ExpectedBucketOwner: owner } : {}),
+        }),
+      );
       for (const v of page.Versions ?? []) {
         if (v.IsLatest) currentBytes += v.Size ?? 0;
         else {
@@ -113,7 +135,14 @@ export function partSizeBytes(): number {
  * Uploads a verified snapshot file to `key` with `If-None-Match: *` (never overwrites) and its
  * sha256 in the metadata; multipart (lib-storage) when it is larger than one part.
  */
-export async function uploadSnapshot(s3: S3Client, Bucket: string, key: string, file: string, sha256: string, owner?: string): Promise<{ bytes: number; multipart: boolean }> {
+export async function uploadSnapshot(
+  s3: S3Client,
+  Bucket: string,
+  key: string,
+  file: string,
+  sha256: string,
+  owner?: string,
+): Promise<{ bytes: number; multipart: boolean }> {
   const { Upload } = await import('@aws-sdk/lib-storage');
   const { size } = await stat(file);
   const partSize = partSizeBytes();
@@ -137,7 +166,12 @@ export async function uploadSnapshot(s3: S3Client, Bucket: string, key: string, 
     await upload.done();
   } catch (e) {
     if (errorCode(e) === 'PreconditionFailed')
-      throw new KubeazError(`s3://${Bucket}/${key} already exists (a snapshot of the same second); it was not overwritten — run again`, 'SnapshotExists', key, { cause: e });
+      throw new KubeazError(
+        `s3://${Bucket}/${key} already exists (a snapshot of the same second); it was not overwritten — run again`,
+        'SnapshotExists',
+        key,
+        { cause: e },
+      );
     throw e;
   }
   return { bytes: size, multipart: size > partSize };
@@ -182,7 +216,13 @@ export async function uploadSnapshotInFreeSecond(
  * Applies the retention policy now: deletes what planRetention says, never the newest.
  * Returns what was deleted and kept.
  */
-export async function pruneSnapshots(s3: S3Client, Bucket: string, now: Date, retentionDays: number, owner?: string): Promise<{ deleted: string[]; kept: string[] }> {
+export async function pruneSnapshots(
+  s3: S3Client,
+  Bucket: string,
+  now: Date,
+  retentionDays: number,
+  owner?: string,
+): Promise<{ deleted: string[]; kept: string[] }> {
   const snaps = (await listSnapshots(s3, Bucket, owner)) ?? [];
   const plan = planRetention(
     snaps.map((s) => s.key),

@@ -33,7 +33,11 @@ export async function apiServerVersion(kubeconfig: string, timeoutMs = 10_000): 
 }
 
 /** Polls until the API server reports `version` (v-prefix optional), or throws after `maxSeconds`. */
-export async function waitForApiVersion(kubeconfig: string, version: string, opts: { pollSeconds: number; maxSeconds: number; onPoll?: (seen: string, seconds: number) => void; signal?: AbortSignal }): Promise<void> {
+export async function waitForApiVersion(
+  kubeconfig: string,
+  version: string,
+  opts: { pollSeconds: number; maxSeconds: number; onPoll?: (seen: string, seconds: number) => void; signal?: AbortSignal },
+): Promise<void> {
   const want = version.replace(/^v/, '');
   const started = Date.now();
   let last = '';
@@ -47,19 +51,33 @@ export async function waitForApiVersion(kubeconfig: string, version: string, opt
     const seconds = (Date.now() - started) / 1000;
     opts.onPoll?.(last, seconds);
     if (seconds > opts.maxSeconds || opts.signal?.aborted)
-      throw new KubeazError(`the API server did not report v${want} within ${opts.maxSeconds}s (last: ${last})`, 'ApiVersionTimeout', 'kubernetes');
+      throw new KubeazError(
+        `the API server did not report v${want} within ${opts.maxSeconds}s (last: ${last})`,
+        'ApiVersionTimeout',
+        'kubernetes',
+      );
     await sleep(opts.pollSeconds * 1000);
   }
 }
 
 /** One GET of an API server path (/readyz/etcd, …) with the kubeconfig's credentials: the HTTP status, or why none came. */
-export async function apiGet(kubeconfig: string, pathName: string, timeoutMs = 10_000): Promise<{ status: number; body: string } | { error: string }> {
+export async function apiGet(
+  kubeconfig: string,
+  pathName: string,
+  timeoutMs = 10_000,
+): Promise<{ status: number; body: string } | { error: string }> {
   const { kc } = await kubeConfigFrom(kubeconfig);
   const server = kc.getCurrentCluster()?.server;
   if (!server) return { error: 'the kubeconfig names no server' };
   const { request } = await import('node:https');
   const url = new URL(pathName, server);
-  const opts: import('node:https').RequestOptions = { method: 'GET', hostname: url.hostname, port: url.port || 443, path: url.pathname + url.search, timeout: timeoutMs };
+  const opts: import('node:https').RequestOptions = {
+    method: 'GET',
+    hostname: url.hostname,
+    port: url.port || 443,
+    path: url.pathname + url.search,
+    timeout: timeoutMs,
+  };
   await kc.applyToHTTPSOptions(opts);
   return new Promise((resolve) => {
     const req = request(opts, (res) => {
@@ -92,12 +110,16 @@ export async function waitForMasterBack(
     const ready = await apiGet(kubeconfig, '/readyz');
     if ('error' in etcd) missing = `API server: ${etcd.error}`;
     else if (etcd.status !== 200) missing = `etcd not healthy (/readyz/etcd: HTTP ${etcd.status})`;
-    else if ('error' in ready || ready.status !== 200) missing = `API server not Ready (/readyz: ${'error' in ready ? ready.error : `HTTP ${ready.status}`})`;
+    else if ('error' in ready || ready.status !== 200)
+      missing = `API server not Ready (/readyz: ${'error' in ready ? ready.error : `HTTP ${ready.status}`})`;
     else {
       const read = await readKubernetes(kubeconfig);
       if (!read.reachable) missing = `nodes not readable: ${read.reason}`;
       else {
-        const fresh = read.nodes.filter((n) => n.metadata?.labels?.[GROUP_LABEL] === group && new Date(n.metadata?.creationTimestamp ?? 0).getTime() >= since.getTime() - 1000);
+        const fresh = read.nodes.filter(
+          (n) =>
+            n.metadata?.labels?.[GROUP_LABEL] === group && new Date(n.metadata?.creationTimestamp ?? 0).getTime() >= since.getTime() - 1000,
+        );
         const isReady = fresh.some((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
         if (isReady) return;
         missing = fresh.length ? `the new node of ${group} is not Ready yet` : `no new node of ${group} registered yet`;
@@ -105,7 +127,8 @@ export async function waitForMasterBack(
     }
     const seconds = (Date.now() - started) / 1000;
     opts.onPoll?.(missing, seconds);
-    if (seconds > opts.maxSeconds || opts.signal?.aborted) throw new KubeazError(`${group} is not back after ${opts.maxSeconds}s: ${missing}`, 'ControlPlaneNotBack', 'kubernetes');
+    if (seconds > opts.maxSeconds || opts.signal?.aborted)
+      throw new KubeazError(`${group} is not back after ${opts.maxSeconds}s: ${missing}`, 'ControlPlaneNotBack', 'kubernetes');
     await new Promise((r) => setTimeout(r, opts.pollSeconds * 1000));
   }
 }

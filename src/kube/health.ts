@@ -34,7 +34,14 @@ export const COMPONENTS: Component[] = [
   { name: 'kube-scheduler', labels: [['component', 'kube-scheduler']], prefix: 'kube-scheduler-' },
   { name: 'etcd', labels: [['component', 'etcd']], prefix: 'etcd-' },
   { name: 'cilium', labels: [['k8s-app', 'cilium']], prefix: 'cilium-agent-' },
-  { name: 'cilium-operator', labels: [['io.cilium/app', 'operator'], ['name', 'cilium-operator']], prefix: 'cilium-operator-' },
+  {
+    name: 'cilium-operator',
+    labels: [
+      ['io.cilium/app', 'operator'],
+      ['name', 'cilium-operator'],
+    ],
+    prefix: 'cilium-operator-',
+  },
   { name: 'coredns', labels: [['k8s-app', 'kube-dns']], prefix: 'coredns-' },
   { name: 'aws-cloud-controller-manager', labels: [['k8s-app', 'aws-cloud-controller-manager']], prefix: 'aws-cloud-controller-manager-' },
   { name: 'ebs-csi-controller', labels: [['app', 'ebs-csi-controller']], prefix: 'ebs-csi-controller-' },
@@ -76,7 +83,9 @@ export function podProblem(p: V1Pod): string | undefined {
   const phase = p.status?.phase ?? 'Unknown';
   if (phase === 'Succeeded') return undefined;
   const statuses = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])];
-  const waiting = statuses.find((c) => c.state?.waiting?.reason && c.state.waiting.reason !== 'PodInitializing' && c.state.waiting.reason !== 'ContainerCreating');
+  const waiting = statuses.find(
+    (c) => c.state?.waiting?.reason && c.state.waiting.reason !== 'PodInitializing' && c.state.waiting.reason !== 'ContainerCreating',
+  );
   if (waiting) return `${waiting.state!.waiting!.reason}${waiting.restartCount ? ` (restarts ${waiting.restartCount})` : ''}`;
   if (phase !== 'Running') return `${phase}${p.status?.reason ? ` (${p.status.reason})` : ''}`;
   const notReady = (p.status?.containerStatuses ?? []).filter((c) => !c.ready);
@@ -90,12 +99,20 @@ function componentOf(p: V1Pod): string | undefined {
   return COMPONENTS.find((c) => c.labels.some(([k, v]) => labels[k] === v) || name.startsWith(c.prefix))?.name;
 }
 
-export function evaluateKubernetes(input: { serverVersion: string; nodes: V1Node[]; pods: V1Pod[]; groups: ExpectedGroup[] }): KubernetesHealth {
+export function evaluateKubernetes(input: {
+  serverVersion: string;
+  nodes: V1Node[];
+  pods: V1Pod[];
+  groups: ExpectedGroup[];
+}): KubernetesHealth {
   const problems: string[] = [];
   const groups: GroupHealth[] = input.groups.map((g) => {
     const members = input.nodes.filter((n) => n.metadata?.labels?.[GROUP_LABEL] === g.name);
     const ready = members.filter(nodeReady).length;
-    if (ready < g.want) problems.push(`node group ${g.name}: ${ready} of ${g.want} nodes Ready${members.length > ready ? ` (${members.length - ready} registered but not Ready)` : members.length < g.want ? ` (${g.want - members.length} not registered)` : ''}`);
+    if (ready < g.want)
+      problems.push(
+        `node group ${g.name}: ${ready} of ${g.want} nodes Ready${members.length > ready ? ` (${members.length - ready} registered but not Ready)` : members.length < g.want ? ` (${g.want - members.length} not registered)` : ''}`,
+      );
     return { name: g.name, want: g.want, have: members.length, ready };
   });
   for (const n of input.nodes.filter((x) => !nodeReady(x))) {
@@ -108,13 +125,21 @@ export function evaluateKubernetes(input: { serverVersion: string; nodes: V1Node
     const k = minorOf(kubelet);
     if (server === undefined || k === undefined) continue;
     if (k > server) problems.push(`node ${n.metadata?.name}: kubelet ${kubelet} is newer than the API server ${input.serverVersion}`);
-    else if (server - k > MAX_KUBELET_SKEW) problems.push(`node ${n.metadata?.name}: kubelet ${kubelet} is more than ${MAX_KUBELET_SKEW} minor versions older than the API server ${input.serverVersion}`);
+    else if (server - k > MAX_KUBELET_SKEW)
+      problems.push(
+        `node ${n.metadata?.name}: kubelet ${kubelet} is more than ${MAX_KUBELET_SKEW} minor versions older than the API server ${input.serverVersion}`,
+      );
   }
   const system = input.pods.filter((p) => (p.metadata?.namespace ?? 'kube-system') === 'kube-system');
   const components: ComponentHealth[] = COMPONENTS.map((c) => {
     const pods = system.filter((p) => componentOf(p) === c.name);
     const bad = pods.map((p) => [p, podProblem(p)] as const).filter(([, why]) => why);
-    const h = { name: c.name, pods: pods.length, ready: pods.length - bad.length, problems: bad.map(([p, why]) => `${p.metadata?.name}: ${why}`) };
+    const h = {
+      name: c.name,
+      pods: pods.length,
+      ready: pods.length - bad.length,
+      problems: bad.map(([p, why]) => `${p.metadata?.name}: ${why}`),
+    };
     if (!pods.length) problems.push(`${c.name}: no pod in kube-system`);
     for (const x of h.problems) problems.push(`pod kube-system/${x}`);
     return h;

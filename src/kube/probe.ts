@@ -7,7 +7,8 @@
 import { connect } from 'node:net';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 
-export type ApiRead = { reachable: true; serverVersion: string; nodes: V1Node[]; pods: V1Pod[] } | { reachable: false; server: string; reason: string };
+export type ApiRead =
+  { reachable: true; serverVersion: string; nodes: V1Node[]; pods: V1Pod[] } | { reachable: false; server: string; reason: string };
 
 function tcpProbe(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -19,11 +20,14 @@ function tcpProbe(host: string, port: number, timeoutMs: number): Promise<string
     };
     const timer = setTimeout(() => done(`no answer within ${Math.round(timeoutMs / 1000)}s`), timeoutMs);
     sock.once('connect', () => done());
-    sock.once('error', (e: NodeJS.ErrnoException) => done(e.code === 'ENOTFOUND' ? `${host} does not resolve` : e.code ?? e.message));
+    sock.once('error', (e: NodeJS.ErrnoException) => done(e.code === 'ENOTFOUND' ? `${host} does not resolve` : (e.code ?? e.message)));
   });
 }
 
-export async function readKubernetes(kubeconfig: string, opts: { connectTimeoutMs?: number; requestTimeoutMs?: number } = {}): Promise<ApiRead> {
+export async function readKubernetes(
+  kubeconfig: string,
+  opts: { connectTimeoutMs?: number; requestTimeoutMs?: number } = {},
+): Promise<ApiRead> {
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   kc.loadFromString(kubeconfig);
@@ -57,7 +61,11 @@ export async function readKubernetes(kubeconfig: string, opts: { connectTimeoutM
     return { reachable: true, serverVersion: version.gitVersion, nodes: nodes.items, pods: pods.items };
   } catch (e) {
     const err = e as Error & { code?: number | string; body?: string };
-    const reason = abort.signal.aborted ? 'no answer in time' : typeof err.code === 'number' ? `HTTP ${err.code}${/Unauthorized|Forbidden/.test(String(err.body)) ? ' (credentials refused)' : ''}` : (err.code ?? err.message).toString().split('\n')[0]!;
+    const reason = abort.signal.aborted
+      ? 'no answer in time'
+      : typeof err.code === 'number'
+        ? `HTTP ${err.code}${/Unauthorized|Forbidden/.test(String(err.body)) ? ' (credentials refused)' : ''}`
+        : (err.code ?? err.message).toString().split('\n')[0]!;
     return { reachable: false, server, reason };
   } finally {
     clearTimeout(timer);

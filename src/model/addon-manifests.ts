@@ -40,7 +40,12 @@ export function podIdentityWebhookManifest(image: string, region: string): strin
   const name = POD_IDENTITY_WEBHOOK_NAME;
   return yamlStream([
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'kube-system' } },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules: [{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get', 'watch', 'list'] }] },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name },
+      rules: [{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get', 'watch', 'list'] }],
+    },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
@@ -93,7 +98,12 @@ export function podIdentityWebhookManifest(image: string, region: string): strin
         },
       },
     },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'kube-system' }, spec: { selector: { app: name }, ports: [{ port: 443, targetPort: 'https' }] } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: 'kube-system' },
+      spec: { selector: { app: name }, ports: [{ port: 443, targetPort: 'https' }] },
+    },
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
@@ -114,8 +124,13 @@ export function podIdentityWebhookManifest(image: string, region: string): strin
 }
 
 /** The manifest objects `create` uploads for the masters (the webhook's only with IRSA on). */
-export function addonManifestFiles(clusterId: string, region: string, webhookImage: string | undefined): Array<{ key: string; body: string; contentType: string }> {
+export function addonManifestFiles(
+  clusterId: string,
+  region: string,
+  webhookImage: string | undefined,
+): Array<{ key: string; body: string; contentType: string }> {
   const out = [{ key: STORAGE_CLASS_KEY, body: storageClassManifest(clusterId), contentType: 'application/yaml' }];
-  if (webhookImage) out.push({ key: POD_IDENTITY_WEBHOOK_KEY, body: podIdentityWebhookManifest(webhookImage, region), contentType: 'application/yaml' });
+  if (webhookImage)
+    out.push({ key: POD_IDENTITY_WEBHOOK_KEY, body: podIdentityWebhookManifest(webhookImage, region), contentType: 'application/yaml' });
   return out;
 }

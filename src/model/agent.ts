@@ -42,8 +42,18 @@ export interface GroupSettingsDoc {
   elasticIps: number;
 }
 
-export function groupSettingsDoc(role: GroupSettingsDoc['role'], labels: Record<string, string>, taints: ReadonlyArray<GroupSettingsDoc['taints'][number]>, elasticIps: number): GroupSettingsDoc {
-  return { role, labels: { ...labels }, taints: taints.map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: t.effect })), elasticIps };
+export function groupSettingsDoc(
+  role: GroupSettingsDoc['role'],
+  labels: Record<string, string>,
+  taints: ReadonlyArray<GroupSettingsDoc['taints'][number]>,
+  elasticIps: number,
+): GroupSettingsDoc {
+  return {
+    role,
+    labels: { ...labels },
+    taints: taints.map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: t.effect })),
+    elasticIps,
+  };
 }
 
 /** The agent configuration of a spec (records/agent-config.ts AgentConfig, version 1): the cluster's facts, the masters' settings. */
@@ -68,7 +78,11 @@ export function agentConfigDoc(spec: ClusterSpec, names: Naming, bucket: string,
 /** A value with every object's keys in sorted order (arrays keep theirs). */
 const sortedKeys = (v: unknown): unknown =>
   v && typeof v === 'object' && !Array.isArray(v)
-    ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]))
+    ? Object.fromEntries(
+        Object.keys(v as object)
+          .sort()
+          .map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]),
+      )
     : Array.isArray(v)
       ? v.map(sortedKeys)
       : v;

@@ -24,7 +24,8 @@ export const IRSA_ADDON_ROLES = {
 } as const;
 
 /** The role ARN of `<cluster id>-<suffix>` under the cluster's IAM path (deterministic, as the role is made). */
-export const roleArnOf = (accountId: string, names: Naming, suffix: string): string => `arn:aws:iam::${accountId}:role${names.iamPath}${names.role(suffix)}`;
+export const roleArnOf = (accountId: string, names: Naming, suffix: string): string =>
+  `arn:aws:iam::${accountId}:role${names.iamPath}${names.role(suffix)}`;
 
 /** What IRSA gives the masters (the issuer, the add-ons' roles, the webhook's image); undefined when it is off. */
 export interface IrsaSettings {
@@ -114,13 +115,22 @@ export function renderUserData(
   // whitespace by systemd and on ',' by the kubelet. The spec's rules allow only the characters
   // below; anything else (a space, a quote, a second '=' list) could add a flag or a label, so it
   // is refused here too, whatever the caller validated.
-  for (const [what, list] of [['labels', nodeLabels], ['taints', nodeTaints]] as const) {
+  for (const [what, list] of [
+    ['labels', nodeLabels],
+    ['taints', nodeTaints],
+  ] as const) {
     const items = list === '' ? [] : list.split(',');
     const item = what === 'labels' ? /^[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*$/ : /^[A-Za-z0-9._/-]+(=[A-Za-z0-9._-]*)?:[A-Za-z]+$/;
-    const bad = items.find((i) => !item.test(i)) ?? (items.length !== (what === 'labels' ? Object.keys(labels).length : taints.length) ? list : undefined);
-    if (bad !== undefined) throw new TemplateError(`node group ${group}: ${what} entry ${JSON.stringify(bad)} holds characters the kubelet's flag cannot take safely`);
+    const bad =
+      items.find((i) => !item.test(i)) ??
+      (items.length !== (what === 'labels' ? Object.keys(labels).length : taints.length) ? list : undefined);
+    if (bad !== undefined)
+      throw new TemplateError(
+        `node group ${group}: ${what} entry ${JSON.stringify(bad)} holds characters the kubelet's flag cannot take safely`,
+      );
   }
-  if (!/^[a-f0-9]{64}$/.test(agent.sha256) || !/^agent\/[A-Za-z0-9._-]+$/.test(agent.key)) throw new TemplateError(`agent bundle key ${agent.key} / sha256 ${agent.sha256} is not what user data can name`);
+  if (!/^[a-f0-9]{64}$/.test(agent.sha256) || !/^agent\/[A-Za-z0-9._-]+$/.test(agent.key))
+    throw new TemplateError(`agent bundle key ${agent.key} / sha256 ${agent.sha256} is not what user data can name`);
   return renderTemplate(name, text, {
     ...vars,
     AGENT_KEY: agent.key,
@@ -128,7 +138,10 @@ export function renderUserData(
     NODEJS_PACKAGE: NODEJS.package,
     NODEJS_BINARY: NODEJS.binary,
     // a master's API server is given the issuer: a new issuer is a new version (model/irsa-switch.ts)
-    ISSUER: role === 'master' && vars.SERVICE_ACCOUNT_ISSUER !== undefined ? `\n# service-account issuer (IRSA) ${vars.SERVICE_ACCOUNT_ISSUER}` : '',
+    ISSUER:
+      role === 'master' && vars.SERVICE_ACCOUNT_ISSUER !== undefined
+        ? `\n# service-account issuer (IRSA) ${vars.SERVICE_ACCOUNT_ISSUER}`
+        : '',
     ROLE: role,
     NODE_GROUP: group,
     // the group's settings travel with its launch template version (records/agent-config.ts GroupSettings)

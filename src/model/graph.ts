@@ -35,7 +35,8 @@ export function validateGraph(nodes: readonly AnyNode[]): void {
   for (const n of nodes) {
     for (const d of n.deps) if (!byKey.has(d)) throw new GraphError(`${n.key} depends on ${d}, which is not in the graph`);
     for (const r of refsOf(n)) if (!n.deps.includes(r)) throw new GraphError(`${n.key} references ${r} without depending on it`);
-    for (const r of n.ready ?? []) if (!n.deps.includes(r)) throw new GraphError(`${n.key} waits for ${r} to be ready without depending on it`);
+    for (const r of n.ready ?? [])
+      if (!n.deps.includes(r)) throw new GraphError(`${n.key} waits for ${r} to be ready without depending on it`);
   }
   const cycle = findCycle(nodes.map((n) => ({ key: n.key, deps: n.deps })));
   if (cycle) throw new GraphError(`dependency cycle: ${cycle.join(' → ')}`);
@@ -65,4 +66,3 @@ export function findCycle(nodes: ReadonlyArray<{ key: string; deps: readonly str
   }
   return undefined;
 }
-

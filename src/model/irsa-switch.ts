@@ -59,7 +59,8 @@ export function irsaSwitchOf(irsa: boolean, masters: readonly MasterRendering[])
     if (m.template.irsa !== irsa) {
       apply = true;
       waiting.push({ group: m.group, running: [...m.running] });
-    } else if (m.running.some((v) => v < m.template!.since)) waiting.push({ group: m.group, version: m.template.since, running: [...m.running] });
+    } else if (m.running.some((v) => v < m.template!.since))
+      waiting.push({ group: m.group, version: m.template.since, running: [...m.running] });
   }
   return { irsa, step: apply ? 'apply' : waiting.length ? 'rollout' : 'settled', waiting };
 }
@@ -108,7 +109,8 @@ export function irsaSwitchText(sw: IrsaSwitch, finishing: boolean): string | und
     w.map((x) => `${x.group} on version ${x.version}${x.running.length ? ` (runs ${[...new Set(x.running)].join(', ')})` : ''}`).join(', ');
   if (sw.step === 'apply')
     return `IRSA switch (${what}): step 1/2 — this create renders the masters' launch template with IRSA ${what}; ${keep} until every master runs that version (kubeaz rollout); ${then}`;
-  if (sw.step === 'rollout') return `IRSA switch (${what}): step 1/2 done — ${keep} until every master runs the version rendered with IRSA ${what}: ${versions(sw.waiting)} (kubeaz rollout); ${then}`;
+  if (sw.step === 'rollout')
+    return `IRSA switch (${what}): step 1/2 done — ${keep} until every master runs the version rendered with IRSA ${what}: ${versions(sw.waiting)} (kubeaz rollout); ${then}`;
   if (finishing)
     return `IRSA switch (${what}): step 2/2 — every master runs a launch template version rendered with IRSA ${what}: ${sw.irsa ? "the EBS CSI and cluster-autoscaler statements leave the master's role" : 'the IRSA roles, OIDC provider and discovery documents go (with --allow-delete)'}`;
   return undefined;

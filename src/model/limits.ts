@@ -80,7 +80,15 @@ export function nodeViolations(n: AnyNode): LimitViolation[] {
     }
     const count = Object.keys(t).length + extra;
     if (count > AWS_LIMITS.tagsPerResource)
-      out.push({ key: n.key, kind: n.kind, what: `${what} count`, value: Object.keys(t).join(', '), size: count, limit: AWS_LIMITS.tagsPerResource, unit: 'tags' });
+      out.push({
+        key: n.key,
+        kind: n.kind,
+        what: `${what} count`,
+        value: Object.keys(t).join(', '),
+        size: count,
+        limit: AWS_LIMITS.tagsPerResource,
+        unit: 'tags',
+      });
   };
   const dns = (what: string, name: string) => {
     chars(what, name.replace(/\.$/, ''), AWS_LIMITS.dnsName);
@@ -164,7 +172,11 @@ export function worstCaseFacts(spec: ClusterSpec, templates: Readonly<Record<str
 type PathSeg = string | number;
 
 /** Every string in the spec with its path; a record's keys count too (tags, labels). */
-function leaves(v: unknown, path: PathSeg[] = [], out: Array<{ path: PathSeg[]; text: string }> = []): Array<{ path: PathSeg[]; text: string }> {
+function leaves(
+  v: unknown,
+  path: PathSeg[] = [],
+  out: Array<{ path: PathSeg[]; text: string }> = [],
+): Array<{ path: PathSeg[]; text: string }> {
   if (typeof v === 'string') out.push({ path, text: v });
   else if (Array.isArray(v)) v.forEach((x, i) => leaves(x, [...path, i], out));
   else if (v && typeof v === 'object')

@@ -70,7 +70,8 @@ export const isMasterGroup = (group: string): boolean => MASTER_GROUP.test(group
 export function masterGroups(spec: ClusterSpec, firstZone?: string): Array<{ name: string; zone: string | undefined }> {
   const count = spec.spec.controlPlane.count;
   if (count <= 1) return [{ name: 'master', zone: undefined }];
-  const zones = firstZone && spec.spec.zones.includes(firstZone) ? [firstZone, ...spec.spec.zones.filter((z) => z !== firstZone)] : spec.spec.zones;
+  const zones =
+    firstZone && spec.spec.zones.includes(firstZone) ? [firstZone, ...spec.spec.zones.filter((z) => z !== firstZone)] : spec.spec.zones;
   return Array.from({ length: count }, (_, i) => ({ name: i === 0 ? 'master' : `master-${i + 1}`, zone: zones[i % zones.length] }));
 }
 
@@ -82,8 +83,14 @@ export function masterGroups(spec: ClusterSpec, firstZone?: string): Array<{ nam
  */
 export function remedyFor(key: string): string {
   const group = /^(?:asg|lt)\/(.+)$/.exec(key)?.[1];
-  if (group !== undefined && !isMasterGroup(group)) return `rename node group '${group}' (or choose another metadata.name or metadata.environment)`;
-  const what = group !== undefined ? "the control plane's groups are" : /^(?:tg|nlb|elb)\//.test(key) ? "the control plane's load balancers and their target groups are" : 'it is';
+  if (group !== undefined && !isMasterGroup(group))
+    return `rename node group '${group}' (or choose another metadata.name or metadata.environment)`;
+  const what =
+    group !== undefined
+      ? "the control plane's groups are"
+      : /^(?:tg|nlb|elb)\//.test(key)
+        ? "the control plane's load balancers and their target groups are"
+        : 'it is';
   return `choose another metadata.name or metadata.environment (${what} named after the cluster id, not after a node group)`;
 }
 

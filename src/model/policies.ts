@@ -14,7 +14,14 @@ import { k8sClusterTag } from './names.js';
 import { ADDON_MANIFEST_PREFIX } from './addon-manifests.js';
 import type { PolicyDocument, Ref } from './types.js';
 
-type Statement = { Sid?: string; Effect: 'Allow' | 'Deny'; Action: string | string[]; Resource: string | Ref | Array<string | Ref>; Condition?: unknown; Principal?: unknown };
+type Statement = {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource: string | Ref | Array<string | Ref>;
+  Condition?: unknown;
+  Principal?: unknown;
+};
 const doc = (Statement: Statement[]): PolicyDocument & { Statement: Statement[] } => ({ Version: '2012-10-17', Statement });
 
 export function tlsOnlyPolicy(bucketArn: string) {
@@ -118,7 +125,10 @@ const isRead = (a: string): boolean => /^(ec2|autoscaling|elasticloadbalancing):
 
 /** Changes to an existing ELB / target group / listener the cloud controller made (it tags them all owned). */
 const ELB_CHANGES = [...new Set(CLOUD_CONTROLLER_ACTIONS)].filter(
-  (a) => a.startsWith('elasticloadbalancing:') && !isRead(a) && !['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup'].includes(a),
+  (a) =>
+    a.startsWith('elasticloadbalancing:') &&
+    !isRead(a) &&
+    !['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup'].includes(a),
 );
 
 /** Changes to an existing EC2 resource of the cluster (security groups, instances, route tables). */
@@ -136,7 +146,12 @@ const EC2_CLUSTER_CHANGES = [
  * default; with IRSA on, the CSI part goes to the CSI controller's own role (`parts`), and the
  * master keeps the cloud controller's (which runs before any pod can: README, IAM roles for service accounts).
  */
-export function cloudControllerAndCsiStatements(clusterId: string, region: string, account: string, parts: { ccm: boolean; csi: boolean } = { ccm: true, csi: true }): Statement[] {
+export function cloudControllerAndCsiStatements(
+  clusterId: string,
+  region: string,
+  account: string,
+  parts: { ccm: boolean; csi: boolean } = { ccm: true, csi: true },
+): Statement[] {
   const reads = [...new Set([...(parts.ccm ? CLOUD_CONTROLLER_ACTIONS : []), ...(parts.csi ? EBS_CSI_ACTIONS : [])].filter(isRead))].sort();
   const ccm = cloudControllerStatements(clusterId, region, account);
   const csi = ebsCsiStatements(clusterId, region, account);
@@ -157,8 +172,20 @@ function cloudControllerStatements(clusterId: string, region: string, account: s
     { Sid: 'ClusterEc2Changes', Effect: 'Allow', Action: EC2_CLUSTER_CHANGES, Resource: '*', Condition: owned },
     { Sid: 'SecurityGroupInClusterVpc', Effect: 'Allow', Action: ['ec2:CreateSecurityGroup'], Resource: [ec2('vpc')], Condition: owned },
     { Sid: 'NewSecurityGroup', Effect: 'Allow', Action: ['ec2:CreateSecurityGroup'], Resource: [ec2('security-group')] },
-    { Sid: 'TagOwnSecurityGroups', Effect: 'Allow', Action: ['ec2:CreateTags'], Resource: [ec2('security-group')], Condition: requestOwned },
-    { Sid: 'CreateOwnedLoadBalancers', Effect: 'Allow', Action: ['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:AddTags'], Resource: '*', Condition: requestOwned },
+    {
+      Sid: 'TagOwnSecurityGroups',
+      Effect: 'Allow',
+      Action: ['ec2:CreateTags'],
+      Resource: [ec2('security-group')],
+      Condition: requestOwned,
+    },
+    {
+      Sid: 'CreateOwnedLoadBalancers',
+      Effect: 'Allow',
+      Action: ['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:AddTags'],
+      Resource: '*',
+      Condition: requestOwned,
+    },
     { Sid: 'ChangeOwnedLoadBalancers', Effect: 'Allow', Action: ELB_CHANGES.sort(), Resource: '*', Condition: owned },
     {
       Sid: 'ElbServiceLinkedRole',
@@ -167,7 +194,12 @@ function cloudControllerStatements(clusterId: string, region: string, account: s
       Resource: [`arn:aws:iam::${account}:role/aws-service-role/elasticloadbalancing.amazonaws.com/*`],
       Condition: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
     },
-    { Sid: 'DescribeKeysOfEncryptedVolumes', Effect: 'Allow', Action: ['kms:DescribeKey'], Resource: [`arn:aws:kms:${region}:${account}:key/*`] },
+    {
+      Sid: 'DescribeKeysOfEncryptedVolumes',
+      Effect: 'Allow',
+      Action: ['kms:DescribeKey'],
+      Resource: [`arn:aws:kms:${region}:${account}:key/*`],
+    },
   ];
 }
 
@@ -175,13 +207,26 @@ function cloudControllerStatements(clusterId: string, region: string, account: s
 function ebsCsiStatements(clusterId: string, region: string, account: string): Statement[] {
   const ec2 = ec2Arns(region, account);
   const owned = ownedBy(clusterId);
-  const csiTag = (prefix: 'aws:RequestTag' | 'ec2:ResourceTag' | 'aws:ResourceTag', key: string, value = '*') => ({ StringLike: { [`${prefix}/${key}`]: value } });
+  const csiTag = (prefix: 'aws:RequestTag' | 'ec2:ResourceTag' | 'aws:ResourceTag', key: string, value = '*') => ({
+    StringLike: { [`${prefix}/${key}`]: value },
+  });
   return [
     { Sid: 'CsiModifyAndSnapshotVolumes', Effect: 'Allow', Action: ['ec2:CreateSnapshot', 'ec2:ModifyVolume'], Resource: [ec2('volume')] },
     { Sid: 'CsiCopyVolumes', Effect: 'Allow', Action: ['ec2:CopyVolumes'], Resource: [`arn:aws:ec2:${region}:${account}:volume/vol-*`] },
     { Sid: 'CsiAttachVolumes', Effect: 'Allow', Action: ['ec2:AttachVolume', 'ec2:DetachVolume'], Resource: [ec2('volume')] },
-    { Sid: 'CsiAttachToClusterInstances', Effect: 'Allow', Action: ['ec2:AttachVolume', 'ec2:DetachVolume'], Resource: [ec2('instance')], Condition: owned },
-    { Sid: 'CsiVolumesFromSnapshots', Effect: 'Allow', Action: ['ec2:CreateVolume', 'ec2:EnableFastSnapshotRestores'], Resource: [ec2('snapshot')] },
+    {
+      Sid: 'CsiAttachToClusterInstances',
+      Effect: 'Allow',
+      Action: ['ec2:AttachVolume', 'ec2:DetachVolume'],
+      Resource: [ec2('instance')],
+      Condition: owned,
+    },
+    {
+      Sid: 'CsiVolumesFromSnapshots',
+      Effect: 'Allow',
+      Action: ['ec2:CreateVolume', 'ec2:EnableFastSnapshotRestores'],
+      Resource: [ec2('snapshot')],
+    },
     {
       Sid: 'CsiTagOnCreate',
       Effect: 'Allow',
@@ -189,16 +234,76 @@ function ebsCsiStatements(clusterId: string, region: string, account: string): S
       Resource: [ec2('volume'), ec2('snapshot')],
       Condition: { StringEquals: { 'ec2:CreateAction': ['CreateVolume', 'CreateSnapshot', 'CopyVolumes'] } },
     },
-    { Sid: 'CsiRetagOwnVolumes', Effect: 'Allow', Action: ['ec2:CreateTags', 'ec2:DeleteTags'], Resource: [ec2('volume'), ec2('snapshot')], Condition: csiTag('aws:ResourceTag', 'ebs.csi.aws.com/cluster', 'true') },
-    { Sid: 'CsiCreateVolumes', Effect: 'Allow', Action: ['ec2:CreateVolume', 'ec2:CopyVolumes'], Resource: [ec2('volume')], Condition: csiTag('aws:RequestTag', 'ebs.csi.aws.com/cluster', 'true') },
-    { Sid: 'CsiCreateNamedVolumes', Effect: 'Allow', Action: ['ec2:CreateVolume', 'ec2:CopyVolumes'], Resource: [ec2('volume')], Condition: csiTag('aws:RequestTag', 'CSIVolumeName') },
-    { Sid: 'CsiDeleteOwnVolumes', Effect: 'Allow', Action: ['ec2:DeleteVolume'], Resource: [ec2('volume')], Condition: csiTag('ec2:ResourceTag', 'ebs.csi.aws.com/cluster', 'true') },
-    { Sid: 'CsiDeleteNamedVolumes', Effect: 'Allow', Action: ['ec2:DeleteVolume'], Resource: [ec2('volume')], Condition: csiTag('ec2:ResourceTag', 'CSIVolumeName') },
-    { Sid: 'CsiDeletePvcVolumes', Effect: 'Allow', Action: ['ec2:DeleteVolume'], Resource: [ec2('volume')], Condition: csiTag('ec2:ResourceTag', 'kubernetes.io/created-for/pvc/name') },
-    { Sid: 'CsiCreateNamedSnapshots', Effect: 'Allow', Action: ['ec2:CreateSnapshot'], Resource: [ec2('snapshot')], Condition: csiTag('aws:RequestTag', 'CSIVolumeSnapshotName') },
-    { Sid: 'CsiCreateOwnSnapshots', Effect: 'Allow', Action: ['ec2:CreateSnapshot'], Resource: [ec2('snapshot')], Condition: csiTag('aws:RequestTag', 'ebs.csi.aws.com/cluster', 'true') },
-    { Sid: 'CsiDeleteNamedSnapshots', Effect: 'Allow', Action: ['ec2:DeleteSnapshot'], Resource: [ec2('snapshot')], Condition: csiTag('ec2:ResourceTag', 'CSIVolumeSnapshotName') },
-    { Sid: 'CsiDeleteOwnSnapshots', Effect: 'Allow', Action: ['ec2:DeleteSnapshot'], Resource: [ec2('snapshot')], Condition: csiTag('ec2:ResourceTag', 'ebs.csi.aws.com/cluster', 'true') },
+    {
+      Sid: 'CsiRetagOwnVolumes',
+      Effect: 'Allow',
+      Action: ['ec2:CreateTags', 'ec2:DeleteTags'],
+      Resource: [ec2('volume'), ec2('snapshot')],
+      Condition: csiTag('aws:ResourceTag', 'ebs.csi.aws.com/cluster', 'true'),
+    },
+    {
+      Sid: 'CsiCreateVolumes',
+      Effect: 'Allow',
+      Action: ['ec2:CreateVolume', 'ec2:CopyVolumes'],
+      Resource: [ec2('volume')],
+      Condition: csiTag('aws:RequestTag', 'ebs.csi.aws.com/cluster', 'true'),
+    },
+    {
+      Sid: 'CsiCreateNamedVolumes',
+      Effect: 'Allow',
+      Action: ['ec2:CreateVolume', 'ec2:CopyVolumes'],
+      Resource: [ec2('volume')],
+      Condition: csiTag('aws:RequestTag', 'CSIVolumeName'),
+    },
+    {
+      Sid: 'CsiDeleteOwnVolumes',
+      Effect: 'Allow',
+      Action: ['ec2:DeleteVolume'],
+      Resource: [ec2('volume')],
+      Condition: csiTag('ec2:ResourceTag', 'ebs.csi.aws.com/cluster', 'true'),
+    },
+    {
+      Sid: 'CsiDeleteNamedVolumes',
+      Effect: 'Allow',
+      Action: ['ec2:DeleteVolume'],
+      Resource: [ec2('volume')],
+      Condition: csiTag('ec2:ResourceTag', 'CSIVolumeName'),
+    },
+    {
+      Sid: 'CsiDeletePvcVolumes',
+      Effect: 'Allow',
+      Action: ['ec2:DeleteVolume'],
+      Resource: [ec2('volume')],
+      Condition: csiTag('ec2:ResourceTag', 'kubernetes.io/created-for/pvc/name'),
+    },
+    {
+      Sid: 'CsiCreateNamedSnapshots',
+      Effect: 'Allow',
+      Action: ['ec2:CreateSnapshot'],
+      Resource: [ec2('snapshot')],
+      Condition: csiTag('aws:RequestTag', 'CSIVolumeSnapshotName'),
+    },
+    {
+      Sid: 'CsiCreateOwnSnapshots',
+      Effect: 'Allow',
+      Action: ['ec2:CreateSnapshot'],
+      Resource: [ec2('snapshot')],
+      Condition: csiTag('aws:RequestTag', 'ebs.csi.aws.com/cluster', 'true'),
+    },
+    {
+      Sid: 'CsiDeleteNamedSnapshots',
+      Effect: 'Allow',
+      Action: ['ec2:DeleteSnapshot'],
+      Resource: [ec2('snapshot')],
+      Condition: csiTag('ec2:ResourceTag', 'CSIVolumeSnapshotName'),
+    },
+    {
+      Sid: 'CsiDeleteOwnSnapshots',
+      Effect: 'Allow',
+      Action: ['ec2:DeleteSnapshot'],
+      Resource: [ec2('snapshot')],
+      Condition: csiTag('ec2:ResourceTag', 'ebs.csi.aws.com/cluster', 'true'),
+    },
   ];
 }
 
@@ -241,10 +346,26 @@ export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: stri
   return doc([
     ...agentStatements(bucketArn),
     // a master whose kubeadm init keeps failing marks itself Unhealthy so its group replaces it (this cluster's groups only)
-    { Sid: 'OwnGroupHealth', Effect: 'Allow', Action: ['autoscaling:SetInstanceHealth'], Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': clusterId } } },
+    {
+      Sid: 'OwnGroupHealth',
+      Effect: 'Allow',
+      Action: ['autoscaling:SetInstanceHealth'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': clusterId } },
+    },
     // the add-on manifests rendered at create, and the CAs' files kubeadm needs
-    { Sid: 'ReadBootstrap', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/${ADDON_MANIFEST_PREFIX}*`, `${bucketArn}/pki/*`] },
-    { Sid: 'EtcdBackups', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [`${bucketArn}/etcd/*`, `${bucketArn}/join/*`] },
+    {
+      Sid: 'ReadBootstrap',
+      Effect: 'Allow',
+      Action: ['s3:GetObject'],
+      Resource: [`${bucketArn}/${ADDON_MANIFEST_PREFIX}*`, `${bucketArn}/pki/*`],
+    },
+    {
+      Sid: 'EtcdBackups',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      Resource: [`${bucketArn}/etcd/*`, `${bucketArn}/join/*`],
+    },
     {
       Sid: 'ListOwnPrefixes',
       Effect: 'Allow',
@@ -252,7 +373,12 @@ export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: stri
       Resource: [bucketArn],
       Condition: { StringLike: { 's3:prefix': ['etcd/*', 'join/*', 'pki/*'] } },
     },
-    { Sid: 'InternalDns', Effect: 'Allow', Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'], Resource: zoneArns },
+    {
+      Sid: 'InternalDns',
+      Effect: 'Allow',
+      Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
+      Resource: zoneArns,
+    },
     { Sid: 'FindZones', Effect: 'Allow', Action: ['route53:ListHostedZonesByName'], Resource: '*' },
     // The SSM agent's Run Command channel (the core of AmazonSSMManagedInstanceCore): `kubeaz backup-etcd` asks the master through it.
     {
@@ -297,12 +423,14 @@ export function webIdentityTrust(providerArn: Ref, issuerHost: string, namespace
   return {
     Version: '2012-10-17',
     Statement: [
-    {
-      Effect: 'Allow',
-      Principal: { Federated: providerArn },
-      Action: 'sts:AssumeRoleWithWebIdentity',
-      Condition: { StringEquals: { [`${issuerHost}:sub`]: `system:serviceaccount:${namespace}:${name}`, [`${issuerHost}:aud`]: STS_AUDIENCE } },
-    },
+      {
+        Effect: 'Allow',
+        Principal: { Federated: providerArn },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: {
+          StringEquals: { [`${issuerHost}:sub`]: `system:serviceaccount:${namespace}:${name}`, [`${issuerHost}:aud`]: STS_AUDIENCE },
+        },
+      },
     ],
   };
 }
@@ -315,7 +443,15 @@ export const STS_AUDIENCE = 'sts.amazonaws.com';
  * nothing else (no listing, no other key). Kept without Condition: it applies to every request.
  */
 export function discoveryBucketPolicy(bucketArn: string, keys: readonly string[]) {
-  return doc([{ Sid: 'PublicReadOfIssuerDiscovery', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: keys.map((k) => `${bucketArn}/${k}`) }]);
+  return doc([
+    {
+      Sid: 'PublicReadOfIssuerDiscovery',
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 's3:GetObject',
+      Resource: keys.map((k) => `${bucketArn}/${k}`),
+    },
+  ]);
 }
 
 /**
@@ -338,7 +474,13 @@ export function nodePolicy(bucketArn: string) {
     ...agentStatements(bucketArn),
     { Sid: 'ReadJoin', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/join/*`] },
     // a key not there yet answers NoSuchKey (not AccessDenied) when listing is allowed: the agent waits for join/
-    { Sid: 'ListJoin', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['join/*', 'agent/*'] } } },
+    {
+      Sid: 'ListJoin',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [bucketArn],
+      Condition: { StringLike: { 's3:prefix': ['join/*', 'agent/*'] } },
+    },
     { Sid: 'DescribeForKubelet', Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'], Resource: '*' },
     {
       Sid: 'PullImages',
@@ -375,6 +517,12 @@ export function userPolicy(bucketArn: string, access: 'read' | 'write') {
   const actions = access === 'read' ? ['s3:GetObject'] : ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'];
   return doc([
     { Sid: 'Backups', Effect: 'Allow', Action: actions, Resource: [`${bucketArn}/etcd/*`] },
-    { Sid: 'ListBackups', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['etcd/*'] } } },
+    {
+      Sid: 'ListBackups',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [bucketArn],
+      Condition: { StringLike: { 's3:prefix': ['etcd/*'] } },
+    },
   ]);
 }

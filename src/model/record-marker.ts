@@ -26,7 +26,12 @@ const markerRe = (clusterId: string): RegExp => new RegExp(`^"kubeaz:cluster=${e
 export function parseMarker(ctx: MarkerOwner, value: string | undefined): { key: string; tags: Tags } | undefined {
   const m = markerRe(ctx.clusterId).exec(value ?? '');
   if (!m) return undefined;
-  const extra = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const extra = Object.fromEntries(
+    (m[2] ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
   const tags: Tags = { [OWNER_TAG]: ctx.clusterId };
   if (extra.name !== undefined) tags[NAME_TAG] = extra.name;
   if (extra.environment !== undefined) tags[ENV_TAG] = extra.environment;
@@ -40,5 +45,8 @@ export function isOurs(ctx: MarkerOwner, value: string | undefined): boolean {
   if (!p) return false;
   const o = ctx.owner;
   const t = p.tags;
-  return (t[REGION_TAG] ?? ctx.region) === ctx.region && (!o || ((t[NAME_TAG] ?? o.name) === o.name && (t[ENV_TAG] ?? o.environment) === o.environment));
+  return (
+    (t[REGION_TAG] ?? ctx.region) === ctx.region &&
+    (!o || ((t[NAME_TAG] ?? o.name) === o.name && (t[ENV_TAG] ?? o.environment) === o.environment))
+  );
 }

@@ -101,10 +101,25 @@ export interface KindProps {
    * web identity); exactly one of the two. managedPolicyArns, when set, is the whole list of managed
    * policies attached (kubeaz attaches and detaches them); unset, hand-attached ones are left alone.
    */
-  'iam-role': { name: string; path: string; assumeService?: string; trust?: PolicyDocument; policies: Record<string, PolicyDocument>; managedPolicyArns?: string[] };
+  'iam-role': {
+    name: string;
+    path: string;
+    assumeService?: string;
+    trust?: PolicyDocument;
+    policies: Record<string, PolicyDocument>;
+    managedPolicyArns?: string[];
+  };
   'instance-profile': { name: string; path: string; roleName: Ref };
   'iam-user': { name: string; path: string; policies: Record<string, PolicyDocument> };
-  'hosted-zone': { domain: string; private: boolean; vpcId?: Ref; vpcRegion?: string; comment: string; callerReference: string; mode: 'own' | 'adopt-or-own' };
+  'hosted-zone': {
+    domain: string;
+    private: boolean;
+    vpcId?: Ref;
+    vpcRegion?: string;
+    comment: string;
+    callerReference: string;
+    mode: 'own' | 'adopt-or-own';
+  };
   'dns-record': { zoneId: Ref; name: string; type: 'A'; alias?: { dnsName: Ref; hostedZoneId: Ref }; values?: Ref[]; ttl?: number };
   'load-balancer': {
     name: string;
@@ -139,7 +154,16 @@ export interface KindProps {
     protocol: 'TCP';
     port: number;
     targetType: 'instance';
-    healthCheck: { protocol: 'TCP' | 'HTTPS'; port: string; path?: string; matcher?: string; interval: number; timeout: number; healthyThreshold: number; unhealthyThreshold: number };
+    healthCheck: {
+      protocol: 'TCP' | 'HTTPS';
+      port: string;
+      path?: string;
+      matcher?: string;
+      interval: number;
+      timeout: number;
+      healthyThreshold: number;
+      unhealthyThreshold: number;
+    };
     /** seconds a leaving target keeps its connections (deregistration_delay.timeout_seconds) */
     deregistrationDelay: number;
     /** preserve_client_ip.enabled: off, so a master reaches its own API through the load balancer (hairpin) */

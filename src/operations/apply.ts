@@ -94,8 +94,15 @@ async function nextSteps(run: Run): Promise<{ api: { endpoint: string; via: stri
     () => null,
   );
   const next = [`kubeaz kubeconfig -f ${run.r.file}`, 'kubectl get nodes', `kubeaz status -f ${run.r.file}`];
-  if (api) s.progress.emit({ type: 'info', message: `API endpoint: ${api.endpoint}${api.via === 'internal-elb' ? ' (inside the VPC only)' : ''}` });
-  s.progress.emit({ type: 'info', message: `next: ${next[0]} && ${next[1]}   (the nodes join within minutes of the instances starting; ${next[2]} checks them)` });
+  if (api)
+    s.progress.emit({
+      type: 'info',
+      message: `API endpoint: ${api.endpoint}${api.via === 'internal-elb' ? ' (inside the VPC only)' : ''}`,
+    });
+  s.progress.emit({
+    type: 'info',
+    message: `next: ${next[0]} && ${next[1]}   (the nodes join within minutes of the instances starting; ${next[2]} checks them)`,
+  });
   return { api, next };
 }
 
@@ -123,20 +130,28 @@ export async function applyCluster(s: Session, r: ApplyRequest, ui: ApplyUi): Pr
       updatedAt: new Date().toISOString(),
       resources: Object.fromEntries([...observed].map(([k, a]) => [k, record(a)])),
     });
-    const unchanged = (): ActionRecord[] => graph.nodes.map((n) => ({ key: n.key, kind: n.kind, action: 'unchanged' as const, id: observed.get(n.key)!.id }));
+    const unchanged = (): ActionRecord[] =>
+      graph.nodes.map((n) => ({ key: n.key, kind: n.kind, action: 'unchanged' as const, id: observed.get(n.key)!.id }));
 
     if (!hasChanges(plan)) {
       doc.phase = 'ready';
       await s.state.write(doc);
       if (plan.irsaSwitch) s.progress.emit({ type: 'info', message: plan.irsaSwitch.text });
-      s.progress.emit({ type: 'info', message: `done: nothing to do, ${plan.summary.unchanged} resources match the spec — ${summarizeCalls(s.aws.counter)}` });
+      s.progress.emit({
+        type: 'info',
+        message: `done: nothing to do, ${plan.summary.unchanged} resources match the spec — ${summarizeCalls(s.aws.counter)}`,
+      });
       return finish(run, 0, true, unchanged(), await nextSteps(run));
     }
 
     ui.showPlan(plan);
     if (plan.summary.refuse) {
-      for (const c of plan.changes.filter((x) => x.action === 'refuse')) s.progress.emit({ type: 'warn', message: `${c.key}: ${c.reason}` });
-      s.progress.emit({ type: 'info', message: `refused: ${plan.summary.refuse} change${plan.summary.refuse === 1 ? '' : 's'} cannot be made in place; nothing was changed` });
+      for (const c of plan.changes.filter((x) => x.action === 'refuse'))
+        s.progress.emit({ type: 'warn', message: `${c.key}: ${c.reason}` });
+      s.progress.emit({
+        type: 'info',
+        message: `refused: ${plan.summary.refuse} change${plan.summary.refuse === 1 ? '' : 's'} cannot be made in place; nothing was changed`,
+      });
       return finish(run, 1, false, []);
     }
     if (!(await ui.ask(plan))) {
@@ -160,13 +175,23 @@ export async function applyCluster(s: Session, r: ApplyRequest, ui: ApplyUi): Pr
 }
 
 /** The changes, then the deletions (kubeaz's retired files always; the rest with --allow-delete), then the ending. */
-async function applyPlan(run: Run, plan: Plan, graph: DesiredGraph, observed: Map<string, Actual>, deletions: Actual[], unchanged: () => ActionRecord[]): Promise<number> {
+async function applyPlan(
+  run: Run,
+  plan: Plan,
+  graph: DesiredGraph,
+  observed: Map<string, Actual>,
+  deletions: Actual[],
+  unchanged: () => ActionRecord[],
+): Promise<number> {
   const { s, r } = run;
   const doc = run.doc!;
   const willChange = plan.summary.create + plan.summary.update > 0;
   if (willChange) {
     await s.state.write(doc);
-    s.progress.emit({ type: 'info', message: `applying to ${s.clusterId} in ${s.spec.spec.region}: ${plan.summary.create} to create, ${plan.summary.update} to change` });
+    s.progress.emit({
+      type: 'info',
+      message: `applying to ${s.clusterId} in ${s.spec.spec.region}: ${plan.summary.create} to create, ${plan.summary.update} to change`,
+    });
   }
   const result = (run.result = willChange
     ? await reconcile(s.ctx, graph, HANDLERS, {
@@ -196,13 +221,19 @@ async function applyPlan(run: Run, plan: Plan, graph: DesiredGraph, observed: Ma
   const retiredKeys = new Set(plan.changes.filter((c) => c.action === 'delete' && c.retired).map((c) => c.key));
   if (retiredKeys.size && result.ok && !r.allowDelete) {
     const retired = deletions.filter((a) => retiredKeys.has(a.key));
-    s.progress.emit({ type: 'info', message: `removing ${retired.length} file${retired.length === 1 ? '' : 's'} of kubeaz's own that no launch template version uses any longer` });
+    s.progress.emit({
+      type: 'info',
+      message: `removing ${retired.length} file${retired.length === 1 ? '' : 's'} of kubeaz's own that no launch template version uses any longer`,
+    });
     deleteFailed = await deleteSome(retired);
     deletions = deletions.filter((a) => !retiredKeys.has(a.key) || !run.deleted.some((x) => x.key === a.key));
   }
   if (deletions.length && result.ok) {
     if (r.allowDelete) {
-      s.progress.emit({ type: 'info', message: `deleting ${deletions.length} resource${deletions.length === 1 ? '' : 's'} the spec no longer names` });
+      s.progress.emit({
+        type: 'info',
+        message: `deleting ${deletions.length} resource${deletions.length === 1 ? '' : 's'} the spec no longer names`,
+      });
       deleteFailed = await deleteSome(deletions);
       run.pendingDeletes = deletions.filter((a) => !run.deleted.some((x) => x.key === a.key));
     } else {

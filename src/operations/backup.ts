@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { errorCode, KubeazError } from '../aws/errors.js';
 import { anyHealthy, isLeader, snapshotToFile } from '../etcd/client.js';
-import { ETCD_PREFIX, listSnapshots, newestSnapshot, pruneSnapshots, snapshotSha256, uploadSnapshotInFreeSecond, type SnapshotObject } from '../etcd/snapshots.js';
+import {
+  ETCD_PREFIX,
+  listSnapshots,
+  newestSnapshot,
+  pruneSnapshots,
+  snapshotSha256,
+  uploadSnapshotInFreeSecond,
+  type SnapshotObject,
+} from '../etcd/snapshots.js';
 import { bucketName, masterGroups } from '../model/names.js';
 import { GROUP_TAG, OWNER_TAG } from '../model/types.js';
 import { groupInstances } from '../resources/index.js';
@@ -50,7 +58,8 @@ export function age(seconds: number): string {
 
 export async function snapshotsOrFail(s: Session, Bucket: string): Promise<SnapshotObject[]> {
   const snaps = await listSnapshots(await s.aws.s3(), Bucket, s.ctx.accountId);
-  if (!snaps) throw new KubeazError(`the bucket ${Bucket} of ${s.clusterId} does not exist: run kubeaz create first`, 'NoSuchBucket', 'bucket');
+  if (!snaps)
+    throw new KubeazError(`the bucket ${Bucket} of ${s.clusterId} does not exist: run kubeaz create first`, 'NoSuchBucket', 'bucket');
   return snaps;
 }
 
@@ -71,7 +80,9 @@ export async function listBackups(s: Session, Bucket: string): Promise<SnapshotR
   const sums: Array<string | undefined> = new Array(snaps.length);
   for (let i = 0; i < snaps.length; i += 8)
     await Promise.all(snaps.slice(i, i + 8).map(async (x, j) => (sums[i + j] = await snapshotSha256(s3, Bucket, x.key, s.ctx.accountId))));
-  return snaps.map((x, i) => ({ key: x.key, time: iso(x.time), size: x.size, sha256: sums[i] ?? null, ageSeconds: Math.round(now - x.time) })).reverse();
+  return snaps
+    .map((x, i) => ({ key: x.key, time: iso(x.time), size: x.size, sha256: sums[i] ?? null, ageSeconds: Math.round(now - x.time) }))
+    .reverse();
 }
 
 /** The retention policy applied now (never the newest); each pruned key is reported as it goes. */
@@ -107,29 +118,63 @@ export async function directBackup(s: Session, Bucket: string, opts: EtcdAccess)
   const first = new Date();
   const dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-etcd-'));
   try {
-    const endpoints = opts.etcdEndpoint!.split(',').map((e) => e.trim()).filter(Boolean);
+    const endpoints = opts
+      .etcdEndpoint!.split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     const { readFile } = await import('node:fs/promises');
     const [cacert, cert, keyPem] = await Promise.all([opts.cacert, opts.cert, opts.key].map((f) => (f ? readFile(f) : undefined)));
     const tls = { ...(cacert ? { cacert } : {}), ...(cert ? { cert } : {}), ...(keyPem ? { key: keyPem } : {}) };
     // the leader, by its own Status (never etcdctl's table), else any healthy member
     const member = await anyHealthy(endpoints, { tls });
     if (!member)
-      throw new KubeazError(`no healthy etcd member (one that knows a leader and reports no alarm) answers at ${endpoints.join(', ')}: nothing was snapshotted`, 'NoHealthyMember', 'etcd');
+      throw new KubeazError(
+        `no healthy etcd member (one that knows a leader and reports no alarm) answers at ${endpoints.join(', ')}: nothing was snapshotted`,
+        'NoHealthyMember',
+        'etcd',
+      );
     const role = isLeader(member.status) ? 'the leader' : 'a healthy member (no leader among the endpoints given)';
     s.progress.emit({ type: 'info', message: `taking a snapshot of ${member.endpoint}: ${role}` });
-    const snap = await snapshotToFile(member.endpoint, path.join(dir, 'snapshot.db'), tls, { timeoutSeconds: s.ctx.timing.maxWaitSeconds, signal: s.ctx.signal });
-    s.progress.emit({ type: 'info', message: `snapshot verified: ${mib(snap.bytes)} (etcd sha256 ${snap.dbSha256}) in ${snap.seconds.toFixed(2)}s` });
+    const snap = await snapshotToFile(member.endpoint, path.join(dir, 'snapshot.db'), tls, {
+      timeoutSeconds: s.ctx.timing.maxWaitSeconds,
+      signal: s.ctx.signal,
+    });
+    s.progress.emit({
+      type: 'info',
+      message: `snapshot verified: ${mib(snap.bytes)} (etcd sha256 ${snap.dbSha256}) in ${snap.seconds.toFixed(2)}s`,
+    });
     const up0 = Date.now();
     // the key of `first`'s second; taken (the timer, another run): the next free second, never overwritten
     const { key, at, ...up } = await uploadSnapshotInFreeSecond(s3, Bucket, first, snap.file, snap.sha256, {
       owner: s.ctx.accountId,
-      onTaken: (taken, next) => s.progress.emit({ type: 'info', message: `s3://${Bucket}/${taken} exists (another backup of the same second): writing ${next} instead` }),
+      onTaken: (taken, next) =>
+        s.progress.emit({
+          type: 'info',
+          message: `s3://${Bucket}/${taken} exists (another backup of the same second): writing ${next} instead`,
+        }),
     });
     const uploadSeconds = (Date.now() - up0) / 1000;
-    s.progress.emit({ type: 'info', message: `uploaded s3://${Bucket}/${key} (${mib(up.bytes)}${up.multipart ? ', multipart' : ''}, sha256 ${snap.sha256}) in ${uploadSeconds.toFixed(2)}s` });
+    s.progress.emit({
+      type: 'info',
+      message: `uploaded s3://${Bucket}/${key} (${mib(up.bytes)}${up.multipart ? ', multipart' : ''}, sha256 ${snap.sha256}) in ${uploadSeconds.toFixed(2)}s`,
+    });
     const pruned = await pruneSnapshots(s3, Bucket, at, s.spec.spec.etcd.backupRetentionDays, s.ctx.accountId);
     for (const k of pruned.deleted) s.progress.emit({ type: 'info', message: `pruned s3://${Bucket}/${k}` });
-    return { cluster: s.clusterId, bucket: Bucket, key, endpoint: member.endpoint, leader: isLeader(member.status), memberId: member.status.memberId, bytes: snap.bytes, sha256: snap.sha256, etcdSha256: snap.dbSha256, revision: snap.revision ?? null, multipart: up.multipart, seconds: { snapshot: snap.seconds, upload: uploadSeconds }, pruned: pruned.deleted };
+    return {
+      cluster: s.clusterId,
+      bucket: Bucket,
+      key,
+      endpoint: member.endpoint,
+      leader: isLeader(member.status),
+      memberId: member.status.memberId,
+      bytes: snap.bytes,
+      sha256: snap.sha256,
+      etcdSha256: snap.dbSha256,
+      revision: snap.revision ?? null,
+      multipart: up.multipart,
+      seconds: { snapshot: snap.seconds, upload: uploadSeconds },
+      pruned: pruned.deleted,
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -162,14 +207,21 @@ export async function backupViaSsm(s: Session, Bucket: string): Promise<SsmBacku
   const groups = masterGroups(s.spec).map((m) => m.name);
   const masters = await groupInstances(s.ctx, groups, ['running']);
   if (!masters.length)
-    throw new KubeazError(`no running master instance of ${s.clusterId} (tags ${OWNER_TAG}=${s.clusterId}, ${GROUP_TAG}=${groups.join('|')}): is the cluster created and a master up?`, 'NoMaster', 'asg/master');
+    throw new KubeazError(
+      `no running master instance of ${s.clusterId} (tags ${OWNER_TAG}=${s.clusterId}, ${GROUP_TAG}=${groups.join('|')}): is the cluster created and a master up?`,
+      'NoMaster',
+      'asg/master',
+    );
   const known = new Set(before.map((x) => x.key));
   const t = s.ctx.timing;
   const tried: string[] = [];
   const started = Date.now();
   for (const m of masters) {
     const InstanceId = m.id;
-    s.progress.emit({ type: 'info', message: `asking the master ${InstanceId} (${m.group}) through SSM to take a backup (kubeaz-agent backup, or ${BACKUP_UNIT} on an older master)` });
+    s.progress.emit({
+      type: 'info',
+      message: `asking the master ${InstanceId} (${m.group}) through SSM to take a backup (kubeaz-agent backup, or ${BACKUP_UNIT} on an older master)`,
+    });
     let CommandId: string | undefined;
     try {
       const sent = await ssm.send(
@@ -190,7 +242,13 @@ export async function backupViaSsm(s: Session, Bucket: string): Promise<SsmBacku
     if (!CommandId) throw new KubeazError('SSM SendCommand returned no command id', 'NoCommandId', `asg/${m.group}`);
     try {
       await waitUntilCommandExecuted(
-        { client: ssm, maxWaitTime: Math.max(1, t.maxWaitSeconds), minDelay: Math.max(0.1, t.pollSeconds), maxDelay: Math.max(0.1, t.pollSeconds) /* fixed interval: no backoff overshoot */, abortSignal: s.ctx.signal as never },
+        {
+          client: ssm,
+          maxWaitTime: Math.max(1, t.maxWaitSeconds),
+          minDelay: Math.max(0.1, t.pollSeconds),
+          maxDelay: Math.max(0.1, t.pollSeconds) /* fixed interval: no backoff overshoot */,
+          abortSignal: s.ctx.signal as never,
+        },
         { CommandId, InstanceId },
       );
     } catch {
@@ -213,14 +271,30 @@ export async function backupViaSsm(s: Session, Bucket: string): Promise<SsmBacku
     }
     if (!fresh) {
       tried.push(`${InstanceId}: reported the backup command ${CommandId} done, but no new snapshot appeared`);
-      s.progress.emit({ type: 'warn', message: `${InstanceId}: command ${CommandId} done but no new snapshot in s3://${Bucket}/${ETCD_PREFIX}; trying the next master` });
+      s.progress.emit({
+        type: 'warn',
+        message: `${InstanceId}: command ${CommandId} done but no new snapshot in s3://${Bucket}/${ETCD_PREFIX}; trying the next master`,
+      });
       continue;
     }
     const seconds = (Date.now() - started) / 1000;
     const sha256 = await snapshotSha256(s3, Bucket, fresh.key, s.ctx.accountId);
     // (backup-etcd --output json runs with a silent progress: this line is the text output's)
-    s.progress.emit({ type: 'info', message: `s3://${Bucket}/${fresh.key} (${mib(fresh.size)}, sha256 ${sha256 ?? 'none'}) in ${seconds.toFixed(1)}s, by ${InstanceId}` });
-    return { cluster: s.clusterId, bucket: Bucket, key: fresh.key, bytes: fresh.size, sha256: sha256 ?? null, instanceId: InstanceId, commandId: CommandId, seconds, tried };
+    s.progress.emit({
+      type: 'info',
+      message: `s3://${Bucket}/${fresh.key} (${mib(fresh.size)}, sha256 ${sha256 ?? 'none'}) in ${seconds.toFixed(1)}s, by ${InstanceId}`,
+    });
+    return {
+      cluster: s.clusterId,
+      bucket: Bucket,
+      key: fresh.key,
+      bytes: fresh.size,
+      sha256: sha256 ?? null,
+      instanceId: InstanceId,
+      commandId: CommandId,
+      seconds,
+      tried,
+    };
   }
   const newest = newestSnapshot(before);
   throw new KubeazError(

@@ -37,12 +37,24 @@ const leaving = (state: string | undefined): boolean => /^Terminat/.test(state ?
 
 export function bootEntries(instances: readonly LiveInstance[], stored: ReadonlyMap<string, StoredBoot>, now: Date): BootEntry[] {
   return instances.map((i) => {
-    const base = { instanceId: i.id, group: i.group, ...(i.zone ? { zone: i.zone } : {}), ...(i.lifecycleState ? { lifecycleState: i.lifecycleState } : {}) };
+    const base = {
+      instanceId: i.id,
+      group: i.group,
+      ...(i.zone ? { zone: i.zone } : {}),
+      ...(i.lifecycleState ? { lifecycleState: i.lifecycleState } : {}),
+    };
     const s = stored.get(i.id);
     if (!s || 'none' in s) return { ...base, phase: null, result: null, error: null, stalled: false, updatedAt: null };
     if ('invalid' in s) return { ...base, phase: null, result: null, error: null, stalled: false, updatedAt: null, invalid: s.invalid };
     const r: BootReport = s.report;
-    return { ...base, phase: currentPhase(r) ?? null, result: r.result, error: r.error ?? null, stalled: isStalled(r, now), updatedAt: r.updatedAt };
+    return {
+      ...base,
+      phase: currentPhase(r) ?? null,
+      result: r.result,
+      error: r.error ?? null,
+      stalled: isStalled(r, now),
+      updatedAt: r.updatedAt,
+    };
   });
 }
 
@@ -58,8 +70,10 @@ export function bootProblems(entries: readonly BootEntry[], opts: { requireReady
     if (leaving(e.lifecycleState)) continue;
     const who = `${e.group} ${e.instanceId}`;
     if (e.invalid) out.push(`${who}: boot report unreadable: ${e.invalid}`);
-    else if (e.result === 'failed') out.push(`${who}: boot failed at ${e.error?.phase ?? e.phase ?? '?'}: ${e.error?.message ?? 'no message'}`);
-    else if (e.result === 'running' && e.stalled) out.push(`${who}: boot stalled at ${e.phase ?? 'its start'} (no update for ${ago(e.updatedAt, opts.now)})`);
+    else if (e.result === 'failed')
+      out.push(`${who}: boot failed at ${e.error?.phase ?? e.phase ?? '?'}: ${e.error?.message ?? 'no message'}`);
+    else if (e.result === 'running' && e.stalled)
+      out.push(`${who}: boot stalled at ${e.phase ?? 'its start'} (no update for ${ago(e.updatedAt, opts.now)})`);
     else if (e.result === 'running') out.push(`${who}: still booting (${e.phase ?? 'starting'})`);
     else if (e.result === null && opts.requireReady) out.push(`${who}: no boot report yet`);
   }
@@ -89,7 +103,12 @@ export function bootPhrase(all: readonly BootEntry[], max = 3): string {
   const notReady = entries.filter((e) => e.result !== 'ready').sort((a, b) => master(a) - master(b) || order(a) - order(b));
   const ready = entries.length - notReady.length;
   if (!notReady.length) return `all ${entries.length} instances booted (ready)`;
-  const shown = notReady.slice(0, max).map((e) => `${e.group} ${e.instanceId} ${e.invalid ? 'has an unreadable report' : e.result === null ? 'has no report' : `at ${e.phase ?? 'its start'} (${e.stalled ? 'stalled' : e.result})`}`);
+  const shown = notReady
+    .slice(0, max)
+    .map(
+      (e) =>
+        `${e.group} ${e.instanceId} ${e.invalid ? 'has an unreadable report' : e.result === null ? 'has no report' : `at ${e.phase ?? 'its start'} (${e.stalled ? 'stalled' : e.result})`}`,
+    );
   return `${ready}/${entries.length} booted; ${shown.join('; ')}${notReady.length > max ? `; ${notReady.length - max} more` : ''}`;
 }
 
@@ -103,7 +122,13 @@ export function phaseSeconds(r: BootReport, now: Date): Array<{ name: string; se
 
 /** Time to Ready per instance and per phase across instances: what the acceptance run reports from the boot reports. */
 export interface BootTimes {
-  instances: Array<{ instanceId: string; group: string; result: string; toReadySeconds: number | null; phases: Array<{ name: string; seconds: number }> }>;
+  instances: Array<{
+    instanceId: string;
+    group: string;
+    result: string;
+    toReadySeconds: number | null;
+    phases: Array<{ name: string; seconds: number }>;
+  }>;
   /** per phase name, in the order phases first appear: how many instances ran it, and the spread of its seconds */
   phases: Array<{ name: string; count: number; min: number; median: number; max: number }>;
 }
@@ -118,7 +143,13 @@ export function bootTimes(reports: ReadonlyArray<{ instanceId: string; group: st
     const first = r.boot.phases[0]?.start;
     const lastEnd = r.boot.phases.at(-1)?.end;
     const toReady = r.boot.result === 'ready' && first && lastEnd ? Math.max(0, (Date.parse(lastEnd) - Date.parse(first)) / 1000) : null;
-    instances.push({ instanceId: r.instanceId, group: r.group, result: r.boot.result, toReadySeconds: toReady, phases: phases.map(({ name, seconds }) => ({ name, seconds })) });
+    instances.push({
+      instanceId: r.instanceId,
+      group: r.group,
+      result: r.boot.result,
+      toReadySeconds: toReady,
+      phases: phases.map(({ name, seconds }) => ({ name, seconds })),
+    });
   }
   const phases = [...byPhase].map(([name, s]) => {
     const sorted = [...s].sort((a, b) => a - b);

@@ -29,7 +29,11 @@ export interface DestroyPreview {
 }
 
 /** What destroy will delete, from an observation. PURE. */
-export function destroyPreview(observed: Actual[], kept: (a: Actual) => boolean, o: { bucket: string; snapshots: number; deleteBackups: boolean }): DestroyPreview {
+export function destroyPreview(
+  observed: Actual[],
+  kept: (a: Actual) => boolean,
+  o: { bucket: string; snapshots: number; deleteBackups: boolean },
+): DestroyPreview {
   const going = observed.filter((a) => !kept(a));
   const byKind: Record<string, number> = {};
   for (const a of going) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
@@ -97,7 +101,11 @@ export async function destroyCluster(s: Session, r: DestroyRequest): Promise<Des
     const preview = destroyPreview(observed, kept, { bucket, snapshots: snapshots.length, deleteBackups: Boolean(r.deleteBackups) });
     r.showPreview(preview);
     // Things kubeaz did not make that live inside what it did: they go with their container.
-    const foreign = await foreignContents(s.ctx, HANDLERS, observed.filter((a) => !kept(a)));
+    const foreign = await foreignContents(
+      s.ctx,
+      HANDLERS,
+      observed.filter((a) => !kept(a)),
+    );
     for (const f of foreign) s.progress.emit({ type: 'warn', message: `not made by kubeaz, goes with its container: ${f}` });
     const asked = !r.yes;
     if (!(await r.ask(preview, foreign))) {
@@ -123,7 +131,9 @@ export async function destroyCluster(s: Session, r: DestroyRequest): Promise<Des
     const finished = !result.aborted && !result.remaining.length && !result.failed.length;
     if (keepBackups && finished) removedFromBucket = await retainBackupsOnly(await s.aws.s3(), bucket, s.ctx.accountId);
     const seconds = (Date.now() - started) / 1000;
-    const keptBackups = keepBackups ? { bucket, location: `s3://${bucket}/${ETCD_PREFIX}`, snapshots: snapshots.length, newest: newestSnapshot(snapshots)?.key ?? null } : null;
+    const keptBackups = keepBackups
+      ? { bucket, location: `s3://${bucket}/${ETCD_PREFIX}`, snapshots: snapshots.length, newest: newestSnapshot(snapshots)?.key ?? null }
+      : null;
     if (finished) await s.state.remove();
     return { preview, foreign, result, seconds, calls: s.aws.counter, keptBackups, removedFromBucket };
   } finally {

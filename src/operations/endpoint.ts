@@ -49,7 +49,11 @@ export async function clusterEndpoint(s: Session): Promise<ApiEndpoint> {
  * An admin kubeconfig (renderKubeconfig's text) with a client certificate valid `ttlMs`, signed with
  * the cluster CA fetched into memory only.
  */
-export async function adminKubeconfig(s: Session, ttlMs: number, endpoint?: GivenEndpoint): Promise<{ text: string; endpoint: GivenEndpoint; caCert: string; notAfter: Date }> {
+export async function adminKubeconfig(
+  s: Session,
+  ttlMs: number,
+  endpoint?: GivenEndpoint,
+): Promise<{ text: string; endpoint: GivenEndpoint; caCert: string; notAfter: Date }> {
   const { GetObjectCommand } = await import('@aws-sdk/client-s3');
   const s3 = await s.aws.s3();
   const Bucket = bucketName(s.clusterId, s.ctx.accountId);
@@ -58,7 +62,8 @@ export async function adminKubeconfig(s: Session, ttlMs: number, endpoint?: Give
       const out = await s3.send(new GetObjectCommand({ Bucket, Key: PKI_PREFIX + name, ExpectedBucketOwner: s.ctx.accountId }));
       return (await out.Body?.transformToString('utf8')) ?? '';
     } catch (e) {
-      if (isNotFound(e)) throw new KubeazError(`s3://${Bucket}/${PKI_PREFIX}${name} does not exist: run kubeaz create first`, 'NoPki', 'pki', { cause: e });
+      if (isNotFound(e))
+        throw new KubeazError(`s3://${Bucket}/${PKI_PREFIX}${name} does not exist: run kubeaz create first`, 'NoPki', 'pki', { cause: e });
       throw e;
     }
   };
@@ -66,6 +71,14 @@ export async function adminKubeconfig(s: Session, ttlMs: number, endpoint?: Give
   const now = new Date();
   const client = await signClientCert(caCert, caKey, ADMIN_USER, [ADMIN_GROUP], ttlMs / 86_400_000, now);
   const tlsServerName = (ep as { tlsServerName?: string }).tlsServerName;
-  const text = renderKubeconfig({ clusterName: s.clusterId, server: ep.server, ...(tlsServerName ? { tlsServerName } : {}), caCert, user: ADMIN_USER, clientCert: client.cert, clientKey: client.key });
+  const text = renderKubeconfig({
+    clusterName: s.clusterId,
+    server: ep.server,
+    ...(tlsServerName ? { tlsServerName } : {}),
+    caCert,
+    user: ADMIN_USER,
+    clientCert: client.cert,
+    clientKey: client.key,
+  });
   return { text, endpoint: ep, caCert, notAfter: new Date(now.getTime() + ttlMs) };
 }

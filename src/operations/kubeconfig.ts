@@ -9,7 +9,15 @@ import { lstat, open, mkdir, readFile, readlink, realpath, rename, rm, stat } fr
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { KubeazError } from '../aws/errors.js';
-import { entriesFrom, isKubeconfig, isOwnKubeconfig, mergeKubeconfig, NotAKubeconfigError, standaloneKubeconfig, summarize } from '../pki/kubeconfig-file.js';
+import {
+  entriesFrom,
+  isKubeconfig,
+  isOwnKubeconfig,
+  mergeKubeconfig,
+  NotAKubeconfigError,
+  standaloneKubeconfig,
+  summarize,
+} from '../pki/kubeconfig-file.js';
 import { UsageError } from '../errors.js';
 import { adminKubeconfig } from './endpoint.js';
 import type { Session } from './session.js';
@@ -45,12 +53,17 @@ export async function checkKubeconfigPath(file: string): Promise<void> {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ELOOP')
-        throw new UsageError(`${file} is a symlink to ${await readlink(file).catch(() => '?')}, which ${code === 'ELOOP' ? 'loops' : 'does not exist'}: refusing to replace the link by a file (make its target, or remove the link)`);
+        throw new UsageError(
+          `${file} is a symlink to ${await readlink(file).catch(() => '?')}, which ${code === 'ELOOP' ? 'loops' : 'does not exist'}: refusing to replace the link by a file (make its target, or remove the link)`,
+        );
       throw e;
     }
   }
   const what = notRegular(st);
-  if (what) throw new UsageError(`${file}${link.isSymbolicLink() ? ' (through its symlink)' : ''} is ${what}, not a regular file: refusing to read or write it; name a kubeconfig file`);
+  if (what)
+    throw new UsageError(
+      `${file}${link.isSymbolicLink() ? ' (through its symlink)' : ''} is ${what}, not a regular file: refusing to read or write it; name a kubeconfig file`,
+    );
 }
 
 /** The kubeconfig file kubectl would write to: $KUBECONFIG's first existing file (else its first), or ~/.kube/config. */
@@ -96,7 +109,12 @@ async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
   try {
     fh = await open(lock, 'wx', 0o600);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new KubeazError(`${lock} exists: another kubectl or kubeaz is writing ${file} (remove the lock file if no one is)`, 'KubeconfigLocked', 'kubeconfig');
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new KubeazError(
+        `${lock} exists: another kubectl or kubeaz is writing ${file} (remove the lock file if no one is)`,
+        'KubeconfigLocked',
+        'kubeconfig',
+      );
     throw e;
   }
   await fh.close();
@@ -114,7 +132,8 @@ async function readIfExists(file: string): Promise<string | undefined> {
     fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new UsageError(`${file} is a directory, not a regular file: refusing to read or write it; name a kubeconfig file`);
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR')
+      throw new UsageError(`${file} is a directory, not a regular file: refusing to read or write it; name a kubeconfig file`);
     throw e;
   }
   try {
@@ -158,14 +177,18 @@ export async function exportKubeconfig(s: Session, r: KubeconfigRequest): Promis
         `${target} exists and is not a kubeconfig kubeaz wrote for ${s.clusterId}${isKubeconfig(before) ? ` (it holds ${describe(before)})` : ''}: refusing to replace it; ` +
           `--merge adds ${s.clusterId} to it, leaving the rest as it is, or choose another --out`,
       );
-    if (mode === 'merge' && !isKubeconfig(before)) throw new UsageError(`${target} exists but is not a kubeconfig: refusing to write into it`);
+    if (mode === 'merge' && !isKubeconfig(before))
+      throw new UsageError(`${target} exists but is not a kubeconfig: refusing to write into it`);
   };
   const real = target ? await realpath(target).catch(() => target) : undefined;
   if (real) checkTarget(await readIfExists(real));
 
   const admin = await adminKubeconfig(s, ttlMs);
   if (admin.endpoint.via === 'internal-elb')
-    s.progress.emit({ type: 'warn', message: `spec.network.apiAccess is empty: the API has no public endpoint, so this kubeconfig names the internal load balancer (${admin.endpoint.server}), reachable only from inside the VPC` });
+    s.progress.emit({
+      type: 'warn',
+      message: `spec.network.apiAccess is empty: the API has no public endpoint, so this kubeconfig names the internal load balancer (${admin.endpoint.server}), reachable only from inside the VPC`,
+    });
   const names = { cluster: s.clusterId, user: r.user?.trim() || `${s.clusterId}-admin`, context: r.context?.trim() || s.clusterId };
   const entries = entriesFrom(admin.text, s.clusterId, names);
   const signed = { names, server: admin.endpoint.server, notAfter: admin.notAfter };
@@ -177,7 +200,12 @@ export async function exportKubeconfig(s: Session, r: KubeconfigRequest): Promis
     checkTarget(before);
     let text: string;
     try {
-      text = mode === 'standalone' || before === undefined ? (mode === 'merge' && !setCurrent ? mergeKubeconfig('', entries, { setCurrent }) : standaloneKubeconfig(entries)) : mergeKubeconfig(before, entries, { setCurrent });
+      text =
+        mode === 'standalone' || before === undefined
+          ? mode === 'merge' && !setCurrent
+            ? mergeKubeconfig('', entries, { setCurrent })
+            : standaloneKubeconfig(entries)
+          : mergeKubeconfig(before, entries, { setCurrent });
     } catch (e) {
       if (e instanceof NotAKubeconfigError) throw new UsageError(`${target}: ${e.message}; refusing to write into it`);
       throw e;

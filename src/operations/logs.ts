@@ -32,9 +32,18 @@ const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 /** The boot report and console output of `target`: an instance id (i-…) or a group's name. */
 export async function instanceLogs(s: Session, target: string): Promise<InstanceLogs[]> {
   const instances = INSTANCE_ID.test(target) ? [await oneInstance(s, target)] : await ofGroup(s, target);
-  const stored = await readBootReports(await s.aws.s3(), bucketName(s.clusterId, s.ctx.accountId), instances.map((i) => i.id), s.ctx.accountId);
+  const stored = await readBootReports(
+    await s.aws.s3(),
+    bucketName(s.clusterId, s.ctx.accountId),
+    instances.map((i) => i.id),
+    s.ctx.accountId,
+  );
   if (instances.length === 1 && instances[0]!.state === 'gone' && 'none' in (stored.get(instances[0]!.id) ?? { none: true }))
-    throw new KubeazError(`no instance ${target} in ${s.spec.spec.region} (account ${s.ctx.accountId}), and no boot report of it in s3://${bucketName(s.clusterId, s.ctx.accountId)}/boot/`, 'NoSuchInstance', target);
+    throw new KubeazError(
+      `no instance ${target} in ${s.spec.spec.region} (account ${s.ctx.accountId}), and no boot report of it in s3://${bucketName(s.clusterId, s.ctx.accountId)}/boot/`,
+      'NoSuchInstance',
+      target,
+    );
   const out: InstanceLogs[] = [];
   for (const i of instances) {
     const b = stored.get(i.id) ?? { none: true };
@@ -58,14 +67,18 @@ export async function instanceLogs(s: Session, target: string): Promise<Instance
     }
     out.push(entry);
   }
-return out;
+  return out;
 }
 
 /** One instance by id: this cluster's, or refused; a terminated one EC2 forgot is read from its report. */
 async function oneInstance(s: Session, id: string): Promise<ClusterInstance> {
   const found = await instanceById(s.ctx, id);
   if ('notMine' in found)
-    throw new KubeazError(`${id} is not an instance of ${s.clusterId} (${found.notMine}): refusing to read its report or console`, 'NotThisCluster', id);
+    throw new KubeazError(
+      `${id} is not an instance of ${s.clusterId} (${found.notMine}): refusing to read its report or console`,
+      'NotThisCluster',
+      id,
+    );
   if ('gone' in found) return { id, group: '', state: 'gone' };
   return found.mine;
 }
@@ -73,9 +86,14 @@ async function oneInstance(s: Session, id: string): Promise<ClusterInstance> {
 /** Every instance EC2 still lists of one of the spec's groups. */
 async function ofGroup(s: Session, group: string): Promise<ClusterInstance[]> {
   const groups = [...masterGroups(s.spec).map((m) => m.name), ...s.spec.spec.nodeGroups.map((g) => g.name)];
-  if (!groups.includes(group)) throw new UsageError(`${group}: not an instance id (i-…) nor a group of ${s.clusterId} (groups: ${groups.join(', ')})`);
+  if (!groups.includes(group))
+    throw new UsageError(`${group}: not an instance id (i-…) nor a group of ${s.clusterId} (groups: ${groups.join(', ')})`);
   const found = await groupInstances(s.ctx, [group]);
-  if (!found.length) throw new KubeazError(`the group ${group} of ${s.clusterId} has no instance (EC2 lists none with its tags)`, 'NoInstances', `asg/${group}`);
+  if (!found.length)
+    throw new KubeazError(
+      `the group ${group} of ${s.clusterId} has no instance (EC2 lists none with its tags)`,
+      'NoInstances',
+      `asg/${group}`,
+    );
   return found;
 }
-

@@ -59,13 +59,21 @@ const TERMINAL = new Set(['Successful', 'Failed', 'Cancelled', 'RollbackSuccessf
 export function groupStates(groups: readonly AutoScalingGroup[]): GroupState[] {
   return groups.map((g) => {
     const tag = (k: string) => g.Tags?.find((t) => t.Key === k)?.Value;
-    const ltId = g.LaunchTemplate?.LaunchTemplateId ?? g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification?.LaunchTemplateId ?? '';
+    const ltId =
+      g.LaunchTemplate?.LaunchTemplateId ?? g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification?.LaunchTemplateId ?? '';
     const version = g.LaunchTemplate?.Version ?? '';
     const stale = (g.Instances ?? [])
       .filter((i) => i.LifecycleState !== 'Terminating' && i.LifecycleState !== 'Terminated')
       .filter((i) => i.LaunchTemplate?.LaunchTemplateId !== ltId || (i.LaunchTemplate?.Version ?? '') !== version)
       .map((i) => i.InstanceId ?? '');
-    return { group: tag(GROUP_TAG) ?? g.AutoScalingGroupName ?? '', asgName: g.AutoScalingGroupName ?? '', launchTemplateId: ltId, version, stale, instances: (g.Instances ?? []).length };
+    return {
+      group: tag(GROUP_TAG) ?? g.AutoScalingGroupName ?? '',
+      asgName: g.AutoScalingGroupName ?? '',
+      launchTemplateId: ltId,
+      version,
+      stale,
+      instances: (g.Instances ?? []).length,
+    };
   });
 }
 
@@ -73,7 +81,12 @@ export async function describeClusterGroups(asg: AsgSender, clusterId: string): 
   const groups: AutoScalingGroup[] = [];
   let NextToken: string | undefined;
   do {
-    const out = (await asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [clusterId] }], ...(NextToken ? { NextToken } : {}) }))) as {
+    const out = (await asg.send(
+      new DescribeAutoScalingGroupsCommand({
+        Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [clusterId] }],
+        ...(NextToken ? { NextToken } : {}),
+      }),
+    )) as {
       AutoScalingGroups?: AutoScalingGroup[];
       NextToken?: string;
     };
@@ -133,14 +146,23 @@ async function refreshGroup(d: RolloutDeps, g: GroupState): Promise<RolloutStep>
   const started = Date.now();
   for (;;) {
     const out = (await d.asg.send(
-      new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: g.asgName, ...(refreshId ? { InstanceRefreshIds: [refreshId] } : { MaxRecords: 1 }) }),
+      new DescribeInstanceRefreshesCommand({
+        AutoScalingGroupName: g.asgName,
+        ...(refreshId ? { InstanceRefreshIds: [refreshId] } : { MaxRecords: 1 }),
+      }),
     )) as { InstanceRefreshes?: InstanceRefresh[] };
     const r = out.InstanceRefreshes?.[0];
     refreshId ??= r?.InstanceRefreshId;
     const seconds = (Date.now() - started) / 1000;
     if (r) {
       const pct = r.PercentageComplete ?? 0;
-      d.progress.emit({ type: 'wait', what: `instance refresh of ${g.group} (${r.Status ?? '?'}, ${r.InstancesToUpdate ?? '?'} to replace)`, ready: pct, total: 100, seconds });
+      d.progress.emit({
+        type: 'wait',
+        what: `instance refresh of ${g.group} (${r.Status ?? '?'}, ${r.InstancesToUpdate ?? '?'} to replace)`,
+        ready: pct,
+        total: 100,
+        seconds,
+      });
       if (r.Status && TERMINAL.has(r.Status)) {
         return {
           group: g.group,
@@ -153,7 +175,15 @@ async function refreshGroup(d: RolloutDeps, g: GroupState): Promise<RolloutStep>
       }
     }
     if (seconds > d.maxWaitSeconds || d.signal?.aborted)
-      return { group: g.group, asgName: g.asgName, status: 'TimedOut', ...(refreshId ? { refreshId } : {}), reason: d.signal?.aborted ? 'interrupted (the refresh goes on in AWS)' : `not complete after ${d.maxWaitSeconds}s (it goes on in AWS; run rollout again to follow it)` };
+      return {
+        group: g.group,
+        asgName: g.asgName,
+        status: 'TimedOut',
+        ...(refreshId ? { refreshId } : {}),
+        reason: d.signal?.aborted
+          ? 'interrupted (the refresh goes on in AWS)'
+          : `not complete after ${d.maxWaitSeconds}s (it goes on in AWS; run rollout again to follow it)`,
+      };
     await sleep(d.pollSeconds * 1000, d.signal);
   }
 }
@@ -165,7 +195,11 @@ async function refreshGroup(d: RolloutDeps, g: GroupState): Promise<RolloutStep>
 export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; ok: boolean }> {
   const all = await describeClusterGroups(d.asg, d.clusterId);
   const chosen = d.only ? all.filter((g) => g.group === d.only) : all;
-  if (d.only && !chosen.length) throw new KubeazError(`no group named ${d.only} in cluster ${d.clusterId} (groups: ${all.map((g) => g.group).join(', ') || 'none'})`, 'NoSuchGroup');
+  if (d.only && !chosen.length)
+    throw new KubeazError(
+      `no group named ${d.only} in cluster ${d.clusterId} (groups: ${all.map((g) => g.group).join(', ') || 'none'})`,
+      'NoSuchGroup',
+    );
   const nodeGroups = chosen.filter((g) => !isMasterGroup(g.group)).sort((a, b) => (a.group < b.group ? -1 : 1));
   const masters = chosen.filter((g) => isMasterGroup(g.group)).sort(masterOrder);
   // the groups of a highly available control plane (master-2, …), whether or not --group chose them
@@ -179,7 +213,12 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
   if (up && !masters.some((g) => g.stale.length) && nodeGroups.some((g) => g.stale.length)) {
     // --group NAME during a minor upgrade, master not yet replaced: never run kubelets ahead of it.
     if (!masters.length) {
-      steps.push({ group: 'master', asgName: '', status: 'refused', reason: `Kubernetes ${up.from} → ${up.to} is a minor upgrade: the master is replaced first (run rollout without --group, or with --group master)` });
+      steps.push({
+        group: 'master',
+        asgName: '',
+        status: 'refused',
+        reason: `Kubernetes ${up.from} → ${up.to} is a minor upgrade: the master is replaced first (run rollout without --group, or with --group master)`,
+      });
       return { steps, ok: false };
     }
   }
@@ -189,7 +228,12 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
         d.progress.emit({ type: 'info', message: `waiting for the API server to answer with ${up.to} before the node groups` });
         await up.waitForApi(up.to);
       } catch (e) {
-        steps.push({ group: g.group, asgName: g.asgName, status: 'refused', reason: `not replaced: the API server must run ${up.to} before any kubelet does — ${(e as Error).message}` });
+        steps.push({
+          group: g.group,
+          asgName: g.asgName,
+          status: 'refused',
+          reason: `not replaced: the API server must run ${up.to} before any kubelet does — ${(e as Error).message}`,
+        });
         return { steps, ok: false };
       }
     }
@@ -199,7 +243,13 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
       continue;
     }
     if (isMasterGroup(g.group) && ha && !d.waitForControlPlane) {
-      steps.push({ group: g.group, asgName: g.asgName, status: 'refused', reason: 'the masters are replaced one at a time, each once the previous one is back (API Ready, etcd healthy), and this run cannot check that; the master was not touched' });
+      steps.push({
+        group: g.group,
+        asgName: g.asgName,
+        status: 'refused',
+        reason:
+          'the masters are replaced one at a time, each once the previous one is back (API Ready, etcd healthy), and this run cannot check that; the master was not touched',
+      });
       return { steps, ok: false };
     }
     if (isMasterGroup(g.group) && !backedUp) {
@@ -209,7 +259,8 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
           group: g.group,
           asgName: g.asgName,
           status: 'refused',
-          reason: 'the master is replaced only after a fresh etcd backup, and this build cannot take one (backup-etcd exports no takeBackup); the master was not touched',
+          reason:
+            'the master is replaced only after a fresh etcd backup, and this build cannot take one (backup-etcd exports no takeBackup); the master was not touched',
         });
         return { steps, ok: false };
       }
@@ -218,19 +269,36 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
       backedUp = true;
     }
     const since = new Date();
-    d.progress.emit({ type: 'info', message: `${g.group}: replacing ${g.stale.length} of ${g.instances} instances (launch template version ${g.version}, min healthy ${d.minHealthyPercentage}%)` });
+    d.progress.emit({
+      type: 'info',
+      message: `${g.group}: replacing ${g.stale.length} of ${g.instances} instances (launch template version ${g.version}, min healthy ${d.minHealthyPercentage}%)`,
+    });
     const step = await refreshGroup(d, g);
     steps.push(step);
-    if (step.status === 'Successful') d.progress.emit({ type: 'update', key: `asg/${g.group}`, detail: `instance refresh ${step.refreshId ?? ''}: ${step.replaced} replaced` });
-    else d.progress.emit({ type: 'warn', message: `instance refresh of ${g.group}: ${step.status}${step.reason ? ` (${step.reason})` : ''}` });
+    if (step.status === 'Successful')
+      d.progress.emit({
+        type: 'update',
+        key: `asg/${g.group}`,
+        detail: `instance refresh ${step.refreshId ?? ''}: ${step.replaced} replaced`,
+      });
+    else
+      d.progress.emit({ type: 'warn', message: `instance refresh of ${g.group}: ${step.status}${step.reason ? ` (${step.reason})` : ''}` });
     if (step.status !== 'Successful') return { steps, ok: false };
     if (isMasterGroup(g.group) && ha && d.waitForControlPlane) {
       // never two masters down at once: the next one waits until this one is a healthy member again
       try {
-        d.progress.emit({ type: 'info', message: `${g.group}: waiting for its node to be Ready, the API server Ready and etcd healthy before going on` });
+        d.progress.emit({
+          type: 'info',
+          message: `${g.group}: waiting for its node to be Ready, the API server Ready and etcd healthy before going on`,
+        });
         await d.waitForControlPlane(g.group, since);
       } catch (e) {
-        steps.push({ group: g.group, asgName: g.asgName, status: 'refused', reason: `replaced, but the control plane is not healthy again, so nothing more is replaced: ${(e as Error).message}` });
+        steps.push({
+          group: g.group,
+          asgName: g.asgName,
+          status: 'refused',
+          reason: `replaced, but the control plane is not healthy again, so nothing more is replaced: ${(e as Error).message}`,
+        });
         return { steps, ok: false };
       }
     }
@@ -248,7 +316,9 @@ async function masterMinorUpgrade(s: Session, asg: AsgSender, states: GroupState
   if (!master?.stale.length) return undefined;
   const { DescribeInstancesCommand } = await import('@aws-sdk/client-ec2');
   const out = await (await s.aws.ec2()).send(new DescribeInstancesCommand({ InstanceIds: master.stale }));
-  const running = out.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.Tags?.find((t) => t.Key === K8S_VERSION_TAG)?.Value).find(Boolean);
+  const running = out.Reservations?.flatMap((r) => r.Instances ?? [])
+    .map((i) => i.Tags?.find((t) => t.Key === K8S_VERSION_TAG)?.Value)
+    .find(Boolean);
   const to = s.spec.spec.kubernetesVersion;
   if (!running || !isMinorUpgrade(running, to)) return undefined;
   return {
@@ -261,7 +331,8 @@ async function masterMinorUpgrade(s: Session, asg: AsgSender, states: GroupState
         pollSeconds: s.ctx.timing.pollSeconds,
         maxSeconds: s.ctx.timing.maxWaitSeconds,
         signal: s.abort.signal,
-        onPoll: (seen, seconds) => s.progress.emit({ type: 'wait', what: `API server at ${version} (now: ${seen})`, ready: 0, total: 1, seconds }),
+        onPoll: (seen, seconds) =>
+          s.progress.emit({ type: 'wait', what: `API server at ${version} (now: ${seen})`, ready: 0, total: 1, seconds }),
       });
     },
   };
@@ -289,12 +360,17 @@ export async function rolloutCluster(s: Session, r: RolloutRequest): Promise<Rol
     const states = await describeClusterGroups(asg, s.clusterId);
     const todo = states.filter((g) => g.stale.length && (!r.group || g.group === r.group));
     if (!todo.length) {
-      if (r.group && !states.some((g) => g.group === r.group)) throw new KubeazError(`no group named ${r.group} in cluster ${s.clusterId}`, 'NoSuchGroup');
+      if (r.group && !states.some((g) => g.group === r.group))
+        throw new KubeazError(`no group named ${r.group} in cluster ${s.clusterId}`, 'NoSuchGroup');
       return { nothingToDo: true };
     }
     if (!(await r.ask(todo))) return { declined: true };
     const minorUpgrade = await masterMinorUpgrade(s, asg, states);
-    if (minorUpgrade) s.progress.emit({ type: 'info', message: `Kubernetes ${minorUpgrade.from} → ${minorUpgrade.to}: a minor upgrade — the master first, then the node groups once the API answers with ${minorUpgrade.to}` });
+    if (minorUpgrade)
+      s.progress.emit({
+        type: 'info',
+        message: `Kubernetes ${minorUpgrade.from} → ${minorUpgrade.to}: a minor upgrade — the master first, then the node groups once the API answers with ${minorUpgrade.to}`,
+      });
     return await rollout({
       ...(minorUpgrade ? { minorUpgrade } : {}),
       asg,
@@ -313,7 +389,8 @@ export async function rolloutCluster(s: Session, r: RolloutRequest): Promise<Rol
           pollSeconds: s.ctx.timing.pollSeconds,
           maxSeconds: s.ctx.timing.maxWaitSeconds,
           signal: s.abort.signal,
-          onPoll: (missing, seconds) => s.progress.emit({ type: 'wait', what: `${group} back in the control plane (${missing})`, ready: 0, total: 1, seconds }),
+          onPoll: (missing, seconds) =>
+            s.progress.emit({ type: 'wait', what: `${group} back in the control plane (${missing})`, ready: 0, total: 1, seconds }),
         });
       },
     });

@@ -71,7 +71,9 @@ export async function loadAgentBundle(file = AGENT_BUNDLE): Promise<AgentBundle>
   try {
     body = await readFile(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`the node agent bundle ${file} is missing (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): run \`npm run build\`, which makes it`);
+    throw new UsageError(
+      `the node agent bundle ${file} is missing (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): run \`npm run build\`, which makes it`,
+    );
   }
   return agentBundleOf(body);
 }
@@ -112,7 +114,10 @@ async function runningMasterZone(ctx: RunContext, spec: ClusterSpec): Promise<st
   return runningZone(ctx, naming(spec).asg('master'));
 }
 
-export async function openSession(opts: GlobalOptions, progress: Progress = new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) })): Promise<Session> {
+export async function openSession(
+  opts: GlobalOptions,
+  progress: Progress = new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }),
+): Promise<Session> {
   const { spec, warnings, file } = await loadCheckedSpec(opts.file);
   for (const w of warnings) progress.emit({ type: 'warn', message: w });
   const clusterId = clusterIdOf(spec);
@@ -120,7 +125,10 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
   const state = stateBackend(opts.state ?? spec.spec.state, file, clusterId, spec.spec.region, opts.profile);
   if (opts.profile) {
     const found = await profileExists(opts.profile);
-    if (!found.exists) throw new UsageError(`--profile ${opts.profile}: the AWS profile '${opts.profile}' does not exist (looked in ${found.files.join(' and ')})`);
+    if (!found.exists)
+      throw new UsageError(
+        `--profile ${opts.profile}: the AWS profile '${opts.profile}' does not exist (looked in ${found.files.join(' and ')})`,
+      );
   }
   const aws = new AwsClients({ region: spec.spec.region, ...(opts.profile ? { profile: opts.profile } : {}) });
   const accountId = await accountIdOf(aws);
@@ -150,7 +158,10 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
   const onSigint = () => {
     interrupts++;
     if (interrupts === 1) {
-      progress.emit({ type: 'warn', message: 'interrupted: starting no new work, letting calls in flight finish and saving state (Ctrl-C again to quit at once)' });
+      progress.emit({
+        type: 'warn',
+        message: 'interrupted: starting no new work, letting calls in flight finish and saving state (Ctrl-C again to quit at once)',
+      });
       abort.abort();
     } else {
       process.exit(130);
@@ -171,7 +182,12 @@ export async function openSession(opts: GlobalOptions, progress: Progress = new 
     warnings,
     async facts() {
       if (!facts) {
-        const [images, templates, masterZone, agent] = await Promise.all([resolveImages(aws, spec), loadTemplates(), runningMasterZone(ctx as RunContext, spec), loadAgentBundle()]);
+        const [images, templates, masterZone, agent] = await Promise.all([
+          resolveImages(aws, spec),
+          loadTemplates(),
+          runningMasterZone(ctx as RunContext, spec),
+          loadAgentBundle(),
+        ]);
         facts = { accountId, images, templates, agent, ...(masterZone ? { masterZone } : {}) };
       }
       return facts;

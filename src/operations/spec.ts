@@ -33,4 +33,3 @@ export async function loadCheckedSpec(file: string): Promise<Awaited<ReturnType<
   const templates = await loadTemplates();
   return loadSpecFile(file, new Date(), (spec) => limitIssues(spec, templates));
 }
-

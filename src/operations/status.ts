@@ -26,7 +26,6 @@ export interface StatusQuery {
   apiEndpoint?: string;
 }
 
-
 export interface ResourceStatus {
   key: string;
   kind: Kind;
@@ -49,14 +48,23 @@ export interface EtcdBackupInfo {
 /** Each master group: where it runs and its instance; with an HA control plane, the restore record if a lost quorum was restored. */
 export interface ControlPlaneInfo {
   count: number;
-  masters: Array<{ group: string; zone: string | undefined; instances: Array<{ id: string; zone: string; lifecycleState: string; healthStatus: string }> }>;
+  masters: Array<{
+    group: string;
+    zone: string | undefined;
+    instances: Array<{ id: string; zone: string; lifecycleState: string; healthStatus: string }>;
+  }>;
   restore?: import('../etcd/snapshots.js').RestoreRecord | { invalid: string };
 }
 
 async function controlPlane(s: Session, actuals: Map<string, Actual>): Promise<ControlPlaneInfo> {
   const facts = await s.facts();
   const masters = masterGroups(s.spec, facts.masterZone).map((m) => {
-    const instances = observedInstances(actuals.get(`asg/${m.name}`)).map((i) => ({ id: i.id, zone: i.zone, lifecycleState: i.lifecycleState, healthStatus: i.healthStatus }));
+    const instances = observedInstances(actuals.get(`asg/${m.name}`)).map((i) => ({
+      id: i.id,
+      zone: i.zone,
+      lifecycleState: i.lifecycleState,
+      healthStatus: i.healthStatus,
+    }));
     return { group: m.name, zone: m.zone, instances };
   });
   const info: ControlPlaneInfo = { count: s.spec.spec.controlPlane.count, masters };
@@ -92,13 +100,20 @@ export function kubernetesMode(opts: StatusQuery, apiAccess: readonly string[]):
 
 /** Every live instance of the cluster's groups (from the observed auto scaling groups), masters first. */
 async function liveInstances(actuals: Map<string, Actual>): Promise<LiveInstance[]> {
-  const groups = [...actuals.values()].filter((a) => a.kind === 'auto-scaling-group' && a.key.startsWith('asg/')).map((a) => a.key.slice('asg/'.length));
+  const groups = [...actuals.values()]
+    .filter((a) => a.kind === 'auto-scaling-group' && a.key.startsWith('asg/'))
+    .map((a) => a.key.slice('asg/'.length));
   const master = (g: string) => (/^master(-\d+)?$/.test(g) ? 0 : 1);
   groups.sort((a, b) => master(a) - master(b) || a.localeCompare(b, 'en', { numeric: true }));
   return groups.flatMap((g) =>
     observedInstances(actuals.get(`asg/${g}`))
       .filter((i) => i.id && i.lifecycleState !== 'Terminated')
-      .map((i) => ({ id: i.id, group: g, ...(i.zone ? { zone: i.zone } : {}), ...(i.lifecycleState ? { lifecycleState: i.lifecycleState } : {}) })),
+      .map((i) => ({
+        id: i.id,
+        group: g,
+        ...(i.zone ? { zone: i.zone } : {}),
+        ...(i.lifecycleState ? { lifecycleState: i.lifecycleState } : {}),
+      })),
   );
 }
 
@@ -106,7 +121,12 @@ async function liveInstances(actuals: Map<string, Actual>): Promise<LiveInstance
 async function boots(s: Session, actuals: Map<string, Actual>, now: Date): Promise<BootEntry[]> {
   const instances = await liveInstances(actuals);
   if (!instances.length || !actuals.has('bucket')) return bootEntries(instances, new Map(), now);
-  const stored = await readBootReports(await s.aws.s3(), bucketName(s.clusterId, s.ctx.accountId), instances.map((i) => i.id), s.ctx.accountId);
+  const stored = await readBootReports(
+    await s.aws.s3(),
+    bucketName(s.clusterId, s.ctx.accountId),
+    instances.map((i) => i.id),
+    s.ctx.accountId,
+  );
   return bootEntries(instances, stored, now);
 }
 
@@ -120,26 +140,56 @@ async function etcdBackups(s: Session): Promise<EtcdBackupInfo | undefined> {
   const newest = newestSnapshot(snaps);
   if (!newest) return { count: 0, ...sizes };
   const at = new Date(newest.time * 1000);
-  return { newestKey: newest.key, newestAt: at.toISOString(), ageMinutes: Math.round((Date.now() - at.getTime()) / 60000), count: snaps.length, ...sizes };
+  return {
+    newestKey: newest.key,
+    newestAt: at.toISOString(),
+    ageMinutes: Math.round((Date.now() - at.getTime()) / 60000),
+    count: snaps.length,
+    ...sizes,
+  };
 }
 
 /** Admin credentials for the Kubernetes API, signed once per run (short-lived), reused by every poll. */
 export type Credentials = { kubeconfig: string; server: string } | { error: string };
 
-async function kubernetesSide(s: Session, actuals: Map<string, Actual>, opts: StatusQuery, creds: () => Promise<Credentials>, mode: KubernetesMode, boot: Promise<BootEntry[]>): Promise<KubernetesSection> {
+async function kubernetesSide(
+  s: Session,
+  actuals: Map<string, Actual>,
+  opts: StatusQuery,
+  creds: () => Promise<Credentials>,
+  mode: KubernetesMode,
+  boot: Promise<BootEntry[]>,
+): Promise<KubernetesSection> {
   if (!actuals.has('pki')) return { checked: false, reason: 'the cluster CA is not in the bucket (run kubeaz create)' };
   if (mode.bootJudged) return { checked: false, reason: 'private API (apiAccess: []), no --api-endpoint: judged by the boot reports' };
   if ((process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING) && !opts.apiEndpoint)
     return { checked: false, reason: 'AWS_ENDPOINT_URL names an emulator, no API behind it (--api-endpoint URL)' };
   const c = await creds();
-  if ('error' in c) return { checked: true, reachable: false, server: '-', reason: c.error, required: mode.required, boot: bootPhrase(await boot) };
+  if ('error' in c)
+    return { checked: true, reachable: false, server: '-', reason: c.error, required: mode.required, boot: bootPhrase(await boot) };
   const read = await readKubernetes(c.kubeconfig);
-  if (!read.reachable) return { checked: true, reachable: false, server: read.server, reason: read.reason, required: mode.required, boot: bootPhrase(await boot) };
-  const groups = [...masterGroups(s.spec).map((m) => ({ name: m.name, want: 1 })), ...s.spec.spec.nodeGroups.map((g) => ({ name: g.name, want: g.desiredCapacity }))].map((g) => {
+  if (!read.reachable)
+    return {
+      checked: true,
+      reachable: false,
+      server: read.server,
+      reason: read.reason,
+      required: mode.required,
+      boot: bootPhrase(await boot),
+    };
+  const groups = [
+    ...masterGroups(s.spec).map((m) => ({ name: m.name, want: 1 })),
+    ...s.spec.spec.nodeGroups.map((g) => ({ name: g.name, want: g.desiredCapacity })),
+  ].map((g) => {
     // the group's own desired capacity (the cluster autoscaler moves it), else the spec's
     return { name: g.name, want: observedDesired(actuals.get(`asg/${g.name}`)) ?? g.want };
   });
-  return { checked: true, reachable: true, server: c.server, health: evaluateKubernetes({ serverVersion: read.serverVersion, nodes: read.nodes, pods: read.pods, groups }) };
+  return {
+    checked: true,
+    reachable: true,
+    server: c.server,
+    health: evaluateKubernetes({ serverVersion: read.serverVersion, nodes: read.nodes, pods: read.pods, groups }),
+  };
 }
 
 export interface Report {
@@ -156,7 +206,11 @@ export interface Report {
   bootProblems: string[];
 }
 
-export async function collectStatus(s: Session, opts: StatusQuery, creds: () => Promise<Credentials>): Promise<Report | { absent: string }> {
+export async function collectStatus(
+  s: Session,
+  opts: StatusQuery,
+  creds: () => Promise<Credentials>,
+): Promise<Report | { absent: string }> {
   await s.graph();
   // Where two resources claim one key, the one the state file knows is the one reported.
   const prior = await s.state.read().catch(() => undefined);
@@ -172,8 +226,19 @@ export async function collectStatus(s: Session, opts: StatusQuery, creds: () => 
     // Drift is the plan's own per-node comparison, against what exists (no simulation of what create would do).
     const c = compareNode(HANDLERS, node, actuals);
     const changes: Change[] =
-      c.verdict === 'update' || c.verdict === 'refuse' ? c.changes : c.verdict === 'incomplete' ? [{ field: 'dependencies', from: 'missing', to: 'present', inPlace: true }] : [];
-    return { key: node.key, kind: node.kind, id: actual.id, status: changes.length ? 'drifted' : 'present', ...(changes.length ? { changes } : {}), ...(actual.state ? { state: actual.state } : {}) };
+      c.verdict === 'update' || c.verdict === 'refuse'
+        ? c.changes
+        : c.verdict === 'incomplete'
+          ? [{ field: 'dependencies', from: 'missing', to: 'present', inPlace: true }]
+          : [];
+    return {
+      key: node.key,
+      kind: node.kind,
+      id: actual.id,
+      status: changes.length ? 'drifted' : 'present',
+      ...(changes.length ? { changes } : {}),
+      ...(actual.state ? { state: actual.state } : {}),
+    };
   });
   const byKind = new Map<Kind, Actual[]>();
   for (const a of actuals.values()) byKind.set(a.kind, [...(byKind.get(a.kind) ?? []), a]);

@@ -15,7 +15,12 @@ type Algorithm = webcrypto.Algorithm;
 
 x509.cryptoProvider.set(webcrypto as never);
 
-const RSA: webcrypto.RsaHashedKeyGenParams = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+const RSA: webcrypto.RsaHashedKeyGenParams = {
+  name: 'RSASSA-PKCS1-v1_5',
+  hash: 'SHA-256',
+  publicExponent: new Uint8Array([1, 0, 1]),
+  modulusLength: 2048,
+};
 const subtle = webcrypto.subtle;
 
 /** The files master.sh fetches from pki/, as pairs: a CA's certificate goes with its key. */
@@ -40,7 +45,10 @@ function serial(): string {
 }
 
 const pem = (label: string, der: ArrayBuffer): string => {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 };
 
@@ -110,7 +118,9 @@ export async function completeFromKey(pair: PkiPair, keyPem: string, now = new D
 }
 
 /** Imports a PEM private key of any common form (PKCS#1, PKCS#8, SEC1) for signing. */
-async function importSigningKey(keyPem: string): Promise<{ key: CryptoKey; algorithm: webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams; signing: Algorithm }> {
+async function importSigningKey(
+  keyPem: string,
+): Promise<{ key: CryptoKey; algorithm: webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams; signing: Algorithm }> {
   const k = createPrivateKey(keyPem);
   const der = k.export({ type: 'pkcs8', format: 'der' });
   if (k.asymmetricKeyType === 'rsa') {
@@ -121,7 +131,11 @@ async function importSigningKey(keyPem: string): Promise<{ key: CryptoKey; algor
     const curve = (k.asymmetricKeyDetails?.namedCurve ?? 'prime256v1') as string;
     const namedCurve = curve === 'prime256v1' ? 'P-256' : curve === 'secp384r1' ? 'P-384' : curve === 'secp521r1' ? 'P-521' : curve;
     const algorithm = { name: 'ECDSA', namedCurve };
-    return { key: await subtle.importKey('pkcs8', der, algorithm, false, ['sign']), algorithm, signing: { name: 'ECDSA', hash: 'SHA-256' } as Algorithm };
+    return {
+      key: await subtle.importKey('pkcs8', der, algorithm, false, ['sign']),
+      algorithm,
+      signing: { name: 'ECDSA', hash: 'SHA-256' } as Algorithm,
+    };
   }
   throw new Error(`unsupported CA key type ${k.asymmetricKeyType ?? 'unknown'}`);
 }
@@ -135,7 +149,14 @@ export interface ClientCert {
  * A client certificate signed by the cluster CA: CN=<user>, O=<groups> (Kubernetes reads the
  * user from CN and the groups from O), clientAuth only, `days` long.
  */
-export async function signClientCert(caCertPem: string, caKeyPem: string, user: string, groups: string[], days = ADMIN_CERT_DAYS, now = new Date()): Promise<ClientCert> {
+export async function signClientCert(
+  caCertPem: string,
+  caKeyPem: string,
+  user: string,
+  groups: string[],
+  days = ADMIN_CERT_DAYS,
+  now = new Date(),
+): Promise<ClientCert> {
   const ca = new x509.X509Certificate(caCertPem);
   const signer = await importSigningKey(caKeyPem);
   // The CA key must be the key of the CA certificate, or the client certificate would not chain.
@@ -170,7 +191,14 @@ export async function signClientCert(caCertPem: string, caKeyPem: string, user: 
  * A serving certificate signed by a CA (the pod-identity webhook's, by the cluster CA): CN and DNS
  * subject alternative names, serverAuth only, `days` long.
  */
-export async function signServerCert(caCertPem: string, caKeyPem: string, commonName: string, dnsNames: string[], days = 3650, now = new Date()): Promise<ClientCert> {
+export async function signServerCert(
+  caCertPem: string,
+  caKeyPem: string,
+  commonName: string,
+  dnsNames: string[],
+  days = 3650,
+  now = new Date(),
+): Promise<ClientCert> {
   const ca = new x509.X509Certificate(caCertPem);
   const signer = await importSigningKey(caKeyPem);
   const caSpki = Buffer.from(ca.publicKey.rawData);

@@ -33,7 +33,8 @@ export interface Jwk {
 export function jwksOf(publicKeyPems: readonly string[]): string {
   const keys: Jwk[] = publicKeyPems.map((pem) => {
     const jwk = createPublicKey(pem).export({ format: 'jwk' }) as { kty?: string; n?: string; e?: string };
-    if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) throw new Error('the service-account key is not an RSA key: kubeaz publishes RS256 keys only');
+    if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e)
+      throw new Error('the service-account key is not an RSA key: kubeaz publishes RS256 keys only');
     return { use: 'sig', kty: 'RSA', kid: keyIdOf(pem), alg: 'RS256', n: jwk.n, e: jwk.e };
   });
   return JSON.stringify({ keys });

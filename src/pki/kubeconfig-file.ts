@@ -8,7 +8,20 @@
  * `context_info`) naming the kubeaz cluster: that is how a file "kubeaz wrote for this cluster" is
  * recognised, so `--out FILE` never replaces anything else.
  */
-import { isAlias, isMap, isNode, isSeq, parse, parseDocument, stringify, visit, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isNode,
+  isSeq,
+  parse,
+  parseDocument,
+  stringify,
+  visit,
+  type Document,
+  type Node,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 
 export const KUBEAZ_EXTENSION = 'kubeaz';
 
@@ -24,8 +37,16 @@ const marker = (clusterId: string) => [{ name: KUBEAZ_EXTENSION, extension: { cl
  * The entries of a rendered single-cluster kubeconfig (renderKubeconfig's output), renamed:
  * the cluster entry `clusterName`, the user `user`, the context `context`, both marked as kubeaz's.
  */
-export function entriesFrom(rendered: string, clusterId: string, names: { cluster: string; user: string; context: string }): KubeconfigEntries {
-  const k = parse(rendered) as { clusters: Array<{ cluster: Record<string, unknown> }>; users: Array<{ user: Record<string, unknown> }>; contexts: Array<{ context: Record<string, unknown> }> };
+export function entriesFrom(
+  rendered: string,
+  clusterId: string,
+  names: { cluster: string; user: string; context: string },
+): KubeconfigEntries {
+  const k = parse(rendered) as {
+    clusters: Array<{ cluster: Record<string, unknown> }>;
+    users: Array<{ user: Record<string, unknown> }>;
+    contexts: Array<{ context: Record<string, unknown> }>;
+  };
   const cluster = k.clusters?.[0]?.cluster;
   const user = k.users?.[0]?.user;
   const context = k.contexts?.[0]?.context;
@@ -39,7 +60,15 @@ export function entriesFrom(rendered: string, clusterId: string, names: { cluste
 
 /** A standalone kubeconfig holding only these entries, current context set to them. */
 export function standaloneKubeconfig(e: KubeconfigEntries): string {
-  return stringify({ apiVersion: 'v1', kind: 'Config', clusters: [e.cluster], users: [e.user], contexts: [e.context], 'current-context': e.context.name, preferences: {} });
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [e.cluster],
+    users: [e.user],
+    contexts: [e.context],
+    'current-context': e.context.name,
+    preferences: {},
+  });
 }
 
 export class NotAKubeconfigError extends Error {
@@ -54,7 +83,8 @@ function kubeconfigDocument(text: string): Document {
   if (!isMap(doc.contents)) throw new NotAKubeconfigError('it is not a kubeconfig (not a mapping)');
   const kind = doc.get('kind');
   const known = ['clusters', 'users', 'contexts', 'current-context', 'apiVersion', 'preferences'].some((k) => doc.has(k));
-  if ((kind !== undefined && kind !== 'Config') || !known) throw new NotAKubeconfigError(`it is not a kubeconfig (kind: ${String(kind ?? 'none')})`);
+  if ((kind !== undefined && kind !== 'Config') || !known)
+    throw new NotAKubeconfigError(`it is not a kubeconfig (kind: ${String(kind ?? 'none')})`);
   for (const list of ['clusters', 'users', 'contexts']) {
     const v = doc.get(list);
     if (v !== undefined && v !== null && !isSeq(v)) throw new NotAKubeconfigError(`it is not a kubeconfig (${list} is not a list)`);
@@ -109,24 +139,47 @@ export function isOwnKubeconfig(text: string, clusterId: string): boolean {
   const clusters = list('clusters');
   const users = list('users');
   const pref = k.preferences;
-  if (pref !== undefined && pref !== null && !(onlyKeys(pref, []))) return false;
-  if (!contexts.length || !contexts.every((c) => markedFor(c, 'context', clusterId)) || !clusters.every((c) => markedFor(c, 'cluster', clusterId))) return false;
-  const entries = (xs: unknown[], key: 'cluster' | 'user' | 'context') => xs.every((x) => onlyKeys(x, ['name', key]) && typeof (x as Record<string, unknown>).name === 'string' && onlyKeys((x as Record<string, unknown>)[key], OWN_KEYS[key]));
+  if (pref !== undefined && pref !== null && !onlyKeys(pref, [])) return false;
+  if (
+    !contexts.length ||
+    !contexts.every((c) => markedFor(c, 'context', clusterId)) ||
+    !clusters.every((c) => markedFor(c, 'cluster', clusterId))
+  )
+    return false;
+  const entries = (xs: unknown[], key: 'cluster' | 'user' | 'context') =>
+    xs.every(
+      (x) =>
+        onlyKeys(x, ['name', key]) &&
+        typeof (x as Record<string, unknown>).name === 'string' &&
+        onlyKeys((x as Record<string, unknown>)[key], OWN_KEYS[key]),
+    );
   if (!entries(clusters, 'cluster') || !entries(users, 'user') || !entries(contexts, 'context')) return false;
   const onlyOurExtensions = (x: unknown, key: 'cluster' | 'context') => {
     const ext = (x as Record<string, Record<string, unknown>>)[key]!.extensions;
-    return ext === undefined || (Array.isArray(ext) && ext.every((e) => onlyKeys(e, ['name', 'extension']) && e.name === KUBEAZ_EXTENSION && onlyKeys(e.extension, ['cluster'])));
+    return (
+      ext === undefined ||
+      (Array.isArray(ext) &&
+        ext.every((e) => onlyKeys(e, ['name', 'extension']) && e.name === KUBEAZ_EXTENSION && onlyKeys(e.extension, ['cluster'])))
+    );
   };
   if (!clusters.every((c) => onlyOurExtensions(c, 'cluster')) || !contexts.every((c) => onlyOurExtensions(c, 'context'))) return false;
   const named = new Set(contexts.map((c) => (c as { context: { user?: unknown } }).context.user));
   const current = k['current-context'];
   const contextNames = new Set(contexts.map((c) => (c as { name: string }).name));
-  return users.every((u) => named.has((u as { name: string }).name)) && (current === undefined || current === null || current === '' || contextNames.has(current as string));
+  return (
+    users.every((u) => named.has((u as { name: string }).name)) &&
+    (current === undefined || current === null || current === '' || contextNames.has(current as string))
+  );
 }
 
 /** The names in a kubeconfig's lists and its current context, for messages and tests. */
 export function summarize(text: string): { contexts: string[]; clusters: string[]; users: string[]; current?: string } {
-  const k = (parse(text) ?? {}) as { contexts?: Array<{ name: string }>; clusters?: Array<{ name: string }>; users?: Array<{ name: string }>; 'current-context'?: string };
+  const k = (parse(text) ?? {}) as {
+    contexts?: Array<{ name: string }>;
+    clusters?: Array<{ name: string }>;
+    users?: Array<{ name: string }>;
+    'current-context'?: string;
+  };
   return {
     contexts: (k.contexts ?? []).map((c) => c.name),
     clusters: (k.clusters ?? []).map((c) => c.name),
@@ -155,8 +208,7 @@ export function mergeKubeconfig(existing: string, e: KubeconfigEntries, opts: { 
     if (at >= 0) {
       keepAliasesOf(doc, seq.items[at] as Node);
       seq.items[at] = node;
-    }
-    else seq.items.push(node);
+    } else seq.items.push(node);
   };
   put('clusters', e.cluster);
   put('users', e.user);

@@ -23,7 +23,8 @@ export interface ApiEndpoint {
 export function apiEndpoint(spec: ClusterSpec, elbDns: { public?: string; internal?: string }): ApiEndpoint {
   const s = spec.spec;
   const publicApi = s.network.apiAccess.length > 0;
-  if (publicApi && s.dns.publicDomain) return { server: `https://master.${spec.metadata.environment}.${s.dns.publicDomain}:443`, via: 'public-record' };
+  if (publicApi && s.dns.publicDomain)
+    return { server: `https://master.${spec.metadata.environment}.${s.dns.publicDomain}:443`, via: 'public-record' };
   if (publicApi) {
     if (!elbDns.public) throw new Error('the internet-facing API load balancer does not exist: run kubeaz create first');
     return { server: `https://${elbDns.public}:443`, via: 'public-elb', tlsServerName: `master.${naming(spec).internalDomain}` };
@@ -32,13 +33,30 @@ export function apiEndpoint(spec: ClusterSpec, elbDns: { public?: string; intern
   return { server: `https://${elbDns.internal}:443`, via: 'internal-elb', tlsServerName: `master.${naming(spec).internalDomain}` };
 }
 
-export function renderKubeconfig(o: { clusterName: string; server: string; tlsServerName?: string; caCert: string; user: string; clientCert: string; clientKey: string }): string {
+export function renderKubeconfig(o: {
+  clusterName: string;
+  server: string;
+  tlsServerName?: string;
+  caCert: string;
+  user: string;
+  clientCert: string;
+  clientKey: string;
+}): string {
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
   const context = `${o.user}@${o.clusterName}`;
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: o.clusterName, cluster: { server: o.server, ...(o.tlsServerName ? { 'tls-server-name': o.tlsServerName } : {}), 'certificate-authority-data': b64(o.caCert) } }],
+    clusters: [
+      {
+        name: o.clusterName,
+        cluster: {
+          server: o.server,
+          ...(o.tlsServerName ? { 'tls-server-name': o.tlsServerName } : {}),
+          'certificate-authority-data': b64(o.caCert),
+        },
+      },
+    ],
     users: [{ name: context, user: { 'client-certificate-data': b64(o.clientCert), 'client-key-data': b64(o.clientKey) } }],
     contexts: [{ name: context, context: { cluster: o.clusterName, user: context } }],
     'current-context': context,

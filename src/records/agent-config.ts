@@ -46,7 +46,11 @@ export function parseGroupSettings(text: string): GroupSettings | Error {
     return new Error(`group settings are not JSON: ${(e as Error).message}`);
   }
   const r = groupSettingsSchema.safeParse(raw);
-  return r.success ? r.data : new Error(`group settings have the wrong shape: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.success
+    ? r.data
+    : new Error(
+        `group settings have the wrong shape: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      );
 }
 
 export const agentConfigSchema = z.object({
@@ -76,5 +80,9 @@ export function parseAgentConfig(text: string): AgentConfig | Error {
     return new Error(`agent configuration is not JSON: ${(e as Error).message}`);
   }
   const r = agentConfigSchema.safeParse(raw);
-  return r.success ? r.data : new Error(`agent configuration has the wrong shape: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.success
+    ? r.data
+    : new Error(
+        `agent configuration has the wrong shape: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      );
 }

@@ -18,10 +18,17 @@ const PARALLEL = 8;
  * The instance ids that have a report under boot/, with the object's last write. An empty map when
  * the bucket does not exist.
  */
-export async function listBootReports(s3: S3Client, Bucket: string, owner?: string): Promise<Map<string, { key: string; lastModified?: Date }>> {
+export async function listBootReports(
+  s3: S3Client,
+  Bucket: string,
+  owner?: string,
+): Promise<Map<string, { key: string; lastModified?: Date }>> {
   const out = new Map<string, { key: string; lastModified?: Date }>();
   try {
-    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket, Prefix: BOOT_PREFIX, ...(owner ? { ExpectedBucketOwner: owner } : {}) })) {
+    for await (const page of paginateListObjectsV2(
+      { client: s3 },
+      { Bucket, Prefix: BOOT_PREFIX, ...(owner ? { ExpectedBucketOwner: owner } : {}) },
+    )) {
       for (const o of page.Contents ?? []) {
         const m = o.Key ? /^boot\/([^/]+)\.json$/.exec(o.Key) : null;
         if (m) out.set(m[1]!, { key: o.Key!, ...(o.LastModified ? { lastModified: o.LastModified } : {}) });
@@ -38,7 +45,9 @@ export async function listBootReports(s3: S3Client, Bucket: string, owner?: stri
 export async function readBootReport(s3: S3Client, Bucket: string, instanceId: string, owner?: string): Promise<StoredBoot> {
   let text: string;
   try {
-    const o = await s3.send(new GetObjectCommand({ Bucket, Key: bootReportKey(instanceId), ...(owner ? { ExpectedBucketOwner: owner } : {}) }));
+    const o = await s3.send(
+      new GetObjectCommand({ Bucket, Key: bootReportKey(instanceId), ...(owner ? { ExpectedBucketOwner: owner } : {}) }),
+    );
     text = (await o.Body?.transformToString('utf8')) ?? '';
   } catch (e) {
     if (isNotFound(e) || errorCode(e) === 'NoSuchKey') return { none: true };
@@ -55,7 +64,12 @@ export async function readBootReport(s3: S3Client, Bucket: string, instanceId: s
  * The reports of these instances: one listing, then a GetObject for each listed one (at most
  * PARALLEL at a time). Instances without a report come back as `{ none: true }`.
  */
-export async function readBootReports(s3: S3Client, Bucket: string, instanceIds: readonly string[], owner?: string): Promise<Map<string, StoredBoot>> {
+export async function readBootReports(
+  s3: S3Client,
+  Bucket: string,
+  instanceIds: readonly string[],
+  owner?: string,
+): Promise<Map<string, StoredBoot>> {
   const out = new Map<string, StoredBoot>();
   if (!instanceIds.length) return out;
   const listed = await listBootReports(s3, Bucket, owner);

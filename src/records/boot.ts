@@ -54,7 +54,11 @@ export function parseBootReport(text: string): BootReport | Error {
     return new Error(`boot report is not JSON: ${(e as Error).message}`);
   }
   const r = bootReportSchema.safeParse(raw);
-  return r.success ? r.data : new Error(`boot report has the wrong shape: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.success
+    ? r.data
+    : new Error(
+        `boot report has the wrong shape: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      );
 }
 
 /** The phase a report is at: the last one started (the failing one when failed). */

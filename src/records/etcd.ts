@@ -36,7 +36,12 @@ export const restoreClaimKey = (creator: string): string => `${RESTORE_CLAIMS_PR
 export const addonsRecordKey = (): string => `${CONTROL_PLANE_PREFIX}addons.json`;
 
 /** What a control-plane key is, from the key alone (a listing of etcd/control-plane/). */
-export type ControlPlaneKey = { kind: 'init' } | { kind: 'restore' } | { kind: 'addons' } | { kind: 'member'; group: string } | { kind: 'restore-claim'; creator: string };
+export type ControlPlaneKey =
+  | { kind: 'init' }
+  | { kind: 'restore' }
+  | { kind: 'addons' }
+  | { kind: 'member'; group: string }
+  | { kind: 'restore-claim'; creator: string };
 export function controlPlaneKeyKind(key: string): ControlPlaneKey | undefined {
   if (key === initRecordKey()) return { kind: 'init' };
   if (key === restoreRecordKey()) return { kind: 'restore' };
@@ -54,10 +59,7 @@ const nonEmpty = z.string().min(1);
 const instanceId = z.string().regex(/^i-[0-9a-zA-Z]+$/, 'not an EC2 instance id');
 /** ISO 8601 UTC, as `date -u +%Y-%m-%dT%H:%M:%SZ` and toISOString() write it */
 const time = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'not a time');
-const memberId = z
-  .string()
-  .refine(isHexId, 'not a hex etcd member id')
-  .transform(normalizeHexId);
+const memberId = z.string().refine(isHexId, 'not a hex etcd member id').transform(normalizeHexId);
 
 /** init.json: the master that won the conditional write and ran `kubeadm init` (or, `adopted`, the first master of a cluster grown from one). */
 export const initRecordSchema = z.object({
@@ -142,7 +144,9 @@ function parseWith<S extends z.ZodType>(schema: S, what: string, text: string): 
     return new Error(`${what} is not JSON: ${(e as Error).message}`);
   }
   const r = schema.safeParse(dropEmpty(raw));
-  return r.success ? r.data : new Error(`${what} has the wrong shape: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.success
+    ? r.data
+    : new Error(`${what} has the wrong shape: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
 }
 
 export const parseInitRecord = (text: string): InitRecord | Error => parseWith(initRecordSchema, 'init.json', text);
@@ -156,7 +160,11 @@ export const parseAddonsRecord = (text: string): AddonsRecord | Error => parseWi
  * fields in the order given, undefined ones left out, every value a string.
  */
 export function renderRecord(record: InitRecord | MemberRecord | RestoreRecord | RestoreClaim | AddonsRecord): string {
-  const flat = Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+  const flat = Object.fromEntries(
+    Object.entries(record)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
   return `${JSON.stringify(flat, null, 2)}\n`;
 }
 

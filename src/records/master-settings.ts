@@ -40,5 +40,9 @@ void _sameShape;
 export function parseMasterSettings(raw: unknown): MasterSettings | Error {
   if (raw === undefined) return new Error('the agent configuration has no master settings (made by a kubeaz older than the agent?)');
   const r = masterSettingsSchema.safeParse(raw);
-  return r.success ? r.data : new Error(`the agent configuration's master settings have the wrong shape: ${r.error.issues.map((i) => `master.${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return r.success
+    ? r.data
+    : new Error(
+        `the agent configuration's master settings have the wrong shape: ${r.error.issues.map((i) => `master.${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
 }

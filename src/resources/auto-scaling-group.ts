@@ -122,7 +122,12 @@ function observedOf(g: AutoScalingGroup): Observed {
         }
       : {}),
     capacityRebalance: g.CapacityRebalance ?? false,
-    subnetIds: sorted((g.VPCZoneIdentifier ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
+    subnetIds: sorted(
+      (g.VPCZoneIdentifier ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
     loadBalancerNames: sorted(g.LoadBalancerNames ?? []),
     targetGroupArns: sorted(g.TargetGroupARNs ?? []),
     instances: (g.Instances ?? []).map((i) => ({
@@ -140,7 +145,15 @@ function observedOf(g: AutoScalingGroup): Observed {
 
 function toActual(g: AutoScalingGroup, key: string, tags: Tags): ActualOf<Observed> {
   const name = g.AutoScalingGroupName!;
-  return { key, kind: 'auto-scaling-group', id: name, attrs: { name }, tags, observed: observedOf(g), ...(g.Status ? { state: g.Status } : {}) };
+  return {
+    key,
+    kind: 'auto-scaling-group',
+    id: name,
+    attrs: { name },
+    tags,
+    observed: observedOf(g),
+    ...(g.Status ? { state: g.Status } : {}),
+  };
 }
 
 /** The desired tags: the node's own (not propagated) and the instances' (propagated); a key in both propagates with the node's value. */
@@ -172,7 +185,14 @@ function mixedPolicy(p: Node['props'], m: MixedInstances): MixedInstancesPolicy 
 }
 
 const distributionOf = (m: MixedInstances | undefined): Distribution | undefined =>
-  m ? { onDemandBase: m.onDemandBase, onDemandPercentage: m.onDemandPercentage, onDemandAllocationStrategy: m.onDemandAllocationStrategy, spotAllocationStrategy: m.spotAllocationStrategy } : undefined;
+  m
+    ? {
+        onDemandBase: m.onDemandBase,
+        onDemandPercentage: m.onDemandPercentage,
+        onDemandAllocationStrategy: m.onDemandAllocationStrategy,
+        spotAllocationStrategy: m.spotAllocationStrategy,
+      }
+    : undefined;
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
@@ -185,7 +205,9 @@ async function describeByNames(ctx: RunContext, names: readonly string[]): Promi
   const asg = await ctx.aws.autoscaling();
   const out: AutoScalingGroup[] = [];
   for (const batch of chunks(names, NAMES_PER_CALL)) {
-    out.push(...(await drain(paginateDescribeAutoScalingGroups({ client: asg }, { AutoScalingGroupNames: batch }), (p) => p.AutoScalingGroups)));
+    out.push(
+      ...(await drain(paginateDescribeAutoScalingGroups({ client: asg }, { AutoScalingGroupNames: batch }), (p) => p.AutoScalingGroups)),
+    );
   }
   return out;
 }
@@ -221,7 +243,8 @@ function waitsOf(ctx: RunContext): RunWaits {
 function makeWaits(ctx: RunContext): RunWaits {
   const lastSeen = new Map<string, AutoScalingGroup>();
   const instancesOf = new Map<string, Set<string>>();
-  const progress = (what: string) => (ready: number, total: number, seconds: number) => ctx.progress.emit({ type: 'wait', what, ready, total, seconds });
+  const progress = (what: string) => (ready: number, total: number, seconds: number) =>
+    ctx.progress.emit({ type: 'wait', what, ready, total, seconds });
   const inServiceWaiter = new CoalescingWaiter({
     what: 'instances to be in service',
     timing: () => ctx.timing,
@@ -234,7 +257,11 @@ function makeWaits(ctx: RunContext): RunWaits {
         const name = g.AutoScalingGroupName!;
         lastSeen.set(name, g);
         if (g.Status === DELETING) out.set(name, { state: 'failed', reason: 'the group is being deleted' });
-        else out.set(name, { state: inService(g) >= (g.DesiredCapacity ?? 0) ? 'ready' : 'pending', reason: `${inService(g)}/${g.DesiredCapacity ?? 0} in service` });
+        else
+          out.set(name, {
+            state: inService(g) >= (g.DesiredCapacity ?? 0) ? 'ready' : 'pending',
+            reason: `${inService(g)}/${g.DesiredCapacity ?? 0} in service`,
+          });
       }
       // A group not listed yet (eventual consistency right after its create) stays pending.
       return out;
@@ -264,8 +291,12 @@ function makeWaits(ctx: RunContext): RunWaits {
         const ec2 = await ctx.aws.ec2();
         for (const batch of chunks(ids, IDS_PER_CALL)) {
           // A filter, not InstanceIds: an instance AWS has already forgotten is simply not listed.
-          const reservations = await drain(paginateDescribeInstances({ client: ec2 }, { Filters: [{ Name: 'instance-id', Values: batch }] }), (p) => p.Reservations);
-          for (const r of reservations) for (const i of r.Instances ?? []) if (i.InstanceId && i.State?.Name !== 'terminated') alive.add(i.InstanceId);
+          const reservations = await drain(
+            paginateDescribeInstances({ client: ec2 }, { Filters: [{ Name: 'instance-id', Values: batch }] }),
+            (p) => p.Reservations,
+          );
+          for (const r of reservations)
+            for (const i of r.Instances ?? []) if (i.InstanceId && i.State?.Name !== 'terminated') alive.add(i.InstanceId);
         }
       }
       for (const n of gone) {
@@ -371,7 +402,14 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
       ...(p.mixedInstances ? { distribution: distributionOf(p.mixedInstances)! } : {}),
       capacityRebalance: p.mixedInstances !== undefined,
     };
-    return { key: node.key, kind: 'auto-scaling-group', id: p.name, attrs: { name: p.name }, tags: Object.fromEntries(desiredTags(node).map((t) => [t.key, t.value])), observed };
+    return {
+      key: node.key,
+      kind: 'auto-scaling-group',
+      id: p.name,
+      attrs: { name: p.name },
+      tags: Object.fromEntries(desiredTags(node).map((t) => [t.key, t.value])),
+      observed,
+    };
   },
 
   diff(node, actual) {
@@ -386,16 +424,20 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
     // in the spec (the last applied value is the group's kubeaz:desired-capacity tag).
     const applied = actual.tags[DESIRED_CAPACITY_TAG];
     const specChanged = applied !== undefined && applied !== String(p.desiredCapacity) && o.desired !== p.desiredCapacity;
-    if (specChanged || o.desired < p.minSize || o.desired > p.maxSize) out.push(change('desiredCapacity', o.desired, p.desiredCapacity, true));
+    if (specChanged || o.desired < p.minSize || o.desired > p.maxSize)
+      out.push(change('desiredCapacity', o.desired, p.desiredCapacity, true));
     if (o.launchTemplateId !== p.launchTemplateId) out.push(change('launchTemplateId', o.launchTemplateId, p.launchTemplateId, true));
-    if (o.launchTemplateVersion !== p.launchTemplateVersion) out.push(change('launchTemplateVersion', o.launchTemplateVersion, p.launchTemplateVersion, true));
+    if (o.launchTemplateVersion !== p.launchTemplateVersion)
+      out.push(change('launchTemplateVersion', o.launchTemplateVersion, p.launchTemplateVersion, true));
     // The instance types and their spot/on-demand distribution: updated in place (the group's running
     // instances stay; new ones follow the new policy). A state entry from before these fields were
     // observed has them undefined: read as a plain group.
     const types = p.mixedInstances?.instanceTypes ?? [];
     if (!same(o.instanceTypes ?? [], types)) out.push(change('instanceTypes', o.instanceTypes ?? [], types, true));
-    if (!same(o.distribution, distributionOf(p.mixedInstances))) out.push(change('instancesDistribution', o.distribution ?? null, distributionOf(p.mixedInstances) ?? null, true));
-    if ((o.capacityRebalance ?? false) !== (p.mixedInstances !== undefined)) out.push(change('capacityRebalance', o.capacityRebalance ?? false, p.mixedInstances !== undefined, true));
+    if (!same(o.distribution, distributionOf(p.mixedInstances)))
+      out.push(change('instancesDistribution', o.distribution ?? null, distributionOf(p.mixedInstances) ?? null, true));
+    if ((o.capacityRebalance ?? false) !== (p.mixedInstances !== undefined))
+      out.push(change('capacityRebalance', o.capacityRebalance ?? false, p.mixedInstances !== undefined, true));
     const subnets = sorted(p.subnetIds);
     if (o.subnetIds.join(',') !== subnets.join(',')) out.push(change('subnetIds', o.subnetIds, subnets, true));
     const lbs = sorted(p.loadBalancerNames);
@@ -439,8 +481,10 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
       const want = p.targetGroupArns ?? [];
       const attach = want.filter((a) => !o.targetGroupArns.includes(a));
       const detach = o.targetGroupArns.filter((a) => !want.includes(a));
-      if (attach.length) await asg.send(new AttachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: actual.id, TargetGroupARNs: attach }));
-      if (detach.length) await asg.send(new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: actual.id, TargetGroupARNs: detach }));
+      if (attach.length)
+        await asg.send(new AttachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: actual.id, TargetGroupARNs: attach }));
+      if (detach.length)
+        await asg.send(new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: actual.id, TargetGroupARNs: detach }));
     }
     if (has('loadBalancerNames')) {
       const attach = p.loadBalancerNames.filter((n) => !o.loadBalancerNames.includes(n));
@@ -456,7 +500,10 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
       const changed = desiredTags(node).filter((d) => d.key in (t.to as Tags));
       await asg.send(new CreateOrUpdateTagsCommand({ Tags: asgTags(actual.id, changed) }));
       tags = { ...tags, ...(t.to as Tags) };
-      propagate = sorted([...propagate.filter((k) => !changed.some((c) => c.key === k)), ...changed.filter((c) => c.propagate).map((c) => c.key)]);
+      propagate = sorted([
+        ...propagate.filter((k) => !changed.some((c) => c.key === k)),
+        ...changed.filter((c) => c.propagate).map((c) => c.key),
+      ]);
     }
 
     const desired = input.DesiredCapacity ?? Math.min(Math.max(o.desired, input.MinSize ?? o.min), input.MaxSize ?? o.max);
@@ -482,9 +529,14 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
 
   planUpdate(_node, _actual, changes) {
     const v = changes.find((c) => c.field === 'launchTemplateVersion');
-    if (v) return { note: `the group will launch version ${String(v.to)}; its running instances keep version ${String(v.from)} until \`kubeaz rollout\` replaces them` };
+    if (v)
+      return {
+        note: `the group will launch version ${String(v.to)}; its running instances keep version ${String(v.from)} until \`kubeaz rollout\` replaces them`,
+      };
     if (changes.some((c) => c.field === 'instanceTypes' || c.field === 'instancesDistribution'))
-      return { note: 'updated in place: new instances follow the new types and spot/on-demand split; running ones stay until the autoscaler, a rebalance or `kubeaz rollout` replaces them' };
+      return {
+        note: 'updated in place: new instances follow the new types and spot/on-demand split; running ones stay until the autoscaler, a rebalance or `kubeaz rollout` replaces them',
+      };
     return {};
   },
 
@@ -497,7 +549,9 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
     w.instancesOf.set(actual.id, ids);
     // ForceDelete terminates the instances with the group. ScalingActivityInProgress (and
     // ResourceInUse) propagate for the engine to retry.
-    await ignoreNotFound((await ctx.aws.autoscaling()).send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: actual.id, ForceDelete: true })));
+    await ignoreNotFound(
+      (await ctx.aws.autoscaling()).send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: actual.id, ForceDelete: true })),
+    );
     // Launch templates, security groups and subnets can only go once the instances are gone.
     await w.gone.wait(actual.id);
   },
@@ -511,7 +565,10 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
     if (ids.length) {
       const ec2 = await ctx.aws.ec2();
       for (const batch of chunks(ids, IDS_PER_CALL)) {
-        const reservations = await drain(paginateDescribeInstances({ client: ec2 }, { Filters: [{ Name: 'instance-id', Values: batch }] }), (p) => p.Reservations);
+        const reservations = await drain(
+          paginateDescribeInstances({ client: ec2 }, { Filters: [{ Name: 'instance-id', Values: batch }] }),
+          (p) => p.Reservations,
+        );
         for (const r of reservations)
           for (const i of r.Instances ?? []) {
             if (!i.InstanceId) continue;

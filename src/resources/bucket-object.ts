@@ -30,16 +30,14 @@ async function observeOwn(ctx: RunContext): Promise<ActualOf<ObjectObserved>[]> 
   if (!listed) return [];
   const Bucket = listed.bucket;
   const objects = listed.objects.filter((o) => OBJECT_PREFIXES.some((p) => o.Key?.startsWith(p)));
-  return objects.map(
-    (o): ActualOf<ObjectObserved> => ({
-      key: `object/${o.Key!}`,
-      kind: 'bucket-object',
-      id: o.Key!,
-      attrs: { bucket: Bucket },
-      tags: {},
-      observed: { etag: (o.ETag ?? '').replace(/"/g, '') } satisfies ObjectObserved,
-    }),
-  );
+  return objects.map((o): ActualOf<ObjectObserved> => ({
+    key: `object/${o.Key!}`,
+    kind: 'bucket-object',
+    id: o.Key!,
+    attrs: { bucket: Bucket },
+    tags: {},
+    observed: { etag: (o.ETag ?? '').replace(/"/g, '') } satisfies ObjectObserved,
+  }));
 }
 
 /** The issuer's two documents in the discovery bucket (IRSA); anything else there is not kubeaz's. */
@@ -49,14 +47,24 @@ async function observeDiscovery(ctx: RunContext): Promise<ActualOf<ObjectObserve
   const s3 = await ctx.aws.s3();
   let objects;
   try {
-    objects = await drain(paginateListObjectsV2({ client: s3 }, { Bucket: own.name, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents);
+    objects = await drain(
+      paginateListObjectsV2({ client: s3 }, { Bucket: own.name, ExpectedBucketOwner: ctx.accountId }),
+      (p) => p.Contents,
+    );
   } catch (e) {
     if (isNotFound(e)) return [];
     throw e;
   }
   return objects
     .filter((o) => o.Key === DISCOVERY_KEY || o.Key === JWKS_KEY)
-    .map((o) => ({ key: `object/discovery/${o.Key!}`, kind: 'bucket-object', id: o.Key!, attrs: { bucket: own.name }, tags: {}, observed: { etag: (o.ETag ?? '').replace(/"/g, '') } }));
+    .map((o) => ({
+      key: `object/discovery/${o.Key!}`,
+      kind: 'bucket-object',
+      id: o.Key!,
+      attrs: { bucket: own.name },
+      tags: {},
+      observed: { etag: (o.ETag ?? '').replace(/"/g, '') },
+    }));
 }
 
 export const bucketObject: ResourceHandler<'bucket-object', ObjectObserved> = {
@@ -79,8 +87,17 @@ export const bucketObject: ResourceHandler<'bucket-object', ObjectObserved> = {
 
   async create(ctx, node) {
     const { bucket, objectKey, body, contentType } = node.props;
-    const out = await (await ctx.aws.s3()).send(
-      new PutObjectCommand({ Bucket: bucket, Key: objectKey, Body: body, ContentType: contentType, ServerSideEncryption: BUCKET_SSE, ExpectedBucketOwner: ctx.accountId }),
+    const out = await (
+      await ctx.aws.s3()
+    ).send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: objectKey,
+        Body: body,
+        ContentType: contentType,
+        ServerSideEncryption: BUCKET_SSE,
+        ExpectedBucketOwner: ctx.accountId,
+      }),
     );
     return {
       key: node.key,

@@ -37,7 +37,12 @@ import { change, drain, toTagList, whenVisible } from './common.js';
 import { ownBucket } from './own-buckets.js';
 import type { ActualOf, Change, ResourceHandler } from './types.js';
 
-const PUBLIC_ACCESS_BLOCK = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true } as const;
+const PUBLIC_ACCESS_BLOCK = {
+  BlockPublicAcls: true,
+  IgnorePublicAcls: true,
+  BlockPublicPolicy: true,
+  RestrictPublicBuckets: true,
+} as const;
 type PublicAccessBlock = Record<keyof typeof PUBLIC_ACCESS_BLOCK, boolean>;
 
 export interface BucketObserved {
@@ -56,10 +61,13 @@ function lifecycleOf(r: S3LifecycleRule): LifecycleRule & { other?: unknown } {
   if (r.Status !== 'Enabled') out.other = { status: r.Status };
   if (r.NoncurrentVersionExpiration?.NoncurrentDays !== undefined) out.noncurrentDays = r.NoncurrentVersionExpiration.NoncurrentDays;
   if (r.Expiration?.ExpiredObjectDeleteMarker) out.expiredDeleteMarkers = true;
-  if (r.Expiration?.Days !== undefined || r.Expiration?.Date !== undefined) out.other = { ...(out.other as object), expiration: r.Expiration };
-  if (r.AbortIncompleteMultipartUpload?.DaysAfterInitiation !== undefined) out.abortIncompleteMultipartDays = r.AbortIncompleteMultipartUpload.DaysAfterInitiation;
+  if (r.Expiration?.Days !== undefined || r.Expiration?.Date !== undefined)
+    out.other = { ...(out.other as object), expiration: r.Expiration };
+  if (r.AbortIncompleteMultipartUpload?.DaysAfterInitiation !== undefined)
+    out.abortIncompleteMultipartDays = r.AbortIncompleteMultipartUpload.DaysAfterInitiation;
   if (r.Transitions?.length || r.NoncurrentVersionTransitions?.length) out.other = { ...(out.other as object), transitions: true };
-  if (r.Filter?.Tag || r.Filter?.And || r.Filter?.ObjectSizeGreaterThan !== undefined || r.Filter?.ObjectSizeLessThan !== undefined) out.other = { ...(out.other as object), filter: r.Filter };
+  if (r.Filter?.Tag || r.Filter?.And || r.Filter?.ObjectSizeGreaterThan !== undefined || r.Filter?.ObjectSizeLessThan !== undefined)
+    out.other = { ...(out.other as object), filter: r.Filter };
   return out;
 }
 
@@ -70,13 +78,22 @@ function s3Rule(r: LifecycleRule): S3LifecycleRule {
     Filter: { Prefix: r.prefix },
     ...(r.noncurrentDays !== undefined ? { NoncurrentVersionExpiration: { NoncurrentDays: r.noncurrentDays } } : {}),
     ...(r.expiredDeleteMarkers ? { Expiration: { ExpiredObjectDeleteMarker: true } } : {}),
-    ...(r.abortIncompleteMultipartDays !== undefined ? { AbortIncompleteMultipartUpload: { DaysAfterInitiation: r.abortIncompleteMultipartDays } } : {}),
+    ...(r.abortIncompleteMultipartDays !== undefined
+      ? { AbortIncompleteMultipartUpload: { DaysAfterInitiation: r.abortIncompleteMultipartDays } }
+      : {}),
   };
 }
 
 const sortRules = (rules: readonly LifecycleRule[]): LifecycleRule[] => [...rules].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 const canonRule = (r: LifecycleRule & { other?: unknown }) =>
-  JSON.stringify([r.id, r.prefix, r.noncurrentDays ?? null, r.expiredDeleteMarkers ?? false, r.abortIncompleteMultipartDays ?? null, r.other ?? null]);
+  JSON.stringify([
+    r.id,
+    r.prefix,
+    r.noncurrentDays ?? null,
+    r.expiredDeleteMarkers ?? false,
+    r.abortIncompleteMultipartDays ?? null,
+    r.other ?? null,
+  ]);
 const sameLifecycle = (a: readonly LifecycleRule[], b: readonly LifecycleRule[]): boolean =>
   a.length === b.length && sortRules(a).every((r, i) => canonRule(r) === canonRule(sortRules(b)[i]!));
 
@@ -136,7 +153,9 @@ export const bucket: ResourceHandler<'bucket', BucketObserved> = {
       await s3.send(
         new CreateBucketCommand({
           Bucket: name,
-          ...(ctx.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: ctx.region as BucketLocationConstraint } }),
+          ...(ctx.region === 'us-east-1'
+            ? {}
+            : { CreateBucketConfiguration: { LocationConstraint: ctx.region as BucketLocationConstraint } }),
         }),
       );
     } catch (e) {
@@ -150,7 +169,14 @@ export const bucket: ResourceHandler<'bucket', BucketObserved> = {
       policy: undefined,
       lifecycle: [],
     };
-    const actual: ActualOf<BucketObserved> = { key: node.key, kind: 'bucket', id: name, attrs: { name, arn: arnOf(name) }, tags: {}, observed };
+    const actual: ActualOf<BucketObserved> = {
+      key: node.key,
+      kind: 'bucket',
+      id: name,
+      attrs: { name, arn: arnOf(name) },
+      tags: {},
+      observed,
+    };
     // A just-made bucket may answer NoSuchBucket for a moment on AWS: retry within the propagation time.
     return whenVisible(ctx, () => bucket.update!(ctx, node, actual, bucket.diff(node, actual)));
   },
@@ -158,13 +184,17 @@ export const bucket: ResourceHandler<'bucket', BucketObserved> = {
   diff(node, actual) {
     const o = actual.observed;
     const out: Change[] = [];
-    if (o.publicAccessBlock && Object.entries(PUBLIC_ACCESS_BLOCK).some(([k, v]) => o.publicAccessBlock[k as keyof PublicAccessBlock] !== v))
+    if (
+      o.publicAccessBlock &&
+      Object.entries(PUBLIC_ACCESS_BLOCK).some(([k, v]) => o.publicAccessBlock[k as keyof PublicAccessBlock] !== v)
+    )
       out.push(change('publicAccessBlock', o.publicAccessBlock, { ...PUBLIC_ACCESS_BLOCK }, true));
     if (o.encryption !== BUCKET_SSE) out.push(change('encryption', o.encryption, BUCKET_SSE, true));
     if (o.versioning !== 'Enabled') out.push(change('versioning', o.versioning, 'Enabled', true));
     const desiredPolicy = JSON.parse(node.props.policy) as unknown;
     if (!samePolicy(o.policy, desiredPolicy)) out.push(change('policy', o.policy, desiredPolicy, true));
-    if (!sameLifecycle(o.lifecycle ?? [], node.props.lifecycle)) out.push(change('lifecycle', o.lifecycle ?? [], sortRules(node.props.lifecycle), true));
+    if (!sameLifecycle(o.lifecycle ?? [], node.props.lifecycle))
+      out.push(change('lifecycle', o.lifecycle ?? [], sortRules(node.props.lifecycle), true));
     if (actual.id !== node.props.name) out.push(change('name', actual.id, node.props.name, false));
     out.push(...tagDiff(node, actual.tags));
     return out;
@@ -183,7 +213,10 @@ export const bucket: ResourceHandler<'bucket', BucketObserved> = {
     }
     if (has('encryption')) {
       await s3.send(
-        new PutBucketEncryptionCommand({ ...b, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: BUCKET_SSE } }] } }),
+        new PutBucketEncryptionCommand({
+          ...b,
+          ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: BUCKET_SSE } }] },
+        }),
       );
       o.encryption = BUCKET_SSE;
     }
@@ -197,7 +230,9 @@ export const bucket: ResourceHandler<'bucket', BucketObserved> = {
     }
     if (has('lifecycle')) {
       // The configuration is replaced whole: these are all the bucket's rules.
-      await s3.send(new PutBucketLifecycleConfigurationCommand({ ...b, LifecycleConfiguration: { Rules: node.props.lifecycle.map(s3Rule) } }));
+      await s3.send(
+        new PutBucketLifecycleConfigurationCommand({ ...b, LifecycleConfiguration: { Rules: node.props.lifecycle.map(s3Rule) } }),
+      );
       o.lifecycle = sortRules(node.props.lifecycle);
     }
     if (has('tags')) {
@@ -210,7 +245,10 @@ export const bucket: ResourceHandler<'bucket', BucketObserved> = {
 
   async foreignContents(ctx, actual) {
     const s3 = await ctx.aws.s3();
-    const keys = await drain(paginateListObjectsV2({ client: s3 }, { Bucket: actual.id, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents).catch((e: unknown) => {
+    const keys = await drain(
+      paginateListObjectsV2({ client: s3 }, { Bucket: actual.id, ExpectedBucketOwner: ctx.accountId }),
+      (p) => p.Contents,
+    ).catch((e: unknown) => {
       if (isNotFound(e)) return [];
       throw e;
     });

@@ -57,7 +57,9 @@ export function clusterHome(ctx: RunContext): Promise<string | undefined> {
   return ctx.memo('s3:GetBucketLocation', async () => {
     if (await livesHere(ctx)) return ctx.region;
     const s3 = await ctx.aws.s3();
-    const out = await orUndefined(s3.send(new GetBucketLocationCommand({ Bucket: bucketName(ctx.clusterId, ctx.accountId), ExpectedBucketOwner: ctx.accountId })));
+    const out = await orUndefined(
+      s3.send(new GetBucketLocationCommand({ Bucket: bucketName(ctx.clusterId, ctx.accountId), ExpectedBucketOwner: ctx.accountId })),
+    );
     if (!out) return undefined;
     const c = out.LocationConstraint as string | undefined;
     // us-east-1 answers an empty constraint; EU is the old name of eu-west-1.

@@ -29,7 +29,9 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** Every hosted zone of the account: ONE paginated pass, shared for the observe pass (dns-record reuses it). */
 export function listHostedZones(ctx: RunContext): Promise<HostedZone[]> {
-  return ctx.memo('route53:ListHostedZones', async () => drain(paginateListHostedZones({ client: await route53(ctx) }, {}), (p) => p.HostedZones));
+  return ctx.memo('route53:ListHostedZones', async () =>
+    drain(paginateListHostedZones({ client: await route53(ctx) }, {}), (p) => p.HostedZones),
+  );
 }
 
 function ownedKey(ctx: RunContext, z: HostedZone): string | undefined {
@@ -64,11 +66,17 @@ async function findClusterZones(ctx: RunContext): Promise<ClusterZone[]> {
   });
   // The comment names the cluster id; the tags (name, environment, region) must not say another
   // cluster's: Route 53 is global, and two specs' ids may coincide.
-  const tags = commented.length ? await zoneTags(ctx, commented.map(({ z }) => bareZoneId(z.Id!))) : new Map<string, Tags>();
+  const tags = commented.length
+    ? await zoneTags(
+        ctx,
+        commented.map(({ z }) => bareZoneId(z.Id!)),
+      )
+    : new Map<string, Tags>();
   const out: ClusterZone[] = [];
   for (const { z, key } of commented) {
     const t = tags.get(bareZoneId(z.Id!)) ?? {};
-    if (await claimsGlobal(ctx, t, `hosted zone ${dnsName(z.Name ?? '')} (${bareZoneId(z.Id!)})`, false)) out.push(toClusterZone(z, key, false, t));
+    if (await claimsGlobal(ctx, t, `hosted zone ${dnsName(z.Name ?? '')} (${bareZoneId(z.Id!)})`, false))
+      out.push(toClusterZone(z, key, false, t));
   }
   const covered = new Set(out.map((z) => z.name));
   const ownsPublic = out.some((z) => z.key === 'zone/public');

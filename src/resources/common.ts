@@ -80,7 +80,11 @@ export function claims(ctx: RunContext, tags: Tags, what: string, requireOwnerTa
  * API honours tag filters (moto's DescribeNatGateways ignores them), and owning nothing by
  * mistake is the rule.
  */
-export function keyed<T>(items: readonly T[], tagsOf: (t: T) => readonly KV[] | undefined, ctx: RunContext): Array<{ item: T; key: string; tags: Tags }> {
+export function keyed<T>(
+  items: readonly T[],
+  tagsOf: (t: T) => readonly KV[] | undefined,
+  ctx: RunContext,
+): Array<{ item: T; key: string; tags: Tags }> {
   const out: Array<{ item: T; key: string; tags: Tags }> = [];
   for (const item of items) {
     const tags = fromTagList(tagsOf(item));
@@ -92,7 +96,10 @@ export function keyed<T>(items: readonly T[], tagsOf: (t: T) => readonly KV[] | 
 
 /** A stable digest of a value (for comparing bodies, making names). */
 export function digest(v: unknown, len = 16): string {
-  return createHash('sha256').update(typeof v === 'string' ? v : JSON.stringify(v)).digest('hex').slice(0, len);
+  return createHash('sha256')
+    .update(typeof v === 'string' ? v : JSON.stringify(v))
+    .digest('hex')
+    .slice(0, len);
 }
 
 /** Compares two values as sets (order-insensitive) of JSON-serialisable items. */
@@ -111,7 +118,16 @@ export function change(field: string, from: unknown, to: unknown, inPlace: boole
  * NotFound (its eventual consistency: IAM, S3, EC2), for at most timing.propagationSeconds.
  */
 export function whenVisible<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
-  return retryWhile({ retryable: isNotFound, seconds: ctx.timing.propagationSeconds, firstDelayMs: Math.max(50, Math.min(ctx.timing.pollSeconds, 1) * 1000), maxDelayMs: 8000, signal: ctx.signal }, fn);
+  return retryWhile(
+    {
+      retryable: isNotFound,
+      seconds: ctx.timing.propagationSeconds,
+      firstDelayMs: Math.max(50, Math.min(ctx.timing.pollSeconds, 1) * 1000),
+      maxDelayMs: 8000,
+      signal: ctx.signal,
+    },
+    fn,
+  );
 }
 
 /**
@@ -120,6 +136,14 @@ export function whenVisible<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T
  */
 export function whileDependent<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
   const pauseMs = ctx.timing.pollSeconds * 2000;
-  return retryWhile({ retryable: isDependencyViolation, seconds: ctx.timing.dependencySeconds, firstDelayMs: Math.min(pauseMs, 400), maxDelayMs: Math.min(pauseMs, 12_800), signal: ctx.signal }, fn);
+  return retryWhile(
+    {
+      retryable: isDependencyViolation,
+      seconds: ctx.timing.dependencySeconds,
+      firstDelayMs: Math.min(pauseMs, 400),
+      maxDelayMs: Math.min(pauseMs, 12_800),
+      signal: ctx.signal,
+    },
+    fn,
+  );
 }
-

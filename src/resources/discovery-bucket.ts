@@ -38,7 +38,12 @@ import { ownDiscoveryBucket } from './own-buckets.js';
 import type { ActualOf, Change, ResourceHandler } from './types.js';
 
 /** Public policies allowed and honoured; public ACLs still blocked and ignored. */
-export const DISCOVERY_PUBLIC_ACCESS_BLOCK = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false } as const;
+export const DISCOVERY_PUBLIC_ACCESS_BLOCK = {
+  BlockPublicAcls: true,
+  IgnorePublicAcls: true,
+  BlockPublicPolicy: false,
+  RestrictPublicBuckets: false,
+} as const;
 type PublicAccessBlock = Record<keyof typeof DISCOVERY_PUBLIC_ACCESS_BLOCK, boolean>;
 
 export interface DiscoveryBucketObserved {
@@ -47,7 +52,12 @@ export interface DiscoveryBucketObserved {
   policy: unknown;
 }
 
-const NO_BLOCK: PublicAccessBlock = { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: false, RestrictPublicBuckets: false };
+const NO_BLOCK: PublicAccessBlock = {
+  BlockPublicAcls: false,
+  IgnorePublicAcls: false,
+  BlockPublicPolicy: false,
+  RestrictPublicBuckets: false,
+};
 const arnOf = (name: string): string => `arn:aws:s3:::${name}`;
 
 const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalisePolicy(a)) === JSON.stringify(normalisePolicy(b));
@@ -80,7 +90,16 @@ export const discoveryBucket: ResourceHandler<'discovery-bucket', DiscoveryBucke
         },
         policy: policy?.Policy ? JSON.parse(policy.Policy) : undefined,
       };
-      return [{ key: 'bucket/discovery', kind: 'discovery-bucket' as const, id: own.name, attrs: { name: own.name, arn: arnOf(own.name) }, tags: own.tags, observed }];
+      return [
+        {
+          key: 'bucket/discovery',
+          kind: 'discovery-bucket' as const,
+          id: own.name,
+          attrs: { name: own.name, arn: arnOf(own.name) },
+          tags: own.tags,
+          observed,
+        },
+      ];
     } catch (e) {
       if (isNotFound(e)) return [];
       throw e;
@@ -94,22 +113,37 @@ export const discoveryBucket: ResourceHandler<'discovery-bucket', DiscoveryBucke
       await s3.send(
         new CreateBucketCommand({
           Bucket: name,
-          ...(ctx.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: ctx.region as BucketLocationConstraint } }),
+          ...(ctx.region === 'us-east-1'
+            ? {}
+            : { CreateBucketConfiguration: { LocationConstraint: ctx.region as BucketLocationConstraint } }),
         }),
       );
     } catch (e) {
       if (!isBucketOwnedByYou(e)) throw e;
     }
     // A new bucket blocks everything public (AWS's default since 2023): shown as such, so the first update relaxes it.
-    const observed: DiscoveryBucketObserved = { encryption: undefined, publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true }, policy: undefined };
-    const actual: ActualOf<DiscoveryBucketObserved> = { key: node.key, kind: 'discovery-bucket', id: name, attrs: { name, arn: arnOf(name) }, tags: {}, observed };
+    const observed: DiscoveryBucketObserved = {
+      encryption: undefined,
+      publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+      policy: undefined,
+    };
+    const actual: ActualOf<DiscoveryBucketObserved> = {
+      key: node.key,
+      kind: 'discovery-bucket',
+      id: name,
+      attrs: { name, arn: arnOf(name) },
+      tags: {},
+      observed,
+    };
     return whenVisible(ctx, () => discoveryBucket.update!(ctx, node, actual, discoveryBucket.diff(node, actual)));
   },
 
   diff(node, actual) {
     const o = actual.observed;
     const out: Change[] = [];
-    if (Object.entries(DISCOVERY_PUBLIC_ACCESS_BLOCK).some(([k, v]) => (o.publicAccessBlock ?? NO_BLOCK)[k as keyof PublicAccessBlock] !== v))
+    if (
+      Object.entries(DISCOVERY_PUBLIC_ACCESS_BLOCK).some(([k, v]) => (o.publicAccessBlock ?? NO_BLOCK)[k as keyof PublicAccessBlock] !== v)
+    )
       out.push(change('publicAccessBlock', o.publicAccessBlock, { ...DISCOVERY_PUBLIC_ACCESS_BLOCK }, true));
     if (o.encryption !== BUCKET_SSE) out.push(change('encryption', o.encryption, BUCKET_SSE, true));
     const desiredPolicy = JSON.parse(node.props.policy) as unknown;
@@ -131,7 +165,12 @@ export const discoveryBucket: ResourceHandler<'discovery-bucket', DiscoveryBucke
       await s3.send(new PutBucketTaggingCommand({ ...b, Tagging: { TagSet: toTagList(tags) } }));
     }
     if (has('encryption')) {
-      await s3.send(new PutBucketEncryptionCommand({ ...b, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: BUCKET_SSE } }] } }));
+      await s3.send(
+        new PutBucketEncryptionCommand({
+          ...b,
+          ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: BUCKET_SSE } }] },
+        }),
+      );
       o.encryption = BUCKET_SSE;
     }
     // Block Public Access before the policy: a public policy is refused while BlockPublicPolicy is on.
@@ -150,13 +189,18 @@ export const discoveryBucket: ResourceHandler<'discovery-bucket', DiscoveryBucke
   // bucket, and the bucket is unversioned: such an object is gone for good, so destroy names it first.
   async foreignContents(ctx, actual) {
     const s3 = await ctx.aws.s3();
-    const objects = await drain(paginateListObjectsV2({ client: s3 }, { Bucket: actual.id, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents).catch((e: unknown) => {
+    const objects = await drain(
+      paginateListObjectsV2({ client: s3 }, { Bucket: actual.id, ExpectedBucketOwner: ctx.accountId }),
+      (p) => p.Contents,
+    ).catch((e: unknown) => {
       if (isNotFound(e)) return [];
       throw e;
     });
     return objects
       .filter((o) => o.Key !== DISCOVERY_KEY && o.Key !== JWKS_KEY)
-      .map((o) => `object s3://${actual.id}/${o.Key} (${o.Size ?? 0} bytes) in the cluster's discovery bucket (unversioned: no copy stays)`);
+      .map(
+        (o) => `object s3://${actual.id}/${o.Key} (${o.Size ?? 0} bytes) in the cluster's discovery bucket (unversioned: no copy stays)`,
+      );
   },
 
   async delete(ctx, actual) {

@@ -4,7 +4,12 @@
  * Both are written in ONE change batch (atomic), so an A record of ours never lacks its marker.
  * An A record at the name without our marker is someone else's and is never overwritten.
  */
-import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type Change as R53Change, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import {
+  ChangeResourceRecordSetsCommand,
+  ListResourceRecordSetsCommand,
+  type Change as R53Change,
+  type ResourceRecordSet,
+} from '@aws-sdk/client-route-53';
 import { isInvalidChangeBatch, isNotFound, KubeazError } from '../aws/errors.js';
 import { dnsName, listRecordSets, route53 } from '../aws/route53.js';
 import { change } from './common.js';
@@ -25,7 +30,8 @@ export interface RecordObserved {
   oldMarker?: string;
 }
 
-const ourMarker = (ctx: RunContext, key: string): string => markerValue(ctx.clusterId, key, ctx.owner ? { ...ctx.owner, region: ctx.region } : undefined);
+const ourMarker = (ctx: RunContext, key: string): string =>
+  markerValue(ctx.clusterId, key, ctx.owner ? { ...ctx.owner, region: ctx.region } : undefined);
 
 const isPlainA = (s: ResourceRecordSet): boolean => s.Type === 'A' && !s.SetIdentifier;
 
@@ -44,7 +50,9 @@ async function recordSetsAt(ctx: RunContext, zoneId: string, name: string): Prom
   const r53 = await route53(ctx);
   const want = dnsName(name);
   const out: ResourceRecordSet[] = [];
-  let start: { StartRecordName: string; StartRecordType?: ResourceRecordSet['Type']; StartRecordIdentifier?: string } = { StartRecordName: name };
+  let start: { StartRecordName: string; StartRecordType?: ResourceRecordSet['Type']; StartRecordIdentifier?: string } = {
+    StartRecordName: name,
+  };
   for (;;) {
     const page = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, ...start, MaxItems: 100 }));
     const sets = page.ResourceRecordSets ?? [];
@@ -68,7 +76,11 @@ function desiredA(node: ResolvedNode<'dns-record'>): ResourceRecordSet {
         'UnknownAliasZone',
         node.key,
       );
-    return { Name: p.name, Type: 'A', AliasTarget: { DNSName: p.alias.dnsName, HostedZoneId: p.alias.hostedZoneId, EvaluateTargetHealth: true } };
+    return {
+      Name: p.name,
+      Type: 'A',
+      AliasTarget: { DNSName: p.alias.dnsName, HostedZoneId: p.alias.hostedZoneId, EvaluateTargetHealth: true },
+    };
   }
   if (!p.values?.length) throw new KubeazError(`record ${p.name} has neither an alias nor values`, 'InvalidInput', node.key);
   return { Name: p.name, Type: 'A', TTL: p.ttl ?? DEFAULT_TTL, ResourceRecords: p.values.map((Value) => ({ Value })) };
@@ -81,10 +93,16 @@ function desiredTxt(ctx: RunContext, node: ResolvedNode<'dns-record'>, existing:
   return { Name: node.props.name, Type: 'TXT', TTL: existing?.TTL ?? DEFAULT_TTL, ResourceRecords: [...foreign, { Value: ours }] };
 }
 
-async function upsert(ctx: RunContext, node: ResolvedNode<'dns-record'>, txtBefore: ResourceRecordSet | undefined): Promise<ActualOf<RecordObserved>> {
+async function upsert(
+  ctx: RunContext,
+  node: ResolvedNode<'dns-record'>,
+  txtBefore: ResourceRecordSet | undefined,
+): Promise<ActualOf<RecordObserved>> {
   const a = desiredA(node);
   const txt = desiredTxt(ctx, node, txtBefore);
-  await (await route53(ctx)).send(
+  await (
+    await route53(ctx)
+  ).send(
     new ChangeResourceRecordSetsCommand({
       HostedZoneId: node.props.zoneId,
       ChangeBatch: {
@@ -106,11 +124,14 @@ function removal(ctx: RunContext, o: RecordObserved): R53Change[] {
   const rest = (o.txt.ResourceRecords ?? []).filter((r) => !isOurs(ctx, r.Value));
   return [
     ...(o.a ? [{ Action: 'DELETE' as const, ResourceRecordSet: o.a }] : []),
-    rest.length ? { Action: 'UPSERT' as const, ResourceRecordSet: { ...o.txt, ResourceRecords: rest } } : { Action: 'DELETE' as const, ResourceRecordSet: o.txt },
+    rest.length
+      ? { Action: 'UPSERT' as const, ResourceRecordSet: { ...o.txt, ResourceRecords: rest } }
+      : { Action: 'DELETE' as const, ResourceRecordSet: o.txt },
   ];
 }
 
-const isGone = (e: unknown): boolean => isNotFound(e) || (isInvalidChangeBatch(e) && /not found|does not exist/i.test((e as Error).message ?? ''));
+const isGone = (e: unknown): boolean =>
+  isNotFound(e) || (isInvalidChangeBatch(e) && /not found|does not exist/i.test((e as Error).message ?? ''));
 
 export const dnsRecord: ResourceHandler<'dns-record', RecordObserved> = {
   kind: 'dns-record',
@@ -136,7 +157,9 @@ export const dnsRecord: ResourceHandler<'dns-record', RecordObserved> = {
           if (!found || !(await claimsGlobal(ctx, found.tags, `record ${dnsName(txt.Name ?? '')}`))) continue;
           const key = found.key;
           const a = sets.find((s) => isPlainA(s) && dnsName(s.Name ?? '') === dnsName(txt.Name ?? ''));
-          out.push(actualOf(key, z.id, txt.Name ?? '', { ...(a ? { a } : {}), txt, ...(raw !== ourMarker(ctx, key) ? { oldMarker: raw! } : {}) }));
+          out.push(
+            actualOf(key, z.id, txt.Name ?? '', { ...(a ? { a } : {}), txt, ...(raw !== ourMarker(ctx, key) ? { oldMarker: raw! } : {}) }),
+          );
         }
         return out;
       }),
@@ -175,7 +198,15 @@ export const dnsRecord: ResourceHandler<'dns-record', RecordObserved> = {
     }
     if (p.alias) {
       const t = o.a.AliasTarget;
-      if (!t) out.push(change('alias', o.a.ResourceRecords?.map((r) => r.Value), p.alias.dnsName, true));
+      if (!t)
+        out.push(
+          change(
+            'alias',
+            o.a.ResourceRecords?.map((r) => r.Value),
+            p.alias.dnsName,
+            true,
+          ),
+        );
       else {
         if (normName(t.DNSName) !== normName(p.alias.dnsName)) out.push(change('alias.dnsName', t.DNSName, p.alias.dnsName, true));
         if (t.HostedZoneId !== p.alias.hostedZoneId) out.push(change('alias.hostedZoneId', t.HostedZoneId, p.alias.hostedZoneId, true));
@@ -183,7 +214,8 @@ export const dnsRecord: ResourceHandler<'dns-record', RecordObserved> = {
     } else {
       const have = (o.a.ResourceRecords ?? []).map((r) => r.Value ?? '').sort();
       const want = [...(p.values ?? [])].sort();
-      if (o.a.AliasTarget || have.join(',') !== want.join(',')) out.push(change('values', o.a.AliasTarget ? o.a.AliasTarget.DNSName : have, want, true));
+      if (o.a.AliasTarget || have.join(',') !== want.join(','))
+        out.push(change('values', o.a.AliasTarget ? o.a.AliasTarget.DNSName : have, want, true));
       const ttl = p.ttl ?? DEFAULT_TTL;
       if (!o.a.AliasTarget && o.a.TTL !== ttl) out.push(change('ttl', o.a.TTL, ttl, true));
     }

@@ -43,9 +43,9 @@ export const elasticIp: ResourceHandler<'elastic-ip'> = {
   },
 
   async create(ctx, node) {
-    const out = await (await ctx.aws.ec2()).send(
-      new AllocateAddressCommand({ Domain: 'vpc', TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: toTagList(node.tags) }] }),
-    );
+    const out = await (
+      await ctx.aws.ec2()
+    ).send(new AllocateAddressCommand({ Domain: 'vpc', TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: toTagList(node.tags) }] }));
     return {
       key: node.key,
       kind: 'elastic-ip',
@@ -85,7 +85,8 @@ async function claimedByInstance(ctx: RunContext, addr: Address): Promise<boolea
     const eni = out.NetworkInterfaces?.[0];
     if (!eni) return false;
     // The SDK's enum says natGateway; AWS has been seen answering nat_gateway. The description names it too.
-    const natType = ['natGateway', 'nat_gateway'].includes(String(eni.InterfaceType)) || /^Interface for NAT Gateway/i.test(eni.Description ?? '');
+    const natType =
+      ['natGateway', 'nat_gateway'].includes(String(eni.InterfaceType)) || /^Interface for NAT Gateway/i.test(eni.Description ?? '');
     return !natType;
   } catch (e) {
     if (isNotFound(e)) return false;

@@ -4,7 +4,12 @@
  * DescribeTags per 20 ARNs of both together (a load balancer and a target group per API endpoint
  * cost one DescribeTags, not one each). A shared read, not a kind; each kind keeps what it owns.
  */
-import { paginateDescribeLoadBalancers, paginateDescribeTargetGroups, type LoadBalancer, type TargetGroup } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  paginateDescribeLoadBalancers,
+  paginateDescribeTargetGroups,
+  type LoadBalancer,
+  type TargetGroup,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { elbv2TagsOf } from '../aws/elbv2.js';
 import type { Tags } from '../model/types.js';
 import { drain } from './common.js';

@@ -91,7 +91,8 @@ export const hostedZone: ResourceHandler<'hosted-zone', Observed> = {
       }
       if (existing.length === 1) return actualOf(toClusterZone(existing[0]!, node.key, true), {});
     }
-    if (p.private && (!p.vpcId || !p.vpcRegion)) throw new KubeazError(`private zone ${p.domain} needs a VPC and its region`, 'InvalidInput', node.key);
+    if (p.private && (!p.vpcId || !p.vpcRegion))
+      throw new KubeazError(`private zone ${p.domain} needs a VPC and its region`, 'InvalidInput', node.key);
     const r53 = await route53(ctx);
     let zone: HostedZone | undefined;
     try {
@@ -114,7 +115,10 @@ export const hostedZone: ResourceHandler<'hosted-zone', Observed> = {
     }
     const id = bareZoneId(zone!.Id!);
     await tagZone(ctx, id, node.tags);
-    return actualOf({ key: node.key, id, name: dnsName(p.domain), private: p.private, adopted: false, comment: p.comment, tags: node.tags }, node.tags);
+    return actualOf(
+      { key: node.key, id, name: dnsName(p.domain), private: p.private, adopted: false, comment: p.comment, tags: node.tags },
+      node.tags,
+    );
   },
 
   diff(node, actual) {

@@ -21,13 +21,24 @@ export function iamDetails(ctx: RunContext): Promise<IamDetails> {
     const path = iamPathOf(ctx.clusterId);
     const pages = await drain(paginateGetAccountAuthorizationDetails({ client: iam }, { Filter: ['Role', 'User'] }), (p) => [p]);
     // Exactly our path (not a path below it), and tags that do not say another cluster or region.
-    const mine = async <T extends { Path?: string; Tags?: Array<{ Key?: string; Value?: string }> }>(list: T[], what: (t: T) => string): Promise<T[]> => {
-      const ok = await Promise.all(list.map(async (t) => t.Path === path && (await claimsGlobal(ctx, fromTagList(t.Tags), what(t), false))));
+    const mine = async <T extends { Path?: string; Tags?: Array<{ Key?: string; Value?: string }> }>(
+      list: T[],
+      what: (t: T) => string,
+    ): Promise<T[]> => {
+      const ok = await Promise.all(
+        list.map(async (t) => t.Path === path && (await claimsGlobal(ctx, fromTagList(t.Tags), what(t), false))),
+      );
       return list.filter((_, i) => ok[i]);
     };
     return {
-      roles: await mine(pages.flatMap((p) => p.RoleDetailList ?? []), (r) => `iam role ${r.RoleName}`),
-      users: await mine(pages.flatMap((p) => p.UserDetailList ?? []), (u) => `iam user ${u.UserName}`),
+      roles: await mine(
+        pages.flatMap((p) => p.RoleDetailList ?? []),
+        (r) => `iam role ${r.RoleName}`,
+      ),
+      users: await mine(
+        pages.flatMap((p) => p.UserDetailList ?? []),
+        (u) => `iam user ${u.UserName}`,
+      ),
     };
   });
 }

@@ -78,7 +78,12 @@ export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
       const tags = fromTagList(r.Tags);
       const policies = Object.fromEntries((r.RolePolicyList ?? []).map((p) => [p.PolicyName!, parsePolicy(p.PolicyDocument)]));
       const managed = (r.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn!).sort();
-      return roleActual(iamKey('role', ctx.clusterId, name, tags), name, r.Arn!, tags, { path: r.Path!, assumeRolePolicy: parsePolicy(r.AssumeRolePolicyDocument), policies, managed });
+      return roleActual(iamKey('role', ctx.clusterId, name, tags), name, r.Arn!, tags, {
+        path: r.Path!,
+        assumeRolePolicy: parsePolicy(r.AssumeRolePolicyDocument),
+        policies,
+        managed,
+      });
     });
   },
 
@@ -90,17 +95,30 @@ export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
     let observed: RoleObserved = { path, assumeRolePolicy: assume, policies: {}, managed: [] };
     let tags = node.tags;
     try {
-      const out = await iam.send(new CreateRoleCommand({ RoleName: name, Path: path, AssumeRolePolicyDocument: JSON.stringify(assume), Tags: toTagList(node.tags) }));
+      const out = await iam.send(
+        new CreateRoleCommand({ RoleName: name, Path: path, AssumeRolePolicyDocument: JSON.stringify(assume), Tags: toTagList(node.tags) }),
+      );
       arn = out.Role!.Arn!;
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       // A retried create or a race: adopt it only if it lives under our path (that is the proof).
       const got = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role!;
-      if (got.Path !== path) throw new KubeazError(`IAM role ${name} already exists outside ${path} (path ${got.Path}): not ours, refusing to adopt it`, 'RefusedAdopt', name, { cause: e, source: 'user' });
+      if (got.Path !== path)
+        throw new KubeazError(
+          `IAM role ${name} already exists outside ${path} (path ${got.Path}): not ours, refusing to adopt it`,
+          'RefusedAdopt',
+          name,
+          { cause: e, source: 'user' },
+        );
       arn = got.Arn!;
       tags = fromTagList(got.Tags);
       const managed = await drain(paginateListAttachedRolePolicies({ client: iam }, { RoleName: name }), (p) => p.AttachedPolicies);
-      observed = { path, assumeRolePolicy: parsePolicy(got.AssumeRolePolicyDocument), policies: await inlinePolicies(iam, name), managed: managed.map((p) => p.PolicyArn!).sort() };
+      observed = {
+        path,
+        assumeRolePolicy: parsePolicy(got.AssumeRolePolicyDocument),
+        policies: await inlinePolicies(iam, name),
+        managed: managed.map((p) => p.PolicyArn!).sort(),
+      };
     }
     const actual = roleActual(node.key, name, arn, tags, observed);
     return whenVisible(ctx, () => iamRole.update!(ctx, node, actual, iamRole.diff(node, actual)));
@@ -168,7 +186,10 @@ export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
     // attached to the role was attached by hand.
     if (actual.key.startsWith('role/sa-')) return [];
     const iam = await ctx.aws.iam();
-    const attached = await drain(paginateListAttachedRolePolicies({ client: iam }, { RoleName: actual.id }), (p) => p.AttachedPolicies).catch((e: unknown) => {
+    const attached = await drain(
+      paginateListAttachedRolePolicies({ client: iam }, { RoleName: actual.id }),
+      (p) => p.AttachedPolicies,
+    ).catch((e: unknown) => {
       if (isNotFound(e)) return [];
       throw e;
     });
@@ -186,7 +207,8 @@ export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
       ]);
       for (const p of attached) await ignoreNotFound(iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn: p.PolicyArn! })));
       for (const PolicyName of inline) await ignoreNotFound(iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })));
-      for (const p of profiles) await ignoreNotFound(iam.send(new RemoveRoleFromInstanceProfileCommand({ RoleName, InstanceProfileName: p.InstanceProfileName! })));
+      for (const p of profiles)
+        await ignoreNotFound(iam.send(new RemoveRoleFromInstanceProfileCommand({ RoleName, InstanceProfileName: p.InstanceProfileName! })));
       await iam.send(new DeleteRoleCommand({ RoleName }));
     } catch (e) {
       if (isNotFound(e)) return;

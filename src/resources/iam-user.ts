@@ -79,7 +79,13 @@ export const iamUser: ResourceHandler<'iam-user', UserObserved> = {
       if (!isAlreadyExists(e)) throw e;
       // A retried create or a race: adopt it only if it lives under our path (that is the proof).
       const got = (await iam.send(new GetUserCommand({ UserName: name }))).User!;
-      if (got.Path !== path) throw new KubeazError(`IAM user ${name} already exists outside ${path} (path ${got.Path}): not ours, refusing to adopt it`, 'RefusedAdopt', name, { cause: e, source: 'user' });
+      if (got.Path !== path)
+        throw new KubeazError(
+          `IAM user ${name} already exists outside ${path} (path ${got.Path}): not ours, refusing to adopt it`,
+          'RefusedAdopt',
+          name,
+          { cause: e, source: 'user' },
+        );
       arn = got.Arn!;
       tags = fromTagList(got.Tags);
       observed = { path, policies: await inlinePolicies(iam, name) };
@@ -162,7 +168,8 @@ export const iamUser: ResourceHandler<'iam-user', UserObserved> = {
       for (const m of mfas) {
         await ignoreNotFound(iam.send(new DeactivateMFADeviceCommand({ UserName, SerialNumber: m.SerialNumber! })));
         // A virtual device (its serial is an ARN) outlives the user unless deleted too.
-        if (m.SerialNumber!.startsWith('arn:')) await ignoreNotFound(iam.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: m.SerialNumber! })));
+        if (m.SerialNumber!.startsWith('arn:'))
+          await ignoreNotFound(iam.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: m.SerialNumber! })));
       }
       for (const g of groups) await ignoreNotFound(iam.send(new RemoveUserFromGroupCommand({ UserName, GroupName: g.GroupName! })));
       await iam.send(new DeleteUserCommand({ UserName }));

@@ -51,24 +51,30 @@ export const instanceProfile: ResourceHandler<'instance-profile', ProfileObserve
     // The profiles of our roles come with their tags in the one account-details read of the pass;
     // only a profile without a role (a create cut short) needs a read of its own.
     const tagged = new Map<string, InstanceProfile['Tags']>();
-    for (const r of details.roles) for (const ip of r.InstanceProfileList ?? []) if (ip.InstanceProfileName && ip.Tags?.length) tagged.set(ip.InstanceProfileName, ip.Tags);
+    for (const r of details.roles)
+      for (const ip of r.InstanceProfileList ?? [])
+        if (ip.InstanceProfileName && ip.Tags?.length) tagged.set(ip.InstanceProfileName, ip.Tags);
     // moto ignores PathPrefix here (AWS honours it): the path is checked on what came back.
     const path = iamPathOf(ctx.clusterId);
     const out = await Promise.all(
-      profiles.filter((p) => p.Path === path).map(async (p) => {
-        let tagList = p.Tags?.length ? p.Tags : tagged.get(p.InstanceProfileName!);
-        if (!tagList?.length) {
-          const got = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: p.InstanceProfileName! })).catch((e: unknown) => {
-            if (isNotFound(e)) return undefined; // deleted while we looked
-            throw e;
-          });
-          if (!got) return undefined;
-          tagList = got.InstanceProfile?.Tags;
-        }
-        const tags = fromTagList(tagList);
-        if (!(await claimsGlobal(ctx, tags, `instance profile ${p.InstanceProfileName}`, false))) return undefined;
-        return profileActual(iamKey('profile', ctx.clusterId, p.InstanceProfileName!, tags), p, tags);
-      }),
+      profiles
+        .filter((p) => p.Path === path)
+        .map(async (p) => {
+          let tagList = p.Tags?.length ? p.Tags : tagged.get(p.InstanceProfileName!);
+          if (!tagList?.length) {
+            const got = await iam
+              .send(new GetInstanceProfileCommand({ InstanceProfileName: p.InstanceProfileName! }))
+              .catch((e: unknown) => {
+                if (isNotFound(e)) return undefined; // deleted while we looked
+                throw e;
+              });
+            if (!got) return undefined;
+            tagList = got.InstanceProfile?.Tags;
+          }
+          const tags = fromTagList(tagList);
+          if (!(await claimsGlobal(ctx, tags, `instance profile ${p.InstanceProfileName}`, false))) return undefined;
+          return profileActual(iamKey('profile', ctx.clusterId, p.InstanceProfileName!, tags), p, tags);
+        }),
     );
     return out.filter((a): a is ActualOf<ProfileObserved> => a !== undefined);
   },
@@ -79,12 +85,19 @@ export const instanceProfile: ResourceHandler<'instance-profile', ProfileObserve
     let profile: InstanceProfile;
     let tags = node.tags;
     try {
-      profile = (await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name, Path: path, Tags: toTagList(node.tags) }))).InstanceProfile!;
+      profile = (await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name, Path: path, Tags: toTagList(node.tags) })))
+        .InstanceProfile!;
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       // A retried create or a race: adopt it only if it lives under our path (that is the proof).
       profile = (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))).InstanceProfile!;
-      if (profile.Path !== path) throw new KubeazError(`instance profile ${name} already exists outside ${path} (path ${profile.Path}): not ours, refusing to adopt it`, 'RefusedAdopt', name, { cause: e, source: 'user' });
+      if (profile.Path !== path)
+        throw new KubeazError(
+          `instance profile ${name} already exists outside ${path} (path ${profile.Path}): not ours, refusing to adopt it`,
+          'RefusedAdopt',
+          name,
+          { cause: e, source: 'user' },
+        );
       tags = fromTagList(profile.Tags);
     }
     const actual = profileActual(node.key, profile, tags);

@@ -3,7 +3,13 @@
  * (the auto scaling groups launch them), so no handler: the instances of a group or by id, each
  * proved this cluster's by its tags on what comes back, and an instance's console output.
  */
-import { DescribeInstancesCommand, GetConsoleOutputCommand, paginateDescribeInstances, type Filter, type Instance } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  GetConsoleOutputCommand,
+  paginateDescribeInstances,
+  type Filter,
+  type Instance,
+} from '@aws-sdk/client-ec2';
 import { errorCode, isNotFound } from '../aws/errors.js';
 import { fromTagList } from '../aws/tags.js';
 import { GROUP_TAG, OWNER_TAG } from '../model/types.js';
@@ -45,7 +51,9 @@ export async function groupInstances(ctx: RunContext, groups: readonly string[],
     { Name: `tag:${GROUP_TAG}`, Values: [...groups] },
     ...(states ? [{ Name: 'instance-state-name', Values: [...states] }] : []),
   ];
-  const found = await drain(paginateDescribeInstances({ client: ec2 }, { Filters }), (p) => p.Reservations?.flatMap((r) => r.Instances ?? []));
+  const found = await drain(paginateDescribeInstances({ client: ec2 }, { Filters }), (p) =>
+    p.Reservations?.flatMap((r) => r.Instances ?? []),
+  );
   return found
     .filter((i) => i.InstanceId && claims(ctx, fromTagList(i.Tags), `instance ${i.InstanceId}`))
     .map(toInstance)
@@ -69,7 +77,8 @@ export async function instanceById(ctx: RunContext, id: string): Promise<{ mine:
   }
   if (!found) return { gone: true };
   const tags = fromTagList(found.Tags);
-  if (!claims(ctx, tags, `instance ${id}`)) return { notMine: tags[OWNER_TAG] ? `it belongs to ${tags[OWNER_TAG]}` : `it carries no ${OWNER_TAG} tag` };
+  if (!claims(ctx, tags, `instance ${id}`))
+    return { notMine: tags[OWNER_TAG] ? `it belongs to ${tags[OWNER_TAG]}` : `it carries no ${OWNER_TAG} tag` };
   return { mine: toInstance(found) };
 }
 

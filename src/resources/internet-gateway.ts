@@ -28,21 +28,25 @@ export const internetGateway: ResourceHandler<'internet-gateway', Observed> = {
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
-    const gws = await drain(paginateDescribeInternetGateways({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.InternetGateways);
-    return keyed(gws, (g) => g.Tags, ctx)
-      .map(({ item, key, tags }) => ({
-        key,
-        kind: 'internet-gateway' as const,
-        id: item.InternetGatewayId!,
-        attrs: {},
-        tags,
-        observed: { vpcId: attachedVpc(item) } satisfies Observed,
-      }));
+    const gws = await drain(
+      paginateDescribeInternetGateways({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }),
+      (p) => p.InternetGateways,
+    );
+    return keyed(gws, (g) => g.Tags, ctx).map(({ item, key, tags }) => ({
+      key,
+      kind: 'internet-gateway' as const,
+      id: item.InternetGatewayId!,
+      attrs: {},
+      tags,
+      observed: { vpcId: attachedVpc(item) } satisfies Observed,
+    }));
   },
 
   async create(ctx, node) {
     const ec2 = await ctx.aws.ec2();
-    const out = await ec2.send(new CreateInternetGatewayCommand({ TagSpecifications: [{ ResourceType: 'internet-gateway', Tags: toTagList(node.tags) }] }));
+    const out = await ec2.send(
+      new CreateInternetGatewayCommand({ TagSpecifications: [{ ResourceType: 'internet-gateway', Tags: toTagList(node.tags) }] }),
+    );
     const id = out.InternetGateway!.InternetGatewayId!;
     // A just-created gateway may not be visible to the attach call yet (eventual consistency).
     try {
@@ -54,7 +58,14 @@ export const internetGateway: ResourceHandler<'internet-gateway', Observed> = {
       const g = (await ec2.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: [id] }))).InternetGateways?.[0];
       if (!g?.Attachments?.some((a) => a.VpcId === node.props.vpcId)) throw e;
     }
-    return { key: node.key, kind: 'internet-gateway', id, attrs: {}, tags: node.tags, observed: { vpcId: node.props.vpcId } satisfies Observed };
+    return {
+      key: node.key,
+      kind: 'internet-gateway',
+      id,
+      attrs: {},
+      tags: node.tags,
+      observed: { vpcId: node.props.vpcId } satisfies Observed,
+    };
   },
 
   diff(node, actual) {

@@ -53,7 +53,10 @@ async function sweepClassicElbs(ctx: RunContext, vpcId: string, deleted: string[
   const client = await ctx.aws.elb();
   const all = await drain(elb.paginateDescribeLoadBalancers({ client }, {}), (p) => p.LoadBalancerDescriptions);
   const inVpc = all.filter((l) => l.VPCId === vpcId && l.LoadBalancerName);
-  for (const names of chunks(inVpc.map((l) => l.LoadBalancerName!), 20)) {
+  for (const names of chunks(
+    inVpc.map((l) => l.LoadBalancerName!),
+    20,
+  )) {
     const tags = await client.send(new elb.DescribeTagsCommand({ LoadBalancerNames: names }));
     for (const d of tags.TagDescriptions ?? []) {
       if (!d.LoadBalancerName || !isKubernetesMade(fromTagList(d.Tags), ctx.clusterId)) continue;
@@ -70,11 +73,14 @@ async function sweepElbv2(ctx: RunContext, vpcId: string, deleted: string[]): Pr
     const out: string[] = [];
     for (const batch of chunks(arns, 20)) {
       const t = await client.send(new v2.DescribeTagsCommand({ ResourceArns: batch }));
-      for (const d of t.TagDescriptions ?? []) if (d.ResourceArn && isKubernetesMade(fromTagList(d.Tags), ctx.clusterId)) out.push(d.ResourceArn);
+      for (const d of t.TagDescriptions ?? [])
+        if (d.ResourceArn && isKubernetesMade(fromTagList(d.Tags), ctx.clusterId)) out.push(d.ResourceArn);
     }
     return out;
   };
-  const lbs = (await drain(v2.paginateDescribeLoadBalancers({ client }, {}), (p) => p.LoadBalancers)).filter((l) => l.VpcId === vpcId && l.LoadBalancerArn);
+  const lbs = (await drain(v2.paginateDescribeLoadBalancers({ client }, {}), (p) => p.LoadBalancers)).filter(
+    (l) => l.VpcId === vpcId && l.LoadBalancerArn,
+  );
   const lbArns = await ours(lbs.map((l) => l.LoadBalancerArn!));
   await Promise.all(
     lbArns.map(async (arn) => {
@@ -82,7 +88,9 @@ async function sweepElbv2(ctx: RunContext, vpcId: string, deleted: string[]): Pr
       deleted.push(`load balancer ${arn.split('/').slice(-2, -1)[0] ?? arn}`);
     }),
   );
-  const tgs = (await drain(v2.paginateDescribeTargetGroups({ client }, {}), (p) => p.TargetGroups)).filter((g) => g.VpcId === vpcId && g.TargetGroupArn);
+  const tgs = (await drain(v2.paginateDescribeTargetGroups({ client }, {}), (p) => p.TargetGroups)).filter(
+    (g) => g.VpcId === vpcId && g.TargetGroupArn,
+  );
   for (const arn of await ours(tgs.map((g) => g.TargetGroupArn!))) {
     // ResourceInUse while its load balancer's listeners are still being removed: retried.
     await patiently(ctx, () => client.send(new v2.DeleteTargetGroupCommand({ TargetGroupArn: arn })));
@@ -113,13 +121,25 @@ export async function sweepKubernetesMade(ctx: RunContext, owned: readonly Actua
   const ourGroupIds = new Set(owned.filter((a) => a.kind === 'security-group').map((a) => a.id));
   for (const g of groups) {
     if (!g.GroupId || !(ourGroupIds.has(g.GroupId) || k8sGroups.has(g.GroupId))) continue;
-    for (const [direction, perms] of [['ingress', g.IpPermissions], ['egress', g.IpPermissionsEgress]] as const) {
+    for (const [direction, perms] of [
+      ['ingress', g.IpPermissions],
+      ['egress', g.IpPermissionsEgress],
+    ] as const) {
       const refs = (perms ?? [])
-        .map((p) => ({ ...p, UserIdGroupPairs: (p.UserIdGroupPairs ?? []).filter((u) => u.GroupId && k8sGroups.has(u.GroupId)).map((u) => ({ GroupId: u.GroupId! })), IpRanges: [], Ipv6Ranges: [], PrefixListIds: [] }))
+        .map((p) => ({
+          ...p,
+          UserIdGroupPairs: (p.UserIdGroupPairs ?? [])
+            .filter((u) => u.GroupId && k8sGroups.has(u.GroupId))
+            .map((u) => ({ GroupId: u.GroupId! })),
+          IpRanges: [],
+          Ipv6Ranges: [],
+          PrefixListIds: [],
+        }))
         .filter((p) => p.UserIdGroupPairs.length);
       if (!refs.length) continue;
       try {
-        if (direction === 'ingress') await ec2.send(new ec2m.RevokeSecurityGroupIngressCommand({ GroupId: g.GroupId, IpPermissions: refs }));
+        if (direction === 'ingress')
+          await ec2.send(new ec2m.RevokeSecurityGroupIngressCommand({ GroupId: g.GroupId, IpPermissions: refs }));
         else await ec2.send(new ec2m.RevokeSecurityGroupEgressCommand({ GroupId: g.GroupId, IpPermissions: refs }));
       } catch (e) {
         if (!isNotFound(e)) throw e; // revoked already (our own rules' delete may have been first)
@@ -143,11 +163,23 @@ export async function sweepKubernetesMade(ctx: RunContext, owned: readonly Actua
   );
 
   // 4. What is left that is neither ours nor Kubernetes': blockers, never deleted.
-  result.blockers = await findBlockers(ctx, owned, vpcId, new Set(result.deleted.filter((d) => d.startsWith('network interface ')).map((d) => d.split(' ').pop()!)), k8sGroups);
+  result.blockers = await findBlockers(
+    ctx,
+    owned,
+    vpcId,
+    new Set(result.deleted.filter((d) => d.startsWith('network interface ')).map((d) => d.split(' ').pop()!)),
+    k8sGroups,
+  );
   return result;
 }
 
-async function findBlockers(ctx: RunContext, owned: readonly Actual[], vpcId: string, deletedEnis: ReadonlySet<string>, k8sGroups: ReadonlySet<string>): Promise<Blocker[]> {
+async function findBlockers(
+  ctx: RunContext,
+  owned: readonly Actual[],
+  vpcId: string,
+  deletedEnis: ReadonlySet<string>,
+  k8sGroups: ReadonlySet<string>,
+): Promise<Blocker[]> {
   const ec2m = await import('@aws-sdk/client-ec2');
   const ec2 = await ctx.aws.ec2();
   const inVpc = [{ Name: 'vpc-id', Values: [vpcId] }];
@@ -205,7 +237,11 @@ async function findBlockers(ctx: RunContext, owned: readonly Actual[], vpcId: st
   }
   for (const g of groups) {
     if (!g.GroupId || g.GroupName === 'default' || byId.has(g.GroupId) || k8sGroups.has(g.GroupId) || ours(fromTagList(g.Tags))) continue;
-    blockers.push({ id: g.GroupId, what: `security group ${g.GroupId} "${g.GroupName}" (neither kubeaz's nor Kubernetes')`, blocks: [vpc] });
+    blockers.push({
+      id: g.GroupId,
+      what: `security group ${g.GroupId} "${g.GroupName}" (neither kubeaz's nor Kubernetes')`,
+      blocks: [vpc],
+    });
   }
   for (const s of subnets) {
     if (!s.SubnetId || byId.has(s.SubnetId) || ours(fromTagList(s.Tags))) continue;

@@ -60,15 +60,26 @@ export function launchTemplateData(node: Node): RequestLaunchTemplateData {
     IamInstanceProfile: { Arn: p.instanceProfileArn },
     ...(p.keyName ? { KeyName: p.keyName } : {}),
     MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: p.hopLimit, HttpEndpoint: 'enabled' },
-    BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: p.volumeSize, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }],
+    BlockDeviceMappings: [
+      { DeviceName: '/dev/xvda', Ebs: { VolumeSize: p.volumeSize, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } },
+    ],
     UserData: Buffer.from(p.userData, 'utf8').toString('base64'),
     ...(p.associatePublicIp
-      ? { NetworkInterfaces: [{ DeviceIndex: 0, AssociatePublicIpAddress: true, Groups: [...p.securityGroupIds], DeleteOnTermination: true }] }
+      ? {
+          NetworkInterfaces: [
+            { DeviceIndex: 0, AssociatePublicIpAddress: true, Groups: [...p.securityGroupIds], DeleteOnTermination: true },
+          ],
+        }
       : { SecurityGroupIds: [...p.securityGroupIds] }),
     // volumes and network interfaces carry the cluster's tags from launch (the elastic-IP policy
     // conditions on the cluster tag); instances get theirs from the auto scaling group
     ...(Object.keys(p.instanceTags).length
-      ? { TagSpecifications: (['volume', 'network-interface'] as const).map((ResourceType) => ({ ResourceType, Tags: toTagList(p.instanceTags) })) }
+      ? {
+          TagSpecifications: (['volume', 'network-interface'] as const).map((ResourceType) => ({
+            ResourceType,
+            Tags: toTagList(p.instanceTags),
+          })),
+        }
       : {}),
   };
 }
@@ -93,7 +104,14 @@ function toActual(lt: LaunchTemplate, key: string, tags: Tags): ActualOf<Observe
     defaultVersion: lt.DefaultVersionNumber ?? 0,
     latestVersion: lt.LatestVersionNumber ?? 0,
   };
-  return { key, kind: 'launch-template', id: lt.LaunchTemplateId!, attrs: { name: observed.name, version: String(observed.defaultVersion) }, tags, observed };
+  return {
+    key,
+    kind: 'launch-template',
+    id: lt.LaunchTemplateId!,
+    attrs: { name: observed.name, version: String(observed.defaultVersion) },
+    tags,
+    observed,
+  };
 }
 
 export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
@@ -102,7 +120,10 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
-    const lts = await drain(paginateDescribeLaunchTemplates({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.LaunchTemplates);
+    const lts = await drain(
+      paginateDescribeLaunchTemplates({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }),
+      (p) => p.LaunchTemplates,
+    );
     return keyed(lts, (t) => t.Tags, ctx).map(({ item, key, tags }) => toActual(item, key, tags));
   },
 
@@ -110,7 +131,10 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
     // By name filter (LaunchTemplateNames fails whole on one unknown name); the names are checked here.
     const ec2 = await ctx.aws.ec2();
     const want = new Set(names);
-    const lts = await drain(paginateDescribeLaunchTemplates({ client: ec2 }, { Filters: [{ Name: 'launch-template-name', Values: [...names] }] }), (p) => p.LaunchTemplates);
+    const lts = await drain(
+      paginateDescribeLaunchTemplates({ client: ec2 }, { Filters: [{ Name: 'launch-template-name', Values: [...names] }] }),
+      (p) => p.LaunchTemplates,
+    );
     return lts.filter((t) => want.has(t.LaunchTemplateName ?? '')).map((t) => ({ name: t.LaunchTemplateName!, tags: fromTagList(t.Tags) }));
   },
 
@@ -128,7 +152,11 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
         }),
       );
       const lt = out.LaunchTemplate!;
-      return toActual({ ...lt, DefaultVersionNumber: lt.DefaultVersionNumber ?? 1, LatestVersionNumber: lt.LatestVersionNumber ?? 1 }, node.key, tags);
+      return toActual(
+        { ...lt, DefaultVersionNumber: lt.DefaultVersionNumber ?? 1, LatestVersionNumber: lt.LatestVersionNumber ?? 1 },
+        node.key,
+        tags,
+      );
     } catch (e) {
       // Names are unique per region: a template of ours made by a create whose answer was lost.
       if (!isAlreadyExists(e)) throw e;
@@ -207,7 +235,9 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
   /** The data is compared by its hash: read the version the template holds now and name the fields that differ. */
   async planDetail(ctx, node, actual, changes) {
     if (!changes.some((c) => c.field === 'launchTemplateData')) return [];
-    const out = await (await ctx.aws.ec2()).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: actual.id, Versions: [actual.attrs.version ?? '$Default'] }));
+    const out = await (
+      await ctx.aws.ec2()
+    ).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: actual.id, Versions: [actual.attrs.version ?? '$Default'] }));
     const now = out.LaunchTemplateVersions?.[0]?.LaunchTemplateData;
     if (!now) return [];
     const want = launchTemplateData(node);
@@ -222,8 +252,8 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
     cmp('instanceProfile', now.IamInstanceProfile?.Arn ?? now.IamInstanceProfile?.Name, want.IamInstanceProfile?.Arn);
     const groupsOf = (d: typeof now) => [...(d.SecurityGroupIds ?? d.NetworkInterfaces?.[0]?.Groups ?? [])].sort();
     cmp('securityGroupIds', groupsOf(now), groupsOf(want as typeof now));
-    if (now.UserData !== want.UserData) fields.push({ field: 'userData', from: '(current)', to: '(changed: Kubernetes version, labels, taints or bootstrap)' });
+    if (now.UserData !== want.UserData)
+      fields.push({ field: 'userData', from: '(current)', to: '(changed: Kubernetes version, labels, taints or bootstrap)' });
     return fields;
   },
 };
-

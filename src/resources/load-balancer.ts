@@ -87,7 +87,13 @@ export function aliasZoneOf(region: string, answered: string | undefined): strin
   return answered || ELB_HOSTED_ZONE_IDS[region] || '';
 }
 
-async function actualOf(ctx: RunContext, elb: ElasticLoadBalancingClient, lb: LoadBalancerDescription, key: string, tags: Tags): Promise<ActualOf<Observed>> {
+async function actualOf(
+  ctx: RunContext,
+  elb: ElasticLoadBalancingClient,
+  lb: LoadBalancerDescription,
+  key: string,
+  tags: Tags,
+): Promise<ActualOf<Observed>> {
   const attrs = await elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerName: lb.LoadBalancerName! }));
   const observed: Observed = {
     scheme: lb.Scheme ?? 'internet-facing',
@@ -97,7 +103,9 @@ async function actualOf(ctx: RunContext, elb: ElasticLoadBalancingClient, lb: Lo
     healthCheck: healthCheckOf(lb),
     crossZone: attrs.LoadBalancerAttributes?.CrossZoneLoadBalancing?.Enabled ?? false,
     idleTimeout: attrs.LoadBalancerAttributes?.ConnectionSettings?.IdleTimeout ?? 60,
-    drainingTimeout: attrs.LoadBalancerAttributes?.ConnectionDraining?.Enabled ? (attrs.LoadBalancerAttributes.ConnectionDraining.Timeout ?? 300) : 0,
+    drainingTimeout: attrs.LoadBalancerAttributes?.ConnectionDraining?.Enabled
+      ? (attrs.LoadBalancerAttributes.ConnectionDraining.Timeout ?? 300)
+      : 0,
   };
   return {
     key,
@@ -110,16 +118,30 @@ async function actualOf(ctx: RunContext, elb: ElasticLoadBalancingClient, lb: Lo
 }
 
 const sameListener = (a: Listener, b: Listener): boolean =>
-  a.protocol.toUpperCase() === b.protocol.toUpperCase() && a.port === b.port && a.instanceProtocol.toUpperCase() === b.instanceProtocol.toUpperCase() && a.instancePort === b.instancePort;
+  a.protocol.toUpperCase() === b.protocol.toUpperCase() &&
+  a.port === b.port &&
+  a.instanceProtocol.toUpperCase() === b.instanceProtocol.toUpperCase() &&
+  a.instancePort === b.instancePort;
 
 const sameHealthCheck = (a: HealthCheck | undefined, b: HealthCheck): boolean =>
-  !!a && a.target === b.target && a.interval === b.interval && a.timeout === b.timeout && a.healthyThreshold === b.healthyThreshold && a.unhealthyThreshold === b.unhealthyThreshold;
+  !!a &&
+  a.target === b.target &&
+  a.interval === b.interval &&
+  a.timeout === b.timeout &&
+  a.healthyThreshold === b.healthyThreshold &&
+  a.unhealthyThreshold === b.unhealthyThreshold;
 
 async function configureHealthCheck(elb: ElasticLoadBalancingClient, name: string, h: HealthCheck): Promise<void> {
   await elb.send(
     new ConfigureHealthCheckCommand({
       LoadBalancerName: name,
-      HealthCheck: { Target: h.target, Interval: h.interval, Timeout: h.timeout, HealthyThreshold: h.healthyThreshold, UnhealthyThreshold: h.unhealthyThreshold },
+      HealthCheck: {
+        Target: h.target,
+        Interval: h.interval,
+        Timeout: h.timeout,
+        HealthyThreshold: h.healthyThreshold,
+        UnhealthyThreshold: h.unhealthyThreshold,
+      },
     }),
   );
 }
@@ -140,10 +162,19 @@ async function setAttributes(elb: ElasticLoadBalancingClient, name: string, a: A
   );
 }
 
-const awsListener = (l: Listener) => ({ Protocol: l.protocol, LoadBalancerPort: l.port, InstanceProtocol: l.instanceProtocol, InstancePort: l.instancePort });
+const awsListener = (l: Listener) => ({
+  Protocol: l.protocol,
+  LoadBalancerPort: l.port,
+  InstanceProtocol: l.instanceProtocol,
+  InstancePort: l.instancePort,
+});
 
 /** Our ELB of that name, if it exists and carries our ownership tag. */
-async function findOwned(ctx: RunContext, elb: ElasticLoadBalancingClient, name: string): Promise<{ lb: LoadBalancerDescription; tags: Tags } | undefined> {
+async function findOwned(
+  ctx: RunContext,
+  elb: ElasticLoadBalancingClient,
+  name: string,
+): Promise<{ lb: LoadBalancerDescription; tags: Tags } | undefined> {
   let lb: LoadBalancerDescription | undefined;
   try {
     lb = (await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [name] }))).LoadBalancerDescriptions?.[0];
@@ -168,7 +199,10 @@ export const loadBalancer: ResourceHandler<'load-balancer', Observed> = {
     const all = await drain(paginateDescribeLoadBalancers({ client: elb }, {}), (p) => p.LoadBalancerDescriptions);
     const candidates = all.filter((lb) => lb.LoadBalancerName?.startsWith(prefix));
     if (!candidates.length) return [];
-    const tags = await tagsOf(elb, candidates.map((lb) => lb.LoadBalancerName!));
+    const tags = await tagsOf(
+      elb,
+      candidates.map((lb) => lb.LoadBalancerName!),
+    );
     const owned = candidates.flatMap((lb) => {
       const t = tags.get(lb.LoadBalancerName!) ?? {};
       const key = t[KEY_TAG];
@@ -200,14 +234,21 @@ export const loadBalancer: ResourceHandler<'load-balancer', Observed> = {
       const found = await findOwned(ctx, elb, p.name);
       if (!found) {
         if (isLostResponse(e)) throw e;
-        throw new KubeazError(`a load balancer named ${p.name} exists and is not owned by cluster ${ctx.clusterId}`, 'LoadBalancerNotOwned', node.key, { cause: e });
+        throw new KubeazError(
+          `a load balancer named ${p.name} exists and is not owned by cluster ${ctx.clusterId}`,
+          'LoadBalancerNotOwned',
+          node.key,
+          { cause: e },
+        );
       }
       dnsName = found.lb.DNSName;
       answeredZone = found.lb.CanonicalHostedZoneNameID;
     }
     // CreateLoadBalancer answers only the DNS name; the alias record needs the hosted-zone id too.
     if (!answeredZone) {
-      const fresh = await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [p.name] })).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      const fresh = await elb
+        .send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [p.name] }))
+        .catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
       answeredZone = fresh?.LoadBalancerDescriptions?.[0]?.CanonicalHostedZoneNameID;
     }
     await configureHealthCheck(elb, p.name, p.healthCheck);
@@ -239,8 +280,10 @@ export const loadBalancer: ResourceHandler<'load-balancer', Observed> = {
     if (actual.id !== p.name) out.push(change('name', actual.id, p.name, false));
     if (o.scheme !== p.scheme) out.push(change('scheme', o.scheme, p.scheme, false));
     if (!sameSet(o.subnetIds, p.subnetIds)) out.push(change('subnetIds', o.subnetIds, [...p.subnetIds].sort(), true));
-    if (!sameSet(o.securityGroupIds, p.securityGroupIds)) out.push(change('securityGroupIds', o.securityGroupIds, [...p.securityGroupIds].sort(), true));
-    if (o.listeners.length !== 1 || !sameListener(o.listeners[0]!, p.listener)) out.push(change('listeners', o.listeners, [p.listener], true));
+    if (!sameSet(o.securityGroupIds, p.securityGroupIds))
+      out.push(change('securityGroupIds', o.securityGroupIds, [...p.securityGroupIds].sort(), true));
+    if (o.listeners.length !== 1 || !sameListener(o.listeners[0]!, p.listener))
+      out.push(change('listeners', o.listeners, [p.listener], true));
     if (!sameHealthCheck(o.healthCheck, p.healthCheck)) out.push(change('healthCheck', o.healthCheck, p.healthCheck, true));
     if (o.crossZone !== p.crossZone) out.push(change('crossZone', o.crossZone, p.crossZone, true));
     if (o.idleTimeout !== p.idleTimeout) out.push(change('idleTimeout', o.idleTimeout, p.idleTimeout, true));
@@ -256,7 +299,8 @@ export const loadBalancer: ResourceHandler<'load-balancer', Observed> = {
     const name = actual.id;
     const fields = new Set(changes.map((c) => c.field));
     if (fields.has('subnetIds')) await moveSubnets(elb, name, o.subnetIds, p.subnetIds);
-    if (fields.has('securityGroupIds')) await elb.send(new ApplySecurityGroupsToLoadBalancerCommand({ LoadBalancerName: name, SecurityGroups: p.securityGroupIds }));
+    if (fields.has('securityGroupIds'))
+      await elb.send(new ApplySecurityGroupsToLoadBalancerCommand({ LoadBalancerName: name, SecurityGroups: p.securityGroupIds }));
     if (fields.has('listeners')) {
       const stale = o.listeners.filter((l) => !sameListener(l, p.listener)).map((l) => l.port);
       if (stale.length) await elb.send(new DeleteLoadBalancerListenersCommand({ LoadBalancerName: name, LoadBalancerPorts: stale }));

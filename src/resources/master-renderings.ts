@@ -23,7 +23,9 @@ export function masterRenderings(observed: ReadonlyMap<string, Actual>): MasterR
     const running = observedInstances(a)
       .filter((i) => !GONE.has(i.lifecycleState))
       // an instance of another template (or one whose version is not reported) counts as the oldest
-      .map((i) => (lt && i.launchTemplateId === lt.id && /^[0-9]+$/.test(i.launchTemplateVersion ?? '') ? Number(i.launchTemplateVersion) : 0));
+      .map((i) =>
+        lt && i.launchTemplateId === lt.id && /^[0-9]+$/.test(i.launchTemplateVersion ?? '') ? Number(i.launchTemplateVersion) : 0,
+      );
     out.push({ group, ...(template ? { template } : {}), running });
   }
   return out.sort((x, y) => (x.group < y.group ? -1 : 1));

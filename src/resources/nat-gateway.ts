@@ -37,23 +37,29 @@ export const natGateway: ResourceHandler<'nat-gateway', Observed> = {
       nats.filter((n) => !GONE.has(n.State ?? '')),
       (n) => n.Tags,
       ctx,
-    )
-      .map(({ item, key, tags }) => ({
-        key,
-        kind: 'nat-gateway' as const,
-        id: item.NatGatewayId!,
-        attrs: {},
-        tags,
-        observed: observedOf(item),
-        state: item.State ?? 'pending',
-      }));
+    ).map(({ item, key, tags }) => ({
+      key,
+      kind: 'nat-gateway' as const,
+      id: item.NatGatewayId!,
+      attrs: {},
+      tags,
+      observed: observedOf(item),
+      state: item.State ?? 'pending',
+    }));
   },
 
   async create(ctx, node) {
     const { subnetId, allocationId } = node.props;
     const ec2 = await ctx.aws.ec2();
     const send = (token: string) =>
-      ec2.send(new CreateNatGatewayCommand({ SubnetId: subnetId, AllocationId: allocationId, ClientToken: token, TagSpecifications: [{ ResourceType: 'natgateway', Tags: toTagList(node.tags) }] }));
+      ec2.send(
+        new CreateNatGatewayCommand({
+          SubnetId: subnetId,
+          AllocationId: allocationId,
+          ClientToken: token,
+          TagSpecifications: [{ ResourceType: 'natgateway', Tags: toTagList(node.tags) }],
+        }),
+      );
     let out = await send(ctx.token(node.key));
     // AWS answers a repeated token with the gateway it made for it, even a failed one (observe
     // leaves failed gateways out, so we are here again): salt the token with that gateway's id.
@@ -63,7 +69,15 @@ export const natGateway: ResourceHandler<'nat-gateway', Observed> = {
     const id = out.NatGateway!.NatGatewayId!;
     // Made, not yet available (one to a few minutes on AWS): a route may name it now; what needs it
     // available waits in settle.
-    return { key: node.key, kind: 'nat-gateway', id, attrs: {}, tags: node.tags, observed: { subnetId, allocationId } satisfies Observed, state: out.NatGateway?.State ?? 'pending' };
+    return {
+      key: node.key,
+      kind: 'nat-gateway',
+      id,
+      attrs: {},
+      tags: node.tags,
+      observed: { subnetId, allocationId } satisfies Observed,
+      state: out.NatGateway?.State ?? 'pending',
+    };
   },
 
   async settle(ctx, actual) {

@@ -14,7 +14,8 @@ import type { RunContext } from './types.js';
  * (not visible yet, or gone for long): then, and only then, each id is read alone.
  */
 async function describeNats(ctx: RunContext, ids: string[]): Promise<NatGateway[]> {
-  const read = async (some: string[]) => drain(paginateDescribeNatGateways({ client: await ctx.aws.ec2() }, { NatGatewayIds: some }), (p) => p.NatGateways);
+  const read = async (some: string[]) =>
+    drain(paginateDescribeNatGateways({ client: await ctx.aws.ec2() }, { NatGatewayIds: some }), (p) => p.NatGateways);
   try {
     return await read(ids);
   } catch (e) {

@@ -34,7 +34,15 @@ const PROTOCOLS: Record<string, NaclEntry['protocol']> = { tcp: '6', udp: '17', 
 const hasPorts = (p: string) => p === '6' || p === '17';
 
 /** Fixed key order, ports only for tcp/udp: comparable as JSON. */
-function entry(e: { ruleNumber: number; egress: boolean; protocol: string; cidr: string; fromPort?: number | undefined; toPort?: number | undefined; action: string }): NaclEntry {
+function entry(e: {
+  ruleNumber: number;
+  egress: boolean;
+  protocol: string;
+  cidr: string;
+  fromPort?: number | undefined;
+  toPort?: number | undefined;
+  action: string;
+}): NaclEntry {
   const protocol = (PROTOCOLS[e.protocol.toLowerCase()] ?? e.protocol) as NaclEntry['protocol'];
   return {
     ruleNumber: e.ruleNumber,
@@ -62,7 +70,9 @@ function observedOf(a: NetworkAcl): Observed {
   return {
     vpcId: a.VpcId ?? '',
     entries: (a.Entries ?? []).filter((e) => (e.RuleNumber ?? 0) < FIRST_DEFAULT_RULE).map(fromAws),
-    associations: (a.Associations ?? []).filter((x) => x.SubnetId && x.NetworkAclAssociationId).map((x) => ({ subnetId: x.SubnetId!, associationId: x.NetworkAclAssociationId! })),
+    associations: (a.Associations ?? [])
+      .filter((x) => x.SubnetId && x.NetworkAclAssociationId)
+      .map((x) => ({ subnetId: x.SubnetId!, associationId: x.NetworkAclAssociationId! })),
   };
 }
 
@@ -75,20 +85,37 @@ export const networkAcl: ResourceHandler<'network-acl', Observed> = {
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
     const acls = await drain(paginateDescribeNetworkAcls({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.NetworkAcls);
-    return keyed(acls, (a) => a.Tags, ctx)
-      .map(({ item, key, tags }) => ({ key, kind: 'network-acl' as const, id: item.NetworkAclId!, attrs: {}, tags, observed: observedOf(item) }));
+    return keyed(acls, (a) => a.Tags, ctx).map(({ item, key, tags }) => ({
+      key,
+      kind: 'network-acl' as const,
+      id: item.NetworkAclId!,
+      attrs: {},
+      tags,
+      observed: observedOf(item),
+    }));
   },
 
   async create(ctx, node) {
     const ec2 = await ctx.aws.ec2();
     const out = await ec2.send(
-      new CreateNetworkAclCommand({ VpcId: node.props.vpcId, ClientToken: ctx.token(node.key), TagSpecifications: [{ ResourceType: 'network-acl', Tags: toTagList(node.tags) }] }),
+      new CreateNetworkAclCommand({
+        VpcId: node.props.vpcId,
+        ClientToken: ctx.token(node.key),
+        TagSpecifications: [{ ResourceType: 'network-acl', Tags: toTagList(node.tags) }],
+      }),
     );
     const id = out.NetworkAcl!.NetworkAclId!;
     const entries = node.props.entries.map(entry);
     for (const e of entries) await putEntry(ctx, id, e, 'create');
     const associations = await associate(ctx, id, node.props.subnetIds);
-    return { key: node.key, kind: 'network-acl', id, attrs: {}, tags: node.tags, observed: { vpcId: node.props.vpcId, entries, associations } satisfies Observed };
+    return {
+      key: node.key,
+      kind: 'network-acl',
+      id,
+      attrs: {},
+      tags: node.tags,
+      observed: { vpcId: node.props.vpcId, entries, associations } satisfies Observed,
+    };
   },
 
   diff(node, actual) {
@@ -113,7 +140,10 @@ export const networkAcl: ResourceHandler<'network-acl', Observed> = {
       const have = new Map(o.entries.map((e) => [ruleId(e), e]));
       const wanted = new Set(want.map(ruleId));
       for (const e of o.entries) {
-        if (!wanted.has(ruleId(e))) await ignoreNotFound(ec2.send(new DeleteNetworkAclEntryCommand({ NetworkAclId: actual.id, RuleNumber: e.ruleNumber, Egress: e.egress })));
+        if (!wanted.has(ruleId(e)))
+          await ignoreNotFound(
+            ec2.send(new DeleteNetworkAclEntryCommand({ NetworkAclId: actual.id, RuleNumber: e.ruleNumber, Egress: e.egress })),
+          );
       }
       for (const e of want) {
         const h = have.get(ruleId(e));
@@ -128,7 +158,14 @@ export const networkAcl: ResourceHandler<'network-acl', Observed> = {
       await toDefaultAcl(ctx, o.vpcId, extra);
       const kept = o.associations.filter((a) => wanted.has(a.subnetId));
       const have = new Set(kept.map((a) => a.subnetId));
-      associations = [...kept, ...(await associate(ctx, actual.id, node.props.subnetIds.filter((s) => !have.has(s))))];
+      associations = [
+        ...kept,
+        ...(await associate(
+          ctx,
+          actual.id,
+          node.props.subnetIds.filter((s) => !have.has(s)),
+        )),
+      ];
     }
     const next = { ...actual, observed: { ...o, entries, associations } satisfies Observed };
     return applyEc2TagChanges(ctx, next, changes);
@@ -137,8 +174,8 @@ export const networkAcl: ResourceHandler<'network-acl', Observed> = {
   async delete(ctx, actual) {
     const ec2 = await ctx.aws.ec2();
     // Read it again: association ids change whenever a subnet moves, so observed ones may be stale.
-    const fresh = await drain(paginateDescribeNetworkAcls({ client: ec2 }, { NetworkAclIds: [actual.id] }), (p) => p.NetworkAcls).catch((e: unknown) =>
-      isNotFound(e) ? [] : Promise.reject(e),
+    const fresh = await drain(paginateDescribeNetworkAcls({ client: ec2 }, { NetworkAclIds: [actual.id] }), (p) => p.NetworkAcls).catch(
+      (e: unknown) => (isNotFound(e) ? [] : Promise.reject(e)),
     );
     if (!fresh[0]) return;
     const o = observedOf(fresh[0]);
@@ -185,11 +222,15 @@ async function putEntry(ctx: RunContext, aclId: string, e: NaclEntry, how: 'crea
 /** subnet id → its current ACL association, for all the subnets in one read. */
 async function currentAssociations(ctx: RunContext, subnetIds: string[]): Promise<Map<string, { aclId: string; associationId: string }>> {
   const ec2 = await ctx.aws.ec2();
-  const acls = await drain(paginateDescribeNetworkAcls({ client: ec2 }, { Filters: [{ Name: 'association.subnet-id', Values: subnetIds }] }), (p) => p.NetworkAcls);
+  const acls = await drain(
+    paginateDescribeNetworkAcls({ client: ec2 }, { Filters: [{ Name: 'association.subnet-id', Values: subnetIds }] }),
+    (p) => p.NetworkAcls,
+  );
   const out = new Map<string, { aclId: string; associationId: string }>();
   for (const a of acls) {
     for (const x of a.Associations ?? []) {
-      if (x.SubnetId && x.NetworkAclAssociationId && subnetIds.includes(x.SubnetId)) out.set(x.SubnetId, { aclId: a.NetworkAclId!, associationId: x.NetworkAclAssociationId });
+      if (x.SubnetId && x.NetworkAclAssociationId && subnetIds.includes(x.SubnetId))
+        out.set(x.SubnetId, { aclId: a.NetworkAclId!, associationId: x.NetworkAclAssociationId });
     }
   }
   return out;
@@ -239,10 +280,19 @@ async function toDefaultAcl(ctx: RunContext, vpcId: string, associations: Associ
   if (!associations.length) return;
   const ec2 = await ctx.aws.ec2();
   const defaults = await drain(
-    paginateDescribeNetworkAcls({ client: ec2 }, { Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'default', Values: ['true'] }] }),
+    paginateDescribeNetworkAcls(
+      { client: ec2 },
+      {
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'default', Values: ['true'] },
+        ],
+      },
+    ),
     (p) => p.NetworkAcls,
   );
   const defaultId = defaults[0]?.NetworkAclId;
   if (!defaultId) return; // the VPC is gone, and its subnets with it
-  for (const a of associations) await ignoreNotFound(ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: a.associationId, NetworkAclId: defaultId })));
+  for (const a of associations)
+    await ignoreNotFound(ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: a.associationId, NetworkAclId: defaultId })));
 }

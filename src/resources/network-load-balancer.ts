@@ -63,7 +63,9 @@ const listenerOf = (l: AwsListener): ObservedListener => ({
   targetGroupArns: [
     ...new Set(
       (l.DefaultActions ?? []).flatMap((a) =>
-        a.Type === 'forward' ? [...(a.TargetGroupArn ? [a.TargetGroupArn] : []), ...(a.ForwardConfig?.TargetGroups ?? []).map((t) => t.TargetGroupArn ?? '')] : [],
+        a.Type === 'forward'
+          ? [...(a.TargetGroupArn ? [a.TargetGroupArn] : []), ...(a.ForwardConfig?.TargetGroups ?? []).map((t) => t.TargetGroupArn ?? '')]
+          : [],
       ),
     ),
   ]
@@ -83,7 +85,10 @@ async function observedOf(elb: ElasticLoadBalancingV2Client, lb: LoadBalancer): 
   return {
     type: lb.Type ?? '',
     scheme: lb.Scheme ?? '',
-    subnetIds: (lb.AvailabilityZones ?? []).map((z) => z.SubnetId ?? '').filter(Boolean).sort(),
+    subnetIds: (lb.AvailabilityZones ?? [])
+      .map((z) => z.SubnetId ?? '')
+      .filter(Boolean)
+      .sort(),
     securityGroupIds: [...(lb.SecurityGroups ?? [])].sort(),
     crossZone: (attrs.Attributes ?? []).some((a) => a.Key === CROSS_ZONE && a.Value === 'true'),
     listeners: listeners.map(listenerOf),
@@ -96,7 +101,12 @@ function toActual(lb: LoadBalancer, key: string, tags: Tags, observed: Observed)
     kind: 'network-load-balancer',
     id: lb.LoadBalancerArn!,
     // The alias record's zone is the one AWS answers for this NLB (it differs from a classic ELB's).
-    attrs: { arn: lb.LoadBalancerArn!, name: lb.LoadBalancerName ?? '', dnsName: lb.DNSName ?? '', hostedZoneId: lb.CanonicalHostedZoneId ?? '' },
+    attrs: {
+      arn: lb.LoadBalancerArn!,
+      name: lb.LoadBalancerName ?? '',
+      dnsName: lb.DNSName ?? '',
+      hostedZoneId: lb.CanonicalHostedZoneId ?? '',
+    },
     tags,
     observed,
     ...(lb.State?.Code ? { state: lb.State.Code } : {}),
@@ -125,7 +135,13 @@ const forward = (tg: string) => [{ Type: 'forward' as const, TargetGroupArn: tg 
 
 async function createListener(elb: ElasticLoadBalancingV2Client, arn: string, p: ListenerSpec, tags: Tags): Promise<ObservedListener> {
   const res = await elb.send(
-    new CreateListenerCommand({ LoadBalancerArn: arn, Protocol: p.protocol, Port: p.port, DefaultActions: forward(p.targetGroupArn), Tags: toTagList(tags) }),
+    new CreateListenerCommand({
+      LoadBalancerArn: arn,
+      Protocol: p.protocol,
+      Port: p.port,
+      DefaultActions: forward(p.targetGroupArn),
+      Tags: toTagList(tags),
+    }),
   );
   return { arn: res.Listeners?.[0]?.ListenerArn ?? '', protocol: p.protocol, port: p.port, targetGroupArns: [p.targetGroupArn] };
 }
@@ -143,7 +159,12 @@ export const networkLoadBalancer: ResourceHandler<'network-load-balancer', Obser
     if (!(await mayHave(ctx, 'nlb'))) return [];
     const elb = await client(ctx);
     const { loadBalancers, tags: all } = await elbv2Inventory(ctx);
-    const owned = ownedElbv2(loadBalancers, (lb) => lb.LoadBalancerArn!, all, (tags, key) => claims(ctx, tags, key));
+    const owned = ownedElbv2(
+      loadBalancers,
+      (lb) => lb.LoadBalancerArn!,
+      all,
+      (tags, key) => claims(ctx, tags, key),
+    );
     return Promise.all(owned.map(async ({ item: lb, key, tags }) => toActual(lb, key, tags, await observedOf(elb, lb))));
   },
 
@@ -181,16 +202,23 @@ export const networkLoadBalancer: ResourceHandler<'network-load-balancer', Obser
       lb = (await byNames(elb, [p.name]))[0];
       if (!lb) throw e;
     }
-    if (!lb?.LoadBalancerArn) throw new KubeazError(`CreateLoadBalancer for ${p.name} answered no load balancer`, 'UnexpectedResponse', node.key);
+    if (!lb?.LoadBalancerArn)
+      throw new KubeazError(`CreateLoadBalancer for ${p.name} answered no load balancer`, 'UnexpectedResponse', node.key);
     // AWS answers an identical earlier request with the existing load balancer: ours only if it carries our tags.
     const tags = (await elbv2TagsOf(elb, [lb.LoadBalancerArn])).get(lb.LoadBalancerArn) ?? {};
     if (tags[OWNER_TAG] !== ctx.clusterId || tags[KEY_TAG] !== node.key)
-      throw new KubeazError(`a load balancer named ${p.name} exists and is not owned by cluster ${ctx.clusterId}`, 'LoadBalancerNotOwned', node.key);
+      throw new KubeazError(
+        `a load balancer named ${p.name} exists and is not owned by cluster ${ctx.clusterId}`,
+        'LoadBalancerNotOwned',
+        node.key,
+      );
     const arn = lb.LoadBalancerArn;
     // An earlier attempt of ours may have got further: read what is there, then complete it.
     const o = await observedOf(elb, lb);
     if (o.crossZone !== p.crossZone) await setCrossZone(elb, arn, p.crossZone);
-    const listeners = o.listeners.some((l) => listenerMatches(l, p.listener)) ? o.listeners : [...o.listeners, await createListener(elb, arn, p.listener, node.tags)];
+    const listeners = o.listeners.some((l) => listenerMatches(l, p.listener))
+      ? o.listeners
+      : [...o.listeners, await createListener(elb, arn, p.listener, node.tags)];
     return toActual(lb, node.key, tags, { ...o, crossZone: p.crossZone, listeners });
   },
 
@@ -227,15 +255,24 @@ export const networkLoadBalancer: ResourceHandler<'network-load-balancer', Obser
     const arn = actual.id;
     const fields = new Set(changes.map((c) => c.field));
     if (fields.has('subnetIds')) await elb.send(new SetSubnetsCommand({ LoadBalancerArn: arn, Subnets: [...p.subnetIds] }));
-    if (fields.has('securityGroupIds')) await elb.send(new SetSecurityGroupsCommand({ LoadBalancerArn: arn, SecurityGroups: [...p.securityGroupIds] }));
+    if (fields.has('securityGroupIds'))
+      await elb.send(new SetSecurityGroupsCommand({ LoadBalancerArn: arn, SecurityGroups: [...p.securityGroupIds] }));
     if (fields.has('crossZone')) await setCrossZone(elb, arn, p.crossZone);
     let listeners = o.listeners;
     if (fields.has('listeners')) {
       // Keep (and fix) the listener on our port; drop any other; make ours when there is none.
       const mine = o.listeners.find((l) => l.port === p.listener.port);
-      for (const l of o.listeners.filter((x) => x !== mine)) await ignoreNotFound(elb.send(new DeleteListenerCommand({ ListenerArn: l.arn })));
+      for (const l of o.listeners.filter((x) => x !== mine))
+        await ignoreNotFound(elb.send(new DeleteListenerCommand({ ListenerArn: l.arn })));
       if (mine && !listenerMatches(mine, p.listener)) {
-        await elb.send(new ModifyListenerCommand({ ListenerArn: mine.arn, Protocol: p.listener.protocol, Port: p.listener.port, DefaultActions: forward(p.listener.targetGroupArn) }));
+        await elb.send(
+          new ModifyListenerCommand({
+            ListenerArn: mine.arn,
+            Protocol: p.listener.protocol,
+            Port: p.listener.port,
+            DefaultActions: forward(p.listener.targetGroupArn),
+          }),
+        );
         listeners = [{ ...mine, protocol: p.listener.protocol, targetGroupArns: [p.listener.targetGroupArn] }];
       } else if (mine) listeners = [mine];
       else listeners = [await createListener(elb, arn, p.listener, node.tags)];
@@ -249,7 +286,13 @@ export const networkLoadBalancer: ResourceHandler<'network-load-balancer', Obser
     return {
       ...actual,
       tags,
-      observed: { ...o, subnetIds: [...p.subnetIds].sort(), securityGroupIds: fields.has('securityGroupIds') ? [...p.securityGroupIds].sort() : o.securityGroupIds, crossZone: p.crossZone, listeners },
+      observed: {
+        ...o,
+        subnetIds: [...p.subnetIds].sort(),
+        securityGroupIds: fields.has('securityGroupIds') ? [...p.securityGroupIds].sort() : o.securityGroupIds,
+        crossZone: p.crossZone,
+        listeners,
+      },
     };
   },
 

@@ -43,7 +43,14 @@ async function read(ctx: RunContext, arn: string): Promise<ActualOf<OidcProvider
   const tags = fromTagList(got.Tags);
   if (!(await claimsGlobal(ctx, tags, `oidc provider ${arn}`))) return undefined;
   const url = withoutScheme(got.Url ?? '');
-  return { key: tags[KEY_TAG] ?? 'oidc-provider', kind: 'oidc-provider', id: arn, attrs: { arn, url }, tags, observed: { url, clientIds: [...(got.ClientIDList ?? [])].sort() } };
+  return {
+    key: tags[KEY_TAG] ?? 'oidc-provider',
+    kind: 'oidc-provider',
+    id: arn,
+    attrs: { arn, url },
+    tags,
+    observed: { url, clientIds: [...(got.ClientIDList ?? [])].sort() },
+  };
 }
 
 export const oidcProvider: ResourceHandler<'oidc-provider', OidcProviderObserved> = {
@@ -83,16 +90,31 @@ export const oidcProvider: ResourceHandler<'oidc-provider', OidcProviderObserved
   async create(ctx, node) {
     const iam = await ctx.aws.iam();
     try {
-      const out = await iam.send(new CreateOpenIDConnectProviderCommand({ Url: node.props.url, ClientIDList: node.props.clientIds, Tags: toTagList(node.tags) }));
+      const out = await iam.send(
+        new CreateOpenIDConnectProviderCommand({ Url: node.props.url, ClientIDList: node.props.clientIds, Tags: toTagList(node.tags) }),
+      );
       const arn = out.OpenIDConnectProviderArn!;
       const url = withoutScheme(node.props.url);
-      return { key: node.key, kind: 'oidc-provider', id: arn, attrs: { arn, url }, tags: node.tags, observed: { url, clientIds: [...node.props.clientIds].sort() } };
+      return {
+        key: node.key,
+        kind: 'oidc-provider',
+        id: arn,
+        attrs: { arn, url },
+        tags: node.tags,
+        observed: { url, clientIds: [...node.props.clientIds].sort() },
+      };
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       // A retried create or a race: adopt only what carries our tags.
       const arn = providerArn(ctx.accountId, node.props.url);
       const mine = await read(ctx, arn);
-      if (!mine) throw new KubeazError(`IAM OIDC provider ${arn} already exists and is not this cluster's: refusing to adopt it`, 'RefusedAdopt', node.key, { cause: e, source: 'user' });
+      if (!mine)
+        throw new KubeazError(
+          `IAM OIDC provider ${arn} already exists and is not this cluster's: refusing to adopt it`,
+          'RefusedAdopt',
+          node.key,
+          { cause: e, source: 'user' },
+        );
       const changes = oidcProvider.diff(node, mine);
       return changes.length && changes.every((c) => c.inPlace) ? oidcProvider.update!(ctx, node, mine, changes) : mine;
     }
@@ -116,8 +138,10 @@ export const oidcProvider: ResourceHandler<'oidc-provider', OidcProviderObserved
     for (const c of changes) {
       if (c.field === 'clientIds') {
         const want = c.to as string[];
-        for (const id of want.filter((x) => !clientIds.includes(x))) await iam.send(new AddClientIDToOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn, ClientID: id }));
-        for (const id of clientIds.filter((x) => !want.includes(x))) await iam.send(new RemoveClientIDFromOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn, ClientID: id }));
+        for (const id of want.filter((x) => !clientIds.includes(x)))
+          await iam.send(new AddClientIDToOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn, ClientID: id }));
+        for (const id of clientIds.filter((x) => !want.includes(x)))
+          await iam.send(new RemoveClientIDFromOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn, ClientID: id }));
         clientIds = want;
       } else if (c.field === 'tags') {
         await iam.send(new TagOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn, Tags: toTagList(c.to as Tags) }));

@@ -90,7 +90,10 @@ export function bucketObjects(ctx: RunContext): Promise<{ bucket: string; object
     if (!own) return undefined;
     const s3 = await ctx.aws.s3();
     try {
-      const objects = await drain(paginateListObjectsV2({ client: s3 }, { Bucket: own.name, ExpectedBucketOwner: ctx.accountId }), (p) => p.Contents);
+      const objects = await drain(
+        paginateListObjectsV2({ client: s3 }, { Bucket: own.name, ExpectedBucketOwner: ctx.accountId }),
+        (p) => p.Contents,
+      );
       return { bucket: own.name, objects };
     } catch (e) {
       if (isNotFound(e)) return undefined;

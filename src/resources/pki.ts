@@ -116,7 +116,10 @@ async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly 
     const keyPem = (await got.Body?.transformToString('utf8')) ?? '';
     const cert = await completeFromKey(pair, keyPem);
     if (await putIfAbsent(ctx, s3, Bucket, PKI_PREFIX + pair.cert, cert)) {
-      ctx.progress.emit({ type: 'warn', message: `pki: ${pair.cert} was missing beside its key (an interrupted create); made it again from ${pair.key}` });
+      ctx.progress.emit({
+        type: 'warn',
+        message: `pki: ${pair.cert} was missing beside its key (an interrupted create); made it again from ${pair.key}`,
+      });
       written.set(pair.cert, cert);
     }
   }
@@ -126,7 +129,10 @@ async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly 
       const files = await generatePair(pair);
       // Key first: a certificate is only ever published beside the key that made it.
       if (!(await putIfAbsent(ctx, s3, Bucket, PKI_PREFIX + pair.key, files.key))) {
-        ctx.progress.emit({ type: 'warn', message: `pki: s3://${Bucket}/${PKI_PREFIX}${pair.key} appeared meanwhile (another run?); keeping it` });
+        ctx.progress.emit({
+          type: 'warn',
+          message: `pki: s3://${Bucket}/${PKI_PREFIX}${pair.key} appeared meanwhile (another run?); keeping it`,
+        });
         return;
       }
       if (!(await putIfAbsent(ctx, s3, Bucket, PKI_PREFIX + pair.cert, files.cert))) {

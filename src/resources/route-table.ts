@@ -38,7 +38,12 @@ interface Observed {
 }
 
 /** Fixed key order, absent keys left out: comparable as JSON. */
-const route = (r: { destination: string; gatewayId?: string | undefined; natGatewayId?: string | undefined; other?: string | undefined }): RouteEntry => ({
+const route = (r: {
+  destination: string;
+  gatewayId?: string | undefined;
+  natGatewayId?: string | undefined;
+  other?: string | undefined;
+}): RouteEntry => ({
   destination: r.destination,
   ...(r.gatewayId ? { gatewayId: r.gatewayId } : {}),
   ...(r.natGatewayId ? { natGatewayId: r.natGatewayId } : {}),
@@ -52,9 +57,21 @@ function observedOf(t: RouteTable): Observed {
   for (const r of t.Routes ?? []) {
     // IPv4 routes we could have made: not the VPC's local route, not propagated ones, and not the
     // prefix-list routes a gateway endpoint manages.
-    if (!r.DestinationCidrBlock || r.GatewayId === 'local' || r.Origin === 'CreateRouteTable' || r.Origin === 'EnableVgwRoutePropagation') continue;
+    if (!r.DestinationCidrBlock || r.GatewayId === 'local' || r.Origin === 'CreateRouteTable' || r.Origin === 'EnableVgwRoutePropagation')
+      continue;
     const gw = r.GatewayId?.startsWith('igw-') ? r.GatewayId : undefined;
-    const other = gw || r.NatGatewayId ? undefined : (r.GatewayId ?? r.InstanceId ?? r.NetworkInterfaceId ?? r.TransitGatewayId ?? r.VpcPeeringConnectionId ?? r.EgressOnlyInternetGatewayId ?? r.LocalGatewayId ?? r.CarrierGatewayId ?? 'unknown');
+    const other =
+      gw || r.NatGatewayId
+        ? undefined
+        : (r.GatewayId ??
+          r.InstanceId ??
+          r.NetworkInterfaceId ??
+          r.TransitGatewayId ??
+          r.VpcPeeringConnectionId ??
+          r.EgressOnlyInternetGatewayId ??
+          r.LocalGatewayId ??
+          r.CarrierGatewayId ??
+          'unknown');
     routes.push(route({ destination: r.DestinationCidrBlock, gatewayId: gw, natGatewayId: r.NatGatewayId, other }));
   }
   const associations = (t.Associations ?? [])
@@ -63,7 +80,9 @@ function observedOf(t: RouteTable): Observed {
   return { vpcId: t.VpcId ?? '', routes, associations };
 }
 
-const desiredRoutes = (routes: ReadonlyArray<{ destination: string; gatewayId?: string | undefined; natGatewayId?: string | undefined }>): RouteEntry[] => routes.map(route);
+const desiredRoutes = (
+  routes: ReadonlyArray<{ destination: string; gatewayId?: string | undefined; natGatewayId?: string | undefined }>,
+): RouteEntry[] => routes.map(route);
 
 export const routeTable: ResourceHandler<'route-table', Observed> = {
   kind: 'route-table',
@@ -71,21 +90,41 @@ export const routeTable: ResourceHandler<'route-table', Observed> = {
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
-    const tables = await drain(paginateDescribeRouteTables({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.RouteTables);
-    return keyed(tables, (t) => t.Tags, ctx)
-      .map(({ item, key, tags }) => ({ key, kind: 'route-table' as const, id: item.RouteTableId!, attrs: {}, tags, observed: observedOf(item) }));
+    const tables = await drain(
+      paginateDescribeRouteTables({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }),
+      (p) => p.RouteTables,
+    );
+    return keyed(tables, (t) => t.Tags, ctx).map(({ item, key, tags }) => ({
+      key,
+      kind: 'route-table' as const,
+      id: item.RouteTableId!,
+      attrs: {},
+      tags,
+      observed: observedOf(item),
+    }));
   },
 
   async create(ctx, node) {
     const ec2 = await ctx.aws.ec2();
     const out = await ec2.send(
-      new CreateRouteTableCommand({ VpcId: node.props.vpcId, ClientToken: ctx.token(node.key), TagSpecifications: [{ ResourceType: 'route-table', Tags: toTagList(node.tags) }] }),
+      new CreateRouteTableCommand({
+        VpcId: node.props.vpcId,
+        ClientToken: ctx.token(node.key),
+        TagSpecifications: [{ ResourceType: 'route-table', Tags: toTagList(node.tags) }],
+      }),
     );
     const id = out.RouteTable!.RouteTableId!;
     const routes = desiredRoutes(node.props.routes);
     for (const r of routes) await putRoute(ctx, id, r, 'create');
     const associations = await associate(ctx, id, node.props.subnetIds);
-    return { key: node.key, kind: 'route-table', id, attrs: {}, tags: node.tags, observed: { vpcId: node.props.vpcId, routes, associations } satisfies Observed };
+    return {
+      key: node.key,
+      kind: 'route-table',
+      id,
+      attrs: {},
+      tags: node.tags,
+      observed: { vpcId: node.props.vpcId, routes, associations } satisfies Observed,
+    };
   },
 
   diff(node, actual) {
@@ -110,7 +149,8 @@ export const routeTable: ResourceHandler<'route-table', Observed> = {
       const have = new Map(o.routes.map((r) => [r.destination, r]));
       const wanted = new Set(want.map((r) => r.destination));
       for (const r of o.routes) {
-        if (!wanted.has(r.destination)) await ignoreNotFound(ec2.send(new DeleteRouteCommand({ RouteTableId: actual.id, DestinationCidrBlock: r.destination })));
+        if (!wanted.has(r.destination))
+          await ignoreNotFound(ec2.send(new DeleteRouteCommand({ RouteTableId: actual.id, DestinationCidrBlock: r.destination })));
       }
       for (const r of want) {
         const h = have.get(r.destination);
@@ -126,7 +166,14 @@ export const routeTable: ResourceHandler<'route-table', Observed> = {
       }
       const kept = o.associations.filter((a) => wanted.has(a.subnetId));
       const have = new Set(kept.map((a) => a.subnetId));
-      associations = [...kept, ...(await associate(ctx, actual.id, node.props.subnetIds.filter((s) => !have.has(s))))];
+      associations = [
+        ...kept,
+        ...(await associate(
+          ctx,
+          actual.id,
+          node.props.subnetIds.filter((s) => !have.has(s)),
+        )),
+      ];
     }
     const next = { ...actual, observed: { ...o, routes, associations } satisfies Observed };
     return applyEc2TagChanges(ctx, next, changes);
@@ -135,7 +182,8 @@ export const routeTable: ResourceHandler<'route-table', Observed> = {
   async delete(ctx, actual) {
     const ec2 = await ctx.aws.ec2();
     const o = actual.observed;
-    const disassociate = (list: Association[]) => Promise.all(list.map((a) => ignoreNotFound(ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.associationId })))));
+    const disassociate = (list: Association[]) =>
+      Promise.all(list.map((a) => ignoreNotFound(ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.associationId })))));
     await disassociate(o?.associations ?? []);
     try {
       await ec2.send(new DeleteRouteTableCommand({ RouteTableId: actual.id }));
@@ -143,8 +191,8 @@ export const routeTable: ResourceHandler<'route-table', Observed> = {
       if (isNotFound(e)) return;
       if (!isDependencyViolation(e)) throw e;
       // A subnet associated since it was observed: read the table again, once.
-      const fresh = await drain(paginateDescribeRouteTables({ client: ec2 }, { RouteTableIds: [actual.id] }), (p) => p.RouteTables).catch((e2: unknown) =>
-        isNotFound(e2) ? [] : Promise.reject(e2),
+      const fresh = await drain(paginateDescribeRouteTables({ client: ec2 }, { RouteTableIds: [actual.id] }), (p) => p.RouteTables).catch(
+        (e2: unknown) => (isNotFound(e2) ? [] : Promise.reject(e2)),
       );
       if (!fresh[0]) return;
       await disassociate(observedOf(fresh[0]).associations);
@@ -156,7 +204,12 @@ export const routeTable: ResourceHandler<'route-table', Observed> = {
 /** Creates (or replaces) one route; a route already there is replaced so it is exactly as wanted. */
 async function putRoute(ctx: RunContext, tableId: string, r: RouteEntry, how: 'create' | 'replace'): Promise<void> {
   const ec2 = await ctx.aws.ec2();
-  const target = { RouteTableId: tableId, DestinationCidrBlock: r.destination, ...(r.gatewayId ? { GatewayId: r.gatewayId } : {}), ...(r.natGatewayId ? { NatGatewayId: r.natGatewayId } : {}) };
+  const target = {
+    RouteTableId: tableId,
+    DestinationCidrBlock: r.destination,
+    ...(r.gatewayId ? { GatewayId: r.gatewayId } : {}),
+    ...(r.natGatewayId ? { NatGatewayId: r.natGatewayId } : {}),
+  };
   if (how === 'replace') {
     await whenNatVisible(ctx, r, () => ec2.send(new ReplaceRouteCommand(target)));
     return;
@@ -187,7 +240,13 @@ function whenNatVisible<T>(ctx: RunContext, r: RouteEntry, fn: () => Promise<T>)
       retryable: (e) => {
         if (!isNatGatewayNotFound(e)) return false;
         const failure = natGatewayFailure(ctx, nat);
-        if (failure) throw new KubeazError(`route ${r.destination} → ${nat}: the NAT gateway will not become available: ${failure}`, 'NatGatewayFailed', nat, { cause: e });
+        if (failure)
+          throw new KubeazError(
+            `route ${r.destination} → ${nat}: the NAT gateway will not become available: ${failure}`,
+            'NatGatewayFailed',
+            nat,
+            { cause: e },
+          );
         return true;
       },
       seconds: NAT_VISIBLE_SECONDS,
@@ -195,7 +254,13 @@ function whenNatVisible<T>(ctx: RunContext, r: RouteEntry, fn: () => Promise<T>)
       maxDelayMs: 4000,
       signal: ctx.signal,
       // not the table's eventual consistency: whenVisible must not retry this again
-      giveUp: (e) => new KubeazError(`route ${r.destination} → ${nat}: AWS still does not know the NAT gateway after ${NAT_VISIBLE_SECONDS}s`, 'NatGatewayNotVisible', nat, { cause: e }),
+      giveUp: (e) =>
+        new KubeazError(
+          `route ${r.destination} → ${nat}: AWS still does not know the NAT gateway after ${NAT_VISIBLE_SECONDS}s`,
+          'NatGatewayNotVisible',
+          nat,
+          { cause: e },
+        ),
     },
     fn,
   );
@@ -208,11 +273,20 @@ function whenNatVisible<T>(ctx: RunContext, r: RouteEntry, fn: () => Promise<T>)
 async function associate(ctx: RunContext, tableId: string, subnetIds: string[]): Promise<Association[]> {
   if (!subnetIds.length) return [];
   const ec2 = await ctx.aws.ec2();
-  const tables = await drain(paginateDescribeRouteTables({ client: ec2 }, { Filters: [{ Name: 'association.subnet-id', Values: subnetIds }] }), (p) => p.RouteTables);
+  const tables = await drain(
+    paginateDescribeRouteTables({ client: ec2 }, { Filters: [{ Name: 'association.subnet-id', Values: subnetIds }] }),
+    (p) => p.RouteTables,
+  );
   const current = new Map<string, { tableId: string; associationId: string }>();
   for (const t of tables) {
     for (const a of t.Associations ?? []) {
-      if (a.SubnetId && !a.Main && a.RouteTableAssociationId && LIVE_ASSOCIATION(a.AssociationState?.State) && subnetIds.includes(a.SubnetId)) {
+      if (
+        a.SubnetId &&
+        !a.Main &&
+        a.RouteTableAssociationId &&
+        LIVE_ASSOCIATION(a.AssociationState?.State) &&
+        subnetIds.includes(a.SubnetId)
+      ) {
         current.set(a.SubnetId, { tableId: t.RouteTableId!, associationId: a.RouteTableAssociationId });
       }
     }

@@ -37,14 +37,20 @@ type DesiredRule = Resolved<SgRule>;
 const PROTOCOLS: Record<string, string> = { '6': 'tcp', '17': 'udp', '1': 'icmp', all: '-1' };
 const proto = (p: string | undefined): string => PROTOCOLS[(p ?? '-1').toLowerCase()] ?? (p ?? '-1').toLowerCase();
 
-function norm(protocol: string, fromPort: number | undefined, toPort: number | undefined, peer: Pick<NormRule, 'cidr' | 'sourceGroup' | 'prefixList'>): NormRule {
+function norm(
+  protocol: string,
+  fromPort: number | undefined,
+  toPort: number | undefined,
+  peer: Pick<NormRule, 'cidr' | 'sourceGroup' | 'prefixList'>,
+): NormRule {
   const p = proto(protocol);
   // Ports mean nothing for "all protocols": AWS reports none (or -1).
   const all = p === '-1';
   return { protocol: p, fromPort: all ? -1 : (fromPort ?? -1), toPort: all ? -1 : (toPort ?? -1), ...peer };
 }
 
-const ruleId = (r: NormRule): string => JSON.stringify([r.protocol, r.fromPort, r.toPort, r.cidr ?? '', r.sourceGroup ?? '', r.prefixList ?? '']);
+const ruleId = (r: NormRule): string =>
+  JSON.stringify([r.protocol, r.fromPort, r.toPort, r.cidr ?? '', r.sourceGroup ?? '', r.prefixList ?? '']);
 
 function uniq<T extends NormRule>(rules: readonly T[]): T[] {
   const seen = new Map<string, T>();
@@ -69,7 +75,8 @@ export function normaliseIngress(perms: readonly IpPermission[] | undefined, own
     const n = (peer: Pick<NormRule, 'cidr' | 'sourceGroup' | 'prefixList'>) => norm(p.IpProtocol ?? '-1', p.FromPort, p.ToPort, peer);
     for (const r of p.IpRanges ?? []) if (r.CidrIp && !k8s(r.Description)) out.push(n({ cidr: r.CidrIp }));
     for (const r of p.Ipv6Ranges ?? []) if (r.CidrIpv6 && !k8s(r.Description)) out.push(n({ cidr: r.CidrIpv6 }));
-    for (const g of p.UserIdGroupPairs ?? []) if (g.GroupId && !k8s(g.Description) && (!ownedGroups || ownedGroups.has(g.GroupId))) out.push(n({ sourceGroup: g.GroupId }));
+    for (const g of p.UserIdGroupPairs ?? [])
+      if (g.GroupId && !k8s(g.Description) && (!ownedGroups || ownedGroups.has(g.GroupId))) out.push(n({ sourceGroup: g.GroupId }));
     for (const l of p.PrefixListIds ?? []) if (l.PrefixListId) out.push(n({ prefixList: l.PrefixListId }));
   }
   return uniq(out).sort((a, b) => ruleId(a).localeCompare(ruleId(b)));
@@ -138,7 +145,10 @@ async function authorize(ctx: RunContext, groupId: string, rules: readonly WithD
 /** The ingress rules of a group with their rule ids (revoking by id needs no description and no exact re-spelling). */
 async function ingressRuleIds(ctx: RunContext, groupId: string): Promise<Array<{ id: string; rule: NormRule }>> {
   const ec2 = await ctx.aws.ec2();
-  const rules = await drain(paginateDescribeSecurityGroupRules({ client: ec2 }, { Filters: [{ Name: 'group-id', Values: [groupId] }] }), (p) => p.SecurityGroupRules);
+  const rules = await drain(
+    paginateDescribeSecurityGroupRules({ client: ec2 }, { Filters: [{ Name: 'group-id', Values: [groupId] }] }),
+    (p) => p.SecurityGroupRules,
+  );
   return rules
     .filter((r) => !r.IsEgress && r.SecurityGroupRuleId && (r.GroupId ?? groupId) === groupId)
     .map((r) => {
@@ -214,7 +224,14 @@ export const securityGroupRules: ResourceHandler<'security-group-rules', NormRul
     const groupId = node.props.groupId;
     const want = desiredRules(node);
     await authorize(ctx, groupId, want);
-    return { key: node.key, kind: 'security-group-rules', id: groupId, attrs: {}, tags: { [OWNER_TAG]: ctx.clusterId, [KEY_TAG]: node.key }, observed: want.map(strip) };
+    return {
+      key: node.key,
+      kind: 'security-group-rules',
+      id: groupId,
+      attrs: {},
+      tags: { [OWNER_TAG]: ctx.clusterId, [KEY_TAG]: node.key },
+      observed: want.map(strip),
+    };
   },
 
   diff(node, actual) {
@@ -231,8 +248,16 @@ export const securityGroupRules: ResourceHandler<'security-group-rules', NormRul
     const want = desiredRules(node);
     const wantIds = new Set(want.map(ruleId));
     const haveIds = new Set(have.map(ruleId));
-    await revoke(ctx, actual.id, have.filter((r) => !wantIds.has(ruleId(r))));
-    await authorize(ctx, actual.id, want.filter((r) => !haveIds.has(ruleId(r))));
+    await revoke(
+      ctx,
+      actual.id,
+      have.filter((r) => !wantIds.has(ruleId(r))),
+    );
+    await authorize(
+      ctx,
+      actual.id,
+      want.filter((r) => !haveIds.has(ruleId(r))),
+    );
     return { ...actual, observed: want.map(strip) };
   },
 

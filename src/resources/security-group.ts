@@ -1,4 +1,9 @@
-import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSecurityGroupsCommand, type SecurityGroup } from '@aws-sdk/client-ec2';
+import {
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  type SecurityGroup,
+} from '@aws-sdk/client-ec2';
 import { isAlreadyExists } from '../aws/errors.js';
 import { fromTagList, tagDiff } from '../aws/tags.js';
 import { KEY_TAG, OWNER_TAG } from '../model/types.js';
@@ -42,13 +47,25 @@ export const securityGroup: ResourceHandler<'security-group', Observed> = {
           TagSpecifications: [{ ResourceType: 'security-group', Tags: toTagList(node.tags) }],
         }),
       );
-      return { key: node.key, kind: 'security-group', id: out.GroupId!, attrs: {}, tags: node.tags, observed: { vpcId, groupName, description } satisfies Observed };
+      return {
+        key: node.key,
+        kind: 'security-group',
+        id: out.GroupId!,
+        attrs: {},
+        tags: node.tags,
+        observed: { vpcId, groupName, description } satisfies Observed,
+      };
     } catch (e) {
       // CreateSecurityGroup takes no idempotency token: a retried create after a lost answer meets
       // our own group under that name. Adopt it only when it carries our ownership proof.
       if (!isAlreadyExists(e)) throw e;
       const found = await ec2.send(
-        new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: [groupName] }] }),
+        new DescribeSecurityGroupsCommand({
+          Filters: [
+            { Name: 'vpc-id', Values: [vpcId] },
+            { Name: 'group-name', Values: [groupName] },
+          ],
+        }),
       );
       const g = found.SecurityGroups?.[0];
       const tags = fromTagList(g?.Tags);

@@ -28,10 +28,24 @@ export const subnet: ResourceHandler<'subnet', Observed> = {
 
   async create(ctx, node) {
     const { vpcId, cidr, zone } = node.props;
-    const out = await (await ctx.aws.ec2()).send(
-      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: zone, TagSpecifications: [{ ResourceType: 'subnet', Tags: toTagList(node.tags) }] }),
+    const out = await (
+      await ctx.aws.ec2()
+    ).send(
+      new CreateSubnetCommand({
+        VpcId: vpcId,
+        CidrBlock: cidr,
+        AvailabilityZone: zone,
+        TagSpecifications: [{ ResourceType: 'subnet', Tags: toTagList(node.tags) }],
+      }),
     );
-    return { key: node.key, kind: 'subnet', id: out.Subnet!.SubnetId!, attrs: {}, tags: node.tags, observed: { vpcId, cidr, zone } satisfies Observed };
+    return {
+      key: node.key,
+      kind: 'subnet',
+      id: out.Subnet!.SubnetId!,
+      attrs: {},
+      tags: node.tags,
+      observed: { vpcId, cidr, zone } satisfies Observed,
+    };
   },
 
   diff(node, actual) {

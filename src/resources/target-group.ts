@@ -108,7 +108,11 @@ const toActual = (tg: TargetGroup, key: string, tags: Tags, observed: Observed):
   observed,
 });
 
-async function setAttributes(elb: ElasticLoadBalancingV2Client, arn: string, p: Pick<Props, 'deregistrationDelay' | 'preserveClientIp'>): Promise<void> {
+async function setAttributes(
+  elb: ElasticLoadBalancingV2Client,
+  arn: string,
+  p: Pick<Props, 'deregistrationDelay' | 'preserveClientIp'>,
+): Promise<void> {
   await elb.send(
     new ModifyTargetGroupAttributesCommand({
       TargetGroupArn: arn,
@@ -143,7 +147,12 @@ export const targetGroup: ResourceHandler<'target-group', Observed> = {
     if (!(await mayHave(ctx, 'nlb'))) return [];
     const elb = await client(ctx);
     const { targetGroups, tags: all } = await elbv2Inventory(ctx);
-    const owned = ownedElbv2(targetGroups, (tg) => tg.TargetGroupArn!, all, (tags, key) => claims(ctx, tags, key));
+    const owned = ownedElbv2(
+      targetGroups,
+      (tg) => tg.TargetGroupArn!,
+      all,
+      (tags, key) => claims(ctx, tags, key),
+    );
     return Promise.all(owned.map(async ({ item: tg, key, tags }) => toActual(tg, key, tags, await observedOf(elb, tg))));
   },
 
@@ -181,11 +190,16 @@ export const targetGroup: ResourceHandler<'target-group', Observed> = {
       tg = (await byNames(elb, [p.name]))[0];
       if (!tg) throw e;
     }
-    if (!tg?.TargetGroupArn) throw new KubeazError(`CreateTargetGroup for ${p.name} answered no target group`, 'UnexpectedResponse', node.key);
+    if (!tg?.TargetGroupArn)
+      throw new KubeazError(`CreateTargetGroup for ${p.name} answered no target group`, 'UnexpectedResponse', node.key);
     // AWS answers an identical earlier request with the existing group: ours only if it carries our tags.
     const tags = (await elbv2TagsOf(elb, [tg.TargetGroupArn])).get(tg.TargetGroupArn) ?? {};
     if (tags[OWNER_TAG] !== ctx.clusterId || tags[KEY_TAG] !== node.key)
-      throw new KubeazError(`a target group named ${p.name} exists and is not owned by cluster ${ctx.clusterId}`, 'TargetGroupNotOwned', node.key);
+      throw new KubeazError(
+        `a target group named ${p.name} exists and is not owned by cluster ${ctx.clusterId}`,
+        'TargetGroupNotOwned',
+        node.key,
+      );
     await setAttributes(elb, tg.TargetGroupArn, p);
     const o = await observedOf(elb, tg);
     return toActual(tg, node.key, tags, { ...o, deregistrationDelay: p.deregistrationDelay, preserveClientIp: p.preserveClientIp });
@@ -201,7 +215,8 @@ export const targetGroup: ResourceHandler<'target-group', Observed> = {
     if (o.targetType !== p.targetType) out.push(change('targetType', o.targetType, p.targetType, false));
     if (o.vpcId !== p.vpcId) out.push(change('vpcId', o.vpcId, p.vpcId, false));
     if (!sameHealthCheck(o.healthCheck, p.healthCheck)) out.push(change('healthCheck', o.healthCheck, p.healthCheck, true));
-    if (o.deregistrationDelay !== p.deregistrationDelay) out.push(change('deregistrationDelay', o.deregistrationDelay, p.deregistrationDelay, true));
+    if (o.deregistrationDelay !== p.deregistrationDelay)
+      out.push(change('deregistrationDelay', o.deregistrationDelay, p.deregistrationDelay, true));
     if (o.preserveClientIp !== p.preserveClientIp) out.push(change('preserveClientIp', o.preserveClientIp, p.preserveClientIp, true));
     out.push(...tagDiff(node, actual.tags));
     return out;
@@ -211,7 +226,8 @@ export const targetGroup: ResourceHandler<'target-group', Observed> = {
     const elb = await client(ctx);
     const p = node.props;
     const fields = new Set(changes.map((c) => c.field));
-    if (fields.has('healthCheck')) await elb.send(new ModifyTargetGroupCommand({ TargetGroupArn: actual.id, ...healthCheckInput(p.healthCheck) }));
+    if (fields.has('healthCheck'))
+      await elb.send(new ModifyTargetGroupCommand({ TargetGroupArn: actual.id, ...healthCheckInput(p.healthCheck) }));
     if (fields.has('deregistrationDelay') || fields.has('preserveClientIp')) await setAttributes(elb, actual.id, p);
     let tags = actual.tags;
     const t = changes.find((c) => c.field === 'tags');
@@ -219,7 +235,16 @@ export const targetGroup: ResourceHandler<'target-group', Observed> = {
       await elb.send(new AddTagsCommand({ ResourceArns: [actual.id], Tags: toTagList(t.to as Tags) }));
       tags = { ...tags, ...(t.to as Tags) };
     }
-    return { ...actual, tags, observed: { ...actual.observed, healthCheck: p.healthCheck, deregistrationDelay: p.deregistrationDelay, preserveClientIp: p.preserveClientIp } };
+    return {
+      ...actual,
+      tags,
+      observed: {
+        ...actual.observed,
+        healthCheck: p.healthCheck,
+        deregistrationDelay: p.deregistrationDelay,
+        preserveClientIp: p.preserveClientIp,
+      },
+    };
   },
 
   async delete(ctx, actual) {

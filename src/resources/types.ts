@@ -178,7 +178,12 @@ export interface ResourceHandler<K extends Kind = Kind, O = unknown> {
    * Field-level detail of a planned update, read from AWS (no mutating call; a failed read leaves
    * the plan's own fields): a launch template compared by hash names the fields that differ.
    */
-  planDetail?(ctx: RunContext, node: ResolvedNode<K>, actual: ActualOf<O>, changes: Change[]): Promise<Array<{ field: string; from: unknown; to: unknown }>>;
+  planDetail?(
+    ctx: RunContext,
+    node: ResolvedNode<K>,
+    actual: ActualOf<O>,
+    changes: Change[],
+  ): Promise<Array<{ field: string; from: unknown; to: unknown }>>;
   /**
    * For kinds whose names are unique per account and region but derived from more than the
    * cluster id (`<id>-<group>`): what already carries any of these names, with its tags, whoever
@@ -196,5 +201,8 @@ export interface ResourceHandler<K extends Kind = Kind, O = unknown> {
    * the plan's reason is "<what> already exists and belongs to <holder>: <why>; kubeaz will not
    * adopt or replace it. <remedy>".
    */
-  heldBy?(ctx: RunContext, nodes: ReadonlyArray<DesiredNode<K>>): Promise<Array<{ key: string; id: string; tags: Tags; what: string; why: string; remedy: string }>>;
+  heldBy?(
+    ctx: RunContext,
+    nodes: ReadonlyArray<DesiredNode<K>>,
+  ): Promise<Array<{ key: string; id: string; tags: Tags; what: string; why: string; remedy: string }>>;
 }

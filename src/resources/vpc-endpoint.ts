@@ -1,4 +1,9 @@
-import { CreateVpcEndpointCommand, DeleteVpcEndpointsCommand, ModifyVpcEndpointCommand, paginateDescribeVpcEndpoints } from '@aws-sdk/client-ec2';
+import {
+  CreateVpcEndpointCommand,
+  DeleteVpcEndpointsCommand,
+  ModifyVpcEndpointCommand,
+  paginateDescribeVpcEndpoints,
+} from '@aws-sdk/client-ec2';
 import { isNotFound } from '../aws/errors.js';
 import { ownerFilter, tagDiff } from '../aws/tags.js';
 import { applyEc2TagChanges, change, drain, keyed, sameSet, toTagList } from './common.js';
@@ -18,26 +23,34 @@ export const vpcEndpoint: ResourceHandler<'vpc-endpoint', Observed> = {
 
   async observe(ctx) {
     const ec2 = await ctx.aws.ec2();
-    const eps = await drain(paginateDescribeVpcEndpoints({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }), (p) => p.VpcEndpoints);
+    const eps = await drain(
+      paginateDescribeVpcEndpoints({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }),
+      (p) => p.VpcEndpoints,
+    );
     return keyed(
       eps.filter((e) => !GONE.has((e.State ?? '').toLowerCase())),
       (e) => e.Tags,
       ctx,
-    )
-      .map(({ item, key, tags }) => ({
-        key,
-        kind: 'vpc-endpoint' as const,
-        id: item.VpcEndpointId!,
-        attrs: {},
-        tags,
-        observed: { vpcId: item.VpcId ?? '', serviceName: item.ServiceName ?? '', routeTableIds: [...(item.RouteTableIds ?? [])] } satisfies Observed,
-        ...(item.State ? { state: item.State } : {}),
-      }));
+    ).map(({ item, key, tags }) => ({
+      key,
+      kind: 'vpc-endpoint' as const,
+      id: item.VpcEndpointId!,
+      attrs: {},
+      tags,
+      observed: {
+        vpcId: item.VpcId ?? '',
+        serviceName: item.ServiceName ?? '',
+        routeTableIds: [...(item.RouteTableIds ?? [])],
+      } satisfies Observed,
+      ...(item.State ? { state: item.State } : {}),
+    }));
   },
 
   async create(ctx, node) {
     const { vpcId, serviceName, routeTableIds } = node.props;
-    const out = await (await ctx.aws.ec2()).send(
+    const out = await (
+      await ctx.aws.ec2()
+    ).send(
       new CreateVpcEndpointCommand({
         VpcEndpointType: 'Gateway',
         VpcId: vpcId,
@@ -64,7 +77,8 @@ export const vpcEndpoint: ResourceHandler<'vpc-endpoint', Observed> = {
     const out: Change[] = [];
     if (o.vpcId !== node.props.vpcId) out.push(change('vpcId', o.vpcId, node.props.vpcId, false));
     if (o.serviceName !== node.props.serviceName) out.push(change('serviceName', o.serviceName, node.props.serviceName, false));
-    if (!sameSet(o.routeTableIds, node.props.routeTableIds)) out.push(change('routeTableIds', o.routeTableIds, node.props.routeTableIds, true));
+    if (!sameSet(o.routeTableIds, node.props.routeTableIds))
+      out.push(change('routeTableIds', o.routeTableIds, node.props.routeTableIds, true));
     out.push(...tagDiff(node, actual.tags));
     return out;
   },
@@ -76,8 +90,14 @@ export const vpcEndpoint: ResourceHandler<'vpc-endpoint', Observed> = {
       const add = node.props.routeTableIds.filter((id) => !o.routeTableIds.includes(id));
       const remove = o.routeTableIds.filter((id) => !node.props.routeTableIds.includes(id));
       if (add.length || remove.length) {
-        await (await ctx.aws.ec2()).send(
-          new ModifyVpcEndpointCommand({ VpcEndpointId: actual.id, ...(add.length ? { AddRouteTableIds: add } : {}), ...(remove.length ? { RemoveRouteTableIds: remove } : {}) }),
+        await (
+          await ctx.aws.ec2()
+        ).send(
+          new ModifyVpcEndpointCommand({
+            VpcEndpointId: actual.id,
+            ...(add.length ? { AddRouteTableIds: add } : {}),
+            ...(remove.length ? { RemoveRouteTableIds: remove } : {}),
+          }),
         );
       }
       next = { ...next, observed: { ...o, routeTableIds: [...node.props.routeTableIds] } satisfies Observed };
@@ -96,7 +116,9 @@ export const vpcEndpoint: ResourceHandler<'vpc-endpoint', Observed> = {
     // Failures come back as items, not as an error.
     const failed = out.Unsuccessful?.find((u) => u.ResourceId === actual.id || !u.ResourceId);
     if (failed?.Error) {
-      const err = Object.assign(new Error(`DeleteVpcEndpoints ${actual.id}: ${failed.Error.Message ?? failed.Error.Code}`), { name: failed.Error.Code ?? 'Unknown' });
+      const err = Object.assign(new Error(`DeleteVpcEndpoints ${actual.id}: ${failed.Error.Message ?? failed.Error.Code}`), {
+        name: failed.Error.Code ?? 'Unknown',
+      });
       if (!isNotFound(err)) throw err;
     }
   },

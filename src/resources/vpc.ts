@@ -53,7 +53,14 @@ export const vpc: ResourceHandler<'vpc', Observed> = {
     );
     const id = out.Vpc!.VpcId!;
     await enableDns(ctx, id, { dnsSupport: false, dnsHostnames: false });
-    return { key: node.key, kind: 'vpc', id, attrs: {}, tags, observed: { cidr: node.props.cidr, tenancy: node.props.tenancy, dnsSupport: true, dnsHostnames: true } };
+    return {
+      key: node.key,
+      kind: 'vpc',
+      id,
+      attrs: {},
+      tags,
+      observed: { cidr: node.props.cidr, tenancy: node.props.tenancy, dnsSupport: true, dnsHostnames: true },
+    };
   },
 
   diff(node, actual) {
@@ -78,7 +85,11 @@ export const vpc: ResourceHandler<'vpc', Observed> = {
   },
 };
 
-async function enableDns(ctx: Parameters<typeof vpc.observe>[0], id: string, o: Pick<Observed, 'dnsSupport' | 'dnsHostnames'>): Promise<void> {
+async function enableDns(
+  ctx: Parameters<typeof vpc.observe>[0],
+  id: string,
+  o: Pick<Observed, 'dnsSupport' | 'dnsHostnames'>,
+): Promise<void> {
   const ec2 = await ctx.aws.ec2();
   // One attribute per call (the API's rule); support before hostnames.
   if (!o.dnsSupport) await ec2.send(new ModifyVpcAttributeCommand({ VpcId: id, EnableDnsSupport: { Value: true } }));

@@ -20,66 +20,129 @@ interface FieldDoc {
 export const FIELD_DOCS: Record<string, FieldDoc> = {
   apiVersion: { description: 'The spec format version.' },
   kind: { description: 'Always Cluster.' },
-  metadata: { description: "The cluster's identity: the cluster id is `<name>-<environment>` (at most 24 characters) and every AWS resource is tagged `kubeaz:cluster=<id>`." },
+  metadata: {
+    description:
+      "The cluster's identity: the cluster id is `<name>-<environment>` (at most 24 characters) and every AWS resource is tagged `kubeaz:cluster=<id>`.",
+  },
   'metadata.name': { description: "The cluster's name: lowercase letters, digits and '-', starting with a letter." },
   'metadata.environment': { description: 'The environment (dev, staging, prod, …); same rules as the name.' },
   spec: { description: 'What to build.' },
-  'spec.region': { description: 'The AWS region. Authoritative: it overrides AWS_REGION and the profile\'s region.' },
+  'spec.region': { description: "The AWS region. Authoritative: it overrides AWS_REGION and the profile's region." },
   'spec.zones': { description: '2 to 6 distinct availability zones of the region; one public and one private subnet each.' },
-  'spec.kubernetesVersion': { description: 'Kubernetes version MAJOR.MINOR.PATCH (quoted), 1.28 or newer; a minor past its upstream end of life is a warning.' },
-  'spec.ami': { description: 'The AMI of every instance.', defaultRule: "Amazon Linux 2023 from AWS's public SSM parameter (arm64 for Graviton types)" },
+  'spec.kubernetesVersion': {
+    description: 'Kubernetes version MAJOR.MINOR.PATCH (quoted), 1.28 or newer; a minor past its upstream end of life is a warning.',
+  },
+  'spec.ami': {
+    description: 'The AMI of every instance.',
+    defaultRule: "Amazon Linux 2023 from AWS's public SSM parameter (arm64 for Graviton types)",
+  },
   'spec.sshKeyName': { description: 'An existing EC2 key pair to put on the instances (none by default).' },
   'spec.network': { description: 'The VPC.' },
-  'spec.network.vpcCidr': { description: 'The VPC CIDR (/16 to /28): the lower half holds the private subnets, the upper half the public ones; it must not overlap the pod (100.96.0.0/11) or service (100.64.0.0/13) ranges.' },
+  'spec.network.vpcCidr': {
+    description:
+      'The VPC CIDR (/16 to /28): the lower half holds the private subnets, the upper half the public ones; it must not overlap the pod (100.96.0.0/11) or service (100.64.0.0/13) ranges.',
+  },
   'spec.network.tenancy': { description: 'Instance tenancy of the VPC.' },
-  'spec.network.nat': { description: 'NAT for the private subnets: a gateway per zone, a single one, or none (then an S3 gateway endpoint only).' },
-  'spec.network.apiAccess': { description: 'CIDRs allowed to reach the public API load balancer on 443; [] means no public API (internal load balancer only).' },
+  'spec.network.nat': {
+    description: 'NAT for the private subnets: a gateway per zone, a single one, or none (then an S3 gateway endpoint only).',
+  },
+  'spec.network.apiAccess': {
+    description: 'CIDRs allowed to reach the public API load balancer on 443; [] means no public API (internal load balancer only).',
+  },
   'spec.dns': { description: 'DNS zones.' },
-  'spec.dns.internalDomain': { description: 'The private hosted zone (holds master.<internalDomain>).', defaultRule: '`<metadata.environment>.kube`' },
-  'spec.dns.publicDomain': { description: 'An existing or new public hosted zone for master.<environment>.<publicDomain> and publicRecord names; only kubeaz\'s records are ever touched.' },
-  'spec.controlPlane': { description: 'The masters: with count 1 an auto scaling group of one across every zone; with 3 or 5 one group of one per master, each pinned to a zone.' },
+  'spec.dns.internalDomain': {
+    description: 'The private hosted zone (holds master.<internalDomain>).',
+    defaultRule: '`<metadata.environment>.kube`',
+  },
+  'spec.dns.publicDomain': {
+    description:
+      "An existing or new public hosted zone for master.<environment>.<publicDomain> and publicRecord names; only kubeaz's records are ever touched.",
+  },
+  'spec.controlPlane': {
+    description:
+      'The masters: with count 1 an auto scaling group of one across every zone; with 3 or 5 one group of one per master, each pinned to a zone.',
+  },
   'spec.controlPlane.instanceType': { description: 'EC2 instance type of the master.' },
   'spec.controlPlane.volumeSize': { description: 'Root volume of the master in GiB (encrypted gp3).' },
   'spec.controlPlane.loadBalancer': {
-    description: "The API's load balancers: `classic` ELBs, or `network` (NLBs with security groups, a TCP target group each, client IP preservation off). Switching is a planned change; the old ones go with `create --allow-delete`.",
+    description:
+      "The API's load balancers: `classic` ELBs, or `network` (NLBs with security groups, a TCP target group each, client IP preservation off). Switching is a planned change; the old ones go with `create --allow-delete`.",
   },
-  'spec.controlPlane.count': { description: 'Masters (stacked etcd members): 1, 3 or 5 — odd, so a majority survives; spread one per zone, round-robin when there are fewer zones than masters (validate warns when one zone holds a majority). 1 → 3 on a running cluster is supported; lowering it is refused.' },
+  'spec.controlPlane.count': {
+    description:
+      'Masters (stacked etcd members): 1, 3 or 5 — odd, so a majority survives; spread one per zone, round-robin when there are fewer zones than masters (validate warns when one zone holds a majority). 1 → 3 on a running cluster is supported; lowering it is refused.',
+  },
   'spec.nodeGroups': { description: 'Worker groups, each an auto scaling group across every zone of its tier.' },
   'spec.nodeGroups[].name': { description: "The group's name (at most 20 characters; 'master' and 'master-*' are reserved)." },
-  'spec.nodeGroups[].role': { description: 'node: workers in the private subnets; loadbalancer: public-facing nodes that can claim elastic IPs.' },
+  'spec.nodeGroups[].role': {
+    description: 'node: workers in the private subnets; loadbalancer: public-facing nodes that can claim elastic IPs.',
+  },
   'spec.nodeGroups[].instanceType': { description: 'EC2 instance type of the group (or instanceTypes; one of the two).' },
-  'spec.nodeGroups[].instanceTypes': { description: 'Several EC2 instance types (1–20, one architecture, the same vCPUs and memory: pre-flight checks) instead of instanceType: the group gets a MixedInstancesPolicy, the first type preferred.' },
-  'spec.nodeGroups[].spot': { description: 'Run part of the group on spot instances (MixedInstancesPolicy, capacity rebalancing on).', defaultRule: 'absent: every instance on-demand' },
+  'spec.nodeGroups[].instanceTypes': {
+    description:
+      'Several EC2 instance types (1–20, one architecture, the same vCPUs and memory: pre-flight checks) instead of instanceType: the group gets a MixedInstancesPolicy, the first type preferred.',
+  },
+  'spec.nodeGroups[].spot': {
+    description: 'Run part of the group on spot instances (MixedInstancesPolicy, capacity rebalancing on).',
+    defaultRule: 'absent: every instance on-demand',
+  },
   'spec.nodeGroups[].spot.onDemandBase': { description: 'The first N instances are on-demand.' },
   'spec.nodeGroups[].spot.onDemandPercentage': { description: 'Percent of on-demand instances above the base (0–100); the rest are spot.' },
-  'spec.nodeGroups[].spot.allocationStrategy': { description: 'How spot capacity is chosen across types and zones (the auto scaling SpotAllocationStrategy).' },
+  'spec.nodeGroups[].spot.allocationStrategy': {
+    description: 'How spot capacity is chosen across types and zones (the auto scaling SpotAllocationStrategy).',
+  },
   'spec.nodeGroups[].minSize': { description: 'Minimum number of instances.' },
   'spec.nodeGroups[].maxSize': { description: 'Maximum number of instances (at most 1000, not less than minSize).' },
-  'spec.nodeGroups[].desiredCapacity': { description: 'Instances to start with, between minSize and maxSize; afterwards the cluster autoscaler may move it.', defaultRule: 'minSize' },
-  'spec.nodeGroups[].subnets': { description: 'The subnet tier the group runs in.', defaultRule: 'private for role node, public for role loadbalancer' },
+  'spec.nodeGroups[].desiredCapacity': {
+    description: 'Instances to start with, between minSize and maxSize; afterwards the cluster autoscaler may move it.',
+    defaultRule: 'minSize',
+  },
+  'spec.nodeGroups[].subnets': {
+    description: 'The subnet tier the group runs in.',
+    defaultRule: 'private for role node, public for role loadbalancer',
+  },
   'spec.nodeGroups[].volumeSize': { description: 'Root volume in GiB (encrypted gp3).', defaultRule: 'the launch template default (50)' },
-  'spec.nodeGroups[].labels': { description: 'Kubernetes node labels given to the group\'s nodes.' },
-  'spec.nodeGroups[].taints': { description: 'Kubernetes taints given to the group\'s nodes.' },
+  'spec.nodeGroups[].labels': { description: "Kubernetes node labels given to the group's nodes." },
+  'spec.nodeGroups[].taints': { description: "Kubernetes taints given to the group's nodes." },
   'spec.nodeGroups[].taints[].key': { description: 'Taint key.' },
   'spec.nodeGroups[].taints[].value': { description: 'Taint value.' },
   'spec.nodeGroups[].taints[].effect': { description: 'Taint effect.' },
-  'spec.nodeGroups[].elasticIps': { description: 'Elastic IPs pre-allocated for the group, which its instances claim at boot (role loadbalancer only).', defaultRule: '0' },
-  'spec.nodeGroups[].publicRecord': { description: 'A record <publicRecord>.<publicDomain> listing the group\'s elastic IPs (role loadbalancer; needs elasticIps and dns.publicDomain).' },
+  'spec.nodeGroups[].elasticIps': {
+    description: 'Elastic IPs pre-allocated for the group, which its instances claim at boot (role loadbalancer only).',
+    defaultRule: '0',
+  },
+  'spec.nodeGroups[].publicRecord': {
+    description:
+      "A record <publicRecord>.<publicDomain> listing the group's elastic IPs (role loadbalancer; needs elasticIps and dns.publicDomain).",
+  },
   'spec.iam': { description: 'Extra IAM principals.' },
   'spec.iam.users': { description: 'IAM users given access to the cluster bucket (no access keys are created).' },
   'spec.iam.users[].name': { description: 'IAM user name.' },
   'spec.iam.users[].bucketAccess': { description: 'read: the etcd/ snapshots only (never pki/); write: the whole bucket.' },
-  'spec.iam.serviceAccountIssuerDiscovery': { description: 'IAM roles for service accounts (IRSA) without EKS: kube-apiserver\'s service-account issuer is published in a public discovery bucket and trusted by an IAM OIDC provider.' },
-  'spec.iam.serviceAccountIssuerDiscovery.enabled': { description: 'Publish the issuer, make the OIDC provider, the pod-identity webhook and the add-ons\' own roles.', defaultRule: 'false' },
+  'spec.iam.serviceAccountIssuerDiscovery': {
+    description:
+      "IAM roles for service accounts (IRSA) without EKS: kube-apiserver's service-account issuer is published in a public discovery bucket and trusted by an IAM OIDC provider.",
+  },
+  'spec.iam.serviceAccountIssuerDiscovery.enabled': {
+    description: "Publish the issuer, make the OIDC provider, the pod-identity webhook and the add-ons' own roles.",
+    defaultRule: 'false',
+  },
   'spec.iam.serviceAccounts': { description: 'Service accounts that get an IAM role (needs serviceAccountIssuerDiscovery.enabled).' },
-  'spec.iam.serviceAccounts[].namespace': { description: 'The service account\'s namespace.' },
-  'spec.iam.serviceAccounts[].name': { description: 'The service account\'s name.' },
+  'spec.iam.serviceAccounts[].namespace': { description: "The service account's namespace." },
+  'spec.iam.serviceAccounts[].name': { description: "The service account's name." },
   'spec.iam.serviceAccounts[].policyArns': { description: 'IAM managed policies attached to its role.' },
   'spec.etcd': { description: 'etcd snapshots to S3.' },
   'spec.etcd.backupIntervalMinutes': { description: 'Minutes between snapshots taken by the master.' },
-  'spec.etcd.backupRetentionDays': { description: 'Days of daily snapshots kept (every snapshot of the last hour and hourly ones for 7 days are kept too).' },
-  'spec.tags': { description: "Tags added to every resource; keys starting with 'aws:', 'kubeaz:', 'eks:', 'k8s.io/cluster-autoscaler/' or 'kubernetes.io/cluster/' are reserved." },
-  'spec.state': { description: "Keep the state in S3 (s3://bucket/prefix, locked with conditional writes) instead of .kubeaz/ beside the spec." },
+  'spec.etcd.backupRetentionDays': {
+    description: 'Days of daily snapshots kept (every snapshot of the last hour and hourly ones for 7 days are kept too).',
+  },
+  'spec.tags': {
+    description:
+      "Tags added to every resource; keys starting with 'aws:', 'kubeaz:', 'eks:', 'k8s.io/cluster-autoscaler/' or 'kubernetes.io/cluster/' are reserved.",
+  },
+  'spec.state': {
+    description: 'Keep the state in S3 (s3://bucket/prefix, locked with conditional writes) instead of .kubeaz/ beside the spec.',
+  },
 };
 
 type JsonSchema = {
@@ -126,14 +189,20 @@ export function specJsonSchema(): JsonSchema {
     if (!doc) continue;
     f.node.description = doc.defaultRule ? `${doc.description} Default: ${doc.defaultRule.replace(/`/g, '')}.` : doc.description;
   }
-  return { $schema: schema.$schema, title: 'kubeaz cluster spec (kubeaz/v1)', description: 'A kubeaz cluster: `kubeaz create -f cluster.yaml`.', ...schema };
+  return {
+    $schema: schema.$schema,
+    title: 'kubeaz cluster spec (kubeaz/v1)',
+    description: 'A kubeaz cluster: `kubeaz create -f cluster.yaml`.',
+    ...schema,
+  };
 }
 
 const typeOf = (n: JsonSchema): string => {
   if (n.const !== undefined) return `\`${JSON.stringify(n.const)}\``;
   if (n.enum) return 'string';
   if (n.type === 'array') return `list of ${n.items ? typeOf(n.items) : 'values'}`;
-  if (n.type === 'object') return n.properties ? 'object' : `map of ${typeof n.additionalProperties === 'object' ? typeOf(n.additionalProperties) : 'values'}`;
+  if (n.type === 'object')
+    return n.properties ? 'object' : `map of ${typeof n.additionalProperties === 'object' ? typeOf(n.additionalProperties) : 'values'}`;
   return String(n.type ?? 'any');
 };
 
@@ -160,7 +229,14 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 export function renderSpecReference(schema: JsonSchema, example: { file: string; text: string }): string {
   const rows = fieldsOf(schema).map(({ path, node, required }) => {
     const doc = FIELD_DOCS[path];
-    const def = node.default !== undefined ? `\`${JSON.stringify(node.default)}\`` : doc?.defaultRule ? doc.defaultRule : required ? '**required**' : '—';
+    const def =
+      node.default !== undefined
+        ? `\`${JSON.stringify(node.default)}\``
+        : doc?.defaultRule
+          ? doc.defaultRule
+          : required
+            ? '**required**'
+            : '—';
     return `| \`${path}\` | ${cell(typeOf(node))} | ${cell(def)} | ${cell(allowed(node))} | ${cell(doc?.description ?? '')} |`;
   });
   return [

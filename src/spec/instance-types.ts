@@ -9,7 +9,12 @@ export function archOf(instanceType: string): Arch {
 }
 
 /** What the auto scaling API accepts as `SpotAllocationStrategy` (InstancesDistribution). */
-export const SPOT_ALLOCATION_STRATEGIES = ['price-capacity-optimized', 'capacity-optimized', 'capacity-optimized-prioritized', 'lowest-price'] as const;
+export const SPOT_ALLOCATION_STRATEGIES = [
+  'price-capacity-optimized',
+  'capacity-optimized',
+  'capacity-optimized-prioritized',
+  'lowest-price',
+] as const;
 export type SpotAllocationStrategy = (typeof SPOT_ALLOCATION_STRATEGIES)[number];
 /** Instance types per MixedInstancesPolicy (the auto scaling API's limit on Overrides). */
 export const MAX_INSTANCE_TYPES = 20;

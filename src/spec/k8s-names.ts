@@ -31,7 +31,9 @@ export function qualifiedNameProblems(key: string): string[] {
   if (name.length === 0) out.push(`${show(key)} has an empty name`);
   else if (name.length > NAME_MAX) out.push(`the name part of ${show(key)} is ${name.length} characters; at most ${NAME_MAX}`);
   else if (!NAME_RE.test(name))
-    out.push(`the name part of ${show(key)} may hold only letters, digits, '-', '_' and '.', and must start and end with a letter or digit`);
+    out.push(
+      `the name part of ${show(key)} may hold only letters, digits, '-', '_' and '.', and must start and end with a letter or digit`,
+    );
   return out;
 }
 
@@ -39,7 +41,8 @@ export function qualifiedNameProblems(key: string): string[] {
 export function labelValueProblems(value: string): string[] {
   if (value === '') return [];
   if (value.length > NAME_MAX) return [`the value is ${value.length} characters; at most ${NAME_MAX}`];
-  if (!NAME_RE.test(value)) return [`the value ${show(value)} may hold only letters, digits, '-', '_' and '.', and must start and end with a letter or digit`];
+  if (!NAME_RE.test(value))
+    return [`the value ${show(value)} may hold only letters, digits, '-', '_' and '.', and must start and end with a letter or digit`];
   return [];
 }
 
@@ -47,7 +50,8 @@ export function labelValueProblems(value: string): string[] {
 export function dnsLabelProblems(v: string): string[] {
   if (v.length === 0) return ['must not be empty'];
   if (v.length > NAME_MAX) return [`${show(v)} is ${v.length} characters; at most ${NAME_MAX}`];
-  if (!DNS1123_LABEL.test(v)) return [`${show(v)} may hold only lowercase letters, digits and '-', and must start and end with a letter or digit`];
+  if (!DNS1123_LABEL.test(v))
+    return [`${show(v)} may hold only lowercase letters, digits and '-', and must start and end with a letter or digit`];
   return [];
 }
 
@@ -56,7 +60,9 @@ export function dnsSubdomainProblems(v: string): string[] {
   if (v.length === 0) return ['must not be empty'];
   if (v.length > PREFIX_MAX) return [`${show(v)} is ${v.length} characters; at most ${PREFIX_MAX}`];
   if (!v.split('.').every((l) => l.length <= NAME_MAX && DNS1123_LABEL.test(l)))
-    return [`${show(v)} may hold only lowercase letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit`];
+    return [
+      `${show(v)} may hold only lowercase letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit`,
+    ];
   return [];
 }
 

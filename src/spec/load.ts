@@ -61,7 +61,9 @@ export function parseSpec(text: string, file = 'cluster.yaml', now: Date = new D
     return parseUnsafe(text, file, now, check);
   } catch (e) {
     if (e instanceof SpecError) throw e;
-    throw new SpecError(file, [{ path: FILE_PATH, message: `could not be read as a cluster spec: ${e instanceof Error ? e.message : String(e)}` }]);
+    throw new SpecError(file, [
+      { path: FILE_PATH, message: `could not be read as a cluster spec: ${e instanceof Error ? e.message : String(e)}` },
+    ]);
   }
 }
 
@@ -116,10 +118,14 @@ export function specWarnings(spec: ClusterSpec, now: Date = new Date()): string[
   const minor = spec.spec.kubernetesVersion.split('.').slice(0, 2).join('.');
   const eol = KUBERNETES_EOL[minor];
   if (eol && now.getTime() > Date.parse(`${eol}T23:59:59Z`))
-    warnings.push(`kubernetesVersion ${spec.spec.kubernetesVersion}: Kubernetes ${minor} reached its end of life on ${eol} and gets no more security fixes; consider a newer minor`);
+    warnings.push(
+      `kubernetesVersion ${spec.spec.kubernetesVersion}: Kubernetes ${minor} reached its end of life on ${eol} and gets no more security fixes; consider a newer minor`,
+    );
   const net = parseCidr(spec.spec.network.vpcCidr);
   if (net && !PRIVATE_RANGES.some((r) => within(net, parseCidr(r)!)) && !RESERVED_RANGES.some(([r]) => overlaps(net, parseCidr(r)!)))
-    warnings.push(`spec.network.vpcCidr ${spec.spec.network.vpcCidr} is a public address range: hosts on the internet with those addresses become unreachable from the cluster; prefer 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`);
+    warnings.push(
+      `spec.network.vpcCidr ${spec.spec.network.vpcCidr} is a public address range: hosts on the internet with those addresses become unreachable from the cluster; prefer 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`,
+    );
   const addons = addonVersionWarning(spec.spec.kubernetesVersion);
   if (addons) warnings.push(addons);
   const quorum = zoneMajorityWarning(spec);
@@ -129,10 +135,12 @@ export function specWarnings(spec: ClusterSpec, now: Date = new Date()): string[
 
 // ── parsing ───────────────────────────────────────────────────────────────────────────────────
 
-const tooLarge = (bytes: number) => `the file is ${bytes} bytes; a cluster spec may be at most ${MAX_SPEC_BYTES} bytes (${MAX_SPEC_BYTES / 1024} KiB)`;
+const tooLarge = (bytes: number) =>
+  `the file is ${bytes} bytes; a cluster spec may be at most ${MAX_SPEC_BYTES} bytes (${MAX_SPEC_BYTES / 1024} KiB)`;
 
 function parseUnsafe(text: string, file: string, now: Date, check?: SpecCheck): ParsedSpec {
-  if (Buffer.byteLength(text, 'utf8') > MAX_SPEC_BYTES) throw new SpecError(file, [{ path: FILE_PATH, message: tooLarge(Buffer.byteLength(text, 'utf8')) }]);
+  if (Buffer.byteLength(text, 'utf8') > MAX_SPEC_BYTES)
+    throw new SpecError(file, [{ path: FILE_PATH, message: tooLarge(Buffer.byteLength(text, 'utf8')) }]);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   const pos = (offset: number | undefined) => {
@@ -152,12 +160,18 @@ function parseUnsafe(text: string, file: string, now: Date, check?: SpecCheck): 
     );
   }
   if (doc.contents === null || (isScalar(doc.contents) && (doc.contents.value === null || doc.contents.value === undefined))) {
-    throw new SpecError(file, [{ path: FILE_PATH, message: 'the file is empty; a cluster spec starts with apiVersion: kubeaz/v1 and kind: Cluster' }]);
+    throw new SpecError(file, [
+      { path: FILE_PATH, message: 'the file is empty; a cluster spec starts with apiVersion: kubeaz/v1 and kind: Cluster' },
+    ]);
   }
   if (!isMap(doc.contents)) {
     const what = isSeq(doc.contents) ? 'a list' : 'a single value';
     throw new SpecError(file, [
-      { path: FILE_PATH, ...pos(doc.contents.range?.[0]), message: `the file holds ${what}; a cluster spec is a mapping with apiVersion, kind, metadata and spec` },
+      {
+        path: FILE_PATH,
+        ...pos(doc.contents.range?.[0]),
+        message: `the file holds ${what}; a cluster spec is a mapping with apiVersion, kind, metadata and spec`,
+      },
     ]);
   }
 
@@ -182,7 +196,9 @@ function parseUnsafe(text: string, file: string, now: Date, check?: SpecCheck): 
   if (problems.length)
     throw new SpecError(
       file,
-      problems.map((p) => ({ path: formatPath(p.path), ...locate(doc, p.path, pos), message: p.message })).sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
+      problems
+        .map((p) => ({ path: formatPath(p.path), ...locate(doc, p.path, pos), message: p.message }))
+        .sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
     );
   return { spec: result.data, warnings: [...warnings, ...specWarnings(result.data, now)] };
 }
@@ -233,13 +249,19 @@ function valueAt(input: unknown, path: readonly PathSeg[]): { found: boolean; va
  * The position of the YAML node at `path`: for a mapping entry the line of its key, for a list
  * item the item; when the path does not exist, the nearest existing parent's position.
  */
-function locate(doc: Document, path: ReadonlyArray<PathSeg>, pos: (o: number | undefined) => { line?: number; column?: number }): { line?: number; column?: number } {
+function locate(
+  doc: Document,
+  path: ReadonlyArray<PathSeg>,
+  pos: (o: number | undefined) => { line?: number; column?: number },
+): { line?: number; column?: number } {
   let node: unknown = doc.contents;
   let best = pos((doc.contents as YamlNode | null)?.range?.[0]);
   for (const seg of path) {
     if (isAlias(node)) node = node.resolve(doc);
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? String(p.key.value) === String(seg) : String(p.key) === String(seg)));
+      const pair = node.items.find(
+        (p) => isPair(p) && (isScalar(p.key) ? String(p.key.value) === String(seg) : String(p.key) === String(seg)),
+      );
       if (!pair) return best;
       const keyNode = pair.key as YamlNode | null;
       const at = pos(keyNode?.range?.[0] ?? (pair.value as YamlNode | null)?.range?.[0]);
@@ -265,7 +287,15 @@ function knownKeysAt(path: readonly PathSeg[]): string[] | undefined {
     for (let i = 0; i < 20; i++) {
       const def = (s as { def?: { type?: string; innerType?: unknown; in?: unknown } } | undefined)?.def;
       if (!def) return s;
-      if (def.type === 'default' || def.type === 'optional' || def.type === 'nullable' || def.type === 'prefault' || def.type === 'readonly' || def.type === 'catch') s = def.innerType;
+      if (
+        def.type === 'default' ||
+        def.type === 'optional' ||
+        def.type === 'nullable' ||
+        def.type === 'prefault' ||
+        def.type === 'readonly' ||
+        def.type === 'catch'
+      )
+        s = def.innerType;
       else if (def.type === 'pipe') s = def.in;
       else return s;
     }
@@ -334,13 +364,19 @@ function describeValue(v: unknown): string {
   return `${typeof v === 'number' ? 'the number' : typeof v} ${String(v)}`;
 }
 
-const isDefaultMessage = (m: string) => /^(Invalid (input|option|key|element|string|value|union)|Too (small|big)|Unrecognized key|Expected )/.test(m);
+const isDefaultMessage = (m: string) =>
+  /^(Invalid (input|option|key|element|string|value|union)|Too (small|big)|Unrecognized key|Expected )/.test(m);
 
 type ZIssue = z.core.$ZodIssue;
 
 type RawIssue = SpecIssue & { suggests?: string };
 
-function toSpecIssues(issue: ZIssue, doc: Document, input: unknown, pos: (o: number | undefined) => { line?: number; column?: number }): RawIssue[] {
+function toSpecIssues(
+  issue: ZIssue,
+  doc: Document,
+  input: unknown,
+  pos: (o: number | undefined) => { line?: number; column?: number },
+): RawIssue[] {
   const path = issue.path.filter((p): p is PathSeg => typeof p === 'string' || typeof p === 'number');
   const field = fieldName(path);
 
@@ -356,7 +392,9 @@ function toSpecIssues(issue: ZIssue, doc: Document, input: unknown, pos: (o: num
         ...(hint ? { suggests: formatPath([...path, hint]) } : {}),
         path: formatPath([...path, key]),
         ...locate(doc, [...path, key], pos),
-        message: hint ? `unknown field '${key}' ${where}; did you mean ${hint}?` : `unknown field '${key}' ${where}; allowed: ${known.join(', ')}`,
+        message: hint
+          ? `unknown field '${key}' ${where}; did you mean ${hint}?`
+          : `unknown field '${key}' ${where}; allowed: ${known.join(', ')}`,
       };
     });
   }
@@ -377,9 +415,12 @@ function toSpecIssues(issue: ZIssue, doc: Document, input: unknown, pos: (o: num
     }
     case 'invalid_value': {
       const vals = issue.values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
-      if (!at.found || at.value === undefined) return out(vals.length === 1 ? `${field} is required (${field}: ${vals[0]})` : `${field} is required (one of ${vals.join(', ')})`);
+      if (!at.found || at.value === undefined)
+        return out(vals.length === 1 ? `${field} is required (${field}: ${vals[0]})` : `${field} is required (one of ${vals.join(', ')})`);
       if (custom) return out(named(issue.message));
-      return out(vals.length === 1 ? `${field} must be ${vals[0]}` : `${field} must be one of ${vals.join(', ')} (got ${describeValue(at.value)})`);
+      return out(
+        vals.length === 1 ? `${field} must be ${vals[0]}` : `${field} must be one of ${vals.join(', ')} (got ${describeValue(at.value)})`,
+      );
     }
     case 'too_small': {
       if (custom) return out(named(issue.message));
@@ -396,7 +437,9 @@ function toSpecIssues(issue: ZIssue, doc: Document, input: unknown, pos: (o: num
       return out(`${field} must be ${issue.inclusive === false ? 'less than' : 'at most'} ${n}`);
     }
     case 'invalid_format':
-      return out(custom ? named(issue.message) : `${field} has an invalid format${issue.format === 'regex' ? '' : ` (expected ${issue.format})`}`);
+      return out(
+        custom ? named(issue.message) : `${field} has an invalid format${issue.format === 'regex' ? '' : ` (expected ${issue.format})`}`,
+      );
     case 'not_multiple_of':
       return out(custom ? named(issue.message) : `${field} must be a multiple of ${String(issue.divisor)}`);
     case 'invalid_key': {

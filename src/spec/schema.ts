@@ -6,9 +6,22 @@ import { z } from 'zod';
 import { parseCidr, subnetLayout, type Cidr } from './cidr.js';
 import { POD_CIDR, SERVICE_CIDR } from './cidr.js';
 import { regionProblem, zonePattern } from './regions.js';
-import { dnsLabelProblems, dnsSubdomainProblems, kubeletLabelProblem, labelValueProblems, qualifiedNameProblems, TAINT_EFFECTS } from './k8s-names.js';
+import {
+  dnsLabelProblems,
+  dnsSubdomainProblems,
+  kubeletLabelProblem,
+  labelValueProblems,
+  qualifiedNameProblems,
+  TAINT_EFFECTS,
+} from './k8s-names.js';
 import { archOf, MAX_INSTANCE_TYPES, SPOT_ALLOCATION_STRATEGIES } from './instance-types.js';
-import { ASG_TAG_KEY_MAX, autoscalerTags, KUBEAZ_NODE_GROUP_ASG_TAGS, NODE_TEMPLATE_LABEL_PREFIX, NODE_TEMPLATE_TAINT_PREFIX } from './autoscaler-tags.js';
+import {
+  ASG_TAG_KEY_MAX,
+  autoscalerTags,
+  KUBEAZ_NODE_GROUP_ASG_TAGS,
+  NODE_TEMPLATE_LABEL_PREFIX,
+  NODE_TEMPLATE_TAINT_PREFIX,
+} from './autoscaler-tags.js';
 
 export const API_VERSION = 'kubeaz/v1';
 
@@ -45,7 +58,8 @@ export const RESERVED_RANGES: ReadonlyArray<[string, string]> = [
 ];
 /** Private ranges (RFC 1918) and shared address space (RFC 6598); anything else is a public range. */
 export const PRIVATE_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'];
-export const overlaps = (a: Cidr, b: Cidr): boolean => a.network <= b.network + 2 ** (32 - b.prefix) - 1 && b.network <= a.network + 2 ** (32 - a.prefix) - 1;
+export const overlaps = (a: Cidr, b: Cidr): boolean =>
+  a.network <= b.network + 2 ** (32 - b.prefix) - 1 && b.network <= a.network + 2 ** (32 - a.prefix) - 1;
 export const within = (a: Cidr, b: Cidr): boolean => overlaps(a, b) && a.prefix >= b.prefix;
 export const MAX_CLUSTER_ID_LENGTH = 24;
 /** Masters: etcd keeps a majority of its members (quorum) — 3 survive one loss, 5 survive two. */
@@ -77,10 +91,16 @@ const cidr = z.string().refine((v) => parseCidr(v) !== undefined, { message: 'mu
 
 const domain = z
   .string()
-  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/, 'must be a lowercase DNS domain such as example.com');
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/,
+    'must be a lowercase DNS domain such as example.com',
+  );
 
 const size = (what: string) =>
-  z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).min(0, `${what} must be 0 or more`);
+  z
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be a whole number`)
+    .min(0, `${what} must be 0 or more`);
 
 const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type such as m5.large');
 
@@ -95,9 +115,11 @@ const taint = z
   .superRefine((t, ctx) => {
     // Kubernetes' own rules: a taint key is a qualified name, its value a label value.
     if (typeof t.key === 'string')
-      for (const m of qualifiedNameProblems(t.key)) ctx.addIssue({ code: 'custom', path: ['key'], message: `taint key is not a valid Kubernetes key: ${m}` });
+      for (const m of qualifiedNameProblems(t.key))
+        ctx.addIssue({ code: 'custom', path: ['key'], message: `taint key is not a valid Kubernetes key: ${m}` });
     if (typeof t.value === 'string')
-      for (const m of labelValueProblems(t.value)) ctx.addIssue({ code: 'custom', path: ['value'], message: `taint value is not a valid Kubernetes value: ${m}` });
+      for (const m of labelValueProblems(t.value))
+        ctx.addIssue({ code: 'custom', path: ['value'], message: `taint value is not a valid Kubernetes value: ${m}` });
   }, ALWAYS);
 
 /** Labels by Kubernetes' rules, and none the kubelet refuses to set on its own Node. */
@@ -105,23 +127,31 @@ const labels = z
   .record(z.string(), z.string({ error: 'a label value must be a string (quote numbers and booleans: "true")' }))
   .superRefine((l, ctx) => {
     for (const [k, v] of Object.entries(l)) {
-      for (const m of qualifiedNameProblems(k)) ctx.addIssue({ code: 'custom', path: [k], message: `label key is not a valid Kubernetes label key: ${m}` });
+      for (const m of qualifiedNameProblems(k))
+        ctx.addIssue({ code: 'custom', path: [k], message: `label key is not a valid Kubernetes label key: ${m}` });
       const refused = kubeletLabelProblem(k);
       if (refused) ctx.addIssue({ code: 'custom', path: [k], message: `label key ${refused}` });
-      if (typeof v === 'string') for (const m of labelValueProblems(v)) ctx.addIssue({ code: 'custom', path: [k], message: `label ${k}: ${m}` });
+      if (typeof v === 'string')
+        for (const m of labelValueProblems(v)) ctx.addIssue({ code: 'custom', path: [k], message: `label ${k}: ${m}` });
     }
   });
 
 /** Spot capacity of a group with a MixedInstancesPolicy (the auto scaling API's InstancesDistribution). */
 const spot = z.strictObject({
-  onDemandBase: z.number({ error: 'onDemandBase must be a number' }).int('onDemandBase must be a whole number').min(0, 'onDemandBase must be 0 or more').default(0),
+  onDemandBase: z
+    .number({ error: 'onDemandBase must be a number' })
+    .int('onDemandBase must be a whole number')
+    .min(0, 'onDemandBase must be 0 or more')
+    .default(0),
   onDemandPercentage: z
     .number({ error: 'onDemandPercentage must be a number' })
     .int('onDemandPercentage must be a whole number')
     .min(0, 'onDemandPercentage must be 0–100')
     .max(100, 'onDemandPercentage must be 0–100')
     .default(0),
-  allocationStrategy: z.enum(SPOT_ALLOCATION_STRATEGIES, { error: `allocationStrategy must be one of ${SPOT_ALLOCATION_STRATEGIES.join(', ')}` }).default('price-capacity-optimized'),
+  allocationStrategy: z
+    .enum(SPOT_ALLOCATION_STRATEGIES, { error: `allocationStrategy must be one of ${SPOT_ALLOCATION_STRATEGIES.join(', ')}` })
+    .default('price-capacity-optimized'),
 });
 
 const nodeGroup = z
@@ -147,12 +177,22 @@ const nodeGroup = z
   })
   .superRefine((g, ctx) => {
     const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-    if (num(g.maxSize) && num(g.minSize) && g.maxSize < g.minSize) ctx.addIssue({ code: 'custom', path: ['maxSize'], message: `maxSize (${g.maxSize}) is less than minSize (${g.minSize})` });
+    if (num(g.maxSize) && num(g.minSize) && g.maxSize < g.minSize)
+      ctx.addIssue({ code: 'custom', path: ['maxSize'], message: `maxSize (${g.maxSize}) is less than minSize (${g.minSize})` });
     if (num(g.desiredCapacity) && num(g.minSize) && num(g.maxSize) && (g.desiredCapacity < g.minSize || g.desiredCapacity > g.maxSize))
-      ctx.addIssue({ code: 'custom', path: ['desiredCapacity'], message: `desiredCapacity (${g.desiredCapacity}) must lie between minSize (${g.minSize}) and maxSize (${g.maxSize})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['desiredCapacity'],
+        message: `desiredCapacity (${g.desiredCapacity}) must lie between minSize (${g.minSize}) and maxSize (${g.maxSize})`,
+      });
     if (g.instanceType !== undefined && g.instanceTypes !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['instanceTypes'], message: 'instanceType and instanceTypes are alternatives: give instanceTypes alone (its first type is the preferred one)' });
-    if (g.instanceType === undefined && g.instanceTypes === undefined) ctx.addIssue({ code: 'custom', path: ['instanceType'], message: 'instanceType (or instanceTypes) is required' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['instanceTypes'],
+        message: 'instanceType and instanceTypes are alternatives: give instanceTypes alone (its first type is the preferred one)',
+      });
+    if (g.instanceType === undefined && g.instanceTypes === undefined)
+      ctx.addIssue({ code: 'custom', path: ['instanceType'], message: 'instanceType (or instanceTypes) is required' });
     if (Array.isArray(g.instanceTypes)) {
       const seen = new Set<string>();
       g.instanceTypes.forEach((t, i) => {
@@ -170,10 +210,20 @@ const nodeGroup = z
         });
     }
     if (g.role !== 'loadbalancer') {
-      if (g.elasticIps !== undefined) ctx.addIssue({ code: 'custom', path: ['elasticIps'], message: "elasticIps is allowed only on a group with role 'loadbalancer'" });
-      if (g.publicRecord !== undefined) ctx.addIssue({ code: 'custom', path: ['publicRecord'], message: "publicRecord is allowed only on a group with role 'loadbalancer'" });
+      if (g.elasticIps !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['elasticIps'], message: "elasticIps is allowed only on a group with role 'loadbalancer'" });
+      if (g.publicRecord !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['publicRecord'],
+          message: "publicRecord is allowed only on a group with role 'loadbalancer'",
+        });
     } else if (num(g.elasticIps) && num(g.maxSize) && g.elasticIps < g.maxSize)
-      ctx.addIssue({ code: 'custom', path: ['elasticIps'], message: `elasticIps (${g.elasticIps}) must be at least maxSize (${g.maxSize}): every instance of a group with an address pool claims one, and an instance that finds none free never joins the cluster` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['elasticIps'],
+        message: `elasticIps (${g.elasticIps}) must be at least maxSize (${g.maxSize}): every instance of a group with an address pool claims one, and an instance that finds none free never joins the cluster`,
+      });
   }, ALWAYS)
   .transform((g) => ({
     ...g,
@@ -199,91 +249,118 @@ const serviceAccountRole = z
   })
   .superRefine((a, ctx) => {
     // Kubernetes' own rules: a namespace is a DNS-1123 label, a service account's name a DNS-1123 subdomain.
-    if (typeof a.namespace === 'string') for (const m of dnsLabelProblems(a.namespace)) ctx.addIssue({ code: 'custom', path: ['namespace'], message: `namespace is not a valid Kubernetes namespace: ${m}` });
-    if (typeof a.name === 'string') for (const m of dnsSubdomainProblems(a.name)) ctx.addIssue({ code: 'custom', path: ['name'], message: `name is not a valid Kubernetes service account name: ${m}` });
+    if (typeof a.namespace === 'string')
+      for (const m of dnsLabelProblems(a.namespace))
+        ctx.addIssue({ code: 'custom', path: ['namespace'], message: `namespace is not a valid Kubernetes namespace: ${m}` });
+    if (typeof a.name === 'string')
+      for (const m of dnsSubdomainProblems(a.name))
+        ctx.addIssue({ code: 'custom', path: ['name'], message: `name is not a valid Kubernetes service account name: ${m}` });
   }, ALWAYS);
 
 /** The cluster document's fields; the cross-field rules (CLUSTER_RULES) run on it after. */
-const clusterObject = z
-  .strictObject({
-    apiVersion: z.literal(API_VERSION, { error: `apiVersion must be '${API_VERSION}'` }),
-    kind: z.literal('Cluster', { error: "kind must be 'Cluster'" }),
-    metadata: z.strictObject({
-      name: name('metadata.name'),
-      environment: name('metadata.environment'),
-    }),
-    spec: z.strictObject({
-      region: z
-        .string()
-        .regex(/^[a-z]{2,4}(-gov|-iso[a-z]*|-de)?-[a-z]+-\d+$/, 'must be an AWS region such as us-east-1')
-        .superRefine((r, ctx) => {
-          if (!/^[a-z]{2,4}(-gov|-iso[a-z]*|-de)?-[a-z]+-\d+$/.test(r)) return; // the format check above said what is wrong
-          const why = regionProblem(r);
-          if (why) ctx.addIssue({ code: 'custom', message: why });
-        }),
-      zones: z.array(z.string(), { error: 'zones must be a list of availability zones' }).min(2, 'at least 2 zones are needed for a multi-AZ cluster').max(6, 'at most 6 zones are supported'),
-      kubernetesVersion: z
-        .string({ error: 'kubernetesVersion must be a quoted string such as "1.31.2"' })
-        .regex(/^\d+\.\d+\.\d+$/, 'must be MAJOR.MINOR.PATCH such as 1.31.2')
-        .refine((v) => {
-          const m = /^(\d+)\.(\d+)\.\d+$/.exec(v);
-          if (!m) return true; // the format check above already said what is wrong
-          return Number(m[1]) > 1 || (Number(m[1]) === 1 && Number(m[2]) >= 28);
-        }, 'must be 1.28 or newer'),
-      ami: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'must be an AMI id such as ami-0123456789abcdef0').optional(),
-      sshKeyName: z.string().min(1).max(255).optional(),
-      network: z.strictObject({
-        vpcCidr: cidr,
-        tenancy: z.enum(['default', 'dedicated'], { error: "tenancy must be 'default' or 'dedicated'" }).default('default'),
-        nat: z.enum(['perZone', 'single', 'none'], { error: "nat must be one of perZone, single, none" }).default('perZone'),
-        apiAccess: z.array(cidr).default(['0.0.0.0/0']),
+const clusterObject = z.strictObject({
+  apiVersion: z.literal(API_VERSION, { error: `apiVersion must be '${API_VERSION}'` }),
+  kind: z.literal('Cluster', { error: "kind must be 'Cluster'" }),
+  metadata: z.strictObject({
+    name: name('metadata.name'),
+    environment: name('metadata.environment'),
+  }),
+  spec: z.strictObject({
+    region: z
+      .string()
+      .regex(/^[a-z]{2,4}(-gov|-iso[a-z]*|-de)?-[a-z]+-\d+$/, 'must be an AWS region such as us-east-1')
+      .superRefine((r, ctx) => {
+        if (!/^[a-z]{2,4}(-gov|-iso[a-z]*|-de)?-[a-z]+-\d+$/.test(r)) return; // the format check above said what is wrong
+        const why = regionProblem(r);
+        if (why) ctx.addIssue({ code: 'custom', message: why });
       }),
-      dns: z.strictObject({
+    zones: z
+      .array(z.string(), { error: 'zones must be a list of availability zones' })
+      .min(2, 'at least 2 zones are needed for a multi-AZ cluster')
+      .max(6, 'at most 6 zones are supported'),
+    kubernetesVersion: z
+      .string({ error: 'kubernetesVersion must be a quoted string such as "1.31.2"' })
+      .regex(/^\d+\.\d+\.\d+$/, 'must be MAJOR.MINOR.PATCH such as 1.31.2')
+      .refine((v) => {
+        const m = /^(\d+)\.(\d+)\.\d+$/.exec(v);
+        if (!m) return true; // the format check above already said what is wrong
+        return Number(m[1]) > 1 || (Number(m[1]) === 1 && Number(m[2]) >= 28);
+      }, 'must be 1.28 or newer'),
+    ami: z
+      .string()
+      .regex(/^ami-[0-9a-f]{8,17}$/, 'must be an AMI id such as ami-0123456789abcdef0')
+      .optional(),
+    sshKeyName: z.string().min(1).max(255).optional(),
+    network: z.strictObject({
+      vpcCidr: cidr,
+      tenancy: z.enum(['default', 'dedicated'], { error: "tenancy must be 'default' or 'dedicated'" }).default('default'),
+      nat: z.enum(['perZone', 'single', 'none'], { error: 'nat must be one of perZone, single, none' }).default('perZone'),
+      apiAccess: z.array(cidr).default(['0.0.0.0/0']),
+    }),
+    dns: z
+      .strictObject({
         internalDomain: domain.optional(),
         publicDomain: domain.optional(),
-      }).default({}),
-      controlPlane: z.strictObject({
-        instanceType,
-        volumeSize: z.number().int().min(8).max(16384).default(50),
-        /** the API's load balancers: classic ELBs (the seed's) or Network Load Balancers */
-        loadBalancer: z.enum(['classic', 'network'], { error: "loadBalancer must be 'classic' or 'network'" }).default('classic'),
-        count: z.literal(CONTROL_PLANE_COUNTS, { error: CONTROL_PLANE_COUNT_MESSAGE }).default(1),
-      }),
-      nodeGroups: z.array(nodeGroup).default([]),
-      iam: z.strictObject({
-        users: z.array(z.strictObject({
-          name: z.string().regex(/^[A-Za-z0-9+=,.@_-]{1,40}$/, 'IAM user name: letters, digits and +=,.@_- (at most 40)'),
-          bucketAccess: z.enum(['read', 'write'], { error: "bucketAccess must be 'read' or 'write'" }),
-        })).default([]),
+      })
+      .default({}),
+    controlPlane: z.strictObject({
+      instanceType,
+      volumeSize: z.number().int().min(8).max(16384).default(50),
+      /** the API's load balancers: classic ELBs (the seed's) or Network Load Balancers */
+      loadBalancer: z.enum(['classic', 'network'], { error: "loadBalancer must be 'classic' or 'network'" }).default('classic'),
+      count: z.literal(CONTROL_PLANE_COUNTS, { error: CONTROL_PLANE_COUNT_MESSAGE }).default(1),
+    }),
+    nodeGroups: z.array(nodeGroup).default([]),
+    iam: z
+      .strictObject({
+        users: z
+          .array(
+            z.strictObject({
+              name: z.string().regex(/^[A-Za-z0-9+=,.@_-]{1,40}$/, 'IAM user name: letters, digits and +=,.@_- (at most 40)'),
+              bucketAccess: z.enum(['read', 'write'], { error: "bucketAccess must be 'read' or 'write'" }),
+            }),
+          )
+          .default([]),
         /** IAM roles for service accounts: kube-apiserver's issuer published in a public discovery bucket (README, IAM roles for service accounts) */
-        serviceAccountIssuerDiscovery: z.strictObject({
-          enabled: z.boolean({ error: 'enabled must be true or false' }).default(false),
-        }).default({ enabled: false }),
+        serviceAccountIssuerDiscovery: z
+          .strictObject({
+            enabled: z.boolean({ error: 'enabled must be true or false' }).default(false),
+          })
+          .default({ enabled: false }),
         serviceAccounts: z.array(serviceAccountRole).default([]),
-      }).default({ users: [], serviceAccountIssuerDiscovery: { enabled: false }, serviceAccounts: [] }),
-      etcd: z.strictObject({
+      })
+      .default({ users: [], serviceAccountIssuerDiscovery: { enabled: false }, serviceAccounts: [] }),
+    etcd: z
+      .strictObject({
         backupIntervalMinutes: z.number().int().min(1).max(1440).default(15),
         backupRetentionDays: z.number().int().min(1).max(3650).default(7),
-      }).default({ backupIntervalMinutes: 15, backupRetentionDays: 7 }),
-      tags: z
-        .record(
-          z
-            .string()
-            .min(1)
-            .max(127)
-            .refine((k) => !/^(aws|kubeaz):/i.test(k), "tag keys starting with 'aws:' or 'kubeaz:' (in any case) are reserved")
-            .refine((k) => !FOREIGN_CLUSTER_TAG.test(k), FOREIGN_CLUSTER_TAG_MESSAGE)
-            .refine((k) => TAG_CHARS.test(k), TAG_CHARS_MESSAGE),
-          z.string().max(255).refine((v) => TAG_CHARS.test(v), TAG_CHARS_MESSAGE),
-        )
-        .refine((t) => Object.keys(t).length <= MAX_SPEC_TAGS, {
-          message: `at most ${MAX_SPEC_TAGS} tags: AWS allows ${AWS_TAGS_PER_RESOURCE} per resource and kubeaz adds up to ${KUBEAZ_TAGS_PER_RESOURCE} of its own`,
-        })
-        .default({}),
-      /** where the state lives for a team: s3://bucket/prefix (default: .kubeaz/ beside the spec) */
-      state: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket/prefix').optional(),
-    }),
-  });
+      })
+      .default({ backupIntervalMinutes: 15, backupRetentionDays: 7 }),
+    tags: z
+      .record(
+        z
+          .string()
+          .min(1)
+          .max(127)
+          .refine((k) => !/^(aws|kubeaz):/i.test(k), "tag keys starting with 'aws:' or 'kubeaz:' (in any case) are reserved")
+          .refine((k) => !FOREIGN_CLUSTER_TAG.test(k), FOREIGN_CLUSTER_TAG_MESSAGE)
+          .refine((k) => TAG_CHARS.test(k), TAG_CHARS_MESSAGE),
+        z
+          .string()
+          .max(255)
+          .refine((v) => TAG_CHARS.test(v), TAG_CHARS_MESSAGE),
+      )
+      .refine((t) => Object.keys(t).length <= MAX_SPEC_TAGS, {
+        message: `at most ${MAX_SPEC_TAGS} tags: AWS allows ${AWS_TAGS_PER_RESOURCE} per resource and kubeaz adds up to ${KUBEAZ_TAGS_PER_RESOURCE} of its own`,
+      })
+      .default({}),
+    /** where the state lives for a team: s3://bucket/prefix (default: .kubeaz/ beside the spec) */
+    state: z
+      .string()
+      .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be s3://bucket/prefix')
+      .optional(),
+  }),
+});
 
 /** The parsed cluster document as the cross-field rules see it (fields may have failed their own checks). */
 type ClusterDraft = z.output<typeof clusterObject>;
@@ -294,7 +371,11 @@ type ClusterRule = (c: ClusterDraft, ctx: z.core.$RefinementCtx<ClusterDraft>) =
 const clusterIdFits: ClusterRule = (c, ctx) => {
   const id = `${c.metadata.name}-${c.metadata.environment}`;
   if (id.length > MAX_CLUSTER_ID_LENGTH)
-    ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: `the cluster id '${id}' (name-environment) is ${id.length} characters; at most ${MAX_CLUSTER_ID_LENGTH} fit every AWS name limit` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['metadata', 'name'],
+      message: `the cluster id '${id}' (name-environment) is ${id.length} characters; at most ${MAX_CLUSTER_ID_LENGTH} fit every AWS name limit`,
+    });
 };
 
 /** Each zone is in the region, and listed once. */
@@ -303,7 +384,12 @@ const zonesInRegion: ClusterRule = (c, ctx) => {
   const zoneRe = zonePattern(s.region);
   const seen = new Set<string>();
   s.zones.forEach((zone, i) => {
-    if (!zoneRe.test(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is not in region ${s.region} (expected ${s.region}a, ${s.region}b, …)` });
+    if (!zoneRe.test(zone))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'zones', i],
+        message: `zone '${zone}' is not in region ${s.region} (expected ${s.region}a, ${s.region}b, …)`,
+      });
     if (seen.has(zone)) ctx.addIssue({ code: 'custom', path: ['spec', 'zones', i], message: `zone '${zone}' is listed twice` });
     seen.add(zone);
   });
@@ -315,20 +401,43 @@ const vpcCidrFits: ClusterRule = (c, ctx) => {
   const net = typeof s.network.vpcCidr === 'string' ? parseCidr(s.network.vpcCidr) : undefined;
   if (net) {
     if (net.prefix < 16 || net.prefix > 28)
-      ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `a VPC CIDR must be between /16 and /28 (got /${net.prefix})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'network', 'vpcCidr'],
+        message: `a VPC CIDR must be between /16 and /28 (got /${net.prefix})`,
+      });
     else if (s.zones.length >= 2 && s.zones.length <= 6 && !subnetLayout(s.network.vpcCidr, s.zones.length))
-      ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} is too small for a public and a private subnet in each of ${s.zones.length} zones (AWS's smallest subnet is /28)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'network', 'vpcCidr'],
+        message: `${s.network.vpcCidr} is too small for a public and a private subnet in each of ${s.zones.length} zones (AWS's smallest subnet is /28)`,
+      });
     const last = (c: Cidr) => c.network + 2 ** (32 - c.prefix) - 1;
-    for (const [what, reserved] of [['pod', POD_CIDR], ['service', SERVICE_CIDR]] as const) {
+    for (const [what, reserved] of [
+      ['pod', POD_CIDR],
+      ['service', SERVICE_CIDR],
+    ] as const) {
       const r = parseCidr(reserved)!;
       if (net.network <= last(r) && r.network <= last(net))
-        ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps the ${what} CIDR ${reserved} that the cluster uses inside; choose another range such as 10.0.0.0/16` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['spec', 'network', 'vpcCidr'],
+          message: `${s.network.vpcCidr} overlaps the ${what} CIDR ${reserved} that the cluster uses inside; choose another range such as 10.0.0.0/16`,
+        });
     }
     for (const [range, what] of RESERVED_RANGES)
       if (overlaps(net, parseCidr(range)!))
-        ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} overlaps ${range} (${what}), which no VPC may use; choose a private range such as 10.0.0.0/16` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['spec', 'network', 'vpcCidr'],
+          message: `${s.network.vpcCidr} overlaps ${range} (${what}), which no VPC may use; choose a private range such as 10.0.0.0/16`,
+        });
     if (net.base !== net.network)
-      ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'vpcCidr'], message: `${s.network.vpcCidr} has host bits set; did you mean ${net.canonical}?` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'network', 'vpcCidr'],
+        message: `${s.network.vpcCidr} has host bits set; did you mean ${net.canonical}?`,
+      });
   }
 };
 
@@ -337,7 +446,12 @@ const apiAccessHasNoHostBits: ClusterRule = (c, ctx) => {
   const s = c.spec;
   s.network.apiAccess.forEach((a, i) => {
     const p = typeof a === 'string' ? parseCidr(a) : undefined;
-    if (p && p.base !== p.network) ctx.addIssue({ code: 'custom', path: ['spec', 'network', 'apiAccess', i], message: `${a} has host bits set; did you mean ${p.canonical}?` });
+    if (p && p.base !== p.network)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'network', 'apiAccess', i],
+        message: `${a} has host bits set; did you mean ${p.canonical}?`,
+      });
   });
 };
 
@@ -346,14 +460,27 @@ const nodeGroupNames: ClusterRule = (c, ctx) => {
   const s = c.spec;
   const groups = new Set<string>();
   s.nodeGroups.forEach((g, i) => {
-    if (groups.has(g.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `node group name '${g.name}' is used twice` });
+    if (groups.has(g.name))
+      ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `node group name '${g.name}' is used twice` });
     if (g.name === 'master' || g.name.startsWith('master-'))
-      ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'name'], message: `'${g.name}': 'master' and names starting with 'master-' are reserved for the control plane's groups` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'nodeGroups', i, 'name'],
+        message: `'${g.name}': 'master' and names starting with 'master-' are reserved for the control plane's groups`,
+      });
     groups.add(g.name);
     if (g.publicRecord !== undefined && !s.dns.publicDomain)
-      ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs spec.dns.publicDomain' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'nodeGroups', i, 'publicRecord'],
+        message: 'publicRecord needs spec.dns.publicDomain',
+      });
     if (g.publicRecord !== undefined && g.elasticIps === 0)
-      ctx.addIssue({ code: 'custom', path: ['spec', 'nodeGroups', i, 'publicRecord'], message: 'publicRecord needs elasticIps on the same group (the record lists those addresses)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'nodeGroups', i, 'publicRecord'],
+        message: 'publicRecord needs elasticIps on the same group (the record lists those addresses)',
+      });
   });
 };
 
@@ -369,15 +496,27 @@ const autoscalerTagsFit: ClusterRule = (c, ctx) => {
     for (const k of Object.keys(g.labels)) {
       const key = `${NODE_TEMPLATE_LABEL_PREFIX}${k}`;
       if (key.length > ASG_TAG_KEY_MAX)
-        ctx.addIssue({ code: 'custom', path: [...at, 'labels', k], message: `label ${k} does not fit cluster-autoscaler's node-template tag: ${key} is ${key.length} characters and an auto scaling group's tag key holds at most ${ASG_TAG_KEY_MAX} (the autoscaler could not scale this group from zero knowing the label); use a key of at most ${ASG_TAG_KEY_MAX - NODE_TEMPLATE_LABEL_PREFIX.length} characters` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'labels', k],
+          message: `label ${k} does not fit cluster-autoscaler's node-template tag: ${key} is ${key.length} characters and an auto scaling group's tag key holds at most ${ASG_TAG_KEY_MAX} (the autoscaler could not scale this group from zero knowing the label); use a key of at most ${ASG_TAG_KEY_MAX - NODE_TEMPLATE_LABEL_PREFIX.length} characters`,
+        });
     }
     const taintKeys = new Set<string>();
     g.taints.forEach((t, j) => {
       const key = `${NODE_TEMPLATE_TAINT_PREFIX}${t.key}`;
       if (key.length > ASG_TAG_KEY_MAX)
-        ctx.addIssue({ code: 'custom', path: [...at, 'taints', j, 'key'], message: `taint ${t.key} does not fit cluster-autoscaler's node-template tag: ${key} is ${key.length} characters and an auto scaling group's tag key holds at most ${ASG_TAG_KEY_MAX}; use a key of at most ${ASG_TAG_KEY_MAX - NODE_TEMPLATE_TAINT_PREFIX.length} characters` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'taints', j, 'key'],
+          message: `taint ${t.key} does not fit cluster-autoscaler's node-template tag: ${key} is ${key.length} characters and an auto scaling group's tag key holds at most ${ASG_TAG_KEY_MAX}; use a key of at most ${ASG_TAG_KEY_MAX - NODE_TEMPLATE_TAINT_PREFIX.length} characters`,
+        });
       if (taintKeys.has(t.key))
-        ctx.addIssue({ code: 'custom', path: [...at, 'taints', j, 'key'], message: `taint key ${t.key} is used twice in this group: cluster-autoscaler's node-template tag holds one taint per key` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, 'taints', j, 'key'],
+          message: `taint key ${t.key} is used twice in this group: cluster-autoscaler's node-template tag holds one taint per key`,
+        });
       taintKeys.add(t.key);
     });
     const user = Object.keys(s.tags).length;
@@ -397,7 +536,8 @@ const iamUsersOnce: ClusterRule = (c, ctx) => {
   const s = c.spec;
   const users = new Set<string>();
   s.iam.users.forEach((u, i) => {
-    if (users.has(u.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'users', i, 'name'], message: `IAM user '${u.name}' is listed twice` });
+    if (users.has(u.name))
+      ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'users', i, 'name'], message: `IAM user '${u.name}' is listed twice` });
     users.add(u.name);
   });
 };
@@ -409,9 +549,20 @@ const serviceAccountsRules: ClusterRule = (c, ctx) => {
   s.iam.serviceAccounts.forEach((a, i) => {
     const id = `${a.namespace}/${a.name}`;
     if (!s.iam.serviceAccountIssuerDiscovery.enabled && i === 0)
-      ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts'], message: 'serviceAccounts needs spec.iam.serviceAccountIssuerDiscovery.enabled: true (the roles trust the cluster\'s service-account issuer)' });
-    if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts', i], message: `service account ${id} is listed twice` });
-    if (RESERVED_SERVICE_ACCOUNTS.includes(id)) ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts', i], message: `service account ${id} is an add-on's: kubeaz gives it its own role` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'iam', 'serviceAccounts'],
+        message:
+          "serviceAccounts needs spec.iam.serviceAccountIssuerDiscovery.enabled: true (the roles trust the cluster's service-account issuer)",
+      });
+    if (seen.has(id))
+      ctx.addIssue({ code: 'custom', path: ['spec', 'iam', 'serviceAccounts', i], message: `service account ${id} is listed twice` });
+    if (RESERVED_SERVICE_ACCOUNTS.includes(id))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'iam', 'serviceAccounts', i],
+        message: `service account ${id} is an add-on's: kubeaz gives it its own role`,
+      });
     seen.add(id);
   });
 };
@@ -422,7 +573,17 @@ const domainsDiffer: ClusterRule = (c, ctx) => {
   if (s.dns.internalDomain && s.dns.publicDomain && s.dns.internalDomain === s.dns.publicDomain)
     ctx.addIssue({ code: 'custom', path: ['spec', 'dns', 'internalDomain'], message: 'internalDomain and publicDomain must differ' });
 };
-const CLUSTER_RULES: readonly ClusterRule[] = [clusterIdFits, zonesInRegion, vpcCidrFits, apiAccessHasNoHostBits, nodeGroupNames, autoscalerTagsFit, iamUsersOnce, serviceAccountsRules, domainsDiffer];
+const CLUSTER_RULES: readonly ClusterRule[] = [
+  clusterIdFits,
+  zonesInRegion,
+  vpcCidrFits,
+  apiAccessHasNoHostBits,
+  nodeGroupNames,
+  autoscalerTagsFit,
+  iamUsersOnce,
+  serviceAccountsRules,
+  domainsDiffer,
+];
 
 export const clusterSchema = clusterObject.superRefine((c, ctx) => {
   // Runs even when some fields are invalid (so every problem is reported at once): each rule

@@ -48,12 +48,54 @@ const NTH: AddonPin = { chart: '0.27.3' };
 const POD_IDENTITY_WEBHOOK = { image: 'public.ecr.aws/eks/amazon-eks-pod-identity-webhook:3a28f52' };
 
 export const ADDON_VERSIONS_BY_MINOR: Readonly<Record<string, MinorAddons>> = {
-  '1.30': { cilium: { chart: '1.18.12' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.30.10' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.30.5' }, awsNodeTerminationHandler: NTH, podIdentityWebhook: POD_IDENTITY_WEBHOOK },
-  '1.31': { cilium: { chart: '1.18.12' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.31.9' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.31.5' }, awsNodeTerminationHandler: NTH, podIdentityWebhook: POD_IDENTITY_WEBHOOK },
-  '1.32': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.32.8' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.32.7' }, awsNodeTerminationHandler: NTH, podIdentityWebhook: POD_IDENTITY_WEBHOOK },
-  '1.33': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.33.4' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.33.6' }, awsNodeTerminationHandler: NTH, podIdentityWebhook: POD_IDENTITY_WEBHOOK },
-  '1.34': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.34.3' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.34.5' }, awsNodeTerminationHandler: NTH, podIdentityWebhook: POD_IDENTITY_WEBHOOK },
-  '1.35': { cilium: { chart: '1.19.6' }, awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.35.2' }, awsEbsCsiDriver: { chart: EBS_CSI_CHART }, clusterAutoscaler: { chart: CA_CHART, image: 'v1.35.2' }, awsNodeTerminationHandler: NTH, podIdentityWebhook: POD_IDENTITY_WEBHOOK },
+  '1.30': {
+    cilium: { chart: '1.18.12' },
+    awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.30.10' },
+    awsEbsCsiDriver: { chart: EBS_CSI_CHART },
+    clusterAutoscaler: { chart: CA_CHART, image: 'v1.30.5' },
+    awsNodeTerminationHandler: NTH,
+    podIdentityWebhook: POD_IDENTITY_WEBHOOK,
+  },
+  '1.31': {
+    cilium: { chart: '1.18.12' },
+    awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.31.9' },
+    awsEbsCsiDriver: { chart: EBS_CSI_CHART },
+    clusterAutoscaler: { chart: CA_CHART, image: 'v1.31.5' },
+    awsNodeTerminationHandler: NTH,
+    podIdentityWebhook: POD_IDENTITY_WEBHOOK,
+  },
+  '1.32': {
+    cilium: { chart: '1.19.6' },
+    awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.32.8' },
+    awsEbsCsiDriver: { chart: EBS_CSI_CHART },
+    clusterAutoscaler: { chart: CA_CHART, image: 'v1.32.7' },
+    awsNodeTerminationHandler: NTH,
+    podIdentityWebhook: POD_IDENTITY_WEBHOOK,
+  },
+  '1.33': {
+    cilium: { chart: '1.19.6' },
+    awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.33.4' },
+    awsEbsCsiDriver: { chart: EBS_CSI_CHART },
+    clusterAutoscaler: { chart: CA_CHART, image: 'v1.33.6' },
+    awsNodeTerminationHandler: NTH,
+    podIdentityWebhook: POD_IDENTITY_WEBHOOK,
+  },
+  '1.34': {
+    cilium: { chart: '1.19.6' },
+    awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.34.3' },
+    awsEbsCsiDriver: { chart: EBS_CSI_CHART },
+    clusterAutoscaler: { chart: CA_CHART, image: 'v1.34.5' },
+    awsNodeTerminationHandler: NTH,
+    podIdentityWebhook: POD_IDENTITY_WEBHOOK,
+  },
+  '1.35': {
+    cilium: { chart: '1.19.6' },
+    awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.35.2' },
+    awsEbsCsiDriver: { chart: EBS_CSI_CHART },
+    clusterAutoscaler: { chart: CA_CHART, image: 'v1.35.2' },
+    awsNodeTerminationHandler: NTH,
+    podIdentityWebhook: POD_IDENTITY_WEBHOOK,
+  },
 };
 
 /** Cilium's e2e-tested Kubernetes minors per Cilium minor (docs.cilium.io, Kubernetes Compatibility). */
@@ -118,7 +160,11 @@ export function versionTableMarkdown(): string {
     const r = ADDON_VERSIONS_BY_MINOR[m]!;
     return `| ${m} | ${r.cilium.chart} | ${r.awsCloudControllerManager.image} (chart ${r.awsCloudControllerManager.chart}) | ${r.awsEbsCsiDriver.chart} | ${r.clusterAutoscaler.image} (chart ${r.clusterAutoscaler.chart}) | ${r.awsNodeTerminationHandler.chart} |`;
   });
-  return ['| Kubernetes | Cilium | AWS cloud-controller-manager | EBS CSI driver chart | cluster-autoscaler | Node Termination Handler chart |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    '| Kubernetes | Cilium | AWS cloud-controller-manager | EBS CSI driver chart | cluster-autoscaler | Node Termination Handler chart |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
 /**

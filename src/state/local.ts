@@ -99,7 +99,10 @@ export class LocalState implements StateBackend {
   private locked: string | undefined;
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(specFile: string, readonly clusterId: string) {
+  constructor(
+    specFile: string,
+    readonly clusterId: string,
+  ) {
     this.dir = path.join(path.dirname(path.resolve(specFile)), '.kubeaz');
     this.file = path.join(this.dir, `${clusterId}.json`);
     this.lockFile = path.join(this.dir, `${clusterId}.lock`);
@@ -166,7 +169,10 @@ export class LocalState implements StateBackend {
         const found = await this.readLock();
         if (found.holder) {
           const holder = found.holder;
-          if ((holder.host === me.host && !alive(holder.pid)) || (opts.forceUnlock !== undefined && opts.forceUnlock === String(holder.pid))) {
+          if (
+            (holder.host === me.host && !alive(holder.pid)) ||
+            (opts.forceUnlock !== undefined && opts.forceUnlock === String(holder.pid))
+          ) {
             if (await this.takeOver(found.identity!, tmp, me)) {
               this.locked = JSON.stringify(me);
               return;
@@ -206,13 +212,17 @@ export class LocalState implements StateBackend {
     const seen = await identify(file);
     if (!seen) return {};
     const { identity, ageMs, text, symlinkTarget, readError } = seen;
-    if (symlinkTarget !== undefined && text === undefined) return { identity, unreadable: { why: `a dangling symbolic link to ${symlinkTarget}`, ageMs } };
+    if (symlinkTarget !== undefined && text === undefined)
+      return { identity, unreadable: { why: `a dangling symbolic link to ${symlinkTarget}`, ageMs } };
     if (text === undefined) return { identity, unreadable: { why: `it cannot be read: ${readError ?? 'unknown'}`, ageMs } };
     if (text.trim() === '') return { identity, unreadable: { why: 'it is empty', ageMs } };
     try {
       const h = JSON.parse(text) as Partial<LockInfo> | null;
       if (h && typeof h === 'object' && typeof h.pid === 'number' && typeof h.host === 'string')
-        return { identity, holder: { pid: h.pid, host: h.host, command: String(h.command ?? 'unknown'), startedAt: String(h.startedAt ?? 'unknown') } };
+        return {
+          identity,
+          holder: { pid: h.pid, host: h.host, command: String(h.command ?? 'unknown'), startedAt: String(h.startedAt ?? 'unknown') },
+        };
       return { identity, unreadable: { why: 'it names no pid and host', ageMs } };
     } catch {
       return { identity, unreadable: { why: 'it is not JSON', ageMs } };
@@ -252,7 +262,11 @@ export class LocalState implements StateBackend {
         if (!g.identity) continue; // the guard went meanwhile: try it again
         if (g.holder && !(g.holder.host === me.host && !alive(g.holder.pid))) throw new LockHeldError(this.lockFile, g.holder);
         if (g.unreadable && g.unreadable.ageMs <= unreadableLockGraceMs())
-          throw new LockHeldError(this.lockFile, { pid: 0, host: 'unknown', command: 'unknown', startedAt: 'unknown' }, `another kubeaz run is taking over the stale lock ${this.lockFile} (its guard ${guard} cannot be read: ${g.unreadable.why}); try again shortly, or remove ${guard} by hand if it stays.`);
+          throw new LockHeldError(
+            this.lockFile,
+            { pid: 0, host: 'unknown', command: 'unknown', startedAt: 'unknown' },
+            `another kubeaz run is taking over the stale lock ${this.lockFile} (its guard ${guard} cannot be read: ${g.unreadable.why}); try again shortly, or remove ${guard} by hand if it stays.`,
+          );
         chain.push(guard); // its taker died: ours is the guard keyed by this dead one
         key = `${key}\n${g.identity}`;
       }
@@ -293,7 +307,9 @@ export async function lockFileIdentity(file: string): Promise<string | undefined
  * change time (ns) and content (or link target). Read through one descriptor, so the content is that
  * inode's. undefined: nothing there.
  */
-async function identify(file: string): Promise<{ identity: string; ageMs: number; text?: string; symlinkTarget?: string; readError?: string } | undefined> {
+async function identify(
+  file: string,
+): Promise<{ identity: string; ageMs: number; text?: string; symlinkTarget?: string; readError?: string } | undefined> {
   let st;
   try {
     st = await lstat(file, { bigint: true });
@@ -302,7 +318,10 @@ async function identify(file: string): Promise<{ identity: string; ageMs: number
   }
   const ageMs = Date.now() - Number(st.mtimeMs);
   const base = `${st.dev}:${st.ino}:${st.ctimeNs}:${st.mtimeNs}:${st.size}`;
-  const id = (...parts: string[]) => createHash('sha256').update([base, ...parts].join('\0')).digest('hex');
+  const id = (...parts: string[]) =>
+    createHash('sha256')
+      .update([base, ...parts].join('\0'))
+      .digest('hex');
   if (st.isSymbolicLink()) {
     const target = await readlink(file).catch(() => '?');
     const text = await readFile(file, 'utf8').catch(() => undefined);
@@ -318,7 +337,8 @@ async function identify(file: string): Promise<{ identity: string; ageMs: number
   }
   try {
     const fst = await fh.stat({ bigint: true });
-    if (fst.ino !== st.ino || fst.dev !== st.dev) return { identity: id('changed', String(fst.ino)), ageMs, readError: 'it changed while being read' };
+    if (fst.ino !== st.ino || fst.dev !== st.dev)
+      return { identity: id('changed', String(fst.ino)), ageMs, readError: 'it changed while being read' };
     const text = await fh.readFile('utf8');
     return { identity: id('file', text), ageMs, text };
   } catch (e) {

@@ -66,7 +66,8 @@ const kindOf = (v: unknown): string =>
  */
 export function readLockObject(text: string, etag: string | undefined): HeldLock {
   const tag = etag?.replace(/"/g, '');
-  const token = tag && /^[A-Za-z0-9-]+$/.test(tag) ? `etag-${tag}` : `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+  const token =
+    tag && /^[A-Za-z0-9-]+$/.test(tag) ? `etag-${tag}` : `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
   const foreign = (why: string): HeldLock => ({ info: UNKNOWN_HOLDER, token, foreign: why, ...(etag ? { etag } : {}) });
   if (text.trim() === '') return foreign('it is empty');
   let v: unknown;
@@ -134,7 +135,9 @@ export class S3State implements StateBackend {
   write(doc: StateDocument): Promise<void> {
     const next = this.writing.then(async () => {
       const { PutObjectCommand } = await import('@aws-sdk/client-s3');
-      await (await this.client()).send(
+      await (
+        await this.client()
+      ).send(
         new PutObjectCommand({
           Bucket: this.location.bucket,
           Key: this.key,
@@ -172,12 +175,25 @@ export class S3State implements StateBackend {
   async lock(command: string, opts: { forceUnlock?: string } = {}): Promise<void> {
     const { PutObjectCommand, DeleteObjectCommand, GetBucketVersioningCommand } = await import('@aws-sdk/client-s3');
     const s3 = await this.client();
-    const me: LockInfo = { holder: userName(), host: hostname(), pid: process.pid, command, startedAt: new Date().toISOString(), lockId: randomUUID() };
+    const me: LockInfo = {
+      holder: userName(),
+      host: hostname(),
+      pid: process.pid,
+      command,
+      startedAt: new Date().toISOString(),
+      lockId: randomUUID(),
+    };
     const where = `s3://${this.location.bucket}/${this.lockKey}`;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await s3.send(
-          new PutObjectCommand({ Bucket: this.location.bucket, Key: this.lockKey, Body: JSON.stringify(me), ContentType: 'application/json', IfNoneMatch: '*' }),
+          new PutObjectCommand({
+            Bucket: this.location.bucket,
+            Key: this.lockKey,
+            Body: JSON.stringify(me),
+            ContentType: 'application/json',
+            IfNoneMatch: '*',
+          }),
         );
         this.mine = me;
         break;
@@ -189,7 +205,9 @@ export class S3State implements StateBackend {
       if (opts.forceUnlock !== undefined && opts.forceUnlock === held.token) {
         try {
           // exactly the object we read: a lock written meanwhile is someone else's, not the one named
-          await s3.send(new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.lockKey, ...(held.etag ? { IfMatch: held.etag } : {}) }));
+          await s3.send(
+            new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.lockKey, ...(held.etag ? { IfMatch: held.etag } : {}) }),
+          );
         } catch (e) {
           if (!isPreconditionFailed(e) && !isMissing(e)) throw e;
         }
@@ -214,10 +232,16 @@ export class S3State implements StateBackend {
           notThis,
       );
     }
-    if (!this.mine) throw new LockHeldError(where, UNKNOWN_HOLDER, `could not take the lock ${where}: it was taken and released again three times while kubeaz tried; run again`);
+    if (!this.mine)
+      throw new LockHeldError(
+        where,
+        UNKNOWN_HOLDER,
+        `could not take the lock ${where}: it was taken and released again three times while kubeaz tried; run again`,
+      );
     try {
       const v = await s3.send(new GetBucketVersioningCommand({ Bucket: this.location.bucket }));
-      if (v.Status !== 'Enabled') this.warning = `versioning is off on s3://${this.location.bucket}: the state has no history (turn versioning on to keep every version)`;
+      if (v.Status !== 'Enabled')
+        this.warning = `versioning is off on s3://${this.location.bucket}: the state has no history (turn versioning on to keep every version)`;
     } catch {
       /* reading versioning may not be allowed; the lock is what matters */
     }

@@ -10,8 +10,23 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateImageCommand, DescribeImagesCommand, DescribeLaunchTemplateVersionsCommand, DescribeLaunchTemplatesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { DeleteObjectCommand, GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateImageCommand,
+  DescribeImagesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeLaunchTemplatesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { agentConfigSchema, groupSettingsSchema, type GroupSettings } from '../../src/records/agent-config.js';
 import { agentArgsOfUserData } from '../../src/devtools/boot-sim/userdata-args.js';
 import { kubeaz, ROOT } from '../helpers/cli.js';
@@ -55,9 +70,13 @@ describe('create uploads the node agent under its content hash', { shuffle: fals
 
   it('pre-flight refuses an AL2023 image older than the first release carrying nodejs22, naming the release; nothing is made', async () => {
     const ec2 = new EC2Client({ region: REGION });
-    const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images!.find((i) => i.Architecture === 'x86_64')!.ImageId!;
-    const inst = (await ec2.send(new RunInstancesCommand({ ImageId: base, MinCount: 1, MaxCount: 1, InstanceType: 't3.medium' }))).Instances![0]!.InstanceId!;
-    const old = (await ec2.send(new CreateImageCommand({ InstanceId: inst, Name: 'al2023-ami-2023.6.20241209.0-kernel-6.1-x86_64' }))).ImageId!;
+    const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images!.find(
+      (i) => i.Architecture === 'x86_64',
+    )!.ImageId!;
+    const inst = (await ec2.send(new RunInstancesCommand({ ImageId: base, MinCount: 1, MaxCount: 1, InstanceType: 't3.medium' })))
+      .Instances![0]!.InstanceId!;
+    const old = (await ec2.send(new CreateImageCommand({ InstanceId: inst, Name: 'al2023-ami-2023.6.20241209.0-kernel-6.1-x86_64' })))
+      .ImageId!;
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [inst] }));
     const oldFile = path.join(dir, 'old-ami.yaml');
     await writeFile(oldFile, spec.replace('  kubernetesVersion:', `  ami: ${old}\n  kubernetesVersion:`));
@@ -73,15 +92,25 @@ describe('create uploads the node agent under its content hash', { shuffle: fals
   it('create: the bundle byte for byte under agent/kubeaz-agent-<sha256>.mjs, its configuration, user data naming both', async () => {
     const r = await kubeaz(['create', '-f', file, '--yes'], moto.env);
     expect(r.code, r.stderr).toBe(0);
-    const listed = ((await s3().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'agent/' }))).Contents ?? []).map((o) => o.Key).sort();
+    const listed = ((await s3().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'agent/' }))).Contents ?? [])
+      .map((o) => o.Key)
+      .sort();
     expect(listed).toEqual(['agent/config.json', key].sort());
     const got = await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    expect(createHash('sha256').update(await got.Body!.transformToByteArray()).digest('hex')).toBe(sha);
-    const cfg = agentConfigSchema.parse(JSON.parse(await (await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: 'agent/config.json' }))).Body!.transformToString()));
+    expect(
+      createHash('sha256')
+        .update(await got.Body!.transformToByteArray())
+        .digest('hex'),
+    ).toBe(sha);
+    const cfg = agentConfigSchema.parse(
+      JSON.parse(await (await s3().send(new GetObjectCommand({ Bucket: BUCKET, Key: 'agent/config.json' }))).Body!.transformToString()),
+    );
     expect(cfg).toMatchObject({ clusterId: ID, bucket: BUCKET, region: REGION, kubernetesVersion: '1.34.2' });
 
     const ec2 = new EC2Client({ region: REGION });
-    const lts = (await ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).LaunchTemplates ?? [];
+    const lts =
+      (await ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).LaunchTemplates ??
+      [];
     expect(lts.map((l) => l.LaunchTemplateName).sort()).toEqual([`${ID}-edge`, `${ID}-general`, `${ID}-master`]);
     const settings: Record<string, GroupSettings> = {};
     for (const lt of lts) {
@@ -89,7 +118,9 @@ describe('create uploads the node agent under its content hash', { shuffle: fals
       const ud = Buffer.from(v.LaunchTemplateVersions![0]!.LaunchTemplateData!.UserData!, 'base64').toString('utf8');
       expect(ud).toContain(`aws s3 cp --only-show-errors 's3://${BUCKET}/${key}'`);
       expect(ud).toContain(`echo '${sha}  '"$dir/kubeaz-agent.mjs" | sha256sum -c --quiet -`);
-      expect(ud).toContain(`exec 'node-22' "$dir/kubeaz-agent.mjs" boot --bucket '${BUCKET}' --group '${lt.LaunchTemplateName!.slice(ID.length + 1)}'`);
+      expect(ud).toContain(
+        `exec 'node-22' "$dir/kubeaz-agent.mjs" boot --bucket '${BUCKET}' --group '${lt.LaunchTemplateName!.slice(ID.length + 1)}'`,
+      );
       // the group's own settings travel with its launch template version
       const args = agentArgsOfUserData(ud);
       settings[args[3]!] = groupSettingsSchema.parse(JSON.parse(args[args.indexOf('--settings') + 1]!));
@@ -108,8 +139,14 @@ describe('create uploads the node agent under its content hash', { shuffle: fals
   });
 
   it("an older kubeaz's bootstrap scripts and a superseded agent bundle: plan shows them going, create removes them without --allow-delete, nothing else is touched", async () => {
-    const put = (Key: string, Body: string) => s3().send(new PutObjectCommand({ Bucket: BUCKET, Key, Body, ServerSideEncryption: 'AES256' }));
-    const old = ['bootstrap/common/common.sh', 'bootstrap/common/cluster.env', 'bootstrap/master/master.sh', `agent/kubeaz-agent-${'0'.repeat(64)}.mjs`];
+    const put = (Key: string, Body: string) =>
+      s3().send(new PutObjectCommand({ Bucket: BUCKET, Key, Body, ServerSideEncryption: 'AES256' }));
+    const old = [
+      'bootstrap/common/common.sh',
+      'bootstrap/common/cluster.env',
+      'bootstrap/master/master.sh',
+      `agent/kubeaz-agent-${'0'.repeat(64)}.mjs`,
+    ];
     for (const k of old) await put(k, `# written by an older kubeaz: ${k}\n`);
     await put('notes/mine.txt', 'a file of the user, not under a kubeaz prefix\n');
     const plan = await kubeaz(['plan', '-f', file, '--output', 'json'], moto.env);

@@ -28,7 +28,10 @@ describe('AWS-like timing: what waits for a NAT gateway, and what does not', { s
     // NAT gateways pending 8 s (and unknown to the first CreateRoute naming each: AWS's eventual
     // consistency, made deterministic so a loaded machine cannot skip it), deleting 4 s;
     // a deleted group and its instances take 4 s to go.
-    proxy = await startProxy({ target: moto.url, awsLike: { natPendingSeconds: 8, natDeletingSeconds: 4, asgDeletingSeconds: 4, natInvisibleSeconds: 0, natInvisibleRefusals: 1 } });
+    proxy = await startProxy({
+      target: moto.url,
+      awsLike: { natPendingSeconds: 8, natDeletingSeconds: 4, asgDeletingSeconds: 4, natInvisibleSeconds: 0, natInvisibleRefusals: 1 },
+    });
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-awslike-'));
     const file = path.join(dir, 'cluster.yaml');
     await writeFile(file, await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8'));
@@ -44,11 +47,14 @@ describe('AWS-like timing: what waits for a NAT gateway, and what does not', { s
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const at = (events: ProxyEvent[], what: ProxyEvent['what'], id?: string) => events.filter((e) => e.what === what && (id === undefined || e.id === id)).map((e) => e.t);
+  const at = (events: ProxyEvent[], what: ProxyEvent['what'], id?: string) =>
+    events.filter((e) => e.what === what && (id === undefined || e.id === id)).map((e) => e.t);
 
   it('create: routes name the NAT gateways while they are pending (InvalidNatGatewayID.NotFound retried); private groups start once they are available', () => {
     expect(create.code, create.stderr).toBe(0);
-    const nats = [...new Set(at(createEvents, 'nat-created').length ? createEvents.filter((e) => e.what === 'nat-created').map((e) => e.id) : [])];
+    const nats = [
+      ...new Set(at(createEvents, 'nat-created').length ? createEvents.filter((e) => e.what === 'nat-created').map((e) => e.id) : []),
+    ];
     expect(nats).toHaveLength(3);
     for (const nat of nats) {
       const available = Math.min(...at(createEvents, 'nat-available', nat));
@@ -60,11 +66,19 @@ describe('AWS-like timing: what waits for a NAT gateway, and what does not', { s
     // AWS's "not found yet" right after the create was met and retried, not fatal
     expect(at(createEvents, 'route-refused').length).toBeGreaterThan(0);
     const lastAvailable = Math.max(...nats.map((n) => Math.min(...at(createEvents, 'nat-available', n))));
-    for (const group of createEvents.filter((e) => e.what === 'asg-created').map((e) => e.id).filter((g) => /-(master|workers)$/.test(g))) {
+    for (const group of createEvents
+      .filter((e) => e.what === 'asg-created')
+      .map((e) => e.id)
+      .filter((g) => /-(master|workers)$/.test(g))) {
       // instances in the private subnets fetch their bootstrap through the NAT gateways
       expect(Math.min(...at(createEvents, 'asg-created', group)), group).toBeGreaterThan(lastAvailable);
     }
-    expect(createEvents.filter((e) => e.what === 'asg-created').map((e) => e.id).filter((g) => /-(master|workers)$/.test(g))).toHaveLength(2);
+    expect(
+      createEvents
+        .filter((e) => e.what === 'asg-created')
+        .map((e) => e.id)
+        .filter((g) => /-(master|workers)$/.test(g)),
+    ).toHaveLength(2);
   });
 
   it('create ends with the line naming what it waited on longest', () => {

@@ -58,7 +58,16 @@ describe('backup-etcd through SSM: sent to a running master, verified in S3', { 
           sent.push({ instanceIds: b.InstanceIds, commands: b.Parameters.commands });
           if (agentWrites) {
             const snap = randomBytes(2048);
-            await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: snapshotKey(new Date()), Body: snap, IfNoneMatch: '*', ServerSideEncryption: 'AES256', Metadata: { sha256: createHash('sha256').update(snap).digest('hex') } }));
+            await s3.send(
+              new PutObjectCommand({
+                Bucket: BUCKET,
+                Key: snapshotKey(new Date()),
+                Body: snap,
+                IfNoneMatch: '*',
+                ServerSideEncryption: 'AES256',
+                Metadata: { sha256: createHash('sha256').update(snap).digest('hex') },
+              }),
+            );
           }
         }
         const fwd = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
@@ -82,7 +91,7 @@ describe('backup-etcd through SSM: sent to a running master, verified in S3', { 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('the agent\'s backup command goes to the running master and the new snapshot is found and named', async () => {
+  it("the agent's backup command goes to the running master and the new snapshot is found and named", async () => {
     const r = await kubeaz(['backup-etcd', '-f', file, '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(0);
     const j = r.json<{ key: string; instanceId: string; sha256: string | null; tried: string[] }>();
@@ -91,13 +100,17 @@ describe('backup-etcd through SSM: sent to a running master, verified in S3', { 
     expect(j.tried).toEqual([]);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.instanceIds).toEqual([j.instanceId]);
-    expect(sent[0]!.commands).toEqual(['if [ -f /opt/kubeaz/kubeaz-agent.mjs ]; then exec node-22 /opt/kubeaz/kubeaz-agent.mjs backup; else systemctl start kubeaz-etcd-backup.service; fi']);
+    expect(sent[0]!.commands).toEqual([
+      'if [ -f /opt/kubeaz/kubeaz-agent.mjs ]; then exec node-22 /opt/kubeaz/kubeaz-agent.mjs backup; else systemctl start kubeaz-etcd-backup.service; fi',
+    ]);
   });
 
   it('Success without a new object is not a backup: exit 1, naming the master', async () => {
     agentWrites = false;
     const r = await kubeaz(['backup-etcd', '-f', file], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/after asking every running master: i-[0-9a-f]+: reported the backup command \S+ done, but no new snapshot appeared/);
+    expect(r.stderr).toMatch(
+      /after asking every running master: i-[0-9a-f]+: reported the backup command \S+ done, but no new snapshot appeared/,
+    );
   });
 });

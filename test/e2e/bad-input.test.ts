@@ -41,12 +41,20 @@ const CASES: Case[] = [
     name: 'wrong apiVersion and kind',
     text: example.replace('apiVersion: kubeaz/v1', 'apiVersion: kubeaz/v2').replace('kind: Cluster', 'kind: Clustr'),
     // the example starts with the yaml-language-server comment: find the lines rather than count them
-    expect: [new RegExp(`^ {2}apiVersion \\(line ${lineOf('apiVersion:')}\\): .*kubeaz\\/v1`, 'm'), new RegExp(`^ {2}kind \\(line ${lineOf('kind:')}\\): .*Cluster`, 'm')],
+    expect: [
+      new RegExp(`^ {2}apiVersion \\(line ${lineOf('apiVersion:')}\\): .*kubeaz\\/v1`, 'm'),
+      new RegExp(`^ {2}kind \\(line ${lineOf('kind:')}\\): .*Cluster`, 'm'),
+    ],
   },
   {
     name: 'misspelled fields, with the right name suggested',
-    text: example.replace('  controlPlane:\n    instanceType:', '  controlPlane:\n    instanceTyp:').replace('backupRetentionDays', 'backupRetentionDay'),
-    expect: [/^ {2}spec\.controlPlane\.instanceTyp \(line \d+\): .*did you mean instanceType\?/m, /^ {2}spec\.etcd\.backupRetentionDay \(line \d+\): .*did you mean backupRetentionDays\?/m],
+    text: example
+      .replace('  controlPlane:\n    instanceType:', '  controlPlane:\n    instanceTyp:')
+      .replace('backupRetentionDays', 'backupRetentionDay'),
+    expect: [
+      /^ {2}spec\.controlPlane\.instanceTyp \(line \d+\): .*did you mean instanceType\?/m,
+      /^ {2}spec\.etcd\.backupRetentionDay \(line \d+\): .*did you mean backupRetentionDays\?/m,
+    ],
   },
   {
     name: 'bad values: name, version, NAT mode, apiAccess CIDR, size, taint effect, a non-number',
@@ -157,11 +165,20 @@ spec:
   },
   {
     name: "issue 23 #1: spec.tags that hand every group to another cluster's autoscaler and cloud controller",
-    text: example.replace(/^ {2}tags: \{ team: platform \}\n/m, '  tags:\n    team: platform\n    k8s.io/cluster-autoscaler/enabled: "true"\n    k8s.io/cluster-autoscaler/alpha-dev: owned\n    kubernetes.io/cluster/alpha-dev: owned\n    EKS:cluster-name: alpha\n'),
+    text: example.replace(
+      /^ {2}tags: \{ team: platform \}\n/m,
+      '  tags:\n    team: platform\n    k8s.io/cluster-autoscaler/enabled: "true"\n    k8s.io/cluster-autoscaler/alpha-dev: owned\n    kubernetes.io/cluster/alpha-dev: owned\n    EKS:cluster-name: alpha\n',
+    ),
     expect: [
-      new RegExp(`^ {2}spec\\.tags\\.k8s\\.io/cluster-autoscaler/enabled \\(line ${lineOf('  tags:') + 2}\\): .*reserved: .*autoscaler .*terminate`, 'm'),
+      new RegExp(
+        `^ {2}spec\\.tags\\.k8s\\.io/cluster-autoscaler/enabled \\(line ${lineOf('  tags:') + 2}\\): .*reserved: .*autoscaler .*terminate`,
+        'm',
+      ),
       new RegExp(`^ {2}spec\\.tags\\.k8s\\.io/cluster-autoscaler/alpha-dev \\(line ${lineOf('  tags:') + 3}\\): .*reserved`, 'm'),
-      new RegExp(`^ {2}spec\\.tags\\.kubernetes\\.io/cluster/alpha-dev \\(line ${lineOf('  tags:') + 4}\\): .*reserved: .*cloud controller`, 'm'),
+      new RegExp(
+        `^ {2}spec\\.tags\\.kubernetes\\.io/cluster/alpha-dev \\(line ${lineOf('  tags:') + 4}\\): .*reserved: .*cloud controller`,
+        'm',
+      ),
       new RegExp(`^ {2}spec\\.tags\\.EKS:cluster-name \\(line ${lineOf('  tags:') + 5}\\): .*reserved`, 'm'),
     ],
   },
@@ -179,7 +196,10 @@ spec:
       name: 'issue 23 #5: a 253-character service account name (valid Kubernetes) whose derived IAM tag is over AWS limits',
       text,
       expect: [
-        new RegExp(`^ {2}spec\\.iam\\.serviceAccounts\\[0\\]\\.name \\(line ${line}\\): .*tag kubeaz:service-account \\(value\\) of iam-role .*'${ns}/${sa.replace(/\./g, '\\.')}' — 317 characters, and AWS allows at most 256`, 'm'),
+        new RegExp(
+          `^ {2}spec\\.iam\\.serviceAccounts\\[0\\]\\.name \\(line ${line}\\): .*tag kubeaz:service-account \\(value\\) of iam-role .*'${ns}/${sa.replace(/\./g, '\\.')}' — 317 characters, and AWS allows at most 256`,
+          'm',
+        ),
       ],
     };
   })(),
@@ -214,7 +234,9 @@ describe('bad input', () => {
       const file = path.join(dir, `bad-${CASES.indexOf(c)}.yaml`);
       if (c.text !== undefined) await writeFile(file, c.text);
       w.proxy.resetCounts();
-      const results = await Promise.all(COMMANDS.map((cmd) => kubeaz([cmd, '-f', file, ...(cmd === 'create' || cmd === 'destroy' ? ['--yes'] : [])], w.env)));
+      const results = await Promise.all(
+        COMMANDS.map((cmd) => kubeaz([cmd, '-f', file, ...(cmd === 'create' || cmd === 'destroy' ? ['--yes'] : [])], w.env)),
+      );
       results.forEach((r, i) => {
         const out = r.stdout + r.stderr;
         expect(r.code, `${COMMANDS[i]}: ${out}`).toBe(2);
@@ -242,7 +264,10 @@ describe('bad input', () => {
       [['status', '-f', f, '--nosuch'], /unknown option '--nosuch'; see 'kubeaz status --help'$/],
       [['create', '--yes'], /required option '-f, --file <cluster.yaml>' not specified; see 'kubeaz create --help'$/],
       [['nosuch', '-f', f], /unknown command 'nosuch'; see 'kubeaz --help'$/],
-      [['create', '-f', f, '--yes', '--state', 'ftp://bucket/x'], /--state ftp:\/\/bucket\/x: expected s3:\/\/bucket\/prefix; see 'kubeaz create --help'$/],
+      [
+        ['create', '-f', f, '--yes', '--state', 'ftp://bucket/x'],
+        /--state ftp:\/\/bucket\/x: expected s3:\/\/bucket\/prefix; see 'kubeaz create --help'$/,
+      ],
     ];
     w.proxy.resetCounts();
     for (const [args, want] of cases) {
@@ -260,7 +285,16 @@ describe('bad input', () => {
 
   it('access denied at run time: one readable line naming the resource and the code, stack only with --debug, state written; the re-run completes', async () => {
     const baseline = await w.reset();
-    w.proxy.configure({ rules: [{ match: 'ec2:CreateNatGateway', status: 403, code: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.' }] });
+    w.proxy.configure({
+      rules: [
+        {
+          match: 'ec2:CreateNatGateway',
+          status: 403,
+          code: 'UnauthorizedOperation',
+          message: 'You are not authorized to perform this operation.',
+        },
+      ],
+    });
     const r = await kubeaz(['create', '-f', w.file, '--yes'], w.env);
     const injected = w.proxy.counts();
     expect(r.code, r.stderr).toBe(1);
@@ -277,7 +311,16 @@ describe('bad input', () => {
     expect(state.resources.vpc.id).toMatch(/^vpc-/);
     expect(existsSync(path.join(w.dir, '.kubeaz', 'demo-dev.lock'))).toBe(false);
 
-    w.proxy.configure({ rules: [{ match: 'ec2:CreateNatGateway', status: 403, code: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.' }] });
+    w.proxy.configure({
+      rules: [
+        {
+          match: 'ec2:CreateNatGateway',
+          status: 403,
+          code: 'UnauthorizedOperation',
+          message: 'You are not authorized to perform this operation.',
+        },
+      ],
+    });
     const debug = await kubeaz(['create', '-f', w.file, '--yes', '--debug'], w.env);
     expect(debug.code).toBe(1);
     expect(debug.stderr, debug.stderr).toMatch(STACK);
@@ -287,7 +330,17 @@ describe('bad input', () => {
     const again = await kubeaz(['create', '-f', w.file, '--yes'], w.env);
     expect(again.code, again.stderr).toBe(0);
     const counts = addedCounts(await inventory(), baseline);
-    expect(counts).toMatchObject({ vpcs: 1, subnets: 6, natGateways: 3, elasticIps: 5, autoScalingGroups: 3, loadBalancers: 2, instances: 6 });
-    process.stdout.write(`[faults] access denied: ${JSON.stringify({ injected: injected.faults, exit: r.code, errorLines: lines.length, resumeMutating: w.proxy.counts().mutating, after: counts })}\n`);
+    expect(counts).toMatchObject({
+      vpcs: 1,
+      subnets: 6,
+      natGateways: 3,
+      elasticIps: 5,
+      autoScalingGroups: 3,
+      loadBalancers: 2,
+      instances: 6,
+    });
+    process.stdout.write(
+      `[faults] access denied: ${JSON.stringify({ injected: injected.faults, exit: r.code, errorLines: lines.length, resumeMutating: w.proxy.counts().mutating, after: counts })}\n`,
+    );
   });
 });

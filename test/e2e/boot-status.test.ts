@@ -52,7 +52,7 @@ const unwrap = (text: string) => text.replace(/\n {5,7}/g, ' ');
 const ago = (min: number) => new Date(Date.now() - min * 60_000).toISOString();
 
 // a story on one cluster: its steps build on each other, so they keep their order under --sequence.shuffle
-describe('status shows every instance\'s boot from its report in the bucket', { shuffle: false }, () => {
+describe("status shows every instance's boot from its report in the bucket", { shuffle: false }, () => {
   const moto = useMoto();
   let dir: string;
   let file: string;
@@ -61,7 +61,16 @@ describe('status shows every instance\'s boot from its report in the bucket', { 
   let master = '';
   let nodes: string[] = [];
 
-  const put = (r: BootReport) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `boot/${r.instanceId}.json`, Body: JSON.stringify(r), ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
+  const put = (r: BootReport) =>
+    s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: `boot/${r.instanceId}.json`,
+        Body: JSON.stringify(r),
+        ContentType: 'application/json',
+        ServerSideEncryption: 'AES256',
+      }),
+    );
   const report = (instanceId: string, group: string, over: Partial<BootReport>): BootReport => ({
     instanceId,
     group,
@@ -72,7 +81,13 @@ describe('status shows every instance\'s boot from its report in the bucket', { 
     ...over,
   });
   const ready = (id: string, group: string) =>
-    report(id, group, { result: 'ready', phases: [{ name: 'identity', start: ago(6), end: ago(5.9) }, { name: group === 'master' ? 'kubeadm-init' : 'kubeadm-join', start: ago(5.9), end: ago(2) }] });
+    report(id, group, {
+      result: 'ready',
+      phases: [
+        { name: 'identity', start: ago(6), end: ago(5.9) },
+        { name: group === 'master' ? 'kubeadm-init' : 'kubeadm-join', start: ago(5.9), end: ago(2) },
+      ],
+    });
 
   beforeAll(async () => {
     env = moto.env;
@@ -115,7 +130,11 @@ describe('status shows every instance\'s boot from its report in the bucket', { 
           { name: 'identity', start: ago(9), end: ago(8.9) },
           { name: 'kubeadm-init', start: ago(8.9), end: ago(1) },
         ],
-        error: { phase: 'kubeadm-init', message: 'kubeadm init exited 1 after 3 tries', output: 'I1205 preflight\n[ERROR CRI]: container runtime is not running\nerror execution phase preflight' },
+        error: {
+          phase: 'kubeadm-init',
+          message: 'kubeadm init exited 1 after 3 tries',
+          output: 'I1205 preflight\n[ERROR CRI]: container runtime is not running\nerror execution phase preflight',
+        },
       }),
     );
     await put(report(nodes[0]!, 'general', { result: 'running', updatedAt: ago(14), phases: [{ name: 'kubeadm-join', start: ago(15) }] }));
@@ -129,7 +148,9 @@ describe('status shows every instance\'s boot from its report in the bucket', { 
     expect(r.stdout).toMatch(new RegExp(`^ {2}master +${master} +kubeadm-init +FAILED +1m ago$`, 'm'));
     expect(r.stdout).toMatch(new RegExp(`^ {2}general +${nodes[0]} +kubeadm-join +STALLED +14m ago$`, 'm'));
     expect(r.stdout).toMatch(new RegExp(`^ {2}general +${nodes[1]} +kubeadm-join +ready +\\d+[sm] ago$`, 'm'));
-    expect(r.stdout).toContain(`  FAIL master ${master} at kubeadm-init: kubeadm init exited 1 after 3 tries\n      | I1205 preflight\n      | [ERROR CRI]: container runtime is not running\n      | error execution phase preflight\n`);
+    expect(r.stdout).toContain(
+      `  FAIL master ${master} at kubeadm-init: kubeadm init exited 1 after 3 tries\n      | I1205 preflight\n      | [ERROR CRI]: container runtime is not running\n      | error execution phase preflight\n`,
+    );
     expect(r.stdout).not.toContain('i-0deadbeef0000000');
     expect(r.stdout).toMatch(/^NOT healthy: .*, 2 instance boots not done$/m);
     for (const line of r.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
@@ -141,41 +162,80 @@ describe('status shows every instance\'s boot from its report in the bucket', { 
       { instanceId: nodes[0], group: 'general', phase: 'kubeadm-join', result: 'running', stalled: true },
       { instanceId: nodes[1], group: 'general', phase: 'kubeadm-join', result: 'ready', stalled: false },
     ]);
-    expect(j.boot[0]!.error).toEqual({ phase: 'kubeadm-init', message: 'kubeadm init exited 1 after 3 tries', output: expect.stringContaining('[ERROR CRI]') });
-    expect(j.bootProblems).toEqual([`master ${master}: boot failed at kubeadm-init: kubeadm init exited 1 after 3 tries`, `general ${nodes[0]}: boot stalled at kubeadm-join (no update for 14m)`]);
+    expect(j.boot[0]!.error).toEqual({
+      phase: 'kubeadm-init',
+      message: 'kubeadm init exited 1 after 3 tries',
+      output: expect.stringContaining('[ERROR CRI]'),
+    });
+    expect(j.bootProblems).toEqual([
+      `master ${master}: boot failed at kubeadm-init: kubeadm init exited 1 after 3 tries`,
+      `general ${nodes[0]}: boot stalled at kubeadm-join (no update for 14m)`,
+    ]);
   });
 
   it('a report that is not one is named, not dropped', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `boot/${nodes[1]}.json`, Body: '{"instanceId": "', ServerSideEncryption: 'AES256' }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `boot/${nodes[1]}.json`, Body: '{"instanceId": "', ServerSideEncryption: 'AES256' }),
+    );
     const r = await kubeaz(['status', '-f', file], env);
     expect(r.code).toBe(3);
     expect(r.stdout).toContain(`  FAIL general ${nodes[1]}: boot report unreadable: boot report is not JSON`);
   });
 
   it('every instance ready: healthy again (exit 0)', async () => {
-    for (const [id, g] of [[master, 'master'], [nodes[0]!, 'general'], [nodes[1]!, 'general']] as const) await put(ready(id, g));
+    for (const [id, g] of [
+      [master, 'master'],
+      [nodes[0]!, 'general'],
+      [nodes[1]!, 'general'],
+    ] as const)
+      await put(ready(id, g));
     const r = await kubeaz(['status', '-f', file], env);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('boot: 3/3 ready');
     expect(r.stdout).toMatch(/^healthy: /m);
   });
 
-  it('--wait --api-endpoint with nothing answering: unhealthy (exit 3), the boots\' phase as the reason, progress while it waits', async () => {
-    await put(report(master, 'master', { phases: [{ name: 'identity', start: ago(2), end: ago(1.9) }, { name: 'kubeadm-init', start: ago(1.9) }] }));
+  it("--wait --api-endpoint with nothing answering: unhealthy (exit 3), the boots' phase as the reason, progress while it waits", async () => {
+    await put(
+      report(master, 'master', {
+        phases: [
+          { name: 'identity', start: ago(2), end: ago(1.9) },
+          { name: 'kubeadm-init', start: ago(1.9) },
+        ],
+      }),
+    );
     const port = await freePort(); // nothing listens there
     const api = `https://127.0.0.1:${port}`;
     const r = await kubeaz(['status', '-f', file, '--wait', '3s', '--api-endpoint', api], env);
-    console.log(`--- status --wait 3s --api-endpoint (nothing there) (exit ${r.code}):\n${r.stderr.split('\n').filter((l) => l.startsWith('waiting')).slice(0, 2).join('\n')}\n${r.stdout}`);
+    console.log(
+      `--- status --wait 3s --api-endpoint (nothing there) (exit ${r.code}):\n${r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('waiting'))
+        .slice(0, 2)
+        .join('\n')}\n${r.stdout}`,
+    );
     expect(r.code).toBe(3);
     // (a line longer than 100 columns continues on the next, indented)
-    expect(unwrap(r.stdout)).toContain(`Kubernetes: API ${api} NOT reachable (ECONNREFUSED); boot: 2/3 booted; master ${master} at kubeadm-init (running)`);
+    expect(unwrap(r.stdout)).toContain(
+      `Kubernetes: API ${api} NOT reachable (ECONNREFUSED); boot: 2/3 booted; master ${master} at kubeadm-init (running)`,
+    );
     expect(r.stdout).toMatch(/^NOT healthy: .*, Kubernetes API not reachable, 1 instance boot not done$/m);
-    expect(r.stderr).toMatch(new RegExp(`waiting for ${ID} \\(\\d+s left\\): .*API not reachable yet \\(boot: 2/3 booted; master ${master} at kubeadm-init \\(running\\)\\)`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `waiting for ${ID} \\(\\d+s left\\): .*API not reachable yet \\(boot: 2/3 booted; master ${master} at kubeadm-init \\(running\\)\\)`,
+      ),
+    );
     // every boot done, and still nothing answers: the API alone makes it unhealthy
     await put(ready(master, 'master'));
     const again = await kubeaz(['status', '-f', file, '--api-endpoint', api, '--output', 'json'], env);
     expect(again.code).toBe(3);
-    expect(again.json<StatusJson>().kubernetes).toMatchObject({ checked: true, reachable: false, required: true, reason: 'ECONNREFUSED', boot: 'all 3 instances booted (ready)' });
+    expect(again.json<StatusJson>().kubernetes).toMatchObject({
+      checked: true,
+      reachable: false,
+      required: true,
+      reason: 'ECONNREFUSED',
+      boot: 'all 3 instances booted (ready)',
+    });
   });
 
   it('a private API (apiAccess: []) and no --api-endpoint: --wait judges from the boot reports and says the API was not checked', async () => {

@@ -116,7 +116,8 @@ describe('API calls of a no-op run', { shuffle: false }, () => {
   });
 
   it('at most 32 for a cluster without NLBs or IRSA, 45 for six zones, three masters, NLBs and IRSA', () => {
-    for (const name of ['small', 'big']) expect(counts[name]!.noop.total, `${name}: ${JSON.stringify(counts[name]!.noop.byAction)}`).toBeLessThanOrEqual(32);
+    for (const name of ['small', 'big'])
+      expect(counts[name]!.noop.total, `${name}: ${JSON.stringify(counts[name]!.noop.byAction)}`).toBeLessThanOrEqual(32);
     expect(counts.ha!.noop.mutating).toBe(0);
     expect(counts.ha!.noop.total, JSON.stringify(counts.ha!.noop.byAction)).toBeLessThanOrEqual(45);
   });
@@ -125,9 +126,13 @@ describe('API calls of a no-op run', { shuffle: false }, () => {
     for (const name of ['small', 'big']) {
       for (const run of ['noop', 'status'] as const) {
         const actions = Object.keys(counts[name]![run].byAction);
-        expect(actions.filter((a) => a.startsWith('elbv2:') || a.includes('OpenIDConnect') || a === 's3:GetObject'), `${name} ${run}`).toEqual([]);
+        expect(
+          actions.filter((a) => a.startsWith('elbv2:') || a.includes('OpenIDConnect') || a === 's3:GetObject'),
+          `${name} ${run}`,
+        ).toEqual([]);
         // one bucket's reads: the cluster bucket's, not the discovery bucket's
-        for (const a of ['s3:GetBucketTagging', 's3:GetBucketPolicy', 's3:GetPublicAccessBlock', 's3:GetBucketEncryption']) expect(counts[name]![run].byAction[a], `${name} ${run} ${a}`).toBe(1);
+        for (const a of ['s3:GetBucketTagging', 's3:GetBucketPolicy', 's3:GetPublicAccessBlock', 's3:GetBucketEncryption'])
+          expect(counts[name]![run].byAction[a], `${name} ${run} ${a}`).toBe(1);
       }
     }
     // the cluster that has them reads both buckets, the provider and the NLBs
@@ -147,7 +152,12 @@ describe('API calls of a no-op run', { shuffle: false }, () => {
     // A cluster being made has no VPC yet to record its features on, so its observe pass also makes
     // the reads its later no-ops are spared (issue 22): the NLB and target group lists, the OIDC
     // provider, and both buckets' locations.
-    const spared: Record<string, number> = { 'elbv2:DescribeLoadBalancers': 1, 'elbv2:DescribeTargetGroups': 1, 'iam:GetOpenIDConnectProvider': 1, 's3:GetBucketLocation': 2 };
+    const spared: Record<string, number> = {
+      'elbv2:DescribeLoadBalancers': 1,
+      'elbv2:DescribeTargetGroups': 1,
+      'iam:GetOpenIDConnectProvider': 1,
+      's3:GetBucketLocation': 2,
+    };
     for (const a of Object.keys(spared)) expect(counts.big!.noop.byAction[a], a).toBeUndefined();
     const observePass = counts.big!.noop.total + Object.values(spared).reduce((x, y) => x + y, 0);
     const reads = counts.big!.create.total - counts.big!.create.mutating;

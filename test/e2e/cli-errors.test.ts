@@ -40,7 +40,12 @@ describe('unreachable endpoints', () => {
     // "within seconds" as a count, not a clock (a loaded CI machine takes seconds to start node):
     // the first call is given up after the unreachable budget of 3 attempts (DEFAULT_RETRY), whose
     // pauses are at most 500 ms each (unit: retry.test.ts), not after the 10 of a reachable endpoint
-    expect(r.stderr).toMatch(new RegExp(`^error: cannot reach ${endpoint.replace(/[.:/]/g, '\\$&')} \\(AWS_ENDPOINT_URL\\): the connection was refused \\(.*; sts:GetCallerIdentity, after ${DEFAULT_RETRY.unreachableAttempts} attempts\\)$`, 'm'));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^error: cannot reach ${endpoint.replace(/[.:/]/g, '\\$&')} \\(AWS_ENDPOINT_URL\\): the connection was refused \\(.*; sts:GetCallerIdentity, after ${DEFAULT_RETRY.unreachableAttempts} attempts\\)$`,
+        'm',
+      ),
+    );
     expect(r.stderr).not.toMatch(/Error: /);
     expect(existsSync(path.join(dir, '.kubeaz'))).toBe(false);
     process.stdout.write(`[cli] connection refused: exit ${r.code} after ${seconds.toFixed(1)} s\n`);
@@ -49,18 +54,27 @@ describe('unreachable endpoints', () => {
   it('a host name that does not resolve: gives up within seconds and names it', async () => {
     const r = await kubeaz(['status', '-f', file], { ...base, AWS_ENDPOINT_URL: 'http://kubeaz-test.invalid:4566' });
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/^error: cannot reach http:\/\/kubeaz-test\.invalid:4566 \(AWS_ENDPOINT_URL\): the host name does not resolve \(.*; sts:GetCallerIdentity, after 3 attempts\)$/m);
+    expect(r.stderr).toMatch(
+      /^error: cannot reach http:\/\/kubeaz-test\.invalid:4566 \(AWS_ENDPOINT_URL\): the host name does not resolve \(.*; sts:GetCallerIdentity, after 3 attempts\)$/m,
+    );
   });
 });
 
 describe('profiles and credentials', () => {
   it('--profile nosuch says the profile does not exist (usage error, exit 2), and makes no call', async () => {
-    const r = await kubeaz(['status', '-f', file, '--profile', 'nosuch'], { ...base, AWS_CONFIG_FILE: path.join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none2'), AWS_ENDPOINT_URL: `http://127.0.0.1:${closedPort}` });
+    const r = await kubeaz(['status', '-f', file, '--profile', 'nosuch'], {
+      ...base,
+      AWS_CONFIG_FILE: path.join(dir, 'none'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none2'),
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${closedPort}`,
+    });
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr.trim()).toMatch(/^error: --profile nosuch: the AWS profile 'nosuch' does not exist \(looked in .*\); see 'kubeaz status --help'$/);
+    expect(r.stderr.trim()).toMatch(
+      /^error: --profile nosuch: the AWS profile 'nosuch' does not exist \(looked in .*\); see 'kubeaz status --help'$/,
+    );
   });
 
-  it('AWS_PROFILE and static keys both set: the SDK\'s multi-line notice does not reach the user', async () => {
+  it("AWS_PROFILE and static keys both set: the SDK's multi-line notice does not reach the user", async () => {
     await writeFile(path.join(dir, 'credentials'), '[p]\naws_access_key_id = a\naws_secret_access_key = b\n');
     await writeFile(path.join(dir, 'config'), '[profile p]\nregion = us-east-1\n');
     const r = await kubeaz(['status', '-f', file], {

@@ -28,7 +28,11 @@ describe('validate --output json', () => {
     expect(j.valid).toBe(false);
     expect(j.issues).toEqual([
       expect.objectContaining({ path: 'spec.network.nat', line: 14, message: 'nat must be one of perZone, single, none' }),
-      expect.objectContaining({ path: 'spec.controlPlane.volumeSiz', line: 21, message: expect.stringMatching(/did you mean volumeSize\?/) }),
+      expect.objectContaining({
+        path: 'spec.controlPlane.volumeSiz',
+        line: 21,
+        message: expect.stringMatching(/did you mean volumeSize\?/),
+      }),
     ]);
     for (const i of j.issues) expect(Object.keys(i).sort()).toEqual(expect.arrayContaining(['line', 'message', 'path']));
   });
@@ -36,7 +40,10 @@ describe('validate --output json', () => {
   it('a missing file is an issue too (path "(file)", line null)', async () => {
     const r = await kubeaz(['validate', '-f', path.join(dir, 'nope.yaml'), '--output', 'json']);
     expect(r.code).toBe(2);
-    expect(r.json()).toMatchObject({ valid: false, issues: [{ path: '(file)', line: null, message: expect.stringMatching(/does not exist/) }] });
+    expect(r.json()).toMatchObject({
+      valid: false,
+      issues: [{ path: '(file)', line: null, message: expect.stringMatching(/does not exist/) }],
+    });
   });
 
   it('a valid spec: { valid: true, warnings: [] }, exit 0', async () => {
@@ -73,7 +80,11 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
     await writeFile(script, r.stdout);
     execFileSync('bash', ['-n', script]);
     execFileSync('shellcheck', ['-s', 'bash', script]);
-    expect(execFileSync('bash', ['-c', `source ${JSON.stringify(script)} && complete -p kubeaz`]).toString().trim()).toBe('complete -F _kubeaz_completion kubeaz');
+    expect(
+      execFileSync('bash', ['-c', `source ${JSON.stringify(script)} && complete -p kubeaz`])
+        .toString()
+        .trim(),
+    ).toBe('complete -F _kubeaz_completion kubeaz');
     const work = await mkdtemp(path.join(dir, 'cwd-'));
     for (const f of ['cluster.yaml', 'prod.yml', 'notes.txt']) await writeFile(path.join(work, f), '');
     expect(complete(script, ['kubeaz', 'de'], work)).toEqual(['destroy']);
@@ -95,8 +106,23 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
     const fish = await kubeaz(['completion', 'fish']);
     expect(fish.code).toBe(0);
     expect(fish.stdout).toContain("complete -c kubeaz -n '__fish_seen_subcommand_from destroy' -l delete-backups");
-    expect(fish.stdout).toContain("complete -c kubeaz -n '__fish_seen_subcommand_from create' -s f -l file -r -a '(__fish_complete_suffix .yaml; __fish_complete_suffix .yml)'");
-    for (const sub of ['validate', 'create', 'plan', 'rollout', 'backup-etcd', 'kubeconfig', 'destroy', 'status', 'logs', 'schema', 'version', 'completion']) {
+    expect(fish.stdout).toContain(
+      "complete -c kubeaz -n '__fish_seen_subcommand_from create' -s f -l file -r -a '(__fish_complete_suffix .yaml; __fish_complete_suffix .yml)'",
+    );
+    for (const sub of [
+      'validate',
+      'create',
+      'plan',
+      'rollout',
+      'backup-etcd',
+      'kubeconfig',
+      'destroy',
+      'status',
+      'logs',
+      'schema',
+      'version',
+      'completion',
+    ]) {
       expect(zsh.stdout, sub).toMatch(new RegExp(`^ {4}'${sub}:`, 'm'));
       expect(zsh.stdout, sub).toMatch(new RegExp(`^ {8}${sub}\\)$`, 'm'));
       expect(fish.stdout, sub).toContain(`-n __fish_use_subcommand -a ${sub} `);
@@ -121,7 +147,9 @@ describe('kubeaz version', () => {
     const row = ADDON_VERSIONS_BY_MINOR['1.35']!;
     expect(v.addons['1.35']!.cilium).toBe(row.cilium.chart);
     expect(v.addons['1.35']!.awsEbsCsiDriver).toBe(row.awsEbsCsiDriver.chart);
-    expect(v.addons['1.35']!.awsCloudControllerManager).toBe(`${row.awsCloudControllerManager.chart} (image ${row.awsCloudControllerManager.image})`);
+    expect(v.addons['1.35']!.awsCloudControllerManager).toBe(
+      `${row.awsCloudControllerManager.chart} (image ${row.awsCloudControllerManager.image})`,
+    );
     expect(v.addons['*']!.helm).toBe(HELM_VERSION);
     const t = await kubeaz(['version']);
     expect(t.stdout.split('\n')[0]).toBe(`kubeaz ${pkg.version} (commit ${v.gitCommit})`);

@@ -12,7 +12,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { parse } from 'yaml';
-import { GetBucketTaggingCommand, GetBucketVersioningCommand, GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetBucketTaggingCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { useMoto } from '../helpers/moto.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
@@ -45,16 +53,28 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
   const snapKey = snapshotKey(new Date(Date.now() - 120_000));
   const snapBody = randomBytes(4096);
 
-  const getText = async (key: string) => (await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString('utf8'));
+  const getText = async (key: string) =>
+    await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString('utf8');
   const versions = async () => {
     const v = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET }));
     return [...(v.Versions ?? []), ...(v.DeleteMarkers ?? [])].map((x) => x.Key!);
   };
 
   /** What the node agent puts in the bucket: its bundle under agent/ (create uploads it) and a boot report per instance under boot/. */
-  const AGENT_KEYS = ['agent/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0/kubeaz-agent.mjs', 'boot/i-0123456789abcdef0.json'];
+  const AGENT_KEYS = [
+    'agent/0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0/kubeaz-agent.mjs',
+    'boot/i-0123456789abcdef0.json',
+  ];
   const plantAgentObjects = async () => {
-    for (const Key of AGENT_KEYS) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key.endsWith('.json') ? '{"instanceId":"i-0123456789abcdef0"}' : 'export {};\n', ServerSideEncryption: 'AES256' }));
+    for (const Key of AGENT_KEYS)
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key,
+          Body: Key.endsWith('.json') ? '{"instanceId":"i-0123456789abcdef0"}' : 'export {};\n',
+          ServerSideEncryption: 'AES256',
+        }),
+      );
   };
 
   beforeAll(async () => {
@@ -71,12 +91,19 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('create, then a snapshot lands in etcd/ (as the master\'s timer would put it)', async () => {
+  it("create, then a snapshot lands in etcd/ (as the master's timer would put it)", async () => {
     const r = await kubeaz(['create', '-f', file, '--yes'], env);
     expect(r.code, r.stderr).toBe(0);
     for (const f of PKI_FILES) pki[f] = await getText(`pki/${f}`);
     await s3.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: snapKey, Body: snapBody, IfNoneMatch: '*', ServerSideEncryption: 'AES256', Metadata: { sha256: createHash('sha256').update(snapBody).digest('hex') } }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: snapKey,
+        Body: snapBody,
+        IfNoneMatch: '*',
+        ServerSideEncryption: 'AES256',
+        Metadata: { sha256: createHash('sha256').update(snapBody).digest('hex') },
+      }),
     );
     await plantAgentObjects();
   });
@@ -89,7 +116,13 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
   });
 
   it('the bucket kind itself refuses to delete a bucket holding snapshots unless told to delete backups', async () => {
-    const ctx = createRunContext({ clusterId: 'demo-dev', region: REGION, accountId: ACCOUNT, generation: 'g', aws: new AwsClients({ region: REGION }) });
+    const ctx = createRunContext({
+      clusterId: 'demo-dev',
+      region: REGION,
+      accountId: ACCOUNT,
+      generation: 'g',
+      aws: new AwsClients({ region: REGION }),
+    });
     const [actual] = await bucketHandler.observe(ctx);
     expect(actual?.id).toBe(BUCKET);
     await expect(bucketHandler.delete(ctx, actual!)).rejects.toThrow(/holds 1 etcd snapshot\(s\): not deleting them/);
@@ -97,7 +130,9 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
   });
 
   it('destroy shows what it will delete before it asks (counts per kind, the VPC, the bucket kept with its backups); without a terminal it then refuses', async () => {
-    const status = (await kubeaz(['status', '-f', file, '--output', 'json'], env)).json<{ resources: Array<{ key: string; kind: string; id: string }> }>();
+    const status = (await kubeaz(['status', '-f', file, '--output', 'json'], env)).json<{
+      resources: Array<{ key: string; kind: string; id: string }>;
+    }>();
     const vpcId = status.resources.find((r) => r.key === 'vpc')!.id;
     const subnets = status.resources.filter((r) => r.kind === 'subnet').length;
     const r = await kubeaz(['destroy', '-f', file], env);
@@ -105,7 +140,9 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     expect(r.stderr).toMatch(/refusing without a terminal to confirm on; pass --yes/);
     // status lists what the spec names; destroy also deletes what lies under kubeaz's agent/ prefix
     // without being named (the planted bundle of another build)
-    const going = status.resources.filter((x) => x.kind !== 'bucket' && x.kind !== 'pki').length + AGENT_KEYS.filter((k) => k.startsWith('agent/')).length;
+    const going =
+      status.resources.filter((x) => x.kind !== 'bucket' && x.kind !== 'pki').length +
+      AGENT_KEYS.filter((k) => k.startsWith('agent/')).length;
     expect(r.stderr).toContain(`destroy demo-dev in ${REGION} (account ${ACCOUNT}): ${going} resources to delete`);
     expect(r.stderr).toMatch(new RegExp(`(^| ) +${subnets} subnet\\b`, 'm'));
     expect(r.stderr).toContain(`  VPC: ${vpcId}`);
@@ -157,7 +194,10 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     expect(agent).toContain('agent/config.json');
     expect(agent.filter((k) => /^agent\/kubeaz-agent-[a-f0-9]{64}\.mjs$/.test(k))).toHaveLength(1);
     const status = await kubeaz(['status', '-f', file, '--output', 'json'], env);
-    expect(status.json<{ etcdBackups: { count: number; newestKey: string } }>().etcdBackups).toMatchObject({ count: 1, newestKey: snapKey });
+    expect(status.json<{ etcdBackups: { count: number; newestKey: string } }>().etcdBackups).toMatchObject({
+      count: 1,
+      newestKey: snapKey,
+    });
   });
 
   it('destroy --delete-backups removes the snapshots and the bucket too: nothing is left', async () => {
@@ -168,7 +208,16 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     expect(r.stderr).not.toMatch(/not made by kubeaz/);
     expect(r.stderr).toMatch(/nothing of demo-dev remains/);
     // --output json with --yes: the preview is listed, without a question
-    const out = r.json<{ deleted: unknown[]; preview: { total: number; byKind: Record<string, number>; vpcId: string; backupsKept: boolean; bucket: { name: string; kept: boolean; etcdSnapshots: number } } }>();
+    const out = r.json<{
+      deleted: unknown[];
+      preview: {
+        total: number;
+        byKind: Record<string, number>;
+        vpcId: string;
+        backupsKept: boolean;
+        bucket: { name: string; kept: boolean; etcdSnapshots: number };
+      };
+    }>();
     expect(out.preview.backupsKept).toBe(false);
     expect(out.preview.bucket).toMatchObject({ name: BUCKET, kept: false });
     expect(out.preview.vpcId).toMatch(/^vpc-/);

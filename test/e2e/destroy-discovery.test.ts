@@ -57,7 +57,12 @@ describe('destroy names the objects kubeaz did not make in the discovery bucket 
     await writeFile(file, spec);
     s3 = new S3Client({ region: REGION, forcePathStyle: true });
     const iam = new IAMClient({ region: 'us-east-1' });
-    await iam.send(new CreatePolicyCommand({ PolicyName: 'uploader-s3', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }) }));
+    await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: 'uploader-s3',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }),
+      }),
+    );
     const r = await kubeaz(['create', '-f', file, '--yes'], env);
     expect(r.code, r.stderr).toBe(0);
     await s3.send(new PutObjectCommand({ Bucket: DISCOVERY, Key: FOREIGN, Body: 'twelve bytes' }));
@@ -73,8 +78,16 @@ describe('destroy names the objects kubeaz did not make in the discovery bucket 
     const r = await kubeaz(['destroy', '-f', file], env);
     expect(r.code, r.stderr).toBe(2); // no terminal to confirm on
     const warned = r.stderr.split('\n').filter((l) => /not made by kubeaz, goes with its container/.test(l));
-    expect(warned.some((l) => l.includes(`object s3://${DISCOVERY}/${FOREIGN} (12 bytes) in the cluster's discovery bucket (unversioned: no copy stays)`)), r.stderr).toBe(true);
-    expect(warned.some((l) => l.includes(`object s3://${BUCKET}/${FOREIGN_PRIVATE} (5 bytes) in the cluster's bucket`)), r.stderr).toBe(true);
+    expect(
+      warned.some((l) =>
+        l.includes(`object s3://${DISCOVERY}/${FOREIGN} (12 bytes) in the cluster's discovery bucket (unversioned: no copy stays)`),
+      ),
+      r.stderr,
+    ).toBe(true);
+    expect(
+      warned.some((l) => l.includes(`object s3://${BUCKET}/${FOREIGN_PRIVATE} (5 bytes) in the cluster's bucket`)),
+      r.stderr,
+    ).toBe(true);
     expect(warned.filter((l) => l.includes(DISCOVERY))).toHaveLength(1);
     expect(r.stderr).not.toMatch(/openid-configuration|openid\/v1\/jwks/);
     expect((await s3.send(new ListObjectsV2Command({ Bucket: DISCOVERY }))).Contents!.map((o) => o.Key).sort()).toEqual(keys);
@@ -99,6 +112,8 @@ describe('destroy names the objects kubeaz did not make in the discovery bucket 
     await s3.send(new PutObjectCommand({ Bucket: DISCOVERY, Key: FOREIGN, Body: 'twelve bytes' }));
     const r = await kubeaz(['destroy', '-f', file, '--yes', '--delete-backups', '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json<{ foreign: string[] }>().foreign).toEqual([`object s3://${DISCOVERY}/${FOREIGN} (12 bytes) in the cluster's discovery bucket (unversioned: no copy stays)`]);
+    expect(r.json<{ foreign: string[] }>().foreign).toEqual([
+      `object s3://${DISCOVERY}/${FOREIGN} (12 bytes) in the cluster's discovery bucket (unversioned: no copy stays)`,
+    ]);
   }, 300_000);
 });

@@ -13,7 +13,15 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { freePort, motoEnv } from '../../src/devtools/moto.js';
 import { useMoto } from '../helpers/moto.js';
 import { planRetention, snapshotKey, snapshotTime } from '../../src/etcd/retention.js';
@@ -77,12 +85,15 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd: two backups in the same second', { shu
       new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
         const headers = { ...req.headers, 'content-length': String(body.length) };
         delete headers['transfer-encoding'];
-        const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent: false }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-          res.on('error', reject);
-        });
+        const up = httpRequest(
+          { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent: false },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
+            res.on('error', reject);
+          },
+        );
         up.on('error', reject);
         up.end(body);
       });
@@ -118,12 +129,32 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd: two backups in the same second', { shu
     const peerUrl = `http://127.0.0.1:${peer}`;
     etcd = spawn(
       'etcd',
-      ['--name', 'default', '--data-dir', path.join(dir, 'etcd'), '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl, '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', `default=${peerUrl}`, '--log-level', 'error'],
+      [
+        '--name',
+        'default',
+        '--data-dir',
+        path.join(dir, 'etcd'),
+        '--listen-client-urls',
+        etcdUrl,
+        '--advertise-client-urls',
+        etcdUrl,
+        '--listen-peer-urls',
+        peerUrl,
+        '--initial-advertise-peer-urls',
+        peerUrl,
+        '--initial-cluster',
+        `default=${peerUrl}`,
+        '--log-level',
+        'error',
+      ],
       { stdio: 'ignore' },
     );
     for (let i = 0; ; i++) {
       try {
-        execFileSync('etcdctl', ['--endpoints', etcdUrl, '--command-timeout', '5s', 'put', 'greeting', 'hello'], { env: { ...process.env, ETCDCTL_API: '3' }, stdio: 'ignore' });
+        execFileSync('etcdctl', ['--endpoints', etcdUrl, '--command-timeout', '5s', 'put', 'greeting', 'hello'], {
+          env: { ...process.env, ETCDCTL_API: '3' },
+          stdio: 'ignore',
+        });
         break;
       } catch (e) {
         if (i > 150) throw e;
@@ -175,6 +206,9 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd: two backups in the same second', { shu
     expect(puts).toEqual([...planted, out.key]);
     expect(planted.map((k) => snapshotTime(k)! - snapshotTime(planted[0]!)!)).toEqual([0, 1, 2]);
     expect(snapshotTime(out.key)).toBe(snapshotTime(planted[0]!)! + 3);
-    for (const k of planted) expect(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: k }))).Body!.transformToString()).toBe(`the timer's snapshot ${k}`);
+    for (const k of planted)
+      expect(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: k }))).Body!.transformToString()).toBe(
+        `the timer's snapshot ${k}`,
+      );
   }, 180_000);
 });

@@ -11,7 +11,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { freePort } from '../../src/devtools/moto.js';
 import { useMoto } from '../helpers/moto.js';
 import { planRetention, snapshotKey } from '../../src/etcd/retention.js';
@@ -60,14 +68,22 @@ async function startEtcd(dataDir: string, name = 'default'): Promise<Etcd> {
   const proc = spawn(
     'etcd',
     [
-      '--name', name,
-      '--data-dir', dataDir,
-      '--listen-client-urls', url,
-      '--advertise-client-urls', url,
-      '--listen-peer-urls', peerUrl,
-      '--initial-advertise-peer-urls', peerUrl,
-      '--initial-cluster', `${name}=${peerUrl}`,
-      '--log-level', 'error',
+      '--name',
+      name,
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      url,
+      '--advertise-client-urls',
+      url,
+      '--listen-peer-urls',
+      peerUrl,
+      '--initial-advertise-peer-urls',
+      peerUrl,
+      '--initial-cluster',
+      `${name}=${peerUrl}`,
+      '--log-level',
+      'error',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -93,7 +109,11 @@ async function startEtcd(dataDir: string, name = 'default'): Promise<Etcd> {
 }
 
 const etcdctl = (url: string, args: string[], input?: string): string =>
-  execFileSync('etcdctl', ['--endpoints', url, '--command-timeout', '5s', ...args], { env: ETCD_ENV, input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
+  execFileSync('etcdctl', ['--endpoints', url, '--command-timeout', '5s', ...args], {
+    env: ETCD_ENV,
+    input,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  }).toString();
 
 /** `etcdutl` (etcd 3.5+) or, on 3.4, `etcdctl snapshot …`. */
 const snapshotTool = (args: string[]): string =>
@@ -146,12 +166,41 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     const data = path.join(dir, `restored-${name}`);
     const peer = await freePort();
     // the restored member's own peer URL must match what it is started with
-    snapshotTool(['snapshot', 'restore', snap, '--data-dir', data, '--name', name, '--initial-cluster', `${name}=http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`]);
+    snapshotTool([
+      'snapshot',
+      'restore',
+      snap,
+      '--data-dir',
+      data,
+      '--name',
+      name,
+      '--initial-cluster',
+      `${name}=http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peer}`,
+    ]);
     const [client] = [await freePort()];
     const url = `http://127.0.0.1:${client}`;
     const proc = spawn(
       'etcd',
-      ['--name', name, '--data-dir', data, '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `${name}=http://127.0.0.1:${peer}`, '--log-level', 'error'],
+      [
+        '--name',
+        name,
+        '--data-dir',
+        data,
+        '--listen-client-urls',
+        url,
+        '--advertise-client-urls',
+        url,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${peer}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${peer}`,
+        '--initial-cluster',
+        `${name}=http://127.0.0.1:${peer}`,
+        '--log-level',
+        'error',
+      ],
       { stdio: 'ignore' },
     );
     const stop = () =>
@@ -175,7 +224,8 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
   /** Every version and delete marker under etcd/ removed: each test starts from an empty prefix. */
   const clearSnapshots = async () => {
     const page = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: 'etcd/' }));
-    for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: v.Key!, VersionId: v.VersionId! }));
+    for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])])
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: v.Key!, VersionId: v.VersionId! }));
     expect(page.IsTruncated).toBeFalsy();
   };
   const plant = async (keys: string[], body: string | Buffer = 'x') => {
@@ -204,7 +254,9 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = r.json<BackupJson>();
     expect(out.key).toMatch(/^etcd\/\d{8}T\d{6}Z\.db$/);
-    expect(Math.abs(Date.parse(out.key.replace(/^etcd\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.db$/, '$1-$2-$3T$4:$5:$6Z')) - Date.now())).toBeLessThan(60_000);
+    expect(
+      Math.abs(Date.parse(out.key.replace(/^etcd\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.db$/, '$1-$2-$3T$4:$5:$6Z')) - Date.now()),
+    ).toBeLessThan(60_000);
     expect(out.multipart).toBe(false);
     const obj = await download(out.key);
     expect(obj.body.length).toBe(out.bytes);
@@ -238,7 +290,10 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
       etcdctl(etcd.url, ['put', `/big/${i}`], v); // value from stdin
     }
     const t0 = Date.now();
-    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', etcd.url, '--output', 'json'], { ...env, KUBEAZ_S3_PART_MIB: '5' });
+    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', etcd.url, '--output', 'json'], {
+      ...env,
+      KUBEAZ_S3_PART_MIB: '5',
+    });
     const wall = (Date.now() - t0) / 1000;
     expect(r.code, r.stderr).toBe(0);
     const out = r.json<BackupJson>();
@@ -255,7 +310,9 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     } finally {
       await restored.stop();
     }
-    figures.push(`large: ${(out.bytes / 1048576).toFixed(1)} MiB in 5 MiB parts; snapshot ${out.seconds.snapshot.toFixed(3)}s, upload ${out.seconds.upload.toFixed(3)}s, whole CLI run ${wall.toFixed(2)}s`);
+    figures.push(
+      `large: ${(out.bytes / 1048576).toFixed(1)} MiB in 5 MiB parts; snapshot ${out.seconds.snapshot.toFixed(3)}s, upload ${out.seconds.upload.toFixed(3)}s, whole CLI run ${wall.toFixed(2)}s`,
+    );
   });
 
   it('an etcd that is not there: a clear error and nothing uploaded', async () => {
@@ -263,7 +320,9 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', `http://127.0.0.1:${await freePort()}`], env);
     expect(r.code).toBe(1);
     // asked first who leads (Maintenance.Status): nobody answers, so no snapshot is even started
-    expect(r.stderr).toMatch(/no healthy etcd member \(one that knows a leader and reports no alarm\) answers at http:\/\/127\.0\.0\.1:\d+: nothing was snapshotted/);
+    expect(r.stderr).toMatch(
+      /no healthy etcd member \(one that knows a leader and reports no alarm\) answers at http:\/\/127\.0\.0\.1:\d+: nothing was snapshotted/,
+    );
     expect((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'etcd/' }))).KeyCount).toBe(before);
   });
 
@@ -274,7 +333,10 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     const firstKey = (await backup()).key;
     const r = await kubeaz(['backup-etcd', '-f', file, '--list', '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(0);
-    const out = r.json<{ bucket: string; snapshots: Array<{ key: string; time: string; size: number; sha256: string; ageSeconds: number }> }>();
+    const out = r.json<{
+      bucket: string;
+      snapshots: Array<{ key: string; time: string; size: number; sha256: string; ageSeconds: number }>;
+    }>();
     expect(out.bucket).toBe(BUCKET);
     expect(out.snapshots.map((x) => x.key)).toEqual([firstKey, older]);
     expect(out.snapshots[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -316,11 +378,16 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     const inHour = (secondsAgo: number, minutes: number) => snapshotKey(new Date(hourOf(secondsAgo) + minutes * 60_000));
     const planted = [
       at(30 * 60), // < 1 h: kept
-      inHour(5 * H, 20), inHour(5 * H, 10), // one hour twice: the first kept
-      inHour(3 * D, 20), inHour(3 * D, 10), at(3 * D + 4 * H), // 3 days: first of each hour
-      at(10 * D), at(10 * D + 2 * H), // beyond retention: gone
+      inHour(5 * H, 20),
+      inHour(5 * H, 10), // one hour twice: the first kept
+      inHour(3 * D, 20),
+      inHour(3 * D, 10),
+      at(3 * D + 4 * H), // 3 days: first of each hour
+      at(10 * D),
+      at(10 * D + 2 * H), // beyond retention: gone
     ];
-    for (const Key of [...planted, 'etcd/notes.txt']) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: 'x', ServerSideEncryption: 'AES256' }));
+    for (const Key of [...planted, 'etcd/notes.txt'])
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: 'x', ServerSideEncryption: 'AES256' }));
     const listed = (await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'etcd/' }))).Contents!.map((o) => o.Key!);
     const plan = planRetention(listed, new Date(now), RETENTION_DAYS);
     expect(plan.delete.length).toBeGreaterThanOrEqual(4);
@@ -364,29 +431,43 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     expect(out.etcdBackups.noncurrentBytes).toBe(1536 * 1024); // the pruned snapshot, still counted
     expect(out.etcdBackups.bytes).toBe(1536 * 1024 + 4096);
     const text = await kubeaz(['status', '-f', file], env);
-    expect(unwrapped(text.stdout)).toContain('etcd backups take 1.5 MiB in the bucket (1.5 MiB of it pruned versions awaiting the lifecycle rule)');
-    expect(unwrapped(text.stdout)).toMatch(/etcd backups take [\d.]+ (KiB|MiB|GiB) in the bucket \([\d.]+ (B|KiB|MiB|GiB) of it pruned versions awaiting the lifecycle rule\)/);
+    expect(unwrapped(text.stdout)).toContain(
+      'etcd backups take 1.5 MiB in the bucket (1.5 MiB of it pruned versions awaiting the lifecycle rule)',
+    );
+    expect(unwrapped(text.stdout)).toMatch(
+      /etcd backups take [\d.]+ (KiB|MiB|GiB) in the bucket \([\d.]+ (B|KiB|MiB|GiB) of it pruned versions awaiting the lifecycle rule\)/,
+    );
   });
 
   it('through SSM: moto runs nothing, so no new object appears — and that is a clear error', async () => {
     const r = await kubeaz(['backup-etcd', '-f', file], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/asking the master i-[0-9a-f]+ \(master\) through SSM to take a backup \(kubeaz-agent backup, or kubeaz-etcd-backup\.service on an older master\)/);
+    expect(r.stderr).toMatch(
+      /asking the master i-[0-9a-f]+ \(master\) through SSM to take a backup \(kubeaz-agent backup, or kubeaz-etcd-backup\.service on an older master\)/,
+    );
     // verified: the command's "Success" alone is not a backup
-    expect(r.stderr).toMatch(/no new snapshot appeared in s3:\/\/kubeaz-eb-qa-123456789012\/etcd\/ .*after asking every running master: i-[0-9a-f]+: reported the backup command \S+ done, but no new snapshot appeared/);
+    expect(r.stderr).toMatch(
+      /no new snapshot appeared in s3:\/\/kubeaz-eb-qa-123456789012\/etcd\/ .*after asking every running master: i-[0-9a-f]+: reported the backup command \S+ done, but no new snapshot appeared/,
+    );
   });
 
   it('--etcd-endpoint with several endpoints: the member that answers Status as leader is snapshotted, one that does not answer is passed over', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', `${dead},${etcd.url}`, '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json<{ endpoint: string; leader: boolean; memberId: string }>()).toMatchObject({ endpoint: etcd.url, leader: true, memberId: expect.stringMatching(/^\d+$/) });
+    expect(r.json<{ endpoint: string; leader: boolean; memberId: string }>()).toMatchObject({
+      endpoint: etcd.url,
+      leader: true,
+      memberId: expect.stringMatching(/^\d+$/),
+    });
     const text = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', `${dead},${etcd.url}`], env);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stderr).toContain(`taking a snapshot of ${etcd.url}: the leader`);
     const none = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', dead], env);
     expect(none.code).toBe(1);
-    expect(none.stderr).toContain(`no healthy etcd member (one that knows a leader and reports no alarm) answers at ${dead}: nothing was snapshotted`);
+    expect(none.stderr).toContain(
+      `no healthy etcd member (one that knows a leader and reports no alarm) answers at ${dead}: nothing was snapshotted`,
+    );
   });
 
   it('the snapshot file kubeaz verified is what etcdctl would have saved', async () => {

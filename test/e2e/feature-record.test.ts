@@ -10,7 +10,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeleteTagsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeLoadBalancersCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Plan } from '../../src/engine/compare.js';
 import { kubeaz } from '../helpers/cli.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';
@@ -48,7 +52,8 @@ interface CreateJson {
 }
 
 /** The reads of IRSA (OIDC provider, discovery bucket's location, sa.pub) and of each load balancer family, by action. */
-const irsaReads = (c: Calls) => Object.keys(c.byAction).filter((a) => a.includes('OpenIDConnect') || a === 's3:GetObject' || a === 's3:GetBucketLocation');
+const irsaReads = (c: Calls) =>
+  Object.keys(c.byAction).filter((a) => a.includes('OpenIDConnect') || a === 's3:GetObject' || a === 's3:GetBucketLocation');
 const elbv2Reads = (c: Calls) => Object.keys(c.byAction).filter((a) => a.startsWith('elbv2:'));
 const classicReads = (c: Calls) => Object.keys(c.byAction).filter((a) => a.startsWith('elb:'));
 
@@ -73,8 +78,10 @@ describe('the features a cluster records on its VPC', { shuffle: false }, () => 
     return vpcs[0]!;
   };
   const recorded = async () => (await vpc()).Tags?.find((t) => t.Key === FEATURES_TAG)?.Value;
-  const nlbs = async () => ((await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? []).filter((l) => l.LoadBalancerName?.startsWith(`${ID}-`));
-  const targetGroups = async () => ((await elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? []).filter((t) => t.TargetGroupName?.startsWith(`${ID}-`));
+  const nlbs = async () =>
+    ((await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? []).filter((l) => l.LoadBalancerName?.startsWith(`${ID}-`));
+  const targetGroups = async () =>
+    ((await elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? []).filter((t) => t.TargetGroupName?.startsWith(`${ID}-`));
 
   beforeAll(async () => {
     env = moto.env;

@@ -42,7 +42,11 @@ interface CreateJson {
   ok: boolean;
   calls: { total: number; mutating: number; byAction: Record<string, number> };
 }
-const mutatingCalls = (c: CreateJson) => Object.entries(c.calls.byAction).filter(([k]) => !/:(Describe|List|Get|Head)/.test(k)).map(([k, n]) => `${k}×${n}`).sort();
+const mutatingCalls = (c: CreateJson) =>
+  Object.entries(c.calls.byAction)
+    .filter(([k]) => !/:(Describe|List|Get|Head)/.test(k))
+    .map(([k, n]) => `${k}×${n}`)
+    .sort();
 
 const moto = useMoto({ processEnv: true });
 
@@ -57,7 +61,9 @@ describe('controlPlane.count on a running cluster: 1 → 3, and back refused', {
   let elb: ElasticLoadBalancingClient;
   let before: Inventory;
   let first: { instance: string; zone: string };
-  const groups = async () => (await asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).AutoScalingGroups ?? [];
+  const groups = async () =>
+    (await asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).AutoScalingGroups ??
+    [];
   const plan = async () => {
     const r = await kubeaz(['plan', '-f', file, '--detailed-exitcode', '--output', 'json'], env);
     return { code: r.code, p: r.json<PlanJson>(), stderr: r.stderr };
@@ -88,7 +94,11 @@ describe('controlPlane.count on a running cluster: 1 → 3, and back refused', {
     expect(code, stderr).toBe(4);
     expect(p.summary.refuse).toBe(0);
     expect(p.calls.mutating).toBe(0);
-    const by = (action: string) => p.changes.filter((c) => c.action === action).map((c) => c.key).sort();
+    const by = (action: string) =>
+      p.changes
+        .filter((c) => c.action === action)
+        .map((c) => c.key)
+        .sort();
     expect(by('create')).toEqual(['asg/master-2', 'asg/master-3', 'lt/master-2', 'lt/master-3']);
     expect(by('update')).toEqual(['asg/master', 'object/agent/config.json']);
     expect(by('delete')).toEqual([]);
@@ -108,14 +118,19 @@ describe('controlPlane.count on a running cluster: 1 → 3, and back refused', {
     const master = gs.find((g) => g.AutoScalingGroupName === `${ID}-master`)!;
     expect(master.Instances?.map((i) => i.InstanceId)).toEqual([first.instance]);
     const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).Subnets ?? [];
-    const zoneOf = (g: (typeof gs)[number]) => g.VPCZoneIdentifier!.split(',').map((id) => subnets.find((s) => s.SubnetId === id)!.AvailabilityZone);
+    const zoneOf = (g: (typeof gs)[number]) =>
+      g.VPCZoneIdentifier!.split(',').map((id) => subnets.find((s) => s.SubnetId === id)!.AvailabilityZone);
     expect(zoneOf(master)).toEqual([first.zone]);
     const zones = ['master', 'master-2', 'master-3'].map((n) => zoneOf(gs.find((g) => g.AutoScalingGroupName === `${ID}-${n}`)!));
     expect(zones.every((z) => z.length === 1)).toBe(true);
     expect(new Set(zones.flat()).size).toBe(3);
-    const instances = gs.filter((g) => /-master(-\d)?$/.test(g.AutoScalingGroupName!)).flatMap((g) => g.Instances!.map((i) => i.InstanceId!)).sort();
+    const instances = gs
+      .filter((g) => /-master(-\d)?$/.test(g.AutoScalingGroupName!))
+      .flatMap((g) => g.Instances!.map((i) => i.InstanceId!))
+      .sort();
     expect(instances).toHaveLength(3);
-    const elbs = (await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [`${ID}-api`, `${ID}-api-int`] }))).LoadBalancerDescriptions!;
+    const elbs = (await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [`${ID}-api`, `${ID}-api-int`] })))
+      .LoadBalancerDescriptions!;
     for (const e of elbs) expect(e.Instances!.map((i) => i.InstanceId).sort(), e.LoadBalancerName).toEqual(instances);
     // and the cluster now matches the spec
     const again = await plan();
@@ -139,14 +154,21 @@ describe('controlPlane.count on a running cluster: 1 → 3, and back refused', {
     expect(new Set(cp.masters.map((m) => m.zone)).size).toBe(3);
     expect(cp.restore).toBeUndefined();
     // what haboot's restore step writes when it wins the restore record
-    const record = { snapshot: 'etcd/2026/11/28/etcd-20261128T220000Z.db', snapshotTime: '2026-11-28T22:00:00Z', restoredAt: '2026-11-28T22:31:05Z', by: 'master-2 i-0abc' };
+    const record = {
+      snapshot: 'etcd/2026/11/28/etcd-20261128T220000Z.db',
+      snapshotTime: '2026-11-28T22:00:00Z',
+      restoredAt: '2026-11-28T22:31:05Z',
+      by: 'master-2 i-0abc',
+    };
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'etcd/control-plane/restore.json', Body: JSON.stringify(record) }));
     expect((await read()).restore).toEqual(record);
     const text = await kubeaz(['status', '-f', file], env);
     expect(text.stdout).toMatch(/^control plane: 3\/3 masters in service$/m);
     expect(text.stdout).toMatch(new RegExp(`^ {2}master +${first.zone} +${first.instance} +in service$`, 'm'));
     // (long lines wrap at 100 columns, continuing indented)
-    expect(text.stdout.replace(/\n {5,}/g, ' ')).toMatch(/etcd was restored from etcd\/2026\/11\/28\/etcd-20261128T220000Z\.db \(taken 2026-11-28T22:00:00Z\) at 2026-11-28T22:31:05Z by master-2 i-0abc/);
+    expect(text.stdout.replace(/\n {5,}/g, ' ')).toMatch(
+      /etcd was restored from etcd\/2026\/11\/28\/etcd-20261128T220000Z\.db \(taken 2026-11-28T22:00:00Z\) at 2026-11-28T22:31:05Z by master-2 i-0abc/,
+    );
   });
 
   it('3 → 1 is refused by plan and by create, with the reason, before any mutating call', async () => {

@@ -51,7 +51,13 @@ describe('an OIDC provider at the issuer URL that is not the cluster’s', { shu
     file = path.join(dir, 'cluster.yaml');
     await writeFile(file, spec);
     iam = new IAMClient({ region: 'us-east-1' });
-    const made = await iam.send(new CreateOpenIDConnectProviderCommand({ Url: `https://${HOST}`, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }));
+    const made = await iam.send(
+      new CreateOpenIDConnectProviderCommand({
+        Url: `https://${HOST}`,
+        ClientIDList: ['sts.amazonaws.com'],
+        ThumbprintList: ['0'.repeat(40)],
+      }),
+    );
     expect(made.OpenIDConnectProviderArn).toBe(ARN);
   });
   afterAll(async () => {
@@ -65,10 +71,16 @@ describe('an OIDC provider at the issuer URL that is not the cluster’s', { shu
     expect(text.stdout).toContain(`the IAM OIDC provider ${ARN} already exists and belongs to something kubeaz did not make`);
     const r = await kubeaz(['plan', '-f', file, '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(1);
-    const p = r.json<{ summary: { refuse: number }; changes: Array<{ key: string; action: string; id?: string; reason?: string }>; calls: { mutating: number } }>();
+    const p = r.json<{
+      summary: { refuse: number };
+      changes: Array<{ key: string; action: string; id?: string; reason?: string }>;
+      calls: { mutating: number };
+    }>();
     expect(p.calls.mutating).toBe(0);
     expect(p.summary.refuse).toBe(1);
-    expect(p.changes.filter((c) => c.action === 'refuse')).toEqual([{ key: 'oidc-provider', kind: 'oidc-provider', action: 'refuse', id: ARN, fields: [], reason: expect.stringContaining(ARN) }]);
+    expect(p.changes.filter((c) => c.action === 'refuse')).toEqual([
+      { key: 'oidc-provider', kind: 'oidc-provider', action: 'refuse', id: ARN, fields: [], reason: expect.stringContaining(ARN) },
+    ]);
     // everything else is still planned: the provider's dependents too
     expect(p.changes.find((c) => c.key === 'role/irsa-ebs-csi')?.action).toBe('create');
   }, 120_000);

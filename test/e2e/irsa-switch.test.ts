@@ -11,7 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
 import { DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetRolePolicyCommand, IAMClient, ListOpenIDConnectProvidersCommand, ListRolesCommand } from '@aws-sdk/client-iam';
 import { useMoto } from '../helpers/moto.js';
@@ -58,19 +62,30 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
   const masterAddonSids = async () => {
     const doc = (await iam.send(new GetRolePolicyCommand({ RoleName: `${ID}-master`, PolicyName: 'kubeaz-master' }))).PolicyDocument!;
     const sids = (JSON.parse(decodeURIComponent(doc)) as { Statement: Array<{ Sid?: string }> }).Statement.map((s) => s.Sid ?? '');
-    return { csi: sids.filter((s) => s.startsWith('Csi')).length, autoscaler: sids.filter((s) => s.startsWith('Autoscaler')).length, all: sids };
+    return {
+      csi: sids.filter((s) => s.startsWith('Csi')).length,
+      autoscaler: sids.filter((s) => s.startsWith('Autoscaler')).length,
+      all: sids,
+    };
   };
-  const irsaRoles = async () => ((await iam.send(new ListRolesCommand({ PathPrefix: `/kubeaz/${ID}/` }))).Roles ?? []).map((r) => r.RoleName!).filter((n) => n.includes('-irsa-')).sort();
-  const providers = async () => ((await iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? []).map((p) => p.Arn!);
+  const irsaRoles = async () =>
+    ((await iam.send(new ListRolesCommand({ PathPrefix: `/kubeaz/${ID}/` }))).Roles ?? [])
+      .map((r) => r.RoleName!)
+      .filter((n) => n.includes('-irsa-'))
+      .sort();
+  const providers = async () =>
+    ((await iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? []).map((p) => p.Arn!);
   const irsaTag = async () => {
     const lt = (await ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [`${ID}-master`] }))).LaunchTemplates![0]!;
     return lt.Tags?.find((t) => t.Key === 'kubeaz:irsa')?.Value;
   };
-  const masterGroup = async () => (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [ASG] }))).AutoScalingGroups![0]!;
+  const masterGroup = async () =>
+    (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [ASG] }))).AutoScalingGroups![0]!;
   /** `kubeaz rollout` played on moto (no instance refresh there): the master replaced from the version its group launches. */
   const rollout = async () => {
     const g = await masterGroup();
-    for (const i of g.Instances ?? []) await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: i.InstanceId!, ShouldDecrementDesiredCapacity: false }));
+    for (const i of g.Instances ?? [])
+      await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: i.InstanceId!, ShouldDecrementDesiredCapacity: false }));
     const after = await masterGroup();
     const want = after.LaunchTemplate!.Version!;
     expect(after.Instances!.map((i) => i.LaunchTemplate?.Version)).toEqual([want]);
@@ -116,7 +131,9 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
     await writeFile(file, spec(true));
     const { text, p } = await plan();
     expect(p.irsaSwitch?.step).toBe('apply');
-    expect(text).toContain("IRSA switch (on): step 1/2 — this create renders the masters' launch template with IRSA on; the master's role keeps the EBS CSI and cluster-autoscaler statements until every master runs that version (kubeaz rollout)");
+    expect(text).toContain(
+      "IRSA switch (on): step 1/2 — this create renders the masters' launch template with IRSA on; the master's role keeps the EBS CSI and cluster-autoscaler statements until every master runs that version (kubeaz rollout)",
+    );
     expect(p.changes.find((c) => c.key === 'role/master')).toBeUndefined();
     const before = await masterAddonSids();
     const out = await create();
@@ -132,7 +149,9 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
   it('on, between the steps: plan names the version every master must run; create changes nothing', async () => {
     const { text, p } = await plan();
     expect(p.irsaSwitch?.step).toBe('rollout');
-    expect(text).toContain("IRSA switch (on): step 1/2 done — the master's role keeps the EBS CSI and cluster-autoscaler statements until every master runs the version rendered with IRSA on: master on version 2 (runs 1) (kubeaz rollout); then create removes them from the master's role");
+    expect(text).toContain(
+      "IRSA switch (on): step 1/2 done — the master's role keeps the EBS CSI and cluster-autoscaler statements until every master runs the version rendered with IRSA on: master on version 2 (runs 1) (kubeaz rollout); then create removes them from the master's role",
+    );
     expect(p.changes).toEqual([]);
     const out = await create();
     expect(out.calls.mutating).toBe(0);
@@ -143,7 +162,9 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
     await rollout();
     const { text, p } = await plan();
     expect(p.irsaSwitch?.step).toBe('finish');
-    expect(text).toContain("IRSA switch (on): step 2/2 — every master runs a launch template version rendered with IRSA on: the EBS CSI and cluster-autoscaler statements leave the master's role");
+    expect(text).toContain(
+      "IRSA switch (on): step 2/2 — every master runs a launch template version rendered with IRSA on: the EBS CSI and cluster-autoscaler statements leave the master's role",
+    );
     expect(p.changes.map((c) => `${c.action} ${c.key}`)).toEqual(['update role/master']);
     await create();
     const s = await masterAddonSids();
@@ -157,10 +178,14 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
 
   it('off, step 1: create puts the add-on statements back and KEEPS the IRSA roles, their trust and the provider', async () => {
     await writeFile(file, spec(false));
-    const trustBefore = ((await iam.send(new ListRolesCommand({ PathPrefix: `/kubeaz/${ID}/` }))).Roles ?? []).filter((r) => r.RoleName!.includes('-irsa-')).map((r) => r.AssumeRolePolicyDocument);
+    const trustBefore = ((await iam.send(new ListRolesCommand({ PathPrefix: `/kubeaz/${ID}/` }))).Roles ?? [])
+      .filter((r) => r.RoleName!.includes('-irsa-'))
+      .map((r) => r.AssumeRolePolicyDocument);
     const { text, p } = await plan();
     expect(p.irsaSwitch?.step).toBe('apply');
-    expect(text).toContain('IRSA switch (off): step 1/2 — this create renders the masters\' launch template with IRSA off; the IRSA roles, OIDC provider and discovery documents stay (the add-ons still use them) until every master runs that version (kubeaz rollout)');
+    expect(text).toContain(
+      "IRSA switch (off): step 1/2 — this create renders the masters' launch template with IRSA off; the IRSA roles, OIDC provider and discovery documents stay (the add-ons still use them) until every master runs that version (kubeaz rollout)",
+    );
     expect(p.summary.delete).toBe(0);
     expect(p.changes.find((c) => c.key === 'role/master')?.action).toBe('update');
     await create();
@@ -168,7 +193,9 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
     expect(s.csi).toBeGreaterThan(0);
     expect(s.autoscaler).toBeGreaterThan(0);
     expect(await irsaRoles()).toEqual([`${ID}-irsa-cluster-autoscaler`, `${ID}-irsa-ebs-csi`]);
-    const trustAfter = ((await iam.send(new ListRolesCommand({ PathPrefix: `/kubeaz/${ID}/` }))).Roles ?? []).filter((r) => r.RoleName!.includes('-irsa-')).map((r) => r.AssumeRolePolicyDocument);
+    const trustAfter = ((await iam.send(new ListRolesCommand({ PathPrefix: `/kubeaz/${ID}/` }))).Roles ?? [])
+      .filter((r) => r.RoleName!.includes('-irsa-'))
+      .map((r) => r.AssumeRolePolicyDocument);
     expect(trustAfter).toEqual(trustBefore);
     expect(await providers()).toHaveLength(1);
     expect(await irsaTag()).toBe('off@3');
@@ -188,7 +215,8 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
     const { text, p } = await plan();
     expect(p.irsaSwitch?.step).toBe('finish');
     expect(text).toContain('IRSA switch (off): step 2/2');
-    for (const k of ['oidc-provider', 'role/irsa-ebs-csi', 'role/irsa-cluster-autoscaler', 'bucket/discovery']) expect(p.changes.find((c) => c.key === k)?.action, k).toBe('delete');
+    for (const k of ['oidc-provider', 'role/irsa-ebs-csi', 'role/irsa-cluster-autoscaler', 'bucket/discovery'])
+      expect(p.changes.find((c) => c.key === k)?.action, k).toBe('delete');
     await create('--allow-delete');
     expect(await irsaRoles()).toEqual([]);
     expect(await providers()).toEqual([]);

@@ -31,7 +31,11 @@ import {
   ListOpenIDConnectProvidersCommand,
   ListRolesCommand,
 } from '@aws-sdk/client-iam';
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
 import { useMoto } from '../helpers/moto.js';
 import { kubeaz } from '../helpers/cli.js';
 import { inventory } from '../helpers/inventory.js';
@@ -69,12 +73,13 @@ ${
 /** S3 Control's account-level Block Public Access through the S3 client (no S3 Control client in the project): path re-aimed by a middleware. */
 function s3control<T extends { middlewareStack: { add: (...a: never[]) => void } }>(cmd: T): T {
   (cmd.middlewareStack.add as unknown as (mw: unknown, o: unknown) => void)(
-    (next: (a: unknown) => Promise<unknown>) => async (args: { request: { path: string; query: Record<string, unknown>; headers: Record<string, string> } }) => {
-      args.request.path = '/v20180820/configuration/publicAccessBlock';
-      args.request.query = {};
-      args.request.headers['x-amz-account-id'] = ACCOUNT;
-      return next(args);
-    },
+    (next: (a: unknown) => Promise<unknown>) =>
+      async (args: { request: { path: string; query: Record<string, unknown>; headers: Record<string, string> } }) => {
+        args.request.path = '/v20180820/configuration/publicAccessBlock';
+        args.request.query = {};
+        args.request.headers['x-amz-account-id'] = ACCOUNT;
+        return next(args);
+      },
     { step: 'build', name: 'toS3Control', priority: 'low' },
   );
   return cmd;
@@ -90,7 +95,8 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
   let env: Record<string, string>;
   let s3: S3Client;
   let iam: IAMClient;
-  const text = async (Bucket: string, Key: string) => (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString('utf8');
+  const text = async (Bucket: string, Key: string) =>
+    (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString('utf8');
 
   beforeAll(async () => {
     env = moto.env;
@@ -98,7 +104,12 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
     file = path.join(dir, 'cluster.yaml');
     s3 = new S3Client({ region: REGION, forcePathStyle: true });
     iam = new IAMClient({ region: 'us-east-1' });
-    await iam.send(new CreatePolicyCommand({ PolicyName: 'uploader-s3', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }) }));
+    await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: 'uploader-s3',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }),
+      }),
+    );
     await writeFile(file, spec(false));
     const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(0);
@@ -109,7 +120,10 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
 
   it('serviceAccounts without discovery enabled is a spec error', async () => {
     const bad = path.join(dir, 'bad.yaml');
-    await writeFile(bad, spec(true).replace('serviceAccountIssuerDiscovery: { enabled: true }', 'serviceAccountIssuerDiscovery: { enabled: false }'));
+    await writeFile(
+      bad,
+      spec(true).replace('serviceAccountIssuerDiscovery: { enabled: true }', 'serviceAccountIssuerDiscovery: { enabled: false }'),
+    );
     const r = await kubeaz(['validate', '-f', bad], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('serviceAccounts needs spec.iam.serviceAccountIssuerDiscovery.enabled: true');
@@ -122,7 +136,16 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
     const p = r.json<{ changes: Array<{ key: string; action: string }>; calls: { mutating: number } }>();
     expect(p.calls.mutating).toBe(0);
     const by = Object.fromEntries(p.changes.map((c) => [c.key, c.action]));
-    for (const k of ['bucket/discovery', 'object/discovery/.well-known/openid-configuration', 'object/discovery/openid/v1/jwks', 'oidc-provider', 'role/irsa-ebs-csi', 'role/irsa-cluster-autoscaler', 'role/sa-apps.uploader', 'object/bootstrap/master/addons/pod-identity-webhook.yaml'])
+    for (const k of [
+      'bucket/discovery',
+      'object/discovery/.well-known/openid-configuration',
+      'object/discovery/openid/v1/jwks',
+      'oidc-provider',
+      'role/irsa-ebs-csi',
+      'role/irsa-cluster-autoscaler',
+      'role/sa-apps.uploader',
+      'object/bootstrap/master/addons/pod-identity-webhook.yaml',
+    ])
       expect(by[k], k).toBe('create');
     // the master's launch template (its user data names the issuer: rollout replaces the master) and
     // the masters' settings in the agent's configuration
@@ -134,7 +157,19 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
   }, 120_000);
 
   it("pre-flight refuses while the account's Block Public Access forbids public bucket policies, before any change", async () => {
-    await s3.send(s3control(new PutPublicAccessBlockCommand({ Bucket: 'x-account', PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: false } })));
+    await s3.send(
+      s3control(
+        new PutPublicAccessBlockCommand({
+          Bucket: 'x-account',
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            IgnorePublicAcls: true,
+            BlockPublicPolicy: true,
+            RestrictPublicBuckets: false,
+          },
+        }),
+      ),
+    );
     const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toContain("the account's S3 Block Public Access has BlockPublicPolicy on");
@@ -146,19 +181,36 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
     const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(0);
     const pab = (b: string) => s3.send(new GetPublicAccessBlockCommand({ Bucket: b })).then((o) => o.PublicAccessBlockConfiguration);
-    expect(await pab(DISCOVERY)).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false });
-    expect(await pab(BUCKET)).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
+    expect(await pab(DISCOVERY)).toEqual({
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: false,
+      RestrictPublicBuckets: false,
+    });
+    expect(await pab(BUCKET)).toEqual({
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: true,
+      RestrictPublicBuckets: true,
+    });
     // The policy read back, evaluated here: which keys does it let an anonymous principal read?
-    const policy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket: DISCOVERY }))).Policy!) as { Statement: Array<Record<string, unknown>> };
+    const policy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket: DISCOVERY }))).Policy!) as {
+      Statement: Array<Record<string, unknown>>;
+    };
     expect(policy.Statement).toHaveLength(1);
     const st = policy.Statement[0]!;
     expect(st.Effect).toBe('Allow');
     expect(st.Principal).toBe('*');
     expect([st.Action].flat()).toEqual(['s3:GetObject']);
     expect(st.Condition).toBeUndefined();
-    expect([st.Resource].flat().sort()).toEqual([`arn:aws:s3:::${DISCOVERY}/.well-known/openid-configuration`, `arn:aws:s3:::${DISCOVERY}/openid/v1/jwks`]);
+    expect([st.Resource].flat().sort()).toEqual([
+      `arn:aws:s3:::${DISCOVERY}/.well-known/openid-configuration`,
+      `arn:aws:s3:::${DISCOVERY}/openid/v1/jwks`,
+    ]);
     // the private bucket's policy names no anonymous Allow
-    const priv = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket: BUCKET }))).Policy!) as { Statement: Array<Record<string, unknown>> };
+    const priv = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket: BUCKET }))).Policy!) as {
+      Statement: Array<Record<string, unknown>>;
+    };
     expect(priv.Statement.filter((s) => s.Effect === 'Allow')).toEqual([]);
   }, 180_000);
 
@@ -189,12 +241,16 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
     const saPub = await text(BUCKET, 'pki/sa.pub');
     const saKey = createPrivateKey(await text(BUCKET, 'pki/sa.key'));
     // kube-apiserver's kid, computed here independently: base64url(SHA-256(PKIX DER))
-    const kid = createHash('sha256').update(createPublicKey(saPub).export({ type: 'spki', format: 'der' })).digest('base64url');
+    const kid = createHash('sha256')
+      .update(createPublicKey(saPub).export({ type: 'spki', format: 'der' }))
+      .digest('base64url');
     expect(jwks.keys).toHaveLength(1);
     expect(jwks.keys[0]).toMatchObject({ kid, alg: 'RS256', use: 'sig', kty: 'RSA', e: 'AQAB' });
     const sub = 'system:serviceaccount:apps:uploader';
     const token = (key: Parameters<SignJWT['sign']>[0]) =>
-      new SignJWT({ 'kubernetes.io': { namespace: 'apps', serviceaccount: { name: 'uploader', uid: '3f1c0a4e-0000-4000-8000-000000000001' } } })
+      new SignJWT({
+        'kubernetes.io': { namespace: 'apps', serviceaccount: { name: 'uploader', uid: '3f1c0a4e-0000-4000-8000-000000000001' } },
+      })
         .setProtectedHeader({ alg: 'RS256', kid })
         .setIssuer(ISSUER)
         .setAudience('sts.amazonaws.com')
@@ -206,11 +262,17 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
     const keySet = createLocalJWKSet(jwks as never);
     const ok = await jwtVerify(await token(saKey), keySet, { issuer: ISSUER, audience: 'sts.amazonaws.com', algorithms: ['RS256'] });
     expect(ok.payload.sub).toBe(sub);
-    console.log(`IRSA token check: kid ${kid}, iss ${ok.payload.iss}, aud ${String(ok.payload.aud)}, sub ${ok.payload.sub}: verified against the JWKS read back from moto`);
+    console.log(
+      `IRSA token check: kid ${kid}, iss ${ok.payload.iss}, aud ${String(ok.payload.aud)}, sub ${ok.payload.sub}: verified against the JWKS read back from moto`,
+    );
     const other = await generateKeyPair('RS256');
-    await expect(jwtVerify(await token(other.privateKey), keySet, { issuer: ISSUER, audience: 'sts.amazonaws.com' })).rejects.toBeInstanceOf(joseErrors.JWSSignatureVerificationFailed);
+    await expect(
+      jwtVerify(await token(other.privateKey), keySet, { issuer: ISSUER, audience: 'sts.amazonaws.com' }),
+    ).rejects.toBeInstanceOf(joseErrors.JWSSignatureVerificationFailed);
     // the right key but another issuer (the old one) is not what STS would accept for this provider
-    await expect(jwtVerify(await token(saKey), keySet, { issuer: 'https://kubernetes.default.svc.cluster.local' })).rejects.toBeInstanceOf(joseErrors.JWTClaimValidationFailed);
+    await expect(jwtVerify(await token(saKey), keySet, { issuer: 'https://kubernetes.default.svc.cluster.local' })).rejects.toBeInstanceOf(
+      joseErrors.JWTClaimValidationFailed,
+    );
   }, 60_000);
 
   it('the OIDC provider names the issuer with the sts.amazonaws.com audience; each role trusts exactly its service account', async () => {
@@ -243,15 +305,21 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
     // `kubeaz rollout` played on moto (no instance refresh there): the master replaced from the new
     // version; the next create then takes the add-on statements off the master's role
     const asg = new AutoScalingClient({ region: REGION });
-    const group = async () => (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [`${ID}-master`] }))).AutoScalingGroups![0]!;
-    for (const i of (await group()).Instances ?? []) await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: i.InstanceId!, ShouldDecrementDesiredCapacity: false }));
+    const group = async () =>
+      (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [`${ID}-master`] }))).AutoScalingGroups![0]!;
+    for (const i of (await group()).Instances ?? [])
+      await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: i.InstanceId!, ShouldDecrementDesiredCapacity: false }));
     const g = await group();
     expect(g.Instances!.map((i) => i.LaunchTemplate?.Version)).toEqual([g.LaunchTemplate!.Version]);
     const after = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
     expect(after.code, after.stderr).toBe(0);
     // least privilege: the EBS CSI statements moved from the master's role to the CSI controller's
     const sids = async (RoleName: string, PolicyName: string) =>
-      (JSON.parse(decodeURIComponent((await iam.send(new GetRolePolicyCommand({ RoleName, PolicyName }))).PolicyDocument!)) as { Statement: Array<{ Sid?: string }> }).Statement.map((s) => s.Sid ?? '');
+      (
+        JSON.parse(decodeURIComponent((await iam.send(new GetRolePolicyCommand({ RoleName, PolicyName }))).PolicyDocument!)) as {
+          Statement: Array<{ Sid?: string }>;
+        }
+      ).Statement.map((s) => s.Sid ?? '');
     const master = await sids(`${ID}-master`, 'kubeaz-master');
     const csi = await sids(`${ID}-irsa-ebs-csi`, 'kubeaz-ebs-csi');
     expect(master.filter((s) => s.startsWith('Csi'))).toEqual([]);
@@ -273,7 +341,14 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
     const sa = r.json<{ serviceAccounts: Array<{ namespace: string; name: string; roleArn: string; annotate: string }> }>().serviceAccounts;
     const roles = (await iam.send(new ListRolesCommand({ PathPrefix: `/kubeaz/${ID}/` }))).Roles ?? [];
     const arn = roles.find((x) => x.RoleName === `${ID}-sa-apps.uploader`)!.Arn;
-    expect(sa).toEqual([{ namespace: 'apps', name: 'uploader', roleArn: arn, annotate: `kubectl -n apps annotate serviceaccount uploader eks.amazonaws.com/role-arn=${arn}` }]);
+    expect(sa).toEqual([
+      {
+        namespace: 'apps',
+        name: 'uploader',
+        roleArn: arn,
+        annotate: `kubectl -n apps annotate serviceaccount uploader eks.amazonaws.com/role-arn=${arn}`,
+      },
+    ]);
     const t = await kubeaz(['status', '-f', file], env);
     expect(t.stdout).toContain(`kubectl -n apps annotate serviceaccount uploader eks.amazonaws.com/role-arn=${arn}`);
   }, 120_000);

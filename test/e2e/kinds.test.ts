@@ -96,8 +96,12 @@ const first = (prefix: string) => (keys: string[]) => keys.find((k) => k.startsW
 const NOT_IN_EXAMPLE = 'not in the example cluster';
 const KINDS: Record<Kind, Row> = {
   vpc: { cannot: 'DeleteVpc is refused (DependencyViolation) while subnets, gateways and groups are in it: it only goes with the cluster' },
-  subnet: { cannot: "DeleteSubnet is refused (DependencyViolation) while the groups' instances, NAT gateways and ELB interfaces are in it" },
-  'internet-gateway': { cannot: 'DetachInternetGateway is refused while public addresses are mapped in the VPC (the NAT gateways\u2019 Elastic IPs)' },
+  subnet: {
+    cannot: "DeleteSubnet is refused (DependencyViolation) while the groups' instances, NAT gateways and ELB interfaces are in it",
+  },
+  'internet-gateway': {
+    cannot: 'DetachInternetGateway is refused while public addresses are mapped in the VPC (the NAT gateways\u2019 Elastic IPs)',
+  },
   'elastic-ip': {
     // the loadbalancer group's pool: unassociated until its agent takes one (a NAT gateway's address cannot be released under it)
     pick: (keys) => keys.find((k) => !k.startsWith('eip/nat/')) ?? keys[0]!,
@@ -119,21 +123,28 @@ const KINDS: Record<Kind, Row> = {
     pick: first('rt/private/us-east-1b'),
     vanish: async (_k, id) => {
       const rt = (await aws.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [id] }))).RouteTables![0]!;
-      for (const a of rt.Associations ?? []) if (a.RouteTableAssociationId && !a.Main) await aws.ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }));
+      for (const a of rt.Associations ?? [])
+        if (a.RouteTableAssociationId && !a.Main)
+          await aws.ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }));
       await aws.ec2.send(new DeleteRouteTableCommand({ RouteTableId: id }));
     },
   },
   'network-acl': {
     pick: first('nacl/private'),
     vanish: async (_k, id, s) => {
-      const acls = (await aws.ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [s.resources.vpc!.id] }] }))).NetworkAcls ?? [];
+      const acls =
+        (await aws.ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [s.resources.vpc!.id] }] })))
+          .NetworkAcls ?? [];
       const dflt = acls.find((a) => a.IsDefault)!.NetworkAclId!;
-      for (const a of acls.find((x) => x.NetworkAclId === id)!.Associations ?? []) await aws.ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: a.NetworkAclAssociationId!, NetworkAclId: dflt }));
+      for (const a of acls.find((x) => x.NetworkAclId === id)!.Associations ?? [])
+        await aws.ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: a.NetworkAclAssociationId!, NetworkAclId: dflt }));
       await aws.ec2.send(new DeleteNetworkAclCommand({ NetworkAclId: id }));
     },
   },
   'vpc-endpoint': { cannot: NOT_IN_EXAMPLE },
-  'security-group': { cannot: 'DeleteSecurityGroup is refused (DependencyViolation) while instances, ELBs or other groups\u2019 rules use it' },
+  'security-group': {
+    cannot: 'DeleteSecurityGroup is refused (DependencyViolation) while instances, ELBs or other groups\u2019 rules use it',
+  },
   'security-group-rules': {
     // the rules of a group that is still there: their loss is an update of the rules (ingress +), not a create
     missingAs: 'update',
@@ -141,32 +152,43 @@ const KINDS: Record<Kind, Row> = {
     vanish: async (key, _id, s) => {
       const groupId = s.resources[key.replace(/\/rules$/, '')]!.id;
       const sg = (await aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }))).SecurityGroups![0]!;
-      if (sg.IpPermissions?.length) await aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: sg.IpPermissions }));
+      if (sg.IpPermissions?.length)
+        await aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: sg.IpPermissions }));
     },
   },
-  bucket: { cannot: 'DeleteBucket is refused (BucketNotEmpty) while it holds the cluster\u2019s PKI, agent and records; emptying it is losing the cluster' },
+  bucket: {
+    cannot:
+      'DeleteBucket is refused (BucketNotEmpty) while it holds the cluster\u2019s PKI, agent and records; emptying it is losing the cluster',
+  },
   'bucket-object': {
     pick: first('object/bootstrap/'),
     vanish: async (_k, id, s) => void (await aws.s3.send(new DeleteObjectCommand({ Bucket: s.resources.bucket!.id, Key: id }))),
   },
   'discovery-bucket': { cannot: `${NOT_IN_EXAMPLE} (IRSA is off): irsa.test.ts` },
-  pki: { cannot: 'its objects are the cluster\u2019s certificate authorities: create after losing them would make new CAs the running cluster does not trust (destroy-backups.test.ts: pki/ kept and reused)' },
+  pki: {
+    cannot:
+      'its objects are the cluster\u2019s certificate authorities: create after losing them would make new CAs the running cluster does not trust (destroy-backups.test.ts: pki/ kept and reused)',
+  },
   'iam-role': { cannot: 'DeleteRole is refused (DeleteConflict) while the role is in an instance profile and has its policies' },
   'oidc-provider': { cannot: `${NOT_IN_EXAMPLE} (IRSA is off): irsa.test.ts` },
   'instance-profile': {
     pick: first('profile/loadbalancer'),
     vanish: async (_k, id) => {
       const p = (await aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: id }))).InstanceProfile!;
-      for (const r of p.Roles ?? []) await aws.iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: id, RoleName: r.RoleName! }));
+      for (const r of p.Roles ?? [])
+        await aws.iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: id, RoleName: r.RoleName! }));
       await aws.iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: id }));
     },
   },
   'iam-user': {
     pick: first('user/'),
     vanish: async (_k, id) => {
-      for (const p of (await aws.iam.send(new ListUserPoliciesCommand({ UserName: id }))).PolicyNames ?? []) await aws.iam.send(new DeleteUserPolicyCommand({ UserName: id, PolicyName: p }));
-      for (const p of (await aws.iam.send(new ListAttachedUserPoliciesCommand({ UserName: id }))).AttachedPolicies ?? []) await aws.iam.send(new DetachUserPolicyCommand({ UserName: id, PolicyArn: p.PolicyArn! }));
-      for (const k of (await aws.iam.send(new ListAccessKeysCommand({ UserName: id }))).AccessKeyMetadata ?? []) await aws.iam.send(new DeleteAccessKeyCommand({ UserName: id, AccessKeyId: k.AccessKeyId! }));
+      for (const p of (await aws.iam.send(new ListUserPoliciesCommand({ UserName: id }))).PolicyNames ?? [])
+        await aws.iam.send(new DeleteUserPolicyCommand({ UserName: id, PolicyName: p }));
+      for (const p of (await aws.iam.send(new ListAttachedUserPoliciesCommand({ UserName: id }))).AttachedPolicies ?? [])
+        await aws.iam.send(new DetachUserPolicyCommand({ UserName: id, PolicyArn: p.PolicyArn! }));
+      for (const k of (await aws.iam.send(new ListAccessKeysCommand({ UserName: id }))).AccessKeyMetadata ?? [])
+        await aws.iam.send(new DeleteAccessKeyCommand({ UserName: id, AccessKeyId: k.AccessKeyId! }));
       await aws.iam.send(new DeleteUserCommand({ UserName: id }));
     },
   },
@@ -178,13 +200,26 @@ const KINDS: Record<Kind, Row> = {
       const sets = (await aws.r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }))).ResourceRecordSets ?? [];
       const mine = sets.filter((r) => r.Name!.replace(/\.$/, '') === name.replace(/\.$/, ''));
       expect(mine.length, `records named ${name}`).toBeGreaterThan(0);
-      await aws.r53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: mine.map((r) => ({ Action: 'DELETE', ResourceRecordSet: r })) } }));
+      await aws.r53.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zoneId,
+          ChangeBatch: { Changes: mine.map((r) => ({ Action: 'DELETE', ResourceRecordSet: r })) },
+        }),
+      );
     },
   },
-  'load-balancer': { pick: first('elb/internal'), vanish: async (_k, id) => void (await aws.elb.send(new DeleteLoadBalancerCommand({ LoadBalancerName: id }))) },
-  'target-group': { cannot: `${NOT_IN_EXAMPLE} (a classic ELB fronts its API; and DeleteTargetGroup is refused while a listener uses it): nlb.test.ts` },
+  'load-balancer': {
+    pick: first('elb/internal'),
+    vanish: async (_k, id) => void (await aws.elb.send(new DeleteLoadBalancerCommand({ LoadBalancerName: id }))),
+  },
+  'target-group': {
+    cannot: `${NOT_IN_EXAMPLE} (a classic ELB fronts its API; and DeleteTargetGroup is refused while a listener uses it): nlb.test.ts`,
+  },
   'network-load-balancer': { cannot: `${NOT_IN_EXAMPLE} (a classic ELB fronts its API): nlb.test.ts` },
-  'launch-template': { pick: first('lt/edge'), vanish: async (_k, id) => void (await aws.ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id }))) },
+  'launch-template': {
+    pick: first('lt/edge'),
+    vanish: async (_k, id) => void (await aws.ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id }))),
+  },
   'auto-scaling-group': {
     pick: first('asg/workers'),
     vanish: async (_k, id) => void (await aws.asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: id, ForceDelete: true }))),
@@ -257,7 +292,9 @@ describe('every kind: created, no-op, disappears, destroyed (one example cluster
     }
   });
 
-  const inExample = (Object.keys(KINDS) as Kind[]).filter((k) => !('cannot' in KINDS[k] && (KINDS[k] as { cannot: string }).cannot.startsWith(NOT_IN_EXAMPLE)));
+  const inExample = (Object.keys(KINDS) as Kind[]).filter(
+    (k) => !('cannot' in KINDS[k] && (KINDS[k] as { cannot: string }).cannot.startsWith(NOT_IN_EXAMPLE)),
+  );
 
   describe.each(inExample)('%s', (kind) => {
     const keys = () => seen.desired.get(kind)!;
@@ -266,13 +303,29 @@ describe('every kind: created, no-op, disappears, destroyed (one example cluster
 
     it('created: the first create makes every key, and the plan after it finds each one unchanged', () => {
       expect(seen.created!.ok).toBe(true);
-      expect(actionsOf(seen.created).map((a) => [a.key, a.action]).sort()).toEqual(keys().map((k) => [k, 'create']).sort());
+      expect(
+        actionsOf(seen.created)
+          .map((a) => [a.key, a.action])
+          .sort(),
+      ).toEqual(
+        keys()
+          .map((k) => [k, 'create'])
+          .sort(),
+      );
       expect(changesOf(seen.afterCreate)).toEqual([]);
     });
 
     it('no-op: a second create leaves every key unchanged, with zero mutating calls', () => {
       expect(seen.again!.calls.mutating).toBe(0);
-      expect(actionsOf(seen.again).map((a) => [a.key, a.action]).sort()).toEqual(keys().map((k) => [k, 'unchanged']).sort());
+      expect(
+        actionsOf(seen.again)
+          .map((a) => [a.key, a.action])
+          .sort(),
+      ).toEqual(
+        keys()
+          .map((k) => [k, 'unchanged'])
+          .sort(),
+      );
     });
 
     const row = KINDS[kind];
@@ -292,7 +345,15 @@ describe('every kind: created, no-op, disappears, destroyed (one example cluster
 
     it('destroy: nothing of the kind is left (plan finds every key to create again)', () => {
       expect(seen.destroyCode).toBe(0);
-      expect(changesOf(seen.afterDestroy).map((c) => [c.key, c.action]).sort()).toEqual(keys().map((k) => [k, 'create']).sort());
+      expect(
+        changesOf(seen.afterDestroy)
+          .map((c) => [c.key, c.action])
+          .sort(),
+      ).toEqual(
+        keys()
+          .map((k) => [k, 'create'])
+          .sort(),
+      );
     });
   });
 });

@@ -68,7 +68,13 @@ interface CreateJson {
 // SDK clients, for the checks and inventories, talk to it too)
 const moto = useMoto({ processEnv: true });
 
-function lifecycle(name: string, specText: () => Promise<string>, region: string, clusterId: string, checks: (c: Clients) => Promise<void>) {
+function lifecycle(
+  name: string,
+  specText: () => Promise<string>,
+  region: string,
+  clusterId: string,
+  checks: (c: Clients) => Promise<void>,
+) {
   // The tests of this suite are the steps of one story on one cluster (create, look, change,
   // destroy), each building on the one before: declared in order, so a shuffled run keeps it.
   describe(name, { shuffle: false }, () => {
@@ -201,7 +207,9 @@ async function networkChecks(c: Clients, id: string, zones: string[], natPerZone
   const igw = (await c.ec2.send(new DescribeInternetGatewaysCommand({ Filters: owned(id) }))).InternetGateways ?? [];
   expect(igw).toHaveLength(1);
   expect(igw[0]!.Attachments?.[0]?.VpcId).toBe(vpc.VpcId);
-  const nats = ((await c.ec2.send(new DescribeNatGatewaysCommand({ Filter: owned(id) }))).NatGateways ?? []).filter((n) => n.State !== 'deleted');
+  const nats = ((await c.ec2.send(new DescribeNatGatewaysCommand({ Filter: owned(id) }))).NatGateways ?? []).filter(
+    (n) => n.State !== 'deleted',
+  );
   expect(nats).toHaveLength(natPerZone ? zones.length : 1);
   for (const n of nats) {
     expect(n.State).toBe('available');
@@ -239,14 +247,17 @@ async function securityChecks(c: Clients, id: string, apiAccess: string[], lbGro
       for (const r of p.IpRanges ?? []) {
         if (r.CidrIp === '0.0.0.0/0') {
           const key = tag(g.Tags, 'kubeaz:key');
-          const allowed = (key === 'sg/loadbalancer' && (p.FromPort === 80 || p.FromPort === 443)) || (key === 'sg/elb-public' && p.FromPort === 443 && apiAccess.includes('0.0.0.0/0'));
+          const allowed =
+            (key === 'sg/loadbalancer' && (p.FromPort === 80 || p.FromPort === 443)) ||
+            (key === 'sg/elb-public' && p.FromPort === 443 && apiAccess.includes('0.0.0.0/0'));
           expect(allowed, `${key} opens ${p.FromPort} to the world`).toBe(true);
         }
       }
     }
   }
   const pub = byKey('sg/elb-public');
-  if (apiAccess.length) expect((pub?.IpPermissions ?? []).flatMap((p) => (p.IpRanges ?? []).map((r) => r.CidrIp)).sort()).toEqual([...apiAccess].sort());
+  if (apiAccess.length)
+    expect((pub?.IpPermissions ?? []).flatMap((p) => (p.IpRanges ?? []).map((r) => r.CidrIp)).sort()).toEqual([...apiAccess].sort());
   // etcd only from the master's own group
   const etcd = byKey('sg/master')!.IpPermissions!.find((p) => p.FromPort === 2379)!;
   expect(etcd.UserIdGroupPairs?.map((u) => u.GroupId)).toEqual([byKey('sg/master')!.GroupId]);
@@ -278,32 +289,53 @@ async function iamChecks(c: Clients, id: string, roles: string[]) {
   expect(profiles).toHaveLength(roles.length);
   for (const p of profiles) expect(p.Roles?.map((r) => r.RoleName)).toEqual([p.InstanceProfileName]);
   for (const r of roles) {
-    const doc = JSON.parse(decodeURIComponent((await c.iam.send(new GetRolePolicyCommand({ RoleName: `${id}-${r}`, PolicyName: `kubeaz-${r}` }))).PolicyDocument!));
+    const doc = JSON.parse(
+      decodeURIComponent(
+        (await c.iam.send(new GetRolePolicyCommand({ RoleName: `${id}-${r}`, PolicyName: `kubeaz-${r}` }))).PolicyDocument!,
+      ),
+    );
     for (const st of doc.Statement as Array<{ Action: string | string[]; Resource: string | string[] }>) {
       const actions = ([] as string[]).concat(st.Action);
       const resources = ([] as string[]).concat(st.Resource);
       // no '*' or 'service:*' action on every resource
       if (resources.includes('*')) for (const a of actions) expect(a === '*' || a.endsWith(':*'), `${r}: ${a} on *`).toBe(false);
       // S3 writes only inside our bucket
-      for (const a of actions) if (/^s3:(Put|Delete)/.test(a)) for (const res of resources) expect(res.startsWith(`arn:aws:s3:::kubeaz-${id}-`)).toBe(true);
+      for (const a of actions)
+        if (/^s3:(Put|Delete)/.test(a)) for (const res of resources) expect(res.startsWith(`arn:aws:s3:::kubeaz-${id}-`)).toBe(true);
     }
   }
 }
 
-async function computeChecks(c: Clients, id: string, groups: Array<{ name: string; min: number; max: number; desired: number; tier: 'public' | 'private'; zone?: string }>, subnets: Array<{ SubnetId?: string; Tags?: Array<{ Key?: string; Value?: string }> }>, elbNames: string[]) {
-  const asgs = (await c.asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [id] }] }))).AutoScalingGroups ?? [];
+async function computeChecks(
+  c: Clients,
+  id: string,
+  groups: Array<{ name: string; min: number; max: number; desired: number; tier: 'public' | 'private'; zone?: string }>,
+  subnets: Array<{ SubnetId?: string; Tags?: Array<{ Key?: string; Value?: string }> }>,
+  elbNames: string[],
+) {
+  const asgs =
+    (await c.asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [id] }] })))
+      .AutoScalingGroups ?? [];
   expect(asgs.map((g) => g.AutoScalingGroupName).sort()).toEqual(groups.map((g) => `${id}-${g.name}`).sort());
   for (const g of groups) {
     const asg = asgs.find((a) => a.AutoScalingGroupName === `${id}-${g.name}`)!;
     expect([asg.MinSize, asg.MaxSize, asg.DesiredCapacity]).toEqual([g.min, g.max, g.desired]);
     expect(tag(asg.Tags as never, 'kubeaz:node-group')).toBe(g.name);
     // a master of an HA control plane: its zone's subnet only
-    const tierSubnets = subnets.filter((s) => tag(s.Tags, 'kubeaz:key')?.startsWith(`subnet/${g.tier}/${g.zone ?? ''}`)).map((s) => s.SubnetId).sort();
+    const tierSubnets = subnets
+      .filter((s) => tag(s.Tags, 'kubeaz:key')?.startsWith(`subnet/${g.tier}/${g.zone ?? ''}`))
+      .map((s) => s.SubnetId)
+      .sort();
     expect(asg.VPCZoneIdentifier!.split(',').sort()).toEqual(tierSubnets);
     expect((asg.LoadBalancerNames ?? []).sort()).toEqual(/^master(-\d+)?$/.test(g.name) ? [...elbNames].sort() : []);
     expect(asg.Instances?.filter((i) => i.LifecycleState === 'InService')).toHaveLength(g.desired);
     if (g.zone) expect(asg.Instances?.map((i) => i.AvailabilityZone)).toEqual([g.zone]);
-    const lt = await c.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: asg.LaunchTemplate!.LaunchTemplateId!, Versions: [asg.LaunchTemplate!.Version!] }));
+    const lt = await c.ec2.send(
+      new DescribeLaunchTemplateVersionsCommand({
+        LaunchTemplateId: asg.LaunchTemplate!.LaunchTemplateId!,
+        Versions: [asg.LaunchTemplate!.Version!],
+      }),
+    );
     const data = lt.LaunchTemplateVersions![0]!.LaunchTemplateData!;
     expect(data.MetadataOptions?.HttpTokens).toBe('required');
     expect(data.MetadataOptions?.HttpPutResponseHopLimit).toBe(1);
@@ -316,7 +348,11 @@ async function computeChecks(c: Clients, id: string, groups: Array<{ name: strin
     expect(userData).not.toMatch(/BEGIN (RSA |EC )?PRIVATE KEY|--token /);
     expect(Buffer.byteLength(userData)).toBeLessThan(16384);
   }
-  const instances = (await c.ec2.send(new DescribeInstancesCommand({ Filters: [...owned(id), { Name: 'instance-state-name', Values: ['running', 'pending'] }] }))).Reservations!.flatMap((r) => r.Instances ?? []);
+  const instances = (
+    await c.ec2.send(
+      new DescribeInstancesCommand({ Filters: [...owned(id), { Name: 'instance-state-name', Values: ['running', 'pending'] }] }),
+    )
+  ).Reservations!.flatMap((r) => r.Instances ?? []);
   expect(instances).toHaveLength(groups.reduce((n, g) => n + g.desired, 0));
   for (const i of instances) expect(tag(i.Tags, `kubernetes.io/cluster/${id}`)).toBe('owned');
   const elbs = (await c.elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancerDescriptions ?? [];
@@ -328,7 +364,13 @@ async function computeChecks(c: Clients, id: string, groups: Array<{ name: strin
   }
 }
 
-async function dnsChecks(c: Clients, id: string, internal: string, publicDomain: string | undefined, expectRecords: Array<{ zone: string; name: string }>) {
+async function dnsChecks(
+  c: Clients,
+  id: string,
+  internal: string,
+  publicDomain: string | undefined,
+  expectRecords: Array<{ zone: string; name: string }>,
+) {
   const zones = (await c.r53.send(new ListHostedZonesCommand({}))).HostedZones ?? [];
   const priv = zones.find((z) => z.Name === `${internal}.`)!;
   expect(priv.Config?.PrivateZone).toBe(true);
@@ -338,7 +380,10 @@ async function dnsChecks(c: Clients, id: string, internal: string, publicDomain:
   for (const r of expectRecords) {
     const z = zones.find((x) => x.Name === `${r.zone}.`)!;
     const sets = (await c.r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: z.Id! }))).ResourceRecordSets ?? [];
-    expect(sets.some((s) => s.Name === `${r.name}.` && s.Type === 'A'), `${r.name} A in ${r.zone}`).toBe(true);
+    expect(
+      sets.some((s) => s.Name === `${r.name}.` && s.Type === 'A'),
+      `${r.name} A in ${r.zone}`,
+    ).toBe(true);
   }
   void id;
 }
@@ -409,7 +454,10 @@ lifecycle(
 
 lifecycle(
   'highly available control plane: the example spec with three masters, one per zone',
-  async () => (await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8')).replace('  name: demo\n', '  name: ha\n').replace('    volumeSize: 50\n', '    volumeSize: 50\n    count: 3\n'),
+  async () =>
+    (await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8'))
+      .replace('  name: demo\n', '  name: ha\n')
+      .replace('    volumeSize: 50\n', '    volumeSize: 50\n    count: 3\n'),
   'us-east-1',
   'ha-dev',
   async (c) => {
@@ -434,16 +482,30 @@ lifecycle(
       ['ha-dev-api', 'ha-dev-api-int'],
     );
     // every master registered with both API load balancers, each its own launch template naming its group
-    const elbs = (await c.elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: ['ha-dev-api', 'ha-dev-api-int'] }))).LoadBalancerDescriptions ?? [];
-    const masters = (await c.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['ha-dev-master', 'ha-dev-master-2', 'ha-dev-master-3'] }))).AutoScalingGroups ?? [];
+    const elbs =
+      (await c.elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: ['ha-dev-api', 'ha-dev-api-int'] })))
+        .LoadBalancerDescriptions ?? [];
+    const masters =
+      (
+        await c.asg.send(
+          new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['ha-dev-master', 'ha-dev-master-2', 'ha-dev-master-3'] }),
+        )
+      ).AutoScalingGroups ?? [];
     const masterInstances = masters.flatMap((g) => (g.Instances ?? []).map((i) => i.InstanceId)).sort();
     expect(masterInstances).toHaveLength(3);
     for (const e of elbs) expect((e.Instances ?? []).map((i) => i.InstanceId).sort(), e.LoadBalancerName).toEqual(masterInstances);
     expect(new Set(masters.map((g) => g.LaunchTemplate?.LaunchTemplateId)).size).toBe(3);
     for (const g of masters) {
-      const lt = await c.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: g.LaunchTemplate!.LaunchTemplateId!, Versions: [g.LaunchTemplate!.Version!] }));
+      const lt = await c.ec2.send(
+        new DescribeLaunchTemplateVersionsCommand({
+          LaunchTemplateId: g.LaunchTemplate!.LaunchTemplateId!,
+          Versions: [g.LaunchTemplate!.Version!],
+        }),
+      );
       const group = tag(g.Tags as never, 'kubeaz:node-group')!;
-      expect(Buffer.from(lt.LaunchTemplateVersions![0]!.LaunchTemplateData!.UserData!, 'base64').toString()).toContain(`--group '${group}'`);
+      expect(Buffer.from(lt.LaunchTemplateVersions![0]!.LaunchTemplateData!.UserData!, 'base64').toString()).toContain(
+        `--group '${group}'`,
+      );
     }
   },
 );

@@ -34,7 +34,14 @@ spec:
 interface LogsJson {
   cluster: string;
   target: string;
-  instances: Array<{ instanceId: string; group: string; state: string; boot: BootReport | null; console: { output: string; timestamp: string | null } | null; consoleError?: string }>;
+  instances: Array<{
+    instanceId: string;
+    group: string;
+    state: string;
+    boot: BootReport | null;
+    console: { output: string; timestamp: string | null } | null;
+    consoleError?: string;
+  }>;
 }
 
 const at = (minAgo: number) => new Date(Date.now() - minAgo * 60_000).toISOString();
@@ -50,9 +57,23 @@ describe('kubeaz logs: boot report and console output, from AWS alone', () => {
   let master = '';
   let nodes: string[] = [];
 
-  const put = (r: BootReport) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `boot/${r.instanceId}.json`, Body: JSON.stringify(r), ServerSideEncryption: 'AES256' }));
+  const put = (r: BootReport) =>
+    s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `boot/${r.instanceId}.json`, Body: JSON.stringify(r), ServerSideEncryption: 'AES256' }),
+    );
   const idsOf = async (group: string) =>
-    ((await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }, { Name: 'tag:kubeaz:node-group', Values: [group] }] }))).Reservations ?? [])
+    (
+      (
+        await ec2.send(
+          new DescribeInstancesCommand({
+            Filters: [
+              { Name: 'tag:kubeaz:cluster', Values: [ID] },
+              { Name: 'tag:kubeaz:node-group', Values: [group] },
+            ],
+          }),
+        )
+      ).Reservations ?? []
+    )
       .flatMap((r) => r.Instances ?? [])
       .map((i) => i.InstanceId!)
       .sort();
@@ -83,9 +104,23 @@ describe('kubeaz logs: boot report and console output, from AWS alone', () => {
         { name: 'packages', start: at(7.99), end: at(6) },
         { name: 'kubeadm-init', start: at(6), end: at(1) },
       ],
-      error: { phase: 'kubeadm-init', message: 'kubeadm init exited 1 after 3 tries', output: '[preflight] Running pre-flight checks\n[ERROR CRI]: container runtime is not running\n[bootstrap-token] <redacted>' },
+      error: {
+        phase: 'kubeadm-init',
+        message: 'kubeadm init exited 1 after 3 tries',
+        output: '[preflight] Running pre-flight checks\n[ERROR CRI]: container runtime is not running\n[bootstrap-token] <redacted>',
+      },
     });
-    await put({ instanceId: nodes[0]!, group: 'general', role: 'node', result: 'running', updatedAt: at(0.2), phases: [{ name: 'identity', start: at(2), end: at(1.9) }, { name: 'kubeadm-join', start: at(1.9) }] });
+    await put({
+      instanceId: nodes[0]!,
+      group: 'general',
+      role: 'node',
+      result: 'running',
+      updatedAt: at(0.2),
+      phases: [
+        { name: 'identity', start: at(2), end: at(1.9) },
+        { name: 'kubeadm-join', start: at(1.9) },
+      ],
+    });
   }, 200_000);
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -99,7 +134,9 @@ describe('kubeaz logs: boot report and console output, from AWS alone', () => {
     expect(r.stdout).toMatch(/^boot report: failed, role master, updated \S+ \(1m ago\)$/m);
     expect(r.stdout).toMatch(/^ {2}packages +\S+ +1m59s$/m);
     expect(r.stdout).toMatch(/^ {2}kubeadm-init +\S+ +5m$/m);
-    expect(r.stdout).toContain('error at kubeadm-init: kubeadm init exited 1 after 3 tries\n  | [preflight] Running pre-flight checks\n  | [ERROR CRI]: container runtime is not running\n');
+    expect(r.stdout).toContain(
+      'error at kubeadm-init: kubeadm init exited 1 after 3 tries\n  | [preflight] Running pre-flight checks\n  | [ERROR CRI]: container runtime is not running\n',
+    );
     expect(r.stdout).toMatch(/^console output \(as of \d{4}-\d\d-\d\dT[\d:.]+Z\):$/m);
     expect(r.stdout).toContain(`  ${CONSOLE}`);
   });
@@ -111,7 +148,11 @@ describe('kubeaz logs: boot report and console output, from AWS alone', () => {
     expect(j).toMatchObject({ cluster: ID, target: 'general' });
     expect(j.instances.map((i) => i.instanceId).sort()).toEqual(nodes);
     const withReport = j.instances.find((i) => i.instanceId === nodes[0])!;
-    expect(withReport).toMatchObject({ group: 'general', state: 'running', boot: { result: 'running', phases: [{ name: 'identity' }, { name: 'kubeadm-join' }] } });
+    expect(withReport).toMatchObject({
+      group: 'general',
+      state: 'running',
+      boot: { result: 'running', phases: [{ name: 'identity' }, { name: 'kubeadm-join' }] },
+    });
     expect(withReport.console?.output).toContain(CONSOLE);
     expect(j.instances.find((i) => i.instanceId === nodes[1])!.boot).toBeNull();
     const text = await kubeaz(['logs', '-f', file, 'general'], env);
@@ -123,11 +164,26 @@ describe('kubeaz logs: boot report and console output, from AWS alone', () => {
   it('an instance of another cluster, or of none, is refused (exit 1), nothing of it read', async () => {
     const image = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [master] }))).Reservations![0]!.Instances![0]!.ImageId!;
     const run = async (tags: Array<{ Key: string; Value: string }>) =>
-      (await ec2.send(new RunInstancesCommand({ ImageId: image, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, ...(tags.length ? { TagSpecifications: [{ ResourceType: 'instance', Tags: tags }] } : {}) }))).Instances![0]!.InstanceId!;
-    const other = await run([{ Key: 'kubeaz:cluster', Value: 'other-qa' }, { Key: 'kubeaz:node-group', Value: 'master' }]);
+      (
+        await ec2.send(
+          new RunInstancesCommand({
+            ImageId: image,
+            InstanceType: 't3.micro',
+            MinCount: 1,
+            MaxCount: 1,
+            ...(tags.length ? { TagSpecifications: [{ ResourceType: 'instance', Tags: tags }] } : {}),
+          }),
+        )
+      ).Instances![0]!.InstanceId!;
+    const other = await run([
+      { Key: 'kubeaz:cluster', Value: 'other-qa' },
+      { Key: 'kubeaz:node-group', Value: 'master' },
+    ]);
     const r = await kubeaz(['logs', '-f', file, other], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`error: ${other} is not an instance of ${ID} (it belongs to other-qa): refusing to read its report or console`);
+    expect(r.stderr).toContain(
+      `error: ${other} is not an instance of ${ID} (it belongs to other-qa): refusing to read its report or console`,
+    );
     expect(r.stdout).toBe('');
     const none = await run([]);
     const n = await kubeaz(['logs', '-f', file, none], env);
@@ -140,7 +196,15 @@ describe('kubeaz logs: boot report and console output, from AWS alone', () => {
 
   it('a terminated instance EC2 no longer lists: its report stays readable (until destroy); an unknown id with no report is an error', async () => {
     const gone = 'i-0aaaabbbbccccdddd';
-    await put({ instanceId: gone, group: 'general', role: 'node', result: 'failed', updatedAt: at(90), phases: [{ name: 'kubeadm-join', start: at(95), end: at(90) }], error: { phase: 'kubeadm-join', message: 'etcd member add timed out' } });
+    await put({
+      instanceId: gone,
+      group: 'general',
+      role: 'node',
+      result: 'failed',
+      updatedAt: at(90),
+      phases: [{ name: 'kubeadm-join', start: at(95), end: at(90) }],
+      error: { phase: 'kubeadm-join', message: 'etcd member add timed out' },
+    });
     const r = await kubeaz(['logs', '-f', file, gone], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`== ${gone} (general, gone) ==`);
@@ -148,13 +212,17 @@ describe('kubeaz logs: boot report and console output, from AWS alone', () => {
     expect(r.stdout).toContain('console output: EC2 no longer lists the instance (terminated): no console output');
     const unknown = await kubeaz(['logs', '-f', file, 'i-0eeeeffff00001111'], env);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/no instance i-0eeeeffff00001111 in us-west-2 \(account 123456789012\), and no boot report of it in s3:\/\/kubeaz-lg-qa-123456789012\/boot\//);
+    expect(unknown.stderr).toMatch(
+      /no instance i-0eeeeffff00001111 in us-west-2 \(account 123456789012\), and no boot report of it in s3:\/\/kubeaz-lg-qa-123456789012\/boot\//,
+    );
   });
 
   it('usage: a name that is neither an instance id nor a group is exit 2 naming the groups; --help explains, exit 0', async () => {
     const r = await kubeaz(['logs', '-f', file, 'workers'], env);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`error: workers: not an instance id (i-…) nor a group of ${ID} (groups: master, general); see 'kubeaz logs --help'`);
+    expect(r.stderr).toContain(
+      `error: workers: not an instance id (i-…) nor a group of ${ID} (groups: master, general); see 'kubeaz logs --help'`,
+    );
     const h = await kubeaz(['logs', '--help'], {});
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/Usage: kubeaz logs \[options\] <instance-id\|group>/);

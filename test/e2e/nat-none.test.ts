@@ -39,7 +39,7 @@ const tag = (tags: Array<{ Key?: string; Value?: string }> | undefined, k: strin
 
 // The tests of this suite are the steps of one story on one cluster (create, look, change,
 // destroy), each building on the one before: declared in order, so a shuffled run keeps it.
-describe("nat: none builds instances that can reach the internet", { shuffle: false }, () => {
+describe('nat: none builds instances that can reach the internet', { shuffle: false }, () => {
   const moto = useMoto();
   let dir: string;
   let file: string;
@@ -65,9 +65,9 @@ describe("nat: none builds instances that can reach the internet", { shuffle: fa
     const defaultRouteOf = (subnetId: string) =>
       rts.find((t) => t.Associations?.some((a) => a.SubnetId === subnetId))?.Routes?.find((x) => x.DestinationCidrBlock === '0.0.0.0/0');
 
-    const instances = (await ec2.send(new DescribeInstancesCommand({ Filters: [...owned, { Name: 'instance-state-name', Values: ['running', 'pending'] }] }))).Reservations!.flatMap(
-      (x) => x.Instances ?? [],
-    );
+    const instances = (
+      await ec2.send(new DescribeInstancesCommand({ Filters: [...owned, { Name: 'instance-state-name', Values: ['running', 'pending'] }] }))
+    ).Reservations!.flatMap((x) => x.Instances ?? []);
     expect(instances).toHaveLength(2); // master + one node
     for (const i of instances) {
       const route = defaultRouteOf(i.SubnetId!);
@@ -76,18 +76,32 @@ describe("nat: none builds instances that can reach the internet", { shuffle: fa
     }
 
     const asg = new AutoScalingClient({ region: REGION });
-    const groups = (await asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).AutoScalingGroups ?? [];
+    const groups =
+      (await asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] })))
+        .AutoScalingGroups ?? [];
     expect(groups.map((g) => g.AutoScalingGroupName).sort()).toEqual([`${ID}-general`, `${ID}-master`]);
     for (const g of groups) {
-      for (const sub of g.VPCZoneIdentifier!.split(',')) expect(defaultRouteOf(sub)?.GatewayId, `${g.AutoScalingGroupName} subnet ${sub}`).toMatch(/^igw-/);
-      const lt = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: g.LaunchTemplate!.LaunchTemplateId!, Versions: [g.LaunchTemplate!.Version!] }));
-      expect(lt.LaunchTemplateVersions![0]!.LaunchTemplateData!.NetworkInterfaces?.[0]?.AssociatePublicIpAddress, g.AutoScalingGroupName).toBe(true);
+      for (const sub of g.VPCZoneIdentifier!.split(','))
+        expect(defaultRouteOf(sub)?.GatewayId, `${g.AutoScalingGroupName} subnet ${sub}`).toMatch(/^igw-/);
+      const lt = await ec2.send(
+        new DescribeLaunchTemplateVersionsCommand({
+          LaunchTemplateId: g.LaunchTemplate!.LaunchTemplateId!,
+          Versions: [g.LaunchTemplate!.Version!],
+        }),
+      );
+      expect(
+        lt.LaunchTemplateVersions![0]!.LaunchTemplateData!.NetworkInterfaces?.[0]?.AssociatePublicIpAddress,
+        g.AutoScalingGroupName,
+      ).toBe(true);
     }
 
     const elb = new ElasticLoadBalancingClient({ region: REGION });
-    const lbs = ((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancerDescriptions ?? []).filter((l) => l.LoadBalancerName?.startsWith(`${ID}-`));
+    const lbs = ((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancerDescriptions ?? []).filter((l) =>
+      l.LoadBalancerName?.startsWith(`${ID}-`),
+    );
     expect(lbs.map((l) => [l.LoadBalancerName, l.Scheme])).toEqual([[`${ID}-api-int`, 'internal']]);
-    for (const sub of lbs[0]!.Subnets ?? []) expect(tag(subnets.find((s) => s.SubnetId === sub)?.Tags, 'kubeaz:key')).toMatch(/^subnet\/private\//);
+    for (const sub of lbs[0]!.Subnets ?? [])
+      expect(tag(subnets.find((s) => s.SubnetId === sub)?.Tags, 'kubeaz:key')).toMatch(/^subnet\/private\//);
   });
 
   it('destroy leaves nothing', async () => {

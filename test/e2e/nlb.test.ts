@@ -10,7 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateSubnetCommand, CreateVpcCommand, DeleteSubnetCommand, DeleteVpcCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DeleteSubnetCommand,
+  DeleteVpcCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeLoadBalancersCommand as DescribeClassicCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import {
@@ -90,14 +98,19 @@ describe('network load balancers for the API', { shuffle: false }, () => {
     const r = await kubeaz(['plan', '-f', file, '--detailed-exitcode', '--output', 'json'], env);
     return { code: r.code, p: r.json<PlanJson>(), stderr: r.stderr };
   };
-  const nlbs = async (): Promise<LoadBalancer[]> => ((await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? []).filter((l) => l.LoadBalancerName?.startsWith(`${ID}-`));
+  const nlbs = async (): Promise<LoadBalancer[]> =>
+    ((await elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? []).filter((l) => l.LoadBalancerName?.startsWith(`${ID}-`));
   const nlb = async (name: string) => (await nlbs()).find((l) => l.LoadBalancerName === name);
-  const classicNames = async () => ((await elb.send(new DescribeClassicCommand({}))).LoadBalancerDescriptions ?? []).map((l) => l.LoadBalancerName).sort();
-  const masterGroup = async () => (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [`${ID}-master`] }))).AutoScalingGroups![0]!;
-  const byKey = async <T extends { Tags?: Array<{ Key?: string; Value?: string }> }>(items: T[], key: string) => items.find((i) => i.Tags?.some((t) => t.Key === 'kubeaz:key' && t.Value === key))!;
+  const classicNames = async () =>
+    ((await elb.send(new DescribeClassicCommand({}))).LoadBalancerDescriptions ?? []).map((l) => l.LoadBalancerName).sort();
+  const masterGroup = async () =>
+    (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [`${ID}-master`] }))).AutoScalingGroups![0]!;
+  const byKey = async <T extends { Tags?: Array<{ Key?: string; Value?: string }> }>(items: T[], key: string) =>
+    items.find((i) => i.Tags?.some((t) => t.Key === 'kubeaz:key' && t.Value === key))!;
   const records = async (): Promise<ResourceRecordSet[]> => {
     const out: ResourceRecordSet[] = [];
-    for (const z of (await r53.send(new ListHostedZonesCommand({}))).HostedZones ?? []) out.push(...((await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: z.Id! }))).ResourceRecordSets ?? []));
+    for (const z of (await r53.send(new ListHostedZonesCommand({}))).HostedZones ?? [])
+      out.push(...((await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: z.Id! }))).ResourceRecordSets ?? []));
     return out;
   };
   const alias = async (name: string) => (await records()).find((r) => r.Name === `${name}.` && r.Type === 'A')?.AliasTarget;
@@ -122,8 +135,13 @@ describe('network load balancers for the API', { shuffle: false }, () => {
 
   it('two NLBs: scheme, subnets of their tier, the API security groups given at creation, cross-zone on; no classic ELB', async () => {
     const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).Subnets ?? [];
-    const sgs = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).SecurityGroups ?? [];
-    const tier = (t: string) => subnets.filter((s) => s.Tags?.some((x) => x.Key === 'kubeaz:key' && x.Value?.startsWith(`subnet/${t}/`))).map((s) => s.SubnetId).sort();
+    const sgs =
+      (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).SecurityGroups ?? [];
+    const tier = (t: string) =>
+      subnets
+        .filter((s) => s.Tags?.some((x) => x.Key === 'kubeaz:key' && x.Value?.startsWith(`subnet/${t}/`)))
+        .map((s) => s.SubnetId)
+        .sort();
     const pub = (await nlb(`${ID}-nlb`))!;
     const int = (await nlb(`${ID}-nlb-int`))!;
     expect((await nlbs()).map((l) => l.LoadBalancerName).sort()).toEqual([`${ID}-nlb`, `${ID}-nlb-int`]);
@@ -135,7 +153,8 @@ describe('network load balancers for the API', { shuffle: false }, () => {
       expect(lb.Scheme).toBe(scheme);
       expect((lb.AvailabilityZones ?? []).map((z) => z.SubnetId).sort()).toEqual(tier(t));
       expect(lb.SecurityGroups).toEqual([(await byKey(sgs, sgKey)).GroupId]);
-      const attrs = (await elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn! }))).Attributes ?? [];
+      const attrs =
+        (await elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn! }))).Attributes ?? [];
       expect(attrs.find((a) => a.Key === 'load_balancing.cross_zone.enabled')?.Value).toBe('true');
     }
     expect(await classicNames()).toEqual([]);
@@ -154,7 +173,14 @@ describe('network load balancers for the API', { shuffle: false }, () => {
       const tg = (await elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tgArn] }))).TargetGroups![0]!;
       expect(tg.TargetGroupName).toBe(name === `${ID}-nlb` ? `${ID}-api-tg` : `${ID}-api-int-tg`);
       expect({ protocol: tg.Protocol, port: tg.Port, type: tg.TargetType }).toEqual({ protocol: 'TCP', port: 6443, type: 'instance' });
-      expect({ p: tg.HealthCheckProtocol, port: tg.HealthCheckPort, path: tg.HealthCheckPath, code: tg.Matcher?.HttpCode, i: tg.HealthCheckIntervalSeconds, t: tg.HealthCheckTimeoutSeconds }).toEqual({
+      expect({
+        p: tg.HealthCheckProtocol,
+        port: tg.HealthCheckPort,
+        path: tg.HealthCheckPath,
+        code: tg.Matcher?.HttpCode,
+        i: tg.HealthCheckIntervalSeconds,
+        t: tg.HealthCheckTimeoutSeconds,
+      }).toEqual({
         p: 'HTTPS',
         port: 'traffic-port',
         path: '/readyz',
@@ -164,7 +190,12 @@ describe('network load balancers for the API', { shuffle: false }, () => {
       });
       // moto does not refuse one target group behind two load balancers; AWS does: each has its own
       expect(tg.LoadBalancerArns).toEqual([lb.LoadBalancerArn]);
-      const attrs = Object.fromEntries(((await elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: tgArn }))).Attributes ?? []).map((a) => [a.Key, a.Value]));
+      const attrs = Object.fromEntries(
+        ((await elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: tgArn }))).Attributes ?? []).map((a) => [
+          a.Key,
+          a.Value,
+        ]),
+      );
       expect(attrs['preserve_client_ip.enabled']).toBe('false');
       expect(attrs['deregistration_delay.timeout_seconds']).toBe('300');
     }
@@ -178,7 +209,8 @@ describe('network load balancers for the API', { shuffle: false }, () => {
       const health = (await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }))).TargetHealthDescriptions ?? [];
       expect(health.map((h) => h.Target?.Id)).toEqual([instance]);
     }
-    const workers = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [`${ID}-general`] }))).AutoScalingGroups![0]!;
+    const workers = (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [`${ID}-general`] })))
+      .AutoScalingGroups![0]!;
     expect(workers.TargetGroupARNs ?? []).toEqual([]);
   });
 
@@ -220,9 +252,17 @@ describe('network load balancers for the API', { shuffle: false }, () => {
 
   it('drift of cross-zone, client IP preservation and the health check is shown by plan and fixed in place by create', async () => {
     const lb = (await nlb(`${ID}-nlb-int`))!;
-    const tgArn = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn! }))).Listeners![0]!.DefaultActions![0]!.TargetGroupArn!;
-    await elbv2.send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn!, Attributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'false' }] }));
-    await elbv2.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: tgArn, Attributes: [{ Key: 'preserve_client_ip.enabled', Value: 'true' }] }));
+    const tgArn = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn! }))).Listeners![0]!
+      .DefaultActions![0]!.TargetGroupArn!;
+    await elbv2.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: lb.LoadBalancerArn!,
+        Attributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'false' }],
+      }),
+    );
+    await elbv2.send(
+      new ModifyTargetGroupAttributesCommand({ TargetGroupArn: tgArn, Attributes: [{ Key: 'preserve_client_ip.enabled', Value: 'true' }] }),
+    );
     await elbv2.send(new ModifyTargetGroupCommand({ TargetGroupArn: tgArn, HealthCheckProtocol: 'TCP', HealthCheckIntervalSeconds: 30 }));
     const { code, p } = await plan();
     expect(code).toBe(4);
@@ -232,11 +272,11 @@ describe('network load balancers for the API', { shuffle: false }, () => {
     ]);
     const { r, out } = await create();
     expect(r.code, r.stderr).toBe(0);
-    expect(Object.keys(out.calls.byAction).filter((k) => !/:(Describe|List|Get)/.test(k)).sort()).toEqual([
-      'elbv2:ModifyLoadBalancerAttributes',
-      'elbv2:ModifyTargetGroup',
-      'elbv2:ModifyTargetGroupAttributes',
-    ]);
+    expect(
+      Object.keys(out.calls.byAction)
+        .filter((k) => !/:(Describe|List|Get)/.test(k))
+        .sort(),
+    ).toEqual(['elbv2:ModifyLoadBalancerAttributes', 'elbv2:ModifyTargetGroup', 'elbv2:ModifyTargetGroupAttributes']);
     expect((await plan()).code).toBe(0);
   });
 
@@ -259,7 +299,9 @@ describe('network load balancers for the API', { shuffle: false }, () => {
         'update vpc',
       ].sort(),
     );
-    expect(p.changes.find((c) => c.key === 'vpc')!.fields).toEqual([{ field: 'tags', from: { 'kubeaz:features': 'nlb' }, to: { 'kubeaz:features': 'elb nlb' } }]);
+    expect(p.changes.find((c) => c.key === 'vpc')!.fields).toEqual([
+      { field: 'tags', from: { 'kubeaz:features': 'nlb' }, to: { 'kubeaz:features': 'elb nlb' } },
+    ]);
     const asgFields = p.changes.find((c) => c.key === 'asg/master')!.fields.map((f) => f.field);
     expect(asgFields.sort()).toEqual(['loadBalancerNames', 'targetGroupArns']);
     // deletions come last, load balancers before their target groups
@@ -323,12 +365,17 @@ describe('network load balancers for the API', { shuffle: false }, () => {
 
   it('an NLB name held by something kubeaz did not make: plan and create refuse before any change', async () => {
     const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.99.0.0/16' }))).Vpc!.VpcId!;
-    const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.99.0.0/24', AvailabilityZone: 'us-east-1a' }))).Subnet!.SubnetId!;
-    const foreign = (await elbv2.send(new CreateLoadBalancerCommand({ Name: `${ID}-nlb-int`, Type: 'network', Scheme: 'internal', Subnets: [subnet] }))).LoadBalancers![0]!;
+    const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.99.0.0/24', AvailabilityZone: 'us-east-1a' })))
+      .Subnet!.SubnetId!;
+    const foreign = (
+      await elbv2.send(new CreateLoadBalancerCommand({ Name: `${ID}-nlb-int`, Type: 'network', Scheme: 'internal', Subnets: [subnet] }))
+    ).LoadBalancers![0]!;
     try {
       const { code, stderr } = await kubeaz(['plan', '-f', file], env);
       expect(code).toBe(1);
-      expect(stderr).toMatch(new RegExp(`network-load-balancer ${ID}-nlb-int \\(nlb/internal\\) already exists and belongs to something kubeaz did not make`));
+      expect(stderr).toMatch(
+        new RegExp(`network-load-balancer ${ID}-nlb-int \\(nlb/internal\\) already exists and belongs to something kubeaz did not make`),
+      );
       const r = await kubeaz(['create', '-f', file, '--yes'], env);
       expect(r.code).toBe(1);
       expect(await inventory(REGION)).toMatchObject({ vpcs: [...before.vpcs!, vpc].sort(), loadBalancersV2: [`${ID}-nlb-int (network)`] });

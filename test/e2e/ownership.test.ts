@@ -27,7 +27,13 @@ import {
   UntagUserCommand,
 } from '@aws-sdk/client-iam';
 import { ChangeTagsForResourceCommand, ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { GetBucketTaggingCommand, ListObjectVersionsCommand, PutBucketTaggingCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetBucketTaggingCommand,
+  ListObjectVersionsCommand,
+  PutBucketTaggingCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { useMoto } from '../helpers/moto.js';
 import { kubeaz } from '../helpers/cli.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';
@@ -68,7 +74,10 @@ describe('never touch another cluster', { shuffle: false, timeout: 900_000 }, ()
     await writeFile(f, text);
     const callsFile = path.join(dir, `${file}.calls.json`);
     await rm(callsFile, { force: true });
-    const r = await kubeaz([cmd, '-f', f, ...(cmd === 'plan' || cmd === 'status' ? [] : ['--yes']), ...args], { ...env, KUBEAZ_CALLS_FILE: callsFile });
+    const r = await kubeaz([cmd, '-f', f, ...(cmd === 'plan' || cmd === 'status' ? [] : ['--yes']), ...args], {
+      ...env,
+      KUBEAZ_CALLS_FILE: callsFile,
+    });
     let calls: Calls = { total: -1, mutating: -1 };
     try {
       calls = JSON.parse(await readFile(callsFile, 'utf8')) as Calls;
@@ -84,9 +93,16 @@ describe('never touch another cluster', { shuffle: false, timeout: 900_000 }, ()
     const objects: Record<string, string[]> = {};
     for (const b of east.buckets ?? []) {
       const v = await s3.send(new ListObjectVersionsCommand({ Bucket: b }));
-      objects[b] = [...(v.Versions ?? []).map((x) => `${x.Key}@${x.VersionId}`), ...(v.DeleteMarkers ?? []).map((x) => `${x.Key}@${x.VersionId} (deleted)`)].sort();
+      objects[b] = [
+        ...(v.Versions ?? []).map((x) => `${x.Key}@${x.VersionId}`),
+        ...(v.DeleteMarkers ?? []).map((x) => `${x.Key}@${x.VersionId} (deleted)`),
+      ].sort();
     }
-    return { east, west: { ...west, roles: [], instanceProfiles: [], users: [], hostedZones: [], records: [], buckets: [] } satisfies Inventory, objects };
+    return {
+      east,
+      west: { ...west, roles: [], instanceProfiles: [], users: [], hostedZones: [], records: [], buckets: [] } satisfies Inventory,
+      objects,
+    };
   }
 
   beforeAll(async () => {
@@ -145,24 +161,46 @@ describe('never touch another cluster', { shuffle: false, timeout: 900_000 }, ()
     it('a us-west-2 copy of a us-east-1 cluster touches nothing of it', async () => {
       const c = await run('create', 'beta-east.yaml', east);
       expect(c.code, c.stderr).toBe(0);
-      await touchesNothing(west, 'beta-west.yaml', /^cluster beta-dev not found in us-west-2 \(cluster beta-dev exists in us-east-1\)$/m, /cluster beta-dev exists in us-east-1: kubeaz will not touch it/);
+      await touchesNothing(
+        west,
+        'beta-west.yaml',
+        /^cluster beta-dev not found in us-west-2 \(cluster beta-dev exists in us-east-1\)$/m,
+        /cluster beta-dev exists in us-east-1: kubeaz will not touch it/,
+      );
     });
 
     it('a cluster made before the region tag (recognised by its bucket) is left alone too, and gets the tags on its next create', async () => {
       const old = ['kubeaz:region', 'kubeaz:name', 'kubeaz:environment'];
       const roles = (await iam.send(new ListRolesCommand({ PathPrefix: '/kubeaz/beta-dev/' }))).Roles ?? [];
       for (const r of roles) await iam.send(new UntagRoleCommand({ RoleName: r.RoleName!, TagKeys: old }));
-      const profiles = ((await iam.send(new ListInstanceProfilesCommand({}))).InstanceProfiles ?? []).filter((p) => p.Path === '/kubeaz/beta-dev/');
-      for (const p of profiles) await iam.send(new UntagInstanceProfileCommand({ InstanceProfileName: p.InstanceProfileName!, TagKeys: old }));
+      const profiles = ((await iam.send(new ListInstanceProfilesCommand({}))).InstanceProfiles ?? []).filter(
+        (p) => p.Path === '/kubeaz/beta-dev/',
+      );
+      for (const p of profiles)
+        await iam.send(new UntagInstanceProfileCommand({ InstanceProfileName: p.InstanceProfileName!, TagKeys: old }));
       await iam.send(new UntagUserCommand({ UserName: 'beta-backup', TagKeys: old }));
-      const zones = ((await r53.send(new ListHostedZonesCommand({}))).HostedZones ?? []).filter((z) => z.Config?.Comment?.startsWith('kubeaz:beta-dev '));
+      const zones = ((await r53.send(new ListHostedZonesCommand({}))).HostedZones ?? []).filter((z) =>
+        z.Config?.Comment?.startsWith('kubeaz:beta-dev '),
+      );
       expect(zones.length).toBeGreaterThan(0);
-      for (const z of zones) await r53.send(new ChangeTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: z.Id!.replace('/hostedzone/', ''), RemoveTagKeys: old }));
+      for (const z of zones)
+        await r53.send(
+          new ChangeTagsForResourceCommand({
+            ResourceType: 'hostedzone',
+            ResourceId: z.Id!.replace('/hostedzone/', ''),
+            RemoveTagKeys: old,
+          }),
+        );
       const Bucket = `kubeaz-beta-dev-${ACCOUNT}`;
       const tags = (await s3.send(new GetBucketTaggingCommand({ Bucket }))).TagSet ?? [];
       await s3.send(new PutBucketTaggingCommand({ Bucket, Tagging: { TagSet: tags.filter((t) => !old.includes(t.Key!)) } }));
 
-      await touchesNothing(west, 'beta-west.yaml', /^cluster beta-dev not found in us-west-2 \(cluster beta-dev exists in us-east-1\)$/m, /exists in us-east-1/);
+      await touchesNothing(
+        west,
+        'beta-west.yaml',
+        /^cluster beta-dev not found in us-west-2 \(cluster beta-dev exists in us-east-1\)$/m,
+        /exists in us-east-1/,
+      );
 
       // Its own spec still owns it: the missing tags are added in place, then nothing changes.
       const again = await run('create', 'beta-east.yaml', east, ['--output', 'json']);
@@ -182,14 +220,19 @@ describe('never touch another cluster', { shuffle: false, timeout: 900_000 }, ()
       expect(d.code, d.stderr).toBe(0);
       const c = await run('create', 'beta-west.yaml', west);
       expect(c.code, c.stderr).toBe(0);
-      await touchesNothing(east, 'beta-east.yaml', /^cluster beta-dev not found in us-east-1 \(cluster beta-dev exists in us-west-2\)$/m, /cluster beta-dev exists in us-west-2/);
+      await touchesNothing(
+        east,
+        'beta-east.yaml',
+        /^cluster beta-dev not found in us-east-1 \(cluster beta-dev exists in us-west-2\)$/m,
+        /cluster beta-dev exists in us-west-2/,
+      );
       const d2 = await run('destroy', 'beta-west.yaml', west);
       expect(d2.code, d2.stderr).toBe(0);
       expect(d2.stderr).toMatch(/nothing of beta-dev remains/);
     });
   });
 
-  it('2. a spec whose id coincides with another cluster\'s (a-b/c and a/b-c) is refused and touches nothing', async () => {
+  it("2. a spec whose id coincides with another cluster's (a-b/c and a/b-c) is refused and touches nothing", async () => {
     const first = spec('a-b', 'c', 'us-east-1');
     const c = await run('create', 'ab-c.yaml', first);
     expect(c.code, c.stderr).toBe(0);
@@ -204,12 +247,13 @@ describe('never touch another cluster', { shuffle: false, timeout: 900_000 }, ()
   });
 
   it('2. a name derived inside a cluster that another cluster holds (group web-a of coll/dev, group a of coll/dev-web) is refused, naming the holder, and touches nothing', async () => {
-    const withGroup = (t: string, g: string) => t.replace('    - { name: workers,', `    - { name: ${g}, instanceType: t3.medium, minSize: 1, maxSize: 1 }\n    - { name: workers,`);
+    const withGroup = (t: string, g: string) =>
+      t.replace('    - { name: workers,', `    - { name: ${g}, instanceType: t3.medium, minSize: 1, maxSize: 1 }\n    - { name: workers,`);
     const first = withGroup(spec('coll', 'dev', 'us-east-1'), 'web-a');
     const c = await run('create', 'coll-dev.yaml', first);
     expect(c.code, c.stderr).toBe(0);
     // today's names are kept: the first cluster's group is coll-dev-web-a
-    expect(JSON.stringify((await inventory('us-east-1')))).toMatch(/"coll-dev-web-a"/);
+    expect(JSON.stringify(await inventory('us-east-1'))).toMatch(/"coll-dev-web-a"/);
     await touchesNothing(
       withGroup(spec('coll', 'dev-web', 'us-east-1'), 'a'),
       'coll-devweb.yaml',
@@ -228,11 +272,17 @@ describe('never touch another cluster', { shuffle: false, timeout: 900_000 }, ()
   it('3. staging and production of one name create, re-run with zero mutating calls, plan clean and destroy independently', async () => {
     const staging = spec('duo', 'staging', 'us-east-1');
     const production = spec('duo', 'production', 'us-east-1').replace('10.1.0.0/16', '10.3.0.0/16');
-    for (const [f, t] of [['duo-s.yaml', staging], ['duo-p.yaml', production]] as const) {
+    for (const [f, t] of [
+      ['duo-s.yaml', staging],
+      ['duo-p.yaml', production],
+    ] as const) {
       const r = await run('create', f, t);
       expect(r.code, r.stderr).toBe(0);
     }
-    for (const [f, t] of [['duo-s.yaml', staging], ['duo-p.yaml', production]] as const) {
+    for (const [f, t] of [
+      ['duo-s.yaml', staging],
+      ['duo-p.yaml', production],
+    ] as const) {
       const again = await run('create', f, t);
       expect(again.code, again.stderr).toBe(0);
       expect(again.calls.mutating).toBe(0);
@@ -264,15 +314,21 @@ describe('never touch another cluster', { shuffle: false, timeout: 900_000 }, ()
     const c = await run('create', 'dup.yaml', text);
     expect(c.code, c.stderr).toBe(0);
     const ec2 = new EC2Client({ region: 'us-east-1' });
-    const owned = (await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: ['dup-dev'] }] }))).RouteTables ?? [];
+    const owned =
+      (await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: ['dup-dev'] }] }))).RouteTables ??
+      [];
     const original = owned.find((t) => t.Tags?.some((x) => x.Key === 'kubeaz:key' && x.Value === 'rt/public'))!;
     expect(original).toBeDefined();
     // what a repeated create leaves: a second table with the same ownership and key tags
-    const dup = await ec2.send(new CreateRouteTableCommand({ VpcId: original.VpcId!, TagSpecifications: [{ ResourceType: 'route-table', Tags: original.Tags }] }));
+    const dup = await ec2.send(
+      new CreateRouteTableCommand({ VpcId: original.VpcId!, TagSpecifications: [{ ResourceType: 'route-table', Tags: original.Tags }] }),
+    );
     const dupId = dup.RouteTable!.RouteTableId!;
 
     const status = await run('status', 'dup.yaml', text, ['--output', 'json']);
-    expect(status.json<{ warnings: string[] }>().warnings.join('\n')).toMatch(new RegExp(`two route-table resources claim the key rt/public: .*${dupId}`));
+    expect(status.json<{ warnings: string[] }>().warnings.join('\n')).toMatch(
+      new RegExp(`two route-table resources claim the key rt/public: .*${dupId}`),
+    );
     const again = await run('create', 'dup.yaml', text);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/two route-table resources claim the key rt\/public/);
@@ -280,7 +336,9 @@ describe('never touch another cluster', { shuffle: false, timeout: 900_000 }, ()
 
     const d = await run('destroy', 'dup.yaml', text);
     expect(d.code, d.stderr).toBe(0);
-    const left = (await ec2.send(new DescribeRouteTablesCommand({})))?.RouteTables?.filter((t) => t.RouteTableId === dupId || t.RouteTableId === original.RouteTableId);
+    const left = (await ec2.send(new DescribeRouteTablesCommand({})))?.RouteTables?.filter(
+      (t) => t.RouteTableId === dupId || t.RouteTableId === original.RouteTableId,
+    );
     expect(left).toEqual([]);
   });
 
@@ -290,7 +348,15 @@ describe('never touch another cluster', { shuffle: false, timeout: 900_000 }, ()
     expect(c.code, c.stderr).toBe(0);
     await s3.send(new PutObjectCommand({ Bucket: `kubeaz-inside-dev-${ACCOUNT}`, Key: 'notes/someone.txt', Body: 'hello' }));
     const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'inside-backup' }))).AccessKey!.AccessKeyId!;
-    const policy = await iam.send(new CreatePolicyCommand({ PolicyName: 'by-hand', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }] }) }));
+    const policy = await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: 'by-hand',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }],
+        }),
+      }),
+    );
     await iam.send(new AttachRolePolicyCommand({ RoleName: 'inside-dev-node', PolicyArn: policy.Policy!.Arn! }));
 
     // Without a terminal and without --yes, destroy lists them and then refuses to go on.

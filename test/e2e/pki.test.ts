@@ -14,7 +14,14 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { useMoto } from '../helpers/moto.js';
@@ -78,7 +85,9 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     const r = await create();
     expect(r.code, r.stderr).toBe(0);
     // it ends with the API endpoint and the next commands, in the JSON too
-    const elbDns = (await new ElasticLoadBalancingClient({ region: REGION }).send(new DescribeLoadBalancersCommand({ LoadBalancerNames: ['pk-qa-api'] }))).LoadBalancerDescriptions![0]!.DNSName;
+    const elbDns = (
+      await new ElasticLoadBalancingClient({ region: REGION }).send(new DescribeLoadBalancersCommand({ LoadBalancerNames: ['pk-qa-api'] }))
+    ).LoadBalancerDescriptions![0]!.DNSName;
     expect(r.json<{ api: unknown; next: string[] }>().api).toEqual({ endpoint: `https://${elbDns}:443`, via: 'public-elb' });
     expect(r.json<{ next: string[] }>().next.slice(0, 2)).toEqual([`kubeaz kubeconfig -f ${file}`, 'kubectl get nodes']);
     expect(r.stderr).toContain(`API endpoint: https://${elbDns}:443`);
@@ -92,7 +101,7 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     }
   });
 
-  it('the CAs are 10-year CAs with the kubeadm names, each with its own key; sa.pub is sa.key\'s', async () => {
+  it("the CAs are 10-year CAs with the kubeadm names, each with its own key; sa.pub is sa.key's", async () => {
     const { createPrivateKey, createPublicKey } = await import('node:crypto');
     for (const [crt, key, cn] of [
       ['ca.crt', 'ca.key', 'kubernetes'],
@@ -115,7 +124,9 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     expect(state).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
     expect(state).toContain('pki');
     const ec2 = new EC2Client({ region: REGION });
-    const versions = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateName: 'pk-qa-master', Versions: ['$Latest'] }));
+    const versions = await ec2.send(
+      new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateName: 'pk-qa-master', Versions: ['$Latest'] }),
+    );
     const userData = Buffer.from(versions.LaunchTemplateVersions![0]!.LaunchTemplateData!.UserData!, 'base64').toString();
     expect(userData.length).toBeGreaterThan(100);
     expect(userData).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
@@ -125,9 +136,14 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     // the agent's bundle is our code (its SDK names key types in its own source): it is checked to be
     // byte for byte what npm run build made, so nothing of this cluster is in it; the rest must hold no key
     const bundleKey = agent.Contents!.find((o) => o.Key !== 'agent/config.json')!.Key!;
-    const bundle = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: bundleKey }))).Body!.transformToByteArray());
+    const bundle = Buffer.from(
+      await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: bundleKey }))).Body!.transformToByteArray(),
+    );
     expect(bundle.equals(readFileSync(path.join(ROOT, 'dist', 'agent', 'kubeaz-agent.mjs')))).toBe(true);
-    for (const o of [...(boot.Contents ?? []), ...(agent.Contents ?? []).filter((x) => x.Key !== bundleKey)]) expect(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key! }))).Body!.transformToString(), o.Key).not.toMatch(/PRIVATE KEY/);
+    for (const o of [...(boot.Contents ?? []), ...(agent.Contents ?? []).filter((x) => x.Key !== bundleKey)])
+      expect(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key! }))).Body!.transformToString(), o.Key).not.toMatch(
+        /PRIVATE KEY/,
+      );
   });
 
   it('a second create reads pki/ once and writes nothing', async () => {
@@ -196,7 +212,8 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     expect((await stat(out)).mode & 0o777).toBe(0o600);
     const k = parse(await readFile(out, 'utf8'));
     const elb = new ElasticLoadBalancingClient({ region: REGION });
-    const dns = (await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: ['pk-qa-api'] }))).LoadBalancerDescriptions![0]!.DNSName;
+    const dns = (await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: ['pk-qa-api'] }))).LoadBalancerDescriptions![0]!
+      .DNSName;
     expect(k.clusters[0].cluster.server).toBe(`https://${dns}:443`);
     const ca = Buffer.from(k.clusters[0].cluster['certificate-authority-data'], 'base64').toString();
     expect(ca).toBe(original['ca.crt']);
@@ -212,7 +229,9 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     // the client key is the certificate's
     const { createPrivateKey, createPublicKey } = await import('node:crypto');
     const keyPem = Buffer.from(k.users[0].user['client-key-data'], 'base64').toString();
-    expect(Buffer.from(cert.publicKey.rawData).equals(createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' }))).toBe(true);
+    expect(
+      Buffer.from(cert.publicKey.rawData).equals(createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' })),
+    ).toBe(true);
     expect(k['current-context']).toBe('pk-qa');
     expect(k.contexts.map((c: { name: string }) => c.name)).toEqual(['pk-qa']);
     expect(k.users.map((c: { name: string }) => c.name)).toEqual(['pk-qa-admin']);
@@ -221,7 +240,11 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
   describe('status: the Kubernetes side, through a short-lived admin certificate', () => {
     const MASTER = 'ip-172-20-0-10.us-west-2.compute.internal';
     const WORKER = 'ip-172-20-1-20.us-west-2.compute.internal';
-    const healthy = () => ({ version: VERSION, nodes: k8sList('NodeList', [k8sNode(MASTER, 'master', { master: true }), k8sNode(WORKER, 'general')]), pods: k8sList('PodList', systemPods(MASTER, [WORKER])) });
+    const healthy = () => ({
+      version: VERSION,
+      nodes: k8sList('NodeList', [k8sNode(MASTER, 'master', { master: true }), k8sNode(WORKER, 'general')]),
+      pods: k8sList('PodList', systemPods(MASTER, [WORKER])),
+    });
     let api: FakeApi;
     beforeAll(async () => {
       // an "API server" whose certificate the cluster CA in the bucket signed, and which accepts only client certificates from it
@@ -255,7 +278,18 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
       expect(r.stdout).toMatch(/^ {2}general +1 +1 +1$/m);
       expect(r.stdout).toMatch(/, Kubernetes healthy$/m);
       const j = await kubeaz(['status', '-f', file, '--api-endpoint', api.url, '--output', 'json'], env);
-      expect(j.json<{ ok: boolean; kubernetes: { reachable: boolean; health: { ok: boolean; groups: unknown[] } } }>().kubernetes).toMatchObject({ reachable: true, health: { ok: true, groups: [{ name: 'master', want: 1, have: 1, ready: 1 }, { name: 'general', want: 1, have: 1, ready: 1 }] } });
+      expect(
+        j.json<{ ok: boolean; kubernetes: { reachable: boolean; health: { ok: boolean; groups: unknown[] } } }>().kubernetes,
+      ).toMatchObject({
+        reachable: true,
+        health: {
+          ok: true,
+          groups: [
+            { name: 'master', want: 1, have: 1, ready: 1 },
+            { name: 'general', want: 1, have: 1, ready: 1 },
+          ],
+        },
+      });
     });
 
     it('a node NotReady, then CoreDNS in CrashLoopBackOff: exit 3, each named', async () => {
@@ -301,12 +335,17 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
       const r = await kubeaz(['status', '-f', file, '--api-endpoint', down.url], env);
       expect(r.code, r.stdout + r.stderr).toBe(3);
       // (a line over 100 columns continues on the next, indented)
-      expect(r.stdout.replace(/\n {5,7}/g, ' ')).toMatch(new RegExp(`^Kubernetes: API ${down.url.replace(/[.]/g, '\\.')} NOT reachable \\(ECONNREFUSED\\); boot: no boot report yet from \\d+ instances`, 'm'));
+      expect(r.stdout.replace(/\n {5,7}/g, ' ')).toMatch(
+        new RegExp(
+          `^Kubernetes: API ${down.url.replace(/[.]/g, '\\.')} NOT reachable \\(ECONNREFUSED\\); boot: no boot report yet from \\d+ instances`,
+          'm',
+        ),
+      );
       expect(r.stdout).toMatch(/^NOT healthy: \d+\/\d+ resources present and matching, Kubernetes API not reachable$/m);
     });
   });
 
-  describe('kubeconfig: merged into the user\'s kubeconfig, never replacing it', () => {
+  describe("kubeconfig: merged into the user's kubeconfig, never replacing it", () => {
     const EXISTING = `# the user's own file
 apiVersion: v1
 kind: Config
@@ -345,7 +384,10 @@ current-context: prod
       const home = await mkdtemp(path.join(tmpdir(), 'kubeaz-home-'));
       const cfg = path.join(home, 'config');
       await writeFile(cfg, EXISTING, { mode: 0o644 });
-      const r = await kubeaz(['kubeconfig', '-f', file], { ...env, KUBECONFIG: [path.join(home, 'missing'), cfg, path.join(home, 'other')].join(path.delimiter) });
+      const r = await kubeaz(['kubeconfig', '-f', file], {
+        ...env,
+        KUBECONFIG: [path.join(home, 'missing'), cfg, path.join(home, 'other')].join(path.delimiter),
+      });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.trim()).toBe(cfg);
       expect(r.stderr).toMatch(/merged context pk-qa .*current context is now pk-qa/);
@@ -368,11 +410,22 @@ current-context: prod
       expect(existsSync(`${cfg}.lock`)).toBe(false);
       expect((await readdir(home)).sort()).toEqual(['config']);
       if (hasKubectl) {
-        const rows = execFileSync('kubectl', ['config', 'get-contexts'], { env: { ...process.env, KUBECONFIG: cfg } }).toString().trim().split('\n').slice(1);
-        expect(rows.map((l) => l.trim().split(/\s+/))).toEqual([['kind-local', 'kind-local', 'kind-local'], ['*', 'pk-qa', 'pk-qa', 'pk-qa-admin'], ['prod', 'prod', 'prod-oidc', 'payments']]);
+        const rows = execFileSync('kubectl', ['config', 'get-contexts'], { env: { ...process.env, KUBECONFIG: cfg } })
+          .toString()
+          .trim()
+          .split('\n')
+          .slice(1);
+        expect(rows.map((l) => l.trim().split(/\s+/))).toEqual([
+          ['kind-local', 'kind-local', 'kind-local'],
+          ['*', 'pk-qa', 'pk-qa', 'pk-qa-admin'],
+          ['prod', 'prod', 'prod-oidc', 'payments'],
+        ]);
       }
       // again, with --no-set-current after switching away: no duplicate, the current context stays
-      execFileSync(process.execPath, ['-e', `const f=${JSON.stringify(cfg)};const fs=require('fs');fs.writeFileSync(f,fs.readFileSync(f,'utf8').replace(/^current-context: .*$/m,'current-context: kind-local'))`]);
+      execFileSync(process.execPath, [
+        '-e',
+        `const f=${JSON.stringify(cfg)};const fs=require('fs');fs.writeFileSync(f,fs.readFileSync(f,'utf8').replace(/^current-context: .*$/m,'current-context: kind-local'))`,
+      ]);
       const again = await kubeaz(['kubeconfig', '-f', file, '--no-set-current'], { ...env, KUBECONFIG: cfg });
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toMatch(/current context stays kind-local/);
@@ -400,18 +453,27 @@ current-context: prod
       await writeFile(cfg, EXISTING);
       const r = await kubeaz(['kubeconfig', '-f', file, '--out', cfg], env);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/is not a kubeconfig kubeaz wrote for pk-qa \(it holds contexts prod, kind-local\): refusing to replace it; --merge/);
+      expect(r.stderr).toMatch(
+        /is not a kubeconfig kubeaz wrote for pk-qa \(it holds contexts prod, kind-local\): refusing to replace it; --merge/,
+      );
       expect(await readFile(cfg, 'utf8')).toBe(EXISTING);
       const notes = path.join(dir, 'notes.txt');
       await writeFile(notes, 'my notes\n');
-      for (const args of [['--out', notes], ['--out', notes, '--merge']]) {
+      for (const args of [
+        ['--out', notes],
+        ['--out', notes, '--merge'],
+      ]) {
         const x = await kubeaz(['kubeconfig', '-f', file, ...args], env);
         expect(x.code, args.join(' ')).toBe(2);
         expect(await readFile(notes, 'utf8')).toBe('my notes\n');
       }
       const m = await kubeaz(['kubeconfig', '-f', file, '--out', cfg, '--merge'], env);
       expect(m.code, m.stderr).toBe(0);
-      expect(loadKc(cfg).getContexts().map((c) => c.name)).toEqual(['prod', 'kind-local', 'pk-qa']);
+      expect(
+        loadKc(cfg)
+          .getContexts()
+          .map((c) => c.name),
+      ).toEqual(['prod', 'kind-local', 'pk-qa']);
       // a standalone file kubeaz wrote for this cluster is replaced without --merge
       const own = path.join(dir, 'own.kubeconfig');
       expect((await kubeaz(['kubeconfig', '-f', file, '--out', own], env)).code).toBe(0);
@@ -437,7 +499,7 @@ current-context: prod
       expect(bad.stderr).toMatch(/--admin forever: expected a duration/);
     });
 
-    it('--out FILE refuses (exit 2) a file kubeaz wrote for this cluster once someone added another user\'s credentials to it (issue 23 #9)', async () => {
+    it("--out FILE refuses (exit 2) a file kubeaz wrote for this cluster once someone added another user's credentials to it (issue 23 #9)", async () => {
       const own = path.join(dir, 'shared.kubeconfig');
       expect((await kubeaz(['kubeconfig', '-f', file, '--out', own], env)).code).toBe(0);
       const k = parse(await readFile(own, 'utf8'));
@@ -479,8 +541,18 @@ current-context: prod
         ['--out directory', ['--out', home], {}, /is a directory, not a regular file/],
         ['--out socket', ['--out', sockPath], {}, /is a socket/],
         ['--out device', ['--out', '/dev/null'], {}, /is a device/],
-        ['--out dangling symlink', ['--out', dangling], {}, /is a symlink to .*nowhere\/config, which does not exist: refusing to replace the link/],
-        ['~/.kube/config dangling', [], { KUBECONFIG: undefined, HOME: home }, /\.kube\/config is a symlink to .*gone, which does not exist/],
+        [
+          '--out dangling symlink',
+          ['--out', dangling],
+          {},
+          /is a symlink to .*nowhere\/config, which does not exist: refusing to replace the link/,
+        ],
+        [
+          '~/.kube/config dangling',
+          [],
+          { KUBECONFIG: undefined, HOME: home },
+          /\.kube\/config is a symlink to .*gone, which does not exist/,
+        ],
       ];
       try {
         for (const [what, args, extra, message] of cases) {

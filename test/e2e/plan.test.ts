@@ -98,7 +98,15 @@ describe('plan', { shuffle: false }, () => {
     expect(r.code, r.stderr).toBe(4);
     const p = r.json<PlanJson>();
     expect(p.calls.mutating).toBe(0);
-    expect(p.changes).toEqual([{ key: 'asg/general', kind: 'auto-scaling-group', action: 'update', id: 'plan-qa-general', fields: [{ field: 'maxSize', from: 3, to: 5 }] }]);
+    expect(p.changes).toEqual([
+      {
+        key: 'asg/general',
+        kind: 'auto-scaling-group',
+        action: 'update',
+        id: 'plan-qa-general',
+        fields: [{ field: 'maxSize', from: 3, to: 5 }],
+      },
+    ]);
     console.log(`JSON plan of a resize:\n${JSON.stringify({ ...p, calls: undefined }, null, 2)}`);
     const text = await kubeaz(['plan', '-f', file], env);
     expect(text.stdout).toMatch(/~ asg\/general .*\n\s+maxSize: 3 → 5/);
@@ -109,10 +117,24 @@ describe('plan', { shuffle: false }, () => {
   });
 
   it('an API ELB still on the old SSL:6443 health check shows in plan as an in-place update that create applies', async () => {
-    const elb = new ElasticLoadBalancingClient({ region: 'us-west-2', endpoint: moto.url, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const elb = new ElasticLoadBalancingClient({
+      region: 'us-west-2',
+      endpoint: moto.url,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
     for (const name of ['plan-qa-api', 'plan-qa-api-int']) {
-      await elb.send(new ConfigureHealthCheckCommand({ LoadBalancerName: name, HealthCheck: { Target: 'SSL:6443', Interval: 10, Timeout: 5, HealthyThreshold: 2, UnhealthyThreshold: 3 } }));
-      await elb.send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerName: name, LoadBalancerAttributes: { ConnectionSettings: { IdleTimeout: 60 }, ConnectionDraining: { Enabled: false } } }));
+      await elb.send(
+        new ConfigureHealthCheckCommand({
+          LoadBalancerName: name,
+          HealthCheck: { Target: 'SSL:6443', Interval: 10, Timeout: 5, HealthyThreshold: 2, UnhealthyThreshold: 3 },
+        }),
+      );
+      await elb.send(
+        new ModifyLoadBalancerAttributesCommand({
+          LoadBalancerName: name,
+          LoadBalancerAttributes: { ConnectionSettings: { IdleTimeout: 60 }, ConnectionDraining: { Enabled: false } },
+        }),
+      );
     }
     const r = await kubeaz(['plan', '-f', file, '--detailed-exitcode', '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(4);
@@ -148,7 +170,12 @@ describe('plan', { shuffle: false }, () => {
     const vpc = p.changes.find((c) => c.key === 'vpc')!;
     expect(vpc).toMatchObject({ action: 'refuse', fields: [{ field: 'cidr', from: '172.20.0.0/20', to: '172.21.0.0/20' }] });
     expect(vpc.reason).toMatch(/cannot be changed in place/);
-    expect(p.changes.filter((c) => c.action === 'refuse').map((c) => c.key).sort()).toEqual(
+    expect(
+      p.changes
+        .filter((c) => c.action === 'refuse')
+        .map((c) => c.key)
+        .sort(),
+    ).toEqual(
       ['subnet/private/us-west-2a', 'subnet/private/us-west-2b', 'subnet/public/us-west-2a', 'subnet/public/us-west-2b', 'vpc'].sort(),
     );
     const c = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);

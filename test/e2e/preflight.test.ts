@@ -49,12 +49,17 @@ describe('pre-flight', () => {
     const before = await inventory('us-east-1');
     const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
     expect(r.code).toBe(1);
-    const out = r.json<{ calls: { mutating: number; byAction: Record<string, number> }; preflight: Array<{ check: string; message: string }> }>();
+    const out = r.json<{
+      calls: { mutating: number; byAction: Record<string, number> };
+      preflight: Array<{ check: string; message: string }>;
+    }>();
     expect(out.calls.mutating).toBe(0);
     console.log(`pre-flight failure: ${JSON.stringify(out.calls.byAction)}`);
     expect(out.preflight.map((f) => f.check)).toEqual(['elastic-ips', 'instance-type', 'instance-type', 'ami', 'key-pair']);
     expect(out.preflight[0]!.message).toMatch(/needs 6 more elastic IPs .* holds 0 of its 5 .*vpc-max-elastic-ips.*6 > 5/);
-    expect(out.preflight[1]!.message).toBe('c5.large is not offered in us-east-1e (its groups span every zone): choose another type or other zones');
+    expect(out.preflight[1]!.message).toBe(
+      'c5.large is not offered in us-east-1e (its groups span every zone): choose another type or other zones',
+    );
     expect(out.preflight[2]!.message).toMatch(/^m5.large is not offered in us-east-1e/);
     expect(out.preflight[3]!.message).toMatch(/ami-0123456789abcdef0 does not exist/);
     expect(out.preflight[4]!.message).toMatch(/key pair nobody does not exist/);
@@ -70,7 +75,9 @@ describe('pre-flight', () => {
     expect(r.code, r.stderr).toBe(1);
     const out = r.json<{ calls: { mutating: number }; preflight: Array<{ check: string; message: string }> }>();
     expect(out.calls.mutating).toBe(0);
-    expect(out.preflight.filter((f) => f.check === 'zones').map((f) => f.message)).toEqual([expect.stringMatching(/^us-east-1z does not exist in us-east-1 \(its zones: us-east-1a, us-east-1b, .*us-east-1f\)$/)]);
+    expect(out.preflight.filter((f) => f.check === 'zones').map((f) => f.message)).toEqual([
+      expect.stringMatching(/^us-east-1z does not exist in us-east-1 \(its zones: us-east-1a, us-east-1b, .*us-east-1f\)$/),
+    ]);
     expect(out.preflight.filter((f) => f.check === 'instance-type' && /us-east-1z/.test(f.message))).toEqual([]);
     expect(await inventory('us-east-1')).toEqual(before);
   });
@@ -79,7 +86,9 @@ describe('pre-flight', () => {
     const file = path.join(dir, 'fits.yaml');
     // a real image of moto's, so only the quota decides
     const { EC2Client, DescribeImagesCommand } = await import('@aws-sdk/client-ec2');
-    const img = (await new EC2Client({ region: 'us-east-1' }).send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images!.find((i) => i.Architecture === 'x86_64')!.ImageId!;
+    const img = (await new EC2Client({ region: 'us-east-1' }).send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images!.find(
+      (i) => i.Architecture === 'x86_64',
+    )!.ImageId!;
     await writeFile(file, spec(['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d']).replace('ami-0123456789abcdef0', img));
     const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
     expect(r.code).toBe(1);
@@ -90,7 +99,7 @@ describe('pre-flight', () => {
   it('instanceTypes: every listed type in every zone, and the types of a group alike in vCPUs and memory (issue 14); nothing made', async () => {
     const file = path.join(dir, 'mixed.yaml');
     const groups = [
-      "    - { name: edge, role: loadbalancer, instanceType: c5.large, minSize: 2, maxSize: 2, elasticIps: 2 }",
+      '    - { name: edge, role: loadbalancer, instanceType: c5.large, minSize: 2, maxSize: 2, elasticIps: 2 }',
       '    - { name: spotty, instanceTypes: [m5.large, m5.xlarge, t2.large], spot: { onDemandBase: 1 }, minSize: 0, maxSize: 4 }',
       '    - { name: alike, instanceTypes: [m5.large, m5a.large, m4.large], minSize: 0, maxSize: 4 }',
     ].join('\n');
@@ -132,11 +141,32 @@ ${records}
     const iam = new IAMClient({ region: 'us-east-1' });
     const r53 = new Route53Client({ region: 'us-east-1' });
     await iam.send(
-      new CreateUserCommand({ UserName: 'shared-backup', Path: '/kubeaz/other-dev/', Tags: [{ Key: 'kubeaz:cluster', Value: 'other-dev' }, { Key: 'kubeaz:name', Value: 'other' }, { Key: 'kubeaz:environment', Value: 'dev' }, { Key: 'kubeaz:region', Value: 'us-east-1' }] }),
+      new CreateUserCommand({
+        UserName: 'shared-backup',
+        Path: '/kubeaz/other-dev/',
+        Tags: [
+          { Key: 'kubeaz:cluster', Value: 'other-dev' },
+          { Key: 'kubeaz:name', Value: 'other' },
+          { Key: 'kubeaz:environment', Value: 'dev' },
+          { Key: 'kubeaz:region', Value: 'us-east-1' },
+        ],
+      }),
     );
-    const zone = await r53.send(new CreateHostedZoneCommand({ Name: 'taken.example.com', CallerReference: 'pf-taken', HostedZoneConfig: { Comment: 'kubeaz:other-dev zone/public', PrivateZone: false } }));
+    const zone = await r53.send(
+      new CreateHostedZoneCommand({
+        Name: 'taken.example.com',
+        CallerReference: 'pf-taken',
+        HostedZoneConfig: { Comment: 'kubeaz:other-dev zone/public', PrivateZone: false },
+      }),
+    );
     const file = path.join(dir, 'owned.yaml');
-    await writeFile(file, owned('taken.example.com', '    - { name: edge, role: loadbalancer, instanceType: m5.large, minSize: 1, maxSize: 1, elasticIps: 1, publicRecord: lb }'));
+    await writeFile(
+      file,
+      owned(
+        'taken.example.com',
+        '    - { name: edge, role: loadbalancer, instanceType: m5.large, minSize: 1, maxSize: 1, elasticIps: 1, publicRecord: lb }',
+      ),
+    );
     const before = await inventory('us-east-1');
     const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(1);
@@ -152,19 +182,47 @@ ${records}
     expect(await inventory('us-east-1')).toEqual(before);
   });
 
-  it('record names in the public zone that another cluster\'s TXT marker, or a record without a marker, holds are reported; nothing made', async () => {
+  it("record names in the public zone that another cluster's TXT marker, or a record without a marker, holds are reported; nothing made", async () => {
     const r53 = new Route53Client({ region: 'us-east-1' });
-    const zone = await r53.send(new CreateHostedZoneCommand({ Name: 'shared.example.com', CallerReference: 'pf-shared', HostedZoneConfig: { Comment: 'the team zone', PrivateZone: false } }));
+    const zone = await r53.send(
+      new CreateHostedZoneCommand({
+        Name: 'shared.example.com',
+        CallerReference: 'pf-shared',
+        HostedZoneConfig: { Comment: 'the team zone', PrivateZone: false },
+      }),
+    );
     const id = zone.HostedZone!.Id!.replace('/hostedzone/', '');
     await r53.send(
       new ChangeResourceRecordSetsCommand({
         HostedZoneId: id,
         ChangeBatch: {
           Changes: [
-            { Action: 'CREATE', ResourceRecordSet: { Name: 'lb.shared.example.com', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '203.0.113.7' }] } },
-            { Action: 'CREATE', ResourceRecordSet: { Name: 'lb.shared.example.com', Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: '"kubeaz:cluster=other-dev,key=record/lb/edge,name=other,environment=dev,region=us-east-1"' }] } },
-            { Action: 'CREATE', ResourceRecordSet: { Name: 'www.shared.example.com', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '203.0.113.8' }] } },
-            { Action: 'CREATE', ResourceRecordSet: { Name: 'free.shared.example.com', Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: '"kubeaz:cluster=pre-own,key=record/lb/free,name=pre,environment=own,region=us-east-1"' }] } },
+            {
+              Action: 'CREATE',
+              ResourceRecordSet: { Name: 'lb.shared.example.com', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '203.0.113.7' }] },
+            },
+            {
+              Action: 'CREATE',
+              ResourceRecordSet: {
+                Name: 'lb.shared.example.com',
+                Type: 'TXT',
+                TTL: 300,
+                ResourceRecords: [{ Value: '"kubeaz:cluster=other-dev,key=record/lb/edge,name=other,environment=dev,region=us-east-1"' }],
+              },
+            },
+            {
+              Action: 'CREATE',
+              ResourceRecordSet: { Name: 'www.shared.example.com', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '203.0.113.8' }] },
+            },
+            {
+              Action: 'CREATE',
+              ResourceRecordSet: {
+                Name: 'free.shared.example.com',
+                Type: 'TXT',
+                TTL: 300,
+                ResourceRecords: [{ Value: '"kubeaz:cluster=pre-own,key=record/lb/free,name=pre,environment=own,region=us-east-1"' }],
+              },
+            },
           ],
         },
       }),
@@ -187,9 +245,16 @@ ${records}
     const out = r.json<{ calls: { mutating: number }; preflight: Array<{ check: string; message: string }> }>();
     expect(out.calls.mutating).toBe(0);
     expect(out.preflight.map((f) => f.check)).toEqual(['ami', 'dns-record', 'dns-record']);
-    const msgs = out.preflight.slice(1).map((f) => f.message).sort();
-    expect(msgs[0]).toBe(`the record lb.shared.example.com (record/lb/edge) in the public zone ${id} belongs to cluster other/dev (in us-east-1) (its TXT marker): kubeaz will not overwrite it; choose another publicRecord`);
-    expect(msgs[1]).toBe(`the record www.shared.example.com (record/lb/web) in the public zone ${id} belongs to someone other than kubeaz (a record without a kubeaz marker): kubeaz will not overwrite it; choose another publicRecord`);
+    const msgs = out.preflight
+      .slice(1)
+      .map((f) => f.message)
+      .sort();
+    expect(msgs[0]).toBe(
+      `the record lb.shared.example.com (record/lb/edge) in the public zone ${id} belongs to cluster other/dev (in us-east-1) (its TXT marker): kubeaz will not overwrite it; choose another publicRecord`,
+    );
+    expect(msgs[1]).toBe(
+      `the record www.shared.example.com (record/lb/web) in the public zone ${id} belongs to someone other than kubeaz (a record without a kubeaz marker): kubeaz will not overwrite it; choose another publicRecord`,
+    );
     expect(await inventory('us-east-1')).toEqual(before);
   });
 });

@@ -85,23 +85,36 @@ describe('compute resources against moto', { shuffle: false }, () => {
     const v = await vpc.create(ctx, node('vpc', 'vpc', { cidr: '10.0.0.0/16', tenancy: 'default' }));
     vpcId = v.id;
     for (const [i, zone] of zones.entries()) {
-      const s = await subnet.create(ctx, node('subnet', `subnet/private/${zone}`, { vpcId, cidr: `10.0.${i}.0/24`, zone, tier: 'private' }));
+      const s = await subnet.create(
+        ctx,
+        node('subnet', `subnet/private/${zone}`, { vpcId, cidr: `10.0.${i}.0/24`, zone, tier: 'private' }),
+      );
       subnetIds.push(s.id);
     }
     const iam = await ctx.aws.iam();
-    const assume = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+    const assume = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+    });
     await iam.send(new CreateRoleCommand({ RoleName: `${CLUSTER}-node`, Path: `/kubeaz/${CLUSTER}/`, AssumeRolePolicyDocument: assume }));
     const p = await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: `${CLUSTER}-node`, Path: `/kubeaz/${CLUSTER}/` }));
     await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: `${CLUSTER}-node`, RoleName: `${CLUSTER}-node` }));
     profileArn = p.InstanceProfile!.Arn!;
-    const images = await (await ec2()).send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'architecture', Values: ['x86_64'] }] }));
+    const images = await (
+      await ec2()
+    ).send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'architecture', Values: ['x86_64'] }] }));
     imageId = images.Images?.[0]?.ImageId ?? '';
     expect(imageId).toMatch(/^ami-/);
   });
 
   // ── security groups ────────────────────────────────────────────────────────────────────────
   const sgNode = (key: string, suffix: string) =>
-    node('security-group', key, { vpcId, groupName: `${CLUSTER}-${suffix}`, description: `kubeaz ${CLUSTER}: ${suffix}` }, { tags: { [`kubernetes.io/cluster/${CLUSTER}`]: 'owned' } });
+    node(
+      'security-group',
+      key,
+      { vpcId, groupName: `${CLUSTER}-${suffix}`, description: `kubeaz ${CLUSTER}: ${suffix}` },
+      { tags: { [`kubernetes.io/cluster/${CLUSTER}`]: 'owned' } },
+    );
 
   it('security groups: create, observe, diff [], tag drift repaired, no-op recreate check', async () => {
     const m = await securityGroup.create(ctx, sgNode('sg/master', 'master'));
@@ -165,7 +178,9 @@ describe('compute resources against moto', { shuffle: false }, () => {
     expect(securityGroupRules.diff(nodeRules(), byKey(rules, 'sg/node/rules')!)).toEqual([]);
     // the default egress rule stays
     const g = await (await ec2()).send(new DescribeSecurityGroupsCommand({ GroupIds: [nodeId] }));
-    expect(g.SecurityGroups![0]!.IpPermissionsEgress?.some((p) => p.IpProtocol === '-1' && p.IpRanges?.some((r) => r.CidrIp === '0.0.0.0/0'))).toBe(true);
+    expect(
+      g.SecurityGroups![0]!.IpPermissionsEgress?.some((p) => p.IpProtocol === '-1' && p.IpRanges?.some((r) => r.CidrIp === '0.0.0.0/0')),
+    ).toBe(true);
 
     // a second create of the same rules is tolerated (InvalidPermission.Duplicate)
     await securityGroupRules.create(ctx, masterRules());
@@ -173,8 +188,13 @@ describe('compute resources against moto', { shuffle: false }, () => {
   });
 
   it('security group rules: a hand-added rule is detected and revoked; a missing one re-added', async () => {
-    await (await ec2()).send(
-      new AuthorizeSecurityGroupIngressCommand({ GroupId: nodeId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }),
+    await (
+      await ec2()
+    ).send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: nodeId,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      }),
     );
     const drifted = byKey(await observe(securityGroupRules), 'sg/node/rules')!;
     const changes = securityGroupRules.diff(nodeRules(), drifted);
@@ -222,7 +242,10 @@ describe('compute resources against moto', { shuffle: false }, () => {
     const v = await client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: ltId, Versions: ['$Default'] }));
     const data = v.LaunchTemplateVersions![0]!.LaunchTemplateData!;
     expect(data.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' });
-    expect(data.BlockDeviceMappings![0]).toMatchObject({ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 50, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } });
+    expect(data.BlockDeviceMappings![0]).toMatchObject({
+      DeviceName: '/dev/xvda',
+      Ebs: { VolumeSize: 50, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true },
+    });
     expect(data.IamInstanceProfile?.Arn).toBe(profileArn);
     expect(data.SecurityGroupIds).toEqual([nodeId]);
     expect(Buffer.from(data.UserData!, 'base64').toString()).toContain('echo hello');
@@ -230,12 +253,17 @@ describe('compute resources against moto', { shuffle: false }, () => {
     // neither onto what it launches, so the template is what is checked). moto also lists the
     // template's own 'launch-template' tags among the data's TagSpecifications (AWS does not).
     const launchTags = (data.TagSpecifications ?? []).filter((t) => t.ResourceType !== 'launch-template');
-    const tagsOf = (type: string) => Object.fromEntries(launchTags.find((t) => t.ResourceType === type)?.Tags?.map((t) => [t.Key, t.Value]) ?? []);
+    const tagsOf = (type: string) =>
+      Object.fromEntries(launchTags.find((t) => t.ResourceType === type)?.Tags?.map((t) => [t.Key, t.Value]) ?? []);
     expect(launchTags.map((t) => t.ResourceType).sort()).toEqual(['network-interface', 'volume']);
     expect(tagsOf('network-interface')).toEqual(instanceTags);
     expect(tagsOf('volume')).toEqual(instanceTags);
     const pv = await client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: pub.id, Versions: ['$Default'] }));
-    expect(pv.LaunchTemplateVersions![0]!.LaunchTemplateData!.NetworkInterfaces![0]).toMatchObject({ DeviceIndex: 0, AssociatePublicIpAddress: true, Groups: [nodeId] });
+    expect(pv.LaunchTemplateVersions![0]!.LaunchTemplateData!.NetworkInterfaces![0]).toMatchObject({
+      DeviceIndex: 0,
+      AssociatePublicIpAddress: true,
+      Groups: [nodeId],
+    });
 
     // observe: one call however many templates
     ctx.resetMemo();
@@ -301,7 +329,11 @@ describe('compute resources against moto', { shuffle: false }, () => {
 
     const seen = await observe(autoScalingGroup);
     expect(seen.map((x) => x.key)).toEqual(['asg/nodes']);
-    const o = seen[0]!.observed as { instances: Array<{ id: string; lifecycleState: string; zone: string }>; subnetIds: string[]; desired: number };
+    const o = seen[0]!.observed as {
+      instances: Array<{ id: string; lifecycleState: string; zone: string }>;
+      subnetIds: string[];
+      desired: number;
+    };
     expect(o.instances.filter((i) => i.lifecycleState === 'InService')).toHaveLength(2);
     expect(o.subnetIds).toEqual([...subnetIds].sort());
     // AWS balances the zones; moto places every instance in some zone of the group
@@ -350,9 +382,16 @@ describe('compute resources against moto', { shuffle: false }, () => {
     // a new launch template version and a changed tag are applied in place
     const drift = autoScalingGroup.diff(asgNode({ launchTemplateVersion: ltVersion, instanceTags: { ...instanceTags, team: 'infra' } }), a);
     expect(drift.map((c) => c.field).sort()).toEqual(['launchTemplateVersion', 'tags']);
-    await autoScalingGroup.update!(ctx, asgNode({ launchTemplateVersion: ltVersion, instanceTags: { ...instanceTags, team: 'infra' } }), a, drift);
+    await autoScalingGroup.update!(
+      ctx,
+      asgNode({ launchTemplateVersion: ltVersion, instanceTags: { ...instanceTags, team: 'infra' } }),
+      a,
+      drift,
+    );
     a = (await observe(autoScalingGroup))[0]!;
-    expect(autoScalingGroup.diff(asgNode({ launchTemplateVersion: ltVersion, instanceTags: { ...instanceTags, team: 'infra' } }), a)).toEqual([]);
+    expect(
+      autoScalingGroup.diff(asgNode({ launchTemplateVersion: ltVersion, instanceTags: { ...instanceTags, team: 'infra' } }), a),
+    ).toEqual([]);
     await autoScalingGroup.update!(ctx, asgNode(), a, autoScalingGroup.diff(asgNode(), a));
     expect(autoScalingGroup.diff(asgNode(), (await observe(autoScalingGroup))[0]!)).toEqual([]);
     const g = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
@@ -363,7 +402,11 @@ describe('compute resources against moto', { shuffle: false }, () => {
     const before = ctx.aws.counter.mutating;
     const lts = await observeLt();
     ctx.resetMemo();
-    const [groups, rules, asgs] = await Promise.all([securityGroup.observe(ctx), securityGroupRules.observe(ctx), autoScalingGroup.observe(ctx)]);
+    const [groups, rules, asgs] = await Promise.all([
+      securityGroup.observe(ctx),
+      securityGroupRules.observe(ctx),
+      autoScalingGroup.observe(ctx),
+    ]);
     expect(securityGroup.diff(sgNode('sg/master', 'master'), byKey(groups, 'sg/master')!)).toEqual([]);
     expect(securityGroup.diff(sgNode('sg/node', 'node'), byKey(groups, 'sg/node')!)).toEqual([]);
     expect(securityGroupRules.diff(masterRules(), byKey(rules, 'sg/master/rules')!)).toEqual([]);

@@ -1,5 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, DescribeImagesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeImagesCommand,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import {
   ApplySecurityGroupsToLoadBalancerCommand,
   ConfigureHealthCheckCommand,
@@ -39,7 +45,15 @@ const loadBalancer = wide(loadBalancerTyped);
 useMoto({ processEnv: { KUBEAZ_POLL_SECONDS: '0.2' } });
 
 const makeCtx = (clusterId: string, zoneDomains: string[]) =>
-  createRunContext({ clusterId, region: 'us-east-1', accountId: '123456789012', generation: 'g1', aws: new AwsClients({ region: 'us-east-1' }), zoneDomains, ...(zoneDomains[1] ? { publicDomain: zoneDomains[1] } : {}) });
+  createRunContext({
+    clusterId,
+    region: 'us-east-1',
+    accountId: '123456789012',
+    generation: 'g1',
+    aws: new AwsClients({ region: 'us-east-1' }),
+    zoneDomains,
+    ...(zoneDomains[1] ? { publicDomain: zoneDomains[1] } : {}),
+  });
 const ctx = makeCtx(CLUSTER, ['dev.kube', 'example.com']);
 
 const node = nodeMaker({ tags: { env: 'test' } });
@@ -84,17 +98,21 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
   beforeAll(async () => {
     const e = await ec2();
     vpcId = (await e.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }))).Vpc!.VpcId!;
-    const sub = async (cidr: string, zone: string) => (await e.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: zone }))).Subnet!.SubnetId!;
+    const sub = async (cidr: string, zone: string) =>
+      (await e.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: zone }))).Subnet!.SubnetId!;
     pub = [await sub('10.20.0.0/24', 'us-east-1a'), await sub('10.20.1.0/24', 'us-east-1b')];
     priv = [await sub('10.20.10.0/24', 'us-east-1a'), await sub('10.20.11.0/24', 'us-east-1b')];
-    const sg = async (name: string) => (await e.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: name, Description: name }))).GroupId!;
+    const sg = async (name: string) =>
+      (await e.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: name, Description: name }))).GroupId!;
     sgPublic = await sg('demo-dev-api-elb');
     sgInternal = await sg('demo-dev-api-elb-internal');
   });
 
   it('creates the internet-facing and internal ELBs; a look-alike without our tag is never observed', async () => {
     // Someone else's ELB whose name starts like ours.
-    await (await elb()).send(
+    await (
+      await elb()
+    ).send(
       new CreateLoadBalancerCommand({
         LoadBalancerName: `${CLUSTER}-api-x`,
         Listeners: [{ Protocol: 'TCP', LoadBalancerPort: 80, InstanceProtocol: 'TCP', InstancePort: 80 }],
@@ -103,8 +121,24 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
       }),
     );
     elbNodes = [
-      node('load-balancer', 'elb/public', { name: `${CLUSTER}-api`, scheme: 'internet-facing', subnetIds: pub, securityGroupIds: [sgPublic], listener, healthCheck: hc, ...attrs }),
-      node('load-balancer', 'elb/internal', { name: `${CLUSTER}-api-int`, scheme: 'internal', subnetIds: priv, securityGroupIds: [sgInternal], listener, healthCheck: hc, ...attrs }),
+      node('load-balancer', 'elb/public', {
+        name: `${CLUSTER}-api`,
+        scheme: 'internet-facing',
+        subnetIds: pub,
+        securityGroupIds: [sgPublic],
+        listener,
+        healthCheck: hc,
+        ...attrs,
+      }),
+      node('load-balancer', 'elb/internal', {
+        name: `${CLUSTER}-api-int`,
+        scheme: 'internal',
+        subnetIds: priv,
+        securityGroupIds: [sgInternal],
+        listener,
+        healthCheck: hc,
+        ...attrs,
+      }),
     ];
     const created = [];
     for (const n of elbNodes) created.push(await loadBalancer.create(ctx, n));
@@ -141,7 +175,12 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
   it('an API ELB of an older kubeaz (SSL:6443 check, 60 s idle, no draining) is brought to TCP:6443 in place', async () => {
     const e = await elb();
     const name = `${CLUSTER}-api-int`;
-    await e.send(new ConfigureHealthCheckCommand({ LoadBalancerName: name, HealthCheck: { Target: 'SSL:6443', Interval: 10, Timeout: 5, HealthyThreshold: 2, UnhealthyThreshold: 3 } }));
+    await e.send(
+      new ConfigureHealthCheckCommand({
+        LoadBalancerName: name,
+        HealthCheck: { Target: 'SSL:6443', Interval: 10, Timeout: 5, HealthyThreshold: 2, UnhealthyThreshold: 3 },
+      }),
+    );
     await e.send(
       new ModifyLoadBalancerAttributesCommand({
         LoadBalancerName: name,
@@ -153,31 +192,58 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
     expect(diffs[i]!.map((c) => c.field).sort()).toEqual(['connectionDraining', 'healthCheck', 'idleTimeout']);
     expect(diffs[i]!.every((c) => c.inPlace)).toBe(true);
     expect(diffs[i]!.find((c) => c.field === 'healthCheck')).toMatchObject({ from: { target: 'SSL:6443' }, to: { target: 'TCP:6443' } });
-    await loadBalancer.update!(ctx, elbNodes[i]!, actuals.find((a) => a.key === 'elb/internal')!, diffs[i]!);
+    await loadBalancer.update!(
+      ctx,
+      elbNodes[i]!,
+      actuals.find((a) => a.key === 'elb/internal')!,
+      diffs[i]!,
+    );
     expect((await settled(ctx, loadBalancer, elbNodes)).diffs).toEqual([[], []]);
     const read = await e.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerName: name }));
     expect(read.LoadBalancerAttributes?.ConnectionSettings?.IdleTimeout).toBe(300);
     expect(read.LoadBalancerAttributes?.ConnectionDraining).toMatchObject({ Enabled: true, Timeout: 300 });
-    expect((await e.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [name] }))).LoadBalancerDescriptions![0]!.HealthCheck?.Target).toBe('TCP:6443');
+    expect(
+      (await e.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: [name] }))).LoadBalancerDescriptions![0]!.HealthCheck?.Target,
+    ).toBe('TCP:6443');
   });
 
   it('repairs a drifted ELB in place (health check, cross-zone, security groups)', async () => {
     const e = await elb();
     const name = `${CLUSTER}-api`;
-    await e.send(new ConfigureHealthCheckCommand({ LoadBalancerName: name, HealthCheck: { Target: 'TCP:22', Interval: 30, Timeout: 5, HealthyThreshold: 2, UnhealthyThreshold: 2 } }));
-    await e.send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerName: name, LoadBalancerAttributes: { CrossZoneLoadBalancing: { Enabled: false } } }));
+    await e.send(
+      new ConfigureHealthCheckCommand({
+        LoadBalancerName: name,
+        HealthCheck: { Target: 'TCP:22', Interval: 30, Timeout: 5, HealthyThreshold: 2, UnhealthyThreshold: 2 },
+      }),
+    );
+    await e.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerName: name,
+        LoadBalancerAttributes: { CrossZoneLoadBalancing: { Enabled: false } },
+      }),
+    );
     await e.send(new ApplySecurityGroupsToLoadBalancerCommand({ LoadBalancerName: name, SecurityGroups: [sgInternal] }));
     const { actuals, diffs } = await settled(ctx, loadBalancer, elbNodes);
     const i = elbNodes.findIndex((n) => n.key === 'elb/public');
     expect(diffs[i]!.map((c) => c.field).sort()).toEqual(['crossZone', 'healthCheck', 'securityGroupIds']);
     expect(diffs[i]!.every((c) => c.inPlace)).toBe(true);
-    await loadBalancer.update!(ctx, elbNodes[i]!, actuals.find((a) => a.key === 'elb/public')!, diffs[i]!);
+    await loadBalancer.update!(
+      ctx,
+      elbNodes[i]!,
+      actuals.find((a) => a.key === 'elb/public')!,
+      diffs[i]!,
+    );
     const again = await settled(ctx, loadBalancer, elbNodes);
     expect(again.diffs).toEqual([[], []]);
 
     // scheme cannot change in place
     const flipped = { ...elbNodes[i]!, props: { ...elbNodes[i]!.props, scheme: 'internal' as const } };
-    expect(loadBalancer.diff(flipped, again.actuals.find((a) => a.key === 'elb/public')!)).toEqual([expect.objectContaining({ field: 'scheme', inPlace: false })]);
+    expect(
+      loadBalancer.diff(
+        flipped,
+        again.actuals.find((a) => a.key === 'elb/public')!,
+      ),
+    ).toEqual([expect.objectContaining({ field: 'scheme', inPlace: false })]);
   });
 
   it('repairs subnet and listener drift of the internal ELB', async () => {
@@ -188,15 +254,26 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
     const { actuals, diffs } = await settled(ctx, loadBalancer, elbNodes);
     const i = elbNodes.findIndex((n) => n.key === 'elb/internal');
     expect(diffs[i]!.map((c) => c.field).sort()).toEqual(['listeners', 'subnetIds']);
-    await loadBalancer.update!(ctx, elbNodes[i]!, actuals.find((a) => a.key === 'elb/internal')!, diffs[i]!);
+    await loadBalancer.update!(
+      ctx,
+      elbNodes[i]!,
+      actuals.find((a) => a.key === 'elb/internal')!,
+      diffs[i]!,
+    );
     expect((await settled(ctx, loadBalancer, elbNodes)).diffs).toEqual([[], []]);
   });
 
   it('reports ELB health as n/m InService', async () => {
     const e = await ec2();
     const image = (await e.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images?.[0]?.ImageId ?? 'ami-12c6146b';
-    const instanceId = (await e.send(new RunInstancesCommand({ ImageId: image, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, SubnetId: priv[0]! }))).Instances![0]!.InstanceId!;
-    await (await elb()).send(new RegisterInstancesWithLoadBalancerCommand({ LoadBalancerName: `${CLUSTER}-api-int`, Instances: [{ InstanceId: instanceId }] }));
+    const instanceId = (
+      await e.send(new RunInstancesCommand({ ImageId: image, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, SubnetId: priv[0]! }))
+    ).Instances![0]!.InstanceId!;
+    await (
+      await elb()
+    ).send(
+      new RegisterInstancesWithLoadBalancerCommand({ LoadBalancerName: `${CLUSTER}-api-int`, Instances: [{ InstanceId: instanceId }] }),
+    );
     const { actuals } = await settled(ctx, loadBalancer, elbNodes);
     const health = await loadBalancer.health!(ctx, actuals);
     expect(health.find((h) => h.key === 'elb/internal')).toMatchObject({ ok: true, summary: '1/1 InService' });
@@ -243,7 +320,12 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
     const zoneId = zones.find((z) => z.key === 'zone/private')!.id;
     const elbs = await loadBalancer.observe(ctx);
     const internalDns = elbs.find((a) => a.key === 'elb/internal')!.attrs.dnsName!;
-    const rec = node('dns-record', 'record/master-internal', { zoneId, name: 'master.dev.kube', type: 'A', alias: { dnsName: internalDns, hostedZoneId: elbZoneId } });
+    const rec = node('dns-record', 'record/master-internal', {
+      zoneId,
+      name: 'master.dev.kube',
+      type: 'A',
+      alias: { dnsName: internalDns, hostedZoneId: elbZoneId },
+    });
     recordNodes = [rec];
     await dnsRecord.create(ctx, rec);
 
@@ -256,14 +338,31 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
 
     const { actuals, diffs } = await settled(ctx, dnsRecord, recordNodes);
     expect(actuals).toHaveLength(1);
-    expect(actuals[0]).toMatchObject({ key: 'record/master-internal', id: `${zoneId}:master.dev.kube`, attrs: { zoneId, name: 'master.dev.kube' } });
+    expect(actuals[0]).toMatchObject({
+      key: 'record/master-internal',
+      id: `${zoneId}:master.dev.kube`,
+      attrs: { zoneId, name: 'master.dev.kube' },
+    });
     expect(diffs).toEqual([[]]);
 
     // drift: someone points the alias elsewhere → in-place change, update repairs it
-    await (await r53()).send(
+    await (
+      await r53()
+    ).send(
       new ChangeResourceRecordSetsCommand({
         HostedZoneId: zoneId,
-        ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: 'master.dev.kube', Type: 'A', AliasTarget: { DNSName: 'elsewhere.example.net', HostedZoneId: elbZoneId, EvaluateTargetHealth: false } } }] },
+        ChangeBatch: {
+          Changes: [
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: {
+                Name: 'master.dev.kube',
+                Type: 'A',
+                AliasTarget: { DNSName: 'elsewhere.example.net', HostedZoneId: elbZoneId, EvaluateTargetHealth: false },
+              },
+            },
+          ],
+        },
       }),
     );
     const drift = await settled(ctx, dnsRecord, recordNodes);
@@ -275,12 +374,21 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
   it('adopts a pre-existing public zone, upserts our records there and refuses to overwrite a foreign record', async () => {
     // 'Someone else' made the public zone, with a record of their own.
     const r = await r53();
-    const made = await r.send(new CreateHostedZoneCommand({ Name: 'example.com', CallerReference: 'someone-else-1', HostedZoneConfig: { Comment: 'hand made' } }));
+    const made = await r.send(
+      new CreateHostedZoneCommand({ Name: 'example.com', CallerReference: 'someone-else-1', HostedZoneConfig: { Comment: 'hand made' } }),
+    );
     foreignZoneId = made.HostedZone!.Id!.replace('/hostedzone/', '');
     await r.send(
       new ChangeResourceRecordSetsCommand({
         HostedZoneId: foreignZoneId,
-        ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: { Name: 'www.example.com', Type: 'A', TTL: 300, ResourceRecords: [{ Value: '198.51.100.7' }] } }] },
+        ChangeBatch: {
+          Changes: [
+            {
+              Action: 'CREATE',
+              ResourceRecordSet: { Name: 'www.example.com', Type: 'A', TTL: 300, ResourceRecords: [{ Value: '198.51.100.7' }] },
+            },
+          ],
+        },
       }),
     );
 
@@ -294,7 +402,11 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
     const before = ctx.aws.counter.byAction()['route53:CreateHostedZone'] ?? 0;
     const adopted = await hostedZone.create(ctx, pubZone);
     expect(ctx.aws.counter.byAction()['route53:CreateHostedZone'] ?? 0).toBe(before);
-    expect(adopted).toMatchObject({ key: 'zone/public', id: foreignZoneId, attrs: { id: foreignZoneId, adopted: 'true', name: 'example.com', arn: `arn:aws:route53:::hostedzone/${foreignZoneId}` } });
+    expect(adopted).toMatchObject({
+      key: 'zone/public',
+      id: foreignZoneId,
+      attrs: { id: foreignZoneId, adopted: 'true', name: 'example.com', arn: `arn:aws:route53:::hostedzone/${foreignZoneId}` },
+    });
     zoneNodes.push(pubZone);
 
     // observe re-finds it every run, as adopted
@@ -307,8 +419,19 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
 
     const elbs = await loadBalancer.observe(ctx);
     const publicDns = elbs.find((a) => a.key === 'elb/public')!.attrs.dnsName!;
-    const master = node('dns-record', 'record/master-public', { zoneId: foreignZoneId, name: 'master.dev.example.com', type: 'A', alias: { dnsName: publicDns, hostedZoneId: elbZoneId } });
-    const lb = node('dns-record', 'record/lb/ingress', { zoneId: foreignZoneId, name: 'ingress.example.com', type: 'A', ttl: 60, values: ['203.0.113.10', '203.0.113.11'] });
+    const master = node('dns-record', 'record/master-public', {
+      zoneId: foreignZoneId,
+      name: 'master.dev.example.com',
+      type: 'A',
+      alias: { dnsName: publicDns, hostedZoneId: elbZoneId },
+    });
+    const lb = node('dns-record', 'record/lb/ingress', {
+      zoneId: foreignZoneId,
+      name: 'ingress.example.com',
+      type: 'A',
+      ttl: 60,
+      values: ['203.0.113.10', '203.0.113.11'],
+    });
     await dnsRecord.create(ctx, master);
     await dnsRecord.create(ctx, lb);
     recordNodes.push(master, lb);
@@ -317,7 +440,9 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
     const ingress = sets.find((s) => s.Type === 'A' && bare(s.Name) === 'ingress.example.com');
     expect(ingress?.TTL).toBe(60);
     expect(ingress?.ResourceRecords?.map((x) => x.Value).sort()).toEqual(['203.0.113.10', '203.0.113.11']);
-    expect(sets.find((s) => s.Type === 'TXT' && bare(s.Name) === 'ingress.example.com')?.ResourceRecords?.[0]?.Value).toBe(markerValue(CLUSTER, 'record/lb/ingress'));
+    expect(sets.find((s) => s.Type === 'TXT' && bare(s.Name) === 'ingress.example.com')?.ResourceRecords?.[0]?.Value).toBe(
+      markerValue(CLUSTER, 'record/lb/ingress'),
+    );
 
     const recs = await settled(ctx, dnsRecord, recordNodes);
     expect(recs.actuals.map((a) => a.key).sort()).toEqual(['record/lb/ingress', 'record/master-internal', 'record/master-public']);
@@ -328,14 +453,26 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
       c.send(
         new ChangeResourceRecordSetsCommand({
           HostedZoneId: foreignZoneId,
-          ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: 'ingress.example.com', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '203.0.113.10' }] } }] },
+          ChangeBatch: {
+            Changes: [
+              {
+                Action: 'UPSERT',
+                ResourceRecordSet: { Name: 'ingress.example.com', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '203.0.113.10' }] },
+              },
+            ],
+          },
         }),
       ),
     );
     const drift = await settled(ctx, dnsRecord, recordNodes);
     const li = recordNodes.indexOf(lb);
     expect(drift.diffs[li]).toEqual([expect.objectContaining({ field: 'values', inPlace: true })]);
-    await dnsRecord.update!(ctx, lb, drift.actuals.find((a) => a.key === lb.key)!, drift.diffs[li]!);
+    await dnsRecord.update!(
+      ctx,
+      lb,
+      drift.actuals.find((a) => a.key === lb.key)!,
+      drift.diffs[li]!,
+    );
     expect((await settled(ctx, dnsRecord, recordNodes)).diffs).toEqual([[], [], []]);
 
     // the foreign www record is someone else's: never overwritten
@@ -352,7 +489,13 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
     expect((after['route53:ListHostedZones'] ?? 0) - (calls['route53:ListHostedZones'] ?? 0)).toBe(1);
     expect((after['elb:DescribeLoadBalancers'] ?? 0) - (calls['elb:DescribeLoadBalancers'] ?? 0)).toBe(1);
     expect((after['elb:DescribeTags'] ?? 0) - (calls['elb:DescribeTags'] ?? 0)).toBe(1);
-    const diff = <K extends Kind>(h: ResourceHandler<K>, nodes: ResolvedNode<K>[], actuals: Actual[]) => nodes.map((n) => h.diff(n, actuals.find((a) => a.key === n.key)!));
+    const diff = <K extends Kind>(h: ResourceHandler<K>, nodes: ResolvedNode<K>[], actuals: Actual[]) =>
+      nodes.map((n) =>
+        h.diff(
+          n,
+          actuals.find((a) => a.key === n.key)!,
+        ),
+      );
     expect(diff(hostedZone, zoneNodes, zones).flat()).toEqual([]);
     expect(diff(dnsRecord, recordNodes, records).flat()).toEqual([]);
     expect(diff(loadBalancer, elbNodes, elbs).flat()).toEqual([]);
@@ -364,12 +507,23 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
     const r = await r53();
     const ids: string[] = [];
     for (const ref of ['a', 'b']) {
-      ids.push((await r.send(new CreateHostedZoneCommand({ Name: 'twice.example', CallerReference: `someone-${ref}` }))).HostedZone!.Id!.replace('/hostedzone/', ''));
+      ids.push(
+        (await r.send(new CreateHostedZoneCommand({ Name: 'twice.example', CallerReference: `someone-${ref}` }))).HostedZone!.Id!.replace(
+          '/hostedzone/',
+          '',
+        ),
+      );
     }
     const n = node(
       'hosted-zone',
       'zone/public',
-      { domain: 'twice.example', private: false, comment: 'kubeaz:other-dev zone/public', callerReference: 'kubeaz-other-dev-zone-public', mode: 'adopt-or-own' },
+      {
+        domain: 'twice.example',
+        private: false,
+        comment: 'kubeaz:other-dev zone/public',
+        callerReference: 'kubeaz-other-dev-zone-public',
+        mode: 'adopt-or-own',
+      },
       { cluster: 'other-dev' },
     );
     const err = await hostedZone.create(c2, n).then(
@@ -385,7 +539,13 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
     const fresh = node(
       'hosted-zone',
       'zone/public',
-      { domain: 'fresh.example', private: false, comment: 'kubeaz:fresh-dev zone/public', callerReference: 'kubeaz-fresh-dev-zone-public', mode: 'adopt-or-own' },
+      {
+        domain: 'fresh.example',
+        private: false,
+        comment: 'kubeaz:fresh-dev zone/public',
+        callerReference: 'kubeaz-fresh-dev-zone-public',
+        mode: 'adopt-or-own',
+      },
       { cluster: 'fresh-dev' },
     );
     const owned = await hostedZone.create(c3, fresh);
@@ -402,10 +562,19 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
     // a record someone else (a node) put in our private zone goes with the zone
     const zones0 = await settled(ctx, hostedZone, zoneNodes);
     const privId = zones0.actuals.find((a) => a.key === 'zone/private')!.id;
-    await (await r53()).send(
+    await (
+      await r53()
+    ).send(
       new ChangeResourceRecordSetsCommand({
         HostedZoneId: privId,
-        ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: { Name: 'node-1.dev.kube', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.20.10.5' }] } }] },
+        ChangeBatch: {
+          Changes: [
+            {
+              Action: 'CREATE',
+              ResourceRecordSet: { Name: 'node-1.dev.kube', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.20.10.5' }] },
+            },
+          ],
+        },
       }),
     );
 
@@ -434,7 +603,9 @@ describe('hosted-zone, dns-record, load-balancer against moto', { shuffle: false
     await expect((await r53()).send(new GetHostedZoneCommand({ Id: privId }))).rejects.toMatchObject({ name: 'NoSuchHostedZone' });
 
     // the look-alike ELB was never touched
-    const names = ((await (await elb()).send(new DescribeLoadBalancersCommand({}))).LoadBalancerDescriptions ?? []).map((l) => l.LoadBalancerName);
+    const names = ((await (await elb()).send(new DescribeLoadBalancersCommand({}))).LoadBalancerDescriptions ?? []).map(
+      (l) => l.LoadBalancerName,
+    );
     expect(names).toEqual([`${CLUSTER}-api-x`]);
 
     // deleting again (stale actuals) does not throw

@@ -117,7 +117,8 @@ describe('network kinds against moto', { shuffle: false }, () => {
       ['subnet/private/us-east-1a', '10.20.128.0/20', 'us-east-1a', 'private'],
       ['subnet/private/us-east-1b', '10.20.144.0/20', 'us-east-1b', 'private'],
     ];
-    for (const [key, cidr, zone, tier] of subnets) ids[key] = (await subnet.create(ctx, node('subnet', key, { vpcId: v.id, cidr, zone, tier }))).id;
+    for (const [key, cidr, zone, tier] of subnets)
+      ids[key] = (await subnet.create(ctx, node('subnet', key, { vpcId: v.id, cidr, zone, tier }))).id;
   });
 
   it('internet gateway: create attaches, observe finds it, diff is empty', async () => {
@@ -224,7 +225,11 @@ describe('network kinds against moto', { shuffle: false }, () => {
   });
 
   it('vpc endpoint: gateway endpoint on the private table', async () => {
-    nodes.vpce = node('vpc-endpoint', 'vpce/s3', { vpcId: ids.vpc!, serviceName: 'com.amazonaws.us-east-1.s3', routeTableIds: [ids.rtPrivate!] });
+    nodes.vpce = node('vpc-endpoint', 'vpce/s3', {
+      vpcId: ids.vpc!,
+      serviceName: 'com.amazonaws.us-east-1.s3',
+      routeTableIds: [ids.rtPrivate!],
+    });
     ids.vpce = (await vpcEndpoint.create(ctx, nodes.vpce)).id;
     const seen = await observeOne(vpcEndpoint, 'vpce/s3');
     expect(seen.id).toBe(ids.vpce);
@@ -232,7 +237,10 @@ describe('network kinds against moto', { shuffle: false }, () => {
     expect(vpcEndpoint.diff(nodes.vpce, seen)).toEqual([]);
     // the endpoint's own routes on the private table are not ours to judge
     expect(routeTable.diff(nodes.rtPrivate!, await observeOne(routeTable, 'rt/private/us-east-1a'))).toEqual([]);
-    const other = vpcEndpoint.diff({ ...nodes.vpce, props: { ...nodes.vpce.props, serviceName: 'com.amazonaws.us-east-1.dynamodb' } }, seen);
+    const other = vpcEndpoint.diff(
+      { ...nodes.vpce, props: { ...nodes.vpce.props, serviceName: 'com.amazonaws.us-east-1.dynamodb' } },
+      seen,
+    );
     expect(other).toEqual([expect.objectContaining({ field: 'serviceName', inPlace: false })]);
   });
 
@@ -276,7 +284,9 @@ describe('network kinds against moto', { shuffle: false }, () => {
     // and a private subnet associated with it
     await c.send(new DeleteRouteCommand({ RouteTableId: ids.rtPublic!, DestinationCidrBlock: '0.0.0.0/0' }));
     await c.send(new CreateRouteCommand({ RouteTableId: ids.rtPublic!, DestinationCidrBlock: '192.168.0.0/16', GatewayId: ids.igw! }));
-    const pubObserved = (await observeOne(routeTable, 'rt/public')).observed as { associations: Array<{ subnetId: string; associationId: string }> };
+    const pubObserved = (await observeOne(routeTable, 'rt/public')).observed as {
+      associations: Array<{ subnetId: string; associationId: string }>;
+    };
     const assocB = pubObserved.associations.find((a) => a.subnetId === pubB)!;
     await c.send(new DisassociateRouteTableCommand({ AssociationId: assocB.associationId }));
     const foreign = await c.send(new CreateRouteTableCommand({ VpcId: ids.vpc! }));
@@ -297,12 +307,18 @@ describe('network kinds against moto', { shuffle: false }, () => {
     const before = ctx.aws.counter.calls.length;
     await routeTable.update!(ctx, nodes.rtPublic!, pub, changes);
     await routeTable.update!(ctx, nodes.rtPrivate!, priv, privChanges);
-    const made = ctx.aws.counter.calls.slice(before).filter((x) => x.mutating).map((x) => x.operation).sort();
+    const made = ctx.aws.counter.calls
+      .slice(before)
+      .filter((x) => x.mutating)
+      .map((x) => x.operation)
+      .sort();
     expect(made).toEqual(['CreateRoute', 'DeleteRoute', 'DisassociateRouteTable', 'ReplaceRoute', 'ReplaceRouteTableAssociation']);
 
     const pubAfter = await observeOne(routeTable, 'rt/public');
     expect(routeTable.diff(nodes.rtPublic!, pubAfter)).toEqual([]);
-    expect((pubAfter.observed as { associations: Array<{ subnetId: string }> }).associations.map((a) => a.subnetId).sort()).toEqual([pubA, pubB].sort());
+    expect((pubAfter.observed as { associations: Array<{ subnetId: string }> }).associations.map((a) => a.subnetId).sort()).toEqual(
+      [pubA, pubB].sort(),
+    );
     expect(routeTable.diff(nodes.rtPrivate!, await observeOne(routeTable, 'rt/private/us-east-1a'))).toEqual([]);
     await c.send(new DeleteRouteTableCommand({ RouteTableId: ids.foreignRt }));
   });
@@ -321,20 +337,50 @@ describe('network kinds against moto', { shuffle: false }, () => {
     // NACL: one entry deleted, one changed, one extra; a subnet moved back to the default ACL
     await c.send(new DeleteNetworkAclEntryCommand({ NetworkAclId: ids.aclPublic!, RuleNumber: 130, Egress: false }));
     await c.send(
-      new ReplaceNetworkAclEntryCommand({ NetworkAclId: ids.aclPublic!, RuleNumber: 100, Egress: false, Protocol: '6', RuleAction: 'allow', CidrBlock: '0.0.0.0/0', PortRange: { From: 22, To: 22 } }),
+      new ReplaceNetworkAclEntryCommand({
+        NetworkAclId: ids.aclPublic!,
+        RuleNumber: 100,
+        Egress: false,
+        Protocol: '6',
+        RuleAction: 'allow',
+        CidrBlock: '0.0.0.0/0',
+        PortRange: { From: 22, To: 22 },
+      }),
     );
-    await c.send(new CreateNetworkAclEntryCommand({ NetworkAclId: ids.aclPublic!, RuleNumber: 200, Egress: false, Protocol: '-1', RuleAction: 'deny', CidrBlock: '10.0.0.0/8' }));
-    const def = await c.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [ids.vpc!] }, { Name: 'default', Values: ['true'] }] }));
+    await c.send(
+      new CreateNetworkAclEntryCommand({
+        NetworkAclId: ids.aclPublic!,
+        RuleNumber: 200,
+        Egress: false,
+        Protocol: '-1',
+        RuleAction: 'deny',
+        CidrBlock: '10.0.0.0/8',
+      }),
+    );
+    const def = await c.send(
+      new DescribeNetworkAclsCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [ids.vpc!] },
+          { Name: 'default', Values: ['true'] },
+        ],
+      }),
+    );
     const defaultAcl = def.NetworkAcls![0]!.NetworkAclId!;
     let acl = await observeOne(networkAcl, 'nacl/public');
-    const assocB = (acl.observed as { associations: Array<{ subnetId: string; associationId: string }> }).associations.find((a) => a.subnetId === ids['subnet/public/us-east-1b'])!;
+    const assocB = (acl.observed as { associations: Array<{ subnetId: string; associationId: string }> }).associations.find(
+      (a) => a.subnetId === ids['subnet/public/us-east-1b'],
+    )!;
     await c.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: assocB.associationId, NetworkAclId: defaultAcl }));
     acl = await observeOne(networkAcl, 'nacl/public');
     const aclChanges = networkAcl.diff(nodes.aclPublic!, acl);
     expect(aclChanges.map((x) => x.field).sort()).toEqual(['entries', 'subnetIds']);
     const before = ctx.aws.counter.calls.length;
     await networkAcl.update!(ctx, nodes.aclPublic!, acl, aclChanges);
-    const made = ctx.aws.counter.calls.slice(before).filter((x) => x.mutating).map((x) => x.operation).sort();
+    const made = ctx.aws.counter.calls
+      .slice(before)
+      .filter((x) => x.mutating)
+      .map((x) => x.operation)
+      .sort();
     expect(made).toEqual(['CreateNetworkAclEntry', 'DeleteNetworkAclEntry', 'ReplaceNetworkAclAssociation', 'ReplaceNetworkAclEntry']);
     expect(networkAcl.diff(nodes.aclPublic!, await observeOne(networkAcl, 'nacl/public'))).toEqual([]);
 
@@ -366,7 +412,8 @@ describe('network kinds against moto', { shuffle: false }, () => {
 
     const all = async () => {
       const out: Actual[] = [];
-      for (const h of [vpcEndpoint, routeTable, networkAcl, natGateway, elasticIp, internetGateway].map(wide)) out.push(...(await h.observe(ctx)));
+      for (const h of [vpcEndpoint, routeTable, networkAcl, natGateway, elasticIp, internetGateway].map(wide))
+        out.push(...(await h.observe(ctx)));
       return out;
     };
     const actuals = await all();
@@ -390,10 +437,19 @@ describe('network kinds against moto', { shuffle: false }, () => {
     expect(progress.events.some((e) => e.type === 'wait' && e.what === 'NAT gateways to be deleted')).toBe(true);
 
     // every subnet is back on the VPC's default ACL
-    const def = await c.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [ids.vpc!] }, { Name: 'default', Values: ['true'] }] }));
+    const def = await c.send(
+      new DescribeNetworkAclsCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [ids.vpc!] },
+          { Name: 'default', Values: ['true'] },
+        ],
+      }),
+    );
     const onDefault = (def.NetworkAcls![0]!.Associations ?? []).map((a) => a.SubnetId).sort();
     expect(onDefault).toEqual(
-      ['subnet/public/us-east-1a', 'subnet/public/us-east-1b', 'subnet/private/us-east-1a', 'subnet/private/us-east-1b'].map((k) => ids[k]).sort(),
+      ['subnet/public/us-east-1a', 'subnet/public/us-east-1b', 'subnet/private/us-east-1a', 'subnet/private/us-east-1b']
+        .map((k) => ids[k])
+        .sort(),
     );
     const nat = await c.send(new DescribeNatGatewaysCommand({ NatGatewayIds: [ids.nat!] }));
     expect(nat.NatGateways?.[0]?.State ?? 'deleted').toBe('deleted');

@@ -57,7 +57,14 @@ const ACCOUNT = '123456789012';
 // Every observe in these tests is a pass of its own (the engine resets the memo per pass; IAM's
 // one GetAccountAuthorizationDetails is memoised within a pass).
 const mkCtx = (clusterId: string) => {
-  const ctx = createRunContext({ clusterId, region: 'us-east-1', accountId: ACCOUNT, generation: 'g1', aws: new AwsClients({ region: 'us-east-1' }), zoneDomains: ['dev.kube', 'example.com'] });
+  const ctx = createRunContext({
+    clusterId,
+    region: 'us-east-1',
+    accountId: ACCOUNT,
+    generation: 'g1',
+    aws: new AwsClients({ region: 'us-east-1' }),
+    zoneDomains: ['dev.kube', 'example.com'],
+  });
   ctx.memo = <T>(_key: string, fn: () => Promise<T>): Promise<T> => fn();
   return ctx;
 };
@@ -80,7 +87,12 @@ async function observeAndDiff<K extends Kind, O>(ctx: RunContext, h: ResourceHan
 
 const bucketNode = (clusterId: string) => {
   const name = bucketName(clusterId, ACCOUNT);
-  return node('bucket', 'bucket', { name, policy: JSON.stringify(tlsOnlyPolicy(`arn:aws:s3:::${name}`)), lifecycle: BUCKET_LIFECYCLE }, { cluster: clusterId, name });
+  return node(
+    'bucket',
+    'bucket',
+    { name, policy: JSON.stringify(tlsOnlyPolicy(`arn:aws:s3:::${name}`)), lifecycle: BUCKET_LIFECYCLE },
+    { cluster: clusterId, name },
+  );
 };
 
 // The tests of this suite are the steps of one story on one cluster (create, look, change,
@@ -90,8 +102,18 @@ describe('bucket and bucket objects', { shuffle: false }, () => {
   const name = bucketName('demo-dev', ACCOUNT);
   const bn = bucketNode('demo-dev');
   const objs = [
-    node('bucket-object', 'object/bootstrap/common/common.sh', { bucket: name, objectKey: 'bootstrap/common/common.sh', body: '#!/bin/sh\necho common\n', contentType: 'text/x-shellscript' }, { name: 'common.sh' }),
-    node('bucket-object', 'object/bootstrap/node/node.sh', { bucket: name, objectKey: 'bootstrap/node/node.sh', body: '#!/bin/sh\necho node\n', contentType: 'text/x-shellscript' }, { name: 'node.sh' }),
+    node(
+      'bucket-object',
+      'object/bootstrap/common/common.sh',
+      { bucket: name, objectKey: 'bootstrap/common/common.sh', body: '#!/bin/sh\necho common\n', contentType: 'text/x-shellscript' },
+      { name: 'common.sh' },
+    ),
+    node(
+      'bucket-object',
+      'object/bootstrap/node/node.sh',
+      { bucket: name, objectKey: 'bootstrap/node/node.sh', body: '#!/bin/sh\necho node\n', contentType: 'text/x-shellscript' },
+      { name: 'node.sh' },
+    ),
   ];
   const lookAlike = `kubeaz-demo-dev-${ACCOUNT}-old`;
 
@@ -122,10 +144,20 @@ describe('bucket and bucket objects', { shuffle: false }, () => {
     const a = actuals[0]!;
     expect(a).toMatchObject({ key: 'bucket', kind: 'bucket', id: name, attrs: { name, arn: `arn:aws:s3:::${name}` } });
     expect(a.tags).toMatchObject(bn.tags);
-    const o = a.observed as { versioning: string; encryption: string; publicAccessBlock: Record<string, boolean>; policy: { Statement: unknown } };
+    const o = a.observed as {
+      versioning: string;
+      encryption: string;
+      publicAccessBlock: Record<string, boolean>;
+      policy: { Statement: unknown };
+    };
     expect(o.encryption).toBe('AES256');
     expect(o.versioning).toBe('Enabled');
-    expect(o.publicAccessBlock).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true });
+    expect(o.publicAccessBlock).toEqual({
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: true,
+      RestrictPublicBuckets: true,
+    });
     expect(JSON.stringify(o.policy)).toContain('DenyInsecureTransport');
     expect(JSON.stringify(o.policy)).toContain('aws:SecureTransport');
     expect(diffs).toEqual({ bucket: [] });
@@ -135,7 +167,11 @@ describe('bucket and bucket objects', { shuffle: false }, () => {
     // incomplete multipart uploads are aborted anywhere in the bucket
     const rules = (await (await ctx.aws.s3()).send(new GetBucketLifecycleConfigurationCommand({ Bucket: name }))).Rules ?? [];
     const etcd = rules.find((r) => (r.Filter?.Prefix ?? r.Prefix) === 'etcd/')!;
-    expect(etcd).toMatchObject({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Expiration: { ExpiredObjectDeleteMarker: true } });
+    expect(etcd).toMatchObject({
+      Status: 'Enabled',
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      Expiration: { ExpiredObjectDeleteMarker: true },
+    });
     const abort = rules.find((r) => r.AbortIncompleteMultipartUpload)!;
     expect(abort).toMatchObject({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } });
     expect(abort.Filter?.Prefix ?? abort.Prefix ?? '').toBe('');
@@ -154,7 +190,16 @@ describe('bucket and bucket objects', { shuffle: false }, () => {
     await s3.send(
       new PutBucketLifecycleConfigurationCommand({
         Bucket: name,
-        LifecycleConfiguration: { Rules: [{ ID: 'kubeaz-etcd-noncurrent', Status: 'Enabled', Filter: { Prefix: 'etcd/' }, NoncurrentVersionExpiration: { NoncurrentDays: 30 } }] },
+        LifecycleConfiguration: {
+          Rules: [
+            {
+              ID: 'kubeaz-etcd-noncurrent',
+              Status: 'Enabled',
+              Filter: { Prefix: 'etcd/' },
+              NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+            },
+          ],
+        },
       }),
     );
     [a] = await bucket.observe(ctx);
@@ -203,7 +248,12 @@ describe('bucket and bucket objects', { shuffle: false }, () => {
     expect(diffs[objs[0]!.key]).toEqual([]);
     const ch = diffs[objs[1]!.key] as Array<{ field: string; inPlace: boolean }>;
     expect(ch.map((c) => [c.field, c.inPlace])).toEqual([['body', true]]);
-    await bucketObject.update!(ctx, objs[1]!, actuals.find((a) => a.key === objs[1]!.key)!, ch as never);
+    await bucketObject.update!(
+      ctx,
+      objs[1]!,
+      actuals.find((a) => a.key === objs[1]!.key)!,
+      ch as never,
+    );
     ({ diffs } = await observeAndDiff(ctx, bucketObject, objs));
     expect(diffs).toEqual(Object.fromEntries(objs.map((n) => [n.key, []])));
   });
@@ -231,7 +281,13 @@ describe('bucket and bucket objects', { shuffle: false }, () => {
     await expect(s3.send(new HeadBucketCommand({ Bucket: name }))).rejects.toMatchObject({ name: 'NotFound' });
     // Idempotent, and the look-alikes were never touched.
     await bucket.delete(ctx, b!);
-    await bucketObject.delete(ctx, { key: 'object/bootstrap/node/node.sh', kind: 'bucket-object', id: 'bootstrap/node/node.sh', attrs: { bucket: name }, tags: {} });
+    await bucketObject.delete(ctx, {
+      key: 'object/bootstrap/node/node.sh',
+      kind: 'bucket-object',
+      id: 'bootstrap/node/node.sh',
+      attrs: { bucket: name },
+      tags: {},
+    });
     await s3.send(new HeadBucketCommand({ Bucket: lookAlike }));
     await s3.send(new HeadBucketCommand({ Bucket: 'demo-dev-logs' }));
   });
@@ -268,31 +324,72 @@ describe('IAM roles, instance profiles and users', { shuffle: false }, () => {
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/*`] },
     ],
   };
-  const nodePolicy: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/*`] }] };
+  const nodePolicy: PolicyDocument = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/bootstrap/*`] }],
+  };
   const roles = [
-    node('iam-role', 'role/master', { name: `${cid}-master`, path, assumeService: 'ec2.amazonaws.com', policies: { 'kubeaz-master': masterPolicy } }, { cluster: cid, name: `${cid}-master` }),
-    node('iam-role', 'role/node', { name: `${cid}-node`, path, assumeService: 'ec2.amazonaws.com', policies: { 'kubeaz-node': nodePolicy } }, { cluster: cid, name: `${cid}-node` }),
+    node(
+      'iam-role',
+      'role/master',
+      { name: `${cid}-master`, path, assumeService: 'ec2.amazonaws.com', policies: { 'kubeaz-master': masterPolicy } },
+      { cluster: cid, name: `${cid}-master` },
+    ),
+    node(
+      'iam-role',
+      'role/node',
+      { name: `${cid}-node`, path, assumeService: 'ec2.amazonaws.com', policies: { 'kubeaz-node': nodePolicy } },
+      { cluster: cid, name: `${cid}-node` },
+    ),
   ];
   const profiles = [
-    node('instance-profile', 'profile/master', { name: `${cid}-master`, path, roleName: `${cid}-master` }, { cluster: cid, name: `${cid}-master` }),
+    node(
+      'instance-profile',
+      'profile/master',
+      { name: `${cid}-master`, path, roleName: `${cid}-master` },
+      { cluster: cid, name: `${cid}-master` },
+    ),
     node('instance-profile', 'profile/node', { name: `${cid}-node`, path, roleName: `${cid}-node` }, { cluster: cid, name: `${cid}-node` }),
   ];
   const userPolicy: PolicyDocument = {
     Version: '2012-10-17',
     Statement: [
       { Sid: 'Backups', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/etcd/*`] },
-      { Sid: 'ListBackups', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': ['etcd/*'] } } },
+      {
+        Sid: 'ListBackups',
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: [bucketArn],
+        Condition: { StringLike: { 's3:prefix': ['etcd/*'] } },
+      },
     ],
   };
-  const users = [node('iam-user', 'user/backup', { name: 'backup', path, policies: { 'kubeaz-bucket-write': userPolicy } }, { cluster: cid, name: 'backup' })];
+  const users = [
+    node(
+      'iam-user',
+      'user/backup',
+      { name: 'backup', path, policies: { 'kubeaz-bucket-write': userPolicy } },
+      { cluster: cid, name: 'backup' },
+    ),
+  ];
 
   it('a look-alike role outside our path is never observed', async () => {
     const iam = await ctx.aws.iam();
     await iam.send(
-      new CreateRoleCommand({ RoleName: `${cid}-something`, AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }), Tags: [{ Key: OWNER_TAG, Value: cid }] }),
+      new CreateRoleCommand({
+        RoleName: `${cid}-something`,
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+        Tags: [{ Key: OWNER_TAG, Value: cid }],
+      }),
     );
     // and one under a look-alike path (another cluster whose id starts with ours)
-    await iam.send(new CreateRoleCommand({ RoleName: `${cid}-2-master`, Path: `/kubeaz/${cid}-2/`, AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }) }));
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: `${cid}-2-master`,
+        Path: `/kubeaz/${cid}-2/`,
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+      }),
+    );
     expect(await iamRole.observe(ctx)).toEqual([]);
     expect(await instanceProfile.observe(ctx)).toEqual([]);
     expect(await iamUser.observe(ctx)).toEqual([]);
@@ -332,7 +429,11 @@ describe('IAM roles, instance profiles and users', { shuffle: false }, () => {
 
     const u = await observeAndDiff(ctx, iamUser, users);
     expect(u.actuals).toHaveLength(1);
-    expect(u.actuals[0]).toMatchObject({ key: 'user/backup', id: 'backup', attrs: { name: 'backup', arn: `arn:aws:iam::${ACCOUNT}:user${path}backup` } });
+    expect(u.actuals[0]).toMatchObject({
+      key: 'user/backup',
+      id: 'backup',
+      attrs: { name: 'backup', arn: `arn:aws:iam::${ACCOUNT}:user${path}backup` },
+    });
     expect(u.actuals[0]!.tags).toMatchObject(users[0]!.tags);
     expect(u.diffs).toEqual({ 'user/backup': [] });
   });
@@ -350,21 +451,44 @@ describe('IAM roles, instance profiles and users', { shuffle: false }, () => {
 
   it('detects and repairs a hand-edited inline policy, an extra policy, the assume policy and missing profile roles', async () => {
     const iam = await ctx.aws.iam();
-    await iam.send(new PutRolePolicyCommand({ RoleName: `${cid}-master`, PolicyName: 'kubeaz-master', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }) }));
-    await iam.send(new PutRolePolicyCommand({ RoleName: `${cid}-node`, PolicyName: 'hand-made', PolicyDocument: JSON.stringify(nodePolicy) }));
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: `${cid}-master`,
+        PolicyName: 'kubeaz-master',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
+      }),
+    );
+    await iam.send(
+      new PutRolePolicyCommand({ RoleName: `${cid}-node`, PolicyName: 'hand-made', PolicyDocument: JSON.stringify(nodePolicy) }),
+    );
     await iam.send(
       new UpdateAssumeRolePolicyCommand({
         RoleName: `${cid}-node`,
-        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
       }),
     );
     await iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: `${cid}-node`, RoleName: `${cid}-node` }));
-    await iam.send(new PutUserPolicyCommand({ UserName: 'backup', PolicyName: 'kubeaz-bucket-write', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }) }));
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'backup',
+        PolicyName: 'kubeaz-bucket-write',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }),
+      }),
+    );
 
     const r = await observeAndDiff(ctx, iamRole, roles);
     expect((r.diffs['role/master'] as Array<{ field: string }>).map((c) => c.field)).toEqual(['policy:kubeaz-master']);
     expect((r.diffs['role/node'] as Array<{ field: string }>).map((c) => c.field).sort()).toEqual(['assumeRolePolicy', 'policy:hand-made']);
-    for (const a of r.actuals) await iamRole.update!(ctx, roles.find((n) => n.key === a.key)!, a, r.diffs[a.key] as never);
+    for (const a of r.actuals)
+      await iamRole.update!(
+        ctx,
+        roles.find((n) => n.key === a.key)!,
+        a,
+        r.diffs[a.key] as never,
+      );
 
     const p = await observeAndDiff(ctx, instanceProfile, profiles);
     expect(p.diffs['profile/node']).toEqual([{ field: 'roles', from: [], to: [`${cid}-node`], inPlace: true }]);
@@ -383,7 +507,13 @@ describe('IAM roles, instance profiles and users', { shuffle: false }, () => {
   it('delete leaves nothing under the path (managed policies, access keys, login profile included) and is idempotent', async () => {
     const iam = await ctx.aws.iam();
     const managed = await iam.send(
-      new CreatePolicyCommand({ PolicyName: 'extra', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }] }) }),
+      new CreatePolicyCommand({
+        PolicyName: 'extra',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }],
+        }),
+      }),
     );
     await iam.send(new AttachRolePolicyCommand({ RoleName: `${cid}-master`, PolicyArn: managed.Policy!.Arn! }));
     await iam.send(new AttachUserPolicyCommand({ UserName: 'backup', PolicyArn: managed.Policy!.Arn! }));

@@ -42,7 +42,12 @@ describe('S3 locks of a foreign shape', () => {
 
   beforeAll(async () => {
     env = moto.env;
-    s3 = new S3Client({ region: 'us-west-2', forcePathStyle: true, endpoint: moto.url, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    s3 = new S3Client({
+      region: 'us-west-2',
+      forcePathStyle: true,
+      endpoint: moto.url,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET, CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } }));
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-s3shapes-'));
     file = path.join(dir, 'cluster.yaml');

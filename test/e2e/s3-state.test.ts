@@ -9,7 +9,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { useMoto } from '../helpers/moto.js';
 import { kubeaz } from '../helpers/cli.js';
 
@@ -54,11 +62,15 @@ describe('state in S3', { shuffle: false }, () => {
     const codes = [a.code, b.code].sort();
     expect(codes, a.stderr + b.stderr).toEqual([0, 1]);
     const loser = a.code === 1 ? a : b;
-    expect(loser.stderr).toMatch(/another kubeaz run holds the lock on this cluster: \S+ on \S+, pid \d+ \(create, since [0-9T:.-]+Z\); lock id [0-9a-f-]{36}/);
+    expect(loser.stderr).toMatch(
+      /another kubeaz run holds the lock on this cluster: \S+ on \S+, pid \d+ \(create, since [0-9T:.-]+Z\); lock id [0-9a-f-]{36}/,
+    );
     expect(loser.stderr).toMatch(/--force-unlock [0-9a-f-]{36}/);
     // the state is in S3, not beside the spec; the lock is released
     expect(existsSync(path.join(dir, '.kubeaz'))).toBe(false);
-    const doc = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'clusters/team-qa.json' }))).Body!.transformToString());
+    const doc = JSON.parse(
+      await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'clusters/team-qa.json' }))).Body!.transformToString(),
+    );
     expect(doc.phase).toBe('ready');
     expect(doc.resources.vpc.id).toMatch(/^vpc-/);
     await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'clusters/team-qa.lock' }))).rejects.toThrow();
@@ -67,12 +79,24 @@ describe('state in S3', { shuffle: false }, () => {
   });
 
   it('a stale lock: refused naming it; taken over only with --force-unlock and its id', async () => {
-    const stale = { holder: 'alice', host: 'laptop-7', pid: 4242, command: 'create', startedAt: '2026-01-01T00:00:00.000Z', lockId: '11111111-2222-3333-4444-555555555555' };
+    const stale = {
+      holder: 'alice',
+      host: 'laptop-7',
+      pid: 4242,
+      command: 'create',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      lockId: '11111111-2222-3333-4444-555555555555',
+    };
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'clusters/team-qa.lock', Body: JSON.stringify(stale) }));
     const refused = await kubeaz(['create', '-f', file, '--yes', '--state', `s3://${BUCKET}/clusters`], env);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/alice on laptop-7, pid 4242 \(create, since 2026-01-01T00:00:00.000Z\); lock id 11111111-2222-3333-4444-555555555555/);
-    const wrong = await kubeaz(['create', '-f', file, '--yes', '--state', `s3://${BUCKET}/clusters`, '--force-unlock', 'not-this-one'], env);
+    expect(refused.stderr).toMatch(
+      /alice on laptop-7, pid 4242 \(create, since 2026-01-01T00:00:00.000Z\); lock id 11111111-2222-3333-4444-555555555555/,
+    );
+    const wrong = await kubeaz(
+      ['create', '-f', file, '--yes', '--state', `s3://${BUCKET}/clusters`, '--force-unlock', 'not-this-one'],
+      env,
+    );
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/does not name this lock/);
     const ok = await kubeaz(['create', '-f', file, '--yes', '--state', `s3://${BUCKET}/clusters`, '--force-unlock', stale.lockId], env);
@@ -82,7 +106,13 @@ describe('state in S3', { shuffle: false }, () => {
 
   it('state: in the spec selects S3 too', async () => {
     await writeFile(file, spec.replace('  controlPlane:', `  state: s3://${BUCKET}/clusters\n  controlPlane:`));
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'clusters/team-qa.lock', Body: JSON.stringify({ holder: 'bob', host: 'ci', pid: 1, command: 'destroy', startedAt: 'x', lockId: 'abc' }) }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'clusters/team-qa.lock',
+        Body: JSON.stringify({ holder: 'bob', host: 'ci', pid: 1, command: 'destroy', startedAt: 'x', lockId: 'abc' }),
+      }),
+    );
     const r = await kubeaz(['create', '-f', file, '--yes'], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/bob on ci, pid 1 \(destroy/);

@@ -19,7 +19,10 @@ import { inventory, type Inventory } from '../helpers/inventory.js';
 const REGION = 'us-west-2';
 const ID = 'scl-qa';
 
-const spec = (types: string[], spot = '{ onDemandBase: 1, onDemandPercentage: 20, allocationStrategy: price-capacity-optimized }') => `apiVersion: kubeaz/v1
+const spec = (
+  types: string[],
+  spot = '{ onDemandBase: 1, onDemandPercentage: 20, allocationStrategy: price-capacity-optimized }',
+) => `apiVersion: kubeaz/v1
 kind: Cluster
 metadata: { name: scl, environment: qa }
 spec:
@@ -49,7 +52,16 @@ interface CreateJson {
 type PlanJson = Plan & { calls: { mutating: number } };
 interface StatusJson {
   ok: boolean;
-  groups: Array<{ name: string; min: number; desired: number; max: number; instanceTypes: string[]; typesInUse: Record<string, number>; onDemand: number; spot: number }>;
+  groups: Array<{
+    name: string;
+    min: number;
+    desired: number;
+    max: number;
+    instanceTypes: string[];
+    typesInUse: Record<string, number>;
+    onDemand: number;
+    spot: number;
+  }>;
 }
 
 const moto = useMoto({ processEnv: true });
@@ -64,7 +76,8 @@ describe('node groups that scale', { shuffle: false }, () => {
   let before: Inventory;
   const group = async (name: string): Promise<AutoScalingGroup> =>
     (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [`${ID}-${name}`] }))).AutoScalingGroups![0]!;
-  const tagsOf = (g: AutoScalingGroup) => Object.fromEntries((g.Tags ?? []).map((t) => [t.Key!, { value: t.Value, propagate: t.PropagateAtLaunch }]));
+  const tagsOf = (g: AutoScalingGroup) =>
+    Object.fromEntries((g.Tags ?? []).map((t) => [t.Key!, { value: t.Value, propagate: t.PropagateAtLaunch }]));
   const create = async () => {
     const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
     return { r, out: r.json<CreateJson>() };
@@ -95,7 +108,12 @@ describe('node groups that scale', { shuffle: false }, () => {
     expect(mip.LaunchTemplate?.LaunchTemplateSpecification?.LaunchTemplateName).toBe(`${ID}-workers`);
     expect(mip.LaunchTemplate?.LaunchTemplateSpecification?.Version).toBe('1');
     expect(mip.LaunchTemplate?.Overrides?.map((o) => o.InstanceType)).toEqual(['m6i.large', 'm6a.large', 'm5.large']);
-    expect(mip.InstancesDistribution).toMatchObject({ OnDemandAllocationStrategy: 'prioritized', OnDemandBaseCapacity: 1, OnDemandPercentageAboveBaseCapacity: 20, SpotAllocationStrategy: 'price-capacity-optimized' });
+    expect(mip.InstancesDistribution).toMatchObject({
+      OnDemandAllocationStrategy: 'prioritized',
+      OnDemandBaseCapacity: 1,
+      OnDemandPercentageAboveBaseCapacity: 20,
+      SpotAllocationStrategy: 'price-capacity-optimized',
+    });
     expect(g.CapacityRebalance).toBe(true);
     expect([g.MinSize, g.DesiredCapacity, g.MaxSize]).toEqual([0, 2, 20]);
     expect(g.Instances).toHaveLength(2);
@@ -107,7 +125,7 @@ describe('node groups that scale', { shuffle: false }, () => {
     expect(steady.CapacityRebalance ?? false).toBe(false);
   });
 
-  it('the autoscaler discovery and node-template tags are on every node group\'s ASG (not propagated), not on the master\'s', async () => {
+  it("the autoscaler discovery and node-template tags are on every node group's ASG (not propagated), not on the master's", async () => {
     const t = tagsOf(await group('workers'));
     expect(t).toMatchObject({
       'k8s.io/cluster-autoscaler/enabled': { value: 'true', propagate: false },
@@ -119,7 +137,15 @@ describe('node groups that scale', { shuffle: false }, () => {
     expect(Object.keys(t).length).toBeLessThanOrEqual(50);
     expect(tagsOf(await group('steady'))[`k8s.io/cluster-autoscaler/${ID}`]?.value).toBe('owned');
     expect(Object.keys(tagsOf(await group('master'))).filter((k) => k.startsWith('k8s.io/cluster-autoscaler'))).toEqual([]);
-    console.log(`autoscaler tags on ${ID}-workers: ${JSON.stringify(Object.fromEntries(Object.entries(t).filter(([k]) => k.startsWith('k8s.io/')).map(([k, v]) => [k, v.value])))}`);
+    console.log(
+      `autoscaler tags on ${ID}-workers: ${JSON.stringify(
+        Object.fromEntries(
+          Object.entries(t)
+            .filter(([k]) => k.startsWith('k8s.io/'))
+            .map(([k, v]) => [k, v.value]),
+        ),
+      )}`,
+    );
   });
 
   it('a re-run makes no mutating call and plan shows nothing to do', async () => {
@@ -133,21 +159,43 @@ describe('node groups that scale', { shuffle: false }, () => {
     const j = await kubeaz(['status', '-f', file, '--output', 'json'], env);
     const groups = j.json<StatusJson>().groups;
     const workers = groups.find((g) => g.name === 'workers')!;
-    expect(workers).toMatchObject({ min: 0, desired: 2, max: 20, instanceTypes: ['m6i.large', 'm6a.large', 'm5.large'], onDemand: 2, spot: 0 });
+    expect(workers).toMatchObject({
+      min: 0,
+      desired: 2,
+      max: 20,
+      instanceTypes: ['m6i.large', 'm6a.large', 'm5.large'],
+      onDemand: 2,
+      spot: 0,
+    });
     // moto launches the template's type (the first); AWS may run any of the three
     expect(Object.values(workers.typesInUse).reduce((a, b) => a + b, 0)).toBe(2);
     for (const t of Object.keys(workers.typesInUse)) expect(['m6i.large', 'm6a.large', 'm5.large']).toContain(t);
-    expect(groups.find((g) => g.name === 'steady')).toMatchObject({ min: 1, desired: 1, max: 3, instanceTypes: [], typesInUse: { 'm5.large': 1 }, onDemand: 1, spot: 0 });
+    expect(groups.find((g) => g.name === 'steady')).toMatchObject({
+      min: 1,
+      desired: 1,
+      max: 3,
+      instanceTypes: [],
+      typesInUse: { 'm5.large': 1 },
+      onDemand: 1,
+      spot: 0,
+    });
     expect(groups.find((g) => g.name === 'master')).toMatchObject({ min: 1, desired: 1, max: 1, typesInUse: { 't3.medium': 1 } });
     const text = await kubeaz(['status', '-f', file], env);
     const lines = text.stdout.split('\n');
-    expect(lines.find((l) => l.startsWith('GROUP'))).toMatch(/^GROUP\s+MIN\s+DESIRED\s+MAX\s+TYPES IN USE\s+ON-DEMAND\s+SPOT\s+ALLOWED TYPES$/);
-    expect(lines.find((l) => l.startsWith('workers '))).toMatch(/^workers\s+0\s+2\s+20\s+m6i\.large×2\s+2\s+0\s+m6i\.large,m6a\.large,m5\.large$/);
+    expect(lines.find((l) => l.startsWith('GROUP'))).toMatch(
+      /^GROUP\s+MIN\s+DESIRED\s+MAX\s+TYPES IN USE\s+ON-DEMAND\s+SPOT\s+ALLOWED TYPES$/,
+    );
+    expect(lines.find((l) => l.startsWith('workers '))).toMatch(
+      /^workers\s+0\s+2\s+20\s+m6i\.large×2\s+2\s+0\s+m6i\.large,m6a\.large,m5\.large$/,
+    );
     expect(lines.find((l) => l.startsWith('steady '))).toMatch(/^steady\s+1\s+1\s+3\s+m5\.large×1\s+1\s+0\s+\(launch template\)$/);
   });
 
   it('changing the types list and the split is an in-place update of the group (plan shows it), applied with one UpdateAutoScalingGroup', async () => {
-    await writeFile(file, spec(['m6i.large', 'm5.large'], '{ onDemandBase: 0, onDemandPercentage: 50, allocationStrategy: capacity-optimized }'));
+    await writeFile(
+      file,
+      spec(['m6i.large', 'm5.large'], '{ onDemandBase: 0, onDemandPercentage: 50, allocationStrategy: capacity-optimized }'),
+    );
     const { code, p } = await plan();
     expect(code).toBe(4); // --detailed-exitcode: something would change
     expect(p.changes.map((c) => `${c.action} ${c.key}`)).toEqual(['update asg/workers']);
@@ -155,18 +203,34 @@ describe('node groups that scale', { shuffle: false }, () => {
       { field: 'instanceTypes', from: ['m6i.large', 'm6a.large', 'm5.large'], to: ['m6i.large', 'm5.large'] },
       {
         field: 'instancesDistribution',
-        from: { onDemandBase: 1, onDemandPercentage: 20, onDemandAllocationStrategy: 'prioritized', spotAllocationStrategy: 'price-capacity-optimized' },
-        to: { onDemandBase: 0, onDemandPercentage: 50, onDemandAllocationStrategy: 'prioritized', spotAllocationStrategy: 'capacity-optimized' },
+        from: {
+          onDemandBase: 1,
+          onDemandPercentage: 20,
+          onDemandAllocationStrategy: 'prioritized',
+          spotAllocationStrategy: 'price-capacity-optimized',
+        },
+        to: {
+          onDemandBase: 0,
+          onDemandPercentage: 50,
+          onDemandAllocationStrategy: 'prioritized',
+          spotAllocationStrategy: 'capacity-optimized',
+        },
       },
     ]);
     expect(p.changes[0]!.note).toMatch(/updated in place/);
     const ids = (await group('workers')).Instances!.map((i) => i.InstanceId).sort();
     const { r, out } = await create();
     expect(r.code, r.stderr).toBe(0);
-    expect(Object.entries(out.calls.byAction).filter(([k]) => !/:(Describe|List|Get|Head)/.test(k))).toEqual([['autoscaling:UpdateAutoScalingGroup', 1]]);
+    expect(Object.entries(out.calls.byAction).filter(([k]) => !/:(Describe|List|Get|Head)/.test(k))).toEqual([
+      ['autoscaling:UpdateAutoScalingGroup', 1],
+    ]);
     const g = await group('workers');
     expect(g.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.map((o) => o.InstanceType)).toEqual(['m6i.large', 'm5.large']);
-    expect(g.MixedInstancesPolicy?.InstancesDistribution).toMatchObject({ OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 50, SpotAllocationStrategy: 'capacity-optimized' });
+    expect(g.MixedInstancesPolicy?.InstancesDistribution).toMatchObject({
+      OnDemandBaseCapacity: 0,
+      OnDemandPercentageAboveBaseCapacity: 50,
+      SpotAllocationStrategy: 'capacity-optimized',
+    });
     expect(g.CapacityRebalance).toBe(true);
     // in place: the same group, the same instances
     expect(g.Instances!.map((i) => i.InstanceId).sort()).toEqual(ids);
@@ -175,7 +239,10 @@ describe('node groups that scale', { shuffle: false }, () => {
   });
 
   it('a mixed group back to one instanceType: a plain launch template again, rebalancing off, in place', async () => {
-    await writeFile(file, spec(['m6i.large']).replace(/ {6}instanceTypes: \[m6i\.large\]\n {6}spot: .*\n/, '      instanceType: m6i.large\n'));
+    await writeFile(
+      file,
+      spec(['m6i.large']).replace(/ {6}instanceTypes: \[m6i\.large\]\n {6}spot: .*\n/, '      instanceType: m6i.large\n'),
+    );
     const { p } = await plan();
     expect(p.changes.map((c) => `${c.action} ${c.key}`)).toEqual(['update asg/workers']);
     expect(p.changes[0]!.fields.map((f) => f.field)).toEqual(['instanceTypes', 'instancesDistribution', 'capacityRebalance']);

@@ -10,10 +10,34 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSecurityGroupsCommand, EC2Client, type LaunchTemplateVersion, type SecurityGroup } from '@aws-sdk/client-ec2';
-import { GetRolePolicyCommand, GetUserPolicyCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, ListRolesCommand, ListUserPoliciesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
+import {
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  type LaunchTemplateVersion,
+  type SecurityGroup,
+} from '@aws-sdk/client-ec2';
+import {
+  GetRolePolicyCommand,
+  GetUserPolicyCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRolesCommand,
+  ListUserPoliciesCommand,
+  ListUsersCommand,
+} from '@aws-sdk/client-iam';
 import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { GetBucketEncryptionCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, ListObjectsV2Command, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetBucketEncryptionCommand,
+  GetBucketPolicyCommand,
+  GetBucketVersioningCommand,
+  GetPublicAccessBlockCommand,
+  ListObjectsV2Command,
+  GetObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { kubeaz, ROOT, type CliResult } from '../helpers/cli.js';
 import { startFaultWorld, type FaultWorld } from '../helpers/fault-proxy.js';
 
@@ -51,7 +75,14 @@ describe('security hardening', () => {
     const c = await kubeaz(['create', '-f', w.file, '--yes', '-v'], w.env);
     expect(c.code, c.stderr).toBe(0);
     outputs.push(c);
-    for (const args of [['create', '--yes', '--output', 'json'], ['status'], ['status', '--output', 'json'], ['plan'], ['plan', '--output', 'json'], ['validate']]) {
+    for (const args of [
+      ['create', '--yes', '--output', 'json'],
+      ['status'],
+      ['status', '--output', 'json'],
+      ['plan'],
+      ['plan', '--output', 'json'],
+      ['validate'],
+    ]) {
       outputs.push(await kubeaz([args[0]!, '-f', w.file, ...args.slice(1)], w.env));
     }
     // seven runs of the real CLI: more than the default hook time on a loaded 2-core machine
@@ -66,8 +97,12 @@ describe('security hardening', () => {
     const enc = (await s3.send(new GetBucketEncryptionCommand({ Bucket: BUCKET }))).ServerSideEncryptionConfiguration?.Rules ?? [];
     expect(enc.map((r) => r.ApplyServerSideEncryptionByDefault?.SSEAlgorithm)).toEqual(['AES256']);
     expect((await s3.send(new GetBucketVersioningCommand({ Bucket: BUCKET }))).Status).toBe('Enabled');
-    const policy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket: BUCKET }))).Policy!) as { Statement: Array<Statement & { Principal?: unknown }> };
-    const tls = policy.Statement.find((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition ?? {}).includes('"aws:SecureTransport":"false"'));
+    const policy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket: BUCKET }))).Policy!) as {
+      Statement: Array<Statement & { Principal?: unknown }>;
+    };
+    const tls = policy.Statement.find(
+      (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition ?? {}).includes('"aws:SecureTransport":"false"'),
+    );
     expect(tls, JSON.stringify(policy)).toBeDefined();
     expect(list(tls!.Action)).toContain('s3:*');
     expect(list(tls!.Resource).sort()).toEqual([BUCKET_ARN, `${BUCKET_ARN}/*`]);
@@ -75,10 +110,14 @@ describe('security hardening', () => {
   });
 
   it('launch templates: IMDSv2 required, hop limit 1 for nodes, encrypted volumes', async () => {
-    const lts = ((await ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).LaunchTemplates ?? []);
+    const lts =
+      (await ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).LaunchTemplates ??
+      [];
     expect(lts).toHaveLength(3);
     for (const lt of lts) {
-      const v = (await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: lt.LaunchTemplateId!, Versions: ['$Latest'] }))).LaunchTemplateVersions![0]!;
+      const v = (
+        await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: lt.LaunchTemplateId!, Versions: ['$Latest'] }))
+      ).LaunchTemplateVersions![0]!;
       const data = v.LaunchTemplateData!;
       expect(data.MetadataOptions?.HttpTokens, lt.LaunchTemplateName).toBe('required');
       if (!/master/.test(lt.LaunchTemplateName!)) expect(data.MetadataOptions?.HttpPutResponseHopLimit, lt.LaunchTemplateName).toBe(1);
@@ -89,7 +128,8 @@ describe('security hardening', () => {
   });
 
   it('security groups: nothing open to the world but the public API listener (apiAccess 0.0.0.0/0) and 80/443 on loadbalancer nodes', async () => {
-    const groups: SecurityGroup[] = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).SecurityGroups ?? [];
+    const groups: SecurityGroup[] =
+      (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).SecurityGroups ?? [];
     expect(groups).toHaveLength(5);
     const open: string[] = [];
     for (const g of groups) {
@@ -102,7 +142,8 @@ describe('security hardening', () => {
   });
 
   it('sg/master: the API (6443) from both load balancers, from the masters themselves and from the nodes — nothing else, no CIDR (issue 19, finding 7)', async () => {
-    const groups: SecurityGroup[] = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).SecurityGroups ?? [];
+    const groups: SecurityGroup[] =
+      (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).SecurityGroups ?? [];
     const idOf = (key: string) => groups.find((g) => tagOf(g.Tags, 'kubeaz:key') === key)?.GroupId;
     const master = groups.find((g) => tagOf(g.Tags, 'kubeaz:key') === 'sg/master')!;
     const api = (master.IpPermissions ?? []).filter((p) => p.FromPort === 6443);
@@ -120,7 +161,10 @@ describe('security hardening', () => {
     expect(users).toHaveLength(1);
     const docs: Array<{ who: string; doc: { Statement: Statement[] } }> = [];
     for (const RoleName of roles) {
-      expect((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName }))).AttachedPolicies ?? [], `${RoleName} has managed policies`).toEqual([]);
+      expect(
+        (await iam.send(new ListAttachedRolePoliciesCommand({ RoleName }))).AttachedPolicies ?? [],
+        `${RoleName} has managed policies`,
+      ).toEqual([]);
       for (const PolicyName of (await iam.send(new ListRolePoliciesCommand({ RoleName }))).PolicyNames ?? []) {
         const p = await iam.send(new GetRolePolicyCommand({ RoleName, PolicyName }));
         docs.push({ who: `role ${RoleName}/${PolicyName}`, doc: JSON.parse(decodeURIComponent(p.PolicyDocument!)) });
@@ -142,14 +186,16 @@ describe('security hardening', () => {
         const actions = list(st.Action);
         const resources = list(st.Resource);
         if (st.NotResource !== undefined) problems.push(`${who}: NotResource`);
-        if (resources.includes('*')) for (const a of actions) if (a === '*' || /^[a-z0-9-]+:\*$/i.test(a)) problems.push(`${who}: ${a} on *`);
+        if (resources.includes('*'))
+          for (const a of actions) if (a === '*' || /^[a-z0-9-]+:\*$/i.test(a)) problems.push(`${who}: ${a} on *`);
         if (actions.some((a) => /^s3:(Put|Delete|Abort|Restore|\*)/i.test(a) || a === '*')) {
           s3Writes++;
           for (const r of resources) if (!r.startsWith(`${BUCKET_ARN}/`) && r !== BUCKET_ARN) problems.push(`${who}: S3 write on ${r}`);
         }
         if (actions.some((a) => /^route53:(Change|\*)/i.test(a))) {
           r53Changes++;
-          for (const r of resources) if (!zones.some((z) => r === `arn:aws:route53:::hostedzone/${z}`)) problems.push(`${who}: Route53 change on ${r}`);
+          for (const r of resources)
+            if (!zones.some((z) => r === `arn:aws:route53:::hostedzone/${z}`)) problems.push(`${who}: Route53 change on ${r}`);
         }
       }
     }
@@ -159,10 +205,14 @@ describe('security hardening', () => {
   });
 
   it('no private key or bootstrap token in user-data, the state file, the bucket objects named in user-data, or any output', async () => {
-    const lts = ((await ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).LaunchTemplates ?? []);
+    const lts =
+      (await ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).LaunchTemplates ??
+      [];
     const userData: string[] = [];
     for (const lt of lts) {
-      const v: LaunchTemplateVersion = (await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: lt.LaunchTemplateId!, Versions: ['$Latest'] }))).LaunchTemplateVersions![0]!;
+      const v: LaunchTemplateVersion = (
+        await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: lt.LaunchTemplateId!, Versions: ['$Latest'] }))
+      ).LaunchTemplateVersions![0]!;
       userData.push(Buffer.from(v.LaunchTemplateData?.UserData ?? '', 'base64').toString('utf8'));
     }
     expect(userData.every((u) => u.length > 0)).toBe(true);
@@ -178,10 +228,14 @@ describe('security hardening', () => {
     // held to be byte for byte what npm run build made, so nothing of this cluster is in it
     const bundles = all.filter((o) => /^agent\/kubeaz-agent-[a-f0-9]{64}\.mjs$/.test(o.Key!));
     expect(bundles).toHaveLength(1);
-    const bundle = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: bundles[0]!.Key! }))).Body!.transformToByteArray());
+    const bundle = Buffer.from(
+      await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: bundles[0]!.Key! }))).Body!.transformToByteArray(),
+    );
     expect(bundle.equals(readFileSync(path.join(ROOT, 'dist', 'agent', 'kubeaz-agent.mjs')))).toBe(true);
     const objects = all.filter((o) => o !== bundles[0]);
-    const scripts = await Promise.all(objects.map(async (o) => (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key! }))).Body!.transformToString()));
+    const scripts = await Promise.all(
+      objects.map(async (o) => (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key! }))).Body!.transformToString()),
+    );
     const texts: Array<[string, string]> = [
       ...userData.map((u, i) => [`user-data of ${lts[i]!.LaunchTemplateName}`, u] as [string, string]),
       ['state file', state],

@@ -26,7 +26,7 @@ spec:
   controlPlane: { instanceType: t3.medium }
 `;
 
-describe('state in the cluster\'s own bucket', () => {
+describe("state in the cluster's own bucket", () => {
   const moto = useMoto();
   let proxy: FaultProxy;
   let dir: string;
@@ -37,7 +37,11 @@ describe('state in the cluster\'s own bucket', () => {
   beforeAll(async () => {
     proxy = await startFaultProxy(moto.url, {});
     env = motoEnv(proxy.url);
-    const sts = new STSClient({ region: 'us-west-2', endpoint: moto.url, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const sts = new STSClient({
+      region: 'us-west-2',
+      endpoint: moto.url,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
     const account = (await sts.send(new GetCallerIdentityCommand({}))).Account!;
     own = `kubeaz-own-qa-${account}`;
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-ownstate-'));
@@ -71,7 +75,7 @@ describe('state in the cluster\'s own bucket', () => {
     }
   }
 
-  it('the spec\'s state: naming the cluster\'s bucket is refused the same way', async () => {
+  it("the spec's state: naming the cluster's bucket is refused the same way", async () => {
     const specFile = path.join(dir, 'with-state.yaml');
     await writeFile(specFile, spec.replace('  controlPlane:', `  state: s3://${own}/kubeaz\n  controlPlane:`));
     proxy.resetCounts();
@@ -81,7 +85,7 @@ describe('state in the cluster\'s own bucket', () => {
     expect(proxy.counts().mutatingCalls).toEqual({});
   });
 
-  it('another bucket is still accepted (the refusal is about the cluster\'s own bucket only)', async () => {
+  it("another bucket is still accepted (the refusal is about the cluster's own bucket only)", async () => {
     proxy.resetCounts();
     const r = await kubeaz(['plan', '-f', file, '--state', `s3://kubeaz-own-qa-elsewhere/state`], env);
     expect(r.stderr).not.toMatch(/own bucket/);

@@ -47,7 +47,22 @@ describe('crashes and interruptions', () => {
     expect(w.proxy.counts().total).toBe(own.total);
     expect(cleanMutating).toBe(own.mutating);
     // exactly one of everything the example spec asks for
-    expect(clean).toMatchObject({ vpcs: 1, subnets: 6, internetGateways: 1, natGateways: 3, elasticIps: 5, autoScalingGroups: 3, loadBalancers: 2, launchTemplates: 3, instances: 6, roles: 3, instanceProfiles: 3, users: 1, hostedZones: 2, buckets: 1 });
+    expect(clean).toMatchObject({
+      vpcs: 1,
+      subnets: 6,
+      internetGateways: 1,
+      natGateways: 3,
+      elasticIps: 5,
+      autoScalingGroups: 3,
+      loadBalancers: 2,
+      launchTemplates: 3,
+      instances: 6,
+      roles: 3,
+      instanceProfiles: 3,
+      users: 1,
+      hostedZones: 2,
+      buckets: 1,
+    });
     report('clean create', { calls: w.proxy.counts().total, mutating: cleanMutating, counts: clean });
   });
 
@@ -76,13 +91,23 @@ describe('crashes and interruptions', () => {
       const again = await create();
       expect(again.code, again.stderr).toBe(0);
       expect(w.proxy.counts().mutatingCalls, again.stderr).toEqual({});
-      report(`kill -9 at mutating call ${n}`, { killedAfterMutating: killed.signalledAt, partial, resumeMutating, after, equalsClean: true, thirdCreateMutating: 0 });
+      report(`kill -9 at mutating call ${n}`, {
+        killedAfterMutating: killed.signalledAt,
+        partial,
+        resumeMutating,
+        after,
+        equalsClean: true,
+        thirdCreateMutating: 0,
+      });
     }
   });
 
   it('SIGINT mid-create: exit 130, re-run advice, state written, lock released; the re-run converges', async () => {
     baseline = await w.reset();
-    const r = await runInterrupted(w, ['create', '-f', w.file, '--yes'], { signal: 'SIGINT', afterMutating: Math.floor(cleanMutating / 2) });
+    const r = await runInterrupted(w, ['create', '-f', w.file, '--yes'], {
+      signal: 'SIGINT',
+      afterMutating: Math.floor(cleanMutating / 2),
+    });
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toMatch(/interrupted/);
     expect(r.stderr).toMatch(/run the same create again to finish/);
@@ -97,7 +122,14 @@ describe('crashes and interruptions', () => {
     expect(again.code, again.stderr).toBe(0);
     const after = addedCounts(await inventory(), baseline);
     expect(after).toEqual(clean);
-    report('SIGINT mid-create', { signalledAfterMutating: r.signalledAt, recordedInState: Object.keys(state.resources).length, partial, rerunMutating: w.proxy.counts().mutating, after, equalsClean: true });
+    report('SIGINT mid-create', {
+      signalledAfterMutating: r.signalledAt,
+      recordedInState: Object.keys(state.resources).length,
+      partial,
+      rerunMutating: w.proxy.counts().mutating,
+      after,
+      equalsClean: true,
+    });
   });
 
   it('two concurrent creates: the second is refused at once, naming the holder', async () => {
@@ -134,6 +166,11 @@ describe('crashes and interruptions', () => {
     expect(r.stderr).toMatch(/nothing of demo-dev remains/);
     expect(await inventory()).toEqual(baseline);
     expect(existsSync(stateFile())).toBe(false);
-    report('destroy killed mid-way', { killedAfterMutating: killed.signalledAt, leftAfterKill: partial, callsBefore: before.total, afterSecondDestroy: 'inventory equals the one before create' });
+    report('destroy killed mid-way', {
+      killedAfterMutating: killed.signalledAt,
+      leftAfterKill: partial,
+      callsBefore: before.total,
+      afterSecondDestroy: 'inventory equals the one before create',
+    });
   });
 });

@@ -32,7 +32,12 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import {
+  ChangeResourceRecordSetsCommand,
+  CreateHostedZoneCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
 import { CreateBucketCommand, GetBucketTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { kubeaz } from '../helpers/cli.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';
@@ -57,7 +62,8 @@ describe("other people's things", () => {
   const ours = async () => {
     const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).Subnets ?? [];
     const key = (k: string) => subnets.find((s) => tagOf(s.Tags, 'kubeaz:key') === k)!;
-    const groups = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).SecurityGroups ?? [];
+    const groups =
+      (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:kubeaz:cluster', Values: [ID] }] }))).SecurityGroups ?? [];
     return {
       vpcId: subnets[0]!.VpcId!,
       publicSubnets: ['a', 'b', 'c'].map((z) => key(`subnet/public/us-east-1${z}`).SubnetId!),
@@ -86,13 +92,59 @@ describe("other people's things", () => {
     clean = addedCounts(await inventory(), baseline);
     const o = await ours();
     // as the AWS cloud provider does for a Service of type LoadBalancer …
-    const sg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'k8s-elb-a1b2c3d4', Description: 'Security group for Kubernetes ELB a1b2c3d4 (default/web)', VpcId: o.vpcId, TagSpecifications: [{ ResourceType: 'security-group', Tags: [K8S] }] }));
-    await elb.send(new CreateLoadBalancerCommand({ LoadBalancerName: 'a1b2c3d4', Listeners: [{ Protocol: 'TCP', LoadBalancerPort: 80, InstanceProtocol: 'TCP', InstancePort: 30080 }], Subnets: o.publicSubnets, SecurityGroups: [sg.GroupId!], Tags: [K8S, { Key: 'kubernetes.io/service-name', Value: 'default/web' }] }));
-    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: o.nodeGroup, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 30080, ToPort: 30080, UserIdGroupPairs: [{ GroupId: sg.GroupId!, Description: 'kubernetes.io/rule/nlb/client=a1b2c3d4' }] }] }));
+    const sg = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: 'k8s-elb-a1b2c3d4',
+        Description: 'Security group for Kubernetes ELB a1b2c3d4 (default/web)',
+        VpcId: o.vpcId,
+        TagSpecifications: [{ ResourceType: 'security-group', Tags: [K8S] }],
+      }),
+    );
+    await elb.send(
+      new CreateLoadBalancerCommand({
+        LoadBalancerName: 'a1b2c3d4',
+        Listeners: [{ Protocol: 'TCP', LoadBalancerPort: 80, InstanceProtocol: 'TCP', InstancePort: 30080 }],
+        Subnets: o.publicSubnets,
+        SecurityGroups: [sg.GroupId!],
+        Tags: [K8S, { Key: 'kubernetes.io/service-name', Value: 'default/web' }],
+      }),
+    );
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: o.nodeGroup,
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 30080,
+            ToPort: 30080,
+            UserIdGroupPairs: [{ GroupId: sg.GroupId!, Description: 'kubernetes.io/rule/nlb/client=a1b2c3d4' }],
+          },
+        ],
+      }),
+    );
     // … for an NLB Service, and a network interface it left behind
-    await elbv2.send(new CreateV2LoadBalancerCommand({ Name: 'k8s-default-api-e5f6', Type: 'network', Scheme: 'internet-facing', Subnets: o.publicSubnets, Tags: [K8S] }));
-    await elbv2.send(new CreateTargetGroupCommand({ Name: 'k8s-default-api-e5f6', Protocol: 'TCP', Port: 30443, VpcId: o.vpcId, TargetType: 'instance', Tags: [K8S] }));
-    const eni = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: o.privateA, TagSpecifications: [{ ResourceType: 'network-interface', Tags: [K8S] }] }));
+    await elbv2.send(
+      new CreateV2LoadBalancerCommand({
+        Name: 'k8s-default-api-e5f6',
+        Type: 'network',
+        Scheme: 'internet-facing',
+        Subnets: o.publicSubnets,
+        Tags: [K8S],
+      }),
+    );
+    await elbv2.send(
+      new CreateTargetGroupCommand({
+        Name: 'k8s-default-api-e5f6',
+        Protocol: 'TCP',
+        Port: 30443,
+        VpcId: o.vpcId,
+        TargetType: 'instance',
+        Tags: [K8S],
+      }),
+    );
+    const eni = await ec2.send(
+      new CreateNetworkInterfaceCommand({ SubnetId: o.privateA, TagSpecifications: [{ ResourceType: 'network-interface', Tags: [K8S] }] }),
+    );
     w.proxy.resetCounts();
     const d = await run('destroy');
     expect(d.code, d.stderr).toBe(0);
@@ -106,7 +158,9 @@ describe("other people's things", () => {
     const calls = w.proxy.counts().calls;
     report('what Kubernetes made', {
       planted: { classicElb: 1, nlb: 1, targetGroup: 1, securityGroup: 1, ruleOnNodeGroup: 1, detachedEni: 1 },
-      sweepCalls: Object.fromEntries(Object.entries(calls).filter(([k]) => /elasticloadbalancing:Delete|RevokeSecurityGroup|DeleteNetworkInterface/.test(k))),
+      sweepCalls: Object.fromEntries(
+        Object.entries(calls).filter(([k]) => /elasticloadbalancing:Delete|RevokeSecurityGroup|DeleteNetworkInterface/.test(k)),
+      ),
       destroyExit: d.code,
       left: 'inventory equals the one before create; no NLB, target group or planted interface left',
     });
@@ -116,7 +170,8 @@ describe("other people's things", () => {
     const c = await run('create');
     expect(c.code, c.stderr).toBe(0);
     const o = await ours();
-    const eni = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: o.privateA, Description: 'someone else' }))).NetworkInterface!.NetworkInterfaceId!;
+    const eni = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: o.privateA, Description: 'someone else' }))).NetworkInterface!
+      .NetworkInterfaceId!;
     const started = Date.now();
     const d = await run('destroy', { KUBEAZ_DEPENDENCY_SECONDS: '5' });
     const seconds = (Date.now() - started) / 1000;
@@ -130,29 +185,67 @@ describe("other people's things", () => {
     const still = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eni] }))).NetworkInterfaces ?? [];
     expect(still).toHaveLength(1);
     const left = addedCounts(await inventory(), baseline);
-    expect(Object.fromEntries(Object.entries(left).filter(([, n]) => n > 0))).toEqual({ vpcs: 1, subnets: 1, routeTables: 1, networkAcls: 1, securityGroups: 1 });
+    expect(Object.fromEntries(Object.entries(left).filter(([, n]) => n > 0))).toEqual({
+      vpcs: 1,
+      subnets: 1,
+      routeTables: 1,
+      networkAcls: 1,
+      securityGroups: 1,
+    });
     // its owner removes it; destroy again finishes
     await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni }));
     const again = await run('destroy');
     expect(again.code, again.stderr).toBe(0);
     expect(await inventory()).toEqual(baseline);
-    report('foreign interface in our subnet', { destroyExit: d.code, seconds, errorLine: mentions[0], leftOfOurs: left, afterOwnerRemovedIt: 'destroy exit 0, inventory equals the one before create' });
+    report('foreign interface in our subnet', {
+      destroyExit: d.code,
+      seconds,
+      errorLine: mentions[0],
+      leftOfOurs: left,
+      afterOwnerRemovedIt: 'destroy exit 0, inventory equals the one before create',
+    });
   });
 
   it('foreign look-alikes are neither adopted nor deleted; the existing public zone is used, and left without our records', async () => {
     baseline = await w.reset();
-    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16', TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: ID }] }] }))).Vpc!.VpcId!;
+    const vpc = (
+      await ec2.send(
+        new CreateVpcCommand({
+          CidrBlock: '10.0.0.0/16',
+          TagSpecifications: [{ ResourceType: 'vpc', Tags: [{ Key: 'Name', Value: ID }] }],
+        }),
+      )
+    ).Vpc!.VpcId!;
     const defaultVpc = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))).Vpcs![0]!.VpcId!;
-    const sg = (await ec2.send(new CreateSecurityGroupCommand({ GroupName: `${ID}-node`, Description: 'not kubeaz', VpcId: defaultVpc }))).GroupId!;
+    const sg = (await ec2.send(new CreateSecurityGroupCommand({ GroupName: `${ID}-node`, Description: 'not kubeaz', VpcId: defaultVpc })))
+      .GroupId!;
     const buckets = [`${ID}-backups`, `kubeaz-${ID}-logs`];
     for (const Bucket of buckets) await s3.send(new CreateBucketCommand({ Bucket }));
     const roles = [`${ID}-master-legacy`, `ci-${ID}`];
-    const assume = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+    const assume = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+    });
     for (const RoleName of roles) await iam.send(new CreateRoleCommand({ RoleName, AssumeRolePolicyDocument: assume }));
     const zone = (await r53.send(new CreateHostedZoneCommand({ Name: 'example.com', CallerReference: 'someone-else-1' }))).HostedZone!.Id!;
-    await r53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zone, ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: { Name: 'www.example.com', Type: 'A', TTL: 300, ResourceRecords: [{ Value: '192.0.2.10' }] } }] } }));
+    await r53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: zone,
+        ChangeBatch: {
+          Changes: [
+            {
+              Action: 'CREATE',
+              ResourceRecordSet: { Name: 'www.example.com', Type: 'A', TTL: 300, ResourceRecords: [{ Value: '192.0.2.10' }] },
+            },
+          ],
+        },
+      }),
+    );
     const planted = await inventory();
-    const zoneRecords = async () => ((await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone }))).ResourceRecordSets ?? []).map((r) => `${r.Type} ${r.Name}`).sort();
+    const zoneRecords = async () =>
+      ((await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone }))).ResourceRecordSets ?? [])
+        .map((r) => `${r.Type} ${r.Name}`)
+        .sort();
     const recordsBefore = await zoneRecords();
 
     w.proxy.resetCounts();
@@ -182,7 +275,13 @@ describe("other people's things", () => {
     expect(after).toEqual(planted);
     expect(await zoneRecords()).toEqual(recordsBefore);
     report('foreign look-alikes', {
-      planted: { vpcNamedLikeUs: 1, securityGroupNamedLikeOursInDefaultVpc: 1, buckets: buckets.length, roles: roles.length, publicZoneWithOwnRecord: 1 },
+      planted: {
+        vpcNamedLikeUs: 1,
+        securityGroupNamedLikeOursInDefaultVpc: 1,
+        buckets: buckets.length,
+        roles: roles.length,
+        publicZoneWithOwnRecord: 1,
+      },
       createdVsClean: added,
       publicZoneRecords: { before: recordsBefore.length, withOurs: recordsWithOurs.length, afterDestroy: recordsBefore.length },
       afterDestroy: 'every look-alike standing; inventory equals the planted one',

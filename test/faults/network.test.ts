@@ -48,7 +48,13 @@ describe('a hostile network', () => {
     expect(d.code, d.stderr).toBe(0);
     expect(await inventory()).toEqual(baseline);
     expect(existsSync(path.join(w.dir, '.kubeaz', 'demo-dev.json'))).toBe(false);
-    report('state file deleted', { cleanCreate: { calls: cleanCalls.total, mutating: cleanCalls.mutating }, createWithoutState: { calls: adopt.total, mutating: adopt.mutating }, destroyWithoutState: { calls: w.proxy.counts().total, mutating: w.proxy.counts().mutating }, left: 'inventory equals the one before create', clean });
+    report('state file deleted', {
+      cleanCreate: { calls: cleanCalls.total, mutating: cleanCalls.mutating },
+      createWithoutState: { calls: adopt.total, mutating: adopt.mutating },
+      destroyWithoutState: { calls: w.proxy.counts().total, mutating: w.proxy.counts().mutating },
+      left: 'inventory equals the one before create',
+      clean,
+    });
   });
 
   // Seeds that, in exploration, lost the answers of CreateRouteTable and then CreateRoute,
@@ -73,7 +79,11 @@ describe('a hostile network', () => {
         calls: injected.total,
         mutating: injected.mutating,
         lost: injected.injected.lost,
-        lostCalls: Object.fromEntries(Object.entries(injected.faults).filter(([k]) => k.startsWith('lost ')).map(([k, v]) => [k.slice(5), v])),
+        lostCalls: Object.fromEntries(
+          Object.entries(injected.faults)
+            .filter(([k]) => k.startsWith('lost '))
+            .map(([k, v]) => [k.slice(5), v]),
+        ),
         lookedBeforeRetry: (r.stderr.match(/looking for it before trying again/g) ?? []).length,
         after,
         equalsClean: true,
@@ -99,7 +109,13 @@ describe('a hostile network', () => {
     expect(d.code, d.stderr).toBe(0);
     expect(await inventory()).toEqual(baseline);
     const brief = (x: typeof createCounts) => ({ calls: x.total, throttled: x.injected.throttle, error500: x.injected.error500 });
-    report('throttling 20% + 500s 5%', { create: brief(createCounts), status: brief(statusCounts), destroy: brief(destroyCounts), afterCreate: 'equals clean', afterDestroy: 'inventory equals the one before create' });
+    report('throttling 20% + 500s 5%', {
+      create: brief(createCounts),
+      status: brief(statusCounts),
+      destroy: brief(destroyCounts),
+      afterCreate: 'equals clean',
+      afterDestroy: 'inventory equals the one before create',
+    });
     expect(createCounts.injected.throttle + createCounts.injected.error500).toBeGreaterThan(20);
   });
   it('an HA control plane (3 masters, one per zone) under lost responses (seed 6): no duplicates, a re-run changes nothing, destroy leaves nothing', async () => {
@@ -116,7 +132,12 @@ describe('a hostile network', () => {
       expect(r.code, r.stderr).toBe(0);
       const after = addedCounts(await inventory(), baseline);
       // the single master's cluster plus two master groups and their launch templates, and nothing twice
-      expect(after).toEqual({ ...clean, autoScalingGroups: clean.autoScalingGroups! + 2, launchTemplates: clean.launchTemplates! + 2, instances: clean.instances! + 2 });
+      expect(after).toEqual({
+        ...clean,
+        autoScalingGroups: clean.autoScalingGroups! + 2,
+        launchTemplates: clean.launchTemplates! + 2,
+        instances: clean.instances! + 2,
+      });
       w.proxy.resetCounts();
       const again = await run('create');
       expect(again.code, again.stderr).toBe(0);
@@ -124,7 +145,13 @@ describe('a hostile network', () => {
       const d = await run('destroy');
       expect(d.code, d.stderr).toBe(0);
       expect(await inventory()).toEqual(baseline);
-      report('HA control plane, lost responses 10% (seed 6)', { calls: injected.total, mutating: injected.mutating, lost: injected.injected.lost, after, equalsClean: 'plus two master groups' });
+      report('HA control plane, lost responses 10% (seed 6)', {
+        calls: injected.total,
+        mutating: injected.mutating,
+        lost: injected.injected.lost,
+        after,
+        equalsClean: 'plus two master groups',
+      });
     } finally {
       await writeFile(w.file, example);
     }

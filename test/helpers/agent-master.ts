@@ -30,7 +30,15 @@ export class FakeEtcd implements EtcdAccess {
 
   add(ip: string, name: string): EtcdMember {
     const n = this.next++;
-    const m: EtcdMember = { id: n.toString(10), idHex: n.toString(16), name, peerURLs: [`https://${ip}:2380`], clientURLs: [`https://${ip}:2379`], isLearner: false, started: true };
+    const m: EtcdMember = {
+      id: n.toString(10),
+      idHex: n.toString(16),
+      name,
+      peerURLs: [`https://${ip}:2380`],
+      clientURLs: [`https://${ip}:2379`],
+      isLearner: false,
+      started: true,
+    };
     this.members.push(m);
     return m;
   }
@@ -40,9 +48,27 @@ export class FakeEtcd implements EtcdAccess {
   async probe(endpoints: string[]): Promise<Probe[]> {
     return endpoints.map((endpoint): Probe => {
       const m = this.members.find((x) => x.clientURLs.includes(endpoint));
-      if (!m || this.down.has(endpoint)) return { endpoint, ok: false, error: new EtcdError(`etcd Status at ${endpoint} failed: connection refused`, 'Unavailable', endpoint) };
+      if (!m || this.down.has(endpoint))
+        return {
+          endpoint,
+          ok: false,
+          error: new EtcdError(`etcd Status at ${endpoint} failed: connection refused`, 'Unavailable', endpoint),
+        };
       const leader = this.leader()?.id ?? '0';
-      const status: EtcdStatus = { endpoint, memberId: m.id, leader, clusterId: '1', version: '3.6.6', dbSize: '0', dbSizeInUse: '0', raftTerm: '2', raftIndex: '9', raftAppliedIndex: '9', errors: [], isLearner: false };
+      const status: EtcdStatus = {
+        endpoint,
+        memberId: m.id,
+        leader,
+        clusterId: '1',
+        version: '3.6.6',
+        dbSize: '0',
+        dbSizeInUse: '0',
+        raftTerm: '2',
+        raftIndex: '9',
+        raftAppliedIndex: '9',
+        errors: [],
+        isLearner: false,
+      };
       return { endpoint, ok: true, status, healthy: leader !== '0' };
     });
   }
@@ -93,7 +119,15 @@ export const MASTER_SETTINGS: MasterSettings = {
   backupIntervalMinutes: 30,
   backupRetentionDays: 7,
   helmVersion: '3.16.3',
-  addons: { cilium: '1.19.6', awsCcmChart: '0.0.11', awsCcmImage: 'v1.34.3', ebsCsiChart: '2.64.0', clusterAutoscalerChart: '9.59.1', clusterAutoscalerImage: 'v1.34.5', nthChart: '0.27.3' },
+  addons: {
+    cilium: '1.19.6',
+    awsCcmChart: '0.0.11',
+    awsCcmImage: 'v1.34.3',
+    ebsCsiChart: '2.64.0',
+    clusterAutoscalerChart: '9.59.1',
+    clusterAutoscalerImage: 'v1.34.5',
+    nthChart: '0.27.3',
+  },
 };
 
 export function agentConfig(bucket: string, master: MasterSettings = MASTER_SETTINGS): AgentConfig {
@@ -114,7 +148,12 @@ export function agentConfig(bucket: string, master: MasterSettings = MASTER_SETT
 
 /** Every pause short (tests run in seconds); the grace for unlisted instances stays AWS's (10 minutes). */
 export const FAST_WAITS: Waits = {
-  ...(Object.fromEntries(Object.entries(DEFAULT_WAITS).map(([k, v]) => [k, k.endsWith('RetryMs') ? Math.min(v, 50) : k.endsWith('Attempts') || k.endsWith('Rounds') ? Math.min(v, 200) : v])) as unknown as Waits),
+  ...(Object.fromEntries(
+    Object.entries(DEFAULT_WAITS).map(([k, v]) => [
+      k,
+      k.endsWith('RetryMs') ? Math.min(v, 50) : k.endsWith('Attempts') || k.endsWith('Rounds') ? Math.min(v, 200) : v,
+    ]),
+  ) as unknown as Waits),
   unknownGraceMs: DEFAULT_WAITS.unknownGraceMs,
 };
 
@@ -125,8 +164,27 @@ export interface TestMaster {
   reporter: BootReporter;
 }
 
-export function testMaster(o: { instanceId: string; group: string; ip: string; aws: AgentAws; bucket: string; sink: ReportSink; programs: FakePrograms; master?: MasterSettings; waits?: Partial<Waits> }): TestMaster {
-  const identity: Identity = { instanceId: o.instanceId, region: 'eu-west-1', zone: 'eu-west-1a', privateIp: o.ip, hostname: `ip-${o.ip.replace(/\./g, '-')}.eu-west-1.compute.internal`, group: o.group, role: 'master', settings: { role: 'master', labels: { 'kubeaz.io/role': 'master' }, taints: [], elasticIps: 0 } };
+export function testMaster(o: {
+  instanceId: string;
+  group: string;
+  ip: string;
+  aws: AgentAws;
+  bucket: string;
+  sink: ReportSink;
+  programs: FakePrograms;
+  master?: MasterSettings;
+  waits?: Partial<Waits>;
+}): TestMaster {
+  const identity: Identity = {
+    instanceId: o.instanceId,
+    region: 'eu-west-1',
+    zone: 'eu-west-1a',
+    privateIp: o.ip,
+    hostname: `ip-${o.ip.replace(/\./g, '-')}.eu-west-1.compute.internal`,
+    group: o.group,
+    role: 'master',
+    settings: { role: 'master', labels: { 'kubeaz.io/role': 'master' }, taints: [], elasticIps: 0 },
+  };
   const logs: string[] = [];
   const log = (l: string) => void logs.push(`${o.instanceId}: ${l}`);
   const now = () => new Date();
@@ -147,7 +205,13 @@ export function testMaster(o: { instanceId: string; group: string; ip: string; a
 }
 
 /** kubeadm init/join through the fake programs: a member joins the fake etcd, the API comes up. */
-export function clusterPrograms(etcd: FakeEtcd, state: { apiUp: boolean; inits: string[] }, ip: string, name: string, extra?: (cmd: string, args: string[]) => RunResult | undefined): FakePrograms {
+export function clusterPrograms(
+  etcd: FakeEtcd,
+  state: { apiUp: boolean; inits: string[] },
+  ip: string,
+  name: string,
+  extra?: (cmd: string, args: string[]) => RunResult | undefined,
+): FakePrograms {
   return new FakePrograms((cmd, args) => {
     const e = extra?.(cmd, args);
     if (e) return e;

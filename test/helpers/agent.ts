@@ -30,7 +30,13 @@ export class FakePrograms implements Programs {
     this.calls.push(c);
     const a = (await this.answer(c, this.calls.filter((x) => x.cmd === cmd && x.args[0] === args[0]).length)) ?? {};
     const code = a.code ?? 0;
-    return { code, stdout: a.stdout ?? '', stderr: a.stderr ?? '', tail: a.tail ?? `${a.stdout ?? ''}${a.stderr ?? ''}`, timedOut: a.timedOut ?? false };
+    return {
+      code,
+      stdout: a.stdout ?? '',
+      stderr: a.stderr ?? '',
+      tail: a.tail ?? `${a.stdout ?? ''}${a.stderr ?? ''}`,
+      timedOut: a.timedOut ?? false,
+    };
   }
   /** `cmd arg0 arg1 …` of every call */
   lines(): string[] {
@@ -57,7 +63,12 @@ export function testConfig(over: Partial<AgentConfig> = {}): AgentConfig {
 /** The groups' settings their user data would pass (--settings), by group. */
 export const TEST_GROUPS: Record<string, GroupSettings> = {
   master: { role: 'master', labels: { 'kubeaz.io/role': 'master' }, taints: [], elasticIps: 0 },
-  workers: { role: 'node', labels: { 'kubeaz.io/role': 'node', tier: 'apps', 'node-role.kubernetes.io/worker': '' }, taints: [{ key: 'dedicated', value: 'apps', effect: 'NoSchedule' }], elasticIps: 0 },
+  workers: {
+    role: 'node',
+    labels: { 'kubeaz.io/role': 'node', tier: 'apps', 'node-role.kubernetes.io/worker': '' },
+    taints: [{ key: 'dedicated', value: 'apps', effect: 'NoSchedule' }],
+    elasticIps: 0,
+  },
   edge: { role: 'loadbalancer', labels: { 'kubeaz.io/role': 'loadbalancer' }, taints: [], elasticIps: 3 },
 };
 
@@ -68,7 +79,9 @@ export interface TestContext extends AgentContext {
   slept: number[];
 }
 
-export function testContext(o: { identity?: Partial<Identity>; config?: AgentConfig; waits?: Partial<Waits>; programs?: FakePrograms; aws?: AwsClients } = {}): TestContext {
+export function testContext(
+  o: { identity?: Partial<Identity>; config?: AgentConfig; waits?: Partial<Waits>; programs?: FakePrograms; aws?: AwsClients } = {},
+): TestContext {
   const config = o.config ?? testConfig();
   const group = o.identity?.group ?? 'workers';
   const identity: Identity = {
@@ -88,14 +101,29 @@ export function testContext(o: { identity?: Partial<Identity>; config?: AgentCon
   let t = Date.parse('2026-12-01T10:00:00Z');
   const now = () => new Date((t += 1000));
   const log = (l: string) => void logLines.push(l);
-  const reporter = new BootReporter({ instanceId: identity.instanceId, group: identity.group, role: identity.role, sink: { put: async (key, body) => void reports.push({ key, body }) }, log, now });
+  const reporter = new BootReporter({
+    instanceId: identity.instanceId,
+    group: identity.group,
+    role: identity.role,
+    sink: { put: async (key, body) => void reports.push({ key, body }) },
+    log,
+    now,
+  });
   return {
     identity,
     config,
     programs: o.programs ?? new FakePrograms(),
     aws: o.aws ?? new AwsClients({ region: config.region, retry: { maxAttempts: 1 } }),
     root: mkdtempSync(path.join(tmpdir(), 'agent-root-')),
-    waits: { ...DEFAULT_WAITS, ...Object.fromEntries(Object.keys(DEFAULT_WAITS).filter((k) => k.endsWith('Ms')).map((k) => [k, 0])), ...o.waits } as Waits,
+    waits: {
+      ...DEFAULT_WAITS,
+      ...Object.fromEntries(
+        Object.keys(DEFAULT_WAITS)
+          .filter((k) => k.endsWith('Ms'))
+          .map((k) => [k, 0]),
+      ),
+      ...o.waits,
+    } as Waits,
     log,
     reporter,
     now,

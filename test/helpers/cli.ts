@@ -13,9 +13,19 @@ export interface CliResult {
   json<T = Record<string, unknown>>(): T;
 }
 
-export function kubeaz(args: string[], env: Record<string, string | undefined> = {}, opts: { timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<CliResult> {
+export function kubeaz(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  opts: { timeoutMs?: number; onSpawn?: (pid: number) => void } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const fullEnv: NodeJS.ProcessEnv = { ...process.env, KUBEAZ_POLL_SECONDS: '0.2', KUBEAZ_PROPAGATION_SECONDS: '2', KUBEAZ_DEPENDENCY_SECONDS: '60', ...env };
+    const fullEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      KUBEAZ_POLL_SECONDS: '0.2',
+      KUBEAZ_PROPAGATION_SECONDS: '2',
+      KUBEAZ_DEPENDENCY_SECONDS: '60',
+      ...env,
+    };
     for (const [k, v] of Object.entries(fullEnv)) if (v === undefined) delete fullEnv[k];
     const child = spawn(process.execPath, [BIN, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     if (child.pid) opts.onSpawn?.(child.pid);

@@ -14,10 +14,14 @@ export const HAVE_OPENSSL = spawnSync('openssl', ['version']).status === 0;
 
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
-      const s = net.createServer();
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve) => {
+          const s = net.createServer();
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -37,7 +41,11 @@ export interface EtcdPki {
 /** An etcd CA, a server certificate (127.0.0.1, localhost; server and client auth) and a client certificate, in `dir`. */
 export function makeEtcdPki(dir: string): EtcdPki {
   fs.mkdirSync(dir, { recursive: true });
-  const gen = spawnSync('bash', ['-euc', `
+  const gen = spawnSync(
+    'bash',
+    [
+      '-euc',
+      `
     cd "${dir}"
     key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
     key ca.key; openssl req -x509 -new -key ca.key -out ca.crt -days 2 -subj /CN=etcd-ca
@@ -45,7 +53,10 @@ export function makeEtcdPki(dir: string): EtcdPki {
       key $c.key; openssl req -new -key $c.key -out $c.csr -subj /CN=$c
       if [ $c = server ]; then printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth,clientAuth\\n' >ext; else printf 'extendedKeyUsage=clientAuth\\n' >ext; fi
       openssl x509 -req -in $c.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out $c.crt -days 2 -extfile ext 2>/dev/null
-    done`], { encoding: 'utf8' });
+    done`,
+    ],
+    { encoding: 'utf8' },
+  );
   if (gen.status !== 0) throw new Error(`making the etcd test PKI failed: ${gen.stderr}`);
   return {
     dir,
@@ -93,16 +104,49 @@ export class EtcdMembers {
   /** Starts member NAME; `cluster` lists the members of its initial cluster (a new or an existing one). */
   start(name: string, cluster: string[], state: 'new' | 'existing', extra: string[] = []): void {
     const { pki } = this;
-    const p = spawn('etcd', [
-      '--name', name, '--data-dir', this.dataDir(name),
-      '--listen-client-urls', this.client[name]!, '--advertise-client-urls', this.client[name]!,
-      '--listen-peer-urls', this.peer[name]!, '--initial-advertise-peer-urls', this.peer[name]!,
-      '--initial-cluster', cluster.map((m) => `${m}=${this.peer[m]}`).join(','), '--initial-cluster-state', state, '--initial-cluster-token', 'kubeaz-test',
-      '--cert-file', pki.serverCert, '--key-file', pki.serverKey, '--client-cert-auth', '--trusted-ca-file', pki.ca,
-      '--peer-cert-file', pki.serverCert, '--peer-key-file', pki.serverKey, '--peer-client-cert-auth', '--peer-trusted-ca-file', pki.ca,
-      '--heartbeat-interval', '50', '--election-timeout', '500',
-      ...extra,
-    ], { stdio: ['ignore', 'ignore', fs.openSync(path.join(this.dir, `etcd-${name}.log`), 'a')] });
+    const p = spawn(
+      'etcd',
+      [
+        '--name',
+        name,
+        '--data-dir',
+        this.dataDir(name),
+        '--listen-client-urls',
+        this.client[name]!,
+        '--advertise-client-urls',
+        this.client[name]!,
+        '--listen-peer-urls',
+        this.peer[name]!,
+        '--initial-advertise-peer-urls',
+        this.peer[name]!,
+        '--initial-cluster',
+        cluster.map((m) => `${m}=${this.peer[m]}`).join(','),
+        '--initial-cluster-state',
+        state,
+        '--initial-cluster-token',
+        'kubeaz-test',
+        '--cert-file',
+        pki.serverCert,
+        '--key-file',
+        pki.serverKey,
+        '--client-cert-auth',
+        '--trusted-ca-file',
+        pki.ca,
+        '--peer-cert-file',
+        pki.serverCert,
+        '--peer-key-file',
+        pki.serverKey,
+        '--peer-client-cert-auth',
+        '--peer-trusted-ca-file',
+        pki.ca,
+        '--heartbeat-interval',
+        '50',
+        '--election-timeout',
+        '500',
+        ...extra,
+      ],
+      { stdio: ['ignore', 'ignore', fs.openSync(path.join(this.dir, `etcd-${name}.log`), 'a')] },
+    );
     this.procs.set(name, p);
   }
 
@@ -128,7 +172,25 @@ export class EtcdMembers {
   /** Real etcdctl (v3 API) with the client certificate. */
   etcdctl(endpoints: string, ...args: string[]): { status: number | null; out: string } {
     const { pki } = this;
-    const r = spawnSync('etcdctl', ['--endpoints', endpoints, '--cacert', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey, '--dial-timeout', '2s', '--command-timeout', '5s', ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+    const r = spawnSync(
+      'etcdctl',
+      [
+        '--endpoints',
+        endpoints,
+        '--cacert',
+        pki.ca,
+        '--cert',
+        pki.clientCert,
+        '--key',
+        pki.clientKey,
+        '--dial-timeout',
+        '2s',
+        '--command-timeout',
+        '5s',
+        ...args,
+      ],
+      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } },
+    );
     return { status: r.status, out: r.stdout + r.stderr };
   }
 

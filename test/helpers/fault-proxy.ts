@@ -88,20 +88,44 @@ function s3Action(method: string, pathname: string, query: URLSearchParams): str
   const parts = pathname.split('/').filter(Boolean);
   const onObject = parts.length > 1;
   if (!parts.length) return method === 'GET' ? 'ListBuckets' : `${method}Root`;
-  const sub = [...query.keys()].find((k) => !['list-type', 'prefix', 'delimiter', 'max-keys', 'continuation-token', 'x-id', 'versionId', 'encoding-type', 'start-after', 'uploadId', 'partNumber', 'key-marker', 'version-id-marker'].includes(k));
+  const sub = [...query.keys()].find(
+    (k) =>
+      ![
+        'list-type',
+        'prefix',
+        'delimiter',
+        'max-keys',
+        'continuation-token',
+        'x-id',
+        'versionId',
+        'encoding-type',
+        'start-after',
+        'uploadId',
+        'partNumber',
+        'key-marker',
+        'version-id-marker',
+      ].includes(k),
+  );
   const xid = query.get('x-id');
   if (xid) return xid;
   if (method === 'POST' && sub === 'delete') return 'DeleteObjects';
   if (!onObject) {
     if (query.has('versions')) return 'ListObjectVersions';
     if (!sub) {
-      return ({ GET: 'ListObjects', PUT: 'CreateBucket', DELETE: 'DeleteBucket', HEAD: 'HeadBucket' } as Record<string, string>)[method] ?? `${method}Bucket`;
+      return (
+        ({ GET: 'ListObjects', PUT: 'CreateBucket', DELETE: 'DeleteBucket', HEAD: 'HeadBucket' } as Record<string, string>)[method] ??
+        `${method}Bucket`
+      );
     }
     const name = sub === 'publicAccessBlock' ? 'PublicAccessBlock' : sub === 'versioning' ? 'BucketVersioning' : `Bucket${cap(sub)}`;
     return `${({ GET: 'Get', PUT: 'Put', DELETE: 'Delete', HEAD: 'Head', POST: 'Post' } as Record<string, string>)[method] ?? method}${name}`;
   }
   if (sub === 'tagging') return `${method === 'GET' ? 'Get' : method === 'PUT' ? 'Put' : 'Delete'}ObjectTagging`;
-  return ({ GET: 'GetObject', PUT: 'PutObject', DELETE: 'DeleteObject', HEAD: 'HeadObject', POST: 'PostObject' } as Record<string, string>)[method] ?? `${method}Object`;
+  return (
+    ({ GET: 'GetObject', PUT: 'PutObject', DELETE: 'DeleteObject', HEAD: 'HeadObject', POST: 'PostObject' } as Record<string, string>)[
+      method
+    ] ?? `${method}Object`
+  );
 }
 
 function route53Action(method: string, pathname: string): string {
@@ -113,7 +137,8 @@ function route53Action(method: string, pathname: string): string {
   if (m(/^\/hostedzone\/[^/]+\/rrset/)) return method === 'POST' ? 'ChangeResourceRecordSets' : 'ListResourceRecordSets';
   if (m(/^\/hostedzone\/[^/]+\/associatevpc/)) return 'AssociateVPCWithHostedZone';
   if (m(/^\/hostedzone\/[^/]+\/disassociatevpc/)) return 'DisassociateVPCFromHostedZone';
-  if (m(/^\/hostedzone\/[^/]+\/?$/)) return method === 'DELETE' ? 'DeleteHostedZone' : method === 'POST' ? 'UpdateHostedZoneComment' : 'GetHostedZone';
+  if (m(/^\/hostedzone\/[^/]+\/?$/))
+    return method === 'DELETE' ? 'DeleteHostedZone' : method === 'POST' ? 'UpdateHostedZoneComment' : 'GetHostedZone';
   if (m(/^\/tags\/[^/]+\/?$/)) return 'ListTagsForResources'; // POST with a body of ids: a read
   if (m(/^\/tags\//)) return method === 'POST' ? 'ChangeTagsForResource' : 'ListTagsForResource';
   if (m(/^\/change\//)) return 'GetChange';
@@ -138,7 +163,8 @@ export function identify(req: { method?: string; url?: string; headers: Incoming
     const form = new URLSearchParams(body.toString('utf8'));
     action = form.get('Action') ?? url.searchParams.get('Action') ?? `${method}${url.pathname}`;
   }
-  const mutating = service === 's3' || service === 'route53' ? !['GET', 'HEAD'].includes(method) && isMutatingAction(action) : isMutatingAction(action);
+  const mutating =
+    service === 's3' || service === 'route53' ? !['GET', 'HEAD'].includes(method) && isMutatingAction(action) : isMutatingAction(action);
   return { service, action, mutating };
 }
 
@@ -152,15 +178,32 @@ function protocolOf(service: string): Protocol {
 }
 
 /** An error answer in the service's own wire shape, so the SDK raises it by name. */
-export function errorAnswer(service: string, status: number, code: string, message: string): { status: number; headers: Record<string, string>; body: string } {
+export function errorAnswer(
+  service: string,
+  status: number,
+  code: string,
+  message: string,
+): { status: number; headers: Record<string, string>; body: string } {
   const id = `fault-${Math.random().toString(16).slice(2, 10)}`;
   switch (protocolOf(service)) {
     case 'ec2':
-      return { status, headers: { 'content-type': 'text/xml' }, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>${id}</RequestID></Response>` };
+      return {
+        status,
+        headers: { 'content-type': 'text/xml' },
+        body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>${id}</RequestID></Response>`,
+      };
     case 's3':
-      return { status, headers: { 'content-type': 'application/xml' }, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${id}</RequestId></Error>` };
+      return {
+        status,
+        headers: { 'content-type': 'application/xml' },
+        body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${id}</RequestId></Error>`,
+      };
     case 'json':
-      return { status, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }) };
+      return {
+        status,
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code },
+        body: JSON.stringify({ __type: code, message }),
+      };
     default:
       return {
         status,
@@ -185,7 +228,12 @@ function throttleAnswer(service: string) {
 
 function internalAnswer(service: string) {
   const p = protocolOf(service);
-  return errorAnswer(service, 500, p === 'query' || p === 'restxml' ? 'InternalFailure' : p === 'json' ? 'InternalServerError' : 'InternalError', 'We encountered an internal error. Please try again.');
+  return errorAnswer(
+    service,
+    500,
+    p === 'query' || p === 'restxml' ? 'InternalFailure' : p === 'json' ? 'InternalServerError' : 'InternalError',
+    'We encountered an internal error. Please try again.',
+  );
 }
 
 /**
@@ -200,7 +248,12 @@ function awsAnswerFor(call: CallInfo, up: { status: number; body: Buffer }) {
   const html = up.status >= 500 && /^\s*<!doctype html|^\s*<html/i.test(up.body.toString('utf8', 0, 200));
   if (!html) return undefined;
   if (call.service === 'ec2' && call.action === 'ReplaceNetworkAclAssociation') {
-    return errorAnswer('ec2', 400, 'InvalidAssociationID.NotFound', 'The association ID does not exist (moto answered 500; AWS answers this)');
+    return errorAnswer(
+      'ec2',
+      400,
+      'InvalidAssociationID.NotFound',
+      'The association ID does not exist (moto answered 500; AWS answers this)',
+    );
   }
   return undefined;
 }
@@ -234,7 +287,14 @@ export async function startFaultProxy(target: string, initial: Partial<FaultConf
   const forward = (req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> =>
     new Promise((resolve, reject) => {
       const up = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) }, agent: false },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, 'content-length': String(body.length) },
+          agent: false,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -292,7 +352,14 @@ export async function startFaultProxy(target: string, initial: Partial<FaultConf
       if (rule) {
         fired.set(rule, (fired.get(rule) ?? 0) + 1);
         fault('rule');
-        return send(errorAnswer(call.service, rule.status, rule.code, rule.message ?? `You are not authorized to perform this operation (injected for ${name}).`));
+        return send(
+          errorAnswer(
+            call.service,
+            rule.status,
+            rule.code,
+            rule.message ?? `You are not authorized to perform this operation (injected for ${name}).`,
+          ),
+        );
       }
       // Always draw the same number of values per call, so one share does not shift another's picks.
       const r1 = rand();
@@ -371,7 +438,13 @@ export async function startFaultWorld(specFile = path.join(ROOT, 'cluster.exampl
   const dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-faults-'));
   const file = path.join(dir, 'cluster.yaml');
   await copyFile(specFile, file);
-  const env = { ...motoEnv(proxy.url), KUBEAZ_RETRY_BASE_MS: '5', KUBEAZ_POLL_SECONDS: '0.1', KUBEAZ_PROPAGATION_SECONDS: '1', KUBEAZ_DEPENDENCY_SECONDS: '20' };
+  const env = {
+    ...motoEnv(proxy.url),
+    KUBEAZ_RETRY_BASE_MS: '5',
+    KUBEAZ_POLL_SECONDS: '0.1',
+    KUBEAZ_PROPAGATION_SECONDS: '1',
+    KUBEAZ_DEPENDENCY_SECONDS: '20',
+  };
   return {
     moto,
     proxy,
@@ -432,7 +505,12 @@ export interface InterruptedRun extends CliResult {
 }
 
 /** Runs the CLI through the proxy and interrupts it at a chosen moment. */
-export async function runInterrupted(world: FaultWorld, args: string[], interrupt: Interrupt, env: Record<string, string> = {}): Promise<InterruptedRun> {
+export async function runInterrupted(
+  world: FaultWorld,
+  args: string[],
+  interrupt: Interrupt,
+  env: Record<string, string> = {},
+): Promise<InterruptedRun> {
   const start = world.proxy.counts().mutating;
   let pid = 0;
   let signalledAt: number | undefined;
@@ -450,12 +528,16 @@ export async function runInterrupted(world: FaultWorld, args: string[], interrup
     if (interrupt.atCall !== undefined && `${call.service}:${call.action}` === interrupt.atCall) fire();
   };
   let timer: NodeJS.Timeout | undefined;
-  const r = await kubeaz(args, { ...world.env, ...env }, {
-    onSpawn: (p) => {
-      pid = p;
-      if (interrupt.afterMs !== undefined) timer = setTimeout(fire, interrupt.afterMs);
+  const r = await kubeaz(
+    args,
+    { ...world.env, ...env },
+    {
+      onSpawn: (p) => {
+        pid = p;
+        if (interrupt.afterMs !== undefined) timer = setTimeout(fire, interrupt.afterMs);
+      },
     },
-  });
+  );
   if (timer) clearTimeout(timer);
   world.proxy.onCall = undefined;
   return { ...r, pid, ...(signalledAt !== undefined ? { signalledAt } : {}) };

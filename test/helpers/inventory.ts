@@ -24,7 +24,13 @@ import {
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { IAMClient, ListInstanceProfilesCommand, ListOpenIDConnectProvidersCommand, ListRolesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
+import {
+  IAMClient,
+  ListInstanceProfilesCommand,
+  ListOpenIDConnectProvidersCommand,
+  ListRolesCommand,
+  ListUsersCommand,
+} from '@aws-sdk/client-iam';
 import { ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 
@@ -38,7 +44,29 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
   const iam = new IAMClient({ region: 'us-east-1' });
   const r53 = new Route53Client({ region: 'us-east-1' });
   const s3 = new S3Client({ region, forcePathStyle: true });
-  const [vpcs, subnets, igws, eips, nats, rts, nacls, sgs, vpces, res, lts, asgs, elbs, v2lbs, tgs, roles, profiles, users, zones, buckets, oidc] = await Promise.all([
+  const [
+    vpcs,
+    subnets,
+    igws,
+    eips,
+    nats,
+    rts,
+    nacls,
+    sgs,
+    vpces,
+    res,
+    lts,
+    asgs,
+    elbs,
+    v2lbs,
+    tgs,
+    roles,
+    profiles,
+    users,
+    zones,
+    buckets,
+    oidc,
+  ] = await Promise.all([
     ec2.send(new DescribeVpcsCommand({})),
     ec2.send(new DescribeSubnetsCommand({})),
     ec2.send(new DescribeInternetGatewaysCommand({})),
@@ -80,10 +108,17 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
     natGateways: sort((nats.NatGateways ?? []).filter((n) => n.State !== 'deleted').map((n) => n.NatGatewayId)),
     routeTables: sort((rts.RouteTables ?? []).map((r) => r.RouteTableId)),
     // moto keeps a deleted VPC's default network ACL listed; AWS deletes it with the VPC.
-    networkAcls: sort((nacls.NetworkAcls ?? []).filter((n) => (vpcs.Vpcs ?? []).some((v) => v.VpcId === n.VpcId)).map((n) => n.NetworkAclId)),
+    networkAcls: sort(
+      (nacls.NetworkAcls ?? []).filter((n) => (vpcs.Vpcs ?? []).some((v) => v.VpcId === n.VpcId)).map((n) => n.NetworkAclId),
+    ),
     securityGroups: sort((sgs.SecurityGroups ?? []).map((g) => g.GroupId)),
     vpcEndpoints: sort((vpces.VpcEndpoints ?? []).filter((e) => !/deleted/i.test(e.State ?? '')).map((e) => e.VpcEndpointId)),
-    instances: sort((res.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated').map((i) => i.InstanceId)),
+    instances: sort(
+      (res.Reservations ?? [])
+        .flatMap((r) => r.Instances ?? [])
+        .filter((i) => i.State?.Name !== 'terminated')
+        .map((i) => i.InstanceId),
+    ),
     launchTemplates: sort((lts.LaunchTemplates ?? []).map((l) => l.LaunchTemplateName)),
     autoScalingGroups: sort((asgs.AutoScalingGroups ?? []).map((g) => g.AutoScalingGroupName)),
     loadBalancers: sort((elbs.LoadBalancerDescriptions ?? []).map((l) => l.LoadBalancerName)),

@@ -32,10 +32,19 @@ async function serverCert(caCertPem: string, caKeyPem: string): Promise<{ cert: 
     publicKey: keys.publicKey,
     signingKey: caKey,
     signingAlgorithm: alg,
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }, { type: 'dns', value: 'localhost' }]), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth])],
+    extensions: [
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'ip', value: '127.0.0.1' },
+        { type: 'dns', value: 'localhost' },
+      ]),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+    ],
   });
   const key = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
-  return { cert: cert.toString('pem'), key: `-----BEGIN PRIVATE KEY-----\n${key.replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n` };
+  return {
+    cert: cert.toString('pem'),
+    key: `-----BEGIN PRIVATE KEY-----\n${key.replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`,
+  };
 }
 
 export async function startFakeApi(caCertPem: string, caKeyPem: string): Promise<FakeApi> {
@@ -52,10 +61,28 @@ export async function startFakeApi(caCertPem: string, caKeyPem: string): Promise
       res.end(readyz === 200 ? 'ok' : `[-]${path!.split('/').pop()} failed: reason withheld\nreadyz check failed`);
       return;
     }
-    const body = path === '/version' ? fixtures.version : path === '/api/v1/nodes' ? fixtures.nodes : path === '/api/v1/namespaces/kube-system/pods' ? fixtures.pods : undefined;
+    const body =
+      path === '/version'
+        ? fixtures.version
+        : path === '/api/v1/nodes'
+          ? fixtures.nodes
+          : path === '/api/v1/namespaces/kube-system/pods'
+            ? fixtures.pods
+            : undefined;
     if (body === undefined) {
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 }));
+      res.end(
+        JSON.stringify({
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: 'the server could not find the requested resource',
+          reason: 'NotFound',
+          details: {},
+          code: 404,
+        }),
+      );
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' });

@@ -2,7 +2,14 @@
 import { renderKubeconfig } from '../../src/pki/kubeconfig.js';
 import { entriesFrom } from '../../src/pki/kubeconfig-file.js';
 
-export const rendered = renderKubeconfig({ clusterName: 'demo-dev', server: 'https://master.dev.example.com:443', caCert: 'CA', user: 'kubernetes-admin', clientCert: 'CERT', clientKey: 'KEY' });
+export const rendered = renderKubeconfig({
+  clusterName: 'demo-dev',
+  server: 'https://master.dev.example.com:443',
+  caCert: 'CA',
+  user: 'kubernetes-admin',
+  clientCert: 'CERT',
+  clientKey: 'KEY',
+});
 export const entries = entriesFrom(rendered, 'demo-dev', { cluster: 'demo-dev', user: 'demo-dev-admin', context: 'demo-dev' });
 
 /** A user's kubeconfig as kubectl and cloud tools leave it: several contexts, comments, an exec user. */

@@ -5,7 +5,18 @@
  * HeadObject, ListObjectsV2 by prefix, DeleteObject. Every call is kept in `log` ("get etcd/…").
  */
 import { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3ServiceException, type S3ClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3ServiceException,
+  type S3ClientResolvedConfig,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+} from '@aws-sdk/client-s3';
 import type { AwsStub } from 'aws-sdk-client-mock';
 
 export interface StoredObject {
@@ -64,23 +75,35 @@ export class MemoryBucket {
       mine(i.Bucket);
       this.log.push(`head ${i.Key}`);
       const o = this.objects.get(i.Key);
-      if (!o) throw new S3ServiceException({ name: 'NotFound', $fault: 'client', $metadata: { httpStatusCode: 404 }, message: 'Not Found' });
+      if (!o)
+        throw new S3ServiceException({ name: 'NotFound', $fault: 'client', $metadata: { httpStatusCode: 404 }, message: 'Not Found' });
       return { ContentLength: o.body.length, ...(o.metadata ? { Metadata: o.metadata } : {}) };
     });
-    s3.on(PutObjectCommand).callsFake(async (i: { Bucket: string; Key: string; Body: unknown; IfNoneMatch?: string; Metadata?: Record<string, string> }) => {
-      mine(i.Bucket);
-      const body = await bytesOf(i.Body);
-      this.log.push(`put ${i.Key}${i.IfNoneMatch ? ' if-none-match' : ''}`);
-      this.beforePut?.(i.Key);
-      if (i.IfNoneMatch === '*' && this.objects.has(i.Key))
-        throw new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: 'At least one of the pre-conditions you specified did not hold' });
-      this.objects.set(i.Key, { body, ...(i.Metadata ? { metadata: i.Metadata } : {}) });
-      return { ETag: '"memory"' };
-    });
+    s3.on(PutObjectCommand).callsFake(
+      async (i: { Bucket: string; Key: string; Body: unknown; IfNoneMatch?: string; Metadata?: Record<string, string> }) => {
+        mine(i.Bucket);
+        const body = await bytesOf(i.Body);
+        this.log.push(`put ${i.Key}${i.IfNoneMatch ? ' if-none-match' : ''}`);
+        this.beforePut?.(i.Key);
+        if (i.IfNoneMatch === '*' && this.objects.has(i.Key))
+          throw new S3ServiceException({
+            name: 'PreconditionFailed',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 412 },
+            message: 'At least one of the pre-conditions you specified did not hold',
+          });
+        this.objects.set(i.Key, { body, ...(i.Metadata ? { metadata: i.Metadata } : {}) });
+        return { ETag: '"memory"' };
+      },
+    );
     s3.on(ListObjectsV2Command).callsFake((i: { Bucket: string; Prefix?: string }) => {
       mine(i.Bucket);
       this.log.push(`list ${i.Prefix ?? ''}`);
-      return { IsTruncated: false, KeyCount: this.keys(i.Prefix).length, Contents: this.keys(i.Prefix).map((Key) => ({ Key, Size: this.objects.get(Key)!.body.length })) };
+      return {
+        IsTruncated: false,
+        KeyCount: this.keys(i.Prefix).length,
+        Contents: this.keys(i.Prefix).map((Key) => ({ Key, Size: this.objects.get(Key)!.body.length })),
+      };
     });
     s3.on(DeleteObjectCommand).callsFake((i: { Bucket: string; Key: string }) => {
       mine(i.Bucket);

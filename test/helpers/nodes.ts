@@ -23,7 +23,12 @@ export type NodeMaker = <K extends Kind>(kind: K, key: string, props: ResolvedNo
 export function nodeMaker(defaults: NodeOptions = {}): NodeMaker {
   return (kind, key, props, o = {}) => {
     const cluster = o.cluster ?? defaults.cluster ?? CLUSTER;
-    return { key, kind, props, tags: { Name: o.name ?? `${cluster}-${key.replace(/\//g, '-')}`, ...defaults.tags, ...o.tags, [OWNER_TAG]: cluster, [KEY_TAG]: key } };
+    return {
+      key,
+      kind,
+      props,
+      tags: { Name: o.name ?? `${cluster}-${key.replace(/\//g, '-')}`, ...defaults.tags, ...o.tags, [OWNER_TAG]: cluster, [KEY_TAG]: key },
+    };
   };
 }
 

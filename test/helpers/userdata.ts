@@ -10,7 +10,9 @@ import { naming } from '../../src/model/names.js';
 import { clusterSchema, type ClusterSpecInput } from '../../src/spec/schema.js';
 
 export const TEMPLATE_DIR = path.resolve(import.meta.dirname, '../../templates');
-export const templates: Record<string, string> = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, fs.readFileSync(path.join(TEMPLATE_DIR, t), 'utf8')]));
+export const templates: Record<string, string> = Object.fromEntries(
+  TEMPLATE_NAMES.map((t) => [t, fs.readFileSync(path.join(TEMPLATE_DIR, t), 'utf8')]),
+);
 export const ACCOUNT = '123456789012';
 
 export const input = (irsa: boolean): ClusterSpecInput => ({
@@ -25,7 +27,14 @@ export const input = (irsa: boolean): ClusterSpecInput => ({
     dns: { publicDomain: 'example.com' },
     controlPlane: { instanceType: 'm6g.large' },
     nodeGroups: [
-      { name: 'workers', instanceType: 'm5.large', minSize: 1, maxSize: 3, labels: { tier: 'apps' }, taints: [{ key: 'dedicated', value: 'apps', effect: 'NoSchedule' }] },
+      {
+        name: 'workers',
+        instanceType: 'm5.large',
+        minSize: 1,
+        maxSize: 3,
+        labels: { tier: 'apps' },
+        taints: [{ key: 'dedicated', value: 'apps', effect: 'NoSchedule' }],
+      },
       { name: 'edge', role: 'loadbalancer', instanceType: 't3.medium', minSize: 2, maxSize: 2, elasticIps: 2, publicRecord: 'lb' },
     ],
     ...(irsa ? { iam: { serviceAccountIssuerDiscovery: { enabled: true } } } : {}),
@@ -55,7 +64,7 @@ export const userData = {
 /** the group settings each user data passes to the agent (records/agent-config.ts GroupSettings), as its JSON */
 export const SETTINGS = {
   master: '{"elasticIps":0,"labels":{"kubeaz.io/role":"master"},"role":"master","taints":[]}',
-  workers: '{"elasticIps":0,"labels":{"kubeaz.io/role":"node","tier":"apps"},"role":"node","taints":[{"effect":"NoSchedule","key":"dedicated","value":"apps"}]}',
+  workers:
+    '{"elasticIps":0,"labels":{"kubeaz.io/role":"node","tier":"apps"},"role":"node","taints":[{"effect":"NoSchedule","key":"dedicated","value":"apps"}]}',
   edge: '{"elasticIps":2,"labels":{"kubeaz.io/role":"loadbalancer"},"role":"loadbalancer","taints":[]}',
 };
-

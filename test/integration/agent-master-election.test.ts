@@ -22,8 +22,9 @@ const BUCKET = 'kubeaz-demo-dev-123456789012';
 let aws: AwsClients;
 let s3: S3Client;
 
-const text = async (Key: string) => (await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key }))).Body!.transformToString());
-const keys = async (Prefix: string) => ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix }))).Contents ?? []).map((o) => o.Key!).sort();
+const text = async (Key: string) => await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key }))).Body!.transformToString();
+const keys = async (Prefix: string) =>
+  ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix }))).Contents ?? []).map((o) => o.Key!).sort();
 
 beforeAll(async () => {
   aws = new AwsClients({ region: 'eu-west-1' });
@@ -44,7 +45,15 @@ describe('three masters booting at once', () => {
     const sink = { put: (key: string, body: string) => putText(aws, BUCKET, key, body, { contentType: 'application/json' }) };
     const masters = ['master', 'master-2', 'master-3'].map((group, n) => {
       const ip = `127.0.0.${n + 2}`;
-      return testMaster({ instanceId: `i-00000000000000${n}a1`, group, ip, aws, bucket: BUCKET, sink, programs: clusterPrograms(etcd, state, ip, group) });
+      return testMaster({
+        instanceId: `i-00000000000000${n}a1`,
+        group,
+        ip,
+        aws,
+        bucket: BUCKET,
+        sink,
+        programs: clusterPrograms(etcd, state, ip, group),
+      });
     });
     const actions = await Promise.all(
       masters.map(async (m) => {
@@ -61,9 +70,15 @@ describe('three masters booting at once', () => {
     expect(actions.filter((a) => a === 'join')).toHaveLength(2);
     const init = JSON.parse(await text(INIT_KEY)) as Record<string, string>;
     const winner = masters[actions.indexOf('init')]!;
-    expect(init).toMatchObject({ group: winner.ctx.identity.group, instanceId: winner.ctx.identity.instanceId, peerURL: `https://${winner.ctx.identity.privateIp}:2380` });
+    expect(init).toMatchObject({
+      group: winner.ctx.identity.group,
+      instanceId: winner.ctx.identity.instanceId,
+      peerURL: `https://${winner.ctx.identity.privateIp}:2380`,
+    });
     for (const m of masters.filter((x) => x !== winner)) {
-      expect(m.logs.some((l) => /another master won etcd\/control-plane\/init.json \(S3 answered PreconditionFailed\)|the API answers/.test(l))).toBe(true);
+      expect(
+        m.logs.some((l) => /another master won etcd\/control-plane\/init.json \(S3 answered PreconditionFailed\)|the API answers/.test(l)),
+      ).toBe(true);
       expect(m.programs.calls.some((c) => c.cmd === 'kubeadm' && c.args[0] === 'init')).toBe(false);
       expect(m.programs.calls.some((c) => c.cmd === 'helm')).toBe(false);
     }
@@ -84,7 +99,11 @@ describe('three masters booting at once', () => {
     const token = (await text('join/token')).trim();
     expect(token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
     // (every master renews it right after it is up, as the scripts did: the last one's is in join/)
-    expect(masters.some((m) => m.programs.calls.some((c) => c.cmd === 'kubeadm' && c.args[0] === 'token' && c.args[1] === 'create' && c.args[2] === token))).toBe(true);
+    expect(
+      masters.some((m) =>
+        m.programs.calls.some((c) => c.cmd === 'kubeadm' && c.args[0] === 'token' && c.args[1] === 'create' && c.args[2] === token),
+      ),
+    ).toBe(true);
     expect((await text('join/ca-cert-hash')).trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
 
     // the first snapshot, from the leader, with its sha256
@@ -104,14 +123,17 @@ describe('three masters booting at once', () => {
       for (const p of r.phases) expect(p.end).toBeDefined();
     }
     // the etcd client certificate was made before the election (its key never in a report)
-    for (const m of masters) expect(readFileSync(`${m.ctx.root}/etc/kubernetes/pki/etcd/healthcheck-client.crt`, 'utf8')).toContain('BEGIN CERTIFICATE');
+    for (const m of masters)
+      expect(readFileSync(`${m.ctx.root}/etc/kubernetes/pki/etcd/healthcheck-client.crt`, 'utf8')).toContain('BEGIN CERTIFICATE');
   });
 });
 
 describe('a lost race', () => {
   it('is S3`s typed PreconditionFailed: claim() answers lost, the record stays the winner`s', async () => {
     const key = 'etcd/control-plane/restore-claims/i-race.json';
-    const results = await Promise.all([1, 2, 3, 4].map((n) => claim(aws, BUCKET, key, { by: `i-${n}`, group: 'master', time: '2026-12-05T12:00:00Z' })));
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((n) => claim(aws, BUCKET, key, { by: `i-${n}`, group: 'master', time: '2026-12-05T12:00:00Z' })),
+    );
     expect(results.filter((r) => r === 'won')).toHaveLength(1);
     expect(results.filter((r) => r === 'lost')).toHaveLength(3);
     const held = JSON.parse(await text(key)) as { by: string };

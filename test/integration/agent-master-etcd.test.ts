@@ -31,7 +31,16 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
   let aws: AwsClients;
   let s3: S3Client;
   const master = (instanceId: string, group: string, ip = '127.0.0.9') =>
-    testMaster({ instanceId, group, ip, aws, bucket: BUCKET, sink: { put: async () => {} }, programs: new FakePrograms(), waits: { memberAttempts: 3, electionAttempts: 3 } });
+    testMaster({
+      instanceId,
+      group,
+      ip,
+      aws,
+      bucket: BUCKET,
+      sink: { put: async () => {} },
+      programs: new FakePrograms(),
+      waits: { memberAttempts: 3, electionAttempts: 3 },
+    });
   let m: ReturnType<typeof master>;
 
   beforeAll(async () => {
@@ -55,12 +64,27 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
     const members = (JSON.parse(list.out) as { members: Array<{ ID: number | string; name: string }> }).members;
     const hexOf = (name: string) => {
       // etcdctl's JSON prints ids as numbers that lose precision above 2^53: take the hex table instead
-      const row = etcd.etcdctl(etcd.client.a!, 'member', 'list').out.split('\n').find((l) => l.split(', ')[2] === name)!;
+      const row = etcd
+        .etcdctl(etcd.client.a!, 'member', 'list')
+        .out.split('\n')
+        .find((l) => l.split(', ')[2] === name)!;
       return row.split(', ')[0]!;
     };
     expect(members).toHaveLength(3);
-    for (const [n, group] of [['a', 'master'], ['b', 'master-2'], ['c', 'master-3']] as const)
-      await write(aws, BUCKET, memberKey(group), { group, memberId: hexOf(n), name: n, peerURL: etcd.peer[n], clientURL: etcd.client[n], instanceId: `i-old${n}`, time: '2026-12-05T10:00:00Z' });
+    for (const [n, group] of [
+      ['a', 'master'],
+      ['b', 'master-2'],
+      ['c', 'master-3'],
+    ] as const)
+      await write(aws, BUCKET, memberKey(group), {
+        group,
+        memberId: hexOf(n),
+        name: n,
+        peerURL: etcd.peer[n],
+        clientURL: etcd.client[n],
+        instanceId: `i-old${n}`,
+        time: '2026-12-05T10:00:00Z',
+      });
   }, 120_000);
 
   afterAll(async () => {
@@ -75,7 +99,9 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
     const leads = probes.map((p) => p.ok && isLeader(p.status));
     expect(leads.filter(Boolean)).toHaveLength(1);
     const leaderName = ['a', 'b', 'c'][leads.indexOf(true)]!;
-    const status = JSON.parse(etcd.etcdctl(etcd.client[leaderName]!, 'endpoint', 'status', '-w', 'json').out) as Array<{ Status: { header: { member_id: number }; leader: number } }>;
+    const status = JSON.parse(etcd.etcdctl(etcd.client[leaderName]!, 'endpoint', 'status', '-w', 'json').out) as Array<{
+      Status: { header: { member_id: number }; leader: number };
+    }>;
     expect(status[0]!.Status.leader).toBe(status[0]!.Status.header.member_id);
   });
 
@@ -100,7 +126,11 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
     await etcd.kill('c');
     // the API answers: the election removes master-3's previous member, then decides join
     expect(await elect(m.ctx, deps, masterSettingsOf(m.ctx))).toEqual({ action: 'join' });
-    const names = etcd.etcdctl(etcd.client.a!, 'member', 'list').out.trim().split('\n').map((l) => l.split(', ')[2]);
+    const names = etcd
+      .etcdctl(etcd.client.a!, 'member', 'list')
+      .out.trim()
+      .split('\n')
+      .map((l) => l.split(', ')[2]);
     expect(names.sort()).toEqual(['a', 'b']);
     expect(m.logs.some((l) => /removing master-3's previous member [0-9a-f]+ \(instance i-oldc\)/.test(l))).toBe(true);
   });
@@ -108,10 +138,20 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('the master flow against real etcd'
   it('and refuses while they do not (two members left, b dead: master-2`s replacement would leave a alone, short of a quorum of 2)', async () => {
     const other = master('i-0000000000000ne2', 'master-2');
     fs.cpSync(path.join(m.ctx.root, 'etc'), path.join(other.ctx.root, 'etc'), { recursive: true });
-    await write(aws, BUCKET, memberKey('master-3'), { group: 'master-3', memberId: 'ffff', instanceId: 'i-gone', clientURL: etcd.client.c!, time: '2026-12-05T10:00:00Z' });
+    await write(aws, BUCKET, memberKey('master-3'), {
+      group: 'master-3',
+      memberId: 'ffff',
+      instanceId: 'i-gone',
+      clientURL: etcd.client.c!,
+      time: '2026-12-05T10:00:00Z',
+    });
     await etcd.kill('b');
     const access = grpcEtcd(etcdTlsFiles(other.ctx), 1500);
-    await expect(elect(other.ctx, { etcd: access, apiUp: async () => true, agentCommand: ['node', 'agent.mjs'] }, masterSettingsOf(other.ctx))).rejects.toThrow(/refusing to remove member [0-9a-f]+ yet: only [01] of the other 1 members are healthy and 2 are needed for quorum once it is replaced — still so after 3 attempts/);
+    await expect(
+      elect(other.ctx, { etcd: access, apiUp: async () => true, agentCommand: ['node', 'agent.mjs'] }, masterSettingsOf(other.ctx)),
+    ).rejects.toThrow(
+      /refusing to remove member [0-9a-f]+ yet: only [01] of the other 1 members are healthy and 2 are needed for quorum once it is replaced — still so after 3 attempts/,
+    );
     expect(etcd.etcdctl(etcd.client.a!, 'member', 'list').out).toContain(', b, ');
   });
 });

@@ -18,7 +18,8 @@ const BUCKET = 'kubeaz-restore-123456789012';
 let aws: AwsClients;
 let s3: S3Client;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const put = (Key: string, body: Buffer, sum?: string) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: body, ...(sum ? { Metadata: { sha256: sum } } : {}) }));
+const put = (Key: string, body: Buffer, sum?: string) =>
+  s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: body, ...(sum ? { Metadata: { sha256: sum } } : {}) }));
 
 beforeAll(async () => {
   aws = new AwsClients({ region: 'eu-west-1' });
@@ -26,7 +27,16 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
 });
 
-const master = (programs = new FakePrograms()) => testMaster({ instanceId: 'i-0000000000000rst', group: 'master', ip: '10.0.1.5', aws, bucket: BUCKET, sink: { put: async () => {} }, programs });
+const master = (programs = new FakePrograms()) =>
+  testMaster({
+    instanceId: 'i-0000000000000rst',
+    group: 'master',
+    ip: '10.0.1.5',
+    aws,
+    bucket: BUCKET,
+    sink: { put: async () => {} },
+    programs,
+  });
 
 describe('restoring the newest valid snapshot', () => {
   it('no snapshot: a new cluster, etcdutl not even fetched', async () => {
@@ -58,9 +68,20 @@ describe('restoring the newest valid snapshot', () => {
     const restore = programs.calls.find((c) => c.args[1] === 'restore')!;
     expect(restore.cmd).toBe('/opt/etcdutl');
     expect(restore.args).toEqual([
-      'snapshot', 'restore', expect.stringMatching(/snapshot\.db$/), '--data-dir', `${m.ctx.root}/var/lib/etcd`, '--name', 'ip-10-0-1-5.eu-west-1.compute.internal',
-      '--initial-cluster', 'ip-10-0-1-5.eu-west-1.compute.internal=https://10.0.1.5:2380', '--initial-advertise-peer-urls', 'https://10.0.1.5:2380',
-      '--bump-revision', '1000000000', '--mark-compacted',
+      'snapshot',
+      'restore',
+      expect.stringMatching(/snapshot\.db$/),
+      '--data-dir',
+      `${m.ctx.root}/var/lib/etcd`,
+      '--name',
+      'ip-10-0-1-5.eu-west-1.compute.internal',
+      '--initial-cluster',
+      'ip-10-0-1-5.eu-west-1.compute.internal=https://10.0.1.5:2380',
+      '--initial-advertise-peer-urls',
+      'https://10.0.1.5:2380',
+      '--bump-revision',
+      '1000000000',
+      '--mark-compacted',
     ]);
     expect(snapshotTimeIso(r.key)).toBe('2026-12-05T10:00:00Z');
   });

@@ -21,7 +21,14 @@ interface SimDoc {
   scenario: string;
   ok: boolean;
   reason?: string;
-  instances: Array<{ id: string; group: string; role: string; result: string; phases: Array<{ name: string; seconds: number }>; error: { phase: string; message: string; output?: string } | null }>;
+  instances: Array<{
+    id: string;
+    group: string;
+    role: string;
+    result: string;
+    phases: Array<{ name: string; seconds: number }>;
+    error: { phase: string; message: string; output?: string } | null;
+  }>;
   controlPlane: { initBy: string | null; members: string[]; leader: string | null };
   snapshots: string[];
   addresses: Record<string, string>;
@@ -31,7 +38,11 @@ function bootSim(spec: string, scenario: string, extra: string[] = []): Promise<
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
     delete env.AWS_ENDPOINT_URL;
-    const c = spawn(process.execPath, [path.join(ROOT, 'dist', 'devtools', 'boot-sim.js'), '-f', spec, '--scenario', scenario, '--output', 'json', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(
+      process.execPath,
+      [path.join(ROOT, 'dist', 'devtools', 'boot-sim.js'), '-f', spec, '--scenario', scenario, '--output', 'json', ...extra],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -41,7 +52,11 @@ function bootSim(spec: string, scenario: string, extra: string[] = []): Promise<
       try {
         resolve({ code: code ?? 1, doc: JSON.parse(out) as SimDoc, stderr: err });
       } catch (e) {
-        reject(new Error(`boot-sim's stdout is not only the JSON document (${(e as Error).message}):\n${out.slice(0, 2000)}\n--- stderr:\n${err}`));
+        reject(
+          new Error(
+            `boot-sim's stdout is not only the JSON document (${(e as Error).message}):\n${out.slice(0, 2000)}\n--- stderr:\n${err}`,
+          ),
+        );
       }
     });
   });
@@ -71,10 +86,23 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
     expect(doc.instances.map((i) => i.group).sort()).toEqual(['edge', 'edge', 'master', 'workers', 'workers', 'workers']);
     expect(doc.instances.every((i) => i.result === 'ready' && i.error === null)).toBe(true);
     const m = doc.instances.find((i) => i.role === 'master')!;
-    expect(m.phases.map((p) => p.name)).toEqual(['packages', 'kernel', 'pki', 'election', 'dns', 'restore', 'init', 'day-jobs', 'first-backup', 'addons']);
+    expect(m.phases.map((p) => p.name)).toEqual([
+      'packages',
+      'kernel',
+      'pki',
+      'election',
+      'dns',
+      'restore',
+      'init',
+      'day-jobs',
+      'first-backup',
+      'addons',
+    ]);
     expect(m.phases.every((p) => p.seconds >= 0)).toBe(true);
-    for (const n of doc.instances.filter((i) => i.role === 'node')) expect(n.phases.map((p) => p.name)).toEqual(['host', 'join-record', 'join']);
-    for (const n of doc.instances.filter((i) => i.role === 'loadbalancer')) expect(n.phases.map((p) => p.name)).toEqual(['elastic-ip', 'host', 'join-record', 'join']);
+    for (const n of doc.instances.filter((i) => i.role === 'node'))
+      expect(n.phases.map((p) => p.name)).toEqual(['host', 'join-record', 'join']);
+    for (const n of doc.instances.filter((i) => i.role === 'loadbalancer'))
+      expect(n.phases.map((p) => p.name)).toEqual(['elastic-ip', 'host', 'join-record', 'join']);
     expect(doc.controlPlane.initBy).toBe(m.id);
     expect(doc.controlPlane.members).toHaveLength(1);
     expect(doc.controlPlane.leader).toBe(doc.controlPlane.members[0]);
@@ -89,7 +117,12 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
     expect(Object.keys(iam.roles).sort()).toEqual(['demo-dev-loadbalancer', 'demo-dev-master', 'demo-dev-node']);
     const unnamed = iam.calls.filter((c) => c.request === null).map((c) => c.call);
     expect(unnamed).toEqual([]);
-    const denied = iam.calls.filter((c) => !allowed(iam.roles[c.iamRole] ?? [], c.request!).ok).map((c) => `${c.group} ${c.iamRole}: ${c.request!.action} ${c.request!.resources.join(' ')} ${JSON.stringify(c.request!.context)} (${c.call})`);
+    const denied = iam.calls
+      .filter((c) => !allowed(iam.roles[c.iamRole] ?? [], c.request!).ok)
+      .map(
+        (c) =>
+          `${c.group} ${c.iamRole}: ${c.request!.action} ${c.request!.resources.join(' ')} ${JSON.stringify(c.request!.context)} (${c.call})`,
+      );
     expect([...new Set(denied)]).toEqual([]);
     // the calls that matter were seen (a test that saw no calls could not fail)
     const actions = (role: string) => new Set(iam.calls.filter((c) => c.agentRole === role).map((c) => c.request!.action));
@@ -98,7 +131,8 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
     expect(actions('master')).toContain('route53:ListResourceRecordSets');
     expect(actions('master')).toContain('s3:ListBucket');
     // a node writes only its own boot report
-    for (const c of iam.calls.filter((x) => x.agentRole !== 'master' && x.request!.action === 's3:PutObject')) expect(c.request!.resources).toEqual([`arn:aws:s3:::kubeaz-demo-dev-123456789012/boot/${c.instanceId}.json`]);
+    for (const c of iam.calls.filter((x) => x.agentRole !== 'master' && x.request!.action === 's3:PutObject'))
+      expect(c.request!.resources).toEqual([`arn:aws:s3:::kubeaz-demo-dev-123456789012/boot/${c.instanceId}.json`]);
   }, 300_000);
 
   it('init-fails on cluster.example.yaml: the winner reports failed at init, is replaced, and its replacement inits', async () => {
@@ -125,7 +159,7 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
   }, 300_000);
   const THREE = path.join(ROOT, 'test', 'fixtures', 'cluster.three-masters.yaml');
 
-  it('replace-master on three masters: the lost master\'s replacement takes over its member, the others keep theirs', async () => {
+  it("replace-master on three masters: the lost master's replacement takes over its member, the others keep theirs", async () => {
     const { code, doc, stderr } = await bootSim(THREE, 'replace-master');
     expect(doc.ok, `${doc.reason}\n${stderr}`).toBe(true);
     expect(code).toBe(0);

@@ -12,10 +12,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdClient, EtcdError, anyHealthy, findLeader, idFromHex, isLeader, probeAll, withEtcd, type EtcdClientOptions, type EtcdErrorCode } from '../../src/etcd/client.js';
+import {
+  EtcdClient,
+  EtcdError,
+  anyHealthy,
+  findLeader,
+  idFromHex,
+  isLeader,
+  probeAll,
+  withEtcd,
+  type EtcdClientOptions,
+  type EtcdErrorCode,
+} from '../../src/etcd/client.js';
 import { EtcdMembers, HAVE_ETCD, HAVE_OPENSSL, makeEtcdPki } from '../helpers/etcd.js';
 
-if (!HAVE_ETCD) console.warn('etcd/etcdctl are not installed: the real-etcd client tests are SKIPPED (apt-get install etcd-server etcd-client)');
+if (!HAVE_ETCD)
+  console.warn('etcd/etcdctl are not installed: the real-etcd client tests are SKIPPED (apt-get install etcd-server etcd-client)');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,10 +51,13 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('EtcdClient against real etcd 3.4 (
   const etcdctlMembers = () => {
     const r = etcd.etcdctl(etcd.client.a!, 'member', 'list');
     expect(r.status, r.out).toBe(0);
-    return r.out.trim().split('\n').map((l) => {
-      const [id, state, name, peer] = l.split(', ');
-      return { id: id!, state: state!, name: name!, peer: peer! };
-    });
+    return r.out
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [id, state, name, peer] = l.split(', ');
+        return { id: id!, state: state!, name: name!, peer: peer! };
+      });
   };
 
   beforeAll(async () => {
@@ -82,7 +97,11 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('EtcdClient against real etcd 3.4 (
   it('MemberList over gRPC is what etcdctl lists', async () => {
     const ms = await withEtcd(etcd.client.b!, opts, (c) => c.memberList());
     const want = etcdctlMembers().map((m) => ({ idHex: m.id, name: m.name, peerURLs: [m.peer], started: m.state === 'started' }));
-    expect(ms.map((m) => ({ idHex: m.idHex, name: m.name, peerURLs: m.peerURLs, started: m.started })).sort((x, y) => x.name.localeCompare(y.name))).toEqual(want.sort((x, y) => x.name.localeCompare(y.name)));
+    expect(
+      ms
+        .map((m) => ({ idHex: m.idHex, name: m.name, peerURLs: m.peerURLs, started: m.started }))
+        .sort((x, y) => x.name.localeCompare(y.name)),
+    ).toEqual(want.sort((x, y) => x.name.localeCompare(y.name)));
     for (const m of ms) expect(m.id).toBe(idFromHex(m.idHex));
   });
 
@@ -110,9 +129,14 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('EtcdClient against real etcd 3.4 (
     const after = await withEtcd(etcd.client.a!, opts, (c) => c.memberRemove(x.member.id));
     expect(after.map((m) => m.name).sort()).toEqual(['a', 'b', 'c', 'd']);
     expect(etcdctlMembers().map((m) => m.id)).not.toContain(x.member.idHex);
-    await expect(withEtcd(etcd.client.a!, opts, (c) => c.memberRemove(x.member.id))).rejects.toMatchObject({ code: 'MemberNotFound', retryable: false });
+    await expect(withEtcd(etcd.client.a!, opts, (c) => c.memberRemove(x.member.id))).rejects.toMatchObject({
+      code: 'MemberNotFound',
+      retryable: false,
+    });
     // a peer URL already in use is its own refusal (checked once no member is unstarted)
-    const dup = await retryOn(['Unhealthy'], () => withEtcd(etcd.client.a!, opts, (c) => c.memberAdd([etcd.peer.b!]))).catch((e: unknown) => e);
+    const dup = await retryOn(['Unhealthy'], () => withEtcd(etcd.client.a!, opts, (c) => c.memberAdd([etcd.peer.b!]))).catch(
+      (e: unknown) => e,
+    );
     expect(dup).toMatchObject({ code: 'PeerURLExists', retryable: false });
   });
 
@@ -122,7 +146,9 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('EtcdClient against real etcd 3.4 (
     // 4 members, c and d down: removing the live b would leave a alone of 3 — refused
     await etcd.kill('c');
     await etcd.kill('d');
-    const refused = await retryOn(['NoLeader', 'Timeout'], () => withEtcd(etcd.client.a!, opts, (c) => c.memberRemove(id('b')))).catch((e: unknown) => e);
+    const refused = await retryOn(['NoLeader', 'Timeout'], () => withEtcd(etcd.client.a!, opts, (c) => c.memberRemove(id('b')))).catch(
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(EtcdError);
     // etcd's own check before it proposes the change: the members still connected, less the one
     // removed, must be a quorum of the members there are
@@ -133,32 +159,75 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('EtcdClient against real etcd 3.4 (
     await etcd.waitHealthy(['a', 'b', 'c']);
     const left = await retryOn(['Unhealthy', 'NoLeader', 'Timeout'], () => withEtcd(etcd.client.a!, opts, (c) => c.memberRemove(id('d'))));
     expect(left.map((m) => m.name).sort()).toEqual(['a', 'b', 'c']);
-    expect(etcdctlMembers().map((m) => m.name).sort()).toEqual(['a', 'b', 'c']);
+    expect(
+      etcdctlMembers()
+        .map((m) => m.name)
+        .sort(),
+    ).toEqual(['a', 'b', 'c']);
     // b was never removed: its id is still listed
     expect(etcdctlMembers().map((m) => m.id)).toContain(ms.find((m) => m.name === 'b')!.idHex);
   });
 
   it('snapshot from the leader: the file carries its SHA-256 trailer, real etcdctl restores it and refuses it with one byte flipped', async () => {
     expect(etcd.etcdctl(etcd.client.a!, 'put', '/kubeaz/probe', 'in-the-snapshot').status).toBe(0);
-    const leader = await findLeader(['a', 'b', 'c'].map((m) => etcd.client[m]!), opts);
+    const leader = await findLeader(
+      ['a', 'b', 'c'].map((m) => etcd.client[m]!),
+      opts,
+    );
     expect(leader).toBeDefined();
     const file = path.join(dir, 'snap.db');
     const snap = await withEtcd(leader!.endpoint, opts, (c) => c.snapshot(file, { timeoutSeconds: 60 }));
     const data = fs.readFileSync(file);
     expect(snap.bytes).toBe(data.length);
     expect(snap.sha256).toBe(createHash('sha256').update(data).digest('hex'));
-    expect(data.subarray(data.length - 32).toString('hex')).toBe(createHash('sha256').update(data.subarray(0, data.length - 32)).digest('hex'));
+    expect(data.subarray(data.length - 32).toString('hex')).toBe(
+      createHash('sha256')
+        .update(data.subarray(0, data.length - 32))
+        .digest('hex'),
+    );
     expect(snap.dbSha256).toBe(data.subarray(data.length - 32).toString('hex'));
     // real etcdctl checks the trailer on restore; the key is in the restored member
     const restored = path.join(dir, 'restored');
-    const r = spawnSync('etcdctl', ['snapshot', 'restore', file, '--data-dir', restored, '--name', 'r', '--initial-cluster', 'r=http://127.0.0.1:1', '--initial-advertise-peer-urls', 'http://127.0.0.1:1'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+    const r = spawnSync(
+      'etcdctl',
+      [
+        'snapshot',
+        'restore',
+        file,
+        '--data-dir',
+        restored,
+        '--name',
+        'r',
+        '--initial-cluster',
+        'r=http://127.0.0.1:1',
+        '--initial-advertise-peer-urls',
+        'http://127.0.0.1:1',
+      ],
+      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } },
+    );
     expect(r.status, r.stdout + r.stderr).toBe(0);
     // and a flipped byte is what that check catches
     const bad = path.join(dir, 'bad.db');
     const flipped = Buffer.from(data);
     flipped[4096] = flipped[4096]! ^ 0xff;
     fs.writeFileSync(bad, flipped);
-    const rb = spawnSync('etcdctl', ['snapshot', 'restore', bad, '--data-dir', path.join(dir, 'restored-bad'), '--name', 'r', '--initial-cluster', 'r=http://127.0.0.1:1', '--initial-advertise-peer-urls', 'http://127.0.0.1:1'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+    const rb = spawnSync(
+      'etcdctl',
+      [
+        'snapshot',
+        'restore',
+        bad,
+        '--data-dir',
+        path.join(dir, 'restored-bad'),
+        '--name',
+        'r',
+        '--initial-cluster',
+        'r=http://127.0.0.1:1',
+        '--initial-advertise-peer-urls',
+        'http://127.0.0.1:1',
+      ],
+      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } },
+    );
     expect(rb.status, rb.stdout + rb.stderr).not.toBe(0);
   });
 

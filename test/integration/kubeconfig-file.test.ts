@@ -26,9 +26,17 @@ describe('mergeKubeconfig', () => {
     const file = path.join(dir, 'config');
     writeFileSync(file, mergeKubeconfig(EXISTING, entries, { setCurrent: true }));
     const out = execFileSync('kubectl', ['config', 'get-contexts'], { env: { ...process.env, KUBECONFIG: file } }).toString();
-    const rows = out.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    const rows = out
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/));
     // kubectl lists by name
-    expect(rows).toEqual([['*', 'demo-dev', 'demo-dev', 'demo-dev-admin'], ['kind-local', 'kind-local', 'kind-local'], ['prod', 'prod', 'prod-oidc', 'payments']]);
+    expect(rows).toEqual([
+      ['*', 'demo-dev', 'demo-dev', 'demo-dev-admin'],
+      ['kind-local', 'kind-local', 'kind-local'],
+      ['prod', 'prod', 'prod-oidc', 'payments'],
+    ]);
   });
 });
 
@@ -53,10 +61,17 @@ describe('checkKubeconfigPath: only a regular file (or a link to one) is read or
         ['sock', /is a socket/],
         ['dangling', /is a symlink to .*nowhere, which does not exist: refusing to replace the link/],
       ] as const) {
-        await expect(checkKubeconfigPath(path.join(d, name)), name).rejects.toMatchObject({ name: 'UsageError', exitCode: 2, message: expect.stringMatching(message) });
+        await expect(checkKubeconfigPath(path.join(d, name)), name).rejects.toMatchObject({
+          name: 'UsageError',
+          exitCode: 2,
+          message: expect.stringMatching(message),
+        });
       }
       await expect(checkKubeconfigPath(d)).rejects.toMatchObject({ name: 'UsageError', message: expect.stringMatching(/is a directory/) });
-      await expect(checkKubeconfigPath('/dev/null')).rejects.toMatchObject({ name: 'UsageError', message: expect.stringMatching(/is a device/) });
+      await expect(checkKubeconfigPath('/dev/null')).rejects.toMatchObject({
+        name: 'UsageError',
+        message: expect.stringMatching(/is a device/),
+      });
       for (const ok of ['file', 'link', 'missing']) await expect(checkKubeconfigPath(path.join(d, ok)), ok).resolves.toBeUndefined();
     } finally {
       await new Promise<void>((r) => sock.close(() => r()));

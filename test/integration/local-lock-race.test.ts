@@ -32,7 +32,10 @@ function deadPid(): number {
   return r.pid;
 }
 
-async function round(dir: string, n: number): Promise<{ holders: { held: number; released: number }[]; refused: number; errors: string[] }> {
+async function round(
+  dir: string,
+  n: number,
+): Promise<{ holders: { held: number; released: number }[]; refused: number; errors: string[] }> {
   const spec = path.join(dir, `r${n}`, 'cluster.yaml');
   const clusterId = 'race-t';
   const kubeaz = path.join(dir, `r${n}`, '.kubeaz');
@@ -46,7 +49,8 @@ async function round(dir: string, n: number): Promise<{ holders: { held: number;
   const waitFor = (pred: () => boolean) =>
     new Promise<void>((resolve, reject) => {
       const t0 = Date.now();
-      const tick = () => (pred() ? resolve() : Date.now() - t0 > 60_000 ? reject(new Error('contenders did not report in 60 s')) : setTimeout(tick, 5));
+      const tick = () =>
+        pred() ? resolve() : Date.now() - t0 > 60_000 ? reject(new Error('contenders did not report in 60 s')) : setTimeout(tick, 5);
       tick();
     });
   const exited: Promise<void>[] = [];
@@ -86,19 +90,27 @@ describe('local lock: a stale lock taken over by exactly one of many racing proc
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it(`${ROUNDS} rounds × ${CONTENDERS} processes: one holder per round, never two at once, the rest refused`, { timeout: 600_000 }, async () => {
-    const bad: string[] = [];
-    for (let n = 0; n < ROUNDS; n++) {
-      const r = await round(dir, n);
-      const sorted = [...r.holders].sort((a, b) => a.held - b.held);
-      const overlaps = sorted.filter((h, i) => i > 0 && h.held < sorted[i - 1]!.released).length;
-      if (r.holders.length !== 1 || overlaps > 0 || r.errors.length > 0 || r.refused !== CONTENDERS - 1)
-        bad.push(`round ${n}: ${r.holders.length} holders (${overlaps} overlapping), ${r.refused} refused, errors: ${r.errors.join('; ') || 'none'}`);
-      // the holder released the lock and nothing of the race is left behind but the lock dir itself
-      const left = await readdir(path.join(dir, `r${n}`, '.kubeaz'));
-      if (left.length > 0) bad.push(`round ${n}: left behind ${left.join(', ')}`);
-    }
-    console.log(`local lock race: ${ROUNDS} rounds × ${CONTENDERS} processes, ${bad.length} bad rounds${bad.length ? `:\n  ${bad.join('\n  ')}` : ''}`);
-    expect(bad).toEqual([]);
-  });
+  it(
+    `${ROUNDS} rounds × ${CONTENDERS} processes: one holder per round, never two at once, the rest refused`,
+    { timeout: 600_000 },
+    async () => {
+      const bad: string[] = [];
+      for (let n = 0; n < ROUNDS; n++) {
+        const r = await round(dir, n);
+        const sorted = [...r.holders].sort((a, b) => a.held - b.held);
+        const overlaps = sorted.filter((h, i) => i > 0 && h.held < sorted[i - 1]!.released).length;
+        if (r.holders.length !== 1 || overlaps > 0 || r.errors.length > 0 || r.refused !== CONTENDERS - 1)
+          bad.push(
+            `round ${n}: ${r.holders.length} holders (${overlaps} overlapping), ${r.refused} refused, errors: ${r.errors.join('; ') || 'none'}`,
+          );
+        // the holder released the lock and nothing of the race is left behind but the lock dir itself
+        const left = await readdir(path.join(dir, `r${n}`, '.kubeaz'));
+        if (left.length > 0) bad.push(`round ${n}: left behind ${left.join(', ')}`);
+      }
+      console.log(
+        `local lock race: ${ROUNDS} rounds × ${CONTENDERS} processes, ${bad.length} bad rounds${bad.length ? `:\n  ${bad.join('\n  ')}` : ''}`,
+      );
+      expect(bad).toEqual([]);
+    },
+  );
 });

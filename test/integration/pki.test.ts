@@ -27,10 +27,15 @@ describe('PKI', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.runIf(hasOpenssl)('the admin client certificate chains to the CA for openssl as a client certificate (openssl verify -purpose sslclient)', async () => {
-    const client = await signClientCert(ca.cert, ca.key, 'kubernetes-admin', ['system:masters']);
-    writeFileSync(join(dir, 'ca.crt'), ca.cert);
-    writeFileSync(join(dir, 'admin.crt'), client.cert);
-    expect(execFileSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(dir, 'ca.crt'), join(dir, 'admin.crt')]).toString()).toMatch(/OK/);
-  });
+  it.runIf(hasOpenssl)(
+    'the admin client certificate chains to the CA for openssl as a client certificate (openssl verify -purpose sslclient)',
+    async () => {
+      const client = await signClientCert(ca.cert, ca.key, 'kubernetes-admin', ['system:masters']);
+      writeFileSync(join(dir, 'ca.crt'), ca.cert);
+      writeFileSync(join(dir, 'admin.crt'), client.cert);
+      expect(
+        execFileSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(dir, 'ca.crt'), join(dir, 'admin.crt')]).toString(),
+      ).toMatch(/OK/);
+    },
+  );
 });

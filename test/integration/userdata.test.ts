@@ -14,7 +14,8 @@ import { NODEJS } from '../../src/spec/versions.js';
 import { AGENT, BUCKET, SETTINGS, agentRef, userData } from '../helpers/userdata.js';
 
 const HAVE_SHELLCHECK = spawnSync('shellcheck', ['--version']).status === 0;
-if (!HAVE_SHELLCHECK) console.warn('shellcheck is not installed: the user-data shellcheck tests are SKIPPED (CI installs it: apt-get install shellcheck)');
+if (!HAVE_SHELLCHECK)
+  console.warn('shellcheck is not installed: the user-data shellcheck tests are SKIPPED (CI installs it: apt-get install shellcheck)');
 
 describe('the user data of every role', () => {
   describe.skipIf(!HAVE_SHELLCHECK)('shellcheck', () => {
@@ -88,7 +89,21 @@ cp "${s3}/$src" "\${args[3]}"
     expect(r.status, r.out).toBe(0);
     expect(sb.read('dnf.log')).toBe(`dnf install -y -q ${NODEJS.package}\n`);
     expect(sb.read('aws.log')).toBe(`aws s3 cp --only-show-errors s3://${BUCKET}/${agentRef.key} ${sb.root}/opt/kubeaz/kubeaz-agent.mjs\n`);
-    expect(sb.read('node-argv')).toBe([`${sb.root}/opt/kubeaz/kubeaz-agent.mjs`, 'boot', '--bucket', BUCKET, '--group', 'workers', '--settings', SETTINGS.workers, '--root', sb.root, ''].join('\n'));
+    expect(sb.read('node-argv')).toBe(
+      [
+        `${sb.root}/opt/kubeaz/kubeaz-agent.mjs`,
+        'boot',
+        '--bucket',
+        BUCKET,
+        '--group',
+        'workers',
+        '--settings',
+        SETTINGS.workers,
+        '--root',
+        sb.root,
+        '',
+      ].join('\n'),
+    );
     expect(fs.readFileSync(path.join(sb.root, 'opt/kubeaz/kubeaz-agent.mjs'), 'utf8')).toBe(AGENT.body);
     // the boot's output is kept on the instance
     expect(fs.existsSync(path.join(sb.root, 'var/log/kubeaz-bootstrap.log'))).toBe(true);
@@ -98,7 +113,21 @@ cp "${s3}/$src" "\${args[3]}"
     const sb = sandbox({ [`${BUCKET}/${agentRef.key}`]: AGENT.body });
     const r = sb.run(userData['master-irsa']);
     expect(r.status, r.out).toBe(0);
-    expect(sb.read('node-argv')).toBe([`${sb.root}/opt/kubeaz/kubeaz-agent.mjs`, 'boot', '--bucket', BUCKET, '--group', 'master', '--settings', SETTINGS.master, '--root', sb.root, ''].join('\n'));
+    expect(sb.read('node-argv')).toBe(
+      [
+        `${sb.root}/opt/kubeaz/kubeaz-agent.mjs`,
+        'boot',
+        '--bucket',
+        BUCKET,
+        '--group',
+        'master',
+        '--settings',
+        SETTINGS.master,
+        '--root',
+        sb.root,
+        '',
+      ].join('\n'),
+    );
   });
 
   it('a bundle whose SHA-256 differs: exits non-zero saying it is not the agent the launch template names; node-22 never runs', () => {
@@ -116,7 +145,8 @@ cp "${s3}/$src" "\${args[3]}"
     const r = sb.run(userData.node, { AWS_FAIL: '1', KUBEAZ_ATTEMPTS: '4' });
     expect(r.status).not.toBe(0);
     expect(sb.read('aws.log')!.trim().split('\n')).toHaveLength(4);
-    for (const i of [1, 2, 3, 4]) expect(r.out).toContain(`kubeaz: attempt ${i} failed: aws s3 cp --only-show-errors s3://${BUCKET}/${agentRef.key}`);
+    for (const i of [1, 2, 3, 4])
+      expect(r.out).toContain(`kubeaz: attempt ${i} failed: aws s3 cp --only-show-errors s3://${BUCKET}/${agentRef.key}`);
     expect(r.out).not.toContain('attempt 5 failed');
     expect(sb.read('node-argv')).toBeUndefined();
   });

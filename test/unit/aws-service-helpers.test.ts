@@ -16,7 +16,10 @@ import { KEY_TAG } from '../../src/model/types.js';
 import { change } from '../../src/resources/common.js';
 
 /** A client whose send answers by the command's class name, recording what it was sent. */
-function fake<C>(answer: (name: string, input: Record<string, unknown>) => unknown): { client: C; sent: Array<{ name: string; input: Record<string, unknown> }> } {
+function fake<C>(answer: (name: string, input: Record<string, unknown>) => unknown): {
+  client: C;
+  sent: Array<{ name: string; input: Record<string, unknown> }>;
+} {
   const sent: Array<{ name: string; input: Record<string, unknown> }> = [];
   const client = {
     send: async (cmd: { constructor: { name: string }; input: Record<string, unknown> }) => {
@@ -39,9 +42,19 @@ describe('aws/iam.ts', () => {
   });
 
   it('names one in-place change per policy added, changed or removed, shaped as a kind Change', () => {
-    const doc = (action: string) => ({ Version: '2012-10-17' as const, Statement: [{ Effect: 'Allow' as const, Action: action, Resource: '*' }] });
-    const got = policyChanges({ keep: doc('a:A'), edit: doc('b:B'), add: doc('c:C') }, { keep: doc('a:A'), edit: doc('b:X'), gone: doc('d:D') });
-    expect(got).toEqual([change('policy:edit', doc('b:X'), doc('b:B'), true), change('policy:add', undefined, doc('c:C'), true), change('policy:gone', doc('d:D'), undefined, true)]);
+    const doc = (action: string) => ({
+      Version: '2012-10-17' as const,
+      Statement: [{ Effect: 'Allow' as const, Action: action, Resource: '*' }],
+    });
+    const got = policyChanges(
+      { keep: doc('a:A'), edit: doc('b:B'), add: doc('c:C') },
+      { keep: doc('a:A'), edit: doc('b:X'), gone: doc('d:D') },
+    );
+    expect(got).toEqual([
+      change('policy:edit', doc('b:X'), doc('b:B'), true),
+      change('policy:add', undefined, doc('c:C'), true),
+      change('policy:gone', doc('d:D'), undefined, true),
+    ]);
     expect(got.map((c) => Object.keys(c))).toEqual(got.map(() => ['field', 'from', 'to', 'inPlace']));
   });
 
@@ -58,26 +71,45 @@ describe('aws/elbv2.ts', () => {
     const { client, sent } = fake<ElasticLoadBalancingV2Client>((_name, input) => ({
       TagDescriptions: (input.ResourceArns as string[]).map((ResourceArn) => ({
         ResourceArn,
-        Tags: ResourceArn.endsWith('/22') ? [] : [{ Key: KEY_TAG, Value: `tg/${ResourceArn.split('/')[1]}` }, { Key: 'who', Value: ResourceArn.endsWith('/1') ? 'them' : 'us' }],
+        Tags: ResourceArn.endsWith('/22')
+          ? []
+          : [
+              { Key: KEY_TAG, Value: `tg/${ResourceArn.split('/')[1]}` },
+              { Key: 'who', Value: ResourceArn.endsWith('/1') ? 'them' : 'us' },
+            ],
       })),
     }));
     const asked: string[] = [];
-    const owned = ownedElbv2(arns, (a) => a, await elbv2TagsOf(client, arns), (tags, key) => {
-      asked.push(key);
-      return tags.who === 'us';
-    });
+    const owned = ownedElbv2(
+      arns,
+      (a) => a,
+      await elbv2TagsOf(client, arns),
+      (tags, key) => {
+        asked.push(key);
+        return tags.who === 'us';
+      },
+    );
     expect(sent.map((s) => [s.name, (s.input.ResourceArns as string[]).length])).toEqual([
       ['DescribeTagsCommand', 20],
       ['DescribeTagsCommand', 3],
     ]);
     expect(asked).toHaveLength(22); // the untagged one has no key: never asked about
-    expect(owned.map((o) => o.key)).toEqual(arns.filter((a) => !a.endsWith('/1') && !a.endsWith('/22')).map((a) => `tg/${a.split('/')[1]}`));
+    expect(owned.map((o) => o.key)).toEqual(
+      arns.filter((a) => !a.endsWith('/1') && !a.endsWith('/22')).map((a) => `tg/${a.split('/')[1]}`),
+    );
     expect(owned[0]).toEqual({ item: 'arn:tg/0', key: 'tg/0', tags: { [KEY_TAG]: 'tg/0', who: 'us' } });
   });
 
   it('makes no call for no items', async () => {
     const { client, sent } = fake<ElasticLoadBalancingV2Client>(() => ({}));
-    expect(ownedElbv2([], (a: string) => a, new Map(), () => true)).toEqual([]);
+    expect(
+      ownedElbv2(
+        [],
+        (a: string) => a,
+        new Map(),
+        () => true,
+      ),
+    ).toEqual([]);
     expect(await elbv2TagsOf(client, [])).toEqual(new Map());
     expect(sent).toEqual([]);
   });
@@ -92,13 +124,22 @@ describe('aws/route53.ts', () => {
 
   it('reads every page of a zone’s record sets, following name, type and identifier', async () => {
     const pages = [
-      { ResourceRecordSets: [{ Name: 'a.', Type: 'A' }], IsTruncated: true, NextRecordName: 'b.', NextRecordType: 'TXT', NextRecordIdentifier: 'x' },
+      {
+        ResourceRecordSets: [{ Name: 'a.', Type: 'A' }],
+        IsTruncated: true,
+        NextRecordName: 'b.',
+        NextRecordType: 'TXT',
+        NextRecordIdentifier: 'x',
+      },
       { ResourceRecordSets: [{ Name: 'b.', Type: 'TXT' }], IsTruncated: false },
     ];
     const { client, sent } = fake<Route53Client>(() => pages.shift());
     const sets = await listRecordSets({ aws: { route53: async () => client } as unknown as AwsClients }, 'Z1');
     expect(sets.map((s) => s.Name)).toEqual(['a.', 'b.']);
-    expect(sent.map((s) => s.input)).toEqual([{ HostedZoneId: 'Z1' }, { HostedZoneId: 'Z1', StartRecordName: 'b.', StartRecordType: 'TXT', StartRecordIdentifier: 'x' }]);
+    expect(sent.map((s) => s.input)).toEqual([
+      { HostedZoneId: 'Z1' },
+      { HostedZoneId: 'Z1', StartRecordName: 'b.', StartRecordType: 'TXT', StartRecordIdentifier: 'x' },
+    ]);
   });
 });
 
@@ -121,7 +162,9 @@ describe('aws/s3.ts', () => {
 
   it('throws the first failure DeleteObjects reports, by its code', async () => {
     const { client } = fake<S3Client>((name) =>
-      name === 'ListObjectVersionsCommand' ? { Versions: [{ Key: 'k', VersionId: '1' }] } : { Errors: [{ Key: 'k', VersionId: '1', Code: 'AccessDenied', Message: 'no' }] },
+      name === 'ListObjectVersionsCommand'
+        ? { Versions: [{ Key: 'k', VersionId: '1' }] }
+        : { Errors: [{ Key: 'k', VersionId: '1', Code: 'AccessDenied', Message: 'no' }] },
     );
     await expect(emptyBucket(client, 'b', '123')).rejects.toMatchObject({ name: 'AccessDenied' });
   });

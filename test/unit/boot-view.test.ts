@@ -39,12 +39,30 @@ const stored = new Map<string, StoredBoot>([
           { name: 'identity', start: at(9), end: at(8) },
           { name: 'kubeadm-init', start: at(8), end: at(2) },
         ],
-        error: { phase: 'kubeadm-init', message: 'kubeadm init exited 1 (3 tries)', output: 'line 1\nline 2\n[ERROR CRI]: container runtime is not running\n' },
+        error: {
+          phase: 'kubeadm-init',
+          message: 'kubeadm init exited 1 (3 tries)',
+          output: 'line 1\nline 2\n[ERROR CRI]: container runtime is not running\n',
+        },
       }),
     },
   ],
-  ['i-0master2', { report: report('i-0master2', 'master-2', { result: 'ready', phases: [{ name: 'identity', start: at(9), end: at(8) }, { name: 'kubeadm-join', start: at(8), end: at(3) }] }) }],
-  ['i-0node1', { report: report('i-0node1', 'general', { result: 'running', updatedAt: at(11), phases: [{ name: 'kubeadm-join', start: at(12) }] }) }],
+  [
+    'i-0master2',
+    {
+      report: report('i-0master2', 'master-2', {
+        result: 'ready',
+        phases: [
+          { name: 'identity', start: at(9), end: at(8) },
+          { name: 'kubeadm-join', start: at(8), end: at(3) },
+        ],
+      }),
+    },
+  ],
+  [
+    'i-0node1',
+    { report: report('i-0node1', 'general', { result: 'running', updatedAt: at(11), phases: [{ name: 'kubeadm-join', start: at(12) }] }) },
+  ],
   ['i-0node2', { invalid: 'boot report is not JSON: Unexpected token' }],
   ['i-0gone', { report: report('i-0gone', 'general', { result: 'failed', error: { phase: 'join', message: 'gone anyway' } }) }],
 ]);
@@ -76,7 +94,11 @@ describe('boot entries and verdicts', () => {
   });
 
   it('a boot still running (not stalled) is not done; all ready is', () => {
-    const running = bootEntries([instances[0]!], new Map([['i-0master1', { report: report('i-0master1', 'master', { phases: [{ name: 'kubeadm-init', start: at(2) }] }) }]]), NOW);
+    const running = bootEntries(
+      [instances[0]!],
+      new Map([['i-0master1', { report: report('i-0master1', 'master', { phases: [{ name: 'kubeadm-init', start: at(2) }] }) }]]),
+      NOW,
+    );
     expect(bootProblems(running, { requireReady: false, now: NOW })).toEqual(['master i-0master1: still booting (kubeadm-init)']);
     const ready = bootEntries([instances[1]!], stored, NOW);
     expect(bootProblems(ready, { requireReady: true, now: NOW })).toEqual([]);
@@ -92,7 +114,9 @@ describe('boot entries and verdicts', () => {
   });
 
   it('the phrase puts masters first and failures before the rest, and leaves out instances leaving their group', () => {
-    expect(bootPhrase(entries)).toBe('1/5 booted; master i-0master1 at kubeadm-init (failed); general i-0node1 at kubeadm-join (stalled); general i-0node2 has an unreadable report; 1 more');
+    expect(bootPhrase(entries)).toBe(
+      '1/5 booted; master i-0master1 at kubeadm-init (failed); general i-0node1 at kubeadm-join (stalled); general i-0node2 has an unreadable report; 1 more',
+    );
   });
 
   it('text: a table within 100 columns, each failure with the tail of its output, and where to look next', () => {
@@ -109,7 +133,12 @@ describe('boot entries and verdicts', () => {
   });
 
   it('phase durations: finished phases from start to end, a running one until now', () => {
-    const r = report('i-1', 'general', { phases: [{ name: 'a', start: at(10), end: at(7) }, { name: 'b', start: at(7) }] });
+    const r = report('i-1', 'general', {
+      phases: [
+        { name: 'a', start: at(10), end: at(7) },
+        { name: 'b', start: at(7) },
+      ],
+    });
     expect(phaseSeconds(r, NOW)).toEqual([
       { name: 'a', seconds: 180, done: true },
       { name: 'b', seconds: 420, done: false },
@@ -135,36 +164,122 @@ describe('logs text', () => {
     const { renderLogs } = await import('../../src/commands/logs.js');
     const text = renderLogs(
       [
-        { instanceId: 'i-0a', group: 'master', state: 'running', zone: 'us-east-1a', boot: report('i-0a', 'master', { phases: [] }), console: { output: '\n', timestamp: '2026-12-05T11:59:00.000Z' } },
-        { instanceId: 'i-0b', group: 'general', state: 'pending', boot: null, bootInvalid: 'boot report is not JSON', console: null, consoleError: 'GetConsoleOutput: throttled' },
+        {
+          instanceId: 'i-0a',
+          group: 'master',
+          state: 'running',
+          zone: 'us-east-1a',
+          boot: report('i-0a', 'master', { phases: [] }),
+          console: { output: '\n', timestamp: '2026-12-05T11:59:00.000Z' },
+        },
+        {
+          instanceId: 'i-0b',
+          group: 'general',
+          state: 'pending',
+          boot: null,
+          bootInvalid: 'boot report is not JSON',
+          console: null,
+          consoleError: 'GetConsoleOutput: throttled',
+        },
       ],
       NOW,
     );
     expect(text).toContain('== i-0a (master, us-east-1a, running) ==\nboot report: running, role master, updated');
-    expect(text).toContain('console output: empty (as of 2026-12-05T11:59:00.000Z) — the instance has written nothing to its serial console yet');
-    expect(text).toContain('== i-0b (general, pending) ==\nboot report: unreadable: boot report is not JSON\nconsole output: GetConsoleOutput: throttled');
+    expect(text).toContain(
+      'console output: empty (as of 2026-12-05T11:59:00.000Z) — the instance has written nothing to its serial console yet',
+    );
+    expect(text).toContain(
+      '== i-0b (general, pending) ==\nboot report: unreadable: boot report is not JSON\nconsole output: GetConsoleOutput: throttled',
+    );
   });
 });
 
 describe('time to Ready per phase (the acceptance run)', () => {
   const at = (s: number) => new Date(Date.parse('2026-12-01T10:00:00Z') + s * 1000).toISOString();
-  const report = (id: string, group: string, result: BootReport['result'], phases: Array<[string, number, number | undefined]>): BootReport =>
-    ({ instanceId: id, group, role: group === 'master' ? 'master' : 'node', result, updatedAt: at(999), phases: phases.map(([name, s, e]) => ({ name, start: at(s), ...(e !== undefined ? { end: at(e) } : {}) })) }) as BootReport;
+  const report = (
+    id: string,
+    group: string,
+    result: BootReport['result'],
+    phases: Array<[string, number, number | undefined]>,
+  ): BootReport =>
+    ({
+      instanceId: id,
+      group,
+      role: group === 'master' ? 'master' : 'node',
+      result,
+      updatedAt: at(999),
+      phases: phases.map(([name, s, e]) => ({ name, start: at(s), ...(e !== undefined ? { end: at(e) } : {}) })),
+    }) as BootReport;
   it('per instance: first start to last end when ready (null otherwise); per phase: count, min, median, max over the phases that ended', () => {
     const t = bootTimes(
       [
-        { instanceId: 'i-1', group: 'master', boot: report('i-1', 'master', 'ready', [['host', 0, 40], ['init', 40, 100]]) },
-        { instanceId: 'i-2', group: 'workers', boot: report('i-2', 'workers', 'ready', [['host', 5, 25], ['join', 25, 30]]) },
-        { instanceId: 'i-3', group: 'workers', boot: report('i-3', 'workers', 'ready', [['host', 0, 30], ['join', 30, 50]]) },
-        { instanceId: 'i-4', group: 'workers', boot: report('i-4', 'workers', 'running', [['host', 0, 60], ['join', 60, undefined]]) },
+        {
+          instanceId: 'i-1',
+          group: 'master',
+          boot: report('i-1', 'master', 'ready', [
+            ['host', 0, 40],
+            ['init', 40, 100],
+          ]),
+        },
+        {
+          instanceId: 'i-2',
+          group: 'workers',
+          boot: report('i-2', 'workers', 'ready', [
+            ['host', 5, 25],
+            ['join', 25, 30],
+          ]),
+        },
+        {
+          instanceId: 'i-3',
+          group: 'workers',
+          boot: report('i-3', 'workers', 'ready', [
+            ['host', 0, 30],
+            ['join', 30, 50],
+          ]),
+        },
+        {
+          instanceId: 'i-4',
+          group: 'workers',
+          boot: report('i-4', 'workers', 'running', [
+            ['host', 0, 60],
+            ['join', 60, undefined],
+          ]),
+        },
         { instanceId: 'i-5', group: 'workers', boot: null },
       ],
       new Date(at(500)),
     );
     expect(t.instances).toEqual([
-      { instanceId: 'i-1', group: 'master', result: 'ready', toReadySeconds: 100, phases: [{ name: 'host', seconds: 40 }, { name: 'init', seconds: 60 }] },
-      { instanceId: 'i-2', group: 'workers', result: 'ready', toReadySeconds: 25, phases: [{ name: 'host', seconds: 20 }, { name: 'join', seconds: 5 }] },
-      { instanceId: 'i-3', group: 'workers', result: 'ready', toReadySeconds: 50, phases: [{ name: 'host', seconds: 30 }, { name: 'join', seconds: 20 }] },
+      {
+        instanceId: 'i-1',
+        group: 'master',
+        result: 'ready',
+        toReadySeconds: 100,
+        phases: [
+          { name: 'host', seconds: 40 },
+          { name: 'init', seconds: 60 },
+        ],
+      },
+      {
+        instanceId: 'i-2',
+        group: 'workers',
+        result: 'ready',
+        toReadySeconds: 25,
+        phases: [
+          { name: 'host', seconds: 20 },
+          { name: 'join', seconds: 5 },
+        ],
+      },
+      {
+        instanceId: 'i-3',
+        group: 'workers',
+        result: 'ready',
+        toReadySeconds: 50,
+        phases: [
+          { name: 'host', seconds: 30 },
+          { name: 'join', seconds: 20 },
+        ],
+      },
       // still running: its open phase is not counted, and it has no time to Ready
       { instanceId: 'i-4', group: 'workers', result: 'running', toReadySeconds: null, phases: [{ name: 'host', seconds: 60 }] },
     ]);

@@ -14,7 +14,9 @@ function fake(kind: Kind, extra: Partial<ResourceHandler> = {}, immutable: strin
     kind,
     edges: HANDLERS[kind].edges,
     observe: async () => [],
-    create: async () => { throw new Error('not in a plan'); },
+    create: async () => {
+      throw new Error('not in a plan');
+    },
     delete: async () => {},
     diff: (node, actual) => {
       const out: Change[] = [];
@@ -34,27 +36,53 @@ const handlers = {
   'launch-template': fake('launch-template', {
     planUpdate: (_n, a) => ({ note: 'new version 2', after: { ...a, attrs: { ...a.attrs, version: '2' } } }),
   }),
-  'auto-scaling-group': fake('auto-scaling-group', { planUpdate: (_n, _a, c) => ({ note: `going to ${String(c[0]!.to)}` }), deleteNote: 'goes with its instances' }),
+  'auto-scaling-group': fake('auto-scaling-group', {
+    planUpdate: (_n, _a, c) => ({ note: `going to ${String(c[0]!.to)}` }),
+    deleteNote: 'goes with its instances',
+  }),
 } as unknown as Handlers;
 
-const node = (key: string, kind: Kind, props: Record<string, unknown>, deps: string[] = []): AnyNode => ({ key, kind, props, deps, tags: {} }) as unknown as AnyNode;
+const node = (key: string, kind: Kind, props: Record<string, unknown>, deps: string[] = []): AnyNode =>
+  ({ key, kind, props, deps, tags: {} }) as unknown as AnyNode;
 /** What exists, built so its desired props are `attrs` (the fake diff reads want.<field>). */
 const actual = (key: string, kind: Kind, id: string, props: Record<string, unknown>, attrs: Record<string, string> = {}): Actual =>
-  ({ key, kind, id, tags: {}, attrs: { ...attrs, ...Object.fromEntries(Object.entries(props).map(([k, v]) => [`want.${k}`, v])) } }) as unknown as Actual;
+  ({
+    key,
+    kind,
+    id,
+    tags: {},
+    attrs: { ...attrs, ...Object.fromEntries(Object.entries(props).map(([k, v]) => [`want.${k}`, v])) },
+  }) as unknown as Actual;
 
 const graph = (...nodes: AnyNode[]): DesiredGraph => ({ clusterId: 'demo-dev', nodes }) as unknown as DesiredGraph;
 const plan = (observed: Actual[], g: DesiredGraph, keep?: (a: Actual) => boolean) =>
-  computePlanFrom(new Map(observed.map((a) => [a.key, a])), g, handlers, { region: 'us-east-1', zones: ['us-east-1a'], ...(keep ? { keep } : {}) });
+  computePlanFrom(new Map(observed.map((a) => [a.key, a])), g, handlers, {
+    region: 'us-east-1',
+    zones: ['us-east-1a'],
+    ...(keep ? { keep } : {}),
+  });
 
 const vpcNode = node('vpc', 'vpc', { cidr: '10.0.0.0/16' });
 const subnetNode = node('subnet/public/us-east-1a', 'subnet', { vpcId: { $ref: 'vpc' } }, ['vpc']);
 
 describe('computePlanFrom', () => {
   const cases: Array<{ name: string; observed: Actual[]; g: DesiredGraph; want: Array<[string, string]>; unchanged: number }> = [
-    { name: 'nothing exists: everything is created, a dependent resolves to PENDING', observed: [], g: graph(vpcNode, subnetNode), want: [['create', 'vpc'], ['create', 'subnet/public/us-east-1a']], unchanged: 0 },
+    {
+      name: 'nothing exists: everything is created, a dependent resolves to PENDING',
+      observed: [],
+      g: graph(vpcNode, subnetNode),
+      want: [
+        ['create', 'vpc'],
+        ['create', 'subnet/public/us-east-1a'],
+      ],
+      unchanged: 0,
+    },
     {
       name: 'all there and matching: nothing to do',
-      observed: [actual('vpc', 'vpc', 'vpc-1', { cidr: '10.0.0.0/16' }), actual('subnet/public/us-east-1a', 'subnet', 'subnet-1', { vpcId: 'vpc-1' })],
+      observed: [
+        actual('vpc', 'vpc', 'vpc-1', { cidr: '10.0.0.0/16' }),
+        actual('subnet/public/us-east-1a', 'subnet', 'subnet-1', { vpcId: 'vpc-1' }),
+      ],
       g: graph(vpcNode, subnetNode),
       want: [],
       unchanged: 2,
@@ -68,21 +96,31 @@ describe('computePlanFrom', () => {
     },
     {
       name: 'an in-place difference is an update',
-      observed: [actual('vpc', 'vpc', 'vpc-1', { cidr: '10.0.0.0/16' }), actual('subnet/public/us-east-1a', 'subnet', 'subnet-1', { vpcId: 'vpc-9' })],
+      observed: [
+        actual('vpc', 'vpc', 'vpc-1', { cidr: '10.0.0.0/16' }),
+        actual('subnet/public/us-east-1a', 'subnet', 'subnet-1', { vpcId: 'vpc-9' }),
+      ],
       g: graph(vpcNode, subnetNode),
       want: [['update', 'subnet/public/us-east-1a']],
       unchanged: 1,
     },
     {
       name: 'a difference that cannot be made in place is refused',
-      observed: [actual('vpc', 'vpc', 'vpc-1', { cidr: '10.9.0.0/16' }), actual('subnet/public/us-east-1a', 'subnet', 'subnet-1', { vpcId: 'vpc-1' })],
+      observed: [
+        actual('vpc', 'vpc', 'vpc-1', { cidr: '10.9.0.0/16' }),
+        actual('subnet/public/us-east-1a', 'subnet', 'subnet-1', { vpcId: 'vpc-1' }),
+      ],
       g: graph(vpcNode, subnetNode),
       want: [['refuse', 'vpc']],
       unchanged: 1,
     },
     {
       name: 'owned but no longer named: deleted (after what it must outlast)',
-      observed: [actual('vpc', 'vpc', 'vpc-1', { cidr: '10.0.0.0/16' }), actual('subnet/public/us-east-1a', 'subnet', 'subnet-1', { vpcId: 'vpc-1' }), actual('asg/old', 'auto-scaling-group', 'old', {})],
+      observed: [
+        actual('vpc', 'vpc', 'vpc-1', { cidr: '10.0.0.0/16' }),
+        actual('subnet/public/us-east-1a', 'subnet', 'subnet-1', { vpcId: 'vpc-1' }),
+        actual('asg/old', 'auto-scaling-group', 'old', {}),
+      ],
       g: graph(vpcNode, subnetNode),
       want: [['delete', 'asg/old']],
       unchanged: 2,
@@ -108,16 +146,38 @@ describe('computePlanFrom', () => {
       fields: [{ field: 'cidr', from: '10.9.0.0/16', to: '10.0.0.0/16' }],
       reason: refusalReason('vpc', 'vpc-1', [{ field: 'cidr', from: '10.9.0.0/16', to: '10.0.0.0/16', inPlace: false }]),
     });
-    expect(p.changes[0]!.reason).toBe('cidr of vpc vpc-1 cannot be changed in place; kubeaz will not replace it. Change the spec back, or destroy and create the cluster.');
+    expect(p.changes[0]!.reason).toBe(
+      'cidr of vpc vpc-1 cannot be changed in place; kubeaz will not replace it. Change the spec back, or destroy and create the cluster.',
+    );
   });
 
   it("a kind's planUpdate note rides on its change, and a dependent sees what it will become", () => {
     const lt = node('lt/workers', 'launch-template', { data: 'new' });
     const asg = node('asg/workers', 'auto-scaling-group', { version: { $ref: 'lt/workers', attr: 'version' } }, ['lt/workers']);
-    const { plan: p, details } = plan([actual('lt/workers', 'launch-template', 'lt-1', { data: 'old' }, { version: '1' }), actual('asg/workers', 'auto-scaling-group', 'asg-1', { version: '1' })], graph(lt, asg));
+    const { plan: p, details } = plan(
+      [
+        actual('lt/workers', 'launch-template', 'lt-1', { data: 'old' }, { version: '1' }),
+        actual('asg/workers', 'auto-scaling-group', 'asg-1', { version: '1' }),
+      ],
+      graph(lt, asg),
+    );
     expect(p.changes).toEqual([
-      { key: 'lt/workers', kind: 'launch-template', action: 'update', id: 'lt-1', fields: [{ field: 'data', from: 'old', to: 'new' }], note: 'new version 2' },
-      { key: 'asg/workers', kind: 'auto-scaling-group', action: 'update', id: 'asg-1', fields: [{ field: 'version', from: '1', to: '2' }], note: 'going to 2' },
+      {
+        key: 'lt/workers',
+        kind: 'launch-template',
+        action: 'update',
+        id: 'lt-1',
+        fields: [{ field: 'data', from: 'old', to: 'new' }],
+        note: 'new version 2',
+      },
+      {
+        key: 'asg/workers',
+        kind: 'auto-scaling-group',
+        action: 'update',
+        id: 'asg-1',
+        fields: [{ field: 'version', from: '1', to: '2' }],
+        note: 'going to 2',
+      },
     ]);
     expect(details).toEqual([]); // no kind here has planDetail
   });
@@ -125,7 +185,10 @@ describe('computePlanFrom', () => {
   it("a deletion carries the kind's deleteNote; keep leaves a resource out", () => {
     const observed = [actual('asg/old', 'auto-scaling-group', 'old', {}), actual('subnet/private/us-east-1b', 'subnet', 'subnet-2', {})];
     const { plan: p, deletions } = plan(observed, graph());
-    expect(p.changes.map((c) => [c.key, c.note])).toEqual([['asg/old', 'goes with its instances'], ['subnet/private/us-east-1b', undefined]]);
+    expect(p.changes.map((c) => [c.key, c.note])).toEqual([
+      ['asg/old', 'goes with its instances'],
+      ['subnet/private/us-east-1b', undefined],
+    ]);
     expect(deletions.map((a) => a.key)).toEqual(['asg/old', 'subnet/private/us-east-1b']);
     expect(plan(observed, graph(), (a) => a.kind === 'subnet').plan.changes.map((c) => c.key)).toEqual(['asg/old']);
   });
@@ -133,13 +196,34 @@ describe('computePlanFrom', () => {
   it('an existing resource whose reference lacks the attribute is an incomplete update, not a crash', () => {
     const n = node('asg/workers', 'auto-scaling-group', { version: { $ref: 'lt/workers', attr: 'version' } }, ['lt/workers']);
     const lt = node('lt/workers', 'launch-template', {});
-    const { plan: p } = plan([actual('lt/workers', 'launch-template', 'lt-1', {}), actual('asg/workers', 'auto-scaling-group', 'asg-1', { version: '1' })], graph(lt, n));
-    expect(p.changes).toEqual([{ key: 'asg/workers', kind: 'auto-scaling-group', action: 'update', id: 'asg-1', fields: [{ field: 'dependencies', from: 'incomplete', to: 'complete' }] }]);
+    const { plan: p } = plan(
+      [actual('lt/workers', 'launch-template', 'lt-1', {}), actual('asg/workers', 'auto-scaling-group', 'asg-1', { version: '1' })],
+      graph(lt, n),
+    );
+    expect(p.changes).toEqual([
+      {
+        key: 'asg/workers',
+        kind: 'auto-scaling-group',
+        action: 'update',
+        id: 'asg-1',
+        fields: [{ field: 'dependencies', from: 'incomplete', to: 'complete' }],
+      },
+    ]);
   });
 
   it('the zones of an existing cluster cannot change', () => {
-    const { plan: p } = plan([actual('vpc', 'vpc', 'vpc-1', { cidr: '10.0.0.0/16' }), actual('subnet/public/us-east-1b', 'subnet', 'subnet-1', { vpcId: 'vpc-1' })], graph(vpcNode));
-    expect(p.changes[0]).toMatchObject({ key: 'vpc', action: 'refuse', fields: [{ field: 'zones', from: ['us-east-1b'], to: ['us-east-1a'] }] });
+    const { plan: p } = plan(
+      [
+        actual('vpc', 'vpc', 'vpc-1', { cidr: '10.0.0.0/16' }),
+        actual('subnet/public/us-east-1b', 'subnet', 'subnet-1', { vpcId: 'vpc-1' }),
+      ],
+      graph(vpcNode),
+    );
+    expect(p.changes[0]).toMatchObject({
+      key: 'vpc',
+      action: 'refuse',
+      fields: [{ field: 'zones', from: ['us-east-1b'], to: ['us-east-1a'] }],
+    });
   });
 });
 
@@ -148,9 +232,18 @@ describe('compareNode', () => {
   it('says missing, unchanged, update, refuse and pending', () => {
     expect(compareNode(handlers, subnetNode, known).verdict).toBe('missing');
     expect(compareNode(handlers, vpcNode, known).verdict).toBe('unchanged');
-    expect(compareNode(handlers, node('vpc', 'vpc', { cidr: '10.1.0.0/16' }), known)).toMatchObject({ verdict: 'refuse', refused: [{ field: 'cidr' }] });
-    const withSubnet = new Map(known).set('subnet/public/us-east-1a', actual('subnet/public/us-east-1a', 'subnet', 'subnet-1', { vpcId: 'vpc-0' }));
-    expect(compareNode(handlers, subnetNode, withSubnet)).toMatchObject({ verdict: 'update', changes: [{ field: 'vpcId', from: 'vpc-0', to: 'vpc-1', inPlace: true }] });
+    expect(compareNode(handlers, node('vpc', 'vpc', { cidr: '10.1.0.0/16' }), known)).toMatchObject({
+      verdict: 'refuse',
+      refused: [{ field: 'cidr' }],
+    });
+    const withSubnet = new Map(known).set(
+      'subnet/public/us-east-1a',
+      actual('subnet/public/us-east-1a', 'subnet', 'subnet-1', { vpcId: 'vpc-0' }),
+    );
+    expect(compareNode(handlers, subnetNode, withSubnet)).toMatchObject({
+      verdict: 'update',
+      changes: [{ field: 'vpcId', from: 'vpc-0', to: 'vpc-1', inPlace: true }],
+    });
     const pending = new Map(known).set('subnet/public/us-east-1a', { ...actual('subnet/public/us-east-1a', 'subnet', PENDING, {}) });
     expect(compareNode(handlers, subnetNode, pending).verdict).toBe('pending');
   });

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 
-const newCtx = () => createRunContext({ clusterId: 'c-d', region: 'us-east-1', accountId: '1', generation: 'g', aws: new AwsClients({ region: 'us-east-1' }) });
+const newCtx = () =>
+  createRunContext({
+    clusterId: 'c-d',
+    region: 'us-east-1',
+    accountId: '1',
+    generation: 'g',
+    aws: new AwsClients({ region: 'us-east-1' }),
+  });
 
 describe('RunContext lifetimes', () => {
   it('perRun makes a value once per key and hands the same one out for the rest of the run, across observe passes', () => {

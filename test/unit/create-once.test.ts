@@ -36,12 +36,20 @@ describe('createOnce after a NotFound', () => {
       observe: async () => made.filter((a) => a.kind === 'route-table'),
       create: async (_ctx, node) => {
         creates++;
-        made.push({ key: node.key, kind: 'route-table', id: `rtb-${creates}`, attrs: {}, tags: node.tags, observed: { associated: false } });
+        made.push({
+          key: node.key,
+          kind: 'route-table',
+          id: `rtb-${creates}`,
+          attrs: {},
+          tags: node.tags,
+          observed: { associated: false },
+        });
         if (creates === 1) throw notFound();
         associated++;
         return made[made.length - 1]!;
       },
-      diff: (_node, a) => ((a.observed as { associated: boolean }).associated ? [] : [{ field: 'subnetIds', from: [], to: ['subnet-1'], inPlace: true }]),
+      diff: (_node, a) =>
+        (a.observed as { associated: boolean }).associated ? [] : [{ field: 'subnetIds', from: [], to: ['subnet-1'], inPlace: true }],
       update: async (_ctx, _node, a) => {
         associated++;
         return { ...a, observed: { associated: true } };
@@ -56,7 +64,14 @@ describe('createOnce after a NotFound', () => {
         { key: 'rt/public', kind: 'route-table', props: {}, deps: ['vpc'], tags: {} },
       ],
     } as unknown as DesiredGraph;
-    const ctx = createRunContext({ clusterId: 'c-d', region: 'us-east-1', accountId: '1', generation: 'g', aws: new AwsClients({ region: 'us-east-1' }), timing: { pollSeconds: 0.01, maxWaitSeconds: 5, propagationSeconds: 5, dependencySeconds: 1 } });
+    const ctx = createRunContext({
+      clusterId: 'c-d',
+      region: 'us-east-1',
+      accountId: '1',
+      generation: 'g',
+      aws: new AwsClients({ region: 'us-east-1' }),
+      timing: { pollSeconds: 0.01, maxWaitSeconds: 5, propagationSeconds: 5, dependencySeconds: 1 },
+    });
     // when
     const r = await reconcile(ctx, graph, handlers, { concurrency: 2, observed: new Map() });
     // then: one table, associated once, the run ok

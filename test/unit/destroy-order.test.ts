@@ -28,6 +28,7 @@ describe('deleteAfter', () => {
 
   it('the plan lists deletions in the same order', () => {
     const order = deletionOrder(HANDLERS);
-    for (const k of kinds) for (const before of after[k]) expect(order.indexOf(before), `${before} before ${k}`).toBeLessThan(order.indexOf(k));
+    for (const k of kinds)
+      for (const before of after[k]) expect(order.indexOf(before), `${before} before ${k}`).toBeLessThan(order.indexOf(k));
   });
 });

@@ -15,7 +15,14 @@ import type { Actual, ResourceHandler } from '../../src/resources/types.js';
 import type { Kind } from '../../src/model/types.js';
 
 const ctx = () =>
-  createRunContext({ clusterId: 'c-d', region: 'us-east-1', accountId: '1', generation: 'g', aws: new AwsClients({ region: 'us-east-1' }), timing: { pollSeconds: 0.01, maxWaitSeconds: 5, propagationSeconds: 5, dependencySeconds: 1 } });
+  createRunContext({
+    clusterId: 'c-d',
+    region: 'us-east-1',
+    accountId: '1',
+    generation: 'g',
+    aws: new AwsClients({ region: 'us-east-1' }),
+    timing: { pollSeconds: 0.01, maxWaitSeconds: 5, propagationSeconds: 5, dependencySeconds: 1 },
+  });
 
 const a = (kind: Kind, key: string): Actual => ({ key, kind, id: `${kind}-${key}`, attrs: {}, tags: {} });
 
@@ -32,7 +39,9 @@ function recording(failing: string[] = []) {
       kind,
       edges: HANDLERS[kind].edges,
       observe: async () => [],
-      create: async () => { throw new Error('no'); },
+      create: async () => {
+        throw new Error('no');
+      },
       diff: () => [],
       delete: async (_ctx: unknown, x: Actual) => {
         const start = ++clock;
@@ -100,7 +109,7 @@ describe('destroy on the shared scheduler', () => {
     expect(attempted.has('asg/master')).toBe(true);
   });
 
-  it("the Kubernetes sweep sits between the kinds it comes after and the ones it comes before", () => {
+  it('the Kubernetes sweep sits between the kinds it comes after and the ones it comes before', () => {
     const { nodes, byKey } = deletionGraph(HANDLERS, [a('subnet', 'subnet/public/a'), a('auto-scaling-group', 'asg/w')], { sweep: true });
     const subnetNode = nodes.find((n) => byKey.get(n.key)?.kind === 'subnet')!;
     expect(subnetNode.deps).toContain(DESTROY_SWEEP.name);
@@ -118,7 +127,9 @@ describe('one deletion: what destroy does with the errors AWS answers', () => {
       kind: 'subnet',
       edges: HANDLERS.subnet.edges,
       observe: async () => [],
-      create: async () => { throw new Error('no'); },
+      create: async () => {
+        throw new Error('no');
+      },
       diff: () => [],
       delete: async () => {
         const next = answers[calls++] ?? 'ok';
@@ -129,9 +140,26 @@ describe('one deletion: what destroy does with the errors AWS answers', () => {
   }
   const cases: Array<{ name: string; answers: string[]; deleted: boolean; calls: number | 'several'; error?: RegExp }> = [
     { name: 'gone at the first try', answers: ['ok'], deleted: true, calls: 1 },
-    { name: 'DependencyViolation while what it waits on leaves: tried again until it goes', answers: ['DependencyViolation', 'DependencyViolation', 'ok'], deleted: true, calls: 3 },
-    { name: 'any other error: reported at once, not tried again', answers: ['AccessDenied'], deleted: false, calls: 1, error: /deleting subnet\/a \(subnet-subnet\/a\): .*AccessDenied/ },
-    { name: 'DependencyViolation past the dependency budget (1 s here): reported', answers: Array<string>(10_000).fill('DependencyViolation'), deleted: false, calls: 'several', error: /DependencyViolation/ },
+    {
+      name: 'DependencyViolation while what it waits on leaves: tried again until it goes',
+      answers: ['DependencyViolation', 'DependencyViolation', 'ok'],
+      deleted: true,
+      calls: 3,
+    },
+    {
+      name: 'any other error: reported at once, not tried again',
+      answers: ['AccessDenied'],
+      deleted: false,
+      calls: 1,
+      error: /deleting subnet\/a \(subnet-subnet\/a\): .*AccessDenied/,
+    },
+    {
+      name: 'DependencyViolation past the dependency budget (1 s here): reported',
+      answers: Array<string>(10_000).fill('DependencyViolation'),
+      deleted: false,
+      calls: 'several',
+      error: /DependencyViolation/,
+    },
   ];
   for (const c of cases) {
     it(c.name, async () => {

@@ -38,7 +38,13 @@ describe('the error model', () => {
       [new SpecError('c.yaml', [{ path: 'spec', message: 'bad' }]), 'user', 2],
       [new LockHeldError('/l', { pid: 1, host: 'h', command: 'create', startedAt: 't' }), 'user', 1],
       [new KubeazError('reading vpc resources: AccessDenied', 'AccessDenied', 'vpc'), 'aws', 1],
-      [new KubeazError('IAM role r already exists outside /kubeaz/: not ours, refusing to adopt it', 'RefusedAdopt', 'r', { source: 'user' }), 'user', 1],
+      [
+        new KubeazError('IAM role r already exists outside /kubeaz/: not ours, refusing to adopt it', 'RefusedAdopt', 'r', {
+          source: 'user',
+        }),
+        'user',
+        1,
+      ],
       [new GraphError('dependency cycle: a → b → a'), 'internal', 1],
     ];
     for (const [e, source, code] of cases) {

@@ -8,7 +8,20 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ETCD_RPC_DESCRIPTOR, EtcdClient, EtcdError, classifyGrpcError, findLeader, memberListFrom, idFromHex, idToHex, isHealthy, isLeader, probeAll, sameId } from '../../src/etcd/client.js';
+import {
+  ETCD_RPC_DESCRIPTOR,
+  EtcdClient,
+  EtcdError,
+  classifyGrpcError,
+  findLeader,
+  memberListFrom,
+  idFromHex,
+  idToHex,
+  isHealthy,
+  isLeader,
+  probeAll,
+  sameId,
+} from '../../src/etcd/client.js';
 
 // 2^53 + 1 (a Number reads it as 2^53) and a value near 2^64
 const BIG = '9007199254740993';
@@ -24,26 +37,56 @@ describe('EtcdClient against a crafted gRPC server', () => {
   let memberRemove: Handler;
 
   beforeAll(async () => {
-    const def = loader.fromJSON(ETCD_RPC_DESCRIPTOR as Parameters<typeof loader.fromJSON>[0], { keepCase: true, longs: String, defaults: true, arrays: true });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { etcdserverpb: { Maintenance: { service: grpc.ServiceDefinition }; Cluster: { service: grpc.ServiceDefinition } } };
+    const def = loader.fromJSON(ETCD_RPC_DESCRIPTOR as Parameters<typeof loader.fromJSON>[0], {
+      keepCase: true,
+      longs: String,
+      defaults: true,
+      arrays: true,
+    });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      etcdserverpb: { Maintenance: { service: grpc.ServiceDefinition }; Cluster: { service: grpc.ServiceDefinition } };
+    };
     server = new grpc.Server();
     const header = { cluster_id: HUGE, member_id: BIG, revision: '7', raft_term: '3' };
-    const log = (method: string, h: Handler): Handler => (call, cb) => {
-      seen.push({ method, request: call.request });
-      h(call, cb);
-    };
+    const log =
+      (method: string, h: Handler): Handler =>
+      (call, cb) => {
+        seen.push({ method, request: call.request });
+        h(call, cb);
+      };
     server.addService(pkg.etcdserverpb.Maintenance.service, {
-      Status: log('Status', (_c, cb) => cb(null, { header, version: '3.6.6', dbSize: '20480', leader: BIG, raftIndex: '10', raftTerm: '3', raftAppliedIndex: '10', errors: [], dbSizeInUse: '16384', isLearner: false })),
+      Status: log('Status', (_c, cb) =>
+        cb(null, {
+          header,
+          version: '3.6.6',
+          dbSize: '20480',
+          leader: BIG,
+          raftIndex: '10',
+          raftTerm: '3',
+          raftAppliedIndex: '10',
+          errors: [],
+          dbSizeInUse: '16384',
+          isLearner: false,
+        }),
+      ),
       Snapshot: () => undefined,
     });
     server.addService(pkg.etcdserverpb.Cluster.service, {
       MemberList: log('MemberList', (_c, cb) =>
-        cb(null, { header, members: [{ ID: BIG, name: 'ip-10-0-1-5', peerURLs: ['https://10.0.1.5:2380'], clientURLs: ['https://10.0.1.5:2379'] }, { ID: HUGE, name: '', peerURLs: ['https://10.0.2.7:2380'], clientURLs: [] }] }),
+        cb(null, {
+          header,
+          members: [
+            { ID: BIG, name: 'ip-10-0-1-5', peerURLs: ['https://10.0.1.5:2380'], clientURLs: ['https://10.0.1.5:2379'] },
+            { ID: HUGE, name: '', peerURLs: ['https://10.0.2.7:2380'], clientURLs: [] },
+          ],
+        }),
       ),
       MemberAdd: log('MemberAdd', (c, cb) => memberAdd(c, cb)),
       MemberRemove: log('MemberRemove', (c, cb) => memberRemove(c, cb)),
     });
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
     endpoint = `http://127.0.0.1:${port}`;
   });
   afterAll(() => server?.forceShutdown());
@@ -52,7 +95,17 @@ describe('EtcdClient against a crafted gRPC server', () => {
     const c = await EtcdClient.connect(endpoint);
     try {
       const s = await c.status();
-      expect(s).toMatchObject({ endpoint, memberId: BIG, leader: BIG, clusterId: HUGE, version: '3.6.6', dbSize: '20480', raftTerm: '3', errors: [], isLearner: false });
+      expect(s).toMatchObject({
+        endpoint,
+        memberId: BIG,
+        leader: BIG,
+        clusterId: HUGE,
+        version: '3.6.6',
+        dbSize: '20480',
+        raftTerm: '3',
+        errors: [],
+        isLearner: false,
+      });
       expect(Number(s.memberId)).toBe(2 ** 53); // what a Number would have made of it
       expect(isLeader(s)).toBe(true);
       expect(idToHex(s.memberId)).toBe('20000000000001');
@@ -66,8 +119,24 @@ describe('EtcdClient against a crafted gRPC server', () => {
     try {
       const ms = await c.memberList();
       expect(ms).toEqual([
-        { id: BIG, idHex: '20000000000001', name: 'ip-10-0-1-5', peerURLs: ['https://10.0.1.5:2380'], clientURLs: ['https://10.0.1.5:2379'], isLearner: false, started: true },
-        { id: HUGE, idHex: 'ffffffffffffffc5', name: '', peerURLs: ['https://10.0.2.7:2380'], clientURLs: [], isLearner: false, started: false },
+        {
+          id: BIG,
+          idHex: '20000000000001',
+          name: 'ip-10-0-1-5',
+          peerURLs: ['https://10.0.1.5:2380'],
+          clientURLs: ['https://10.0.1.5:2379'],
+          isLearner: false,
+          started: true,
+        },
+        {
+          id: HUGE,
+          idHex: 'ffffffffffffffc5',
+          name: '',
+          peerURLs: ['https://10.0.2.7:2380'],
+          clientURLs: [],
+          isLearner: false,
+          started: false,
+        },
       ]);
     } finally {
       c.close();
@@ -114,7 +183,10 @@ describe('EtcdClient against a crafted gRPC server', () => {
     expect(probes[1]).toMatchObject({ endpoint: 'http://127.0.0.1:1', ok: false, error: { code: 'Unavailable' } });
     expect((await findLeader(['http://127.0.0.1:1', endpoint], { callTimeoutMs: 2000 }))?.endpoint).toBe(endpoint);
     // the member list from the first endpoint that answers; none answering is undefined, not a throw
-    expect(await memberListFrom(['http://127.0.0.1:1', endpoint], { callTimeoutMs: 2000 })).toMatchObject({ endpoint, members: [{ id: BIG }, { id: HUGE }] });
+    expect(await memberListFrom(['http://127.0.0.1:1', endpoint], { callTimeoutMs: 2000 })).toMatchObject({
+      endpoint,
+      members: [{ id: BIG }, { id: HUGE }],
+    });
     expect(await memberListFrom(['http://127.0.0.1:1'], { callTimeoutMs: 2000 })).toBeUndefined();
   });
 });

@@ -13,14 +13,24 @@ import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { deriveGraph } from '../../src/model/derive.js';
-import { FEATURES_TAG, featureOf, featuresOf, featuresOfSpec, featuresSeen, featuresTagValue, recordedFeatures } from '../../src/model/features.js';
+import {
+  FEATURES_TAG,
+  featureOf,
+  featuresOf,
+  featuresOfSpec,
+  featuresSeen,
+  featuresTagValue,
+  recordedFeatures,
+} from '../../src/model/features.js';
 import { KEY_TAG, OWNER_TAG, type Kind, type Tags } from '../../src/model/types.js';
 import { clusterHome, mayHave } from '../../src/resources/cluster-record.js';
 import { HANDLERS } from '../../src/resources/index.js';
 import { clusterSchema, type ClusterSpecInput } from '../../src/spec/schema.js';
 
 const TEMPLATE_DIR = path.resolve(import.meta.dirname, '../../templates');
-const templates: Record<string, string> = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, fs.readFileSync(path.join(TEMPLATE_DIR, t), 'utf8')]));
+const templates: Record<string, string> = Object.fromEntries(
+  TEMPLATE_NAMES.map((t) => [t, fs.readFileSync(path.join(TEMPLATE_DIR, t), 'utf8')]),
+);
 const facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0' }, templates };
 
 const spec = (opts: { nlb?: boolean; irsa?: boolean } = {}) =>
@@ -52,7 +62,13 @@ describe('model/features.ts', () => {
     expect(of('bucket-object', 'object/discovery/openid/v1/jwks')).toBe('irsa');
     expect(of('bucket-object', 'object/bootstrap/master/addons/x.yaml')).toBeUndefined();
     expect(of('vpc', 'vpc')).toBeUndefined();
-    expect(featuresOf([{ kind: 'oidc-provider', key: 'oidc-provider' }, { kind: 'target-group', key: 'tg/x' }, { kind: 'vpc', key: 'vpc' }])).toEqual(['irsa', 'nlb']);
+    expect(
+      featuresOf([
+        { kind: 'oidc-provider', key: 'oidc-provider' },
+        { kind: 'target-group', key: 'tg/x' },
+        { kind: 'vpc', key: 'vpc' },
+      ]),
+    ).toEqual(['irsa', 'nlb']);
   });
 
   it('writes the tag sorted, `none` for nothing, and reads back only what it knows', () => {
@@ -67,7 +83,11 @@ describe('model/features.ts', () => {
   });
 
   it('what observe found: its resources’ features and what the VPC already records (once recorded, kept)', () => {
-    const vpc = (v?: string): { kind: Kind; key: string; tags: Tags } => ({ kind: 'vpc', key: 'vpc', tags: v === undefined ? {} : { [FEATURES_TAG]: v } });
+    const vpc = (v?: string): { kind: Kind; key: string; tags: Tags } => ({
+      kind: 'vpc',
+      key: 'vpc',
+      tags: v === undefined ? {} : { [FEATURES_TAG]: v },
+    });
     expect(featuresSeen([vpc('elb'), { kind: 'oidc-provider', key: 'oidc-provider', tags: {} }])).toEqual(['elb', 'irsa']);
     // IRSA turned off and its last resource deleted: the record keeps it, so the next no-op changes nothing
     expect(featuresSeen([vpc('elb irsa')])).toEqual(['elb', 'irsa']);
@@ -91,7 +111,14 @@ describe('model/features.ts', () => {
     expect(g.nodes.find((n) => n.kind === 'discovery-bucket')!.deps).toContain('vpc');
     // the VPC's diff sees the record like any tag of its own (made with it, updated when it changes)
     const vpcNode = g.nodes.find((n) => n.kind === 'vpc')!;
-    const actual = { key: 'vpc', kind: 'vpc' as const, id: 'vpc-1', attrs: {}, tags: { ...vpcNode.tags, [FEATURES_TAG]: 'elb' }, observed: { cidr: '10.0.0.0/16', tenancy: 'default', dnsSupport: true, dnsHostnames: true } };
+    const actual = {
+      key: 'vpc',
+      kind: 'vpc' as const,
+      id: 'vpc-1',
+      attrs: {},
+      tags: { ...vpcNode.tags, [FEATURES_TAG]: 'elb' },
+      observed: { cidr: '10.0.0.0/16', tenancy: 'default', dnsSupport: true, dnsHostnames: true },
+    };
     expect(HANDLERS.vpc.diff({ key: 'vpc', kind: 'vpc', props: vpcNode.props, tags: vpcNode.tags } as never, actual)).toEqual([
       { field: 'tags', from: { [FEATURES_TAG]: 'elb' }, to: { [FEATURES_TAG]: 'elb irsa' }, inPlace: true },
     ]);
@@ -106,11 +133,24 @@ describe('resources/cluster-record.ts', () => {
     s3.reset();
   });
   const ctx = (features?: string[]) => {
-    const c = createRunContext({ clusterId: 'demo-dev', region: 'eu-west-1', accountId: '123456789012', generation: 'g', aws: new AwsClients({ region: 'eu-west-1' }) });
+    const c = createRunContext({
+      clusterId: 'demo-dev',
+      region: 'eu-west-1',
+      accountId: '123456789012',
+      generation: 'g',
+      aws: new AwsClients({ region: 'eu-west-1' }),
+    });
     if (features) c.features = new Set(features as never);
     return c;
   };
-  const vpc = (tags: Record<string, string>) => ({ Vpcs: [{ VpcId: 'vpc-1', Tags: Object.entries({ [OWNER_TAG]: 'demo-dev', [KEY_TAG]: 'vpc', ...tags }).map(([Key, Value]) => ({ Key, Value })) }] });
+  const vpc = (tags: Record<string, string>) => ({
+    Vpcs: [
+      {
+        VpcId: 'vpc-1',
+        Tags: Object.entries({ [OWNER_TAG]: 'demo-dev', [KEY_TAG]: 'vpc', ...tags }).map(([Key, Value]) => ({ Key, Value })),
+      },
+    ],
+  });
 
   it('spares a feature the VPC leaves out; one DescribeVpcs per pass, whatever asks', async () => {
     ec2.on(DescribeVpcsCommand).resolves(vpc({ [FEATURES_TAG]: 'elb' }));

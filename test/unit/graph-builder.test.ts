@@ -4,7 +4,12 @@ import { GraphError } from '../../src/model/graph.js';
 import { ref } from '../../src/model/types.js';
 import type { ClusterSpec } from '../../src/spec/schema.js';
 
-const spec = { apiVersion: 'kubeaz/v1', kind: 'Cluster', metadata: { name: 'demo', environment: 'dev' }, spec: { region: 'us-east-1', tags: {} } } as unknown as ClusterSpec;
+const spec = {
+  apiVersion: 'kubeaz/v1',
+  kind: 'Cluster',
+  metadata: { name: 'demo', environment: 'dev' },
+  spec: { region: 'us-east-1', tags: {} },
+} as unknown as ClusterSpec;
 
 describe('GraphBuilder: dependencies from $refs, checked when the graph is built', () => {
   it('derives a node’s deps from the keys its props reference, plus the ordering-only and ready extras', () => {
@@ -13,7 +18,13 @@ describe('GraphBuilder: dependencies from $refs, checked when the graph is built
     b.add('internet-gateway', 'igw', 'i', { vpcId: vpc });
     b.add('subnet', 'subnet/a', 's', { vpcId: vpc, cidr: '10.0.0.0/24', zone: 'us-east-1a', tier: 'public' });
     b.add('elastic-ip', 'eip', 'e', { purpose: 'nat' });
-    b.add('nat-gateway', 'nat', 'n', { subnetId: ref('subnet/a'), allocationId: ref('eip', 'allocationId') }, { after: ['igw'], ready: ['eip'] });
+    b.add(
+      'nat-gateway',
+      'nat',
+      'n',
+      { subnetId: ref('subnet/a'), allocationId: ref('eip', 'allocationId') },
+      { after: ['igw'], ready: ['eip'] },
+    );
     const g = b.build('demo-dev');
     const byKey = Object.fromEntries(g.nodes.map((n) => [n.key, n]));
     expect(byKey.igw!.deps).toEqual(['vpc']);

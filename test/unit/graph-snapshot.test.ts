@@ -22,9 +22,12 @@ import type { ClusterSpec } from '../../src/spec/schema.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NOW = new Date('2026-01-15T00:00:00Z');
 
-const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
+const walk = (dir: string): string[] =>
+  readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
 const templatesDir = join(ROOT, 'templates');
-const templates = Object.fromEntries(walk(templatesDir).map((p) => [relative(templatesDir, p).split('\\').join('/'), readFileSync(p, 'utf8')]));
+const templates = Object.fromEntries(
+  walk(templatesDir).map((p) => [relative(templatesDir, p).split('\\').join('/'), readFileSync(p, 'utf8')]),
+);
 const facts: Facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' }, templates };
 const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
 
@@ -40,10 +43,15 @@ function variant(...edits: [string, string][]): ClusterSpec {
 
 /** JSON with every object's keys sorted: the same value gives the same text, whatever order a builder set its fields in */
 const canonical = (v: unknown): string =>
-  JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+  JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
 const digest = (v: unknown) => createHash('sha256').update(canonical(v)).digest('hex').slice(0, 12);
 /** props as the digest covers them: a launch template's user data (the rendered template) is left out */
-const digestedProps = (kind: string, props: unknown) => (kind === 'launch-template' && props && typeof props === 'object' ? { ...props, userData: '(the rendered template)' } : props);
+const digestedProps = (kind: string, props: unknown) =>
+  kind === 'launch-template' && props && typeof props === 'object' ? { ...props, userData: '(the rendered template)' } : props;
 
 /** One line per node: `kind key <- deps | ready: …  # props <digest> tags <digest>` */
 function graphLines(g: ReturnType<typeof deriveGraph>): string {
@@ -69,7 +77,11 @@ const SPECS: Record<string, () => ClusterSpec> = {
     return s;
   },
   'no-public-domain-no-users-public-groups': () => {
-    const s = variant(['    publicDomain: example.com\n', '    internalDomain: corp.kube\n'], ['      publicRecord: lb\n', ''], ['  iam:\n    users: [{ name: backup-reader, bucketAccess: read }]\n', '']);
+    const s = variant(
+      ['    publicDomain: example.com\n', '    internalDomain: corp.kube\n'],
+      ['      publicRecord: lb\n', ''],
+      ['  iam:\n    users: [{ name: backup-reader, bucketAccess: read }]\n', ''],
+    );
     for (const ng of s.spec.nodeGroups) ng.subnets = 'public';
     return s;
   },
@@ -80,11 +92,18 @@ describe('derived graph snapshots (identical across model refactors)', () => {
     const g = deriveGraph(SPECS[name]!(), facts);
     const before = new Set<string>();
     for (const n of g.nodes) {
-      expect(n.deps.filter((d) => !before.has(d)), `${n.key} depends only on nodes listed before it`).toEqual([]);
+      expect(
+        n.deps.filter((d) => !before.has(d)),
+        `${n.key} depends only on nodes listed before it`,
+      ).toEqual([]);
       before.add(n.key);
     }
     expect(Object.keys(g).sort(), 'every field of the graph is in the snapshot').toEqual(['clusterId', 'nodes']);
-    for (const n of g.nodes) expect(Object.keys(n).filter((k) => !['key', 'kind', 'props', 'deps', 'tags', 'ready'].includes(k)), `${n.key}: every field is in the snapshot`).toEqual([]);
+    for (const n of g.nodes)
+      expect(
+        Object.keys(n).filter((k) => !['key', 'kind', 'props', 'deps', 'tags', 'ready'].includes(k)),
+        `${n.key}: every field is in the snapshot`,
+      ).toEqual([]);
     await expect(graphLines(g)).toMatchFileSnapshot(`./__snapshots__/graph.${name}.txt`);
   });
 });

@@ -33,7 +33,8 @@ function variant(...edits: [string, string][]): { spec: ClusterSpec; warnings: s
   }
   return parseSpec(text, 'v.yaml', NOW);
 }
-const withCount = (n: number, ...more: [string, string][]) => variant(['    volumeSize: 50\n', `    volumeSize: 50\n    count: ${n}\n`], ...more);
+const withCount = (n: number, ...more: [string, string][]) =>
+  variant(['    volumeSize: 50\n', `    volumeSize: 50\n    count: ${n}\n`], ...more);
 const issuesOf = (f: () => unknown): string[] => {
   try {
     f();
@@ -64,7 +65,9 @@ describe('spec.controlPlane.count', () => {
   });
 
   it("reserves 'master' and 'master-*' as node group names", () => {
-    expect(issuesOf(() => variant(['- name: workers', '- name: master-2']))).toEqual([expect.stringMatching(/^spec\.nodeGroups\[0\]\.name: 'master-2': .*reserved/)]);
+    expect(issuesOf(() => variant(['- name: workers', '- name: master-2']))).toEqual([
+      expect.stringMatching(/^spec\.nodeGroups\[0\]\.name: 'master-2': .*reserved/),
+    ]);
     expect(issuesOf(() => variant(['- name: workers', '- name: master']))).toEqual([expect.stringMatching(/reserved/)]);
     // a name that only starts with the letters is free
     expect(issuesOf(() => variant(['- name: workers', '- name: mastery']))).toEqual([]);
@@ -72,7 +75,9 @@ describe('spec.controlPlane.count', () => {
 
   it('warns when fewer zones than masters put a majority in one zone, and only then', () => {
     const two = (n: number) => withCount(n, ['zones: [us-east-1a, us-east-1b, us-east-1c]', 'zones: [us-east-1a, us-east-1b]']);
-    expect(two(3).warnings).toEqual([expect.stringMatching(/us-east-1a holds 2 of the 3 masters, a majority .*losing that zone loses quorum/)]);
+    expect(two(3).warnings).toEqual([
+      expect.stringMatching(/us-east-1a holds 2 of the 3 masters, a majority .*losing that zone loses quorum/),
+    ]);
     expect(two(5).warnings).toEqual([expect.stringMatching(/us-east-1a holds 3 of the 5 masters/)]);
     expect(withCount(3).warnings).toEqual([]); // 3 zones: one each
     expect(withCount(5).warnings).toEqual([]); // 3 zones: 2, 2, 1 — no zone holds a majority
@@ -91,7 +96,13 @@ describe('masterGroups', () => {
       { name: 'master-2', zone: 'us-east-1b' },
       { name: 'master-3', zone: 'us-east-1c' },
     ]);
-    expect(masterGroups(withCount(5).spec).map((m) => m.zone)).toEqual(['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1a', 'us-east-1b']);
+    expect(masterGroups(withCount(5).spec).map((m) => m.zone)).toEqual([
+      'us-east-1a',
+      'us-east-1b',
+      'us-east-1c',
+      'us-east-1a',
+      'us-east-1b',
+    ]);
   });
 
   it('the existing master keeps the zone it runs in; the others take the rest in order', () => {
@@ -126,7 +137,9 @@ describe('shortName', () => {
   });
 
   it('the classic API load balancers keep their names for every cluster id the schema allows', () => {
-    const n = naming(variant(['  name: demo\n', `  name: ${'n'.repeat(12)}\n`], ['  environment: dev\n', `  environment: ${'e'.repeat(11)}\n`]).spec);
+    const n = naming(
+      variant(['  name: demo\n', `  name: ${'n'.repeat(12)}\n`], ['  environment: dev\n', `  environment: ${'e'.repeat(11)}\n`]).spec,
+    );
     expect(n.elbPublic).toBe(`${'n'.repeat(12)}-${'e'.repeat(11)}-api`);
     expect(n.elbInternal).toBe(`${'n'.repeat(12)}-${'e'.repeat(11)}-api-int`);
   });
@@ -175,7 +188,10 @@ describe('the desired graph of a highly available control plane', () => {
     const three = config(g3);
     expect(three.ms.controlPlaneCount).toBe(3);
     // each master group's launch template tells its agent it is a master
-    for (const m of masters) expect(agentArgsOfUserData(node<'launch-template'>(g3.nodes, `lt/${m}`).props.userData as string).join(' ')).toContain(`--group ${m} --settings {"elasticIps":0,"labels":{"kubeaz.io/role":"master"},"role":"master"`);
+    for (const m of masters)
+      expect(agentArgsOfUserData(node<'launch-template'>(g3.nodes, `lt/${m}`).props.userData as string).join(' ')).toContain(
+        `--group ${m} --settings {"elasticIps":0,"labels":{"kubeaz.io/role":"master"},"role":"master"`,
+      );
     const one = config(deriveGraph(variant().spec, facts));
     expect(one.ms.controlPlaneCount).toBe(1);
   });
@@ -183,9 +199,16 @@ describe('the desired graph of a highly available control plane', () => {
   it('etcd (2379-2380) is open on the masters only, from the masters only', () => {
     const etcd = g3.nodes
       .filter((n) => n.kind === 'security-group-rules')
-      .flatMap((n) => (n as DesiredNode<'security-group-rules'>).props.ingress.map((r) => ({ on: refKey((n as DesiredNode<'security-group-rules'>).props.groupId), r })))
+      .flatMap((n) =>
+        (n as DesiredNode<'security-group-rules'>).props.ingress.map((r) => ({
+          on: refKey((n as DesiredNode<'security-group-rules'>).props.groupId),
+          r,
+        })),
+      )
       .filter(({ r }) => r.protocol === 'tcp' && (r.fromPort ?? 0) <= 2380 && (r.toPort ?? 0) >= 2379);
-    expect(etcd.map(({ on, r }) => [on, r.fromPort, r.toPort, r.sourceGroup ? refKey(r.sourceGroup) : r.cidr])).toEqual([['sg/master', 2379, 2380, 'sg/master']]);
+    expect(etcd.map(({ on, r }) => [on, r.fromPort, r.toPort, r.sourceGroup ? refKey(r.sourceGroup) : r.cidr])).toEqual([
+      ['sg/master', 2379, 2380, 'sg/master'],
+    ]);
   });
 
   it('count 1 builds exactly the graph of a spec without the field', () => {
@@ -194,9 +217,13 @@ describe('the desired graph of a highly available control plane', () => {
     expect(explicit.nodes.filter((n) => n.key.startsWith('asg/master')).map((n) => n.key)).toEqual(['asg/master']);
   });
 
-  it('nat none puts every master in its zone\'s public subnet', () => {
+  it("nat none puts every master in its zone's public subnet", () => {
     const g = deriveGraph(withCount(3, ['nat: perZone', 'nat: none']).spec, facts);
-    expect(masters.map((m) => refKey(node<'auto-scaling-group'>(g.nodes, `asg/${m}`).props.subnetIds[0]))).toEqual(['subnet/public/us-east-1a', 'subnet/public/us-east-1b', 'subnet/public/us-east-1c']);
+    expect(masters.map((m) => refKey(node<'auto-scaling-group'>(g.nodes, `asg/${m}`).props.subnetIds[0]))).toEqual([
+      'subnet/public/us-east-1a',
+      'subnet/public/us-east-1b',
+      'subnet/public/us-east-1c',
+    ]);
   });
 });
 
@@ -208,7 +235,10 @@ describe('IAM for an HA control plane (least privilege: what the bucket grants a
       if (st.Effect !== 'Allow') return false;
       const actions = ([] as string[]).concat(st.Action);
       const resources = ([] as unknown[]).concat(st.Resource).filter((r): r is string => typeof r === 'string');
-      return actions.includes(action) && resources.some((r) => new RegExp(`^${r.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '*' ? '.*' : `\\${c}`))}$`).test(arn));
+      return (
+        actions.includes(action) &&
+        resources.some((r) => new RegExp(`^${r.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '*' ? '.*' : `\\${c}`))}$`).test(arn))
+      );
     });
 
   it('a master may read and conditionally write the control-plane records and read pki/; a node may not touch them', async () => {
@@ -227,9 +257,19 @@ describe('IAM for an HA control plane (least privilege: what the bucket grants a
   });
 
   it('with the longest cluster id, five masters and 20-character groups, every derived name fits AWS', () => {
-    const { spec } = withCount(5, ['  name: demo\n', `  name: ${'n'.repeat(12)}\n`], ['  environment: dev\n', `  environment: ${'e'.repeat(11)}\n`]);
+    const { spec } = withCount(
+      5,
+      ['  name: demo\n', `  name: ${'n'.repeat(12)}\n`],
+      ['  environment: dev\n', `  environment: ${'e'.repeat(11)}\n`],
+    );
     const g = deriveGraph(spec, facts);
-    const limits: Partial<Record<AnyNode['kind'], number>> = { 'load-balancer': 32, 'auto-scaling-group': 255, 'launch-template': 128, 'iam-role': 64, 'instance-profile': 128 };
+    const limits: Partial<Record<AnyNode['kind'], number>> = {
+      'load-balancer': 32,
+      'auto-scaling-group': 255,
+      'launch-template': 128,
+      'iam-role': 64,
+      'instance-profile': 128,
+    };
     let n = 0;
     for (const x of g.nodes) {
       const max = limits[x.kind];
@@ -237,9 +277,11 @@ describe('IAM for an HA control plane (least privilege: what the bucket grants a
       expect((x.props as { name: string }).name.length, x.key).toBeLessThanOrEqual(max);
       n++;
     }
-    expect(g.nodes.filter((x) => x.kind === 'auto-scaling-group' && x.key.startsWith('asg/master')).map((x) => (x.props as { name: string }).name)).toEqual(
-      ['master', 'master-2', 'master-3', 'master-4', 'master-5'].map((m) => `${'n'.repeat(12)}-${'e'.repeat(11)}-${m}`),
-    );
+    expect(
+      g.nodes
+        .filter((x) => x.kind === 'auto-scaling-group' && x.key.startsWith('asg/master'))
+        .map((x) => (x.props as { name: string }).name),
+    ).toEqual(['master', 'master-2', 'master-3', 'master-4', 'master-5'].map((m) => `${'n'.repeat(12)}-${'e'.repeat(11)}-${m}`));
     expect(n).toBeGreaterThan(10);
   });
 });

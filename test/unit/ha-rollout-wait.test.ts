@@ -16,7 +16,14 @@ beforeAll(async () => {
   const ca = await generateCa('kubernetes');
   api = await startFakeApi(ca.cert, ca.key);
   const client = await signClientCert(ca.cert, ca.key, 'kubernetes-admin', ['system:masters'], 1);
-  kubeconfig = renderKubeconfig({ clusterName: 'ha-qa', server: api.url, caCert: ca.cert, user: 'kubernetes-admin', clientCert: client.cert, clientKey: client.key });
+  kubeconfig = renderKubeconfig({
+    clusterName: 'ha-qa',
+    server: api.url,
+    caCert: ca.cert,
+    user: 'kubernetes-admin',
+    clientCert: client.cert,
+    clientKey: client.key,
+  });
 });
 afterAll(async () => {
   await api?.stop();
@@ -30,7 +37,8 @@ const fresh = (ready: boolean) => {
   n.metadata.creationTimestamp = '2026-11-28T20:05:00Z';
   return n;
 };
-const serve = (readyz: Record<string, number>, nodes: unknown[]) => api.serve({ version: VERSION, nodes: list('NodeList', nodes), pods: list('PodList', systemPods(OLD, [])), readyz });
+const serve = (readyz: Record<string, number>, nodes: unknown[]) =>
+  api.serve({ version: VERSION, nodes: list('NodeList', nodes), pods: list('PodList', systemPods(OLD, [])), readyz });
 const wait = (maxSeconds = 0.3) => waitForMasterBack(kubeconfig, 'master-2', since, { pollSeconds: 0.05, maxSeconds });
 
 describe('waitForMasterBack', () => {
@@ -45,7 +53,7 @@ describe('waitForMasterBack', () => {
     await expect(wait()).rejects.toThrow(/master-2 is not back after 0\.3s: etcd not healthy \(\/readyz\/etcd: HTTP 500\)/);
   });
 
-  it('only the old instance\'s node (still Ready, created before the refresh) does not count', async () => {
+  it("only the old instance's node (still Ready, created before the refresh) does not count", async () => {
     serve({ '/readyz/etcd': 200, '/readyz': 200 }, [node(OLD, 'master-2', { master: true })]);
     await expect(wait()).rejects.toThrow(/no new node of master-2 registered yet/);
   });

@@ -23,7 +23,9 @@ import { discoveryDocument, jwksOf, keyIdOf } from '../../src/pki/jwks.js';
 import type { AnyNode } from '../../src/model/types.js';
 
 const TEMPLATE_DIR = path.resolve(import.meta.dirname, '../../templates');
-const templates: Record<string, string> = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, fs.readFileSync(path.join(TEMPLATE_DIR, t), 'utf8')]));
+const templates: Record<string, string> = Object.fromEntries(
+  TEMPLATE_NAMES.map((t) => [t, fs.readFileSync(path.join(TEMPLATE_DIR, t), 'utf8')]),
+);
 const ACCOUNT = '123456789012';
 const facts = { accountId: ACCOUNT, images: { x86_64: 'ami-0123456789abcdef0' }, templates };
 
@@ -41,7 +43,10 @@ const base = (iam?: ClusterSpecInput['spec']['iam']): ClusterSpecInput => ({
     ...(iam ? { iam } : {}),
   },
 });
-const ON = { serviceAccountIssuerDiscovery: { enabled: true }, serviceAccounts: [{ namespace: 'apps', name: 'uploader', policyArns: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'] }] };
+const ON = {
+  serviceAccountIssuerDiscovery: { enabled: true },
+  serviceAccounts: [{ namespace: 'apps', name: 'uploader', policyArns: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'] }],
+};
 const ISSUER = `https://kubeaz-demo-dev-${ACCOUNT}-oidc.s3.eu-west-1.amazonaws.com`;
 const HOST = new URL(ISSUER).host;
 const issues = (input: ClusterSpecInput) => {
@@ -52,7 +57,11 @@ const node = (nodes: AnyNode[], key: string) => nodes.find((n) => n.key === key)
 
 describe('spec', () => {
   it('IRSA is off by default; serviceAccounts needs discovery on; Kubernetes names are checked; duplicates and add-on accounts refused', () => {
-    expect(clusterSchema.parse(base()).spec.iam).toEqual({ users: [], serviceAccountIssuerDiscovery: { enabled: false }, serviceAccounts: [] });
+    expect(clusterSchema.parse(base()).spec.iam).toEqual({
+      users: [],
+      serviceAccountIssuerDiscovery: { enabled: false },
+      serviceAccounts: [],
+    });
     expect(issues(base(ON))).toEqual([]);
     expect(issues(base({ serviceAccounts: ON.serviceAccounts }))).toEqual([
       "spec.iam.serviceAccounts: serviceAccounts needs spec.iam.serviceAccountIssuerDiscovery.enabled: true (the roles trust the cluster's service-account issuer)",
@@ -69,10 +78,14 @@ describe('spec', () => {
       }),
     );
     expect(bad.some((m) => m.startsWith('spec.iam.serviceAccounts.0.namespace: namespace is not a valid Kubernetes namespace'))).toBe(true);
-    expect(bad.some((m) => m.startsWith('spec.iam.serviceAccounts.0.name: name is not a valid Kubernetes service account name'))).toBe(true);
+    expect(bad.some((m) => m.startsWith('spec.iam.serviceAccounts.0.name: name is not a valid Kubernetes service account name'))).toBe(
+      true,
+    );
     expect(bad.some((m) => m.startsWith('spec.iam.serviceAccounts.1.policyArns.0: must be an IAM policy ARN'))).toBe(true);
     expect(bad).toContain('spec.iam.serviceAccounts.2: service account apps/x is listed twice');
-    expect(bad).toContain("spec.iam.serviceAccounts.3: service account kube-system/ebs-csi-controller-sa is an add-on's: kubeaz gives it its own role");
+    expect(bad).toContain(
+      "spec.iam.serviceAccounts.3: service account kube-system/ebs-csi-controller-sa is an add-on's: kubeaz gives it its own role",
+    );
   });
 });
 
@@ -81,7 +94,12 @@ describe('graph', () => {
   const on = deriveGraph(clusterSchema.parse(base(ON)), facts).nodes;
 
   it('off: no IRSA node, no IRSA variable; on: the discovery bucket, its two documents, the provider, three roles', () => {
-    expect(off.filter((n) => ['discovery-bucket', 'oidc-provider'].includes(n.kind) || n.key.startsWith('role/irsa') || n.key.startsWith('object/discovery'))).toEqual([]);
+    expect(
+      off.filter(
+        (n) =>
+          ['discovery-bucket', 'oidc-provider'].includes(n.kind) || n.key.startsWith('role/irsa') || n.key.startsWith('object/discovery'),
+      ),
+    ).toEqual([]);
     // the masters' settings in agent/config.json: no IRSA off, the issuer and the add-ons' roles on
     const irsaOf = (nodes: AnyNode[]) => {
       const c = parseAgentConfig((node(nodes, 'object/agent/config.json').props as { body: string }).body);
@@ -98,8 +116,14 @@ describe('graph', () => {
       clusterAutoscalerRoleArn: `arn:aws:iam::${ACCOUNT}:role/kubeaz/demo-dev/demo-dev-irsa-cluster-autoscaler`,
     });
     // the roles the settings name are the roles the graph makes
-    expect((node(on, 'role/irsa-ebs-csi').props as { name: string; path: string })).toMatchObject({ name: 'demo-dev-irsa-ebs-csi', path: '/kubeaz/demo-dev/' });
-    expect((node(on, 'role/irsa-cluster-autoscaler').props as { name: string; path: string })).toMatchObject({ name: 'demo-dev-irsa-cluster-autoscaler', path: '/kubeaz/demo-dev/' });
+    expect(node(on, 'role/irsa-ebs-csi').props as { name: string; path: string }).toMatchObject({
+      name: 'demo-dev-irsa-ebs-csi',
+      path: '/kubeaz/demo-dev/',
+    });
+    expect(node(on, 'role/irsa-cluster-autoscaler').props as { name: string; path: string }).toMatchObject({
+      name: 'demo-dev-irsa-cluster-autoscaler',
+      path: '/kubeaz/demo-dev/',
+    });
     const added = on.filter((n) => !off.some((o) => o.key === n.key)).map((n) => n.key);
     expect(added.sort()).toEqual(
       [
@@ -126,7 +150,10 @@ describe('graph', () => {
           Effect: 'Allow',
           Principal: '*',
           Action: 's3:GetObject',
-          Resource: [`arn:aws:s3:::kubeaz-demo-dev-${ACCOUNT}-oidc/.well-known/openid-configuration`, `arn:aws:s3:::kubeaz-demo-dev-${ACCOUNT}-oidc/openid/v1/jwks`],
+          Resource: [
+            `arn:aws:s3:::kubeaz-demo-dev-${ACCOUNT}-oidc/.well-known/openid-configuration`,
+            `arn:aws:s3:::kubeaz-demo-dev-${ACCOUNT}-oidc/openid/v1/jwks`,
+          ],
         },
       ],
     });
@@ -137,7 +164,9 @@ describe('graph', () => {
 
   it('each role trusts exactly one service account through the provider; the user role carries its managed policies', () => {
     const subOf = (key: string) => {
-      const t = (node(on, key).props as { trust: { Statement: Array<{ Principal: unknown; Condition: { StringEquals: Record<string, string> } }> } }).trust;
+      const t = (
+        node(on, key).props as { trust: { Statement: Array<{ Principal: unknown; Condition: { StringEquals: Record<string, string> } }> } }
+      ).trust;
       expect(t.Statement).toHaveLength(1);
       expect(t.Statement[0]!.Principal).toEqual({ Federated: { $ref: 'oidc-provider', attr: 'arn' } });
       expect(Object.keys(t.Statement[0]!.Condition.StringEquals).sort()).toEqual([`${HOST}:aud`, `${HOST}:sub`]);
@@ -147,15 +176,28 @@ describe('graph', () => {
     expect(subOf('role/irsa-ebs-csi')).toBe('system:serviceaccount:kube-system:ebs-csi-controller-sa');
     expect(subOf('role/irsa-cluster-autoscaler')).toBe('system:serviceaccount:kube-system:cluster-autoscaler');
     expect(subOf('role/sa-apps.uploader')).toBe('system:serviceaccount:apps:uploader');
-    expect(node(on, 'role/sa-apps.uploader').props).toMatchObject({ name: 'demo-dev-sa-apps.uploader', path: '/kubeaz/demo-dev/', managedPolicyArns: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'], policies: {} });
+    expect(node(on, 'role/sa-apps.uploader').props).toMatchObject({
+      name: 'demo-dev-sa-apps.uploader',
+      path: '/kubeaz/demo-dev/',
+      managedPolicyArns: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'],
+      policies: {},
+    });
   });
 
-  it('a service account whose role name would pass IAM\'s 64 characters gets a hashed, still distinct name', () => {
+  it("a service account whose role name would pass IAM's 64 characters gets a hashed, still distinct name", () => {
     const long = 'a'.repeat(60);
-    const g = deriveGraph(clusterSchema.parse(base({ serviceAccountIssuerDiscovery: { enabled: true }, serviceAccounts: [
-      { namespace: 'apps', name: long, policyArns: ['arn:aws:iam::aws:policy/X'] },
-      { namespace: 'apps', name: `${long}b`, policyArns: ['arn:aws:iam::aws:policy/X'] },
-    ] })), facts).nodes;
+    const g = deriveGraph(
+      clusterSchema.parse(
+        base({
+          serviceAccountIssuerDiscovery: { enabled: true },
+          serviceAccounts: [
+            { namespace: 'apps', name: long, policyArns: ['arn:aws:iam::aws:policy/X'] },
+            { namespace: 'apps', name: `${long}b`, policyArns: ['arn:aws:iam::aws:policy/X'] },
+          ],
+        }),
+      ),
+      facts,
+    ).nodes;
     const names = g.filter((n) => n.key.startsWith('role/sa-')).map((n) => (n.props as { name: string }).name);
     expect(names).toHaveLength(2);
     expect(new Set(names).size).toBe(2);
@@ -163,11 +205,16 @@ describe('graph', () => {
   });
 
   it('least privilege: with IRSA the master role loses the EBS CSI statements, which the CSI role has; without, the master keeps them', () => {
-    const sids = (nodes: AnyNode[], key: string, policy: string) => ((node(nodes, key).props as { policies: Record<string, { Statement: Array<{ Sid?: string }> }> }).policies[policy]!.Statement.map((s) => s.Sid ?? ''));
+    const sids = (nodes: AnyNode[], key: string, policy: string) =>
+      (node(nodes, key).props as { policies: Record<string, { Statement: Array<{ Sid?: string }> }> }).policies[policy]!.Statement.map(
+        (s) => s.Sid ?? '',
+      );
     expect(sids(off, 'role/master', 'kubeaz-master').filter((s) => s.startsWith('Csi')).length).toBeGreaterThan(10);
     expect(sids(on, 'role/master', 'kubeaz-master').filter((s) => s.startsWith('Csi'))).toEqual([]);
     expect(sids(on, 'role/master', 'kubeaz-master')).toContain('ClusterEc2Changes');
-    expect(sids(on, 'role/irsa-ebs-csi', 'kubeaz-ebs-csi')).toEqual(sids(off, 'role/master', 'kubeaz-master').filter((s) => s.startsWith('Csi') || s === 'Describe'));
+    expect(sids(on, 'role/irsa-ebs-csi', 'kubeaz-ebs-csi')).toEqual(
+      sids(off, 'role/master', 'kubeaz-master').filter((s) => s.startsWith('Csi') || s === 'Describe'),
+    );
   });
 });
 
@@ -176,12 +223,24 @@ describe('JWKS', () => {
     const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const der = publicKey.export({ type: 'spki', format: 'der' });
-    const expected = createHash('sha256').update(der).digest().toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const expected = createHash('sha256')
+      .update(der)
+      .digest()
+      .toString('base64')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
     expect(keyIdOf(pem)).toBe(expected);
     const jwks = JSON.parse(jwksOf([pem])) as { keys: Array<Record<string, string>> };
-    expect(jwks.keys).toEqual([{ use: 'sig', kty: 'RSA', kid: expected, alg: 'RS256', n: (publicKey.export({ format: 'jwk' }) as { n: string }).n, e: 'AQAB' }]);
+    expect(jwks.keys).toEqual([
+      { use: 'sig', kty: 'RSA', kid: expected, alg: 'RS256', n: (publicKey.export({ format: 'jwk' }) as { n: string }).n, e: 'AQAB' },
+    ]);
     // the JWK is the same key
-    expect(createPublicKey({ key: jwks.keys[0] as never, format: 'jwk' }).export({ type: 'spki', format: 'der' }).equals(der)).toBe(true);
+    expect(
+      createPublicKey({ key: jwks.keys[0] as never, format: 'jwk' })
+        .export({ type: 'spki', format: 'der' })
+        .equals(der),
+    ).toBe(true);
     expect(JSON.parse(discoveryDocument('https://x.example'))).toEqual({
       issuer: 'https://x.example',
       jwks_uri: 'https://x.example/openid/v1/jwks',
@@ -193,7 +252,10 @@ describe('JWKS', () => {
 });
 
 describe('IRSA with the other capabilities (HA masters, the cluster-autoscaler)', () => {
-  const ha = clusterSchema.parse({ ...base(ON), spec: { ...base(ON).spec, zones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], controlPlane: { instanceType: 'm5.large', count: 3 } } });
+  const ha = clusterSchema.parse({
+    ...base(ON),
+    spec: { ...base(ON).spec, zones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], controlPlane: { instanceType: 'm5.large', count: 3 } },
+  });
 
   it('the cluster-autoscaler: with IRSA its service account carries its role and it leaves the host network; its statements leave the master role for that role', () => {
     const ms = masterSettings(ha, naming(ha), ACCOUNT);
@@ -207,18 +269,41 @@ describe('IRSA with the other capabilities (HA masters, the cluster-autoscaler)'
         adminKubeconfig: '/etc/kubernetes/admin.conf',
         versions: ms.addons,
         storageClassFile: '/opt/kubeaz/addons/storageclass.yaml',
-        ...(irsa ? { irsa: { webhookManifestFile: '/w.yaml', webhookSecretFile: '/s.yaml', ebsCsiRoleArn: ms.irsa!.ebsCsiRoleArn, clusterAutoscalerRoleArn: ms.irsa!.clusterAutoscalerRoleArn } } : {}),
+        ...(irsa
+          ? {
+              irsa: {
+                webhookManifestFile: '/w.yaml',
+                webhookSecretFile: '/s.yaml',
+                ebsCsiRoleArn: ms.irsa!.ebsCsiRoleArn,
+                clusterAutoscalerRoleArn: ms.irsa!.clusterAutoscalerRoleArn,
+              },
+            }
+          : {}),
       });
-    const ca = (irsa: boolean) => steps(irsa).find((x) => x.name === 'cluster-autoscaler')!.run[0]!.args.join(' ');
+    const ca = (irsa: boolean) =>
+      steps(irsa)
+        .find((x) => x.name === 'cluster-autoscaler')!
+        .run[0]!.args.join(' ');
     expect(ca(true)).toContain('--set rbac.serviceAccount.name=cluster-autoscaler');
-    expect(ca(true)).toContain(`--set-string rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${ms.irsa!.clusterAutoscalerRoleArn}`);
+    expect(ca(true)).toContain(
+      `--set-string rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${ms.irsa!.clusterAutoscalerRoleArn}`,
+    );
     expect(ca(true)).toContain('--set hostNetwork=false');
     expect(ca(false)).toContain('--set hostNetwork=true');
     expect(ca(false)).not.toContain('role-arn');
     const graph = (on: boolean) => deriveGraph(clusterSchema.parse(base(on ? ON : undefined)), facts).nodes;
-    const sids = (nodes: AnyNode[], key: string, policy: string) => (node(nodes, key).props as { policies: Record<string, { Statement: Array<{ Sid?: string }> }> }).policies[policy]!.Statement.map((s) => s.Sid ?? '');
-    expect(sids(graph(false), 'role/master', 'kubeaz-master').filter((s) => s.startsWith('Autoscaler'))).toEqual(['AutoscalerDescribe', 'AutoscalerScaleOwnGroups']);
+    const sids = (nodes: AnyNode[], key: string, policy: string) =>
+      (node(nodes, key).props as { policies: Record<string, { Statement: Array<{ Sid?: string }> }> }).policies[policy]!.Statement.map(
+        (s) => s.Sid ?? '',
+      );
+    expect(sids(graph(false), 'role/master', 'kubeaz-master').filter((s) => s.startsWith('Autoscaler'))).toEqual([
+      'AutoscalerDescribe',
+      'AutoscalerScaleOwnGroups',
+    ]);
     expect(sids(graph(true), 'role/master', 'kubeaz-master').filter((s) => s.startsWith('Autoscaler'))).toEqual([]);
-    expect(sids(graph(true), 'role/irsa-cluster-autoscaler', 'kubeaz-cluster-autoscaler')).toEqual(['AutoscalerDescribe', 'AutoscalerScaleOwnGroups']);
+    expect(sids(graph(true), 'role/irsa-cluster-autoscaler', 'kubeaz-cluster-autoscaler')).toEqual([
+      'AutoscalerDescribe',
+      'AutoscalerScaleOwnGroups',
+    ]);
   });
 });

@@ -39,7 +39,20 @@ const OLD_KIND_DEPENDENCIES: Readonly<Record<Kind, readonly Kind[]>> = Object.fr
   'network-load-balancer': ['subnet', 'security-group', 'internet-gateway', 'target-group'],
   'dns-record': ['hosted-zone', 'load-balancer', 'network-load-balancer', 'elastic-ip'],
   'launch-template': ['instance-profile', 'security-group'],
-  'auto-scaling-group': ['launch-template', 'subnet', 'load-balancer', 'network-load-balancer', 'target-group', 'route-table', 'nat-gateway', 'bucket-object', 'pki', 'dns-record', 'elastic-ip', 'security-group-rules'],
+  'auto-scaling-group': [
+    'launch-template',
+    'subnet',
+    'load-balancer',
+    'network-load-balancer',
+    'target-group',
+    'route-table',
+    'nat-gateway',
+    'bucket-object',
+    'pki',
+    'dns-record',
+    'elastic-ip',
+    'security-group-rules',
+  ],
 });
 
 const OLD_DELETE_AFTER: Readonly<Record<Kind, readonly Kind[]>> = Object.freeze({
@@ -149,7 +162,8 @@ describe("the kinds' declared edges give the old tables' orders", () => {
   it("destroy's graph: every resource waits for the same markers, every marker for the same resources", () => {
     const actuals = OLD_KINDS.flatMap((k) => [actualOf(k, 'a'), actualOf(k, 'b')]);
     for (const sweep of [true, false]) {
-      const asSets = (nodes: ReadonlyArray<{ key: string; deps: readonly string[] }>) => Object.fromEntries(nodes.map((n) => [n.key, sorted(n.deps)]));
+      const asSets = (nodes: ReadonlyArray<{ key: string; deps: readonly string[] }>) =>
+        Object.fromEntries(nodes.map((n) => [n.key, sorted(n.deps)]));
       expect(asSets(deletionGraph(HANDLERS, actuals, { sweep }).nodes)).toEqual(asSets(oldDeletionGraph(actuals, { sweep })));
     }
   });
@@ -163,8 +177,12 @@ describe("the kinds' declared edges give the old tables' orders", () => {
    * (destroy always sweeps before the internet gateway; create never removes one). Both still start
    * at once; only which of the two goes first differs.
    */
-  it("the scheduler starts deletions in the old order (one known case apart, which no run makes)", async () => {
-    const scenarios: Kind[][] = [OLD_KINDS, ...OLD_KINDS.map((k) => [k]), ...OLD_KINDS.flatMap((a, i) => OLD_KINDS.slice(i + 1).map((b) => [a, b]))];
+  it('the scheduler starts deletions in the old order (one known case apart, which no run makes)', async () => {
+    const scenarios: Kind[][] = [
+      OLD_KINDS,
+      ...OLD_KINDS.map((k) => [k]),
+      ...OLD_KINDS.flatMap((a, i) => OLD_KINDS.slice(i + 1).map((b) => [a, b])),
+    ];
     const differ: string[] = [];
     for (const set of scenarios) {
       const actuals = set.flatMap((k) => [actualOf(k, 'a'), actualOf(k, 'b')]);
@@ -176,7 +194,10 @@ describe("the kinds' declared edges give the old tables' orders", () => {
         }
       }
     }
-    expect(differ).toEqual(['internet-gateway+hosted-zone sweep=false concurrency=1', 'internet-gateway+hosted-zone sweep=false concurrency=4']);
+    expect(differ).toEqual([
+      'internet-gateway+hosted-zone sweep=false concurrency=1',
+      'internet-gateway+hosted-zone sweep=false concurrency=4',
+    ]);
   });
 });
 

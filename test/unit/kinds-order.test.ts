@@ -23,7 +23,13 @@ const NOW = new Date('2026-01-15T00:00:00Z');
 const variants: Array<[string, string]> = [
   ['the example', example],
   ['NAT single', example.replace('nat: perZone', 'nat: single')],
-  ['IRSA on', example.replace(/( {2}iam:\n)/, '$1    serviceAccountIssuerDiscovery: { enabled: true }\n    serviceAccounts: [{ namespace: apps, name: uploader, policyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess] }]\n')],
+  [
+    'IRSA on',
+    example.replace(
+      /( {2}iam:\n)/,
+      '$1    serviceAccountIssuerDiscovery: { enabled: true }\n    serviceAccounts: [{ namespace: apps, name: uploader, policyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess] }]\n',
+    ),
+  ],
   ['no public domain', example.replace(/ {2}dns:\n {4}#[^\n]*\n {4}publicDomain: example.com\n/, '').replace(/ {6}publicRecord: lb\n/, '')],
 ];
 
@@ -45,7 +51,9 @@ describe('kinds order', () => {
     }
   });
 
-  it("a kind is declared notBlockedBy only by kinds that wait for it (else the exception means nothing)", () => {
-    for (const k of kindsOf(HANDLERS)) for (const other of HANDLERS[k].edges.notBlockedBy ?? []) expect(HANDLERS[other].edges.waitsFor, `${other} waits for ${k}`).toContain(k);
+  it('a kind is declared notBlockedBy only by kinds that wait for it (else the exception means nothing)', () => {
+    for (const k of kindsOf(HANDLERS))
+      for (const other of HANDLERS[k].edges.notBlockedBy ?? [])
+        expect(HANDLERS[other].edges.waitsFor, `${other} waits for ${k}`).toContain(k);
   });
 });

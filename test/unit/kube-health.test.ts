@@ -14,8 +14,15 @@ import { startFakeApi, type FakeApi } from '../helpers/k8s-api-server.js';
 
 const MASTER = 'ip-172-20-0-10.us-west-2.compute.internal';
 const WORKER = 'ip-172-20-1-20.us-west-2.compute.internal';
-const GROUPS = [{ name: 'master', want: 1 }, { name: 'general', want: 1 }];
-const healthy = () => ({ version: VERSION, nodes: list('NodeList', [node(MASTER, 'master', { master: true }), node(WORKER, 'general')]), pods: list('PodList', systemPods(MASTER, [WORKER])) });
+const GROUPS = [
+  { name: 'master', want: 1 },
+  { name: 'general', want: 1 },
+];
+const healthy = () => ({
+  version: VERSION,
+  nodes: list('NodeList', [node(MASTER, 'master', { master: true }), node(WORKER, 'general')]),
+  pods: list('PodList', systemPods(MASTER, [WORKER])),
+});
 
 let api: FakeApi;
 let kubeconfig: string;
@@ -24,7 +31,14 @@ beforeAll(async () => {
   ca = await generateCa('kubernetes');
   api = await startFakeApi(ca.cert, ca.key);
   const client = await signClientCert(ca.cert, ca.key, 'kubernetes-admin', ['system:masters'], 1);
-  kubeconfig = renderKubeconfig({ clusterName: 'pk-qa', server: api.url, caCert: ca.cert, user: 'kubernetes-admin', clientCert: client.cert, clientKey: client.key });
+  kubeconfig = renderKubeconfig({
+    clusterName: 'pk-qa',
+    server: api.url,
+    caCert: ca.cert,
+    user: 'kubernetes-admin',
+    clientCert: client.cert,
+    clientKey: client.key,
+  });
 });
 afterAll(async () => {
   await api?.stop();
@@ -43,7 +57,10 @@ describe('Kubernetes health through @kubernetes/client-node', () => {
     expect(h.problems).toEqual([]);
     expect(h.ok).toBe(true);
     expect(h.serverVersion).toBe('v1.35.0');
-    expect(h.groups).toEqual([{ name: 'master', want: 1, have: 1, ready: 1 }, { name: 'general', want: 1, have: 1, ready: 1 }]);
+    expect(h.groups).toEqual([
+      { name: 'master', want: 1, have: 1, ready: 1 },
+      { name: 'general', want: 1, have: 1, ready: 1 },
+    ]);
     expect(h.components.every((c) => c.pods > 0 && c.ready === c.pods)).toBe(true);
     expect(api.requests).toEqual(expect.arrayContaining(['/version', '/api/v1/nodes', '/api/v1/namespaces/kube-system/pods']));
   });
@@ -79,9 +96,15 @@ describe('Kubernetes health through @kubernetes/client-node', () => {
   it('a missing add-on and a kubelet too old for the API server (skew policy: at most 3 minors older, never newer)', async () => {
     const f = healthy();
     f.nodes = list('NodeList', [node(MASTER, 'master', { master: true }), node(WORKER, 'general', { kubelet: 'v1.31.4' })]);
-    f.pods = list('PodList', systemPods(MASTER, [WORKER]).filter((p) => !p.metadata.name.startsWith('ebs-csi-controller')));
+    f.pods = list(
+      'PodList',
+      systemPods(MASTER, [WORKER]).filter((p) => !p.metadata.name.startsWith('ebs-csi-controller')),
+    );
     const h = await check(f);
-    expect(h.problems).toEqual([`node ${WORKER}: kubelet v1.31.4 is more than 3 minor versions older than the API server v1.35.0`, 'ebs-csi-controller: no pod in kube-system']);
+    expect(h.problems).toEqual([
+      `node ${WORKER}: kubelet v1.31.4 is more than 3 minor versions older than the API server v1.35.0`,
+      'ebs-csi-controller: no pod in kube-system',
+    ]);
     f.nodes = list('NodeList', [node(MASTER, 'master', { master: true }), node(WORKER, 'general', { kubelet: 'v1.32.0' })]);
     expect((await check(f)).ok).toBe(false); // still the missing controller
     f.pods = list('PodList', systemPods(MASTER, [WORKER]));
@@ -94,17 +117,44 @@ describe('Kubernetes health through @kubernetes/client-node', () => {
     await down.stop();
     const read = await readKubernetes(kubeconfig.replace(api.url, url));
     expect(read).toMatchObject({ reachable: false, server: url, reason: 'ECONNREFUSED' });
-    const lines = renderKubernetes({ checked: true, reachable: false, server: url, reason: 'ECONNREFUSED', required: false, boot: 'no boot report yet from 2 instances' }, false);
+    const lines = renderKubernetes(
+      {
+        checked: true,
+        reachable: false,
+        server: url,
+        reason: 'ECONNREFUSED',
+        required: false,
+        boot: 'no boot report yet from 2 instances',
+      },
+      false,
+    );
     expect(lines).toEqual([`Kubernetes: API ${url} not reachable (ECONNREFUSED); only the AWS side is shown`]);
     // asked for (--wait, --api-endpoint): the cluster is not up, and the boots say where it stands
-    const asked = renderKubernetes({ checked: true, reachable: false, server: url, reason: 'ECONNREFUSED', required: true, boot: '0/1 booted; master i-0a at kubeadm-init (running)' }, false);
+    const asked = renderKubernetes(
+      {
+        checked: true,
+        reachable: false,
+        server: url,
+        reason: 'ECONNREFUSED',
+        required: true,
+        boot: '0/1 booted; master i-0a at kubeadm-init (running)',
+      },
+      false,
+    );
     expect(asked).toEqual([`Kubernetes: API ${url} NOT reachable (ECONNREFUSED); boot: 0/1 booted; master i-0a at kubeadm-init (running)`]);
   });
 
   it('a client certificate from another CA is refused by the API: reported, not thrown', async () => {
     const other = await generateCa('kubernetes');
     const client = await signClientCert(other.cert, other.key, 'kubernetes-admin', ['system:masters'], 1);
-    const text = renderKubeconfig({ clusterName: 'x', server: api.url, caCert: ca.cert, user: 'kubernetes-admin', clientCert: client.cert, clientKey: client.key });
+    const text = renderKubeconfig({
+      clusterName: 'x',
+      server: api.url,
+      caCert: ca.cert,
+      user: 'kubernetes-admin',
+      clientCert: client.cert,
+      clientKey: client.key,
+    });
     api.serve(healthy());
     const read = await readKubernetes(text);
     expect(read.reachable).toBe(false);

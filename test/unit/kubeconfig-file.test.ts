@@ -11,7 +11,6 @@ import { formatDuration, parseDuration } from '../../src/commands/duration.js';
 import { EXISTING, entries, rendered } from '../helpers/kubeconfig.js';
 import type { Loose } from '../helpers/loose.js';
 
-
 function load(text: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromString(text);
@@ -44,7 +43,11 @@ describe('mergeKubeconfig', () => {
 
   it('a second merge replaces its own entries in place: no duplicates', () => {
     const once = mergeKubeconfig(EXISTING, entries, { setCurrent: true });
-    const other = entriesFrom(rendered.replace('master.dev.example.com', 'master2.dev.example.com'), 'demo-dev', { cluster: 'demo-dev', user: 'demo-dev-admin', context: 'demo-dev' });
+    const other = entriesFrom(rendered.replace('master.dev.example.com', 'master2.dev.example.com'), 'demo-dev', {
+      cluster: 'demo-dev',
+      user: 'demo-dev-admin',
+      context: 'demo-dev',
+    });
     const twice = mergeKubeconfig(once, other, { setCurrent: true });
     const s = summarize(twice);
     expect(s.contexts).toEqual(['prod', 'kind-local', 'demo-dev']);
@@ -60,7 +63,9 @@ describe('mergeKubeconfig', () => {
   });
 
   it('refuses what is not a kubeconfig', () => {
-    expect(() => mergeKubeconfig('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n', entries, { setCurrent: true })).toThrow(/not a kubeconfig/);
+    expect(() => mergeKubeconfig('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n', entries, { setCurrent: true })).toThrow(
+      /not a kubeconfig/,
+    );
     expect(() => mergeKubeconfig('just some text', entries, { setCurrent: true })).toThrow(/not a kubeconfig/);
     expect(() => mergeKubeconfig('contexts: {a: 1}\nkind: Config\n', entries, { setCurrent: true })).toThrow(/contexts is not a list/);
     expect(() => mergeKubeconfig('a: [\n', entries, { setCurrent: true })).toThrow(/not valid YAML/);
@@ -118,24 +123,33 @@ current-context: staging
   });
 });
 
-describe('isOwnKubeconfig: anything kubeaz did not write makes the file not kubeaz\'s (issue 23 #9)', () => {
+describe("isOwnKubeconfig: anything kubeaz did not write makes the file not kubeaz's (issue 23 #9)", () => {
   const own = standaloneKubeconfig(entries);
   const edit = (f: (k: Loose) => void): string => {
     const k = parse(own) as Loose;
     f(k);
     return stringify(k);
   };
-  it('another user\'s credentials, a token or exec plugin on kubeaz\'s user, a namespace, preferences or a foreign extension: not kubeaz\'s', () => {
-    expect(isOwnKubeconfig(edit(() => {}), 'demo-dev')).toBe(true);
+  it("another user's credentials, a token or exec plugin on kubeaz's user, a namespace, preferences or a foreign extension: not kubeaz's", () => {
+    expect(
+      isOwnKubeconfig(
+        edit(() => {}),
+        'demo-dev',
+      ),
+    ).toBe(true);
     const changed: Record<string, string> = {
       'a second user (unreferenced)': edit((k) => k.users.push({ name: 'alice', user: { token: 's3cr3t' } })),
-      'a token on kubeaz\'s user': edit((k) => (k.users[0].user.token = 's3cr3t')),
-      'an exec plugin on kubeaz\'s user': edit((k) => (k.users[0].user.exec = { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws' })),
+      "a token on kubeaz's user": edit((k) => (k.users[0].user.token = 's3cr3t')),
+      "an exec plugin on kubeaz's user": edit(
+        (k) => (k.users[0].user.exec = { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws' }),
+      ),
       'a namespace on the context': edit((k) => (k.contexts[0].context.namespace = 'payments')),
-      'preferences': edit((k) => (k.preferences = { colors: true })),
+      preferences: edit((k) => (k.preferences = { colors: true })),
       'a top-level extension': edit((k) => (k.extensions = [{ name: 'x', extension: {} }])),
-      'a foreign extension on the cluster': edit((k) => k.clusters[0].cluster.extensions.push({ name: 'minikube', extension: { provider: 'x' } })),
-      'a current context that is not kubeaz\'s': edit((k) => (k['current-context'] = 'prod')),
+      'a foreign extension on the cluster': edit((k) =>
+        k.clusters[0].cluster.extensions.push({ name: 'minikube', extension: { provider: 'x' } }),
+      ),
+      "a current context that is not kubeaz's": edit((k) => (k['current-context'] = 'prod')),
     };
     for (const [what, text] of Object.entries(changed)) expect(isOwnKubeconfig(text, 'demo-dev'), what).toBe(false);
   });
@@ -152,7 +166,8 @@ describe('durations', () => {
   });
   it('refuses a duration out of range (issue 23 #10): no "Invalid time value", no date in 2300', () => {
     expect(parseDuration('36500d')).toBe(36_500 * 86_400_000);
-    for (const bad of ['36501d', '100000d', '9999999999999h', `${'9'.repeat(400)}h`, '1'.repeat(70) + 's']) expect(parseDuration(bad), bad).toBeUndefined();
+    for (const bad of ['36501d', '100000d', '9999999999999h', `${'9'.repeat(400)}h`, '1'.repeat(70) + 's'])
+      expect(parseDuration(bad), bad).toBeUndefined();
     expect(formatDuration(90 * 60_000)).toBe('1h30m');
   });
 });

@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { arrowText, checkLayers, cycleText, DYNAMIC_CEILING, dynamicCounts, dynamicText, KNOWN, RANK, summarize } from '../../src/devtools/layers.js';
+import {
+  arrowText,
+  checkLayers,
+  cycleText,
+  DYNAMIC_CEILING,
+  dynamicCounts,
+  dynamicText,
+  KNOWN,
+  RANK,
+  summarize,
+} from '../../src/devtools/layers.js';
 import { HANDLERS } from '../../src/resources/index.js';
 
 const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
@@ -39,7 +49,11 @@ describe('import layering of src/ (README.md "Layers")', () => {
   });
 
   it('finds one kind file per registered kind, and no kind imports another kind (shared helpers live in aws/ or a shared module)', () => {
-    expect(report.kindFiles).toEqual(Object.keys(HANDLERS).map((k) => `resources/${k}.ts`).sort());
+    expect(report.kindFiles).toEqual(
+      Object.keys(HANDLERS)
+        .map((k) => `resources/${k}.ts`)
+        .sort(),
+    );
     expect(report.kindToKind.map(arrowText)).toEqual([]);
   });
 
@@ -71,7 +85,9 @@ describe('import layering of src/ (README.md "Layers")', () => {
     expect(fresh).toBe(0);
     expect(lines.at(-1)).toMatch(/^no import runs upward/);
     expect(lines.filter((l) => l.startsWith('command imports '))).toEqual([]);
-    expect(lines).toContainEqual(expect.stringMatching(/^\d+ dynamic import\(\) of project modules: \d+ the CLI's lazy command loading, \d+ elsewhere/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^\d+ dynamic import\(\) of project modules: \d+ the CLI's lazy command loading, \d+ elsewhere/),
+    );
   });
 
   it('lists only known breaches that still occur (the list only shrinks)', () => {
@@ -123,7 +139,12 @@ describe('the layering check itself', () => {
     );
     expect(r.upward.map(arrowText)).toEqual(['model/m.ts -> engine/e.ts']);
     expect(r.arrows.map(arrowText)).toEqual(['aws/t.ts -> model/m.ts', 'cli/main.ts -> commands/go.ts', 'model/m.ts -> engine/e.ts']);
-    expect(r.dynamic.map(dynamicText)).toEqual(['aws/t.ts:2 -> model/m.ts', 'cli/main.ts:1 -> commands/go.ts', 'model/m.ts:2 -> engine/e.ts', 'model/m.ts:3 -> engine/e.ts']);
+    expect(r.dynamic.map(dynamicText)).toEqual([
+      'aws/t.ts:2 -> model/m.ts',
+      'cli/main.ts:1 -> commands/go.ts',
+      'model/m.ts:2 -> engine/e.ts',
+      'model/m.ts:3 -> engine/e.ts',
+    ]);
     expect(r.dynamicPackages).toBe(1);
     expect(dynamicCounts(r)).toEqual({ total: 4, lazyCommands: 1, elsewhere: 3, byFolder: { aws: 1, model: 2 }, intoResources: 0 });
   });
@@ -141,8 +162,10 @@ describe('the layering check itself', () => {
         'resources/a.ts':
           "import type { ResourceHandler } from './types.js';\nimport { helper } from './shared.js';\nimport { bOnly } from './b.js';\n" +
           "export const a: ResourceHandler<'a'> = { kind: 'a', o: [helper, bOnly] };\n",
-        'resources/b.ts': "import type { ResourceHandler } from './types.js';\nexport const bOnly = 2;\nexport const b = { kind: 'b' } satisfies ResourceHandler<'b'>;\n",
-        'resources/c.ts': "import type { ResourceHandler } from './types.js';\nexport const c = async () => (await import('./a.js')).a as ResourceHandler;\n",
+        'resources/b.ts':
+          "import type { ResourceHandler } from './types.js';\nexport const bOnly = 2;\nexport const b = { kind: 'b' } satisfies ResourceHandler<'b'>;\n",
+        'resources/c.ts':
+          "import type { ResourceHandler } from './types.js';\nexport const c = async () => (await import('./a.js')).a as ResourceHandler;\n",
         'resources/index.ts': "import { a } from './a.js';\nimport { b } from './b.js';\nexport const HANDLERS = { a, b };\n",
       }),
     );
@@ -154,7 +177,8 @@ describe('the layering check itself', () => {
     const r = checkLayers(
       tree({
         'resources/types.ts': 'export interface ResourceHandler<K = string> { kind: K }\n',
-        'resources/a.ts': "import type { ResourceHandler } from './types.js';\nimport { b } from './b.js';\nexport const a: ResourceHandler<'a'> = { kind: 'a' };\nexport const n = b;\n",
+        'resources/a.ts':
+          "import type { ResourceHandler } from './types.js';\nimport { b } from './b.js';\nexport const a: ResourceHandler<'a'> = { kind: 'a' };\nexport const n = b;\n",
         'resources/b.ts': "import type { ResourceHandler } from './types.js';\nexport const b: ResourceHandler<'b'> = { kind: 'b' };\n",
         'commands/one.ts': "export async function oneCommand() {\n  return (await import('./two.js')).twoCommand();\n}\n",
         'commands/two.ts': "export async function twoCommand() {\n  const w = './one.js';\n  return import(w);\n}\n",
@@ -175,8 +199,10 @@ describe('the layering check itself', () => {
   it('flags a command file importing the AWS SDK (statically or dynamically), not an operation doing so', () => {
     const r = checkLayers(
       tree({
-        'commands/one.ts': "import { S3Client } from '@aws-sdk/client-s3';\nexport async function oneCommand() {\n  return new S3Client({});\n}\n",
-        'commands/two.ts': "export async function twoCommand() {\n  const { STSClient } = await import('@aws-sdk/client-sts');\n  return new STSClient({});\n}\n",
+        'commands/one.ts':
+          "import { S3Client } from '@aws-sdk/client-s3';\nexport async function oneCommand() {\n  return new S3Client({});\n}\n",
+        'commands/two.ts':
+          "export async function twoCommand() {\n  const { STSClient } = await import('@aws-sdk/client-sts');\n  return new STSClient({});\n}\n",
         'commands/three.ts': "import { run } from '../operations/run.js';\nexport async function threeCommand() {\n  return run();\n}\n",
         'operations/run.ts': "import { EC2Client } from '@aws-sdk/client-ec2';\nexport const run = () => new EC2Client({});\n",
       }),
@@ -185,14 +211,20 @@ describe('the layering check itself', () => {
     expect(r.upward).toEqual([]);
     const { lines, fresh } = summarize(r);
     expect(fresh).toBe(2);
-    expect(lines).toEqual(expect.arrayContaining(['command imports the SDK: commands/one.ts -> @aws-sdk/client-s3', 'command imports the SDK: commands/two.ts -> @aws-sdk/client-sts']));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'command imports the SDK: commands/one.ts -> @aws-sdk/client-s3',
+        'command imports the SDK: commands/two.ts -> @aws-sdk/client-sts',
+      ]),
+    );
   });
 
   it('flags one command importing another (statically or dynamically), not a command importing a helper of commands/', () => {
     const r = checkLayers(
       tree({
         'commands/session.ts': 'export const openSession = () => 1;\n',
-        'commands/one.ts': "import { openSession } from './session.js';\nexport async function oneCommand() {\n  return (await import('./two.js')).twoCommand(openSession());\n}\n",
+        'commands/one.ts':
+          "import { openSession } from './session.js';\nexport async function oneCommand() {\n  return (await import('./two.js')).twoCommand(openSession());\n}\n",
         'commands/two.ts': 'export const twoCommand = (n: number) => n;\n',
         'commands/three.ts': "import { twoCommand } from './two.js';\nexport async function threeCommand() {\n  return twoCommand(3);\n}\n",
       }),

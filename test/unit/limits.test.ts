@@ -22,7 +22,10 @@ const check: SpecCheck = (spec) => limitIssues(spec, templates);
 const example = readFileSync(path.join(ROOT, 'cluster.example.yaml'), 'utf8');
 
 const irsa = (accounts: string) => {
-  const text = example.replace('  iam:\n', `  iam:\n    serviceAccountIssuerDiscovery: { enabled: true }\n    serviceAccounts:\n${accounts}`);
+  const text = example.replace(
+    '  iam:\n',
+    `  iam:\n    serviceAccountIssuerDiscovery: { enabled: true }\n    serviceAccounts:\n${accounts}`,
+  );
   if (text === example) throw new Error('test bug: the example has no iam section');
   return text;
 };
@@ -43,7 +46,9 @@ function issuesOf(text: string) {
 describe('AWS limits on derived values (issue 23 #5)', () => {
   it('the example spec, and it with IRSA and a service account, derive nothing over a limit', () => {
     expect(issuesOf(example)).toEqual([]);
-    expect(issuesOf(irsa('      - { namespace: apps, name: uploader, policyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess] }\n'))).toEqual([]);
+    expect(
+      issuesOf(irsa('      - { namespace: apps, name: uploader, policyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess] }\n')),
+    ).toEqual([]);
   });
 
   it("refuses a 253-character service account name: its role's kubeaz:service-account tag would be 317 characters (IAM: 256), naming field, value and limit", () => {
@@ -51,12 +56,17 @@ describe('AWS limits on derived values (issue 23 #5)', () => {
     const name = subdomain(253);
     expect(name).toHaveLength(253);
     // both are valid Kubernetes: the schema alone accepts them
-    const text = irsa(`      - namespace: ${ns}\n        name: ${name}\n        policyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n`);
+    const text = irsa(
+      `      - namespace: ${ns}\n        name: ${name}\n        policyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n`,
+    );
     expect(parseSpec(text, 'c.yaml', NOW).spec.spec.iam.serviceAccounts[0]!.name).toBe(name);
     const issues = issuesOf(text);
     expect(issues.length).toBeGreaterThan(0);
     const tag = issues.find((i) => /kubeaz:service-account/.test(i.message))!;
-    expect(tag).toMatchObject({ path: 'spec.iam.serviceAccounts[0].name', line: text.split('\n').findIndex((l) => l.includes(`name: ${name}`)) + 1 });
+    expect(tag).toMatchObject({
+      path: 'spec.iam.serviceAccounts[0].name',
+      line: text.split('\n').findIndex((l) => l.includes(`name: ${name}`)) + 1,
+    });
     expect(tag.message).toContain(`'${ns}/${name}'`);
     expect(tag.message).toMatch(/317 characters, and AWS allows at most 256/);
   });
@@ -103,10 +113,16 @@ function outOfLimits(n: AnyNode): string[] {
   if (n.kind === 'security-group' && n.props.groupName.length > 255) bad.push(`${n.key}: group name`);
   if (typeof p.path === 'string' && p.path.length > 512) bad.push(`${n.key}: path ${p.path.length}`);
   if (n.kind === 'iam-role' && n.props.trust && measure(n.props.trust) > 2048) bad.push(`${n.key}: trust policy ${measure(n.props.trust)}`);
-  if (n.kind === 'iam-role' && Object.values(n.props.policies).reduce((a, d) => a + measure(d), 0) > 10_240) bad.push(`${n.key}: inline policies`);
-  if (n.kind === 'launch-template' && Buffer.byteLength(n.props.userData) > 16_384) bad.push(`${n.key}: user data ${Buffer.byteLength(n.props.userData)} bytes`);
+  if (n.kind === 'iam-role' && Object.values(n.props.policies).reduce((a, d) => a + measure(d), 0) > 10_240)
+    bad.push(`${n.key}: inline policies`);
+  if (n.kind === 'launch-template' && Buffer.byteLength(n.props.userData) > 16_384)
+    bad.push(`${n.key}: user data ${Buffer.byteLength(n.props.userData)} bytes`);
   if (n.kind === 'oidc-provider' && n.props.url.length > 255) bad.push(`${n.key}: url`);
-  if ((n.kind === 'dns-record' || n.kind === 'hosted-zone') && (n.kind === 'dns-record' ? n.props.name : n.props.domain).replace(/\.$/, '').length > 253) bad.push(`${n.key}: dns name`);
+  if (
+    (n.kind === 'dns-record' || n.kind === 'hosted-zone') &&
+    (n.kind === 'dns-record' ? n.props.name : n.props.domain).replace(/\.$/, '').length > 253
+  )
+    bad.push(`${n.key}: dns name`);
   return bad;
 }
 
@@ -124,12 +140,22 @@ const specArb = fc.record({
   groups: fc.array(
     fc.record({
       name: nearMax('g', 20),
-      labels: fc.dictionary(fc.tuple(fc.constantFrom('', 'example.com/'), nearMax('l', 63)).map(([p, k]) => p + k), nearMax('x', 63), { maxKeys: 3 }),
+      labels: fc.dictionary(
+        fc.tuple(fc.constantFrom('', 'example.com/'), nearMax('l', 63)).map(([p, k]) => p + k),
+        nearMax('x', 63),
+        { maxKeys: 3 },
+      ),
     }),
     { maxLength: 2 },
   ),
   irsa: fc.boolean(),
-  accounts: fc.array(fc.record({ namespace: nearMax('a', 63), name: fc.oneof(fc.integer({ min: 1, max: 252 }), fc.integer({ min: 240, max: 252 })).map((n) => subdomain(n)) }), { maxLength: 2 }),
+  accounts: fc.array(
+    fc.record({
+      namespace: nearMax('a', 63),
+      name: fc.oneof(fc.integer({ min: 1, max: 252 }), fc.integer({ min: 240, max: 252 })).map((n) => subdomain(n)),
+    }),
+    { maxLength: 2 },
+  ),
   users: fc.array(nearMax('u', 40), { maxLength: 2 }),
   internalDomain: fc.option(domainOf, { nil: undefined }),
   publicDomain: fc.option(domainOf, { nil: undefined }),
@@ -147,14 +173,29 @@ function textOf(s: GeneratedSpec): string {
       zones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
       kubernetesVersion: '1.35.0',
       network: { vpcCidr: '10.0.0.0/16' },
-      dns: { ...(s.internalDomain ? { internalDomain: s.internalDomain } : {}), ...(s.publicDomain ? { publicDomain: `p${s.publicDomain}` } : {}) },
+      dns: {
+        ...(s.internalDomain ? { internalDomain: s.internalDomain } : {}),
+        ...(s.publicDomain ? { publicDomain: `p${s.publicDomain}` } : {}),
+      },
       controlPlane: { instanceType: 'm5.large', count: s.count, loadBalancer: s.loadBalancer },
       tags: s.tags,
-      nodeGroups: s.groups.map((g, i) => ({ name: `${g.name.slice(0, 19)}${i}`, instanceType: 'm5.large', minSize: 0, maxSize: 2, labels: g.labels })),
+      nodeGroups: s.groups.map((g, i) => ({
+        name: `${g.name.slice(0, 19)}${i}`,
+        instanceType: 'm5.large',
+        minSize: 0,
+        maxSize: 2,
+        labels: g.labels,
+      })),
       iam: {
         users: s.users.map((u, i) => ({ name: `${u.slice(0, 39)}${i}`, bucketAccess: 'read' })),
         serviceAccountIssuerDiscovery: { enabled: s.irsa },
-        serviceAccounts: s.irsa ? s.accounts.map((a, i) => ({ namespace: a.namespace, name: `${a.name}${i}`, policyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] })) : [],
+        serviceAccounts: s.irsa
+          ? s.accounts.map((a, i) => ({
+              namespace: a.namespace,
+              name: `${a.name}${i}`,
+              policyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'],
+            }))
+          : [],
       },
     },
   };

@@ -77,7 +77,9 @@ describe('local lock: the take-over guard (issue 23 #2)', () => {
     const guard = takeOverGuard(state.lockFile, (await lockFileIdentity(state.lockFile))!);
     await writeFile(guard, JSON.stringify({ pid: process.pid, host: hostname(), command: 'destroy', startedAt: 'now' }));
     const before = await readFile(state.lockFile, 'utf8');
-    await expect(state.lock('create')).rejects.toThrow(/another kubeaz run holds the lock on this cluster: pid \d+ on .* \(destroy, since now\)/);
+    await expect(state.lock('create')).rejects.toThrow(
+      /another kubeaz run holds the lock on this cluster: pid \d+ on .* \(destroy, since now\)/,
+    );
     expect(await readFile(state.lockFile, 'utf8')).toBe(before);
   });
 

@@ -44,7 +44,8 @@ function checkLayout(vpc: string, zones: number, expectedPrefix: number) {
     expect(c.prefix).toBe(expectedPrefix);
     expect(inside(s, vpc), `${s} inside ${vpc}`).toBe(true);
   }
-  for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) expect(overlaps(all[i]!, all[j]!), `${all[i]} vs ${all[j]}`).toBe(false);
+  for (let i = 0; i < all.length; i++)
+    for (let j = i + 1; j < all.length; j++) expect(overlaps(all[i]!, all[j]!), `${all[i]} vs ${all[j]}`).toBe(false);
   // private subnets in the lower half of the VPC, public in the upper half
   const mid = range(vpc).lo + 2 ** (32 - parseCidr(vpc)!.prefix - 1);
   for (const s of l!.private) expect(range(s).hi).toBeLessThan(mid);
@@ -241,7 +242,11 @@ describe('deriveGraph on cluster.example.yaml', () => {
     });
     expect(byKind(g, 'vpc-endpoint')).toHaveLength(0);
     // what an instance reads from the bucket besides pki/: the agent, its configuration, the manifests
-    expect(byKind(g, 'bucket-object').map((n) => (n.props as { objectKey: string }).objectKey).sort()).toEqual([
+    expect(
+      byKind(g, 'bucket-object')
+        .map((n) => (n.props as { objectKey: string }).objectKey)
+        .sort(),
+    ).toEqual([
       'agent/config.json',
       expect.stringMatching(/^agent\/kubeaz-agent-[0-9a-f]{64}\.mjs$/),
       'bootstrap/master/addons/storageclass.yaml',
@@ -295,7 +300,10 @@ describe('deriveGraph on cluster.example.yaml', () => {
     expect(node(g, 'record/master-internal', 'dns-record').props.name).toBe('master.dev.kube');
     const lb = node(g, 'record/lb/edge', 'dns-record');
     expect(lb.props.name).toBe('lb.example.com');
-    expect(lb.props.values).toEqual([{ $ref: 'eip/lb/edge/0', attr: 'publicIp' }, { $ref: 'eip/lb/edge/1', attr: 'publicIp' }]);
+    expect(lb.props.values).toEqual([
+      { $ref: 'eip/lb/edge/0', attr: 'publicIp' },
+      { $ref: 'eip/lb/edge/1', attr: 'publicIp' },
+    ]);
   });
 
   it('sizes the groups from the spec and uses the resolved image', () => {
@@ -353,9 +361,9 @@ describe('deriveGraph variants', () => {
       const asg = asgNode as Extract<AnyNode, { kind: 'auto-scaling-group' }>;
       const lt = node(g, asg.props.launchTemplateId.$ref, 'launch-template');
       const ways = asg.props.subnetIds.map((sub) => {
-        const rt = byKind(g, 'route-table').find((r) => (r as Extract<AnyNode, { kind: 'route-table' }>).props.subnetIds.some((x) => x.$ref === sub.$ref)) as
-          | Extract<AnyNode, { kind: 'route-table' }>
-          | undefined;
+        const rt = byKind(g, 'route-table').find((r) =>
+          (r as Extract<AnyNode, { kind: 'route-table' }>).props.subnetIds.some((x) => x.$ref === sub.$ref),
+        ) as Extract<AnyNode, { kind: 'route-table' }> | undefined;
         const route = rt?.props.routes.find((r) => r.destination === '0.0.0.0/0');
         if (route?.natGatewayId) return 'nat';
         if (route?.gatewayId && lt.props.associatePublicIp) return 'igw+public-ip';
@@ -369,7 +377,8 @@ describe('deriveGraph variants', () => {
       const spec = variant('nat: perZone', `nat: ${nat}`);
       for (const ng of spec.spec.nodeGroups) ng.subnets = subnets as 'public' | 'private';
       const g = deriveGraph(spec, facts);
-      for (const [key, way] of egressOfEveryGroup(g)) expect(way, `${key} with nat ${nat}, groups in ${subnets} subnets`).toMatch(/^(nat|igw\+public-ip)$/);
+      for (const [key, way] of egressOfEveryGroup(g))
+        expect(way, `${key} with nat ${nat}, groups in ${subnets} subnets`).toMatch(/^(nat|igw\+public-ip)$/);
     }
   });
 
@@ -380,7 +389,10 @@ describe('deriveGraph variants', () => {
       expect(node(g, `asg/${key}`, 'auto-scaling-group').props.subnetIds).toEqual(pubs);
       expect(node(g, `lt/${key}`, 'launch-template').props.associatePublicIp).toBe(true);
     }
-    expect(node(g, 'elb/internal', 'load-balancer').props).toMatchObject({ scheme: 'internal', subnetIds: ['us-east-1a', 'us-east-1b', 'us-east-1c'].map((z) => ({ $ref: `subnet/private/${z}` })) });
+    expect(node(g, 'elb/internal', 'load-balancer').props).toMatchObject({
+      scheme: 'internal',
+      subnetIds: ['us-east-1a', 'us-east-1b', 'us-east-1c'].map((z) => ({ $ref: `subnet/private/${z}` })),
+    });
     // security groups unchanged: the same set of groups and rules as with NAT gateways
     const rulesOf = (x: DesiredGraph) => byKind(x, 'security-group-rules').map((n) => JSON.stringify([n.key, n.props]));
     expect(rulesOf(g)).toEqual(rulesOf(deriveGraph(exampleSpec(), facts)));
@@ -413,7 +425,12 @@ describe('deriveGraph variants', () => {
     const g = deriveGraph(exampleSpec(), facts);
     const api = node(g, 'sg/master/rules', 'security-group-rules').props.ingress.filter((r) => r.fromPort === 6443);
     expect(api.every((r) => r.protocol === 'tcp' && r.toPort === 6443 && !r.cidr)).toBe(true);
-    expect(api.map((r) => (r.sourceGroup as { $ref: string }).$ref).sort()).toEqual(['sg/elb-internal', 'sg/elb-public', 'sg/master', 'sg/node']);
+    expect(api.map((r) => (r.sourceGroup as { $ref: string }).$ref).sort()).toEqual([
+      'sg/elb-internal',
+      'sg/elb-public',
+      'sg/master',
+      'sg/node',
+    ]);
     // a private API (no public load balancer): still from the masters and the nodes
     const priv = deriveGraph(variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []'), facts);
     const privApi = node(priv, 'sg/master/rules', 'security-group-rules').props.ingress.filter((r) => r.fromPort === 6443);
@@ -425,7 +442,11 @@ describe('deriveGraph variants', () => {
     spec.spec.network.vpcCidr = '10.0.0.0/26';
     const g = deriveGraph(spec, facts);
     expect(() => validateGraph(g.nodes)).not.toThrow();
-    expect(byKind(g, 'subnet').map((s) => (s.props as { cidr: string }).cidr).sort()).toEqual(['10.0.0.0/28', '10.0.0.16/28', '10.0.0.32/28', '10.0.0.48/28']);
+    expect(
+      byKind(g, 'subnet')
+        .map((s) => (s.props as { cidr: string }).cidr)
+        .sort(),
+    ).toEqual(['10.0.0.0/28', '10.0.0.16/28', '10.0.0.32/28', '10.0.0.48/28']);
   });
 
   it('uses the arm64 image for Graviton groups', () => {
@@ -454,7 +475,13 @@ describe('findCycle / criticalPathLength / validateGraph', () => {
   });
   it('reports a self-loop and finds no cycle in a DAG', () => {
     expect(findCycle([{ key: 'a', deps: ['a'] }])).toEqual(['a', 'a']);
-    expect(findCycle([{ key: 'a', deps: [] }, { key: 'b', deps: ['a'] }, { key: 'c', deps: ['a', 'b'] }])).toBeUndefined();
+    expect(
+      findCycle([
+        { key: 'a', deps: [] },
+        { key: 'b', deps: ['a'] },
+        { key: 'c', deps: ['a', 'b'] },
+      ]),
+    ).toBeUndefined();
   });
   it('measures the critical path in nodes', () => {
     expect(criticalPathLength([])).toBe(0);
@@ -576,7 +603,9 @@ describe('schedule', () => {
 describe('what waits for a NAT gateway to be available', () => {
   it('only the groups in the private subnets, each for the NAT gateways of its zones; route tables need it only made', () => {
     const g = deriveGraph(exampleSpec(), facts);
-    const nats = byKind(g, 'nat-gateway').map((n) => n.key).sort();
+    const nats = byKind(g, 'nat-gateway')
+      .map((n) => n.key)
+      .sort();
     expect(nats).toEqual(['nat/us-east-1a', 'nat/us-east-1b', 'nat/us-east-1c']);
     for (const n of g.nodes) {
       if (n.kind === 'auto-scaling-group' && n.key !== 'asg/edge') expect([...(n.ready ?? [])].sort(), n.key).toEqual(nats);
@@ -592,7 +621,8 @@ describe('what waits for a NAT gateway to be available', () => {
   });
 
   it('validateGraph refuses a ready dep that is not a dep', () => {
-    const n = (key: string, deps: string[], ready?: string[]) => ({ key, kind: 'vpc', props: {}, deps, tags: {}, ...(ready ? { ready } : {}) }) as unknown as AnyNode;
+    const n = (key: string, deps: string[], ready?: string[]) =>
+      ({ key, kind: 'vpc', props: {}, deps, tags: {}, ...(ready ? { ready } : {}) }) as unknown as AnyNode;
     expect(() => validateGraph([n('a', []), n('b', [], ['a'])])).toThrow(/b waits for a to be ready without depending on it/);
   });
 

@@ -23,14 +23,20 @@ const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(jo
 function templates(): Record<string, string> {
   const dir = join(ROOT, 'templates');
   const needed = [...TEMPLATE_NAMES];
-  const real = existsSync(dir) ? Object.fromEntries(walk(dir).map((p) => [relative(dir, p).split('\\').join('/'), readFileSync(p, 'utf8')])) : {};
+  const real = existsSync(dir)
+    ? Object.fromEntries(walk(dir).map((p) => [relative(dir, p).split('\\').join('/'), readFileSync(p, 'utf8')]))
+    : {};
   return needed.every((n) => n in real) ? real : Object.fromEntries(needed.map((n) => [n, `# ${n}\n`]));
 }
 const facts: Facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0' }, templates: templates() };
 const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
 const specOf = (name: string, environment: string, workers = 'workers', edge = 'edge') =>
   parseSpec(
-    example.replace('  name: demo\n', `  name: ${name}\n`).replace('  environment: dev\n', `  environment: ${environment}\n`).replace('- name: workers', `- name: ${workers}`).replace('- name: edge', `- name: ${edge}`),
+    example
+      .replace('  name: demo\n', `  name: ${name}\n`)
+      .replace('  environment: dev\n', `  environment: ${environment}\n`)
+      .replace('- name: workers', `- name: ${workers}`)
+      .replace('- name: edge', `- name: ${edge}`),
     'v.yaml',
     NOW,
   ).spec;
@@ -76,7 +82,7 @@ describe('derived names', () => {
     expect(() => specOf(name + 'x', env)).toThrow(/at most 24/);
   });
 
-  it('existing clusters keep today\'s names exactly', () => {
+  it("existing clusters keep today's names exactly", () => {
     const names = naming(specOf('coll', 'dev'));
     expect(names.asg('web-a')).toBe('coll-dev-web-a');
     expect(names.launchTemplate('web-a')).toBe('coll-dev-web-a');
@@ -90,25 +96,51 @@ describe('derived names', () => {
 describe('refuseNameCollisions', () => {
   const spec = specOf('coll', 'dev-web', 'a');
   const graph: DesiredGraph = deriveGraph(spec, facts);
-  const ctx = { clusterId: 'coll-dev-web', owner: { name: 'coll', environment: 'dev-web' }, region: 'us-east-1', sightings: [] } as unknown as RunContext;
-  const holderTags = (name: string, env: string): Tags => ({ [OWNER_TAG]: `${name}-${env}`, [NAME_TAG]: name, [ENV_TAG]: env, [REGION_TAG]: 'us-east-1' });
+  const ctx = {
+    clusterId: 'coll-dev-web',
+    owner: { name: 'coll', environment: 'dev-web' },
+    region: 'us-east-1',
+    sightings: [],
+  } as unknown as RunContext;
+  const holderTags = (name: string, env: string): Tags => ({
+    [OWNER_TAG]: `${name}-${env}`,
+    [NAME_TAG]: name,
+    [ENV_TAG]: env,
+    [REGION_TAG]: 'us-east-1',
+  });
   function handlers(held: Record<string, Tags>, asked: string[][]): Handlers {
-    const h = { nameHolders: async (_: RunContext, names: readonly string[]) => (asked.push([...names]), names.filter((n) => n in held).map((n) => ({ name: n, tags: held[n]! }))) };
+    const h = {
+      nameHolders: async (_: RunContext, names: readonly string[]) => (
+        asked.push([...names]),
+        names.filter((n) => n in held).map((n) => ({ name: n, tags: held[n]! }))
+      ),
+    };
     return { 'auto-scaling-group': h, 'launch-template': h } as unknown as Handlers;
   }
   const all = new Map<string, Actual>();
 
   it('refuses a name another cluster holds, naming the holder', async () => {
     const asked: string[][] = [];
-    await expect(refuseNameCollisions(ctx, graph, all, new Proxy(handlers({ 'coll-dev-web-a': holderTags('coll', 'dev') }, asked), { get: (t, k) => (t as Record<string, unknown>)[k as string] ?? {} }))).rejects.toThrow(
-      /auto-scaling-group coll-dev-web-a \(asg\/a\) already exists and belongs to cluster coll\/dev \(in us-east-1\)/,
-    );
+    await expect(
+      refuseNameCollisions(
+        ctx,
+        graph,
+        all,
+        new Proxy(handlers({ 'coll-dev-web-a': holderTags('coll', 'dev') }, asked), {
+          get: (t, k) => (t as Record<string, unknown>)[k as string] ?? {},
+        }),
+      ),
+    ).rejects.toThrow(/auto-scaling-group coll-dev-web-a \(asg\/a\) already exists and belongs to cluster coll\/dev \(in us-east-1\)/);
     expect(asked.flat()).toContain('coll-dev-web-a');
   });
 
-  it('names what to rename (issue 23 #11a): the node group for its own group and template, the cluster name or environment for the control plane\'s target groups, load balancers and groups', async () => {
+  it("names what to rename (issue 23 #11a): the node group for its own group and template, the cluster name or environment for the control plane's target groups, load balancers and groups", async () => {
     const nlbSpec = parseSpec(
-      example.replace('  name: demo\n', '  name: coll\n').replace('  environment: dev\n', '  environment: dev-web\n').replace('- name: workers', '- name: a').replace(/^(\s+)instanceType: (\S+)\n(?=[\s\S]*nodeGroups)/m, '$1instanceType: $2\n$1loadBalancer: network\n'),
+      example
+        .replace('  name: demo\n', '  name: coll\n')
+        .replace('  environment: dev\n', '  environment: dev-web\n')
+        .replace('- name: workers', '- name: a')
+        .replace(/^(\s+)instanceType: (\S+)\n(?=[\s\S]*nodeGroups)/m, '$1instanceType: $2\n$1loadBalancer: network\n'),
       'v.yaml',
       NOW,
     ).spec;
@@ -117,26 +149,43 @@ describe('refuseNameCollisions', () => {
     expect(tg.kind).toBe('target-group');
     const tgName = (tg.props as { name: string }).name;
     const squatted = (held: Record<string, Tags>) => {
-      const h = { nameHolders: async (_: RunContext, names: readonly string[]) => names.filter((n) => n in held).map((n) => ({ name: n, tags: held[n]! })) };
+      const h = {
+        nameHolders: async (_: RunContext, names: readonly string[]) =>
+          names.filter((n) => n in held).map((n) => ({ name: n, tags: held[n]! })),
+      };
       return new Proxy({} as Handlers, { get: () => h });
     };
     const foreign: Tags = { team: 'someone' };
     const err = (await refuseNameCollisions(ctx, g, all, squatted({ [tgName]: foreign })).catch((e: unknown) => e)) as Error;
-    expect(err.message).toMatch(new RegExp(`target-group ${tgName} \\(tg/internal\\) already exists and belongs to something kubeaz did not make`));
-    expect(err.message).toMatch(/choose another metadata\.name or metadata\.environment \(the control plane's load balancers and their target groups are named after the cluster id, not after a node group\)$/);
+    expect(err.message).toMatch(
+      new RegExp(`target-group ${tgName} \\(tg/internal\\) already exists and belongs to something kubeaz did not make`),
+    );
+    expect(err.message).toMatch(
+      /choose another metadata\.name or metadata\.environment \(the control plane's load balancers and their target groups are named after the cluster id, not after a node group\)$/,
+    );
     expect(err.message).not.toMatch(/node group '/);
     // the control plane's own group: the cluster name too, never "the node group"
-    const master = (await refuseNameCollisions(ctx, g, all, squatted({ 'coll-dev-web-master': foreign })).catch((e: unknown) => e)) as Error;
-    expect(master.message).toMatch(/\(asg\/master\) already exists.*choose another metadata\.name or metadata\.environment \(the control plane's groups are named after the cluster id/);
+    const master = (await refuseNameCollisions(ctx, g, all, squatted({ 'coll-dev-web-master': foreign })).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(master.message).toMatch(
+      /\(asg\/master\) already exists.*choose another metadata\.name or metadata\.environment \(the control plane's groups are named after the cluster id/,
+    );
     expect(master.message).not.toMatch(/rename node group/);
     // a node group's own resources: that group, by name
-    const group = (await refuseNameCollisions(ctx, g, all, squatted({ 'coll-dev-web-a': holderTags('coll', 'dev') })).catch((e: unknown) => e)) as Error;
-    expect(group.message).toMatch(/\(asg\/a\) already exists.*; rename node group 'a' \(or choose another metadata\.name or metadata\.environment\)$/);
+    const group = (await refuseNameCollisions(ctx, g, all, squatted({ 'coll-dev-web-a': holderTags('coll', 'dev') })).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(group.message).toMatch(
+      /\(asg\/a\) already exists.*; rename node group 'a' \(or choose another metadata\.name or metadata\.environment\)$/,
+    );
   });
 
   it('passes when the name is free or its own, and asks nothing when everything is observed already', async () => {
     const asked: string[][] = [];
-    const hs = new Proxy(handlers({ 'coll-dev-web-workers': holderTags('coll', 'dev-web') }, asked), { get: (t, k) => (t as Record<string, unknown>)[k as string] ?? {} });
+    const hs = new Proxy(handlers({ 'coll-dev-web-workers': holderTags('coll', 'dev-web') }, asked), {
+      get: (t, k) => (t as Record<string, unknown>)[k as string] ?? {},
+    });
     await expect(refuseNameCollisions(ctx, graph, all, hs)).resolves.toBeUndefined();
     expect(asked.length).toBeGreaterThan(0);
     asked.length = 0;

@@ -22,9 +22,21 @@ describe('nat-gateway create', () => {
       .resolvesOnce({ NatGateway: { NatGatewayId: 'nat-old', State: 'failed' } })
       .resolvesOnce({ NatGateway: { NatGatewayId: 'nat-new', State: 'pending' } });
     ec2.on(DescribeNatGatewaysCommand).resolves({ NatGateways: [{ NatGatewayId: 'nat-new', State: 'available' }] });
-    const ctx = createRunContext({ clusterId: 'c-d', region: 'us-east-1', accountId: '1', generation: 'g', aws: new AwsClients({ region: 'us-east-1' }), timing: { pollSeconds: 0.05, maxWaitSeconds: 5, propagationSeconds: 1, dependencySeconds: 1 } });
+    const ctx = createRunContext({
+      clusterId: 'c-d',
+      region: 'us-east-1',
+      accountId: '1',
+      generation: 'g',
+      aws: new AwsClients({ region: 'us-east-1' }),
+      timing: { pollSeconds: 0.05, maxWaitSeconds: 5, propagationSeconds: 1, dependencySeconds: 1 },
+    });
     // when
-    const a = await natGateway.create(ctx, { key: 'nat/us-east-1a', kind: 'nat-gateway', props: { subnetId: 'subnet-1', allocationId: 'eipalloc-1' }, tags: { 'kubeaz:cluster': 'c-d' } });
+    const a = await natGateway.create(ctx, {
+      key: 'nat/us-east-1a',
+      kind: 'nat-gateway',
+      props: { subnetId: 'subnet-1', allocationId: 'eipalloc-1' },
+      tags: { 'kubeaz:cluster': 'c-d' },
+    });
     // then
     expect(a.id).toBe('nat-new');
     const tokens = ec2.commandCalls(CreateNatGatewayCommand).map((c) => c.args[0].input.ClientToken);

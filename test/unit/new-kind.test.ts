@@ -64,7 +64,13 @@ function fakeHandler(kind: Kind, edges: KindEdges, log: Log, ticks = 1): Resourc
     create: async (_ctx, node) => {
       await step('create', node.key);
       // every attribute a dependent asks of it (arn, version, dnsName, …) is known
-      return { key: node.key, kind, id: `${kind}-${node.key}`, attrs: new Proxy({}, { get: (_t, p) => `${node.key}.${String(p)}` }), tags: node.tags };
+      return {
+        key: node.key,
+        kind,
+        id: `${kind}-${node.key}`,
+        attrs: new Proxy({}, { get: (_t, p) => `${node.key}.${String(p)}` }),
+        tags: node.tags,
+      };
     },
     diff: () => [],
     delete: async (_ctx, a) => step('delete', a.key),
@@ -78,7 +84,9 @@ const WIDGET_EDGES: KindEdges = { waitsFor: ['subnet', 'security-group'] };
 
 /** One widget per private subnet, in the nodes' security group. */
 function widgets(b: GraphBuilder, graph: DesiredGraph): void {
-  const group = graph.nodes.find((n) => n.kind === 'security-group' && n.key.endsWith('nodes')) ?? graph.nodes.find((n) => n.kind === 'security-group')!;
+  const group =
+    graph.nodes.find((n) => n.kind === 'security-group' && n.key.endsWith('nodes')) ??
+    graph.nodes.find((n) => n.kind === 'security-group')!;
   for (const subnet of graph.nodes.filter((n) => n.kind === 'subnet' && n.key.startsWith('subnet/private/'))) {
     const zone = subnet.key.split('/').pop()!;
     const props: WidgetProps = { name: `widget-${zone}`, subnetId: ref(subnet.key), groupId: ref(group.key) };
@@ -103,7 +111,14 @@ function registry(log: Log, widgetTicks = 1): Handlers {
 }
 
 const ctx = () =>
-  createRunContext({ clusterId: 'demo-dev', region: 'us-east-1', accountId: '1', generation: 'g', aws: new AwsClients({ region: 'us-east-1' }), timing: { pollSeconds: 0.01, maxWaitSeconds: 5, propagationSeconds: 5, dependencySeconds: 1 } });
+  createRunContext({
+    clusterId: 'demo-dev',
+    region: 'us-east-1',
+    accountId: '1',
+    generation: 'g',
+    aws: new AwsClients({ region: 'us-east-1' }),
+    timing: { pollSeconds: 0.01, maxWaitSeconds: 5, propagationSeconds: 5, dependencySeconds: 1 },
+  });
 
 const asActual = (n: { key: string; kind: Kind }): Actual => ({ key: n.key, kind: n.kind, id: `${n.kind}-${n.key}`, attrs: {}, tags: {} });
 
@@ -136,15 +151,24 @@ describe('a kind added in three places: props type, handler with its edges, area
   });
 
   it('planned: created after what it waits for, and an orphaned one deleted before what it blocks', () => {
-    const created = computePlanFrom(new Map(), graph, registry({ clock: 0, events: [] }), { region: 'us-east-1', zones: spec.spec.zones }).plan.changes;
+    const created = computePlanFrom(new Map(), graph, registry({ clock: 0, events: [] }), { region: 'us-east-1', zones: spec.spec.zones })
+      .plan.changes;
     const at = (key: string) => created.findIndex((c) => c.key === key);
     for (const w of widgetNodes) {
       expect(created[at(w.key)]).toMatchObject({ action: 'create', kind: WIDGET });
       for (const d of w.deps) expect(at(d), `${d} planned before ${w.key}`).toBeLessThan(at(w.key));
     }
     // the spec no longer names them: the widgets come first among the deletions, before their subnets and group
-    const gone = graph.nodes.filter((n) => n.kind === WIDGET || BLOCKED.includes(n.kind)).map(asActual).reverse();
-    const p = computePlanFrom(new Map(gone.map((a) => [a.key, a])), { clusterId: graph.clusterId, nodes: [] }, registry({ clock: 0, events: [] }), { region: 'us-east-1', zones: spec.spec.zones });
+    const gone = graph.nodes
+      .filter((n) => n.kind === WIDGET || BLOCKED.includes(n.kind))
+      .map(asActual)
+      .reverse();
+    const p = computePlanFrom(
+      new Map(gone.map((a) => [a.key, a])),
+      { clusterId: graph.clusterId, nodes: [] },
+      registry({ clock: 0, events: [] }),
+      { region: 'us-east-1', zones: spec.spec.zones },
+    );
     const kinds = p.plan.changes.map((c) => c.kind);
     expect(p.plan.changes.every((c) => c.action === 'delete')).toBe(true);
     expect(kinds.lastIndexOf(WIDGET)).toBeLessThan(Math.min(...BLOCKED.map((k) => kinds.indexOf(k))));
@@ -160,7 +184,8 @@ describe('a kind added in three places: props type, handler with its edges, area
     expect(r.failed).toEqual([]);
     expect(r.deleted.length).toBe(some.length);
     const widgetEnds = log.events.filter((e) => e.kind === WIDGET).map((e) => e.end);
-    for (const e of log.events.filter((x) => BLOCKED.includes(x.kind))) expect(Math.max(...widgetEnds), `widgets gone before ${e.key}`).toBeLessThan(e.start);
+    for (const e of log.events.filter((x) => BLOCKED.includes(x.kind)))
+      expect(Math.max(...widgetEnds), `widgets gone before ${e.key}`).toBeLessThan(e.start);
     // nothing waits for a widget when made, so nothing has to be gone before one is deleted
     const everything = graph.nodes.map(asActual);
     const { nodes, byKey } = deletionGraph(registry(log), everything, { sweep: false });

@@ -32,7 +32,9 @@ const NOW = new Date('2026-01-15T00:00:00Z');
 const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
 const dir = join(ROOT, 'templates');
 const needed = [...TEMPLATE_NAMES];
-const templates = existsSync(dir) ? Object.fromEntries(walk(dir).map((p) => [relative(dir, p).split('\\').join('/'), readFileSync(p, 'utf8')])) : Object.fromEntries(needed.map((n) => [n, `# ${n}\n`]));
+const templates = existsSync(dir)
+  ? Object.fromEntries(walk(dir).map((p) => [relative(dir, p).split('\\').join('/'), readFileSync(p, 'utf8')]))
+  : Object.fromEntries(needed.map((n) => [n, `# ${n}\n`]));
 const facts: Facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' }, templates };
 const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
 
@@ -76,7 +78,14 @@ describe('controlPlane.loadBalancer', () => {
       expect(lb.props.crossZone).toBe(true);
       expect(lb.props.listener).toEqual({ protocol: 'TCP', port: 443, targetGroupArn: { $ref: `tg/${which}` } });
       const tg = node(g.nodes, `tg/${which}`, 'target-group');
-      expect(tg.props).toMatchObject({ protocol: 'TCP', port: 6443, targetType: 'instance', preserveClientIp: false, deregistrationDelay: 300, vpcId: { $ref: 'vpc' } });
+      expect(tg.props).toMatchObject({
+        protocol: 'TCP',
+        port: 6443,
+        targetType: 'instance',
+        preserveClientIp: false,
+        deregistrationDelay: 300,
+        vpcId: { $ref: 'vpc' },
+      });
       expect(tg.props.healthCheck).toEqual(API_NLB_HEALTH_CHECK);
       expect(tg.props.healthCheck).toMatchObject({ protocol: 'HTTPS', path: '/readyz' });
     }
@@ -92,13 +101,22 @@ describe('controlPlane.loadBalancer', () => {
       expect(m.props.loadBalancerNames).toEqual([]);
     }
     for (const other of groups.filter((n) => !masters.includes(n))) expect(other.props.targetGroupArns).toBeUndefined();
-    expect(node(g.nodes, 'record/master-internal', 'dns-record').props.alias).toEqual({ dnsName: { $ref: 'nlb/internal', attr: 'dnsName' }, hostedZoneId: { $ref: 'nlb/internal', attr: 'hostedZoneId' } });
-    expect(node(g.nodes, 'record/master-public', 'dns-record').props.alias).toEqual({ dnsName: { $ref: 'nlb/public', attr: 'dnsName' }, hostedZoneId: { $ref: 'nlb/public', attr: 'hostedZoneId' } });
+    expect(node(g.nodes, 'record/master-internal', 'dns-record').props.alias).toEqual({
+      dnsName: { $ref: 'nlb/internal', attr: 'dnsName' },
+      hostedZoneId: { $ref: 'nlb/internal', attr: 'hostedZoneId' },
+    });
+    expect(node(g.nodes, 'record/master-public', 'dns-record').props.alias).toEqual({
+      dnsName: { $ref: 'nlb/public', attr: 'dnsName' },
+      hostedZoneId: { $ref: 'nlb/public', attr: 'hostedZoneId' },
+    });
   });
 
   it('network without apiAccess: only the internal NLB and its target group', () => {
     const g = graphOf(withLb(example, 'network').replace(/apiAccess: \[[^\]]*\]/, 'apiAccess: []'));
-    expect(g.nodes.filter((n) => n.kind === 'network-load-balancer' || n.kind === 'target-group').map((n) => n.key)).toEqual(['tg/internal', 'nlb/internal']);
+    expect(g.nodes.filter((n) => n.kind === 'network-load-balancer' || n.kind === 'target-group').map((n) => n.key)).toEqual([
+      'tg/internal',
+      'nlb/internal',
+    ]);
     expect(node(g.nodes, 'asg/master', 'auto-scaling-group').props.targetGroupArns).toEqual([{ $ref: 'tg/internal' }]);
   });
 
@@ -110,7 +128,9 @@ describe('controlPlane.loadBalancer', () => {
 describe('NLB and target group names', () => {
   it('fit 32 characters and the ELBv2 pattern for the longest cluster id', () => {
     const id = `${'n'.repeat(12)}-${'e'.repeat(MAX_CLUSTER_ID_LENGTH - 13)}`;
-    const yaml = withLb(example, 'network').replace('  name: demo\n', `  name: ${'n'.repeat(12)}\n`).replace('  environment: dev\n', `  environment: ${'e'.repeat(MAX_CLUSTER_ID_LENGTH - 13)}\n`);
+    const yaml = withLb(example, 'network')
+      .replace('  name: demo\n', `  name: ${'n'.repeat(12)}\n`)
+      .replace('  environment: dev\n', `  environment: ${'e'.repeat(MAX_CLUSTER_ID_LENGTH - 13)}\n`);
     const names = naming(parseSpec(yaml, 'v.yaml', NOW).spec);
     expect(names.clusterId).toBe(id);
     const all = [names.nlbPublic, names.nlbInternal, names.tgPublic, names.tgInternal];
@@ -121,12 +141,18 @@ describe('NLB and target group names', () => {
     expect(new Set(all).size).toBe(4);
     expect(`${id}-api-int-tg`.length).toBeGreaterThan(32); // the case that needs shortening
     expect(names.tgInternal).not.toBe(`${id}-api-int-tg`);
-    for (const n of graphOf(yaml).nodes.filter((x) => x.kind === 'network-load-balancer' || x.kind === 'target-group')) expect(all).toContain((n.props as { name: string }).name);
+    for (const n of graphOf(yaml).nodes.filter((x) => x.kind === 'network-load-balancer' || x.kind === 'target-group'))
+      expect(all).toContain((n.props as { name: string }).name);
   });
 
   it('a short id keeps readable names', () => {
     const names = naming(parseSpec(example, 'v.yaml', NOW).spec);
-    expect([names.nlbPublic, names.nlbInternal, names.tgPublic, names.tgInternal]).toEqual(['demo-dev-nlb', 'demo-dev-nlb-int', 'demo-dev-api-tg', 'demo-dev-api-int-tg']);
+    expect([names.nlbPublic, names.nlbInternal, names.tgPublic, names.tgInternal]).toEqual([
+      'demo-dev-nlb',
+      'demo-dev-nlb-int',
+      'demo-dev-api-tg',
+      'demo-dev-api-int-tg',
+    ]);
   });
 
   it('shortName: unchanged when it fits; otherwise deterministic, within the limit, distinct for names sharing a head', () => {
@@ -149,7 +175,13 @@ describe('auto scaling group: target groups in place', () => {
     asg.on(DetachLoadBalancerTargetGroupsCommand).callsFake(() => (order.push('detach-tg'), {}));
     asg.on(AttachLoadBalancersCommand).callsFake(() => (order.push('attach-elb'), {}));
     asg.on(DetachLoadBalancersCommand).callsFake(() => (order.push('detach-elb'), {}));
-    const ctx = createRunContext({ clusterId: 'c-d', region: 'us-east-1', accountId: '1', generation: 'g', aws: new AwsClients({ region: 'us-east-1' }) });
+    const ctx = createRunContext({
+      clusterId: 'c-d',
+      region: 'us-east-1',
+      accountId: '1',
+      generation: 'g',
+      aws: new AwsClients({ region: 'us-east-1' }),
+    });
     const props = {
       name: 'c-d-master',
       launchTemplateId: 'lt-1',
@@ -169,12 +201,28 @@ describe('auto scaling group: target groups in place', () => {
       id: 'c-d-master',
       attrs: { name: 'c-d-master' },
       tags: {},
-      observed: { min: 1, max: 1, desired: 1, launchTemplateId: 'lt-1', launchTemplateVersion: '1', subnetIds: ['subnet-1'], loadBalancerNames: ['c-d-api-int'], targetGroupArns: ['arn:tg/old'], instances: [], propagate: [] },
+      observed: {
+        min: 1,
+        max: 1,
+        desired: 1,
+        launchTemplateId: 'lt-1',
+        launchTemplateVersion: '1',
+        subnetIds: ['subnet-1'],
+        loadBalancerNames: ['c-d-api-int'],
+        targetGroupArns: ['arn:tg/old'],
+        instances: [],
+        propagate: [],
+      },
     };
     const n = { key: 'asg/master', kind: 'auto-scaling-group' as const, props, tags: {} };
     const changes = autoScalingGroup.diff(n, actual);
     expect(changes.map((c) => c.field).filter((f) => f !== 'tags')).toEqual(['loadBalancerNames', 'targetGroupArns']);
-    const after = await autoScalingGroup.update!(ctx, n, actual, changes.filter((c) => c.field !== 'tags'));
+    const after = await autoScalingGroup.update!(
+      ctx,
+      n,
+      actual,
+      changes.filter((c) => c.field !== 'tags'),
+    );
     expect(order).toEqual(['attach-tg', 'detach-tg', 'detach-elb']);
     expect(asg.commandCalls(AttachLoadBalancerTargetGroupsCommand)[0]!.args[0].input.TargetGroupARNs).toEqual(['arn:tg/new']);
     expect(asg.commandCalls(DetachLoadBalancerTargetGroupsCommand)[0]!.args[0].input.TargetGroupARNs).toEqual(['arn:tg/old']);

@@ -31,7 +31,14 @@ spec:
       minSize: 0
       maxSize: 20
 `;
-const withGroup = (lines: string, tail = '') => BASE.replace('      GROUP\n', lines.split('\n').map((l) => `      ${l}\n`).join('')) + tail;
+const withGroup = (lines: string, tail = '') =>
+  BASE.replace(
+    '      GROUP\n',
+    lines
+      .split('\n')
+      .map((l) => `      ${l}\n`)
+      .join(''),
+  ) + tail;
 
 function issuesOf(text: string): SpecIssue[] {
   try {
@@ -42,13 +49,25 @@ function issuesOf(text: string): SpecIssue[] {
   }
   return [];
 }
-const at = (text: string, path: string) => issuesOf(text).filter((i) => i.path === path).map((i) => i.message);
-const facts: Facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' }, templates: new Proxy({}, { get: (_t, k) => `# ${String(k)}\n`, has: () => true }) as Record<string, string> };
-const asgOf = (text: string, key: string) => deriveGraph(parseSpec(text, 'c.yaml', NOW).spec, facts).nodes.find((n) => n.key === key) as DesiredNode<'auto-scaling-group'>;
+const at = (text: string, path: string) =>
+  issuesOf(text)
+    .filter((i) => i.path === path)
+    .map((i) => i.message);
+const facts: Facts = {
+  accountId: '123456789012',
+  images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' },
+  templates: new Proxy({}, { get: (_t, k) => `# ${String(k)}\n`, has: () => true }) as Record<string, string>,
+};
+const asgOf = (text: string, key: string) =>
+  deriveGraph(parseSpec(text, 'c.yaml', NOW).spec, facts).nodes.find((n) => n.key === key) as DesiredNode<'auto-scaling-group'>;
 
 describe('spec: instanceTypes and spot', () => {
-  it('accepts instanceTypes with spot, filling the spot defaults; the first type is the group\'s instanceType', () => {
-    const spec = parseSpec(withGroup('instanceTypes: [m6i.large, m6a.large, m5.large]\nspot: { onDemandBase: 1, onDemandPercentage: 20 }'), 'c.yaml', NOW).spec;
+  it("accepts instanceTypes with spot, filling the spot defaults; the first type is the group's instanceType", () => {
+    const spec = parseSpec(
+      withGroup('instanceTypes: [m6i.large, m6a.large, m5.large]\nspot: { onDemandBase: 1, onDemandPercentage: 20 }'),
+      'c.yaml',
+      NOW,
+    ).spec;
     const g = spec.spec.nodeGroups[0]!;
     expect(g.instanceTypes).toEqual(['m6i.large', 'm6a.large', 'm5.large']);
     expect(g.instanceType).toBe('m6i.large');
@@ -68,11 +87,13 @@ describe('spec: instanceTypes and spot', () => {
     expect(at(withGroup('instanceTypes: []'), 'spec.nodeGroups[0].instanceTypes')).toEqual(['instanceTypes must list at least one type']);
     const many = Array.from({ length: 21 }, (_, i) => `m${i + 1}.large`).join(', ');
     expect(at(withGroup(`instanceTypes: [${many}]`), 'spec.nodeGroups[0].instanceTypes')[0]).toMatch(/at most 20 types/);
-    expect(at(withGroup('instanceTypes: [m5.large, m6i.large, m5.large]'), 'spec.nodeGroups[0].instanceTypes[2]')).toEqual(['instance type m5.large is listed twice']);
+    expect(at(withGroup('instanceTypes: [m5.large, m6i.large, m5.large]'), 'spec.nodeGroups[0].instanceTypes[2]')).toEqual([
+      'instance type m5.large is listed twice',
+    ]);
     expect(at(withGroup('instanceTypes: [m5.large, M6I]'), 'spec.nodeGroups[0].instanceTypes[1]')[0]).toMatch(/EC2 instance type/);
   });
 
-  it('refuses a mix of architectures, naming each type\'s', () => {
+  it("refuses a mix of architectures, naming each type's", () => {
     expect(at(withGroup('instanceTypes: [m6i.large, m6g.large]'), 'spec.nodeGroups[0].instanceTypes')).toEqual([
       'the types of one group must share an architecture (one image, one launch template): m6i.large (x86_64), m6g.large (arm64)',
     ]);
@@ -80,9 +101,15 @@ describe('spec: instanceTypes and spot', () => {
   });
 
   it('refuses out-of-range spot numbers and an allocation strategy the API does not know', () => {
-    expect(at(withGroup('instanceType: m5.large\nspot: { onDemandPercentage: 101 }'), 'spec.nodeGroups[0].spot.onDemandPercentage')).toEqual(['onDemandPercentage must be 0–100']);
-    expect(at(withGroup('instanceType: m5.large\nspot: { onDemandBase: -1 }'), 'spec.nodeGroups[0].spot.onDemandBase')).toEqual(['onDemandBase must be 0 or more']);
-    expect(at(withGroup('instanceType: m5.large\nspot: { allocationStrategy: cheapest }'), 'spec.nodeGroups[0].spot.allocationStrategy')[0]).toMatch(/one of price-capacity-optimized, capacity-optimized, capacity-optimized-prioritized, lowest-price/);
+    expect(
+      at(withGroup('instanceType: m5.large\nspot: { onDemandPercentage: 101 }'), 'spec.nodeGroups[0].spot.onDemandPercentage'),
+    ).toEqual(['onDemandPercentage must be 0–100']);
+    expect(at(withGroup('instanceType: m5.large\nspot: { onDemandBase: -1 }'), 'spec.nodeGroups[0].spot.onDemandBase')).toEqual([
+      'onDemandBase must be 0 or more',
+    ]);
+    expect(
+      at(withGroup('instanceType: m5.large\nspot: { allocationStrategy: cheapest }'), 'spec.nodeGroups[0].spot.allocationStrategy')[0],
+    ).toMatch(/one of price-capacity-optimized, capacity-optimized, capacity-optimized-prioritized, lowest-price/);
     expect(at(withGroup('instanceType: m5.large\nspot: { maxPrice: 1 }'), 'spec.nodeGroups[0].spot.maxPrice')[0]).toMatch(/unknown field/);
   });
 });
@@ -102,10 +129,15 @@ describe('spec: cluster-autoscaler tags fit the auto scaling group', () => {
   });
 
   it('refuses such a taint key, and one taint key twice in a group (one tag per key)', () => {
-    expect(at(withGroup(`instanceType: m5.large\ntaints: [{ key: ${longKey}, effect: NoSchedule }]`), 'spec.nodeGroups[0].taints[0].key')[0]).toMatch(/^taint \S+ does not fit cluster-autoscaler's node-template tag: .* is 129 characters/);
-    expect(at(withGroup('instanceType: m5.large\ntaints: [{ key: gpu, effect: NoSchedule }, { key: gpu, effect: NoExecute }]'), 'spec.nodeGroups[0].taints[1].key')).toEqual([
-      "taint key gpu is used twice in this group: cluster-autoscaler's node-template tag holds one taint per key",
-    ]);
+    expect(
+      at(withGroup(`instanceType: m5.large\ntaints: [{ key: ${longKey}, effect: NoSchedule }]`), 'spec.nodeGroups[0].taints[0].key')[0],
+    ).toMatch(/^taint \S+ does not fit cluster-autoscaler's node-template tag: .* is 129 characters/);
+    expect(
+      at(
+        withGroup('instanceType: m5.large\ntaints: [{ key: gpu, effect: NoSchedule }, { key: gpu, effect: NoExecute }]'),
+        'spec.nodeGroups[0].taints[1].key',
+      ),
+    ).toEqual(["taint key gpu is used twice in this group: cluster-autoscaler's node-template tag holds one taint per key"]);
   });
 
   it('refuses a group whose tags would exceed 50, counting each share; one fewer fits', () => {
@@ -119,7 +151,10 @@ describe('spec: cluster-autoscaler tags fit the auto scaling group', () => {
   });
 
   it("KUBEAZ_NODE_GROUP_ASG_TAGS is what the model really puts on a node group's group (besides spec.tags and the autoscaler's)", () => {
-    const text = withGroup('instanceType: m5.large\nlabels: { a: "1" }\ntaints: [{ key: gpu, value: "yes", effect: NoSchedule }]', '  tags: { team: platform, cost: c1 }\n');
+    const text = withGroup(
+      'instanceType: m5.large\nlabels: { a: "1" }\ntaints: [{ key: gpu, value: "yes", effect: NoSchedule }]',
+      '  tags: { team: platform, cost: c1 }\n',
+    );
     const n = asgOf(text, 'asg/workers');
     const all = new Set([...Object.keys(n.tags), ...Object.keys(n.props.instanceTags), DESIRED_CAPACITY_TAG]);
     const scaler = autoscalerTags('demo-dev', { 'kubeaz.io/role': 'node', a: '1' }, [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }]);
@@ -134,7 +169,9 @@ describe('model: mixed instances and autoscaler tags', () => {
   });
 
   it('instanceTypes with spot: the overrides in order and the distribution; the launch template takes the first type', () => {
-    const text = withGroup('instanceTypes: [m6i.large, m6a.large, m5.large]\nspot: { onDemandBase: 1, onDemandPercentage: 20, allocationStrategy: capacity-optimized }');
+    const text = withGroup(
+      'instanceTypes: [m6i.large, m6a.large, m5.large]\nspot: { onDemandBase: 1, onDemandPercentage: 20, allocationStrategy: capacity-optimized }',
+    );
     expect(asgOf(text, 'asg/workers').props.mixedInstances).toEqual({
       instanceTypes: ['m6i.large', 'm6a.large', 'm5.large'],
       onDemandBase: 1,
@@ -142,17 +179,28 @@ describe('model: mixed instances and autoscaler tags', () => {
       onDemandAllocationStrategy: 'prioritized',
       spotAllocationStrategy: 'capacity-optimized',
     });
-    const lt = deriveGraph(parseSpec(text, 'c.yaml', NOW).spec, facts).nodes.find((n) => n.key === 'lt/workers') as DesiredNode<'launch-template'>;
+    const lt = deriveGraph(parseSpec(text, 'c.yaml', NOW).spec, facts).nodes.find(
+      (n) => n.key === 'lt/workers',
+    ) as DesiredNode<'launch-template'>;
     expect(lt.props.instanceType).toBe('m6i.large');
   });
 
   it('instanceTypes without spot: all on-demand; spot without instanceTypes: the one type', () => {
-    expect(asgOf(withGroup('instanceTypes: [m6i.large, m5.large]'), 'asg/workers').props.mixedInstances).toMatchObject({ instanceTypes: ['m6i.large', 'm5.large'], onDemandBase: 0, onDemandPercentage: 100 });
-    expect(asgOf(withGroup('instanceType: c5.large\nspot: {}'), 'asg/workers').props.mixedInstances).toMatchObject({ instanceTypes: ['c5.large'], onDemandPercentage: 0 });
+    expect(asgOf(withGroup('instanceTypes: [m6i.large, m5.large]'), 'asg/workers').props.mixedInstances).toMatchObject({
+      instanceTypes: ['m6i.large', 'm5.large'],
+      onDemandBase: 0,
+      onDemandPercentage: 100,
+    });
+    expect(asgOf(withGroup('instanceType: c5.large\nspot: {}'), 'asg/workers').props.mixedInstances).toMatchObject({
+      instanceTypes: ['c5.large'],
+      onDemandPercentage: 0,
+    });
   });
 
   it('node groups carry the discovery and node-template tags (not propagated); the master group does not', () => {
-    const text = withGroup('instanceType: m5.large\nlabels: { tier: apps }\ntaints: [{ key: dedicated, value: apps, effect: NoSchedule }, { key: spot, effect: PreferNoSchedule }]');
+    const text = withGroup(
+      'instanceType: m5.large\nlabels: { tier: apps }\ntaints: [{ key: dedicated, value: apps, effect: NoSchedule }, { key: spot, effect: PreferNoSchedule }]',
+    );
     const n = asgOf(text, 'asg/workers');
     expect(n.tags).toMatchObject({
       'k8s.io/cluster-autoscaler/enabled': 'true',
@@ -171,13 +219,29 @@ describe('model: mixed instances and autoscaler tags', () => {
 describe('auto scaling group handler: the MixedInstancesPolicy is diffed and updated in place', () => {
   const text = withGroup('instanceTypes: [m6i.large, m6a.large]\nspot: { onDemandBase: 1, onDemandPercentage: 20 }');
   const node = asgOf(text, 'asg/workers');
-  const resolved = { ...node, props: { ...node.props, launchTemplateId: 'lt-1', launchTemplateVersion: '3', subnetIds: ['subnet-a'], loadBalancerNames: [] } } as unknown as ResolvedNode<'auto-scaling-group'>;
+  const resolved = {
+    ...node,
+    props: { ...node.props, launchTemplateId: 'lt-1', launchTemplateVersion: '3', subnetIds: ['subnet-a'], loadBalancerNames: [] },
+  } as unknown as ResolvedNode<'auto-scaling-group'>;
   const tags = { ...node.props.instanceTags, ...node.tags, [DESIRED_CAPACITY_TAG]: '0' };
   const observed = {
-    min: 0, max: 20, desired: 0, launchTemplateId: 'lt-1', launchTemplateVersion: '3', subnetIds: ['subnet-a'], loadBalancerNames: [], targetGroupArns: [] as string[], instances: [],
+    min: 0,
+    max: 20,
+    desired: 0,
+    launchTemplateId: 'lt-1',
+    launchTemplateVersion: '3',
+    subnetIds: ['subnet-a'],
+    loadBalancerNames: [],
+    targetGroupArns: [] as string[],
+    instances: [],
     propagate: Object.keys(node.props.instanceTags).sort(),
     instanceTypes: ['m6i.large', 'm6a.large'],
-    distribution: { onDemandBase: 1, onDemandPercentage: 20, onDemandAllocationStrategy: 'prioritized' as const, spotAllocationStrategy: 'price-capacity-optimized' },
+    distribution: {
+      onDemandBase: 1,
+      onDemandPercentage: 20,
+      onDemandAllocationStrategy: 'prioritized' as const,
+      spotAllocationStrategy: 'price-capacity-optimized',
+    },
     capacityRebalance: true,
   };
   const actual = { key: node.key, kind: 'auto-scaling-group' as const, id: 'demo-dev-workers', attrs: {}, tags, observed };
@@ -186,21 +250,39 @@ describe('auto scaling group handler: the MixedInstancesPolicy is diffed and upd
     expect(autoScalingGroup.diff(resolved, actual)).toEqual([]);
   });
   it('another types list, another split, capacity rebalancing off: each an in-place change', () => {
-    const changes = autoScalingGroup.diff(resolved, { ...actual, observed: { ...observed, instanceTypes: ['m5.large'], distribution: { ...observed.distribution, onDemandPercentage: 100 }, capacityRebalance: false } });
+    const changes = autoScalingGroup.diff(resolved, {
+      ...actual,
+      observed: {
+        ...observed,
+        instanceTypes: ['m5.large'],
+        distribution: { ...observed.distribution, onDemandPercentage: 100 },
+        capacityRebalance: false,
+      },
+    });
     expect(changes).toEqual([
       { field: 'instanceTypes', from: ['m5.large'], to: ['m6i.large', 'm6a.large'], inPlace: true },
-      { field: 'instancesDistribution', from: { ...observed.distribution, onDemandPercentage: 100 }, to: observed.distribution, inPlace: true },
+      {
+        field: 'instancesDistribution',
+        from: { ...observed.distribution, onDemandPercentage: 100 },
+        to: observed.distribution,
+        inPlace: true,
+      },
       { field: 'capacityRebalance', from: false, to: true, inPlace: true },
     ]);
-    expect(autoScalingGroup.planUpdate!(resolved, actual as never, changes).note).toMatch(/updated in place: new instances follow the new types/);
+    expect(autoScalingGroup.planUpdate!(resolved, actual as never, changes).note).toMatch(
+      /updated in place: new instances follow the new types/,
+    );
   });
   it('a plain group (no policy observed) that the spec makes mixed: the policy is a change', () => {
     const plain = { ...observed, instanceTypes: [], capacityRebalance: false } as Record<string, unknown>;
     delete plain.distribution;
-    expect(autoScalingGroup.diff(resolved, { ...actual, observed: plain as typeof observed }).map((c) => c.field)).toEqual(['instanceTypes', 'instancesDistribution', 'capacityRebalance']);
+    expect(autoScalingGroup.diff(resolved, { ...actual, observed: plain as typeof observed }).map((c) => c.field)).toEqual([
+      'instanceTypes',
+      'instancesDistribution',
+      'capacityRebalance',
+    ]);
   });
   it('the autoscaler moving desired capacity within the bounds is still not drift', () => {
     expect(autoScalingGroup.diff(resolved, { ...actual, observed: { ...observed, desired: 7 } })).toEqual([]);
   });
 });
-

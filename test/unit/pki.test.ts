@@ -39,16 +39,38 @@ describe('PKI', () => {
 
   it("names exactly the files the master's agent fetches from pki/ and kubeadm finds in /etc/kubernetes/pki (keys 0600)", async () => {
     // kubeadm's names for the CAs it must not make itself, and the service-account pair
-    expect([...PKI_FILES].sort()).toEqual(['ca.crt', 'ca.key', 'etcd/ca.crt', 'etcd/ca.key', 'front-proxy-ca.crt', 'front-proxy-ca.key', 'sa.key', 'sa.pub']);
+    expect([...PKI_FILES].sort()).toEqual([
+      'ca.crt',
+      'ca.key',
+      'etcd/ca.crt',
+      'etcd/ca.key',
+      'front-proxy-ca.crt',
+      'front-proxy-ca.key',
+      'sa.key',
+      'sa.pub',
+    ]);
     const s3 = mockClient(S3Client);
     try {
       const bucket = new MemoryBucket('kubeaz-demo-dev-123456789012');
       for (const f of PKI_FILES) bucket.put(`pki/${f}`, `the bucket's ${f}\n`);
       bucket.put('pki/extra.key', 'not fetched');
       bucket.attach(s3);
-      const m = testMaster({ instanceId: 'i-0000000000000pki', group: 'master', ip: '10.0.1.5', aws: { s3: async () => new S3Client({ region: 'us-east-1' }) } as never, bucket: bucket.name, sink: { put: async () => {} }, programs: new FakePrograms() });
+      const m = testMaster({
+        instanceId: 'i-0000000000000pki',
+        group: 'master',
+        ip: '10.0.1.5',
+        aws: { s3: async () => new S3Client({ region: 'us-east-1' }) } as never,
+        bucket: bucket.name,
+        sink: { put: async () => {} },
+        programs: new FakePrograms(),
+      });
       await fetchPki(m.ctx);
-      expect(bucket.log.filter((l) => l.startsWith('get ')).map((l) => l.slice(4)).sort()).toEqual(PKI_FILES.map((f) => `pki/${f}`).sort());
+      expect(
+        bucket.log
+          .filter((l) => l.startsWith('get '))
+          .map((l) => l.slice(4))
+          .sort(),
+      ).toEqual(PKI_FILES.map((f) => `pki/${f}`).sort());
       for (const f of PKI_FILES) {
         const file = join(m.ctx.root, 'etc/kubernetes/pki', f);
         expect(readFileSync(file, 'utf8')).toBe(`the bucket's ${f}\n`);
@@ -115,7 +137,7 @@ describe('PKI', () => {
     // openssl verify -purpose sslclient: test/integration/pki.test.ts
   });
 
-  it('refuses to sign with a key that is not the CA certificate\'s', async () => {
+  it("refuses to sign with a key that is not the CA certificate's", async () => {
     const other = await generateCa('kubernetes');
     await expect(signClientCert(ca.cert, other.key, 'kubernetes-admin', ['system:masters'])).rejects.toThrow(/does not belong/);
   });
@@ -124,10 +146,16 @@ describe('PKI', () => {
 describe('kubeconfig endpoint', () => {
   it('public domain and public API: the public master record', () => {
     const spec = parseSpec(example, 'cluster.example.yaml').spec;
-    expect(apiEndpoint(spec, { public: 'x.elb', internal: 'y.elb' })).toEqual({ server: 'https://master.dev.example.com:443', via: 'public-record' });
+    expect(apiEndpoint(spec, { public: 'x.elb', internal: 'y.elb' })).toEqual({
+      server: 'https://master.dev.example.com:443',
+      via: 'public-record',
+    });
   });
   it('no public domain: the internet-facing ELB', () => {
-    const noRecord = parseSpec(example.replace('    publicDomain: example.com\n', '    internalDomain: dev.kube\n').replace('      publicRecord: lb\n', ''), 'v.yaml').spec;
+    const noRecord = parseSpec(
+      example.replace('    publicDomain: example.com\n', '    internalDomain: dev.kube\n').replace('      publicRecord: lb\n', ''),
+      'v.yaml',
+    ).spec;
     expect(apiEndpoint(noRecord, { public: 'demo-dev-api-1.us-east-1.elb.amazonaws.com', internal: 'i' })).toEqual({
       server: 'https://demo-dev-api-1.us-east-1.elb.amazonaws.com:443',
       via: 'public-elb',
@@ -144,7 +172,14 @@ describe('kubeconfig endpoint', () => {
     });
   });
   it('renders a kubeconfig kubectl reads', () => {
-    const text = renderKubeconfig({ clusterName: 'demo-dev', server: 'https://m:443', caCert: 'CA', user: 'kubernetes-admin', clientCert: 'C', clientKey: 'K' });
+    const text = renderKubeconfig({
+      clusterName: 'demo-dev',
+      server: 'https://m:443',
+      caCert: 'CA',
+      user: 'kubernetes-admin',
+      clientCert: 'C',
+      clientKey: 'K',
+    });
     const k = parse(text);
     expect(k['current-context']).toBe('kubernetes-admin@demo-dev');
     expect(k.clusters[0].cluster.server).toBe('https://m:443');
@@ -164,7 +199,9 @@ function renderedCertSans(spec: ReturnType<typeof variant>): string[] {
   const config = parseAgentConfig((g.nodes.find((n) => n.key === 'object/agent/config.json')!.props as { body: string }).body);
   if (config instanceof Error) throw config;
   const ctx = { config, root: '/', identity: { hostname: 'ip-10-0-1-5.ec2.internal', privateIp: '10.0.1.5' } } as unknown as AgentContext;
-  const [, cluster] = parseAllDocuments(renderInitConfig(kubeadmInput(ctx, masterSettingsOf(ctx)))).map((d) => d.toJS() as { kind: string; apiServer: { certSANs: string[] } });
+  const [, cluster] = parseAllDocuments(renderInitConfig(kubeadmInput(ctx, masterSettingsOf(ctx)))).map(
+    (d) => d.toJS() as { kind: string; apiServer: { certSANs: string[] } },
+  );
   expect(cluster!.kind).toBe('ClusterConfiguration');
   expect(cluster!.apiServer.certSANs).toContain('10.0.1.5');
   return cluster!.apiServer.certSANs.filter((n) => n !== '10.0.1.5');
@@ -176,18 +213,45 @@ describe('kubeconfig TLS names against the API server certificate', () => {
   const combos: Array<[string, () => ReturnType<typeof variant>]> = [
     ['publicDomain, apiAccess [0.0.0.0/0]', () => parseSpec(example, 'cluster.example.yaml').spec],
     ['publicDomain, apiAccess []', () => variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []')],
-    ['no publicDomain, apiAccess [0.0.0.0/0]', () => parseSpec(example.replace('    publicDomain: example.com\n', '    internalDomain: dev.kube\n').replace('      publicRecord: lb\n', ''), 'v.yaml').spec],
+    [
+      'no publicDomain, apiAccess [0.0.0.0/0]',
+      () =>
+        parseSpec(
+          example.replace('    publicDomain: example.com\n', '    internalDomain: dev.kube\n').replace('      publicRecord: lb\n', ''),
+          'v.yaml',
+        ).spec,
+    ],
     [
       'no publicDomain, apiAccess []',
-      () => parseSpec(example.replace('    publicDomain: example.com\n', '    internalDomain: dev.kube\n').replace('      publicRecord: lb\n', '').replace('apiAccess: [0.0.0.0/0]', 'apiAccess: []'), 'v.yaml').spec,
+      () =>
+        parseSpec(
+          example
+            .replace('    publicDomain: example.com\n', '    internalDomain: dev.kube\n')
+            .replace('      publicRecord: lb\n', '')
+            .replace('apiAccess: [0.0.0.0/0]', 'apiAccess: []'),
+          'v.yaml',
+        ).spec,
     ],
   ];
   it.each(combos)('%s: the name TLS checks is one the rendered certificate carries', (_name, make) => {
     const spec = make();
     const sans = renderedCertSans(spec);
     expect(sans).toContain('master.dev.kube');
-    const endpoint = apiEndpoint(spec, { public: 'demo-dev-api-1.us-east-1.elb.amazonaws.com', internal: 'internal-demo-dev-api-int-1.us-east-1.elb.amazonaws.com' });
-    const k = parse(renderKubeconfig({ clusterName: 'demo-dev', server: endpoint.server, tlsServerName: endpoint.tlsServerName, caCert: 'CA', user: 'u', clientCert: 'C', clientKey: 'K' }));
+    const endpoint = apiEndpoint(spec, {
+      public: 'demo-dev-api-1.us-east-1.elb.amazonaws.com',
+      internal: 'internal-demo-dev-api-int-1.us-east-1.elb.amazonaws.com',
+    });
+    const k = parse(
+      renderKubeconfig({
+        clusterName: 'demo-dev',
+        server: endpoint.server,
+        tlsServerName: endpoint.tlsServerName,
+        caCert: 'CA',
+        user: 'u',
+        clientCert: 'C',
+        clientKey: 'K',
+      }),
+    );
     const cluster = k.clusters[0].cluster as { server: string; 'tls-server-name'?: string };
     const host = new URL(cluster.server).hostname;
     const checked = cluster['tls-server-name'] ?? host;

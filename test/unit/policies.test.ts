@@ -18,32 +18,86 @@ const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
 
 /** aws-ebs-csi-driver docs/example-iam-policy.json (every action in it). */
 const EBS_CSI_NEEDS = [
-  'ec2:DescribeAvailabilityZones', 'ec2:DescribeInstances', 'ec2:DescribeSnapshots', 'ec2:DescribeTags', 'ec2:DescribeVolumes',
-  'ec2:DescribeVolumesModifications', 'ec2:DescribeVolumeStatus', 'ec2:CreateSnapshot', 'ec2:ModifyVolume', 'ec2:CopyVolumes',
-  'ec2:AttachVolume', 'ec2:DetachVolume', 'ec2:CreateVolume', 'ec2:EnableFastSnapshotRestores', 'ec2:CreateTags', 'ec2:DeleteTags',
-  'ec2:DeleteVolume', 'ec2:DeleteSnapshot',
+  'ec2:DescribeAvailabilityZones',
+  'ec2:DescribeInstances',
+  'ec2:DescribeSnapshots',
+  'ec2:DescribeTags',
+  'ec2:DescribeVolumes',
+  'ec2:DescribeVolumesModifications',
+  'ec2:DescribeVolumeStatus',
+  'ec2:CreateSnapshot',
+  'ec2:ModifyVolume',
+  'ec2:CopyVolumes',
+  'ec2:AttachVolume',
+  'ec2:DetachVolume',
+  'ec2:CreateVolume',
+  'ec2:EnableFastSnapshotRestores',
+  'ec2:CreateTags',
+  'ec2:DeleteTags',
+  'ec2:DeleteVolume',
+  'ec2:DeleteSnapshot',
 ];
 
 /** cloud-provider-aws: the controller's policy. */
 const CCM_NEEDS = [
-  'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeLaunchConfigurations', 'autoscaling:DescribeTags',
-  'ec2:DescribeInstances', 'ec2:DescribeRegions', 'ec2:DescribeRouteTables', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets',
-  'ec2:DescribeVolumes', 'ec2:DescribeAvailabilityZones', 'ec2:CreateSecurityGroup', 'ec2:CreateTags', 'ec2:CreateVolume',
-  'ec2:ModifyInstanceAttribute', 'ec2:ModifyVolume', 'ec2:AttachVolume', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:CreateRoute',
-  'ec2:DeleteRoute', 'ec2:DeleteSecurityGroup', 'ec2:DeleteVolume', 'ec2:DetachVolume', 'ec2:RevokeSecurityGroupIngress',
-  'ec2:DescribeVpcs', 'ec2:DescribeInstanceTopology',
-  'elasticloadbalancing:AddTags', 'elasticloadbalancing:AttachLoadBalancerToSubnets', 'elasticloadbalancing:ApplySecurityGroupsToLoadBalancer',
-  'elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateLoadBalancerPolicy', 'elasticloadbalancing:CreateLoadBalancerListeners',
-  'elasticloadbalancing:ConfigureHealthCheck', 'elasticloadbalancing:DeleteLoadBalancer', 'elasticloadbalancing:DeleteLoadBalancerListeners',
-  'elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DescribeLoadBalancerAttributes', 'elasticloadbalancing:DetachLoadBalancerFromSubnets',
-  'elasticloadbalancing:DeregisterInstancesFromLoadBalancer', 'elasticloadbalancing:ModifyLoadBalancerAttributes',
-  'elasticloadbalancing:RegisterInstancesWithLoadBalancer', 'elasticloadbalancing:SetLoadBalancerPoliciesForBackendServer',
-  'elasticloadbalancing:AddTags', 'elasticloadbalancing:CreateListener', 'elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:DeleteListener',
-  'elasticloadbalancing:DeleteTargetGroup', 'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeLoadBalancerPolicies',
-  'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetHealth', 'elasticloadbalancing:ModifyListener',
-  'elasticloadbalancing:ModifyTargetGroup', 'elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets',
-  'elasticloadbalancing:SetLoadBalancerPoliciesOfListener', 'elasticloadbalancing:SetSecurityGroups',
-  'iam:CreateServiceLinkedRole', 'kms:DescribeKey',
+  'autoscaling:DescribeAutoScalingGroups',
+  'autoscaling:DescribeLaunchConfigurations',
+  'autoscaling:DescribeTags',
+  'ec2:DescribeInstances',
+  'ec2:DescribeRegions',
+  'ec2:DescribeRouteTables',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeVolumes',
+  'ec2:DescribeAvailabilityZones',
+  'ec2:CreateSecurityGroup',
+  'ec2:CreateTags',
+  'ec2:CreateVolume',
+  'ec2:ModifyInstanceAttribute',
+  'ec2:ModifyVolume',
+  'ec2:AttachVolume',
+  'ec2:AuthorizeSecurityGroupIngress',
+  'ec2:CreateRoute',
+  'ec2:DeleteRoute',
+  'ec2:DeleteSecurityGroup',
+  'ec2:DeleteVolume',
+  'ec2:DetachVolume',
+  'ec2:RevokeSecurityGroupIngress',
+  'ec2:DescribeVpcs',
+  'ec2:DescribeInstanceTopology',
+  'elasticloadbalancing:AddTags',
+  'elasticloadbalancing:AttachLoadBalancerToSubnets',
+  'elasticloadbalancing:ApplySecurityGroupsToLoadBalancer',
+  'elasticloadbalancing:CreateLoadBalancer',
+  'elasticloadbalancing:CreateLoadBalancerPolicy',
+  'elasticloadbalancing:CreateLoadBalancerListeners',
+  'elasticloadbalancing:ConfigureHealthCheck',
+  'elasticloadbalancing:DeleteLoadBalancer',
+  'elasticloadbalancing:DeleteLoadBalancerListeners',
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeLoadBalancerAttributes',
+  'elasticloadbalancing:DetachLoadBalancerFromSubnets',
+  'elasticloadbalancing:DeregisterInstancesFromLoadBalancer',
+  'elasticloadbalancing:ModifyLoadBalancerAttributes',
+  'elasticloadbalancing:RegisterInstancesWithLoadBalancer',
+  'elasticloadbalancing:SetLoadBalancerPoliciesForBackendServer',
+  'elasticloadbalancing:AddTags',
+  'elasticloadbalancing:CreateListener',
+  'elasticloadbalancing:CreateTargetGroup',
+  'elasticloadbalancing:DeleteListener',
+  'elasticloadbalancing:DeleteTargetGroup',
+  'elasticloadbalancing:DescribeListeners',
+  'elasticloadbalancing:DescribeLoadBalancerPolicies',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
+  'elasticloadbalancing:ModifyListener',
+  'elasticloadbalancing:ModifyTargetGroup',
+  'elasticloadbalancing:RegisterTargets',
+  'elasticloadbalancing:DeregisterTargets',
+  'elasticloadbalancing:SetLoadBalancerPoliciesOfListener',
+  'elasticloadbalancing:SetSecurityGroups',
+  'iam:CreateServiceLinkedRole',
+  'kms:DescribeKey',
 ];
 
 /**
@@ -54,11 +108,28 @@ const CCM_NEEDS = [
 const ONLY_ON_STAR = (a: string) =>
   /^(ec2|autoscaling|elasticloadbalancing):Describe/.test(a) ||
   /^(ec2messages|ssmmessages):/.test(a) ||
-  ['ssm:UpdateInstanceInformation', 'ssm:ListInstanceAssociations', 'route53:ListHostedZonesByName', 'ecr:GetAuthorizationToken',
-    'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'].includes(a);
+  [
+    'ssm:UpdateInstanceInformation',
+    'ssm:ListInstanceAssociations',
+    'route53:ListHostedZonesByName',
+    'ecr:GetAuthorizationToken',
+    'ecr:BatchCheckLayerAvailability',
+    'ecr:GetDownloadUrlForLayer',
+    'ecr:BatchGetImage',
+  ].includes(a);
 
-type St = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
-const facts: Facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0' }, templates: new Proxy({}, { get: (_t, k) => `# ${String(k)}\n` , has: () => true }) as Record<string, string> };
+type St = {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
+const facts: Facts = {
+  accountId: '123456789012',
+  images: { x86_64: 'ami-0123456789abcdef0' },
+  templates: new Proxy({}, { get: (_t, k) => `# ${String(k)}\n`, has: () => true }) as Record<string, string>,
+};
 
 function rolePolicies() {
   const g = deriveGraph(parseSpec(example, 'cluster.example.yaml').spec, facts);
@@ -88,22 +159,40 @@ describe('instance-role policies', () => {
   it('changes to existing EC2 and ELB resources need the cluster tag; creating a load balancer needs it in the request', () => {
     const tag = 'kubernetes.io/cluster/demo-dev';
     const grants = (action: string) => master.filter((s) => s.Effect === 'Allow' && actionsOf(s).includes(action));
-    for (const a of ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress', 'ec2:DeleteSecurityGroup', 'ec2:ModifyInstanceAttribute', 'elasticloadbalancing:DeleteLoadBalancer', 'elasticloadbalancing:RegisterInstancesWithLoadBalancer', 'elasticloadbalancing:SetSecurityGroups', 'elasticloadbalancing:ModifyTargetGroup']) {
+    for (const a of [
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:RevokeSecurityGroupIngress',
+      'ec2:DeleteSecurityGroup',
+      'ec2:ModifyInstanceAttribute',
+      'elasticloadbalancing:DeleteLoadBalancer',
+      'elasticloadbalancing:RegisterInstancesWithLoadBalancer',
+      'elasticloadbalancing:SetSecurityGroups',
+      'elasticloadbalancing:ModifyTargetGroup',
+    ]) {
       expect(grants(a).length, a).toBeGreaterThan(0);
       for (const s of grants(a)) expect(s.Condition?.StringEquals?.[`aws:ResourceTag/${tag}`], `${a} in ${s.Sid}`).toBe('owned');
     }
     for (const a of ['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup'])
       for (const s of grants(a)) expect(s.Condition?.StringEquals?.[`aws:RequestTag/${tag}`], a).toBe('owned');
     // the EBS CSI driver deletes only volumes and snapshots it made (its tags)
-    for (const s of grants('ec2:DeleteVolume')) expect(JSON.stringify(s.Condition)).toMatch(/ebs\.csi\.aws\.com\/cluster|CSIVolumeName|created-for\/pvc\/name/);
-    for (const s of grants('ec2:DeleteSnapshot')) expect(JSON.stringify(s.Condition)).toMatch(/ebs\.csi\.aws\.com\/cluster|CSIVolumeSnapshotName/);
+    for (const s of grants('ec2:DeleteVolume'))
+      expect(JSON.stringify(s.Condition)).toMatch(/ebs\.csi\.aws\.com\/cluster|CSIVolumeName|created-for\/pvc\/name/);
+    for (const s of grants('ec2:DeleteSnapshot'))
+      expect(JSON.stringify(s.Condition)).toMatch(/ebs\.csi\.aws\.com\/cluster|CSIVolumeSnapshotName/);
     // attaching volumes: only to the cluster's instances
-    expect(grants('ec2:AttachVolume').filter((s) => resourcesOf(s).some((r) => String(r).includes(':instance/'))).every((s) => s.Condition?.StringEquals?.[`aws:ResourceTag/${tag}`] === 'owned')).toBe(true);
+    expect(
+      grants('ec2:AttachVolume')
+        .filter((s) => resourcesOf(s).some((r) => String(r).includes(':instance/')))
+        .every((s) => s.Condition?.StringEquals?.[`aws:ResourceTag/${tag}`] === 'owned'),
+    ).toBe(true);
     // the ARNs name this cluster's region and account, not any
-    for (const s of master) for (const r of resourcesOf(s)) if (typeof r === 'string' && r.startsWith('arn:aws:ec2:')) expect(r).toMatch(/^arn:aws:ec2:us-east-1:123456789012:/);
+    for (const s of master)
+      for (const r of resourcesOf(s))
+        if (typeof r === 'string' && r.startsWith('arn:aws:ec2:')) expect(r).toMatch(/^arn:aws:ec2:us-east-1:123456789012:/);
   });
 
-  it('each role policy fits IAM\'s 10,240-character limit for inline policies', () => {
-    for (const [role, statements] of Object.entries(policies)) expect(JSON.stringify({ Version: '2012-10-17', Statement: statements }).replace(/\s/g, '').length, role).toBeLessThan(10240);
+  it("each role policy fits IAM's 10,240-character limit for inline policies", () => {
+    for (const [role, statements] of Object.entries(policies))
+      expect(JSON.stringify({ Version: '2012-10-17', Statement: statements }).replace(/\s/g, '').length, role).toBeLessThan(10240);
   });
 });

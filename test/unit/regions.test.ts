@@ -38,7 +38,9 @@ describe('regions', () => {
     const require = createRequire(import.meta.url);
     const core = path.dirname(require.resolve('@aws-sdk/core/package.json'));
     const text = readFileSync(path.join(core, 'dist-es/submodules/client/util-endpoints/lib/aws/partitions.js'), 'utf8');
-    const data = JSON.parse(text.replace(/^export const partitionsInfo = /, '').replace(/;\s*$/, '')) as { partitions: Array<{ id: string; regions: Record<string, unknown> }> };
+    const data = JSON.parse(text.replace(/^export const partitionsInfo = /, '').replace(/;\s*$/, '')) as {
+      partitions: Array<{ id: string; regions: Record<string, unknown> }>;
+    };
     const sdk = Object.keys(data.partitions.find((p) => p.id === 'aws')!.regions).filter((r) => r !== 'aws-global');
     expect([...AWS_REGIONS].sort()).toEqual(sdk.sort());
   });
@@ -49,9 +51,13 @@ describe('regions', () => {
   });
 
   it('refuses other partitions with the reason, and names that are no region', () => {
-    expect(issues(spec('cn-north-1', ['cn-north-1a', 'cn-north-1b']))).toEqual(['spec.region: region is in the aws-cn partition; kubeaz builds only in the commercial aws partition']);
+    expect(issues(spec('cn-north-1', ['cn-north-1a', 'cn-north-1b']))).toEqual([
+      'spec.region: region is in the aws-cn partition; kubeaz builds only in the commercial aws partition',
+    ]);
     expect(issues(spec('us-gov-west-1', ['us-gov-west-1a', 'us-gov-west-1b']))[0]).toMatch(/aws-us-gov partition/);
-    expect(issues(spec('us-east-9', ['us-east-9a', 'us-east-9b']))[0]).toMatch(/^spec\.region: region is not an AWS region \(known: .*il-central-1/);
+    expect(issues(spec('us-east-9', ['us-east-9a', 'us-east-9b']))[0]).toMatch(
+      /^spec\.region: region is not an AWS region \(known: .*il-central-1/,
+    );
   });
 
   it('checks zone names per region: the region and one letter', () => {

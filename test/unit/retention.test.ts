@@ -61,7 +61,12 @@ describe('pruneSnapshots (what the masters` agent and backup-etcd delete by), on
     bucket.attach(s3);
     const r = await pruneSnapshots(new S3Client({ region: 'us-east-1' }), bucket.name, new Date(c.now), c.retentionDays);
     expect([...r.deleted].sort()).toEqual([...c.delete].sort());
-    expect(bucket.log.filter((l) => l.startsWith('delete ')).map((l) => l.slice('delete '.length)).sort()).toEqual([...c.delete].sort());
+    expect(
+      bucket.log
+        .filter((l) => l.startsWith('delete '))
+        .map((l) => l.slice('delete '.length))
+        .sort(),
+    ).toEqual([...c.delete].sort());
     expect(bucket.keys()).toEqual(c.keys.filter((k) => !c.delete.includes(k)).sort());
   });
 });

@@ -24,14 +24,26 @@ function stubHandler(answers: (n: number) => Answer) {
       async handle() {
         const a = answers(++calls);
         if (a instanceof Error) throw a;
-        return { response: new HttpResponse({ statusCode: a.status, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(a.body)]) }) };
+        return {
+          response: new HttpResponse({
+            statusCode: a.status,
+            headers: { 'content-type': 'text/xml' },
+            body: Readable.from([Buffer.from(a.body)]),
+          }),
+        };
       },
     },
   };
 }
 
-const ec2Error = (code: string) => ({ status: 503, body: `<Response><Errors><Error><Code>${code}</Code><Message>slow down</Message></Error></Errors><RequestID>r</RequestID></Response>` });
-const noVpcs = { status: 200, body: '<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><vpcSet/></DescribeVpcsResponse>' };
+const ec2Error = (code: string) => ({
+  status: 503,
+  body: `<Response><Errors><Error><Code>${code}</Code><Message>slow down</Message></Error></Errors><RequestID>r</RequestID></Response>`,
+});
+const noVpcs = {
+  status: 200,
+  body: '<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><vpcSet/></DescribeVpcsResponse>',
+};
 const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 
 const clients = (handler: unknown) =>
@@ -59,14 +71,24 @@ describe('retry policy', () => {
   });
 
   it('never retries a permission error', async () => {
-    const s = stubHandler(() => ({ status: 403, body: '<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>no</Message></Error></Errors></Response>' }));
-    await expect((await clients(s.handler).ec2()).send(new DescribeVpcsCommand({}))).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
+    const s = stubHandler(() => ({
+      status: 403,
+      body: '<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>no</Message></Error></Errors></Response>',
+    }));
+    await expect((await clients(s.handler).ec2()).send(new DescribeVpcsCommand({}))).rejects.toMatchObject({
+      name: 'UnauthorizedOperation',
+    });
     expect(s.calls).toBe(1);
   });
 
   it('never retries an IAM quota (LimitExceeded), which the SDK files under throttling', async () => {
-    const s = stubHandler(() => ({ status: 409, body: '<ErrorResponse><Error><Type>Sender</Type><Code>LimitExceeded</Code><Message>Cannot exceed quota for RolesPerAccount</Message></Error></ErrorResponse>' }));
-    await expect((await clients(s.handler).iam()).send(new CreateRoleCommand({ RoleName: 'r', AssumeRolePolicyDocument: '{}' }))).rejects.toMatchObject({ name: 'LimitExceededException' });
+    const s = stubHandler(() => ({
+      status: 409,
+      body: '<ErrorResponse><Error><Type>Sender</Type><Code>LimitExceeded</Code><Message>Cannot exceed quota for RolesPerAccount</Message></Error></ErrorResponse>',
+    }));
+    await expect(
+      (await clients(s.handler).iam()).send(new CreateRoleCommand({ RoleName: 'r', AssumeRolePolicyDocument: '{}' })),
+    ).rejects.toMatchObject({ name: 'LimitExceededException' });
     expect(s.calls).toBe(1);
   });
 });
@@ -89,8 +111,10 @@ describe('lost responses', () => {
 });
 
 describe('unreachable endpoints and readable errors (issue 9 #12)', () => {
-  const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED', address: '127.0.0.1', port: 1 });
-  const noHost = () => Object.assign(new Error('getaddrinfo ENOTFOUND ec2.nowhere.invalid'), { code: 'ENOTFOUND', hostname: 'ec2.nowhere.invalid' });
+  const refused = () =>
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED', address: '127.0.0.1', port: 1 });
+  const noHost = () =>
+    Object.assign(new Error('getaddrinfo ENOTFOUND ec2.nowhere.invalid'), { code: 'ENOTFOUND', hostname: 'ec2.nowhere.invalid' });
 
   it('a refused connection gives up after 3 quick attempts (not 10 with backoff) and names AWS_ENDPOINT_URL', async () => {
     const s = stubHandler(() => refused());
@@ -105,11 +129,15 @@ describe('unreachable endpoints and readable errors (issue 9 #12)', () => {
       token = await strategy.refreshRetryTokenForRetry(token, { errorType: 'TRANSIENT', error: refused() } as never);
       expect(token.getRetryDelay()).toBeLessThanOrEqual(500);
     }
-    await expect(strategy.refreshRetryTokenForRetry(token, { errorType: 'TRANSIENT', error: refused() } as never)).rejects.toThrow(/no more retries/);
+    await expect(strategy.refreshRetryTokenForRetry(token, { errorType: 'TRANSIENT', error: refused() } as never)).rejects.toThrow(
+      /no more retries/,
+    );
     const saved = process.env.AWS_ENDPOINT_URL;
     process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:1';
     try {
-      expect(describeAwsError(err)).toBe('cannot reach http://127.0.0.1:1 (AWS_ENDPOINT_URL): the connection was refused (connect ECONNREFUSED 127.0.0.1:1; ec2:DescribeVpcs, after 3 attempts)');
+      expect(describeAwsError(err)).toBe(
+        'cannot reach http://127.0.0.1:1 (AWS_ENDPOINT_URL): the connection was refused (connect ECONNREFUSED 127.0.0.1:1; ec2:DescribeVpcs, after 3 attempts)',
+      );
     } finally {
       if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
       else process.env.AWS_ENDPOINT_URL = saved;
@@ -121,7 +149,11 @@ describe('unreachable endpoints and readable errors (issue 9 #12)', () => {
     const saved = process.env.AWS_ENDPOINT_URL;
     delete process.env.AWS_ENDPOINT_URL;
     try {
-      const err = await (await new AwsClients({ region: 'us-east-1', requestHandler: s.handler }).ec2()).send(new DescribeVpcsCommand({})).catch((e: unknown) => e);
+      const err = await (
+        await new AwsClients({ region: 'us-east-1', requestHandler: s.handler }).ec2()
+      )
+        .send(new DescribeVpcsCommand({}))
+        .catch((e: unknown) => e);
       expect(s.calls).toBe(3);
       expect(describeAwsError(err)).toMatch(/^cannot reach ec2\.nowhere\.invalid: the host name does not resolve \(/);
     } finally {

@@ -71,7 +71,9 @@ describe('rollout', () => {
   });
 
   it('node groups first, the master last after a fresh backup; polls each refresh to Successful', async () => {
-    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('master', '3', ['2']), group('general', '2', ['1', '1']), group('edge', '1', ['1'])] });
+    asgMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({ AutoScalingGroups: [group('master', '3', ['2']), group('general', '2', ['1', '1']), group('edge', '1', ['1'])] });
     const d = deps();
     asgMock.on(StartInstanceRefreshCommand).callsFake((input: { AutoScalingGroupName: string }) => {
       d.order.push(`start ${input.AutoScalingGroupName}`);
@@ -82,7 +84,16 @@ describe('rollout', () => {
       const n = (polls.get(input.AutoScalingGroupName) ?? 0) + 1;
       polls.set(input.AutoScalingGroupName, n);
       const done = n >= 3;
-      return { InstanceRefreshes: [{ InstanceRefreshId: input.InstanceRefreshIds[0], Status: done ? 'Successful' : n === 1 ? 'Pending' : 'InProgress', PercentageComplete: done ? 100 : 50, InstancesToUpdate: done ? 0 : 1 }] };
+      return {
+        InstanceRefreshes: [
+          {
+            InstanceRefreshId: input.InstanceRefreshIds[0],
+            Status: done ? 'Successful' : n === 1 ? 'Pending' : 'InProgress',
+            PercentageComplete: done ? 100 : 50,
+            InstancesToUpdate: done ? 0 : 1,
+          },
+        ],
+      };
     });
     const r = await rollout(d);
     expect(r.ok).toBe(true);
@@ -93,7 +104,11 @@ describe('rollout', () => {
     ]);
     expect(d.order).toEqual(['start c-qa-general', 'backup', 'start c-qa-master']);
     const starts = asgMock.commandCalls(StartInstanceRefreshCommand).map((c) => c.args[0].input);
-    expect(starts[0]).toEqual({ AutoScalingGroupName: 'c-qa-general', Strategy: 'Rolling', Preferences: { MinHealthyPercentage: 90, SkipMatching: true } });
+    expect(starts[0]).toEqual({
+      AutoScalingGroupName: 'c-qa-general',
+      Strategy: 'Rolling',
+      Preferences: { MinHealthyPercentage: 90, SkipMatching: true },
+    });
     expect(polls.get('c-qa-general')).toBe(3);
     const waits = d.progress.events.filter((e) => e.type === 'wait');
     expect(waits.length).toBe(6);
@@ -101,9 +116,13 @@ describe('rollout', () => {
   });
 
   it('without takeBackup the master is refused and not touched; node groups still roll', async () => {
-    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('master', '3', ['2']), group('general', '2', ['1'])] });
+    asgMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({ AutoScalingGroups: [group('master', '3', ['2']), group('general', '2', ['1'])] });
     asgMock.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'ir-1' });
-    asgMock.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [{ InstanceRefreshId: 'ir-1', Status: 'Successful', PercentageComplete: 100 }] });
+    asgMock
+      .on(DescribeInstanceRefreshesCommand)
+      .resolves({ InstanceRefreshes: [{ InstanceRefreshId: 'ir-1', Status: 'Successful', PercentageComplete: 100 }] });
     const r = await rollout(deps({ loadBackup: async () => undefined, minHealthyPercentage: 50 }));
     expect(r.ok).toBe(false);
     expect(r.steps.map((s) => [s.group, s.status])).toEqual([
@@ -117,19 +136,34 @@ describe('rollout', () => {
   });
 
   it('a failed refresh stops before the master (no backup, no master refresh)', async () => {
-    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('master', '3', ['2']), group('general', '2', ['1'])] });
+    asgMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({ AutoScalingGroups: [group('master', '3', ['2']), group('general', '2', ['1'])] });
     asgMock.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'ir-1' });
-    asgMock.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [{ InstanceRefreshId: 'ir-1', Status: 'Failed', StatusReason: 'instances failed health checks' }] });
+    asgMock
+      .on(DescribeInstanceRefreshesCommand)
+      .resolves({ InstanceRefreshes: [{ InstanceRefreshId: 'ir-1', Status: 'Failed', StatusReason: 'instances failed health checks' }] });
     const d = deps();
     const r = await rollout(d);
     expect(r.ok).toBe(false);
-    expect(r.steps).toEqual([{ group: 'general', asgName: 'c-qa-general', status: 'Failed', refreshId: 'ir-1', replaced: 1, reason: 'instances failed health checks' }]);
+    expect(r.steps).toEqual([
+      {
+        group: 'general',
+        asgName: 'c-qa-general',
+        status: 'Failed',
+        refreshId: 'ir-1',
+        replaced: 1,
+        reason: 'instances failed health checks',
+      },
+    ]);
     expect(d.order).toEqual([]);
     expect(asgMock.commandCalls(StartInstanceRefreshCommand)).toHaveLength(1);
   });
 
   it('--group picks one group; an unknown one is an error naming the groups', async () => {
-    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('master', '3', ['2']), group('general', '2', ['1'])] });
+    asgMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({ AutoScalingGroups: [group('master', '3', ['2']), group('general', '2', ['1'])] });
     asgMock.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'ir-1' });
     asgMock.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [{ InstanceRefreshId: 'ir-1', Status: 'Successful' }] });
     const r = await rollout(deps({ only: 'general' }));
@@ -139,7 +173,9 @@ describe('rollout', () => {
 
   it('an instance refresh already running is followed, not started twice', async () => {
     asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('general', '2', ['1'])] });
-    asgMock.on(StartInstanceRefreshCommand).rejects(Object.assign(new Error('An Instance Refresh is already in progress'), { name: 'InstanceRefreshInProgress' }));
+    asgMock
+      .on(StartInstanceRefreshCommand)
+      .rejects(Object.assign(new Error('An Instance Refresh is already in progress'), { name: 'InstanceRefreshInProgress' }));
     asgMock.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [{ InstanceRefreshId: 'ir-old', Status: 'Successful' }] });
     const r = await rollout(deps());
     expect(r.steps).toEqual([{ group: 'general', asgName: 'c-qa-general', status: 'Successful', refreshId: 'ir-old', replaced: 1 }]);
@@ -161,7 +197,9 @@ describe('rollout of a minor Kubernetes upgrade', () => {
   };
 
   it('the master first after a fresh backup, then waits for the API at the new version, then the node groups', async () => {
-    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('general', '2', ['1']), group('master', '3', ['2']), group('edge', '2', ['1'])] });
+    asgMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({ AutoScalingGroups: [group('general', '2', ['1']), group('master', '3', ['2']), group('edge', '2', ['1'])] });
     const d = deps();
     d.minorUpgrade = { from: '1.35.2', to: '1.36.0', waitForApi: async (v) => void d.order.push(`api ${v}`) };
     refreshes(d);
@@ -172,7 +210,9 @@ describe('rollout of a minor Kubernetes upgrade', () => {
   });
 
   it('when no API answers with the new version, no node group is touched and the reason is clear', async () => {
-    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('general', '2', ['1']), group('master', '3', ['2'])] });
+    asgMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({ AutoScalingGroups: [group('general', '2', ['1']), group('master', '3', ['2'])] });
     const d = deps();
     d.minorUpgrade = {
       from: '1.35.2',
@@ -190,7 +230,9 @@ describe('rollout of a minor Kubernetes upgrade', () => {
   });
 
   it('--group of a node group during a minor upgrade is refused while the master still runs the old minor', async () => {
-    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [group('general', '2', ['1']), group('master', '3', ['2'])] });
+    asgMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({ AutoScalingGroups: [group('general', '2', ['1']), group('master', '3', ['2'])] });
     const d = deps({ only: 'general' });
     d.minorUpgrade = { from: '1.35.2', to: '1.36.0', waitForApi: async () => undefined };
     refreshes(d);
@@ -216,10 +258,23 @@ describe('rollout of a highly available control plane (issue 13)', () => {
       const n = (polls.get(input.AutoScalingGroupName) ?? 0) + 1;
       polls.set(input.AutoScalingGroupName, n);
       if (n === 2) d.order.push(`done ${input.AutoScalingGroupName}`);
-      return { InstanceRefreshes: [{ InstanceRefreshId: input.InstanceRefreshIds[0], Status: n >= 2 ? 'Successful' : 'InProgress', PercentageComplete: n >= 2 ? 100 : 0 }] };
+      return {
+        InstanceRefreshes: [
+          {
+            InstanceRefreshId: input.InstanceRefreshIds[0],
+            Status: n >= 2 ? 'Successful' : 'InProgress',
+            PercentageComplete: n >= 2 ? 100 : 0,
+          },
+        ],
+      };
     });
   };
-  const ha = () => [group('master-3', '2', ['1']), group('general', '2', ['1']), group('master', '2', ['1']), group('master-2', '2', ['1'])];
+  const ha = () => [
+    group('master-3', '2', ['1']),
+    group('general', '2', ['1']),
+    group('master', '2', ['1']),
+    group('master-2', '2', ['1']),
+  ];
 
   it('one master at a time, in order, each only once the previous one is back (node Ready, API Ready, etcd healthy); one backup first', async () => {
     asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: ha() });

@@ -5,7 +5,14 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AssociateRouteTableCommand, CreateRouteCommand, CreateRouteTableCommand, DescribeNatGatewaysCommand, DescribeRouteTablesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  AssociateRouteTableCommand,
+  CreateRouteCommand,
+  CreateRouteTableCommand,
+  DescribeNatGatewaysCommand,
+  DescribeRouteTablesCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { natGateway } from '../../src/resources/nat-gateway.js';
@@ -14,7 +21,14 @@ import { routeTable } from '../../src/resources/route-table.js';
 const ec2 = mockClient(EC2Client);
 const notFound = () => Object.assign(new Error("The natGateway ID 'nat-1' does not exist"), { name: 'InvalidNatGatewayID.NotFound' });
 const ctxOf = () =>
-  createRunContext({ clusterId: 'c-d', region: 'us-east-1', accountId: '1', generation: 'g', aws: new AwsClients({ region: 'us-east-1' }), timing: { pollSeconds: 0.05, maxWaitSeconds: 5, propagationSeconds: 1, dependencySeconds: 1 } });
+  createRunContext({
+    clusterId: 'c-d',
+    region: 'us-east-1',
+    accountId: '1',
+    generation: 'g',
+    aws: new AwsClients({ region: 'us-east-1' }),
+    timing: { pollSeconds: 0.05, maxWaitSeconds: 5, propagationSeconds: 1, dependencySeconds: 1 },
+  });
 const node = {
   key: 'rt/private/us-east-1a',
   kind: 'route-table' as const,
@@ -40,10 +54,24 @@ describe('route to a NAT gateway that is still pending', () => {
 
   it('stops retrying as soon as the NAT gateway is seen failed, naming it', async () => {
     // given: the gateway's wait (settle, running alongside) sees it fail
-    ec2.on(DescribeNatGatewaysCommand).resolves({ NatGateways: [{ NatGatewayId: 'nat-1', State: 'failed', FailureCode: 'InsufficientFreeAddressesInSubnet', FailureMessage: 'no room' }] });
+    ec2
+      .on(DescribeNatGatewaysCommand)
+      .resolves({
+        NatGateways: [
+          { NatGatewayId: 'nat-1', State: 'failed', FailureCode: 'InsufficientFreeAddressesInSubnet', FailureMessage: 'no room' },
+        ],
+      });
     ec2.on(CreateRouteCommand).rejects(notFound());
     const ctx = ctxOf();
-    const settle = natGateway.settle!(ctx, { key: 'nat/us-east-1a', kind: 'nat-gateway', id: 'nat-1', attrs: {}, tags: {}, state: 'pending', observed: { subnetId: 'subnet-1', allocationId: 'eipalloc-1' } }).then(
+    const settle = natGateway.settle!(ctx, {
+      key: 'nat/us-east-1a',
+      kind: 'nat-gateway',
+      id: 'nat-1',
+      attrs: {},
+      tags: {},
+      state: 'pending',
+      observed: { subnetId: 'subnet-1', allocationId: 'eipalloc-1' },
+    }).then(
       () => 'available',
       (e: Error) => e.message,
     );

@@ -62,7 +62,10 @@ function issuesOf(text: string, file = 'cluster.yaml'): SpecIssue[] {
 function expectIssue(text: string, path: string, line: number | undefined, message: RegExp): SpecIssue {
   const issues = issuesOf(text);
   const hit = issues.find((i) => i.path === path && message.test(i.message));
-  expect(hit, `no issue at ${path} matching ${message}; got:\n${issues.map((i) => `${i.path} (line ${i.line}): ${i.message}`).join('\n')}`).toBeDefined();
+  expect(
+    hit,
+    `no issue at ${path} matching ${message}; got:\n${issues.map((i) => `${i.path} (line ${i.line}): ${i.message}`).join('\n')}`,
+  ).toBeDefined();
   if (line !== undefined) expect(hit!.line).toBe(line);
   expect(hit!.message).not.toMatch(/Invalid input|expected .*, received|\bat Object\.|\n/);
   return hit!;
@@ -105,7 +108,11 @@ spec:
     const g = parseSpec(BASE, 'c.yaml', NOW).spec.spec.nodeGroups;
     expect(g[0]).toMatchObject({ role: 'node', subnets: 'private', desiredCapacity: 1, elasticIps: 0, labels: {}, taints: [] });
     expect(g[1]).toMatchObject({ role: 'loadbalancer', subnets: 'public', desiredCapacity: 2, elasticIps: 0 });
-    const explicit = parseSpec(edit('      maxSize: 3\n', '      maxSize: 3\n      desiredCapacity: 2\n      subnets: public\n'), 'c.yaml', NOW).spec.spec.nodeGroups[0]!;
+    const explicit = parseSpec(
+      edit('      maxSize: 3\n', '      maxSize: 3\n      desiredCapacity: 2\n      subnets: public\n'),
+      'c.yaml',
+      NOW,
+    ).spec.spec.nodeGroups[0]!;
     expect(explicit).toMatchObject({ desiredCapacity: 2, subnets: 'public' });
   });
 
@@ -169,7 +176,21 @@ describe('parseSpec: whole-file problems', () => {
   });
 
   it('throws only SpecError, whatever the input', () => {
-    const nasty = ['{', '[', ']', 'a: *missing', '!!binary zzz', '\u0000', ': :', 'apiVersion: [', 'x: &a [*a]', '"unterminated', '? complex\n: key', '- - - -', 'a: !!int foo'];
+    const nasty = [
+      '{',
+      '[',
+      ']',
+      'a: *missing',
+      '!!binary zzz',
+      '\u0000',
+      ': :',
+      'apiVersion: [',
+      'x: &a [*a]',
+      '"unterminated',
+      '? complex\n: key',
+      '- - - -',
+      'a: !!int foo',
+    ];
     for (const text of nasty) {
       try {
         parseSpec(text, 'c.yaml', NOW);
@@ -192,7 +213,9 @@ describe('parseSpec: whole-file problems', () => {
       expect(err.file).toBe('my.yaml');
       const lines = err.message.split('\n');
       expect(lines[0]).toBe('my.yaml: 1 problem');
-      expect(lines[1]!.trim()).toBe(`spec.nodeGroups[0].maxSize (line ${lineOf(text, 'maxSize: 0')}): maxSize (0) is less than minSize (1)`);
+      expect(lines[1]!.trim()).toBe(
+        `spec.nodeGroups[0].maxSize (line ${lineOf(text, 'maxSize: 0')}): maxSize (0) is less than minSize (1)`,
+      );
       expect(err.message).not.toMatch(/\bat .*\.(ts|js):\d+/);
     }
   });
@@ -300,7 +323,12 @@ describe('parseSpec: unknown and misspelled fields', () => {
   });
   it('network: vpcCIDR → vpcCidr; the missing vpcCidr is reported at the network line', () => {
     const text = edit('    vpcCidr: 10.0.0.0/16', '    vpcCIDR: 10.0.0.0/16');
-    expectIssue(text, 'spec.network.vpcCIDR', lineOf(text, 'vpcCIDR'), /^unknown field 'vpcCIDR' in spec\.network; did you mean vpcCidr\?$/);
+    expectIssue(
+      text,
+      'spec.network.vpcCIDR',
+      lineOf(text, 'vpcCIDR'),
+      /^unknown field 'vpcCIDR' in spec\.network; did you mean vpcCidr\?$/,
+    );
     expect(issuesOf(text)).toHaveLength(1);
   });
   it('network: a missing vpcCidr is reported at the network line', () => {
@@ -362,8 +390,18 @@ describe('parseSpec: names and the cluster id', () => {
     expect(parseSpec(text, 'c.yaml', NOW).spec.metadata.name).toBe('abcdefghijklmnop');
   });
   it('rejects uppercase and too long node group names', () => {
-    expectIssue(edit('    - name: workers', '    - name: Workers'), 'spec.nodeGroups[0].name', lineOf(BASE, '- name: workers'), /lowercase/);
-    expectIssue(edit('    - name: workers', '    - name: workers-with-a-long-name'), 'spec.nodeGroups[0].name', lineOf(BASE, '- name: workers'), /at most 20 characters/);
+    expectIssue(
+      edit('    - name: workers', '    - name: Workers'),
+      'spec.nodeGroups[0].name',
+      lineOf(BASE, '- name: workers'),
+      /lowercase/,
+    );
+    expectIssue(
+      edit('    - name: workers', '    - name: workers-with-a-long-name'),
+      'spec.nodeGroups[0].name',
+      lineOf(BASE, '- name: workers'),
+      /at most 20 characters/,
+    );
   });
   it("rejects a node group named 'master'", () => {
     expectIssue(edit('    - name: workers', '    - name: master'), 'spec.nodeGroups[0].name', lineOf(BASE, '- name: workers'), /reserved/);
@@ -375,7 +413,8 @@ describe('parseSpec: names and the cluster id', () => {
 });
 
 describe('parseSpec: zones', () => {
-  const zonesBlock = (zs: string[]) => edit('  zones: [us-east-1a, us-east-1b, us-east-1c]', `  zones:\n${zs.map((z) => `    - ${z}`).join('\n')}`);
+  const zonesBlock = (zs: string[]) =>
+    edit('  zones: [us-east-1a, us-east-1b, us-east-1c]', `  zones:\n${zs.map((z) => `    - ${z}`).join('\n')}`);
   it('rejects a zone outside the region, at its own line', () => {
     const text = zonesBlock(['us-east-1a', 'us-west-2b', 'us-east-1c']);
     expectIssue(text, 'spec.zones[1]', lineOf(text, 'us-west-2b'), /zone 'us-west-2b' is not in region us-east-1/);
@@ -472,7 +511,12 @@ describe('parseSpec: node groups', () => {
   });
   it('rejects desiredCapacity above max and below min', () => {
     const hi = g0('      maxSize: 3', '      maxSize: 3\n      desiredCapacity: 10');
-    expectIssue(hi, 'spec.nodeGroups[0].desiredCapacity', lineOf(hi, 'desiredCapacity'), /desiredCapacity \(10\) must lie between minSize \(1\) and maxSize \(3\)/);
+    expectIssue(
+      hi,
+      'spec.nodeGroups[0].desiredCapacity',
+      lineOf(hi, 'desiredCapacity'),
+      /desiredCapacity \(10\) must lie between minSize \(1\) and maxSize \(3\)/,
+    );
     const lo = g0('      maxSize: 3', '      maxSize: 3\n      desiredCapacity: 0');
     expectIssue(lo, 'spec.nodeGroups[0].desiredCapacity', lineOf(lo, 'desiredCapacity'), /must lie between/);
   });
@@ -498,7 +542,12 @@ describe('parseSpec: node groups', () => {
   });
   it('rejects a bad taint effect at the taint', () => {
     const text = g0('      maxSize: 3', '      maxSize: 3\n      taints:\n        - key: dedicated\n          effect: NoRun');
-    expectIssue(text, 'spec.nodeGroups[0].taints[0].effect', lineOf(text, 'effect: NoRun'), /effect must be one of NoSchedule, PreferNoSchedule, NoExecute/);
+    expectIssue(
+      text,
+      'spec.nodeGroups[0].taints[0].effect',
+      lineOf(text, 'effect: NoRun'),
+      /effect must be one of NoSchedule, PreferNoSchedule, NoExecute/,
+    );
   });
   it('rejects a bad label key', () => {
     const text = g0('      maxSize: 3', '      maxSize: 3\n      labels:\n        "bad key!": x');
@@ -520,7 +569,12 @@ describe('parseSpec: node groups', () => {
   });
   it('rejects a pool smaller than maxSize, saying what an instance without an address does', () => {
     const text = edit('      minSize: 2\n      maxSize: 2', '      minSize: 2\n      maxSize: 3\n      elasticIps: 2');
-    expectIssue(text, 'spec.nodeGroups[1].elasticIps', lineOf(text, 'elasticIps'), /elasticIps \(2\) must be at least maxSize \(3\).*never joins/);
+    expectIssue(
+      text,
+      'spec.nodeGroups[1].elasticIps',
+      lineOf(text, 'elasticIps'),
+      /elasticIps \(2\) must be at least maxSize \(3\).*never joins/,
+    );
   });
   it('accepts a loadbalancer group without a pool, and a pool of exactly maxSize', () => {
     expect(parseSpec(BASE, 'c.yaml', NOW).spec.spec.nodeGroups[1]).toMatchObject({ role: 'loadbalancer', elasticIps: 0, maxSize: 2 });
@@ -566,15 +620,22 @@ describe('parseSpec: kubernetesVersion', () => {
   it('a minor newer than both tables: no end-of-life warning, only that its add-on versions are not pinned', () => {
     const { warnings } = parseSpec(kv('"1.40.0"'), 'c.yaml', new Date('2030-01-01'));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^kubernetesVersion 1\.40\.0: kubeaz pins add-on versions for Kubernetes 1\.30–1\.35 only; the master will install those of 1\.35 \(Cilium 1\.19\.6, AWS cloud-controller-manager v1\.35\.2/);
+    expect(warnings[0]).toMatch(
+      /^kubernetesVersion 1\.40\.0: kubeaz pins add-on versions for Kubernetes 1\.30–1\.35 only; the master will install those of 1\.35 \(Cilium 1\.19\.6, AWS cloud-controller-manager v1\.35\.2/,
+    );
   });
   it('warns (not an error) on a minor older than the add-on table, naming the row it falls back to', () => {
     const { spec, warnings } = parseSpec(kv('"1.29.4"'), 'c.yaml', new Date('2024-06-01'));
     expect(spec.spec.kubernetesVersion).toBe('1.29.4');
-    expect(warnings).toEqual([expect.stringMatching(/kubeaz pins add-on versions for Kubernetes 1\.30–1\.35 only; the master will install those of 1\.30 \(Cilium 1\.18\.12/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /kubeaz pins add-on versions for Kubernetes 1\.30–1\.35 only; the master will install those of 1\.30 \(Cilium 1\.18\.12/,
+      ),
+    ]);
   });
   it('no add-on warning for a minor of the table', () => {
-    for (const v of ['1.30.0', '1.31.9', '1.32.1', '1.33.2', '1.34.3', '1.35.4']) expect(parseSpec(kv(`"${v}"`), 'c.yaml', new Date('2024-06-01')).warnings, v).toEqual([]);
+    for (const v of ['1.30.0', '1.31.9', '1.32.1', '1.33.2', '1.34.3', '1.35.4'])
+      expect(parseSpec(kv(`"${v}"`), 'c.yaml', new Date('2024-06-01')).warnings, v).toEqual([]);
   });
 });
 
@@ -601,7 +662,13 @@ describe('parseSpec: many problems at once', () => {
     text = edit('      maxSize: 3', '      maxSize: 0\n      elasticIps: 1', text);
     const paths = issuesOf(text).map((i) => i.path);
     expect(paths).toEqual(
-      expect.arrayContaining(['spec.zones[1]', 'spec.zones[2]', 'spec.network.vpcCidr', 'spec.nodeGroups[0].maxSize', 'spec.nodeGroups[0].elasticIps']),
+      expect.arrayContaining([
+        'spec.zones[1]',
+        'spec.zones[2]',
+        'spec.network.vpcCidr',
+        'spec.nodeGroups[0].maxSize',
+        'spec.nodeGroups[0].elasticIps',
+      ]),
     );
     expect(paths).toHaveLength(5);
   });
@@ -664,7 +731,9 @@ describe('labels and taints by Kubernetes rules (issue 9 #5, issue 10 #14)', () 
   it('refuses label keys: a name over 63, a prefix over 253, two slashes, an upper-case prefix, a space', () => {
     const long = 'n'.repeat(64);
     const prefix = `${Array(5).fill('p'.repeat(60)).join('.')}.com`;
-    const text = withLabels(`        ${long}: x\n        ${prefix}/n: x\n        a/b/c: x\n        Example.com/n: x\n        "with space": x`);
+    const text = withLabels(
+      `        ${long}: x\n        ${prefix}/n: x\n        a/b/c: x\n        Example.com/n: x\n        "with space": x`,
+    );
     expectIssue(text, `spec.nodeGroups[0].labels.${long}`, lineOf(text, long), /name part .* 64 characters; at most 63/);
     expectIssue(text, `spec.nodeGroups[0].labels.${prefix}/n`, lineOf(text, prefix), /prefix .* at most 253/);
     expectIssue(text, 'spec.nodeGroups[0].labels.a/b/c', lineOf(text, 'a/b/c'), /more than one '\/'/);
@@ -672,16 +741,27 @@ describe('labels and taints by Kubernetes rules (issue 9 #5, issue 10 #14)', () 
     expectIssue(text, 'spec.nodeGroups[0].labels.with space', lineOf(text, 'with space'), /not a valid Kubernetes label key/);
   });
   it('accepts what Kubernetes accepts: empty values, dots, underscores, a 63-character name and value', () => {
-    const text = withLabels(`        example.com/${'n'.repeat(63)}: "${'v'.repeat(63)}"\n        a_b.c-d: ""\n        node.kubernetes.io/pool: blue\n        team.kubelet.kubernetes.io/x: y\n        topology.kubernetes.io/zone: us-east-1a\n        node-role.kubernetes.io/worker: ""`);
+    const text = withLabels(
+      `        example.com/${'n'.repeat(63)}: "${'v'.repeat(63)}"\n        a_b.c-d: ""\n        node.kubernetes.io/pool: blue\n        team.kubelet.kubernetes.io/x: y\n        topology.kubernetes.io/zone: us-east-1a\n        node-role.kubernetes.io/worker: ""`,
+    );
     expect(parseSpec(text, 'cluster.yaml', NOW).spec.spec.nodeGroups[0]!.labels['a_b.c-d']).toBe('');
   });
   it('refuses kubernetes.io / k8s.io label keys the kubelet may not set, with the reason', () => {
     const text = withLabels('        kubernetes.io/role: x\n        foo.k8s.io/a: y');
-    expectIssue(text, 'spec.nodeGroups[0].labels.kubernetes.io/role', lineOf(text, 'kubernetes.io/role'), /kubernetes\.io namespace, which the kubelet refuses to set \(NodeRestriction\); use a key under node\.kubernetes\.io\//);
+    expectIssue(
+      text,
+      'spec.nodeGroups[0].labels.kubernetes.io/role',
+      lineOf(text, 'kubernetes.io/role'),
+      /kubernetes\.io namespace, which the kubelet refuses to set \(NodeRestriction\); use a key under node\.kubernetes\.io\//,
+    );
     expectIssue(text, 'spec.nodeGroups[0].labels.foo.k8s.io/a', lineOf(text, 'foo.k8s.io'), /k8s\.io namespace, which the kubelet refuses/);
   });
   it('refuses taint keys and values that are not Kubernetes names, at the field and its line', () => {
-    const text = withTaints('        - key: "a b"\n          value: "x --y"\n          effect: NoSchedule\n        - key: ok\n          value: "' + 'v'.repeat(64) + '"\n          effect: NoExecute');
+    const text = withTaints(
+      '        - key: "a b"\n          value: "x --y"\n          effect: NoSchedule\n        - key: ok\n          value: "' +
+        'v'.repeat(64) +
+        '"\n          effect: NoExecute',
+    );
     expectIssue(text, 'spec.nodeGroups[0].taints[0].key', lineOf(text, 'key: "a b"'), /taint key is not a valid Kubernetes key/);
     expectIssue(text, 'spec.nodeGroups[0].taints[0].value', lineOf(text, 'value: "x --y"'), /taint value is not a valid Kubernetes value/);
     expectIssue(text, 'spec.nodeGroups[0].taints[1].value', lineOf(text, 'v'.repeat(64)), /at most 63/);
@@ -697,7 +777,9 @@ describe('limits known before the first call (issue 9 #8)', () => {
       await writeFile(file, `${BASE}# ${'x'.repeat(300 * 1024)}\n`);
       const err = await loadSpecFile(file, NOW).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SpecError);
-      expect((err as SpecError).issues).toEqual([{ path: '(file)', message: expect.stringMatching(/^the file is \d+ bytes; a cluster spec may be at most 262144 bytes/) }]);
+      expect((err as SpecError).issues).toEqual([
+        { path: '(file)', message: expect.stringMatching(/^the file is \d+ bytes; a cluster spec may be at most 262144 bytes/) },
+      ]);
       expect(() => parseSpec(`${BASE}# ${'x'.repeat(300 * 1024)}\n`, 'c.yaml', NOW)).toThrow(/at most 262144 bytes/);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -708,7 +790,7 @@ describe('limits known before the first call (issue 9 #8)', () => {
     expect(parseSpec(many(38), 'c.yaml', NOW).spec.spec.tags.t37).toBe('v');
     expectIssue(many(39), 'spec.tags', lineOf(many(39), '  tags:'), /at most 38 tags: AWS allows 50 per resource and kubeaz adds up to 12/);
   });
-  it("refuses tag keys starting with aws: in any case, and characters IAM and S3 reject", () => {
+  it('refuses tag keys starting with aws: in any case, and characters IAM and S3 reject', () => {
     const text = withTags('    AWS:owner: x\n    Aws:x: y\n    kubeaz:key: z\n    "a;b": ok\n    ok: "semi;colon"');
     expectIssue(text, 'spec.tags.AWS:owner', lineOf(text, 'AWS:owner'), /reserved/);
     expectIssue(text, 'spec.tags.Aws:x', lineOf(text, 'Aws:x'), /reserved/);
@@ -718,7 +800,9 @@ describe('limits known before the first call (issue 9 #8)', () => {
     expect(parseSpec(withTags('    "team name": "café/ops+1@x=y:z"'), 'c.yaml', NOW).spec.spec.tags['team name']).toBe('café/ops+1@x=y:z');
   });
   it("refuses (issue 23 #1) spec.tags keys that hand the cluster to another cluster's autoscaler or cloud controller, in any case; node-group labels stay allowed", () => {
-    const text = withTags('    k8s.io/cluster-autoscaler/enabled: "true"\n    k8s.io/cluster-autoscaler/alpha-dev: owned\n    kubernetes.io/cluster/alpha-dev: owned\n    Kubernetes.IO/Cluster/beta: shared\n    K8S.io/Cluster-Autoscaler/x: y\n    eks:cluster-name: alpha\n    EKS:nodegroup-name: x');
+    const text = withTags(
+      '    k8s.io/cluster-autoscaler/enabled: "true"\n    k8s.io/cluster-autoscaler/alpha-dev: owned\n    kubernetes.io/cluster/alpha-dev: owned\n    Kubernetes.IO/Cluster/beta: shared\n    K8S.io/Cluster-Autoscaler/x: y\n    eks:cluster-name: alpha\n    EKS:nodegroup-name: x',
+    );
     for (const [key, at] of [
       ['k8s.io/cluster-autoscaler/enabled', 'k8s.io/cluster-autoscaler/enabled:'],
       ['k8s.io/cluster-autoscaler/alpha-dev', 'k8s.io/cluster-autoscaler/alpha-dev:'],
@@ -730,16 +814,35 @@ describe('limits known before the first call (issue 9 #8)', () => {
     ] as const)
       expectIssue(text, `spec.tags.${key}`, lineOf(text, at), /reserved: .*another|reserved: .*autoscaler .*cloud controller/);
     // look-alikes outside those prefixes are people's tags
-    const ok = parseSpec(withTags('    k8s.io/owner: me\n    kubernetes.io/clusters: x\n    eksperiment: y\n    team/kubernetes.io/cluster/x: z'), 'c.yaml', NOW).spec.spec.tags;
+    const ok = parseSpec(
+      withTags('    k8s.io/owner: me\n    kubernetes.io/clusters: x\n    eksperiment: y\n    team/kubernetes.io/cluster/x: z'),
+      'c.yaml',
+      NOW,
+    ).spec.spec.tags;
     expect(Object.keys(ok)).toEqual(['k8s.io/owner', 'kubernetes.io/clusters', 'eksperiment', 'team/kubernetes.io/cluster/x']);
     // a node group's labels still become cluster-autoscaler node-template tags, written by kubeaz
-    const labelled = parseSpec(edit('      maxSize: 3\n    - name: edge', '      maxSize: 3\n      labels: { tier: web }\n    - name: edge'), 'c.yaml', NOW).spec;
+    const labelled = parseSpec(
+      edit('      maxSize: 3\n    - name: edge', '      maxSize: 3\n      labels: { tier: web }\n    - name: edge'),
+      'c.yaml',
+      NOW,
+    ).spec;
     expect(labelled.spec.nodeGroups[0]!.labels).toEqual({ tier: 'web' });
   });
   it('refuses a vpcCidr in reserved ranges (this-network, loopback, link-local, multicast, reserved)', () => {
-    for (const [cidr, what] of [['0.0.0.0/16', '0.0.0.0/8'], ['224.0.0.0/16', '224.0.0.0/4'], ['127.1.0.0/16', '127.0.0.0/8'], ['169.254.0.0/16', '169.254.0.0/16'], ['240.0.0.0/16', '240.0.0.0/4']]) {
+    for (const [cidr, what] of [
+      ['0.0.0.0/16', '0.0.0.0/8'],
+      ['224.0.0.0/16', '224.0.0.0/4'],
+      ['127.1.0.0/16', '127.0.0.0/8'],
+      ['169.254.0.0/16', '169.254.0.0/16'],
+      ['240.0.0.0/16', '240.0.0.0/4'],
+    ]) {
       const text = edit('vpcCidr: 10.0.0.0/16', `vpcCidr: ${cidr}`);
-      expectIssue(text, 'spec.network.vpcCidr', lineOf(text, 'vpcCidr'), new RegExp(`overlaps ${what!.replace(/[./]/g, '\\$&')} .*which no VPC may use`));
+      expectIssue(
+        text,
+        'spec.network.vpcCidr',
+        lineOf(text, 'vpcCidr'),
+        new RegExp(`overlaps ${what!.replace(/[./]/g, '\\$&')} .*which no VPC may use`),
+      );
     }
   });
   it('warns (does not refuse) on a public vpcCidr; private ranges pass silently', () => {

@@ -24,7 +24,12 @@ const PROCESS_NAMES = /\bRealPrograms\b/;
 /** every module specifier a file names: static imports and re-exports, side-effect imports, import() and require() */
 export function specifiers(text: string): string[] {
   const out: string[] = [];
-  const patterns = [/\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g, /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
+  const patterns = [
+    /\bfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
   for (const re of patterns) for (const m of text.matchAll(re)) out.push(m[1]!);
   return out;
 }
@@ -101,7 +106,11 @@ describe('the unit tier starts no process', () => {
       ['a dynamic import', "const cp = await import('node:child_process');\n", /imports node:child_process/],
       ['a helper that does', "import { run } from './spawns.js';\n", /a\d\.test\.ts → .*spawns\.ts imports node:child_process/],
       ['a helper of a helper', "import { run } from './via.js';\n", /via\.ts → .*spawns\.ts imports node:child_process/],
-      ['moto', `import { startMoto } from '${path.relative(dir, path.join(SRC, 'devtools', 'moto.js'))}';\n`, /imports src\/devtools\/moto\.ts/],
+      [
+        'moto',
+        `import { startMoto } from '${path.relative(dir, path.join(SRC, 'devtools', 'moto.js'))}';\n`,
+        /imports src\/devtools\/moto\.ts/,
+      ],
       ['real programs', 'const p = new RealPrograms();\n', /uses RealPrograms/],
     ])('%s', (_what, text, reason) => {
       const f = file(`a${++n}.test.ts`, text);

@@ -15,7 +15,23 @@ import { DEFAULT_SERVICE_ACCOUNT_ISSUER, naming } from '../../src/model/names.js
 import { clusterSchema } from '../../src/spec/schema.js';
 import { NODEJS } from '../../src/spec/versions.js';
 import { agentArgsOfUserData } from '../../src/devtools/boot-sim/userdata-args.js';
-import { ACCOUNT, AGENT, BUCKET, ISSUER, MASTER_LABELS, SETTINGS, TEMPLATE_DIR, agentRef, input, names, spec, specOn, templates, userData, vars } from '../helpers/userdata.js';
+import {
+  ACCOUNT,
+  AGENT,
+  BUCKET,
+  ISSUER,
+  MASTER_LABELS,
+  SETTINGS,
+  TEMPLATE_DIR,
+  agentRef,
+  input,
+  names,
+  spec,
+  specOn,
+  templates,
+  userData,
+  vars,
+} from '../helpers/userdata.js';
 
 describe('the user data of every role', () => {
   it('the template list is the one user-data template, and it exists', () => {
@@ -24,8 +40,14 @@ describe('the user data of every role', () => {
   });
 
   it('is what the model puts in each launch template', () => {
-    const facts = { accountId: ACCOUNT, images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' }, templates, agent: AGENT };
-    const lt = (g: ReturnType<typeof deriveGraph>, key: string) => (g.nodes.find((n) => n.key === key)!.props as { userData: string }).userData;
+    const facts = {
+      accountId: ACCOUNT,
+      images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' },
+      templates,
+      agent: AGENT,
+    };
+    const lt = (g: ReturnType<typeof deriveGraph>, key: string) =>
+      (g.nodes.find((n) => n.key === key)!.props as { userData: string }).userData;
     const off = deriveGraph(spec, facts);
     const on = deriveGraph(specOn, facts);
     expect(lt(off, 'lt/master')).toBe(userData.master);
@@ -41,7 +63,9 @@ describe('the user data of every role', () => {
     expect(u.startsWith('#!/bin/bash\n')).toBe(true);
     expect(u).toMatch(/^set -euo pipefail$/m);
     // no key, no bootstrap token, no AWS credential: user data is readable by anyone who can describe the instance
-    expect(u).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE|--token|\b[a-z0-9]{6}\.[a-z0-9]{16}\b|aws_secret|AKIA[0-9A-Z]{16}|sha256:[0-9a-f]{64}/i);
+    expect(u).not.toMatch(
+      /PRIVATE KEY|BEGIN CERTIFICATE|--token|\b[a-z0-9]{6}\.[a-z0-9]{16}\b|aws_secret|AKIA[0-9A-Z]{16}|sha256:[0-9a-f]{64}/i,
+    );
     // the agent it runs is named by key and checked by its SHA-256
     expect(u).toContain(`retry dnf install -y -q '${NODEJS.package}'`);
     expect(u).toContain(`retry aws s3 cp --only-show-errors 's3://${BUCKET}/${agentRef.key}' "$dir/kubeaz-agent.mjs"`);
@@ -49,8 +73,15 @@ describe('the user data of every role', () => {
   });
 
   it('every role runs the agent: `node-22 <agent> boot` with the bucket and its own group (masters too)', () => {
-    for (const [u, group] of [[userData.master, 'master'], [userData['master-irsa'], 'master'], [userData.node, 'workers'], [userData.loadbalancer, 'edge']] as const) {
-      expect(u).toContain(`exec '${NODEJS.binary}' "$dir/kubeaz-agent.mjs" boot --bucket '${BUCKET}' --group '${group}' \\\n  --settings '${SETTINGS[group]}' \${root:+--root "$root"}\n`);
+    for (const [u, group] of [
+      [userData.master, 'master'],
+      [userData['master-irsa'], 'master'],
+      [userData.node, 'workers'],
+      [userData.loadbalancer, 'edge'],
+    ] as const) {
+      expect(u).toContain(
+        `exec '${NODEJS.binary}' "$dir/kubeaz-agent.mjs" boot --bucket '${BUCKET}' --group '${group}' \\\n  --settings '${SETTINGS[group]}' \${root:+--root "$root"}\n`,
+      );
       // what boot-sim reads back from a launch template version: the same words
       expect(agentArgsOfUserData(u)).toEqual(['--bucket', BUCKET, '--group', group, '--settings', SETTINGS[group]]);
     }
@@ -67,7 +98,12 @@ describe('the user data of every role', () => {
     expect(userData['master-irsa']).not.toContain(DEFAULT_SERVICE_ACCOUNT_ISSUER);
     expect(userData['master-irsa']).not.toBe(userData.master);
     // another version is another text
-    const v2 = clusterVars(clusterSchema.parse({ ...input(false), spec: { ...input(false).spec, kubernetesVersion: '1.32.1' } }), names, BUCKET, ACCOUNT);
+    const v2 = clusterVars(
+      clusterSchema.parse({ ...input(false), spec: { ...input(false).spec, kubernetesVersion: '1.32.1' } }),
+      names,
+      BUCKET,
+      ACCOUNT,
+    );
     const master2 = renderUserData(templates, v2, 'master', 'master', MASTER_LABELS, [], agentRef);
     expect(master2).toContain('is named here: Kubernetes 1.32.1\n');
     expect(master2).not.toContain('1.31.4');
@@ -87,29 +123,39 @@ describe('the user data of every role', () => {
   });
 
   it('refuses an agent key or SHA-256 user data could not name safely', () => {
-    expect(() => renderUserData(templates, vars, 'node', 'w', {}, [], { key: agentRef.key, sha256: 'ABC' })).toThrow(/is not what user data can name/);
-    expect(() => renderUserData(templates, vars, 'node', 'w', {}, [], { key: "agent/x'; reboot", sha256: AGENT.sha256 })).toThrow(/is not what user data can name/);
+    expect(() => renderUserData(templates, vars, 'node', 'w', {}, [], { key: agentRef.key, sha256: 'ABC' })).toThrow(
+      /is not what user data can name/,
+    );
+    expect(() => renderUserData(templates, vars, 'node', 'w', {}, [], { key: "agent/x'; reboot", sha256: AGENT.sha256 })).toThrow(
+      /is not what user data can name/,
+    );
     expect(() => renderUserData({}, vars, 'node', 'w', {}, [])).toThrow(/template userdata\.sh is missing/);
   });
-
 });
 
 describe('user-data: no label or taint can become a kubelet flag (issue 9 #5)', () => {
   it('refuses to render a label value with spaces, a comma, or a taint key with a space, whatever the caller validated', () => {
-    expect(() => renderUserData(templates, vars, 'node', 'w', { tier: 'x --anonymous-auth=true' }, [])).toThrow(/labels entry "tier=x --anonymous-auth=true"/);
+    expect(() => renderUserData(templates, vars, 'node', 'w', { tier: 'x --anonymous-auth=true' }, [])).toThrow(
+      /labels entry "tier=x --anonymous-auth=true"/,
+    );
     expect(() => renderUserData(templates, vars, 'node', 'w', { tier: 'a,evil=1' }, [])).toThrow(/labels/);
     expect(() => renderUserData(templates, vars, 'node', 'w', {}, [{ key: 'a --b', effect: 'NoSchedule' }])).toThrow(/taints entry/);
     expect(() => renderUserData(templates, vars, 'node', 'w', { "it's": 'x' }, [])).toThrow(/labels/);
   });
   it('renders a valid list as one kubelet argument', () => {
-    const ud = renderUserData(templates, vars, 'node', 'w', { 'example.com/a_b': 'v.1', z: '' }, [{ key: 'k', value: 'v', effect: 'NoExecute' }]);
-    expect(ud).toContain(`--settings '{"elasticIps":0,"labels":{"example.com/a_b":"v.1","z":""},"role":"node","taints":[{"effect":"NoExecute","key":"k","value":"v"}]}'`);
+    const ud = renderUserData(templates, vars, 'node', 'w', { 'example.com/a_b': 'v.1', z: '' }, [
+      { key: 'k', value: 'v', effect: 'NoExecute' },
+    ]);
+    expect(ud).toContain(
+      `--settings '{"elasticIps":0,"labels":{"example.com/a_b":"v.1","z":""},"role":"node","taints":[{"effect":"NoExecute","key":"k","value":"v"}]}'`,
+    );
   });
 });
 
 describe('the shell left in templates/', () => {
   it('every file under templates/ totals at most 100 lines (the rest is the TypeScript agent)', () => {
-    const walk = (d: string): string[] => fs.readdirSync(d).flatMap((f) => (fs.statSync(path.join(d, f)).isDirectory() ? walk(path.join(d, f)) : [path.join(d, f)]));
+    const walk = (d: string): string[] =>
+      fs.readdirSync(d).flatMap((f) => (fs.statSync(path.join(d, f)).isDirectory() ? walk(path.join(d, f)) : [path.join(d, f)]));
     const files = walk(TEMPLATE_DIR);
     expect(files.length).toBeGreaterThan(0);
     // a line is what ends with a newline, plus a last one without it

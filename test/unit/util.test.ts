@@ -70,10 +70,17 @@ describe('retryWhile', () => {
   it('gives up once the budget is spent, with giveUp’s error when there is one', async () => {
     const fn = failing(...Array<string>(1000).fill('DependencyViolation'));
     const t0 = Date.now();
-    await expect(retryWhile({ retryable: is('DependencyViolation'), seconds: 0.2, firstDelayMs: 20, maxDelayMs: 40 }, fn)).rejects.toThrow('DependencyViolation');
+    await expect(retryWhile({ retryable: is('DependencyViolation'), seconds: 0.2, firstDelayMs: 20, maxDelayMs: 40 }, fn)).rejects.toThrow(
+      'DependencyViolation',
+    );
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(fn.calls).toBeGreaterThan(1);
-    await expect(retryWhile({ retryable: is('DependencyViolation'), seconds: 0, firstDelayMs: 20, maxDelayMs: 40, giveUp: () => new Error('still in use') }, fn)).rejects.toThrow('still in use');
+    await expect(
+      retryWhile(
+        { retryable: is('DependencyViolation'), seconds: 0, firstDelayMs: 20, maxDelayMs: 40, giveUp: () => new Error('still in use') },
+        fn,
+      ),
+    ).rejects.toThrow('still in use');
   });
 
   it('the pauses double up to the ceiling', async () => {
@@ -90,7 +97,9 @@ describe('retryWhile', () => {
     const ac = new AbortController();
     const fn = failing(...Array<string>(1000).fill('NotFound'));
     setTimeout(() => ac.abort(), 30);
-    await expect(retryWhile({ retryable: is('NotFound'), seconds: 60, firstDelayMs: 10_000, maxDelayMs: 10_000, signal: ac.signal }, fn)).rejects.toThrow('NotFound');
+    await expect(
+      retryWhile({ retryable: is('NotFound'), seconds: 60, firstDelayMs: 10_000, maxDelayMs: 10_000, signal: ac.signal }, fn),
+    ).rejects.toThrow('NotFound');
     expect(fn.calls).toBe(2);
   });
 

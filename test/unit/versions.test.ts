@@ -5,7 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ADDON_VERSIONS_BY_MINOR, CILIUM_KUBERNETES_SUPPORT, SUPPORTED_MINORS, addonsFor, versionTableMarkdown } from '../../src/spec/versions.js';
+import {
+  ADDON_VERSIONS_BY_MINOR,
+  CILIUM_KUBERNETES_SUPPORT,
+  SUPPORTED_MINORS,
+  addonsFor,
+  versionTableMarkdown,
+} from '../../src/spec/versions.js';
 import { clusterSchema } from '../../src/spec/schema.js';
 import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { deriveGraph } from '../../src/model/derive.js';
@@ -22,16 +28,19 @@ describe('add-on versions per Kubernetes minor', () => {
     SUPPORTED_MINORS.forEach((m, i) => i > 0 && expect(Number(m.split('.')[1])).toBe(Number(SUPPORTED_MINORS[i - 1]!.split('.')[1]) + 1));
   });
 
-  it.each(Object.entries(ADDON_VERSIONS_BY_MINOR))('%s: CCM image minor = Kubernetes minor, Cilium inside its support matrix', (minor, row) => {
-    expect(row.awsCloudControllerManager.image).toMatch(new RegExp(`^v${minor.replace('.', '\\.')}\\.\\d+$`));
-    const ciliumMinor = row.cilium.chart.split('.').slice(0, 2).join('.');
-    expect(CILIUM_KUBERNETES_SUPPORT[ciliumMinor], `Cilium ${ciliumMinor}`).toContain(minor);
-    expect(row.awsEbsCsiDriver.chart).toMatch(/^2\.\d+\.\d+$/);
-    expect(Number(row.awsEbsCsiDriver.chart.split('.')[1])).toBeGreaterThanOrEqual(60);
-    // cluster-autoscaler's minor must be the cluster's (its own compatibility rule)
-    expect(row.clusterAutoscaler.image).toMatch(new RegExp(`^v${minor.replace('.', '\\.')}\\.\\d+$`));
-    expect(row.awsNodeTerminationHandler.chart).toMatch(/^0\.\d+\.\d+$/);
-  });
+  it.each(Object.entries(ADDON_VERSIONS_BY_MINOR))(
+    '%s: CCM image minor = Kubernetes minor, Cilium inside its support matrix',
+    (minor, row) => {
+      expect(row.awsCloudControllerManager.image).toMatch(new RegExp(`^v${minor.replace('.', '\\.')}\\.\\d+$`));
+      const ciliumMinor = row.cilium.chart.split('.').slice(0, 2).join('.');
+      expect(CILIUM_KUBERNETES_SUPPORT[ciliumMinor], `Cilium ${ciliumMinor}`).toContain(minor);
+      expect(row.awsEbsCsiDriver.chart).toMatch(/^2\.\d+\.\d+$/);
+      expect(Number(row.awsEbsCsiDriver.chart.split('.')[1])).toBeGreaterThanOrEqual(60);
+      // cluster-autoscaler's minor must be the cluster's (its own compatibility rule)
+      expect(row.clusterAutoscaler.image).toMatch(new RegExp(`^v${minor.replace('.', '\\.')}\\.\\d+$`));
+      expect(row.awsNodeTerminationHandler.chart).toMatch(/^0\.\d+\.\d+$/);
+    },
+  );
 
   it('falls back to the nearest row outside the table, and says so', () => {
     expect(addonsFor('1.35.4')).toMatchObject({ minor: '1.35', exact: true });
@@ -50,7 +59,13 @@ describe('add-on versions per Kubernetes minor', () => {
         apiVersion: 'kubeaz/v1',
         kind: 'Cluster',
         metadata: { name: 'demo', environment: 'dev' },
-        spec: { region: 'us-east-1', zones: ['us-east-1a', 'us-east-1b'], kubernetesVersion: version, network: { vpcCidr: '10.0.0.0/16' }, controlPlane: { instanceType: 'm5.large' } },
+        spec: {
+          region: 'us-east-1',
+          zones: ['us-east-1a', 'us-east-1b'],
+          kubernetesVersion: version,
+          network: { vpcCidr: '10.0.0.0/16' },
+          controlPlane: { instanceType: 'm5.large' },
+        },
       });
       // what create puts in the bucket, read as the agent reads it
       const g = deriveGraph(spec, { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0' }, templates });
@@ -59,14 +74,25 @@ describe('add-on versions per Kubernetes minor', () => {
       const ms = parseMasterSettings(config.master);
       if (ms instanceof Error) throw ms;
       expect(config.kubernetesVersion).toBe(version);
-      const args = addonSteps({ clusterId: 'demo-dev', region: 'us-east-1', masterDns: ms.masterDns, adminKubeconfig: '/etc/kubernetes/admin.conf', versions: ms.addons, storageClassFile: '/sc.yaml' })
+      const args = addonSteps({
+        clusterId: 'demo-dev',
+        region: 'us-east-1',
+        masterDns: ms.masterDns,
+        adminKubeconfig: '/etc/kubernetes/admin.conf',
+        versions: ms.addons,
+        storageClassFile: '/sc.yaml',
+      })
         .flatMap((st) => st.run)
         .map((r) => r.args.join(' '));
       const line = (release: string) => args.find((a) => a.includes(`upgrade --install ${release} `))!;
       expect(line('aws-cloud-controller-manager'), version).toContain(`--set image.tag=${ccm}`);
       expect(line('cilium'), version).toContain(`--repo https://helm.cilium.io --version ${cilium} `);
-      expect(line('aws-cloud-controller-manager'), version).toContain('--repo https://kubernetes.github.io/cloud-provider-aws --version 0.0.11 ');
-      expect(line('aws-ebs-csi-driver'), version).toContain('--repo https://kubernetes-sigs.github.io/aws-ebs-csi-driver --version 2.64.0 ');
+      expect(line('aws-cloud-controller-manager'), version).toContain(
+        '--repo https://kubernetes.github.io/cloud-provider-aws --version 0.0.11 ',
+      );
+      expect(line('aws-ebs-csi-driver'), version).toContain(
+        '--repo https://kubernetes-sigs.github.io/aws-ebs-csi-driver --version 2.64.0 ',
+      );
       expect(line('cluster-autoscaler'), version).toContain(`--set image.tag=${autoscaler} --set replicaCount=1`);
       // no etcd version pinned anywhere: the etcd tools are the ones kubeadm's etcd image names (agent/master/etcd-tools.ts)
       expect(JSON.stringify(config)).not.toMatch(/etcdVersion|3\.5\.16/i);

@@ -15,7 +15,9 @@ function stub(flips: Record<string, { at: number; to?: 'ready' | 'failed' }>) {
   const check = async (ids: string[]) => {
     const t = Date.now() - t0;
     calls.push({ t, ids: [...ids] });
-    return new Map<string, PollOutcome>(ids.map((id) => [id, t >= flips[id]!.at ? { state: flips[id]!.to ?? 'ready', reason: 'boom' } : { state: 'pending' }]));
+    return new Map<string, PollOutcome>(
+      ids.map((id) => [id, t >= flips[id]!.at ? { state: flips[id]!.to ?? 'ready', reason: 'boom' } : { state: 'pending' }]),
+    );
   };
   return { check, calls, t0 };
 }
@@ -61,7 +63,10 @@ describe('CoalescingWaiter', () => {
   it('a resource that ends failed rejects its waiters at once, naming it; the others keep waiting', async () => {
     const s = stub({ bad: { at: 10_000, to: 'failed' }, good: { at: 25_000 } });
     const w = new CoalescingWaiter({ what: 'NAT gateways to become available', check: s.check, timing: () => timing });
-    const bad = w.wait('bad').then(() => 'resolved', (e: Error) => e.message);
+    const bad = w.wait('bad').then(
+      () => 'resolved',
+      (e: Error) => e.message,
+    );
     let goodAt: number | undefined;
     void w.wait('good').then(() => (goodAt = Date.now() - s.t0));
     await vi.advanceTimersByTimeAsync(60_000);
@@ -72,7 +77,10 @@ describe('CoalescingWaiter', () => {
   it('gives up after maxWaitSeconds with WaitTimeout', async () => {
     const s = stub({ slow: { at: 10_000_000 } });
     const w = new CoalescingWaiter({ what: 'things', check: s.check, timing: () => ({ ...timing, maxWaitSeconds: 30 }) });
-    const r = w.wait('slow').then(() => undefined, (e: { code: string }) => e.code);
+    const r = w.wait('slow').then(
+      () => undefined,
+      (e: { code: string }) => e.code,
+    );
     await vi.advanceTimersByTimeAsync(40_000);
     expect(await r).toBe('WaitTimeout');
   });

@@ -72,20 +72,31 @@ export function decideAddons(input: AddonsInput): AddonsDecision {
   const mine = r.fingerprint === fp;
   const settings = mine ? 'these settings' : `other settings (${short(r.fingerprint)}, this master's are ${short(fp)})`;
   if (r.state === 'installed') {
-    if (mine) return { action: 'skip', reason: `the add-ons were installed with these settings (${short(fp)}) by ${r.by} (${r.group}) at ${r.at}` };
+    if (mine)
+      return { action: 'skip', reason: `the add-ons were installed with these settings (${short(fp)}) by ${r.by} (${r.group}) at ${r.at}` };
     return { action: 'install', reason: `the add-ons were installed with ${settings} by ${r.by} at ${r.at}: this master installs its own` };
   }
   // installing
-  if (r.by === input.self.instanceId) return { action: 'install', reason: `this instance claimed the install at ${r.at} and did not finish it: installing again` };
+  if (r.by === input.self.instanceId)
+    return { action: 'install', reason: `this instance claimed the install at ${r.at} and did not finish it: installing again` };
   const age = (input.now.getTime() - Date.parse(r.at)) / 1000;
   if (age >= input.limits.staleSeconds)
-    return { action: 'install', reason: `${r.by} (${r.group}) claimed the install at ${r.at}, ${Math.round(age)} s ago (limit ${input.limits.staleSeconds} s), and never recorded it done: taking over` };
+    return {
+      action: 'install',
+      reason: `${r.by} (${r.group}) claimed the install at ${r.at}, ${Math.round(age)} s ago (limit ${input.limits.staleSeconds} s), and never recorded it done: taking over`,
+    };
   const st = input.installer ?? 'unlisted';
   const alive = LIVE.has(st) || (st === 'unlisted' && age < input.limits.unknownGraceSeconds);
   if (alive) {
     // even with other settings: two helm runs on the same releases race; the installer's own
     // settings win for now and the next master that joins compares again
-    return { action: 'skip', reason: `${r.by} (${r.group}, ${st === 'unlisted' ? 'not listed by EC2 yet' : st}) is installing the add-ons with ${settings} since ${r.at}` };
+    return {
+      action: 'skip',
+      reason: `${r.by} (${r.group}, ${st === 'unlisted' ? 'not listed by EC2 yet' : st}) is installing the add-ons with ${settings} since ${r.at}`,
+    };
   }
-  return { action: 'install', reason: `${r.by} (${r.group}) claimed the install at ${r.at} but is ${st === 'unlisted' ? 'not listed by EC2' : st}: taking over` };
+  return {
+    action: 'install',
+    reason: `${r.by} (${r.group}) claimed the install at ${r.at} but is ${st === 'unlisted' ? 'not listed by EC2' : st}: taking over`,
+  };
 }

@@ -20,9 +20,17 @@ export type BackupDecision = { backup: true; reason: string } | { backup: false;
 /** `status` is this master's own member's Status (undefined: it did not answer). */
 export function shouldBackup(status: Pick<EtcdStatus, 'leader' | 'memberId' | 'version'> | undefined): BackupDecision {
   if (!status) return { backup: false, reason: "this master's etcd member does not answer: no backup from here" };
-  if (status.leader === '0' || status.leader === '') return { backup: false, reason: "this master's etcd member knows no leader: skipping this interval" };
-  if (isLeader(status)) return { backup: true, reason: `this master's etcd member (${status.memberId}, etcd ${status.version}) is the leader: taking this interval's backup` };
-  return { backup: false, reason: `this master's etcd member is not the leader (${status.leader} is): the leader takes this interval's backup; skipping` };
+  if (status.leader === '0' || status.leader === '')
+    return { backup: false, reason: "this master's etcd member knows no leader: skipping this interval" };
+  if (isLeader(status))
+    return {
+      backup: true,
+      reason: `this master's etcd member (${status.memberId}, etcd ${status.version}) is the leader: taking this interval's backup`,
+    };
+  return {
+    backup: false,
+    reason: `this master's etcd member is not the leader (${status.leader} is): the leader takes this interval's backup; skipping`,
+  };
 }
 
 /** A snapshot after its download: what the file's SHA-256 came out as (undefined: the download failed). */
@@ -39,7 +47,8 @@ export function restoreOrder(snapshots: readonly SnapshotInfo[]): SnapshotInfo[]
 export function checkSnapshot(s: DownloadedSnapshot): { ok: true } | { ok: false; reason: string } {
   if (s.actualSha256 === undefined) return { ok: false, reason: `cannot download ${s.key}` };
   if (!s.sha256) return { ok: false, reason: `skipping ${s.key}: it has no sha256 metadata` };
-  if (s.sha256 !== s.actualSha256.toLowerCase()) return { ok: false, reason: `skipping ${s.key}: sha256 ${s.actualSha256} does not match its metadata '${s.sha256}'` };
+  if (s.sha256 !== s.actualSha256.toLowerCase())
+    return { ok: false, reason: `skipping ${s.key}: sha256 ${s.actualSha256} does not match its metadata '${s.sha256}'` };
   return { ok: true };
 }
 

@@ -29,7 +29,9 @@ function parseJson<S extends z.ZodType>(schema: S, what: string, text: string): 
     return new Error(`${what} is not JSON: ${(e as Error).message}`);
   }
   const r = schema.safeParse(raw);
-  return r.success ? r.data : new Error(`${what} has the wrong shape: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.success
+    ? r.data
+    : new Error(`${what} has the wrong shape: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
 }
 
 /** info.status of `helm status <release> -o json`. */
@@ -46,7 +48,8 @@ export function parseHelmHistory(stdout: string): HelmRevision[] | Error {
 
 export const isPendingStatus = (status: string | undefined): boolean => status?.startsWith('pending-') ?? false;
 
-export type HelmRecovery = { action: 'none'; reason: string } | { action: 'rollback'; revision: number; reason: string } | { action: 'uninstall'; reason: string };
+export type HelmRecovery =
+  { action: 'none'; reason: string } | { action: 'rollback'; revision: number; reason: string } | { action: 'uninstall'; reason: string };
 
 /** Revisions that ran: where a rollback may return to. */
 const LIVE = new Set(['deployed', 'superseded']);
@@ -59,6 +62,14 @@ export function helmRecovery(release: string, status: string | undefined, histor
   if (status === undefined) return { action: 'none', reason: `${release}: no release to recover (helm status did not find it)` };
   if (!isPendingStatus(status)) return { action: 'none', reason: `${release} is ${status}` };
   const back = [...history].filter((h) => LIVE.has(h.status)).sort((a, b) => b.revision - a.revision)[0];
-  if (back) return { action: 'rollback', revision: back.revision, reason: `${release} is ${status} (an upgrade was interrupted): rolling back to revision ${back.revision} (${back.status})` };
-  return { action: 'uninstall', reason: `${release} is ${status} and no revision of it was ever deployed (an install was interrupted): uninstalling it` };
+  if (back)
+    return {
+      action: 'rollback',
+      revision: back.revision,
+      reason: `${release} is ${status} (an upgrade was interrupted): rolling back to revision ${back.revision} (${back.status})`,
+    };
+  return {
+    action: 'uninstall',
+    reason: `${release} is ${status} and no revision of it was ever deployed (an install was interrupted): uninstalling it`,
+  };
 }

@@ -6,13 +6,16 @@
  * claim of the cluster this one never finished (decideMaster's lost-for-good rule).
  */
 export type InitFailureDecision =
-  | { action: 'reset-and-retry'; nextAttempt: number; reason: string }
-  | { action: 'mark-unhealthy'; reason: string };
+  { action: 'reset-and-retry'; nextAttempt: number; reason: string } | { action: 'mark-unhealthy'; reason: string };
 
 /** `attempt`: the 1-based attempt that just failed. */
 export function afterInitFailure(attempt: number, maxAttempts: number): InitFailureDecision {
   if (attempt < maxAttempts)
-    return { action: 'reset-and-retry', nextAttempt: attempt + 1, reason: `kubeadm init failed (attempt ${attempt} of ${maxAttempts}): kubeadm reset -f, then again` };
+    return {
+      action: 'reset-and-retry',
+      nextAttempt: attempt + 1,
+      reason: `kubeadm init failed (attempt ${attempt} of ${maxAttempts}): kubeadm reset -f, then again`,
+    };
   return {
     action: 'mark-unhealthy',
     reason: `kubeadm init failed ${attempt} time(s): marking this instance Unhealthy so the auto scaling group replaces it and another master takes the turn`,

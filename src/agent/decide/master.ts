@@ -83,15 +83,25 @@ export function decideMaster(input: MasterInput): MasterDecision {
 
 function decide(input: MasterInput): MasterDecision {
   const { self, records } = input;
-  if (input.controlPlaneCount <= 1) return { action: 'init', reason: 'one master: it initialises (restoring the newest valid snapshot, if any)' };
+  if (input.controlPlaneCount <= 1)
+    return { action: 'init', reason: 'one master: it initialises (restoring the newest valid snapshot, if any)' };
   if (input.apiUp) return joinDecision(input);
   if (!records.init) {
-    if (input.joinTokenExists) return { action: 'wait', reason: 'no init record but a join token exists: the cluster was made by its first master; waiting for its API' };
+    if (input.joinTokenExists)
+      return {
+        action: 'wait',
+        reason: 'no init record but a join token exists: the cluster was made by its first master; waiting for its API',
+      };
     return { action: 'claim-init', reason: 'no init record and no cluster: claiming init.json' };
   }
-  if (records.init.instanceId === self.instanceId) return { action: 'init', reason: `this instance won init.json (${self.group}) and the API does not answer yet: it runs kubeadm init` };
+  if (records.init.instanceId === self.instanceId)
+    return { action: 'init', reason: `this instance won init.json (${self.group}) and the API does not answer yet: it runs kubeadm init` };
   const lost = lostForGood(input);
-  if (!lost.lost) return { action: 'wait', reason: `waiting for the API (initialised by ${records.init.group} ${records.init.instanceId}): ${lost.reason}` };
+  if (!lost.lost)
+    return {
+      action: 'wait',
+      reason: `waiting for the API (initialised by ${records.init.group} ${records.init.instanceId}): ${lost.reason}`,
+    };
   const creator = records.restore?.by ?? records.init.instanceId;
   return claimChain(input, creator, lost.reason);
 }
@@ -101,14 +111,21 @@ function joinDecision(input: MasterInput): MasterDecision {
   const { self, records, members } = input;
   const rec = records.members[self.group];
   if (rec && rec.instanceId !== self.instanceId) {
-    if (!members) return { action: 'wait', reason: `replacing ${self.group}'s previous member ${rec.memberId} (instance ${rec.instanceId}): no etcd member answers` };
+    if (!members)
+      return {
+        action: 'wait',
+        reason: `replacing ${self.group}'s previous member ${rec.memberId} (instance ${rec.instanceId}): no etcd member answers`,
+      };
     const old = members.find((m) => m.idHex === rec.memberId);
     if (old) {
       const total = members.length;
       const quorum = Math.floor(total / 2) + 1;
       const healthy = members.filter((m) => m.id !== old.id && m.clientURLs.some((u) => input.health.byEndpoint[u]?.healthy)).length;
       if (healthy < quorum)
-        return { action: 'wait', reason: `refusing to remove member ${old.idHex} yet: only ${healthy} of the other ${total - 1} members are healthy and ${quorum} are needed for quorum once it is replaced` };
+        return {
+          action: 'wait',
+          reason: `refusing to remove member ${old.idHex} yet: only ${healthy} of the other ${total - 1} members are healthy and ${quorum} are needed for quorum once it is replaced`,
+        };
       return {
         action: 'replace',
         reason: `removing ${self.group}'s previous member ${old.idHex} (instance ${rec.instanceId}): ${healthy} of the other ${total - 1} members are healthy, quorum of ${total} is ${quorum}`,
@@ -118,15 +135,26 @@ function joinDecision(input: MasterInput): MasterDecision {
   }
   const pending = members?.find((m) => !m.started);
   if (pending && input.attempt < input.limits.gateAttempts)
-    return { action: 'wait', reason: `etcd member ${pending.idHex} (${pending.peerURLs.join(',')}) is added but not started yet: adding this one after it` };
-  return { action: 'join', reason: pending ? `a member is still not started after ${input.attempt} attempts: joining anyway` : 'the API answers: joining the control plane' };
+    return {
+      action: 'wait',
+      reason: `etcd member ${pending.idHex} (${pending.peerURLs.join(',')}) is added but not started yet: adding this one after it`,
+    };
+  return {
+    action: 'join',
+    reason: pending
+      ? `a member is still not started after ${input.attempt} attempts: joining anyway`
+      : 'the API answers: joining the control plane',
+  };
 }
 
 /**
  * Lost for good: every instance a record names is gone, and no recorded member answers. Exported
  * for its own table.
  */
-export function lostForGood(input: Pick<MasterInput, 'self' | 'records' | 'instances' | 'health' | 'now' | 'limits'>): { lost: boolean; reason: string } {
+export function lostForGood(input: Pick<MasterInput, 'self' | 'records' | 'instances' | 'health' | 'now' | 'limits'>): {
+  lost: boolean;
+  reason: string;
+} {
   const { self, records, instances, health } = input;
   const now = input.now.getTime() / 1000;
   // instance → the newest time a record names it
@@ -149,13 +177,22 @@ export function lostForGood(input: Pick<MasterInput, 'self' | 'records' | 'insta
     }
   }
   if (alive.length) return { lost: false, reason: `not restoring: recorded master instance(s) still exist: ${alive.join(', ')}` };
-  const urls = [...new Set(Object.values(records.members).map((m) => m.clientURL).filter((u): u is string => Boolean(u)))].sort();
+  const urls = [
+    ...new Set(
+      Object.values(records.members)
+        .map((m) => m.clientURL)
+        .filter((u): u is string => Boolean(u)),
+    ),
+  ].sort();
   for (const u of urls) {
     const a = health.byEndpoint[u];
     if (!a) return { lost: false, reason: `not restoring: the etcd member at ${u} was not checked` };
     if (a.answered) return { lost: false, reason: `not restoring: the etcd member at ${u} answers` };
   }
-  return { lost: true, reason: `quorum is lost for good: every recorded master instance (${[...recorded.keys()].sort().join(' ')}) is gone and no recorded etcd member answers` };
+  return {
+    lost: true,
+    reason: `quorum is lost for good: every recorded master instance (${[...recorded.keys()].sort().join(' ')}) is gone and no recorded etcd member answers`,
+  };
 }
 
 /**
@@ -173,12 +210,24 @@ function claimChain(input: MasterInput, creator: string, why: string): MasterDec
     const claim = records.restoreClaims[key];
     if (!claim) {
       if (records.invalid.some((x) => x.key === claimKey)) return { action: 'wait', reason: `${claimKey} names no master; waiting` };
-      return { action: 'claim-restore', reason: `${why}: claiming the restore of the cluster ${key} started`, claimKey, lostCreator: creator };
+      return {
+        action: 'claim-restore',
+        reason: `${why}: claiming the restore of the cluster ${key} started`,
+        claimKey,
+        lostCreator: creator,
+      };
     }
-    if (claim.by === self.instanceId) return { action: 'restore', reason: `this master holds ${claimKey}: it restores the cluster as one member; the others join it`, claimKey, lostCreator: creator };
+    if (claim.by === self.instanceId)
+      return {
+        action: 'restore',
+        reason: `this master holds ${claimKey}: it restores the cluster as one member; the others join it`,
+        claimKey,
+        lostCreator: creator,
+      };
     const st = instances[claim.by]?.state;
     if (st === undefined) {
-      if (now - seconds(claim.time) < input.limits.unknownGraceSeconds) return { action: 'wait', reason: `another master (${claim.by}) claimed the restore of ${key}'s cluster; waiting for its API` };
+      if (now - seconds(claim.time) < input.limits.unknownGraceSeconds)
+        return { action: 'wait', reason: `another master (${claim.by}) claimed the restore of ${key}'s cluster; waiting for its API` };
     } else if (!GONE.has(st)) {
       return { action: 'wait', reason: `another master (${claim.by}, ${st}) restores the cluster ${key} started; waiting for its API` };
     }

@@ -20,7 +20,16 @@ import { getText } from '../bucket.js';
 import { hostPath, type AgentContext } from '../context.js';
 import { runChecked } from '../programs.js';
 import { helmRecovery, isPendingStatus, parseHelmHistory, parseHelmStatus } from '../decide/helm.js';
-import { addonSteps, helmHistory, helmRollback, helmStatus, helmUninstall, type AddonStep, type HelmRelease, type Invocation } from './addons.js';
+import {
+  addonSteps,
+  helmHistory,
+  helmRollback,
+  helmStatus,
+  helmUninstall,
+  type AddonStep,
+  type HelmRelease,
+  type Invocation,
+} from './addons.js';
 import { goArch } from './etcd-tools.js';
 import { writeHostFile } from './host.js';
 import { ADDONS_DIR, ADMIN_KUBECONFIG, BIN_DIR, PKI_DIR } from './paths.js';
@@ -43,12 +52,23 @@ export function withCaBundle(manifest: string, caPem: string): string {
 /** The webhook's serving certificate as a kubernetes.io/tls Secret. */
 export function tlsSecret(name: string, namespace: string, cert: string, key: string): string {
   return stringify(
-    { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace }, data: { 'tls.crt': Buffer.from(cert).toString('base64'), 'tls.key': Buffer.from(key).toString('base64') } },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: { name, namespace },
+      data: { 'tls.crt': Buffer.from(cert).toString('base64'), 'tls.key': Buffer.from(key).toString('base64') },
+    },
     { lineWidth: 0 },
   );
 }
 
-export const webhookDnsNames = (name = POD_IDENTITY_WEBHOOK_NAME): string[] => [name, `${name}.kube-system`, `${name}.kube-system.svc`, `${name}.kube-system.svc.cluster.local`];
+export const webhookDnsNames = (name = POD_IDENTITY_WEBHOOK_NAME): string[] => [
+  name,
+  `${name}.kube-system`,
+  `${name}.kube-system.svc`,
+  `${name}.kube-system.svc.cluster.local`,
+];
 
 /** helm on PATH, or the pinned release from get.helm.sh checked against its published sha256. */
 export async function ensureHelm(ctx: AgentContext, version: string): Promise<void> {
@@ -61,7 +81,9 @@ export async function ensureHelm(ctx: AgentContext, version: string): Promise<vo
     await runChecked(ctx.programs, 'curl', ['-fsSL', '--retry', '5', '-o', path.join(work, 'sum'), `${url}.sha256sum`]);
     const want = (await readFile(path.join(work, 'sum'), 'utf8')).trim().split(/\s+/)[0];
     await runChecked(ctx.programs, 'curl', ['-fsSL', '--retry', '5', '-o', path.join(work, 'helm.tgz'), url]);
-    const got = createHash('sha256').update(await readFile(path.join(work, 'helm.tgz'))).digest('hex');
+    const got = createHash('sha256')
+      .update(await readFile(path.join(work, 'helm.tgz')))
+      .digest('hex');
     if (!want || got !== want) throw new Error(`checksum mismatch for ${url}: ${got}, published ${want ?? 'nothing'}`);
     await runChecked(ctx.programs, 'tar', ['-xzf', path.join(work, 'helm.tgz'), '-C', work]);
     await mkdir(hostPath(ctx, BIN_DIR), { recursive: true });
@@ -78,7 +100,8 @@ async function fetchManifest(ctx: AgentContext, key: string): Promise<string> {
   return text;
 }
 
-const runInvocation = (ctx: AgentContext, r: Invocation) => runChecked(ctx.programs, r.cmd, r.args, r.input !== undefined ? { input: r.input } : {});
+const runInvocation = (ctx: AgentContext, r: Invocation) =>
+  runChecked(ctx.programs, r.cmd, r.args, r.input !== undefined ? { input: r.input } : {});
 
 /**
  * A release another helm run left `pending-*` is rolled back (or, never deployed, uninstalled) so
@@ -138,7 +161,10 @@ export async function installAddons(ctx: AgentContext, ms: MasterSettings): Prom
   const storageClassFile = await writeHostFile(ctx, `${ADDONS_DIR}/storageclass.yaml`, await fetchManifest(ctx, STORAGE_CLASS_KEY));
   let irsa;
   if (ms.irsa) {
-    const [caCert, caKey] = await Promise.all([readFile(hostPath(ctx, `${PKI_DIR}/ca.crt`), 'utf8'), readFile(hostPath(ctx, `${PKI_DIR}/ca.key`), 'utf8')]);
+    const [caCert, caKey] = await Promise.all([
+      readFile(hostPath(ctx, `${PKI_DIR}/ca.crt`), 'utf8'),
+      readFile(hostPath(ctx, `${PKI_DIR}/ca.key`), 'utf8'),
+    ]);
     const certFile = hostPath(ctx, `${ADDONS_DIR}/${POD_IDENTITY_WEBHOOK_NAME}/tls.crt`);
     const keyFile = `${ADDONS_DIR}/${POD_IDENTITY_WEBHOOK_NAME}/tls.key`;
     let cert = await readFile(certFile, 'utf8').catch(() => undefined);
@@ -152,8 +178,17 @@ export async function installAddons(ctx: AgentContext, ms: MasterSettings): Prom
     }
     ctx.reporter.redactor.add(key);
     irsa = {
-      webhookSecretFile: await writeHostFile(ctx, `${ADDONS_DIR}/${POD_IDENTITY_WEBHOOK_NAME}/secret.yaml`, tlsSecret(`${POD_IDENTITY_WEBHOOK_NAME}-cert`, 'kube-system', cert, key), 0o600),
-      webhookManifestFile: await writeHostFile(ctx, `${ADDONS_DIR}/${POD_IDENTITY_WEBHOOK_NAME}/manifests.yaml`, withCaBundle(await fetchManifest(ctx, POD_IDENTITY_WEBHOOK_KEY), caCert)),
+      webhookSecretFile: await writeHostFile(
+        ctx,
+        `${ADDONS_DIR}/${POD_IDENTITY_WEBHOOK_NAME}/secret.yaml`,
+        tlsSecret(`${POD_IDENTITY_WEBHOOK_NAME}-cert`, 'kube-system', cert, key),
+        0o600,
+      ),
+      webhookManifestFile: await writeHostFile(
+        ctx,
+        `${ADDONS_DIR}/${POD_IDENTITY_WEBHOOK_NAME}/manifests.yaml`,
+        withCaBundle(await fetchManifest(ctx, POD_IDENTITY_WEBHOOK_KEY), caCert),
+      ),
       ebsCsiRoleArn: ms.irsa.ebsCsiRoleArn,
       clusterAutoscalerRoleArn: ms.irsa.clusterAutoscalerRoleArn,
     };
@@ -168,5 +203,9 @@ export async function installAddons(ctx: AgentContext, ms: MasterSettings): Prom
     ...(irsa ? { irsa } : {}),
   });
   const failed = await runSteps(ctx, steps);
-  if (failed.length) throw new KubeazFailure(`${failed.length} add-on(s) of ${ctx.config.clusterId} FAILED: ${failed.join(', ')} (the control plane, backups and node joins run)`, 'internal');
+  if (failed.length)
+    throw new KubeazFailure(
+      `${failed.length} add-on(s) of ${ctx.config.clusterId} FAILED: ${failed.join(', ')} (the control plane, backups and node joins run)`,
+      'internal',
+    );
 }

@@ -33,7 +33,10 @@ export interface HelmRelease {
 }
 
 // helm's JSON answers about a release and the two ways out of a pending one (decide/helm.ts decides)
-const helmOn = (r: HelmRelease, ...args: string[]): Invocation => ({ cmd: 'helm', args: ['--kubeconfig', r.kubeconfig, ...args, '--namespace', r.namespace] });
+const helmOn = (r: HelmRelease, ...args: string[]): Invocation => ({
+  cmd: 'helm',
+  args: ['--kubeconfig', r.kubeconfig, ...args, '--namespace', r.namespace],
+});
 export const helmStatus = (r: HelmRelease): Invocation => helmOn(r, 'status', r.name, '-o', 'json');
 export const helmHistory = (r: HelmRelease): Invocation => helmOn(r, 'history', r.name, '-o', 'json');
 export const helmRollback = (r: HelmRelease, revision: number): Invocation => helmOn(r, 'rollback', r.name, String(revision));
@@ -73,7 +76,13 @@ const CP_TOLERATIONS = JSON.stringify([
   { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
   { key: 'CriticalAddonsOnly', operator: 'Exists' },
 ]);
-const NOT_ON_CP = JSON.stringify({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] }] } } });
+const NOT_ON_CP = JSON.stringify({
+  nodeAffinity: {
+    requiredDuringSchedulingIgnoredDuringExecution: {
+      nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] }],
+    },
+  },
+});
 
 /** How each step runs its programs: helm and kubectl on the admin kubeconfig, a release in kube-system. */
 interface Tools {
@@ -88,9 +97,30 @@ function cilium(i: AddonInput, { helm, release }: Tools): AddonStep {
     name: 'cilium',
     release: release('cilium'),
     run: [
-      helm('upgrade', '--install', 'cilium', 'cilium', '--repo', 'https://helm.cilium.io', '--version', v.cilium, '--namespace', 'kube-system',
-        '--set', 'routingMode=tunnel', '--set', 'tunnelProtocol=vxlan', '--set', 'ipam.mode=kubernetes',
-        '--set', `k8sServiceHost=${i.masterDns}`, '--set', 'k8sServicePort=443', '--set', 'operator.replicas=1'),
+      helm(
+        'upgrade',
+        '--install',
+        'cilium',
+        'cilium',
+        '--repo',
+        'https://helm.cilium.io',
+        '--version',
+        v.cilium,
+        '--namespace',
+        'kube-system',
+        '--set',
+        'routingMode=tunnel',
+        '--set',
+        'tunnelProtocol=vxlan',
+        '--set',
+        'ipam.mode=kubernetes',
+        '--set',
+        `k8sServiceHost=${i.masterDns}`,
+        '--set',
+        'k8sServicePort=443',
+        '--set',
+        'operator.replicas=1',
+      ),
     ],
   };
 }
@@ -112,54 +142,150 @@ function cloudControllerManager(i: AddonInput, { helm, release }: Tools): AddonS
     name: 'aws-cloud-controller-manager',
     release: release('aws-cloud-controller-manager'),
     run: [
-      helm('upgrade', '--install', 'aws-cloud-controller-manager', 'aws-cloud-controller-manager', '--repo', 'https://kubernetes.github.io/cloud-provider-aws',
-        '--version', v.awsCcmChart, '--namespace', 'kube-system', '--set', 'hostNetworking=true', '--set', `image.tag=${v.awsCcmImage}`,
-        '--set-json', `args=${JSON.stringify(['--v=2', '--cloud-provider=aws', '--configure-cloud-routes=false', `--cluster-name=${i.clusterId}`])}`,
-        '--set-json', `nodeSelector=${CP_SELECTOR}`),
+      helm(
+        'upgrade',
+        '--install',
+        'aws-cloud-controller-manager',
+        'aws-cloud-controller-manager',
+        '--repo',
+        'https://kubernetes.github.io/cloud-provider-aws',
+        '--version',
+        v.awsCcmChart,
+        '--namespace',
+        'kube-system',
+        '--set',
+        'hostNetworking=true',
+        '--set',
+        `image.tag=${v.awsCcmImage}`,
+        '--set-json',
+        `args=${JSON.stringify(['--v=2', '--cloud-provider=aws', '--configure-cloud-routes=false', `--cluster-name=${i.clusterId}`])}`,
+        '--set-json',
+        `nodeSelector=${CP_SELECTOR}`,
+      ),
     ],
   };
 }
 
 function ebsCsiDriver(i: AddonInput, { helm, kubectl, release }: Tools): AddonStep {
   const v = i.versions;
-  const ebsCommon = ['upgrade', '--install', 'aws-ebs-csi-driver', 'aws-ebs-csi-driver', '--repo', 'https://kubernetes-sigs.github.io/aws-ebs-csi-driver',
-    '--version', v.ebsCsiChart, '--namespace', 'kube-system', '--set', `controller.region=${i.region}`, '--set', 'controller.replicaCount=1'];
-  const ebsPlacement = ['--set-json', `controller.nodeSelector=${CP_SELECTOR}`, '--set-json', `controller.tolerations=${CP_TOLERATIONS}`,
-    '--set', 'node.hostNetwork=true', '--set-json', `node.affinity=${NOT_ON_CP}`];
+  const ebsCommon = [
+    'upgrade',
+    '--install',
+    'aws-ebs-csi-driver',
+    'aws-ebs-csi-driver',
+    '--repo',
+    'https://kubernetes-sigs.github.io/aws-ebs-csi-driver',
+    '--version',
+    v.ebsCsiChart,
+    '--namespace',
+    'kube-system',
+    '--set',
+    `controller.region=${i.region}`,
+    '--set',
+    'controller.replicaCount=1',
+  ];
+  const ebsPlacement = [
+    '--set-json',
+    `controller.nodeSelector=${CP_SELECTOR}`,
+    '--set-json',
+    `controller.tolerations=${CP_TOLERATIONS}`,
+    '--set',
+    'node.hostNetwork=true',
+    '--set-json',
+    `node.affinity=${NOT_ON_CP}`,
+  ];
   return {
     name: 'aws-ebs-csi-driver',
     release: release('aws-ebs-csi-driver'),
     run: i.irsa
       ? [
-          helm(...ebsCommon, '--set', 'controller.serviceAccount.name=ebs-csi-controller-sa',
-            '--set-string', `controller.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${i.irsa.ebsCsiRoleArn}`, ...ebsPlacement),
+          helm(
+            ...ebsCommon,
+            '--set',
+            'controller.serviceAccount.name=ebs-csi-controller-sa',
+            '--set-string',
+            `controller.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${i.irsa.ebsCsiRoleArn}`,
+            ...ebsPlacement,
+          ),
           // its own role through the webhook: off the host network (an earlier hostNetwork patch undone)
-          kubectl('-n', 'kube-system', 'patch', 'deployment', 'ebs-csi-controller', '--type', 'merge', '-p', JSON.stringify({ spec: { template: { spec: { hostNetwork: false, dnsPolicy: 'ClusterFirst' } } } })),
+          kubectl(
+            '-n',
+            'kube-system',
+            'patch',
+            'deployment',
+            'ebs-csi-controller',
+            '--type',
+            'merge',
+            '-p',
+            JSON.stringify({ spec: { template: { spec: { hostNetwork: false, dnsPolicy: 'ClusterFirst' } } } }),
+          ),
         ]
       : [
           helm(...ebsCommon, ...ebsPlacement),
           // the controller needs the master's instance credentials from IMDS (hop limit 1): host network
-          kubectl('-n', 'kube-system', 'patch', 'deployment', 'ebs-csi-controller', '--type', 'merge', '-p', JSON.stringify({ spec: { template: { spec: { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } } } })),
+          kubectl(
+            '-n',
+            'kube-system',
+            'patch',
+            'deployment',
+            'ebs-csi-controller',
+            '--type',
+            'merge',
+            '-p',
+            JSON.stringify({ spec: { template: { spec: { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } } } }),
+          ),
         ],
   };
 }
 
 function clusterAutoscaler(i: AddonInput, { helm, release }: Tools): AddonStep {
   const v = i.versions;
-  const caCommon = ['upgrade', '--install', 'cluster-autoscaler', 'cluster-autoscaler', '--repo', 'https://kubernetes.github.io/autoscaler',
-    '--version', v.clusterAutoscalerChart, '--namespace', 'kube-system', '--set', 'cloudProvider=aws', '--set', `awsRegion=${i.region}`,
-    '--set', `image.tag=${v.clusterAutoscalerImage}`, '--set', 'replicaCount=1', '--set', `autoDiscovery.clusterName=${i.clusterId}`,
-    '--set-json', `autoDiscovery.tags=${JSON.stringify(['k8s.io/cluster-autoscaler/enabled', `k8s.io/cluster-autoscaler/${i.clusterId}`])}`,
-    '--set-json', `extraArgs=${JSON.stringify({ 'balance-similar-node-groups': true })}`];
+  const caCommon = [
+    'upgrade',
+    '--install',
+    'cluster-autoscaler',
+    'cluster-autoscaler',
+    '--repo',
+    'https://kubernetes.github.io/autoscaler',
+    '--version',
+    v.clusterAutoscalerChart,
+    '--namespace',
+    'kube-system',
+    '--set',
+    'cloudProvider=aws',
+    '--set',
+    `awsRegion=${i.region}`,
+    '--set',
+    `image.tag=${v.clusterAutoscalerImage}`,
+    '--set',
+    'replicaCount=1',
+    '--set',
+    `autoDiscovery.clusterName=${i.clusterId}`,
+    '--set-json',
+    `autoDiscovery.tags=${JSON.stringify(['k8s.io/cluster-autoscaler/enabled', `k8s.io/cluster-autoscaler/${i.clusterId}`])}`,
+    '--set-json',
+    `extraArgs=${JSON.stringify({ 'balance-similar-node-groups': true })}`,
+  ];
   const caPlacement = ['--set-json', `nodeSelector=${CP_SELECTOR}`, '--set-json', `tolerations=${CP_TOLERATIONS}`];
   return {
     name: 'cluster-autoscaler',
     release: release('cluster-autoscaler'),
     run: [
       i.irsa
-        ? helm(...caCommon, '--set', 'rbac.serviceAccount.create=true', '--set', 'rbac.serviceAccount.name=cluster-autoscaler',
-            '--set-string', `rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${i.irsa.clusterAutoscalerRoleArn}`,
-            '--set', 'hostNetwork=false', '--set', 'dnsPolicy=ClusterFirst', ...caPlacement)
+        ? helm(
+            ...caCommon,
+            '--set',
+            'rbac.serviceAccount.create=true',
+            '--set',
+            'rbac.serviceAccount.name=cluster-autoscaler',
+            '--set-string',
+            `rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${i.irsa.clusterAutoscalerRoleArn}`,
+            '--set',
+            'hostNetwork=false',
+            '--set',
+            'dnsPolicy=ClusterFirst',
+            ...caPlacement,
+          )
         : helm(...caCommon, '--set', 'hostNetwork=true', '--set', 'dnsPolicy=ClusterFirstWithHostNet', ...caPlacement),
     ],
   };
@@ -170,10 +296,28 @@ function nodeTerminationHandler(i: AddonInput, { helm, release }: Tools): AddonS
     name: 'aws-node-termination-handler',
     release: release('aws-node-termination-handler'),
     run: [
-      helm('upgrade', '--install', 'aws-node-termination-handler', 'oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler', '--version', i.versions.nthChart,
-        '--namespace', 'kube-system', '--set', 'enableSqsTerminationDraining=false', '--set', 'useHostNetwork=true',
-        '--set', 'enableSpotInterruptionDraining=true', '--set', 'enableRebalanceMonitoring=true',
-        '--set', 'enableRebalanceDraining=true', '--set', 'enableScheduledEventDraining=true'),
+      helm(
+        'upgrade',
+        '--install',
+        'aws-node-termination-handler',
+        'oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler',
+        '--version',
+        i.versions.nthChart,
+        '--namespace',
+        'kube-system',
+        '--set',
+        'enableSqsTerminationDraining=false',
+        '--set',
+        'useHostNetwork=true',
+        '--set',
+        'enableSpotInterruptionDraining=true',
+        '--set',
+        'enableRebalanceMonitoring=true',
+        '--set',
+        'enableRebalanceDraining=true',
+        '--set',
+        'enableScheduledEventDraining=true',
+      ),
     ],
   };
 }

@@ -35,10 +35,29 @@ import { registerMasterDns } from './dns.js';
 import { clientUrl, peerUrl, type EtcdAccess } from './etcd-access.js';
 import { ensureEtcdutl } from './etcd-tools.js';
 import { installPackages, installUnits, kernelSettings, writeHostFile, writeKubeletArgs } from './host.js';
-import { APISERVER_PATCH_FILE, apiserverIssuerPatch, CRI_SOCKET, renderInitConfig, renderJoinConfig, type MasterKubeadmInput } from './kubeadm-config.js';
+import {
+  APISERVER_PATCH_FILE,
+  apiserverIssuerPatch,
+  CRI_SOCKET,
+  renderInitConfig,
+  renderJoinConfig,
+  type MasterKubeadmInput,
+} from './kubeadm-config.js';
 import { ADMIN_KUBECONFIG, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG, PATCHES_DIR } from './paths.js';
 import { ensureEtcdClientCert, fetchPki } from './pki.js';
-import { ADDONS_KEY, claim, INIT_KEY, isoSeconds, memberKey, putAddonsRecord, readAddonsRecord, readRecords, RESTORE_KEY, write, type ControlPlaneRecords } from './records.js';
+import {
+  ADDONS_KEY,
+  claim,
+  INIT_KEY,
+  isoSeconds,
+  memberKey,
+  putAddonsRecord,
+  readAddonsRecord,
+  readRecords,
+  RESTORE_KEY,
+  write,
+  type ControlPlaneRecords,
+} from './records.js';
 import { restoreNewest, snapshotTimeIso, takeBackup } from './snapshots.js';
 import { ENABLED_UNITS, masterUnits } from './units.js';
 
@@ -80,7 +99,9 @@ export async function instanceStates(ctx: AgentContext, ids: string[]): Promise<
   let NextToken: string | undefined;
   do {
     const page = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: ids }], NextToken }));
-    for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && ids.includes(i.InstanceId) && i.State?.Name) out[i.InstanceId] = { state: i.State.Name as InstanceState };
+    for (const r of page.Reservations ?? [])
+      for (const i of r.Instances ?? [])
+        if (i.InstanceId && ids.includes(i.InstanceId) && i.State?.Name) out[i.InstanceId] = { state: i.State.Name as InstanceState };
     NextToken = page.NextToken;
   } while (NextToken);
   return out;
@@ -91,7 +112,12 @@ export async function instanceStates(ctx: AgentContext, ids: string[]): Promise<
  * MemberList and every member's Status (asked with the client certificate made in the pki phase),
  * then a-etcd's pure decision (src/agent/decide/master.ts).
  */
-export async function lookAround(ctx: AgentContext, deps: MasterDeps, ms: MasterSettings, attempt: number): Promise<{ decision: MasterDecision; records: ControlPlaneRecords; endpoints: string[] }> {
+export async function lookAround(
+  ctx: AgentContext,
+  deps: MasterDeps,
+  ms: MasterSettings,
+  attempt: number,
+): Promise<{ decision: MasterDecision; records: ControlPlaneRecords; endpoints: string[] }> {
   const records = await readRecords(ctx.aws, ctx.config.bucket);
   for (const bad of records.invalid) ctx.log(`ignoring s3://${ctx.config.bucket}/${bad.key}: ${bad.error}`);
   const ha = ms.controlPlaneCount > 1;
@@ -101,7 +127,13 @@ export async function lookAround(ctx: AgentContext, deps: MasterDeps, ms: Master
   const members = ha && recorded.length ? await deps.etcd.memberList(recorded).catch(() => undefined) : undefined;
   const endpoints = endpointsToProbe(records, members);
   const health = healthFromProbes(ha ? await deps.etcd.probe(endpoints) : []);
-  const instances = ha && !apiUp && records.init ? await instanceStates(ctx, instancesToDescribe(records).filter((id) => id !== ctx.identity.instanceId)) : {};
+  const instances =
+    ha && !apiUp && records.init
+      ? await instanceStates(
+          ctx,
+          instancesToDescribe(records).filter((id) => id !== ctx.identity.instanceId),
+        )
+      : {};
   const decision = decideMaster({
     self: { instanceId: ctx.identity.instanceId, group: ctx.identity.group },
     controlPlaneCount: ms.controlPlaneCount,
@@ -113,7 +145,11 @@ export async function lookAround(ctx: AgentContext, deps: MasterDeps, ms: Master
     health,
     ...(members ? { members } : {}),
     attempt,
-    limits: { waitAttempts: ctx.waits.electionAttempts, gateAttempts: ctx.waits.memberAttempts, unknownGraceSeconds: ctx.waits.unknownGraceMs / 1000 },
+    limits: {
+      waitAttempts: ctx.waits.electionAttempts,
+      gateAttempts: ctx.waits.memberAttempts,
+      unknownGraceSeconds: ctx.waits.unknownGraceMs / 1000,
+    },
   });
   return { decision, records, endpoints };
 }
@@ -151,7 +187,11 @@ export async function elect(ctx: AgentContext, deps: MasterDeps, ms: MasterSetti
         break;
       }
       case 'claim-restore': {
-        const r = await claim(ctx.aws, ctx.config.bucket, d.claimKey, { by: ctx.identity.instanceId, group: ctx.identity.group, time: isoSeconds(ctx.now()) });
+        const r = await claim(ctx.aws, ctx.config.bucket, d.claimKey, {
+          by: ctx.identity.instanceId,
+          group: ctx.identity.group,
+          time: isoSeconds(ctx.now()),
+        });
         if (r === 'won') {
           ctx.log(`won s3://${ctx.config.bucket}/${d.claimKey}: this master restores the cluster as one member; the others join it`);
           return { action: 'restore', lost: d.lostCreator, claimKey: d.claimKey };
@@ -193,7 +233,9 @@ async function resetForRetry(ctx: AgentContext): Promise<void> {
 
 /** The instance asks its auto scaling group to replace it (the group's health check would not: EC2 checks pass). */
 export async function markUnhealthy(ctx: AgentContext): Promise<void> {
-  await (await ctx.aws.autoscaling()).send(new SetInstanceHealthCommand({ InstanceId: ctx.identity.instanceId, HealthStatus: 'Unhealthy', ShouldRespectGracePeriod: false }));
+  await (
+    await ctx.aws.autoscaling()
+  ).send(new SetInstanceHealthCommand({ InstanceId: ctx.identity.instanceId, HealthStatus: 'Unhealthy', ShouldRespectGracePeriod: false }));
 }
 
 export class InitFailed extends KubeazFailure {
@@ -208,11 +250,21 @@ export class InitFailed extends KubeazFailure {
 }
 
 /** Restore (unless joining) then `kubeadm init`, retried with a reset between; Unhealthy after the last try. */
-export async function initWithRetries(ctx: AgentContext, ms: MasterSettings, restore: () => Promise<{ key?: string }>, firstRestore: { key?: string }): Promise<{ key?: string }> {
+export async function initWithRetries(
+  ctx: AgentContext,
+  ms: MasterSettings,
+  restore: () => Promise<{ key?: string }>,
+  firstRestore: { key?: string },
+): Promise<{ key?: string }> {
   let restored = firstRestore;
   const n = ctx.waits.initAttempts;
   for (let i = 1; ; i++) {
-    await writeHostFile(ctx, KUBEADM_INIT_CONFIG, renderInitConfig(kubeadmInput(ctx, ms), { restoredData: restored.key !== undefined }), 0o600);
+    await writeHostFile(
+      ctx,
+      KUBEADM_INIT_CONFIG,
+      renderInitConfig(kubeadmInput(ctx, ms), { restoredData: restored.key !== undefined }),
+      0o600,
+    );
     try {
       await run(ctx, 'kubeadm', ['init', '--config', hostPath(ctx, KUBEADM_INIT_CONFIG)]);
       return restored;
@@ -241,8 +293,12 @@ export async function initWithRetries(ctx: AgentContext, ms: MasterSettings, res
 export async function joinControlPlane(ctx: AgentContext, ms: MasterSettings): Promise<void> {
   const n = ctx.waits.masterJoinAttempts;
   for (let i = 1; ; i++) {
-    const [token, hash] = await Promise.all([getText(ctx.aws, ctx.config.bucket, JOIN_TOKEN_KEY), getText(ctx.aws, ctx.config.bucket, JOIN_CA_HASH_KEY)]);
-    const rec = token !== undefined && hash !== undefined ? parseJoin(token, hash) : new Error(`s3://${ctx.config.bucket}/join/ holds no token yet`);
+    const [token, hash] = await Promise.all([
+      getText(ctx.aws, ctx.config.bucket, JOIN_TOKEN_KEY),
+      getText(ctx.aws, ctx.config.bucket, JOIN_CA_HASH_KEY),
+    ]);
+    const rec =
+      token !== undefined && hash !== undefined ? parseJoin(token, hash) : new Error(`s3://${ctx.config.bucket}/join/ holds no token yet`);
     let failure: unknown;
     if (rec instanceof Error) failure = rec;
     else {
@@ -288,7 +344,8 @@ export async function recordMember(ctx: AgentContext, deps: MasterDeps): Promise
       ctx.log(`recorded ${memberKey(ctx.identity.group)} (member ${m.idHex})`);
       return;
     }
-    if (i >= n) throw new KubeazFailure(`no started etcd member with peer URL ${peer}; ${memberKey(ctx.identity.group)} not written`, 'internal');
+    if (i >= n)
+      throw new KubeazFailure(`no started etcd member with peer URL ${peer}; ${memberKey(ctx.identity.group)} not written`, 'internal');
     ctx.log(`waiting for this master's etcd member (${peer}) to start (${i}/${n})`);
     await ctx.sleep(ctx.waits.memberRetryMs);
   }
@@ -323,9 +380,28 @@ export async function adoptFirstMaster(ctx: AgentContext, deps: MasterDeps): Pro
     const time = isoSeconds(ctx.now());
     const peerURL = m.peerURLs[0];
     const clientURL = m.clientURLs[0];
-    if ((await claim(ctx.aws, ctx.config.bucket, memberKey('master'), { group: 'master', memberId: m.idHex, name: m.name, ...(peerURL ? { peerURL } : {}), ...(clientURL ? { clientURL } : {}), instanceId, time })) === 'won')
+    if (
+      (await claim(ctx.aws, ctx.config.bucket, memberKey('master'), {
+        group: 'master',
+        memberId: m.idHex,
+        name: m.name,
+        ...(peerURL ? { peerURL } : {}),
+        ...(clientURL ? { clientURL } : {}),
+        instanceId,
+        time,
+      })) === 'won'
+    )
       ctx.log(`recorded member ${m.idHex} of the first master (instance ${instanceId}), made before masters kept records`);
-    if ((await claim(ctx.aws, ctx.config.bucket, INIT_KEY, { group: 'master', instanceId, name: m.name, ...(peerURL ? { peerURL } : {}), adopted: 'true', time })) === 'won')
+    if (
+      (await claim(ctx.aws, ctx.config.bucket, INIT_KEY, {
+        group: 'master',
+        instanceId,
+        name: m.name,
+        ...(peerURL ? { peerURL } : {}),
+        adopted: 'true',
+        time,
+      })) === 'won'
+    )
       ctx.log(`recorded init.json for the first master (instance ${instanceId}): the cluster grew from one master`);
     adopted.push(instanceId);
   }
@@ -380,9 +456,18 @@ export async function takeAddonsTurn(ctx: AgentContext, ms: MasterSettings): Pro
  */
 export async function recordAddonsInstalled(ctx: AgentContext, turn: AddonsTurn): Promise<void> {
   // no ETag (S3 always gives one; a stand-in may not): nothing to compare, written as is
-  const w = await putAddonsRecord(ctx.aws, ctx.config.bucket, addonsRecord(ctx, turn.fingerprint, 'installed'), turn.etag ? { ifMatch: turn.etag } : { unconditional: true });
-  if (w.result === 'won') ctx.log(`recorded s3://${ctx.config.bucket}/${ADDONS_KEY}: add-ons installed with settings ${turn.fingerprint.slice(0, 12)}`);
-  else ctx.log(`s3://${ctx.config.bucket}/${ADDONS_KEY} changed while this master installed (another master took the install over): leaving its record`);
+  const w = await putAddonsRecord(
+    ctx.aws,
+    ctx.config.bucket,
+    addonsRecord(ctx, turn.fingerprint, 'installed'),
+    turn.etag ? { ifMatch: turn.etag } : { unconditional: true },
+  );
+  if (w.result === 'won')
+    ctx.log(`recorded s3://${ctx.config.bucket}/${ADDONS_KEY}: add-ons installed with settings ${turn.fingerprint.slice(0, 12)}`);
+  else
+    ctx.log(
+      `s3://${ctx.config.bucket}/${ADDONS_KEY} changed while this master installed (another master took the install over): leaving its record`,
+    );
 }
 
 /**
@@ -427,7 +512,12 @@ export async function addonsAfterJoin(ctx: AgentContext, ms: MasterSettings): Pr
     ctx.log(`s3://${bucket}/${ADDONS_KEY} came without an ETag: not claiming it blind; the add-ons stay as they are`);
     return 'skipped';
   }
-  const w = await putAddonsRecord(ctx.aws, bucket, addonsRecord(ctx, fingerprint, 'installing'), read.etag ? { ifMatch: read.etag } : { create: true });
+  const w = await putAddonsRecord(
+    ctx.aws,
+    bucket,
+    addonsRecord(ctx, fingerprint, 'installing'),
+    read.etag ? { ifMatch: read.etag } : { create: true },
+  );
   if (w.result === 'lost') {
     ctx.log(`another master claimed s3://${bucket}/${ADDONS_KEY} first (S3 answered PreconditionFailed): it installs the add-ons`);
     return 'skipped';
@@ -457,7 +547,12 @@ export async function masterBootWith(ctx: AgentContext, deps: MasterDeps): Promi
   });
   await phase('dns', () => registerMasterDns(ctx, ms.masterDns));
   await writeKubeletArgs(ctx);
-  if (ms.irsa) await writeHostFile(ctx, `${PATCHES_DIR}/${APISERVER_PATCH_FILE}`, apiserverIssuerPatch(ms.irsa.serviceAccountIssuer, ms.irsa.defaultServiceAccountIssuer));
+  if (ms.irsa)
+    await writeHostFile(
+      ctx,
+      `${PATCHES_DIR}/${APISERVER_PATCH_FILE}`,
+      apiserverIssuerPatch(ms.irsa.serviceAccountIssuer, ms.irsa.defaultServiceAccountIssuer),
+    );
   let restored: { key?: string } = {};
   if (action.action === 'join') {
     // the group's previous member was removed and pending adds waited for in the election
@@ -471,7 +566,10 @@ export async function masterBootWith(ctx: AgentContext, deps: MasterDeps): Promi
   if (ha) {
     await phase('records', async () => {
       await recordMember(ctx, deps);
-      if (action.action === 'join') await adoptFirstMaster(ctx, deps).catch((e: unknown) => ctx.log(`ERROR: the first master's member could not be recorded: ${(e as Error).message}`));
+      if (action.action === 'join')
+        await adoptFirstMaster(ctx, deps).catch((e: unknown) =>
+          ctx.log(`ERROR: the first master's member could not be recorded: ${(e as Error).message}`),
+        );
       if (action.action === 'restore') {
         const t = snapshotTimeIso(restored.key);
         await write(ctx.aws, ctx.config.bucket, RESTORE_KEY, {
@@ -487,7 +585,16 @@ export async function masterBootWith(ctx: AgentContext, deps: MasterDeps): Promi
   }
   // right after the control plane is there, before any add-on can fail: backups, tokens, node roles
   await phase('day-jobs', async () => {
-    await installUnits(ctx, masterUnits({ clusterId: ctx.config.clusterId, bucket: ctx.config.bucket, backupIntervalMinutes: ms.backupIntervalMinutes, agent: deps.agentCommand }), ENABLED_UNITS);
+    await installUnits(
+      ctx,
+      masterUnits({
+        clusterId: ctx.config.clusterId,
+        bucket: ctx.config.bucket,
+        backupIntervalMinutes: ms.backupIntervalMinutes,
+        agent: deps.agentCommand,
+      }),
+      ENABLED_UNITS,
+    );
     await renewJoinToken(ctx);
   });
   if (turn) {
@@ -505,4 +612,3 @@ export async function masterBootWith(ctx: AgentContext, deps: MasterDeps): Promi
   }
   return action;
 }
-

@@ -57,7 +57,15 @@ export async function labelNodeRoles(ctx: AgentContext): Promise<string[]> {
   const done: string[] = [];
   for (const role of LABELLED_ROLES) {
     // only nodes that lack the label: a pass over a labelled cluster changes nothing
-    const r = await runChecked(ctx.programs, 'kubectl', [...kc, 'get', 'nodes', '-l', `kubeaz.io/role=${role},!node-role.kubernetes.io/${role}`, '-o', 'json']);
+    const r = await runChecked(ctx.programs, 'kubectl', [
+      ...kc,
+      'get',
+      'nodes',
+      '-l',
+      `kubeaz.io/role=${role},!node-role.kubernetes.io/${role}`,
+      '-o',
+      'json',
+    ]);
     for (const n of nodeNames(r.stdout)) {
       await runChecked(ctx.programs, 'kubectl', [...kc, 'label', 'node', n, `node-role.kubernetes.io/${role}=`, '--overwrite']);
       ctx.log(`labelled node ${n} node-role.kubernetes.io/${role}`);

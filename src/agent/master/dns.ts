@@ -18,7 +18,9 @@ export async function registerMasterDns(ctx: AgentContext, masterDns: string): P
     return 'no-zone';
   }
   const name = dot(masterDns);
-  const sets = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone.Id, StartRecordName: name, StartRecordType: 'A', MaxItems: 1 }));
+  const sets = await r53.send(
+    new ListResourceRecordSetsCommand({ HostedZoneId: zone.Id, StartRecordName: name, StartRecordType: 'A', MaxItems: 1 }),
+  );
   const alias = (sets.ResourceRecordSets ?? []).find((s) => s.Name === name && s.Type === 'A' && s.AliasTarget);
   if (alias) {
     ctx.log(`${masterDns} is an alias to ${alias.AliasTarget!.DNSName}; leaving it`);
@@ -28,7 +30,11 @@ export async function registerMasterDns(ctx: AgentContext, masterDns: string): P
   await r53.send(
     new ChangeResourceRecordSetsCommand({
       HostedZoneId: zone.Id,
-      ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: name, Type: 'A', TTL: 60, ResourceRecords: [{ Value: ctx.identity.privateIp }] } }] },
+      ChangeBatch: {
+        Changes: [
+          { Action: 'UPSERT', ResourceRecordSet: { Name: name, Type: 'A', TTL: 60, ResourceRecords: [{ Value: ctx.identity.privateIp }] } },
+        ],
+      },
     }),
   );
   return 'registered';

@@ -44,11 +44,25 @@ export function digestOf(sums: string, file: string): string | undefined {
 
 export async function ensureEtcdutl(ctx: AgentContext, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   if (env[ETCDUTL_ENV]) return env[ETCDUTL_ENV]!;
-  const images = await runChecked(ctx.programs, 'kubeadm', ['config', 'images', 'list', '--kubernetes-version', `v${ctx.config.kubernetesVersion}`, '-o', 'json']);
+  const images = await runChecked(ctx.programs, 'kubeadm', [
+    'config',
+    'images',
+    'list',
+    '--kubernetes-version',
+    `v${ctx.config.kubernetesVersion}`,
+    '-o',
+    'json',
+  ]);
   const version = etcdVersionFromImages(images.stdout);
   const dir = hostPath(ctx, path.posix.join(ETCD_TOOLS_DIR, version));
   const bin = path.join(dir, 'etcdutl');
-  if (await access(bin).then(() => true, () => false)) return bin;
+  if (
+    await access(bin).then(
+      () => true,
+      () => false,
+    )
+  )
+    return bin;
   ctx.log(`fetching etcdutl ${version} (the etcd kubeadm runs for v${ctx.config.kubernetesVersion})`);
   const arch = goArch();
   const base = `https://github.com/etcd-io/etcd/releases/download/v${version}`;
@@ -59,7 +73,9 @@ export async function ensureEtcdutl(ctx: AgentContext, env: NodeJS.ProcessEnv = 
     const want = digestOf(await readFile(path.join(work, 'SHA256SUMS'), 'utf8'), tarName);
     if (!want) throw new Error(`no published checksum for ${tarName}`);
     await runChecked(ctx.programs, 'curl', ['-fsSL', '--retry', '5', '-o', path.join(work, tarName), `${base}/${tarName}`]);
-    const got = createHash('sha256').update(await readFile(path.join(work, tarName))).digest('hex');
+    const got = createHash('sha256')
+      .update(await readFile(path.join(work, tarName)))
+      .digest('hex');
     if (got !== want) throw new Error(`checksum mismatch for ${tarName}: ${got}, published ${want}`);
     await runChecked(ctx.programs, 'tar', ['-xzf', path.join(work, tarName), '-C', work, '--strip-components=1']);
     await mkdir(dir, { recursive: true });

@@ -22,7 +22,18 @@ export const KUBELET_SYSCONFIG = '/etc/sysconfig/kubelet';
 export { KERNEL_MODULES, SYSCTLS, kubernetesRepo, BASE_PACKAGES as HOST_PACKAGES } from '../host.js';
 
 export const dnfHostArgs = (): string[] => ['install', '-y', '-q', '--setopt=install_weak_deps=False', ...HOST_PACKAGES];
-export const dnfKubernetesArgs = (v: string): string[] => ['install', '-y', '-q', '--setopt=install_weak_deps=False', '--disableexcludes=kubernetes', `kubelet-${v}`, `kubeadm-${v}`, `kubectl-${v}`, 'cri-tools', 'kubernetes-cni'];
+export const dnfKubernetesArgs = (v: string): string[] => [
+  'install',
+  '-y',
+  '-q',
+  '--setopt=install_weak_deps=False',
+  '--disableexcludes=kubernetes',
+  `kubelet-${v}`,
+  `kubeadm-${v}`,
+  `kubectl-${v}`,
+  'cri-tools',
+  'kubernetes-cni',
+];
 export const modulesFile = (): string => `${KERNEL_MODULES.join('\n')}\n`;
 export const sysctlFile = (): string => SYSCTLS.map(([k, v]) => `${k} = ${v}\n`).join('');
 
@@ -33,15 +44,29 @@ export const systemdCgroup = containerdConfig;
  * The kubelet's flags through the rpm drop-in's /etc/sysconfig/kubelet. node-role.kubernetes.io/*
  * labels are left out: NodeRestriction forbids a kubelet to set them (the node-roles job does).
  */
-export function kubeletSysconfig(o: { privateIp: string; zone: string; group: string; role: string; labels: Readonly<Record<string, string>>; taints: ReadonlyArray<{ key: string; value?: string; effect: string }> }): string {
+export function kubeletSysconfig(o: {
+  privateIp: string;
+  zone: string;
+  group: string;
+  role: string;
+  labels: Readonly<Record<string, string>>;
+  taints: ReadonlyArray<{ key: string; value?: string; effect: string }>;
+}): string {
   const labels = Object.keys(o.labels)
     .sort()
     .filter((k) => !k.startsWith('node-role.kubernetes.io/'))
     .map((k) => `${k}=${o.labels[k]}`);
   labels.push(`topology.kubernetes.io/zone=${o.zone}`, `kubeaz.io/node-group=${o.group}`, `kubeaz.io/role=${o.role}`);
-  for (const l of labels) if (!/^[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*$/.test(l)) throw new Error(`kubelet label ${JSON.stringify(l)} holds characters the flag cannot take safely`);
+  for (const l of labels)
+    if (!/^[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*$/.test(l))
+      throw new Error(`kubelet label ${JSON.stringify(l)} holds characters the flag cannot take safely`);
   const taints = o.taints.map((t) => `${t.key}${t.value !== undefined ? `=${t.value}` : ''}:${t.effect}`);
-  const args = ['--cloud-provider=external', `--node-ip=${o.privateIp}`, `--node-labels=${labels.join(',')}`, ...(taints.length ? [`--register-with-taints=${taints.join(',')}`] : [])];
+  const args = [
+    '--cloud-provider=external',
+    `--node-ip=${o.privateIp}`,
+    `--node-labels=${labels.join(',')}`,
+    ...(taints.length ? [`--register-with-taints=${taints.join(',')}`] : []),
+  ];
   return `KUBELET_EXTRA_ARGS=${args.join(' ')}\n`;
 }
 
@@ -90,7 +115,14 @@ export async function writeKubeletArgs(ctx: AgentContext): Promise<void> {
   await writeHostFile(
     ctx,
     KUBELET_SYSCONFIG,
-    kubeletSysconfig({ privateIp: ctx.identity.privateIp, zone: ctx.identity.zone, group: ctx.identity.group, role: ctx.identity.role, labels: g.labels, taints: g.taints }),
+    kubeletSysconfig({
+      privateIp: ctx.identity.privateIp,
+      zone: ctx.identity.zone,
+      group: ctx.identity.group,
+      role: ctx.identity.role,
+      labels: g.labels,
+      taints: g.taints,
+    }),
   );
 }
 

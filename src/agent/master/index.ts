@@ -18,7 +18,8 @@ export function realDeps(ctx: AgentContext): MasterDeps {
   const ms = masterSettingsOf(ctx);
   return {
     etcd: grpcEtcd(etcdTlsFiles(ctx)),
-    apiUp: async () => apiAnswers(apiReadyzUrl(ms.masterDns), await readFile(hostPath(ctx, `${PKI_DIR}/ca.crt`), 'utf8'), ctx.waits.apiProbeTimeoutMs),
+    apiUp: async () =>
+      apiAnswers(apiReadyzUrl(ms.masterDns), await readFile(hostPath(ctx, `${PKI_DIR}/ca.crt`), 'utf8'), ctx.waits.apiProbeTimeoutMs),
     agentCommand: [process.execPath, process.argv[1] ?? '/opt/kubeaz/kubeaz-agent.mjs'],
   };
 }

@@ -95,7 +95,12 @@ export function kubeadmApiVersion(kubernetesVersion: string): KubeadmApiVersion 
 export const controlPlaneEndpoint = (masterDns: string): string => `${masterDns}:443`;
 
 function nodeRegistration(i: MasterKubeadmInput, ignore: string[] = []): NodeRegistration {
-  return { name: i.nodeName, criSocket: CRI_SOCKET, taints: [{ ...CONTROL_PLANE_TAINT }], ...(ignore.length ? { ignorePreflightErrors: ignore } : {}) };
+  return {
+    name: i.nodeName,
+    criSocket: CRI_SOCKET,
+    taints: [{ ...CONTROL_PLANE_TAINT }],
+    ...(ignore.length ? { ignorePreflightErrors: ignore } : {}),
+  };
 }
 
 export function initConfiguration(i: MasterKubeadmInput, opts: { restoredData?: boolean } = {}): InitConfiguration {
@@ -121,10 +126,15 @@ export function clusterConfiguration(i: MasterKubeadmInput): ClusterConfiguratio
   };
 }
 
-export const kubeletConfiguration = (): KubeletConfiguration => ({ apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'systemd' });
+export const kubeletConfiguration = (): KubeletConfiguration => ({
+  apiVersion: 'kubelet.config.k8s.io/v1beta1',
+  kind: 'KubeletConfiguration',
+  cgroupDriver: 'systemd',
+});
 
 export function joinConfiguration(i: MasterKubeadmInput, token: string, caCertHash: string): JoinConfiguration {
-  if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(token)) throw new Error('the join token is not a kubeadm bootstrap token ([a-z0-9]{6}.[a-z0-9]{16})');
+  if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(token))
+    throw new Error('the join token is not a kubeadm bootstrap token ([a-z0-9]{6}.[a-z0-9]{16})');
   if (!/^sha256:[0-9a-f]{64}$/.test(caCertHash)) throw new Error('the CA certificate hash is not sha256:<64 hex>');
   return {
     apiVersion: kubeadmApiVersion(i.kubernetesVersion),

@@ -19,7 +19,8 @@ export const ETCD_CLIENT_CN = 'kube-etcd-healthcheck-client';
 export async function fetchPki(ctx: AgentContext): Promise<void> {
   for (const f of PKI_FILES) {
     const text = await getText(ctx.aws, ctx.config.bucket, `${PKI_PREFIX}${f}`);
-    if (text === undefined) throw new Error(`s3://${ctx.config.bucket}/${PKI_PREFIX}${f} is missing: the cluster's CAs must be in the bucket (made by create)`);
+    if (text === undefined)
+      throw new Error(`s3://${ctx.config.bucket}/${PKI_PREFIX}${f} is missing: the cluster's CAs must be in the bucket (made by create)`);
     // never shown in a boot report, even if a program echoes it
     if (f.endsWith('.key')) ctx.reporter.redactor.add(text);
     await writeHostFile(ctx, `${PKI_DIR}/${f}`, text, f.endsWith('.key') ? 0o600 : 0o644);

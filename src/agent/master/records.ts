@@ -109,7 +109,12 @@ export async function readAddonsRecord(aws: AgentAws, bucket: string): Promise<A
  * was none. 'won' with the new ETag (the next write of the same holder names it), or 'lost' when
  * another master wrote (412) or removed it (404) in between.
  */
-export async function putAddonsRecord(aws: AgentAws, bucket: string, record: AddonsRecord, cond: { ifMatch: string } | { create: true } | { unconditional: true }): Promise<{ result: 'won'; etag?: string } | { result: 'lost' }> {
+export async function putAddonsRecord(
+  aws: AgentAws,
+  bucket: string,
+  record: AddonsRecord,
+  cond: { ifMatch: string } | { create: true } | { unconditional: true },
+): Promise<{ result: 'won'; etag?: string } | { result: 'lost' }> {
   try {
     const etag = await putObjectText(aws, bucket, ADDONS_KEY, renderRecord(record), {
       contentType: 'application/json',

@@ -47,7 +47,12 @@ export interface BackupResult {
  * timer's run on every master — only the master whose own member leads takes it (one per interval);
  * undefined when it skipped.
  */
-export async function takeBackup(ctx: AgentContext, etcd: EtcdAccess, retentionDays: number, opts: { leaderOnly?: boolean } = {}): Promise<BackupResult | undefined> {
+export async function takeBackup(
+  ctx: AgentContext,
+  etcd: EtcdAccess,
+  retentionDays: number,
+  opts: { leaderOnly?: boolean } = {},
+): Promise<BackupResult | undefined> {
   const endpoints = await knownEndpoints(ctx);
   const probes = await etcd.probe(endpoints);
   if (opts.leaderOnly) {
@@ -59,7 +64,10 @@ export async function takeBackup(ctx: AgentContext, etcd: EtcdAccess, retentionD
     }
   }
   const src = snapshotSource(probes);
-  if (!src) throw new Error(`no etcd member answers with a leader at ${endpoints.join(', ')}: ${probes.map((p) => `${p.endpoint}: ${p.ok ? 'no leader' : p.error.message}`).join('; ')}`);
+  if (!src)
+    throw new Error(
+      `no etcd member answers with a leader at ${endpoints.join(', ')}: ${probes.map((p) => `${p.endpoint}: ${p.ok ? 'no leader' : p.error.message}`).join('; ')}`,
+    );
   const dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-backup-'));
   try {
     const file = path.join(dir, 'snapshot.db');
@@ -69,9 +77,12 @@ export async function takeBackup(ctx: AgentContext, etcd: EtcdAccess, retentionD
     const { key, at } = await uploadSnapshotInFreeSecond(s3, ctx.config.bucket, ctx.now(), file, snap.sha256, {
       now: ctx.now,
       sleep: ctx.sleep,
-      onTaken: (taken, next) => ctx.log(`s3://${ctx.config.bucket}/${taken} exists (another backup of the same second): writing ${next} instead`),
+      onTaken: (taken, next) =>
+        ctx.log(`s3://${ctx.config.bucket}/${taken} exists (another backup of the same second): writing ${next} instead`),
     });
-    ctx.log(`uploaded s3://${ctx.config.bucket}/${key} (sha256 ${snap.sha256}, ${snap.bytes} bytes, from ${isLeader(src.status) ? 'the leader' : 'a healthy member'} at ${src.endpoint})`);
+    ctx.log(
+      `uploaded s3://${ctx.config.bucket}/${key} (sha256 ${snap.sha256}, ${snap.bytes} bytes, from ${isLeader(src.status) ? 'the leader' : 'a healthy member'} at ${src.endpoint})`,
+    );
     const { deleted } = await pruneSnapshots(s3, ctx.config.bucket, at, retentionDays);
     for (const d of deleted) ctx.log(`pruned s3://${ctx.config.bucket}/${d}`);
     return { key, from: src.endpoint, sha256: snap.sha256, bytes: snap.bytes, pruned: deleted };
@@ -136,8 +147,18 @@ export async function restoreNewest(ctx: AgentContext, etcdutlOf: () => Promise<
       await mkdir(path.dirname(dataDir), { recursive: true });
       const peer = `https://${ctx.identity.privateIp}:2380`;
       await runChecked(ctx.programs, etcdutl, [
-        'snapshot', 'restore', file, '--data-dir', dataDir, '--name', nodeName,
-        '--initial-cluster', `${nodeName}=${peer}`, '--initial-advertise-peer-urls', peer, ...RESTORE_FLAGS,
+        'snapshot',
+        'restore',
+        file,
+        '--data-dir',
+        dataDir,
+        '--name',
+        nodeName,
+        '--initial-cluster',
+        `${nodeName}=${peer}`,
+        '--initial-advertise-peer-urls',
+        peer,
+        ...RESTORE_FLAGS,
       ]);
       await chmod(dataDir, 0o700);
       return { key: s.key };
@@ -153,4 +174,3 @@ export function snapshotTimeIso(key: string | undefined): string | undefined {
   const m = key ? /(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.db$/.exec(key) : null;
   return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z` : undefined;
 }
-

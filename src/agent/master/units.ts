@@ -54,21 +54,36 @@ export const BACKUP_LEADER_ONLY_ENV = 'KUBEAZ_BACKUP_LEADER_ONLY';
 export const ENABLED_UNITS = [UNIT_NAMES.backupTimer, UNIT_NAMES.tokenTimer, UNIT_NAMES.nodeRolesTimer] as const;
 
 export function masterUnits(i: UnitInput): UnitFile[] {
-  if (!Number.isInteger(i.backupIntervalMinutes) || i.backupIntervalMinutes < 1) throw new Error(`backup interval ${i.backupIntervalMinutes} is not a whole number of minutes`);
+  if (!Number.isInteger(i.backupIntervalMinutes) || i.backupIntervalMinutes < 1)
+    throw new Error(`backup interval ${i.backupIntervalMinutes} is not a whole number of minutes`);
   return [
     {
       name: UNIT_NAMES.backupService,
       text: unit([
         ['Unit', [['Description', `kubeaz: etcd snapshot of ${i.clusterId} (from the etcd leader) to s3://${i.bucket}/etcd/`], ...AFTER]],
         // the timer runs on every master; only the one whose member leads takes the interval's snapshot
-        ['Service', [['Type', 'oneshot'], ['Environment', `${BACKUP_LEADER_ONLY_ENV}=1`], ['ExecStart', exec(i.agent, 'backup')]]],
+        [
+          'Service',
+          [
+            ['Type', 'oneshot'],
+            ['Environment', `${BACKUP_LEADER_ONLY_ENV}=1`],
+            ['ExecStart', exec(i.agent, 'backup')],
+          ],
+        ],
       ]),
     },
     {
       name: UNIT_NAMES.backupTimer,
       text: unit([
         ['Unit', [['Description', `kubeaz: etcd snapshot every ${i.backupIntervalMinutes} minutes`]]],
-        ['Timer', [['OnActiveSec', `${i.backupIntervalMinutes}min`], ['OnUnitActiveSec', `${i.backupIntervalMinutes}min`], ['Persistent', 'true']]],
+        [
+          'Timer',
+          [
+            ['OnActiveSec', `${i.backupIntervalMinutes}min`],
+            ['OnUnitActiveSec', `${i.backupIntervalMinutes}min`],
+            ['Persistent', 'true'],
+          ],
+        ],
         ['Install', [['WantedBy', 'timers.target']]],
       ]),
     },
@@ -76,29 +91,61 @@ export function masterUnits(i: UnitInput): UnitFile[] {
       name: UNIT_NAMES.tokenService,
       text: unit([
         ['Unit', [['Description', `kubeaz: fresh node join token of ${i.clusterId} in s3://${i.bucket}/join/`], ...AFTER]],
-        ['Service', [['Type', 'oneshot'], ['ExecStart', exec(i.agent, 'join-token')]]],
+        [
+          'Service',
+          [
+            ['Type', 'oneshot'],
+            ['ExecStart', exec(i.agent, 'join-token')],
+          ],
+        ],
       ]),
     },
     {
       name: UNIT_NAMES.tokenTimer,
       text: unit([
         ['Unit', [['Description', 'kubeaz: renew the node join token every 12 hours (tokens live 48 hours)']]],
-        ['Timer', [['OnActiveSec', '12h'], ['OnUnitActiveSec', '12h'], ['Persistent', 'true']]],
+        [
+          'Timer',
+          [
+            ['OnActiveSec', '12h'],
+            ['OnUnitActiveSec', '12h'],
+            ['Persistent', 'true'],
+          ],
+        ],
         ['Install', [['WantedBy', 'timers.target']]],
       ]),
     },
     {
       name: UNIT_NAMES.nodeRoles,
       text: unit([
-        ['Unit', [['Description', `kubeaz: node-role.kubernetes.io/<role> labels for the nodes of ${i.clusterId} (a kubelet may not set them)`], ...AFTER]],
-        ['Service', [['Type', 'oneshot'], ['ExecStart', exec(i.agent, 'node-roles')]]],
+        [
+          'Unit',
+          [
+            ['Description', `kubeaz: node-role.kubernetes.io/<role> labels for the nodes of ${i.clusterId} (a kubelet may not set them)`],
+            ...AFTER,
+          ],
+        ],
+        [
+          'Service',
+          [
+            ['Type', 'oneshot'],
+            ['ExecStart', exec(i.agent, 'node-roles')],
+          ],
+        ],
       ]),
     },
     {
       name: UNIT_NAMES.nodeRolesTimer,
       text: unit([
         ['Unit', [['Description', 'kubeaz: label new nodes with their role every 30 seconds']]],
-        ['Timer', [['OnActiveSec', '10s'], ['OnUnitActiveSec', '30s'], ['AccuracySec', '5s']]],
+        [
+          'Timer',
+          [
+            ['OnActiveSec', '10s'],
+            ['OnUnitActiveSec', '30s'],
+            ['AccuracySec', '5s'],
+          ],
+        ],
         ['Install', [['WantedBy', 'timers.target']]],
       ]),
     },

@@ -13,7 +13,8 @@ export const EIP_POOL_TAG = 'kubeaz:eip-pool';
 export const CLUSTER_TAG = 'kubeaz:cluster';
 
 /** EC2's answer when the address is already associated and reassociation was not allowed: someone else won. */
-export const isAddressTaken = (err: unknown): boolean => ['Resource.AlreadyAssociated', 'InvalidIPAddress.InUse', 'AuthFailure.AddressInUse'].includes(errorCode(err));
+export const isAddressTaken = (err: unknown): boolean =>
+  ['Resource.AlreadyAssociated', 'InvalidIPAddress.InUse', 'AuthFailure.AddressInUse'].includes(errorCode(err));
 
 const tagOf = (a: Address, k: string): string | undefined => a.Tags?.find((t) => t.Key === k)?.Value;
 
@@ -28,7 +29,9 @@ export async function poolAddresses(ctx: AgentContext): Promise<Address[]> {
       ],
     }),
   );
-  return (out.Addresses ?? []).filter((a) => tagOf(a, CLUSTER_TAG) === ctx.config.clusterId && tagOf(a, EIP_POOL_TAG) === ctx.identity.group && a.AllocationId);
+  return (out.Addresses ?? []).filter(
+    (a) => tagOf(a, CLUSTER_TAG) === ctx.config.clusterId && tagOf(a, EIP_POOL_TAG) === ctx.identity.group && a.AllocationId,
+  );
 }
 
 /** Claims a free address of the pool (or finds the one already ours); the allocation id. */
@@ -42,16 +45,23 @@ export async function claimElasticIp(ctx: AgentContext): Promise<string> {
       ctx.log(`elastic IP ${mine.PublicIp} (${mine.AllocationId}) is already ours`);
       return mine.AllocationId!;
     }
-    const free = addrs.filter((a) => !a.AssociationId && !a.InstanceId && !a.NetworkInterfaceId).sort((a, b) => a.AllocationId!.localeCompare(b.AllocationId!));
+    const free = addrs
+      .filter((a) => !a.AssociationId && !a.InstanceId && !a.NetworkInterfaceId)
+      .sort((a, b) => a.AllocationId!.localeCompare(b.AllocationId!));
     if (!free.length) {
-      throw new KubeazFailure(`no free elastic IP in pool ${pool} of ${ctx.config.clusterId} (${addrs.length} in the pool, all held): the group has more instances than elasticIps`, 'aws');
+      throw new KubeazFailure(
+        `no free elastic IP in pool ${pool} of ${ctx.config.clusterId} (${addrs.length} in the pool, all held): the group has more instances than elasticIps`,
+        'aws',
+      );
     }
     // start at a different address per instance: several booting at once mostly do not collide
     const start = parseInt(me.replace(/\D/g, '').slice(-6) || '0', 10) % free.length;
     const order = [...free.slice(start), ...free.slice(0, start)];
     for (const a of order) {
       try {
-        await (await ctx.aws.ec2()).send(new AssociateAddressCommand({ AllocationId: a.AllocationId, InstanceId: me, AllowReassociation: false }));
+        await (
+          await ctx.aws.ec2()
+        ).send(new AssociateAddressCommand({ AllocationId: a.AllocationId, InstanceId: me, AllowReassociation: false }));
         ctx.log(`claimed elastic IP ${a.PublicIp} (${a.AllocationId})`);
         return a.AllocationId!;
       } catch (e) {

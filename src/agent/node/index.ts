@@ -42,11 +42,15 @@ export async function waitForJoin(ctx: AgentContext): Promise<JoinRecord> {
       why = e;
     }
     if (i < ctx.waits.joinRecordAttempts) {
-      if (i === 1 || i % 30 === 0) ctx.log(`waiting for the join record: ${(why as Error).message} (attempt ${i} of ${ctx.waits.joinRecordAttempts})`);
+      if (i === 1 || i % 30 === 0)
+        ctx.log(`waiting for the join record: ${(why as Error).message} (attempt ${i} of ${ctx.waits.joinRecordAttempts})`);
       await ctx.sleep(ctx.waits.joinRecordRetryMs);
     }
   }
-  throw new KubeazFailure(`no join record in s3://${ctx.config.bucket}/join/ after ${ctx.waits.joinRecordAttempts} attempts: ${(why as Error)?.message ?? String(why)}`, 'aws');
+  throw new KubeazFailure(
+    `no join record in s3://${ctx.config.bucket}/join/ after ${ctx.waits.joinRecordAttempts} attempts: ${(why as Error)?.message ?? String(why)}`,
+    'aws',
+  );
 }
 
 /** The JoinConfiguration of this node for a join record. */

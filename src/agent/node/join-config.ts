@@ -20,7 +20,10 @@ export interface NodeJoin {
 }
 
 /** Labels a kubelet may set on itself: node-role.kubernetes.io/* is refused by NodeRestriction (the masters' node-roles job sets those). */
-export function kubeletLabels(labels: Readonly<Record<string, string>>, extra: Readonly<Record<string, string>>): { labels: Record<string, string>; skipped: string[] } {
+export function kubeletLabels(
+  labels: Readonly<Record<string, string>>,
+  extra: Readonly<Record<string, string>>,
+): { labels: Record<string, string>; skipped: string[] } {
   const out: Record<string, string> = {};
   const skipped: string[] = [];
   for (const k of Object.keys(labels).sort()) {

@@ -6,7 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import { DescribeAutoScalingInstancesCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeAddressesCommand, DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
-import { GetInstanceProfileCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
+import {
+  GetInstanceProfileCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+} from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsClients } from '../../aws/clients.js';
 import { iamRequest, type IamRequest, type PolicyStatement, type RecordedCall } from './iam.js';
@@ -17,14 +24,21 @@ export interface IamReport {
   calls: Array<{ instanceId: string; group: string; agentRole: string; iamRole: string; call: string; request: IamRequest | null }>;
 }
 
-const tagsOf = (t: Array<{ Key?: string; Value?: string }> | undefined) => Object.fromEntries((t ?? []).map((x) => [x.Key ?? '', x.Value ?? '']));
+const tagsOf = (t: Array<{ Key?: string; Value?: string }> | undefined) =>
+  Object.fromEntries((t ?? []).map((x) => [x.Key ?? '', x.Value ?? '']));
 
 function statementsOf(docText: string): PolicyStatement[] {
   const doc = JSON.parse(decodeURIComponent(docText)) as { Statement: PolicyStatement | PolicyStatement[] };
   return Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
 }
 
-export async function iamReport(aws: AwsClients, region: string, callsFile: string, instances: Array<{ id: string; group: string; role: string }>, asgNames: Record<string, string>): Promise<IamReport> {
+export async function iamReport(
+  aws: AwsClients,
+  region: string,
+  callsFile: string,
+  instances: Array<{ id: string; group: string; role: string }>,
+  asgNames: Record<string, string>,
+): Promise<IamReport> {
   const lines = (await readFile(callsFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   const calls = lines.map((l) => JSON.parse(l) as RecordedCall);
   const ec2 = await aws.ec2();
@@ -40,7 +54,9 @@ export async function iamReport(aws: AwsClients, region: string, callsFile: stri
     const group = Object.keys(asgNames).find((k) => asgNames[k] === g.AutoScalingGroupName)!;
     asgTags[group] = tagsOf(g.Tags);
     const lt = g.LaunchTemplate ?? g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
-    const v = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: lt?.LaunchTemplateId, Versions: [lt?.Version ?? '$Latest'] }));
+    const v = await ec2.send(
+      new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: lt?.LaunchTemplateId, Versions: [lt?.Version ?? '$Latest'] }),
+    );
     const prof = v.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.IamInstanceProfile;
     const name = prof?.Name ?? prof?.Arn?.split('/').pop();
     if (!name) continue;
@@ -65,16 +81,19 @@ export async function iamReport(aws: AwsClients, region: string, callsFile: stri
     roles[role] = st;
   }
   const addrTags: Record<string, Record<string, string>> = {};
-  for (const a of (await ec2.send(new DescribeAddressesCommand({}))).Addresses ?? []) if (a.AllocationId) addrTags[a.AllocationId] = tagsOf(a.Tags);
+  for (const a of (await ec2.send(new DescribeAddressesCommand({}))).Addresses ?? [])
+    if (a.AllocationId) addrTags[a.AllocationId] = tagsOf(a.Tags);
   const instTags: Record<string, Record<string, string>> = {};
   const ids = instances.map((i) => i.id);
-  for (const r of (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: ids }] }))).Reservations ?? []) for (const i of r.Instances ?? []) instTags[i.InstanceId!] = tagsOf(i.Tags);
+  for (const r of (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: ids }] }))).Reservations ?? [])
+    for (const i of r.Instances ?? []) instTags[i.InstanceId!] = tagsOf(i.Tags);
   const groupOf = Object.fromEntries(instances.map((i) => [i.id, i.group]));
   // an instance's group as the auto scaling group knows it (for SetInstanceHealth's resource tags)
   const asgOfInstance: Record<string, string> = {};
   for (let k = 0; k < ids.length; k += 50) {
     const out = await asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: ids.slice(k, k + 50) })).catch(() => undefined);
-    for (const a of out?.AutoScalingInstances ?? []) asgOfInstance[a.InstanceId!] = Object.keys(asgNames).find((g) => asgNames[g] === a.AutoScalingGroupName) ?? '';
+    for (const a of out?.AutoScalingInstances ?? [])
+      asgOfInstance[a.InstanceId!] = Object.keys(asgNames).find((g) => asgNames[g] === a.AutoScalingGroupName) ?? '';
   }
   const lookups = {
     region,

@@ -22,7 +22,11 @@ export interface RecordedCall {
 }
 
 /** A loopback proxy to `target` that appends each call, as a RecordedCall JSON line, to `file`. */
-export async function recordingProxy(target: string, file: string, who: { instanceId: string; role: string }): Promise<{ url: string; server: Server }> {
+export async function recordingProxy(
+  target: string,
+  file: string,
+  who: { instanceId: string; role: string },
+): Promise<{ url: string; server: Server }> {
   const t = new URL(target);
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -32,7 +36,13 @@ export async function recordingProxy(target: string, file: string, who: { instan
       const auth = String(req.headers.authorization ?? '');
       const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(auth)?.[1] ?? 'unknown';
       const ctype = String(req.headers['content-type'] ?? '');
-      const call: RecordedCall = { ...who, method: req.method ?? 'GET', url: req.url ?? '/', service, ...(ctype.includes('x-www-form-urlencoded') ? { form: Object.fromEntries(new URLSearchParams(body.toString())) } : {}) };
+      const call: RecordedCall = {
+        ...who,
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        service,
+        ...(ctype.includes('x-www-form-urlencoded') ? { form: Object.fromEntries(new URLSearchParams(body.toString())) } : {}),
+      };
       appendFileSync(file, `${JSON.stringify(call)}\n`);
       const up = request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
         res.writeHead(r.statusCode ?? 502, r.headers);
@@ -73,7 +83,12 @@ export function iamRequest(c: RecordedCall, l: IamLookups): IamRequest | undefin
     const key = rest.join('/');
     if (!bucket) return { action: 's3:ListAllMyBuckets', resources: ['*'], context: {} };
     if (!key) {
-      if (c.method === 'GET' && (u.searchParams.has('list-type') || u.search === '' || u.searchParams.has('prefix'))) return { action: 's3:ListBucket', resources: [`arn:aws:s3:::${bucket}`], context: u.searchParams.has('prefix') ? { 's3:prefix': u.searchParams.get('prefix')! } : {} };
+      if (c.method === 'GET' && (u.searchParams.has('list-type') || u.search === '' || u.searchParams.has('prefix')))
+        return {
+          action: 's3:ListBucket',
+          resources: [`arn:aws:s3:::${bucket}`],
+          context: u.searchParams.has('prefix') ? { 's3:prefix': u.searchParams.get('prefix')! } : {},
+        };
       return undefined;
     }
     const obj = `arn:aws:s3:::${bucket}/${key}`;
@@ -84,7 +99,12 @@ export function iamRequest(c: RecordedCall, l: IamLookups): IamRequest | undefin
   }
   if (c.service === 'route53') {
     const m = /\/hostedzone\/([^/]+)\/rrset/.exec(u.pathname);
-    if (m) return { action: c.method === 'POST' ? 'route53:ChangeResourceRecordSets' : 'route53:ListResourceRecordSets', resources: [`arn:aws:route53:::hostedzone/${m[1]}`], context: {} };
+    if (m)
+      return {
+        action: c.method === 'POST' ? 'route53:ChangeResourceRecordSets' : 'route53:ListResourceRecordSets',
+        resources: [`arn:aws:route53:::hostedzone/${m[1]}`],
+        context: {},
+      };
     if (/\/hostedzonesbyname/.test(u.pathname)) return { action: 'route53:ListHostedZonesByName', resources: ['*'], context: {} };
     if (/\/change\//.test(u.pathname)) return { action: 'route53:GetChange', resources: ['*'], context: {} };
     return undefined;
@@ -100,7 +120,12 @@ export function iamRequest(c: RecordedCall, l: IamLookups): IamRequest | undefin
   if (name === 'ec2:AssociateAddress') {
     const eip = `arn:aws:ec2:${l.region}:${l.account}:elastic-ip/${c.form!.AllocationId}`;
     const inst = `arn:aws:ec2:${l.region}:${l.account}:instance/${c.form!.InstanceId}`;
-    return { action: name, resources: [eip, inst], context: {}, resourceTags: { [eip]: l.addressTags(c.form!.AllocationId!), [inst]: l.instanceTags(c.form!.InstanceId!) } };
+    return {
+      action: name,
+      resources: [eip, inst],
+      context: {},
+      resourceTags: { [eip]: l.addressTags(c.form!.AllocationId!), [inst]: l.instanceTags(c.form!.InstanceId!) },
+    };
   }
   return { action: name, resources: ['*'], context: {} };
 }
@@ -116,7 +141,13 @@ export interface PolicyStatement {
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 /** IAM's wildcard match: * any run, ? one character; actions case-insensitively. */
 export function wildcard(pattern: string, value: string, ignoreCase = false): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, ignoreCase ? 'i' : '');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    ignoreCase ? 'i' : '',
+  );
   return re.test(value);
 }
 
@@ -126,7 +157,8 @@ function conditionHolds(cond: PolicyStatement['Condition'], req: IamRequest, res
       const tag = /^aws:ResourceTag\/(.+)$/.exec(key);
       const have = tag ? req.resourceTags?.[resource]?.[tag[1]!] : req.context[key];
       if (have === undefined) return false;
-      const ok = op === 'StringEquals' ? list(want).includes(have) : op === 'StringLike' ? list(want).some((w) => wildcard(w, have)) : false;
+      const ok =
+        op === 'StringEquals' ? list(want).includes(have) : op === 'StringLike' ? list(want).some((w) => wildcard(w, have)) : false;
       if (!ok) return false;
     }
   }
@@ -137,7 +169,10 @@ function conditionHolds(cond: PolicyStatement['Condition'], req: IamRequest, res
 export function allowed(statements: readonly PolicyStatement[], req: IamRequest): { ok: boolean; by: string[] } {
   const by: string[] = [];
   for (const r of req.resources) {
-    const applies = (s: PolicyStatement) => list(s.Action).some((a) => wildcard(a, req.action, true)) && list(s.Resource).some((p) => p === '*' || wildcard(p, r)) && conditionHolds(s.Condition, req, r);
+    const applies = (s: PolicyStatement) =>
+      list(s.Action).some((a) => wildcard(a, req.action, true)) &&
+      list(s.Resource).some((p) => p === '*' || wildcard(p, r)) &&
+      conditionHolds(s.Condition, req, r);
     if (statements.some((s) => s.Effect === 'Deny' && applies(s))) return { ok: false, by };
     const a = statements.find((s) => s.Effect === 'Allow' && applies(s));
     if (!a) return { ok: false, by };

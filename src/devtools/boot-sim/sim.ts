@@ -13,7 +13,11 @@ import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DescribeAutoScalingInstancesCommand, paginateDescribeAutoScalingGroups, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeAutoScalingInstancesCommand,
+  paginateDescribeAutoScalingGroups,
+  TerminateInstanceInAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
 import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import type { Server } from 'node:http';
@@ -27,7 +31,21 @@ export const REPO_ROOT = path.resolve(here, '..', '..', '..');
 export const STANDIN = path.join(REPO_ROOT, 'src', 'devtools', 'boot-sim', 'standin.mjs');
 export const AGENT_BUNDLE = path.join(REPO_ROOT, 'dist', 'agent', 'kubeaz-agent.mjs');
 /** The programs the agent runs on an instance; each gets a recording stand-in. */
-export const STANDINS = ['kubeadm', 'kubelet', 'kubectl', 'helm', 'dnf', 'systemctl', 'containerd', 'modprobe', 'sysctl', 'swapoff', 'etcdutl', 'curl', 'tar'] as const;
+export const STANDINS = [
+  'kubeadm',
+  'kubelet',
+  'kubectl',
+  'helm',
+  'dnf',
+  'systemctl',
+  'containerd',
+  'modprobe',
+  'sysctl',
+  'swapoff',
+  'etcdutl',
+  'curl',
+  'tar',
+] as const;
 
 /** The agent's waits in boot-sim (KUBEAZ_AGENT_WAITS): the same attempts, seconds instead of minutes. */
 export const SIM_WAITS = {
@@ -161,7 +179,8 @@ export class Sim {
           const args = await this.agentArgs(lt.LaunchTemplateId, lt.Version ?? '$Default');
           const settings = parseGroupSettings(args[args.indexOf('--settings') + 1] ?? '');
           const group = args[args.indexOf('--group') + 1];
-          if (settings instanceof Error || !group || !args.includes('--group')) throw new Error(`instance ${i.InstanceId}: the user data's agent arguments (${args.join(' ')}) name no group or settings`);
+          if (settings instanceof Error || !group || !args.includes('--group'))
+            throw new Error(`instance ${i.InstanceId}: the user data's agent arguments (${args.join(' ')}) name no group or settings`);
           r.push({ id: i.InstanceId, group, role: settings.role, zone: i.AvailabilityZone ?? '', args });
         }
       }
@@ -175,7 +194,9 @@ export class Sim {
     const key = `${templateId}@${version}`;
     const known = this.userDataArgs.get(key);
     if (known) return known;
-    const out = await (await this.o.aws.ec2()).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [version] }));
+    const out = await (
+      await this.o.aws.ec2()
+    ).send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [version] }));
     const ud = out.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.UserData;
     if (!ud) throw new Error(`launch template ${key} has no user data`);
     const args = agentArgsOfUserData(Buffer.from(ud, 'base64').toString('utf8'));
@@ -202,7 +223,13 @@ export class Sim {
       ...this.o.env,
       PATH: `${this.bin}:${this.o.env.PATH ?? ''}`,
       ...(inst.aws ? { AWS_ENDPOINT_URL: inst.aws.url } : {}),
-      KUBEAZ_AGENT_IDENTITY: JSON.stringify({ instanceId: inst.id, zone: inst.zone, privateIp: inst.ip, region: this.o.config.region, group: inst.group }),
+      KUBEAZ_AGENT_IDENTITY: JSON.stringify({
+        instanceId: inst.id,
+        zone: inst.zone,
+        privateIp: inst.ip,
+        region: this.o.config.region,
+        group: inst.group,
+      }),
       KUBEAZ_AGENT_WAITS: JSON.stringify(SIM_WAITS),
       KUBEAZ_AGENT_API_URL: this.lbUrl,
       KUBEAZ_ETCDUTL: path.join(this.bin, 'etcdutl'),
@@ -219,7 +246,10 @@ export class Sim {
       await mkdir(path.join(inst.root, 'var', 'log'), { recursive: true });
       inst.aws = await recordingProxy(this.o.env.AWS_ENDPOINT_URL!, this.callsFile, { instanceId: inst.id, role: inst.role });
       const consoleLog = createWriteStream(path.join(inst.root, 'var', 'log', 'console.log'));
-      const child = spawn(process.execPath, [AGENT_BUNDLE, 'boot', ...inst.args, '--root', inst.root], { env: this.agentEnv(inst), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [AGENT_BUNDLE, 'boot', ...inst.args, '--root', inst.root], {
+        env: this.agentEnv(inst),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stdout.pipe(consoleLog);
       child.stderr.pipe(consoleLog);
       inst.agent = child;
@@ -234,7 +264,10 @@ export class Sim {
   /** Runs one agent command (a master's timer: backup) on an instance; its exit code. */
   runAgent(inst: SimInstance, command: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<number> {
     return new Promise((resolve) => {
-      const c = spawn(process.execPath, [AGENT_BUNDLE, command, '--root', inst.root], { env: { ...this.agentEnv(inst), ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const c = spawn(process.execPath, [AGENT_BUNDLE, command, '--root', inst.root], {
+        env: { ...this.agentEnv(inst), ...extraEnv },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       c.stderr.on('data', (d: Buffer) => this.o.log(`${inst.id} ${command}: ${d.toString().trimEnd()}`));
       c.on('exit', (code) => resolve(code ?? 1));
     });
@@ -248,7 +281,9 @@ export class Sim {
     // as an instance's shutdown: what runs on it gets a moment to finish (the agent writes its report)
     for (let i = 0; i < 30 && inst.agent && inst.agent.exitCode === null && inst.agent.signalCode === null; i++) await sleep(500);
     await this.kill(inst);
-    await (await this.o.aws.autoscaling()).send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: inst.id, ShouldDecrementDesiredCapacity: false }));
+    await (
+      await this.o.aws.autoscaling()
+    ).send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: inst.id, ShouldDecrementDesiredCapacity: false }));
   }
 
   private async kill(inst: SimInstance): Promise<void> {
@@ -276,7 +311,8 @@ export class Sim {
             const out = await (await this.o.aws.autoscaling()).send(new DescribeAutoScalingInstancesCommand({ InstanceIds: ids }));
             for (const a of out.AutoScalingInstances ?? []) {
               const inst = this.instances.get(a.InstanceId!);
-              if (inst && /unhealthy/i.test(a.HealthStatus ?? '')) await this.terminate(inst, 'reported Unhealthy (SetInstanceHealth): the group replaces it');
+              if (inst && /unhealthy/i.test(a.HealthStatus ?? ''))
+                await this.terminate(inst, 'reported Unhealthy (SetInstanceHealth): the group replaces it');
             }
           }
           await this.startNew();

@@ -54,10 +54,28 @@ function done(code, out = '', err = '') {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function etcdctl(endpoint, ...a) {
-  return spawnSync('etcdctl', ['--endpoints', endpoint, '--cacert', path.join(PKI, 'etcd/ca.crt'), '--cert', path.join(PKI, 'etcd/healthcheck-client.crt'), '--key', path.join(PKI, 'etcd/healthcheck-client.key'), '--dial-timeout', '2s', '--command-timeout', '5s', ...a], {
-    encoding: 'utf8',
-    env: { ...env, ETCDCTL_API: '3' },
-  });
+  return spawnSync(
+    'etcdctl',
+    [
+      '--endpoints',
+      endpoint,
+      '--cacert',
+      path.join(PKI, 'etcd/ca.crt'),
+      '--cert',
+      path.join(PKI, 'etcd/healthcheck-client.crt'),
+      '--key',
+      path.join(PKI, 'etcd/healthcheck-client.key'),
+      '--dial-timeout',
+      '2s',
+      '--command-timeout',
+      '5s',
+      ...a,
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...env, ETCDCTL_API: '3' },
+    },
+  );
 }
 
 /** A certificate signed by CA (openssl): IP SANs, server and client auth. */
@@ -65,10 +83,17 @@ function sign(caCrt, caKey, name, ips, out) {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const ext = `${out}.ext`;
   fs.writeFileSync(ext, `subjectAltName=${ips.map((i) => `IP:${i}`).join(',')},DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n`);
-  const r = spawnSync('bash', ['-euc', `
+  const r = spawnSync(
+    'bash',
+    [
+      '-euc',
+      `
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "${out}.key" 2>/dev/null
     openssl req -new -key "${out}.key" -out "${out}.csr" -subj "/CN=${name}"
-    openssl x509 -req -in "${out}.csr" -CA "${caCrt}" -CAkey "${caKey}" -CAcreateserial -CAserial "${out}.srl" -out "${out}.crt" -days 2 -extfile "${ext}" 2>/dev/null`], { encoding: 'utf8' });
+    openssl x509 -req -in "${out}.csr" -CA "${caCrt}" -CAkey "${caKey}" -CAcreateserial -CAserial "${out}.srl" -out "${out}.crt" -days 2 -extfile "${ext}" 2>/dev/null`,
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`signing ${name}: ${r.stderr}`);
 }
 
@@ -118,13 +143,20 @@ async function startControlPlane(name, initialCluster, state) {
   fs.mkdirSync(path.dirname(PIDFILE), { recursive: true });
   fs.mkdirSync(p('var/log'), { recursive: true });
   const log = fs.openSync(p('var/log/kubeaz-sim-controlplane.log'), 'a');
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '__controlplane', name, initialCluster, state], { detached: true, stdio: ['ignore', log, log], env });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '__controlplane', name, initialCluster, state], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env,
+  });
   fs.writeFileSync(PIDFILE, String(child.pid));
   child.unref();
   for (let i = 0; i < 150; i++) {
     if (etcdctl(`https://${IP}:2379`, 'endpoint', 'health').status === 0) {
       fs.mkdirSync(path.join(SHARED, 'apiservers'), { recursive: true });
-      fs.writeFileSync(path.join(SHARED, 'apiservers', IP), JSON.stringify({ ip: IP, name, clientURL: `https://${IP}:2379`, api: `https://${IP}:6443` }));
+      fs.writeFileSync(
+        path.join(SHARED, 'apiservers', IP),
+        JSON.stringify({ ip: IP, name, clientURL: `https://${IP}:2379`, api: `https://${IP}:6443` }),
+      );
       fs.writeFileSync(p('etc/kubernetes/admin.conf'), `# boot-sim: admin kubeconfig of ${name}\n`);
       return;
     }
@@ -139,15 +171,50 @@ async function startControlPlane(name, initialCluster, state) {
 /** The detached control plane: etcd as a child, /readyz on IP:6443 while it runs. */
 async function controlPlane([name, initialCluster, state]) {
   const s = p('etc/kubernetes/sim/etcd-server');
-  const etcd = spawn('etcd', [
-    '--name', name, '--data-dir', DATA,
-    '--listen-client-urls', `https://${IP}:2379`, '--advertise-client-urls', `https://${IP}:2379`,
-    '--listen-peer-urls', `https://${IP}:2380`, '--initial-advertise-peer-urls', `https://${IP}:2380`,
-    '--initial-cluster', initialCluster, '--initial-cluster-state', state, '--initial-cluster-token', 'kubeaz-boot-sim',
-    '--cert-file', `${s}.crt`, '--key-file', `${s}.key`, '--client-cert-auth', '--trusted-ca-file', path.join(PKI, 'etcd/ca.crt'),
-    '--peer-cert-file', `${s}.crt`, '--peer-key-file', `${s}.key`, '--peer-client-cert-auth', '--peer-trusted-ca-file', path.join(PKI, 'etcd/ca.crt'),
-    '--heartbeat-interval', '100', '--election-timeout', '1000', '--snapshot-count', '10000',
-  ], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const etcd = spawn(
+    'etcd',
+    [
+      '--name',
+      name,
+      '--data-dir',
+      DATA,
+      '--listen-client-urls',
+      `https://${IP}:2379`,
+      '--advertise-client-urls',
+      `https://${IP}:2379`,
+      '--listen-peer-urls',
+      `https://${IP}:2380`,
+      '--initial-advertise-peer-urls',
+      `https://${IP}:2380`,
+      '--initial-cluster',
+      initialCluster,
+      '--initial-cluster-state',
+      state,
+      '--initial-cluster-token',
+      'kubeaz-boot-sim',
+      '--cert-file',
+      `${s}.crt`,
+      '--key-file',
+      `${s}.key`,
+      '--client-cert-auth',
+      '--trusted-ca-file',
+      path.join(PKI, 'etcd/ca.crt'),
+      '--peer-cert-file',
+      `${s}.crt`,
+      '--peer-key-file',
+      `${s}.key`,
+      '--peer-client-cert-auth',
+      '--peer-trusted-ca-file',
+      path.join(PKI, 'etcd/ca.crt'),
+      '--heartbeat-interval',
+      '100',
+      '--election-timeout',
+      '1000',
+      '--snapshot-count',
+      '10000',
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   const a = p('etc/kubernetes/sim/apiserver');
   const server = https.createServer({ cert: fs.readFileSync(`${a}.crt`), key: fs.readFileSync(`${a}.key`) }, (req, res) => {
     res.writeHead(req.url?.startsWith('/readyz') && etcd.exitCode === null ? 200 : 404).end('ok');
@@ -184,7 +251,11 @@ async function kubeadm() {
         /* another instance ran init first */
       }
       if (fs.readFileSync(marker, 'utf8') === IP) {
-        done(1, '', `[init] Using Kubernetes version: v1.35\n[wait-control-plane] Waiting for the kubelet to boot up the control plane\nerror execution phase wait-control-plane: couldn't initialize a Kubernetes cluster (boot-sim: init fails on ${IP})\n`);
+        done(
+          1,
+          '',
+          `[init] Using Kubernetes version: v1.35\n[wait-control-plane] Waiting for the kubelet to boot up the control plane\nerror execution phase wait-control-plane: couldn't initialize a Kubernetes cluster (boot-sim: init fails on ${IP})\n`,
+        );
       }
     }
     const restored = fs.existsSync(path.join(DATA, 'member'));
@@ -193,14 +264,18 @@ async function kubeadm() {
     }
     await stopControlPlane();
     await startControlPlane(name, `${name}=https://${IP}:2380`, 'new');
-    done(0, `Your Kubernetes control-plane has initialized successfully! (boot-sim: etcd ${restored ? 'on restored data' : 'new cluster'} at https://${IP}:2379)\n`);
+    done(
+      0,
+      `Your Kubernetes control-plane has initialized successfully! (boot-sim: etcd ${restored ? 'on restored data' : 'new cluster'} at https://${IP}:2379)\n`,
+    );
   }
   if (sub === 'join') {
     const docs = readDocs(opt('--config'));
     const j = docs.find((d) => d.kind === 'JoinConfiguration');
     const token = j.discovery?.bootstrapToken?.token;
     const live = liveApiServers();
-    if (live.length === 0) done(1, '', `error execution phase preflight: couldn't validate the identity of the API Server: no API server answers (boot-sim)\n`);
+    if (live.length === 0)
+      done(1, '', `error execution phase preflight: couldn't validate the identity of the API Server: no API server answers (boot-sim)\n`);
     if (!tokenKnown(token)) done(1, '', `error execution phase preflight: the bootstrap token is not known to the API server (boot-sim)\n`);
     if (!j.controlPlane) {
       fs.mkdirSync(p('etc/kubernetes'), { recursive: true });
@@ -217,7 +292,12 @@ async function kubeadm() {
       }
       process.stderr.write(`member add through ${s.clientURL}: ${r.stderr}`);
     }
-    if (!added) done(1, '', `error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: etcdserver: member add failed (boot-sim)\n`);
+    if (!added)
+      done(
+        1,
+        '',
+        `error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: etcdserver: member add failed (boot-sim)\n`,
+      );
     const newId = added.member.ID;
     const cluster = added.members.map((m) => `${m.ID === newId ? name : m.name}=${m.peerURLs[0]}`).join(',');
     await stopControlPlane();
@@ -237,7 +317,8 @@ async function kubeadm() {
     fs.appendFileSync(path.join(SHARED, 'tokens'), `${args[2]}\n`);
     done(0, `${args[2]}\n`);
   }
-  if (sub === 'config' && args[1] === 'images') done(0, JSON.stringify({ kind: 'Images', images: ['registry.k8s.io/etcd:3.4.30-0'] }) + '\n');
+  if (sub === 'config' && args[1] === 'images')
+    done(0, JSON.stringify({ kind: 'Images', images: ['registry.k8s.io/etcd:3.4.30-0'] }) + '\n');
   done(0);
 }
 
@@ -249,7 +330,8 @@ function etcdutl() {
   }
   if (args[1] === 'restore') {
     const rev = opt('--bump-revision');
-    if (rev !== '1000000000' || !args.includes('--mark-compacted')) done(1, '', 'etcdutl (boot-sim): a restore without --bump-revision 1000000000 --mark-compacted leaves watchers behind\n');
+    if (rev !== '1000000000' || !args.includes('--mark-compacted'))
+      done(1, '', 'etcdutl (boot-sim): a restore without --bump-revision 1000000000 --mark-compacted leaves watchers behind\n');
     const rest = [];
     for (let i = 2; i < args.length; i++) {
       if (args[i] === '--bump-revision') i++;
@@ -265,7 +347,8 @@ try {
   if (cmd === '__controlplane') await controlPlane(args);
   else if (cmd === 'kubeadm') await kubeadm();
   else if (cmd === 'etcdutl') etcdutl();
-  else if (cmd === 'containerd' && args[0] === 'config') done(0, 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n');
+  else if (cmd === 'containerd' && args[0] === 'config')
+    done(0, 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n');
   else if (cmd === 'helm' && args[0] === 'version') done(0, 'v3.17.0+gboot-sim\n');
   else if (cmd === 'kubectl' && args.includes('-o') && opt('-o') === 'json') done(0, '{"items":[]}\n');
   else if (cmd === 'curl') done(7, '', 'curl (boot-sim): no network beyond loopback\n');

@@ -10,6 +10,7 @@ export function agentArgsOfUserData(userData: string): string[] {
   const words: string[] = [];
   const re = /\s*((?:'[^']*'|\\'|[^\s'\\])+)/g;
   let w: RegExpExecArray | null;
-  while ((w = re.exec(line)) && w[1]) words.push(w[1].replace(/'([^']*)'|\\(')/g, (_, q: string | undefined, e: string | undefined) => q ?? e ?? ''));
+  while ((w = re.exec(line)) && w[1])
+    words.push(w[1].replace(/'([^']*)'|\\(')/g, (_, q: string | undefined, e: string | undefined) => q ?? e ?? ''));
   return words;
 }

@@ -58,7 +58,14 @@ export class GraphBuilder {
     const ready = opts.ready ?? [];
     const draft = { key, kind, props, deps: [], tags: {} } as unknown as AnyNode;
     const deps = [...new Set([...refsOf(draft), ...(opts.after ?? []), ...ready])];
-    const node: DesiredNode<K> = { key, kind, props, deps, tags: baseTags(this.spec, key, name, opts.tags ?? {}), ...(ready.length ? { ready: [...new Set(ready)] } : {}) };
+    const node: DesiredNode<K> = {
+      key,
+      kind,
+      props,
+      deps,
+      tags: baseTags(this.spec, key, name, opts.tags ?? {}),
+      ...(ready.length ? { ready: [...new Set(ready)] } : {}),
+    };
     this.nodes.push(node as unknown as AnyNode);
     return ref(key);
   }

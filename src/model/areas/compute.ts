@@ -121,7 +121,12 @@ function addLaunchTemplate({ area, storage }: GroupEnv, g: GroupShape, instanceT
     },
     // what the version-skew check in plan reads back: the version the control plane was given
     // and the IRSA setting its user data is rendered with (the IRSA switch reads it back: model/irsa-switch.ts)
-    { tags: g.role === 'master' ? { [K8S_VERSION_TAG]: s.kubernetesVersion, [IRSA_TAG]: s.iam.serviceAccountIssuerDiscovery.enabled ? 'on' : 'off' } : {} },
+    {
+      tags:
+        g.role === 'master'
+          ? { [K8S_VERSION_TAG]: s.kubernetesVersion, [IRSA_TAG]: s.iam.serviceAccountIssuerDiscovery.enabled ? 'on' : 'off' }
+          : {},
+    },
   );
   return ltKey;
 }
@@ -155,7 +160,12 @@ function addScalingGroup({ area, net, storage, elbs, targetGroups }: GroupEnv, g
       // the public subnets) and its zones' NAT gateways *available*: its instances fetch their
       // bootstrap from S3 through them (README, Performance: why the groups do not start
       // before). Nothing else waits for a NAT gateway. The master also needs its API name.
-      after: [...(g.tier === 'public' ? ['rt/public'] : routeKeys), ...storage.objectKeys, 'pki', ...(g.role === 'master' ? ['record/master-internal'] : [])],
+      after: [
+        ...(g.tier === 'public' ? ['rt/public'] : routeKeys),
+        ...storage.objectKeys,
+        'pki',
+        ...(g.role === 'master' ? ['record/master-internal'] : []),
+      ],
       // node groups carry cluster-autoscaler's discovery and node-template tags (not propagated
       // to instances); the master's group is not the autoscaler's to change
       tags: { [GROUP_TAG]: g.name, [k8s]: 'owned', ...(g.scaling ? autoscalerTags(id, g.labels, g.taints) : {}) },

@@ -24,7 +24,13 @@ export function zones({ s, id, names, b }: Area, { vpc }: Network): Zones {
   });
   const publicDomain = s.dns.publicDomain;
   const publicZone = publicDomain
-    ? b.add('hosted-zone', 'zone/public', publicDomain, { domain: publicDomain, private: false, comment: `kubeaz:${id} zone/public`, callerReference: `kubeaz-${id}-zone-public`, mode: 'adopt-or-own' })
+    ? b.add('hosted-zone', 'zone/public', publicDomain, {
+        domain: publicDomain,
+        private: false,
+        comment: `kubeaz:${id} zone/public`,
+        callerReference: `kubeaz-${id}-zone-public`,
+        mode: 'adopt-or-own',
+      })
     : undefined;
   return { privateZone, ...(publicZone ? { publicZone } : {}) };
 }
@@ -43,7 +49,12 @@ export function apiRecords({ spec, s, names, b }: Area, { privateZone, publicZon
   const publicDomain = s.dns.publicDomain;
   if (publicZone && publicDomain && hasPublicApi) {
     const name = `master.${spec.metadata.environment}.${publicDomain}`;
-    b.add('dns-record', 'record/master-public', name, { zoneId: publicZone, name, type: 'A', alias: { dnsName: ref(`${lb}/public`, 'dnsName'), hostedZoneId: ref(`${lb}/public`, 'hostedZoneId') } });
+    b.add('dns-record', 'record/master-public', name, {
+      zoneId: publicZone,
+      name,
+      type: 'A',
+      alias: { dnsName: ref(`${lb}/public`, 'dnsName'), hostedZoneId: ref(`${lb}/public`, 'hostedZoneId') },
+    });
   }
 }
 
@@ -59,7 +70,13 @@ export function loadbalancerAddresses({ s, id, b }: Area, { publicZone }: Zones)
     }
     if (g.publicRecord && publicZone && publicDomain) {
       const name = `${g.publicRecord}.${publicDomain}`;
-      b.add('dns-record', `record/lb/${g.name}`, name, { zoneId: publicZone, name, type: 'A', ttl: 60, values: eips.map((k) => ref(k, 'publicIp')) });
+      b.add('dns-record', `record/lb/${g.name}`, name, {
+        zoneId: publicZone,
+        name,
+        type: 'A',
+        ttl: 60,
+        values: eips.map((k) => ref(k, 'publicIp')),
+      });
     }
   }
 }

@@ -11,13 +11,23 @@ export function iam({ s, id, names, facts, b }: Area, bucketArn: string, { publi
     ['master', masterPolicy(bucketArn, zoneArns, id, s.region, facts.accountId, !irsaGrantsOf({ s, facts }).masterAddonStatements)],
     ['node', nodePolicy(bucketArn)],
   ];
-  if (s.nodeGroups.some((g) => g.role === 'loadbalancer')) roles.push(['loadbalancer', loadbalancerPolicy(bucketArn, s.region, facts.accountId, id)]);
+  if (s.nodeGroups.some((g) => g.role === 'loadbalancer'))
+    roles.push(['loadbalancer', loadbalancerPolicy(bucketArn, s.region, facts.accountId, id)]);
   for (const [role, policy] of roles) {
     const roleName = names.role(role);
-    b.add('iam-role', `role/${role}`, roleName, { name: roleName, path: names.iamPath, assumeService: 'ec2.amazonaws.com', policies: { [`kubeaz-${role}`]: policy } });
+    b.add('iam-role', `role/${role}`, roleName, {
+      name: roleName,
+      path: names.iamPath,
+      assumeService: 'ec2.amazonaws.com',
+      policies: { [`kubeaz-${role}`]: policy },
+    });
     b.add('instance-profile', `profile/${role}`, roleName, { name: roleName, path: names.iamPath, roleName: ref(`role/${role}`, 'name') });
   }
   for (const u of s.iam.users) {
-    b.add('iam-user', `user/${u.name}`, u.name, { name: u.name, path: names.iamPath, policies: { [`kubeaz-bucket-${u.bucketAccess}`]: userPolicy(bucketArn, u.bucketAccess) } });
+    b.add('iam-user', `user/${u.name}`, u.name, {
+      name: u.name,
+      path: names.iamPath,
+      policies: { [`kubeaz-bucket-${u.bucketAccess}`]: userPolicy(bucketArn, u.bucketAccess) },
+    });
   }
 }

@@ -13,7 +13,13 @@ import { PORTS } from './security.js';
  * ciphers a classic ELB's SSL check offers, so the master never goes InService (Cluster API
  * Provider AWS #5139, kops #17356). kops and CAPA both moved to TCP.
  */
-export const API_ELB_HEALTH_CHECK = { target: `TCP:${PORTS.apiServer}`, interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 };
+export const API_ELB_HEALTH_CHECK = {
+  target: `TCP:${PORTS.apiServer}`,
+  interval: 10,
+  timeout: 5,
+  healthyThreshold: 2,
+  unhealthyThreshold: 3,
+};
 /**
  * 300 s idle timeout, as kops sets: the classic ELB default of 60 s cuts `kubectl exec`,
  * `logs -f`, `port-forward` and watches that are quiet for a minute; the API server's own
@@ -33,7 +39,16 @@ export const API_ELB_DRAINING_TIMEOUT = 300;
  * certificate, and /readyz is readable without credentials (kubeadm keeps anonymous requests on,
  * and the system:public-info-viewer role grants /readyz, /livez, /healthz, /version to them).
  */
-export const API_NLB_HEALTH_CHECK = { protocol: 'HTTPS' as const, port: 'traffic-port', path: '/readyz', matcher: '200', interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 2 };
+export const API_NLB_HEALTH_CHECK = {
+  protocol: 'HTTPS' as const,
+  port: 'traffic-port',
+  path: '/readyz',
+  matcher: '200',
+  interval: 10,
+  timeout: 5,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+};
 /** As the classic ELB's connection draining: a leaving master finishes in-flight calls and watches. */
 export const API_NLB_DEREGISTRATION_DELAY = 300;
 

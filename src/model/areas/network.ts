@@ -28,8 +28,20 @@ export function network({ s, id, k8s, b }: Area): Network {
   s.zones.forEach((zone, i) => {
     pub[zone] = `subnet/public/${zone}`;
     priv[zone] = `subnet/private/${zone}`;
-    b.add('subnet', pub[zone]!, `${id}-public-${zone}`, { vpcId: vpc, cidr: layout.public[i]!, zone, tier: 'public' }, { tags: { [k8s]: 'owned', 'kubernetes.io/role/elb': '1' } });
-    b.add('subnet', priv[zone]!, `${id}-private-${zone}`, { vpcId: vpc, cidr: layout.private[i]!, zone, tier: 'private' }, { tags: { [k8s]: 'owned', 'kubernetes.io/role/internal-elb': '1' } });
+    b.add(
+      'subnet',
+      pub[zone]!,
+      `${id}-public-${zone}`,
+      { vpcId: vpc, cidr: layout.public[i]!, zone, tier: 'public' },
+      { tags: { [k8s]: 'owned', 'kubernetes.io/role/elb': '1' } },
+    );
+    b.add(
+      'subnet',
+      priv[zone]!,
+      `${id}-private-${zone}`,
+      { vpcId: vpc, cidr: layout.private[i]!, zone, tier: 'private' },
+      { tags: { [k8s]: 'owned', 'kubernetes.io/role/internal-elb': '1' } },
+    );
   });
   const publicSubnets = s.zones.map((z) => pub[z]!);
   const privateSubnets = s.zones.map((z) => priv[z]!);
@@ -45,16 +57,28 @@ export function network({ s, id, k8s, b }: Area): Network {
   }
   const natOf = (zone: string): string | undefined => natKey[zone] ?? (natZones[0] ? natKey[natZones[0]] : undefined);
 
-  b.add('route-table', 'rt/public', `${id}-public`, { vpcId: vpc, routes: [{ destination: '0.0.0.0/0', gatewayId: igw }], subnetIds: publicSubnets.map((k) => ref(k)) });
+  b.add('route-table', 'rt/public', `${id}-public`, {
+    vpcId: vpc,
+    routes: [{ destination: '0.0.0.0/0', gatewayId: igw }],
+    subnetIds: publicSubnets.map((k) => ref(k)),
+  });
   const privateTables: string[] = [];
   for (const zone of s.zones) {
     const nat = natOf(zone);
     const key = `rt/private/${zone}`;
     privateTables.push(key);
-    b.add('route-table', key, `${id}-private-${zone}`, { vpcId: vpc, routes: nat ? [{ destination: '0.0.0.0/0', natGatewayId: ref(nat) }] : [], subnetIds: [ref(priv[zone]!)] });
+    b.add('route-table', key, `${id}-private-${zone}`, {
+      vpcId: vpc,
+      routes: nat ? [{ destination: '0.0.0.0/0', natGatewayId: ref(nat) }] : [],
+      subnetIds: [ref(priv[zone]!)],
+    });
   }
   if (s.network.nat === 'none') {
-    b.add('vpc-endpoint', 'vpce/s3', `${id}-s3`, { vpcId: vpc, serviceName: `com.amazonaws.${s.region}.s3`, routeTableIds: privateTables.map((k) => ref(k)) });
+    b.add('vpc-endpoint', 'vpce/s3', `${id}-s3`, {
+      vpcId: vpc,
+      serviceName: `com.amazonaws.${s.region}.s3`,
+      routeTableIds: privateTables.map((k) => ref(k)),
+    });
   }
 
   const vpcCidr = s.network.vpcCidr;

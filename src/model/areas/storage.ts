@@ -32,14 +32,21 @@ export interface Storage {
 export function storage({ spec, s, id, names, facts, b }: Area): Storage {
   const bucketName = names.bucket(facts.accountId);
   const bucketArn = `arn:aws:s3:::${bucketName}`;
-  const bucket: Ref = b.add('bucket', 'bucket', bucketName, { name: bucketName, policy: JSON.stringify(tlsOnlyPolicy(bucketArn)), lifecycle: BUCKET_LIFECYCLE });
+  const bucket: Ref = b.add('bucket', 'bucket', bucketName, {
+    name: bucketName,
+    policy: JSON.stringify(tlsOnlyPolicy(bucketArn)),
+    lifecycle: BUCKET_LIFECYCLE,
+  });
   const vars = clusterVars(spec, names, bucketName, facts.accountId);
   const objectKeys: string[] = [];
   // the add-on manifests the master that installs the add-ons applies (rendered here, not on the instance)
   // Switching IRSA off: the webhook's manifest stays, like the IRSA roles, until every master runs a
   // version rendered with IRSA off (model/irsa-switch.ts) — a master still on IRSA reads it to reinstall.
   const grants = irsaGrantsOf({ s, facts });
-  const on = { ...spec, spec: { ...s, iam: { ...s.iam, serviceAccountIssuerDiscovery: { ...s.iam.serviceAccountIssuerDiscovery, enabled: true } } } };
+  const on = {
+    ...spec,
+    spec: { ...s, iam: { ...s.iam, serviceAccountIssuerDiscovery: { ...s.iam.serviceAccountIssuerDiscovery, enabled: true } } },
+  };
   const webhookImage = irsaSettings(!grants.irsa && grants.irsaResources ? on : spec, names, facts.accountId)?.podIdentityWebhookImage;
   for (const f of addonManifestFiles(vars.CLUSTER_ID!, spec.spec.region, webhookImage)) {
     const key = `object/${f.key}`;
@@ -52,7 +59,11 @@ export function storage({ spec, s, id, names, facts, b }: Area): Storage {
   const agentKey = agentBundleKey(bundle.sha256);
   for (const [objectKey, body, contentType] of [
     [agentKey, bundle.body, 'text/javascript'],
-    [AGENT_CONFIG_OBJECT, renderAgentConfig(agentConfigDoc(spec, names, bucketName, masterSettings(spec, names, facts.accountId))), 'application/json'],
+    [
+      AGENT_CONFIG_OBJECT,
+      renderAgentConfig(agentConfigDoc(spec, names, bucketName, masterSettings(spec, names, facts.accountId))),
+      'application/json',
+    ],
   ] as const) {
     objectKeys.push(`object/${objectKey}`);
     b.add('bucket-object', `object/${objectKey}`, objectKey, { bucket, objectKey, body, contentType });

@@ -16,7 +16,8 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** built here, into a directory of this test's own: dist/ is what the e2e tests running beside it read */
 const OUT = mkdtempSync(path.join(tmpdir(), 'agent-bundle-'));
 const BUNDLE = path.join(OUT, 'kubeaz-agent.mjs');
-const build = (cwd: string, outfile: string) => execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-agent.mjs'), '--outfile', outfile], { cwd, stdio: 'pipe' });
+const build = (cwd: string, outfile: string) =>
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-agent.mjs'), '--outfile', outfile], { cwd, stdio: 'pipe' });
 const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
 /** Every module specifier the bundle names in an import, export-from, import() or require() with a literal. */
@@ -29,8 +30,7 @@ export function specifiers(code: string): string[] {
     /(?<![[\w.])import\(\s*["']([^"'\n]+)["']\s*\)/g,
     /(?<![[\w.])(?:__)?require\(\s*["']([^"'\n]+)["']\s*\)/g,
   ];
-  for (const re of patterns)
-    for (const m of code.matchAll(re)) out.add(m[1]!);
+  for (const re of patterns) for (const m of code.matchAll(re)) out.add(m[1]!);
   return [...out].sort();
 }
 
@@ -47,11 +47,16 @@ describe('the agent bundle (dist/agent/kubeaz-agent.mjs)', () => {
     const specs = specifiers(code);
     expect(specs.length).toBeGreaterThan(5);
     expect(specs.filter((s) => !builtins.has(s))).toEqual([]);
-    expect(code.startsWith("import { createRequire as __kubeazCreateRequire } from 'node:module';\nconst require = __kubeazCreateRequire(import.meta.url);")).toBe(true);
+    expect(
+      code.startsWith(
+        "import { createRequire as __kubeazCreateRequire } from 'node:module';\nconst require = __kubeazCreateRequire(import.meta.url);",
+      ),
+    ).toBe(true);
   });
 
   it('the import check itself sees a package import', () => {
-    const sample = 'import { x } from "@aws-sdk/client-s3";\nconst y = __require("zod");\nawait import("node:fs");\nthrow new Error("load it by [require(\\"crt\\");]");';
+    const sample =
+      'import { x } from "@aws-sdk/client-s3";\nconst y = __require("zod");\nawait import("node:fs");\nthrow new Error("load it by [require(\\"crt\\");]");';
     expect(specifiers(sample).filter((s) => !builtins.has(s))).toEqual(['@aws-sdk/client-s3', 'zod']);
   });
 

@@ -17,7 +17,12 @@ describe('certificates the master makes', () => {
     const ca = await generateCa('kubernetes');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cahash-'));
     fs.writeFileSync(path.join(dir, 'ca.crt'), ca.cert);
-    const der = execFileSync('sh', ['-c', `openssl x509 -pubkey -noout -in ${dir}/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1`]).toString().trim();
+    const der = execFileSync('sh', [
+      '-c',
+      `openssl x509 -pubkey -noout -in ${dir}/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1`,
+    ])
+      .toString()
+      .trim();
     fs.rmSync(dir, { recursive: true });
     expect(caCertHash(ca.cert)).toBe(`sha256:${der}`);
   });
@@ -33,7 +38,13 @@ describe('certificates the master makes', () => {
       fs.writeFileSync(certFile, s.cert);
       expect(execFileSync('openssl', ['verify', '-CAfile', caFile, certFile]).toString().trim()).toBe(`${certFile}: OK`);
       const text = execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-text']).toString();
-      for (const n of ['pod-identity-webhook', 'pod-identity-webhook.kube-system', 'pod-identity-webhook.kube-system.svc', 'pod-identity-webhook.kube-system.svc.cluster.local']) expect(text).toContain(`DNS:${n}`);
+      for (const n of [
+        'pod-identity-webhook',
+        'pod-identity-webhook.kube-system',
+        'pod-identity-webhook.kube-system.svc',
+        'pod-identity-webhook.kube-system.svc.cluster.local',
+      ])
+        expect(text).toContain(`DNS:${n}`);
       expect(text).toContain('TLS Web Server Authentication');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

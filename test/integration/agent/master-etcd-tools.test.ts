@@ -18,7 +18,16 @@ const work = mkdtempSync(path.join(tmpdir(), 'kubeaz-etcd-tools-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const arch = goArch();
 const images = (etcd: string) =>
-  JSON.stringify({ kind: 'Images', apiVersion: 'output.kubeadm.k8s.io/v1alpha3', images: ['registry.k8s.io/kube-apiserver:v1.34.2', 'registry.k8s.io/coredns/coredns:v1.12.1', 'registry.k8s.io/pause:3.10.1', `registry.k8s.io/etcd:${etcd}`] });
+  JSON.stringify({
+    kind: 'Images',
+    apiVersion: 'output.kubeadm.k8s.io/v1alpha3',
+    images: [
+      'registry.k8s.io/kube-apiserver:v1.34.2',
+      'registry.k8s.io/coredns/coredns:v1.12.1',
+      'registry.k8s.io/pause:3.10.1',
+      `registry.k8s.io/etcd:${etcd}`,
+    ],
+  });
 
 /** etcd's release tarball for `version` as etcd publishes it: etcd-v<version>-linux-<arch>/{etcd,etcdctl,etcdutl} */
 function release(version: string): { tarName: string; data: Buffer } {
@@ -50,17 +59,29 @@ function master(imageTag: string, served: Record<string, Buffer | string>) {
     }
     return undefined;
   });
-  return testMaster({ instanceId: 'i-0000000000000e7d', group: 'master', ip: '10.0.1.5', aws: {} as never, bucket: 'b', sink: { put: async () => {} }, programs });
+  return testMaster({
+    instanceId: 'i-0000000000000e7d',
+    group: 'master',
+    ip: '10.0.1.5',
+    aws: {} as never,
+    bucket: 'b',
+    sink: { put: async () => {} },
+    programs,
+  });
 }
 const base = (v: string) => `https://github.com/etcd-io/etcd/releases/download/v${v}`;
-const sums = (entries: Array<[string, Buffer | string]>) => entries.map(([name, data]) => `${createHash('sha256').update(data).digest('hex')}  ${name}\n`).join('');
+const sums = (entries: Array<[string, Buffer | string]>) =>
+  entries.map(([name, data]) => `${createHash('sha256').update(data).digest('hex')}  ${name}\n`).join('');
 const lines = (p: FakePrograms) => p.calls.map((c) => [c.cmd, ...c.args].join(' '));
 
 describe('etcdutl for a restore', () => {
   it("is the release of the etcd kubeadm runs for the cluster's version (its image tag), checked against SHA256SUMS, installed under its version", async () => {
     const rel = release('3.6.6');
     const m = master('3.6.6-0', {
-      [`${base('3.6.6')}/SHA256SUMS`]: sums([[rel.tarName, rel.data], [`etcd-v3.6.6-linux-other.tar.gz`, 'x']]),
+      [`${base('3.6.6')}/SHA256SUMS`]: sums([
+        [rel.tarName, rel.data],
+        [`etcd-v3.6.6-linux-other.tar.gz`, 'x'],
+      ]),
       [`${base('3.6.6')}/${rel.tarName}`]: rel.data,
     });
     const bin = await ensureEtcdutl(m.ctx, {});
@@ -82,11 +103,18 @@ describe('etcdutl for a restore', () => {
 
   it('another Kubernetes version whose kubeadm runs another etcd gets that etcd`s tools, not a pinned one', async () => {
     const rel = release('3.5.21');
-    const m = master('3.5.21-0', { [`${base('3.5.21')}/SHA256SUMS`]: sums([[rel.tarName, rel.data]]), [`${base('3.5.21')}/${rel.tarName}`]: rel.data });
+    const m = master('3.5.21-0', {
+      [`${base('3.5.21')}/SHA256SUMS`]: sums([[rel.tarName, rel.data]]),
+      [`${base('3.5.21')}/${rel.tarName}`]: rel.data,
+    });
     const bin = await ensureEtcdutl(m.ctx, {});
     expect(bin).toBe(hostPath(m.ctx, '/usr/local/lib/kubeaz/etcd/3.5.21/etcdutl'));
     expect(readFileSync(bin, 'utf8')).toContain('etcdutl 3.5.21');
-    expect(lines(m.programs).filter((x) => x.startsWith('curl')).every((x) => x.includes('/v3.5.21/'))).toBe(true);
+    expect(
+      lines(m.programs)
+        .filter((x) => x.startsWith('curl'))
+        .every((x) => x.includes('/v3.5.21/')),
+    ).toBe(true);
   });
 
   it('no etcd image in kubeadm`s list is fatal, before any download', async () => {
@@ -100,11 +128,17 @@ describe('etcdutl for a restore', () => {
   it('a tarball whose digest is not the published one, or that has no published digest, is refused and not installed', async () => {
     const rel = release('3.6.7');
     const tampered = Buffer.concat([rel.data, Buffer.from('x')]);
-    const bad = master('3.6.7-0', { [`${base('3.6.7')}/SHA256SUMS`]: sums([[rel.tarName, rel.data]]), [`${base('3.6.7')}/${rel.tarName}`]: tampered });
+    const bad = master('3.6.7-0', {
+      [`${base('3.6.7')}/SHA256SUMS`]: sums([[rel.tarName, rel.data]]),
+      [`${base('3.6.7')}/${rel.tarName}`]: tampered,
+    });
     await expect(ensureEtcdutl(bad.ctx, {})).rejects.toThrow(new RegExp(`checksum mismatch for ${rel.tarName.replace(/\./g, '\\.')}`));
     expect(existsSync(hostPath(bad.ctx, '/usr/local/lib/kubeaz/etcd/3.6.7/etcdutl'))).toBe(false);
     expect(lines(bad.programs).filter((x) => x.startsWith('tar'))).toEqual([]);
-    const unlisted = master('3.6.7-0', { [`${base('3.6.7')}/SHA256SUMS`]: sums([['etcd-v3.6.7-linux-other.tar.gz', 'x']]), [`${base('3.6.7')}/${rel.tarName}`]: rel.data });
+    const unlisted = master('3.6.7-0', {
+      [`${base('3.6.7')}/SHA256SUMS`]: sums([['etcd-v3.6.7-linux-other.tar.gz', 'x']]),
+      [`${base('3.6.7')}/${rel.tarName}`]: rel.data,
+    });
     await expect(ensureEtcdutl(unlisted.ctx, {})).rejects.toThrow(`no published checksum for ${rel.tarName}`);
     expect(digestOf(`${'a'.repeat(64)}  x.tgz\n${'b'.repeat(63)}  y.tgz\n`, 'y.tgz')).toBeUndefined();
   });

@@ -12,7 +12,10 @@ import { ProgramError, RealPrograms, runChecked } from '../../../src/agent/progr
 describe('the program boundary', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'agent-bin-'));
   const stub = path.join(dir, 'kubeadm');
-  writeFileSync(stub, '#!/bin/sh\nfor i in $(seq 1 60); do echo "line $i"; done\necho "err: $1" >&2\n[ "$1" = ok ] && exit 0\nread -r x; echo "stdin: $x"\nexit 3\n');
+  writeFileSync(
+    stub,
+    '#!/bin/sh\nfor i in $(seq 1 60); do echo "line $i"; done\necho "err: $1" >&2\n[ "$1" = ok ] && exit 0\nread -r x; echo "stdin: $x"\nexit 3\n',
+  );
   chmodSync(stub, 0o755);
   const programs = new RealPrograms({ env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
 

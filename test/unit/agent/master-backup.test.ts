@@ -30,7 +30,15 @@ beforeEach(() => {
 function master(now?: () => Date) {
   const etcd = new FakeEtcd();
   etcd.add('10.0.1.5', 'ip-10-0-1-5');
-  const m = testMaster({ instanceId: 'i-0000000000000bak', group: 'master', ip: '10.0.1.5', aws, bucket: BUCKET, sink: { put: async () => {} }, programs: new FakePrograms() });
+  const m = testMaster({
+    instanceId: 'i-0000000000000bak',
+    group: 'master',
+    ip: '10.0.1.5',
+    aws,
+    bucket: BUCKET,
+    sink: { put: async () => {} },
+    programs: new FakePrograms(),
+  });
   const clock = { t: NOW.getTime(), slept: [] as number[] };
   m.ctx.now = now ?? (() => new Date(clock.t));
   if (!now) m.ctx.sleep = async (ms) => void (clock.slept.push(ms), (clock.t += ms));
@@ -40,7 +48,14 @@ const puts = () => bucket.log.filter((l) => l.startsWith('put etcd/')).map((l) =
 
 describe('takeBackup', () => {
   it('uploads with If-None-Match and its sha256 metadata, then deletes exactly what the retention plan says (never what it keeps)', async () => {
-    const existing = ['etcd/20261001T000000Z.db', 'etcd/20261120T030000Z.db', 'etcd/20261120T031500Z.db', 'etcd/20261125T000000Z.db', 'etcd/20261125T001500Z.db', 'etcd/20261125T100000Z.db'];
+    const existing = [
+      'etcd/20261001T000000Z.db',
+      'etcd/20261120T030000Z.db',
+      'etcd/20261120T031500Z.db',
+      'etcd/20261125T000000Z.db',
+      'etcd/20261125T001500Z.db',
+      'etcd/20261125T100000Z.db',
+    ];
     for (const k of existing) bucket.put(k, `etcd-snapshot ${k}`, { sha256: 'x' });
     bucket.put('etcd/notes.txt', 'not a snapshot');
     const { m, etcd } = master();
@@ -73,7 +88,9 @@ describe('takeBackup', () => {
     expect(bucket.text(snapshotKey(NOW))).toBe('etcd-snapshot earlier');
     expect(bucket.objects.get(next)!.body.length).toBeGreaterThan(0);
     expect(puts()).toEqual([snapshotKey(NOW), next]);
-    expect(m.logs.join('\n')).toContain(`s3://${BUCKET}/etcd/20261125T101507Z.db exists (another backup of the same second): writing etcd/20261125T101508Z.db instead`);
+    expect(m.logs.join('\n')).toContain(
+      `s3://${BUCKET}/etcd/20261125T101507Z.db exists (another backup of the same second): writing etcd/20261125T101508Z.db instead`,
+    );
     // the next second was waited for: the key names a second that had come
     expect(clock.slept.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1000);
     expect(bucket.keys('etcd/').every((k) => snapshotTime(k) !== undefined)).toBe(true);
@@ -114,7 +131,14 @@ describe('takeBackup', () => {
 
   it('the timer`s leader-only run on a master whose member does not lead: no snapshot at all', async () => {
     const { m, etcd } = master();
-    etcd.members.unshift({ ...etcd.members[0]!, id: '1', idHex: '1', name: 'other', clientURLs: ['https://10.0.2.5:2379'], peerURLs: ['https://10.0.2.5:2380'] });
+    etcd.members.unshift({
+      ...etcd.members[0]!,
+      id: '1',
+      idHex: '1',
+      name: 'other',
+      clientURLs: ['https://10.0.2.5:2379'],
+      peerURLs: ['https://10.0.2.5:2380'],
+    });
     expect(await takeBackup(m.ctx, etcd, 30, { leaderOnly: true })).toBeUndefined();
     expect(bucket.keys('etcd/')).toEqual([]);
     expect(etcd.snapshots).toEqual([]);

@@ -21,7 +21,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { ChangeResourceRecordSetsCommand, ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import {
+  ChangeResourceRecordSetsCommand,
+  ListHostedZonesByNameCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -102,7 +107,10 @@ interface Boot {
  * A master of `specText` as create would leave its bucket (the graph's objects, the CAs), booting
  * with the configuration create rendered. `alias`: whether the private zone aliases master.<domain>.
  */
-function master(specText: string, o: { alias?: boolean; group?: string; ip?: string; answer?: (cmd: string, args: string[], b: Boot) => RunResult | undefined } = {}): Boot {
+function master(
+  specText: string,
+  o: { alias?: boolean; group?: string; ip?: string; answer?: (cmd: string, args: string[], b: Boot) => RunResult | undefined } = {},
+): Boot {
   const spec = specOf(specText);
   const g = deriveGraph(spec, { accountId: ACCOUNT, images: { x86_64: 'ami-0123456789abcdef0' }, templates });
   const bucket = new MemoryBucket(naming(spec).bucket(ACCOUNT));
@@ -120,9 +128,24 @@ function master(specText: string, o: { alias?: boolean; group?: string; ip?: str
   bucket.attach(s3);
   bucket.beforePut = (key) => void events.push(`s3 put ${key}`);
   const zoneName = `${config.internalDomain}.`;
-  r53.on(ListHostedZonesByNameCommand).resolves({ HostedZones: [{ Id: '/hostedzone/Z0PRIVATE', Name: zoneName, CallerReference: 'x', Config: { PrivateZone: true } }] });
+  r53
+    .on(ListHostedZonesByNameCommand)
+    .resolves({ HostedZones: [{ Id: '/hostedzone/Z0PRIVATE', Name: zoneName, CallerReference: 'x', Config: { PrivateZone: true } }] });
   r53.on(ListResourceRecordSetsCommand).resolves({
-    ResourceRecordSets: o.alias === false ? [] : [{ Name: `master.${zoneName}`, Type: 'A', AliasTarget: { DNSName: 'internal-demo-dev-api-int-1.us-east-1.elb.amazonaws.com.', HostedZoneId: 'Z35SXDOTRQ7X7K', EvaluateTargetHealth: false } }],
+    ResourceRecordSets:
+      o.alias === false
+        ? []
+        : [
+            {
+              Name: `master.${zoneName}`,
+              Type: 'A',
+              AliasTarget: {
+                DNSName: 'internal-demo-dev-api-int-1.us-east-1.elb.amazonaws.com.',
+                HostedZoneId: 'Z35SXDOTRQ7X7K',
+                EvaluateTargetHealth: false,
+              },
+            },
+          ],
   });
   r53.on(ChangeResourceRecordSetsCommand).callsFake((i: { ChangeBatch: { Changes: Array<{ ResourceRecordSet: { Name: string } }> } }) => {
     route53Changes.push(i.ChangeBatch);
@@ -130,7 +153,16 @@ function master(specText: string, o: { alias?: boolean; group?: string; ip?: str
     return {};
   });
   const ip = o.ip ?? '10.0.32.10';
-  const identity: Identity = { instanceId: 'i-0123456789abcdef0', region: 'us-east-1', zone: 'us-east-1b', privateIp: ip, hostname: `ip-${ip.replace(/\./g, '-')}.ec2.internal`, group: o.group ?? 'master', role: 'master', settings: { role: 'master', labels: { 'kubeaz.io/role': 'master' }, taints: [], elasticIps: 0 } };
+  const identity: Identity = {
+    instanceId: 'i-0123456789abcdef0',
+    region: 'us-east-1',
+    zone: 'us-east-1b',
+    privateIp: ip,
+    hostname: `ip-${ip.replace(/\./g, '-')}.ec2.internal`,
+    group: o.group ?? 'master',
+    role: 'master',
+    settings: { role: 'master', labels: { 'kubeaz.io/role': 'master' }, taints: [], elasticIps: 0 },
+  };
   const etcd = new FakeEtcd();
   const b = { bucket, etcd, events, logs, reports, route53Changes } as unknown as Boot;
   const programs = new FakePrograms((cmd, args) => {
@@ -152,7 +184,14 @@ function master(specText: string, o: { alias?: boolean; group?: string; ip?: str
     root,
     waits: { ...FAST_WAITS, addonAttempts: 2, addonRetryMs: 0 },
     log,
-    reporter: new BootReporter({ instanceId: identity.instanceId, group: identity.group, role: 'master', sink: { put: async (_k, body) => void reports.push(body) }, log, now }),
+    reporter: new BootReporter({
+      instanceId: identity.instanceId,
+      group: identity.group,
+      role: 'master',
+      sink: { put: async (_k, body) => void reports.push(body) },
+      log,
+      now,
+    }),
     now,
     sleep: async () => {},
   };
@@ -172,7 +211,8 @@ function sequence(events: string[], patterns: RegExp[]): number[] {
   }
   return at;
 }
-const initDocs = (b: Boot) => parseAllDocuments(readFileSync(hostPath(b.ctx, '/etc/kubernetes/kubeadm.yaml'), 'utf8')).map((d) => d.toJS() as Loose);
+const initDocs = (b: Boot) =>
+  parseAllDocuments(readFileSync(hostPath(b.ctx, '/etc/kubernetes/kubeadm.yaml'), 'utf8')).map((d) => d.toJS() as Loose);
 
 describe('one master, first boot, no snapshot', () => {
   it('packages, pki, dns, kubeadm init (no restore), then timers and the join token BEFORE the first add-on, then the first snapshot and the add-ons', async () => {
@@ -204,7 +244,10 @@ describe('one master, first boot, no snapshot', () => {
     expect(b.events.filter((e) => /etcdutl|snapshot restore|config images list|github\.com/.test(e))).toEqual([]);
     const [init, cluster] = initDocs(b);
     expect(init!.nodeRegistration.ignorePreflightErrors).toBeUndefined();
-    expect(init!.nodeRegistration).toMatchObject({ name: 'ip-10-0-32-10.ec2.internal', taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] });
+    expect(init!.nodeRegistration).toMatchObject({
+      name: 'ip-10-0-32-10.ec2.internal',
+      taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }],
+    });
     expect(init!.localAPIEndpoint.advertiseAddress).toBe('10.0.32.10');
     expect(init!.patches).toBeUndefined();
     expect(cluster).toMatchObject({
@@ -223,7 +266,8 @@ describe('one master, first boot, no snapshot', () => {
     expect(b.bucket.text('join/ca-cert-hash')!.trim()).toBe(caCertHash(pki['pki/ca.crt']!));
     // the CAs from pki/, keys 0600
     expect(readFileSync(hostPath(b.ctx, '/etc/kubernetes/pki/sa.key'), 'utf8')).toBe(pki['pki/sa.key']);
-    for (const k of ['ca.key', 'etcd/ca.key', 'front-proxy-ca.key', 'sa.key']) expect(statSync(hostPath(b.ctx, `/etc/kubernetes/pki/${k}`)).mode & 0o777, k).toBe(0o600);
+    for (const k of ['ca.key', 'etcd/ca.key', 'front-proxy-ca.key', 'sa.key'])
+      expect(statSync(hostPath(b.ctx, `/etc/kubernetes/pki/${k}`)).mode & 0o777, k).toBe(0o600);
     // the kubelet: external cloud provider, its zone; node-role labels are not its to set
     const kubelet = readFileSync(hostPath(b.ctx, '/etc/sysconfig/kubelet'), 'utf8');
     expect(kubelet).toContain('--cloud-provider=external');
@@ -233,7 +277,9 @@ describe('one master, first boot, no snapshot', () => {
     expect(kubelet).not.toContain('node-role.kubernetes.io/');
     // the units are installed and their timers enabled
     for (const u of Object.values(UNIT_NAMES)) expect(existsSync(hostPath(b.ctx, `/etc/systemd/system/${u}`)), u).toBe(true);
-    expect(b.events.filter((e) => e.startsWith('systemctl enable --now kubeaz-'))).toEqual(ENABLED_UNITS.map((u) => `systemctl enable --now ${u}`));
+    expect(b.events.filter((e) => e.startsWith('systemctl enable --now kubeaz-'))).toEqual(
+      ENABLED_UNITS.map((u) => `systemctl enable --now ${u}`),
+    );
     // the first snapshot: conditional, its sha256 in the metadata
     const snap = b.bucket.keys('etcd/').filter((k) => /^etcd\/\d{8}T\d{6}Z\.db$/.test(k));
     expect(snap).toHaveLength(1);
@@ -243,7 +289,18 @@ describe('one master, first boot, no snapshot', () => {
     // the report: ready phases in order (the reporter's caller sets ready: every phase ended)
     const last = parseBootReport(b.reports.at(-1)!);
     if (last instanceof Error) throw last;
-    expect(last.phases.map((p) => p.name)).toEqual(['packages', 'kernel', 'pki', 'election', 'dns', 'restore', 'init', 'day-jobs', 'first-backup', 'addons']);
+    expect(last.phases.map((p) => p.name)).toEqual([
+      'packages',
+      'kernel',
+      'pki',
+      'election',
+      'dns',
+      'restore',
+      'init',
+      'day-jobs',
+      'first-backup',
+      'addons',
+    ]);
     expect(last.phases.every((p) => p.end !== undefined)).toBe(true);
     expect(last.result).toBe('running');
   });
@@ -254,7 +311,11 @@ describe('one master, first boot, no snapshot', () => {
     const spec = specOf(example);
     const ms = masterSettings(spec, naming(spec), ACCOUNT);
     const ca = b.programs.calls.find((c) => c.cmd === 'helm' && c.args.includes('upgrade') && c.args.includes('cluster-autoscaler'))!.args;
-    const set = (flag: string, name: string) => ca.filter((_, i) => ca[i - 1] === flag).find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+    const set = (flag: string, name: string) =>
+      ca
+        .filter((_, i) => ca[i - 1] === flag)
+        .find((a) => a.startsWith(`${name}=`))
+        ?.slice(name.length + 1);
     expect(set('--set', 'image.tag')).toBe(ms.addons.clusterAutoscalerImage);
     expect(ms.addons.clusterAutoscalerImage).toMatch(/^v1\.35\.\d+$/);
     expect(set('--set', 'autoDiscovery.clusterName')).toBe('demo-dev');
@@ -267,7 +328,11 @@ describe('one master, first boot, no snapshot', () => {
     expect(tags).toContain(AUTOSCALER_ENABLED_TAG);
     expect(tags).toContain(autoscalerClusterTag('demo-dev'));
     expect(JSON.parse(set('--set-json', 'nodeSelector')!)).toEqual({ 'node-role.kubernetes.io/control-plane': '' });
-    expect(JSON.parse(set('--set-json', 'tolerations')!)).toContainEqual({ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' });
+    expect(JSON.parse(set('--set-json', 'tolerations')!)).toContainEqual({
+      key: 'node-role.kubernetes.io/control-plane',
+      operator: 'Exists',
+      effect: 'NoSchedule',
+    });
     expect(set('--set', 'hostNetwork')).toBe('true');
   });
 });
@@ -279,7 +344,19 @@ describe('master.<internal domain>', () => {
     const [change, init] = sequence(b.events, [/^route53 change master\./, /^kubeadm init /]);
     expect(change).toBeLessThan(init!);
     expect(b.route53Changes).toEqual([
-      { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: `master.${b.ctx.config.internalDomain}.`, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.32.10' }] } }] },
+      {
+        Changes: [
+          {
+            Action: 'UPSERT',
+            ResourceRecordSet: {
+              Name: `master.${b.ctx.config.internalDomain}.`,
+              Type: 'A',
+              TTL: 60,
+              ResourceRecords: [{ Value: '10.0.32.10' }],
+            },
+          },
+        ],
+      },
     ]);
   });
 
@@ -287,7 +364,13 @@ describe('master.<internal domain>', () => {
     const b = master(example);
     expect(await registerMasterDns(b.ctx, `master.${b.ctx.config.internalDomain}`)).toBe('alias');
     expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(0);
-    r53.on(ListHostedZonesByNameCommand).resolves({ HostedZones: [{ Id: '/hostedzone/ZPUBLIC', Name: `${b.ctx.config.internalDomain}.`, CallerReference: 'y', Config: { PrivateZone: false } }] });
+    r53
+      .on(ListHostedZonesByNameCommand)
+      .resolves({
+        HostedZones: [
+          { Id: '/hostedzone/ZPUBLIC', Name: `${b.ctx.config.internalDomain}.`, CallerReference: 'y', Config: { PrivateZone: false } },
+        ],
+      });
     expect(await registerMasterDns(b.ctx, `master.${b.ctx.config.internalDomain}`)).toBe('no-zone');
     expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(0);
   });
@@ -302,7 +385,8 @@ describe('a rebuild with snapshots in the bucket', () => {
     copyFileSync(args[2]!, `${dir}/member/restored-from-snapshot`);
     return ok();
   };
-  const snapshot = (b: Boot, key: string, body: string, corrupt = false) => b.bucket.put(key, body, { sha256: corrupt ? sha(`${body} before the bitrot`) : sha(body) });
+  const snapshot = (b: Boot, key: string, body: string, corrupt = false) =>
+    b.bucket.put(key, body, { sha256: corrupt ? sha(`${body} before the bitrot`) : sha(body) });
 
   it('restores the newest VALID snapshot (a corrupt newer one skipped, older ones never fetched), then kubeadm init past the etcd-dir preflight', async () => {
     vi.stubEnv(ETCDUTL_ENV, '/opt/etcdutl');
@@ -368,15 +452,49 @@ describe('three masters, quorum lost for good', () => {
         },
       });
       b.bucket.put('etcd/control-plane/init.json', rec({ group: 'master', instanceId: 'i-old1', time: LONG_AGO }));
-      for (const [g, id, ip] of [['master', 'i-old1', '10.0.1.5'], ['master-2', 'i-old2', '10.0.2.5'], ['master-3', 'i-old3', '10.0.3.5']] as const)
-        b.bucket.put(`etcd/control-plane/members/${g}.json`, rec({ group: g, memberId: `a${id.slice(-1)}`, name: `ip-${ip}`, peerURL: `https://${ip}:2380`, clientURL: `https://${ip}:2379`, instanceId: id, time: LONG_AGO }));
-      for (const [k, body, good] of [['etcd/20261125T090000Z.db', 'etcd-snapshot older', true], ['etcd/20261125T094500Z.db', 'etcd-snapshot good', true], ['etcd/20261125T100000Z.db', 'etcd-snapshot newest-but-corrupt', false]] as const)
+      for (const [g, id, ip] of [
+        ['master', 'i-old1', '10.0.1.5'],
+        ['master-2', 'i-old2', '10.0.2.5'],
+        ['master-3', 'i-old3', '10.0.3.5'],
+      ] as const)
+        b.bucket.put(
+          `etcd/control-plane/members/${g}.json`,
+          rec({
+            group: g,
+            memberId: `a${id.slice(-1)}`,
+            name: `ip-${ip}`,
+            peerURL: `https://${ip}:2380`,
+            clientURL: `https://${ip}:2379`,
+            instanceId: id,
+            time: LONG_AGO,
+          }),
+        );
+      for (const [k, body, good] of [
+        ['etcd/20261125T090000Z.db', 'etcd-snapshot older', true],
+        ['etcd/20261125T094500Z.db', 'etcd-snapshot good', true],
+        ['etcd/20261125T100000Z.db', 'etcd-snapshot newest-but-corrupt', false],
+      ] as const)
         b.bucket.put(k, body, { sha256: good ? sha(body) : sha('something else') });
       // i-old3 is not listed by EC2 any more (recorded long ago: gone)
-      ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-old1', State: { Name: 'terminated', Code: 48 } }, { InstanceId: 'i-old2', State: { Name: 'shutting-down', Code: 32 } }] }] });
+      ec2.on(DescribeInstancesCommand).resolves({
+        Reservations: [
+          {
+            Instances: [
+              { InstanceId: 'i-old1', State: { Name: 'terminated', Code: 48 } },
+              { InstanceId: 'i-old2', State: { Name: 'shutting-down', Code: 32 } },
+            ],
+          },
+        ],
+      });
 
-      expect(await masterBootWith(b.ctx, deps(b))).toEqual({ action: 'restore', lost: 'i-old1', claimKey: 'etcd/control-plane/restore-claims/i-old1.json' });
-      expect(b.logs.join('\n')).toContain(`won s3://${b.bucket.name}/etcd/control-plane/restore-claims/i-old1.json: this master restores the cluster as one member; the others join it`);
+      expect(await masterBootWith(b.ctx, deps(b))).toEqual({
+        action: 'restore',
+        lost: 'i-old1',
+        claimKey: 'etcd/control-plane/restore-claims/i-old1.json',
+      });
+      expect(b.logs.join('\n')).toContain(
+        `won s3://${b.bucket.name}/etcd/control-plane/restore-claims/i-old1.json: this master restores the cluster as one member; the others join it`,
+      );
       const [claim, restore, init, restoreJson] = sequence(b.events, [
         /^s3 put etcd\/control-plane\/restore-claims\/i-old1\.json$/,
         /^\/opt\/etcdutl snapshot restore \S+ --data-dir \S+\/var\/lib\/etcd --name ip-10-0-2-10\.ec2\.internal --initial-cluster ip-10-0-2-10\.ec2\.internal=https:\/\/10\.0\.2\.10:2380 .*--bump-revision 1000000000 --mark-compacted$/,
@@ -385,14 +503,28 @@ describe('three masters, quorum lost for good', () => {
       ]);
       expect([claim, restore, init, restoreJson]).toEqual([...[claim, restore, init, restoreJson]].sort((x, y) => x! - y!));
       expect(b.bucket.log).toContain('put etcd/control-plane/restore-claims/i-old1.json if-none-match');
-      expect(JSON.parse(b.bucket.text('etcd/control-plane/restore-claims/i-old1.json')!)).toMatchObject({ by: 'i-0123456789abcdef0', group: 'master-2' });
+      expect(JSON.parse(b.bucket.text('etcd/control-plane/restore-claims/i-old1.json')!)).toMatchObject({
+        by: 'i-0123456789abcdef0',
+        group: 'master-2',
+      });
       expect(readFileSync(hostPath(b.ctx, '/var/lib/etcd/member/restored-from-snapshot'), 'utf8')).toBe('etcd-snapshot good');
       expect(initDocs(b)[0]!.nodeRegistration.ignorePreflightErrors).toEqual(['DirAvailable--var-lib-etcd']);
       const rj = JSON.parse(b.bucket.text('etcd/control-plane/restore.json')!) as Record<string, string>;
-      expect(rj).toMatchObject({ snapshot: 'etcd/20261125T094500Z.db', snapshotTime: '2026-11-25T09:45:00Z', by: 'i-0123456789abcdef0', group: 'master-2', lost: 'i-old1' });
+      expect(rj).toMatchObject({
+        snapshot: 'etcd/20261125T094500Z.db',
+        snapshotTime: '2026-11-25T09:45:00Z',
+        by: 'i-0123456789abcdef0',
+        group: 'master-2',
+        lost: 'i-old1',
+      });
       expect(rj.restoredAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       // its group's record now names this instance and its new member
-      expect(JSON.parse(b.bucket.text('etcd/control-plane/members/master-2.json')!)).toMatchObject({ group: 'master-2', instanceId: 'i-0123456789abcdef0', peerURL: 'https://10.0.2.10:2380', memberId: b.etcd.members[0]!.idHex });
+      expect(JSON.parse(b.bucket.text('etcd/control-plane/members/master-2.json')!)).toMatchObject({
+        group: 'master-2',
+        instanceId: 'i-0123456789abcdef0',
+        peerURL: 'https://10.0.2.10:2380',
+        memberId: b.etcd.members[0]!.idHex,
+      });
       // the master that restored takes the first snapshot and installs the add-ons
       expect(b.events.some((e) => /^helm .*upgrade --install cilium /.test(e))).toBe(true);
     } finally {
@@ -409,7 +541,8 @@ describe('IRSA on', () => {
     let patchAtInit: string | undefined;
     const b = master(IRSA_ON, {
       answer: (cmd, args, self) => {
-        if (cmd === 'kubeadm' && args[0] === 'init') patchAtInit = existsSync(hostPath(self.ctx, PATCH)) ? readFileSync(hostPath(self.ctx, PATCH), 'utf8') : undefined;
+        if (cmd === 'kubeadm' && args[0] === 'init')
+          patchAtInit = existsSync(hostPath(self.ctx, PATCH)) ? readFileSync(hostPath(self.ctx, PATCH), 'utf8') : undefined;
         return undefined;
       },
     });
@@ -427,7 +560,9 @@ describe('IRSA on', () => {
     expect(initDocs(b)[0]!.patches).toEqual({ directory: hostPath(b.ctx, '/etc/kubernetes/patches') });
 
     // the webhook: installed right after Cilium, its serving certificate from the cluster CA with the Service's names
-    const helmOrApply = b.events.filter((e) => /^(helm .*upgrade --install|kubectl .* apply -f)/.test(e)).map((e) => /upgrade --install (\S+)|apply -f (\S+)/.exec(e)!.slice(1).find(Boolean)!);
+    const helmOrApply = b.events
+      .filter((e) => /^(helm .*upgrade --install|kubectl .* apply -f)/.test(e))
+      .map((e) => /upgrade --install (\S+)|apply -f (\S+)/.exec(e)!.slice(1).find(Boolean)!);
     expect(helmOrApply.slice(0, 3).map((x) => path.basename(x))).toEqual(['cilium', 'secret.yaml', 'manifests.yaml']);
     const dir = hostPath(b.ctx, '/opt/kubeaz/addons/pod-identity-webhook');
     const secret = parse(readFileSync(`${dir}/secret.yaml`, 'utf8')) as { type: string; data: Record<string, string> };
@@ -443,7 +578,13 @@ describe('IRSA on', () => {
     expect(new Date(served.validFrom).getTime()).toBeLessThanOrEqual(Date.now());
     expect(new Date(served.validTo).getTime()).toBeGreaterThan(Date.now());
     const sans = served.subjectAltName!.split(', ');
-    for (const n of ['pod-identity-webhook', 'pod-identity-webhook.kube-system', 'pod-identity-webhook.kube-system.svc', 'pod-identity-webhook.kube-system.svc.cluster.local']) expect(sans).toContain(`DNS:${n}`);
+    for (const n of [
+      'pod-identity-webhook',
+      'pod-identity-webhook.kube-system',
+      'pod-identity-webhook.kube-system.svc',
+      'pod-identity-webhook.kube-system.svc.cluster.local',
+    ])
+      expect(sans).toContain(`DNS:${n}`);
     // TLS Web Server Authentication
     expect(served.keyUsage).toContain('1.3.6.1.5.5.7.3.1');
     expect(statSync(`${dir}/secret.yaml`).mode & 0o777).toBe(0o600);
@@ -456,10 +597,17 @@ describe('IRSA on', () => {
     expect(pod.hostNetwork).toBeUndefined();
     expect(pod.containers[0].image).toBe(podIdentityWebhookImage('1.35.4'));
     // the EBS CSI controller's and cluster-autoscaler's service accounts carry the roles the model named
-    const helm = (name: string) => b.programs.calls.find((c) => c.cmd === 'helm' && c.args.includes('upgrade') && c.args.includes(name))!.args;
-    expect(helm('aws-ebs-csi-driver')).toContain(`controller.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${ms.irsa!.ebsCsiRoleArn}`);
-    expect(helm('cluster-autoscaler')).toContain(`rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${ms.irsa!.clusterAutoscalerRoleArn}`);
-    expect(b.events).toContain(`kubectl --kubeconfig ${hostPath(b.ctx, '/etc/kubernetes/admin.conf')} -n kube-system patch deployment ebs-csi-controller --type merge -p {"spec":{"template":{"spec":{"hostNetwork":false,"dnsPolicy":"ClusterFirst"}}}}`);
+    const helm = (name: string) =>
+      b.programs.calls.find((c) => c.cmd === 'helm' && c.args.includes('upgrade') && c.args.includes(name))!.args;
+    expect(helm('aws-ebs-csi-driver')).toContain(
+      `controller.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${ms.irsa!.ebsCsiRoleArn}`,
+    );
+    expect(helm('cluster-autoscaler')).toContain(
+      `rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${ms.irsa!.clusterAutoscalerRoleArn}`,
+    );
+    expect(b.events).toContain(
+      `kubectl --kubeconfig ${hostPath(b.ctx, '/etc/kubernetes/admin.conf')} -n kube-system patch deployment ebs-csi-controller --type merge -p {"spec":{"template":{"spec":{"hostNetwork":false,"dnsPolicy":"ClusterFirst"}}}}`,
+    );
   });
 
   it("a joining master's JoinConfiguration carries the patches directory, so its kube-apiserver gets the issuer flags too (and none without IRSA)", async () => {

@@ -15,7 +15,16 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentAws } from '../../../src/agent/context.js';
 import { addonsFingerprint } from '../../../src/agent/decide/addons.js';
-import { addonsAfterJoin, adoptFirstMaster, InitFailed, initWithRetries, joinControlPlane, masterSettingsOf, recordAddonsInstalled, takeAddonsTurn } from '../../../src/agent/master/boot.js';
+import {
+  addonsAfterJoin,
+  adoptFirstMaster,
+  InitFailed,
+  initWithRetries,
+  joinControlPlane,
+  masterSettingsOf,
+  recordAddonsInstalled,
+  takeAddonsTurn,
+} from '../../../src/agent/master/boot.js';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { labelNodeRoles, newBootstrapToken, nodeNames, renewJoinToken } from '../../../src/agent/master/day-jobs.js';
 import { claim } from '../../../src/agent/master/records.js';
@@ -65,20 +74,41 @@ const reports = () => {
 
 describe('kubeadm init that fails on every try', () => {
   it('is reset and retried, then the instance reports failed at init and marks itself Unhealthy', async () => {
-    const programs = new FakePrograms((cmd, args) => (cmd === 'kubeadm' && args[0] === 'init' ? fail(1, `[preflight] bootstrap token abcdef.0123456789abcdef\nerror execution phase wait-control-plane: timed out`) : undefined));
+    const programs = new FakePrograms((cmd, args) =>
+      cmd === 'kubeadm' && args[0] === 'init'
+        ? fail(1, `[preflight] bootstrap token abcdef.0123456789abcdef\nerror execution phase wait-control-plane: timed out`)
+        : undefined,
+    );
     const r = reports();
-    const m = testMaster({ instanceId: 'i-0123456789abcdef0', group: 'master', ip: '10.0.1.5', aws, bucket: 'b', sink: r.sink, programs, waits: { initAttempts: 3 } });
+    const m = testMaster({
+      instanceId: 'i-0123456789abcdef0',
+      group: 'master',
+      ip: '10.0.1.5',
+      aws,
+      bucket: 'b',
+      sink: r.sink,
+      programs,
+      waits: { initAttempts: 3 },
+    });
     const ms = masterSettingsOf(m.ctx);
     const restores: number[] = [];
     const restore = async () => (restores.push(1), {});
     await expect(m.reporter.phase('init', () => initWithRetries(m.ctx, ms, restore, {}))).rejects.toBeInstanceOf(ReportedFailure);
 
     // three inits, a reset after each of the first two (then pki and the restore again), never after the last
-    expect(programs.commands().filter((c) => c.startsWith('kubeadm'))).toEqual(['kubeadm init --config', 'kubeadm reset -f', 'kubeadm init --config', 'kubeadm reset -f', 'kubeadm init --config']);
+    expect(programs.commands().filter((c) => c.startsWith('kubeadm'))).toEqual([
+      'kubeadm init --config',
+      'kubeadm reset -f',
+      'kubeadm init --config',
+      'kubeadm reset -f',
+      'kubeadm init --config',
+    ]);
     expect(restores).toHaveLength(2);
     expect(s3.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key === 'pki/ca.key')).toHaveLength(2);
     // the group is asked to replace this instance, without waiting for its grace period
-    expect(asg.commandCalls(SetInstanceHealthCommand).map((c) => c.args[0].input)).toEqual([{ InstanceId: 'i-0123456789abcdef0', HealthStatus: 'Unhealthy', ShouldRespectGracePeriod: false }]);
+    expect(asg.commandCalls(SetInstanceHealthCommand).map((c) => c.args[0].input)).toEqual([
+      { InstanceId: 'i-0123456789abcdef0', HealthStatus: 'Unhealthy', ShouldRespectGracePeriod: false },
+    ]);
     // the report: failed at init, the program's last lines, the token redacted
     const last = parseBootReport(r.written[r.written.length - 1]!);
     if (last instanceof Error) throw last;
@@ -92,7 +122,16 @@ describe('kubeadm init that fails on every try', () => {
   it('says so when SetInstanceHealth itself fails (the init failure stays the error)', async () => {
     asg.on(SetInstanceHealthCommand).rejects(new Error('AccessDenied'));
     const programs = new FakePrograms((cmd, args) => (cmd === 'kubeadm' && args[0] === 'init' ? fail(1, 'boom') : undefined));
-    const m = testMaster({ instanceId: 'i-0123456789abcdef1', group: 'master', ip: '10.0.1.6', aws, bucket: 'b', sink: reports().sink, programs, waits: { initAttempts: 1 } });
+    const m = testMaster({
+      instanceId: 'i-0123456789abcdef1',
+      group: 'master',
+      ip: '10.0.1.6',
+      aws,
+      bucket: 'b',
+      sink: reports().sink,
+      programs,
+      waits: { initAttempts: 1 },
+    });
     const e = await initWithRetries(m.ctx, masterSettingsOf(m.ctx), async () => ({}), {}).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(InitFailed);
     expect((e as Error).message).toMatch(/could NOT mark itself Unhealthy \(AccessDenied\)/);
@@ -101,8 +140,18 @@ describe('kubeadm init that fails on every try', () => {
   it('a second try that works needs no Unhealthy; a restored data dir passes the etcd-dir preflight', async () => {
     let n = 0;
     const programs = new FakePrograms((cmd, args) => (cmd === 'kubeadm' && args[0] === 'init' && ++n === 1 ? fail(1, 'flake') : undefined));
-    const m = testMaster({ instanceId: 'i-0123456789abcdef2', group: 'master', ip: '10.0.1.7', aws, bucket: 'b', sink: reports().sink, programs });
-    await initWithRetries(m.ctx, masterSettingsOf(m.ctx), async () => ({ key: 'etcd/20261205T100000Z.db' }), { key: 'etcd/20261205T100000Z.db' });
+    const m = testMaster({
+      instanceId: 'i-0123456789abcdef2',
+      group: 'master',
+      ip: '10.0.1.7',
+      aws,
+      bucket: 'b',
+      sink: reports().sink,
+      programs,
+    });
+    await initWithRetries(m.ctx, masterSettingsOf(m.ctx), async () => ({ key: 'etcd/20261205T100000Z.db' }), {
+      key: 'etcd/20261205T100000Z.db',
+    });
     expect(asg.commandCalls(SetInstanceHealthCommand)).toHaveLength(0);
     const cfg = readFileSync(`${m.ctx.root}/etc/kubernetes/kubeadm.yaml`, 'utf8');
     expect(cfg).toContain('DirAvailable--var-lib-etcd');
@@ -112,7 +161,16 @@ describe('kubeadm init that fails on every try', () => {
 
 describe('conditional writes', () => {
   it('PreconditionFailed (412) is a lost race; the body is the scripts` flat JSON with IfNoneMatch *', async () => {
-    s3.on(PutObjectCommand).rejectsOnce(new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: 'At least one of the pre-conditions you specified did not hold' })).resolves({});
+    s3.on(PutObjectCommand)
+      .rejectsOnce(
+        new S3ServiceException({
+          name: 'PreconditionFailed',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 412 },
+          message: 'At least one of the pre-conditions you specified did not hold',
+        }),
+      )
+      .resolves({});
     expect(await claim(aws, 'b', 'etcd/control-plane/init.json', { group: 'master', instanceId: 'i-1' })).toBe('lost');
     expect(await claim(aws, 'b', 'etcd/control-plane/init.json', { group: 'master', instanceId: 'i-1' })).toBe('won');
     const p = puts()[1]!;
@@ -121,7 +179,9 @@ describe('conditional writes', () => {
   });
 
   it('any other failure is not a lost race: it is thrown', async () => {
-    s3.on(PutObjectCommand).rejects(new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'denied' }));
+    s3.on(PutObjectCommand).rejects(
+      new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'denied' }),
+    );
     await expect(claim(aws, 'b', 'etcd/control-plane/init.json', { group: 'master', instanceId: 'i-1' })).rejects.toThrow(/denied/);
   });
 });
@@ -129,14 +189,28 @@ describe('conditional writes', () => {
 describe('joining the control plane', () => {
   it('reads join/ each try; a failed join is reset (pki fetched again) and retried; the config (0600, token inside) is removed after', async () => {
     const token = 'abcdef.0123456789abcdef';
-    const hash = caCertHash(pki['pki/ca.crt'] ?? '') ;
+    const hash = caCertHash(pki['pki/ca.crt'] ?? '');
     s3.on(GetObjectCommand, { Key: 'join/token' }).resolves(body(`${token}\n`));
     s3.on(GetObjectCommand, { Key: 'join/ca-cert-hash' }).resolves(body(`${hash}\n`));
     let n = 0;
-    const programs = new FakePrograms((cmd, args) => (cmd === 'kubeadm' && args[0] === 'join' && ++n === 1 ? fail(1, `could not join with ${token}`) : undefined));
-    const m = testMaster({ instanceId: 'i-0123456789abcdef3', group: 'master-2', ip: '10.0.2.5', aws, bucket: 'b', sink: reports().sink, programs });
+    const programs = new FakePrograms((cmd, args) =>
+      cmd === 'kubeadm' && args[0] === 'join' && ++n === 1 ? fail(1, `could not join with ${token}`) : undefined,
+    );
+    const m = testMaster({
+      instanceId: 'i-0123456789abcdef3',
+      group: 'master-2',
+      ip: '10.0.2.5',
+      aws,
+      bucket: 'b',
+      sink: reports().sink,
+      programs,
+    });
     await joinControlPlane(m.ctx, masterSettingsOf(m.ctx));
-    expect(programs.commands().filter((c) => c.startsWith('kubeadm'))).toEqual(['kubeadm join --config', 'kubeadm reset -f', 'kubeadm join --config']);
+    expect(programs.commands().filter((c) => c.startsWith('kubeadm'))).toEqual([
+      'kubeadm join --config',
+      'kubeadm reset -f',
+      'kubeadm join --config',
+    ]);
     expect(s3.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key === 'join/token')).toHaveLength(2);
     expect(existsSync(`${m.ctx.root}/etc/kubernetes/kubeadm-join.yaml`)).toBe(false);
     expect(m.logs.join('\n')).not.toContain(token);
@@ -144,7 +218,16 @@ describe('joining the control plane', () => {
 
   it('waits for join/ while it is empty, then fails with the reason after the last try', async () => {
     const programs = new FakePrograms();
-    const m = testMaster({ instanceId: 'i-0123456789abcdef4', group: 'master-2', ip: '10.0.2.6', aws, bucket: 'b', sink: reports().sink, programs, waits: { masterJoinAttempts: 2 } });
+    const m = testMaster({
+      instanceId: 'i-0123456789abcdef4',
+      group: 'master-2',
+      ip: '10.0.2.6',
+      aws,
+      bucket: 'b',
+      sink: reports().sink,
+      programs,
+      waits: { masterJoinAttempts: 2 },
+    });
     await expect(joinControlPlane(m.ctx, masterSettingsOf(m.ctx))).rejects.toThrow(/join\/ holds no token yet/);
     expect(programs.calls.filter((c) => c.cmd === 'kubeadm')).toHaveLength(0);
   });
@@ -153,7 +236,15 @@ describe('joining the control plane', () => {
 describe('day jobs', () => {
   it('the join token is made by the agent, handed to kubeadm, written after the CA hash', async () => {
     const programs = new FakePrograms();
-    const m = testMaster({ instanceId: 'i-0123456789abcdef5', group: 'master', ip: '10.0.1.5', aws, bucket: 'b', sink: reports().sink, programs });
+    const m = testMaster({
+      instanceId: 'i-0123456789abcdef5',
+      group: 'master',
+      ip: '10.0.1.5',
+      aws,
+      bucket: 'b',
+      sink: reports().sink,
+      programs,
+    });
     const { mkdirSync, writeFileSync } = await import('node:fs');
     mkdirSync(`${m.ctx.root}/etc/kubernetes/pki`, { recursive: true });
     writeFileSync(`${m.ctx.root}/etc/kubernetes/pki/ca.crt`, pki['pki/ca.crt']!);
@@ -171,14 +262,31 @@ describe('day jobs', () => {
 
   it('node roles: only the nodes the selector returns are labelled, from kubectl`s JSON', async () => {
     const nodes = (names: string[]) => ok(JSON.stringify({ kind: 'List', items: names.map((name) => ({ metadata: { name } })) }));
-    const programs = new FakePrograms((cmd, args) => (cmd === 'kubectl' && args.includes('get') ? (args.some((a) => a.startsWith('kubeaz.io/role=node,')) ? nodes(['w1', 'w2']) : nodes([])) : undefined));
-    const m = testMaster({ instanceId: 'i-0123456789abcdef6', group: 'master', ip: '10.0.1.5', aws, bucket: 'b', sink: reports().sink, programs });
+    const programs = new FakePrograms((cmd, args) =>
+      cmd === 'kubectl' && args.includes('get')
+        ? args.some((a) => a.startsWith('kubeaz.io/role=node,'))
+          ? nodes(['w1', 'w2'])
+          : nodes([])
+        : undefined,
+    );
+    const m = testMaster({
+      instanceId: 'i-0123456789abcdef6',
+      group: 'master',
+      ip: '10.0.1.5',
+      aws,
+      bucket: 'b',
+      sink: reports().sink,
+      programs,
+    });
     expect(await labelNodeRoles(m.ctx)).toEqual(['w1', 'w2']);
     expect(programs.calls.filter((c) => c.args.includes('label')).map((c) => c.args.slice(2))).toEqual([
       ['label', 'node', 'w1', 'node-role.kubernetes.io/node=', '--overwrite'],
       ['label', 'node', 'w2', 'node-role.kubernetes.io/node=', '--overwrite'],
     ]);
-    expect(programs.calls.filter((c) => c.args.includes('get')).map((c) => c.args[5])).toEqual(['kubeaz.io/role=node,!node-role.kubernetes.io/node', 'kubeaz.io/role=loadbalancer,!node-role.kubernetes.io/loadbalancer']);
+    expect(programs.calls.filter((c) => c.args.includes('get')).map((c) => c.args[5])).toEqual([
+      'kubeaz.io/role=node,!node-role.kubernetes.io/node',
+      'kubeaz.io/role=loadbalancer,!node-role.kubernetes.io/loadbalancer',
+    ]);
     expect(nodeNames('{"items":[]}')).toEqual([]);
   });
 });
@@ -189,23 +297,53 @@ describe('a cluster grown from one master (no init.json)', () => {
     const etcd = new FakeEtcd();
     const first = etcd.add('10.0.1.4', 'ip-10-0-1-4.eu-west-1.compute.internal');
     etcd.add('10.0.2.5', 'ip-10-0-2-5.eu-west-1.compute.internal');
-    const node = { metadata: { labels: { 'kubeaz.io/node-group': 'master' } }, spec: { providerID: 'aws:///eu-west-1a/i-0firstmaster000001' } };
-    const programs = new FakePrograms((cmd, args) => (cmd === 'kubectl' && args.includes(first.name) ? ok(JSON.stringify(node)) : cmd === 'kubectl' ? fail(1, 'NotFound') : undefined));
-    const m = testMaster({ instanceId: 'i-0123456789abcdef7', group: 'master-2', ip: '10.0.2.5', aws, bucket: 'b', sink: reports().sink, programs });
+    const node = {
+      metadata: { labels: { 'kubeaz.io/node-group': 'master' } },
+      spec: { providerID: 'aws:///eu-west-1a/i-0firstmaster000001' },
+    };
+    const programs = new FakePrograms((cmd, args) =>
+      cmd === 'kubectl' && args.includes(first.name) ? ok(JSON.stringify(node)) : cmd === 'kubectl' ? fail(1, 'NotFound') : undefined,
+    );
+    const m = testMaster({
+      instanceId: 'i-0123456789abcdef7',
+      group: 'master-2',
+      ip: '10.0.2.5',
+      aws,
+      bucket: 'b',
+      sink: reports().sink,
+      programs,
+    });
     expect(await adoptFirstMaster(m.ctx, { etcd, apiUp: async () => true, agentCommand: [] })).toEqual(['i-0firstmaster000001']);
-    const writes = puts().map((p) => ({ key: p.Key, ifNoneMatch: p.IfNoneMatch, body: JSON.parse(String(p.Body)) as Record<string, string> }));
+    const writes = puts().map((p) => ({
+      key: p.Key,
+      ifNoneMatch: p.IfNoneMatch,
+      body: JSON.parse(String(p.Body)) as Record<string, string>,
+    }));
     expect(writes.map((w) => [w.key, w.ifNoneMatch])).toEqual([
       ['etcd/control-plane/members/master.json', '*'],
       ['etcd/control-plane/init.json', '*'],
     ]);
-    expect(writes[0]!.body).toMatchObject({ group: 'master', memberId: first.idHex, instanceId: 'i-0firstmaster000001', clientURL: 'https://10.0.1.4:2379' });
+    expect(writes[0]!.body).toMatchObject({
+      group: 'master',
+      memberId: first.idHex,
+      instanceId: 'i-0firstmaster000001',
+      clientURL: 'https://10.0.1.4:2379',
+    });
     expect(writes[1]!.body).toMatchObject({ group: 'master', instanceId: 'i-0firstmaster000001', adopted: 'true' });
   });
 
   it('nothing when init.json exists', async () => {
     s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'etcd/control-plane/init.json' }] });
     s3.on(GetObjectCommand, { Key: 'etcd/control-plane/init.json' }).resolves(body('{"group":"master","instanceId":"i-0abc"}'));
-    const m = testMaster({ instanceId: 'i-0123456789abcdef8', group: 'master-2', ip: '10.0.2.6', aws, bucket: 'b', sink: reports().sink, programs: new FakePrograms() });
+    const m = testMaster({
+      instanceId: 'i-0123456789abcdef8',
+      group: 'master-2',
+      ip: '10.0.2.6',
+      aws,
+      bucket: 'b',
+      sink: reports().sink,
+      programs: new FakePrograms(),
+    });
     expect(await adoptFirstMaster(m.ctx, { etcd: new FakeEtcd(), apiUp: async () => true, agentCommand: [] })).toEqual([]);
     expect(puts()).toHaveLength(0);
   });
@@ -214,7 +352,8 @@ describe('a cluster grown from one master (no init.json)', () => {
 describe('the add-ons after a rollout (etcd/control-plane/addons.json)', () => {
   const KEY = 'etcd/control-plane/addons.json';
   const MINE = addonsFingerprint(MASTER_SETTINGS, '1.34.2');
-  const s3Error = (name: string, status: number) => new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status }, message: name });
+  const s3Error = (name: string, status: number) =>
+    new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status }, message: name });
 
   /**
    * The bucket as S3 keeps it: objects with ETags, PutObject honouring IfNoneMatch '*' and IfMatch
@@ -264,13 +403,34 @@ describe('the add-ons after a rollout (etcd/control-plane/addons.json)', () => {
         if (r instanceof Error) throw r;
         return r;
       },
-      addonsPuts: () => puts().filter((p) => p.Key === KEY).map((p) => ({ IfMatch: p.IfMatch, IfNoneMatch: p.IfNoneMatch, state: (JSON.parse(String(p.Body)) as AddonsRecord).state })),
+      addonsPuts: () =>
+        puts()
+          .filter((p) => p.Key === KEY)
+          .map((p) => ({ IfMatch: p.IfMatch, IfNoneMatch: p.IfNoneMatch, state: (JSON.parse(String(p.Body)) as AddonsRecord).state })),
     };
   }
-  const record = (over: Partial<AddonsRecord>): string => renderRecord({ fingerprint: MINE, by: 'i-0000000000000old1', group: 'master', state: 'installed', at: '2026-11-28T10:00:00Z', ...over });
+  const record = (over: Partial<AddonsRecord>): string =>
+    renderRecord({
+      fingerprint: MINE,
+      by: 'i-0000000000000old1',
+      group: 'master',
+      state: 'installed',
+      at: '2026-11-28T10:00:00Z',
+      ...over,
+    });
   const joiner = (n: number, waits = {}) =>
-    testMaster({ instanceId: `i-00000000000000j${n}`, group: `master-${n}`, ip: `10.0.${n}.5`, aws, bucket: 'b', sink: reports().sink, programs: new FakePrograms(), waits });
-  const helmUpgrades = (m: ReturnType<typeof joiner>) => m.programs.calls.filter((c) => c.cmd === 'helm' && c.args.includes('upgrade')).map((c) => c.args[c.args.indexOf('--install') + 1]);
+    testMaster({
+      instanceId: `i-00000000000000j${n}`,
+      group: `master-${n}`,
+      ip: `10.0.${n}.5`,
+      aws,
+      bucket: 'b',
+      sink: reports().sink,
+      programs: new FakePrograms(),
+      waits,
+    });
+  const helmUpgrades = (m: ReturnType<typeof joiner>) =>
+    m.programs.calls.filter((c) => c.cmd === 'helm' && c.args.includes('upgrade')).map((c) => c.args[c.args.indexOf('--install') + 1]);
   const ALL = ['cilium', 'aws-cloud-controller-manager', 'aws-ebs-csi-driver', 'cluster-autoscaler', 'aws-node-termination-handler'];
 
   it('a joined master whose settings differ from the recorded ones claims the record (IfMatch what it read), installs, and records installed', async () => {
@@ -297,9 +457,26 @@ describe('the add-ons after a rollout (etcd/control-plane/addons.json)', () => {
   });
 
   it('IRSA switched on is other settings too: the webhook goes in, the controllers get their roles', async () => {
-    const b = bucket({ [KEY]: record({}), [POD_IDENTITY_WEBHOOK_KEY]: podIdentityWebhookManifest('public.ecr.aws/eks/amazon-eks-pod-identity-webhook:3a28f52', 'eu-west-1') });
-    const irsa = { serviceAccountIssuer: 'https://oidc.example.com', defaultServiceAccountIssuer: 'https://kubernetes.default.svc', ebsCsiRoleArn: 'arn:aws:iam::1:role/ebs', clusterAutoscalerRoleArn: 'arn:aws:iam::1:role/ca' };
-    const m = testMaster({ instanceId: 'i-00000000000000j3', group: 'master-3', ip: '10.0.3.5', aws, bucket: 'b', sink: reports().sink, programs: new FakePrograms(), master: { ...MASTER_SETTINGS, irsa } });
+    const b = bucket({
+      [KEY]: record({}),
+      [POD_IDENTITY_WEBHOOK_KEY]: podIdentityWebhookManifest('public.ecr.aws/eks/amazon-eks-pod-identity-webhook:3a28f52', 'eu-west-1'),
+    });
+    const irsa = {
+      serviceAccountIssuer: 'https://oidc.example.com',
+      defaultServiceAccountIssuer: 'https://kubernetes.default.svc',
+      ebsCsiRoleArn: 'arn:aws:iam::1:role/ebs',
+      clusterAutoscalerRoleArn: 'arn:aws:iam::1:role/ca',
+    };
+    const m = testMaster({
+      instanceId: 'i-00000000000000j3',
+      group: 'master-3',
+      ip: '10.0.3.5',
+      aws,
+      bucket: 'b',
+      sink: reports().sink,
+      programs: new FakePrograms(),
+      master: { ...MASTER_SETTINGS, irsa },
+    });
     // a joined master has the cluster CA on disk (kubeadm join --control-plane fetched it): the webhook's certificate is signed with it
     mkdirSync(`${m.ctx.root}/etc/kubernetes/pki`, { recursive: true });
     writeFileSync(`${m.ctx.root}/etc/kubernetes/pki/ca.crt`, pki['pki/ca.crt']!);
@@ -311,18 +488,32 @@ describe('the add-ons after a rollout (etcd/control-plane/addons.json)', () => {
   });
 
   it('another master installing right now (running per EC2, claimed recently): skip', async () => {
-    const b = bucket({ [KEY]: record({ state: 'installing', by: 'i-0000000000000liv1', at: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z') }) });
-    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0000000000000liv1', State: { Name: 'running' } }] }] });
+    const b = bucket({
+      [KEY]: record({
+        state: 'installing',
+        by: 'i-0000000000000liv1',
+        at: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      }),
+    });
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0000000000000liv1', State: { Name: 'running' } }] }] });
     const m = joiner(2);
     expect(await addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx))).toBe('skipped');
-    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toEqual([{ Name: 'instance-id', Values: ['i-0000000000000liv1'] }]);
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters).toEqual([
+      { Name: 'instance-id', Values: ['i-0000000000000liv1'] },
+    ]);
     expect(helmUpgrades(m)).toEqual([]);
     expect(b.addonsPuts()).toEqual([]);
   });
 
   it('… but its instance terminated: the install is taken over', async () => {
-    const b = bucket({ [KEY]: record({ state: 'installing', by: 'i-0000000000000dead', at: new Date(Date.now() - 60_000).toISOString() }) });
-    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0000000000000dead', State: { Name: 'terminated' } }] }] });
+    const b = bucket({
+      [KEY]: record({ state: 'installing', by: 'i-0000000000000dead', at: new Date(Date.now() - 60_000).toISOString() }),
+    });
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0000000000000dead', State: { Name: 'terminated' } }] }] });
     const m = joiner(2);
     expect(await addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx))).toBe('installed');
     expect(helmUpgrades(m)).toEqual(ALL);
@@ -337,7 +528,9 @@ describe('the add-ons after a rollout (etcd/control-plane/addons.json)', () => {
     const [winner, loser] = results[0] === 'installed' ? [m2, m3] : [m3, m2];
     expect(helmUpgrades(winner)).toEqual(ALL);
     expect(loser.programs.calls.filter((c) => c.cmd === 'helm')).toEqual([]);
-    expect(loser.logs.join('\n')).toMatch(/another master claimed s3:\/\/b\/etcd\/control-plane\/addons.json first \(S3 answered PreconditionFailed\)/);
+    expect(loser.logs.join('\n')).toMatch(
+      /another master claimed s3:\/\/b\/etcd\/control-plane\/addons.json first \(S3 answered PreconditionFailed\)/,
+    );
     // both tried to create it; the winner then wrote installed over its own claim
     expect(b.addonsPuts().filter((p) => p.IfNoneMatch === '*')).toHaveLength(2);
     expect(b.record()).toMatchObject({ by: winner.ctx.identity.instanceId, state: 'installed', fingerprint: MINE });
@@ -349,14 +542,30 @@ describe('the add-ons after a rollout (etcd/control-plane/addons.json)', () => {
     const results = await Promise.all([m2, m3].map((m) => addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx))));
     expect([...results].sort()).toEqual(['installed', 'skipped']);
     expect(helmUpgrades(m2).length + helmUpgrades(m3).length).toBe(ALL.length);
-    expect(b.addonsPuts().filter((p) => p.state === 'installing').map((p) => p.IfMatch)).toEqual([b.etags[0], b.etags[0]]);
+    expect(
+      b
+        .addonsPuts()
+        .filter((p) => p.state === 'installing')
+        .map((p) => p.IfMatch),
+    ).toEqual([b.etags[0], b.etags[0]]);
   });
 
   it('a failed install fails the phase (as on the init master) and leaves the claim installing for a later master', async () => {
     const b = bucket({ [KEY]: record({ fingerprint: 'f'.repeat(64) }) });
-    const programs = new FakePrograms((cmd, args) => (cmd === 'helm' && args.includes('upgrade') && args.includes('cilium') ? fail(1, 'Error: cilium chart not found') : undefined));
+    const programs = new FakePrograms((cmd, args) =>
+      cmd === 'helm' && args.includes('upgrade') && args.includes('cilium') ? fail(1, 'Error: cilium chart not found') : undefined,
+    );
     const r = reports();
-    const m = testMaster({ instanceId: 'i-00000000000000j2', group: 'master-2', ip: '10.0.2.5', aws, bucket: 'b', sink: r.sink, programs, waits: { addonAttempts: 1 } });
+    const m = testMaster({
+      instanceId: 'i-00000000000000j2',
+      group: 'master-2',
+      ip: '10.0.2.5',
+      aws,
+      bucket: 'b',
+      sink: r.sink,
+      programs,
+      waits: { addonAttempts: 1 },
+    });
     await expect(m.reporter.phase('addons', () => addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx)))).rejects.toBeInstanceOf(ReportedFailure);
     const last = parseBootReport(r.written[r.written.length - 1]!);
     if (last instanceof Error) throw last;

@@ -75,7 +75,9 @@ describe('kubeadm configuration from typed objects', () => {
     expect(join).toEqual({
       apiVersion: 'kubeadm.k8s.io/v1beta3',
       kind: 'JoinConfiguration',
-      discovery: { bootstrapToken: { apiServerEndpoint: 'master.demo-dev.internal:443', token: 'abcdef.0123456789abcdef', caCertHashes: [hash] } },
+      discovery: {
+        bootstrapToken: { apiServerEndpoint: 'master.demo-dev.internal:443', token: 'abcdef.0123456789abcdef', caCertHashes: [hash] },
+      },
       nodeRegistration: {
         name: input.nodeName,
         criSocket: 'unix:///run/containerd/containerd.sock',
@@ -94,7 +96,9 @@ describe('kubeadm configuration from typed objects', () => {
   });
 
   it('the IRSA issuer patch puts the new issuer first and keeps the default audience', () => {
-    const p = JSON.parse(apiserverIssuerPatch('https://b.s3.eu-west-1.amazonaws.com', 'https://kubernetes.default.svc.cluster.local')) as Array<{ path: string; value: string }>;
+    const p = JSON.parse(
+      apiserverIssuerPatch('https://b.s3.eu-west-1.amazonaws.com', 'https://kubernetes.default.svc.cluster.local'),
+    ) as Array<{ path: string; value: string }>;
     expect(p.map((o) => o.path)).toEqual(['/spec/containers/0/command/1', '/spec/containers/0/command/-', '/spec/containers/0/command/-']);
     expect(p[0]!.value).toBe('--service-account-issuer=https://b.s3.eu-west-1.amazonaws.com');
     expect(p[2]!.value).toBe('--api-audiences=https://kubernetes.default.svc.cluster.local');
@@ -107,7 +111,13 @@ describe('the IRSA issuer patch applied to the kube-apiserver command kubeadm wr
     const DEFAULT = 'https://kubernetes.default.svc.cluster.local';
     const patch = JSON.parse(apiserverIssuerPatch(ISSUER, DEFAULT)) as Array<{ op: string; path: string; value: string }>;
     // kubeadm's static pod command: the binary, then its flags sorted, the default issuer among them
-    const command = ['kube-apiserver', '--advertise-address=10.0.0.5', `--service-account-issuer=${DEFAULT}`, '--service-account-key-file=/etc/kubernetes/pki/sa.pub', '--service-account-signing-key-file=/etc/kubernetes/pki/sa.key'];
+    const command = [
+      'kube-apiserver',
+      '--advertise-address=10.0.0.5',
+      `--service-account-issuer=${DEFAULT}`,
+      '--service-account-key-file=/etc/kubernetes/pki/sa.pub',
+      '--service-account-signing-key-file=/etc/kubernetes/pki/sa.key',
+    ];
     for (const p of patch) {
       expect(p.op).toBe('add');
       const at = p.path.replace('/spec/containers/0/command/', '');
@@ -116,7 +126,10 @@ describe('the IRSA issuer patch applied to the kube-apiserver command kubeadm wr
     }
     expect(command[0]).toBe('kube-apiserver');
     expect(command[1]).toBe(`--service-account-issuer=${ISSUER}`);
-    expect(command.filter((c) => c.startsWith('--service-account-issuer='))).toEqual([`--service-account-issuer=${ISSUER}`, `--service-account-issuer=${DEFAULT}`]);
+    expect(command.filter((c) => c.startsWith('--service-account-issuer='))).toEqual([
+      `--service-account-issuer=${ISSUER}`,
+      `--service-account-issuer=${DEFAULT}`,
+    ]);
     expect(command).toContain(`--service-account-jwks-uri=${ISSUER}/openid/v1/jwks`);
     expect(command).toContain(`--api-audiences=${DEFAULT}`);
     expect(command).toHaveLength(8);
@@ -124,7 +137,12 @@ describe('the IRSA issuer patch applied to the kube-apiserver command kubeadm wr
 });
 
 describe('systemd units rendered from TS', () => {
-  const units = masterUnits({ clusterId: 'demo-dev', bucket: 'kubeaz-demo-dev-123', backupIntervalMinutes: 30, agent: ['/usr/bin/node-22', '/opt/kubeaz/kubeaz-agent.mjs'] });
+  const units = masterUnits({
+    clusterId: 'demo-dev',
+    bucket: 'kubeaz-demo-dev-123',
+    backupIntervalMinutes: 30,
+    agent: ['/usr/bin/node-22', '/opt/kubeaz/kubeaz-agent.mjs'],
+  });
   const byName = Object.fromEntries(units.map((u) => [u.name, u.text]));
 
   it('the backup timer runs the agent`s backup on the interval; the first snapshot is the agent`s own at boot', () => {

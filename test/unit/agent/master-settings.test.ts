@@ -36,12 +36,23 @@ describe('master settings', () => {
       .replace('backupRetentionDays: 7', 'backupRetentionDays: 30');
     const spec = parseSpec(text, 'cluster.yaml', NOW).spec;
     const names = naming(spec);
-    const templates = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, readFileSync(new URL(`../../../templates/${t}`, import.meta.url), 'utf8')]));
+    const templates = Object.fromEntries(
+      TEMPLATE_NAMES.map((t) => [t, readFileSync(new URL(`../../../templates/${t}`, import.meta.url), 'utf8')]),
+    );
     const g = deriveGraph(spec, { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0' }, templates });
     const config = parseAgentConfig((g.nodes.find((n) => n.key === 'object/agent/config.json')!.props as { body: string }).body);
     if (config instanceof Error) throw config;
     // KUBERNETES_VERSION, POD_CIDR, SERVICE_CIDR, VPC_CIDR, INTERNAL_DOMAIN, MASTER_DNS
-    expect(config).toMatchObject({ clusterId: 'demo-dev', region: 'us-east-1', kubernetesVersion: spec.spec.kubernetesVersion, podCidr: POD_CIDR, serviceCidr: SERVICE_CIDR, vpcCidr: '10.0.0.0/16', internalDomain: names.internalDomain, apiEndpoint: `master.${names.internalDomain}:443` });
+    expect(config).toMatchObject({
+      clusterId: 'demo-dev',
+      region: 'us-east-1',
+      kubernetesVersion: spec.spec.kubernetesVersion,
+      podCidr: POD_CIDR,
+      serviceCidr: SERVICE_CIDR,
+      vpcCidr: '10.0.0.0/16',
+      internalDomain: names.internalDomain,
+      apiEndpoint: `master.${names.internalDomain}:443`,
+    });
     const ms = parseMasterSettings(config.master);
     if (ms instanceof Error) throw ms;
     const row = addonsFor(spec.spec.kubernetesVersion).addons;
@@ -80,7 +91,9 @@ describe('master settings', () => {
 
   it('create puts them in agent/config.json: the agent reads the document, then its master settings', () => {
     const spec = parseSpec(example, 'cluster.example.yaml', NOW).spec;
-    const templates = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, readFileSync(new URL(`../../../templates/${t}`, import.meta.url), 'utf8')]));
+    const templates = Object.fromEntries(
+      TEMPLATE_NAMES.map((t) => [t, readFileSync(new URL(`../../../templates/${t}`, import.meta.url), 'utf8')]),
+    );
     const g = deriveGraph(spec, { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0' }, templates });
     const node = g.nodes.find((n) => n.key === 'object/agent/config.json')!;
     const config = parseAgentConfig((node.props as { body: string }).body);

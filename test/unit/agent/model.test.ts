@@ -12,11 +12,17 @@ import { parseSpec } from '../../../src/spec/load.js';
 import { al2023ReleaseBefore, al2023ReleaseOf, NODEJS } from '../../../src/spec/versions.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const walk = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
+const walk = (dir: string): string[] =>
+  readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
 const tdir = join(ROOT, 'templates');
 const templates = Object.fromEntries(walk(tdir).map((p) => [relative(tdir, p), readFileSync(p, 'utf8')]));
 const agent = agentBundleOf('// a pretend agent\nconsole.log("hi");\n');
-const facts: Facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' }, templates, agent };
+const facts: Facts = {
+  accountId: '123456789012',
+  images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' },
+  templates,
+  agent,
+};
 const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
 const spec = (text = example) => parseSpec(text, 'c.yaml', new Date('2026-01-15T00:00:00Z')).spec;
 type Obj = { key: string; kind: string; props: { objectKey: string; body: string; contentType: string } };
@@ -34,16 +40,18 @@ describe('the agent in the graph', () => {
     expect(objects.map((o) => o.props.objectKey)).toContain(AGENT_CONFIG_KEY);
   });
 
-  it('renders a configuration the agent accepts (records/agent-config.ts): the cluster\'s facts, the same text for the same spec', () => {
+  it("renders a configuration the agent accepts (records/agent-config.ts): the cluster's facts, the same text for the same spec", () => {
     const text = objects.find((o) => o.props.objectKey === AGENT_CONFIG_KEY)!.props.body;
     const c = agentConfigSchema.parse(JSON.parse(text));
     expect(c.apiEndpoint).toBe(`master.${c.internalDomain}:443`);
     expect(JSON.parse(text)).not.toHaveProperty('groups');
     // stable: the same spec renders the same text (no drift, no upload on a re-run)
-    expect(objects.find((o) => o.props.objectKey === AGENT_CONFIG_KEY)!.props.body).toBe((deriveGraph(spec(), facts).nodes.find((n) => n.key === `object/${AGENT_CONFIG_KEY}`) as unknown as Obj).props.body);
+    expect(objects.find((o) => o.props.objectKey === AGENT_CONFIG_KEY)!.props.body).toBe(
+      (deriveGraph(spec(), facts).nodes.find((n) => n.key === `object/${AGENT_CONFIG_KEY}`) as unknown as Obj).props.body,
+    );
   });
 
-  it('each group\'s user data passes its own settings (role, labels, taints, pool) as the agent reads them; adding a group leaves agent/config.json as it was', () => {
+  it("each group's user data passes its own settings (role, labels, taints, pool) as the agent reads them; adding a group leaves agent/config.json as it was", () => {
     const s = spec().spec;
     const settingsOf = (graph: ReturnType<typeof deriveGraph>, group: string) => {
       const ud = (graph.nodes.find((n) => n.key === `lt/${group}`) as unknown as Lt).props.userData;
@@ -60,9 +68,18 @@ describe('the agent in the graph', () => {
         elasticIps: ng.role === 'loadbalancer' ? ng.elasticIps : 0,
       });
     }
-    const more = deriveGraph(spec(example.replace('  nodeGroups:\n', '  nodeGroups:\n    - {name: extra, instanceType: m5.large, minSize: 1, maxSize: 1, labels: {x: y}}\n')), facts);
+    const more = deriveGraph(
+      spec(
+        example.replace(
+          '  nodeGroups:\n',
+          '  nodeGroups:\n    - {name: extra, instanceType: m5.large, minSize: 1, maxSize: 1, labels: {x: y}}\n',
+        ),
+      ),
+      facts,
+    );
     expect(settingsOf(more, 'extra')).toEqual({ role: 'node', labels: { 'kubeaz.io/role': 'node', x: 'y' }, taints: [], elasticIps: 0 });
-    const config = (graph: ReturnType<typeof deriveGraph>) => (graph.nodes.find((n) => n.key === `object/${AGENT_CONFIG_KEY}`) as unknown as Obj).props.body;
+    const config = (graph: ReturnType<typeof deriveGraph>) =>
+      (graph.nodes.find((n) => n.key === `object/${AGENT_CONFIG_KEY}`) as unknown as Obj).props.body;
     expect(config(more)).toBe(config(g));
   });
 
@@ -80,14 +97,21 @@ describe('the agent in the graph', () => {
       expect(ud).toContain(`retry dnf install -y -q '${NODEJS.package}'`);
       expect(ud).toContain(`/${agentBundleKey(agent.sha256)}' "$dir/kubeaz-agent.mjs"`);
       expect(ud).toContain(`echo '${agent.sha256}  '"$dir/kubeaz-agent.mjs" | sha256sum -c --quiet -`);
-      expect(ud).toMatch(new RegExp(`exec '${NODEJS.binary}' "\\$dir/kubeaz-agent.mjs" boot --bucket 'kubeaz-[^']+' --group '${l.key.slice(3)}'`));
+      expect(ud).toMatch(
+        new RegExp(`exec '${NODEJS.binary}' "\\$dir/kubeaz-agent.mjs" boot --bucket 'kubeaz-[^']+' --group '${l.key.slice(3)}'`),
+      );
     }
     // the master runs the same agent: no bootstrap script, nothing of the bucket but the agent's object
     const master = lts.find((l) => l.key === 'lt/master')!.props.userData;
     expect(master).toContain(`Kubernetes ${spec().spec.kubernetesVersion}`);
-    expect(master).toContain(`exec '${NODEJS.binary}' "$dir/kubeaz-agent.mjs" boot --bucket 'kubeaz-demo-dev-123456789012' --group 'master' `);
+    expect(master).toContain(
+      `exec '${NODEJS.binary}' "$dir/kubeaz-agent.mjs" boot --bucket 'kubeaz-demo-dev-123456789012' --group 'master' `,
+    );
     expect(master).not.toMatch(/master\.sh|bootstrap\/|cluster\.env/);
-    expect(master.match(/s3:\/\/[^' ]+/g)).toEqual([`s3://kubeaz-demo-dev-123456789012/${agentBundleKey(agent.sha256)}`, `s3://kubeaz-demo-dev-123456789012/${agentBundleKey(agent.sha256)}`]);
+    expect(master.match(/s3:\/\/[^' ]+/g)).toEqual([
+      `s3://kubeaz-demo-dev-123456789012/${agentBundleKey(agent.sha256)}`,
+      `s3://kubeaz-demo-dev-123456789012/${agentBundleKey(agent.sha256)}`,
+    ]);
     // a new bundle is a new launch template version for every group, masters included (rollout replaces them)
     const g2 = deriveGraph(spec(), { ...facts, agent: agentBundleOf('// another build\n') });
     for (const l of lts) {
@@ -108,7 +132,10 @@ describe('pre-flight: an AMI whose repository has no nodejs22', () => {
   ] as const)('%s → release %s, refused: %s', (name, release, refused) => {
     expect(al2023ReleaseOf(name)).toBe(release);
     const p = nodejsImageProblem('ami-1', name);
-    if (refused) expect(p).toBe(`the image ami-1 (${name}) is AL2023 ${release}, older than ${NODEJS.firstAl2023Release}, the first release whose repository kubeaz knows to carry nodejs22: its instances could not install Node.js 22 to run the kubeaz agent. Use a newer image (or leave spec.ami unset for the latest AL2023)`);
+    if (refused)
+      expect(p).toBe(
+        `the image ami-1 (${name}) is AL2023 ${release}, older than ${NODEJS.firstAl2023Release}, the first release whose repository kubeaz knows to carry nodejs22: its instances could not install Node.js 22 to run the kubeaz agent. Use a newer image (or leave spec.ami unset for the latest AL2023)`,
+      );
     else expect(p).toBeUndefined();
   });
 

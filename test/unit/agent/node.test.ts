@@ -36,7 +36,16 @@ beforeEach(() => {
 });
 
 describe('the JoinConfiguration renderer', () => {
-  const j = { kubernetesVersion: '1.31.4', apiEndpoint: 'master.dev.kube:443', token: TOKEN, caCertHash: HASH, nodeName: 'ip-10-0-1-5.ec2.internal', nodeIp: '10.0.1.5', labels: { 'kubeaz.io/role': 'node', tier: 'apps' }, taints: [{ key: 'dedicated', value: 'apps', effect: 'NoSchedule' as const }] };
+  const j = {
+    kubernetesVersion: '1.31.4',
+    apiEndpoint: 'master.dev.kube:443',
+    token: TOKEN,
+    caCertHash: HASH,
+    nodeName: 'ip-10-0-1-5.ec2.internal',
+    nodeIp: '10.0.1.5',
+    labels: { 'kubeaz.io/role': 'node', tier: 'apps' },
+    taints: [{ key: 'dedicated', value: 'apps', effect: 'NoSchedule' as const }],
+  };
 
   it('renders kubeadm.k8s.io/v1beta4 from 1.31: discovery by token and CA hash, node name and IP, labels and taints', () => {
     expect(parse(renderJoinConfiguration(j))).toEqual({
@@ -59,12 +68,19 @@ describe('the JoinConfiguration renderer', () => {
   it('renders v1beta3 (kubeletExtraArgs as a map) for 1.30', () => {
     const doc = parse(renderJoinConfiguration({ ...j, kubernetesVersion: '1.30.9', taints: [] }));
     expect(doc.apiVersion).toBe('kubeadm.k8s.io/v1beta3');
-    expect(doc.nodeRegistration.kubeletExtraArgs).toEqual({ 'cloud-provider': 'external', 'node-ip': '10.0.1.5', 'node-labels': 'kubeaz.io/role=node,tier=apps' });
+    expect(doc.nodeRegistration.kubeletExtraArgs).toEqual({
+      'cloud-provider': 'external',
+      'node-ip': '10.0.1.5',
+      'node-labels': 'kubeaz.io/role=node,tier=apps',
+    });
     expect(doc.nodeRegistration.taints).toEqual([]);
   });
 
   it('leaves out node-role.kubernetes.io/* labels (NodeRestriction) and refuses a label that could add a flag', () => {
-    expect(kubeletLabels({ 'node-role.kubernetes.io/worker': '', b: '1' }, { zone: 'a' })).toEqual({ labels: { b: '1', zone: 'a' }, skipped: ['node-role.kubernetes.io/worker'] });
+    expect(kubeletLabels({ 'node-role.kubernetes.io/worker': '', b: '1' }, { zone: 'a' })).toEqual({
+      labels: { b: '1', zone: 'a' },
+      skipped: ['node-role.kubernetes.io/worker'],
+    });
     expect(() => formatNodeLabels({ tier: 'x --anonymous-auth=true' })).toThrow(/cannot take safely/);
     expect(() => formatNodeLabels({ tier: 'a,evil=1' })).toThrow(/cannot take safely/);
   });
@@ -89,7 +105,10 @@ describe('node boot', () => {
         const cfg = readFileSync(c.args[2]!, 'utf8');
         seen.push(cfg);
         const code = join(n, cfg);
-        return { code, stderr: code ? `[preflight] Running pre-flight checks\nerror execution phase kubelet-start: token ${TOKEN} rejected\n` : '' };
+        return {
+          code,
+          stderr: code ? `[preflight] Running pre-flight checks\nerror execution phase kubelet-start: token ${TOKEN} rejected\n` : '',
+        };
       }
       return undefined;
     });
@@ -114,7 +133,10 @@ describe('node boot', () => {
     const cfg = parse(seen[0]!);
     expect(cfg.discovery.bootstrapToken).toEqual({ apiServerEndpoint: 'master.dev.kube:443', token: TOKEN, caCertHashes: [HASH] });
     expect(cfg.nodeRegistration.name).toBe('ip-10-0-1-5.ec2.internal');
-    expect(cfg.nodeRegistration.kubeletExtraArgs).toContainEqual({ name: 'node-labels', value: 'kubeaz.io/role=node,tier=apps,topology.kubernetes.io/zone=us-east-1a,kubeaz.io/node-group=workers' });
+    expect(cfg.nodeRegistration.kubeletExtraArgs).toContainEqual({
+      name: 'node-labels',
+      value: 'kubeaz.io/role=node,tier=apps,topology.kubernetes.io/zone=us-east-1a,kubeaz.io/node-group=workers',
+    });
     expect(cfg.nodeRegistration.taints).toEqual([{ key: 'dedicated', value: 'apps', effect: 'NoSchedule' }]);
     expect(existsSync(hostPath(ctx, JOIN_CONFIG_FILE))).toBe(false);
     expect(readFileSync(hostPath(ctx, '/etc/sysctl.d/90-kubernetes.conf'), 'utf8')).toContain('net.ipv4.ip_forward = 1\n');
@@ -139,7 +161,11 @@ describe('node boot', () => {
     });
     await nodeBoot(ctx);
     const lines = ctx.programs.lines().slice(-3);
-    expect(lines).toEqual([`kubeadm join --config ${hostPath(ctx, JOIN_CONFIG_FILE)}`, 'kubeadm reset -f --cri-socket unix:///run/containerd/containerd.sock', `kubeadm join --config ${hostPath(ctx, JOIN_CONFIG_FILE)}`]);
+    expect(lines).toEqual([
+      `kubeadm join --config ${hostPath(ctx, JOIN_CONFIG_FILE)}`,
+      'kubeadm reset -f --cri-socket unix:///run/containerd/containerd.sock',
+      `kubeadm join --config ${hostPath(ctx, JOIN_CONFIG_FILE)}`,
+    ]);
     expect(parse(seen[0]!).discovery.bootstrapToken.token).toBe(TOKEN);
     expect(parse(seen[1]!).discovery.bootstrapToken.token).toBe(TOKEN2);
   });
@@ -176,7 +202,9 @@ describe('node boot', () => {
   it('fails the join-record phase when join/ never comes', async () => {
     s3.on(GetObjectCommand).rejects(noKey());
     const ctx = testContext({ waits: { joinRecordAttempts: 2 } });
-    await expect(waitForJoin(ctx)).rejects.toThrow(/no join record in s3:\/\/kubeaz-demo-dev-123456789012-us-east-1\/join\/ after 2 attempts/);
+    await expect(waitForJoin(ctx)).rejects.toThrow(
+      /no join record in s3:\/\/kubeaz-demo-dev-123456789012-us-east-1\/join\/ after 2 attempts/,
+    );
   });
 });
 
@@ -184,14 +212,20 @@ describe('elastic IP claim (loadbalancer)', () => {
   const addr = (n: number, extra: Record<string, unknown> = {}, pool = 'edge', cluster = 'demo-dev') => ({
     AllocationId: `eipalloc-${n}`,
     PublicIp: `203.0.113.${n}`,
-    Tags: [{ Key: 'kubeaz:cluster', Value: cluster }, { Key: 'kubeaz:eip-pool', Value: pool }],
+    Tags: [
+      { Key: 'kubeaz:cluster', Value: cluster },
+      { Key: 'kubeaz:eip-pool', Value: pool },
+    ],
     ...extra,
   });
-  const taken = () => Object.assign(new Error('resource is already associated'), { name: 'Resource.AlreadyAssociated', $metadata: { httpStatusCode: 400 } });
+  const taken = () =>
+    Object.assign(new Error('resource is already associated'), { name: 'Resource.AlreadyAssociated', $metadata: { httpStatusCode: 400 } });
   const lbCtx = () => testContext({ identity: { group: 'edge', instanceId: 'i-000000000000000a0' } });
 
   it('asks with the pool filters and AllowReassociation=false; a lost race takes the next free address', async () => {
-    ec2.on(DescribeAddressesCommand).resolves({ Addresses: [addr(1, { AssociationId: 'eipassoc-x', InstanceId: 'i-other' }), addr(2), addr(3)] });
+    ec2
+      .on(DescribeAddressesCommand)
+      .resolves({ Addresses: [addr(1, { AssociationId: 'eipassoc-x', InstanceId: 'i-other' }), addr(2), addr(3)] });
     ec2.on(AssociateAddressCommand).rejectsOnce(taken()).resolves({ AssociationId: 'eipassoc-mine' });
     const ctx = lbCtx();
     const got = await claimElasticIp(ctx);
@@ -207,17 +241,29 @@ describe('elastic IP claim (loadbalancer)', () => {
   });
 
   it('keeps an address that is already ours (a rebooted agent) and never touches another pool or cluster', async () => {
-    ec2.on(DescribeAddressesCommand).resolves({ Addresses: [addr(9, {}, 'other'), addr(8, {}, 'edge', 'another-cluster'), addr(2, { AssociationId: 'a', InstanceId: 'i-000000000000000a0' })] });
+    ec2
+      .on(DescribeAddressesCommand)
+      .resolves({
+        Addresses: [
+          addr(9, {}, 'other'),
+          addr(8, {}, 'edge', 'another-cluster'),
+          addr(2, { AssociationId: 'a', InstanceId: 'i-000000000000000a0' }),
+        ],
+      });
     expect(await claimElasticIp(lbCtx())).toBe('eipalloc-2');
     expect(ec2.commandCalls(AssociateAddressCommand)).toHaveLength(0);
   });
 
   it('fails clearly when no address of the pool is free; rethrows an error that is not a lost race', async () => {
-    ec2.on(DescribeAddressesCommand).resolves({ Addresses: [addr(1, { AssociationId: 'x', InstanceId: 'i-other' }), addr(7, {}, 'other')] });
+    ec2
+      .on(DescribeAddressesCommand)
+      .resolves({ Addresses: [addr(1, { AssociationId: 'x', InstanceId: 'i-other' }), addr(7, {}, 'other')] });
     await expect(claimElasticIp(lbCtx())).rejects.toThrow(/no free elastic IP in pool edge of demo-dev \(1 in the pool, all held\)/);
     ec2.reset();
     ec2.on(DescribeAddressesCommand).resolves({ Addresses: [addr(2)] });
-    ec2.on(AssociateAddressCommand).rejects(Object.assign(new Error('not allowed'), { name: 'UnauthorizedOperation', $metadata: { httpStatusCode: 403 } }));
+    ec2
+      .on(AssociateAddressCommand)
+      .rejects(Object.assign(new Error('not allowed'), { name: 'UnauthorizedOperation', $metadata: { httpStatusCode: 403 } }));
     await expect(claimElasticIp(lbCtx())).rejects.toThrow(/not allowed/);
   });
 
@@ -239,7 +285,10 @@ describe('elastic IP claim (loadbalancer)', () => {
     await nodeBoot(ctx);
     const last = parseBootReport(ctx.reports.at(-1)!.body) as { phases: Array<{ name: string }> };
     expect(last.phases.map((p) => p.name)).toEqual(['elastic-ip', 'host', 'join-record', 'join']);
-    const ctx2 = testContext({ identity: { group: 'edge', settings: { ...ctx.identity.settings, elasticIps: 0 } }, programs: new FakePrograms((c) => (c.cmd === 'containerd' ? { stdout: DEFAULTS } : undefined)) });
+    const ctx2 = testContext({
+      identity: { group: 'edge', settings: { ...ctx.identity.settings, elasticIps: 0 } },
+      programs: new FakePrograms((c) => (c.cmd === 'containerd' ? { stdout: DEFAULTS } : undefined)),
+    });
     ec2.reset();
     await nodeBoot(ctx2);
     expect(ec2.commandCalls(DescribeAddressesCommand)).toHaveLength(0);

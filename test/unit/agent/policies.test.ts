@@ -14,12 +14,28 @@ import { parseSpec } from '../../../src/spec/load.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
-const facts: Facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' }, templates: {}, agent: agentBundleOf('x') };
+const facts: Facts = {
+  accountId: '123456789012',
+  images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' },
+  templates: {},
+  agent: agentBundleOf('x'),
+};
 type St = { Effect: string; Action: string | string[]; Resource: string | string[] };
 
-const glob = (pattern: string, value: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
+const glob = (pattern: string, value: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(value);
 function allows(policy: { Statement: St[] }, action: string, resource: string): boolean {
-  return policy.Statement.some((s) => s.Effect === 'Allow' && ([] as string[]).concat(s.Action).some((a) => glob(a, action)) && ([] as string[]).concat(s.Resource).some((r) => glob(r, resource)));
+  return policy.Statement.some(
+    (s) =>
+      s.Effect === 'Allow' &&
+      ([] as string[]).concat(s.Action).some((a) => glob(a, action)) &&
+      ([] as string[]).concat(s.Resource).some((r) => glob(r, resource)),
+  );
 }
 
 describe("instance roles grant the agent's calls", () => {
@@ -53,20 +69,29 @@ describe("instance roles grant the agent's calls", () => {
     ['autoscaling:SetInstanceHealth', '*'],
   ];
 
-  it.each([['node', NODE_CALLS], ['loadbalancer', LB_CALLS]] as const)('%s: every call the agent makes is allowed', (role, calls) => {
+  it.each([
+    ['node', NODE_CALLS],
+    ['loadbalancer', LB_CALLS],
+  ] as const)('%s: every call the agent makes is allowed', (role, calls) => {
     const p = policyOf(role);
     for (const [a, r] of calls) expect(allows(p, a, r), `${role} ${a} ${r}`).toBe(true);
   });
 
-  it.each(['node', 'loadbalancer'])("%s: nothing of the bucket beyond the agent's own (no pki/, etcd/, writes outside boot/, no SetInstanceHealth)", (role) => {
-    const p = policyOf(role);
-    for (const [a, r] of NEVER) expect(allows(p, a, r), `${role} ${a} ${r}`).toBe(false);
-  });
+  it.each(['node', 'loadbalancer'])(
+    "%s: nothing of the bucket beyond the agent's own (no pki/, etcd/, writes outside boot/, no SetInstanceHealth)",
+    (role) => {
+      const p = policyOf(role);
+      for (const [a, r] of NEVER) expect(allows(p, a, r), `${role} ${a} ${r}`).toBe(false);
+    },
+  );
 
   it('the masters read the agent, write boot reports and may mark an instance Unhealthy (their cluster only)', () => {
     const p = policyOf('master');
-    for (const [a, r] of [...NODE_CALLS, ['autoscaling:SetInstanceHealth', '*'] as [string, string]]) expect(allows(p, a, r), `${a} ${r}`).toBe(true);
-    const health = p.Statement.find((s) => ([] as string[]).concat(s.Action).includes('autoscaling:SetInstanceHealth')) as St & { Condition?: unknown };
+    for (const [a, r] of [...NODE_CALLS, ['autoscaling:SetInstanceHealth', '*'] as [string, string]])
+      expect(allows(p, a, r), `${a} ${r}`).toBe(true);
+    const health = p.Statement.find((s) => ([] as string[]).concat(s.Action).includes('autoscaling:SetInstanceHealth')) as St & {
+      Condition?: unknown;
+    };
     expect(health.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/kubeaz:cluster': 'demo-dev' } });
   });
 
@@ -83,7 +108,8 @@ describe("instance roles grant the agent's calls", () => {
 });
 
 function loadAll(): Record<string, string> {
-  const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
+  const walk = (d: string): string[] =>
+    readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
   const dir = join(ROOT, 'templates');
   return Object.fromEntries(walk(dir).map((p) => [p.slice(dir.length + 1), readFileSync(p, 'utf8')]));
 }

@@ -102,7 +102,14 @@ describe('the boot reporter', () => {
   const setup = () => {
     const writes: Array<{ key: string; body: string }> = [];
     const lines: string[] = [];
-    const rep = new BootReporter({ instanceId: 'i-0abc', group: 'nodes', role: 'node', sink: { put: async (key, body) => void writes.push({ key, body }) }, log: (l) => void lines.push(l), now: clock() });
+    const rep = new BootReporter({
+      instanceId: 'i-0abc',
+      group: 'nodes',
+      role: 'node',
+      sink: { put: async (key, body) => void writes.push({ key, body }) },
+      log: (l) => void lines.push(l),
+      now: clock(),
+    });
     return { writes, lines, rep };
   };
 
@@ -121,20 +128,38 @@ describe('the boot reporter', () => {
     expect(first.result).toBe('running');
     expect(first.phases[0]!.end).toBeUndefined();
     // the test clock ticks a second per reading: start, the write at start, end
-    expect(lines).toEqual(['phase packages: start', 'phase packages: done in 2.0 s', 'phase join: start', 'phase join: done in 2.0 s', 'ready']);
+    expect(lines).toEqual([
+      'phase packages: start',
+      'phase packages: done in 2.0 s',
+      'phase join: start',
+      'phase join: done in 2.0 s',
+      'ready',
+    ]);
   });
 
   it('reports a failing program at its phase with the redacted tail of its output, and rethrows it once', async () => {
     const { writes, lines, rep } = setup();
-    const result = { code: 1, stdout: '', stderr: '', tail: 'preflight\n--token abcdef.0123456789abcdef\nerror: connection refused', timedOut: false };
-    const err = await rep.phase('join', async () => {
-      throw new ProgramError('kubeadm', ['join', '--token', 'abcdef.0123456789abcdef'], result);
-    }).catch((e: unknown) => e);
+    const result = {
+      code: 1,
+      stdout: '',
+      stderr: '',
+      tail: 'preflight\n--token abcdef.0123456789abcdef\nerror: connection refused',
+      timedOut: false,
+    };
+    const err = await rep
+      .phase('join', async () => {
+        throw new ProgramError('kubeadm', ['join', '--token', 'abcdef.0123456789abcdef'], result);
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReportedFailure);
     const last = parseBootReport(writes.at(-1)!.body);
     if (last instanceof Error) throw last;
     expect(last.result).toBe('failed');
-    expect(last.error).toEqual({ phase: 'join', message: 'kubeadm join --token <redacted token> exited 1', output: 'preflight\n--token <redacted token>\nerror: connection refused' });
+    expect(last.error).toEqual({
+      phase: 'join',
+      message: 'kubeadm join --token <redacted token> exited 1',
+      output: 'preflight\n--token <redacted token>\nerror: connection refused',
+    });
     expect(writes.map((w) => w.body).join('')).not.toContain('0123456789abcdef');
     expect(lines.join('\n')).not.toContain('0123456789abcdef');
     // an outer phase does not report it a second time
@@ -144,17 +169,27 @@ describe('the boot reporter', () => {
 
   it('keeps going when the bucket cannot take the report, saying so on the console', async () => {
     const lines: string[] = [];
-    const rep = new BootReporter({ instanceId: 'i-1', group: 'g', role: 'node', sink: { put: () => Promise.reject(new Error('AccessDenied')) }, log: (l) => void lines.push(l), now: clock() });
+    const rep = new BootReporter({
+      instanceId: 'i-1',
+      group: 'g',
+      role: 'node',
+      sink: { put: () => Promise.reject(new Error('AccessDenied')) },
+      log: (l) => void lines.push(l),
+      now: clock(),
+    });
     await rep.phase('packages', async () => {});
     expect(lines).toContain('could not store the boot report boot/i-1.json: AccessDenied');
   });
 });
 
 describe('identity', () => {
-
   it('parses an injected identity, naming the host as EC2 would', () => {
     expect(parseInjectedIdentity('{"instanceId":"i-0abc","zone":"us-east-1a","privateIp":"127.0.0.2","region":"us-east-1"}')).toEqual({
-      instanceId: 'i-0abc', zone: 'us-east-1a', privateIp: '127.0.0.2', region: 'us-east-1', hostname: 'ip-127-0-0-2.ec2.internal',
+      instanceId: 'i-0abc',
+      zone: 'us-east-1a',
+      privateIp: '127.0.0.2',
+      region: 'us-east-1',
+      hostname: 'ip-127-0-0-2.ec2.internal',
     });
     expect(privateDnsName('10.0.1.5', 'eu-west-1')).toBe('ip-10-0-1-5.eu-west-1.compute.internal');
     expect(() => parseInjectedIdentity('{"instanceId":"x"}')).toThrow(/KUBEAZ_AGENT_IDENTITY: instanceId/);
@@ -165,16 +200,31 @@ describe('identity', () => {
     const raw = parseInjectedIdentity('{"instanceId":"i-0abc","zone":"us-east-1a","privateIp":"127.0.0.2","region":"us-east-1"}');
     const node = { role: 'node' as const, labels: { 'kubeaz.io/role': 'node' }, taints: [], elasticIps: 0 };
     const master = { ...node, role: 'master' as const };
-    expect(resolveIdentity({ ...raw, group: 'master' }, 'nodes', master)).toMatchObject({ group: 'master', role: 'master', settings: master });
+    expect(resolveIdentity({ ...raw, group: 'master' }, 'nodes', master)).toMatchObject({
+      group: 'master',
+      role: 'master',
+      settings: master,
+    });
     expect(resolveIdentity(raw, 'nodes', node)).toMatchObject({ group: 'nodes', role: 'node' });
     expect(() => resolveIdentity(raw, undefined, node)).toThrow(/i-0abc: no group was given \(the user data passes --group\)/);
-    expect(() => resolveIdentity(raw, 'nodes', undefined)).toThrow(/group nodes: no group settings were given \(the user data passes --settings\)/);
+    expect(() => resolveIdentity(raw, 'nodes', undefined)).toThrow(
+      /group nodes: no group settings were given \(the user data passes --settings\)/,
+    );
   });
 
   it('reads the group settings the user data renders, and refuses any other shape', () => {
-    const text = renderGroupSettings(groupSettingsDoc('loadbalancer', { 'kubeaz.io/role': 'loadbalancer', z: '' }, [{ key: 'k', effect: 'NoSchedule' }], 2));
-    expect(text).toBe('{"elasticIps":2,"labels":{"kubeaz.io/role":"loadbalancer","z":""},"role":"loadbalancer","taints":[{"effect":"NoSchedule","key":"k"}]}');
-    expect(parseGroupSettings(text)).toEqual({ role: 'loadbalancer', labels: { 'kubeaz.io/role': 'loadbalancer', z: '' }, taints: [{ key: 'k', effect: 'NoSchedule' }], elasticIps: 2 });
+    const text = renderGroupSettings(
+      groupSettingsDoc('loadbalancer', { 'kubeaz.io/role': 'loadbalancer', z: '' }, [{ key: 'k', effect: 'NoSchedule' }], 2),
+    );
+    expect(text).toBe(
+      '{"elasticIps":2,"labels":{"kubeaz.io/role":"loadbalancer","z":""},"role":"loadbalancer","taints":[{"effect":"NoSchedule","key":"k"}]}',
+    );
+    expect(parseGroupSettings(text)).toEqual({
+      role: 'loadbalancer',
+      labels: { 'kubeaz.io/role': 'loadbalancer', z: '' },
+      taints: [{ key: 'k', effect: 'NoSchedule' }],
+      elasticIps: 2,
+    });
     expect(parseGroupSettings('{"role":"boss","labels":{},"taints":[],"elasticIps":0}')).toBeInstanceOf(Error);
     expect((parseGroupSettings('nope') as Error).message).toMatch(/not JSON/);
   });
@@ -183,16 +233,29 @@ describe('identity', () => {
     const seen: string[] = [];
     const server = createServer((req, res) => {
       seen.push(`${req.method} ${req.url}`);
-      if (req.method === 'PUT' && req.url === '/latest/api/token' && req.headers['x-aws-ec2-metadata-token-ttl-seconds']) return res.end('TOKEN');
+      if (req.method === 'PUT' && req.url === '/latest/api/token' && req.headers['x-aws-ec2-metadata-token-ttl-seconds'])
+        return res.end('TOKEN');
       if (req.headers['x-aws-ec2-metadata-token'] !== 'TOKEN') return res.writeHead(401).end();
-      const md: Record<string, string> = { 'instance-id': 'i-0123', 'placement/availability-zone': 'eu-west-1b', 'placement/region': 'eu-west-1', 'local-ipv4': '10.0.3.4', 'local-hostname': 'ip-10-0-3-4.eu-west-1.compute.internal other.name' };
+      const md: Record<string, string> = {
+        'instance-id': 'i-0123',
+        'placement/availability-zone': 'eu-west-1b',
+        'placement/region': 'eu-west-1',
+        'local-ipv4': '10.0.3.4',
+        'local-hostname': 'ip-10-0-3-4.eu-west-1.compute.internal other.name',
+      };
       const v = md[req.url!.replace('/latest/meta-data/', '')];
       return v ? res.end(v) : res.writeHead(404).end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const id = await imdsIdentity({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, attempts: 1 });
-      expect(id).toEqual({ instanceId: 'i-0123', zone: 'eu-west-1b', region: 'eu-west-1', privateIp: '10.0.3.4', hostname: 'ip-10-0-3-4.eu-west-1.compute.internal' });
+      expect(id).toEqual({
+        instanceId: 'i-0123',
+        zone: 'eu-west-1b',
+        region: 'eu-west-1',
+        privateIp: '10.0.3.4',
+        hostname: 'ip-10-0-3-4.eu-west-1.compute.internal',
+      });
       expect(seen[0]).toBe('PUT /latest/api/token');
     } finally {
       server.close();

@@ -11,7 +11,8 @@ import { versionSkew } from '../../../src/checks/version-skew.js';
 import { K8S_VERSION_TAG, type AnyNode, type Kind } from '../../../src/model/types.js';
 
 const seen = (key: string, kind: Kind, id: string, tags: Record<string, string> = {}): Observed => ({ key, kind, id, tags });
-const want = (key: string, kind: Kind, tags: Record<string, string> = {}): AnyNode => ({ key, kind, props: {}, deps: [], tags }) as unknown as AnyNode;
+const want = (key: string, kind: Kind, tags: Record<string, string> = {}): AnyNode =>
+  ({ key, kind, props: {}, deps: [], tags }) as unknown as AnyNode;
 const facts = (observed: Observed[], nodes: AnyNode[] = [], zones: string[] = ['eu-west-1a', 'eu-west-1b']): RuleFacts => ({
   observed: new Map(observed.map((o) => [o.key, o])),
   graph: { clusterId: 'c-dev', nodes },
@@ -23,24 +24,41 @@ const judge = <I>(rule: { input(f: RuleFacts): I | undefined; check(i: I): unkno
 };
 
 describe('the cluster rules', () => {
-  it('run in the plan\'s order: zones, version skew, control-plane shrink', () => {
+  it("run in the plan's order: zones, version skew, control-plane shrink", () => {
     expect(CLUSTER_RULES.map((r) => r.name)).toEqual(['cluster-zones', 'version-skew', 'control-plane-shrink']);
   });
 
   const vpc = seen('vpc', 'vpc', 'vpc-1');
-  const subnets = (...zones: string[]) => zones.flatMap((z) => [seen(`subnet/public/${z}`, 'subnet', `s-pub-${z}`), seen(`subnet/private/${z}`, 'subnet', `s-priv-${z}`)]);
+  const subnets = (...zones: string[]) =>
+    zones.flatMap((z) => [seen(`subnet/public/${z}`, 'subnet', `s-pub-${z}`), seen(`subnet/private/${z}`, 'subnet', `s-priv-${z}`)]);
   it.each([
     ['a new cluster (no VPC): nothing to judge', [], ['eu-west-1a'], undefined],
     ['a VPC without subnets yet: no zones to keep', [vpc], ['eu-west-1c'], null],
     ['the same zones, in another order', [vpc, ...subnets('eu-west-1b', 'eu-west-1a')], ['eu-west-1a', 'eu-west-1b'], null],
-    ['a zone added', [vpc, ...subnets('eu-west-1a')], ['eu-west-1b', 'eu-west-1a'], { from: ['eu-west-1a'], to: ['eu-west-1a', 'eu-west-1b'] }],
-    ['a zone swapped', [vpc, ...subnets('eu-west-1a', 'eu-west-1b')], ['eu-west-1a', 'eu-west-1c'], { from: ['eu-west-1a', 'eu-west-1b'], to: ['eu-west-1a', 'eu-west-1c'] }],
+    [
+      'a zone added',
+      [vpc, ...subnets('eu-west-1a')],
+      ['eu-west-1b', 'eu-west-1a'],
+      { from: ['eu-west-1a'], to: ['eu-west-1a', 'eu-west-1b'] },
+    ],
+    [
+      'a zone swapped',
+      [vpc, ...subnets('eu-west-1a', 'eu-west-1b')],
+      ['eu-west-1a', 'eu-west-1c'],
+      { from: ['eu-west-1a', 'eu-west-1b'], to: ['eu-west-1a', 'eu-west-1c'] },
+    ],
   ] as const)('cluster-zones: %s', (_name, observed, zones, expected) => {
     const f = facts([...observed], [], [...zones]);
     if (expected === undefined) return expect(clusterZones.input(f)).toBeUndefined();
     const refusal = judge(clusterZones, f);
     if (expected === null) return expect(refusal).toBeUndefined();
-    expect(refusal).toEqual({ key: 'vpc', kind: 'vpc', id: 'vpc-1', fields: [{ field: 'zones', ...expected }], reason: expect.stringMatching(/^the zones of an existing cluster cannot change/) });
+    expect(refusal).toEqual({
+      key: 'vpc',
+      kind: 'vpc',
+      id: 'vpc-1',
+      fields: [{ field: 'zones', ...expected }],
+      reason: expect.stringMatching(/^the zones of an existing cluster cannot change/),
+    });
   });
 
   const lt = (v?: string) => seen('lt/master', 'launch-template', 'lt-1', v ? { [K8S_VERSION_TAG]: v } : {});
@@ -85,7 +103,9 @@ describe('the cluster rules', () => {
       kind: 'auto-scaling-group',
       id: 'asg-master',
       fields: [{ field: 'controlPlane.count', ...expected }],
-      reason: expect.stringMatching(new RegExp(`^controlPlane.count ${expected.from} → ${expected.to} removes masters.*Put count back to ${expected.from};`)),
+      reason: expect.stringMatching(
+        new RegExp(`^controlPlane.count ${expected.from} → ${expected.to} removes masters.*Put count back to ${expected.from};`),
+      ),
     });
   });
 });

@@ -40,11 +40,21 @@ function fakeCtx(answers: Answers): { ctx: CheckContext; sent: string[] } {
   };
   const ec2 = Object.assign(Object.create(EC2Client.prototype) as EC2Client, { send });
   const other = { send };
-  const aws = { ec2: async () => ec2, route53: async () => other, iam: async () => other, s3: async () => other, serviceQuotas: async () => other } as unknown as AwsClients;
-  return { ctx: { aws, region: 'us-east-1', accountId: '123456789012', clusterId: 'c-dev', owner: { name: 'c', environment: 'dev' } }, sent };
+  const aws = {
+    ec2: async () => ec2,
+    route53: async () => other,
+    iam: async () => other,
+    s3: async () => other,
+    serviceQuotas: async () => other,
+  } as unknown as AwsClients;
+  return {
+    ctx: { aws, region: 'us-east-1', accountId: '123456789012', clusterId: 'c-dev', owner: { name: 'c', environment: 'dev' } },
+    sent,
+  };
 }
 
-const node = (key: string, kind: Kind, props: Record<string, unknown> = {}): AnyNode => ({ key, kind, props, deps: [], tags: {} }) as unknown as AnyNode;
+const node = (key: string, kind: Kind, props: Record<string, unknown> = {}): AnyNode =>
+  ({ key, kind, props, deps: [], tags: {} }) as unknown as AnyNode;
 
 interface SpecBits {
   zones?: string[];
@@ -52,13 +62,21 @@ interface SpecBits {
   sshKeyName?: string;
   publicDomain?: string;
 }
-function facts(nodes: AnyNode[], made: { creates?: string[]; updates?: string[] } = {}, bits: SpecBits = {}, zone: { owned?: boolean; id?: string } = {}): PreflightFacts {
+function facts(
+  nodes: AnyNode[],
+  made: { creates?: string[]; updates?: string[] } = {},
+  bits: SpecBits = {},
+  zone: { owned?: boolean; id?: string } = {},
+): PreflightFacts {
   const spec = {
     spec: {
       region: 'us-east-1',
       zones: bits.zones ?? ['us-east-1a', 'us-east-1b'],
       controlPlane: { instanceType: 't3.medium' },
-      nodeGroups: (bits.nodeGroups ?? [{ name: 'nodes', instanceType: 'm5.large' }]).map((g) => ({ ...g, ...(g.instanceTypes ? { instanceTypes: [...g.instanceTypes] } : {}) })),
+      nodeGroups: (bits.nodeGroups ?? [{ name: 'nodes', instanceType: 'm5.large' }]).map((g) => ({
+        ...g,
+        ...(g.instanceTypes ? { instanceTypes: [...g.instanceTypes] } : {}),
+      })),
       ...(bits.sshKeyName ? { sshKeyName: bits.sshKeyName } : {}),
       dns: bits.publicDomain ? { publicDomain: bits.publicDomain } : {},
     },
@@ -75,7 +93,11 @@ function facts(nodes: AnyNode[], made: { creates?: string[]; updates?: string[] 
 }
 
 /** The check's input, and (when it has one) the failures it reports and the calls it makes. */
-async function run<I>(check: PreflightCheck<I>, f: PreflightFacts, answers: Answers): Promise<{ input: I | undefined; failures: string[]; calls: string[] }> {
+async function run<I>(
+  check: PreflightCheck<I>,
+  f: PreflightFacts,
+  answers: Answers,
+): Promise<{ input: I | undefined; failures: string[]; calls: string[] }> {
   const input = check.input(f);
   const { ctx, sent } = fakeCtx(answers);
   const failures: string[] = [];
@@ -88,14 +110,34 @@ const noQuota = awsError('AccessDeniedException');
 
 describe('pre-flight checks', () => {
   it('are registered in the order they start, and report in PREFLIGHT_ORDER', () => {
-    expect(PREFLIGHT_CHECKS.map((c) => c.name)).toEqual(['elastic-ips', 'vpcs', 'zones', 'instance-type', 'instance-type', 'ami', 'key-pair', 'public-zone', 'dns-record', 'iam-user', 'public-access']);
+    expect(PREFLIGHT_CHECKS.map((c) => c.name)).toEqual([
+      'elastic-ips',
+      'vpcs',
+      'zones',
+      'instance-type',
+      'instance-type',
+      'ami',
+      'key-pair',
+      'public-zone',
+      'dns-record',
+      'iam-user',
+      'public-access',
+    ]);
     expect(new Set(PREFLIGHT_CHECKS.map((c) => c.name))).toEqual(new Set(PREFLIGHT_ORDER));
   });
 
-  const eips = (n: number, made = n) => [...Array.from({ length: n }, (_, i) => node(`eip/${i}`, 'elastic-ip'))].slice(0, n).map((x, i) => ({ x, made: i < made }));
+  const eips = (n: number, made = n) =>
+    [...Array.from({ length: n }, (_, i) => node(`eip/${i}`, 'elastic-ip'))].slice(0, n).map((x, i) => ({ x, made: i < made }));
   it.each([
     ['nothing to make: no input, no call', 2, 0, {}, null, []],
-    ['room left (3 held + 2 ≤ 5)', 2, 2, { GetServiceQuota: quota(5), DescribeAddresses: { Addresses: [{}, {}, {}] } }, null, ['GetServiceQuota', 'DescribeAddresses']],
+    [
+      'room left (3 held + 2 ≤ 5)',
+      2,
+      2,
+      { GetServiceQuota: quota(5), DescribeAddresses: { Addresses: [{}, {}, {}] } },
+      null,
+      ['GetServiceQuota', 'DescribeAddresses'],
+    ],
     [
       'over the Service Quotas value (4 + 2 > 5)',
       2,
@@ -108,14 +150,34 @@ describe('pre-flight checks', () => {
       'Service Quotas unreadable: the EC2 account attribute',
       1,
       1,
-      { GetServiceQuota: noQuota, DescribeAddresses: { Addresses: [{}, {}] }, DescribeAccountAttributes: { AccountAttributes: [{ AttributeName: 'vpc-max-elastic-ips', AttributeValues: [{ AttributeValue: '2' }] }] } },
+      {
+        GetServiceQuota: noQuota,
+        DescribeAddresses: { Addresses: [{}, {}] },
+        DescribeAccountAttributes: {
+          AccountAttributes: [{ AttributeName: 'vpc-max-elastic-ips', AttributeValues: [{ AttributeValue: '2' }] }],
+        },
+      },
       'this create needs 1 more elastic IP (NAT gateways and loadbalancer groups) but the account holds 2 of its 2 in us-east-1 (EC2 account attribute vpc-max-elastic-ips): 3 > 2. Ask for a higher quota, release unused addresses, or use nat: single.',
       ['GetServiceQuota', 'DescribeAddresses', 'DescribeAccountAttributes'],
     ],
-    ['neither says: AWS\'s default 5', 1, 1, { GetServiceQuota: noQuota, DescribeAddresses: { Addresses: [{}, {}, {}, {}, {}] }, DescribeAccountAttributes: {} }, /holds 5 of its 5 in us-east-1 \(the AWS default\): 6 > 5/, ['GetServiceQuota', 'DescribeAddresses', 'DescribeAccountAttributes']],
+    [
+      "neither says: AWS's default 5",
+      1,
+      1,
+      { GetServiceQuota: noQuota, DescribeAddresses: { Addresses: [{}, {}, {}, {}, {}] }, DescribeAccountAttributes: {} },
+      /holds 5 of its 5 in us-east-1 \(the AWS default\): 6 > 5/,
+      ['GetServiceQuota', 'DescribeAddresses', 'DescribeAccountAttributes'],
+    ],
   ] as const)('elastic-ips: %s', async (_name, total, made, answers, expected, calls) => {
     const nodes = eips(total, made);
-    const r = await run(elasticIps, facts(nodes.map((n) => n.x), { creates: nodes.filter((n) => n.made).map((n) => n.x.key) }), answers);
+    const r = await run(
+      elasticIps,
+      facts(
+        nodes.map((n) => n.x),
+        { creates: nodes.filter((n) => n.made).map((n) => n.x.key) },
+      ),
+      answers,
+    );
     if (!made) expect(r.input).toBeUndefined();
     expect(r.failures).toEqual(expected === null ? [] : [expected instanceof RegExp ? expect.stringMatching(expected) : expected]);
     expect([...r.calls].sort()).toEqual([...calls].sort());
@@ -124,56 +186,113 @@ describe('pre-flight checks', () => {
   it.each([
     ['the VPC exists: no input', [], {}, null],
     ['room for one more', ['vpc'], { GetServiceQuota: quota(5), DescribeVpcs: { Vpcs: [{}, {}, {}, {}] } }, null],
-    ['full (Service Quotas)', ['vpc'], { GetServiceQuota: quota(4), DescribeVpcs: { Vpcs: [{}, {}, {}, {}] } }, "the account has 4 VPCs in us-east-1 and its quota is 4: no room for the cluster's VPC"],
-    ['full (the default 5)', ['vpc'], { GetServiceQuota: noQuota, DescribeVpcs: { Vpcs: [{}, {}, {}, {}, {}] } }, "the account has 5 VPCs in us-east-1 and its quota is 5 (AWS default): no room for the cluster's VPC"],
+    [
+      'full (Service Quotas)',
+      ['vpc'],
+      { GetServiceQuota: quota(4), DescribeVpcs: { Vpcs: [{}, {}, {}, {}] } },
+      "the account has 4 VPCs in us-east-1 and its quota is 4: no room for the cluster's VPC",
+    ],
+    [
+      'full (the default 5)',
+      ['vpc'],
+      { GetServiceQuota: noQuota, DescribeVpcs: { Vpcs: [{}, {}, {}, {}, {}] } },
+      "the account has 5 VPCs in us-east-1 and its quota is 5 (AWS default): no room for the cluster's VPC",
+    ],
   ] as const)('vpcs: %s', async (_name, creates, answers, expected) => {
     const r = await run(vpcs, facts([node('vpc', 'vpc')], { creates: [...creates] }), answers);
     if (!creates.length) expect(r.input).toBeUndefined();
     expect(r.failures).toEqual(expected === null ? [] : [expected]);
   });
 
-  const regionZones = { AvailabilityZones: [{ ZoneName: 'us-east-1a', RegionName: 'us-east-1' }, { ZoneName: 'us-east-1b', RegionName: 'us-east-1' }, { ZoneName: 'us-east-1-wl1-bos-wlz-1', RegionName: 'us-east-1' }, { ZoneName: 'us-west-2a', RegionName: 'us-west-2' }] };
+  const regionZones = {
+    AvailabilityZones: [
+      { ZoneName: 'us-east-1a', RegionName: 'us-east-1' },
+      { ZoneName: 'us-east-1b', RegionName: 'us-east-1' },
+      { ZoneName: 'us-east-1-wl1-bos-wlz-1', RegionName: 'us-east-1' },
+      { ZoneName: 'us-west-2a', RegionName: 'us-west-2' },
+    ],
+  };
   it.each([
     ['every zone exists', ['us-east-1a', 'us-east-1b'], null],
-    ['one does not (a Wavelength zone is not listed as one of its zones)', ['us-east-1a', 'us-east-1z'], 'us-east-1z does not exist in us-east-1 (its zones: us-east-1a, us-east-1b)'],
-    ['another region\'s zone is not this region\'s', ['us-west-2a', 'us-east-1q'], 'us-west-2a, us-east-1q do not exist in us-east-1 (its zones: us-east-1a, us-east-1b)'],
+    [
+      'one does not (a Wavelength zone is not listed as one of its zones)',
+      ['us-east-1a', 'us-east-1z'],
+      'us-east-1z does not exist in us-east-1 (its zones: us-east-1a, us-east-1b)',
+    ],
+    [
+      "another region's zone is not this region's",
+      ['us-west-2a', 'us-east-1q'],
+      'us-west-2a, us-east-1q do not exist in us-east-1 (its zones: us-east-1a, us-east-1b)',
+    ],
   ] as const)('zones: %s', async (_name, wanted, expected) => {
     const r = await run(zones, facts([], {}, { zones: [...wanted] }), { DescribeAvailabilityZones: regionZones });
     expect(r.failures).toEqual(expected === null ? [] : [expected]);
     expect(r.calls).toEqual(['DescribeAvailabilityZones']);
   });
 
-  const offers = (...pairs: string[]) => ({ InstanceTypeOfferings: pairs.map((p) => ({ InstanceType: p.split('@')[0], Location: p.split('@')[1] })) });
+  const offers = (...pairs: string[]) => ({
+    InstanceTypeOfferings: pairs.map((p) => ({ InstanceType: p.split('@')[0], Location: p.split('@')[1] })),
+  });
   it.each([
-    ['every type in every zone', ['us-east-1a', 'us-east-1b'], { DescribeAvailabilityZones: regionZones, DescribeInstanceTypeOfferings: offers('t3.medium@us-east-1a', 't3.medium@us-east-1b', 'm5.large@us-east-1a', 'm5.large@us-east-1b') }, []],
     [
-      'a type missing in a zone; a zone that does not exist is the zones check\'s',
+      'every type in every zone',
+      ['us-east-1a', 'us-east-1b'],
+      {
+        DescribeAvailabilityZones: regionZones,
+        DescribeInstanceTypeOfferings: offers('t3.medium@us-east-1a', 't3.medium@us-east-1b', 'm5.large@us-east-1a', 'm5.large@us-east-1b'),
+      },
+      [],
+    ],
+    [
+      "a type missing in a zone; a zone that does not exist is the zones check's",
       ['us-east-1a', 'us-east-1b', 'us-east-1z'],
-      { DescribeAvailabilityZones: regionZones, DescribeInstanceTypeOfferings: offers('t3.medium@us-east-1a', 't3.medium@us-east-1b', 'm5.large@us-east-1a') },
+      {
+        DescribeAvailabilityZones: regionZones,
+        DescribeInstanceTypeOfferings: offers('t3.medium@us-east-1a', 't3.medium@us-east-1b', 'm5.large@us-east-1a'),
+      },
       ['m5.large is not offered in us-east-1b (its groups span every zone): choose another type or other zones'],
     ],
     [
       'the zones unreadable: every zone of the spec is asked about',
       ['us-east-1a', 'us-east-1z'],
-      { DescribeAvailabilityZones: awsError('UnauthorizedOperation'), DescribeInstanceTypeOfferings: offers('t3.medium@us-east-1a', 'm5.large@us-east-1a') },
-      ['m5.large is not offered in us-east-1z (its groups span every zone): choose another type or other zones', 't3.medium is not offered in us-east-1z (its groups span every zone): choose another type or other zones'],
+      {
+        DescribeAvailabilityZones: awsError('UnauthorizedOperation'),
+        DescribeInstanceTypeOfferings: offers('t3.medium@us-east-1a', 'm5.large@us-east-1a'),
+      },
+      [
+        'm5.large is not offered in us-east-1z (its groups span every zone): choose another type or other zones',
+        't3.medium is not offered in us-east-1z (its groups span every zone): choose another type or other zones',
+      ],
     ],
     ['no zone of the spec exists: nothing to ask', ['us-east-1y', 'us-east-1z'], { DescribeAvailabilityZones: regionZones }, []],
   ] as const)('instance-type offerings: %s', async (_name, wanted, answers, expected) => {
     const r = await run(instanceTypeOfferings, facts([], {}, { zones: [...wanted] }), answers);
     expect(r.failures).toEqual(expected);
-    expect(r.calls.includes('DescribeInstanceTypeOfferings')).toBe(wanted.some((z) => z !== 'us-east-1y' && z !== 'us-east-1z') || answers.DescribeAvailabilityZones instanceof Error);
+    expect(r.calls.includes('DescribeInstanceTypeOfferings')).toBe(
+      wanted.some((z) => z !== 'us-east-1y' && z !== 'us-east-1z') || answers.DescribeAvailabilityZones instanceof Error,
+    );
   });
 
-  const sizes = { InstanceTypes: [{ InstanceType: 'm5.large', VCpuInfo: { DefaultVCpus: 2 }, MemoryInfo: { SizeInMiB: 8192 } }, { InstanceType: 'm4.large', VCpuInfo: { DefaultVCpus: 2 }, MemoryInfo: { SizeInMiB: 8192 } }, { InstanceType: 'm5.xlarge', VCpuInfo: { DefaultVCpus: 4 }, MemoryInfo: { SizeInMiB: 16384 } }] };
+  const sizes = {
+    InstanceTypes: [
+      { InstanceType: 'm5.large', VCpuInfo: { DefaultVCpus: 2 }, MemoryInfo: { SizeInMiB: 8192 } },
+      { InstanceType: 'm4.large', VCpuInfo: { DefaultVCpus: 2 }, MemoryInfo: { SizeInMiB: 8192 } },
+      { InstanceType: 'm5.xlarge', VCpuInfo: { DefaultVCpus: 4 }, MemoryInfo: { SizeInMiB: 16384 } },
+    ],
+  };
   it.each([
     ['no group lists several types: no input', [{ name: 'nodes', instanceType: 'm5.large' }], undefined],
     ['alike', [{ name: 'spot', instanceType: 'm5.large', instanceTypes: ['m5.large', 'm4.large'] }], []],
-    ['an unknown type is the offerings check\'s', [{ name: 'spot', instanceType: 'm5.large', instanceTypes: ['m5.large', 'x9.huge'] }], []],
+    ["an unknown type is the offerings check's", [{ name: 'spot', instanceType: 'm5.large', instanceTypes: ['m5.large', 'x9.huge'] }], []],
     [
       'one larger than the first',
-      [{ name: 'ok', instanceType: 'm5.large', instanceTypes: ['m5.large', 'm4.large'] }, { name: 'spotty', instanceType: 'm5.large', instanceTypes: ['m5.large', 'm5.xlarge', 'm4.large'] }],
-      ['node group spotty: its instance types differ in size (m5.large 2 vCPU / 8192 MiB, m5.xlarge 4 vCPU / 16384 MiB); cluster-autoscaler sizes the group by its first type (m5.large), so list types with the same vCPUs and memory'],
+      [
+        { name: 'ok', instanceType: 'm5.large', instanceTypes: ['m5.large', 'm4.large'] },
+        { name: 'spotty', instanceType: 'm5.large', instanceTypes: ['m5.large', 'm5.xlarge', 'm4.large'] },
+      ],
+      [
+        'node group spotty: its instance types differ in size (m5.large 2 vCPU / 8192 MiB, m5.xlarge 4 vCPU / 16384 MiB); cluster-autoscaler sizes the group by its first type (m5.large), so list types with the same vCPUs and memory',
+      ],
     ],
   ] as const)('instance-type sizes: %s', async (_name, groups, expected) => {
     const r = await run(instanceTypeSizes, facts([], {}, { nodeGroups: groups }), { DescribeInstanceTypes: sizes });
@@ -182,12 +301,30 @@ describe('pre-flight checks', () => {
     expect(r.calls).toEqual(['DescribeInstanceTypes']);
   });
 
-  const lts = [node('lt/master', 'launch-template', { imageId: 'ami-1' }), node('lt/nodes', 'launch-template', { imageId: 'ami-1' }), node('lt/gpu', 'launch-template', { imageId: 'ami-2' })];
+  const lts = [
+    node('lt/master', 'launch-template', { imageId: 'ami-1' }),
+    node('lt/nodes', 'launch-template', { imageId: 'ami-1' }),
+    node('lt/gpu', 'launch-template', { imageId: 'ami-2' }),
+  ];
   it.each([
     ['no template made or changed: no input', [], [], undefined],
     ['made and found', ['lt/master', 'lt/nodes'], [{ ImageId: 'ami-1', Name: 'al2023-ami-2023.7.20250331.0-kernel-6.1-x86_64' }], []],
-    ['one changed and missing', ['lt/master', 'lt/gpu'], [{ ImageId: 'ami-1', Name: 'my-own' }], ['the image ami-2 does not exist in us-east-1 or is not visible to this account']],
-    ['an AL2023 release without Node.js 22', ['lt/nodes'], [{ ImageId: 'ami-1', Name: 'al2023-ami-2023.6.20250203.1-kernel-6.1-x86_64' }], [expect.stringMatching(/^the image ami-1 \(al2023-ami-2023\.6\.20250203\.1-kernel-6\.1-x86_64\) is AL2023 2023\.6\.20250203, older than 2023\.7\.20250331/)]],
+    [
+      'one changed and missing',
+      ['lt/master', 'lt/gpu'],
+      [{ ImageId: 'ami-1', Name: 'my-own' }],
+      ['the image ami-2 does not exist in us-east-1 or is not visible to this account'],
+    ],
+    [
+      'an AL2023 release without Node.js 22',
+      ['lt/nodes'],
+      [{ ImageId: 'ami-1', Name: 'al2023-ami-2023.6.20250203.1-kernel-6.1-x86_64' }],
+      [
+        expect.stringMatching(
+          /^the image ami-1 \(al2023-ami-2023\.6\.20250203\.1-kernel-6\.1-x86_64\) is AL2023 2023\.6\.20250203, older than 2023\.7\.20250331/,
+        ),
+      ],
+    ],
   ] as const)('ami: %s', async (_name, touched, found, expected) => {
     const r = await run(images, facts(lts, { updates: [...touched] }), { DescribeImages: { Images: found } });
     if (expected === undefined) return expect([r.input, r.calls]).toEqual([undefined, []]);
@@ -204,23 +341,37 @@ describe('pre-flight checks', () => {
     expect(r.failures).toEqual(expected);
   });
 
-  const zone = (id: string, comment = '', name = 'example.com.', priv = false) => ({ Id: `/hostedzone/${id}`, Name: name, Config: { Comment: comment, PrivateZone: priv } });
+  const zone = (id: string, comment = '', name = 'example.com.', priv = false) => ({
+    Id: `/hostedzone/${id}`,
+    Name: name,
+    Config: { Comment: comment, PrivateZone: priv },
+  });
   it.each([
     ['no public domain: no input', undefined, false, [], undefined],
-    ['the zone is the cluster\'s own: no input', 'example.com', true, [], undefined],
+    ["the zone is the cluster's own: no input", 'example.com', true, [], undefined],
     ['none yet, or only a private one of that name', 'Example.com.', false, [zone('Z9', '', 'example.com.', true)], []],
-    ['one, nobody\'s', 'example.com', false, [zone('Z1', 'made by hand'), zone('Z2', '', 'sub.example.com.')], []],
+    ["one, nobody's", 'example.com', false, [zone('Z1', 'made by hand'), zone('Z2', '', 'sub.example.com.')], []],
     ['one kubeaz made for this cluster', 'example.com', false, [zone('Z1', 'kubeaz:c-dev zone/public')], []],
-    ['two of that name', 'example.com', false, [zone('Z1'), zone('Z2')], ['2 public hosted zones are named example.com (Z1, Z2): kubeaz cannot tell which to use; delete the extra ones']],
     [
-      'another cluster\'s',
+      'two of that name',
+      'example.com',
+      false,
+      [zone('Z1'), zone('Z2')],
+      ['2 public hosted zones are named example.com (Z1, Z2): kubeaz cannot tell which to use; delete the extra ones'],
+    ],
+    [
+      "another cluster's",
       'example.com',
       false,
       [zone('Z1', 'kubeaz:other-prod zone/public')],
-      ['the public zone example.com (Z1) belongs to cluster other-prod (kubeaz made it for that cluster; its comment says so): kubeaz will not use it for c-dev; use another publicDomain'],
+      [
+        'the public zone example.com (Z1) belongs to cluster other-prod (kubeaz made it for that cluster; its comment says so): kubeaz will not use it for c-dev; use another publicDomain',
+      ],
     ],
   ] as const)('public-zone: %s', async (_name, domain, owned, found, expected) => {
-    const r = await run(publicZone, facts([], {}, domain ? { publicDomain: domain } : {}, { owned }), { ListHostedZonesByName: { HostedZones: found } });
+    const r = await run(publicZone, facts([], {}, domain ? { publicDomain: domain } : {}, { owned }), {
+      ListHostedZonesByName: { HostedZones: found },
+    });
     if (expected === undefined) return expect([r.input, r.calls]).toEqual([undefined, []]);
     expect(r.failures).toEqual(expected);
     expect(r.calls).toEqual(['ListHostedZonesByName']);
@@ -239,7 +390,14 @@ describe('pre-flight checks', () => {
     ['no public record to make: no input', [], {}, {}, undefined, []],
     ['no public zone known: no input', ['record/api'], {}, {}, undefined, []],
     ['a private record is not looked up', ['record/master-internal'], { id: 'Z1' }, {}, undefined, []],
-    ['free, or ours', ['record/api', 'record/lb/web'], { id: 'Z1' }, { ListResourceRecordSets: { ResourceRecordSets: [txt('api.example.com', ours), a('api.example.com')] } }, [], ['ListResourceRecordSets']],
+    [
+      'free, or ours',
+      ['record/api', 'record/lb/web'],
+      { id: 'Z1' },
+      { ListResourceRecordSets: { ResourceRecordSets: [txt('api.example.com', ours), a('api.example.com')] } },
+      [],
+      ['ListResourceRecordSets'],
+    ],
     [
       "another cluster's marker, and a record without one",
       ['record/api', 'record/lb/web'],
@@ -255,16 +413,46 @@ describe('pre-flight checks', () => {
       'the zone found by name (the one public-zone finds usable)',
       ['record/api'],
       { domain: 'example.com' },
-      { ListHostedZonesByName: { HostedZones: [zone('Z7', 'made by hand')] }, ListResourceRecordSets: { ResourceRecordSets: [a('api.example.com')] } },
-      ['the record api.example.com (record/api) in the public zone Z7 belongs to someone other than kubeaz (a record without a kubeaz marker): kubeaz will not overwrite it; choose another publicRecord'],
+      {
+        ListHostedZonesByName: { HostedZones: [zone('Z7', 'made by hand')] },
+        ListResourceRecordSets: { ResourceRecordSets: [a('api.example.com')] },
+      },
+      [
+        'the record api.example.com (record/api) in the public zone Z7 belongs to someone other than kubeaz (a record without a kubeaz marker): kubeaz will not overwrite it; choose another publicRecord',
+      ],
       ['ListHostedZonesByName', 'ListResourceRecordSets'],
     ],
-    ['the zone by name is ambiguous: public-zone says so, no records read', ['record/api'], { domain: 'example.com' }, { ListHostedZonesByName: { HostedZones: [zone('Z1'), zone('Z2')] } }, [], ['ListHostedZonesByName']],
-    ["the zone by name is another cluster's: no records read", ['record/api'], { domain: 'example.com' }, { ListHostedZonesByName: { HostedZones: [zone('Z1', 'kubeaz:x-y zone/public')] } }, [], ['ListHostedZonesByName']],
-    ['the zone lookup fails: public-zone reports it, not this', ['record/api'], { domain: 'example.com' }, { ListHostedZonesByName: awsError('Throttling') }, [], ['ListHostedZonesByName']],
+    [
+      'the zone by name is ambiguous: public-zone says so, no records read',
+      ['record/api'],
+      { domain: 'example.com' },
+      { ListHostedZonesByName: { HostedZones: [zone('Z1'), zone('Z2')] } },
+      [],
+      ['ListHostedZonesByName'],
+    ],
+    [
+      "the zone by name is another cluster's: no records read",
+      ['record/api'],
+      { domain: 'example.com' },
+      { ListHostedZonesByName: { HostedZones: [zone('Z1', 'kubeaz:x-y zone/public')] } },
+      [],
+      ['ListHostedZonesByName'],
+    ],
+    [
+      'the zone lookup fails: public-zone reports it, not this',
+      ['record/api'],
+      { domain: 'example.com' },
+      { ListHostedZonesByName: awsError('Throttling') },
+      [],
+      ['ListHostedZonesByName'],
+    ],
   ] as const)('dns-record: %s', async (_name, creates, where, answers, expected, calls) => {
     const bits = 'domain' in where ? { publicDomain: where.domain } : {};
-    const r = await run(publicRecords, facts(records, { creates: [...creates] }, bits, 'id' in where ? { owned: true, id: where.id } : {}), answers);
+    const r = await run(
+      publicRecords,
+      facts(records, { creates: [...creates] }, bits, 'id' in where ? { owned: true, id: where.id } : {}),
+      answers,
+    );
     if (expected === undefined) return expect([r.input, r.calls]).toEqual([undefined, []]);
     expect(r.failures).toEqual(expected);
     expect(r.calls).toEqual(calls);
@@ -274,9 +462,41 @@ describe('pre-flight checks', () => {
   it.each([
     ['none to make: no input', [], {}, undefined],
     ['names free', ['user/ci', 'user/backup'], { GetUser: awsError('NoSuchEntity') }, []],
-    ['held by another cluster (tags)', ['user/ci'], { GetUser: { User: { Path: '/kubeaz/c-prod/', Tags: [{ Key: NAME_TAG, Value: 'c' }, { Key: ENV_TAG, Value: 'prod' }, { Key: REGION_TAG, Value: 'eu-west-1' }] } } }, ['the IAM user ci already exists (path /kubeaz/c-prod/) and belongs to cluster c/prod (in eu-west-1): IAM user names are account-wide; choose another name in spec.iam.users']],
-    ['held by an older cluster (its path)', ['user/backup'], { GetUser: { User: { Path: '/kubeaz/old-dev/' } } }, ['the IAM user backup already exists (path /kubeaz/old-dev/) and belongs to cluster old-dev: IAM user names are account-wide; choose another name in spec.iam.users']],
-    ['held by someone else', ['user/ci'], { GetUser: { User: {} } }, ['the IAM user ci already exists (path /) and belongs to someone other than kubeaz: IAM user names are account-wide; choose another name in spec.iam.users']],
+    [
+      'held by another cluster (tags)',
+      ['user/ci'],
+      {
+        GetUser: {
+          User: {
+            Path: '/kubeaz/c-prod/',
+            Tags: [
+              { Key: NAME_TAG, Value: 'c' },
+              { Key: ENV_TAG, Value: 'prod' },
+              { Key: REGION_TAG, Value: 'eu-west-1' },
+            ],
+          },
+        },
+      },
+      [
+        'the IAM user ci already exists (path /kubeaz/c-prod/) and belongs to cluster c/prod (in eu-west-1): IAM user names are account-wide; choose another name in spec.iam.users',
+      ],
+    ],
+    [
+      'held by an older cluster (its path)',
+      ['user/backup'],
+      { GetUser: { User: { Path: '/kubeaz/old-dev/' } } },
+      [
+        'the IAM user backup already exists (path /kubeaz/old-dev/) and belongs to cluster old-dev: IAM user names are account-wide; choose another name in spec.iam.users',
+      ],
+    ],
+    [
+      'held by someone else',
+      ['user/ci'],
+      { GetUser: { User: {} } },
+      [
+        'the IAM user ci already exists (path /) and belongs to someone other than kubeaz: IAM user names are account-wide; choose another name in spec.iam.users',
+      ],
+    ],
   ] as const)('iam-user: %s', async (_name, creates, answers, expected) => {
     const r = await run(iamUsers, facts(users, { creates: [...creates] }), answers);
     if (expected === undefined) return expect([r.input, r.calls]).toEqual([undefined, []]);
@@ -285,13 +505,43 @@ describe('pre-flight checks', () => {
   });
 
   const discovery = node('bucket/discovery', 'discovery-bucket', { name: 'kubeaz-c-dev-oidc' });
-  const block = (policy: boolean, restrict: boolean) => ({ PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: policy, RestrictPublicBuckets: restrict } });
+  const block = (policy: boolean, restrict: boolean) => ({
+    PublicAccessBlockConfiguration: {
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: policy,
+      RestrictPublicBuckets: restrict,
+    },
+  });
   it.each([
     ['no discovery bucket made or changed: no input', [], {}, undefined],
-    ['none configured for the account', ['bucket/discovery'], { GetPublicAccessBlock: awsError('NoSuchPublicAccessBlockConfiguration') }, []],
+    [
+      'none configured for the account',
+      ['bucket/discovery'],
+      { GetPublicAccessBlock: awsError('NoSuchPublicAccessBlockConfiguration') },
+      [],
+    ],
     ['only the ACL blocks', ['bucket/discovery'], { GetPublicAccessBlock: block(false, false) }, []],
-    ['public policies blocked', ['bucket/discovery'], { GetPublicAccessBlock: block(true, false) }, [expect.stringMatching(/^the account's S3 Block Public Access has BlockPublicPolicy on: the service-account issuer's discovery bucket kubeaz-c-dev-oidc cannot be made publicly readable .* --account-id 123456789012 /)]],
-    ['both', ['bucket/discovery'], { GetPublicAccessBlock: block(true, true) }, [expect.stringMatching(/has BlockPublicPolicy and RestrictPublicBuckets on: .* Turn BlockPublicPolicy and RestrictPublicBuckets off at account level/)]],
+    [
+      'public policies blocked',
+      ['bucket/discovery'],
+      { GetPublicAccessBlock: block(true, false) },
+      [
+        expect.stringMatching(
+          /^the account's S3 Block Public Access has BlockPublicPolicy on: the service-account issuer's discovery bucket kubeaz-c-dev-oidc cannot be made publicly readable .* --account-id 123456789012 /,
+        ),
+      ],
+    ],
+    [
+      'both',
+      ['bucket/discovery'],
+      { GetPublicAccessBlock: block(true, true) },
+      [
+        expect.stringMatching(
+          /has BlockPublicPolicy and RestrictPublicBuckets on: .* Turn BlockPublicPolicy and RestrictPublicBuckets off at account level/,
+        ),
+      ],
+    ],
   ] as const)('public-access: %s', async (_name, touched, answers, expected) => {
     const r = await run(publicAccess, facts([discovery], { updates: [...touched] }), answers);
     if (expected === undefined) return expect([r.input, r.calls]).toEqual([undefined, []]);
@@ -309,13 +559,22 @@ describe('the pre-flight runner (engine/preflight.ts)', () => {
   });
 
   it('runs every check whose input is there, reports failures in PREFLIGHT_ORDER, and a read that fails as "could not check"', async () => {
-    const f = facts([node('vpc', 'vpc'), node('lt/master', 'launch-template', { imageId: 'ami-1' })], { creates: ['vpc', 'lt/master'] }, { sshKeyName: 'ops' });
+    const f = facts(
+      [node('vpc', 'vpc'), node('lt/master', 'launch-template', { imageId: 'ami-1' })],
+      { creates: ['vpc', 'lt/master'] },
+      { sshKeyName: 'ops' },
+    );
     const { ctx, sent } = fakeCtx({
       // answered in reverse order of the report: the runner sorts
       DescribeKeyPairs: awsError('UnauthorizedOperation', 'You are not authorized to perform this operation.'),
       DescribeImages: { Images: [] },
       DescribeAvailabilityZones: { AvailabilityZones: [{ ZoneName: 'us-east-1a', RegionName: 'us-east-1' }] },
-      DescribeInstanceTypeOfferings: { InstanceTypeOfferings: [{ InstanceType: 't3.medium', Location: 'us-east-1a' }, { InstanceType: 'm5.large', Location: 'us-east-1a' }] },
+      DescribeInstanceTypeOfferings: {
+        InstanceTypeOfferings: [
+          { InstanceType: 't3.medium', Location: 'us-east-1a' },
+          { InstanceType: 'm5.large', Location: 'us-east-1a' },
+        ],
+      },
       GetServiceQuota: noQuota,
       DescribeVpcs: { Vpcs: [{}, {}, {}, {}, {}] },
     });
@@ -329,6 +588,13 @@ describe('the pre-flight runner (engine/preflight.ts)', () => {
     ]);
     // one DescribeAvailabilityZones for the zones and offerings checks; no elastic IP, user, zone or bucket to ask about
     expect(sent.filter((c) => c === 'DescribeAvailabilityZones')).toEqual(['DescribeAvailabilityZones']);
-    expect([...new Set(sent)].sort()).toEqual(['DescribeAvailabilityZones', 'DescribeImages', 'DescribeInstanceTypeOfferings', 'DescribeKeyPairs', 'DescribeVpcs', 'GetServiceQuota']);
+    expect([...new Set(sent)].sort()).toEqual([
+      'DescribeAvailabilityZones',
+      'DescribeImages',
+      'DescribeInstanceTypeOfferings',
+      'DescribeKeyPairs',
+      'DescribeVpcs',
+      'GetServiceQuota',
+    ]);
   });
 });
