@@ -247,25 +247,8 @@ export function computePlanFrom(
     }
   }
 
-  const desired = new Set(graph.nodes.map((n) => n.key));
-  const order = deletionOrder(handlers);
-  const deletions = [...observed.values()]
-    .filter((a) => !desired.has(a.key) && !opts.keep?.(a))
-    .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || (a.key < b.key ? -1 : 1));
-  for (const a of deletions) {
-    const h = handlerFor(handlers, a.kind);
-    const retired = h.retired?.(a) === true;
-    const note = retired ? "kubeaz's own file, no longer used: create removes it" : h.deleteNote;
-    changes.push({
-      key: a.key,
-      kind: a.kind,
-      action: 'delete',
-      id: a.id,
-      fields: [],
-      ...(note ? { note } : {}),
-      ...(retired ? { retired } : {}),
-    });
-  }
+  const deletions = plannedDeletions(observed, graph, handlers, opts.keep);
+  changes.push(...deletions.map((a) => deletionChange(handlerFor(handlers, a.kind), a)));
 
   const count = (x: PlanAction) => changes.filter((ch) => ch.action === x).length;
   return {
@@ -279,5 +262,29 @@ export function computePlanFrom(
     observed,
     deletions,
     details,
+  };
+}
+
+/** What the run deletes: observed and ours, not desired, not kept — in the handlers' deletion order. */
+function plannedDeletions(observed: Map<string, Actual>, graph: DesiredGraph, handlers: Handlers, keep?: (a: Actual) => boolean): Actual[] {
+  const desired = new Set(graph.nodes.map((n) => n.key));
+  const order = deletionOrder(handlers);
+  return [...observed.values()]
+    .filter((a) => !desired.has(a.key) && !keep?.(a))
+    .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || (a.key < b.key ? -1 : 1));
+}
+
+/** A deletion as the plan shows it: kubeaz's own files no longer used are marked retired (no --allow-delete). */
+function deletionChange(h: ReturnType<typeof handlerFor>, a: Actual): PlanChange {
+  const retired = h.retired?.(a) === true;
+  const note = retired ? "kubeaz's own file, no longer used: create removes it" : h.deleteNote;
+  return {
+    key: a.key,
+    kind: a.kind,
+    action: 'delete',
+    id: a.id,
+    fields: [],
+    ...(note ? { note } : {}),
+    ...(retired ? { retired } : {}),
   };
 }

@@ -200,7 +200,6 @@ export interface SsmBackup {
 }
 
 export async function backupViaSsm(s: Session, Bucket: string): Promise<SsmBackup> {
-  const { SendCommandCommand, GetCommandInvocationCommand, waitUntilCommandExecuted } = await import('@aws-sdk/client-ssm');
   const ssm = await s.aws.ssm();
   const s3 = await s.aws.s3();
   const before = await snapshotsOrFail(s, Bucket);
@@ -222,47 +221,8 @@ export async function backupViaSsm(s: Session, Bucket: string): Promise<SsmBacku
       type: 'info',
       message: `asking the master ${InstanceId} (${m.group}) through SSM to take a backup (kubeaz-agent backup, or ${BACKUP_UNIT} on an older master)`,
     });
-    let CommandId: string | undefined;
-    try {
-      const sent = await ssm.send(
-        new SendCommandCommand({
-          DocumentName: 'AWS-RunShellScript',
-          InstanceIds: [InstanceId],
-          Comment: `kubeaz backup-etcd ${s.clusterId}`.slice(0, 100),
-          TimeoutSeconds: 600,
-          Parameters: { commands: [BACKUP_COMMAND] },
-        }),
-      );
-      CommandId = sent.Command?.CommandId;
-    } catch (e) {
-      if (errorCode(e) !== 'InvalidInstanceId') throw e;
-      tried.push(`${InstanceId}: not reachable through SSM Run Command (no SSM agent registered there, or its role may not talk to SSM)`);
-      continue;
-    }
-    if (!CommandId) throw new KubeazError('SSM SendCommand returned no command id', 'NoCommandId', `asg/${m.group}`);
-    try {
-      await waitUntilCommandExecuted(
-        {
-          client: ssm,
-          maxWaitTime: Math.max(1, t.maxWaitSeconds),
-          minDelay: Math.max(0.1, t.pollSeconds),
-          maxDelay: Math.max(0.1, t.pollSeconds) /* fixed interval: no backoff overshoot */,
-          abortSignal: s.ctx.signal as never,
-        },
-        { CommandId, InstanceId },
-      );
-    } catch {
-      let detail = '';
-      try {
-        const inv = await ssm.send(new GetCommandInvocationCommand({ CommandId, InstanceId }));
-        detail = ` (status ${inv.Status ?? '?'}${inv.StandardErrorContent ? `: ${inv.StandardErrorContent.trim().slice(-500)}` : ''})`;
-      } catch {
-        // the waiter's own error says enough
-      }
-      tried.push(`${InstanceId}: the backup command ${CommandId} did not succeed${detail}`);
-      s.progress.emit({ type: 'warn', message: `${InstanceId}: the backup command did not succeed${detail}; trying the next master` });
-      continue;
-    }
+    const CommandId = await runBackupCommand(s, ssm, m, tried);
+    if (!CommandId) continue;
     let fresh: SnapshotObject | undefined;
     for (let i = 0; i < 3 && !fresh; i++) {
       if (i) await sleep(t.pollSeconds * 1000);
@@ -303,6 +263,60 @@ export async function backupViaSsm(s: Session, Bucket: string): Promise<SsmBacku
     'NoNewSnapshot',
     'asg/master',
   );
+}
+
+/** Runs the backup on one master through SSM Run Command: its command id once it succeeded, or undefined (why, in tried). */
+async function runBackupCommand(
+  s: Session,
+  ssm: Awaited<ReturnType<Session['aws']['ssm']>>,
+  m: { id: string; group: string },
+  tried: string[],
+): Promise<string | undefined> {
+  const { SendCommandCommand, GetCommandInvocationCommand, waitUntilCommandExecuted } = await import('@aws-sdk/client-ssm');
+  const InstanceId = m.id;
+  const t = s.ctx.timing;
+  let CommandId: string | undefined;
+  try {
+    const sent = await ssm.send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: [InstanceId],
+        Comment: `kubeaz backup-etcd ${s.clusterId}`.slice(0, 100),
+        TimeoutSeconds: 600,
+        Parameters: { commands: [BACKUP_COMMAND] },
+      }),
+    );
+    CommandId = sent.Command?.CommandId;
+  } catch (e) {
+    if (errorCode(e) !== 'InvalidInstanceId') throw e;
+    tried.push(`${InstanceId}: not reachable through SSM Run Command (no SSM agent registered there, or its role may not talk to SSM)`);
+    return undefined;
+  }
+  if (!CommandId) throw new KubeazError('SSM SendCommand returned no command id', 'NoCommandId', `asg/${m.group}`);
+  try {
+    await waitUntilCommandExecuted(
+      {
+        client: ssm,
+        maxWaitTime: Math.max(1, t.maxWaitSeconds),
+        minDelay: Math.max(0.1, t.pollSeconds),
+        maxDelay: Math.max(0.1, t.pollSeconds) /* fixed interval: no backoff overshoot */,
+        abortSignal: s.ctx.signal as never,
+      },
+      { CommandId, InstanceId },
+    );
+  } catch {
+    let detail = '';
+    try {
+      const inv = await ssm.send(new GetCommandInvocationCommand({ CommandId, InstanceId }));
+      detail = ` (status ${inv.Status ?? '?'}${inv.StandardErrorContent ? `: ${inv.StandardErrorContent.trim().slice(-500)}` : ''})`;
+    } catch {
+      // the waiter's own error says enough
+    }
+    tried.push(`${InstanceId}: the backup command ${CommandId} did not succeed${detail}`);
+    s.progress.emit({ type: 'warn', message: `${InstanceId}: the backup command did not succeed${detail}; trying the next master` });
+    return undefined;
+  }
+  return CommandId;
 }
 
 /** A fresh backup by the master's own script (SSM Run Command), confirmed in S3. Rollout takes one before it replaces the master. */

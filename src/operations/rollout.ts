@@ -204,7 +204,6 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
   const masters = chosen.filter((g) => isMasterGroup(g.group)).sort(masterOrder);
   // the groups of a highly available control plane (master-2, …), whether or not --group chose them
   const ha = all.filter((g) => isMasterGroup(g.group)).length > 1;
-  let backedUp = false;
   const up = d.minorUpgrade;
   // A patch (or no version change): node groups first, the master last. A minor upgrade: the
   // master first, then — once the API answers with the new version — the node groups.
@@ -222,88 +221,103 @@ export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; o
       return { steps, ok: false };
     }
   }
-  for (const g of ordered) {
-    if (up && !isMasterGroup(g.group)) {
-      try {
-        d.progress.emit({ type: 'info', message: `waiting for the API server to answer with ${up.to} before the node groups` });
-        await up.waitForApi(up.to);
-      } catch (e) {
-        steps.push({
-          group: g.group,
-          asgName: g.asgName,
-          status: 'refused',
-          reason: `not replaced: the API server must run ${up.to} before any kubelet does — ${(e as Error).message}`,
-        });
-        return { steps, ok: false };
-      }
+  const run: RolloutRun = { up, ha, backedUp: false, steps };
+  for (const g of ordered) if (!(await rollGroup(d, g, run))) return { steps, ok: false };
+  return { steps, ok: true };
+}
+
+/** What one rollout run carries from group to group. */
+interface RolloutRun {
+  up: RolloutDeps['minorUpgrade'];
+  /** the groups of a highly available control plane (master-2, …), whether or not --group chose them */
+  ha: boolean;
+  backedUp: boolean;
+  steps: RolloutStep[];
+}
+
+/** One group's turn: its steps go to run.steps; false when the rollout stops at it (the reason is the last step). */
+async function rollGroup(d: RolloutDeps, g: GroupState, run: RolloutRun): Promise<boolean> {
+  const { up, ha, steps } = run;
+  if (up && !isMasterGroup(g.group)) {
+    try {
+      d.progress.emit({ type: 'info', message: `waiting for the API server to answer with ${up.to} before the node groups` });
+      await up.waitForApi(up.to);
+    } catch (e) {
+      steps.push({
+        group: g.group,
+        asgName: g.asgName,
+        status: 'refused',
+        reason: `not replaced: the API server must run ${up.to} before any kubelet does — ${(e as Error).message}`,
+      });
+      return false;
     }
-    if (!g.stale.length) {
-      steps.push({ group: g.group, asgName: g.asgName, status: 'up-to-date' });
-      d.progress.emit({ type: 'unchanged', key: `asg/${g.group}`, detail: `every instance runs version ${g.version}` });
-      continue;
-    }
-    if (isMasterGroup(g.group) && ha && !d.waitForControlPlane) {
+  }
+  if (!g.stale.length) {
+    steps.push({ group: g.group, asgName: g.asgName, status: 'up-to-date' });
+    d.progress.emit({ type: 'unchanged', key: `asg/${g.group}`, detail: `every instance runs version ${g.version}` });
+    return true;
+  }
+  if (isMasterGroup(g.group) && ha && !d.waitForControlPlane) {
+    steps.push({
+      group: g.group,
+      asgName: g.asgName,
+      status: 'refused',
+      reason:
+        'the masters are replaced one at a time, each once the previous one is back (API Ready, etcd healthy), and this run cannot check that; the master was not touched',
+    });
+    return false;
+  }
+  if (isMasterGroup(g.group) && !run.backedUp) {
+    const takeBackup = await d.loadBackup();
+    if (!takeBackup) {
       steps.push({
         group: g.group,
         asgName: g.asgName,
         status: 'refused',
         reason:
-          'the masters are replaced one at a time, each once the previous one is back (API Ready, etcd healthy), and this run cannot check that; the master was not touched',
+          'the master is replaced only after a fresh etcd backup, and this build cannot take one (backup-etcd exports no takeBackup); the master was not touched',
       });
-      return { steps, ok: false };
+      return false;
     }
-    if (isMasterGroup(g.group) && !backedUp) {
-      const takeBackup = await d.loadBackup();
-      if (!takeBackup) {
-        steps.push({
-          group: g.group,
-          asgName: g.asgName,
-          status: 'refused',
-          reason:
-            'the master is replaced only after a fresh etcd backup, and this build cannot take one (backup-etcd exports no takeBackup); the master was not touched',
-        });
-        return { steps, ok: false };
-      }
-      d.progress.emit({ type: 'info', message: `taking a fresh etcd backup before replacing the master${ha ? 's' : ''}` });
-      await takeBackup();
-      backedUp = true;
-    }
-    const since = new Date();
+    d.progress.emit({ type: 'info', message: `taking a fresh etcd backup before replacing the master${ha ? 's' : ''}` });
+    await takeBackup();
+    run.backedUp = true;
+  }
+  const since = new Date();
+  d.progress.emit({
+    type: 'info',
+    message: `${g.group}: replacing ${g.stale.length} of ${g.instances} instances (launch template version ${g.version}, min healthy ${d.minHealthyPercentage}%)`,
+  });
+  const step = await refreshGroup(d, g);
+  steps.push(step);
+  if (step.status === 'Successful')
     d.progress.emit({
-      type: 'info',
-      message: `${g.group}: replacing ${g.stale.length} of ${g.instances} instances (launch template version ${g.version}, min healthy ${d.minHealthyPercentage}%)`,
+      type: 'update',
+      key: `asg/${g.group}`,
+      detail: `instance refresh ${step.refreshId ?? ''}: ${step.replaced} replaced`,
     });
-    const step = await refreshGroup(d, g);
-    steps.push(step);
-    if (step.status === 'Successful')
+  else
+    d.progress.emit({ type: 'warn', message: `instance refresh of ${g.group}: ${step.status}${step.reason ? ` (${step.reason})` : ''}` });
+  if (step.status !== 'Successful') return false;
+  if (isMasterGroup(g.group) && ha && d.waitForControlPlane) {
+    // never two masters down at once: the next one waits until this one is a healthy member again
+    try {
       d.progress.emit({
-        type: 'update',
-        key: `asg/${g.group}`,
-        detail: `instance refresh ${step.refreshId ?? ''}: ${step.replaced} replaced`,
+        type: 'info',
+        message: `${g.group}: waiting for its node to be Ready, the API server Ready and etcd healthy before going on`,
       });
-    else
-      d.progress.emit({ type: 'warn', message: `instance refresh of ${g.group}: ${step.status}${step.reason ? ` (${step.reason})` : ''}` });
-    if (step.status !== 'Successful') return { steps, ok: false };
-    if (isMasterGroup(g.group) && ha && d.waitForControlPlane) {
-      // never two masters down at once: the next one waits until this one is a healthy member again
-      try {
-        d.progress.emit({
-          type: 'info',
-          message: `${g.group}: waiting for its node to be Ready, the API server Ready and etcd healthy before going on`,
-        });
-        await d.waitForControlPlane(g.group, since);
-      } catch (e) {
-        steps.push({
-          group: g.group,
-          asgName: g.asgName,
-          status: 'refused',
-          reason: `replaced, but the control plane is not healthy again, so nothing more is replaced: ${(e as Error).message}`,
-        });
-        return { steps, ok: false };
-      }
+      await d.waitForControlPlane(g.group, since);
+    } catch (e) {
+      steps.push({
+        group: g.group,
+        asgName: g.asgName,
+        status: 'refused',
+        reason: `replaced, but the control plane is not healthy again, so nothing more is replaced: ${(e as Error).message}`,
+      });
+      return false;
     }
   }
-  return { steps, ok: true };
+  return true;
 }
 
 /**

@@ -106,6 +106,32 @@ export async function resolveImages(aws: AwsClients, spec: ClusterSpec): Promise
 }
 
 /**
+ * Ctrl-C (or SIGTERM) once: start no new work, let calls in flight finish and save state; twice:
+ * quit at once. Returns what stops listening.
+ */
+function interruptOnSignals(progress: Progress, abort: AbortController): () => void {
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      progress.emit({
+        type: 'warn',
+        message: 'interrupted: starting no new work, letting calls in flight finish and saving state (Ctrl-C again to quit at once)',
+      });
+      abort.abort();
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  return () => {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  };
+}
+
+/**
  * With more than one master, the zone the running cluster's `master` group is in (1 → 3 keeps it
  * there with its instance); one call, made only for an HA spec.
  */
@@ -154,21 +180,7 @@ export async function openSession(
   // what the spec asks for is read whatever the VPC records (resources/cluster-record.ts mayHave)
   ctx.features = new Set(featuresOfSpec(spec.spec));
   let facts: Facts | undefined;
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      progress.emit({
-        type: 'warn',
-        message: 'interrupted: starting no new work, letting calls in flight finish and saving state (Ctrl-C again to quit at once)',
-      });
-      abort.abort();
-    } else {
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const stopListening = interruptOnSignals(progress, abort);
   const session: Session = {
     spec,
     file,
@@ -209,8 +221,7 @@ export async function openSession(
       if (sw) plan.irsaSwitch = sw;
     },
     dispose() {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigint);
+      stopListening();
     },
   };
   return session;
