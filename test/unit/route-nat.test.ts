@@ -54,13 +54,11 @@ describe('route to a NAT gateway that is still pending', () => {
 
   it('stops retrying as soon as the NAT gateway is seen failed, naming it', async () => {
     // given: the gateway's wait (settle, running alongside) sees it fail
-    ec2
-      .on(DescribeNatGatewaysCommand)
-      .resolves({
-        NatGateways: [
-          { NatGatewayId: 'nat-1', State: 'failed', FailureCode: 'InsufficientFreeAddressesInSubnet', FailureMessage: 'no room' },
-        ],
-      });
+    ec2.on(DescribeNatGatewaysCommand).resolves({
+      NatGateways: [
+        { NatGatewayId: 'nat-1', State: 'failed', FailureCode: 'InsufficientFreeAddressesInSubnet', FailureMessage: 'no room' },
+      ],
+    });
     ec2.on(CreateRouteCommand).rejects(notFound());
     const ctx = ctxOf();
     const settle = natGateway.settle!(ctx, {

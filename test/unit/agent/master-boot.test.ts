@@ -364,13 +364,11 @@ describe('master.<internal domain>', () => {
     const b = master(example);
     expect(await registerMasterDns(b.ctx, `master.${b.ctx.config.internalDomain}`)).toBe('alias');
     expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(0);
-    r53
-      .on(ListHostedZonesByNameCommand)
-      .resolves({
-        HostedZones: [
-          { Id: '/hostedzone/ZPUBLIC', Name: `${b.ctx.config.internalDomain}.`, CallerReference: 'y', Config: { PrivateZone: false } },
-        ],
-      });
+    r53.on(ListHostedZonesByNameCommand).resolves({
+      HostedZones: [
+        { Id: '/hostedzone/ZPUBLIC', Name: `${b.ctx.config.internalDomain}.`, CallerReference: 'y', Config: { PrivateZone: false } },
+      ],
+    });
     expect(await registerMasterDns(b.ctx, `master.${b.ctx.config.internalDomain}`)).toBe('no-zone');
     expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(0);
   });

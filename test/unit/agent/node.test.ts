@@ -241,15 +241,13 @@ describe('elastic IP claim (loadbalancer)', () => {
   });
 
   it('keeps an address that is already ours (a rebooted agent) and never touches another pool or cluster', async () => {
-    ec2
-      .on(DescribeAddressesCommand)
-      .resolves({
-        Addresses: [
-          addr(9, {}, 'other'),
-          addr(8, {}, 'edge', 'another-cluster'),
-          addr(2, { AssociationId: 'a', InstanceId: 'i-000000000000000a0' }),
-        ],
-      });
+    ec2.on(DescribeAddressesCommand).resolves({
+      Addresses: [
+        addr(9, {}, 'other'),
+        addr(8, {}, 'edge', 'another-cluster'),
+        addr(2, { AssociationId: 'a', InstanceId: 'i-000000000000000a0' }),
+      ],
+    });
     expect(await claimElasticIp(lbCtx())).toBe('eipalloc-2');
     expect(ec2.commandCalls(AssociateAddressCommand)).toHaveLength(0);
   });
