@@ -6,6 +6,8 @@ export default defineConfig({
     pool: 'forks',
     // 2-core machines: moto servers and kubeaz runs share them.
     maxWorkers: 2,
+    // every SDK client mock a test file made is restored after it (test/helpers/sdk-mock.ts)
+    setupFiles: ['test/helpers/restore-sdk-mocks.ts'],
     testTimeout: 180_000,
     hookTimeout: 120_000,
     // the SDK's notice that its 2027 releases need Node 22 (bin/kubeaz silences it the same way)

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
+import { sdkMock } from '../helpers/sdk-mock.js';
 import { DescribeVpcAttributeCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetBucketLocationCommand, S3Client } from '@aws-sdk/client-s3';
 import { AwsClients } from '../../src/aws/clients.js';
@@ -126,8 +126,8 @@ describe('model/features.ts', () => {
 });
 
 describe('resources/cluster-record.ts', () => {
-  const ec2 = mockClient(EC2Client);
-  const s3 = mockClient(S3Client);
+  const ec2 = sdkMock(EC2Client);
+  const s3 = sdkMock(S3Client);
   afterEach(() => {
     ec2.reset();
     s3.reset();

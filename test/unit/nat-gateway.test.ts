@@ -4,13 +4,13 @@
  * on the failed one.
  */
 import { describe, expect, it, beforeEach } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
+import { sdkMock } from '../helpers/sdk-mock.js';
 import { CreateNatGatewayCommand, DescribeNatGatewaysCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { AwsClients } from '../../src/aws/clients.js';
 import { createRunContext } from '../../src/engine/context.js';
 import { natGateway } from '../../src/resources/nat-gateway.js';
 
-const ec2 = mockClient(EC2Client);
+const ec2 = sdkMock(EC2Client);
 
 describe('nat-gateway create', () => {
   beforeEach(() => ec2.reset());

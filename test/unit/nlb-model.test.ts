@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
+import { sdkMock } from '../helpers/sdk-mock.js';
 import {
   AttachLoadBalancerTargetGroupsCommand,
   AttachLoadBalancersCommand,
@@ -169,7 +169,7 @@ describe('NLB and target group names', () => {
 
 describe('auto scaling group: target groups in place', () => {
   it('attaches the new target groups before it detaches the classic ELBs, then detaches the old target groups', async () => {
-    const asg = mockClient(AutoScalingClient);
+    const asg = sdkMock(AutoScalingClient);
     const order: string[] = [];
     asg.on(AttachLoadBalancerTargetGroupsCommand).callsFake(() => (order.push('attach-tg'), {}));
     asg.on(DetachLoadBalancerTargetGroupsCommand).callsFake(() => (order.push('detach-tg'), {}));

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { sdkMock } from '../helpers/sdk-mock.js';
 import { chainsTo, generateCa, generateServiceAccountKeys, PKI_FILES, signClientCert, x509, type PemPair } from '../../src/pki/ca.js';
 import { apiEndpoint, renderKubeconfig } from '../../src/pki/kubeconfig.js';
 import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
@@ -49,7 +49,7 @@ describe('PKI', () => {
       'sa.key',
       'sa.pub',
     ]);
-    const s3 = mockClient(S3Client);
+    const s3 = sdkMock(S3Client);
     try {
       const bucket = new MemoryBucket('kubeaz-demo-dev-123456789012');
       for (const f of PKI_FILES) bucket.put(`pki/${f}`, `the bucket's ${f}\n`);

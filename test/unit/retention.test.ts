@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { sdkMock } from '../helpers/sdk-mock.js';
 import { planRetention, snapshotKey, snapshotTime } from '../../src/etcd/retention.js';
 import { pruneSnapshots } from '../../src/etcd/snapshots.js';
 import { MemoryBucket } from '../helpers/memory-s3.js';
@@ -53,7 +53,7 @@ describe('planRetention (TypeScript)', () => {
 });
 
 describe('pruneSnapshots (what the masters` agent and backup-etcd delete by), on the same cases', () => {
-  const s3 = mockClient(S3Client);
+  const s3 = sdkMock(S3Client);
   it.each(cases.map((c) => [c.name, c]))('%s', async (_, c) => {
     s3.reset();
     const bucket = new MemoryBucket('kubeaz-demo-dev-123456789012');

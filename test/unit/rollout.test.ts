@@ -5,7 +5,7 @@
  * the rollout before the master.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
+import { sdkMock } from '../helpers/sdk-mock.js';
 import {
   AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
@@ -16,7 +16,7 @@ import {
 import { RecordingProgress } from '../../src/engine/progress.js';
 import { groupStates, rollout, type RolloutDeps } from '../../src/operations/rollout.js';
 
-const asgMock = mockClient(AutoScalingClient);
+const asgMock = sdkMock(AutoScalingClient);
 
 const group = (name: string, version: string, instanceVersions: string[]): AutoScalingGroup => ({
   AutoScalingGroupName: `c-qa-${name}`,

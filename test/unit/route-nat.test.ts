@@ -4,7 +4,7 @@
  * and stops at once when the gateway's own wait has seen it fail.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
+import { sdkMock } from '../helpers/sdk-mock.js';
 import {
   AssociateRouteTableCommand,
   CreateRouteCommand,
@@ -18,7 +18,7 @@ import { createRunContext } from '../../src/engine/context.js';
 import { natGateway } from '../../src/resources/nat-gateway.js';
 import { routeTable } from '../../src/resources/route-table.js';
 
-const ec2 = mockClient(EC2Client);
+const ec2 = sdkMock(EC2Client);
 const notFound = () => Object.assign(new Error("The natGateway ID 'nat-1' does not exist"), { name: 'InvalidNatGatewayID.NotFound' });
 const ctxOf = () =>
   createRunContext({

@@ -86,6 +86,13 @@ describe('the unit tier starts no process', () => {
     expect(found).toEqual([]);
   });
 
+  it('no unit file mocks an SDK client with mockClient itself: sdkMock (test/helpers/sdk-mock.ts) restores it when the file ends, so the tier can run without isolation', () => {
+    const direct = files.filter(
+      (f) => f !== path.join(ROOT, 'test', 'unit', 'tiers.test.ts') && /\bmockClient\(/.test(readFileSync(f, 'utf8')),
+    );
+    expect(direct.map((f) => path.relative(ROOT, f))).toEqual([]);
+  });
+
   describe('the check finds what it must (its own mutations)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kubeaz-tiers-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));

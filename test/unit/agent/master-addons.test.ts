@@ -14,7 +14,7 @@ import { addonSteps, type AddonInput } from '../../../src/agent/master/addons.js
 import { addonManifestFiles, podIdentityWebhookManifest, storageClassManifest } from '../../../src/model/addon-manifests.js';
 import { chainsTo, generateCa, signServerCert, validFor, x509 } from '../../../src/pki/ca.js';
 import { S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { sdkMock } from '../../helpers/sdk-mock.js';
 import { installAddons } from '../../../src/agent/master/addon-runner.js';
 import { KubeazFailure } from '../../../src/errors.js';
 import { fail, FakePrograms, MASTER_SETTINGS, ok, testMaster } from '../../helpers/agent-master.js';
@@ -126,7 +126,7 @@ describe('the AWS Node Termination Handler (issue 14)', () => {
 });
 
 describe('installing the add-ons: retried one by one, a failing one does not stop the others', () => {
-  const s3 = mockClient(S3Client);
+  const s3 = sdkMock(S3Client);
   const s3aws = { s3: async () => new S3Client({ region: 'eu-west-1' }) } as never;
   /** a master whose helm fails `times` times for each named release */
   const withFailures = (failures: Record<string, number>, attempts: number) => {

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { sdkMock } from '../../helpers/sdk-mock.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { takeBackup } from '../../../src/agent/master/snapshots.js';
 import { planRetention, snapshotKey, snapshotTime } from '../../../src/etcd/retention.js';
@@ -15,7 +15,7 @@ import { FakeEtcd, FakePrograms, testMaster } from '../../helpers/agent-master.j
 import { MemoryBucket } from '../../helpers/memory-s3.js';
 
 const BUCKET = 'kubeaz-demo-dev-123456789012';
-const s3 = mockClient(S3Client);
+const s3 = sdkMock(S3Client);
 const aws = { s3: async () => new S3Client({ region: 'eu-west-1' }) } as never;
 const NOW = new Date('2026-11-25T10:15:07Z');
 let bucket: MemoryBucket;

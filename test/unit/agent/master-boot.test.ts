@@ -28,7 +28,7 @@ import {
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { sdkMock } from '../../helpers/sdk-mock.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { hostPath, type AgentAws, type AgentContext } from '../../../src/agent/context.js';
@@ -60,10 +60,10 @@ const templates = Object.fromEntries(TEMPLATE_NAMES.map((t) => [t, readFileSync(
 const IRSA_ON = example.replace('  iam:\n', '  iam:\n    serviceAccountIssuerDiscovery: { enabled: true }\n');
 const specOf = (text: string) => parseSpec(text, 'cluster.yaml', new Date('2026-12-05T12:00:00Z')).spec;
 
-const s3 = mockClient(S3Client);
-const r53 = mockClient(Route53Client);
-const asg = mockClient(AutoScalingClient);
-const ec2 = mockClient(EC2Client);
+const s3 = sdkMock(S3Client);
+const r53 = sdkMock(Route53Client);
+const asg = sdkMock(AutoScalingClient);
+const ec2 = sdkMock(EC2Client);
 const aws: AgentAws = {
   s3: async () => new S3Client({ region: 'us-east-1' }),
   ec2: async () => new EC2Client({ region: 'us-east-1' }),

@@ -11,7 +11,7 @@ import { AutoScalingClient, SetInstanceHealthCommand } from '@aws-sdk/client-aut
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { sdkMock } from '../../helpers/sdk-mock.js';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentAws } from '../../../src/agent/context.js';
 import { addonsFingerprint } from '../../../src/agent/decide/addons.js';
@@ -35,9 +35,9 @@ import { parseBootReport } from '../../../src/records/boot.js';
 import { parseAddonsRecord, renderRecord, type AddonsRecord } from '../../../src/records/etcd.js';
 import { fail, FakeEtcd, FakePrograms, MASTER_SETTINGS, ok, testMaster } from '../../helpers/agent-master.js';
 
-const s3 = mockClient(S3Client);
-const asg = mockClient(AutoScalingClient);
-const ec2 = mockClient(EC2Client);
+const s3 = sdkMock(S3Client);
+const asg = sdkMock(AutoScalingClient);
+const ec2 = sdkMock(EC2Client);
 const aws: AgentAws = {
   s3: async () => new S3Client({ region: 'eu-west-1' }),
   ec2: async () => new EC2Client({ region: 'eu-west-1' }),

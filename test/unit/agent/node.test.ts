@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { AssociateAddressCommand, DescribeAddressesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
+import { sdkMock } from '../../helpers/sdk-mock.js';
 import { parse } from 'yaml';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { hostPath } from '../../../src/agent/context.js';
@@ -15,8 +15,8 @@ import { ReportedFailure } from '../../../src/agent/report.js';
 import { parseBootReport } from '../../../src/records/boot.js';
 import { FakePrograms, testContext } from '../../helpers/agent.js';
 
-const s3 = mockClient(S3Client);
-const ec2 = mockClient(EC2Client);
+const s3 = sdkMock(S3Client);
+const ec2 = sdkMock(EC2Client);
 const TOKEN = 'abcdef.0123456789abcdef';
 const TOKEN2 = 'zyxwvu.fedcba9876543210';
 const HASH = `sha256:${'a'.repeat(64)}`;
