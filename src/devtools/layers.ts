@@ -342,10 +342,11 @@ export const KNOWN: { upward: string[]; cycles: string[] } = {
 /**
  * The most dynamic `import()` calls of project modules allowed outside the CLI's lazy command
  * loading: 45 when issue 22 began counting them, which asks for at most 25; 14 once the commands
- * and operations imported what they use (cli/ 4: the error report's modules and the completion
- * script; devtools/ 5; engine/ 4; agent/ 1). A ceiling that only comes down: lower it as they go.
+ * and operations imported what they use; 10 once pre-flight's checks did too (cli/ 4: the error
+ * report's modules and the completion script; devtools/ 5; agent/ 1). A ceiling that only comes
+ * down: lower it as they go.
  */
-export const DYNAMIC_CEILING = 14;
+export const DYNAMIC_CEILING = 10;
 
 /** What `npm run layers` prints of a report, and how many breaches it holds beyond KNOWN (the exit code is 1 when any). */
 export function summarize(r: LayerReport): { lines: string[]; fresh: number } {
@@ -380,11 +381,7 @@ export function summarize(r: LayerReport): { lines: string[]; fresh: number } {
     r.forbidden.length +
     r.kindToKind.length +
     r.opaque.length;
-  out.push(
-    fresh
-      ? `${fresh} new breach(es)`
-      : 'no import runs upward, no circle, no kind imports a kind, no command a command or the SDK (beyond the known list)',
-  );
+  out.push(fresh ? `${fresh} new breach(es)` : 'no import runs upward, no circle, no kind imports a kind, no command a command or the SDK');
   return { lines: out, fresh };
 }
 
