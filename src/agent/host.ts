@@ -59,10 +59,12 @@ export function containerdConfig(defaults: string): string {
   return defaults.replace(/SystemdCgroup = false/g, 'SystemdCgroup = true');
 }
 
-async function put(ctx: AgentContext, file: string, text: string, mode = 0o644): Promise<void> {
+/** Writes a file of the instance (under the context's root); its path as written. */
+export async function writeHostFile(ctx: AgentContext, file: string, text: string, mode = 0o644): Promise<string> {
   const p = hostPath(ctx, file);
   await mkdir(path.dirname(p), { recursive: true });
   await writeFile(p, text, { mode });
+  return p;
 }
 
 /** Run until it succeeds, `attempts` times with `pauseMs` between; the last failure is thrown. */
@@ -91,9 +93,9 @@ export async function retried(
 
 /** Kernel modules, settings, no swap. */
 export async function prepareKernel(ctx: AgentContext): Promise<void> {
-  await put(ctx, '/etc/modules-load.d/kubernetes.conf', `${KERNEL_MODULES.join('\n')}\n`);
+  await writeHostFile(ctx, '/etc/modules-load.d/kubernetes.conf', `${KERNEL_MODULES.join('\n')}\n`);
   for (const m of KERNEL_MODULES) await runChecked(ctx.programs, 'modprobe', [m]);
-  await put(ctx, '/etc/sysctl.d/90-kubernetes.conf', `${SYSCTLS.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
+  await writeHostFile(ctx, '/etc/sysctl.d/90-kubernetes.conf', `${SYSCTLS.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
   await runChecked(ctx.programs, 'sysctl', ['--system']);
   await runChecked(ctx.programs, 'swapoff', ['-a']);
 }
@@ -101,7 +103,7 @@ export async function prepareKernel(ctx: AgentContext): Promise<void> {
 /** containerd and the pinned Kubernetes packages, containerd running, kubelet enabled (kubeadm starts it). */
 export async function installKubernetes(ctx: AgentContext): Promise<void> {
   const v = ctx.config.kubernetesVersion;
-  await put(ctx, '/etc/yum.repos.d/kubernetes.repo', kubernetesRepo(v));
+  await writeHostFile(ctx, '/etc/yum.repos.d/kubernetes.repo', kubernetesRepo(v));
   const { packageAttempts: n, packageRetryMs: ms } = ctx.waits;
   await retried(ctx, n, ms, 'dnf install (base)', () =>
     runChecked(ctx.programs, 'dnf', ['install', '-y', '-q', '--setopt=install_weak_deps=False', ...BASE_PACKAGES]),
@@ -121,7 +123,7 @@ export async function installKubernetes(ctx: AgentContext): Promise<void> {
     ]),
   );
   const defaults = await runChecked(ctx.programs, 'containerd', ['config', 'default']);
-  await put(ctx, '/etc/containerd/config.toml', containerdConfig(defaults.stdout));
+  await writeHostFile(ctx, '/etc/containerd/config.toml', containerdConfig(defaults.stdout));
   await runChecked(ctx.programs, 'systemctl', ['enable', '--now', 'containerd']);
   await runChecked(ctx.programs, 'systemctl', ['enable', 'kubelet']);
 }

@@ -4,41 +4,17 @@
  * the kernel settings, the kubelet's flags, and installing systemd units. File contents are rendered
  * here (PURE functions), programs run through the context's boundary.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { hostPath, type AgentContext } from '../context.js';
+import type { AgentContext } from '../context.js';
 import { runChecked } from '../programs.js';
-import { BASE_PACKAGES as HOST_PACKAGES, KERNEL_MODULES, SYSCTLS, containerdConfig, kubernetesRepo } from '../host.js';
+import { writeHostFile } from '../host.js';
 import { SYSTEMD_DIR } from './paths.js';
 import type { UnitFile } from './units.js';
 
-export const KUBERNETES_REPO_FILE = '/etc/yum.repos.d/kubernetes.repo';
-export const MODULES_FILE = '/etc/modules-load.d/kubernetes.conf';
-export const SYSCTL_FILE = '/etc/sysctl.d/90-kubernetes.conf';
-export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 export const KUBELET_SYSCONFIG = '/etc/sysconfig/kubelet';
 
-// One list of packages, kernel settings and the pkgs.k8s.io repository for every role (../host.ts).
-export { KERNEL_MODULES, SYSCTLS, kubernetesRepo, BASE_PACKAGES as HOST_PACKAGES } from '../host.js';
-
-export const dnfHostArgs = (): string[] => ['install', '-y', '-q', '--setopt=install_weak_deps=False', ...HOST_PACKAGES];
-export const dnfKubernetesArgs = (v: string): string[] => [
-  'install',
-  '-y',
-  '-q',
-  '--setopt=install_weak_deps=False',
-  '--disableexcludes=kubernetes',
-  `kubelet-${v}`,
-  `kubeadm-${v}`,
-  `kubectl-${v}`,
-  'cri-tools',
-  'kubernetes-cni',
-];
-export const modulesFile = (): string => `${KERNEL_MODULES.join('\n')}\n`;
-export const sysctlFile = (): string => SYSCTLS.map(([k, v]) => `${k} = ${v}\n`).join('');
-
-/** containerd's default configuration with the systemd cgroup driver (the kubelet's, from KubeletConfiguration). */
-export const systemdCgroup = containerdConfig;
+// One way to write a host file, install the packages and set the kernel up for every role (../host.ts).
+export { writeHostFile, installKubernetes as installPackages, prepareKernel as kernelSettings } from '../host.js';
 
 /**
  * The kubelet's flags through the rpm drop-in's /etc/sysconfig/kubelet. node-role.kubernetes.io/*
@@ -68,46 +44,6 @@ export function kubeletSysconfig(o: {
     ...(taints.length ? [`--register-with-taints=${taints.join(',')}`] : []),
   ];
   return `KUBELET_EXTRA_ARGS=${args.join(' ')}\n`;
-}
-
-export async function writeHostFile(ctx: AgentContext, file: string, text: string, mode = 0o644): Promise<string> {
-  const p = hostPath(ctx, file);
-  await mkdir(path.dirname(p), { recursive: true });
-  await writeFile(p, text, { mode });
-  return p;
-}
-
-/** A program run with the agent's retry budget for packages (a mirror can fail for a moment). */
-async function retried(ctx: AgentContext, cmd: string, args: string[]): Promise<void> {
-  for (let i = 1; ; i++) {
-    try {
-      await runChecked(ctx.programs, cmd, args);
-      return;
-    } catch (e) {
-      if (i >= ctx.waits.packageAttempts) throw e;
-      ctx.log(`${cmd} ${args[0] ?? ''} failed (attempt ${i} of ${ctx.waits.packageAttempts}); trying again`);
-      await ctx.sleep(ctx.waits.packageRetryMs);
-    }
-  }
-}
-
-export async function installPackages(ctx: AgentContext): Promise<void> {
-  const v = ctx.config.kubernetesVersion;
-  await writeHostFile(ctx, KUBERNETES_REPO_FILE, kubernetesRepo(v));
-  await retried(ctx, 'dnf', dnfHostArgs());
-  await retried(ctx, 'dnf', dnfKubernetesArgs(v));
-  const def = await runChecked(ctx.programs, 'containerd', ['config', 'default']);
-  await writeHostFile(ctx, CONTAINERD_CONFIG, systemdCgroup(def.stdout));
-  await runChecked(ctx.programs, 'systemctl', ['enable', '--now', 'containerd']);
-  await runChecked(ctx.programs, 'systemctl', ['enable', 'kubelet']);
-}
-
-export async function kernelSettings(ctx: AgentContext): Promise<void> {
-  await writeHostFile(ctx, MODULES_FILE, modulesFile());
-  for (const m of KERNEL_MODULES) await runChecked(ctx.programs, 'modprobe', [m]);
-  await writeHostFile(ctx, SYSCTL_FILE, sysctlFile());
-  await runChecked(ctx.programs, 'sysctl', ['--system']);
-  await runChecked(ctx.programs, 'swapoff', ['-a']);
 }
 
 export async function writeKubeletArgs(ctx: AgentContext): Promise<void> {
