@@ -226,8 +226,18 @@ export const NODE_AGENT: Readonly<Record<AgentRole, readonly AgentAction[]>> = {
     },
     { action: 'route53:ListHostedZonesByName', where: 'agent/master/dns.ts', seenIn: 'boot' },
     { action: 'route53:ListResourceRecordSets', where: 'agent/master/dns.ts', seenIn: 'boot' },
-    { action: 'route53:ChangeResourceRecordSets', where: 'agent/master/dns.ts', seenIn: 'boot' },
-    { action: 'ec2:DescribeInstances', where: "agent/master/boot.ts (the recorded members' instance states)", seenIn: 'boot' },
+    {
+      action: 'route53:ChangeResourceRecordSets',
+      where:
+        'agent/master/dns.ts (only when the private zone has no alias for the master name; kubeaz makes one, so no simulation calls it)',
+      seenIn: null,
+    },
+    {
+      action: 'ec2:DescribeInstances',
+      where:
+        "agent/master/boot.ts instanceStates (the recorded members' instances: a master joining or replacing one; the boot scenario's single master has none)",
+      seenIn: null,
+    },
     { action: 'autoscaling:SetInstanceHealth', where: 'agent/master/boot.ts (a master whose init keeps failing)', seenIn: 'init-fails' },
   ],
   node: [...S3_COMMON],
