@@ -1,8 +1,11 @@
 /**
  * The IAM policy documents of the cluster's instance roles, users and bucket. PURE.
  *
- * Anchors: aws-ebs-csi-driver `docs/example-iam-policy.json`, cloud-provider-aws's controller
- * policy (docs/prerequisites.md) and kops `pkg/model/iam/iam_builder.go`. As in kops, what AWS
+ * Anchors (each statement group names the upstream file and version it matches; the actions each
+ * add-on and the node agent need, with their sources, are src/model/policy-sources.ts, and
+ * test/unit/policy-sources.test.ts holds these documents to them): aws-ebs-csi-driver
+ * `docs/example-iam-policy.json`, cloud-provider-aws's controller policy (docs/prerequisites.md),
+ * cluster-autoscaler's cloudprovider/aws/README.md and kops `pkg/model/iam/iam_builder.go`. As in kops, what AWS
  * lets us scope is scoped: reads (Describe*) have no resource-level permissions and stay on `*`;
  * every change to an existing EC2 or ELB resource needs the resource to carry the cluster's
  * `kubernetes.io/cluster/<id>=owned` tag (the cloud controller tags everything it makes with it);
@@ -37,7 +40,14 @@ export function tlsOnlyPolicy(bucketArn: string) {
   ]);
 }
 
-/** What the AWS cloud-controller-manager needs (cloud-provider-aws docs), on the master's role. */
+/**
+ * What the AWS cloud-controller-manager needs, on the master's role: kubernetes/cloud-provider-aws
+ * docs/prerequisites.md (master @ 63ec440, 2026-07-07) without ec2:CreateRoute/DeleteRoute (kubeaz
+ * runs it with --configure-cloud-routes=false: src/agent/master/addons.ts) and without
+ * elasticloadbalancing:SetSecurityGroups (master's NLB security groups; no release-1.30 … 1.35
+ * calls it), plus the two target-group attribute calls of pkg/providers/v1/aws_loadbalancer.go
+ * (release-1.31 … release-1.35).
+ */
 export const CLOUD_CONTROLLER_ACTIONS = [
   'autoscaling:DescribeAutoScalingGroups',
   'autoscaling:DescribeLaunchConfigurations',
@@ -58,8 +68,6 @@ export const CLOUD_CONTROLLER_ACTIONS = [
   'ec2:ModifyVolume',
   'ec2:AttachVolume',
   'ec2:AuthorizeSecurityGroupIngress',
-  'ec2:CreateRoute',
-  'ec2:DeleteRoute',
   'ec2:DeleteSecurityGroup',
   'ec2:DeleteVolume',
   'ec2:DetachVolume',
@@ -93,12 +101,17 @@ export const CLOUD_CONTROLLER_ACTIONS = [
   'elasticloadbalancing:RegisterTargets',
   'elasticloadbalancing:DeregisterTargets',
   'elasticloadbalancing:SetLoadBalancerPoliciesOfListener',
-  'elasticloadbalancing:SetSecurityGroups',
+  // the target-group-attributes Service annotation (pkg/providers/v1/aws_loadbalancer.go, release-1.31 … release-1.35)
+  'elasticloadbalancing:DescribeTargetGroupAttributes',
+  'elasticloadbalancing:ModifyTargetGroupAttributes',
   'iam:CreateServiceLinkedRole',
   'kms:DescribeKey',
 ];
 
-/** What the EBS CSI controller needs (aws-ebs-csi-driver's example policy), on the master's role. */
+/**
+ * What the EBS CSI controller needs: kubernetes-sigs/aws-ebs-csi-driver docs/example-iam-policy.json
+ * at v1.64.0 (6689789, chart 2.64.0). On the master's role, or its own role with IRSA on.
+ */
 export const EBS_CSI_ACTIONS = [
   'ec2:CreateSnapshot',
   'ec2:AttachVolume',
@@ -106,6 +119,7 @@ export const EBS_CSI_ACTIONS = [
   'ec2:ModifyVolume',
   'ec2:DescribeAvailabilityZones',
   'ec2:DescribeInstances',
+  'ec2:DescribeInstanceTypes',
   'ec2:DescribeSnapshots',
   'ec2:DescribeTags',
   'ec2:DescribeVolumes',
@@ -115,6 +129,7 @@ export const EBS_CSI_ACTIONS = [
   'ec2:CopyVolumes',
   'ec2:DeleteVolume',
   'ec2:DeleteSnapshot',
+  'ec2:LockSnapshot',
   'ec2:CreateTags',
   'ec2:DeleteTags',
   'ec2:EnableFastSnapshotRestores',
@@ -137,8 +152,6 @@ const EC2_CLUSTER_CHANGES = [
   'ec2:RevokeSecurityGroupIngress',
   'ec2:DeleteSecurityGroup',
   'ec2:ModifyInstanceAttribute',
-  'ec2:CreateRoute',
-  'ec2:DeleteRoute',
 ];
 
 /**
@@ -244,13 +257,28 @@ function ebsCsiStatements(clusterId: string, region: string, account: string): S
     allow('CsiDeletePvcVolumes', ['ec2:DeleteVolume'], [ec2('volume')], csiTag('ec2:ResourceTag', 'kubernetes.io/created-for/pvc/name')),
     allow('CsiCreateNamedSnapshots', ['ec2:CreateSnapshot'], [ec2('snapshot')], csiTag('aws:RequestTag', 'CSIVolumeSnapshotName')),
     allow('CsiCreateOwnSnapshots', ['ec2:CreateSnapshot'], [ec2('snapshot')], csiTag('aws:RequestTag', 'ebs.csi.aws.com/cluster', 'true')),
-    allow('CsiDeleteNamedSnapshots', ['ec2:DeleteSnapshot'], [ec2('snapshot')], csiTag('ec2:ResourceTag', 'CSIVolumeSnapshotName')),
-    allow('CsiDeleteOwnSnapshots', ['ec2:DeleteSnapshot'], [ec2('snapshot')], csiTag('ec2:ResourceTag', 'ebs.csi.aws.com/cluster', 'true')),
+    allow(
+      'CsiDeleteNamedSnapshots',
+      ['ec2:DeleteSnapshot', 'ec2:LockSnapshot'],
+      [ec2('snapshot')],
+      csiTag('ec2:ResourceTag', 'CSIVolumeSnapshotName'),
+    ),
+    allow(
+      'CsiDeleteOwnSnapshots',
+      ['ec2:DeleteSnapshot', 'ec2:LockSnapshot'],
+      [ec2('snapshot')],
+      csiTag('ec2:ResourceTag', 'ebs.csi.aws.com/cluster', 'true'),
+    ),
   ];
 }
 
 /**
- * cluster-autoscaler on AWS (its cloudprovider/aws README's policy): reads on `*` (no resource-level
+ * cluster-autoscaler on AWS: kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md,
+ * "Full Cluster Autoscaler Features Policy" (master @ 96b8554; auto-discovery), without
+ * ec2:GetInstanceTypesFromInstanceRequirements and eks:DescribeNodegroup (no group has instance
+ * requirements, none is an EKS node group) and without autoscaling:DescribeTags: the README dropped it
+ * in 055e2bf (2024-05) and cluster-autoscaler 1.30.7 … 1.35.2 never call it (auto-discovery filters
+ * DescribeAutoScalingGroups by tag). Reads on `*` (no resource-level
  * permissions exist for them), and the two calls that change a group only on groups that carry
  * this cluster's `k8s.io/cluster-autoscaler/<id>=owned` tag — the tag kubeaz puts on every node
  * group's ASG (never on the master's). Attached to the master's role while the autoscaler runs
@@ -266,7 +294,6 @@ export function clusterAutoscalerStatements(clusterId: string): Statement[] {
         'autoscaling:DescribeAutoScalingInstances',
         'autoscaling:DescribeLaunchConfigurations',
         'autoscaling:DescribeScalingActivities',
-        'autoscaling:DescribeTags',
         'ec2:DescribeImages',
         'ec2:DescribeInstanceTypes',
         'ec2:DescribeLaunchTemplateVersions',
@@ -302,18 +329,22 @@ export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: stri
       Action: ['s3:GetObject'],
       Resource: [`${bucketArn}/${ADDON_MANIFEST_PREFIX}*`, `${bucketArn}/pki/*`],
     },
+    // snapshots and the control-plane records; retention deletes old snapshots (etcd/snapshots.ts pruneSnapshots)
     {
       Sid: 'EtcdBackups',
       Effect: 'Allow',
       Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-      Resource: [`${bucketArn}/etcd/*`, `${bucketArn}/join/*`],
+      Resource: [`${bucketArn}/etcd/*`],
     },
+    // the join token and CA hash the master renews (day-jobs.ts) and reads before deciding to init; nothing deletes them
+    { Sid: 'JoinRecord', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${bucketArn}/join/*`] },
+    // etcd/: the agent lists snapshots and records; join/: not listed, but a key not written yet must answer NoSuchKey
     {
       Sid: 'ListOwnPrefixes',
       Effect: 'Allow',
       Action: ['s3:ListBucket'],
       Resource: [bucketArn],
-      Condition: { StringLike: { 's3:prefix': ['etcd/*', 'join/*', 'pki/*'] } },
+      Condition: { StringLike: { 's3:prefix': ['etcd/*', 'join/*'] } },
     },
     {
       Sid: 'InternalDns',
@@ -342,7 +373,6 @@ export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: stri
       ],
       Resource: '*',
     },
-    { Sid: 'DnsChangeStatus', Effect: 'Allow', Action: ['route53:GetChange'], Resource: ['arn:aws:route53:::change/*'] },
     ...cloudControllerAndCsiStatements(clusterId, region, account, { ccm: true, csi: !irsa }),
     ...(irsa ? [] : clusterAutoscalerStatements(clusterId)),
   ]);
@@ -411,24 +441,25 @@ export function agentStatements(bucketArn: string): Statement[] {
   ];
 }
 
+/**
+ * A node's role: the agent's own calls only. No EC2 reads: the kubelet runs with
+ * --cloud-provider=external and never calls EC2 (kops' node policy keeps DescribeInstances/Regions
+ * for its nodeup; kubeaz's agent makes no EC2 call on a node — the boot simulation records it). No
+ * ECR: the kubelet's ECR credential provider is not configured, so nothing on a node would use an ECR
+ * token (README, IAM: private ECR images need an image pull secret).
+ */
 export function nodePolicy(bucketArn: string) {
   return doc([
     ...agentStatements(bucketArn),
     { Sid: 'ReadJoin', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/join/*`] },
     // a key not there yet answers NoSuchKey (not AccessDenied) when listing is allowed: the agent waits for join/
+    // (agent/ is not listed: create uploads everything there before any instance starts)
     {
       Sid: 'ListJoin',
       Effect: 'Allow',
       Action: ['s3:ListBucket'],
       Resource: [bucketArn],
-      Condition: { StringLike: { 's3:prefix': ['join/*', 'agent/*'] } },
-    },
-    { Sid: 'DescribeForKubelet', Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'], Resource: '*' },
-    {
-      Sid: 'PullImages',
-      Effect: 'Allow',
-      Action: ['ecr:GetAuthorizationToken', 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
-      Resource: '*',
+      Condition: { StringLike: { 's3:prefix': ['join/*'] } },
     },
   ]);
 }

@@ -4,13 +4,10 @@
  * `validate`). One row per minor, one entry per add-on: an add-on is its chart version and, where
  * kubeaz sets it, its image tag. More add-ons fit as more keys of a row.
  *
- * Sources (checked 2026-11): the cloud-provider-aws chart index (gh-pages) and its release tags
- * (CCM image minor = Kubernetes minor); Cilium's Kubernetes compatibility matrix (1.18: 1.30–1.33,
- * 1.19: 1.32–1.35) and the published charts in cilium/charts; the aws-ebs-csi-driver chart index
- * (the driver supports every upstream-supported minor); cluster-autoscaler's releases
- * (cluster-autoscaler-1.N.x: its minor = Kubernetes minor, newest patch of each; chart 9.59.1 of
- * kubernetes.github.io/autoscaler renders any of them); the AWS Node Termination Handler's chart
- * (public.ecr.aws/aws-ec2/helm, 0.27.3 = handler v1.25.3, not tied to a Kubernetes minor). The etcd tools are NOT pinned here: the
+ * Every pin was checked on 2026-12-06 against its upstream release index or tags (the newest
+ * stored snapshot of each repository; where each was read is beside each pin), and is the newest
+ * patch found there. The Kubernetes minors each add-on supports are ADDON_KUBERNETES_SUPPORT; every
+ * row stays inside them (test/unit/versions.test.ts). The etcd tools are NOT pinned here: the
  * master derives them at boot from the etcd image kubeadm itself runs (`kubeadm config images list`).
  */
 
@@ -32,27 +29,59 @@ export interface MinorAddons {
   podIdentityWebhook: { image: string };
 }
 
-export const HELM_VERSION = '3.16.3';
-
-const CCM_CHART = '0.0.11';
-const EBS_CSI_CHART = '2.64.0';
-const CA_CHART = '9.59.1';
-const NTH: AddonPin = { chart: '0.27.3' };
+/**
+ * Helm: newest 3.16 patch, tag v3.16.4 of github.com/helm/helm (7877b45, 2024-12-16; verified
+ * 2026-12-06). The master downloads it from get.helm.sh and checks its published sha256. Helm's
+ * version skew policy (helm.sh/docs/topics/version_skew) names Kubernetes 1.28–1.31 for Helm 3.16:
+ * moving to a newer Helm minor for 1.32–1.35 is a decision of its own (not a patch).
+ */
+export const HELM_VERSION = '3.16.4';
 
 /**
- * amazon-eks-pod-identity-webhook v0.6.9: since v0.6.8 its images are published on ECR Public
- * (gallery.ecr.aws/eks/amazon-eks-pod-identity-webhook) tagged by commit, v0.6.9 = 3a28f52
- * (aws/amazon-eks-pod-identity-webhook issue #273). It talks to the API server's stable
- * admission and core APIs only: one image for every minor.
+ * aws-cloud-controller-manager chart: 0.0.11, the newest entry of
+ * https://kubernetes.github.io/cloud-provider-aws/index.yaml (gh-pages of kubernetes/cloud-provider-aws
+ * @ a5a006cc, generated 2026-03-25; verified 2026-12-06). The images per row: the newest
+ * v1.N.x tag of each release-1.N (tags of kubernetes/cloud-provider-aws @ 63ec440c).
  */
-const POD_IDENTITY_WEBHOOK = { image: 'public.ecr.aws/eks/amazon-eks-pod-identity-webhook:3a28f52' };
+const CCM_CHART = '0.0.11';
+/**
+ * aws-ebs-csi-driver chart: 2.64.0 (driver v1.64.0), the newest entry of
+ * https://kubernetes-sigs.github.io/aws-ebs-csi-driver/index.yaml (gh-pages @ 949fe0e6, generated
+ * 2026-08-18; tag helm-chart-aws-ebs-csi-driver-2.64.0; verified 2026-12-06).
+ */
+const EBS_CSI_CHART = '2.64.0';
+/**
+ * cluster-autoscaler chart: 9.59.0, the newest entry of https://kubernetes.github.io/autoscaler/index.yaml
+ * (gh-pages of kubernetes/autoscaler @ be36214b, generated 2026-07-26; tag cluster-autoscaler-chart-9.59.0;
+ * verified 2026-12-06). 9.59.1, pinned before, is in neither. The images per row: the newest
+ * cluster-autoscaler-1.N.x tag of each minor (tags of kubernetes/autoscaler @ 55c37cd5).
+ */
+const CA_CHART = '9.59.0';
+/**
+ * aws-node-termination-handler chart: 0.27.6 = handler v1.25.6, the newest release of
+ * github.com/aws/aws-node-termination-handler (tag v1.25.6 @ 77ca841d, 2026-04-02, whose
+ * config/helm/aws-node-termination-handler/Chart.yaml is version 0.27.6; its release pushes the chart
+ * to oci://public.ecr.aws/aws-ec2/helm — scripts/push-helm-chart; verified 2026-12-06, the ECR
+ * registry itself not queried). v2.0.0-alpha/beta are pre-releases.
+ */
+const NTH: AddonPin = { chart: '0.27.6' };
+
+/**
+ * amazon-eks-pod-identity-webhook v0.6.17 (c1be301, 2026-05-18, the newest tag of
+ * github.com/aws/amazon-eks-pod-identity-webhook @ 3bf80a34; verified 2026-12-06). Its build
+ * workflow (.github/workflows/build.yaml) pushes every master commit to ECR Public
+ * (gallery.ecr.aws/eks/amazon-eks-pod-identity-webhook) tagged by its short commit; v0.6.17's commit
+ * is on master (before: v0.6.9 = 3a28f52, aws/amazon-eks-pod-identity-webhook issue #273). It talks
+ * to the API server's stable admission and core APIs only: one image for every minor.
+ */
+const POD_IDENTITY_WEBHOOK = { image: 'public.ecr.aws/eks/amazon-eks-pod-identity-webhook:c1be301' };
 
 export const ADDON_VERSIONS_BY_MINOR: Readonly<Record<string, MinorAddons>> = {
   '1.30': {
     cilium: { chart: '1.18.12' },
     awsCloudControllerManager: { chart: CCM_CHART, image: 'v1.30.10' },
     awsEbsCsiDriver: { chart: EBS_CSI_CHART },
-    clusterAutoscaler: { chart: CA_CHART, image: 'v1.30.5' },
+    clusterAutoscaler: { chart: CA_CHART, image: 'v1.30.7' },
     awsNodeTerminationHandler: NTH,
     podIdentityWebhook: POD_IDENTITY_WEBHOOK,
   },
@@ -98,13 +127,59 @@ export const ADDON_VERSIONS_BY_MINOR: Readonly<Record<string, MinorAddons>> = {
   },
 };
 
-/** Cilium's e2e-tested Kubernetes minors per Cilium minor (docs.cilium.io, Kubernetes Compatibility). */
+/**
+ * Cilium's e2e-tested Kubernetes minors per Cilium minor (docs.cilium.io, Kubernetes Compatibility;
+ * read 2026-11, not re-read 2026-12-06). The chart pins, 1.18.12 and 1.19.6, are the newest patches
+ * of their minors in https://helm.cilium.io/index.yaml (github.com/cilium/charts @ 009b5e95,
+ * generated 2026-08-03; verified 2026-12-06).
+ */
 export const CILIUM_KUBERNETES_SUPPORT: Readonly<Record<string, readonly string[]>> = {
   '1.18': ['1.30', '1.31', '1.32', '1.33'],
   '1.19': ['1.32', '1.33', '1.34', '1.35'],
 };
 
 const minorNumber = (minor: string): number => Number(minor.split('.')[1]);
+
+/** One add-on's statement of the Kubernetes minors it supports, and where it says so. */
+export interface KubernetesSupport {
+  basis: string;
+  supports: (minor: string, pin: Partial<AddonPin>) => boolean;
+}
+const imageMinorIs = (minor: string, pin: Partial<AddonPin>): boolean =>
+  pin.image?.replace(/^v/, '').split('.').slice(0, 2).join('.') === minor;
+const atLeast =
+  (oldest: string) =>
+  (minor: string): boolean =>
+    minorNumber(minor) >= minorNumber(oldest);
+
+/** The Kubernetes minors each add-on supports (every row of ADDON_VERSIONS_BY_MINOR stays inside them). */
+export const ADDON_KUBERNETES_SUPPORT: Readonly<Record<keyof MinorAddons, KubernetesSupport>> = {
+  cilium: {
+    basis: 'CILIUM_KUBERNETES_SUPPORT (docs.cilium.io, Kubernetes Compatibility)',
+    supports: (minor, pin) => (CILIUM_KUBERNETES_SUPPORT[(pin.chart ?? '').split('.').slice(0, 2).join('.')] ?? []).includes(minor),
+  },
+  awsCloudControllerManager: {
+    basis: 'cloud-provider-aws docs/README.md "Compatibility with Kubernetes": a release v1.N.x is compatible ONLY with Kubernetes 1.N',
+    supports: imageMinorIs,
+  },
+  awsEbsCsiDriver: {
+    basis:
+      'aws-ebs-csi-driver README "Compatibility": every Kubernetes version the Kubernetes project or EKS supports; docs/install.md: Kubernetes >= 1.20',
+    supports: atLeast('1.20'),
+  },
+  clusterAutoscaler: {
+    basis: 'cluster-autoscaler/README.md "Releases": use the cluster-autoscaler of the control plane minor it was meant for',
+    supports: imageMinorIs,
+  },
+  awsNodeTerminationHandler: {
+    basis: 'chart 0.27.6 Chart.yaml kubeVersion ">= 1.16-0"',
+    supports: atLeast('1.16'),
+  },
+  podIdentityWebhook: {
+    basis: 'stable APIs only (admissionregistration.k8s.io/v1, GA in 1.16); no stated range',
+    supports: atLeast('1.16'),
+  },
+};
 export const minorOf = (version: string): string => version.split('.').slice(0, 2).join('.');
 export const SUPPORTED_MINORS: readonly string[] = Object.keys(ADDON_VERSIONS_BY_MINOR).sort((a, b) => minorNumber(a) - minorNumber(b));
 

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { allowed } from '../../src/devtools/boot-sim/iam.js';
 import type { IamReport } from '../../src/devtools/boot-sim/iam-report.js';
+import { NODE_AGENT } from '../../src/model/policy-sources.js';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -72,6 +73,22 @@ afterAll(() => {
   for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
+/**
+ * The recorded calls against NODE_AGENT: every action an agent made is in its role's list
+ * (`unlisted` otherwise), and every action the list says this scenario makes was made (`unseen`).
+ */
+function agentTableGaps(iam: IamReport, scenario: 'boot' | 'init-fails') {
+  const unlisted: string[] = [];
+  const unseen: string[] = [];
+  for (const role of ['master', 'node', 'loadbalancer'] as const) {
+    const made = new Set(iam.calls.filter((c) => c.agentRole === role && c.request).map((c) => c.request!.action));
+    const listed = NODE_AGENT[role];
+    for (const a of made) if (!listed.some((l) => l.action === a)) unlisted.push(`${role} ${a}`);
+    for (const l of listed) if (l.seenIn === scenario && !made.has(l.action)) unseen.push(`${role} ${l.action}`);
+  }
+  return { unlisted, unseen };
+}
+
 const ready = (d: SimDoc) => d.instances.filter((i) => i.result === 'ready');
 const masters = (d: SimDoc) => ready(d).filter((i) => i.role === 'master');
 
@@ -130,6 +147,8 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
     expect(actions('loadbalancer')).toContain('ec2:AssociateAddress');
     expect(actions('master')).toContain('route53:ListResourceRecordSets');
     expect(actions('master')).toContain('s3:ListBucket');
+    // the node agent's table of calls (src/model/policy-sources.ts, what the policies are held to) is complete and seen
+    expect(agentTableGaps(iam, 'boot')).toEqual({ unlisted: [], unseen: [] });
     // a node writes only its own boot report
     for (const c of iam.calls.filter((x) => x.agentRole !== 'master' && x.request!.action === 's3:PutObject'))
       expect(c.request!.resources).toEqual([`arn:aws:s3:::kubeaz-demo-dev-123456789012/boot/${c.instanceId}.json`]);
@@ -154,6 +173,7 @@ describe.skipIf(!HAVE_ETCD || !HAVE_OPENSSL)('npm run boot-sim', () => {
     expect(allowed(iam.roles[health[0]!.iamRole]!, health[0]!.request!)).toEqual({ ok: true, by: ['OwnGroupHealth'] });
     const denied = iam.calls.filter((c) => !c.request || !allowed(iam.roles[c.iamRole] ?? [], c.request).ok).map((c) => c.call);
     expect([...new Set(denied)]).toEqual([]);
+    expect(agentTableGaps(iam, 'init-fails')).toEqual({ unlisted: [], unseen: [] });
     expect(doc.controlPlane.leader).not.toBeNull();
     expect(doc.snapshots.length).toBeGreaterThanOrEqual(1);
   }, 300_000);

@@ -1,122 +1,39 @@
 /**
- * The instance-role policies against what the add-ons need. The lists below are copied from the
- * upstream documents (not from src/): aws-ebs-csi-driver docs/example-iam-policy.json and the
- * cloud-provider-aws controller policy (docs/prerequisites.md). Every action they need must be
- * granted by the master's role, and nothing is granted on `*` without a condition unless AWS offers
- * no resource-level permission for it.
+ * The instance-role policies against what the add-ons need: aws-ebs-csi-driver
+ * docs/example-iam-policy.json and the cloud-provider-aws controller policy (docs/prerequisites.md),
+ * as src/model/policy-sources.ts records them with their versions (test/unit/policy-sources.test.ts
+ * holds every role to exactly its callers' needs). Every action they need must be granted by the
+ * master's role, and nothing is granted on `*` without a condition unless AWS offers no
+ * resource-level permission for it.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { deriveGraph, type Facts } from '../../src/model/derive.js';
+import { CLOUD_CONTROLLER_MANAGER, EBS_CSI_CONTROLLER, neededActions } from '../../src/model/policy-sources.js';
 import type { AnyNode } from '../../src/model/types.js';
 import { parseSpec } from '../../src/spec/load.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
 
-/** aws-ebs-csi-driver docs/example-iam-policy.json (every action in it). */
-const EBS_CSI_NEEDS = [
-  'ec2:DescribeAvailabilityZones',
-  'ec2:DescribeInstances',
-  'ec2:DescribeSnapshots',
-  'ec2:DescribeTags',
-  'ec2:DescribeVolumes',
-  'ec2:DescribeVolumesModifications',
-  'ec2:DescribeVolumeStatus',
-  'ec2:CreateSnapshot',
-  'ec2:ModifyVolume',
-  'ec2:CopyVolumes',
-  'ec2:AttachVolume',
-  'ec2:DetachVolume',
-  'ec2:CreateVolume',
-  'ec2:EnableFastSnapshotRestores',
-  'ec2:CreateTags',
-  'ec2:DeleteTags',
-  'ec2:DeleteVolume',
-  'ec2:DeleteSnapshot',
-];
-
-/** cloud-provider-aws: the controller's policy. */
-const CCM_NEEDS = [
-  'autoscaling:DescribeAutoScalingGroups',
-  'autoscaling:DescribeLaunchConfigurations',
-  'autoscaling:DescribeTags',
-  'ec2:DescribeInstances',
-  'ec2:DescribeRegions',
-  'ec2:DescribeRouteTables',
-  'ec2:DescribeSecurityGroups',
-  'ec2:DescribeSubnets',
-  'ec2:DescribeVolumes',
-  'ec2:DescribeAvailabilityZones',
-  'ec2:CreateSecurityGroup',
-  'ec2:CreateTags',
-  'ec2:CreateVolume',
-  'ec2:ModifyInstanceAttribute',
-  'ec2:ModifyVolume',
-  'ec2:AttachVolume',
-  'ec2:AuthorizeSecurityGroupIngress',
-  'ec2:CreateRoute',
-  'ec2:DeleteRoute',
-  'ec2:DeleteSecurityGroup',
-  'ec2:DeleteVolume',
-  'ec2:DetachVolume',
-  'ec2:RevokeSecurityGroupIngress',
-  'ec2:DescribeVpcs',
-  'ec2:DescribeInstanceTopology',
-  'elasticloadbalancing:AddTags',
-  'elasticloadbalancing:AttachLoadBalancerToSubnets',
-  'elasticloadbalancing:ApplySecurityGroupsToLoadBalancer',
-  'elasticloadbalancing:CreateLoadBalancer',
-  'elasticloadbalancing:CreateLoadBalancerPolicy',
-  'elasticloadbalancing:CreateLoadBalancerListeners',
-  'elasticloadbalancing:ConfigureHealthCheck',
-  'elasticloadbalancing:DeleteLoadBalancer',
-  'elasticloadbalancing:DeleteLoadBalancerListeners',
-  'elasticloadbalancing:DescribeLoadBalancers',
-  'elasticloadbalancing:DescribeLoadBalancerAttributes',
-  'elasticloadbalancing:DetachLoadBalancerFromSubnets',
-  'elasticloadbalancing:DeregisterInstancesFromLoadBalancer',
-  'elasticloadbalancing:ModifyLoadBalancerAttributes',
-  'elasticloadbalancing:RegisterInstancesWithLoadBalancer',
-  'elasticloadbalancing:SetLoadBalancerPoliciesForBackendServer',
-  'elasticloadbalancing:AddTags',
-  'elasticloadbalancing:CreateListener',
-  'elasticloadbalancing:CreateTargetGroup',
-  'elasticloadbalancing:DeleteListener',
-  'elasticloadbalancing:DeleteTargetGroup',
-  'elasticloadbalancing:DescribeListeners',
-  'elasticloadbalancing:DescribeLoadBalancerPolicies',
-  'elasticloadbalancing:DescribeTargetGroups',
-  'elasticloadbalancing:DescribeTargetHealth',
-  'elasticloadbalancing:ModifyListener',
-  'elasticloadbalancing:ModifyTargetGroup',
-  'elasticloadbalancing:RegisterTargets',
-  'elasticloadbalancing:DeregisterTargets',
-  'elasticloadbalancing:SetLoadBalancerPoliciesOfListener',
-  'elasticloadbalancing:SetSecurityGroups',
-  'iam:CreateServiceLinkedRole',
-  'kms:DescribeKey',
-];
+/**
+ * Every action the EBS CSI controller and the cloud-controller-manager need: their upstream
+ * reference policies as published (file and version in src/model/policy-sources.ts), less what
+ * kubeaz leaves out there with a reason (cloud routes), plus what their code calls beyond them.
+ */
+const EBS_CSI_NEEDS = neededActions(EBS_CSI_CONTROLLER);
+const CCM_NEEDS = neededActions(CLOUD_CONTROLLER_MANAGER);
 
 /**
  * Actions AWS's Service Authorization Reference lists with no resource type (so only `*` works):
- * reads, the SSM agent's channel, ECR's token, Route 53's zone lookup, the address lookup.
- * ECR pulls could name repositories, but a cluster pulls from any registry repository it is given.
+ * reads, the SSM agent's channel, Route 53's zone lookup, the address lookup.
  */
 const ONLY_ON_STAR = (a: string) =>
   /^(ec2|autoscaling|elasticloadbalancing):Describe/.test(a) ||
   /^(ec2messages|ssmmessages):/.test(a) ||
-  [
-    'ssm:UpdateInstanceInformation',
-    'ssm:ListInstanceAssociations',
-    'route53:ListHostedZonesByName',
-    'ecr:GetAuthorizationToken',
-    'ecr:BatchCheckLayerAvailability',
-    'ecr:GetDownloadUrlForLayer',
-    'ecr:BatchGetImage',
-  ].includes(a);
+  ['ssm:UpdateInstanceInformation', 'ssm:ListInstanceAssociations', 'route53:ListHostedZonesByName'].includes(a);
 
 type St = {
   Sid?: string;
@@ -166,8 +83,8 @@ describe('instance-role policies', () => {
       'ec2:ModifyInstanceAttribute',
       'elasticloadbalancing:DeleteLoadBalancer',
       'elasticloadbalancing:RegisterInstancesWithLoadBalancer',
-      'elasticloadbalancing:SetSecurityGroups',
       'elasticloadbalancing:ModifyTargetGroup',
+      'elasticloadbalancing:ModifyTargetGroupAttributes',
     ]) {
       expect(grants(a).length, a).toBeGreaterThan(0);
       for (const s of grants(a)) expect(s.Condition?.StringEquals?.[`aws:ResourceTag/${tag}`], `${a} in ${s.Sid}`).toBe('owned');

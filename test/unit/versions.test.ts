@@ -6,13 +6,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  ADDON_KUBERNETES_SUPPORT,
   ADDON_VERSIONS_BY_MINOR,
   CILIUM_KUBERNETES_SUPPORT,
   SUPPORTED_MINORS,
+  addonVersionWarning,
   addonsFor,
   versionTableMarkdown,
+  type MinorAddons,
 } from '../../src/spec/versions.js';
-import { clusterSchema } from '../../src/spec/schema.js';
+import { clusterSchema, KUBERNETES_EOL } from '../../src/spec/schema.js';
 import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { deriveGraph } from '../../src/model/derive.js';
 import { addonSteps } from '../../src/agent/master/addons.js';
@@ -42,6 +45,54 @@ describe('add-on versions per Kubernetes minor', () => {
     },
   );
 
+  it('every pin of every row is inside the Kubernetes minors its add-on supports', () => {
+    for (const [minor, row] of Object.entries(ADDON_VERSIONS_BY_MINOR))
+      for (const [addon, pin] of Object.entries(row) as Array<[keyof MinorAddons, MinorAddons[keyof MinorAddons]]>)
+        expect(ADDON_KUBERNETES_SUPPORT[addon].supports(minor, pin), `${addon} ${JSON.stringify(pin)} on Kubernetes ${minor}`).toBe(true);
+    // the statements can refuse: a CCM or autoscaler image of another minor, Cilium 1.18 on 1.35, anything on 1.15
+    expect(ADDON_KUBERNETES_SUPPORT.awsCloudControllerManager.supports('1.34', { image: 'v1.35.2' })).toBe(false);
+    expect(ADDON_KUBERNETES_SUPPORT.clusterAutoscaler.supports('1.31', { image: 'v1.30.7' })).toBe(false);
+    expect(ADDON_KUBERNETES_SUPPORT.cilium.supports('1.35', { chart: '1.18.12' })).toBe(false);
+    expect(ADDON_KUBERNETES_SUPPORT.awsNodeTerminationHandler.supports('1.15', { chart: '0.27.6' })).toBe(false);
+    expect(ADDON_KUBERNETES_SUPPORT.awsEbsCsiDriver.supports('1.19', { chart: '2.64.0' })).toBe(false);
+  });
+
+  it('every Kubernetes minor the spec accepts has a row whose add-ons all support it, or validate warns', () => {
+    const accepts = (v: string) =>
+      !clusterSchema
+        .safeParse({
+          apiVersion: 'kubeaz/v1',
+          kind: 'Cluster',
+          metadata: { name: 'demo', environment: 'dev' },
+          spec: {
+            region: 'us-east-1',
+            zones: ['us-east-1a', 'us-east-1b'],
+            kubernetesVersion: v,
+            network: { vpcCidr: '10.0.0.0/16' },
+            controlPlane: { instanceType: 'm5.large' },
+          },
+        })
+        .error?.issues.some((i) => i.path.join('.') === 'spec.kubernetesVersion');
+    let oldest = 20;
+    while (!accepts(`1.${oldest}.0`) && oldest < 60) oldest++;
+    expect(oldest, 'the oldest minor the spec accepts').toBeLessThanOrEqual(Number(SUPPORTED_MINORS[0]!.split('.')[1]));
+    const known = Object.keys(KUBERNETES_EOL).map((m) => Number(m.split('.')[1]));
+    const newest = Math.max(...known, ...SUPPORTED_MINORS.map((m) => Number(m.split('.')[1])));
+    // the spec has no newest minor: one past the table stands for all of them
+    expect(accepts(`1.${newest + 1}.0`)).toBe(true);
+    for (let n = oldest; n <= newest + 1; n++) {
+      const minor = `1.${n}`;
+      const row = ADDON_VERSIONS_BY_MINOR[minor];
+      if (!row) {
+        expect(addonVersionWarning(`${minor}.0`), minor).toMatch(/not chosen for/);
+        continue;
+      }
+      expect(addonVersionWarning(`${minor}.0`), minor).toBeUndefined();
+      for (const [addon, pin] of Object.entries(row) as Array<[keyof MinorAddons, MinorAddons[keyof MinorAddons]]>)
+        expect(ADDON_KUBERNETES_SUPPORT[addon].supports(minor, pin), `${addon} on ${minor}`).toBe(true);
+    }
+  });
+
   it('falls back to the nearest row outside the table, and says so', () => {
     expect(addonsFor('1.35.4')).toMatchObject({ minor: '1.35', exact: true });
     expect(addonsFor('1.36.1')).toMatchObject({ minor: '1.35', exact: false });
@@ -53,7 +104,7 @@ describe('add-on versions per Kubernetes minor', () => {
     for (const [version, ccm, cilium, autoscaler] of [
       ['1.35.4', 'v1.35.2', '1.19.6', 'v1.35.2'],
       ['1.32.9', 'v1.32.8', '1.19.6', 'v1.32.7'],
-      ['1.30.2', 'v1.30.10', '1.18.12', 'v1.30.5'],
+      ['1.30.2', 'v1.30.10', '1.18.12', 'v1.30.7'],
     ] as const) {
       const spec = clusterSchema.parse({
         apiVersion: 'kubeaz/v1',
