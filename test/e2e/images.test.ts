@@ -13,6 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  DeleteTagsCommand,
   DescribeImagesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
@@ -132,7 +133,7 @@ describe('images change only when asked', { shuffle: false }, () => {
     expect(text.stdout).toMatch(/nothing to do/);
   });
 
-  it('a re-run of create makes no mutating call (the same calls as before) and says the note', async () => {
+  it('a re-run of create makes no mutating call, reads no launch template version, and says the note', async () => {
     const callsFile = path.join(dir, 'calls.json');
     const r = await kubeaz(['create', '-f', file, '--yes'], { ...env, KUBEAZ_CALLS_FILE: callsFile });
     expect(r.code, r.stderr).toBe(0);
@@ -151,6 +152,26 @@ describe('images change only when asked', { shuffle: false }, () => {
     expect(s.resources.filter((x) => x.key.startsWith('lt/')).map((x) => x.status)).toEqual(['present', 'present']);
     const text = await kubeaz(['status', '-f', file], env);
     expect(text.stdout).toContain(`note: a newer Amazon Linux 2023 image is available: ${newer}`);
+  });
+
+  it('a template made before records were kept: its version is read for the image once, the record written alone', async () => {
+    const master = (await ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [`${ID}-master`] }))).LaunchTemplates![0]!;
+    await ec2.send(new DeleteTagsCommand({ Resources: [master.LaunchTemplateId!], Tags: [{ Key: 'kubeaz:image' }] }));
+    const { code, p } = await plan();
+    expect(code).toBe(4);
+    expect(p.calls.byAction['ec2:DescribeLaunchTemplateVersions']).toBe(1);
+    expect(p.changes.map((c) => [c.key, c.action, c.fields])).toEqual([
+      ['lt/master', 'update', [{ field: 'imageRecord', from: null, to: `${before}@x86_64` }]],
+    ]);
+    // the image it runs stays; the note still names the newer one
+    expect(p.imageUpdate?.map((u) => u.groups)).toEqual([['master', 'workers']]);
+    const out = await create();
+    expect(out.calls.byAction).toMatchObject({ 'ec2:CreateTags': 1 });
+    expect(out.calls.mutating).toBe(1);
+    expect((await templates()).master).toEqual({ version: 1, latest: 1, image: before });
+    const after = await plan();
+    expect(after.code).toBe(0);
+    expect(after.p.calls.byAction['ec2:DescribeLaunchTemplateVersions'] ?? 0).toBe(0);
   });
 
   it('a group added meanwhile gets the current image; the others keep theirs', async () => {
