@@ -177,6 +177,10 @@ function specCommands(program: Command): void {
     .option('--dry-run', 'show what would be created or changed, change nothing (same as plan)')
     .option('--allow-delete', 'also delete what the spec no longer names (removed node groups, …)')
     .option('--force-unlock <lock-id>', 'take over a lock whose holder is gone (the id the refusal printed)')
+    .option(
+      '--update-images',
+      'move every group to the newest Amazon Linux 2023 image (groups keep the image they run until asked, and plan and status say when a newer one is out)',
+    )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     // --dry-run is plan, with create's output default
     .action((o) =>
@@ -193,6 +197,7 @@ function specCommands(program: Command): void {
   common(program.command('plan'))
     .description('compare the spec with what exists: what would be created, changed (field: old → new), replaced or deleted; no change')
     .option('--detailed-exitcode', 'exit 0 when nothing would change, 4 when something would')
+    .option('--update-images', 'show what create --update-images would change: every group on the newest Amazon Linux 2023 image')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/plan.js')).planCommand(opts as never), o, 'plan'));
 

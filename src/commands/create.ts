@@ -15,6 +15,7 @@ export interface CreateOptions extends GlobalOptions {
   output?: string;
   allowDelete?: boolean;
   forceUnlock?: string;
+  updateImages?: boolean;
 }
 
 export async function createCommand(opts: CreateOptions): Promise<number> {
@@ -30,6 +31,7 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
         ...(opts.allowDelete !== undefined ? { allowDelete: opts.allowDelete } : {}),
         ...(opts.forceUnlock !== undefined ? { forceUnlock: opts.forceUnlock } : {}),
         ...(opts.debug !== undefined ? { debug: opts.debug } : {}),
+        ...(opts.updateImages ? { updateImages: true } : {}),
       },
       {
         showPlan: (plan) => process.stderr.write(`${renderPlan(plan, { allowDelete: Boolean(opts.allowDelete) })}\n`),

@@ -16,6 +16,8 @@ import { summarizeCalls } from './output.js';
 export interface PlanOptions extends GlobalOptions {
   output?: string;
   detailedExitcode?: boolean;
+  /** plan what create --update-images would do: every group on the image the public parameter names */
+  updateImages?: boolean;
 }
 
 export const EXIT_CHANGES = 4;
@@ -24,7 +26,7 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
   const json = opts.output === 'json';
   const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
   try {
-    const { plan } = await planCluster(s);
+    const { plan } = await planCluster(s, { updateImages: Boolean(opts.updateImages) });
     const calls = s.aws.counter;
     if (json) {
       process.stdout.write(

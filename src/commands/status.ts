@@ -54,9 +54,21 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
     }
     if (tty && waitMs) process.stderr.write('\r\x1b[K');
     if (json) {
-      const { resources, health, backups, controlPlane: cp, orphans, warnings, kubernetes, ok, boot, bootProblems: bootIssues } = report;
+      const {
+        resources,
+        health,
+        backups,
+        controlPlane: cp,
+        orphans,
+        warnings,
+        kubernetes,
+        ok,
+        boot,
+        bootProblems: bootIssues,
+        imageUpdate,
+      } = report;
       process.stdout.write(
-        `${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, boot, bootProblems: bootIssues, orphans, warnings, serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId), calls: s.aws.counter.total }, null, 2)}\n`,
+        `${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, boot, bootProblems: bootIssues, orphans, warnings, serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId), ...(imageUpdate ? { imageUpdate } : {}), calls: s.aws.counter.total }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(

@@ -220,6 +220,41 @@ def _version_user_data(self):
 
 LaunchTemplateVersion.user_data = property(_version_user_data)
 
+# AWS publishing a new Amazon Linux 2023 image, which a test needs to stand in for: moto 5.2 loads
+# the public /aws/service/ami-amazon-linux-latest/ parameters from its data files and, as AWS does,
+# refuses every caller's PutParameter of an /aws/ name (AccessDenied). Here PutParameter of a name
+# under that prefix adds a version of the public parameter (kubeaz itself never writes one; the
+# image tests publish through it: test/e2e/images.test.ts). Every other name is moto's.
+from moto.core.utils import utcnow  # noqa: E402
+from moto.ssm.models import Parameter, SimpleSystemManagerBackend  # noqa: E402
+
+PUBLISHED_IMAGES = "/aws/service/ami-amazon-linux-latest/"
+_put_parameter = SimpleSystemManagerBackend.put_parameter
+
+
+def _put_parameter_publishing(self, name, description, value, parameter_type, *args, **kwargs):
+    if not str(name or "").startswith(PUBLISHED_IMAGES):
+        return _put_parameter(self, name, description, value, parameter_type, *args, **kwargs)
+    versions = self._parameters[name]  # moto's shipped value first (it loads them on first use)
+    previous = versions[-1] if versions else None
+    param = Parameter(
+        account_id=self.account_id,
+        name=name,
+        value=value,
+        parameter_type=previous.parameter_type if previous else "String",
+        description=None,
+        allowed_pattern=None,
+        keyid=None,
+        last_modified_date=utcnow(),
+        version=(previous.version if previous else 0) + 1,
+        data_type=previous.data_type if previous else "text",
+    )
+    versions.append(param)
+    return param
+
+
+SimpleSystemManagerBackend.put_parameter = _put_parameter_publishing
+
 if __name__ == "__main__":
     from moto.server import main
 

@@ -18,6 +18,7 @@
 import { KubeazError } from '../aws/errors.js';
 import { CLUSTER_RULES } from '../checks/index.js';
 import { isRef, type AnyNode, type DesiredGraph, type Kind } from '../model/types.js';
+import type { ImageUpdate } from '../model/images.js';
 import { handlerFor, type Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode } from '../resources/types.js';
 import { deletionOrder } from './edges.js';
@@ -55,6 +56,11 @@ export interface Plan {
   changes: PlanChange[];
   /** turning IRSA on or off for a running cluster: which step it is at (model/irsa-switch.ts) */
   irsaSwitch?: { irsa: boolean; step: 'apply' | 'rollout' | 'finish'; text: string };
+  /**
+   * Information, no change: the public Amazon Linux 2023 parameter names another image than the
+   * groups run (they keep theirs until `create --update-images`; model/images.ts). Absent: none.
+   */
+  imageUpdate?: ImageUpdate[];
 }
 
 /** An update whose fields the kind can detail with one read (its `planDetail` hook). */

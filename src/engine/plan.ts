@@ -72,6 +72,7 @@ export function renderPlan(plan: Plan, opts: { allowDelete?: boolean } = {}): st
     if (c.note) lines.push(`    note: ${c.note}`);
   }
   if (plan.irsaSwitch) lines.push(plan.irsaSwitch.text);
+  for (const u of plan.imageUpdate ?? []) lines.push(`note: ${u.text}`);
   const s = plan.summary;
   lines.push(
     hasChanges(plan)

@@ -53,7 +53,7 @@ function recordFeatures(nodes: AnyNode[], seen: readonly Feature[]): void {
 }
 
 export type { Arch, Facts } from './areas/builder.js';
-export { archOf, requiredArchs, SSM_IMAGE_PARAMETERS } from './areas/compute.js';
+export { archOf, imageUpdates, requiredArchs, SSM_IMAGE_PARAMETERS } from './areas/compute.js';
 export { API_ELB_DRAINING_TIMEOUT, API_ELB_HEALTH_CHECK, API_ELB_IDLE_TIMEOUT, API_NLB_HEALTH_CHECK } from './areas/load-balancers.js';
 export { BUCKET_LIFECYCLE } from './areas/storage.js';
 export { serviceAccountRoles } from './areas/irsa.js';

@@ -29,6 +29,8 @@ export interface ApplyRequest {
   allowDelete?: boolean;
   forceUnlock?: string;
   debug?: boolean;
+  /** --update-images: every group moves to the image the public parameter names */
+  updateImages?: boolean;
 }
 
 /** What the caller shows and asks along the way. */
@@ -115,7 +117,7 @@ export async function applyCluster(s: Session, r: ApplyRequest, ui: ApplyUi): Pr
     if (stateWarning) s.progress.emit({ type: 'warn', message: stateWarning });
     const prior = await s.state.read();
     if (prior) s.ctx.stateIds = Object.fromEntries(Object.entries(prior.resources).map(([k, a]) => [k, a.id]));
-    const planned = await planAgainst(s);
+    const planned = await planAgainst(s, { updateImages: Boolean(r.updateImages) });
     const plan = (run.plan = planned.plan);
     const { observed, graph, deletions } = planned;
     const fromVpc = observed.get('vpc')?.tags[GENERATION_TAG];
@@ -137,6 +139,7 @@ export async function applyCluster(s: Session, r: ApplyRequest, ui: ApplyUi): Pr
       doc.phase = 'ready';
       await s.state.write(doc);
       if (plan.irsaSwitch) s.progress.emit({ type: 'info', message: plan.irsaSwitch.text });
+      for (const u of plan.imageUpdate ?? []) s.progress.emit({ type: 'info', message: u.text });
       s.progress.emit({
         type: 'info',
         message: `done: nothing to do, ${plan.summary.unchanged} resources match the spec — ${summarizeCalls(s.aws.counter)}`,

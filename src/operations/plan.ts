@@ -5,17 +5,20 @@
 import { computePlan } from '../engine/plan.js';
 import { HANDLERS } from '../resources/index.js';
 import { isAdoptedZone } from './destroy.js';
-import type { Session } from './session.js';
+import type { ImageOptions, Session } from './session.js';
 
-/** The plan against what exists (the spec's graph checked first), with the word on an IRSA switch set on it. */
-export async function planCluster(s: Session): Promise<Awaited<ReturnType<typeof computePlan>>> {
+/** The plan against what exists (the spec's graph checked first), with the word on an IRSA switch and on a newer image set on it. */
+export async function planCluster(s: Session, opts: ImageOptions = {}): Promise<Awaited<ReturnType<typeof computePlan>>> {
   await s.graph();
-  return planAgainst(s);
+  return planAgainst(s, opts);
 }
 
 /** The plan, once the facts are gathered (s.graph() has run): create takes its lock in between. */
-export async function planAgainst(s: Session): Promise<Awaited<ReturnType<typeof computePlan>>> {
-  const planned = await computePlan(s.ctx, (o) => s.graphFor(o), HANDLERS, { zones: s.spec.spec.zones, keep: isAdoptedZone });
+export async function planAgainst(s: Session, opts: ImageOptions = {}): Promise<Awaited<ReturnType<typeof computePlan>>> {
+  const planned = await computePlan(s.ctx, (o) => s.graphFor(o, opts), HANDLERS, { zones: s.spec.spec.zones, keep: isAdoptedZone });
   s.noteSwitch(planned.plan, planned.observed);
+  // information only: groups keep their image until --update-images
+  const updates = s.imageUpdate(planned.observed, opts);
+  if (updates.length) planned.plan.imageUpdate = updates;
   return planned;
 }

@@ -10,7 +10,8 @@ import { AwsClients, profileExists, type CallCounter } from '../aws/clients.js';
 import { createRunContext, DEFAULT_TIMING, timingFromEnv } from '../engine/context.js';
 import { validateGraph } from '../engine/graph.js';
 import { ConsoleProgress, type Progress } from '../engine/progress.js';
-import { deriveGraph, requiredArchs, SSM_IMAGE_PARAMETERS, type Arch, type Facts } from '../model/derive.js';
+import { deriveGraph, imageUpdates, requiredArchs, SSM_IMAGE_PARAMETERS, type Arch, type Facts } from '../model/derive.js';
+import type { ImageUpdate } from '../model/images.js';
 import { bucketName, discoveryBucketName, naming } from '../model/names.js';
 import { agentBundleOf, type AgentBundle } from '../model/agent.js';
 import { featuresOfSpec, featuresSeen } from '../model/features.js';
@@ -19,6 +20,7 @@ import type { Actual, RunContext } from '../resources/types.js';
 import type { Plan } from '../engine/compare.js';
 import { observedIrsaSwitch, switchOfPlan } from '../engine/irsa-switch.js';
 import { runningZone } from '../resources/auto-scaling-group.js';
+import { recordedImages } from '../resources/index.js';
 import { loadCheckedSpec, loadTemplates } from './spec.js';
 import { clusterIdOf, type ClusterSpec } from '../spec/schema.js';
 import { LocalState, type StateBackend } from '../state/local.js';
@@ -34,6 +36,11 @@ export interface GlobalOptions {
   debug?: boolean;
   /** s3://bucket/prefix: keep the state in S3 (overrides the spec's `state:`) */
   state?: string;
+}
+
+/** create/plan --update-images: every group moves to the image the public parameter names (model/images.ts). */
+export interface ImageOptions {
+  updateImages?: boolean;
 }
 
 export interface Session {
@@ -52,9 +59,12 @@ export interface Session {
   /**
    * The graph for what observe found: where turning IRSA on or off stands (which setting the
    * running masters were launched with) decides which grants it keeps (model/irsa-switch.ts).
+   * Each group keeps the image its launch template records, unless `updateImages` (model/images.ts).
    * Needs facts() first (graph() gathers them).
    */
-  graphFor(observed: ReadonlyMap<string, Actual>): DesiredGraph;
+  graphFor(observed: ReadonlyMap<string, Actual>, opts?: ImageOptions): DesiredGraph;
+  /** The newer image the public parameter names while groups keep theirs (empty: none, or --update-images moves them). */
+  imageUpdate(observed: ReadonlyMap<string, Actual>, opts?: ImageOptions): ImageUpdate[];
   /** plan/create: the plan's word on an IRSA switch, set on the plan */
   noteSwitch(plan: Plan, observed: ReadonlyMap<string, Actual>): void;
   dispose(): void;
@@ -209,12 +219,16 @@ export async function openSession(
       validateGraph(g.nodes);
       return g;
     },
-    graphFor(observed) {
+    graphFor(observed, opts = {}) {
       if (!facts) throw new Error('graphFor() before facts()');
       const irsaSwitch = observedIrsaSwitch(spec.spec.iam.serviceAccountIssuerDiscovery.enabled, observed);
-      const g = deriveGraph(spec, { ...facts, irsaSwitch, seenFeatures: featuresSeen(observed.values()) });
+      const g = deriveGraph(spec, { ...facts, ...imagesOf(observed, opts), irsaSwitch, seenFeatures: featuresSeen(observed.values()) });
       validateGraph(g.nodes);
       return g;
+    },
+    imageUpdate(observed, opts = {}) {
+      if (!facts) throw new Error('imageUpdate() before facts()');
+      return imageUpdates(spec, { ...facts, ...imagesOf(observed, opts) });
     },
     noteSwitch(plan, observed) {
       const sw = switchOfPlan(observedIrsaSwitch(spec.spec.iam.serviceAccountIssuerDiscovery.enabled, observed), plan);
@@ -226,6 +240,12 @@ export async function openSession(
   };
   return session;
 }
+
+/** The model's image facts from what observe found: each group's recorded image, and --update-images. */
+const imagesOf = (observed: ReadonlyMap<string, Actual>, opts: ImageOptions): Pick<Facts, 'recordedImages' | 'updateImages'> => ({
+  recordedImages: recordedImages(observed),
+  ...(opts.updateImages ? { updateImages: true } : {}),
+});
 
 /**
  * State kept in one of the cluster's own buckets (the private bucket or IRSA's discovery bucket) would

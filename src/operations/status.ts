@@ -12,6 +12,7 @@ import { evaluateKubernetes, type KubernetesHealth } from '../kube/health.js';
 import { readKubernetes } from '../kube/probe.js';
 import { bucketName, masterGroups } from '../model/names.js';
 import type { Kind } from '../model/types.js';
+import type { ImageUpdate } from '../model/images.js';
 import { readBootReports } from '../records/boot-store.js';
 import { HANDLERS, handlerFor, observedDesired, observedInstances } from '../resources/index.js';
 import type { GroupCapacity } from '../resources/auto-scaling-group.js';
@@ -204,6 +205,8 @@ export interface Report {
   boot: BootEntry[];
   /** what keeps the boots from counting as done (failed, stalled, still running; no report when they are the verdict) */
   bootProblems: string[];
+  /** information, not unhealthy: the public AL2023 parameter names another image than groups run (absent: none) */
+  imageUpdate?: ImageUpdate[];
 }
 
 export async function collectStatus(
@@ -273,7 +276,20 @@ export async function collectStatus(
   const k8sOk = !kubernetes.checked || (kubernetes.reachable ? kubernetes.health.ok : !kubernetes.required);
   const bootIssues = bootProblems(bootList, { requireReady: mode.bootJudged, now });
   const ok = resources.every((r) => r.status === 'present') && health.every((h) => h.ok) && k8sOk && bootIssues.length === 0;
-  return { ok, resources, health, backups, controlPlane: masters, orphans, warnings, kubernetes, boot: bootList, bootProblems: bootIssues };
+  const imageUpdate = s.imageUpdate(actuals);
+  return {
+    ok,
+    resources,
+    health,
+    backups,
+    controlPlane: masters,
+    orphans,
+    warnings,
+    kubernetes,
+    boot: bootList,
+    bootProblems: bootIssues,
+    ...(imageUpdate.length ? { imageUpdate } : {}),
+  };
 }
 
 /** Per auto scaling group: bounds, the types it runs, its spot/on-demand split (from the group's health details). */

@@ -85,6 +85,7 @@ export { PKI_PREFIX } from './pki.js';
 export { retainBackupsOnly } from './bucket.js';
 export { observedDesired, observedInstances } from './auto-scaling-group.js';
 export { masterRenderings } from './master-renderings.js';
+export { recordedImages } from './launch-template.js';
 export { consoleOutput, groupInstances, instanceById, type ClusterInstance } from './instances.js';
 
 /**

@@ -1,6 +1,9 @@
 /**
  * Launch templates. Their data is compared by a content hash kept as a tag on the template, so a
- * no-op pass reads ONE DescribeLaunchTemplates answer and never the versions' data.
+ * no-op pass reads ONE DescribeLaunchTemplates answer and never the versions' data. The image the
+ * current version runs is recorded beside it (`kubeaz:image`, model/images.ts): a group keeps it
+ * until the user asks. A template made before that record was kept has its current version read
+ * once (its image), and the record is written alone.
  */
 import {
   CreateLaunchTemplateCommand,
@@ -17,8 +20,10 @@ import { isAlreadyExists } from '../aws/errors.js';
 import { fromTagList, ownerFilter, tagDiff } from '../aws/tags.js';
 import { IRSA_TAG, KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
 import { parseRenderedWith, renderedWithValue } from '../model/irsa-switch.js';
+import { IMAGE_TAG, imageRecordValue, parseImageRecord, type ImageRecord } from '../model/images.js';
+import { archOf } from '../spec/instance-types.js';
 import { applyEc2TagChanges, change, digest, drain, ec2Tag, ignoreNotFound, keyed, toTagList } from './common.js';
-import type { ActualOf, Change, ResolvedNode, ResourceHandler } from './types.js';
+import type { Actual, ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 export const DATA_HASH_TAG = 'kubeaz:data-hash';
 
@@ -27,6 +32,8 @@ interface Observed {
   hash: string;
   defaultVersion: number;
   latestVersion: number;
+  /** the image record of the current version (`<image id>@<arch>`): the tag's, or for a template without one what its version runs */
+  image?: string;
 }
 
 type Node = ResolvedNode<'launch-template'>;
@@ -97,12 +104,48 @@ function renderedWith(node: Node, actualTags: Tags, version: number): Tags {
   return { [IRSA_TAG]: renderedWithValue(want === 'on', version) };
 }
 
-function toActual(lt: LaunchTemplate, key: string, tags: Tags): ActualOf<Observed> {
+/** The record of the image a node's data runs (the `kubeaz:image` tag value). */
+const imageRecordOf = (node: Node): string => imageRecordValue({ imageId: node.props.imageId, arch: archOf(node.props.instanceType) });
+
+/**
+ * The image each group's launch template runs (lt/<group>), from what observe found: its record, or
+ * for a template made before records were kept, its current version's image (observe read it).
+ */
+export function recordedImages(observed: ReadonlyMap<string, Actual>): Record<string, ImageRecord> {
+  const out: Record<string, ImageRecord> = {};
+  for (const a of observed.values()) {
+    if (a.kind !== 'launch-template' || !a.key.startsWith('lt/')) continue;
+    const r = parseImageRecord((a.observed as Partial<Observed> | undefined)?.image);
+    if (r) out[a.key.slice('lt/'.length)] = r;
+  }
+  return out;
+}
+
+/**
+ * A template without an image record (made before records were kept): its current version's image
+ * and architecture, one read — once: the next create writes the record.
+ */
+async function unrecordedImage(ctx: RunContext, lt: LaunchTemplate): Promise<string | undefined> {
+  const out = await (
+    await ctx.aws.ec2()
+  ).send(
+    new DescribeLaunchTemplateVersionsCommand({
+      LaunchTemplateId: lt.LaunchTemplateId,
+      Versions: [String(lt.DefaultVersionNumber ?? '$Default')],
+    }),
+  );
+  const data = out.LaunchTemplateVersions?.[0]?.LaunchTemplateData;
+  if (!data?.ImageId || !data.InstanceType) return undefined;
+  return imageRecordValue({ imageId: data.ImageId, arch: archOf(data.InstanceType) });
+}
+
+function toActual(lt: LaunchTemplate, key: string, tags: Tags, image = tags[IMAGE_TAG]): ActualOf<Observed> {
   const observed: Observed = {
     name: lt.LaunchTemplateName ?? '',
     hash: tags[DATA_HASH_TAG] ?? '',
     defaultVersion: lt.DefaultVersionNumber ?? 0,
     latestVersion: lt.LatestVersionNumber ?? 0,
+    ...(image ? { image } : {}),
   };
   return {
     key,
@@ -124,7 +167,11 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
       paginateDescribeLaunchTemplates({ client: ec2 }, { Filters: [ownerFilter(ctx.clusterId)] }),
       (p) => p.LaunchTemplates,
     );
-    return keyed(lts, (t) => t.Tags, ctx).map(({ item, key, tags }) => toActual(item, key, tags));
+    return Promise.all(
+      keyed(lts, (t) => t.Tags, ctx).map(async ({ item, key, tags }) =>
+        toActual(item, key, tags, tags[IMAGE_TAG] ?? (await unrecordedImage(ctx, item))),
+      ),
+    );
   },
 
   async nameHolders(ctx, names) {
@@ -141,7 +188,7 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
   async create(ctx, node) {
     const ec2 = await ctx.aws.ec2();
     const hash = dataHash(node);
-    const tags = { ...node.tags, [DATA_HASH_TAG]: hash, ...renderedWith(node, {}, 1) };
+    const tags = { ...node.tags, [DATA_HASH_TAG]: hash, [IMAGE_TAG]: imageRecordOf(node), ...renderedWith(node, {}, 1) };
     try {
       const out = await ec2.send(
         new CreateLaunchTemplateCommand({
@@ -176,11 +223,13 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
     if (o.name !== node.props.name) out.push(change('name', o.name, node.props.name, false));
     const hash = dataHash(node);
     if (o.hash !== hash) out.push(change('launchTemplateData', o.hash, hash, true));
-    out.push(...tagDiff(node, actual.tags, [DATA_HASH_TAG, IRSA_TAG]));
-    // The IRSA record goes with the version that changes the setting (update); alone only when missing.
+    out.push(...tagDiff(node, actual.tags, [DATA_HASH_TAG, IRSA_TAG, IMAGE_TAG]));
+    // The IRSA and image records go with the version that changes them (update); alone only when missing.
     if (o.hash === hash) {
       const t = renderedWith(node, actual.tags, o.defaultVersion);
       if (t[IRSA_TAG]) out.push(change('renderedWith', actual.tags[IRSA_TAG] ?? null, t[IRSA_TAG], true));
+      const image = imageRecordOf(node);
+      if (actual.tags[IMAGE_TAG] !== image) out.push(change('imageRecord', actual.tags[IMAGE_TAG] ?? null, image, true));
     }
     return out;
   },
@@ -201,21 +250,36 @@ export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
       const version = out.LaunchTemplateVersion?.VersionNumber;
       if (version === undefined) throw new Error(`CreateLaunchTemplateVersion of ${actual.id} returned no version number`);
       await ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: actual.id, DefaultVersion: String(version) }));
-      // the hash and the IRSA setting of the new version in one call
-      const written = { [DATA_HASH_TAG]: hash, ...renderedWith(node, actual.tags, version) };
+      // the hash, the image and the IRSA setting of the new version in one call
+      const written = { [DATA_HASH_TAG]: hash, [IMAGE_TAG]: imageRecordOf(node), ...renderedWith(node, actual.tags, version) };
       await ec2Tag(ctx, [actual.id], written);
       const o = actual.observed;
       next = {
         ...next,
         attrs: { ...next.attrs, version: String(version) },
         tags: { ...next.tags, ...written },
-        observed: { ...o, hash, defaultVersion: version, latestVersion: Math.max(version, o.latestVersion) } satisfies Observed,
+        observed: {
+          ...o,
+          hash,
+          defaultVersion: version,
+          latestVersion: Math.max(version, o.latestVersion),
+          image: written[IMAGE_TAG],
+        } satisfies Observed,
       };
     }
-    const rw = changes.find((c) => c.field === 'renderedWith');
-    if (rw && !changes.some((c) => c.field === 'launchTemplateData')) {
-      await ec2Tag(ctx, [actual.id], { [IRSA_TAG]: rw.to as string });
-      next = { ...next, tags: { ...next.tags, [IRSA_TAG]: rw.to as string } };
+    // the records alone (the data unchanged): one call for both
+    const records = Object.fromEntries(
+      changes.flatMap((c) =>
+        c.field === 'renderedWith' ? [[IRSA_TAG, c.to as string]] : c.field === 'imageRecord' ? [[IMAGE_TAG, c.to as string]] : [],
+      ),
+    );
+    if (Object.keys(records).length && !changes.some((c) => c.field === 'launchTemplateData')) {
+      await ec2Tag(ctx, [actual.id], records);
+      next = {
+        ...next,
+        tags: { ...next.tags, ...records },
+        ...(records[IMAGE_TAG] ? { observed: { ...next.observed, image: records[IMAGE_TAG] } } : {}),
+      };
     }
     return next;
   },

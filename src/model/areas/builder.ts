@@ -9,6 +9,7 @@ import type { AgentBundle } from '../agent.js';
 import { GraphError, refsOf, validateGraph } from '../graph.js';
 import { baseTags, type Naming } from '../names.js';
 import type { Feature } from '../features.js';
+import type { ImageRecord } from '../images.js';
 import { irsaGrants, settledSwitch, type IrsaSwitch } from '../irsa-switch.js';
 import { ref, type AnyNode, type DesiredGraph, type DesiredNode, type Kind, type KindProps, type Ref, type Tags } from '../types.js';
 
@@ -16,8 +17,15 @@ export type Arch = 'x86_64' | 'arm64';
 
 export interface Facts {
   accountId: string;
-  /** image id per architecture that the spec needs (ignored when spec.ami is set) */
+  /** image id per architecture that the spec needs, as the public AL2023 parameter names it today (ignored when spec.ami is set) */
   images: Partial<Record<Arch, string>>;
+  /**
+   * The image each group's launch template records (model/images.ts), by group name, as observe
+   * found it: a group keeps it (unless `updateImages`). Unset: nothing observed — every group gets `images`.
+   */
+  recordedImages?: Readonly<Record<string, ImageRecord>>;
+  /** create/plan --update-images: every group moves to `images` */
+  updateImages?: boolean;
   /** template texts keyed by their path under templates/ */
   templates: Readonly<Record<string, string>>;
   /**

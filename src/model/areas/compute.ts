@@ -5,7 +5,8 @@ import { autoscalerTags } from '../../spec/autoscaler-tags.js';
 import { renderUserData } from '../bootstrap.js';
 import { masterGroups } from '../names.js';
 import { GROUP_TAG, IRSA_TAG, K8S_VERSION_TAG, ref, type MixedInstances, type Tags } from '../types.js';
-import type { Arch, Area } from './builder.js';
+import type { Arch, Area, Facts } from './builder.js';
+import { groupImage, imageUpdatesOf, type ImageInput, type ImageUpdate } from '../images.js';
 import type { Network } from './network.js';
 import type { Storage } from './storage.js';
 
@@ -77,11 +78,33 @@ interface GroupShape {
   elasticIps?: number;
 }
 
-function imageFor({ s, facts }: Area, instanceType: string): string {
-  if (s.ami) return s.ami;
-  const img = facts.images[archOf(instanceType)];
-  if (!img) throw new Error(`no image resolved for ${archOf(instanceType)} (${instanceType})`);
-  return img;
+/** What decides a group's image (model/images.ts): spec.ami, its recorded image, the available one. */
+function imageInput(s: ClusterSpec['spec'], facts: Facts, group: string, instanceType: string): ImageInput {
+  const arch = archOf(instanceType);
+  return {
+    ami: s.ami,
+    arch,
+    available: facts.images[arch],
+    recorded: facts.recordedImages?.[group],
+    updateImages: facts.updateImages,
+  };
+}
+
+function imageFor({ s, facts }: Area, group: string, instanceType: string): string {
+  return groupImage(imageInput(s, facts, group, instanceType)).imageId;
+}
+
+/**
+ * The newer image the public parameter names while groups keep their recorded one (plan's and
+ * status' note; nothing changes): every group of the spec, as compute builds them.
+ */
+export function imageUpdates(spec: ClusterSpec, facts: Facts): ImageUpdate[] {
+  const s = spec.spec;
+  const groups = [
+    ...masterGroups(spec, facts.masterZone).map((m) => ({ group: m.name, instanceType: s.controlPlane.instanceType })),
+    ...s.nodeGroups.map((g) => ({ group: g.name, instanceType: g.instanceType })),
+  ];
+  return imageUpdatesOf(groups.map((g) => ({ group: g.group, ...imageInput(s, facts, g.group, g.instanceType) })));
 }
 
 function instanceTagsOf({ s, id, names, k8s }: Area, g: GroupShape): Tags {
@@ -108,7 +131,7 @@ function addLaunchTemplate({ area, storage }: GroupEnv, g: GroupShape, instanceT
     names.launchTemplate(g.name),
     {
       name: names.launchTemplate(g.name),
-      imageId: imageFor(area, g.instanceType),
+      imageId: imageFor(area, g.name, g.instanceType),
       instanceType: g.instanceType,
       instanceProfileArn: ref(profile, 'arn'),
       securityGroupIds: sgs.map((k) => ref(k)),
