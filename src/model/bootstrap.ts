@@ -9,6 +9,7 @@ import { clusterIdOf } from '../spec/schema.js';
 import type { Naming } from './names.js';
 import { NODEJS, podIdentityWebhookImage } from '../spec/versions.js';
 import { agentBundleKey, groupSettingsDoc, renderGroupSettings, UNBUILT_AGENT } from './agent.js';
+import { encryptionSettings } from './encryption.js';
 import { DEFAULT_SERVICE_ACCOUNT_ISSUER, discoveryBucketName, issuerUrlOf } from './names.js';
 
 /** Every group's user data: install Node.js, fetch and check the agent, run it. */
@@ -76,6 +77,8 @@ export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string, ac
     BUCKET: bucket,
     KUBERNETES_VERSION: spec.spec.kubernetesVersion,
     ...(irsa ? { SERVICE_ACCOUNT_ISSUER: irsa.serviceAccountIssuer } : {}),
+    // the API server's EncryptionConfiguration (model/encryption.ts): a new one is a new master version
+    ENCRYPTION_FINGERPRINT: encryptionSettings(spec).fingerprint,
   };
 }
 
@@ -141,6 +144,11 @@ export function renderUserData(
     ISSUER:
       role === 'master' && vars.SERVICE_ACCOUNT_ISSUER !== undefined
         ? `\n# service-account issuer (IRSA) ${vars.SERVICE_ACCOUNT_ISSUER}`
+        : '',
+    // a master's API server reads the EncryptionConfiguration at start: a new one is a new version (a master rollout)
+    ENCRYPTION:
+      role === 'master' && vars.ENCRYPTION_FINGERPRINT !== undefined
+        ? `\n# secrets encrypted at rest, configuration ${vars.ENCRYPTION_FINGERPRINT.slice(0, 16)}`
         : '',
     ROLE: role,
     NODE_GROUP: group,

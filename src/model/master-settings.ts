@@ -6,6 +6,7 @@
 import type { ClusterSpec } from '../spec/schema.js';
 import { addonsFor, HELM_VERSION } from '../spec/versions.js';
 import { irsaSettings } from './bootstrap.js';
+import { encryptionSettings, type EncryptionSettings } from './encryption.js';
 import type { Naming } from './names.js';
 
 export interface MasterSettings {
@@ -27,6 +28,8 @@ export interface MasterSettings {
     clusterAutoscalerImage: string;
     nthChart: string;
   };
+  /** Secrets encrypted at rest: the rendered EncryptionConfiguration (no key in it) and its fingerprint */
+  encryption: EncryptionSettings;
   /** IAM roles for service accounts, when on */
   irsa?: {
     serviceAccountIssuer: string;
@@ -59,6 +62,7 @@ export function masterSettings(spec: ClusterSpec, names: Naming, accountId: stri
       clusterAutoscalerImage: addons.clusterAutoscaler.image!,
       nthChart: addons.awsNodeTerminationHandler.chart,
     },
+    encryption: encryptionSettings(spec),
     ...(irsa
       ? {
           irsa: {

@@ -310,8 +310,28 @@ export function clusterAutoscalerStatements(clusterId: string): Statement[] {
   ];
 }
 
-/** With IRSA on (`irsa`), the EBS CSI and cluster-autoscaler statements leave the master's role for the add-ons' own roles. */
-export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: string, region: string, account: string, irsa = false) {
+/**
+ * Secrets encrypted with KMS (spec.encryption.provider kms): the AWS encryption provider on each
+ * master calls Encrypt, Decrypt and DescribeKey (its health check) on the spec's key, and on no other.
+ */
+export function kmsEncryptionStatements(keyArn: string | undefined): Statement[] {
+  if (keyArn === undefined) return [];
+  return [{ Sid: 'SecretsEncryptionKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt'], Resource: [keyArn] }];
+}
+
+/**
+ * With IRSA on (`irsa`), the EBS CSI and cluster-autoscaler statements leave the master's role for
+ * the add-ons' own roles; `kmsKeyArn`: the key Secrets are encrypted with (kms only).
+ */
+export function masterPolicy(
+  bucketArn: string,
+  zoneArns: Ref[],
+  clusterId: string,
+  region: string,
+  account: string,
+  irsa = false,
+  kmsKeyArn?: string,
+) {
   return doc([
     ...agentStatements(bucketArn),
     // a master whose kubeadm init keeps failing marks itself Unhealthy so its group replaces it (this cluster's groups only)
@@ -375,6 +395,7 @@ export function masterPolicy(bucketArn: string, zoneArns: Ref[], clusterId: stri
     },
     ...cloudControllerAndCsiStatements(clusterId, region, account, { ccm: true, csi: !irsa }),
     ...(irsa ? [] : clusterAutoscalerStatements(clusterId)),
+    ...kmsEncryptionStatements(kmsKeyArn),
   ]);
 }
 

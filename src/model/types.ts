@@ -95,7 +95,11 @@ export interface KindProps {
   /** IAM OIDC identity provider of the service-account issuer */
   'oidc-provider': { url: string; clientIds: string[] };
   /** the cluster's CAs and service-account keys under pki/ in the bucket (never in the state) */
-  pki: { bucket: Ref };
+  pki: {
+    bucket: Ref;
+    /** the aescbc keys' names (spec.encryption; [] with kms): each generated once under pki/encryption/<name>, its bytes never here */
+    encryptionKeys: string[];
+  };
   /**
    * assumeService: an AWS service's role (ec2.amazonaws.com); trust: any other trust policy (IRSA's
    * web identity); exactly one of the two. managedPolicyArns, when set, is the whole list of managed

@@ -34,6 +34,8 @@ export const restoreRecordKey = (): string => `${CONTROL_PLANE_PREFIX}restore.js
 export const RESTORE_CLAIMS_PREFIX = `${CONTROL_PLANE_PREFIX}restore-claims/`;
 export const restoreClaimKey = (creator: string): string => `${RESTORE_CLAIMS_PREFIX}${creator}.json`;
 export const addonsRecordKey = (): string => `${CONTROL_PLANE_PREFIX}addons.json`;
+/** Which EncryptionConfiguration every Secret was last rewritten under (not a record the election reads). */
+export const secretsRecordKey = (): string => `${CONTROL_PLANE_PREFIX}secrets-encryption.json`;
 
 /** What a control-plane key is, from the key alone (a listing of etcd/control-plane/). */
 export type ControlPlaneKey =
@@ -130,6 +132,18 @@ export const addonsRecordSchema = z.object({
 });
 export type AddonsRecord = z.infer<typeof addonsRecordSchema>;
 
+/**
+ * secrets-encryption.json: the fingerprint (model/encryption.ts) of the EncryptionConfiguration under
+ * which the master that ran the add-on step rewrote every Secret, by whom and when.
+ */
+export const secretsRecordSchema = z.object({
+  fingerprint: z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256'),
+  by: instanceId,
+  group: nonEmpty,
+  at: time,
+});
+export type SecretsRecord = z.infer<typeof secretsRecordSchema>;
+
 /** Drops fields the scripts wrote as "" (unknown): they read as absent. */
 function dropEmpty(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
@@ -154,12 +168,13 @@ export const parseMemberRecord = (text: string): MemberRecord | Error => parseWi
 export const parseRestoreRecord = (text: string): RestoreRecord | Error => parseWith(restoreRecordSchema, 'restore.json', text);
 export const parseRestoreClaim = (text: string): RestoreClaim | Error => parseWith(restoreClaimSchema, 'restore claim', text);
 export const parseAddonsRecord = (text: string): AddonsRecord | Error => parseWith(addonsRecordSchema, 'addons.json', text);
+export const parseSecretsRecord = (text: string): SecretsRecord | Error => parseWith(secretsRecordSchema, 'secrets-encryption.json', text);
 
 /**
  * A record as the scripts write it: `{`, then `  "key": "value"` per line, `}` and a newline —
  * fields in the order given, undefined ones left out, every value a string.
  */
-export function renderRecord(record: InitRecord | MemberRecord | RestoreRecord | RestoreClaim | AddonsRecord): string {
+export function renderRecord(record: InitRecord | MemberRecord | RestoreRecord | RestoreClaim | AddonsRecord | SecretsRecord): string {
   const flat = Object.fromEntries(
     Object.entries(record)
       .filter(([, v]) => v !== undefined)

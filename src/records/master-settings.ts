@@ -21,6 +21,12 @@ export const masterSettingsSchema = z.object({
     clusterAutoscalerImage: z.string().min(1),
     nthChart: z.string().min(1),
   }),
+  encryption: z.object({
+    provider: z.enum(['aescbc', 'kms']),
+    config: z.string().min(1),
+    fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
+    kms: z.object({ keyArn: z.string().startsWith('arn:'), region: z.string().min(1), image: z.string().min(1) }).optional(),
+  }),
   irsa: z
     .object({
       serviceAccountIssuer: z.string().url(),

@@ -1,8 +1,11 @@
 /**
  * The cluster's identity in s3://<bucket>/pki/: the cluster, etcd and front-proxy CAs and the
- * service-account key pair, with the names master.sh fetches. Generated once: each file is written
- * with `If-None-Match: *`, so an existing one is never overwritten, and a CA whose key exists is
- * never regenerated (a rebuilt master keeps its identity; restored etcd data stays valid).
+ * service-account key pair, with the names master.sh fetches, and the aescbc keys Secrets are
+ * encrypted with at rest (pki/encryption/<name>, spec.encryption: named by the node's props, their
+ * bytes only ever in the bucket — kops keeps its key in its state store the same way). Generated
+ * once: each file is written with `If-None-Match: *`, so an existing one is never overwritten, a CA
+ * whose key exists is never regenerated (a rebuilt master keeps its identity; restored etcd data
+ * stays valid), and a key the spec no longer names is never deleted (older snapshots need it).
  *
  * Ownership = living under pki/ in the derived bucket. observe reads the bucket's one listing of the
  * pass (own-buckets.ts bucketObjects) and records only which files exist — no key material ever reaches the state file or the output. delete does
@@ -13,6 +16,8 @@ import { errorCode, isLostResponse, isNotFound, KubeazError } from '../aws/error
 import { BUCKET_SSE } from '../aws/s3.js';
 import { completeFromKey, generatePair, PKI_FILES, PKI_PAIRS, type PkiPair } from '../pki/ca.js';
 import { jwksOf } from '../pki/jwks.js';
+import { generateEncryptionKey } from '../pki/encryption-key.js';
+import { ENCRYPTION_KEYS_DIR, encryptionKeyFile } from '../model/encryption.js';
 import { mayHave } from './cluster-record.js';
 import { bucketObjects } from './own-buckets.js';
 import { change } from './common.js';
@@ -21,9 +26,12 @@ import type { ActualOf, Change, ResourceHandler, RunContext } from './types.js';
 export const PKI_PREFIX = 'pki/';
 
 export interface PkiObserved {
-  /** which of PKI_FILES exist (names relative to pki/) */
+  /** which of PKI_FILES and the aescbc keys (encryption/<name>) exist (names relative to pki/) */
   files: string[];
 }
+
+/** The files a pki node wants: the CAs' and service-account pair's, and its aescbc keys. */
+const wanted = (encryptionKeys: readonly string[]): string[] => [...PKI_FILES, ...encryptionKeys.map(encryptionKeyFile)];
 
 /** The service-account public key: the issuer's JWKS (IRSA) is made from it. */
 export const SA_PUBLIC_KEY = 'sa.pub';
@@ -65,7 +73,14 @@ function refuseBroken(bucket: string, broken: PkiPair[], present: ReadonlySet<st
  * (written now, or by our own earlier attempt whose answer was lost), false when another writer's
  * object was there first.
  */
-async function putIfAbsent(ctx: RunContext, s3: S3Client, Bucket: string, key: string, body: string): Promise<boolean> {
+async function putIfAbsent(
+  ctx: RunContext,
+  s3: S3Client,
+  Bucket: string,
+  key: string,
+  body: string,
+  ContentType = 'application/x-pem-file',
+): Promise<boolean> {
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
       await s3.send(
@@ -73,7 +88,7 @@ async function putIfAbsent(ctx: RunContext, s3: S3Client, Bucket: string, key: s
           Bucket,
           Key: key,
           Body: body,
-          ContentType: 'application/x-pem-file',
+          ContentType,
           ServerSideEncryption: BUCKET_SSE,
           ExpectedBucketOwner: ctx.accountId,
           IfNoneMatch: '*',
@@ -148,6 +163,20 @@ async function uploadMissing(ctx: RunContext, Bucket: string, present: readonly 
   return written;
 }
 
+/**
+ * Generates each aescbc key that is not there yet (never one that is: the Secrets encrypted with it
+ * would be lost). Another writer's key that appeared meanwhile is kept, as the CAs are.
+ */
+async function uploadMissingKeys(ctx: RunContext, Bucket: string, names: readonly string[], present: readonly string[]): Promise<void> {
+  const have = new Set(present);
+  const todo = names.map(encryptionKeyFile).filter((f) => !have.has(f));
+  if (!todo.length) return;
+  const s3 = await ctx.aws.s3();
+  for (const f of todo)
+    if (!(await putIfAbsent(ctx, s3, Bucket, PKI_PREFIX + f, generateEncryptionKey(), 'text/plain')))
+      ctx.progress.emit({ type: 'warn', message: `pki: s3://${Bucket}/${PKI_PREFIX}${f} appeared meanwhile (another run?); keeping it` });
+}
+
 /** The JWKS of the bucket's pki/sa.pub; undefined when it is gone. */
 async function jwksIn(ctx: RunContext, s3: S3Client, Bucket: string): Promise<string | undefined> {
   try {
@@ -177,7 +206,8 @@ export const pki: ResourceHandler<'pki', PkiObserved> = {
     const Bucket = listed.bucket;
     const found = new Set<string>();
     for (const o of listed.objects) if (o.Key?.startsWith(PKI_PREFIX)) found.add(o.Key.slice(PKI_PREFIX.length));
-    const files = PKI_FILES.filter((f) => found.has(f));
+    const keys = [...found].filter((f) => f.startsWith(ENCRYPTION_KEYS_DIR) && f.length > ENCRYPTION_KEYS_DIR.length);
+    const files = [...PKI_FILES.filter((f) => found.has(f)), ...keys];
     if (!files.length) return [];
     // The JWKS only where IRSA's discovery documents are made from it, or may have been (cluster-record.ts mayHave).
     const jwks = files.includes(SA_PUBLIC_KEY) && (await mayHave(ctx, 'irsa')) ? await jwksIn(ctx, await ctx.aws.s3(), Bucket) : undefined;
@@ -186,14 +216,15 @@ export const pki: ResourceHandler<'pki', PkiObserved> = {
 
   async create(ctx, node) {
     const written = await uploadMissing(ctx, node.props.bucket, []);
-    return actualOf(node.props.bucket, [...PKI_FILES], await jwksAfter(ctx, node.props.bucket, written));
+    await uploadMissingKeys(ctx, node.props.bucket, node.props.encryptionKeys, []);
+    return actualOf(node.props.bucket, wanted(node.props.encryptionKeys), await jwksAfter(ctx, node.props.bucket, written));
   },
 
   diff(node, actual) {
     const o = actual.observed;
     const out: Change[] = [];
     if (actual.attrs.bucket !== node.props.bucket) out.push(change('bucket', actual.attrs.bucket, node.props.bucket, false));
-    const missing = PKI_FILES.filter((f) => !o.files.includes(f));
+    const missing = wanted(node.props.encryptionKeys).filter((f) => !o.files.includes(f));
     if (missing.length) out.push(change('files', `missing ${missing.join(', ')}`, 'all present', true));
     return out;
   },
@@ -201,7 +232,10 @@ export const pki: ResourceHandler<'pki', PkiObserved> = {
   async update(ctx, node, actual) {
     const o = actual.observed;
     const written = await uploadMissing(ctx, node.props.bucket, o.files);
-    return actualOf(node.props.bucket, [...PKI_FILES], await jwksAfter(ctx, node.props.bucket, written));
+    await uploadMissingKeys(ctx, node.props.bucket, node.props.encryptionKeys, o.files);
+    // keys the spec no longer names stay (Secrets may still be encrypted with them; README, rotation)
+    const files = [...new Set([...wanted(node.props.encryptionKeys), ...o.files])];
+    return actualOf(node.props.bucket, files, await jwksAfter(ctx, node.props.bucket, written));
   },
 
   async delete() {

@@ -136,6 +136,23 @@ export const FIELD_DOCS: Record<string, FieldDoc> = {
   'spec.etcd.backupRetentionDays': {
     description: 'Days of daily snapshots kept (every snapshot of the last hour and hourly ones for 7 days are kept too).',
   },
+  'spec.encryption': {
+    description:
+      "Secrets encrypted at rest in etcd (so the etcd snapshots in the bucket hold them encrypted): kube-apiserver's EncryptionConfiguration, rendered at create; a change reaches the masters through a master rollout.",
+  },
+  'spec.encryption.provider': {
+    description:
+      'aescbc: a 32-byte key generated once by create and kept under pki/encryption/ in the cluster bucket; kms: AWS KMS envelope encryption through the AWS encryption provider beside each API server.',
+  },
+  'spec.encryption.keyArn': {
+    description:
+      "kms only: the KMS key's ARN (arn:aws:kms:<region>:<account>:key/<id>), in the cluster's region; the masters may use this key only.",
+  },
+  'spec.encryption.keys': {
+    description:
+      'aescbc only: the key names, the first encrypts, all decrypt; each is generated once under pki/encryption/<name>. Rotate by adding a key second, then moving it first, then dropping the old one (README).',
+    defaultRule: '`["key1"]`',
+  },
   'spec.tags': {
     description:
       "Tags added to every resource; keys starting with 'aws:', 'kubeaz:', 'eks:', 'k8s.io/cluster-autoscaler/' or 'kubernetes.io/cluster/' are reserved.",

@@ -70,6 +70,11 @@ const CONTROL_PLANE_COUNT_MESSAGE =
 export const RESERVED_SERVICE_ACCOUNTS: readonly string[] = ['kube-system/ebs-csi-controller-sa', 'kube-system/cluster-autoscaler'];
 
 /** Run a refinement even when fields failed, so cross-field problems are reported with the rest. */
+/** A KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<id> (an alias ARN names no key the provider can pin). */
+export const KMS_KEY_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso[a-z-]*):kms:([a-z0-9-]+):(\d{12}):key\/([A-Za-z0-9-]{1,128})$/;
+/** An aescbc key's name in the EncryptionConfiguration and under pki/encryption/. */
+export const ENCRYPTION_KEY_NAME = /^[a-z][a-z0-9]{0,15}$/;
+
 const ALWAYS = { when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null };
 /** A rule reading a value that is itself malformed (and reported as such) is skipped. */
 const attempt = (fn: () => void): void => {
@@ -336,6 +341,18 @@ const clusterObject = z.strictObject({
         backupRetentionDays: z.number().int().min(1).max(3650).default(7),
       })
       .default({ backupIntervalMinutes: 15, backupRetentionDays: 7 }),
+    /** Secrets encrypted at rest in etcd (README, Secrets encrypted at rest); the provider's own rules in encryptionRules */
+    encryption: z
+      .strictObject({
+        provider: z.enum(['aescbc', 'kms'], { error: "provider must be 'aescbc' or 'kms'" }).default('aescbc'),
+        keyArn: z.string().optional(),
+        keys: z
+          .array(z.string().regex(ENCRYPTION_KEY_NAME, 'key names: lowercase letters and digits, starting with a letter (key1, key2, …)'))
+          .min(1, 'keys must name at least one key')
+          .max(4, 'at most 4 keys')
+          .optional(),
+      })
+      .default({ provider: 'aescbc' }),
     tags: z
       .record(
         z
@@ -567,6 +584,48 @@ const serviceAccountsRules: ClusterRule = (c, ctx) => {
   });
 };
 
+/** spec.encryption: kms needs a key ARN of the spec's region; aescbc takes key names, kms none. */
+const encryptionRules: ClusterRule = (c, ctx) => {
+  const e = c.spec.encryption;
+  const path = ['spec', 'encryption'];
+  if (e.provider === 'aescbc') {
+    if (e.keyArn !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'keyArn'],
+        message: "keyArn is for provider 'kms' (aescbc keeps its key under pki/)",
+      });
+    if (e.keys && new Set(e.keys).size !== e.keys.length)
+      ctx.addIssue({ code: 'custom', path: [...path, 'keys'], message: 'each key is named once' });
+    return;
+  }
+  if (e.keys !== undefined)
+    ctx.addIssue({ code: 'custom', path: [...path, 'keys'], message: "keys are aescbc's (KMS keeps its key; rotate it in KMS)" });
+  if (e.keyArn === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'keyArn'],
+      message: "provider 'kms' needs keyArn (arn:aws:kms:<region>:<account>:key/<id>)",
+    });
+    return;
+  }
+  const m = KMS_KEY_ARN.exec(e.keyArn);
+  if (!m) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'keyArn'],
+      message: 'keyArn must be a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    });
+    return;
+  }
+  if (m[2] !== c.spec.region)
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'keyArn'],
+      message: `keyArn is a key of ${m[2]}, but the cluster is in ${c.spec.region}: the API server's encryption provider calls KMS in its own region`,
+    });
+};
+
 /** The internal and the public domain differ. */
 const domainsDiffer: ClusterRule = (c, ctx) => {
   const s = c.spec;
@@ -583,6 +642,7 @@ const CLUSTER_RULES: readonly ClusterRule[] = [
   iamUsersOnce,
   serviceAccountsRules,
   domainsDiffer,
+  encryptionRules,
 ];
 
 export const clusterSchema = clusterObject.superRefine((c, ctx) => {

@@ -272,3 +272,11 @@ export function al2023ReleaseBefore(a: string, b: string): boolean {
   for (let i = 0; i < 3; i++) if (pa[i]! !== pb[i]!) return pa[i]! < pb[i]!;
   return false;
 }
+
+/**
+ * The AWS encryption provider (kubernetes-sigs/aws-encryption-provider), run beside each API server
+ * when spec.encryption.provider is kms. NOT YET VERIFIED against the registry's tag list (issue 20
+ * part 4 leaves it to check, as part 3 asks of every pin): v0.3.0 is the tag its README's static pod
+ * example and several downstream guides name.
+ */
+export const AWS_ENCRYPTION_PROVIDER_IMAGE = 'registry.k8s.io/kms/aws-encryption-provider:v0.3.0';

@@ -93,7 +93,8 @@ describe('pki: CAs and service-account keys in the bucket, and the admin kubecon
     expect(r.stderr).toContain(`API endpoint: https://${elbDns}:443`);
     expect(r.json<CreateJson>().actions.find((a) => a.key === 'pki')?.action).toBe('create');
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'pki/' }));
-    expect((listed.Contents ?? []).map((o) => o.Key!.slice(4)).sort()).toEqual([...PKI_FILES].sort());
+    // and the aescbc key Secrets are encrypted with at rest (spec.encryption's default; test/e2e/encryption.test.ts)
+    expect((listed.Contents ?? []).map((o) => o.Key!.slice(4)).sort()).toEqual([...PKI_FILES, 'encryption/key1'].sort());
     for (const f of PKI_FILES) {
       const h = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `pki/${f}` }));
       expect(h.ServerSideEncryption, f).toBe('AES256');

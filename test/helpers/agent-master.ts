@@ -3,6 +3,7 @@
  * shared in-memory etcd cluster (FakeEtcd, the EtcdAccess the flow asks), and a context builder
  * whose AWS side is whatever the test gives (moto through AwsClients, or aws-sdk-client-mock).
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -112,6 +113,20 @@ export class FakePrograms implements Programs {
   }
 }
 
+/** The default EncryptionConfiguration as the model renders it (aescbc, key1 by reference: model/encryption.ts). */
+export const ENCRYPTION_CONFIG = `apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+  - resources:
+      - secrets
+    providers:
+      - aescbc:
+          keys:
+            - name: key1
+              secret: pki/encryption/key1
+      - identity: {}
+`;
+
 export const MASTER_SETTINGS: MasterSettings = {
   controlPlaneCount: 3,
   masterDns: 'master.demo-dev.internal',
@@ -128,6 +143,7 @@ export const MASTER_SETTINGS: MasterSettings = {
     clusterAutoscalerImage: 'v1.34.5',
     nthChart: '0.27.3',
   },
+  encryption: { provider: 'aescbc', config: ENCRYPTION_CONFIG, fingerprint: createHash('sha256').update(ENCRYPTION_CONFIG).digest('hex') },
 };
 
 export function agentConfig(bucket: string, master: MasterSettings = MASTER_SETTINGS): AgentConfig {

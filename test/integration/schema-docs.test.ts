@@ -41,4 +41,18 @@ describe('kubeaz schema / schema/cluster.schema.json', () => {
     expect(e!.join('\n')).toMatch(/'sometimes' is not one of \['perZone', 'single', 'none'\]/);
     expect(r!.join('\n')).toMatch(/'region' is a required property/);
   });
+
+  it('spec.encryption: aescbc and kms are accepted, another provider or field refused (independent evaluator)', () => {
+    const withEncryption = (yaml: string) => parse(example.replace('  etcd:\n', `  encryption: ${yaml}\n  etcd:\n`));
+    const [aescbc, kms, other, extra] = pyValidate(schema, [
+      withEncryption('{ provider: aescbc, keys: [key2, key1] }'),
+      withEncryption("{ provider: kms, keyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' }"),
+      withEncryption('{ provider: vault }'),
+      withEncryption('{ provider: aescbc, secret: abc }'),
+    ]);
+    expect(aescbc).toEqual([]);
+    expect(kms).toEqual([]);
+    expect(other!.join('\n')).toMatch(/'vault' is not one of \['aescbc', 'kms'\]/);
+    expect(extra!.join('\n')).toMatch(/Additional properties are not allowed \('secret' was unexpected\)/);
+  });
 });

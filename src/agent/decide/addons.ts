@@ -30,11 +30,22 @@ export function canonicalJson(v: unknown): string {
 /**
  * The sha256 of what decides how the add-ons are installed: the chart and image versions, helm's
  * version, the IRSA settings (roles, and whether it is on at all: it moves controllers off the host
- * network) and the Kubernetes version (the versions above are chosen from it). Not the backup or
+ * network), the Kubernetes version (the versions above are chosen from it) and the
+ * EncryptionConfiguration's fingerprint (the add-on step rewrites the Secrets after it). Not the backup or
  * DNS settings: changing those must not re-run helm.
  */
-export function addonsFingerprint(ms: Pick<MasterSettings, 'addons' | 'helmVersion' | 'irsa'>, kubernetesVersion: string): string {
-  const relevant = { kubernetesVersion, helmVersion: ms.helmVersion, addons: ms.addons, irsa: ms.irsa ?? null };
+export function addonsFingerprint(
+  ms: Pick<MasterSettings, 'addons' | 'helmVersion' | 'irsa' | 'encryption'>,
+  kubernetesVersion: string,
+): string {
+  const relevant = {
+    kubernetesVersion,
+    helmVersion: ms.helmVersion,
+    addons: ms.addons,
+    irsa: ms.irsa ?? null,
+    // a new EncryptionConfiguration: the master that runs the add-on step rewrites every Secret (master/encryption.ts)
+    encryption: ms.encryption.fingerprint,
+  };
   return createHash('sha256').update(canonicalJson(relevant)).digest('hex');
 }
 

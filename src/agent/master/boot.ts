@@ -1,12 +1,14 @@
 /**
  * A master's boot, as phases reported through the BootReporter:
  *
- *   packages → kernel → pki (CAs from the bucket, the etcd client certificate made here) →
+ *   packages → kernel → pki (CAs from the bucket, the etcd client certificate made here, the API
+ *   server's EncryptionConfiguration assembled with its keys from pki/encryption/) →
  *   election (the pure decision of decision.ts, conditional writes for init.json and restore claims;
  *   the init/restore master claims addons.json) → dns → restore (init/restore only) → init | join →
  *   records → day-jobs (units, first join token) → first-backup (ONLY the master that ran init or
  *   restore) → addons (that master always; a joined one only when addons.json records other
- *   settings than its own and nobody live is installing: decide/addons.ts)
+ *   settings than its own and nobody live is installing: decide/addons.ts; after the add-ons, every
+ *   Secret rewritten once per EncryptionConfiguration: encryption.ts)
  *
  * A `kubeadm init` that fails is `kubeadm reset -f` and retried (restore included: reset empties the
  * etcd data dir and pki/); after the last try the instance reports `failed` at its init phase and
@@ -45,6 +47,7 @@ import {
 } from './kubeadm-config.js';
 import { ADMIN_KUBECONFIG, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG, PATCHES_DIR } from './paths.js';
 import { ensureEtcdClientCert, fetchPki } from './pki.js';
+import { encryptionPreflightIgnores, rewriteSecretsOnce, writeEncryptionFiles } from './encryption.js';
 import {
   ADDONS_KEY,
   claim,
@@ -87,7 +90,9 @@ export function kubeadmInput(ctx: AgentContext, ms: MasterSettings): MasterKubea
     apiCertSans: ms.apiCertSans,
     nodeName: ctx.identity.hostname,
     privateIp: ctx.identity.privateIp,
-    ...(ms.irsa ? { patchesDir: hostPath(ctx, PATCHES_DIR) } : {}),
+    // every master has the encryption patch (encryption.ts); IRSA's issuer patch beside it
+    patchesDir: hostPath(ctx, PATCHES_DIR),
+    ...(encryptionPreflightIgnores(ms.encryption).length ? { ignorePreflight: encryptionPreflightIgnores(ms.encryption) } : {}),
   };
 }
 
@@ -524,6 +529,7 @@ export async function addonsAfterJoin(ctx: AgentContext, ms: MasterSettings): Pr
   }
   ctx.log(`claimed s3://${bucket}/${ADDONS_KEY}: this master installs the add-ons with settings ${fingerprint.slice(0, 12)}`);
   await installAddons(ctx, ms);
+  await rewriteSecretsOnce(ctx, ms.encryption, hostPath(ctx, ADMIN_KUBECONFIG));
   await recordAddonsInstalled(ctx, { fingerprint, ...(w.etag ? { etag: w.etag } : {}) });
   return 'installed';
 }
@@ -538,6 +544,8 @@ export async function masterBootWith(ctx: AgentContext, deps: MasterDeps): Promi
     await fetchPki(ctx);
     // before any health check: the "no recorded member answers" rule needs a certificate etcd accepts
     await ensureEtcdClientCert(ctx);
+    // the API server's EncryptionConfiguration, assembled with its keys from pki/ (encryption.ts)
+    await writeEncryptionFiles(ctx, ms.encryption);
   });
   let turn: AddonsTurn | undefined;
   const action = await phase('election', async () => {
@@ -603,6 +611,8 @@ export async function masterBootWith(ctx: AgentContext, deps: MasterDeps): Promi
     const held = turn;
     await phase('addons', async () => {
       await installAddons(ctx, ms);
+      // before addons.json says installed: a failed rewrite leaves the claim for a later master to take over
+      await rewriteSecretsOnce(ctx, ms.encryption, hostPath(ctx, ADMIN_KUBECONFIG));
       await recordAddonsInstalled(ctx, held);
     });
   } else {

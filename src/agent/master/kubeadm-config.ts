@@ -4,7 +4,8 @@
  * string pasting, so a value can never turn into a second key. PURE.
  *
  * kubeadm.k8s.io/v1beta4 from Kubernetes 1.31 on, v1beta3 before (the fields used here are the
- * same in both; extraArgs, which differ, are not used: the IRSA issuer flags go through a patch).
+ * same in both; extraArgs, which differ, are not used: the IRSA issuer flags and the encryption
+ * flag and volumes go through patches, which a joining master applies too — encryption.ts).
  */
 import { stringify } from 'yaml';
 
@@ -81,8 +82,10 @@ export interface MasterKubeadmInput {
   apiCertSans: string[];
   nodeName: string;
   privateIp: string;
-  /** a directory of kubeadm patches (IRSA's issuer flags), when there is one */
+  /** a directory of kubeadm patches (the API server's encryption flag and volumes, IRSA's issuer flags), when there is one */
   patchesDir?: string;
+  /** preflight errors to ignore on init and join (the KMS provider's static pod: encryption.ts) */
+  ignorePreflight?: string[];
 }
 
 export function kubeadmApiVersion(kubernetesVersion: string): KubeadmApiVersion {
@@ -94,7 +97,8 @@ export function kubeadmApiVersion(kubernetesVersion: string): KubeadmApiVersion 
 /** The API through the internal load balancer (port 443, as kubeaz's listeners). */
 export const controlPlaneEndpoint = (masterDns: string): string => `${masterDns}:443`;
 
-function nodeRegistration(i: MasterKubeadmInput, ignore: string[] = []): NodeRegistration {
+function nodeRegistration(i: MasterKubeadmInput, extra: string[] = []): NodeRegistration {
+  const ignore = [...(i.ignorePreflight ?? []), ...extra];
   return {
     name: i.nodeName,
     criSocket: CRI_SOCKET,

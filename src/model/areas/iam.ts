@@ -1,5 +1,6 @@
 /** IAM: a role and instance profile per instance role (the policy documents are in ../policies.ts), and the spec's users. */
 import { loadbalancerPolicy, masterPolicy, nodePolicy, userPolicy } from '../policies.js';
+import { kmsKeyArnOf } from '../encryption.js';
 import { ref, type PolicyDocument, type Ref } from '../types.js';
 import { irsaGrantsOf, type Area } from './builder.js';
 import type { Zones } from './dns.js';
@@ -8,7 +9,18 @@ export function iam({ s, id, names, facts, b }: Area, bucketArn: string, { publi
   // the master may change records in the cluster's zones: its policy references their ARNs
   const zoneArns: Ref[] = [ref('zone/private', 'arn'), ...(publicZone ? [ref('zone/public', 'arn')] : [])];
   const roles: Array<['master' | 'node' | 'loadbalancer', PolicyDocument]> = [
-    ['master', masterPolicy(bucketArn, zoneArns, id, s.region, facts.accountId, !irsaGrantsOf({ s, facts }).masterAddonStatements)],
+    [
+      'master',
+      masterPolicy(
+        bucketArn,
+        zoneArns,
+        id,
+        s.region,
+        facts.accountId,
+        !irsaGrantsOf({ s, facts }).masterAddonStatements,
+        kmsKeyArnOf({ spec: s }),
+      ),
+    ],
     ['node', nodePolicy(bucketArn)],
   ];
   if (s.nodeGroups.some((g) => g.role === 'loadbalancer'))

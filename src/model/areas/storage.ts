@@ -3,6 +3,7 @@ import { clusterVars, irsaSettings } from '../bootstrap.js';
 import { addonManifestFiles } from '../addon-manifests.js';
 import { masterSettings } from '../master-settings.js';
 import { AGENT_CONFIG_OBJECT, agentBundleKey, agentConfigDoc, renderAgentConfig, UNBUILT_AGENT } from '../agent.js';
+import { encryptionKeyNames } from '../encryption.js';
 import { tlsOnlyPolicy } from '../policies.js';
 import type { LifecycleRule, Ref } from '../types.js';
 import { irsaGrantsOf, type Area } from './builder.js';
@@ -69,6 +70,7 @@ export function storage({ spec, s, id, names, facts, b }: Area): Storage {
     b.add('bucket-object', `object/${objectKey}`, objectKey, { bucket, objectKey, body, contentType });
   }
   // The CAs and service-account keys: generated once by create, kept in pki/ (src/resources/pki.ts).
-  b.add('pki', 'pki', `${id}-pki`, { bucket });
+  // The aescbc keys of Secrets at rest too, by name only (model/encryption.ts).
+  b.add('pki', 'pki', `${id}-pki`, { bucket, encryptionKeys: encryptionKeyNames(spec) });
   return { bucketArn, vars, objectKeys, agent: { key: agentKey, sha256: bundle.sha256 } };
 }

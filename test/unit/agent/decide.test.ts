@@ -650,7 +650,7 @@ describe('addonsFingerprint: the add-on settings a master would install with', (
     const reordered = Object.fromEntries(Object.entries(MASTER_SETTINGS.addons).reverse()) as typeof MASTER_SETTINGS.addons;
     expect(fp({ addons: reordered })).toBe(fp({}));
   });
-  it('changes with the Kubernetes version, a chart or image version, helm, IRSA on/off and its roles', () => {
+  it('changes with the Kubernetes version, a chart or image version, helm, IRSA on/off and its roles, the encryption configuration', () => {
     const base = fp({});
     const changed = [
       fp({}, '1.35.0'),
@@ -659,6 +659,8 @@ describe('addonsFingerprint: the add-on settings a master would install with', (
       fp({ helmVersion: '3.17.0' }),
       fp({ irsa }),
       fp({ irsa: { ...irsa, ebsCsiRoleArn: 'arn:aws:iam::1:role/ebs-2' } }),
+      // a new EncryptionConfiguration: the add-on step rewrites the Secrets after it
+      fp({ encryption: { ...MASTER_SETTINGS.encryption, fingerprint: 'f'.repeat(64) } }),
     ];
     for (const c of changed) expect(c).not.toBe(base);
     expect(new Set(changed).size).toBe(changed.length);

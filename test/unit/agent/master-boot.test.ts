@@ -45,6 +45,7 @@ import { deriveGraph } from '../../../src/model/derive.js';
 import { masterSettings } from '../../../src/model/master-settings.js';
 import { naming } from '../../../src/model/names.js';
 import { caCertHash, generatePair, PKI_PAIRS } from '../../../src/pki/ca.js';
+import { generateEncryptionKey } from '../../../src/pki/encryption-key.js';
 import { parseAgentConfig } from '../../../src/records/agent-config.js';
 import { parseBootReport } from '../../../src/records/boot.js';
 import { parseSpec } from '../../../src/spec/load.js';
@@ -80,6 +81,8 @@ beforeAll(async () => {
     pki[`pki/${p.cert}`] = pair.cert;
     pki[`pki/${p.key}`] = pair.key;
   }
+  // the aescbc key of Secrets at rest (spec.encryption's default), made by create beside the CAs
+  pki['pki/encryption/key1'] = generateEncryptionKey();
 });
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
@@ -249,7 +252,10 @@ describe('one master, first boot, no snapshot', () => {
       taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }],
     });
     expect(init!.localAPIEndpoint.advertiseAddress).toBe('10.0.32.10');
-    expect(init!.patches).toBeUndefined();
+    // the encryption patch's directory (Secrets encrypted at rest, on by default); no IRSA patch without IRSA
+    expect(init!.patches).toEqual({ directory: hostPath(b.ctx, '/etc/kubernetes/patches') });
+    expect(existsSync(hostPath(b.ctx, '/etc/kubernetes/patches/kube-apiserver1+json.json'))).toBe(true);
+    expect(existsSync(hostPath(b.ctx, '/etc/kubernetes/patches/kube-apiserver0+json.json'))).toBe(false);
     expect(cluster).toMatchObject({
       apiVersion: 'kubeadm.k8s.io/v1beta4',
       clusterName: 'demo-dev',
@@ -608,7 +614,7 @@ describe('IRSA on', () => {
     );
   });
 
-  it("a joining master's JoinConfiguration carries the patches directory, so its kube-apiserver gets the issuer flags too (and none without IRSA)", async () => {
+  it("a joining master's JoinConfiguration carries the patches directory, so its kube-apiserver gets the issuer flags (and the encryption flag, with IRSA or without)", async () => {
     const joinConfigs: string[] = [];
     const answer = (cmd: string, args: string[]) => {
       if (cmd === 'kubeadm' && args[0] === 'join') joinConfigs.push(readFileSync(args[2]!, 'utf8'));
@@ -625,6 +631,70 @@ describe('IRSA on', () => {
     expect(on!.controlPlane.localAPIEndpoint.advertiseAddress).toBe('10.0.32.10');
     expect(on!.patches.directory).toMatch(/\/etc\/kubernetes\/patches$/);
     expect(off!.kind).toBe('JoinConfiguration');
-    expect(off!.patches).toBeUndefined();
+    expect(off!.patches.directory).toMatch(/\/etc\/kubernetes\/patches$/);
+  });
+});
+
+describe('Secrets encrypted at rest', () => {
+  it('before kubeadm init: the configuration assembled with the key from pki/ (0600), the API server patch; after the add-ons every Secret is rewritten once and recorded', async () => {
+    const admin = (b: Boot) => hostPath(b.ctx, '/etc/kubernetes/admin.conf');
+    let configAtInit: string | undefined;
+    const secrets: Record<string, string> = {
+      default: '{"kind":"List","items":[]}',
+      'kube-system': '{"kind":"List","items":[{"kind":"Secret","metadata":{"name":"s","namespace":"kube-system"}}]}',
+    };
+    const b = master(example, {
+      answer: (cmd, args, self) => {
+        const file = hostPath(self.ctx, '/etc/kubernetes/encryption/config.yaml');
+        if (cmd === 'kubeadm' && args[0] === 'init') configAtInit = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+        if (cmd === 'kubectl' && args.includes('namespaces')) return ok('default kube-system');
+        if (cmd === 'kubectl' && args.includes('secrets')) return ok(secrets[args[args.indexOf('--namespace') + 1]!]!);
+        return undefined;
+      },
+    });
+    await masterBootWith(b.ctx, deps(b));
+    expect(configAtInit).toBeDefined();
+    expect(parse(configAtInit!)).toEqual({
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'EncryptionConfiguration',
+      resources: [
+        {
+          resources: ['secrets'],
+          providers: [{ aescbc: { keys: [{ name: 'key1', secret: pki['pki/encryption/key1'] }] } }, { identity: {} }],
+        },
+      ],
+    });
+    expect(statSync(hostPath(b.ctx, '/etc/kubernetes/encryption/config.yaml')).mode & 0o777).toBe(0o600);
+    const patch = JSON.parse(readFileSync(hostPath(b.ctx, '/etc/kubernetes/patches/kube-apiserver1+json.json'), 'utf8')) as Array<{
+      value: unknown;
+    }>;
+    expect(patch[0]!.value).toBe('--encryption-provider-config=/etc/kubernetes/encryption/config.yaml');
+    // the rewrite: after the last add-on, the namespace with Secrets only, its JSON written back from stdin
+    const [nth, ns, replace, record] = sequence(b.events, [
+      /^helm --kubeconfig \S+ upgrade --install aws-node-termination-handler /,
+      /^kubectl --kubeconfig \S+ get namespaces /,
+      /^kubectl --kubeconfig \S+ replace --filename -$/,
+      /^s3 put etcd\/control-plane\/secrets-encryption\.json$/,
+    ]);
+    expect(nth! < ns! && replace! < record!).toBe(true);
+    const replaced = b.programs.calls.filter((c) => c.cmd === 'kubectl' && c.args.includes('replace'));
+    expect(replaced).toHaveLength(1);
+    expect(replaced[0]!.args).toEqual(['--kubeconfig', admin(b), 'replace', '--filename', '-']);
+    expect(replaced[0]!.input).toBe(secrets['kube-system']);
+    const rec = JSON.parse(b.bucket.text('etcd/control-plane/secrets-encryption.json')!) as Record<string, string>;
+    expect(rec).toMatchObject({
+      fingerprint: masterSettingsOf(b.ctx).encryption.fingerprint,
+      by: b.ctx.identity.instanceId,
+      group: 'master',
+    });
+    // the key is in no log line and no boot report
+    for (const line of [...b.logs, ...b.reports]) expect(line.includes(pki['pki/encryption/key1']!.trim())).toBe(false);
+  });
+
+  it('a master without its key in pki/ fails at pki, before kubeadm: an API server without it could read no Secret', async () => {
+    const b = master(example);
+    b.bucket.objects.delete('pki/encryption/key1');
+    await expect(masterBootWith(b.ctx, deps(b))).rejects.toThrow(/pki\/encryption\/key1 is missing/);
+    expect(b.events.some((e) => e.startsWith('kubeadm init'))).toBe(false);
   });
 });

@@ -30,6 +30,7 @@ import { labelNodeRoles, newBootstrapToken, nodeNames, renewJoinToken } from '..
 import { claim } from '../../../src/agent/master/records.js';
 import { ReportedFailure } from '../../../src/agent/report.js';
 import { caCertHash, generatePair, PKI_PAIRS } from '../../../src/pki/ca.js';
+import { generateEncryptionKey } from '../../../src/pki/encryption-key.js';
 import { podIdentityWebhookManifest, POD_IDENTITY_WEBHOOK_KEY, STORAGE_CLASS_KEY } from '../../../src/model/addon-manifests.js';
 import { parseBootReport } from '../../../src/records/boot.js';
 import { parseAddonsRecord, renderRecord, type AddonsRecord } from '../../../src/records/etcd.js';
@@ -54,6 +55,8 @@ beforeAll(async () => {
     pki[`pki/${p.cert}`] = pair.cert;
     pki[`pki/${p.key}`] = pair.key;
   }
+  // the aescbc key of Secrets at rest (spec.encryption's default), made by create beside the CAs
+  pki['pki/encryption/key1'] = generateEncryptionKey();
 });
 beforeEach(() => {
   s3.reset();

@@ -1,4 +1,5 @@
 /** The master's part of the agent configuration: what the model derives from a spec, the schema the agent reads it with. */
+import { encryptionSettings } from '../../../src/model/encryption.js';
 import { readFileSync } from 'node:fs';
 import { deriveGraph } from '../../../src/model/derive.js';
 import { TEMPLATE_NAMES } from '../../../src/model/bootstrap.js';
@@ -72,6 +73,8 @@ describe('master settings', () => {
         clusterAutoscalerImage: row.clusterAutoscaler.image,
         nthChart: row.awsNodeTerminationHandler.chart,
       },
+      // Secrets encrypted at rest: the default aescbc configuration, its key by reference (test/unit/encryption.test.ts)
+      encryption: encryptionSettings(spec),
       irsa: {
         serviceAccountIssuer: 'https://kubeaz-demo-dev-123456789012-oidc.s3.us-east-1.amazonaws.com', // SERVICE_ACCOUNT_ISSUER
         defaultServiceAccountIssuer: 'https://kubernetes.default.svc.cluster.local',

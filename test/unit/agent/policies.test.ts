@@ -61,6 +61,8 @@ describe("instance roles grant the agent's calls", () => {
   ];
   const NEVER: Array<[string, string]> = [
     ['s3:GetObject', `${bucket}/pki/ca.key`],
+    // the aescbc key Secrets are encrypted with: the masters' only
+    ['s3:GetObject', `${bucket}/pki/encryption/key1`],
     ['s3:GetObject', `${bucket}/etcd/snapshot.db`],
     ['s3:PutObject', `${bucket}/join/token`],
     ['s3:PutObject', `${bucket}/agent/config.json`],
@@ -93,6 +95,16 @@ describe("instance roles grant the agent's calls", () => {
       Condition?: unknown;
     };
     expect(health.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/kubeaz:cluster': 'demo-dev' } });
+  });
+
+  it("the masters read the aescbc key (the API server's EncryptionConfiguration) and record the Secrets' rewrite", () => {
+    const p = policyOf('master');
+    for (const [a, r] of [
+      ['s3:GetObject', `${bucket}/pki/encryption/key1`],
+      ['s3:GetObject', `${bucket}/etcd/control-plane/secrets-encryption.json`],
+      ['s3:PutObject', `${bucket}/etcd/control-plane/secrets-encryption.json`],
+    ] as Array<[string, string]>)
+      expect(allows(p, a, r), `${a} ${r}`).toBe(true);
   });
 
   it('the masters read and (conditionally) write etcd/control-plane/addons.json and ask EC2 whether its installer runs', () => {
