@@ -11,6 +11,8 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { LostResponseError } from './errors.js';
@@ -214,6 +216,14 @@ export class AwsClients {
     // A custom endpoint (moto, MinIO) cannot take virtual-hosted bucket names.
     const custom = Boolean(process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3);
     return this.make('s3', async () => (await import('@aws-sdk/client-s3')).S3Client, { forcePathStyle: custom });
+  }
+  /** The drain queue the termination handler reads. */
+  sqs(): Promise<SQSClient> {
+    return this.make('sqs', async () => (await import('@aws-sdk/client-sqs')).SQSClient);
+  }
+  /** The rules that send the drain queue what ends an instance. */
+  eventbridge(): Promise<EventBridgeClient> {
+    return this.make('events', async () => (await import('@aws-sdk/client-eventbridge')).EventBridgeClient);
   }
   ssm(): Promise<SSMClient> {
     return this.make('ssm', async () => (await import('@aws-sdk/client-ssm')).SSMClient);

@@ -30,6 +30,11 @@ const NOT_FOUND = new Set([
   'InvalidRoute.NotFound',
   'InvalidParameterValue.NotFound',
   'NatGatewayNotFound',
+  // SQS (its JSON protocol's name, and the query protocol's code)
+  'QueueDoesNotExist',
+  'AWS.SimpleQueueService.NonExistentQueue',
+  // EventBridge: a rule (or its tags' resource) that does not exist
+  'ResourceNotFoundException',
 ]);
 
 export function isNotFound(err: unknown): boolean {
@@ -45,6 +50,13 @@ export function isNotFound(err: unknown): boolean {
  * consistency; the same call succeeds on retry). Also what it answers for a gateway that failed.
  */
 export const isNatGatewayNotFound = (err: unknown): boolean => errorCode(err) === 'InvalidNatGatewayID.NotFound';
+
+/**
+ * SQS refuses a queue of a name deleted less than 60 seconds ago (CreateQueue): the same call
+ * succeeds once the minute is over (a destroy followed by a create).
+ */
+export const isQueueDeletedRecently = (err: unknown): boolean =>
+  ['QueueDeletedRecently', 'AWS.SimpleQueueService.QueueDeletedRecently'].includes(errorCode(err));
 
 /** Deleting this must wait for something else to go first: retry later. */
 const DEPENDENCY = new Set([

@@ -255,6 +255,39 @@ def _put_parameter_publishing(self, name, description, value, parameter_type, *a
 
 SimpleSystemManagerBackend.put_parameter = _put_parameter_publishing
 
+# Lifecycle hooks (moto 5.2.1): every hook is answered with the same NotificationTargetARN
+# (arn:aws:sqs:us-east-1:123456789012:my-queue) and RoleARN, whatever PutLifecycleHook said.
+# DescribeLifecycleHooks (API reference) answers the target and role the hook was given, and none
+# when none was — the drain hooks (src/resources/lifecycle-hook.ts) are delivered through an
+# EventBridge rule, have neither, and compare the target: the fixed one read as drift on every
+# run. Here a hook keeps the target and role PutLifecycleHook gave it (an update that names
+# neither keeps the previous ones; an empty NotificationTargetARN removes the target). Not patched
+# (kubeaz does not send it): CreateAutoScalingGroup's LifecycleHookSpecificationList is ignored.
+from moto.autoscaling.responses import AutoScalingResponse  # noqa: E402
+
+_put_lifecycle_hook = AutoScalingResponse.put_lifecycle_hook
+
+
+def _put_lifecycle_hook_as_given(self):
+    key = f"{self._get_param('AutoScalingGroupName')}_{self._get_param('LifecycleHookName')}"
+    before = self.autoscaling_backend.lifecycle_hooks.get(key)
+    kept = {
+        "notification_target_arn": getattr(before, "given_target", None),
+        "role_arn": getattr(before, "given_role", None),
+    }
+    out = _put_lifecycle_hook(self)
+    hook = self.autoscaling_backend.lifecycle_hooks[key]
+    target = self._get_param("NotificationTargetARN")
+    role = self._get_param("RoleARN")
+    hook.given_target = kept["notification_target_arn"] if target is None else (target or None)
+    hook.given_role = kept["role_arn"] if role is None else (role or None)
+    hook.notification_target_arn = hook.given_target
+    hook.role_arn = hook.given_role
+    return out
+
+
+AutoScalingResponse.put_lifecycle_hook = _put_lifecycle_hook_as_given
+
 if __name__ == "__main__":
     from moto.server import main
 

@@ -22,6 +22,7 @@ import { iam } from './areas/iam.js';
 import { apiLoadBalancers } from './areas/load-balancers.js';
 import { compute } from './areas/compute.js';
 import { irsa } from './areas/irsa.js';
+import { drain } from './areas/drain.js';
 
 export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   const id = clusterIdOf(spec);
@@ -36,6 +37,7 @@ export function deriveGraph(spec: ClusterSpec, facts: Facts): DesiredGraph {
   apiRecords(area, dns, hasPublicApi);
   loadbalancerAddresses(area, dns);
   compute(area, net, store, api.elbs, api.targetGroups);
+  drain(area); // after compute: each node group's lifecycle hook is its group's
   recordFeatures(area.b.nodes, facts.seenFeatures ?? []);
   return area.b.build(id);
 }

@@ -45,6 +45,12 @@ export const AWS_LIMITS = {
   dnsLabel: 63,
   hostedZoneCallerReference: 128,
   hostedZoneComment: 256,
+  /** SQS: a queue's name */
+  queueName: 80,
+  /** EventBridge PutRule: name 64, description 512, event pattern 4096 (the lifecycle rule's names every node group's group) */
+  eventRuleName: 64,
+  eventRuleDescription: 512,
+  eventPattern: 4_096,
 } as const;
 
 export interface LimitViolation {
@@ -151,6 +157,14 @@ export function nodeViolations(n: AnyNode): LimitViolation[] {
       chars('group name', n.props.name, AWS_LIMITS.autoScalingGroupName);
       // the group's tags are its own and its instances' in one set, plus kubeaz:desired-capacity
       tags('group and instance tag', { ...n.props.instanceTags, ...n.tags }, 1);
+      break;
+    case 'sqs-queue':
+      chars('queue name', n.props.name, AWS_LIMITS.queueName);
+      break;
+    case 'event-rule':
+      chars('rule name', n.props.name, AWS_LIMITS.eventRuleName);
+      chars('rule description', n.props.description, AWS_LIMITS.eventRuleDescription);
+      chars('event pattern', n.props.eventPattern, AWS_LIMITS.eventPattern);
       break;
     default:
       break;

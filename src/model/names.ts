@@ -94,6 +94,16 @@ export function remedyFor(key: string): string {
   return `choose another metadata.name or metadata.environment (${what} named after the cluster id, not after a node group)`;
 }
 
+/**
+ * The drain set-up (model/areas/drain.ts): the queue (SQS: at most 80 characters), its rules
+ * (EventBridge: 64; the longest, `<id>-drain-instance-state-change`, is 52 for a 24-character id)
+ * and the lifecycle hook each node group carries (a name unique within its group). The rules are
+ * found again by their common prefix, the queue by its name as a prefix.
+ */
+export const drainQueueName = (clusterId: string): string => `${clusterId}-drain`;
+export const drainRulePrefix = (clusterId: string): string => `${clusterId}-drain-`;
+export const DRAIN_HOOK = 'kubeaz-drain';
+
 /** S3 names are global: the account id keeps two accounts' clusters of the same name apart. */
 export const bucketName = (clusterId: string, accountId: string): string => `kubeaz-${clusterId}-${accountId}`;
 

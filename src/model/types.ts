@@ -202,6 +202,26 @@ export interface KindProps {
     /** present only for a group with instanceTypes or spot: a MixedInstancesPolicy (capacity rebalancing on) instead of a plain launch template */
     mixedInstances?: MixedInstances;
   };
+  /**
+   * The queue the termination handler reads (queue-processor mode): the EventBridge rules send it
+   * what ends an instance. Encrypted with SQS-managed keys; `policy` (JSON) lets only EventBridge,
+   * for this account, send to it.
+   */
+  'sqs-queue': { name: string; policy: string; messageRetentionSeconds: number };
+  /** An EventBridge rule of the default bus whose one target is the drain queue. `eventPattern` is JSON. */
+  'event-rule': { name: string; description: string; eventPattern: string; queueArn: Ref };
+  /**
+   * A lifecycle hook on a node group's auto scaling group: a leaving instance waits (at most
+   * `heartbeatTimeout` seconds, then `defaultResult`) while the termination handler drains its node.
+   * It has no tags: it is the group's, found on the groups the cluster owns, by its name.
+   */
+  'lifecycle-hook': {
+    groupName: Ref;
+    hookName: string;
+    transition: 'autoscaling:EC2_INSTANCE_TERMINATING';
+    heartbeatTimeout: number;
+    defaultResult: 'CONTINUE' | 'ABANDON';
+  };
 }
 
 export type Kind = keyof KindProps;

@@ -27,6 +27,7 @@ import { CoalescingWaiter, type PollOutcome } from '../aws/wait.js';
 import { KEY_TAG, OWNER_TAG, type MixedInstances, type Tags } from '../model/types.js';
 import { chunks } from '../util/lists.js';
 import { change, drain, ignoreNotFound, keyed } from './common.js';
+import { DELETING, describeOwnedScalingGroups } from './own-scaling-groups.js';
 import type { Actual, ActualOf, Change, Health, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
 export interface AsgInstance {
@@ -90,7 +91,6 @@ export function observedInstances(actual: Actual | undefined): AsgInstance[] {
   return Array.isArray(o?.instances) ? o.instances : [];
 }
 
-const DELETING = 'Delete in progress';
 /** The spec's desiredCapacity as last applied: a change of that field in the spec is applied, the group's own drift within [min, max] is not. */
 export const DESIRED_CAPACITY_TAG = 'kubeaz:desired-capacity';
 /** names per DescribeAutoScalingGroups call (the API's limit is 100) */
@@ -334,16 +334,8 @@ export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> =
   },
 
   async observe(ctx) {
-    const asg = await ctx.aws.autoscaling();
-    const groups = await drain(
-      paginateDescribeAutoScalingGroups({ client: asg }, { Filters: [{ Name: `tag:${OWNER_TAG}`, Values: [ctx.clusterId] }] }),
-      (p) => p.AutoScalingGroups,
-    );
-    return keyed(
-      groups.filter((g) => g.Status !== DELETING),
-      (g) => g.Tags,
-      ctx,
-    ).map(({ item, key, tags }) => toActual(item, key, tags));
+    // the same answer the lifecycle-hook kind reads the node groups from (one call for both)
+    return keyed(await describeOwnedScalingGroups(ctx), (g) => g.Tags, ctx).map(({ item, key, tags }) => toActual(item, key, tags));
   },
 
   async nameHolders(ctx, names) {

@@ -26,6 +26,9 @@ import { securityGroupRules } from './security-group-rules.js';
 import { subnet } from './subnet.js';
 import { vpc } from './vpc.js';
 import { vpcEndpoint } from './vpc-endpoint.js';
+import { sqsQueue } from './sqs-queue.js';
+import { eventRule } from './event-rule.js';
+import { lifecycleHook } from './lifecycle-hook.js';
 import { describeBlocker, sweepKubernetesMade } from './kubernetes-made.js';
 
 /**
@@ -61,6 +64,9 @@ export const HANDLERS: Handlers = {
   'network-load-balancer': networkLoadBalancer,
   'launch-template': launchTemplate,
   'auto-scaling-group': autoScalingGroup,
+  'sqs-queue': sqsQueue,
+  'event-rule': eventRule,
+  'lifecycle-hook': lifecycleHook,
 };
 
 /**

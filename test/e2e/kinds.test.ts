@@ -15,7 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AutoScalingClient, DeleteAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, DeleteAutoScalingGroupCommand, DeleteLifecycleHookCommand } from '@aws-sdk/client-auto-scaling';
+import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteRuleCommand, EventBridgeClient, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DeleteLaunchTemplateCommand,
   DescribeAddressesCommand,
@@ -88,6 +90,8 @@ const clients = () => {
     iam: new IAMClient(cfg),
     r53: new Route53Client(cfg),
     s3: new S3Client({ ...cfg, forcePathStyle: true }),
+    sqs: new SQSClient(cfg),
+    events: new EventBridgeClient(cfg),
   };
 };
 let aws: ReturnType<typeof clients>;
@@ -223,6 +227,25 @@ const KINDS: Record<Kind, Row> = {
   'auto-scaling-group': {
     pick: first('asg/workers'),
     vanish: async (_k, id) => void (await aws.asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: id, ForceDelete: true }))),
+  },
+  // the drain set-up (issue 20): its queue (id: its URL), a rule (id: its name), a hook (id: group/name)
+  'sqs-queue': {
+    pick: first('queue/drain'),
+    vanish: async (_k, id) => void (await aws.sqs.send(new DeleteQueueCommand({ QueueUrl: id }))),
+  },
+  'event-rule': {
+    pick: first('rule/drain/spot-interruption'),
+    vanish: async (_k, id) => {
+      await aws.events.send(new RemoveTargetsCommand({ Rule: id, Ids: ['drain-queue'] }));
+      await aws.events.send(new DeleteRuleCommand({ Name: id }));
+    },
+  },
+  'lifecycle-hook': {
+    pick: first('hook/edge'),
+    vanish: async (_k, id) => {
+      const [group, name] = id.split('/');
+      await aws.asg.send(new DeleteLifecycleHookCommand({ AutoScalingGroupName: group!, LifecycleHookName: name! }));
+    },
   },
 };
 

@@ -33,6 +33,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge';
 
 export type Inventory = Record<string, string[]>;
 
@@ -44,6 +46,8 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
   const iam = new IAMClient({ region: 'us-east-1' });
   const r53 = new Route53Client({ region: 'us-east-1' });
   const s3 = new S3Client({ region, forcePathStyle: true });
+  const sqs = new SQSClient({ region });
+  const events = new EventBridgeClient({ region });
   const [
     vpcs,
     subnets,
@@ -66,6 +70,8 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
     zones,
     buckets,
     oidc,
+    queues,
+    rules,
   ] = await Promise.all([
     ec2.send(new DescribeVpcsCommand({})),
     ec2.send(new DescribeSubnetsCommand({})),
@@ -88,6 +94,8 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
     r53.send(new ListHostedZonesCommand({})),
     s3.send(new ListBucketsCommand({})),
     iam.send(new ListOpenIDConnectProvidersCommand({})),
+    sqs.send(new ListQueuesCommand({})),
+    events.send(new ListRulesCommand({})),
   ]);
   const records: string[] = [];
   for (const z of zones.HostedZones ?? []) {
@@ -133,6 +141,9 @@ export async function inventory(region = 'us-east-1'): Promise<Inventory> {
     records: records.sort(),
     buckets: sort((buckets.Buckets ?? []).map((b) => b.Name)),
     oidcProviders: sort((oidc.OpenIDConnectProviderList ?? []).map((p) => p.Arn)),
+    // the drain queue and its rules (default event bus)
+    queues: sort((queues.QueueUrls ?? []).map((u) => u.slice(u.lastIndexOf('/') + 1))),
+    eventRules: sort((rules.Rules ?? []).map((r) => r.Name)),
   };
 }
 

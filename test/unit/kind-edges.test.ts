@@ -14,7 +14,7 @@ import type { Actual } from '../../src/resources/types.js';
 
 // ── the frozen reference ──────────────────────────────────────────────────────────────────────────
 
-const OLD_KIND_DEPENDENCIES: Readonly<Record<Kind, readonly Kind[]>> = Object.freeze({
+const OLD_KIND_DEPENDENCIES: Readonly<Partial<Record<Kind, readonly Kind[]>>> = Object.freeze({
   vpc: [],
   subnet: ['vpc'],
   'internet-gateway': ['vpc'],
@@ -55,7 +55,7 @@ const OLD_KIND_DEPENDENCIES: Readonly<Record<Kind, readonly Kind[]>> = Object.fr
   ],
 });
 
-const OLD_DELETE_AFTER: Readonly<Record<Kind, readonly Kind[]>> = Object.freeze({
+const OLD_DELETE_AFTER: Readonly<Partial<Record<Kind, readonly Kind[]>>> = Object.freeze({
   vpc: ['subnet', 'internet-gateway', 'route-table', 'network-acl', 'vpc-endpoint', 'security-group', 'hosted-zone', 'target-group'],
   subnet: ['nat-gateway', 'route-table', 'network-acl', 'load-balancer', 'network-load-balancer', 'auto-scaling-group'],
   'internet-gateway': ['nat-gateway', 'route-table', 'load-balancer', 'network-load-balancer'],
@@ -92,7 +92,38 @@ const OLD_KINDS = Object.keys(OLD_DELETE_AFTER) as Kind[];
  *    `kubeaz:features` tag before IRSA's first resource is made (model/features.ts).
  */
 const ADDED_SINCE: Readonly<Partial<Record<Kind, readonly Kind[]>>> = Object.freeze({ 'discovery-bucket': ['vpc'] });
-const KIND_DEPENDENCIES_NOW = (k: Kind): readonly Kind[] => [...OLD_KIND_DEPENDENCIES[k], ...(ADDED_SINCE[k] ?? [])];
+
+/**
+ * Kinds added since the frozen tables, with their edges (issue 20, the drain set-up), and what
+ * destroy's relation gains by them — the tables' own rows untouched:
+ *  - sqs-queue waits for nothing (its policy names its own ARN);
+ *  - event-rule waits for sqs-queue (its target): the queue goes after its rules;
+ *  - lifecycle-hook waits for auto-scaling-group (it is its group's) and event-rule (its lifecycle
+ *    actions reach the queue through the lifecycle rule): every hook goes before any group is
+ *    emptied, so teardown never waits a heartbeat.
+ */
+const NEW_KIND_DEPENDENCIES: Readonly<Partial<Record<Kind, readonly Kind[]>>> = Object.freeze({
+  'sqs-queue': [],
+  'event-rule': ['sqs-queue'],
+  'lifecycle-hook': ['auto-scaling-group', 'event-rule'],
+});
+const NEW_DELETE_AFTER: Readonly<Partial<Record<Kind, readonly Kind[]>>> = Object.freeze({
+  'auto-scaling-group': ['lifecycle-hook'],
+  'sqs-queue': ['event-rule'],
+  'event-rule': ['lifecycle-hook'],
+  'lifecycle-hook': [],
+});
+const NEW_KINDS = Object.keys(NEW_KIND_DEPENDENCIES) as Kind[];
+const ALL_KINDS: readonly Kind[] = [...Object.keys(OLD_DELETE_AFTER), ...NEW_KINDS] as Kind[];
+const KIND_DEPENDENCIES_NOW = (k: Kind): readonly Kind[] => [
+  ...((OLD_KIND_DEPENDENCIES as Partial<Record<Kind, readonly Kind[]>>)[k] ?? []),
+  ...(ADDED_SINCE[k] ?? []),
+  ...(NEW_KIND_DEPENDENCIES[k] ?? []),
+];
+const DELETE_AFTER_NOW = (k: Kind): readonly Kind[] => [
+  ...((OLD_DELETE_AFTER as Partial<Record<Kind, readonly Kind[]>>)[k] ?? []),
+  ...(NEW_DELETE_AFTER[k] ?? []),
+];
 
 /** The old compare.ts deletionOrder(), verbatim over the frozen table. */
 function oldDeletionOrder(): Kind[] {
@@ -101,10 +132,10 @@ function oldDeletionOrder(): Kind[] {
   const visit = (k: Kind) => {
     if (seen.has(k)) return;
     seen.add(k);
-    for (const other of OLD_DELETE_AFTER[k]) visit(other);
+    for (const other of DELETE_AFTER_NOW(k)) visit(other);
     out.push(k);
   };
-  for (const k of OLD_KINDS) visit(k);
+  for (const k of ALL_KINDS) visit(k);
   return out;
 }
 
@@ -127,11 +158,11 @@ function oldDeletionGraph(actuals: readonly Actual[], opts: { sweep: boolean }):
   const byKey = new Map(actuals.map((a, i) => [`${a.kind}#${i}:${a.key}`, a]));
   const nodes: Array<{ key: string; deps: string[] }> = [];
   for (const [key, a] of byKey) {
-    const deps = OLD_DELETE_AFTER[a.kind].map(gone);
+    const deps = DELETE_AFTER_NOW(a.kind).map(gone);
     if (opts.sweep && DESTROY_SWEEP.before.includes(a.kind)) deps.push(DESTROY_SWEEP.name);
     nodes.push({ key, deps });
   }
-  for (const k of OLD_KINDS) nodes.push({ key: gone(k), deps: [...byKey].filter(([, a]) => a.kind === k).map(([key]) => key) });
+  for (const k of ALL_KINDS) nodes.push({ key: gone(k), deps: [...byKey].filter(([, a]) => a.kind === k).map(([key]) => key) });
   if (opts.sweep) nodes.push({ key: DESTROY_SWEEP.name, deps: DESTROY_SWEEP.after.map(gone) });
   return nodes;
 }
@@ -142,16 +173,16 @@ const kinds = kindsOf(HANDLERS);
 const sorted = (xs: readonly string[]) => [...xs].sort();
 
 describe("the kinds' declared edges give the old tables' orders", () => {
-  it('the registry holds exactly the kinds of the old tables', () => {
-    expect(sorted(kinds)).toEqual(sorted(OLD_KINDS));
+  it('the registry holds exactly the kinds of the old tables and the kinds added since', () => {
+    expect(sorted(kinds)).toEqual(sorted(ALL_KINDS));
     expect(sorted(Object.keys(OLD_KIND_DEPENDENCIES))).toEqual(sorted(OLD_KINDS));
   });
 
-  for (const k of OLD_KINDS) {
+  for (const k of ALL_KINDS) {
     it(`${k}: waits for what KIND_DEPENDENCIES said, and is deleted after what DELETE_AFTER said`, () => {
       expect(sorted(HANDLERS[k].edges.waitsFor)).toEqual(sorted(KIND_DEPENDENCIES_NOW(k)));
-      expect(sorted(deleteAfter(HANDLERS)[k])).toEqual(sorted(OLD_DELETE_AFTER[k]));
-      for (const other of OLD_KINDS) expect(kindDependsOn(HANDLERS, k, other), `${k} depends on ${other}`).toBe(oldKindDependsOn(k, other));
+      expect(sorted(deleteAfter(HANDLERS)[k])).toEqual(sorted(DELETE_AFTER_NOW(k)));
+      for (const other of ALL_KINDS) expect(kindDependsOn(HANDLERS, k, other), `${k} depends on ${other}`).toBe(oldKindDependsOn(k, other));
     });
   }
 
@@ -160,7 +191,7 @@ describe("the kinds' declared edges give the old tables' orders", () => {
   });
 
   it("destroy's graph: every resource waits for the same markers, every marker for the same resources", () => {
-    const actuals = OLD_KINDS.flatMap((k) => [actualOf(k, 'a'), actualOf(k, 'b')]);
+    const actuals = ALL_KINDS.flatMap((k) => [actualOf(k, 'a'), actualOf(k, 'b')]);
     for (const sweep of [true, false]) {
       const asSets = (nodes: ReadonlyArray<{ key: string; deps: readonly string[] }>) =>
         Object.fromEntries(nodes.map((n) => [n.key, sorted(n.deps)]));

@@ -239,6 +239,9 @@ describe('deriveGraph on cluster.example.yaml', () => {
       'dns-record': 3, // master internal, master public, lb record
       'launch-template': 3, // master, workers, edge
       'auto-scaling-group': 3,
+      'sqs-queue': 1, // the drain queue (issue 20)
+      'event-rule': 5, // its rules: lifecycle action, spot interruption, rebalance, state change, scheduled change
+      'lifecycle-hook': 2, // workers, edge (none on the master)
     });
     expect(byKind(g, 'vpc-endpoint')).toHaveLength(0);
     // what an instance reads from the bucket besides pki/: the agent, its configuration, the manifests
