@@ -159,23 +159,40 @@ describe('changes', { shuffle: false }, () =>
       );
       const add = await create();
       expect(add.r.code, add.r.stderr).toBe(0);
-      expect(add.out.plan.changes.map((c) => `${c.action} ${c.key}`)).toEqual(['create lt/extra', 'create asg/extra']);
+      // the drain set-up follows the group: its termination hook, and the lifecycle rule names its group
+      expect(add.out.plan.changes.map((c) => `${c.action} ${c.key}`)).toEqual([
+        'create lt/extra',
+        'create asg/extra',
+        'update rule/drain/asg-lifecycle',
+        'create hook/extra',
+      ]);
       console.log(`add a group: ${add.out.calls.total} calls, mutating ${mutating(add.out).join(', ')}`);
       expect((await group('extra'))?.Instances).toHaveLength(1);
 
       await writeFile(file, spec([{ name: 'general', min: 2, max: 5, desired: 2 }], masters));
       const { p } = await plan();
-      expect(p.changes.map((c) => `${c.action} ${c.key}`)).toEqual(['delete asg/extra', 'delete lt/extra']);
+      expect(p.changes.map((c) => `${c.action} ${c.key}`)).toEqual([
+        'update rule/drain/asg-lifecycle',
+        'delete hook/extra',
+        'delete asg/extra',
+        'delete lt/extra',
+      ]);
       const refused = await create();
       expect(refused.r.code).toBe(1);
-      expect(refused.r.stderr).toMatch(/NOT deleted: asg\/extra .*lt\/extra .*--allow-delete/);
-      expect(refused.out.calls.mutating).toBe(0);
+      expect(refused.r.stderr).toMatch(/NOT deleted: hook\/extra .*asg\/extra .*lt\/extra .*--allow-delete/);
+      // what is not a deletion is applied: the lifecycle rule stops naming the group (its hook still
+      // lets each termination continue after the heartbeat); nothing is deleted
+      expect(mutating(refused.out)).toEqual(['events:PutRule×1']);
       expect(await group('extra')).toBeDefined();
 
       const del = await create(['--allow-delete']);
       expect(del.r.code, del.r.stderr).toBe(0);
-      expect(del.out.deleted.map((d) => d.key)).toEqual(['asg/extra', 'lt/extra']);
-      expect(mutating(del.out)).toEqual(['autoscaling:DeleteAutoScalingGroup×1', 'ec2:DeleteLaunchTemplate×1']);
+      expect(del.out.deleted.map((d) => d.key)).toEqual(['hook/extra', 'asg/extra', 'lt/extra']);
+      expect(mutating(del.out)).toEqual([
+        'autoscaling:DeleteAutoScalingGroup×1',
+        'autoscaling:DeleteLifecycleHook×1',
+        'ec2:DeleteLaunchTemplate×1',
+      ]);
       console.log(`remove a group: ${del.out.calls.total} calls, mutating ${mutating(del.out).join(', ')}`);
       expect(await group('extra')).toBeUndefined();
       const lts = await ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'tag:kubeaz:key', Values: ['lt/extra'] }] }));

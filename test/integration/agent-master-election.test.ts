@@ -13,6 +13,7 @@ import { putText } from '../../src/agent/bucket.js';
 import { masterBootWith } from '../../src/agent/master/boot.js';
 import { claim, INIT_KEY, readRecords } from '../../src/agent/master/records.js';
 import { generatePair, PKI_PAIRS } from '../../src/pki/ca.js';
+import { generateEncryptionKey } from '../../src/pki/encryption-key.js';
 import { parseBootReport } from '../../src/records/boot.js';
 import { clusterPrograms, deps, FakeEtcd, testMaster } from '../helpers/agent-master.js';
 import { useMoto } from '../helpers/moto.js';
@@ -35,6 +36,8 @@ beforeAll(async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `pki/${p.cert}`, Body: pair.cert }));
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `pki/${p.key}`, Body: pair.key }));
   }
+  // the aescbc key the masters' EncryptionConfiguration names by reference (create's pki kind makes it)
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'pki/encryption/key1', Body: generateEncryptionKey() }));
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'bootstrap/master/addons/storageclass.yaml', Body: 'kind: StorageClass\n' }));
 });
 
