@@ -344,10 +344,9 @@ async function rollGroup(d: RolloutDeps, g: GroupState, run: RolloutRun): Promis
   });
   const step = await replaceGroup(d, g);
   steps.push(step);
-  if (step.status === 'Successful')
-    d.progress.emit({ type: 'update', key: `asg/${g.group}`, detail: `${step.replaced} replaced, every replacement Ready` });
-  else d.progress.emit({ type: 'warn', message: `${g.group}: ${step.status}${step.reason ? ` (${step.reason})` : ''}` });
+  // a stopped step's reason is the caller's to print (commands/rollout.ts prints every step that did not succeed)
   if (step.status !== 'Successful') return false;
+  d.progress.emit({ type: 'update', key: `asg/${g.group}`, detail: `${step.replaced} replaced, every replacement Ready` });
   if (isMasterGroup(g.group) && ha && d.waitForControlPlane) {
     // never two masters down at once: the next one waits until this one is a healthy member again
     try {
