@@ -203,16 +203,32 @@ function specCommands(program: Command): void {
 
   common(program.command('rollout'))
     .description(
-      'replace instances that run an old launch template version (instance refresh), node groups first, the master last after a fresh etcd backup',
+      'replace instances that run an old launch template version, a batch at a time (each drained, the next once the new ones are Ready), node groups first, the master last after a fresh etcd backup',
     )
     .option('--group <name>', 'only this group (master for the control plane)')
     .addOption(
       numberOption(
         '--min-healthy-percentage <n>',
-        'instance refresh minimum healthy percentage (0 to 100)',
+        "share of a group's instances kept in service: how many are replaced at once (0 to 100, at least one at a time)",
         { min: 0, max: 100, integer: true },
         '90',
       ),
+    )
+    .addOption(
+      numberOption(
+        '--drain-timeout <seconds>',
+        "how long a replaced node may take to drain before rollout stops (or, with --force, terminates it); the drain hook's heartbeat (300) plus a minute",
+        { min: 0, max: 86_400, integer: true },
+        '360',
+      ),
+    )
+    .option(
+      '--force',
+      'complete pending termination lifecycle actions (CONTINUE) instead of waiting for their drain: pods stop without honouring PodDisruptionBudgets',
+    )
+    .option(
+      '--api-endpoint <url>',
+      "reach the Kubernetes API at this URL (an SSH tunnel or bastion to a private API) instead of the cluster's endpoint",
     )
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .action((o) => run(async (opts) => (await import('../commands/rollout.js')).rolloutCommand(opts as never), o, 'rollout'));

@@ -1,6 +1,6 @@
 /**
  * rollout: replace the instances that run an older launch template version than their group
- * launches now (instance refresh), node groups first, the master last after a fresh etcd backup —
+ * launches now (a batch at a time, drained, the next once the new ones are Ready), node groups first, the master last after a fresh etcd backup —
  * the operation is src/operations/rollout.ts; this file reads the flags, asks, and says how it went.
  */
 import { isMasterGroup } from '../model/names.js';
@@ -13,6 +13,9 @@ import { confirm } from './prompt.js';
 export interface RolloutOptions extends GlobalOptions {
   group?: string;
   minHealthyPercentage?: string;
+  drainTimeout?: string;
+  force?: boolean;
+  apiEndpoint?: string;
   yes?: boolean;
 }
 
@@ -20,14 +23,27 @@ export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
   const min = Number(opts.minHealthyPercentage ?? '90');
   if (!Number.isInteger(min) || min < 0 || min > 100)
     throw new UsageError(`--min-healthy-percentage ${opts.minHealthyPercentage}: expected a whole number from 0 to 100`);
+  const drain = Number(opts.drainTimeout ?? '360');
+  if (!Number.isInteger(drain) || drain < 0)
+    throw new UsageError(`--drain-timeout ${opts.drainTimeout}: expected a whole number of seconds`);
+  if (opts.apiEndpoint !== undefined && !/^https:\/\/[^/\s]+(:\d+)?\/?$/.test(opts.apiEndpoint))
+    throw new UsageError(`--api-endpoint ${opts.apiEndpoint}: expected https://host[:port]`);
   const s = await openSession(opts);
+  if (opts.force)
+    s.progress.emit({
+      type: 'warn',
+      message: `--force: a node still draining after ${drain}s is terminated anyway (its termination lifecycle action completed with CONTINUE), and so is any termination already pending — pods stop without honouring PodDisruptionBudgets`,
+    });
   try {
     const result = await rolloutCluster(s, {
       ...(opts.group ? { group: opts.group } : {}),
       minHealthyPercentage: min,
+      drainTimeoutSeconds: drain,
+      force: opts.force === true,
+      ...(opts.apiEndpoint ? { apiEndpoint: opts.apiEndpoint.replace(/\/$/, '') } : {}),
       ask: (todo) =>
         confirm(
-          `Replace ${todo.reduce((n, g) => n + g.stale.length, 0)} instances of ${todo.map((g) => g.group).join(', ')} in cluster ${s.clusterId} (instance refresh, min healthy ${min}%${todo.some((g) => isMasterGroup(g.group)) ? ', the masters last, one at a time, after an etcd backup' : ''})?`,
+          `Replace ${todo.reduce((n, g) => n + g.stale.length, 0)} instances of ${todo.map((g) => g.group).join(', ')} in cluster ${s.clusterId} (drained a batch at a time, the next once the new ones are Ready, min healthy ${min}%${todo.some((g) => isMasterGroup(g.group)) ? ', the masters last, one at a time, after an etcd backup' : ''})?`,
           opts.yes,
         ),
       takeBackup: async () => {

@@ -1,8 +1,21 @@
 /**
  * rollout: replace the instances that run an older launch template version than their group
  * launches now (after a create changed an instance type, AMI, Kubernetes version, labels or taints),
- * with the auto scaling group's instance refresh — one group at a time, node groups first, the
- * master last and only after a fresh etcd backup. Progress is shown until each refresh completes.
+ * one group at a time, node groups first, the master last and only after a fresh etcd backup.
+ *
+ * kops `rolling-update`'s way, not an instance refresh: rollout terminates a batch of a group's
+ * instances itself (as many as `--min-healthy-percentage` lets go at once, at least one; a master
+ * alone), the group's desired capacity unchanged so that it launches their replacements, and takes
+ * the next batch only once the batch's instances are gone and as many new ones are Ready — their
+ * node Ready in the Kubernetes API when it answers, their boot report `ready` when it does not. A
+ * node group's terminations pass through its drain hook (src/model/areas/drain.ts): each waits in
+ * Terminating:Wait until the termination handler has drained its node (PodDisruptionBudgets
+ * honoured) and completes the action, or the hook's heartbeat runs out (CONTINUE). A new instance
+ * whose boot fails, or that is not Ready in time, stops the rollout with its boot phase as the
+ * reason; a drain that outlasts `--drain-timeout` stops it too, unless `--force`, which completes
+ * the pending termination (CONTINUE) itself, with a warning. Decisions: rollout-decide.ts (pure);
+ * reads of nodes and boots: rollout-watch.ts.
+ *
  * A highly available control plane (master, master-2, …: one group of one per master) is replaced
  * one master at a time, in order, each only once the previous one is back — its new node Ready,
  * the API server Ready and etcd healthy as the API server sees it (/readyz/etcd) — so no more
@@ -12,27 +25,21 @@
  * src/operations/backup.ts). When there is none the master is not touched and rollout says so
  * (exit 1) — the node groups are still rolled.
  */
-import {
-  DescribeAutoScalingGroupsCommand,
-  DescribeInstanceRefreshesCommand,
-  StartInstanceRefreshCommand,
-  type AutoScalingGroup,
-  type InstanceRefresh,
-} from '@aws-sdk/client-auto-scaling';
-import { errorCode, KubeazError } from '../aws/errors.js';
+import { DescribeAutoScalingGroupsCommand, type AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
+import { continueTermination, groupInstances, terminateInGroup, type AsgSender } from '../aws/asg-instances.js';
+import { KubeazError } from '../aws/errors.js';
 import type { Progress } from '../engine/progress.js';
 import { GROUP_TAG, K8S_VERSION_TAG, OWNER_TAG } from '../model/types.js';
-import { isMasterGroup } from '../model/names.js';
+import { bucketName, isMasterGroup } from '../model/names.js';
 import { isMinorUpgrade } from '../checks/version-skew.js';
 import { waitForApiVersion, waitForMasterBack } from '../kube/api.js';
 import { sleep } from '../util/async.js';
-import { adminKubeconfig } from './endpoint.js';
+import { adminKubeconfig, type GivenEndpoint } from './endpoint.js';
+import { batchSize, nextRolloutAction } from './rollout-decide.js';
+import { readyProbe, type ReadyProbe } from './rollout-watch.js';
 import type { Session } from './session.js';
 
-/** The calls rollout makes: an AutoScalingClient, or a mock of one. */
-export interface AsgSender {
-  send(command: unknown): Promise<unknown>;
-}
+export type { AsgSender };
 
 export interface GroupState {
   /** the node group's name (master for the control plane) */
@@ -48,13 +55,12 @@ export interface GroupState {
 export interface RolloutStep {
   group: string;
   asgName: string;
-  status: 'up-to-date' | 'Successful' | 'Failed' | 'Cancelled' | 'RollbackSuccessful' | 'RollbackFailed' | 'TimedOut' | 'refused';
-  refreshId?: string;
+  /** Successful: every stale instance replaced; stopped: a batch did not come up (reason); refused: not touched (reason) */
+  status: 'up-to-date' | 'Successful' | 'stopped' | 'refused';
+  /** instances replaced (their replacements Ready) */
   replaced?: number;
   reason?: string;
 }
-
-const TERMINAL = new Set(['Successful', 'Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed']);
 
 export function groupStates(groups: readonly AutoScalingGroup[]): GroupState[] {
   return groups.map((g) => {
@@ -101,8 +107,16 @@ export interface RolloutDeps {
   clusterId: string;
   progress: Progress;
   pollSeconds: number;
+  /** how long one batch may take: its drains, and its new instances to be Ready */
   maxWaitSeconds: number;
+  /** what may be missing at once: batchSize() */
   minHealthyPercentage: number;
+  /** how long a terminated instance may wait for its drain (Terminating:Wait) before rollout stops, or with force completes it */
+  drainTimeoutSeconds: number;
+  /** complete pending termination lifecycle actions (CONTINUE) instead of stopping on them */
+  force: boolean;
+  /** the new instances' nodes and boots (rollout-watch.ts readyProbe) */
+  probe: ReadyProbe;
   signal?: AbortSignal;
   /** only this group ('master' for the control plane) */
   only?: string;
@@ -115,7 +129,7 @@ export interface RolloutDeps {
    */
   minorUpgrade?: { from: string; to: string; waitForApi: (version: string) => Promise<void> };
   /**
-   * After a master's refresh: resolves once the API server is Ready, etcd reports healthy through
+   * After a master's replacement: resolves once the API server is Ready, etcd reports healthy through
    * it (/readyz/etcd) and the group's new node (registered since `since`) is Ready; throws when
    * that does not happen in time. A control plane of several masters is replaced one master at a
    * time, each only once the previous one is back: without this check the second is refused.
@@ -126,71 +140,111 @@ export interface RolloutDeps {
 /** master, master-2, master-3, …: in that order. */
 const masterOrder = (a: GroupState, b: GroupState): number => Number(a.group.split('-')[1] ?? 1) - Number(b.group.split('-')[1] ?? 1);
 
-/** Starts a refresh (or follows the one already running) and polls it to its end. */
-async function refreshGroup(d: RolloutDeps, g: GroupState): Promise<RolloutStep> {
-  let refreshId: string | undefined;
-  try {
-    const out = (await d.asg.send(
-      new StartInstanceRefreshCommand({
-        AutoScalingGroupName: g.asgName,
-        Strategy: 'Rolling',
-        // SkipMatching: only instances that do not already run the group's launch template version
-        Preferences: { MinHealthyPercentage: d.minHealthyPercentage, SkipMatching: true },
-      }),
-    )) as { InstanceRefreshId?: string };
-    refreshId = out.InstanceRefreshId;
-  } catch (e) {
-    if (errorCode(e) !== 'InstanceRefreshInProgress' && errorCode(e) !== 'InstanceRefreshInProgressFault') throw e;
-    d.progress.emit({ type: 'info', message: `${g.group}: an instance refresh is already running; following it` });
-  }
-  const started = Date.now();
-  for (;;) {
-    const out = (await d.asg.send(
-      new DescribeInstanceRefreshesCommand({
-        AutoScalingGroupName: g.asgName,
-        ...(refreshId ? { InstanceRefreshIds: [refreshId] } : { MaxRecords: 1 }),
-      }),
-    )) as { InstanceRefreshes?: InstanceRefresh[] };
-    const r = out.InstanceRefreshes?.[0];
-    refreshId ??= r?.InstanceRefreshId;
-    const seconds = (Date.now() - started) / 1000;
-    if (r) {
-      const pct = r.PercentageComplete ?? 0;
+/** Completes the pending termination of these instances (CONTINUE), each with a warning: --force. */
+async function forceTerminations(d: RolloutDeps, g: GroupState, ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    d.progress.emit({
+      type: 'warn',
+      message: `--force: completing the termination of ${g.group} ${id} (CONTINUE) without waiting for its drain — pods still on its node stop now, PodDisruptionBudgets or not`,
+    });
+    if (!(await continueTermination(d.asg, g.asgName, id)))
       d.progress.emit({
-        type: 'wait',
-        what: `instance refresh of ${g.group} (${r.Status ?? '?'}, ${r.InstancesToUpdate ?? '?'} to replace)`,
-        ready: pct,
-        total: 100,
-        seconds,
+        type: 'info',
+        message: `${g.group} ${id}: no termination pending any more (drained, or its hook's heartbeat ran out)`,
       });
-      if (r.Status && TERMINAL.has(r.Status)) {
-        return {
-          group: g.group,
-          asgName: g.asgName,
-          status: r.Status as RolloutStep['status'],
-          ...(refreshId ? { refreshId } : {}),
-          replaced: g.stale.length,
-          ...(r.StatusReason ? { reason: r.StatusReason } : {}),
-        };
-      }
+  }
+}
+
+/**
+ * Waits for one terminated batch: its instances drained and gone, as many new ones Ready; polls
+ * the group and, once new instances are there, their nodes and boot reports. Undefined when the
+ * batch is done, else why the rollout stops.
+ */
+async function watchBatch(
+  d: RolloutDeps,
+  g: GroupState,
+  batch: readonly string[],
+  before: ReadonlySet<string>,
+): Promise<string | undefined> {
+  const started = Date.now();
+  const forced = new Set<string>();
+  for (;;) {
+    const now = await groupInstances(d.asg, g.asgName);
+    const fresh = now.filter((i) => !before.has(i.id) && !/^Terminat/.test(i.state));
+    const seen = fresh.length
+      ? await d.probe(fresh.map((i) => ({ id: i.id, group: g.group, lifecycleState: i.state, ...(i.zone ? { zone: i.zone } : {}) })))
+      : undefined;
+    const seconds = (Date.now() - started) / 1000;
+    const next = nextRolloutAction({
+      group: g.group,
+      seconds,
+      readyTimeoutSeconds: d.maxWaitSeconds,
+      drainTimeoutSeconds: d.drainTimeoutSeconds,
+      force: d.force,
+      wanted: batch.length,
+      leaving: batch.map((id) => ({ id, state: now.find((i) => i.id === id)?.state })),
+      forced,
+      fresh: fresh.map((i) => {
+        const node = seen?.nodes.get(i.id);
+        const boot = seen?.boots.get(i.id);
+        return { id: i.id, state: i.state, ...(node ? { node } : {}), ...(boot ? { boot } : {}) };
+      }),
+      ...(seen ? { api: seen.api } : {}),
+      aborted: d.signal?.aborted ?? false,
+    });
+    if (next.action === 'proceed') return undefined;
+    if (next.action === 'stop') return next.reason;
+    if (next.action === 'force') {
+      await forceTerminations(d, g, next.instances);
+      for (const id of next.instances) forced.add(id);
+      continue;
     }
-    if (seconds > d.maxWaitSeconds || d.signal?.aborted)
-      return {
-        group: g.group,
-        asgName: g.asgName,
-        status: 'TimedOut',
-        ...(refreshId ? { refreshId } : {}),
-        reason: d.signal?.aborted
-          ? 'interrupted (the refresh goes on in AWS)'
-          : `not complete after ${d.maxWaitSeconds}s (it goes on in AWS; run rollout again to follow it)`,
-      };
+    d.progress.emit({ type: 'wait', what: next.what, ready: next.ready, total: next.total, seconds });
     await sleep(d.pollSeconds * 1000, d.signal);
   }
 }
 
 /**
+ * Replaces a group's stale instances a batch at a time (kops `rolling-update`): each batch is
+ * terminated in the group (its desired capacity unchanged, so the group launches replacements;
+ * a node group's terminations wait in its drain hook until the termination handler has drained
+ * them), and the next batch goes only once the new instances are Ready.
+ */
+async function replaceGroup(d: RolloutDeps, g: GroupState): Promise<RolloutStep> {
+  const targets = new Set(g.stale);
+  const size = batchSize(g.instances, d.minHealthyPercentage, isMasterGroup(g.group));
+  let replaced = 0;
+  const step = (status: RolloutStep['status'], reason?: string): RolloutStep => ({
+    group: g.group,
+    asgName: g.asgName,
+    status,
+    replaced,
+    ...(reason ? { reason } : {}),
+  });
+  if (d.force) {
+    const pending = (await groupInstances(d.asg, g.asgName)).filter((i) => i.state === 'Terminating:Wait').map((i) => i.id);
+    await forceTerminations(d, g, pending);
+  }
+  for (;;) {
+    const now = await groupInstances(d.asg, g.asgName);
+    const todo = now.filter((i) => targets.has(i.id) && i.state === 'InService').map((i) => i.id);
+    if (!todo.length) return step('Successful');
+    const batch = todo.slice(0, size);
+    d.progress.emit({
+      type: 'info',
+      message: `${g.group}: replacing ${batch.join(', ')} (${replaced + batch.length} of ${g.stale.length}); the next only once ${batch.length === 1 ? 'its replacement is' : 'their replacements are'} Ready`,
+    });
+    for (const id of batch) await terminateInGroup(d.asg, id);
+    const stop = await watchBatch(d, g, batch, new Set(now.map((i) => i.id)));
+    if (stop) return step('stopped', stop);
+    replaced += batch.length;
+    for (const id of batch) targets.delete(id);
+  }
+}
+
+/**
  * Node groups one at a time, then the master after a fresh backup. Stops at the first group whose
- * refresh does not succeed (a later group, and above all the master, waits for a healthy cluster).
+ * replacement does not succeed (a later group, and above all the master, waits for a healthy cluster).
  */
 export async function rollout(d: RolloutDeps): Promise<{ steps: RolloutStep[]; ok: boolean }> {
   const all = await describeClusterGroups(d.asg, d.clusterId);
@@ -286,19 +340,13 @@ async function rollGroup(d: RolloutDeps, g: GroupState, run: RolloutRun): Promis
   const since = new Date();
   d.progress.emit({
     type: 'info',
-    message: `${g.group}: replacing ${g.stale.length} of ${g.instances} instances (launch template version ${g.version}, min healthy ${d.minHealthyPercentage}%)`,
+    message: `${g.group}: replacing ${g.stale.length} of ${g.instances} instances (launch template version ${g.version}), ${batchSize(g.instances, d.minHealthyPercentage, isMasterGroup(g.group))} at a time (min healthy ${d.minHealthyPercentage}%)`,
   });
-  const step = await refreshGroup(d, g);
+  const step = await replaceGroup(d, g);
   steps.push(step);
-  if (step.status === 'Successful')
-    d.progress.emit({
-      type: 'update',
-      key: `asg/${g.group}`,
-      detail: `instance refresh ${step.refreshId ?? ''}: ${step.replaced} replaced`,
-    });
-  else
-    d.progress.emit({ type: 'warn', message: `instance refresh of ${g.group}: ${step.status}${step.reason ? ` (${step.reason})` : ''}` });
+  // a stopped step's reason is the caller's to print (commands/rollout.ts prints every step that did not succeed)
   if (step.status !== 'Successful') return false;
+  d.progress.emit({ type: 'update', key: `asg/${g.group}`, detail: `${step.replaced} replaced, every replacement Ready` });
   if (isMasterGroup(g.group) && ha && d.waitForControlPlane) {
     // never two masters down at once: the next one waits until this one is a healthy member again
     try {
@@ -324,8 +372,11 @@ async function rollGroup(d: RolloutDeps, g: GroupState, run: RolloutRun): Promis
  * A minor upgrade in progress: the master's running instances carry the Kubernetes version they
  * were launched with (K8S_VERSION_TAG); the spec asks for the next minor.
  */
-async function masterMinorUpgrade(s: Session, asg: AsgSender, states: GroupState[]): Promise<RolloutDeps['minorUpgrade']> {
-  void asg;
+async function masterMinorUpgrade(
+  s: Session,
+  states: GroupState[],
+  endpoint: GivenEndpoint | undefined,
+): Promise<RolloutDeps['minorUpgrade']> {
   const master = states.find((g) => isMasterGroup(g.group) && g.stale.length);
   if (!master?.stale.length) return undefined;
   const { DescribeInstancesCommand } = await import('@aws-sdk/client-ec2');
@@ -340,7 +391,7 @@ async function masterMinorUpgrade(s: Session, asg: AsgSender, states: GroupState
     to,
     waitForApi: async (version) => {
       // short-lived, as `kubeaz kubeconfig` signs it: the wait, plus a margin
-      const { text } = await adminKubeconfig(s, (s.ctx.timing.maxWaitSeconds + 15 * 60) * 1000);
+      const { text } = await adminKubeconfig(s, (s.ctx.timing.maxWaitSeconds + 15 * 60) * 1000, endpoint);
       await waitForApiVersion(text, version, {
         pollSeconds: s.ctx.timing.pollSeconds,
         maxSeconds: s.ctx.timing.maxWaitSeconds,
@@ -356,6 +407,12 @@ export interface RolloutRequest {
   /** only this group (--group) */
   group?: string;
   minHealthyPercentage: number;
+  /** seconds a terminated instance may wait for its drain (--drain-timeout) */
+  drainTimeoutSeconds: number;
+  /** --force: complete pending termination lifecycle actions (CONTINUE) rather than wait for them or stop */
+  force: boolean;
+  /** reach the Kubernetes API here (a tunnel to a private API) rather than at the cluster's endpoint */
+  apiEndpoint?: string;
   /** asked once the groups to replace are known; false: nothing is replaced */
   ask: (todo: GroupState[]) => Promise<boolean>;
   /** a fresh etcd backup, taken before the first master is replaced */
@@ -365,9 +422,27 @@ export interface RolloutRequest {
 /** What a rollout run came to: nothing to do, declined at the question, or the steps taken. */
 export type RolloutOutcome = { nothingToDo: true } | { declined: true } | { steps: RolloutStep[]; ok: boolean };
 
+/**
+ * The new instances' nodes through an admin kubeconfig (an hour's certificate, signed again when
+ * it nears its end) and their boot reports from the cluster bucket.
+ */
+async function sessionProbe(s: Session, endpoint: GivenEndpoint | undefined): Promise<ReadyProbe> {
+  let admin: { text: string; notAfter: Date } | undefined;
+  return readyProbe({
+    kubeconfig: async () => {
+      if (!admin || admin.notAfter.getTime() - Date.now() < 10 * 60_000) admin = await adminKubeconfig(s, 60 * 60_000, endpoint);
+      return admin.text;
+    },
+    s3: await s.aws.s3(),
+    bucket: bucketName(s.clusterId, s.ctx.accountId),
+    owner: s.ctx.accountId,
+  });
+}
+
 /** rollout under the cluster's lock: the stale groups, the question, a minor upgrade's order, then rollout(). */
 export async function rolloutCluster(s: Session, r: RolloutRequest): Promise<RolloutOutcome> {
   const min = r.minHealthyPercentage;
+  const endpoint: GivenEndpoint | undefined = r.apiEndpoint ? { server: r.apiEndpoint, via: 'given' } : undefined;
   try {
     await s.state.lock('rollout');
     const asg = await s.aws.autoscaling();
@@ -379,7 +454,7 @@ export async function rolloutCluster(s: Session, r: RolloutRequest): Promise<Rol
       return { nothingToDo: true };
     }
     if (!(await r.ask(todo))) return { declined: true };
-    const minorUpgrade = await masterMinorUpgrade(s, asg, states);
+    const minorUpgrade = await masterMinorUpgrade(s, states, endpoint);
     if (minorUpgrade)
       s.progress.emit({
         type: 'info',
@@ -391,14 +466,17 @@ export async function rolloutCluster(s: Session, r: RolloutRequest): Promise<Rol
       clusterId: s.clusterId,
       progress: s.progress,
       pollSeconds: s.ctx.timing.pollSeconds,
-      maxWaitSeconds: s.ctx.timing.maxWaitSeconds * 3,
+      maxWaitSeconds: s.ctx.timing.maxWaitSeconds,
       minHealthyPercentage: min,
+      drainTimeoutSeconds: r.drainTimeoutSeconds,
+      force: r.force,
+      probe: await sessionProbe(s, endpoint),
       signal: s.abort.signal,
       ...(r.group ? { only: r.group } : {}),
       loadBackup: async () => r.takeBackup,
       waitForControlPlane: async (group, since) => {
         // short-lived, as `kubeaz kubeconfig` signs it: the wait, plus a margin
-        const { text } = await adminKubeconfig(s, (s.ctx.timing.maxWaitSeconds + 15 * 60) * 1000);
+        const { text } = await adminKubeconfig(s, (s.ctx.timing.maxWaitSeconds + 15 * 60) * 1000, endpoint);
         await waitForMasterBack(text, group, since, {
           pollSeconds: s.ctx.timing.pollSeconds,
           maxSeconds: s.ctx.timing.maxWaitSeconds,
