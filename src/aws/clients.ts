@@ -59,6 +59,11 @@ export class CallCounter {
   }
 }
 
+/** "N AWS calls (M mutating)": how every command ends its report. */
+export function summarizeCalls(c: CallCounter): string {
+  return `${c.total} AWS calls (${c.mutating} mutating)`;
+}
+
 export interface ClientOptions {
   region: string;
   profile?: string;

@@ -6,6 +6,7 @@
  */
 import type { Filter } from '@aws-sdk/client-pricing';
 import type { AwsClients } from './clients.js';
+import { describeAwsError, endpointOf } from './errors.js';
 import { priceKeyId, type PriceKey } from '../model/cost.js';
 
 /** One product of GetProducts' PriceList, as far as a price needs it. */
@@ -103,4 +104,16 @@ export async function priceListPrices(aws: AwsClients, region: string, keys: rea
   const unique = [...new Map(keys.map((k) => [priceKeyId(k), k])).values()];
   const prices = await Promise.all(unique.map(async (k) => [priceKeyId(k), await lookUp(aws, queryOf(region, k))] as const));
   return new Map(prices.filter((p): p is readonly [string, number] => p[1] !== undefined));
+}
+
+/**
+ * Why the Price List API could not be asked, in one line. An endpoint that answers with something
+ * else than the API's JSON (an emulator without it, a proxy's page) is said so, with its status.
+ */
+export function priceListFailure(err: unknown): string {
+  const e = err as { message?: string; $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode ?? e?.$response?.statusCode;
+  if (/Deserialization error|is not valid JSON/.test(e?.message ?? ''))
+    return `${endpointOf(err)} answered${status ? ` HTTP ${status}` : ''} with something other than the Price List API's JSON: it does not serve the API`;
+  return describeAwsError(err).replace(/\s*\n\s*/g, ' ');
 }

@@ -12,7 +12,7 @@ import { bundledEstimate, bundledPrice, costUsage, estimateCost, spotSplit, type
 import { deriveGraph, type Facts } from '../../src/model/derive.js';
 import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { BUNDLED_PRICES, PRICE_SOURCES } from '../../src/model/prices/bundled.js';
-import { onDemandPrice, queryOf } from '../../src/aws/pricing.js';
+import { onDemandPrice, priceListFailure, queryOf } from '../../src/aws/pricing.js';
 import { costLine, renderCost } from '../../src/commands/cost-view.js';
 import { parseSpec } from '../../src/spec/load.js';
 import type { ClusterSpec } from '../../src/spec/schema.js';
@@ -313,5 +313,21 @@ describe('the Price List API answer', () => {
     const nlb = queryOf('us-east-1', { kind: 'network-lb' });
     expect(nlb.pick({ usagetype: 'LoadBalancerUsage' })).toBe(true);
     expect(nlb.pick({ usagetype: 'Outposts-LoadBalancerUsage' })).toBe(false);
+  });
+  it('says in one line why it could not be asked', () => {
+    const page = Object.assign(
+      new SyntaxError(`Unexpected token '<', "<!doctype "... is not valid JSON\n  Deserialization error: to see the raw response…`),
+      {
+        $metadata: { httpStatusCode: 404 },
+        $operation: 'pricing:GetProducts',
+      },
+    );
+    expect(priceListFailure(page)).toMatch(
+      / answered HTTP 404 with something other than the Price List API's JSON: it does not serve the API$/,
+    );
+    const denied = Object.assign(new Error('User is not authorized to perform: pricing:GetProducts\nmore'), {
+      name: 'AccessDeniedException',
+    });
+    expect(priceListFailure(denied)).toBe('AccessDeniedException: User is not authorized to perform: pricing:GetProducts more');
   });
 });
