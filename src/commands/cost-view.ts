@@ -35,7 +35,7 @@ export function renderCost(e: CostEstimate, prices: { source: string; date: stri
     ...e.unknown.map((u) => `unknown: ${u}`),
     ...(notes.length ? ['', 'notes:', ...notes] : []),
     '',
-    `prices: ${prices.source}, ${prices.date}${prices.fallbackReason ? ` (${prices.fallbackReason})` : ''}`,
+    `prices: ${prices.source}${prices.source.includes(prices.date) ? '' : `, ${prices.date}`}${prices.fallbackReason ? ` (${prices.fallbackReason})` : ''}`,
     `not included: ${e.leavesOut.join('; ')}`,
   ].join('\n');
 }
