@@ -59,6 +59,11 @@ export class CallCounter {
   }
 }
 
+/** "N AWS calls (M mutating)": how every command ends its report. */
+export function summarizeCalls(c: CallCounter): string {
+  return `${c.total} AWS calls (${c.mutating} mutating)`;
+}
+
 export interface ClientOptions {
   region: string;
   profile?: string;
@@ -233,5 +238,18 @@ export class AwsClients {
   }
   sts(): Promise<STSClient> {
     return this.make('sts', async () => (await import('@aws-sdk/client-sts')).STSClient);
+  }
+  /**
+   * The Price List API (`cost` only): served from us-east-1 for every region's prices. Asked once
+   * per price and never vital (the bundled table stands in), so it gets two attempts and short
+   * timeouts, not the patient retries of the calls that build a cluster.
+   */
+  pricing(): Promise<import('@aws-sdk/client-pricing').PricingClient> {
+    const quick = {
+      retryStrategy: undefined,
+      maxAttempts: 2,
+      ...(this.opts.requestHandler ? {} : { requestHandler: { connectionTimeout: 5000, requestTimeout: 15000 } }),
+    };
+    return this.make('pricing', async () => (await import('@aws-sdk/client-pricing')).PricingClient, quick, 'us-east-1');
   }
 }

@@ -162,7 +162,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   }
 }
 
-/** validate, and the commands that build and change the cluster: create, plan, rollout, backup-etcd. */
+/** validate, cost, and the commands that build and change the cluster: create, plan, rollout, backup-etcd. */
 function specCommands(program: Command): void {
   program
     .command('validate')
@@ -170,6 +170,17 @@ function specCommands(program: Command): void {
     .requiredOption('-f, --file <cluster.yaml>', 'the cluster spec')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/validate.js')).validateCommand(opts as never), o, 'validate'));
+
+  program
+    .command('cost')
+    .description(
+      'estimate the monthly cost of the spec by component (instances, NAT gateways, load balancers, public IPv4 addresses, EBS, hosted zones), ' +
+        'from the AWS Price List API, or the bundled price table when it cannot be reached; no change, no cluster call',
+    )
+    .requiredOption('-f, --file <cluster.yaml>', 'the cluster spec')
+    .option('--profile <name>', 'AWS shared-config profile for the Price List API (default: the SDK credential chain)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((o) => run(async (opts) => (await import('../commands/cost.js')).costCommand(opts as never), o, 'cost'));
 
   common(program.command('create'))
     .description('create the cluster, or bring an existing one back to the spec (idempotent: a re-run changes nothing)')

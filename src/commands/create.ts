@@ -8,6 +8,9 @@ import { renderPlan } from '../engine/plan.js';
 import { waitedLine } from '../engine/waited.js';
 import { applyCluster } from '../operations/apply.js';
 import { openSession, type GlobalOptions } from '../operations/session.js';
+import { bundledEstimate } from '../model/cost.js';
+import { BUNDLED_PRICES } from '../model/prices/bundled.js';
+import { costLine } from './cost-view.js';
 import { confirm } from './prompt.js';
 
 export interface CreateOptions extends GlobalOptions {
@@ -35,11 +38,14 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
       },
       {
         showPlan: (plan) => process.stderr.write(`${renderPlan(plan, { allowDelete: Boolean(opts.allowDelete) })}\n`),
-        ask: (plan) =>
-          confirm(
+        ask: (plan) => {
+          // what the spec costs a month, before the question (bundled prices: no AWS call)
+          process.stderr.write(`${costLine(bundledEstimate(s.spec), BUNDLED_PRICES.date, opts.file)}\n`);
+          return confirm(
             `Apply this plan to cluster ${s.clusterId} in ${region}, account ${s.ctx.accountId} (${plan.summary.create} to create, ${plan.summary.update} to change, ${opts.allowDelete ? plan.summary.delete : plan.changes.filter((c) => c.action === 'delete' && c.retired).length} to delete)?`,
             opts.yes,
-          ),
+          );
+        },
         stderr: (text) => process.stderr.write(text),
         finish: (r) => {
           // The last line: what the run waited on longest (text only; JSON has it as `waited`).

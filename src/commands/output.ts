@@ -1,5 +1,6 @@
 /** What the commands share in rendering (no command of its own). */
-export { summarizeCalls } from '../operations/session.js';
+// from aws/clients.ts, not operations/session.ts: a light command (cost) shares it without loading every handler
+export { summarizeCalls } from '../aws/clients.js';
 
 /** A plain table: columns padded to their widest cell. */
 export function table(rows: string[][]): string {

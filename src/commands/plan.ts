@@ -11,6 +11,9 @@ import { silentProgress } from '../engine/progress.js';
 import { ConsoleProgress } from '../engine/progress.js';
 import { planCluster } from '../operations/plan.js';
 import { openSession, type GlobalOptions } from '../operations/session.js';
+import { bundledEstimate } from '../model/cost.js';
+import { BUNDLED_PRICES } from '../model/prices/bundled.js';
+import { costLine } from './cost-view.js';
 import { summarizeCalls } from './output.js';
 
 export interface PlanOptions extends GlobalOptions {
@@ -35,6 +38,8 @@ export async function planCommand(opts: PlanOptions): Promise<number> {
     } else {
       process.stdout.write(`${renderPlan(plan)}\n`);
       if (plan.summary.delete) process.stdout.write('deletions happen only with create --allow-delete\n');
+      // the spec's monthly estimate from the bundled table: no AWS call
+      process.stdout.write(`${costLine(bundledEstimate(s.spec), BUNDLED_PRICES.date, opts.file)}\n`);
       process.stderr.write(`(${summarizeCalls(calls)})\n`);
     }
     if (plan.summary.refuse) return 1;

@@ -3,6 +3,9 @@
  * the keys they depend on. Computed by pure functions from the spec (see derive.ts).
  */
 
+/** The EBS type of every instance's root volume, as the launch templates set it (cost reads it too). */
+export const ROOT_VOLUME_TYPE = 'gp3';
+
 /** A reference to another node's resolved attribute (its AWS id unless `attr` names another). */
 export interface Ref {
   readonly $ref: string;
@@ -181,6 +184,7 @@ export interface KindProps {
     securityGroupIds: Ref[];
     associatePublicIp: boolean;
     keyName?: string;
+    /** GiB of the root volume, of type ROOT_VOLUME_TYPE */
     volumeSize: number;
     hopLimit: number;
     userData: string;

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AwsClients, profileExists, type CallCounter } from '../aws/clients.js';
+import { AwsClients, profileExists } from '../aws/clients.js';
 import { createRunContext, DEFAULT_TIMING, timingFromEnv } from '../engine/context.js';
 import { validateGraph } from '../engine/graph.js';
 import { ConsoleProgress, type Progress } from '../engine/progress.js';
@@ -88,10 +88,8 @@ export async function loadAgentBundle(file = AGENT_BUNDLE): Promise<AgentBundle>
   return agentBundleOf(body);
 }
 
-/** "N AWS calls (M mutating)": how every command ends its report. */
-export function summarizeCalls(c: CallCounter): string {
-  return `${c.total} AWS calls (${c.mutating} mutating)`;
-}
+/** "N AWS calls (M mutating)": how every command ends its report (kept with the counter, in aws/clients.ts). */
+export { summarizeCalls } from '../aws/clients.js';
 
 export async function accountIdOf(aws: AwsClients): Promise<string> {
   const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');

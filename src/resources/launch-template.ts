@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { isAlreadyExists } from '../aws/errors.js';
 import { fromTagList, ownerFilter, tagDiff } from '../aws/tags.js';
-import { IRSA_TAG, KEY_TAG, OWNER_TAG, type Tags } from '../model/types.js';
+import { IRSA_TAG, KEY_TAG, OWNER_TAG, ROOT_VOLUME_TYPE, type Tags } from '../model/types.js';
 import { parseRenderedWith, renderedWithValue } from '../model/irsa-switch.js';
 import { IMAGE_TAG, imageRecordValue, parseImageRecord, type ImageRecord } from '../model/images.js';
 import { archOf } from '../spec/instance-types.js';
@@ -68,7 +68,10 @@ export function launchTemplateData(node: Node): RequestLaunchTemplateData {
     ...(p.keyName ? { KeyName: p.keyName } : {}),
     MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: p.hopLimit, HttpEndpoint: 'enabled' },
     BlockDeviceMappings: [
-      { DeviceName: '/dev/xvda', Ebs: { VolumeSize: p.volumeSize, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } },
+      {
+        DeviceName: '/dev/xvda',
+        Ebs: { VolumeSize: p.volumeSize, VolumeType: ROOT_VOLUME_TYPE, Encrypted: true, DeleteOnTermination: true },
+      },
     ],
     UserData: Buffer.from(p.userData, 'utf8').toString('base64'),
     ...(p.associatePublicIp

@@ -12,6 +12,9 @@ import type { Storage } from './storage.js';
 
 export { archOf };
 
+/** GiB of a node group's root volume when the spec names none (the control plane's default is the schema's). */
+export const DEFAULT_NODE_VOLUME_SIZE = 50;
+
 /**
  * A group's MixedInstancesPolicy, when it lists instanceTypes or asks for spot (else undefined: a
  * plain launch template, as before). Without spot every instance is on-demand; on-demand capacity
@@ -230,7 +233,7 @@ export function compute(area: Area, net: Network, storage: Storage, elbs: string
       name: g.name,
       role: g.role,
       instanceType: g.instanceType,
-      volumeSize: g.volumeSize ?? 50,
+      volumeSize: g.volumeSize ?? DEFAULT_NODE_VOLUME_SIZE,
       tier: instanceTier(s, g.subnets),
       sizes: { min: g.minSize, max: g.maxSize, desired: g.desiredCapacity },
       labels: { 'kubeaz.io/role': g.role, ...g.labels },

@@ -17,8 +17,13 @@ export interface SecurityGroups {
   hasPublicApi: boolean;
 }
 
+/** Whether the API gets an internet-facing load balancer: apiAccess lists someone to let in. */
+export function publicApiOf(s: Area['s']): boolean {
+  return s.network.apiAccess.length > 0;
+}
+
 export function securityGroups({ s, id, names, k8s, b }: Area, { vpc }: Network): SecurityGroups {
-  const hasPublicApi = s.network.apiAccess.length > 0;
+  const hasPublicApi = publicApiOf(s);
   const lbGroups = s.nodeGroups.filter((g) => g.role === 'loadbalancer');
   const sg = (key: string, suffix: string, description: string, tags: Tags = {}) =>
     b.add(
