@@ -26,10 +26,19 @@ import { isMasterGroup } from '../model/names.js';
 import { isMinorUpgrade } from '../checks/version-skew.js';
 import { waitForApiVersion, waitForMasterBack } from '../kube/api.js';
 import { sleep } from '../util/async.js';
-import { adminKubeconfig } from './endpoint.js';
+import { adminKubeconfig, ENDPOINT_CALLS } from './endpoint.js';
 import type { Session } from './session.js';
 
 /** The calls rollout makes: an AutoScalingClient, or a mock of one. */
+/** The IAM actions rollout calls itself (its master step's backup is takeBackup's: BACKUP_CALLS). */
+export const ROLLOUT_CALLS: readonly string[] = [
+  'autoscaling:DescribeAutoScalingGroups',
+  'autoscaling:DescribeInstanceRefreshes',
+  'autoscaling:StartInstanceRefresh',
+  'ec2:DescribeInstances',
+  ...ENDPOINT_CALLS,
+];
+
 export interface AsgSender {
   send(command: unknown): Promise<unknown>;
 }
