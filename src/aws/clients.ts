@@ -2,7 +2,9 @@
  * The AWS clients of one run: created lazily (start-up stays fast), all with the same credentials
  * chain, retry policy and two middlewares: one counts every call by service and action (the
  * no-op-create and benchmark figures come from it), one turns a network failure of a
- * non-idempotent create into a LostResponseError so the SDK never resends it blindly.
+ * non-idempotent create into a LostResponseError so the SDK never resends it blindly. For the
+ * operator policy's test (issue 21), KUBEAZ_RECORD_CALLS=<file> adds a third: every call appends the
+ * IAM actions it needs (aws/iam-actions.ts), one a line, to that file.
  */
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client } from '@aws-sdk/client-ec2';
@@ -16,6 +18,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { LostResponseError } from './errors.js';
+import { iamActionsOf } from './iam-actions.js';
 import { DEFAULT_RETRY, PatientRetryStrategy, type RetryOptions } from './retry.js';
 
 export interface CallRecord {
@@ -80,6 +83,26 @@ type AnyClient = {
   };
 };
 
+/**
+ * Test support (test/e2e/iam-policy.test.ts): with KUBEAZ_RECORD_CALLS=<file>, every call of this
+ * client appends the IAM actions it needs (aws/iam-actions.ts), one a line, as it is made.
+ */
+export function recordCalls<C>(client: C, service: string): C {
+  const record = process.env.KUBEAZ_RECORD_CALLS;
+  if (!record) return client;
+  (client as unknown as AnyClient).middlewareStack.add(
+    (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      const op = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      const actions = iamActionsOf(service, op, (args as { input?: unknown }).input);
+      const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
+      if (actions.length) fs.appendFileSync(record, actions.map((a) => `${a}\n`).join(''));
+      return next(args);
+    },
+    { step: 'initialize', name: 'kubeazCallRecorder', priority: 'low' },
+  );
+  return client;
+}
+
 function instrument<C>(client: C, service: string, counter: CallCounter): C {
   const stack = (client as unknown as AnyClient).middlewareStack;
   stack.add(
@@ -96,6 +119,7 @@ function instrument<C>(client: C, service: string, counter: CallCounter): C {
     },
     { step: 'initialize', name: 'kubeazCallCounter', priority: 'high' },
   );
+  recordCalls(client, service);
   stack.addRelativeTo(
     (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
       try {

@@ -9,6 +9,9 @@ import type { AwsClients } from './clients.js';
 import { describeAwsError, endpointOf } from './errors.js';
 import { priceKeyId, type PriceKey } from '../model/cost.js';
 
+/** The IAM actions `kubeaz cost` calls (the Price List API has no resource-level permissions). */
+export const PRICING_CALLS: readonly string[] = ['pricing:GetProducts'];
+
 /** One product of GetProducts' PriceList, as far as a price needs it. */
 interface PriceListItem {
   product?: { attributes?: Record<string, string> };

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { AwsClients } from './clients.js';
 import { errorCode, isSettingNotSet } from './errors.js';
+import { ACCOUNT_PUBLIC_ACCESS_BLOCK } from './iam-actions.js';
 
 /** The server-side encryption of the cluster's buckets and every object kubeaz writes in them. */
 export const BUCKET_SSE = 'AES256';
@@ -86,7 +87,7 @@ export async function accountPublicAccessBlock(ctx: {
   region: string;
 }): Promise<AccountPublicAccessBlock> {
   const s3 = await ctx.aws.s3();
-  const cmd = new GetPublicAccessBlockCommand({ Bucket: 'kubeaz-account-public-access-block' });
+  const cmd = new GetPublicAccessBlockCommand({ Bucket: ACCOUNT_PUBLIC_ACCESS_BLOCK });
   const custom = Boolean(process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3);
   cmd.middlewareStack.add(
     (next) => async (args) => {

@@ -19,6 +19,7 @@ import type { CheckContext, PreflightCheck, SharedReads } from './types.js';
  */
 export const publicZone: PreflightCheck<{ domain: string }> = {
   name: 'public-zone',
+  calls: ['route53:ListHostedZonesByName'],
   input: ({ spec, publicZoneOwned }) =>
     spec.spec.dns.publicDomain && !publicZoneOwned ? { domain: spec.spec.dns.publicDomain.replace(/\.$/, '').toLowerCase() } : undefined,
   async run(ctx, { domain }, shared, report) {
@@ -82,6 +83,7 @@ export function recordHolder(ctx: MarkerOwner, sets: readonly ResourceRecordSet[
 /** Records this run makes in the public zone, by name: none may be another's. */
 export const publicRecords: PreflightCheck<{ records: Array<{ key: string; name: string }>; zone: { id: string } | { domain: string } }> = {
   name: 'dns-record',
+  calls: ['route53:ListHostedZonesByName', 'route53:ListResourceRecordSets'],
   input({ graph, creates, spec, publicZoneOwned, publicZoneId }) {
     const records = graph.nodes.flatMap((n) =>
       n.kind === 'dns-record' && creates.has(n.key) && isRef(n.props.zoneId) && n.props.zoneId.$ref === 'zone/public'
@@ -135,6 +137,7 @@ function userHolder(u: { path: string; tags: Tags }): string {
 /** IAM users: the names are account-wide; one that exists and is not ours (it would be observed) is someone else's. */
 export const iamUsers: PreflightCheck<{ names: string[] }> = {
   name: 'iam-user',
+  calls: ['iam:GetUser'],
   input({ graph, creates }) {
     const names = graph.nodes.flatMap((n) => (n.kind === 'iam-user' && creates.has(n.key) ? [n.props.name] : []));
     return names.length ? { names } : undefined;

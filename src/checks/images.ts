@@ -23,6 +23,7 @@ export function nodejsImageProblem(imageId: string, name: string): string | unde
 /** Images of the launch templates this run makes or changes. */
 export const images: PreflightCheck<{ images: string[]; region: string }> = {
   name: 'ami',
+  calls: ['ec2:DescribeImages'],
   input({ graph, touched, spec }) {
     const ids = [...new Set(graph.nodes.flatMap((n) => (n.kind === 'launch-template' && touched.has(n.key) ? [n.props.imageId] : [])))];
     return ids.length ? { images: ids, region: spec.spec.region } : undefined;
@@ -43,6 +44,7 @@ export const images: PreflightCheck<{ images: string[]; region: string }> = {
 /** The key pair the instances are given, when the spec names one. */
 export const keyPair: PreflightCheck<{ name: string; region: string }> = {
   name: 'key-pair',
+  calls: ['ec2:DescribeKeyPairs'],
   input: ({ spec }) => (spec.spec.sshKeyName ? { name: spec.spec.sshKeyName, region: spec.spec.region } : undefined),
   async run(ctx, { name, region }, _shared, report) {
     const out = await (await ctx.aws.ec2()).send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'key-name', Values: [name] }] }));

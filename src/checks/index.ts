@@ -33,5 +33,8 @@ export const PREFLIGHT_CHECKS: readonly AnyPreflightCheck[] = [
   publicAccess,
 ];
 
+/** The IAM actions pre-flight calls: every check's declaration (the operator policy is built from them). */
+export const CALLS_OF_CHECKS: readonly string[] = [...new Set(PREFLIGHT_CHECKS.flatMap((c) => c.calls))];
+
 export { PREFLIGHT_ORDER, type CheckContext, type PreflightFacts, type PreflightFailure, type Refusal, type RuleFacts } from './types.js';
 export { sharedReads } from './shared.js';

@@ -13,6 +13,7 @@ import type { PreflightCheck } from './types.js';
  */
 export const zones: PreflightCheck<{ zones: readonly string[]; region: string }> = {
   name: 'zones',
+  calls: ['ec2:DescribeAvailabilityZones'],
   input: ({ spec }) => ({ zones: spec.spec.zones, region: spec.spec.region }),
   async run(_ctx, { zones, region }, shared, report) {
     const known = await shared.regionZones();
@@ -30,6 +31,7 @@ export const zones: PreflightCheck<{ zones: readonly string[]; region: string }>
 /** Instance types: every group's types in every zone of the spec that exists. */
 export const instanceTypeOfferings: PreflightCheck<{ types: string[]; zones: readonly string[] }> = {
   name: 'instance-type',
+  calls: ['ec2:DescribeAvailabilityZones', 'ec2:DescribeInstanceTypeOfferings'],
   input({ spec: { spec: s } }) {
     const types = [...new Set([s.controlPlane.instanceType, ...s.nodeGroups.flatMap((g) => g.instanceTypes ?? [g.instanceType])])].sort();
     return { types, zones: s.zones };
@@ -62,6 +64,7 @@ export const instanceTypeOfferings: PreflightCheck<{ types: string[]; zones: rea
 /** The types of one group must be alike: the autoscaler plans with the first one's vCPUs and memory. */
 export const instanceTypeSizes: PreflightCheck<{ groups: Array<{ name: string; types: string[] }> }> = {
   name: 'instance-type',
+  calls: ['ec2:DescribeInstanceTypes'],
   input({ spec }) {
     const groups = spec.spec.nodeGroups
       .filter((g) => (g.instanceTypes?.length ?? 0) > 1)

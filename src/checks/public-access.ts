@@ -9,6 +9,7 @@ import type { PreflightCheck } from './types.js';
 /** IRSA's discovery bucket can be public: the account neither blocks public bucket policies nor restricts public buckets. */
 export const publicAccess: PreflightCheck<{ bucket: string }> = {
   name: 'public-access',
+  calls: ['s3:GetAccountPublicAccessBlock'],
   input({ graph, touched }) {
     const bucket = graph.nodes.find((n) => n.kind === 'discovery-bucket' && touched.has(n.key));
     return bucket?.kind === 'discovery-bucket' ? { bucket: bucket.props.name } : undefined;

@@ -36,6 +36,7 @@ async function eipQuota(ctx: CheckContext): Promise<{ value: number; source: str
 /** Elastic IPs: what the account holds in the region (ours included) plus what is still to make. */
 export const elasticIps: PreflightCheck<{ needed: number; region: string }> = {
   name: 'elastic-ips',
+  calls: ['servicequotas:GetServiceQuota', 'ec2:DescribeAccountAttributes', 'ec2:DescribeAddresses'],
   input({ graph, creates, spec }) {
     const needed = graph.nodes.filter((n) => n.kind === 'elastic-ip' && creates.has(n.key)).length;
     return needed ? { needed, region: spec.spec.region } : undefined;
@@ -57,6 +58,7 @@ export const elasticIps: PreflightCheck<{ needed: number; region: string }> = {
 /** VPCs per region, when the cluster's is still to make. */
 export const vpcs: PreflightCheck<{ region: string }> = {
   name: 'vpcs',
+  calls: ['servicequotas:GetServiceQuota', 'ec2:DescribeAccountAttributes', 'ec2:DescribeVpcs'],
   input: ({ creates, spec }) => (creates.has('vpc') ? { region: spec.spec.region } : undefined),
   async run(ctx, { region }, _shared, report) {
     const ec2 = await ctx.aws.ec2();

@@ -103,6 +103,8 @@ export interface CheckContext {
 export interface PreflightCheck<I> {
   /** the name its failures carry */
   readonly name: PreflightName;
+  /** the IAM actions `run` calls (aws/iam-actions.ts names; the operator policy is built from them) */
+  readonly calls: readonly string[];
   /** the check's input, read from the facts; undefined when there is nothing to check (no call) */
   input(facts: PreflightFacts): I | undefined;
   /** reads AWS and reports every failure it finds; a thrown error is reported as "could not check" */

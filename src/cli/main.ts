@@ -182,6 +182,23 @@ function specCommands(program: Command): void {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/cost.js')).costCommand(opts as never), o, 'cost'));
 
+  program
+    .command('iam-policy')
+    .description(
+      'print the least-privilege IAM policy a user needs to run every kubeaz command on this cluster (for aws iam create-policy); no AWS call',
+    )
+    .requiredOption('-f, --file <cluster.yaml>', 'the cluster spec')
+    .option('--state <url>', "the S3 state (s3://bucket/prefix) the user will pass to --state, when not the spec's")
+    .addOption(
+      numberOption(
+        '--part <n>',
+        'print only part N: a policy over the 6,144 characters a managed policy holds comes in parts, one managed policy each',
+        { min: 1, max: 20, integer: true },
+      ),
+    )
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((o) => run(async (opts) => (await import('../commands/iam-policy.js')).iamPolicyCommand(opts as never), o, 'iam-policy'));
+
   common(program.command('create'))
     .description('create the cluster, or bring an existing one back to the spec (idempotent: a re-run changes nothing)')
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')

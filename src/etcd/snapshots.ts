@@ -25,6 +25,11 @@ export const RESTORE_RECORD_KEY = restoreRecordKey();
  * The restore record, when a restore happened; undefined when there is none (or no bucket). A
  * record that is not the expected JSON is reported as such rather than dropped.
  */
+/** The IAM actions the snapshot reads call (aws/iam-actions.ts names; the operator policy is built from them). */
+export const SNAPSHOT_READ_CALLS: readonly string[] = ['s3:GetObject', 's3:ListBucket', 's3:ListBucketVersions'];
+/** …and the writes: an upload (multipart when large, aborted on failure) and a prune. */
+export const SNAPSHOT_WRITE_CALLS: readonly string[] = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'];
+
 export async function readRestoreRecord(
   s3: S3Client,
   Bucket: string,

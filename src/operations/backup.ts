@@ -16,6 +16,8 @@ import {
   pruneSnapshots,
   snapshotSha256,
   uploadSnapshotInFreeSecond,
+  SNAPSHOT_READ_CALLS,
+  SNAPSHOT_WRITE_CALLS,
   type SnapshotObject,
 } from '../etcd/snapshots.js';
 import { bucketName, masterGroups } from '../model/names.js';
@@ -26,6 +28,18 @@ import { sleep } from '../util/async.js';
 import type { Session } from './session.js';
 
 /** --etcd-endpoint's URLs (comma-separated) and the client TLS files. */
+/**
+ * The IAM actions backup-etcd calls (and rollout, through takeBackup): the masters found, the agent
+ * asked through SSM Run Command, the snapshots listed, uploaded (--etcd-endpoint) and pruned.
+ */
+export const BACKUP_CALLS: readonly string[] = [
+  'ec2:DescribeInstances',
+  'ssm:SendCommand',
+  'ssm:GetCommandInvocation',
+  ...SNAPSHOT_READ_CALLS,
+  ...SNAPSHOT_WRITE_CALLS,
+];
+
 export interface EtcdAccess {
   etcdEndpoint?: string;
   cacert?: string;

@@ -7,13 +7,16 @@ import type { CallCounter } from '../aws/clients.js';
 import { destroyAll, foreignContents, type DestroyResult } from '../engine/destroy.js';
 import { everything } from '../engine/observe.js';
 import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
-import { ETCD_PREFIX, listSnapshots, newestSnapshot } from '../etcd/snapshots.js';
+import { ETCD_PREFIX, listSnapshots, newestSnapshot, SNAPSHOT_READ_CALLS } from '../etcd/snapshots.js';
 import { bucketName } from '../model/names.js';
-import { HANDLERS, retainBackupsOnly } from '../resources/index.js';
+import { DESTROY_SWEEP, HANDLERS, retainBackupsOnly } from '../resources/index.js';
 import type { Actual } from '../resources/types.js';
 import type { Session } from './session.js';
 
 /** A public zone kubeaz adopted (it existed before) stays; only our records in it go. */
+/** The IAM actions destroy calls beyond every kind's reads and deletes: the kept snapshots, the sweep of what Kubernetes made. */
+export const DESTROY_CALLS: readonly string[] = [...SNAPSHOT_READ_CALLS, ...DESTROY_SWEEP.calls];
+
 export const isAdoptedZone = (a: Actual): boolean => a.kind === 'hosted-zone' && a.attrs.adopted === 'true';
 
 export interface DestroyPreview {

@@ -17,6 +17,9 @@ export const ADMIN_GROUP = 'system:masters';
 export type GivenEndpoint = { server: string; via: ApiEndpoint['via'] | 'given' };
 
 /** The endpoint of the cluster's API, from the spec and (when needed) the API load balancer's DNS name. */
+/** The IAM actions finding the API endpoint and signing an admin certificate call (the operator policy is built from them). */
+export const ENDPOINT_CALLS: readonly string[] = ['elasticloadbalancing:DescribeLoadBalancers', 's3:GetObject'];
+
 export async function clusterEndpoint(s: Session): Promise<ApiEndpoint> {
   const spec = s.spec;
   const needsElb = !(spec.spec.network.apiAccess.length > 0 && spec.spec.dns.publicDomain);

@@ -7,12 +7,15 @@
 import { KubeazError } from '../aws/errors.js';
 import { bucketName, masterGroups } from '../model/names.js';
 import type { BootReport } from '../records/boot.js';
-import { readBootReports } from '../records/boot-store.js';
-import { consoleOutput, groupInstances, instanceById, type ClusterInstance } from '../resources/index.js';
+import { BOOT_STORE_CALLS, readBootReports } from '../records/boot-store.js';
+import { consoleOutput, groupInstances, instanceById, INSTANCE_CALLS, type ClusterInstance } from '../resources/index.js';
 import { UsageError } from '../errors.js';
 import type { Session } from './session.js';
 
 /** What `logs` shows of one instance (the JSON's `instances` entries). */
+/** The IAM actions logs calls: boot reports and the instances' console output. */
+export const LOGS_CALLS: readonly string[] = [...BOOT_STORE_CALLS, ...INSTANCE_CALLS];
+
 export interface InstanceLogs {
   instanceId: string;
   group: string;

@@ -34,12 +34,27 @@ import { bucketName, isMasterGroup } from '../model/names.js';
 import { isMinorUpgrade } from '../checks/version-skew.js';
 import { waitForApiVersion, waitForMasterBack } from '../kube/api.js';
 import { sleep } from '../util/async.js';
-import { adminKubeconfig, type GivenEndpoint } from './endpoint.js';
+import { adminKubeconfig, ENDPOINT_CALLS, type GivenEndpoint } from './endpoint.js';
 import { batchSize, nextRolloutAction } from './rollout-decide.js';
+import { BOOT_STORE_CALLS } from '../records/boot-store.js';
 import { readyProbe, type ReadyProbe } from './rollout-watch.js';
 import type { Session } from './session.js';
 
 export type { AsgSender };
+
+/**
+ * The IAM actions rollout calls itself (its master step's backup is takeBackup's: BACKUP_CALLS):
+ * the groups and their instances, one termination per instance replaced (desired capacity kept),
+ * CompleteLifecycleAction only with --force, and the boot reports when the API does not answer.
+ */
+export const ROLLOUT_CALLS: readonly string[] = [
+  'autoscaling:DescribeAutoScalingGroups',
+  'autoscaling:TerminateInstanceInAutoScalingGroup',
+  'autoscaling:CompleteLifecycleAction',
+  'ec2:DescribeInstances',
+  ...BOOT_STORE_CALLS,
+  ...ENDPOINT_CALLS,
+];
 
 export interface GroupState {
   /** the node group's name (master for the control plane) */

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AwsClients, profileExists } from '../aws/clients.js';
+import { AwsClients, profileExists, recordCalls, type CallCounter } from '../aws/clients.js';
 import { createRunContext, DEFAULT_TIMING, timingFromEnv } from '../engine/context.js';
 import { validateGraph } from '../engine/graph.js';
 import { ConsoleProgress, type Progress } from '../engine/progress.js';
@@ -76,6 +76,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const AGENT_BUNDLE = path.resolve(here, '..', 'agent', 'kubeaz-agent.mjs');
 
 /** The agent bundle create uploads; a checkout that was only compiled (no bundle) is refused with the fix. */
+/** The IAM actions a session calls: the public image parameters (STS GetCallerIdentity needs no permission). */
+export const SESSION_CALLS: readonly string[] = ['ssm:GetParameters'];
+
 export async function loadAgentBundle(file = AGENT_BUNDLE): Promise<AgentBundle> {
   let body: string;
   try {
@@ -274,14 +277,16 @@ export function stateBackend(url: string | undefined, file: string, clusterId: s
   let client: Promise<import('@aws-sdk/client-s3').S3Client> | undefined;
   return new S3State(
     () =>
-      (client ??= import('@aws-sdk/client-s3').then(
-        ({ S3Client }) =>
+      (client ??= import('@aws-sdk/client-s3').then(({ S3Client }) =>
+        recordCalls(
           new S3Client({
             region,
             followRegionRedirects: true,
             forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3),
             ...(profile ? { profile } : {}),
           }),
+          's3',
+        ),
       )),
     loc,
     clusterId,

@@ -7,21 +7,24 @@
 import { compareNode } from '../engine/compare.js';
 import { describeDuplicate, observeEvery } from '../engine/observe.js';
 import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
-import { listSnapshots, newestSnapshot, readRestoreRecord, snapshotStorage } from '../etcd/snapshots.js';
+import { listSnapshots, newestSnapshot, readRestoreRecord, snapshotStorage, SNAPSHOT_READ_CALLS } from '../etcd/snapshots.js';
 import { evaluateKubernetes, type KubernetesHealth } from '../kube/health.js';
 import { readKubernetes } from '../kube/probe.js';
 import { bucketName, masterGroups } from '../model/names.js';
 import type { Kind } from '../model/types.js';
 import type { ImageUpdate } from '../model/images.js';
-import { readBootReports } from '../records/boot-store.js';
+import { BOOT_STORE_CALLS, readBootReports } from '../records/boot-store.js';
 import { HANDLERS, handlerFor, observedDesired, observedInstances } from '../resources/index.js';
 import type { GroupCapacity } from '../resources/auto-scaling-group.js';
 import type { Actual, Change, Health } from '../resources/types.js';
 import { bootEntries, bootPhrase, bootProblems, type BootEntry, type LiveInstance } from './boots.js';
-import { adminKubeconfig, clusterEndpoint } from './endpoint.js';
+import { adminKubeconfig, clusterEndpoint, ENDPOINT_CALLS } from './endpoint.js';
 import type { Session } from './session.js';
 
 /** What status is asked: --wait (poll until healthy) and --api-endpoint (a tunnel to a private API). */
+/** The IAM actions status calls beyond every kind's reads: snapshots, boot reports, the endpoint. */
+export const STATUS_CALLS: readonly string[] = [...SNAPSHOT_READ_CALLS, ...BOOT_STORE_CALLS, ...ENDPOINT_CALLS];
+
 export interface StatusQuery {
   wait?: string;
   apiEndpoint?: string;

@@ -18,6 +18,9 @@ const PARALLEL = 8;
  * The instance ids that have a report under boot/, with the object's last write. An empty map when
  * the bucket does not exist.
  */
+/** The IAM actions reading boot reports calls (the operator policy is built from them). */
+export const BOOT_STORE_CALLS: readonly string[] = ['s3:ListBucket', 's3:GetObject'];
+
 export async function listBootReports(
   s3: S3Client,
   Bucket: string,

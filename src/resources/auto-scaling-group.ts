@@ -312,6 +312,17 @@ function makeWaits(ctx: RunContext): RunWaits {
 // ── the handler ────────────────────────────────────────────────────────────────────────────────
 
 export const autoScalingGroup: ResourceHandler<'auto-scaling-group', Observed> = {
+  calls: {
+    observe: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'],
+    create: [
+      'autoscaling:AttachLoadBalancerTargetGroups',
+      'autoscaling:AttachLoadBalancers',
+      'autoscaling:CreateAutoScalingGroup',
+      'autoscaling:CreateOrUpdateTags',
+    ],
+    update: ['autoscaling:UpdateAutoScalingGroup'],
+    delete: ['autoscaling:DeleteAutoScalingGroup', 'autoscaling:DetachLoadBalancerTargetGroups', 'autoscaling:DetachLoadBalancers'],
+  },
   kind: 'auto-scaling-group',
   edges: {
     waitsFor: [

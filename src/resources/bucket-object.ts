@@ -68,6 +68,18 @@ async function observeDiscovery(ctx: RunContext): Promise<ActualOf<ObjectObserve
 }
 
 export const bucketObject: ResourceHandler<'bucket-object', ObjectObserved> = {
+  calls: {
+    observe: [
+      'ec2:DescribeVpcs',
+      's3:GetBucketLocation',
+      's3:GetBucketPublicAccessBlock',
+      's3:GetBucketTagging',
+      's3:ListBucket',
+      's3:ListBucketVersions',
+    ],
+    create: ['s3:PutObject'],
+    delete: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+  },
   kind: 'bucket-object',
   edges: {
     // pki: the issuer's JWKS is made from the pki's service-account key

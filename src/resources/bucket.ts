@@ -128,6 +128,30 @@ async function readBucket(s3: S3Client, name: string, owner: string): Promise<{ 
 const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalisePolicy(a)) === JSON.stringify(normalisePolicy(b));
 
 export const bucket: ResourceHandler<'bucket', BucketObserved> = {
+  calls: {
+    observe: [
+      'ec2:DescribeVpcs',
+      's3:GetBucketLocation',
+      's3:GetBucketPolicy',
+      's3:GetBucketPublicAccessBlock',
+      's3:GetBucketTagging',
+      's3:GetBucketVersioning',
+      's3:GetEncryptionConfiguration',
+      's3:GetLifecycleConfiguration',
+      's3:ListBucket',
+      's3:ListBucketVersions',
+    ],
+    create: [
+      's3:CreateBucket',
+      's3:PutBucketPolicy',
+      's3:PutBucketPublicAccessBlock',
+      's3:PutBucketTagging',
+      's3:PutBucketVersioning',
+      's3:PutEncryptionConfiguration',
+      's3:PutLifecycleConfiguration',
+    ],
+    delete: ['s3:DeleteBucket', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+  },
   kind: 'bucket',
   edges: { waitsFor: [] },
 

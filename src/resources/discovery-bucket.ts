@@ -63,6 +63,26 @@ const arnOf = (name: string): string => `arn:aws:s3:::${name}`;
 const samePolicy = (a: unknown, b: unknown): boolean => JSON.stringify(normalisePolicy(a)) === JSON.stringify(normalisePolicy(b));
 
 export const discoveryBucket: ResourceHandler<'discovery-bucket', DiscoveryBucketObserved> = {
+  calls: {
+    observe: [
+      'ec2:DescribeVpcs',
+      's3:GetBucketLocation',
+      's3:GetBucketPolicy',
+      's3:GetBucketPublicAccessBlock',
+      's3:GetBucketTagging',
+      's3:GetEncryptionConfiguration',
+      's3:ListBucket',
+      's3:ListBucketVersions',
+    ],
+    create: [
+      's3:CreateBucket',
+      's3:PutBucketPolicy',
+      's3:PutBucketPublicAccessBlock',
+      's3:PutBucketTagging',
+      's3:PutEncryptionConfiguration',
+    ],
+    delete: ['s3:DeleteBucket', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+  },
   kind: 'discovery-bucket',
   // vpc: IRSA's first resource is made once the VPC records the feature (model/features.ts), so a
   // cluster whose record says no IRSA has none of it

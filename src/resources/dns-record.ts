@@ -134,6 +134,18 @@ const isGone = (e: unknown): boolean =>
   isNotFound(e) || (isInvalidChangeBatch(e) && /not found|does not exist/i.test((e as Error).message ?? ''));
 
 export const dnsRecord: ResourceHandler<'dns-record', RecordObserved> = {
+  calls: {
+    observe: [
+      'ec2:DescribeVpcs',
+      'route53:ListHostedZones',
+      'route53:ListResourceRecordSets',
+      'route53:ListTagsForResources',
+      's3:GetBucketLocation',
+    ],
+    create: ['route53:ChangeResourceRecordSets'],
+    update: ['route53:ChangeResourceRecordSets'],
+    delete: ['route53:ChangeResourceRecordSets'],
+  },
   kind: 'dns-record',
   edges: { waitsFor: ['hosted-zone', 'load-balancer', 'network-load-balancer', 'elastic-ip'] },
 

@@ -24,6 +24,12 @@ const observedOf = (a: Address): Observed => ({
 });
 
 export const elasticIp: ResourceHandler<'elastic-ip'> = {
+  calls: {
+    observe: ['ec2:DescribeAddresses', 'ec2:DescribeNetworkInterfaces'],
+    create: ['ec2:AllocateAddress'],
+    update: ['ec2:CreateTags'],
+    delete: ['ec2:DisassociateAddress', 'ec2:ReleaseAddress'],
+  },
   kind: 'elastic-ip',
   edges: { waitsFor: [] },
 

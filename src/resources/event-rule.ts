@@ -110,6 +110,18 @@ async function provenByTags(
 }
 
 export const eventRule: ResourceHandler<'event-rule', RuleObserved> = {
+  calls: {
+    observe: [
+      'events:ListRuleNamesByTarget',
+      'events:ListRules',
+      'events:ListTagsForResource',
+      'events:ListTargetsByRule',
+      'sqs:ListQueueTags',
+      'sqs:ListQueues',
+    ],
+    create: ['events:PutRule', 'events:PutTargets', 'events:TagResource'],
+    delete: ['events:DeleteRule', 'events:RemoveTargets'],
+  },
   kind: 'event-rule',
   // its target is the queue (its ARN); destroy removes the rules before the queue
   edges: { waitsFor: ['sqs-queue'] },

@@ -71,6 +71,20 @@ async function zonesNamed(ctx: RunContext, domain: string): Promise<HostedZone[]
 }
 
 export const hostedZone: ResourceHandler<'hosted-zone', Observed> = {
+  calls: {
+    observe: [
+      'ec2:DescribeVpcs',
+      'route53:ListHostedZones',
+      'route53:ListHostedZonesByName',
+      'route53:ListResourceRecordSets',
+      'route53:ListTagsForResource',
+      'route53:ListTagsForResources',
+      's3:GetBucketLocation',
+    ],
+    create: ['route53:ChangeResourceRecordSets', 'route53:CreateHostedZone'],
+    update: ['route53:ChangeTagsForResource'],
+    delete: ['route53:DeleteHostedZone'],
+  },
   kind: 'hosted-zone',
   edges: { waitsFor: ['vpc'] },
 

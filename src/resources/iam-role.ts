@@ -65,6 +65,21 @@ const roleActual = (key: string, name: string, arn: string, tags: Tags, observed
 });
 
 export const iamRole: ResourceHandler<'iam-role', RoleObserved> = {
+  calls: {
+    observe: [
+      'ec2:DescribeVpcs',
+      'iam:GetAccountAuthorizationDetails',
+      'iam:GetRole',
+      'iam:GetRolePolicy',
+      'iam:ListAttachedRolePolicies',
+      'iam:ListInstanceProfilesForRole',
+      'iam:ListRolePolicies',
+      's3:GetBucketLocation',
+    ],
+    create: ['iam:AttachRolePolicy', 'iam:CreateRole', 'iam:PutRolePolicy', 'iam:TagRole'],
+    update: ['iam:UpdateAssumeRolePolicy'],
+    delete: ['iam:DeleteRole', 'iam:DeleteRolePolicy', 'iam:DetachRolePolicy', 'iam:RemoveRoleFromInstanceProfile'],
+  },
   kind: 'iam-role',
   edges: {
     // oidc-provider: IRSA roles trust the OIDC provider (its ARN in their trust policy)

@@ -54,6 +54,31 @@ const userActual = (key: string, name: string, arn: string, tags: Tags, observed
 });
 
 export const iamUser: ResourceHandler<'iam-user', UserObserved> = {
+  calls: {
+    observe: [
+      'ec2:DescribeVpcs',
+      'iam:GetAccountAuthorizationDetails',
+      'iam:GetUser',
+      'iam:GetUserPolicy',
+      'iam:ListAccessKeys',
+      'iam:ListAttachedUserPolicies',
+      'iam:ListGroupsForUser',
+      'iam:ListMFADevices',
+      'iam:ListUserPolicies',
+      's3:GetBucketLocation',
+    ],
+    create: ['iam:CreateUser', 'iam:PutUserPolicy', 'iam:TagUser'],
+    delete: [
+      'iam:DeactivateMFADevice',
+      'iam:DeleteAccessKey',
+      'iam:DeleteLoginProfile',
+      'iam:DeleteUser',
+      'iam:DeleteUserPolicy',
+      'iam:DeleteVirtualMFADevice',
+      'iam:DetachUserPolicy',
+      'iam:RemoveUserFromGroup',
+    ],
+  },
   kind: 'iam-user',
   edges: { waitsFor: ['bucket'] },
 

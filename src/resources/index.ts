@@ -29,7 +29,7 @@ import { vpcEndpoint } from './vpc-endpoint.js';
 import { sqsQueue } from './sqs-queue.js';
 import { eventRule } from './event-rule.js';
 import { lifecycleHook } from './lifecycle-hook.js';
-import { describeBlocker, sweepKubernetesMade } from './kubernetes-made.js';
+import { describeBlocker, sweepKubernetesMade, SWEEP_CALLS } from './kubernetes-made.js';
 
 /**
  * Each kind's handler knows the type of its `observed`; the registry forgets it (`any` makes
@@ -82,6 +82,8 @@ export const DESTROY_SWEEP = {
   /** the kind whose resource a failed sweep is reported against: what it sweeps lies in the VPC */
   within: 'vpc' as Kind,
   run: sweepKubernetesMade,
+  /** the IAM actions it calls (the operator policy grants them without kubeaz's tag condition) */
+  calls: SWEEP_CALLS,
   describe: describeBlocker,
 };
 export type { Blocker } from './kubernetes-made.js';
@@ -92,7 +94,7 @@ export { retainBackupsOnly } from './bucket.js';
 export { observedDesired, observedInstances } from './auto-scaling-group.js';
 export { masterRenderings } from './master-renderings.js';
 export { recordedImages } from './launch-template.js';
-export { consoleOutput, groupInstances, instanceById, type ClusterInstance } from './instances.js';
+export { consoleOutput, groupInstances, instanceById, INSTANCE_CALLS, type ClusterInstance } from './instances.js';
 
 /**
  * A kind's handler as the engine sees it: for any kind, Actuals in and out (the registry already

@@ -39,6 +39,17 @@ const profileActual = (key: string, p: InstanceProfile, tags: Tags): ActualOf<Pr
 });
 
 export const instanceProfile: ResourceHandler<'instance-profile', ProfileObserved> = {
+  calls: {
+    observe: [
+      'ec2:DescribeVpcs',
+      'iam:GetAccountAuthorizationDetails',
+      'iam:GetInstanceProfile',
+      'iam:ListInstanceProfiles',
+      's3:GetBucketLocation',
+    ],
+    create: ['iam:AddRoleToInstanceProfile', 'iam:CreateInstanceProfile', 'iam:TagInstanceProfile'],
+    delete: ['iam:DeleteInstanceProfile', 'iam:RemoveRoleFromInstanceProfile'],
+  },
   kind: 'instance-profile',
   edges: { waitsFor: ['iam-role'] },
 

@@ -16,6 +16,9 @@ import { GROUP_TAG, OWNER_TAG } from '../model/types.js';
 import { claims, drain } from './common.js';
 import type { RunContext } from './types.js';
 
+/** The IAM actions these reads call (the operator policy is built from them). */
+export const INSTANCE_CALLS: readonly string[] = ['ec2:DescribeInstances', 'ec2:GetConsoleOutput'];
+
 export interface ClusterInstance {
   id: string;
   /** the node group (kubeaz:node-group tag) */

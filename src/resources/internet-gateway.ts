@@ -23,6 +23,12 @@ const attachedVpc = (g: InternetGateway): string | null =>
   (g.Attachments ?? []).find((a) => a.VpcId && a.State !== 'detached' && a.State !== 'detaching')?.VpcId ?? null;
 
 export const internetGateway: ResourceHandler<'internet-gateway', Observed> = {
+  calls: {
+    observe: ['ec2:DescribeInternetGateways'],
+    create: ['ec2:AttachInternetGateway', 'ec2:CreateInternetGateway'],
+    update: ['ec2:CreateTags'],
+    delete: ['ec2:DeleteInternetGateway', 'ec2:DetachInternetGateway'],
+  },
   kind: 'internet-gateway',
   edges: { waitsFor: ['vpc'] },
 

@@ -99,6 +99,27 @@ async function sweepElbv2(ctx: RunContext, vpcId: string, deleted: string[]): Pr
 }
 
 /**
+ * The IAM actions the sweep calls. What it deletes is Kubernetes', tagged `kubernetes.io/cluster/<id>`
+ * but not `kubeaz:cluster`: the operator policy grants these deletes with no condition on kubeaz's tag.
+ */
+export const SWEEP_CALLS: readonly string[] = [
+  'ec2:DescribeInstances',
+  'ec2:DescribeNatGateways',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeSubnets',
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeTags',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'ec2:RevokeSecurityGroupIngress',
+  'ec2:RevokeSecurityGroupEgress',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DeleteSecurityGroup',
+  'elasticloadbalancing:DeleteLoadBalancer',
+  'elasticloadbalancing:DeleteTargetGroup',
+];
+
+/**
  * Deletes what the cluster's Kubernetes made in `vpcId`, then lists what still stands in the way
  * of deleting our subnets, security groups and VPC. `owned` is what destroy observed as ours.
  */

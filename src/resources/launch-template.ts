@@ -161,6 +161,12 @@ function toActual(lt: LaunchTemplate, key: string, tags: Tags, image = tags[IMAG
 }
 
 export const launchTemplate: ResourceHandler<'launch-template', Observed> = {
+  calls: {
+    observe: ['ec2:DescribeLaunchTemplateVersions', 'ec2:DescribeLaunchTemplates'],
+    create: ['ec2:CreateLaunchTemplate', 'ec2:CreateLaunchTemplateVersion'],
+    update: ['ec2:CreateTags', 'ec2:ModifyLaunchTemplate'],
+    delete: ['ec2:DeleteLaunchTemplate'],
+  },
   kind: 'launch-template',
   edges: { waitsFor: ['instance-profile', 'security-group'] },
 

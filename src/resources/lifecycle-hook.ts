@@ -87,6 +87,11 @@ const observedOf = (node: Node): HookObserved => ({
 });
 
 export const lifecycleHook: ResourceHandler<'lifecycle-hook', HookObserved> = {
+  calls: {
+    observe: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeLifecycleHooks'],
+    create: ['autoscaling:PutLifecycleHook'],
+    delete: ['autoscaling:DeleteLifecycleHook'],
+  },
   kind: 'lifecycle-hook',
   edges: {
     // event-rule: its lifecycle actions reach the queue through the lifecycle rule, made first

@@ -188,6 +188,32 @@ async function findOwned(
 }
 
 export const loadBalancer: ResourceHandler<'load-balancer', Observed> = {
+  calls: {
+    observe: [
+      'ec2:DescribeVpcs',
+      'elasticloadbalancing:DescribeInstanceHealth',
+      'elasticloadbalancing:DescribeLoadBalancerAttributes',
+      'elasticloadbalancing:DescribeLoadBalancers',
+      'elasticloadbalancing:DescribeTags',
+      's3:GetBucketLocation',
+    ],
+    create: [
+      'elasticloadbalancing:AddTags',
+      'elasticloadbalancing:AttachLoadBalancerToSubnets',
+      'elasticloadbalancing:CreateLoadBalancer',
+      'elasticloadbalancing:CreateLoadBalancerListeners',
+    ],
+    update: [
+      'elasticloadbalancing:ApplySecurityGroupsToLoadBalancer',
+      'elasticloadbalancing:ConfigureHealthCheck',
+      'elasticloadbalancing:ModifyLoadBalancerAttributes',
+    ],
+    delete: [
+      'elasticloadbalancing:DeleteLoadBalancer',
+      'elasticloadbalancing:DeleteLoadBalancerListeners',
+      'elasticloadbalancing:DetachLoadBalancerFromSubnets',
+    ],
+  },
   kind: 'load-balancer',
   edges: { waitsFor: ['subnet', 'security-group', 'internet-gateway'] },
 

@@ -18,6 +18,12 @@ const observedOf = (n: NatGateway): Observed => ({
 });
 
 export const natGateway: ResourceHandler<'nat-gateway', Observed> = {
+  calls: {
+    observe: ['ec2:DescribeNatGateways'],
+    create: ['ec2:CreateNatGateway'],
+    update: ['ec2:CreateTags'],
+    delete: ['ec2:DeleteNatGateway'],
+  },
   kind: 'nat-gateway',
   edges: {
     waitsFor: ['subnet', 'elastic-ip', 'internet-gateway'],

@@ -79,6 +79,12 @@ function observedOf(a: NetworkAcl): Observed {
 const ruleId = (e: NaclEntry) => `${e.egress ? 'egress' : 'ingress'}/${e.ruleNumber}`;
 
 export const networkAcl: ResourceHandler<'network-acl', Observed> = {
+  calls: {
+    observe: ['ec2:DescribeNetworkAcls'],
+    create: ['ec2:CreateNetworkAcl', 'ec2:CreateNetworkAclEntry'],
+    update: ['ec2:CreateTags', 'ec2:ReplaceNetworkAclAssociation', 'ec2:ReplaceNetworkAclEntry'],
+    delete: ['ec2:DeleteNetworkAcl', 'ec2:DeleteNetworkAclEntry'],
+  },
   kind: 'network-acl',
   edges: { waitsFor: ['vpc', 'subnet'] },
 

@@ -147,6 +147,25 @@ async function createListener(elb: ElasticLoadBalancingV2Client, arn: string, p:
 }
 
 export const networkLoadBalancer: ResourceHandler<'network-load-balancer', Observed> = {
+  calls: {
+    observe: [
+      'ec2:DescribeVpcs',
+      'elasticloadbalancing:DescribeListeners',
+      'elasticloadbalancing:DescribeLoadBalancerAttributes',
+      'elasticloadbalancing:DescribeLoadBalancers',
+      'elasticloadbalancing:DescribeTags',
+      'elasticloadbalancing:DescribeTargetGroups',
+      's3:GetBucketLocation',
+    ],
+    create: ['elasticloadbalancing:AddTags', 'elasticloadbalancing:CreateListener', 'elasticloadbalancing:CreateLoadBalancer'],
+    update: [
+      'elasticloadbalancing:ModifyListener',
+      'elasticloadbalancing:ModifyLoadBalancerAttributes',
+      'elasticloadbalancing:SetSecurityGroups',
+      'elasticloadbalancing:SetSubnets',
+    ],
+    delete: ['elasticloadbalancing:DeleteListener', 'elasticloadbalancing:DeleteLoadBalancer'],
+  },
   kind: 'network-load-balancer',
   edges: {
     // target-group: its listener forwards to the target group, and a target group is deleted once no

@@ -54,6 +54,11 @@ async function read(ctx: RunContext, arn: string): Promise<ActualOf<OidcProvider
 }
 
 export const oidcProvider: ResourceHandler<'oidc-provider', OidcProviderObserved> = {
+  calls: {
+    observe: ['ec2:DescribeVpcs', 'iam:GetOpenIDConnectProvider', 's3:GetBucketLocation'],
+    create: ['iam:AddClientIDToOpenIDConnectProvider', 'iam:CreateOpenIDConnectProvider', 'iam:TagOpenIDConnectProvider'],
+    delete: ['iam:DeleteOpenIDConnectProvider', 'iam:RemoveClientIDFromOpenIDConnectProvider'],
+  },
   kind: 'oidc-provider',
   edges: { waitsFor: ['bucket-object'] },
 

@@ -195,6 +195,19 @@ const jwksAfter = async (ctx: RunContext, Bucket: string, written: ReadonlyMap<s
 };
 
 export const pki: ResourceHandler<'pki', PkiObserved> = {
+  calls: {
+    observe: [
+      'ec2:DescribeVpcs',
+      's3:GetBucketLocation',
+      's3:GetBucketPublicAccessBlock',
+      's3:GetBucketTagging',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:ListBucketVersions',
+    ],
+    create: ['s3:PutObject'],
+    delete: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+  },
   kind: 'pki',
   edges: { waitsFor: ['bucket'] },
 

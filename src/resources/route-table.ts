@@ -85,6 +85,12 @@ const desiredRoutes = (
 ): RouteEntry[] => routes.map(route);
 
 export const routeTable: ResourceHandler<'route-table', Observed> = {
+  calls: {
+    observe: ['ec2:DescribeNatGateways', 'ec2:DescribeRouteTables'],
+    create: ['ec2:AssociateRouteTable', 'ec2:CreateRoute', 'ec2:CreateRouteTable'],
+    update: ['ec2:CreateTags', 'ec2:ReplaceRoute', 'ec2:ReplaceRouteTableAssociation'],
+    delete: ['ec2:DeleteRoute', 'ec2:DeleteRouteTable', 'ec2:DisassociateRouteTable'],
+  },
   kind: 'route-table',
   edges: { waitsFor: ['vpc', 'subnet', 'internet-gateway', 'nat-gateway'] },
 

@@ -206,6 +206,11 @@ function rulesActual(ctx: RunContext, group: SecurityGroup, groupKey: string, ow
 }
 
 export const securityGroupRules: ResourceHandler<'security-group-rules', NormRule[]> = {
+  calls: {
+    observe: ['ec2:DescribeSecurityGroupRules', 'ec2:DescribeSecurityGroups'],
+    create: ['ec2:AuthorizeSecurityGroupIngress'],
+    delete: ['ec2:RevokeSecurityGroupIngress'],
+  },
   kind: 'security-group-rules',
   edges: { waitsFor: ['security-group'] },
 

@@ -27,6 +27,12 @@ const toActual = (item: SecurityGroup, key: string, tags: Record<string, string>
 });
 
 export const securityGroup: ResourceHandler<'security-group', Observed> = {
+  calls: {
+    observe: ['ec2:DescribeSecurityGroups'],
+    create: ['ec2:CreateSecurityGroup'],
+    update: ['ec2:CreateTags'],
+    delete: ['ec2:DeleteSecurityGroup'],
+  },
   kind: 'security-group',
   edges: { waitsFor: ['vpc'] },
 

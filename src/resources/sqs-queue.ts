@@ -66,6 +66,12 @@ async function attributes(ctx: RunContext, url: string): Promise<QueueObserved |
 }
 
 export const sqsQueue: ResourceHandler<'sqs-queue', QueueObserved> = {
+  calls: {
+    observe: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ListQueueTags', 'sqs:ListQueues'],
+    create: ['sqs:CreateQueue', 'sqs:TagQueue'],
+    update: ['sqs:SetQueueAttributes'],
+    delete: ['sqs:DeleteQueue'],
+  },
   kind: 'sqs-queue',
   // nothing: its policy names its own ARN, which the account, region and name make
   edges: { waitsFor: [] },

@@ -10,6 +10,12 @@ interface Observed {
 }
 
 export const subnet: ResourceHandler<'subnet', Observed> = {
+  calls: {
+    observe: ['ec2:DescribeSubnets'],
+    create: ['ec2:CreateSubnet'],
+    update: ['ec2:CreateTags'],
+    delete: ['ec2:DeleteSubnet'],
+  },
   kind: 'subnet',
   edges: { waitsFor: ['vpc'] },
 

@@ -139,6 +139,20 @@ async function byNames(elb: ElasticLoadBalancingV2Client, names: readonly string
 }
 
 export const targetGroup: ResourceHandler<'target-group', Observed> = {
+  calls: {
+    observe: [
+      'ec2:DescribeVpcs',
+      'elasticloadbalancing:DescribeLoadBalancers',
+      'elasticloadbalancing:DescribeTags',
+      'elasticloadbalancing:DescribeTargetGroupAttributes',
+      'elasticloadbalancing:DescribeTargetGroups',
+      'elasticloadbalancing:DescribeTargetHealth',
+      's3:GetBucketLocation',
+    ],
+    create: ['elasticloadbalancing:AddTags', 'elasticloadbalancing:CreateTargetGroup'],
+    update: ['elasticloadbalancing:ModifyTargetGroup', 'elasticloadbalancing:ModifyTargetGroupAttributes'],
+    delete: ['elasticloadbalancing:DeleteTargetGroup'],
+  },
   kind: 'target-group',
   edges: { waitsFor: ['vpc'] },
 

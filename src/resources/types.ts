@@ -132,9 +132,26 @@ export interface KindEdges {
   readonly notBlockedBy?: readonly Kind[];
 }
 
+/**
+ * The IAM actions (`ec2:DescribeVpcs`, `s3:ListBucket`: aws/iam-actions.ts names them) a kind's
+ * methods call, its shared modules and aws/ helpers included, grouped by the verb that mostly uses
+ * them. The operator's policy (operations/iam-policy.ts, `kubeaz iam-policy`) is assembled from
+ * these; test/unit/iam-policy.test.ts holds each kind to the SDK commands its file and the shared
+ * modules it imports send, and test/e2e/iam-policy.test.ts records a whole lifecycle's calls.
+ */
+export interface KindCalls {
+  /** observe, health, plan details, name and holder lookups: reads */
+  readonly observe: readonly string[];
+  readonly create: readonly string[];
+  readonly update?: readonly string[];
+  readonly delete: readonly string[];
+}
+
 /** The contract of kind K; O is the type of its Actuals' `observed` (ActualOf). */
 export interface ResourceHandler<K extends Kind = Kind, O = unknown> {
   readonly kind: K;
+  /** the IAM actions it calls (KindCalls): the operator policy is built from these */
+  readonly calls: KindCalls;
   /** what it waits for when made, and so what it blocks from deletion (KindEdges) */
   readonly edges: KindEdges;
   /** Every resource of this kind the cluster owns, found by its ownership proof. One batched read. */

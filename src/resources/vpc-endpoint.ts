@@ -18,6 +18,12 @@ interface Observed {
 const GONE = new Set(['deleted', 'deleting']);
 
 export const vpcEndpoint: ResourceHandler<'vpc-endpoint', Observed> = {
+  calls: {
+    observe: ['ec2:DescribeVpcEndpoints'],
+    create: ['ec2:CreateVpcEndpoint'],
+    update: ['ec2:CreateTags', 'ec2:ModifyVpcEndpoint'],
+    delete: ['ec2:DeleteVpcEndpoints'],
+  },
   kind: 'vpc-endpoint',
   edges: { waitsFor: ['vpc', 'route-table'] },
 

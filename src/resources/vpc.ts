@@ -13,6 +13,12 @@ interface Observed {
 }
 
 export const vpc: ResourceHandler<'vpc', Observed> = {
+  calls: {
+    observe: ['ec2:DescribeVpcAttribute', 'ec2:DescribeVpcs', 's3:GetBucketLocation'],
+    create: ['ec2:CreateVpc'],
+    update: ['ec2:CreateTags', 'ec2:ModifyVpcAttribute'],
+    delete: ['ec2:DeleteVpc'],
+  },
   kind: 'vpc',
   edges: {
     waitsFor: [],

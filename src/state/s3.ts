@@ -17,6 +17,9 @@ export interface S3Location {
   prefix: string;
 }
 
+/** The IAM actions the S3 state and its lock call, on the state's bucket (the operator policy is built from them). */
+export const STATE_CALLS: readonly string[] = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:GetBucketVersioning'];
+
 /** `s3://bucket/prefix/` → { bucket, prefix } (prefix without leading or trailing slashes). */
 export function parseS3Url(url: string): S3Location | undefined {
   const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url.trim());

@@ -59,6 +59,7 @@ function fakeHandler(kind: Kind, edges: KindEdges, log: Log, ticks = 1): Resourc
   };
   return {
     kind,
+    calls: { observe: [], create: [], delete: [] },
     edges,
     observe: async () => [],
     create: async (_ctx, node) => {
