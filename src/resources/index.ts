@@ -93,6 +93,7 @@ export { observedDesired, observedInstances } from './auto-scaling-group.js';
 export { masterRenderings } from './master-renderings.js';
 export { recordedImages } from './launch-template.js';
 export { consoleOutput, groupInstances, instanceById, type ClusterInstance } from './instances.js';
+export { holdsSpec, recordedSpec, writeSpec, type RecordedSpec } from './stored-spec.js';
 
 /**
  * A kind's handler as the engine sees it: for any kind, Actuals in and out (the registry already
