@@ -93,6 +93,15 @@ export { observedDesired, observedInstances } from './auto-scaling-group.js';
 export { masterRenderings } from './master-renderings.js';
 export { recordedImages } from './launch-template.js';
 export { consoleOutput, groupInstances, instanceById, type ClusterInstance } from './instances.js';
+export {
+  bucketRegion,
+  bucketTags,
+  objectText,
+  taggedScalingGroups,
+  taggedVpcs,
+  type TaggedGroup,
+  type TaggedVpc,
+} from './cluster-inventory.js';
 export { holdsSpec, recordedSpec, writeSpec, type RecordedSpec } from './stored-spec.js';
 
 /**
