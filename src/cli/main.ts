@@ -3,8 +3,10 @@
  * Exit codes: 0 success · 1 failure · 2 invalid spec or usage · 3 (status) missing, drifted or
  * unhealthy · 130 interrupted. Command modules (and the AWS SDK) load only when a command runs.
  */
+import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { KubeazFailure, UsageError } from '../errors.js';
+import { DEFAULT_SPEC_FILE, specFileOf } from './spec-file.js';
 
 const VERSION = '0.1.0';
 
@@ -51,9 +53,22 @@ function usageErrors(cmd: Command): Command {
   });
 }
 
-function common(cmd: Command): Command {
+/**
+ * `-f, --file`, defaulting to ./cluster.yaml when it exists (cli/spec-file.ts); neither given nor
+ * there is a usage error (exit 2) before anything is read.
+ */
+function specFileOption(cmd: Command): Command {
   return cmd
-    .requiredOption('-f, --file <cluster.yaml>', 'the cluster spec')
+    .option('-f, --file <cluster.yaml>', `the cluster spec (default ./${DEFAULT_SPEC_FILE} when it exists)`)
+    .hook('preAction', (c) => {
+      const choice = specFileOf(c.getOptionValue('file') as string | undefined, process.cwd(), existsSync);
+      if ('error' in choice) c.error(`error: ${choice.error}`, { exitCode: USAGE_EXIT, code: 'kubeaz.noSpecFile' });
+      else c.setOptionValue('file', choice.file);
+    });
+}
+
+function common(cmd: Command): Command {
+  return specFileOption(cmd)
     .option('--profile <name>', 'AWS shared-config profile (default: the SDK credential chain: env, profile, SSO, instance role)')
     .addOption(numberOption('--concurrency <n>', 'AWS operations in flight at once (1 to 256)', { min: 1, max: 256, integer: true }, '12'))
     .addOption(
@@ -140,12 +155,14 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 ok · 1 failed · 2 invalid spec or usage · 3 status: missing, drifted or unhealthy · 130 interrupted\n' +
-        'Credentials and endpoint come from the AWS SDK chain (AWS_PROFILE, AWS_ENDPOINT_URL, …); the region from the spec.\n' +
+        'Credentials and endpoint come from the AWS SDK chain (AWS_PROFILE, AWS_ENDPOINT_URL, …); the region from the spec\n' +
+        "(list and get-spec: --region, else the SDK's). -f defaults to ./cluster.yaml when it exists.\n" +
         'Example: kubeaz validate -f cluster.yaml && kubeaz create -f cluster.yaml',
     );
 
   specCommands(program);
   clusterCommands(program);
+  findCommands(program);
   toolCommands(program);
   usageErrors(program);
   for (const c of program.commands) usageErrors(c);
@@ -164,10 +181,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
 
 /** validate, cost, and the commands that build and change the cluster: create, plan, rollout, backup-etcd. */
 function specCommands(program: Command): void {
-  program
-    .command('validate')
+  specFileOption(program.command('validate'))
     .description('check the spec and report every problem at once with its path and line; no AWS call')
-    .requiredOption('-f, --file <cluster.yaml>', 'the cluster spec')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/validate.js')).validateCommand(opts as never), o, 'validate'));
 
@@ -331,6 +346,35 @@ function clusterCommands(program: Command): void {
     )
     .action((target: string, o) =>
       run(async (opts) => (await import('../commands/logs.js')).logsCommand(target, opts as never), o, 'logs'),
+    );
+}
+
+/** The commands that find clusters without a spec: list, get-spec. */
+function findCommands(program: Command): void {
+  const account = (cmd: Command) =>
+    cmd
+      .option('--profile <name>', 'AWS shared-config profile (default: the SDK credential chain: env, profile, SSO, instance role)')
+      .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+      .option('--debug', 'print stack traces of errors');
+
+  account(program.command('list'))
+    .description(
+      "every kubeaz cluster of the account, found by kubeaz's tags (no spec needed): name, environment, region, Kubernetes version, masters, node groups, created",
+    )
+    .option('--region <region>', "the region to look in (default: the SDK's, from AWS_REGION or the profile)")
+    .option('--all-regions', 'look in every region enabled for the account (EC2 DescribeRegions), a few at a time')
+    .addOption(
+      numberOption('--concurrency <n>', 'regions read at once with --all-regions (1 to 32)', { min: 1, max: 32, integer: true }, '4'),
+    )
+    .action((o) => run(async (opts) => (await import('../commands/list.js')).listCommand(opts as never), o, 'list'));
+
+  account(program.command('get-spec'))
+    .description('print the spec the cluster was last created from, kept in its bucket (after a destroy too, while the backups are kept)')
+    .argument('<cluster-id>', 'NAME-ENVIRONMENT, as metadata.name and metadata.environment make it (kubeaz list shows them)')
+    .option('--region <region>', 'the region the cluster lives in: refused when its bucket is elsewhere (default: wherever its bucket is)')
+    .addHelpText('after', '\nExample: kubeaz get-spec demo-dev > cluster.yaml')
+    .action((id: string, o) =>
+      run(async (opts) => (await import('../commands/get-spec.js')).getSpecCommand(id, opts as never), o, 'get-spec'),
     );
 }
 

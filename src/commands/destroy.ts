@@ -101,7 +101,9 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
       s.progress.emit({
         type: 'info',
         message:
-          `kept the bucket ${backups.bucket} with its ${backups.snapshots} etcd snapshot(s) in ${backups.location} (newest ${backups.newest}) and the cluster's CAs in s3://${backups.bucket}/pki/ ` +
+          `kept the bucket ${backups.bucket} with its ${backups.snapshots} etcd snapshot(s) in ${backups.location} (newest ${backups.newest}), the cluster's CAs in s3://${backups.bucket}/pki/` +
+          (backups.spec ? ` and the spec it was last created from in ${backups.spec} (kubeaz get-spec ${s.clusterId} prints it)` : '') +
+          ' ' +
           `(${run.removedFromBucket} other object version(s) removed); kubeaz create brings the cluster back from them, kubeaz destroy --delete-backups deletes them`,
       });
       s.progress.emit({

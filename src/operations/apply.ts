@@ -8,7 +8,14 @@
  *   create exits 1 naming them (adding a group and removing another is thus two steps: the new one
  *   comes up first; the old one goes when the user says so).
  * - Nothing to change: no question, no pre-flight, zero mutating calls, exit 0.
+ * - A run that ends well keeps the spec in the cluster's bucket (`spec/cluster.yaml`, for `kubeaz
+ *   get-spec`): a record like the state document, not a planned change; written only when the
+ *   bucket holds another (so a no-op stays at zero mutating calls, but for the first run on a
+ *   cluster an older kubeaz made).
  */
+import { describeAwsError } from '../aws/errors.js';
+import { bucketName } from '../model/names.js';
+import { SPEC_OBJECT, storedSpecText } from '../model/stored-spec.js';
 import { GENERATION_TAG } from '../model/types.js';
 import { newGeneration } from '../engine/context.js';
 import { hasChanges, type Plan } from '../engine/compare.js';
@@ -16,7 +23,7 @@ import { deleteOrphans } from '../engine/destroy.js';
 import { preflight } from '../engine/preflight.js';
 import { reconcile, type ActionRecord, type ReconcileResult } from '../engine/reconcile.js';
 import type { DesiredGraph } from '../model/types.js';
-import { HANDLERS } from '../resources/index.js';
+import { HANDLERS, holdsSpec, recordedSpec, writeSpec, type RecordedSpec } from '../resources/index.js';
 import type { Actual } from '../resources/types.js';
 import type { StateDocument } from '../state/local.js';
 import { clusterEndpoint } from './endpoint.js';
@@ -71,6 +78,25 @@ interface Run {
   deleted: ApplyReport['deleted'];
   pendingDeletes: Actual[];
   doc?: StateDocument;
+  /** the spec the bucket held when the run looked (undefined: no bucket of the cluster's yet) */
+  recorded?: RecordedSpec;
+}
+
+/**
+ * The spec the cluster was created from, kept in its bucket once the run ended well (unless the
+ * bucket holds this very text already); not writing it is a warning, not a failure of the create.
+ */
+async function keepSpec(run: Run, bucketExists: boolean): Promise<void> {
+  const { s } = run;
+  const text = storedSpecText(s.spec);
+  if (holdsSpec(run.recorded, text) || (!run.recorded && !bucketExists)) return;
+  const bucket = run.recorded?.bucket ?? bucketName(s.clusterId, s.ctx.accountId);
+  try {
+    await writeSpec(s.ctx, bucket, text);
+    s.progress.emit({ type: 'info', message: `kept the spec in s3://${bucket}/${SPEC_OBJECT} (kubeaz get-spec ${s.clusterId} prints it)` });
+  } catch (e) {
+    s.progress.emit({ type: 'warn', message: `could not keep the spec in s3://${bucket}/${SPEC_OBJECT}: ${describeAwsError(e)}` });
+  }
 }
 
 function finish(run: Run, code: number, ok: boolean, actions: ActionRecord[], extra: Record<string, unknown> = {}): number {
@@ -119,6 +145,7 @@ export async function applyCluster(s: Session, r: ApplyRequest, ui: ApplyUi): Pr
     if (prior) s.ctx.stateIds = Object.fromEntries(Object.entries(prior.resources).map(([k, a]) => [k, a.id]));
     const planned = await planAgainst(s, { updateImages: Boolean(r.updateImages) });
     const plan = (run.plan = planned.plan);
+    run.recorded = await recordedSpec(s.ctx); // from the pass's listing of the bucket: no call
     const { observed, graph, deletions } = planned;
     const fromVpc = observed.get('vpc')?.tags[GENERATION_TAG];
     s.ctx.generation = fromVpc ?? (prior && prior.phase !== 'destroyed' ? prior.generation : newGeneration());
@@ -138,6 +165,7 @@ export async function applyCluster(s: Session, r: ApplyRequest, ui: ApplyUi): Pr
     if (!hasChanges(plan)) {
       doc.phase = 'ready';
       await s.state.write(doc);
+      await keepSpec(run, false);
       if (plan.irsaSwitch) s.progress.emit({ type: 'info', message: plan.irsaSwitch.text });
       for (const u of plan.imageUpdate ?? []) s.progress.emit({ type: 'info', message: u.text });
       s.progress.emit({
@@ -266,6 +294,8 @@ async function conclude(run: Run, result: ReconcileResult, deleteFailed: boolean
       message: `${a.key} now launches launch template version ${String(c.to)}; its running instances still run version ${String(c.from)}: \`kubeaz rollout -f ${r.file}\` replaces them`,
     });
   }
+  // a run that applied everything keeps the spec it applied (before the totals, which count the write)
+  if (result.ok && !deleteFailed && !run.pendingDeletes.length) await keepSpec(run, true);
   const seconds = (Date.now() - run.started) / 1000;
   s.progress.emit({
     type: 'info',

@@ -9,7 +9,7 @@ import { everything } from '../engine/observe.js';
 import { clusterAbsent, heldElsewhere, notFoundMessage } from '../engine/ownership.js';
 import { ETCD_PREFIX, listSnapshots, newestSnapshot, SNAPSHOT_READ_CALLS } from '../etcd/snapshots.js';
 import { bucketName } from '../model/names.js';
-import { DESTROY_SWEEP, HANDLERS, retainBackupsOnly } from '../resources/index.js';
+import { DESTROY_SWEEP, HANDLERS, recordedSpec, retainBackupsOnly } from '../resources/index.js';
 import type { Actual } from '../resources/types.js';
 import type { Session } from './session.js';
 
@@ -25,7 +25,7 @@ export interface DestroyPreview {
   byKind: Record<string, number>;
   vpcId: string | null;
   bucket: { name: string; exists: boolean; kept: boolean; etcdSnapshots: number };
-  /** etcd backups kept (the bucket stays with etcd/ and pki/) */
+  /** etcd backups kept (the bucket stays with etcd/, pki/ and spec/) */
   backupsKept: boolean;
   /** what stays although owned (a public zone kubeaz adopted; the bucket holding backups) */
   kept: Array<{ key: string; kind: string; id: string }>;
@@ -68,6 +68,8 @@ export interface KeptBackups {
   location: string;
   snapshots: number;
   newest: string | null;
+  /** the spec the cluster was last created from, kept beside them (get-spec prints it); null: none was kept */
+  spec: string | null;
 }
 
 export interface DestroyRun {
@@ -77,7 +79,7 @@ export interface DestroyRun {
   seconds: number;
   calls: CallCounter;
   keptBackups: KeptBackups | null;
-  /** object versions removed from the kept bucket (everything but etcd/ and pki/) */
+  /** object versions removed from the kept bucket (everything but etcd/, pki/ and spec/) */
   removedFromBucket: number;
 }
 
@@ -92,13 +94,15 @@ export async function destroyCluster(s: Session, r: DestroyRequest): Promise<Des
     if (clusterAbsent(observed)) return { absent: notFoundMessage(s.ctx) };
     const elsewhere = heldElsewhere(s.ctx);
     if (elsewhere) s.progress.emit({ type: 'warn', message: `${elsewhere}: not ours, left alone` });
-    // A bucket holding etcd snapshots stays (with etcd/ and pki/ only) unless --delete-backups.
+    // A bucket holding etcd snapshots stays (with etcd/, pki/ and spec/ only) unless --delete-backups.
     s.ctx.deleteBackups = Boolean(r.deleteBackups);
     const bucket = bucketName(s.clusterId, s.ctx.accountId);
     // Only the bucket observe proved ours (a bucket of this name in another region is not).
     const ownsBucket = observed.some((a) => a.kind === 'bucket');
     const snapshots = r.deleteBackups || !ownsBucket ? [] : ((await listSnapshots(await s.aws.s3(), bucket, s.ctx.accountId)) ?? []);
     const keepBackups = snapshots.length > 0;
+    // the spec kept beside them, from the observe pass's listing of the bucket: no call of its own
+    const spec = keepBackups ? await recordedSpec(s.ctx) : undefined;
     const kept = (a: Actual): boolean => isAdoptedZone(a) || (keepBackups && (a.kind === 'bucket' || a.kind === 'pki'));
     // What will go, shown before the question (terraform destroy's plan; kops delete cluster's list).
     const preview = destroyPreview(observed, kept, { bucket, snapshots: snapshots.length, deleteBackups: Boolean(r.deleteBackups) });
@@ -135,7 +139,13 @@ export async function destroyCluster(s: Session, r: DestroyRequest): Promise<Des
     if (keepBackups && finished) removedFromBucket = await retainBackupsOnly(await s.aws.s3(), bucket, s.ctx.accountId);
     const seconds = (Date.now() - started) / 1000;
     const keptBackups = keepBackups
-      ? { bucket, location: `s3://${bucket}/${ETCD_PREFIX}`, snapshots: snapshots.length, newest: newestSnapshot(snapshots)?.key ?? null }
+      ? {
+          bucket,
+          location: `s3://${bucket}/${ETCD_PREFIX}`,
+          snapshots: snapshots.length,
+          newest: newestSnapshot(snapshots)?.key ?? null,
+          spec: spec?.etag ? `s3://${spec.bucket}/${spec.key}` : null,
+        }
       : null;
     if (finished) await s.state.remove();
     return { preview, foreign, result, seconds, calls: s.aws.counter, keptBackups, removedFromBucket };

@@ -31,6 +31,7 @@ import { BUCKET_SSE, emptyBucket, unlessUnset } from '../aws/s3.js';
 import { ETCD_PREFIX, listSnapshots } from '../etcd/snapshots.js';
 import { BOOT_PREFIX } from '../records/boot.js';
 import { AGENT_PREFIX } from '../model/agent.js';
+import { SPEC_PREFIX } from '../model/stored-spec.js';
 import { tagDiff } from '../aws/tags.js';
 import type { LifecycleRule } from '../model/types.js';
 import { change, drain, toTagList, whenVisible } from './common.js';
@@ -307,13 +308,16 @@ export const bucket: ResourceHandler<'bucket', BucketObserved> = {
  * Where kubeaz (and the cluster's own agents) writes in the bucket; anything else is someone else's.
  * boot/ holds every instance's boot report (terminated instances' too, until destroy).
  */
-export const KUBEAZ_PREFIXES = ['bootstrap/', 'pki/', ETCD_PREFIX, 'kubeaz/', AGENT_PREFIX, BOOT_PREFIX] as const;
-
-/** What a bucket kept for its backups holds: the etcd snapshots and the PKI they are only valid with. */
-export const RETAINED_PREFIXES = [ETCD_PREFIX, 'pki/'] as const;
+export const KUBEAZ_PREFIXES = ['bootstrap/', 'pki/', ETCD_PREFIX, 'kubeaz/', AGENT_PREFIX, BOOT_PREFIX, SPEC_PREFIX] as const;
 
 /**
- * destroy of a cluster whose bucket holds etcd snapshots: everything but etcd/ and pki/ goes
+ * What a bucket kept for its backups holds: the etcd snapshots, the PKI they are only valid with,
+ * and the spec the cluster was last created from (`kubeaz get-spec` reads it back).
+ */
+export const RETAINED_PREFIXES = [ETCD_PREFIX, 'pki/', SPEC_PREFIX] as const;
+
+/**
+ * destroy of a cluster whose bucket holds etcd snapshots: everything but etcd/, pki/ and spec/ goes
  * (every version and delete marker); the bucket, its settings and tags stay, so `create` adopts it.
  */
 export async function retainBackupsOnly(s3: S3Client, name: string, owner: string): Promise<number> {

@@ -95,6 +95,16 @@ export { observedDesired, observedInstances } from './auto-scaling-group.js';
 export { masterRenderings } from './master-renderings.js';
 export { recordedImages } from './launch-template.js';
 export { consoleOutput, groupInstances, instanceById, INSTANCE_CALLS, type ClusterInstance } from './instances.js';
+export {
+  bucketRegion,
+  bucketTags,
+  objectText,
+  taggedScalingGroups,
+  taggedVpcs,
+  type TaggedGroup,
+  type TaggedVpc,
+} from './cluster-inventory.js';
+export { holdsSpec, recordedSpec, writeSpec, type RecordedSpec } from './stored-spec.js';
 
 /**
  * A kind's handler as the engine sees it: for any kind, Actuals in and out (the registry already

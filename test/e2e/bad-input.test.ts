@@ -262,7 +262,11 @@ describe('bad input', () => {
       [['rollout', '-f', f, '--yes', '--min-healthy-percentage', '150'], /'150' is invalid.*; see 'kubeaz rollout --help'$/],
       [['plan', '-f', f, '--output', 'yaml'], /'yaml' is invalid.*; see 'kubeaz plan --help'$/],
       [['status', '-f', f, '--nosuch'], /unknown option '--nosuch'; see 'kubeaz status --help'$/],
-      [['create', '--yes'], /required option '-f, --file <cluster.yaml>' not specified; see 'kubeaz create --help'$/],
+      // no -f and no ./cluster.yaml where it runs (the repository's root holds cluster.example.yaml only)
+      [
+        ['create', '--yes'],
+        /^error: no spec file: pass -f FILE, or run where \.\/cluster\.yaml is \(there is none in \/\S*\); see 'kubeaz create --help'$/,
+      ],
       [['nosuch', '-f', f], /unknown command 'nosuch'; see 'kubeaz --help'$/],
       [
         ['create', '-f', f, '--yes', '--state', 'ftp://bucket/x'],

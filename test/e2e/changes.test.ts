@@ -128,7 +128,8 @@ describe('changes', { shuffle: false }, () =>
       ]);
       const { r, out } = await create();
       expect(r.code, r.stderr).toBe(0);
-      expect(mutating(out)).toEqual(['autoscaling:CreateOrUpdateTags×1', 'autoscaling:UpdateAutoScalingGroup×1']);
+      // and the spec kept in the bucket for get-spec (issue 21): written once the run ended well
+      expect(mutating(out)).toEqual(['autoscaling:CreateOrUpdateTags×1', 'autoscaling:UpdateAutoScalingGroup×1', 's3:PutObject×1']);
       console.log(`resize: ${out.calls.total} calls, mutating ${mutating(out).join(', ')}`);
       const g = await group('general');
       expect([g?.MinSize, g?.MaxSize, g?.DesiredCapacity]).toEqual([2, 5, 3]);
@@ -188,10 +189,12 @@ describe('changes', { shuffle: false }, () =>
       const del = await create(['--allow-delete']);
       expect(del.r.code, del.r.stderr).toBe(0);
       expect(del.out.deleted.map((d) => d.key)).toEqual(['hook/extra', 'asg/extra', 'lt/extra']);
+      // the refused run kept no spec; this one, which applied the spec in full, keeps it
       expect(mutating(del.out)).toEqual([
         'autoscaling:DeleteAutoScalingGroup×1',
         'autoscaling:DeleteLifecycleHook×1',
         'ec2:DeleteLaunchTemplate×1',
+        's3:PutObject×1',
       ]);
       console.log(`remove a group: ${del.out.calls.total} calls, mutating ${mutating(del.out).join(', ')}`);
       expect(await group('extra')).toBeUndefined();
@@ -215,6 +218,7 @@ describe('changes', { shuffle: false }, () =>
         'ec2:CreateLaunchTemplateVersion×1',
         'ec2:CreateTags×1',
         'ec2:ModifyLaunchTemplate×1',
+        's3:PutObject×1',
       ]);
       expect(out.calls.byAction['autoscaling:StartInstanceRefresh']).toBeUndefined();
       console.log(`instance type change: ${out.calls.total} calls, mutating ${mutating(out).join(', ')}`);

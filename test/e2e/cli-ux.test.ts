@@ -119,6 +119,8 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
       'destroy',
       'status',
       'logs',
+      'list',
+      'get-spec',
       'schema',
       'version',
       'completion',

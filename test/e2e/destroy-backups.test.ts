@@ -153,7 +153,7 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     expect((await kubeaz(['status', '-f', file, '--output', 'json'], env)).code).toBe(0);
   });
 
-  it('destroy keeps the bucket with etcd/ and pki/ only, tagged, and says where the backups are', async () => {
+  it('destroy keeps the bucket with etcd/, pki/ and spec/ only, tagged, and says where the backups are', async () => {
     const r = await kubeaz(['destroy', '-f', file, '--yes'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`s3://${BUCKET}/etcd/`);
@@ -161,12 +161,12 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     expect(r.stderr).not.toMatch(/nothing of demo-dev remains/);
     // everything else is gone: the inventory is the one before create, plus the kept bucket
     expect(await inventory(REGION)).toEqual({ ...before, buckets: [...before.buckets!, BUCKET].sort() });
-    // every version of everything but etcd/ and pki/ is gone (no bootstrap files, no delete markers)
+    // every version of everything but etcd/, pki/ and the stored spec is gone (no bootstrap files, no delete markers)
     const keys = await versions();
-    expect(keys.filter((k) => !k.startsWith('etcd/') && !k.startsWith('pki/'))).toEqual([]);
+    expect(keys.filter((k) => !k.startsWith('etcd/') && !k.startsWith('pki/') && k !== 'spec/cluster.yaml')).toEqual([]);
     for (const k of AGENT_KEYS) expect(keys).not.toContain(k);
-    // the aescbc key too: the snapshots' Secrets are encrypted with it
-    expect(new Set(keys)).toEqual(new Set([snapKey, ...PKI_FILES.map((f) => `pki/${f}`), 'pki/encryption/key1']));
+    // the aescbc key too: the snapshots' Secrets are encrypted with it; and the spec the cluster was created from
+    expect(new Set(keys)).toEqual(new Set([snapKey, ...PKI_FILES.map((f) => `pki/${f}`), 'pki/encryption/key1', 'spec/cluster.yaml']));
     const tags = (await s3.send(new GetBucketTaggingCommand({ Bucket: BUCKET }))).TagSet ?? [];
     expect(tags.find((t) => t.Key === 'kubeaz:cluster')?.Value).toBe('demo-dev');
     expect((await s3.send(new GetBucketVersioningCommand({ Bucket: BUCKET }))).Status).toBe('Enabled');

@@ -221,8 +221,10 @@ describe('node groups that scale', { shuffle: false }, () => {
     const ids = (await group('workers')).Instances!.map((i) => i.InstanceId).sort();
     const { r, out } = await create();
     expect(r.code, r.stderr).toBe(0);
+    // and the spec kept in the bucket for get-spec (issue 21)
     expect(Object.entries(out.calls.byAction).filter(([k]) => !/:(Describe|List|Get|Head)/.test(k))).toEqual([
       ['autoscaling:UpdateAutoScalingGroup', 1],
+      ['s3:PutObject', 1],
     ]);
     const g = await group('workers');
     expect(g.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.map((o) => o.InstanceType)).toEqual(['m6i.large', 'm5.large']);

@@ -218,12 +218,15 @@ describe('security hardening', () => {
     expect(userData.every((u) => u.length > 0)).toBe(true);
     const state = await readFile(path.join(w.dir, '.kubeaz', `${ID}.json`), 'utf8');
     // what kubeaz uploads for the instances (the agent, its configuration, the add-on manifests) is
-    // code and settings, not secrets: none may carry any either
+    // code and settings, not secrets: none may carry any either; nor may the spec kept for get-spec (issue 21)
     const all = [
       ...((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'bootstrap/' }))).Contents ?? []),
       ...((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'agent/' }))).Contents ?? []),
+      ...((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'spec/' }))).Contents ?? []),
     ];
-    expect(all.map((o) => o.Key)).toEqual(expect.arrayContaining(['agent/config.json', 'bootstrap/master/addons/storageclass.yaml']));
+    expect(all.map((o) => o.Key)).toEqual(
+      expect.arrayContaining(['agent/config.json', 'bootstrap/master/addons/storageclass.yaml', 'spec/cluster.yaml']),
+    );
     // the agent's bundle is our code (the SDK in it names credential fields in its own source): it is
     // held to be byte for byte what npm run build made, so nothing of this cluster is in it
     const bundles = all.filter((o) => /^agent\/kubeaz-agent-[a-f0-9]{64}\.mjs$/.test(o.Key!));

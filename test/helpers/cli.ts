@@ -16,7 +16,7 @@ export interface CliResult {
 export function kubeaz(
   args: string[],
   env: Record<string, string | undefined> = {},
-  opts: { timeoutMs?: number; onSpawn?: (pid: number) => void } = {},
+  opts: { timeoutMs?: number; onSpawn?: (pid: number) => void; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const fullEnv: NodeJS.ProcessEnv = {
@@ -27,7 +27,11 @@ export function kubeaz(
       ...env,
     };
     for (const [k, v] of Object.entries(fullEnv)) if (v === undefined) delete fullEnv[k];
-    const child = spawn(process.execPath, [BIN, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: fullEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    });
     if (child.pid) opts.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
