@@ -223,6 +223,10 @@ function specCommands(program: Command): void {
     .option('--cacert <file>', 'CA certificate for --etcd-endpoint')
     .option('--cert <file>', 'client certificate for --etcd-endpoint')
     .option('--key <file>', 'client key for --etcd-endpoint')
+    .option(
+      '--etcd-cluster-id <hex>',
+      'the etcd cluster id --etcd-endpoint must reach (hex), when the masters have recorded none (etcd/control-plane/cluster-id.json)',
+    )
     .option('--list', 'list the snapshots in the bucket')
     .option('--prune', 'apply the retention policy now')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
