@@ -92,7 +92,7 @@ export { retainBackupsOnly } from './bucket.js';
 export { observedDesired, observedInstances } from './auto-scaling-group.js';
 export { masterRenderings } from './master-renderings.js';
 export { recordedImages } from './launch-template.js';
-export { consoleOutput, groupInstances, instanceById, type ClusterInstance } from './instances.js';
+export { consoleOutput, groupInstances, inServiceInstances, instanceById, type ClusterInstance } from './instances.js';
 
 /**
  * A kind's handler as the engine sees it: for any kind, Actuals in and out (the registry already
