@@ -8,6 +8,7 @@ import { iamUsers, publicRecords, publicZone } from './foreign-holders.js';
 import { images, keyPair } from './images.js';
 import { instanceTypeOfferings, instanceTypeSizes, zones } from './offerings.js';
 import { publicAccess } from './public-access.js';
+import { iamPolicies } from './references.js';
 import { elasticIps, vpcs } from './quotas.js';
 import type { AnyClusterRule, AnyPreflightCheck } from './types.js';
 import { versionSkew } from './version-skew.js';
@@ -30,6 +31,7 @@ export const PREFLIGHT_CHECKS: readonly AnyPreflightCheck[] = [
   publicZone,
   publicRecords,
   iamUsers,
+  iamPolicies,
   publicAccess,
 ];
 

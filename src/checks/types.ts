@@ -60,6 +60,7 @@ export const PREFLIGHT_ORDER = [
   'public-zone',
   'dns-record',
   'iam-user',
+  'iam-policy',
   'public-access',
 ] as const;
 export type PreflightName = (typeof PREFLIGHT_ORDER)[number];

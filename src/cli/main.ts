@@ -282,13 +282,17 @@ function specCommands(program: Command): void {
     .option('--cacert <file>', 'CA certificate for --etcd-endpoint')
     .option('--cert <file>', 'client certificate for --etcd-endpoint')
     .option('--key <file>', 'client key for --etcd-endpoint')
+    .option(
+      '--etcd-cluster-id <hex>',
+      'the etcd cluster id --etcd-endpoint must reach (hex), when the masters have recorded none (etcd/control-plane/cluster-id.json)',
+    )
     .option('--list', 'list the snapshots in the bucket')
     .option('--prune', 'apply the retention policy now')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/backup-etcd.js')).backupEtcdCommand(opts as never), o, 'backup-etcd'));
 }
 
-/** The commands that read or remove the cluster: kubeconfig, destroy, status, logs. */
+/** The commands that read or remove the cluster: kubeconfig, destroy, status, logs, ssh. */
 function clusterCommands(program: Command): void {
   common(program.command('kubeconfig'))
     .description(
@@ -347,6 +351,20 @@ function clusterCommands(program: Command): void {
     .action((target: string, o) =>
       run(async (opts) => (await import('../commands/logs.js')).logsCommand(target, opts as never), o, 'logs'),
     );
+
+  common(program.command('ssh'))
+    .description('open a shell on an instance of the cluster through AWS Systems Manager Session Manager (no port 22, no key pair)')
+    .argument('<instance-id|group>', 'an instance of the cluster (i-…), or a group (master, a node group): one of its InService instances')
+    .addOption(
+      numberOption('--index <n>', "a group's Nth InService instance, by instance id (default 0)", { min: 0, max: 1000, integer: true }),
+    )
+    .addHelpText(
+      'after',
+      '\nRuns `aws ssm start-session --target <id> --region <region>` (the AWS CLI and the session-manager-plugin must be on\n' +
+        "PATH; kubeaz says where to get them). Every instance's role lets its SSM agent open sessions; no port is opened.\n" +
+        'Examples: kubeaz ssh -f cluster.yaml master · kubeaz ssh -f cluster.yaml workers --index 1 · kubeaz ssh -f cluster.yaml i-0123456789abcdef0',
+    )
+    .action((target: string, o) => run(async (opts) => (await import('../commands/ssh.js')).sshCommand(target, opts as never), o, 'ssh'));
 }
 
 /** The commands that find clusters without a spec: list, get-spec. */

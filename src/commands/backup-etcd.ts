@@ -1,6 +1,7 @@
 /**
  * kubeaz backup-etcd: an etcd snapshot now, into s3://<bucket>/etcd/<YYYYMMDDTHHMMSSZ>.db.
- *   --etcd-endpoint URL   take it ourselves through etcd's gRPC Maintenance/Snapshot stream
+ *   --etcd-endpoint URL   take it ourselves through etcd's gRPC Maintenance/Snapshot stream, from
+ *                         an etcd whose cluster id is the one the masters recorded (or --etcd-cluster-id)
  *   (default)             ask the master through SSM Run Command to run its installed backup
  *   --list                the snapshots with key, time, size, sha256, age
  *   --prune               apply the retention policy now (planRetention; never the newest)
@@ -8,7 +9,7 @@
 import { silentProgress, ConsoleProgress } from '../engine/progress.js';
 import { ETCD_PREFIX } from '../etcd/snapshots.js';
 import { bucketName } from '../model/names.js';
-import { age, backupViaSsm, directBackup, listBackups, mib, pruneBackups } from '../operations/backup.js';
+import { age, backupViaSsm, directBackup, etcdEndpoints, listBackups, mib, pruneBackups } from '../operations/backup.js';
 import { openSession, UsageError, type GlobalOptions, type Session } from '../operations/session.js';
 import { table } from './output.js';
 
@@ -17,6 +18,7 @@ export interface BackupEtcdOptions extends GlobalOptions {
   cacert?: string;
   cert?: string;
   key?: string;
+  etcdClusterId?: string;
   list?: boolean;
   prune?: boolean;
   output?: string;
@@ -25,8 +27,10 @@ export interface BackupEtcdOptions extends GlobalOptions {
 export async function backupEtcdCommand(opts: BackupEtcdOptions): Promise<number> {
   const modes = [opts.list, opts.prune, opts.etcdEndpoint !== undefined].filter(Boolean).length;
   if (modes > 1) throw new UsageError('use one of --list, --prune and --etcd-endpoint at a time');
-  if (!opts.etcdEndpoint && (opts.cacert || opts.cert || opts.key))
-    throw new UsageError('--cacert, --cert and --key go with --etcd-endpoint');
+  if (!opts.etcdEndpoint && (opts.cacert || opts.cert || opts.key || opts.etcdClusterId !== undefined))
+    throw new UsageError('--cacert, --cert, --key and --etcd-cluster-id go with --etcd-endpoint');
+  // every URL checked (plain http:// only to loopback) before any AWS call
+  if (opts.etcdEndpoint !== undefined) etcdEndpoints(opts);
   const json = opts.output === 'json';
   const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
   try {

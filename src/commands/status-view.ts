@@ -166,6 +166,9 @@ export function renderStatus(
   );
   for (const o of r.orphans) out.push(...wrap(`orphan: ${o.key} (${o.kind} ${o.id}) is owned by the cluster but not in the spec`));
   for (const u of r.imageUpdate ?? []) out.push(...wrap(`note: ${u.text}`));
+  // the public zone's delegation (not delegated: one of the warnings below)
+  if (r.dns && !('error' in r.dns) && r.dns.delegation?.state !== 'not-delegated') out.push(...wrap(`dns: ${r.dns.text}`));
+  if (r.dns && 'error' in r.dns) out.push(...wrap(`dns: ${r.dns.error}`));
   for (const w of r.warnings) out.push(...wrap(`warning: ${w}`));
   const present = r.resources.filter((x) => x.status === 'present').length;
   const failing = r.health.filter((h) => !h.ok).length;

@@ -2,9 +2,10 @@
  * Pre-flight: before the first mutating call of a create, check in one pass what would make it fail
  * half-way, and report every failure at once. Reads only. The checks are named and registered in
  * checks/ (PREFLIGHT_CHECKS: quotas, zones and instance-type offerings, images and the key pair,
- * names others hold, the account's S3 Block Public Access); this runs each whose declared input is
- * there, all at once, and reports their failures in PREFLIGHT_ORDER. A check that cannot read what
- * it needs says so ("could not check: …") under its own name.
+ * names others hold, the managed policies the spec names, the account's S3 Block Public Access);
+ * this runs each whose declared input is there, all at once, and reports their failures in
+ * PREFLIGHT_ORDER. A check that cannot read what it needs says so ("could not check: …") under its
+ * own name.
  */
 import { describeAwsError } from '../aws/errors.js';
 import { PREFLIGHT_CHECKS, PREFLIGHT_ORDER, sharedReads, type PreflightFacts, type PreflightFailure } from '../checks/index.js';

@@ -14,7 +14,15 @@ import {
 } from '@aws-sdk/client-s3';
 import { errorCode, isNotFound, KubeazError } from '../aws/errors.js';
 import { planRetention, snapshotKey, snapshotTime } from './retention.js';
-import { ETCD_PREFIX, parseRestoreRecord, restoreRecordKey, type RestoreRecord } from '../records/etcd.js';
+import {
+  clusterIdRecordKey,
+  ETCD_PREFIX,
+  parseClusterIdRecord,
+  parseRestoreRecord,
+  restoreRecordKey,
+  type ClusterIdRecord,
+  type RestoreRecord,
+} from '../records/etcd.js';
 
 export { ETCD_PREFIX, type RestoreRecord } from '../records/etcd.js';
 
@@ -45,6 +53,29 @@ export async function readRestoreRecord(
   }
   const r = parseRestoreRecord(text);
   return r instanceof Error ? { invalid: `${RESTORE_RECORD_KEY}: ${r.message}` } : r;
+}
+
+/** Where the masters record the etcd cluster id after every init and restore. */
+export const CLUSTER_ID_RECORD_KEY = clusterIdRecordKey();
+
+/** The etcd cluster id the masters recorded, undefined when there is none; a record that does not parse is reported as such. */
+export async function readClusterIdRecord(
+  s3: S3Client,
+  Bucket: string,
+  owner?: string,
+): Promise<ClusterIdRecord | { invalid: string } | undefined> {
+  let text: string;
+  try {
+    const out = await s3.send(
+      new GetObjectCommand({ Bucket, Key: CLUSTER_ID_RECORD_KEY, ...(owner ? { ExpectedBucketOwner: owner } : {}) }),
+    );
+    text = (await out.Body?.transformToString()) ?? '';
+  } catch (e) {
+    if (isNotFound(e) || errorCode(e) === 'NoSuchKey') return undefined;
+    throw e;
+  }
+  const r = parseClusterIdRecord(text);
+  return r instanceof Error ? { invalid: `${CLUSTER_ID_RECORD_KEY}: ${r.message}` } : r;
 }
 
 export interface SnapshotObject {

@@ -463,7 +463,7 @@ export function agentStatements(bucketArn: string): Statement[] {
 }
 
 /**
- * A node's role: the agent's own calls only. No EC2 reads: the kubelet runs with
+ * A node's role: the agent's own calls and Session Manager's channel only. No EC2 reads: the kubelet runs with
  * --cloud-provider=external and never calls EC2 (kops' node policy keeps DescribeInstances/Regions
  * for its nodeup; kubeaz's agent makes no EC2 call on a node — the boot simulation records it). No
  * ECR: the kubelet's ECR credential provider is not configured, so nothing on a node would use an ECR
@@ -472,6 +472,19 @@ export function agentStatements(bucketArn: string): Statement[] {
 export function nodePolicy(bucketArn: string) {
   return doc([
     ...agentStatements(bucketArn),
+    // Session Manager (kubeaz ssh): the SSM agent's session channel only (policy-sources.ts SSM_SESSIONS); no port 22 anywhere
+    {
+      Sid: 'SsmSessions',
+      Effect: 'Allow',
+      Action: [
+        'ssm:UpdateInstanceInformation',
+        'ssmmessages:CreateControlChannel',
+        'ssmmessages:CreateDataChannel',
+        'ssmmessages:OpenControlChannel',
+        'ssmmessages:OpenDataChannel',
+      ],
+      Resource: '*',
+    },
     { Sid: 'ReadJoin', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucketArn}/join/*`] },
     // a key not there yet answers NoSuchKey (not AccessDenied) when listing is allowed: the agent waits for join/
     // (agent/ is not listed: create uploads everything there before any instance starts)

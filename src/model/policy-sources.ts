@@ -191,6 +191,24 @@ export const SSM_AGENT: PolicySource = {
   ],
 };
 
+/**
+ * Session Manager on the nodes and loadbalancers (`kubeaz ssh`; eksctl's `ssh.enableSsm`): the SSM
+ * agent's Session Manager channel and nothing else — no Run Command, no inventory, no parameters.
+ * The masters have these actions within SSM_AGENT.
+ */
+export const SSM_SESSIONS: PolicySource = {
+  caller: 'amazon-ssm-agent on nodes and loadbalancers (AL2023 ships it), Session Manager only',
+  source:
+    'AWS Systems Manager User Guide, "Step 2: Verify or add instance permissions for Session Manager" (session-manager-getting-started-instance-profile.html), its Session Manager-only statement: the actions of the AWS managed policy AWSCloud9SSMInstanceProfile, version v1 (default, created 2020-05-14)',
+  upstream: [
+    'ssm:UpdateInstanceInformation',
+    'ssmmessages:CreateControlChannel',
+    'ssmmessages:CreateDataChannel',
+    'ssmmessages:OpenControlChannel',
+    'ssmmessages:OpenDataChannel',
+  ],
+};
+
 export type AgentRole = 'master' | 'node' | 'loadbalancer';
 
 /** One action of the node agent: where in src/agent/ it is called, and which boot-sim scenario makes it. */

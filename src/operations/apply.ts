@@ -26,6 +26,7 @@ import type { DesiredGraph } from '../model/types.js';
 import { HANDLERS, holdsSpec, recordedSpec, writeSpec, type RecordedSpec } from '../resources/index.js';
 import type { Actual } from '../resources/types.js';
 import type { StateDocument } from '../state/local.js';
+import { publicZoneDns, type PublicZoneDns } from './dns.js';
 import { clusterEndpoint } from './endpoint.js';
 import { planAgainst } from './plan.js';
 import { summarizeCalls, type Session } from './session.js';
@@ -115,12 +116,19 @@ function finish(run: Run, code: number, ok: boolean, actions: ActionRecord[], ex
 }
 
 /** Where the API is and what to run next (kops and eksctl end the same way); printed, and carried in the JSON. */
-async function nextSteps(run: Run): Promise<{ api: { endpoint: string; via: string } | null; next: string[] }> {
+async function nextSteps(
+  run: Run,
+): Promise<{ api: { endpoint: string; via: string } | null; next: string[]; publicZone?: Omit<PublicZoneDns, 'text'> }> {
   const s = run.s;
   const api = await clusterEndpoint(s).then(
     (e) => ({ endpoint: e.server, via: e.via }),
     () => null,
   );
+  // a zone kubeaz made answers nobody until the parent domain delegates to it: said on the run that made it
+  // (a no-op create makes no extra call; status checks the delegation every time)
+  const madeZone = run.result?.actions.some((a) => a.key === 'zone/public' && a.action === 'create');
+  const zone = madeZone && run.result ? await publicZoneDns(s, run.result.actuals, false) : undefined;
+  if (zone) s.progress.emit({ type: 'info', message: zone.text });
   const next = [`kubeaz kubeconfig -f ${run.r.file}`, 'kubectl get nodes', `kubeaz status -f ${run.r.file}`];
   if (api)
     s.progress.emit({
@@ -131,7 +139,8 @@ async function nextSteps(run: Run): Promise<{ api: { endpoint: string; via: stri
     type: 'info',
     message: `next: ${next[0]} && ${next[1]}   (the nodes join within minutes of the instances starting; ${next[2]} checks them)`,
   });
-  return { api, next };
+  if (!zone) return { api, next };
+  return { api, next, publicZone: { domain: zone.domain, zoneId: zone.zoneId, nameServers: zone.nameServers } };
 }
 
 export async function applyCluster(s: Session, r: ApplyRequest, ui: ApplyUi): Promise<number> {

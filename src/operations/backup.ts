@@ -8,12 +8,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { errorCode, KubeazError } from '../aws/errors.js';
-import { anyHealthy, isLeader, snapshotToFile } from '../etcd/client.js';
+import { anyHealthy, isLeader, parseEndpoint, sameId, snapshotToFile } from '../etcd/client.js';
+import { idToHex, isHexId, normalizeHexId } from '../etcd/ids.js';
+import { UsageError } from '../errors.js';
 import {
+  CLUSTER_ID_RECORD_KEY,
   ETCD_PREFIX,
   listSnapshots,
   newestSnapshot,
   pruneSnapshots,
+  readClusterIdRecord,
   snapshotSha256,
   uploadSnapshotInFreeSecond,
   SNAPSHOT_READ_CALLS,
@@ -27,7 +31,6 @@ import { NODEJS } from '../spec/versions.js';
 import { sleep } from '../util/async.js';
 import type { Session } from './session.js';
 
-/** --etcd-endpoint's URLs (comma-separated) and the client TLS files. */
 /**
  * The IAM actions backup-etcd calls (and rollout, through takeBackup): the masters found, the agent
  * asked through SSM Run Command, the snapshots listed, uploaded (--etcd-endpoint) and pruned.
@@ -40,11 +43,99 @@ export const BACKUP_CALLS: readonly string[] = [
   ...SNAPSHOT_WRITE_CALLS,
 ];
 
+/** --etcd-endpoint's URLs (comma-separated), the client TLS files and the cluster id the etcd must have. */
 export interface EtcdAccess {
   etcdEndpoint?: string;
   cacert?: string;
   cert?: string;
   key?: string;
+  /** hex: the etcd cluster id to expect when the masters recorded none (or another one) */
+  etcdClusterId?: string;
+}
+
+const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|\[?::1\]?)$/i;
+
+/**
+ * --etcd-endpoint's URLs, each checked before anything is asked: a URL, and plain http:// only to
+ * this machine's loopback (a tunnel's end): elsewhere the snapshot — every Secret — would cross a
+ * network unencrypted and unauthenticated, from an etcd nobody proved to be the cluster's.
+ * --etcd-cluster-id, when given, is a hex uint64. A UsageError (exit 2) names what is wrong.
+ */
+export function etcdEndpoints(opts: EtcdAccess): string[] {
+  const endpoints = (opts.etcdEndpoint ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (!endpoints.length) throw new UsageError('--etcd-endpoint names no URL');
+  for (const e of endpoints) {
+    parseEndpoint(e);
+    const u = new URL(e);
+    if (u.protocol === 'http:' && !LOOPBACK.test(u.hostname))
+      throw new UsageError(
+        `--etcd-endpoint ${e}: plain http:// is refused away from loopback (the snapshot holds every Secret of the cluster); use https:// with --cacert, --cert and --key, or a tunnel to 127.0.0.1`,
+      );
+  }
+  if (opts.etcdClusterId !== undefined && !isHexId(opts.etcdClusterId))
+    throw new UsageError(`--etcd-cluster-id ${opts.etcdClusterId}: not an etcd cluster id (a hex uint64 such as cdf818194e3a8c32)`);
+  return endpoints;
+}
+
+/**
+ * The etcd cluster id the snapshot must come from: --etcd-cluster-id, else the one the masters
+ * recorded at their last init or restore; undefined when neither is there (or the record does not
+ * parse: `missing` says which) — then nothing is snapshotted (sameCluster).
+ */
+async function expectedClusterId(
+  s: Session,
+  Bucket: string,
+  given: string | undefined,
+): Promise<{ hex: string; source: string } | { missing: string }> {
+  const record = await readClusterIdRecord(await s.aws.s3(), Bucket, s.ctx.accountId);
+  const where = `s3://${Bucket}/${CLUSTER_ID_RECORD_KEY}`;
+  if (given !== undefined) {
+    const hex = normalizeHexId(given);
+    if (record && !('invalid' in record) && record.clusterId !== hex)
+      s.progress.emit({
+        type: 'warn',
+        message: `--etcd-cluster-id ${hex} is not the cluster id the masters recorded (${record.clusterId}, ${where})`,
+      });
+    return { hex, source: '--etcd-cluster-id' };
+  }
+  if (record && !('invalid' in record))
+    return { hex: record.clusterId, source: `${where} (after ${record.after} by ${record.by}, ${record.at})` };
+  return {
+    missing: record
+      ? record.invalid
+      : `no etcd cluster id is recorded in ${where} (the masters write it at every init and restore; masters an older kubeaz booted did not)`,
+  };
+}
+
+/**
+ * The member's etcd is the cluster's, or a refusal: another cluster id than expected — or none
+ * expected: an etcd kubeaz cannot tell from any other would become the cluster's newest snapshot,
+ * which a rebuilt master restores.
+ */
+function sameCluster(
+  s: Session,
+  member: { endpoint: string; status: { clusterId: string } },
+  expected: { hex: string; source: string } | { missing: string },
+): void {
+  const has = idToHex(member.status.clusterId);
+  if ('missing' in expected)
+    throw new KubeazError(
+      `${expected.missing}: kubeaz cannot tell whether the etcd at ${member.endpoint} (cluster ${has}) is ${s.clusterId}'s, and nothing was snapshotted. ` +
+        `If it is, run again with --etcd-cluster-id ${has}`,
+      'NoEtcdClusterId',
+      'etcd',
+    );
+  if (!sameId({ dec: member.status.clusterId }, { hex: expected.hex }))
+    throw new KubeazError(
+      `the etcd at ${member.endpoint} is cluster ${has}, not ${s.clusterId}'s etcd cluster ${expected.hex} (${expected.source}): ` +
+        `refusing to store its snapshot as the cluster's (a rebuilt master restores the newest); nothing was snapshotted`,
+      'ForeignEtcd',
+      'etcd',
+    );
+  s.progress.emit({ type: 'info', message: `${member.endpoint} is etcd cluster ${expected.hex}, as ${expected.source} says` });
 }
 
 /** The systemd unit the master's bootstrap scripts of an older kubeaz install (templates/bootstrap/kubeaz-etcd-backup.service). */
@@ -132,10 +223,8 @@ export async function directBackup(s: Session, Bucket: string, opts: EtcdAccess)
   const first = new Date();
   const dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-etcd-'));
   try {
-    const endpoints = opts
-      .etcdEndpoint!.split(',')
-      .map((e) => e.trim())
-      .filter(Boolean);
+    const endpoints = etcdEndpoints(opts);
+    const expected = await expectedClusterId(s, Bucket, opts.etcdClusterId);
     const { readFile } = await import('node:fs/promises');
     const [cacert, cert, keyPem] = await Promise.all([opts.cacert, opts.cert, opts.key].map((f) => (f ? readFile(f) : undefined)));
     const tls = { ...(cacert ? { cacert } : {}), ...(cert ? { cert } : {}), ...(keyPem ? { key: keyPem } : {}) };
@@ -147,6 +236,7 @@ export async function directBackup(s: Session, Bucket: string, opts: EtcdAccess)
         'NoHealthyMember',
         'etcd',
       );
+    sameCluster(s, member, expected);
     const role = isLeader(member.status) ? 'the leader' : 'a healthy member (no leader among the endpoints given)';
     s.progress.emit({ type: 'info', message: `taking a snapshot of ${member.endpoint}: ${role}` });
     const snap = await snapshotToFile(member.endpoint, path.join(dir, 'snapshot.db'), tls, {

@@ -22,7 +22,7 @@ import { CALLS_OF_CHECKS } from '../checks/index.js';
 import { deriveGraph } from '../model/derive.js';
 import { iamPathOf } from '../model/names.js';
 import { OWNER_TAG, type DesiredGraph, type Kind } from '../model/types.js';
-import { DESTROY_SWEEP, HANDLERS } from '../resources/index.js';
+import { DESTROY_SWEEP, HANDLERS, INVENTORY_CALLS, STORED_SPEC_READ_CALLS } from '../resources/index.js';
 import type { KindCalls } from '../resources/types.js';
 import { clusterIdOf, type ClusterSpec } from '../spec/schema.js';
 import { parseS3Url, STATE_CALLS } from '../state/s3.js';
@@ -34,6 +34,7 @@ import { extraStatements, type OperatorPolicy, type OperatorPolicyDocument, type
 import { LOGS_CALLS } from './logs.js';
 import { ROLLOUT_CALLS } from './rollout.js';
 import { SESSION_CALLS } from './session.js';
+import { SSH_CALLS } from './ssh.js';
 import { loadCheckedSpec, loadTemplates } from './spec.js';
 import { STATUS_CALLS } from './status.js';
 
@@ -50,6 +51,9 @@ export const OPERATION_CALLS: Readonly<Record<string, readonly string[]>> = {
   kubeconfig: ENDPOINT_CALLS,
   destroy: DESTROY_CALLS,
   cost: PRICING_CALLS,
+  list: INVENTORY_CALLS,
+  'get-spec': STORED_SPEC_READ_CALLS,
+  ssh: SSH_CALLS,
 };
 
 /**

@@ -18,12 +18,21 @@ import { HANDLERS, handlerFor, observedDesired, observedInstances } from '../res
 import type { GroupCapacity } from '../resources/auto-scaling-group.js';
 import type { Actual, Change, Health } from '../resources/types.js';
 import { bootEntries, bootPhrase, bootProblems, type BootEntry, type LiveInstance } from './boots.js';
+import { publicZoneDns, type PublicZoneDns } from './dns.js';
 import { adminKubeconfig, clusterEndpoint, ENDPOINT_CALLS } from './endpoint.js';
 import type { Session } from './session.js';
 
 /** What status is asked: --wait (poll until healthy) and --api-endpoint (a tunnel to a private API). */
 /** The IAM actions status calls beyond every kind's reads: snapshots, boot reports, the endpoint. */
-export const STATUS_CALLS: readonly string[] = [...SNAPSHOT_READ_CALLS, ...BOOT_STORE_CALLS, ...ENDPOINT_CALLS];
+export const STATUS_CALLS: readonly string[] = [
+  ...SNAPSHOT_READ_CALLS,
+  ...BOOT_STORE_CALLS,
+  ...ENDPOINT_CALLS,
+  // the public zone's delegation: the zone's name servers, the parent zone found and its NS records
+  'route53:GetHostedZone',
+  'route53:ListHostedZonesByName',
+  'route53:ListResourceRecordSets',
+];
 
 export interface StatusQuery {
   wait?: string;
@@ -210,6 +219,8 @@ export interface Report {
   bootProblems: string[];
   /** information, not unhealthy: the public AL2023 parameter names another image than groups run (absent: none) */
   imageUpdate?: ImageUpdate[];
+  /** the public zone kubeaz made: its name servers and whether the parent delegates to them (absent: none, or adopted) */
+  dns?: PublicZoneDns | { domain: string; error: string };
 }
 
 export async function collectStatus(
@@ -253,7 +264,11 @@ export async function collectStatus(
   const boot = boots(s, actuals, now);
   // an unhandled rejection must not escape while kubernetesSide has not awaited it yet
   boot.catch(() => undefined);
-  const [health, backups, kubernetes, masters, bootList] = await Promise.all([
+  const dns = publicZoneDns(s, actuals, true).catch((e: unknown) => ({
+    domain: s.spec.spec.dns.publicDomain ?? 'zone/public',
+    error: `could not check the public zone's delegation: ${(e as Error).message}`,
+  }));
+  const [health, backups, kubernetes, masters, bootList, zone] = await Promise.all([
     Promise.all(
       [...byKind].map(async ([kind, list]) => {
         const h = handlerFor(HANDLERS, kind);
@@ -264,6 +279,7 @@ export async function collectStatus(
     kubernetesSide(s, actuals, opts, creds, mode, boot),
     controlPlane(s, actuals),
     boot,
+    dns,
   ]);
   const warnings = [...s.warnings];
   for (const d of duplicates) warnings.push(describeDuplicate(d, actuals.get(d.key)));
@@ -273,6 +289,8 @@ export async function collectStatus(
   if (backups && backups.count === 0) warnings.push('no etcd backup yet (a master that has not finished booting has none)');
   else if (backups?.ageMinutes !== undefined && backups.ageMinutes > 2 * interval)
     warnings.push(`the newest etcd backup is ${backups.ageMinutes} minutes old (more than twice the ${interval}-minute interval)`);
+  // a zone nobody delegates to: its names never resolve (a warning: the cluster itself is there)
+  if (zone && 'delegation' in zone && zone.delegation?.state === 'not-delegated') warnings.push(zone.text);
   const desired = new Set(graph.nodes.map((n) => n.key));
   const orphans = [...actuals.values()].filter((a) => !desired.has(a.key)).map((a) => ({ key: a.key, kind: a.kind, id: a.id }));
   // an API that does not answer counts only when it was asked for; then it is the cluster not being up
@@ -292,6 +310,7 @@ export async function collectStatus(
     boot: bootList,
     bootProblems: bootIssues,
     ...(imageUpdate.length ? { imageUpdate } : {}),
+    ...(zone ? { dns: zone } : {}),
   };
 }
 

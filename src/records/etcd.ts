@@ -16,6 +16,7 @@
  *   restore.json                   the latest restore after quorum was lost for good
  *   restore-claims/<creator>.json  the race for restoring the cluster instance <creator> started
  *   addons.json                    the add-on settings (fingerprint) last installed, or being installed, and by whom
+ *   cluster-id.json                the etcd cluster id the masters run, written at every init and restore (backup-etcd checks it)
  *   etcd/<YYYYMMDDTHHMMSSZ>.db     a snapshot; object metadata `sha256` (x-amz-meta-sha256) of the file
  *
  * The rules that use them: README.md, "What the masters do at boot (several masters)".
@@ -34,6 +35,8 @@ export const restoreRecordKey = (): string => `${CONTROL_PLANE_PREFIX}restore.js
 export const RESTORE_CLAIMS_PREFIX = `${CONTROL_PLANE_PREFIX}restore-claims/`;
 export const restoreClaimKey = (creator: string): string => `${RESTORE_CLAIMS_PREFIX}${creator}.json`;
 export const addonsRecordKey = (): string => `${CONTROL_PLANE_PREFIX}addons.json`;
+/** The etcd cluster id the masters run (not a record the election reads: backup-etcd --etcd-endpoint checks the etcd it reaches against it). */
+export const clusterIdRecordKey = (): string => `${CONTROL_PLANE_PREFIX}cluster-id.json`;
 /** Which EncryptionConfiguration every Secret was last rewritten under (not a record the election reads). */
 export const secretsRecordKey = (): string => `${CONTROL_PLANE_PREFIX}secrets-encryption.json`;
 
@@ -144,6 +147,22 @@ export const secretsRecordSchema = z.object({
 });
 export type SecretsRecord = z.infer<typeof secretsRecordSchema>;
 
+/**
+ * cluster-id.json: the etcd cluster id (hex, as etcdctl prints it) of the etcd the master that ran
+ * `kubeadm init` — a restore included, one master included — found answering on its own endpoint
+ * afterwards; `after` says which (`restore` when a snapshot was restored, named in `snapshot`).
+ * Overwritten at each: the newest init or restore is the cluster that runs.
+ */
+export const clusterIdRecordSchema = z.object({
+  clusterId: z.string().refine(isHexId, 'not a hex etcd cluster id').transform(normalizeHexId),
+  after: z.enum(['init', 'restore']),
+  snapshot: str.optional(),
+  by: instanceId,
+  group: nonEmpty,
+  at: time,
+});
+export type ClusterIdRecord = z.infer<typeof clusterIdRecordSchema>;
+
 /** Drops fields the scripts wrote as "" (unknown): they read as absent. */
 function dropEmpty(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
@@ -169,12 +188,15 @@ export const parseRestoreRecord = (text: string): RestoreRecord | Error => parse
 export const parseRestoreClaim = (text: string): RestoreClaim | Error => parseWith(restoreClaimSchema, 'restore claim', text);
 export const parseAddonsRecord = (text: string): AddonsRecord | Error => parseWith(addonsRecordSchema, 'addons.json', text);
 export const parseSecretsRecord = (text: string): SecretsRecord | Error => parseWith(secretsRecordSchema, 'secrets-encryption.json', text);
+export const parseClusterIdRecord = (text: string): ClusterIdRecord | Error => parseWith(clusterIdRecordSchema, 'cluster-id.json', text);
 
 /**
  * A record as the scripts write it: `{`, then `  "key": "value"` per line, `}` and a newline —
  * fields in the order given, undefined ones left out, every value a string.
  */
-export function renderRecord(record: InitRecord | MemberRecord | RestoreRecord | RestoreClaim | AddonsRecord | SecretsRecord): string {
+export function renderRecord(
+  record: InitRecord | MemberRecord | RestoreRecord | RestoreClaim | AddonsRecord | SecretsRecord | ClusterIdRecord,
+): string {
   const flat = Object.fromEntries(
     Object.entries(record)
       .filter(([, v]) => v !== undefined)

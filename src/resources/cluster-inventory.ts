@@ -13,6 +13,10 @@
 import { paginateDescribeAutoScalingGroups } from '@aws-sdk/client-auto-scaling';
 import { paginateDescribeVpcs } from '@aws-sdk/client-ec2';
 import { GetBucketLocationCommand, GetBucketTaggingCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+
+/** The IAM actions list (every region asked) and get-spec call: the tagged VPCs and groups, the bucket found and read. */
+export const INVENTORY_CALLS: readonly string[] = ['ec2:DescribeRegions', 'ec2:DescribeVpcs', 'autoscaling:DescribeAutoScalingGroups'];
+export const STORED_SPEC_READ_CALLS: readonly string[] = ['s3:GetBucketLocation', 's3:GetBucketTagging', 's3:GetObject'];
 import type { AwsClients } from '../aws/clients.js';
 import { isNotFound } from '../aws/errors.js';
 import { unlessUnset } from '../aws/s3.js';

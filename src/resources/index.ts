@@ -94,8 +94,10 @@ export { retainBackupsOnly } from './bucket.js';
 export { observedDesired, observedInstances } from './auto-scaling-group.js';
 export { masterRenderings } from './master-renderings.js';
 export { recordedImages } from './launch-template.js';
-export { consoleOutput, groupInstances, instanceById, INSTANCE_CALLS, type ClusterInstance } from './instances.js';
+export { consoleOutput, groupInstances, inServiceInstances, instanceById, INSTANCE_CALLS, type ClusterInstance } from './instances.js';
 export {
+  INVENTORY_CALLS,
+  STORED_SPEC_READ_CALLS,
   bucketRegion,
   bucketTags,
   objectText,

@@ -1,5 +1,5 @@
 /**
- * The cluster's EC2 instances as `logs` and `backup-etcd` need them — not a kind kubeaz creates
+ * The cluster's EC2 instances as `logs`, `ssh` and `backup-etcd` need them — not a kind kubeaz creates
  * (the auto scaling groups launch them), so no handler: the instances of a group or by id, each
  * proved this cluster's by its tags on what comes back, and an instance's console output.
  */
@@ -14,6 +14,7 @@ import { errorCode, isNotFound } from '../aws/errors.js';
 import { fromTagList } from '../aws/tags.js';
 import { GROUP_TAG, OWNER_TAG } from '../model/types.js';
 import { claims, drain } from './common.js';
+import { describeOwnedScalingGroups } from './own-scaling-groups.js';
 import type { RunContext } from './types.js';
 
 /** The IAM actions these reads call (the operator policy is built from them). */
@@ -102,4 +103,20 @@ export async function consoleOutput(ctx: RunContext, id: string): Promise<{ text
   }
   const text = out.Output ? Buffer.from(out.Output, 'base64').toString('utf8') : '';
   return { text, ...(out.Timestamp ? { timestamp: out.Timestamp } : {}) };
+}
+
+/**
+ * The instances of a group its auto scaling group has InService (launched, past its lifecycle
+ * hooks, not terminating), by instance id: the order `ssh` picks from. The group is found by its
+ * tags and proved this cluster's.
+ */
+export async function inServiceInstances(ctx: RunContext, group: string): Promise<Array<{ id: string; zone?: string }>> {
+  const groups = (await describeOwnedScalingGroups(ctx)).filter(
+    (g) => fromTagList(g.Tags)[GROUP_TAG] === group && claims(ctx, fromTagList(g.Tags), `auto scaling group ${g.AutoScalingGroupName}`),
+  );
+  return groups
+    .flatMap((g) => g.Instances ?? [])
+    .filter((i) => i.InstanceId && i.LifecycleState === 'InService')
+    .map((i) => ({ id: i.InstanceId!, ...(i.AvailabilityZone ? { zone: i.AvailabilityZone } : {}) }))
+    .sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -26,6 +26,7 @@ import { freePort, motoEnv } from '../../src/devtools/moto.js';
 import { useMoto } from '../helpers/moto.js';
 import { planRetention, snapshotKey, snapshotTime } from '../../src/etcd/retention.js';
 import { kubeaz } from '../helpers/cli.js';
+import { etcdClusterIdHex } from '../helpers/etcd.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-west-2';
@@ -172,7 +173,11 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd: two backups in the same second', { shu
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const backup = () => kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', etcdUrl, '--output', 'json'], motoEnv(proxyUrl));
+  const backup = () =>
+    kubeaz(
+      ['backup-etcd', '-f', file, '--etcd-endpoint', etcdUrl, '--etcd-cluster-id', etcdClusterIdHex(etcdUrl), '--output', 'json'],
+      motoEnv(proxyUrl),
+    );
 
   it('the second backup of a second waits for the next one and writes there; the first stays as it was', async () => {
     plant = 1;

@@ -24,6 +24,7 @@ import { freePort } from '../../src/devtools/moto.js';
 import { useMoto } from '../helpers/moto.js';
 import { planRetention, snapshotKey } from '../../src/etcd/retention.js';
 import { kubeaz } from '../helpers/cli.js';
+import { etcdClusterIdHex } from '../helpers/etcd.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-west-2';
@@ -136,6 +137,8 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
   let env: Record<string, string>;
   let s3: S3Client;
   let etcd: Etcd;
+  /** its etcd cluster id: these tests are about the snapshot, not about which etcd (etcd-backup-identity.test.ts) */
+  let cid: string;
   const figures: string[] = [];
 
   beforeAll(async () => {
@@ -148,6 +151,7 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     s3 = new S3Client({ region: REGION, forcePathStyle: true });
     const [created, started] = await Promise.all([kubeaz(['create', '-f', file, '--yes'], env), startEtcd(path.join(dir, 'etcd-a'))]);
     etcd = started;
+    cid = etcdClusterIdHex(etcd.url);
     expect(created.code, created.stderr).toBe(0);
   });
   afterAll(async () => {
@@ -233,7 +237,7 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
   };
   /** One real snapshot through the CLI's gRPC path. */
   const backup = async (): Promise<BackupJson> => {
-    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', etcd.url, '--output', 'json'], env);
+    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', etcd.url, '--etcd-cluster-id', cid, '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(0);
     return r.json<BackupJson>();
   };
@@ -249,7 +253,7 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     etcdctl(etcd.url, ['put', '/registry/configmaps/kube-system/x', 'hello']);
     etcdctl(etcd.url, ['put', '/registry/secrets/default/db', 's3cr3t-v2']); // a second revision
     const t0 = Date.now();
-    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', etcd.url, '--output', 'json'], env);
+    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', etcd.url, '--etcd-cluster-id', cid, '--output', 'json'], env);
     const wall = (Date.now() - t0) / 1000;
     expect(r.code, r.stderr).toBe(0);
     const out = r.json<BackupJson>();
@@ -290,7 +294,7 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
       etcdctl(etcd.url, ['put', `/big/${i}`], v); // value from stdin
     }
     const t0 = Date.now();
-    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', etcd.url, '--output', 'json'], {
+    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', etcd.url, '--etcd-cluster-id', cid, '--output', 'json'], {
       ...env,
       KUBEAZ_S3_PART_MIB: '5',
     });
@@ -317,7 +321,10 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
 
   it('an etcd that is not there: a clear error and nothing uploaded', async () => {
     const before = (await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'etcd/' }))).KeyCount;
-    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', `http://127.0.0.1:${await freePort()}`], env);
+    const r = await kubeaz(
+      ['backup-etcd', '-f', file, '--etcd-endpoint', `http://127.0.0.1:${await freePort()}`, '--etcd-cluster-id', cid],
+      env,
+    );
     expect(r.code).toBe(1);
     // asked first who leads (Maintenance.Status): nobody answers, so no snapshot is even started
     expect(r.stderr).toMatch(
@@ -453,17 +460,20 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
 
   it('--etcd-endpoint with several endpoints: the member that answers Status as leader is snapshotted, one that does not answer is passed over', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
-    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', `${dead},${etcd.url}`, '--output', 'json'], env);
+    const r = await kubeaz(
+      ['backup-etcd', '-f', file, '--etcd-endpoint', `${dead},${etcd.url}`, '--etcd-cluster-id', cid, '--output', 'json'],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.json<{ endpoint: string; leader: boolean; memberId: string }>()).toMatchObject({
       endpoint: etcd.url,
       leader: true,
       memberId: expect.stringMatching(/^\d+$/),
     });
-    const text = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', `${dead},${etcd.url}`], env);
+    const text = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', `${dead},${etcd.url}`, '--etcd-cluster-id', cid], env);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stderr).toContain(`taking a snapshot of ${etcd.url}: the leader`);
-    const none = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', dead], env);
+    const none = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', dead, '--etcd-cluster-id', cid], env);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain(
       `no healthy etcd member (one that knows a leader and reports no alarm) answers at ${dead}: nothing was snapshotted`,
@@ -476,7 +486,7 @@ describe.skipIf(!HAVE_ETCD)('backup-etcd with a real etcd', () => {
     etcdctl(etcd.url, ['snapshot', 'save', own]);
     const body = await readFile(own);
     expect(body.subarray(-32).toString('hex')).toBe(createHash('sha256').update(body.subarray(0, -32)).digest('hex'));
-    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', etcd.url, '--output', 'json'], env);
+    const r = await kubeaz(['backup-etcd', '-f', file, '--etcd-endpoint', etcd.url, '--etcd-cluster-id', cid, '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(0);
     const ours = await download(r.json<BackupJson>().key);
     expect(ours.body.length).toBe((await stat(own)).size);

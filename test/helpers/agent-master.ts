@@ -21,6 +21,9 @@ import type { MasterSettings } from '../../src/model/master-settings.js';
 export const ok = (stdout = ''): RunResult => ({ code: 0, stdout, stderr: '', tail: stdout, timedOut: false });
 export const fail = (code: number, tail: string): RunResult => ({ code, stdout: '', stderr: tail, tail, timedOut: false });
 
+/** The cluster id FakeEtcd answers in Status (decimal, as the wire carries it; hex cdf818194e3a8c32: above 2^53, as real ones are). */
+export const FAKE_ETCD_CLUSTER_ID = '14841639068965178418';
+
 /** A tiny etcd cluster in memory, answering in the client's own types: one leader (the first started and up). */
 export class FakeEtcd implements EtcdAccess {
   members: EtcdMember[] = [];
@@ -60,7 +63,7 @@ export class FakeEtcd implements EtcdAccess {
         endpoint,
         memberId: m.id,
         leader,
-        clusterId: '1',
+        clusterId: FAKE_ETCD_CLUSTER_ID,
         version: '3.6.6',
         dbSize: '0',
         dbSizeInUse: '0',

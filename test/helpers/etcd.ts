@@ -202,3 +202,18 @@ export class EtcdMembers {
     throw new Error(`etcd members ${names.join(',')} never became healthy: ${this.logOf(names[0]!).slice(-2000)}`);
   }
 }
+
+/**
+ * The etcd cluster id (hex, as kubeaz's records keep it) of the etcd at `url`, read with etcdctl's
+ * `fields` output (its JSON output prints the uint64 as a number, which JSON.parse would round).
+ */
+export function etcdClusterIdHex(url: string, tls?: EtcdPki): string {
+  const certs = tls ? ['--cacert', tls.ca, '--cert', tls.clientCert, '--key', tls.clientKey] : [];
+  const out = spawnSync('etcdctl', ['--endpoints', url, ...certs, '--command-timeout', '5s', 'endpoint', 'status', '--write-out=fields'], {
+    encoding: 'utf8',
+    env: { ...process.env, ETCDCTL_API: '3' },
+  });
+  const m = /"ClusterID"\s*:\s*(\d+)/.exec(out.stdout ?? '');
+  if (out.status !== 0 || !m) throw new Error(`etcdctl endpoint status at ${url} failed: ${out.stderr}`);
+  return BigInt(m[1]!).toString(16);
+}

@@ -5,17 +5,18 @@
  * snapshot and boot reports are in the bucket. Programs and etcd are fakes (test/helpers/agent-master.ts);
  * boot-sim runs the same flow with real etcd.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AwsClients } from '../../src/aws/clients.js';
 import { putText } from '../../src/agent/bucket.js';
-import { masterBootWith } from '../../src/agent/master/boot.js';
-import { claim, INIT_KEY, readRecords } from '../../src/agent/master/records.js';
+import { masterBootWith, recordClusterId } from '../../src/agent/master/boot.js';
+import { claim, CLUSTER_ID_KEY, INIT_KEY, readRecords } from '../../src/agent/master/records.js';
 import { generatePair, PKI_PAIRS } from '../../src/pki/ca.js';
 import { generateEncryptionKey } from '../../src/pki/encryption-key.js';
 import { parseBootReport } from '../../src/records/boot.js';
-import { clusterPrograms, deps, FakeEtcd, testMaster } from '../helpers/agent-master.js';
+import { clusterPrograms, deps, FAKE_ETCD_CLUSTER_ID, FakeEtcd, FakePrograms, testMaster } from '../helpers/agent-master.js';
 import { useMoto } from '../helpers/moto.js';
 
 useMoto({ processEnv: true });
@@ -39,6 +40,8 @@ beforeAll(async () => {
   // the aescbc key the masters' EncryptionConfiguration names by reference (create's pki kind makes it)
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'pki/encryption/key1', Body: generateEncryptionKey() }));
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'bootstrap/master/addons/storageclass.yaml', Body: 'kind: StorageClass\n' }));
+  // the aescbc key create makes beside the CAs (the masters' EncryptionConfiguration names it: issue 20)
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'pki/encryption/key1', Body: `${randomBytes(32).toString('base64')}\n` }));
 });
 
 describe('three masters booting at once', () => {
@@ -98,6 +101,15 @@ describe('three masters booting at once', () => {
       expect(etcd.members.map((x) => x.idHex)).toContain(r.memberId);
     }
 
+    // the etcd cluster id the init master's own etcd answers (hex), which backup-etcd --etcd-endpoint checks against
+    expect(JSON.parse(await text(CLUSTER_ID_KEY))).toEqual({
+      clusterId: BigInt(FAKE_ETCD_CLUSTER_ID).toString(16),
+      after: 'init',
+      by: winner.ctx.identity.instanceId,
+      group: winner.ctx.identity.group,
+      at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    });
+
     // the join token (made by the agent, handed to kubeadm) and the CA hash
     const token = (await text('join/token')).trim();
     expect(token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
@@ -141,5 +153,30 @@ describe('a lost race', () => {
     expect(results.filter((r) => r === 'lost')).toHaveLength(3);
     const held = JSON.parse(await text(key)) as { by: string };
     expect(`i-${results.indexOf('won') + 1}`).toBe(held.by);
+  });
+});
+
+describe('cluster-id.json', () => {
+  const master = (instanceId: string, ip: string) =>
+    testMaster({ instanceId, group: 'master', ip, aws, bucket: BUCKET, sink: { put: async () => {} }, programs: new FakePrograms() });
+
+  it('after a restore it names the snapshot; an etcd that does not answer leaves the record as it was, and the boot goes on', async () => {
+    const etcd = new FakeEtcd();
+    etcd.add('127.0.0.9', 'master');
+    const restorer = master('i-0000000000000c1d', '127.0.0.9');
+    await recordClusterId(restorer.ctx, deps(etcd, { apiUp: true }), 'etcd/20261205T100000Z.db');
+    expect(JSON.parse(await text(CLUSTER_ID_KEY))).toMatchObject({
+      clusterId: BigInt(FAKE_ETCD_CLUSTER_ID).toString(16),
+      after: 'restore',
+      snapshot: 'etcd/20261205T100000Z.db',
+      by: 'i-0000000000000c1d',
+    });
+    const before = await text(CLUSTER_ID_KEY);
+    const lost = master('i-0000000000000c2d', '127.0.0.10');
+    await expect(recordClusterId(lost.ctx, deps(etcd, { apiUp: true }), undefined)).resolves.toBeUndefined();
+    expect(await text(CLUSTER_ID_KEY)).toBe(before);
+    expect(lost.logs).toContain(
+      'i-0000000000000c2d: ERROR: etcd at https://127.0.0.10:2379 did not answer Status: etcd/control-plane/cluster-id.json not written (backup-etcd --etcd-endpoint will ask for --etcd-cluster-id)',
+    );
   });
 });

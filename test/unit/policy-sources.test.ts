@@ -13,6 +13,7 @@ import {
   NODE_AGENT,
   NODE_NO_SUCH_KEY,
   SSM_AGENT,
+  SSM_SESSIONS,
   neededActions,
   type AgentRole,
   type PolicySource,
@@ -48,8 +49,8 @@ const ROLES: Array<[string, Doc, string[]]> = [
   ['master (IRSA on)', masterPolicy(B, ZONES, ID, R, A, true), needs(agent('master'), CLOUD_CONTROLLER_MANAGER, SSM_AGENT)],
   ['EBS CSI controller (IRSA)', ebsCsiPolicy(ID, R, A), needs(EBS_CSI_CONTROLLER)],
   ['cluster-autoscaler (IRSA)', clusterAutoscalerPolicy(ID), needs(CLUSTER_AUTOSCALER)],
-  ['node', nodePolicy(B), needs(agent('node'), NODE_NO_SUCH_KEY)],
-  ['loadbalancer', loadbalancerPolicy(B, R, A, ID), needs(agent('loadbalancer'), NODE_NO_SUCH_KEY)],
+  ['node', nodePolicy(B), needs(agent('node'), NODE_NO_SUCH_KEY, SSM_SESSIONS)],
+  ['loadbalancer', loadbalancerPolicy(B, R, A, ID), needs(agent('loadbalancer'), NODE_NO_SUCH_KEY, SSM_SESSIONS)],
 ];
 
 describe('each role grants exactly what its callers need', () => {
@@ -60,19 +61,22 @@ describe('each role grants exactly what its callers need', () => {
   it('the comparison sees an extra grant and a missing one', () => {
     const node = nodePolicy(B);
     const extra: Doc = { Statement: [...node.Statement, { Effect: 'Allow', Action: ['ec2:DescribeRegions'], Resource: '*' }] };
-    expect(compare(extra, needs(agent('node'), NODE_NO_SUCH_KEY))).toEqual({ grantedUnneeded: ['ec2:DescribeRegions'], neededMissing: [] });
-    expect(compare(node, needs(agent('node'), NODE_NO_SUCH_KEY, ['ecr:BatchGetImage']))).toEqual({
+    expect(compare(extra, needs(agent('node'), NODE_NO_SUCH_KEY, SSM_SESSIONS))).toEqual({
+      grantedUnneeded: ['ec2:DescribeRegions'],
+      neededMissing: [],
+    });
+    expect(compare(node, needs(agent('node'), NODE_NO_SUCH_KEY, SSM_SESSIONS, ['ecr:BatchGetImage']))).toEqual({
       grantedUnneeded: [],
       neededMissing: ['ecr:BatchGetImage'],
     });
     // a Deny grants nothing
     const denied: Doc = { Statement: [...node.Statement, { Effect: 'Deny', Action: 's3:*', Resource: '*' }] };
-    expect(compare(denied, needs(agent('node'), NODE_NO_SUCH_KEY))).toEqual(SAME);
+    expect(compare(denied, needs(agent('node'), NODE_NO_SUCH_KEY, SSM_SESSIONS))).toEqual(SAME);
   });
 });
 
 describe('the sources', () => {
-  const sources = [CLOUD_CONTROLLER_MANAGER, EBS_CSI_CONTROLLER, CLUSTER_AUTOSCALER, SSM_AGENT];
+  const sources = [CLOUD_CONTROLLER_MANAGER, EBS_CSI_CONTROLLER, CLUSTER_AUTOSCALER, SSM_AGENT, SSM_SESSIONS];
   it.each(sources.map((s) => [s.caller, s] as const))(
     '%s: names its file and version; omissions are of its list, additions are not',
     (_c, s) => {

@@ -20,6 +20,7 @@ import { rm } from 'node:fs/promises';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { SetInstanceHealthCommand } from '@aws-sdk/client-auto-scaling';
 import { KubeazFailure } from '../../errors.js';
+import { idToHex } from '../../etcd/ids.js';
 import { parseJoin, JOIN_CA_HASH_KEY, JOIN_TOKEN_KEY } from '../../records/join.js';
 import type { MasterSettings } from '../../model/master-settings.js';
 import { parseMasterSettings } from '../../records/master-settings.js';
@@ -51,6 +52,7 @@ import { encryptionPreflightIgnores, rewriteSecretsOnce, writeEncryptionFiles } 
 import {
   ADDONS_KEY,
   claim,
+  CLUSTER_ID_KEY,
   INIT_KEY,
   isoSeconds,
   memberKey,
@@ -357,6 +359,37 @@ export async function recordMember(ctx: AgentContext, deps: MasterDeps): Promise
 }
 
 /**
+ * cluster-id.json after this master's `kubeadm init` (a restore included): the cluster id its own
+ * etcd answers in Maintenance.Status, which `backup-etcd --etcd-endpoint` compares with the etcd it
+ * reaches. Not fatal: without the record backup-etcd refuses (unless given --etcd-cluster-id), which
+ * is the safe side; the boot goes on and the error is in its log.
+ */
+export async function recordClusterId(ctx: AgentContext, deps: MasterDeps, restoredKey: string | undefined): Promise<void> {
+  const own = clientUrl(ctx.identity.privateIp);
+  const n = Math.min(ctx.waits.memberAttempts, 6);
+  for (let i = 1; i <= n; i++) {
+    const [p] = await deps.etcd.probe([own]);
+    if (p?.ok && p.status.clusterId !== '0') {
+      const clusterId = idToHex(p.status.clusterId);
+      await write(ctx.aws, ctx.config.bucket, CLUSTER_ID_KEY, {
+        clusterId,
+        after: restoredKey !== undefined ? 'restore' : 'init',
+        ...(restoredKey !== undefined ? { snapshot: restoredKey } : {}),
+        by: ctx.identity.instanceId,
+        group: ctx.identity.group,
+        at: isoSeconds(ctx.now()),
+      });
+      ctx.log(`recorded ${CLUSTER_ID_KEY} (etcd cluster ${clusterId})`);
+      return;
+    }
+    if (i < n) await ctx.sleep(ctx.waits.memberRetryMs);
+  }
+  ctx.log(
+    `ERROR: etcd at ${own} did not answer Status: ${CLUSTER_ID_KEY} not written (backup-etcd --etcd-endpoint will ask for --etcd-cluster-id)`,
+  );
+}
+
+/**
  * A cluster grown from one master (1 -> 3: no init.json) has a member its first master made before
  * masters kept records. A joiner records it from its Node — the kubeaz.io/node-group label its
  * kubelet set, the instance in spec.providerID — as members/master.json and an init.json naming it
@@ -569,7 +602,11 @@ export async function masterBootWith(ctx: AgentContext, deps: MasterDeps): Promi
     let etcdutl: string | undefined;
     const restore = async () => restoreNewest(ctx, async () => (etcdutl ??= await ensureEtcdutl(ctx)), ctx.identity.hostname);
     restored = await phase('restore', restore);
-    restored = await phase('init', () => initWithRetries(ctx, ms, restore, restored));
+    restored = await phase('init', async () => {
+      const r = await initWithRetries(ctx, ms, restore, restored);
+      await recordClusterId(ctx, deps, r.key);
+      return r;
+    });
   }
   if (ha) {
     await phase('records', async () => {

@@ -9,12 +9,14 @@
  *   restore.json                   the latest restore after quorum was lost for good
  *   restore-claims/<creator>.json  the race for restoring the cluster instance <creator> started
  *   addons.json                    the add-on settings last installed (or being installed), and by whom
+ *   cluster-id.json                the etcd cluster id after the latest init or restore
  *
  * A conditional write that loses is S3's typed PreconditionFailed (412), never a text match.
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   addonsRecordKey,
+  clusterIdRecordKey,
   CONTROL_PLANE_PREFIX,
   initRecordKey,
   memberRecordKey,
@@ -24,6 +26,7 @@ import {
   renderRecord,
   restoreRecordKey,
   type AddonsRecord,
+  type ClusterIdRecord,
   type ControlPlaneRecords,
   type InitRecord,
   type MemberRecord,
@@ -40,8 +43,9 @@ export const INIT_KEY = initRecordKey();
 export const RESTORE_KEY = restoreRecordKey();
 export const memberKey = memberRecordKey;
 export const ADDONS_KEY = addonsRecordKey();
+export const CLUSTER_ID_KEY = clusterIdRecordKey();
 
-type AnyRecord = InitRecord | MemberRecord | RestoreRecord | RestoreClaim | AddonsRecord;
+type AnyRecord = InitRecord | MemberRecord | RestoreRecord | RestoreClaim | AddonsRecord | ClusterIdRecord;
 
 async function listKeys(aws: AgentAws, bucket: string, prefix: string): Promise<string[]> {
   const s3 = await aws.s3();

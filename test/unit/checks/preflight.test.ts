@@ -12,6 +12,7 @@ import { images, keyPair } from '../../../src/checks/images.js';
 import { PREFLIGHT_CHECKS, PREFLIGHT_ORDER } from '../../../src/checks/index.js';
 import { instanceTypeOfferings, instanceTypeSizes, zones } from '../../../src/checks/offerings.js';
 import { publicAccess } from '../../../src/checks/public-access.js';
+import { iamPolicies } from '../../../src/checks/references.js';
 import { elasticIps, vpcs } from '../../../src/checks/quotas.js';
 import { sharedReads } from '../../../src/checks/shared.js';
 import type { CheckContext, PreflightCheck, PreflightFacts } from '../../../src/checks/types.js';
@@ -22,7 +23,7 @@ import { ENV_TAG, NAME_TAG, REGION_TAG, ref, type AnyNode, type Kind } from '../
 import type { RunContext } from '../../../src/resources/types.js';
 import type { ClusterSpec } from '../../../src/spec/schema.js';
 
-/** What a command answers: a value, or an Error to throw. Commands not listed fail the test. */
+/** What a command answers: a value, an Error to throw, or a function of the command's input returning either. Commands not listed fail the test. */
 type Answers = Record<string, unknown>;
 
 const awsError = (name: string, message = name): Error => Object.assign(new Error(message), { name });
@@ -30,11 +31,12 @@ const awsError = (name: string, message = name): Error => Object.assign(new Erro
 /** Clients whose send answers by the command's class name (an EC2Client for the paginators), recording the calls. */
 function fakeCtx(answers: Answers): { ctx: CheckContext; sent: string[] } {
   const sent: string[] = [];
-  const send = async (cmd: { constructor: { name: string } }) => {
+  const send = async (cmd: { constructor: { name: string }; input?: unknown }) => {
     const name = cmd.constructor.name.replace(/Command$/, '');
     sent.push(name);
     if (!(name in answers)) throw new Error(`unexpected call ${name}`);
-    const a = answers[name];
+    const given = answers[name];
+    const a = typeof given === 'function' ? (given as (input: unknown) => unknown)(cmd.input) : given;
     if (a instanceof Error) throw a;
     return a;
   };
@@ -121,6 +123,7 @@ describe('pre-flight checks', () => {
       'public-zone',
       'dns-record',
       'iam-user',
+      'iam-policy',
       'public-access',
     ]);
     expect(new Set(PREFLIGHT_CHECKS.map((c) => c.name))).toEqual(new Set(PREFLIGHT_ORDER));
@@ -502,6 +505,76 @@ describe('pre-flight checks', () => {
     if (expected === undefined) return expect([r.input, r.calls]).toEqual([undefined, []]);
     expect(r.failures).toEqual(expected);
     expect(r.calls).toEqual(creates.map(() => 'GetUser'));
+  });
+
+  const OWN = 'arn:aws:iam::123456789012:policy/uploader-s3';
+  const MANAGED = 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess';
+  const saRole = (key: string, sa: string, arns: string[]): AnyNode =>
+    ({ ...node(key, 'iam-role', { name: key, managedPolicyArns: arns }), tags: { 'kubeaz:service-account': sa } }) as AnyNode;
+  const roles = [
+    saRole('role/sa-a', 'apps/uploader', [OWN, MANAGED]),
+    saRole('role/sa-b', 'apps/reader', [MANAGED]),
+    node('role/master', 'iam-role', { name: 'master' }),
+  ];
+  const noSuchEntity = awsError('NoSuchEntity', 'Policy does not exist');
+  /** GetPolicy answering each ARN: a policy, or NoSuchEntity for those listed missing. */
+  const getPolicy =
+    (missing: string[], unattachable: string[] = []) =>
+    (input: unknown) => {
+      const arn = (input as { PolicyArn: string }).PolicyArn;
+      if (missing.includes(arn)) return noSuchEntity;
+      return { Policy: { Arn: arn, IsAttachable: !unattachable.includes(arn) } };
+    };
+  it.each([
+    ['no service-account role made or changed: no input, no call', [], {}, undefined, 0],
+    ['only roles without managed policies touched: no input', ['role/master'], {}, undefined, 0],
+    ['every policy exists: nothing reported, one GetPolicy per ARN', ['role/sa-a', 'role/sa-b'], { GetPolicy: getPolicy([]) }, [], 2],
+    [
+      "the account's own policy missing",
+      ['role/sa-a'],
+      { GetPolicy: getPolicy([OWN]) },
+      [
+        `the IAM policy ${OWN} (spec.iam.serviceAccounts: apps/uploader) does not exist in account 123456789012: create it first (aws iam create-policy) or correct the ARN`,
+      ],
+      2,
+    ],
+    [
+      'an AWS managed policy missing, named by two service accounts: one report naming both',
+      ['role/sa-a', 'role/sa-b'],
+      { GetPolicy: getPolicy([MANAGED]) },
+      [
+        `the IAM policy ${MANAGED} (spec.iam.serviceAccounts: apps/uploader, apps/reader) does not exist: AWS has no managed policy of that name (see the AWS Managed Policy Reference Guide); correct the ARN`,
+      ],
+      2,
+    ],
+    [
+      'a policy that cannot be attached',
+      ['role/sa-b'],
+      { GetPolicy: getPolicy([], [MANAGED]) },
+      [
+        `the IAM policy ${MANAGED} (spec.iam.serviceAccounts: apps/reader) cannot be attached to a role (IsAttachable is false): name another policy`,
+      ],
+      1,
+    ],
+  ] as const)('iam-policy: %s', async (_name, touched, answers, expected, calls) => {
+    const r = await run(iamPolicies, facts(roles, { updates: [...touched] }), answers);
+    if (expected === undefined) return expect([r.input, r.calls]).toEqual([undefined, []]);
+    expect(r.failures.sort()).toEqual([...expected].sort());
+    expect(r.calls).toEqual(Array.from({ length: calls }, () => 'GetPolicy'));
+  });
+
+  it("iam-policy: another account's policy is refused without a call (IAM attaches only the account's own and AWS's)", async () => {
+    const foreign = 'arn:aws:iam::210987654321:policy/shared';
+    const r = await run(iamPolicies, facts([saRole('role/sa-c', 'apps/x', [foreign])], { creates: ['role/sa-c'] }), {});
+    expect(r.failures).toEqual([
+      `the IAM policy ${foreign} (spec.iam.serviceAccounts: apps/x) belongs to account 210987654321, not this one (123456789012): IAM attaches only this account's policies and AWS's own; create the policy in 123456789012`,
+    ]);
+    expect(r.calls).toEqual([]);
+  });
+
+  it('iam-policy: a GetPolicy refused (AccessDenied) is thrown: the runner reports it as "could not check"', async () => {
+    const denied = awsError('AccessDenied', 'not authorized to perform iam:GetPolicy');
+    await expect(run(iamPolicies, facts(roles, { creates: ['role/sa-b'] }), { GetPolicy: denied })).rejects.toThrow(/iam:GetPolicy/);
   });
 
   const discovery = node('bucket/discovery', 'discovery-bucket', { name: 'kubeaz-c-dev-oidc' });
