@@ -58,9 +58,7 @@ function usageErrors(cmd: Command): Command {
 
 /** Whether the command line asks for JSON (-o json, --output json, --output=json, -ojson). */
 export function wantsJson(argv: readonly string[]): boolean {
-  return argv.some(
-    (a, i) => a === '--output=json' || a === '-ojson' || ((a === '--output' || a === '-o') && argv[i + 1] === 'json'),
-  );
+  return argv.some((a, i) => a === '--output=json' || a === '-ojson' || ((a === '--output' || a === '-o') && argv[i + 1] === 'json'));
 }
 
 function common(cmd: Command): Command {
@@ -134,7 +132,12 @@ async function failureOf(e: unknown, debug: boolean, command: string): Promise<F
     return failure(`${e.message}\n`, e.exitCode, 'invalid-spec', e.message, { file: e.file, issues });
   }
   if (e instanceof UsageError)
-    return failure(`error: ${e.message}; see 'kubeaz ${command} --help'\n`, e.exitCode, 'usage', `${e.message}; see 'kubeaz ${command} --help'`);
+    return failure(
+      `error: ${e.message}; see 'kubeaz ${command} --help'\n`,
+      e.exitCode,
+      'usage',
+      `${e.message}; see 'kubeaz ${command} --help'`,
+    );
   const { describeAwsError, isMissingCredentials } = await import('../aws/errors.js');
   const credentials = isMissingCredentials(e) ? await credentialsFailure(e as Error) : undefined;
   if (credentials) return failure(`error: ${credentials}\n`, 1, 'no-credentials', credentials);
@@ -143,8 +146,7 @@ async function failureOf(e: unknown, debug: boolean, command: string): Promise<F
   const domain = e instanceof KubeazFailure;
   const msg = domain ? e.message : describeAwsError(e);
   let text = `error: ${msg}\n`;
-  if (debug && err?.stack)
-    text += `${err.stack}\n${err.cause ? `caused by: ${(err.cause as Error).stack ?? String(err.cause)}\n` : ''}`;
+  if (debug && err?.stack) text += `${err.stack}\n${err.cause ? `caused by: ${(err.cause as Error).stack ?? String(err.cause)}\n` : ''}`;
   else if (!domain) text += '(run with --debug for the stack trace)\n';
   return failure(text, domain ? e.exitCode : 1, errorCodeOf(e), msg);
 }

@@ -29,11 +29,7 @@ export async function backupEtcdCommand(opts: BackupEtcdOptions): Promise<number
   if (!opts.etcdEndpoint && (opts.cacert || opts.cert || opts.key))
     throw new UsageError('--cacert, --cert and --key go with --etcd-endpoint');
   const json = opts.output === 'json';
-  const s = await openSession(
-    opts,
-    json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }),
-    watch,
-  );
+  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }), watch);
   try {
     const Bucket = bucketName(s.clusterId, s.ctx.accountId);
     if (opts.list) return await list(s, Bucket, json);

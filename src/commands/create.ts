@@ -36,7 +36,8 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
       {
         // the plan is create's result as it is plan's (stdout); progress goes to stderr
         // (under --output json stdout is the JSON alone: the plan goes to stderr with the progress)
-        showPlan: (plan) => (json ? process.stderr : process.stdout).write(`${renderPlan(plan, { allowDelete: Boolean(opts.allowDelete) })}\n`),
+        showPlan: (plan) =>
+          (json ? process.stderr : process.stdout).write(`${renderPlan(plan, { allowDelete: Boolean(opts.allowDelete) })}\n`),
         ask: (plan) =>
           confirm(
             `Apply this plan to cluster ${s.clusterId} in ${region}, account ${s.ctx.accountId} (${plan.summary.create} to create, ${plan.summary.update} to change, ${opts.allowDelete ? plan.summary.delete : plan.changes.filter((c) => c.action === 'delete' && c.retired).length} to delete)?`,
@@ -71,7 +72,10 @@ export function createError(r: ApplyReport): { code: string; message: string } {
   const preflight = r.extra.preflight as Array<{ check: string; message: string }> | undefined;
   if (r.code === 130) return { code: 'interrupted', message: 'interrupted; the state is saved: run the same create again to finish' };
   if (preflight?.length)
-    return { code: 'preflight', message: `pre-flight found ${preflight.length} problem(s); nothing was changed: ${preflight.map((f) => `${f.check}: ${f.message}`).join('; ')}` };
+    return {
+      code: 'preflight',
+      message: `pre-flight found ${preflight.length} problem(s); nothing was changed: ${preflight.map((f) => `${f.check}: ${f.message}`).join('; ')}`,
+    };
   const failed = r.actions.filter((a) => a.action === 'failed' || a.action === 'refused');
   if (failed.length) return { code: 'incomplete', message: failed.map((a) => a.error ?? `${a.key} failed`).join('; ') };
   if (r.notDeleted.length)
@@ -79,7 +83,8 @@ export function createError(r: ApplyReport): { code: string; message: string } {
       code: 'not-deleted',
       message: `${r.notDeleted.length} resource(s) no longer in the spec were NOT deleted (${r.notDeleted.map((o) => o.key).join(', ')}): run create again with --allow-delete`,
     };
-  if (r.plan?.summary.refuse) return { code: 'refused', message: `${r.plan.summary.refuse} change(s) cannot be made in place; nothing was changed` };
+  if (r.plan?.summary.refuse)
+    return { code: 'refused', message: `${r.plan.summary.refuse} change(s) cannot be made in place; nothing was changed` };
   if (!r.actions.length) return { code: 'declined', message: 'nothing was changed' };
   return { code: 'incomplete', message: 'create did not finish; run it again: it resumes where it stopped' };
 }

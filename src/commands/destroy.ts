@@ -41,18 +41,15 @@ export function renderDestroyPreview(clusterId: string, region: string, account:
       `  bucket: ${p.bucket.name} KEPT with its ${p.bucket.etcdSnapshots} etcd snapshot(s) and pki/`,
       '    (--delete-backups deletes them too)',
     );
-  else lines.push(`  bucket: ${p.bucket.name} deleted${p.bucket.etcdSnapshots ? ` with its ${snaps} (--delete-backups)` : ' (no etcd backups in it)'}`);
+  else
+    lines.push(
+      `  bucket: ${p.bucket.name} deleted${p.bucket.etcdSnapshots ? ` with its ${snaps} (--delete-backups)` : ' (no etcd backups in it)'}`,
+    );
   for (const k of p.kept.filter((x) => x.kind === 'hosted-zone'))
     lines.push(`  kept: ${k.key} (${k.id}): a zone kubeaz did not create; only its records go`);
   // every resource, as kops delete cluster lists them: kind, id, name
   if (p.resources.length)
-    lines.push(
-      '',
-      table([
-        ['  KIND', 'ID', 'NAME'],
-        ...p.resources.map((r) => [`  ${r.kind}`, r.id, r.name === r.id ? '-' : r.name]),
-      ]),
-    );
+    lines.push('', table([['  KIND', 'ID', 'NAME'], ...p.resources.map((r) => [`  ${r.kind}`, r.id, r.name === r.id ? '-' : r.name])]));
   return lines.join('\n');
 }
 
@@ -87,7 +84,8 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
       s.progress.emit({ type: 'info', message: `dry run: nothing was deleted — ${summarizeCalls(s.aws.counter)}` });
       return 0;
     }
-    if ('declined' in run) return json ? respond(1, { region, found: true, deleted: [] }, { error: { code: 'declined', message: 'nothing was deleted' } }) : 1;
+    if ('declined' in run)
+      return json ? respond(1, { region, found: true, deleted: [] }, { error: { code: 'declined', message: 'nothing was deleted' } }) : 1;
     const code = concludeDestroy(s, run, json);
     if (json) {
       const { result, seconds, foreign, keptBackups } = run;
@@ -118,9 +116,13 @@ export async function destroyCommand(opts: DestroyOptions): Promise<number> {
 /** Why a destroy ended with a non-zero exit, for the JSON envelope's error. */
 function destroyError(run: DestroyRun, code: number): { code: string; message: string } {
   const { result } = run;
-  if (code === 130) return { code: 'interrupted', message: `interrupted after deleting ${result.deleted.length}; run destroy again to finish` };
+  if (code === 130)
+    return { code: 'interrupted', message: `interrupted after deleting ${result.deleted.length}; run destroy again to finish` };
   const why = [...result.failed.map((f) => f.error), ...result.remaining.map((r) => `still there: ${r.key} (${r.kind} ${r.id})`)];
-  return { code: 'incomplete', message: `${result.deleted.length} deleted, ${result.remaining.length} remain: ${why.join('; ')}; run destroy again` };
+  return {
+    code: 'incomplete',
+    message: `${result.deleted.length} deleted, ${result.remaining.length} remain: ${why.join('; ')}; run destroy again`,
+  };
 }
 
 /** The run's last lines (progress, on stderr) and its exit code. */
@@ -145,7 +147,8 @@ function concludeDestroy(s: Session, run: DestroyRun, json: boolean): number {
     waited();
     return 1;
   }
-  if (foreign.length) s.progress.emit({ type: 'info', message: `deleted with their containers, not made by kubeaz: ${foreign.join('; ')}` });
+  if (foreign.length)
+    s.progress.emit({ type: 'info', message: `deleted with their containers, not made by kubeaz: ${foreign.join('; ')}` });
   if (backups) {
     s.progress.emit({
       type: 'info',

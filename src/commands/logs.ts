@@ -23,11 +23,7 @@ export interface LogsOptions extends GlobalOptions {
 export async function logsCommand(target: string, opts: LogsOptions): Promise<number> {
   const json = opts.output === 'json';
   if (!target) throw new UsageError('name an instance (i-…) or a group');
-  const s = await openSession(
-    opts,
-    json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }),
-    watch,
-  );
+  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }), watch);
   try {
     const out = await instanceLogs(s, target);
     if (json) return respond(0, { region: s.spec.spec.region, target, instances: out });

@@ -27,11 +27,7 @@ export const EXIT_CHANGES = 4;
 
 export async function planCommand(opts: PlanOptions): Promise<number> {
   const json = opts.output === 'json';
-  const s = await openSession(
-    opts,
-    json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }),
-    watch,
-  );
+  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }), watch);
   try {
     const { plan } = await planCluster(s, { updateImages: Boolean(opts.updateImages) });
     const code = plan.summary.refuse ? 1 : opts.detailedExitcode && hasChanges(plan) ? EXIT_CHANGES : 0;

@@ -48,7 +48,9 @@ export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
       return json ? respond(0, { nothingToDo: true, steps: [], backups }) : 0;
     }
     if ('declined' in result)
-      return json ? respond(1, { nothingToDo: false, steps: [], backups }, { error: { code: 'declined', message: 'nothing was replaced' } }) : 1;
+      return json
+        ? respond(1, { nothingToDo: false, steps: [], backups }, { error: { code: 'declined', message: 'nothing was replaced' } })
+        : 1;
     for (const st of result.steps.filter((x) => x.status !== 'Successful' && x.status !== 'up-to-date'))
       s.progress.emit({ type: 'warn', message: `${st.group}: ${st.status}${st.reason ? `: ${st.reason}` : ''}` });
     s.progress.emit({
@@ -58,7 +60,10 @@ export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
     const code = result.ok ? 0 : s.abort.signal.aborted ? 130 : 1;
     if (!json) return code;
     const failed = result.steps.filter((x) => x.status !== 'Successful' && x.status !== 'up-to-date');
-    const error = { code: code === 130 ? 'interrupted' : 'incomplete', message: failed.map((x) => `${x.group}: ${x.status}${x.reason ? `: ${x.reason}` : ''}`).join('; ') || 'stopped' };
+    const error = {
+      code: code === 130 ? 'interrupted' : 'incomplete',
+      message: failed.map((x) => `${x.group}: ${x.status}${x.reason ? `: ${x.reason}` : ''}`).join('; ') || 'stopped',
+    };
     return respond(code, { nothingToDo: false, steps: result.steps, backups }, code ? { error } : {});
   } finally {
     s.dispose();

@@ -209,4 +209,5 @@ export function waitingLine(r: Report): string {
 }
 
 /** A drifted field's value: JSON as before ("attached", 3, [..]), an absent one as (none). */
-export const driftValue = (v: unknown): string => (v === undefined || v === null ? '(none)' : typeof v === 'string' ? JSON.stringify(v) : showValue(v));
+export const driftValue = (v: unknown): string =>
+  v === undefined || v === null ? '(none)' : typeof v === 'string' ? JSON.stringify(v) : showValue(v);

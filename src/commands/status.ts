@@ -27,11 +27,7 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
   if (waitMs === undefined) throw new UsageError(`--wait ${opts.wait}: expected a duration such as 10m or 90s`);
   if (opts.apiEndpoint !== undefined && !/^https:\/\/[^/\s]+(:\d+)?\/?$/.test(opts.apiEndpoint))
     throw new UsageError(`--api-endpoint ${opts.apiEndpoint}: expected https://host[:port]`);
-  const s = await openSession(
-    opts,
-    json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }),
-    watch,
-  );
+  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }), watch);
   try {
     const creds = statusCredentials(s, opts.apiEndpoint, waitMs);
     const deadline = Date.now() + waitMs;
@@ -77,7 +73,23 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
       // `calls` is the envelope's object ({ total, mutating, byAction }); it was a number before
       return respond(
         ok ? 0 : 3,
-        { region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, boot, bootProblems: bootIssues, orphans, warnings, serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId), ...(imageUpdate ? { imageUpdate } : {}) },
+        {
+          region: s.spec.spec.region,
+          accountId: s.ctx.accountId,
+          found: true,
+          resources,
+          health,
+          groups: groupsOf(health),
+          etcdBackups: backups ?? null,
+          controlPlane: cp,
+          kubernetes,
+          boot,
+          bootProblems: bootIssues,
+          orphans,
+          warnings,
+          serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId),
+          ...(imageUpdate ? { imageUpdate } : {}),
+        },
         ok ? {} : { error: { code: 'not-ready', message: waitingLine(report) } },
       );
     } else {

@@ -26,9 +26,7 @@ export function addonVersions(): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   for (const minor of SUPPORTED_MINORS) {
     const row = ADDON_VERSIONS_BY_MINOR[minor]!;
-    out[minor] = Object.fromEntries(
-      Object.entries(row).map(([name, pin]) => [name, pinText(pin)]),
-    );
+    out[minor] = Object.fromEntries(Object.entries(row).map(([name, pin]) => [name, pinText(pin)]));
   }
   out['*'] = { helm: HELM_VERSION, etcd: 'the etcd kubeadm runs for the Kubernetes version (derived at boot)' };
   return out;

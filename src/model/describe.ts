@@ -49,7 +49,8 @@ const ABOUT: { [K in Kind]?: Describe<K> } = {
     `${p.name}, ${p.scheme}, TCP ${p.listener.port} → ${p.listener.instancePort}, ${plural(p.subnetIds.length, 'subnet')}${p.crossZone ? ', cross-zone' : ''}`,
   'network-load-balancer': (p) =>
     `${p.name}, ${p.scheme}, TCP ${p.listener.port}, ${plural(p.subnetIds.length, 'subnet')}${p.crossZone ? ', cross-zone' : ''}`,
-  'target-group': (p) => `${p.name}, TCP ${p.port}, health check ${p.healthCheck.protocol} ${p.healthCheck.port}${p.healthCheck.path ?? ''}`,
+  'target-group': (p) =>
+    `${p.name}, TCP ${p.port}, health check ${p.healthCheck.protocol} ${p.healthCheck.port}${p.healthCheck.path ?? ''}`,
   'launch-template': (p) =>
     `${p.name}: ${p.instanceType}, image ${p.imageId}, ${p.volumeSize} GiB${p.associatePublicIp ? ', public IP' : ''}${p.keyName ? `, key ${p.keyName}` : ''}`,
   'auto-scaling-group': (p, look) => {
@@ -61,7 +62,8 @@ const ABOUT: { [K in Kind]?: Describe<K> } = {
   },
   'sqs-queue': (p) => `${p.name}, messages kept ${Math.round(p.messageRetentionSeconds / 60)} min`,
   'event-rule': (p) => `${p.name}: ${p.description}`,
-  'lifecycle-hook': (p) => `${p.hookName} on ${target(p.groupName)}: waits up to ${p.heartbeatTimeout}s on termination, then ${p.defaultResult}`,
+  'lifecycle-hook': (p) =>
+    `${p.hookName} on ${target(p.groupName)}: waits up to ${p.heartbeatTimeout}s on termination, then ${p.defaultResult}`,
 };
 
 /** What creating this node sets, in a few words ('' for a kind without a summary). PURE. */

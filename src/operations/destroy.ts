@@ -99,10 +99,7 @@ export interface DestroyRun {
 }
 
 export type DestroyOutcome =
-  | { absent: string }
-  | { declined: true }
-  | { dryRun: true; preview: DestroyPreview; foreign: string[] }
-  | DestroyRun;
+  { absent: string } | { declined: true } | { dryRun: true; preview: DestroyPreview; foreign: string[] } | DestroyRun;
 
 export async function destroyCluster(s: Session, r: DestroyRequest): Promise<DestroyOutcome> {
   const started = Date.now();

@@ -105,7 +105,12 @@ describe('what a create sets', () => {
     ],
     [
       'an IAM role: trust and policies',
-      node('role/node', 'iam-role', { name: 'demo-dev-node', path: '/kubeaz/', assumeService: 'ec2.amazonaws.com', policies: { a: {}, b: {} } }),
+      node('role/node', 'iam-role', {
+        name: 'demo-dev-node',
+        path: '/kubeaz/',
+        assumeService: 'ec2.amazonaws.com',
+        policies: { a: {}, b: {} },
+      }),
       '/kubeaz/demo-dev-node, assumed by ec2.amazonaws.com; 2 inline policies',
     ],
     [
@@ -132,7 +137,9 @@ describe('what a create sets', () => {
       cluster: 'demo-dev',
       region: 'us-east-1',
       summary: { create: 1, update: 0, delete: 0, refuse: 0, unchanged: 0 },
-      changes: [{ key: 'subnet/public/us-east-1a', kind: 'subnet', action: 'create', fields: [], about: '10.0.0.0/20 in us-east-1a, public' }],
+      changes: [
+        { key: 'subnet/public/us-east-1a', kind: 'subnet', action: 'create', fields: [], about: '10.0.0.0/20 in us-east-1a, public' },
+      ],
     });
     expect(text.split('\n').slice(0, 2)).toEqual(['+ subnet/public/us-east-1a (subnet)', '    10.0.0.0/20 in us-east-1a, public']);
   });

@@ -28,6 +28,7 @@ describe('values as text', () => {
     expect(pinText({ chart: '1.2.3' })).toBe('1.2.3');
     expect(pinText({ chart: '0.0.11', image: 'v1.30.10' })).toBe('0.0.11 (image v1.30.10)');
     expect(pinText({ image: 'amazon/amazon-eks-pod-identity-webhook:v0.6.7' })).toBe('image amazon/amazon-eks-pod-identity-webhook:v0.6.7');
-    for (const row of Object.values(addonVersions())) for (const v of Object.values(row)) expect(v).not.toMatch(/undefined|\[object Object\]/);
+    for (const row of Object.values(addonVersions()))
+      for (const v of Object.values(row)) expect(v).not.toMatch(/undefined|\[object Object\]/);
   });
 });
