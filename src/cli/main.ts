@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { KubeazFailure, UsageError } from '../errors.js';
-import { beginRun, current, errorCodeOf, respond } from '../commands/envelope.js';
+import { beginRun, current, errorCodeOf, respond } from '../operations/envelope.js';
 
 const VERSION = '0.1.0';
 

@@ -10,7 +10,7 @@ import { ETCD_PREFIX } from '../etcd/snapshots.js';
 import { bucketName } from '../model/names.js';
 import { age, backupViaSsm, directBackup, listBackups, mib, pruneBackups } from '../operations/backup.js';
 import { openSession, UsageError, type GlobalOptions, type Session } from '../operations/session.js';
-import { respond, watch } from './envelope.js';
+import { respond, watch } from '../operations/envelope.js';
 import { table } from './output.js';
 
 export interface BackupEtcdOptions extends GlobalOptions {

@@ -8,7 +8,7 @@ import { renderPlan } from '../engine/plan.js';
 import { waitedLine } from '../engine/waited.js';
 import { applyCluster, type ApplyReport } from '../operations/apply.js';
 import { openSession, type GlobalOptions } from '../operations/session.js';
-import { respond, watch } from './envelope.js';
+import { respond, watch } from '../operations/envelope.js';
 import { confirm } from './prompt.js';
 
 export interface CreateOptions extends GlobalOptions {

@@ -5,7 +5,7 @@
 import { waitedLine } from '../engine/waited.js';
 import { destroyCluster, type DestroyPreview, type DestroyRun } from '../operations/destroy.js';
 import { openSession, type GlobalOptions, type Session } from '../operations/session.js';
-import { respond, watch } from './envelope.js';
+import { respond, watch } from '../operations/envelope.js';
 import { summarizeCalls, table } from './output.js';
 import { confirm } from './prompt.js';
 

@@ -20,7 +20,7 @@ import { ADMIN_GROUP, ADMIN_USER } from '../operations/endpoint.js';
 import { checkKubeconfigPath, defaultKubeconfigPath, exportKubeconfig } from '../operations/kubeconfig.js';
 import { openSession, UsageError, type GlobalOptions } from '../operations/session.js';
 import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
-import { respond, watch } from './envelope.js';
+import { respond, watch } from '../operations/envelope.js';
 
 export interface KubeconfigOptions extends GlobalOptions {
   /** FILE, or '-' for standard output; default: merge into $KUBECONFIG / ~/.kube/config */

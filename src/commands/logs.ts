@@ -13,7 +13,7 @@ import { openSession, UsageError, type GlobalOptions } from '../operations/sessi
 import { ago, phaseSeconds } from '../operations/boots.js';
 import { outputTail } from './boot-view.js';
 import { formatDuration } from './duration.js';
-import { respond, watch } from './envelope.js';
+import { respond, watch } from '../operations/envelope.js';
 import { table } from './output.js';
 
 export interface LogsOptions extends GlobalOptions {

@@ -11,7 +11,7 @@ import { silentProgress } from '../engine/progress.js';
 import { ConsoleProgress } from '../engine/progress.js';
 import { planCluster } from '../operations/plan.js';
 import { openSession, type GlobalOptions } from '../operations/session.js';
-import { respond, watch } from './envelope.js';
+import { respond, watch } from '../operations/envelope.js';
 import { summarizeCalls } from './output.js';
 
 export interface PlanOptions extends GlobalOptions {

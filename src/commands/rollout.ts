@@ -7,7 +7,7 @@ import { isMasterGroup } from '../model/names.js';
 import { takeBackup } from '../operations/backup.js';
 import { rolloutCluster } from '../operations/rollout.js';
 import { openSession, UsageError, type GlobalOptions } from '../operations/session.js';
-import { respond, watch } from './envelope.js';
+import { respond, watch } from '../operations/envelope.js';
 import { summarizeCalls } from './output.js';
 import { confirm } from './prompt.js';
 

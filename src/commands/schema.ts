@@ -1,5 +1,5 @@
 import { specJsonSchema } from '../spec/docs.js';
-import { respond } from './envelope.js';
+import { respond } from '../operations/envelope.js';
 
 /**
  * kubeaz schema: the JSON Schema of cluster.yaml on stdout (no AWS, no spec needed); with

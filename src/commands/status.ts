@@ -10,7 +10,7 @@ import { collectStatus, groupsOf, statusCredentials, type Report } from '../oper
 import { openSession, UsageError, type GlobalOptions } from '../operations/session.js';
 import { sleep } from '../util/async.js';
 import { formatDuration, parseDuration } from './duration.js';
-import { respond, watch } from './envelope.js';
+import { respond, watch } from '../operations/envelope.js';
 import { clip, renderStatus, waitingLine } from './status-view.js';
 
 export interface StatusOptions extends GlobalOptions {

@@ -2,7 +2,7 @@ import { SpecError } from '../spec/load.js';
 import { loadCheckedSpec } from '../operations/spec.js';
 import { clusterIdOf } from '../spec/schema.js';
 import { subnetLayout } from '../spec/cidr.js';
-import { respond } from './envelope.js';
+import { respond } from '../operations/envelope.js';
 
 export async function validateCommand(opts: { file: string; output?: string }): Promise<number> {
   if (opts.output === 'json') {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ADDON_VERSIONS_BY_MINOR, HELM_VERSION, SUPPORTED_MINORS } from '../spec/versions.js';
-import { respond } from './envelope.js';
+import { respond } from '../operations/envelope.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -1,11 +1,11 @@
 /**
- * The one JSON envelope (src/commands/envelope.ts, issue 21): the same top-level shape for every
+ * The one JSON envelope (src/operations/envelope.ts, issue 21): the same top-level shape for every
  * command, `ok` exactly when the exit code is 0 and then no `error`, a false `ok` always with an
  * error, the command's fields beside the envelope's and never over them, and the calls by action.
  */
 import { describe, expect, it } from 'vitest';
 import { CallCounter } from '../../src/aws/clients.js';
-import { callsOf, envelope, errorCodeOf } from '../../src/commands/envelope.js';
+import { callsOf, envelope, errorCodeOf } from '../../src/operations/envelope.js';
 import { SpecError } from '../../src/spec/load.js';
 import { KubeazFailure, UsageError } from '../../src/errors.js';
 import { KubeazError } from '../../src/aws/errors.js';

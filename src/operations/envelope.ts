@@ -12,7 +12,8 @@
  * The run record (`current`) is what a command that fails has seen so far: a session fills it as
  * it opens (`watch`, passed to openSession), so an error that ends the command still names the
  * cluster and counts the calls made before it. A new command uses `respond` for its JSON and
- * passes `watch` to openSession; cli/main.ts prints the error envelope.
+ * passes `watch` to openSession; cli/main.ts prints the error envelope (which is why this lives in
+ * operations/, below both: the CLI imports no command file but the commands it loads).
  */
 import type { CallCounter } from '../aws/clients.js';
 import { KubeazFailure } from '../errors.js';
