@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { KubeazFailure, UsageError } from '../errors.js';
 import { DEFAULT_SPEC_FILE, specFileOf } from './spec-file.js';
+import { beginRun, current, errorCodeOf, respond } from '../operations/envelope.js';
 
 const VERSION = '0.1.0';
 
@@ -39,18 +40,27 @@ export function numberOption(
   return dflt === undefined ? o : o.default(dflt);
 }
 
+/** The last usage error commander printed (for the JSON envelope of a parse error). */
+let lastUsageError: { command: string; message: string } | undefined;
+
 /** One line for every usage error, naming the help to read: `error: …; see 'kubeaz create --help'`. */
 function usageErrors(cmd: Command): Command {
   const where = cmd.parent ? `kubeaz ${cmd.name()}` : 'kubeaz';
   return cmd.configureOutput({
-    outputError: (str, write) =>
-      write(
-        `${str
-          .trim()
-          .replace(/\s*\n\s*/g, ' ')
-          .replace(/\.$/, '')}; see '${where} --help'\n`,
-      ),
+    outputError: (str, write) => {
+      const line = `${str
+        .trim()
+        .replace(/\s*\n\s*/g, ' ')
+        .replace(/\.$/, '')}; see '${where} --help'`;
+      lastUsageError = { command: cmd.parent ? cmd.name() : 'kubeaz', message: line.replace(/^error: /, '') };
+      write(`${line}\n`);
+    },
   });
+}
+
+/** Whether the command line asks for JSON (-o json, --output json, --output=json, -ojson). */
+export function wantsJson(argv: readonly string[]): boolean {
+  return argv.some((a, i) => a === '--output=json' || a === '-ojson' || ((a === '--output' || a === '-o') && argv[i + 1] === 'json'));
 }
 
 /**
@@ -90,57 +100,85 @@ function common(cmd: Command): Command {
 type Runner = (opts: Record<string, unknown>) => Promise<number>;
 
 async function run(fn: Runner, opts: Record<string, unknown>, command: string): Promise<void> {
+  beginRun(command);
   try {
     process.exitCode = await fn(opts);
   } catch (e) {
-    process.exitCode = await report(e, Boolean(opts.debug), command);
+    const f = await failureOf(e, Boolean(opts.debug), command);
+    process.stderr.write(f.text);
+    // under --output json the error is one envelope on stdout too (unless the command printed its own)
+    if (opts.output === 'json' && !current.printed) respond(f.exitCode, f.fields, { error: { code: f.code, message: f.message } });
+    process.exitCode = f.exitCode;
   }
 }
 
+/** Prints an error as the CLI reports it (stderr) and returns the exit code it ends the command with. */
 export async function report(e: unknown, debug: boolean, command: string): Promise<number> {
+  const f = await failureOf(e, debug, command);
+  process.stderr.write(f.text);
+  return f.exitCode;
+}
+
+interface Failure {
+  /** what goes to stderr */
+  text: string;
+  exitCode: number;
+  /** the JSON envelope's error */
+  code: string;
+  message: string;
+  /** more for the envelope (a spec's issues) */
+  fields: Record<string, unknown>;
+}
+
+const failure = (text: string, exitCode: number, code: string, message: string, fields: Record<string, unknown> = {}): Failure => ({
+  text,
+  exitCode,
+  code,
+  message,
+  fields,
+});
+
+async function failureOf(e: unknown, debug: boolean, command: string): Promise<Failure> {
   const err = e as Error;
   // Every failure reported on purpose is a KubeazFailure: its class says how it is printed, its exitCode how the command ends.
   const { SpecError } = await import('../spec/load.js');
   if (e instanceof SpecError) {
-    process.stderr.write(`${e.message}\n`);
-    return e.exitCode;
+    const issues = e.issues.map((i) => ({ path: i.path, line: i.line ?? null, message: i.message }));
+    return failure(`${e.message}\n`, e.exitCode, 'invalid-spec', e.message, { file: e.file, issues });
   }
-  if (e instanceof UsageError) {
-    process.stderr.write(`error: ${e.message}; see 'kubeaz ${command} --help'\n`);
-    return e.exitCode;
-  }
+  if (e instanceof UsageError)
+    return failure(
+      `error: ${e.message}; see 'kubeaz ${command} --help'\n`,
+      e.exitCode,
+      'usage',
+      `${e.message}; see 'kubeaz ${command} --help'`,
+    );
   const { describeAwsError, isMissingCredentials } = await import('../aws/errors.js');
-  if (isMissingCredentials(e) && /Profile (\S+) could not be found/.test(err.message)) {
-    const name = /Profile (\S+) could not be found/.exec(err.message)![1];
-    process.stderr.write(
-      `error: the AWS profile '${name}'${process.env.AWS_PROFILE === name ? ' (AWS_PROFILE)' : ''} does not exist in the shared config or credentials file\n`,
-    );
-    return 1;
-  }
-  if (isMissingCredentials(e) && process.env.AWS_PROFILE) {
-    const { profileExists } = await import('../aws/clients.js');
-    if (!(await profileExists(process.env.AWS_PROFILE)).exists) {
-      process.stderr.write(
-        `error: the AWS profile '${process.env.AWS_PROFILE}' (AWS_PROFILE) does not exist in the shared config or credentials file\n`,
-      );
-      return 1;
-    }
-  }
-  if (isMissingCredentials(e)) {
-    process.stderr.write(
-      'error: no AWS credentials found: pass --profile NAME, set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), sign in with `aws sso login`, or run where an instance role applies\n',
-    );
-    return 1;
-  }
+  const credentials = isMissingCredentials(e) ? await credentialsFailure(e as Error) : undefined;
+  if (credentials) return failure(`error: ${credentials}\n`, 1, 'no-credentials', credentials);
   // Domain errors (a lock held, no PKI, a backup missing, a conflict) say what to do; a stack
   // trace adds nothing there, so only unexpected errors suggest --debug.
   const domain = e instanceof KubeazFailure;
   const msg = domain ? e.message : describeAwsError(e);
-  process.stderr.write(`error: ${msg}\n`);
-  if (debug && err?.stack)
-    process.stderr.write(`${err.stack}\n${err.cause ? `caused by: ${(err.cause as Error).stack ?? String(err.cause)}\n` : ''}`);
-  else if (!domain) process.stderr.write('(run with --debug for the stack trace)\n');
-  return domain ? e.exitCode : 1;
+  let text = `error: ${msg}\n`;
+  if (debug && err?.stack) text += `${err.stack}\n${err.cause ? `caused by: ${(err.cause as Error).stack ?? String(err.cause)}\n` : ''}`;
+  else if (!domain) text += '(run with --debug for the stack trace)\n';
+  return failure(text, domain ? e.exitCode : 1, errorCodeOf(e), msg);
+}
+
+/** Missing credentials (or a missing profile): the one line that says what to do. */
+async function credentialsFailure(e: Error): Promise<string> {
+  const named = /Profile (\S+) could not be found/.exec(e.message);
+  if (named) {
+    const name = named[1]!;
+    return `the AWS profile '${name}'${process.env.AWS_PROFILE === name ? ' (AWS_PROFILE)' : ''} does not exist in the shared config or credentials file`;
+  }
+  if (process.env.AWS_PROFILE) {
+    const { profileExists } = await import('../aws/clients.js');
+    if (!(await profileExists(process.env.AWS_PROFILE)).exists)
+      return `the AWS profile '${process.env.AWS_PROFILE}' (AWS_PROFILE) does not exist in the shared config or credentials file`;
+  }
+  return 'no AWS credentials found: pass --profile NAME, set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), sign in with `aws sso login`, or run where an instance role applies';
 }
 
 export function buildProgram(): Command {
@@ -174,8 +212,19 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (e) {
     if (!(e instanceof CommanderError)) throw e;
-    // --help and --version end here with 0; every other parse error has printed its one line.
+    // --help and --version end here with 0; every other parse error has printed its one line
+    // (and, asked for JSON, its envelope).
     process.exitCode = e.exitCode === 0 ? 0 : USAGE_EXIT;
+    if (process.exitCode && wantsJson(argv.slice(2)) && !current.printed)
+      respond(
+        USAGE_EXIT,
+        {},
+        {
+          command: lastUsageError?.command ?? 'kubeaz',
+          cluster: null,
+          error: { code: 'usage', message: lastUsageError?.message ?? e.message },
+        },
+      );
   }
 }
 
@@ -274,6 +323,7 @@ function specCommands(program: Command): void {
       "reach the Kubernetes API at this URL (an SSH tunnel or bastion to a private API) instead of the cluster's endpoint",
     )
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/rollout.js')).rolloutCommand(opts as never), o, 'rollout'));
 
   common(program.command('backup-etcd'))
@@ -315,12 +365,14 @@ function clusterCommands(program: Command): void {
     .option('--admin-unlimited', "allow an --admin lifetime over 168h (up to the cluster CA's 10 years)")
     .option('--user <name>', 'name of the user entry (default: <cluster>-admin)')
     .option('--context <name>', 'name of the context (default: <cluster>)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/kubeconfig.js')).kubeconfigCommand(opts as never), o, 'kubeconfig'));
 
   common(program.command('destroy'))
     .description("delete everything tagged as this cluster's, in reverse dependency order; works without the state file")
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .option('--delete-backups', 'also delete the etcd snapshots (and the bucket holding them); otherwise they are kept')
+    .option('--dry-run', 'list every resource destroy would delete (kind, id, name) and change nothing; needs no --yes, takes no lock')
     .option('--force-unlock <lock-id>', 'take over a lock whose holder is gone (the id the refusal printed)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/destroy.js')).destroyCommand(opts as never), o, 'destroy'));
@@ -401,7 +453,12 @@ function toolCommands(program: Command): void {
   program
     .command('schema')
     .description('print the JSON Schema of the cluster spec (for editors and CI; docs/spec.md is generated from it)')
-    .action(() => run(async () => (await import('../commands/schema.js')).schemaCommand(), {}, 'schema'));
+    .addOption(
+      new Option('-o, --output <format>', 'text: the schema itself; json: the schema in the JSON envelope, as `schema`')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .action((o) => run(async (opts) => (await import('../commands/schema.js')).schemaCommand(opts as never), o, 'schema'));
 
   program
     .command('version')

@@ -11,6 +11,7 @@ import { ETCD_PREFIX } from '../etcd/snapshots.js';
 import { bucketName } from '../model/names.js';
 import { age, backupViaSsm, directBackup, etcdEndpoints, listBackups, mib, pruneBackups } from '../operations/backup.js';
 import { openSession, UsageError, type GlobalOptions, type Session } from '../operations/session.js';
+import { respond, watch } from '../operations/envelope.js';
 import { table } from './output.js';
 
 export interface BackupEtcdOptions extends GlobalOptions {
@@ -32,21 +33,19 @@ export async function backupEtcdCommand(opts: BackupEtcdOptions): Promise<number
   // every URL checked (plain http:// only to loopback) before any AWS call
   if (opts.etcdEndpoint !== undefined) etcdEndpoints(opts);
   const json = opts.output === 'json';
-  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
+  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }), watch);
   try {
     const Bucket = bucketName(s.clusterId, s.ctx.accountId);
     if (opts.list) return await list(s, Bucket, json);
     if (opts.prune) {
       const r = await pruneBackups(s, Bucket);
-      if (json)
-        process.stdout.write(
-          `${JSON.stringify({ cluster: s.clusterId, bucket: Bucket, retentionDays: r.days, deleted: r.deleted, kept: r.kept }, null, 2)}\n`,
-        );
-      else process.stdout.write(`pruned ${r.deleted.length}, kept ${r.kept.length} snapshot(s) (retention ${r.days} days)\n`);
+      if (json) return respond(0, { bucket: Bucket, retentionDays: r.days, deleted: r.deleted, kept: r.kept });
+      process.stdout.write(`pruned ${r.deleted.length}, kept ${r.kept.length} snapshot(s) (retention ${r.days} days)\n`);
       return 0;
     }
     const made = opts.etcdEndpoint ? await directBackup(s, Bucket, opts) : await backupViaSsm(s, Bucket);
-    process.stdout.write(json ? `${JSON.stringify(made, null, 2)}\n` : `s3://${Bucket}/${made.key}\n`);
+    if (json) return respond(0, { ...made });
+    process.stdout.write(`s3://${Bucket}/${made.key}\n`);
     return 0;
   } finally {
     s.dispose();
@@ -55,9 +54,8 @@ export async function backupEtcdCommand(opts: BackupEtcdOptions): Promise<number
 
 async function list(s: Session, Bucket: string, json: boolean): Promise<number> {
   const rows = await listBackups(s, Bucket);
-  if (json) {
-    process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, bucket: Bucket, snapshots: rows }, null, 2)}\n`);
-  } else if (!rows.length) {
+  if (json) return respond(0, { bucket: Bucket, snapshots: rows });
+  if (!rows.length) {
     process.stdout.write(`no etcd snapshots in s3://${Bucket}/${ETCD_PREFIX}\n`);
   } else {
     process.stdout.write(

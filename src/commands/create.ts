@@ -6,11 +6,12 @@
  */
 import { renderPlan } from '../engine/plan.js';
 import { waitedLine } from '../engine/waited.js';
-import { applyCluster } from '../operations/apply.js';
+import { applyCluster, type ApplyReport } from '../operations/apply.js';
 import { openSession, type GlobalOptions } from '../operations/session.js';
 import { bundledEstimate } from '../model/cost.js';
 import { BUNDLED_PRICES } from '../model/prices/bundled.js';
 import { costLine } from './cost-view.js';
+import { respond, watch } from '../operations/envelope.js';
 import { confirm } from './prompt.js';
 
 export interface CreateOptions extends GlobalOptions {
@@ -22,9 +23,8 @@ export interface CreateOptions extends GlobalOptions {
 }
 
 export async function createCommand(opts: CreateOptions): Promise<number> {
-  const s = await openSession(opts);
+  const s = await openSession(opts, undefined, watch);
   const json = opts.output === 'json';
-  const calls = s.aws.counter;
   const region = s.spec.spec.region;
   try {
     return await applyCluster(
@@ -37,7 +37,10 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
         ...(opts.updateImages ? { updateImages: true } : {}),
       },
       {
-        showPlan: (plan) => process.stderr.write(`${renderPlan(plan, { allowDelete: Boolean(opts.allowDelete) })}\n`),
+        // the plan is create's result as it is plan's (stdout); progress goes to stderr
+        // (under --output json stdout is the JSON alone: the plan goes to stderr with the progress)
+        showPlan: (plan) =>
+          (json ? process.stderr : process.stdout).write(`${renderPlan(plan, { allowDelete: Boolean(opts.allowDelete) })}\n`),
         ask: (plan) => {
           // what the spec costs a month, before the question (bundled prices: no AWS call)
           process.stderr.write(`${costLine(bundledEstimate(s.spec), BUNDLED_PRICES.date, opts.file)}\n`);
@@ -52,11 +55,8 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
           if (r.waited && !json) s.progress.emit({ type: 'info', message: waitedLine(r.waited) });
           if (!json) return;
           const body = {
-            cluster: s.clusterId,
-            ok: r.ok,
             dryRun: false,
             seconds: r.seconds,
-            calls: { total: calls.total, mutating: calls.mutating, byAction: calls.byAction() },
             plan: r.plan,
             actions: r.actions,
             deleted: r.deleted,
@@ -64,11 +64,33 @@ export async function createCommand(opts: CreateOptions): Promise<number> {
             ...(r.waited ? { waited: r.waited } : {}),
             ...r.extra,
           };
-          process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+          respond(r.code, body, r.code ? { error: createError(r) } : {});
         },
       },
     );
   } finally {
     s.dispose();
   }
+}
+
+/** Why a create ended with a non-zero exit, for the JSON envelope's error. */
+export function createError(r: ApplyReport): { code: string; message: string } {
+  const preflight = r.extra.preflight as Array<{ check: string; message: string }> | undefined;
+  if (r.code === 130) return { code: 'interrupted', message: 'interrupted; the state is saved: run the same create again to finish' };
+  if (preflight?.length)
+    return {
+      code: 'preflight',
+      message: `pre-flight found ${preflight.length} problem(s); nothing was changed: ${preflight.map((f) => `${f.check}: ${f.message}`).join('; ')}`,
+    };
+  const failed = r.actions.filter((a) => a.action === 'failed' || a.action === 'refused');
+  if (failed.length) return { code: 'incomplete', message: failed.map((a) => a.error ?? `${a.key} failed`).join('; ') };
+  if (r.notDeleted.length)
+    return {
+      code: 'not-deleted',
+      message: `${r.notDeleted.length} resource(s) no longer in the spec were NOT deleted (${r.notDeleted.map((o) => o.key).join(', ')}): run create again with --allow-delete`,
+    };
+  if (r.plan?.summary.refuse)
+    return { code: 'refused', message: `${r.plan.summary.refuse} change(s) cannot be made in place; nothing was changed` };
+  if (!r.actions.length) return { code: 'declined', message: 'nothing was changed' };
+  return { code: 'incomplete', message: 'create did not finish; run it again: it resumes where it stopped' };
 }

@@ -20,6 +20,7 @@ import { ADMIN_GROUP, ADMIN_USER } from '../operations/endpoint.js';
 import { checkKubeconfigPath, defaultKubeconfigPath, exportKubeconfig } from '../operations/kubeconfig.js';
 import { openSession, UsageError, type GlobalOptions } from '../operations/session.js';
 import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
+import { respond, watch } from '../operations/envelope.js';
 
 export interface KubeconfigOptions extends GlobalOptions {
   /** FILE, or '-' for standard output; default: merge into $KUBECONFIG / ~/.kube/config */
@@ -32,6 +33,7 @@ export interface KubeconfigOptions extends GlobalOptions {
   adminUnlimited?: boolean;
   user?: string;
   context?: string;
+  output?: string;
 }
 
 export const DEFAULT_ADMIN_TTL = '18h';
@@ -72,7 +74,8 @@ export async function kubeconfigCommand(opts: KubeconfigOptions): Promise<number
   const mode: 'stdout' | 'standalone' | 'merge' = toStdout ? 'stdout' : opts.out && !opts.merge ? 'standalone' : 'merge';
   if (target) await checkKubeconfigPath(target);
 
-  const s = await openSession(opts, new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
+  const json = opts.output === 'json';
+  const s = await openSession(opts, new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }), watch);
   try {
     const r = await exportKubeconfig(s, {
       ttlMs,
@@ -83,7 +86,20 @@ export async function kubeconfigCommand(opts: KubeconfigOptions): Promise<number
       ...(opts.setCurrent !== undefined ? { setCurrent: opts.setCurrent } : {}),
     });
     const { names } = r;
-    const validity = `${ADMIN_USER} in ${ADMIN_GROUP}, certificate valid ${formatDuration(ttlMs)} until ${r.notAfter.toISOString().replace(/\.\d+Z$/, 'Z')}`;
+    const notAfter = r.notAfter.toISOString().replace(/\.\d+Z$/, 'Z');
+    const validity = `${ADMIN_USER} in ${ADMIN_GROUP}, certificate valid ${formatDuration(ttlMs)} until ${notAfter}`;
+    // under --output json, --out - puts the kubeconfig in the JSON (stdout holds the JSON alone)
+    if (json)
+      return respond(0, {
+        mode,
+        file: target ?? null,
+        server: r.server,
+        context: names.context,
+        user: names.user,
+        currentContext: r.text !== undefined ? null : (r.current ?? null),
+        notAfter,
+        ...(r.text !== undefined ? { kubeconfig: r.text } : {}),
+      });
     if (r.text !== undefined) {
       process.stdout.write(r.text);
       s.progress.emit({ type: 'info', message: `admin kubeconfig for ${s.clusterId} (${validity}) → ${r.server}` });

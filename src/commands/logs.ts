@@ -13,6 +13,7 @@ import { openSession, UsageError, type GlobalOptions } from '../operations/sessi
 import { ago, phaseSeconds } from '../operations/boots.js';
 import { outputTail } from './boot-view.js';
 import { formatDuration } from './duration.js';
+import { respond, watch } from '../operations/envelope.js';
 import { table } from './output.js';
 
 export interface LogsOptions extends GlobalOptions {
@@ -22,12 +23,11 @@ export interface LogsOptions extends GlobalOptions {
 export async function logsCommand(target: string, opts: LogsOptions): Promise<number> {
   const json = opts.output === 'json';
   if (!target) throw new UsageError('name an instance (i-…) or a group');
-  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
+  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }), watch);
   try {
     const out = await instanceLogs(s, target);
-    if (json)
-      process.stdout.write(`${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, target, instances: out }, null, 2)}\n`);
-    else process.stdout.write(renderLogs(out, new Date()));
+    if (json) return respond(0, { region: s.spec.spec.region, target, instances: out });
+    process.stdout.write(renderLogs(out, new Date()));
     return 0;
   } finally {
     s.dispose();

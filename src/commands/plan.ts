@@ -14,6 +14,7 @@ import { openSession, type GlobalOptions } from '../operations/session.js';
 import { bundledEstimate } from '../model/cost.js';
 import { BUNDLED_PRICES } from '../model/prices/bundled.js';
 import { costLine } from './cost-view.js';
+import { respond, watch } from '../operations/envelope.js';
 import { summarizeCalls } from './output.js';
 
 export interface PlanOptions extends GlobalOptions {
@@ -21,29 +22,32 @@ export interface PlanOptions extends GlobalOptions {
   detailedExitcode?: boolean;
   /** plan what create --update-images would do: every group on the image the public parameter names */
   updateImages?: boolean;
+  /** create --dry-run (the CLI sends it here) */
+  dryRun?: boolean;
 }
 
 export const EXIT_CHANGES = 4;
 
 export async function planCommand(opts: PlanOptions): Promise<number> {
   const json = opts.output === 'json';
-  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
+  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }), watch);
   try {
     const { plan } = await planCluster(s, { updateImages: Boolean(opts.updateImages) });
-    const calls = s.aws.counter;
+    const code = plan.summary.refuse ? 1 : opts.detailedExitcode && hasChanges(plan) ? EXIT_CHANGES : 0;
     if (json) {
-      process.stdout.write(
-        `${JSON.stringify({ ...plan, calls: { total: calls.total, mutating: calls.mutating, byAction: calls.byAction() } }, null, 2)}\n`,
-      );
-    } else {
-      process.stdout.write(`${renderPlan(plan)}\n`);
-      if (plan.summary.delete) process.stdout.write('deletions happen only with create --allow-delete\n');
-      // the spec's monthly estimate from the bundled table: no AWS call
-      process.stdout.write(`${costLine(bundledEstimate(s.spec), BUNDLED_PRICES.date, opts.file)}\n`);
-      process.stderr.write(`(${summarizeCalls(calls)})\n`);
+      const n = plan.summary.refuse;
+      const error = n
+        ? { code: 'refused', message: `${n} change${n === 1 ? '' : 's'} cannot be made in place; create would apply nothing of this plan` }
+        : undefined;
+      // create --dry-run is this plan, under create's name
+      return respond(code, { ...plan, ...(opts.dryRun ? { dryRun: true } : {}) }, error ? { error } : {});
     }
-    if (plan.summary.refuse) return 1;
-    return opts.detailedExitcode && hasChanges(plan) ? EXIT_CHANGES : 0;
+    process.stdout.write(`${renderPlan(plan)}\n`);
+    if (plan.summary.delete) process.stdout.write('deletions happen only with create --allow-delete\n');
+    // the spec's monthly estimate from the bundled table: no AWS call
+    process.stdout.write(`${costLine(bundledEstimate(s.spec), BUNDLED_PRICES.date, opts.file)}\n`);
+    process.stderr.write(`(${summarizeCalls(s.aws.counter)})\n`);
+    return code;
   } finally {
     s.dispose();
   }

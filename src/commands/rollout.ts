@@ -7,6 +7,7 @@ import { isMasterGroup } from '../model/names.js';
 import { takeBackup } from '../operations/backup.js';
 import { rolloutCluster } from '../operations/rollout.js';
 import { openSession, UsageError, type GlobalOptions } from '../operations/session.js';
+import { respond, watch } from '../operations/envelope.js';
 import { summarizeCalls } from './output.js';
 import { confirm } from './prompt.js';
 
@@ -17,6 +18,7 @@ export interface RolloutOptions extends GlobalOptions {
   force?: boolean;
   apiEndpoint?: string;
   yes?: boolean;
+  output?: string;
 }
 
 export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
@@ -28,7 +30,9 @@ export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
     throw new UsageError(`--drain-timeout ${opts.drainTimeout}: expected a whole number of seconds`);
   if (opts.apiEndpoint !== undefined && !/^https:\/\/[^/\s]+(:\d+)?\/?$/.test(opts.apiEndpoint))
     throw new UsageError(`--api-endpoint ${opts.apiEndpoint}: expected https://host[:port]`);
-  const s = await openSession(opts);
+  const json = opts.output === 'json';
+  const s = await openSession(opts, undefined, watch);
+  const backups: Array<{ bucket: string; key: string }> = [];
   if (opts.force)
     s.progress.emit({
       type: 'warn',
@@ -48,7 +52,8 @@ export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
         ),
       takeBackup: async () => {
         const made = await takeBackup(s);
-        process.stdout.write(`s3://${made.bucket}/${made.key}\n`);
+        backups.push({ bucket: made.bucket, key: made.key });
+        if (!json) process.stdout.write(`s3://${made.bucket}/${made.key}\n`);
       },
     });
     if ('nothingToDo' in result) {
@@ -56,16 +61,26 @@ export async function rolloutCommand(opts: RolloutOptions): Promise<number> {
         type: 'info',
         message: `nothing to roll out: every instance runs its group's launch template version — ${summarizeCalls(s.aws.counter)}`,
       });
-      return 0;
+      return json ? respond(0, { nothingToDo: true, steps: [], backups }) : 0;
     }
-    if ('declined' in result) return 1;
+    if ('declined' in result)
+      return json
+        ? respond(1, { nothingToDo: false, steps: [], backups }, { error: { code: 'declined', message: 'nothing was replaced' } })
+        : 1;
     for (const st of result.steps.filter((x) => x.status !== 'Successful' && x.status !== 'up-to-date'))
       s.progress.emit({ type: 'warn', message: `${st.group}: ${st.status}${st.reason ? `: ${st.reason}` : ''}` });
     s.progress.emit({
       type: 'info',
       message: `${result.ok ? 'done' : 'stopped'}: ${result.steps.filter((x) => x.status === 'Successful').length} group(s) replaced — ${summarizeCalls(s.aws.counter)}`,
     });
-    return result.ok ? 0 : s.abort.signal.aborted ? 130 : 1;
+    const code = result.ok ? 0 : s.abort.signal.aborted ? 130 : 1;
+    if (!json) return code;
+    const failed = result.steps.filter((x) => x.status !== 'Successful' && x.status !== 'up-to-date');
+    const error = {
+      code: code === 130 ? 'interrupted' : 'incomplete',
+      message: failed.map((x) => `${x.group}: ${x.status}${x.reason ? `: ${x.reason}` : ''}`).join('; ') || 'stopped',
+    };
+    return respond(code, { nothingToDo: false, steps: result.steps, backups }, code ? { error } : {});
   } finally {
     s.dispose();
   }

@@ -2,6 +2,7 @@
  * status as text: the resources, health, control plane, groups, boots, etcd backups, Kubernetes
  * and the verdict, each line at most 100 columns (problems are wrapped, never cut). PURE.
  */
+import { showValue } from '../util/show.js';
 import type { serviceAccountRoles } from '../model/derive.js';
 import { bootPhrase } from '../operations/boots.js';
 import type { ControlPlaneInfo, GroupStatus, KubernetesSection, Report } from '../operations/status.js';
@@ -137,7 +138,7 @@ export function renderStatus(
     );
   }
   for (const x of r.resources.filter((y) => y.status === 'drifted'))
-    for (const c of x.changes ?? []) out.push(...wrap(`drift: ${x.key}: ${c.field}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`));
+    for (const c of x.changes ?? []) out.push(...wrap(`drift: ${x.key}: ${c.field}: ${driftValue(c.from)} → ${driftValue(c.to)}`));
   if (r.health.length) {
     const failing = r.health.filter((h) => !h.ok);
     out.push(`health: ${r.health.length - failing.length}/${r.health.length} checks ok`);
@@ -209,3 +210,7 @@ export function waitingLine(r: Report): string {
   else if (r.bootProblems.length || r.boot.some((b) => b.result !== 'ready')) parts.push(`boot: ${bootPhrase(r.boot)}`);
   return parts.join(' · ') || 'healthy';
 }
+
+/** A drifted field's value: JSON as before ("attached", 3, [..]), an absent one as (none). */
+export const driftValue = (v: unknown): string =>
+  v === undefined || v === null ? '(none)' : typeof v === 'string' ? JSON.stringify(v) : showValue(v);

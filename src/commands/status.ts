@@ -10,6 +10,7 @@ import { collectStatus, groupsOf, statusCredentials, type Report } from '../oper
 import { openSession, UsageError, type GlobalOptions } from '../operations/session.js';
 import { sleep } from '../util/async.js';
 import { formatDuration, parseDuration } from './duration.js';
+import { respond, watch } from '../operations/envelope.js';
 import { clip, renderStatus, waitingLine } from './status-view.js';
 
 export interface StatusOptions extends GlobalOptions {
@@ -26,7 +27,7 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
   if (waitMs === undefined) throw new UsageError(`--wait ${opts.wait}: expected a duration such as 10m or 90s`);
   if (opts.apiEndpoint !== undefined && !/^https:\/\/[^/\s]+(:\d+)?\/?$/.test(opts.apiEndpoint))
     throw new UsageError(`--api-endpoint ${opts.apiEndpoint}: expected https://host[:port]`);
-  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }));
+  const s = await openSession(opts, json ? silentProgress : new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }), watch);
   try {
     const creds = statusCredentials(s, opts.apiEndpoint, waitMs);
     const deadline = Date.now() + waitMs;
@@ -34,10 +35,12 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
     const first = await collectStatus(s, opts, creds);
     if ('absent' in first) {
       if (json)
-        process.stdout.write(
-          `${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: false, ok: false, message: first.absent }, null, 2)}\n`,
+        return respond(
+          3,
+          { region: s.spec.spec.region, accountId: s.ctx.accountId, found: false, message: first.absent },
+          { error: { code: 'not-found', message: first.absent } },
         );
-      else process.stdout.write(`${first.absent}\n`);
+      process.stdout.write(`${first.absent}\n`);
       return 3;
     }
     let report: Report = first;
@@ -68,8 +71,28 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
         imageUpdate,
         dns,
       } = report;
-      process.stdout.write(
-        `${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, boot, bootProblems: bootIssues, orphans, warnings, serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId), ...(imageUpdate ? { imageUpdate } : {}), ...(dns ? { dns } : {}), calls: s.aws.counter.total }, null, 2)}\n`,
+      // `calls` is the envelope's object ({ total, mutating, byAction }); it was a number before
+      return respond(
+        ok ? 0 : 3,
+        {
+          region: s.spec.spec.region,
+          accountId: s.ctx.accountId,
+          found: true,
+          resources,
+          health,
+          groups: groupsOf(health),
+          etcdBackups: backups ?? null,
+          controlPlane: cp,
+          kubernetes,
+          boot,
+          bootProblems: bootIssues,
+          orphans,
+          warnings,
+          serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId),
+          ...(imageUpdate ? { imageUpdate } : {}),
+          ...(dns ? { dns } : {}),
+        },
+        ok ? {} : { error: { code: 'not-ready', message: waitingLine(report) } },
       );
     } else {
       process.stdout.write(

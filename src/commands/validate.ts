@@ -2,14 +2,14 @@ import { SpecError } from '../spec/load.js';
 import { loadCheckedSpec } from '../operations/spec.js';
 import { clusterIdOf } from '../spec/schema.js';
 import { subnetLayout } from '../spec/cidr.js';
+import { respond } from '../operations/envelope.js';
 
 export async function validateCommand(opts: { file: string; output?: string }): Promise<number> {
   if (opts.output === 'json') {
     // Terraform's `validate -json`: the verdict on stdout either way; exit 2 when invalid.
     try {
       const { spec, warnings, file } = await loadCheckedSpec(opts.file);
-      process.stdout.write(`${JSON.stringify({ valid: true, file, cluster: clusterIdOf(spec), warnings, issues: [] }, null, 2)}\n`);
-      return 0;
+      return respond(0, { valid: true, file, warnings, issues: [] }, { cluster: clusterIdOf(spec) });
     } catch (e) {
       if (!(e instanceof SpecError)) throw e;
       const issues = e.issues.map((i) => ({
@@ -18,8 +18,11 @@ export async function validateCommand(opts: { file: string; output?: string }): 
         ...(i.column !== undefined ? { column: i.column } : {}),
         message: i.message,
       }));
-      process.stdout.write(`${JSON.stringify({ valid: false, file: e.file, issues, warnings: [] }, null, 2)}\n`);
-      return 2;
+      return respond(
+        e.exitCode,
+        { valid: false, file: e.file, issues, warnings: [] },
+        { cluster: null, error: { code: 'invalid-spec', message: e.message } },
+      );
     }
   }
   const { spec, warnings, file } = await loadCheckedSpec(opts.file);

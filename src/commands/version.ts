@@ -8,8 +8,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ADDON_VERSIONS_BY_MINOR, HELM_VERSION, SUPPORTED_MINORS } from '../spec/versions.js';
+import { respond } from '../operations/envelope.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** One pin as text: its chart version, the image kubeaz sets over the chart's, or (no chart: a manifest) the image alone. */
+export function pinText(pin: { chart?: string; image?: string }): string {
+  if (!pin.chart) return pin.image ? `image ${pin.image}` : '(none)';
+  return pin.image ? `${pin.chart} (image ${pin.image})` : pin.chart;
+}
 
 /**
  * The pinned versions of what the master installs, by component. The one hook for the add-on
@@ -19,9 +26,7 @@ export function addonVersions(): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   for (const minor of SUPPORTED_MINORS) {
     const row = ADDON_VERSIONS_BY_MINOR[minor]!;
-    out[minor] = Object.fromEntries(
-      Object.entries(row).map(([name, pin]) => [name, pin.image ? `${pin.chart} (image ${pin.image})` : pin.chart]),
-    );
+    out[minor] = Object.fromEntries(Object.entries(row).map(([name, pin]) => [name, pinText(pin)]));
   }
   out['*'] = { helm: HELM_VERSION, etcd: 'the etcd kubeadm runs for the Kubernetes version (derived at boot)' };
   return out;
@@ -63,10 +68,7 @@ export async function versionInfo(): Promise<VersionInfo> {
 
 export async function versionCommand(opts: { output?: string }): Promise<number> {
   const v = await versionInfo();
-  if (opts.output === 'json') {
-    process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-    return 0;
-  }
+  if (opts.output === 'json') return respond(0, { ...v }, { cluster: null });
   const minors = v.kubernetes.supportedMinors;
   const lines = [
     `kubeaz ${v.version}${v.gitCommit ? ` (commit ${v.gitCommit})` : ''}`,

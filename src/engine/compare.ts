@@ -22,6 +22,7 @@ import type { ImageUpdate } from '../model/images.js';
 import { handlerFor, type Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode } from '../resources/types.js';
 import { deletionOrder } from './edges.js';
+import { describeNode } from '../model/describe.js';
 
 export const PLAN_VERSION = 1;
 
@@ -46,6 +47,8 @@ export interface PlanChange {
   note?: string;
   /** delete: kubeaz's own file, superseded; create removes it without --allow-delete (ResourceHandler.retired) */
   retired?: boolean;
+  /** create: what it sets, in a few words (a subnet's CIDR and zone, a group's types and sizes; model/describe.ts) */
+  about?: string;
 }
 
 export interface Plan {
@@ -179,6 +182,12 @@ function clusterRefusals(observed: Map<string, Actual>, graph: DesiredGraph, zon
   return out;
 }
 
+/** A create's `about` (absent for a kind without a summary). */
+function aboutOf(node: AnyNode, byKey: ReadonlyMap<string, AnyNode>): { about?: string } {
+  const about = describeNode(node, (k) => byKey.get(k));
+  return about ? { about } : {};
+}
+
 export function computePlanFrom(
   observed: Map<string, Actual>,
   graph: DesiredGraph,
@@ -207,7 +216,7 @@ export function computePlanFrom(
         changes.push(
           held
             ? { key, kind: node.kind, action: 'refuse', id: held.id, fields: [], reason: held.reason }
-            : { key, kind: node.kind, action: 'create', fields: [] },
+            : { key, kind: node.kind, action: 'create', fields: [], ...aboutOf(node, byKey) },
         );
         break;
       }

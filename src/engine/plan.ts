@@ -8,6 +8,7 @@ import type { Actual, RunContext } from '../resources/types.js';
 import type { DesiredGraph } from '../model/types.js';
 import { computePlanFrom, hasChanges, type Plan, type PlanAction, type PlanResult } from './compare.js';
 import { observeAll } from './observe.js';
+import { showValue } from '../util/show.js';
 import { heldByOthers, refuseIfHeldElsewhere, refuseNameCollisions } from './ownership.js';
 
 /**
@@ -47,7 +48,7 @@ async function addDetail(ctx: RunContext, handlers: Handlers, result: PlanResult
   );
 }
 
-const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+const show = showValue;
 
 /** The plan as text, one line per change: `+ create`, `~ update` (field: old → new), `- delete`, `! refused`. */
 export function renderPlan(plan: Plan, opts: { allowDelete?: boolean } = {}): string {
@@ -58,6 +59,7 @@ export function renderPlan(plan: Plan, opts: { allowDelete?: boolean } = {}): st
     if (c.action === 'refuse') lines.push(`${head}: REFUSED`);
     else if (c.action === 'delete') lines.push(`${head}${opts.allowDelete === false && !c.retired ? ': needs --allow-delete' : ''}`);
     else lines.push(head);
+    if (c.about) lines.push(`    ${c.about}`);
     for (const f of c.fields) {
       if (Array.isArray(f.from) && Array.isArray(f.to) && f.from.length + f.to.length > 4) {
         // long lists (rules, routes): only what goes and what comes

@@ -19,9 +19,20 @@ export const DESTROY_CALLS: readonly string[] = [...SNAPSHOT_READ_CALLS, ...DEST
 
 export const isAdoptedZone = (a: Actual): boolean => a.kind === 'hosted-zone' && a.attrs.adopted === 'true';
 
+/** One resource destroy would delete: kops' `delete cluster` list (kind, id, name). */
+export interface PreviewResource {
+  key: string;
+  kind: string;
+  id: string;
+  /** its Name tag, or the name AWS knows it by; the id when it has no other */
+  name: string;
+}
+
 export interface DestroyPreview {
   /** resources that will be deleted */
   total: number;
+  /** each of them, by kind, then key */
+  resources: PreviewResource[];
   byKind: Record<string, number>;
   vpcId: string | null;
   bucket: { name: string; exists: boolean; kept: boolean; etcdSnapshots: number };
@@ -30,6 +41,9 @@ export interface DestroyPreview {
   /** what stays although owned (a public zone kubeaz adopted; the bucket holding backups) */
   kept: Array<{ key: string; kind: string; id: string }>;
 }
+
+/** The name a resource goes by: its Name tag, else the name AWS records, else its id. PURE. */
+export const nameOf = (a: Actual): string => a.tags.Name || a.attrs.name || a.id;
 
 /** What destroy will delete, from an observation. PURE. */
 export function destroyPreview(
@@ -41,8 +55,12 @@ export function destroyPreview(
   const byKind: Record<string, number> = {};
   for (const a of going) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
   const bucket = observed.find((a) => a.kind === 'bucket');
+  const resources = going
+    .map((a) => ({ key: a.key, kind: a.kind, id: a.id, name: nameOf(a) }))
+    .sort((x, y) => x.kind.localeCompare(y.kind) || x.key.localeCompare(y.key));
   return {
     total: going.length,
+    resources,
     byKind,
     vpcId: observed.find((a) => a.kind === 'vpc')?.id ?? null,
     bucket: { name: bucket?.id ?? o.bucket, exists: Boolean(bucket), kept: Boolean(bucket && kept(bucket)), etcdSnapshots: o.snapshots },
@@ -57,6 +75,8 @@ export interface DestroyRequest {
   forceUnlock?: string;
   /** --yes: no question asked (and the observation shown is the one acted on) */
   yes?: boolean;
+  /** --dry-run: look and show what would go, then stop: no lock, no question, no change */
+  dryRun?: boolean;
   /** what will go, before the question */
   showPreview: (p: DestroyPreview) => void;
   ask: (p: DestroyPreview, foreign: string[]) => Promise<boolean>;
@@ -83,12 +103,15 @@ export interface DestroyRun {
   removedFromBucket: number;
 }
 
-export type DestroyOutcome = { absent: string } | { declined: true } | DestroyRun;
+export type DestroyOutcome =
+  { absent: string } | { declined: true } | { dryRun: true; preview: DestroyPreview; foreign: string[] } | DestroyRun;
 
 export async function destroyCluster(s: Session, r: DestroyRequest): Promise<DestroyOutcome> {
   const started = Date.now();
+  // --dry-run only reads: like plan, it takes no lock
+  const locked = !r.dryRun;
   try {
-    await s.state.lock('destroy', r.forceUnlock !== undefined ? { forceUnlock: r.forceUnlock } : {});
+    if (locked) await s.state.lock('destroy', r.forceUnlock !== undefined ? { forceUnlock: r.forceUnlock } : {});
     // Look before asking: what is there (duplicates included), and whether it is this cluster's.
     const observed = await everything(s.ctx, HANDLERS);
     if (clusterAbsent(observed)) return { absent: notFoundMessage(s.ctx) };
@@ -99,8 +122,9 @@ export async function destroyCluster(s: Session, r: DestroyRequest): Promise<Des
     const bucket = bucketName(s.clusterId, s.ctx.accountId);
     // Only the bucket observe proved ours (a bucket of this name in another region is not).
     const ownsBucket = observed.some((a) => a.kind === 'bucket');
-    const snapshots = r.deleteBackups || !ownsBucket ? [] : ((await listSnapshots(await s.aws.s3(), bucket, s.ctx.accountId)) ?? []);
-    const keepBackups = snapshots.length > 0;
+    // counted with --delete-backups too: the preview says how many go
+    const snapshots = !ownsBucket ? [] : ((await listSnapshots(await s.aws.s3(), bucket, s.ctx.accountId)) ?? []);
+    const keepBackups = snapshots.length > 0 && !r.deleteBackups;
     // the spec kept beside them, from the observe pass's listing of the bucket: no call of its own
     const spec = keepBackups ? await recordedSpec(s.ctx) : undefined;
     const kept = (a: Actual): boolean => isAdoptedZone(a) || (keepBackups && (a.kind === 'bucket' || a.kind === 'pki'));
@@ -114,6 +138,7 @@ export async function destroyCluster(s: Session, r: DestroyRequest): Promise<Des
       observed.filter((a) => !kept(a)),
     );
     for (const f of foreign) s.progress.emit({ type: 'warn', message: `not made by kubeaz, goes with its container: ${f}` });
+    if (r.dryRun) return { dryRun: true, preview, foreign };
     const asked = !r.yes;
     if (!(await r.ask(preview, foreign))) {
       s.progress.emit({ type: 'info', message: 'nothing was deleted' });
@@ -150,6 +175,6 @@ export async function destroyCluster(s: Session, r: DestroyRequest): Promise<Des
     if (finished) await s.state.remove();
     return { preview, foreign, result, seconds, calls: s.aws.counter, keptBackups, removedFromBucket };
   } finally {
-    await s.state.unlock();
+    if (locked) await s.state.unlock();
   }
 }

@@ -151,13 +151,21 @@ async function runningMasterZone(ctx: RunContext, spec: ClusterSpec): Promise<st
   return runningZone(ctx, naming(spec).asg('master'));
 }
 
+/** Told as soon as the session knows its cluster and has its AWS clients (the JSON envelope's run record). */
+export interface SessionWatch {
+  /** once with the cluster id (the spec read), again with the call counter (the clients made) */
+  opened(clusterId: string, counter?: CallCounter): void;
+}
+
 export async function openSession(
   opts: GlobalOptions,
   progress: Progress = new ConsoleProgress(process.stderr, { verbose: Boolean(opts.verbose) }),
+  watch?: SessionWatch,
 ): Promise<Session> {
   const { spec, warnings, file } = await loadCheckedSpec(opts.file);
   for (const w of warnings) progress.emit({ type: 'warn', message: w });
   const clusterId = clusterIdOf(spec);
+  watch?.opened(clusterId);
   // Before any AWS call: a bad --state is a usage error that must cost nothing.
   const state = stateBackend(opts.state ?? spec.spec.state, file, clusterId, spec.spec.region, opts.profile);
   if (opts.profile) {
@@ -168,6 +176,7 @@ export async function openSession(
       );
   }
   const aws = new AwsClients({ region: spec.spec.region, ...(opts.profile ? { profile: opts.profile } : {}) });
+  watch?.opened(clusterId, aws.counter);
   const accountId = await accountIdOf(aws);
   // Before any lock or write: state inside a bucket this cluster owns is deleted by destroy with it.
   refuseOwnBucket(opts.state !== undefined ? '--state' : 'spec.state', opts.state ?? spec.spec.state, clusterId, accountId);

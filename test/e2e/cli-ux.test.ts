@@ -93,7 +93,7 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
     expect(complete(script, ['kubeaz', 'create', '-f', ''], work)).toEqual(['cluster.yaml', 'prod.yml']);
     expect(complete(script, ['kubeaz', 'status', '--output', ''], work)).toEqual(['json', 'text']);
     expect(complete(script, ['kubeaz', 'kubeconfig', '-f', 'cluster.yaml', '--no-'], work)).toEqual(['--no-set-current']);
-    expect(complete(script, ['kubeaz', 'destroy', '--d'], work)).toEqual(['--debug', '--delete-backups']);
+    expect(complete(script, ['kubeaz', 'destroy', '--d'], work)).toEqual(['--debug', '--delete-backups', '--dry-run']);
     expect(complete(script, ['kubeaz', 'completion', ''], work)).toEqual(['bash', 'fish', 'zsh']);
   });
 

@@ -143,13 +143,16 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     const going =
       status.resources.filter((x) => x.kind !== 'bucket' && x.kind !== 'pki').length +
       AGENT_KEYS.filter((k) => k.startsWith('agent/')).length;
-    expect(r.stderr).toContain(`destroy demo-dev in ${REGION} (account ${ACCOUNT}): ${going} resources to delete`);
-    expect(r.stderr).toMatch(new RegExp(`(^| ) +${subnets} subnet\\b`, 'm'));
-    expect(r.stderr).toContain(`  VPC: ${vpcId}`);
-    expect(r.stderr).toContain(`  bucket: ${BUCKET} KEPT with its 1 etcd snapshot(s) and pki/\n    (--delete-backups deletes them too)`);
-    for (const line of r.stderr.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
-    // the preview precedes the question and nothing was deleted
-    expect(r.stderr.indexOf('resources to delete')).toBeLessThan(r.stderr.indexOf('refusing'));
+    // the preview is destroy's result (stdout, as plan's); the refusal is on stderr
+    expect(r.stdout).toContain(`destroy demo-dev in ${REGION} (account ${ACCOUNT}): ${going} resources to delete`);
+    expect(r.stdout).toMatch(new RegExp(`(^| ) +${subnets} subnet\\b`, 'm'));
+    expect(r.stdout).toContain(`  VPC: ${vpcId}`);
+    expect(r.stdout).toContain(`  bucket: ${BUCKET} KEPT with its 1 etcd snapshot(s) and pki/\n    (--delete-backups deletes them too)`);
+    // the counts fit 100 columns (the list of every resource below them is as wide as its ids)
+    const counts = r.stdout.slice(0, r.stdout.indexOf('  KIND'));
+    for (const line of [...counts.split('\n'), ...r.stderr.split('\n')]) expect(line.length, line).toBeLessThanOrEqual(100);
+    // the preview is out before the question refuses (which ends the run) and nothing was deleted
+    expect(r.stdout).toMatch(/resources to delete/);
     expect((await kubeaz(['status', '-f', file, '--output', 'json'], env)).code).toBe(0);
   });
 
@@ -220,7 +223,8 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
       };
     }>();
     expect(out.preview.backupsKept).toBe(false);
-    expect(out.preview.bucket).toMatchObject({ name: BUCKET, kept: false });
+    // the snapshot that goes is counted (the preview said "no etcd backups" with --delete-backups)
+    expect(out.preview.bucket).toMatchObject({ name: BUCKET, kept: false, etcdSnapshots: 1 });
     expect(out.preview.vpcId).toMatch(/^vpc-/);
     expect(Object.values(out.preview.byKind).reduce((a, b) => a + b, 0)).toBe(out.preview.total);
     expect(out.preview.byKind.bucket).toBe(1);
