@@ -10,7 +10,7 @@ import type { Naming } from './names.js';
 import { NODEJS, podIdentityWebhookImage } from '../spec/versions.js';
 import { agentBundleKey, groupSettingsDoc, renderGroupSettings, UNBUILT_AGENT } from './agent.js';
 import { encryptionSettings } from './encryption.js';
-import { DEFAULT_SERVICE_ACCOUNT_ISSUER, discoveryBucketName, issuerUrlOf } from './names.js';
+import { DEFAULT_SERVICE_ACCOUNT_ISSUER, discoveryBucketName, drainQueueName, issuerUrlOf } from './names.js';
 
 /** Every group's user data: install Node.js, fetch and check the agent, run it. */
 export const USERDATA_TEMPLATE = 'userdata.sh';
@@ -22,6 +22,8 @@ export const TEMPLATE_NAMES: readonly string[] = [USERDATA_TEMPLATE];
 export const IRSA_ADDON_ROLES = {
   ebsCsi: { role: 'irsa-ebs-csi', namespace: 'kube-system', serviceAccount: 'ebs-csi-controller-sa' },
   clusterAutoscaler: { role: 'irsa-cluster-autoscaler', namespace: 'kube-system', serviceAccount: 'cluster-autoscaler' },
+  // the chart's service account (its fullname); only with node groups (the drain queue's handler)
+  nodeTerminationHandler: { role: 'irsa-nth', namespace: 'kube-system', serviceAccount: 'aws-node-termination-handler' },
 } as const;
 
 /** The role ARN of `<cluster id>-<suffix>` under the cluster's IAM path (deterministic, as the role is made). */
@@ -67,7 +69,8 @@ export function shq(v: string): string {
 /**
  * The cluster's variables of user data. Besides where the agent is, they hold what must make a new
  * launch template version when it changes (so `rollout` replaces the instances): the Kubernetes
- * version and, on masters, the service-account issuer IRSA gives the API server.
+ * version and, on masters, the service-account issuer IRSA gives the API server, the
+ * EncryptionConfiguration and the node termination handler's mode.
  */
 export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string, accountId?: string): Record<string, string> {
   const irsa = irsaSettings(spec, names, accountId);
@@ -79,6 +82,9 @@ export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string, ac
     ...(irsa ? { SERVICE_ACCOUNT_ISSUER: irsa.serviceAccountIssuer } : {}),
     // the API server's EncryptionConfiguration (model/encryption.ts): a new one is a new master version
     ENCRYPTION_FINGERPRINT: encryptionSettings(spec).fingerprint,
+    // node groups: the node termination handler runs in queue-processor mode on this queue
+    // (model/master-settings.ts nth); switching it is a new master version
+    ...(spec.spec.nodeGroups.length ? { DRAIN_QUEUE: drainQueueName(names.clusterId) } : {}),
   };
 }
 
@@ -149,6 +155,12 @@ export function renderUserData(
     ENCRYPTION:
       role === 'master' && vars.ENCRYPTION_FINGERPRINT !== undefined
         ? `\n# secrets encrypted at rest, configuration ${vars.ENCRYPTION_FINGERPRINT.slice(0, 16)}`
+        : '',
+    // a master's add-on step installs the node termination handler in the mode this names (agent/master/addons.ts):
+    // a new mode is a new version, and `kubeaz rollout` of the masters switches it
+    DRAIN:
+      role === 'master' && vars.DRAIN_QUEUE !== undefined
+        ? `\n# node termination handler in queue-processor mode, queue ${vars.DRAIN_QUEUE}`
         : '',
     ROLE: role,
     NODE_GROUP: group,

@@ -59,4 +59,5 @@ export { archOf, imageUpdates, requiredArchs, SSM_IMAGE_PARAMETERS } from './are
 export { API_ELB_DRAINING_TIMEOUT, API_ELB_HEALTH_CHECK, API_ELB_IDLE_TIMEOUT, API_NLB_HEALTH_CHECK } from './areas/load-balancers.js';
 export { BUCKET_LIFECYCLE } from './areas/storage.js';
 export { serviceAccountRoles } from './areas/irsa.js';
+export { drainSwitchNote, QUEUE_KEY as DRAIN_QUEUE_KEY } from './areas/drain.js';
 export { tlsOnlyPolicy } from './policies.js';

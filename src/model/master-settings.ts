@@ -5,9 +5,9 @@
  */
 import type { ClusterSpec } from '../spec/schema.js';
 import { addonsFor, HELM_VERSION } from '../spec/versions.js';
-import { irsaSettings } from './bootstrap.js';
+import { IRSA_ADDON_ROLES, irsaSettings, roleArnOf, TemplateError } from './bootstrap.js';
 import { encryptionSettings, type EncryptionSettings } from './encryption.js';
-import type { Naming } from './names.js';
+import { drainQueueUrl, type Naming } from './names.js';
 
 export interface MasterSettings {
   /** masters in the spec (1: the single master, which always initialises) */
@@ -30,6 +30,11 @@ export interface MasterSettings {
   };
   /** Secrets encrypted at rest: the rendered EncryptionConfiguration (no key in it) and its fingerprint */
   encryption: EncryptionSettings;
+  /**
+   * The node termination handler in queue-processor mode, on the drain queue (model/areas/drain.ts):
+   * its URL, and the handler's own role when IRSA is on. Absent without node groups (no queue): IMDS mode.
+   */
+  nth?: { queueUrl: string; roleArn?: string };
   /** IAM roles for service accounts, when on */
   irsa?: {
     serviceAccountIssuer: string;
@@ -63,6 +68,7 @@ export function masterSettings(spec: ClusterSpec, names: Naming, accountId: stri
       nthChart: addons.awsNodeTerminationHandler.chart,
     },
     encryption: encryptionSettings(spec),
+    ...(s.nodeGroups.length ? { nth: nthSettings(spec, names, accountId, irsa !== undefined) } : {}),
     ...(irsa
       ? {
           irsa: {
@@ -73,5 +79,14 @@ export function masterSettings(spec: ClusterSpec, names: Naming, accountId: stri
           },
         }
       : {}),
+  };
+}
+
+function nthSettings(spec: ClusterSpec, names: Naming, accountId: string | undefined, irsa: boolean): NonNullable<MasterSettings['nth']> {
+  if (!accountId) throw new TemplateError("the drain queue's URL needs the account id");
+  const { nodeTerminationHandler } = IRSA_ADDON_ROLES;
+  return {
+    queueUrl: drainQueueUrl(names.clusterId, spec.spec.region, accountId),
+    ...(irsa ? { roleArn: roleArnOf(accountId, names, nodeTerminationHandler.role) } : {}),
   };
 }

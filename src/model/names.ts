@@ -103,6 +103,16 @@ export function remedyFor(key: string): string {
 export const drainQueueName = (clusterId: string): string => `${clusterId}-drain`;
 export const drainRulePrefix = (clusterId: string): string => `${clusterId}-drain-`;
 export const DRAIN_HOOK = 'kubeaz-drain';
+/** The queue's ARN (its name in this region and account: known before it is made). */
+export const drainQueueArn = (clusterId: string, region: string, accountId: string): string =>
+  `arn:aws:sqs:${region}:${accountId}:${drainQueueName(clusterId)}`;
+/**
+ * The queue's URL, as SQS answers CreateQueue and GetQueueUrl for it; rendered before the queue
+ * exists for the node termination handler on the masters (kops renders its QUEUE_URL the same way:
+ * tests/integration/update_cluster/many-addons-ccm-irsa, `https://sqs.<region>.amazonaws.com/<account>/<name>`).
+ */
+export const drainQueueUrl = (clusterId: string, region: string, accountId: string): string =>
+  `https://sqs.${region}.amazonaws.com/${accountId}/${drainQueueName(clusterId)}`;
 
 /** S3 names are global: the account id keeps two accounts' clusters of the same name apart. */
 export const bucketName = (clusterId: string, accountId: string): string => `kubeaz-${clusterId}-${accountId}`;

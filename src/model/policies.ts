@@ -319,9 +319,46 @@ export function kmsEncryptionStatements(keyArn: string | undefined): Statement[]
   return [{ Sid: 'SecretsEncryptionKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt'], Resource: [keyArn] }];
 }
 
+/** What the node termination handler works on: the drain queue, and the node groups' auto scaling groups (by name). */
+export interface NthScope {
+  queueArn: string;
+  groups: readonly string[];
+}
+
+/**
+ * The AWS Node Termination Handler in queue-processor mode: the Deployment's IAM policy of
+ * aws/aws-node-termination-handler README.md ("Queue Processor", @ v1.25.6) — all on `*` there, and
+ * on `*` with a cluster-tag condition for CompleteLifecycleAction in kops (iam_builder.go
+ * AddNodeTerminationHandlerSQSPermissions) — scoped here: the two SQS calls on this cluster's drain
+ * queue only, CompleteLifecycleAction on this cluster's node groups only (by name; the group id in
+ * the ARN is AWS's, unknown before the group is made), and only DescribeInstances on `*` (a read:
+ * no resource-level permission exists). Without autoscaling:DescribeAutoScalingInstances and
+ * DescribeTags, which v1.25.6 never calls (src/model/policy-sources.ts). `describe`: false on the
+ * master's role, whose cloud-controller statement grants ec2:DescribeInstances already.
+ */
+export function nthStatements(region: string, account: string, scope: NthScope, describe = true): Statement[] {
+  return [
+    ...(describe ? [{ Sid: 'NthDescribeInstances', Effect: 'Allow' as const, Action: ['ec2:DescribeInstances'], Resource: '*' }] : []),
+    { Sid: 'NthDrainQueue', Effect: 'Allow', Action: ['sqs:DeleteMessage', 'sqs:ReceiveMessage'], Resource: [scope.queueArn] },
+    {
+      Sid: 'NthCompleteLifecycleActions',
+      Effect: 'Allow',
+      Action: ['autoscaling:CompleteLifecycleAction'],
+      Resource: [...scope.groups]
+        .sort()
+        .map((g) => `arn:aws:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/${g}`),
+    },
+  ];
+}
+
+/** The node termination handler's own policy (IRSA): the statements the master's role gives up. */
+export const nthPolicy = (region: string, account: string, scope: NthScope) => doc(nthStatements(region, account, scope));
+
 /**
  * With IRSA on (`irsa`), the EBS CSI and cluster-autoscaler statements leave the master's role for
- * the add-ons' own roles; `kmsKeyArn`: the key Secrets are encrypted with (kms only).
+ * the add-ons' own roles; `kmsKeyArn`: the key Secrets are encrypted with (kms only); `nth`: the
+ * node termination handler runs in queue-processor mode on the masters with the master's role
+ * (IRSA off, or a switch under way), on this queue and these groups.
  */
 export function masterPolicy(
   bucketArn: string,
@@ -331,6 +368,7 @@ export function masterPolicy(
   account: string,
   irsa = false,
   kmsKeyArn?: string,
+  nth?: NthScope,
 ) {
   return doc([
     ...agentStatements(bucketArn),
@@ -396,6 +434,7 @@ export function masterPolicy(
     ...cloudControllerAndCsiStatements(clusterId, region, account, { ccm: true, csi: !irsa }),
     ...(irsa ? [] : clusterAutoscalerStatements(clusterId)),
     ...kmsEncryptionStatements(kmsKeyArn),
+    ...(nth ? nthStatements(region, account, nth, false) : []),
   ]);
 }
 

@@ -167,6 +167,31 @@ export const CLUSTER_AUTOSCALER: PolicySource = {
 };
 
 /**
+ * The AWS Node Termination Handler in queue-processor mode (with node groups: the drain queue).
+ * kubeaz scopes what the README grants on `*` (src/model/policies.ts nthStatements); the list here is
+ * only which actions.
+ */
+export const NODE_TERMINATION_HANDLER: PolicySource = {
+  caller: 'aws-node-termination-handler in queue-processor mode (chart 0.27.6 = handler v1.25.6)',
+  source:
+    'aws/aws-node-termination-handler README.md, "Queue Processor", 5. "IAM Policy for aws-node-termination-handler Deployment", @ v1.25.6 (77ca841d, 2026-04-02)',
+  upstream: [
+    'autoscaling:CompleteLifecycleAction',
+    'autoscaling:DescribeAutoScalingInstances',
+    'autoscaling:DescribeTags',
+    'ec2:DescribeInstances',
+    'sqs:DeleteMessage',
+    'sqs:ReceiveMessage',
+  ],
+  omitted: {
+    'autoscaling:DescribeAutoScalingInstances':
+      "v1.25.6 never calls it: only pkg/test/aws-mocks.go names it; the queue processor reads an instance's group from its aws:autoscaling:groupName tag (pkg/monitor/sqsevent/sqs-monitor.go, ec2:DescribeInstances)",
+    'autoscaling:DescribeTags':
+      "v1.25.6 never calls it: only pkg/test/aws-mocks.go names it; the managed-tag check reads the instance's own tags (sqs-monitor.go, ec2:DescribeInstances)",
+  },
+};
+
+/**
  * The SSM agent on the masters (the Run Command channel `kubeaz backup-etcd` uses): the part of the
  * AWS managed policy AmazonSSMManagedInstanceCore that Run Command needs (its associations,
  * inventory, patching and parameters are not used).

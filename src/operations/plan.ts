@@ -3,6 +3,7 @@
  * refuse — from one observation, with no mutating call and no lock.
  */
 import { computePlan } from '../engine/plan.js';
+import { DRAIN_QUEUE_KEY, drainSwitchNote } from '../model/derive.js';
 import { HANDLERS } from '../resources/index.js';
 import { isAdoptedZone } from './destroy.js';
 import type { ImageOptions, Session } from './session.js';
@@ -17,6 +18,10 @@ export async function planCluster(s: Session, opts: ImageOptions = {}): Promise<
 export async function planAgainst(s: Session, opts: ImageOptions = {}): Promise<Awaited<ReturnType<typeof computePlan>>> {
   const planned = await computePlan(s.ctx, (o) => s.graphFor(o, opts), HANDLERS, { zones: s.spec.spec.zones, keep: isAdoptedZone });
   s.noteSwitch(planned.plan, planned.observed);
+  // the drain set-up on a running cluster: its node termination handler switches with a master rollout
+  const drainNote = drainSwitchNote(planned.plan.changes, planned.observed.keys());
+  const queue = planned.plan.changes.find((c) => c.key === DRAIN_QUEUE_KEY);
+  if (drainNote && queue) queue.note = drainNote;
   // information only: groups keep their image until --update-images
   const updates = s.imageUpdate(planned.observed, opts);
   if (updates.length) planned.plan.imageUpdate = updates;

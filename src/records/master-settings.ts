@@ -27,6 +27,7 @@ export const masterSettingsSchema = z.object({
     fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
     kms: z.object({ keyArn: z.string().startsWith('arn:'), region: z.string().min(1), image: z.string().min(1) }).optional(),
   }),
+  nth: z.object({ queueUrl: z.string().url(), roleArn: z.string().startsWith('arn:').optional() }).optional(),
   irsa: z
     .object({
       serviceAccountIssuer: z.string().url(),

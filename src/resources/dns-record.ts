@@ -137,7 +137,10 @@ export const dnsRecord: ResourceHandler<'dns-record', RecordObserved> = {
   calls: {
     observe: [
       'ec2:DescribeVpcs',
+      // the shared Route 53 helpers it imports (aws/route53.ts) also find zones by name and read one
+      'route53:GetHostedZone',
       'route53:ListHostedZones',
+      'route53:ListHostedZonesByName',
       'route53:ListResourceRecordSets',
       'route53:ListTagsForResources',
       's3:GetBucketLocation',

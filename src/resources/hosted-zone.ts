@@ -74,6 +74,8 @@ export const hostedZone: ResourceHandler<'hosted-zone', Observed> = {
   calls: {
     observe: [
       'ec2:DescribeVpcs',
+      // a public zone's name servers (create prints them for the delegation; status checks it)
+      'route53:GetHostedZone',
       'route53:ListHostedZones',
       'route53:ListHostedZonesByName',
       'route53:ListResourceRecordSets',

@@ -67,7 +67,11 @@ export const CONTROL_PLANE_COUNTS = [1, 3, 5] as const;
 const CONTROL_PLANE_COUNT_MESSAGE =
   'controlPlane.count must be 1, 3 or 5: the masters run etcd, which needs a majority of its members to work, so an even count survives no more failures than the odd count below it (2 masters tolerate no loss, 4 tolerate one) while adding a member that can fail';
 /** Service accounts of the add-ons that get their own IAM role with IRSA on (model/areas/irsa.ts): not the spec's to declare. */
-export const RESERVED_SERVICE_ACCOUNTS: readonly string[] = ['kube-system/ebs-csi-controller-sa', 'kube-system/cluster-autoscaler'];
+export const RESERVED_SERVICE_ACCOUNTS: readonly string[] = [
+  'kube-system/ebs-csi-controller-sa',
+  'kube-system/cluster-autoscaler',
+  'kube-system/aws-node-termination-handler',
+];
 
 /** Run a refinement even when fields failed, so cross-field problems are reported with the rest. */
 /** A KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<id> (an alias ARN names no key the provider can pin). */

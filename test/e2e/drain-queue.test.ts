@@ -2,7 +2,9 @@
  * The drain set-up (issue 20, part 1: AWS's half) through the real CLI against moto, one cluster
  * for the file: the queue (encrypted, its policy), the EventBridge rules with kops' patterns and the
  * queue as their target, a termination lifecycle hook on every node group and none on the master;
- * a re-run makes no mutating call; a hook changed by hand is drift that create puts back; destroy
+ * the node termination handler's permissions on the master's role (this queue, these groups) and
+ * the queue the masters are told; a re-run makes no mutating call; the queue made again on the
+ * running cluster carries the note on the handler's switch; a hook changed by hand is drift that create puts back; destroy
  * removes them all and nothing of another cluster's (its queue and rule, made here beforehand,
  * survive — one of its rules even carries this cluster's rule prefix).
  */
@@ -13,6 +15,7 @@ import path from 'node:path';
 import { AutoScalingClient, DescribeLifecycleHooksCommand, PutLifecycleHookCommand } from '@aws-sdk/client-auto-scaling';
 import {
   CreateQueueCommand,
+  DeleteQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ListQueueTagsCommand,
@@ -27,6 +30,8 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
+import { GetRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { useMoto } from '../helpers/moto.js';
 import type { Plan } from '../../src/engine/compare.js';
 import { kubeaz } from '../helpers/cli.js';
@@ -90,6 +95,8 @@ describe('the drain queue, its rules and the node groups’ lifecycle hooks', { 
   let sqs: SQSClient;
   let events: EventBridgeClient;
   let asg: AutoScalingClient;
+  let iam: IAMClient;
+  let s3: S3Client;
   let before: Inventory;
   const hooksOf = async (group: string) =>
     (await asg.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: `${ID}-${group}` }))).LifecycleHooks ?? [];
@@ -105,6 +112,8 @@ describe('the drain queue, its rules and the node groups’ lifecycle hooks', { 
     sqs = new SQSClient({ region: REGION });
     events = new EventBridgeClient({ region: REGION });
     asg = new AutoScalingClient({ region: REGION });
+    iam = new IAMClient({ region: REGION });
+    s3 = new S3Client({ region: REGION });
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-drain-'));
     file = path.join(dir, 'cluster.yaml');
     // Another cluster's queue and rules: one rule under this cluster's rule prefix, and a queue
@@ -202,6 +211,29 @@ describe('the drain queue, its rules and the node groups’ lifecycle hooks', { 
     expect(await hooksOf('master')).toEqual([]);
   });
 
+  it("the node termination handler (IRSA off): the master's role receives and deletes on this queue only and completes lifecycle actions of these groups only; the masters are told the queue", async () => {
+    const doc = JSON.parse(
+      decodeURIComponent(
+        (await iam.send(new GetRolePolicyCommand({ RoleName: `${ID}-master`, PolicyName: 'kubeaz-master' }))).PolicyDocument!,
+      ),
+    ) as { Statement: Array<{ Sid?: string; Action: string | string[]; Resource: string | string[] }> };
+    const resourcesOf = (action: string) =>
+      doc.Statement.filter((st) => [st.Action].flat().includes(action)).flatMap((st) => [st.Resource].flat());
+    expect(resourcesOf('sqs:ReceiveMessage')).toEqual([QUEUE_ARN]);
+    expect(resourcesOf('sqs:DeleteMessage')).toEqual([QUEUE_ARN]);
+    expect(resourcesOf('autoscaling:CompleteLifecycleAction')).toEqual(
+      ['steady', 'workers'].map((g) => `arn:aws:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/${ID}-${g}`),
+    );
+    // nothing of the other cluster's, whose queue and rules share the account
+    expect(JSON.stringify(doc)).not.toContain('oth-qa');
+    const config = await s3.send(new GetObjectCommand({ Bucket: `kubeaz-${ID}-${ACCOUNT}`, Key: 'agent/config.json' }));
+    const nth = (JSON.parse(await config.Body!.transformToString()) as { master: { nth?: { queueUrl: string; roleArn?: string } } }).master
+      .nth;
+    expect(nth).toEqual({ queueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${QUEUE}` });
+    // the URL SQS gives for the queue ends the same (moto answers with its own host)
+    expect((await sqs.send(new GetQueueUrlCommand({ QueueName: QUEUE }))).QueueUrl).toMatch(new RegExp(`/${ACCOUNT}/${QUEUE}$`));
+  });
+
   it('a re-run makes no mutating call and plan shows nothing to do', async () => {
     const r = await kubeaz(['create', '-f', file, '--yes', '--output', 'json'], env);
     expect(r.code, r.stderr).toBe(0);
@@ -239,6 +271,27 @@ describe('the drain queue, its rules and the node groups’ lifecycle hooks', { 
     const r = await kubeaz(['create', '-f', file, '--yes'], env);
     expect(r.code, r.stderr).toBe(0);
     expect((await hooksOf('steady')).map((h) => [h.HeartbeatTimeout, h.DefaultResult])).toEqual([[300, 'CONTINUE']]);
+  });
+
+  it('the queue made on a cluster whose masters run (here: deleted by hand): plan and create say the hooks only delay terminations until a master rollout', async () => {
+    const url = (await sqs.send(new GetQueueUrlCommand({ QueueName: QUEUE }))).QueueUrl!;
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+    const { code, p } = await plan();
+    expect(code).toBe(4);
+    const q = p.changes.find((c) => c.key === 'queue/drain')!;
+    expect(q.action).toBe('create');
+    const note =
+      "until a master rollout (kubeaz rollout) switches the node termination handler to queue-processor mode, the lifecycle hooks only delay each node's termination by their heartbeat (300 s) and nothing drains it";
+    expect(q.note).toBe(note);
+    // no other change carries it
+    expect(p.changes.filter((c) => c.note === note).map((c) => c.key)).toEqual(['queue/drain']);
+    const r = await kubeaz(['create', '-f', file, '--yes'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`note: ${note}`);
+    // made: the next plan has nothing to say
+    const again = await plan();
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.p.changes).toEqual([]);
   });
 
   it("destroy removes the queue, the rules and the hooks, and nothing of another cluster's", async () => {

@@ -138,7 +138,7 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
     const before = await masterAddonSids();
     const out = await create();
     expect(out.actions.find((a) => a.key === 'role/master')?.action).toBe('unchanged');
-    expect(await irsaRoles()).toEqual([`${ID}-irsa-cluster-autoscaler`, `${ID}-irsa-ebs-csi`]);
+    expect(await irsaRoles()).toEqual([`${ID}-irsa-cluster-autoscaler`, `${ID}-irsa-ebs-csi`, `${ID}-irsa-nth`]);
     expect(await providers()).toHaveLength(1);
     expect(await masterAddonSids()).toEqual(before);
     expect(await irsaTag()).toBe('on@2');
@@ -192,7 +192,7 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
     const s = await masterAddonSids();
     expect(s.csi).toBeGreaterThan(0);
     expect(s.autoscaler).toBeGreaterThan(0);
-    expect(await irsaRoles()).toEqual([`${ID}-irsa-cluster-autoscaler`, `${ID}-irsa-ebs-csi`]);
+    expect(await irsaRoles()).toEqual([`${ID}-irsa-cluster-autoscaler`, `${ID}-irsa-ebs-csi`, `${ID}-irsa-nth`]);
     const trustAfter = ((await iam.send(new ListRolesCommand({ PathPrefix: `/kubeaz/${ID}/` }))).Roles ?? [])
       .filter((r) => r.RoleName!.includes('-irsa-'))
       .map((r) => r.AssumeRolePolicyDocument);
@@ -207,7 +207,7 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
     expect(text).toContain('master on version 3 (runs 2)');
     expect(p.changes).toEqual([]);
     expect((await create()).calls.mutating).toBe(0);
-    expect(await irsaRoles()).toHaveLength(2);
+    expect(await irsaRoles()).toHaveLength(3);
   }, 240_000);
 
   it('off, step 2: after rollout, create --allow-delete deletes the IRSA roles, provider and discovery bucket; a re-run changes nothing', async () => {
@@ -215,7 +215,7 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
     const { text, p } = await plan();
     expect(p.irsaSwitch?.step).toBe('finish');
     expect(text).toContain('IRSA switch (off): step 2/2');
-    for (const k of ['oidc-provider', 'role/irsa-ebs-csi', 'role/irsa-cluster-autoscaler', 'bucket/discovery'])
+    for (const k of ['oidc-provider', 'role/irsa-ebs-csi', 'role/irsa-cluster-autoscaler', 'role/irsa-nth', 'bucket/discovery'])
       expect(p.changes.find((c) => c.key === k)?.action, k).toBe('delete');
     await create('--allow-delete');
     expect(await irsaRoles()).toEqual([]);

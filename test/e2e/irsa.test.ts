@@ -143,6 +143,7 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
       'oidc-provider',
       'role/irsa-ebs-csi',
       'role/irsa-cluster-autoscaler',
+      'role/irsa-nth',
       'role/sa-apps.uploader',
       'object/bootstrap/master/addons/pod-identity-webhook.yaml',
     ])
@@ -286,6 +287,7 @@ describe('IAM roles for service accounts (IRSA) without EKS', { shuffle: false }
     const want: Record<string, string> = {
       [`${ID}-irsa-ebs-csi`]: 'system:serviceaccount:kube-system:ebs-csi-controller-sa',
       [`${ID}-irsa-cluster-autoscaler`]: 'system:serviceaccount:kube-system:cluster-autoscaler',
+      [`${ID}-irsa-nth`]: 'system:serviceaccount:kube-system:aws-node-termination-handler',
       [`${ID}-sa-apps.uploader`]: 'system:serviceaccount:apps:uploader',
     };
     for (const [name, sub] of Object.entries(want)) {

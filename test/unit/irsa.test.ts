@@ -133,6 +133,8 @@ describe('graph', () => {
         'oidc-provider',
         'role/irsa-ebs-csi',
         'role/irsa-cluster-autoscaler',
+        // the node termination handler's (a node group: the drain queue's handler; test/unit/nth.test.ts)
+        'role/irsa-nth',
         'role/sa-apps.uploader',
         'object/bootstrap/master/addons/pod-identity-webhook.yaml',
       ].sort(),

@@ -5,13 +5,21 @@
  * caller on it needs fails, and so does one that lacks an action a caller needs.
  */
 import { describe, expect, it } from 'vitest';
-import { clusterAutoscalerPolicy, ebsCsiPolicy, loadbalancerPolicy, masterPolicy, nodePolicy } from '../../src/model/policies.js';
+import {
+  clusterAutoscalerPolicy,
+  ebsCsiPolicy,
+  loadbalancerPolicy,
+  masterPolicy,
+  nodePolicy,
+  nthPolicy,
+} from '../../src/model/policies.js';
 import {
   CLOUD_CONTROLLER_MANAGER,
   CLUSTER_AUTOSCALER,
   EBS_CSI_CONTROLLER,
   NODE_AGENT,
   NODE_NO_SUCH_KEY,
+  NODE_TERMINATION_HANDLER,
   SSM_AGENT,
   SSM_SESSIONS,
   neededActions,
@@ -25,6 +33,7 @@ const ZONES = [ref('zone/private', 'arn')];
 const ID = 'demo-dev';
 const R = 'us-east-1';
 const A = '123456789012';
+const NTH = { queueArn: `arn:aws:sqs:${R}:${A}:${ID}-drain`, groups: [`${ID}-workers`] };
 
 type Doc = { Statement: Array<{ Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown }> };
 const granted = (d: Doc): string[] =>
@@ -43,12 +52,18 @@ const SAME = { grantedUnneeded: [], neededMissing: [] };
 const ROLES: Array<[string, Doc, string[]]> = [
   [
     'master (add-ons on its role)',
+    masterPolicy(B, ZONES, ID, R, A, false, undefined, NTH),
+    needs(agent('master'), CLOUD_CONTROLLER_MANAGER, EBS_CSI_CONTROLLER, CLUSTER_AUTOSCALER, NODE_TERMINATION_HANDLER, SSM_AGENT),
+  ],
+  [
+    'master (add-ons on its role, no node groups: no drain queue)',
     masterPolicy(B, ZONES, ID, R, A, false),
     needs(agent('master'), CLOUD_CONTROLLER_MANAGER, EBS_CSI_CONTROLLER, CLUSTER_AUTOSCALER, SSM_AGENT),
   ],
   ['master (IRSA on)', masterPolicy(B, ZONES, ID, R, A, true), needs(agent('master'), CLOUD_CONTROLLER_MANAGER, SSM_AGENT)],
   ['EBS CSI controller (IRSA)', ebsCsiPolicy(ID, R, A), needs(EBS_CSI_CONTROLLER)],
   ['cluster-autoscaler (IRSA)', clusterAutoscalerPolicy(ID), needs(CLUSTER_AUTOSCALER)],
+  ['node termination handler (IRSA)', nthPolicy(R, A, NTH), needs(NODE_TERMINATION_HANDLER)],
   ['node', nodePolicy(B), needs(agent('node'), NODE_NO_SUCH_KEY, SSM_SESSIONS)],
   ['loadbalancer', loadbalancerPolicy(B, R, A, ID), needs(agent('loadbalancer'), NODE_NO_SUCH_KEY, SSM_SESSIONS)],
 ];
@@ -76,7 +91,7 @@ describe('each role grants exactly what its callers need', () => {
 });
 
 describe('the sources', () => {
-  const sources = [CLOUD_CONTROLLER_MANAGER, EBS_CSI_CONTROLLER, CLUSTER_AUTOSCALER, SSM_AGENT, SSM_SESSIONS];
+  const sources = [CLOUD_CONTROLLER_MANAGER, EBS_CSI_CONTROLLER, CLUSTER_AUTOSCALER, NODE_TERMINATION_HANDLER, SSM_AGENT, SSM_SESSIONS];
   it.each(sources.map((s) => [s.caller, s] as const))(
     '%s: names its file and version; omissions are of its list, additions are not',
     (_c, s) => {

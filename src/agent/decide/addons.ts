@@ -31,11 +31,12 @@ export function canonicalJson(v: unknown): string {
  * The sha256 of what decides how the add-ons are installed: the chart and image versions, helm's
  * version, the IRSA settings (roles, and whether it is on at all: it moves controllers off the host
  * network), the Kubernetes version (the versions above are chosen from it) and the
- * EncryptionConfiguration's fingerprint (the add-on step rewrites the Secrets after it). Not the backup or
+ * EncryptionConfiguration's fingerprint (the add-on step rewrites the Secrets after it) and the node
+ * termination handler's queue and role (its mode). Not the backup or
  * DNS settings: changing those must not re-run helm.
  */
 export function addonsFingerprint(
-  ms: Pick<MasterSettings, 'addons' | 'helmVersion' | 'irsa' | 'encryption'>,
+  ms: Pick<MasterSettings, 'addons' | 'helmVersion' | 'irsa' | 'encryption' | 'nth'>,
   kubernetesVersion: string,
 ): string {
   const relevant = {
@@ -45,6 +46,9 @@ export function addonsFingerprint(
     irsa: ms.irsa ?? null,
     // a new EncryptionConfiguration: the master that runs the add-on step rewrites every Secret (master/encryption.ts)
     encryption: ms.encryption.fingerprint,
+    // the node termination handler's queue and role (queue-processor mode); absent (IMDS mode) it
+    // leaves the text, and so the fingerprint of a cluster without node groups, as it was
+    nth: ms.nth,
   };
   return createHash('sha256').update(canonicalJson(relevant)).digest('hex');
 }

@@ -200,6 +200,7 @@ export async function installAddons(ctx: AgentContext, ms: MasterSettings): Prom
     adminKubeconfig: hostPath(ctx, ADMIN_KUBECONFIG),
     versions: ms.addons,
     storageClassFile,
+    ...(ms.nth ? { nth: ms.nth } : {}),
     ...(irsa ? { irsa } : {}),
   });
   const failed = await runSteps(ctx, steps);

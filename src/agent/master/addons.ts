@@ -7,8 +7,8 @@
  * fetched from the bucket; here they are only applied.
  *
  * The instance metadata hop limit stays 1: what needs the master's instance credentials runs with
- * host networking on the master; with IRSA on, the EBS CSI controller and cluster-autoscaler get
- * their own roles and leave the host network.
+ * host networking on the master; with IRSA on, the EBS CSI controller, cluster-autoscaler and the
+ * node termination handler (queue-processor mode) get their own roles and leave the host network.
  */
 
 export interface Invocation {
@@ -58,6 +58,8 @@ export interface AddonInput {
   masterDns: string;
   adminKubeconfig: string;
   versions: AddonVersions;
+  /** the node termination handler in queue-processor mode (MasterSettings.nth): the drain queue, and its role with IRSA on */
+  nth?: { queueUrl: string; roleArn?: string };
   /** the StorageClass manifest, as fetched from the bucket */
   storageClassFile: string;
   /** IRSA on: the webhook's manifests (with the caBundle set) and secret files, and the add-ons' roles */
@@ -291,32 +293,100 @@ function clusterAutoscaler(i: AddonInput, { helm, release }: Tools): AddonStep {
   };
 }
 
-function nodeTerminationHandler(i: AddonInput, { helm, release }: Tools): AddonStep {
+/**
+ * The AWS Node Termination Handler. With a drain queue (node groups): queue-processor mode, the
+ * set-up kops runs (`enableSQSTerminationDraining`): one replica of a Deployment on the control
+ * plane that reads the queue, cordons and drains the node an event names and completes the
+ * termination lifecycle action. Value names: the chart's values.yaml of
+ * aws/aws-node-termination-handler config/helm/aws-node-termination-handler @ v1.25.6 (77ca841d,
+ * chart 0.27.6: enableSqsTerminationDraining, queueURL, awsRegion, replicas, checkTagBeforeDraining,
+ * managedTag, nodeSelector, tolerations, strategy, serviceAccount.*). It acts only on instances that carry
+ * this cluster's `kubernetes.io/cluster/<id>` tag (every instance of the cluster does: an event of
+ * another cluster's instance is dropped). The chart's Deployment has no host-network value
+ * (`useHostNetwork` is the DaemonSet's): without IRSA it needs the master's instance role from IMDS
+ * (hop limit 1), so it is patched onto the host network as kops renders it; with IRSA it gets its own
+ * role through the webhook and leaves it. Without node groups (no queue): IMDS mode, a DaemonSet.
+ */
+function nodeTerminationHandler(i: AddonInput, { helm, kubectl, release }: Tools): AddonStep {
+  const common = [
+    'upgrade',
+    '--install',
+    'aws-node-termination-handler',
+    'oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler',
+    '--version',
+    i.versions.nthChart,
+    '--namespace',
+    'kube-system',
+  ];
+  const step = { name: 'aws-node-termination-handler', release: release('aws-node-termination-handler') };
+  if (!i.nth)
+    return {
+      ...step,
+      run: [
+        helm(
+          ...common,
+          '--set',
+          'enableSqsTerminationDraining=false',
+          '--set',
+          'useHostNetwork=true',
+          '--set',
+          'enableSpotInterruptionDraining=true',
+          '--set',
+          'enableRebalanceMonitoring=true',
+          '--set',
+          'enableRebalanceDraining=true',
+          '--set',
+          'enableScheduledEventDraining=true',
+        ),
+      ],
+    };
+  const queue = [
+    '--set',
+    'enableSqsTerminationDraining=true',
+    '--set-string',
+    `queueURL=${i.nth.queueUrl}`,
+    '--set-string',
+    `awsRegion=${i.region}`,
+    '--set',
+    'replicas=1',
+    '--set',
+    'checkTagBeforeDraining=true',
+    '--set-string',
+    `managedTag=kubernetes.io/cluster/${i.clusterId}`,
+    '--set-json',
+    `nodeSelector=${CP_SELECTOR}`,
+    '--set-json',
+    `tolerations=${CP_TOLERATIONS}`,
+    // one replica on the host network holds its probe port (8080) on its master: the old pod goes
+    // before the new one comes, or a single master's rollout of it would wait for ever
+    '--set-json',
+    `strategy=${JSON.stringify({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } })}`,
+  ];
+  const own = i.nth.roleArn
+    ? [
+        '--set',
+        'serviceAccount.name=aws-node-termination-handler',
+        '--set-string',
+        `serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${i.nth.roleArn}`,
+      ]
+    : [];
+  const network = i.nth.roleArn
+    ? { hostNetwork: false, dnsPolicy: 'ClusterFirst' }
+    : { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' };
   return {
-    name: 'aws-node-termination-handler',
-    release: release('aws-node-termination-handler'),
+    ...step,
     run: [
-      helm(
-        'upgrade',
-        '--install',
-        'aws-node-termination-handler',
-        'oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler',
-        '--version',
-        i.versions.nthChart,
-        '--namespace',
+      helm(...common, ...queue, ...own),
+      kubectl(
+        '-n',
         'kube-system',
-        '--set',
-        'enableSqsTerminationDraining=false',
-        '--set',
-        'useHostNetwork=true',
-        '--set',
-        'enableSpotInterruptionDraining=true',
-        '--set',
-        'enableRebalanceMonitoring=true',
-        '--set',
-        'enableRebalanceDraining=true',
-        '--set',
-        'enableScheduledEventDraining=true',
+        'patch',
+        'deployment',
+        'aws-node-termination-handler',
+        '--type',
+        'merge',
+        '-p',
+        JSON.stringify({ spec: { template: { spec: network } } }),
       ),
     ],
   };

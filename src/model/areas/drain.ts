@@ -16,7 +16,8 @@
  *
  * Only when the spec has node groups: a cluster of masters alone has nothing to drain. PURE.
  */
-import { DRAIN_HOOK, drainQueueName, drainRulePrefix } from '../names.js';
+import { DRAIN_HOOK, drainQueueArn, drainQueueName, drainRulePrefix, MASTER_GROUP } from '../names.js';
+import type { NthScope } from '../policies.js';
 import { ref } from '../types.js';
 import type { Area } from './builder.js';
 
@@ -76,12 +77,39 @@ export function drainQueuePolicy(queueArn: string, accountId: string): string {
   });
 }
 
+/**
+ * The note `plan` (and `create`, which shows its plan) puts on the queue when the drain set-up
+ * comes to a cluster whose masters run already (issue 20 §1): their add-on step installed the node
+ * termination handler in IMDS mode, which sees no lifecycle action, so until a master rollout
+ * switches it (a new master launch template version: model/bootstrap.ts DRAIN) the hooks only
+ * hold a leaving node for their heartbeat. Undefined when the queue is not being created or no
+ * master group exists yet (a new cluster's masters install queue-processor mode from the start).
+ */
+export function drainSwitchNote(
+  changes: ReadonlyArray<{ key: string; action: string }>,
+  observedKeys: Iterable<string>,
+): string | undefined {
+  if (!changes.some((c) => c.key === QUEUE_KEY && c.action === 'create')) return undefined;
+  if (![...observedKeys].some((k) => k.startsWith('asg/') && MASTER_GROUP.test(k.slice(4)))) return undefined;
+  return `until a master rollout (kubeaz rollout) switches the node termination handler to queue-processor mode, the lifecycle hooks only delay each node's termination by their heartbeat (${DRAIN_SECONDS} s) and nothing drains it`;
+}
+
+/**
+ * What the node termination handler works on in queue-processor mode (its permissions:
+ * policies.ts nthStatements): the queue and the node groups' auto scaling groups; undefined without
+ * node groups (no queue: the handler stays in IMDS mode).
+ */
+export function nthScopeOf({ s, id, names, facts }: Pick<Area, 's' | 'id' | 'names' | 'facts'>): NthScope | undefined {
+  if (!s.nodeGroups.length) return undefined;
+  return { queueArn: drainQueueArn(id, s.region, facts.accountId), groups: s.nodeGroups.map((g) => names.asg(g.name)) };
+}
+
 export function drain(area: Area): void {
   const { s, id, names, facts, b } = area;
   const groups = s.nodeGroups.map((g) => g.name);
   if (!groups.length) return;
   const queueName = drainQueueName(id);
-  const queueArn = `arn:aws:sqs:${s.region}:${facts.accountId}:${queueName}`;
+  const queueArn = drainQueueArn(id, s.region, facts.accountId);
   b.add('sqs-queue', QUEUE_KEY, queueName, {
     name: queueName,
     policy: drainQueuePolicy(queueArn, facts.accountId),

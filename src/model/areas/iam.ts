@@ -1,5 +1,6 @@
 /** IAM: a role and instance profile per instance role (the policy documents are in ../policies.ts), and the spec's users. */
 import { loadbalancerPolicy, masterPolicy, nodePolicy, userPolicy } from '../policies.js';
+import { nthScopeOf } from './drain.js';
 import { kmsKeyArnOf } from '../encryption.js';
 import { ref, type PolicyDocument, type Ref } from '../types.js';
 import { irsaGrantsOf, type Area } from './builder.js';
@@ -8,6 +9,8 @@ import type { Zones } from './dns.js';
 export function iam({ s, id, names, facts, b }: Area, bucketArn: string, { publicZone }: Zones): void {
   // the master may change records in the cluster's zones: its policy references their ARNs
   const zoneArns: Ref[] = [ref('zone/private', 'arn'), ...(publicZone ? [ref('zone/public', 'arn')] : [])];
+  const addonsOnMaster = irsaGrantsOf({ s, facts }).masterAddonStatements;
+  const nth = nthScopeOf({ s, id, names, facts });
   const roles: Array<['master' | 'node' | 'loadbalancer', PolicyDocument]> = [
     [
       'master',
@@ -17,8 +20,9 @@ export function iam({ s, id, names, facts, b }: Area, bucketArn: string, { publi
         id,
         s.region,
         facts.accountId,
-        !irsaGrantsOf({ s, facts }).masterAddonStatements,
+        !addonsOnMaster,
         kmsKeyArnOf({ spec: s }),
+        addonsOnMaster ? nth : undefined,
       ),
     ],
     ['node', nodePolicy(bucketArn)],

@@ -8,9 +8,10 @@ import { DISCOVERY_KEY, discoveryDocument, JWKS_KEY } from '../../pki/jwks.js';
 import type { ClusterSpec } from '../../spec/schema.js';
 import { IRSA_ADDON_ROLES, roleArnOf } from '../bootstrap.js';
 import { discoveryBucketName, issuerUrlOf, naming } from '../names.js';
-import { clusterAutoscalerPolicy, discoveryBucketPolicy, ebsCsiPolicy, STS_AUDIENCE, webIdentityTrust } from '../policies.js';
+import { clusterAutoscalerPolicy, discoveryBucketPolicy, ebsCsiPolicy, nthPolicy, STS_AUDIENCE, webIdentityTrust } from '../policies.js';
 import { ref, type PolicyDocument } from '../types.js';
 import { irsaGrantsOf, type Area } from './builder.js';
+import { nthScopeOf } from './drain.js';
 
 export const DISCOVERY_BUCKET_KEY = 'bucket/discovery';
 export const OIDC_PROVIDER_KEY = 'oidc-provider';
@@ -94,11 +95,17 @@ export function irsa({ s, id, names, facts, b }: Area): Irsa | undefined {
       { tags: { 'kubeaz:service-account': `${namespace}/${sa}` } },
     );
   };
-  const { ebsCsi, clusterAutoscaler } = IRSA_ADDON_ROLES;
+  const { ebsCsi, clusterAutoscaler, nodeTerminationHandler } = IRSA_ADDON_ROLES;
   role(ebsCsi.role, ebsCsi.namespace, ebsCsi.serviceAccount, { 'kubeaz-ebs-csi': ebsCsiPolicy(id, s.region, facts.accountId) });
   role(clusterAutoscaler.role, clusterAutoscaler.namespace, clusterAutoscaler.serviceAccount, {
     'kubeaz-cluster-autoscaler': clusterAutoscalerPolicy(id),
   });
+  // the node termination handler in queue-processor mode (with node groups: the drain queue's)
+  const nth = nthScopeOf({ s, id, names, facts });
+  if (nth)
+    role(nodeTerminationHandler.role, nodeTerminationHandler.namespace, nodeTerminationHandler.serviceAccount, {
+      'kubeaz-node-termination-handler': nthPolicy(s.region, facts.accountId, nth),
+    });
   for (const a of s.iam.serviceAccounts)
     role(serviceAccountRoleSuffix(id, a.namespace, a.name), a.namespace, a.name, {}, [...a.policyArns]);
   return { issuer };

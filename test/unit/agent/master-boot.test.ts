@@ -241,7 +241,9 @@ describe('one master, first boot, no snapshot', () => {
       /^kubectl --kubeconfig \S+ -n kube-system patch deployment ebs-csi-controller /,
       /^kubectl --kubeconfig \S+ apply -f \S+\/opt\/kubeaz\/addons\/storageclass\.yaml$/,
       /^helm --kubeconfig \S+ upgrade --install cluster-autoscaler /,
-      /^helm --kubeconfig \S+ upgrade --install aws-node-termination-handler /,
+      // node groups: queue-processor mode on the drain queue the model named, on the host network (IRSA off)
+      /^helm --kubeconfig \S+ upgrade --install aws-node-termination-handler .*--set enableSqsTerminationDraining=true --set-string queueURL=https:\/\/sqs\.us-east-1\.amazonaws\.com\/\d{12}\/demo-dev-drain /,
+      /^kubectl --kubeconfig \S+ -n kube-system patch deployment aws-node-termination-handler .*"hostNetwork":true/,
     ]);
     // no snapshot: nothing restored, etcdutl not even fetched
     expect(b.events.filter((e) => /etcdutl|snapshot restore|config images list|github\.com/.test(e))).toEqual([]);
@@ -608,6 +610,12 @@ describe('IRSA on', () => {
     );
     expect(helm('cluster-autoscaler')).toContain(
       `rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${ms.irsa!.clusterAutoscalerRoleArn}`,
+    );
+    // …and the node termination handler's (queue-processor mode), off the host network
+    expect(ms.nth!.roleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/kubeaz/demo-dev/demo-dev-irsa-nth`);
+    expect(helm('aws-node-termination-handler')).toContain(`serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=${ms.nth!.roleArn}`);
+    expect(b.events).toContain(
+      `kubectl --kubeconfig ${hostPath(b.ctx, '/etc/kubernetes/admin.conf')} -n kube-system patch deployment aws-node-termination-handler --type merge -p {"spec":{"template":{"spec":{"hostNetwork":false,"dnsPolicy":"ClusterFirst"}}}}`,
     );
     expect(b.events).toContain(
       `kubectl --kubeconfig ${hostPath(b.ctx, '/etc/kubernetes/admin.conf')} -n kube-system patch deployment ebs-csi-controller --type merge -p {"spec":{"template":{"spec":{"hostNetwork":false,"dnsPolicy":"ClusterFirst"}}}}`,

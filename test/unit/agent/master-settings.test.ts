@@ -75,6 +75,11 @@ describe('master settings', () => {
       },
       // Secrets encrypted at rest: the default aescbc configuration, its key by reference (test/unit/encryption.test.ts)
       encryption: encryptionSettings(spec),
+      // the node termination handler in queue-processor mode on the drain queue, with its own role (test/unit/nth.test.ts)
+      nth: {
+        queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/demo-dev-drain',
+        roleArn: 'arn:aws:iam::123456789012:role/kubeaz/demo-dev/demo-dev-irsa-nth',
+      },
       irsa: {
         serviceAccountIssuer: 'https://kubeaz-demo-dev-123456789012-oidc.s3.us-east-1.amazonaws.com', // SERVICE_ACCOUNT_ISSUER
         defaultServiceAccountIssuer: 'https://kubernetes.default.svc.cluster.local',
