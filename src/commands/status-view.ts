@@ -166,6 +166,7 @@ export function renderStatus(
   );
   for (const o of r.orphans) out.push(...wrap(`orphan: ${o.key} (${o.kind} ${o.id}) is owned by the cluster but not in the spec`));
   for (const u of r.imageUpdate ?? []) out.push(...wrap(`note: ${u.text}`));
+  if (r.addonVersions) out.push(...wrap(`note: ${r.addonVersions.text}`));
   for (const w of r.warnings) out.push(...wrap(`warning: ${w}`));
   const present = r.resources.filter((x) => x.status === 'present').length;
   const failing = r.health.filter((h) => !h.ok).length;

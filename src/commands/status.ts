@@ -66,9 +66,10 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
         boot,
         bootProblems: bootIssues,
         imageUpdate,
+        addonVersions,
       } = report;
       process.stdout.write(
-        `${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, boot, bootProblems: bootIssues, orphans, warnings, serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId), ...(imageUpdate ? { imageUpdate } : {}), calls: s.aws.counter.total }, null, 2)}\n`,
+        `${JSON.stringify({ cluster: s.clusterId, region: s.spec.spec.region, accountId: s.ctx.accountId, found: true, ok, resources, health, groups: groupsOf(health), etcdBackups: backups ?? null, controlPlane: cp, kubernetes, boot, bootProblems: bootIssues, orphans, warnings, serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId), ...(imageUpdate ? { imageUpdate } : {}), ...(addonVersions ? { addonVersions } : {}), calls: s.aws.counter.total }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(

@@ -10,6 +10,7 @@ import type { Naming } from './names.js';
 import { NODEJS, podIdentityWebhookImage } from '../spec/versions.js';
 import { agentBundleKey, groupSettingsDoc, renderGroupSettings, UNBUILT_AGENT } from './agent.js';
 import { encryptionSettings } from './encryption.js';
+import { addonPinsDigest } from './addon-versions.js';
 import { DEFAULT_SERVICE_ACCOUNT_ISSUER, discoveryBucketName, issuerUrlOf } from './names.js';
 
 /** Every group's user data: install Node.js, fetch and check the agent, run it. */
@@ -79,6 +80,8 @@ export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string, ac
     ...(irsa ? { SERVICE_ACCOUNT_ISSUER: irsa.serviceAccountIssuer } : {}),
     // the API server's EncryptionConfiguration (model/encryption.ts): a new one is a new master version
     ENCRYPTION_FINGERPRINT: encryptionSettings(spec).fingerprint,
+    // the add-on pins (model/addon-versions.ts): new ones are a new master version, whose add-on step installs them
+    ADDON_PINS: addonPinsDigest(spec.spec.kubernetesVersion),
   };
 }
 
@@ -150,6 +153,8 @@ export function renderUserData(
       role === 'master' && vars.ENCRYPTION_FINGERPRINT !== undefined
         ? `\n# secrets encrypted at rest, configuration ${vars.ENCRYPTION_FINGERPRINT.slice(0, 16)}`
         : '',
+    // the master that runs the add-on step installs the pinned versions: new pins are a new version (a master rollout)
+    ADDONS: role === 'master' && vars.ADDON_PINS !== undefined ? `\n# add-on versions ${vars.ADDON_PINS}` : '',
     ROLE: role,
     NODE_GROUP: group,
     // the group's settings travel with its launch template version (records/agent-config.ts GroupSettings)

@@ -13,10 +13,12 @@ import { readKubernetes } from '../kube/probe.js';
 import { bucketName, masterGroups } from '../model/names.js';
 import type { Kind } from '../model/types.js';
 import type { ImageUpdate } from '../model/images.js';
+import type { AddonVersionNote } from '../model/addon-versions.js';
 import { readBootReports } from '../records/boot-store.js';
 import { HANDLERS, handlerFor, observedDesired, observedInstances } from '../resources/index.js';
 import type { GroupCapacity } from '../resources/auto-scaling-group.js';
 import type { Actual, Change, Health } from '../resources/types.js';
+import { addonVersionsNote } from './addon-versions.js';
 import { bootEntries, bootPhrase, bootProblems, type BootEntry, type LiveInstance } from './boots.js';
 import { adminKubeconfig, clusterEndpoint } from './endpoint.js';
 import type { Session } from './session.js';
@@ -207,6 +209,8 @@ export interface Report {
   bootProblems: string[];
   /** information, not unhealthy: the public AL2023 parameter names another image than groups run (absent: none) */
   imageUpdate?: ImageUpdate[];
+  /** information, not unhealthy: the add-on versions the cluster runs differ from this kubeaz's (absent: the same, or unknown) */
+  addonVersions?: AddonVersionNote;
 }
 
 export async function collectStatus(
@@ -250,7 +254,7 @@ export async function collectStatus(
   const boot = boots(s, actuals, now);
   // an unhandled rejection must not escape while kubernetesSide has not awaited it yet
   boot.catch(() => undefined);
-  const [health, backups, kubernetes, masters, bootList] = await Promise.all([
+  const [health, backups, kubernetes, masters, bootList, addons] = await Promise.all([
     Promise.all(
       [...byKind].map(async ([kind, list]) => {
         const h = handlerFor(HANDLERS, kind);
@@ -261,8 +265,10 @@ export async function collectStatus(
     kubernetesSide(s, actuals, opts, creds, mode, boot),
     controlPlane(s, actuals),
     boot,
+    addonVersionsNote(s, actuals),
   ]);
   const warnings = [...s.warnings];
+  if (addons && 'invalid' in addons) warnings.push(addons.invalid);
   for (const d of duplicates) warnings.push(describeDuplicate(d, actuals.get(d.key)));
   const elsewhere = heldElsewhere(s.ctx);
   if (elsewhere) warnings.push(`${elsewhere}: left out of this status`);
@@ -289,6 +295,7 @@ export async function collectStatus(
     boot: bootList,
     bootProblems: bootIssues,
     ...(imageUpdate.length ? { imageUpdate } : {}),
+    ...(addons && !('invalid' in addons) ? { addonVersions: addons } : {}),
   };
 }
 
