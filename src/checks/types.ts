@@ -61,6 +61,7 @@ export const PREFLIGHT_ORDER = [
   'dns-record',
   'iam-user',
   'public-access',
+  'kms-key',
 ] as const;
 export type PreflightName = (typeof PREFLIGHT_ORDER)[number];
 

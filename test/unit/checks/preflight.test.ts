@@ -122,6 +122,7 @@ describe('pre-flight checks', () => {
       'dns-record',
       'iam-user',
       'public-access',
+      'kms-key',
     ]);
     expect(new Set(PREFLIGHT_CHECKS.map((c) => c.name))).toEqual(new Set(PREFLIGHT_ORDER));
   });
