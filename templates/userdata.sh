@@ -5,7 +5,7 @@
 # with the instance role (`aws s3 cp`, no version-dependent flag); Node.js alone cannot sign for S3.
 # The group's settings (role, labels, taints, elastic-IP pool) are the agent's --settings below; the
 # cluster's are in agent/config.json. What must make a new launch template version when it changes
-# (`kubeaz rollout` then replaces the instances) is named here: Kubernetes {{KUBERNETES_VERSION}}{{ISSUER}}{{ENCRYPTION}}{{DRAIN}}
+# (`kubeaz rollout` then replaces the instances) is named here: Kubernetes {{KUBERNETES_VERSION}}{{ISSUER}}{{ENCRYPTION}}{{DRAIN}}{{ADDONS}}
 set -euo pipefail
 root="${KUBEAZ_ROOT:-}"
 dir="$root/opt/kubeaz"

@@ -11,6 +11,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { IAMClient } from '@aws-sdk/client-iam';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -253,6 +254,10 @@ export class AwsClients {
   /** The rules that send the drain queue what ends an instance. */
   eventbridge(): Promise<EventBridgeClient> {
     return this.make('events', async () => (await import('@aws-sdk/client-eventbridge')).EventBridgeClient);
+  }
+  /** spec.encryption kms: pre-flight reads the key (DescribeKey) */
+  kms(): Promise<KMSClient> {
+    return this.make('kms', async () => (await import('@aws-sdk/client-kms')).KMSClient);
   }
   ssm(): Promise<SSMClient> {
     return this.make('ssm', async () => (await import('@aws-sdk/client-ssm')).SSMClient);

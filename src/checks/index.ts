@@ -4,6 +4,7 @@
  * one line below, with its table test in test/unit/checks/.
  */
 import { clusterZones, controlPlaneShrink } from './cluster.js';
+import { encryptionSwitch, kmsKey } from './encryption.js';
 import { iamUsers, publicRecords, publicZone } from './foreign-holders.js';
 import { images, keyPair } from './images.js';
 import { instanceTypeOfferings, instanceTypeSizes, zones } from './offerings.js';
@@ -14,7 +15,7 @@ import type { AnyClusterRule, AnyPreflightCheck } from './types.js';
 import { versionSkew } from './version-skew.js';
 
 /** What `plan` refuses that no single node's diff sees, in the plan's order. */
-export const CLUSTER_RULES: readonly AnyClusterRule[] = [clusterZones, versionSkew, controlPlaneShrink];
+export const CLUSTER_RULES: readonly AnyClusterRule[] = [clusterZones, versionSkew, controlPlaneShrink, encryptionSwitch];
 
 /**
  * What `create` checks before its first mutating call, in the order the checks start (their
@@ -33,6 +34,7 @@ export const PREFLIGHT_CHECKS: readonly AnyPreflightCheck[] = [
   iamUsers,
   iamPolicies,
   publicAccess,
+  kmsKey,
 ];
 
 /** The IAM actions pre-flight calls: every check's declaration (the operator policy is built from them). */

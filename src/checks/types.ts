@@ -62,6 +62,7 @@ export const PREFLIGHT_ORDER = [
   'iam-user',
   'iam-policy',
   'public-access',
+  'kms-key',
 ] as const;
 export type PreflightName = (typeof PREFLIGHT_ORDER)[number];
 

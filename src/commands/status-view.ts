@@ -170,6 +170,7 @@ export function renderStatus(
   // the public zone's delegation (not delegated: one of the warnings below)
   if (r.dns && !('error' in r.dns) && r.dns.delegation?.state !== 'not-delegated') out.push(...wrap(`dns: ${r.dns.text}`));
   if (r.dns && 'error' in r.dns) out.push(...wrap(`dns: ${r.dns.error}`));
+  if (r.addonVersions) out.push(...wrap(`note: ${r.addonVersions.text}`));
   for (const w of r.warnings) out.push(...wrap(`warning: ${w}`));
   const present = r.resources.filter((x) => x.status === 'present').length;
   const failing = r.health.filter((h) => !h.ok).length;

@@ -70,6 +70,7 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
         bootProblems: bootIssues,
         imageUpdate,
         dns,
+        addonVersions,
       } = report;
       // `calls` is the envelope's object ({ total, mutating, byAction }); it was a number before
       return respond(
@@ -91,6 +92,7 @@ export async function statusCommand(opts: StatusOptions): Promise<number> {
           serviceAccounts: serviceAccountRoles(s.spec, s.ctx.accountId),
           ...(imageUpdate ? { imageUpdate } : {}),
           ...(dns ? { dns } : {}),
+          ...(addonVersions ? { addonVersions } : {}),
         },
         ok ? {} : { error: { code: 'not-ready', message: waitingLine(report) } },
       );

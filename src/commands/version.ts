@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ADDON_VERSIONS_BY_MINOR, HELM_VERSION, SUPPORTED_MINORS } from '../spec/versions.js';
+import { ADDON_VERSIONS_BY_MINOR, helmFor, SUPPORTED_MINORS } from '../spec/versions.js';
 import { respond } from '../operations/envelope.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,9 +26,13 @@ export function addonVersions(): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   for (const minor of SUPPORTED_MINORS) {
     const row = ADDON_VERSIONS_BY_MINOR[minor]!;
-    out[minor] = Object.fromEntries(Object.entries(row).map(([name, pin]) => [name, pinText(pin)]));
+    out[minor] = {
+      ...Object.fromEntries(Object.entries(row).map(([name, pin]) => [name, pinText(pin)])),
+      // Helm per row: inside Helm's own Kubernetes support policy (spec/versions.ts HELM_PINS)
+      helm: helmFor(minor),
+    };
   }
-  out['*'] = { helm: HELM_VERSION, etcd: 'the etcd kubeadm runs for the Kubernetes version (derived at boot)' };
+  out['*'] = { etcd: 'the etcd kubeadm runs for the Kubernetes version (derived at boot)' };
   return out;
 }
 

@@ -19,6 +19,7 @@ import { KubeazError } from '../aws/errors.js';
 import { CLUSTER_RULES } from '../checks/index.js';
 import { isRef, type AnyNode, type DesiredGraph, type Kind } from '../model/types.js';
 import type { ImageUpdate } from '../model/images.js';
+import type { AddonVersionNote } from '../model/addon-versions.js';
 import { handlerFor, type Handlers } from '../resources/index.js';
 import type { Actual, Change, ResolvedNode } from '../resources/types.js';
 import { deletionOrder } from './edges.js';
@@ -64,6 +65,12 @@ export interface Plan {
    * groups run (they keep theirs until `create --update-images`; model/images.ts). Absent: none.
    */
   imageUpdate?: ImageUpdate[];
+  /**
+   * Information, no change: the add-on versions the cluster runs (as its masters recorded them)
+   * differ from this kubeaz's table; a master rollout installs them (model/addon-versions.ts).
+   * Absent: the same, or nothing recorded. `plan` only (create does not read the record).
+   */
+  addonVersions?: AddonVersionNote;
 }
 
 /** An update whose fields the kind can detail with one read (its `planDetail` hook). */

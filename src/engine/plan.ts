@@ -75,6 +75,7 @@ export function renderPlan(plan: Plan, opts: { allowDelete?: boolean } = {}): st
   }
   if (plan.irsaSwitch) lines.push(plan.irsaSwitch.text);
   for (const u of plan.imageUpdate ?? []) lines.push(`note: ${u.text}`);
+  if (plan.addonVersions) lines.push(`note: ${plan.addonVersions.text}`);
   const s = plan.summary;
   lines.push(
     hasChanges(plan)

@@ -15,11 +15,14 @@ import {
 import { errorCode, isNotFound, KubeazError } from '../aws/errors.js';
 import { planRetention, snapshotKey, snapshotTime } from './retention.js';
 import {
+  addonsRecordKey,
   clusterIdRecordKey,
   ETCD_PREFIX,
+  parseAddonsRecord,
   parseClusterIdRecord,
   parseRestoreRecord,
   restoreRecordKey,
+  type AddonsRecord,
   type ClusterIdRecord,
   type RestoreRecord,
 } from '../records/etcd.js';
@@ -43,16 +46,39 @@ export async function readRestoreRecord(
   Bucket: string,
   owner?: string,
 ): Promise<RestoreRecord | { invalid: string } | undefined> {
+  return readRecord(s3, Bucket, RESTORE_RECORD_KEY, parseRestoreRecord, owner);
+}
+
+/** One record's text (one GetObject), parsed; undefined when it (or the bucket) does not exist. */
+async function readRecord<R>(
+  s3: S3Client,
+  Bucket: string,
+  Key: string,
+  parse: (text: string) => R | Error,
+  owner?: string,
+): Promise<R | { invalid: string } | undefined> {
   let text: string;
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket, Key: RESTORE_RECORD_KEY, ...(owner ? { ExpectedBucketOwner: owner } : {}) }));
+    const out = await s3.send(new GetObjectCommand({ Bucket, Key, ...(owner ? { ExpectedBucketOwner: owner } : {}) }));
     text = (await out.Body?.transformToString()) ?? '';
   } catch (e) {
     if (isNotFound(e) || errorCode(e) === 'NoSuchKey') return undefined;
     throw e;
   }
-  const r = parseRestoreRecord(text);
-  return r instanceof Error ? { invalid: `${RESTORE_RECORD_KEY}: ${r.message}` } : r;
+  const r = parse(text);
+  return r instanceof Error ? { invalid: `${Key}: ${r.message}` } : r;
+}
+
+/**
+ * addons.json (src/records/etcd.ts): which add-on settings and versions the masters installed
+ * last; undefined when no master recorded an install yet (or no bucket).
+ */
+export async function readAddonsRecord(
+  s3: S3Client,
+  Bucket: string,
+  owner?: string,
+): Promise<AddonsRecord | { invalid: string } | undefined> {
+  return readRecord(s3, Bucket, addonsRecordKey(), parseAddonsRecord, owner);
 }
 
 /** Where the masters record the etcd cluster id after every init and restore. */

@@ -10,6 +10,7 @@ import type { Naming } from './names.js';
 import { NODEJS, podIdentityWebhookImage } from '../spec/versions.js';
 import { agentBundleKey, groupSettingsDoc, renderGroupSettings, UNBUILT_AGENT } from './agent.js';
 import { encryptionSettings } from './encryption.js';
+import { addonPinsDigest } from './addon-versions.js';
 import { DEFAULT_SERVICE_ACCOUNT_ISSUER, discoveryBucketName, drainQueueName, issuerUrlOf } from './names.js';
 
 /** Every group's user data: install Node.js, fetch and check the agent, run it. */
@@ -85,6 +86,8 @@ export function clusterVars(spec: ClusterSpec, names: Naming, bucket: string, ac
     // node groups: the node termination handler runs in queue-processor mode on this queue
     // (model/master-settings.ts nth); switching it is a new master version
     ...(spec.spec.nodeGroups.length ? { DRAIN_QUEUE: drainQueueName(names.clusterId) } : {}),
+    // the add-on pins (model/addon-versions.ts): new ones are a new master version, whose add-on step installs them
+    ADDON_PINS: addonPinsDigest(spec.spec.kubernetesVersion),
   };
 }
 
@@ -162,6 +165,8 @@ export function renderUserData(
       role === 'master' && vars.DRAIN_QUEUE !== undefined
         ? `\n# node termination handler in queue-processor mode, queue ${vars.DRAIN_QUEUE}`
         : '',
+    // the master that runs the add-on step installs the pinned versions: new pins are a new version (a master rollout)
+    ADDONS: role === 'master' && vars.ADDON_PINS !== undefined ? `\n# add-on versions ${vars.ADDON_PINS}` : '',
     ROLE: role,
     NODE_GROUP: group,
     // the group's settings travel with its launch template version (records/agent-config.ts GroupSettings)

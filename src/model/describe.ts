@@ -58,7 +58,7 @@ const ABOUT: { [K in Kind]?: Describe<K> } = {
     const types = p.mixedInstances?.instanceTypes ?? (lt?.kind === 'launch-template' ? [lt.props.instanceType] : []);
     const m = p.mixedInstances;
     const spot = m && m.onDemandPercentage < 100 ? `, spot above ${m.onDemandBase} on-demand (${100 - m.onDemandPercentage}% spot)` : '';
-    return `${p.name}: ${types.join(', ') || '(types of its launch template)'}, min ${p.minSize} / desired ${p.desiredCapacity} / max ${p.maxSize}, ${plural(p.subnetIds.length, 'subnet')}${spot}`;
+    return `${p.name}: ${types.join(', ') || '(types of its launch template)'}, min ${p.minSize} / desired ${p.desiredCapacity} / max ${p.maxSize}, ${plural((p.subnetIds as readonly unknown[] | undefined)?.length ?? 0, 'subnet')}${spot}`;
   },
   'sqs-queue': (p) => `${p.name}, messages kept ${Math.round(p.messageRetentionSeconds / 60)} min`,
   'event-rule': (p) => `${p.name}: ${p.description}`,

@@ -29,11 +29,29 @@ export const encryptionKeyFile = (name: string): string => `${ENCRYPTION_KEYS_DI
 /** What the rendered configuration holds in place of an aescbc key's secret: the key's object under the bucket. */
 export const encryptionKeyRef = (name: string): string => `pki/${encryptionKeyFile(name)}`;
 
-/** The aescbc key names of a spec (none for kms). */
+/**
+ * The aescbc key names of a spec: aescbc's keys (the first encrypts), or under kms the aescbc keys
+ * kept to read the Secrets written before the switch (none unless listed).
+ */
 export function encryptionKeyNames(spec: ClusterSpec): string[] {
   const e = spec.spec.encryption;
-  return e.provider === 'aescbc' ? [...(e.keys ?? DEFAULT_ENCRYPTION_KEYS)] : [];
+  return e.provider === 'aescbc' ? [...(e.keys ?? DEFAULT_ENCRYPTION_KEYS)] : [...(e.keys ?? [])];
 }
+
+/**
+ * The providers of a spec's configuration in order, one token each (`kms:<key ARN>`,
+ * `aescbc:<key name>`; identity, always last, left out): the first encrypts, every one decrypts.
+ * The masters' launch template carries them (ENCRYPTION_TAG), so `plan` sees what the running API
+ * servers were given and refuses a change that would leave Secrets unreadable (checks/encryption.ts).
+ */
+export function encryptionProviderTokens(spec: Pick<ClusterSpec, 'spec'>): string[] {
+  const e = spec.spec.encryption;
+  const aescbc = (e.provider === 'aescbc' ? [...(e.keys ?? DEFAULT_ENCRYPTION_KEYS)] : [...(e.keys ?? [])]).map((k) => `aescbc:${k}`);
+  return e.provider === 'kms' && e.keyArn ? [`kms:${e.keyArn}`, ...aescbc] : aescbc;
+}
+
+/** The master launch template's tag naming its configuration's providers (space-separated tokens). */
+export const ENCRYPTION_TAG = 'kubeaz:encryption';
 
 type Provider =
   | { aescbc: { keys: Array<{ name: string; secret: string }> } }
@@ -49,17 +67,22 @@ export interface EncryptionConfiguration {
 /**
  * The EncryptionConfiguration of a spec: Secrets only; the first provider writes, every provider
  * reads; identity last, so Secrets written before encryption was on stay readable until rewritten.
+ * Under kms, aescbc keys the spec still lists follow the KMS provider: they read what was written
+ * before a switch from aescbc (the Kubernetes docs' procedure for changing providers).
  */
 export function encryptionConfiguration(spec: ClusterSpec): EncryptionConfiguration {
   const e = spec.spec.encryption;
-  const first: Provider =
+  const keys = encryptionKeyNames(spec);
+  const aescbc: Provider[] = keys.length ? [{ aescbc: { keys: keys.map((name) => ({ name, secret: encryptionKeyRef(name) })) } }] : [];
+  // kms: the aescbc keys listed beside it only decrypt (the Secrets written before the switch, until rewritten)
+  const providers: Provider[] =
     e.provider === 'aescbc'
-      ? { aescbc: { keys: encryptionKeyNames(spec).map((name) => ({ name, secret: encryptionKeyRef(name) })) } }
-      : { kms: { apiVersion: 'v2', name: KMS_PROVIDER_NAME, endpoint: `unix://${KMS_SOCKET}`, timeout: '3s' } };
+      ? aescbc
+      : [{ kms: { apiVersion: 'v2', name: KMS_PROVIDER_NAME, endpoint: `unix://${KMS_SOCKET}`, timeout: '3s' } }, ...aescbc];
   return {
     apiVersion: 'apiserver.config.k8s.io/v1',
     kind: 'EncryptionConfiguration',
-    resources: [{ resources: ['secrets'], providers: [first, { identity: {} }] }],
+    resources: [{ resources: ['secrets'], providers: [...providers, { identity: {} }] }],
   };
 }
 

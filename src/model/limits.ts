@@ -8,7 +8,8 @@
  */
 import type { ClusterSpec } from '../spec/schema.js';
 import { deriveGraph, requiredArchs, type Facts } from './derive.js';
-import { isRef, type AnyNode, type DesiredGraph, type Kind, type Tags } from './types.js';
+import { IMAGE_TAG } from './images.js';
+import { DATA_HASH_TAG, isRef, type AnyNode, type DesiredGraph, type Kind, type Tags } from './types.js';
 
 /** AWS's documented limits, in one table (characters unless `bytes`). */
 export const AWS_LIMITS = {
@@ -52,6 +53,13 @@ export const AWS_LIMITS = {
   eventRuleDescription: 512,
   eventPattern: 4_096,
 } as const;
+
+/** Tags a kind writes on its resource beyond its node's tags (counted against AWS's 50). */
+export const KIND_WRITTEN_TAGS = { 'launch-template': [DATA_HASH_TAG, IMAGE_TAG] } as const;
+
+/** How many tags the node's kind writes beyond those the node names (a launch template: the two above). */
+const kindWrittenTags = (n: AnyNode): number =>
+  n.kind === 'launch-template' ? KIND_WRITTEN_TAGS['launch-template'].filter((k) => !(k in n.tags)).length : 0;
 
 export interface LimitViolation {
   key: string;
@@ -100,7 +108,7 @@ export function nodeViolations(n: AnyNode): LimitViolation[] {
     chars(what, name.replace(/\.$/, ''), AWS_LIMITS.dnsName);
     for (const label of name.replace(/\.$/, '').split('.')) chars(`${what} label`, label, AWS_LIMITS.dnsLabel);
   };
-  tags('tag', n.tags);
+  tags('tag', n.tags, kindWrittenTags(n));
   switch (n.kind) {
     case 'security-group':
       chars('group name', n.props.groupName, AWS_LIMITS.securityGroupName);

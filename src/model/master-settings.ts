@@ -4,7 +4,8 @@
  * show it). PURE. The zod schema that reads it on the instance is src/records/master-settings.ts.
  */
 import type { ClusterSpec } from '../spec/schema.js';
-import { addonsFor, HELM_VERSION } from '../spec/versions.js';
+import { addonsFor, helmFor } from '../spec/versions.js';
+import { addonVersionSet, type AddonVersionSet } from './addon-versions.js';
 import { IRSA_ADDON_ROLES, irsaSettings, roleArnOf, TemplateError } from './bootstrap.js';
 import { encryptionSettings, type EncryptionSettings } from './encryption.js';
 import { drainQueueUrl, type Naming } from './names.js';
@@ -19,15 +20,7 @@ export interface MasterSettings {
   backupIntervalMinutes: number;
   backupRetentionDays: number;
   helmVersion: string;
-  addons: {
-    cilium: string;
-    awsCcmChart: string;
-    awsCcmImage: string;
-    ebsCsiChart: string;
-    clusterAutoscalerChart: string;
-    clusterAutoscalerImage: string;
-    nthChart: string;
-  };
+  addons: AddonVersionSet;
   /** Secrets encrypted at rest: the rendered EncryptionConfiguration (no key in it) and its fingerprint */
   encryption: EncryptionSettings;
   /**
@@ -49,7 +42,6 @@ export function masterSettings(spec: ClusterSpec, names: Naming, accountId: stri
   const masterDns = `master.${names.internalDomain}`;
   const sans = [masterDns];
   if (s.dns.publicDomain && s.network.apiAccess.length > 0) sans.push(`master.${spec.metadata.environment}.${s.dns.publicDomain}`);
-  const { addons } = addonsFor(s.kubernetesVersion);
   const irsa = irsaSettings(spec, names, accountId);
   return {
     controlPlaneCount: s.controlPlane.count,
@@ -57,16 +49,8 @@ export function masterSettings(spec: ClusterSpec, names: Naming, accountId: stri
     apiCertSans: sans,
     backupIntervalMinutes: s.etcd.backupIntervalMinutes,
     backupRetentionDays: s.etcd.backupRetentionDays,
-    helmVersion: HELM_VERSION,
-    addons: {
-      cilium: addons.cilium.chart,
-      awsCcmChart: addons.awsCloudControllerManager.chart,
-      awsCcmImage: addons.awsCloudControllerManager.image!,
-      ebsCsiChart: addons.awsEbsCsiDriver.chart,
-      clusterAutoscalerChart: addons.clusterAutoscaler.chart,
-      clusterAutoscalerImage: addons.clusterAutoscaler.image!,
-      nthChart: addons.awsNodeTerminationHandler.chart,
-    },
+    helmVersion: helmFor(s.kubernetesVersion),
+    addons: addonVersionSet(s.kubernetesVersion),
     encryption: encryptionSettings(spec),
     ...(s.nodeGroups.length ? { nth: nthSettings(spec, names, accountId, irsa !== undefined) } : {}),
     ...(irsa

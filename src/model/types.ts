@@ -266,6 +266,12 @@ export const REGION_TAG = 'kubeaz:region';
 export const GENERATION_TAG = 'kubeaz:generation';
 export const GROUP_TAG = 'kubeaz:node-group';
 export const POOL_TAG = 'kubeaz:eip-pool';
+/**
+ * On every launch template, written by its kind (not in the node's tags): the digest of the data its
+ * current version holds. With the image record (model/images.ts IMAGE_TAG) the tags a launch
+ * template carries beyond its node's (model/limits.ts counts them).
+ */
+export const DATA_HASH_TAG = 'kubeaz:data-hash';
 /** On the master's launch template (and its instances): the Kubernetes version last applied to the cluster. */
 export const K8S_VERSION_TAG = 'kubeaz:kubernetes-version';
 /**

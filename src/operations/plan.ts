@@ -5,13 +5,21 @@
 import { computePlan } from '../engine/plan.js';
 import { DRAIN_QUEUE_KEY, drainSwitchNote } from '../model/derive.js';
 import { HANDLERS } from '../resources/index.js';
+import { addonVersionsNote } from './addon-versions.js';
 import { isAdoptedZone } from './destroy.js';
 import type { ImageOptions, Session } from './session.js';
 
-/** The plan against what exists (the spec's graph checked first), with the word on an IRSA switch and on a newer image set on it. */
+/**
+ * The plan against what exists (the spec's graph checked first), with the word on an IRSA switch,
+ * on a newer image and (plan only, not create: one S3 read) on the add-on versions the cluster runs.
+ */
 export async function planCluster(s: Session, opts: ImageOptions = {}): Promise<Awaited<ReturnType<typeof computePlan>>> {
   await s.graph();
-  return planAgainst(s, opts);
+  const planned = await planAgainst(s, opts);
+  const addons = await addonVersionsNote(s, planned.observed);
+  if (addons && 'invalid' in addons) s.progress.emit({ type: 'warn', message: addons.invalid });
+  else if (addons) planned.plan.addonVersions = addons;
+  return planned;
 }
 
 /** The plan, once the facts are gathered (s.graph() has run): create takes its lock in between. */

@@ -13,10 +13,12 @@ import { readKubernetes } from '../kube/probe.js';
 import { bucketName, masterGroups } from '../model/names.js';
 import type { Kind } from '../model/types.js';
 import type { ImageUpdate } from '../model/images.js';
+import type { AddonVersionNote } from '../model/addon-versions.js';
 import { BOOT_STORE_CALLS, readBootReports } from '../records/boot-store.js';
 import { HANDLERS, handlerFor, observedDesired, observedInstances } from '../resources/index.js';
 import type { GroupCapacity } from '../resources/auto-scaling-group.js';
 import type { Actual, Change, Health } from '../resources/types.js';
+import { addonVersionsNote } from './addon-versions.js';
 import { bootEntries, bootPhrase, bootProblems, type BootEntry, type LiveInstance } from './boots.js';
 import { publicZoneDns, type PublicZoneDns } from './dns.js';
 import { adminKubeconfig, clusterEndpoint, ENDPOINT_CALLS } from './endpoint.js';
@@ -221,6 +223,8 @@ export interface Report {
   imageUpdate?: ImageUpdate[];
   /** the public zone kubeaz made: its name servers and whether the parent delegates to them (absent: none, or adopted) */
   dns?: PublicZoneDns | { domain: string; error: string };
+  /** information, not unhealthy: the add-on versions the cluster runs differ from this kubeaz's (absent: the same, or unknown) */
+  addonVersions?: AddonVersionNote;
 }
 
 export async function collectStatus(
@@ -268,7 +272,7 @@ export async function collectStatus(
     domain: s.spec.spec.dns.publicDomain ?? 'zone/public',
     error: `could not check the public zone's delegation: ${(e as Error).message}`,
   }));
-  const [health, backups, kubernetes, masters, bootList, zone] = await Promise.all([
+  const [health, backups, kubernetes, masters, bootList, zone, addons] = await Promise.all([
     Promise.all(
       [...byKind].map(async ([kind, list]) => {
         const h = handlerFor(HANDLERS, kind);
@@ -280,8 +284,10 @@ export async function collectStatus(
     controlPlane(s, actuals),
     boot,
     dns,
+    addonVersionsNote(s, actuals),
   ]);
   const warnings = [...s.warnings];
+  if (addons && 'invalid' in addons) warnings.push(addons.invalid);
   for (const d of duplicates) warnings.push(describeDuplicate(d, actuals.get(d.key)));
   const elsewhere = heldElsewhere(s.ctx);
   if (elsewhere) warnings.push(`${elsewhere}: left out of this status`);
@@ -311,6 +317,7 @@ export async function collectStatus(
     bootProblems: bootIssues,
     ...(imageUpdate.length ? { imageUpdate } : {}),
     ...(zone ? { dns: zone } : {}),
+    ...(addons && !('invalid' in addons) ? { addonVersions: addons } : {}),
   };
 }
 

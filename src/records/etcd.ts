@@ -15,7 +15,7 @@
  *   members/<group>.json           the etcd member of the group's current instance
  *   restore.json                   the latest restore after quorum was lost for good
  *   restore-claims/<creator>.json  the race for restoring the cluster instance <creator> started
- *   addons.json                    the add-on settings (fingerprint) last installed, or being installed, and by whom
+ *   addons.json                    the add-on settings (fingerprint, versions) last installed, or being installed, and by whom
  *   cluster-id.json                the etcd cluster id the masters run, written at every init and restore (backup-etcd checks it)
  *   etcd/<YYYYMMDDTHHMMSSZ>.db     a snapshot; object metadata `sha256` (x-amz-meta-sha256) of the file
  *
@@ -122,7 +122,7 @@ export const ADDONS_STATES = ['installing', 'installed'] as const;
 
 /**
  * addons.json: which add-on settings (the sha256 of src/agent/decide/addons.ts' canonical JSON) the
- * add-ons were last installed with. `installing` is a claim (conditional write), `installed` is
+ * add-ons were last installed with, and their chart and image versions. `installing` is a claim (conditional write), `installed` is
  * written by the claimant once every add-on went in; `at` is when the state was written (a claim
  * older than the agent's staleness limit is taken over).
  */
@@ -132,6 +132,16 @@ export const addonsRecordSchema = z.object({
   group: nonEmpty,
   state: z.enum(ADDONS_STATES),
   at: time,
+  // the versions installed with these settings (model/master-settings.ts AddonVersionSet, one
+  // string each); absent in a record of an older agent. `plan` and `status` compare them with the
+  // table (model/addon-versions.ts).
+  cilium: nonEmpty.optional(),
+  awsCcmChart: nonEmpty.optional(),
+  awsCcmImage: nonEmpty.optional(),
+  ebsCsiChart: nonEmpty.optional(),
+  clusterAutoscalerChart: nonEmpty.optional(),
+  clusterAutoscalerImage: nonEmpty.optional(),
+  nthChart: nonEmpty.optional(),
 });
 export type AddonsRecord = z.infer<typeof addonsRecordSchema>;
 

@@ -18,14 +18,14 @@ import {
 } from '@aws-sdk/client-ec2';
 import { isAlreadyExists } from '../aws/errors.js';
 import { fromTagList, ownerFilter, tagDiff } from '../aws/tags.js';
-import { IRSA_TAG, KEY_TAG, OWNER_TAG, ROOT_VOLUME_TYPE, type Tags } from '../model/types.js';
+import { DATA_HASH_TAG, IRSA_TAG, KEY_TAG, OWNER_TAG, ROOT_VOLUME_TYPE, type Tags } from '../model/types.js';
 import { parseRenderedWith, renderedWithValue } from '../model/irsa-switch.js';
 import { IMAGE_TAG, imageRecordValue, parseImageRecord, type ImageRecord } from '../model/images.js';
 import { archOf } from '../spec/instance-types.js';
 import { applyEc2TagChanges, change, digest, drain, ec2Tag, ignoreNotFound, keyed, toTagList } from './common.js';
 import type { Actual, ActualOf, Change, ResolvedNode, ResourceHandler, RunContext } from './types.js';
 
-export const DATA_HASH_TAG = 'kubeaz:data-hash';
+export { DATA_HASH_TAG };
 
 interface Observed {
   name: string;

@@ -4,6 +4,8 @@
  * `validate`). One row per minor, one entry per add-on: an add-on is its chart version and, where
  * kubeaz sets it, its image tag. More add-ons fit as more keys of a row.
  *
+ * Helm is pinned per row too (helmFor, HELM_PINS: inside Helm's own Kubernetes support policy).
+ *
  * Every pin was checked on 2026-12-06 against its upstream release index or tags (the newest
  * stored snapshot of each repository; where each was read is beside each pin), and is the newest
  * patch found there. The Kubernetes minors each add-on supports are ADDON_KUBERNETES_SUPPORT; every
@@ -30,12 +32,29 @@ export interface MinorAddons {
 }
 
 /**
- * Helm: newest 3.16 patch, tag v3.16.4 of github.com/helm/helm (7877b45, 2024-12-16; verified
- * 2026-12-06). The master downloads it from get.helm.sh and checks its published sha256. Helm's
- * version skew policy (helm.sh/docs/topics/version_skew) names Kubernetes 1.28–1.31 for Helm 3.16:
- * moving to a newer Helm minor for 1.32–1.35 is a decision of its own (not a patch).
+ * Helm, the newest patch of each Helm 3 minor kubeaz pins: the tags of github.com/helm/helm (newest
+ * stored snapshot, e9b85e4, 2026-08-20; verified 2026-12-06), each with the Kubernetes client it is
+ * built with (its go.mod's k8s.io/client-go). The master downloads the pin from get.helm.sh and
+ * checks its published sha256 (get.helm.sh itself not queried here).
+ *
+ * Helm's version support policy (helm.sh/docs/topics/version_skew, "Helm Version Support Policy"):
+ * a Helm 3 release is compatible with the Kubernetes minor of its client and the three before it
+ * (n-3), e.g. 3.20.x: 1.35–1.32, 3.16.x: 1.31–1.28 — so 3.16.4, pinned before for every row, was
+ * outside the policy for 1.32–1.35. No single Helm 3 minor covers 1.30–1.35: each row gets the
+ * newest pin whose range holds its minor (helmFor; test/unit/versions.test.ts).
  */
-export const HELM_VERSION = '3.16.4';
+const minorNumber = (minor: string): number => Number(minor.split('.')[1]);
+
+export const HELM_PINS: ReadonlyArray<{ version: string; kubernetesClient: string; tag: string }> = [
+  { version: '3.18.6', kubernetesClient: '1.33', tag: 'v3.18.6 (b76a950, 2025-08-19; client-go v0.33.3)' },
+  { version: '3.19.5', kubernetesClient: '1.34', tag: 'v3.19.5 (4a19a5b, 2026-01-14; client-go v0.34.2)' },
+  { version: '3.20.2', kubernetesClient: '1.35', tag: 'v3.20.2 (8fb76d6, 2026-04-09; client-go v0.35.1)' },
+  { version: '3.21.4', kubernetesClient: '1.36', tag: 'v3.21.4 (813176c, 2026-08-13; client-go v0.36.2)' },
+];
+
+/** Helm's policy: a Helm 3 built with client 1.N supports Kubernetes 1.N back to 1.(N-3). */
+export const helmSupports = (pin: { kubernetesClient: string }, minor: string): boolean =>
+  minorNumber(minor) <= minorNumber(pin.kubernetesClient) && minorNumber(minor) >= minorNumber(pin.kubernetesClient) - 3;
 
 /**
  * aws-cloud-controller-manager chart: 0.0.11, the newest entry of
@@ -138,8 +157,6 @@ export const CILIUM_KUBERNETES_SUPPORT: Readonly<Record<string, readonly string[
   '1.19': ['1.32', '1.33', '1.34', '1.35'],
 };
 
-const minorNumber = (minor: string): number => Number(minor.split('.')[1]);
-
 /** One add-on's statement of the Kubernetes minors it supports, and where it says so. */
 export interface KubernetesSupport {
   basis: string;
@@ -201,7 +218,7 @@ export function addonsFor(kubernetesVersion: string): { minor: string; exact: bo
 export function addonVars(kubernetesVersion: string): Record<string, string> {
   const { addons } = addonsFor(kubernetesVersion);
   return {
-    HELM_VERSION,
+    HELM_VERSION: helmFor(kubernetesVersion),
     CILIUM_VERSION: addons.cilium.chart,
     AWS_CCM_CHART_VERSION: addons.awsCloudControllerManager.chart,
     AWS_CCM_IMAGE_TAG: addons.awsCloudControllerManager.image!,
@@ -214,6 +231,15 @@ export function addonVars(kubernetesVersion: string): Record<string, string> {
 
 /** The pod-identity webhook's image for a Kubernetes version (IRSA on; not in addonVars: a cluster without IRSA has no webhook). */
 export const podIdentityWebhookImage = (kubernetesVersion: string): string => addonsFor(kubernetesVersion).addons.podIdentityWebhook.image;
+
+/** The Helm the master runs for a Kubernetes version: the newest pin whose supported range holds the row's minor. */
+export function helmFor(kubernetesVersion: string): string {
+  const { minor } = addonsFor(kubernetesVersion);
+  const fits = HELM_PINS.filter((p) => helmSupports(p, minor));
+  const pin = fits[fits.length - 1];
+  if (!pin) throw new Error(`no pinned Helm supports Kubernetes ${minor} (HELM_PINS)`);
+  return pin.version;
+}
 
 /** The warning `validate` (and every command loading a spec) gives for a minor outside the table. */
 export function addonVersionWarning(kubernetesVersion: string): string | undefined {
@@ -233,11 +259,11 @@ function describeRow(r: MinorAddons): string {
 export function versionTableMarkdown(): string {
   const rows = SUPPORTED_MINORS.map((m) => {
     const r = ADDON_VERSIONS_BY_MINOR[m]!;
-    return `| ${m} | ${r.cilium.chart} | ${r.awsCloudControllerManager.image} (chart ${r.awsCloudControllerManager.chart}) | ${r.awsEbsCsiDriver.chart} | ${r.clusterAutoscaler.image} (chart ${r.clusterAutoscaler.chart}) | ${r.awsNodeTerminationHandler.chart} |`;
+    return `| ${m} | ${helmFor(m)} | ${r.cilium.chart} | ${r.awsCloudControllerManager.image} (chart ${r.awsCloudControllerManager.chart}) | ${r.awsEbsCsiDriver.chart} | ${r.clusterAutoscaler.image} (chart ${r.clusterAutoscaler.chart}) | ${r.awsNodeTerminationHandler.chart} |`;
   });
   return [
-    '| Kubernetes | Cilium | AWS cloud-controller-manager | EBS CSI driver chart | cluster-autoscaler | Node Termination Handler chart |',
-    '|---|---|---|---|---|---|',
+    '| Kubernetes | Helm | Cilium | AWS cloud-controller-manager | EBS CSI driver chart | cluster-autoscaler | Node Termination Handler chart |',
+    '|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }
@@ -275,8 +301,14 @@ export function al2023ReleaseBefore(a: string, b: string): boolean {
 
 /**
  * The AWS encryption provider (kubernetes-sigs/aws-encryption-provider), run beside each API server
- * when spec.encryption.provider is kms. NOT YET VERIFIED against the registry's tag list (issue 20
- * part 4 leaves it to check, as part 3 asks of every pin): v0.3.0 is the tag its README's static pod
- * example and several downstream guides name.
+ * when spec.encryption.provider is kms. The configuration speaks KMS v2 (`apiVersion: v2`; KMS v1
+ * is off by default since Kubernetes 1.29). Verified 2026-12-06 against the newest stored snapshot
+ * of the repository (6d4f71e, 2026-06-16; it holds no tags): the KMS v2 server is on master since
+ * 270ce5d (2023-10-05, pkg/plugin/plugin_v2.go), while the 0.x release branch was cut WITHOUT it
+ * (kubernetes-sigs/aws-encryption-provider PR #103, 2024-01-05, "release encryption provider
+ * exclude KMS v2") — so v0.3.0, pinned before, may not answer KMS v2 at all. Releases since follow
+ * Kubernetes' numbering from master: v1.31.0 (PR #119), v1.32.0 (PR #127), v1.33.0 (PR #134,
+ * merged 2025-04-29, k8s.io/kms v0.33.0): v1.33.0 is the newest release found. NOT verified: the
+ * registry's tag list (registry.k8s.io was not queried; the image path is the one used before).
  */
-export const AWS_ENCRYPTION_PROVIDER_IMAGE = 'registry.k8s.io/kms/aws-encryption-provider:v0.3.0';
+export const AWS_ENCRYPTION_PROVIDER_IMAGE = 'registry.k8s.io/kms/aws-encryption-provider:v1.33.0';

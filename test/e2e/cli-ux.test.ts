@@ -145,14 +145,15 @@ describe('kubeaz version', () => {
     expect(v.node).toBe(process.version);
     const head = execFileSync('git', ['-C', ROOT, 'rev-parse', 'HEAD']).toString().trim();
     expect(v.gitCommit).toMatch(new RegExp(`^${head}(-dirty)?$`));
-    const { ADDON_VERSIONS_BY_MINOR, HELM_VERSION } = await import('../../src/spec/versions.js');
+    const { ADDON_VERSIONS_BY_MINOR, helmFor } = await import('../../src/spec/versions.js');
     const row = ADDON_VERSIONS_BY_MINOR['1.35']!;
     expect(v.addons['1.35']!.cilium).toBe(row.cilium.chart);
     expect(v.addons['1.35']!.awsEbsCsiDriver).toBe(row.awsEbsCsiDriver.chart);
     expect(v.addons['1.35']!.awsCloudControllerManager).toBe(
       `${row.awsCloudControllerManager.chart} (image ${row.awsCloudControllerManager.image})`,
     );
-    expect(v.addons['*']!.helm).toBe(HELM_VERSION);
+    // Helm per row (inside Helm's own Kubernetes support policy)
+    expect(v.addons['1.35']!.helm).toBe(helmFor('1.35'));
     const t = await kubeaz(['version']);
     expect(t.stdout.split('\n')[0]).toBe(`kubeaz ${pkg.version} (commit ${v.gitCommit})`);
     expect(t.stdout).toContain(`add-ons for 1.35: cilium ${row.cilium.chart}`);

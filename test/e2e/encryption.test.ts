@@ -4,7 +4,9 @@
  * masters' settings with the key by reference only; a re-run (and a run after a lost state file)
  * keeps the key and makes no mutating call; neither plan nor the state file nor the user data ever
  * holds the key; a second key is generated beside the first, which stays, and shows in plan as a new
- * master version; destroy leaves nothing (no snapshot was taken, so nothing is kept).
+ * master version; a switch to kms that drops the key that encrypts is refused by plan, one that
+ * keeps the keys beside KMS is not, and create's pre-flight refuses a missing or disabled KMS key
+ * before any change; destroy leaves nothing (no snapshot was taken, so nothing is kept).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,6 +15,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { useMoto } from '../helpers/moto.js';
 import { PKI_FILES } from '../../src/pki/ca.js';
 import { kubeaz } from '../helpers/cli.js';
@@ -158,6 +161,54 @@ describe('encryption at rest: the aescbc key made once under pki/, never shown',
     expectNoKey(await readFile(path.join(dir, '.kubeaz', 'enc-qa.json'), 'utf8'), 'the state file');
     const again = await create();
     expect(again.out.calls.mutating).toBe(0);
+  });
+
+  it('switching to kms: plan refuses dropping the aescbc key that encrypts (saying how), accepts keeping the keys beside KMS; create pre-flight refuses a missing or disabled key before any change, takes a usable one', async () => {
+    const missing = `arn:aws:kms:${REGION}:${ACCOUNT}:key/00000000-0000-4000-8000-000000000000`;
+    await writeFile(file, spec(`  encryption: { provider: kms, keyArn: '${missing}' }\n`));
+    const refused = await kubeaz(['plan', '-f', file, '--detailed-exitcode'], env);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stdout).toMatch(/! lt\/master .*REFUSED/);
+    expect(refused.stdout).toMatch(/aescbc key key1 .*spec\.encryption\.keys: \[key1, key2\] with provider kms/);
+
+    await writeFile(file, spec(`  encryption: { provider: kms, keyArn: '${missing}', keys: [key1, key2] }\n`));
+    const kept = await kubeaz(['plan', '-f', file, '--detailed-exitcode', '--output', 'json'], env);
+    expect(kept.code, kept.stderr).toBe(4);
+    expect(kept.json<PlanJson>().changes.filter((c) => c.action === 'refuse')).toEqual([]);
+
+    const noKey = await kubeaz(['create', '-f', file, '--yes'], env);
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toMatch(
+      /pre-flight found 1 problem; nothing was changed:\n {2}- kms-key: the KMS key .*00000000-0000-4000-8000-000000000000 does not exist/,
+    );
+
+    const kms = new KMSClient({
+      region: REGION,
+      endpoint: env.AWS_ENDPOINT_URL!,
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
+    });
+    const made = (await kms.send(new CreateKeyCommand({ Description: 'kubeaz e2e: disabled' }))).KeyMetadata!;
+    const disabled = made.Arn!;
+    // moto 5.2.1 answers DisableKey by ARN with an error page: by key id
+    await kms.send(new DisableKeyCommand({ KeyId: made.KeyId! }));
+    await writeFile(file, spec(`  encryption: { provider: kms, keyArn: '${disabled}', keys: [key1, key2] }\n`));
+    const off = await kubeaz(['create', '-f', file, '--yes'], env);
+    expect(off.code).toBe(1);
+    expect(off.stderr).toMatch(/- kms-key: the KMS key .* is Disabled: enable it/);
+
+    const usable = (await kms.send(new CreateKeyCommand({ Description: 'kubeaz e2e: secrets' }))).KeyMetadata!.Arn!;
+    await writeFile(file, spec(`  encryption: { provider: kms, keyArn: '${usable}', keys: [key1, key2] }\n`));
+    const { out } = await create();
+    expect(out.actions.filter((a) => a.action !== 'unchanged').map((a) => a.key)).toEqual(
+      expect.arrayContaining(['object/agent/config.json', 'lt/master']),
+    );
+    const config = JSON.parse(await getText('agent/config.json')) as { master: { encryption: { provider: string; config: string } } };
+    expect(config.master.encryption.provider).toBe('kms');
+    expect(
+      (parse(config.master.encryption.config) as { resources: Array<{ providers: object[] }> }).resources[0]!.providers.map(
+        (p) => Object.keys(p)[0],
+      ),
+    ).toEqual(['kms', 'aescbc', 'identity']);
   });
 
   it('destroy leaves nothing behind (no etcd snapshot: nothing is kept)', async () => {

@@ -1,15 +1,19 @@
 /**
  * plan against moto through the real CLI: an unchanged cluster's plan is empty with zero mutating
  * calls (exit 0 with --detailed-exitcode); a change is exit 4 with its JSON plan; a VPC CIDR change
- * is refused with its reason by plan and by create, and create then changes nothing at all.
+ * is refused with its reason by plan and by create, and create then changes nothing at all. Add-on
+ * versions the masters recorded that differ from the table are a note in plan and status (no change).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { useMoto } from '../helpers/moto.js';
 import type { Plan } from '../../src/engine/compare.js';
 import { kubeaz } from '../helpers/cli.js';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { addonVersionSet } from '../../src/model/addon-versions.js';
+import { renderRecord, type AddonsRecord } from '../../src/records/etcd.js';
 import {
   ConfigureHealthCheckCommand,
   DescribeLoadBalancerAttributesCommand,
@@ -90,6 +94,61 @@ describe('plan', { shuffle: false }, () => {
     const again = await kubeaz(['create', '-f', file, '--output', 'json'], env);
     expect(again.code, again.stderr).toBe(0);
     expect(again.json<{ calls: { mutating: number } }>().calls.mutating).toBe(0);
+  });
+
+  it('add-on versions the masters recorded (addons.json) that differ from the table: a note in plan and status, no change, exit 0; one GetObject more, none in create', async () => {
+    const table = addonVersionSet('1.35.0');
+    const record = {
+      fingerprint: 'a'.repeat(64),
+      by: 'i-0123456789abcdef0',
+      group: 'master',
+      state: 'installed',
+      at: '2026-12-01T10:00:00Z',
+      ...table,
+      clusterAutoscalerChart: '9.59.1',
+    };
+    const s3 = new S3Client({
+      region: 'us-west-2',
+      forcePathStyle: true,
+      endpoint: env.AWS_ENDPOINT_URL!,
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
+    });
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'kubeaz-plan-qa-123456789012',
+        Key: 'etcd/control-plane/addons.json',
+        Body: renderRecord(record as AddonsRecord),
+      }),
+    );
+    const r = await kubeaz(['plan', '-f', file, '--detailed-exitcode', '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const p = r.json<PlanJson>();
+    expect(p.changes).toEqual([]);
+    expect(p.addonVersions?.differences).toEqual([
+      { addon: 'cluster-autoscaler', what: 'chart', recorded: '9.59.1', table: table.clusterAutoscalerChart },
+    ]);
+    expect(p.calls.byAction['s3:GetObject']).toBe(1);
+    expect(p.calls.mutating).toBe(0);
+    const text = await kubeaz(['plan', '-f', file], env);
+    expect(text.stdout).toContain(
+      `note: add-on versions differ from this kubeaz's: cluster-autoscaler 9.59.1 → ${table.clusterAutoscalerChart}; a master rollout installs them`,
+    );
+    const st = await kubeaz(['status', '-f', file, '--output', 'json'], env);
+    expect(st.json<{ addonVersions?: { differences: unknown[] } }>().addonVersions?.differences).toHaveLength(1);
+    // create never reads it
+    const callsFile = path.join(dir, 'calls.json');
+    const c = await kubeaz(['create', '-f', file, '--yes'], { ...env, KUBEAZ_CALLS_FILE: callsFile });
+    expect(c.code, c.stderr).toBe(0);
+    expect((JSON.parse(await readFile(callsFile, 'utf8')) as PlanJson['calls']).byAction['s3:GetObject'] ?? 0).toBe(0);
+    // the record equal to the table: no note
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'kubeaz-plan-qa-123456789012',
+        Key: 'etcd/control-plane/addons.json',
+        Body: renderRecord({ ...record, ...table } as AddonsRecord),
+      }),
+    );
+    expect((await kubeaz(['plan', '-f', file, '--output', 'json'], env)).json<PlanJson>().addonVersions).toBeUndefined();
   });
 
   it('a change: exit 4, field old → new, still no mutating call; create without a terminal or --yes refuses (exit 2)', async () => {

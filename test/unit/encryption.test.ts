@@ -21,7 +21,13 @@ import {
 } from '../../src/agent/master/encryption.js';
 import { renderInitConfig, renderJoinConfig, type MasterKubeadmInput } from '../../src/agent/master/kubeadm-config.js';
 import { deriveGraph, type Facts } from '../../src/model/derive.js';
-import { encryptionConfiguration, encryptionKeyNames, encryptionSettings } from '../../src/model/encryption.js';
+import {
+  ENCRYPTION_TAG,
+  encryptionConfiguration,
+  encryptionKeyNames,
+  encryptionProviderTokens,
+  encryptionSettings,
+} from '../../src/model/encryption.js';
 import { masterSettings } from '../../src/model/master-settings.js';
 import { naming } from '../../src/model/names.js';
 import type { AnyNode } from '../../src/model/types.js';
@@ -73,6 +79,12 @@ describe('spec.encryption: accepted specs', () => {
       ['key2', 'key1'],
     ],
     ['kms', withEncryption(`{ provider: kms, keyArn: '${KEY_ARN}' }`), { provider: 'kms', keyArn: KEY_ARN }, []],
+    [
+      'kms keeping the aescbc keys (a switch from aescbc: they only decrypt)',
+      withEncryption(`{ provider: kms, keyArn: '${KEY_ARN}', keys: [key1] }`),
+      { provider: 'kms', keyArn: KEY_ARN, keys: ['key1'] },
+      ['key1'],
+    ],
   ])('%s', (_name, text, encryption, keys) => {
     const spec = specOf(text);
     expect(spec.spec.encryption).toEqual(encryption);
@@ -97,7 +109,7 @@ describe('spec.encryption: refused specs, each at its field with the reason', ()
       'spec.encryption.keyArn',
       /key of eu-west-1, but the cluster is in us-east-1/,
     ],
-    ['kms with aescbc keys', `{ provider: kms, keyArn: '${KEY_ARN}', keys: [key1] }`, 'spec.encryption.keys', /aescbc's/],
+    ['kms, a kept key named twice', `{ provider: kms, keyArn: '${KEY_ARN}', keys: [key1, key1] }`, 'spec.encryption.keys', /named once/],
     ['aescbc with a key ARN', `{ provider: aescbc, keyArn: '${KEY_ARN}' }`, 'spec.encryption.keyArn', /for provider 'kms'/],
     ['aescbc, a key named twice', '{ keys: [key1, key1] }', 'spec.encryption.keys', /named once/],
     ['aescbc, no key', '{ keys: [] }', 'spec.encryption.keys', /at least one key/],
@@ -153,6 +165,38 @@ describe('the EncryptionConfiguration rendered at create', () => {
         ],
       },
     ]);
+  });
+
+  it('kms keeping aescbc keys: KMS first (it encrypts), the aescbc keys after it (they only decrypt), identity last', () => {
+    const c = encryptionConfiguration(specOf(withEncryption(`{ provider: kms, keyArn: '${KEY_ARN}', keys: [key2, key1] }`)));
+    expect(c.resources[0]!.providers).toEqual([
+      { kms: { apiVersion: 'v2', name: 'aws-encryption-provider', endpoint: 'unix:///var/run/kmsplugin/socket.sock', timeout: '3s' } },
+      {
+        aescbc: {
+          keys: [
+            { name: 'key2', secret: 'pki/encryption/key2' },
+            { name: 'key1', secret: 'pki/encryption/key1' },
+          ],
+        },
+      },
+      { identity: {} },
+    ]);
+  });
+
+  it('the providers the master launch template names (kubeaz:encryption), in order, identity left out', () => {
+    expect(encryptionProviderTokens(specOf(BASE))).toEqual(['aescbc:key1']);
+    expect(encryptionProviderTokens(specOf(withEncryption('{ keys: [key2, key1] }')))).toEqual(['aescbc:key2', 'aescbc:key1']);
+    expect(encryptionProviderTokens(specOf(withEncryption(`{ provider: kms, keyArn: '${KEY_ARN}' }`)))).toEqual([`kms:${KEY_ARN}`]);
+    expect(encryptionProviderTokens(specOf(withEncryption(`{ provider: kms, keyArn: '${KEY_ARN}', keys: [key1] }`)))).toEqual([
+      `kms:${KEY_ARN}`,
+      'aescbc:key1',
+    ]);
+    const lt = deriveGraph(specOf(withEncryption(`{ provider: kms, keyArn: '${KEY_ARN}', keys: [key1] }`)), {
+      accountId: '123456789012',
+      images: { x86_64: 'ami-0123456789abcdef0' },
+      templates: new Proxy({}, { get: (_t, k) => `# ${String(k)}\n`, has: () => true }) as Record<string, string>,
+    }).nodes.find((n) => n.key === 'lt/master')!;
+    expect(lt.tags[ENCRYPTION_TAG]).toBe(`kms:${KEY_ARN} aescbc:key1`);
   });
 
   it('the settings: the rendered YAML, its sha256, the provider pod only with kms; the records schema reads them back', () => {

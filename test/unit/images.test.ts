@@ -154,6 +154,20 @@ describe('the graph of a running cluster keeps its images', () => {
     expect(imageUpdates(spec, facts)).toEqual([]);
   });
 
+  it('spec.ami taken out: every group keeps the image it named (recorded), and the note offers the public one until asked', () => {
+    // the launch templates recorded spec.ami's image; the spec no longer names one
+    const fromAmi = { master: x86(MINE), workers: x86(MINE), edge: x86(MINE) };
+    const g = deriveGraph(spec, { ...facts, recordedImages: fromAmi });
+    expect([imageOf(g.nodes, 'lt/master'), imageOf(g.nodes, 'lt/workers'), imageOf(g.nodes, 'lt/edge')]).toEqual([MINE, MINE, MINE]);
+    const u = imageUpdates(spec, { ...facts, recordedImages: fromAmi });
+    expect(u.map((x) => [x.current, x.available, x.groups])).toEqual([[MINE, NEW, ['master', 'workers', 'edge']]]);
+    expect(u[0]!.text).toContain(
+      `groups master, workers, edge run ${MINE}, kept until asked: kubeaz create --update-images moves them to it`,
+    );
+    const moved = deriveGraph(spec, { ...facts, recordedImages: fromAmi, updateImages: true });
+    expect(imageOf(moved.nodes, 'lt/master')).toBe(NEW);
+  });
+
   it('spec.ami: every group runs it, no note', () => {
     const withAmi = parseSpec(example.replace('  region:', `  ami: ${MINE}\n  region:`), 'v.yaml', new Date('2026-01-15T00:00:00Z')).spec;
     const g = deriveGraph(withAmi, { ...facts, images: {}, recordedImages });

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadTemplates } from '../../src/operations/spec.js';
 import { deriveGraph } from '../../src/model/derive.js';
-import { limitIssues, worstCaseFacts } from '../../src/model/limits.js';
+import { limitIssues, nodeViolations, worstCaseFacts } from '../../src/model/limits.js';
 import { isRef, type AnyNode } from '../../src/model/types.js';
 import { parseSpec, SpecError, type SpecCheck } from '../../src/spec/load.js';
 
@@ -77,6 +77,36 @@ describe('AWS limits on derived values (issue 23 #5)', () => {
   });
 });
 
+describe("a launch template's tags count the ones its kind writes (kubeaz:data-hash, kubeaz:image)", () => {
+  const lt = (count: number, extra: Record<string, string> = {}): AnyNode =>
+    ({
+      key: 'lt/workers',
+      kind: 'launch-template',
+      deps: [],
+      tags: { ...Object.fromEntries(Array.from({ length: count }, (_, i) => [`t${i}`, 'v'])), ...extra },
+      props: { name: 'lt', userData: '', instanceTags: {} },
+    }) as unknown as AnyNode;
+  const counts = (n: AnyNode) => nodeViolations(n).filter((v) => v.unit === 'tags');
+  it.each([
+    ['48 of its own + the 2 its kind writes = 50: fits', lt(48), []],
+    ['49 + 2 = 51: over', lt(49), [51]],
+    ['47 + an image record among them + data-hash = 49: fits', lt(47, { 'kubeaz:image': 'x' }), []],
+    ['50 naming both already: fits, nothing counted twice', lt(48, { 'kubeaz:image': 'x', 'kubeaz:data-hash': 'y' }), []],
+  ])('%s', (_name, node, sizes) => {
+    expect(counts(node).map((v) => v.size)).toEqual(sizes);
+  });
+  it('another kind is not given them', () => {
+    expect(
+      nodeViolations({
+        ...lt(49),
+        key: 'sg/x',
+        kind: 'security-group',
+        props: { groupName: 'g', description: 'd' },
+      } as unknown as AnyNode).filter((v) => v.unit === 'tags'),
+    ).toEqual([]);
+  });
+});
+
 // ── the property: whatever load accepts, every derived value fits AWS's limits ───────────────
 
 /** This test's own table of AWS's documented limits (independent of src/model/limits.ts). */
@@ -102,6 +132,11 @@ function outOfLimits(n: AnyNode): string[] {
   if (n.kind === 'auto-scaling-group') {
     const all = { ...n.props.instanceTags, ...n.tags };
     if (Object.keys(all).length + 1 > 50) bad.push(`${n.key}: ${Object.keys(all).length + 1} tags`);
+  } else if (n.kind === 'launch-template') {
+    // the template also carries the two tags its kind writes with every version (data digest, image record)
+    const own = ['kubeaz:data-hash', 'kubeaz:image'].filter((k) => !(k in n.tags)).length;
+    if (Object.keys(n.tags).length + own > 50) bad.push(`${n.key}: ${Object.keys(n.tags).length + own} tags`);
+    if (Object.keys(n.props.instanceTags).length > 50) bad.push(`${n.key}: ${Object.keys(n.props.instanceTags).length} instance tags`);
   } else for (const t of tagSets) if (Object.keys(t).length > 50) bad.push(`${n.key}: ${Object.keys(t).length} tags`);
   for (const t of tagSets)
     for (const [k, v] of Object.entries(t)) {

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { addonPinsDigest } from '../../src/model/addon-versions.js';
 import { TEMPLATE_NAMES, TemplateError, USERDATA_TEMPLATE, clusterVars, renderUserData } from '../../src/model/bootstrap.js';
 import { deriveGraph } from '../../src/model/derive.js';
 import { DEFAULT_SERVICE_ACCOUNT_ISSUER, naming } from '../../src/model/names.js';
@@ -107,6 +108,11 @@ describe('the user data of every role', () => {
     const master2 = renderUserData(templates, v2, 'master', 'master', MASTER_LABELS, [], agentRef);
     expect(master2).toContain('is named here: Kubernetes 1.32.1\n');
     expect(master2).not.toContain('1.31.4');
+    // the add-on pins' digest: new pins (another row here) are a new master version, whose add-on step installs them
+    expect(userData.master).toContain(`\n# add-on versions ${addonPinsDigest('1.31.4')}\n`);
+    expect(master2).toContain(`\n# add-on versions ${addonPinsDigest('1.32.1')}\n`);
+    expect(addonPinsDigest('1.32.1')).not.toBe(addonPinsDigest('1.31.4'));
+    expect(userData.node).not.toContain('# add-on versions');
   });
 
   it("a node's names the Kubernetes version and passes its labels, taints and pool — and no issuer, IRSA on or off", () => {

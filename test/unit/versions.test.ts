@@ -11,7 +11,11 @@ import {
   CILIUM_KUBERNETES_SUPPORT,
   SUPPORTED_MINORS,
   addonVersionWarning,
+  addonVars,
   addonsFor,
+  HELM_PINS,
+  helmFor,
+  helmSupports,
   versionTableMarkdown,
   type MinorAddons,
 } from '../../src/spec/versions.js';
@@ -55,6 +59,27 @@ describe('add-on versions per Kubernetes minor', () => {
     expect(ADDON_KUBERNETES_SUPPORT.cilium.supports('1.35', { chart: '1.18.12' })).toBe(false);
     expect(ADDON_KUBERNETES_SUPPORT.awsNodeTerminationHandler.supports('1.15', { chart: '0.27.6' })).toBe(false);
     expect(ADDON_KUBERNETES_SUPPORT.awsEbsCsiDriver.supports('1.19', { chart: '2.64.0' })).toBe(false);
+  });
+
+  it("every row's Helm is inside Helm's support policy (n-3 of its client) and the newest pin that is", () => {
+    // helm.sh/docs/topics/version_skew: 3.20.x 1.35–1.32, 3.19.x 1.34–1.31, 3.18.x 1.33–1.30, 3.16.x 1.31–1.28
+    expect(helmSupports({ kubernetesClient: '1.35' }, '1.32')).toBe(true);
+    expect(helmSupports({ kubernetesClient: '1.35' }, '1.31')).toBe(false);
+    expect(helmSupports({ kubernetesClient: '1.35' }, '1.36')).toBe(false);
+    expect(helmSupports({ kubernetesClient: '1.31' }, '1.32')).toBe(false); // 3.16.4, pinned before, on 1.32
+    for (const minor of SUPPORTED_MINORS) {
+      const v = helmFor(`${minor}.0`);
+      const pin = HELM_PINS.find((p) => p.version === v)!;
+      expect(helmSupports(pin, minor), `Helm ${v} on ${minor}`).toBe(true);
+      const newer = HELM_PINS.slice(HELM_PINS.indexOf(pin) + 1);
+      expect(
+        newer.filter((p) => helmSupports(p, minor)),
+        `a newer pin fits ${minor}`,
+      ).toEqual([]);
+      expect(addonVars(`${minor}.0`).HELM_VERSION).toBe(v);
+    }
+    expect(SUPPORTED_MINORS.map((m) => helmFor(m))).toEqual(['3.18.6', '3.19.5', '3.20.2', '3.21.4', '3.21.4', '3.21.4']);
+    for (const p of HELM_PINS) expect(p.tag.startsWith(`v${p.version} `), p.tag).toBe(true);
   });
 
   it('every Kubernetes minor the spec accepts has a row whose add-ons all support it, or validate warns', () => {

@@ -461,18 +461,28 @@ export async function firstBackup(ctx: AgentContext, deps: MasterDeps, ms: Maste
   }
 }
 
-/** The add-on install a master holds: the settings it installs with and its claim's ETag (what its `installed` write names). */
+/**
+ * The add-on install a master holds: the settings it installs with (their fingerprint and the
+ * versions, which addons.json records for plan and status) and its claim's ETag (what its
+ * `installed` write names).
+ */
 export interface AddonsTurn {
   fingerprint: string;
+  versions: MasterSettings['addons'];
   etag?: string;
 }
 
-const addonsRecord = (ctx: AgentContext, fingerprint: string, state: AddonsRecord['state']): AddonsRecord => ({
-  fingerprint,
+const addonsRecord = (
+  ctx: AgentContext,
+  turn: Pick<AddonsTurn, 'fingerprint' | 'versions'>,
+  state: AddonsRecord['state'],
+): AddonsRecord => ({
+  fingerprint: turn.fingerprint,
   by: ctx.identity.instanceId,
   group: ctx.identity.group,
   state,
   at: isoSeconds(ctx.now()),
+  ...turn.versions,
 });
 
 /**
@@ -483,9 +493,9 @@ const addonsRecord = (ctx: AgentContext, fingerprint: string, state: AddonsRecor
  * cluster, and whatever an earlier cluster recorded is no longer true.
  */
 export async function takeAddonsTurn(ctx: AgentContext, ms: MasterSettings): Promise<AddonsTurn> {
-  const fingerprint = addonsFingerprint(ms, ctx.config.kubernetesVersion);
-  const w = await putAddonsRecord(ctx.aws, ctx.config.bucket, addonsRecord(ctx, fingerprint, 'installing'), { unconditional: true });
-  return { fingerprint, ...(w.result === 'won' && w.etag ? { etag: w.etag } : {}) };
+  const mine = { fingerprint: addonsFingerprint(ms, ctx.config.kubernetesVersion), versions: ms.addons };
+  const w = await putAddonsRecord(ctx.aws, ctx.config.bucket, addonsRecord(ctx, mine, 'installing'), { unconditional: true });
+  return { ...mine, ...(w.result === 'won' && w.etag ? { etag: w.etag } : {}) };
 }
 
 /**
@@ -497,7 +507,7 @@ export async function recordAddonsInstalled(ctx: AgentContext, turn: AddonsTurn)
   const w = await putAddonsRecord(
     ctx.aws,
     ctx.config.bucket,
-    addonsRecord(ctx, turn.fingerprint, 'installed'),
+    addonsRecord(ctx, turn, 'installed'),
     turn.etag ? { ifMatch: turn.etag } : { unconditional: true },
   );
   if (w.result === 'won')
@@ -553,7 +563,7 @@ export async function addonsAfterJoin(ctx: AgentContext, ms: MasterSettings): Pr
   const w = await putAddonsRecord(
     ctx.aws,
     bucket,
-    addonsRecord(ctx, fingerprint, 'installing'),
+    addonsRecord(ctx, { fingerprint, versions: ms.addons }, 'installing'),
     read.etag ? { ifMatch: read.etag } : { create: true },
   );
   if (w.result === 'lost') {
@@ -563,7 +573,7 @@ export async function addonsAfterJoin(ctx: AgentContext, ms: MasterSettings): Pr
   ctx.log(`claimed s3://${bucket}/${ADDONS_KEY}: this master installs the add-ons with settings ${fingerprint.slice(0, 12)}`);
   await installAddons(ctx, ms);
   await rewriteSecretsOnce(ctx, ms.encryption, hostPath(ctx, ADMIN_KUBECONFIG));
-  await recordAddonsInstalled(ctx, { fingerprint, ...(w.etag ? { etag: w.etag } : {}) });
+  await recordAddonsInstalled(ctx, { fingerprint, versions: ms.addons, ...(w.etag ? { etag: w.etag } : {}) });
   return 'installed';
 }
 

@@ -5,6 +5,7 @@ import { autoscalerTags } from '../../spec/autoscaler-tags.js';
 import { renderUserData } from '../bootstrap.js';
 import { masterGroups } from '../names.js';
 import { GROUP_TAG, IRSA_TAG, K8S_VERSION_TAG, ref, type MixedInstances, type Tags } from '../types.js';
+import { ENCRYPTION_TAG, encryptionProviderTokens } from '../encryption.js';
 import type { Arch, Area, Facts } from './builder.js';
 import { groupImage, imageUpdatesOf, type ImageInput, type ImageUpdate } from '../images.js';
 import type { Network } from './network.js';
@@ -150,7 +151,12 @@ function addLaunchTemplate({ area, storage }: GroupEnv, g: GroupShape, instanceT
     {
       tags:
         g.role === 'master'
-          ? { [K8S_VERSION_TAG]: s.kubernetesVersion, [IRSA_TAG]: s.iam.serviceAccountIssuerDiscovery.enabled ? 'on' : 'off' }
+          ? {
+              [K8S_VERSION_TAG]: s.kubernetesVersion,
+              [IRSA_TAG]: s.iam.serviceAccountIssuerDiscovery.enabled ? 'on' : 'off',
+              // the encryption providers the API servers are given (checks/encryption.ts reads it back)
+              [ENCRYPTION_TAG]: encryptionProviderTokens(area.spec).join(' '),
+            }
           : {},
     },
   );

@@ -521,6 +521,8 @@ describe('the add-ons after a rollout (etcd/control-plane/addons.json)', () => {
     expect(await addonsAfterJoin(m.ctx, masterSettingsOf(m.ctx))).toBe('installed');
     expect(helmUpgrades(m)).toEqual(ALL);
     expect(b.record()).toMatchObject({ by: m.ctx.identity.instanceId, state: 'installed' });
+    // a joined master records the versions it installed, for plan and status (model/addon-versions.ts)
+    expect(b.record()).toMatchObject(masterSettingsOf(m.ctx).addons);
   });
 
   it('two masters racing on an absent record: exactly one installs, the other loses IfNoneMatch and skips', async () => {
@@ -583,12 +585,15 @@ describe('the add-ons after a rollout (etcd/control-plane/addons.json)', () => {
     const turn = await takeAddonsTurn(m.ctx, masterSettingsOf(m.ctx));
     expect(turn.fingerprint).toBe(MINE);
     expect(b.record()).toMatchObject({ by: m.ctx.identity.instanceId, state: 'installing', fingerprint: MINE });
+    // the versions being installed, for plan and status (model/addon-versions.ts), in either state
+    expect(turn.versions).toEqual(masterSettingsOf(m.ctx).addons);
+    expect(b.record()).toMatchObject(masterSettingsOf(m.ctx).addons);
     await recordAddonsInstalled(m.ctx, turn);
     expect(b.addonsPuts()).toEqual([
       { IfMatch: undefined, IfNoneMatch: undefined, state: 'installing' },
       { IfMatch: turn.etag, IfNoneMatch: undefined, state: 'installed' },
     ]);
-    expect(b.record()).toMatchObject({ by: m.ctx.identity.instanceId, state: 'installed' });
+    expect(b.record()).toMatchObject({ by: m.ctx.identity.instanceId, state: 'installed', ...masterSettingsOf(m.ctx).addons });
 
     // another master took a (stale) claim over meanwhile: its record stays
     const again = await takeAddonsTurn(m.ctx, masterSettingsOf(m.ctx));

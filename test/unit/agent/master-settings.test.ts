@@ -10,7 +10,7 @@ import { naming } from '../../../src/model/names.js';
 import { parseMasterSettings } from '../../../src/records/master-settings.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import { POD_CIDR, SERVICE_CIDR } from '../../../src/spec/cidr.js';
-import { addonsFor, HELM_VERSION } from '../../../src/spec/versions.js';
+import { addonsFor, helmFor } from '../../../src/spec/versions.js';
 
 const example = readFileSync(new URL('../../../cluster.example.yaml', import.meta.url), 'utf8');
 const NOW = new Date('2026-12-05T12:00:00Z');
@@ -63,7 +63,7 @@ describe('master settings', () => {
       apiCertSans: [`master.${names.internalDomain}`, 'master.dev.example.com'], // API_CERT_SANS: a public domain with a public API
       backupIntervalMinutes: 20, // ETCD_BACKUP_INTERVAL_MINUTES
       backupRetentionDays: 30, // ETCD_BACKUP_RETENTION_DAYS
-      helmVersion: HELM_VERSION,
+      helmVersion: helmFor(spec.spec.kubernetesVersion),
       addons: {
         cilium: row.cilium.chart,
         awsCcmChart: row.awsCloudControllerManager.chart,

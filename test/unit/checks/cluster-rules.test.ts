@@ -24,8 +24,8 @@ const judge = <I>(rule: { input(f: RuleFacts): I | undefined; check(i: I): unkno
 };
 
 describe('the cluster rules', () => {
-  it("run in the plan's order: zones, version skew, control-plane shrink", () => {
-    expect(CLUSTER_RULES.map((r) => r.name)).toEqual(['cluster-zones', 'version-skew', 'control-plane-shrink']);
+  it("run in the plan's order: zones, version skew, control-plane shrink, encryption switch", () => {
+    expect(CLUSTER_RULES.map((r) => r.name)).toEqual(['cluster-zones', 'version-skew', 'control-plane-shrink', 'encryption-switch']);
   });
 
   const vpc = seen('vpc', 'vpc', 'vpc-1');

@@ -125,6 +125,7 @@ describe('pre-flight checks', () => {
       'iam-user',
       'iam-policy',
       'public-access',
+      'kms-key',
     ]);
     expect(new Set(PREFLIGHT_CHECKS.map((c) => c.name))).toEqual(new Set(PREFLIGHT_ORDER));
   });
