@@ -199,6 +199,7 @@ export function buildProgram(): Command {
     );
 
   specCommands(program);
+  dayTwoCommands(program);
   clusterCommands(program);
   findCommands(program);
   toolCommands(program);
@@ -292,7 +293,10 @@ function specCommands(program: Command): void {
     .option('--update-images', 'show what create --update-images would change: every group on the newest Amazon Linux 2023 image')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o) => run(async (opts) => (await import('../commands/plan.js')).planCommand(opts as never), o, 'plan'));
+}
 
+/** The commands that change a running cluster's instances or back it up: rollout, backup-etcd. */
+function dayTwoCommands(program: Command): void {
   common(program.command('rollout'))
     .description(
       'replace instances that run an old launch template version, a batch at a time (each drained, the next once the new ones are Ready), node groups first, the master last after a fresh etcd backup',

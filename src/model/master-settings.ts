@@ -4,7 +4,7 @@
  * show it). PURE. The zod schema that reads it on the instance is src/records/master-settings.ts.
  */
 import type { ClusterSpec } from '../spec/schema.js';
-import { addonsFor, helmFor } from '../spec/versions.js';
+import { helmFor } from '../spec/versions.js';
 import { addonVersionSet, type AddonVersionSet } from './addon-versions.js';
 import { IRSA_ADDON_ROLES, irsaSettings, roleArnOf, TemplateError } from './bootstrap.js';
 import { encryptionSettings, type EncryptionSettings } from './encryption.js';

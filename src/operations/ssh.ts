@@ -13,7 +13,12 @@ import type { ExternalPrograms } from '../util/programs.js';
 import type { Session } from './session.js';
 
 /** The IAM actions `kubeaz ssh` needs: the instance found (by id, or its group's in service), then the session the AWS CLI starts and ends. */
-export const SSH_CALLS: readonly string[] = ['ec2:DescribeInstances', 'autoscaling:DescribeAutoScalingGroups', 'ssm:StartSession', 'ssm:TerminateSession'];
+export const SSH_CALLS: readonly string[] = [
+  'ec2:DescribeInstances',
+  'autoscaling:DescribeAutoScalingGroups',
+  'ssm:StartSession',
+  'ssm:TerminateSession',
+];
 
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 
