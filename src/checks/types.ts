@@ -5,7 +5,7 @@
  * test (test/unit/checks/). The engine runs them through the registries in checks/index.ts and
  * names no key and no kind; what a check knows of particular kinds and keys lives here, beside it.
  *
- * checks/ sits below the engine and above aws/ (README "Layers"): a check sees AWS through
+ * checks/ sits below the engine and above aws/ (docs/architecture.md "Layers"): a check sees AWS through
  * aws/ and its clients, the model, the spec and util, never a kind's handler. Its context and
  * inputs are declared here structurally, so the engine hands in its RunContext and Actuals as
  * they are.

@@ -3,7 +3,7 @@
  * test/unit/layers.test.ts). Every import in src/ is read from TypeScript's syntax tree: static
  * `import` and `export … from` (type-only ones too: they are arrows in the picture as well), a
  * type's `import('…')`, and every dynamic `import('…')` call, which is an import like any other.
- * Each is checked against the order in README.md ("Layers"):
+ * Each is checked against the order in docs/architecture.md ("Layers"):
  *
  *   cli/ devtools/ agent/ → commands/ → operations/ → engine/ → resources/ → state/ etcd/ kube/ checks/ → aws/ → model/ pki/ → spec/ → errors.ts util/
  *

@@ -12,7 +12,7 @@
  * checks/ (zones of an existing cluster, version skew, fewer masters); `create` applies nothing of
  * a plan that refuses anything. Pure: no AWS call.
  *
- * The JSON form (`plan --output json`, README "Plan JSON schema") is versioned: fields are only ever
+ * The JSON form (`plan --output json`, docs/plan-json.md) is versioned: fields are only ever
  * added within a version.
  */
 import { KubeazError } from '../aws/errors.js';

@@ -19,7 +19,7 @@
  *   cluster-id.json                the etcd cluster id the masters run, written at every init and restore (backup-etcd checks it)
  *   etcd/<YYYYMMDDTHHMMSSZ>.db     a snapshot; object metadata `sha256` (x-amz-meta-sha256) of the file
  *
- * The rules that use them: README.md, "What the masters do at boot (several masters)".
+ * The rules that use them: docs/agent.md, "What the masters do at boot (several masters)".
  */
 import { z } from 'zod';
 import { isHexId, normalizeHexId } from '../etcd/ids.js';

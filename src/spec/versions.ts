@@ -1,6 +1,6 @@
 /**
  * What the master installs besides the Kubernetes packages, pinned per Kubernetes minor in ONE
- * table (into the masters' agent settings by src/model/master-settings.ts, printed in the README, checked by
+ * table (into the masters' agent settings by src/model/master-settings.ts, printed in docs/agent.md, checked by
  * `validate`). One row per minor, one entry per add-on: an add-on is its chart version and, where
  * kubeaz sets it, its image tag. More add-ons fit as more keys of a row.
  *
@@ -214,7 +214,7 @@ export function addonsFor(kubernetesVersion: string): { minor: string; exact: bo
   return { minor: near, exact: false, addons: ADDON_VERSIONS_BY_MINOR[near]! };
 }
 
-/** The add-on versions as named variables (the README's table and its test). */
+/** The add-on versions as named variables (the table in docs/agent.md and its test). */
 export function addonVars(kubernetesVersion: string): Record<string, string> {
   const { addons } = addonsFor(kubernetesVersion);
   return {
@@ -255,7 +255,7 @@ function describeRow(r: MinorAddons): string {
   return `Cilium ${r.cilium.chart}, AWS cloud-controller-manager ${r.awsCloudControllerManager.image} (chart ${r.awsCloudControllerManager.chart}), EBS CSI chart ${r.awsEbsCsiDriver.chart}, cluster-autoscaler ${r.clusterAutoscaler.image} (chart ${r.clusterAutoscaler.chart}), node termination handler chart ${r.awsNodeTerminationHandler.chart}`;
 }
 
-/** The table as the README prints it (a unit test keeps the README equal to it). */
+/** The table as docs/agent.md prints it (a unit test keeps the doc equal to it). */
 export function versionTableMarkdown(): string {
   const rows = SUPPORTED_MINORS.map((m) => {
     const r = ADDON_VERSIONS_BY_MINOR[m]!;

@@ -18,7 +18,7 @@ import { HANDLERS } from '../../src/resources/index.js';
 
 const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
 
-describe('import layering of src/ (README.md "Layers")', () => {
+describe('import layering of src/ (docs/architecture.md "Layers")', () => {
   const report = checkLayers(src);
 
   it('reads the imports of every file, dynamic import() calls among them', () => {

@@ -1,6 +1,6 @@
 /**
  * The add-on version table (src/spec/versions.ts): one row per Kubernetes minor, given to the masters'
- * agent (agent/config.json's master settings), printed in the README, and what `validate` warns about.
+ * agent (agent/config.json's master settings), printed in docs/agent.md (What the instances run), and what `validate` warns about.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -175,8 +175,8 @@ describe('add-on versions per Kubernetes minor', () => {
     }
   });
 
-  it('the README prints the table as it is', () => {
-    expect(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain(versionTableMarkdown());
+  it('docs/agent.md prints the table as it is', () => {
+    expect(fs.readFileSync(path.join(ROOT, 'docs', 'agent.md'), 'utf8')).toContain(versionTableMarkdown());
   });
 
   it("the example's kubernetesVersion is of a minor in the table, and validates without a warning", () => {

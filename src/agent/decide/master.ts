@@ -3,7 +3,7 @@
  * etcd/control-plane/, the EC2 state of the instances they name, whether the API answers, and
  * etcd's answers (Status per member endpoint, MemberList). PURE: the agent reads, calls this,
  * acts, and calls it again; a lost race (PreconditionFailed on a claim) is simply the next read.
- * The rules are the README's "What the masters do at boot (several masters)":
+ * The rules are docs/agent.md's "What the masters do at boot (several masters)":
  *
  *  - one master: `init` (restoring the newest valid snapshot first, if any);
  *  - the API answers: `join`; first `replace` the group's previous member when the member record
