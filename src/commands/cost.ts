@@ -4,6 +4,7 @@
  * no cluster: its only calls are Price List reads. Exit 0; 2 for a bad spec.
  */
 import { estimateSpecCost } from '../operations/cost.js';
+import { respond, watch } from '../operations/envelope.js';
 import { renderCost } from './cost-view.js';
 import { summarizeCalls } from './output.js';
 
@@ -16,13 +17,11 @@ export interface CostOptions {
 export async function costCommand(opts: CostOptions): Promise<number> {
   const r = await estimateSpecCost(opts.file, opts.profile ? { profile: opts.profile } : {});
   const calls = r.aws.counter;
+  watch.opened(r.cluster, calls);
   if (opts.output === 'json') {
     const e = r.estimate;
-    const body = {
-      command: 'cost',
-      cluster: r.cluster,
-      ok: true,
-      calls: { total: calls.total, mutating: calls.mutating, byAction: calls.byAction() },
+    // the one envelope (operations/envelope.ts): command, cluster, ok, calls, then cost's own fields
+    return respond(0, {
       region: e.region,
       monthly: {
         total: e.total,
@@ -33,9 +32,7 @@ export async function costCommand(opts: CostOptions): Promise<number> {
       },
       prices: r.prices,
       leavesOut: e.leavesOut,
-    };
-    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-    return 0;
+    });
   }
   process.stdout.write(`${renderCost(r.estimate, r.prices, r.cluster)}\n`);
   process.stderr.write(`(${summarizeCalls(calls)})\n`);

@@ -6,7 +6,7 @@
 import { parse } from 'yaml';
 import { CallCounter } from '../aws/clients.js';
 import { storedSpec } from '../operations/get-spec.js';
-import { envelope, errorEnvelope } from './json-envelope.js';
+import { respond, watch } from '../operations/envelope.js';
 
 export interface GetSpecOptions {
   region?: string;
@@ -17,35 +17,26 @@ export interface GetSpecOptions {
 export async function getSpecCommand(clusterId: string, opts: GetSpecOptions): Promise<number> {
   const json = opts.output === 'json';
   const counter = new CallCounter();
-  try {
-    const s = await storedSpec({
-      clusterId,
-      counter,
-      ...(opts.region !== undefined ? { region: opts.region } : {}),
-      ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
+  // the envelope (and an error's, printed by the CLI) names the cluster asked for and counts the calls
+  watch.opened(clusterId, counter);
+  const s = await storedSpec({
+    clusterId,
+    counter,
+    ...(opts.region !== undefined ? { region: opts.region } : {}),
+    ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
+  });
+  if (json)
+    return respond(0, {
+      region: s.region,
+      accountId: s.accountId,
+      location: `s3://${s.bucket}/${s.key}`,
+      lastModified: s.lastModified,
+      spec: parse(s.text) as unknown,
     });
-    if (json)
-      process.stdout.write(
-        envelope('get-spec', clusterId, true, counter, {
-          region: s.region,
-          accountId: s.accountId,
-          location: `s3://${s.bucket}/${s.key}`,
-          lastModified: s.lastModified,
-          spec: parse(s.text) as unknown,
-        }),
-      );
-    else {
-      // the spec alone on stdout (> cluster.yaml); where it came from on stderr
-      process.stdout.write(s.text);
-      process.stderr.write(
-        `(the spec of ${clusterId} from s3://${s.bucket}/${s.key}, written ${s.lastModified ?? 'at an unknown time'})\n`,
-      );
-    }
-    return 0;
-  } catch (e) {
-    if (!json) throw e;
-    const { text, exitCode } = errorEnvelope('get-spec', clusterId, counter, e);
-    process.stdout.write(text);
-    return exitCode;
+  else {
+    // the spec alone on stdout (> cluster.yaml); where it came from on stderr
+    process.stdout.write(s.text);
+    process.stderr.write(`(the spec of ${clusterId} from s3://${s.bucket}/${s.key}, written ${s.lastModified ?? 'at an unknown time'})\n`);
   }
+  return 0;
 }

@@ -6,6 +6,7 @@
  * envelope every command prints, the whole policy under `policy`, the parts under `parts`, and why
  * each statement beyond kubeaz's own calls is there under `sources`.
  */
+import { respond, watch } from '../operations/envelope.js';
 import { UsageError } from '../errors.js';
 import { loadOperatorPolicy, MANAGED_POLICY_QUOTA, policyParts } from '../operations/iam-policy.js';
 
@@ -23,17 +24,13 @@ export async function iamPolicyCommand(opts: IamPolicyOptions): Promise<number> 
   if (part !== undefined && part > parts.length)
     throw new UsageError(`--part ${part}: the policy of ${clusterId} has ${parts.length} part${parts.length === 1 ? '' : 's'}`);
   if (opts.output === 'json') {
-    const envelope = {
-      command: 'iam-policy',
-      cluster: clusterId,
-      ok: true,
-      calls: { total: 0, mutating: 0, byAction: {} },
+    // the one envelope (operations/envelope.ts); iam-policy makes no AWS call
+    watch.opened(clusterId);
+    return respond(0, {
       policy: part === undefined ? policy.policy : parts[part - 1],
       parts,
       sources: policy.sources,
-    };
-    process.stdout.write(`${JSON.stringify(envelope, null, 2)}\n`);
-    return 0;
+    });
   }
   const doc = part === undefined ? policy.policy : parts[part - 1]!;
   process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

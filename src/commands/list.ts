@@ -5,7 +5,7 @@
  */
 import { CallCounter } from '../aws/clients.js';
 import { listClusters, type ClusterSummary } from '../operations/list.js';
-import { envelope, errorEnvelope } from './json-envelope.js';
+import { respond, watch } from '../operations/envelope.js';
 import { summarizeCalls, table } from './output.js';
 
 export interface ListOptions {
@@ -38,24 +38,19 @@ export function renderList(clusters: readonly ClusterSummary[], regions: readonl
 export async function listCommand(opts: ListOptions): Promise<number> {
   const json = opts.output === 'json';
   const counter = new CallCounter();
-  try {
-    const r = await listClusters({
-      counter,
-      ...(opts.region !== undefined ? { region: opts.region } : {}),
-      ...(opts.allRegions ? { allRegions: true } : {}),
-      ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
-      ...(opts.concurrency !== undefined ? { concurrency: Number(opts.concurrency) } : {}),
-    });
-    if (json) process.stdout.write(envelope('list', null, true, counter, { regions: r.regions, clusters: r.clusters }));
-    else {
-      process.stdout.write(renderList(r.clusters, r.regions));
-      process.stderr.write(`(${summarizeCalls(counter)})\n`);
-    }
-    return 0;
-  } catch (e) {
-    if (!json) throw e;
-    const { text, exitCode } = errorEnvelope('list', null, counter, e);
-    process.stdout.write(text);
-    return exitCode;
+  // the envelope (and an error's, printed by the CLI) counts these calls; list is about no one cluster
+  watch.counting(counter);
+  const r = await listClusters({
+    counter,
+    ...(opts.region !== undefined ? { region: opts.region } : {}),
+    ...(opts.allRegions ? { allRegions: true } : {}),
+    ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
+    ...(opts.concurrency !== undefined ? { concurrency: Number(opts.concurrency) } : {}),
+  });
+  if (json) return respond(0, { regions: r.regions, clusters: r.clusters });
+  else {
+    process.stdout.write(renderList(r.clusters, r.regions));
+    process.stderr.write(`(${summarizeCalls(counter)})\n`);
   }
+  return 0;
 }

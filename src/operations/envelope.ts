@@ -101,6 +101,10 @@ export const watch = {
     current.cluster = clusterId;
     if (counter) current.counter = counter;
   },
+  /** a command about no one cluster (list): its calls, the cluster staying null */
+  counting(counter: Counted): void {
+    current.counter = counter;
+  },
 };
 
 /** A new run of `command`: nothing seen yet. */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CallCounter } from '../../src/aws/clients.js';
 import { KubeazError } from '../../src/aws/errors.js';
 import { specFileOf } from '../../src/cli/spec-file.js';
-import { envelope, errorEnvelope } from '../../src/commands/json-envelope.js';
+import { envelope, errorCodeOf } from '../../src/operations/envelope.js';
 import { renderList } from '../../src/commands/list.js';
 import { UsageError } from '../../src/errors.js';
 import { CLUSTER_ID, foreignBucket } from '../../src/operations/get-spec.js';
@@ -170,12 +170,12 @@ describe('-f defaults to ./cluster.yaml', () => {
   });
 });
 
-describe('the JSON envelope of list and get-spec', () => {
+describe('the JSON envelope of list and get-spec (operations/envelope.ts, as every command)', () => {
   const calls = new CallCounter();
   calls.record('ec2', 'DescribeVpcs');
   calls.record('autoscaling', 'DescribeAutoScalingGroups');
   it('command, cluster, ok and calls first, then the command’s fields', () => {
-    const out = JSON.parse(envelope('list', null, true, calls, { clusters: [] })) as Record<string, unknown>;
+    const out = envelope({ command: 'list', cluster: null, counter: calls, exitCode: 0 }, { clusters: [] });
     expect(Object.keys(out)).toEqual(['command', 'cluster', 'ok', 'calls', 'clusters']);
     expect(out).toEqual({
       command: 'list',
@@ -186,16 +186,26 @@ describe('the JSON envelope of list and get-spec', () => {
     });
   });
   it('an error: ok false, its code and message, and the exit code the command ends with', () => {
-    const missing = errorEnvelope('get-spec', 'demo-dev', calls, new KubeazError('no spec is kept for demo-dev', 'NoSpecKept', 'demo-dev'));
-    expect(missing.exitCode).toBe(1);
-    expect(JSON.parse(missing.text)).toMatchObject({
+    const e = new KubeazError('no spec is kept for demo-dev', 'NoSpecKept', 'demo-dev');
+    expect(e.exitCode).toBe(1);
+    const missing = envelope(
+      {
+        command: 'get-spec',
+        cluster: 'demo-dev',
+        counter: calls,
+        exitCode: e.exitCode,
+        error: { code: errorCodeOf(e), message: e.message },
+      },
+      {},
+    );
+    expect(missing).toMatchObject({
       command: 'get-spec',
       cluster: 'demo-dev',
       ok: false,
       error: { code: 'NoSpecKept', message: 'no spec is kept for demo-dev' },
     });
-    const usage = errorEnvelope('list', null, calls, new UsageError('--region x: expected an AWS region such as us-east-1'));
+    const usage = new UsageError('--region x: expected an AWS region such as us-east-1');
     expect(usage.exitCode).toBe(2);
-    expect(JSON.parse(usage.text).error).toEqual({ code: 'UsageError', message: '--region x: expected an AWS region such as us-east-1' });
+    expect(errorCodeOf(usage)).toBe('usage');
   });
 });
