@@ -287,7 +287,8 @@ describe('the drain queue, its rules and the node groups’ lifecycle hooks', { 
     expect(p.changes.filter((c) => c.note === note).map((c) => c.key)).toEqual(['queue/drain']);
     const r = await kubeaz(['create', '-f', file, '--yes'], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`note: ${note}`);
+    // create shows its plan on stdout (its result, as plan's), progress on stderr
+    expect(r.stdout).toContain(`note: ${note}`);
     // made: the next plan has nothing to say
     const again = await plan();
     expect(again.code, again.stderr).toBe(0);
