@@ -89,7 +89,7 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
     for (const f of ['cluster.yaml', 'prod.yml', 'notes.txt']) await writeFile(path.join(work, f), '');
     expect(complete(script, ['kubeaz', 'de'], work)).toEqual(['destroy']);
     expect(complete(script, ['kubeaz', 'k'], work)).toEqual(['kubeconfig']);
-    expect(complete(script, ['kubeaz', 'co'], work)).toEqual(['completion']);
+    expect(complete(script, ['kubeaz', 'co'], work)).toEqual(['completion', 'cost']);
     expect(complete(script, ['kubeaz', 'create', '-f', ''], work)).toEqual(['cluster.yaml', 'prod.yml']);
     expect(complete(script, ['kubeaz', 'status', '--output', ''], work)).toEqual(['json', 'text']);
     expect(complete(script, ['kubeaz', 'kubeconfig', '-f', 'cluster.yaml', '--no-'], work)).toEqual(['--no-set-current']);
