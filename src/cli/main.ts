@@ -414,10 +414,16 @@ function clusterCommands(program: Command): void {
     .addOption(
       numberOption('--index <n>', "a group's Nth InService instance, by instance id (default 0)", { min: 0, max: 1000, integer: true }),
     )
+    .addOption(
+      new Option('-o, --output <format>', 'json: print the instance and the command a session would run, and open none')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
     .addHelpText(
       'after',
       '\nRuns `aws ssm start-session --target <id> --region <region>` (the AWS CLI and the session-manager-plugin must be on\n' +
         "PATH; kubeaz says where to get them). Every instance's role lets its SSM agent open sessions; no port is opened.\n" +
+        'With --output json no session is opened: the instance, the command it would run (argv) and the programs PATH lacks.\n' +
         'Examples: kubeaz ssh -f cluster.yaml master · kubeaz ssh -f cluster.yaml workers --index 1 · kubeaz ssh -f cluster.yaml i-0123456789abcdef0',
     )
     .action((target: string, o) => run(async (opts) => (await import('../commands/ssh.js')).sshCommand(target, opts as never), o, 'ssh'));

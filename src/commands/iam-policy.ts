@@ -19,13 +19,14 @@ export interface IamPolicyOptions {
 
 export async function iamPolicyCommand(opts: IamPolicyOptions): Promise<number> {
   const { clusterId, policy } = await loadOperatorPolicy(opts.file, opts.state);
+  // the envelope (and an error's, printed by the CLI: a --part past the last) names the cluster; iam-policy makes no AWS call
+  watch.opened(clusterId);
   const parts = policyParts(policy.policy);
   const part = opts.part === undefined ? undefined : Number(opts.part);
   if (part !== undefined && part > parts.length)
     throw new UsageError(`--part ${part}: the policy of ${clusterId} has ${parts.length} part${parts.length === 1 ? '' : 's'}`);
   if (opts.output === 'json') {
-    // the one envelope (operations/envelope.ts); iam-policy makes no AWS call
-    watch.opened(clusterId);
+    // the one envelope (operations/envelope.ts)
     return respond(0, {
       policy: part === undefined ? policy.policy : parts[part - 1],
       parts,

@@ -13,7 +13,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { AutoScalingClient, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
-import { kubeaz, ROOT, type CliResult } from '../helpers/cli.js';
+import { ROOT } from '../helpers/cli.js';
+import { envelopeChecks } from '../helpers/envelope.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';
 import { useMoto } from '../helpers/moto.js';
 
@@ -34,21 +35,6 @@ const COMMANDS = [
 ] as const;
 type Name = (typeof COMMANDS)[number];
 
-interface Envelope {
-  command: string;
-  cluster: string | null;
-  ok: boolean;
-  calls: { total: number; mutating: number; byAction: Record<string, number> };
-  error?: { code: string; message: string };
-  [k: string]: unknown;
-}
-
-interface Seen {
-  command: Name;
-  json: boolean;
-  code: number;
-}
-
 const moto = useMoto({ processEnv: true });
 
 describe('the JSON envelope of every command, and destroy --dry-run', { shuffle: false, timeout: 600_000 }, () => {
@@ -56,40 +42,7 @@ describe('the JSON envelope of every command, and destroy --dry-run', { shuffle:
   let file: string;
   let bad: string;
   let before: Inventory;
-  const seen: Seen[] = [];
-
-  /** Runs the CLI; every run, text or JSON, is checked for "undefined" and "[object Object]". */
-  const run = async (command: Name, args: string[]): Promise<CliResult> => {
-    const r = await kubeaz([command, ...args], moto.env, { timeoutMs: 240_000 });
-    const json = args.includes('json');
-    seen.push({ command, json, code: r.code });
-    for (const [stream, text] of [
-      ['stdout', r.stdout],
-      ['stderr', r.stderr],
-    ] as const)
-      expect(text, `${command} ${args.join(' ')} (${stream}, exit ${r.code})`).not.toMatch(/undefined|\[object Object\]/);
-    return r;
-  };
-
-  /** The envelope of a JSON run: one object, the shape every command shares, ok ⇔ exit 0. */
-  const envelope = (r: CliResult, command: Name, cluster: string | null): Envelope => {
-    const e = r.json<Envelope>();
-    expect(Object.keys(e).slice(0, 4), r.stdout).toEqual(['command', 'cluster', 'ok', 'calls']);
-    expect(e.command).toBe(command);
-    expect(e.cluster).toBe(cluster);
-    expect(e.ok, `${command}: exit ${r.code}\n${r.stderr}`).toBe(r.code === 0);
-    expect(Object.keys(e.calls).sort()).toEqual(['byAction', 'mutating', 'total']);
-    expect(Object.values(e.calls.byAction).reduce((a, b) => a + b, 0)).toBe(e.calls.total);
-    expect(e.calls.mutating).toBeLessThanOrEqual(e.calls.total);
-    for (const k of Object.keys(e.calls.byAction)) expect(k).toMatch(/^[a-z0-9-]+:[A-Za-z0-9]+$/);
-    if (e.ok) expect(e).not.toHaveProperty('error');
-    else {
-      expect(typeof e.error?.code).toBe('string');
-      expect(e.error!.code).not.toBe('');
-      expect(e.error!.message).not.toBe('');
-    }
-    return e;
-  };
+  const { run, envelope, coverage } = envelopeChecks<Name>(() => moto.env);
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-envelope-'));
@@ -304,17 +257,6 @@ describe('the JSON envelope of every command, and destroy --dry-run', { shuffle:
   });
 
   it('every command ran in text and in JSON, succeeding and failing', () => {
-    for (const c of COMMANDS)
-      for (const json of [true, false]) {
-        const runs = seen.filter((x) => x.command === c && x.json === json);
-        expect(
-          runs.some((x) => x.code === 0),
-          `${c} ${json ? 'json' : 'text'} success`,
-        ).toBe(true);
-        expect(
-          runs.some((x) => x.code !== 0),
-          `${c} ${json ? 'json' : 'text'} error`,
-        ).toBe(true);
-      }
+    coverage(COMMANDS);
   });
 });
