@@ -319,24 +319,28 @@ export function kmsEncryptionStatements(keyArn: string | undefined): Statement[]
   return [{ Sid: 'SecretsEncryptionKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt'], Resource: [keyArn] }];
 }
 
-/** What the node termination handler works on: the drain queue, and the node groups' auto scaling groups (by name). */
+/** What the node termination handler works on: the drain queue, and this cluster's auto scaling groups (by their ownership tag). */
 export interface NthScope {
   queueArn: string;
-  groups: readonly string[];
+  clusterId: string;
 }
 
 /**
  * The AWS Node Termination Handler in queue-processor mode: the Deployment's IAM policy of
- * aws/aws-node-termination-handler README.md ("Queue Processor", @ v1.25.6) — all on `*` there, and
- * on `*` with a cluster-tag condition for CompleteLifecycleAction in kops (iam_builder.go
- * AddNodeTerminationHandlerSQSPermissions) — scoped here: the two SQS calls on this cluster's drain
- * queue only, CompleteLifecycleAction on this cluster's node groups only (by name; the group id in
- * the ARN is AWS's, unknown before the group is made), and only DescribeInstances on `*` (a read:
- * no resource-level permission exists). Without autoscaling:DescribeAutoScalingInstances and
- * DescribeTags, which v1.25.6 never calls (src/model/policy-sources.ts). `describe`: false on the
- * master's role, whose cloud-controller statement grants ec2:DescribeInstances already.
+ * aws/aws-node-termination-handler README.md ("Queue Processor", @ v1.25.6) — all on `*` there —
+ * scoped here: the two SQS calls on this cluster's drain queue only, and CompleteLifecycleAction on
+ * groups that carry this cluster's ownership tag only, as kops does (iam_builder.go
+ * AddNodeTerminationHandlerSQSPermissions: `*` with an `aws:ResourceTag/KubernetesCluster`
+ * condition). Not one ARN per node group: the master role's inline policies share AWS's 10,240
+ * characters, and a list that grows with the node groups pushed a six-zone cluster with five groups
+ * past it (test/unit/policy-size.test.ts holds the largest spec under it). The masters' groups carry
+ * the tag too but have no lifecycle hook, so there is nothing there to complete. Only
+ * DescribeInstances on `*` (a read: no resource-level permission exists). Without
+ * autoscaling:DescribeAutoScalingInstances and DescribeTags, which v1.25.6 never calls
+ * (src/model/policy-sources.ts). `describe`: false on the master's role, whose cloud-controller
+ * statement grants ec2:DescribeInstances already.
  */
-export function nthStatements(region: string, account: string, scope: NthScope, describe = true): Statement[] {
+export function nthStatements(scope: NthScope, describe = true): Statement[] {
   return [
     ...(describe ? [{ Sid: 'NthDescribeInstances', Effect: 'Allow' as const, Action: ['ec2:DescribeInstances'], Resource: '*' }] : []),
     { Sid: 'NthDrainQueue', Effect: 'Allow', Action: ['sqs:DeleteMessage', 'sqs:ReceiveMessage'], Resource: [scope.queueArn] },
@@ -344,15 +348,14 @@ export function nthStatements(region: string, account: string, scope: NthScope, 
       Sid: 'NthCompleteLifecycleActions',
       Effect: 'Allow',
       Action: ['autoscaling:CompleteLifecycleAction'],
-      Resource: [...scope.groups]
-        .sort()
-        .map((g) => `arn:aws:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/${g}`),
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': scope.clusterId } },
     },
   ];
 }
 
 /** The node termination handler's own policy (IRSA): the statements the master's role gives up. */
-export const nthPolicy = (region: string, account: string, scope: NthScope) => doc(nthStatements(region, account, scope));
+export const nthPolicy = (scope: NthScope) => doc(nthStatements(scope));
 
 /**
  * With IRSA on (`irsa`), the EBS CSI and cluster-autoscaler statements leave the master's role for
@@ -360,6 +363,16 @@ export const nthPolicy = (region: string, account: string, scope: NthScope) => d
  * node termination handler runs in queue-processor mode on the masters with the master's role
  * (IRSA off, or a switch under way), on this queue and these groups.
  */
+/**
+ * A statement without its Sid: the master role's document carries none. Sids are labels IAM does not
+ * need, and without IRSA the master's role holds the cloud controller's, EBS CSI's, cluster
+ * autoscaler's and node termination handler's statements beside kubeaz's own: at a 24-character
+ * cluster id, six zones and KMS the labelled document was 10,536 characters, past IAM's 10,240 for a
+ * role's inline policies together (kops hit the same wall: kubernetes/kops#12606); without labels,
+ * 9,447. The statements keep their names here in the source, and every other role keeps its Sids.
+ */
+export const unlabelled = ({ Sid: _sid, ...rest }: Statement): Statement => rest;
+
 export function masterPolicy(
   bucketArn: string,
   zoneArns: Ref[],
@@ -370,7 +383,7 @@ export function masterPolicy(
   kmsKeyArn?: string,
   nth?: NthScope,
 ) {
-  return doc([
+  const statements: Statement[] = [
     ...agentStatements(bucketArn),
     // a master whose kubeadm init keeps failing marks itself Unhealthy so its group replaces it (this cluster's groups only)
     {
@@ -434,8 +447,9 @@ export function masterPolicy(
     ...cloudControllerAndCsiStatements(clusterId, region, account, { ccm: true, csi: !irsa }),
     ...(irsa ? [] : clusterAutoscalerStatements(clusterId)),
     ...kmsEncryptionStatements(kmsKeyArn),
-    ...(nth ? nthStatements(region, account, nth, false) : []),
-  ]);
+    ...(nth ? nthStatements(nth, false) : []),
+  ];
+  return doc(statements.map(unlabelled));
 }
 
 /** The EBS CSI controller's own policy (IRSA): the statements the master's role gives up. */

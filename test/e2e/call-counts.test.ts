@@ -91,8 +91,13 @@ describe('API calls of a no-op run', { shuffle: false }, () => {
     await writeFile(file, text);
     const callsFile = path.join(dir, `${name}.calls.json`);
     const run = async (args: string[]) => {
+      await rm(callsFile, { force: true });
       const r = await kubeaz(args, { ...env, KUBEAZ_CALLS_FILE: callsFile });
-      return { r, calls: JSON.parse(await readFile(callsFile, 'utf8')) as Calls };
+      // a run that ends before it writes its call count says why, not ENOENT
+      const text = await readFile(callsFile, 'utf8').catch(() => {
+        throw new Error(`kubeaz ${args.join(' ')} exited ${r.code} without writing ${callsFile}:\n${r.stderr}\n${r.stdout}`);
+      });
+      return { r, calls: JSON.parse(text) as Calls };
     };
     const create = await run(['create', '-f', file, '--yes']);
     expect(create.r.code, create.r.stderr).toBe(0);

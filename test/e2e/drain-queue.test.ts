@@ -221,9 +221,10 @@ describe('the drain queue, its rules and the node groups’ lifecycle hooks', { 
       doc.Statement.filter((st) => [st.Action].flat().includes(action)).flatMap((st) => [st.Resource].flat());
     expect(resourcesOf('sqs:ReceiveMessage')).toEqual([QUEUE_ARN]);
     expect(resourcesOf('sqs:DeleteMessage')).toEqual([QUEUE_ARN]);
-    expect(resourcesOf('autoscaling:CompleteLifecycleAction')).toEqual(
-      ['steady', 'workers'].map((g) => `arn:aws:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/${ID}-${g}`),
-    );
+    // lifecycle actions on the groups that carry this cluster's ownership tag only (kops' condition)
+    expect(doc.Statement.filter((st) => [st.Action].flat().includes('autoscaling:CompleteLifecycleAction'))).toEqual([
+      expect.objectContaining({ Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': ID } } }),
+    ]);
     // nothing of the other cluster's, whose queue and rules share the account
     expect(JSON.stringify(doc)).not.toContain('oth-qa');
     const config = await s3.send(new GetObjectCommand({ Bucket: `kubeaz-${ID}-${ACCOUNT}`, Key: 'agent/config.json' }));

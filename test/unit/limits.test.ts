@@ -237,6 +237,53 @@ function textOf(s: GeneratedSpec): string {
   return JSON.stringify(doc);
 }
 
+/**
+ * The master role's inline policies share IAM's 10,240 characters (whitespace not counted; ours is
+ * compact JSON). Without IRSA the cloud controller, EBS CSI, cluster autoscaler and node termination
+ * handler all run on that role, so it is the largest policy kubeaz writes; a spec the loader accepts
+ * must fit, whatever its number of node groups (the handler's lifecycle actions are granted by the
+ * cluster's tag, not one ARN per group: one ARN per group pushed six zones and five groups over).
+ */
+describe("the master role's policy within IAM's limit at the schema's limits (no IRSA)", () => {
+  const KEY = 'arn:aws:kms:ap-southeast-2:123456789012:key/mrk-0123456789abcdef0123456789abcdef';
+  const widest = (groups: number) =>
+    [
+      'apiVersion: kubeaz/v1',
+      'kind: Cluster',
+      // a cluster id of 24 characters, the most the schema takes: it is in every ARN and condition
+      `metadata: { name: ${'n'.repeat(15)}, environment: ${'e'.repeat(8)} }`,
+      'spec:',
+      '  region: ap-southeast-2',
+      '  zones: [ap-southeast-2a, ap-southeast-2b, ap-southeast-2c, ap-southeast-2d, ap-southeast-2e, ap-southeast-2f]',
+      '  kubernetesVersion: "1.35.4"',
+      '  network: { vpcCidr: 10.0.0.0/16, nat: perZone, apiAccess: [0.0.0.0/0] }',
+      `  dns: { publicDomain: ${'d'.repeat(60)}.example.com }`,
+      '  controlPlane: { instanceType: m5.large, count: 3 }',
+      `  encryption: { provider: kms, keyArn: "${KEY}" }`,
+      '  nodeGroups:',
+      ...Array.from(
+        { length: groups },
+        (_, i) => `    - { name: ${`g${i}`.padEnd(20, 'x')}, instanceType: m5.large, minSize: 1, maxSize: 2 }`,
+      ),
+    ].join('\n');
+  const masterChars = (groups: number) => {
+    const spec = parseSpec(widest(groups), 'c.yaml', NOW).spec;
+    const role = deriveGraph(spec, worstCaseFacts(spec, templates)).nodes.find((n) => n.key === 'role/master')!;
+    return Object.values((role.props as { policies: Record<string, unknown> }).policies)
+      .map((d) => JSON.stringify(d))
+      .join('').length;
+  };
+
+  it('20 node groups of 20-character names, six zones, KMS, a 24-character id: accepted, and the role fits', () => {
+    expect(issuesOf(widest(20))).toEqual([]);
+    expect(masterChars(20)).toBeLessThanOrEqual(10_240);
+  });
+
+  it('the policy does not grow with the node groups', () => {
+    expect(masterChars(20)).toBe(masterChars(1));
+  });
+});
+
 describe('property: every spec load accepts derives only values within AWS limits (issue 23 #5)', () => {
   it('holds over generated specs at the schema limits, and load refuses exactly the ones that do not fit', () => {
     let accepted = 0;

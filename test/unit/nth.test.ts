@@ -31,8 +31,8 @@ const REGION = 'eu-west-1';
 const facts = { accountId: ACCOUNT, images: { x86_64: 'ami-0123456789abcdef0' }, templates };
 const QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:demo-dev-drain`;
 const QUEUE_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/demo-dev-drain`;
-const groupArn = (g: string) => `arn:aws:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/${g}`;
-const GROUP_ARNS = [groupArn('demo-dev-spot'), groupArn('demo-dev-workers')];
+/** CompleteLifecycleAction on the groups that carry this cluster's ownership tag (kops' condition), whatever their number */
+const OWN_GROUPS = [{ Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/kubeaz:cluster': 'demo-dev' } } }];
 const NTH_ROLE = `arn:aws:iam::${ACCOUNT}:role/kubeaz/demo-dev/demo-dev-irsa-nth`;
 
 const spec = (opts: { irsa?: boolean; groups?: boolean } = {}) =>
@@ -70,12 +70,19 @@ const statements = (nodes: AnyNode[], key: string, policy: string): St[] =>
   (node(nodes, key)!.props as { policies: Record<string, { Statement: St[] }> }).policies[policy]!.Statement;
 const actions = (s: St) => [s.Action].flat();
 
-/** The resources every statement that grants one of the handler's changing calls names (SQS, lifecycle actions). */
+/**
+ * What every statement that grants one of the handler's changing calls covers: the queue's resources
+ * (SQS), and for lifecycle actions each statement's resource with its condition.
+ */
 function nthResources(sts: readonly St[]): { queue: unknown[]; groups: unknown[] } {
-  const of = (a: string) => sts.filter((s) => s.Effect === 'Allow' && actions(s).includes(a)).flatMap((s) => [s.Resource].flat());
+  const granting = (a: string) => sts.filter((s) => s.Effect === 'Allow' && actions(s).includes(a));
+  const of = (a: string) => granting(a).flatMap((s) => [s.Resource].flat());
   const rcv = of('sqs:ReceiveMessage');
   expect(of('sqs:DeleteMessage')).toEqual(rcv);
-  return { queue: rcv, groups: of('autoscaling:CompleteLifecycleAction') };
+  return {
+    queue: rcv,
+    groups: granting('autoscaling:CompleteLifecycleAction').map((s) => ({ Resource: s.Resource, Condition: s.Condition })),
+  };
 }
 
 const input: AddonInput = {
@@ -172,9 +179,9 @@ describe("the masters' settings carry the queue (and the role with IRSA on); the
 });
 
 describe("the handler's permissions: this queue and these groups, nothing else", () => {
-  it('IRSA off: the master role receives and deletes on this queue only and completes lifecycle actions of these groups only', () => {
+  it("IRSA off: the master role receives and deletes on this queue only and completes lifecycle actions of this cluster's groups only", () => {
     const master = statements(graph(), 'role/master', 'kubeaz-master');
-    expect(nthResources(master)).toEqual({ queue: [QUEUE_ARN], groups: GROUP_ARNS });
+    expect(nthResources(master)).toEqual({ queue: [QUEUE_ARN], groups: OWN_GROUPS });
     expect(node(graph(), 'role/irsa-nth')).toBeUndefined();
   });
 
@@ -185,7 +192,7 @@ describe("the handler's permissions: this queue and these groups, nothing else",
     expect(own).toEqual([
       { Sid: 'NthDescribeInstances', Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' },
       { Sid: 'NthDrainQueue', Effect: 'Allow', Action: ['sqs:DeleteMessage', 'sqs:ReceiveMessage'], Resource: [QUEUE_ARN] },
-      { Sid: 'NthCompleteLifecycleActions', Effect: 'Allow', Action: ['autoscaling:CompleteLifecycleAction'], Resource: GROUP_ARNS },
+      { Sid: 'NthCompleteLifecycleActions', Effect: 'Allow', Action: ['autoscaling:CompleteLifecycleAction'], ...OWN_GROUPS[0] },
     ]);
     const trust = (
       node(on, 'role/irsa-nth')!.props as { trust: { Statement: Array<{ Condition: { StringEquals: Record<string, string> } }> } }
@@ -195,25 +202,23 @@ describe("the handler's permissions: this queue and these groups, nothing else",
     );
   });
 
-  it('no wildcard: every resource of a changing call names this queue or one of these groups (the master groups are not among them)', () => {
+  it("no unconditioned wildcard: the queue calls name this queue, lifecycle actions need this cluster's tag on the group", () => {
     for (const sts of [
       statements(graph(), 'role/master', 'kubeaz-master'),
-      nthPolicy(REGION, ACCOUNT, { queueArn: QUEUE_ARN, groups: ['demo-dev-workers'] }).Statement,
+      nthPolicy({ queueArn: QUEUE_ARN, clusterId: 'demo-dev' }).Statement,
     ]) {
       const { queue, groups } = nthResources(sts as St[]);
-      for (const r of [...queue, ...groups]) {
-        expect(r).not.toBe('*');
-        expect(String(r)).toMatch(
-          /^arn:aws:(sqs:eu-west-1:123456789012:demo-dev-drain|autoscaling:eu-west-1:123456789012:autoScalingGroup:\*:autoScalingGroupName\/demo-dev-(workers|spot))$/,
-        );
-      }
+      expect(queue).toEqual([QUEUE_ARN]);
+      expect(groups).toEqual(OWN_GROUPS);
     }
-    // the check sees a wildcard: a queue statement on `*` is caught
+    // the check sees a wildcard: a queue statement on `*`, or lifecycle actions without the tag condition, are caught
     const wide = [
-      ...nthStatements(REGION, ACCOUNT, { queueArn: QUEUE_ARN, groups: [] }),
+      ...nthStatements({ queueArn: QUEUE_ARN, clusterId: 'demo-dev' }),
       { Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage'], Resource: '*' },
+      { Effect: 'Allow', Action: ['autoscaling:CompleteLifecycleAction'], Resource: '*' },
     ];
     expect(nthResources(wide as St[]).queue).toContain('*');
+    expect(nthResources(wide as St[]).groups).not.toEqual(OWN_GROUPS);
   });
 
   it("its service account is the add-on's: a spec may not give it a role of its own", () => {

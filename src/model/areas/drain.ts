@@ -96,12 +96,12 @@ export function drainSwitchNote(
 
 /**
  * What the node termination handler works on in queue-processor mode (its permissions:
- * policies.ts nthStatements): the queue and the node groups' auto scaling groups; undefined without
+ * policies.ts nthStatements): the queue and the groups tagged with this cluster; undefined without
  * node groups (no queue: the handler stays in IMDS mode).
  */
-export function nthScopeOf({ s, id, names, facts }: Pick<Area, 's' | 'id' | 'names' | 'facts'>): NthScope | undefined {
+export function nthScopeOf({ s, id, facts }: Pick<Area, 's' | 'id' | 'facts'>): NthScope | undefined {
   if (!s.nodeGroups.length) return undefined;
-  return { queueArn: drainQueueArn(id, s.region, facts.accountId), groups: s.nodeGroups.map((g) => names.asg(g.name)) };
+  return { queueArn: drainQueueArn(id, s.region, facts.accountId), clusterId: id };
 }
 
 export function drain(area: Area): void {

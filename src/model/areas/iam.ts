@@ -10,7 +10,7 @@ export function iam({ s, id, names, facts, b }: Area, bucketArn: string, { publi
   // the master may change records in the cluster's zones: its policy references their ARNs
   const zoneArns: Ref[] = [ref('zone/private', 'arn'), ...(publicZone ? [ref('zone/public', 'arn')] : [])];
   const addonsOnMaster = irsaGrantsOf({ s, facts }).masterAddonStatements;
-  const nth = nthScopeOf({ s, id, names, facts });
+  const nth = nthScopeOf({ s, id, facts });
   const roles: Array<['master' | 'node' | 'loadbalancer', PolicyDocument]> = [
     [
       'master',

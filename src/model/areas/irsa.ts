@@ -101,10 +101,10 @@ export function irsa({ s, id, names, facts, b }: Area): Irsa | undefined {
     'kubeaz-cluster-autoscaler': clusterAutoscalerPolicy(id),
   });
   // the node termination handler in queue-processor mode (with node groups: the drain queue's)
-  const nth = nthScopeOf({ s, id, names, facts });
+  const nth = nthScopeOf({ s, id, facts });
   if (nth)
     role(nodeTerminationHandler.role, nodeTerminationHandler.namespace, nodeTerminationHandler.serviceAccount, {
-      'kubeaz-node-termination-handler': nthPolicy(s.region, facts.accountId, nth),
+      'kubeaz-node-termination-handler': nthPolicy(nth),
     });
   for (const a of s.iam.serviceAccounts)
     role(serviceAccountRoleSuffix(id, a.namespace, a.name), a.namespace, a.name, {}, [...a.policyArns]);
