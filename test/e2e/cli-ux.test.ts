@@ -30,7 +30,7 @@ describe('validate --output json', () => {
       expect.objectContaining({ path: 'spec.network.nat', line: 14, message: 'nat must be one of perZone, single, none' }),
       expect.objectContaining({
         path: 'spec.controlPlane.volumeSiz',
-        line: 21,
+        line: 24,
         message: expect.stringMatching(/did you mean volumeSize\?/),
       }),
     ]);

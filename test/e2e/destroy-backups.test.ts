@@ -3,7 +3,7 @@
  * pki/ only and says where the backups are; create adopts that bucket and reuses pki/ untouched
  * (same CA bytes), so a master rebuilt from the snapshots keeps its identity; destroy
  * --delete-backups then leaves nothing at all. Also: the admin kubeconfig of a spec with a public
- * domain names the public master record.
+ * domain (the example with its commented publicDomain switched on) names the public master record.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
@@ -27,7 +27,8 @@ import { createRunContext } from '../../src/engine/context.js';
 import { bucket as bucketHandler } from '../../src/resources/bucket.js';
 import { snapshotKey } from '../../src/etcd/retention.js';
 import { PKI_FILES } from '../../src/pki/ca.js';
-import { kubeaz, ROOT } from '../helpers/cli.js';
+import { kubeaz } from '../helpers/cli.js';
+import { examplePublicDomain } from '../helpers/example.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';
 
 const ACCOUNT = '123456789012';
@@ -83,7 +84,7 @@ describe('destroy keeps etcd backups and the PKI; create brings the cluster back
     delete process.env.AWS_PROFILE;
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-keep-'));
     file = path.join(dir, 'cluster.yaml');
-    await writeFile(file, await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8'));
+    await writeFile(file, examplePublicDomain()); // the kubeconfig test below needs the public master record
     s3 = new S3Client({ region: REGION, forcePathStyle: true });
     before = await inventory(REGION);
   });

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { kubeaz, ROOT } from '../helpers/cli.js';
+import { withPublicDomain } from '../helpers/example.js';
 import { useMoto } from '../helpers/moto.js';
 
 interface Statement {
@@ -56,7 +57,8 @@ describe('iam-policy grants every call of a whole lifecycle', { shuffle: false }
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-iam-'));
     file = path.join(dir, 'cluster.yaml');
     record = path.join(dir, 'calls.txt');
-    const example = await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8');
+    // the example with its public domain on: the public zone's and records' calls are recorded too
+    const example = withPublicDomain(await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8'));
     const spec = example
       .replace(
         '  iam:\n',

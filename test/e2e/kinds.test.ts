@@ -1,6 +1,7 @@
 /**
  * Per kind, the cases terraform-provider-aws writes for each resource, through the real CLI against
- * moto, on ONE example cluster (cluster.example.yaml) built once:
+ * moto, on ONE example cluster (cluster.example.yaml with its commented publicDomain and publicRecord
+ * lines switched on, so the public zone and its records are among the kinds' resources) built once:
  *   created     — the first create makes every key of the kind, and the plan after it finds each
  *                 one there, unchanged;
  *   no-op       — a second create leaves every key of the kind unchanged, with zero mutating calls;
@@ -54,8 +55,9 @@ import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Plan } from '../../src/engine/compare.js';
 import type { Kind } from '../../src/model/types.js';
 import { HANDLERS } from '../../src/resources/index.js';
-import { kubeaz, ROOT } from '../helpers/cli.js';
+import { kubeaz } from '../helpers/cli.js';
 import { useMoto } from '../helpers/moto.js';
+import { examplePublicDomain } from '../helpers/example.js';
 
 const REGION = 'us-east-1';
 const CLUSTER = 'demo-dev';
@@ -272,7 +274,7 @@ describe('every kind: created, no-op, disappears, destroyed (one example cluster
     aws = clients();
     dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-kinds-'));
     const file = path.join(dir, 'cluster.yaml');
-    await writeFile(file, await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8'));
+    await writeFile(file, examplePublicDomain());
     const env = moto.env;
     const run = async (args: string[], codes = [0]) => {
       const r = await kubeaz([...args, '-f', file], env, { timeoutMs: 600_000 });

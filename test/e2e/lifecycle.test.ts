@@ -1,6 +1,8 @@
 /**
  * The whole life of a cluster through the real CLI against moto_server, on three different specs
- * (the third the example with a highly available control plane: three masters in three zones):
+ * (the first the example as shipped, with no public domain; the third the example with a highly
+ * available control plane, three masters in three zones, and its commented publicDomain and
+ * publicRecord lines switched on):
  * create → every resource there with the right relationships → a second create makes zero
  * mutating calls → status exits 0 → the state file deleted, create adopts everything → destroy →
  * nothing with the cluster tag, and nothing else the run made, is left.
@@ -39,6 +41,7 @@ import {
 import { kubeaz, ROOT } from '../helpers/cli.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';
 import { useMoto } from '../helpers/moto.js';
+import { withPublicDomain } from '../helpers/example.js';
 
 const ACCOUNT = '123456789012';
 
@@ -377,6 +380,7 @@ async function dnsChecks(
   const detail = await c.r53.send(new GetHostedZoneCommand({ Id: priv.Id! }));
   expect(detail.VPCs?.length).toBe(1);
   if (publicDomain) expect(zones.find((z) => z.Name === `${publicDomain}.`)?.Config?.PrivateZone).toBe(false);
+  else expect(zones.filter((z) => !z.Config?.PrivateZone).map((z) => z.Name)).toEqual([]); // no public zone at all
   for (const r of expectRecords) {
     const z = zones.find((x) => x.Name === `${r.zone}.`)!;
     const sets = (await c.r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: z.Id! }))).ResourceRecordSets ?? [];
@@ -389,7 +393,7 @@ async function dnsChecks(
 }
 
 lifecycle(
-  'example spec: 3 zones, per-zone NAT, loadbalancer group, public DNS, IAM user',
+  'example spec as shipped: 3 zones, per-zone NAT, loadbalancer group with elastic IPs, IAM user, no public domain',
   () => readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8'),
   'us-east-1',
   'demo-dev',
@@ -412,11 +416,7 @@ lifecycle(
       subnets,
       ['demo-dev-api', 'demo-dev-api-int'],
     );
-    await dnsChecks(c, 'demo-dev', 'dev.kube', 'example.com', [
-      { zone: 'dev.kube', name: 'master.dev.kube' },
-      { zone: 'example.com', name: 'master.dev.example.com' },
-      { zone: 'example.com', name: 'lb.example.com' },
-    ]);
+    await dnsChecks(c, 'demo-dev', 'dev.kube', undefined, [{ zone: 'dev.kube', name: 'master.dev.kube' }]);
     // the loadbalancer group's pool: 2 elastic IPs tagged with the pool, plus 3 for NAT
     const { DescribeAddressesCommand } = await import('@aws-sdk/client-ec2');
     const eips = (await c.ec2.send(new DescribeAddressesCommand({ Filters: owned('demo-dev') }))).Addresses ?? [];
@@ -453,9 +453,9 @@ lifecycle(
 );
 
 lifecycle(
-  'highly available control plane: the example spec with three masters, one per zone',
+  'highly available control plane and public DNS: the example spec with three masters, one per zone, and its publicDomain on',
   async () =>
-    (await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8'))
+    withPublicDomain(await readFile(path.join(ROOT, 'cluster.example.yaml'), 'utf8'))
       .replace('  name: demo\n', '  name: ha\n')
       .replace('    volumeSize: 50\n', '    volumeSize: 50\n    count: 3\n'),
   'us-east-1',
@@ -481,6 +481,11 @@ lifecycle(
       subnets,
       ['ha-dev-api', 'ha-dev-api-int'],
     );
+    await dnsChecks(c, 'ha-dev', 'dev.kube', 'example.com', [
+      { zone: 'dev.kube', name: 'master.dev.kube' },
+      { zone: 'example.com', name: 'master.dev.example.com' },
+      { zone: 'example.com', name: 'lb.example.com' },
+    ]);
     // every master registered with both API load balancers, each its own launch template naming its group
     const elbs =
       (await c.elb.send(new DescribeLoadBalancersCommand({ LoadBalancerNames: ['ha-dev-api', 'ha-dev-api-int'] })))

@@ -1,5 +1,6 @@
 /**
- * Other people's things, end to end through the real CLI on the example spec:
+ * Other people's things, end to end through the real CLI on the example spec with its commented
+ * publicDomain (example.com) and publicRecord (lb) lines switched on (5 needs a public zone):
  *   9. what Kubernetes made (Service load balancers — classic and NLB — with their security group,
  *      the rule the cloud provider adds on our nodes' group, a target group, a detached interface)
  *      is removed by destroy before the VPC; a foreign interface (no tags) in one of our subnets is
@@ -42,6 +43,7 @@ import { CreateBucketCommand, GetBucketTaggingCommand, S3Client } from '@aws-sdk
 import { kubeaz } from '../helpers/cli.js';
 import { inventory, type Inventory } from '../helpers/inventory.js';
 import { addedCounts, removedItems, report, startFaultWorld, type FaultWorld } from '../helpers/fault-proxy.js';
+import { examplePublicDomain } from '../helpers/example.js';
 
 const ID = 'demo-dev';
 const K8S = { Key: `kubernetes.io/cluster/${ID}`, Value: 'owned' };
@@ -73,7 +75,7 @@ describe("other people's things", () => {
   };
 
   beforeAll(async () => {
-    w = await startFaultWorld();
+    w = await startFaultWorld({ text: examplePublicDomain() });
     baseline = await w.reset();
     ec2 = new EC2Client({ region: 'us-east-1' });
     elb = new ElasticLoadBalancingClient({ region: 'us-east-1' });

@@ -16,7 +16,7 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { motoEnv, startMoto, type Moto } from '../../src/devtools/moto.js';
@@ -429,7 +429,8 @@ export interface FaultWorld {
   close(): Promise<void>;
 }
 
-export async function startFaultWorld(specFile = path.join(ROOT, 'cluster.example.yaml')): Promise<FaultWorld> {
+/** A moto, a proxy before it and a folder holding the spec: a copy of `spec` (a file; the example by default) or `{ text }`. */
+export async function startFaultWorld(spec: string | { text: string } = path.join(ROOT, 'cluster.example.yaml')): Promise<FaultWorld> {
   const moto = await startMoto();
   // The test's own SDK clients (inventory, planting) talk to moto directly: the proxy counts the CLI only.
   Object.assign(process.env, motoEnv(moto.url));
@@ -437,7 +438,8 @@ export async function startFaultWorld(specFile = path.join(ROOT, 'cluster.exampl
   const proxy = await startFaultProxy(moto.url);
   const dir = await mkdtemp(path.join(tmpdir(), 'kubeaz-faults-'));
   const file = path.join(dir, 'cluster.yaml');
-  await copyFile(specFile, file);
+  if (typeof spec === 'string') await copyFile(spec, file);
+  else await writeFile(file, spec.text);
   const env = {
     ...motoEnv(proxy.url),
     KUBEAZ_RETRY_BASE_MS: '5',

@@ -16,10 +16,11 @@ import { onDemandPrice, priceListFailure, queryOf } from '../../src/aws/pricing.
 import { costLine, renderCost } from '../../src/commands/cost-view.js';
 import { parseSpec } from '../../src/spec/load.js';
 import type { ClusterSpec } from '../../src/spec/schema.js';
+import { withPublicDomain } from '../helpers/example.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NOW = new Date('2026-06-01T00:00:00Z');
-const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
+const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8'); // no publicDomain
 const parse = (text: string): ClusterSpec => parseSpec(text, 'c.yaml', NOW).spec;
 /** The example spec with its YAML edited (`from` must occur once). */
 function variant(...edits: Array<[string, string]>): ClusterSpec {
@@ -46,9 +47,9 @@ describe('the example spec in us-east-1', () => {
       ['classic load balancers (API)', 2, 0.025, 36.5],
       ['public IPv4 addresses', 8, 0.005, 29.2],
       ['EBS gp3 root volumes', 300, 0.08, 24],
-      ['Route 53 hosted zones', 2, 0.5, 1],
+      ['Route 53 hosted zones', 1, 0.5, 0.5], // the private zone: the example names no publicDomain
     ]);
-    expect(e.total).toBe(593.67);
+    expect(e.total).toBe(593.17);
     expect(e.currency).toBe('USD');
     expect(e.unknown).toEqual([]);
     expect(e.range).toBeUndefined();
@@ -63,14 +64,26 @@ describe('the example spec in us-east-1', () => {
 
   it('says what it leaves out, in the text and the one line', () => {
     const text = renderCost(e, { source: 'bundled table', date: BUNDLED_PRICES.date }, 'demo-dev');
-    expect(text).toMatch(/^total: \$593\.67\/month$/m);
+    expect(text).toMatch(/^total: \$593\.17\/month$/m);
     expect(text).toMatch(/not included: data transfer .*request charges/);
     const line = costLine(e, BUNDLED_PRICES.date, 'cluster.yaml');
     expect(line).toBe(
-      'estimated cost: $593.67/month in us-east-1 for 6 instances, 3 NAT gateways, 2 classic load balancers, 8 public IPv4 addresses, ' +
-        `300 GB gp3, 2 hosted zones (bundled prices of ${BUNDLED_PRICES.date}; data transfer and requests not included; kubeaz cost -f cluster.yaml for the breakdown)`,
+      'estimated cost: $593.17/month in us-east-1 for 6 instances, 3 NAT gateways, 2 classic load balancers, 8 public IPv4 addresses, ' +
+        `300 GB gp3, 1 hosted zone (bundled prices of ${BUNDLED_PRICES.date}; data transfer and requests not included; kubeaz cost -f cluster.yaml for the breakdown)`,
     );
     expect(line).not.toContain('\n');
+  });
+
+  it('with its commented publicDomain on: the public zone too, one more hosted zone and nothing else', () => {
+    const d = bundledEstimate(parse(withPublicDomain(example)));
+    expect(byName(d)['Route 53 hosted zones']).toMatchObject({ count: 2, unitPrice: 0.5, monthly: 1 });
+    expect(byName(d)['Route 53 hosted zones']!.note).toBe(
+      'private dev.kube, public example.com (adopted if it exists: then it is billed already)',
+    );
+    expect(d.components.filter((c) => c.name !== 'Route 53 hosted zones')).toEqual(
+      e.components.filter((c) => c.name !== 'Route 53 hosted zones'),
+    );
+    expect(d.total).toBe(593.67);
   });
 });
 
@@ -91,9 +104,9 @@ describe('variants of the spec', () => {
       monthly: 210.24,
       spot: { low: 21.02, high: 210.24 },
     });
-    // the example's 593.67 with 2 more workers (2 × 70.08) and their volumes (100 GB × 0.08)
-    expect(e.total).toBe(741.83);
-    expect(e.range).toEqual({ low: 552.61, high: 741.83 }); // the 3 spot workers at 10%: 21.02 instead of 210.24
+    // the example's 593.17 with 2 more workers (2 × 70.08) and their volumes (100 GB × 0.08)
+    expect(e.total).toBe(741.33);
+    expect(e.range).toEqual({ low: 552.11, high: 741.33 }); // the 3 spot workers at 10%: 21.02 instead of 210.24
     expect(renderCost(e, { source: 's', date: 'd' }, 'x')).toMatch(/spot instances at 10–100% of on-demand: \$\d+\.\d\d–\$\d+\.\d\d/);
   });
 
@@ -151,8 +164,7 @@ describe('variants of the spec', () => {
       variant(
         ['    volumeSize: 50\n', '    volumeSize: 80\n    count: 3\n'],
         ['      maxSize: 6\n', '      maxSize: 6\n      volumeSize: 100\n'],
-        ['publicDomain: example.com', 'internalDomain: dev.internal'],
-        ['      publicRecord: lb\n', ''],
+        ['internalDomain: dev.kube', 'internalDomain: dev.internal'],
       ),
     );
     const c = byName(e);
@@ -167,7 +179,7 @@ describe('what has no price is named, not guessed', () => {
     const e = bundledEstimate(variant(['instanceType: c5.large', 'instanceType: c5d.large']));
     const c = byName(e)['instances: edge (c5d.large)']!;
     expect(c).toMatchObject({ unitPrice: null, monthly: null, unknown: 'no price for instance type c5d.large in us-east-1' });
-    expect(e.total).toBe(Math.round((593.67 - 124.1) * 100) / 100);
+    expect(e.total).toBe(Math.round((593.17 - 124.1) * 100) / 100);
     expect(e.unknown).toEqual(['instances: edge (c5d.large): no price for instance type c5d.large in us-east-1']);
     expect(renderCost(e, { source: 's', date: 'd' }, 'x')).toMatch(/without 1 component of unknown price/);
     expect(costLine(e, 'd', 'f')).toMatch(/; unknown price: edge \(c5d\.large\) \(/);
@@ -185,7 +197,7 @@ describe('what has no price is named, not guessed', () => {
     );
     expect(c['instances: master (m5.large)']!.monthly).toBeNull();
     expect(c['public IPv4 addresses']!.monthly).toBe(29.2);
-    expect(e.total).toBe(30.2);
+    expect(e.total).toBe(29.7); // the addresses and one hosted zone (the example names no publicDomain)
     expect(e.unknown).toHaveLength(6);
   });
 

@@ -18,6 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { deriveGraph, type Facts } from '../../src/model/derive.js';
 import { parseSpec } from '../../src/spec/load.js';
 import type { ClusterSpec } from '../../src/spec/schema.js';
+import { withPublicDomain } from '../helpers/example.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NOW = new Date('2026-01-15T00:00:00Z');
@@ -29,10 +30,12 @@ const templates = Object.fromEntries(
   walk(templatesDir).map((p) => [relative(templatesDir, p).split('\\').join('/'), readFileSync(p, 'utf8')]),
 );
 const facts: Facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' }, templates };
-const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
+const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8'); // no publicDomain
+const exampleWithDomain = withPublicDomain(example); // its commented publicDomain and publicRecord switched on
 
-function variant(...edits: [string, string][]): ClusterSpec {
-  let text = example;
+/** `base` (the example with its public domain unless told) with each edit made (`from` must occur once) */
+function variantOf(base: string, ...edits: [string, string][]): ClusterSpec {
+  let text = base;
   for (const [from, to] of edits) {
     const i = text.indexOf(from);
     if (i < 0 || text.indexOf(from, i + 1) >= 0) throw new Error(`test bug: ${from}`);
@@ -40,6 +43,7 @@ function variant(...edits: [string, string][]): ClusterSpec {
   }
   return parseSpec(text, 'v.yaml', NOW).spec;
 }
+const variant = (...edits: [string, string][]): ClusterSpec => variantOf(exampleWithDomain, ...edits);
 
 /** JSON with every object's keys sorted: the same value gives the same text, whatever order a builder set its fields in */
 const canonical = (v: unknown): string =>
@@ -63,8 +67,12 @@ function graphLines(g: ReturnType<typeof deriveGraph>): string {
   return `cluster ${g.clusterId}: ${g.nodes.length} nodes, in plan order\n${lines.join('\n')}\n`;
 }
 
+// `example` is cluster.example.yaml as shipped (no public domain); `public-domain` is the example
+// with its commented publicDomain and publicRecord lines switched on, and the variants below start
+// from it (so they cover the public zone too), except the last.
 const SPECS: Record<string, () => ClusterSpec> = {
-  example: () => variant(),
+  example: () => variantOf(example),
+  'public-domain': () => variant(),
   'nat-single': () => variant(['nat: perZone', 'nat: single']),
   'nat-none': () => variant(['nat: perZone', 'nat: none']),
   'two-zones-graviton-private-api': () => {
@@ -77,9 +85,9 @@ const SPECS: Record<string, () => ClusterSpec> = {
     return s;
   },
   'no-public-domain-no-users-public-groups': () => {
-    const s = variant(
-      ['    publicDomain: example.com\n', '    internalDomain: corp.kube\n'],
-      ['      publicRecord: lb\n', ''],
+    const s = variantOf(
+      example,
+      ['    internalDomain: dev.kube', '    internalDomain: corp.kube'],
       ['  iam:\n    users: [{ name: backup-reader, bucketAccess: read }]\n', ''],
     );
     for (const ng of s.spec.nodeGroups) ng.subnets = 'public';

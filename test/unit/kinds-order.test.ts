@@ -13,9 +13,10 @@ import { TEMPLATE_NAMES } from '../../src/model/bootstrap.js';
 import { deriveGraph } from '../../src/model/derive.js';
 import { HANDLERS } from '../../src/resources/index.js';
 import { parseSpec } from '../../src/spec/load.js';
+import { withPublicDomain } from '../helpers/example.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
+const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8'); // no publicDomain
 const templates = Object.fromEntries(TEMPLATE_NAMES.map((n) => [n, readFileSync(join(ROOT, 'templates', n), 'utf8')]));
 const facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' }, templates };
 const NOW = new Date('2026-01-15T00:00:00Z');
@@ -30,7 +31,7 @@ const variants: Array<[string, string]> = [
       '$1    serviceAccountIssuerDiscovery: { enabled: true }\n    serviceAccounts: [{ namespace: apps, name: uploader, policyArns: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess] }]\n',
     ),
   ],
-  ['no public domain', example.replace(/ {2}dns:\n {4}#[^\n]*\n {4}publicDomain: example.com\n/, '').replace(/ {6}publicRecord: lb\n/, '')],
+  ['a public domain', withPublicDomain(example)],
 ];
 
 describe('kinds order', () => {

@@ -9,6 +9,7 @@ import { criticalPathLength, findCycle, GraphError, schedule, validateGraph } fr
 import { KEY_TAG, OWNER_TAG, type AnyNode, type DesiredGraph, type Kind } from '../../src/model/types.js';
 import { parseSpec } from '../../src/spec/load.js';
 import type { ClusterSpec } from '../../src/spec/schema.js';
+import { withPublicDomain } from '../helpers/example.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NOW = new Date('2026-01-15T00:00:00Z');
@@ -183,14 +184,16 @@ function loadTemplates(): Record<string, string> {
 }
 
 const facts: Facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0' }, templates: loadTemplates() };
-const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
+const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8'); // no publicDomain
 const exampleSpec = (): ClusterSpec => parseSpec(example, 'cluster.example.yaml', NOW).spec;
+/** the example with its commented publicDomain (example.com) and publicRecord (lb) lines switched on */
+const exampleWithDomain = withPublicDomain(example);
 
-/** The example spec with its YAML edited (`from` must occur once). */
-function variant(from: string, to: string): ClusterSpec {
-  const i = example.indexOf(from);
-  if (i < 0 || example.indexOf(from, i + 1) >= 0) throw new Error(`test bug: ${from}`);
-  return parseSpec(example.slice(0, i) + to + example.slice(i + from.length), 'v.yaml', NOW).spec;
+/** The example spec (or `base`) with its YAML edited (`from` must occur once). */
+function variant(from: string, to: string, base = example): ClusterSpec {
+  const i = base.indexOf(from);
+  if (i < 0 || base.indexOf(from, i + 1) >= 0) throw new Error(`test bug: ${from}`);
+  return parseSpec(base.slice(0, i) + to + base.slice(i + from.length), 'v.yaml', NOW).spec;
 }
 
 const byKind = (g: DesiredGraph, kind: Kind) => g.nodes.filter((n) => n.kind === kind);
@@ -231,12 +234,12 @@ describe('deriveGraph on cluster.example.yaml', () => {
       bucket: 1,
       'bucket-object': 3, // the agent's bundle and its configuration, the StorageClass manifest (no bootstrap script, no cluster.env)
       pki: 1, // CAs and service-account keys under pki/
-      'hosted-zone': 2,
+      'hosted-zone': 1, // the private zone (no publicDomain: no public zone)
       'iam-role': 3,
       'instance-profile': 3,
       'iam-user': 1,
       'load-balancer': 2,
-      'dns-record': 3, // master internal, master public, lb record
+      'dns-record': 1, // master internal (no publicDomain: no public master record, no lb record)
       'launch-template': 3, // master, workers, edge
       'auto-scaling-group': 3,
       'sqs-queue': 1, // the drain queue (issue 20)
@@ -296,9 +299,22 @@ describe('deriveGraph on cluster.example.yaml', () => {
     expect(node(g, 'rt/public', 'route-table').props.routes).toEqual([{ destination: '0.0.0.0/0', gatewayId: { $ref: 'igw' } }]);
   });
 
-  it('builds the public API, its record and the loadbalancer group record', () => {
+  it('builds the public API and the internal record; no public zone or record without publicDomain', () => {
     expect(node(g, 'elb/public', 'load-balancer').props.scheme).toBe('internet-facing');
     expect(node(g, 'elb/internal', 'load-balancer').props.scheme).toBe('internal');
+    expect(node(g, 'record/master-internal', 'dns-record').props.name).toBe('master.dev.kube');
+    expect(byKind(g, 'hosted-zone').map((n) => n.key)).toEqual(['zone/private']);
+    expect(byKind(g, 'dns-record').map((n) => n.key)).toEqual(['record/master-internal']);
+    expect(byKind(g, 'elastic-ip').filter((n) => n.key.startsWith('eip/lb/edge/'))).toHaveLength(2); // the group's addresses stay
+  });
+
+  it('with its commented publicDomain and publicRecord on: the public zone, the public master record and the loadbalancer group record', () => {
+    const g = deriveGraph(parseSpec(exampleWithDomain, 'v.yaml', NOW).spec, facts);
+    expect(
+      byKind(g, 'hosted-zone')
+        .map((n) => n.key)
+        .sort(),
+    ).toEqual(['zone/private', 'zone/public']);
     expect(node(g, 'record/master-public', 'dns-record').props.name).toBe('master.dev.example.com');
     expect(node(g, 'record/master-internal', 'dns-record').props.name).toBe('master.dev.kube');
     const lb = node(g, 'record/lb/edge', 'dns-record');
@@ -405,8 +421,8 @@ describe('deriveGraph variants', () => {
     expect(node(withNat, 'asg/master', 'auto-scaling-group').props.subnetIds[0]).toEqual({ $ref: 'subnet/private/us-east-1a' });
   });
 
-  it('apiAccess [] → no public ELB, no public ELB group, no public master record', () => {
-    const g = deriveGraph(variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []'), facts);
+  it('apiAccess [] → no public ELB, no public ELB group, no public master record (even with a public domain)', () => {
+    const g = deriveGraph(variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []', exampleWithDomain), facts);
     expect(() => validateGraph(g.nodes)).not.toThrow();
     const keys = g.nodes.map((n) => n.key);
     expect(keys).not.toContain('elb/public');

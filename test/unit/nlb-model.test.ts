@@ -26,6 +26,7 @@ import { autoScalingGroup } from '../../src/resources/auto-scaling-group.js';
 import { HANDLERS } from '../../src/resources/index.js';
 import { parseSpec } from '../../src/spec/load.js';
 import { MAX_CLUSTER_ID_LENGTH } from '../../src/spec/schema.js';
+import { withPublicDomain } from '../helpers/example.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NOW = new Date('2026-01-15T00:00:00Z');
@@ -92,7 +93,7 @@ describe('controlPlane.loadBalancer', () => {
   });
 
   it('network: every master group lists both target groups (no classic names); other groups none; the records alias the NLBs', () => {
-    const g = graphOf(withLb(example, 'network'));
+    const g = graphOf(withLb(withPublicDomain(example), 'network')); // a public domain: the public master record too
     const groups = g.nodes.filter((n): n is DesiredNode<'auto-scaling-group'> => n.kind === 'auto-scaling-group');
     const masters = groups.filter((n) => n.tags['kubeaz:node-group'] === 'master' || n.tags['kubeaz:node-group']?.startsWith('master-'));
     expect(masters.length).toBeGreaterThanOrEqual(1);

@@ -23,12 +23,14 @@ import { parseAgentConfig } from '../../src/records/agent-config.js';
 import { FakePrograms, testMaster } from '../helpers/agent-master.js';
 import { MemoryBucket } from '../helpers/memory-s3.js';
 import { parseSpec } from '../../src/spec/load.js';
+import { withPublicDomain } from '../helpers/example.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8');
-const variant = (from: string, to: string) => {
-  expect(example.split(from).length, `test bug: ${from}`).toBe(2);
-  return parseSpec(example.replace(from, to), 'v.yaml').spec;
+const example = readFileSync(join(ROOT, 'cluster.example.yaml'), 'utf8'); // no publicDomain
+const exampleWithDomain = withPublicDomain(example); // publicDomain example.com
+const variant = (from: string, to: string, base = example) => {
+  expect(base.split(from).length, `test bug: ${from}`).toBe(2);
+  return parseSpec(base.replace(from, to), 'v.yaml').spec;
 };
 
 describe('PKI', () => {
@@ -145,17 +147,14 @@ describe('PKI', () => {
 
 describe('kubeconfig endpoint', () => {
   it('public domain and public API: the public master record', () => {
-    const spec = parseSpec(example, 'cluster.example.yaml').spec;
+    const spec = parseSpec(exampleWithDomain, 'v.yaml').spec;
     expect(apiEndpoint(spec, { public: 'x.elb', internal: 'y.elb' })).toEqual({
       server: 'https://master.dev.example.com:443',
       via: 'public-record',
     });
   });
-  it('no public domain: the internet-facing ELB', () => {
-    const noRecord = parseSpec(
-      example.replace('    publicDomain: example.com\n', '    internalDomain: dev.kube\n').replace('      publicRecord: lb\n', ''),
-      'v.yaml',
-    ).spec;
+  it('no public domain (cluster.example.yaml as shipped): the internet-facing ELB', () => {
+    const noRecord = parseSpec(example, 'cluster.example.yaml').spec;
     expect(apiEndpoint(noRecord, { public: 'demo-dev-api-1.us-east-1.elb.amazonaws.com', internal: 'i' })).toEqual({
       server: 'https://demo-dev-api-1.us-east-1.elb.amazonaws.com:443',
       via: 'public-elb',
@@ -164,7 +163,7 @@ describe('kubeconfig endpoint', () => {
     expect(() => apiEndpoint(noRecord, { internal: 'i' })).toThrow(/kubeaz create/);
   });
   it('no public API: the internal ELB, even with a public domain', () => {
-    const spec = variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []');
+    const spec = variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []', exampleWithDomain);
     expect(apiEndpoint(spec, { internal: 'internal-demo-dev-api-int-1.us-east-1.elb.amazonaws.com' })).toEqual({
       server: 'https://internal-demo-dev-api-int-1.us-east-1.elb.amazonaws.com:443',
       via: 'internal-elb',
@@ -211,27 +210,10 @@ describe('kubeconfig TLS names against the API server certificate', () => {
   // Every DNS combination: public domain or not × public API or not. kubeadm always adds
   // kubernetes, kubernetes.default… and the node's name/IP; the ELB's own DNS name is never there.
   const combos: Array<[string, () => ReturnType<typeof variant>]> = [
-    ['publicDomain, apiAccess [0.0.0.0/0]', () => parseSpec(example, 'cluster.example.yaml').spec],
-    ['publicDomain, apiAccess []', () => variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []')],
-    [
-      'no publicDomain, apiAccess [0.0.0.0/0]',
-      () =>
-        parseSpec(
-          example.replace('    publicDomain: example.com\n', '    internalDomain: dev.kube\n').replace('      publicRecord: lb\n', ''),
-          'v.yaml',
-        ).spec,
-    ],
-    [
-      'no publicDomain, apiAccess []',
-      () =>
-        parseSpec(
-          example
-            .replace('    publicDomain: example.com\n', '    internalDomain: dev.kube\n')
-            .replace('      publicRecord: lb\n', '')
-            .replace('apiAccess: [0.0.0.0/0]', 'apiAccess: []'),
-          'v.yaml',
-        ).spec,
-    ],
+    ['publicDomain, apiAccess [0.0.0.0/0]', () => parseSpec(exampleWithDomain, 'v.yaml').spec],
+    ['publicDomain, apiAccess []', () => variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []', exampleWithDomain)],
+    ['no publicDomain, apiAccess [0.0.0.0/0]', () => parseSpec(example, 'cluster.example.yaml').spec],
+    ['no publicDomain, apiAccess []', () => variant('apiAccess: [0.0.0.0/0]', 'apiAccess: []')],
   ];
   it.each(combos)('%s: the name TLS checks is one the rendered certificate carries', (_name, make) => {
     const spec = make();

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSpecFile, parseSpec, specJsonSchema, SpecError, suggestKey, type SpecIssue } from '../../src/spec/load.js';
+import { withPublicDomain } from '../helpers/example.js';
 
 const NOW = new Date('2026-01-15T00:00:00Z');
 
@@ -79,6 +80,13 @@ describe('parseSpec: valid files', () => {
     expect(warnings).toEqual([]);
     expect(spec.metadata).toEqual({ name: 'demo', environment: 'dev' });
     expect(spec.spec.nodeGroups.map((g) => g.name)).toEqual(['workers', 'edge']);
+    // no publicDomain (it works on an account that owns no domain); its commented lines add one
+    expect(spec.spec.dns).toEqual({ internalDomain: 'dev.kube' });
+    expect(spec.spec.nodeGroups[1]!.publicRecord).toBeUndefined();
+    const on = parseSpec(withPublicDomain(example), 'cluster.example.yaml', NOW);
+    expect(on.warnings).toEqual([]);
+    expect(on.spec.spec.dns).toEqual({ internalDomain: 'dev.kube', publicDomain: 'example.com' });
+    expect(on.spec.spec.nodeGroups[1]).toMatchObject({ name: 'edge', elasticIps: 2, publicRecord: 'lb' });
   });
 
   it('fills in the defaults', () => {

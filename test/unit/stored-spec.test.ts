@@ -14,6 +14,7 @@ import { deriveGraph, type Facts } from '../../src/model/derive.js';
 import { SPEC_OBJECT, storedSpecText } from '../../src/model/stored-spec.js';
 import { holdsSpec } from '../../src/resources/stored-spec.js';
 import { parseSpec, specJsonSchema } from '../../src/spec/load.js';
+import { withPublicDomain } from '../helpers/example.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NOW = new Date('2026-01-15T00:00:00Z');
@@ -26,8 +27,9 @@ const templates = Object.fromEntries(
 );
 const facts: Facts = { accountId: '123456789012', images: { x86_64: 'ami-0123456789abcdef0', arm64: 'ami-0fedcba9876543210' }, templates };
 
-/** the example with its node groups (and anything after them) replaced */
-const withGroups = (groups: string, rest = '') => example.replace(/ {2}nodeGroups:\n[\s\S]*$/, `  nodeGroups:\n${groups}${rest}`);
+/** the example with its public domain on (a group below names a publicRecord) and its node groups (and anything after them) replaced */
+const withGroups = (groups: string, rest = '') =>
+  withPublicDomain(example).replace(/ {2}nodeGroups:\n[\s\S]*$/, `  nodeGroups:\n${groups}${rest}`);
 
 const SPECS: Record<string, string> = {
   example,

@@ -11,8 +11,9 @@ import { parseMasterSettings } from '../../../src/records/master-settings.js';
 import { parseSpec } from '../../../src/spec/load.js';
 import { POD_CIDR, SERVICE_CIDR } from '../../../src/spec/cidr.js';
 import { addonsFor, helmFor } from '../../../src/spec/versions.js';
+import { withPublicDomain } from '../../helpers/example.js';
 
-const example = readFileSync(new URL('../../../cluster.example.yaml', import.meta.url), 'utf8');
+const example = readFileSync(new URL('../../../cluster.example.yaml', import.meta.url), 'utf8'); // no publicDomain
 const NOW = new Date('2026-12-05T12:00:00Z');
 
 describe('master settings', () => {
@@ -22,7 +23,7 @@ describe('master settings', () => {
     const ms = masterSettings(spec, names, '123456789012');
     expect(ms.controlPlaneCount).toBe(spec.spec.controlPlane.count);
     expect(ms.masterDns).toBe(`master.${names.internalDomain}`);
-    expect(ms.apiCertSans[0]).toBe(ms.masterDns);
+    expect(ms.apiCertSans).toEqual([ms.masterDns]); // no public domain: the internal name is the one SAN
     expect(ms.backupIntervalMinutes).toBe(spec.spec.etcd.backupIntervalMinutes);
     expect(ms.helmVersion).toMatch(/^\d+\.\d+\.\d+$/);
     expect(ms.irsa).toBeUndefined();
@@ -30,7 +31,7 @@ describe('master settings', () => {
   });
 
   it('what cluster.env gave the bootstrap scripts is in agent/config.json: version, CIDRs, master DNS and SANs, count, backup timing, the add-on row, IRSA', () => {
-    const text = example
+    const text = withPublicDomain(example)
       .replace('  controlPlane:\n', '  controlPlane:\n    count: 3\n')
       .replace('  iam:\n', '  iam:\n    serviceAccountIssuerDiscovery: { enabled: true }\n')
       .replace('backupIntervalMinutes: 15', 'backupIntervalMinutes: 20')
