@@ -160,10 +160,9 @@ describe('changes', { shuffle: false }, () =>
       );
       const add = await create();
       expect(add.r.code, add.r.stderr).toBe(0);
-      // the drain set-up follows the group: its termination hook, and the lifecycle rule names its group
-      // and the master's role lets the termination handler complete the new group's lifecycle actions
+      // the drain set-up follows the group: its termination hook, and the lifecycle rule names its group;
+      // the master's role is untouched (the handler's lifecycle actions are granted by the cluster's tag)
       expect(add.out.plan.changes.map((c) => `${c.action} ${c.key}`)).toEqual([
-        'update role/master',
         'create lt/extra',
         'create asg/extra',
         'update rule/drain/asg-lifecycle',
@@ -175,7 +174,6 @@ describe('changes', { shuffle: false }, () =>
       await writeFile(file, spec([{ name: 'general', min: 2, max: 5, desired: 2 }], masters));
       const { p } = await plan();
       expect(p.changes.map((c) => `${c.action} ${c.key}`)).toEqual([
-        'update role/master',
         'update rule/drain/asg-lifecycle',
         'delete hook/extra',
         'delete asg/extra',
@@ -184,9 +182,9 @@ describe('changes', { shuffle: false }, () =>
       const refused = await create();
       expect(refused.r.code).toBe(1);
       expect(refused.r.stderr).toMatch(/NOT deleted: hook\/extra .*asg\/extra .*lt\/extra .*--allow-delete/);
-      // what is not a deletion is applied: the lifecycle rule and the master's role stop naming the
-      // group (its hook still lets each termination continue after the heartbeat); nothing is deleted
-      expect(mutating(refused.out)).toEqual(['events:PutRule×1', 'iam:PutRolePolicy×1']);
+      // what is not a deletion is applied: the lifecycle rule stops naming the group (its hook still
+      // lets each termination continue after the heartbeat); nothing is deleted
+      expect(mutating(refused.out)).toEqual(['events:PutRule×1']);
       expect(await group('extra')).toBeDefined();
 
       const del = await create(['--allow-delete']);

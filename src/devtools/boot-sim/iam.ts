@@ -165,7 +165,7 @@ function conditionHolds(cond: PolicyStatement['Condition'], req: IamRequest, res
   return true;
 }
 
-/** Whether the statements allow `req` on every one of its resources (an explicit Deny wins). */
+/** Whether the statements allow `req` on every one of its resources (an explicit Deny wins), and by which statement for each. */
 export function allowed(statements: readonly PolicyStatement[], req: IamRequest): { ok: boolean; by: string[] } {
   const by: string[] = [];
   for (const r of req.resources) {
@@ -176,7 +176,8 @@ export function allowed(statements: readonly PolicyStatement[], req: IamRequest)
     if (statements.some((s) => s.Effect === 'Deny' && applies(s))) return { ok: false, by };
     const a = statements.find((s) => s.Effect === 'Allow' && applies(s));
     if (!a) return { ok: false, by };
-    by.push(a.Sid ?? '(no Sid)');
+    // the statement that allowed it: its Sid, or itself as JSON where the role carries none (the master's)
+    by.push(a.Sid ?? JSON.stringify(a));
   }
   return { ok: true, by };
 }
