@@ -102,7 +102,7 @@ export function takesOldGrantAway(irsa: boolean, changes: ReadonlyArray<{ key: s
 export function irsaSwitchText(sw: IrsaSwitch, finishing: boolean): string | undefined {
   const what = sw.irsa ? 'on' : 'off';
   const keep = sw.irsa
-    ? "the master's role keeps the EBS CSI and cluster-autoscaler statements"
+    ? "the master's role keeps the EBS CSI, cluster-autoscaler and termination handler statements"
     : 'the IRSA roles, OIDC provider and discovery documents stay (the add-ons still use them)';
   const then = sw.irsa ? "then create removes them from the master's role" : 'then create --allow-delete deletes them';
   const versions = (w: IrsaSwitch['waiting']) =>
@@ -112,6 +112,6 @@ export function irsaSwitchText(sw: IrsaSwitch, finishing: boolean): string | und
   if (sw.step === 'rollout')
     return `IRSA switch (${what}): step 1/2 done — ${keep} until every master runs the version rendered with IRSA ${what}: ${versions(sw.waiting)} (kubeaz rollout); ${then}`;
   if (finishing)
-    return `IRSA switch (${what}): step 2/2 — every master runs a launch template version rendered with IRSA ${what}: ${sw.irsa ? "the EBS CSI and cluster-autoscaler statements leave the master's role" : 'the IRSA roles, OIDC provider and discovery documents go (with --allow-delete)'}`;
+    return `IRSA switch (${what}): step 2/2 — every master runs a launch template version rendered with IRSA ${what}: ${sw.irsa ? "the EBS CSI, cluster-autoscaler and termination handler statements leave the master's role" : 'the IRSA roles, OIDC provider and discovery documents go (with --allow-delete)'}`;
   return undefined;
 }

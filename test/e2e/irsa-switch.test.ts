@@ -137,7 +137,7 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
     const { text, p } = await plan();
     expect(p.irsaSwitch?.step).toBe('apply');
     expect(text).toContain(
-      "IRSA switch (on): step 1/2 — this create renders the masters' launch template with IRSA on; the master's role keeps the EBS CSI and cluster-autoscaler statements until every master runs that version (kubeaz rollout)",
+      "IRSA switch (on): step 1/2 — this create renders the masters' launch template with IRSA on; the master's role keeps the EBS CSI, cluster-autoscaler and termination handler statements until every master runs that version (kubeaz rollout)",
     );
     expect(p.changes.find((c) => c.key === 'role/master')).toBeUndefined();
     const before = await masterAddonSids();
@@ -155,7 +155,7 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
     const { text, p } = await plan();
     expect(p.irsaSwitch?.step).toBe('rollout');
     expect(text).toContain(
-      "IRSA switch (on): step 1/2 done — the master's role keeps the EBS CSI and cluster-autoscaler statements until every master runs the version rendered with IRSA on: master on version 2 (runs 1) (kubeaz rollout); then create removes them from the master's role",
+      "IRSA switch (on): step 1/2 done — the master's role keeps the EBS CSI, cluster-autoscaler and termination handler statements until every master runs the version rendered with IRSA on: master on version 2 (runs 1) (kubeaz rollout); then create removes them from the master's role",
     );
     expect(p.changes).toEqual([]);
     const out = await create();
@@ -168,7 +168,7 @@ describe('turning IRSA on and off for a running cluster: no add-on is ever witho
     const { text, p } = await plan();
     expect(p.irsaSwitch?.step).toBe('finish');
     expect(text).toContain(
-      "IRSA switch (on): step 2/2 — every master runs a launch template version rendered with IRSA on: the EBS CSI and cluster-autoscaler statements leave the master's role",
+      "IRSA switch (on): step 2/2 — every master runs a launch template version rendered with IRSA on: the EBS CSI, cluster-autoscaler and termination handler statements leave the master's role",
     );
     expect(p.changes.map((c) => `${c.action} ${c.key}`)).toEqual(['update role/master']);
     await create();

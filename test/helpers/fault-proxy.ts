@@ -173,7 +173,9 @@ function protocolOf(service: string): Protocol {
   if (service === 'ec2') return 'ec2';
   if (service === 's3') return 's3';
   if (service === 'route53') return 'restxml';
-  if (['ssm', 'logs', 'kms', 'secretsmanager', 'dynamodb'].includes(service)) return 'json';
+  // the AWS JSON protocols (SQS has spoken JSON since 2023, EventBridge and the Price List API always):
+  // an XML error to a JSON client is a deserialization error, never retried — AWS does not send one
+  if (['ssm', 'logs', 'kms', 'secretsmanager', 'dynamodb', 'sqs', 'events', 'pricing'].includes(service)) return 'json';
   return 'query'; // iam, sts, elasticloadbalancing, autoscaling
 }
 
