@@ -333,7 +333,7 @@ export interface NthScope {
  * AddNodeTerminationHandlerSQSPermissions: `*` with an `aws:ResourceTag/KubernetesCluster`
  * condition). Not one ARN per node group: the master role's inline policies share AWS's 10,240
  * characters, and a list that grows with the node groups pushed a six-zone cluster with five groups
- * past it (test/unit/policy-size.test.ts holds the largest spec under it). The masters' groups carry
+ * past it (test/unit/limits.test.ts holds the largest spec under it). The masters' groups carry
  * the tag too but have no lifecycle hook, so there is nothing there to complete. Only
  * DescribeInstances on `*` (a read: no resource-level permission exists). Without
  * autoscaling:DescribeAutoScalingInstances and DescribeTags, which v1.25.6 never calls
@@ -358,12 +358,6 @@ export function nthStatements(scope: NthScope, describe = true): Statement[] {
 export const nthPolicy = (scope: NthScope) => doc(nthStatements(scope));
 
 /**
- * With IRSA on (`irsa`), the EBS CSI and cluster-autoscaler statements leave the master's role for
- * the add-ons' own roles; `kmsKeyArn`: the key Secrets are encrypted with (kms only); `nth`: the
- * node termination handler runs in queue-processor mode on the masters with the master's role
- * (IRSA off, or a switch under way), on this queue and these groups.
- */
-/**
  * A statement without its Sid: the master role's document carries none. Sids are labels IAM does not
  * need, and without IRSA the master's role holds the cloud controller's, EBS CSI's, cluster
  * autoscaler's and node termination handler's statements beside kubeaz's own: at a 24-character
@@ -371,8 +365,14 @@ export const nthPolicy = (scope: NthScope) => doc(nthStatements(scope));
  * role's inline policies together (kops hit the same wall: kubernetes/kops#12606); without labels,
  * 9,447. The statements keep their names here in the source, and every other role keeps its Sids.
  */
-export const unlabelled = ({ Sid: _sid, ...rest }: Statement): Statement => rest;
+export const unlabelled = <S extends { Sid?: string }>({ Sid: _sid, ...rest }: S): Omit<S, 'Sid'> => rest;
 
+/**
+ * With IRSA on (`irsa`), the EBS CSI and cluster-autoscaler statements leave the master's role for
+ * the add-ons' own roles; `kmsKeyArn`: the key Secrets are encrypted with (kms only); `nth`: the
+ * node termination handler runs in queue-processor mode on the masters with the master's role
+ * (IRSA off, or a switch under way), on this queue and the groups tagged with this cluster.
+ */
 export function masterPolicy(
   bucketArn: string,
   zoneArns: Ref[],

@@ -21,14 +21,14 @@ import { parseAgentConfig } from '../../src/records/agent-config.js';
 import { parseMasterSettings } from '../../src/records/master-settings.js';
 import { discoveryDocument, jwksOf, keyIdOf } from '../../src/pki/jwks.js';
 import type { AnyNode } from '../../src/model/types.js';
-import { cloudControllerAndCsiStatements, clusterAutoscalerStatements } from '../../src/model/policies.js';
+import { cloudControllerAndCsiStatements, clusterAutoscalerStatements, unlabelled } from '../../src/model/policies.js';
 
 type St = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 /** A role's statements under one inline policy. */
 const statementsOf = (nodes: AnyNode[], key: string, policy: string): St[] =>
   (nodes.find((n) => n.key === key)!.props as { policies: Record<string, { Statement: St[] }> }).policies[policy]!.Statement;
 /** Statements as text without their Sids, to compare the master's (unlabelled) with the labelled ones. */
-const bare = (sts: readonly St[]) => sts.map((x) => JSON.stringify({ ...x, Sid: undefined }));
+const bare = (sts: readonly St[]) => sts.map((x) => JSON.stringify(unlabelled(x)));
 
 const TEMPLATE_DIR = path.resolve(import.meta.dirname, '../../templates');
 const templates: Record<string, string> = Object.fromEntries(
